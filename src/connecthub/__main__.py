@@ -1,0 +1,3 @@
+from connecthub.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, OAuth apps and tokens, passwords, two-factor sign-in, profiles."""

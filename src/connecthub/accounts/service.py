@@ -1,0 +1,112 @@
+"""Account rules: who may hold which username and e-mail, creating users, granting roles."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts import repository
+from connecthub.accounts.models import Account, Role, User
+from connecthub.accounts.passwords import hash_password
+from connecthub.clock import utcnow
+from connecthub.errors import NotFound, ValidationFailed
+from connecthub.ids import new_id
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,30}$")
+RESERVED_USERNAMES = frozenset(
+    {
+        "admin",
+        "administrator",
+        "root",
+        "support",
+        "help",
+        "moderator",
+        "mod",
+        "staff",
+        "system",
+        "security",
+        "abuse",
+        "postmaster",
+        "webmaster",
+        "hostmaster",
+        "noreply",
+        "no_reply",
+        "owner",
+        "connecthub",
+        "mastodon",
+        "api",
+        "oauth",
+        "www",
+        "mail",
+        "info",
+        "official",
+        "instance",
+        "server",
+        "settings",
+        "about",
+        "explore",
+    }
+)
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+
+
+def check_username(username: str, *, allow_reserved: bool = False) -> None:
+    if not USERNAME_PATTERN.match(username):
+        raise ValidationFailed("username", "must be 1 to 30 letters, digits or underscores")
+    if not allow_reserved and username.lower() in RESERVED_USERNAMES:
+        raise ValidationFailed("username", "is reserved")
+
+
+def check_email(email: str) -> None:
+    if len(email) > 320 or not EMAIL_PATTERN.match(email):
+        raise ValidationFailed("email", "is not a valid e-mail address")
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    role: Role = Role.USER,
+    confirmed: bool = True,
+    approved: bool = True,
+    allow_reserved: bool = False,
+    locale: str = "en",
+    reason: str = "",
+) -> tuple[Account, User]:
+    """Create an account and its login. The caller checks the password policy."""
+    check_username(username, allow_reserved=allow_reserved)
+    check_email(email)
+    if await repository.username_taken(session, username):
+        raise ValidationFailed("username", "is already taken")
+    if await repository.email_taken(session, email):
+        raise ValidationFailed("email", "is already taken")
+    account = Account(id=new_id(), username=username, username_key=username.lower())
+    user = User(
+        account_id=account.id,
+        email=email,
+        email_key=email.lower(),
+        password_hash=await hash_password(password),
+        role=role.value,
+        confirmed_at=utcnow() if confirmed else None,
+        approved=approved,
+        locale=locale,
+        sign_up_reason=reason,
+    )
+    repository.add_account_with_user(session, account, user)
+    await session.flush()
+    return account, user
+
+
+async def grant_role(session: AsyncSession, username: str, role: Role) -> User:
+    account = await repository.account_by_username(session, username)
+    user = await repository.user_for_account(session, account.id) if account else None
+    if user is None:
+        raise NotFound(f"No local user named {username!r}")
+    user.role = role.value
+    await session.flush()
+    return user

@@ -1,0 +1,102 @@
+"""Bearer tokens: made random, shown once, stored as a SHA-256 hash, looked up through the
+cache, and forgotten everywhere the moment they are revoked."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts import repository
+from connecthub.accounts.identity import TokenInfo
+from connecthub.accounts.models import OAuthToken
+from connecthub.clock import utcnow
+from connecthub.ids import new_id
+from connecthub.infra.engines import Engines
+
+TOKEN_CACHE_SECONDS = 300
+
+
+def generate_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(raw: str) -> str:
+    """Secrets are 256 random bits, so a fast hash suffices (no brute force is feasible)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _cache_key(token_hash: str) -> str:
+    return f"token:{token_hash}"
+
+
+async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
+    """The live token for `raw_token`, or None when unknown, revoked, expired or its
+    account is suspended or disabled."""
+    token_hash = hash_secret(raw_token)
+    cached = await engines.cache.get(_cache_key(token_hash))
+    if cached is not None:
+        info = TokenInfo.from_json(cached)
+        return None if info.expired else info
+    async with engines.db.session(readonly=True) as session:
+        info = await repository.find_live_token(session, token_hash)
+    if info is None or info.expired:
+        return None
+    await engines.cache.set(_cache_key(token_hash), info.to_json(), TOKEN_CACHE_SECONDS)
+    return info
+
+
+def revocation_channel(account_id: int) -> str:
+    """Streaming connections of the account listen here to close themselves."""
+    return f"account:{account_id}:revocations"
+
+
+async def forget_tokens(
+    engines: Engines, token_hashes: list[str], account_id: int | None, token_ids: list[int]
+) -> None:
+    """After a revocation commits: drop cached copies and tell open connections."""
+    if token_hashes:
+        await engines.cache.delete(*(_cache_key(h) for h in token_hashes))
+    if account_id is not None and token_ids:
+        await engines.events.publish(
+            revocation_channel(account_id), {"event": "tokens_revoked", "token_ids": token_ids}
+        )
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """The raw secrets, shown to the client once, and the stored row."""
+
+    access_token: str
+    refresh_token: str | None
+    row: OAuthToken
+
+
+async def issue_token(
+    session: AsyncSession,
+    *,
+    account_id: int | None,
+    application_id: int | None,
+    scopes: frozenset[str],
+    expires_in: int | None = None,
+    with_refresh: bool = False,
+    family_id: int | None = None,
+) -> IssuedToken:
+    access = generate_secret()
+    refresh = generate_secret() if with_refresh else None
+    row = OAuthToken(
+        id=new_id(),
+        token_hash=hash_secret(access),
+        refresh_token_hash=hash_secret(refresh) if refresh else None,
+        application_id=application_id,
+        account_id=account_id,
+        scopes=" ".join(sorted(scopes)),
+        expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
+    )
+    row.family_id = family_id or row.id
+    session.add(row)
+    await session.flush()
+    return IssuedToken(access_token=access, refresh_token=refresh, row=row)

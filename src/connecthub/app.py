@@ -1,0 +1,87 @@
+"""The ASGI app factory: engines in the lifespan, middleware, error handlers and routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI
+
+from connecthub import __version__
+from connecthub.config import Settings, get_settings
+from connecthub.http.body_limit import BodyLimitMiddleware
+from connecthub.http.client_ip import ClientIpResolver
+from connecthub.http.errors import UnhandledErrorMiddleware, install_error_handlers
+from connecthub.http.ratelimit import RateLimitMiddleware
+from connecthub.http.request_context import RequestContextMiddleware
+from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMiddleware
+from connecthub.infra.engines import Engines
+from connecthub.ops.setup import configure_observability
+from connecthub.routes import include_routers
+
+log = structlog.get_logger(__name__)
+
+OPENAPI_TAGS = [
+    {"name": "instance", "description": "What clients read first about this server."},
+    {"name": "oauth", "description": "OAuth 2.0 apps, authorization and tokens."},
+    {"name": "accounts", "description": "Sign-up, credentials and profiles."},
+    {"name": "operations", "description": "Health probes and metrics."},
+    {"name": "connecthub", "description": "ConnectHub extensions beyond the Mastodon API."},
+]
+
+
+def create_app(settings: Settings | None = None, engines: Engines | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_observability(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engines = engines or Engines.from_settings(settings)
+        await app.state.engines.start()
+        worker: asyncio.Task[None] | None = None
+        if settings.redis_url is None:
+            # Embedded mode: background jobs run in this process.
+            worker = asyncio.create_task(
+                app.state.engines.jobs.run_worker(app.state.engines, concurrency=2),
+                name="embedded-job-worker",
+            )
+        log.info("server.started", embedded=settings.is_embedded, version=__version__)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await app.state.engines.stop()
+
+    app = FastAPI(
+        title=f"{settings.instance_title} API",
+        version=__version__,
+        description=(
+            "The Mastodon client API as ConnectHub serves it, plus ConnectHub's extensions "
+            "(tagged `connecthub`)."
+        ),
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    include_routers(app)
+
+    # Added inner to outer: the last one added sees the request first.
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        max_upload_bytes=settings.max_upload_body_bytes,
+    )
+    app.add_middleware(MastodonCorsMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.behind_tls)
+    app.add_middleware(
+        RequestContextMiddleware, resolver=ClientIpResolver(settings.trusted_proxies)
+    )
+    return app

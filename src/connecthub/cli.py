@@ -1,0 +1,236 @@
+"""The one entry point: `connecthub serve | worker | migrate | admin …`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+import tempfile
+from typing import Annotated
+
+import typer
+
+from connecthub.config import ConfigurationError, Settings, get_settings
+
+app = typer.Typer(help="ConnectHub: a social platform server.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrative tasks.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigurationError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(2)
+
+
+async def _ensure_schema(settings: Settings) -> None:
+    from connecthub.infra import migrations
+
+    if settings.is_sqlite:
+        await migrations.upgrade(settings)
+        return
+    current, head = await migrations.current_revision(settings), migrations.head_revision()
+    if current != head:
+        raise _fail(
+            f"The database is at migration {current or 'none'} but this release needs {head}: "
+            "run `connecthub migrate` first."
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes (WEB_CONCURRENCY).")] = None,
+) -> None:
+    """Serve the HTTP API and streaming. Embedded mode migrates the database first."""
+    import uvicorn
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.web_concurrency
+    if workers > 1 and settings.redis_url is None:
+        raise _fail(
+            "WEB_CONCURRENCY: more than one server process needs REDIS_URL, so events, "
+            "jobs and rate limits are shared between them."
+        )
+    try:
+        asyncio.run(_ensure_schema(settings))
+    except OSError as exc:
+        raise _fail(f"DATABASE_URL: cannot reach the database ({exc})") from None
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="connecthub-metrics-")
+    mode = "embedded (SQLite, in-process engines)" if settings.is_embedded else "distributed"
+    typer.echo(f"ConnectHub is starting in {mode} mode at http://{host}:{port}")
+    if settings.smtp_url is None:
+        typer.echo(
+            f"No SMTP_URL: accounts are confirmed at sign-up; mail goes to {settings.outbox_dir}"
+        )
+    typer.echo(
+        "Create the first admin with: "
+        "connecthub admin create-user --username alice --email alice@example.com --role admin"
+    )
+    uvicorn.run(
+        "connecthub.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        proxy_headers=False,  # the app trusts X-Forwarded-For only from TRUSTED_PROXIES
+        server_header=False,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=settings.shutdown_drain_seconds,
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once.")] = 4,
+) -> None:
+    """Run background jobs from the durable queue (distributed mode)."""
+    settings = _settings()
+    if settings.redis_url is None:
+        raise _fail("REDIS_URL: not set; in embedded mode jobs run inside `connecthub serve`.")
+    asyncio.run(_run_worker(settings, concurrency))
+
+
+async def _run_worker(settings: Settings, concurrency: int) -> None:
+    from connecthub.infra.engines import Engines
+    from connecthub.ops.setup import configure_observability
+    from connecthub.tasks import register_all
+
+    configure_observability(settings)
+    register_all()
+    engines = Engines.from_settings(settings)
+    await engines.start()
+    task = asyncio.create_task(engines.jobs.run_worker(engines, concurrency))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await engines.stop()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (safe to run again, and from several pods at once)."""
+    from connecthub.infra import migrations
+
+    settings = _settings()
+    try:
+        revision = asyncio.run(migrations.upgrade(settings))
+    except OSError as exc:
+        raise _fail(f"DATABASE_URL: cannot reach the database ({exc})") from None
+    typer.echo(f"Database is at migration {revision}.")
+
+
+@admin_app.command("create-user")
+def create_user(
+    username: Annotated[str, typer.Option(help="The account's username.")],
+    email: Annotated[str, typer.Option(help="Sign-in e-mail address.")],
+    password: Annotated[
+        str | None, typer.Option(help="Password; a random one is made and printed if omitted.")
+    ] = None,
+    role: Annotated[str, typer.Option(help="user, moderator or admin.")] = "user",
+) -> None:
+    """Create a confirmed, approved user (reserved names allowed, for staff)."""
+    from connecthub.accounts.models import Role
+
+    settings = _settings()
+    try:
+        chosen_role = Role(role)
+    except ValueError:
+        raise _fail("--role: must be one of user, moderator, admin") from None
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    asyncio.run(_create_user(settings, username, email, password, chosen_role))
+    typer.echo(f"Created {chosen_role.value} @{username}.")
+    if generated:
+        typer.echo(f"Password: {password}")
+
+
+async def _create_user(
+    settings: Settings, username: str, email: str, password: str, role: object
+) -> None:
+    from connecthub.accounts import service
+    from connecthub.accounts.models import Role
+    from connecthub.errors import ConnectHubError
+    from connecthub.infra.db import Database
+
+    await _ensure_schema(settings)
+    db = Database(settings)
+    try:
+        async with db.transaction() as session:
+            await service.create_user(
+                session,
+                username=username,
+                email=email,
+                password=password,
+                role=role if isinstance(role, Role) else Role.USER,
+                allow_reserved=True,
+            )
+    except ConnectHubError as exc:
+        raise _fail(exc.message) from None
+    finally:
+        await db.dispose()
+
+
+@admin_app.command("grant-role")
+def grant_role(
+    username: Annotated[str, typer.Argument(help="The user's username.")],
+    role: Annotated[str, typer.Argument(help="user, moderator or admin.")],
+) -> None:
+    """Change a user's role."""
+    from connecthub.accounts.models import Role
+
+    settings = _settings()
+    try:
+        chosen_role = Role(role)
+    except ValueError:
+        raise _fail("ROLE: must be one of user, moderator, admin") from None
+    asyncio.run(_grant_role(settings, username, chosen_role))
+    typer.echo(f"@{username} is now {chosen_role.value}.")
+
+
+async def _grant_role(settings: Settings, username: str, role: object) -> None:
+    from connecthub.accounts import service
+    from connecthub.accounts.models import Role
+    from connecthub.errors import ConnectHubError
+    from connecthub.infra.db import Database
+
+    db = Database(settings)
+    try:
+        async with db.transaction() as session:
+            await service.grant_role(
+                session, username, role if isinstance(role, Role) else Role.USER
+            )
+    except ConnectHubError as exc:
+        raise _fail(exc.message) from None
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,232 @@
+"""Typed settings read from the environment (and an optional `.env`), validated at start.
+
+Mode is chosen by configuration alone: `DATABASE_URL` and `REDIS_URL` decide whether the
+embedded engines (SQLite, in-process) or the distributed ones (PostgreSQL, Redis) are used.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class RegistrationMode(StrEnum):
+    OPEN = "open"
+    APPROVAL = "approval"
+    CLOSED = "closed"
+
+
+class RateLimit:
+    """A limit written as `count/seconds`, e.g. `300/300` (300 requests per 5 minutes)."""
+
+    def __init__(self, count: int, period: int) -> None:
+        if count < 1 or period < 1:
+            raise ValueError("count and period must be positive")
+        self.count = count
+        self.period = period
+
+    @classmethod
+    def parse(cls, value: object) -> RateLimit:
+        if isinstance(value, RateLimit):
+            return value
+        try:
+            count, period = str(value).split("/")
+            return cls(int(count), int(period))
+        except ValueError as exc:
+            raise ValueError(f"expected 'count/seconds', got {value!r}") from exc
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.period}"
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    secret_key: str = DEFAULT_SECRET
+
+    # Instance identity
+    local_domain: str = "localhost:8000"
+    instance_title: str = "ConnectHub"
+    instance_description: str = "A ConnectHub community."
+    instance_contact_email: str = ""
+    instance_rules: CommaList = Field(
+        default_factory=lambda: [
+            "Be kind and respectful.",
+            "No harassment, hate speech or threats.",
+            "No spam or misleading content.",
+        ]
+    )
+    instance_languages: CommaList = Field(default_factory=lambda: ["en", "id"])
+
+    # HTTP server
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_body_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    behind_tls: bool = False
+    trusted_proxies: CommaList = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    shutdown_drain_seconds: int = Field(default=10, ge=0, le=300)
+
+    # Engines
+    database_url: str = "sqlite:///./data/connecthub.db"
+    database_replica_urls: CommaList = Field(default_factory=list)
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_max_overflow: int = Field(default=10, ge=0, le=500)
+    database_echo: bool = False
+    redis_url: str | None = None
+    redis_key_prefix: str = "connecthub:"
+    media_storage_url: str = "file://./data/media"
+    jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
+    jobs_max_attempts: int = Field(default=8, ge=1, le=100)
+
+    # Rate limits (count/seconds); defaults follow Mastodon's.
+    rate_limit_enabled: bool = True
+    rate_limit_ip: Annotated[RateLimit, NoDecode] = RateLimit(300, 300)
+    rate_limit_token: Annotated[RateLimit, NoDecode] = RateLimit(300, 300)
+    rate_limit_account: Annotated[RateLimit, NoDecode] = RateLimit(1500, 300)
+    rate_limit_sign_up: Annotated[RateLimit, NoDecode] = RateLimit(5, 1800)
+    rate_limit_sign_in_ip: Annotated[RateLimit, NoDecode] = RateLimit(25, 300)
+    rate_limit_sign_in_email: Annotated[RateLimit, NoDecode] = RateLimit(25, 3600)
+    rate_limit_password: Annotated[RateLimit, NoDecode] = RateLimit(5, 1800)
+    rate_limit_penalty_base_seconds: int = Field(default=60, ge=1)
+    rate_limit_penalty_max_seconds: int = Field(default=86400, ge=1)
+    rate_limit_penalty_memory_seconds: int = Field(default=86400, ge=1)
+
+    # Accounts
+    registration_mode: RegistrationMode = RegistrationMode.OPEN
+    min_signup_age: int = Field(default=16, ge=0, le=120)
+    enable_password_grant: bool | None = None
+    smtp_url: str | None = None
+    mail_from: str = "ConnectHub <notifications@localhost>"
+    outbox_dir: str = "./data/outbox"
+
+    # Observability
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "connecthub"
+    sentry_dsn: str | None = None
+
+    @field_validator(
+        "rate_limit_ip",
+        "rate_limit_token",
+        "rate_limit_account",
+        "rate_limit_sign_up",
+        "rate_limit_sign_in_ip",
+        "rate_limit_sign_in_email",
+        "rate_limit_password",
+        mode="before",
+    )
+    @classmethod
+    def _parse_rate(cls, value: object) -> RateLimit:
+        return RateLimit.parse(value)
+
+    @field_validator(
+        "instance_rules",
+        "instance_languages",
+        "trusted_proxies",
+        "database_replica_urls",
+        mode="before",
+    )
+    @classmethod
+    def _parse_list(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @field_validator("database_url", "database_replica_urls")
+    @classmethod
+    def _check_database_url(cls, value: str | list[str]) -> str | list[str]:
+        for url in [value] if isinstance(value, str) else value:
+            if not url.startswith(("sqlite", "postgresql", "postgres://")):
+                raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value == "":
+            return None
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.secret_key == DEFAULT_SECRET:
+                raise ValueError(
+                    "SECRET_KEY: the development default is refused in production; "
+                    "set a random value of at least 32 characters"
+                )
+            if len(self.secret_key) < 32:
+                raise ValueError("SECRET_KEY: must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.is_sqlite and self.redis_url is None
+
+    @property
+    def password_grant_enabled(self) -> bool:
+        if self.enable_password_grant is not None:
+            return self.enable_password_grant
+        return self.environment is not Environment.PRODUCTION
+
+
+class ConfigurationError(Exception):
+    """Raised with one line per invalid variable, ready to print."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        location = "_".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{location}: {message}" if location else message)
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,89 @@
+"""Who is calling, and whether their token's scopes allow the route.
+
+The bearer token is resolved once per request (the rate limiter may already have done it)
+and kept in the request state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.types import Scope
+
+from connecthub.accounts.identity import TokenInfo
+from connecthub.accounts.scopes import covers_any
+from connecthub.accounts.tokens import authenticate
+from connecthub.errors import Forbidden, Unauthorized
+from connecthub.infra.engines import Engines
+
+_UNRESOLVED = object()
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token from `Authorization: Bearer …` (or `access_token` in the query string,
+    which Mastodon accepts for streaming and some clients send elsewhere)."""
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            if kind.lower() == "bearer" and token.strip():
+                return token.strip()
+    query = scope.get("query_string", b"").decode("latin-1")
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name == "access_token" and value:
+            return value
+    return None
+
+
+async def resolve_token(scope: Scope, engines: Engines) -> TokenInfo | None:
+    """The caller's live token, or None for an anonymous request. An unknown or revoked
+    token raises 401, as Mastodon answers."""
+    state = scope.setdefault("state", {})
+    cached = state.get("token", _UNRESOLVED)
+    if cached is not _UNRESOLVED:
+        if cached is False:
+            raise Unauthorized()
+        return cached  # type: ignore[no-any-return]
+    raw = bearer_token(scope)
+    if raw is None:
+        state["token"] = None
+        return None
+    info = await authenticate(engines, raw)
+    state["token"] = info if info is not None else False
+    if info is None:
+        raise Unauthorized()
+    return info
+
+
+async def optional_token(request: Request) -> TokenInfo | None:
+    return await resolve_token(request.scope, request.app.state.engines)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated user token."""
+
+    token: TokenInfo
+    account_id: int
+
+
+def require(*scopes: str, user: bool = True) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency: a token with any of `scopes` (and, when `user`, a signed-in user)."""
+
+    async def dependency(request: Request) -> Caller:
+        token = await optional_token(request)
+        if token is None:
+            raise Unauthorized("The access token is invalid")
+        if scopes and not covers_any(token.scopes, scopes):
+            raise Forbidden("This action is outside the authorized scopes")
+        if user and token.account_id is None:
+            raise Unauthorized("This method requires an authenticated user")
+        return Caller(token=token, account_id=token.account_id or 0)
+
+    return dependency
+
+
+OptionalToken = Annotated[TokenInfo | None, Depends(optional_token)]

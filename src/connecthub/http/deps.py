@@ -1,0 +1,44 @@
+"""Typed dependencies shared by every route: engines, the unit of work, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from connecthub.config import Settings
+from connecthub.infra.engines import Engines
+from connecthub.infra.uow import UnitOfWork
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_engines(request: Request) -> Engines:
+    engines: Engines = request.app.state.engines
+    return engines
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """One request, one transaction: committed after the handler returns and before the
+    response is sent. Reads (GET) go to a read replica when there is one."""
+    engines = get_engines(request)
+    readonly = request.method in _READ_METHODS
+    async with engines.db.session(readonly=readonly) as session:
+        uow = UnitOfWork(engines, session)
+        try:
+            yield uow
+        except BaseException:
+            await uow.rollback()
+            raise
+        await uow.commit()
+
+
+EnginesDep = Annotated[Engines, Depends(get_engines)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]

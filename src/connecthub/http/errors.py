@@ -1,0 +1,130 @@
+"""Every error leaves the server as `{"error": "..."}` with the right status code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from connecthub.errors import ConnectHubError, OAuthError
+
+log = structlog.get_logger(__name__)
+
+_STATUS_MESSAGES = {
+    400: "Bad request",
+    401: "The access token is invalid",
+    403: "Forbidden",
+    404: "Record not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    413: "Request body is too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service temporarily unavailable",
+}
+
+
+def error_body(status_code: int, message: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"error": message or _STATUS_MESSAGES.get(status_code, "Error"), **extra}
+
+
+def error_response(
+    status_code: int,
+    message: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    return JSONResponse(error_body(status_code, message, **extra), status_code, headers=headers)
+
+
+def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, str]]]:
+    details = []
+    for error in exc.errors():
+        field = _field_name(error.get("loc", ()))
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        if error.get("type") == "missing":
+            message = "is required"
+        elif error.get("type") == "json_invalid":
+            field, message = "body", "is not valid JSON"
+        details.append({"field": field, "message": message})
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return f"Validation failed: {summary}", details
+
+
+async def _handle_domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConnectHubError)
+    if isinstance(exc, OAuthError):
+        body = {"error": exc.code, "error_description": exc.message}
+        return JSONResponse(body, exc.status_code, headers=exc.headers or None)
+    return error_response(exc.status_code, exc.message, exc.headers or None, **exc.details)
+
+
+async def _handle_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    message, details = describe_validation(exc)
+    return error_response(422, message, details=details)
+
+
+async def _handle_http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else None
+    if message in ("Not Found", "Method Not Allowed"):
+        message = None
+    return error_response(exc.status_code, message, dict(exc.headers or {}) or None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ConnectHubError, _handle_domain_error)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_error)
+
+
+class UnhandledErrorMiddleware:
+    """Turns any uncaught exception into a JSON 500 *inside* the middleware stack, so the
+    security headers and request id still apply, and logs it with its traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("http.unhandled_error", path=scope.get("path"))
+            if started:
+                raise
+            body = json.dumps(error_body(500)).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})

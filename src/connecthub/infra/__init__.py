@@ -1,0 +1,1 @@
+"""Engines behind small interfaces, each with an embedded and a distributed implementation."""

@@ -1,0 +1,72 @@
+"""Cache for hot objects: in-process (embedded) or Redis (distributed).
+
+Values are bytes; callers serialize. Every entry has a TTL, so a missed invalidation heals.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from connecthub.clock import monotonic
+from connecthub.infra.redis import KeySpace
+from connecthub.ops import metrics
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
+    async def delete(self, *keys: str) -> None: ...
+
+
+def _record(name: str, hit: bool) -> None:
+    metrics.CACHE_REQUESTS.labels(cache=name, result="hit" if hit else "miss").inc()
+
+
+class MemoryCache:
+    """A bounded LRU with expiry, for one process."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._max_entries = max_entries
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < monotonic():
+            if entry is not None:
+                del self._entries[key]
+            _record("memory", hit=False)
+            return None
+        self._entries.move_to_end(key)
+        _record("memory", hit=True)
+        return entry[1]
+
+    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        self._entries[key] = (monotonic() + ttl_seconds, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._entries.pop(key, None)
+
+
+class RedisCache:
+    def __init__(self, redis: Redis, keys: KeySpace) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def get(self, key: str) -> bytes | None:
+        value: bytes | None = await self._redis.get(self._keys("cache", key))
+        _record("redis", hit=value is not None)
+        return value
+
+    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        await self._redis.set(self._keys("cache", key), value, ex=ttl_seconds)
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self._redis.delete(*(self._keys("cache", key) for key in keys))

@@ -1,0 +1,132 @@
+"""The database engine: SQLite (WAL, synchronous=FULL) embedded, PostgreSQL primary plus
+read replicas distributed. Every SQLite/PostgreSQL difference lives in this module."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, MetaData, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from connecthub.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Ids are made in Python (connecthub.ids), so a plain BIGINT serves both engines.
+IdType = BigInteger
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def async_url(url: str) -> URL:
+    """Map a user-facing URL (sqlite:///…, postgresql://…) to its async driver."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+def _sqlite_engine(url: URL, *, immediate: bool, echo: bool) -> AsyncEngine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from the driver so we can choose BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that later writes
+        # fails at once with SQLITE_BUSY instead of waiting for the other writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+class Database:
+    """The primary (writes) and its read replicas (reads that may lag a little)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.is_sqlite = settings.is_sqlite
+        primary_url = async_url(settings.database_url)
+        if self.is_sqlite:
+            self.primary = _sqlite_engine(primary_url, immediate=True, echo=settings.database_echo)
+            self.replicas = [
+                _sqlite_engine(primary_url, immediate=False, echo=settings.database_echo)
+            ]
+        else:
+            self.primary = _postgres_engine(primary_url, settings)
+            self.replicas = [
+                _postgres_engine(async_url(url), settings) for url in settings.database_replica_urls
+            ]
+        self._writer = async_sessionmaker(self.primary, expire_on_commit=False)
+        self._readers = [async_sessionmaker(e, expire_on_commit=False) for e in self.replicas]
+        self._reader_cycle: Iterator[async_sessionmaker[AsyncSession]] = itertools.cycle(
+            self._readers or [self._writer]
+        )
+
+    def session(self, *, readonly: bool = False) -> AsyncSession:
+        """A new session: on the primary, or on the next read replica when `readonly`."""
+        factory = next(self._reader_cycle) if readonly else self._writer
+        return factory()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write session committed on success and rolled back on error (jobs, CLI)."""
+        async with self.session() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.primary.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    def pool_in_use(self) -> int:
+        total = 0
+        for engine in [self.primary, *self.replicas]:
+            checked_out = getattr(engine.sync_engine.pool, "checkedout", None)
+            if callable(checked_out):
+                total += int(checked_out())
+        return total
+
+    async def dispose(self) -> None:
+        for engine in [self.primary, *self.replicas]:
+            await engine.dispose()

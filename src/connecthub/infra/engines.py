@@ -1,0 +1,70 @@
+"""Builds every engine from settings alone: the embedded ones, or the distributed ones when
+`DATABASE_URL` points at PostgreSQL and `REDIS_URL` is set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from connecthub.config import Settings
+from connecthub.infra.cache import Cache, MemoryCache, RedisCache
+from connecthub.infra.db import Database
+from connecthub.infra.events import EventBus, InProcessEventBus, RedisEventBus
+from connecthub.infra.jobs import JobQueue
+from connecthub.infra.ratelimit import RateLimiter
+from connecthub.infra.redis import KeySpace, connect_redis
+from connecthub.infra.storage import MediaStorage, storage_from_url
+
+
+@dataclass
+class Engines:
+    settings: Settings
+    db: Database
+    cache: Cache
+    events: EventBus
+    jobs: JobQueue
+    ratelimiter: RateLimiter
+    storage: MediaStorage
+    redis: Redis | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Engines:
+        # Imported here: the job and limiter modules pull in their Lua scripts and metrics.
+        from connecthub.infra.job_queues import InProcessJobQueue, RedisJobQueue
+        from connecthub.infra.rate_limiters import MemoryRateLimiter, RedisRateLimiter
+
+        db = Database(settings)
+        storage = storage_from_url(settings.media_storage_url)
+        if settings.redis_url is None:
+            return cls(
+                settings=settings,
+                db=db,
+                cache=MemoryCache(),
+                events=InProcessEventBus(),
+                jobs=InProcessJobQueue(settings),
+                ratelimiter=MemoryRateLimiter(settings),
+                storage=storage,
+                redis=None,
+            )
+        redis = connect_redis(settings.redis_url)
+        keys = KeySpace(settings.redis_key_prefix)
+        return cls(
+            settings=settings,
+            db=db,
+            cache=RedisCache(redis, keys),
+            events=RedisEventBus(redis, keys),
+            jobs=RedisJobQueue(redis, keys, settings),
+            ratelimiter=RedisRateLimiter(redis, keys, settings),
+            storage=storage,
+            redis=redis,
+        )
+
+    async def start(self) -> None:
+        await self.events.start()
+
+    async def stop(self) -> None:
+        await self.events.stop()
+        await self.db.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()

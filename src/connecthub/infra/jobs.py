@@ -1,0 +1,64 @@
+"""Background jobs: an in-process runner (embedded) or a durable queue on Redis (distributed).
+
+Handlers are registered by name with `@job("name")` in each domain's `tasks.py` and must be
+idempotent: the durable queue runs a job again when its worker dies before acknowledging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from connecthub.infra.engines import Engines
+
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    engines: Engines
+    job_id: str
+    attempt: int
+
+
+JobHandler = Callable[[JobContext, Payload], Awaitable[None]]
+
+HANDLERS: dict[str, JobHandler] = {}
+
+
+def job(name: str) -> Callable[[JobHandler], JobHandler]:
+    def register(handler: JobHandler) -> JobHandler:
+        if name in HANDLERS and HANDLERS[name] is not handler:
+            raise ValueError(f"job {name!r} is registered twice")
+        HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    ready: int
+    delayed: int
+    running: int
+    dead: int
+    oldest_age_seconds: float
+
+
+class JobQueue(Protocol):
+    async def enqueue(
+        self, name: str, payload: Payload, *, job_id: str | None = None, delay_seconds: float = 0
+    ) -> str:
+        """Store the job durably (distributed) and return its id. A `job_id` that is already
+        queued or running is not queued again."""
+        ...
+
+    async def run_worker(self, engines: Engines, concurrency: int) -> None:
+        """Take and run jobs until cancelled."""
+        ...
+
+    async def stats(self) -> QueueStats: ...
+
+    async def ping(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Operations: metrics, logging, tracing, error reporting and health probes."""

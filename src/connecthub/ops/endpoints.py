@@ -1,0 +1,58 @@
+"""Probes for the orchestrator and the Prometheus scrape endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from connecthub.http.deps import EnginesDep
+from connecthub.ops import metrics
+
+router = APIRouter(tags=["operations"])
+
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+@router.get("/health/live", summary="The process is up")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/health/ready", summary="The database and (when configured) Redis answer")
+async def ready(engines: EnginesDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    probes = {"database": engines.db.ping()}
+    if engines.redis is not None:
+        probes["redis"] = engines.redis.ping()
+    for name, probe in probes.items():
+        try:
+            await asyncio.wait_for(probe, PROBE_TIMEOUT_SECONDS)
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"unavailable: {type(exc).__name__}"
+    failing = [name for name, state in checks.items() if state != "ok"]
+    if failing:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "error": f"Not ready: {', '.join(failing)}",
+                "checks": checks,
+            },
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "checks": checks})
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
+async def prometheus_metrics(engines: EnginesDep) -> Response:
+    metrics.DB_POOL_IN_USE.set(engines.db.pool_in_use())
+    try:
+        stats = await asyncio.wait_for(engines.jobs.stats(), PROBE_TIMEOUT_SECONDS)
+        metrics.JOB_QUEUE_DEPTH.set(stats.ready + stats.delayed)
+        metrics.JOB_QUEUE_OLDEST_AGE.set(stats.oldest_age_seconds)
+    except Exception:  # noqa: S110 - the scrape must answer even when the queue cannot
+        pass
+    body, content_type = metrics.render_latest()
+    return Response(body, media_type=content_type)

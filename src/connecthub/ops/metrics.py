@@ -1,0 +1,73 @@
+"""Prometheus metrics. Defined once here; with several server workers the CLI turns on
+prometheus-client's multiprocess mode so `/metrics` sums all of them."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+HTTP_REQUESTS = Counter(
+    "connecthub_http_requests_total",
+    "HTTP requests by route template, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "connecthub_http_request_duration_seconds",
+    "HTTP request latency by route template and method.",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+DB_POOL_IN_USE = Gauge(
+    "connecthub_db_pool_connections_in_use",
+    "Database connections checked out of the pool.",
+    multiprocess_mode="livesum",
+)
+JOB_QUEUE_DEPTH = Gauge(
+    "connecthub_job_queue_depth",
+    "Jobs waiting to run (ready and delayed).",
+    multiprocess_mode="livemax",
+)
+JOB_QUEUE_OLDEST_AGE = Gauge(
+    "connecthub_job_queue_oldest_age_seconds",
+    "Age of the oldest job waiting to run.",
+    multiprocess_mode="livemax",
+)
+JOBS_PROCESSED = Counter(
+    "connecthub_jobs_processed_total",
+    "Jobs finished, by name and outcome.",
+    ["job", "outcome"],
+)
+CACHE_REQUESTS = Counter(
+    "connecthub_cache_requests_total",
+    "Cache look-ups by engine and result (hit or miss).",
+    ["cache", "result"],
+)
+STREAMING_CONNECTIONS = Gauge(
+    "connecthub_streaming_connections",
+    "Open streaming connections (WebSocket and SSE).",
+    ["transport"],
+    multiprocess_mode="livesum",
+)
+RATE_LIMITED = Counter(
+    "connecthub_rate_limited_total",
+    "Requests refused by the rate limiter, by bucket.",
+    ["bucket"],
+)
+
+
+def render_latest() -> tuple[bytes, str]:
+    """The exposition text: of every worker in multiprocess mode, else of this process."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,55 @@
+"""Logging, tracing and error reporting, configured once per process from settings."""
+
+from __future__ import annotations
+
+import structlog
+
+from connecthub import __version__
+from connecthub.config import Settings
+from connecthub.ops.logging import configure_logging
+
+log = structlog.get_logger(__name__)
+_configured: set[str] = set()
+
+
+def configure_observability(settings: Settings) -> None:
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.otel_exporter_otlp_endpoint and "otel" not in _configured:
+        _configure_tracing(settings)
+        _configured.add("otel")
+    if settings.sentry_dsn and "sentry" not in _configured:
+        _configure_sentry(settings)
+        _configured.add("sentry")
+
+
+def _configure_tracing(settings: Settings) -> None:
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(
+        resource=Resource.create(
+            {"service.name": settings.otel_service_name, "service.version": __version__}
+        )
+    )
+    endpoint = settings.otel_exporter_otlp_endpoint or ""
+    if not endpoint.rstrip("/").endswith("/v1/traces"):
+        endpoint = endpoint.rstrip("/") + "/v1/traces"
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    trace.set_tracer_provider(provider)
+    log.info("tracing.enabled", endpoint=endpoint)
+
+
+def _configure_sentry(settings: Settings) -> None:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn,
+        release=f"connecthub@{__version__}",
+        environment=settings.environment.value,
+        send_default_pii=False,
+        traces_sample_rate=0.0,
+    )
+    log.info("error_reporting.enabled")

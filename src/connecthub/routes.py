@@ -1,0 +1,16 @@
+"""Every domain's router, in one list, so the app factory and the OpenAPI schema agree."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from connecthub.accounts.endpoints import router as accounts_router
+from connecthub.accounts.oauth_endpoints import router as oauth_router
+from connecthub.instance.endpoints import router as instance_router
+from connecthub.ops.endpoints import router as ops_router
+from connecthub.web.endpoints import router as web_router
+
+
+def include_routers(app: FastAPI) -> None:
+    for router in (ops_router, instance_router, oauth_router, accounts_router, web_router):
+        app.include_router(router)

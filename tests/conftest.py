@@ -1,0 +1,181 @@
+"""Fixtures: a fresh database and key prefix per test, the app in-process over ASGI, and
+real `connecthub` processes for tests that need them. See tests/engines.py for engines."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from connecthub.app import create_app
+from connecthub.config import Settings
+from tests.engines import (
+    RUN_ID,
+    WORKER,
+    TestDatabases,
+    build_settings,
+    delete_redis_prefix,
+    engine_label,
+    redis_url,
+)
+
+
+def pytest_report_header() -> str:
+    return f"connecthub engines: {engine_label()}"
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
+    store = TestDatabases(workdir=tmp_path_factory.mktemp("databases"))
+    asyncio.run(store.prepare())
+    yield store
+    asyncio.run(store.drop_template())
+
+
+@dataclass
+class TestEnv:
+    database_url: str
+    key_prefix: str
+    workdir: Path
+
+    def settings(self, **overrides: Any) -> Settings:
+        overrides.setdefault("media_storage_url", f"file://{self.workdir / 'media'}")
+        overrides.setdefault("outbox_dir", str(self.workdir / "outbox"))
+        return build_settings(self.database_url, self.key_prefix, **overrides)
+
+    def environ(self, **overrides: str) -> dict[str, str]:
+        """Environment for a real `connecthub` process on this test's engines."""
+        env = {
+            **os.environ,
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": self.database_url,
+            "REDIS_KEY_PREFIX": self.key_prefix,
+            "MEDIA_STORAGE_URL": f"file://{self.workdir / 'media'}",
+            "OUTBOX_DIR": str(self.workdir / "outbox"),
+            "LOG_LEVEL": "warning",
+        }
+        env.pop("REDIS_URL", None)
+        if redis_url():
+            env["REDIS_URL"] = redis_url() or ""
+        env.update(overrides)
+        return env
+
+
+_counter = 0
+
+
+@pytest.fixture
+async def test_env(databases: TestDatabases, tmp_path: Path) -> AsyncIterator[TestEnv]:
+    global _counter
+    _counter += 1
+    url = await databases.new_database_url()
+    prefix = f"test:{RUN_ID}:{WORKER}:{_counter}:"
+    yield TestEnv(database_url=url, key_prefix=prefix, workdir=tmp_path)
+    await databases.drop(url)
+    await delete_redis_prefix(prefix)
+
+
+@contextlib.asynccontextmanager
+async def running_app(
+    env: TestEnv, *, peer: str = "127.0.0.1", **overrides: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app with its lifespan running, and a client speaking ASGI to it from `peer`."""
+    app = create_app(env.settings(**overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=(peer, 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield app, client
+
+
+@pytest.fixture
+def app_factory(test_env: TestEnv) -> Callable[..., Any]:
+    """`async with app_factory(SETTING=value, peer="10.0.0.1") as (app, client): ...`"""
+    return lambda **overrides: running_app(test_env, **overrides)
+
+
+@pytest.fixture
+async def app_and_client(test_env: TestEnv) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async with running_app(test_env) as pair:
+        yield pair
+
+
+@pytest.fixture
+def app(app_and_client: tuple[FastAPI, httpx.AsyncClient]) -> FastAPI:
+    return app_and_client[0]
+
+
+@pytest.fixture
+def client(app_and_client: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return app_and_client[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def connecthub_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "connecthub", *args]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_server(env: TestEnv, *args: str, **environ: str) -> LiveServer:
+    port = free_port()
+    log_path = env.workdir / f"server-{port}.log"
+    process = subprocess.Popen(
+        connecthub_command("serve", "--port", str(port), *args),
+        env=env.environ(**environ),
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.logs()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{server.url}/health/ready", timeout=1).status_code == 200:
+                return server
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not become ready:\n{server.logs()}")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def live_server(test_env: TestEnv) -> Iterator[LiveServer]:
+    """A real `connecthub serve` process on this test's engines."""
+    server = start_server(test_env)
+    yield server
+    stop_process(server.process)

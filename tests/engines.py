@@ -1,0 +1,146 @@
+"""Real engines for tests, chosen like the server chooses them: by environment.
+
+- default: a SQLite file per test (copied from a migrated template) and in-process engines;
+- `TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres`: a fresh PostgreSQL
+  database per test, cloned from a migrated template database;
+- `TEST_REDIS_URL=redis://127.0.0.1:6379/0`: Redis with a fresh key prefix per test.
+
+Nothing is mocked: every test talks to the engines a user would run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
+
+from connecthub.config import Settings, load_settings
+from connecthub.infra import migrations
+
+RUN_ID = uuid.uuid4().hex[:8]
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+# Tests that do not exercise the limiter must not trip it.
+GENEROUS_LIMITS = {
+    name: "100000/60"
+    for name in (
+        "rate_limit_ip",
+        "rate_limit_token",
+        "rate_limit_account",
+        "rate_limit_sign_up",
+        "rate_limit_sign_in_ip",
+        "rate_limit_sign_in_email",
+        "rate_limit_password",
+    )
+}
+
+
+def postgres_server_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+def redis_url() -> str | None:
+    return os.environ.get("TEST_REDIS_URL") or None
+
+
+def engine_label() -> str:
+    database = "postgresql" if postgres_server_url() else "sqlite"
+    cache = "redis" if redis_url() else "in-process"
+    return f"{database}+{cache}"
+
+
+def _asyncpg_dsn(url: str, database: str) -> str:
+    parsed = make_url(url.replace("postgresql+asyncpg", "postgresql")).set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+@dataclass
+class TestDatabases:
+    """One migrated template per test process; each test gets its own copy."""
+
+    workdir: Path
+    template: str = ""
+    created: list[str] = field(default_factory=list)
+    counter: int = 0
+
+    async def prepare(self) -> None:
+        server = postgres_server_url()
+        if server is None:
+            path = self.workdir / "template.db"
+            await migrations.upgrade(_settings_for(f"sqlite:///{path}"))
+            self.template = str(path)
+            return
+        self.template = f"ch_tpl_{RUN_ID}_{WORKER}"
+        await self._admin(f'CREATE DATABASE "{self.template}"')
+        await migrations.upgrade(_settings_for(_asyncpg_dsn(server, self.template)))
+
+    async def new_database_url(self) -> str:
+        self.counter += 1
+        server = postgres_server_url()
+        if server is None:
+            path = self.workdir / f"test_{self.counter}.db"
+            shutil.copyfile(self.template, path)
+            return f"sqlite:///{path}"
+        name = f"ch_{RUN_ID}_{WORKER}_{self.counter}"
+        await self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self.created.append(name)
+        return _asyncpg_dsn(server, name)
+
+    async def drop(self, url: str) -> None:
+        if postgres_server_url() is None:
+            Path(make_url(url).database or "").unlink(missing_ok=True)
+            return
+        name = make_url(url).database
+        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    async def drop_template(self) -> None:
+        if postgres_server_url() is not None:
+            await self._admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+
+    async def _admin(self, statement: str) -> None:
+        server = postgres_server_url()
+        assert server is not None
+        connection = await asyncpg.connect(_asyncpg_dsn(server, "postgres"))
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+
+def _settings_for(database_url: str, **overrides: object) -> Settings:
+    return load_settings(environment="test", database_url=database_url, **overrides)
+
+
+def build_settings(database_url: str, key_prefix: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "redis_url": redis_url(),
+        "redis_key_prefix": key_prefix,
+        "log_level": "warning",
+        **GENEROUS_LIMITS,
+    }
+    values.update(overrides)
+    return _settings_for(database_url, **values)
+
+
+async def delete_redis_prefix(prefix: str) -> None:
+    url = redis_url()
+    if url is None:
+        return
+    redis = Redis.from_url(url)
+    try:
+        batch = [key async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
+        for start in range(0, len(batch), 500):
+            await redis.delete(*batch[start : start + 500])
+    finally:
+        await redis.aclose()
+
+
+def run(coroutine: object) -> object:
+    return asyncio.run(coroutine)  # type: ignore[arg-type]
