@@ -1,0 +1,66 @@
+"""Checking credentials: the one place that decides whether an e-mail and password (and,
+when enabled, a second factor) sign a user in. Used by the OAuth password grant, the
+authorize page and the web sign-in form alike."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts import repository, two_factor
+from connecthub.accounts.models import Account, User
+from connecthub.accounts.passwords import hash_password, needs_rehash, verify_password
+from connecthub.clock import utcnow
+from connecthub.errors import ConnectHubError
+
+
+class SignInError(ConnectHubError):
+    """Why sign-in failed, in words safe to show (never whether the e-mail exists)."""
+
+    status_code = 400
+    code = "invalid_grant"
+
+
+class InvalidCredentials(SignInError):
+    default_message = "Invalid e-mail address or password"
+
+
+class SecondFactorRequired(SignInError):
+    """The password was right; a TOTP or recovery code is needed to finish."""
+
+    code = "otp_required"
+    default_message = "Two-factor authentication is enabled: a one-time code is required"
+
+
+class InvalidSecondFactor(SignInError):
+    code = "invalid_otp"
+    default_message = "The one-time code is invalid"
+
+
+class AccountUnavailable(SignInError):
+    status_code = 403
+    code = "account_unavailable"
+
+
+async def verify_sign_in(
+    session: AsyncSession, email: str, password: str, otp_code: str | None = None
+) -> tuple[User, Account]:
+    """The user for these credentials, or a SignInError. Rehashes an outdated hash."""
+    user = await repository.user_by_email(session, email.strip())
+    if not await verify_password(user.password_hash if user else None, password) or user is None:
+        raise InvalidCredentials()
+    account = await session.get(Account, user.account_id)
+    if account is None or account.suspended_at is not None or user.disabled:
+        raise AccountUnavailable("This account is suspended or disabled")
+    if user.confirmed_at is None:
+        raise AccountUnavailable("Your e-mail address is not confirmed yet")
+    if not user.approved:
+        raise AccountUnavailable("Your account is pending review by a moderator")
+    if user.otp_enabled:
+        if not otp_code:
+            raise SecondFactorRequired()
+        if not await two_factor.consume_code(session, user, otp_code):
+            raise InvalidSecondFactor()
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+    user.last_sign_in_at = utcnow()
+    return user, account
