@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from connecthub.app import create_app
 from connecthub.config import Settings
 from tests.engines import (
+    GENEROUS_LIMITS,
     RUN_ID,
     WORKER,
     TestDatabases,
@@ -65,6 +66,7 @@ class TestEnv:
             "MEDIA_STORAGE_URL": f"file://{self.workdir / 'media'}",
             "OUTBOX_DIR": str(self.workdir / "outbox"),
             "LOG_LEVEL": "warning",
+            **{name.upper(): value for name, value in GENEROUS_LIMITS.items()},
         }
         env.pop("REDIS_URL", None)
         if redis_url():

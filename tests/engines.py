@@ -125,7 +125,8 @@ def build_settings(database_url: str, key_prefix: str, **overrides: object) -> S
         "log_level": "warning",
         **GENEROUS_LIMITS,
     }
-    values.update(overrides)
+    # Settings fields are lower-case; accept the environment spelling too.
+    values.update({key.lower(): value for key, value in overrides.items()})
     return _settings_for(database_url, **values)
 
 

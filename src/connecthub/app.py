@@ -18,8 +18,9 @@ from connecthub.http.ratelimit import RateLimitMiddleware
 from connecthub.http.request_context import RequestContextMiddleware
 from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMiddleware
 from connecthub.infra.engines import Engines
-from connecthub.ops.setup import configure_observability
+from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.routes import include_routers
+from connecthub.tasks import register_all
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +30,7 @@ OPENAPI_TAGS = [
     {"name": "accounts", "description": "Sign-up, credentials and profiles."},
     {"name": "operations", "description": "Health probes and metrics."},
     {"name": "connecthub", "description": "ConnectHub extensions beyond the Mastodon API."},
+    {"name": "web", "description": "Server-rendered pages: the front door and about page."},
 ]
 
 
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        register_all(settings.task_modules)  # job handlers, for the embedded worker
         app.state.engines = engines or Engines.from_settings(settings)
         await app.state.engines.start()
         worker: asyncio.Task[None] | None = None
@@ -84,4 +87,5 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     app.add_middleware(
         RequestContextMiddleware, resolver=ClientIpResolver(settings.trusted_proxies)
     )
+    instrument_app(app, settings)  # outermost, when tracing is on
     return app

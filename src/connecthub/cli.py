@@ -5,17 +5,29 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
-from typing import Annotated
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from connecthub.config import ConfigurationError, Settings, get_settings
 
-app = typer.Typer(help="ConnectHub: a social platform server.", no_args_is_help=True)
-admin_app = typer.Typer(help="Administrative tasks.", no_args_is_help=True)
+T = TypeVar("T")
+
+# No locals in tracebacks: they would print passwords and SECRET_KEY to the terminal.
+app = typer.Typer(
+    help="ConnectHub: a social platform server.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+admin_app = typer.Typer(
+    help="Administrative tasks.", no_args_is_help=True, pretty_exceptions_show_locals=False
+)
 app.add_typer(admin_app, name="admin")
 
 
@@ -30,6 +42,23 @@ def _settings() -> Settings:
 def _fail(message: str) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(2)
+
+
+def _run_on_database(work: Coroutine[Any, Any, T]) -> T:
+    """Runs a command's work; a database that cannot be reached, does not exist or refuses
+    us is reported in one line naming DATABASE_URL (exit 2), never as a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from connecthub.ops.logging import scrub_text
+
+    try:
+        return asyncio.run(work)
+    except (OSError, DBAPIError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        reason = scrub_text(str(cause).strip().splitlines()[0] if str(cause).strip() else "")
+        raise _fail(
+            f"DATABASE_URL: cannot use the database ({reason or type(cause).__name__})"
+        ) from None
 
 
 async def _ensure_schema(settings: Settings) -> None:
@@ -53,8 +82,6 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Server processes (WEB_CONCURRENCY).")] = None,
 ) -> None:
     """Serve the HTTP API and streaming. Embedded mode migrates the database first."""
-    import uvicorn
-
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
@@ -64,12 +91,8 @@ def serve(
             "WEB_CONCURRENCY: more than one server process needs REDIS_URL, so events, "
             "jobs and rate limits are shared between them."
         )
-    try:
-        asyncio.run(_ensure_schema(settings))
-    except OSError as exc:
-        raise _fail(f"DATABASE_URL: cannot reach the database ({exc})") from None
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="connecthub-metrics-")
+    _run_on_database(_ensure_schema(settings))
+    own_metrics_dir = _prepare_metrics_dir() if workers > 1 else None
     mode = "embedded (SQLite, in-process engines)" if settings.is_embedded else "distributed"
     typer.echo(f"ConnectHub is starting in {mode} mode at http://{host}:{port}")
     if settings.smtp_url is None:
@@ -80,6 +103,30 @@ def serve(
         "Create the first admin with: "
         "connecthub admin create-user --username alice --email alice@example.com --role admin"
     )
+    try:
+        _run_uvicorn(settings, host, port, workers)
+    finally:
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
+
+
+def _prepare_metrics_dir() -> str | None:
+    """Several workers share metrics through files (prometheus-client's multiprocess
+    mode). Files left by an earlier run would be summed forever, so they are wiped.
+    Returns the directory when `serve` made it (and so removes it at exit)."""
+    existing = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if existing:
+        for stale in Path(existing).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return None
+    created = tempfile.mkdtemp(prefix="connecthub-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = created
+    return created
+
+
+def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
     uvicorn.run(
         "connecthub.app:create_app",
         factory=True,
@@ -99,7 +146,7 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int, typer.Option(help="Jobs run at once.")] = 4,
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once.", min=1)] = 4,
 ) -> None:
     """Run background jobs from the durable queue (distributed mode)."""
     settings = _settings()
@@ -114,7 +161,7 @@ async def _run_worker(settings: Settings, concurrency: int) -> None:
     from connecthub.tasks import register_all
 
     configure_observability(settings)
-    register_all()
+    register_all(settings.task_modules)
     engines = Engines.from_settings(settings)
     await engines.start()
     task = asyncio.create_task(engines.jobs.run_worker(engines, concurrency))
@@ -135,10 +182,7 @@ def migrate() -> None:
     from connecthub.infra import migrations
 
     settings = _settings()
-    try:
-        revision = asyncio.run(migrations.upgrade(settings))
-    except OSError as exc:
-        raise _fail(f"DATABASE_URL: cannot reach the database ({exc})") from None
+    revision = _run_on_database(migrations.upgrade(settings))
     typer.echo(f"Database is at migration {revision}.")
 
 
@@ -161,7 +205,7 @@ def create_user(
         raise _fail("--role: must be one of user, moderator, admin") from None
     generated = password is None
     password = password or secrets.token_urlsafe(12)
-    asyncio.run(_create_user(settings, username, email, password, chosen_role))
+    _run_on_database(_create_user(settings, username, email, password, chosen_role))
     typer.echo(f"Created {chosen_role.value} @{username}.")
     if generated:
         typer.echo(f"Password: {password}")
@@ -206,7 +250,7 @@ def grant_role(
         chosen_role = Role(role)
     except ValueError:
         raise _fail("ROLE: must be one of user, moderator, admin") from None
-    asyncio.run(_grant_role(settings, username, chosen_role))
+    _run_on_database(_grant_role(settings, username, chosen_role))
     typer.echo(f"@{username} is now {chosen_role.value}.")
 
 
@@ -222,6 +266,31 @@ async def _grant_role(settings: Settings, username: str, role: object) -> None:
             await service.grant_role(
                 session, username, role if isinstance(role, Role) else Role.USER
             )
+    except ConnectHubError as exc:
+        raise _fail(exc.message) from None
+    finally:
+        await db.dispose()
+
+
+@admin_app.command("approve")
+def approve(
+    username: Annotated[str, typer.Argument(help="The pending user's username.")],
+) -> None:
+    """Approve an account waiting for review (registration mode `approval`)."""
+    settings = _settings()
+    _run_on_database(_approve(settings, username))
+    typer.echo(f"@{username} is approved.")
+
+
+async def _approve(settings: Settings, username: str) -> None:
+    from connecthub.accounts import registration
+    from connecthub.errors import ConnectHubError
+    from connecthub.infra.db import Database
+
+    db = Database(settings)
+    try:
+        async with db.transaction() as session:
+            await registration.approve(session, username)
     except ConnectHubError as exc:
         raise _fail(exc.message) from None
     finally:

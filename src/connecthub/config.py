@@ -10,8 +10,17 @@ import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
@@ -60,6 +69,35 @@ def _split_list(value: object) -> object:
 
 CommaList = Annotated[list[str], NoDecode]
 
+GOOGLE_ISSUER = "https://accounts.google.com"
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect provider people may sign in with (see docs/oidc.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    label: str = ""
+    issuer: str
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    scopes: str = "openid email profile"
+
+    @field_validator("issuer")
+    @classmethod
+    def _check_issuer(cls, value: str) -> str:
+        # Plain http only for a provider on this machine (development and tests).
+        url = urlsplit(value)
+        loopback = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost", "::1")
+        if not (url.scheme == "https" and url.hostname) and not loopback:
+            raise ValueError("issuer must be an https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name.replace("_", " ").replace("-", " ").title()
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
@@ -80,6 +118,11 @@ class Settings(BaseSettings):
         ]
     )
     instance_languages: CommaList = Field(default_factory=lambda: ["en", "id"])
+    # Where the running code can be downloaded (AGPL); shown as `source_url` when set.
+    instance_source_url: str = ""
+    max_status_characters: int = Field(default=500, ge=1, le=100_000)
+    # How long user and post counts shown by the instance endpoints may lag (0: never cached).
+    instance_stats_cache_seconds: int = Field(default=60, ge=0, le=86_400)
 
     # HTTP server
     host: str = "127.0.0.1"
@@ -102,6 +145,10 @@ class Settings(BaseSettings):
     media_storage_url: str = "file://./data/media"
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
+    # A failed job waits base * 2^(attempt-1) seconds (with jitter, capped at an hour).
+    jobs_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Extra modules whose `@job` handlers workers load (plugins, tests), beside the domains'.
+    task_modules: CommaList = Field(default_factory=list)
 
     # Rate limits (count/seconds); defaults follow Mastodon's.
     rate_limit_enabled: bool = True
@@ -123,6 +170,15 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     mail_from: str = "ConnectHub <notifications@localhost>"
     outbox_dir: str = "./data/outbox"
+
+    # Sign-in with OpenID Connect: OIDC_PROVIDERS is a JSON list of
+    # {"name", "label", "issuer", "client_id", "client_secret"}; GOOGLE_CLIENT_ID and
+    # GOOGLE_CLIENT_SECRET add Google without writing JSON.
+    oidc_providers: list[OidcProvider] = Field(default_factory=list)
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    # Version of the terms of service and privacy policy that sign-up records consent to.
+    terms_version: str = "2026-01"
 
     # Observability
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -150,6 +206,7 @@ class Settings(BaseSettings):
         "instance_languages",
         "trusted_proxies",
         "database_replica_urls",
+        "task_modules",
         mode="before",
     )
     @classmethod
@@ -191,6 +248,30 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise ValueError("SECRET_KEY: must be at least 32 characters in production")
         return self
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if bool(self.google_client_id) != bool(self.google_client_secret):
+            raise ValueError("GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together")
+        names = [provider.name for provider in self.sign_in_providers]
+        if len(names) != len(set(names)):
+            raise ValueError("OIDC_PROVIDERS: provider names must be unique (google included)")
+        return self
+
+    @property
+    def sign_in_providers(self) -> list[OidcProvider]:
+        """Every configured OpenID Connect provider, Google's shortcut included."""
+        providers = list(self.oidc_providers)
+        if self.google_client_id and self.google_client_secret:
+            google = OidcProvider(
+                name="google",
+                label="Google",
+                issuer=GOOGLE_ISSUER,
+                client_id=self.google_client_id,
+                client_secret=self.google_client_secret,
+            )
+            providers.insert(0, google)
+        return providers
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,6 +1,25 @@
 """Every domain's tables, imported in one place so Alembic sees the whole schema."""
 
 from connecthub.accounts import models as accounts_models
+from connecthub.accounts import oidc_models
+from connecthub.conversations import models as conversations_models
+from connecthub.infra import idempotency
 from connecthub.infra.db import Base
+from connecthub.notifications import models as notifications_models
+from connecthub.privacy import models as privacy_models
+from connecthub.relationships import models as relationships_models
+from connecthub.statuses import models as statuses_models
+from connecthub.timelines import models as timelines_models
 
-__all__ = ["Base", "accounts_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "conversations_models",
+    "idempotency",
+    "notifications_models",
+    "oidc_models",
+    "privacy_models",
+    "relationships_models",
+    "statuses_models",
+    "timelines_models",
+]

@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.accounts.oauth_endpoints import router as oauth_router
+from connecthub.accounts.oidc_endpoints import router as oidc_router
+from connecthub.accounts.web_endpoints import router as accounts_web_router
 from connecthub.instance.endpoints import router as instance_router
 from connecthub.ops.endpoints import router as ops_router
 from connecthub.web.endpoints import router as web_router
@@ -14,3 +16,5 @@ from connecthub.web.endpoints import router as web_router
 def include_routers(app: FastAPI) -> None:
     for router in (ops_router, instance_router, oauth_router, accounts_router, web_router):
         app.include_router(router)
+    app.include_router(oidc_router)
+    app.include_router(accounts_web_router)

@@ -1,7 +1,38 @@
-"""Imports every domain's `tasks.py` so their job handlers are registered by name."""
+"""Imports every domain's `tasks.py` so their job handlers are registered by name.
+
+Domains are found, not listed: any `connecthub.<domain>.tasks` module is loaded, so a domain
+that gains background work needs no edit here. Operators and plugins add modules with
+`TASK_MODULES` (a comma list), loaded by `connecthub worker` and the embedded server alike.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import pkgutil
+from collections.abc import Iterable
 
-def register_all() -> None:
-    """Domains add their task modules here as they gain background work."""
+import connecthub
+from connecthub.config import ConfigurationError
+
+
+def domain_task_modules() -> list[str]:
+    names = []
+    for module in pkgutil.iter_modules(connecthub.__path__):
+        if not module.ispkg:
+            continue
+        candidate = f"connecthub.{module.name}.tasks"
+        if importlib.util.find_spec(candidate) is not None:
+            names.append(candidate)
+    return sorted(names)
+
+
+def register_all(extra_modules: Iterable[str] = ()) -> None:
+    """Import the domains' task modules, then `extra_modules` (from `TASK_MODULES`)."""
+    for name in domain_task_modules():
+        importlib.import_module(name)
+    for name in extra_modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigurationError(f"TASK_MODULES: cannot import {name!r} ({exc})") from None

@@ -1,5 +1,285 @@
+"""Accounts API: sign-up, credentials, profiles, and ConnectHub's extensions for password
+change, password reset and two-factor set-up. Handlers parse, call a service, serialize."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from connecthub.accounts import credentials, registration, repository, two_factor
+from connecthub.accounts.default_images import grey_png
+from connecthub.accounts.models import Account, OAuthApplication, User
+from connecthub.accounts.params import boolean, iso_date, read_params, text
+from connecthub.accounts.passwords import verify_password
+from connecthub.accounts.profile import update_profile
+from connecthub.accounts.roles import Permission, has_permission, role_info
+from connecthub.accounts.scopes import parse_scopes
+from connecthub.accounts.serializers import (
+    MISSING_AVATAR,
+    MISSING_HEADER,
+    account_entity,
+    credential_account_entity,
+    iso,
+    role_entity,
+    token_entity,
+)
+from connecthub.accounts.tokens import issue_token
+from connecthub.errors import Forbidden, NotFound, ValidationFailed
+from connecthub.http.auth import Caller, require
+from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.infra.uow import UnitOfWork
 
 router = APIRouter(tags=["accounts"])
+extensions = APIRouter(tags=["connecthub"])
+
+AppCaller = Annotated[Caller, Depends(require("write:accounts", user=False))]
+ReadCaller = Annotated[Caller, Depends(require("read:accounts", "profile"))]
+WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
+AdminCaller = Annotated[Caller, Depends(require("admin:write:accounts"))]
+
+_ERROR_CODES = (
+    ("taken", "ERR_TAKEN"),
+    ("reserved", "ERR_RESERVED"),
+    ("accepted", "ERR_ACCEPTED"),
+    ("required", "ERR_BLANK"),
+    ("too short", "ERR_TOO_SHORT"),
+    ("too long", "ERR_TOO_LONG"),
+    ("minimum age", "ERR_BELOW_LIMIT"),
+)
+
+
+def _mastodon_details(exc: ValidationFailed) -> ValidationFailed:
+    """Mastodon's sign-up errors also carry `details: {field: [{error, description}]}`."""
+    code = next((c for words, c in _ERROR_CODES if words in exc.problem), "ERR_INVALID")
+    details = {"details": {exc.field: [{"error": code, "description": exc.problem}]}}
+    return ValidationFailed(exc.field, exc.problem, details=details)
+
+
+async def _signed_in_user(uow: UnitOfWork, caller: Caller) -> tuple[Account, User]:
+    account = await repository.account_by_id(uow.session, caller.account_id)
+    user = await repository.user_for_account(uow.session, caller.account_id)
+    if account is None or user is None:
+        raise NotFound()
+    return account, user
+
+
+def _functional(user: User) -> None:
+    """Mastodon's "functional" check for acting on an account."""
+    if user.confirmed_at is None:
+        raise Forbidden("Your login is missing a confirmed e-mail address")
+    if not user.approved:
+        raise Forbidden("Your login is currently pending approval")
+
+
+@router.post("/api/v1/accounts", summary="Register an account (app token required)")
+async def sign_up(
+    request: Request, caller: AppCaller, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    if caller.token.account_id is not None:
+        raise Forbidden("This method requires an app token, not a user's")
+    registration.check_open(settings)
+    params = await read_params(request)
+    form = registration.SignUp(
+        username=text(params, "username", required=True).strip(),
+        email=text(params, "email", required=True).strip(),
+        password=text(params, "password", required=True),
+        agreement=bool(boolean(params, "agreement", default=False)),
+        date_of_birth=iso_date(params, "date_of_birth"),
+        locale=text(params, "locale", default="en"),
+        reason=text(params, "reason"),
+        method="api",
+    )
+    try:
+        account, _user = await registration.register(uow, settings, form)
+    except ValidationFailed as exc:
+        raise _mastodon_details(exc) from None
+    app_id = caller.token.application_id
+    app = await uow.session.get(OAuthApplication, app_id) if app_id else None
+    scopes = parse_scopes(app.scopes) if app else caller.token.scopes
+    issued = await issue_token(
+        uow.session, account_id=account.id, application_id=app_id, scopes=scopes
+    )
+    return token_entity(issued.access_token, scopes, issued.row.created_at)
+
+
+@router.get("/api/v1/accounts/verify_credentials", summary="The caller's own account")
+async def verify_credentials(
+    caller: ReadCaller, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    account, user = await _signed_in_user(uow, caller)
+    return credential_account_entity(settings, account, user)
+
+
+@router.patch("/api/v1/accounts/update_credentials", summary="Update the caller's profile")
+async def update_credentials(
+    request: Request, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    account, user = await _signed_in_user(uow, caller)
+    _functional(user)
+    update_profile(account, user, await read_params(request))
+    await uow.session.flush()
+    return credential_account_entity(settings, account, user)
+
+
+@router.get("/api/v1/accounts/lookup", summary="Find an account by its acct (username)")
+async def lookup(acct: str, uow: UowDep, settings: SettingsDep) -> dict[str, Any]:
+    username = acct.strip().removeprefix("@")
+    local_host = settings.local_domain.lower()
+    name, _, domain = username.partition("@")
+    if domain and domain.lower() != local_host:
+        raise NotFound()
+    account = await repository.account_by_username(uow.session, name)
+    if account is None or account.suspended_at is not None:
+        raise NotFound()
+    role = await repository.role_of_account(uow.session, account.id)
+    return account_entity(settings, account, role)
+
+
+@router.get("/api/v1/accounts/{account_id:int}", summary="An account by id")
+async def show_account(account_id: int, uow: UowDep, settings: SettingsDep) -> dict[str, Any]:
+    account = await repository.visible_account(uow.session, account_id)
+    if account is None:
+        raise NotFound()
+    role = await repository.role_of_account(uow.session, account.id)
+    return account_entity(settings, account, role)
+
+
+@router.post(
+    "/api/v1/admin/accounts/{account_id:int}/approve",
+    summary="Approve a pending account (moderators)",
+)
+async def approve_account(
+    account_id: int, caller: AdminCaller, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    if not has_permission(caller.token.role, Permission.MANAGE_USERS):
+        raise Forbidden("This action is not allowed")
+    account = await repository.account_by_id(uow.session, account_id)
+    if account is None:
+        raise NotFound()
+    user = await registration.approve(uow.session, account.username)
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "domain": None,
+        "created_at": iso(account.created_at),
+        "email": user.email,
+        "ip": None,
+        "ips": [],
+        "locale": user.locale,
+        "invite_request": user.sign_up_reason or None,
+        "role": role_entity(role_info(user.role)),
+        "confirmed": user.confirmed_at is not None,
+        "approved": user.approved,
+        "disabled": user.disabled,
+        "silenced": False,
+        "suspended": account.suspended_at is not None,
+        "account": account_entity(settings, account, user.role),
+    }
+
+
+@router.get(MISSING_AVATAR, include_in_schema=False)
+async def missing_avatar() -> Response:
+    return _png(grey_png(120, 120))
+
+
+@router.get(MISSING_HEADER, include_in_schema=False)
+async def missing_header() -> Response:
+    return _png(grey_png(300, 100))
+
+
+def _png(data: bytes) -> Response:
+    return Response(
+        data, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+# ConnectHub extensions (documented in docs/api/accounts.md)
+
+
+@extensions.post(
+    "/api/v1/connecthub/password",
+    summary="Change the password; other tokens and browser sessions are revoked",
+)
+async def change_password(request: Request, caller: WriteCaller, uow: UowDep) -> dict[str, Any]:
+    _account, user = await _signed_in_user(uow, caller)
+    params = await read_params(request)
+    await credentials.change_password(
+        uow,
+        user,
+        current_password=text(params, "current_password", required=True),
+        new_password=text(params, "password", required=True),
+        keep_token_id=caller.token.token_id,
+    )
+    return {}
+
+
+@extensions.post(
+    "/api/v1/connecthub/password_reset",
+    summary="Mail a password reset link (same answer whether or not the address exists)",
+)
+async def password_reset(request: Request, uow: UowDep, settings: SettingsDep) -> JSONResponse:
+    params = await read_params(request)
+    await credentials.request_reset(uow, settings, text(params, "email", required=True))
+    return JSONResponse({}, status_code=202)
+
+
+@extensions.post(
+    "/api/v1/connecthub/two_factor",
+    summary="Start enabling two-factor sign-in: a TOTP secret, otpauth URI and QR code",
+)
+async def begin_two_factor(
+    caller: WriteCaller, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    account, user = await _signed_in_user(uow, caller)
+    enrolment = two_factor.begin(
+        user,
+        secret_key=settings.secret_key,
+        account_label=f"{account.username}@{settings.local_domain}",
+        issuer=settings.instance_title,
+    )
+    return {
+        "secret": enrolment.secret,
+        "provisioning_uri": enrolment.provisioning_uri,
+        "qr_code": enrolment.qr_code,
+    }
+
+
+@extensions.post(
+    "/api/v1/connecthub/two_factor/confirm",
+    summary="Confirm with a code: enables two-factor and returns the recovery codes once",
+)
+async def confirm_two_factor(
+    request: Request, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    _account, user = await _signed_in_user(uow, caller)
+    params = await read_params(request)
+    codes = await two_factor.confirm(
+        uow.session, user, text(params, "code", required=True), secret_key=settings.secret_key
+    )
+    return {"enabled": True, "recovery_codes": codes}
+
+
+@extensions.delete(
+    "/api/v1/connecthub/two_factor",
+    summary="Disable two-factor sign-in (password and a current code required)",
+)
+async def disable_two_factor(
+    request: Request, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    _account, user = await _signed_in_user(uow, caller)
+    params = await read_params(request)
+    password = text(params, "password", required=True)
+    code = text(params, "code", required=True)
+    if not await verify_password(user.password_hash, password):
+        raise ValidationFailed("password", "is invalid")
+    if user.otp_enabled and not await two_factor.consume_code(
+        uow.session, user, code, secret_key=settings.secret_key
+    ):
+        raise ValidationFailed("code", "is invalid")
+    two_factor.disable(user)
+    return {"enabled": False}
+
+
+router.include_router(extensions)

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -74,12 +75,34 @@ class User(Base):
     sign_up_reason: Mapped[str] = mapped_column(Text, default="")
     # Only that the age gate was passed is kept; the date of birth itself is not stored.
     age_verified_on: Mapped[date | None] = mapped_column(Date)
-    otp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Fernet-encrypted (key derived from SECRET_KEY), never the plain base32 secret.
+    otp_secret: Mapped[str | None] = mapped_column(String(255))
     otp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     otp_recovery_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The last TOTP time step accepted: a code is never accepted twice.
+    otp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Posting defaults, shown as CredentialAccount.source.
+    default_privacy: Mapped[str] = mapped_column(String(16), default="public")
+    default_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_language: Mapped[str | None] = mapped_column(String(16), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebSession(Base):
+    """A browser's sign-in: the cookie holds a random secret, this row only its hash."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OAuthApplication(Base):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.models import Account, OAuthToken, User
+from connecthub.accounts.models import Account, OAuthToken, User, WebSession
 from connecthub.accounts.scopes import parse_scopes
 from connecthub.clock import utcnow
 
@@ -65,3 +67,79 @@ async def email_taken(session: AsyncSession, email: str) -> bool:
 def add_account_with_user(session: AsyncSession, account: Account, user: User) -> None:
     session.add(account)
     session.add(user)
+
+
+async def account_by_id(session: AsyncSession, account_id: int) -> Account | None:
+    return await session.get(Account, account_id)
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def visible_account(session: AsyncSession, account_id: int) -> Account | None:
+    """A local account anyone may see: not suspended."""
+    result = await session.execute(
+        select(Account).where(Account.id == account_id, Account.suspended_at.is_(None))
+    )
+    return result.scalar_one_or_none()
+
+
+async def role_of_account(session: AsyncSession, account_id: int) -> str | None:
+    result = await session.execute(select(User.role).where(User.account_id == account_id))
+    return result.scalar_one_or_none()
+
+
+async def revoke_other_tokens(
+    session: AsyncSession, account_id: int, keep_token_id: int | None
+) -> list[tuple[int, str]]:
+    """Revoke every live token of the account but `keep_token_id`; (id, hash) of each."""
+    conditions = [OAuthToken.account_id == account_id, OAuthToken.revoked_at.is_(None)]
+    if keep_token_id is not None:
+        conditions.append(OAuthToken.id != keep_token_id)
+    rows = (
+        await session.execute(select(OAuthToken.id, OAuthToken.token_hash).where(*conditions))
+    ).all()
+    if rows:
+        await session.execute(
+            update(OAuthToken)
+            .where(OAuthToken.id.in_([row[0] for row in rows]))
+            .values(revoked_at=utcnow())
+        )
+    return [(row[0], row[1]) for row in rows]
+
+
+def add_web_session(session: AsyncSession, web_session: WebSession) -> None:
+    session.add(web_session)
+
+
+async def live_web_session(
+    session: AsyncSession, secret_hash: str, not_before: datetime
+) -> tuple[WebSession, User, Account] | None:
+    """The unrevoked session with this hash, made after `not_before`, of a usable account."""
+    row = (
+        await session.execute(
+            select(WebSession, User, Account)
+            .join(User, User.id == WebSession.user_id)
+            .join(Account, Account.id == User.account_id)
+            .where(
+                WebSession.secret_hash == secret_hash,
+                WebSession.revoked_at.is_(None),
+                WebSession.created_at > not_before,
+                Account.suspended_at.is_(None),
+                User.disabled.is_(False),
+            )
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def revoke_web_sessions(
+    session: AsyncSession, user_id: int, *, only_hash: str | None = None, keep_id: int | None = None
+) -> None:
+    conditions = [WebSession.user_id == user_id, WebSession.revoked_at.is_(None)]
+    if only_hash is not None:
+        conditions.append(WebSession.secret_hash == only_hash)
+    if keep_id is not None:
+        conditions.append(WebSession.id != keep_id)
+    await session.execute(update(WebSession).where(*conditions).values(revoked_at=utcnow()))

@@ -10,7 +10,10 @@ from connecthub.accounts import repository, two_factor
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.passwords import hash_password, needs_rehash, verify_password
 from connecthub.clock import utcnow
-from connecthub.errors import ConnectHubError
+from connecthub.errors import ConnectHubError, TooManyRequests
+from connecthub.http.client_ip import bucket_for_ip
+from connecthub.infra.engines import Engines
+from connecthub.ratelimits import check_sign_in_email, decision_headers
 
 
 class SignInError(ConnectHubError):
@@ -42,9 +45,15 @@ class AccountUnavailable(SignInError):
 
 
 async def verify_sign_in(
-    session: AsyncSession, email: str, password: str, otp_code: str | None = None
+    session: AsyncSession,
+    email: str,
+    password: str,
+    otp_code: str | None = None,
+    *,
+    secret_key: str | None = None,
 ) -> tuple[User, Account]:
-    """The user for these credentials, or a SignInError. Rehashes an outdated hash."""
+    """The user for these credentials, or a SignInError. Rehashes an outdated hash.
+    `secret_key` decrypts the TOTP secret (default: the process settings')."""
     user = await repository.user_by_email(session, email.strip())
     if not await verify_password(user.password_hash if user else None, password) or user is None:
         raise InvalidCredentials()
@@ -58,9 +67,44 @@ async def verify_sign_in(
     if user.otp_enabled:
         if not otp_code:
             raise SecondFactorRequired()
-        if not await two_factor.consume_code(session, user, otp_code):
+        if not await two_factor.consume_code(session, user, otp_code, secret_key=secret_key):
             raise InvalidSecondFactor()
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     user.last_sign_in_at = utcnow()
     return user, account
+
+
+async def throttle_sign_in(engines: Engines, *, email: str, ip: str | None = None) -> None:
+    """Count one sign-in attempt against the e-mail address, with the limiter's progressive
+    lockout: 429 with Retry-After when over the limit. Decided before any look-up, so the
+    answer is the same whether or not an account has that address.
+
+    Per client IP, the rate-limit middleware already counts every POST to /auth/sign_in,
+    /oauth/token and /oauth/authorize; callers on other paths pass `ip` to count it here.
+    """
+    await check_sign_in_email(engines, email)
+    settings = engines.settings
+    if ip is None or not settings.rate_limit_enabled:
+        return
+    decision = await engines.ratelimiter.hit(
+        "sign_in", bucket_for_ip(ip), settings.rate_limit_sign_in_ip
+    )
+    if not decision.allowed:
+        raise TooManyRequests(headers=decision_headers(decision))
+
+
+async def attempt_sign_in(
+    engines: Engines,
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    otp_code: str | None = None,
+) -> tuple[User, Account]:
+    """`verify_sign_in` behind the brute-force throttle: what every sign-in form and the
+    OAuth password grant call."""
+    await throttle_sign_in(engines, email=email)
+    return await verify_sign_in(
+        session, email, password, otp_code, secret_key=engines.settings.secret_key
+    )

@@ -3,19 +3,22 @@ cache, and forgotten everywhere the moment they are revoked."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts import repository
+from connecthub.accounts import oauth_repository, repository
 from connecthub.accounts.identity import TokenInfo
 from connecthub.accounts.models import OAuthToken
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
 from connecthub.infra.engines import Engines
+from connecthub.infra.uow import UnitOfWork
 
 TOKEN_CACHE_SECONDS = 300
 
@@ -42,11 +45,11 @@ async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
         info = TokenInfo.from_json(cached)
         return None if info.expired else info
     async with engines.db.session(readonly=True) as session:
-        info = await repository.find_live_token(session, token_hash)
-    if info is None or info.expired:
+        found = await repository.find_live_token(session, token_hash)
+    if found is None or found.expired:
         return None
-    await engines.cache.set(_cache_key(token_hash), info.to_json(), TOKEN_CACHE_SECONDS)
-    return info
+    await engines.cache.set(_cache_key(token_hash), found.to_json(), TOKEN_CACHE_SECONDS)
+    return found
 
 
 def revocation_channel(account_id: int) -> str:
@@ -100,3 +103,45 @@ async def issue_token(
     session.add(row)
     await session.flush()
     return IssuedToken(access_token=access, refresh_token=refresh, row=row)
+
+
+async def revoke_tokens(uow: UnitOfWork, rows: Sequence[OAuthToken]) -> None:
+    """Revoke these tokens in the unit of work; once it commits, forget them everywhere
+    (cache and open streaming connections), account by account."""
+    live = [row for row in rows if row.revoked_at is None]
+    if not live:
+        return
+    now = utcnow()
+    await oauth_repository.mark_revoked(uow.session, [row.id for row in live], now)
+    for row in live:
+        row.revoked_at = now
+    by_account: dict[int | None, list[OAuthToken]] = {}
+    for row in live:
+        by_account.setdefault(row.account_id, []).append(row)
+    for account_id, group in by_account.items():
+        uow.after_commit(
+            functools.partial(
+                forget_tokens,
+                uow.engines,
+                [row.token_hash for row in group],
+                account_id,
+                [row.id for row in group],
+            )
+        )
+
+
+async def revoke_account_tokens(
+    uow: UnitOfWork,
+    account_id: int,
+    *,
+    application_id: int | None = None,
+    keep_token_id: int | None = None,
+) -> int:
+    """Revoke the account's live tokens (of one app, when given), except `keep_token_id`
+    (e.g. the session changing the password). Returns how many were revoked."""
+    rows = await oauth_repository.live_tokens(
+        uow.session, account_id=account_id, application_id=application_id
+    )
+    rows = [row for row in rows if row.id != keep_token_id]
+    await revoke_tokens(uow, rows)
+    return len(rows)

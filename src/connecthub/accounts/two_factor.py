@@ -1,22 +1,141 @@
-"""Two-factor sign-in with TOTP (pyotp) and single-use recovery codes, stored hashed."""
+"""Two-factor sign-in with TOTP (pyotp) and single-use recovery codes.
+
+The TOTP secret is encrypted at rest (Fernet, with a key derived from SECRET_KEY by HKDF),
+so a copy of the database alone cannot mint codes; recovery codes are kept only as hashes.
+A TOTP code is accepted once: the time step it belongs to is remembered.
+"""
 
 from __future__ import annotations
 
+import base64
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+
 import pyotp
+import segno
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import User
 from connecthub.accounts.tokens import hash_secret
+from connecthub.clock import utcnow
+from connecthub.errors import Conflict, ValidationFailed
+
+RECOVERY_CODE_COUNT = 10
+_STEP_SECONDS = 30
 
 
-async def consume_code(session: AsyncSession, user: User, code: str) -> bool:
-    """True for a current TOTP code or an unused recovery code (which is then spent)."""
-    code = code.strip().replace(" ", "")
-    if user.otp_secret and pyotp.TOTP(user.otp_secret).verify(code, valid_window=1):
-        return True
-    hashed = hash_secret(code.lower())
+@lru_cache(maxsize=8)
+def _cipher(secret_key: str) -> Fernet:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"connecthub.totp-secret.v1"
+    ).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _default_secret_key() -> str:
+    from connecthub.config import get_settings
+
+    return get_settings().secret_key
+
+
+def encrypt_secret(secret_key: str, plain: str) -> str:
+    return _cipher(secret_key).encrypt(plain.encode()).decode()
+
+
+def decrypt_secret(secret_key: str, stored: str | None) -> str | None:
+    if not stored:
+        return None
+    try:
+        return _cipher(secret_key).decrypt(stored.encode()).decode()
+    except InvalidToken:
+        return None
+
+
+def _normalise(code: str) -> str:
+    return code.strip().replace(" ", "").replace("-", "").lower()
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    """The time step (now ±1, for clock drift) whose TOTP code is `code`."""
+    if not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = utcnow()
+    current = int(now.timestamp()) // _STEP_SECONDS
+    for step in (current - 1, current, current + 1):
+        if secrets.compare_digest(totp.at(step * _STEP_SECONDS), code):
+            return step
+    return None
+
+
+async def consume_code(
+    session: AsyncSession, user: User, code: str, *, secret_key: str | None = None
+) -> bool:
+    """True for a current, not yet used TOTP code or an unused recovery code (then spent)."""
+    code = _normalise(code)
+    if not code:
+        return False
+    secret = decrypt_secret(secret_key or _default_secret_key(), user.otp_secret)
+    if secret:
+        step = _matching_step(secret, code)
+        if step is not None and (user.otp_last_step is None or step > user.otp_last_step):
+            user.otp_last_step = step
+            await session.flush()
+            return True
+    hashed = hash_secret(code)
     if hashed in (user.otp_recovery_hashes or []):
         user.otp_recovery_hashes = [h for h in user.otp_recovery_hashes if h != hashed]
         await session.flush()
         return True
     return False
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    provisioning_uri: str
+    qr_code: str  # an SVG data URI
+
+
+def begin(user: User, *, secret_key: str, account_label: str, issuer: str) -> Enrolment:
+    """Make a new secret (replacing an unconfirmed one); enabled only after `confirm`."""
+    if user.otp_enabled:
+        raise Conflict("Two-factor authentication is already enabled")
+    secret = pyotp.random_base32()
+    user.otp_secret = encrypt_secret(secret_key, secret)
+    user.otp_last_step = None
+    uri = pyotp.TOTP(secret).provisioning_uri(name=account_label, issuer_name=issuer)
+    qr = segno.make(uri, error="m").svg_data_uri(scale=4)
+    return Enrolment(secret=secret, provisioning_uri=uri, qr_code=qr)
+
+
+def _new_recovery_code() -> str:
+    raw = secrets.token_hex(8)
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+async def confirm(session: AsyncSession, user: User, code: str, *, secret_key: str) -> list[str]:
+    """Enable two-factor when `code` matches the pending secret; return the recovery codes,
+    which are shown this once and stored only hashed."""
+    if user.otp_enabled:
+        raise Conflict("Two-factor authentication is already enabled")
+    if not user.otp_secret:
+        raise ValidationFailed("code", "no two-factor setup is in progress")
+    if not await consume_code(session, user, code, secret_key=secret_key):
+        raise ValidationFailed("code", "is invalid")
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    user.otp_recovery_hashes = [hash_secret(_normalise(c)) for c in codes]
+    user.otp_enabled = True
+    await session.flush()
+    return codes
+
+
+def disable(user: User) -> None:
+    user.otp_enabled = False
+    user.otp_secret = None
+    user.otp_last_step = None
+    user.otp_recovery_hashes = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import unquote
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -29,12 +30,12 @@ def bearer_token(scope: Scope) -> str | None:
         if key == b"authorization":
             kind, _, token = value.decode("latin-1").partition(" ")
             if kind.lower() == "bearer" and token.strip():
-                return token.strip()
+                return str(token.strip())
     query = scope.get("query_string", b"").decode("latin-1")
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
         if name == "access_token" and value:
-            return value
+            return str(unquote(value))
     return None
 
 

@@ -9,10 +9,12 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connecthub.errors import ConnectHubError, OAuthError
+from connecthub.ops.setup import report_exception
 
 log = structlog.get_logger(__name__)
 
@@ -112,8 +114,14 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except ClientDisconnect:
+            # The client left, or the body limit refused it mid-stream and has answered:
+            # there is nobody to answer and no bug to report.
+            return
+        except Exception as exc:
             log.exception("http.unhandled_error", path=scope.get("path"))
+            # Handled here, so Sentry's own ASGI wrapper never sees it.
+            report_exception(exc)
             if started:
                 raise
             body = json.dumps(error_body(500)).encode()

@@ -1,14 +1,152 @@
+"""Rate limits at the edge, before routing: per IP, per token, per account, and stricter
+per-IP buckets for sign-up, sign-in and password writes (table in `connecthub.ratelimits`).
+
+Pure ASGI, HTTP only. Responses under /api/ and /oauth/ carry `X-RateLimit-*`; a refusal is
+a 429 `{"error": "Too many requests"}` with `Retry-After`. If the limiter engine fails, the
+request goes through (logged): rate limiting must never take the API down.
+"""
+
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+import json
 
-from connecthub.config import Settings
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from connecthub.accounts.identity import TokenInfo
+from connecthub.clock import monotonic
+from connecthub.config import RateLimit, Settings
+from connecthub.errors import Unauthorized
+from connecthub.http.auth import resolve_token
+from connecthub.http.client_ip import bucket_for_ip
+from connecthub.infra.engines import Engines
+from connecthub.infra.ratelimit import RateLimitDecision
+from connecthub.ops import metrics
+from connecthub.ratelimits import (
+    ACCOUNT_BUCKET,
+    IP_BUCKET,
+    TOKEN_BUCKET,
+    decision_headers,
+    is_general_path,
+    rule_limit,
+    strict_rules,
+)
+
+log = structlog.get_logger(__name__)
+
+_REFUSAL_BODY = json.dumps({"error": "Too many requests"}).encode()
+
+Hit = tuple[str, str, RateLimit]  # bucket, key, limit
+
+
+def _client_ip(scope: Scope) -> str:
+    state = scope.get("state") or {}
+    address = state.get("client_ip") or (scope["client"][0] if scope.get("client") else "")
+    return bucket_for_ip(str(address))
+
+
+def _reported(decisions: list[tuple[str, RateLimitDecision]]) -> tuple[str, RateLimitDecision]:
+    """The decision the headers describe: a refusal, else the bucket closest to its limit."""
+    for bucket, decision in decisions:
+        if not decision.allowed:
+            return bucket, decision
+    return min(decisions, key=lambda item: (item[1].remaining, item[1].limit))
 
 
 class RateLimitMiddleware:
+    # After a limiter failure, skip limiting for this long rather than make every request
+    # wait for the engine's retries (and log each one).
+    OUTAGE_PAUSE_SECONDS = 5.0
+
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        self._paused_until = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or not self.settings.rate_limit_enabled:
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        general = is_general_path(path)
+        rules = strict_rules(method, path)
+        app = scope.get("app")
+        engines: Engines | None = getattr(getattr(app, "state", None), "engines", None)
+        if (not general and not rules) or engines is None or monotonic() < self._paused_until:
+            await self.app(scope, receive, send)
+            return
+
+        try:
+            hits = [(r.bucket, _client_ip(scope), rule_limit(self.settings, r)) for r in rules]
+            if general:
+                hits += await self._general_hits(scope, engines)
+            decisions = await self._check(engines, hits)
+        except Exception:
+            log.warning("ratelimit.unavailable", path=path, exc_info=True)
+            self._paused_until = monotonic() + self.OUTAGE_PAUSE_SECONDS
+            await self.app(scope, receive, send)
+            return
+
+        bucket, decision = _reported(decisions)
+        headers = decision_headers(decision)
+        if not decision.allowed:
+            metrics.RATE_LIMITED.labels(bucket=bucket).inc()
+            await _refuse(send, headers)
+            return
+        if not general:
+            await self.app(scope, receive, send)
+            return
+
+        encoded = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *encoded]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _general_hits(self, scope: Scope, engines: Engines) -> list[Hit]:
+        token = await self._token(scope, engines)
+        if token is None:
+            return [(IP_BUCKET, _client_ip(scope), self.settings.rate_limit_ip)]
+        hits = [(TOKEN_BUCKET, str(token.token_id), self.settings.rate_limit_token)]
+        if token.account_id is not None:
+            hits.append((ACCOUNT_BUCKET, str(token.account_id), self.settings.rate_limit_account))
+        return hits
+
+    @staticmethod
+    async def _token(scope: Scope, engines: Engines) -> TokenInfo | None:
+        """The caller's token; None for anonymous and invalid tokens alike (the route
+        answers 401 for the latter, from the cached resolution)."""
+        try:
+            return await resolve_token(scope, engines)
+        except Unauthorized:
+            return None
+        except Exception:
+            # Token storage is down: count the request per IP; the route reports the outage.
+            log.warning("ratelimit.token_lookup_failed", exc_info=True)
+            return None
+
+    @staticmethod
+    async def _check(engines: Engines, hits: list[Hit]) -> list[tuple[str, RateLimitDecision]]:
+        """Hit the buckets in order (most specific first) and stop at the first refusal, so
+        a client already refused by one bucket does not drain the others (say, a runaway
+        app's token draining its account's budget for the user's other apps)."""
+        decisions = []
+        for bucket, key, limit in hits:
+            decision = await engines.ratelimiter.hit(bucket, key, limit)
+            decisions.append((bucket, decision))
+            if not decision.allowed:
+                break
+        return decisions
+
+
+async def _refuse(send: Send, headers: dict[str, str]) -> None:
+    raw = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(_REFUSAL_BODY)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": raw})
+    await send({"type": "http.response.body", "body": _REFUSAL_BODY})

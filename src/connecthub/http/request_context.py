@@ -53,7 +53,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
 
-        status = 500
+        status: int | None = None
+        failed = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
@@ -67,7 +68,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException:
+            failed = True
+            raise
         finally:
+            if status is None:
+                # No response: a crash is a 500; returning without one means the client
+                # went away (499, as nginx logs it).
+                status = 500 if failed else 499
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]

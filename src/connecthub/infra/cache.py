@@ -60,9 +60,9 @@ class RedisCache:
         self._keys = keys
 
     async def get(self, key: str) -> bytes | None:
-        value: bytes | None = await self._redis.get(self._keys("cache", key))
+        value = await self._redis.get(self._keys("cache", key))
         _record("redis", hit=value is not None)
-        return value
+        return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._redis.set(self._keys("cache", key), value, ex=ttl_seconds)

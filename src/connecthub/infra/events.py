@@ -23,6 +23,7 @@ from connecthub.infra.redis import KeySpace
 log = structlog.get_logger(__name__)
 
 Event = dict[str, Any]
+READ_TIMEOUT_SECONDS = 0.5
 
 
 class Subscription:
@@ -134,6 +135,7 @@ class RedisEventBus(EventBusBase):
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._stopping = False
 
     def _wire(self, channel: str) -> str:
         return self._keys("events", channel)
@@ -145,17 +147,28 @@ class RedisEventBus(EventBusBase):
         await self._redis.publish(self._wire(channel), json.dumps(event, separators=(",", ":")))
 
     async def start(self) -> None:
+        self._stopping = False
         self._reader = asyncio.create_task(self._read_forever(), name="events-reader")
 
     async def stop(self) -> None:
+        # The reader polls with a timeout, so it notices the flag and leaves on its own;
+        # cancelling it inside a blocking read can leave the connection half-closed.
+        self._stopping = True
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._reader), READ_TIMEOUT_SECONDS * 3)
+            except TimeoutError:
+                self._reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._reader
+        await self._close_pubsub()
         self._listeners.clear()
+
+    async def _close_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pubsub.aclose(), 2.0)  # type: ignore[no-untyped-call]
 
     async def _on_first_listener(self, channels: list[str]) -> None:
         async with self._lock:
@@ -177,28 +190,30 @@ class RedisEventBus(EventBusBase):
 
     async def _read_forever(self) -> None:
         delay = 0.1
-        while True:
+        while not self._stopping:
             try:
                 async with self._lock:
                     self._pubsub = await self._connect()
                 delay = 0.1
-                async for message in self._pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    channel = self._local(message["channel"].decode())
-                    try:
-                        event = json.loads(message["data"])
-                    except ValueError:
-                        log.warning("events.bad_payload", channel=channel)
-                        continue
-                    self._dispatch(channel, event)
-            except asyncio.CancelledError:
-                raise
+                while not self._stopping:
+                    message = await self._pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=READ_TIMEOUT_SECONDS
+                    )
+                    if message is not None and message.get("type") == "message":
+                        self._deliver(message)
             except (RedisError, OSError) as exc:
+                if self._stopping:
+                    break
                 log.warning("events.redis_disconnected", error=str(exc), retry_in=delay)
-                if self._pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        await self._pubsub.aclose()
-                    self._pubsub = None
+                await self._close_pubsub()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        channel = self._local(message["channel"].decode())
+        try:
+            event = json.loads(message["data"])
+        except ValueError:
+            log.warning("events.bad_payload", channel=channel)
+            return
+        self._dispatch(channel, event)

@@ -1,31 +1,631 @@
+"""The two engines behind `JobQueue` (infra/jobs.py); the why is in docs/adr/0003-job-queue.md.
+
+- `InProcessJobQueue`: asyncio inside the server process (embedded mode). Jobs live in memory,
+  so a restart forgets what was queued: the price of needing no servers.
+- `RedisJobQueue`: a reliable queue. Taking a job moves it, in one Lua script, from the ready
+  list into an in-flight set scored by a visibility deadline that a heartbeat keeps pushing
+  back. A worker that dies stops the heartbeat; a reaper (every worker runs one) puts the job
+  back. Delivery is therefore at least once, and handlers must be idempotent.
+
+Both share the worker loop (`QueueWorker`): a bounded number of jobs at once, retries with
+exponential backoff, dead-lettering after `JOBS_MAX_ATTEMPTS`, and a drain on shutdown.
+"""
+
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextlib
+import heapq
+import itertools
+import json
+import random
+import uuid
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from connecthub.clock import epoch_ms
 from connecthub.config import Settings
-from connecthub.infra.jobs import Payload, QueueStats
+from connecthub.infra.jobs import HANDLERS, JobContext, Payload, QueueStats
+from connecthub.infra.redis import KeySpace
+from connecthub.ops import metrics
+
+if TYPE_CHECKING:
+    from connecthub.infra.engines import Engines
+
+log = structlog.get_logger(__name__)
+
+MAX_RETRY_DELAY_SECONDS = 3600.0
+DEAD_LETTER_KEEP_SECONDS = 7 * 86400
+IN_PROCESS_DEAD_LETTER_LIMIT = 10_000
+# An idle worker blocks this long at most (below the Redis client's 5 s socket timeout), then
+# looks again, so due delayed jobs start even when nobody enqueues.
+IDLE_WAIT_SECONDS = 2.0
+# Wake-up tokens kept for idle workers; more would only cause empty wake-ups.
+WAKE_TOKENS = 64
+MAX_ERROR_CHARS = 2000
 
 
-class InProcessJobQueue:
+def retry_delay(settings: Settings, attempt: int) -> float:
+    """Exponential backoff with ±20 % jitter, so a burst of failures does not retry in step."""
+    delay = min(settings.jobs_retry_base_seconds * 2.0 ** (attempt - 1), MAX_RETRY_DELAY_SECONDS)
+    return delay * random.uniform(0.8, 1.2)
+
+
+def _encode(payload: Payload) -> str:
+    # Both engines store JSON, so a payload that would break the durable queue fails in
+    # embedded mode too.
+    return json.dumps(payload, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One run of a job handed to this worker. `attempt` (1-based) also fences stale
+    acknowledgements: a job redelivered elsewhere has a higher attempt number."""
+
+    job_id: str
+    name: str
+    body: str | bytes
+    attempt: int
+
+
+class QueueWorker(ABC):
+    """The worker loop both engines share; engines supply taking and settling."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._active: dict[str, Delivery] = {}
+
+    @abstractmethod
+    async def _next_delivery(self) -> Delivery | None:
+        """The next due job, or None after waiting a while for one."""
+
+    @abstractmethod
+    async def _succeed(self, delivery: Delivery) -> None: ...
+
+    @abstractmethod
+    async def _fail(self, delivery: Delivery, error: str, *, dead: bool) -> None: ...
+
+    @abstractmethod
+    async def _release(self, delivery: Delivery) -> None:
+        """Give back a job interrupted by shutdown, without counting the attempt."""
+
+    async def _upkeep(self) -> None:
+        """Background duties while the worker runs (heartbeats, reaping)."""
+        return None
+
+    async def run_worker(self, engines: Engines, concurrency: int) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        slots = asyncio.Semaphore(concurrency)
+        running: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            slots.release()
+            if not task.cancelled() and task.exception() is not None:
+                log.error("jobs.worker_bug", exc_info=task.exception())
+
+        upkeep = asyncio.create_task(self._upkeep(), name="jobs-upkeep")
+        log.info("jobs.worker_started", concurrency=concurrency)
+        try:
+            while True:
+                await slots.acquire()
+                delivery = await self._next_delivery()
+                if delivery is None:
+                    slots.release()
+                    continue
+                task = asyncio.create_task(self._run(engines, delivery), name=delivery.name)
+                running.add(task)
+                task.add_done_callback(finished)
+        except asyncio.CancelledError:
+            await self._drain(running)
+            raise
+        finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
+
+    async def _drain(self, running: set[asyncio.Task[None]]) -> None:
+        """Stop taking jobs; let running ones finish within SHUTDOWN_DRAIN_SECONDS."""
+        if not running:
+            return
+        seconds = self.settings.shutdown_drain_seconds
+        log.info("jobs.draining", running=len(running), seconds=seconds)
+        _, unfinished = await asyncio.wait(set(running), timeout=seconds)
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+
+    async def _run(self, engines: Engines, delivery: Delivery) -> None:
+        self._active[delivery.job_id] = delivery
+        try:
+            await self._execute(engines, delivery)
+        finally:
+            self._active.pop(delivery.job_id, None)
+
+    async def _execute(self, engines: Engines, delivery: Delivery) -> None:
+        fields = {"job": delivery.name, "job_id": delivery.job_id, "attempt": delivery.attempt}
+        handler = HANDLERS.get(delivery.name)
+        if handler is None:
+            log.error("job.unknown_name", **fields)
+            await self._settle(delivery, "dead", f"no handler registered for {delivery.name!r}")
+            return
+        try:
+            payload = json.loads(delivery.body)
+            await handler(JobContext(engines, delivery.job_id, delivery.attempt), payload)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._release(delivery)
+            raise
+        except Exception as exc:
+            dead = delivery.attempt >= self.settings.jobs_max_attempts
+            log.warning("job.failed", will_retry=not dead, exc_info=True, **fields)
+            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+            await self._settle(delivery, "dead" if dead else "retry", error)
+            return
+        await self._settle(delivery, "success", "")
+
+    async def _settle(self, delivery: Delivery, outcome: str, error: str) -> None:
+        metrics.JOBS_PROCESSED.labels(job=delivery.name, outcome=outcome).inc()
+        try:
+            if outcome == "success":
+                await self._succeed(delivery)
+            else:
+                await self._fail(delivery, error, dead=outcome == "dead")
+        except (RedisError, OSError) as exc:
+            # Unacknowledged: the job comes back after its visibility timeout.
+            log.warning("job.settle_failed", job_id=delivery.job_id, error=str(exc))
+
+
+# --- embedded -----------------------------------------------------------------------------
+
+
+@dataclass
+class _MemoryJob:
+    job_id: str
+    name: str
+    body: str
+    enqueued_at: float
+    ready_at: float
+    attempts: int = 0
+    last_error: str = ""
+
+
+def _now() -> float:
+    return epoch_ms() / 1000
+
+
+class InProcessJobQueue(QueueWorker):
+    """Jobs in memory, run by asyncio tasks of the server process."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._jobs: dict[str, _MemoryJob] = {}  # queued, delayed or running
+        self._schedule: list[tuple[float, int, str]] = []  # heap of (ready_at, seq, job_id)
+        self._sequence = itertools.count()
+        self._running: set[str] = set()
+        self._dead: OrderedDict[str, _MemoryJob] = OrderedDict()
+        self._changed = asyncio.Event()
 
     async def enqueue(
         self, name: str, payload: Payload, *, job_id: str | None = None, delay_seconds: float = 0
     ) -> str:
-        return job_id or ""
+        job_id = job_id or uuid.uuid4().hex
+        if job_id in self._jobs:
+            return job_id
+        body = _encode(payload)
+        self._dead.pop(job_id, None)
+        now = _now()
+        job = _MemoryJob(job_id, name, body, enqueued_at=now, ready_at=now + max(delay_seconds, 0))
+        self._jobs[job_id] = job
+        self._schedule_at(job)
+        return job_id
 
-    async def run_worker(self, engines: Any, concurrency: int) -> None:
-        await asyncio.Event().wait()
+    def _schedule_at(self, job: _MemoryJob) -> None:
+        heapq.heappush(self._schedule, (job.ready_at, next(self._sequence), job.job_id))
+        self._changed.set()
+
+    async def _next_delivery(self) -> Delivery | None:
+        while True:
+            now = _now()
+            if self._schedule and self._schedule[0][0] <= now:
+                _, _, job_id = heapq.heappop(self._schedule)
+                job = self._jobs[job_id]
+                job.attempts += 1
+                self._running.add(job_id)
+                return Delivery(job_id, job.name, job.body, job.attempts)
+            self._changed.clear()
+            timeout = self._schedule[0][0] - now if self._schedule else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
+
+    async def _succeed(self, delivery: Delivery) -> None:
+        self._running.discard(delivery.job_id)
+        self._jobs.pop(delivery.job_id, None)
+
+    async def _fail(self, delivery: Delivery, error: str, *, dead: bool) -> None:
+        self._running.discard(delivery.job_id)
+        job = self._jobs[delivery.job_id]
+        job.last_error = error
+        if dead:
+            del self._jobs[delivery.job_id]
+            self._dead[job.job_id] = job
+            while len(self._dead) > IN_PROCESS_DEAD_LETTER_LIMIT:
+                self._dead.popitem(last=False)
+            return
+        job.ready_at = _now() + retry_delay(self.settings, delivery.attempt)
+        self._schedule_at(job)
+
+    async def _release(self, delivery: Delivery) -> None:
+        self._running.discard(delivery.job_id)
+        job = self._jobs[delivery.job_id]
+        job.attempts -= 1
+        job.ready_at = _now()
+        self._schedule_at(job)
 
     async def stats(self) -> QueueStats:
-        return QueueStats(0, 0, 0, 0, 0.0)
+        now = _now()
+        due = [ready_at for ready_at, _, _ in self._schedule if ready_at <= now]
+        return QueueStats(
+            ready=len(due),
+            delayed=len(self._schedule) - len(due),
+            running=len(self._running),
+            dead=len(self._dead),
+            oldest_age_seconds=now - min(due) if due else 0.0,
+        )
 
     async def ping(self) -> None:
         return None
 
 
-class RedisJobQueue(InProcessJobQueue):
-    def __init__(self, redis: Any, keys: Any, settings: Settings) -> None:
+# --- Redis --------------------------------------------------------------------------------
+#
+# A job is a hash `jobs:job:<id>` (name, payload, attempts, state, enqueued_at, ready_at,
+# last_error) plus its id in exactly one of: the `ready` list, the `delayed` sorted set (by
+# due time), the `running` sorted set (by visibility deadline) or the `dead` sorted set (by
+# time of death). `state` is the truth; an id found where its state says it is not (left by
+# a late acknowledgement) is skipped. Times are Redis server time in milliseconds, so worker
+# clocks need not agree. Scripts touch job hashes by a prefix: plain Redis, not Cluster.
+
+_LUA_PRELUDE = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function wake(key, count, cap)
+  for _ = 1, math.min(count, cap) do redis.call('RPUSH', key, 1) end
+  redis.call('LTRIM', key, 0, cap - 1)
+end
+local function promote_due(delayed, ready, prefix, now)
+  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)
+  local moved = 0
+  for _, id in ipairs(due) do
+    redis.call('ZREM', delayed, id)
+    if redis.call('HGET', prefix .. id, 'state') == 'delayed' then
+      redis.call('HSET', prefix .. id, 'state', 'ready')
+      redis.call('RPUSH', ready, id)
+      moved = moved + 1
+    end
+  end
+  return moved
+end
+local function bury(dead, key, id, now, error, keep_seconds)
+  redis.call('HSET', key, 'state', 'dead', 'last_error', error)
+  redis.call('ZADD', dead, now, id)
+  redis.call('EXPIRE', key, keep_seconds)
+end
+"""
+
+# KEYS: ready, delayed, dead, wake. ARGV: prefix, id, name, payload, delay_ms, wake cap.
+_ENQUEUE = """
+local key = ARGV[1] .. ARGV[2]
+local state = redis.call('HGET', key, 'state')
+if state and state ~= 'dead' then return 0 end
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('DEL', key)
+local now = now_ms()
+local due = now + tonumber(ARGV[5])
+local queued = 'ready'
+if due > now then queued = 'delayed' end
+redis.call('HSET', key, 'name', ARGV[3], 'payload', ARGV[4], 'attempts', 0, 'state', queued,
+  'enqueued_at', now, 'ready_at', due)
+if queued == 'delayed' then
+  redis.call('ZADD', KEYS[2], due, ARGV[2])
+else
+  redis.call('RPUSH', KEYS[1], ARGV[2])
+end
+wake(KEYS[4], 1, tonumber(ARGV[6]))
+return 1
+"""
+
+# KEYS: ready, delayed, running, wake. ARGV: prefix, visibility_ms, idle wait ms, wake cap.
+# Returns {id, name, payload, attempt}, or the milliseconds to wait before looking again.
+_TAKE = """
+local now = now_ms()
+local promoted = promote_due(KEYS[2], KEYS[1], ARGV[1], now)
+if promoted > 1 then wake(KEYS[4], promoted - 1, tonumber(ARGV[4])) end
+while true do
+  local id = redis.call('LPOP', KEYS[1])
+  if not id then break end
+  local key = ARGV[1] .. id
+  if redis.call('HGET', key, 'state') == 'ready' then
+    local attempt = redis.call('HINCRBY', key, 'attempts', 1)
+    redis.call('HSET', key, 'state', 'running')
+    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
+    return {id, redis.call('HGET', key, 'name'), redis.call('HGET', key, 'payload'), attempt}
+  end
+end
+local wait = tonumber(ARGV[3])
+local nearest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if nearest[2] then wait = math.max(math.min(wait, tonumber(nearest[2]) - now), 1) end
+return wait
+"""
+
+# KEYS: running. ARGV: prefix, visibility_ms, then pairs of id, attempt. Returns lost count.
+_HEARTBEAT = """
+local deadline = now_ms() + tonumber(ARGV[2])
+local lost = 0
+for i = 3, #ARGV, 2 do
+  local key = ARGV[1] .. ARGV[i]
+  if redis.call('HGET', key, 'state') == 'running'
+      and redis.call('HGET', key, 'attempts') == ARGV[i + 1] then
+    redis.call('ZADD', KEYS[1], deadline, ARGV[i])
+  else
+    lost = lost + 1
+  end
+end
+return lost
+"""
+
+# KEYS: running. ARGV: prefix, id, attempt. A late success (already put back by the reaper
+# but not yet taken again) still counts: the job is done, its stale list entry is skipped.
+_SUCCEED = """
+local key = ARGV[1] .. ARGV[2]
+local state = redis.call('HGET', key, 'state')
+if redis.call('HGET', key, 'attempts') ~= ARGV[3] or (state ~= 'running' and state ~= 'ready')
+then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('DEL', key)
+return 1
+"""
+
+# KEYS: running, delayed, dead. ARGV: prefix, id, attempt, dead (0/1), delay_ms, error, keep.
+_FAIL = """
+local key = ARGV[1] .. ARGV[2]
+if redis.call('HGET', key, 'state') ~= 'running'
+    or redis.call('HGET', key, 'attempts') ~= ARGV[3] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[2])
+local now = now_ms()
+if ARGV[4] == '1' then
+  bury(KEYS[3], key, ARGV[2], now, ARGV[6], tonumber(ARGV[7]))
+  return 2
+end
+local due = now + tonumber(ARGV[5])
+redis.call('HSET', key, 'state', 'delayed', 'ready_at', due, 'last_error', ARGV[6])
+redis.call('ZADD', KEYS[2], due, ARGV[2])
+return 1
+"""
+
+# KEYS: running, ready, wake. ARGV: prefix, id, attempt, wake cap.
+_RELEASE = """
+local key = ARGV[1] .. ARGV[2]
+if redis.call('HGET', key, 'state') ~= 'running'
+    or redis.call('HGET', key, 'attempts') ~= ARGV[3] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('HINCRBY', key, 'attempts', -1)
+redis.call('HSET', key, 'state', 'ready', 'ready_at', now_ms())
+redis.call('LPUSH', KEYS[2], ARGV[2])
+wake(KEYS[3], 1, tonumber(ARGV[4]))
+return 1
+"""
+
+# KEYS: ready, delayed, running, dead, wake. ARGV: prefix, max attempts, keep seconds, cap.
+# Returns {jobs put back after their worker was lost, jobs buried for it}.
+_REAP = """
+local now = now_ms()
+local woken = promote_due(KEYS[2], KEYS[1], ARGV[1], now)
+local requeued, buried = 0, 0
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
+for _, id in ipairs(expired) do
+  redis.call('ZREM', KEYS[3], id)
+  local key = ARGV[1] .. id
+  if redis.call('HGET', key, 'state') == 'running' then
+    if tonumber(redis.call('HGET', key, 'attempts')) >= tonumber(ARGV[2]) then
+      bury(KEYS[4], key, id, now, 'worker lost (visibility timeout) on the last attempt',
+        tonumber(ARGV[3]))
+      buried = buried + 1
+    else
+      redis.call('HSET', key, 'state', 'ready', 'ready_at', now)
+      redis.call('RPUSH', KEYS[1], id)
+      requeued = requeued + 1
+    end
+  end
+end
+local forgotten = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[3]) * 1000,
+  'LIMIT', 0, 100)
+for _, id in ipairs(forgotten) do
+  redis.call('ZREM', KEYS[4], id)
+  if redis.call('HGET', ARGV[1] .. id, 'state') == 'dead' then redis.call('DEL', ARGV[1] .. id) end
+end
+if woken + requeued > 0 then wake(KEYS[5], woken + requeued, tonumber(ARGV[4])) end
+return {requeued, buried}
+"""
+
+# KEYS: ready, delayed, running, dead. ARGV: prefix.
+_STATS = """
+local now = now_ms()
+local due = redis.call('ZCOUNT', KEYS[2], '-inf', now)
+local oldest = 0
+local head = redis.call('LINDEX', KEYS[1], 0)
+if head then
+  local ready_at = redis.call('HGET', ARGV[1] .. head, 'ready_at')
+  if ready_at then oldest = now - tonumber(ready_at) end
+end
+local first_due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
+if first_due[2] then oldest = math.max(oldest, now - tonumber(first_due[2])) end
+return {redis.call('LLEN', KEYS[1]) + due, redis.call('ZCARD', KEYS[2]) - due,
+  redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]), math.max(oldest, 0)}
+"""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisJobQueue(QueueWorker):
+    """Durable jobs on Redis; any number of `connecthub worker` processes share them."""
+
+    def __init__(self, redis: Redis, keys: KeySpace, settings: Settings) -> None:
         super().__init__(settings)
+        self._redis = redis
+        self._job_prefix = keys("jobs", "job", "")
+        self._ready = keys("jobs", "ready")
+        self._delayed = keys("jobs", "delayed")
+        self._running = keys("jobs", "running")
+        self._dead = keys("jobs", "dead")
+        self._wake = keys("jobs", "wake")
+        self._visibility_ms = settings.jobs_visibility_timeout_seconds * 1000
+        self._unavailable_backoff = 0.1
+
+        def script(body: str) -> Any:
+            return redis.register_script(_LUA_PRELUDE + body)
+
+        self._enqueue_script = script(_ENQUEUE)
+        self._take_script = script(_TAKE)
+        self._heartbeat_script = script(_HEARTBEAT)
+        self._succeed_script = script(_SUCCEED)
+        self._fail_script = script(_FAIL)
+        self._release_script = script(_RELEASE)
+        self._reap_script = script(_REAP)
+        self._stats_script = script(_STATS)
+
+    async def enqueue(
+        self, name: str, payload: Payload, *, job_id: str | None = None, delay_seconds: float = 0
+    ) -> str:
+        job_id = job_id or uuid.uuid4().hex
+        await self._enqueue_script(
+            keys=[self._ready, self._delayed, self._dead, self._wake],
+            args=[
+                self._job_prefix,
+                job_id,
+                name,
+                _encode(payload),
+                max(round(delay_seconds * 1000), 0),
+                WAKE_TOKENS,
+            ],
+        )
+        return job_id
+
+    async def _next_delivery(self) -> Delivery | None:
+        try:
+            result = await self._take_script(
+                keys=[self._ready, self._delayed, self._running, self._wake],
+                args=[
+                    self._job_prefix,
+                    self._visibility_ms,
+                    round(IDLE_WAIT_SECONDS * 1000),
+                    WAKE_TOKENS,
+                ],
+            )
+            if isinstance(result, list):
+                job_id, name, body, attempt = result
+                self._unavailable_backoff = 0.1
+                return Delivery(_text(job_id), _text(name), body, int(attempt))
+            # Nothing ready: block on the wake-up list until an enqueue or the next due job.
+            await self._redis.blpop([self._wake], timeout=max(int(result), 10) / 1000)
+            self._unavailable_backoff = 0.1
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "jobs.redis_unavailable", error=str(exc), retry_in=self._unavailable_backoff
+            )
+            await asyncio.sleep(self._unavailable_backoff)
+            self._unavailable_backoff = min(self._unavailable_backoff * 2, 5.0)
+        return None
+
+    async def _succeed(self, delivery: Delivery) -> None:
+        await self._succeed_script(
+            keys=[self._running], args=[self._job_prefix, delivery.job_id, delivery.attempt]
+        )
+
+    async def _fail(self, delivery: Delivery, error: str, *, dead: bool) -> None:
+        delay_ms = round(retry_delay(self.settings, delivery.attempt) * 1000)
+        await self._fail_script(
+            keys=[self._running, self._delayed, self._dead],
+            args=[
+                self._job_prefix,
+                delivery.job_id,
+                delivery.attempt,
+                1 if dead else 0,
+                delay_ms,
+                error,
+                DEAD_LETTER_KEEP_SECONDS,
+            ],
+        )
+
+    async def _release(self, delivery: Delivery) -> None:
+        await self._release_script(
+            keys=[self._running, self._ready, self._wake],
+            args=[self._job_prefix, delivery.job_id, delivery.attempt, WAKE_TOKENS],
+        )
+
+    async def _upkeep(self) -> None:
+        """Heartbeats for this worker's jobs and the shared reaper, on one timer."""
+        interval = min(max(self.settings.jobs_visibility_timeout_seconds / 3, 0.2), 5.0)
+        while True:
+            try:
+                await self._heartbeat()
+                await self.reap()
+            except (RedisError, OSError) as exc:
+                log.warning("jobs.upkeep_failed", error=str(exc))
+            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
+
+    async def _heartbeat(self) -> None:
+        if not self._active:
+            return
+        pairs = [item for d in self._active.values() for item in (d.job_id, d.attempt)]
+        lost = await self._heartbeat_script(
+            keys=[self._running], args=[self._job_prefix, self._visibility_ms, *pairs]
+        )
+        if int(lost):
+            # A stall longer than the visibility timeout: the job may also run elsewhere.
+            log.warning("jobs.lease_lost", jobs=int(lost))
+
+    async def reap(self) -> None:
+        """Put back jobs whose worker died and promote due delayed jobs (any worker may)."""
+        requeued, buried = await self._reap_script(
+            keys=[self._ready, self._delayed, self._running, self._dead, self._wake],
+            args=[
+                self._job_prefix,
+                self.settings.jobs_max_attempts,
+                DEAD_LETTER_KEEP_SECONDS,
+                WAKE_TOKENS,
+            ],
+        )
+        if int(requeued) or int(buried):
+            log.warning(
+                "jobs.reaped_lost_workers",
+                requeued=int(requeued),
+                dead=int(buried),
+            )
+
+    async def stats(self) -> QueueStats:
+        ready, delayed, running, dead, oldest_ms = await self._stats_script(
+            keys=[self._ready, self._delayed, self._running, self._dead],
+            args=[self._job_prefix],
+        )
+        return QueueStats(
+            ready=int(ready),
+            delayed=int(delayed),
+            running=int(running),
+            dead=int(dead),
+            oldest_age_seconds=int(oldest_ms) / 1000,
+        )
+
+    async def ping(self) -> None:
+        await self._redis.ping()

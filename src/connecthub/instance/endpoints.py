@@ -1,5 +1,150 @@
+"""What clients read first: `/api/v1/instance`, `/api/v2/instance`, rules and NodeInfo.
+
+Handlers only work out the public base URL and call the service. Every route is public, as
+in Mastodon. The two instance documents answer with and without a trailing slash (clients
+such as Mastodon.py ask for `/api/v2/instance/`), without a redirect.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from connecthub.config import Settings
+from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.instance import schemas, service
 
 router = APIRouter(tags=["instance"])
+
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def public_base_url(request: Request, settings: Settings) -> str:
+    """`scheme://host` as the client reached us (https behind a TLS proxy). A Host header
+    that is not a plain host name falls back to LOCAL_DOMAIN."""
+    scheme = "https" if settings.behind_tls else request.url.scheme
+    host = request.headers.get("host", "")
+    if not _HOST.match(host):
+        host = settings.local_domain
+    return f"{scheme}://{host}"
+
+
+def _get_with_slash(path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register GET on `path` (documented) and on `path/` (hidden, same handler)."""
+
+    def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+        router.get(f"{path}/", include_in_schema=False, **kwargs)(handler)
+        return router.get(path, **kwargs)(handler)
+
+    return register
+
+
+@_get_with_slash(
+    "/api/v1/instance",
+    response_model=schemas.InstanceV1,
+    summary="Server information (v1, deprecated but still read by clients)",
+)
+async def instance_v1(request: Request, settings: SettingsDep, uow: UowDep) -> schemas.InstanceV1:
+    counts = await service.stats(uow.session, uow.engines.cache, settings)
+    return service.instance_v1(settings, counts, public_base_url(request, settings))
+
+
+@_get_with_slash(
+    "/api/v2/instance",
+    response_model=schemas.Instance,
+    summary="Server information",
+)
+async def instance_v2(request: Request, settings: SettingsDep, uow: UowDep) -> schemas.Instance:
+    counts = await service.stats(uow.session, uow.engines.cache, settings)
+    return service.instance_v2(settings, counts, public_base_url(request, settings))
+
+
+@router.get(
+    "/api/v1/instance/rules",
+    response_model=list[schemas.Rule],
+    summary="The rules people on this server follow",
+)
+async def instance_rules(settings: SettingsDep) -> list[schemas.Rule]:
+    return service.rules(settings)
+
+
+@router.get(
+    "/api/v1/instance/peers",
+    response_model=list[str],
+    summary="Domains this server knows (none: there is no federation yet)",
+)
+async def instance_peers() -> list[str]:
+    return []
+
+
+@router.get(
+    "/api/v1/instance/activity",
+    response_model=list[schemas.Activity],
+    summary="Sign-ups and sign-ins per week over the last twelve weeks",
+)
+async def instance_activity(settings: SettingsDep, uow: UowDep) -> list[schemas.Activity]:
+    return await service.activity(uow.session, uow.engines.cache, settings)
+
+
+@router.get(
+    "/api/v1/instance/extended_description",
+    response_model=schemas.ExtendedDescription,
+    summary="The longer description of this server, as HTML",
+)
+async def instance_extended_description(settings: SettingsDep) -> schemas.ExtendedDescription:
+    return service.extended_description(settings)
+
+
+@router.get(
+    "/api/v1/instance/languages",
+    response_model=list[schemas.Language],
+    summary="Languages posts may be written in",
+)
+async def instance_languages(settings: SettingsDep) -> list[schemas.Language]:
+    return service.languages(settings)
+
+
+@router.get(
+    "/api/v1/instance/translation_languages",
+    response_model=dict[str, list[str]],
+    summary="Translation language pairs (none: translation is not offered)",
+)
+async def instance_translation_languages() -> dict[str, list[str]]:
+    return {}
+
+
+@router.get(
+    "/api/v1/instance/domain_blocks",
+    response_model=list[schemas.DomainBlock],
+    summary="Servers this one blocks (none: there is no federation yet)",
+)
+async def instance_domain_blocks() -> list[schemas.DomainBlock]:
+    return []
+
+
+class NodeInfoResponse(JSONResponse):
+    media_type = f'application/json; profile="{service.NODEINFO_SCHEMA}#"'
+
+
+@router.get(
+    "/.well-known/nodeinfo",
+    response_model=schemas.NodeInfoDiscovery,
+    summary="Where the NodeInfo document is",
+)
+async def nodeinfo_discovery(request: Request, settings: SettingsDep) -> schemas.NodeInfoDiscovery:
+    return service.nodeinfo_discovery(public_base_url(request, settings))
+
+
+@router.get(
+    service.NODEINFO_PATH,
+    response_model=schemas.NodeInfo,
+    response_class=NodeInfoResponse,
+    summary="NodeInfo 2.0: software, usage and registration state",
+)
+async def nodeinfo(settings: SettingsDep, uow: UowDep) -> schemas.NodeInfo:
+    counts = await service.stats(uow.session, uow.engines.cache, settings)
+    return service.nodeinfo(settings, counts)

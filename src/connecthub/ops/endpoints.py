@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -23,12 +24,12 @@ async def live() -> dict[str, str]:
 @router.get("/health/ready", summary="The database and (when configured) Redis answer")
 async def ready(engines: EnginesDep) -> JSONResponse:
     checks: dict[str, str] = {}
-    probes = {"database": engines.db.ping()}
+    probes: dict[str, Callable[[], Awaitable[object]]] = {"database": engines.db.ping}
     if engines.redis is not None:
-        probes["redis"] = engines.redis.ping()
+        probes["redis"] = engines.redis.ping
     for name, probe in probes.items():
         try:
-            await asyncio.wait_for(probe, PROBE_TIMEOUT_SECONDS)
+            await asyncio.wait_for(probe(), PROBE_TIMEOUT_SECONDS)
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"unavailable: {type(exc).__name__}"

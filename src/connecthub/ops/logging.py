@@ -14,17 +14,27 @@ _SECRET_KEYS = re.compile(
     r"pass(word)?|token|secret|authorization|cookie|otp|code_verifier|email|e_mail", re.I
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_BEARER = re.compile(r"(?i)(bearer\s+|access_token=)[A-Za-z0-9._~+/=-]+")
+# `Bearer x`, `Basic x`, and secrets in query strings or form bodies (`password=x`).
+_INLINE_SECRET = re.compile(
+    r"(?i)(bearer\s+|basic\s+|(?<![a-z0-9_])"
+    r"(?:access_token|refresh_token|token|password|client_secret|code)=)[A-Za-z0-9._~+/=%-]+"
+)
+# Credentials inside URLs: `postgresql://user:secret@host`.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
 REDACTED = "[redacted]"
+# Libraries that log SQL parameters or raw HTTP traffic at debug level stay at warning.
+_CHATTY_LOGGERS = ("aiosqlite", "httpcore", "hpack", "urllib3", "multipart")
 
 
-def _scrub_text(text: str) -> str:
-    return _BEARER.sub(r"\1" + REDACTED, _EMAIL.sub(REDACTED, text))
+def scrub_text(text: str) -> str:
+    """Masks e-mail addresses, credentials in URLs and inline tokens or passwords."""
+    text = _URL_PASSWORD.sub(r"\1" + REDACTED + "@", text)
+    return _INLINE_SECRET.sub(r"\1" + REDACTED, _EMAIL.sub(REDACTED, text))
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return _scrub_text(value)
+        return scrub_text(value)
     if isinstance(value, dict):
         return {k: REDACTED if _SECRET_KEYS.search(str(k)) else _scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -85,6 +95,8 @@ def configure_logging(level: str, fmt: str) -> None:
     # Uvicorn's own access log repeats ours without the request id; ours is the record.
     logging.getLogger("uvicorn.access").handlers = []
     logging.getLogger("uvicorn.access").propagate = False
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

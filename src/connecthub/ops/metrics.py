@@ -34,12 +34,14 @@ DB_POOL_IN_USE = Gauge(
 JOB_QUEUE_DEPTH = Gauge(
     "connecthub_job_queue_depth",
     "Jobs waiting to run (ready and delayed).",
-    multiprocess_mode="livemax",
+    # The queue is shared: the latest reading from any worker is the truth, not the max
+    # of stale ones.
+    multiprocess_mode="livemostrecent",
 )
 JOB_QUEUE_OLDEST_AGE = Gauge(
     "connecthub_job_queue_oldest_age_seconds",
     "Age of the oldest job waiting to run.",
-    multiprocess_mode="livemax",
+    multiprocess_mode="livemostrecent",
 )
 JOBS_PROCESSED = Counter(
     "connecthub_jobs_processed_total",
@@ -62,6 +64,19 @@ RATE_LIMITED = Counter(
     "Requests refused by the rate limiter, by bucket.",
     ["bucket"],
 )
+
+
+def _start_known_series_at_zero() -> None:
+    """Series with known label values exist from the first scrape, so `rate()` sees their
+    first increment; in multiprocess mode a metric without any series is not exported."""
+    for cache in ("memory", "redis"):
+        for result in ("hit", "miss"):
+            CACHE_REQUESTS.labels(cache=cache, result=result)
+    for transport in ("websocket", "sse"):
+        STREAMING_CONNECTIONS.labels(transport=transport)
+
+
+_start_known_series_at_zero()
 
 
 def render_latest() -> tuple[bytes, str]:

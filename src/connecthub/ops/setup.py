@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
+from fastapi import FastAPI
 
 from connecthub import __version__
 from connecthub.config import Settings
-from connecthub.ops.logging import configure_logging
+from connecthub.ops.logging import configure_logging, scrub_text
 
 log = structlog.get_logger(__name__)
 _configured: set[str] = set()
@@ -40,6 +43,44 @@ def _configure_tracing(settings: Settings) -> None:
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     trace.set_tracer_provider(provider)
     log.info("tracing.enabled", endpoint=endpoint)
+
+
+# Probes and scrapes arrive every few seconds and would drown the real traffic.
+_UNTRACED_PATHS = "/health/live,/health/ready,/metrics"
+
+
+def instrument_app(app: FastAPI, settings: Settings) -> None:
+    """Traces every request when tracing is on. Added last, so it is the outermost
+    middleware and a request's span covers all the others."""
+    if not settings.otel_exporter_otlp_endpoint:
+        return
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    app.add_middleware(
+        OpenTelemetryMiddleware,
+        excluded_urls=_UNTRACED_PATHS,
+        server_request_hook=_redact_span_url,
+        exclude_spans=["receive", "send"],
+    )
+
+
+def _redact_span_url(span: Any, _scope: dict[str, Any]) -> None:
+    """Clients may send `?access_token=` (streaming does); keep it out of exported spans."""
+    if span is None or not span.is_recording():
+        return
+    attributes = getattr(span, "attributes", None) or {}
+    for name in ("http.url", "http.target", "url.full", "url.query"):
+        value = attributes.get(name)
+        if isinstance(value, str):
+            span.set_attribute(name, scrub_text(value))
+
+
+def report_exception(exc: BaseException) -> None:
+    """Sends an error the server handled but did not expect to Sentry, when it is on."""
+    if "sentry" in _configured:
+        import sentry_sdk
+
+        sentry_sdk.capture_exception(exc)
 
 
 def _configure_sentry(settings: Settings) -> None:

@@ -1,5 +1,89 @@
+"""The front door: server-rendered pages that need no JavaScript, and their static files.
+
+Pages carry no inline script (the Content-Security-Policy forbids it); styles come from
+`/static/site.css`. Sign-up and sign-in pages live with the accounts domain.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+from typing import Any
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from connecthub import __version__
+from connecthub.config import Settings
+from connecthub.errors import NotFound
+from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.instance import service as instance
+
+router = APIRouter(tags=["web"])
+
+_HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=_HERE / "templates")
+
+# Only these files are served; nothing a client sends becomes a file path.
+_STATIC_DIR = _HERE / "static"
+_STATIC_FILES = {
+    "site.css": "text/css; charset=utf-8",
+    "preview.png": "image/png",
+    "icon-192.png": "image/png",
+    "icon-512.png": "image/png",
+}
+_STATIC_CACHE = "public, max-age=86400"
+
+
+def _page_context(settings: Settings) -> dict[str, Any]:
+    return {
+        "title": settings.instance_title,
+        "description": settings.instance_description,
+        "domain": settings.local_domain,
+        "rules": instance.rules(settings),
+        "registrations_open": instance.registrations_open(settings),
+        "approval_required": instance.approval_required(settings),
+        "min_age": settings.min_signup_age,
+        "contact_email": settings.instance_contact_email,
+        "source_url": settings.instance_source_url,
+        "version": __version__,
+    }
+
+
+@router.get("/", response_class=HTMLResponse, summary="The front door (HTML)")
+async def front_door(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return templates.TemplateResponse(request, "index.html", _page_context(settings))
+
+
+@router.head("/", include_in_schema=False)
+async def front_door_head(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return await front_door(request, settings)
+
+
+@router.get("/about", response_class=HTMLResponse, summary="About this server (HTML)")
+async def about(request: Request, settings: SettingsDep, uow: UowDep) -> HTMLResponse:
+    counts = await instance.stats(uow.session, uow.engines.cache, settings)
+    paragraphs = [p.strip() for p in settings.instance_description.split("\n\n") if p.strip()]
+    context = {
+        **_page_context(settings),
+        "paragraphs": paragraphs,
+        "user_count": counts.users,
+        "active_month": counts.active_month,
+        "languages": settings.instance_languages,
+    }
+    return templates.TemplateResponse(request, "about.html", context)
+
+
+@router.get(
+    "/static/{name}",
+    response_class=FileResponse,
+    summary="Static files of the server-rendered pages (styles, icons, preview image)",
+    responses={200: {"content": {"image/png": {}, "text/css": {}}}, 404: {}},
+)
+async def static_file(name: str) -> FileResponse:
+    media_type = _STATIC_FILES.get(name)
+    if media_type is None:
+        raise NotFound("No such file")
+    return FileResponse(
+        _STATIC_DIR / name, media_type=media_type, headers={"Cache-Control": _STATIC_CACHE}
+    )

@@ -1,0 +1,100 @@
+"""Reading Mastodon-style parameters at the HTTP edge. Clients send JSON, form-encoded or
+multipart bodies (and query strings), with Rails-style nested keys such as
+`fields_attributes[0][name]` and `source[privacy]`; all of them become one nested dict."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+
+from connecthub.errors import ValidationFailed
+
+_KEY_PART = re.compile(r"\[([^\]]*)\]")
+_TRUE = {"true", "1", "on", "yes", "t"}
+_FALSE = {"false", "0", "off", "no", "f", ""}
+
+
+def _insert(target: dict[str, Any], key: str, value: Any) -> None:
+    head, bracket, rest = key.partition("[")
+    parts = [head, *(_KEY_PART.findall(bracket + rest) if bracket else [])]
+    node = target
+    for index, part in enumerate(parts):
+        if index == len(parts) - 1:
+            if part:
+                node[part] = value
+            return
+        if parts[index + 1] == "" and index + 2 == len(parts):  # `ids[]=1&ids[]=2`
+            items = node.setdefault(part, [])
+            if isinstance(items, list):
+                items.append(value)
+            return
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return
+        node = child
+
+
+def nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        _insert(result, key, value)
+    return result
+
+
+async def read_params(request: Request) -> dict[str, Any]:
+    """The request's parameters: query string first, then the body on top."""
+    params = nest(list(request.query_params.multi_items()))
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        raw = await request.body()
+        if raw.strip():
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                raise ValidationFailed("body", "is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise ValidationFailed("body", "must be a JSON object")
+            params.update(body)
+    elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+        params.update(nest(pairs))
+    return params
+
+
+def text(params: dict[str, Any], field: str, *, default: str = "", required: bool = False) -> str:
+    value = params.get(field)
+    if value is None or value == "":
+        if required:
+            raise ValidationFailed(field, "is required")
+        return default
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValidationFailed(field, "must be a string")
+    return str(value)
+
+
+def boolean(params: dict[str, Any], field: str, *, default: bool | None = None) -> bool | None:
+    value = params.get(field)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | str) and str(value).strip().lower() in _TRUE:
+        return True
+    if isinstance(value, int | str) and str(value).strip().lower() in _FALSE:
+        return False
+    raise ValidationFailed(field, "must be true or false")
+
+
+def iso_date(params: dict[str, Any], field: str) -> date | None:
+    value = text(params, field)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(field, "must be a date written YYYY-MM-DD") from None

@@ -1,0 +1,48 @@
+"""The password policy (NIST SP 800-63B style): 8 to 256 characters, no composition rules,
+and none of the commonly used passwords — also when dressed up with a trailing number or
+symbol ("password1234", "Qwerty!")."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
+
+from connecthub.errors import ValidationFailed
+
+MIN_LENGTH = 8
+MAX_LENGTH = 256
+# Stripping decorations can leave a fragment too short to judge ("ab" of "ab!8x7…").
+_MIN_STEM = 4
+_DECORATION = re.compile(r"[\W\d_]+$")
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _stem(password: str) -> str:
+    return _DECORATION.sub("", password.lower())
+
+
+def check_password(
+    password: str, *, field: str = "password", personal: tuple[str, ...] = ()
+) -> None:
+    """Raise ValidationFailed naming `field` when `password` breaks the policy. `personal`
+    holds the username and e-mail, which must not serve as the password either."""
+    if len(password) < MIN_LENGTH:
+        raise ValidationFailed(field, f"is too short (minimum is {MIN_LENGTH} characters)")
+    if len(password) > MAX_LENGTH:
+        raise ValidationFailed(field, f"is too long (maximum is {MAX_LENGTH} characters)")
+    lowered = password.lower()
+    stem = _stem(password)
+    common = _common_passwords()
+    if lowered in common or (len(stem) >= _MIN_STEM and stem in common):
+        raise ValidationFailed(field, "is too common; choose a less guessable password")
+    for value in personal:
+        value = value.lower()
+        candidates = {value, value.split("@", 1)[0]} if value else set()
+        if lowered in candidates or stem in candidates:
+            raise ValidationFailed(field, "must not be your username or e-mail address")

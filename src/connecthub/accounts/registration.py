@@ -1,0 +1,140 @@
+"""Sign-up: the rules every way of joining shares (API, web form, OpenID Connect).
+
+Everything is checked before anything is written, so a refused sign-up stores nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts import repository, service
+from connecthub.accounts.mail import Mail, send_mail
+from connecthub.accounts.models import Account, User
+from connecthub.accounts.password_policy import check_password
+from connecthub.accounts.serializers import base_url
+from connecthub.accounts.signed_tokens import confirmation_token, read_confirmation
+from connecthub.clock import utcnow
+from connecthub.config import RegistrationMode, Settings
+from connecthub.errors import Forbidden, NotFound, ValidationFailed
+from connecthub.infra.uow import UnitOfWork
+from connecthub.privacy.service import TERMS, record_consent
+
+MAX_REASON_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class SignUp:
+    username: str
+    email: str
+    password: str
+    agreement: bool
+    date_of_birth: date | None = None
+    locale: str = "en"
+    reason: str = ""
+    method: str = "api"  # how consent was given: "api", "web" or "oidc"
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def check_age(settings: Settings, born: date | None) -> None:
+    """The age gate: refuse anyone younger than MIN_SIGNUP_AGE (date required when > 0)."""
+    if settings.min_signup_age <= 0:
+        return
+    if born is None:
+        raise ValidationFailed("date_of_birth", "is required")
+    today = utcnow().date()
+    if born > today:
+        raise ValidationFailed("date_of_birth", "is in the future")
+    if age_on(born, today) < settings.min_signup_age:
+        raise ValidationFailed(
+            "date_of_birth", f"is below the minimum age of {settings.min_signup_age}"
+        )
+
+
+def check_open(settings: Settings) -> None:
+    if settings.registration_mode is RegistrationMode.CLOSED:
+        raise Forbidden("Registrations are closed")
+
+
+def confirmation_url(settings: Settings, user: User) -> str:
+    token = confirmation_token(settings.secret_key, user)
+    return f"{base_url(settings)}/auth/confirmation?confirmation_token={token}"
+
+
+def _confirmation_mail(settings: Settings, account: Account, user: User) -> Mail:
+    return Mail(
+        to=user.email,
+        subject=f"{settings.instance_title}: confirm your e-mail address",
+        text=(
+            f"Hello @{account.username},\n\n"
+            f"To finish joining {settings.instance_title}, confirm your e-mail address by "
+            f"opening this link within three days:\n\n{confirmation_url(settings, user)}\n\n"
+            "If you did not sign up, ignore this message.\n"
+        ),
+    )
+
+
+async def register(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[Account, User]:
+    """Create the account per the registration mode. With SMTP configured the address must
+    be confirmed through a mailed link; without it (embedded) it is confirmed at once."""
+    check_open(settings)
+    service.check_username(form.username)
+    service.check_email(form.email)
+    check_password(form.password, personal=(form.username, form.email))
+    if not form.agreement:
+        raise ValidationFailed("agreement", "must be accepted")
+    check_age(settings, form.date_of_birth)
+    if len(form.reason) > MAX_REASON_LENGTH:
+        raise ValidationFailed("reason", f"is too long (maximum is {MAX_REASON_LENGTH})")
+    needs_confirmation = settings.smtp_url is not None
+    account, user = await service.create_user(
+        uow.session,
+        username=form.username,
+        email=form.email,
+        password=form.password,
+        confirmed=not needs_confirmation,
+        approved=settings.registration_mode is not RegistrationMode.APPROVAL,
+        locale=form.locale[:16] or "en",
+        reason=form.reason,
+    )
+    if settings.min_signup_age > 0:
+        user.age_verified_on = utcnow().date()
+    record_consent(
+        uow.session,
+        account_id=account.id,
+        purpose=TERMS,
+        policy_version=settings.terms_version,
+        method=form.method,
+    )
+    if needs_confirmation:
+        mail = _confirmation_mail(settings, account, user)
+        uow.after_commit(lambda: send_mail(settings, mail))
+    await uow.session.flush()
+    return account, user
+
+
+async def confirm_email(uow: UnitOfWork, settings: Settings, token: str) -> User:
+    """Mark the address confirmed; the token names the user and the address it was sent to."""
+    found = read_confirmation(settings.secret_key, token)
+    user = await repository.user_by_id(uow.session, found[0]) if found else None
+    if found is None or user is None or user.email_key != found[1]:
+        raise ValidationFailed("confirmation_token", "is invalid or has expired")
+    if user.confirmed_at is None:
+        user.confirmed_at = utcnow()
+    return user
+
+
+async def approve(session: AsyncSession, username: str) -> User:
+    """A moderator lets a pending account in."""
+    account = await repository.account_by_username(session, username)
+    user = await repository.user_for_account(session, account.id) if account else None
+    if user is None:
+        raise NotFound(f"No local user named {username!r}")
+    user.approved = True
+    await session.flush()
+    return user

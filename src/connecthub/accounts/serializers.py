@@ -1,0 +1,172 @@
+"""The one converter from account models to Mastodon's JSON entities: Account,
+CredentialAccount (with `source` and `role`), Role and Token."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import nh3
+
+from connecthub.accounts.models import Account, User
+from connecthub.accounts.roles import ROLES, RoleInfo, role_info
+from connecthub.config import Settings
+
+MISSING_AVATAR = "/avatars/original/missing.png"
+MISSING_HEADER = "/headers/original/missing.png"
+_URL = re.compile(r"https?://[^\s<>\"']+")
+_ALLOWED_TAGS = {"p", "br", "a", "span"}
+_ALLOWED_ATTRIBUTES = {"a": {"href", "rel", "class", "target"}, "span": {"class"}}
+
+
+def base_url(settings: Settings) -> str:
+    scheme = "https" if settings.behind_tls else "http"
+    return f"{scheme}://{settings.local_domain}"
+
+
+def iso(value: datetime | None) -> str | None:
+    """Mastodon's datetime format: UTC with milliseconds and a Z."""
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite gives naive datetimes; all stored times are UTC
+        value = value.replace(tzinfo=UTC)
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def _day(value: datetime) -> str:
+    """Accounts show the day they were made, at midnight UTC, as Mastodon does."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT00:00:00.000Z")
+
+
+def _linkify(escaped: str) -> str:
+    def link(match: re.Match[str]) -> str:
+        url = match.group(0)
+        return f'<a href="{url}" rel="nofollow noopener" target="_blank">{url}</a>'
+
+    return _URL.sub(link, escaped)
+
+
+def text_to_html(text: str) -> str:
+    """Plain text (as clients send notes and field values) to safe HTML: escaped, links
+    made clickable, paragraphs and line breaks kept, and sanitised once more by nh3."""
+    if not text.strip():
+        return ""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    rendered = "".join(
+        "<p>" + "<br />".join(_linkify(html.escape(line)) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+    return nh3.clean(
+        rendered,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        link_rel=None,
+        url_schemes={"http", "https"},
+    )
+
+
+def role_entity(role: RoleInfo) -> dict[str, Any]:
+    return {
+        "id": role.id,
+        "name": role.name,
+        "color": role.color,
+        "permissions": str(int(role.permissions)),
+        "highlighted": role.highlighted,
+    }
+
+
+def _fields(account: Account) -> list[dict[str, Any]]:
+    return [
+        {"name": f.get("name", ""), "value": text_to_html(f.get("value", "")), "verified_at": None}
+        for f in account.fields or []
+    ]
+
+
+def account_entity(settings: Settings, account: Account, role: str | None = None) -> dict[str, Any]:
+    root = base_url(settings)
+    profile = f"{root}/@{account.username}"
+    avatar = f"{root}{MISSING_AVATAR}"
+    header = f"{root}{MISSING_HEADER}"
+    info = role_info(role)
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "acct": account.username,
+        "display_name": account.display_name,
+        "locked": account.locked,
+        "bot": account.bot,
+        "discoverable": account.discoverable,
+        "indexable": False,
+        "group": False,
+        "created_at": _day(account.created_at),
+        "note": text_to_html(account.note),
+        "url": profile,
+        "uri": f"{root}/users/{account.username}",
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "followers_count": account.followers_count,
+        "following_count": account.following_count,
+        "statuses_count": account.statuses_count,
+        "last_status_at": account.last_status_at.strftime("%Y-%m-%d")
+        if account.last_status_at
+        else None,
+        "hide_collections": False,
+        "noindex": False,
+        "emojis": [],
+        "roles": [
+            {"id": info.id, "name": info.name, "color": info.color}
+            for info in [info]
+            if info.highlighted
+        ],
+        "fields": _fields(account),
+    }
+
+
+def credential_account_entity(
+    settings: Settings, account: Account, user: User, *, follow_requests_count: int = 0
+) -> dict[str, Any]:
+    entity = account_entity(settings, account, user.role)
+    entity["source"] = {
+        "privacy": user.default_privacy,
+        "sensitive": user.default_sensitive,
+        "language": user.default_language or "",
+        "note": account.note,
+        "fields": [
+            {"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None}
+            for f in account.fields or []
+        ],
+        "follow_requests_count": follow_requests_count,
+        "hide_collections": False,
+        "discoverable": account.discoverable,
+        "indexable": False,
+    }
+    entity["role"] = role_entity(role_info(user.role))
+    return entity
+
+
+def token_entity(access_token: str, scopes: frozenset[str], created_at: datetime) -> dict[str, Any]:
+    return {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "scope": " ".join(sorted(scopes)),
+        "created_at": int(created_at.timestamp()),
+    }
+
+
+__all__ = [
+    "ROLES",
+    "account_entity",
+    "credential_account_entity",
+    "iso",
+    "role_entity",
+    "text_to_html",
+    "token_entity",
+]

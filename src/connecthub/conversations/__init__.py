@@ -1,0 +1,1 @@
+"""Direct messages grouped into conversations, with unread state per participant."""

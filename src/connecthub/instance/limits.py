@@ -1,0 +1,51 @@
+"""Limits the instance endpoints publish to clients.
+
+The domains that enforce a limit (statuses, media, polls, profiles) import it from here, so
+what clients are told and what the server enforces cannot drift apart. The status length is
+a setting (`MAX_STATUS_CHARACTERS`); the rest follow Mastodon's defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MAX_MEDIA_ATTACHMENTS: Final = 4
+# Every URL in a status counts as this many characters, however long it is.
+CHARACTERS_RESERVED_PER_URL: Final = 23
+
+MAX_FEATURED_TAGS: Final = 10
+MAX_PINNED_STATUSES: Final = 5
+
+MEDIA_DESCRIPTION_LIMIT: Final = 1500
+IMAGE_SIZE_LIMIT: Final = 16 * 1024 * 1024
+IMAGE_MATRIX_LIMIT: Final = 4096 * 4096
+VIDEO_SIZE_LIMIT: Final = 99 * 1024 * 1024
+VIDEO_FRAME_RATE_LIMIT: Final = 120
+VIDEO_MATRIX_LIMIT: Final = 8_294_400  # 3840 x 2160
+SUPPORTED_MIME_TYPES: Final = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "video/mp4",
+    "video/webm",
+    "video/quicktime",
+    "audio/mpeg",
+    "audio/mp3",
+    "audio/ogg",
+    "audio/wav",
+    "audio/wave",
+    "audio/x-wav",
+    "audio/webm",
+    "audio/flac",
+    "audio/aac",
+    "audio/mp4",
+    "audio/m4a",
+    "audio/x-m4a",
+)
+
+POLL_MAX_OPTIONS: Final = 4
+POLL_MAX_CHARACTERS_PER_OPTION: Final = 50
+POLL_MIN_EXPIRATION_SECONDS: Final = 5 * 60
+POLL_MAX_EXPIRATION_SECONDS: Final = 2_629_746  # one average month

@@ -1,0 +1,1 @@
+"""Notifications: mention, status, reblog, follow, follow_request, favourite, poll, update."""

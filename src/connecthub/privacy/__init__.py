@@ -1,0 +1,1 @@
+"""Privacy: consent records (and, later, export, deletion and retention)."""

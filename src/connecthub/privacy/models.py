@@ -1,0 +1,31 @@
+"""Consent records: what a person agreed to, which version of it, when and how.
+
+A withdrawal sets `withdrawn_at`; rows are never rewritten, so the history stays auditable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from connecthub.clock import utcnow
+from connecthub.ids import new_id
+from connecthub.infra.db import Base, IdType
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # e.g. "terms" (terms of service and privacy policy, agreed at sign-up)
+    purpose: Mapped[str] = mapped_column(String(32))
+    policy_version: Mapped[str] = mapped_column(String(32))
+    # How it was given: "api", "web" or "oidc".
+    method: Mapped[str] = mapped_column(String(16))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,131 @@
+"""Which rate limits apply to what: the one table of buckets, and the per-e-mail sign-in
+check that services call (the HTTP middleware cannot see request bodies).
+
+docs/rate-limits.md describes this table for operators; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import structlog
+
+from connecthub.config import RateLimit, Settings
+from connecthub.errors import TooManyRequests
+from connecthub.infra.ratelimit import RateLimitDecision
+from connecthub.ops import metrics
+
+if TYPE_CHECKING:
+    from connecthub.infra.engines import Engines
+
+log = structlog.get_logger(__name__)
+
+# General buckets, for every request under these prefixes.
+GENERAL_PREFIXES = ("/api/", "/oauth/")
+IP_BUCKET = "ip"  # anonymous (or invalid-token) requests, per client IP (IPv6: per /64)
+TOKEN_BUCKET = "token"  # noqa: S105 - per access token
+ACCOUNT_BUCKET = "account"  # per account, across all its tokens
+SIGN_IN_EMAIL_BUCKET = "sign_in_email"  # per e-mail address (hashed), from services
+
+
+@dataclass(frozen=True)
+class PathRule:
+    """A stricter bucket, per client IP, for writes to sensitive paths."""
+
+    bucket: str
+    setting: str  # the Settings field holding its RateLimit
+    methods: frozenset[str]
+    paths: frozenset[str]
+    prefixes: tuple[str, ...] = ()
+
+    def matches(self, method: str, path: str) -> bool:
+        return method in self.methods and (path in self.paths or path.startswith(self.prefixes))
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH"})
+
+PATH_RULES: tuple[PathRule, ...] = (
+    PathRule(
+        "sign_up",
+        "rate_limit_sign_up",
+        frozenset({"POST"}),
+        frozenset({"/api/v1/accounts", "/auth/sign_up"}),
+    ),
+    PathRule(
+        "sign_in",
+        "rate_limit_sign_in_ip",
+        frozenset({"POST"}),
+        frozenset({"/oauth/token", "/auth/sign_in", "/oauth/authorize"}),
+    ),
+    PathRule(
+        "password",
+        "rate_limit_password",
+        _WRITES,
+        frozenset({"/auth/password", "/api/v1/accounts/password"}),
+        prefixes=("/auth/password/",),
+    ),
+)
+
+
+def normalize_path(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def is_general_path(path: str) -> bool:
+    return path.startswith(GENERAL_PREFIXES)
+
+
+def strict_rules(method: str, path: str) -> list[PathRule]:
+    path = normalize_path(path)
+    return [rule for rule in PATH_RULES if rule.matches(method, path)]
+
+
+def rule_limit(settings: Settings, rule: PathRule) -> RateLimit:
+    limit = getattr(settings, rule.setting)
+    assert isinstance(limit, RateLimit)
+    return limit
+
+
+def decision_headers(decision: RateLimitDecision) -> dict[str, str]:
+    """`X-RateLimit-*` (Reset as an ISO 8601 timestamp, as Mastodon sends it), plus
+    `Retry-After` in seconds when refused."""
+    reset = datetime.fromtimestamp(decision.reset_at, UTC)
+    headers = {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": reset.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+    }
+    if not decision.allowed:
+        headers["Retry-After"] = str(decision.retry_after)
+    return headers
+
+
+def email_key(settings: Settings, email: str) -> str:
+    """A keyed hash of the normalized address: limiter keys never hold an address, and
+    the hash cannot be reversed by hashing a list of known addresses without the secret."""
+    normalized = email.strip().lower().encode()
+    digest = hmac.new(settings.secret_key.encode(), normalized, hashlib.sha256)
+    return digest.hexdigest()[:40]
+
+
+async def check_sign_in_email(engines: Engines, email: str) -> None:
+    """Count one sign-in attempt for `email`; raise `TooManyRequests` (with `Retry-After`)
+    once the address is over `RATE_LIMIT_SIGN_IN_EMAIL`. Call it for every attempt, before
+    checking the password. A limiter outage lets the attempt through (logged)."""
+    settings = engines.settings
+    if not settings.rate_limit_enabled or not email.strip():
+        return
+    try:
+        decision = await engines.ratelimiter.hit(
+            SIGN_IN_EMAIL_BUCKET, email_key(settings, email), settings.rate_limit_sign_in_email
+        )
+    except Exception:
+        log.warning("ratelimit.unavailable", bucket=SIGN_IN_EMAIL_BUCKET, exc_info=True)
+        return
+    if not decision.allowed:
+        metrics.RATE_LIMITED.labels(bucket=SIGN_IN_EMAIL_BUCKET).inc()
+        raise TooManyRequests(headers=decision_headers(decision))

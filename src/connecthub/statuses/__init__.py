@@ -1,0 +1,1 @@
+"""Posts: create, edit, delete, favourites, boosts, bookmarks, pins, mentions, hashtags, polls."""

@@ -1,0 +1,184 @@
+"""Tables of statuses. `text` keeps what the author wrote (for edits and redraft);
+`content` is the sanitized HTML served to clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from connecthub.clock import utcnow
+from connecthub.ids import new_id
+from connecthub.infra.db import Base, IdType
+
+
+class Visibility(IntEnum):
+    """Ordered from widest to narrowest audience, so `visibility <= UNLISTED` means
+    "anyone may read it"."""
+
+    PUBLIC = 0
+    UNLISTED = 1
+    PRIVATE = 2
+    DIRECT = 3
+
+
+class Status(Base):
+    __tablename__ = "statuses"
+    __table_args__ = (
+        Index("ix_statuses_account_id_id", "account_id", "id"),
+        Index("ix_statuses_visibility_id", "visibility", "id"),
+        Index("ix_statuses_in_reply_to_id", "in_reply_to_id"),
+        Index("ix_statuses_reblog_of_id", "reblog_of_id", "account_id"),
+        Index("ix_statuses_conversation_id", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    in_reply_to_id: Mapped[int | None] = mapped_column(IdType)
+    in_reply_to_account_id: Mapped[int | None] = mapped_column(IdType)
+    # A boost is a status row pointing at the boosted one, as in Mastodon.
+    reblog_of_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("statuses.id", ondelete="CASCADE")
+    )
+    # The thread (or direct-message conversation) this status belongs to.
+    conversation_id: Mapped[int | None] = mapped_column(IdType)
+    text: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[str] = mapped_column(Text, default="")
+    spoiler_text: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    visibility: Mapped[int] = mapped_column(SmallInteger, default=Visibility.PUBLIC)
+    language: Mapped[str | None] = mapped_column(String(16))
+    application_id: Mapped[int | None] = mapped_column(IdType)
+    has_media: Mapped[bool] = mapped_column(Boolean, default=False)
+    replies_count: Mapped[int] = mapped_column(Integer, default=0)
+    reblogs_count: Mapped[int] = mapped_column(Integer, default=0)
+    favourites_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StatusEdit(Base):
+    """A past version of a status, for `GET /api/v1/statuses/:id/history`."""
+
+    __tablename__ = "status_edits"
+    __table_args__ = (Index("ix_status_edits_status_id", "status_id", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    status_id: Mapped[int] = mapped_column(IdType, ForeignKey("statuses.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(IdType)
+    text: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[str] = mapped_column(Text, default="")
+    spoiler_text: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    poll_options: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Mention(Base):
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("status_id", "account_id"),
+        Index("ix_mentions_account_id_status_id", "account_id", "status_id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    status_id: Mapped[int] = mapped_column(IdType, ForeignKey("statuses.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    silent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(128))
+    name_key: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StatusTag(Base):
+    __tablename__ = "status_tags"
+    __table_args__ = (Index("ix_status_tags_tag_id_status_id", "tag_id", "status_id"),)
+
+    status_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Favourite(Base):
+    __tablename__ = "favourites"
+    __table_args__ = (
+        UniqueConstraint("account_id", "status_id"),
+        Index("ix_favourites_status_id", "status_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    status_id: Mapped[int] = mapped_column(IdType, ForeignKey("statuses.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Bookmark(Base):
+    __tablename__ = "bookmarks"
+    __table_args__ = (UniqueConstraint("account_id", "status_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    status_id: Mapped[int] = mapped_column(IdType, ForeignKey("statuses.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StatusPin(Base):
+    __tablename__ = "status_pins"
+    __table_args__ = (UniqueConstraint("account_id", "status_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    status_id: Mapped[int] = mapped_column(IdType, ForeignKey("statuses.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Poll(Base):
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    status_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("statuses.id", ondelete="CASCADE"), unique=True
+    )
+    account_id: Mapped[int] = mapped_column(IdType)
+    options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    hide_totals: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    votes_count: Mapped[int] = mapped_column(Integer, default=0)
+    voters_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PollVote(Base):
+    __tablename__ = "poll_votes"
+    __table_args__ = (UniqueConstraint("poll_id", "account_id", "choice"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    poll_id: Mapped[int] = mapped_column(IdType, ForeignKey("polls.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    choice: Mapped[int] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,49 @@
+"""Lists and read markers. Home feeds live in Redis (distributed) or are one indexed query
+over follows and statuses (embedded); they need no table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from connecthub.clock import utcnow
+from connecthub.ids import new_id
+from connecthub.infra.db import Base, IdType
+
+
+class List(Base):
+    __tablename__ = "lists"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(255))
+    replies_policy: Mapped[str] = mapped_column(String(16), default="list")
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ListAccount(Base):
+    __tablename__ = "list_accounts"
+    __table_args__ = (UniqueConstraint("list_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    list_id: Mapped[int] = mapped_column(IdType, ForeignKey("lists.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+
+
+class Marker(Base):
+    __tablename__ = "markers"
+    __table_args__ = (UniqueConstraint("account_id", "timeline"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    timeline: Mapped[str] = mapped_column(String(32))
+    last_read_id: Mapped[int] = mapped_column(IdType)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

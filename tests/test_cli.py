@@ -1,0 +1,153 @@
+"""The `connecthub` command as an operator runs it: migrate, and the admin tasks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+import pytest
+
+from connecthub.accounts import repository
+from connecthub.accounts.sign_in import verify_sign_in
+from connecthub.infra.db import Database
+from connecthub.infra.migrations import head_revision
+from tests.conftest import connecthub_command
+
+# Every test here runs `connecthub` processes, several each.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def run(test_env: Any, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        connecthub_command(*args),
+        env=test_env.environ(**environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_one_line_failure(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_migrate_is_idempotent(test_env: Any) -> None:
+    first = run(test_env, "migrate")
+    second = run(test_env, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    revision = re.search(r"Database is at migration (\S+)\.", first.stdout)
+    assert revision is not None
+    assert revision.group(1) == head_revision()
+    assert second.stdout == first.stdout
+
+
+def test_migrate_creates_a_fresh_sqlite_database(test_env: Any) -> None:
+    path = test_env.workdir / "fresh" / "connecthub.db"
+    url = f"sqlite:///{path}"
+    for _ in range(2):
+        result = run(test_env, "migrate", DATABASE_URL=url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"Database is at migration {head_revision()}."
+    assert path.exists()
+
+
+def test_an_unreachable_database_is_one_line(test_env: Any) -> None:
+    plain_file = test_env.workdir / "plain-file"
+    plain_file.write_text("not a directory")
+    for url in (
+        "postgresql://connecthub:pa55word@127.0.0.1:1/connecthub",
+        f"sqlite:///{plain_file}/x.db",
+    ):
+        result = run(test_env, "migrate", DATABASE_URL=url)
+        assert_one_line_failure(result, "DATABASE_URL")
+        assert "pa55word" not in result.stderr
+
+
+async def user_role(test_env: Any, username: str) -> str | None:
+    db = Database(test_env.settings())
+    try:
+        async with db.session(readonly=True) as session:
+            account = await repository.account_by_username(session, username)
+            user = await repository.user_for_account(session, account.id) if account else None
+            return user.role if user else None
+    finally:
+        await db.dispose()
+
+
+async def can_sign_in(test_env: Any, email: str, password: str) -> bool:
+    db = Database(test_env.settings())
+    try:
+        async with db.transaction() as session:
+            user, _account = await verify_sign_in(session, email, password)
+            return user.email == email
+    finally:
+        await db.dispose()
+
+
+async def test_create_user_then_grant_role(test_env: Any) -> None:
+    created = run(
+        test_env,
+        "admin",
+        "create-user",
+        "--username",
+        "alice",
+        "--email",
+        "alice@example.com",
+        "--password",
+        "correct horse battery staple 42",
+    )
+    assert created.returncode == 0, created.stderr
+    assert "Created user @alice." in created.stdout
+    assert "Password:" not in created.stdout
+    assert await user_role(test_env, "alice") == "user"
+    assert await can_sign_in(test_env, "alice@example.com", "correct horse battery staple 42")
+
+    granted = run(test_env, "admin", "grant-role", "alice", "moderator")
+    assert granted.returncode == 0, granted.stderr
+    assert "@alice is now moderator." in granted.stdout
+    assert await user_role(test_env, "alice") == "moderator"
+
+    granted = run(test_env, "admin", "grant-role", "alice", "admin")
+    assert granted.returncode == 0, granted.stderr
+    assert await user_role(test_env, "alice") == "admin"
+
+
+async def test_create_user_makes_a_password_when_none_is_given(test_env: Any) -> None:
+    created = run(
+        test_env,
+        "admin",
+        "create-user",
+        "--username",
+        "admin",  # reserved for sign-up, allowed for staff
+        "--email",
+        "root@example.com",
+        "--role",
+        "admin",
+    )
+    assert created.returncode == 0, created.stderr
+    match = re.search(r"^Password: (\S+)$", created.stdout, re.MULTILINE)
+    assert match is not None
+    assert await user_role(test_env, "admin") == "admin"
+    assert await can_sign_in(test_env, "root@example.com", match.group(1))
+
+
+def test_admin_mistakes_are_one_line(test_env: Any) -> None:
+    args = ["admin", "create-user", "--username", "bob", "--email", "bob@example.com"]
+    assert run(test_env, *args).returncode == 0
+
+    assert_one_line_failure(run(test_env, *args), "username", "taken")
+    other_name = ["admin", "create-user", "--username", "bobby", "--email", "BOB@example.com"]
+    assert_one_line_failure(run(test_env, *other_name), "email", "taken")
+    bad_email = ["admin", "create-user", "--username", "carol", "--email", "not-an-address"]
+    assert_one_line_failure(run(test_env, *bad_email), "email")
+    assert_one_line_failure(run(test_env, *args[:-1], "x@example.com", "--role", "king"), "role")
+    assert_one_line_failure(run(test_env, "admin", "grant-role", "nobody", "admin"), "nobody")
+    assert_one_line_failure(run(test_env, "admin", "grant-role", "bob", "king"), "ROLE")
