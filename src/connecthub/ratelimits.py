@@ -65,7 +65,9 @@ PATH_RULES: tuple[PathRule, ...] = (
         "password",
         "rate_limit_password",
         _WRITES,
-        frozenset({"/auth/password", "/api/v1/accounts/password"}),
+        frozenset(
+            {"/auth/password", "/api/v1/connecthub/password", "/api/v1/connecthub/password_reset"}
+        ),
         prefixes=("/auth/password/",),
     ),
 )

@@ -10,6 +10,7 @@ from connecthub.accounts.oidc_endpoints import router as oidc_router
 from connecthub.accounts.web_endpoints import router as accounts_web_router
 from connecthub.instance.endpoints import router as instance_router
 from connecthub.ops.endpoints import router as ops_router
+from connecthub.statuses.endpoints import router as statuses_router
 from connecthub.web.endpoints import router as web_router
 
 
@@ -18,3 +19,4 @@ def include_routers(app: FastAPI) -> None:
         app.include_router(router)
     app.include_router(oidc_router)
     app.include_router(accounts_web_router)
+    app.include_router(statuses_router)

@@ -161,6 +161,12 @@ async def test_approval_mode_keeps_the_account_pending_until_a_moderator_approve
         user, _ = await user_and_account(app, "hank")  # type: ignore[misc]
         assert not user.approved
         assert user.sign_up_reason == "I like kites"
+        pending_token = response.json()["access_token"]
+        blocked = await client.get(
+            "/api/v1/accounts/verify_credentials", headers=bearer(pending_token)
+        )
+        assert blocked.status_code == 403
+        assert "pending approval" in blocked.json()["error"]
 
         refused = await web_sign_in(client, "hank@example.com")
         assert refused.status_code == 403
@@ -179,6 +185,11 @@ async def test_approval_mode_keeps_the_account_pending_until_a_moderator_approve
 
         signed_in = await web_sign_in(client, "hank@example.com")
         assert signed_in.status_code == 303, signed_in.text
+        # The same token works once approved: pending tokens are never cached.
+        allowed = await client.get(
+            "/api/v1/accounts/verify_credentials", headers=bearer(pending_token)
+        )
+        assert allowed.status_code == 200, allowed.text
 
 
 async def test_approving_an_unknown_user_fails_clearly(test_env):

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from connecthub.errors import OAuthError, ValidationFailed
+from tests.http.test_request_context import captured_root_log
 
 AppFactory = Callable[..., Any]
 
@@ -40,12 +41,25 @@ async def _items(limit: int = 20) -> dict[str, int]:
     return {"limit": limit}
 
 
+async def _upload(request: Request) -> dict[str, int]:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+    return {"size": size}
+
+
+async def _form(request: Request) -> dict[str, int]:
+    return {"fields": len(await request.form())}
+
+
 def add_test_routes(app: FastAPI) -> None:
     app.add_api_route("/test/echo", _echo, methods=["POST"])
     app.add_api_route("/test/boom", _boom)
     app.add_api_route("/test/oauth-error", _oauth_error)
     app.add_api_route("/test/domain-error", _domain_error, methods=["POST"])
     app.add_api_route("/test/items", _items)
+    app.add_api_route("/test/upload", _upload, methods=["POST"])
+    app.add_api_route("/test/form", _form, methods=["POST"])
 
 
 def assert_error_response(response: httpx.Response, status: int) -> dict[str, object]:
@@ -171,3 +185,27 @@ async def test_streamed_body_over_the_limit_is_a_413(app_factory: AppFactory) ->
         assert "content-length" not in response.request.headers
         body = assert_error_response(response, 413)
         assert body == {"error": "Request body is larger than 4096 bytes"}
+
+
+async def test_a_body_refused_mid_stream_is_not_reported_as_a_bug(
+    app_factory: AppFactory,
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"a=" + b"x" * 1022
+
+    async with app_factory(max_request_body_bytes=4096, log_level="info") as (app, client):
+        add_test_routes(app)
+        with captured_root_log() as output:
+            for path in ("/test/upload", "/test/form"):
+                response = await client.post(
+                    path,
+                    content=chunks(),
+                    headers={"content-type": "application/x-www-form-urlencoded"},
+                )
+                assert_error_response(response, 413)
+            small = await client.post("/test/upload", content=b"x" * 4096)
+    assert small.json() == {"size": 4096}
+    logged = output.getvalue()
+    assert "http.unhandled_error" not in logged
+    assert logged.count('"status": 413') == 2

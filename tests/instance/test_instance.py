@@ -3,6 +3,7 @@ settings, statistics counted from the database and cached."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -51,7 +52,8 @@ def _assert_limits(configuration: dict[str, Any]) -> None:
         "video_frame_rate_limit",
         "video_matrix_limit",
     ):
-        assert isinstance(media[name], int) and media[name] > 0
+        assert isinstance(media[name], int)
+        assert media[name] > 0
     polls = configuration["polls"]
     assert polls["max_options"] >= 2
     assert polls["min_expiration"] < polls["max_expiration"]
@@ -290,7 +292,7 @@ async def test_activity_is_twelve_weeks_of_strings(app_factory: AppFactory) -> N
     assert all(isinstance(value, str) for week in weeks for value in week.values())
     starts = [int(week["week"]) for week in weeks]
     assert starts == sorted(starts, reverse=True)
-    assert all(a - b == 7 * 86400 for a, b in zip(starts, starts[1:], strict=False))
+    assert all(a - b == 7 * 86400 for a, b in itertools.pairwise(starts))
     assert (weeks[0]["registrations"], weeks[0]["logins"]) == ("1", "1")
     assert all(week["registrations"] == "0" for week in weeks[1:])
 

@@ -126,7 +126,7 @@ from connecthub.config import load_settings
 
 
 async def boom() -> None:
-    raise RuntimeError("sentry-test-failure")
+    raise RuntimeError("sentry-test-failure for alice.secret@example.com")
 
 
 async def main() -> None:
@@ -135,7 +135,10 @@ async def main() -> None:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            response = await client.get("/test/boom")
+            response = await client.get(
+                "/test/boom?access_token=tok-never-in-a-report&stream=user",
+                headers={"Authorization": "Bearer bearer-never-in-a-report"},
+            )
     sentry_sdk.flush(timeout=20)
     print(json.dumps({
         "status": response.status_code,
@@ -188,5 +191,8 @@ def test_uncaught_errors_are_reported_to_sentry(
     item = collector.wait_for(lambda item: b"sentry-test-failure" in item.body, seconds=30)
     assert item.path == "/api/1/envelope/"
     assert b"RuntimeError" in item.body
+    assert b"/test/boom" in item.body
+    for secret in (b"tok-never-in-a-report", b"bearer-never-in-a-report", b"alice.secret@"):
+        assert secret not in item.body
     events = [r for r in collector.received if b"sentry-test-failure" in r.body]
     assert len(events) == 1, "one uncaught error, one report"

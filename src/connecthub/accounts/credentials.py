@@ -11,7 +11,7 @@ from connecthub.accounts.password_policy import check_password
 from connecthub.accounts.passwords import hash_password, verify_password
 from connecthub.accounts.serializers import base_url
 from connecthub.accounts.signed_tokens import reset_token, reset_token_valid, reset_user_id
-from connecthub.accounts.tokens import forget_tokens
+from connecthub.accounts.tokens import revoke_account_tokens
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
@@ -25,12 +25,8 @@ async def _set_password(
 ) -> None:
     user.password_hash = await hash_password(password)
     user.password_changed_at = utcnow()
-    revoked = await repository.revoke_other_tokens(uow.session, user.account_id, keep_token_id)
+    await revoke_account_tokens(uow, user.account_id, keep_token_id=keep_token_id)
     await web_sessions.revoke_all_web_sessions(uow, user)
-    if revoked:
-        engines, account_id = uow.engines, user.account_id
-        hashes, ids = [h for _, h in revoked], [i for i, _ in revoked]
-        uow.after_commit(lambda: forget_tokens(engines, hashes, account_id, ids))
 
 
 async def change_password(

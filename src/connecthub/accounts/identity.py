@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from connecthub.clock import utcnow
@@ -17,18 +17,14 @@ class TokenInfo:
     scopes: frozenset[str]
     expires_at: datetime | None
     role: str | None = None
+    # Why the user may not act yet (unconfirmed e-mail, awaiting approval); None when they may.
+    pending: str | None = None
 
     def to_json(self) -> bytes:
-        return json.dumps(
-            {
-                "token_id": self.token_id,
-                "account_id": self.account_id,
-                "application_id": self.application_id,
-                "scopes": sorted(self.scopes),
-                "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-                "role": self.role,
-            }
-        ).encode()
+        data = asdict(self)
+        data["scopes"] = sorted(self.scopes)
+        data["expires_at"] = self.expires_at.isoformat() if self.expires_at else None
+        return json.dumps(data).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> TokenInfo:
@@ -41,6 +37,7 @@ class TokenInfo:
             scopes=frozenset(data["scopes"]),
             expires_at=datetime.fromisoformat(expires) if expires else None,
             role=data.get("role"),
+            pending=data.get("pending"),
         )
 
     @property

@@ -28,7 +28,6 @@ from connecthub.clock import utcnow
 from connecthub.errors import NotFound, OAuthError, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
-from connecthub.ratelimits import check_sign_in_email
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME = timedelta(minutes=10)
@@ -275,9 +274,8 @@ async def sign_in_for_authorization(
     uow: UnitOfWork, email: str, password: str, otp_code: str | None
 ) -> Account:
     """The one credential check, behind the per-e-mail sign-in limiter."""
-    await check_sign_in_email(uow.engines, email)
-    _user, account = await sign_in.verify_sign_in(
-        uow.session, email, password, otp_code, secret_key=uow.engines.settings.secret_key
+    _user, account = await sign_in.attempt_sign_in(
+        uow.engines, uow.session, email=email, password=password, otp_code=otp_code
     )
     return account
 
@@ -481,11 +479,10 @@ async def password_grant(
             "invalid_request", "username (the e-mail address) and password are required."
         )
     scopes = _requested_scopes(params.get("scope"), app.scopes)
-    await check_sign_in_email(uow.engines, email)
     otp = params.get("otp_attempt") or params.get("otp") or None
     try:
-        _user, account = await sign_in.verify_sign_in(
-            uow.session, email, password, otp, secret_key=uow.engines.settings.secret_key
+        _user, account = await sign_in.attempt_sign_in(
+            uow.engines, uow.session, email=email, password=password, otp_code=otp
         )
     except sign_in.SecondFactorRequired:
         raise OAuthError("invalid_grant", SECOND_FACTOR_HINT) from None

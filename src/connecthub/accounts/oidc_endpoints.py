@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -35,7 +34,7 @@ from connecthub.accounts.sign_in import SecondFactorRequired
 from connecthub.accounts.web_sessions import start_web_session
 from connecthub.config import OidcProvider, RegistrationMode, Settings
 from connecthub.errors import ConnectHubError, NotFound, ValidationFailed
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
 from connecthub.infra.uow import UnitOfWork
 
 router = APIRouter(prefix="/auth/oidc", include_in_schema=False)
@@ -50,21 +49,6 @@ PENDING_MAX_AGE = 1800  # seconds to fill in the link or sign-up form
 TextField = Annotated[str, Form()]
 
 
-async def _primary_uow(request: Request) -> AsyncIterator[UnitOfWork]:
-    """Like `UowDep`, but on the primary for a GET: the provider returns the browser with a
-    GET, and that request may sign someone in (a write a read replica would refuse)."""
-    engines = request.app.state.engines
-    async with engines.db.session() as session:
-        uow = UnitOfWork(engines, session)
-        try:
-            yield uow
-        except BaseException:
-            await uow.rollback()
-            raise
-        await uow.commit()
-
-
-PrimaryUowDep = Annotated[UnitOfWork, Depends(_primary_uow, scope="function")]
 
 
 def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:

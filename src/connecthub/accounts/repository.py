@@ -16,7 +16,14 @@ from connecthub.clock import utcnow
 async def find_live_token(session: AsyncSession, token_hash: str) -> TokenInfo | None:
     row = (
         await session.execute(
-            select(OAuthToken, User.role, User.disabled, Account.suspended_at)
+            select(
+                OAuthToken,
+                User.role,
+                User.disabled,
+                Account.suspended_at,
+                User.confirmed_at,
+                User.approved,
+            )
             .outerjoin(Account, Account.id == OAuthToken.account_id)
             .outerjoin(User, User.account_id == OAuthToken.account_id)
             .where(OAuthToken.token_hash == token_hash, OAuthToken.revoked_at.is_(None))
@@ -24,9 +31,15 @@ async def find_live_token(session: AsyncSession, token_hash: str) -> TokenInfo |
     ).first()
     if row is None:
         return None
-    token, role, disabled, suspended_at = row
+    token, role, disabled, suspended_at, confirmed_at, approved = row
     if token.account_id is not None and (disabled or suspended_at is not None):
         return None
+    pending = None
+    if token.account_id is not None and role is not None:
+        if confirmed_at is None:
+            pending = "Your login is missing a confirmed e-mail address"
+        elif not approved:
+            pending = "Your login is currently pending approval"
     expires_at = token.expires_at
     if expires_at is not None and expires_at.tzinfo is None:
         # SQLite returns naive datetimes; every time we store is UTC.
@@ -38,6 +51,7 @@ async def find_live_token(session: AsyncSession, token_hash: str) -> TokenInfo |
         scopes=parse_scopes(token.scopes),
         expires_at=expires_at,
         role=role,
+        pending=pending,
     )
 
 
@@ -88,25 +102,6 @@ async def visible_account(session: AsyncSession, account_id: int) -> Account | N
 async def role_of_account(session: AsyncSession, account_id: int) -> str | None:
     result = await session.execute(select(User.role).where(User.account_id == account_id))
     return result.scalar_one_or_none()
-
-
-async def revoke_other_tokens(
-    session: AsyncSession, account_id: int, keep_token_id: int | None
-) -> list[tuple[int, str]]:
-    """Revoke every live token of the account but `keep_token_id`; (id, hash) of each."""
-    conditions = [OAuthToken.account_id == account_id, OAuthToken.revoked_at.is_(None)]
-    if keep_token_id is not None:
-        conditions.append(OAuthToken.id != keep_token_id)
-    rows = (
-        await session.execute(select(OAuthToken.id, OAuthToken.token_hash).where(*conditions))
-    ).all()
-    if rows:
-        await session.execute(
-            update(OAuthToken)
-            .where(OAuthToken.id.in_([row[0] for row in rows]))
-            .values(revoked_at=utcnow())
-        )
-    return [(row[0], row[1]) for row in rows]
 
 
 def add_web_session(session: AsyncSession, web_session: WebSession) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts import repository
@@ -97,8 +98,14 @@ async def create_user(
         locale=locale,
         sign_up_reason=reason,
     )
-    repository.add_account_with_user(session, account, user)
-    await session.flush()
+    try:
+        # A savepoint: losing a race to a concurrent sign-up leaves the transaction usable.
+        async with session.begin_nested():
+            repository.add_account_with_user(session, account, user)
+            await session.flush()
+    except IntegrityError:
+        field = "username" if await repository.username_taken(session, username) else "email"
+        raise ValidationFailed(field, "is already taken") from None
     return account, user
 
 

@@ -48,6 +48,9 @@ async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
         found = await repository.find_live_token(session, token_hash)
     if found is None or found.expired:
         return None
+    if found.pending is not None:
+        # Not cached: confirmation or approval must take effect on the next request.
+        return found
     await engines.cache.set(_cache_key(token_hash), found.to_json(), TOKEN_CACHE_SECONDS)
     return found
 

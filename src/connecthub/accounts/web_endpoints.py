@@ -14,8 +14,8 @@ from connecthub.accounts.sign_in import (
     AccountUnavailable,
     SecondFactorRequired,
     SignInError,
+    attempt_sign_in,
     throttle_sign_in,
-    verify_sign_in,
 )
 from connecthub.accounts.signed_tokens import (
     challenge_token,
@@ -26,7 +26,7 @@ from connecthub.accounts.two_factor import consume_code
 from connecthub.accounts.web_forms import CSRF_FIELD, csrf_valid, render
 from connecthub.config import RegistrationMode, Settings
 from connecthub.errors import ConnectHubError, TooManyRequests, ValidationFailed
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
 from connecthub.infra.uow import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
@@ -241,9 +241,8 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
                     status_code=401,
                 )
         else:
-            await throttle_sign_in(uow.engines, email=email)
-            user, _account = await verify_sign_in(
-                uow.session, email, _str(params, "password"), secret_key=settings.secret_key
+            user, _account = await attempt_sign_in(
+                uow.engines, uow.session, email=email, password=_str(params, "password")
             )
     except SecondFactorRequired:
         found = await repository.user_by_email(uow.session, email)
@@ -301,7 +300,9 @@ async def sign_out(request: Request, uow: UowDep) -> Response:
 
 
 @router.get("/auth/confirmation")
-async def confirm_email(request: Request, uow: UowDep, settings: SettingsDep) -> HTMLResponse:
+async def confirm_email(
+    request: Request, uow: PrimaryUowDep, settings: SettingsDep
+) -> HTMLResponse:
     token = request.query_params.get("confirmation_token", "")
     try:
         user = await registration.confirm_email(uow, settings, token)

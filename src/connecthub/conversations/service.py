@@ -7,7 +7,11 @@ from connecthub.infra.uow import UnitOfWork
 
 
 async def record_direct_status(
-    uow: UnitOfWork, *, status_id: int, author_id: int, recipient_ids: list[int],
+    uow: UnitOfWork,
+    *,
+    status_id: int,
+    author_id: int,
+    recipient_ids: list[int],
     conversation_id: int,
 ) -> None:
     """Update every participant's view of the conversation: last status, unread for the

@@ -82,6 +82,8 @@ def require(*scopes: str, user: bool = True) -> Callable[[Request], Awaitable[Ca
             raise Forbidden("This action is outside the authorized scopes")
         if user and token.account_id is None:
             raise Unauthorized("This method requires an authenticated user")
+        if user and token.pending is not None:
+            raise Forbidden(token.pending)
         return Caller(token=token, account_id=token.account_id or 0)
 
     return dependency

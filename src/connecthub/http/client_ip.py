@@ -19,6 +19,9 @@ class ClientIpResolver:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            # A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d.
+            ip = ip.ipv4_mapped
         return any(ip in network for network in self._trusted)
 
     def resolve(self, peer: str | None, forwarded_for: str | None) -> str:

@@ -24,11 +24,8 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
-    """One request, one transaction: committed after the handler returns and before the
-    response is sent. Reads (GET) go to a read replica when there is one."""
+async def _unit_of_work(request: Request, *, readonly: bool) -> AsyncIterator[UnitOfWork]:
     engines = get_engines(request)
-    readonly = request.method in _READ_METHODS
     async with engines.db.session(readonly=readonly) as session:
         uow = UnitOfWork(engines, session)
         try:
@@ -39,6 +36,21 @@ async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
         await uow.commit()
 
 
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """One request, one transaction: committed after the handler returns and before the
+    response is sent. Reads (GET) go to a read replica when there is one."""
+    async for uow in _unit_of_work(request, readonly=request.method in _READ_METHODS):
+        yield uow
+
+
+async def get_primary_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """Like `get_uow`, but always on the primary: for the rare GET that writes (a browser
+    returning from a sign-in provider, a confirmation link)."""
+    async for uow in _unit_of_work(request, readonly=False):
+        yield uow
+
+
 EnginesDep = Annotated[Engines, Depends(get_engines)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
+PrimaryUowDep = Annotated[UnitOfWork, Depends(get_primary_uow, scope="function")]

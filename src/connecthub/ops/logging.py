@@ -32,13 +32,16 @@ def scrub_text(text: str) -> str:
     return _INLINE_SECRET.sub(r"\1" + REDACTED, _EMAIL.sub(REDACTED, text))
 
 
-def _scrub(value: Any) -> Any:
+def scrub_value(value: Any) -> Any:
+    """A copy of `value` with secret-looking keys dropped and every string scrubbed."""
     if isinstance(value, str):
         return scrub_text(value)
     if isinstance(value, dict):
-        return {k: REDACTED if _SECRET_KEYS.search(str(k)) else _scrub(v) for k, v in value.items()}
+        return {
+            k: REDACTED if _SECRET_KEYS.search(str(k)) else scrub_value(v) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_scrub(item) for item in value]
+        return [scrub_value(item) for item in value]
     return value
 
 
@@ -51,7 +54,7 @@ def redact_secrets(
         if _SECRET_KEYS.search(key):
             event_dict[key] = REDACTED
         else:
-            event_dict[key] = _scrub(event_dict[key])
+            event_dict[key] = scrub_value(event_dict[key])
     return event_dict
 
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from connecthub import __version__
 from connecthub.config import Settings
-from connecthub.ops.logging import configure_logging, scrub_text
+from connecthub.ops.logging import configure_logging, scrub_text, scrub_value
 
 log = structlog.get_logger(__name__)
 _configured: set[str] = set()
@@ -46,7 +46,7 @@ def _configure_tracing(settings: Settings) -> None:
 
 
 # Probes and scrapes arrive every few seconds and would drown the real traffic.
-_UNTRACED_PATHS = "/health/live,/health/ready,/metrics"
+_UNTRACED_PATHS = "/health/live$,/health/ready$,/metrics$"
 
 
 def instrument_app(app: FastAPI, settings: Settings) -> None:
@@ -83,6 +83,11 @@ def report_exception(exc: BaseException) -> None:
         sentry_sdk.capture_exception(exc)
 
 
+def _scrub_event(event: Any, _hint: Any) -> Any:
+    """The same redaction as the logs: tokens in query strings, e-mails in messages."""
+    return scrub_value(event)
+
+
 def _configure_sentry(settings: Settings) -> None:
     import sentry_sdk
 
@@ -91,6 +96,9 @@ def _configure_sentry(settings: Settings) -> None:
         release=f"connecthub@{__version__}",
         environment=settings.environment.value,
         send_default_pii=False,
+        # Locals would carry passwords and the settings (SECRET_KEY) into the report.
+        include_local_variables=False,
+        before_send=_scrub_event,
         traces_sample_rate=0.0,
     )
     log.info("error_reporting.enabled")

@@ -46,9 +46,7 @@ class Status(Base):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
-    account_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("accounts.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
     in_reply_to_id: Mapped[int | None] = mapped_column(IdType)
     in_reply_to_account_id: Mapped[int | None] = mapped_column(IdType)
     # A boost is a status row pointing at the boosted one, as in Mastodon.

@@ -1,0 +1,104 @@
+"""THE visibility rule: who may read which status. Every read path (REST, context, search,
+notifications, timelines, streaming) filters through these predicates, inside its query.
+
+- public / unlisted: anyone, signed in or not;
+- private (followers-only): the author, their followers, and accounts mentioned in it;
+- direct: the author and the accounts mentioned in it;
+- never across a block, in either direction;
+- never from a suspended author;
+- a boost is readable only if the boosted status is readable too.
+
+Mutes are not a visibility rule (a muted account's post can still be opened): they hide
+posts from the muter's timelines, notifications and search through `not_muted_by`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from connecthub.accounts.models import Account
+from connecthub.clock import utcnow
+from connecthub.relationships.models import Block, Follow, Mute
+from connecthub.statuses.models import Mention, Status, Visibility
+
+StatusTable = type[Status]
+
+
+def _author_active(status: StatusTable) -> ColumnElement[bool]:
+    return ~exists().where(Account.id == status.account_id, Account.suspended_at.is_not(None))
+
+
+AccountColumn = ColumnElement[int] | InstrumentedAttribute[int]
+
+
+def blocked_between(viewer_id: int, account_id: AccountColumn) -> ColumnElement[bool]:
+    """A block in either direction between the viewer and `account_id`."""
+    return exists().where(
+        or_(
+            and_(Block.account_id == viewer_id, Block.target_account_id == account_id),
+            and_(Block.account_id == account_id, Block.target_account_id == viewer_id),
+        )
+    )
+
+
+def readable_by(viewer_id: int | None, status: StatusTable = Status) -> ColumnElement[bool]:
+    """SQL predicate: `viewer_id` (None = anonymous) may read the row `status`."""
+    if viewer_id is None:
+        return and_(status.visibility <= Visibility.UNLISTED, _author_active(status))
+    mentioned = exists().where(Mention.status_id == status.id, Mention.account_id == viewer_id)
+    follows_author = exists().where(
+        Follow.account_id == viewer_id, Follow.target_account_id == status.account_id
+    )
+    audience = or_(
+        status.account_id == viewer_id,
+        status.visibility <= Visibility.UNLISTED,
+        and_(status.visibility == Visibility.PRIVATE, or_(follows_author, mentioned)),
+        and_(status.visibility == Visibility.DIRECT, mentioned),
+    )
+    return and_(_author_active(status), audience, ~blocked_between(viewer_id, status.account_id))
+
+
+def readable_with_boosted(viewer_id: int | None) -> ColumnElement[bool]:
+    """`readable_by` for `Status`, and for the status it boosts when it is a boost."""
+    boosted = aliased(Status)
+    boosted_readable = exists(
+        select(boosted.id).where(
+            boosted.id == Status.reblog_of_id,
+            readable_by(viewer_id, boosted),
+        )
+    )
+    return and_(readable_by(viewer_id), or_(Status.reblog_of_id.is_(None), boosted_readable))
+
+
+def not_muted_by(
+    viewer_id: int | None, account_id: AccountColumn, now: datetime | None = None
+) -> ColumnElement[bool]:
+    """SQL predicate: the viewer has no live mute on `account_id`."""
+    if viewer_id is None:
+        return ~false()
+    moment = now or utcnow()
+    return ~exists().where(
+        Mute.account_id == viewer_id,
+        Mute.target_account_id == account_id,
+        or_(Mute.expires_at.is_(None), Mute.expires_at > moment),
+    )
+
+
+async def can_read(session: AsyncSession, viewer_id: int | None, status_id: int) -> bool:
+    """Whether the viewer may read one status (and what it boosts)."""
+    query = select(Status.id).where(Status.id == status_id, readable_with_boosted(viewer_id))
+    return (await session.execute(query)).first() is not None
+
+
+async def readable_ids(
+    session: AsyncSession, viewer_id: int | None, status_ids: list[int]
+) -> set[int]:
+    """The subset of `status_ids` the viewer may read, in one query."""
+    if not status_ids:
+        return set()
+    query = select(Status.id).where(Status.id.in_(status_ids), readable_with_boosted(viewer_id))
+    return set((await session.execute(query)).scalars())

@@ -1,0 +1,328 @@
+"""All SQL of the statuses domain. Reads of other people's statuses always carry
+`access.readable_by` / `readable_with_boosted` in the query; counters move by atomic
+UPDATEs, never read-modify-write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from connecthub.accounts.models import Account
+from connecthub.http.pagination import Page
+from connecthub.relationships.models import Follow
+from connecthub.statuses import access
+from connecthub.statuses.models import (
+    Bookmark,
+    Favourite,
+    Mention,
+    Poll,
+    PollVote,
+    Status,
+    StatusEdit,
+    StatusPin,
+    StatusTag,
+    Tag,
+)
+
+Counter = InstrumentedAttribute[int]
+
+
+async def readable_status(
+    session: AsyncSession, viewer_id: int | None, status_id: int
+) -> Status | None:
+    query = select(Status).where(Status.id == status_id, access.readable_with_boosted(viewer_id))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def status_by_id(session: AsyncSession, status_id: int) -> Status | None:
+    return await session.get(Status, status_id)
+
+
+async def readable_statuses(
+    session: AsyncSession, viewer_id: int | None, status_ids: Sequence[int]
+) -> list[Status]:
+    if not status_ids:
+        return []
+    query = select(Status).where(
+        Status.id.in_(status_ids), access.readable_with_boosted(viewer_id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def local_accounts_by_username(
+    session: AsyncSession, usernames: Sequence[str]
+) -> list[Account]:
+    if not usernames:
+        return []
+    query = select(Account).where(
+        Account.username_key.in_([u.lower() for u in usernames]), Account.suspended_at.is_(None)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def tags_by_name(session: AsyncSession, names: Sequence[str]) -> list[Tag]:
+    """The tags, created when missing (a concurrent creator wins the unique key)."""
+    if not names:
+        return []
+    keys = {name.lower(): name for name in names}
+    found = {
+        tag.name_key: tag
+        for tag in await session.scalars(select(Tag).where(Tag.name_key.in_(keys)))
+    }
+    for key, name in keys.items():
+        if key in found:
+            continue
+        tag = Tag(name=name, name_key=key)
+        try:
+            async with session.begin_nested():
+                session.add(tag)
+        except IntegrityError:
+            tag = (await session.execute(select(Tag).where(Tag.name_key == key))).scalar_one()
+        found[key] = tag
+    return [found[key] for key in keys]
+
+
+async def replace_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
+    await session.execute(delete(Mention).where(Mention.status_id == status_id))
+    session.add_all(Mention(status_id=status_id, account_id=a) for a in account_ids)
+
+
+async def replace_tags(session: AsyncSession, status_id: int, tag_ids: list[int]) -> None:
+    await session.execute(delete(StatusTag).where(StatusTag.status_id == status_id))
+    session.add_all(StatusTag(status_id=status_id, tag_id=t) for t in tag_ids)
+
+
+async def mentioned_account_ids(session: AsyncSession, status_id: int) -> list[int]:
+    query = select(Mention.account_id).where(Mention.status_id == status_id).order_by(Mention.id)
+    return list((await session.scalars(query)).all())
+
+
+async def bump(
+    session: AsyncSession, model: Any, row_id: int, column: Counter, by: int = 1
+) -> None:
+    """`UPDATE … SET column = column + by` in the caller's transaction."""
+    values: dict[str, Any] = {column.key: column + by}
+    await session.execute(update(model).where(model.id == row_id).values(**values))
+
+
+async def count_status_posted(session: AsyncSession, account_id: int, when: datetime) -> None:
+    await session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(statuses_count=Account.statuses_count + 1, last_status_at=when)
+    )
+
+
+async def subscriber_ids(session: AsyncSession, account_id: int) -> list[int]:
+    """Followers who asked to be notified of this account's posts."""
+    query = select(Follow.account_id).where(
+        Follow.target_account_id == account_id, Follow.notify.is_(True)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def boost_of(session: AsyncSession, account_id: int, status_id: int) -> Status | None:
+    query = select(Status).where(Status.account_id == account_id, Status.reblog_of_id == status_id)
+    return (await session.execute(query)).scalars().first()
+
+
+async def boosts_of(session: AsyncSession, status_id: int) -> list[Status]:
+    query = select(Status).where(Status.reblog_of_id == status_id)
+    return list((await session.scalars(query)).all())
+
+
+async def booster_ids(session: AsyncSession, status_id: int) -> list[int]:
+    query = select(Status.account_id).where(Status.reblog_of_id == status_id)
+    return list((await session.scalars(query)).all())
+
+
+async def add_unique(session: AsyncSession, row: Any) -> bool:
+    """Insert a row guarded by a unique key; False when it was already there."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+async def delete_row(session: AsyncSession, model: Any, **where: int) -> int | None:
+    """Delete the row matching `where`; its id, or None when there was none."""
+    conditions = [getattr(model, name) == value for name, value in where.items()]
+    row_id = (await session.execute(select(model.id).where(*conditions))).scalar_one_or_none()
+    if row_id is None:
+        return None
+    result = await session.execute(delete(model).where(model.id == row_id))
+    return row_id if getattr(result, "rowcount", 1) else None
+
+
+async def pin_count(session: AsyncSession, account_id: int) -> int:
+    query = select(func.count()).select_from(StatusPin).where(StatusPin.account_id == account_id)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def poll_for_status(session: AsyncSession, status_id: int) -> Poll | None:
+    query = select(Poll).where(Poll.status_id == status_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def has_voted(session: AsyncSession, poll_id: int, account_id: int) -> bool:
+    query = select(PollVote.id).where(PollVote.poll_id == poll_id, PollVote.account_id == account_id)
+    return (await session.execute(query.limit(1))).first() is not None
+
+
+async def poll_voter_ids(session: AsyncSession, poll_id: int) -> list[int]:
+    query = select(PollVote.account_id).where(PollVote.poll_id == poll_id).distinct()
+    return list((await session.scalars(query)).all())
+
+
+async def edits_of(session: AsyncSession, status_id: int) -> list[StatusEdit]:
+    query = select(StatusEdit).where(StatusEdit.status_id == status_id).order_by(StatusEdit.id)
+    return list((await session.scalars(query)).all())
+
+
+async def tags_of(session: AsyncSession, status_id: int) -> list[Tag]:
+    query = (
+        select(Tag)
+        .join(StatusTag, StatusTag.tag_id == Tag.id)
+        .where(StatusTag.status_id == status_id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+# Threads ---------------------------------------------------------------------------------
+
+CONTEXT_LIMIT = 4096
+ANCESTORS_LIMIT = 40
+
+
+async def ancestors(
+    session: AsyncSession, viewer_id: int | None, status: Status
+) -> list[Status]:
+    """Walk up the reply chain (one query per level, bounded), keeping what the viewer may
+    read; oldest first."""
+    chain: list[int] = []
+    parent_id = status.in_reply_to_id
+    seen = {status.id}
+    while parent_id is not None and parent_id not in seen and len(chain) < ANCESTORS_LIMIT:
+        seen.add(parent_id)
+        row = (
+            await session.execute(select(Status.id, Status.in_reply_to_id).where(Status.id == parent_id))
+        ).first()
+        if row is None:
+            break
+        chain.append(row[0])
+        parent_id = row[1]
+    readable = {s.id: s for s in await readable_statuses(session, viewer_id, chain)}
+    return [readable[i] for i in reversed(chain) if i in readable]
+
+
+async def descendants(
+    session: AsyncSession, viewer_id: int | None, status: Status
+) -> list[Status]:
+    """Replies below `status`, depth first as Mastodon orders them, readable by the viewer.
+    The thread's rows are read in one query by conversation (bounded); a reply whose parent
+    is hidden from the viewer hides its own subtree too."""
+    if status.conversation_id is None:
+        return []
+    query = (
+        select(Status)
+        .where(
+            Status.conversation_id == status.conversation_id,
+            Status.id > status.id,
+            Status.reblog_of_id.is_(None),
+            access.readable_by(viewer_id),
+        )
+        .order_by(Status.id)
+        .limit(CONTEXT_LIMIT)
+    )
+    rows = list((await session.scalars(query)).all())
+    children: dict[int, list[Status]] = {}
+    for row in rows:
+        if row.in_reply_to_id is not None:
+            children.setdefault(row.in_reply_to_id, []).append(row)
+    ordered: list[Status] = []
+    stack = list(reversed(children.get(status.id, [])))
+    while stack:
+        current = stack.pop()
+        ordered.append(current)
+        stack.extend(reversed(children.get(current.id, [])))
+    return ordered
+
+
+# Lists -----------------------------------------------------------------------------------
+
+
+async def account_statuses(
+    session: AsyncSession,
+    viewer_id: int | None,
+    account_id: int,
+    page: Page,
+    *,
+    exclude_replies: bool,
+    exclude_reblogs: bool,
+    only_media: bool,
+    pinned: bool,
+    tagged: str | None,
+) -> list[Status]:
+    query = select(Status).where(
+        Status.account_id == account_id, access.readable_with_boosted(viewer_id)
+    )
+    if pinned:
+        query = query.join(
+            StatusPin,
+            (StatusPin.status_id == Status.id) & (StatusPin.account_id == account_id),
+        )
+    if exclude_replies:
+        query = query.where(
+            or_(Status.in_reply_to_id.is_(None), Status.in_reply_to_account_id == account_id)
+        )
+    if exclude_reblogs or tagged or only_media:
+        query = query.where(Status.reblog_of_id.is_(None))
+    if only_media:
+        query = query.where(Status.has_media.is_(True))
+    if tagged:
+        query = query.join(StatusTag, StatusTag.status_id == Status.id).join(
+            Tag, (Tag.id == StatusTag.tag_id) & (Tag.name_key == tagged.lower())
+        )
+    rows = list((await session.scalars(page.apply(query, Status.id))).all())
+    return page.newest_first(rows)
+
+
+async def marked_statuses(
+    session: AsyncSession, viewer_id: int, model: type[Bookmark] | type[Favourite], page: Page
+) -> list[tuple[int, Status]]:
+    """The viewer's bookmarks or favourites, paginated by the mark's own id."""
+    query = (
+        select(model.id, Status)
+        .join(Status, Status.id == model.status_id)
+        .where(model.account_id == viewer_id, access.readable_with_boosted(viewer_id))
+    )
+    rows = [(row[0], row[1]) for row in (await session.execute(page.apply(query, model.id))).all()]
+    return page.newest_first(rows)
+
+
+async def accounts_who(
+    session: AsyncSession,
+    viewer_id: int | None,
+    cursor: ColumnElement[int] | InstrumentedAttribute[int],
+    account_column: ColumnElement[int] | InstrumentedAttribute[int],
+    condition: ColumnElement[bool],
+    page: Page,
+) -> list[tuple[int, Account]]:
+    """Accounts that favourited or boosted a status, paginated by the row id."""
+    query = (
+        select(cursor, Account)
+        .join(Account, Account.id == account_column)
+        .where(condition, Account.suspended_at.is_(None))
+    )
+    if viewer_id is not None:
+        query = query.where(~access.blocked_between(viewer_id, Account.id))
+    rows = [(row[0], row[1]) for row in (await session.execute(page.apply(query, cursor))).all()]
+    return page.newest_first(rows)

@@ -1,0 +1,358 @@
+"""The one converter from status models to Mastodon's Status, Poll and StatusEdit entities.
+
+`status_entities` batch-loads everything a list of statuses needs (authors, boosted
+statuses, mentions, tags, polls, the viewer's flags) in a fixed number of queries, however
+long the list is, so a timeline page never turns into N+1 queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.models import Account, OAuthApplication, User
+from connecthub.accounts.serializers import account_entity, base_url, iso
+from connecthub.clock import utcnow
+from connecthub.config import Settings
+from connecthub.statuses.models import (
+    Bookmark,
+    Favourite,
+    Mention,
+    Poll,
+    PollVote,
+    Status,
+    StatusEdit,
+    StatusPin,
+    StatusTag,
+    Tag,
+    Visibility,
+)
+
+VISIBILITY_NAMES = {
+    Visibility.PUBLIC: "public",
+    Visibility.UNLISTED: "unlisted",
+    Visibility.PRIVATE: "private",
+    Visibility.DIRECT: "direct",
+}
+
+
+def visibility_name(value: int) -> str:
+    return VISIBILITY_NAMES[Visibility(value)]
+
+
+def status_url(settings: Settings, username: str, status_id: int) -> str:
+    return f"{base_url(settings)}/@{username}/{status_id}"
+
+
+def status_uri(settings: Settings, username: str, status_id: int) -> str:
+    return f"{base_url(settings)}/users/{username}/statuses/{status_id}"
+
+
+def tag_url(settings: Settings, name: str) -> str:
+    return f"{base_url(settings)}/tags/{name.lower()}"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def poll_expired(poll: Poll, now: datetime | None = None) -> bool:
+    return poll.expires_at is not None and _aware(poll.expires_at) <= (now or utcnow())
+
+
+@dataclass
+class _Loaded:
+    """Everything fetched for one batch, keyed by id."""
+
+    accounts: dict[int, Account] = field(default_factory=dict)
+    roles: dict[int, str] = field(default_factory=dict)
+    boosted: dict[int, Status] = field(default_factory=dict)
+    mentions: dict[int, list[Account]] = field(default_factory=lambda: defaultdict(list))
+    tags: dict[int, list[Tag]] = field(default_factory=lambda: defaultdict(list))
+    polls: dict[int, Poll] = field(default_factory=dict)
+    option_votes: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
+    own_votes: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    applications: dict[int, OAuthApplication] = field(default_factory=dict)
+    favourited: set[int] = field(default_factory=set)
+    reblogged: set[int] = field(default_factory=set)
+    bookmarked: set[int] = field(default_factory=set)
+    pinned: set[int] = field(default_factory=set)
+
+
+async def _load(
+    session: AsyncSession, statuses: Sequence[Status], viewer_id: int | None
+) -> _Loaded:
+    loaded = _Loaded()
+    boost_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None}
+    if boost_ids:
+        rows = await session.scalars(select(Status).where(Status.id.in_(boost_ids)))
+        loaded.boosted = {row.id: row for row in rows}
+    everything = [*statuses, *loaded.boosted.values()]
+    ids = {s.id for s in everything}
+    account_ids = {s.account_id for s in everything}
+
+    mention_rows = (
+        await session.execute(
+            select(Mention.status_id, Account)
+            .join(Account, Account.id == Mention.account_id)
+            .where(Mention.status_id.in_(ids))
+            .order_by(Mention.id)
+        )
+    ).all()
+    for status_id, account in mention_rows:
+        loaded.mentions[status_id].append(account)
+
+    account_rows = (
+        await session.execute(
+            select(Account, User.role)
+            .outerjoin(User, User.account_id == Account.id)
+            .where(Account.id.in_(account_ids))
+        )
+    ).all()
+    for account, role in account_rows:
+        loaded.accounts[account.id] = account
+        if role is not None:
+            loaded.roles[account.id] = role
+
+    tag_rows = (
+        await session.execute(
+            select(StatusTag.status_id, Tag)
+            .join(Tag, Tag.id == StatusTag.tag_id)
+            .where(StatusTag.status_id.in_(ids))
+            .order_by(Tag.name_key)
+        )
+    ).all()
+    for status_id, tag in tag_rows:
+        loaded.tags[status_id].append(tag)
+
+    polls = list(await session.scalars(select(Poll).where(Poll.status_id.in_(ids))))
+    loaded.polls = {poll.status_id: poll for poll in polls}
+    await _load_poll_votes(session, loaded, [p.id for p in polls], viewer_id)
+
+    if viewer_id is not None:
+        await _load_viewer_flags(session, loaded, ids, everything, viewer_id)
+    return loaded
+
+
+async def _load_poll_votes(
+    session: AsyncSession, loaded: _Loaded, poll_ids: list[int], viewer_id: int | None
+) -> None:
+    if not poll_ids:
+        return
+    counts = await session.execute(
+        select(PollVote.poll_id, PollVote.choice, func.count())
+        .where(PollVote.poll_id.in_(poll_ids))
+        .group_by(PollVote.poll_id, PollVote.choice)
+    )
+    for poll_id, choice, count in counts.all():
+        loaded.option_votes[poll_id][choice] = count
+    if viewer_id is not None:
+        mine = await session.execute(
+            select(PollVote.poll_id, PollVote.choice).where(
+                PollVote.poll_id.in_(poll_ids), PollVote.account_id == viewer_id
+            )
+        )
+        for poll_id, choice in mine.all():
+            loaded.own_votes[poll_id].append(choice)
+
+
+async def _ids(session: AsyncSession, query: Any) -> set[int]:
+    return set((await session.scalars(query)).all())
+
+
+async def _load_viewer_flags(
+    session: AsyncSession,
+    loaded: _Loaded,
+    ids: set[int],
+    everything: Iterable[Status],
+    viewer_id: int,
+) -> None:
+    loaded.favourited = await _ids(
+        session,
+        select(Favourite.status_id).where(
+            Favourite.account_id == viewer_id, Favourite.status_id.in_(ids)
+        ),
+    )
+    loaded.reblogged = await _ids(
+        session,
+        select(Status.reblog_of_id).where(
+            Status.account_id == viewer_id, Status.reblog_of_id.in_(ids)
+        ),
+    )
+    loaded.bookmarked = await _ids(
+        session,
+        select(Bookmark.status_id).where(
+            Bookmark.account_id == viewer_id, Bookmark.status_id.in_(ids)
+        ),
+    )
+    loaded.pinned = await _ids(
+        session,
+        select(StatusPin.status_id).where(
+            StatusPin.account_id == viewer_id, StatusPin.status_id.in_(ids)
+        ),
+    )
+    # Mastodon shows the posting application only to the author.
+    app_ids = {
+        s.application_id
+        for s in everything
+        if s.account_id == viewer_id and s.application_id is not None
+    }
+    if app_ids:
+        apps = await session.scalars(
+            select(OAuthApplication).where(OAuthApplication.id.in_(app_ids))
+        )
+        loaded.applications = {app.id: app for app in apps}
+
+
+def poll_entity(
+    poll: Poll,
+    option_votes: dict[int, int],
+    own_votes: list[int] | None,
+    viewer_id: int | None,
+) -> dict[str, Any]:
+    expired = poll_expired(poll)
+    hidden = poll.hide_totals and not expired and viewer_id != poll.account_id
+    return {
+        "id": str(poll.id),
+        "expires_at": iso(poll.expires_at),
+        "expired": expired,
+        "multiple": poll.multiple,
+        "votes_count": poll.votes_count,
+        "voters_count": poll.voters_count,
+        "options": [
+            {"title": title, "votes_count": None if hidden else option_votes.get(index, 0)}
+            for index, title in enumerate(poll.options or [])
+        ],
+        "emojis": [],
+        **(
+            {"voted": bool(own_votes), "own_votes": sorted(own_votes or [])}
+            if viewer_id is not None
+            else {}
+        ),
+    }
+
+
+def _mention_entity(settings: Settings, account: Account) -> dict[str, Any]:
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "acct": account.username,
+        "url": f"{base_url(settings)}/@{account.username}",
+    }
+
+
+def _tag_entity(settings: Settings, tag: Tag) -> dict[str, Any]:
+    return {"name": tag.name, "url": tag_url(settings, tag.name)}
+
+
+def _entity(
+    settings: Settings, status: Status, loaded: _Loaded, viewer_id: int | None
+) -> dict[str, Any]:
+    author = loaded.accounts[status.account_id]
+    poll = loaded.polls.get(status.id)
+    application = loaded.applications.get(status.application_id or 0)
+    boosted = loaded.boosted.get(status.reblog_of_id or 0)
+    return {
+        "id": str(status.id),
+        "created_at": iso(status.created_at),
+        "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
+        "in_reply_to_account_id": str(status.in_reply_to_account_id)
+        if status.in_reply_to_account_id
+        else None,
+        "sensitive": status.sensitive,
+        "spoiler_text": status.spoiler_text,
+        "visibility": visibility_name(status.visibility),
+        "language": status.language,
+        "uri": status_uri(settings, author.username, status.id),
+        "url": status_url(settings, author.username, status.id),
+        "replies_count": status.replies_count,
+        "reblogs_count": status.reblogs_count,
+        "favourites_count": status.favourites_count,
+        "edited_at": iso(status.edited_at),
+        "content": status.content,
+        "reblog": _entity(settings, boosted, loaded, viewer_id) if boosted else None,
+        "application": {"name": application.name, "website": application.website}
+        if application
+        else None,
+        "account": account_entity(settings, author, loaded.roles.get(author.id)),
+        "media_attachments": [],
+        "mentions": [_mention_entity(settings, a) for a in loaded.mentions.get(status.id, [])],
+        "tags": [_tag_entity(settings, t) for t in loaded.tags.get(status.id, [])],
+        "emojis": [],
+        "card": None,
+        "poll": poll_entity(
+            poll,
+            loaded.option_votes.get(poll.id, {}),
+            loaded.own_votes.get(poll.id),
+            viewer_id,
+        )
+        if poll
+        else None,
+        **(
+            {
+                "favourited": status.id in loaded.favourited,
+                "reblogged": status.id in loaded.reblogged,
+                "muted": False,
+                "bookmarked": status.id in loaded.bookmarked,
+                "pinned": status.id in loaded.pinned,
+            }
+            if viewer_id is not None
+            else {}
+        ),
+        "filtered": [],
+    }
+
+
+async def status_entities(
+    session: AsyncSession,
+    statuses: Sequence[Status],
+    viewer_id: int | None,
+    settings: Settings,
+) -> list[dict[str, Any]]:
+    """Status entities for `statuses`, in the same order, as `viewer_id` sees them (None:
+    anonymous, so no viewer flags). Callers pass only statuses the viewer may read."""
+    if not statuses:
+        return []
+    loaded = await _load(session, statuses, viewer_id)
+    return [_entity(settings, status, loaded, viewer_id) for status in statuses]
+
+
+async def status_entity(
+    session: AsyncSession, status: Status, viewer_id: int | None, settings: Settings
+) -> dict[str, Any]:
+    return (await status_entities(session, [status], viewer_id, settings))[0]
+
+
+def status_edit_entities(
+    settings: Settings,
+    author: Account,
+    role: str | None,
+    edits: Sequence[StatusEdit],
+    current: Status,
+    tags: Sequence[Tag] = (),
+) -> list[dict[str, Any]]:
+    """Mastodon's StatusEdit list: every earlier version, then the current one, oldest
+    first."""
+    account = account_entity(settings, author, role)
+    versions: list[dict[str, Any]] = [
+        {
+            "content": edit.content,
+            "spoiler_text": edit.spoiler_text,
+            "sensitive": edit.sensitive,
+            "created_at": iso(edit.created_at),
+            "account": account,
+            "poll": {"options": [{"title": o} for o in edit.poll_options]}
+            if edit.poll_options
+            else None,
+            "media_attachments": [],
+            "emojis": [],
+        }
+        for edit in edits
+    ]
+    return versions

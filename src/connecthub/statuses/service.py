@@ -1,0 +1,249 @@
+"""Posting, editing and deleting statuses: the rules, the counters and the effects that
+follow a commit (notifications, conversations, stream events and the timeline hooks).
+
+Hooks for other domains (jobs enqueued after commit):
+- `FAN_OUT_JOB` {"status_id"}: a new status or boost to push into home timelines;
+- `REMOVE_JOB` {"status_id", "account_id", "reblog_of_id"}: a deleted status or undone
+  boost to take out of timelines (the row is gone by then).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from connecthub.accounts.models import Account, User
+from connecthub.accounts.serializers import base_url
+from connecthub.clock import utcnow
+from connecthub.config import Settings
+from connecthub.conversations.models import Conversation
+from connecthub.conversations.service import record_direct_status
+from connecthub.errors import Forbidden, NotFound, ValidationFailed
+from connecthub.ids import new_id
+from connecthub.infra import idempotency
+from connecthub.infra.uow import UnitOfWork
+from connecthub.notifications.service import NotificationType, notify
+from connecthub.statuses import repository, text
+from connecthub.statuses.models import Poll, Status, StatusEdit, Visibility
+from connecthub.statuses.schemas import VISIBILITIES, PollDraft, StatusDraft
+from connecthub.statuses.serializers import status_entity, tag_url
+
+FAN_OUT_JOB = "timelines.fan_out"
+REMOVE_JOB = "timelines.remove"
+POLL_EXPIRED_JOB = "statuses.poll_expired"
+IDEMPOTENCY_SCOPE = "statuses.create"
+
+
+async def _author(uow: UnitOfWork, account_id: int) -> Account:
+    account = await uow.session.get(Account, account_id)
+    if account is None or account.suspended_at is not None:
+        raise NotFound()
+    return account
+
+
+def _check_length(settings: Settings, draft: StatusDraft) -> None:
+    if not draft.text.strip() and draft.poll is None:
+        raise ValidationFailed("status", "can't be blank")
+    if text.length(draft.text) + len(draft.spoiler_text) > settings.max_status_characters:
+        raise ValidationFailed(
+            "status", f"is too long (maximum is {settings.max_status_characters} characters)"
+        )
+
+
+async def _render(
+    uow: UnitOfWork, settings: Settings, raw: str
+) -> tuple[str, list[Account], list[int]]:
+    """HTML content, the local accounts it mentions, and the ids of its tags."""
+    parsed = text.parse(raw, settings.local_domain)
+    mentioned = await repository.local_accounts_by_username(uow.session, parsed.mentions)
+    root = base_url(settings)
+    content = text.render(
+        raw,
+        local_domain=settings.local_domain,
+        mention_url={a.username_key: f"{root}/@{a.username}" for a in mentioned},
+        tag_url=lambda name: tag_url(settings, name),
+    )
+    tags = await repository.tags_by_name(uow.session, parsed.hashtags)
+    order = {name: index for index, name in enumerate(parsed.mentions)}
+    mentioned.sort(key=lambda a: order.get(a.username_key, 0))
+    return content, mentioned, [t.id for t in tags]
+
+
+def _poll_row(status: Status, draft: PollDraft) -> Poll:
+    return Poll(
+        status_id=status.id,
+        account_id=status.account_id,
+        options=draft.options,
+        multiple=draft.multiple,
+        hide_totals=draft.hide_totals,
+        expires_at=utcnow() + timedelta(seconds=draft.expires_in),
+    )
+
+
+def _schedule_poll_expiry(uow: UnitOfWork, poll: Poll, seconds: int) -> None:
+    async def enqueue() -> None:
+        await uow.engines.jobs.enqueue(
+            POLL_EXPIRED_JOB,
+            {"poll_id": poll.id},
+            job_id=f"poll-expired:{poll.id}",
+            delay_seconds=seconds,
+        )
+
+    uow.after_commit(enqueue)
+
+
+async def _default_visibility(uow: UnitOfWork, account_id: int) -> Visibility:
+    query = select(User.default_privacy).where(User.account_id == account_id)
+    privacy = (await uow.session.execute(query)).scalar_one_or_none()
+    return VISIBILITIES.get(privacy or "public", Visibility.PUBLIC)
+
+
+async def create_status(
+    uow: UnitOfWork,
+    settings: Settings,
+    *,
+    account_id: int,
+    draft: StatusDraft,
+    application_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> Status:
+    """Post a status. With an `Idempotency-Key`, a retry returns the first status and
+    creates nothing."""
+    claim = None
+    if idempotency_key:
+        claim = await idempotency.claim(uow.session, account_id, IDEMPOTENCY_SCOPE, idempotency_key)
+        if claim.previous is not None:
+            previous = await repository.status_by_id(uow.session, int(str(claim.previous["status_id"])))
+            if previous is None:
+                raise NotFound()
+            return previous
+    author = await _author(uow, account_id)
+    _check_length(settings, draft)
+    status = await _insert_status(uow, settings, author, draft, application_id)
+    if claim is not None and claim.record is not None:
+        await idempotency.remember(uow.session, claim.record, {"status_id": str(status.id)})
+    return status
+
+
+async def _parent(uow: UnitOfWork, account_id: int, parent_id: int | None) -> Status | None:
+    if parent_id is None:
+        return None
+    parent = await repository.readable_status(uow.session, account_id, parent_id)
+    if parent is None or parent.reblog_of_id is not None:
+        raise NotFound("Record not found")
+    return parent
+
+
+async def _insert_status(
+    uow: UnitOfWork,
+    settings: Settings,
+    author: Account,
+    draft: StatusDraft,
+    application_id: int | None,
+) -> Status:
+    session = uow.session
+    parent = await _parent(uow, author.id, draft.in_reply_to_id)
+    visibility = draft.visibility or await _default_visibility(uow, author.id)
+    content, mentioned, tag_ids = await _render(uow, settings, draft.text)
+    conversation_id = parent.conversation_id if parent and parent.conversation_id else None
+    if conversation_id is None:
+        conversation = Conversation(id=new_id())
+        session.add(conversation)
+        conversation_id = conversation.id
+    now = utcnow()
+    status = Status(
+        id=new_id(),
+        account_id=author.id,
+        in_reply_to_id=parent.id if parent else None,
+        in_reply_to_account_id=parent.account_id if parent else None,
+        conversation_id=conversation_id,
+        text=draft.text,
+        content=content,
+        spoiler_text=draft.spoiler_text,
+        sensitive=bool(draft.sensitive) or bool(draft.spoiler_text),
+        visibility=int(visibility),
+        language=draft.language,
+        application_id=application_id,
+        created_at=now,
+    )
+    session.add(status)
+    await session.flush()
+    await repository.replace_mentions(session, status.id, [a.id for a in mentioned])
+    await repository.replace_tags(session, status.id, tag_ids)
+    poll = None
+    if draft.poll is not None:
+        poll = _poll_row(status, draft.poll)
+        session.add(poll)
+    await repository.count_status_posted(session, author.id, now)
+    if parent is not None:
+        await repository.bump(session, Status, parent.id, Status.replies_count)
+    await session.flush()
+    await _after_post(uow, settings, status, parent, [a.id for a in mentioned])
+    if poll is not None:
+        _schedule_poll_expiry(uow, poll, draft.poll.expires_in if draft.poll else 0)
+    return status
+
+
+async def _after_post(
+    uow: UnitOfWork,
+    settings: Settings,
+    status: Status,
+    parent: Status | None,
+    mentioned_ids: list[int],
+) -> None:
+    for account_id in mentioned_ids:
+        if account_id != status.account_id:
+            await notify(
+                uow,
+                recipient_id=account_id,
+                from_account_id=status.account_id,
+                type=NotificationType.MENTION,
+                activity_id=status.id,
+                status_id=status.id,
+            )
+    self_thread = parent is None or parent.account_id == status.account_id
+    if status.visibility != Visibility.DIRECT and self_thread:
+        for subscriber in await repository.subscriber_ids(uow.session, status.account_id):
+            if subscriber not in mentioned_ids:
+                await notify(
+                    uow,
+                    recipient_id=subscriber,
+                    from_account_id=status.account_id,
+                    type=NotificationType.STATUS,
+                    activity_id=status.id,
+                    status_id=status.id,
+                )
+    if status.visibility == Visibility.DIRECT:
+        await record_direct_status(
+            uow,
+            status_id=status.id,
+            author_id=status.account_id,
+            recipient_ids=[a for a in mentioned_ids if a != status.account_id],
+            conversation_id=status.conversation_id or status.id,
+        )
+    uow.enqueue(FAN_OUT_JOB, {"status_id": status.id}, job_id=f"fan-out:{status.id}")
+    if status.visibility == Visibility.PUBLIC:
+        await _publish_public(uow, settings, status, "update")
+
+
+async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, event: str) -> None:
+    """Public statuses go to the public and hashtag streams (rendered anonymously: each
+    recipient's own rules are applied by the streaming layer)."""
+    entity: Any = await status_entity(uow.session, status, None, settings)
+    tags = [t.name_key for t in await repository.tags_of(uow.session, status.id)]
+    message = {"event": event, "payload": entity}
+    for channel in ["public", "public:local", *(f"hashtag:{t}" for t in tags), *(
+        f"hashtag:{t}:local" for t in tags
+    )]:
+        uow.publish(channel, message)
+
+
+__all__ = [
+    "FAN_OUT_JOB",
+    "REMOVE_JOB",
+    "Forbidden",
+    "StatusEdit",
+    "create_status",
+]
