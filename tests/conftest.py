@@ -66,6 +66,7 @@ class TestEnv:
             "MEDIA_STORAGE_URL": f"file://{self.workdir / 'media'}",
             "OUTBOX_DIR": str(self.workdir / "outbox"),
             "LOG_LEVEL": "warning",
+            "JOBS_IN_SERVER": "true",
             **{name.upper(): value for name, value in GENEROUS_LIMITS.items()},
         }
         env.pop("REDIS_URL", None)

@@ -123,6 +123,9 @@ def build_settings(database_url: str, key_prefix: str, **overrides: object) -> S
         "redis_url": redis_url(),
         "redis_key_prefix": key_prefix,
         "log_level": "warning",
+        # With Redis the app consumes the durable queue itself, so flows that rely on jobs
+        # (fan-out, notifications) complete without a separate worker process.
+        "jobs_in_server": True,
         **GENEROUS_LIMITS,
     }
     # Settings fields are lower-case; accept the environment spelling too.

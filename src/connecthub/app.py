@@ -44,11 +44,10 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         app.state.engines = engines or Engines.from_settings(settings)
         await app.state.engines.start()
         worker: asyncio.Task[None] | None = None
-        if settings.redis_url is None:
-            # Embedded mode: background jobs run in this process.
+        if settings.runs_jobs_in_server:
             worker = asyncio.create_task(
                 app.state.engines.jobs.run_worker(app.state.engines, concurrency=2),
-                name="embedded-job-worker",
+                name="in-server-job-worker",
             )
         log.info("server.started", embedded=settings.is_embedded, version=__version__)
         try:

@@ -145,6 +145,10 @@ class Settings(BaseSettings):
     media_storage_url: str = "file://./data/media"
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
+    # Run a job worker inside each `serve` process too. Default: only in embedded mode, where
+    # it is the only worker; a small distributed deployment may turn it on instead of
+    # running `connecthub worker`.
+    jobs_in_server: bool | None = None
     # A failed job waits base * 2^(attempt-1) seconds (with jitter, capped at an hour).
     jobs_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
     # Extra modules whose `@job` handlers workers load (plugins, tests), beside the domains'.
@@ -280,6 +284,12 @@ class Settings(BaseSettings):
     @property
     def is_embedded(self) -> bool:
         return self.is_sqlite and self.redis_url is None
+
+    @property
+    def runs_jobs_in_server(self) -> bool:
+        if self.jobs_in_server is not None:
+            return self.jobs_in_server
+        return self.redis_url is None
 
     @property
     def password_grant_enabled(self) -> bool:

@@ -8,7 +8,9 @@ from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.accounts.oauth_endpoints import router as oauth_router
 from connecthub.accounts.oidc_endpoints import router as oidc_router
 from connecthub.accounts.web_endpoints import router as accounts_web_router
+from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.instance.endpoints import router as instance_router
+from connecthub.notifications.endpoints import router as notifications_router
 from connecthub.ops.endpoints import router as ops_router
 from connecthub.statuses.endpoints import router as statuses_router
 from connecthub.web.endpoints import router as web_router
@@ -20,3 +22,5 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(oidc_router)
     app.include_router(accounts_web_router)
     app.include_router(statuses_router)
+    app.include_router(notifications_router)
+    app.include_router(conversations_router)

@@ -280,7 +280,12 @@ async def test_a_job_acknowledged_before_a_worker_kill_9_still_runs_exactly_once
     first = WorkerProcess(test_env, "worker-1")
     try:
         await wait_until(lambda: _ge(starts(), 1), "the first run to start")
-        assert (await redis_engines.jobs.stats()).running == 1
+        # A job id that is running is not queued again.
+        await redis_engines.jobs.enqueue(
+            "sample.credit", {"account": "alice", "amount": 5}, job_id=job_id
+        )
+        stats = await redis_engines.jobs.stats()
+        assert (stats.running, stats.ready, stats.delayed) == (1, 0, 0)
         first.process.send_signal(signal.SIGKILL)
         assert await first.exited() == -signal.SIGKILL
     finally:

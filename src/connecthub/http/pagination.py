@@ -4,18 +4,20 @@ parameters and the `Link` header (`rel="next"` first, as some clients expect).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, Unpack
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import ColumnElement, Select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from connecthub.errors import ValidationFailed
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
 
-T = TypeVar("T", bound=tuple[Any, ...])
+SelectT = TypeVar("SelectT", bound=Select[Unpack[tuple[Any, ...]]])
+IdColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Page:
         """`min_id` asks for the page just after it, so rows are read oldest first."""
         return self.min_id is not None
 
-    def apply(self, statement: Select[T], column: ColumnElement[Any]) -> Select[T]:
+    def apply(self, statement: SelectT, column: IdColumn) -> SelectT:
         """Bound `statement` by the cursor on `column` (a time-ordered id) and order it."""
         if self.max_id is not None:
             statement = statement.where(column < self.max_id)

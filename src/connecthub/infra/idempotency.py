@@ -89,6 +89,8 @@ async def claim(session: AsyncSession, account_id: int, scope: str, key: str) ->
     return Claim(previous=None, record=record)
 
 
-async def remember(session: AsyncSession, record: IdempotencyRecord, result: dict[str, object]) -> None:
+async def remember(
+    session: AsyncSession, record: IdempotencyRecord, result: dict[str, object]
+) -> None:
     record.result = result
     await session.flush()

@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from connecthub.clock import epoch_ms
 from connecthub.config import Settings
+from connecthub.infra import job_scripts
 from connecthub.infra.jobs import HANDLERS, JobContext, Payload, QueueStats
 from connecthub.infra.redis import KeySpace
 from connecthub.ops import metrics
@@ -55,6 +56,17 @@ def retry_delay(settings: Settings, attempt: int) -> float:
     """Exponential backoff with ±20 % jitter, so a burst of failures does not retry in step."""
     delay = min(settings.jobs_retry_base_seconds * 2.0 ** (attempt - 1), MAX_RETRY_DELAY_SECONDS)
     return delay * random.uniform(0.8, 1.2)
+
+
+def _cancel_swallowed() -> bool:
+    """True when this task was cancelled but the cancellation got lost on the way.
+
+    redis-py can swallow a `CancelledError` that lands while a blocking read completes (seen
+    with BLPOP): the call returns normally and the task stays "cancelling". Without this
+    check a stopping worker would loop on forever.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _encode(payload: Payload) -> str:
@@ -117,6 +129,10 @@ class QueueWorker(ABC):
             while True:
                 await slots.acquire()
                 delivery = await self._next_delivery()
+                if _cancel_swallowed():
+                    if delivery is not None:
+                        await self._release(delivery)
+                    raise asyncio.CancelledError
                 if delivery is None:
                     slots.release()
                     continue
@@ -284,194 +300,7 @@ class InProcessJobQueue(QueueWorker):
         return None
 
 
-# --- Redis --------------------------------------------------------------------------------
-#
-# A job is a hash `jobs:job:<id>` (name, payload, attempts, state, enqueued_at, ready_at,
-# last_error) plus its id in exactly one of: the `ready` list, the `delayed` sorted set (by
-# due time), the `running` sorted set (by visibility deadline) or the `dead` sorted set (by
-# time of death). `state` is the truth; an id found where its state says it is not (left by
-# a late acknowledgement) is skipped. Times are Redis server time in milliseconds, so worker
-# clocks need not agree. Scripts touch job hashes by a prefix: plain Redis, not Cluster.
-
-_LUA_PRELUDE = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function wake(key, count, cap)
-  for _ = 1, math.min(count, cap) do redis.call('RPUSH', key, 1) end
-  redis.call('LTRIM', key, 0, cap - 1)
-end
-local function promote_due(delayed, ready, prefix, now)
-  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)
-  local moved = 0
-  for _, id in ipairs(due) do
-    redis.call('ZREM', delayed, id)
-    if redis.call('HGET', prefix .. id, 'state') == 'delayed' then
-      redis.call('HSET', prefix .. id, 'state', 'ready')
-      redis.call('RPUSH', ready, id)
-      moved = moved + 1
-    end
-  end
-  return moved
-end
-local function bury(dead, key, id, now, error, keep_seconds)
-  redis.call('HSET', key, 'state', 'dead', 'last_error', error)
-  redis.call('ZADD', dead, now, id)
-  redis.call('EXPIRE', key, keep_seconds)
-end
-"""
-
-# KEYS: ready, delayed, dead, wake. ARGV: prefix, id, name, payload, delay_ms, wake cap.
-_ENQUEUE = """
-local key = ARGV[1] .. ARGV[2]
-local state = redis.call('HGET', key, 'state')
-if state and state ~= 'dead' then return 0 end
-redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('DEL', key)
-local now = now_ms()
-local due = now + tonumber(ARGV[5])
-local queued = 'ready'
-if due > now then queued = 'delayed' end
-redis.call('HSET', key, 'name', ARGV[3], 'payload', ARGV[4], 'attempts', 0, 'state', queued,
-  'enqueued_at', now, 'ready_at', due)
-if queued == 'delayed' then
-  redis.call('ZADD', KEYS[2], due, ARGV[2])
-else
-  redis.call('RPUSH', KEYS[1], ARGV[2])
-end
-wake(KEYS[4], 1, tonumber(ARGV[6]))
-return 1
-"""
-
-# KEYS: ready, delayed, running, wake. ARGV: prefix, visibility_ms, idle wait ms, wake cap.
-# Returns {id, name, payload, attempt}, or the milliseconds to wait before looking again.
-_TAKE = """
-local now = now_ms()
-local promoted = promote_due(KEYS[2], KEYS[1], ARGV[1], now)
-if promoted > 1 then wake(KEYS[4], promoted - 1, tonumber(ARGV[4])) end
-while true do
-  local id = redis.call('LPOP', KEYS[1])
-  if not id then break end
-  local key = ARGV[1] .. id
-  if redis.call('HGET', key, 'state') == 'ready' then
-    local attempt = redis.call('HINCRBY', key, 'attempts', 1)
-    redis.call('HSET', key, 'state', 'running')
-    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
-    return {id, redis.call('HGET', key, 'name'), redis.call('HGET', key, 'payload'), attempt}
-  end
-end
-local wait = tonumber(ARGV[3])
-local nearest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-if nearest[2] then wait = math.max(math.min(wait, tonumber(nearest[2]) - now), 1) end
-return wait
-"""
-
-# KEYS: running. ARGV: prefix, visibility_ms, then pairs of id, attempt. Returns lost count.
-_HEARTBEAT = """
-local deadline = now_ms() + tonumber(ARGV[2])
-local lost = 0
-for i = 3, #ARGV, 2 do
-  local key = ARGV[1] .. ARGV[i]
-  if redis.call('HGET', key, 'state') == 'running'
-      and redis.call('HGET', key, 'attempts') == ARGV[i + 1] then
-    redis.call('ZADD', KEYS[1], deadline, ARGV[i])
-  else
-    lost = lost + 1
-  end
-end
-return lost
-"""
-
-# KEYS: running. ARGV: prefix, id, attempt. A late success (already put back by the reaper
-# but not yet taken again) still counts: the job is done, its stale list entry is skipped.
-_SUCCEED = """
-local key = ARGV[1] .. ARGV[2]
-local state = redis.call('HGET', key, 'state')
-if redis.call('HGET', key, 'attempts') ~= ARGV[3] or (state ~= 'running' and state ~= 'ready')
-then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('DEL', key)
-return 1
-"""
-
-# KEYS: running, delayed, dead. ARGV: prefix, id, attempt, dead (0/1), delay_ms, error, keep.
-_FAIL = """
-local key = ARGV[1] .. ARGV[2]
-if redis.call('HGET', key, 'state') ~= 'running'
-    or redis.call('HGET', key, 'attempts') ~= ARGV[3] then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-local now = now_ms()
-if ARGV[4] == '1' then
-  bury(KEYS[3], key, ARGV[2], now, ARGV[6], tonumber(ARGV[7]))
-  return 2
-end
-local due = now + tonumber(ARGV[5])
-redis.call('HSET', key, 'state', 'delayed', 'ready_at', due, 'last_error', ARGV[6])
-redis.call('ZADD', KEYS[2], due, ARGV[2])
-return 1
-"""
-
-# KEYS: running, ready, wake. ARGV: prefix, id, attempt, wake cap.
-_RELEASE = """
-local key = ARGV[1] .. ARGV[2]
-if redis.call('HGET', key, 'state') ~= 'running'
-    or redis.call('HGET', key, 'attempts') ~= ARGV[3] then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('HINCRBY', key, 'attempts', -1)
-redis.call('HSET', key, 'state', 'ready', 'ready_at', now_ms())
-redis.call('LPUSH', KEYS[2], ARGV[2])
-wake(KEYS[3], 1, tonumber(ARGV[4]))
-return 1
-"""
-
-# KEYS: ready, delayed, running, dead, wake. ARGV: prefix, max attempts, keep seconds, cap.
-# Returns {jobs put back after their worker was lost, jobs buried for it}.
-_REAP = """
-local now = now_ms()
-local woken = promote_due(KEYS[2], KEYS[1], ARGV[1], now)
-local requeued, buried = 0, 0
-local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
-for _, id in ipairs(expired) do
-  redis.call('ZREM', KEYS[3], id)
-  local key = ARGV[1] .. id
-  if redis.call('HGET', key, 'state') == 'running' then
-    if tonumber(redis.call('HGET', key, 'attempts')) >= tonumber(ARGV[2]) then
-      bury(KEYS[4], key, id, now, 'worker lost (visibility timeout) on the last attempt',
-        tonumber(ARGV[3]))
-      buried = buried + 1
-    else
-      redis.call('HSET', key, 'state', 'ready', 'ready_at', now)
-      redis.call('RPUSH', KEYS[1], id)
-      requeued = requeued + 1
-    end
-  end
-end
-local forgotten = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[3]) * 1000,
-  'LIMIT', 0, 100)
-for _, id in ipairs(forgotten) do
-  redis.call('ZREM', KEYS[4], id)
-  if redis.call('HGET', ARGV[1] .. id, 'state') == 'dead' then redis.call('DEL', ARGV[1] .. id) end
-end
-if woken + requeued > 0 then wake(KEYS[5], woken + requeued, tonumber(ARGV[4])) end
-return {requeued, buried}
-"""
-
-# KEYS: ready, delayed, running, dead. ARGV: prefix.
-_STATS = """
-local now = now_ms()
-local due = redis.call('ZCOUNT', KEYS[2], '-inf', now)
-local oldest = 0
-local head = redis.call('LINDEX', KEYS[1], 0)
-if head then
-  local ready_at = redis.call('HGET', ARGV[1] .. head, 'ready_at')
-  if ready_at then oldest = now - tonumber(ready_at) end
-end
-local first_due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
-if first_due[2] then oldest = math.max(oldest, now - tonumber(first_due[2])) end
-return {redis.call('LLEN', KEYS[1]) + due, redis.call('ZCARD', KEYS[2]) - due,
-  redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]), math.max(oldest, 0)}
-"""
+# --- Redis (the scripts and the key layout are in infra/job_scripts.py) ------------------
 
 
 def _text(value: Any) -> str:
@@ -494,16 +323,16 @@ class RedisJobQueue(QueueWorker):
         self._unavailable_backoff = 0.1
 
         def script(body: str) -> Any:
-            return redis.register_script(_LUA_PRELUDE + body)
+            return redis.register_script(job_scripts.PRELUDE + body)
 
-        self._enqueue_script = script(_ENQUEUE)
-        self._take_script = script(_TAKE)
-        self._heartbeat_script = script(_HEARTBEAT)
-        self._succeed_script = script(_SUCCEED)
-        self._fail_script = script(_FAIL)
-        self._release_script = script(_RELEASE)
-        self._reap_script = script(_REAP)
-        self._stats_script = script(_STATS)
+        self._enqueue_script = script(job_scripts.ENQUEUE)
+        self._take_script = script(job_scripts.TAKE)
+        self._heartbeat_script = script(job_scripts.HEARTBEAT)
+        self._succeed_script = script(job_scripts.SUCCEED)
+        self._fail_script = script(job_scripts.FAIL)
+        self._release_script = script(job_scripts.RELEASE)
+        self._reap_script = script(job_scripts.REAP)
+        self._stats_script = script(job_scripts.STATS)
 
     async def enqueue(
         self, name: str, payload: Payload, *, job_id: str | None = None, delay_seconds: float = 0
@@ -556,7 +385,7 @@ class RedisJobQueue(QueueWorker):
     async def _fail(self, delivery: Delivery, error: str, *, dead: bool) -> None:
         delay_ms = round(retry_delay(self.settings, delivery.attempt) * 1000)
         await self._fail_script(
-            keys=[self._running, self._delayed, self._dead],
+            keys=[self._running, self._delayed, self._dead, self._wake],
             args=[
                 self._job_prefix,
                 delivery.job_id,
@@ -565,6 +394,7 @@ class RedisJobQueue(QueueWorker):
                 delay_ms,
                 error,
                 DEAD_LETTER_KEEP_SECONDS,
+                WAKE_TOKENS,
             ],
         )
 
@@ -584,6 +414,8 @@ class RedisJobQueue(QueueWorker):
             except (RedisError, OSError) as exc:
                 log.warning("jobs.upkeep_failed", error=str(exc))
             await asyncio.sleep(interval * random.uniform(0.9, 1.1))
+            if _cancel_swallowed():
+                raise asyncio.CancelledError
 
     async def _heartbeat(self) -> None:
         if not self._active:

@@ -1,11 +1,23 @@
-"""Notification rules. INTERFACE STUB: the notifications work fills this in; other domains
-call `notify` inside their unit of work."""
+"""Notification rules. Other domains call `notify` inside their unit of work; the
+notification is recorded once (the unique key makes repeats no-ops) and published to the
+recipient's stream after commit."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
+from connecthub.errors import NotFound
+from connecthub.http.pagination import Page
+from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
+from connecthub.notifications import repository
+from connecthub.notifications.models import Notification
+from connecthub.notifications.repository import Filters, Row
+from connecthub.notifications.serializers import notification_entities
+
+UNREAD_COUNT_DEFAULT = 100
+UNREAD_COUNT_MAX = 1000
 
 
 class NotificationType(StrEnum):
@@ -19,6 +31,9 @@ class NotificationType(StrEnum):
     UPDATE = "update"
 
 
+TYPES = frozenset(t.value for t in NotificationType)
+
+
 async def notify(
     uow: UnitOfWork,
     *,
@@ -29,4 +44,56 @@ async def notify(
     status_id: int | None = None,
 ) -> None:
     """Record a notification (once: repeats are ignored) unless the recipient blocks or
-    mutes the sender; after commit, publish it to the recipient's stream."""
+    mutes the sender (or is blocked by them), or may not read the status; after commit,
+    publish it to the recipient's stream."""
+    # A poll's author is told that their own poll ended, as Mastodon does.
+    if recipient_id == from_account_id and type != NotificationType.POLL:
+        return
+    session = uow.session
+    if not await repository.may_notify(session, recipient_id, from_account_id, status_id):
+        return
+    notification = Notification(
+        id=new_id(),
+        account_id=recipient_id,
+        from_account_id=from_account_id,
+        type=str(type),
+        activity_id=activity_id,
+        status_id=status_id,
+    )
+    if not await repository.insert_once(session, notification):
+        return
+    # Rendered now, inside the transaction, so the event is what the API would return.
+    row = await repository.sender_row(session, notification)
+    settings = uow.engines.settings
+    entity = (await notification_entities(session, [row], recipient_id, settings))[0]
+    uow.publish(f"user:{recipient_id}", {"event": "notification", "payload": entity})
+
+
+async def page(
+    uow: UnitOfWork, viewer_id: int, filters: Filters, page: Page
+) -> tuple[list[Row], list[dict[str, Any]]]:
+    rows = await repository.page_of(uow.session, viewer_id, filters, page)
+    entities = await notification_entities(uow.session, rows, viewer_id, uow.engines.settings)
+    return rows, entities
+
+
+async def one(uow: UnitOfWork, viewer_id: int, notification_id: int) -> dict[str, Any]:
+    row = await repository.one(uow.session, viewer_id, notification_id)
+    if row is None:
+        raise NotFound()
+    return (await notification_entities(uow.session, [row], viewer_id, uow.engines.settings))[0]
+
+
+async def dismiss(uow: UnitOfWork, viewer_id: int, notification_id: int) -> None:
+    if not await repository.dismiss(uow.session, viewer_id, notification_id):
+        raise NotFound()
+
+
+async def clear(uow: UnitOfWork, viewer_id: int) -> None:
+    await repository.clear(uow.session, viewer_id)
+
+
+async def unread_count(uow: UnitOfWork, viewer_id: int, filters: Filters, limit: int) -> int:
+    """Notifications newer than the caller's `notifications` read marker."""
+    after = await repository.last_read_id(uow.session, viewer_id)
+    return await repository.count_after(uow.session, viewer_id, filters, after, limit)

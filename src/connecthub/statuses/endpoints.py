@@ -6,15 +6,26 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import aliased
 
-from connecthub.accounts.params import read_params
+from connecthub.accounts.models import Account
+from connecthub.accounts.params import boolean, read_params, text
 from connecthub.accounts.scopes import covers_any
-from connecthub.errors import Forbidden
+from connecthub.accounts.serializers import account_entity
+from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import SettingsDep, UowDep
-from connecthub.statuses import service
-from connecthub.statuses.schemas import status_draft
-from connecthub.statuses.serializers import status_entity
+from connecthub.http.pagination import PageDep, link_header
+from connecthub.statuses import interactions, repository, service
+from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
+from connecthub.statuses.schemas import status_draft, string_list, visibility
+from connecthub.statuses.serializers import (
+    status_edit_entities,
+    status_entities,
+    status_entity,
+)
+
+MAX_BATCH = 40
 
 router = APIRouter(tags=["statuses"])
 
@@ -54,4 +65,321 @@ async def post_status(
     return await status_entity(uow.session, status, caller.account_id, settings)
 
 
-__all__ = ["Response", "router"]
+def _status_id(value: str, field: str = "id") -> int:
+    if not value.isdigit() or len(value) > 19:
+        raise NotFound()
+    return int(value)
+
+
+async def _one(
+    uow: UowDep, settings: SettingsDep, status: Status, viewer_id: int | None
+) -> dict[str, Any]:
+    return await status_entity(uow.session, status, viewer_id, settings)
+
+
+@router.get("/api/v1/statuses", summary="Several statuses by id (unreadable ones omitted)")
+async def get_statuses(
+    request: Request, token: OptionalToken, uow: UowDep, settings: SettingsDep
+) -> list[dict[str, Any]]:
+    viewer_id = viewer(token)
+    raw = string_list(await read_params(request), "id")
+    if len(raw) > MAX_BATCH:
+        raise ValidationFailed("id", f"at most {MAX_BATCH} ids")
+    ids = [int(v) for v in raw if v.isdigit() and len(v) <= 19]
+    found = {s.id: s for s in await repository.readable_statuses(uow.session, viewer_id, ids)}
+    ordered = [found[i] for i in dict.fromkeys(ids) if i in found]
+    return await status_entities(uow.session, ordered, viewer_id, settings)
+
+
+@router.get("/api/v1/statuses/{status_id}", summary="One status")
+async def get_status(
+    status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    viewer_id = viewer(token)
+    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    return await _one(uow, settings, status, viewer_id)
+
+
+@router.delete("/api/v1/statuses/{status_id}", summary="Delete a status (returns its source)")
+async def delete_status(
+    status_id: str, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    status = await service.own_status(uow, caller.account_id, _status_id(status_id))
+    entity = await _one(uow, settings, status, caller.account_id)
+    entity["text"] = status.text
+    await service.delete_status(uow, settings, status)
+    return entity
+
+
+@router.put("/api/v1/statuses/{status_id}", summary="Edit a status")
+async def edit_status(
+    status_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    status = await service.own_status(uow, caller.account_id, _status_id(status_id))
+    draft = status_draft(await read_params(request), editing=True)
+    status = await service.edit_status(uow, settings, status, draft)
+    return await _one(uow, settings, status, caller.account_id)
+
+
+@router.get("/api/v1/statuses/{status_id}/source", summary="A status' source text")
+async def status_source(status_id: str, caller: ReadStatuses, uow: UowDep) -> dict[str, Any]:
+    status = await service.own_status(uow, caller.account_id, _status_id(status_id))
+    return {"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text}
+
+
+@router.get("/api/v1/statuses/{status_id}/history", summary="Every version of a status")
+async def status_history(
+    status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
+) -> list[dict[str, Any]]:
+    viewer_id = viewer(token)
+    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    edits = await repository.edits_of(uow.session, status.id)
+    author = await uow.session.get(Account, status.account_id)
+    assert author is not None
+    return status_edit_entities(settings, author, status, edits)
+
+
+@router.get("/api/v1/statuses/{status_id}/context", summary="Ancestors and descendants")
+async def status_context(
+    status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    viewer_id = viewer(token)
+    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    above = await repository.ancestors(uow.session, viewer_id, status)
+    below = await repository.descendants(uow.session, viewer_id, status)
+    entities = await status_entities(uow.session, [*above, *below], viewer_id, settings)
+    return {"ancestors": entities[: len(above)], "descendants": entities[len(above) :]}
+
+
+async def _act(
+    uow: UowDep, settings: SettingsDep, caller: Caller, action: Any, status_id: str
+) -> dict[str, Any]:
+    status = await action(uow, caller.account_id, _status_id(status_id))
+    return await _one(uow, settings, status, caller.account_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/favourite", summary="Favourite a status")
+async def favourite(
+    status_id: str, caller: WriteFavourites, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    return await _act(uow, settings, caller, interactions.favourite, status_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/unfavourite", summary="Undo a favourite")
+async def unfavourite(
+    status_id: str, caller: WriteFavourites, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    return await _act(uow, settings, caller, interactions.unfavourite, status_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/reblog", summary="Boost a status")
+async def reblog(
+    status_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    chosen = visibility(await read_params(request))
+    boost = await interactions.reblog(uow, caller.account_id, _status_id(status_id), chosen)
+    return await _one(uow, settings, boost, caller.account_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/unreblog", summary="Undo a boost")
+async def unreblog(
+    status_id: str, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    return await _act(uow, settings, caller, interactions.unreblog, status_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/bookmark", summary="Bookmark a status")
+async def bookmark(
+    status_id: str, caller: WriteBookmarks, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    return await _act(uow, settings, caller, interactions.bookmark, status_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/unbookmark", summary="Remove a bookmark")
+async def unbookmark(
+    status_id: str, caller: WriteBookmarks, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    return await _act(uow, settings, caller, interactions.unbookmark, status_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/pin", summary="Pin a status to the profile")
+async def pin(
+    status_id: str, caller: WriteAccounts, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    return await _act(uow, settings, caller, interactions.pin, status_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/unpin", summary="Unpin a status")
+async def unpin(
+    status_id: str, caller: WriteAccounts, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    return await _act(uow, settings, caller, interactions.unpin, status_id)
+
+
+async def _accounts_page(
+    request: Request,
+    response: Response,
+    uow: UowDep,
+    settings: SettingsDep,
+    rows: list[tuple[int, Account]],
+) -> list[dict[str, Any]]:
+    if rows:
+        link = link_header(request, rows[0][0], rows[-1][0])
+        if link:
+            response.headers["Link"] = link
+    return [account_entity(settings, account) for _, account in rows]
+
+
+@router.get("/api/v1/statuses/{status_id}/favourited_by", summary="Who favourited a status")
+async def favourited_by(
+    status_id: str,
+    request: Request,
+    response: Response,
+    page: PageDep,
+    token: OptionalToken,
+    uow: UowDep,
+    settings: SettingsDep,
+) -> list[dict[str, Any]]:
+    viewer_id = viewer(token)
+    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    rows = await repository.accounts_who(
+        uow.session,
+        viewer_id,
+        Favourite.id,
+        Favourite.account_id,
+        Favourite.status_id == status.id,
+        page,
+    )
+    return await _accounts_page(request, response, uow, settings, rows)
+
+
+@router.get("/api/v1/statuses/{status_id}/reblogged_by", summary="Who boosted a status")
+async def reblogged_by(
+    status_id: str,
+    request: Request,
+    response: Response,
+    page: PageDep,
+    token: OptionalToken,
+    uow: UowDep,
+    settings: SettingsDep,
+) -> list[dict[str, Any]]:
+    viewer_id = viewer(token)
+    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    boosts = aliased(Status)
+    rows = await repository.accounts_who(
+        uow.session,
+        viewer_id,
+        boosts.id,
+        boosts.account_id,
+        boosts.reblog_of_id == status.id,
+        page,
+    )
+    return await _accounts_page(request, response, uow, settings, rows)
+
+
+async def _marked(
+    request: Request,
+    response: Response,
+    page: PageDep,
+    caller: Caller,
+    uow: UowDep,
+    settings: SettingsDep,
+    model: type[Bookmark] | type[Favourite],
+) -> list[dict[str, Any]]:
+    rows = await repository.marked_statuses(uow.session, caller.account_id, model, page)
+    if rows:
+        link = link_header(request, rows[0][0], rows[-1][0])
+        if link:
+            response.headers["Link"] = link
+    statuses = [status for _, status in rows]
+    return await status_entities(uow.session, statuses, caller.account_id, settings)
+
+
+@router.get("/api/v1/bookmarks", summary="The caller's bookmarked statuses")
+async def bookmarks(
+    request: Request,
+    response: Response,
+    page: PageDep,
+    caller: ReadBookmarks,
+    uow: UowDep,
+    settings: SettingsDep,
+) -> list[dict[str, Any]]:
+    return await _marked(request, response, page, caller, uow, settings, Bookmark)
+
+
+@router.get("/api/v1/favourites", summary="The caller's favourited statuses")
+async def favourites(
+    request: Request,
+    response: Response,
+    page: PageDep,
+    caller: ReadFavourites,
+    uow: UowDep,
+    settings: SettingsDep,
+) -> list[dict[str, Any]]:
+    return await _marked(request, response, page, caller, uow, settings, Favourite)
+
+
+async def _poll(uow: UowDep, settings: SettingsDep, poll: Poll, viewer_id: int | None) -> Any:
+    entity = await status_entity(
+        uow.session, await uow.session.get_one(Status, poll.status_id), viewer_id, settings
+    )
+    return entity["poll"]
+
+
+@router.get("/api/v1/polls/{poll_id}", summary="A poll")
+async def get_poll(
+    poll_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    viewer_id = viewer(token)
+    poll = await interactions.readable_poll(uow, viewer_id, _status_id(poll_id))
+    return dict(await _poll(uow, settings, poll, viewer_id))
+
+
+@router.post("/api/v1/polls/{poll_id}/votes", summary="Vote in a poll")
+async def vote(
+    poll_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    raw = string_list(await read_params(request), "choices")
+    if any(not choice.isdigit() for choice in raw):
+        raise ValidationFailed("choices", "must be option indexes")
+    poll = await interactions.vote(
+        uow, caller.account_id, _status_id(poll_id), [int(c) for c in raw]
+    )
+    return dict(await _poll(uow, settings, poll, caller.account_id))
+
+
+@router.get("/api/v1/accounts/{account_id:int}/statuses", summary="An account's statuses")
+async def account_statuses(
+    account_id: int,
+    request: Request,
+    response: Response,
+    page: PageDep,
+    token: OptionalToken,
+    uow: UowDep,
+    settings: SettingsDep,
+) -> list[dict[str, Any]]:
+    viewer_id = viewer(token)
+    account = await uow.session.get(Account, account_id)
+    if account is None or account.suspended_at is not None:
+        raise NotFound()
+    params = await read_params(request)
+    tagged = text(params, "tagged").lstrip("#").strip() or None
+    statuses = await repository.account_statuses(
+        uow.session,
+        viewer_id,
+        account_id,
+        page,
+        exclude_replies=bool(boolean(params, "exclude_replies", default=False)),
+        exclude_reblogs=bool(boolean(params, "exclude_reblogs", default=False)),
+        only_media=bool(boolean(params, "only_media", default=False)),
+        pinned=bool(boolean(params, "pinned", default=False)),
+        tagged=tagged,
+    )
+    if statuses:
+        link = link_header(request, statuses[0].id, statuses[-1].id)
+        if link:
+            response.headers["Link"] = link
+    return await status_entities(uow.session, statuses, viewer_id, settings)
+
+
+__all__ = ["router"]

@@ -49,9 +49,7 @@ async def readable_statuses(
 ) -> list[Status]:
     if not status_ids:
         return []
-    query = select(Status).where(
-        Status.id.in_(status_ids), access.readable_with_boosted(viewer_id)
-    )
+    query = select(Status).where(Status.id.in_(status_ids), access.readable_with_boosted(viewer_id))
     return list((await session.scalars(query)).all())
 
 
@@ -173,7 +171,9 @@ async def poll_for_status(session: AsyncSession, status_id: int) -> Poll | None:
 
 
 async def has_voted(session: AsyncSession, poll_id: int, account_id: int) -> bool:
-    query = select(PollVote.id).where(PollVote.poll_id == poll_id, PollVote.account_id == account_id)
+    query = select(PollVote.id).where(
+        PollVote.poll_id == poll_id, PollVote.account_id == account_id
+    )
     return (await session.execute(query.limit(1))).first() is not None
 
 
@@ -198,13 +198,11 @@ async def tags_of(session: AsyncSession, status_id: int) -> list[Tag]:
 
 # Threads ---------------------------------------------------------------------------------
 
-CONTEXT_LIMIT = 4096
+CONTEXT_LIMIT = 1024
 ANCESTORS_LIMIT = 40
 
 
-async def ancestors(
-    session: AsyncSession, viewer_id: int | None, status: Status
-) -> list[Status]:
+async def ancestors(session: AsyncSession, viewer_id: int | None, status: Status) -> list[Status]:
     """Walk up the reply chain (one query per level, bounded), keeping what the viewer may
     read; oldest first."""
     chain: list[int] = []
@@ -213,7 +211,9 @@ async def ancestors(
     while parent_id is not None and parent_id not in seen and len(chain) < ANCESTORS_LIMIT:
         seen.add(parent_id)
         row = (
-            await session.execute(select(Status.id, Status.in_reply_to_id).where(Status.id == parent_id))
+            await session.execute(
+                select(Status.id, Status.in_reply_to_id).where(Status.id == parent_id)
+            )
         ).first()
         if row is None:
             break
@@ -223,9 +223,7 @@ async def ancestors(
     return [readable[i] for i in reversed(chain) if i in readable]
 
 
-async def descendants(
-    session: AsyncSession, viewer_id: int | None, status: Status
-) -> list[Status]:
+async def descendants(session: AsyncSession, viewer_id: int | None, status: Status) -> list[Status]:
     """Replies below `status`, depth first as Mastodon orders them, readable by the viewer.
     The thread's rows are read in one query by conversation (bounded); a reply whose parent
     is hidden from the viewer hides its own subtree too."""

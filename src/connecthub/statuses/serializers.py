@@ -330,17 +330,22 @@ async def status_entity(
 
 
 def status_edit_entities(
-    settings: Settings,
-    author: Account,
-    role: str | None,
-    edits: Sequence[StatusEdit],
-    current: Status,
-    tags: Sequence[Tag] = (),
+    settings: Settings, author: Account, current: Status, edits: Sequence[StatusEdit]
 ) -> list[dict[str, Any]]:
-    """Mastodon's StatusEdit list: every earlier version, then the current one, oldest
-    first."""
-    account = account_entity(settings, author, role)
-    versions: list[dict[str, Any]] = [
+    """Mastodon's StatusEdit list, oldest first. Edits record every version (the first
+    edit also records the original), so an unedited status is its one current version."""
+    account = account_entity(settings, author)
+    if not edits:
+        edits = [
+            StatusEdit(
+                content=current.content,
+                spoiler_text=current.spoiler_text,
+                sensitive=current.sensitive,
+                poll_options=None,
+                created_at=current.created_at,
+            )
+        ]
+    return [
         {
             "content": edit.content,
             "spoiler_text": edit.spoiler_text,
@@ -355,4 +360,3 @@ def status_edit_entities(
         }
         for edit in edits
     ]
-    return versions

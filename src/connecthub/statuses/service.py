@@ -115,7 +115,9 @@ async def create_status(
     if idempotency_key:
         claim = await idempotency.claim(uow.session, account_id, IDEMPOTENCY_SCOPE, idempotency_key)
         if claim.previous is not None:
-            previous = await repository.status_by_id(uow.session, int(str(claim.previous["status_id"])))
+            previous = await repository.status_by_id(
+                uow.session, int(str(claim.previous["status_id"]))
+            )
             if previous is None:
                 raise NotFound()
             return previous
@@ -234,16 +236,169 @@ async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, e
     entity: Any = await status_entity(uow.session, status, None, settings)
     tags = [t.name_key for t in await repository.tags_of(uow.session, status.id)]
     message = {"event": event, "payload": entity}
-    for channel in ["public", "public:local", *(f"hashtag:{t}" for t in tags), *(
-        f"hashtag:{t}:local" for t in tags
-    )]:
+    for channel in [
+        "public",
+        "public:local",
+        *(f"hashtag:{t}" for t in tags),
+        *(f"hashtag:{t}:local" for t in tags),
+    ]:
         uow.publish(channel, message)
+
+
+async def own_status(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
+    """A status the caller wrote: 404 when they cannot see it, 403 when it is another's."""
+    status = await repository.readable_status(uow.session, account_id, status_id)
+    if status is None or status.reblog_of_id is not None:
+        raise NotFound()
+    if status.account_id != account_id:
+        raise Forbidden("This action is not allowed")
+    return status
+
+
+async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> None:
+    """Remove a status, its boosts (with their authors' counts) and, by cascade, its
+    favourites, bookmarks, pins, mentions and poll."""
+    session = uow.session
+    for boost in await repository.boosts_of(session, status.id):
+        await remove_boost(uow, boost)
+    if status.in_reply_to_id is not None:
+        await repository.bump(session, Status, status.in_reply_to_id, Status.replies_count, -1)
+    await repository.bump(session, Account, status.account_id, Account.statuses_count, -1)
+    was_public = status.visibility == Visibility.PUBLIC
+    tags = [t.name_key for t in await repository.tags_of(session, status.id)] if was_public else []
+    await session.delete(status)
+    await session.flush()
+    _removed(uow, status)
+    message = {"event": "delete", "payload": str(status.id)}
+    uow.publish(f"user:{status.account_id}", message)
+    if was_public:
+        for channel in ["public", "public:local", *(f"hashtag:{t}" for t in tags)]:
+            uow.publish(channel, message)
+
+
+def _removed(uow: UnitOfWork, status: Status) -> None:
+    uow.enqueue(
+        REMOVE_JOB,
+        {
+            "status_id": status.id,
+            "account_id": status.account_id,
+            "reblog_of_id": status.reblog_of_id,
+        },
+        job_id=f"remove:{status.id}",
+    )
+
+
+async def remove_boost(uow: UnitOfWork, boost: Status) -> None:
+    session = uow.session
+    if boost.reblog_of_id is not None:
+        await repository.bump(session, Status, boost.reblog_of_id, Status.reblogs_count, -1)
+    await repository.bump(session, Account, boost.account_id, Account.statuses_count, -1)
+    await session.delete(boost)
+    await session.flush()
+    _removed(uow, boost)
+    uow.publish(f"user:{boost.account_id}", {"event": "delete", "payload": str(boost.id)})
+
+
+async def edit_status(
+    uow: UnitOfWork, settings: Settings, status: Status, draft: StatusDraft
+) -> Status:
+    """Change text, spoiler, sensitivity, language or poll, keeping every version."""
+    session = uow.session
+    _check_length(settings, draft)
+    edits = await repository.edits_of(session, status.id)
+    poll = await repository.poll_for_status(session, status.id)
+    if not edits:  # the first edit also records the original version
+        session.add(_version(status, poll, created_at=status.created_at))
+    content, mentioned, tag_ids = await _render(uow, settings, draft.text)
+    status.text = draft.text
+    status.content = content
+    status.spoiler_text = draft.spoiler_text
+    status.sensitive = bool(draft.sensitive) or bool(draft.spoiler_text)
+    if draft.language is not None:
+        status.language = draft.language
+    status.edited_at = utcnow()
+    previous_mentions = set(await repository.mentioned_account_ids(session, status.id))
+    await repository.replace_mentions(session, status.id, [a.id for a in mentioned])
+    await repository.replace_tags(session, status.id, tag_ids)
+    poll = await _edit_poll(uow, status, poll, draft.poll)
+    session.add(_version(status, poll, created_at=status.edited_at))
+    await session.flush()
+    await _after_edit(uow, settings, status, [a.id for a in mentioned], previous_mentions)
+    return status
+
+
+def _version(status: Status, poll: Poll | None, *, created_at: Any) -> StatusEdit:
+    return StatusEdit(
+        status_id=status.id,
+        account_id=status.account_id,
+        text=status.text,
+        content=status.content,
+        spoiler_text=status.spoiler_text,
+        sensitive=status.sensitive,
+        poll_options=list(poll.options) if poll else None,
+        created_at=created_at,
+    )
+
+
+async def _edit_poll(
+    uow: UnitOfWork, status: Status, poll: Poll | None, draft: PollDraft | None
+) -> Poll | None:
+    """A changed poll starts over (its votes are dropped), as in Mastodon."""
+    if draft is None:
+        if poll is not None:
+            await uow.session.delete(poll)
+        return None
+    if poll is not None and list(poll.options) == draft.options:
+        poll.multiple = draft.multiple
+        poll.hide_totals = draft.hide_totals
+        return poll
+    if poll is not None:
+        await uow.session.delete(poll)
+        await uow.session.flush()
+    fresh = _poll_row(status, draft)
+    uow.session.add(fresh)
+    await uow.session.flush()
+    _schedule_poll_expiry(uow, fresh, draft.expires_in)
+    return fresh
+
+
+async def _after_edit(
+    uow: UnitOfWork,
+    settings: Settings,
+    status: Status,
+    mentioned_ids: list[int],
+    previous_mentions: set[int],
+) -> None:
+    for account_id in mentioned_ids:
+        if account_id != status.account_id and account_id not in previous_mentions:
+            await notify(
+                uow,
+                recipient_id=account_id,
+                from_account_id=status.account_id,
+                type=NotificationType.MENTION,
+                activity_id=status.id,
+                status_id=status.id,
+            )
+    for booster in set(await repository.booster_ids(uow.session, status.id)):
+        if booster != status.account_id:
+            await notify(
+                uow,
+                recipient_id=booster,
+                from_account_id=status.account_id,
+                type=NotificationType.UPDATE,
+                activity_id=status.id,
+                status_id=status.id,
+            )
+    if status.visibility == Visibility.PUBLIC:
+        await _publish_public(uow, settings, status, "status.update")
 
 
 __all__ = [
     "FAN_OUT_JOB",
     "REMOVE_JOB",
-    "Forbidden",
-    "StatusEdit",
     "create_status",
+    "delete_status",
+    "edit_status",
+    "own_status",
+    "remove_boost",
 ]

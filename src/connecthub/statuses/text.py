@@ -88,11 +88,11 @@ def render(
             return f'<a href="{url}" target="_blank" rel="nofollow noopener noreferrer">{url}</a>'
         name = match.group("mention")
         if name:
-            url = mention_url.get(name.lower())
-            if url is None or not _local(match.group("domain"), local_domain):
+            profile = mention_url.get(name.lower())
+            if profile is None or not _local(match.group("domain"), local_domain):
                 return html.escape(match.group(0))
             return (
-                f'<span class="h-card"><a href="{html.escape(url)}" class="u-url mention">'
+                f'<span class="h-card"><a href="{html.escape(profile)}" class="u-url mention">'
                 f"@<span>{html.escape(name)}</span></a></span>"
             )
         tag = match.group("tag")

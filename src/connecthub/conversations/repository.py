@@ -1,0 +1,163 @@
+"""All SQL of conversations: each participant's view of a direct-message thread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.models import Account, User
+from connecthub.clock import utcnow
+from connecthub.conversations.models import AccountConversation
+from connecthub.http.pagination import Page
+from connecthub.relationships.models import Block
+from connecthub.statuses.access import readable_by
+from connecthub.statuses.models import Status, Visibility
+
+
+async def blocked_by_or_blocking(
+    session: AsyncSession, author_id: int, account_ids: Iterable[int]
+) -> set[int]:
+    """Which of `account_ids` have a block with the author, in either direction."""
+    ids = list(set(account_ids))
+    if not ids:
+        return set()
+    query = select(Block.account_id, Block.target_account_id).where(
+        or_(
+            and_(Block.account_id == author_id, Block.target_account_id.in_(ids)),
+            and_(Block.target_account_id == author_id, Block.account_id.in_(ids)),
+        )
+    )
+    rows = (await session.execute(query)).all()
+    return {target if source == author_id else source for source, target in rows}
+
+
+async def _find(
+    session: AsyncSession, account_id: int, conversation_id: int
+) -> AccountConversation | None:
+    query = select(AccountConversation).where(
+        AccountConversation.account_id == account_id,
+        AccountConversation.conversation_id == conversation_id,
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def upsert(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    conversation_id: int,
+    participant_ids: list[int],
+    status_id: int,
+    unread: bool,
+) -> AccountConversation:
+    """Create the participant's view of the conversation, or move it to `status_id`.
+    Participants accumulate: whoever was ever addressed stays listed."""
+    row = await _find(session, account_id, conversation_id)
+    if row is None:
+        fresh = AccountConversation(
+            account_id=account_id,
+            conversation_id=conversation_id,
+            participant_account_ids=sorted(set(participant_ids)),
+            last_status_id=status_id,
+            unread=unread,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(fresh)
+            return fresh
+        except IntegrityError:  # a concurrent message created it first
+            row = await _find(session, account_id, conversation_id)
+            if row is None:
+                raise
+    row.participant_account_ids = sorted({*row.participant_account_ids, *participant_ids})
+    if status_id >= row.last_status_id:
+        row.last_status_id = status_id
+        row.unread = unread or row.unread
+    row.updated_at = utcnow()
+    await session.flush()
+    return row
+
+
+async def page_of(
+    session: AsyncSession, viewer_id: int, page: Page
+) -> list[tuple[AccountConversation, Status]]:
+    """The viewer's conversations by last status, newest first, each with that status;
+    a conversation whose last status the viewer may not read (deleted, blocked) is left
+    out."""
+    query = (
+        select(AccountConversation, Status)
+        .join(Status, Status.id == AccountConversation.last_status_id)
+        .where(AccountConversation.account_id == viewer_id, readable_by(viewer_id, Status))
+    )
+    rows = (await session.execute(page.apply(query, AccountConversation.last_status_id))).all()
+    return page.newest_first([(row, status) for row, status in rows])
+
+
+async def own(
+    session: AsyncSession, viewer_id: int, row_id: int
+) -> tuple[AccountConversation, Status | None] | None:
+    query = (
+        select(AccountConversation, Status)
+        .outerjoin(
+            Status,
+            and_(
+                Status.id == AccountConversation.last_status_id,
+                readable_by(viewer_id, Status),
+            ),
+        )
+        .where(AccountConversation.account_id == viewer_id, AccountConversation.id == row_id)
+    )
+    found = (await session.execute(query)).first()
+    return (found[0], found[1]) if found else None
+
+
+async def remove(session: AsyncSession, viewer_id: int, row_id: int) -> bool:
+    result = await session.execute(
+        delete(AccountConversation).where(
+            AccountConversation.account_id == viewer_id, AccountConversation.id == row_id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def accounts_by_id(
+    session: AsyncSession, account_ids: Iterable[int]
+) -> dict[int, tuple[Account, str | None]]:
+    ids = set(account_ids)
+    if not ids:
+        return {}
+    query = (
+        select(Account, User.role)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Account.id.in_(ids), Account.suspended_at.is_(None))
+    )
+    return {account.id: (account, role) for account, role in (await session.execute(query)).all()}
+
+
+async def views_ending_at(session: AsyncSession, status: Status) -> list[AccountConversation]:
+    """Participants' views whose last status is `status`."""
+    if status.conversation_id is None:
+        return []
+    query = select(AccountConversation).where(
+        AccountConversation.conversation_id == status.conversation_id,
+        AccountConversation.last_status_id == status.id,
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def previous_direct_status_id(session: AsyncSession, status: Status) -> int | None:
+    """The newest other direct status of the same conversation, older than `status`."""
+    query = (
+        select(Status.id)
+        .where(
+            Status.conversation_id == status.conversation_id,
+            Status.visibility == Visibility.DIRECT,
+            Status.id < status.id,
+        )
+        .order_by(Status.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()

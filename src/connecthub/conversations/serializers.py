@@ -1,0 +1,49 @@
+"""The one converter from a participant's conversation rows to Mastodon's Conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.serializers import account_entity
+from connecthub.config import Settings
+from connecthub.conversations import repository
+from connecthub.conversations.models import AccountConversation
+from connecthub.statuses.models import Status
+from connecthub.statuses.serializers import status_entities
+
+
+async def conversation_entities(
+    session: AsyncSession,
+    rows: Sequence[tuple[AccountConversation, Status | None]],
+    viewer_id: int,
+    settings: Settings,
+) -> list[dict[str, Any]]:
+    """Entities in the given order, batch-loaded: one query for every participant, and the
+    statuses converter's fixed number for the last statuses."""
+    wanted = {viewer_id} | {i for row, _ in rows for i in row.participant_account_ids}
+    accounts = await repository.accounts_by_id(session, wanted)
+    statuses = [status for _, status in rows if status is not None]
+    rendered = dict(
+        zip(
+            (s.id for s in statuses),
+            await status_entities(session, statuses, viewer_id, settings),
+            strict=True,
+        )
+    )
+    entities = []
+    for row, status in rows:
+        others = [accounts[i] for i in row.participant_account_ids if i in accounts]
+        if not others and viewer_id in accounts:  # a note to oneself lists oneself
+            others = [accounts[viewer_id]]
+        entities.append(
+            {
+                "id": str(row.id),
+                "unread": row.unread,
+                "accounts": [account_entity(settings, a, role) for a, role in others],
+                "last_status": rendered.get(status.id) if status is not None else None,
+            }
+        )
+    return entities

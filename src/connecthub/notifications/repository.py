@@ -1,0 +1,190 @@
+"""All SQL of notifications. Reads filter in the query: a notification whose status the
+viewer may no longer read, or whose sender is now blocked (either way), muted with
+notifications hidden, or suspended, is never returned."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, delete, exists, func, literal, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from connecthub.accounts.models import Account, User
+from connecthub.clock import utcnow
+from connecthub.http.pagination import Page
+from connecthub.infra.db import IdType
+from connecthub.notifications.models import Notification
+from connecthub.relationships.models import Mute
+from connecthub.statuses.access import AccountColumn, blocked_between, readable_by
+from connecthub.statuses.models import Status
+from connecthub.timelines.models import Marker
+
+MARKER_TIMELINE = "notifications"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """`types[]`, `exclude_types[]` and `account_id` of the notifications list."""
+
+    types: Sequence[str] = ()
+    exclude_types: Sequence[str] = ()
+    account_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One notification with its sender (and the sender's role, for the Account entity)."""
+
+    notification: Notification
+    sender: Account
+    sender_role: str | None = None
+
+
+def hides_notifications(
+    viewer_id: int, sender_id: AccountColumn, now: datetime | None = None
+) -> ColumnElement[bool]:
+    """A live mute by the viewer on the sender that hides their notifications."""
+    moment = now or utcnow()
+    return exists().where(
+        Mute.account_id == viewer_id,
+        Mute.target_account_id == sender_id,
+        Mute.hide_notifications.is_(True),
+        or_(Mute.expires_at.is_(None), Mute.expires_at > moment),
+    )
+
+
+def _status_readable(
+    viewer_id: int, status_id: ColumnElement[int] | InstrumentedAttribute[int | None]
+) -> ColumnElement[bool]:
+    return exists(select(Status.id).where(Status.id == status_id, readable_by(viewer_id, Status)))
+
+
+async def may_notify(
+    session: AsyncSession, recipient_id: int, sender_id: int, status_id: int | None
+) -> bool:
+    """No block either way, no notification-hiding mute, and the status (if any) readable
+    by the recipient — in one query."""
+    sender = literal(sender_id, IdType)
+    conditions = [
+        ~blocked_between(recipient_id, sender),
+        ~hides_notifications(recipient_id, sender),
+    ]
+    if status_id is not None:
+        conditions.append(_status_readable(recipient_id, literal(status_id, IdType)))
+    query = select(literal(1)).where(*conditions)
+    return (await session.execute(query)).first() is not None
+
+
+async def insert_once(session: AsyncSession, notification: Notification) -> bool:
+    """Insert under the unique key; False when the same notification already exists
+    (also when a concurrent transaction inserted it first). A SAVEPOINT keeps the outer
+    transaction usable after the conflict, on both engines."""
+    try:
+        async with session.begin_nested():
+            session.add(notification)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _visible(viewer_id: int) -> list[ColumnElement[bool]]:
+    return [
+        Notification.account_id == viewer_id,
+        Account.suspended_at.is_(None),
+        ~blocked_between(viewer_id, Notification.from_account_id),
+        ~hides_notifications(viewer_id, Notification.from_account_id),
+        or_(
+            Notification.status_id.is_(None),
+            _status_readable(viewer_id, Notification.status_id),
+        ),
+    ]
+
+
+def _filtered(viewer_id: int, filters: Filters) -> list[ColumnElement[bool]]:
+    conditions = _visible(viewer_id)
+    if filters.types:
+        conditions.append(Notification.type.in_(list(filters.types)))
+    if filters.exclude_types:
+        conditions.append(Notification.type.not_in(list(filters.exclude_types)))
+    if filters.account_id is not None:
+        conditions.append(Notification.from_account_id == filters.account_id)
+    return conditions
+
+
+def _rows_query(viewer_id: int, filters: Filters) -> Select[Notification, Account, str]:
+    return (
+        select(Notification, Account, User.role)
+        .join(Account, Account.id == Notification.from_account_id)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(*_filtered(viewer_id, filters))
+    )
+
+
+async def page_of(session: AsyncSession, viewer_id: int, filters: Filters, page: Page) -> list[Row]:
+    """One page, newest first, with senders — one query."""
+    query = page.apply(_rows_query(viewer_id, filters), Notification.id)
+    rows = (await session.execute(query)).all()
+    return page.newest_first([Row(n, a, r) for n, a, r in rows])
+
+
+async def one(session: AsyncSession, viewer_id: int, notification_id: int) -> Row | None:
+    query = _rows_query(viewer_id, Filters()).where(Notification.id == notification_id)
+    found = (await session.execute(query)).first()
+    return Row(found[0], found[1], found[2]) if found else None
+
+
+async def sender_row(session: AsyncSession, notification: Notification) -> Row:
+    query = (
+        select(Account, User.role)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Account.id == notification.from_account_id)
+    )
+    account, role = (await session.execute(query)).one()
+    return Row(notification, account, role)
+
+
+async def statuses_by_id(session: AsyncSession, status_ids: set[int]) -> dict[int, Status]:
+    if not status_ids:
+        return {}
+    rows = await session.scalars(select(Status).where(Status.id.in_(status_ids)))
+    return {status.id: status for status in rows}
+
+
+async def dismiss(session: AsyncSession, viewer_id: int, notification_id: int) -> bool:
+    result = await session.execute(
+        delete(Notification).where(
+            Notification.account_id == viewer_id, Notification.id == notification_id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def clear(session: AsyncSession, viewer_id: int) -> None:
+    await session.execute(delete(Notification).where(Notification.account_id == viewer_id))
+
+
+async def last_read_id(session: AsyncSession, viewer_id: int) -> int:
+    query = select(Marker.last_read_id).where(
+        Marker.account_id == viewer_id, Marker.timeline == MARKER_TIMELINE
+    )
+    return int((await session.execute(query)).scalar_one_or_none() or 0)
+
+
+async def count_after(
+    session: AsyncSession, viewer_id: int, filters: Filters, after_id: int, limit: int
+) -> int:
+    """Visible notifications newer than `after_id`, counting at most `limit`."""
+    bounded = (
+        select(Notification.id)
+        .join(Account, Account.id == Notification.from_account_id)
+        .where(*_filtered(viewer_id, filters), Notification.id > after_id)
+        .order_by(Notification.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    query = select(func.count()).select_from(bounded)
+    return int((await session.execute(query)).scalar_one())

@@ -1,0 +1,48 @@
+"""The one converter from notification rows to Mastodon's Notification entity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.serializers import account_entity, iso
+from connecthub.config import Settings
+from connecthub.notifications import repository
+from connecthub.notifications.repository import Row
+from connecthub.statuses.serializers import status_entities
+
+# Types whose entity carries the status that caused them.
+STATUS_TYPES = frozenset({"mention", "status", "reblog", "favourite", "poll", "update"})
+
+
+async def notification_entities(
+    session: AsyncSession, rows: Sequence[Row], viewer_id: int, settings: Settings
+) -> list[dict[str, Any]]:
+    """Entities for `rows` in the same order; statuses are batch-loaded (a fixed number of
+    queries whatever the page size). Callers pass only rows the viewer may see."""
+    status_ids = {r.notification.status_id for r in rows if r.notification.status_id}
+    statuses = await repository.statuses_by_id(session, {i for i in status_ids if i})
+    ordered = list(statuses.values())
+    rendered = dict(
+        zip(
+            (s.id for s in ordered),
+            await status_entities(session, ordered, viewer_id, settings),
+            strict=True,
+        )
+    )
+    entities = []
+    for row in rows:
+        notification = row.notification
+        entity: dict[str, Any] = {
+            "id": str(notification.id),
+            "type": notification.type,
+            "created_at": iso(notification.created_at),
+            "group_key": f"ungrouped-{notification.id}",
+            "account": account_entity(settings, row.sender, row.sender_role),
+        }
+        if notification.type in STATUS_TYPES:
+            entity["status"] = rendered.get(notification.status_id or 0)
+        entities.append(entity)
+    return entities
