@@ -39,6 +39,12 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def _program() -> str:
+    """How this command was invoked (e.g. `.venv/bin/connecthub`), for copy-paste hints."""
+    invoked = sys.argv[0]
+    return invoked if invoked.endswith("connecthub") else "connecthub"
+
+
 def _fail(message: str) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(2)
@@ -100,8 +106,8 @@ def serve(
             f"No SMTP_URL: accounts are confirmed at sign-up; mail goes to {settings.outbox_dir}"
         )
     typer.echo(
-        "Create the first admin with: "
-        "connecthub admin create-user --username alice --email alice@example.com --role admin"
+        f"Create the first admin with: {_program()} admin create-user "
+        "--username alice --email alice@example.com --role admin"
     )
     try:
         _run_uvicorn(settings, host, port, workers)

@@ -184,6 +184,16 @@ class Settings(BaseSettings):
     # Version of the terms of service and privacy policy that sign-up records consent to.
     terms_version: str = "2026-01"
 
+    # Streaming (WebSocket + SSE): browser origins allowed to open a socket (empty: only
+    # same-origin pages; clients that send no Origin header are always allowed).
+    streaming_allowed_origins: CommaList = Field(default_factory=list)
+    streaming_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Events buffered per connection before a slow consumer is disconnected.
+    streaming_max_pending: int = Field(default=1000, ge=1, le=1_000_000)
+    # Presence keys live this long unless their worker refreshes them (distributed mode).
+    presence_ttl_seconds: int = Field(default=60, ge=3, le=3600)
+    typing_seconds: int = Field(default=6, ge=1, le=60)
+
     # Observability
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
@@ -215,6 +225,11 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _parse_list(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("streaming_allowed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
         return _split_list(value)
 
     @field_validator("trusted_proxies")

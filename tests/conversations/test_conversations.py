@@ -113,8 +113,9 @@ async def test_a_third_account_never_sees_the_message(
     assert await conversations(client, carol_token) == []
     assert await notifications(client, carol_token) == []
     for headers in (auth(carol_token), {}):
-        hidden = await client.get(f"/api/v1/statuses/{dm['id']}", headers=headers)
-        assert hidden.status_code == 404
+        for path in (f"/api/v1/statuses/{dm['id']}", f"/api/v1/statuses/{dm['id']}/context"):
+            hidden = await client.get(path, headers=headers)
+            assert hidden.status_code == 404, path
     shown = await client.get(f"/api/v1/statuses/{dm['id']}", headers=auth(bob_token))
     assert shown.status_code == 200
 

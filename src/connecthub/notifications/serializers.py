@@ -22,8 +22,8 @@ async def notification_entities(
 ) -> list[dict[str, Any]]:
     """Entities for `rows` in the same order; statuses are batch-loaded (a fixed number of
     queries whatever the page size). Callers pass only rows the viewer may see."""
-    status_ids = {r.notification.status_id for r in rows if r.notification.status_id}
-    statuses = await repository.statuses_by_id(session, {i for i in status_ids if i})
+    status_ids = {r.notification.status_id for r in rows}
+    statuses = await repository.statuses_by_id(session, {i for i in status_ids if i is not None})
     ordered = list(statuses.values())
     rendered = dict(
         zip(

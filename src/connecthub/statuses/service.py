@@ -18,8 +18,8 @@ from connecthub.accounts.models import Account, User
 from connecthub.accounts.serializers import base_url
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.conversations import service as conversations_service
 from connecthub.conversations.models import Conversation
-from connecthub.conversations.service import record_direct_status
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra import idempotency
@@ -218,7 +218,7 @@ async def _after_post(
                     status_id=status.id,
                 )
     if status.visibility == Visibility.DIRECT:
-        await record_direct_status(
+        await conversations_service.record_direct_status(
             uow,
             status_id=status.id,
             author_id=status.account_id,
@@ -266,6 +266,8 @@ async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> 
     await repository.bump(session, Account, status.account_id, Account.statuses_count, -1)
     was_public = status.visibility == Visibility.PUBLIC
     tags = [t.name_key for t in await repository.tags_of(session, status.id)] if was_public else []
+    if status.visibility == Visibility.DIRECT:
+        await conversations_service.remove_direct_status(uow, status)
     await session.delete(status)
     await session.flush()
     _removed(uow, status)
