@@ -143,6 +143,19 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_key_prefix: str = "connecthub:"
     media_storage_url: str = "file://./data/media"
+    # Media (docs/media.md). MEDIA_STORAGE_URL is file://<dir> or
+    # s3://<bucket>?endpoint=<url>&region=<name>; the S3 credentials are separate settings.
+    media_s3_access_key_id: str | None = None
+    media_s3_secret_access_key: SecretStr | None = None
+    # Where clients fetch media from: a CDN or the store's public address (default: this
+    # server's /system/media for a local directory, <endpoint>/<bucket> for S3).
+    media_public_base_url: str | None = None
+    media_image_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    media_video_max_bytes: int = Field(default=99 * 1024 * 1024, ge=1024)  # video and audio
+    media_image_max_pixels: int = Field(default=33_177_600, ge=1)  # 7680 x 4320
+    # Bytes of stored media one account may hold (0: no quota).
+    media_account_quota_bytes: int = Field(default=10 * 1024**3, ge=0)
+    media_unattached_max_age_seconds: int = Field(default=86_400, ge=60)
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
     # Run a job worker inside each `serve` process too. Default: only in embedded mode, where

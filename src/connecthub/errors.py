@@ -81,6 +81,11 @@ class ServiceUnavailable(ConnectHubError):
     default_message = "Service temporarily unavailable"
 
 
+class InsufficientStorage(ConnectHubError):
+    status_code = 507
+    default_message = "Insufficient storage: the server cannot store this file now"
+
+
 class OAuthError(ConnectHubError):
     """RFC 6749 errors: `{"error": code, "error_description": message}`."""
 

@@ -14,7 +14,7 @@ from connecthub.infra.events import EventBus, InProcessEventBus, RedisEventBus
 from connecthub.infra.jobs import JobQueue
 from connecthub.infra.ratelimit import RateLimiter
 from connecthub.infra.redis import KeySpace, connect_redis
-from connecthub.infra.storage import MediaStorage, storage_from_url
+from connecthub.infra.storage import MediaStorage, storage_from_settings
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Engines:
         from connecthub.infra.rate_limiters import MemoryRateLimiter, RedisRateLimiter
 
         db = Database(settings)
-        storage = storage_from_url(settings.media_storage_url)
+        storage = storage_from_settings(settings)
         if settings.redis_url is None:
             return cls(
                 settings=settings,
@@ -65,6 +65,7 @@ class Engines:
 
     async def stop(self) -> None:
         await self.events.stop()
+        await self.storage.close()
         await self.db.dispose()
         if self.redis is not None:
             await self.redis.aclose()

@@ -1,26 +1,70 @@
 """Media storage: a local directory (embedded) or an S3-compatible store (distributed).
 
-Keys are content-addressed and immutable. The S3 implementation arrives with media.
+Keys are content-addressed and immutable, so every stored object may be cached forever.
+Failures surface as `StorageFull` (the disk or the bucket is full) or `StorageUnavailable`
+(the store cannot be reached); the media domain turns them into 507 and 503.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qs, urlparse
+
+from connecthub.config import Settings
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+# Every object is immutable: caches (browsers, a CDN) may keep it for a year.
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+CHUNK_SIZE = 64 * 1024
+LOCAL_MEDIA_PATH = "/system/media"
+
+
+class StorageError(Exception):
+    """The store refused or failed an operation."""
+
+
+class StorageFull(StorageError):
+    """No space left (disk full, quota of the bucket reached)."""
+
+
+class StorageUnavailable(StorageError):
+    """The store cannot be reached or answered with an error."""
 
 
 class MediaStorage(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
     async def get(self, key: str) -> bytes: ...
-    async def delete(self, key: str) -> None: ...
+    async def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when there is no such object."""
+        ...
+
+    def stream(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes `start`..`end` (inclusive) of the object, in chunks."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Idempotent: deleting a missing key is not an error."""
+        ...
+
     def public_url(self, key: str) -> str: ...
+    async def close(self) -> None: ...
+
+
+def content_disposition(key: str) -> str:
+    # Every allow-listed type is an image, a video or audio: shown inline, never as a page.
+    return f'inline; filename="{key.rsplit("/", 1)[-1]}"'
 
 
 class LocalStorage:
-    def __init__(self, root: Path, base_url: str = "/system/media") -> None:
+    def __init__(self, root: Path, base_url: str = LOCAL_MEDIA_PATH) -> None:
         self.root = root
         self.base_url = base_url.rstrip("/")
 
@@ -31,17 +75,45 @@ class LocalStorage:
         return path
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
-        await asyncio.to_thread(self._write, self._path(key), data)
+        try:
+            await asyncio.to_thread(self._write, self._path(key), data)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(str(exc)) from exc
+            raise StorageUnavailable(str(exc)) from exc
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(path.suffix + ".part")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.{id(data)}.part")
+        try:
+            temporary.write_bytes(data)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def size(self, key: str) -> int | None:
+        try:
+            return (await asyncio.to_thread(self._path(key).stat)).st_size
+        except FileNotFoundError:
+            return None
+
+    async def stream(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        handle = await asyncio.to_thread(self._path(key).open, "rb")
+        try:
+            await asyncio.to_thread(handle.seek, start)
+            remaining = end - start + 1
+            while remaining > 0:
+                chunk = await asyncio.to_thread(handle.read, min(CHUNK_SIZE, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                yield chunk
+        finally:
+            await asyncio.to_thread(handle.close)
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
@@ -49,9 +121,172 @@ class LocalStorage:
     def public_url(self, key: str) -> str:
         return f"{self.base_url}/{key}"
 
+    async def close(self) -> None:
+        return None
+
+
+class S3Storage:
+    """Any S3-compatible store (AWS S3, SeaweedFS, MinIO, R2, …), path-style addressing.
+
+    Objects are written with their type, `Cache-Control` and an inline `Content-Disposition`,
+    so the store (or the CDN in front of it) serves them with the right headers."""
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        endpoint: str | None,
+        region: str,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+        public_base_url: str,
+    ) -> None:
+        self.bucket = bucket
+        self.endpoint = endpoint
+        self.region = region
+        self._access_key_id = access_key_id
+        self._secret_access_key = secret_access_key
+        self.base_url = public_base_url.rstrip("/")
+        self._stack: AsyncExitStack | None = None
+        self._client: S3Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> S3Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                from aiobotocore.config import AioConfig
+                from aiobotocore.session import get_session
+
+                config = AioConfig(
+                    connect_timeout=5,
+                    read_timeout=60,
+                    retries={"max_attempts": 2, "mode": "standard"},
+                    s3={"addressing_style": "path"},
+                )
+                stack = AsyncExitStack()
+                self._client = await stack.enter_async_context(
+                    get_session().create_client(
+                        "s3",
+                        endpoint_url=self.endpoint,
+                        region_name=self.region,
+                        aws_access_key_id=self._access_key_id,
+                        aws_secret_access_key=self._secret_access_key,
+                        config=config,
+                    )
+                )
+                self._stack = stack
+        return self._client
+
+    async def _call(self, operation: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = await self.client()
+        try:
+            return await getattr(client, operation)(Bucket=self.bucket, **kwargs)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise FileNotFoundError(kwargs.get("Key", "")) from exc
+            if code in ("EntityTooLarge", "QuotaExceeded", "InsufficientStorage"):
+                raise StorageFull(code) from exc
+            raise StorageUnavailable(code or str(exc)) from exc
+        except (BotoCoreError, OSError) as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        await self._call(
+            "put_object",
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            CacheControl=CACHE_CONTROL,
+            ContentDisposition=content_disposition(key),
+        )
+
+    async def get(self, key: str) -> bytes:
+        response = await self._call("get_object", Key=key)
+        async with response["Body"] as body:
+            data: bytes = await body.read()
+        return data
+
+    async def size(self, key: str) -> int | None:
+        try:
+            response = await self._call("head_object", Key=key)
+        except FileNotFoundError:
+            return None
+        return int(response["ContentLength"])
+
+    async def stream(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        response = await self._call("get_object", Key=key, Range=f"bytes={start}-{end}")
+        async with response["Body"] as body:
+            async for chunk in body.iter_chunks(CHUNK_SIZE):
+                yield chunk
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self._call("delete_object", Key=key)
+        except FileNotFoundError:
+            return
+
+    def public_url(self, key: str) -> str:
+        return f"{self.base_url}/{key}"
+
+    async def create_bucket(self) -> None:
+        """For development and tests: make the bucket if it does not exist."""
+        if await self.bucket_exists():
+            return
+        await self._call("create_bucket")
+
+    async def bucket_exists(self) -> bool:
+        try:
+            await self._call("head_bucket")
+        except (FileNotFoundError, StorageUnavailable):
+            return False
+        return True
+
+    async def close(self) -> None:
+        stack, self._stack, self._client = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+
+
+def _server_url(settings: Settings) -> str:
+    scheme = "https" if settings.behind_tls else "http"
+    return f"{scheme}://{settings.local_domain}"
+
+
+def storage_from_settings(settings: Settings) -> MediaStorage:
+    """`MEDIA_STORAGE_URL`: `file://<dir>` or `s3://<bucket>?endpoint=<url>&region=<name>`;
+    `MEDIA_PUBLIC_BASE_URL` (a CDN) replaces the default base of media URLs."""
+    parsed = urlparse(settings.media_storage_url)
+    public = settings.media_public_base_url
+    if parsed.scheme == "file":
+        base = public or _server_url(settings) + LOCAL_MEDIA_PATH
+        return LocalStorage(Path(parsed.netloc + parsed.path), base)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ValueError("MEDIA_STORAGE_URL: s3:// needs a bucket name")
+        query = {name: values[-1] for name, values in parse_qs(parsed.query).items()}
+        endpoint = query.get("endpoint")
+        region = query.get("region", "us-east-1")
+        if endpoint:
+            default_base = f"{endpoint.rstrip('/')}/{parsed.netloc}"
+        else:
+            default_base = f"https://{parsed.netloc}.s3.{region}.amazonaws.com"
+        secret = settings.media_s3_secret_access_key
+        return S3Storage(
+            bucket=parsed.netloc,
+            endpoint=endpoint,
+            region=region,
+            access_key_id=settings.media_s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            public_base_url=public or default_base,
+        )
+    raise ValueError(f"MEDIA_STORAGE_URL: unsupported scheme {parsed.scheme!r}")
+
 
 def storage_from_url(url: str) -> MediaStorage:
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return LocalStorage(Path(parsed.netloc + parsed.path))
-    raise ValueError(f"MEDIA_STORAGE_URL: unsupported scheme {parsed.scheme!r}")
+    """A store from a URL alone (no credentials, default public base): for tools and tests."""
+    return storage_from_settings(Settings(media_storage_url=url))

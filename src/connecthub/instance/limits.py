@@ -17,11 +17,13 @@ MAX_FEATURED_TAGS: Final = 10
 MAX_PINNED_STATUSES: Final = 5
 
 MEDIA_DESCRIPTION_LIMIT: Final = 1500
+# Defaults of the MEDIA_* settings; the instance endpoints publish the settings' values.
 IMAGE_SIZE_LIMIT: Final = 16 * 1024 * 1024
-IMAGE_MATRIX_LIMIT: Final = 4096 * 4096
+IMAGE_MATRIX_LIMIT: Final = 33_177_600  # 7680 x 4320
 VIDEO_SIZE_LIMIT: Final = 99 * 1024 * 1024
 VIDEO_FRAME_RATE_LIMIT: Final = 120
 VIDEO_MATRIX_LIMIT: Final = 8_294_400  # 3840 x 2160
+# What media/sniffing.py accepts (decided by the bytes, never by the name or declared type).
 SUPPORTED_MIME_TYPES: Final = (
     "image/jpeg",
     "image/png",
@@ -34,12 +36,11 @@ SUPPORTED_MIME_TYPES: Final = (
     "audio/mpeg",
     "audio/mp3",
     "audio/ogg",
+    "audio/opus",
     "audio/wav",
     "audio/wave",
     "audio/x-wav",
-    "audio/webm",
     "audio/flac",
-    "audio/aac",
     "audio/mp4",
     "audio/m4a",
     "audio/x-m4a",

@@ -122,13 +122,14 @@ def _statuses_configuration(settings: Settings) -> s.StatusesConfiguration:
     )
 
 
-def _media_configuration() -> s.MediaConfiguration:
+def _media_configuration(settings: Settings) -> s.MediaConfiguration:
+    # The media limits are settings (enforced by media/validation.py); publish those.
     return s.MediaConfiguration(
         supported_mime_types=list(limits.SUPPORTED_MIME_TYPES),
         description_limit=limits.MEDIA_DESCRIPTION_LIMIT,
-        image_size_limit=limits.IMAGE_SIZE_LIMIT,
-        image_matrix_limit=limits.IMAGE_MATRIX_LIMIT,
-        video_size_limit=limits.VIDEO_SIZE_LIMIT,
+        image_size_limit=settings.media_image_max_bytes,
+        image_matrix_limit=settings.media_image_max_pixels,
+        video_size_limit=settings.media_video_max_bytes,
         video_frame_rate_limit=limits.VIDEO_FRAME_RATE_LIMIT,
         video_matrix_limit=limits.VIDEO_MATRIX_LIMIT,
     )
@@ -163,7 +164,7 @@ def instance_v1(settings: Settings, counts: repository.Counts, base_url: str) ->
             accounts=s.AccountsConfigurationV1(max_featured_tags=limits.MAX_FEATURED_TAGS),
             statuses=_statuses_configuration(settings),
             media_attachments=s.MediaConfigurationV1(
-                **_media_configuration().model_dump(exclude={"description_limit"})
+                **_media_configuration(settings).model_dump(exclude={"description_limit"})
             ),
             polls=_polls_configuration(),
         ),
@@ -195,7 +196,7 @@ def instance_v2(settings: Settings, counts: repository.Counts, base_url: str) ->
                 max_pinned_statuses=limits.MAX_PINNED_STATUSES,
             ),
             statuses=_statuses_configuration(settings),
-            media_attachments=_media_configuration(),
+            media_attachments=_media_configuration(settings),
             polls=_polls_configuration(),
             translation=s.TranslationConfiguration(enabled=False),
         ),

@@ -14,9 +14,10 @@ _SECRET_KEYS = re.compile(
     r"pass(word)?|token|secret|authorization|cookie|otp|code_verifier|email|e_mail", re.I
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# `Bearer x`, `Basic x`, and secrets in query strings or form bodies (`password=x`).
+# `Bearer x`, `Basic x`, secrets in query strings or form bodies (`password=x`), and the
+# WebSocket subprotocol header that streaming clients use to carry their token.
 _INLINE_SECRET = re.compile(
-    r"(?i)(bearer\s+|basic\s+|(?<![a-z0-9_])"
+    r"(?i)(bearer\s+|basic\s+|sec-websocket-protocol:\s*|(?<![a-z0-9_])"
     r"(?:access_token|refresh_token|token|password|client_secret|code)=)[A-Za-z0-9._~+/=%-]+"
 )
 # Credentials inside URLs: `postgresql://user:secret@host`.
@@ -73,7 +74,12 @@ def configure_logging(level: str, fmt: str) -> None:
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Drop lines below the level before any processor runs: the access log is per request.
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
@@ -82,14 +88,7 @@ def configure_logging(level: str, fmt: str) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-            foreign_pre_chain=[
-                structlog.contextvars.merge_contextvars,
-                structlog.processors.add_log_level,
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
-                structlog.stdlib.add_logger_name,
-                structlog.processors.format_exc_info,
-                redact_secrets,
-            ],
+            foreign_pre_chain=shared,
         )
     )
     root = logging.getLogger()
