@@ -142,6 +142,9 @@ def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        # Streaming sends the same event to thousands of sockets: compressing it for each
+        # one costs ~40 KiB of zlib state per socket and most of the CPU of a fan-out.
+        ws_per_message_deflate=False,
         proxy_headers=False,  # the app trusts X-Forwarded-For only from TRUSTED_PROXIES
         server_header=False,
         access_log=False,

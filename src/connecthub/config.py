@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     # Bytes of stored media one account may hold (0: no quota).
     media_account_quota_bytes: int = Field(default=10 * 1024**3, ge=0)
     media_unattached_max_age_seconds: int = Field(default=86_400, ge=60)
+    # A local media directory refuses uploads (507) that would leave less free disk than
+    # this, so the database and logs on the same disk never meet a full disk.
+    media_local_min_free_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    # Use ffmpeg/ffprobe (when on PATH) to probe and clean video and audio, and for poster
+    # frames; off: mutagen only, videos kept as uploaded, no poster frames.
+    media_ffmpeg: bool = True
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
     # Run a job worker inside each `serve` process too. Default: only in embedded mode, where

@@ -157,9 +157,7 @@ async def api(
 
 
 async def post_status(server: LiveServer, token: str, text: str, **fields: Any) -> dict[str, Any]:
-    response = await api(
-        server, "POST", "/api/v1/statuses", token, json={"status": text, **fields}
-    )
+    response = await api(server, "POST", "/api/v1/statuses", token, json={"status": text, **fields})
     assert response.status_code == 200, response.text
     return dict(response.json())
 

@@ -4,7 +4,6 @@ both. With Redis the accounts connect through two server processes."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 from tests.social_factories import follow, user_with_token
 from tests.streaming.support import (
     api,
+    multi_process,
     payload,
     post_status,
     servers,
@@ -25,10 +25,14 @@ if TYPE_CHECKING:
 
 
 def _presence_of(account_id: int, online: bool) -> object:
-    return lambda m: m["event"] == "presence" and payload(m) == {
-        "account_id": str(account_id),
-        "online": online,
-    }
+    return lambda m: (
+        m["event"] == "presence"
+        and payload(m)
+        == {
+            "account_id": str(account_id),
+            "online": online,
+        }
+    )
 
 
 async def test_followed_accounts_come_online_and_go_offline(
@@ -42,7 +46,10 @@ async def test_followed_accounts_come_online_and_go_offline(
     with servers(test_env, 2 if _redis() else 1) as started:
         here, there = started[0], started[-1]
         hidden = await api(
-            there, "PATCH", "/api/v1/connecthub/presence_settings", carol_token,
+            there,
+            "PATCH",
+            "/api/v1/connecthub/presence_settings",
+            carol_token,
             json={"hide_presence": True},
         )
         assert hidden.json() == {"hide_presence": True}
@@ -69,7 +76,7 @@ async def test_followed_accounts_come_online_and_go_offline(
 async def test_typing_reaches_the_other_participants(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:
-    alice, alice_token = await user_with_token(factory_app, "alice")
+    _alice, alice_token = await user_with_token(factory_app, "alice")
     bob, bob_token = await user_with_token(factory_app, "bob")
     with servers(test_env, 2 if _redis() else 1) as started:
         here, there = started[0], started[-1]
@@ -101,7 +108,6 @@ async def test_typing_reaches_the_other_participants(
             here, "POST", f"/api/v1/connecthub/conversations/{alice_view}/typing", bob_token
         )
         assert other.status_code == 404  # someone else's view of the conversation
-        del alice
 
 
 async def test_hidden_presence_hides_typing_and_bad_settings_are_refused(
@@ -111,13 +117,19 @@ async def test_hidden_presence_hides_typing_and_bad_settings_are_refused(
     _bob, bob_token = await user_with_token(factory_app, "bob")
     with servers(test_env, 1) as (server,):
         bad = await api(
-            server, "PATCH", "/api/v1/connecthub/presence_settings", bob_token,
+            server,
+            "PATCH",
+            "/api/v1/connecthub/presence_settings",
+            bob_token,
             json={"hide_presence": "maybe"},
         )
         assert bad.status_code == 422
         assert "hide_presence" in bad.json()["error"]
         await api(
-            server, "PATCH", "/api/v1/connecthub/presence_settings", bob_token,
+            server,
+            "PATCH",
+            "/api/v1/connecthub/presence_settings",
+            bob_token,
             json={"hide_presence": True},
         )
         current = await api(server, "GET", "/api/v1/connecthub/presence_settings", bob_token)
@@ -132,16 +144,12 @@ async def test_hidden_presence_hides_typing_and_bad_settings_are_refused(
             fence = await post_status(server, bob_token, "@alice again", visibility="direct")
             _, before = await wait_for_message(
                 alice_ws,
-                lambda m: m["event"] == "conversation"
-                and payload(m)["last_status"]["id"] == fence["id"],
+                lambda m: (
+                    m["event"] == "conversation" and payload(m)["last_status"]["id"] == fence["id"]
+                ),
             )
         assert [m for m in before if m["event"] == "typing"] == []
 
 
 def _redis() -> bool:
-    from tests.streaming.support import multi_process
-
     return multi_process()
-
-
-__all__ = ["json"]

@@ -22,23 +22,25 @@ async def test_hashtag_stream_over_sse_with_heartbeats(
     _bob, bob_token = await user_with_token(factory_app, "bob")
     with servers(test_env, 1, STREAMING_HEARTBEAT_SECONDS="0.2") as (server,):
         headers = {"Authorization": f"Bearer {alice_token}"}
-        async with httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client:
-            async with client.stream(
+        async with (
+            httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client,
+            client.stream(
                 "GET", "/api/v1/streaming/hashtag", params={"tag": "Python"}, headers=headers
-            ) as response:
-                assert response.status_code == 200
-                assert response.headers["content-type"].startswith("text/event-stream")
-                events = sse_events(response)
-                heartbeats = 0
-                async for item in events:
-                    if item == ":thump":
-                        heartbeats += 1
-                        break
-                await post_status(server, bob_token, "Nothing to see")
-                status = await post_status(server, bob_token, "I like #python")
-                async for item in events:
-                    if isinstance(item, SseEvent):
-                        break
+            ) as response,
+        ):
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            events = sse_events(response)
+            heartbeats = 0
+            async for item in events:
+                if item == ":thump":
+                    heartbeats += 1
+                    break
+            await post_status(server, bob_token, "Nothing to see")
+            status = await post_status(server, bob_token, "I like #python")
+            async for item in events:
+                if isinstance(item, SseEvent):
+                    break
     assert heartbeats == 1
     assert isinstance(item, SseEvent)
     assert item.event == "update"
@@ -47,7 +49,6 @@ async def test_hashtag_stream_over_sse_with_heartbeats(
 
 async def test_sse_refuses_bad_requests(test_env: TestEnv, factory_app: FastAPI) -> None:
     _alice, alice_token = await user_with_token(factory_app, "alice")
-    _app, notifications_only = await user_with_token(factory_app, "carol")
     with servers(test_env, 1) as (server,):
         assert (await api(server, "GET", "/api/v1/streaming/public")).status_code == 401
         missing_tag = await api(server, "GET", "/api/v1/streaming/hashtag", alice_token)
@@ -55,19 +56,14 @@ async def test_sse_refuses_bad_requests(test_env: TestEnv, factory_app: FastAPI)
         assert missing_tag.json() == {"error": "No tag for stream provided"}
         bad_list = await api(server, "GET", "/api/v1/streaming/list?list=abc", alice_token)
         assert bad_list.status_code == 400
-    del notifications_only
 
 
-async def test_notification_stream_needs_its_scope(
-    test_env: TestEnv, factory_app: FastAPI
-) -> None:
+async def test_notification_stream_needs_its_scope(test_env: TestEnv, factory_app: FastAPI) -> None:
     from tests.factories import create_token
 
     alice, _ = await user_with_token(factory_app, "alice")
     statuses_only = await create_token(factory_app, alice.id, scopes=frozenset({"read:statuses"}))
     with servers(test_env, 1) as (server,):
-        refused = await api(
-            server, "GET", "/api/v1/streaming/user/notification", statuses_only
-        )
+        refused = await api(server, "GET", "/api/v1/streaming/user/notification", statuses_only)
         assert refused.status_code == 401
         assert "scopes" in refused.json()["error"]

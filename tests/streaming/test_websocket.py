@@ -136,7 +136,7 @@ async def test_blocked_and_muted_authors_never_reach_topic_streams(
             seen_fences = 0
             before_all = []
             while seen_fences < 2:
-                message, before = await wait_for_message(
+                _fence, before = await wait_for_message(
                     ws, lambda m: m["event"] == "update" and payload(m)["id"] == fence["id"]
                 )
                 seen_fences += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -64,9 +65,12 @@ def content_disposition(key: str) -> str:
 
 
 class LocalStorage:
-    def __init__(self, root: Path, base_url: str = LOCAL_MEDIA_PATH) -> None:
+    def __init__(
+        self, root: Path, base_url: str = LOCAL_MEDIA_PATH, min_free_bytes: int = 0
+    ) -> None:
         self.root = root
         self.base_url = base_url.rstrip("/")
+        self.min_free_bytes = min_free_bytes
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -82,9 +86,12 @@ class LocalStorage:
                 raise StorageFull(str(exc)) from exc
             raise StorageUnavailable(str(exc)) from exc
 
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
+    def _write(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if self.min_free_bytes:
+            free = shutil.disk_usage(path.parent).free
+            if free - len(data) < self.min_free_bytes:
+                raise OSError(errno.ENOSPC, "the media disk is (nearly) full", str(path.parent))
         temporary = path.with_name(f"{path.name}.{os.getpid()}.{id(data)}.part")
         try:
             temporary.write_bytes(data)
@@ -177,6 +184,7 @@ class S3Storage:
                     )
                 )
                 self._stack = stack
+        assert self._client is not None
         return self._client
 
     async def _call(self, operation: str, **kwargs: Any) -> Any:
@@ -257,32 +265,52 @@ def _server_url(settings: Settings) -> str:
     return f"{scheme}://{settings.local_domain}"
 
 
-def storage_from_settings(settings: Settings) -> MediaStorage:
-    """`MEDIA_STORAGE_URL`: `file://<dir>` or `s3://<bucket>?endpoint=<url>&region=<name>`;
-    `MEDIA_PUBLIC_BASE_URL` (a CDN) replaces the default base of media URLs."""
+def _s3_location(settings: Settings) -> tuple[str, str | None, str]:
     parsed = urlparse(settings.media_storage_url)
-    public = settings.media_public_base_url
-    if parsed.scheme == "file":
-        base = public or _server_url(settings) + LOCAL_MEDIA_PATH
-        return LocalStorage(Path(parsed.netloc + parsed.path), base)
-    if parsed.scheme == "s3":
-        if not parsed.netloc:
-            raise ValueError("MEDIA_STORAGE_URL: s3:// needs a bucket name")
-        query = {name: values[-1] for name, values in parse_qs(parsed.query).items()}
-        endpoint = query.get("endpoint")
-        region = query.get("region", "us-east-1")
+    if not parsed.netloc:
+        raise ValueError("MEDIA_STORAGE_URL: s3:// needs a bucket name")
+    query = {name: values[-1] for name, values in parse_qs(parsed.query).items()}
+    return parsed.netloc, query.get("endpoint"), query.get("region", "us-east-1")
+
+
+def public_base_url(settings: Settings) -> str:
+    """Where clients fetch stored objects: `MEDIA_PUBLIC_BASE_URL` (a CDN) when set, else
+    this server's /system/media (local directory) or the store's own address (S3)."""
+    if settings.media_public_base_url:
+        return settings.media_public_base_url.rstrip("/")
+    scheme = urlparse(settings.media_storage_url).scheme
+    if scheme == "s3":
+        bucket, endpoint, region = _s3_location(settings)
         if endpoint:
-            default_base = f"{endpoint.rstrip('/')}/{parsed.netloc}"
-        else:
-            default_base = f"https://{parsed.netloc}.s3.{region}.amazonaws.com"
+            return f"{endpoint.rstrip('/')}/{bucket}"
+        return f"https://{bucket}.s3.{region}.amazonaws.com"
+    return _server_url(settings) + LOCAL_MEDIA_PATH
+
+
+def media_url(settings: Settings, key: str) -> str:
+    return f"{public_base_url(settings)}/{key}"
+
+
+def storage_from_settings(settings: Settings) -> MediaStorage:
+    """`MEDIA_STORAGE_URL`: `file://<dir>` or `s3://<bucket>?endpoint=<url>&region=<name>`
+    (credentials: `MEDIA_S3_ACCESS_KEY_ID`, `MEDIA_S3_SECRET_ACCESS_KEY`)."""
+    parsed = urlparse(settings.media_storage_url)
+    if parsed.scheme == "file":
+        return LocalStorage(
+            Path(parsed.netloc + parsed.path),
+            public_base_url(settings),
+            settings.media_local_min_free_bytes,
+        )
+    if parsed.scheme == "s3":
+        bucket, endpoint, region = _s3_location(settings)
         secret = settings.media_s3_secret_access_key
         return S3Storage(
-            bucket=parsed.netloc,
+            bucket=bucket,
             endpoint=endpoint,
             region=region,
             access_key_id=settings.media_s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
-            public_base_url=public or default_base,
+            public_base_url=public_base_url(settings),
         )
     raise ValueError(f"MEDIA_STORAGE_URL: unsupported scheme {parsed.scheme!r}")
 

@@ -43,8 +43,9 @@ class Probe:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def ffmpeg_available() -> bool:
-    return shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
+def ffmpeg_available(enabled: bool = True) -> bool:
+    """`MEDIA_FFMPEG` is on and both tools are on PATH."""
+    return enabled and shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
 
 
 def _length(seconds: float) -> str:
@@ -57,7 +58,7 @@ def _length(seconds: float) -> str:
 def _mutagen_probe(data: bytes) -> Probe:
     try:
         parsed = mutagen.File(io.BytesIO(data))
-    except Exception:  # mutagen raises many types on hostile input  # noqa: BLE001
+    except Exception:  # mutagen raises many types on hostile input
         parsed = None
     if parsed is None or parsed.info is None:
         raise MediaRefused("is not a readable audio or video file")
@@ -112,8 +113,8 @@ def _ffprobe(path: Path) -> Probe:
     return probe
 
 
-def probe(data: bytes, file_type: FileType) -> Probe:
-    if ffmpeg_available():
+def probe(data: bytes, file_type: FileType, *, ffmpeg: bool) -> Probe:
+    if ffmpeg:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"input.{file_type.extension}"
             path.write_bytes(data)
@@ -121,16 +122,27 @@ def probe(data: bytes, file_type: FileType) -> Probe:
     return _mutagen_probe(data)
 
 
-def strip_metadata(data: bytes, file_type: FileType) -> bytes:
+def strip_metadata(data: bytes, file_type: FileType, *, ffmpeg: bool) -> bytes:
     """A copy without tags (titles, comments, cover art, GPS in a phone video), streams
     untouched. With ffmpeg the container is rewritten; otherwise mutagen removes the
     tags it knows (audio only); videos are then kept as uploaded."""
-    if ffmpeg_available():
+    if ffmpeg:
         with tempfile.TemporaryDirectory() as folder:
             source = Path(folder) / f"input.{file_type.extension}"
             target = Path(folder) / f"output.{file_type.extension}"
             source.write_bytes(data)
-            args = ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-map", "0:v?", "-map", "0:a?"]
+            args = [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(source),
+                "-map",
+                "0:v?",
+                "-map",
+                "0:a?",
+            ]
             args += ["-map_metadata", "-1", "-map_chapters", "-1", "-c", "copy"]
             if file_type.extension in ("mp4", "mov", "m4a"):
                 args += ["-movflags", "+faststart"]
@@ -142,14 +154,14 @@ def strip_metadata(data: bytes, file_type: FileType) -> bytes:
         if parsed is not None and parsed.tags is not None:
             parsed.delete(buffer)
             return buffer.getvalue()
-    except Exception:  # an odd tag block: keep the file as it is  # noqa: BLE001, S110
+    except Exception:  # an odd tag block: keep the file as it is  # noqa: S110
         pass
     return data
 
 
-def poster_frame(data: bytes, file_type: FileType) -> bytes | None:
+def poster_frame(data: bytes, file_type: FileType, *, ffmpeg: bool) -> bytes | None:
     """A PNG of the video's first frame (None without ffmpeg)."""
-    if not ffmpeg_available():
+    if not ffmpeg:
         return None
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / f"input.{file_type.extension}"

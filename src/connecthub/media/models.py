@@ -7,7 +7,17 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connecthub.clock import utcnow
@@ -64,9 +74,7 @@ class MediaAttachment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    def keys(self) -> list[str]:
+    def stored_keys(self) -> list[str]:
         return [
-            key
-            for key in (self.file_key, self.small_key, self.webp_key, self.thumbnail_key)
-            if key
+            key for key in (self.file_key, self.small_key, self.webp_key, self.thumbnail_key) if key
         ]

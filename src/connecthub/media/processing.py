@@ -11,10 +11,10 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-import blurhash
 from PIL import Image, ImageOps, ImageSequence
 
 from connecthub.instance.limits import IMAGE_MATRIX_LIMIT
+from connecthub.media import blurhash
 from connecthub.media.sniffing import AVIF, GIF, JPEG, PNG, WEBP, FileType
 
 # Pillow refuses (DecompressionBombError) anything over twice this before decoding; our own
@@ -84,9 +84,9 @@ def _frames(image: Image.Image) -> list[tuple[Image.Image, int]]:
     """Every frame, decoded (and checked), with its duration in milliseconds."""
     count = getattr(image, "n_frames", 1)
     width, height = image.size
-    if count > ANIMATION_FRAME_LIMIT or count * width * height > ANIMATION_PIXEL_LIMIT:
-        if count > 1:
-            raise ImageRefused("is an animation too large to process")
+    too_many = count > ANIMATION_FRAME_LIMIT or count * width * height > ANIMATION_PIXEL_LIMIT
+    if count > 1 and too_many:
+        raise ImageRefused("is an animation too large to process")
     frames = []
     try:
         for frame in ImageSequence.Iterator(image):
@@ -158,9 +158,7 @@ def _small(image: Image.Image) -> Image.Image:
 
 
 def _blurhash(small: Image.Image) -> str:
-    tiny = small.convert("RGB")
-    tiny.thumbnail((64, 64), Image.Resampling.BILINEAR)
-    return str(blurhash.encode(tiny, 4, 3))
+    return blurhash.encode(small, 4, 3)
 
 
 def process_image(data: bytes, file_type: FileType, *, max_pixels: int) -> ProcessedImage:
@@ -192,7 +190,9 @@ def process_image(data: bytes, file_type: FileType, *, max_pixels: int) -> Proce
     return ProcessedImage(variants=variants, blurhash=_blurhash(small), meta=meta)
 
 
-def fitted_image(data: bytes, file_type: FileType, *, max_pixels: int, box: tuple[int, int]) -> Variant:
+def fitted_image(
+    data: bytes, file_type: FileType, *, max_pixels: int, box: tuple[int, int]
+) -> Variant:
     """Avatars and headers: cropped to `box`, re-encoded as PNG (with alpha) or JPEG."""
     image = _open(data, file_type, max_pixels)
     frames = _frames(image)

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
@@ -39,8 +40,11 @@ PROCESS_JOB = "media.process"
 PURGE_JOB = "media.purge"
 EXPIRE_JOB = "media.expire_unattached"
 PROFILE_BOXES = {"avatar": (400, 400), "header": (1500, 500)}
-ALLOWED = "images (JPEG, PNG, GIF, WebP, AVIF), video (MP4, WebM, MOV), audio (MP3, OGG, WAV, FLAC, M4A)"
+ALLOWED = (
+    "images (JPEG, PNG, GIF, WebP, AVIF), video (MP4, WebM, MOV), audio (MP3, OGG, WAV, FLAC, M4A)"
+)
 
+log = structlog.get_logger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -82,7 +86,9 @@ def size_limit(settings: Settings, file_type: FileType) -> int:
     return settings.media_video_max_bytes
 
 
-async def accept(settings: Settings, incoming: Incoming, *, images_only: bool = False) -> tuple[FileType, bytes]:
+async def accept(
+    settings: Settings, incoming: Incoming, *, images_only: bool = False
+) -> tuple[FileType, bytes]:
     """The file's type, decided by its bytes, and its content within the size limit."""
     file_type = sniff(incoming.head)
     if file_type is None or (images_only and not file_type.is_image):
@@ -117,7 +123,9 @@ def focus(value: str) -> tuple[float, float]:
     return x, y
 
 
-async def store(session: AsyncSession, storage: MediaStorage, objects: Sequence[StoredObject]) -> None:
+async def store(
+    session: AsyncSession, storage: MediaStorage, objects: Sequence[StoredObject]
+) -> None:
     """Put every object, or none: on failure the ones already put are taken back (unless a
     row already names them) and the caller gets 507 (full) or 503 (store down)."""
     written: list[str] = []
@@ -134,6 +142,7 @@ async def store(session: AsyncSession, storage: MediaStorage, objects: Sequence[
                     await storage.delete(key)
         if isinstance(exc, StorageFull):
             raise InsufficientStorage() from exc
+        log.warning("media.store_failed", error=str(exc))
         raise ServiceUnavailable("Media storage is unavailable; try again later") from exc
 
 
@@ -160,16 +169,25 @@ async def _image_objects(
     for variant in processed.variants:
         key = content_key(variant.role, variant.data, variant.file_type)
         objects.append(StoredObject(key, variant.data, variant.file_type.content_type))
-        setattr(row, {"original": "file_key", "small": "small_key", "webp": "webp_key"}[variant.role], key)
+        setattr(
+            row,
+            {"original": "file_key", "small": "small_key", "webp": "webp_key"}[variant.role],
+            key,
+        )
     row.blurhash = processed.blurhash
     row.meta = processed.meta
     row.state = MediaState.READY
     return objects
 
 
-async def _audio_objects(row: MediaAttachment, file_type: FileType, data: bytes) -> list[StoredObject]:
+async def _audio_objects(
+    settings: Settings, row: MediaAttachment, file_type: FileType, data: bytes
+) -> list[StoredObject]:
+    ffmpeg = av.ffmpeg_available(settings.media_ffmpeg)
+
     def work() -> tuple[av.Probe, bytes]:
-        return av.probe(data, file_type), av.strip_metadata(data, file_type)
+        found = av.probe(data, file_type, ffmpeg=ffmpeg)
+        return found, av.strip_metadata(data, file_type, ffmpeg=ffmpeg)
 
     try:
         found, stripped = await in_thread(work)
@@ -230,7 +248,7 @@ async def upload(
     if file_type.is_image:
         objects = await _image_objects(settings, row, file_type, data, file.field)
     elif file_type.kind is MediaKind.AUDIO:
-        objects = await _audio_objects(row, file_type, data)
+        objects = await _audio_objects(settings, row, file_type, data)
     else:  # video: stored now, probed and stripped by PROCESS_JOB
         row.file_key = content_key("upload", data, file_type)
         row.state = MediaState.PROCESSING
@@ -253,7 +271,10 @@ def _schedule_expiry(uow: UnitOfWork, settings: Settings, media_id: int) -> None
 
     async def enqueue() -> None:
         await uow.engines.jobs.enqueue(
-            EXPIRE_JOB, {"media_id": media_id}, job_id=f"media-expire:{media_id}", delay_seconds=delay
+            EXPIRE_JOB,
+            {"media_id": media_id},
+            job_id=f"media-expire:{media_id}",
+            delay_seconds=delay,
         )
 
     uow.after_commit(enqueue)
@@ -297,7 +318,9 @@ def parse_ids(values: Sequence[str]) -> list[int]:
     return ids
 
 
-async def attach(uow: UnitOfWork, *, account_id: int, status_id: int, media_ids: Sequence[int]) -> bool:
+async def attach(
+    uow: UnitOfWork, *, account_id: int, status_id: int, media_ids: Sequence[int]
+) -> bool:
     """Make `media_ids` (in order) the status's attachments: only the caller's own media,
     unattached or already on this status, and finished processing. Media taken off the
     status become unattached (and expire). Returns whether the status has media."""
@@ -307,7 +330,9 @@ async def attach(uow: UnitOfWork, *, account_id: int, status_id: int, media_ids:
         if row is None or row.status_id not in (None, status_id):
             raise ValidationFailed("media_ids", f"{media_id} is not an unattached upload of yours")
         if row.state != MediaState.READY:
-            raise ValidationFailed("media_ids", "cannot attach files that have not finished processing")
+            raise ValidationFailed(
+                "media_ids", "cannot attach files that have not finished processing"
+            )
     for current in await repository.of_status(uow.session, status_id):
         if current.id not in rows:
             current.status_id = None
@@ -329,7 +354,7 @@ async def release_status_media(uow: UnitOfWork, status_id: int) -> None:
     rows = await repository.of_status(uow.session, status_id)
     if not rows:
         return
-    keys = [key for row in rows for key in row.keys()]
+    keys = [key for row in rows for key in row.stored_keys()]
     await repository.delete_rows(uow.session, [row.id for row in rows])
     purge_after_commit(uow, keys, job_id=f"media-purge:status:{status_id}")
 
@@ -337,7 +362,7 @@ async def release_status_media(uow: UnitOfWork, status_id: int) -> None:
 async def release_account_media(uow: UnitOfWork, account_id: int) -> None:
     """An account is being deleted: call before its row goes (privacy/deletion)."""
     rows = await repository.of_account(uow.session, account_id)
-    keys = [key for row in rows for key in row.keys()]
+    keys = [key for row in rows for key in row.stored_keys()]
     account = await uow.session.get(Account, account_id)
     if account is not None:
         keys += [key for key in (account.avatar_key, account.header_key) if key]
@@ -362,7 +387,11 @@ async def set_profile_image(
     except ImageRefused as exc:
         raise ValidationFailed(incoming.field, str(exc)) from None
     key = content_key(incoming.field, variant.data, variant.file_type)
-    await store(uow.session, uow.engines.storage, [StoredObject(key, variant.data, variant.file_type.content_type)])
+    await store(
+        uow.session,
+        uow.engines.storage,
+        [StoredObject(key, variant.data, variant.file_type.content_type)],
+    )
     column = f"{incoming.field}_key"
     previous = getattr(account, column)
     setattr(account, column, key)

@@ -37,9 +37,28 @@ FLAC = FileType("audio/flac", "flac", MediaKind.AUDIO)
 M4A = FileType("audio/mp4", "m4a", MediaKind.AUDIO)
 
 # Everything the server stores, by extension: the only source of a served Content-Type.
-BY_EXTENSION = {t.extension: t for t in (JPEG, PNG, GIF, WEBP, AVIF, MP4, MOV, WEBM, MP3, OGG, WAV, FLAC, M4A)}
+BY_EXTENSION = {
+    t.extension: t for t in (JPEG, PNG, GIF, WEBP, AVIF, MP4, MOV, WEBM, MP3, OGG, WAV, FLAC, M4A)
+}
 
-_VIDEO_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"MSNV", b"3gp4", b"3gp5", b"3g2a", b"M4V ", b"M4VP", b"mmp4"}
+_VIDEO_BRANDS = {
+    b"isom",
+    b"iso2",
+    b"iso4",
+    b"iso5",
+    b"iso6",
+    b"mp41",
+    b"mp42",
+    b"avc1",
+    b"dash",
+    b"MSNV",
+    b"3gp4",
+    b"3gp5",
+    b"3g2a",
+    b"M4V ",
+    b"M4VP",
+    b"mmp4",
+}
 _AUDIO_BRANDS = {b"M4A ", b"M4B ", b"F4A "}
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -57,7 +58,7 @@ async def sweep_unattached(engines: Engines) -> int:
     while True:
         async with engines.db.transaction() as session:
             rows = await repository.unattached_before(session, cutoff, SWEEP_BATCH)
-            keys = [key for row in rows for key in row.keys()]
+            keys = [key for row in rows for key in row.stored_keys()]
             await repository.delete_rows(session, [row.id for row in rows])
         await purge_keys(engines, keys)
         removed += len(rows)
@@ -76,18 +77,19 @@ def _file_type(row: MediaAttachment) -> FileType:
     return BY_EXTENSION[row.file_key.rsplit(".", 1)[-1]]
 
 
-def _video_work(data: bytes, file_type: FileType, max_pixels: int) -> dict[str, Any]:
+def _video_work(data: bytes, file_type: FileType, max_pixels: int, ffmpeg: bool) -> dict[str, Any]:
     """Everything slow, on the worker's thread: probe, strip, poster frame."""
-    found = av.probe(data, file_type)
+    found = av.probe(data, file_type, ffmpeg=ffmpeg)
     if found.width and found.height and found.width * found.height > VIDEO_MATRIX_LIMIT:
         raise av.MediaRefused("is larger than 3840x2160")
-    result: dict[str, Any] = {"probe": found, "file": av.strip_metadata(data, file_type)}
-    poster = av.poster_frame(data, file_type)
+    result: dict[str, Any] = {
+        "probe": found,
+        "file": av.strip_metadata(data, file_type, ffmpeg=ffmpeg),
+    }
+    poster = av.poster_frame(data, file_type, ffmpeg=ffmpeg)
     if poster:
-        try:
+        with contextlib.suppress(ImageRefused):  # no poster rather than no video
             result["poster"] = process_image(poster, PNG, max_pixels=max_pixels)
-        except ImageRefused:
-            pass
     return result
 
 
@@ -103,7 +105,11 @@ async def process_video(ctx: JobContext, payload: Payload) -> None:
     data = await engines.storage.get(upload_key)
     try:
         result = await in_thread(
-            _video_work, data, file_type, engines.settings.media_image_max_pixels
+            _video_work,
+            data,
+            file_type,
+            engines.settings.media_image_max_pixels,
+            av.ffmpeg_available(engines.settings.media_ffmpeg),
         )
     except (av.MediaRefused, OSError) as exc:
         log.info("media.video_refused", media_id=media_id, reason=str(exc))
@@ -124,11 +130,19 @@ async def _finish_video(
 ) -> None:
     upload_key, upload_size = upload
     stripped: bytes = result["file"]
-    objects = [StoredObject(content_key("original", stripped, file_type), stripped, file_type.content_type)]
+    objects = [
+        StoredObject(content_key("original", stripped, file_type), stripped, file_type.content_type)
+    ]
     poster = result.get("poster")
     if poster is not None:
         small = poster.variant("small")
-        objects.append(StoredObject(content_key("small", small.data, small.file_type), small.data, small.file_type.content_type))
+        objects.append(
+            StoredObject(
+                content_key("small", small.data, small.file_type),
+                small.data,
+                small.file_type.content_type,
+            )
+        )
     async with engines.db.transaction() as session:
         row = await repository.by_id(session, media_id)
         if row is None or row.state != MediaState.PROCESSING:

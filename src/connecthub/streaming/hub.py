@@ -24,6 +24,7 @@ from connecthub.accounts.identity import TokenInfo
 from connecthub.accounts.tokens import revocation_channel
 from connecthub.infra.engines import Engines
 from connecthub.ops.metrics import STREAMING_CONNECTIONS
+from connecthub.streaming.filters import AudienceFilter
 from connecthub.streaming.presence import PresenceService
 from connecthub.streaming.session import (
     ACCOUNT_CLOSED_EVENT,
@@ -42,6 +43,7 @@ class StreamingHub:
     def __init__(self, engines: Engines) -> None:
         self.engines = engines
         self.presence = PresenceService(engines)
+        self.audience = AudienceFilter(engines)
         self.sessions: set[StreamSession] = set()
         self.draining = False
         self._emptied = asyncio.Event()
@@ -60,7 +62,7 @@ class StreamingHub:
     # -- connections -----------------------------------------------------------------
 
     async def open_session(self, token: TokenInfo, transport: str) -> StreamSession:
-        session = StreamSession(self.engines, token, transport)
+        session = StreamSession(self.engines, token, transport, self.audience)
         await session.open()
         self.sessions.add(session)
         self._emptied.clear()

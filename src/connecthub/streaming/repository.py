@@ -3,7 +3,7 @@ the follow graph for presence, the presence privacy flag and conversation partic
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, and_, column, or_, select, table, update
+from sqlalchemy import Boolean, and_, column, or_, select, table, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.clock import utcnow
@@ -24,12 +24,19 @@ async def blocked_either_way(session: AsyncSession, viewer_id: int) -> set[int]:
     return {target if source == viewer_id else source for source, target in rows}
 
 
-async def muted_by(session: AsyncSession, viewer_id: int) -> set[int]:
-    query = select(Mute.target_account_id).where(
-        Mute.account_id == viewer_id,
-        or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
+async def viewers_hiding(session: AsyncSession, account_ids: frozenset[int]) -> set[int]:
+    """Accounts that must not see content involving `account_ids`: those who block them,
+    are blocked by them, or mute them (live mutes only). Indexed on both engines."""
+    ids = sorted(account_ids)
+    query = union(
+        select(Block.account_id.label("viewer")).where(Block.target_account_id.in_(ids)),
+        select(Block.target_account_id).where(Block.account_id.in_(ids)),
+        select(Mute.account_id).where(
+            Mute.target_account_id.in_(ids),
+            or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
+        ),
     )
-    return set((await session.execute(query)).scalars())
+    return {int(i) for i in (await session.execute(query)).scalars()}
 
 
 async def list_owner(session: AsyncSession, list_id: int) -> int | None:

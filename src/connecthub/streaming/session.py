@@ -18,7 +18,7 @@ from connecthub.accounts.identity import TokenInfo
 from connecthub.accounts.tokens import revocation_channel
 from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event, EventBusBase, Subscription
-from connecthub.streaming.filters import Relations
+from connecthub.streaming.filters import AudienceFilter
 from connecthub.streaming.streams import Stream
 
 # Close codes. 1008 (policy violation) for a revoked token or suspended account: the client
@@ -76,13 +76,15 @@ class _ChannelTap(Subscription):
 
 
 class StreamSession:
-    def __init__(self, engines: Engines, token: TokenInfo, transport: str) -> None:
+    def __init__(
+        self, engines: Engines, token: TokenInfo, transport: str, audience: AudienceFilter
+    ) -> None:
         self.engines = engines
         self.token = token
         self.account_id = token.account_id or 0
         self.transport = transport
         self.streams: dict[tuple[str, str | None], Stream] = {}
-        self.relations = Relations(engines, self.account_id)
+        self._audience = audience
         self._taps: dict[str, _ChannelTap] = {}
         self._mailbox = Mailbox(
             engines.settings.streaming_max_pending, lambda: self.close(CLOSE_SLOW_CONSUMER)
@@ -131,8 +133,6 @@ class StreamSession:
         if channel == revocation_channel(self.account_id):
             self._control(event)
             return
-        if event.get("event") == "relationships_changed":
-            self.relations.invalidate()
         self._mailbox.offer(channel, event)
 
     def _control(self, event: Event) -> None:
@@ -170,7 +170,7 @@ class StreamSession:
             return False
         # User-channel events were addressed to this recipient already; filtering them
         # too costs nothing once the sets are loaded, and covers a stale publisher.
-        return not await self.relations.hides(payload)
+        return not await self._audience.hides(self.account_id, payload)
 
 
 def _has_media(status: dict[str, Any]) -> bool:
@@ -187,14 +187,46 @@ def encode_payload(payload: Any) -> str | None:
     return json.dumps(payload, separators=(",", ":"))
 
 
+class _Encoded:
+    """The last few events' rendered messages: one event fanned out to thousands of local
+    sockets is serialized once per stream label, not once per socket. Entries hold the
+    payload itself, so an `id()` key cannot be reused while cached."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: dict[tuple[int, str, str], tuple[Any, str]] = {}
+
+    def get(self, payload: Any, key: tuple[str, str], render: Callable[[], str]) -> str:
+        if payload is None or isinstance(payload, str):
+            return render()
+        full = (id(payload), *key)
+        cached = self._entries.get(full)
+        if cached is not None and cached[0] is payload:
+            return cached[1]
+        text = render()
+        if len(self._entries) >= self._size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[full] = (payload, text)
+        return text
+
+
+_rendered = _Encoded()
+
+
 def websocket_message(stream: Stream, name: str, payload: Any) -> str:
-    message: dict[str, Any] = {"stream": stream.label, "event": name}
-    encoded = encode_payload(payload)
-    if encoded is not None:
-        message["payload"] = encoded
-    return json.dumps(message, separators=(",", ":"))
+    def render() -> str:
+        message: dict[str, Any] = {"stream": stream.label, "event": name}
+        encoded = encode_payload(payload)
+        if encoded is not None:
+            message["payload"] = encoded
+        return json.dumps(message, separators=(",", ":"))
+
+    return _rendered.get(payload, ("ws:" + name, "\x00".join(stream.label)), render)
 
 
 def sse_message(name: str, payload: Any) -> str:
-    encoded = encode_payload(payload)
-    return f"event: {name}\ndata: {encoded if encoded is not None else 'undefined'}\n\n"
+    def render() -> str:
+        encoded = encode_payload(payload)
+        return f"event: {name}\ndata: {encoded if encoded is not None else 'undefined'}\n\n"
+
+    return _rendered.get(payload, ("sse:" + name, ""), render)

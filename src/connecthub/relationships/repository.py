@@ -1,0 +1,150 @@
+"""All SQL of the follow graph."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.models import Account
+from connecthub.http.pagination import Page
+from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
+
+EdgeModel = type[Follow] | type[FollowRequest] | type[Block] | type[Mute]
+
+
+async def edge(session: AsyncSession, model: Any, account_id: int, target_id: int) -> Any:
+    query = select(model).where(
+        model.account_id == account_id, model.target_account_id == target_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def insert_edge(session: AsyncSession, row: Follow | FollowRequest | Block | Mute) -> bool:
+    """Insert one edge; False when it already exists (also when a concurrent request won)."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def delete_edge(session: AsyncSession, model: Any, account_id: int, target_id: int) -> bool:
+    result = await session.execute(
+        delete(model).where(model.account_id == account_id, model.target_account_id == target_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def bump_follow_counts(
+    session: AsyncSession, follower_id: int, target_id: int, by: int
+) -> None:
+    """Atomic counter updates, in the same transaction as the edge change."""
+    await session.execute(
+        update(Account)
+        .where(Account.id == follower_id)
+        .values(following_count=Account.following_count + by)
+    )
+    await session.execute(
+        update(Account)
+        .where(Account.id == target_id)
+        .values(followers_count=Account.followers_count + by)
+    )
+
+
+async def live_account(session: AsyncSession, account_id: int) -> Account | None:
+    query = select(Account).where(Account.id == account_id, Account.suspended_at.is_(None))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def blocked_either_way(session: AsyncSession, a: int, b: int) -> bool:
+    query = select(Block.id).where(
+        or_(
+            and_(Block.account_id == a, Block.target_account_id == b),
+            and_(Block.account_id == b, Block.target_account_id == a),
+        )
+    )
+    return (await session.execute(query.limit(1))).first() is not None
+
+
+async def edges_from(
+    session: AsyncSession, model: Any, account_id: int, target_ids: Sequence[int]
+) -> dict[int, Any]:
+    query = select(model).where(
+        model.account_id == account_id, model.target_account_id.in_(target_ids)
+    )
+    return {row.target_account_id: row for row in (await session.execute(query)).scalars()}
+
+
+async def sources_to(
+    session: AsyncSession, model: Any, target_id: int, account_ids: Sequence[int]
+) -> set[int]:
+    query = select(model.account_id).where(
+        model.target_account_id == target_id, model.account_id.in_(account_ids)
+    )
+    return set((await session.execute(query)).scalars())
+
+
+async def accounts_page(
+    session: AsyncSession,
+    model: Any,
+    page: Page,
+    *,
+    owner_column: Any,
+    listed_column: Any,
+    owner_id: int,
+    extra: Sequence[Any] = (),
+) -> list[tuple[int, Account]]:
+    """(edge id, account) pairs of one page, newest edge first; suspended accounts left out."""
+    query = (
+        select(model.id, Account)
+        .join(Account, Account.id == listed_column)
+        .where(owner_column == owner_id, Account.suspended_at.is_(None), *extra)
+    )
+    rows = (await session.execute(page.apply(query, model.id))).all()
+    return [(row[0], row[1]) for row in page.newest_first(list(rows))]
+
+
+async def familiar_followers(
+    session: AsyncSession, viewer_id: int, account_id: int, limit: int = 40
+) -> list[Account]:
+    """Accounts the viewer follows that also follow `account_id`."""
+    mine = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
+    query = (
+        select(Account)
+        .join(Follow, Follow.account_id == Account.id)
+        .where(
+            Follow.target_account_id == account_id,
+            Follow.account_id.in_(mine),
+            Account.suspended_at.is_(None),
+        )
+        .order_by(Follow.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def clear_requests_between(session: AsyncSession, a: int, b: int) -> None:
+    await session.execute(
+        delete(FollowRequest).where(
+            or_(
+                and_(FollowRequest.account_id == a, FollowRequest.target_account_id == b),
+                and_(FollowRequest.account_id == b, FollowRequest.target_account_id == a),
+            )
+        )
+    )
+
+
+def mute_is_live(mute: Mute | None, now: datetime) -> bool:
+    if mute is None:
+        return False
+    expires = mute.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=now.tzinfo)
+    return expires is None or expires > now

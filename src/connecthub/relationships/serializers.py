@@ -1,0 +1,53 @@
+"""The Relationship entity, for many accounts at once (a fixed number of queries)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.clock import utcnow
+from connecthub.relationships import repository
+from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
+
+
+async def relationship_entities(
+    session: AsyncSession, viewer_id: int, account_ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    ids = list(dict.fromkeys(account_ids))
+    if not ids:
+        return []
+    follows = await repository.edges_from(session, Follow, viewer_id, ids)
+    requested = await repository.edges_from(session, FollowRequest, viewer_id, ids)
+    blocking = await repository.edges_from(session, Block, viewer_id, ids)
+    mutes = await repository.edges_from(session, Mute, viewer_id, ids)
+    followed_by = await repository.sources_to(session, Follow, viewer_id, ids)
+    blocked_by = await repository.sources_to(session, Block, viewer_id, ids)
+    requested_by = await repository.sources_to(session, FollowRequest, viewer_id, ids)
+    now = utcnow()
+    entities = []
+    for account_id in ids:
+        follow = follows.get(account_id)
+        mute = mutes.get(account_id)
+        muting = repository.mute_is_live(mute, now)
+        entities.append(
+            {
+                "id": str(account_id),
+                "following": follow is not None,
+                "showing_reblogs": bool(follow and follow.show_reblogs),
+                "notifying": bool(follow and follow.notify),
+                "languages": None,
+                "followed_by": account_id in followed_by,
+                "blocking": account_id in blocking,
+                "blocked_by": account_id in blocked_by,
+                "muting": muting,
+                "muting_notifications": bool(muting and mute and mute.hide_notifications),
+                "requested": account_id in requested,
+                "requested_by": account_id in requested_by,
+                "domain_blocking": False,
+                "endorsed": False,
+                "note": "",
+            }
+        )
+    return entities
