@@ -16,8 +16,8 @@ from connecthub.ops.endpoints import router as ops_router
 from connecthub.relationships.endpoints import router as relationships_router
 from connecthub.statuses.endpoints import router as statuses_router
 from connecthub.streaming.endpoints import router as streaming_router
-from connecthub.timelines.endpoints import router as timelines_router
 from connecthub.streaming.presence_endpoints import router as presence_router
+from connecthub.timelines.endpoints import router as timelines_router
 from connecthub.web.endpoints import router as web_router
 
 

@@ -26,6 +26,7 @@ from connecthub.infra.storage import S3Storage, storage_from_settings
 from tests.conftest import TestEnv, free_port, running_app
 
 ACCESS_KEY = "connecthub-test"
+READER_KEY = "connecthub-reader"
 SECRET_KEY = "connecthub-test-secret"  # noqa: S105 - a throwaway local store
 
 
@@ -109,6 +110,11 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
                         "name": "connecthub",
                         "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
                         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    },
+                    {
+                        "name": "reader",
+                        "credentials": [{"accessKey": READER_KEY, "secretKey": SECRET_KEY}],
+                        "actions": ["Read", "List"],
                     },
                     {"name": "anonymous", "actions": ["Read"]},
                 ]

@@ -49,8 +49,6 @@ PENDING_MAX_AGE = 1800  # seconds to fill in the link or sign-up form
 TextField = Annotated[str, Form()]
 
 
-
-
 def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt=f"connecthub.oidc.{purpose}")
 

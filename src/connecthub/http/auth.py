@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import unquote
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Request
 from starlette.types import Scope

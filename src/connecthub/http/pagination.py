@@ -4,7 +4,7 @@ parameters and the `Link` header (`rel="next"` first, as some clients expect).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar, Unpack
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
@@ -16,7 +16,7 @@ from connecthub.errors import ValidationFailed
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
 
-SelectT = TypeVar("SelectT", bound=Select[Unpack[tuple[Any, ...]]])
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 IdColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 

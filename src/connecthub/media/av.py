@@ -124,8 +124,9 @@ def probe(data: bytes, file_type: FileType, *, ffmpeg: bool) -> Probe:
 
 def strip_metadata(data: bytes, file_type: FileType, *, ffmpeg: bool) -> bytes:
     """A copy without tags (titles, comments, cover art, GPS in a phone video), streams
-    untouched. With ffmpeg the container is rewritten; otherwise mutagen removes the
-    tags it knows (audio only); videos are then kept as uploaded."""
+    untouched. With ffmpeg the container is rewritten; otherwise mutagen removes the tags
+    it knows (ID3, Vorbis comments, MP4 ilst), and other boxes (a phone's location in a
+    video's udta) stay: docs/media.md says to install ffmpeg."""
     if ffmpeg:
         with tempfile.TemporaryDirectory() as folder:
             source = Path(folder) / f"input.{file_type.extension}"

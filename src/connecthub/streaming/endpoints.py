@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 
 from connecthub.infra.engines import Engines
@@ -46,7 +47,6 @@ async def health() -> str:
 # -- WebSocket --------------------------------------------------------------------------
 
 
-@router.websocket("/api/v1/streaming")
 async def websocket_stream(websocket: WebSocket) -> None:
     hub = _hub(websocket.app)
     engines: Engines = websocket.app.state.engines
@@ -166,6 +166,11 @@ async def _unsubscribe(
 
 async def _send_error(websocket: WebSocket, status: int, message: str) -> None:
     await websocket.send_text(json.dumps({"error": message, "status": status}))
+
+
+# A plain Starlette route: FastAPI's dependency machinery would cost a few KiB per open
+# socket, and this endpoint has no dependencies to inject.
+router.routes.append(WebSocketRoute("/api/v1/streaming", websocket_stream))
 
 
 # -- Server-sent events -----------------------------------------------------------------

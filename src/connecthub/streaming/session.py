@@ -35,12 +35,15 @@ Delivery = tuple[Stream, str, Any]  # stream, event name, payload
 
 
 class Mailbox:
-    """Bounded: when `limit` events wait undelivered the connection is over its budget."""
+    """Bounded: when `limit` events wait undelivered the connection is over its budget.
+    (A bare future rather than an asyncio.Event: thousands of these are alive at once.)"""
+
+    __slots__ = ("_items", "_limit", "_on_overflow", "_waiter", "overflowed")
 
     def __init__(self, limit: int, on_overflow: Callable[[], None]) -> None:
         self._items: deque[tuple[str, Event]] = deque()
         self._limit = limit
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         self._on_overflow = on_overflow
         self.overflowed = False
 
@@ -53,21 +56,31 @@ class Mailbox:
             self._on_overflow()
             return
         self._items.append((channel, event))
-        self._ready.set()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def take(self) -> list[tuple[str, Event]]:
-        await self._ready.wait()
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         batch = list(self._items)
         self._items.clear()
-        self._ready.clear()
         return batch
 
 
+_NO_QUEUE: asyncio.Queue[Event] = asyncio.Queue(maxsize=1)
+
+
 class _ChannelTap(Subscription):
-    """A bus subscription for one channel that forwards into a connection's mailbox."""
+    """A bus subscription for one channel that forwards into a connection's mailbox; its
+    own queue is never used, so it shares one placeholder instead of holding a queue."""
 
     def __init__(self, bus: EventBusBase, channel: str, sink: Callable[[str, Event], None]):
         super().__init__(bus, max_pending=1)
+        self.queue = _NO_QUEUE
         self._channel = channel
         self._sink = sink
 
