@@ -1,1 +1,0 @@
-"""media: upload, validation, processing, storage and serving of attachments."""
