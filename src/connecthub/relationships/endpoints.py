@@ -49,6 +49,8 @@ async def _relationship(uow: UnitOfWork, viewer_id: int, account_id: int) -> dic
 
 
 Change = Callable[[UnitOfWork, int, int], Awaitable[None]]
+# (edge table, the column naming the list's owner, the column naming the listed account)
+ListedEdge = tuple[Any, Any, Any]
 
 
 async def _change(uow: UnitOfWork, caller: Caller, account_id: int, action: Change) -> Any:
@@ -140,6 +142,28 @@ def _page_response(
     return [account_entity(settings, account) for _, account in rows]
 
 
+async def _listed_accounts(
+    request: Request,
+    response: Response,
+    page: PageDep,
+    uow: UnitOfWork,
+    settings: Settings,
+    edge: ListedEdge,
+    owner_id: int,
+) -> list[dict[str, Any]]:
+    """One page of the accounts at the far end of `edge` rows owned by `owner_id`."""
+    model, owner_column, listed_column = edge
+    rows = await repository.accounts_page(
+        uow.session,
+        model,
+        page,
+        owner_column=owner_column,
+        listed_column=listed_column,
+        owner_id=owner_id,
+    )
+    return _page_response(request, response, settings, rows)
+
+
 @router.get("/api/v1/accounts/{account_id:int}/followers", summary="Who follows an account")
 async def followers(
     account_id: int,
@@ -149,15 +173,8 @@ async def followers(
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
-    rows = await repository.accounts_page(
-        uow.session,
-        Follow,
-        page,
-        owner_column=Follow.target_account_id,
-        listed_column=Follow.account_id,
-        owner_id=account_id,
-    )
-    return _page_response(request, response, settings, rows)
+    edge = (Follow, Follow.target_account_id, Follow.account_id)
+    return await _listed_accounts(request, response, page, uow, settings, edge, account_id)
 
 
 @router.get("/api/v1/accounts/{account_id:int}/following", summary="Who an account follows")
@@ -169,15 +186,8 @@ async def following(
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
-    rows = await repository.accounts_page(
-        uow.session,
-        Follow,
-        page,
-        owner_column=Follow.account_id,
-        listed_column=Follow.target_account_id,
-        owner_id=account_id,
-    )
-    return _page_response(request, response, settings, rows)
+    edge = (Follow, Follow.account_id, Follow.target_account_id)
+    return await _listed_accounts(request, response, page, uow, settings, edge, account_id)
 
 
 @router.get("/api/v1/follow_requests", summary="Accounts asking to follow me")
@@ -189,15 +199,8 @@ async def follow_requests(
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
-    rows = await repository.accounts_page(
-        uow.session,
-        FollowRequest,
-        page,
-        owner_column=FollowRequest.target_account_id,
-        listed_column=FollowRequest.account_id,
-        owner_id=caller.account_id,
-    )
-    return _page_response(request, response, settings, rows)
+    edge = (FollowRequest, FollowRequest.target_account_id, FollowRequest.account_id)
+    return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
 
 
 @router.post(
@@ -223,15 +226,8 @@ async def blocks(
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
-    rows = await repository.accounts_page(
-        uow.session,
-        Block,
-        page,
-        owner_column=Block.account_id,
-        listed_column=Block.target_account_id,
-        owner_id=caller.account_id,
-    )
-    return _page_response(request, response, settings, rows)
+    edge = (Block, Block.account_id, Block.target_account_id)
+    return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
 
 
 @router.get("/api/v1/mutes", summary="Accounts I mute")
@@ -243,12 +239,5 @@ async def mutes(
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
-    rows = await repository.accounts_page(
-        uow.session,
-        Mute,
-        page,
-        owner_column=Mute.account_id,
-        listed_column=Mute.target_account_id,
-        owner_id=caller.account_id,
-    )
-    return _page_response(request, response, settings, rows)
+    edge = (Mute, Mute.account_id, Mute.target_account_id)
+    return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
