@@ -5,6 +5,7 @@ from connecthub.accounts import oidc_models
 from connecthub.conversations import models as conversations_models
 from connecthub.infra import idempotency
 from connecthub.infra.db import Base
+from connecthub.media import models as media_models
 from connecthub.notifications import models as notifications_models
 from connecthub.privacy import models as privacy_models
 from connecthub.relationships import models as relationships_models
@@ -16,6 +17,7 @@ __all__ = [
     "accounts_models",
     "conversations_models",
     "idempotency",
+    "media_models",
     "notifications_models",
     "oidc_models",
     "privacy_models",

@@ -10,6 +10,7 @@ from connecthub.accounts.oidc_endpoints import router as oidc_router
 from connecthub.accounts.web_endpoints import router as accounts_web_router
 from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.instance.endpoints import router as instance_router
+from connecthub.media.endpoints import router as media_router
 from connecthub.notifications.endpoints import router as notifications_router
 from connecthub.ops.endpoints import router as ops_router
 from connecthub.relationships.endpoints import router as relationships_router
@@ -26,5 +27,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(statuses_router)
     app.include_router(relationships_router)
     app.include_router(timelines_router)
+    app.include_router(media_router)
     app.include_router(notifications_router)
     app.include_router(conversations_router)

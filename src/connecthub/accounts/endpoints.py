@@ -30,6 +30,8 @@ from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.infra.uow import UnitOfWork
+from connecthub.media import service as media_service
+from connecthub.media.endpoints import incoming
 
 router = APIRouter(tags=["accounts"])
 extensions = APIRouter(tags=["connecthub"])
@@ -118,9 +120,22 @@ async def update_credentials(
 ) -> dict[str, Any]:
     account, user = await _signed_in_user(uow, caller)
     _functional(user)
-    update_profile(account, user, await read_params(request))
+    params = await read_params(request)
+    images = await profile_images(request)
+    update_profile(account, user, params)
+    for image in images:  # after the other fields validated: a refused update stores nothing
+        await media_service.set_profile_image(uow, settings, account, image)
     await uow.session.flush()
     return credential_account_entity(settings, account, user)
+
+
+async def profile_images(request: Request) -> list[media_service.Incoming]:
+    """`avatar` and `header` files of a multipart update_credentials."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data":
+        return []
+    form = await request.form()
+    return [image for name in ("avatar", "header") if (image := incoming(form, name))]
 
 
 @router.get("/api/v1/accounts/lookup", summary="Find an account by its acct (username)")

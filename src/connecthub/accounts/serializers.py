@@ -13,6 +13,7 @@ import nh3
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.roles import ROLES, RoleInfo, role_info
 from connecthub.config import Settings
+from connecthub.infra.storage import media_url
 
 MISSING_AVATAR = "/avatars/original/missing.png"
 MISSING_HEADER = "/headers/original/missing.png"
@@ -91,8 +92,12 @@ def _fields(account: Account) -> list[dict[str, Any]]:
 def account_entity(settings: Settings, account: Account, role: str | None = None) -> dict[str, Any]:
     root = base_url(settings)
     profile = f"{root}/@{account.username}"
-    avatar = f"{root}{MISSING_AVATAR}"
-    header = f"{root}{MISSING_HEADER}"
+    avatar = root + MISSING_AVATAR
+    header = root + MISSING_HEADER
+    if account.avatar_key:
+        avatar = media_url(settings, account.avatar_key)
+    if account.header_key:
+        header = media_url(settings, account.header_key)
     info = role_info(role)
     return {
         "id": str(account.id),

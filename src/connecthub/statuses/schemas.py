@@ -123,9 +123,8 @@ def _poll(params: dict[str, Any]) -> PollDraft | None:
 
 
 def status_draft(params: dict[str, Any], *, editing: bool = False) -> StatusDraft:
+    # As in Mastodon, an edit without media_ids leaves the status without media.
     media_ids = string_list(params, "media_ids")
-    if media_ids:
-        raise ValidationFailed("media_ids", "media attachments are not supported yet")
     return StatusDraft(
         text=text(params, "status"),
         in_reply_to_id=None if editing else _id(params, "in_reply_to_id"),

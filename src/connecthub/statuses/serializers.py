@@ -20,6 +20,9 @@ from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.serializers import account_entity, base_url, iso
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.media import repository as media_repository
+from connecthub.media.models import MediaAttachment
+from connecthub.media.serializers import media_entity
 from connecthub.statuses.models import (
     Bookmark,
     Favourite,
@@ -83,6 +86,7 @@ class _Loaded:
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
+    media: dict[int, list[MediaAttachment]] = field(default_factory=dict)
 
 
 async def _load(
@@ -130,6 +134,10 @@ async def _load(
     ).all()
     for status_id, tag in tag_rows:
         loaded.tags[status_id].append(tag)
+
+    with_media = {s.id for s in everything if s.has_media}
+    if with_media:  # one query, and none for a page without media
+        loaded.media = await media_repository.of_statuses(session, with_media)
 
     polls = list(await session.scalars(select(Poll).where(Poll.status_id.in_(ids))))
     loaded.polls = {poll.status_id: poll for poll in polls}
@@ -281,7 +289,9 @@ def _entity(
         if application
         else None,
         "account": account_entity(settings, author, loaded.roles.get(author.id)),
-        "media_attachments": [],
+        "media_attachments": [
+            media_entity(settings, media) for media in loaded.media.get(status.id, [])
+        ],
         "mentions": [_mention_entity(settings, a) for a in loaded.mentions.get(status.id, [])],
         "tags": [_tag_entity(settings, t) for t in loaded.tags.get(status.id, [])],
         "emojis": [],

@@ -24,6 +24,7 @@ from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra import idempotency
 from connecthub.infra.uow import UnitOfWork
+from connecthub.media import service as media_service
 from connecthub.notifications.service import NotificationType, notify
 from connecthub.statuses import repository, text
 from connecthub.statuses.models import Poll, Status, StatusEdit, Visibility
@@ -44,8 +45,10 @@ async def _author(uow: UnitOfWork, account_id: int) -> Account:
 
 
 def _check_length(settings: Settings, draft: StatusDraft) -> None:
-    if not draft.text.strip() and draft.poll is None:
+    if not draft.text.strip() and draft.poll is None and not draft.media_ids:
         raise ValidationFailed("status", "can't be blank")
+    if draft.media_ids and draft.poll is not None:
+        raise ValidationFailed("media_ids", "cannot be combined with a poll")
     if text.length(draft.text) + len(draft.spoiler_text) > settings.max_status_characters:
         raise ValidationFailed(
             "status", f"is too long (maximum is {settings.max_status_characters} characters)"
@@ -146,6 +149,7 @@ async def _insert_status(
     application_id: int | None,
 ) -> Status:
     session = uow.session
+    media_ids = media_service.parse_ids(draft.media_ids)
     parent = await _parent(uow, author.id, draft.in_reply_to_id)
     visibility = draft.visibility or await _default_visibility(uow, author.id)
     content, mentioned, tag_ids = await _render(uow, settings, draft.text)
@@ -174,6 +178,10 @@ async def _insert_status(
     await session.flush()
     await repository.replace_mentions(session, status.id, [a.id for a in mentioned])
     await repository.replace_tags(session, status.id, tag_ids)
+    if draft.media_ids:
+        status.has_media = await media_service.attach(
+            uow, account_id=author.id, status_id=status.id, media_ids=media_ids
+        )
     poll = None
     if draft.poll is not None:
         poll = _poll_row(status, draft.poll)
@@ -268,6 +276,8 @@ async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> 
     tags = [t.name_key for t in await repository.tags_of(session, status.id)] if was_public else []
     if status.visibility == Visibility.DIRECT:
         await conversations_service.remove_direct_status(uow, status)
+    if status.has_media:
+        await media_service.release_status_media(uow, status.id)
     await session.delete(status)
     await session.flush()
     _removed(uow, status)
@@ -307,6 +317,11 @@ async def edit_status(
     """Change text, spoiler, sensitivity, language or poll, keeping every version."""
     session = uow.session
     _check_length(settings, draft)
+    media_ids = media_service.parse_ids(draft.media_ids)
+    if media_ids or status.has_media:
+        status.has_media = await media_service.attach(
+            uow, account_id=status.account_id, status_id=status.id, media_ids=media_ids
+        )
     edits = await repository.edits_of(session, status.id)
     poll = await repository.poll_for_status(session, status.id)
     if not edits:  # the first edit also records the original version

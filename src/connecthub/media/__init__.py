@@ -1,0 +1,1 @@
+"""media: upload, validation, processing, storage and serving of attachments."""

@@ -1,0 +1,170 @@
+"""Media API (Mastodon shapes) and the route that serves stored files in embedded mode.
+Handlers parse, call the service, serialize."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.datastructures import FormData, UploadFile
+
+from connecthub.accounts.params import read_params, text
+from connecthub.errors import NotFound, ValidationFailed
+from connecthub.http.auth import Caller, require
+from connecthub.http.deps import EnginesDep, SettingsDep, UowDep
+from connecthub.media import repository, service, serving
+from connecthub.media.models import MediaState
+from connecthub.media.serializers import media_entity
+from connecthub.media.sniffing import SNIFF_BYTES
+
+router = APIRouter(tags=["media"])
+
+WriteMedia = Annotated[Caller, Depends(require("write:media"))]
+
+
+async def read_form(request: Request) -> FormData:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise ValidationFailed("file", "must be sent as multipart/form-data")
+    return await request.form()
+
+
+def incoming(form: FormData, field: str) -> service.Incoming | None:
+    """An uploaded file of the form as the service takes it (None: the field is absent)."""
+    value = form.get(field)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, UploadFile):
+        raise ValidationFailed(field, "must be a file")
+    upload = value
+
+    async def read() -> bytes:
+        await upload.seek(0)
+        return await upload.read()
+
+    head = upload.file.read(SNIFF_BYTES)
+    upload.file.seek(0, 2)
+    size = upload.file.tell()
+    upload.file.seek(0)
+    return service.Incoming(field=field, size=size, head=head, read=read)
+
+
+def _fields(form: FormData) -> dict[str, Any]:
+    return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+
+
+async def _upload(request: Request, caller: Caller, uow: UowDep, settings: SettingsDep) -> Any:
+    form = await read_form(request)
+    file = incoming(form, "file")
+    if file is None:
+        raise ValidationFailed("file", "is required")
+    params = _fields(form)
+    return await service.upload(
+        uow,
+        settings,
+        account_id=caller.account_id,
+        file=file,
+        thumbnail=incoming(form, "thumbnail"),
+        description_text=text(params, "description"),
+        focus_text=text(params, "focus") or None,
+    )
+
+
+@router.post(
+    "/api/v2/media",
+    summary="Upload media: 200 when processed, 202 while a video is still processing",
+    responses={202: {"description": "Accepted; poll GET /api/v1/media/:id"}},
+)
+async def upload_v2(
+    request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
+) -> JSONResponse:
+    row = await _upload(request, caller, uow, settings)
+    status = 202 if row.state == MediaState.PROCESSING else 200
+    return JSONResponse(media_entity(settings, row), status_code=status)
+
+
+@router.post("/api/v1/media", summary="Upload media (deprecated v1: always 200)")
+async def upload_v1(
+    request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    return media_entity(settings, await _upload(request, caller, uow, settings))
+
+
+def _media_id(value: str) -> int:
+    if not value.isdigit() or len(value) > 19:
+        raise NotFound()
+    return int(value)
+
+
+@router.get(
+    "/api/v1/media/{media_id}",
+    summary="One's own upload: 206 while processing, 200 when ready",
+    responses={206: {"description": "Still processing"}},
+)
+async def get_media(
+    media_id: str, caller: WriteMedia, uow: UowDep, settings: SettingsDep
+) -> JSONResponse:
+    row = await repository.owned(uow.session, caller.account_id, _media_id(media_id))
+    if row is None:
+        raise NotFound()
+    if row.state == MediaState.FAILED:
+        raise ValidationFailed("file", "could not be processed")
+    status = 206 if row.state == MediaState.PROCESSING else 200
+    return JSONResponse(media_entity(settings, row), status_code=status)
+
+
+@router.put("/api/v1/media/{media_id}", summary="Change description, focus or thumbnail")
+async def update_media(
+    media_id: str, request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    row = await repository.owned(uow.session, caller.account_id, _media_id(media_id))
+    if row is None or row.status_id is not None:  # attached media change through the status
+        raise NotFound()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form()
+        params: dict[str, Any] = _fields(form)
+        thumbnail = incoming(form, "thumbnail")
+    else:
+        params, thumbnail = await read_params(request), None
+    row = await service.update(
+        uow,
+        settings,
+        row,
+        description_text=text(params, "description") if "description" in params else None,
+        focus_text=text(params, "focus") or None,
+        thumbnail=thumbnail,
+    )
+    return media_entity(settings, row)
+
+
+@router.api_route("/system/media/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
+async def serve_media(key: str, request: Request, engines: EnginesDep) -> Response:
+    located = serving.locate(key)
+    size = await engines.storage.size(key) if located is not None else None
+    if located is None or size is None:
+        return Response(status_code=404, headers=serving.safe_headers())
+    headers = serving.file_headers(located)
+    if serving.etag_matches(request.headers.get("if-none-match"), located.etag):
+        return Response(status_code=304, headers=headers)
+    try:
+        wanted = serving.parse_range(request.headers.get("range"), size)
+    except serving.RangeNotSatisfiable:
+        return Response(
+            status_code=416, headers={**serving.safe_headers(), "Content-Range": f"bytes */{size}"}
+        )
+    start, end = wanted if wanted is not None else (0, size - 1)
+    status = 200
+    if wanted is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1 if size else 0)
+    if request.method == "HEAD" or size == 0:
+        return Response(status_code=status, headers=headers)
+    return StreamingResponse(
+        serving.body(engines.storage, key, start, end),
+        status_code=status,
+        headers=headers,
+        media_type=located.content_type,
+    )

@@ -1,0 +1,80 @@
+"""The media attachment table. Stored objects are named by their content (see `keys`); a
+row lists the keys of its variants so deleting the row can delete exactly those objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from connecthub.clock import utcnow
+from connecthub.ids import new_id
+from connecthub.infra.db import Base, IdType
+
+
+class MediaKind(IntEnum):
+    IMAGE = 0
+    GIFV = 1
+    VIDEO = 2
+    AUDIO = 3
+
+
+class MediaState(IntEnum):
+    PROCESSING = 0
+    READY = 1
+    FAILED = 2
+
+
+class MediaAttachment(Base):
+    __tablename__ = "media_attachments"
+    __table_args__ = (
+        Index("ix_media_attachments_account_id_id", "account_id", "id"),
+        Index("ix_media_attachments_status_id", "status_id", "position"),
+        # The sweep of unattached uploads scans by age.
+        Index("ix_media_attachments_unattached", "status_id", "created_at"),
+        Index("ix_media_attachments_file_key", "file_key"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    # NULL until attached; a status deleted outside the media service leaves its media
+    # unattached, and the sweep removes them.
+    status_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("statuses.id", ondelete="SET NULL")
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    state: Mapped[int] = mapped_column(SmallInteger, default=MediaState.PROCESSING)
+    content_type: Mapped[str] = mapped_column(String(64))
+    file_key: Mapped[str] = mapped_column(String(255))
+    small_key: Mapped[str | None] = mapped_column(String(255))
+    webp_key: Mapped[str | None] = mapped_column(String(255))
+    # A preview image the client sent (`thumbnail`), used instead of a generated one.
+    thumbnail_key: Mapped[str | None] = mapped_column(String(255))
+    # Bytes of every stored variant, counted against the account's quota.
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    description: Mapped[str] = mapped_column(Text, default="")
+    focus_x: Mapped[float] = mapped_column(Float, default=0.0)
+    focus_y: Mapped[float] = mapped_column(Float, default=0.0)
+    blurhash: Mapped[str | None] = mapped_column(String(64))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def stored_keys(self) -> list[str]:
+        return [
+            key for key in (self.file_key, self.small_key, self.webp_key, self.thumbnail_key) if key
+        ]

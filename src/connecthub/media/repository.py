@@ -1,0 +1,118 @@
+"""All SQL of the media domain."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.models import Account
+from connecthub.media.models import MediaAttachment
+
+
+async def by_id(session: AsyncSession, media_id: int) -> MediaAttachment | None:
+    return await session.get(MediaAttachment, media_id)
+
+
+async def owned(session: AsyncSession, account_id: int, media_id: int) -> MediaAttachment | None:
+    query = select(MediaAttachment).where(
+        MediaAttachment.id == media_id, MediaAttachment.account_id == account_id
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def owned_many(
+    session: AsyncSession, account_id: int, media_ids: Sequence[int]
+) -> dict[int, MediaAttachment]:
+    if not media_ids:
+        return {}
+    query = select(MediaAttachment).where(
+        MediaAttachment.id.in_(set(media_ids)), MediaAttachment.account_id == account_id
+    )
+    return {row.id: row for row in await session.scalars(query)}
+
+
+async def stored_bytes(session: AsyncSession, account_id: int) -> int:
+    query = select(func.coalesce(func.sum(MediaAttachment.stored_bytes), 0)).where(
+        MediaAttachment.account_id == account_id
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def of_status(session: AsyncSession, status_id: int) -> list[MediaAttachment]:
+    query = (
+        select(MediaAttachment)
+        .where(MediaAttachment.status_id == status_id)
+        .order_by(MediaAttachment.position, MediaAttachment.id)
+    )
+    return list(await session.scalars(query))
+
+
+async def of_statuses(
+    session: AsyncSession, status_ids: Iterable[int]
+) -> dict[int, list[MediaAttachment]]:
+    ids = set(status_ids)
+    found: dict[int, list[MediaAttachment]] = defaultdict(list)
+    if not ids:
+        return found
+    query = (
+        select(MediaAttachment)
+        .where(MediaAttachment.status_id.in_(ids))
+        .order_by(MediaAttachment.position, MediaAttachment.id)
+    )
+    for row in await session.scalars(query):
+        if row.status_id is not None:
+            found[row.status_id].append(row)
+    return found
+
+
+async def of_account(session: AsyncSession, account_id: int) -> list[MediaAttachment]:
+    query = select(MediaAttachment).where(MediaAttachment.account_id == account_id)
+    return list(await session.scalars(query))
+
+
+async def unattached_before(
+    session: AsyncSession, cutoff: datetime, limit: int
+) -> list[MediaAttachment]:
+    query = (
+        select(MediaAttachment)
+        .where(MediaAttachment.status_id.is_(None), MediaAttachment.created_at < cutoff)
+        .order_by(MediaAttachment.created_at)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def delete_rows(session: AsyncSession, media_ids: Iterable[int]) -> None:
+    ids = list(media_ids)
+    if ids:
+        await session.execute(delete(MediaAttachment).where(MediaAttachment.id.in_(ids)))
+
+
+async def keys_in_use(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    """Which of `keys` a row still names (content-addressed keys may be shared)."""
+    wanted = set(keys)
+    if not wanted:
+        return set()
+    columns = (
+        MediaAttachment.file_key,
+        MediaAttachment.small_key,
+        MediaAttachment.webp_key,
+        MediaAttachment.thumbnail_key,
+    )
+    used: set[str] = set()
+    for column in columns:
+        used.update(
+            value
+            for value in await session.scalars(select(column).where(column.in_(wanted)))
+            if value
+        )
+    profile = select(Account.avatar_key, Account.header_key).where(
+        or_(Account.avatar_key.in_(wanted), Account.header_key.in_(wanted))
+    )
+    for avatar, header in (await session.execute(profile)).all():
+        used.update(key for key in (avatar, header) if key in wanted)
+    return used

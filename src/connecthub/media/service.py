@@ -1,0 +1,399 @@
+"""Uploading, updating, attaching and releasing media: the rules.
+
+An upload is accepted by its content (sniffing), checked against the size, pixel and quota
+limits, processed (images now, videos in a job), stored under content-addressed keys, and
+only then recorded. A store that fails mid-way gets back what it was given (no orphan
+file) and the request fails with 503/507 before any row exists.
+
+Jobs (see tasks.py): `PROCESS_JOB` {"media_id"} finishes a video; `PURGE_JOB` {"keys"}
+deletes stored objects no row names any more; `EXPIRE_JOB` {"media_id"} removes uploads
+left unattached for `MEDIA_UNATTACHED_MAX_AGE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.models import Account
+from connecthub.clock import utcnow
+from connecthub.config import Settings
+from connecthub.errors import InsufficientStorage, ServiceUnavailable, ValidationFailed
+from connecthub.ids import new_id
+from connecthub.infra.storage import MediaStorage, StorageError, StorageFull
+from connecthub.infra.uow import UnitOfWork
+from connecthub.instance.limits import MAX_MEDIA_ATTACHMENTS, MEDIA_DESCRIPTION_LIMIT
+from connecthub.media import av, repository
+from connecthub.media.models import MediaAttachment, MediaKind, MediaState
+from connecthub.media.processing import ImageRefused, fitted_image, process_image
+from connecthub.media.sniffing import FileType, sniff
+
+PROCESS_JOB = "media.process"
+PURGE_JOB = "media.purge"
+EXPIRE_JOB = "media.expire_unattached"
+PROFILE_BOXES = {"avatar": (400, 400), "header": (1500, 500)}
+ALLOWED = (
+    "images (JPEG, PNG, GIF, WebP, AVIF), video (MP4, WebM, MOV), audio (MP3, OGG, WAV, FLAC, M4A)"
+)
+
+log = structlog.get_logger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# CPU-bound work runs in threads; bound how many files are decoded at once (memory).
+_processing_slots = asyncio.Semaphore(max(1, min(os.cpu_count() or 1, 4)))
+
+
+async def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async with _processing_slots:
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+
+@dataclass
+class Incoming:
+    """An uploaded file as the HTTP layer hands it over: its first bytes and size are known
+    before the whole body is read."""
+
+    field: str
+    size: int
+    head: bytes
+    read: Callable[[], Awaitable[bytes]]
+
+
+@dataclass
+class StoredObject:
+    key: str
+    data: bytes
+    content_type: str
+
+
+def content_key(role: str, data: bytes, file_type: FileType) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    return f"{role}/{digest[:2]}/{digest[2:4]}/{digest}.{file_type.extension}"
+
+
+def size_limit(settings: Settings, file_type: FileType) -> int:
+    if file_type.is_image:
+        return settings.media_image_max_bytes
+    return settings.media_video_max_bytes
+
+
+async def accept(
+    settings: Settings, incoming: Incoming, *, images_only: bool = False
+) -> tuple[FileType, bytes]:
+    """The file's type, decided by its bytes, and its content within the size limit."""
+    file_type = sniff(incoming.head)
+    if file_type is None or (images_only and not file_type.is_image):
+        allowed = "images (JPEG, PNG, GIF, WebP, AVIF)" if images_only else ALLOWED
+        raise ValidationFailed(incoming.field, f"is not a supported file type; allowed: {allowed}")
+    limit = size_limit(settings, file_type)
+    if incoming.size > limit:
+        raise ValidationFailed(incoming.field, f"is too large (maximum is {limit} bytes)")
+    data = await incoming.read()
+    if len(data) > limit:
+        raise ValidationFailed(incoming.field, f"is too large (maximum is {limit} bytes)")
+    return file_type, data
+
+
+def description(value: str) -> str:
+    if len(value) > MEDIA_DESCRIPTION_LIMIT:
+        raise ValidationFailed(
+            "description", f"is too long (maximum is {MEDIA_DESCRIPTION_LIMIT} characters)"
+        )
+    return value
+
+
+def focus(value: str) -> tuple[float, float]:
+    """Mastodon's focal point: "x,y", each between -1.0 and 1.0."""
+    try:
+        x_text, y_text = value.split(",")
+        x, y = float(x_text), float(y_text)
+    except ValueError:
+        raise ValidationFailed("focus", "must be two numbers: x,y") from None
+    if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):
+        raise ValidationFailed("focus", "must be between -1.0 and 1.0")
+    return x, y
+
+
+async def store(
+    session: AsyncSession, storage: MediaStorage, objects: Sequence[StoredObject]
+) -> None:
+    """Put every object, or none: on failure the ones already put are taken back (unless a
+    row already names them) and the caller gets 507 (full) or 503 (store down)."""
+    written: list[str] = []
+    try:
+        for item in objects:
+            if item.key not in written:
+                await storage.put(item.key, item.data, item.content_type)
+                written.append(item.key)
+    except StorageError as exc:
+        in_use = await repository.keys_in_use(session, written)
+        for key in written:
+            if key not in in_use:
+                with contextlib.suppress(Exception):
+                    await storage.delete(key)
+        if isinstance(exc, StorageFull):
+            raise InsufficientStorage() from exc
+        log.warning("media.store_failed", error=str(exc))
+        raise ServiceUnavailable("Media storage is unavailable; try again later") from exc
+
+
+def _distinct_bytes(objects: Sequence[StoredObject]) -> int:
+    return sum(len(item.data) for item in {item.key: item for item in objects}.values())
+
+
+async def _check_quota(uow: UnitOfWork, settings: Settings, account_id: int, adding: int) -> None:
+    quota = settings.media_account_quota_bytes
+    if quota and await repository.stored_bytes(uow.session, account_id) + adding > quota:
+        raise ValidationFailed("file", f"exceeds your storage quota of {quota} bytes")
+
+
+async def _image_objects(
+    settings: Settings, row: MediaAttachment, file_type: FileType, data: bytes, field: str
+) -> list[StoredObject]:
+    try:
+        processed = await in_thread(
+            process_image, data, file_type, max_pixels=settings.media_image_max_pixels
+        )
+    except ImageRefused as exc:
+        raise ValidationFailed(field, str(exc)) from None
+    objects = []
+    for variant in processed.variants:
+        key = content_key(variant.role, variant.data, variant.file_type)
+        objects.append(StoredObject(key, variant.data, variant.file_type.content_type))
+        setattr(
+            row,
+            {"original": "file_key", "small": "small_key", "webp": "webp_key"}[variant.role],
+            key,
+        )
+    row.blurhash = processed.blurhash
+    row.meta = processed.meta
+    row.state = MediaState.READY
+    return objects
+
+
+async def _audio_objects(
+    settings: Settings, row: MediaAttachment, file_type: FileType, data: bytes
+) -> list[StoredObject]:
+    ffmpeg = av.ffmpeg_available(settings.media_ffmpeg)
+
+    def work() -> tuple[av.Probe, bytes]:
+        found = av.probe(data, file_type, ffmpeg=ffmpeg)
+        return found, av.strip_metadata(data, file_type, ffmpeg=ffmpeg)
+
+    try:
+        found, stripped = await in_thread(work)
+    except av.MediaRefused as exc:
+        raise ValidationFailed("file", str(exc)) from None
+    if found.has_video:
+        row.kind = MediaKind.VIDEO  # an MP4 sniffed as audio may still carry video
+    row.file_key = content_key("original", stripped, file_type)
+    row.meta = av.video_meta(found) if found.has_video else av.audio_meta(found)
+    row.state = MediaState.READY
+    return [StoredObject(row.file_key, stripped, file_type.content_type)]
+
+
+async def _thumbnail_objects(
+    settings: Settings, row: MediaAttachment, thumbnail: Incoming
+) -> list[StoredObject]:
+    file_type, data = await accept(settings, thumbnail, images_only=True)
+    try:
+        processed = await in_thread(
+            process_image, data, file_type, max_pixels=settings.media_image_max_pixels
+        )
+    except ImageRefused as exc:
+        raise ValidationFailed("thumbnail", str(exc)) from None
+    small = processed.variant("small")
+    row.thumbnail_key = content_key("thumbnail", small.data, small.file_type)
+    row.blurhash = processed.blurhash
+    row.meta = {**(row.meta or {}), "small": processed.meta["small"]}
+    return [StoredObject(row.thumbnail_key, small.data, small.file_type.content_type)]
+
+
+async def upload(
+    uow: UnitOfWork,
+    settings: Settings,
+    *,
+    account_id: int,
+    file: Incoming,
+    thumbnail: Incoming | None = None,
+    description_text: str = "",
+    focus_text: str | None = None,
+) -> MediaAttachment:
+    """Images and audio are ready on return; a video comes back PROCESSING (a job runs)."""
+    text = description(description_text)
+    focus_x, focus_y = focus(focus_text) if focus_text else (0.0, 0.0)
+    file_type, data = await accept(settings, file)
+    now = utcnow()
+    row = MediaAttachment(
+        id=new_id(),
+        account_id=account_id,
+        kind=file_type.kind,
+        content_type=file_type.content_type,
+        description=text,
+        focus_x=focus_x,
+        focus_y=focus_y,
+        created_at=now,
+        updated_at=now,
+        meta={},
+    )
+    if file_type.is_image:
+        objects = await _image_objects(settings, row, file_type, data, file.field)
+    elif file_type.kind is MediaKind.AUDIO:
+        objects = await _audio_objects(settings, row, file_type, data)
+    else:  # video: stored now, probed and stripped by PROCESS_JOB
+        row.file_key = content_key("upload", data, file_type)
+        row.state = MediaState.PROCESSING
+        objects = [StoredObject(row.file_key, data, file_type.content_type)]
+    if thumbnail is not None:
+        objects += await _thumbnail_objects(settings, row, thumbnail)
+    row.stored_bytes = _distinct_bytes(objects)
+    await _check_quota(uow, settings, account_id, row.stored_bytes)
+    await store(uow.session, uow.engines.storage, objects)
+    uow.session.add(row)
+    await uow.session.flush()
+    _schedule_expiry(uow, settings, row.id)
+    if row.state == MediaState.PROCESSING:
+        uow.enqueue(PROCESS_JOB, {"media_id": row.id}, job_id=f"media-process:{row.id}")
+    return row
+
+
+def _schedule_expiry(uow: UnitOfWork, settings: Settings, media_id: int) -> None:
+    delay = settings.media_unattached_max_age_seconds + 60
+
+    async def enqueue() -> None:
+        await uow.engines.jobs.enqueue(
+            EXPIRE_JOB,
+            {"media_id": media_id},
+            job_id=f"media-expire:{media_id}",
+            delay_seconds=delay,
+        )
+
+    uow.after_commit(enqueue)
+
+
+async def update(
+    uow: UnitOfWork,
+    settings: Settings,
+    row: MediaAttachment,
+    *,
+    description_text: str | None,
+    focus_text: str | None,
+    thumbnail: Incoming | None,
+) -> MediaAttachment:
+    """`PUT /api/v1/media/:id`: description, focus and the thumbnail of one's own upload."""
+    if description_text is not None:
+        row.description = description(description_text)
+    if focus_text:
+        row.focus_x, row.focus_y = focus(focus_text)
+    if thumbnail is not None:
+        previous = row.thumbnail_key
+        objects = await _thumbnail_objects(settings, row, thumbnail)
+        await store(uow.session, uow.engines.storage, objects)
+        row.stored_bytes = (row.stored_bytes or 0) + _distinct_bytes(objects)
+        if previous and previous != row.thumbnail_key:
+            purge_after_commit(uow, [previous])
+    row.updated_at = utcnow()
+    await uow.session.flush()
+    return row
+
+
+def parse_ids(values: Sequence[str]) -> list[int]:
+    ids: list[int] = []
+    for value in values:
+        if not value.isdigit() or len(value) > 19:
+            raise ValidationFailed("media_ids", "must be a list of media ids")
+        if int(value) not in ids:
+            ids.append(int(value))
+    if len(ids) > MAX_MEDIA_ATTACHMENTS:
+        raise ValidationFailed("media_ids", f"can hold at most {MAX_MEDIA_ATTACHMENTS} attachments")
+    return ids
+
+
+async def attach(
+    uow: UnitOfWork, *, account_id: int, status_id: int, media_ids: Sequence[int]
+) -> bool:
+    """Make `media_ids` (in order) the status's attachments: only the caller's own media,
+    unattached or already on this status, and finished processing. Media taken off the
+    status become unattached (and expire). Returns whether the status has media."""
+    rows = await repository.owned_many(uow.session, account_id, media_ids)
+    for media_id in media_ids:
+        row = rows.get(media_id)
+        if row is None or row.status_id not in (None, status_id):
+            raise ValidationFailed("media_ids", f"{media_id} is not an unattached upload of yours")
+        if row.state != MediaState.READY:
+            raise ValidationFailed(
+                "media_ids", "cannot attach files that have not finished processing"
+            )
+    for current in await repository.of_status(uow.session, status_id):
+        if current.id not in rows:
+            current.status_id = None
+            current.created_at = utcnow()  # it expires a full day after being taken off
+    for position, media_id in enumerate(media_ids):
+        rows[media_id].status_id = status_id
+        rows[media_id].position = position
+    await uow.session.flush()
+    return bool(media_ids)
+
+
+def purge_after_commit(uow: UnitOfWork, keys: Sequence[str], job_id: str | None = None) -> None:
+    if keys:
+        uow.enqueue(PURGE_JOB, {"keys": sorted(set(keys))}, job_id=job_id)
+
+
+async def release_status_media(uow: UnitOfWork, status_id: int) -> None:
+    """A status is being deleted: its media rows go now, their files through the queue."""
+    rows = await repository.of_status(uow.session, status_id)
+    if not rows:
+        return
+    keys = [key for row in rows for key in row.stored_keys()]
+    await repository.delete_rows(uow.session, [row.id for row in rows])
+    purge_after_commit(uow, keys, job_id=f"media-purge:status:{status_id}")
+
+
+async def release_account_media(uow: UnitOfWork, account_id: int) -> None:
+    """An account is being deleted: call before its row goes (privacy/deletion)."""
+    rows = await repository.of_account(uow.session, account_id)
+    keys = [key for row in rows for key in row.stored_keys()]
+    account = await uow.session.get(Account, account_id)
+    if account is not None:
+        keys += [key for key in (account.avatar_key, account.header_key) if key]
+        account.avatar_key = account.header_key = None
+    await repository.delete_rows(uow.session, [row.id for row in rows])
+    purge_after_commit(uow, keys, job_id=f"media-purge:account:{account_id}")
+
+
+async def set_profile_image(
+    uow: UnitOfWork, settings: Settings, account: Account, incoming: Incoming
+) -> None:
+    """`avatar` or `header` on update_credentials: cropped, re-encoded, stored."""
+    file_type, data = await accept(settings, incoming, images_only=True)
+    try:
+        variant = await in_thread(
+            fitted_image,
+            data,
+            file_type,
+            max_pixels=settings.media_image_max_pixels,
+            box=PROFILE_BOXES[incoming.field],
+        )
+    except ImageRefused as exc:
+        raise ValidationFailed(incoming.field, str(exc)) from None
+    key = content_key(incoming.field, variant.data, variant.file_type)
+    await store(
+        uow.session,
+        uow.engines.storage,
+        [StoredObject(key, variant.data, variant.file_type.content_type)],
+    )
+    column = f"{incoming.field}_key"
+    previous = getattr(account, column)
+    setattr(account, column, key)
+    if previous and previous != key:
+        purge_after_commit(uow, [previous])

@@ -1,0 +1,186 @@
+"""Media fixtures: a real SeaweedFS (S3-compatible) for the session, and `store`, which runs
+a test once on the local directory and once on S3 (a bucket of its own)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from connecthub.config import load_settings
+from connecthub.infra.storage import S3Storage, storage_from_settings
+from tests.conftest import TestEnv, free_port, running_app
+
+ACCESS_KEY = "connecthub-test"
+READER_KEY = "connecthub-reader"
+SECRET_KEY = "connecthub-test-secret"  # a throwaway local store
+
+
+@dataclass
+class SeaweedFS:
+    endpoint: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def settings(self, bucket: str) -> dict[str, str]:
+        return {
+            "media_storage_url": f"s3://{bucket}?endpoint={self.endpoint}&region=us-east-1",
+            "media_s3_access_key_id": ACCESS_KEY,
+            "media_s3_secret_access_key": SECRET_KEY,
+        }
+
+    def environ(self, bucket: str) -> dict[str, str]:
+        return {name.upper(): value for name, value in self.settings(bucket).items()}
+
+    async def create_bucket(self, bucket: str) -> None:
+        storage = storage_from_settings(load_settings(**self.settings(bucket)))
+        assert isinstance(storage, S3Storage)
+        try:
+            await storage.create_bucket()
+        finally:
+            await storage.close()
+
+    async def delete_bucket(self, bucket: str) -> None:
+        """Frees the bucket's volumes (SeaweedFS gives each bucket its own)."""
+        storage = storage_from_settings(load_settings(**self.settings(bucket)))
+        assert isinstance(storage, S3Storage)
+        try:
+            client = await storage.client()
+            listing = await client.list_objects_v2(Bucket=bucket)
+            for item in listing.get("Contents", []):
+                await client.delete_object(Bucket=bucket, Key=item["Key"])
+            await client.delete_bucket(Bucket=bucket)
+        finally:
+            await storage.close()
+
+
+def _weed() -> str:
+    found = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    if not Path(found).exists():
+        raise RuntimeError("weed (SeaweedFS) not found: install the dev dependencies (uv sync)")
+    return found
+
+
+async def _wait_ready(store: SeaweedFS, deadline: float) -> None:
+    """Ready when an object can be written (the volume server has registered)."""
+    bucket = "readiness"
+    storage = storage_from_settings(load_settings(**store.settings(bucket)))
+    assert isinstance(storage, S3Storage)
+    try:
+        while True:
+            try:
+                await storage.create_bucket()
+                await storage.put("probe", b"ok", "text/plain")
+                return
+            except Exception:
+                if time.monotonic() > deadline or store.process.poll() is not None:
+                    raise RuntimeError(
+                        f"SeaweedFS did not start:\n{store.log_path.read_text(errors='replace')}"
+                    ) from None
+                await asyncio.sleep(0.5)
+    finally:
+        await storage.close()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """`weed server -s3` on loopback: one admin identity, anonymous reads (as a public
+    bucket behind a CDN would allow)."""
+    root = tmp_path_factory.mktemp("seaweedfs")
+    config = root / "s3.json"
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "connecthub",
+                        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    },
+                    {
+                        "name": "reader",
+                        "credentials": [{"accessKey": READER_KEY, "secretKey": SECRET_KEY}],
+                        "actions": ["Read", "List"],
+                    },
+                    {"name": "anonymous", "actions": ["Read"]},
+                ]
+            }
+        )
+    )
+    (root / "data").mkdir()
+    ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
+    grpc = {name: free_port() for name in ports}
+    log_path = root / "weed.log"
+    args = [
+        _weed(), "server", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        f"-master.port={ports['master']}", f"-master.port.grpc={grpc['master']}",
+        f"-volume.port={ports['volume']}", f"-volume.port.grpc={grpc['volume']}",
+        f"-filer.port={ports['filer']}", f"-filer.port.grpc={grpc['filer']}",
+        "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={grpc['s3']}",
+        f"-s3.config={config}", "-master.volumeSizeLimitMB=8", "-volume.max=200",
+        "-metricsPort=0", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
+    ]  # fmt: skip
+    process = subprocess.Popen(args, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    store = SeaweedFS(f"http://127.0.0.1:{ports['s3']}", process, log_path)
+    try:
+        # Its own thread: the fixture may be first requested from inside a running loop.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _wait_ready(store, time.monotonic() + 90)).result()
+        yield store
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=3)  # its data is a temporary directory: no need to wait
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+_buckets = itertools.count(1)
+
+
+@dataclass
+class Store:
+    """Where a test's media go: its settings overrides and environment for a real server."""
+
+    name: str
+    overrides: dict[str, Any]
+
+    def environ(self) -> dict[str, str]:
+        return {name.upper(): str(value) for name, value in self.overrides.items()}
+
+
+@pytest.fixture(params=["local", "s3"])
+async def store(request: pytest.FixtureRequest, test_env: TestEnv) -> AsyncIterator[Store]:
+    if request.param == "local":
+        yield Store("local", {"media_storage_url": f"file://{test_env.workdir / 'media'}"})
+        return
+    seaweed: SeaweedFS = request.getfixturevalue("seaweedfs")
+    bucket = f"test-{id(test_env) % 100000}-{next(_buckets)}"
+    await seaweed.create_bucket(bucket)
+    yield Store("s3", seaweed.settings(bucket))
+    await seaweed.delete_bucket(bucket)
+
+
+@pytest.fixture
+def media_app(
+    test_env: TestEnv, store: Store
+) -> Callable[..., contextlib.AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncClient]]]:
+    """`async with media_app(SETTING=value) as (app, client)` on the test's store."""
+    # Jobs (video processing) run in the app on every engine, as in a small deployment.
+    base = {"jobs_in_server": True, **store.overrides}
+    return lambda **overrides: running_app(test_env, **{**base, **overrides})

@@ -1,0 +1,125 @@
+"""Test files made in code: images with Pillow (GPS EXIF, orientation), a WAV with the
+wave module, and the hostile corpus. Small audio/video fixtures live in fixtures/."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import wave
+import zlib
+from pathlib import Path
+
+from PIL import ExifTags, Image
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def noisy_image(width: int, height: int, seed: int = 1, mode: str = "RGB") -> Image.Image:
+    """Noise compresses badly, so encoded files have a realistic size."""
+    rng = random.Random(seed)
+    image = Image.frombytes(mode, (width, height), rng.randbytes(width * height * len(mode)))
+    return image
+
+
+def jpeg(
+    width: int = 64,
+    height: int = 48,
+    *,
+    seed: int = 1,
+    gps: bool = False,
+    orientation: int | None = None,
+    quality: int = 85,
+) -> bytes:
+    image = noisy_image(width, height, seed)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "ConnectHubTestCamera"
+    if orientation is not None:
+        exif[ExifTags.Base.Orientation] = orientation
+    if gps:
+        info = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        info[ExifTags.GPS.GPSLatitudeRef] = "N"
+        info[ExifTags.GPS.GPSLatitude] = (52.0, 22.0, 12.5)
+        info[ExifTags.GPS.GPSLongitudeRef] = "E"
+        info[ExifTags.GPS.GPSLongitude] = (4.0, 53.0, 29.0)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality, exif=exif)
+    return buffer.getvalue()
+
+
+def png(width: int = 32, height: int = 32, *, seed: int = 2, alpha: bool = False) -> bytes:
+    image = noisy_image(width, height, seed, "RGBA" if alpha else "RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def gif(frames: int = 3, size: int = 24) -> bytes:
+    images = [noisy_image(size, size, seed).convert("P") for seed in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "GIF", save_all=True, append_images=images[1:], duration=80, loop=0)
+    return buffer.getvalue()
+
+
+def webp(width: int = 40, height: int = 30) -> bytes:
+    buffer = io.BytesIO()
+    noisy_image(width, height, 3).save(buffer, "WEBP")
+    return buffer.getvalue()
+
+
+def wav(seconds: float = 1.0, rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        samples = int(seconds * rate)
+        out.writeframes(b"".join(struct.pack("<h", (i * 37) % 2000 - 1000) for i in range(samples)))
+    return buffer.getvalue()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data)
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def png_bomb(width: int = 50_000, height: int = 50_000) -> bytes:
+    """A valid PNG header announcing width x height pixels, with a few KB of IDAT: a
+    decoder that trusted it would try to allocate gigabytes."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    row = b"\x00" + b"\x00" * width
+    pixels = zlib.compress(row * 4, 9)  # only the first rows; enough to start decoding
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", pixels)
+        + _chunk(b"IEND", b"")
+    )
+
+
+def png_with_html() -> bytes:
+    """A real PNG carrying HTML in a text chunk and after its end."""
+    image = png(16, 16)
+    html = b"<html><body><script>alert(document.domain)</script></body></html>"
+    end = image.rindex(b"IEND") - 4
+    return image[:end] + _chunk(b"tEXt", b"Comment\x00" + html) + image[end:] + html
+
+
+HTML_POLYGLOT = b"GIF89a/*<html><body><script>alert(1)</script></body></html>*/=1;"
+HTML_PAGE = b"<!DOCTYPE html><html><head><script>alert(1)</script></head></html>"
+SVG_SCRIPT = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert(1)</script><rect width='10' height='10'/></svg>"
+)
+JSON_LD = b'{"@context": "https://www.w3.org/ns/activitystreams", "type": "Note", "content": "hi"}'
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF"
+ZIP = b"PK\x03\x04" + b"\x00" * 40
+
+
+def truncated_jpeg() -> bytes:
+    whole = jpeg(256, 256, seed=9)
+    return whole[: len(whole) // 2]
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
