@@ -20,6 +20,7 @@ from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMidd
 from connecthub.infra.engines import Engines
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.routes import include_routers
+from connecthub.streaming.hub import StreamingHub
 from connecthub.tasks import register_all
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         register_all(settings.task_modules)  # job handlers, for the embedded worker
         app.state.engines = engines or Engines.from_settings(settings)
         await app.state.engines.start()
+        app.state.streaming = StreamingHub(app.state.engines)
+        await app.state.streaming.start()
         worker: asyncio.Task[None] | None = None
         if settings.runs_jobs_in_server:
             worker = asyncio.create_task(
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         try:
             yield
         finally:
+            await app.state.streaming.stop()
             if worker is not None:
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -173,6 +173,13 @@ class Settings(BaseSettings):
     # Extra modules whose `@job` handlers workers load (plugins, tests), beside the domains'.
     task_modules: CommaList = Field(default_factory=list)
 
+    # Home feeds in Redis (distributed mode; docs/adr/0005-home-feed-fan-out.md): ids kept per
+    # feed, days an unread feed lives (it is rebuilt from the database on the next read),
+    # and followers handled per fan-out job.
+    home_feed_max_items: int = Field(default=800, ge=40, le=100_000)
+    home_feed_ttl_days: int = Field(default=14, ge=1, le=365)
+    home_fan_out_batch: int = Field(default=1000, ge=1, le=100_000)
+
     # Rate limits (count/seconds); defaults follow Mastodon's.
     rate_limit_enabled: bool = True
     rate_limit_ip: Annotated[RateLimit, NoDecode] = RateLimit(300, 300)

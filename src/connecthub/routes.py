@@ -15,6 +15,8 @@ from connecthub.notifications.endpoints import router as notifications_router
 from connecthub.ops.endpoints import router as ops_router
 from connecthub.relationships.endpoints import router as relationships_router
 from connecthub.statuses.endpoints import router as statuses_router
+from connecthub.streaming.endpoints import router as streaming_router
+from connecthub.streaming.presence_endpoints import router as presence_router
 from connecthub.timelines.endpoints import router as timelines_router
 from connecthub.web.endpoints import router as web_router
 
@@ -27,6 +29,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(statuses_router)
     app.include_router(relationships_router)
     app.include_router(timelines_router)
-    app.include_router(media_router)
     app.include_router(notifications_router)
     app.include_router(conversations_router)
+    app.include_router(streaming_router)
+    app.include_router(presence_router)
+    app.include_router(media_router)

@@ -7,17 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connecthub.accounts import params
 from connecthub.accounts.models import Account
-from connecthub.accounts.serializers import account_entity
+from connecthub.accounts.serializers import account_entity, iso
+from connecthub.clock import utcnow
 from connecthub.config import Settings
-from connecthub.errors import ValidationFailed
-from connecthub.http.auth import Caller, require
+from connecthub.errors import NotFound
+from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.infra.uow import UnitOfWork
-from connecthub.relationships import repository, service
-from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
+from connecthub.relationships import repository, schemas, service
+from connecthub.relationships.models import Block, Follow, FollowRequest
 from connecthub.relationships.serializers import relationship_entities
 
 router = APIRouter(tags=["accounts"])
@@ -28,92 +28,64 @@ ReadBlocks = Annotated[Caller, Depends(require("read:blocks"))]
 WriteBlocks = Annotated[Caller, Depends(require("write:blocks"))]
 ReadMutes = Annotated[Caller, Depends(require("read:mutes"))]
 WriteMutes = Annotated[Caller, Depends(require("write:mutes"))]
-MAX_IDS = 40
-
-
-def _account_ids(request: Request) -> list[int]:
-    values = request.query_params.getlist("id[]") or request.query_params.getlist("id")
-    if len(values) > MAX_IDS:
-        raise ValidationFailed("id", f"at most {MAX_IDS} ids")
-    ids = []
-    for value in values:
-        if not value.isdigit() or len(value) > 19:
-            raise ValidationFailed("id", "must be numeric account ids")
-        ids.append(int(value))
-    return ids
-
-
-async def _relationship(uow: UnitOfWork, viewer_id: int, account_id: int) -> dict[str, Any]:
-    await uow.session.flush()
-    return (await relationship_entities(uow.session, viewer_id, [account_id]))[0]
-
-
+Entity = dict[str, Any]
 Change = Callable[[UnitOfWork, int, int], Awaitable[None]]
 # (edge table, the column naming the list's owner, the column naming the listed account)
 ListedEdge = tuple[Any, Any, Any]
 
 
-async def _change(uow: UnitOfWork, caller: Caller, account_id: int, action: Change) -> Any:
+async def _relationship(uow: UnitOfWork, viewer_id: int, account_id: int) -> Entity:
+    await uow.session.flush()
+    return (await relationship_entities(uow.session, viewer_id, [account_id]))[0]
+
+
+async def _change(uow: UnitOfWork, caller: Caller, account_id: int, action: Change) -> Entity:
     await action(uow, caller.account_id, account_id)
     return await _relationship(uow, caller.account_id, account_id)
 
 
 @router.post("/api/v1/accounts/{account_id:int}/follow", summary="Follow an account")
-async def follow(
-    account_id: int, request: Request, caller: WriteFollows, uow: UowDep
-) -> dict[str, Any]:
-    values = await params.read_params(request)
-    await service.follow(
-        uow,
-        caller.account_id,
-        account_id,
-        reblogs=params.boolean(values, "reblogs"),
-        notify_posts=params.boolean(values, "notify"),
-    )
+async def follow(account_id: int, request: Request, caller: WriteFollows, uow: UowDep) -> Entity:
+    options = await schemas.follow_options(request)
+    await service.follow(uow, caller.account_id, account_id, options)
     return await _relationship(uow, caller.account_id, account_id)
 
 
 @router.post("/api/v1/accounts/{account_id:int}/unfollow", summary="Unfollow an account")
-async def unfollow(account_id: int, caller: WriteFollows, uow: UowDep) -> dict[str, Any]:
-    return await _change(uow, caller, account_id, service.unfollow)  # type: ignore[no-any-return]
+async def unfollow(account_id: int, caller: WriteFollows, uow: UowDep) -> Entity:
+    return await _change(uow, caller, account_id, service.unfollow)
 
 
 @router.post("/api/v1/accounts/{account_id:int}/block", summary="Block an account")
-async def block(account_id: int, caller: WriteBlocks, uow: UowDep) -> dict[str, Any]:
-    return await _change(uow, caller, account_id, service.block)  # type: ignore[no-any-return]
+async def block(account_id: int, caller: WriteBlocks, uow: UowDep) -> Entity:
+    return await _change(uow, caller, account_id, service.block)
 
 
 @router.post("/api/v1/accounts/{account_id:int}/unblock", summary="Unblock an account")
-async def unblock(account_id: int, caller: WriteBlocks, uow: UowDep) -> dict[str, Any]:
-    return await _change(uow, caller, account_id, service.unblock)  # type: ignore[no-any-return]
+async def unblock(account_id: int, caller: WriteBlocks, uow: UowDep) -> Entity:
+    return await _change(uow, caller, account_id, service.unblock)
 
 
 @router.post("/api/v1/accounts/{account_id:int}/mute", summary="Mute an account")
-async def mute(
-    account_id: int, request: Request, caller: WriteMutes, uow: UowDep
-) -> dict[str, Any]:
-    values = await params.read_params(request)
-    duration_text = params.text(values, "duration", default="0")
-    if not duration_text.isdigit():
-        raise ValidationFailed("duration", "must be a whole number of seconds")
-    await service.mute(
-        uow,
-        caller.account_id,
-        account_id,
-        notifications=params.boolean(values, "notifications", default=True) is not False,
-        duration=int(duration_text),
-    )
+async def mute(account_id: int, request: Request, caller: WriteMutes, uow: UowDep) -> Entity:
+    hide, duration = await schemas.mute_options(request)
+    await service.mute(uow, caller.account_id, account_id, notifications=hide, duration=duration)
     return await _relationship(uow, caller.account_id, account_id)
 
 
 @router.post("/api/v1/accounts/{account_id:int}/unmute", summary="Unmute an account")
-async def unmute(account_id: int, caller: WriteMutes, uow: UowDep) -> dict[str, Any]:
-    return await _change(uow, caller, account_id, service.unmute)  # type: ignore[no-any-return]
+async def unmute(account_id: int, caller: WriteMutes, uow: UowDep) -> Entity:
+    return await _change(uow, caller, account_id, service.unmute)
 
 
 @router.get("/api/v1/accounts/relationships", summary="Relationships with several accounts")
-async def relationships(request: Request, caller: ReadFollows, uow: UowDep) -> list[Any]:
-    return await relationship_entities(uow.session, caller.account_id, _account_ids(request))
+async def relationships(request: Request, caller: ReadFollows, uow: UowDep) -> list[Entity]:
+    """Unknown (and, unless `with_suspended=true`, suspended) accounts are left out."""
+    ids = schemas.account_ids(request)
+    with_suspended = request.query_params.get("with_suspended", "").lower() in ("true", "1")
+    known = await repository.existing_account_ids(uow.session, ids, with_suspended=with_suspended)
+    wanted = [account_id for account_id in ids if account_id in known]
+    return await relationship_entities(uow.session, caller.account_id, wanted)
 
 
 @router.get(
@@ -122,24 +94,26 @@ async def relationships(request: Request, caller: ReadFollows, uow: UowDep) -> l
 )
 async def familiar_followers(
     request: Request, caller: ReadFollows, uow: UowDep, settings: SettingsDep
-) -> list[dict[str, Any]]:
-    result = []
-    for account_id in _account_ids(request):
-        accounts = await repository.familiar_followers(uow.session, caller.account_id, account_id)
-        result.append(
-            {"id": str(account_id), "accounts": [account_entity(settings, a) for a in accounts]}
-        )
-    return result
+) -> list[Entity]:
+    ids = schemas.account_ids(request)
+    found = await repository.familiar_followers(uow.session, caller.account_id, ids)
+    return [
+        {
+            "id": str(account_id),
+            "accounts": [account_entity(settings, a) for a in found[account_id]],
+        }
+        for account_id in ids
+    ]
 
 
-def _page_response(
-    request: Request, response: Response, settings: Settings, rows: list[tuple[int, Account]]
-) -> list[dict[str, Any]]:
+def _with_link(
+    request: Request, response: Response, rows: list[tuple[int, Any]]
+) -> list[tuple[int, Any]]:
     if rows:
         link = link_header(request, rows[0][0], rows[-1][0])
         if link:
             response.headers["Link"] = link
-    return [account_entity(settings, account) for _, account in rows]
+    return rows
 
 
 async def _listed_accounts(
@@ -150,8 +124,9 @@ async def _listed_accounts(
     settings: Settings,
     edge: ListedEdge,
     owner_id: int,
-) -> list[dict[str, Any]]:
-    """One page of the accounts at the far end of `edge` rows owned by `owner_id`."""
+) -> list[Entity]:
+    """One page of the accounts at the far end of `edge` rows owned by `owner_id`,
+    paginated by the edge row's id."""
     model, owner_column, listed_column = edge
     rows = await repository.accounts_page(
         uow.session,
@@ -161,7 +136,26 @@ async def _listed_accounts(
         listed_column=listed_column,
         owner_id=owner_id,
     )
-    return _page_response(request, response, settings, rows)
+    return [account_entity(settings, account) for _, account in _with_link(request, response, rows)]
+
+
+async def _public_list(
+    request: Request,
+    response: Response,
+    page: PageDep,
+    uow: UnitOfWork,
+    settings: Settings,
+    token: OptionalToken,
+    edge: ListedEdge,
+    account_id: int,
+) -> list[Entity]:
+    """Followers / following of an active account; empty for a viewer it blocks."""
+    if await repository.live_account(uow.session, account_id) is None:
+        raise NotFound()
+    viewer_id = token.account_id if token else None
+    if viewer_id is not None and await repository.edge(uow.session, Block, account_id, viewer_id):
+        return []
+    return await _listed_accounts(request, response, page, uow, settings, edge, account_id)
 
 
 @router.get("/api/v1/accounts/{account_id:int}/followers", summary="Who follows an account")
@@ -172,9 +166,10 @@ async def followers(
     page: PageDep,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+    token: OptionalToken,
+) -> list[Entity]:
     edge = (Follow, Follow.target_account_id, Follow.account_id)
-    return await _listed_accounts(request, response, page, uow, settings, edge, account_id)
+    return await _public_list(request, response, page, uow, settings, token, edge, account_id)
 
 
 @router.get("/api/v1/accounts/{account_id:int}/following", summary="Who an account follows")
@@ -185,9 +180,10 @@ async def following(
     page: PageDep,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+    token: OptionalToken,
+) -> list[Entity]:
     edge = (Follow, Follow.account_id, Follow.target_account_id)
-    return await _listed_accounts(request, response, page, uow, settings, edge, account_id)
+    return await _public_list(request, response, page, uow, settings, token, edge, account_id)
 
 
 @router.get("/api/v1/follow_requests", summary="Accounts asking to follow me")
@@ -198,7 +194,7 @@ async def follow_requests(
     caller: ReadFollows,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> list[Entity]:
     edge = (FollowRequest, FollowRequest.target_account_id, FollowRequest.account_id)
     return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
 
@@ -206,13 +202,14 @@ async def follow_requests(
 @router.post(
     "/api/v1/follow_requests/{account_id:int}/authorize", summary="Accept a follow request"
 )
-async def authorize(account_id: int, caller: WriteFollows, uow: UowDep) -> dict[str, Any]:
+async def authorize(account_id: int, caller: WriteFollows, uow: UowDep) -> Entity:
+    """`account_id` is the requesting account, as in Mastodon."""
     await service.authorize_request(uow, caller.account_id, account_id)
     return await _relationship(uow, caller.account_id, account_id)
 
 
 @router.post("/api/v1/follow_requests/{account_id:int}/reject", summary="Refuse a follow request")
-async def reject(account_id: int, caller: WriteFollows, uow: UowDep) -> dict[str, Any]:
+async def reject(account_id: int, caller: WriteFollows, uow: UowDep) -> Entity:
     await service.reject_request(uow, caller.account_id, account_id)
     return await _relationship(uow, caller.account_id, account_id)
 
@@ -225,12 +222,12 @@ async def blocks(
     caller: ReadBlocks,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> list[Entity]:
     edge = (Block, Block.account_id, Block.target_account_id)
     return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
 
 
-@router.get("/api/v1/mutes", summary="Accounts I mute")
+@router.get("/api/v1/mutes", summary="Accounts I mute (expired mutes left out)")
 async def mutes(
     request: Request,
     response: Response,
@@ -238,6 +235,11 @@ async def mutes(
     caller: ReadMutes,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
-    edge = (Mute, Mute.account_id, Mute.target_account_id)
-    return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
+) -> list[Entity]:
+    rows = await repository.mutes_page(uow.session, caller.account_id, page, utcnow())
+    _with_link(request, response, [(mute.id, account) for mute, account in rows])
+    return [_muted_account(settings, account, mute.expires_at) for mute, account in rows]
+
+
+def _muted_account(settings: Settings, account: Account, expires_at: Any) -> Entity:
+    return {**account_entity(settings, account), "mute_expires_at": iso(expires_at)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connecthub.clock import utcnow
@@ -29,6 +29,8 @@ class Follow(Base):
     target_account_id: Mapped[int] = mapped_column(IdType, _account_fk())
     show_reblogs: Mapped[bool] = mapped_column(Boolean, default=True)
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ISO 639-1 codes whose posts reach the follower's home; None: all (migration 0008).
+    languages: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -44,6 +46,8 @@ class FollowRequest(Base):
     target_account_id: Mapped[int] = mapped_column(IdType, _account_fk())
     show_reblogs: Mapped[bool] = mapped_column(Boolean, default=True)
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ISO 639-1 codes whose posts reach the follower's home; None: all (migration 0008).
+    languages: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

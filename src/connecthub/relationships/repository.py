@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,22 +112,62 @@ async def accounts_page(
 
 
 async def familiar_followers(
-    session: AsyncSession, viewer_id: int, account_id: int, limit: int = 40
-) -> list[Account]:
-    """Accounts the viewer follows that also follow `account_id`."""
+    session: AsyncSession, viewer_id: int, account_ids: Sequence[int], limit: int = 40
+) -> dict[int, list[Account]]:
+    """For each of `account_ids`, up to `limit` accounts the viewer follows that follow it
+    (newest follow first): one query, ranked per account, whatever the number of ids."""
     mine = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
-    query = (
-        select(Account)
-        .join(Follow, Follow.account_id == Account.id)
+    rank = func.row_number().over(partition_by=Follow.target_account_id, order_by=Follow.id.desc())
+    ranked = (
+        select(
+            Follow.target_account_id.label("for_id"),
+            Follow.account_id.label("follower_id"),
+            rank.label("rank"),
+        )
+        .join(Account, Account.id == Follow.account_id)
         .where(
-            Follow.target_account_id == account_id,
+            Follow.target_account_id.in_(account_ids),
             Follow.account_id.in_(mine),
             Account.suspended_at.is_(None),
         )
-        .order_by(Follow.id.desc())
-        .limit(limit)
+        .subquery()
     )
-    return list((await session.execute(query)).scalars())
+    query = (
+        select(ranked.c.for_id, Account)
+        .join(Account, Account.id == ranked.c.follower_id)
+        .where(ranked.c.rank <= limit)
+        .order_by(ranked.c.for_id, ranked.c.rank)
+    )
+    found: dict[int, list[Account]] = {account_id: [] for account_id in account_ids}
+    for for_id, account in (await session.execute(query)).all():
+        found[for_id].append(account)
+    return found
+
+
+async def existing_account_ids(
+    session: AsyncSession, account_ids: Sequence[int], *, with_suspended: bool
+) -> set[int]:
+    query = select(Account.id).where(Account.id.in_(account_ids))
+    if not with_suspended:
+        query = query.where(Account.suspended_at.is_(None))
+    return set((await session.execute(query)).scalars())
+
+
+async def mutes_page(
+    session: AsyncSession, account_id: int, page: Page, now: datetime
+) -> list[tuple[Mute, Account]]:
+    """One page of live (unexpired) mutes with the muted accounts, newest mute first."""
+    query = (
+        select(Mute, Account)
+        .join(Account, Account.id == Mute.target_account_id)
+        .where(
+            Mute.account_id == account_id,
+            Account.suspended_at.is_(None),
+            or_(Mute.expires_at.is_(None), Mute.expires_at > now),
+        )
+    )
+    rows = (await session.execute(page.apply(query, Mute.id))).all()
+    return [(row[0], row[1]) for row in page.newest_first(list(rows))]
 
 
 async def clear_requests_between(session: AsyncSession, a: int, b: int) -> None:

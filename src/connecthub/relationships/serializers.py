@@ -37,7 +37,7 @@ async def relationship_entities(
                 "following": follow is not None,
                 "showing_reblogs": bool(follow and follow.show_reblogs),
                 "notifying": bool(follow and follow.notify),
-                "languages": None,
+                "languages": follow.languages if follow else None,
                 "followed_by": account_id in followed_by,
                 "blocking": account_id in blocking,
                 "blocked_by": account_id in blocked_by,

@@ -1,20 +1,36 @@
 """Follow-graph rules: following (and requesting to follow a locked account), blocking,
-muting. Every change keeps the account counters in the same transaction."""
+muting. Every change keeps the account counters in the same transaction, and tells the
+home-feed store (when one is registered) which accounts' posts to merge or drop."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
+from connecthub.infra.jobs import HANDLERS
 from connecthub.infra.uow import UnitOfWork
 from connecthub.notifications.service import NotificationType, notify
 from connecthub.relationships import repository
 from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
 
 MAX_MUTE_SECONDS = 10 * 365 * 86400
+# Home-feed hooks (payload {"account_id": whose feed, "target_account_id": whose posts}).
+MERGE_ACCOUNT_JOB = "timelines.merge_account"
+UNMERGE_ACCOUNT_JOB = "timelines.unmerge_account"
+
+
+@dataclass(frozen=True)
+class FollowOptions:
+    """What the follower asked for; None leaves an existing follow's value unchanged."""
+
+    reblogs: bool | None = None
+    notify: bool | None = None
+    # [] (or None on a new follow) means every language.
+    languages: list[str] | None = None
 
 
 async def target_account(uow: UnitOfWork, actor_id: int, target_id: int) -> Account:
@@ -27,73 +43,74 @@ async def target_account(uow: UnitOfWork, actor_id: int, target_id: int) -> Acco
     return account
 
 
-async def follow(
-    uow: UnitOfWork,
-    actor_id: int,
-    target_id: int,
-    *,
-    reblogs: bool | None,
-    notify_posts: bool | None,
-) -> None:
+def _feed_hook(uow: UnitOfWork, name: str, account_id: int, target_id: int) -> None:
+    """Queue a home-feed change after commit. The home timeline is a query today, so no
+    handler is registered and nothing is queued (an unhandled job would be dead-lettered);
+    a fan-out feed store registers these names and starts receiving them."""
+    if name in HANDLERS:
+        payload = {"account_id": account_id, "target_account_id": target_id}
+        uow.enqueue(name, payload)
+
+
+def _apply(row: Follow | FollowRequest, options: FollowOptions) -> None:
+    if options.reblogs is not None:
+        row.show_reblogs = options.reblogs
+    if options.notify is not None:
+        row.notify = options.notify
+    if options.languages is not None:
+        row.languages = options.languages or None
+
+
+async def follow(uow: UnitOfWork, actor_id: int, target_id: int, options: FollowOptions) -> None:
     """Follow, or ask to follow a locked account. Repeating it only updates the options."""
     target = await target_account(uow, actor_id, target_id)
     session = uow.session
     if await repository.blocked_either_way(session, actor_id, target_id):
         raise Forbidden("This action is not allowed")
     existing = await repository.edge(session, Follow, actor_id, target_id)
+    if existing is None and target.locked:
+        existing = await repository.edge(session, FollowRequest, actor_id, target_id)
     if existing is not None:
-        if reblogs is not None:
-            existing.show_reblogs = reblogs
-        if notify_posts is not None:
-            existing.notify = notify_posts
+        _apply(existing, options)
         return
-    options = {
-        "show_reblogs": True if reblogs is None else reblogs,
-        "notify": bool(notify_posts),
-    }
-    if target.locked:
-        request = FollowRequest(
-            id=new_id(), account_id=actor_id, target_account_id=target_id, **options
-        )
-        if await repository.insert_edge(session, request):
-            await notify(
-                uow,
-                recipient_id=target_id,
-                from_account_id=actor_id,
-                type=NotificationType.FOLLOW_REQUEST,
-                activity_id=request.id,
-            )
-        return
-    await _create_follow(uow, actor_id, target_id, **options)
-
-
-async def _create_follow(
-    uow: UnitOfWork, actor_id: int, target_id: int, *, show_reblogs: bool, notify: bool
-) -> None:
-    row = Follow(
+    model = FollowRequest if target.locked else Follow
+    row = model(
         id=new_id(),
         account_id=actor_id,
         target_account_id=target_id,
-        show_reblogs=show_reblogs,
-        notify=notify,
+        show_reblogs=options.reblogs is not False,
+        notify=bool(options.notify),
+        languages=options.languages or None,
     )
-    if not await repository.insert_edge(uow.session, row):
+    if not await repository.insert_edge(session, row):
+        return  # a concurrent request won the race: already following (or requested)
+    if isinstance(row, FollowRequest):
+        await notify(
+            uow,
+            recipient_id=target_id,
+            from_account_id=actor_id,
+            type=NotificationType.FOLLOW_REQUEST,
+            activity_id=row.id,
+        )
         return
-    await repository.bump_follow_counts(uow.session, actor_id, target_id, +1)
-    await _notify_follow(uow, actor_id, target_id, row.id)
-
-
-async def _notify_follow(uow: UnitOfWork, actor_id: int, target_id: int, follow_id: int) -> None:
+    await _followed(uow, row)
     await notify(
         uow,
         recipient_id=target_id,
         from_account_id=actor_id,
         type=NotificationType.FOLLOW,
-        activity_id=follow_id,
+        activity_id=row.id,
     )
 
 
+async def _followed(uow: UnitOfWork, row: Follow) -> None:
+    """Bookkeeping of a follow that was just inserted."""
+    await repository.bump_follow_counts(uow.session, row.account_id, row.target_account_id, +1)
+    _feed_hook(uow, MERGE_ACCOUNT_JOB, row.account_id, row.target_account_id)
+
+
 async def unfollow(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
+    """Stop following (or withdraw a pending request)."""
     await target_account(uow, actor_id, target_id)
     await _drop_follow(uow, actor_id, target_id)
     await repository.delete_edge(uow.session, FollowRequest, actor_id, target_id)
@@ -102,16 +119,26 @@ async def unfollow(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
 async def _drop_follow(uow: UnitOfWork, follower_id: int, target_id: int) -> None:
     if await repository.delete_edge(uow.session, Follow, follower_id, target_id):
         await repository.bump_follow_counts(uow.session, follower_id, target_id, -1)
+        _feed_hook(uow, UNMERGE_ACCOUNT_JOB, follower_id, target_id)
 
 
 async def authorize_request(uow: UnitOfWork, owner_id: int, requester_id: int) -> None:
+    """Turn the request into a follow. No `follow` notification: the owner just chose it."""
     request = await repository.edge(uow.session, FollowRequest, requester_id, owner_id)
     if request is None:
         raise NotFound("No follow request from this account")
-    options = {"show_reblogs": request.show_reblogs, "notify": request.notify}
+    row = Follow(
+        id=new_id(),
+        account_id=requester_id,
+        target_account_id=owner_id,
+        show_reblogs=request.show_reblogs,
+        notify=request.notify,
+        languages=request.languages,
+    )
     await uow.session.delete(request)
     await uow.session.flush()
-    await _create_follow(uow, requester_id, owner_id, **options)
+    if await repository.insert_edge(uow.session, row):
+        await _followed(uow, row)
 
 
 async def reject_request(uow: UnitOfWork, owner_id: int, requester_id: int) -> None:
@@ -123,12 +150,14 @@ async def block(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
     """Block: also ends follows and follow requests in both directions."""
     await target_account(uow, actor_id, target_id)
     session = uow.session
-    await repository.insert_edge(
+    inserted = await repository.insert_edge(
         session, Block(id=new_id(), account_id=actor_id, target_account_id=target_id)
     )
     await _drop_follow(uow, actor_id, target_id)
     await _drop_follow(uow, target_id, actor_id)
     await repository.clear_requests_between(session, actor_id, target_id)
+    if inserted:  # their boosts may sit in our feed even when we did not follow them
+        _feed_hook(uow, UNMERGE_ACCOUNT_JOB, actor_id, target_id)
 
 
 async def unblock(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
@@ -139,7 +168,8 @@ async def unblock(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
 async def mute(
     uow: UnitOfWork, actor_id: int, target_id: int, *, notifications: bool, duration: int
 ) -> None:
-    """Mute, hiding notifications too unless told not to; `duration` 0 means forever."""
+    """Mute, hiding notifications too unless told not to; `duration` 0 means forever.
+    Muting again replaces the options and the expiry."""
     await target_account(uow, actor_id, target_id)
     if duration < 0 or duration > MAX_MUTE_SECONDS:
         raise ValidationFailed("duration", f"must be between 0 and {MAX_MUTE_SECONDS} seconds")
@@ -148,17 +178,18 @@ async def mute(
     if existing is not None:
         existing.hide_notifications = notifications
         existing.expires_at = expires_at
-        return
-    await repository.insert_edge(
-        uow.session,
-        Mute(
-            id=new_id(),
-            account_id=actor_id,
-            target_account_id=target_id,
-            hide_notifications=notifications,
-            expires_at=expires_at,
-        ),
-    )
+    else:
+        await repository.insert_edge(
+            uow.session,
+            Mute(
+                id=new_id(),
+                account_id=actor_id,
+                target_account_id=target_id,
+                hide_notifications=notifications,
+                expires_at=expires_at,
+            ),
+        )
+    _feed_hook(uow, UNMERGE_ACCOUNT_JOB, actor_id, target_id)
 
 
 async def unmute(uow: UnitOfWork, actor_id: int, target_id: int) -> None:

@@ -1,4 +1,4 @@
-"""Timeline routes (home, public, hashtag) and read markers, in Mastodon's shapes."""
+"""Timeline routes (home, public, hashtag, list) and read markers, in Mastodon's shapes."""
 
 from __future__ import annotations
 
@@ -8,26 +8,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from connecthub.accounts import params
-from connecthub.accounts.serializers import iso
-from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
-from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import status_entities
-from connecthub.timelines import repository
-from connecthub.timelines.models import Marker
+from connecthub.timelines import repository, service
+from connecthub.timelines.lists_endpoints import router as lists_router
+from connecthub.timelines.serializers import marker_entity
 
 router = APIRouter(tags=["timelines"])
+router.include_router(lists_router)
 
 ReadStatuses = Annotated[Caller, Depends(require("read:statuses"))]
-ReadMarkers = Annotated[Caller, Depends(require("read:statuses"))]
-WriteMarkers = Annotated[Caller, Depends(require("write:statuses"))]
-MARKER_TIMELINES = ("home", "notifications")
+ReadLists = Annotated[Caller, Depends(require("read:lists"))]
+WriteStatuses = Annotated[Caller, Depends(require("write:statuses"))]
 
 
 async def _render(
@@ -61,7 +59,7 @@ async def home(
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
-    statuses = await repository.home(uow.session, caller.account_id, page)
+    statuses = await service.home(uow, caller.account_id, page)
     return await _render(request, response, uow, settings, statuses, caller.account_id)
 
 
@@ -75,8 +73,9 @@ async def public(
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
     viewer_id = token.account_id if token else None
+    _flag(request, "local")  # every post is local until federation exists
     if _flag(request, "remote"):
-        return []  # no federation yet: nothing is remote
+        return []
     statuses = await repository.public(
         uow.session, viewer_id, page, only_media=_flag(request, "only_media")
     )
@@ -85,7 +84,7 @@ async def public(
 
 def _tags(request: Request, name: str) -> list[str]:
     values = request.query_params.getlist(f"{name}[]") or request.query_params.getlist(name)
-    return [value.lstrip("#") for value in values if value.strip()]
+    return [value.strip().lstrip("#") for value in values if value.strip()]
 
 
 @router.get("/api/v1/timelines/tag/{hashtag}", summary="Public posts with a hashtag")
@@ -99,6 +98,9 @@ async def tag(
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
     viewer_id = token.account_id if token else None
+    _flag(request, "local")
+    if _flag(request, "remote"):
+        return []
     statuses = await repository.hashtag(
         uow.session,
         viewer_id,
@@ -111,49 +113,42 @@ async def tag(
     return await _render(request, response, uow, settings, statuses, viewer_id)
 
 
-def _marker_entity(marker: Marker) -> dict[str, Any]:
-    return {
-        "last_read_id": str(marker.last_read_id),
-        "version": marker.version,
-        "updated_at": iso(marker.updated_at),
-    }
+@router.get("/api/v1/timelines/list/{list_id}", summary="Posts by the members of one of my lists")
+async def list_timeline(
+    list_id: int,
+    request: Request,
+    response: Response,
+    page: PageDep,
+    caller: ReadLists,
+    uow: UowDep,
+    settings: SettingsDep,
+) -> list[dict[str, Any]]:
+    lst = await service.owned_list(uow, caller.account_id, list_id)
+    statuses = await repository.list_timeline(uow.session, lst, page)
+    return await _render(request, response, uow, settings, statuses, caller.account_id)
 
 
 @router.get("/api/v1/markers", summary="Where I stopped reading home and notifications")
-async def get_markers(request: Request, caller: ReadMarkers, uow: UowDep) -> dict[str, Any]:
+async def get_markers(request: Request, caller: ReadStatuses, uow: UowDep) -> dict[str, Any]:
     wanted = request.query_params.getlist("timeline[]") or request.query_params.getlist("timeline")
-    timelines = [name for name in wanted if name in MARKER_TIMELINES]
+    timelines = [name for name in wanted if name in service.MARKER_TIMELINES]
     markers = await repository.markers(uow.session, caller.account_id, timelines)
-    return {marker.timeline: _marker_entity(marker) for marker in markers}
+    return {marker.timeline: marker_entity(marker) for marker in markers}
 
 
 @router.post("/api/v1/markers", summary="Save where I stopped reading")
-async def save_markers(request: Request, caller: WriteMarkers, uow: UowDep) -> dict[str, Any]:
+async def save_markers(request: Request, caller: WriteStatuses, uow: UowDep) -> dict[str, Any]:
     values = await params.read_params(request)
     updates: dict[str, int] = {}
-    for name in MARKER_TIMELINES:
+    for name in service.MARKER_TIMELINES:
         section = values.get(name)
         if section is None:
             continue
         last_read = section.get("last_read_id") if isinstance(section, dict) else None
-        if last_read is None or not str(last_read).isdigit():
+        if last_read is None or not str(last_read).isdigit() or len(str(last_read)) > 19:
             raise ValidationFailed(f"{name}[last_read_id]", "must be a numeric id")
         updates[name] = int(last_read)
     if not updates:
         raise ValidationFailed("home", "give home[last_read_id] or notifications[last_read_id]")
-    existing = {
-        m.timeline: m
-        for m in await repository.markers(uow.session, caller.account_id, list(updates))
-    }
-    result = {}
-    for name, last_read_id in updates.items():
-        marker = existing.get(name)
-        if marker is None:
-            marker = Marker(id=new_id(), account_id=caller.account_id, timeline=name, version=0)
-            uow.session.add(marker)
-        marker.last_read_id = last_read_id
-        marker.version = (marker.version or 0) + 1
-        marker.updated_at = utcnow()
-        result[name] = _marker_entity(marker)
-    await uow.session.flush()
-    return result
+    saved = await service.save_markers(uow, caller.account_id, updates)
+    return {marker.timeline: marker_entity(marker) for marker in saved}

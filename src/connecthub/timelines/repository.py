@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.http.pagination import Page
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.access import not_muted_by, readable_with_boosted
 from connecthub.statuses.models import Status, StatusTag, Tag, Visibility
-from connecthub.timelines.models import Marker
+from connecthub.timelines.models import List, ListAccount, Marker
 
 
 async def _page(session: AsyncSession, query: Any, page: Page) -> list[Status]:
@@ -22,7 +23,7 @@ async def _page(session: AsyncSession, query: Any, page: Page) -> list[Status]:
     return page.newest_first(rows)
 
 
-def _boosted_author_not_muted(viewer_id: int) -> Any:
+def _boosted_author_not_muted(viewer_id: int) -> ColumnElement[bool]:
     boosted = aliased(Status)
     return or_(
         Status.reblog_of_id.is_(None),
@@ -32,25 +33,154 @@ def _boosted_author_not_muted(viewer_id: int) -> Any:
     )
 
 
-async def home(session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
-    """Own posts and followed accounts' posts and boosts (boosts only where the follow shows
-    them), minus muted accounts; direct messages live in conversations, not here."""
-    followed = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
-    boosts_shown = select(Follow.target_account_id).where(
-        Follow.account_id == viewer_id, Follow.show_reblogs.is_(True)
+def _in_exclusive_list(viewer_id: int) -> ColumnElement[bool]:
+    """The author is on one of the viewer's exclusive lists: such posts leave home."""
+    return exists().where(
+        ListAccount.account_id == Status.account_id,
+        ListAccount.list_id == List.id,
+        List.account_id == viewer_id,
+        List.exclusive.is_(True),
     )
-    query = select(Status).where(
+
+
+def home_filters(viewer_id: int) -> list[ColumnElement[bool]]:
+    """What home shows, as one predicate list shared by every home read (the paged query, the
+    Redis feed's id check and its regeneration): own posts, followed accounts' posts, their
+    boosts where the follow shows them; never direct messages, muted accounts (booster or
+    boosted) or anything `readable_with_boosted` refuses."""
+    followed = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
+    boosts_shown = followed.where(Follow.show_reblogs.is_(True))
+    return [
         or_(
             Status.account_id == viewer_id,
-            and_(Status.account_id.in_(followed), Status.reblog_of_id.is_(None)),
-            and_(Status.account_id.in_(boosts_shown), Status.reblog_of_id.is_not(None)),
+            and_(
+                Status.account_id.in_(followed),
+                Status.reblog_of_id.is_(None),
+                ~_in_exclusive_list(viewer_id),
+            ),
+            and_(
+                Status.account_id.in_(boosts_shown),
+                Status.reblog_of_id.is_not(None),
+                ~_in_exclusive_list(viewer_id),
+            ),
         ),
         Status.visibility != Visibility.DIRECT,
         readable_with_boosted(viewer_id),
         not_muted_by(viewer_id, Status.account_id),
         _boosted_author_not_muted(viewer_id),
+    ]
+
+
+async def home(session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
+    """One page of home straight from the database (embedded mode, cold or deep pages)."""
+    return await _page(session, select(Status).where(*home_filters(viewer_id)), page)
+
+
+async def home_ids(session: AsyncSession, viewer_id: int, limit: int) -> list[int]:
+    """The newest `limit` home ids: what a regenerated feed holds."""
+    query = (
+        select(Status.id).where(*home_filters(viewer_id)).order_by(Status.id.desc()).limit(limit)
     )
-    return await _page(session, query, page)
+    return list((await session.execute(query)).scalars())
+
+
+async def home_among(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -> list[Status]:
+    """The statuses among `ids` that home may show the viewer now, newest first, in one
+    query: a feed entry is a hint, the visibility rules are checked again on every read."""
+    if not ids:
+        return []
+    query = (
+        select(Status)
+        .where(Status.id.in_(ids), *home_filters(viewer_id))
+        .order_by(Status.id.desc())
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def home_ids_by(
+    session: AsyncSession, viewer_id: int, author_id: int, limit: int
+) -> list[int]:
+    """The newest home-visible ids by one author (merging a new follow into a feed)."""
+    query = (
+        select(Status.id)
+        .where(Status.account_id == author_id, *home_filters(viewer_id))
+        .order_by(Status.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def involving(session: AsyncSession, ids: Sequence[int], account_id: int) -> list[int]:
+    """Which of `ids` are by `account_id` or boost one of its statuses (unmerging)."""
+    if not ids:
+        return []
+    boosted = aliased(Status)
+    query = select(Status.id).where(
+        Status.id.in_(ids),
+        or_(
+            Status.account_id == account_id,
+            exists().where(boosted.id == Status.reblog_of_id, boosted.account_id == account_id),
+        ),
+    )
+    return list((await session.execute(query)).scalars())
+
+
+def _live_mute(follower: Any, author_id: int) -> ColumnElement[bool]:
+    return exists().where(
+        Mute.account_id == follower,
+        Mute.target_account_id == author_id,
+        or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
+    )
+
+
+def _block(follower: Any, author_id: int) -> ColumnElement[bool]:
+    return exists().where(
+        or_(
+            and_(Block.account_id == follower, Block.target_account_id == author_id),
+            and_(Block.account_id == author_id, Block.target_account_id == follower),
+        )
+    )
+
+
+async def audience_chunk(session: AsyncSession, status: Status, after: int, size: int) -> list[int]:
+    """The next `size` followers (by id, after `after`) whose home gets `status`: for a boost
+    only those who show boosts; never those who mute the author or share a block with them.
+    Keyset over the (target, follower) index, so a huge follower list is never loaded."""
+    follower = Follow.account_id
+    author = status.account_id
+    query = (
+        select(follower)
+        .where(
+            Follow.target_account_id == author,
+            follower > after,
+            ~_live_mute(follower, author),
+            ~_block(follower, author),
+        )
+        .order_by(follower)
+        .limit(size)
+    )
+    if status.reblog_of_id is not None:
+        query = query.where(Follow.show_reblogs.is_(True))
+    return list((await session.execute(query)).scalars())
+
+
+async def followers_chunk(
+    session: AsyncSession, account_id: int, after: int, size: int
+) -> list[int]:
+    query = (
+        select(Follow.account_id)
+        .where(Follow.target_account_id == account_id, Follow.account_id > after)
+        .order_by(Follow.account_id)
+        .limit(size)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def follows(session: AsyncSession, account_id: int, target_id: int) -> bool:
+    query = select(Follow.id).where(
+        Follow.account_id == account_id, Follow.target_account_id == target_id
+    )
+    return (await session.execute(query)).first() is not None
 
 
 def _public_filters(viewer_id: int | None, only_media: bool) -> list[Any]:
@@ -99,31 +229,121 @@ async def hashtag(
     return await _page(session, query, page)
 
 
-async def audience(session: AsyncSession, status: Status) -> list[int]:
-    """Who gets a new status in their home timeline: the author and followers (for a boost,
-    followers who show boosts), minus those who mute the author or share a block with them."""
-    follower = Follow.account_id
-    author = status.account_id
-    live_mute = exists().where(
-        Mute.account_id == follower,
-        Mute.target_account_id == author,
-        or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
+# Lists
+
+
+async def lists_of(session: AsyncSession, account_id: int) -> list[List]:
+    query = select(List).where(List.account_id == account_id).order_by(List.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def list_of(session: AsyncSession, account_id: int, list_id: int) -> List | None:
+    query = select(List).where(List.id == list_id, List.account_id == account_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def lists_containing(session: AsyncSession, owner_id: int, member_id: int) -> list[List]:
+    query = (
+        select(List)
+        .join(ListAccount, ListAccount.list_id == List.id)
+        .where(List.account_id == owner_id, ListAccount.account_id == member_id)
+        .order_by(List.id)
     )
-    block = exists().where(
-        or_(
-            and_(Block.account_id == follower, Block.target_account_id == author),
-            and_(Block.account_id == author, Block.target_account_id == follower),
+    return list((await session.execute(query)).scalars())
+
+
+async def members(session: AsyncSession, list_id: int, page: Page) -> list[tuple[int, Account]]:
+    """A page of (membership id, account) for a list, keyset on the membership id; suspended
+    accounts are left out."""
+    query = (
+        select(ListAccount.id, Account)
+        .join(Account, Account.id == ListAccount.account_id)
+        .where(ListAccount.list_id == list_id, Account.suspended_at.is_(None))
+    )
+    rows = (await session.execute(page.apply(query, ListAccount.id))).all()
+    return page.newest_first([(row[0], row[1]) for row in rows])
+
+
+async def followed_among(
+    session: AsyncSession, account_id: int, target_ids: Sequence[int]
+) -> set[int]:
+    query = select(Follow.target_account_id).where(
+        Follow.account_id == account_id, Follow.target_account_id.in_(target_ids)
+    )
+    return set((await session.execute(query)).scalars())
+
+
+async def existing_members(
+    session: AsyncSession, list_id: int, account_ids: Sequence[int]
+) -> set[int]:
+    query = select(ListAccount.account_id).where(
+        ListAccount.list_id == list_id, ListAccount.account_id.in_(account_ids)
+    )
+    return set((await session.execute(query)).scalars())
+
+
+async def remove_members(session: AsyncSession, list_id: int, account_ids: Sequence[int]) -> None:
+    await session.execute(
+        delete(ListAccount).where(
+            ListAccount.list_id == list_id, ListAccount.account_id.in_(account_ids)
         )
     )
-    query = select(follower).where(Follow.target_account_id == author, ~live_mute, ~block)
-    if status.reblog_of_id is not None:
-        query = query.where(Follow.show_reblogs.is_(True))
-    return [author, *(await session.execute(query)).scalars()]
 
 
-async def followers_of(session: AsyncSession, account_id: int) -> list[int]:
-    query = select(Follow.account_id).where(Follow.target_account_id == account_id)
-    return list((await session.execute(query)).scalars())
+async def clear_list(session: AsyncSession, list_id: int) -> None:
+    await session.execute(delete(ListAccount).where(ListAccount.list_id == list_id))
+
+
+async def drop_from_lists(session: AsyncSession, owner_id: int, member_id: int) -> None:
+    """An unfollowed account leaves every list of its former follower (as Mastodon)."""
+    owned = select(List.id).where(List.account_id == owner_id)
+    await session.execute(
+        delete(ListAccount).where(
+            ListAccount.account_id == member_id, ListAccount.list_id.in_(owned)
+        )
+    )
+
+
+def _reply_allowed(lst: List) -> ColumnElement[bool]:
+    """Mastodon's `replies_policy`: a self-reply or a reply to the owner always shows;
+    otherwise `followed` shows replies to accounts the owner follows, `list` replies to list
+    members, `none` no other replies."""
+    always = or_(
+        Status.in_reply_to_id.is_(None),
+        Status.in_reply_to_account_id == Status.account_id,
+        Status.in_reply_to_account_id == lst.account_id,
+    )
+    if lst.replies_policy == "followed":
+        extra: ColumnElement[bool] = exists().where(
+            Follow.account_id == lst.account_id,
+            Follow.target_account_id == Status.in_reply_to_account_id,
+        )
+    elif lst.replies_policy == "list":
+        extra = exists().where(
+            ListAccount.list_id == lst.id,
+            ListAccount.account_id == Status.in_reply_to_account_id,
+        )
+    else:
+        extra = false()
+    return or_(always, extra)
+
+
+async def list_timeline(session: AsyncSession, lst: List, page: Page) -> list[Status]:
+    """Posts and boosts by the list's members, as home would filter them for its owner."""
+    viewer_id = lst.account_id
+    members = select(ListAccount.account_id).where(ListAccount.list_id == lst.id)
+    query = select(Status).where(
+        Status.account_id.in_(members),
+        Status.visibility != Visibility.DIRECT,
+        _reply_allowed(lst),
+        readable_with_boosted(viewer_id),
+        not_muted_by(viewer_id, Status.account_id),
+        _boosted_author_not_muted(viewer_id),
+    )
+    return await _page(session, query, page)
+
+
+# Markers
 
 
 async def markers(session: AsyncSession, account_id: int, timelines: Sequence[str]) -> list[Marker]:

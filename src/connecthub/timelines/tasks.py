@@ -1,36 +1,110 @@
-"""Timeline jobs: push a new status (or boost) to its audience's home streams, and tell
-them when it goes. Both only publish events, so running one twice delivers an event twice
-at worst, never corrupts data; clients de-duplicate `update` events by id."""
+"""Home-feed jobs. Every handler is idempotent: a feed is a set (pushing twice keeps one
+entry), removals of absent ids do nothing, and a repeated `update` event is de-duplicated by
+id in clients.
+
+Fan-out walks the author's followers in chunks of `HOME_FAN_OUT_BATCH` by follower id: each
+job handles one chunk and queues the next (job id `fan-out:{status}:{after}`), so an account
+followed by everyone never makes one giant job and a retried chunk redoes only itself.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobContext, job
 from connecthub.statuses.models import Status, Visibility
 from connecthub.statuses.serializers import status_entities
 from connecthub.timelines import repository
+from connecthub.timelines.feeds import feed_store
+
+FAN_OUT_JOB = "timelines.fan_out"
+FAN_OUT_CHUNK_JOB = "timelines.fan_out_chunk"
+REMOVE_JOB = "timelines.remove"
+REMOVE_CHUNK_JOB = "timelines.remove_chunk"
 
 
-@job("timelines.fan_out")
+@job(FAN_OUT_JOB)
 async def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
-    engines = ctx.engines
+    """A new status or boost: into the author's feed and the first chunk of followers'."""
+    await _fan_out_chunk(ctx.engines, int(payload["status_id"]), after=None)
+
+
+@job(FAN_OUT_CHUNK_JOB)
+async def fan_out_chunk(ctx: JobContext, payload: dict[str, Any]) -> None:
+    await _fan_out_chunk(ctx.engines, int(payload["status_id"]), after=int(payload["after"]))
+
+
+async def _fan_out_chunk(engines: Engines, status_id: int, *, after: int | None) -> None:
+    size = engines.settings.home_fan_out_batch
     async with engines.db.session(readonly=True) as session:
-        status = await session.get(Status, int(payload["status_id"]))
+        status = await session.get(Status, status_id)
         if status is None or status.visibility == Visibility.DIRECT:
             return  # deleted since, or a direct message (conversations deliver those)
-        recipients = await repository.audience(session, status)
+        followers = await repository.audience_chunk(session, status, after or 0, size)
         [entity] = await status_entities(session, [status], None, engines.settings)
+        author_id = status.account_id
+    recipients = [author_id, *followers] if after is None else followers
+    await feed_store(engines).push(recipients, status_id)
     event = {"event": "update", "payload": entity}
     for account_id in recipients:
         await engines.events.publish(f"user:{account_id}", event)
+    if len(followers) == size:
+        last = followers[-1]
+        await engines.jobs.enqueue(
+            FAN_OUT_CHUNK_JOB,
+            {"status_id": status_id, "after": last},
+            job_id=f"fan-out:{status_id}:{last}",
+        )
 
 
-@job("timelines.remove")
+@job(REMOVE_JOB)
 async def remove(ctx: JobContext, payload: dict[str, Any]) -> None:
-    engines = ctx.engines
+    """A status or boost is gone: out of the author's and followers' feeds and streams."""
+    await _remove_chunk(ctx.engines, payload, after=None)
+
+
+@job(REMOVE_CHUNK_JOB)
+async def remove_chunk(ctx: JobContext, payload: dict[str, Any]) -> None:
+    await _remove_chunk(ctx.engines, payload, after=int(payload["after"]))
+
+
+async def _remove_chunk(engines: Engines, payload: dict[str, Any], *, after: int | None) -> None:
+    status_id = int(payload["status_id"])
+    author_id = int(payload["account_id"])
+    size = engines.settings.home_fan_out_batch
     async with engines.db.session(readonly=True) as session:
-        followers = await repository.followers_of(session, int(payload["account_id"]))
-    event = {"event": "delete", "payload": str(payload["status_id"])}
-    for account_id in [int(payload["account_id"]), *followers]:
+        followers = await repository.followers_chunk(session, author_id, after or 0, size)
+    recipients = [author_id, *followers] if after is None else followers
+    await feed_store(engines).remove(recipients, [status_id])
+    event = {"event": "delete", "payload": str(status_id)}
+    for account_id in recipients:
         await engines.events.publish(f"user:{account_id}", event)
+    if len(followers) == size:
+        last = followers[-1]
+        await engines.jobs.enqueue(
+            REMOVE_CHUNK_JOB,
+            {**payload, "after": last},
+            job_id=f"remove:{status_id}:{last}",
+        )
+
+
+@job("timelines.merge_account")
+async def merge_account(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """A follow began: the target's recent posts join the follower's feed."""
+    async with ctx.engines.db.session(readonly=True) as session:
+        await feed_store(ctx.engines).merge(
+            session, int(payload["account_id"]), int(payload["target_account_id"])
+        )
+
+
+@job("timelines.unmerge_account")
+async def unmerge_account(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """A follow ended, or a block or mute: the target's posts leave the feed, and an account
+    no longer followed leaves the follower's lists (as Mastodon)."""
+    account_id = int(payload["account_id"])
+    target_id = int(payload["target_account_id"])
+    async with ctx.engines.db.transaction() as session:
+        if not await repository.follows(session, account_id, target_id):
+            await repository.drop_from_lists(session, account_id, target_id)
+        await feed_store(ctx.engines).unmerge(session, account_id, target_id)

@@ -1,0 +1,65 @@
+"""Request parameters of the relationship routes, read and validated at the edge."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import Request
+
+from connecthub.accounts import params
+from connecthub.errors import ValidationFailed
+from connecthub.relationships.service import FollowOptions
+
+MAX_IDS = 40
+MAX_LANGUAGES = 50
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def account_ids(request: Request) -> list[int]:
+    """`id[]=…` (or a single `id=`), at most MAX_IDS, duplicates dropped, order kept."""
+    values = request.query_params.getlist("id[]") or request.query_params.getlist("id")
+    if len(values) > MAX_IDS:
+        raise ValidationFailed("id", f"at most {MAX_IDS} ids")
+    ids = []
+    for value in values:
+        if not value.isdigit() or len(value) > 19:
+            raise ValidationFailed("id", "must be numeric account ids")
+        ids.append(int(value))
+    return list(dict.fromkeys(ids))
+
+
+def _languages(values: dict[str, Any]) -> list[str] | None:
+    raw = values.get("languages")
+    if raw is None:
+        return None
+    items = raw if isinstance(raw, list) else [raw]
+    if len(items) > MAX_LANGUAGES:
+        raise ValidationFailed("languages", f"at most {MAX_LANGUAGES} languages")
+    codes = []
+    for item in items:
+        if item == "":
+            continue  # `languages[]=` with no value: every language
+        if not isinstance(item, str) or not _LANGUAGE.match(item.strip().lower()):
+            raise ValidationFailed("languages", "must be ISO 639 language codes such as 'en'")
+        codes.append(item.strip().lower())
+    return list(dict.fromkeys(codes))
+
+
+async def follow_options(request: Request) -> FollowOptions:
+    values = await params.read_params(request)
+    return FollowOptions(
+        reblogs=params.boolean(values, "reblogs"),
+        notify=params.boolean(values, "notify"),
+        languages=_languages(values),
+    )
+
+
+async def mute_options(request: Request) -> tuple[bool, int]:
+    """(hide notifications — default true, duration in seconds — 0 for ever)."""
+    values = await params.read_params(request)
+    duration_text = params.text(values, "duration", default="0")
+    if not duration_text.isdigit():
+        raise ValidationFailed("duration", "must be a whole number of seconds")
+    hide = params.boolean(values, "notifications", default=True) is not False
+    return hide, int(duration_text)

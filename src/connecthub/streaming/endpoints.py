@@ -1,0 +1,266 @@
+"""Thin transports over StreamSession: the WebSocket at /api/v1/streaming (with
+multiplexed subscribe/unsubscribe) and one SSE endpoint per stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request, WebSocket
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocketDisconnect
+
+from connecthub.infra.engines import Engines
+from connecthub.streaming.handshake import (
+    authenticate_stream,
+    offered_subprotocol,
+    origin_allowed,
+)
+from connecthub.streaming.hub import StreamingHub
+from connecthub.streaming.session import (
+    CLOSE_NORMAL,
+    StreamSession,
+    sse_message,
+    websocket_message,
+)
+from connecthub.streaming.streams import StreamError, resolve
+
+log = structlog.get_logger(__name__)
+router = APIRouter(tags=["streaming"])
+
+_CLOSE_TIMEOUT_SECONDS = 1.0
+
+
+def _hub(app: Any) -> StreamingHub:
+    hub: StreamingHub = app.state.streaming
+    return hub
+
+
+@router.get("/api/v1/streaming/health", response_class=PlainTextResponse)
+async def health() -> str:
+    return "OK"
+
+
+# -- WebSocket --------------------------------------------------------------------------
+
+
+async def websocket_stream(websocket: WebSocket) -> None:
+    hub = _hub(websocket.app)
+    engines: Engines = websocket.app.state.engines
+    if not origin_allowed(websocket.scope, engines.settings):
+        await _deny(websocket, 403, "Origin not allowed")
+        return
+    if hub.draining:
+        await _deny(websocket, 503, "Server is shutting down")
+        return
+    try:
+        token = await authenticate_stream(websocket.scope, engines)
+    except StreamError as exc:
+        await _deny(websocket, exc.status, exc.message)
+        return
+    except Exception:
+        # An engine that cannot answer (pool exhausted, Redis down): try again later.
+        log.exception("streaming.handshake_failed")
+        await _deny(websocket, 503, "Service unavailable, try again")
+        return
+    await websocket.accept(subprotocol=offered_subprotocol(websocket.scope))
+    session = await hub.open_session(token, "websocket")
+    try:
+        await _serve_websocket(websocket, session)
+    finally:
+        await hub.close_session(session)
+
+
+async def _deny(websocket: WebSocket, status: int, message: str) -> None:
+    await websocket.send_denial_response(JSONResponse({"error": message}, status_code=status))
+
+
+async def _serve_websocket(websocket: WebSocket, session: StreamSession) -> None:
+    query = websocket.query_params
+    if "stream" in query:
+        await _subscribe(websocket, session, dict(query))
+    pump = asyncio.create_task(_pump(websocket, session))
+    reader = asyncio.create_task(_read(websocket, session))
+    try:
+        code = await session.closed
+    finally:
+        for task in (pump, reader):
+            task.cancel()
+        for task in (pump, reader):
+            with contextlib.suppress(BaseException):
+                await task
+    if code is not None:
+        # A slow consumer's socket may not drain: never wait on it for long.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(code), _CLOSE_TIMEOUT_SECONDS)
+
+
+async def _pump(websocket: WebSocket, session: StreamSession) -> None:
+    try:
+        while True:
+            for stream, name, payload in await session.next_deliveries():
+                await websocket.send_text(websocket_message(stream, name, payload))
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        session.close(CLOSE_NORMAL)
+
+
+async def _read(websocket: WebSocket, session: StreamSession) -> None:
+    """Client messages: `{"type": "subscribe"|"unsubscribe", "stream", "tag"?, "list"?}`."""
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                await _send_error(websocket, 400, "Could not parse message")
+                continue
+            if not isinstance(message, dict):
+                await _send_error(websocket, 400, "Could not parse message")
+                continue
+            kind = message.get("type")
+            if kind == "subscribe":
+                await _subscribe(websocket, session, message)
+            elif kind == "unsubscribe":
+                await _unsubscribe(websocket, session, message)
+            else:
+                await _send_error(websocket, 400, "Unknown message type")
+    except (WebSocketDisconnect, RuntimeError, OSError, KeyError):
+        pass
+    session.close(CLOSE_NORMAL)
+
+
+def _param(message: dict[str, Any], name: str) -> str | None:
+    value = message.get(name)
+    return None if value is None else str(value)
+
+
+async def _subscribe(websocket: WebSocket, session: StreamSession, message: dict[str, Any]) -> None:
+    try:
+        stream = await resolve(
+            session.engines,
+            session.token,
+            str(message.get("stream", "")),
+            tag=_param(message, "tag"),
+            list_id=_param(message, "list"),
+        )
+    except StreamError as exc:
+        await _send_error(websocket, exc.status, exc.message)
+        return
+    await session.subscribe(stream)
+
+
+async def _unsubscribe(
+    websocket: WebSocket, session: StreamSession, message: dict[str, Any]
+) -> None:
+    try:
+        stream = await resolve(
+            session.engines,
+            session.token,
+            str(message.get("stream", "")),
+            tag=_param(message, "tag"),
+            list_id=_param(message, "list"),
+        )
+    except StreamError as exc:
+        await _send_error(websocket, exc.status, exc.message)
+        return
+    await session.unsubscribe(stream.key)
+
+
+async def _send_error(websocket: WebSocket, status: int, message: str) -> None:
+    await websocket.send_text(json.dumps({"error": message, "status": status}))
+
+
+# A plain Starlette route: FastAPI's dependency machinery would cost a few KiB per open
+# socket, and this endpoint has no dependencies to inject.
+router.routes.append(WebSocketRoute("/api/v1/streaming", websocket_stream))
+
+
+# -- Server-sent events -----------------------------------------------------------------
+
+_SSE_STREAMS = {
+    "user": "user",
+    "user/notification": "user:notification",
+    "public": "public",
+    "public/local": "public:local",
+    "public/media": "public:media",
+    "public/local/media": "public:local:media",
+    "hashtag": "hashtag",
+    "hashtag/local": "hashtag:local",
+    "list": "list",
+    "direct": "direct",
+}
+
+
+def _sse_route(path: str, stream_name: str) -> None:
+    async def endpoint(request: Request) -> Any:
+        return await _serve_sse(request, stream_name)
+
+    endpoint.__name__ = f"stream_{stream_name.replace(':', '_')}"
+    router.add_api_route(
+        f"/api/v1/streaming/{path}",
+        endpoint,
+        methods=["GET"],
+        summary=f"Server-sent events of the `{stream_name}` stream",
+        response_class=StreamingResponse,
+    )
+
+
+async def _serve_sse(request: Request, stream_name: str) -> Any:
+    hub = _hub(request.app)
+    engines: Engines = request.app.state.engines
+    if hub.draining:
+        return JSONResponse({"error": "Server is shutting down"}, status_code=503)
+    try:
+        token = await authenticate_stream(request.scope, engines)
+        stream = await resolve(
+            engines,
+            token,
+            stream_name,
+            tag=request.query_params.get("tag"),
+            list_id=request.query_params.get("list"),
+        )
+    except StreamError as exc:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    except Exception:
+        log.exception("streaming.handshake_failed")
+        return JSONResponse({"error": "Service unavailable, try again"}, status_code=503)
+    session = await hub.open_session(token, "sse")
+    await session.subscribe(stream)
+    heartbeat = engines.settings.streaming_heartbeat_seconds
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        _sse_events(hub, session, heartbeat), media_type="text/event-stream", headers=headers
+    )
+
+
+async def _sse_events(
+    hub: StreamingHub, session: StreamSession, heartbeat: float
+) -> AsyncIterator[str]:
+    pending: asyncio.Task[Any] | None = None
+    try:
+        yield ":)\n"
+        while not session.closed.done():
+            if pending is None:
+                pending = asyncio.create_task(session.next_deliveries())
+            done, _ = await asyncio.wait(
+                {pending, session.closed}, timeout=heartbeat, return_when="FIRST_COMPLETED"
+            )
+            if pending in done:
+                deliveries, pending = pending.result(), None
+                for _stream, name, payload in deliveries:
+                    yield sse_message(name, payload)
+            elif not done:
+                yield ":thump\n"
+    finally:
+        if pending is not None:
+            pending.cancel()
+        await hub.close_session(session)
+
+
+for _path, _name in _SSE_STREAMS.items():
+    _sse_route(_path, _name)

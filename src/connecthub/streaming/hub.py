@@ -1,0 +1,156 @@
+"""Every open streaming connection of this server process, and their lifecycle: presence
+counting, metrics, and the drain on shutdown.
+
+Graceful shutdown: uvicorn, on SIGTERM, stops its main loop and calls `shutdown()` on each
+connection, which closes WebSockets with 1012 before the app's lifespan ends. So the hub
+chains itself in front of uvicorn's own signal handler: it closes every socket with 1001
+(going away, so clients reconnect elsewhere) and ends SSE streams, waits for them to go
+(bounded by SHUTDOWN_DRAIN_SECONDS), and only then hands the signal to uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from connecthub.accounts.identity import TokenInfo
+from connecthub.accounts.tokens import revocation_channel
+from connecthub.infra.engines import Engines
+from connecthub.ops.metrics import STREAMING_CONNECTIONS
+from connecthub.streaming.filters import AudienceFilter
+from connecthub.streaming.presence import PresenceService
+from connecthub.streaming.session import (
+    ACCOUNT_CLOSED_EVENT,
+    CLOSE_GOING_AWAY,
+    StreamSession,
+)
+
+log = structlog.get_logger(__name__)
+
+# Longest the SIGTERM drain waits for sockets to acknowledge their close before uvicorn
+# takes over (which then waits up to SHUTDOWN_DRAIN_SECONDS for the rest).
+_DRAIN_CLOSE_SECONDS = 2.0
+
+
+class StreamingHub:
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+        self.presence = PresenceService(engines)
+        self.audience = AudienceFilter(engines)
+        self.sessions: set[StreamSession] = set()
+        self.draining = False
+        self._emptied = asyncio.Event()
+        self._restore_signal: Callable[[], None] | None = None
+
+    async def start(self) -> None:
+        await self.presence.start()
+        self._chain_sigterm()
+
+    async def stop(self) -> None:
+        await self.drain()
+        if self._restore_signal is not None:
+            self._restore_signal()
+        await self.presence.stop()
+
+    # -- connections -----------------------------------------------------------------
+
+    async def open_session(self, token: TokenInfo, transport: str) -> StreamSession:
+        session = StreamSession(self.engines, token, transport, self.audience)
+        await session.open()
+        self.sessions.add(session)
+        self._emptied.clear()
+        STREAMING_CONNECTIONS.labels(transport=transport).inc()
+        try:
+            await self.presence.connection_opened(session.account_id)
+        except Exception:
+            # Presence is best effort: the stream itself works without it.
+            log.exception("streaming.presence_open_failed")
+        return session
+
+    async def close_session(self, session: StreamSession) -> None:
+        if session not in self.sessions:
+            return
+        self.sessions.discard(session)
+        if not self.sessions:
+            self._emptied.set()
+        STREAMING_CONNECTIONS.labels(transport=session.transport).dec()
+        await session.release()
+        try:
+            await self.presence.connection_closed(session.account_id)
+        except Exception:
+            log.exception("streaming.presence_close_failed")
+
+    async def drain(self) -> None:
+        """Close every connection with 1001 and wait (bounded) for them to go."""
+        self.draining = True
+        for session in list(self.sessions):
+            session.close(CLOSE_GOING_AWAY)
+        if not self.sessions:
+            return
+        self._emptied.clear()
+        deadline = min(_DRAIN_CLOSE_SECONDS, float(self.engines.settings.shutdown_drain_seconds))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._emptied.wait(), deadline)
+
+    # -- SIGTERM ---------------------------------------------------------------------
+
+    def _chain_sigterm(self) -> None:
+        """Put the drain in front of uvicorn's handler (only when uvicorn installed one:
+        in-process test apps leave the process's signals alone)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+        owner = getattr(previous, "__self__", None)
+        if not callable(previous) or not type(owner).__module__.startswith("uvicorn"):
+            return
+        loop = asyncio.get_running_loop()
+        handed_over = False
+
+        def hand_over(sig: int, frame: FrameType | None) -> None:
+            nonlocal handed_over
+            if not handed_over:
+                handed_over = True
+                previous(sig, frame)
+
+        async def drain_then_exit(sig: int, frame: FrameType | None) -> None:
+            try:
+                await self.drain()
+            finally:
+                hand_over(sig, frame)
+
+        def on_sigterm(sig: int, frame: FrameType | None) -> None:
+            if self.draining:
+                hand_over(sig, frame)  # a second SIGTERM: no more waiting
+                return
+            loop.call_soon_threadsafe(_spawn, loop, drain_then_exit(sig, frame))
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        self._restore_signal = lambda: _restore(previous)
+
+
+_background: set[asyncio.Task[Any]] = set()
+
+
+def _spawn(loop: asyncio.AbstractEventLoop, work: Any) -> None:
+    task = loop.create_task(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _restore(previous: Any) -> None:
+    with contextlib.suppress(ValueError):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
+
+
+async def close_account_streams(engines: Engines, account_id: int) -> None:
+    """Close every streaming connection of the account, on every server process (for the
+    account suspension flow; token revocation already closes the sockets of its tokens)."""
+    await engines.events.publish(revocation_channel(account_id), {"event": ACCOUNT_CLOSED_EVENT})

@@ -1,0 +1,245 @@
+"""One streaming connection, whatever its transport: the channels it listens to, the
+streams it serves, a bounded mailbox, and the per-recipient filter for topic streams.
+
+Each channel gets its own tap on the event bus that forwards `(channel, event)` into the
+connection's one mailbox: an event alone does not say which channel carried it, and a
+socket subscribed to `public` and `public:local` must label each copy with its stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Callable
+from typing import Any, cast
+
+from connecthub.accounts.identity import TokenInfo
+from connecthub.accounts.tokens import revocation_channel
+from connecthub.infra.engines import Engines
+from connecthub.infra.events import Event, EventBusBase, Subscription
+from connecthub.streaming.filters import AudienceFilter
+from connecthub.streaming.streams import Stream
+
+# Close codes. 1008 (policy violation) for a revoked token or suspended account: the client
+# should not blindly reconnect with the same credentials (it would get 401). 1013 (try again
+# later) for a consumer too slow to keep up; 1001 (going away) when the server drains.
+CLOSE_REVOKED = 1008
+CLOSE_SLOW_CONSUMER = 1013
+CLOSE_GOING_AWAY = 1001
+CLOSE_NORMAL = 1000
+
+ACCOUNT_CLOSED_EVENT = "account_closed"
+
+Delivery = tuple[Stream, str, Any]  # stream, event name, payload
+
+
+class Mailbox:
+    """Bounded: when `limit` events wait undelivered the connection is over its budget.
+    (A bare future rather than an asyncio.Event: thousands of these are alive at once.)"""
+
+    __slots__ = ("_items", "_limit", "_on_overflow", "_waiter", "overflowed")
+
+    def __init__(self, limit: int, on_overflow: Callable[[], None]) -> None:
+        self._items: deque[tuple[str, Event]] = deque()
+        self._limit = limit
+        self._waiter: asyncio.Future[None] | None = None
+        self._on_overflow = on_overflow
+        self.overflowed = False
+
+    def offer(self, channel: str, event: Event) -> None:
+        if self.overflowed:
+            return
+        if len(self._items) >= self._limit:
+            self.overflowed = True
+            self._items.clear()
+            self._on_overflow()
+            return
+        self._items.append((channel, event))
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def take(self) -> list[tuple[str, Event]]:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        batch = list(self._items)
+        self._items.clear()
+        return batch
+
+
+_NO_QUEUE: asyncio.Queue[Event] = asyncio.Queue(maxsize=1)
+
+
+class _ChannelTap(Subscription):
+    """A bus subscription for one channel that forwards into a connection's mailbox; its
+    own queue is never used, so it shares one placeholder instead of holding a queue."""
+
+    def __init__(self, bus: EventBusBase, channel: str, sink: Callable[[str, Event], None]):
+        super().__init__(bus, max_pending=1)
+        self.queue = _NO_QUEUE
+        self._channel = channel
+        self._sink = sink
+
+    def deliver(self, event: Event) -> None:
+        self._sink(self._channel, event)
+
+
+class StreamSession:
+    def __init__(
+        self, engines: Engines, token: TokenInfo, transport: str, audience: AudienceFilter
+    ) -> None:
+        self.engines = engines
+        self.token = token
+        self.account_id = token.account_id or 0
+        self.transport = transport
+        self.streams: dict[tuple[str, str | None], Stream] = {}
+        self._audience = audience
+        self._taps: dict[str, _ChannelTap] = {}
+        self._mailbox = Mailbox(
+            engines.settings.streaming_max_pending, lambda: self.close(CLOSE_SLOW_CONSUMER)
+        )
+        self.closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._tap(revocation_channel(self.account_id))
+
+    def close(self, code: int) -> None:
+        """Ask the transport to close with `code` (the first request wins)."""
+        if not self.closed.done():
+            self.closed.set_result(code)
+
+    async def release(self) -> None:
+        for tap in list(self._taps.values()):
+            await tap.close()
+        self._taps.clear()
+
+    # -- streams ---------------------------------------------------------------------
+
+    async def subscribe(self, stream: Stream) -> None:
+        self.streams[stream.key] = stream
+        await self._tap(stream.channel)
+
+    async def unsubscribe(self, key: tuple[str, str | None]) -> None:
+        stream = self.streams.pop(key, None)
+        if stream is None:
+            return
+        if not any(s.channel == stream.channel for s in self.streams.values()):
+            tap = self._taps.pop(stream.channel, None)
+            if tap is not None:
+                await tap.close()
+
+    async def _tap(self, channel: str) -> None:
+        if channel in self._taps:
+            return
+        bus = cast(EventBusBase, self.engines.events)
+        tap = _ChannelTap(bus, channel, self._offer)
+        self._taps[channel] = tap
+        await tap.add(channel)
+
+    def _offer(self, channel: str, event: Event) -> None:
+        if channel == revocation_channel(self.account_id):
+            self._control(event)
+            return
+        self._mailbox.offer(channel, event)
+
+    def _control(self, event: Event) -> None:
+        """Handled on arrival, never queued, so a revocation is not stuck behind a backlog."""
+        kind = event.get("event")
+        revoked = kind == "tokens_revoked" and self.token.token_id in event.get("token_ids", ())
+        if revoked or kind == ACCOUNT_CLOSED_EVENT:
+            self.close(CLOSE_REVOKED)
+
+    # -- delivery --------------------------------------------------------------------
+
+    async def next_deliveries(self) -> list[Delivery]:
+        """The next events for this connection, each once per stream that carries it,
+        with the recipient's filters applied."""
+        deliveries: list[Delivery] = []
+        for channel, event in await self._mailbox.take():
+            name = event.get("event")
+            if not isinstance(name, str):
+                continue
+            payload = event.get("payload")
+            for stream in self.streams.values():
+                if stream.channel != channel:
+                    continue
+                if stream.events is not None and name not in stream.events:
+                    continue
+                if not await self._visible(stream, name, payload):
+                    continue
+                deliveries.append((stream, name, payload))
+        return deliveries
+
+    async def _visible(self, stream: Stream, name: str, payload: Any) -> bool:
+        if name not in ("update", "status.update") or not isinstance(payload, dict):
+            return True
+        if stream.media_only and not _has_media(payload):
+            return False
+        # User-channel events were addressed to this recipient already; filtering them
+        # too costs nothing once the sets are loaded, and covers a stale publisher.
+        return not await self._audience.hides(self.account_id, payload)
+
+
+def _has_media(status: dict[str, Any]) -> bool:
+    shown = status.get("reblog") or status
+    return bool(shown.get("media_attachments"))
+
+
+def encode_payload(payload: Any) -> str | None:
+    """Mastodon sends `payload` as a JSON string (an id for `delete`); None when absent."""
+    if payload is None:
+        return None
+    if isinstance(payload, str):
+        return payload
+    return json.dumps(payload, separators=(",", ":"))
+
+
+class _Encoded:
+    """The last few events' rendered messages: one event fanned out to thousands of local
+    sockets is serialized once per stream label, not once per socket. Entries hold the
+    payload itself, so an `id()` key cannot be reused while cached."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: dict[tuple[int, str, str], tuple[Any, str]] = {}
+
+    def get(self, payload: Any, key: tuple[str, str], render: Callable[[], str]) -> str:
+        if payload is None or isinstance(payload, str):
+            return render()
+        full = (id(payload), *key)
+        cached = self._entries.get(full)
+        if cached is not None and cached[0] is payload:
+            return cached[1]
+        text = render()
+        if len(self._entries) >= self._size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[full] = (payload, text)
+        return text
+
+
+_rendered = _Encoded()
+
+
+def websocket_message(stream: Stream, name: str, payload: Any) -> str:
+    def render() -> str:
+        message: dict[str, Any] = {"stream": stream.label, "event": name}
+        encoded = encode_payload(payload)
+        if encoded is not None:
+            message["payload"] = encoded
+        return json.dumps(message, separators=(",", ":"))
+
+    return _rendered.get(payload, ("ws:" + name, "\x00".join(stream.label)), render)
+
+
+def sse_message(name: str, payload: Any) -> str:
+    def render() -> str:
+        encoded = encode_payload(payload)
+        return f"event: {name}\ndata: {encoded if encoded is not None else 'undefined'}\n\n"
+
+    return _rendered.get(payload, ("sse:" + name, ""), render)

@@ -1,0 +1,108 @@
+"""Mastodon's stream names, and how each maps onto event-bus channels (see
+docs/streaming.md): the user, user:notification and direct streams all read the account's
+own `user:{id}` channel (selecting events by name), topic streams read their topic's channel.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from connecthub.accounts.identity import TokenInfo
+from connecthub.accounts.scopes import covers_any
+from connecthub.infra.engines import Engines
+from connecthub.streaming import repository
+
+STATUS_SCOPES = ("read", "read:statuses")
+NOTIFICATION_SCOPES = ("read", "read:notifications")
+_TAG = re.compile(r"^\w{1,100}$")
+_STATUS_EVENTS = frozenset({"update", "status.update", "delete"})
+
+
+class StreamError(Exception):
+    """A stream that cannot be opened; `status` is the HTTP status Mastodon would use."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    param: str | None
+    channel: str
+    # Event names this stream carries from its channel; None: every event.
+    events: frozenset[str] | None = None
+    # Topic streams are shared by everyone: each recipient's blocks and mutes apply.
+    topic: bool = False
+    media_only: bool = False
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return (self.name, self.param)
+
+    @property
+    def label(self) -> list[str]:
+        """The `stream` array of a WebSocket message, as Mastodon sends it."""
+        return [self.name] if self.param is None else [self.name, self.param]
+
+
+def normalize_tag(raw: str | None) -> str:
+    tag = (raw or "").strip().removeprefix("#").lower()
+    if not tag:
+        raise StreamError(400, "No tag for stream provided")
+    if not _TAG.match(tag):
+        raise StreamError(400, "Invalid tag")
+    return tag
+
+
+async def resolve(
+    engines: Engines, token: TokenInfo, name: str, *, tag: str | None, list_id: str | None
+) -> Stream:
+    """The stream `name` (with its parameter) for this token, or StreamError."""
+    account_id = token.account_id or 0
+    user_channel = f"user:{account_id}"
+    if name in ("public", "public:local", "public:media", "public:local:media"):
+        # Media streams read the plain channel and keep statuses with attachments.
+        return Stream(
+            name,
+            None,
+            name.removesuffix(":media"),
+            events=_STATUS_EVENTS,
+            topic=True,
+            media_only=name.endswith(":media"),
+        )
+    if name in ("hashtag", "hashtag:local"):
+        tag_key = normalize_tag(tag)
+        suffix = ":local" if name.endswith(":local") else ""
+        return Stream(name, tag_key, f"hashtag:{tag_key}{suffix}", _STATUS_EVENTS, topic=True)
+    if name == "user:notification":
+        _check_scopes(token, NOTIFICATION_SCOPES)
+        return Stream(name, None, user_channel, frozenset({"notification"}))
+    _check_scopes(token, STATUS_SCOPES)
+    if name == "user":
+        events = None
+        if not covers_any(token.scopes, NOTIFICATION_SCOPES):
+            events = frozenset(
+                {"update", "status.update", "delete", "conversation", "filters_changed"}
+                | {"presence", "typing"}
+            )
+        return Stream(name, None, user_channel, events)
+    if name == "direct":
+        return Stream(name, None, user_channel, frozenset({"conversation"}))
+    if name == "list":
+        if not list_id or not list_id.isdigit():
+            raise StreamError(400, "No list for stream provided")
+        async with engines.db.session(readonly=True) as session:
+            owner = await repository.list_owner(session, int(list_id))
+        if owner != account_id:
+            raise StreamError(404, "Not authorized to stream this list")
+        return Stream(name, list_id, f"list:{list_id}", _STATUS_EVENTS, topic=True)
+    raise StreamError(400, "Unknown stream type")
+
+
+def _check_scopes(token: TokenInfo, scopes: tuple[str, ...]) -> None:
+    if not covers_any(token.scopes, scopes):
+        raise StreamError(401, "Access token does not have the required scopes")

@@ -1,0 +1,272 @@
+"""Home feeds: the one module where the two engines differ (docs/adr/0005-home-feed-fan-out.md).
+
+- `DatabaseFeedStore` (embedded): home is one indexed query; pushes are no-ops.
+- `RedisFeedStore` (distributed): fan-out on write. Each account's home is a sorted set of
+  status ids (score = id) capped at `HOME_FEED_MAX_ITEMS`. A read takes a page of ids from it
+  and loads them in ONE query that applies the visibility rules again, so an entry is only a
+  hint. A feed nobody reads expires after `HOME_FEED_TTL_DAYS`; fan-out skips missing feeds,
+  and the next read rebuilds the feed from the database.
+
+A feed carries a sentinel member "0" whose score says its state: building, complete (the
+feed holds the account's whole home) or truncated (older posts exist only in the database).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.config import Settings
+from connecthub.http.pagination import Page
+from connecthub.infra.engines import Engines
+from connecthub.infra.redis import KeySpace
+from connecthub.statuses.models import Status
+from connecthub.timelines import repository
+
+SENTINEL = "0"
+BUILDING = -2
+COMPLETE = -1
+TRUNCATED = -3
+BUILD_LEASE_SECONDS = 60
+MAX_READ_ROUNDS = 3
+
+# Add one id to an existing feed and trim it to its cap (rank 0 is the sentinel, whose
+# score is below every id); a missing feed belongs to an inactive account and is skipped.
+_PUSH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1])
+local cap = tonumber(ARGV[2])
+if redis.call('ZREMRANGEBYRANK', KEYS[1], 1, -(cap + 1)) > 0 then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+end
+return 1
+"""
+
+# One page of ids with the feed's state and its oldest id; reading keeps a finished feed
+# alive (never a half-built one, whose short lease must run out if its builder died).
+_READ = """
+local state = redis.call('ZSCORE', KEYS[1], '0')
+if not state then return {} end
+if ARGV[5] == '1' and tonumber(state) ~= tonumber(ARGV[6]) then
+  redis.call('EXPIRE', KEYS[1], ARGV[7])
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 1, 1)
+local ids
+if ARGV[1] == 'asc' then
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[3], 'LIMIT', 0, ARGV[4])
+else
+  ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[3], ARGV[2], 'LIMIT', 0, ARGV[4])
+end
+return {state, oldest[1] or '', ids}
+"""
+
+# Claim a cold feed for rebuilding; the short lease frees it if the builder dies.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+
+class FeedStore(Protocol):
+    distributed: bool
+
+    async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
+        """One page of the viewer's home, newest first, every row visibility-checked."""
+        ...
+
+    async def push(self, account_ids: Sequence[int], status_id: int) -> None:
+        """Put a new status into these accounts' feeds (idempotent)."""
+        ...
+
+    async def remove(self, account_ids: Sequence[int], status_ids: Sequence[int]) -> None: ...
+
+    async def merge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
+        """A new follow: bring the target's recent posts into the account's feed."""
+        ...
+
+    async def unmerge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
+        """A follow ended, or a block or mute: drop the target's posts and boosts of them."""
+        ...
+
+
+class DatabaseFeedStore:
+    """Embedded mode: home is a query; there is nothing to push."""
+
+    distributed = False
+
+    async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
+        return await repository.home(session, viewer_id, page)
+
+    async def push(self, account_ids: Sequence[int], status_id: int) -> None:
+        return None
+
+    async def remove(self, account_ids: Sequence[int], status_ids: Sequence[int]) -> None:
+        return None
+
+    async def merge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
+        return None
+
+    async def unmerge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
+        return None
+
+
+def _bound(value: int | None, default: str) -> str:
+    # Scores are doubles, so ids above 2^53 round: bounds are inclusive here and the exact
+    # comparison happens on the integer members afterwards.
+    return default if value is None else str(value)
+
+
+class RedisFeedStore:
+    distributed = True
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.keys = KeySpace(settings.redis_key_prefix)
+        self.cap = settings.home_feed_max_items
+        self.ttl = settings.home_feed_ttl_days * 86400
+        self._push = redis.register_script(_PUSH)
+        self._claim = redis.register_script(_CLAIM)
+        self._read_script = redis.register_script(_READ)
+
+    def key(self, account_id: int) -> str:
+        return self.keys("feed", "home", account_id)
+
+    # Reading
+
+    async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
+        key = self.key(viewer_id)
+        fetch = page.limit * 2 + 10  # room for entries the visibility check drops
+        state, oldest, raw = await self._read(key, page, fetch, refresh=True)
+        if state is None:
+            await self.rebuild(session, viewer_id)
+            return await repository.home(session, viewer_id, page)
+        if state == BUILDING:
+            return await repository.home(session, viewer_id, page)
+        floor = oldest if state == TRUNCATED else None
+        if floor is not None and page.min_id is not None and page.min_id < floor:
+            return await repository.home(session, viewer_id, page)  # below what the feed holds
+        found: list[Status] = []
+        current = page
+        for _round in range(MAX_READ_ROUNDS):
+            found += await repository.home_among(session, viewer_id, _within(raw, current))
+            if len(found) >= page.limit or len(raw) < fetch:
+                break
+            current = _after(current, raw)
+            _, _, raw = await self._read(key, current, fetch, refresh=False)
+        if page.ascending:
+            found.sort(key=lambda status: status.id)
+            return page.newest_first(found[: page.limit])
+        found = found[: page.limit]
+        if len(found) < page.limit and len(raw) < fetch and floor is not None:
+            rest = Page(max_id=floor, since_id=page.since_id, limit=page.limit - len(found))
+            found += await repository.home(session, viewer_id, rest)
+        return found
+
+    async def _read(
+        self, key: str, page: Page, fetch: int, *, refresh: bool
+    ) -> tuple[float | None, int | None, list[int]]:
+        """(feed state or None when cold, oldest id held, a run of ids) in one round trip."""
+        if page.ascending:
+            args = ["asc", _bound(page.min_id, "(0"), _bound(page.max_id, "+inf")]
+        else:
+            args = ["desc", _bound(page.since_id, "(0"), _bound(page.max_id, "+inf")]
+        reply = await self._read_script(
+            keys=[key], args=[*args, fetch, int(refresh), BUILDING, self.ttl]
+        )
+        if not reply:
+            return None, None, []
+        state, oldest, members = reply
+        ids = [int(member) for member in members if member != b"0"]
+        return float(state), int(oldest) if oldest else None, ids
+
+    async def rebuild(self, session: AsyncSession, account_id: int) -> bool:
+        """Fill a cold feed from the database. The feed is claimed (and so receives fan-out
+        pushes) before the query runs, so a post committed meanwhile is in one or the other."""
+        key = self.key(account_id)
+        claimed = await self._claim(keys=[key], args=[BUILDING, SENTINEL, BUILD_LEASE_SECONDS])
+        if not claimed:
+            return False
+        ids = await repository.home_ids(session, account_id, self.cap)
+        state = TRUNCATED if len(ids) >= self.cap else COMPLETE
+        pipe = self.redis.pipeline(transaction=True)
+        if ids:
+            pipe.zadd(key, {str(status_id): status_id for status_id in ids})
+        pipe.zadd(key, {SENTINEL: state})
+        pipe.zremrangebyrank(key, 1, -(self.cap + 1))
+        pipe.expire(key, self.ttl)
+        await pipe.execute()
+        return True
+
+    async def is_warm(self, account_id: int) -> bool:
+        state = await self.redis.zscore(self.key(account_id), SENTINEL)
+        return state is not None and state != BUILDING
+
+    # Writing
+
+    async def push(self, account_ids: Sequence[int], status_id: int) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for account_id in account_ids:
+            await self._push(
+                keys=[self.key(account_id)],
+                args=[status_id, self.cap, TRUNCATED, SENTINEL],
+                client=pipe,
+            )
+        await pipe.execute()
+
+    async def remove(self, account_ids: Sequence[int], status_ids: Sequence[int]) -> None:
+        if not status_ids:
+            return
+        members = [str(status_id) for status_id in status_ids]
+        pipe = self.redis.pipeline(transaction=False)
+        for account_id in account_ids:
+            pipe.zrem(self.key(account_id), *members)
+        await pipe.execute()
+
+    async def merge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
+        if not await self.is_warm(account_id):
+            return  # a cold feed gets everything when it is rebuilt
+        ids = await repository.home_ids_by(session, account_id, target_id, self.cap // 4)
+        for status_id in sorted(ids):
+            await self.push([account_id], status_id)
+
+    async def unmerge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
+        key = self.key(account_id)
+        members: list[Any] = list(await self.redis.zrange(key, 1, -1))
+        held = [int(member) for member in members if member != b"0"]
+        await self.remove([account_id], await repository.involving(session, held, target_id))
+
+
+def _within(ids: list[int], page: Page) -> list[int]:
+    """The exact cursor check the rounded scores could not make."""
+    return [
+        status_id
+        for status_id in ids
+        if (page.max_id is None or status_id < page.max_id)
+        and (page.since_id is None or status_id > page.since_id)
+        and (page.min_id is None or status_id > page.min_id)
+    ]
+
+
+def _after(page: Page, seen: list[int]) -> Page:
+    """The same page moved past the ids already looked at."""
+    if page.ascending:
+        return Page(max_id=page.max_id, min_id=max(seen), limit=page.limit)
+    return Page(max_id=min(seen), since_id=page.since_id, limit=page.limit)
+
+
+def feed_store(engines: Engines) -> FeedStore:
+    """The feed store for these engines: the one place that looks at `engines.redis`."""
+    cached: Any = getattr(engines, "_home_feed_store", None)
+    if cached is None:
+        if engines.redis is None:
+            cached = DatabaseFeedStore()
+        else:
+            cached = RedisFeedStore(engines.redis, engines.settings)
+        engines._home_feed_store = cached  # type: ignore[attr-defined]
+    store: FeedStore = cached
+    return store

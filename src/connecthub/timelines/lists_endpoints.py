@@ -1,0 +1,127 @@
+"""Lists (`/api/v1/lists`): an owner's named groups of followed accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from connecthub.accounts import params
+from connecthub.accounts.serializers import account_entity
+from connecthub.errors import ValidationFailed
+from connecthub.http.auth import Caller, require
+from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.pagination import PageDep, link_header
+from connecthub.timelines import repository, service
+from connecthub.timelines.serializers import list_entity
+
+router = APIRouter(tags=["timelines"])
+
+ReadLists = Annotated[Caller, Depends(require("read:lists"))]
+WriteLists = Annotated[Caller, Depends(require("write:lists"))]
+Entity = dict[str, Any]
+MAX_IDS = 250
+
+
+def _account_ids(values: dict[str, Any]) -> list[int]:
+    raw = values.get("account_ids")
+    items = raw if isinstance(raw, list) else [] if raw is None else [raw]
+    if not items:
+        raise ValidationFailed("account_ids", "give at least one account id")
+    if len(items) > MAX_IDS:
+        raise ValidationFailed("account_ids", f"at most {MAX_IDS} ids")
+    if not all(isinstance(item, str | int) and str(item).isdigit() for item in items):
+        raise ValidationFailed("account_ids", "must be numeric ids")
+    return [int(item) for item in items]
+
+
+def _policy(values: dict[str, Any]) -> str | None:
+    policy = values.get("replies_policy")
+    return None if policy in (None, "") else str(policy)
+
+
+@router.get("/api/v1/lists", summary="My lists")
+async def lists(caller: ReadLists, uow: UowDep) -> list[Entity]:
+    return [list_entity(lst) for lst in await repository.lists_of(uow.session, caller.account_id)]
+
+
+@router.post("/api/v1/lists", summary="Create a list")
+async def create_list(request: Request, caller: WriteLists, uow: UowDep) -> Entity:
+    values = await params.read_params(request)
+    lst = await service.create_list(
+        uow,
+        caller.account_id,
+        title=params.text(values, "title", required=True),
+        replies_policy=_policy(values),
+        exclusive=bool(params.boolean(values, "exclusive", default=False)),
+    )
+    return list_entity(lst)
+
+
+@router.get("/api/v1/lists/{list_id}", summary="One of my lists")
+async def get_list(list_id: int, caller: ReadLists, uow: UowDep) -> Entity:
+    return list_entity(await service.owned_list(uow, caller.account_id, list_id))
+
+
+@router.put("/api/v1/lists/{list_id}", summary="Rename a list or change its policies")
+async def update_list(list_id: int, request: Request, caller: WriteLists, uow: UowDep) -> Entity:
+    lst = await service.owned_list(uow, caller.account_id, list_id)
+    values = await params.read_params(request)
+    title = params.text(values, "title") if "title" in values else None
+    if title == "":
+        raise ValidationFailed("title", "can't be blank")
+    lst = await service.update_list(
+        uow,
+        lst,
+        title=title,
+        replies_policy=_policy(values),
+        exclusive=params.boolean(values, "exclusive"),
+    )
+    return list_entity(lst)
+
+
+@router.delete("/api/v1/lists/{list_id}", summary="Delete a list")
+async def delete_list(list_id: int, caller: WriteLists, uow: UowDep) -> Entity:
+    await service.delete_list(uow, await service.owned_list(uow, caller.account_id, list_id))
+    return {}
+
+
+@router.get("/api/v1/lists/{list_id}/accounts", summary="Accounts in a list")
+async def list_accounts(
+    list_id: int,
+    request: Request,
+    response: Response,
+    page: PageDep,
+    caller: ReadLists,
+    uow: UowDep,
+    settings: SettingsDep,
+) -> list[Entity]:
+    lst = await service.owned_list(uow, caller.account_id, list_id)
+    rows = await repository.members(uow.session, lst.id, page)
+    if rows:
+        link = link_header(request, rows[0][0], rows[-1][0])
+        if link:
+            response.headers["Link"] = link
+    return [account_entity(settings, account) for _membership, account in rows]
+
+
+@router.post("/api/v1/lists/{list_id}/accounts", summary="Add followed accounts to a list")
+async def add_accounts(list_id: int, request: Request, caller: WriteLists, uow: UowDep) -> Entity:
+    lst = await service.owned_list(uow, caller.account_id, list_id)
+    await service.add_members(uow, lst, _account_ids(await params.read_params(request)))
+    return {}
+
+
+@router.delete("/api/v1/lists/{list_id}/accounts", summary="Remove accounts from a list")
+async def remove_accounts(
+    list_id: int, request: Request, caller: WriteLists, uow: UowDep
+) -> Entity:
+    lst = await service.owned_list(uow, caller.account_id, list_id)
+    await service.remove_members(uow, lst, _account_ids(await params.read_params(request)))
+    return {}
+
+
+@router.get("/api/v1/accounts/{account_id}/lists", summary="My lists that hold an account")
+async def lists_with_account(account_id: int, caller: ReadLists, uow: UowDep) -> list[Entity]:
+    found = await repository.lists_containing(uow.session, caller.account_id, account_id)
+    return [list_entity(lst) for lst in found]

@@ -1,0 +1,25 @@
+"""Mastodon's List and Marker entities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connecthub.accounts.serializers import iso
+from connecthub.timelines.models import List, Marker
+
+
+def list_entity(lst: List) -> dict[str, Any]:
+    return {
+        "id": str(lst.id),
+        "title": lst.title,
+        "replies_policy": lst.replies_policy,
+        "exclusive": bool(lst.exclusive),
+    }
+
+
+def marker_entity(marker: Marker) -> dict[str, Any]:
+    return {
+        "last_read_id": str(marker.last_read_id),
+        "version": marker.version,
+        "updated_at": iso(marker.updated_at),
+    }

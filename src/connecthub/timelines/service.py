@@ -1,0 +1,118 @@
+"""Timeline rules: which feed answers home, list ownership and membership, markers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from connecthub.clock import utcnow
+from connecthub.errors import NotFound, ValidationFailed
+from connecthub.http.pagination import Page
+from connecthub.ids import new_id
+from connecthub.infra.uow import UnitOfWork
+from connecthub.statuses.models import Status
+from connecthub.timelines import repository
+from connecthub.timelines.feeds import feed_store
+from connecthub.timelines.models import List, ListAccount, Marker
+
+REPLIES_POLICIES = ("followed", "list", "none")
+MARKER_TIMELINES = ("home", "notifications")
+MAX_TITLE = 255
+
+
+async def home(uow: UnitOfWork, viewer_id: int, page: Page) -> list[Status]:
+    return await feed_store(uow.engines).home(uow.session, viewer_id, page)
+
+
+async def owned_list(uow: UnitOfWork, owner_id: int, list_id: int) -> List:
+    """The caller's own list; anyone else's is as good as missing (404, as Mastodon)."""
+    lst = await repository.list_of(uow.session, owner_id, list_id)
+    if lst is None:
+        raise NotFound()
+    return lst
+
+
+def _check(title: str | None, replies_policy: str | None) -> None:
+    if title is not None and not title.strip():
+        raise ValidationFailed("title", "can't be blank")
+    if title is not None and len(title) > MAX_TITLE:
+        raise ValidationFailed("title", f"is too long (at most {MAX_TITLE} characters)")
+    if replies_policy is not None and replies_policy not in REPLIES_POLICIES:
+        raise ValidationFailed("replies_policy", "must be one of followed, list, none")
+
+
+async def create_list(
+    uow: UnitOfWork, owner_id: int, *, title: str, replies_policy: str | None, exclusive: bool
+) -> List:
+    _check(title, replies_policy)
+    lst = List(
+        id=new_id(),
+        account_id=owner_id,
+        title=title.strip(),
+        replies_policy=replies_policy or "list",
+        exclusive=exclusive,
+    )
+    uow.session.add(lst)
+    await uow.session.flush()
+    return lst
+
+
+async def update_list(
+    uow: UnitOfWork,
+    lst: List,
+    *,
+    title: str | None,
+    replies_policy: str | None,
+    exclusive: bool | None,
+) -> List:
+    _check(title, replies_policy)
+    if title is not None:
+        lst.title = title.strip()
+    if replies_policy is not None:
+        lst.replies_policy = replies_policy
+    if exclusive is not None:
+        lst.exclusive = exclusive
+    await uow.session.flush()
+    return lst
+
+
+async def delete_list(uow: UnitOfWork, lst: List) -> None:
+    await repository.clear_list(uow.session, lst.id)
+    await uow.session.delete(lst)
+    await uow.session.flush()
+
+
+async def add_members(uow: UnitOfWork, lst: List, account_ids: Sequence[int]) -> None:
+    """Only followed accounts may join a list (as Mastodon); adding one twice is a no-op."""
+    wanted = list(dict.fromkeys(account_ids))
+    followed = await repository.followed_among(uow.session, lst.account_id, wanted)
+    if missing := [account_id for account_id in wanted if account_id not in followed]:
+        raise ValidationFailed("account_ids", f"not followed: {', '.join(map(str, missing))}")
+    present = await repository.existing_members(uow.session, lst.id, wanted)
+    for account_id in wanted:
+        if account_id not in present:
+            uow.session.add(ListAccount(id=new_id(), list_id=lst.id, account_id=account_id))
+    await uow.session.flush()
+
+
+async def remove_members(uow: UnitOfWork, lst: List, account_ids: Sequence[int]) -> None:
+    await repository.remove_members(uow.session, lst.id, account_ids)
+
+
+async def save_markers(uow: UnitOfWork, account_id: int, updates: dict[str, int]) -> list[Marker]:
+    """Each save moves the marker and bumps its version (clients compare versions)."""
+    existing = {
+        marker.timeline: marker
+        for marker in await repository.markers(uow.session, account_id, list(updates))
+    }
+    saved = []
+    for name, last_read_id in updates.items():
+        marker = existing.get(name)
+        if marker is None:
+            marker = Marker(id=new_id(), account_id=account_id, timeline=name, version=0)
+            uow.session.add(marker)
+        marker.last_read_id = last_read_id
+        marker.version = (marker.version or 0) + 1
+        marker.updated_at = utcnow()
+        saved.append(marker)
+    await uow.session.flush()
+    return saved

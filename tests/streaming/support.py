@@ -1,0 +1,177 @@
+"""Helpers for streaming tests: real `connecthub serve` processes, WebSocket and SSE
+clients, and waiting for the event a test expects (a bound on waiting, never an assert
+on how long something took)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.conftest import LiveServer, TestEnv, connecthub_command, free_port, stop_process
+from tests.engines import redis_url
+
+WAIT_SECONDS = 15.0
+
+
+def start_streaming_server(env: TestEnv, **environ: str) -> LiveServer:
+    """A real server whose LOCAL_DOMAIN is its own address, so clients that read the
+    streaming URL from /api/v1/instance (Mastodon.py) find it."""
+    port = free_port()
+    log_path = env.workdir / f"server-{port}.log"
+    environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
+    process = subprocess.Popen(
+        connecthub_command("serve", "--port", str(port)),
+        env=env.environ(**environ),
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.logs()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{server.url}/health/ready", timeout=1).status_code == 200:
+                return server
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not become ready:\n{server.logs()}")
+
+
+@contextlib.contextmanager
+def servers(env: TestEnv, count: int, **environ: str) -> Iterator[list[LiveServer]]:
+    started: list[LiveServer] = []
+    try:
+        for _ in range(count):
+            started.append(start_streaming_server(env, **environ))
+        yield started
+    finally:
+        for server in started:
+            stop_process(server.process)
+
+
+def multi_process() -> bool:
+    """Two server processes share events only through Redis; embedded mode has one."""
+    return redis_url() is not None
+
+
+def ws_url(server: LiveServer, **query: str) -> str:
+    base = server.url.replace("http://", "ws://") + "/api/v1/streaming"
+    if query:
+        base += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return base
+
+
+@contextlib.asynccontextmanager
+async def websocket(
+    server: LiveServer, token: str | None = None, *, via: str = "query", **kwargs: Any
+) -> AsyncIterator[ClientConnection]:
+    """A WebSocket to the server, authenticated the way `via` says (query, header or
+    subprotocol)."""
+    query = dict(kwargs.pop("query", {}))
+    headers = dict(kwargs.pop("additional_headers", {}))
+    subprotocols = None
+    if token is not None and via == "query":
+        query["access_token"] = token
+    elif token is not None and via == "header":
+        headers["Authorization"] = f"Bearer {token}"
+    elif token is not None and via == "subprotocol":
+        subprotocols = [token]
+    async with connect(
+        ws_url(server, **query),
+        additional_headers=headers,
+        subprotocols=subprotocols,  # type: ignore[arg-type]
+        open_timeout=WAIT_SECONDS,
+        **kwargs,
+    ) as socket:
+        yield socket
+
+
+async def next_message(socket: ClientConnection) -> dict[str, Any]:
+    raw = await asyncio.wait_for(socket.recv(), WAIT_SECONDS)
+    return dict(json.loads(raw))
+
+
+async def wait_for_message(
+    socket: ClientConnection, match: Callable[[dict[str, Any]], bool]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The first message matching, and every message received before it."""
+    before: list[dict[str, Any]] = []
+    while True:
+        message = await next_message(socket)
+        if match(message):
+            return message, before
+        before.append(message)
+
+
+def payload(message: dict[str, Any]) -> Any:
+    return json.loads(message["payload"])
+
+
+async def subscribed(socket: ClientConnection, server: LiveServer, token: str) -> None:
+    """A fence: once the server answers a later request on this socket, earlier
+    subscribe messages have been applied (messages are handled in order)."""
+    await socket.send(json.dumps({"type": "subscribe", "stream": "nonexistent"}))
+    message = await next_message(socket)
+    assert message == {"error": "Unknown stream type", "status": 400}, message
+
+
+@dataclass
+class SseEvent:
+    event: str
+    data: str
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[SseEvent | str]:
+    """Parsed SSE events; comment lines (heartbeats) come through as plain strings."""
+    event, data = "", ""
+    async for line in response.aiter_lines():
+        if line.startswith(":"):
+            yield line
+        elif line.startswith("event:"):
+            event = line.partition(":")[2].strip()
+        elif line.startswith("data:"):
+            data = line.partition(":")[2].strip()
+        elif line == "" and event:
+            yield SseEvent(event, data)
+            event, data = "", ""
+
+
+async def api(
+    server: LiveServer, method: str, path: str, token: str | None = None, **kwargs: Any
+) -> httpx.Response:
+    headers = dict(kwargs.pop("headers", {}))
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    async with httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client:
+        return await client.request(method, path, headers=headers, **kwargs)
+
+
+async def post_status(server: LiveServer, token: str, text: str, **fields: Any) -> dict[str, Any]:
+    response = await api(server, "POST", "/api/v1/statuses", token, json={"status": text, **fields})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def block(app: Any, account_id: int, target_id: int) -> None:
+    """A Block row written directly (the relationships API is the real way in)."""
+    from connecthub.relationships.models import Block
+
+    async with app.state.engines.db.transaction() as session:
+        session.add(Block(account_id=account_id, target_account_id=target_id))
+
+
+async def mute(app: Any, account_id: int, target_id: int) -> None:
+    from connecthub.relationships.models import Mute
+
+    async with app.state.engines.db.transaction() as session:
+        session.add(Mute(account_id=account_id, target_account_id=target_id))
