@@ -247,10 +247,12 @@ def server(env: dict[str, str], port: int, workers: int, log: Path) -> Iterator[
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while True:
             if process.poll() is not None:
                 raise SystemExit(log.read_text())
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not get ready:\n" + log.read_text()[-4000:])
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).is_success:
                     break
@@ -272,12 +274,13 @@ def _ms(value: str) -> float:
 def run_wrk(
     url: str, env: dict[str, str], args: argparse.Namespace, script: Path
 ) -> dict[str, str]:
-    output = subprocess.run(
+    done = subprocess.run(
         [
             "wrk",
             f"-t{args.wrk_threads}",
             f"-c{args.connections}",
             f"-d{args.seconds}s",
+            f"--timeout={args.timeout}s",
             "--latency",
             "-s",
             str(script),
@@ -286,14 +289,20 @@ def run_wrk(
         env=env,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=args.seconds + 60,
-    ).stdout
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
+    output = done.stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     p50 = re.search(r"\s50%\s+(\S+)", output)
     p99 = re.search(r"\s99%\s+(\S+)", output)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     total = re.search(r"(\d+) requests in", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    if socket_errors or not total or total.group(1) == "0":
+        print(output, file=sys.stderr)
     return {
         "rps": f"{float(rps.group(1)):,.0f}" if rps else "?",
         "p50": f"{_ms(p50.group(1)):.1f} ms" if p50 else "?",
@@ -317,7 +326,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--timeout", type=int, default=10, help="seconds before wrk counts a request as lost"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database, feeds and tokens afterwards"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure a database an earlier --keep run left"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -325,8 +342,13 @@ def main() -> None:
     if not server_url.startswith("postgresql") or not os.environ.get("REDIS_URL"):
         raise SystemExit("set DATABASE_URL (PostgreSQL server) and REDIS_URL")
     admin, bench_url = database_urls(server_url, args.database)
-    asyncio.run(recreate_database(admin, args.database))
-    prefix = f"bench-timelines-{os.getpid()}:"
+    kept_tokens = Path(tempfile.gettempdir()) / f"{args.database}-tokens.txt"
+    if not args.reuse:
+        asyncio.run(recreate_database(admin, args.database))
+    elif not kept_tokens.exists():
+        raise SystemExit(f"--reuse needs an earlier --keep run ({kept_tokens} is missing)")
+    keep = args.keep or args.reuse
+    prefix = f"bench-timelines-{args.database}:" if keep else f"bench-timelines-{os.getpid()}:"
     env = {
         **os.environ,
         "DATABASE_URL": bench_url,
@@ -340,9 +362,17 @@ def main() -> None:
     os.environ.update(env)
     workdir = Path(tempfile.mkdtemp(prefix="bench-timelines-"))
     try:
-        tokens, _ids = asyncio.run(seed(args))
         token_file = workdir / "tokens.txt"
-        token_file.write_text("\n".join(tokens[: args.readers]) + "\n")
+        if args.reuse:
+            shutil.copy(kept_tokens, token_file)
+        else:
+            tokens, _ids = asyncio.run(seed(args))
+            token_file.write_text("\n".join(tokens[: args.readers]) + "\n")
+            if keep:
+                shutil.copy(token_file, kept_tokens)
+        # The tree may have gained a migration since seeding began (the server refuses
+        # to start on an old schema).
+        asyncio.run(_migrate())
         script = workdir / "bench.lua"
         script.write_text(WRK_SCRIPT)
         port = free_port()
@@ -381,10 +411,17 @@ def main() -> None:
                 f" | {f['non_2xx']} |"
             )
     finally:
-        if not args.keep:
+        if not keep:
             asyncio.run(recreate_database(admin, args.database, drop_only=True))
             asyncio.run(_drop_prefix(os.environ["REDIS_URL"], prefix))
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _migrate() -> None:
+    from connecthub.config import load_settings
+    from connecthub.infra import migrations
+
+    await migrations.upgrade(load_settings())
 
 
 async def _drop_prefix(url: str, prefix: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -304,6 +305,63 @@ async def _approve(settings: Settings, username: str) -> None:
         raise _fail(exc.message) from None
     finally:
         await db.dispose()
+
+
+@admin_app.command("delete-account")
+def delete_account(
+    username: Annotated[
+        str | None, typer.Option(help="The account to delete (its username).")
+    ] = None,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Also finish every deletion not yet complete.")
+    ] = False,
+) -> None:
+    """Delete an account: signed out everywhere at once, its data erased here and now, its
+    username kept reserved. Run again to finish a deletion that was interrupted."""
+    if username is None and not pending:
+        raise _fail("--username: required (or --pending to finish interrupted deletions)")
+    settings = _settings()
+    done = _run_on_database(_delete_accounts(settings, username, pending))
+    for name in done:
+        typer.echo(f"@{name} is deleted; its data are erased.")
+    if not done:
+        typer.echo("No deletion was pending.")
+
+
+async def _delete_accounts(settings: Settings, username: str | None, pending: bool) -> list[str]:
+    from connecthub.errors import ConnectHubError
+    from connecthub.infra.engines import Engines
+    from connecthub.privacy import deletion
+    from connecthub.tasks import register_all
+
+    await _ensure_schema(settings)
+    register_all(settings.task_modules)
+    engines = Engines.from_settings(settings)
+    await engines.start()
+    try:
+        done = await deletion.delete_now(engines, username=username, pending=pending)
+        if settings.redis_url is None:
+            await _run_queued_jobs(engines)  # e.g. media purges: this process's queue dies
+        return done
+    except ConnectHubError as exc:
+        raise _fail(exc.message) from None
+    finally:
+        await engines.stop()
+
+
+async def _run_queued_jobs(engines: Any) -> None:
+    """Run the in-process queue until it is empty (embedded mode: jobs live in memory)."""
+    worker = asyncio.create_task(engines.jobs.run_worker(engines, 2))
+    try:
+        while True:
+            await asyncio.sleep(0.05)
+            stats = await engines.jobs.stats()
+            if stats.ready == 0 and stats.running == 0:
+                return
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
 
 
 def main() -> None:

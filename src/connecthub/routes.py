@@ -9,10 +9,13 @@ from connecthub.accounts.oauth_endpoints import router as oauth_router
 from connecthub.accounts.oidc_endpoints import router as oidc_router
 from connecthub.accounts.web_endpoints import router as accounts_web_router
 from connecthub.conversations.endpoints import router as conversations_router
+from connecthub.discovery.endpoints import router as discovery_router
 from connecthub.instance.endpoints import router as instance_router
 from connecthub.media.endpoints import router as media_router
 from connecthub.notifications.endpoints import router as notifications_router
 from connecthub.ops.endpoints import router as ops_router
+from connecthub.privacy.endpoints import admin_router as privacy_admin_router
+from connecthub.privacy.endpoints import router as privacy_router
 from connecthub.relationships.endpoints import router as relationships_router
 from connecthub.statuses.endpoints import router as statuses_router
 from connecthub.streaming.endpoints import router as streaming_router
@@ -31,6 +34,9 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(timelines_router)
     app.include_router(notifications_router)
     app.include_router(conversations_router)
+    app.include_router(discovery_router)
     app.include_router(streaming_router)
     app.include_router(presence_router)
     app.include_router(media_router)
+    app.include_router(privacy_router)
+    app.include_router(privacy_admin_router)

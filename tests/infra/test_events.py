@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from connecthub.infra.engines import Engines
+from connecthub.infra.redis import KeySpace
 from tests.engines import redis_url
 
 
@@ -74,3 +75,67 @@ async def test_a_slow_consumer_overflows_instead_of_growing(two_buses):
         await asyncio.sleep(0.05)
     assert subscription.overflowed
     assert subscription.queue.qsize() == 3
+
+
+async def _upstream_listeners(engines: Engines, channel: str) -> int:
+    """How many Redis connections are subscribed to `channel` (PUBSUB NUMSUB)."""
+    assert engines.redis is not None
+    wire = KeySpace(engines.settings.redis_key_prefix)("events", channel)
+    [(_, count)] = await engines.redis.pubsub_numsub(wire)
+    return int(count)
+
+
+async def test_thousands_of_channels_subscribed_at_once_all_deliver(two_buses):
+    """A mass connect: every socket's channel is subscribed in a few batched commands,
+    so the last one opened receives its event without waiting behind the others."""
+    publisher, listener = two_buses
+    channels = [f"user:{n}" for n in range(5000)]
+    subscriptions = await asyncio.gather(*(listener.events.subscribe(c) for c in channels))
+    # subscribe() returns once Redis confirmed the channel: no settling needed.
+    await publisher.events.publish(channels[-1], {"event": "update", "n": "last"})
+    await publisher.events.publish(channels[0], {"event": "update", "n": "first"})
+    assert await _next(subscriptions[-1], timeout=10.0) == {"event": "update", "n": "last"}
+    assert await _next(subscriptions[0], timeout=10.0) == {"event": "update", "n": "first"}
+    assert all(s.queue.empty() for s in subscriptions[1:-1])
+    await asyncio.gather(*(s.close() for s in subscriptions))
+    if redis_url():
+        for _ in range(100):
+            if await _upstream_listeners(listener, channels[-1]) == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await _upstream_listeners(listener, channels[-1]) == 0
+
+
+async def test_channel_reference_counts_survive_subscribe_unsubscribe_races(two_buses):
+    """Listeners of one channel come and go in the same instant: the channel stays
+    subscribed upstream exactly while someone listens, once per process."""
+    publisher, listener = two_buses
+    keeper = await listener.events.subscribe("shared")
+    churn = await asyncio.gather(*(listener.events.subscribe("shared") for _ in range(50)))
+    # Leave and come back within one tick, interleaved with other listeners leaving.
+    returning, leaving = churn[:25], churn[25:]
+    await asyncio.gather(
+        *(s.close() for s in leaving),
+        *(s.remove("shared") for s in returning),
+        *(s.add("shared") for s in returning),
+    )
+    await keeper.close()
+    await publisher.events.publish("shared", {"n": 1})
+    for subscription in returning:
+        assert await _next(subscription) == {"n": 1}
+    assert all(s.queue.empty() for s in leaving)
+    if redis_url():
+        assert await _upstream_listeners(listener, "shared") == 1
+
+    # The last listener leaves and a new one arrives at once: it still gets events.
+    await asyncio.gather(*(s.close() for s in returning))
+    newcomer = await listener.events.subscribe("shared")
+    await publisher.events.publish("shared", {"n": 2})
+    assert await _next(newcomer) == {"n": 2}
+    await newcomer.close()
+    if redis_url():
+        for _ in range(100):
+            if await _upstream_listeners(listener, "shared") == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await _upstream_listeners(listener, "shared") == 0

@@ -35,7 +35,8 @@ def start_streaming_server(env: TestEnv, **environ: str) -> LiveServer:
         stderr=subprocess.STDOUT,
     )
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
-    deadline = time.monotonic() + 60
+    # Generous: on a shared 2-core machine under load, imports alone can take a minute.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.logs()}")

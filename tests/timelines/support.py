@@ -8,8 +8,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from connecthub.statuses.serializers import ACCOUNT, STATUS
 from connecthub.timelines.feeds import RedisFeedStore, feed_store
 from tests.social_factories import auth
+from tests.statuses.support import counting_queries
 
 JOBS_DEADLINE_SECONDS = 60.0
 
@@ -52,3 +54,24 @@ async def feed_members(app: FastAPI, account_id: int) -> list[int] | None:
         return None
     members = await store.redis.zrange(store.key(account_id), 0, -1)
     return sorted(int(member) for member in members if member != b"0")
+
+
+async def read_costs(
+    app: FastAPI, client: httpx.AsyncClient, url: str, token: str | None, limits: list[int]
+) -> tuple[list[int], list[int]]:
+    """(statements with a cold entity cache, statements warm) for one read of `url` at each
+    limit; asserts every read returned exactly `limit` items."""
+    await settle(app)
+    headers = auth(token) if token else {}
+    await client.get(url, params={"limit": 1}, headers=headers)  # the token cache
+    cold, warm = [], []
+    for limit in limits:
+        for kind in (ACCOUNT, STATUS):
+            await app.state.engines.db.entity_cache.retire(kind)
+        for counts in (cold, warm):
+            with counting_queries(app) as statements:
+                response = await client.get(url, params={"limit": limit}, headers=headers)
+            assert response.status_code == 200, response.text
+            assert len(response.json()) == limit, response.json()
+            counts.append(len(statements))
+    return cold, warm

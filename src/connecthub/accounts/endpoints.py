@@ -14,15 +14,14 @@ from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.params import boolean, iso_date, read_params, text
 from connecthub.accounts.passwords import verify_password
 from connecthub.accounts.profile import update_profile
-from connecthub.accounts.roles import Permission, has_permission, role_info
+from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.scopes import parse_scopes
 from connecthub.accounts.serializers import (
     MISSING_AVATAR,
     MISSING_HEADER,
     account_entity,
+    admin_account_entity,
     credential_account_entity,
-    iso,
-    role_entity,
     token_entity,
 )
 from connecthub.accounts.tokens import issue_token
@@ -174,24 +173,7 @@ async def approve_account(
     if account is None:
         raise NotFound()
     user = await registration.approve(uow.session, account.username)
-    return {
-        "id": str(account.id),
-        "username": account.username,
-        "domain": None,
-        "created_at": iso(account.created_at),
-        "email": user.email,
-        "ip": None,
-        "ips": [],
-        "locale": user.locale,
-        "invite_request": user.sign_up_reason or None,
-        "role": role_entity(role_info(user.role)),
-        "confirmed": user.confirmed_at is not None,
-        "approved": user.approved,
-        "disabled": user.disabled,
-        "silenced": False,
-        "suspended": account.suspended_at is not None,
-        "account": account_entity(settings, account, user.role),
-    }
+    return admin_account_entity(settings, account, user)
 
 
 @router.get(MISSING_AVATAR, include_in_schema=False)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
 from connecthub.infra.db import Base, IdType
+from connecthub.infra.entity_cache import track
 
 
 class Role(StrEnum):
@@ -168,3 +169,8 @@ class OAuthToken(Base):
     last_used_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Cached account entities (statuses/serializers.py) are dropped when these rows change.
+track("accounts", "account")
+track("users", "account", "account_id")  # the role badge

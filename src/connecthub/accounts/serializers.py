@@ -166,9 +166,32 @@ def token_entity(access_token: str, scopes: frozenset[str], created_at: datetime
     }
 
 
+def admin_account_entity(settings: Settings, account: Account, user: User | None) -> dict[str, Any]:
+    """Mastodon's Admin::Account (moderators' view); `user` is None once it is erased."""
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "domain": None,
+        "created_at": iso(account.created_at),
+        "email": user.email if user else "",
+        "ip": None,
+        "ips": [],
+        "locale": user.locale if user else "",
+        "invite_request": (user.sign_up_reason or None) if user else None,
+        "role": role_entity(role_info(user.role if user else None)),
+        "confirmed": bool(user and user.confirmed_at is not None),
+        "approved": bool(user and user.approved),
+        "disabled": bool(user is None or user.disabled),
+        "silenced": False,
+        "suspended": account.suspended_at is not None,
+        "account": account_entity(settings, account, user.role if user else None),
+    }
+
+
 __all__ = [
     "ROLES",
     "account_entity",
+    "admin_account_entity",
     "credential_account_entity",
     "iso",
     "role_entity",

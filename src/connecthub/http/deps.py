@@ -14,12 +14,20 @@ from connecthub.infra.uow import UnitOfWork
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# Dependencies are `async def`: FastAPI runs a plain `def` one in a worker thread, and that
+# hop cost more per request than the work itself (docs/benchmarks.md, home timeline).
+
+
 def get_engines(request: Request) -> Engines:
     engines: Engines = request.app.state.engines
     return engines
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def _engines_dep(request: Request) -> Engines:
+    return get_engines(request)
+
+
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -50,7 +58,7 @@ async def get_primary_uow(request: Request) -> AsyncIterator[UnitOfWork]:
         yield uow
 
 
-EnginesDep = Annotated[Engines, Depends(get_engines)]
+EnginesDep = Annotated[Engines, Depends(_engines_dep)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 PrimaryUowDep = Annotated[UnitOfWork, Depends(get_primary_uow, scope="function")]

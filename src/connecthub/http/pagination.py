@@ -56,7 +56,7 @@ def _parse_id(field: str, value: str | None) -> int | None:
     return int(value)
 
 
-def page_params(
+async def page_params(
     max_id: Annotated[str | None, Query(description="Return results older than this id")] = None,
     since_id: Annotated[str | None, Query(description="Return results newer than this id")] = None,
     min_id: Annotated[

@@ -6,6 +6,7 @@ Values are bytes; callers serialize. Every entry has a TTL, so a missed invalida
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -19,6 +20,11 @@ class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
     async def delete(self, *keys: str) -> None: ...
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Values for `keys`, in order (one round trip)."""
+        ...
+
+    async def set_many(self, items: Mapping[str, bytes], ttl_seconds: int) -> None: ...
 
 
 def _record(name: str, hit: bool) -> None:
@@ -53,6 +59,13 @@ class MemoryCache:
         for key in keys:
             self._entries.pop(key, None)
 
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [await self.get(key) for key in keys]
+
+    async def set_many(self, items: Mapping[str, bytes], ttl_seconds: int) -> None:
+        for key, value in items.items():
+            await self.set(key, value, ttl_seconds)
+
 
 class RedisCache:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
@@ -70,3 +83,18 @@ class RedisCache:
     async def delete(self, *keys: str) -> None:
         if keys:
             await self._redis.delete(*(self._keys("cache", key) for key in keys))
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        values = await self._redis.mget([self._keys("cache", key) for key in keys])
+        for value in values:
+            _record("redis", hit=value is not None)
+        return [value.encode() if isinstance(value, str) else value for value in values]
+
+    async def set_many(self, items: Mapping[str, bytes], ttl_seconds: int) -> None:
+        if items:
+            pipe = self._redis.pipeline(transaction=False)
+            for key, value in items.items():
+                pipe.set(self._keys("cache", key), value, ex=ttl_seconds)
+            await pipe.execute()

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from connecthub.config import Settings
+from connecthub.infra import entity_cache
+from connecthub.infra.entity_cache import EntityCache
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -98,6 +100,8 @@ class Database:
             self.replicas = [
                 _postgres_engine(async_url(url), settings) for url in settings.database_replica_urls
             ]
+        # Set by Engines: sessions carry it so their commits drop cached entities.
+        self.entity_cache: EntityCache | None = None
         self._writer = async_sessionmaker(self.primary, expire_on_commit=False)
         self._readers = [async_sessionmaker(e, expire_on_commit=False) for e in self.replicas]
         self._reader_cycle: Iterator[async_sessionmaker[AsyncSession]] = itertools.cycle(
@@ -107,13 +111,17 @@ class Database:
     def session(self, *, readonly: bool = False) -> AsyncSession:
         """A new session: on the primary, or on the next read replica when `readonly`."""
         factory = next(self._reader_cycle) if readonly else self._writer
-        return factory()
+        session = factory()
+        entity_cache.attach(session, self.entity_cache)
+        return session
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write session committed on success and rolled back on error (jobs, CLI)."""
-        async with self.session() as session, session.begin():
-            yield session
+        async with self.session() as session:
+            async with session.begin():
+                yield session
+            await entity_cache.settle(session)
 
     async def ping(self) -> None:
         async with self.primary.connect() as connection:

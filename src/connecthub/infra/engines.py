@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from connecthub.config import Settings
 from connecthub.infra.cache import Cache, MemoryCache, RedisCache
 from connecthub.infra.db import Database
+from connecthub.infra.entity_cache import EntityCache
 from connecthub.infra.events import EventBus, InProcessEventBus, RedisEventBus
 from connecthub.infra.jobs import JobQueue
 from connecthub.infra.ratelimit import RateLimiter
@@ -27,6 +28,9 @@ class Engines:
     ratelimiter: RateLimiter
     storage: MediaStorage
     redis: Redis | None
+
+    def __post_init__(self) -> None:
+        self.db.entity_cache = EntityCache(self.cache)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engines:

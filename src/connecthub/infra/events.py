@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -24,6 +24,11 @@ log = structlog.get_logger(__name__)
 
 Event = dict[str, Any]
 READ_TIMEOUT_SECONDS = 0.5
+# How long subscribe() waits for Redis to confirm new channels before giving up waiting.
+SUBSCRIBE_WAIT_SECONDS = 2.0
+# Channels per SUBSCRIBE/UNSUBSCRIBE command, so one command stays a few hundred KiB.
+MAX_CHANNELS_PER_COMMAND = 5000
+ALIVE_CHANNEL = "_alive"
 
 
 class Subscription:
@@ -126,22 +131,45 @@ class InProcessEventBus(EventBusBase):
 
 
 class RedisEventBus(EventBusBase):
-    """One pub/sub connection per process; reconnects and resubscribes if Redis restarts."""
+    """One pub/sub connection per process; reconnects and resubscribes if Redis restarts.
+
+    Upstream subscriptions are reconciled, not queued: attaching or detaching a channel only
+    marks the bus dirty, and one sync task compares the channels local listeners want with
+    those subscribed upstream and sends the difference as one SUBSCRIBE and one UNSUBSCRIBE
+    per tick. A thousand sockets connecting at once cost a handful of commands, and a
+    subscribe/unsubscribe race on one channel resolves to whatever is wanted when the sync
+    runs (the per-channel listener sets are the reference count).
+
+    `subscribe()` returns once Redis has confirmed the channels (bounded by
+    SUBSCRIBE_WAIT_SECONDS), so a stream that has opened already receives what is published
+    after it — what the REST-after-reconnect delivery guarantee relies on.
+    """
 
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         super().__init__()
         self._redis = redis
         self._keys = keys
+        self._prefix = keys("events", "")
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._syncer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._dirty = asyncio.Event()
         self._stopping = False
+        self._redis_down = False
+        # Channels subscribed (or being subscribed) on the current connection.
+        self._upstream: set[str] = set()
+        # Futures waiting for a channel's next SUBSCRIBE to be sent...
+        self._unsent: dict[str, list[asyncio.Future[None]]] = {}
+        # ...and, per channel, one group per SUBSCRIBE sent and not yet confirmed (Redis
+        # confirms in order, so the first confirmation answers the oldest group).
+        self._unconfirmed: dict[str, deque[list[asyncio.Future[None]]]] = {}
 
     def _wire(self, channel: str) -> str:
-        return self._keys("events", channel)
+        return self._prefix + channel
 
     def _local(self, wire_channel: str) -> str:
-        return wire_channel.removeprefix(self._keys("events", ""))
+        return wire_channel.removeprefix(self._prefix)
 
     async def publish(self, channel: str, event: Event) -> None:
         await self._redis.publish(self._wire(channel), json.dumps(event, separators=(",", ":")))
@@ -149,43 +177,126 @@ class RedisEventBus(EventBusBase):
     async def start(self) -> None:
         self._stopping = False
         self._reader = asyncio.create_task(self._read_forever(), name="events-reader")
+        self._syncer = asyncio.create_task(self._sync_forever(), name="events-syncer")
 
     async def stop(self) -> None:
         # The reader polls with a timeout, so it notices the flag and leaves on its own;
         # cancelling it inside a blocking read can leave the connection half-closed.
         self._stopping = True
-        if self._reader is not None:
+        self._dirty.set()
+        for task in (self._syncer, self._reader):
+            if task is None:
+                continue
             try:
-                await asyncio.wait_for(asyncio.shield(self._reader), READ_TIMEOUT_SECONDS * 3)
+                await asyncio.wait_for(asyncio.shield(task), READ_TIMEOUT_SECONDS * 3)
             except TimeoutError:
-                self._reader.cancel()
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await self._reader
+                    await task
         await self._close_pubsub()
         self._listeners.clear()
+        self._release_waiters()
 
     async def _close_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
+        self._upstream.clear()
+        # Whoever waited on the lost connection waits for the resubscription instead.
+        for channel, groups in self._unconfirmed.items():
+            for group in groups:
+                self._unsent.setdefault(channel, []).extend(group)
+        self._unconfirmed.clear()
         if pubsub is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pubsub.aclose(), 2.0)  # type: ignore[no-untyped-call]
 
+    def _release_waiters(self) -> None:
+        for waiters in self._unsent.values():
+            _resolve(waiters)
+        for groups in self._unconfirmed.values():
+            for group in groups:
+                _resolve(group)
+        self._unsent.clear()
+        self._unconfirmed.clear()
+
+    # -- subscriptions -----------------------------------------------------------------
+
     async def _on_first_listener(self, channels: list[str]) -> None:
-        async with self._lock:
-            if self._pubsub is not None:
-                with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.subscribe(*(self._wire(c) for c in channels))
+        loop = asyncio.get_running_loop()
+        waiters = []
+        for channel in channels:
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._unsent.setdefault(channel, []).append(waiter)
+            waiters.append(waiter)
+        self._dirty.set()
+        if self._reader is None or self._stopping or self._redis_down:
+            return  # no connection to wait for: the next connection's sync subscribes them
+        # Bounded: with Redis slow or away the stream opens anyway; a reconnect resubscribes.
+        # (asyncio.timeout, not wait_for: no task per call during a mass connect.)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SUBSCRIBE_WAIT_SECONDS):
+                for waiter in waiters:
+                    await waiter
 
     async def _on_last_listener(self, channels: list[str]) -> None:
-        async with self._lock:
-            if self._pubsub is not None:
-                with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.unsubscribe(*(self._wire(c) for c in channels))
+        self._dirty.set()
+
+    async def _sync_forever(self) -> None:
+        while not self._stopping:
+            await self._dirty.wait()
+            # One tick: let every attach/detach already scheduled land in this batch.
+            await asyncio.sleep(0)
+            self._dirty.clear()
+            if self._stopping:
+                break
+            try:
+                async with self._lock:
+                    if self._pubsub is not None:
+                        await self._sync(self._pubsub)
+            except (RedisError, OSError) as exc:
+                # The reader notices the broken connection, reconnects and resyncs.
+                log.warning("events.redis_sync_failed", error=str(exc))
+
+    async def _sync(self, pubsub: PubSub) -> None:
+        """Send the difference between wanted and upstream channels (caller holds the lock)."""
+        wanted = self._listeners.keys()
+        subscribe = [c for c in wanted if c not in self._upstream]
+        unsubscribe = [c for c in self._upstream if c not in wanted]
+        for chunk in _chunks(unsubscribe):
+            self._upstream.difference_update(chunk)
+            await pubsub.unsubscribe(*(self._wire(c) for c in chunk))
+        for chunk in _chunks(subscribe):
+            self._upstream.update(chunk)
+            for channel in chunk:
+                self._unconfirmed.setdefault(channel, deque()).append(self._unsent.pop(channel, []))
+            await pubsub.subscribe(*(self._wire(c) for c in chunk))
+        # Waiters on channels that stayed subscribed (a detach and re-attach within one
+        # tick): answered with the pending confirmation, or at once if there is none.
+        for channel in [c for c in self._unsent if c in self._upstream]:
+            waiters = self._unsent.pop(channel)
+            groups = self._unconfirmed.get(channel)
+            if groups:
+                groups[-1].extend(waiters)
+            else:
+                _resolve(waiters)
+        # Waiters on channels no longer wanted (detached before the sync) need no answer.
+        for channel in [c for c in self._unsent if c not in wanted]:
+            _resolve(self._unsent.pop(channel))
+
+    def _confirmed(self, wire_channel: bytes) -> None:
+        channel = self._local(wire_channel.decode())
+        groups = self._unconfirmed.get(channel)
+        if groups:
+            _resolve(groups.popleft())
+            if not groups:
+                del self._unconfirmed[channel]
+
+    # -- reading -----------------------------------------------------------------------
 
     async def _connect(self) -> PubSub:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        # A placeholder channel keeps the connection in subscribed mode even when idle.
-        await pubsub.subscribe(self._wire("_alive"), *(self._wire(c) for c in self._listeners))
+        pubsub = self._redis.pubsub()
+        # A placeholder channel keeps the connection in subscribed mode even when idle;
+        # the listeners' channels follow through the sync.
+        await pubsub.subscribe(self._wire(ALIVE_CHANNEL))
         return pubsub
 
     async def _read_forever(self) -> None:
@@ -194,18 +305,25 @@ class RedisEventBus(EventBusBase):
             try:
                 async with self._lock:
                     self._pubsub = await self._connect()
+                    await self._sync(self._pubsub)
+                self._redis_down = False
                 delay = 0.1
                 while not self._stopping:
-                    message = await self._pubsub.get_message(
-                        ignore_subscribe_messages=True, timeout=READ_TIMEOUT_SECONDS
-                    )
-                    if message is not None and message.get("type") == "message":
+                    message = await self._pubsub.get_message(timeout=READ_TIMEOUT_SECONDS)
+                    if message is None:
+                        continue
+                    kind = message.get("type")
+                    if kind == "message":
                         self._deliver(message)
+                    elif kind == "subscribe":
+                        self._confirmed(message["channel"])
             except (RedisError, OSError) as exc:
                 if self._stopping:
                     break
                 log.warning("events.redis_disconnected", error=str(exc), retry_in=delay)
-                await self._close_pubsub()
+                self._redis_down = True
+                async with self._lock:
+                    await self._close_pubsub()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
@@ -217,3 +335,16 @@ class RedisEventBus(EventBusBase):
             log.warning("events.bad_payload", channel=channel)
             return
         self._dispatch(channel, event)
+
+
+def _chunks(channels: list[str]) -> list[list[str]]:
+    return [
+        channels[i : i + MAX_CHANNELS_PER_COMMAND]
+        for i in range(0, len(channels), MAX_CHANNELS_PER_COMMAND)
+    ]
+
+
+def _resolve(waiters: list[asyncio.Future[None]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)

@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub.infra import entity_cache
 from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event
 
@@ -34,6 +35,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+        await entity_cache.settle(self.session)
         actions, self._after_commit = self._after_commit, []
         for action in actions:
             try:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
 from connecthub.infra.db import Base, IdType
+from connecthub.infra.entity_cache import track
 
 
 class MediaKind(IntEnum):
@@ -78,3 +79,7 @@ class MediaAttachment(Base):
         return [
             key for key in (self.file_key, self.small_key, self.webp_key, self.thumbnail_key) if key
         ]
+
+
+# A status's cached attachments (statuses/serializers.py) go when one of them changes.
+track("media_attachments", "status", "status_id")

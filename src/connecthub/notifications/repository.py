@@ -19,7 +19,7 @@ from connecthub.http.pagination import Page
 from connecthub.infra.db import IdType
 from connecthub.notifications.models import Notification
 from connecthub.relationships.models import Mute
-from connecthub.statuses.access import AccountColumn, blocked_between, readable_by
+from connecthub.statuses.access import AccountColumn, blocked_between, exists_by_key, readable_by
 from connecthub.statuses.models import Status
 from connecthub.timelines.models import Marker
 
@@ -60,7 +60,7 @@ def hides_notifications(
 def _status_readable(
     viewer_id: int, status_id: ColumnElement[int] | InstrumentedAttribute[int | None]
 ) -> ColumnElement[bool]:
-    return exists(select(Status.id).where(Status.id == status_id, readable_by(viewer_id, Status)))
+    return exists_by_key(Status, Status.id == status_id, readable_by(viewer_id, Status))
 
 
 async def may_notify(

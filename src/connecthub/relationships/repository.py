@@ -188,3 +188,36 @@ def mute_is_live(mute: Mute | None, now: datetime) -> bool:
     if expires is not None and expires.tzinfo is None:
         expires = expires.replace(tzinfo=now.tzinfo)
     return expires is None or expires > now
+
+
+async def drop_follows_of(session: AsyncSession, account_id: int, limit: int) -> int:
+    """Account deletion (privacy): delete up to `limit` of the account's follows, both
+    ways, and move the other accounts' counters for exactly the rows deleted (RETURNING),
+    in the caller's transaction. Returns how many were deleted."""
+    chunk = (
+        select(Follow.id)
+        .where(or_(Follow.account_id == account_id, Follow.target_account_id == account_id))
+        .limit(limit)
+    )
+    deleted = (
+        await session.execute(
+            delete(Follow)
+            .where(Follow.id.in_(chunk.scalar_subquery()))
+            .returning(Follow.account_id, Follow.target_account_id)
+        )
+    ).all()
+    followed = [target for follower, target in deleted if follower == account_id]
+    followers = [follower for follower, target in deleted if target == account_id]
+    if followed:
+        await session.execute(
+            update(Account)
+            .where(Account.id.in_(followed))
+            .values(followers_count=Account.followers_count - 1)
+        )
+    if followers:
+        await session.execute(
+            update(Account)
+            .where(Account.id.in_(followers))
+            .values(following_count=Account.following_count - 1)
+        )
+    return len(deleted)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -29,13 +29,20 @@ StatusTable = type[Status]
 
 
 def _author_active(status: StatusTable) -> ColumnElement[bool]:
-    return ~exists().where(Account.id == status.account_id, Account.suspended_at.is_not(None))
+    # An alias, so that a query which itself selects accounts (who boosted a status) does
+    # not correlate this subquery with its own `accounts` and lose the author check.
+    author = aliased(Account)
+    return ~exists().where(author.id == status.account_id, author.suspended_at.is_not(None))
 
 
 AccountColumn = ColumnElement[int] | InstrumentedAttribute[int]
+# A viewer id, or a bound parameter standing for one in a statement built once and
+# executed many times (timelines/repository.py).
+Viewer = int | BindParameter[int]
+Moment = datetime | BindParameter[datetime]
 
 
-def blocked_between(viewer_id: int, account_id: AccountColumn) -> ColumnElement[bool]:
+def blocked_between(viewer_id: Viewer, account_id: AccountColumn) -> ColumnElement[bool]:
     """A block in either direction between the viewer and `account_id`."""
     return exists().where(
         or_(
@@ -45,7 +52,7 @@ def blocked_between(viewer_id: int, account_id: AccountColumn) -> ColumnElement[
     )
 
 
-def readable_by(viewer_id: int | None, status: StatusTable = Status) -> ColumnElement[bool]:
+def readable_by(viewer_id: Viewer | None, status: StatusTable = Status) -> ColumnElement[bool]:
     """SQL predicate: `viewer_id` (None = anonymous) may read the row `status`."""
     if viewer_id is None:
         return and_(status.visibility <= Visibility.UNLISTED, _author_active(status))
@@ -62,25 +69,30 @@ def readable_by(viewer_id: int | None, status: StatusTable = Status) -> ColumnEl
     return and_(_author_active(status), audience, ~blocked_between(viewer_id, status.account_id))
 
 
-def readable_with_boosted(viewer_id: int | None) -> ColumnElement[bool]:
+def readable_with_boosted(viewer_id: Viewer | None) -> ColumnElement[bool]:
     """`readable_by` for `Status`, and for the status it boosts when it is a boost."""
     boosted = aliased(Status)
-    boosted_readable = exists(
-        select(boosted.id).where(
-            boosted.id == Status.reblog_of_id,
-            readable_by(viewer_id, boosted),
-        )
+    boosted_readable = exists_by_key(
+        boosted, boosted.id == Status.reblog_of_id, readable_by(viewer_id, boosted)
     )
     return and_(readable_by(viewer_id), or_(Status.reblog_of_id.is_(None), boosted_readable))
 
 
+def exists_by_key(table: StatusTable, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """SQL predicate: a row of `table` meets `conditions` (which pin its key), as a scalar
+    subquery rather than EXISTS: PostgreSQL may turn an EXISTS inside an OR into a hashed
+    subplan that reads the whole statuses table once per query, where this is one
+    primary-key probe per candidate row (tests/timelines/test_query_plans.py)."""
+    return select(table.id).where(*conditions).limit(1).scalar_subquery().is_not(None)
+
+
 def not_muted_by(
-    viewer_id: int | None, account_id: AccountColumn, now: datetime | None = None
+    viewer_id: Viewer | None, account_id: AccountColumn, now: Moment | None = None
 ) -> ColumnElement[bool]:
     """SQL predicate: the viewer has no live mute on `account_id`."""
     if viewer_id is None:
         return ~false()
-    moment = now or utcnow()
+    moment = utcnow() if now is None else now
     return ~exists().where(
         Mute.account_id == viewer_id,
         Mute.target_account_id == account_id,

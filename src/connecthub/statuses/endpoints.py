@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account
 from connecthub.accounts.params import boolean, read_params, text
@@ -265,15 +264,7 @@ async def reblogged_by(
 ) -> list[dict[str, Any]]:
     viewer_id = viewer(token)
     status = await interactions.readable(uow, viewer_id, _status_id(status_id))
-    boosts = aliased(Status)
-    rows = await repository.accounts_who(
-        uow.session,
-        viewer_id,
-        boosts.id,
-        boosts.account_id,
-        boosts.reblog_of_id == status.id,
-        page,
-    )
+    rows = await repository.boosters(uow.session, viewer_id, status.id, page)
     return await _accounts_page(request, response, uow, settings, rows)
 
 

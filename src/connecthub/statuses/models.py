@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
 from connecthub.infra.db import Base, IdType
+from connecthub.infra.entity_cache import track
 
 
 class Visibility(IntEnum):
@@ -180,3 +181,7 @@ class PollVote(Base):
     account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
     choice: Mapped[int] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Cached status parts (statuses/serializers.py) are dropped when these rows change.
+track("statuses", "status")

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account
 from connecthub.http.pagination import Page
@@ -324,3 +324,62 @@ async def accounts_who(
         query = query.where(~access.blocked_between(viewer_id, Account.id))
     rows = [(row[0], row[1]) for row in (await session.execute(page.apply(query, cursor))).all()]
     return page.newest_first(rows)
+
+
+async def boosters(
+    session: AsyncSession, viewer_id: int | None, status_id: int, page: Page
+) -> list[tuple[int, Account]]:
+    """Accounts that boosted a status, paginated by the boost's id. A boost is a status of
+    its own: one the viewer may not read (a followers-only boost, seen by a non-follower)
+    must not be revealed here either."""
+    boosts = aliased(Status)
+    condition = and_(boosts.reblog_of_id == status_id, access.readable_by(viewer_id, boosts))
+    return await accounts_who(session, viewer_id, boosts.id, boosts.account_id, condition, page)
+
+
+async def drop_interactions_by(session: AsyncSession, account_id: int, limit: int) -> int:
+    """Account deletion (privacy): delete up to `limit` favourites and poll votes the
+    account gave, moving the counters of exactly the rows deleted (RETURNING) in the
+    caller's transaction. Returns how many rows were deleted."""
+    favourites = (
+        select(Favourite.id).where(Favourite.account_id == account_id).limit(limit)
+    ).scalar_subquery()
+    faved = list(
+        await session.scalars(
+            delete(Favourite).where(Favourite.id.in_(favourites)).returning(Favourite.status_id)
+        )
+    )
+    if faved:  # one favourite per (account, status): each status loses exactly one
+        await session.execute(
+            update(Status)
+            .where(Status.id.in_(faved))
+            .values(favourites_count=Status.favourites_count - 1)
+        )
+    votes = (
+        select(PollVote.id).where(PollVote.account_id == account_id).limit(limit)
+    ).scalar_subquery()
+    voted = list(
+        await session.scalars(
+            delete(PollVote).where(PollVote.id.in_(votes)).returning(PollVote.poll_id)
+        )
+    )
+    per_poll: dict[int, int] = {}
+    for poll_id in voted:
+        per_poll[poll_id] = per_poll.get(poll_id, 0) + 1
+    for poll_id, choices in per_poll.items():
+        # A chunk may end mid-way through one poll's choices: the voter is counted off
+        # with the chunk that deletes the poll's last vote of this account.
+        remaining = await session.scalar(
+            select(func.count())
+            .select_from(PollVote)
+            .where(PollVote.poll_id == poll_id, PollVote.account_id == account_id)
+        )
+        await session.execute(
+            update(Poll)
+            .where(Poll.id == poll_id)
+            .values(
+                votes_count=Poll.votes_count - choices,
+                voters_count=Poll.voters_count - (0 if remaining else 1),
+            )
+        )
+    return len(faved) + len(voted)

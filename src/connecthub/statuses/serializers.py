@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import CompoundSelect, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.serializers import account_entity, base_url, iso
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.infra import entity_cache
+from connecthub.infra.entity_cache import EntityCache
 from connecthub.media import repository as media_repository
-from connecthub.media.models import MediaAttachment
 from connecthub.media.serializers import media_entity
 from connecthub.statuses.models import (
     Bookmark,
@@ -69,15 +70,18 @@ def poll_expired(poll: Poll, now: datetime | None = None) -> bool:
     return poll.expires_at is not None and _aware(poll.expires_at) <= (now or utcnow())
 
 
+ACCOUNT = "account"
+STATUS = "status"
+
+
 @dataclass
 class _Loaded:
-    """Everything fetched for one batch, keyed by id."""
+    """Everything fetched for one batch, keyed by id. `accounts` and `parts` are rendered
+    and cached (infra/entity_cache.py); rows, counts, polls and viewer flags are read fresh."""
 
-    accounts: dict[int, Account] = field(default_factory=dict)
-    roles: dict[int, str] = field(default_factory=dict)
+    accounts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    parts: dict[int, dict[str, Any]] = field(default_factory=dict)
     boosted: dict[int, Status] = field(default_factory=dict)
-    mentions: dict[int, list[Account]] = field(default_factory=lambda: defaultdict(list))
-    tags: dict[int, list[Tag]] = field(default_factory=lambda: defaultdict(list))
     polls: dict[int, Poll] = field(default_factory=dict)
     option_votes: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
     own_votes: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -86,11 +90,18 @@ class _Loaded:
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
-    media: dict[int, list[MediaAttachment]] = field(default_factory=dict)
+
+
+async def _cached(
+    cache: EntityCache | None, kind: str, ids: Iterable[int]
+) -> tuple[dict[int, dict[str, Any]], bytes]:
+    if cache is None:
+        return {}, b""
+    return await cache.get_many(kind, sorted(ids))
 
 
 async def _load(
-    session: AsyncSession, statuses: Sequence[Status], viewer_id: int | None
+    session: AsyncSession, statuses: Sequence[Status], viewer_id: int | None, settings: Settings
 ) -> _Loaded:
     loaded = _Loaded()
     boost_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None}
@@ -99,53 +110,78 @@ async def _load(
         loaded.boosted = {row.id: row for row in rows}
     everything = [*statuses, *loaded.boosted.values()]
     ids = {s.id for s in everything}
-    account_ids = {s.account_id for s in everything}
+    cache = entity_cache.of(session)
+    loaded.accounts, account_generation = await _cached(
+        cache, ACCOUNT, {s.account_id for s in everything}
+    )
+    loaded.parts, parts_generation = await _cached(cache, STATUS, ids)
+    missing_accounts = {s.account_id for s in everything} - loaded.accounts.keys()
+    if missing_accounts:
+        rendered = await _render_accounts(session, settings, missing_accounts)
+        loaded.accounts.update(rendered)
+        if cache is not None:
+            await cache.put_many(ACCOUNT, rendered, account_generation)
+    missing_parts = [s for s in everything if s.id not in loaded.parts]
+    if missing_parts:
+        rendered = await _render_parts(session, settings, missing_parts)
+        loaded.parts.update(rendered)
+        if cache is not None:
+            await cache.put_many(STATUS, rendered, parts_generation)
 
-    mention_rows = (
-        await session.execute(
-            select(Mention.status_id, Account)
-            .join(Account, Account.id == Mention.account_id)
-            .where(Mention.status_id.in_(ids))
-            .order_by(Mention.id)
-        )
-    ).all()
-    for status_id, account in mention_rows:
-        loaded.mentions[status_id].append(account)
-
-    account_rows = (
-        await session.execute(
-            select(Account, User.role)
-            .outerjoin(User, User.account_id == Account.id)
-            .where(Account.id.in_(account_ids))
-        )
-    ).all()
-    for account, role in account_rows:
-        loaded.accounts[account.id] = account
-        if role is not None:
-            loaded.roles[account.id] = role
-
-    tag_rows = (
-        await session.execute(
-            select(StatusTag.status_id, Tag)
-            .join(Tag, Tag.id == StatusTag.tag_id)
-            .where(StatusTag.status_id.in_(ids))
-            .order_by(Tag.name_key)
-        )
-    ).all()
-    for status_id, tag in tag_rows:
-        loaded.tags[status_id].append(tag)
-
-    with_media = {s.id for s in everything if s.has_media}
-    if with_media:  # one query, and none for a page without media
-        loaded.media = await media_repository.of_statuses(session, with_media)
-
-    polls = list(await session.scalars(select(Poll).where(Poll.status_id.in_(ids))))
-    loaded.polls = {poll.status_id: poll for poll in polls}
-    await _load_poll_votes(session, loaded, [p.id for p in polls], viewer_id)
+    with_poll = [i for i in ids if loaded.parts[i]["poll"]]
+    if with_poll:  # polls change with every vote and show per-viewer state: read fresh
+        polls = list(await session.scalars(select(Poll).where(Poll.status_id.in_(with_poll))))
+        loaded.polls = {poll.status_id: poll for poll in polls}
+        await _load_poll_votes(session, loaded, [p.id for p in polls], viewer_id)
 
     if viewer_id is not None:
         await _load_viewer_flags(session, loaded, ids, everything, viewer_id)
     return loaded
+
+
+async def _render_accounts(
+    session: AsyncSession, settings: Settings, account_ids: set[int]
+) -> dict[int, dict[str, Any]]:
+    rows = await session.execute(
+        select(Account, User.role)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Account.id.in_(account_ids))
+    )
+    return {account.id: account_entity(settings, account, role) for account, role in rows.all()}
+
+
+async def _render_parts(
+    session: AsyncSession, settings: Settings, statuses: Sequence[Status]
+) -> dict[int, dict[str, Any]]:
+    """What a status shows that changes only when the status is edited: mentions, tags,
+    attachments, and whether it has a poll."""
+    ids = {s.id for s in statuses}
+    parts: dict[int, dict[str, Any]] = {
+        i: {"mentions": [], "tags": [], "media_attachments": [], "poll": False} for i in ids
+    }
+    mention_rows = await session.execute(
+        select(Mention.status_id, Account)
+        .join(Account, Account.id == Mention.account_id)
+        .where(Mention.status_id.in_(ids))
+        .order_by(Mention.id)
+    )
+    for status_id, account in mention_rows.all():
+        parts[status_id]["mentions"].append(_mention_entity(settings, account))
+    tag_rows = await session.execute(
+        select(StatusTag.status_id, Tag)
+        .join(Tag, Tag.id == StatusTag.tag_id)
+        .where(StatusTag.status_id.in_(ids))
+        .order_by(Tag.name_key)
+    )
+    for status_id, tag in tag_rows.all():
+        parts[status_id]["tags"].append(_tag_entity(settings, tag))
+    with_media = {s.id for s in statuses if s.has_media}
+    if with_media:  # one query, and none for a page without media
+        for status_id, rows in (await media_repository.of_statuses(session, with_media)).items():
+            parts[status_id]["media_attachments"] = [media_entity(settings, m) for m in rows]
+    for status_id in await session.scalars(select(Poll.status_id).where(Poll.status_id.in_(ids))):
+        parts[status_id]["poll"] = True
+    return parts
 
 
 async def _load_poll_votes(
@@ -170,10 +206,6 @@ async def _load_poll_votes(
             loaded.own_votes[poll_id].append(choice)
 
 
-async def _ids(session: AsyncSession, query: Any) -> set[int]:
-    return set((await session.scalars(query)).all())
-
-
 async def _load_viewer_flags(
     session: AsyncSession,
     loaded: _Loaded,
@@ -181,30 +213,29 @@ async def _load_viewer_flags(
     everything: Iterable[Status],
     viewer_id: int,
 ) -> None:
-    loaded.favourited = await _ids(
-        session,
-        select(Favourite.status_id).where(
+    """The viewer's favourites, boosts, bookmarks and pins among `ids`, in one query."""
+    flags: CompoundSelect[Any] = union_all(
+        select(literal("f"), Favourite.status_id).where(
             Favourite.account_id == viewer_id, Favourite.status_id.in_(ids)
         ),
-    )
-    loaded.reblogged = await _ids(
-        session,
-        select(Status.reblog_of_id).where(
+        select(literal("r"), Status.reblog_of_id).where(
             Status.account_id == viewer_id, Status.reblog_of_id.in_(ids)
         ),
-    )
-    loaded.bookmarked = await _ids(
-        session,
-        select(Bookmark.status_id).where(
+        select(literal("b"), Bookmark.status_id).where(
             Bookmark.account_id == viewer_id, Bookmark.status_id.in_(ids)
         ),
-    )
-    loaded.pinned = await _ids(
-        session,
-        select(StatusPin.status_id).where(
+        select(literal("p"), StatusPin.status_id).where(
             StatusPin.account_id == viewer_id, StatusPin.status_id.in_(ids)
         ),
     )
+    sets = {
+        "f": loaded.favourited,
+        "r": loaded.reblogged,
+        "b": loaded.bookmarked,
+        "p": loaded.pinned,
+    }
+    for flag, status_id in (await session.execute(flags)).all():
+        sets[flag].add(status_id)
     # Mastodon shows the posting application only to the author.
     app_ids = {
         s.application_id
@@ -263,6 +294,7 @@ def _entity(
     settings: Settings, status: Status, loaded: _Loaded, viewer_id: int | None
 ) -> dict[str, Any]:
     author = loaded.accounts[status.account_id]
+    parts = loaded.parts[status.id]
     poll = loaded.polls.get(status.id)
     application = loaded.applications.get(status.application_id or 0)
     boosted = loaded.boosted.get(status.reblog_of_id or 0)
@@ -277,8 +309,8 @@ def _entity(
         "spoiler_text": status.spoiler_text,
         "visibility": visibility_name(status.visibility),
         "language": status.language,
-        "uri": status_uri(settings, author.username, status.id),
-        "url": status_url(settings, author.username, status.id),
+        "uri": status_uri(settings, author["username"], status.id),
+        "url": status_url(settings, author["username"], status.id),
         "replies_count": status.replies_count,
         "reblogs_count": status.reblogs_count,
         "favourites_count": status.favourites_count,
@@ -288,12 +320,10 @@ def _entity(
         "application": {"name": application.name, "website": application.website}
         if application
         else None,
-        "account": account_entity(settings, author, loaded.roles.get(author.id)),
-        "media_attachments": [
-            media_entity(settings, media) for media in loaded.media.get(status.id, [])
-        ],
-        "mentions": [_mention_entity(settings, a) for a in loaded.mentions.get(status.id, [])],
-        "tags": [_tag_entity(settings, t) for t in loaded.tags.get(status.id, [])],
+        "account": author,
+        "media_attachments": parts["media_attachments"],
+        "mentions": parts["mentions"],
+        "tags": parts["tags"],
         "emojis": [],
         "card": None,
         "poll": poll_entity(
@@ -329,7 +359,7 @@ async def status_entities(
     anonymous, so no viewer flags). Callers pass only statuses the viewer may read."""
     if not statuses:
         return []
-    loaded = await _load(session, statuses, viewer_id)
+    loaded = await _load(session, statuses, viewer_id, settings)
     return [_entity(settings, status, loaded, viewer_id) for status in statuses]
 
 

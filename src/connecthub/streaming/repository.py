@@ -1,14 +1,30 @@
-"""All SQL the streaming package needs: relationship sets for filtering, list ownership,
-the follow graph for presence, the presence privacy flag and conversation participants."""
+"""All SQL the streaming package needs: who may receive a status (through the social core's
+access rule), list ownership, the follow graph for presence, the presence privacy flag and
+conversation participants."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, and_, column, or_, select, table, union, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import cast
 
-from connecthub.clock import utcnow
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    and_,
+    column,
+    literal,
+    or_,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from connecthub.accounts.models import Account
 from connecthub.conversations.models import AccountConversation
-from connecthub.relationships.models import Block, Follow, Mute
+from connecthub.relationships.models import Block, Follow
+from connecthub.statuses import access
+from connecthub.statuses.models import Status
 from connecthub.timelines.models import List
 
 # `users.hide_presence` is added by migration 0009 and read only here, so the accounts
@@ -24,19 +40,46 @@ async def blocked_either_way(session: AsyncSession, viewer_id: int) -> set[int]:
     return {target if source == viewer_id else source for source, target in rows}
 
 
-async def viewers_hiding(session: AsyncSession, account_ids: frozenset[int]) -> set[int]:
-    """Accounts that must not see content involving `account_ids`: those who block them,
-    are blocked by them, or mute them (live mutes only). Indexed on both engines."""
-    ids = sorted(account_ids)
-    query = union(
-        select(Block.account_id.label("viewer")).where(Block.target_account_id.in_(ids)),
-        select(Block.target_account_id).where(Block.account_id.in_(ids)),
-        select(Mute.account_id).where(
-            Mute.target_account_id.in_(ids),
-            or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
-        ),
+# Viewer ids per query: bounded well under SQLite's and asyncpg's bind-parameter limits.
+_VIEWERS_PER_QUERY = 2000
+
+
+async def stream_readers(
+    session: AsyncSession,
+    status_id: int,
+    involved_ids: frozenset[int],
+    viewer_ids: list[int],
+) -> set[int]:
+    """Those of `viewer_ids` to whom a status event may be streamed: they may read the
+    status and what it boosts (THE rule, `statuses.access`, evaluated for every viewer in
+    one query), and they neither mute nor have a block with any account it involves
+    (author, boosted author, mentions) — Mastodon's stream filter."""
+    viewer = aliased(Account)
+    boosted = aliased(Status)
+    # access.py's predicates take the viewer as a value; here it is the column of the
+    # candidate viewers, so the rule is evaluated for all of them in one statement. The
+    # status and what it boosts are joined at the top level (rather than through
+    # `readable_with_boosted`'s nested EXISTS) because SQL correlates a subquery with its
+    # immediately enclosing query only: every predicate here sees the viewer column.
+    viewer_id = cast(int, viewer.id)
+    involved = [literal(a, BigInteger) for a in sorted(involved_ids)]
+    conditions = [
+        access.readable_by(viewer_id, Status),
+        or_(Status.reblog_of_id.is_(None), access.readable_by(viewer_id, boosted)),
+        *(access.not_muted_by(viewer_id, a) for a in involved),
+        *(~access.blocked_between(viewer_id, a) for a in involved),
+    ]
+    base = (
+        select(viewer.id)
+        .join(Status, Status.id == status_id)
+        .outerjoin(boosted, boosted.id == Status.reblog_of_id)
     )
-    return {int(i) for i in (await session.execute(query)).scalars()}
+    readers: set[int] = set()
+    for start in range(0, len(viewer_ids), _VIEWERS_PER_QUERY):
+        chunk = viewer_ids[start : start + _VIEWERS_PER_QUERY]
+        query = base.where(viewer.id.in_(chunk), *conditions)
+        readers.update(int(i) for i in (await session.execute(query)).scalars())
+    return readers
 
 
 async def list_owner(session: AsyncSession, list_id: int) -> int | None:

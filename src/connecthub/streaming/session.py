@@ -181,9 +181,10 @@ class StreamSession:
             return True
         if stream.media_only and not _has_media(payload):
             return False
-        # User-channel events were addressed to this recipient already; filtering them
-        # too costs nothing once the sets are loaded, and covers a stale publisher.
-        return not await self._audience.hides(self.account_id, payload)
+        # User-channel events were addressed to this recipient already; checking them too
+        # costs one batched query per status per process, and covers a stale publisher (a
+        # block or a follow removed since the fan-out job chose its recipients).
+        return await self._audience.readable(self.account_id, payload)
 
 
 def _has_media(status: dict[str, Any]) -> bool:

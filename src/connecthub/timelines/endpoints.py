@@ -13,6 +13,7 @@ from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.responses import ENTITY_LIST, EntityResponse
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import status_entities
@@ -30,17 +31,16 @@ WriteStatuses = Annotated[Caller, Depends(require("write:statuses"))]
 
 async def _render(
     request: Request,
-    response: Response,
     uow: UnitOfWork,
     settings: Settings,
     statuses: Sequence[Status],
     viewer_id: int | None,
-) -> list[dict[str, Any]]:
-    if statuses:
-        link = link_header(request, statuses[0].id, statuses[-1].id)
-        if link:
-            response.headers["Link"] = link
-    return await status_entities(uow.session, statuses, viewer_id, settings)
+) -> Response:
+    link = link_header(request, statuses[0].id, statuses[-1].id) if statuses else None
+    return EntityResponse(
+        await status_entities(uow.session, statuses, viewer_id, settings),
+        headers={"Link": link} if link else None,
+    )
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -50,36 +50,40 @@ def _flag(request: Request, name: str) -> bool:
     return value in ("true", "1")
 
 
-@router.get("/api/v1/timelines/home", summary="Posts of the accounts I follow, and mine")
+@router.get(
+    "/api/v1/timelines/home",
+    response_model=ENTITY_LIST,
+    summary="Posts of the accounts I follow, and mine",
+)
 async def home(
     request: Request,
-    response: Response,
     page: PageDep,
     caller: ReadStatuses,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> Response:
     statuses = await service.home(uow, caller.account_id, page)
-    return await _render(request, response, uow, settings, statuses, caller.account_id)
+    return await _render(request, uow, settings, statuses, caller.account_id)
 
 
-@router.get("/api/v1/timelines/public", summary="Public posts of this server")
+@router.get(
+    "/api/v1/timelines/public", response_model=ENTITY_LIST, summary="Public posts of this server"
+)
 async def public(
     request: Request,
-    response: Response,
     page: PageDep,
     token: OptionalToken,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> Response:
     viewer_id = token.account_id if token else None
     _flag(request, "local")  # every post is local until federation exists
     if _flag(request, "remote"):
-        return []
+        return EntityResponse([])
     statuses = await repository.public(
         uow.session, viewer_id, page, only_media=_flag(request, "only_media")
     )
-    return await _render(request, response, uow, settings, statuses, viewer_id)
+    return await _render(request, uow, settings, statuses, viewer_id)
 
 
 def _tags(request: Request, name: str) -> list[str]:
@@ -87,20 +91,23 @@ def _tags(request: Request, name: str) -> list[str]:
     return [value.strip().lstrip("#") for value in values if value.strip()]
 
 
-@router.get("/api/v1/timelines/tag/{hashtag}", summary="Public posts with a hashtag")
+@router.get(
+    "/api/v1/timelines/tag/{hashtag}",
+    response_model=ENTITY_LIST,
+    summary="Public posts with a hashtag",
+)
 async def tag(
     hashtag: str,
     request: Request,
-    response: Response,
     page: PageDep,
     token: OptionalToken,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> Response:
     viewer_id = token.account_id if token else None
     _flag(request, "local")
     if _flag(request, "remote"):
-        return []
+        return EntityResponse([])
     statuses = await repository.hashtag(
         uow.session,
         viewer_id,
@@ -110,22 +117,25 @@ async def tag(
         none_of=_tags(request, "none"),
         only_media=_flag(request, "only_media"),
     )
-    return await _render(request, response, uow, settings, statuses, viewer_id)
+    return await _render(request, uow, settings, statuses, viewer_id)
 
 
-@router.get("/api/v1/timelines/list/{list_id}", summary="Posts by the members of one of my lists")
+@router.get(
+    "/api/v1/timelines/list/{list_id}",
+    response_model=ENTITY_LIST,
+    summary="Posts by the members of one of my lists",
+)
 async def list_timeline(
     list_id: int,
     request: Request,
-    response: Response,
     page: PageDep,
     caller: ReadLists,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> Response:
     lst = await service.owned_list(uow, caller.account_id, list_id)
     statuses = await repository.list_timeline(uow.session, lst, page)
-    return await _render(request, response, uow, settings, statuses, caller.account_id)
+    return await _render(request, uow, settings, statuses, caller.account_id)
 
 
 @router.get("/api/v1/markers", summary="Where I stopped reading home and notifications")

@@ -5,15 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, select
+from sqlalchemy import ColumnElement, DateTime, and_, bindparam, delete, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.http.pagination import Page
+from connecthub.infra.db import IdType
 from connecthub.relationships.models import Block, Follow, Mute
-from connecthub.statuses.access import not_muted_by, readable_with_boosted
+from connecthub.statuses.access import (
+    Moment,
+    Viewer,
+    exists_by_key,
+    not_muted_by,
+    readable_with_boosted,
+)
 from connecthub.statuses.models import Status, StatusTag, Tag, Visibility
 from connecthub.timelines.models import List, ListAccount, Marker
 
@@ -23,17 +30,19 @@ async def _page(session: AsyncSession, query: Any, page: Page) -> list[Status]:
     return page.newest_first(rows)
 
 
-def _boosted_author_not_muted(viewer_id: int) -> ColumnElement[bool]:
+def _boosted_author_not_muted(viewer_id: Viewer, now: Moment | None = None) -> ColumnElement[bool]:
     boosted = aliased(Status)
     return or_(
         Status.reblog_of_id.is_(None),
-        exists().where(
-            boosted.id == Status.reblog_of_id, not_muted_by(viewer_id, boosted.account_id)
+        exists_by_key(
+            boosted,
+            boosted.id == Status.reblog_of_id,
+            not_muted_by(viewer_id, boosted.account_id, now),
         ),
     )
 
 
-def _in_exclusive_list(viewer_id: int) -> ColumnElement[bool]:
+def _in_exclusive_list(viewer_id: Viewer) -> ColumnElement[bool]:
     """The author is on one of the viewer's exclusive lists: such posts leave home."""
     return exists().where(
         ListAccount.account_id == Status.account_id,
@@ -43,7 +52,7 @@ def _in_exclusive_list(viewer_id: int) -> ColumnElement[bool]:
     )
 
 
-def home_filters(viewer_id: int) -> list[ColumnElement[bool]]:
+def home_filters(viewer_id: Viewer, now: Moment | None = None) -> list[ColumnElement[bool]]:
     """What home shows, as one predicate list shared by every home read (the paged query, the
     Redis feed's id check and its regeneration): own posts, followed accounts' posts, their
     boosts where the follow shows them; never direct messages, muted accounts (booster or
@@ -66,9 +75,24 @@ def home_filters(viewer_id: int) -> list[ColumnElement[bool]]:
         ),
         Status.visibility != Visibility.DIRECT,
         readable_with_boosted(viewer_id),
-        not_muted_by(viewer_id, Status.account_id),
-        _boosted_author_not_muted(viewer_id),
+        not_muted_by(viewer_id, Status.account_id, now),
+        _boosted_author_not_muted(viewer_id, now),
     ]
+
+
+# Home's hottest statement (every read of a Redis feed), built once: making the predicate
+# tree afresh cost more CPU than running the query (docs/benchmarks.md).
+_HOME_AMONG = (
+    select(Status)
+    .where(
+        Status.id.in_(bindparam("ids", expanding=True)),
+        *home_filters(
+            bindparam("viewer_id", type_=IdType),
+            bindparam("now", type_=DateTime(timezone=True)),
+        ),
+    )
+    .order_by(Status.id.desc())
+)
 
 
 async def home(session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
@@ -89,12 +113,8 @@ async def home_among(session: AsyncSession, viewer_id: int, ids: Sequence[int]) 
     query: a feed entry is a hint, the visibility rules are checked again on every read."""
     if not ids:
         return []
-    query = (
-        select(Status)
-        .where(Status.id.in_(ids), *home_filters(viewer_id))
-        .order_by(Status.id.desc())
-    )
-    return list((await session.execute(query)).scalars())
+    params = {"ids": list(ids), "viewer_id": viewer_id, "now": utcnow()}
+    return list((await session.execute(_HOME_AMONG, params)).scalars())
 
 
 async def home_ids_by(

@@ -1,0 +1,1 @@
+"""Search (and, later, suggestions and trends)."""

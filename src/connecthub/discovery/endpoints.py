@@ -1,0 +1,47 @@
+"""Search route, in Mastodon's shape (`/api/v2/search`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from connecthub.accounts.serializers import account_entity
+from connecthub.discovery import service
+from connecthub.errors import ValidationFailed
+from connecthub.http.auth import Caller, require
+from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+router = APIRouter(tags=["search"])
+
+ReadSearch = Annotated[Caller, Depends(require("read:search"))]
+
+
+@router.get("/api/v2/search", summary="Search accounts (statuses and hashtags: not yet)")
+async def search(
+    caller: ReadSearch,
+    uow: UowDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    kind: Annotated[str | None, Query(alias="type")] = None,
+    limit: Annotated[int, Query(ge=1)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    kind = kind or None
+    if kind is not None and kind not in service.TYPES:
+        raise ValidationFailed("type", f"must be one of {', '.join(service.TYPES)}")
+    accounts = await service.search_accounts(
+        uow,
+        caller.account_id,
+        q,
+        kind=kind,
+        local_domain=settings.local_domain,
+        limit=min(limit, MAX_LIMIT),
+        offset=offset,
+    )
+    return {
+        "accounts": [account_entity(settings, account) for account in accounts],
+        "statuses": [],
+        "hashtags": [],
+    }

@@ -1,0 +1,35 @@
+"""Search queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.models import Account
+from connecthub.statuses.access import blocked_between
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def accounts_by_username_prefix(
+    session: AsyncSession, viewer_id: int, prefix: str, *, limit: int, offset: int
+) -> Sequence[Account]:
+    """Active accounts whose username starts with `prefix` (case-insensitive), the exact
+    match first, leaving out any account across a block with the viewer."""
+    key = prefix.lower()
+    query = (
+        select(Account)
+        .where(
+            Account.username_key.like(f"{_escape_like(key)}%", escape="\\"),
+            Account.suspended_at.is_(None),
+            ~blocked_between(viewer_id, Account.id),
+        )
+        .order_by(case((Account.username_key == key, 0), else_=1), Account.username_key)
+        .limit(limit)
+        .offset(offset)
+    )
+    return (await session.execute(query)).scalars().all()

@@ -1,0 +1,226 @@
+"""Hot entities cached through `Cache` and dropped the moment their rows change.
+
+Domains say which tables feed which cached kind (`track("accounts", "account")`). Session
+events then record every change to those rows in the session: ORM objects flushed (new,
+changed, deleted) and ORM `UPDATE`/`DELETE` statements whose WHERE names the key column
+(`id = x`, `id IN (…)`). After the commit the recorded keys are deleted: awaited by the
+unit of work and `Database.transaction` (so the writer's next read sees the change), and
+scheduled for any other commit. A statement whose rows cannot be named bumps the kind's
+generation instead, which retires every entry of that kind at once. Rollbacks forget what
+they recorded.
+
+Entries also expire (`TTL_SECONDS`): that bounds the one race left, a reader that loaded a
+row before a write committed and stores its rendering after the write's invalidation.
+Values are JSON (orjson) stamped with the kind's generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
+
+from connecthub.ids import new_id
+from connecthub.infra.cache import Cache
+
+TTL_SECONDS = 600
+GENERATION_TTL_SECONDS = 7 * 86400
+_PENDING = "connecthub.entity_cache.pending"
+_COMMITTED = "connecthub.entity_cache.committed"
+_CACHE = "connecthub.entity_cache"
+_EVERY = "*"  # "every row of this kind": bump the generation
+
+
+@dataclass(frozen=True)
+class _Tracked:
+    kind: str
+    column: str
+
+
+_TRACKED: dict[str, _Tracked] = {}
+_background: set[asyncio.Task[None]] = set()
+
+
+def track(table: str, kind: str, column: str = "id") -> None:
+    """Changes to `table` invalidate the `kind` entry whose id is the row's `column`."""
+    _TRACKED[table] = _Tracked(kind, column)
+
+
+def _key(kind: str, entity_id: int | str) -> str:
+    return f"entity:{kind}:{entity_id}"
+
+
+class EntityCache:
+    """Reads and writes cached entities; deletes them after the commits that change them."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    async def get_many(self, kind: str, ids: Sequence[int]) -> tuple[dict[int, Any], bytes]:
+        """(the cached entities among `ids`, the kind's generation) in one round trip: store
+        what is rendered for the misses with that generation (`put_many`), so an entry
+        rendered from rows read before a generation bump is never served."""
+        if not ids:
+            return {}, b"0"
+        values = await self.cache.get_many([_key(kind, "gen"), *(_key(kind, i) for i in ids)])
+        generation = values[0] or b"0"
+        found: dict[int, Any] = {}
+        for entity_id, value in zip(ids, values[1:], strict=True):
+            if value is None:
+                continue
+            stamp, _, payload = value.partition(b"|")
+            if stamp == generation:
+                found[entity_id] = orjson.loads(payload)
+        return found, generation
+
+    async def put_many(self, kind: str, entities: dict[int, Any], generation: bytes) -> None:
+        if entities:
+            await self.cache.set_many(
+                {_key(kind, i): generation + b"|" + orjson.dumps(e) for i, e in entities.items()},
+                TTL_SECONDS,
+            )
+
+    async def invalidate(self, changes: Iterable[tuple[str, int | str]]) -> None:
+        keys: list[str] = []
+        for kind, entity_id in set(changes):
+            if entity_id == _EVERY:
+                generation = str(new_id()).encode()
+                await self.cache.set(_key(kind, "gen"), generation, GENERATION_TTL_SECONDS)
+            else:
+                keys.append(_key(kind, entity_id))
+        if keys:
+            await self.cache.delete(*keys)
+
+    async def retire(self, kind: str) -> None:
+        """Drop every entry of `kind` (a new generation)."""
+        await self.invalidate([(kind, _EVERY)])
+
+    async def after_commit(self, session: Session) -> None:
+        """Drop what `session`'s last commit changed (idempotent: each change once)."""
+        changes = session.info.pop(_COMMITTED, None)
+        if changes:
+            await self.invalidate(changes)
+
+
+def of(session: Any) -> EntityCache | None:
+    """The entity cache a session was opened with (`Database.session`), or None when there
+    is none or the session has changed tracked rows it has not committed yet: what it
+    renders then must come from its own rows, and must not be cached for others."""
+    sync: Session = getattr(session, "sync_session", session)
+    if (
+        sync.info.get(_PENDING)
+        or sync.new
+        or sync.deleted
+        or any(_table_of(instance) in _TRACKED for instance in sync.dirty)
+    ):
+        return None
+    cache: EntityCache | None = sync.info.get(_CACHE)
+    return cache
+
+
+def attach(session: Any, cache: EntityCache | None) -> None:
+    if cache is not None:
+        getattr(session, "sync_session", session).info[_CACHE] = cache
+
+
+async def settle(session: Any) -> None:
+    """Await the invalidations of `session`'s last commit (unit of work, transactions)."""
+    cache = of(session)
+    if cache is not None:
+        await cache.after_commit(getattr(session, "sync_session", session))
+
+
+# Recording changes
+
+
+def _record(session: Session, table: str, value: object) -> None:
+    tracked = _TRACKED.get(table)
+    if tracked is None or value is None:
+        return
+    entity_id: int | str = _EVERY if value == _EVERY else int(str(value))
+    pending: set[tuple[str, int | str]] = session.info.setdefault(_PENDING, set())
+    pending.add((tracked.kind, entity_id))
+
+
+def _table_of(instance: object) -> str:
+    return str(getattr(getattr(instance, "__table__", None), "name", ""))
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+    changed = [*session.new, *session.deleted]
+    changed += [instance for instance in session.dirty if session.is_modified(instance)]
+    for instance in changed:
+        table = _table_of(instance)
+        tracked = _TRACKED.get(table)
+        if tracked is not None:
+            _record(session, table, getattr(instance, tracked.column, None))
+
+
+def _named_ids(clause: Any, column: str) -> list[Any] | None:
+    """The key values a WHERE clause pins down (`col = v`, `col IN (…)`, either inside an
+    AND), or None when it does not."""
+    if isinstance(clause, BooleanClauseList) and clause.operator is operators.and_:
+        for part in clause.clauses:
+            found = _named_ids(part, column)
+            if found is not None:
+                return found
+        return None
+    if not isinstance(clause, BinaryExpression):
+        return None
+    left, right = clause.left, clause.right
+    if getattr(left, "key", None) != column or not isinstance(right, BindParameter):
+        return None
+    if clause.operator is operators.eq:
+        return [right.effective_value]
+    if clause.operator is operators.in_op:
+        return list(right.effective_value or [])
+    return None
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", "")
+    tracked = _TRACKED.get(name)
+    if tracked is None:
+        return
+    ids = _named_ids(getattr(state.statement, "whereclause", None), tracked.column)
+    if ids is None:
+        _record(state.session, name, _EVERY)
+        return
+    for value in ids:
+        _record(state.session, name, value)
+
+
+@event.listens_for(Session, "after_commit")
+def _on_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.info.setdefault(_COMMITTED, set()).update(pending)
+    cache: EntityCache | None = session.info.get(_CACHE)
+    if cache is None:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    # For commits nobody awaits `settle` after; a settled commit leaves nothing to do.
+    task = loop.create_task(cache.after_commit(session))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+@event.listens_for(Session, "after_rollback")
+def _on_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

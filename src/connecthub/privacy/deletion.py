@@ -1,0 +1,127 @@
+"""Deleting an account (the right to erasure): what happens at once, in the caller's unit of
+work, before the erasure job (erasure.py, run by tasks.py) removes the data.
+
+At once: the account is suspended (`suspended_at`), which every read path already treats
+as "not there" (statuses/access.py, account look-ups, relationship and list pages), and the
+user is disabled, so sign-in, password reset and OIDC sign-in are refused. Every token is
+revoked through the token path (caches dropped, streaming connections closed after
+commit), browser sessions end, and a deletion record is written. The job is queued after
+commit under the account's job id, so asking twice queues it once.
+"""
+
+from __future__ import annotations
+
+from connecthub.accounts import two_factor
+from connecthub.accounts.models import Account, User
+from connecthub.accounts.passwords import verify_password
+from connecthub.accounts.repository import account_by_username
+from connecthub.accounts.sign_in import throttle_sign_in
+from connecthub.accounts.tokens import revoke_account_tokens
+from connecthub.accounts.web_sessions import revoke_all_web_sessions
+from connecthub.clock import utcnow
+from connecthub.errors import NotFound, ValidationFailed
+from connecthub.infra.engines import Engines
+from connecthub.infra.uow import UnitOfWork
+from connecthub.privacy import repository
+from connecthub.privacy.erasure import erase
+from connecthub.privacy.models import AccountDeletion
+from connecthub.streaming.hub import close_account_streams
+
+DELETE_JOB = "privacy.delete_account"
+SELF = "self"
+ADMIN = "admin"
+
+
+def job_id(account_id: int, round_number: int = 0) -> str:
+    return f"account-deletion:{account_id}:{round_number}"
+
+
+async def check_credentials(
+    engines: Engines, uow: UnitOfWork, user: User, *, password: str, otp_code: str | None
+) -> None:
+    """The password, and a one-time (or recovery) code when two-factor is on, as sign-in
+    asks; attempts count against the e-mail's sign-in throttle (so a stolen token cannot
+    guess the password quickly)."""
+    await throttle_sign_in(engines, email=user.email)
+    if not password:
+        raise ValidationFailed("password", "can't be blank")
+    if not await verify_password(user.password_hash, password):
+        raise ValidationFailed("password", "is invalid")
+    if not user.otp_enabled:
+        return
+    if not otp_code:
+        raise ValidationFailed("otp_attempt", "is required: two-factor authentication is enabled")
+    if not await two_factor.consume_code(
+        uow.session, user, otp_code, secret_key=engines.settings.secret_key
+    ):
+        raise ValidationFailed("otp_attempt", "is invalid")
+
+
+async def request_deletion(
+    uow: UnitOfWork,
+    account_id: int,
+    *,
+    requested_by: str,
+    requested_by_account_id: int | None = None,
+) -> AccountDeletion:
+    """Suspend, sign out everywhere, record, and queue the erasure. Asking again for an
+    account being (or already) deleted returns its record and queues the job again, which
+    finishes an erasure that was interrupted."""
+    session = uow.session
+    account = await repository.locked_account(session, account_id)
+    if account is None:
+        raise NotFound()
+    deletion = await repository.deletion_of(session, account_id)
+    if deletion is None:
+        deletion = AccountDeletion(
+            account_id=account_id,
+            requested_by=requested_by,
+            requested_by_account_id=requested_by_account_id,
+            requested_at=utcnow(),
+        )
+        session.add(deletion)
+    await _suspend(uow, account)
+    await session.flush()
+    uow.enqueue(DELETE_JOB, {"account_id": account_id}, job_id=job_id(account_id))
+    return deletion
+
+
+async def _suspend(uow: UnitOfWork, account: Account) -> None:
+    account.suspended_at = account.suspended_at or utcnow()
+    user = await repository.user_of(uow.session, account.id)
+    if user is not None:
+        user.disabled = True
+        await revoke_all_web_sessions(uow, user)
+    await revoke_account_tokens(uow, account.id)
+    engines = uow.engines
+    uow.after_commit(lambda: close_account_streams(engines, account.id))
+
+
+async def delete_now(
+    engines: Engines, *, username: str | None = None, pending: bool = False
+) -> list[str]:
+    """The admin command: delete `username` (or, with `pending`, every deletion not yet
+    complete) and erase in this process, to the end. Returns the usernames done."""
+    async with engines.db.session() as session:
+        uow = UnitOfWork(engines, session)
+        try:
+            targets: list[int] = []
+            if username is not None:
+                account = await account_by_username(session, username.strip().lstrip("@"))
+                if account is None:
+                    raise NotFound(f"--username: there is no account @{username}")
+                await request_deletion(uow, account.id, requested_by=ADMIN)
+                targets.append(account.id)
+            if pending:
+                targets += [row.account_id for row in await repository.pending_deletions(session)]
+        except BaseException:
+            await uow.rollback()
+            raise
+        await uow.commit()
+    done = []
+    for account_id in dict.fromkeys(targets):
+        await erase(engines, account_id)
+        async with engines.db.session() as session:
+            account = await session.get(Account, account_id)
+            done.append(account.username if account else str(account_id))
+    return done

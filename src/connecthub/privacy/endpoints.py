@@ -1,0 +1,89 @@
+"""Privacy API: deleting one's own account (a ConnectHub extension) and Mastodon's admin
+account deletion. Handlers parse, call the deletion service, serialize."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from connecthub.accounts import repository as accounts_repository
+from connecthub.accounts.params import read_params, text
+from connecthub.accounts.roles import Permission, has_permission
+from connecthub.accounts.serializers import admin_account_entity
+from connecthub.errors import Forbidden, NotFound
+from connecthub.http.auth import Caller, require
+from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.privacy import deletion
+from connecthub.privacy.serializers import account_deletion_entity
+
+router = APIRouter(tags=["connecthub"])
+admin_router = APIRouter(tags=["admin"])
+
+WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
+AdminCaller = Annotated[Caller, Depends(require("admin:write:accounts"))]
+
+DELETION_DESCRIPTION = """\
+Deletes the caller's account (the GDPR right to erasure). Parameters: `password` (the
+current password, required) and `otp_attempt` (a current TOTP or recovery code, required
+when two-factor sign-in is on). A wrong or missing value answers 422 naming the field.
+
+At once, in this request: the account disappears from every read path (it answers 404),
+every token (this one included) and browser session is revoked, open streaming
+connections close, and sign-in is refused. Then a background job deletes its statuses
+(with their media files), favourites, boosts, bookmarks, pins, poll votes, follows both
+ways, follow requests, blocks, mutes, lists, notifications, conversations, markers,
+uploads, consent records and sign-in data. The username stays reserved. Answers 202 with
+`{account_id, requested_at, completed_at: null, state: "pending"}`. See docs/privacy.md.
+"""
+
+
+@router.post(
+    "/api/v1/connecthub/account_deletion",
+    status_code=202,
+    summary="Delete my account (password, and a two-factor code when enabled, required)",
+    description=DELETION_DESCRIPTION,
+)
+async def delete_own_account(request: Request, caller: WriteCaller, uow: UowDep) -> JSONResponse:
+    user = await accounts_repository.user_for_account(uow.session, caller.account_id)
+    if user is None:
+        raise NotFound()
+    params = await read_params(request)
+    await deletion.check_credentials(
+        uow.engines,
+        uow,
+        user,
+        password=text(params, "password", required=True),
+        otp_code=text(params, "otp_attempt") or None,
+    )
+    record = await deletion.request_deletion(uow, caller.account_id, requested_by=deletion.SELF)
+    return JSONResponse(account_deletion_entity(record), status_code=202)
+
+
+@admin_router.delete(
+    "/api/v1/admin/accounts/{account_id:int}",
+    summary="Delete an account and its data (admins: delete user data)",
+    description=(
+        "Mastodon's admin account deletion. Suspends the account at once (Mastodon asks "
+        "for a prior suspension; ConnectHub does both in one call) and queues the same "
+        "erasure as self-service deletion. Needs `admin:write:accounts` and the Delete "
+        "User Data permission (admins). Answers the Admin::Account."
+    ),
+)
+async def admin_delete_account(
+    account_id: int, caller: AdminCaller, uow: UowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    if not has_permission(caller.token.role, Permission.DELETE_USER_DATA):
+        raise Forbidden("This action is not allowed")
+    account = await accounts_repository.account_by_id(uow.session, account_id)
+    if account is None:
+        raise NotFound()
+    user = await accounts_repository.user_for_account(uow.session, account_id)
+    await deletion.request_deletion(
+        uow,
+        account_id,
+        requested_by=deletion.ADMIN,
+        requested_by_account_id=caller.account_id,
+    )
+    return admin_account_entity(settings, account, user)

@@ -1,0 +1,146 @@
+"""Erasing a deleted account's data, in bounded chunks.
+
+Each chunk is one transaction that first locks the account row, so two runs of the job
+(at-least-once delivery) never work on the same account at once, and either commits whole
+or not at all: a run killed half-way leaves only whole chunks done, and the next run
+carries on with what is left. Every step deletes "what is still there", and counters move
+with exactly the rows a statement deleted, so nothing is counted twice.
+
+Order: statuses and boosts first (through the statuses service: boosts of them, reply and
+boost counts, conversations, media and timeline removal all follow its rules), then what
+the account gave others (favourites, poll votes), the follow graph both ways (the other
+accounts' counters kept right), the plain rows of `repository.ERASED_ROWS`, its remaining
+media and profile images, and last the tombstone: the account row keeps its id and
+username (reserved, as in Mastodon) and loses everything else; the user row (e-mail,
+password, second factor) is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from connecthub.accounts.models import Account
+from connecthub.clock import utcnow
+from connecthub.infra.engines import Engines
+from connecthub.infra.uow import UnitOfWork
+from connecthub.media import service as media_service
+from connecthub.privacy import repository
+from connecthub.relationships import repository as relationships_repository
+from connecthub.statuses import repository as statuses_repository
+from connecthub.statuses import service as statuses_service
+from connecthub.statuses.models import Status
+
+BATCH = 100
+CHUNKS_PER_RUN = 40
+
+# One chunk of one step: handles up to `batch` rows of the (locked) account; how many.
+Step = Callable[[UnitOfWork, Account, int], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    finished: bool
+    chunks: int
+
+
+async def _statuses(uow: UnitOfWork, account: Account, batch: int) -> int:
+    settings = uow.engines.settings
+    ids = await repository.status_ids_of(uow.session, account.id, batch)
+    for status_id in ids:
+        # Deleting a status also deletes the account's own boosts of it: re-read each.
+        status = await uow.session.get(Status, status_id)
+        if status is None:
+            continue
+        if status.reblog_of_id is not None:
+            await statuses_service.remove_boost(uow, status)
+        else:
+            await statuses_service.delete_status(uow, settings, status)
+    return len(ids)
+
+
+async def _interactions(uow: UnitOfWork, account: Account, batch: int) -> int:
+    return await statuses_repository.drop_interactions_by(uow.session, account.id, batch)
+
+
+async def _follows(uow: UnitOfWork, account: Account, batch: int) -> int:
+    return await relationships_repository.drop_follows_of(uow.session, account.id, batch)
+
+
+def _plain(model: object, condition: repository.Condition) -> Step:
+    async def step(uow: UnitOfWork, account: Account, batch: int) -> int:
+        return await repository.delete_some(uow.session, model, condition(account.id), batch)
+
+    return step
+
+
+async def _media(uow: UnitOfWork, account: Account, batch: int) -> int:
+    # Unattached uploads and the avatar and header; files leave the store by PURGE_JOB.
+    await media_service.release_account_media(uow, account.id)
+    await repository.detach_applications(uow.session, account.id)
+    return 0
+
+
+async def _tombstone(uow: UnitOfWork, account: Account, batch: int) -> int:
+    account.display_name = ""
+    account.note = ""
+    account.fields = []
+    account.locked = False
+    account.bot = False
+    account.discoverable = False
+    account.avatar_key = account.header_key = None
+    account.followers_count = account.following_count = account.statuses_count = 0
+    account.last_status_at = None
+    account.suspended_at = account.suspended_at or utcnow()
+    await repository.delete_user(uow.session, account.id)
+    deletion = await repository.deletion_of(uow.session, account.id)
+    if deletion is not None and deletion.completed_at is None:
+        deletion.completed_at = utcnow()
+    await uow.session.flush()
+    return 0
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("statuses", _statuses),
+    ("interactions", _interactions),
+    ("follows", _follows),
+    *((model.__tablename__, _plain(model, where)) for model, where in repository.ERASED_ROWS),
+    ("media", _media),
+    ("tombstone", _tombstone),
+]
+
+
+async def _chunk(engines: Engines, account_id: int, step: Step, batch: int) -> int | None:
+    """One chunk in its own unit of work; None when the account row does not exist."""
+    async with engines.db.session() as session:
+        uow = UnitOfWork(engines, session)
+        try:
+            account = await repository.locked_account(session, account_id)
+            if account is None:
+                await uow.rollback()
+                return None
+            handled = await step(uow, account, batch)
+        except BaseException:
+            await uow.rollback()
+            raise
+        await uow.commit()
+        return handled
+
+
+async def erase(
+    engines: Engines, account_id: int, *, batch: int = BATCH, max_chunks: int | None = None
+) -> Outcome:
+    """Run the steps from the start (finished ones find nothing left) for at most
+    `max_chunks` chunks. `finished` once the tombstone is written (or no account exists)."""
+    chunks = 0
+    for _name, step in STEPS:
+        while True:
+            if max_chunks is not None and chunks >= max_chunks:
+                return Outcome(finished=False, chunks=chunks)
+            handled = await _chunk(engines, account_id, step, batch)
+            chunks += 1
+            if handled is None:
+                return Outcome(finished=True, chunks=chunks)
+            if handled < batch:
+                break
+    return Outcome(finished=True, chunks=chunks)

@@ -1,0 +1,121 @@
+"""All SQL of the privacy domain: consent and deletion records, and the plain row deletes of
+an account's erasure.
+
+`ERASED_ROWS` is the one list of rows that go with an account and carry no rule beyond
+"delete": every table that names an account is either here, handled by its own domain's
+hook (statuses, media, follows, favourites, poll votes, tokens) or kept on purpose (the
+deletion record). tests/privacy/test_erasure_plan.py checks that no table is forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.models import (
+    Account,
+    OAuthApplication,
+    OAuthGrant,
+    OAuthToken,
+    User,
+    WebSession,
+)
+from connecthub.accounts.oidc_models import Identity
+from connecthub.conversations.models import AccountConversation
+from connecthub.infra.idempotency import IdempotencyRecord
+from connecthub.notifications.models import Notification
+from connecthub.privacy.models import AccountDeletion, Consent
+from connecthub.relationships.models import Block, FollowRequest, Mute
+from connecthub.statuses.models import Bookmark, Mention, Status, StatusPin
+from connecthub.timelines.models import List, ListAccount, Marker
+
+Condition = Callable[[int], ColumnElement[bool]]
+
+
+def _user_of(account_id: int) -> Any:
+    return select(User.id).where(User.account_id == account_id).scalar_subquery()
+
+
+def _either_way(model: Any) -> Condition:
+    return lambda a: or_(model.account_id == a, model.target_account_id == a)
+
+
+# (table, rows of the account), deleted in this order after its statuses.
+ERASED_ROWS: list[tuple[Any, Condition]] = [
+    (Bookmark, lambda a: Bookmark.account_id == a),
+    (StatusPin, lambda a: StatusPin.account_id == a),
+    (Mention, lambda a: Mention.account_id == a),
+    (FollowRequest, _either_way(FollowRequest)),
+    (Block, _either_way(Block)),
+    (Mute, _either_way(Mute)),
+    (ListAccount, lambda a: ListAccount.account_id == a),
+    (List, lambda a: List.account_id == a),  # its members go by cascade
+    (Marker, lambda a: Marker.account_id == a),
+    (Notification, lambda a: or_(Notification.account_id == a, Notification.from_account_id == a)),
+    (AccountConversation, lambda a: AccountConversation.account_id == a),
+    (OAuthGrant, lambda a: OAuthGrant.account_id == a),
+    (OAuthToken, lambda a: OAuthToken.account_id == a),  # revoked at once, deleted here
+    (WebSession, lambda a: WebSession.user_id == _user_of(a)),
+    (Identity, lambda a: Identity.user_id == _user_of(a)),
+    (IdempotencyRecord, lambda a: IdempotencyRecord.account_id == a),
+    (Consent, lambda a: Consent.account_id == a),
+]
+
+
+async def delete_some(session: AsyncSession, model: Any, condition: Any, limit: int) -> int:
+    """Delete up to `limit` rows matching `condition`; how many went. Bounded, so one
+    transaction never holds a huge delete (works alike on SQLite and PostgreSQL)."""
+    chunk = select(model.id).where(condition).limit(limit).scalar_subquery()
+    result = await session.execute(delete(model).where(model.id.in_(chunk)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def status_ids_of(session: AsyncSession, account_id: int, limit: int) -> list[int]:
+    """The account's statuses and boosts, newest first (the first to leave timelines)."""
+    query = (
+        select(Status.id)
+        .where(Status.account_id == account_id)
+        .order_by(Status.id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def detach_applications(session: AsyncSession, account_id: int) -> None:
+    """Apps the account registered stay (others may have signed in with them); they just
+    lose their owner."""
+    await session.execute(
+        update(OAuthApplication)
+        .where(OAuthApplication.owner_account_id == account_id)
+        .values(owner_account_id=None)
+    )
+
+
+async def user_of(session: AsyncSession, account_id: int) -> User | None:
+    return await session.scalar(select(User).where(User.account_id == account_id))
+
+
+async def delete_user(session: AsyncSession, account_id: int) -> None:
+    await session.execute(delete(User).where(User.account_id == account_id))
+
+
+async def locked_account(session: AsyncSession, account_id: int) -> Account | None:
+    return await session.scalar(select(Account).where(Account.id == account_id).with_for_update())
+
+
+async def deletion_of(session: AsyncSession, account_id: int) -> AccountDeletion | None:
+    return await session.scalar(
+        select(AccountDeletion).where(AccountDeletion.account_id == account_id)
+    )
+
+
+async def pending_deletions(session: AsyncSession) -> list[AccountDeletion]:
+    query = (
+        select(AccountDeletion)
+        .where(AccountDeletion.completed_at.is_(None))
+        .order_by(AccountDeletion.requested_at)
+    )
+    return list(await session.scalars(query))

@@ -1,0 +1,185 @@
+"""The timeline and notification reads walk an index in their sort order (newest first)
+instead of sorting a scanned table, on a table large enough for the planner to choose
+freely: the statements the API really runs are captured and EXPLAINed on the engine under
+test (PostgreSQL: EXPLAIN (FORMAT JSON); SQLite: EXPLAIN QUERY PLAN)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import event, insert, text
+
+from connecthub.accounts.models import Account
+from connecthub.clock import utcnow
+from connecthub.ids import new_id
+from connecthub.notifications.models import Notification
+from connecthub.relationships.models import Follow
+from connecthub.statuses.models import Status, Visibility
+from tests.social_factories import auth, user_with_token
+from tests.timelines.support import settle
+
+AUTHORS = 60
+STATUSES = 30_000
+NOTIFICATIONS = 10_000
+MAIN_TABLES = ("statuses", "notifications")
+
+
+async def _seed(app: FastAPI, viewer_id: int) -> list[int]:
+    """Authors (the viewer follows a third of them), their statuses and the viewer's
+    notifications, in bulk; then fresh planner statistics."""
+    now = utcnow()
+    authors = [new_id() for _ in range(AUTHORS)]
+    async with app.state.engines.db.transaction() as session:
+        await session.execute(
+            insert(Account),
+            [
+                {"id": a, "username": f"p{n}", "username_key": f"p{n}", "created_at": now}
+                for n, a in enumerate(authors)
+            ],
+        )
+        await session.execute(
+            insert(Follow),
+            [
+                {"id": new_id(), "account_id": viewer_id, "target_account_id": a}
+                for a in authors[: AUTHORS // 3]
+            ],
+        )
+        rows = []
+        for n in range(STATUSES):
+            status_id = new_id()
+            rows.append(
+                {
+                    "id": status_id,
+                    "account_id": authors[n % AUTHORS],
+                    "text": "x",
+                    "content": "<p>x</p>",
+                    "visibility": int(Visibility.PUBLIC if n % 5 else Visibility.PRIVATE),
+                    "created_at": now,
+                    "conversation_id": status_id,
+                }
+            )
+        for start in range(0, len(rows), 5000):
+            await session.execute(insert(Status), rows[start : start + 5000])
+        await session.execute(
+            insert(Notification),
+            [
+                {
+                    "id": new_id(),
+                    "account_id": viewer_id,
+                    "from_account_id": authors[n % AUTHORS],
+                    "type": "follow",
+                    "activity_id": n,
+                }
+                for n in range(NOTIFICATIONS)
+            ],
+        )
+    async with app.state.engines.db.primary.connect() as connection:
+        await connection.execute(text("ANALYZE"))
+        await connection.commit()
+    return authors
+
+
+@contextmanager
+def capturing(app: FastAPI) -> Iterator[list[tuple[str, Any]]]:
+    """Every (statement, parameters) the app runs inside the block."""
+    seen: list[tuple[str, Any]] = []
+    db = app.state.engines.db
+    engines = [db.primary.sync_engine, *(e.sync_engine for e in db.replicas)]
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        seen.append((statement, parameters))
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def _paged_reads(seen: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The statements that read a page of a main table: FROM it, ORDER BY, LIMIT."""
+    found = []
+    for statement, parameters in seen:
+        flat = " ".join(statement.split()).lower()
+        if (
+            "order by" in flat
+            and "limit" in flat
+            and any(
+                f"from {table} " in flat or flat.endswith(f"from {table}") for table in MAIN_TABLES
+            )
+        ):
+            found.append((statement, parameters))
+    return found
+
+
+def _pg_problems(node: dict[str, Any], under_sort: bool = False) -> list[str]:
+    kind = node.get("Node Type", "")
+    relation = node.get("Relation Name", "")
+    problems = []
+    if relation in MAIN_TABLES and kind == "Seq Scan":
+        problems.append(f"seq scan on {relation}")
+    if relation in MAIN_TABLES and under_sort:
+        problems.append(f"sort over a scan of {relation} ({kind})")
+    sorting = under_sort or kind in ("Sort", "Incremental Sort")
+    for child in node.get("Plans", []):
+        # A sort above a subquery (an EXISTS or IN on another table) is not the page's sort.
+        if child.get("Parent Relationship") in ("SubPlan", "InitPlan"):
+            problems += _pg_problems(child, under_sort=False)
+        else:
+            problems += _pg_problems(child, under_sort=sorting)
+    return problems
+
+
+async def _plan_problems(app: FastAPI, statement: str, parameters: Any) -> tuple[list[str], str]:
+    async with app.state.engines.db.primary.connect() as connection:
+        if app.state.engines.db.is_sqlite:
+            rows = (
+                await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            ).all()
+            plan = "\n".join(str(row[-1]) for row in rows)
+            problems = []
+            for line in plan.splitlines():
+                if "TEMP B-TREE FOR ORDER BY" in line or "TEMP B-TREE FOR RIGHT PART" in line:
+                    problems.append(line)
+                for table in MAIN_TABLES:
+                    if line.strip() == f"SCAN {table}":
+                        problems.append(line)
+            return problems, plan
+        await connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
+        result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+        raw = result.scalar_one()
+        document = json.loads(raw) if isinstance(raw, str) else raw
+        return _pg_problems(document[0]["Plan"]), json.dumps(document, indent=1)
+
+
+async def test_timeline_and_notification_reads_follow_their_index(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    viewer, token = await user_with_token(app, "viewer")
+    authors = await _seed(app, viewer.id)
+    await settle(app)
+    reads = {
+        "home (cold feed: regeneration and the database page)": "/api/v1/timelines/home",
+        "home, next page": f"/api/v1/timelines/home?max_id={new_id()}",
+        "public": "/api/v1/timelines/public",
+        "account statuses": f"/api/v1/accounts/{authors[0]}/statuses",
+        "notifications": "/api/v1/notifications",
+    }
+    checked = 0
+    for name, url in reads.items():
+        with capturing(app) as seen:
+            response = await client.get(url, params={"limit": 20}, headers=auth(token))
+        assert response.status_code == 200, response.text
+        assert len(response.json()) == 20, (name, response.json())
+        for statement, parameters in _paged_reads(seen):
+            problems, plan = await _plan_problems(app, statement, parameters)
+            assert not problems, f"{name}: {problems}\n{statement}\n{plan}"
+            checked += 1
+    assert checked >= len(reads) - 1  # a warm Redis feed pages by id lookups, not a scan
