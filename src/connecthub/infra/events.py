@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import structlog
@@ -68,6 +68,10 @@ class Subscription:
 
 class EventBus(Protocol):
     async def publish(self, channel: str, event: Event) -> None: ...
+    async def publish_many(self, channels: Sequence[str], event: Event) -> None:
+        """One event on many channels (fan-out): encoded once, sent in one round trip."""
+        ...
+
     async def subscribe(self, *channels: str, max_pending: int = 1000) -> Subscription: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
@@ -123,6 +127,10 @@ class InProcessEventBus(EventBusBase):
     async def publish(self, channel: str, event: Event) -> None:
         self._dispatch(channel, event)
 
+    async def publish_many(self, channels: Sequence[str], event: Event) -> None:
+        for channel in channels:
+            self._dispatch(channel, event)
+
     async def start(self) -> None:
         return None
 
@@ -173,6 +181,15 @@ class RedisEventBus(EventBusBase):
 
     async def publish(self, channel: str, event: Event) -> None:
         await self._redis.publish(self._wire(channel), json.dumps(event, separators=(",", ":")))
+
+    async def publish_many(self, channels: Sequence[str], event: Event) -> None:
+        if not channels:
+            return
+        message = json.dumps(event, separators=(",", ":"))
+        pipe = self._redis.pipeline(transaction=False)
+        for channel in channels:
+            pipe.publish(self._wire(channel), message)
+        await pipe.execute()
 
     async def start(self) -> None:
         self._stopping = False

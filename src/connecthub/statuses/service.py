@@ -2,7 +2,8 @@
 follow a commit (notifications, conversations, stream events and the timeline hooks).
 
 Hooks for other domains (jobs enqueued after commit):
-- `FAN_OUT_JOB` {"status_id"}: a new status or boost to push into home timelines;
+- `FAN_OUT_JOB` {"status_id", "event"?}: a new status or boost to push into home timelines
+  (or, with `event: status.update`, an edit to announce on followers' and lists' streams);
 - `REMOVE_JOB` {"status_id", "account_id", "reblog_of_id"}: a deleted status or undone
   boost to take out of timelines (the row is gone by then).
 """
@@ -406,6 +407,13 @@ async def _after_edit(
                 activity_id=status.id,
                 status_id=status.id,
             )
+    # Followers' and lists' streams hear of the edit through the same fan-out as the post.
+    version = status.edited_at.timestamp() if status.edited_at else ""
+    uow.enqueue(
+        FAN_OUT_JOB,
+        {"status_id": status.id, "event": "status.update", "version": version},
+        job_id=f"fan-out-edit:{status.id}:{version}",
+    )
     if status.visibility == Visibility.PUBLIC:
         await _publish_public(uow, settings, status, "status.update")
 

@@ -262,6 +262,12 @@ async def list_of(session: AsyncSession, account_id: int, list_id: int) -> List 
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def lists_with_member(session: AsyncSession, member_id: int) -> list[int]:
+    """Every list that holds an account (whose list streams get its posts)."""
+    query = select(ListAccount.list_id).where(ListAccount.account_id == member_id)
+    return list((await session.execute(query)).scalars())
+
+
 async def lists_containing(session: AsyncSession, owner_id: int, member_id: int) -> list[List]:
     query = (
         select(List)

@@ -22,20 +22,24 @@ FAN_OUT_JOB = "timelines.fan_out"
 FAN_OUT_CHUNK_JOB = "timelines.fan_out_chunk"
 REMOVE_JOB = "timelines.remove"
 REMOVE_CHUNK_JOB = "timelines.remove_chunk"
+UPDATE = "update"
 
 
 @job(FAN_OUT_JOB)
 async def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """A new status or boost: into the author's feed and the first chunk of followers'."""
-    await _fan_out_chunk(ctx.engines, int(payload["status_id"]), after=None)
+    """A new status or boost (or, with `event: status.update`, an edit): into the author's
+    feed, the first chunk of followers' and the lists that hold the author."""
+    await _fan_out_chunk(ctx.engines, payload, after=None)
 
 
 @job(FAN_OUT_CHUNK_JOB)
 async def fan_out_chunk(ctx: JobContext, payload: dict[str, Any]) -> None:
-    await _fan_out_chunk(ctx.engines, int(payload["status_id"]), after=int(payload["after"]))
+    await _fan_out_chunk(ctx.engines, payload, after=int(payload["after"]))
 
 
-async def _fan_out_chunk(engines: Engines, status_id: int, *, after: int | None) -> None:
+async def _fan_out_chunk(engines: Engines, payload: dict[str, Any], *, after: int | None) -> None:
+    status_id = int(payload["status_id"])
+    event_name = str(payload.get("event", UPDATE))
     size = engines.settings.home_fan_out_batch
     async with engines.db.session(readonly=True) as session:
         status = await session.get(Status, status_id)
@@ -44,18 +48,28 @@ async def _fan_out_chunk(engines: Engines, status_id: int, *, after: int | None)
         followers = await repository.audience_chunk(session, status, after or 0, size)
         [entity] = await status_entities(session, [status], None, engines.settings)
         author_id = status.account_id
+        lists = await repository.lists_with_member(session, author_id) if after is None else []
     recipients = [author_id, *followers] if after is None else followers
-    await feed_store(engines).push(recipients, status_id)
-    event = {"event": "update", "payload": entity}
-    for account_id in recipients:
-        await engines.events.publish(f"user:{account_id}", event)
+    if event_name == UPDATE:
+        await feed_store(engines).push(recipients, status_id)  # an edit is already there
+    # Every receiving connection checks the status against its own viewer again
+    # (streaming/filters.py), so list channels may carry it before the owner's rules.
+    channels = [f"user:{account_id}" for account_id in recipients]
+    channels += [f"list:{list_id}" for list_id in lists]
+    await engines.events.publish_many(channels, {"event": event_name, "payload": entity})
     if len(followers) == size:
         last = followers[-1]
         await engines.jobs.enqueue(
             FAN_OUT_CHUNK_JOB,
-            {"status_id": status_id, "after": last},
-            job_id=f"fan-out:{status_id}:{last}",
+            {**payload, "after": last},
+            job_id=f"{_job_key(payload)}:{last}",
         )
+
+
+def _job_key(payload: dict[str, Any]) -> str:
+    if payload.get("event", UPDATE) == UPDATE:
+        return f"fan-out:{payload['status_id']}"
+    return f"fan-out-edit:{payload['status_id']}:{payload.get('version', '')}"
 
 
 @job(REMOVE_JOB)
@@ -75,11 +89,12 @@ async def _remove_chunk(engines: Engines, payload: dict[str, Any], *, after: int
     size = engines.settings.home_fan_out_batch
     async with engines.db.session(readonly=True) as session:
         followers = await repository.followers_chunk(session, author_id, after or 0, size)
+        lists = await repository.lists_with_member(session, author_id) if after is None else []
     recipients = [author_id, *followers] if after is None else followers
     await feed_store(engines).remove(recipients, [status_id])
-    event = {"event": "delete", "payload": str(status_id)}
-    for account_id in recipients:
-        await engines.events.publish(f"user:{account_id}", event)
+    channels = [f"user:{account_id}" for account_id in recipients]
+    channels += [f"list:{list_id}" for list_id in lists]
+    await engines.events.publish_many(channels, {"event": "delete", "payload": str(status_id)})
     if len(followers) == size:
         last = followers[-1]
         await engines.jobs.enqueue(
