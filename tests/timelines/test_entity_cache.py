@@ -3,6 +3,7 @@ status parts, and every change shows on the very next read, on both engines."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import FastAPI
@@ -30,8 +31,12 @@ async def _reader_of(app: FastAPI, client: AsyncClient, author_id: int) -> str:
 
 
 async def test_a_warm_read_takes_accounts_and_parts_from_the_cache(
-    app: FastAPI, client: AsyncClient
+    app: FastAPI, client: AsyncClient, monkeypatch: Any
 ) -> None:
+    from connecthub.infra import entity_cache
+
+    # The post's repeated invalidation must not fall between the two reads.
+    monkeypatch.setattr(entity_cache, "REPEAT_SECONDS", 0)
     alice, alice_token = await user_with_token(app, "alice")
     bob_token = await _reader_of(app, client, alice.id)
     await post_status(client, alice_token, "hello @bob #kites")
@@ -123,3 +128,36 @@ async def test_a_rolled_back_change_keeps_the_cache(app: FastAPI, client: AsyncC
         )
         await session.rollback()
     assert await _home(app, client, bob_token) == before
+
+
+async def test_a_stale_fill_after_the_invalidation_is_dropped_again(
+    app: FastAPI, client: AsyncClient, monkeypatch: Any
+) -> None:
+    """A reader that rendered the old row before a write committed may store it after the
+    write's invalidation; the repeated invalidation removes it shortly after."""
+    from connecthub.infra import entity_cache
+
+    monkeypatch.setattr(entity_cache, "REPEAT_SECONDS", 0.2)
+    alice, alice_token = await user_with_token(app, "alice")
+    bob_token = await _reader_of(app, client, alice.id)
+    await post_status(client, alice_token, "hello")
+    assert (await _home(app, client, bob_token))[0]["account"]["display_name"] == ""
+    cache = app.state.engines.db.entity_cache
+    stale, generation = await cache.get_many("account", [alice.id])
+    assert alice.id in stale
+
+    renamed = await client.patch(
+        "/api/v1/accounts/update_credentials",
+        data={"display_name": "Alice Liddell"},
+        headers=auth(alice_token),
+    )
+    assert renamed.status_code == 200, renamed.text
+    await cache.put_many("account", stale, generation)  # the slow reader's late fill
+    held = []
+    for _ in range(50):
+        held.append(alice.id in (await cache.get_many("account", [alice.id]))[0])
+        if not held[-1]:
+            break
+        await asyncio.sleep(0.1)
+    assert held[-1] is False, held
+    assert (await _home(app, client, bob_token))[0]["account"]["display_name"] == "Alice Liddell"

@@ -9,15 +9,18 @@ scheduled for any other commit. A statement whose rows cannot be named bumps the
 generation instead, which retires every entry of that kind at once. Rollbacks forget what
 they recorded.
 
-Entries also expire (`TTL_SECONDS`): that bounds the one race left, a reader that loaded a
-row before a write committed and stores its rendering after the write's invalidation.
-Values are JSON (orjson) stamped with the kind's generation.
+One race is left: a reader that loaded a row before a write committed can store its
+rendering after the write's invalidation. So every invalidation is repeated once
+`REPEAT_SECONDS` later (a reader slower than that is rare), and entries expire
+(`TTL_SECONDS`) whatever happens. Values are JSON (orjson) stamped with the kind's
+generation.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +34,7 @@ from connecthub.ids import new_id
 from connecthub.infra.cache import Cache
 
 TTL_SECONDS = 600
+REPEAT_SECONDS = 2.0
 GENERATION_TTL_SECONDS = 7 * 86400
 _PENDING = "connecthub.entity_cache.pending"
 _COMMITTED = "connecthub.entity_cache.committed"
@@ -103,9 +107,19 @@ class EntityCache:
         await self.invalidate([(kind, _EVERY)])
 
     async def after_commit(self, session: Session) -> None:
-        """Drop what `session`'s last commit changed (idempotent: each change once)."""
+        """Drop what `session`'s last commit changed (idempotent: each change once), now
+        and again a moment later, for a reader that was rendering the old rows."""
         changes = session.info.pop(_COMMITTED, None)
         if changes:
+            await self.invalidate(changes)
+            keys = [change for change in changes if change[1] != _EVERY]
+            if keys:
+                asyncio.get_running_loop().call_later(
+                    REPEAT_SECONDS, lambda: _in_background(self._repeat(keys))
+                )
+
+    async def _repeat(self, changes: list[tuple[str, int | str]]) -> None:
+        with contextlib.suppress(Exception):  # best effort: the TTL still bounds staleness
             await self.invalidate(changes)
 
 
@@ -216,7 +230,12 @@ def _on_commit(session: Session) -> None:
     except RuntimeError:
         return
     # For commits nobody awaits `settle` after; a settled commit leaves nothing to do.
-    task = loop.create_task(cache.after_commit(session))
+    _in_background(cache.after_commit(session), loop)
+
+
+def _in_background(work: Coroutine[Any, Any, None], loop: Any = None) -> None:
+    """Run `work` without awaiting it, keeping a reference until it ends."""
+    task = (loop or asyncio.get_running_loop()).create_task(work)
     _background.add(task)
     task.add_done_callback(_background.discard)
 
