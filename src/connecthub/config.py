@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     home_feed_max_items: int = Field(default=800, ge=40, le=100_000)
     home_feed_ttl_days: int = Field(default=14, ge=1, le=365)
     home_fan_out_batch: int = Field(default=1000, ge=1, le=100_000)
+    # Every entity-cache invalidation is repeated this long after its commit, for a reader
+    # that rendered the old row meanwhile (infra/entity_cache.py); 0 repeats at once.
+    entity_cache_repeat_seconds: float = Field(default=2.0, ge=0, le=60)
 
     # Rate limits (count/seconds); defaults follow Mastodon's.
     rate_limit_enabled: bool = True

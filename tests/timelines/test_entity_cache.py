@@ -31,12 +31,8 @@ async def _reader_of(app: FastAPI, client: AsyncClient, author_id: int) -> str:
 
 
 async def test_a_warm_read_takes_accounts_and_parts_from_the_cache(
-    app: FastAPI, client: AsyncClient, monkeypatch: Any
+    app: FastAPI, client: AsyncClient
 ) -> None:
-    from connecthub.infra import entity_cache
-
-    # The post's repeated invalidation must not fall between the two reads.
-    monkeypatch.setattr(entity_cache, "REPEAT_SECONDS", 0)
     alice, alice_token = await user_with_token(app, "alice")
     bob_token = await _reader_of(app, client, alice.id)
     await post_status(client, alice_token, "hello @bob #kites")
@@ -131,18 +127,16 @@ async def test_a_rolled_back_change_keeps_the_cache(app: FastAPI, client: AsyncC
 
 
 async def test_a_stale_fill_after_the_invalidation_is_dropped_again(
-    app: FastAPI, client: AsyncClient, monkeypatch: Any
+    app: FastAPI, client: AsyncClient
 ) -> None:
     """A reader that rendered the old row before a write committed may store it after the
     write's invalidation; the repeated invalidation removes it shortly after."""
-    from connecthub.infra import entity_cache
-
-    monkeypatch.setattr(entity_cache, "REPEAT_SECONDS", 0.2)
     alice, alice_token = await user_with_token(app, "alice")
     bob_token = await _reader_of(app, client, alice.id)
     await post_status(client, alice_token, "hello")
     assert (await _home(app, client, bob_token))[0]["account"]["display_name"] == ""
     cache = app.state.engines.db.entity_cache
+    cache.repeat_seconds = 0.3  # the tests' settings repeat at once; this one needs a gap
     stale, generation = await cache.get_many("account", [alice.id])
     assert alice.id in stale
 

@@ -30,7 +30,9 @@ class Engines:
     redis: Redis | None
 
     def __post_init__(self) -> None:
-        self.db.entity_cache = EntityCache(self.cache)
+        self.db.entity_cache = EntityCache(
+            self.cache, repeat_seconds=self.settings.entity_cache_repeat_seconds
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engines:

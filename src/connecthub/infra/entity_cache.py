@@ -11,7 +11,7 @@ they recorded.
 
 One race is left: a reader that loaded a row before a write committed can store its
 rendering after the write's invalidation. So every invalidation is repeated once
-`REPEAT_SECONDS` later (a reader slower than that is rare), and entries expire
+`ENTITY_CACHE_REPEAT_SECONDS` later (a reader slower than that is rare), and entries expire
 (`TTL_SECONDS`) whatever happens. Values are JSON (orjson) stamped with the kind's
 generation.
 """
@@ -34,7 +34,6 @@ from connecthub.ids import new_id
 from connecthub.infra.cache import Cache
 
 TTL_SECONDS = 600
-REPEAT_SECONDS = 2.0
 GENERATION_TTL_SECONDS = 7 * 86400
 _PENDING = "connecthub.entity_cache.pending"
 _COMMITTED = "connecthub.entity_cache.committed"
@@ -64,8 +63,9 @@ def _key(kind: str, entity_id: int | str) -> str:
 class EntityCache:
     """Reads and writes cached entities; deletes them after the commits that change them."""
 
-    def __init__(self, cache: Cache) -> None:
+    def __init__(self, cache: Cache, *, repeat_seconds: float = 2.0) -> None:
         self.cache = cache
+        self.repeat_seconds = repeat_seconds
 
     async def get_many(self, kind: str, ids: Sequence[int]) -> tuple[dict[int, Any], bytes]:
         """(the cached entities among `ids`, the kind's generation) in one round trip: store
@@ -115,7 +115,7 @@ class EntityCache:
             keys = [change for change in changes if change[1] != _EVERY]
             if keys:
                 asyncio.get_running_loop().call_later(
-                    REPEAT_SECONDS, lambda: _in_background(self._repeat(keys))
+                    self.repeat_seconds, lambda: _in_background(self._repeat(keys))
                 )
 
     async def _repeat(self, changes: list[tuple[str, int | str]]) -> None:
