@@ -144,8 +144,8 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
-def start_server(env: TestEnv, *args: str, **environ: str) -> LiveServer:
-    port = free_port()
+def start_server(env: TestEnv, *args: str, port: int | None = None, **environ: str) -> LiveServer:
+    port = port or free_port()
     log_path = env.workdir / f"server-{port}.log"
     process = subprocess.Popen(
         connecthub_command("serve", "--port", str(port), *args),
@@ -154,7 +154,8 @@ def start_server(env: TestEnv, *args: str, **environ: str) -> LiveServer:
         stderr=subprocess.STDOUT,
     )
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
-    deadline = time.monotonic() + 120
+    # Generous: on a shared 2-core machine under load, imports alone can take a minute.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.logs()}")

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import LiveServer, TestEnv, connecthub_command, free_port, stop_process
+from tests.conftest import LiveServer, TestEnv, free_port, start_server, stop_process
 from tests.engines import redis_url
 
 WAIT_SECONDS = 15.0
@@ -26,26 +24,8 @@ def start_streaming_server(env: TestEnv, **environ: str) -> LiveServer:
     """A real server whose LOCAL_DOMAIN is its own address, so clients that read the
     streaming URL from /api/v1/instance (Mastodon.py) find it."""
     port = free_port()
-    log_path = env.workdir / f"server-{port}.log"
     environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
-    process = subprocess.Popen(
-        connecthub_command("serve", "--port", str(port)),
-        env=env.environ(**environ),
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
-    # Generous: on a shared 2-core machine under load, imports alone can take a minute.
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{server.logs()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{server.url}/health/ready", timeout=1).status_code == 200:
-                return server
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not become ready:\n{server.logs()}")
+    return start_server(env, port=port, **environ)
 
 
 @contextlib.contextmanager
