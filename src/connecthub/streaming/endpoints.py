@@ -28,7 +28,7 @@ from connecthub.streaming.session import (
     sse_message,
     websocket_message,
 )
-from connecthub.streaming.streams import StreamError, resolve
+from connecthub.streaming.streams import Stream, StreamError, resolve
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["streaming"])
@@ -139,9 +139,13 @@ def _param(message: dict[str, Any], name: str) -> str | None:
     return None if value is None else str(value)
 
 
-async def _subscribe(websocket: WebSocket, session: StreamSession, message: dict[str, Any]) -> None:
+async def _resolve(
+    websocket: WebSocket, session: StreamSession, message: dict[str, Any]
+) -> Stream | None:
+    """The stream a subscribe/unsubscribe message names, or None after answering with
+    Mastodon's error message (the socket stays open)."""
     try:
-        stream = await resolve(
+        return await resolve(
             session.engines,
             session.token,
             str(message.get("stream", "")),
@@ -150,25 +154,19 @@ async def _subscribe(websocket: WebSocket, session: StreamSession, message: dict
         )
     except StreamError as exc:
         await _send_error(websocket, exc.status, exc.message)
-        return
-    await session.subscribe(stream)
+        return None
+
+
+async def _subscribe(websocket: WebSocket, session: StreamSession, message: dict[str, Any]) -> None:
+    if (stream := await _resolve(websocket, session, message)) is not None:
+        await session.subscribe(stream)
 
 
 async def _unsubscribe(
     websocket: WebSocket, session: StreamSession, message: dict[str, Any]
 ) -> None:
-    try:
-        stream = await resolve(
-            session.engines,
-            session.token,
-            str(message.get("stream", "")),
-            tag=_param(message, "tag"),
-            list_id=_param(message, "list"),
-        )
-    except StreamError as exc:
-        await _send_error(websocket, exc.status, exc.message)
-        return
-    await session.unsubscribe(stream.key)
+    if (stream := await _resolve(websocket, session, message)) is not None:
+        await session.unsubscribe(stream.key)
 
 
 async def _send_error(websocket: WebSocket, status: int, message: str) -> None:
