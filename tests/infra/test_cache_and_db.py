@@ -2,7 +2,10 @@
 
 import asyncio
 
+import asyncpg
+import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from connecthub.infra.engines import Engines
 from tests.engines import postgres_server_url
@@ -54,8 +57,43 @@ async def test_reads_go_to_a_replica_when_one_is_configured(test_env):
     try:
         async with engines.db.session(readonly=True) as session:
             await session.execute(text("SELECT 1"))
-            assert session.bind is engines.db.replicas[0]
+            # Readers run in autocommit: an options view of the replica engine, same pool.
+            assert session.bind.sync_engine.pool is engines.db.replicas[0].sync_engine.pool
+            assert session.bind.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
         async with engines.db.session() as session:
             assert session.bind is engines.db.primary
     finally:
         await engines.db.dispose()
+
+
+@pytest.mark.skipif(
+    postgres_server_url() is None,
+    reason="needs PostgreSQL: TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres"
+    " (CI's second pass)",
+)
+async def test_a_connection_the_database_dropped_costs_one_503_then_reads_recover(
+    app_and_client,
+):
+    """Connections are not pinged before use: when PostgreSQL drops them (a restart, a
+    failover, an idle timeout), the request that meets one is answered 503 with Retry-After,
+    never a 500, and the pool is discarded so the retry works."""
+    app, client = app_and_client
+    path = "/api/v1/accounts/lookup?acct=nobody"
+    assert (await client.get(path)).status_code == 404  # the pool now holds a connection
+    database = make_url(app.state.settings.database_url).database
+    admin = await asyncpg.connect(postgres_server_url())
+    try:
+        dropped = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+    finally:
+        await admin.close()
+    assert dropped >= 1
+    failed = await client.get(path)
+    assert failed.status_code == 503, failed.text
+    assert failed.headers["retry-after"] == "1"
+    assert failed.json() == {"error": "Service temporarily unavailable"}
+    for _ in range(3):
+        assert (await client.get(path)).status_code == 404

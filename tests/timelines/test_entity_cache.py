@@ -137,7 +137,7 @@ async def test_a_stale_fill_after_the_invalidation_is_dropped_again(
     assert (await _home(app, client, bob_token))[0]["account"]["display_name"] == ""
     cache = app.state.engines.db.entity_cache
     cache.repeat_seconds = 0.3  # the tests' settings repeat at once; this one needs a gap
-    stale, generation = await cache.get_many("account", [alice.id])
+    stale, generation = (await cache.get_many({"account": [alice.id]}))["account"]
     assert alice.id in stale
 
     renamed = await client.patch(
@@ -149,7 +149,7 @@ async def test_a_stale_fill_after_the_invalidation_is_dropped_again(
     await cache.put_many("account", stale, generation)  # the slow reader's late fill
     held = []
     for _ in range(50):
-        held.append(alice.id in (await cache.get_many("account", [alice.id]))[0])
+        held.append(alice.id in (await cache.get_many({"account": [alice.id]}))["account"][0])
         if not held[-1]:
             break
         await asyncio.sleep(0.1)

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
@@ -119,20 +120,38 @@ class UnhandledErrorMiddleware:
             # there is nobody to answer and no bug to report.
             return
         except Exception as exc:
+            if started:
+                log.exception("http.unhandled_error", path=scope.get("path"))
+                report_exception(exc)
+                raise
+            if _lost_database_connection(exc):
+                # Connections are not pinged before use (three round trips per request on
+                # PostgreSQL): a connection the database dropped fails here once, the pool
+                # has already discarded its siblings, and the client is told to retry.
+                log.warning("http.database_connection_lost", path=scope.get("path"))
+                await _send_error(send, 503, [(b"retry-after", b"1")])
+                return
             log.exception("http.unhandled_error", path=scope.get("path"))
             # Handled here, so Sentry's own ASGI wrapper never sees it.
             report_exception(exc)
-            if started:
-                raise
-            body = json.dumps(error_body(500)).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await _send_error(send, 500, [])
+
+
+def _lost_database_connection(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+async def _send_error(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps(error_body(status)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -31,6 +31,16 @@ def _record(name: str, hit: bool) -> None:
     metrics.CACHE_REQUESTS.labels(cache=name, result="hit" if hit else "miss").inc()
 
 
+def _record_many(name: str, values: Sequence[object]) -> None:
+    # One increment per outcome, not per key: in multi-process mode each is a locked
+    # write to a shared file, and a timeline page reads dozens of keys.
+    hits = sum(value is not None for value in values)
+    if hits:
+        metrics.CACHE_REQUESTS.labels(cache=name, result="hit").inc(hits)
+    if len(values) > hits:
+        metrics.CACHE_REQUESTS.labels(cache=name, result="miss").inc(len(values) - hits)
+
+
 class MemoryCache:
     """A bounded LRU with expiry, for one process."""
 
@@ -88,8 +98,7 @@ class RedisCache:
         if not keys:
             return []
         values = await self._redis.mget([self._keys("cache", key) for key in keys])
-        for value in values:
-            _record("redis", hit=value is not None)
+        _record_many("redis", values)
         return [value.encode() if isinstance(value, str) else value for value in values]
 
     async def set_many(self, items: Mapping[str, bytes], ttl_seconds: int) -> None:

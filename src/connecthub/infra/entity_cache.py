@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,22 +67,30 @@ class EntityCache:
         self.cache = cache
         self.repeat_seconds = repeat_seconds
 
-    async def get_many(self, kind: str, ids: Sequence[int]) -> tuple[dict[int, Any], bytes]:
-        """(the cached entities among `ids`, the kind's generation) in one round trip: store
-        what is rendered for the misses with that generation (`put_many`), so an entry
-        rendered from rows read before a generation bump is never served."""
-        if not ids:
-            return {}, b"0"
-        values = await self.cache.get_many([_key(kind, "gen"), *(_key(kind, i) for i in ids)])
-        generation = values[0] or b"0"
-        found: dict[int, Any] = {}
-        for entity_id, value in zip(ids, values[1:], strict=True):
-            if value is None:
-                continue
-            stamp, _, payload = value.partition(b"|")
-            if stamp == generation:
-                found[entity_id] = orjson.loads(payload)
-        return found, generation
+    async def get_many(
+        self, wanted: Mapping[str, Sequence[int]]
+    ) -> dict[str, tuple[dict[int, Any], bytes]]:
+        """For each kind in `wanted`: (the cached entities among its ids, the kind's
+        generation), all in one round trip. Store what is rendered for the misses with that
+        generation (`put_many`), so an entry rendered from rows read before a generation
+        bump is never served."""
+        keys: list[str] = []
+        for kind, ids in wanted.items():
+            keys += [_key(kind, "gen"), *(_key(kind, i) for i in ids)]
+        values = iter(await self.cache.get_many(keys) if keys else [])
+        answers: dict[str, tuple[dict[int, Any], bytes]] = {}
+        for kind, ids in wanted.items():
+            generation = next(values) or b"0"
+            found: dict[int, Any] = {}
+            for entity_id in ids:
+                value = next(values)
+                if value is None:
+                    continue
+                stamp, _, payload = value.partition(b"|")
+                if stamp == generation:
+                    found[entity_id] = orjson.loads(payload)
+            answers[kind] = (found, generation)
+        return answers
 
     async def put_many(self, kind: str, entities: dict[int, Any], generation: bytes) -> None:
         if entities:

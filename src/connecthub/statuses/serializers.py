@@ -7,13 +7,14 @@ long the list is, so a timeline page never turns into N+1 queries.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, func, literal, select, union_all
+from sqlalchemy import CompoundSelect, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, OAuthApplication, User
@@ -21,7 +22,7 @@ from connecthub.accounts.serializers import account_entity, base_url, iso
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.infra import entity_cache
-from connecthub.infra.entity_cache import EntityCache
+from connecthub.infra.db import IdType, dialect_of, in_id_list
 from connecthub.media import repository as media_repository
 from connecthub.media.serializers import media_entity
 from connecthub.statuses.models import (
@@ -92,14 +93,6 @@ class _Loaded:
     pinned: set[int] = field(default_factory=set)
 
 
-async def _cached(
-    cache: EntityCache | None, kind: str, ids: Iterable[int]
-) -> tuple[dict[int, dict[str, Any]], bytes]:
-    if cache is None:
-        return {}, b""
-    return await cache.get_many(kind, sorted(ids))
-
-
 async def _load(
     session: AsyncSession, statuses: Sequence[Status], viewer_id: int | None, settings: Settings
 ) -> _Loaded:
@@ -111,10 +104,12 @@ async def _load(
     everything = [*statuses, *loaded.boosted.values()]
     ids = {s.id for s in everything}
     cache = entity_cache.of(session)
-    loaded.accounts, account_generation = await _cached(
-        cache, ACCOUNT, {s.account_id for s in everything}
-    )
-    loaded.parts, parts_generation = await _cached(cache, STATUS, ids)
+    account_generation = parts_generation = b""
+    if cache is not None:
+        wanted = {ACCOUNT: sorted({s.account_id for s in everything}), STATUS: sorted(ids)}
+        cached = await cache.get_many(wanted)
+        loaded.accounts, account_generation = cached[ACCOUNT]
+        loaded.parts, parts_generation = cached[STATUS]
     missing_accounts = {s.account_id for s in everything} - loaded.accounts.keys()
     if missing_accounts:
         rendered = await _render_accounts(session, settings, missing_accounts)
@@ -206,6 +201,26 @@ async def _load_poll_votes(
             loaded.own_votes[poll_id].append(choice)
 
 
+@functools.cache
+def _viewer_flags_statement(dialect: str) -> CompoundSelect[Any]:
+    """Built once per engine, like home's statement: every timeline page runs it."""
+    viewer = bindparam("viewer_id", type_=IdType)
+    return union_all(
+        select(literal("f"), Favourite.status_id).where(
+            Favourite.account_id == viewer, in_id_list(Favourite.status_id, "ids", dialect)
+        ),
+        select(literal("r"), Status.reblog_of_id).where(
+            Status.account_id == viewer, in_id_list(Status.reblog_of_id, "ids", dialect)
+        ),
+        select(literal("b"), Bookmark.status_id).where(
+            Bookmark.account_id == viewer, in_id_list(Bookmark.status_id, "ids", dialect)
+        ),
+        select(literal("p"), StatusPin.status_id).where(
+            StatusPin.account_id == viewer, in_id_list(StatusPin.status_id, "ids", dialect)
+        ),
+    )
+
+
 async def _load_viewer_flags(
     session: AsyncSession,
     loaded: _Loaded,
@@ -214,27 +229,15 @@ async def _load_viewer_flags(
     viewer_id: int,
 ) -> None:
     """The viewer's favourites, boosts, bookmarks and pins among `ids`, in one query."""
-    flags: CompoundSelect[Any] = union_all(
-        select(literal("f"), Favourite.status_id).where(
-            Favourite.account_id == viewer_id, Favourite.status_id.in_(ids)
-        ),
-        select(literal("r"), Status.reblog_of_id).where(
-            Status.account_id == viewer_id, Status.reblog_of_id.in_(ids)
-        ),
-        select(literal("b"), Bookmark.status_id).where(
-            Bookmark.account_id == viewer_id, Bookmark.status_id.in_(ids)
-        ),
-        select(literal("p"), StatusPin.status_id).where(
-            StatusPin.account_id == viewer_id, StatusPin.status_id.in_(ids)
-        ),
-    )
+    statement = _viewer_flags_statement(dialect_of(session))
+    params = {"viewer_id": viewer_id, "ids": list(ids)}
     sets = {
         "f": loaded.favourited,
         "r": loaded.reblogged,
         "b": loaded.bookmarked,
         "p": loaded.pinned,
     }
-    for flag, status_id in (await session.execute(flags)).all():
+    for flag, status_id in (await session.execute(statement, params)).all():
         sets[flag].add(status_id)
     # Mastodon shows the posting application only to the author.
     app_ids = {

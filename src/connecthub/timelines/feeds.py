@@ -153,7 +153,13 @@ class RedisFeedStore:
         found: list[Status] = []
         current = page
         for _round in range(MAX_READ_ROUNDS):
-            found += await repository.home_among(session, viewer_id, _within(raw, current))
+            found += await repository.home_among(
+                session,
+                viewer_id,
+                _within(raw, current),
+                page.limit - len(found),
+                ascending=page.ascending,
+            )
             if len(found) >= page.limit or len(raw) < fetch:
                 break
             current = _after(current, raw)

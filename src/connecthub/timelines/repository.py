@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, and_, bindparam, delete, exists, false, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.http.pagination import Page
-from connecthub.infra.db import IdType
+from connecthub.infra.db import IdType, dialect_of, in_id_list
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.access import (
     Moment,
@@ -80,19 +92,24 @@ def home_filters(viewer_id: Viewer, now: Moment | None = None) -> list[ColumnEle
     ]
 
 
-# Home's hottest statement (every read of a Redis feed), built once: making the predicate
-# tree afresh cost more CPU than running the query (docs/benchmarks.md).
-_HOME_AMONG = (
-    select(Status)
-    .where(
-        Status.id.in_(bindparam("ids", expanding=True)),
-        *home_filters(
-            bindparam("viewer_id", type_=IdType),
-            bindparam("now", type_=DateTime(timezone=True)),
-        ),
+@functools.cache
+def _home_among_statement(dialect: str, ascending: bool) -> Select[Status]:
+    """Home's hottest statement (every read of a Redis feed), built once per engine and
+    direction: making the predicate tree afresh cost more CPU than running the query
+    (docs/benchmarks.md). The LIMIT keeps rows the page will not show from being loaded."""
+    order = Status.id.asc() if ascending else Status.id.desc()
+    return (
+        select(Status)
+        .where(
+            in_id_list(Status.id, "ids", dialect),
+            *home_filters(
+                bindparam("viewer_id", type_=IdType),
+                bindparam("now", type_=DateTime(timezone=True)),
+            ),
+        )
+        .order_by(order)
+        .limit(bindparam("limit"))
     )
-    .order_by(Status.id.desc())
-)
 
 
 async def home(session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
@@ -108,13 +125,17 @@ async def home_ids(session: AsyncSession, viewer_id: int, limit: int) -> list[in
     return list((await session.execute(query)).scalars())
 
 
-async def home_among(session: AsyncSession, viewer_id: int, ids: Sequence[int]) -> list[Status]:
-    """The statuses among `ids` that home may show the viewer now, newest first, in one
-    query: a feed entry is a hint, the visibility rules are checked again on every read."""
+async def home_among(
+    session: AsyncSession, viewer_id: int, ids: Sequence[int], limit: int, *, ascending: bool
+) -> list[Status]:
+    """Up to `limit` of the statuses among `ids` that home may show the viewer now, in one
+    query (newest first, or oldest first when `ascending`): a feed entry is a hint, the
+    visibility rules are checked again on every read."""
     if not ids:
         return []
-    params = {"ids": list(ids), "viewer_id": viewer_id, "now": utcnow()}
-    return list((await session.execute(_HOME_AMONG, params)).scalars())
+    statement = _home_among_statement(dialect_of(session), ascending)
+    params = {"ids": list(ids), "viewer_id": viewer_id, "now": utcnow(), "limit": limit}
+    return list((await session.execute(statement, params)).scalars())
 
 
 async def home_ids_by(
