@@ -364,7 +364,9 @@ def main() -> None:
         "LOG_LEVEL": "warning",
         "ENVIRONMENT": "development",
         "JOBS_IN_SERVER": "true",
-        "DATABASE_POOL_SIZE": "20",
+        # One connection per concurrent request a worker holds (64 connections over 2
+        # workers): a smaller pool churns overflow connections, each re-preparing statements.
+        "DATABASE_POOL_SIZE": str(max(10, -(-args.connections // args.workers))),
     }
     os.environ.update(env)
     workdir = Path(tempfile.mkdtemp(prefix="bench-timelines-"))

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     database_echo: bool = False
     redis_url: str | None = None
     redis_key_prefix: str = "connecthub:"
+    # Connections one process may open to Redis; commands wait for a free one when all are
+    # busy (infra/redis.py).
+    redis_max_connections: int = Field(default=100, ge=4, le=10_000)
     media_storage_url: str = "file://./data/media"
     # Media (docs/media.md). MEDIA_STORAGE_URL is file://<dir> or
     # s3://<bucket>?endpoint=<url>&region=<name>; the S3 credentials are separate settings.

@@ -53,7 +53,7 @@ class Engines:
                 storage=storage,
                 redis=None,
             )
-        redis = connect_redis(settings.redis_url)
+        redis = connect_redis(settings.redis_url, max_connections=settings.redis_max_connections)
         keys = KeySpace(settings.redis_key_prefix)
         return cls(
             settings=settings,

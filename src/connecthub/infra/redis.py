@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+POOL_WAIT_SECONDS = 5
 
-def connect_redis(url: str) -> Redis:
-    return Redis.from_url(
+
+def connect_redis(url: str, *, max_connections: int = 100) -> Redis:
+    """A client whose pool holds at most `max_connections`; a command that finds them all
+    busy waits for one (up to `POOL_WAIT_SECONDS`) instead of failing at once, which is what
+    the default pool does, and what 10,000 sockets connecting together ran into."""
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT_SECONDS,
         health_check_interval=15,
         socket_connect_timeout=2,
         socket_timeout=5,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+    return Redis(connection_pool=pool)
 
 
 class KeySpace:
