@@ -55,11 +55,13 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
             )
         log.info("server.started", embedded=settings.is_embedded, version=__version__)
         # What exists now (modules, routes, compiled statements) lives as long as the
-        # process: the collector need not scan it again on every full collection.
+        # app: the collector need not scan it again on every full collection. Unfrozen at
+        # shutdown, so an app that stops (tests start many) can be collected.
         gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await app.state.streaming.stop()
             if worker is not None:
                 worker.cancel()

@@ -25,18 +25,28 @@ from connecthub.web.endpoints import router as web_router
 
 
 def include_routers(app: FastAPI) -> None:
-    for router in (ops_router, instance_router, oauth_router, accounts_router, web_router):
+    # Routing tries every route of every router included before the match, in order (a
+    # good part of a timeline read's CPU), so the hottest reads come right after the tiny
+    # probe and instance routers. No two routers' paths overlap, so the order changes
+    # nothing else.
+    for router in (
+        ops_router,
+        instance_router,
+        timelines_router,
+        statuses_router,
+        notifications_router,
+        oauth_router,
+        accounts_router,
+        web_router,
+        oidc_router,
+        accounts_web_router,
+        relationships_router,
+        conversations_router,
+        discovery_router,
+        streaming_router,
+        presence_router,
+        media_router,
+        privacy_router,
+        privacy_admin_router,
+    ):
         app.include_router(router)
-    app.include_router(oidc_router)
-    app.include_router(accounts_web_router)
-    app.include_router(statuses_router)
-    app.include_router(relationships_router)
-    app.include_router(timelines_router)
-    app.include_router(notifications_router)
-    app.include_router(conversations_router)
-    app.include_router(discovery_router)
-    app.include_router(streaming_router)
-    app.include_router(presence_router)
-    app.include_router(media_router)
-    app.include_router(privacy_router)
-    app.include_router(privacy_admin_router)
