@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from connecthub import __version__
 from connecthub.config import Settings, get_settings
@@ -21,6 +22,7 @@ from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMidd
 from connecthub.infra.engines import Engines
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.routes import include_routers
+from connecthub.streaming.endpoints import websocket_shortcut
 from connecthub.streaming.hub import StreamingHub
 from connecthub.tasks import register_all
 
@@ -34,6 +36,14 @@ OPENAPI_TAGS = [
     {"name": "connecthub", "description": "ConnectHub extensions beyond the Mastodon API."},
     {"name": "web", "description": "Server-rendered pages: the front door and about page."},
 ]
+
+
+class _ConnectHubApp(FastAPI):
+    """FastAPI with the streaming WebSocket served ahead of the middleware stack (see
+    `websocket_shortcut`)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return websocket_shortcut(super().build_middleware_stack(), self.state.client_ips)
 
 
 def create_app(settings: Settings | None = None, engines: Engines | None = None) -> FastAPI:
@@ -69,7 +79,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
                     await worker
             await app.state.engines.stop()
 
-    app = FastAPI(
+    app = _ConnectHubApp(
         title=f"{settings.instance_title} API",
         version=__version__,
         description=(
@@ -80,6 +90,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.client_ips = ClientIpResolver(settings.trusted_proxies)
     install_error_handlers(app)
     include_routers(app)
 
@@ -93,8 +104,6 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     )
     app.add_middleware(MastodonCorsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.behind_tls)
-    app.add_middleware(
-        RequestContextMiddleware, resolver=ClientIpResolver(settings.trusted_proxies)
-    )
+    app.add_middleware(RequestContextMiddleware, resolver=app.state.client_ips)
     instrument_app(app, settings)  # outermost, when tracing is on
     return app

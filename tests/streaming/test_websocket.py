@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 from fastapi import FastAPI
+from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.social_factories import follow, user_with_token
 from tests.streaming.support import (
+    WAIT_SECONDS,
     api,
     block,
     mute,
@@ -64,6 +66,31 @@ async def test_handshake_refuses_a_missing_or_bad_token(
                 async with websocket(server, token, query={"stream": "public"}):
                     pass
             assert refused.value.response.status_code == 401
+
+
+async def test_the_socket_is_served_with_a_trailing_slash_and_nowhere_else(
+    test_env: TestEnv, factory_app: FastAPI
+) -> None:
+    """The streaming socket is dispatched ahead of the router (it keeps no middleware
+    frames alive): that shortcut must serve its path, with or without the slash Mastodon
+    clients sometimes add, and leave every other WebSocket path to the router."""
+    _alice, token = await user_with_token(factory_app, "alice")
+    _bob, bob_token = await user_with_token(factory_app, "bob")
+    with servers(test_env, 1) as (server,):
+        base = server.url.replace("http://", "ws://")
+        async with connect(
+            f"{base}/api/v1/streaming/?stream=public&access_token={token}",
+            open_timeout=WAIT_SECONDS,
+        ) as ws:
+            await subscribed(ws, server, token)
+            status = await post_status(server, bob_token, "Through the slash")
+            message = await next_message(ws)
+        assert payload(message)["id"] == status["id"]
+        for path in ("/api/v1/streaming/user", "/api/v1/streamingx", "/nowhere"):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(f"{base}{path}?access_token={token}", open_timeout=5):
+                    pass
+            assert refused.value.response.status_code == 403, path
 
 
 async def test_subscribe_and_unsubscribe_on_one_socket(

@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
-
 from connecthub.errors import ValidationFailed
 
 MIN_LENGTH = 8
@@ -20,6 +18,10 @@ _DECORATION = re.compile(r"[\W\d_]+$")
 
 @lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
+    # Imported when first needed: zxcvbn's lists are 15 MiB, which a server process that
+    # never checks a password (one holding streaming sockets, say) need not carry.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
+
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 

@@ -30,6 +30,21 @@ def _route_template(scope: Scope) -> str:
     return str(path) if path else "unmatched"
 
 
+def bind_request_context(scope: Scope, resolver: ClientIpResolver) -> tuple[str, str]:
+    """The request id (the client's `X-Request-ID` when well-formed) and client address,
+    put in the scope's state and the log context. Returns both."""
+    supplied = _header(scope, b"x-request-id")
+    request_id = supplied if supplied and _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    peer = scope["client"][0] if scope.get("client") else None
+    client_ip = resolver.resolve(peer, _header(scope, b"x-forwarded-for"))
+    state = scope.setdefault("state", {})
+    state["request_id"] = request_id
+    state["client_ip"] = client_ip
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    return request_id, client_ip
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, resolver: ClientIpResolver) -> None:
         self.app = app
@@ -39,16 +54,7 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        supplied = _header(scope, b"x-request-id")
-        request_id = supplied if supplied and _REQUEST_ID.match(supplied) else uuid.uuid4().hex
-        peer = scope["client"][0] if scope.get("client") else None
-        client_ip = self.resolver.resolve(peer, _header(scope, b"x-forwarded-for"))
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        state["client_ip"] = client_ip
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-
+        request_id, client_ip = bind_request_context(scope, self.resolver)
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
