@@ -40,7 +40,11 @@ class _Answers:
         self.involved = involved
         self.expires = expires
         self.decided: dict[int, bool] = {}
-        self.pending: dict[int, asyncio.Future[bool]] = {}
+        # One future per waiting call, so a connection that goes away (its task cancelled,
+        # which cancels the future it awaits) takes nobody else's answer with it. (One
+        # shared future per viewer would need asyncio.shield, whose two extra futures and
+        # callbacks per call were a quarter of a fan-out's CPU.)
+        self.pending: dict[int, list[asyncio.Future[bool]]] = {}
         self.worker: asyncio.Task[None] | None = None
 
 
@@ -67,13 +71,11 @@ class AudienceFilter:
         decided = answers.decided.get(viewer_id)
         if decided is not None:
             return decided
-        waiter = answers.pending.get(viewer_id)
-        if waiter is None:
-            waiter = asyncio.get_running_loop().create_future()
-            answers.pending[viewer_id] = waiter
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        answers.pending.setdefault(viewer_id, []).append(waiter)
         if answers.worker is None:
             answers.worker = asyncio.create_task(self._decide(answers))
-        return await asyncio.shield(waiter)
+        return await waiter
 
     async def _decide(self, answers: _Answers) -> None:
         # One tick: every connection woken by the same event joins this batch.
@@ -87,12 +89,13 @@ class AudienceFilter:
                     # Fail closed: the event is dropped for them, the streams stay open.
                     log.exception("streaming.visibility_check_failed")
                     readers = None
-                for viewer_id, waiter in batch.items():
+                for viewer_id, waiters in batch.items():
                     allowed = readers is not None and viewer_id in readers
                     if readers is not None:
                         answers.decided[viewer_id] = allowed
-                    if not waiter.done():
-                        waiter.set_result(allowed)
+                    for waiter in waiters:
+                        if not waiter.done():
+                            waiter.set_result(allowed)
         finally:
             answers.worker = None
 
