@@ -35,9 +35,7 @@ async def test_the_admin_scopes_are_required(app: Any, client: Any) -> None:
     moderator, _ = await create_user(app, "moddy", role=Role.MODERATOR)
     victim, _ = await user_with_token(app, "victim")
     plain_token = await create_token(app, moderator.id, scopes=frozenset({"read", "write"}))
-    read_only = await create_token(
-        app, moderator.id, scopes=frozenset({"admin:read:accounts"})
-    )
+    read_only = await create_token(app, moderator.id, scopes=frozenset({"admin:read:accounts"}))
 
     assert (await act(client, plain_token, victim.id, "suspend")).status_code == 403
     shown = await client.get(f"/api/v1/admin/accounts/{victim.id}", headers=auth(plain_token))
@@ -46,9 +44,7 @@ async def test_the_admin_scopes_are_required(app: Any, client: Any) -> None:
     shown = await client.get(f"/api/v1/admin/accounts/{victim.id}", headers=auth(read_only))
     assert shown.status_code == 200, shown.text
     assert (await act(client, read_only, victim.id, "suspend")).status_code == 403
-    write_only = await create_token(
-        app, moderator.id, scopes=frozenset({"admin:write:accounts"})
-    )
+    write_only = await create_token(app, moderator.id, scopes=frozenset({"admin:write:accounts"}))
     assert (await act(client, write_only, victim.id, "none")).status_code == 200
 
 

@@ -6,8 +6,8 @@ Who: a role with the Manage Users permission (moderators and admins), on an acco
 role ranks strictly below theirs (`roles.outranks`), never on their own account. An account
 whose deletion was asked for is the privacy domain's: it is not unsuspended, enabled or
 acted on here. Every action is idempotent, and each one that commits writes an audit line
-(`admin.account_action`: who, what, on whom) to the structured log; ConnectHub has no audit
-table yet.
+(`admin.account_action`: who, what, on whom) to the structured log's `connecthub.audit`
+logger, kept at every LOG_LEVEL; ConnectHub has no audit table yet.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from connecthub.admin.schemas import (
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.pagination import Page
 from connecthub.infra.uow import UnitOfWork
+from connecthub.ops.logging import AUDIT_LOGGER
 from connecthub.privacy import repository as privacy_repository
 
-log = structlog.get_logger(__name__)
+audit_log = structlog.get_logger(AUDIT_LOGGER)
 
 _MAX_ID = 2**63 - 1
 NOT_ALLOWED = "This action is not allowed"
@@ -104,7 +105,7 @@ def _audit(
     uow: UnitOfWork, moderator: Moderator, account: Account, action: str, **extra: object
 ) -> None:
     async def write() -> None:
-        log.info(
+        audit_log.info(
             "admin.account_action",
             action=action,
             actor_account_id=moderator.account_id,
