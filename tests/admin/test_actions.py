@@ -27,7 +27,9 @@ async def _public_authors(client: Any, token: str) -> list[str]:
     return [item["account"]["username"] for item in response.json()]
 
 
-async def test_suspension_hides_the_account_until_unsuspended(app: Any, client: Any) -> None:
+async def test_suspension_hides_the_account_until_unsuspended(
+    app: Any, client: Any, test_env: Any
+) -> None:
     _, mod_token = await staff(app, "moddy")
     victim, victim_token = await user_with_token(app, "victim")
     _, reader_token = await user_with_token(app, "reader")
@@ -52,6 +54,12 @@ async def test_suspension_hides_the_account_until_unsuspended(app: Any, client: 
     refused = await password_grant(client, oauth_app, "victim@example.com")
     assert 400 <= refused.status_code < 500
     assert "access_token" not in refused.json()
+
+    reset = await client.post(
+        "/api/v1/connecthub/password_reset", json={"email": "victim@example.com"}
+    )
+    assert reset.status_code == 202
+    assert outbox(test_env.workdir / "outbox") == []  # no reset link for a suspended account
 
     # Again: still suspended, nothing else changes.
     assert (await act(client, mod_token, victim.id, "suspend")).status_code == 200
