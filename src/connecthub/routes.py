@@ -8,6 +8,7 @@ from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.accounts.oauth_endpoints import router as oauth_router
 from connecthub.accounts.oidc_endpoints import router as oidc_router
 from connecthub.accounts.web_endpoints import router as accounts_web_router
+from connecthub.admin.endpoints import router as admin_router
 from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.discovery.endpoints import router as discovery_router
 from connecthub.instance.endpoints import router as instance_router
@@ -48,5 +49,6 @@ def include_routers(app: FastAPI) -> None:
         media_router,
         privacy_router,
         privacy_admin_router,
+        admin_router,
     ):
         app.include_router(router)

@@ -64,6 +64,9 @@ async def request_reset(uow: UnitOfWork, settings: Settings, email: str) -> None
     user = await repository.user_by_email(uow.session, email.strip())
     if user is None or user.disabled:
         return
+    account = await repository.account_by_id(uow.session, user.account_id)
+    if account is None or account.suspended_at is not None:
+        return
     mail = _reset_mail(settings, user)
     uow.after_commit(lambda: send_mail(settings, mail))
 

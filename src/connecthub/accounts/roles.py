@@ -79,3 +79,20 @@ def role_info(name: str | None) -> RoleInfo:
 def has_permission(role_name: str | None, permission: Permission) -> bool:
     granted = role_info(role_name).permissions
     return bool(granted & Permission.ADMINISTRATOR) or permission in granted
+
+
+_RANK = {Role.USER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
+
+
+def _rank(name: str | None) -> int:
+    try:
+        return _RANK[Role(name or Role.USER.value)]
+    except ValueError:
+        return _RANK[Role.USER]
+
+
+def outranks(role_name: str | None, other_role_name: str | None) -> bool:
+    """Whether a holder of `role_name` may moderate a holder of `other_role_name`: only a
+    strictly higher role may, as Mastodon's role positions decide (so a moderator cannot
+    act on a moderator or an admin, and an admin not on another admin)."""
+    return _rank(role_name) > _rank(other_role_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -166,16 +167,23 @@ def token_entity(access_token: str, scopes: frozenset[str], created_at: datetime
     }
 
 
-def admin_account_entity(settings: Settings, account: Account, user: User | None) -> dict[str, Any]:
-    """Mastodon's Admin::Account (moderators' view); `user` is None once it is erased."""
+def admin_account_entity(
+    settings: Settings,
+    account: Account,
+    user: User | None,
+    ips: Sequence[tuple[str, datetime]] = (),
+) -> dict[str, Any]:
+    """Mastodon's Admin::Account (moderators' view); `user` is None once it is erased.
+    `ips`: the addresses its browser sessions came from, most recently used first.
+    ConnectHub has no silencing or forced-sensitive marking yet: both are always false."""
     return {
         "id": str(account.id),
         "username": account.username,
         "domain": None,
         "created_at": iso(account.created_at),
         "email": user.email if user else "",
-        "ip": None,
-        "ips": [],
+        "ip": ips[0][0] if ips else None,
+        "ips": [{"ip": ip, "used_at": iso(used_at)} for ip, used_at in ips],
         "locale": user.locale if user else "",
         "invite_request": (user.sign_up_reason or None) if user else None,
         "role": role_entity(role_info(user.role if user else None)),
@@ -183,6 +191,7 @@ def admin_account_entity(settings: Settings, account: Account, user: User | None
         "approved": bool(user and user.approved),
         "disabled": bool(user is None or user.disabled),
         "silenced": False,
+        "sensitized": False,
         "suspended": account.suspended_at is not None,
         "account": account_entity(settings, account, user.role if user else None),
     }

@@ -25,6 +25,8 @@ _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
 REDACTED = "[redacted]"
 # Libraries that log SQL parameters or raw HTTP traffic at debug level stay at warning.
 _CHATTY_LOGGERS = ("aiosqlite", "httpcore", "hpack", "urllib3", "multipart")
+# Moderators' actions are an audit trail: written at info, kept whatever LOG_LEVEL says.
+AUDIT_LOGGER = "connecthub.audit"
 
 
 def scrub_text(text: str) -> str:
@@ -99,6 +101,7 @@ def configure_logging(level: str, fmt: str) -> None:
     logging.getLogger("uvicorn.access").propagate = False
     for name in _CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    logging.getLogger(AUDIT_LOGGER).setLevel(min(logging.INFO, root.level))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

@@ -1,12 +1,12 @@
 """Deleting an account (the right to erasure): what happens at once, in the caller's unit of
 work, before the erasure job (erasure.py, run by tasks.py) removes the data.
 
-At once: the account is suspended (`suspended_at`), which every read path already treats
-as "not there" (statuses/access.py, account look-ups, relationship and list pages), and the
-user is disabled, so sign-in, password reset and OIDC sign-in are refused. Every token is
-revoked through the token path (caches dropped, streaming connections closed after
-commit), browser sessions end, and a deletion record is written. The job is queued after
-commit under the account's job id, so asking twice queues it once.
+At once: the account is suspended through the one suspension path
+(accounts/suspension.py: `suspended_at`, which every read path treats as "not there";
+every token revoked, browser sessions ended, streaming connections closed after commit)
+and the user is disabled, so sign-in, password reset and OIDC sign-in are refused; a
+deletion record is written. The job is queued after commit under the account's job id, so
+asking twice queues it once.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from connecthub.accounts.models import Account, User
 from connecthub.accounts.passwords import verify_password
 from connecthub.accounts.repository import account_by_username
 from connecthub.accounts.sign_in import throttle_sign_in
-from connecthub.accounts.tokens import revoke_account_tokens
-from connecthub.accounts.web_sessions import revoke_all_web_sessions
+from connecthub.accounts.suspension import suspend_account
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.infra.engines import Engines
@@ -25,7 +24,6 @@ from connecthub.infra.uow import UnitOfWork
 from connecthub.privacy import repository
 from connecthub.privacy.erasure import erase
 from connecthub.privacy.models import AccountDeletion
-from connecthub.streaming.hub import close_account_streams
 
 DELETE_JOB = "privacy.delete_account"
 SELF = "self"
@@ -80,21 +78,11 @@ async def request_deletion(
             requested_at=utcnow(),
         )
         session.add(deletion)
-    await _suspend(uow, account)
+    user = await repository.user_of(session, account_id)
+    await suspend_account(uow, account, user, disable_login=True)
     await session.flush()
     uow.enqueue(DELETE_JOB, {"account_id": account_id}, job_id=job_id(account_id))
     return deletion
-
-
-async def _suspend(uow: UnitOfWork, account: Account) -> None:
-    account.suspended_at = account.suspended_at or utcnow()
-    user = await repository.user_of(uow.session, account.id)
-    if user is not None:
-        user.disabled = True
-        await revoke_all_web_sessions(uow, user)
-    await revoke_account_tokens(uow, account.id)
-    engines = uow.engines
-    uow.after_commit(lambda: close_account_streams(engines, account.id))
 
 
 async def delete_now(

@@ -1,0 +1,57 @@
+"""Taking an account out of service, and putting it back: the one place that suspends
+(account deletion and moderators both call it) and disables sign-in.
+
+Suspended (`Account.suspended_at`): the account and its content vanish from every read
+path (statuses/access.py and the account look-ups filter on it) and it cannot sign in or
+use a token. Disabled (`User.disabled`): the person cannot sign in or use a token, but the
+account and its content stay visible. Both end every way in at once: tokens are revoked
+(caches dropped after commit), browser sessions end, and after commit every open
+streaming connection of the account, on every server process, is closed.
+
+Each function is idempotent: suspending a suspended account changes nothing but signs out
+again whatever signed in since (nothing can have).
+"""
+
+from __future__ import annotations
+
+from connecthub.accounts.models import Account, User
+from connecthub.accounts.tokens import revoke_account_tokens
+from connecthub.accounts.web_sessions import revoke_all_web_sessions
+from connecthub.clock import utcnow
+from connecthub.infra.uow import UnitOfWork
+from connecthub.streaming.hub import close_account_streams
+
+
+async def suspend_account(
+    uow: UnitOfWork, account: Account, user: User | None, *, disable_login: bool = False
+) -> None:
+    """Suspend `account` (keeping the first suspension's time) and sign it out everywhere;
+    with `disable_login`, also disable its user (deletion: it never signs in again)."""
+    account.suspended_at = account.suspended_at or utcnow()
+    if user is not None and disable_login:
+        user.disabled = True
+    await _sign_out_everywhere(uow, account.id, user)
+
+
+def unsuspend_account(account: Account) -> None:
+    """Make the account and its content visible again. Tokens revoked by the suspension
+    stay revoked: the person signs in again."""
+    account.suspended_at = None
+
+
+async def disable_user(uow: UnitOfWork, user: User) -> None:
+    """Refuse sign-in and every token of the user; the account stays visible."""
+    user.disabled = True
+    await _sign_out_everywhere(uow, user.account_id, user)
+
+
+def enable_user(user: User) -> None:
+    user.disabled = False
+
+
+async def _sign_out_everywhere(uow: UnitOfWork, account_id: int, user: User | None) -> None:
+    if user is not None:
+        await revoke_all_web_sessions(uow, user)
+    await revoke_account_tokens(uow, account_id)
+    engines = uow.engines
+    uow.after_commit(lambda: close_account_streams(engines, account_id))

@@ -1,0 +1,195 @@
+"""Mastodon's admin account API for moderators: show and list accounts, act on one (none,
+disable, suspend), unsuspend and enable. Handlers parse, call the admin service, serialize.
+Account deletion (`DELETE /api/v1/admin/accounts/:id`) is the privacy domain's, approval
+the accounts domain's."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from connecthub.accounts.params import boolean, read_params, text
+from connecthub.accounts.roles import ROLES
+from connecthub.accounts.serializers import admin_account_entity
+from connecthub.admin import service
+from connecthub.admin.schemas import (
+    AccountAction,
+    AccountFilter,
+    AccountStatus,
+    ActionType,
+    Moderator,
+)
+from connecthub.config import Settings
+from connecthub.errors import ValidationFailed
+from connecthub.http.auth import Caller, require
+from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.pagination import PageDep, link_header
+
+router = APIRouter(tags=["admin"])
+
+ReadCaller = Annotated[Caller, Depends(require("admin:read:accounts"))]
+WriteCaller = Annotated[Caller, Depends(require("admin:write:accounts"))]
+
+Entity = dict[str, Any]
+_WHO = (
+    " Moderators and admins (the Manage Users permission), on an account whose role ranks "
+    "below theirs and never on their own (403)."
+)
+
+
+def _moderator(caller: Caller) -> Moderator:
+    return Moderator(account_id=caller.account_id, role=caller.token.role)
+
+
+def _entity(settings: Settings, found: service.AdminAccount) -> Entity:
+    return admin_account_entity(settings, found.account, found.user, found.ips)
+
+
+def _choice(params: dict[str, Any], field: str, choices: list[str]) -> str | None:
+    value = text(params, field).strip().lower()
+    if value and value not in choices:
+        raise ValidationFailed(field, f"must be one of {', '.join(choices)}")
+    return value or None
+
+
+def _filters(params: dict[str, Any], settings: Settings) -> AccountFilter:
+    origin = _choice(params, "origin", ["local", "remote"])
+    status = _choice(params, "status", [s.value for s in AccountStatus])
+    staff = _choice(params, "permissions", ["staff"]) is not None
+    ip = text(params, "ip").strip() or None
+    if ip is not None:
+        try:
+            ip = str(ipaddress.ip_address(ip))
+        except ValueError:
+            raise ValidationFailed("ip", "is not an IP address") from None
+    by_domain = text(params, "by_domain").strip().lower()
+    invited_by = text(params, "invited_by").strip()
+    if invited_by and not invited_by.isdigit():
+        raise ValidationFailed("invited_by", "must be a numeric id")
+    raw_roles = params.get("role_ids", [])
+    if not isinstance(raw_roles, list) or not all(isinstance(r, str | int) for r in raw_roles):
+        raise ValidationFailed("role_ids", "must be a list of role ids")
+    by_id = {info.id: role.value for role, info in ROLES.items()}
+    roles = frozenset(by_id[str(r)] for r in raw_roles if str(r) in by_id)
+    nothing = (
+        origin == "remote"
+        or bool(by_domain and by_domain != settings.local_domain.lower())
+        or bool(invited_by)  # ConnectHub has no invites: nobody was invited
+        or bool(raw_roles and not roles)
+    )
+    return AccountFilter(
+        status=AccountStatus(status) if status else None,
+        username=text(params, "username").strip().lstrip("@") or None,
+        display_name=text(params, "display_name").strip() or None,
+        email=text(params, "email").strip() or None,
+        ip=ip,
+        staff=staff,
+        roles=roles,
+        nothing=nothing,
+    )
+
+
+def _action(params: dict[str, Any]) -> AccountAction:
+    kind = _choice(params, "type", [t.value for t in ActionType])
+    if kind is None:
+        raise ValidationFailed("type", "is required")
+    # No reports or warning presets exist yet, so no id can name one.
+    for field in ("report_id", "warning_preset_id"):
+        if text(params, field):
+            raise ValidationFailed(field, "does not name a record on this server")
+    return AccountAction(
+        type=ActionType(kind),
+        text=text(params, "text"),
+        send_email_notification=bool(boolean(params, "send_email_notification", default=False)),
+    )
+
+
+@router.get(
+    "/api/v2/admin/accounts",
+    summary="List accounts, filtered (moderators)",
+    description=(
+        "Mastodon's v2 admin account list, newest first, paginated with `max_id`, "
+        "`since_id`, `min_id`, `limit` and the `Link` header. Filters: `origin` (local, "
+        "remote), `status` (active, pending, disabled, silenced, suspended), `permissions` "
+        "(staff), `role_ids[]`, `username` (prefix), `display_name`, `email` (substring), "
+        "`ip`, `by_domain`, `invited_by`. Needs `admin:read:accounts`." + _WHO
+    ),
+)
+async def list_accounts(
+    request: Request,
+    response: Response,
+    caller: ReadCaller,
+    uow: UowDep,
+    settings: SettingsDep,
+    page: PageDep,
+) -> list[Entity]:
+    filters = _filters(await read_params(request), settings)
+    found = await service.list_accounts(uow.session, _moderator(caller), filters, page)
+    if found:
+        link = link_header(request, found[0].account.id, found[-1].account.id)
+        if link:
+            response.headers["Link"] = link
+    return [_entity(settings, item) for item in found]
+
+
+@router.get(
+    "/api/v1/admin/accounts/{account_id:int}",
+    summary="One account as moderators see it (Admin::Account)",
+    description="Needs `admin:read:accounts`." + _WHO,
+)
+async def show_account(
+    account_id: int, caller: ReadCaller, uow: UowDep, settings: SettingsDep
+) -> Entity:
+    return _entity(settings, await service.show(uow.session, _moderator(caller), account_id))
+
+
+@router.post(
+    "/api/v1/admin/accounts/{account_id:int}/action",
+    summary="Act on an account: none, disable or suspend (moderators)",
+    description=(
+        "`type`: `none` (a warning only), `disable` (no sign-in, every token revoked and "
+        "streaming connections closed; content stays visible) or `suspend` (the account and "
+        "its content vanish, tokens revoked, streaming connections closed). `sensitive` and "
+        "`silence` answer 422: not supported yet. `text` (a note) and "
+        "`send_email_notification` (mail the account holder) are optional. Idempotent. "
+        "Answers `{}`. Needs `admin:write:accounts`." + _WHO
+    ),
+)
+async def act_on_account(
+    request: Request, account_id: int, caller: WriteCaller, uow: UowDep
+) -> Entity:
+    action = _action(await read_params(request))
+    await service.perform_action(uow, _moderator(caller), account_id, action)
+    return {}
+
+
+@router.post(
+    "/api/v1/admin/accounts/{account_id:int}/unsuspend",
+    summary="Lift a suspension (moderators)",
+    description=(
+        "The account and its content are visible again; revoked tokens stay revoked. 422 "
+        "for an account whose deletion was asked for. Answers the Admin::Account. Needs "
+        "`admin:write:accounts`." + _WHO
+    ),
+)
+async def unsuspend_account(
+    account_id: int, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+) -> Entity:
+    return _entity(settings, await service.unsuspend(uow, _moderator(caller), account_id))
+
+
+@router.post(
+    "/api/v1/admin/accounts/{account_id:int}/enable",
+    summary="Re-enable sign-in to a disabled account (moderators)",
+    description=(
+        "The person may sign in again (revoked tokens stay revoked). 422 for an account "
+        "whose deletion was asked for. Answers the Admin::Account. Needs "
+        "`admin:write:accounts`." + _WHO
+    ),
+)
+async def enable_account(
+    account_id: int, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+) -> Entity:
+    return _entity(settings, await service.enable(uow, _moderator(caller), account_id))

@@ -1,0 +1,179 @@
+"""Moderators' account rules: who may see and act on which account, and the actions
+themselves (none, disable, suspend; unsuspend, enable), which go through the one
+suspension path in accounts/suspension.py.
+
+Who: a role with the Manage Users permission (moderators and admins), on an account whose
+role ranks strictly below theirs (`roles.outranks`), never on their own account. An account
+whose deletion was asked for is the privacy domain's: it is not unsuspended, enabled or
+acted on here. Every action is idempotent, and each one that commits writes an audit line
+(`admin.account_action`: who, what, on whom) to the structured log's `connecthub.audit`
+logger, kept at every LOG_LEVEL; ConnectHub has no audit table yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts import suspension
+from connecthub.accounts.mail import Mail, send_mail
+from connecthub.accounts.models import Account, User
+from connecthub.accounts.roles import Permission, has_permission, outranks
+from connecthub.admin import repository
+from connecthub.admin.schemas import (
+    UNSUPPORTED_ACTIONS,
+    AccountAction,
+    AccountFilter,
+    ActionType,
+    Moderator,
+)
+from connecthub.errors import Forbidden, NotFound, ValidationFailed
+from connecthub.http.pagination import Page
+from connecthub.infra.uow import UnitOfWork
+from connecthub.ops.logging import AUDIT_LOGGER
+from connecthub.privacy import repository as privacy_repository
+
+audit_log = structlog.get_logger(AUDIT_LOGGER)
+
+_MAX_ID = 2**63 - 1
+NOT_ALLOWED = "This action is not allowed"
+
+
+@dataclass(frozen=True)
+class AdminAccount:
+    """What the Admin::Account entity is made from."""
+
+    account: Account
+    user: User | None
+    ips: list[tuple[str, datetime]]
+
+
+def _require_manage_users(moderator: Moderator) -> None:
+    if not has_permission(moderator.role, Permission.MANAGE_USERS):
+        raise Forbidden(NOT_ALLOWED)
+
+
+async def _with_ips(session: AsyncSession, rows: list[repository.AccountRow]) -> list[AdminAccount]:
+    ips = await repository.session_ips(session, [user.id for _, user in rows if user is not None])
+    return [
+        AdminAccount(account, user, ips.get(user.id, []) if user is not None else [])
+        for account, user in rows
+    ]
+
+
+async def _found(
+    session: AsyncSession, account_id: int, *, for_update: bool
+) -> repository.AccountRow:
+    row = None
+    if 0 < account_id <= _MAX_ID:
+        row = await repository.account_with_user(session, account_id, for_update=for_update)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def show(session: AsyncSession, moderator: Moderator, account_id: int) -> AdminAccount:
+    _require_manage_users(moderator)
+    row = await _found(session, account_id, for_update=False)
+    return (await _with_ips(session, [row]))[0]
+
+
+async def list_accounts(
+    session: AsyncSession, moderator: Moderator, filters: AccountFilter, page: Page
+) -> list[AdminAccount]:
+    _require_manage_users(moderator)
+    return await _with_ips(session, await repository.accounts_page(session, filters, page))
+
+
+async def _target(uow: UnitOfWork, moderator: Moderator, account_id: int) -> repository.AccountRow:
+    """The account a moderator acts on, locked for the change; 403 when they may not."""
+    _require_manage_users(moderator)
+    account, user = await _found(uow.session, account_id, for_update=True)
+    if account.id == moderator.account_id:
+        raise Forbidden("You cannot moderate your own account")
+    if not outranks(moderator.role, user.role if user is not None else None):
+        raise Forbidden(NOT_ALLOWED)
+    if await privacy_repository.deletion_of(uow.session, account.id) is not None:
+        raise ValidationFailed("id", "this account is being deleted (or was deleted)")
+    return account, user
+
+
+def _audit(
+    uow: UnitOfWork, moderator: Moderator, account: Account, action: str, **extra: object
+) -> None:
+    async def write() -> None:
+        audit_log.info(
+            "admin.account_action",
+            action=action,
+            actor_account_id=moderator.account_id,
+            actor_role=moderator.role or "user",
+            target_account_id=account.id,
+            target_username=account.username,
+            **extra,
+        )
+
+    uow.after_commit(write)
+
+
+_NOTICES = {
+    ActionType.NONE: "A moderator sent you a warning about your account.",
+    ActionType.DISABLE: "A moderator has disabled sign-in to your account.",
+    ActionType.SUSPEND: "A moderator has suspended your account: it and its posts are hidden.",
+}
+
+
+def _notify(uow: UnitOfWork, account: Account, user: User, action: AccountAction) -> None:
+    settings = uow.engines.settings
+    text = _NOTICES[action.type]
+    if action.text:
+        text += f"\n\nThe moderator's note:\n\n{action.text}"
+    mail = Mail(
+        to=user.email,
+        subject=f"{settings.instance_title}: a moderation action on @{account.username}",
+        text=text + "\n",
+    )
+    uow.after_commit(lambda: send_mail(settings, mail))
+
+
+async def perform_action(
+    uow: UnitOfWork, moderator: Moderator, account_id: int, action: AccountAction
+) -> None:
+    account, user = await _target(uow, moderator, account_id)
+    if action.type in UNSUPPORTED_ACTIONS:
+        raise ValidationFailed(
+            "type", f"{action.type.value!r} is not supported by this server (yet)"
+        )
+    if action.type is ActionType.SUSPEND:
+        await suspension.suspend_account(uow, account, user)
+    elif action.type is ActionType.DISABLE:
+        if user is None:
+            raise ValidationFailed("type", "this account has no login to disable")
+        await suspension.disable_user(uow, user)
+    if action.send_email_notification and user is not None:
+        _notify(uow, account, user, action)
+    _audit(
+        uow,
+        moderator,
+        account,
+        action.type.value,
+        note_length=len(action.text),
+        email_notification=action.send_email_notification,
+    )
+
+
+async def unsuspend(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
+    account, user = await _target(uow, moderator, account_id)
+    suspension.unsuspend_account(account)
+    _audit(uow, moderator, account, "unsuspend")
+    return (await _with_ips(uow.session, [(account, user)]))[0]
+
+
+async def enable(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
+    account, user = await _target(uow, moderator, account_id)
+    if user is not None:
+        suspension.enable_user(user)
+    _audit(uow, moderator, account, "enable")
+    return (await _with_ips(uow.session, [(account, user)]))[0]

@@ -1,0 +1,129 @@
+"""Who may use the admin account API: the Manage Users permission (moderators and admins)
+with the admin scopes, on accounts whose role ranks below theirs, never on themselves; and
+bad input answers a 4xx naming the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connecthub.accounts.models import Role
+from tests.admin.support import ADMIN_SCOPES, act, admin_post, staff
+from tests.factories import create_token, create_user
+from tests.privacy.support import ask_deletion
+from tests.social_factories import auth, user_with_token
+
+VERBS = ("unsuspend", "enable")
+
+
+async def test_plain_users_are_refused_even_with_admin_scopes(app: Any, client: Any) -> None:
+    plain, _ = await create_user(app, "plain")
+    token = await create_token(app, plain.id, scopes=ADMIN_SCOPES)
+    victim, _ = await user_with_token(app, "victim")
+
+    assert (await act(client, token, victim.id, "suspend")).status_code == 403
+    for verb in VERBS:
+        assert (await admin_post(client, token, victim.id, verb)).status_code == 403
+    for path in (f"/api/v1/admin/accounts/{victim.id}", "/api/v2/admin/accounts"):
+        assert (await client.get(path, headers=auth(token))).status_code == 403
+    anonymous = await client.post(
+        f"/api/v1/admin/accounts/{victim.id}/action", json={"type": "none"}
+    )
+    assert anonymous.status_code == 401
+
+
+async def test_the_admin_scopes_are_required(app: Any, client: Any) -> None:
+    moderator, _ = await create_user(app, "moddy", role=Role.MODERATOR)
+    victim, _ = await user_with_token(app, "victim")
+    plain_token = await create_token(app, moderator.id, scopes=frozenset({"read", "write"}))
+    read_only = await create_token(app, moderator.id, scopes=frozenset({"admin:read:accounts"}))
+
+    assert (await act(client, plain_token, victim.id, "suspend")).status_code == 403
+    shown = await client.get(f"/api/v1/admin/accounts/{victim.id}", headers=auth(plain_token))
+    assert shown.status_code == 403
+    # Reading needs only admin:read:accounts; acting needs admin:write:accounts.
+    shown = await client.get(f"/api/v1/admin/accounts/{victim.id}", headers=auth(read_only))
+    assert shown.status_code == 200, shown.text
+    assert (await act(client, read_only, victim.id, "suspend")).status_code == 403
+    write_only = await create_token(app, moderator.id, scopes=frozenset({"admin:write:accounts"}))
+    assert (await act(client, write_only, victim.id, "none")).status_code == 200
+
+
+async def test_roles_rank_and_nobody_acts_on_themselves(app: Any, client: Any) -> None:
+    moderator, mod_token = await staff(app, "moddy")
+    other_moderator, _ = await staff(app, "modette")
+    admin, admin_token = await staff(app, "olga", Role.ADMIN)
+    other_admin, _ = await staff(app, "oleg", Role.ADMIN)
+    victim, _ = await user_with_token(app, "victim")
+
+    assert (await act(client, mod_token, victim.id, "none")).status_code == 200
+    assert (await act(client, mod_token, admin.id, "suspend")).status_code == 403
+    assert (await act(client, mod_token, other_moderator.id, "disable")).status_code == 403
+    assert (await admin_post(client, mod_token, admin.id, "unsuspend")).status_code == 403
+    assert (await act(client, admin_token, other_admin.id, "suspend")).status_code == 403
+    assert (await act(client, admin_token, other_moderator.id, "disable")).status_code == 200
+
+    for token, me in ((mod_token, moderator), (admin_token, admin)):
+        refused = await act(client, token, me.id, "suspend")
+        assert refused.status_code == 403, refused.text
+        assert "own account" in refused.json()["error"]
+        assert (await admin_post(client, token, me.id, "enable")).status_code == 403
+    # Moderators still see admins' records.
+    shown = await client.get(f"/api/v1/admin/accounts/{admin.id}", headers=auth(mod_token))
+    assert shown.status_code == 200
+
+
+async def test_unknown_accounts_are_404_and_bad_input_is_422(app: Any, client: Any) -> None:
+    _, token = await staff(app, "moddy")
+    victim, _ = await user_with_token(app, "victim")
+
+    for account_id in ("999999999", "99999999999999999999999", "not-a-number", "-5"):
+        assert (await act(client, token, account_id, "suspend")).status_code == 404, account_id
+        for verb in VERBS:
+            assert (await admin_post(client, token, account_id, verb)).status_code == 404
+        shown = await client.get(f"/api/v1/admin/accounts/{account_id}", headers=auth(token))
+        assert shown.status_code == 404, account_id
+
+    for kind in ("sensitive", "silence"):
+        refused = await act(client, token, victim.id, kind)
+        assert refused.status_code == 422
+        assert "type" in refused.json()["error"]
+        assert kind in refused.json()["error"]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({}, "type"),
+        ({"type": "obliterate"}, "type"),
+        ({"type": ["suspend"]}, "type"),
+        ({"type": "none", "report_id": "12"}, "report_id"),
+        ({"type": "none", "warning_preset_id": "3"}, "warning_preset_id"),
+        ({"type": "none", "send_email_notification": "perhaps"}, "send_email_notification"),
+        ({"type": "none", "text": {"nested": True}}, "text"),
+    ]
+    for body, field in cases:
+        response = await client.post(
+            f"/api/v1/admin/accounts/{victim.id}/action", json=body, headers=auth(token)
+        )
+        assert response.status_code == 422, (body, response.text)
+        assert field in response.json()["error"], (body, response.text)
+    broken = await client.post(
+        f"/api/v1/admin/accounts/{victim.id}/action",
+        content=b"{not json",
+        headers={**auth(token), "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 422
+    # Nothing happened to the account through all of that.
+    shown = await client.get(f"/api/v1/admin/accounts/{victim.id}", headers=auth(token))
+    assert shown.json()["suspended"] is False
+    assert shown.json()["disabled"] is False
+
+
+async def test_accounts_being_deleted_are_left_to_the_deletion(app: Any, client: Any) -> None:
+    _, token = await staff(app, "moddy")
+    victim, victim_token = await user_with_token(app, "victim")
+    assert (await ask_deletion(client, victim_token)).status_code == 202
+
+    for verb in VERBS:
+        refused = await admin_post(client, token, victim.id, verb)
+        assert refused.status_code == 422, refused.text
+        assert "deleted" in refused.json()["error"]
+    assert (await act(client, token, victim.id, "disable")).status_code == 422
+    shown = await client.get(f"/api/v1/admin/accounts/{victim.id}", headers=auth(token))
+    assert shown.json()["suspended"] is True
