@@ -197,4 +197,5 @@ async def test_home_query_counts_with_and_without_filters(
     await create_filter(client, alice_token, keywords=[{"keyword": "post"}])
     filtered_cold, filtered_warm = await read_costs(app, client, url, alice_token, [5, 40])
     # The rules come with the page's other cached entities: no extra query when cached.
-    assert filtered_cold == cold and filtered_warm == warm
+    assert filtered_cold == cold
+    assert filtered_warm == warm

@@ -63,7 +63,8 @@ async def test_create_list_get_update_delete(app: FastAPI, client: httpx.AsyncCl
     ]
 
     deleted = await client.delete(f"/api/v2/filters/{created['id']}", headers=auth(token))
-    assert deleted.status_code == 200 and deleted.json() == {}
+    assert deleted.status_code == 200
+    assert deleted.json() == {}
     assert (await client.get("/api/v2/filters", headers=auth(token))).json() == []
     gone = await client.get(f"/api/v2/filters/{created['id']}", headers=auth(token))
     assert gone.status_code == 404
@@ -130,7 +131,8 @@ async def test_keywords_sub_resource(app: FastAPI, client: httpx.AsyncClient) ->
     )
     assert added.status_code == 200, added.text
     keyword = added.json()
-    assert keyword["keyword"] == "dragons" and keyword["whole_word"] is False
+    assert keyword["keyword"] == "dragons"
+    assert keyword["whole_word"] is False
     assert (await client.get(base, headers=auth(token))).json() == [keyword]
     url = f"/api/v2/filters/keywords/{keyword['id']}"
     assert (await client.get(url, headers=auth(token))).json() == keyword

@@ -60,10 +60,12 @@ async def test_v1_create_update_delete(app: FastAPI, client: httpx.AsyncClient) 
     )
     assert created.status_code == 200, created.text
     entity = created.json()
-    assert entity["phrase"] == "spoiler" and entity["irreversible"] is True
+    assert entity["phrase"] == "spoiler"
+    assert entity["irreversible"] is True
     assert entity["whole_word"] is True
     [v2] = (await client.get("/api/v2/filters", headers=auth(token))).json()
-    assert v2["title"] == "spoiler" and v2["filter_action"] == "hide"
+    assert v2["title"] == "spoiler"
+    assert v2["filter_action"] == "hide"
     assert v2["keywords"][0]["id"] == entity["id"]
 
     updated = await client.put(
@@ -74,7 +76,8 @@ async def test_v1_create_update_delete(app: FastAPI, client: httpx.AsyncClient) 
     assert updated.status_code == 200, updated.text
     body = updated.json()
     assert body["context"] == ["public"]
-    assert body["irreversible"] is False and body["whole_word"] is False
+    assert body["irreversible"] is False
+    assert body["whole_word"] is False
     assert body["expires_at"] is not None
 
     assert "phrase" in error_of(

@@ -12,6 +12,7 @@ the rules are applied, so an expiring filter needs no invalidation.
 from __future__ import annotations
 
 import functools
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -130,3 +131,14 @@ class ViewerFilters:
 
 
 _ENTITY_FIELDS = ("id", "title", "context", "expires_at", "filter_action")
+
+
+_TAG = re.compile(r"<[^>]*>")
+_BREAK = re.compile(r"<br\s*/?>|</p>", re.IGNORECASE)
+
+
+def entity_text(entity: dict[str, Any]) -> str:
+    """The searchable text of a rendered Status entity (streamed statuses carry HTML
+    content, not the source): spoiler text and the content's plain text."""
+    content = _BREAK.sub("\n", str(entity.get("content") or ""))
+    return f"{entity.get('spoiler_text') or ''}\n{html.unescape(_TAG.sub('', content))}"

@@ -95,44 +95,64 @@ async def delete_filter(session: AsyncSession, row: Filter) -> None:
     await session.flush()
 
 
+# Accounts per rules query: bounded well under both engines' bind-parameter limits.
+_ACCOUNTS_PER_QUERY = 500
+
+
 async def rules_of(session: AsyncSession, account_id: int) -> list[dict[str, Any]]:
     """Every filter of the account with its keywords and status ids, as the plain rules
-    `filters.matching` caches, in ONE query (filters joined to a union of their rules)."""
+    `filters.matching` caches, in ONE query."""
+    return (await rules_of_many(session, [account_id]))[account_id]
+
+
+async def rules_of_many(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """`rules_of` for several accounts (streaming recipients), one query per chunk: the
+    filters joined to a union of their keywords and statuses."""
+    found: dict[int, dict[int, dict[str, Any]]] = {i: {} for i in account_ids}
+    ids = list(found)
+    for start in range(0, len(ids), _ACCOUNTS_PER_QUERY):
+        chunk = ids[start : start + _ACCOUNTS_PER_QUERY]
+        for row, keyword, whole_word, status_id in (
+            await session.execute(_rules_query(chunk))
+        ).all():
+            rule = found[row.account_id].get(row.id)
+            if rule is None:
+                rule = found[row.account_id][row.id] = {
+                    "id": str(row.id),
+                    "title": row.title,
+                    "context": list(row.context or []),
+                    "expires_at": iso(row.expires_at),
+                    "filter_action": row.filter_action,
+                    "keywords": [],
+                    "status_ids": [],
+                }
+            if keyword is not None:
+                rule["keywords"].append([keyword, bool(whole_word)])
+            if status_id is not None:
+                rule["status_ids"].append(int(status_id))
+    return {account_id: list(rules.values()) for account_id, rules in found.items()}
+
+
+def _rules_query(account_ids: list[int]) -> Any:
     rules = union_all(
         select(
             FilterKeyword.filter_id.label("filter_id"),
             FilterKeyword.keyword.label("keyword"),
             FilterKeyword.whole_word.label("whole_word"),
             cast(null(), IdType).label("status_id"),
-        ).where(FilterKeyword.account_id == account_id),
+        ).where(FilterKeyword.account_id.in_(account_ids)),
         select(
             FilterStatus.filter_id,
             cast(null(), String),
             cast(null(), Boolean),
             FilterStatus.status_id,
-        ).where(FilterStatus.account_id == account_id),
+        ).where(FilterStatus.account_id.in_(account_ids)),
     ).subquery()
-    query = (
+    return (
         select(Filter, rules.c.keyword, rules.c.whole_word, rules.c.status_id)
         .outerjoin(rules, rules.c.filter_id == Filter.id)
-        .where(Filter.account_id == account_id)
+        .where(Filter.account_id.in_(account_ids))
         .order_by(Filter.id)
     )
-    found: dict[int, dict[str, Any]] = {}
-    for row, keyword, whole_word, status_id in (await session.execute(query)).all():
-        rule = found.get(row.id)
-        if rule is None:
-            rule = found[row.id] = {
-                "id": str(row.id),
-                "title": row.title,
-                "context": list(row.context or []),
-                "expires_at": iso(row.expires_at),
-                "filter_action": row.filter_action,
-                "keywords": [],
-                "status_ids": [],
-            }
-        if keyword is not None:
-            rule["keywords"].append([keyword, bool(whole_word)])
-        if status_id is not None:
-            rule["status_ids"].append(int(status_id))
-    return list(found.values())
