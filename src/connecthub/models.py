@@ -3,6 +3,7 @@
 from connecthub.accounts import models as accounts_models
 from connecthub.accounts import oidc_models
 from connecthub.conversations import models as conversations_models
+from connecthub.filters import models as filters_models
 from connecthub.infra import idempotency
 from connecthub.infra.db import Base
 from connecthub.media import models as media_models
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "conversations_models",
+    "filters_models",
     "idempotency",
     "media_models",
     "notifications_models",

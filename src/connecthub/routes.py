@@ -11,6 +11,7 @@ from connecthub.accounts.web_endpoints import router as accounts_web_router
 from connecthub.admin.endpoints import router as admin_router
 from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.discovery.endpoints import router as discovery_router
+from connecthub.filters.endpoints import router as filters_router
 from connecthub.instance.endpoints import router as instance_router
 from connecthub.media.endpoints import router as media_router
 from connecthub.notifications.endpoints import router as notifications_router
@@ -44,6 +45,7 @@ def include_routers(app: FastAPI) -> None:
         relationships_router,
         conversations_router,
         discovery_router,
+        filters_router,
         streaming_router,
         presence_router,
         media_router,

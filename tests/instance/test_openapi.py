@@ -49,3 +49,35 @@ async def test_interactive_docs_answer(client: httpx.AsyncClient) -> None:
 
     assert response.status_code == 200
     assert "/openapi.json" in response.text
+
+
+FILTER_ROUTES = [
+    ("get", "/api/v2/filters"),
+    ("post", "/api/v2/filters"),
+    ("get", "/api/v2/filters/{filter_id}"),
+    ("put", "/api/v2/filters/{filter_id}"),
+    ("delete", "/api/v2/filters/{filter_id}"),
+    ("get", "/api/v2/filters/{filter_id}/keywords"),
+    ("post", "/api/v2/filters/{filter_id}/keywords"),
+    ("get", "/api/v2/filters/keywords/{keyword_id}"),
+    ("put", "/api/v2/filters/keywords/{keyword_id}"),
+    ("delete", "/api/v2/filters/keywords/{keyword_id}"),
+    ("get", "/api/v2/filters/{filter_id}/statuses"),
+    ("post", "/api/v2/filters/{filter_id}/statuses"),
+    ("get", "/api/v2/filters/statuses/{row_id}"),
+    ("delete", "/api/v2/filters/statuses/{row_id}"),
+    ("get", "/api/v1/filters"),
+    ("post", "/api/v1/filters"),
+    ("get", "/api/v1/filters/{keyword_id}"),
+    ("put", "/api/v1/filters/{keyword_id}"),
+    ("delete", "/api/v1/filters/{keyword_id}"),
+]
+
+
+async def test_openapi_lists_the_filter_routes(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+
+    for method, path in FILTER_ROUTES:
+        operation = paths[path][method]
+        assert operation["tags"] == ["filters"], path
+        assert operation["summary"], path

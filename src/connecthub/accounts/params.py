@@ -32,6 +32,19 @@ def _insert(target: dict[str, Any], key: str, value: Any) -> None:
             if isinstance(items, list):
                 items.append(value)
             return
+        if parts[index + 1] == "":  # `rows[][a]=1&rows[][b]=2&rows[][a]=3`: a list of dicts
+            items = node.setdefault(part, [])
+            if not isinstance(items, list):
+                return
+            # As Rails does, a key already present in the last item starts the next one.
+            if not items or not isinstance(items[-1], dict) or parts[index + 2] in items[-1]:
+                items.append({})
+            _insert(
+                items[-1],
+                "".join([parts[index + 2], *(f"[{p}]" for p in parts[index + 3 :])]),
+                value,
+            )
+            return
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             return

@@ -18,23 +18,30 @@ STATUS_TYPES = frozenset({"mention", "status", "reblog", "favourite", "poll", "u
 
 
 async def notification_entities(
-    session: AsyncSession, rows: Sequence[Row], viewer_id: int, settings: Settings
+    session: AsyncSession,
+    rows: Sequence[Row],
+    viewer_id: int,
+    settings: Settings,
+    *,
+    context: str | None = "notifications",
 ) -> list[dict[str, Any]]:
     """Entities for `rows` in the same order; statuses are batch-loaded (a fixed number of
-    queries whatever the page size). Callers pass only rows the viewer may see."""
+    queries whatever the page size). Callers pass only rows the viewer may see. A
+    notification whose status the viewer's `hide` filters leave out (in `context`) is left
+    out too."""
     status_ids = {r.notification.status_id for r in rows}
     statuses = await repository.statuses_by_id(session, {i for i in status_ids if i is not None})
     ordered = list(statuses.values())
-    rendered = dict(
-        zip(
-            (s.id for s in ordered),
-            await status_entities(session, ordered, viewer_id, settings),
-            strict=True,
-        )
-    )
+    rendered = {
+        int(entity["id"]): entity
+        for entity in await status_entities(session, ordered, viewer_id, settings, context=context)
+    }
     entities = []
     for row in rows:
         notification = row.notification
+        hidden = notification.status_id in statuses and notification.status_id not in rendered
+        if hidden and notification.type in STATUS_TYPES:
+            continue
         entity: dict[str, Any] = {
             "id": str(notification.id),
             "type": notification.type,

@@ -65,8 +65,8 @@ async def notify(
     # Rendered now, inside the transaction, so the event is what the API would return.
     row = await repository.sender_row(session, notification)
     settings = uow.engines.settings
-    entity = (await notification_entities(session, [row], recipient_id, settings))[0]
-    uow.publish(f"user:{recipient_id}", {"event": "notification", "payload": entity})
+    for entity in await notification_entities(session, [row], recipient_id, settings):
+        uow.publish(f"user:{recipient_id}", {"event": "notification", "payload": entity})
 
 
 async def page(
@@ -81,7 +81,9 @@ async def one(uow: UnitOfWork, viewer_id: int, notification_id: int) -> dict[str
     row = await repository.one(uow.session, viewer_id, notification_id)
     if row is None:
         raise NotFound()
-    return (await notification_entities(uow.session, [row], viewer_id, uow.engines.settings))[0]
+    # One notification by id is shown even when a filter hides it from the list (marked).
+    settings = uow.engines.settings
+    return (await notification_entities(uow.session, [row], viewer_id, settings, context=None))[0]
 
 
 async def dismiss(uow: UnitOfWork, viewer_id: int, notification_id: int) -> None:

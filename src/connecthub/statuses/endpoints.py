@@ -146,7 +146,9 @@ async def status_context(
     status = await interactions.readable(uow, viewer_id, _status_id(status_id))
     above = await repository.ancestors(uow.session, viewer_id, status)
     below = await repository.descendants(uow.session, viewer_id, status)
-    entities = await status_entities(uow.session, [*above, *below], viewer_id, settings)
+    entities = await status_entities(
+        uow.session, [*above, *below], viewer_id, settings, context="thread"
+    )
     return {"ancestors": entities[: len(above)], "descendants": entities[len(above) :]}
 
 
@@ -370,7 +372,7 @@ async def account_statuses(
         link = link_header(request, statuses[0].id, statuses[-1].id)
         if link:
             response.headers["Link"] = link
-    return await status_entities(uow.session, statuses, viewer_id, settings)
+    return await status_entities(uow.session, statuses, viewer_id, settings, context="account")
 
 
 __all__ = ["router"]

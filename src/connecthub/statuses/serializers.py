@@ -21,6 +21,8 @@ from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.serializers import account_entity, base_url, iso
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.filters import matching
+from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache
 from connecthub.infra.db import IdType, dialect_of, in_id_list
 from connecthub.media import repository as media_repository
@@ -91,10 +93,17 @@ class _Loaded:
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
+    # The viewer's filter results by status id, and the statuses a `hide` filter leaves out.
+    filtered: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    hidden: set[int] = field(default_factory=set)
 
 
 async def _load(
-    session: AsyncSession, statuses: Sequence[Status], viewer_id: int | None, settings: Settings
+    session: AsyncSession,
+    statuses: Sequence[Status],
+    viewer_id: int | None,
+    settings: Settings,
+    context: str | None = None,
 ) -> _Loaded:
     loaded = _Loaded()
     boost_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None}
@@ -105,11 +114,15 @@ async def _load(
     ids = {s.id for s in everything}
     cache = entity_cache.of(session)
     account_generation = parts_generation = b""
+    cached_rules = None
     if cache is not None:
         wanted = {ACCOUNT: sorted({s.account_id for s in everything}), STATUS: sorted(ids)}
+        if viewer_id is not None:  # the viewer's filter rules, in the same round trip
+            wanted[RULES_KIND] = [viewer_id]
         cached = await cache.get_many(wanted)
         loaded.accounts, account_generation = cached[ACCOUNT]
         loaded.parts, parts_generation = cached[STATUS]
+        cached_rules = cached.get(RULES_KIND)
     missing_accounts = {s.account_id for s in everything} - loaded.accounts.keys()
     if missing_accounts:
         rendered = await _render_accounts(session, settings, missing_accounts)
@@ -131,7 +144,27 @@ async def _load(
 
     if viewer_id is not None:
         await _load_viewer_flags(session, loaded, ids, everything, viewer_id)
+        rules = await matching.rules_for(session, viewer_id, cache, cached_rules)
+        if rules:
+            _apply_filters(loaded, statuses, matching.ViewerFilters(rules, context, utcnow()))
     return loaded
+
+
+def _apply_filters(
+    loaded: _Loaded, statuses: Sequence[Status], active: matching.ViewerFilters
+) -> None:
+    """Mastodon's `filtered` results for each status (a boost and what it boosts carry the
+    same, matched on the boosted text), and which ones a `hide` filter leaves out."""
+    if not active:
+        return
+    for status in statuses:
+        proper = loaded.boosted.get(status.reblog_of_id or 0, status)
+        ids = [status.id] if proper is status else [status.id, proper.id]
+        results, hidden = active.results(f"{proper.spoiler_text}\n{proper.text}", ids)
+        if results:
+            loaded.filtered[status.id] = loaded.filtered[proper.id] = results
+        if hidden:
+            loaded.hidden.add(status.id)
 
 
 async def _render_accounts(
@@ -348,7 +381,7 @@ def _entity(
             if viewer_id is not None
             else {}
         ),
-        "filtered": [],
+        "filtered": loaded.filtered.get(status.id, []),
     }
 
 
@@ -357,13 +390,24 @@ async def status_entities(
     statuses: Sequence[Status],
     viewer_id: int | None,
     settings: Settings,
+    *,
+    context: str | None = None,
 ) -> list[dict[str, Any]]:
     """Status entities for `statuses`, in the same order, as `viewer_id` sees them (None:
-    anonymous, so no viewer flags). Callers pass only statuses the viewer may read."""
+    anonymous, so no viewer flags). Callers pass only statuses the viewer may read.
+
+    `context` is the filter context the statuses are shown in (home, notifications,
+    public, thread, account): only the viewer's filters for it apply, and those that `hide`
+    leave their statuses out of the list. Without a context every active filter marks its
+    statuses (`filtered`) and none is left out, as Mastodon serves one status."""
     if not statuses:
         return []
-    loaded = await _load(session, statuses, viewer_id, settings)
-    return [_entity(settings, status, loaded, viewer_id) for status in statuses]
+    loaded = await _load(session, statuses, viewer_id, settings, context)
+    return [
+        _entity(settings, status, loaded, viewer_id)
+        for status in statuses
+        if status.id not in loaded.hidden
+    ]
 
 
 async def status_entity(

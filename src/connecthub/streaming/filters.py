@@ -9,6 +9,12 @@ receive one event in the same event-loop tick join one batch, answered by one qu
 status per server process (chunked), and kept a few seconds by status id and edit time.
 So a post fanned out to ten thousand local sockets costs a handful of queries, and a block
 or mute takes effect on the next status without any cache to invalidate.
+
+`RecipientFilters` applies each recipient's content filters (filters/): their rules are
+kept per process for a short while, fetched for every recipient that needs them in the same
+tick at once (one cache read, one query for the misses), and dropped when the recipient's
+own user stream carries `filters_changed`. A `hide` filter in the stream's context drops
+the event; a `warn` match sends that recipient a copy carrying `filtered`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ from typing import Any
 
 import structlog
 
+from connecthub.clock import utcnow
+from connecthub.filters import matching
+from connecthub.filters import repository as filters_repository
+from connecthub.filters.models import RULES_KIND
 from connecthub.infra.engines import Engines
 from connecthub.streaming import repository
 
@@ -52,6 +62,7 @@ class AudienceFilter:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self._answers: dict[_Key, _Answers] = {}
+        self.content = RecipientFilters(engines)
 
     async def readable(self, viewer_id: int, status: dict[str, Any]) -> bool:
         """Whether this status event may be sent to `viewer_id`."""
@@ -131,3 +142,97 @@ def _involved_accounts(status: dict[str, Any]) -> frozenset[int]:
             if account_id is not None:
                 ids.add(account_id)
     return frozenset(ids)
+
+
+_RULES_KEEP_SECONDS = 30.0
+
+
+class RecipientFilters:
+    """Recipients' content-filter rules, per process (see the module docstring)."""
+
+    def __init__(self, engines: Engines) -> None:
+        self._engines = engines
+        self._rules: dict[int, tuple[float, matching.Rules]] = {}
+        self._pending: dict[int, asyncio.Future[matching.Rules]] = {}
+        self._worker: asyncio.Task[None] | None = None
+
+    def forget(self, account_id: int) -> None:
+        self._rules.pop(account_id, None)
+
+    async def apply(
+        self, viewer_id: int, context: str, status: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The status as this recipient receives it in `context`, or None when one of
+        their `hide` filters leaves it out."""
+        rules = await self._rules_of(viewer_id)
+        if not rules:
+            return status
+        active = matching.ViewerFilters(rules, context, utcnow())
+        if not active:
+            return status
+        proper = status.get("reblog") if isinstance(status.get("reblog"), dict) else status
+        assert isinstance(proper, dict)
+        ids = [int(str(s.get("id"))) for s in (status, proper) if str(s.get("id")).isdigit()]
+        ids = list(dict.fromkeys(ids))
+        results, hidden = active.results(matching.entity_text(proper), ids)
+        if hidden:
+            return None
+        if not results:
+            return status
+        marked = {**status, "filtered": results}
+        if proper is not status:
+            marked["reblog"] = {**proper, "filtered": results}
+        return marked
+
+    async def _rules_of(self, viewer_id: int) -> matching.Rules:
+        now = time.monotonic()
+        kept = self._rules.get(viewer_id)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        waiter = self._pending.get(viewer_id)
+        if waiter is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._pending[viewer_id] = waiter
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._fetch())
+        return await asyncio.shield(waiter)
+
+    async def _fetch(self) -> None:
+        await asyncio.sleep(0)  # one tick: every recipient of the same event joins the batch
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, {}
+                try:
+                    found = await self._load(list(batch))
+                except Exception:
+                    # Fail open for filters (they are the reader's preference, not access):
+                    # the status arrives unfiltered rather than the stream going quiet.
+                    log.exception("streaming.filter_rules_failed")
+                    found = {}
+                expires = time.monotonic() + _RULES_KEEP_SECONDS
+                if len(self._rules) >= _MAX_ENTRIES:
+                    self._rules.clear()
+                for viewer_id, waiter in batch.items():
+                    rules = found.get(viewer_id, [])
+                    if viewer_id in found:
+                        self._rules[viewer_id] = (expires, rules)
+                    if not waiter.done():
+                        waiter.set_result(rules)
+        finally:
+            self._worker = None
+
+    async def _load(self, viewer_ids: list[int]) -> dict[int, matching.Rules]:
+        cache = self._engines.db.entity_cache
+        found: dict[int, matching.Rules] = {}
+        generation = b""
+        if cache is not None:
+            cached, generation = (await cache.get_many({RULES_KIND: viewer_ids}))[RULES_KIND]
+            found.update(cached)
+        missing = [i for i in viewer_ids if i not in found]
+        if missing:
+            async with self._engines.db.session() as session:
+                loaded = await filters_repository.rules_of_many(session, missing)
+            found.update(loaded)
+            if cache is not None:
+                await cache.put_many(RULES_KIND, loaded, generation)
+        return found

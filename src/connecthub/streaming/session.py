@@ -32,6 +32,11 @@ ACCOUNT_CLOSED_EVENT = "account_closed"
 
 Delivery = tuple[Stream, str, Any]  # stream, event name, payload
 
+FILTERS_CHANGED = "filters_changed"
+# The filter context of each stream (by its name's first part), as Mastodon's streaming.
+_FILTER_CONTEXTS = {"user": "home", "list": "home", "public": "public", "hashtag": "public"}
+_LEFT_OUT = object()
+
 
 class Mailbox:
     """Bounded: when `limit` events wait undelivered the connection is over its budget.
@@ -165,6 +170,8 @@ class StreamSession:
             if not isinstance(name, str):
                 continue
             payload = event.get("payload")
+            if name == FILTERS_CHANGED and channel == f"user:{self.account_id}":
+                self._audience.content.forget(self.account_id)
             for stream in self.streams.values():
                 if stream.channel != channel:
                     continue
@@ -172,8 +179,19 @@ class StreamSession:
                     continue
                 if not await self._visible(stream, name, payload):
                     continue
-                deliveries.append((stream, name, payload))
+                shown = await self._filtered(stream, name, payload)
+                if shown is not _LEFT_OUT:
+                    deliveries.append((stream, name, shown))
         return deliveries
+
+    async def _filtered(self, stream: Stream, name: str, payload: Any) -> Any:
+        """The payload after the recipient's content filters in the stream's context, or
+        `_LEFT_OUT`."""
+        context = _FILTER_CONTEXTS.get(stream.name.split(":")[0])
+        if name != "update" or context is None or not isinstance(payload, dict):
+            return payload
+        shown = await self._audience.content.apply(self.account_id, context, payload)
+        return _LEFT_OUT if shown is None else shown
 
     async def _visible(self, stream: Stream, name: str, payload: Any) -> bool:
         if name not in ("update", "status.update") or not isinstance(payload, dict):

@@ -35,10 +35,13 @@ async def _render(
     settings: Settings,
     statuses: Sequence[Status],
     viewer_id: int | None,
+    context: str,
 ) -> Response:
+    # The Link header follows the rows read, so a page that filters left short still leads
+    # on to the next one.
     link = link_header(request, statuses[0].id, statuses[-1].id) if statuses else None
     return EntityResponse(
-        await status_entities(uow.session, statuses, viewer_id, settings),
+        await status_entities(uow.session, statuses, viewer_id, settings, context=context),
         headers={"Link": link} if link else None,
     )
 
@@ -63,7 +66,7 @@ async def home(
     settings: SettingsDep,
 ) -> Response:
     statuses = await service.home(uow, caller.account_id, page)
-    return await _render(request, uow, settings, statuses, caller.account_id)
+    return await _render(request, uow, settings, statuses, caller.account_id, "home")
 
 
 @router.get(
@@ -83,7 +86,7 @@ async def public(
     statuses = await repository.public(
         uow.session, viewer_id, page, only_media=_flag(request, "only_media")
     )
-    return await _render(request, uow, settings, statuses, viewer_id)
+    return await _render(request, uow, settings, statuses, viewer_id, "public")
 
 
 def _tags(request: Request, name: str) -> list[str]:
@@ -117,7 +120,7 @@ async def tag(
         none_of=_tags(request, "none"),
         only_media=_flag(request, "only_media"),
     )
-    return await _render(request, uow, settings, statuses, viewer_id)
+    return await _render(request, uow, settings, statuses, viewer_id, "public")
 
 
 @router.get(
@@ -135,7 +138,7 @@ async def list_timeline(
 ) -> Response:
     lst = await service.owned_list(uow, caller.account_id, list_id)
     statuses = await repository.list_timeline(uow.session, lst, page)
-    return await _render(request, uow, settings, statuses, caller.account_id)
+    return await _render(request, uow, settings, statuses, caller.account_id, "home")
 
 
 @router.get("/api/v1/markers", summary="Where I stopped reading home and notifications")

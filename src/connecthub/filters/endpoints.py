@@ -1,0 +1,156 @@
+"""Filters API: Mastodon's `/api/v2/filters` (with keyword and status sub-resources) and
+the v1 view `/api/v1/filters`. Handlers parse, call the service, serialize."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from connecthub.accounts.params import boolean, read_params
+from connecthub.errors import NotFound
+from connecthub.filters import schemas, service
+from connecthub.http.auth import Caller, require
+from connecthub.http.deps import UowDep
+
+router = APIRouter(tags=["filters"])
+
+ReadFilters = Annotated[Caller, Depends(require("read:filters"))]
+WriteFilters = Annotated[Caller, Depends(require("write:filters"))]
+
+Entity = dict[str, Any]
+
+
+def _path_id(value: str) -> int:
+    if not value.isdigit() or len(value) > 19:
+        raise NotFound()
+    return int(value)
+
+
+# Keyword and status rows first: `/filters/keywords/{id}` must not read as a filter id.
+
+
+@router.get("/api/v2/filters/keywords/{keyword_id}", summary="One keyword of my filters")
+async def get_keyword(keyword_id: str, caller: ReadFilters, uow: UowDep) -> Entity:
+    return await service.get_keyword(uow, caller.account_id, _path_id(keyword_id))
+
+
+@router.put("/api/v2/filters/keywords/{keyword_id}", summary="Change a filter keyword")
+async def update_keyword(
+    keyword_id: str, request: Request, caller: WriteFilters, uow: UowDep
+) -> Entity:
+    params = await read_params(request)
+    return await service.update_keyword(
+        uow,
+        caller.account_id,
+        _path_id(keyword_id),
+        schemas.keyword_text(params, "keyword", required=False),
+        boolean(params, "whole_word"),
+    )
+
+
+@router.delete("/api/v2/filters/keywords/{keyword_id}", summary="Remove a filter keyword")
+async def delete_keyword(keyword_id: str, caller: WriteFilters, uow: UowDep) -> Entity:
+    await service.delete_keyword(uow, caller.account_id, _path_id(keyword_id))
+    return {}
+
+
+@router.get("/api/v2/filters/statuses/{row_id}", summary="One status of my filters")
+async def get_status(row_id: str, caller: ReadFilters, uow: UowDep) -> Entity:
+    return await service.get_status(uow, caller.account_id, _path_id(row_id))
+
+
+@router.delete("/api/v2/filters/statuses/{row_id}", summary="Remove a status from a filter")
+async def delete_status(row_id: str, caller: WriteFilters, uow: UowDep) -> Entity:
+    await service.delete_status(uow, caller.account_id, _path_id(row_id))
+    return {}
+
+
+@router.get("/api/v2/filters", summary="My content filters")
+async def list_filters(caller: ReadFilters, uow: UowDep) -> list[Entity]:
+    return await service.list_filters(uow, caller.account_id)
+
+
+@router.post("/api/v2/filters", summary="Create a content filter")
+async def create_filter(request: Request, caller: WriteFilters, uow: UowDep) -> Entity:
+    draft = schemas.filter_draft(await read_params(request))
+    return await service.create(uow, caller.account_id, draft)
+
+
+@router.get("/api/v2/filters/{filter_id}", summary="One of my content filters")
+async def get_filter(filter_id: str, caller: ReadFilters, uow: UowDep) -> Entity:
+    return await service.get_filter(uow, caller.account_id, _path_id(filter_id))
+
+
+@router.put("/api/v2/filters/{filter_id}", summary="Change a content filter")
+async def update_filter(
+    filter_id: str, request: Request, caller: WriteFilters, uow: UowDep
+) -> Entity:
+    draft = schemas.filter_draft(await read_params(request), updating=True)
+    return await service.update(uow, caller.account_id, _path_id(filter_id), draft)
+
+
+@router.delete("/api/v2/filters/{filter_id}", summary="Delete a content filter")
+async def delete_filter(filter_id: str, caller: WriteFilters, uow: UowDep) -> Entity:
+    await service.delete(uow, caller.account_id, _path_id(filter_id))
+    return {}
+
+
+@router.get("/api/v2/filters/{filter_id}/keywords", summary="A filter's keywords")
+async def list_keywords(filter_id: str, caller: ReadFilters, uow: UowDep) -> list[Entity]:
+    return await service.list_keywords(uow, caller.account_id, _path_id(filter_id))
+
+
+@router.post("/api/v2/filters/{filter_id}/keywords", summary="Add a keyword to a filter")
+async def add_keyword(
+    filter_id: str, request: Request, caller: WriteFilters, uow: UowDep
+) -> Entity:
+    params = await read_params(request)
+    keyword = schemas.keyword_text(params, "keyword", required=True)
+    assert keyword is not None
+    return await service.add_keyword(
+        uow, caller.account_id, _path_id(filter_id), keyword, boolean(params, "whole_word")
+    )
+
+
+@router.get("/api/v2/filters/{filter_id}/statuses", summary="A filter's statuses")
+async def list_statuses(filter_id: str, caller: ReadFilters, uow: UowDep) -> list[Entity]:
+    return await service.list_statuses(uow, caller.account_id, _path_id(filter_id))
+
+
+@router.post("/api/v2/filters/{filter_id}/statuses", summary="Add a status to a filter")
+async def add_status(filter_id: str, request: Request, caller: WriteFilters, uow: UowDep) -> Entity:
+    params = await read_params(request)
+    status_id = schemas.row_id(params.get("status_id"), "status_id")
+    return await service.add_status(uow, caller.account_id, _path_id(filter_id), status_id)
+
+
+# v1: one filter per keyword
+
+
+@router.get("/api/v1/filters", summary="My filters, one per keyword (v1)")
+async def list_v1(caller: ReadFilters, uow: UowDep) -> list[Entity]:
+    return await service.list_v1(uow, caller.account_id)
+
+
+@router.post("/api/v1/filters", summary="Create a one-keyword filter (v1)")
+async def create_v1(request: Request, caller: WriteFilters, uow: UowDep) -> Entity:
+    draft, whole_word = schemas.v1_draft(await read_params(request))
+    return await service.create_v1(uow, caller.account_id, draft, whole_word)
+
+
+@router.get("/api/v1/filters/{keyword_id}", summary="One filter keyword (v1)")
+async def get_v1(keyword_id: str, caller: ReadFilters, uow: UowDep) -> Entity:
+    return await service.get_v1(uow, caller.account_id, _path_id(keyword_id))
+
+
+@router.put("/api/v1/filters/{keyword_id}", summary="Change a filter keyword (v1)")
+async def update_v1(keyword_id: str, request: Request, caller: WriteFilters, uow: UowDep) -> Entity:
+    draft, whole_word = schemas.v1_draft(await read_params(request), updating=True)
+    return await service.update_v1(uow, caller.account_id, _path_id(keyword_id), draft, whole_word)
+
+
+@router.delete("/api/v1/filters/{keyword_id}", summary="Delete a filter keyword (v1)")
+async def delete_v1(keyword_id: str, caller: WriteFilters, uow: UowDep) -> Entity:
+    await service.delete_v1(uow, caller.account_id, _path_id(keyword_id))
+    return {}

@@ -1,0 +1,158 @@
+"""All SQL of content filters. Every query names the owner's account id, so another
+account's filter, keyword or status is simply not found."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Boolean, String, cast, delete, func, null, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.accounts.serializers import iso
+from connecthub.filters.models import Filter, FilterKeyword, FilterStatus
+from connecthub.infra.db import IdType
+
+
+async def filters_of(session: AsyncSession, account_id: int) -> list[Filter]:
+    query = select(Filter).where(Filter.account_id == account_id).order_by(Filter.id)
+    return list((await session.scalars(query)).all())
+
+
+async def own_filter(session: AsyncSession, account_id: int, filter_id: int) -> Filter | None:
+    query = select(Filter).where(Filter.account_id == account_id, Filter.id == filter_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def count_filters(session: AsyncSession, account_id: int) -> int:
+    query = select(func.count()).select_from(Filter).where(Filter.account_id == account_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def keywords_of(
+    session: AsyncSession, account_id: int, filter_ids: Sequence[int]
+) -> dict[int, list[FilterKeyword]]:
+    found: dict[int, list[FilterKeyword]] = defaultdict(list)
+    if not filter_ids:
+        return found
+    query = (
+        select(FilterKeyword)
+        .where(FilterKeyword.account_id == account_id, FilterKeyword.filter_id.in_(filter_ids))
+        .order_by(FilterKeyword.id)
+    )
+    for keyword in await session.scalars(query):
+        found[keyword.filter_id].append(keyword)
+    return found
+
+
+async def statuses_of(
+    session: AsyncSession, account_id: int, filter_ids: Sequence[int]
+) -> dict[int, list[FilterStatus]]:
+    found: dict[int, list[FilterStatus]] = defaultdict(list)
+    if not filter_ids:
+        return found
+    query = (
+        select(FilterStatus)
+        .where(FilterStatus.account_id == account_id, FilterStatus.filter_id.in_(filter_ids))
+        .order_by(FilterStatus.id)
+    )
+    for row in await session.scalars(query):
+        found[row.filter_id].append(row)
+    return found
+
+
+async def own_keyword(
+    session: AsyncSession, account_id: int, keyword_id: int
+) -> FilterKeyword | None:
+    query = select(FilterKeyword).where(
+        FilterKeyword.account_id == account_id, FilterKeyword.id == keyword_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def own_status(session: AsyncSession, account_id: int, row_id: int) -> FilterStatus | None:
+    query = select(FilterStatus).where(
+        FilterStatus.account_id == account_id, FilterStatus.id == row_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def status_filtered(session: AsyncSession, filter_id: int, status_id: int) -> bool:
+    query = select(FilterStatus.id).where(
+        FilterStatus.filter_id == filter_id, FilterStatus.status_id == status_id
+    )
+    return (await session.scalar(query)) is not None
+
+
+async def delete_filter(session: AsyncSession, row: Filter) -> None:
+    """The filter and its rules (named by account, so the cached rules are dropped)."""
+    for model in (FilterKeyword, FilterStatus):
+        await session.execute(
+            delete(model).where(model.account_id == row.account_id, model.filter_id == row.id)
+        )
+    await session.delete(row)
+    await session.flush()
+
+
+# Accounts per rules query: bounded well under both engines' bind-parameter limits.
+_ACCOUNTS_PER_QUERY = 500
+
+
+async def rules_of(session: AsyncSession, account_id: int) -> list[dict[str, Any]]:
+    """Every filter of the account with its keywords and status ids, as the plain rules
+    `filters.matching` caches, in ONE query."""
+    return (await rules_of_many(session, [account_id]))[account_id]
+
+
+async def rules_of_many(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """`rules_of` for several accounts (streaming recipients), one query per chunk: the
+    filters joined to a union of their keywords and statuses."""
+    found: dict[int, dict[int, dict[str, Any]]] = {i: {} for i in account_ids}
+    ids = list(found)
+    for start in range(0, len(ids), _ACCOUNTS_PER_QUERY):
+        chunk = ids[start : start + _ACCOUNTS_PER_QUERY]
+        for row, keyword, whole_word, status_id in (
+            await session.execute(_rules_query(chunk))
+        ).all():
+            rule = found[row.account_id].get(row.id)
+            if rule is None:
+                rule = found[row.account_id][row.id] = {
+                    "id": str(row.id),
+                    "title": row.title,
+                    "context": list(row.context or []),
+                    "expires_at": iso(row.expires_at),
+                    "filter_action": row.filter_action,
+                    "keywords": [],
+                    "status_ids": [],
+                }
+            if keyword is not None:
+                rule["keywords"].append([keyword, bool(whole_word)])
+            if status_id is not None:
+                rule["status_ids"].append(int(status_id))
+    return {account_id: list(rules.values()) for account_id, rules in found.items()}
+
+
+def _rules_query(account_ids: list[int]) -> Any:
+    rules = union_all(
+        select(
+            FilterKeyword.filter_id.label("filter_id"),
+            FilterKeyword.keyword.label("keyword"),
+            FilterKeyword.whole_word.label("whole_word"),
+            cast(null(), IdType).label("status_id"),
+        ).where(FilterKeyword.account_id.in_(account_ids)),
+        select(
+            FilterStatus.filter_id,
+            cast(null(), String),
+            cast(null(), Boolean),
+            FilterStatus.status_id,
+        ).where(FilterStatus.account_id.in_(account_ids)),
+    ).subquery()
+    return (
+        select(Filter, rules.c.keyword, rules.c.whole_word, rules.c.status_id)
+        .outerjoin(rules, rules.c.filter_id == Filter.id)
+        .where(Filter.account_id.in_(account_ids))
+        .order_by(Filter.id)
+    )
