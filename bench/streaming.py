@@ -62,6 +62,17 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def server_pid(parent: int) -> int:
     """`connecthub serve` with one worker runs uvicorn in the same process."""
     return parent
@@ -411,6 +422,7 @@ async def fanout_phase(
     seeded: Seeded,
     posts: int,
     stream: str,
+    pid: int,
 ) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         status_id, answered = await post(client, seeded.star_token, {"status": "probe"})
@@ -434,6 +446,7 @@ async def fanout_phase(
         all_latencies: list[float] = []
         total_deliveries = 0
         total_time = 0.0
+        server_cpu, client_cpu = cpu_seconds(pid), own_cpu_seconds()
         for n in range(posts):
             if time.perf_counter() > DEADLINE:
                 break
@@ -455,11 +468,20 @@ async def fanout_phase(
                 f"  post {n}: {len(times)}/{len(sockets)} delivered in {spread * 1000:.0f} ms "
                 f"({len(times) / spread:,.0f} deliveries/s); " + describe("latency", latencies)
             )
+        server_cpu, client_cpu = cpu_seconds(pid) - server_cpu, own_cpu_seconds() - client_cpu
         if total_time:
             print(
                 f"  overall: {total_deliveries} deliveries, "
                 f"{total_deliveries / total_time:,.0f} deliveries/s; "
                 + describe("latency", all_latencies)
+            )
+            # The load generator shares the machine: what the server itself can sustain is
+            # its CPU per delivery (the posts' own work included).
+            print(
+                f"  server CPU {server_cpu:.2f} s for {total_deliveries} deliveries: "
+                f"{server_cpu * 1e6 / max(1, total_deliveries):.1f} µs each, "
+                f"{total_deliveries / max(server_cpu, 1e-9):,.0f} deliveries per server "
+                f"CPU-second; load generator CPU {client_cpu:.2f} s"
             )
 
 
@@ -537,7 +559,7 @@ async def main() -> None:
 
             print(f"3. one post fanned out to {len(sockets)} sockets")
             await fanout_phase(
-                base, sockets, receipts, seeded, args.fanout_posts, args.fanout_stream
+                base, sockets, receipts, seeded, args.fanout_posts, args.fanout_stream, pid
             )
             print(f"server RSS at the end: {rss_mb(pid):.0f} MiB")
 

@@ -66,6 +66,11 @@ class AudienceFilter:
 
     async def readable(self, viewer_id: int, status: dict[str, Any]) -> bool:
         """Whether this status event may be sent to `viewer_id`."""
+        known = self.decision(viewer_id, status)
+        return known if isinstance(known, bool) else await known
+
+    def decision(self, viewer_id: int, status: dict[str, Any]) -> bool | asyncio.Future[bool]:
+        """The answer when known, else a future of it (its batch query under way)."""
         if _account_id(status.get("account")) == viewer_id:
             return True  # one's own statuses always arrive
         raw_id = str(status.get("id", ""))
@@ -86,7 +91,7 @@ class AudienceFilter:
         answers.pending.setdefault(viewer_id, []).append(waiter)
         if answers.worker is None:
             answers.worker = asyncio.create_task(self._decide(answers))
-        return await waiter
+        return waiter
 
     async def _decide(self, answers: _Answers) -> None:
         # One tick: every connection woken by the same event joins this batch.
@@ -153,7 +158,7 @@ class RecipientFilters:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self._rules: dict[int, tuple[float, matching.Rules]] = {}
-        self._pending: dict[int, asyncio.Future[matching.Rules]] = {}
+        self._pending: dict[int, list[asyncio.Future[matching.Rules]]] = {}  # as _Answers
         self._worker: asyncio.Task[None] | None = None
 
     def forget(self, account_id: int) -> None:
@@ -185,17 +190,19 @@ class RecipientFilters:
         return marked
 
     async def _rules_of(self, viewer_id: int) -> matching.Rules:
-        now = time.monotonic()
+        known = self.rules(viewer_id)
+        return await known if isinstance(known, asyncio.Future) else known
+
+    def rules(self, viewer_id: int) -> matching.Rules | asyncio.Future[matching.Rules]:
+        """The recipient's rules when kept, else a future of them (their fetch under way)."""
         kept = self._rules.get(viewer_id)
-        if kept is not None and kept[0] > now:
+        if kept is not None and kept[0] > time.monotonic():
             return kept[1]
-        waiter = self._pending.get(viewer_id)
-        if waiter is None:
-            waiter = asyncio.get_running_loop().create_future()
-            self._pending[viewer_id] = waiter
+        waiter: asyncio.Future[matching.Rules] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(viewer_id, []).append(waiter)
         if self._worker is None:
             self._worker = asyncio.create_task(self._fetch())
-        return await asyncio.shield(waiter)
+        return waiter
 
     async def _fetch(self) -> None:
         await asyncio.sleep(0)  # one tick: every recipient of the same event joins the batch
@@ -212,12 +219,13 @@ class RecipientFilters:
                 expires = time.monotonic() + _RULES_KEEP_SECONDS
                 if len(self._rules) >= _MAX_ENTRIES:
                     self._rules.clear()
-                for viewer_id, waiter in batch.items():
+                for viewer_id, waiters in batch.items():
                     rules = found.get(viewer_id, [])
                     if viewer_id in found:
                         self._rules[viewer_id] = (expires, rules)
-                    if not waiter.done():
-                        waiter.set_result(rules)
+                    for waiter in waiters:
+                        if not waiter.done():
+                            waiter.set_result(rules)
         finally:
             self._worker = None
 

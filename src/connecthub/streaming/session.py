@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from connecthub.accounts.identity import TokenInfo
@@ -52,7 +52,10 @@ class Mailbox:
         self._on_overflow = on_overflow
         self.overflowed = False
 
-    def offer(self, channel: str, event: Event) -> None:
+    def offer(self, channel: str, event: Event, ready: Sequence[asyncio.Future[Any]] = ()) -> None:
+        """Queue the event and wake the reader once every future in `ready` is done: the
+        answers the reader would otherwise wake up only to wait for (one wake per
+        delivery, not two). The event keeps its place in line meanwhile."""
         if self.overflowed:
             return
         if len(self._items) >= self._limit:
@@ -61,6 +64,22 @@ class Mailbox:
             self._on_overflow()
             return
         self._items.append((channel, event))
+        waiting = [future for future in ready if not future.done()]
+        if not waiting:
+            self._wake()
+            return
+        remaining = len(waiting)
+
+        def one_done(_: asyncio.Future[Any]) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0:
+                self._wake()
+
+        for future in waiting:
+            future.add_done_callback(one_done)
+
+    def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -150,7 +169,20 @@ class StreamSession:
         if channel == revocation_channel(self.account_id):
             self._control(event)
             return
-        self._mailbox.offer(channel, event)
+        self._mailbox.offer(channel, event, self._pending_answers(event))
+
+    def _pending_answers(self, event: Event) -> list[asyncio.Future[Any]]:
+        """For a status event, start now (batched with every local recipient of the same
+        event) what `next_deliveries` will ask: may this recipient read it, and their
+        content-filter rules."""
+        payload = event.get("payload")
+        name = event.get("event")
+        if name not in ("update", "status.update") or not isinstance(payload, dict):
+            return []
+        answers: list[Any] = [self._audience.decision(self.account_id, payload)]
+        if name == "update":
+            answers.append(self._audience.content.rules(self.account_id))
+        return [answer for answer in answers if isinstance(answer, asyncio.Future)]
 
     def _control(self, event: Event) -> None:
         """Handled on arrival, never queued, so a revocation is not stuck behind a backlog."""
