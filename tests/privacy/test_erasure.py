@@ -9,6 +9,7 @@ import subprocess
 from typing import Any
 
 from connecthub.accounts.models import Account, Role, User
+from connecthub.filters.models import Filter, FilterKeyword
 from connecthub.infra.db import Base
 from connecthub.privacy import erasure, repository
 from connecthub.relationships.models import Follow
@@ -45,6 +46,16 @@ async def test_an_interrupted_erasure_finishes_without_doubling(app_factory: Any
                 assert response.status_code == 200, response.text
         for n in range(5):
             await post_status(client, alice_token, f"post {n}")
+        response = await client.post(
+            "/api/v2/filters",
+            json={
+                "title": "private words",
+                "context": ["home"],
+                "keywords_attributes": [{"keyword": "something personal"}],
+            },
+            headers=auth(alice_token),
+        )
+        assert response.status_code == 200, response.text
         assert (await ask_deletion(client, alice_token)).status_code == 202
 
         # Three chunks of two rows, as if the worker died there; then the whole job twice.
@@ -67,6 +78,8 @@ async def test_an_interrupted_erasure_finishes_without_doubling(app_factory: Any
         a = alice.id
         assert await count(app, Status, Status.account_id == a) == 0
         assert await count(app, Favourite, Favourite.account_id == a) == 0
+        assert await count(app, Filter, Filter.account_id == a) == 0
+        assert await count(app, FilterKeyword, FilterKeyword.account_id == a) == 0
         assert (
             await count(app, Follow, (Follow.account_id == a) | (Follow.target_account_id == a))
             == 0

@@ -25,6 +25,7 @@ from connecthub.accounts.models import (
 )
 from connecthub.accounts.oidc_models import Identity
 from connecthub.conversations.models import AccountConversation
+from connecthub.filters.models import Filter
 from connecthub.infra.idempotency import IdempotencyRecord
 from connecthub.notifications.models import Notification
 from connecthub.privacy.models import AccountDeletion, Consent
@@ -62,6 +63,7 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (Identity, lambda a: Identity.user_id == _user_of(a)),
     (IdempotencyRecord, lambda a: IdempotencyRecord.account_id == a),
     (Consent, lambda a: Consent.account_id == a),
+    (Filter, lambda a: Filter.account_id == a),  # its keywords and statuses by cascade
 ]
 
 
