@@ -1,4 +1,5 @@
-"""CPU cost of one home timeline read, in-process (docs/benchmarks.md, "Home timeline").
+"""CPU cost of one home timeline read (or, with --post, one new status), in-process
+(docs/benchmarks.md, "Home timeline").
 
 Runs against a database and Redis prefix an earlier `bench/timelines.py --keep` left: the
 app is driven through ASGI (no sockets, no load generator), one request at a time, so the
@@ -37,7 +38,11 @@ async def run(args: argparse.Namespace, tokens: list[str]) -> None:
 
         async def one(n: int) -> None:
             headers = {"Authorization": f"Bearer {tokens[n % len(tokens)]}"}
-            response = await client.get(args.path, headers=headers)
+            if args.post:
+                body = {"status": f"@{args.mention} note {n}", "visibility": args.post}
+                response = await client.post("/api/v1/statuses", json=body, headers=headers)
+            else:
+                response = await client.get(args.path, headers=headers)
             assert response.status_code == 200, response.text
 
         for n in range(len(tokens) * 2):  # token cache, entity cache, compiled statements
@@ -51,8 +56,9 @@ async def run(args: argparse.Namespace, tokens: list[str]) -> None:
         if profiler:
             profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    label = f"POST /api/v1/statuses ({args.post})" if args.post else args.path
     print(
-        f"{args.path}: {args.requests} sequential requests, "
+        f"{label}: {args.requests} sequential requests, "
         f"{cpu / args.requests * 1000:.2f} ms CPU and {wall / args.requests * 1000:.2f} ms wall"
         f" each (load average {os.getloadavg()[0]:.1f})"
     )
@@ -70,6 +76,12 @@ def main() -> None:
     parser.add_argument("--tokens", default=str(default_tokens))
     parser.add_argument("--tokens-used", type=int, default=50)
     parser.add_argument("--path", default="/api/v1/timelines/home?limit=20")
+    parser.add_argument(
+        "--post",
+        choices=["public", "direct"],
+        help="measure POST /api/v1/statuses with this visibility (mentioning --mention)",
+    )
+    parser.add_argument("--mention", default="u1")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=25)
