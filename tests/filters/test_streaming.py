@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from tests.social_factories import follow, user_with_token
 from tests.streaming.support import (
     api,
+    multi_process,
     payload,
     post_status,
     servers,
@@ -121,3 +122,34 @@ async def test_streamed_updates_respect_the_recipients_filters(
 
 def _update_of(message: dict[str, Any], status_id: str) -> bool:
     return message.get("event") == "update" and payload(message)["id"] == status_id
+
+
+async def test_a_topic_only_connection_on_another_process_applies_a_new_filter_at_once(
+    test_env: TestEnv, factory_app: FastAPI
+) -> None:
+    """Alice listens to `public` only, on one server process; she adds a `hide` filter
+    through another. The process holding her socket kept her (empty) rules from the last
+    post and has no user stream of hers to hear `filters_changed` on: the account's control
+    channel tells it, so the very next matching post is left out."""
+    _alice, alice_token = await user_with_token(factory_app, "alice")
+    _bob, bob_token = await user_with_token(factory_app, "bob")
+    count = 2 if multi_process() else 1
+    with servers(test_env, count) as started:
+        streaming, writing = started[0], started[-1]
+        async with websocket(streaming, alice_token, query={"stream": "public"}) as ws:
+            await subscribed(ws, streaming, alice_token)
+            first = await post_status(writing, bob_token, "nothing to hide")
+            await wait_for_message(ws, lambda m: _update_of(m, first["id"]))
+
+            hiding = {
+                "title": "h",
+                "context": ["public"],
+                "filter_action": "hide",
+                "keywords_attributes": [{"keyword": "spoiler"}],
+            }
+            created = await api(writing, "POST", "/api/v2/filters", alice_token, json=hiding)
+            assert created.status_code == 200, created.text
+            hidden = await post_status(writing, bob_token, "a spoiler for tonight")
+            shown = await post_status(writing, bob_token, "the weather tomorrow")
+            _message, before = await wait_for_message(ws, lambda m: _update_of(m, shown["id"]))
+    assert not [m for m in before if _update_of(m, hidden["id"])]

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from connecthub.accounts.tokens import revocation_channel
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.filters import repository
@@ -41,6 +42,9 @@ def _changed(uow: UnitOfWork, account_id: int) -> None:
     if account_id not in published:
         published.add(account_id)
         uow.publish(f"user:{account_id}", {"event": FILTERS_CHANGED})
+        # And on the account's control channel, which every streaming connection of the
+        # account listens to (topic-only ones too), so each process drops the rules it keeps.
+        uow.publish(revocation_channel(account_id), {"event": FILTERS_CHANGED})
 
 
 async def _owned(uow: UnitOfWork, account_id: int, filter_id: int) -> Filter:

@@ -11,15 +11,19 @@ So a post fanned out to ten thousand local sockets costs a handful of queries, a
 or mute takes effect on the next status without any cache to invalidate.
 
 `RecipientFilters` applies each recipient's content filters (filters/): their rules are
-kept per process for a short while, fetched for every recipient that needs them in the same
-tick at once (one cache read, one query for the misses), and dropped when the recipient's
-own user stream carries `filters_changed`. A `hide` filter in the stream's context drops
-the event; a `warn` match sends that recipient a copy carrying `filtered`.
+kept per process, fetched for every recipient that needs them in the same tick at once (one
+cache read, one query for the misses), and dropped when `filters_changed` arrives on the
+account's control channel (every connection of the account listens to it) or a new
+connection of the account opens. They are also fetched again after 5 to 10 minutes,
+spread so that ten thousand recipients fetched by one post do not all expire together,
+and so that a lost event cannot keep old rules for long. A `hide` filter in the stream's
+context drops the event; a `warn` match sends that recipient a copy carrying `filtered`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from typing import Any
 
@@ -149,7 +153,9 @@ def _involved_accounts(status: dict[str, Any]) -> frozenset[int]:
     return frozenset(ids)
 
 
-_RULES_KEEP_SECONDS = 30.0
+_RULES_KEEP_SECONDS = 600.0
+# Well above the sockets one process holds: clearing the table refetches everyone's rules.
+_MAX_RULES = 200_000
 
 
 class RecipientFilters:
@@ -216,13 +222,16 @@ class RecipientFilters:
                     # the status arrives unfiltered rather than the stream going quiet.
                     log.exception("streaming.filter_rules_failed")
                     found = {}
-                expires = time.monotonic() + _RULES_KEEP_SECONDS
-                if len(self._rules) >= _MAX_ENTRIES:
-                    self._rules.clear()
+                now = time.monotonic()
+                if len(self._rules) >= _MAX_RULES:
+                    self._rules = {k: kept for k, kept in self._rules.items() if kept[0] > now}
+                    if len(self._rules) >= _MAX_RULES:
+                        self._rules.clear()
                 for viewer_id, waiters in batch.items():
                     rules = found.get(viewer_id, [])
                     if viewer_id in found:
-                        self._rules[viewer_id] = (expires, rules)
+                        keep = _RULES_KEEP_SECONDS * random.uniform(0.5, 1.0)
+                        self._rules[viewer_id] = (now + keep, rules)
                     for waiter in waiters:
                         if not waiter.done():
                             waiter.set_result(rules)

@@ -63,6 +63,9 @@ class StreamingHub:
 
     async def open_session(self, token: TokenInfo, transport: str) -> StreamSession:
         session = StreamSession(self.engines, token, transport, self.audience)
+        # Rules kept from an earlier connection may predate a change this process did not
+        # hear of (it had no connection of the account to hear it on).
+        self.audience.content.forget(session.account_id)
         await session.open()
         self.sessions.add(session)
         self._emptied.clear()

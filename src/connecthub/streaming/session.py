@@ -190,6 +190,8 @@ class StreamSession:
         revoked = kind == "tokens_revoked" and self.token.token_id in event.get("token_ids", ())
         if revoked or kind == ACCOUNT_CLOSED_EVENT:
             self.close(CLOSE_REVOKED)
+        elif kind == FILTERS_CHANGED:
+            self._audience.content.forget(self.account_id)
 
     # -- delivery --------------------------------------------------------------------
 
@@ -202,8 +204,6 @@ class StreamSession:
             if not isinstance(name, str):
                 continue
             payload = event.get("payload")
-            if name == FILTERS_CHANGED and channel == f"user:{self.account_id}":
-                self._audience.content.forget(self.account_id)
             for stream in self.streams.values():
                 if stream.channel != channel:
                     continue
