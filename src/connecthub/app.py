@@ -22,7 +22,7 @@ from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMidd
 from connecthub.infra.engines import Engines
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.routes import include_routers
-from connecthub.streaming.endpoints import websocket_shortcut
+from connecthub.streaming.endpoints import WebSocketShortcut
 from connecthub.streaming.hub import StreamingHub
 from connecthub.tasks import register_all
 
@@ -40,10 +40,10 @@ OPENAPI_TAGS = [
 
 class _ConnectHubApp(FastAPI):
     """FastAPI with the streaming WebSocket served ahead of the middleware stack (see
-    `websocket_shortcut`)."""
+    `WebSocketShortcut`)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return websocket_shortcut(super().build_middleware_stack(), self.state.client_ips)
+        return WebSocketShortcut(super().build_middleware_stack(), self.state.client_ips)
 
 
 # CPython's default (700, 10, 10) runs a full collection whenever the long-lived heap has

@@ -178,23 +178,27 @@ async def _send_error(websocket: WebSocket, status: int, message: str) -> None:
 STREAMING_PATH = "/api/v1/streaming"
 
 
-def websocket_shortcut(app: ASGIApp, resolver: ClientIpResolver) -> ASGIApp:
+class WebSocketShortcut:
     """Serve the streaming WebSocket ahead of `app`'s middleware and routing.
 
     A streaming socket stays open for hours, and every ASGI layer it passes through stays
     suspended with it: the middleware stack and the router are ~25 coroutine frames, about
     10 KiB per socket, a quarter of what ten thousand sockets cost. None of those layers
     acts on a WebSocket except to give it a request id for the logs, which is done here.
+    A middleware class with `.app`, so tools that walk the stack (FastAPI looks for
+    OpenTelemetry's middleware in it) still see everything below.
     """
 
-    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, app: ASGIApp, resolver: ClientIpResolver) -> None:
+        self.app = app
+        self.resolver = resolver
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"].rstrip("/") == STREAMING_PATH:
-            bind_request_context(scope, resolver)
+            bind_request_context(scope, self.resolver)
             await websocket_stream(WebSocket(scope, receive, send))
             return
-        await app(scope, receive, send)
-
-    return dispatch
+        await self.app(scope, receive, send)
 
 
 # -- Server-sent events -----------------------------------------------------------------
