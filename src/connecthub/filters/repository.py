@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, String, cast, delete, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,29 +33,29 @@ async def count_filters(session: AsyncSession, account_id: int) -> int:
 async def keywords_of(
     session: AsyncSession, account_id: int, filter_ids: Sequence[int]
 ) -> dict[int, list[FilterKeyword]]:
-    found: dict[int, list[FilterKeyword]] = defaultdict(list)
-    if not filter_ids:
-        return found
-    query = (
-        select(FilterKeyword)
-        .where(FilterKeyword.account_id == account_id, FilterKeyword.filter_id.in_(filter_ids))
-        .order_by(FilterKeyword.id)
-    )
-    for keyword in await session.scalars(query):
-        found[keyword.filter_id].append(keyword)
-    return found
+    return await _rows_by_filter(session, FilterKeyword, account_id, filter_ids)
 
 
 async def statuses_of(
     session: AsyncSession, account_id: int, filter_ids: Sequence[int]
 ) -> dict[int, list[FilterStatus]]:
-    found: dict[int, list[FilterStatus]] = defaultdict(list)
+    return await _rows_by_filter(session, FilterStatus, account_id, filter_ids)
+
+
+_Row = TypeVar("_Row", FilterKeyword, FilterStatus)
+
+
+async def _rows_by_filter(
+    session: AsyncSession, model: type[_Row], account_id: int, filter_ids: Sequence[int]
+) -> dict[int, list[_Row]]:
+    """The account's keyword (or status) rows of these filters, by filter id, oldest first."""
+    found: dict[int, list[_Row]] = defaultdict(list)
     if not filter_ids:
         return found
     query = (
-        select(FilterStatus)
-        .where(FilterStatus.account_id == account_id, FilterStatus.filter_id.in_(filter_ids))
-        .order_by(FilterStatus.id)
+        select(model)
+        .where(model.account_id == account_id, model.filter_id.in_(filter_ids))
+        .order_by(model.id)
     )
     for row in await session.scalars(query):
         found[row.filter_id].append(row)
