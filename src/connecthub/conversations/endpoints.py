@@ -7,21 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from connecthub.conversations import service
-from connecthub.errors import NotFound
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import UowDep
+from connecthub.http.deps import UowDep, path_id
 from connecthub.http.pagination import PageDep, link_header
 
 router = APIRouter(tags=["conversations"])
 
 ReadConversations = Annotated[Caller, Depends(require("read:statuses"))]
 WriteConversations = Annotated[Caller, Depends(require("write:conversations"))]
-
-
-def _row_id(value: str) -> int:
-    if not value.isdigit() or len(value) > 19:
-        raise NotFound()
-    return int(value)
 
 
 @router.get("/api/v1/conversations", summary="The caller's direct-message conversations")
@@ -40,12 +33,12 @@ async def list_conversations(
 async def read_conversation(
     conversation_id: str, caller: WriteConversations, uow: UowDep
 ) -> dict[str, Any]:
-    return await service.mark_read(uow, caller.account_id, _row_id(conversation_id))
+    return await service.mark_read(uow, caller.account_id, path_id(conversation_id))
 
 
 @router.delete("/api/v1/conversations/{conversation_id}", summary="Remove for the caller")
 async def remove_conversation(
     conversation_id: str, caller: WriteConversations, uow: UowDep
 ) -> dict[str, Any]:
-    await service.remove(uow, caller.account_id, _row_id(conversation_id))
+    await service.remove(uow, caller.account_id, path_id(conversation_id))
     return {}

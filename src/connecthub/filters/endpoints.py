@@ -8,10 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from connecthub.accounts.params import boolean, read_params
-from connecthub.errors import NotFound
 from connecthub.filters import schemas, service
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import UowDep
+from connecthub.http.deps import UowDep, path_id
 
 router = APIRouter(tags=["filters"])
 
@@ -21,18 +20,12 @@ WriteFilters = Annotated[Caller, Depends(require("write:filters"))]
 Entity = dict[str, Any]
 
 
-def _path_id(value: str) -> int:
-    if not value.isdigit() or len(value) > 19:
-        raise NotFound()
-    return int(value)
-
-
 # Keyword and status rows first: `/filters/keywords/{id}` must not read as a filter id.
 
 
 @router.get("/api/v2/filters/keywords/{keyword_id}", summary="One keyword of my filters")
 async def get_keyword(keyword_id: str, caller: ReadFilters, uow: UowDep) -> Entity:
-    return await service.get_keyword(uow, caller.account_id, _path_id(keyword_id))
+    return await service.get_keyword(uow, caller.account_id, path_id(keyword_id))
 
 
 @router.put("/api/v2/filters/keywords/{keyword_id}", summary="Change a filter keyword")
@@ -43,7 +36,7 @@ async def update_keyword(
     return await service.update_keyword(
         uow,
         caller.account_id,
-        _path_id(keyword_id),
+        path_id(keyword_id),
         schemas.keyword_text(params, "keyword", required=False),
         boolean(params, "whole_word"),
     )
@@ -51,18 +44,18 @@ async def update_keyword(
 
 @router.delete("/api/v2/filters/keywords/{keyword_id}", summary="Remove a filter keyword")
 async def delete_keyword(keyword_id: str, caller: WriteFilters, uow: UowDep) -> Entity:
-    await service.delete_keyword(uow, caller.account_id, _path_id(keyword_id))
+    await service.delete_keyword(uow, caller.account_id, path_id(keyword_id))
     return {}
 
 
 @router.get("/api/v2/filters/statuses/{row_id}", summary="One status of my filters")
 async def get_status(row_id: str, caller: ReadFilters, uow: UowDep) -> Entity:
-    return await service.get_status(uow, caller.account_id, _path_id(row_id))
+    return await service.get_status(uow, caller.account_id, path_id(row_id))
 
 
 @router.delete("/api/v2/filters/statuses/{row_id}", summary="Remove a status from a filter")
 async def delete_status(row_id: str, caller: WriteFilters, uow: UowDep) -> Entity:
-    await service.delete_status(uow, caller.account_id, _path_id(row_id))
+    await service.delete_status(uow, caller.account_id, path_id(row_id))
     return {}
 
 
@@ -79,7 +72,7 @@ async def create_filter(request: Request, caller: WriteFilters, uow: UowDep) -> 
 
 @router.get("/api/v2/filters/{filter_id}", summary="One of my content filters")
 async def get_filter(filter_id: str, caller: ReadFilters, uow: UowDep) -> Entity:
-    return await service.get_filter(uow, caller.account_id, _path_id(filter_id))
+    return await service.get_filter(uow, caller.account_id, path_id(filter_id))
 
 
 @router.put("/api/v2/filters/{filter_id}", summary="Change a content filter")
@@ -87,18 +80,18 @@ async def update_filter(
     filter_id: str, request: Request, caller: WriteFilters, uow: UowDep
 ) -> Entity:
     draft = schemas.filter_draft(await read_params(request), updating=True)
-    return await service.update(uow, caller.account_id, _path_id(filter_id), draft)
+    return await service.update(uow, caller.account_id, path_id(filter_id), draft)
 
 
 @router.delete("/api/v2/filters/{filter_id}", summary="Delete a content filter")
 async def delete_filter(filter_id: str, caller: WriteFilters, uow: UowDep) -> Entity:
-    await service.delete(uow, caller.account_id, _path_id(filter_id))
+    await service.delete(uow, caller.account_id, path_id(filter_id))
     return {}
 
 
 @router.get("/api/v2/filters/{filter_id}/keywords", summary="A filter's keywords")
 async def list_keywords(filter_id: str, caller: ReadFilters, uow: UowDep) -> list[Entity]:
-    return await service.list_keywords(uow, caller.account_id, _path_id(filter_id))
+    return await service.list_keywords(uow, caller.account_id, path_id(filter_id))
 
 
 @router.post("/api/v2/filters/{filter_id}/keywords", summary="Add a keyword to a filter")
@@ -109,20 +102,20 @@ async def add_keyword(
     keyword = schemas.keyword_text(params, "keyword", required=True)
     assert keyword is not None
     return await service.add_keyword(
-        uow, caller.account_id, _path_id(filter_id), keyword, boolean(params, "whole_word")
+        uow, caller.account_id, path_id(filter_id), keyword, boolean(params, "whole_word")
     )
 
 
 @router.get("/api/v2/filters/{filter_id}/statuses", summary="A filter's statuses")
 async def list_statuses(filter_id: str, caller: ReadFilters, uow: UowDep) -> list[Entity]:
-    return await service.list_statuses(uow, caller.account_id, _path_id(filter_id))
+    return await service.list_statuses(uow, caller.account_id, path_id(filter_id))
 
 
 @router.post("/api/v2/filters/{filter_id}/statuses", summary="Add a status to a filter")
 async def add_status(filter_id: str, request: Request, caller: WriteFilters, uow: UowDep) -> Entity:
     params = await read_params(request)
     status_id = schemas.row_id(params.get("status_id"), "status_id")
-    return await service.add_status(uow, caller.account_id, _path_id(filter_id), status_id)
+    return await service.add_status(uow, caller.account_id, path_id(filter_id), status_id)
 
 
 # v1: one filter per keyword
@@ -141,16 +134,16 @@ async def create_v1(request: Request, caller: WriteFilters, uow: UowDep) -> Enti
 
 @router.get("/api/v1/filters/{keyword_id}", summary="One filter keyword (v1)")
 async def get_v1(keyword_id: str, caller: ReadFilters, uow: UowDep) -> Entity:
-    return await service.get_v1(uow, caller.account_id, _path_id(keyword_id))
+    return await service.get_v1(uow, caller.account_id, path_id(keyword_id))
 
 
 @router.put("/api/v1/filters/{keyword_id}", summary="Change a filter keyword (v1)")
 async def update_v1(keyword_id: str, request: Request, caller: WriteFilters, uow: UowDep) -> Entity:
     draft, whole_word = schemas.v1_draft(await read_params(request), updating=True)
-    return await service.update_v1(uow, caller.account_id, _path_id(keyword_id), draft, whole_word)
+    return await service.update_v1(uow, caller.account_id, path_id(keyword_id), draft, whole_word)
 
 
 @router.delete("/api/v1/filters/{keyword_id}", summary="Delete a filter keyword (v1)")
 async def delete_v1(keyword_id: str, caller: WriteFilters, uow: UowDep) -> Entity:
-    await service.delete_v1(uow, caller.account_id, _path_id(keyword_id))
+    await service.delete_v1(uow, caller.account_id, path_id(keyword_id))
     return {}

@@ -55,14 +55,7 @@ def row_id(value: Any, name: str) -> int:
 
 
 def title(params: dict[str, Any], name: str = "title", *, required: bool) -> str | None:
-    if params.get(name) is None and not required:
-        return None
-    value = text(params, name, required=required).strip()
-    if not value:
-        raise ValidationFailed(name, "can't be blank")
-    if len(value) > MAX_TITLE:
-        raise ValidationFailed(name, f"is too long (at most {MAX_TITLE} characters)")
-    return value
+    return _bounded_text(params, name, MAX_TITLE, required=required)
 
 
 def context(params: dict[str, Any], *, required: bool) -> list[str] | None:
@@ -101,13 +94,18 @@ def expires_in(params: dict[str, Any]) -> int | Unset | None:
 
 
 def keyword_text(params: dict[str, Any], name: str, *, required: bool) -> str | None:
+    return _bounded_text(params, name, MAX_KEYWORD, required=required)
+
+
+def _bounded_text(params: dict[str, Any], name: str, limit: int, *, required: bool) -> str | None:
+    """Stripped, not blank, at most `limit` characters; None when absent and optional."""
     if params.get(name) is None and not required:
         return None
     value = text(params, name, required=required).strip()
     if not value:
         raise ValidationFailed(name, "can't be blank")
-    if len(value) > MAX_KEYWORD:
-        raise ValidationFailed(name, f"is too long (at most {MAX_KEYWORD} characters)")
+    if len(value) > limit:
+        raise ValidationFailed(name, f"is too long (at most {limit} characters)")
     return value
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from connecthub.config import Settings
+from connecthub.errors import NotFound
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 
@@ -62,3 +63,10 @@ EnginesDep = Annotated[Engines, Depends(_engines_dep)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 PrimaryUowDep = Annotated[UnitOfWork, Depends(get_primary_uow, scope="function")]
+
+
+def path_id(value: str) -> int:
+    """An id taken from the URL path; one that is not a 64-bit number names no record."""
+    if not value.isdigit() or len(value) > 19:
+        raise NotFound()
+    return int(value)

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 from connecthub.accounts.params import read_params, text
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import EnginesDep, SettingsDep, UowDep
+from connecthub.http.deps import EnginesDep, SettingsDep, UowDep, path_id
 from connecthub.media import repository, service, serving
 from connecthub.media.models import MediaState
 from connecthub.media.serializers import media_entity
@@ -91,12 +91,6 @@ async def upload_v1(
     return media_entity(settings, await _upload(request, caller, uow, settings))
 
 
-def _media_id(value: str) -> int:
-    if not value.isdigit() or len(value) > 19:
-        raise NotFound()
-    return int(value)
-
-
 @router.get(
     "/api/v1/media/{media_id}",
     summary="One's own upload: 206 while processing, 200 when ready",
@@ -105,7 +99,7 @@ def _media_id(value: str) -> int:
 async def get_media(
     media_id: str, caller: WriteMedia, uow: UowDep, settings: SettingsDep
 ) -> JSONResponse:
-    row = await repository.owned(uow.session, caller.account_id, _media_id(media_id))
+    row = await repository.owned(uow.session, caller.account_id, path_id(media_id))
     if row is None:
         raise NotFound()
     if row.state == MediaState.FAILED:
@@ -118,7 +112,7 @@ async def get_media(
 async def update_media(
     media_id: str, request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    row = await repository.owned(uow.session, caller.account_id, _media_id(media_id))
+    row = await repository.owned(uow.session, caller.account_id, path_id(media_id))
     if row is None or row.status_id is not None:  # attached media change through the status
         raise NotFound()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

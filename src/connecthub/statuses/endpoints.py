@@ -13,7 +13,7 @@ from connecthub.accounts.scopes import covers_any
 from connecthub.accounts.serializers import account_entity
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import SettingsDep, UowDep, path_id
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.statuses import interactions, repository, service
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
@@ -64,12 +64,6 @@ async def post_status(
     return await status_entity(uow.session, status, caller.account_id, settings)
 
 
-def _status_id(value: str, field: str = "id") -> int:
-    if not value.isdigit() or len(value) > 19:
-        raise NotFound()
-    return int(value)
-
-
 async def _one(
     uow: UowDep, settings: SettingsDep, status: Status, viewer_id: int | None
 ) -> dict[str, Any]:
@@ -95,7 +89,7 @@ async def get_status(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    status = await interactions.readable(uow, viewer_id, path_id(status_id))
     return await _one(uow, settings, status, viewer_id)
 
 
@@ -103,7 +97,7 @@ async def get_status(
 async def delete_status(
     status_id: str, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    status = await service.own_status(uow, caller.account_id, _status_id(status_id))
+    status = await service.own_status(uow, caller.account_id, path_id(status_id))
     entity = await _one(uow, settings, status, caller.account_id)
     entity["text"] = status.text
     await service.delete_status(uow, settings, status)
@@ -114,7 +108,7 @@ async def delete_status(
 async def edit_status(
     status_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    status = await service.own_status(uow, caller.account_id, _status_id(status_id))
+    status = await service.own_status(uow, caller.account_id, path_id(status_id))
     draft = status_draft(await read_params(request), editing=True)
     status = await service.edit_status(uow, settings, status, draft)
     return await _one(uow, settings, status, caller.account_id)
@@ -122,7 +116,7 @@ async def edit_status(
 
 @router.get("/api/v1/statuses/{status_id}/source", summary="A status' source text")
 async def status_source(status_id: str, caller: ReadStatuses, uow: UowDep) -> dict[str, Any]:
-    status = await service.own_status(uow, caller.account_id, _status_id(status_id))
+    status = await service.own_status(uow, caller.account_id, path_id(status_id))
     return {"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text}
 
 
@@ -131,7 +125,7 @@ async def status_history(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
 ) -> list[dict[str, Any]]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    status = await interactions.readable(uow, viewer_id, path_id(status_id))
     edits = await repository.edits_of(uow.session, status.id)
     author = await uow.session.get(Account, status.account_id)
     assert author is not None
@@ -143,7 +137,7 @@ async def status_context(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    status = await interactions.readable(uow, viewer_id, path_id(status_id))
     above = await repository.ancestors(uow.session, viewer_id, status)
     below = await repository.descendants(uow.session, viewer_id, status)
     entities = await status_entities(
@@ -155,7 +149,7 @@ async def status_context(
 async def _act(
     uow: UowDep, settings: SettingsDep, caller: Caller, action: Any, status_id: str
 ) -> dict[str, Any]:
-    status = await action(uow, caller.account_id, _status_id(status_id))
+    status = await action(uow, caller.account_id, path_id(status_id))
     return await _one(uow, settings, status, caller.account_id)
 
 
@@ -178,7 +172,7 @@ async def reblog(
     status_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     chosen = visibility(await read_params(request))
-    boost = await interactions.reblog(uow, caller.account_id, _status_id(status_id), chosen)
+    boost = await interactions.reblog(uow, caller.account_id, path_id(status_id), chosen)
     return await _one(uow, settings, boost, caller.account_id)
 
 
@@ -242,7 +236,7 @@ async def favourited_by(
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    status = await interactions.readable(uow, viewer_id, path_id(status_id))
     rows = await repository.accounts_who(
         uow.session,
         viewer_id,
@@ -265,7 +259,7 @@ async def reblogged_by(
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, _status_id(status_id))
+    status = await interactions.readable(uow, viewer_id, path_id(status_id))
     rows = await repository.boosters(uow.session, viewer_id, status.id, page)
     return await _accounts_page(request, response, uow, settings, rows)
 
@@ -324,7 +318,7 @@ async def get_poll(
     poll_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     viewer_id = viewer(token)
-    poll = await interactions.readable_poll(uow, viewer_id, _status_id(poll_id))
+    poll = await interactions.readable_poll(uow, viewer_id, path_id(poll_id))
     return dict(await _poll(uow, settings, poll, viewer_id))
 
 
@@ -335,9 +329,7 @@ async def vote(
     raw = string_list(await read_params(request), "choices")
     if any(not choice.isdigit() for choice in raw):
         raise ValidationFailed("choices", "must be option indexes")
-    poll = await interactions.vote(
-        uow, caller.account_id, _status_id(poll_id), [int(c) for c in raw]
-    )
+    poll = await interactions.vote(uow, caller.account_id, path_id(poll_id), [int(c) for c in raw])
     return dict(await _poll(uow, settings, poll, caller.account_id))
 
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from connecthub.accounts.params import boolean, read_params
-from connecthub.errors import NotFound, ValidationFailed
+from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import UowDep
+from connecthub.http.deps import UowDep, path_id
 from connecthub.streaming.hub import StreamingHub
 
 router = APIRouter(tags=["connecthub"])
@@ -101,6 +101,4 @@ async def update_presence_settings(
 async def typing(
     request: Request, conversation_id: str, caller: WriteConversations, uow: UowDep
 ) -> dict[str, Any]:
-    if not conversation_id.isdigit() or len(conversation_id) > 19:
-        raise NotFound("Record not found")
-    return await _hub(request).presence.typing(uow, caller.account_id, int(conversation_id))
+    return await _hub(request).presence.typing(uow, caller.account_id, path_id(conversation_id))
