@@ -12,6 +12,7 @@ from tests.factories import create_token
 from tests.notifications.support import account_action, conversations, notifications
 from tests.social_factories import auth, post_status, user_with_token
 from tests.statuses.support import counting_queries
+from tests.timelines.support import settle
 
 
 async def test_a_message_reaches_an_offline_recipient(
@@ -222,3 +223,28 @@ async def test_deleting_the_last_message_falls_back_to_the_previous(
     assert deleted.status_code == 200
     assert await conversations(client, bob_token) == []
     assert await conversations(client, alice_token) == []
+
+
+async def test_a_message_renders_its_status_once_and_takes_no_savepoint(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A direct message shows its status four times (the response, the recipient's
+    notification, both participants' conversations); its parts are loaded once, and the
+    notification and conversation rows go in without a SAVEPOINT round trip each (the tag
+    exists already: a new one is made under a SAVEPOINT, for its unique name)."""
+    _alice, alice_token = await user_with_token(app, "alice")
+    _bob, bob_token = await user_with_token(app, "bob")
+    await post_status(client, alice_token, "@bob #plans warm-up", visibility="direct")
+    await settle(app)
+    with counting_queries(app) as seen:
+        dm = await post_status(client, alice_token, "@bob #plans tonight?", visibility="direct")
+    statements = [" ".join(s.lower().split()) for s in seen]
+    assert sum(s.startswith("select mentions.status_id") for s in statements) == 1
+    assert sum(s.startswith("select status_tags.status_id") for s in statements) == 1
+    assert not [s for s in statements if "savepoint" in s]
+    assert not [s for s in statements if s.startswith("delete")]  # nothing to replace yet
+    [conversation] = [
+        c for c in await conversations(client, bob_token) if c["last_status"]["id"] == dm["id"]
+    ]
+    assert conversation["unread"] is True
+    assert [t["name"] for t in conversation["last_status"]["tags"]] == ["plans"]

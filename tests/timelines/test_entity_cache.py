@@ -8,9 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from connecthub.accounts.models import Account
+from connecthub.infra import entity_cache
+from connecthub.statuses.models import Status, StatusTag
+from connecthub.statuses.serializers import status_entity
 from tests.social_factories import auth, post_status, user_with_token
 from tests.statuses.support import counting_queries
 from tests.timelines.support import settle
@@ -155,3 +158,59 @@ async def test_a_stale_fill_after_the_invalidation_is_dropped_again(
         await asyncio.sleep(0.1)
     assert held[-1] is False, held
     assert (await _home(app, client, bob_token))[0]["account"]["display_name"] == "Alice Liddell"
+
+
+async def test_a_released_savepoint_is_not_a_commit(app: FastAPI, client: AsyncClient) -> None:
+    """SQLAlchemy reports a SAVEPOINT's release as a commit; the cache must wait for the
+    real one: until then the session's changes are nobody else's, and it must not read or
+    fill the shared cache."""
+    alice, alice_token = await user_with_token(app, "alice")
+    bob_token = await _reader_of(app, client, alice.id)
+    await post_status(client, alice_token, "hi")
+    assert (await _home(app, client, bob_token))[0]["account"]["display_name"] == ""
+    async with app.state.engines.db.session() as session:
+        await session.execute(
+            update(Account).where(Account.id == alice.id).values(display_name="Pending")
+        )
+        async with session.begin_nested():
+            pass
+        assert entity_cache.of(session) is None  # still uncommitted changes
+        assert await _home(app, client, bob_token) == await _home(app, client, bob_token)
+        assert (await _home(app, client, bob_token))[0]["account"]["display_name"] == ""
+        await session.commit()
+        await entity_cache.settle(session)
+    assert (await _home(app, client, bob_token))[0]["account"]["display_name"] == "Pending"
+
+
+async def test_an_uncommitted_session_renders_a_status_once_and_sees_its_own_changes(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    alice, alice_token = await user_with_token(app, "alice")
+    posted = await post_status(client, alice_token, "first #one")
+    await settle(app)  # the post's own jobs render too; they are not what is counted
+    settings = app.state.engines.settings
+    async with app.state.engines.db.session() as session:
+        await session.execute(
+            update(Account).where(Account.id == alice.id).values(display_name="Draft")
+        )
+        status = await session.get(Status, int(posted["id"]))
+        assert status is not None
+        with counting_queries(app) as statements:
+            first = await status_entity(session, status, alice.id, settings)
+            again = await status_entity(session, status, alice.id, settings)
+        assert again == first and first["account"]["display_name"] == "Draft"
+        joined = " ".join(" ".join(statements).lower().split())
+        assert joined.count("select mentions.status_id") == 1  # the second came from memory
+        assert joined.count("select status_tags.status_id") == 1
+
+        status.content = "<p>second</p>"
+        await session.execute(
+            update(Account).where(Account.id == alice.id).values(display_name="Final")
+        )
+        await session.execute(delete(StatusTag).where(StatusTag.status_id == status.id))
+        await session.flush()
+        changed = await status_entity(session, status, alice.id, settings)
+        assert changed["account"]["display_name"] == "Final"
+        assert changed["content"] == "<p>second</p>"
+        assert changed["tags"] == []  # the status row changed: its parts were rendered again
+        await session.rollback()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.conversations.models import AccountConversation
 from connecthub.http.pagination import Page
+from connecthub.ids import new_id
+from connecthub.infra.db import insert_once
 from connecthub.relationships.models import Block
 from connecthub.statuses.access import readable_by
 from connecthub.statuses.models import Status, Visibility
@@ -52,26 +53,27 @@ async def upsert(
     participant_ids: list[int],
     status_id: int,
     unread: bool,
+    new_thread: bool = False,
 ) -> AccountConversation:
     """Create the participant's view of the conversation, or move it to `status_id`.
-    Participants accumulate: whoever was ever addressed stays listed."""
-    row = await _find(session, account_id, conversation_id)
+    Participants accumulate: whoever was ever addressed stays listed. `new_thread`: the
+    conversation began in this transaction, so there is no view to look up first."""
+    row = None if new_thread else await _find(session, account_id, conversation_id)
     if row is None:
-        fresh = AccountConversation(
-            account_id=account_id,
-            conversation_id=conversation_id,
-            participant_account_ids=sorted(set(participant_ids)),
-            last_status_id=status_id,
-            unread=unread,
-        )
-        try:
-            async with session.begin_nested():
-                session.add(fresh)
-            return fresh
-        except IntegrityError:  # a concurrent message created it first
-            row = await _find(session, account_id, conversation_id)
-            if row is None:
-                raise
+        values = {
+            "id": new_id(),
+            "account_id": account_id,
+            "conversation_id": conversation_id,
+            "participant_account_ids": sorted(set(participant_ids)),
+            "last_status_id": status_id,
+            "unread": unread,
+            "updated_at": utcnow(),
+        }
+        if await insert_once(session, AccountConversation, values):
+            return AccountConversation(**values)
+        row = await _find(session, account_id, conversation_id)  # a concurrent message won
+        if row is None:
+            raise LookupError("conversation view vanished after a conflicting insert")
     row.participant_account_ids = sorted({*row.participant_account_ids, *participant_ids})
     if status_id >= row.last_status_id:
         row.last_status_id = status_id

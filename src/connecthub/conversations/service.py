@@ -22,10 +22,12 @@ async def record_direct_status(
     author_id: int,
     recipient_ids: list[int],
     conversation_id: int,
+    new_thread: bool = False,
 ) -> None:
     """Update every participant's view of the conversation: last status, unread for the
     recipients, and publish a `conversation` event to each after commit. A recipient with
-    a block between them and the author is left untouched (they cannot read it anyway)."""
+    a block between them and the author is left untouched (they cannot read it anyway).
+    `new_thread`: the conversation began with this status (no views exist yet)."""
     session = uow.session
     recipients = [r for r in dict.fromkeys(recipient_ids) if r != author_id]
     blocked = await repository.blocked_by_or_blocking(session, author_id, recipients)
@@ -41,6 +43,7 @@ async def record_direct_status(
             participant_ids=[p for p in everyone if p != account_id],
             status_id=status_id,
             unread=account_id != author_id,
+            new_thread=new_thread,
         )
         await _publish(uow, row, status)
 

@@ -3,6 +3,7 @@ account's filter, keyword or status is simply not found."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.serializers import iso
 from connecthub.filters.models import Filter, FilterKeyword, FilterStatus
-from connecthub.infra.db import IdType
+from connecthub.infra.db import IdType, dialect_of, in_id_list
 
 
 async def filters_of(session: AsyncSession, account_id: int) -> list[Filter]:
@@ -112,10 +113,11 @@ async def rules_of_many(
     filters joined to a union of their keywords and statuses."""
     found: dict[int, dict[int, dict[str, Any]]] = {i: {} for i in account_ids}
     ids = list(found)
+    statement = _rules_statement(dialect_of(session))
     for start in range(0, len(ids), _ACCOUNTS_PER_QUERY):
         chunk = ids[start : start + _ACCOUNTS_PER_QUERY]
         for row, keyword, whole_word, status_id in (
-            await session.execute(_rules_query(chunk))
+            await session.execute(statement, {"ids": chunk})
         ).all():
             rule = found[row.account_id].get(row.id)
             if rule is None:
@@ -135,24 +137,27 @@ async def rules_of_many(
     return {account_id: list(rules.values()) for account_id, rules in found.items()}
 
 
-def _rules_query(account_ids: list[int]) -> Any:
+@functools.cache
+def _rules_statement(dialect: str) -> Any:
+    """Built once per engine (every status render of a viewer without cached rules runs
+    it): the account ids are bound at execution."""
     rules = union_all(
         select(
             FilterKeyword.filter_id.label("filter_id"),
             FilterKeyword.keyword.label("keyword"),
             FilterKeyword.whole_word.label("whole_word"),
             cast(null(), IdType).label("status_id"),
-        ).where(FilterKeyword.account_id.in_(account_ids)),
+        ).where(in_id_list(FilterKeyword.account_id, "ids", dialect)),
         select(
             FilterStatus.filter_id,
             cast(null(), String),
             cast(null(), Boolean),
             FilterStatus.status_id,
-        ).where(FilterStatus.account_id.in_(account_ids)),
+        ).where(in_id_list(FilterStatus.account_id, "ids", dialect)),
     ).subquery()
     return (
         select(Filter, rules.c.keyword, rules.c.whole_word, rules.c.status_id)
         .outerjoin(rules, rules.c.filter_id == Filter.id)
-        .where(Filter.account_id.in_(account_ids))
+        .where(in_id_list(Filter.account_id, "ids", dialect))
         .order_by(Filter.id)
     )

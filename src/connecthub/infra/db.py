@@ -9,7 +9,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, MetaData, any_, bindparam, event, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    MetaData,
+    any_,
+    bindparam,
+    event,
+    inspect,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
@@ -55,6 +65,17 @@ def in_id_list(
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+async def insert_once(session: AsyncSession, model: type[Base], values: dict[str, Any]) -> bool:
+    """`INSERT … ON CONFLICT DO NOTHING`: True when the row went in, False when a unique key
+    already held it (also when a concurrent transaction committed it first). Unlike a
+    SAVEPOINT around an ORM flush, this is one round trip and the transaction stays usable."""
+    dialect_insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    statement = dialect_insert(model).values(**values).on_conflict_do_nothing()
+    # ORM-enabled (the mapped class, not its table), so pending objects flush first.
+    result = await session.execute(statement.returning(*inspect(model).primary_key))
+    return result.first() is not None
 
 
 def async_url(url: str) -> URL:

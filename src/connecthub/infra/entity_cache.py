@@ -14,6 +14,11 @@ rendering after the write's invalidation. So every invalidation is repeated once
 `ENTITY_CACHE_REPEAT_SECONDS` later (a reader slower than that is rare), and entries expire
 (`TTL_SECONDS`) whatever happens. Values are JSON (orjson) stamped with the kind's
 generation.
+
+A session with uncommitted changes renders from its own rows, never through the shared
+cache; it keeps what it rendered in a memo of its own (`remembered`, `remember`), which
+the same change records drop, so a write path that renders one status for several
+recipients (a direct message: response, notification, conversations) loads it once.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ GENERATION_TTL_SECONDS = 7 * 86400
 _PENDING = "connecthub.entity_cache.pending"
 _COMMITTED = "connecthub.entity_cache.committed"
 _CACHE = "connecthub.entity_cache"
+_MEMO = "connecthub.entity_cache.memo"
 _EVERY = "*"  # "every row of this kind": bump the generation
 
 
@@ -147,6 +153,27 @@ def of(session: Any) -> EntityCache | None:
     return cache
 
 
+def remembered(session: Any, kind: str, ids: Iterable[int]) -> dict[int, Any]:
+    """What this session rendered earlier of `kind` among `ids`, leaving out rows it has
+    changed and not flushed yet (flushed changes already dropped their entries)."""
+    sync: Session = getattr(session, "sync_session", session)
+    memo: dict[int, Any] = sync.info.get(_MEMO, {}).get(kind, {})
+    if not memo:
+        return {}
+    changed = {_changed_key(instance) for instance in sync.dirty}
+    return {i: memo[i] for i in ids if i in memo and (kind, i) not in changed}
+
+
+def remember(session: Any, kind: str, entities: Mapping[int, Any]) -> None:
+    sync: Session = getattr(session, "sync_session", session)
+    sync.info.setdefault(_MEMO, {}).setdefault(kind, {}).update(entities)
+
+
+def _changed_key(instance: object) -> tuple[str, object] | None:
+    tracked = _TRACKED.get(_table_of(instance))
+    return None if tracked is None else (tracked.kind, getattr(instance, tracked.column, None))
+
+
 def attach(session: Any, cache: EntityCache | None) -> None:
     if cache is not None:
         getattr(session, "sync_session", session).info[_CACHE] = cache
@@ -169,6 +196,11 @@ def _record(session: Session, table: str, value: object) -> None:
     entity_id: int | str = _EVERY if value == _EVERY else int(str(value))
     pending: set[tuple[str, int | str]] = session.info.setdefault(_PENDING, set())
     pending.add((tracked.kind, entity_id))
+    memo = session.info.get(_MEMO, {})
+    if entity_id == _EVERY:
+        memo.pop(tracked.kind, None)
+    else:
+        memo.get(tracked.kind, {}).pop(entity_id, None)
 
 
 def _table_of(instance: object) -> str:
@@ -226,6 +258,8 @@ def _on_execute(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _on_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: nothing is visible to others until the real commit
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -251,3 +285,9 @@ def _in_background(work: Coroutine[Any, Any, None], loop: Any = None) -> None:
 @event.listens_for(Session, "after_rollback")
 def _on_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rendered(session: Session, _previous: object) -> None:
+    # Also a SAVEPOINT's rollback: what was rendered from its rows is gone with them.
+    session.info.pop(_MEMO, None)

@@ -4,22 +4,41 @@ notifications hidden, or suspended, is never returned."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, literal, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.http.pagination import Page
+from connecthub.infra import db
 from connecthub.infra.db import IdType
 from connecthub.notifications.models import Notification
 from connecthub.relationships.models import Mute
-from connecthub.statuses.access import AccountColumn, blocked_between, exists_by_key, readable_by
+from connecthub.statuses.access import (
+    AccountColumn,
+    Moment,
+    Viewer,
+    blocked_between,
+    exists_by_key,
+    readable_by,
+)
 from connecthub.statuses.models import Status
 from connecthub.timelines.models import Marker
 
@@ -45,10 +64,10 @@ class Row:
 
 
 def hides_notifications(
-    viewer_id: int, sender_id: AccountColumn, now: datetime | None = None
+    viewer_id: Viewer, sender_id: AccountColumn, now: Moment | None = None
 ) -> ColumnElement[bool]:
     """A live mute by the viewer on the sender that hides their notifications."""
-    moment = now or utcnow()
+    moment = utcnow() if now is None else now
     return exists().where(
         Mute.account_id == viewer_id,
         Mute.target_account_id == sender_id,
@@ -58,9 +77,22 @@ def hides_notifications(
 
 
 def _status_readable(
-    viewer_id: int, status_id: ColumnElement[int] | InstrumentedAttribute[int | None]
+    viewer_id: Viewer, status_id: ColumnElement[int] | InstrumentedAttribute[int | None]
 ) -> ColumnElement[bool]:
     return exists_by_key(Status, Status.id == status_id, readable_by(viewer_id, Status))
+
+
+@functools.cache
+def _may_notify_statement(about_a_status: bool) -> Select[Any]:
+    """Built once (every notification runs it; building the visibility rule cost more CPU
+    than the query): recipient, sender, status and the moment are bound at execution."""
+    recipient = bindparam("recipient_id", type_=IdType)
+    sender = bindparam("sender_id", type_=IdType)
+    now = bindparam("now", type_=DateTime(timezone=True))
+    conditions = [~blocked_between(recipient, sender), ~hides_notifications(recipient, sender, now)]
+    if about_a_status:
+        conditions.append(_status_readable(recipient, bindparam("status_id", type_=IdType)))
+    return select(literal(1)).where(*conditions)
 
 
 async def may_notify(
@@ -68,27 +100,21 @@ async def may_notify(
 ) -> bool:
     """No block either way, no notification-hiding mute, and the status (if any) readable
     by the recipient — in one query."""
-    sender = literal(sender_id, IdType)
-    conditions = [
-        ~blocked_between(recipient_id, sender),
-        ~hides_notifications(recipient_id, sender),
-    ]
+    params = {"recipient_id": recipient_id, "sender_id": sender_id, "now": utcnow()}
     if status_id is not None:
-        conditions.append(_status_readable(recipient_id, literal(status_id, IdType)))
-    query = select(literal(1)).where(*conditions)
-    return (await session.execute(query)).first() is not None
+        params["status_id"] = status_id
+    query = _may_notify_statement(status_id is not None)
+    return (await session.execute(query, params)).first() is not None
 
 
 async def insert_once(session: AsyncSession, notification: Notification) -> bool:
     """Insert under the unique key; False when the same notification already exists
-    (also when a concurrent transaction inserted it first). A SAVEPOINT keeps the outer
-    transaction usable after the conflict, on both engines."""
-    try:
-        async with session.begin_nested():
-            session.add(notification)
-    except IntegrityError:
-        return False
-    return True
+    (also when a concurrent transaction inserted it first). `notification` stays out of
+    the session: it is what the caller renders."""
+    values = {
+        column.key: getattr(notification, column.key) for column in Notification.__table__.c
+    }
+    return await db.insert_once(session, Notification, values)
 
 
 def _visible(viewer_id: int) -> list[ColumnElement[bool]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from connecthub.clock import utcnow
 from connecthub.errors import NotFound
 from connecthub.http.pagination import Page
 from connecthub.ids import new_id
@@ -59,6 +60,7 @@ async def notify(
         type=str(type),
         activity_id=activity_id,
         status_id=status_id,
+        created_at=utcnow(),
     )
     if not await repository.insert_once(session, notification):
         return

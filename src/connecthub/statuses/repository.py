@@ -86,14 +86,23 @@ async def tags_by_name(session: AsyncSession, names: Sequence[str]) -> list[Tag]
     return [found[key] for key in keys]
 
 
-async def replace_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
-    await session.execute(delete(Mention).where(Mention.status_id == status_id))
+def add_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
     session.add_all(Mention(status_id=status_id, account_id=a) for a in account_ids)
+
+
+def add_tags(session: AsyncSession, status_id: int, tag_ids: list[int]) -> None:
+    session.add_all(StatusTag(status_id=status_id, tag_id=t) for t in tag_ids)
+
+
+async def replace_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
+    """An edit: the new text's mentions replace the old ones."""
+    await session.execute(delete(Mention).where(Mention.status_id == status_id))
+    add_mentions(session, status_id, account_ids)
 
 
 async def replace_tags(session: AsyncSession, status_id: int, tag_ids: list[int]) -> None:
     await session.execute(delete(StatusTag).where(StatusTag.status_id == status_id))
-    session.add_all(StatusTag(status_id=status_id, tag_id=t) for t in tag_ids)
+    add_tags(session, status_id, tag_ids)
 
 
 async def mentioned_account_ids(session: AsyncSession, status_id: int) -> list[int]:

@@ -123,18 +123,23 @@ async def _load(
         loaded.accounts, account_generation = cached[ACCOUNT]
         loaded.parts, parts_generation = cached[STATUS]
         cached_rules = cached.get(RULES_KIND)
+    else:  # uncommitted changes: what this session itself rendered before, if anything
+        loaded.accounts = entity_cache.remembered(
+            session, ACCOUNT, {s.account_id for s in everything}
+        )
+        loaded.parts = entity_cache.remembered(session, STATUS, ids)
+        if viewer_id is not None:
+            cached_rules = (entity_cache.remembered(session, RULES_KIND, [viewer_id]), b"")
     missing_accounts = {s.account_id for s in everything} - loaded.accounts.keys()
     if missing_accounts:
         rendered = await _render_accounts(session, settings, missing_accounts)
         loaded.accounts.update(rendered)
-        if cache is not None:
-            await cache.put_many(ACCOUNT, rendered, account_generation)
+        await _keep(session, cache, ACCOUNT, rendered, account_generation)
     missing_parts = [s for s in everything if s.id not in loaded.parts]
     if missing_parts:
         rendered = await _render_parts(session, settings, missing_parts)
         loaded.parts.update(rendered)
-        if cache is not None:
-            await cache.put_many(STATUS, rendered, parts_generation)
+        await _keep(session, cache, STATUS, rendered, parts_generation)
 
     with_poll = [i for i in ids if loaded.parts[i]["poll"]]
     if with_poll:  # polls change with every vote and show per-viewer state: read fresh
@@ -145,9 +150,26 @@ async def _load(
     if viewer_id is not None:
         await _load_viewer_flags(session, loaded, ids, everything, viewer_id)
         rules = await matching.rules_for(session, viewer_id, cache, cached_rules)
+        if cache is None:
+            entity_cache.remember(session, RULES_KIND, {viewer_id: rules})
         if rules:
             _apply_filters(loaded, statuses, matching.ViewerFilters(rules, context, utcnow()))
     return loaded
+
+
+async def _keep(
+    session: AsyncSession,
+    cache: entity_cache.EntityCache | None,
+    kind: str,
+    rendered: dict[int, Any],
+    generation: bytes,
+) -> None:
+    """Store what was rendered: in the shared cache, or (uncommitted changes) for this
+    session alone."""
+    if cache is not None:
+        await cache.put_many(kind, rendered, generation)
+    else:
+        entity_cache.remember(session, kind, rendered)
 
 
 def _apply_filters(

@@ -155,7 +155,8 @@ async def _insert_status(
     visibility = draft.visibility or await _default_visibility(uow, author.id)
     content, mentioned, tag_ids = await _render(uow, settings, draft.text)
     conversation_id = parent.conversation_id if parent and parent.conversation_id else None
-    if conversation_id is None:
+    new_thread = conversation_id is None
+    if new_thread:
         conversation = Conversation(id=new_id())
         session.add(conversation)
         conversation_id = conversation.id
@@ -176,9 +177,9 @@ async def _insert_status(
         created_at=now,
     )
     session.add(status)
-    await session.flush()
-    await repository.replace_mentions(session, status.id, [a.id for a in mentioned])
-    await repository.replace_tags(session, status.id, tag_ids)
+    await session.flush()  # the status row first: its mentions and tags refer to it
+    repository.add_mentions(session, status.id, [a.id for a in mentioned])
+    repository.add_tags(session, status.id, tag_ids)
     if draft.media_ids:
         status.has_media = await media_service.attach(
             uow, account_id=author.id, status_id=status.id, media_ids=media_ids
@@ -191,7 +192,7 @@ async def _insert_status(
     if parent is not None:
         await repository.bump(session, Status, parent.id, Status.replies_count)
     await session.flush()
-    await _after_post(uow, settings, status, parent, [a.id for a in mentioned])
+    await _after_post(uow, settings, status, parent, [a.id for a in mentioned], new_thread)
     if poll is not None:
         _schedule_poll_expiry(uow, poll, draft.poll.expires_in if draft.poll else 0)
     return status
@@ -203,6 +204,7 @@ async def _after_post(
     status: Status,
     parent: Status | None,
     mentioned_ids: list[int],
+    new_thread: bool,
 ) -> None:
     for account_id in mentioned_ids:
         if account_id != status.account_id:
@@ -233,6 +235,7 @@ async def _after_post(
             author_id=status.account_id,
             recipient_ids=[a for a in mentioned_ids if a != status.account_id],
             conversation_id=status.conversation_id or status.id,
+            new_thread=new_thread,
         )
     uow.enqueue(FAN_OUT_JOB, {"status_id": status.id}, job_id=f"fan-out:{status.id}")
     if status.visibility == Visibility.PUBLIC:
