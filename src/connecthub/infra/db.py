@@ -3,6 +3,7 @@ read replicas distributed. Every SQLite/PostgreSQL difference lives in this modu
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -71,11 +72,16 @@ async def insert_once(session: AsyncSession, model: type[Base], values: dict[str
     """`INSERT … ON CONFLICT DO NOTHING`: True when the row went in, False when a unique key
     already held it (also when a concurrent transaction committed it first). Unlike a
     SAVEPOINT around an ORM flush, this is one round trip and the transaction stays usable."""
-    dialect_insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
-    statement = dialect_insert(model).values(**values).on_conflict_do_nothing()
-    # ORM-enabled (the mapped class, not its table), so pending objects flush first.
-    result = await session.execute(statement.returning(*inspect(model).primary_key))
-    return result.first() is not None
+    statement = _insert_once_statement(model, dialect_of(session))
+    return (await session.execute(statement, values)).first() is not None
+
+
+@functools.cache
+def _insert_once_statement(model: type[Base], dialect: str) -> Any:
+    # Built once per table and engine, the values bound at execution. ORM-enabled (the
+    # mapped class, not its table), so the session's pending objects flush first.
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(model).on_conflict_do_nothing().returning(*inspect(model).primary_key)
 
 
 def async_url(url: str) -> URL:
