@@ -5,9 +5,10 @@ Values are bytes; callers serialize. Every entry has a TTL, so a missed invalida
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -27,8 +28,14 @@ class Cache(Protocol):
     async def set_many(self, items: Mapping[str, bytes], ttl_seconds: int) -> None: ...
 
 
+@functools.cache
+def _counter(name: str, result: str) -> Any:
+    # The labelled child, looked up once: `labels()` validates its arguments on every call.
+    return metrics.CACHE_REQUESTS.labels(cache=name, result=result)
+
+
 def _record(name: str, hit: bool) -> None:
-    metrics.CACHE_REQUESTS.labels(cache=name, result="hit" if hit else "miss").inc()
+    _counter(name, "hit" if hit else "miss").inc()
 
 
 def _record_many(name: str, values: Sequence[object]) -> None:
@@ -36,9 +43,9 @@ def _record_many(name: str, values: Sequence[object]) -> None:
     # write to a shared file, and a timeline page reads dozens of keys.
     hits = sum(value is not None for value in values)
     if hits:
-        metrics.CACHE_REQUESTS.labels(cache=name, result="hit").inc(hits)
+        _counter(name, "hit").inc(hits)
     if len(values) > hits:
-        metrics.CACHE_REQUESTS.labels(cache=name, result="miss").inc(len(values) - hits)
+        _counter(name, "miss").inc(len(values) - hits)
 
 
 class MemoryCache:

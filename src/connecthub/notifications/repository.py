@@ -111,9 +111,7 @@ async def insert_once(session: AsyncSession, notification: Notification) -> bool
     """Insert under the unique key; False when the same notification already exists
     (also when a concurrent transaction inserted it first). `notification` stays out of
     the session: it is what the caller renders."""
-    values = {
-        column.key: getattr(notification, column.key) for column in Notification.__table__.c
-    }
+    values = {column.key: getattr(notification, column.key) for column in Notification.__table__.c}
     return await db.insert_once(session, Notification, values)
 
 

@@ -49,16 +49,11 @@ VISIBILITY_NAMES = {
 }
 
 
+_NAMES_BY_VALUE = {int(level): name for level, name in VISIBILITY_NAMES.items()}
+
+
 def visibility_name(value: int) -> str:
-    return VISIBILITY_NAMES[Visibility(value)]
-
-
-def status_url(settings: Settings, username: str, status_id: int) -> str:
-    return f"{base_url(settings)}/@{username}/{status_id}"
-
-
-def status_uri(settings: Settings, username: str, status_id: int) -> str:
-    return f"{base_url(settings)}/users/{username}/statuses/{status_id}"
+    return _NAMES_BY_VALUE[value]
 
 
 def tag_url(settings: Settings, name: str) -> str:
@@ -348,10 +343,10 @@ def _tag_entity(settings: Settings, tag: Tag) -> dict[str, Any]:
     return {"name": tag.name, "url": tag_url(settings, tag.name)}
 
 
-def _entity(
-    settings: Settings, status: Status, loaded: _Loaded, viewer_id: int | None
-) -> dict[str, Any]:
+def _entity(root: str, status: Status, loaded: _Loaded, viewer_id: int | None) -> dict[str, Any]:
+    """`root`: the server's base URL (`base_url`), worked out once per batch."""
     author = loaded.accounts[status.account_id]
+    username = author["username"]
     parts = loaded.parts[status.id]
     poll = loaded.polls.get(status.id)
     application = loaded.applications.get(status.application_id or 0)
@@ -367,14 +362,14 @@ def _entity(
         "spoiler_text": status.spoiler_text,
         "visibility": visibility_name(status.visibility),
         "language": status.language,
-        "uri": status_uri(settings, author["username"], status.id),
-        "url": status_url(settings, author["username"], status.id),
+        "uri": f"{root}/users/{username}/statuses/{status.id}",
+        "url": f"{root}/@{username}/{status.id}",
         "replies_count": status.replies_count,
         "reblogs_count": status.reblogs_count,
         "favourites_count": status.favourites_count,
         "edited_at": iso(status.edited_at),
         "content": status.content,
-        "reblog": _entity(settings, boosted, loaded, viewer_id) if boosted else None,
+        "reblog": _entity(root, boosted, loaded, viewer_id) if boosted else None,
         "application": {"name": application.name, "website": application.website}
         if application
         else None,
@@ -425,8 +420,9 @@ async def status_entities(
     if not statuses:
         return []
     loaded = await _load(session, statuses, viewer_id, settings, context)
+    root = base_url(settings)
     return [
-        _entity(settings, status, loaded, viewer_id)
+        _entity(root, status, loaded, viewer_id)
         for status in statuses
         if status.id not in loaded.hidden
     ]
