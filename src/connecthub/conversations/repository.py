@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import Select, and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, User
@@ -12,7 +13,7 @@ from connecthub.clock import utcnow
 from connecthub.conversations.models import AccountConversation
 from connecthub.http.pagination import Page
 from connecthub.ids import new_id
-from connecthub.infra.db import insert_once
+from connecthub.infra.db import IdType, dialect_of, in_id_list, insert_once
 from connecthub.relationships.models import Block
 from connecthub.statuses.access import readable_by
 from connecthub.statuses.models import Status, Visibility
@@ -25,14 +26,21 @@ async def blocked_by_or_blocking(
     ids = list(set(account_ids))
     if not ids:
         return set()
-    query = select(Block.account_id, Block.target_account_id).where(
+    params = {"author_id": author_id, "ids": ids}
+    rows = (await session.execute(_blocks_statement(dialect_of(session)), params)).all()
+    return {target if source == author_id else source for source, target in rows}
+
+
+@functools.cache
+def _blocks_statement(dialect: str) -> Select[int, int]:
+    # Built once per engine: every direct message runs it.
+    author = bindparam("author_id", type_=IdType)
+    return select(Block.account_id, Block.target_account_id).where(
         or_(
-            and_(Block.account_id == author_id, Block.target_account_id.in_(ids)),
-            and_(Block.target_account_id == author_id, Block.account_id.in_(ids)),
+            and_(Block.account_id == author, in_id_list(Block.target_account_id, "ids", dialect)),
+            and_(Block.target_account_id == author, in_id_list(Block.account_id, "ids", dialect)),
         )
     )
-    rows = (await session.execute(query)).all()
-    return {target if source == author_id else source for source, target in rows}
 
 
 async def _find(
@@ -131,12 +139,18 @@ async def accounts_by_id(
     ids = set(account_ids)
     if not ids:
         return {}
-    query = (
+    rows = await session.execute(_accounts_statement(dialect_of(session)), {"ids": list(ids)})
+    return {account.id: (account, role) for account, role in rows.all()}
+
+
+@functools.cache
+def _accounts_statement(dialect: str) -> Select[Account, str]:
+    # Built once per engine: every conversation entity (two per direct message) runs it.
+    return (
         select(Account, User.role)
         .outerjoin(User, User.account_id == Account.id)
-        .where(Account.id.in_(ids), Account.suspended_at.is_(None))
+        .where(in_id_list(Account.id, "ids", dialect), Account.suspended_at.is_(None))
     )
-    return {account.id: (account, role) for account, role in (await session.execute(query)).all()}
 
 
 async def views_ending_at(session: AsyncSession, status: Status) -> list[AccountConversation]:
