@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
+import orjson
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -180,12 +180,12 @@ class RedisEventBus(EventBusBase):
         return wire_channel.removeprefix(self._prefix)
 
     async def publish(self, channel: str, event: Event) -> None:
-        await self._redis.publish(self._wire(channel), json.dumps(event, separators=(",", ":")))
+        await self._redis.publish(self._wire(channel), _encode(event))
 
     async def publish_many(self, channels: Sequence[str], event: Event) -> None:
         if not channels:
             return
-        message = json.dumps(event, separators=(",", ":"))
+        message = _encode(event)
         pipe = self._redis.pipeline(transaction=False)
         for channel in channels:
             pipe.publish(self._wire(channel), message)
@@ -347,11 +347,17 @@ class RedisEventBus(EventBusBase):
     def _deliver(self, message: dict[str, Any]) -> None:
         channel = self._local(message["channel"].decode())
         try:
-            event = json.loads(message["data"])
+            event = orjson.loads(message["data"])
         except ValueError:
             log.warning("events.bad_payload", channel=channel)
             return
         self._dispatch(channel, event)
+
+
+def _encode(event: Event) -> bytes:
+    # orjson: a status payload is a few kilobytes and the stdlib encoder was a visible
+    # share of every write. Integer keys are written as strings, as the stdlib did.
+    return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _chunks(channels: list[str]) -> list[list[str]]:

@@ -248,13 +248,10 @@ async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, e
     entity: Any = await status_entity(uow.session, status, None, settings)
     tags = [t.name_key for t in await repository.tags_of(uow.session, status.id)]
     message = {"event": event, "payload": entity}
-    for channel in [
-        "public",
-        "public:local",
-        *(f"hashtag:{t}" for t in tags),
-        *(f"hashtag:{t}:local" for t in tags),
-    ]:
-        uow.publish(channel, message)
+    local_tags = [f"hashtag:{t}:local" for t in tags]
+    uow.publish_many(
+        ["public", "public:local", *(f"hashtag:{t}" for t in tags), *local_tags], message
+    )
 
 
 async def own_status(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
@@ -288,8 +285,7 @@ async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> 
     message = {"event": "delete", "payload": str(status.id)}
     uow.publish(f"user:{status.account_id}", message)
     if was_public:
-        for channel in ["public", "public:local", *(f"hashtag:{t}" for t in tags)]:
-            uow.publish(channel, message)
+        uow.publish_many(["public", "public:local", *(f"hashtag:{t}" for t in tags)], message)
 
 
 def _removed(uow: UnitOfWork, status: Status) -> None:
