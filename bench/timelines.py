@@ -374,6 +374,10 @@ def main() -> None:
         token_file = workdir / "tokens.txt"
         if args.reuse:
             shutil.copy(kept_tokens, token_file)
+            # An earlier run's posts may have left fan-out jobs queued; the server would
+            # run them during this run's measurements.
+            dropped = asyncio.run(_drop_prefix(os.environ["REDIS_URL"], f"{prefix}jobs:"))
+            print(f"dropped {dropped} job keys an earlier run left queued", flush=True)
         else:
             tokens, _ids = asyncio.run(seed(args))
             token_file.write_text("\n".join(tokens[: args.readers]) + "\n")
@@ -439,7 +443,7 @@ async def _migrate() -> None:
     await migrations.upgrade(load_settings())
 
 
-async def _drop_prefix(url: str, prefix: str) -> None:
+async def _drop_prefix(url: str, prefix: str) -> int:
     from redis.asyncio import Redis
 
     redis = Redis.from_url(url)
@@ -447,6 +451,7 @@ async def _drop_prefix(url: str, prefix: str) -> None:
         keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
         for start in range(0, len(keys), 1000):
             await redis.delete(*keys[start : start + 1000])
+        return len(keys)
     finally:
         await redis.aclose()
 
