@@ -318,12 +318,12 @@ class DmStep:
 
 
 async def dm_one(
-    client: httpx.AsyncClient, receipts: Receipts, seeded: Seeded, step: DmStep, n: int
+    client: httpx.AsyncClient, receipts: Receipts, sender: str, step: DmStep, n: int
 ) -> None:
     requested = time.perf_counter()
     try:
         status_id, answered = await post(
-            client, seeded.sender_token, {"status": f"@receiver dm {n}", "visibility": "direct"}
+            client, sender, {"status": f"@receiver dm {n}", "visibility": "direct"}
         )
         await asyncio.wait_for(receipts.expect("conversation", status_id, 1), 10)
     except (httpx.HTTPError, TimeoutError) as exc:
@@ -337,7 +337,12 @@ async def dm_one(
     step.last_receipt = max(step.last_receipt, received)
 
 
-async def dm_phase(base: str, ws_url: str, seeded: Seeded, max_rate: int, seconds: float) -> None:
+async def dm_phase(
+    base: str, ws_url: str, seeded: Seeded, max_rate: int, seconds: float, senders: int
+) -> None:
+    """Messages to one recipient socket from `senders` accounts in turn (1: the dedicated
+    sender alone, whose transactions then queue on its account row's counter)."""
+    tokens = [seeded.sender_token] if senders <= 1 else seeded.tokens[:senders]
     receipts = Receipts()
     receiver = await connect(f"{ws_url}?stream=direct&access_token={seeded.receiver_token}")
     listener = asyncio.create_task(listen(receiver, receipts))
@@ -353,7 +358,8 @@ async def dm_phase(base: str, ws_url: str, seeded: Seeded, max_rate: int, second
                 delay = started + sent / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                pending.append(asyncio.create_task(dm_one(client, receipts, seeded, step, sent)))
+                sender = tokens[sent % len(tokens)]
+                pending.append(asyncio.create_task(dm_one(client, receipts, sender, step, sent)))
                 sent += 1
             await asyncio.gather(*pending)
             achieved = len(step.latencies) / max(seconds, step.last_receipt - started)
@@ -492,6 +498,9 @@ async def main() -> None:
     parser.add_argument("--open-concurrency", type=int, default=200)
     parser.add_argument("--dm-rate", type=int, default=1000, help="highest DM rate to try")
     parser.add_argument("--dm-seconds", type=float, default=5.0, help="per rate step")
+    parser.add_argument(
+        "--dm-senders", type=int, default=1, help="accounts sending the messages, in turn"
+    )
     parser.add_argument("--fanout-posts", type=int, default=5)
     parser.add_argument(
         "--fanout-stream",
@@ -550,8 +559,11 @@ async def main() -> None:
                 f"server RSS {held:.0f} MiB; {per:.1f} KiB per connection"
             )
 
-            print("2. direct messages, steady rates (one recipient socket, stream=direct)")
-            await dm_phase(base, ws_url, seeded, args.dm_rate, args.dm_seconds)
+            print(
+                "2. direct messages, steady rates (one recipient socket, stream=direct,"
+                f" {args.dm_senders} sender(s))"
+            )
+            await dm_phase(base, ws_url, seeded, args.dm_rate, args.dm_seconds, args.dm_senders)
 
             if os.environ.get("REDIS_URL"):
                 print("2b. direct-message events through Redis pub/sub only (no writes)")

@@ -185,7 +185,7 @@ def _apply_filters(
 
 
 @functools.cache
-def _parts_statements(dialect: str) -> dict[str, Any]:
+def _miss_statements(dialect: str) -> dict[str, Any]:
     """The queries of a cache miss, built once per engine (building them cost about as
     much CPU as running them); the ids are bound at execution."""
     return {
@@ -207,7 +207,7 @@ def _parts_statements(dialect: str) -> dict[str, Any]:
 async def _render_accounts(
     session: AsyncSession, settings: Settings, account_ids: set[int]
 ) -> dict[int, dict[str, Any]]:
-    statement = _parts_statements(dialect_of(session))["accounts"]
+    statement = _miss_statements(dialect_of(session))["accounts"]
     rows = await session.execute(statement, {"ids": list(account_ids)})
     return {account.id: account_entity(settings, account, role) for account, role in rows.all()}
 
@@ -221,7 +221,7 @@ async def _render_parts(
     parts: dict[int, dict[str, Any]] = {
         i: {"mentions": [], "tags": [], "media_attachments": [], "poll": False} for i in ids
     }
-    statements = _parts_statements(dialect_of(session))
+    statements = _miss_statements(dialect_of(session))
     params = {"ids": list(ids)}
     for status_id, account in (await session.execute(statements["mentions"], params)).all():
         parts[status_id]["mentions"].append(_mention_entity(settings, account))
