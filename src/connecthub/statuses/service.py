@@ -248,9 +248,9 @@ async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, e
     entity: Any = await status_entity(uow.session, status, None, settings)
     tags = [t.name_key for t in await repository.tags_of(uow.session, status.id)]
     message = {"event": event, "payload": entity}
-    local_tags = [f"hashtag:{t}:local" for t in tags]
+    hashtags = [f"hashtag:{t}" for t in tags]
     uow.publish_many(
-        ["public", "public:local", *(f"hashtag:{t}" for t in tags), *local_tags], message
+        ["public", "public:local", *hashtags, *(f"{h}:local" for h in hashtags)], message
     )
 
 
