@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     # Every entity-cache invalidation is repeated this long after its commit, for a reader
     # that rendered the old row meanwhile (infra/entity_cache.py); 0 repeats at once.
     entity_cache_repeat_seconds: float = Field(default=2.0, ge=0, le=60)
+    # Distributed mode: how long a process keeps its own copy of a bearer token it looked
+    # up (infra/near_cache.py; revocations drop the copies everywhere at once); 0: none.
+    near_cache_seconds: float = Field(default=30.0, ge=0, le=300)
 
     # Rate limits (count/seconds); defaults follow Mastodon's.
     rate_limit_enabled: bool = True

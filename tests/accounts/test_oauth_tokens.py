@@ -3,10 +3,12 @@ scopes, the authorised-apps and sessions lists, and what the database holds."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import pyotp
+import pytest
 from sqlalchemy import select
 
 from connecthub.accounts import two_factor
@@ -18,6 +20,7 @@ from tests.accounts.test_oauth_code_flow import (
     exchange,
     sign_in_on_page,
 )
+from tests.engines import redis_url
 from tests.factories import (
     DEFAULT_PASSWORD,
     create_user,
@@ -164,6 +167,43 @@ async def test_revoked_token_is_refused_right_away(app, client):
     assert (
         await client.get("/api/v1/apps/verify_credentials", headers=bearer(token))
     ).status_code == 401
+
+
+@pytest.mark.skipif(
+    redis_url() is None,
+    reason="two server processes share Redis: TEST_REDIS_URL=redis://127.0.0.1:6379/0",
+)
+async def test_a_token_revoked_through_one_process_is_refused_by_the_others(app_factory):
+    """Each process keeps its own copy of a token it has seen (the near cache): a
+    revocation through one process must drop the copies in the others."""
+    async with app_factory() as (first, client), app_factory() as (_, other):
+        await create_user(first, "alice")
+        oauth_app = await register_oauth_app(client)
+        token = (await password_grant(client, oauth_app, "alice@example.com")).json()
+        token = token["access_token"]
+        for _ in range(2):  # the second request is answered from the near copy
+            assert (
+                await other.get("/api/v1/apps/verify_credentials", headers=bearer(token))
+            ).status_code == 200
+        response = await client.post(
+            "/oauth/revoke",
+            data={
+                "token": token,
+                "client_id": oauth_app["client_id"],
+                "client_secret": oauth_app["client_secret"],
+            },
+        )
+        assert response.status_code == 200
+        # The invalidation crosses Redis pub/sub: allow it a moment, well under a second.
+        deadline = time.monotonic() + 1.0
+        while True:
+            status = (
+                await other.get("/api/v1/apps/verify_credentials", headers=bearer(token))
+            ).status_code
+            if status == 401 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.02)
+        assert status == 401
 
 
 async def test_revoke_answers_200_for_unknown_tokens_and_ignores_other_clients(app, client):

@@ -1,5 +1,6 @@
 """Bearer tokens: made random, shown once, stored as a SHA-256 hash, looked up through the
-cache, and forgotten everywhere the moment they are revoked."""
+cache (and, in distributed mode, the process's near copies of it), and forgotten everywhere
+the moment they are revoked."""
 
 from __future__ import annotations
 
@@ -40,9 +41,18 @@ async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
     """The live token for `raw_token`, or None when unknown, revoked, expired or its
     account is suspended or disabled."""
     token_hash = hash_secret(raw_token)
-    cached = await engines.cache.get(_cache_key(token_hash))
+    key = _cache_key(token_hash)
+    near = engines.near
+    if near is not None:
+        held: TokenInfo | None = near.get(key)
+        if held is not None:
+            return None if held.expired else held
+        ticket = near.ticket()
+    cached = await engines.cache.get(key)
     if cached is not None:
         info = TokenInfo.from_json(cached)
+        if near is not None:
+            near.put(key, info, ticket)
         return None if info.expired else info
     async with engines.db.session(readonly=True) as session:
         found = await repository.find_live_token(session, token_hash)
@@ -65,7 +75,10 @@ async def forget_tokens(
 ) -> None:
     """After a revocation commits: drop cached copies and tell open connections."""
     if token_hashes:
-        await engines.cache.delete(*(_cache_key(h) for h in token_hashes))
+        keys = [_cache_key(h) for h in token_hashes]
+        await engines.cache.delete(*keys)
+        if engines.near is not None:
+            await engines.near.invalidate(keys)
     if account_id is not None and token_ids:
         await engines.events.publish(
             revocation_channel(account_id), {"event": "tokens_revoked", "token_ids": token_ids}

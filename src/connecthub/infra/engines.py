@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -13,6 +13,7 @@ from connecthub.infra.db import Database
 from connecthub.infra.entity_cache import EntityCache
 from connecthub.infra.events import EventBus, InProcessEventBus, RedisEventBus
 from connecthub.infra.jobs import JobQueue
+from connecthub.infra.near_cache import NearCache
 from connecthub.infra.ratelimit import RateLimiter
 from connecthub.infra.redis import KeySpace, connect_redis
 from connecthub.infra.storage import MediaStorage, storage_from_settings
@@ -28,11 +29,15 @@ class Engines:
     ratelimiter: RateLimiter
     storage: MediaStorage
     redis: Redis | None
+    # Distributed mode: process-local copies of the hottest cache entries (bearer tokens).
+    near: NearCache | None = field(default=None)
 
     def __post_init__(self) -> None:
         self.db.entity_cache = EntityCache(
             self.cache, repeat_seconds=self.settings.entity_cache_repeat_seconds
         )
+        if isinstance(self.events, RedisEventBus) and self.settings.near_cache_seconds > 0:
+            self.near = NearCache(self.events, self.settings.near_cache_seconds, capacity=50_000)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engines:
@@ -68,8 +73,12 @@ class Engines:
 
     async def start(self) -> None:
         await self.events.start()
+        if self.near is not None:
+            await self.near.start()
 
     async def stop(self) -> None:
+        if self.near is not None:
+            await self.near.stop()
         await self.events.stop()
         await self.storage.close()
         await self.db.dispose()

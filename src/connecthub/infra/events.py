@@ -165,6 +165,8 @@ class RedisEventBus(EventBusBase):
         self._dirty = asyncio.Event()
         self._stopping = False
         self._redis_down = False
+        self._connections = 0  # connections made so far (see `connection_epoch`)
+        self._connected = False
         # Channels subscribed (or being subscribed) on the current connection.
         self._upstream: set[str] = set()
         # Futures waiting for a channel's next SUBSCRIBE to be sent...
@@ -172,6 +174,12 @@ class RedisEventBus(EventBusBase):
         # ...and, per channel, one group per SUBSCRIBE sent and not yet confirmed (Redis
         # confirms in order, so the first confirmation answers the oldest group).
         self._unconfirmed: dict[str, deque[list[asyncio.Future[None]]]] = {}
+
+    @property
+    def connection_epoch(self) -> int | None:
+        """Which pub/sub connection the bus is on, None while it has none: what was heard
+        on one connection says nothing of what was published while it was down."""
+        return self._connections if self._connected else None
 
     def _wire(self, channel: str) -> str:
         return self._prefix + channel
@@ -200,6 +208,7 @@ class RedisEventBus(EventBusBase):
         # The reader polls with a timeout, so it notices the flag and leaves on its own;
         # cancelling it inside a blocking read can leave the connection half-closed.
         self._stopping = True
+        self._connected = False
         self._dirty.set()
         for task in (self._syncer, self._reader):
             if task is None:
@@ -314,7 +323,14 @@ class RedisEventBus(EventBusBase):
         # A placeholder channel keeps the connection in subscribed mode even when idle;
         # the listeners' channels follow through the sync.
         await pubsub.subscribe(self._wire(ALIVE_CHANNEL))
+        # redis-py may also reconnect this connection by itself (its retry policy) and
+        # resubscribe: that is a new connection too, with a gap before it.
+        assert pubsub.connection is not None
+        pubsub.connection.register_connect_callback(self._reconnected)
         return pubsub
+
+    def _reconnected(self, _connection: object) -> None:
+        self._connections += 1
 
     async def _read_forever(self) -> None:
         delay = 0.1
@@ -324,6 +340,8 @@ class RedisEventBus(EventBusBase):
                     self._pubsub = await self._connect()
                     await self._sync(self._pubsub)
                 self._redis_down = False
+                self._connections += 1
+                self._connected = True
                 delay = 0.1
                 while not self._stopping:
                     message = await self._pubsub.get_message(timeout=READ_TIMEOUT_SECONDS)
@@ -339,6 +357,7 @@ class RedisEventBus(EventBusBase):
                     break
                 log.warning("events.redis_disconnected", error=str(exc), retry_in=delay)
                 self._redis_down = True
+                self._connected = False
                 async with self._lock:
                     await self._close_pubsub()
                 await asyncio.sleep(delay)

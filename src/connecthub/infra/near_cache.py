@@ -1,0 +1,98 @@
+"""Process-local copies of hot shared-cache entries, dropped everywhere by broadcast.
+
+Distributed mode only (embedded mode's cache is already in the process). A copy is kept
+for at most `ttl` seconds and only while the event bus is connected: invalidations travel
+on one bus channel, so a copy made before a reconnect could have missed one and is not
+used afterwards. A fill that raced an invalidation (read the shared cache, then heard the
+key dropped) is not kept either: callers take a `ticket()` before reading the source and
+pass it to `put()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from time import monotonic
+from typing import Any
+
+import structlog
+
+from connecthub.infra.events import RedisEventBus, Subscription
+
+log = structlog.get_logger(__name__)
+
+INVALIDATIONS_CHANNEL = "_near_cache:invalidations"
+
+
+class NearCache:
+    def __init__(self, events: RedisEventBus, ttl_seconds: float, capacity: int) -> None:
+        self._events = events
+        self._ttl = ttl_seconds
+        self._capacity = capacity
+        # key -> (expires at, bus connection epoch when filled, value)
+        self._entries: OrderedDict[str, tuple[float, int, Any]] = OrderedDict()
+        self._invalidations = 0  # invalidations applied here, for tickets
+        self._subscription: Subscription | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    def get(self, key: str) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, epoch, value = entry
+        if expires < monotonic() or epoch != self._events.connection_epoch:
+            del self._entries[key]
+            return None
+        return value
+
+    def ticket(self) -> tuple[int | None, int]:
+        return self._events.connection_epoch, self._invalidations
+
+    def put(self, key: str, value: Any, ticket: tuple[int | None, int]) -> None:
+        """Keep `value`, unless the bus reconnected or an invalidation arrived since
+        `ticket` was taken (the value may be one it dropped)."""
+        epoch = ticket[0]
+        if epoch is None or ticket != self.ticket() or not self._listening:
+            return
+        self._entries[key] = (monotonic() + self._ttl, epoch, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+    async def invalidate(self, keys: list[str]) -> None:
+        """Drop `keys` here at once and in every other process through the bus."""
+        self._drop(keys)
+        await self._events.publish(INVALIDATIONS_CHANNEL, {"keys": keys})
+
+    def _drop(self, keys: list[str]) -> None:
+        self._invalidations += 1
+        for key in keys:
+            self._entries.pop(key, None)
+
+    @property
+    def _listening(self) -> bool:
+        return self._listener is not None and not self._listener.done()
+
+    async def start(self) -> None:
+        self._subscription = await self._events.subscribe(INVALIDATIONS_CHANNEL, max_pending=10_000)
+        self._listener = asyncio.create_task(self._listen(self._subscription), name="near-cache")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._subscription is not None:
+            await self._subscription.close()
+        self._entries.clear()
+
+    async def _listen(self, subscription: Subscription) -> None:
+        async for event in subscription:
+            keys = event.get("keys")
+            if isinstance(keys, list):
+                self._drop([key for key in keys if isinstance(key, str)])
+        # Overflowed (invalidations arriving faster than this loop reads them): what is
+        # held may be stale, and nothing more is kept until the process restarts.
+        log.warning("near_cache.overflowed")
+        self._entries.clear()

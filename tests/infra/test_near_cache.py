@@ -1,0 +1,117 @@
+"""Process-local copies of cache entries (distributed mode): dropped in every process when
+invalidated, never kept from a fill that raced an invalidation, unused after the event bus
+reconnects (an invalidation may have been missed), and gone after their time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from connecthub.infra.engines import Engines
+from connecthub.infra.near_cache import NearCache
+from connecthub.infra.redis import connect_redis
+from tests.engines import redis_url
+
+pytestmark = pytest.mark.skipif(
+    redis_url() is None,
+    reason="distributed mode only: TEST_REDIS_URL=redis://127.0.0.1:6379/0 (CI's second pass)",
+)
+
+
+async def eventually(check: Callable[[], bool | Awaitable[bool]], what: str) -> None:
+    deadline = time.monotonic() + 5
+    while True:
+        answer = check()
+        if not isinstance(answer, bool):
+            answer = await answer
+        if answer:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for: {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def two_processes(test_env) -> AsyncIterator[tuple[Engines, Engines]]:
+    """Two engine sets on one configuration, as two server processes hold them."""
+    first = Engines.from_settings(test_env.settings())
+    second = Engines.from_settings(test_env.settings())
+    await first.start()
+    await second.start()
+    yield first, second
+    await second.stop()
+    await first.stop()
+
+
+def near(engines: Engines) -> NearCache:
+    assert engines.near is not None
+    return engines.near
+
+
+async def test_an_invalidation_drops_the_copies_in_every_process(two_processes):
+    first, second = two_processes
+    for engines in (first, second):
+        near(engines).put("token:a", "A", near(engines).ticket())
+        near(engines).put("token:b", "B", near(engines).ticket())
+        assert near(engines).get("token:a") == "A"
+
+    await near(first).invalidate(["token:a"])
+    assert near(first).get("token:a") is None  # at once where it was invalidated
+    await eventually(lambda: near(second).get("token:a") is None, "the other process to drop it")
+    assert near(second).get("token:b") == "B"  # what was not invalidated stays
+
+
+async def test_a_fill_that_raced_an_invalidation_is_not_kept(two_processes):
+    first, second = two_processes
+    near(second).put("token:probe", "P", near(second).ticket())
+    ticket = near(second).ticket()  # second starts reading "token:a" from the source...
+    await near(first).invalidate(["token:a", "token:probe"])  # ...first revokes it meanwhile
+    await eventually(lambda: near(second).get("token:probe") is None, "the invalidation")
+    near(second).put("token:a", "stale", ticket)
+    assert near(second).get("token:a") is None
+    near(second).put("token:a", "fresh", near(second).ticket())
+    assert near(second).get("token:a") == "fresh"
+
+
+async def test_copies_are_not_used_once_the_bus_has_reconnected(two_processes):
+    _, engines = two_processes
+    near(engines).put("token:a", "A", near(engines).ticket())
+    epoch = engines.events.connection_epoch  # type: ignore[attr-defined]
+    pubsub = engines.events._pubsub  # type: ignore[attr-defined]
+    host, port = pubsub.connection._writer.get_extra_info("sockname")[:2]
+    url = redis_url()
+    assert url is not None
+    admin = connect_redis(url, max_connections=2)
+    try:
+        # Redis drops this process's pub/sub connection (as a Redis restart would).
+        assert await admin.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+    finally:
+        await admin.aclose()
+
+    def reconnected() -> bool:
+        now = engines.events.connection_epoch  # type: ignore[attr-defined]
+        return now is not None and now != epoch
+
+    await eventually(reconnected, "the bus to reconnect")
+    assert near(engines).get("token:a") is None
+    near(engines).put("token:a", "again", near(engines).ticket())
+    assert near(engines).get("token:a") == "again"
+
+
+async def test_copies_expire(test_env):
+    engines = Engines.from_settings(test_env.settings(near_cache_seconds=0.2))
+    await engines.start()
+    try:
+        near(engines).put("token:a", "A", near(engines).ticket())
+        assert near(engines).get("token:a") == "A"
+        await asyncio.sleep(0.3)
+        assert near(engines).get("token:a") is None
+    finally:
+        await engines.stop()
+
+
+async def test_no_copies_in_embedded_mode_or_when_turned_off(test_env):
+    assert Engines.from_settings(test_env.settings(near_cache_seconds=0)).near is None
