@@ -67,3 +67,39 @@ async def test_status_events_reach_exactly_who_may_read_them(
     # A status that no longer exists reaches nobody.
     gone = {**public, "id": str(int(public["id"]) + 999_999), "edited_at": "never"}
     assert await _receivers(audience, viewers, gone) == set()
+
+
+async def test_held_mailboxes_are_released_once_the_batch_has_decided(
+    test_env: TestEnv, factory_app: FastAPI
+) -> None:
+    """How a fan-out asks: each recipient's mailbox is held, not given a future, and the
+    batch's answers are then known to every recipient without another query."""
+    from connecthub.streaming.session import Mailbox
+
+    bob, bob_token = await user_with_token(factory_app, "bob")
+    follower, _ = await user_with_token(factory_app, "follower")
+    stranger, _ = await user_with_token(factory_app, "stranger")
+    await follow(factory_app, follower.id, bob.id)
+    transport = httpx.ASGITransport(app=factory_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        private = await post_status(client, bob_token, "friends only", visibility="private")
+
+    audience = AudienceFilter(factory_app.state.engines)
+    mailboxes = {viewer: Mailbox(10, lambda: None) for viewer in (follower.id, stranger.id)}
+    readers = {}
+    for viewer, mailbox in mailboxes.items():
+        readers[viewer] = asyncio.create_task(mailbox.take())
+        await asyncio.sleep(0)
+        audience.hold(viewer, private, mailbox)
+        audience.content.hold(viewer, mailbox)
+        mailbox.offer("public", {"event": "update", "payload": private})
+        assert mailbox.held == 2
+    for viewer, reader in readers.items():
+        await asyncio.wait_for(reader, 5)
+        assert mailboxes[viewer].held == 0
+    assert audience.decision(follower.id, private) is True
+    assert audience.decision(stranger.id, private) is False
+    assert audience.content.rules(follower.id) == []
+    # Known answers hold nobody.
+    audience.hold(follower.id, private, mailboxes[follower.id])
+    assert mailboxes[follower.id].held == 0

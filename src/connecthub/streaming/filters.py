@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -44,6 +44,27 @@ _MAX_ENTRIES = 10_000
 _Key = tuple[str, str]
 
 
+class Holder(Protocol):
+    """A connection's mailbox, held (not woken) until the answers it waits for are in."""
+
+    def hold(self) -> None: ...
+    def release(self) -> None: ...
+
+
+# Who waits for an answer: a future (an awaiting call) or a held mailbox.
+_Waiter = asyncio.Future[Any] | Holder
+
+
+def _answer(waiter: _Waiter, value: Any) -> None:
+    if isinstance(waiter, asyncio.Future):
+        # One future per waiting call, so a connection that goes away (its task cancelled,
+        # which cancels the future it awaits) takes nobody else's answer with it.
+        if not waiter.done():
+            waiter.set_result(value)
+    else:
+        waiter.release()
+
+
 class _Answers:
     """What is known about one status: viewers decided, and viewers waiting for a query."""
 
@@ -54,11 +75,7 @@ class _Answers:
         self.involved = involved
         self.expires = expires
         self.decided: dict[int, bool] = {}
-        # One future per waiting call, so a connection that goes away (its task cancelled,
-        # which cancels the future it awaits) takes nobody else's answer with it. (One
-        # shared future per viewer would need asyncio.shield, whose two extra futures and
-        # callbacks per call were a quarter of a fan-out's CPU.)
-        self.pending: dict[int, list[asyncio.Future[bool]]] = {}
+        self.pending: dict[int, list[_Waiter]] = {}
         self.worker: asyncio.Task[None] | None = None
 
 
@@ -75,11 +92,29 @@ class AudienceFilter:
 
     def decision(self, viewer_id: int, status: dict[str, Any]) -> bool | asyncio.Future[bool]:
         """The answer when known, else a future of it (its batch query under way)."""
+        known, answers = self._known(viewer_id, status)
+        if known is not None:
+            return known
+        assert answers is not None
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._wait(answers, viewer_id, waiter)
+        return waiter
+
+    def hold(self, viewer_id: int, status: dict[str, Any], holder: Holder) -> None:
+        """Hold `holder` until the answer for `viewer_id` is known (at once if it is)."""
+        known, answers = self._known(viewer_id, status)
+        if known is None:
+            assert answers is not None
+            holder.hold()
+            self._wait(answers, viewer_id, holder)
+
+    def _known(self, viewer_id: int, status: dict[str, Any]) -> tuple[bool | None, _Answers | None]:
+        """(the answer or None, the status's entry when the answer is still to come)."""
         if _account_id(status.get("account")) == viewer_id:
-            return True  # one's own statuses always arrive
+            return True, None  # one's own statuses always arrive
         raw_id = str(status.get("id", ""))
         if not raw_id.isdigit():
-            return False
+            return False, None
         key = (raw_id, str(status.get("edited_at")))
         now = time.monotonic()
         answers = self._answers.get(key)
@@ -88,25 +123,25 @@ class AudienceFilter:
                 self._forget_expired(now)
             answers = _Answers(int(raw_id), _involved_accounts(status), now + _KEEP_SECONDS)
             self._answers[key] = answers
-        decided = answers.decided.get(viewer_id)
-        if decided is not None:
-            return decided
-        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        return answers.decided.get(viewer_id), answers
+
+    def _wait(self, answers: _Answers, viewer_id: int, waiter: _Waiter) -> None:
         answers.pending.setdefault(viewer_id, []).append(waiter)
         if answers.worker is None:
             answers.worker = asyncio.create_task(self._decide(answers))
-        return waiter
 
     async def _decide(self, answers: _Answers) -> None:
         # One tick: every connection woken by the same event joins this batch.
         await asyncio.sleep(0)
+        batch: dict[int, list[_Waiter]] = {}
         try:
             while answers.pending:
                 batch, answers.pending = answers.pending, {}
                 try:
                     readers = await self._readers(answers, list(batch))
                 except Exception:
-                    # Fail closed: the event is dropped for them, the streams stay open.
+                    # Fail closed: the event is dropped for them, the streams stay open (a
+                    # held mailbox is released, and its reader asks again).
                     log.exception("streaming.visibility_check_failed")
                     readers = None
                 for viewer_id, waiters in batch.items():
@@ -114,10 +149,15 @@ class AudienceFilter:
                     if readers is not None:
                         answers.decided[viewer_id] = allowed
                     for waiter in waiters:
-                        if not waiter.done():
-                            waiter.set_result(allowed)
+                        _answer(waiter, allowed)
+                batch = {}
         finally:
             answers.worker = None
+            # Cancelled mid-query (shutdown): nobody may stay held or waiting for good.
+            for waiters in (*batch.values(), *answers.pending.values()):
+                for waiter in waiters:
+                    _answer(waiter, False)
+            answers.pending = {}
 
     async def _readers(self, answers: _Answers, viewer_ids: list[int]) -> set[int]:
         # On the primary, not a replica: the event was published right after its commit,
@@ -164,18 +204,16 @@ class RecipientFilters:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self._rules: dict[int, tuple[float, matching.Rules]] = {}
-        self._pending: dict[int, list[asyncio.Future[matching.Rules]]] = {}  # as _Answers
+        self._pending: dict[int, list[_Waiter]] = {}  # as _Answers
         self._worker: asyncio.Task[None] | None = None
 
     def forget(self, account_id: int) -> None:
         self._rules.pop(account_id, None)
 
-    async def apply(
-        self, viewer_id: int, context: str, status: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """The status as this recipient receives it in `context`, or None when one of
-        their `hide` filters leaves it out."""
-        rules = await self._rules_of(viewer_id)
+    @staticmethod
+    def apply(rules: matching.Rules, context: str, status: dict[str, Any]) -> dict[str, Any] | None:
+        """The status as a recipient with these `rules` receives it in `context`, or None
+        when one of their `hide` filters leaves it out."""
         if not rules:
             return status
         active = matching.ViewerFilters(rules, context, utcnow())
@@ -195,23 +233,33 @@ class RecipientFilters:
             marked["reblog"] = {**proper, "filtered": results}
         return marked
 
-    async def _rules_of(self, viewer_id: int) -> matching.Rules:
-        known = self.rules(viewer_id)
-        return await known if isinstance(known, asyncio.Future) else known
-
     def rules(self, viewer_id: int) -> matching.Rules | asyncio.Future[matching.Rules]:
         """The recipient's rules when kept, else a future of them (their fetch under way)."""
-        kept = self._rules.get(viewer_id)
-        if kept is not None and kept[0] > time.monotonic():
-            return kept[1]
+        kept = self._kept(viewer_id)
+        if kept is not None:
+            return kept
         waiter: asyncio.Future[matching.Rules] = asyncio.get_running_loop().create_future()
+        self._wait(viewer_id, waiter)
+        return waiter
+
+    def hold(self, viewer_id: int, holder: Holder) -> None:
+        """Hold `holder` until the recipient's rules are kept (at once if they are)."""
+        if self._kept(viewer_id) is None:
+            holder.hold()
+            self._wait(viewer_id, holder)
+
+    def _kept(self, viewer_id: int) -> matching.Rules | None:
+        kept = self._rules.get(viewer_id)
+        return kept[1] if kept is not None and kept[0] > time.monotonic() else None
+
+    def _wait(self, viewer_id: int, waiter: _Waiter) -> None:
         self._pending.setdefault(viewer_id, []).append(waiter)
         if self._worker is None:
             self._worker = asyncio.create_task(self._fetch())
-        return waiter
 
     async def _fetch(self) -> None:
         await asyncio.sleep(0)  # one tick: every recipient of the same event joins the batch
+        batch: dict[int, list[_Waiter]] = {}
         try:
             while self._pending:
                 batch, self._pending = self._pending, {}
@@ -233,10 +281,14 @@ class RecipientFilters:
                         keep = _RULES_KEEP_SECONDS * random.uniform(0.5, 1.0)
                         self._rules[viewer_id] = (now + keep, rules)
                     for waiter in waiters:
-                        if not waiter.done():
-                            waiter.set_result(rules)
+                        _answer(waiter, rules)
+                batch = {}
         finally:
             self._worker = None
+            for waiters in (*batch.values(), *self._pending.values()):
+                for waiter in waiters:
+                    _answer(waiter, [])
+            self._pending = {}
 
     async def _load(self, viewer_ids: list[int]) -> dict[int, matching.Rules]:
         cache = self._engines.db.entity_cache

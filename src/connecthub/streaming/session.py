@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, cast
 
 from connecthub.accounts.identity import TokenInfo
 from connecthub.accounts.tokens import revocation_channel
 from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event, EventBusBase, Subscription
-from connecthub.streaming.filters import AudienceFilter
+from connecthub.streaming.filters import AudienceFilter, RecipientFilters
 from connecthub.streaming.streams import Stream
 
 # Close codes. 1008 (policy violation) for a revoked token or suspended account: the client
@@ -35,27 +35,36 @@ Delivery = tuple[Stream, str, Any]  # stream, event name, payload
 FILTERS_CHANGED = "filters_changed"
 # The filter context of each stream (by its name's first part), as Mastodon's streaming.
 _FILTER_CONTEXTS = {"user": "home", "list": "home", "public": "public", "hashtag": "public"}
-_LEFT_OUT = object()
+_STATUS_EVENTS = frozenset({"update", "status.update"})
+
+
+# Wake the reader at this backlog even while answers are outstanding, so a connection whose
+# events keep arriving while earlier ones are being decided is never starved.
+_EAGER_BACKLOG = 32
 
 
 class Mailbox:
     """Bounded: when `limit` events wait undelivered the connection is over its budget.
+
+    While `held` (answers its reader would only wait for — visibility, filter rules — are
+    being fetched), arriving events queue without waking the reader; the last `release()`
+    wakes it. That is one task wake per delivery, and no future or callback per recipient:
+    a post fanned out to ten thousand sockets made those the collector's work.
     (A bare future rather than an asyncio.Event, and a list rather than a deque — an empty
     deque is 600 bytes: thousands of these are alive at once.)"""
 
-    __slots__ = ("_items", "_limit", "_on_overflow", "_waiter", "overflowed")
+    __slots__ = ("_items", "_limit", "_on_overflow", "_waiter", "held", "overflowed")
 
     def __init__(self, limit: int, on_overflow: Callable[[], None]) -> None:
         self._items: list[tuple[str, Event]] = []
         self._limit = limit
         self._waiter: asyncio.Future[None] | None = None
         self._on_overflow = on_overflow
+        self.held = 0
         self.overflowed = False
 
-    def offer(self, channel: str, event: Event, ready: Sequence[asyncio.Future[Any]] = ()) -> None:
-        """Queue the event and wake the reader once every future in `ready` is done: the
-        answers the reader would otherwise wake up only to wait for (one wake per
-        delivery, not two). The event keeps its place in line meanwhile."""
+    def offer(self, channel: str, event: Event) -> None:
+        """Queue the event (in order); wake the reader unless answers are outstanding."""
         if self.overflowed:
             return
         if len(self._items) >= self._limit:
@@ -64,20 +73,16 @@ class Mailbox:
             self._on_overflow()
             return
         self._items.append((channel, event))
-        waiting = [future for future in ready if not future.done()]
-        if not waiting:
+        if not self.held or len(self._items) >= _EAGER_BACKLOG:
             self._wake()
-            return
-        remaining = len(waiting)
 
-        def one_done(_: asyncio.Future[Any]) -> None:
-            nonlocal remaining
-            remaining -= 1
-            if remaining == 0:
-                self._wake()
+    def hold(self) -> None:
+        self.held += 1
 
-        for future in waiting:
-            future.add_done_callback(one_done)
+    def release(self) -> None:
+        self.held -= 1
+        if not self.held and self._items:
+            self._wake()
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -118,6 +123,7 @@ class StreamSession:
         self.engines = engines
         self.token = token
         self.account_id = token.account_id or 0
+        self._control_channel = revocation_channel(self.account_id)
         self.transport = transport
         self.streams: dict[tuple[str, str | None], Stream] = {}
         self._audience = audience
@@ -166,23 +172,18 @@ class StreamSession:
         await tap.add(channel)
 
     def _offer(self, channel: str, event: Event) -> None:
-        if channel == revocation_channel(self.account_id):
+        if channel == self._control_channel:
             self._control(event)
             return
-        self._mailbox.offer(channel, event, self._pending_answers(event))
-
-    def _pending_answers(self, event: Event) -> list[asyncio.Future[Any]]:
-        """For a status event, start now (batched with every local recipient of the same
-        event) what `next_deliveries` will ask: may this recipient read it, and their
-        content-filter rules."""
-        payload = event.get("payload")
         name = event.get("event")
-        if name not in ("update", "status.update") or not isinstance(payload, dict):
-            return []
-        answers: list[Any] = [self._audience.decision(self.account_id, payload)]
-        if name == "update":
-            answers.append(self._audience.content.rules(self.account_id))
-        return [answer for answer in answers if isinstance(answer, asyncio.Future)]
+        payload = event.get("payload")
+        if name in _STATUS_EVENTS and isinstance(payload, dict):
+            # Start now, batched with every local recipient of the same event, what
+            # `next_deliveries` will ask: may this recipient read it, and their filter rules.
+            self._audience.hold(self.account_id, payload, self._mailbox)
+            if name == "update":
+                self._audience.content.hold(self.account_id, self._mailbox)
+        self._mailbox.offer(channel, event)
 
     def _control(self, event: Event) -> None:
         """Handled on arrival, never queued, so a revocation is not stuck behind a backlog."""
@@ -197,7 +198,8 @@ class StreamSession:
 
     async def next_deliveries(self) -> list[Delivery]:
         """The next events for this connection, each once per stream that carries it,
-        with the recipient's filters applied."""
+        with the recipient's filters applied. The answers are usually in already (the
+        mailbox waited for them), so a delivery is plain calls, not coroutines."""
         deliveries: list[Delivery] = []
         for channel, event in await self._mailbox.take():
             name = event.get("event")
@@ -209,31 +211,36 @@ class StreamSession:
                     continue
                 if stream.events is not None and name not in stream.events:
                     continue
-                if not await self._visible(stream, name, payload):
-                    continue
-                shown = await self._filtered(stream, name, payload)
-                if shown is not _LEFT_OUT:
-                    deliveries.append((stream, name, shown))
+                if name in _STATUS_EVENTS and isinstance(payload, dict):
+                    shown = await self._status_for(stream, name, payload)
+                    if shown is not None:
+                        deliveries.append((stream, name, shown))
+                else:
+                    deliveries.append((stream, name, payload))
         return deliveries
 
-    async def _filtered(self, stream: Stream, name: str, payload: Any) -> Any:
-        """The payload after the recipient's content filters in the stream's context, or
-        `_LEFT_OUT`."""
-        context = _FILTER_CONTEXTS.get(stream.name.split(":")[0])
-        if name != "update" or context is None or not isinstance(payload, dict):
-            return payload
-        shown = await self._audience.content.apply(self.account_id, context, payload)
-        return _LEFT_OUT if shown is None else shown
-
-    async def _visible(self, stream: Stream, name: str, payload: Any) -> bool:
-        if name not in ("update", "status.update") or not isinstance(payload, dict):
-            return True
-        if stream.media_only and not _has_media(payload):
-            return False
+    async def _status_for(
+        self, stream: Stream, name: str, status: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The status as this recipient receives it on `stream`, or None when they may not
+        read it (THE visibility rule, `AudienceFilter`) or one of their filters hides it."""
+        if stream.media_only and not _has_media(status):
+            return None
         # User-channel events were addressed to this recipient already; checking them too
         # costs one batched query per status per process, and covers a stale publisher (a
         # block or a follow removed since the fan-out job chose its recipients).
-        return await self._audience.readable(self.account_id, payload)
+        allowed = self._audience.decision(self.account_id, status)
+        if not isinstance(allowed, bool):
+            allowed = await allowed
+        if not allowed:
+            return None
+        context = _FILTER_CONTEXTS.get(stream.name.split(":")[0])
+        if name != "update" or context is None:
+            return status
+        rules = self._audience.content.rules(self.account_id)
+        if isinstance(rules, asyncio.Future):
+            rules = await rules
+        return RecipientFilters.apply(rules, context, status)
 
 
 def _has_media(status: dict[str, Any]) -> bool:
