@@ -199,7 +199,7 @@ class StreamSession:
     async def next_deliveries(self) -> list[Delivery]:
         """The next events for this connection, each once per stream that carries it,
         with the recipient's filters applied. The answers are usually in already (the
-        mailbox waited for them), so a delivery is plain calls, not coroutines."""
+        mailbox waited for them): a delivery then awaits nothing and makes no future."""
         deliveries: list[Delivery] = []
         for channel, event in await self._mailbox.take():
             name = event.get("event")
