@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from connecthub.accounts import two_factor
+from connecthub.accounts import repository, tokens, two_factor
 from connecthub.accounts.models import OAuthApplication, OAuthGrant, OAuthToken
 from tests.accounts.test_oauth_code_flow import (
     REDIRECT,
@@ -204,6 +204,33 @@ async def test_a_token_revoked_through_one_process_is_refused_by_the_others(app_
                 break
             await asyncio.sleep(0.02)
         assert status == 401
+
+
+async def test_a_lookup_racing_a_revocation_cannot_bring_the_token_back(app, client):
+    """A request reads the live token from the database (nothing cached yet), the token is
+    revoked and that commits, and only then does the request fill the cache."""
+    await create_user(app, "alice")
+    oauth_app = await register_oauth_app(client)
+    token = (await password_grant(client, oauth_app, "alice@example.com")).json()["access_token"]
+    engines = app.state.engines
+    token_hash = tokens.hash_secret(token)
+    async with engines.db.session(readonly=True) as session:
+        read_before = await repository.find_live_token(session, token_hash)
+    assert read_before is not None
+
+    response = await client.post(
+        "/oauth/revoke",
+        data={
+            "token": token,
+            "client_id": oauth_app["client_id"],
+            "client_secret": oauth_app["client_secret"],
+        },
+    )
+    assert response.status_code == 200
+    await tokens.remember_token(engines, token_hash, read_before)  # the late fill
+
+    for path in ("/api/v1/apps/verify_credentials", "/api/v1/connecthub/sessions"):
+        assert (await client.get(path, headers=bearer(token))).status_code == 401
 
 
 async def test_revoke_answers_200_for_unknown_tokens_and_ignores_other_clients(app, client):

@@ -28,6 +28,21 @@ async def test_cache_round_trip_expiry_and_delete(test_env):
         await engines.stop()
 
 
+async def test_cache_add_sets_only_an_empty_or_expired_key(test_env):
+    engines = Engines.from_settings(test_env.settings())
+    await engines.start()
+    try:
+        cache = engines.cache
+        assert await cache.add("k", b"first", ttl_seconds=1)
+        assert not await cache.add("k", b"second", ttl_seconds=60)
+        assert await cache.get("k") == b"first"
+        await asyncio.sleep(1.2)
+        assert await cache.add("k", b"third", ttl_seconds=60)
+        assert await cache.get("k") == b"third"
+    finally:
+        await engines.stop()
+
+
 async def test_sqlite_runs_in_wal_mode_with_full_sync_or_postgres_answers(test_env):
     engines = Engines.from_settings(test_env.settings())
     try:

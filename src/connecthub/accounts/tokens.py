@@ -22,6 +22,10 @@ from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 
 TOKEN_CACHE_SECONDS = 300
+# What a revocation leaves in the cache for TOKEN_CACHE_SECONDS instead of nothing: a
+# request that read the token from the database just before the revocation committed
+# fills the cache only where it is empty, so it cannot bring the token back.
+_REVOKED = b"revoked"
 
 
 def generate_secret() -> str:
@@ -49,6 +53,8 @@ async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
             return None if held.expired else held
         ticket = near.ticket()
     cached = await engines.cache.get(key)
+    if cached == _REVOKED:
+        return None
     if cached is not None:
         info = TokenInfo.from_json(cached)
         if near is not None:
@@ -61,8 +67,13 @@ async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
     if found.pending is not None:
         # Not cached: confirmation or approval must take effect on the next request.
         return found
-    await engines.cache.set(_cache_key(token_hash), found.to_json(), TOKEN_CACHE_SECONDS)
+    await remember_token(engines, token_hash, found)
     return found
+
+
+async def remember_token(engines: Engines, token_hash: str, info: TokenInfo) -> None:
+    """Cache a token read from the database, unless a revocation has marked it since."""
+    await engines.cache.add(_cache_key(token_hash), info.to_json(), TOKEN_CACHE_SECONDS)
 
 
 def revocation_channel(account_id: int) -> str:
@@ -73,10 +84,10 @@ def revocation_channel(account_id: int) -> str:
 async def forget_tokens(
     engines: Engines, token_hashes: list[str], account_id: int | None, token_ids: list[int]
 ) -> None:
-    """After a revocation commits: drop cached copies and tell open connections."""
+    """After a revocation commits: mark cached copies revoked and tell open connections."""
     if token_hashes:
         keys = [_cache_key(h) for h in token_hashes]
-        await engines.cache.delete(*keys)
+        await engines.cache.set_many(dict.fromkeys(keys, _REVOKED), TOKEN_CACHE_SECONDS)
         if engines.near is not None:
             await engines.near.invalidate(keys)
     if account_id is not None and token_ids:

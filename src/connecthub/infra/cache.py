@@ -20,6 +20,10 @@ from connecthub.ops import metrics
 class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        """Set `key` only if it holds nothing; whether it was set."""
+        ...
+
     async def delete(self, *keys: str) -> None: ...
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """Values for `keys`, in order (one round trip)."""
@@ -72,6 +76,13 @@ class MemoryCache:
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
 
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] >= monotonic():
+            return False
+        await self.set(key, value, ttl_seconds)
+        return True
+
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._entries.pop(key, None)
@@ -96,6 +107,9 @@ class RedisCache:
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._redis.set(self._keys("cache", key), value, ex=ttl_seconds)
+
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        return bool(await self._redis.set(self._keys("cache", key), value, ex=ttl_seconds, nx=True))
 
     async def delete(self, *keys: str) -> None:
         if keys:
