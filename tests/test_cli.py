@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
+import time
 from typing import Any
 
 import pytest
 
 from connecthub.accounts import repository
+from connecthub.accounts.models import Role
 from connecthub.accounts.sign_in import verify_sign_in
 from connecthub.infra.db import Database
 from connecthub.infra.migrations import head_revision
-from tests.conftest import connecthub_command
+from tests.admin.support import staff
+from tests.conftest import connecthub_command, running_app
+from tests.engines import redis_url
+from tests.social_factories import auth
 
 # Every test here runs `connecthub` processes, several each.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -118,6 +124,34 @@ async def test_create_user_then_grant_role(test_env: Any) -> None:
     granted = run(test_env, "admin", "grant-role", "alice", "admin")
     assert granted.returncode == 0, granted.stderr
     assert await user_role(test_env, "alice") == "admin"
+
+
+@pytest.mark.skipif(
+    redis_url() is None,
+    reason="the CLI reaches a running server's token cache through Redis: "
+    "TEST_REDIS_URL=redis://127.0.0.1:6379/0 (CI's second pass)",
+)
+async def test_a_role_taken_away_ends_admin_access_at_once(test_env: Any) -> None:
+    async with running_app(test_env) as (app, client):
+        moderator, token = await staff(app, "moddy", Role.MODERATOR)
+        for _ in range(2):  # cached in Redis, then copied into this process
+            listed = await client.get("/api/v2/admin/accounts", headers=auth(token))
+            assert listed.status_code == 200, listed.text
+
+        demoted = await asyncio.to_thread(run, test_env, "admin", "grant-role", "moddy", "user")
+        assert demoted.returncode == 0, demoted.stderr
+
+        deadline = time.monotonic() + 1.0
+        while True:
+            status = (await client.get("/api/v2/admin/accounts", headers=auth(token))).status_code
+            if status == 403 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.02)
+        assert status == 403
+        # The token itself still works for what a plain user may do.
+        own = await client.get("/api/v1/accounts/verify_credentials", headers=auth(token))
+        assert own.status_code == 200
+        assert own.json()["id"] == str(moderator.id)
 
 
 async def test_create_user_makes_a_password_when_none_is_given(test_env: Any) -> None:

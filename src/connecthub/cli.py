@@ -265,21 +265,26 @@ def grant_role(
 
 
 async def _grant_role(settings: Settings, username: str, role: object) -> None:
-    from connecthub.accounts import service
+    from connecthub.accounts import service, tokens
     from connecthub.accounts.models import Role
     from connecthub.errors import ConnectHubError
-    from connecthub.infra.db import Database
+    from connecthub.infra.engines import Engines
 
-    db = Database(settings)
+    engines = Engines.from_settings(settings)
+    await engines.start()
     try:
-        async with db.transaction() as session:
-            await service.grant_role(
+        async with engines.db.transaction() as session:
+            user = await service.grant_role(
                 session, username, role if isinstance(role, Role) else Role.USER
             )
+        # Cached tokens carry the role: a demoted moderator must lose the admin API now,
+        # not when the copies expire.
+        async with engines.db.session(readonly=True) as session:
+            await tokens.refresh_cached_tokens(engines, session, user.account_id)
     except ConnectHubError as exc:
         raise _fail(exc.message) from None
     finally:
-        await db.dispose()
+        await engines.stop()
 
 
 @admin_app.command("approve")

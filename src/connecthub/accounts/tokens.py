@@ -76,6 +76,18 @@ async def remember_token(engines: Engines, token_hash: str, info: TokenInfo) -> 
     await engines.cache.add(_cache_key(token_hash), info.to_json(), TOKEN_CACHE_SECONDS)
 
 
+async def refresh_cached_tokens(engines: Engines, session: AsyncSession, account_id: int) -> None:
+    """After a change to what the account's tokens carry (its role) has committed: drop
+    every cached copy, here and in every process, so the next request reads them anew."""
+    rows = await oauth_repository.live_tokens(session, account_id=account_id)
+    keys = [_cache_key(row.token_hash) for row in rows]
+    if not keys:
+        return
+    await engines.cache.delete(*keys)
+    if engines.near is not None:
+        await engines.near.invalidate(keys)
+
+
 def revocation_channel(account_id: int) -> str:
     """Streaming connections of the account listen here to close themselves."""
     return f"account:{account_id}:revocations"
