@@ -45,6 +45,18 @@ async def refresh(client: Any, oauth_app: dict[str, Any], refresh_token: str) ->
     )
 
 
+async def revoke(client: Any, oauth_app: dict[str, Any], token: str) -> Any:
+    """The client revokes its own token (RFC 7009)."""
+    return await client.post(
+        "/oauth/revoke",
+        data={
+            "token": token,
+            "client_id": oauth_app["client_id"],
+            "client_secret": oauth_app["client_secret"],
+        },
+    )
+
+
 async def test_password_grant_issues_a_non_expiring_token(app, client):
     await create_user(app, "alice")
     oauth_app = await register_oauth_app(client)
@@ -151,14 +163,7 @@ async def test_revoked_token_is_refused_right_away(app, client):
         await client.get("/api/v1/connecthub/sessions", headers=bearer(token))
     ).status_code == 200
 
-    response = await client.post(
-        "/oauth/revoke",
-        data={
-            "token": token,
-            "client_id": oauth_app["client_id"],
-            "client_secret": oauth_app["client_secret"],
-        },
-    )
+    response = await revoke(client, oauth_app, token)
     assert response.status_code == 200
     assert response.json() == {}
     assert (
@@ -185,14 +190,7 @@ async def test_a_token_revoked_through_one_process_is_refused_by_the_others(app_
             assert (
                 await other.get("/api/v1/apps/verify_credentials", headers=bearer(token))
             ).status_code == 200
-        response = await client.post(
-            "/oauth/revoke",
-            data={
-                "token": token,
-                "client_id": oauth_app["client_id"],
-                "client_secret": oauth_app["client_secret"],
-            },
-        )
+        response = await revoke(client, oauth_app, token)
         assert response.status_code == 200
         # The invalidation crosses Redis pub/sub: allow it a moment, well under a second.
         deadline = time.monotonic() + 1.0
@@ -218,14 +216,7 @@ async def test_a_lookup_racing_a_revocation_cannot_bring_the_token_back(app, cli
         read_before = await repository.find_live_token(session, token_hash)
     assert read_before is not None
 
-    response = await client.post(
-        "/oauth/revoke",
-        data={
-            "token": token,
-            "client_id": oauth_app["client_id"],
-            "client_secret": oauth_app["client_secret"],
-        },
-    )
+    response = await revoke(client, oauth_app, token)
     assert response.status_code == 200
     await tokens.remember_token(engines, token_hash, read_before)  # the late fill
 
