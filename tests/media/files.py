@@ -123,3 +123,32 @@ def truncated_jpeg() -> bytes:
 
 def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+HTML = b"<html><body><script>alert(document.domain)</script></body></html>"
+
+
+def wav_with_html() -> bytes:
+    """A RIFF/WAVE header whose `fmt ` chunk is an HTML page: no audio at all."""
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(HTML)) + HTML
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def mp3_frames_then_html() -> bytes:
+    """Two well-formed (silent) MPEG-1 layer III frames, then a page."""
+    frame = b"\xff\xfb\x90\x00" + b"\x00" * 413  # 128 kbit/s, 44.1 kHz: 417 bytes
+    return frame * 2 + HTML
+
+
+def mp4_then_html() -> bytes:
+    """A real MP4 with a page appended after its last box."""
+    return fixture("tiny.mp4") + HTML
+
+
+def ftyp_then_html() -> bytes:
+    """An MP4 `ftyp` box and nothing of a video after it."""
+    return struct.pack(">I", 20) + b"ftypisom\x00\x00\x02\x00isom" + HTML
+
+
+def ogg_then_html() -> bytes:
+    return fixture("tiny.ogg") + HTML

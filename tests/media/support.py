@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi import FastAPI
 
+from connecthub.infra.storage import LocalStorage, S3Storage
 from tests.social_factories import auth
 
 ALLOWED_SERVED_TYPES = {
@@ -78,3 +79,15 @@ async def wait_for_media(
         assert response.json()["url"] is None
         await asyncio.sleep(0.1)
     raise AssertionError(f"media {media_id} still processing")
+
+
+async def all_stored_keys(app: FastAPI) -> list[str]:
+    """Every object the app's media store holds (a local directory or an S3 bucket)."""
+    storage = app.state.engines.storage
+    if isinstance(storage, LocalStorage):
+        root = storage.root
+        return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+    assert isinstance(storage, S3Storage)
+    client = await storage.client()
+    listing = await client.list_objects_v2(Bucket=storage.bucket)
+    return [str(item["Key"]) for item in listing.get("Contents", [])]

@@ -10,8 +10,16 @@ from __future__ import annotations
 from typing import Final
 
 MAX_MEDIA_ATTACHMENTS: Final = 4
-# Every URL in a status counts as this many characters, however long it is.
+# Every URL in a status counts as this many characters, however long it is...
 CHARACTERS_RESERVED_PER_URL: Final = 23
+# ...up to this length (Mastodon's): a longer URL counts every one of its characters.
+MAX_URL_CHARACTERS: Final = 4096
+# The typed text (links at full length, mention domains included) may be at most this many
+# times MAX_STATUS_CHARACTERS: 5,000 characters at the default 500, room for a full post
+# plus several links of a few hundred characters or one near MAX_URL_CHARACTERS. It also
+# bounds the stored HTML, which escapes each character into at most six and quotes a link
+# twice: a few tens of kilobytes, never the request body's megabyte.
+RAW_STATUS_LENGTH_FACTOR: Final = 10
 
 MAX_FEATURED_TAGS: Final = 10
 MAX_PINNED_STATUSES: Final = 5

@@ -1,9 +1,10 @@
 """Audio and video: probing (duration, bitrate, dimensions), stripping metadata and a video
 poster frame.
 
+Nothing is probed before `verified` has read its container to the end (containers.py).
 ffprobe/ffmpeg are used when they are on PATH; without them audio is probed with mutagen
 (pure Python), videos get a duration from mutagen where the container allows (MP4/MOV),
-keep their bytes as uploaded and have no poster frame. See docs/media.md.
+keep their bytes as verified and have no poster frame. See docs/media.md.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ from typing import Any
 
 import mutagen
 
+from connecthub.media import containers
+from connecthub.media.containers import MediaRefused as MediaRefused  # re-exported
 from connecthub.media.processing import dimensions
 from connecthub.media.sniffing import FileType
 
 FFMPEG_TIMEOUT_SECONDS = 120
-
-
-class MediaRefused(ValueError):
-    """The file is not audio or video we can use; the message says why."""
 
 
 @dataclass
@@ -63,19 +62,25 @@ def _mutagen_probe(data: bytes) -> Probe:
     if parsed is None or parsed.info is None:
         raise MediaRefused("is not a readable audio or video file")
     info = parsed.info
-    return Probe(
+    found = Probe(
         duration=float(getattr(info, "length", 0) or 0) or None,
         bitrate=int(getattr(info, "bitrate", 0) or 0) or None,
         sample_rate=int(getattr(info, "sample_rate", 0) or 0) or None,
         channels=int(getattr(info, "channels", 0) or 0) or None,
         audio_codec=type(parsed).__name__.lower(),
     )
+    if found.duration is None:  # mutagen reads headers; a file of headers only plays nothing
+        raise MediaRefused("has no audio or video to play")
+    return found
 
 
 def _run(args: list[str], data: bytes | None = None) -> bytes:
-    result = subprocess.run(  # noqa: S603 - fixed argument lists, no shell
-        args, input=data, capture_output=True, timeout=FFMPEG_TIMEOUT_SECONDS, check=False
-    )
+    try:
+        result = subprocess.run(  # noqa: S603 - fixed argument lists, no shell
+            args, input=data, capture_output=True, timeout=FFMPEG_TIMEOUT_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise MediaRefused("took too long to decode") from None
     if result.returncode != 0:
         raise MediaRefused("could not be decoded")
     return result.stdout
@@ -111,6 +116,16 @@ def _ffprobe(path: Path) -> Probe:
     if not probe.has_video and probe.audio_codec is None:
         raise MediaRefused("has no audio or video stream")
     return probe
+
+
+def verified(data: bytes, file_type: FileType, *, ffmpeg: bool) -> bytes:
+    """The bytes to probe and store: the container read to its end (WAV and MP3 rebuilt);
+    a type with no pure-Python reader (FLAC, WebM) only when ffmpeg will decode it."""
+    if not ffmpeg and not containers.has_reader(file_type):
+        raise MediaRefused(
+            f"cannot be checked on this server ({file_type.content_type} needs ffmpeg)"
+        )
+    return containers.verified(data, file_type)
 
 
 def probe(data: bytes, file_type: FileType, *, ffmpeg: bool) -> Probe:

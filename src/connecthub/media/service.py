@@ -1,7 +1,8 @@
 """Uploading, updating, attaching and releasing media: the rules.
 
 An upload is accepted by its content (sniffing), checked against the size, pixel and quota
-limits, processed (images now, videos in a job), stored under content-addressed keys, and
+limits, decoded or its container read to the end (av.verified), processed (images and audio
+now, videos in a job), stored under content-addressed keys, and
 only then recorded. A store that fails mid-way gets back what it was given (no orphan
 file) and the request fails with 503/507 before any row exists.
 
@@ -186,8 +187,9 @@ async def _audio_objects(
     ffmpeg = av.ffmpeg_available(settings.media_ffmpeg)
 
     def work() -> tuple[av.Probe, bytes]:
-        found = av.probe(data, file_type, ffmpeg=ffmpeg)
-        return found, av.strip_metadata(data, file_type, ffmpeg=ffmpeg)
+        checked = av.verified(data, file_type, ffmpeg=ffmpeg)
+        found = av.probe(checked, file_type, ffmpeg=ffmpeg)
+        return found, av.strip_metadata(checked, file_type, ffmpeg=ffmpeg)
 
     try:
         found, stripped = await in_thread(work)
@@ -199,6 +201,27 @@ async def _audio_objects(
     row.meta = av.video_meta(found) if found.has_video else av.audio_meta(found)
     row.state = MediaState.READY
     return [StoredObject(row.file_key, stripped, file_type.content_type)]
+
+
+async def _video_objects(
+    settings: Settings, row: MediaAttachment, file_type: FileType, data: bytes
+) -> list[StoredObject]:
+    """A video is verified and probed now, before anything is stored; PROCESS_JOB then
+    rewrites it without metadata and makes its poster frame."""
+    ffmpeg = av.ffmpeg_available(settings.media_ffmpeg)
+
+    def work() -> bytes:
+        checked = av.verified(data, file_type, ffmpeg=ffmpeg)
+        av.probe(checked, file_type, ffmpeg=ffmpeg)
+        return checked
+
+    try:
+        checked = await in_thread(work)
+    except av.MediaRefused as exc:
+        raise ValidationFailed("file", str(exc)) from None
+    row.file_key = content_key("upload", checked, file_type)
+    row.state = MediaState.PROCESSING
+    return [StoredObject(row.file_key, checked, file_type.content_type)]
 
 
 async def _thumbnail_objects(
@@ -249,10 +272,8 @@ async def upload(
         objects = await _image_objects(settings, row, file_type, data, file.field)
     elif file_type.kind is MediaKind.AUDIO:
         objects = await _audio_objects(settings, row, file_type, data)
-    else:  # video: stored now, probed and stripped by PROCESS_JOB
-        row.file_key = content_key("upload", data, file_type)
-        row.state = MediaState.PROCESSING
-        objects = [StoredObject(row.file_key, data, file_type.content_type)]
+    else:
+        objects = await _video_objects(settings, row, file_type, data)
     if thumbnail is not None:
         objects += await _thumbnail_objects(settings, row, thumbnail)
     row.stored_bytes = _distinct_bytes(objects)

@@ -25,6 +25,7 @@ from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra import idempotency
 from connecthub.infra.uow import UnitOfWork
+from connecthub.instance.limits import RAW_STATUS_LENGTH_FACTOR
 from connecthub.media import service as media_service
 from connecthub.notifications.service import NotificationType, notify
 from connecthub.statuses import repository, text
@@ -50,10 +51,16 @@ def _check_length(settings: Settings, draft: StatusDraft) -> None:
         raise ValidationFailed("status", "can't be blank")
     if draft.media_ids and draft.poll is not None:
         raise ValidationFailed("media_ids", "cannot be combined with a poll")
-    if text.length(draft.text) + len(draft.spoiler_text) > settings.max_status_characters:
+    limit = settings.max_status_characters
+    # The typed length first: it is what bounds the stored text and HTML, and it keeps the
+    # link and mention patterns from running over a body far beyond any post.
+    typed_limit = limit * RAW_STATUS_LENGTH_FACTOR
+    if len(draft.text) + len(draft.spoiler_text) > typed_limit:
         raise ValidationFailed(
-            "status", f"is too long (maximum is {settings.max_status_characters} characters)"
+            "status", f"is too long (maximum is {typed_limit} characters with links in full)"
         )
+    if text.length(draft.text) + len(draft.spoiler_text) > limit:
+        raise ValidationFailed("status", f"is too long (maximum is {limit} characters)")
 
 
 async def _render(

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 
 import nh3
 
-from connecthub.instance.limits import CHARACTERS_RESERVED_PER_URL
+from connecthub.instance.limits import CHARACTERS_RESERVED_PER_URL, MAX_URL_CHARACTERS
 
 _URL = r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]"
 _MENTION = r"(?<![\w/@.])@(?P<mention>[A-Za-z0-9_]{1,30})(?:@(?P<domain>[\w.-]+\w))?"
 _HASHTAG = r"(?<![\w/&#])#(?P<tag>\w{1,128})"
 _TOKENS = re.compile(rf"(?P<url>{_URL})|{_MENTION}|{_HASHTAG}")
-_URL_ONLY = re.compile(_URL)
 
 _ALLOWED_TAGS = {"p", "br", "a", "span"}
 _ALLOWED_ATTRIBUTES = {"a": {"href", "rel", "class", "target"}, "span": {"class"}}
@@ -55,9 +54,16 @@ def parse(text: str, local_domain: str) -> Parsed:
 
 
 def length(text: str) -> int:
-    """Characters as Mastodon counts them: every URL is 23, whatever its length."""
-    urls = _URL_ONLY.findall(text)
-    return len(_URL_ONLY.sub("", text)) + CHARACTERS_RESERVED_PER_URL * len(urls)
+    """Characters as Mastodon counts them: a URL is 23, whatever its length up to
+    MAX_URL_CHARACTERS (a longer one counts in full), and a mention's domain is free."""
+    total = len(text)
+    for match in _TOKENS.finditer(text):
+        url = match.group("url")
+        if url and len(url) <= MAX_URL_CHARACTERS:
+            total += CHARACTERS_RESERVED_PER_URL - len(url)
+        elif match.group("domain"):
+            total -= len(match.group("domain")) + 1
+    return total
 
 
 def sanitize(markup: str) -> str:
