@@ -4,37 +4,24 @@ same TOTP code, or the same recovery code, give exactly one token on every engin
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
-import pyotp
+from tests.accounts.support import STRONG_PASSWORD, enrol_two_factor, next_totp
+from tests.factories import password_grant, register_oauth_app
 
-from tests.accounts.support import STRONG_PASSWORD, bearer
-from tests.factories import create_token, create_user, password_grant, register_oauth_app
-
-ENROL = "/api/v1/connecthub/two_factor"
 RACERS = 8
 
 
 async def _enrolled(app: Any, client: Any) -> tuple[str, list[str], dict[str, Any]]:
     """(TOTP secret, recovery codes, OAuth app) for tess, who has two-factor on."""
-    account, _ = await create_user(app, "tess", password=STRONG_PASSWORD)
-    token = await create_token(app, account.id)
-    started = await client.post(ENROL, headers=bearer(token))
-    secret = started.json()["secret"]
-    confirmed = await client.post(
-        f"{ENROL}/confirm", data={"code": pyotp.TOTP(secret).now()}, headers=bearer(token)
-    )
-    assert confirmed.status_code == 200, confirmed.text
-    return secret, confirmed.json()["recovery_codes"], await register_oauth_app(client)
+    _token, secret, codes = await enrol_two_factor(app, client)
+    return secret, codes, await register_oauth_app(client)
 
 
 async def _race(client: Any, oauth_app: dict[str, Any], code: str) -> list[int]:
     answers = await asyncio.gather(
         *(
-            password_grant(
-                client, oauth_app, "tess@example.com", STRONG_PASSWORD, otp_attempt=code
-            )
+            password_grant(client, oauth_app, "tess@example.com", STRONG_PASSWORD, otp_attempt=code)
             for _ in range(RACERS)
         )
     )
@@ -43,7 +30,7 @@ async def _race(client: Any, oauth_app: dict[str, Any], code: str) -> list[int]:
 
 async def test_racing_grants_with_one_totp_code_give_one_token(app, client):
     secret, _codes, oauth_app = await _enrolled(app, client)
-    code = pyotp.TOTP(secret).at(time.time() + 30)  # the next step: now() confirmed
+    code = next_totp(secret)
     assert await _race(client, oauth_app, code) == [200] + [400] * (RACERS - 1)
 
 

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from connecthub.accounts import credentials, registration, repository, two_factor
+from connecthub.accounts import credentials, registration, repository, sign_in, two_factor
 from connecthub.accounts.default_images import grey_png
 from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.params import boolean, iso_date, read_params, text
-from connecthub.accounts.passwords import verify_password
 from connecthub.accounts.profile import update_profile
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.scopes import parse_scopes
@@ -252,6 +251,8 @@ async def confirm_two_factor(
 ) -> dict[str, Any]:
     _account, user = await _signed_in_user(uow, caller)
     params = await read_params(request)
+    # Guessing the code is counted like guessing a password.
+    await sign_in.throttle_sign_in(uow.engines, email=user.email)
     codes = await two_factor.confirm(
         uow.session, user, text(params, "code", required=True), secret_key=settings.secret_key
     )
@@ -267,14 +268,14 @@ async def disable_two_factor(
 ) -> dict[str, Any]:
     _account, user = await _signed_in_user(uow, caller)
     params = await read_params(request)
-    password = text(params, "password", required=True)
-    code = text(params, "code", required=True)
-    if not await verify_password(user.password_hash, password):
-        raise ValidationFailed("password", "is invalid")
-    if user.otp_enabled and not await two_factor.consume_code(
-        uow.session, user, code, secret_key=settings.secret_key
-    ):
-        raise ValidationFailed("code", "is invalid")
+    await sign_in.reauthenticate(
+        uow.engines,
+        uow.session,
+        user,
+        password=text(params, "password", required=True),
+        otp_code=text(params, "code", required=True),
+        code_field="code",
+    )
     two_factor.disable(user)
     return {"enabled": False}
 
