@@ -97,6 +97,10 @@ async def test_no_age_gate_when_the_minimum_age_is_zero(app_factory):
         ({"password": "short"}, "password"),
         ({"password": "x" * 257}, "password"),
         ({"password": "carol@example.com"}, "password"),
+        ({"password": "aaaaaaaa"}, "password"),
+        ({"password": "abcabcabc"}, "password"),
+        ({"password": "zxcvbnm123"}, "password"),
+        ({"password": "iloveyou2024"}, "password"),
         ({"agreement": "false"}, "agreement"),
         ({"agreement": None}, "agreement"),
         ({"date_of_birth": "31/12/1990"}, "date_of_birth"),
@@ -111,6 +115,21 @@ async def test_refusals_name_the_field_and_store_nothing(app, client, overrides,
     assert field in response.json()["error"]
     assert await count_rows(app, "users") == 0
     assert await count_rows(app, "accounts") == 0
+
+
+async def test_a_guessable_password_is_refused_with_a_reason(app, client):
+    response = await api_sign_up(app, client, "carol", password="aaaaaaaa")
+    assert response.status_code == 422
+    detail = response.json()["details"]["password"][0]
+    assert "too easy to guess" in detail["description"]
+    assert "repeat" in detail["description"].lower()  # zxcvbn's hint says why
+
+
+async def test_a_long_strong_password_is_accepted(app, client):
+    # Only the start of a long password is scored: the estimator is slow on long input.
+    long_password = "violet-kettle-orbit-91 " * 11  # 253 characters
+    response = await api_sign_up(app, client, "lena", password=long_password)
+    assert response.status_code == 200, response.text
 
 
 async def test_usernames_and_emails_are_unique_ignoring_case(app, client):
