@@ -23,7 +23,8 @@ from connecthub.accounts.serializers import (
     credential_account_entity,
     token_entity,
 )
-from connecthub.accounts.tokens import issue_token
+from connecthub.accounts.tokens import generate_secret, issue_token
+from connecthub.clock import utcnow
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import SettingsDep, UowDep
@@ -92,12 +93,17 @@ async def sign_up(
         method="api",
     )
     try:
-        account, _user = await registration.register(uow, settings, form)
+        registered = await registration.sign_up(uow, settings, form)
     except ValidationFailed as exc:
         raise _mastodon_details(exc) from None
     app_id = caller.token.application_id
     app = await uow.session.get(OAuthApplication, app_id) if app_id else None
     scopes = parse_scopes(app.scopes) if app else caller.token.scopes
+    if registered is None:
+        # The address has an account (its owner was mailed): a Token like any other, which
+        # nothing accepts, so the answer does not tell who is registered.
+        return token_entity(generate_secret(), scopes, utcnow())
+    account, _user = registered
     issued = await issue_token(
         uow.session, account_id=account.id, application_id=app_id, scopes=scopes
     )
