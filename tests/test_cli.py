@@ -183,5 +183,7 @@ def test_admin_mistakes_are_one_line(test_env: Any) -> None:
     bad_email = ["admin", "create-user", "--username", "carol", "--email", "not-an-address"]
     assert_one_line_failure(run(test_env, *bad_email), "email")
     assert_one_line_failure(run(test_env, *args[:-1], "x@example.com", "--role", "king"), "role")
+    weak = ["admin", "create-user", "--username", "dan", "--email", "dan@example.com"]
+    assert_one_line_failure(run(test_env, *weak, "--password", "aaaaaaaa"), "password")
     assert_one_line_failure(run(test_env, "admin", "grant-role", "nobody", "admin"), "nobody")
     assert_one_line_failure(run(test_env, "admin", "grant-role", "bob", "king"), "ROLE")

@@ -226,9 +226,15 @@ async def _create_user(
 ) -> None:
     from connecthub.accounts import service
     from connecthub.accounts.models import Role
+    from connecthub.accounts.password_policy import check_password
     from connecthub.errors import ConnectHubError
     from connecthub.infra.db import Database
 
+    try:
+        # Staff passwords follow the same policy as everyone's.
+        check_password(password, personal=(username, email))
+    except ConnectHubError as exc:
+        raise _fail(exc.message) from None
     await _ensure_schema(settings)
     db = Database(settings)
     try:

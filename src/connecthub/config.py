@@ -206,6 +206,10 @@ class Settings(BaseSettings):
     registration_mode: RegistrationMode = RegistrationMode.OPEN
     min_signup_age: int = Field(default=16, ge=0, le=120)
     enable_password_grant: bool | None = None
+    # Sign-up with an address that has an account: false (default) answers as for a fresh
+    # sign-up and mails the owner a notice, so sign-up cannot tell who is registered;
+    # true answers 422 "email: is already taken", as Mastodon does.
+    reveal_taken_emails: bool = False
     smtp_url: str | None = None
     mail_from: str = "ConnectHub <notifications@localhost>"
     outbox_dir: str = "./data/outbox"

@@ -8,6 +8,7 @@ import contextlib
 import email
 import email.policy
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,14 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
 from connecthub.accounts.models import Account, User
-from tests.factories import create_app_token
+from tests.factories import create_app_token, create_token, create_user
 
 STRONG_PASSWORD = "violet-kettle-orbit-91"
+TWO_FACTOR = "/api/v1/connecthub/two_factor"
 
 
 def years_ago(years: int, extra_days: int = 0) -> str:
@@ -69,6 +72,27 @@ def hidden_fields(html: str) -> dict[str, str]:
         str(tag.get("name")): str(tag.get("value") or "")
         for tag in soup.select("input[type=hidden]")
     }
+
+
+async def enrol_two_factor(
+    app: FastAPI, client: httpx.AsyncClient, username: str = "tess"
+) -> tuple[str, str, list[str]]:
+    """(token, TOTP secret, recovery codes) of a new user with two-factor sign-in on. The
+    current step's code is spent confirming: use `next_totp` for the next one."""
+    account, _ = await create_user(app, username, password=STRONG_PASSWORD)
+    token = await create_token(app, account.id)
+    started = await client.post(TWO_FACTOR, headers=bearer(token))
+    assert started.status_code == 200, started.text
+    secret = started.json()["secret"]
+    confirmed = await client.post(
+        f"{TWO_FACTOR}/confirm", data={"code": pyotp.TOTP(secret).now()}, headers=bearer(token)
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return token, secret, confirmed.json()["recovery_codes"]
+
+
+def next_totp(secret: str) -> str:
+    return pyotp.TOTP(secret).at(time.time() + 30)
 
 
 async def csrf(client: httpx.AsyncClient, path: str) -> str:

@@ -84,6 +84,13 @@ async def test_password_change_revokes_other_tokens_and_sessions_but_not_the_cur
     )
     assert weak.status_code == 422
     assert "password" in weak.json()["error"]
+    repetitive = await client.post(
+        "/api/v1/connecthub/password",
+        data={"current_password": STRONG_PASSWORD, "password": "aaaaaaaa"},
+        headers=bearer(current),
+    )
+    assert repetitive.status_code == 422
+    assert "password: is too easy to guess" in repetitive.json()["error"]
 
     changed = await client.post(
         "/api/v1/connecthub/password",

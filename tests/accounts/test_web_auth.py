@@ -16,6 +16,7 @@ from tests.accounts.support import (
     csrf,
     field_error,
     hidden_fields,
+    outbox,
     user_and_account,
     web_sign_in,
     years_ago,
@@ -67,6 +68,18 @@ async def test_sign_up_page_works_without_javascript(app, client):
 
         consent = (await session.execute(select(Consent))).scalar_one()
     assert consent.method == "web"
+
+
+async def test_sign_up_with_a_taken_email_answers_as_a_fresh_one(app, client, test_env):
+    await create_user(app, "wendy_old", email="wendy@example.com", password=STRONG_PASSWORD)
+    token = await csrf(client, "/auth/sign_up")
+    response = await client.post("/auth/sign_up", data=_sign_up_form(token))
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/auth/sign_in"
+    assert "connecthub_session" not in client.cookies  # nobody is signed in
+    assert await user_and_account(app, "wendy") is None
+    (notice,) = outbox(test_env.workdir / "outbox")
+    assert notice["To"] == "wendy@example.com"
 
 
 async def test_sign_up_errors_are_shown_next_to_their_fields(app, client):

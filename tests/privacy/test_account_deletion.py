@@ -221,6 +221,7 @@ async def test_a_deleted_account_vanishes_at_once_and_its_data_are_erased(
     assert "username" in taken.json()["error"]
     fresh = await api_sign_up(app, client, "alicia", email="alice@example.com")
     assert fresh.status_code == 200, fresh.text
+    assert await count(app, Account, Account.username == "alicia") == 1  # not a decoy
     assert carol.id != alice.id
 
 

@@ -8,8 +8,9 @@ from connecthub.accounts import repository, web_sessions
 from connecthub.accounts.mail import Mail, send_mail
 from connecthub.accounts.models import User
 from connecthub.accounts.password_policy import check_password
-from connecthub.accounts.passwords import hash_password, verify_password
+from connecthub.accounts.passwords import hash_password
 from connecthub.accounts.serializers import base_url
+from connecthub.accounts.sign_in import reauthenticate
 from connecthub.accounts.signed_tokens import reset_token, reset_token_valid, reset_user_id
 from connecthub.accounts.tokens import revoke_account_tokens
 from connecthub.clock import utcnow
@@ -37,8 +38,14 @@ async def change_password(
     new_password: str,
     keep_token_id: int | None,
 ) -> None:
-    if not await verify_password(user.password_hash, current_password):
-        raise ValidationFailed("current_password", "is invalid")
+    await reauthenticate(
+        uow.engines,
+        uow.session,
+        user,
+        password=current_password,
+        field="current_password",
+        code_field=None,
+    )
     account = await repository.account_by_id(uow.session, user.account_id)
     check_password(new_password, personal=(account.username if account else "", user.email))
     await _set_password(uow, user, new_password, keep_token_id=keep_token_id)

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from connecthub.accounts import credentials, registration, repository, two_factor
+from connecthub.accounts import credentials, registration, repository, sign_in, two_factor
 from connecthub.accounts.default_images import grey_png
 from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.params import boolean, iso_date, read_params, text
-from connecthub.accounts.passwords import verify_password
 from connecthub.accounts.profile import update_profile
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.scopes import parse_scopes
@@ -24,7 +23,8 @@ from connecthub.accounts.serializers import (
     credential_account_entity,
     token_entity,
 )
-from connecthub.accounts.tokens import issue_token
+from connecthub.accounts.tokens import generate_secret, issue_token
+from connecthub.clock import utcnow
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import SettingsDep, UowDep
@@ -93,12 +93,17 @@ async def sign_up(
         method="api",
     )
     try:
-        account, _user = await registration.register(uow, settings, form)
+        registered = await registration.sign_up(uow, settings, form)
     except ValidationFailed as exc:
         raise _mastodon_details(exc) from None
     app_id = caller.token.application_id
     app = await uow.session.get(OAuthApplication, app_id) if app_id else None
     scopes = parse_scopes(app.scopes) if app else caller.token.scopes
+    if registered is None:
+        # The address has an account (its owner was mailed): a Token like any other, which
+        # nothing accepts, so the answer does not tell who is registered.
+        return token_entity(generate_secret(), scopes, utcnow())
+    account, _user = registered
     issued = await issue_token(
         uow.session, account_id=account.id, application_id=app_id, scopes=scopes
     )
@@ -252,6 +257,8 @@ async def confirm_two_factor(
 ) -> dict[str, Any]:
     _account, user = await _signed_in_user(uow, caller)
     params = await read_params(request)
+    # Guessing the code is counted like guessing a password.
+    await sign_in.throttle_sign_in(uow.engines, email=user.email)
     codes = await two_factor.confirm(
         uow.session, user, text(params, "code", required=True), secret_key=settings.secret_key
     )
@@ -267,14 +274,14 @@ async def disable_two_factor(
 ) -> dict[str, Any]:
     _account, user = await _signed_in_user(uow, caller)
     params = await read_params(request)
-    password = text(params, "password", required=True)
-    code = text(params, "code", required=True)
-    if not await verify_password(user.password_hash, password):
-        raise ValidationFailed("password", "is invalid")
-    if user.otp_enabled and not await two_factor.consume_code(
-        uow.session, user, code, secret_key=settings.secret_key
-    ):
-        raise ValidationFailed("code", "is invalid")
+    await sign_in.reauthenticate(
+        uow.engines,
+        uow.session,
+        user,
+        password=text(params, "password", required=True),
+        otp_code=text(params, "code", required=True),
+        code_field="code",
+    )
     two_factor.disable(user)
     return {"enabled": False}
 

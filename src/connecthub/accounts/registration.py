@@ -14,6 +14,7 @@ from connecthub.accounts import repository, service
 from connecthub.accounts.mail import Mail, send_mail
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.password_policy import check_password
+from connecthub.accounts.passwords import hash_password
 from connecthub.accounts.serializers import base_url
 from connecthub.accounts.signed_tokens import confirmation_token, read_confirmation
 from connecthub.clock import utcnow
@@ -116,6 +117,49 @@ async def register(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[A
         uow.after_commit(lambda: send_mail(settings, mail))
     await uow.session.flush()
     return account, user
+
+
+async def sign_up(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[Account, User] | None:
+    """`register`, for the sign-up forms and API, which must not tell whether an address
+    has an account: when it has, nothing is created, its owner is mailed a notice, and
+    None tells the caller to answer as for a fresh sign-up. REVEAL_TAKEN_EMAILS=true
+    keeps the 422 "email: is already taken" instead. (Usernames are public: a taken one
+    stays a 422.)"""
+    try:
+        return await register(uow, settings, form)
+    except service.EmailTaken:
+        if settings.reveal_taken_emails:
+            raise
+    # As slow as a real sign-up, which hashes the password: timing tells nothing either.
+    await hash_password(form.password)
+    await _tell_owner(uow, settings, form.email)
+    return None
+
+
+def _taken_notice(settings: Settings, account: Account, user: User) -> Mail:
+    site = base_url(settings)
+    return Mail(
+        to=user.email,
+        subject=f"{settings.instance_title}: someone tried to sign up with your address",
+        text=(
+            f"Hello @{account.username},\n\n"
+            f"Someone tried to create a new account on {settings.instance_title} with this "
+            "e-mail address, which already belongs to your account. No account was made and "
+            "yours is unchanged.\n\n"
+            f"If it was you, sign in at {site}/auth/sign_in, or choose a new password at "
+            f"{site}/auth/password/new if you have forgotten it.\n\n"
+            "If it was not you, ignore this message.\n"
+        ),
+    )
+
+
+async def _tell_owner(uow: UnitOfWork, settings: Settings, email: str) -> None:
+    user = await repository.user_by_email(uow.session, email)
+    account = await repository.account_by_id(uow.session, user.account_id) if user else None
+    if user is None or account is None or user.disabled or account.suspended_at is not None:
+        return
+    mail = _taken_notice(settings, account, user)
+    uow.after_commit(lambda: send_mail(settings, mail))
 
 
 async def confirm_email(uow: UnitOfWork, settings: Settings, token: str) -> User:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.identity import TokenInfo
@@ -63,6 +63,33 @@ async def account_by_username(session: AsyncSession, username: str) -> Account |
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
     result = await session.execute(select(User).where(User.email_key == email.lower()))
     return result.scalar_one_or_none()
+
+
+async def claim_otp_step(session: AsyncSession, user_id: int, step: int) -> bool:
+    """Record `step` as the user's last accepted TOTP step unless it (or a later one) is
+    already: True for exactly one of any number of racing transactions (on PostgreSQL the
+    others wait for the row, then find the condition false)."""
+    result = await session.execute(
+        update(User)
+        .where(
+            User.id == user_id,
+            or_(User.otp_last_step.is_(None), User.otp_last_step < step),
+        )
+        .values(otp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return isinstance(result, CursorResult) and result.rowcount == 1
+
+
+async def lock_user(session: AsyncSession, user: User) -> None:
+    """Hold the user's row until commit and reload `user` from it: what a concurrent
+    transaction committed meanwhile is seen (SQLite serialises writers already)."""
+    await session.execute(
+        select(User)
+        .where(User.id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 async def user_for_account(session: AsyncSession, account_id: int) -> User | None:

@@ -54,6 +54,13 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 
 
+class EmailTaken(ValidationFailed):
+    """The address belongs to another account (sign-up may hide this: registration.py)."""
+
+    def __init__(self) -> None:
+        super().__init__("email", "is already taken")
+
+
 def check_username(username: str, *, allow_reserved: bool = False) -> None:
     if not USERNAME_PATTERN.match(username):
         raise ValidationFailed("username", "must be 1 to 30 letters, digits or underscores")
@@ -85,7 +92,7 @@ async def create_user(
     if await repository.username_taken(session, username):
         raise ValidationFailed("username", "is already taken")
     if await repository.email_taken(session, email):
-        raise ValidationFailed("email", "is already taken")
+        raise EmailTaken()
     account = Account(id=new_id(), username=username, username_key=username.lower())
     user = User(
         account_id=account.id,
@@ -104,8 +111,9 @@ async def create_user(
             repository.add_account_with_user(session, account, user)
             await session.flush()
     except IntegrityError:
-        field = "username" if await repository.username_taken(session, username) else "email"
-        raise ValidationFailed(field, "is already taken") from None
+        if await repository.username_taken(session, username):
+            raise ValidationFailed("username", "is already taken") from None
+        raise EmailTaken() from None
     return account, user
 
 

@@ -1,6 +1,8 @@
 """Checking credentials: the one place that decides whether an e-mail and password (and,
-when enabled, a second factor) sign a user in. Used by the OAuth password grant, the
-authorize page and the web sign-in form alike."""
+when enabled, a second factor) sign a user in, or let a signed-in user make a change that
+asks for them again. Used by the OAuth password grant, the authorize page, the web sign-in
+form, and the password change, two-factor and account deletion endpoints alike: every
+check counts against the same per-address throttle (`throttle_sign_in`)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from connecthub.accounts import repository, two_factor
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.passwords import hash_password, needs_rehash, verify_password
 from connecthub.clock import utcnow
-from connecthub.errors import ConnectHubError, TooManyRequests
+from connecthub.errors import ConnectHubError, TooManyRequests, ValidationFailed
 from connecthub.http.client_ip import bucket_for_ip
 from connecthub.infra.engines import Engines
 from connecthub.ratelimits import check_sign_in_email, decision_headers
@@ -25,6 +27,11 @@ class SignInError(ConnectHubError):
 
 class InvalidCredentials(SignInError):
     default_message = "Invalid e-mail address or password"
+
+
+# When a code came with the password, a wrong password and a wrong code answer alike:
+# neither may be learned on its own.
+INVALID_WITH_CODE = "Invalid e-mail address, password or one-time code"
 
 
 class SecondFactorRequired(SignInError):
@@ -56,7 +63,7 @@ async def verify_sign_in(
     `secret_key` decrypts the TOTP secret (default: the process settings')."""
     user = await repository.user_by_email(session, email.strip())
     if not await verify_password(user.password_hash if user else None, password) or user is None:
-        raise InvalidCredentials()
+        raise InvalidCredentials(INVALID_WITH_CODE if otp_code else None)
     account = await session.get(Account, user.account_id)
     if account is None or account.suspended_at is not None or user.disabled:
         raise AccountUnavailable("This account is suspended or disabled")
@@ -68,7 +75,7 @@ async def verify_sign_in(
         if not otp_code:
             raise SecondFactorRequired()
         if not await two_factor.consume_code(session, user, otp_code, secret_key=secret_key):
-            raise InvalidSecondFactor()
+            raise InvalidCredentials(INVALID_WITH_CODE)
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     user.last_sign_in_at = utcnow()
@@ -108,3 +115,32 @@ async def attempt_sign_in(
     return await verify_sign_in(
         session, email, password, otp_code, secret_key=engines.settings.secret_key
     )
+
+
+async def reauthenticate(
+    engines: Engines,
+    session: AsyncSession,
+    user: User,
+    *,
+    password: str,
+    otp_code: str | None = None,
+    field: str = "password",
+    code_field: str | None = "otp_attempt",
+) -> None:
+    """Ask a signed-in user for their password again, and for a one-time code too when
+    two-factor is on and the endpoint takes one (`code_field`), before a change that needs
+    them. Counted like a sign-in, so a stolen token guesses no faster than the sign-in
+    form; a wrong password and a wrong code give one answer (422 naming both fields)."""
+    await throttle_sign_in(engines, email=user.email)
+    with_code = code_field is not None and user.otp_enabled
+    # Whether a code is needed never depends on the password: asked before checking it.
+    if with_code and not otp_code:
+        raise ValidationFailed(f"{code_field}", "is required: two-factor authentication is on")
+    fields = f"{field} or {code_field}" if with_code else field
+    if not password or not await verify_password(user.password_hash, password):
+        raise ValidationFailed(fields, "is invalid")
+    secret_key = engines.settings.secret_key
+    if with_code and not await two_factor.consume_code(
+        session, user, otp_code or "", secret_key=secret_key
+    ):
+        raise ValidationFailed(fields, "is invalid")

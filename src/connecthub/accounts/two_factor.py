@@ -2,7 +2,9 @@
 
 The TOTP secret is encrypted at rest (Fernet, with a key derived from SECRET_KEY by HKDF),
 so a copy of the database alone cannot mint codes; recovery codes are kept only as hashes.
-A TOTP code is accepted once: the time step it belongs to is remembered.
+A TOTP code is accepted once: the time step it belongs to is claimed with a conditional
+UPDATE; a recovery code is spent under the user's row lock. Either way, of requests racing
+with one code exactly one succeeds, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
+from connecthub.accounts import repository
 from connecthub.accounts.models import User
 from connecthub.accounts.tokens import hash_secret
 from connecthub.clock import utcnow
@@ -75,23 +79,34 @@ def _matching_step(secret: str, code: str) -> int | None:
 async def consume_code(
     session: AsyncSession, user: User, code: str, *, secret_key: str | None = None
 ) -> bool:
-    """True for a current, not yet used TOTP code or an unused recovery code (then spent)."""
+    """True for a current, not yet used TOTP code or an unused recovery code (then spent).
+    Every path that redeems a code comes here; of requests racing with one code, exactly
+    one gets True on every engine."""
     code = _normalise(code)
     if not code:
         return False
     secret = decrypt_secret(secret_key or _default_secret_key(), user.otp_secret)
     if secret:
         step = _matching_step(secret, code)
-        if step is not None and (user.otp_last_step is None or step > user.otp_last_step):
-            user.otp_last_step = step
-            await session.flush()
+        if step is not None and await repository.claim_otp_step(session, user.id, step):
+            # The UPDATE already wrote it; keep the loaded object in step without a flush.
+            set_committed_value(user, "otp_last_step", step)
             return True
+    return await _spend_recovery_code(session, user, code)
+
+
+async def _spend_recovery_code(session: AsyncSession, user: User, code: str) -> bool:
     hashed = hash_secret(code)
-    if hashed in (user.otp_recovery_hashes or []):
-        user.otp_recovery_hashes = [h for h in user.otp_recovery_hashes if h != hashed]
-        await session.flush()
-        return True
-    return False
+    if hashed not in (user.otp_recovery_hashes or []):
+        return False
+    # The hashes are one JSON value, which SQL cannot compare portably: decide under the
+    # row's lock, on what is committed now.
+    await repository.lock_user(session, user)
+    if hashed not in (user.otp_recovery_hashes or []):
+        return False
+    user.otp_recovery_hashes = [h for h in user.otp_recovery_hashes if h != hashed]
+    await session.flush()
+    return True
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ RESET_SENT = (
     "If an account uses this address, a message with instructions to reset its password "
     "is on its way."
 )
+CONFIRMATION_SENT = "We sent you a link to confirm your e-mail address. Open it to finish."
+PENDING_APPROVAL = "Your account is pending review by a moderator. We will let you know."
 
 
 def _safe_next(value: object) -> str:
@@ -109,6 +111,17 @@ async def sign_up_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     return _sign_up_page(request, settings)
 
 
+def _taken_email_answer(request: Request, settings: Settings) -> Response:
+    """What a fresh sign-up would get, when the address has an account (its owner was
+    mailed a notice): the same page while confirmation or approval is pending, else the
+    sign-in page (without a session: a fresh sign-up gets one)."""
+    if settings.smtp_url is not None:
+        return _message(request, "Check your e-mail", notice=CONFIRMATION_SENT)
+    if settings.registration_mode is RegistrationMode.APPROVAL:
+        return _message(request, "Almost there", notice=PENDING_APPROVAL)
+    return RedirectResponse("/auth/sign_in", status_code=303)
+
+
 @router.post("/auth/sign_up")
 async def sign_up(request: Request, uow: UowDep, settings: SettingsDep) -> Response:
     params = await _form(request)
@@ -139,23 +152,26 @@ async def sign_up(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
             reason=values["reason"],
             method="web",
         )
-        _account, user = await registration.register(uow, settings, form)
+        registered = await registration.sign_up(uow, settings, form)
     except ValidationFailed as exc:
         await uow.rollback()
         return _sign_up_page(
             request, settings, values=values, errors={exc.field: exc.problem}, status_code=422
         )
+    if registered is None:
+        return _taken_email_answer(request, settings)
+    _account, user = registered
     if user.confirmed_at is None:
         return _message(
             request,
             "Check your e-mail",
-            notice="We sent you a link to confirm your e-mail address. Open it to finish.",
+            notice=CONFIRMATION_SENT,
         )
     if not user.approved:
         return _message(
             request,
             "Almost there",
-            notice="Your account is pending review by a moderator. We will let you know.",
+            notice=PENDING_APPROVAL,
         )
     response = RedirectResponse("/auth/sign_in", status_code=303)
     await web_sessions.start_web_session(request, response, uow, user)

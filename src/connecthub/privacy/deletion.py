@@ -11,14 +11,11 @@ asking twice queues it once.
 
 from __future__ import annotations
 
-from connecthub.accounts import two_factor
-from connecthub.accounts.models import Account, User
-from connecthub.accounts.passwords import verify_password
+from connecthub.accounts.models import Account
 from connecthub.accounts.repository import account_by_username
-from connecthub.accounts.sign_in import throttle_sign_in
 from connecthub.accounts.suspension import suspend_account
 from connecthub.clock import utcnow
-from connecthub.errors import NotFound, ValidationFailed
+from connecthub.errors import NotFound
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.privacy import repository
@@ -32,27 +29,6 @@ ADMIN = "admin"
 
 def job_id(account_id: int, round_number: int = 0) -> str:
     return f"account-deletion:{account_id}:{round_number}"
-
-
-async def check_credentials(
-    engines: Engines, uow: UnitOfWork, user: User, *, password: str, otp_code: str | None
-) -> None:
-    """The password, and a one-time (or recovery) code when two-factor is on, as sign-in
-    asks; attempts count against the e-mail's sign-in throttle (so a stolen token cannot
-    guess the password quickly)."""
-    await throttle_sign_in(engines, email=user.email)
-    if not password:
-        raise ValidationFailed("password", "can't be blank")
-    if not await verify_password(user.password_hash, password):
-        raise ValidationFailed("password", "is invalid")
-    if not user.otp_enabled:
-        return
-    if not otp_code:
-        raise ValidationFailed("otp_attempt", "is required: two-factor authentication is enabled")
-    if not await two_factor.consume_code(
-        uow.session, user, otp_code, secret_key=engines.settings.secret_key
-    ):
-        raise ValidationFailed("otp_attempt", "is invalid")
 
 
 async def request_deletion(

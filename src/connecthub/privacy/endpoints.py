@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from connecthub.accounts import repository as accounts_repository
+from connecthub.accounts import sign_in
 from connecthub.accounts.params import read_params, text
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.serializers import admin_account_entity
@@ -27,7 +28,9 @@ AdminCaller = Annotated[Caller, Depends(require("admin:write:accounts"))]
 DELETION_DESCRIPTION = """\
 Deletes the caller's account (the GDPR right to erasure). Parameters: `password` (the
 current password, required) and `otp_attempt` (a current TOTP or recovery code, required
-when two-factor sign-in is on). A wrong or missing value answers 422 naming the field.
+when two-factor sign-in is on). A missing value answers 422 naming the field; a wrong
+password or code answers one 422 naming both (`password or otp_attempt`), and every attempt
+counts against the account's sign-in throttle (429).
 
 At once, in this request: the account disappears from every read path (it answers 404),
 every token (this one included) and browser session is revoked, open streaming
@@ -50,9 +53,9 @@ async def delete_own_account(request: Request, caller: WriteCaller, uow: UowDep)
     if user is None:
         raise NotFound()
     params = await read_params(request)
-    await deletion.check_credentials(
+    await sign_in.reauthenticate(
         uow.engines,
-        uow,
+        uow.session,
         user,
         password=text(params, "password", required=True),
         otp_code=text(params, "otp_attempt") or None,
