@@ -16,6 +16,7 @@ from connecthub.config import Settings, get_settings
 from connecthub.http.body_limit import BodyLimitMiddleware
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.errors import UnhandledErrorMiddleware, install_error_handlers
+from connecthub.http.inputs import InputCheckMiddleware
 from connecthub.http.ratelimit import RateLimitMiddleware
 from connecthub.http.request_context import RequestContextMiddleware
 from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMiddleware
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     include_routers(app)
 
     # Added inner to outer: the last one added sees the request first.
+    app.add_middleware(InputCheckMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(

@@ -39,3 +39,23 @@ def id_for_time(ms: int) -> int:
 
 def id_to_ms(value: int) -> int:
     return value >> _SEQUENCE_BITS
+
+
+# The largest id the database's BIGINT holds, on SQLite and PostgreSQL alike.
+MAX_ID = (1 << 63) - 1
+_MAX_DIGITS = len(str(MAX_ID))
+
+
+def parse_id(value: object) -> int | None:
+    """`value` as an id or other whole number a client sent: ASCII digits (or a JSON
+    integer) from 0 to MAX_ID; None for anything else. The one parser for client numbers:
+    `str.isdigit()` also accepts `²` and `١٢٣`, which `int()` then refuses or reads, and a
+    longer number overflows the database."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= MAX_ID else None
+    if not isinstance(value, str) or not 0 < len(value) <= _MAX_DIGITS:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None

@@ -27,7 +27,7 @@ from connecthub.accounts.tokens import generate_secret, issue_token
 from connecthub.clock import utcnow
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.media.endpoints import incoming
@@ -156,8 +156,8 @@ async def lookup(acct: str, uow: UowDep, settings: SettingsDep) -> dict[str, Any
     return account_entity(settings, account, role)
 
 
-@router.get("/api/v1/accounts/{account_id:int}", summary="An account by id")
-async def show_account(account_id: int, uow: UowDep, settings: SettingsDep) -> dict[str, Any]:
+@router.get("/api/v1/accounts/{account_id:id}", summary="An account by id")
+async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -> dict[str, Any]:
     account = await repository.visible_account(uow.session, account_id)
     if account is None:
         raise NotFound()
@@ -166,11 +166,11 @@ async def show_account(account_id: int, uow: UowDep, settings: SettingsDep) -> d
 
 
 @router.post(
-    "/api/v1/admin/accounts/{account_id:int}/approve",
+    "/api/v1/admin/accounts/{account_id:id}/approve",
     summary="Approve a pending account (moderators)",
 )
 async def approve_account(
-    account_id: int, caller: AdminCaller, uow: UowDep, settings: SettingsDep
+    account_id: PathId, caller: AdminCaller, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     if not has_permission(caller.token.role, Permission.MANAGE_USERS):
         raise Forbidden("This action is not allowed")

@@ -36,7 +36,7 @@ from connecthub.accounts.web_sessions import current_web_user
 from connecthub.config import Settings
 from connecthub.errors import OAuthError, TooManyRequests, ValidationFailed
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.security import CONTENT_SECURITY_POLICY
 from connecthub.infra.uow import UnitOfWork
 
@@ -507,7 +507,7 @@ async def list_authorized_apps(uow: UowDep, caller: ReadCaller) -> list[Authoriz
     summary="Revoke an app's access: every token it holds for your account",
     description="Takes effect at once, also for open streaming connections. Scope: `write`.",
 )
-async def revoke_authorized_app(app_id: int, uow: UowDep, caller: WriteCaller) -> dict[str, str]:
+async def revoke_authorized_app(app_id: PathId, uow: UowDep, caller: WriteCaller) -> dict[str, str]:
     await service.revoke_app(uow, caller.account_id, app_id)
     return {}
 
@@ -530,6 +530,6 @@ async def list_sessions(uow: UowDep, caller: ReadCaller) -> list[SessionInfo]:
     summary="Sign a session out (revoke that token)",
     description="Takes effect at once, also for open streaming connections. Scope: `write`.",
 )
-async def revoke_session(session_id: int, uow: UowDep, caller: WriteCaller) -> dict[str, str]:
+async def revoke_session(session_id: PathId, uow: UowDep, caller: WriteCaller) -> dict[str, str]:
     await service.revoke_session(uow, caller.account_id, session_id)
     return {}

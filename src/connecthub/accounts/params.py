@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request
 
 from connecthub.errors import ValidationFailed
+from connecthub.http.inputs import MAX_DEPTH, check_fields
 
 _KEY_PART = re.compile(r"\[([^\]]*)\]")
 _TRUE = {"true", "1", "on", "yes", "t"}
@@ -54,6 +55,9 @@ def _insert(target: dict[str, Any], key: str, value: Any) -> None:
 def nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
+        if key.count("[") > MAX_DEPTH:  # `_insert` recurses once per `[]` level
+            problem = f"is nested more than {MAX_DEPTH} levels deep"
+            raise ValidationFailed(key.partition("[")[0][:64], problem)
         _insert(result, key, value)
     return result
 
@@ -75,6 +79,7 @@ async def read_params(request: Request) -> dict[str, Any]:
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
         pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+        check_fields(pairs)  # multipart text is not checked on the way in (uploads)
         params.update(nest(pairs))
     return params
 

@@ -65,7 +65,8 @@ def _normalise(code: str) -> str:
 
 def _matching_step(secret: str, code: str) -> int | None:
     """The time step (now ±1, for clock drift) whose TOTP code is `code`."""
-    if not code.isdigit():
+    # ASCII only: `²` passes isdigit(), and compare_digest refuses non-ASCII text.
+    if not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     now = utcnow()

@@ -24,8 +24,9 @@ from connecthub.admin.schemas import (
 from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.ids import parse_id
 
 router = APIRouter(tags=["admin"])
 
@@ -65,8 +66,8 @@ def _filters(params: dict[str, Any], settings: Settings) -> AccountFilter:
         except ValueError:
             raise ValidationFailed("ip", "is not an IP address") from None
     by_domain = text(params, "by_domain").strip().lower()
-    invited_by = text(params, "invited_by").strip()
-    if invited_by and not invited_by.isdigit():
+    invited_by = text(params, "invited_by")
+    if invited_by and parse_id(invited_by) is None:
         raise ValidationFailed("invited_by", "must be a numeric id")
     raw_roles = params.get("role_ids", [])
     if not isinstance(raw_roles, list) or not all(isinstance(r, str | int) for r in raw_roles):
@@ -135,18 +136,18 @@ async def list_accounts(
 
 
 @router.get(
-    "/api/v1/admin/accounts/{account_id:int}",
+    "/api/v1/admin/accounts/{account_id:id}",
     summary="One account as moderators see it (Admin::Account)",
     description="Needs `admin:read:accounts`." + _WHO,
 )
 async def show_account(
-    account_id: int, caller: ReadCaller, uow: UowDep, settings: SettingsDep
+    account_id: PathId, caller: ReadCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
     return _entity(settings, await service.show(uow.session, _moderator(caller), account_id))
 
 
 @router.post(
-    "/api/v1/admin/accounts/{account_id:int}/action",
+    "/api/v1/admin/accounts/{account_id:id}/action",
     summary="Act on an account: none, disable or suspend (moderators)",
     description=(
         "`type`: `none` (a warning only), `disable` (no sign-in, every token revoked and "
@@ -158,7 +159,7 @@ async def show_account(
     ),
 )
 async def act_on_account(
-    request: Request, account_id: int, caller: WriteCaller, uow: UowDep
+    request: Request, account_id: PathId, caller: WriteCaller, uow: UowDep
 ) -> Entity:
     action = _action(await read_params(request))
     await service.perform_action(uow, _moderator(caller), account_id, action)
@@ -166,7 +167,7 @@ async def act_on_account(
 
 
 @router.post(
-    "/api/v1/admin/accounts/{account_id:int}/unsuspend",
+    "/api/v1/admin/accounts/{account_id:id}/unsuspend",
     summary="Lift a suspension (moderators)",
     description=(
         "The account and its content are visible again; revoked tokens stay revoked. 422 "
@@ -175,13 +176,13 @@ async def act_on_account(
     ),
 )
 async def unsuspend_account(
-    account_id: int, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+    account_id: PathId, caller: WriteCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
     return _entity(settings, await service.unsuspend(uow, _moderator(caller), account_id))
 
 
 @router.post(
-    "/api/v1/admin/accounts/{account_id:int}/enable",
+    "/api/v1/admin/accounts/{account_id:id}/enable",
     summary="Re-enable sign-in to a disabled account (moderators)",
     description=(
         "The person may sign in again (revoked tokens stay revoked). 422 for an account "
@@ -190,6 +191,6 @@ async def unsuspend_account(
     ),
 )
 async def enable_account(
-    account_id: int, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+    account_id: PathId, caller: WriteCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
     return _entity(settings, await service.enable(uow, _moderator(caller), account_id))

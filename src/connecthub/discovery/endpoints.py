@@ -10,7 +10,7 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.discovery import service
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import NumberParam, SettingsDep, UowDep
 from connecthub.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(tags=["search"])
@@ -25,8 +25,8 @@ async def search(
     settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     kind: Annotated[str | None, Query(alias="type")] = None,
-    limit: Annotated[int, Query(ge=1)] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[NumberParam, Query(ge=1)] = DEFAULT_LIMIT,
+    offset: Annotated[NumberParam, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     kind = kind or None
     if kind is not None and kind not in service.TYPES:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from connecthub.accounts.params import boolean, read_params
 from connecthub.filters import schemas, service
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import UowDep, path_id
+from connecthub.http.deps import PathId, UowDep, path_id
 
 router = APIRouter(tags=["filters"])
 
@@ -96,13 +96,13 @@ async def list_keywords(filter_id: str, caller: ReadFilters, uow: UowDep) -> lis
 
 @router.post("/api/v2/filters/{filter_id}/keywords", summary="Add a keyword to a filter")
 async def add_keyword(
-    filter_id: str, request: Request, caller: WriteFilters, uow: UowDep
+    filter_id: PathId, request: Request, caller: WriteFilters, uow: UowDep
 ) -> Entity:
     params = await read_params(request)
     keyword = schemas.keyword_text(params, "keyword", required=True)
     assert keyword is not None
     return await service.add_keyword(
-        uow, caller.account_id, path_id(filter_id), keyword, boolean(params, "whole_word")
+        uow, caller.account_id, filter_id, keyword, boolean(params, "whole_word")
     )
 
 
@@ -112,10 +112,12 @@ async def list_statuses(filter_id: str, caller: ReadFilters, uow: UowDep) -> lis
 
 
 @router.post("/api/v2/filters/{filter_id}/statuses", summary="Add a status to a filter")
-async def add_status(filter_id: str, request: Request, caller: WriteFilters, uow: UowDep) -> Entity:
+async def add_status(
+    filter_id: PathId, request: Request, caller: WriteFilters, uow: UowDep
+) -> Entity:
     params = await read_params(request)
     status_id = schemas.row_id(params.get("status_id"), "status_id")
-    return await service.add_status(uow, caller.account_id, path_id(filter_id), status_id)
+    return await service.add_status(uow, caller.account_id, filter_id, status_id)
 
 
 # v1: one filter per keyword

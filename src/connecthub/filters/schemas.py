@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from connecthub.accounts.params import boolean, text
 from connecthub.errors import ValidationFailed
+from connecthub.ids import parse_id
 from connecthub.statuses.schemas import string_list
 
 CONTEXTS = ("home", "notifications", "public", "thread", "account")
@@ -48,10 +49,10 @@ class FilterDraft:
 
 
 def row_id(value: Any, name: str) -> int:
-    raw = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    if not raw.isdigit() or len(raw) > 19:
+    number = parse_id(value)
+    if number is None:
         raise ValidationFailed(name, "must be a numeric id")
-    return int(raw)
+    return number
 
 
 def title(params: dict[str, Any], name: str = "title", *, required: bool) -> str | None:
@@ -85,12 +86,12 @@ def expires_in(params: dict[str, Any]) -> int | Unset | None:
     value = params["expires_in"]
     if value is None or value == "":
         return None
-    raw = text(params, "expires_in").strip()
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_EXPIRES_IN:
+    seconds = parse_id(text(params, "expires_in"))
+    if seconds is None or not 0 < seconds <= MAX_EXPIRES_IN:
         raise ValidationFailed(
             "expires_in", f"must be a number of seconds between 1 and {MAX_EXPIRES_IN}"
         )
-    return int(raw)
+    return seconds
 
 
 def keyword_text(params: dict[str, Any], name: str, *, required: bool) -> str | None:
@@ -116,7 +117,7 @@ def _keyword_items(params: dict[str, Any]) -> list[Any]:
     if raw is None or raw == "":
         return []
     if isinstance(raw, dict):  # `keywords_attributes[0][keyword]=…`
-        keys = sorted(raw, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0))
+        keys = sorted(raw, key=lambda k: (parse_id(k) is None, parse_id(k) or 0))
         raw = [raw[k] for k in keys]
     if not isinstance(raw, list) or any(not isinstance(item, dict) for item in raw):
         raise ValidationFailed("keywords_attributes", "must be a list of keyword objects")

@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import BeforeValidator
+from starlette.convertors import Convertor, register_url_convertor
 
 from connecthub.config import Settings
-from connecthub.errors import NotFound
+from connecthub.errors import NotFound, ValidationFailed
+from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 
@@ -67,6 +70,48 @@ PrimaryUowDep = Annotated[UnitOfWork, Depends(get_primary_uow, scope="function")
 
 def path_id(value: str) -> int:
     """An id taken from the URL path; one that is not a 64-bit number names no record."""
-    if not value.isdigit() or len(value) > 19:
+    number = parse_id(value)
+    if number is None:
         raise NotFound()
-    return int(value)
+    return number
+
+
+def param_id(field: str, value: object) -> int:
+    """An id (or other whole number) sent as parameter `field`: 422 naming it if malformed."""
+    number = parse_id(value)
+    if number is None:
+        raise ValidationFailed(field, "must be a numeric id")
+    return number
+
+
+class _DigitsConvertor(Convertor[str]):
+    """`{name:id}` in a route path: matches ASCII digits only, so `/accounts/{id:id}` leaves
+    `/accounts/search` to its own route, and hands them on as text for `path_id` (Starlette's
+    `int` convertor reads any length, which overflows the database)."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+register_url_convertor("id", _DigitsConvertor())
+
+# A handler's `{name}` or `{name:id}` path parameter as an id, or 404 (`path_id`'s NotFound
+# is not a ValueError, so Pydantic lets it through to the error handler unchanged).
+PathId = Annotated[int, BeforeValidator(path_id)]
+
+
+def _whole_number(value: object) -> int:
+    number = parse_id(value)
+    if number is None:
+        raise ValueError("must be a whole number")  # Pydantic's 422 names the parameter
+    return number
+
+
+# A whole number declared as a FastAPI parameter (`Annotated[NumberParam, Query(ge=1)]`),
+# read by the same parser as ids instead of Pydantic's `int` (no bound, `1_000` accepted).
+NumberParam = Annotated[int, BeforeValidator(_whole_number)]

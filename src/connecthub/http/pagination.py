@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from connecthub.errors import ValidationFailed
+from connecthub.ids import parse_id
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
@@ -51,9 +52,10 @@ class Page:
 def _parse_id(field: str, value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 19:
+    number = parse_id(value)
+    if number is None:
         raise ValidationFailed(field, "must be a numeric id")
-    return int(value)
+    return number
 
 
 async def page_params(
@@ -66,9 +68,10 @@ async def page_params(
 ) -> Page:
     count = DEFAULT_LIMIT
     if limit not in (None, ""):
-        if not limit.isdigit() or int(limit) < 1:
+        number = parse_id(limit)
+        if number is None or number < 1:
             raise ValidationFailed("limit", "must be a positive integer")
-        count = min(int(limit), MAX_LIMIT)
+        count = min(number, MAX_LIMIT)
     return Page(
         max_id=_parse_id("max_id", max_id),
         since_id=_parse_id("since_id", since_id),

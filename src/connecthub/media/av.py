@@ -20,6 +20,7 @@ from typing import Any
 
 import mutagen
 
+from connecthub.ids import parse_id
 from connecthub.media import containers
 from connecthub.media.containers import MediaRefused as MediaRefused  # re-exported
 from connecthub.media.processing import dimensions
@@ -100,7 +101,7 @@ def _ffprobe(path: Path) -> Probe:
     probe = Probe()
     fmt = report.get("format") or {}
     probe.duration = float(fmt["duration"]) if fmt.get("duration") else None
-    probe.bitrate = int(fmt["bit_rate"]) if str(fmt.get("bit_rate", "")).isdigit() else None
+    probe.bitrate = parse_id(fmt.get("bit_rate"))
     for stream in report.get("streams") or []:
         if stream.get("codec_type") == "video" and not probe.has_video:
             if (stream.get("disposition") or {}).get("attached_pic"):

@@ -13,6 +13,7 @@ from connecthub.accounts.params import read_params, text
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import EnginesDep, SettingsDep, UowDep, path_id
+from connecthub.http.inputs import check_fields
 from connecthub.media import repository, service, serving
 from connecthub.media.models import MediaState
 from connecthub.media.serializers import media_entity
@@ -51,7 +52,9 @@ def incoming(form: FormData, field: str) -> service.Incoming | None:
 
 
 def _fields(form: FormData) -> dict[str, Any]:
-    return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    fields = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    check_fields(fields)  # multipart text is not checked on the way in (uploads)
+    return dict(fields)
 
 
 async def _upload(request: Request, caller: Caller, uow: UowDep, settings: SettingsDep) -> Any:

@@ -28,7 +28,7 @@ from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import InsufficientStorage, ServiceUnavailable, ValidationFailed
-from connecthub.ids import new_id
+from connecthub.ids import new_id, parse_id
 from connecthub.infra.storage import MediaStorage, StorageError, StorageFull
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance.limits import MAX_MEDIA_ATTACHMENTS, MEDIA_DESCRIPTION_LIMIT
@@ -330,10 +330,11 @@ async def update(
 def parse_ids(values: Sequence[str]) -> list[int]:
     ids: list[int] = []
     for value in values:
-        if not value.isdigit() or len(value) > 19:
+        number = parse_id(value)
+        if number is None:
             raise ValidationFailed("media_ids", "must be a list of media ids")
-        if int(value) not in ids:
-            ids.append(int(value))
+        if number not in ids:
+            ids.append(number)
     if len(ids) > MAX_MEDIA_ATTACHMENTS:
         raise ValidationFailed("media_ids", f"can hold at most {MAX_MEDIA_ATTACHMENTS} attachments")
     return ids

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from connecthub.accounts.params import read_params
-from connecthub.errors import NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import UowDep
+from connecthub.http.deps import UowDep, param_id, path_id
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.notifications import service
 from connecthub.notifications.repository import Filters
@@ -31,10 +30,7 @@ def _numeric(params: dict[str, Any], name: str) -> int | None:
     value = params.get(name)
     if value is None or value == "":
         return None
-    text = str(value)
-    if not text.isdigit() or len(text) > 19:
-        raise ValidationFailed(name, "must be a numeric id")
-    return int(text)
+    return param_id(name, value)
 
 
 async def _filters(request: Request) -> Filters:
@@ -49,12 +45,6 @@ async def _filters(request: Request) -> Filters:
         exclude_types=_known_types(params, "exclude_types"),
         account_id=_numeric(params, "account_id"),
     )
-
-
-def _notification_id(value: str) -> int:
-    if not value.isdigit() or len(value) > 19:
-        raise NotFound()
-    return int(value)
 
 
 @router.get("/api/v1/notifications", summary="The caller's notifications, newest first")
@@ -92,12 +82,12 @@ async def clear_notifications(caller: WriteNotifications, uow: UowDep) -> dict[s
 async def get_notification(
     notification_id: str, caller: ReadNotifications, uow: UowDep
 ) -> dict[str, Any]:
-    return await service.one(uow, caller.account_id, _notification_id(notification_id))
+    return await service.one(uow, caller.account_id, path_id(notification_id))
 
 
 @router.post("/api/v1/notifications/{notification_id}/dismiss", summary="Dismiss one")
 async def dismiss_notification(
     notification_id: str, caller: WriteNotifications, uow: UowDep
 ) -> dict[str, Any]:
-    await service.dismiss(uow, caller.account_id, _notification_id(notification_id))
+    await service.dismiss(uow, caller.account_id, path_id(notification_id))
     return {}

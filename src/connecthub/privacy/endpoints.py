@@ -15,7 +15,7 @@ from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.serializers import admin_account_entity
 from connecthub.errors import Forbidden, NotFound
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.privacy import deletion
 from connecthub.privacy.serializers import account_deletion_entity
 
@@ -65,7 +65,7 @@ async def delete_own_account(request: Request, caller: WriteCaller, uow: UowDep)
 
 
 @admin_router.delete(
-    "/api/v1/admin/accounts/{account_id:int}",
+    "/api/v1/admin/accounts/{account_id:id}",
     summary="Delete an account and its data (admins: delete user data)",
     description=(
         "Mastodon's admin account deletion. Suspends the account at once (Mastodon asks "
@@ -75,7 +75,7 @@ async def delete_own_account(request: Request, caller: WriteCaller, uow: UowDep)
     ),
 )
 async def admin_delete_account(
-    account_id: int, caller: AdminCaller, uow: UowDep, settings: SettingsDep
+    account_id: PathId, caller: AdminCaller, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     if not has_permission(caller.token.role, Permission.DELETE_USER_DATA):
         raise Forbidden("This action is not allowed")

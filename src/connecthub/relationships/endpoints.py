@@ -13,7 +13,7 @@ from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import NotFound
 from connecthub.http.auth import Caller, OptionalToken, require
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.infra.uow import UnitOfWork
 from connecthub.relationships import repository, schemas, service
@@ -44,37 +44,37 @@ async def _change(uow: UnitOfWork, caller: Caller, account_id: int, action: Chan
     return await _relationship(uow, caller.account_id, account_id)
 
 
-@router.post("/api/v1/accounts/{account_id:int}/follow", summary="Follow an account")
-async def follow(account_id: int, request: Request, caller: WriteFollows, uow: UowDep) -> Entity:
+@router.post("/api/v1/accounts/{account_id:id}/follow", summary="Follow an account")
+async def follow(account_id: PathId, request: Request, caller: WriteFollows, uow: UowDep) -> Entity:
     options = await schemas.follow_options(request)
     await service.follow(uow, caller.account_id, account_id, options)
     return await _relationship(uow, caller.account_id, account_id)
 
 
-@router.post("/api/v1/accounts/{account_id:int}/unfollow", summary="Unfollow an account")
-async def unfollow(account_id: int, caller: WriteFollows, uow: UowDep) -> Entity:
+@router.post("/api/v1/accounts/{account_id:id}/unfollow", summary="Unfollow an account")
+async def unfollow(account_id: PathId, caller: WriteFollows, uow: UowDep) -> Entity:
     return await _change(uow, caller, account_id, service.unfollow)
 
 
-@router.post("/api/v1/accounts/{account_id:int}/block", summary="Block an account")
-async def block(account_id: int, caller: WriteBlocks, uow: UowDep) -> Entity:
+@router.post("/api/v1/accounts/{account_id:id}/block", summary="Block an account")
+async def block(account_id: PathId, caller: WriteBlocks, uow: UowDep) -> Entity:
     return await _change(uow, caller, account_id, service.block)
 
 
-@router.post("/api/v1/accounts/{account_id:int}/unblock", summary="Unblock an account")
-async def unblock(account_id: int, caller: WriteBlocks, uow: UowDep) -> Entity:
+@router.post("/api/v1/accounts/{account_id:id}/unblock", summary="Unblock an account")
+async def unblock(account_id: PathId, caller: WriteBlocks, uow: UowDep) -> Entity:
     return await _change(uow, caller, account_id, service.unblock)
 
 
-@router.post("/api/v1/accounts/{account_id:int}/mute", summary="Mute an account")
-async def mute(account_id: int, request: Request, caller: WriteMutes, uow: UowDep) -> Entity:
+@router.post("/api/v1/accounts/{account_id:id}/mute", summary="Mute an account")
+async def mute(account_id: PathId, request: Request, caller: WriteMutes, uow: UowDep) -> Entity:
     hide, duration = await schemas.mute_options(request)
     await service.mute(uow, caller.account_id, account_id, notifications=hide, duration=duration)
     return await _relationship(uow, caller.account_id, account_id)
 
 
-@router.post("/api/v1/accounts/{account_id:int}/unmute", summary="Unmute an account")
-async def unmute(account_id: int, caller: WriteMutes, uow: UowDep) -> Entity:
+@router.post("/api/v1/accounts/{account_id:id}/unmute", summary="Unmute an account")
+async def unmute(account_id: PathId, caller: WriteMutes, uow: UowDep) -> Entity:
     return await _change(uow, caller, account_id, service.unmute)
 
 
@@ -158,9 +158,9 @@ async def _public_list(
     return await _listed_accounts(request, response, page, uow, settings, edge, account_id)
 
 
-@router.get("/api/v1/accounts/{account_id:int}/followers", summary="Who follows an account")
+@router.get("/api/v1/accounts/{account_id:id}/followers", summary="Who follows an account")
 async def followers(
-    account_id: int,
+    account_id: PathId,
     request: Request,
     response: Response,
     page: PageDep,
@@ -172,9 +172,9 @@ async def followers(
     return await _public_list(request, response, page, uow, settings, token, edge, account_id)
 
 
-@router.get("/api/v1/accounts/{account_id:int}/following", summary="Who an account follows")
+@router.get("/api/v1/accounts/{account_id:id}/following", summary="Who an account follows")
 async def following(
-    account_id: int,
+    account_id: PathId,
     request: Request,
     response: Response,
     page: PageDep,
@@ -199,17 +199,15 @@ async def follow_requests(
     return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
 
 
-@router.post(
-    "/api/v1/follow_requests/{account_id:int}/authorize", summary="Accept a follow request"
-)
-async def authorize(account_id: int, caller: WriteFollows, uow: UowDep) -> Entity:
+@router.post("/api/v1/follow_requests/{account_id:id}/authorize", summary="Accept a follow request")
+async def authorize(account_id: PathId, caller: WriteFollows, uow: UowDep) -> Entity:
     """`account_id` is the requesting account, as in Mastodon."""
     await service.authorize_request(uow, caller.account_id, account_id)
     return await _relationship(uow, caller.account_id, account_id)
 
 
-@router.post("/api/v1/follow_requests/{account_id:int}/reject", summary="Refuse a follow request")
-async def reject(account_id: int, caller: WriteFollows, uow: UowDep) -> Entity:
+@router.post("/api/v1/follow_requests/{account_id:id}/reject", summary="Refuse a follow request")
+async def reject(account_id: PathId, caller: WriteFollows, uow: UowDep) -> Entity:
     await service.reject_request(uow, caller.account_id, account_id)
     return await _relationship(uow, caller.account_id, account_id)
 

@@ -9,6 +9,7 @@ from fastapi import Request
 
 from connecthub.accounts import params
 from connecthub.errors import ValidationFailed
+from connecthub.ids import parse_id
 from connecthub.relationships.service import FollowOptions
 
 MAX_IDS = 40
@@ -23,9 +24,10 @@ def account_ids(request: Request) -> list[int]:
         raise ValidationFailed("id", f"at most {MAX_IDS} ids")
     ids = []
     for value in values:
-        if not value.isdigit() or len(value) > 19:
+        number = parse_id(value)
+        if number is None:
             raise ValidationFailed("id", "must be numeric account ids")
-        ids.append(int(value))
+        ids.append(number)
     return list(dict.fromkeys(ids))
 
 
@@ -58,8 +60,8 @@ async def follow_options(request: Request) -> FollowOptions:
 async def mute_options(request: Request) -> tuple[bool, int]:
     """(hide notifications — default true, duration in seconds — 0 for ever)."""
     values = await params.read_params(request)
-    duration_text = params.text(values, "duration", default="0")
-    if not duration_text.isdigit():
+    duration = parse_id(params.text(values, "duration", default="0"))
+    if duration is None:
         raise ValidationFailed("duration", "must be a whole number of seconds")
     hide = params.boolean(values, "notifications", default=True) is not False
-    return hide, int(duration_text)
+    return hide, duration

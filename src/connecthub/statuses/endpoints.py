@@ -13,8 +13,9 @@ from connecthub.accounts.scopes import covers_any
 from connecthub.accounts.serializers import account_entity
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
-from connecthub.http.deps import SettingsDep, UowDep, path_id
+from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id, path_id
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.ids import parse_id
 from connecthub.statuses import interactions, repository, service
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
 from connecthub.statuses.schemas import status_draft, string_list, visibility
@@ -78,7 +79,7 @@ async def get_statuses(
     raw = string_list(await read_params(request), "id")
     if len(raw) > MAX_BATCH:
         raise ValidationFailed("id", f"at most {MAX_BATCH} ids")
-    ids = [int(v) for v in raw if v.isdigit() and len(v) <= 19]
+    ids = [param_id("id", value) for value in raw]
     found = {s.id: s for s in await repository.readable_statuses(uow.session, viewer_id, ids)}
     ordered = [found[i] for i in dict.fromkeys(ids) if i in found]
     return await status_entities(uow.session, ordered, viewer_id, settings)
@@ -326,16 +327,17 @@ async def get_poll(
 async def vote(
     poll_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    raw = string_list(await read_params(request), "choices")
-    if any(not choice.isdigit() for choice in raw):
+    choices = [parse_id(choice) for choice in string_list(await read_params(request), "choices")]
+    if None in choices:
         raise ValidationFailed("choices", "must be option indexes")
-    poll = await interactions.vote(uow, caller.account_id, path_id(poll_id), [int(c) for c in raw])
+    chosen = [choice for choice in choices if choice is not None]
+    poll = await interactions.vote(uow, caller.account_id, path_id(poll_id), chosen)
     return dict(await _poll(uow, settings, poll, caller.account_id))
 
 
-@router.get("/api/v1/accounts/{account_id:int}/statuses", summary="An account's statuses")
+@router.get("/api/v1/accounts/{account_id:id}/statuses", summary="An account's statuses")
 async def account_statuses(
-    account_id: int,
+    account_id: PathId,
     request: Request,
     response: Response,
     page: PageDep,

@@ -9,6 +9,7 @@ from typing import Any
 
 from connecthub.accounts.params import boolean, text
 from connecthub.errors import ValidationFailed
+from connecthub.ids import parse_id
 from connecthub.instance.limits import (
     POLL_MAX_CHARACTERS_PER_OPTION,
     POLL_MAX_EXPIRATION_SECONDS,
@@ -49,9 +50,10 @@ def _id(params: dict[str, Any], name: str) -> int | None:
     value = text(params, name)
     if not value:
         return None
-    if not value.isdigit() or len(value) > 19:
+    number = parse_id(value)
+    if number is None:
         raise ValidationFailed(name, "must be a numeric id")
-    return int(value)
+    return number
 
 
 def string_list(params: dict[str, Any], name: str) -> list[str]:
@@ -62,7 +64,7 @@ def string_list(params: dict[str, Any], name: str) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, dict):  # `name[0]=a&name[1]=b`
-        value = [value[k] for k in sorted(value, key=lambda k: int(k) if k.isdigit() else 0)]
+        value = [value[k] for k in sorted(value, key=lambda k: parse_id(k) or 0)]
     if not isinstance(value, list):
         value = [value]
     if any(isinstance(v, bool) or not isinstance(v, str | int) for v in value):
@@ -105,10 +107,9 @@ def _poll(params: dict[str, Any]) -> PollDraft | None:
         )
     if len({option.strip() for option in options}) != len(options):
         raise ValidationFailed("poll[options]", "must be different")
-    expires = text(raw, "expires_in", required=True)
-    if not expires.isdigit():
+    seconds = parse_id(text(raw, "expires_in", required=True))
+    if seconds is None:
         raise ValidationFailed("poll[expires_in]", "must be a number of seconds")
-    seconds = int(expires)
     if not POLL_MIN_EXPIRATION_SECONDS <= seconds <= POLL_MAX_EXPIRATION_SECONDS:
         raise ValidationFailed(
             "poll[expires_in]",

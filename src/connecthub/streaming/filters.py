@@ -33,6 +33,7 @@ from connecthub.clock import utcnow
 from connecthub.filters import matching
 from connecthub.filters import repository as filters_repository
 from connecthub.filters.models import RULES_KIND
+from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
 from connecthub.streaming import repository
 
@@ -113,7 +114,8 @@ class AudienceFilter:
         if _account_id(status.get("account")) == viewer_id:
             return True, None  # one's own statuses always arrive
         raw_id = str(status.get("id", ""))
-        if not raw_id.isdigit():
+        status_id = parse_id(raw_id)
+        if status_id is None:
             return False, None
         key = (raw_id, str(status.get("edited_at")))
         now = time.monotonic()
@@ -121,7 +123,7 @@ class AudienceFilter:
         if answers is None or answers.expires <= now:
             if len(self._answers) >= _MAX_ENTRIES:
                 self._forget_expired(now)
-            answers = _Answers(int(raw_id), _involved_accounts(status), now + _KEEP_SECONDS)
+            answers = _Answers(status_id, _involved_accounts(status), now + _KEEP_SECONDS)
             self._answers[key] = answers
         return answers.decided.get(viewer_id), answers
 
@@ -175,9 +177,7 @@ class AudienceFilter:
 
 
 def _account_id(account: Any) -> int | None:
-    if isinstance(account, dict) and str(account.get("id", "")).isdigit():
-        return int(account["id"])
-    return None
+    return parse_id(str(account.get("id"))) if isinstance(account, dict) else None
 
 
 def _involved_accounts(status: dict[str, Any]) -> frozenset[int]:
@@ -221,8 +221,8 @@ class RecipientFilters:
             return status
         proper = status.get("reblog") if isinstance(status.get("reblog"), dict) else status
         assert isinstance(proper, dict)
-        ids = [int(str(s.get("id"))) for s in (status, proper) if str(s.get("id")).isdigit()]
-        ids = list(dict.fromkeys(ids))
+        found = [parse_id(str(s.get("id"))) for s in (status, proper)]
+        ids = list(dict.fromkeys(i for i in found if i is not None))
         results, hidden = active.results(matching.entity_text(proper), ids)
         if hidden:
             return None

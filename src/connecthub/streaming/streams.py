@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from connecthub.accounts.identity import TokenInfo
 from connecthub.accounts.scopes import covers_any
+from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
 from connecthub.streaming import repository
 
@@ -93,10 +94,11 @@ async def resolve(
     if name == "direct":
         return Stream(name, None, user_channel, frozenset({"conversation"}))
     if name == "list":
-        if not list_id or not list_id.isdigit():
+        number = parse_id(list_id)
+        if number is None:
             raise StreamError(400, "No list for stream provided")
         async with engines.db.session(readonly=True) as session:
-            owner = await repository.list_owner(session, int(list_id))
+            owner = await repository.list_owner(session, number)
         if owner != account_id:
             raise StreamError(404, "Not authorized to stream this list")
         return Stream(name, list_id, f"list:{list_id}", _STATUS_EVENTS, topic=True)

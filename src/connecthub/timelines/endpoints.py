@@ -11,7 +11,7 @@ from connecthub.accounts import params
 from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.http.responses import ENTITY_LIST, EntityResponse
 from connecthub.infra.uow import UnitOfWork
@@ -129,7 +129,7 @@ async def tag(
     summary="Posts by the members of one of my lists",
 )
 async def list_timeline(
-    list_id: int,
+    list_id: PathId,
     request: Request,
     page: PageDep,
     caller: ReadLists,
@@ -158,9 +158,7 @@ async def save_markers(request: Request, caller: WriteStatuses, uow: UowDep) -> 
         if section is None:
             continue
         last_read = section.get("last_read_id") if isinstance(section, dict) else None
-        if last_read is None or not str(last_read).isdigit() or len(str(last_read)) > 19:
-            raise ValidationFailed(f"{name}[last_read_id]", "must be a numeric id")
-        updates[name] = int(last_read)
+        updates[name] = param_id(f"{name}[last_read_id]", last_read)
     if not updates:
         raise ValidationFailed("home", "give home[last_read_id] or notifications[last_read_id]")
     saved = await service.save_markers(uow, caller.account_id, updates)

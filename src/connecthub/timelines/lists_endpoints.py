@@ -10,8 +10,9 @@ from connecthub.accounts import params
 from connecthub.accounts.serializers import account_entity
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.ids import parse_id
 from connecthub.timelines import repository, service
 from connecthub.timelines.serializers import list_entity
 
@@ -30,9 +31,10 @@ def _account_ids(values: dict[str, Any]) -> list[int]:
         raise ValidationFailed("account_ids", "give at least one account id")
     if len(items) > MAX_IDS:
         raise ValidationFailed("account_ids", f"at most {MAX_IDS} ids")
-    if not all(isinstance(item, str | int) and str(item).isdigit() for item in items):
+    ids = [parse_id(item) for item in items]
+    if None in ids:
         raise ValidationFailed("account_ids", "must be numeric ids")
-    return [int(item) for item in items]
+    return [number for number in ids if number is not None]
 
 
 def _policy(values: dict[str, Any]) -> str | None:
@@ -59,12 +61,12 @@ async def create_list(request: Request, caller: WriteLists, uow: UowDep) -> Enti
 
 
 @router.get("/api/v1/lists/{list_id}", summary="One of my lists")
-async def get_list(list_id: int, caller: ReadLists, uow: UowDep) -> Entity:
+async def get_list(list_id: PathId, caller: ReadLists, uow: UowDep) -> Entity:
     return list_entity(await service.owned_list(uow, caller.account_id, list_id))
 
 
 @router.put("/api/v1/lists/{list_id}", summary="Rename a list or change its policies")
-async def update_list(list_id: int, request: Request, caller: WriteLists, uow: UowDep) -> Entity:
+async def update_list(list_id: PathId, request: Request, caller: WriteLists, uow: UowDep) -> Entity:
     lst = await service.owned_list(uow, caller.account_id, list_id)
     values = await params.read_params(request)
     title = params.text(values, "title") if "title" in values else None
@@ -81,14 +83,14 @@ async def update_list(list_id: int, request: Request, caller: WriteLists, uow: U
 
 
 @router.delete("/api/v1/lists/{list_id}", summary="Delete a list")
-async def delete_list(list_id: int, caller: WriteLists, uow: UowDep) -> Entity:
+async def delete_list(list_id: PathId, caller: WriteLists, uow: UowDep) -> Entity:
     await service.delete_list(uow, await service.owned_list(uow, caller.account_id, list_id))
     return {}
 
 
 @router.get("/api/v1/lists/{list_id}/accounts", summary="Accounts in a list")
 async def list_accounts(
-    list_id: int,
+    list_id: PathId,
     request: Request,
     response: Response,
     page: PageDep,
@@ -106,7 +108,9 @@ async def list_accounts(
 
 
 @router.post("/api/v1/lists/{list_id}/accounts", summary="Add followed accounts to a list")
-async def add_accounts(list_id: int, request: Request, caller: WriteLists, uow: UowDep) -> Entity:
+async def add_accounts(
+    list_id: PathId, request: Request, caller: WriteLists, uow: UowDep
+) -> Entity:
     lst = await service.owned_list(uow, caller.account_id, list_id)
     await service.add_members(uow, lst, _account_ids(await params.read_params(request)))
     return {}
@@ -114,7 +118,7 @@ async def add_accounts(list_id: int, request: Request, caller: WriteLists, uow: 
 
 @router.delete("/api/v1/lists/{list_id}/accounts", summary="Remove accounts from a list")
 async def remove_accounts(
-    list_id: int, request: Request, caller: WriteLists, uow: UowDep
+    list_id: PathId, request: Request, caller: WriteLists, uow: UowDep
 ) -> Entity:
     lst = await service.owned_list(uow, caller.account_id, list_id)
     await service.remove_members(uow, lst, _account_ids(await params.read_params(request)))
@@ -122,6 +126,6 @@ async def remove_accounts(
 
 
 @router.get("/api/v1/accounts/{account_id}/lists", summary="My lists that hold an account")
-async def lists_with_account(account_id: int, caller: ReadLists, uow: UowDep) -> list[Entity]:
+async def lists_with_account(account_id: PathId, caller: ReadLists, uow: UowDep) -> list[Entity]:
     found = await repository.lists_containing(uow.session, caller.account_id, account_id)
     return [list_entity(lst) for lst in found]
