@@ -48,6 +48,7 @@ def _page_context(settings: Settings) -> dict[str, Any]:
         "contact_email": settings.instance_contact_email,
         "source_url": settings.instance_source_url,
         "version": __version__,
+        "api_docs": settings.serves_api_docs,
     }
 
 
