@@ -6,6 +6,7 @@ the accounts domain's."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -22,15 +23,41 @@ from connecthub.admin.schemas import (
     Moderator,
 )
 from connecthub.config import Settings
-from connecthub.errors import ValidationFailed
-from connecthub.http.auth import Caller, require
+from connecthub.errors import Forbidden, ValidationFailed
+from connecthub.http.auth import Caller, optional_token, require
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
 
 router = APIRouter(tags=["admin"])
 
-ReadCaller = Annotated[Caller, Depends(require("admin:read:accounts"))]
-WriteCaller = Annotated[Caller, Depends(require("admin:write:accounts"))]
+
+def _staff(scope: str, action: str) -> Callable[[Request], Awaitable[Caller]]:
+    """`require(scope)`, with a refusal (a token without the admin scope, an account not
+    yet confirmed) written to the audit trail like the service's own refusals."""
+    check = require(scope)
+
+    async def dependency(request: Request) -> Caller:
+        try:
+            return await check(request)
+        except Forbidden as refusal:
+            token = await optional_token(request)
+            if token is None or token.account_id is None:
+                raise
+            who = Moderator(account_id=token.account_id, role=token.role)
+            raise service.audit_refusal(
+                who, action, request.path_params.get("account_id"), refusal
+            ) from None
+
+    return dependency
+
+
+READ, WRITE = "admin:read:accounts", "admin:write:accounts"
+ListCaller = Annotated[Caller, Depends(_staff(READ, "list"))]
+ShowCaller = Annotated[Caller, Depends(_staff(READ, "show"))]
+# The action's type is in the body, read after the scopes are checked.
+ActionCaller = Annotated[Caller, Depends(_staff(WRITE, "action"))]
+UnsuspendCaller = Annotated[Caller, Depends(_staff(WRITE, "unsuspend"))]
+EnableCaller = Annotated[Caller, Depends(_staff(WRITE, "enable"))]
 
 Entity = dict[str, Any]
 _WHO = (
@@ -120,7 +147,7 @@ def _action(params: dict[str, Any]) -> AccountAction:
 async def list_accounts(
     request: Request,
     response: Response,
-    caller: ReadCaller,
+    caller: ListCaller,
     uow: UowDep,
     settings: SettingsDep,
     page: PageDep,
@@ -140,7 +167,7 @@ async def list_accounts(
     description="Needs `admin:read:accounts`." + _WHO,
 )
 async def show_account(
-    account_id: int, caller: ReadCaller, uow: UowDep, settings: SettingsDep
+    account_id: int, caller: ShowCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
     return _entity(settings, await service.show(uow.session, _moderator(caller), account_id))
 
@@ -158,7 +185,7 @@ async def show_account(
     ),
 )
 async def act_on_account(
-    request: Request, account_id: int, caller: WriteCaller, uow: UowDep
+    request: Request, account_id: int, caller: ActionCaller, uow: UowDep
 ) -> Entity:
     action = _action(await read_params(request))
     await service.perform_action(uow, _moderator(caller), account_id, action)
@@ -175,7 +202,7 @@ async def act_on_account(
     ),
 )
 async def unsuspend_account(
-    account_id: int, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+    account_id: int, caller: UnsuspendCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
     return _entity(settings, await service.unsuspend(uow, _moderator(caller), account_id))
 
@@ -190,6 +217,6 @@ async def unsuspend_account(
     ),
 )
 async def enable_account(
-    account_id: int, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+    account_id: int, caller: EnableCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
     return _entity(settings, await service.enable(uow, _moderator(caller), account_id))
