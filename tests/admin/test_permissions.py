@@ -178,3 +178,32 @@ async def test_refused_attempts_are_audited(app: Any, client: Any, caplog: Any) 
     assert "own account" in refused(lines, moderator, "enable", moderator)["reason"]
     assert len([line for line in lines if line["outcome"] == "refused"]) == 5
     assert [line["action"] for line in lines if line["outcome"] == "done"] == ["none"]
+
+
+async def test_deletion_and_approval_are_audited(app: Any, client: Any, caplog: Any) -> None:
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
+    moderator, mod_token = await staff(app, "moddy")
+    admin, admin_token = await staff(app, "olga", Role.ADMIN)
+    plain, _ = await create_user(app, "plain")
+    plain_token = await create_token(app, plain.id)
+    pending, _ = await create_user(app, "newbie", approved=False)
+    victim, _ = await user_with_token(app, "victim")
+    delete = f"/api/v1/admin/accounts/{victim.id}"
+
+    # Deleting data needs an admin; approving needs the Manage Users permission.
+    assert (await client.delete(delete, headers=auth(mod_token))).status_code == 403
+    assert (await client.delete(delete, headers=auth(plain_token))).status_code == 403
+    assert (await admin_post(client, plain_token, pending.id, "approve")).status_code == 403
+    assert (await admin_post(client, mod_token, pending.id, "approve")).status_code == 200
+    assert (await client.delete(delete, headers=auth(admin_token))).status_code == 200
+
+    lines = audit_lines(caplog)
+    assert "not allowed" in refused(lines, moderator, "delete", victim)["reason"]
+    assert "scopes" in refused(lines, plain, "delete", victim)["reason"]
+    refused(lines, plain, "approve", pending)
+    done = [
+        (line["action"], line["actor_account_id"], line["target_account_id"])
+        for line in lines
+        if line["outcome"] == "done"
+    ]
+    assert done == [("approve", moderator.id, pending.id), ("delete", admin.id, victim.id)]

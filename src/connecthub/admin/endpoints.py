@@ -6,7 +6,6 @@ the accounts domain's."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -15,59 +14,35 @@ from connecthub.accounts.params import boolean, read_params, text
 from connecthub.accounts.roles import ROLES
 from connecthub.accounts.serializers import admin_account_entity
 from connecthub.admin import service
+from connecthub.admin.deps import moderator, staff
 from connecthub.admin.schemas import (
     AccountAction,
     AccountFilter,
     AccountStatus,
     ActionType,
-    Moderator,
 )
 from connecthub.config import Settings
-from connecthub.errors import Forbidden, ValidationFailed
-from connecthub.http.auth import Caller, optional_token, require
+from connecthub.errors import ValidationFailed
+from connecthub.http.auth import Caller
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
 
 router = APIRouter(tags=["admin"])
 
 
-def _staff(scope: str, action: str) -> Callable[[Request], Awaitable[Caller]]:
-    """`require(scope)`, with a refusal (a token without the admin scope, an account not
-    yet confirmed) written to the audit trail like the service's own refusals."""
-    check = require(scope)
-
-    async def dependency(request: Request) -> Caller:
-        try:
-            return await check(request)
-        except Forbidden as refusal:
-            token = await optional_token(request)
-            if token is None or token.account_id is None:
-                raise
-            who = Moderator(account_id=token.account_id, role=token.role)
-            raise service.audit_refusal(
-                who, action, request.path_params.get("account_id"), refusal
-            ) from None
-
-    return dependency
-
-
 READ, WRITE = "admin:read:accounts", "admin:write:accounts"
-ListCaller = Annotated[Caller, Depends(_staff(READ, "list"))]
-ShowCaller = Annotated[Caller, Depends(_staff(READ, "show"))]
+ListCaller = Annotated[Caller, Depends(staff(READ, "list"))]
+ShowCaller = Annotated[Caller, Depends(staff(READ, "show"))]
 # The action's type is in the body, read after the scopes are checked.
-ActionCaller = Annotated[Caller, Depends(_staff(WRITE, "action"))]
-UnsuspendCaller = Annotated[Caller, Depends(_staff(WRITE, "unsuspend"))]
-EnableCaller = Annotated[Caller, Depends(_staff(WRITE, "enable"))]
+ActionCaller = Annotated[Caller, Depends(staff(WRITE, "action"))]
+UnsuspendCaller = Annotated[Caller, Depends(staff(WRITE, "unsuspend"))]
+EnableCaller = Annotated[Caller, Depends(staff(WRITE, "enable"))]
 
 Entity = dict[str, Any]
 _WHO = (
     " Moderators and admins (the Manage Users permission), on an account whose role ranks "
     "below theirs and never on their own (403)."
 )
-
-
-def _moderator(caller: Caller) -> Moderator:
-    return Moderator(account_id=caller.account_id, role=caller.token.role)
 
 
 def _entity(settings: Settings, found: service.AdminAccount) -> Entity:
@@ -153,7 +128,7 @@ async def list_accounts(
     page: PageDep,
 ) -> list[Entity]:
     filters = _filters(await read_params(request), settings)
-    found = await service.list_accounts(uow.session, _moderator(caller), filters, page)
+    found = await service.list_accounts(uow.session, moderator(caller), filters, page)
     if found:
         link = link_header(request, found[0].account.id, found[-1].account.id)
         if link:
@@ -169,7 +144,7 @@ async def list_accounts(
 async def show_account(
     account_id: int, caller: ShowCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
-    return _entity(settings, await service.show(uow.session, _moderator(caller), account_id))
+    return _entity(settings, await service.show(uow.session, moderator(caller), account_id))
 
 
 @router.post(
@@ -188,7 +163,7 @@ async def act_on_account(
     request: Request, account_id: int, caller: ActionCaller, uow: UowDep
 ) -> Entity:
     action = _action(await read_params(request))
-    await service.perform_action(uow, _moderator(caller), account_id, action)
+    await service.perform_action(uow, moderator(caller), account_id, action)
     return {}
 
 
@@ -204,7 +179,7 @@ async def act_on_account(
 async def unsuspend_account(
     account_id: int, caller: UnsuspendCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
-    return _entity(settings, await service.unsuspend(uow, _moderator(caller), account_id))
+    return _entity(settings, await service.unsuspend(uow, moderator(caller), account_id))
 
 
 @router.post(
@@ -219,4 +194,4 @@ async def unsuspend_account(
 async def enable_account(
     account_id: int, caller: EnableCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
-    return _entity(settings, await service.enable(uow, _moderator(caller), account_id))
+    return _entity(settings, await service.enable(uow, moderator(caller), account_id))

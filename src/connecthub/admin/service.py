@@ -122,9 +122,11 @@ async def _target(
     return account, user
 
 
-def _audit(
+def audit_act(
     uow: UnitOfWork, moderator: Moderator, account: Account, action: str, **extra: object
 ) -> None:
+    """Records a moderator's act once the request's transaction commits."""
+
     async def write() -> None:
         audit.record(
             AUDIT_EVENT,
@@ -177,7 +179,7 @@ async def perform_action(
         await suspension.disable_user(uow, user)
     if action.send_email_notification and user is not None:
         _notify(uow, account, user, action)
-    _audit(
+    audit_act(
         uow,
         moderator,
         account,
@@ -190,7 +192,7 @@ async def perform_action(
 async def unsuspend(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
     account, user = await _target(uow, moderator, account_id, "unsuspend")
     suspension.unsuspend_account(account)
-    _audit(uow, moderator, account, "unsuspend")
+    audit_act(uow, moderator, account, "unsuspend")
     return (await _with_ips(uow.session, [(account, user)]))[0]
 
 
@@ -198,5 +200,5 @@ async def enable(uow: UnitOfWork, moderator: Moderator, account_id: int) -> Admi
     account, user = await _target(uow, moderator, account_id, "enable")
     if user is not None:
         suspension.enable_user(user)
-    _audit(uow, moderator, account, "enable")
+    audit_act(uow, moderator, account, "enable")
     return (await _with_ips(uow.session, [(account, user)]))[0]
