@@ -38,7 +38,10 @@ def _admin_logging() -> None:
     the structured log on stdout, as the server does."""
     from connecthub.ops.logging import configure_logging
 
-    settings = _settings()
+    try:
+        settings = get_settings()
+    except ConfigurationError:
+        return  # the command reports it in one line (and `--help` still works)
     configure_logging(settings.log_level, settings.log_format)
 
 
