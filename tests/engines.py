@@ -115,7 +115,8 @@ class TestDatabases:
 
 
 def _settings_for(database_url: str, **overrides: object) -> Settings:
-    return load_settings(environment="test", database_url=database_url, **overrides)
+    overrides.setdefault("environment", "test")  # a test may ask for production
+    return load_settings(database_url=database_url, **overrides)
 
 
 def build_settings(database_url: str, key_prefix: str, **overrides: object) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import time
@@ -187,3 +188,41 @@ def test_admin_mistakes_are_one_line(test_env: Any) -> None:
     assert_one_line_failure(run(test_env, *weak, "--password", "aaaaaaaa"), "password")
     assert_one_line_failure(run(test_env, "admin", "grant-role", "nobody", "admin"), "nobody")
     assert_one_line_failure(run(test_env, "admin", "grant-role", "bob", "king"), "ROLE")
+
+
+def audit_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("logger") == "connecthub.audit"]
+
+
+def test_admin_commands_leave_an_audit_line(test_env: Any) -> None:
+    created = run(
+        test_env, "admin", "create-user", "--username", "alice", "--email", "alice@example.com"
+    )
+    granted = run(test_env, "admin", "grant-role", "alice", "moderator")
+    approved = run(test_env, "admin", "approve", "alice")
+    deleted = run(test_env, "admin", "delete-account", "--username", "alice")
+    failed = run(test_env, "admin", "grant-role", "nobody", "admin")
+
+    expected = [
+        (created, {"action": "create_user", "role": "user"}),
+        (granted, {"action": "grant_role", "role": "moderator"}),
+        (approved, {"action": "approve"}),
+        (deleted, {"action": "delete_account"}),
+    ]
+    for result, fields in expected:
+        assert result.returncode == 0, result.stderr
+        (line,) = audit_lines(result)
+        assert line["event"] == "admin.cli"
+        assert (line["actor"], line["outcome"]) == ("cli", "done")
+        assert line["target_username"] == "alice"
+        assert isinstance(line["target_account_id"], int)
+        assert fields.items() <= line.items()
+    # Nothing secret in the trail: the generated password stays on its own line.
+    assert "Password:" in created.stdout
+    password = created.stdout.split("Password: ", 1)[1].split()[0]
+    assert password not in json.dumps(audit_lines(created))
+    assert "alice@example.com" not in created.stdout
+    # A command that changed nothing records nothing.
+    assert failed.returncode == 2
+    assert audit_lines(failed) == []

@@ -158,6 +158,13 @@ def test_a_long_secret_is_accepted_in_production() -> None:
     assert settings.password_grant_enabled is False
 
 
+@pytest.mark.usefixtures("no_settings_in_environ")
+def test_a_short_metrics_token_is_refused() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(_env_file=None, metrics_token="guessable")
+    assert "METRICS_TOKEN" in str(caught.value)
+
+
 def test_rate_limit_text() -> None:
     assert str(RateLimit.parse("5/1800")) == "5/1800"
     for bad in ("5", "a/b", "0/10", "5/-1", "1/2/3"):

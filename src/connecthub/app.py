@@ -26,6 +26,7 @@ from connecthub.routes import include_routers
 from connecthub.streaming.endpoints import WebSocketShortcut
 from connecthub.streaming.hub import StreamingHub
 from connecthub.tasks import register_all
+from connecthub.web.api_docs import install_api_docs
 
 log = structlog.get_logger(__name__)
 
@@ -100,11 +101,17 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         ),
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        # The documentation pages are ours (web/api_docs.py): no scripts from a CDN.
+        openapi_url="/openapi.json" if settings.serves_api_docs else None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.client_ips = ClientIpResolver(settings.trusted_proxies)
     install_error_handlers(app)
     include_routers(app)
+    if settings.serves_api_docs:
+        install_api_docs(app)
 
     # Added inner to outer: the last one added sees the request first.
     app.add_middleware(InputCheckMiddleware)

@@ -32,6 +32,19 @@ admin_app = typer.Typer(
 app.add_typer(admin_app, name="admin")
 
 
+@admin_app.callback()
+def _admin_logging() -> None:
+    """Every admin command that changes an account writes an audit line (actor `cli`) to
+    the structured log on stdout, as the server does."""
+    from connecthub.ops.logging import configure_logging
+
+    try:
+        settings = get_settings()
+    except ConfigurationError:
+        return  # the command reports it in one line (and `--help` still works)
+    configure_logging(settings.log_level, settings.log_format)
+
+
 def _settings() -> Settings:
     try:
         return get_settings()
@@ -66,6 +79,13 @@ def _run_on_database(work: Coroutine[Any, Any, T]) -> T:
         raise _fail(
             f"DATABASE_URL: cannot use the database ({reason or type(cause).__name__})"
         ) from None
+
+
+def _audit(action: str, account_id: int, username: str, **details: object) -> None:
+    """The audit line of an admin command that changed an account (actor `cli`)."""
+    from connecthub.ops import audit
+
+    audit.record_cli(action, target_account_id=account_id, target_username=username, **details)
 
 
 async def _ensure_schema(settings: Settings) -> None:
@@ -215,7 +235,8 @@ def create_user(
         raise _fail("--role: must be one of user, moderator, admin") from None
     generated = password is None
     password = password or secrets.token_urlsafe(12)
-    _run_on_database(_create_user(settings, username, email, password, chosen_role))
+    account_id = _run_on_database(_create_user(settings, username, email, password, chosen_role))
+    _audit("create_user", account_id, username, role=chosen_role.value)
     typer.echo(f"Created {chosen_role.value} @{username}.")
     if generated:
         typer.echo(f"Password: {password}")
@@ -223,7 +244,7 @@ def create_user(
 
 async def _create_user(
     settings: Settings, username: str, email: str, password: str, role: object
-) -> None:
+) -> int:
     from connecthub.accounts import service
     from connecthub.accounts.models import Role
     from connecthub.accounts.password_policy import check_password
@@ -239,7 +260,7 @@ async def _create_user(
     db = Database(settings)
     try:
         async with db.transaction() as session:
-            await service.create_user(
+            account, _user = await service.create_user(
                 session,
                 username=username,
                 email=email,
@@ -247,6 +268,7 @@ async def _create_user(
                 role=role if isinstance(role, Role) else Role.USER,
                 allow_reserved=True,
             )
+        return account.id
     except ConnectHubError as exc:
         raise _fail(exc.message) from None
     finally:
@@ -266,11 +288,12 @@ def grant_role(
         chosen_role = Role(role)
     except ValueError:
         raise _fail("ROLE: must be one of user, moderator, admin") from None
-    _run_on_database(_grant_role(settings, username, chosen_role))
+    account_id = _run_on_database(_grant_role(settings, username, chosen_role))
+    _audit("grant_role", account_id, username, role=chosen_role.value)
     typer.echo(f"@{username} is now {chosen_role.value}.")
 
 
-async def _grant_role(settings: Settings, username: str, role: object) -> None:
+async def _grant_role(settings: Settings, username: str, role: object) -> int:
     from connecthub.accounts import service, tokens
     from connecthub.accounts.models import Role
     from connecthub.errors import ConnectHubError
@@ -287,6 +310,7 @@ async def _grant_role(settings: Settings, username: str, role: object) -> None:
         # not when the copies expire.
         async with engines.db.session(readonly=True) as session:
             await tokens.refresh_cached_tokens(engines, session, user.account_id)
+        return user.account_id
     except ConnectHubError as exc:
         raise _fail(exc.message) from None
     finally:
@@ -299,11 +323,12 @@ def approve(
 ) -> None:
     """Approve an account waiting for review (registration mode `approval`)."""
     settings = _settings()
-    _run_on_database(_approve(settings, username))
+    account_id = _run_on_database(_approve(settings, username))
+    _audit("approve", account_id, username)
     typer.echo(f"@{username} is approved.")
 
 
-async def _approve(settings: Settings, username: str) -> None:
+async def _approve(settings: Settings, username: str) -> int:
     from connecthub.accounts import registration
     from connecthub.errors import ConnectHubError
     from connecthub.infra.db import Database
@@ -311,7 +336,8 @@ async def _approve(settings: Settings, username: str) -> None:
     db = Database(settings)
     try:
         async with db.transaction() as session:
-            await registration.approve(session, username)
+            user = await registration.approve(session, username)
+        return user.account_id
     except ConnectHubError as exc:
         raise _fail(exc.message) from None
     finally:
@@ -333,13 +359,16 @@ def delete_account(
         raise _fail("--username: required (or --pending to finish interrupted deletions)")
     settings = _settings()
     done = _run_on_database(_delete_accounts(settings, username, pending))
-    for name in done:
+    for account_id, name in done:
+        _audit("delete_account", account_id, name)
         typer.echo(f"@{name} is deleted; its data are erased.")
     if not done:
         typer.echo("No deletion was pending.")
 
 
-async def _delete_accounts(settings: Settings, username: str | None, pending: bool) -> list[str]:
+async def _delete_accounts(
+    settings: Settings, username: str | None, pending: bool
+) -> list[tuple[int, str]]:
     from connecthub.errors import ConnectHubError
     from connecthub.infra.engines import Engines
     from connecthub.privacy import deletion

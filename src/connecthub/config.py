@@ -239,6 +239,11 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "connecthub"
     sentry_dsn: str | None = None
+    # `/metrics` asks for `Authorization: Bearer METRICS_TOKEN` when this is set; unset, it is
+    # open outside production and absent (404) in production.
+    metrics_token: str = ""
+    # `/docs`, `/redoc` and `/openapi.json`: unset means on outside production, off in it.
+    api_docs_enabled: bool | None = None
 
     @field_validator(
         "rate_limit_ip",
@@ -307,6 +312,13 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY: must be at least 32 characters in production")
         return self
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: str) -> str:
+        if value and len(value) < 24:
+            raise ValueError("must be at least 24 characters (a random value)")
+        return value
+
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:
         if bool(self.google_client_id) != bool(self.google_client_secret):
@@ -344,6 +356,17 @@ class Settings(BaseSettings):
         if self.jobs_in_server is not None:
             return self.jobs_in_server
         return self.redis_url is None
+
+    @property
+    def serves_api_docs(self) -> bool:
+        if self.api_docs_enabled is not None:
+            return self.api_docs_enabled
+        return self.environment is not Environment.PRODUCTION
+
+    @property
+    def metrics_open_without_token(self) -> bool:
+        """`/metrics` without a token: only outside production, and only when none is set."""
+        return not self.metrics_token and self.environment is not Environment.PRODUCTION
 
     @property
     def password_grant_enabled(self) -> bool:

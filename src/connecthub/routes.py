@@ -24,6 +24,7 @@ from connecthub.streaming.endpoints import router as streaming_router
 from connecthub.streaming.presence_endpoints import router as presence_router
 from connecthub.timelines.endpoints import router as timelines_router
 from connecthub.web.endpoints import router as web_router
+from connecthub.webfinger.endpoints import router as webfinger_router
 
 
 def include_routers(app: FastAPI) -> None:
@@ -52,5 +53,6 @@ def include_routers(app: FastAPI) -> None:
         privacy_router,
         privacy_admin_router,
         admin_router,
+        webfinger_router,
     ):
         app.include_router(router)

@@ -41,3 +41,14 @@ async def admin_account(client: httpx.AsyncClient, token: str, account_id: int) 
     response = await client.get(f"/api/v1/admin/accounts/{account_id}", headers=auth(token))
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+def audit_lines(caplog: Any) -> list[dict[str, Any]]:
+    """The audit trail written so far (`caplog` set to INFO on the audit logger)."""
+    from connecthub.ops.logging import AUDIT_LOGGER
+
+    return [
+        dict(record.msg)
+        for record in caplog.records
+        if record.name == AUDIT_LOGGER and isinstance(record.msg, dict)
+    ]

@@ -146,11 +146,10 @@ async def test_a_warning_mails_the_note_and_every_action_is_audited(
     assert [line["action"] for line in lines] == ["none", "disable", "enable"]
     for line in lines:
         assert line["event"] == "admin.account_action"
+        assert line["actor"] == f"account:{moderator.id}"
         assert line["actor_account_id"] == moderator.id
         assert line["target_account_id"] == victim.id
-    # A refused action commits nothing and writes no audit line.
-    assert (await act(client, mod_token, moderator.id, "suspend")).status_code == 403
-    assert len([r for r in caplog.records if r.name == AUDIT_LOGGER]) == 3
+        assert line["outcome"] == "done"
 
 
 async def test_the_admin_account_entity(app: Any, client: Any) -> None:

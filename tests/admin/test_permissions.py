@@ -4,10 +4,12 @@ bad input answers a 4xx naming the field."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from connecthub.accounts.models import Role
-from tests.admin.support import ADMIN_SCOPES, act, admin_post, staff
+from connecthub.ops.logging import AUDIT_LOGGER
+from tests.admin.support import ADMIN_SCOPES, act, admin_post, audit_lines, staff
 from tests.factories import create_token, create_user
 from tests.privacy.support import ask_deletion
 from tests.social_factories import auth, user_with_token
@@ -127,3 +129,81 @@ async def test_accounts_being_deleted_are_left_to_the_deletion(app: Any, client:
     assert (await act(client, token, victim.id, "disable")).status_code == 422
     shown = await client.get(f"/api/v1/admin/accounts/{victim.id}", headers=auth(token))
     assert shown.json()["suspended"] is True
+
+
+def refused(lines: list[dict[str, Any]], actor: Any, action: str, target: Any) -> dict[str, Any]:
+    """The one refused-attempt line naming this actor, action and target."""
+    found = [
+        line
+        for line in lines
+        if line["outcome"] == "refused"
+        and line["actor_account_id"] == actor.id
+        and line["action"] == action
+        and line.get("target_account_id") == (target.id if target is not None else None)
+    ]
+    assert len(found) == 1, lines
+    assert found[0]["event"] == "admin.account_action"
+    assert found[0]["actor"] == f"account:{actor.id}"
+    assert found[0]["reason"]
+    return found[0]
+
+
+async def test_refused_attempts_are_audited(app: Any, client: Any, caplog: Any) -> None:
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
+    plain, _ = await create_user(app, "plain")
+    scoped = await create_token(app, plain.id, scopes=ADMIN_SCOPES)
+    unscoped = await create_token(app, plain.id, scopes=frozenset({"read", "write"}))
+    moderator, mod_token = await staff(app, "moddy")
+    admin, _ = await staff(app, "olga", Role.ADMIN)
+    victim, _ = await user_with_token(app, "victim")
+
+    # A user without the role, with and without the admin scopes.
+    assert (await act(client, scoped, victim.id, "suspend")).status_code == 403
+    assert (await act(client, unscoped, victim.id, "suspend")).status_code == 403
+    listed = await client.get("/api/v2/admin/accounts", headers=auth(scoped))
+    assert listed.status_code == 403
+    # A moderator beyond their role, and on themselves.
+    assert (await act(client, mod_token, admin.id, "disable")).status_code == 403
+    assert (await admin_post(client, mod_token, moderator.id, "enable")).status_code == 403
+    # Allowed acts are not refusals; an anonymous call has no actor to name.
+    assert (await act(client, mod_token, victim.id, "none")).status_code == 200
+    anonymous = await client.post(f"/api/v1/admin/accounts/{victim.id}/enable")
+    assert anonymous.status_code == 401
+
+    lines = audit_lines(caplog)
+    assert refused(lines, plain, "suspend", victim)["actor_role"] == "user"
+    assert "scopes" in refused(lines, plain, "action", victim)["reason"]
+    refused(lines, plain, "list", None)
+    assert refused(lines, moderator, "disable", admin)["actor_role"] == "moderator"
+    assert "own account" in refused(lines, moderator, "enable", moderator)["reason"]
+    assert len([line for line in lines if line["outcome"] == "refused"]) == 5
+    assert [line["action"] for line in lines if line["outcome"] == "done"] == ["none"]
+
+
+async def test_deletion_and_approval_are_audited(app: Any, client: Any, caplog: Any) -> None:
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
+    moderator, mod_token = await staff(app, "moddy")
+    admin, admin_token = await staff(app, "olga", Role.ADMIN)
+    plain, _ = await create_user(app, "plain")
+    plain_token = await create_token(app, plain.id)
+    pending, _ = await create_user(app, "newbie", approved=False)
+    victim, _ = await user_with_token(app, "victim")
+    delete = f"/api/v1/admin/accounts/{victim.id}"
+
+    # Deleting data needs an admin; approving needs the Manage Users permission.
+    assert (await client.delete(delete, headers=auth(mod_token))).status_code == 403
+    assert (await client.delete(delete, headers=auth(plain_token))).status_code == 403
+    assert (await admin_post(client, plain_token, pending.id, "approve")).status_code == 403
+    assert (await admin_post(client, mod_token, pending.id, "approve")).status_code == 200
+    assert (await client.delete(delete, headers=auth(admin_token))).status_code == 200
+
+    lines = audit_lines(caplog)
+    assert "not allowed" in refused(lines, moderator, "delete", victim)["reason"]
+    assert "scopes" in refused(lines, plain, "delete", victim)["reason"]
+    refused(lines, plain, "approve", pending)
+    done = [
+        (line["action"], line["actor_account_id"], line["target_account_id"])
+        for line in lines
+        if line["outcome"] == "done"
+    ]
+    assert done == [("approve", moderator.id, pending.id), ("delete", admin.id, victim.id)]

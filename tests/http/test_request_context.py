@@ -175,3 +175,23 @@ async def test_server_access_log_is_json_with_the_request_id(test_env: Any) -> N
     first_json = next(n for n, line in enumerate(logged) if line.startswith("{"))
     assert first_json <= 5
     assert len(json_lines(output)) == len(logged) - first_json
+
+
+async def test_an_unmatched_route_logs_its_method_and_path(app_factory: AppFactory) -> None:
+    async with app_factory(log_level="info") as (_app, client):
+        with captured_root_log() as buffer:
+            missed = await client.post("/api/v9/no/such/thing?access_token=s3cret&x=1")
+            matched = await client.get("/health/live?probe=1")
+    assert missed.status_code == 404
+    assert matched.status_code == 200
+    access = {
+        line["request_id"]: line
+        for line in json_lines(buffer.getvalue())
+        if line["event"] == "http.request"
+    }
+    line = access[missed.headers["x-request-id"]]
+    assert (line["route"], line["method"], line["status"]) == ("unmatched", "POST", 404)
+    assert line["path"] == "/api/v9/no/such/thing"
+    assert "s3cret" not in buffer.getvalue()
+    # A matched route is named by its template: no path, no query string.
+    assert "path" not in access[matched.headers["x-request-id"]]

@@ -128,7 +128,7 @@ async def test_v2_instance_has_mastodons_shape(client: httpx.AsyncClient, path: 
         },
     )
     assert body["domain"] == "localhost:8000"
-    assert body["api_versions"] == {"mastodon": 2}
+    assert body["api_versions"] == {"mastodon": 1}
     assert body["usage"] == {"users": {"active_month": 0}}
     assert body["thumbnail"]["url"].startswith("http://testserver/")
     assert all(icon["src"].startswith("http://") and "x" in icon["size"] for icon in body["icon"])
@@ -332,3 +332,22 @@ async def test_instance_is_readable_cross_origin(client: httpx.AsyncClient) -> N
     response = await client.get("/api/v2/instance", headers={"Origin": "https://app.example"})
 
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+# Each Mastodon API level and the route a client calls once it sees that level: a client
+# that reads `api_versions.mastodon >= 2` (or a version from 4.3 on) loads its notifications
+# from the grouped API.
+LEVEL_ROUTES = [(2, (4, 3), "/api/v2/notifications")]
+
+
+async def test_the_advertised_api_level_is_the_one_served(app: FastAPI, client: Any) -> None:
+    routes = {getattr(route, "path", None) for route in app.routes}
+    v1 = (await client.get("/api/v1/instance")).json()
+    v2 = (await client.get("/api/v2/instance")).json()
+
+    assert v1["version"] == v2["version"]
+    major, minor = (int(part) for part in VERSION.findall(v2["version"])[0].split(".")[:2])
+    api_level = v2["api_versions"]["mastodon"]
+    for level, version, path in LEVEL_ROUTES:
+        if api_level >= level or (major, minor) >= version:
+            assert path in routes, f"advertises level {api_level} / {v2['version']} without {path}"

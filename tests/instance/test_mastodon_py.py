@@ -36,7 +36,7 @@ async def test_mastodon_py_reads_the_instance(live_server: LiveServer) -> None:
     result = await asyncio.to_thread(_read_instance, live_server.url)
 
     assert result["version"] == MASTODON_API_COMPAT
-    assert result["api_version"] == 2
+    assert result["api_version"] == 1
     assert result["v1"].title == "ConnectHub"
     assert result["v2"].title == "ConnectHub"
     assert result["latest"].domain == result["v2"].domain

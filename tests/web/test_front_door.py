@@ -98,6 +98,14 @@ async def test_static_files(client: httpx.AsyncClient) -> None:
     assert image.content.startswith(b"\x89PNG")
 
 
+async def test_the_favicon_is_served(client: httpx.AsyncClient) -> None:
+    icon = await client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert icon.content.startswith(b"\x00\x00\x01\x00")  # an ICO directory
+    assert "max-age" in icon.headers["cache-control"]
+
+
 async def test_unknown_static_files_are_not_found(client: httpx.AsyncClient) -> None:
     for path in ("/static/nope.css", "/static/..%2Fendpoints.py", "/static/templates"):
         response = await client.get(path)

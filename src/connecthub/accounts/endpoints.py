@@ -24,6 +24,8 @@ from connecthub.accounts.serializers import (
     token_entity,
 )
 from connecthub.accounts.tokens import generate_secret, issue_token
+from connecthub.admin import service as admin
+from connecthub.admin.deps import moderator, staff
 from connecthub.clock import utcnow
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
@@ -38,7 +40,7 @@ extensions = APIRouter(tags=["connecthub"])
 AppCaller = Annotated[Caller, Depends(require("write:accounts", user=False))]
 ReadCaller = Annotated[Caller, Depends(require("read:accounts", "profile"))]
 WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
-AdminCaller = Annotated[Caller, Depends(require("admin:write:accounts"))]
+AdminCaller = Annotated[Caller, Depends(staff("admin:write:accounts", "approve"))]
 
 _ERROR_CODES = (
     ("taken", "ERR_TAKEN"),
@@ -173,11 +175,13 @@ async def approve_account(
     account_id: PathId, caller: AdminCaller, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     if not has_permission(caller.token.role, Permission.MANAGE_USERS):
-        raise Forbidden("This action is not allowed")
+        refusal = Forbidden("This action is not allowed")
+        raise admin.audit_refusal(moderator(caller), "approve", account_id, refusal)
     account = await repository.account_by_id(uow.session, account_id)
     if account is None:
         raise NotFound()
     user = await registration.approve(uow.session, account.username)
+    admin.audit_act(uow, moderator(caller), account, "approve")
     return admin_account_entity(settings, account, user)
 
 

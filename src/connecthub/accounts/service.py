@@ -125,3 +125,9 @@ async def grant_role(session: AsyncSession, username: str, role: Role) -> User:
     user.role = role.value
     await session.flush()
     return user
+
+
+async def visible_local_account(session: AsyncSession, username: str) -> Account | None:
+    """The local account named `username` (any case) that anyone may see: not suspended."""
+    account = await repository.account_by_username(session, username)
+    return account if account is not None and account.suspended_at is None else None

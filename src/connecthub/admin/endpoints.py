@@ -14,34 +14,36 @@ from connecthub.accounts.params import boolean, read_params, text
 from connecthub.accounts.roles import ROLES
 from connecthub.accounts.serializers import admin_account_entity
 from connecthub.admin import service
+from connecthub.admin.deps import moderator, staff
 from connecthub.admin.schemas import (
     AccountAction,
     AccountFilter,
     AccountStatus,
     ActionType,
-    Moderator,
 )
 from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
-from connecthub.http.auth import Caller, require
+from connecthub.http.auth import Caller
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.ids import parse_id
 
 router = APIRouter(tags=["admin"])
 
-ReadCaller = Annotated[Caller, Depends(require("admin:read:accounts"))]
-WriteCaller = Annotated[Caller, Depends(require("admin:write:accounts"))]
+
+READ, WRITE = "admin:read:accounts", "admin:write:accounts"
+ListCaller = Annotated[Caller, Depends(staff(READ, "list"))]
+ShowCaller = Annotated[Caller, Depends(staff(READ, "show"))]
+# The action's type is in the body, read after the scopes are checked.
+ActionCaller = Annotated[Caller, Depends(staff(WRITE, "action"))]
+UnsuspendCaller = Annotated[Caller, Depends(staff(WRITE, "unsuspend"))]
+EnableCaller = Annotated[Caller, Depends(staff(WRITE, "enable"))]
 
 Entity = dict[str, Any]
 _WHO = (
     " Moderators and admins (the Manage Users permission), on an account whose role ranks "
     "below theirs and never on their own (403)."
 )
-
-
-def _moderator(caller: Caller) -> Moderator:
-    return Moderator(account_id=caller.account_id, role=caller.token.role)
 
 
 def _entity(settings: Settings, found: service.AdminAccount) -> Entity:
@@ -121,13 +123,13 @@ def _action(params: dict[str, Any]) -> AccountAction:
 async def list_accounts(
     request: Request,
     response: Response,
-    caller: ReadCaller,
+    caller: ListCaller,
     uow: UowDep,
     settings: SettingsDep,
     page: PageDep,
 ) -> list[Entity]:
     filters = _filters(await read_params(request), settings)
-    found = await service.list_accounts(uow.session, _moderator(caller), filters, page)
+    found = await service.list_accounts(uow.session, moderator(caller), filters, page)
     if found:
         link = link_header(request, found[0].account.id, found[-1].account.id)
         if link:
@@ -141,9 +143,9 @@ async def list_accounts(
     description="Needs `admin:read:accounts`." + _WHO,
 )
 async def show_account(
-    account_id: PathId, caller: ReadCaller, uow: UowDep, settings: SettingsDep
+    account_id: PathId, caller: ShowCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
-    return _entity(settings, await service.show(uow.session, _moderator(caller), account_id))
+    return _entity(settings, await service.show(uow.session, moderator(caller), account_id))
 
 
 @router.post(
@@ -159,10 +161,10 @@ async def show_account(
     ),
 )
 async def act_on_account(
-    request: Request, account_id: PathId, caller: WriteCaller, uow: UowDep
+    request: Request, account_id: PathId, caller: ActionCaller, uow: UowDep
 ) -> Entity:
     action = _action(await read_params(request))
-    await service.perform_action(uow, _moderator(caller), account_id, action)
+    await service.perform_action(uow, moderator(caller), account_id, action)
     return {}
 
 
@@ -176,9 +178,9 @@ async def act_on_account(
     ),
 )
 async def unsuspend_account(
-    account_id: PathId, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+    account_id: PathId, caller: UnsuspendCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
-    return _entity(settings, await service.unsuspend(uow, _moderator(caller), account_id))
+    return _entity(settings, await service.unsuspend(uow, moderator(caller), account_id))
 
 
 @router.post(
@@ -191,6 +193,6 @@ async def unsuspend_account(
     ),
 )
 async def enable_account(
-    account_id: PathId, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+    account_id: PathId, caller: EnableCaller, uow: UowDep, settings: SettingsDep
 ) -> Entity:
-    return _entity(settings, await service.enable(uow, _moderator(caller), account_id))
+    return _entity(settings, await service.enable(uow, moderator(caller), account_id))

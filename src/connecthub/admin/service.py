@@ -5,9 +5,10 @@ suspension path in accounts/suspension.py.
 Who: a role with the Manage Users permission (moderators and admins), on an account whose
 role ranks strictly below theirs (`roles.outranks`), never on their own account. An account
 whose deletion was asked for is the privacy domain's: it is not unsuspended, enabled or
-acted on here. Every action is idempotent, and each one that commits writes an audit line
-(`admin.account_action`: who, what, on whom) to the structured log's `connecthub.audit`
-logger, kept at every LOG_LEVEL; ConnectHub has no audit table yet.
+acted on here. Every action is idempotent. Each one that commits writes an audit line
+(`admin.account_action`: who, what, on whom, `outcome` done) through ops/audit.py, and so
+does every attempt refused with 403 (`outcome` refused, with the reason), at once, as the
+refusal rolls the request back.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts import suspension
@@ -33,10 +33,10 @@ from connecthub.admin.schemas import (
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.pagination import Page
 from connecthub.infra.uow import UnitOfWork
-from connecthub.ops.logging import AUDIT_LOGGER
+from connecthub.ops import audit
 from connecthub.privacy import repository as privacy_repository
 
-audit_log = structlog.get_logger(AUDIT_LOGGER)
+AUDIT_EVENT = "admin.account_action"
 
 _MAX_ID = 2**63 - 1
 NOT_ALLOWED = "This action is not allowed"
@@ -51,9 +51,26 @@ class AdminAccount:
     ips: list[tuple[str, datetime]]
 
 
-def _require_manage_users(moderator: Moderator) -> None:
+def audit_refusal(
+    moderator: Moderator, action: str, account_id: int | None, refusal: Forbidden
+) -> Forbidden:
+    """Records a refused attempt and returns the refusal, to be raised."""
+    audit.record(
+        AUDIT_EVENT,
+        actor=audit.account_actor(moderator.account_id),
+        action=action,
+        outcome=audit.Outcome.REFUSED,
+        actor_account_id=moderator.account_id,
+        actor_role=moderator.role or "user",
+        target_account_id=account_id,
+        reason=refusal.message,
+    )
+    return refusal
+
+
+def _require_manage_users(moderator: Moderator, action: str, account_id: int | None) -> None:
     if not has_permission(moderator.role, Permission.MANAGE_USERS):
-        raise Forbidden(NOT_ALLOWED)
+        raise audit_refusal(moderator, action, account_id, Forbidden(NOT_ALLOWED))
 
 
 async def _with_ips(session: AsyncSession, rows: list[repository.AccountRow]) -> list[AdminAccount]:
@@ -76,7 +93,7 @@ async def _found(
 
 
 async def show(session: AsyncSession, moderator: Moderator, account_id: int) -> AdminAccount:
-    _require_manage_users(moderator)
+    _require_manage_users(moderator, "show", account_id)
     row = await _found(session, account_id, for_update=False)
     return (await _with_ips(session, [row]))[0]
 
@@ -84,30 +101,38 @@ async def show(session: AsyncSession, moderator: Moderator, account_id: int) -> 
 async def list_accounts(
     session: AsyncSession, moderator: Moderator, filters: AccountFilter, page: Page
 ) -> list[AdminAccount]:
-    _require_manage_users(moderator)
+    _require_manage_users(moderator, "list", None)
     return await _with_ips(session, await repository.accounts_page(session, filters, page))
 
 
-async def _target(uow: UnitOfWork, moderator: Moderator, account_id: int) -> repository.AccountRow:
-    """The account a moderator acts on, locked for the change; 403 when they may not."""
-    _require_manage_users(moderator)
+async def _target(
+    uow: UnitOfWork, moderator: Moderator, account_id: int, action: str
+) -> repository.AccountRow:
+    """The account a moderator acts on, locked for the change; 403 (audited) when they may
+    not."""
+    _require_manage_users(moderator, action, account_id)
     account, user = await _found(uow.session, account_id, for_update=True)
     if account.id == moderator.account_id:
-        raise Forbidden("You cannot moderate your own account")
+        refusal = Forbidden("You cannot moderate your own account")
+        raise audit_refusal(moderator, action, account.id, refusal)
     if not outranks(moderator.role, user.role if user is not None else None):
-        raise Forbidden(NOT_ALLOWED)
+        raise audit_refusal(moderator, action, account.id, Forbidden(NOT_ALLOWED))
     if await privacy_repository.deletion_of(uow.session, account.id) is not None:
         raise ValidationFailed("id", "this account is being deleted (or was deleted)")
     return account, user
 
 
-def _audit(
+def audit_act(
     uow: UnitOfWork, moderator: Moderator, account: Account, action: str, **extra: object
 ) -> None:
+    """Records a moderator's act once the request's transaction commits."""
+
     async def write() -> None:
-        audit_log.info(
-            "admin.account_action",
+        audit.record(
+            AUDIT_EVENT,
+            actor=audit.account_actor(moderator.account_id),
             action=action,
+            outcome=audit.Outcome.DONE,
             actor_account_id=moderator.account_id,
             actor_role=moderator.role or "user",
             target_account_id=account.id,
@@ -141,7 +166,7 @@ def _notify(uow: UnitOfWork, account: Account, user: User, action: AccountAction
 async def perform_action(
     uow: UnitOfWork, moderator: Moderator, account_id: int, action: AccountAction
 ) -> None:
-    account, user = await _target(uow, moderator, account_id)
+    account, user = await _target(uow, moderator, account_id, action.type.value)
     if action.type in UNSUPPORTED_ACTIONS:
         raise ValidationFailed(
             "type", f"{action.type.value!r} is not supported by this server (yet)"
@@ -154,7 +179,7 @@ async def perform_action(
         await suspension.disable_user(uow, user)
     if action.send_email_notification and user is not None:
         _notify(uow, account, user, action)
-    _audit(
+    audit_act(
         uow,
         moderator,
         account,
@@ -165,15 +190,15 @@ async def perform_action(
 
 
 async def unsuspend(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
-    account, user = await _target(uow, moderator, account_id)
+    account, user = await _target(uow, moderator, account_id, "unsuspend")
     suspension.unsuspend_account(account)
-    _audit(uow, moderator, account, "unsuspend")
+    audit_act(uow, moderator, account, "unsuspend")
     return (await _with_ips(uow.session, [(account, user)]))[0]
 
 
 async def enable(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
-    account, user = await _target(uow, moderator, account_id)
+    account, user = await _target(uow, moderator, account_id, "enable")
     if user is not None:
         suspension.enable_user(user)
-    _audit(uow, moderator, account, "enable")
+    audit_act(uow, moderator, account, "enable")
     return (await _with_ips(uow.session, [(account, user)]))[0]

@@ -15,6 +15,9 @@ from connecthub.ops import metrics
 log = structlog.get_logger("connecthub.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# An unmatched request is logged with its path (never the query string, where tokens go),
+# cut to this length: a client may send any path at all.
+_MAX_LOGGED_PATH = 512
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -87,6 +90,9 @@ class RequestContextMiddleware:
             method = scope["method"]
             metrics.HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
             metrics.HTTP_LATENCY.labels(route=route, method=method).observe(elapsed)
+            # A route template says which endpoint answered; a miss has none, so the
+            # path tells operators which URL a client expected to exist.
+            missed = {"path": str(scope["path"])[:_MAX_LOGGED_PATH]} if route == "unmatched" else {}
             log.info(
                 "http.request",
                 method=method,
@@ -94,4 +100,5 @@ class RequestContextMiddleware:
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
                 client_ip=client_ip,
+                **missed,
             )

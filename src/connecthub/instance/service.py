@@ -22,8 +22,9 @@ from connecthub.instance import limits, repository
 from connecthub.instance import schemas as s
 from connecthub.instance.languages import known_languages, language_name
 
-# The Mastodon API version (`api_versions.mastodon`) that goes with MASTODON_API_COMPAT 4.3.0.
-MASTODON_API_VERSION = 2
+# `api_versions.mastodon`: clients that read 2 or more (Mastodon 4.3) use grouped
+# notifications, which are not built yet; 1 is the level before them (MASTODON_API_COMPAT).
+MASTODON_API_VERSION = 1
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.0"
 NODEINFO_PATH = "/nodeinfo/2.0"
 STATS_CACHE_KEY = "instance:stats:v1"

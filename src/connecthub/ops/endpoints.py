@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 
-from connecthub.http.deps import EnginesDep
+from connecthub.http.deps import EnginesDep, SettingsDep
 from connecthub.ops import metrics
 
 router = APIRouter(tags=["operations"])
@@ -46,8 +47,20 @@ async def ready(engines: EnginesDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "checks": checks})
 
 
-@router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
-async def prometheus_metrics(engines: EnginesDep) -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description=(
+        "With METRICS_TOKEN set, needs `Authorization: Bearer <METRICS_TOKEN>` (401 without "
+        "it); without one, open outside production and 404 in production."
+    ),
+)
+async def prometheus_metrics(
+    engines: EnginesDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    metrics.check_scrape(settings, authorization)
     metrics.DB_POOL_IN_USE.set(engines.db.pool_in_use())
     try:
         stats = await asyncio.wait_for(engines.jobs.stats(), PROBE_TIMEOUT_SECONDS)

@@ -4,6 +4,7 @@ prometheus-client's multiprocess mode so `/metrics` sums all of them."""
 from __future__ import annotations
 
 import os
+import secrets
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -14,6 +15,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from connecthub.config import Settings
+from connecthub.errors import NotFound, Unauthorized
 
 HTTP_REQUESTS = Counter(
     "connecthub_http_requests_total",
@@ -86,3 +90,21 @@ def render_latest() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def check_scrape(settings: Settings, authorization: str | None) -> None:
+    """May this request read `/metrics`? With METRICS_TOKEN set, only with
+    `Authorization: Bearer <token>` (401, as Prometheus' `authorization` config sends it);
+    without one, only outside production (404 there: nothing to find)."""
+    if settings.metrics_open_without_token:
+        return
+    if not settings.metrics_token:
+        raise NotFound()
+    scheme, _, supplied = (authorization or "").partition(" ")
+    valid = scheme.lower() == "bearer" and secrets.compare_digest(
+        supplied.strip().encode(), settings.metrics_token.encode()
+    )
+    if not valid:
+        raise Unauthorized(
+            "The metrics token is missing or wrong", headers={"WWW-Authenticate": "Bearer"}
+        )

@@ -63,9 +63,10 @@ async def request_deletion(
 
 async def delete_now(
     engines: Engines, *, username: str | None = None, pending: bool = False
-) -> list[str]:
+) -> list[tuple[int, str]]:
     """The admin command: delete `username` (or, with `pending`, every deletion not yet
-    complete) and erase in this process, to the end. Returns the usernames done."""
+    complete) and erase in this process, to the end. Returns the accounts done (id and
+    username)."""
     async with engines.db.session() as session:
         uow = UnitOfWork(engines, session)
         try:
@@ -87,5 +88,5 @@ async def delete_now(
         await erase(engines, account_id)
         async with engines.db.session() as session:
             account = await session.get(Account, account_id)
-            done.append(account.username if account else str(account_id))
+            done.append((account_id, account.username if account else str(account_id)))
     return done

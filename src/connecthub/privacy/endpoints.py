@@ -13,6 +13,8 @@ from connecthub.accounts import sign_in
 from connecthub.accounts.params import read_params, text
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.serializers import admin_account_entity
+from connecthub.admin import service as admin
+from connecthub.admin.deps import moderator, staff
 from connecthub.errors import Forbidden, NotFound
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
@@ -23,7 +25,7 @@ router = APIRouter(tags=["connecthub"])
 admin_router = APIRouter(tags=["admin"])
 
 WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
-AdminCaller = Annotated[Caller, Depends(require("admin:write:accounts"))]
+AdminCaller = Annotated[Caller, Depends(staff("admin:write:accounts", "delete"))]
 
 DELETION_DESCRIPTION = """\
 Deletes the caller's account (the GDPR right to erasure). Parameters: `password` (the
@@ -78,7 +80,8 @@ async def admin_delete_account(
     account_id: PathId, caller: AdminCaller, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     if not has_permission(caller.token.role, Permission.DELETE_USER_DATA):
-        raise Forbidden("This action is not allowed")
+        refusal = Forbidden("This action is not allowed")
+        raise admin.audit_refusal(moderator(caller), "delete", account_id, refusal)
     account = await accounts_repository.account_by_id(uow.session, account_id)
     if account is None:
         raise NotFound()
@@ -89,4 +92,5 @@ async def admin_delete_account(
         requested_by=deletion.ADMIN,
         requested_by_account_id=caller.account_id,
     )
+    admin.audit_act(uow, moderator(caller), account, "delete")
     return admin_account_entity(settings, account, user)

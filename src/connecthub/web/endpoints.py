@@ -31,6 +31,7 @@ _STATIC_FILES = {
     "preview.png": "image/png",
     "icon-192.png": "image/png",
     "icon-512.png": "image/png",
+    "favicon.ico": "image/x-icon",
 }
 _STATIC_CACHE = "public, max-age=86400"
 
@@ -47,6 +48,7 @@ def _page_context(settings: Settings) -> dict[str, Any]:
         "contact_email": settings.instance_contact_email,
         "source_url": settings.instance_source_url,
         "version": __version__,
+        "api_docs": settings.serves_api_docs,
     }
 
 
@@ -87,3 +89,13 @@ async def static_file(name: str) -> FileResponse:
     return FileResponse(
         _STATIC_DIR / name, media_type=media_type, headers={"Cache-Control": _STATIC_CACHE}
     )
+
+
+@router.get(
+    "/favicon.ico",
+    response_class=FileResponse,
+    summary="The site icon browsers and clients ask for on every load",
+    responses={200: {"content": {"image/x-icon": {}}}},
+)
+async def favicon() -> FileResponse:
+    return await static_file("favicon.ico")

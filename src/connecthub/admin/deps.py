@@ -1,0 +1,38 @@
+"""The caller of a moderator endpoint (the admin API here, account deletion in privacy/,
+approval in accounts/): `require(scope)`, with a refusal written to the audit trail like
+the admin service's own refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+
+from connecthub.admin import service
+from connecthub.admin.schemas import Moderator
+from connecthub.errors import Forbidden
+from connecthub.http.auth import Caller, optional_token, require
+
+
+def staff(scope: str, action: str) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency: a user token with `scope`; a refusal (a token without the admin scope,
+    an account not yet confirmed) is audited as `action` on the path's account."""
+    check = require(scope)
+
+    async def dependency(request: Request) -> Caller:
+        try:
+            return await check(request)
+        except Forbidden as refusal:
+            token = await optional_token(request)
+            if token is None or token.account_id is None:
+                raise
+            who = Moderator(account_id=token.account_id, role=token.role)
+            raise service.audit_refusal(
+                who, action, request.path_params.get("account_id"), refusal
+            ) from None
+
+    return dependency
+
+
+def moderator(caller: Caller) -> Moderator:
+    return Moderator(account_id=caller.account_id, role=caller.token.role)

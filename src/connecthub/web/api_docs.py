@@ -1,0 +1,113 @@
+"""The interactive API documentation: Swagger UI at `/docs` and ReDoc at `/redoc`, over
+`/openapi.json`. Their scripts and styles come from the installed `fastapi-offline` package
+and are served from `/docs/assets/`, so the pages load nothing from another host: a CDN
+script would run with this origin's cookies. Installed only when API_DOCS_ENABLED says so
+(on outside production by default).
+
+The pages carry the server's Content-Security-Policy, with Swagger UI's one inline start-up
+script allowed by its hash and ReDoc's search worker (a blob: URL) allowed to start.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.resources
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import FileResponse, HTMLResponse
+
+from connecthub.errors import NotFound
+from connecthub.http.security import CONTENT_SECURITY_POLICY
+
+DOCS_PATH = "/docs"
+REDOC_PATH = "/redoc"
+OAUTH2_REDIRECT_PATH = "/docs/oauth2-redirect"
+ASSETS_PATH = "/docs/assets"
+FAVICON_PATH = "/favicon.ico"
+
+_ASSETS_DIR = Path(str(importlib.resources.files("fastapi_offline") / "static"))
+# Only these files are served; nothing a client sends becomes a file path.
+_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "redoc.standalone.js": "text/javascript; charset=utf-8",
+}
+_ASSET_CACHE = "public, max-age=86400"
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def _policy(page: str) -> str:
+    """The site's policy plus the hashes of the page's own inline scripts."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(page)
+    ]
+    script_src = " ".join(["script-src 'self'", *hashes])
+    return (
+        CONTENT_SECURITY_POLICY.replace("script-src 'self'", script_src)
+        + "; worker-src 'self' blob:"
+    )
+
+
+def _page(response: HTMLResponse) -> HTMLResponse:
+    body = bytes(response.body).decode()
+    return HTMLResponse(body, headers={"Content-Security-Policy": _policy(body)})
+
+
+def install_api_docs(app: FastAPI) -> None:
+    """Adds the two documentation pages and their assets to `app` (which must serve its
+    OpenAPI document)."""
+    openapi_url = app.openapi_url
+    assert openapi_url is not None, "the docs pages need the OpenAPI document"
+    title = app.title
+    router = APIRouter(include_in_schema=False)
+
+    @router.get(DOCS_PATH)
+    async def swagger_ui() -> HTMLResponse:
+        return _page(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=f"{title} - Swagger UI",
+                oauth2_redirect_url=OAUTH2_REDIRECT_PATH,
+                swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+                swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+                swagger_favicon_url=FAVICON_PATH,
+                # No badge fetched from the public validator service.
+                swagger_ui_parameters={"validatorUrl": None},
+            )
+        )
+
+    @router.get(OAUTH2_REDIRECT_PATH)
+    async def swagger_ui_oauth2_redirect() -> HTMLResponse:
+        return _page(get_swagger_ui_oauth2_redirect_html())
+
+    @router.get(REDOC_PATH)
+    async def redoc() -> HTMLResponse:
+        return _page(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=f"{title} - ReDoc",
+                redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
+                redoc_favicon_url=FAVICON_PATH,
+                with_google_fonts=False,
+            )
+        )
+
+    @router.get(ASSETS_PATH + "/{name}")
+    async def asset(name: str) -> FileResponse:
+        media_type = _ASSETS.get(name)
+        if media_type is None:
+            raise NotFound("No such file")
+        return FileResponse(
+            _ASSETS_DIR / name, media_type=media_type, headers={"Cache-Control": _ASSET_CACHE}
+        )
+
+    app.include_router(router)

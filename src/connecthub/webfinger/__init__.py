@@ -1,0 +1,1 @@
+"""WebFinger discovery: host-meta and the JRD of local accounts."""
