@@ -12,6 +12,7 @@ from connecthub.admin import service
 from connecthub.admin.schemas import Moderator
 from connecthub.errors import Forbidden
 from connecthub.http.auth import Caller, optional_token, require
+from connecthub.ids import parse_id
 
 
 def staff(scope: str, action: str) -> Callable[[Request], Awaitable[Caller]]:
@@ -28,7 +29,7 @@ def staff(scope: str, action: str) -> Callable[[Request], Awaitable[Caller]]:
                 raise
             who = Moderator(account_id=token.account_id, role=token.role)
             raise service.audit_refusal(
-                who, action, request.path_params.get("account_id"), refusal
+                who, action, parse_id(request.path_params.get("account_id")), refusal
             ) from None
 
     return dependency
