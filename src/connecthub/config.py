@@ -219,8 +219,9 @@ class Settings(BaseSettings):
     # Version of the terms of service and privacy policy that sign-up records consent to.
     terms_version: str = "2026-01"
 
-    # Streaming (WebSocket + SSE): browser origins allowed to open a socket (empty: only
-    # same-origin pages; clients that send no Origin header are always allowed).
+    # Streaming (WebSocket + SSE): browser origins allowed to open a socket besides this
+    # host (empty: any origin, as Mastodon, since streams are authenticated by token only;
+    # clients that send no Origin header are always allowed).
     streaming_allowed_origins: CommaList = Field(default_factory=list)
     streaming_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     # Events buffered per connection before a slow consumer is disconnected.

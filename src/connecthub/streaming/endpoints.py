@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -79,7 +81,27 @@ async def websocket_stream(websocket: WebSocket) -> None:
 
 
 async def _deny(websocket: WebSocket, status: int, message: str) -> None:
+    _refused.set(True)
     await websocket.send_denial_response(JSONResponse({"error": message}, status_code=status))
+
+
+# uvicorn's sansio WebSocket protocol counts only an accepted or closed socket as answered,
+# and logs this line at error level after a denial response it has sent in full. A refusal
+# is an answer, not a failure: the filter drops that one line, for handshakes `_deny`
+# refused and nothing else (the flag lives in the connection task's context).
+_refused: ContextVar[bool] = ContextVar("streaming_refused", default=False)
+_UNANSWERED_HANDSHAKE = "ASGI callable returned without completing handshake."
+
+
+class _RefusalIsNotAnError(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_refused.get() and record.getMessage() == _UNANSWERED_HANDSHAKE)
+
+
+def _quiet_refusals() -> None:
+    server_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _RefusalIsNotAnError) for f in server_log.filters):
+        server_log.addFilter(_RefusalIsNotAnError())
 
 
 async def _serve_websocket(websocket: WebSocket, session: StreamSession) -> None:
@@ -192,6 +214,7 @@ class WebSocketShortcut:
     def __init__(self, app: ASGIApp, resolver: ClientIpResolver) -> None:
         self.app = app
         self.resolver = resolver
+        _quiet_refusals()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"].rstrip("/") == STREAMING_PATH:
