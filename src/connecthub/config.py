@@ -223,13 +223,20 @@ class Settings(BaseSettings):
     # Version of the terms of service and privacy policy that sign-up records consent to.
     terms_version: str = "2026-01"
 
-    # Streaming (WebSocket + SSE): browser origins allowed to open a socket (empty: only
-    # same-origin pages; clients that send no Origin header are always allowed).
+    # Streaming (WebSocket + SSE): browser origins allowed to open a socket besides this
+    # host (empty: any origin, as Mastodon, since streams are authenticated by token only;
+    # clients that send no Origin header are always allowed).
     streaming_allowed_origins: CommaList = Field(default_factory=list)
     streaming_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     # Events buffered per connection before a slow consumer is disconnected.
     streaming_max_pending: int = Field(default=1000, ge=1, le=1_000_000)
-    # Presence keys live this long unless their worker refreshes them (distributed mode).
+    # Caps on what one client can hold open: subscriptions on one WebSocket, connections
+    # (WebSocket or SSE) per access token and per account, across every server process.
+    streaming_max_subscriptions: int = Field(default=100, ge=1, le=100_000)
+    streaming_max_connections_per_token: int = Field(default=50, ge=1, le=100_000)
+    streaming_max_connections_per_account: int = Field(default=100, ge=1, le=100_000)
+    # Presence and connection-count entries live this long in Redis unless their server
+    # process refreshes them (distributed mode): a process that dies leaks nothing longer.
     presence_ttl_seconds: int = Field(default=60, ge=3, le=3600)
     typing_seconds: int = Field(default=6, ge=1, le=60)
 

@@ -127,6 +127,20 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[SseEvent | str]:
             event, data = "", ""
 
 
+@contextlib.asynccontextmanager
+async def sse_stream(
+    server: LiveServer, path: str, token: str | None = None
+) -> AsyncIterator[httpx.Response]:
+    """An open SSE response (read its status, its events with `sse_events`); the stream is
+    dropped on leaving."""
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client,
+        client.stream("GET", path, headers=headers) as response,
+    ):
+        yield response
+
+
 async def api(
     server: LiveServer, method: str, path: str, token: str | None = None, **kwargs: Any
 ) -> httpx.Response:

@@ -172,14 +172,58 @@ async def test_blocked_and_muted_authors_never_reach_topic_streams(
     assert leaked == []
 
 
-async def test_origin_is_checked_for_browsers(test_env: TestEnv, factory_app: FastAPI) -> None:
+async def test_token_authenticated_web_clients_stream_from_any_origin(
+    test_env: TestEnv, factory_app: FastAPI
+) -> None:
+    """Mastodon authenticates streaming by token and filters no origin, so web clients
+    served from their own domains stream by default."""
+    _alice, alice_token = await user_with_token(factory_app, "alice")
+    _bob, bob_token = await user_with_token(factory_app, "bob")
+    with servers(test_env, 1) as (server,):
+        for via in ("query", "subprotocol"):
+            async with websocket(server, alice_token, via=via, origin="https://elk.example") as ws:
+                await ws.send(json.dumps({"type": "subscribe", "stream": "public"}))
+                await subscribed(ws, server, alice_token)
+                status = await post_status(server, bob_token, f"Hello from {via}")
+                message = await next_message(ws)
+                assert payload(message)["id"] == status["id"]
+
+
+async def test_a_web_session_cookie_opens_no_socket(
+    test_env: TestEnv, factory_app: FastAPI
+) -> None:
+    """The socket is authenticated by token only: a page on another origin cannot borrow
+    the browser's sign-in cookie (cross-site WebSocket hijacking)."""
+    from connecthub.accounts.models import WebSession
+    from connecthub.accounts.tokens import generate_secret, hash_secret
+    from tests.factories import create_user
+
+    _account, user = await create_user(factory_app, "alice")
+    secret = generate_secret()
+    async with factory_app.state.engines.db.transaction() as session:
+        session.add(WebSession(user_id=user.id, secret_hash=hash_secret(secret)))
+    with servers(test_env, 1) as (server,), pytest.raises(InvalidStatus) as refused:
+        async with websocket(
+            server,
+            origin="https://evil.example",
+            additional_headers={"Cookie": f"connecthub_session={secret}"},
+        ):
+            pass
+    assert refused.value.response.status_code == 401
+
+
+async def test_an_origin_allow_list_refuses_other_browsers_quietly(
+    test_env: TestEnv, factory_app: FastAPI
+) -> None:
     _alice, alice_token = await user_with_token(factory_app, "alice")
     allowed = "https://app.example"
     with servers(test_env, 1, STREAMING_ALLOWED_ORIGINS=allowed) as (server,):
-        with pytest.raises(InvalidStatus) as refused:
-            async with websocket(server, alice_token, origin="https://evil.example"):
-                pass
-        assert refused.value.response.status_code == 403
+        for via in ("query", "header", "subprotocol"):
+            with pytest.raises(InvalidStatus) as refused:
+                async with websocket(server, alice_token, via=via, origin="https://evil.example"):
+                    pass
+            assert refused.value.response.status_code == 403
+            assert json.loads(refused.value.response.body) == {"error": "Origin not allowed"}
         async with websocket(server, alice_token, origin=allowed) as ws:
             await subscribed(ws, server, alice_token)
         same_origin = server.url
@@ -187,3 +231,12 @@ async def test_origin_is_checked_for_browsers(test_env: TestEnv, factory_app: Fa
             await subscribed(ws, server, alice_token)
         async with websocket(server, alice_token) as ws:  # no Origin: not a browser
             await subscribed(ws, server, alice_token)
+        with pytest.raises(InvalidStatus) as no_token:
+            async with websocket(server, None, origin=allowed):
+                pass
+        assert no_token.value.response.status_code == 401
+        logs = server.logs()
+    # A refusal is an answer, not a failure: no ASGI error, no traceback.
+    assert "ASGI" not in logs, logs
+    assert "Traceback" not in logs, logs
+    assert '"level": "error"' not in logs, logs

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -62,6 +64,9 @@ async def websocket_stream(websocket: WebSocket) -> None:
         return
     try:
         token = await authenticate_stream(websocket.scope, engines)
+        # Before accepting, so that a token or account over its connection cap is refused
+        # at the handshake (429).
+        session = await hub.open_session(token, "websocket")
     except StreamError as exc:
         await _deny(websocket, exc.status, exc.message)
         return
@@ -70,16 +75,35 @@ async def websocket_stream(websocket: WebSocket) -> None:
         log.exception("streaming.handshake_failed")
         await _deny(websocket, 503, "Service unavailable, try again")
         return
-    await websocket.accept(subprotocol=offered_subprotocol(websocket.scope))
-    session = await hub.open_session(token, "websocket")
     try:
+        await websocket.accept(subprotocol=offered_subprotocol(websocket.scope))
         await _serve_websocket(websocket, session)
     finally:
         await hub.close_session(session)
 
 
 async def _deny(websocket: WebSocket, status: int, message: str) -> None:
+    _refused.set(True)
     await websocket.send_denial_response(JSONResponse({"error": message}, status_code=status))
+
+
+# uvicorn's sansio WebSocket protocol counts only an accepted or closed socket as answered,
+# and logs this line at error level after a denial response it has sent in full. A refusal
+# is an answer, not a failure: the filter drops that one line, for handshakes `_deny`
+# refused and nothing else (the flag lives in the connection task's context).
+_refused: ContextVar[bool] = ContextVar("streaming_refused", default=False)
+_UNANSWERED_HANDSHAKE = "ASGI callable returned without completing handshake."
+
+
+class _RefusalIsNotAnError(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_refused.get() and record.getMessage() == _UNANSWERED_HANDSHAKE)
+
+
+def _quiet_refusals() -> None:
+    server_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _RefusalIsNotAnError) for f in server_log.filters):
+        server_log.addFilter(_RefusalIsNotAnError())
 
 
 async def _serve_websocket(websocket: WebSocket, session: StreamSession) -> None:
@@ -141,34 +165,34 @@ def _param(message: dict[str, Any], name: str) -> str | None:
     return None if value is None else str(value)
 
 
-async def _resolve(
-    websocket: WebSocket, session: StreamSession, message: dict[str, Any]
-) -> Stream | None:
-    """The stream a subscribe/unsubscribe message names, or None after answering with
-    Mastodon's error message (the socket stays open)."""
-    try:
-        return await resolve(
-            session.engines,
-            session.token,
-            str(message.get("stream", "")),
-            tag=_param(message, "tag"),
-            list_id=_param(message, "list"),
-        )
-    except StreamError as exc:
-        await _send_error(websocket, exc.status, exc.message)
-        return None
+async def _resolve(session: StreamSession, message: dict[str, Any]) -> Stream:
+    """The stream a subscribe/unsubscribe message names, or StreamError."""
+    return await resolve(
+        session.engines,
+        session.token,
+        str(message.get("stream", "")),
+        tag=_param(message, "tag"),
+        list_id=_param(message, "list"),
+    )
 
 
 async def _subscribe(websocket: WebSocket, session: StreamSession, message: dict[str, Any]) -> None:
-    if (stream := await _resolve(websocket, session, message)) is not None:
-        await session.subscribe(stream)
+    """Errors are answered with Mastodon's error message; the socket stays open."""
+    try:
+        await session.subscribe(await _resolve(session, message))
+    except StreamError as exc:
+        await _send_error(websocket, exc.status, exc.message)
 
 
 async def _unsubscribe(
     websocket: WebSocket, session: StreamSession, message: dict[str, Any]
 ) -> None:
-    if (stream := await _resolve(websocket, session, message)) is not None:
-        await session.unsubscribe(stream.key)
+    try:
+        stream = await _resolve(session, message)
+    except StreamError as exc:
+        await _send_error(websocket, exc.status, exc.message)
+        return
+    await session.unsubscribe(stream.key)
 
 
 async def _send_error(websocket: WebSocket, status: int, message: str) -> None:
@@ -192,6 +216,7 @@ class WebSocketShortcut:
     def __init__(self, app: ASGIApp, resolver: ClientIpResolver) -> None:
         self.app = app
         self.resolver = resolver
+        _quiet_refusals()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"].rstrip("/") == STREAMING_PATH:
@@ -245,18 +270,45 @@ async def _serve_sse(request: Request, stream_name: str) -> Any:
             tag=request.query_params.get("tag"),
             list_id=request.query_params.get("list"),
         )
+        session = await hub.open_session(token, "sse")
     except StreamError as exc:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
     except Exception:
         log.exception("streaming.handshake_failed")
         return JSONResponse({"error": "Service unavailable, try again"}, status_code=503)
-    session = await hub.open_session(token, "sse")
-    await session.subscribe(stream)
+    try:
+        await session.subscribe(stream)
+    except BaseException:
+        await hub.close_session(session)
+        raise
     heartbeat = engines.settings.streaming_heartbeat_seconds
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(
-        _sse_events(hub, session, heartbeat), media_type="text/event-stream", headers=headers
+    return _SseResponse(
+        hub,
+        session,
+        _sse_events(hub, session, heartbeat),
+        media_type="text/event-stream",
+        headers=headers,
     )
+
+
+class _SseResponse(StreamingResponse):
+    """Closes its session however the response ends: the events generator does it too,
+    but only once started, and a client gone before the first chunk never starts it (its
+    connection slot would stay taken)."""
+
+    def __init__(
+        self, hub: StreamingHub, session: StreamSession, *args: Any, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._hub = hub
+        self._session = session
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._hub.close_session(self._session)
 
 
 async def _sse_events(

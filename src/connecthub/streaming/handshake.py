@@ -1,5 +1,6 @@
-"""What is checked before a stream opens: the Origin of browser clients, and the token
-(query `access_token`, `Authorization: Bearer`, or `Sec-WebSocket-Protocol`)."""
+"""What is checked before a stream opens: the token (query `access_token`,
+`Authorization: Bearer`, or `Sec-WebSocket-Protocol`), and the Origin of browser clients
+when an allow-list is configured."""
 
 from __future__ import annotations
 
@@ -23,8 +24,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def origin_allowed(scope: Scope, settings: Settings) -> bool:
-    """Clients that send no Origin (apps, libraries) are allowed; a browser page must be
-    served from this host or be listed in STREAMING_ALLOWED_ORIGINS."""
+    """Streams are authenticated by token alone, never by the web app's session cookie, so
+    a page on another origin opens one only with a token it was given: like Mastodon, no
+    origin is refused by default (web clients are served from their own domains). When
+    STREAMING_ALLOWED_ORIGINS is set, a browser page must be served from this host or be
+    listed there; clients that send no Origin (apps, libraries) are always allowed."""
+    if not settings.streaming_allowed_origins:
+        return True
     origin = _header(scope, b"origin")
     if origin is None:
         return True
@@ -49,6 +55,10 @@ def offered_subprotocol(scope: Scope) -> str | None:
 
 
 async def authenticate_stream(scope: Scope, engines: Engines) -> TokenInfo:
+    """The stream's token. Cookies are deliberately not read: a browser sends its cookies
+    with a cross-site WebSocket handshake, so cookie authentication would let any page
+    stream as the signed-in user (cross-site WebSocket hijacking) unless the Origin were
+    checked for it, which `origin_allowed` no longer does by default."""
     raw = bearer_token(scope) or offered_subprotocol(scope)
     if raw is None:
         raise StreamError(401, "Missing access token")

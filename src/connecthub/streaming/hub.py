@@ -24,6 +24,7 @@ from connecthub.accounts.identity import TokenInfo
 from connecthub.accounts.tokens import revocation_channel
 from connecthub.infra.engines import Engines
 from connecthub.ops.metrics import STREAMING_CONNECTIONS
+from connecthub.streaming.connection_limits import Lease, connection_counter
 from connecthub.streaming.filters import AudienceFilter
 from connecthub.streaming.presence import PresenceService
 from connecthub.streaming.session import (
@@ -44,13 +45,16 @@ class StreamingHub:
         self.engines = engines
         self.presence = PresenceService(engines)
         self.audience = AudienceFilter(engines)
-        self.sessions: set[StreamSession] = set()
+        self.connections = connection_counter(engines)
+        # Every open connection of this process, with its place in the connection caps.
+        self.sessions: dict[StreamSession, Lease] = {}
         self.draining = False
         self._emptied = asyncio.Event()
         self._restore_signal: Callable[[], None] | None = None
 
     async def start(self) -> None:
         await self.presence.start()
+        await self.connections.start()
         self._chain_sigterm()
 
     async def stop(self) -> None:
@@ -58,16 +62,25 @@ class StreamingHub:
         if self._restore_signal is not None:
             self._restore_signal()
         await self.presence.stop()
+        await self.connections.stop()
 
     # -- connections -----------------------------------------------------------------
 
     async def open_session(self, token: TokenInfo, transport: str) -> StreamSession:
+        """A new connection of `token`, or TooManyConnections (a StreamError, 429) when the
+        token or its account holds as many as the caps allow."""
+        lease = await self.connections.acquire(token.account_id or 0, token.token_id)
         session = StreamSession(self.engines, token, transport, self.audience)
         # Rules kept from an earlier connection may predate a change this process did not
         # hear of (it had no connection of the account to hear it on).
         self.audience.content.forget(session.account_id)
-        await session.open()
-        self.sessions.add(session)
+        try:
+            await session.open()
+        except BaseException:
+            await session.release()
+            await self.connections.release(lease)
+            raise
+        self.sessions[session] = lease
         self._emptied.clear()
         STREAMING_CONNECTIONS.labels(transport=transport).inc()
         try:
@@ -78,13 +91,16 @@ class StreamingHub:
         return session
 
     async def close_session(self, session: StreamSession) -> None:
-        if session not in self.sessions:
+        lease = self.sessions.pop(session, None)
+        if lease is None:
             return
-        self.sessions.discard(session)
         if not self.sessions:
             self._emptied.set()
         STREAMING_CONNECTIONS.labels(transport=session.transport).dec()
-        await session.release()
+        try:
+            await session.release()
+        finally:
+            await self.connections.release(lease)
         try:
             await self.presence.connection_closed(session.account_id)
         except Exception:

@@ -18,7 +18,7 @@ from connecthub.accounts.tokens import revocation_channel
 from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event, EventBusBase, Subscription
 from connecthub.streaming.filters import AudienceFilter, RecipientFilters
-from connecthub.streaming.streams import Stream
+from connecthub.streaming.streams import Stream, StreamError
 
 # Close codes. 1008 (policy violation) for a revoked token or suspended account: the client
 # should not blindly reconnect with the same credentials (it would get 401). 1013 (try again
@@ -151,6 +151,13 @@ class StreamSession:
     # -- streams ---------------------------------------------------------------------
 
     async def subscribe(self, stream: Stream) -> None:
+        """Add `stream`, or StreamError (429) when the connection holds as many as
+        STREAMING_MAX_SUBSCRIPTIONS (a stream already held is not one more)."""
+        if (
+            stream.key not in self.streams
+            and len(self.streams) >= self.engines.settings.streaming_max_subscriptions
+        ):
+            raise StreamError(429, "Too many subscriptions on this connection")
         self.streams[stream.key] = stream
         await self._tap(stream.channel)
 

@@ -62,7 +62,12 @@ def normalize_tag(raw: str | None) -> str:
 async def resolve(
     engines: Engines, token: TokenInfo, name: str, *, tag: str | None, list_id: str | None
 ) -> Stream:
-    """The stream `name` (with its parameter) for this token, or StreamError."""
+    """The stream `name` (with its parameter) for this token, or StreamError.
+
+    Scopes first, as Mastodon's streaming server: every stream needs `read` or
+    `read:statuses` (public and hashtag streams too), `user:notification` needs `read` or
+    `read:notifications`."""
+    _check_scopes(token, NOTIFICATION_SCOPES if name == "user:notification" else STATUS_SCOPES)
     account_id = token.account_id or 0
     user_channel = f"user:{account_id}"
     if name in ("public", "public:local", "public:media", "public:local:media"):
@@ -80,9 +85,7 @@ async def resolve(
         suffix = ":local" if name.endswith(":local") else ""
         return Stream(name, tag_key, f"hashtag:{tag_key}{suffix}", _STATUS_EVENTS, topic=True)
     if name == "user:notification":
-        _check_scopes(token, NOTIFICATION_SCOPES)
         return Stream(name, None, user_channel, frozenset({"notification"}))
-    _check_scopes(token, STATUS_SCOPES)
     if name == "user":
         events = None
         if not covers_any(token.scopes, NOTIFICATION_SCOPES):
