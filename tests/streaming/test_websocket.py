@@ -138,6 +138,29 @@ async def test_bad_subscriptions_answer_with_mastodon_errors(
             assert (await next_message(ws))["status"] == 400
 
 
+async def test_malformed_messages_are_answered_and_the_socket_keeps_working(
+    test_env: TestEnv, factory_app: FastAPI
+) -> None:
+    _alice, alice_token = await user_with_token(factory_app, "alice")
+    _bob, bob_token = await user_with_token(factory_app, "bob")
+    deep = "[" * 100_000 + "]" * 100_000
+    with servers(test_env, 1) as (server,):
+        async with websocket(server, alice_token) as ws:
+            # Nested past any parser's depth, as a whole message and as a parameter.
+            await ws.send(deep)
+            assert (await next_message(ws))["status"] == 400
+            await ws.send('{"type": "subscribe", "stream": "hashtag", "tag": ' + deep + "}")
+            assert (await next_message(ws))["status"] == 400
+            await ws.send(json.dumps({"type": "subscribe", "stream": "list", "list": {"a": 1}}))
+            assert (await next_message(ws))["status"] in (400, 404)
+            # The same socket still subscribes and delivers.
+            await ws.send(json.dumps({"type": "subscribe", "stream": "public"}))
+            await subscribed(ws, server, alice_token)
+            posted = await post_status(server, bob_token, "still here")
+            message, _ = await wait_for_message(ws, lambda m: m["stream"] == ["public"])
+    assert payload(message)["id"] == posted["id"]
+
+
 async def test_blocked_and_muted_authors_never_reach_topic_streams(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:

@@ -142,7 +142,7 @@ async def _read(websocket: WebSocket, session: StreamSession) -> None:
             raw = await websocket.receive_text()
             try:
                 message = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # deep nesting: the parser's recursion
                 await _send_error(websocket, 400, "Could not parse message")
                 continue
             if not isinstance(message, dict):
@@ -161,8 +161,9 @@ async def _read(websocket: WebSocket, session: StreamSession) -> None:
 
 
 def _param(message: dict[str, Any], name: str) -> str | None:
+    """A text or number parameter; anything else (an array, an object) is no value."""
     value = message.get(name)
-    return None if value is None else str(value)
+    return str(value) if isinstance(value, str | int) else None
 
 
 async def _resolve(session: StreamSession, message: dict[str, Any]) -> Stream:
