@@ -19,6 +19,7 @@ from connecthub.http.errors import UnhandledErrorMiddleware, install_error_handl
 from connecthub.http.ratelimit import RateLimitMiddleware
 from connecthub.http.request_context import RequestContextMiddleware
 from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMiddleware
+from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.routes import include_routers
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     app.state.client_ips = ClientIpResolver(settings.trusted_proxies)
     install_error_handlers(app)
     include_routers(app)
+    install_trailing_slash_redirect(app)
 
     # Added inner to outer: the last one added sees the request first.
     app.add_middleware(UnhandledErrorMiddleware)

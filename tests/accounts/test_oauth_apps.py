@@ -162,11 +162,11 @@ async def test_metadata_lists_password_grant_when_enabled(client):
     response = await client.get("/.well-known/oauth-authorization-server")
     assert response.status_code == 200
     meta = response.json()
-    assert meta["issuer"] == "http://testserver/"
-    assert meta["authorization_endpoint"] == "http://testserver/oauth/authorize"
-    assert meta["token_endpoint"] == "http://testserver/oauth/token"
-    assert meta["revocation_endpoint"] == "http://testserver/oauth/revoke"
-    assert meta["app_registration_endpoint"] == "http://testserver/api/v1/apps"
+    assert meta["issuer"] == "http://localhost:8000/"
+    assert meta["authorization_endpoint"] == "http://localhost:8000/oauth/authorize"
+    assert meta["token_endpoint"] == "http://localhost:8000/oauth/token"
+    assert meta["revocation_endpoint"] == "http://localhost:8000/oauth/revoke"
+    assert meta["app_registration_endpoint"] == "http://localhost:8000/api/v1/apps"
     assert meta["response_types_supported"] == ["code"]
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert "password" in meta["grant_types_supported"]

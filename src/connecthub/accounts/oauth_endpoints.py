@@ -101,12 +101,6 @@ def _body_schema(model: type[Any]) -> dict[str, Any]:
     }
 
 
-def base_url(request: Request, settings: Settings) -> str:
-    """This server's public origin, as the client reached it (https behind TLS)."""
-    scheme = "https" if settings.behind_tls else request.url.scheme
-    return f"{scheme}://{request.url.netloc}"
-
-
 def _client_context(request: Request) -> service.ClientContext:
     ip = getattr(request.state, "client_ip", None)
     return service.ClientContext(ip=ip, user_agent=request.headers.get("user-agent"))
@@ -454,8 +448,8 @@ def _scopes_supported() -> list[str]:
     response_model=ServerMetadata,
     summary="OAuth 2.0 authorization server metadata (RFC 8414)",
 )
-async def server_metadata(request: Request, settings: SettingsDep) -> ServerMetadata:
-    origin = base_url(request, settings)
+async def server_metadata(settings: SettingsDep) -> ServerMetadata:
+    origin = settings.base_url  # never the Host header: clients trust these endpoints
     return ServerMetadata(
         issuer=f"{origin}/",
         service_documentation="https://docs.joinmastodon.org/",
