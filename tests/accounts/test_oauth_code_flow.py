@@ -12,8 +12,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
+import pytest
 
 from connecthub.accounts import two_factor
+from connecthub.accounts.models import OAuthApplication
+from connecthub.http.security import CONTENT_SECURITY_POLICY
 from tests.factories import DEFAULT_PASSWORD, create_user, register_oauth_app
 
 REDIRECT = "https://client.example/callback"
@@ -308,3 +311,65 @@ async def test_two_factor_sign_in_on_the_page_asks_for_the_code(app, client):
         },
     )
     assert "code" in code_from(response)
+
+
+def _directives(csp: str) -> dict[str, str]:
+    return {part.strip().split(" ", 1)[0]: part.strip() for part in csp.split(";")}
+
+
+@pytest.mark.parametrize(
+    ("redirect_uri", "source"),
+    [
+        ("https://client.example/callback", "https://client.example"),
+        ("HTTPS://Client.Example:8443/cb;p?a=1,2", "https://client.example:8443"),
+        ("https://client.example:443/cb", "https://client.example"),
+        ("https://user@client.example/cb", "https://client.example"),
+        ("http://127.0.0.1:8765/callback", "http://127.0.0.1:8765"),
+        ("https://xn--exmple-cua.com/cb", "https://xn--exmple-cua.com"),
+        # An app's own scheme: browsers do not all read a host in such URLs.
+        ("myapp://callback", "myapp:"),
+        ("com.example.app:/oauth2redirect", "com.example.app:"),
+    ],
+)
+async def test_authorize_page_allows_exactly_the_redirect_origin_as_form_action(
+    client, redirect_uri, source
+):
+    oauth_app = await register_oauth_app(client, redirect_uris=redirect_uri)
+    page = await client.get(
+        "/oauth/authorize", params=authorize_params(oauth_app, redirect_uri=redirect_uri)
+    )
+
+    assert page.status_code == 200, page.text
+    directives = _directives(page.headers["content-security-policy"])
+    site = _directives(CONTENT_SECURITY_POLICY)
+    assert directives["form-action"] == f"form-action 'self' {source}"
+    assert {key: value for key, value in directives.items() if key != "form-action"} == {
+        key: value for key, value in site.items() if key != "form-action"
+    }
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["https://exämple.com/cb", "http:/cb", "https://a.example;script-src/cb", "https://a,b/cb"],
+)
+async def test_an_app_stored_with_a_bad_redirect_uri_gets_an_error_page_never_a_500(
+    app, client, stored
+):
+    """Rows registered before redirect URIs were checked: no redirect, no odd CSP."""
+    async with app.state.engines.db.transaction() as session:
+        row = OAuthApplication(
+            name="Old app",
+            redirect_uris=[stored],
+            scopes="read",
+            client_id=secrets.token_urlsafe(32),
+            client_secret_hash="x",
+        )
+        session.add(row)
+    page = await client.get(
+        "/oauth/authorize",
+        params=authorize_params({"client_id": row.client_id}, redirect_uri=stored, scope="read"),
+    )
+
+    assert page.status_code == 400, page.text
+    assert "location" not in page.headers
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY

@@ -8,7 +8,7 @@ import binascii
 import json
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -170,11 +170,11 @@ def _describe(scope: str) -> str:
 
 def _page_csp(redirect_uri: str | None) -> str:
     """The site CSP, with the app's redirect target allowed as a form destination:
-    browsers apply form-action to the redirect that follows the consent form."""
+    browsers apply form-action to the redirect that follows the consent form. Only the
+    checked, normalised origin goes into the header, never the URI's own text."""
     if not redirect_uri or redirect_uri == service.OOB:
         return CONTENT_SECURITY_POLICY
-    parts = urlsplit(redirect_uri)
-    target = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+    target = service.redirect_origin(redirect_uri)
     return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {target}")
 
 
