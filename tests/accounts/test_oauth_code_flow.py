@@ -17,6 +17,7 @@ import pytest
 from connecthub.accounts import two_factor
 from connecthub.accounts.models import OAuthApplication
 from connecthub.http.security import CONTENT_SECURITY_POLICY
+from tests.accounts.support import hidden_fields
 from tests.factories import DEFAULT_PASSWORD, create_user, register_oauth_app
 
 REDIRECT = "https://client.example/callback"
@@ -373,3 +374,68 @@ async def test_an_app_stored_with_a_bad_redirect_uri_gets_an_error_page_never_a_
     assert page.status_code == 400, page.text
     assert "location" not in page.headers
     assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def _keeps_opener(response: Any) -> None:
+    """A web client opens the authorize flow in a popup from its own origin and waits
+    for it through window.opener: no page of the flow, redirects included, may send
+    COOP same-origin (or same-origin-allow-popups), which would cut that link."""
+    assert response.headers.get("cross-origin-opener-policy", "unsafe-none") == "unsafe-none"
+    assert response.headers["x-frame-options"] == "DENY"  # still never framed
+
+
+async def test_the_authorize_flow_keeps_the_popups_link_to_its_opener(app, client):
+    _, user = await create_user(app, "alice")
+    oauth_app = await register_oauth_app(client, redirect_uris=REDIRECT)
+    params = authorize_params(oauth_app)
+    authorize_path = client.build_request("GET", "/oauth/authorize", params=params).url.raw_path
+
+    page = await client.get("/oauth/authorize", params=params)  # not signed in
+    _keeps_opener(page)
+    _keeps_opener(await client.get("/oauth/authorize", params={"client_id": "nope"}))  # error
+    _keeps_opener(
+        await client.get("/auth/oidc/none", params={"return_to": authorize_path.decode()})
+    )
+    sign_in_page = await client.get("/auth/sign_in", params={"next": authorize_path.decode()})
+    _keeps_opener(sign_in_page)
+    signed_in = await client.post(
+        "/auth/sign_in",
+        data={
+            **hidden_fields(sign_in_page.text),
+            "email": "alice@example.com",
+            "password": DEFAULT_PASSWORD,
+        },
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    _keeps_opener(signed_in)
+    consent = await client.get(signed_in.headers["location"])
+    assert "You are signed in as" in consent.text
+    _keeps_opener(consent)
+    approved = await client.post(
+        "/oauth/authorize", data={**read_form(consent.text).hidden, "decision": "approve"}
+    )
+    assert "code" in code_from(approved)
+    _keeps_opener(approved)
+
+    # The two-factor step of the sign-in page is part of the flow too.
+    secret_key = app.state.settings.secret_key
+    async with app.state.engines.db.transaction() as session:
+        user = await session.merge(user)
+        enrolment = two_factor.begin(user, secret_key=secret_key, account_label="a", issuer="C")
+        await two_factor.confirm(
+            session, user, pyotp.TOTP(enrolment.secret).now(), secret_key=secret_key
+        )
+    client.cookies.clear()
+    sign_in_page = await client.get("/auth/sign_in", params={"next": authorize_path.decode()})
+    asked = await client.post(
+        "/auth/sign_in",
+        data={
+            **hidden_fields(sign_in_page.text),
+            "email": "alice@example.com",
+            "password": DEFAULT_PASSWORD,
+        },
+    )
+    assert "otp_attempt" in asked.text
+    _keeps_opener(asked)
+    # …and so is signing in on the authorize page itself, with its redirect to the client.
+    _keeps_opener(await sign_in_on_page(client, params, email="alice@example.com"))
