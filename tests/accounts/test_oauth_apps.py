@@ -101,6 +101,7 @@ async def test_register_app_refuses_redirect_uris_that_are_not_valid_ascii_uris(
 async def test_register_app_accepts_native_loopback_and_idna_redirect_uris(client):
     uris = [
         "myapp://callback",
+        "myapp://oauth_callback",
         "com.example.app:/oauth2redirect/example-provider",
         "http://127.0.0.1:8765/callback",
         "http://[::1]:8765/callback",
