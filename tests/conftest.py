@@ -146,6 +146,8 @@ class LiveServer:
 
 def start_server(env: TestEnv, *args: str, port: int | None = None, **environ: str) -> LiveServer:
     port = port or free_port()
+    # The address clients use: links and URLs the server emits are built from it.
+    environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
     log_path = env.workdir / f"server-{port}.log"
     process = subprocess.Popen(
         connecthub_command("serve", "--port", str(port), *args),

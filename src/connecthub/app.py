@@ -20,6 +20,7 @@ from connecthub.http.inputs import InputCheckMiddleware
 from connecthub.http.ratelimit import RateLimitMiddleware
 from connecthub.http.request_context import RequestContextMiddleware
 from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMiddleware
+from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.routes import include_routers
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     include_routers(app)
     if settings.serves_api_docs:
         install_api_docs(app)
+    install_trailing_slash_redirect(app)
 
     # Added inner to outer: the last one added sees the request first.
     app.add_middleware(InputCheckMiddleware)

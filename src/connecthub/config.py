@@ -351,6 +351,14 @@ class Settings(BaseSettings):
         return providers
 
     @property
+    def base_url(self) -> str:
+        """This server's public origin, the root of every absolute URL it emits: built
+        from LOCAL_DOMAIN and BEHIND_TLS only, never from a request's Host header, which
+        any client can forge."""
+        scheme = "https" if self.behind_tls else "http"
+        return f"{scheme}://{self.local_domain}"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

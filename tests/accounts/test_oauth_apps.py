@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.factories import create_user, password_grant, register_oauth_app
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -66,6 +68,51 @@ async def test_register_app_refuses_bad_input_naming_the_field(client):
             "/api/v1/apps", content=b"{", headers={"content-type": "application/json"}
         )
     ).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://exämple.com/cb",  # non-ASCII host: its IDNA form (xn--…) is accepted
+        "https://example.com/cällback",
+        "https://a.example;script-src/cb",  # would add a CSP directive
+        "https://a.example,b.example/cb",  # would add a CSP policy
+        "http:/cb",  # no host: would have allowed form-action to any http: URL
+        "https:cb",
+        "https:///cb",
+        "https://a_b.example/cb",
+        "https://a.example:99999/cb",
+        "https://a.example:port/cb",
+        "https://a.example\\@b.example/cb",  # browsers read the backslash as a slash
+        "https://[not-ipv6]/cb",
+        "blob:https://a.example/x",
+        "about:blank",
+        "myapp://callback#frag",
+        "//a.example/cb",
+    ],
+)
+async def test_register_app_refuses_redirect_uris_that_are_not_valid_ascii_uris(client, uri):
+    response = await client.post("/api/v1/apps", data={"client_name": "x", "redirect_uris": uri})
+
+    assert response.status_code == 422, (uri, response.text)
+    assert "redirect_uris" in response.json()["error"]
+
+
+async def test_register_app_accepts_native_loopback_and_idna_redirect_uris(client):
+    uris = [
+        "myapp://callback",
+        "myapp://oauth_callback",
+        "com.example.app:/oauth2redirect/example-provider",
+        "http://127.0.0.1:8765/callback",
+        "http://[::1]:8765/callback",
+        "http://localhost/cb",
+        "https://xn--exmple-cua.com/cb",
+        "HTTPS://Client.Example:8443/cb;p?a=1,2",
+    ]
+    response = await client.post("/api/v1/apps", json={"client_name": "x", "redirect_uris": uris})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["redirect_uris"] == uris  # kept exactly: clients send them back
 
 
 async def test_client_credentials_token_verifies_app_but_not_user_routes(client):
@@ -162,11 +209,11 @@ async def test_metadata_lists_password_grant_when_enabled(client):
     response = await client.get("/.well-known/oauth-authorization-server")
     assert response.status_code == 200
     meta = response.json()
-    assert meta["issuer"] == "http://testserver/"
-    assert meta["authorization_endpoint"] == "http://testserver/oauth/authorize"
-    assert meta["token_endpoint"] == "http://testserver/oauth/token"
-    assert meta["revocation_endpoint"] == "http://testserver/oauth/revoke"
-    assert meta["app_registration_endpoint"] == "http://testserver/api/v1/apps"
+    assert meta["issuer"] == "http://localhost:8000/"
+    assert meta["authorization_endpoint"] == "http://localhost:8000/oauth/authorize"
+    assert meta["token_endpoint"] == "http://localhost:8000/oauth/token"
+    assert meta["revocation_endpoint"] == "http://localhost:8000/oauth/revoke"
+    assert meta["app_registration_endpoint"] == "http://localhost:8000/api/v1/apps"
     assert meta["response_types_supported"] == ["code"]
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert "password" in meta["grant_types_supported"]

@@ -12,8 +12,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
+import pytest
 
 from connecthub.accounts import two_factor
+from connecthub.accounts.models import OAuthApplication
+from connecthub.http.security import CONTENT_SECURITY_POLICY
+from tests.accounts.support import hidden_fields
 from tests.factories import DEFAULT_PASSWORD, create_user, register_oauth_app
 
 REDIRECT = "https://client.example/callback"
@@ -308,3 +312,130 @@ async def test_two_factor_sign_in_on_the_page_asks_for_the_code(app, client):
         },
     )
     assert "code" in code_from(response)
+
+
+def _directives(csp: str) -> dict[str, str]:
+    return {part.strip().split(" ", 1)[0]: part.strip() for part in csp.split(";")}
+
+
+@pytest.mark.parametrize(
+    ("redirect_uri", "source"),
+    [
+        ("https://client.example/callback", "https://client.example"),
+        ("HTTPS://Client.Example:8443/cb;p?a=1,2", "https://client.example:8443"),
+        ("https://client.example:443/cb", "https://client.example"),
+        ("https://user@client.example/cb", "https://client.example"),
+        ("http://127.0.0.1:8765/callback", "http://127.0.0.1:8765"),
+        ("https://xn--exmple-cua.com/cb", "https://xn--exmple-cua.com"),
+        # An app's own scheme: browsers do not all read a host in such URLs.
+        ("myapp://callback", "myapp:"),
+        ("com.example.app:/oauth2redirect", "com.example.app:"),
+    ],
+)
+async def test_authorize_page_allows_exactly_the_redirect_origin_as_form_action(
+    client, redirect_uri, source
+):
+    oauth_app = await register_oauth_app(client, redirect_uris=redirect_uri)
+    page = await client.get(
+        "/oauth/authorize", params=authorize_params(oauth_app, redirect_uri=redirect_uri)
+    )
+
+    assert page.status_code == 200, page.text
+    directives = _directives(page.headers["content-security-policy"])
+    site = _directives(CONTENT_SECURITY_POLICY)
+    assert directives["form-action"] == f"form-action 'self' {source}"
+    assert {key: value for key, value in directives.items() if key != "form-action"} == {
+        key: value for key, value in site.items() if key != "form-action"
+    }
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["https://exämple.com/cb", "http:/cb", "https://a.example;script-src/cb", "https://a,b/cb"],
+)
+async def test_an_app_stored_with_a_bad_redirect_uri_gets_an_error_page_never_a_500(
+    app, client, stored
+):
+    """Rows registered before redirect URIs were checked: no redirect, no odd CSP."""
+    async with app.state.engines.db.transaction() as session:
+        row = OAuthApplication(
+            name="Old app",
+            redirect_uris=[stored],
+            scopes="read",
+            client_id=secrets.token_urlsafe(32),
+            client_secret_hash="x",
+        )
+        session.add(row)
+    page = await client.get(
+        "/oauth/authorize",
+        params=authorize_params({"client_id": row.client_id}, redirect_uri=stored, scope="read"),
+    )
+
+    assert page.status_code == 400, page.text
+    assert "location" not in page.headers
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def _keeps_opener(response: Any) -> None:
+    """A web client opens the authorize flow in a popup from its own origin and waits
+    for it through window.opener: no page of the flow, redirects included, may send
+    COOP same-origin (or same-origin-allow-popups), which would cut that link."""
+    assert response.headers.get("cross-origin-opener-policy", "unsafe-none") == "unsafe-none"
+    assert response.headers["x-frame-options"] == "DENY"  # still never framed
+
+
+async def test_the_authorize_flow_keeps_the_popups_link_to_its_opener(app, client):
+    _, user = await create_user(app, "alice")
+    oauth_app = await register_oauth_app(client, redirect_uris=REDIRECT)
+    params = authorize_params(oauth_app)
+    authorize_path = client.build_request("GET", "/oauth/authorize", params=params).url.raw_path
+
+    page = await client.get("/oauth/authorize", params=params)  # not signed in
+    _keeps_opener(page)
+    _keeps_opener(await client.get("/oauth/authorize", params={"client_id": "nope"}))  # error
+    _keeps_opener(
+        await client.get("/auth/oidc/none", params={"return_to": authorize_path.decode()})
+    )
+    sign_in_page = await client.get("/auth/sign_in", params={"next": authorize_path.decode()})
+    _keeps_opener(sign_in_page)
+    signed_in = await client.post(
+        "/auth/sign_in",
+        data={
+            **hidden_fields(sign_in_page.text),
+            "email": "alice@example.com",
+            "password": DEFAULT_PASSWORD,
+        },
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    _keeps_opener(signed_in)
+    consent = await client.get(signed_in.headers["location"])
+    assert "You are signed in as" in consent.text
+    _keeps_opener(consent)
+    approved = await client.post(
+        "/oauth/authorize", data={**read_form(consent.text).hidden, "decision": "approve"}
+    )
+    assert "code" in code_from(approved)
+    _keeps_opener(approved)
+
+    # The two-factor step of the sign-in page is part of the flow too.
+    secret_key = app.state.settings.secret_key
+    async with app.state.engines.db.transaction() as session:
+        user = await session.merge(user)
+        enrolment = two_factor.begin(user, secret_key=secret_key, account_label="a", issuer="C")
+        await two_factor.confirm(
+            session, user, pyotp.TOTP(enrolment.secret).now(), secret_key=secret_key
+        )
+    client.cookies.clear()
+    sign_in_page = await client.get("/auth/sign_in", params={"next": authorize_path.decode()})
+    asked = await client.post(
+        "/auth/sign_in",
+        data={
+            **hidden_fields(sign_in_page.text),
+            "email": "alice@example.com",
+            "password": DEFAULT_PASSWORD,
+        },
+    )
+    assert "otp_attempt" in asked.text
+    _keeps_opener(asked)
+    # …and so is signing in on the authorize page itself, with its redirect to the client.
+    _keeps_opener(await sign_in_on_page(client, params, email="alice@example.com"))

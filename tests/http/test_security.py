@@ -137,3 +137,14 @@ async def test_no_cors_outside_the_api(client: httpx.AsyncClient, path: str) -> 
     )
     assert "access-control-allow-origin" not in preflight.headers
     assert "access-control-allow-methods" not in preflight.headers
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/auth/sign_up", "/auth/password/new", "/api/v1/instance", "/no/such/page"]
+)
+async def test_pages_outside_the_authorize_flow_keep_coop_same_origin(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    response = await client.get(path)
+
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"

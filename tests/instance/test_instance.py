@@ -93,7 +93,7 @@ async def test_v1_instance_has_mastodons_shape(client: httpx.AsyncClient, path: 
     assert body["contact_account"] is None
     assert body["urls"] == {"streaming_api": "ws://localhost:8000"}
     assert body["stats"] == {"user_count": 0, "status_count": 0, "domain_count": 0}
-    assert body["thumbnail"].startswith("http://testserver/")
+    assert body["thumbnail"].startswith("http://localhost:8000/")
     assert body["languages"] == ["en", "id"]
     assert body["registrations"] is True
     assert body["approval_required"] is False
@@ -130,12 +130,12 @@ async def test_v2_instance_has_mastodons_shape(client: httpx.AsyncClient, path: 
     assert body["domain"] == "localhost:8000"
     assert body["api_versions"] == {"mastodon": 1}
     assert body["usage"] == {"users": {"active_month": 0}}
-    assert body["thumbnail"]["url"].startswith("http://testserver/")
+    assert body["thumbnail"]["url"].startswith("http://localhost:8000/")
     assert all(icon["src"].startswith("http://") and "x" in icon["size"] for icon in body["icon"])
     configuration = body["configuration"]
     _assert_limits(configuration)
     assert configuration["urls"]["streaming"] == "ws://localhost:8000"
-    assert configuration["urls"]["about"] == "http://testserver/about"
+    assert configuration["urls"]["about"] == "http://localhost:8000/about"
     assert configuration["vapid"] == {"public_key": ""}
     assert configuration["translation"] == {"enabled": False}
     assert isinstance(configuration["media_attachments"]["description_limit"], int)

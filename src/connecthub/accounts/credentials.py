@@ -9,7 +9,6 @@ from connecthub.accounts.mail import Mail, send_mail
 from connecthub.accounts.models import User
 from connecthub.accounts.password_policy import check_password
 from connecthub.accounts.passwords import hash_password
-from connecthub.accounts.serializers import base_url
 from connecthub.accounts.sign_in import reauthenticate
 from connecthub.accounts.signed_tokens import reset_token, reset_token_valid, reset_user_id
 from connecthub.accounts.tokens import revoke_account_tokens
@@ -53,7 +52,7 @@ async def change_password(
 
 def _reset_mail(settings: Settings, user: User) -> Mail:
     token = reset_token(settings.secret_key, user)
-    link = f"{base_url(settings)}/auth/password/edit?reset_password_token={token}"
+    link = f"{settings.base_url}/auth/password/edit?reset_password_token={token}"
     return Mail(
         to=user.email,
         subject=f"{settings.instance_title}: reset your password",

@@ -8,7 +8,7 @@ import binascii
 import json
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -101,12 +101,6 @@ def _body_schema(model: type[Any]) -> dict[str, Any]:
     }
 
 
-def base_url(request: Request, settings: Settings) -> str:
-    """This server's public origin, as the client reached it (https behind TLS)."""
-    scheme = "https" if settings.behind_tls else request.url.scheme
-    return f"{scheme}://{request.url.netloc}"
-
-
 def _client_context(request: Request) -> service.ClientContext:
     ip = getattr(request.state, "client_ip", None)
     return service.ClientContext(ip=ip, user_agent=request.headers.get("user-agent"))
@@ -176,11 +170,11 @@ def _describe(scope: str) -> str:
 
 def _page_csp(redirect_uri: str | None) -> str:
     """The site CSP, with the app's redirect target allowed as a form destination:
-    browsers apply form-action to the redirect that follows the consent form."""
+    browsers apply form-action to the redirect that follows the consent form. Only the
+    checked, normalised origin goes into the header, never the URI's own text."""
     if not redirect_uri or redirect_uri == service.OOB:
         return CONTENT_SECURITY_POLICY
-    parts = urlsplit(redirect_uri)
-    target = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+    target = service.redirect_origin(redirect_uri)
     return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {target}")
 
 
@@ -454,8 +448,8 @@ def _scopes_supported() -> list[str]:
     response_model=ServerMetadata,
     summary="OAuth 2.0 authorization server metadata (RFC 8414)",
 )
-async def server_metadata(request: Request, settings: SettingsDep) -> ServerMetadata:
-    origin = base_url(request, settings)
+async def server_metadata(settings: SettingsDep) -> ServerMetadata:
+    origin = settings.base_url  # never the Host header: clients trust these endpoints
     return ServerMetadata(
         issuer=f"{origin}/",
         service_documentation="https://docs.joinmastodon.org/",

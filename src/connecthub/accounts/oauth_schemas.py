@@ -23,8 +23,10 @@ class AppRegistration(BaseModel):
 
     client_name: str = Field(description="The application's name, shown on the consent page.")
     redirect_uris: str | list[str] = Field(
-        description="Absolute URIs (one per line, space-separated or an array), or "
-        "`urn:ietf:wg:oauth:2.0:oob` to show the code instead of redirecting."
+        description="Absolute ASCII URIs without a fragment (one per line, space-separated "
+        "or an array): http(s) with a host (an international domain in its xn-- form), or "
+        "an app's own scheme (`myapp://callback`); or `urn:ietf:wg:oauth:2.0:oob` to show "
+        "the code instead of redirecting."
     )
     scopes: str = Field(default="read", description="Space-separated scopes the app may ask for.")
     website: str | None = Field(default=None, description="The application's home page.")

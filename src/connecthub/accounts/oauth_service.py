@@ -12,6 +12,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -34,16 +35,70 @@ CODE_LIFETIME = timedelta(minutes=10)
 # Access tokens that come with a refresh token expire; see docs/adr/0004-token-format.md.
 REFRESHABLE_ACCESS_SECONDS = 2 * 60 * 60
 MAX_REDIRECT_URIS = 20
-_REFUSED_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
 _PKCE_VALUE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+
+# Redirect URIs: schemes that run code or stay inside the browser are refused; the web's
+# own schemes need a host (a browser reads `http:/cb` as `http://cb/`); any other scheme
+# is an app's own (`myapp://callback`, RFC 8252's `com.example.app:/cb`), as Mastodon.
+_REFUSED_SCHEMES = frozenset(
+    {"javascript", "data", "vbscript", "file", "blob", "filesystem", "about"}
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+# RFC 3986's characters only: no spaces, quotes, backslashes, non-ASCII (use xn--).
+_URI_CHARACTERS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
+_HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 # --- applications -------------------------------------------------------------------
 
 
+def _valid_host(host: str) -> bool:
+    """A DNS name or IPv4 address in ASCII (IDNA), or an IPv6 address."""
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    labels = host.split(".")
+    return len(host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
+
+
+def redirect_origin(uri: str) -> str:
+    """Where a redirect to `uri` lands, as a CSP source: `scheme://host[:port]` for the
+    web's schemes (lower case, ASCII, default port left out), `scheme:` for an app's own
+    scheme (browsers do not all read a host in those). Raises ValueError saying what is
+    wrong: this is the one check of a redirect URI, at registration and before use."""
+    if len(uri) > 2000:
+        raise ValueError("is too long (at most 2000 characters)")
+    if not _URI_CHARACTERS.match(uri):
+        raise ValueError("must be an ASCII URI (an international domain in its xn-- form)")
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        raise ValueError("has an invalid host or port") from None
+    scheme = parts.scheme
+    if not scheme or not (parts.netloc or parts.path.strip("/")):
+        raise ValueError("is not an absolute URI")
+    if scheme in _REFUSED_SCHEMES:
+        raise ValueError(f"uses the {scheme}: scheme, which is not allowed")
+    if "#" in uri:
+        raise ValueError("must not contain a fragment")
+    if scheme not in _DEFAULT_PORTS:
+        return f"{scheme}:"  # the app's own: its host is its business, not the CSP's
+    host = parts.hostname or ""
+    if not _valid_host(host):
+        raise ValueError("needs a valid host")
+    shown = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        shown += f":{port}"
+    return f"{scheme}://{shown}"
+
+
 def parse_redirect_uris(value: str | Sequence[str] | None) -> list[str]:
-    """Newline/space separated or a list; each an absolute URI without a fragment, or
-    the out-of-band URN."""
+    """Newline/space separated or a list; each an absolute URI (`redirect_origin`), or
+    the out-of-band URN. Kept exactly as sent: clients send them back to compare."""
     items = value.split() if isinstance(value, str) else [str(v).strip() for v in value or []]
     uris = list(dict.fromkeys(item for item in items if item))
     if not uris:
@@ -53,13 +108,10 @@ def parse_redirect_uris(value: str | Sequence[str] | None) -> list[str]:
     for uri in uris:
         if uri == OOB:
             continue
-        parts = urlsplit(uri)
-        if len(uri) > 2000 or not parts.scheme or not (parts.netloc or parts.path):
-            raise ValidationFailed("redirect_uris", f"{uri!r} is not an absolute URI")
-        if parts.scheme.lower() in _REFUSED_SCHEMES:
-            raise ValidationFailed("redirect_uris", f"the {parts.scheme}: scheme is not allowed")
-        if parts.fragment or uri.endswith("#"):
-            raise ValidationFailed("redirect_uris", f"{uri!r} must not contain a fragment")
+        try:
+            redirect_origin(uri)
+        except ValueError as exc:
+            raise ValidationFailed("redirect_uris", f"{uri!r} {exc}") from None
     return uris
 
 
@@ -206,18 +258,26 @@ class AuthorizationRequest:
 async def client_and_redirect(
     session: AsyncSession, client_id: str | None, redirect_uri: str | None
 ) -> tuple[OAuthApplication, str]:
-    """The app and the exact registered redirect URI; never trusts an unregistered one."""
+    """The app and the exact registered redirect URI; never trusts an unregistered one,
+    nor one registered before redirect URIs were checked that fails the check now."""
     app = await repo.app_by_client_id(session, client_id) if client_id else None
     if app is None:
         raise AuthorizationPageError("The application is unknown (client_id is not registered).")
     if not redirect_uri:
-        if len(app.redirect_uris) == 1:
-            return app, app.redirect_uris[0]
-        raise AuthorizationPageError("The redirect_uri parameter is required.")
+        if len(app.redirect_uris) != 1:
+            raise AuthorizationPageError("The redirect_uri parameter is required.")
+        redirect_uri = app.redirect_uris[0]
     if redirect_uri not in app.redirect_uris:
         raise AuthorizationPageError(
             "The redirect URI does not match any URI registered for this application."
         )
+    if redirect_uri != OOB:
+        try:
+            redirect_origin(redirect_uri)
+        except ValueError as exc:
+            raise AuthorizationPageError(
+                f"The application's redirect URI {exc}; it must be registered again."
+            ) from None
     return app, redirect_uri
 
 

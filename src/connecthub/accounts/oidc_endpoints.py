@@ -29,7 +29,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from connecthub.accounts import oidc, oidc_service, registration
 from connecthub.accounts.models import User
 from connecthub.accounts.oidc import OidcFailure, VerifiedIdentity
-from connecthub.accounts.serializers import base_url
 from connecthub.accounts.sign_in import SecondFactorRequired
 from connecthub.accounts.web_sessions import start_web_session
 from connecthub.config import OidcProvider, RegistrationMode, Settings
@@ -90,7 +89,7 @@ def _is_https(request: Request, settings: Settings) -> bool:
 def _redirect_uri(settings: Settings, provider: OidcProvider) -> str:
     """Built from LOCAL_DOMAIN (never the Host header), so it is the one URI operators
     register with the provider, whatever proxies sit in between."""
-    return f"{base_url(settings)}{COOKIE_PATH}/{provider.name}/callback"
+    return f"{settings.base_url}{COOKIE_PATH}/{provider.name}/callback"
 
 
 def _provider(settings: Settings, name: str) -> OidcProvider:

@@ -15,7 +15,6 @@ from connecthub.accounts.mail import Mail, send_mail
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.password_policy import check_password
 from connecthub.accounts.passwords import hash_password
-from connecthub.accounts.serializers import base_url
 from connecthub.accounts.signed_tokens import confirmation_token, read_confirmation
 from connecthub.clock import utcnow
 from connecthub.config import RegistrationMode, Settings
@@ -64,7 +63,7 @@ def check_open(settings: Settings) -> None:
 
 def confirmation_url(settings: Settings, user: User) -> str:
     token = confirmation_token(settings.secret_key, user)
-    return f"{base_url(settings)}/auth/confirmation?confirmation_token={token}"
+    return f"{settings.base_url}/auth/confirmation?confirmation_token={token}"
 
 
 def _confirmation_mail(settings: Settings, account: Account, user: User) -> Mail:
@@ -137,7 +136,7 @@ async def sign_up(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[Ac
 
 
 def _taken_notice(settings: Settings, account: Account, user: User) -> Mail:
-    site = base_url(settings)
+    site = settings.base_url
     return Mail(
         to=user.email,
         subject=f"{settings.instance_title}: someone tried to sign up with your address",

@@ -23,11 +23,6 @@ _ALLOWED_TAGS = {"p", "br", "a", "span"}
 _ALLOWED_ATTRIBUTES = {"a": {"href", "rel", "class", "target"}, "span": {"class"}}
 
 
-def base_url(settings: Settings) -> str:
-    scheme = "https" if settings.behind_tls else "http"
-    return f"{scheme}://{settings.local_domain}"
-
-
 def iso(value: datetime | None) -> str | None:
     """Mastodon's datetime format: UTC with milliseconds and a Z."""
     if value is None:
@@ -92,7 +87,7 @@ def _fields(account: Account) -> list[dict[str, Any]]:
 
 
 def account_entity(settings: Settings, account: Account, role: str | None = None) -> dict[str, Any]:
-    root = base_url(settings)
+    root = settings.base_url
     profile = f"{root}/@{account.username}"
     avatar = root + MISSING_AVATAR
     header = root + MISSING_HEADER

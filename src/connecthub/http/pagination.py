@@ -93,10 +93,8 @@ def link_header(request: Request, newest_id: int | None, oldest_id: int | None) 
         for key, value in request.query_params.multi_items()
         if key not in ("max_id", "since_id", "min_id")
     ]
-    url = request.url.replace(query="")
-    if request.app.state.settings.behind_tls:
-        url = url.replace(scheme="https")
-    base = str(url)
+    # The configured origin, never the Host header: a forged Host must not steer clients.
+    base = request.app.state.settings.base_url + request.url.path
     next_url = f"{base}?{urlencode([*kept, ('max_id', str(oldest_id))])}"
     prev_url = f"{base}?{urlencode([*kept, ('min_id', str(newest_id))])}"
     return f'<{next_url}>; rel="next", <{prev_url}>; rel="prev"'

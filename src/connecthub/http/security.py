@@ -22,14 +22,30 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 HSTS = b"max-age=63072000; includeSubDomains"
 
+# The pages a web client's sign-in popup goes through: the client (another origin) opens
+# /oauth/authorize in a popup and waits for the code through window.opener. A page in that
+# chain, redirects included, sent with COOP `same-origin` (or `same-origin-allow-popups`,
+# which differs from the opener's policy just the same) moves the popup into a new
+# browsing context group and cuts the link for good: the client reports a failed sign-in
+# and the popup shows a second copy of it. These pages send `unsafe-none`; they still
+# refuse to be framed (X-Frame-Options, frame-ancestors). See docs/oauth.md.
+_POPUP_FLOW_PATHS = frozenset({"/oauth/authorize", "/oauth/authorize/", "/auth/sign_in"})
+_POPUP_FLOW_PREFIX = "/auth/oidc/"  # sign-in with a provider, which returns to the flow
 
-def _base_headers() -> list[tuple[bytes, bytes]]:
+
+def _opener_policy(path: str) -> bytes:
+    if path in _POPUP_FLOW_PATHS or path.startswith(_POPUP_FLOW_PREFIX):
+        return b"unsafe-none"
+    return b"same-origin"
+
+
+def _base_headers(path: str) -> list[tuple[bytes, bytes]]:
     return [
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"strict-origin-when-cross-origin"),
         (b"x-frame-options", b"DENY"),
         (b"permissions-policy", b"geolocation=(), camera=(), microphone=(), payment=()"),
-        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"cross-origin-opener-policy", _opener_policy(path)),
     ]
 
 
@@ -51,7 +67,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {key.lower() for key, _ in headers}
-                extra = _base_headers()
+                extra = _base_headers(scope["path"])
                 extra.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
                 if https:
                     extra.append((b"strict-transport-security", HSTS))

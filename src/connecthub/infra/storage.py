@@ -260,11 +260,6 @@ class S3Storage:
             await stack.aclose()
 
 
-def _server_url(settings: Settings) -> str:
-    scheme = "https" if settings.behind_tls else "http"
-    return f"{scheme}://{settings.local_domain}"
-
-
 def _s3_location(settings: Settings) -> tuple[str, str | None, str]:
     parsed = urlparse(settings.media_storage_url)
     if not parsed.netloc:
@@ -284,7 +279,7 @@ def public_base_url(settings: Settings) -> str:
         if endpoint:
             return f"{endpoint.rstrip('/')}/{bucket}"
         return f"https://{bucket}.s3.{region}.amazonaws.com"
-    return _server_url(settings) + LOCAL_MEDIA_PATH
+    return settings.base_url + LOCAL_MEDIA_PATH
 
 
 def media_url(settings: Settings, key: str) -> str:

@@ -1,36 +1,22 @@
 """What clients read first: `/api/v1/instance`, `/api/v2/instance`, rules and NodeInfo.
 
-Handlers only work out the public base URL and call the service. Every route is public, as
-in Mastodon. The two instance documents answer with and without a trailing slash (clients
-such as Mastodon.py ask for `/api/v2/instance/`), without a redirect.
+Handlers only call the service. Every route is public, as in Mastodon. The two instance
+documents answer with and without a trailing slash (clients such as Mastodon.py ask for
+`/api/v2/instance/`), without a redirect.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from connecthub.config import Settings
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.instance import schemas, service
 
 router = APIRouter(tags=["instance"])
-
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
-
-
-def public_base_url(request: Request, settings: Settings) -> str:
-    """`scheme://host` as the client reached us (https behind a TLS proxy). A Host header
-    that is not a plain host name falls back to LOCAL_DOMAIN."""
-    scheme = "https" if settings.behind_tls else request.url.scheme
-    host = request.headers.get("host", "")
-    if not _HOST.match(host):
-        host = settings.local_domain
-    return f"{scheme}://{host}"
 
 
 def _get_with_slash(path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -48,9 +34,9 @@ def _get_with_slash(path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], 
     response_model=schemas.InstanceV1,
     summary="Server information (v1, deprecated but still read by clients)",
 )
-async def instance_v1(request: Request, settings: SettingsDep, uow: UowDep) -> schemas.InstanceV1:
+async def instance_v1(settings: SettingsDep, uow: UowDep) -> schemas.InstanceV1:
     counts = await service.stats(uow.session, uow.engines.cache, settings)
-    return service.instance_v1(settings, counts, public_base_url(request, settings))
+    return service.instance_v1(settings, counts)
 
 
 @_get_with_slash(
@@ -58,9 +44,9 @@ async def instance_v1(request: Request, settings: SettingsDep, uow: UowDep) -> s
     response_model=schemas.Instance,
     summary="Server information",
 )
-async def instance_v2(request: Request, settings: SettingsDep, uow: UowDep) -> schemas.Instance:
+async def instance_v2(settings: SettingsDep, uow: UowDep) -> schemas.Instance:
     counts = await service.stats(uow.session, uow.engines.cache, settings)
-    return service.instance_v2(settings, counts, public_base_url(request, settings))
+    return service.instance_v2(settings, counts)
 
 
 @router.get(
@@ -135,8 +121,8 @@ class NodeInfoResponse(JSONResponse):
     response_model=schemas.NodeInfoDiscovery,
     summary="Where the NodeInfo document is",
 )
-async def nodeinfo_discovery(request: Request, settings: SettingsDep) -> schemas.NodeInfoDiscovery:
-    return service.nodeinfo_discovery(public_base_url(request, settings))
+async def nodeinfo_discovery(settings: SettingsDep) -> schemas.NodeInfoDiscovery:
+    return service.nodeinfo_discovery(settings)
 
 
 @router.get(

@@ -145,7 +145,8 @@ def _polls_configuration() -> s.PollsConfiguration:
     )
 
 
-def instance_v1(settings: Settings, counts: repository.Counts, base_url: str) -> s.InstanceV1:
+def instance_v1(settings: Settings, counts: repository.Counts) -> s.InstanceV1:
+    base_url = settings.base_url
     return s.InstanceV1(
         uri=settings.local_domain,
         title=settings.instance_title,
@@ -173,7 +174,8 @@ def instance_v1(settings: Settings, counts: repository.Counts, base_url: str) ->
     )
 
 
-def instance_v2(settings: Settings, counts: repository.Counts, base_url: str) -> s.Instance:
+def instance_v2(settings: Settings, counts: repository.Counts) -> s.Instance:
+    base_url = settings.base_url
     thumbnail = base_url + THUMBNAIL_PATH
     return s.Instance(
         domain=settings.local_domain,
@@ -231,9 +233,9 @@ def languages(settings: Settings) -> list[s.Language]:
 # --- NodeInfo ---
 
 
-def nodeinfo_discovery(base_url: str) -> s.NodeInfoDiscovery:
+def nodeinfo_discovery(settings: Settings) -> s.NodeInfoDiscovery:
     return s.NodeInfoDiscovery(
-        links=[s.NodeInfoLink(rel=NODEINFO_SCHEMA, href=base_url + NODEINFO_PATH)]
+        links=[s.NodeInfoLink(rel=NODEINFO_SCHEMA, href=settings.base_url + NODEINFO_PATH)]
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import CompoundSelect, bindparam, func, literal, select, union_a
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, OAuthApplication, User
-from connecthub.accounts.serializers import account_entity, base_url, iso
+from connecthub.accounts.serializers import account_entity, iso
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.filters import matching
@@ -57,7 +57,7 @@ def visibility_name(value: int) -> str:
 
 
 def tag_url(settings: Settings, name: str) -> str:
-    return f"{base_url(settings)}/tags/{name.lower()}"
+    return f"{settings.base_url}/tags/{name.lower()}"
 
 
 def _aware(value: datetime) -> datetime:
@@ -342,7 +342,7 @@ def _mention_entity(settings: Settings, account: Account) -> dict[str, Any]:
         "id": str(account.id),
         "username": account.username,
         "acct": account.username,
-        "url": f"{base_url(settings)}/@{account.username}",
+        "url": f"{settings.base_url}/@{account.username}",
     }
 
 
@@ -427,7 +427,7 @@ async def status_entities(
     if not statuses:
         return []
     loaded = await _load(session, statuses, viewer_id, settings, context)
-    root = base_url(settings)
+    root = settings.base_url
     return [
         _entity(root, status, loaded, viewer_id)
         for status in statuses

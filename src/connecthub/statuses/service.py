@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import select
 
 from connecthub.accounts.models import Account, User
-from connecthub.accounts.serializers import base_url
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.conversations import service as conversations_service
@@ -69,7 +68,7 @@ async def _render(
     """HTML content, the local accounts it mentions, and the ids of its tags."""
     parsed = text.parse(raw, settings.local_domain)
     mentioned = await repository.local_accounts_by_username(uow.session, parsed.mentions)
-    root = base_url(settings)
+    root = settings.base_url
     content = text.render(
         raw,
         local_domain=settings.local_domain,

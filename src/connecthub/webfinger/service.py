@@ -20,7 +20,6 @@ from xml.sax.saxutils import quoteattr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts import service as accounts
-from connecthub.accounts.serializers import base_url
 from connecthub.config import Settings
 from connecthub.errors import BadRequest, NotFound
 
@@ -31,7 +30,7 @@ _PROFILE_PATH = re.compile(r"^/(?:@|users/)([^/@]+)/?$")
 
 def host_meta(settings: Settings) -> str:
     """The XRD document whose `lrdd` template tells clients where WebFinger is."""
-    template = quoteattr(f"{base_url(settings)}{WEBFINGER_PATH}?resource={{uri}}")
+    template = quoteattr(f"{settings.base_url}{WEBFINGER_PATH}?resource={{uri}}")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
@@ -80,7 +79,7 @@ async def account_jrd(
     account = await accounts.visible_local_account(session, username_of(settings, resource))
     if account is None:
         raise NotFound()
-    root = base_url(settings)
+    root = settings.base_url
     profile = f"{root}/@{account.username}"
     actor = f"{root}/users/{account.username}"
     return {
