@@ -80,8 +80,8 @@ class Verified:
 
 
 def ffmpeg_available(enabled: bool = True) -> bool:
-    """`MEDIA_FFMPEG` is on and both tools are on PATH."""
-    return enabled and shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
+    """`MEDIA_FFMPEG` is on and the ffmpeg command (poster frames) is on PATH."""
+    return enabled and shutil.which("ffmpeg") is not None
 
 
 def _length(seconds: float) -> str:
