@@ -162,8 +162,8 @@ class Settings(BaseSettings):
     # A local media directory refuses uploads (507) that would leave less free disk than
     # this, so the database and logs on the same disk never meet a full disk.
     media_local_min_free_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
-    # Use ffmpeg/ffprobe (when on PATH) to probe and clean video and audio, and for poster
-    # frames; off: mutagen only, videos kept as uploaded, no poster frames.
+    # Use the ffmpeg command (when on PATH) for video poster frames; audio and video are
+    # verified and re-muxed by PyAV either way. Off: no poster frames.
     media_ffmpeg: bool = True
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)

@@ -1,15 +1,18 @@
 """Test files made in code: images with Pillow (GPS EXIF, orientation), a WAV with the
-wave module, and the hostile corpus. Small audio/video fixtures live in fixtures/."""
+wave module, FLAC and WebM with PyAV, and the hostile corpus. Small audio/video fixtures
+live in fixtures/."""
 
 from __future__ import annotations
 
 import io
+import math
 import random
 import struct
 import wave
 import zlib
 from pathlib import Path
 
+import av
 from PIL import ExifTags, Image
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -152,3 +155,39 @@ def ftyp_then_html() -> bytes:
 
 def ogg_then_html() -> bytes:
     return fixture("tiny.ogg") + HTML
+
+
+def encoded(extension: str, seconds: float = 1.0) -> bytes:
+    """A small genuine file made with PyAV: FLAC (a tone), or WebM (VP8 video of noise and an
+    Opus tone)."""
+    output = io.BytesIO()
+    with av.open(output, mode="w", format={"flac": "flac", "webm": "webm"}[extension]) as out:
+        sound = out.add_stream("flac" if extension == "flac" else "libopus", rate=48000)
+        sound.layout = "mono"
+        picture = None
+        if extension == "webm":
+            picture = out.add_stream("libvpx", rate=10)
+            picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+            for index in range(int(seconds * 10)):
+                frame = av.VideoFrame.from_image(noisy_image(64, 48, seed=index))
+                out.mux(picture.encode(frame))
+            out.mux(picture.encode(None))
+        samples = 960  # 20 ms, an Opus frame
+        for start in range(0, int(seconds * 48000), samples):
+            chunk = av.AudioFrame(format="s16", layout="mono", samples=samples)
+            chunk.planes[0].update(_tone(start, samples))
+            chunk.sample_rate, chunk.pts = 48000, start
+            out.mux(sound.encode(chunk))
+        out.mux(sound.encode(None))
+    return output.getvalue()
+
+
+def _tone(start: int, samples: int) -> bytes:
+    """`samples` 16-bit samples of a 440 Hz tone at 48 kHz, from sample `start`."""
+    wave_at = (math.sin(2 * math.pi * 440 * i / 48000) for i in range(start, start + samples))
+    return b"".join(struct.pack("<h", int(8000 * value)) for value in wave_at)
+
+
+def mp4_with_html_inside() -> bytes:
+    """A real MP4 with a page in a `free` box after its last box: the boxes tile the file."""
+    return fixture("tiny.mp4") + struct.pack(">I", 8 + len(HTML)) + b"free" + HTML

@@ -1,32 +1,62 @@
-"""Audio and video: probing (duration, bitrate, dimensions), stripping metadata and a video
+"""Audio and video: verified by decoding, re-muxed without metadata, probed; and a video
 poster frame.
 
-Nothing is probed before `verified` has read its container to the end (containers.py).
-ffprobe/ffmpeg are used when they are on PATH; without them audio is probed with mutagen
-(pure Python), videos get a duration from mutagen where the container allows (MP4/MOV),
-keep their bytes as verified and have no poster frame. See docs/media.md.
+PyAV (FFmpeg's libraries, bundled in its wheel) opens every upload from memory with the
+demuxer its sniffed type names, decodes the first audio or video stream to its end and
+re-muxes the audio and video streams, untouched, into a fresh container of the same kind:
+that copy, with no tags, cover art or appended bytes, is what is stored and probed. The
+ffmpeg command (when on PATH and `MEDIA_FFMPEG` is on) only makes video poster frames.
+See docs/media.md.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mutagen
+import av
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.stream import Disposition
+from av.video.stream import VideoStream
 
-from connecthub.ids import parse_id
-from connecthub.media import containers
-from connecthub.media.containers import MediaRefused as MediaRefused  # re-exported
+from connecthub.instance.limits import VIDEO_MATRIX_LIMIT
 from connecthub.media.processing import dimensions
 from connecthub.media.sniffing import FileType
 
 FFMPEG_TIMEOUT_SECONDS = 120
+# Decoding one upload (at most MEDIA_VIDEO_MAX_BYTES) may take this long, then it is refused.
+DECODE_TIMEOUT_SECONDS = 120
+
+# Sniffed extension: (FFmpeg demuxer that must read it, muxer that writes the stored copy).
+_CONTAINERS = {
+    "wav": ("wav", "wav"),
+    "mp3": ("mp3", "mp3"),
+    "ogg": ("ogg", "ogg"),
+    "flac": ("flac", "flac"),
+    "mp4": ("mov", "mp4"),
+    "mov": ("mov", "mov"),
+    "m4a": ("mov", "ipod"),
+    "webm": ("matroska", "webm"),
+}
+_AUDIO_CODECS = {
+    "aac", "alac", "flac", "mp3", "opus", "vorbis",
+    "pcm_u8", "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s32le", "pcm_f32le",
+}  # fmt: skip
+_VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}
+
+
+Playable = AudioStream | VideoStream
+
+
+class MediaRefused(ValueError):
+    """The file is not audio or video we can use; the message says why."""
 
 
 @dataclass
@@ -43,9 +73,15 @@ class Probe:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Verified:
+    data: bytes  # the re-muxed file: what is stored
+    probe: Probe
+
+
 def ffmpeg_available(enabled: bool = True) -> bool:
-    """`MEDIA_FFMPEG` is on and both tools are on PATH."""
-    return enabled and shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
+    """`MEDIA_FFMPEG` is on and the ffmpeg command (poster frames) is on PATH."""
+    return enabled and shutil.which("ffmpeg") is not None
 
 
 def _length(seconds: float) -> str:
@@ -55,24 +91,109 @@ def _length(seconds: float) -> str:
     return f"{int(hours)}:{int(minutes):02d}:{secs:05.2f}"
 
 
-def _mutagen_probe(data: bytes) -> Probe:
+def _open(data: bytes, file_type: FileType) -> InputContainer:
+    """The demuxer is the sniffed type's, never guessed: FFmpeg's probing could pick a
+    playlist or concat demuxer that reads other files."""
+    demuxer = _CONTAINERS.get(file_type.extension, ("", ""))[0]
+    if not demuxer:
+        raise MediaRefused("is not audio or video")
     try:
-        parsed = mutagen.File(io.BytesIO(data))
-    except Exception:  # mutagen raises many types on hostile input
-        parsed = None
-    if parsed is None or parsed.info is None:
-        raise MediaRefused("is not a readable audio or video file")
-    info = parsed.info
+        return av.open(io.BytesIO(data), mode="r", format=demuxer)
+    except (av.FFmpegError, ValueError, OSError):
+        raise MediaRefused(f"is not a readable {file_type.extension.upper()} file") from None
+
+
+def _playable(container: InputContainer) -> list[Playable]:
+    """The audio and video streams (cover art left out); refused when one has a codec
+    outside the allow-list, is larger than 3840x2160, or there is none."""
+    streams: list[Playable] = []
+    for stream in container.streams:
+        if stream.disposition & Disposition.attached_pic:
+            continue
+        if isinstance(stream, VideoStream):
+            if stream.codec_context.codec.canonical_name not in _VIDEO_CODECS:
+                raise MediaRefused("has video in an unsupported codec")
+            if stream.codec_context.width * stream.codec_context.height > VIDEO_MATRIX_LIMIT:
+                raise MediaRefused("is larger than 3840x2160")
+            streams.append(stream)
+        elif isinstance(stream, AudioStream):
+            if stream.codec_context.codec.canonical_name not in _AUDIO_CODECS:
+                raise MediaRefused("has audio in an unsupported codec")
+            streams.append(stream)
+    if not streams:
+        raise MediaRefused("has no audio or video stream")
+    return streams
+
+
+def _probe(container: InputContainer, streams: list[Playable]) -> Probe:
     found = Probe(
-        duration=float(getattr(info, "length", 0) or 0) or None,
-        bitrate=int(getattr(info, "bitrate", 0) or 0) or None,
-        sample_rate=int(getattr(info, "sample_rate", 0) or 0) or None,
-        channels=int(getattr(info, "channels", 0) or 0) or None,
-        audio_codec=type(parsed).__name__.lower(),
+        duration=(container.duration or 0) / av.time_base or None,
+        bitrate=container.bit_rate or None,
     )
-    if found.duration is None:  # mutagen reads headers; a file of headers only plays nothing
-        raise MediaRefused("has no audio or video to play")
+    for stream in streams:
+        if isinstance(stream, VideoStream) and not found.has_video:
+            found.has_video = True
+            found.width = stream.codec_context.width or None
+            found.height = stream.codec_context.height or None
+            rate = stream.average_rate or stream.guessed_rate
+            found.frame_rate = f"{rate.numerator}/{rate.denominator}" if rate else None
+        elif isinstance(stream, AudioStream) and found.audio_codec is None:
+            found.audio_codec = stream.codec_context.codec.canonical_name
+            found.sample_rate = stream.codec_context.sample_rate or None
+            found.channels = stream.codec_context.layout.nb_channels or None
     return found
+
+
+def _remux(
+    container: InputContainer, streams: list[Playable], muxer: str, deadline: float
+) -> bytes:
+    """Every packet demuxed, the first stream's decoded, and the streams copied (no
+    re-encode) into a new container with no metadata. It is written to a file because
+    `faststart` (the index first, so players start before the end arrives) re-reads it."""
+    decoder = streams[0].codec_context
+    decoder.thread_count = 1  # the processing slots bound CPU, not FFmpeg's threads
+    options = {"movflags": "+faststart"} if muxer in ("mp4", "mov", "ipod") else {}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "remuxed"
+        with av.open(str(path), mode="w", format=muxer, options=options) as target:
+            copies = {stream.index: target.add_stream_from_template(stream) for stream in streams}
+            for copy in copies.values():
+                copy.metadata.clear()
+            frames = 0
+            for packet in container.demux(streams):
+                if time.monotonic() > deadline:
+                    raise MediaRefused("took too long to decode")
+                if packet.stream.index == streams[0].index:
+                    frames += len(decoder.decode(packet))
+                if packet.dts is None:  # the demuxer's closing empty packet
+                    continue
+                packet.stream = copies[packet.stream.index]
+                target.mux(packet)
+            if not frames:
+                raise MediaRefused("has no audio or video to play")
+        return path.read_bytes()
+
+
+def verified(data: bytes, file_type: FileType) -> Verified:
+    """The upload decoded to its end and re-muxed, or MediaRefused naming why."""
+    deadline = time.monotonic() + DECODE_TIMEOUT_SECONDS
+    try:
+        with _open(data, file_type) as container:
+            streams = _playable(container)
+            found = _probe(container, streams)
+            remuxed = _remux(container, streams, _CONTAINERS[file_type.extension][1], deadline)
+    except av.FFmpegError as exc:
+        raise MediaRefused(f"could not be decoded ({exc.strerror})") from None
+    return Verified(remuxed, found)
+
+
+def probe(data: bytes, file_type: FileType) -> Probe:
+    """Duration, bitrate, size, frame rate and audio format of a verified file."""
+    try:
+        with _open(data, file_type) as container:
+            return _probe(container, _playable(container))
+    except av.FFmpegError:
+        raise MediaRefused("could not be decoded") from None
 
 
 def _run(args: list[str], data: bytes | None = None) -> bytes:
@@ -85,95 +206,6 @@ def _run(args: list[str], data: bytes | None = None) -> bytes:
     if result.returncode != 0:
         raise MediaRefused("could not be decoded")
     return result.stdout
-
-
-def _ffprobe(path: Path) -> Probe:
-    raw = _run(
-        [
-            "ffprobe", "-v", "error", "-print_format", "json",
-            "-show_format", "-show_streams", str(path),
-        ]
-    )  # fmt: skip
-    try:
-        report = json.loads(raw)
-    except ValueError:
-        raise MediaRefused("could not be decoded") from None
-    probe = Probe()
-    fmt = report.get("format") or {}
-    probe.duration = float(fmt["duration"]) if fmt.get("duration") else None
-    probe.bitrate = parse_id(fmt.get("bit_rate"))
-    for stream in report.get("streams") or []:
-        if stream.get("codec_type") == "video" and not probe.has_video:
-            if (stream.get("disposition") or {}).get("attached_pic"):
-                continue  # cover art in an audio file
-            probe.has_video = True
-            probe.width = int(stream.get("width") or 0) or None
-            probe.height = int(stream.get("height") or 0) or None
-            probe.frame_rate = stream.get("avg_frame_rate") or stream.get("r_frame_rate")
-        elif stream.get("codec_type") == "audio" and probe.audio_codec is None:
-            probe.audio_codec = stream.get("codec_name")
-            probe.sample_rate = int(stream.get("sample_rate") or 0) or None
-            probe.channels = int(stream.get("channels") or 0) or None
-    if not probe.has_video and probe.audio_codec is None:
-        raise MediaRefused("has no audio or video stream")
-    return probe
-
-
-def verified(data: bytes, file_type: FileType, *, ffmpeg: bool) -> bytes:
-    """The bytes to probe and store: the container read to its end (WAV and MP3 rebuilt);
-    a type with no pure-Python reader (FLAC, WebM) only when ffmpeg will decode it."""
-    if not ffmpeg and not containers.has_reader(file_type):
-        raise MediaRefused(
-            f"cannot be checked on this server ({file_type.content_type} needs ffmpeg)"
-        )
-    return containers.verified(data, file_type)
-
-
-def probe(data: bytes, file_type: FileType, *, ffmpeg: bool) -> Probe:
-    if ffmpeg:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"input.{file_type.extension}"
-            path.write_bytes(data)
-            return _ffprobe(path)
-    return _mutagen_probe(data)
-
-
-def strip_metadata(data: bytes, file_type: FileType, *, ffmpeg: bool) -> bytes:
-    """A copy without tags (titles, comments, cover art, GPS in a phone video), streams
-    untouched. With ffmpeg the container is rewritten; otherwise mutagen removes the tags
-    it knows (ID3, Vorbis comments, MP4 ilst), and other boxes (a phone's location in a
-    video's udta) stay: docs/media.md says to install ffmpeg."""
-    if ffmpeg:
-        with tempfile.TemporaryDirectory() as folder:
-            source = Path(folder) / f"input.{file_type.extension}"
-            target = Path(folder) / f"output.{file_type.extension}"
-            source.write_bytes(data)
-            args = [
-                "ffmpeg",
-                "-v",
-                "error",
-                "-y",
-                "-i",
-                str(source),
-                "-map",
-                "0:v?",
-                "-map",
-                "0:a?",
-            ]
-            args += ["-map_metadata", "-1", "-map_chapters", "-1", "-c", "copy"]
-            if file_type.extension in ("mp4", "mov", "m4a"):
-                args += ["-movflags", "+faststart"]
-            _run([*args, str(target)])
-            return target.read_bytes()
-    buffer = io.BytesIO(data)
-    try:
-        parsed = mutagen.File(buffer)
-        if parsed is not None and parsed.tags is not None:
-            parsed.delete(buffer)
-            return buffer.getvalue()
-    except Exception:  # an odd tag block: keep the file as it is  # noqa: S110
-        pass
-    return data
 
 
 def poster_frame(data: bytes, file_type: FileType, *, ffmpeg: bool) -> bytes | None:

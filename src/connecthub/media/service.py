@@ -1,10 +1,10 @@
 """Uploading, updating, attaching and releasing media: the rules.
 
 An upload is accepted by its content (sniffing), checked against the size, pixel and quota
-limits, decoded or its container read to the end (av.verified), processed (images and audio
-now, videos in a job), stored under content-addressed keys, and
-only then recorded. A store that fails mid-way gets back what it was given (no orphan
-file) and the request fails with 503/507 before any row exists.
+limits, decoded (images; audio and video by av.verified, which stores a re-muxed copy),
+processed (images and audio now, video poster frames in a job), stored under
+content-addressed keys, and only then recorded. A store that fails mid-way gets back what it
+was given (no orphan file) and the request fails with 503/507 before any row exists.
 
 Jobs (see tasks.py): `PROCESS_JOB` {"media_id"} finishes a video; `PURGE_JOB` {"keys"}
 deletes stored objects no row names any more; `EXPIRE_JOB` {"media_id"} removes uploads
@@ -181,47 +181,35 @@ async def _image_objects(
     return objects
 
 
-async def _audio_objects(
-    settings: Settings, row: MediaAttachment, file_type: FileType, data: bytes
-) -> list[StoredObject]:
-    ffmpeg = av.ffmpeg_available(settings.media_ffmpeg)
-
-    def work() -> tuple[av.Probe, bytes]:
-        checked = av.verified(data, file_type, ffmpeg=ffmpeg)
-        found = av.probe(checked, file_type, ffmpeg=ffmpeg)
-        return found, av.strip_metadata(checked, file_type, ffmpeg=ffmpeg)
-
+async def _verified(data: bytes, file_type: FileType) -> av.Verified:
     try:
-        found, stripped = await in_thread(work)
+        return await in_thread(av.verified, data, file_type)
     except av.MediaRefused as exc:
         raise ValidationFailed("file", str(exc)) from None
+
+
+async def _audio_objects(
+    row: MediaAttachment, file_type: FileType, data: bytes
+) -> list[StoredObject]:
+    checked = await _verified(data, file_type)
+    found = checked.probe
     if found.has_video:
         row.kind = MediaKind.VIDEO  # an MP4 sniffed as audio may still carry video
-    row.file_key = content_key("original", stripped, file_type)
+    row.file_key = content_key("original", checked.data, file_type)
     row.meta = av.video_meta(found) if found.has_video else av.audio_meta(found)
     row.state = MediaState.READY
-    return [StoredObject(row.file_key, stripped, file_type.content_type)]
+    return [StoredObject(row.file_key, checked.data, file_type.content_type)]
 
 
 async def _video_objects(
-    settings: Settings, row: MediaAttachment, file_type: FileType, data: bytes
+    row: MediaAttachment, file_type: FileType, data: bytes
 ) -> list[StoredObject]:
-    """A video is verified and probed now, before anything is stored; PROCESS_JOB then
-    rewrites it without metadata and makes its poster frame."""
-    ffmpeg = av.ffmpeg_available(settings.media_ffmpeg)
-
-    def work() -> bytes:
-        checked = av.verified(data, file_type, ffmpeg=ffmpeg)
-        av.probe(checked, file_type, ffmpeg=ffmpeg)
-        return checked
-
-    try:
-        checked = await in_thread(work)
-    except av.MediaRefused as exc:
-        raise ValidationFailed("file", str(exc)) from None
-    row.file_key = content_key("upload", checked, file_type)
+    """A video is verified (decoded and re-muxed) now, before anything is stored;
+    PROCESS_JOB then probes it and makes its poster frame."""
+    checked = await _verified(data, file_type)
+    row.file_key = content_key("upload", checked.data, file_type)
     row.state = MediaState.PROCESSING
-    return [StoredObject(row.file_key, checked, file_type.content_type)]
+    return [StoredObject(row.file_key, checked.data, file_type.content_type)]
 
 
 async def _thumbnail_objects(
@@ -271,9 +259,9 @@ async def upload(
     if file_type.is_image:
         objects = await _image_objects(settings, row, file_type, data, file.field)
     elif file_type.kind is MediaKind.AUDIO:
-        objects = await _audio_objects(settings, row, file_type, data)
+        objects = await _audio_objects(row, file_type, data)
     else:
-        objects = await _video_objects(settings, row, file_type, data)
+        objects = await _video_objects(row, file_type, data)
     if thumbnail is not None:
         objects += await _thumbnail_objects(settings, row, thumbnail)
     row.stored_bytes = _distinct_bytes(objects)

@@ -19,7 +19,6 @@ import structlog
 from connecthub.clock import utcnow
 from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobContext, Payload, job
-from connecthub.instance.limits import VIDEO_MATRIX_LIMIT
 from connecthub.media import av, repository
 from connecthub.media.models import MediaAttachment, MediaState
 from connecthub.media.processing import ImageRefused, process_image
@@ -78,14 +77,9 @@ def _file_type(row: MediaAttachment) -> FileType:
 
 
 def _video_work(data: bytes, file_type: FileType, max_pixels: int, ffmpeg: bool) -> dict[str, Any]:
-    """Everything slow, on the worker's thread: probe, strip, poster frame."""
-    found = av.probe(data, file_type, ffmpeg=ffmpeg)
-    if found.width and found.height and found.width * found.height > VIDEO_MATRIX_LIMIT:
-        raise av.MediaRefused("is larger than 3840x2160")
-    result: dict[str, Any] = {
-        "probe": found,
-        "file": av.strip_metadata(data, file_type, ffmpeg=ffmpeg),
-    }
+    """Everything slow, on the worker's thread: probe and poster frame. The upload was
+    verified and re-muxed without metadata before it was stored (av.verified)."""
+    result: dict[str, Any] = {"probe": av.probe(data, file_type), "file": data}
     poster = av.poster_frame(data, file_type, ffmpeg=ffmpeg)
     if poster:
         with contextlib.suppress(ImageRefused):  # no poster rather than no video
