@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from connecthub import clock
 from connecthub.infra.engines import Engines
 from connecthub.infra.redis import KeySpace
 from connecthub.streaming.streams import StreamError
@@ -130,7 +130,7 @@ class RedisConnections:
 
     @staticmethod
     def _now_ms() -> int:
-        return int(time.time() * 1000)
+        return clock.epoch_ms()
 
     async def acquire(self, account_id: int, token_id: int) -> Lease:
         lease = Lease(account_id, token_id, f"{self._process}:{next(self._sequence)}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from collections import defaultdict
 from typing import Protocol
@@ -20,6 +19,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from connecthub import clock
 from connecthub.infra.engines import Engines
 from connecthub.infra.redis import KeySpace
 
@@ -67,10 +67,10 @@ class InProcessPresence:
         return {a for a in account_ids if self._counts.get(a, 0) > 0}
 
     async def start_typing(self, account_id: int, conversation_id: int, seconds: int) -> None:
-        self._typing[account_id][conversation_id] = time.monotonic() + seconds
+        self._typing[account_id][conversation_id] = clock.monotonic() + seconds
 
     async def take_typing(self, account_id: int) -> list[int]:
-        now = time.monotonic()
+        now = clock.monotonic()
         live = self._typing.pop(account_id, {})
         return [conversation for conversation, until in live.items() if until > now]
 
@@ -118,7 +118,7 @@ class RedisPresence:
 
     @staticmethod
     def _now_ms() -> int:
-        return int(time.time() * 1000)
+        return clock.epoch_ms()
 
     async def connected(self, account_id: int) -> bool:
         self._local[account_id] += 1
