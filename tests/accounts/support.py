@@ -85,7 +85,9 @@ async def enrol_two_factor(
     assert started.status_code == 200, started.text
     secret = started.json()["secret"]
     confirmed = await client.post(
-        f"{TWO_FACTOR}/confirm", data={"code": pyotp.TOTP(secret).now()}, headers=bearer(token)
+        f"{TWO_FACTOR}/confirm",
+        data={"code": pyotp.TOTP(secret).now(), "password": STRONG_PASSWORD},
+        headers=bearer(token),
     )
     assert confirmed.status_code == 200, confirmed.text
     return token, secret, confirmed.json()["recovery_codes"]

@@ -5,8 +5,10 @@ a wrong password and a wrong code get one and the same answer."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
+import pyotp
 
 from tests.accounts.support import (
     STRONG_PASSWORD,
@@ -74,11 +76,31 @@ async def test_confirming_two_factor(app_factory) -> None:
         assert (await client.post(TWO_FACTOR, headers=bearer(token))).status_code == 200
 
         async def guess() -> httpx.Response:
-            return await client.post(
-                f"{TWO_FACTOR}/confirm", data={"code": "000000"}, headers=bearer(token)
-            )
+            body = {"password": "not-my-password-1", "code": "000000"}
+            return await client.post(f"{TWO_FACTOR}/confirm", data=body, headers=bearer(token))
 
         await _locked_out_within(GUESSES, guess)
+
+
+async def test_a_token_alone_cannot_turn_two_factor_on(app: Any, client: httpx.AsyncClient) -> None:
+    """A stolen `write:accounts` token must not enrol the thief's authenticator: the owner
+    would then be locked out of signing in, and a password reset leaves two-factor on."""
+    account, _ = await create_user(app, "wren", password=STRONG_PASSWORD)
+    token = await create_token(app, account.id)
+    started = await client.post(TWO_FACTOR, headers=bearer(token))
+    totp = pyotp.TOTP(started.json()["secret"])
+
+    def confirm(**body: str) -> Awaitable[httpx.Response]:
+        return client.post(f"{TWO_FACTOR}/confirm", data=body, headers=bearer(token))
+
+    without = await confirm(code=totp.now())
+    assert without.status_code == 422
+    assert "password" in without.json()["error"]
+    wrong_password = await confirm(code=totp.now(), password="not-my-password-1")
+    wrong_code = await confirm(code="000000", password=STRONG_PASSWORD)
+    _same_answer(wrong_password, wrong_code)
+    assert wrong_password.status_code == 422
+    assert (await confirm(code=totp.now(), password=STRONG_PASSWORD)).status_code == 200
 
 
 async def test_changing_the_password(app_factory) -> None:

@@ -29,7 +29,9 @@ async def _enrol(app, client, username: str = "tess") -> tuple[str, str, list[st
     assert started.status_code == 200, started.text
     secret = started.json()["secret"]
     confirmed = await client.post(
-        f"{ENROL}/confirm", data={"code": pyotp.TOTP(secret).now()}, headers=bearer(token)
+        f"{ENROL}/confirm",
+        data={"code": pyotp.TOTP(secret).now(), "password": STRONG_PASSWORD},
+        headers=bearer(token),
     )
     assert confirmed.status_code == 200, confirmed.text
     return token, secret, confirmed.json()["recovery_codes"]
@@ -59,14 +61,20 @@ async def test_enrolment_gives_an_otpauth_uri_and_qr_code_and_needs_a_confirming
     assert f"secret={body['secret']}" in body["provisioning_uri"]
     assert body["qr_code"].startswith("data:image/svg+xml")
 
-    wrong = await client.post(f"{ENROL}/confirm", data={"code": "000000"}, headers=bearer(token))
+    wrong = await client.post(
+        f"{ENROL}/confirm",
+        data={"code": "000000", "password": STRONG_PASSWORD},
+        headers=bearer(token),
+    )
     assert wrong.status_code == 422
     assert "code" in wrong.json()["error"]
     user, _ = await user_and_account(app, "ursula")  # type: ignore[misc]
     assert not user.otp_enabled
 
     good = await client.post(
-        f"{ENROL}/confirm", data={"code": pyotp.TOTP(body["secret"]).now()}, headers=bearer(token)
+        f"{ENROL}/confirm",
+        data={"code": pyotp.TOTP(body["secret"]).now(), "password": STRONG_PASSWORD},
+        headers=bearer(token),
     )
     assert good.status_code == 200
     codes = good.json()["recovery_codes"]

@@ -79,7 +79,8 @@ async def test_with_two_factor_a_code_is_needed_too(app: Any, client: Any) -> No
     totp = pyotp.TOTP(begun["secret"])
     confirm = await client.post(
         "/api/v1/connecthub/two_factor/confirm",
-        data={"code": totp.at(time.time() - 30)},  # the step before: now() stays unused
+        # The step before: now() stays unused.
+        data={"code": totp.at(time.time() - 30), "password": DEFAULT_PASSWORD},
         headers=auth(token),
     )
     assert confirm.status_code == 200, confirm.text

@@ -254,15 +254,24 @@ async def begin_two_factor(
 
 @extensions.post(
     "/api/v1/connecthub/two_factor/confirm",
-    summary="Confirm with a code: enables two-factor and returns the recovery codes once",
+    summary="Confirm with the password and a code: enables two-factor and returns the "
+    "recovery codes once",
 )
 async def confirm_two_factor(
     request: Request, caller: WriteCaller, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     _account, user = await _signed_in_user(uow, caller)
     params = await read_params(request)
-    # Guessing the code is counted like guessing a password.
-    await sign_in.throttle_sign_in(uow.engines, email=user.email)
+    # The password too: a token alone (a stolen one) must not enrol another authenticator,
+    # which would lock the owner out. Counted like a sign-in; one answer for either wrong.
+    await sign_in.reauthenticate(
+        uow.engines,
+        uow.session,
+        user,
+        password=text(params, "password", required=True),
+        field=two_factor.CONFIRM_FIELDS,
+        code_field=None,
+    )
     codes = await two_factor.confirm(
         uow.session, user, text(params, "code", required=True), secret_key=settings.secret_key
     )

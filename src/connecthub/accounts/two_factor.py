@@ -134,6 +134,11 @@ def _new_recovery_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
+# Confirming checks the password first (sign_in.reauthenticate), then the code: a wrong one
+# of either gets this one answer, so the step tells nothing about the password.
+CONFIRM_FIELDS = "password or code"
+
+
 async def confirm(session: AsyncSession, user: User, code: str, *, secret_key: str) -> list[str]:
     """Enable two-factor when `code` matches the pending secret; return the recovery codes,
     which are shown this once and stored only hashed."""
@@ -142,7 +147,7 @@ async def confirm(session: AsyncSession, user: User, code: str, *, secret_key: s
     if not user.otp_secret:
         raise ValidationFailed("code", "no two-factor setup is in progress")
     if not await consume_code(session, user, code, secret_key=secret_key):
-        raise ValidationFailed("code", "is invalid")
+        raise ValidationFailed(CONFIRM_FIELDS, "is invalid")
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     user.otp_recovery_hashes = [hash_secret(_normalise(c)) for c in codes]
     user.otp_enabled = True
