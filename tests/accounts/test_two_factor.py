@@ -3,43 +3,21 @@ the web challenge (TOTP and single-use recovery codes), disabling, and what is s
 
 from __future__ import annotations
 
-import time
-
 import pyotp
 
 from tests.accounts.support import (
     STRONG_PASSWORD,
+    TWO_FACTOR,
     all_rows_text,
     bearer,
     csrf,
+    enrol_two_factor,
     hidden_fields,
+    next_totp,
     user_and_account,
     web_sign_in,
 )
 from tests.factories import create_token, create_user
-
-ENROL = "/api/v1/connecthub/two_factor"
-
-
-async def _enrol(app, client, username: str = "tess") -> tuple[str, str, list[str]]:
-    """(token, TOTP secret, recovery codes) for a user with two-factor enabled."""
-    account, _ = await create_user(app, username, password=STRONG_PASSWORD)
-    token = await create_token(app, account.id)
-    started = await client.post(ENROL, headers=bearer(token))
-    assert started.status_code == 200, started.text
-    secret = started.json()["secret"]
-    confirmed = await client.post(
-        f"{ENROL}/confirm",
-        data={"code": pyotp.TOTP(secret).now(), "password": STRONG_PASSWORD},
-        headers=bearer(token),
-    )
-    assert confirmed.status_code == 200, confirmed.text
-    return token, secret, confirmed.json()["recovery_codes"]
-
-
-def _next_code(secret: str) -> str:
-    """The code of the next time step (the current one was spent confirming)."""
-    return pyotp.TOTP(secret).at(time.time() + 30)
 
 
 async def _challenge(client, email: str) -> dict[str, str]:
@@ -54,7 +32,7 @@ async def _challenge(client, email: str) -> dict[str, str]:
 async def test_enrolment_gives_an_otpauth_uri_and_qr_code_and_needs_a_confirming_code(app, client):
     account, _ = await create_user(app, "ursula", password=STRONG_PASSWORD)
     token = await create_token(app, account.id)
-    started = await client.post(ENROL, headers=bearer(token))
+    started = await client.post(TWO_FACTOR, headers=bearer(token))
     assert started.status_code == 200
     body = started.json()
     assert body["provisioning_uri"].startswith("otpauth://totp/")
@@ -62,7 +40,7 @@ async def test_enrolment_gives_an_otpauth_uri_and_qr_code_and_needs_a_confirming
     assert body["qr_code"].startswith("data:image/svg+xml")
 
     wrong = await client.post(
-        f"{ENROL}/confirm",
+        f"{TWO_FACTOR}/confirm",
         data={"code": "000000", "password": STRONG_PASSWORD},
         headers=bearer(token),
     )
@@ -72,7 +50,7 @@ async def test_enrolment_gives_an_otpauth_uri_and_qr_code_and_needs_a_confirming
     assert not user.otp_enabled
 
     good = await client.post(
-        f"{ENROL}/confirm",
+        f"{TWO_FACTOR}/confirm",
         data={"code": pyotp.TOTP(body["secret"]).now(), "password": STRONG_PASSWORD},
         headers=bearer(token),
     )
@@ -80,12 +58,12 @@ async def test_enrolment_gives_an_otpauth_uri_and_qr_code_and_needs_a_confirming
     codes = good.json()["recovery_codes"]
     assert len(codes) == 10
     assert len(set(codes)) == 10
-    again = await client.post(ENROL, headers=bearer(token))
+    again = await client.post(TWO_FACTOR, headers=bearer(token))
     assert again.status_code == 409
 
 
 async def test_web_sign_in_asks_for_the_second_factor(app, client):
-    _token, secret, _codes = await _enrol(app, client)
+    _token, secret, _codes = await enrol_two_factor(app, client)
     fields = await _challenge(client, "tess@example.com")
 
     wrong = await client.post("/auth/sign_in", data={**fields, "otp_attempt": "123456"})
@@ -93,14 +71,14 @@ async def test_web_sign_in_asks_for_the_second_factor(app, client):
     assert "invalid" in wrong.text
     assert "connecthub_session" not in wrong.cookies
 
-    good = await client.post("/auth/sign_in", data={**fields, "otp_attempt": _next_code(secret)})
+    good = await client.post("/auth/sign_in", data={**fields, "otp_attempt": next_totp(secret)})
     assert good.status_code == 303, good.text
     assert (await client.get("/auth/sign_in")).text.count("Signed in as") == 1
 
 
 async def test_a_totp_code_works_only_once(app, client):
-    _token, secret, _codes = await _enrol(app, client)
-    code = _next_code(secret)
+    _token, secret, _codes = await enrol_two_factor(app, client)
+    code = next_totp(secret)
     fields = await _challenge(client, "tess@example.com")
     assert (
         await client.post("/auth/sign_in", data={**fields, "otp_attempt": code})
@@ -112,7 +90,7 @@ async def test_a_totp_code_works_only_once(app, client):
 
 
 async def test_recovery_codes_work_once_each(app, client):
-    _token, _secret, codes = await _enrol(app, client)
+    _token, _secret, codes = await enrol_two_factor(app, client)
     fields = await _challenge(client, "tess@example.com")
     used = await client.post("/auth/sign_in", data={**fields, "otp_attempt": codes[0].upper()})
     assert used.status_code == 303
@@ -128,7 +106,7 @@ async def test_recovery_codes_work_once_each(app, client):
 
 
 async def test_a_forged_challenge_is_refused(app, client):
-    await _enrol(app, client)
+    await enrol_two_factor(app, client)
     token = await csrf(client, "/auth/sign_in")
     response = await client.post(
         "/auth/sign_in",
@@ -139,23 +117,26 @@ async def test_a_forged_challenge_is_refused(app, client):
 
 
 async def test_disabling_needs_the_password_and_a_code(app, client):
-    token, secret, codes = await _enrol(app, client)
+    token, secret, codes = await enrol_two_factor(app, client)
     no_password = await client.request(
         "DELETE",
-        ENROL,
+        TWO_FACTOR,
         data={"password": "wrong-password-x", "code": codes[0]},
         headers=bearer(token),
     )
     assert no_password.status_code == 422
     assert "password" in no_password.json()["error"]
     bad_code = await client.request(
-        "DELETE", ENROL, data={"password": STRONG_PASSWORD, "code": "000000"}, headers=bearer(token)
+        "DELETE",
+        TWO_FACTOR,
+        data={"password": STRONG_PASSWORD, "code": "000000"},
+        headers=bearer(token),
     )
     assert bad_code.status_code == 422
     disabled = await client.request(
         "DELETE",
-        ENROL,
-        data={"password": STRONG_PASSWORD, "code": _next_code(secret)},
+        TWO_FACTOR,
+        data={"password": STRONG_PASSWORD, "code": next_totp(secret)},
         headers=bearer(token),
     )
     assert disabled.status_code == 200, disabled.text
@@ -167,7 +148,7 @@ async def test_disabling_needs_the_password_and_a_code(app, client):
 
 
 async def test_storage_holds_no_plaintext_secret_code_password_or_token(app, client):
-    token, secret, codes = await _enrol(app, client)
+    token, secret, codes = await enrol_two_factor(app, client)
     fields = await _challenge(client, "tess@example.com")
     assert (
         await client.post("/auth/sign_in", data={**fields, "otp_attempt": codes[0]})
