@@ -75,6 +75,8 @@ class TestEnv:
         if redis_url():
             env["REDIS_URL"] = redis_url() or ""
         env.update(overrides)
+        if env["ENVIRONMENT"] == "test":
+            env.setdefault("FAST_PASSWORD_HASHING_FOR_TESTS", "true")  # see engines.py
         return env
 
 

@@ -134,6 +134,9 @@ def build_settings(database_url: str, key_prefix: str, **overrides: object) -> S
     }
     # Settings fields are lower-case; accept the environment spelling too.
     values.update({key.lower(): value for key, value in overrides.items()})
+    if values.get("environment", "test") == "test":
+        # Argon2 at full cost is ~40 ms of CPU per user; test_passwords.py checks full cost.
+        values.setdefault("fast_password_hashing_for_tests", True)
     return _settings_for(database_url, **values)
 
 

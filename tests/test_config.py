@@ -159,6 +159,24 @@ def test_a_long_secret_is_accepted_in_production() -> None:
 
 
 @pytest.mark.usefixtures("no_settings_in_environ")
+@pytest.mark.parametrize("environment", ["production", "development"])
+def test_fast_password_hashing_is_refused_outside_tests(environment: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(
+            _env_file=None,
+            environment=environment,
+            secret_key="s" * 48,
+            fast_password_hashing_for_tests=True,
+        )
+    assert "FAST_PASSWORD_HASHING_FOR_TESTS" in str(caught.value)
+    assert "ENVIRONMENT=test" in str(caught.value)
+    allowed = load_settings(
+        _env_file=None, environment="test", fast_password_hashing_for_tests=True
+    )
+    assert allowed.fast_password_hashing_for_tests
+
+
+@pytest.mark.usefixtures("no_settings_in_environ")
 def test_a_short_metrics_token_is_refused() -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_settings(_env_file=None, metrics_token="guessable")

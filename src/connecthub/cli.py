@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from connecthub.accounts import passwords
 from connecthub.config import ConfigurationError, Settings, get_settings
 
 T = TypeVar("T")
@@ -47,10 +48,12 @@ def _admin_logging() -> None:
 
 def _settings() -> Settings:
     try:
-        return get_settings()
+        settings = get_settings()
     except ConfigurationError as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
+    passwords.configure(settings)  # admin commands hash passwords too
+    return settings
 
 
 def _program() -> str:
