@@ -1,5 +1,6 @@
 """Fixtures: a fresh database and key prefix per test, the app in-process over ASGI or on
-a real socket, and real `connecthub` processes for tests about the process. See tests/engines.py for engines."""
+a real socket, and real `connecthub` processes for tests about the process. See
+tests/engines.py for engines."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import LiveServer, TestEnv, free_port, start_server, stop_process
-from tests.servers import InProcessServer, start_inprocess_server
 from tests.engines import redis_url
+from tests.servers import InProcessServer, start_inprocess_server
 
 WAIT_SECONDS = 15.0
 
