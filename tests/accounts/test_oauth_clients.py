@@ -17,8 +17,6 @@ from mastodon import Mastodon, MastodonIllegalArgumentError
 from tests.accounts.test_oauth_code_flow import pkce_pair, read_form
 from tests.factories import DEFAULT_PASSWORD, create_user
 
-pytestmark = pytest.mark.slow
-
 
 def _password_login(base_url: str, email: str) -> Mastodon:
     client_id, client_secret = Mastodon.create_app("mastodon.py test", api_base_url=base_url)
@@ -100,15 +98,15 @@ async def test_mastodon_py_authorization_code_flow_with_pkce(app, live_server):
 
 
 async def test_mastodon_py_refuses_password_login_when_the_grant_is_off(app, test_env):
-    from tests.conftest import start_server, stop_process
+    from tests.servers import start_inprocess_server
 
     await create_user(app, "alice")
-    server = await asyncio.to_thread(start_server, test_env, ENABLE_PASSWORD_GRANT="false")
+    server = start_inprocess_server(test_env, ENABLE_PASSWORD_GRANT="false")
     try:
         with pytest.raises(MastodonIllegalArgumentError, match="not supported"):
             await asyncio.to_thread(_password_login, server.url, "alice@example.com")
     finally:
-        stop_process(server.process)
+        server.stop()
 
 
 def _toot(args: list[str], config_home: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -124,6 +122,7 @@ def _toot(args: list[str], config_home: Path, stdin: str = "") -> subprocess.Com
     )
 
 
+@pytest.mark.slow  # runs the toot CLI as a process
 async def test_toot_login_cli_and_whoami(app, live_server, tmp_path):
     await create_user(app, "alice")
     config_home = tmp_path / "toot-config"
