@@ -47,7 +47,7 @@ test-visibility-long: bytecode
 	echo "visibility machine: VISIBILITY_SEED=$$seed"; \
 	VISIBILITY_SEED=$$seed VISIBILITY_EXAMPLES=$${VISIBILITY_EXAMPLES:-300} \
 	VISIBILITY_PARTS=$${VISIBILITY_PARTS:-12} \
-	$(VENV)/bin/pytest -n auto tests/statuses/test_visibility_invariant.py -k test_visibility_invariant
+	$(VENV)/bin/pytest -n auto tests/statuses/test_visibility_invariant.py::test_visibility_invariant
 
 # The same suite on PostgreSQL and Redis (see README: Running on PostgreSQL and Redis).
 test-distributed: bytecode
