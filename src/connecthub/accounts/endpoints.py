@@ -14,7 +14,6 @@ from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.params import boolean, iso_date, read_params, text
 from connecthub.accounts.profile import update_profile
 from connecthub.accounts.roles import Permission, has_permission
-from connecthub.accounts.scopes import parse_scopes
 from connecthub.accounts.serializers import (
     MISSING_AVATAR,
     MISSING_HEADER,
@@ -23,7 +22,6 @@ from connecthub.accounts.serializers import (
     credential_account_entity,
     token_entity,
 )
-from connecthub.accounts.tokens import generate_secret, issue_token
 from connecthub.admin import service as admin
 from connecthub.admin.deps import moderator, staff
 from connecthub.clock import utcnow
@@ -33,6 +31,8 @@ from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.media.endpoints import incoming
+from connecthub.oauth.scopes import parse_scopes
+from connecthub.oauth.tokens import generate_secret, issue_token
 
 router = APIRouter(tags=["accounts"])
 extensions = APIRouter(tags=["connecthub"])

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts.identity import TokenInfo
 from connecthub.accounts.models import Account, OAuthToken, User, WebSession
-from connecthub.accounts.scopes import parse_scopes
 from connecthub.clock import utcnow
+from connecthub.oauth.identity import TokenInfo
+from connecthub.oauth.scopes import parse_scopes
 
 
 async def find_live_token(session: AsyncSession, token_hash: str) -> TokenInfo | None:

@@ -15,11 +15,11 @@ again whatever signed in since (nothing can have).
 from __future__ import annotations
 
 from connecthub.accounts.models import Account, User
-from connecthub.accounts.tokens import revoke_account_tokens
-from connecthub.accounts.web_sessions import revoke_all_web_sessions
 from connecthub.clock import utcnow
 from connecthub.infra.uow import UnitOfWork
+from connecthub.oauth.tokens import revoke_account_tokens
 from connecthub.streaming.hub import close_account_streams
+from connecthub.web_auth.sessions import revoke_all_web_sessions
 
 
 async def suspend_account(

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from connecthub.accounts.tokens import revocation_channel
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.filters import repository
@@ -31,6 +30,7 @@ from connecthub.filters.serializers import (
 )
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
+from connecthub.oauth.tokens import revocation_channel
 from connecthub.statuses import repository as statuses_repository
 
 FILTERS_CHANGED = "filters_changed"

@@ -13,7 +13,6 @@ import json
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from connecthub.accounts.identity import TokenInfo
 from connecthub.clock import monotonic
 from connecthub.config import RateLimit, Settings
 from connecthub.errors import Unauthorized
@@ -21,6 +20,7 @@ from connecthub.http.auth import resolve_token
 from connecthub.http.client_ip import bucket_for_ip
 from connecthub.infra.engines import Engines
 from connecthub.infra.ratelimit import RateLimitDecision
+from connecthub.oauth.identity import TokenInfo
 from connecthub.ops import metrics
 from connecthub.ratelimits import (
     ACCOUNT_BUCKET,

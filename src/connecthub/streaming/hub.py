@@ -20,9 +20,9 @@ from typing import Any
 
 import structlog
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.tokens import revocation_channel
 from connecthub.infra.engines import Engines
+from connecthub.oauth.identity import TokenInfo
+from connecthub.oauth.tokens import revocation_channel
 from connecthub.ops.metrics import STREAMING_CONNECTIONS
 from connecthub.streaming.connection_limits import Lease, connection_counter
 from connecthub.streaming.filters import AudienceFilter

@@ -13,10 +13,10 @@ import json
 from collections.abc import Callable
 from typing import Any, cast
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.tokens import revocation_channel
 from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event, EventBusBase, Subscription
+from connecthub.oauth.identity import TokenInfo
+from connecthub.oauth.tokens import revocation_channel
 from connecthub.streaming.filters import AudienceFilter, RecipientFilters
 from connecthub.streaming.streams import Stream, StreamError
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.scopes import covers_any
 from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
+from connecthub.oauth.identity import TokenInfo
+from connecthub.oauth.scopes import covers_any
 from connecthub.streaming import repository
 
 STATUS_SCOPES = ("read", "read:statuses")

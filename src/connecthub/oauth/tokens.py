@@ -13,13 +13,14 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts import oauth_repository, repository
-from connecthub.accounts.identity import TokenInfo
+from connecthub.accounts import repository
 from connecthub.accounts.models import OAuthToken
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
+from connecthub.oauth import repository as oauth_repository
+from connecthub.oauth.identity import TokenInfo
 
 TOKEN_CACHE_SECONDS = 300
 # What a revocation leaves in the cache for TOKEN_CACHE_SECONDS instead of nothing: a

@@ -21,12 +21,12 @@ from sqlalchemy import select
 
 from connecthub.accounts import two_factor
 from connecthub.accounts.models import Account, User, WebSession
-from connecthub.accounts.oidc import provider_links
-from connecthub.accounts.oidc_models import Identity
-from connecthub.accounts.tokens import hash_secret
-from connecthub.accounts.web_sessions import SESSION_COOKIE
 from connecthub.config import load_settings
+from connecthub.oauth.tokens import hash_secret
+from connecthub.oidc.models import Identity
+from connecthub.oidc.relying_party import provider_links
 from connecthub.privacy.models import Consent
+from connecthub.web_auth.sessions import SESSION_COOKIE
 from tests.conftest import free_port, stop_process
 from tests.factories import DEFAULT_PASSWORD, create_user
 

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import select
 
 from connecthub.accounts.models import WebSession
-from connecthub.accounts.tokens import hash_secret
+from connecthub.oauth.tokens import hash_secret
 from tests.accounts.support import (
     STRONG_PASSWORD,
     alert_text,

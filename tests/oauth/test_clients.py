@@ -14,8 +14,8 @@ import httpx
 import pytest
 from mastodon import Mastodon, MastodonIllegalArgumentError
 
-from tests.accounts.test_oauth_code_flow import pkce_pair, read_form
 from tests.factories import DEFAULT_PASSWORD, create_user
+from tests.oauth.test_code_flow import pkce_pair, read_form
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from connecthub.accounts import credentials, registration, repository, web_sessions
+from connecthub.accounts import credentials, registration, repository
 from connecthub.accounts.params import read_params
 from connecthub.accounts.sign_in import (
     AccountUnavailable,
@@ -23,11 +23,12 @@ from connecthub.accounts.signed_tokens import (
     challenge_user_id,
 )
 from connecthub.accounts.two_factor import consume_code
-from connecthub.accounts.web_forms import CSRF_FIELD, csrf_valid, render
 from connecthub.config import RegistrationMode, Settings
 from connecthub.errors import ConnectHubError, TooManyRequests, ValidationFailed
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
 from connecthub.infra.uow import UnitOfWork
+from connecthub.web_auth import sessions as web_sessions
+from connecthub.web_auth.forms import CSRF_FIELD, csrf_valid, render
 
 router = APIRouter(include_in_schema=False)
 

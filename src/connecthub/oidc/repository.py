@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, User
-from connecthub.accounts.oidc_models import Identity
+from connecthub.oidc.models import Identity
 
 
 async def owner_of(

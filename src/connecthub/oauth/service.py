@@ -21,14 +21,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts import oauth_repository as repo
-from connecthub.accounts import sign_in, tokens
+from connecthub.accounts import sign_in
 from connecthub.accounts.models import Account, OAuthApplication, OAuthGrant, OAuthToken
-from connecthub.accounts.scopes import is_subset, parse_scopes
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound, OAuthError, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
+from connecthub.oauth import repository as repo
+from connecthub.oauth import tokens
+from connecthub.oauth.scopes import is_subset, parse_scopes
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME = timedelta(minutes=10)

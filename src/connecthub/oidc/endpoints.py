@@ -26,15 +26,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from connecthub.accounts import oidc, oidc_service, registration
+from connecthub.accounts import registration
 from connecthub.accounts.models import User
-from connecthub.accounts.oidc import OidcFailure, VerifiedIdentity
 from connecthub.accounts.sign_in import SecondFactorRequired
-from connecthub.accounts.web_sessions import start_web_session
 from connecthub.config import OidcProvider, RegistrationMode, Settings
 from connecthub.errors import ConnectHubError, NotFound, ValidationFailed
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
 from connecthub.infra.uow import UnitOfWork
+from connecthub.oidc import relying_party as oidc
+from connecthub.oidc import service as oidc_service
+from connecthub.oidc.relying_party import OidcFailure, VerifiedIdentity
+from connecthub.web_auth.sessions import start_web_session
 
 router = APIRouter(prefix="/auth/oidc", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

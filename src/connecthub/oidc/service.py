@@ -15,10 +15,8 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts import oidc_repository, registration, repository, service, two_factor
+from connecthub.accounts import registration, repository, service, two_factor
 from connecthub.accounts.models import Account, User
-from connecthub.accounts.oidc import VerifiedIdentity
-from connecthub.accounts.oidc_models import Identity
 from connecthub.accounts.sign_in import (
     AccountUnavailable,
     InvalidSecondFactor,
@@ -29,6 +27,9 @@ from connecthub.clock import utcnow
 from connecthub.errors import Conflict, ValidationFailed
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
+from connecthub.oidc import repository as oidc_repository
+from connecthub.oidc.models import Identity
+from connecthub.oidc.relying_party import VerifiedIdentity
 
 CONSENT_METHOD = "oidc"
 _USERNAME_JUNK = re.compile(r"[^A-Za-z0-9_]+")

@@ -15,9 +15,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from connecthub.accounts import oauth_service as service
 from connecthub.accounts.models import OAuthApplication
-from connecthub.accounts.oauth_schemas import (
+from connecthub.accounts.sign_in import SecondFactorRequired, SignInError
+from connecthub.config import Settings
+from connecthub.errors import OAuthError, TooManyRequests, ValidationFailed
+from connecthub.http.auth import Caller, require
+from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.security import CONTENT_SECURITY_POLICY
+from connecthub.infra.uow import UnitOfWork
+from connecthub.oauth import service
+from connecthub.oauth.schemas import (
     Application,
     AppRegistration,
     AuthorizedApp,
@@ -30,15 +37,8 @@ from connecthub.accounts.oauth_schemas import (
     credential_application,
     iso_time,
 )
-from connecthub.accounts.scopes import TOP_LEVEL, VALID_SCOPES
-from connecthub.accounts.sign_in import SecondFactorRequired, SignInError
-from connecthub.accounts.web_sessions import current_web_user
-from connecthub.config import Settings
-from connecthub.errors import OAuthError, TooManyRequests, ValidationFailed
-from connecthub.http.auth import Caller, require
-from connecthub.http.deps import PathId, SettingsDep, UowDep
-from connecthub.http.security import CONTENT_SECURITY_POLICY
-from connecthub.infra.uow import UnitOfWork
+from connecthub.oauth.scopes import TOP_LEVEL, VALID_SCOPES
+from connecthub.web_auth.sessions import current_web_user
 
 router = APIRouter(tags=["oauth"])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

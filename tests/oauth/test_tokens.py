@@ -11,21 +11,22 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from connecthub.accounts import repository, tokens, two_factor
+from connecthub.accounts import repository, two_factor
 from connecthub.accounts.models import OAuthApplication, OAuthGrant, OAuthToken
-from tests.accounts.test_oauth_code_flow import (
-    REDIRECT,
-    authorize_params,
-    code_from,
-    exchange,
-    sign_in_on_page,
-)
+from connecthub.oauth import tokens
 from tests.engines import redis_url
 from tests.factories import (
     DEFAULT_PASSWORD,
     create_user,
     password_grant,
     register_oauth_app,
+)
+from tests.oauth.test_code_flow import (
+    REDIRECT,
+    authorize_params,
+    code_from,
+    exchange,
+    sign_in_on_page,
 )
 
 
