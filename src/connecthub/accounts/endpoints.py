@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from connecthub.accounts import credentials, registration, repository, sign_in, two_factor
 from connecthub.accounts.default_images import grey_png
 from connecthub.accounts.models import Account, OAuthApplication, User
-from connecthub.accounts.params import boolean, iso_date, read_params, text
 from connecthub.accounts.profile import update_profile
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.serializers import (
@@ -25,9 +24,11 @@ from connecthub.accounts.serializers import (
 from connecthub.admin import service as admin
 from connecthub.admin.deps import moderator, staff
 from connecthub.clock import utcnow
+from connecthub.core.params import boolean, iso_date, text
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.params import read_params
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.media.endpoints import incoming

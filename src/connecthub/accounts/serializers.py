@@ -3,36 +3,19 @@ CredentialAccount (with `source` and `role`), Role and Token."""
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import nh3
-
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.roles import ROLES, RoleInfo, role_info
 from connecthub.config import Settings
+from connecthub.core.datetimes import iso
+from connecthub.core.html import text_to_html
 from connecthub.infra.storage import media_url
 
 MISSING_AVATAR = "/avatars/original/missing.png"
 MISSING_HEADER = "/headers/original/missing.png"
-_URL = re.compile(r"https?://[^\s<>\"']+")
-_ALLOWED_TAGS = {"p", "br", "a", "span"}
-_ALLOWED_ATTRIBUTES = {"a": {"href", "rel", "class", "target"}, "span": {"class"}}
-
-
-def iso(value: datetime | None) -> str | None:
-    """Mastodon's datetime format: UTC with milliseconds and a Z."""
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite gives naive datetimes; all stored times are UTC
-        value = value.replace(tzinfo=UTC)
-    elif value.utcoffset():
-        value = value.astimezone(UTC)
-    # isoformat ends in "+00:00" here; it costs half of strftime (every status shows two).
-    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _day(value: datetime) -> str:
@@ -40,33 +23,6 @@ def _day(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT00:00:00.000Z")
-
-
-def _linkify(escaped: str) -> str:
-    def link(match: re.Match[str]) -> str:
-        url = match.group(0)
-        return f'<a href="{url}" rel="nofollow noopener" target="_blank">{url}</a>'
-
-    return _URL.sub(link, escaped)
-
-
-def text_to_html(text: str) -> str:
-    """Plain text (as clients send notes and field values) to safe HTML: escaped, links
-    made clickable, paragraphs and line breaks kept, and sanitised once more by nh3."""
-    if not text.strip():
-        return ""
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    rendered = "".join(
-        "<p>" + "<br />".join(_linkify(html.escape(line)) for line in p.split("\n")) + "</p>"
-        for p in paragraphs
-    )
-    return nh3.clean(
-        rendered,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        link_rel=None,
-        url_schemes={"http", "https"},
-    )
 
 
 def role_entity(role: RoleInfo) -> dict[str, Any]:
@@ -198,8 +154,6 @@ __all__ = [
     "account_entity",
     "admin_account_entity",
     "credential_account_entity",
-    "iso",
     "role_entity",
-    "text_to_html",
     "token_entity",
 ]

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connecthub.accounts.params import boolean, read_params, text
 from connecthub.accounts.roles import ROLES
 from connecthub.accounts.serializers import admin_account_entity
 from connecthub.admin import service
@@ -22,10 +21,12 @@ from connecthub.admin.schemas import (
     ActionType,
 )
 from connecthub.config import Settings
+from connecthub.core.params import boolean, text
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 
 router = APIRouter(tags=["admin"])

@@ -30,8 +30,8 @@ from connecthub.admin.schemas import (
     ActionType,
     Moderator,
 )
+from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
-from connecthub.http.pagination import Page
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
 from connecthub.privacy import repository as privacy_repository

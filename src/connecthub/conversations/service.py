@@ -9,8 +9,8 @@ from typing import Any
 from connecthub.conversations import repository
 from connecthub.conversations.models import AccountConversation
 from connecthub.conversations.serializers import conversation_entities
+from connecthub.core.pagination import Page
 from connecthub.errors import NotFound
-from connecthub.http.pagination import Page
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
 

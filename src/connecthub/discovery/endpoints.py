@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from connecthub.accounts.serializers import account_entity
+from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from connecthub.discovery import service
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import NumberParam, SettingsDep, UowDep
-from connecthub.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(tags=["search"])
 

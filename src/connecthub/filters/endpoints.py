@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from connecthub.accounts.params import boolean, read_params
+from connecthub.core.params import boolean
 from connecthub.filters import schemas, service
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, UowDep, path_id
+from connecthub.http.params import read_params
 
 router = APIRouter(tags=["filters"])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connecthub.accounts.serializers import iso
+from connecthub.core.datetimes import iso
 from connecthub.filters.models import Filter, FilterKeyword, FilterStatus
 
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
-from connecthub.accounts.params import read_params, text
+from connecthub.core.params import text
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import EnginesDep, SettingsDep, UowDep, path_id
 from connecthub.http.inputs import check_fields
+from connecthub.http.params import read_params
 from connecthub.media import repository, service, serving
 from connecthub.media.models import MediaState
 from connecthub.media.serializers import media_entity

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connecthub.accounts.params import read_params
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import UowDep, param_id, path_id
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.notifications import service
 from connecthub.notifications.repository import Filters
 from connecthub.statuses.schemas import string_list

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts.serializers import account_entity, iso
+from connecthub.accounts.serializers import account_entity
 from connecthub.config import Settings
+from connecthub.core.datetimes import iso
 from connecthub.notifications import repository
 from connecthub.notifications.repository import Row
 from connecthub.statuses.serializers import status_entities

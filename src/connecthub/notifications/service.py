@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from connecthub.clock import utcnow
+from connecthub.core.pagination import Page
 from connecthub.errors import NotFound
-from connecthub.http.pagination import Page
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.notifications import repository

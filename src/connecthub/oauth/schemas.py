@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from connecthub.accounts.models import OAuthApplication, OAuthToken
-from connecthub.accounts.serializers import iso
+from connecthub.core.datetimes import iso
 
 
 def iso_time(moment: datetime) -> str:

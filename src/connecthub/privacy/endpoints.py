@@ -10,14 +10,15 @@ from fastapi.responses import JSONResponse
 
 from connecthub.accounts import repository as accounts_repository
 from connecthub.accounts import sign_in
-from connecthub.accounts.params import read_params, text
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.serializers import admin_account_entity
 from connecthub.admin import service as admin
 from connecthub.admin.deps import moderator, staff
+from connecthub.core.params import text
 from connecthub.errors import Forbidden, NotFound
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.params import read_params
 from connecthub.privacy import deletion
 from connecthub.privacy.serializers import account_deletion_entity
 

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from connecthub.accounts.models import Account
-from connecthub.accounts.serializers import account_entity, iso
+from connecthub.accounts.serializers import account_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.core.datetimes import iso
 from connecthub.errors import NotFound
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from connecthub.accounts.models import Account
-from connecthub.accounts.params import boolean, read_params, text
 from connecthub.accounts.serializers import account_entity
+from connecthub.core.params import boolean, text
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id, path_id
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 from connecthub.oauth.scopes import covers_any
 from connecthub.statuses import interactions, repository, service

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
 from connecthub.statuses.models import (

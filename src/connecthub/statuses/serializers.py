@@ -18,9 +18,10 @@ from sqlalchemy import CompoundSelect, bindparam, func, literal, select, union_a
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, OAuthApplication, User
-from connecthub.accounts.serializers import account_entity, iso
+from connecthub.accounts.serializers import account_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.core.datetimes import iso
 from connecthub.filters import matching
 from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache

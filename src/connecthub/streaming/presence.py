@@ -12,8 +12,8 @@ from typing import Any
 
 import structlog
 
-from connecthub.accounts.serializers import iso
 from connecthub.clock import utcnow
+from connecthub.core.datetimes import iso
 from connecthub.errors import NotFound
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork

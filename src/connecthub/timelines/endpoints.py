@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connecthub.accounts import params
 from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.http.responses import ENTITY_LIST, EntityResponse
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
@@ -151,7 +151,7 @@ async def get_markers(request: Request, caller: ReadStatuses, uow: UowDep) -> di
 
 @router.post("/api/v1/markers", summary="Save where I stopped reading")
 async def save_markers(request: Request, caller: WriteStatuses, uow: UowDep) -> dict[str, Any]:
-    values = await params.read_params(request)
+    values = await read_params(request)
     updates: dict[str, int] = {}
     for name in service.MARKER_TIMELINES:
         section = values.get(name)

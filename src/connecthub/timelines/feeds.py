@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.config import Settings
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 from connecthub.infra.engines import Engines
 from connecthub.infra.redis import KeySpace
 from connecthub.statuses.models import Status

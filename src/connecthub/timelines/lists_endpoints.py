@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connecthub.accounts import params
 from connecthub.accounts.serializers import account_entity
+from connecthub.core.params import boolean, text
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 from connecthub.timelines import repository, service
 from connecthub.timelines.serializers import list_entity
@@ -49,13 +50,13 @@ async def lists(caller: ReadLists, uow: UowDep) -> list[Entity]:
 
 @router.post("/api/v1/lists", summary="Create a list")
 async def create_list(request: Request, caller: WriteLists, uow: UowDep) -> Entity:
-    values = await params.read_params(request)
+    values = await read_params(request)
     lst = await service.create_list(
         uow,
         caller.account_id,
-        title=params.text(values, "title", required=True),
+        title=text(values, "title", required=True),
         replies_policy=_policy(values),
-        exclusive=bool(params.boolean(values, "exclusive", default=False)),
+        exclusive=bool(boolean(values, "exclusive", default=False)),
     )
     return list_entity(lst)
 
@@ -68,8 +69,8 @@ async def get_list(list_id: PathId, caller: ReadLists, uow: UowDep) -> Entity:
 @router.put("/api/v1/lists/{list_id}", summary="Rename a list or change its policies")
 async def update_list(list_id: PathId, request: Request, caller: WriteLists, uow: UowDep) -> Entity:
     lst = await service.owned_list(uow, caller.account_id, list_id)
-    values = await params.read_params(request)
-    title = params.text(values, "title") if "title" in values else None
+    values = await read_params(request)
+    title = text(values, "title") if "title" in values else None
     if title == "":
         raise ValidationFailed("title", "can't be blank")
     lst = await service.update_list(
@@ -77,7 +78,7 @@ async def update_list(list_id: PathId, request: Request, caller: WriteLists, uow
         lst,
         title=title,
         replies_policy=_policy(values),
-        exclusive=params.boolean(values, "exclusive"),
+        exclusive=boolean(values, "exclusive"),
     )
     return list_entity(lst)
 
@@ -112,7 +113,7 @@ async def add_accounts(
     list_id: PathId, request: Request, caller: WriteLists, uow: UowDep
 ) -> Entity:
     lst = await service.owned_list(uow, caller.account_id, list_id)
-    await service.add_members(uow, lst, _account_ids(await params.read_params(request)))
+    await service.add_members(uow, lst, _account_ids(await read_params(request)))
     return {}
 
 
@@ -121,7 +122,7 @@ async def remove_accounts(
     list_id: PathId, request: Request, caller: WriteLists, uow: UowDep
 ) -> Entity:
     lst = await service.owned_list(uow, caller.account_id, list_id)
-    await service.remove_members(uow, lst, _account_ids(await params.read_params(request)))
+    await service.remove_members(uow, lst, _account_ids(await read_params(request)))
     return {}
 
 

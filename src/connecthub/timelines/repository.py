@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 from connecthub.infra.db import IdType, dialect_of, in_id_list
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.access import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connecthub.accounts.serializers import iso
+from connecthub.core.datetimes import iso
 from connecthub.timelines.models import List, Marker
 
 

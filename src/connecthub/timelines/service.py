@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from connecthub.clock import utcnow
+from connecthub.core.pagination import Page
 from connecthub.errors import NotFound, ValidationFailed
-from connecthub.http.pagination import Page
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status

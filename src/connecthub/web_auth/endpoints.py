@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from connecthub.accounts import credentials, registration, repository
-from connecthub.accounts.params import read_params
 from connecthub.accounts.sign_in import (
     AccountUnavailable,
     SecondFactorRequired,
@@ -26,6 +25,7 @@ from connecthub.accounts.two_factor import consume_code
 from connecthub.config import RegistrationMode, Settings
 from connecthub.errors import ConnectHubError, TooManyRequests, ValidationFailed
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
+from connecthub.http.params import read_params
 from connecthub.infra.uow import UnitOfWork
 from connecthub.web_auth import sessions as web_sessions
 from connecthub.web_auth.forms import CSRF_FIELD, csrf_valid, render

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -15,8 +14,6 @@ from connecthub.errors import ValidationFailed
 from connecthub.http.inputs import MAX_DEPTH, check_fields
 
 _KEY_PART = re.compile(r"\[([^\]]*)\]")
-_TRUE = {"true", "1", "on", "yes", "t"}
-_FALSE = {"false", "0", "off", "no", "f", ""}
 
 
 def _insert(target: dict[str, Any], key: str, value: Any) -> None:
@@ -82,37 +79,3 @@ async def read_params(request: Request) -> dict[str, Any]:
         check_fields(pairs)  # multipart text is not checked on the way in (uploads)
         params.update(nest(pairs))
     return params
-
-
-def text(params: dict[str, Any], field: str, *, default: str = "", required: bool = False) -> str:
-    value = params.get(field)
-    if value is None or value == "":
-        if required:
-            raise ValidationFailed(field, "is required")
-        return default
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValidationFailed(field, "must be a string")
-    return str(value)
-
-
-def boolean(params: dict[str, Any], field: str, *, default: bool | None = None) -> bool | None:
-    value = params.get(field)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | str) and str(value).strip().lower() in _TRUE:
-        return True
-    if isinstance(value, int | str) and str(value).strip().lower() in _FALSE:
-        return False
-    raise ValidationFailed(field, "must be true or false")
-
-
-def iso_date(params: dict[str, Any], field: str) -> date | None:
-    value = text(params, field)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(field, "must be a date written YYYY-MM-DD") from None
