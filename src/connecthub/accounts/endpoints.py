@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from connecthub.accounts import credentials, registration, repository, sign_in, two_factor
+from connecthub.accounts import credentials, registration, service, sign_in, two_factor
 from connecthub.accounts.default_images import grey_png
 from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.profile import update_profile
@@ -62,8 +62,8 @@ def _mastodon_details(exc: ValidationFailed) -> ValidationFailed:
 
 
 async def _signed_in_user(uow: UnitOfWork, caller: Caller) -> tuple[Account, User]:
-    account = await repository.account_by_id(uow.session, caller.account_id)
-    user = await repository.user_for_account(uow.session, caller.account_id)
+    account = await service.account_by_id(uow.session, caller.account_id)
+    user = await service.user_for_account(uow.session, caller.account_id)
     if account is None or user is None:
         raise NotFound()
     return account, user
@@ -152,19 +152,19 @@ async def lookup(acct: str, uow: UowDep, settings: SettingsDep) -> dict[str, Any
     name, _, domain = username.partition("@")
     if domain and domain.lower() != local_host:
         raise NotFound()
-    account = await repository.account_by_username(uow.session, name)
-    if account is None or account.suspended_at is not None:
+    account = await service.visible_local_account(uow.session, name)
+    if account is None:
         raise NotFound()
-    role = await repository.role_of_account(uow.session, account.id)
+    role = await service.role_of_account(uow.session, account.id)
     return account_entity(settings, account, role)
 
 
 @router.get("/api/v1/accounts/{account_id:id}", summary="An account by id")
 async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -> dict[str, Any]:
-    account = await repository.visible_account(uow.session, account_id)
+    account = await service.visible_account(uow.session, account_id)
     if account is None:
         raise NotFound()
-    role = await repository.role_of_account(uow.session, account.id)
+    role = await service.role_of_account(uow.session, account.id)
     return account_entity(settings, account, role)
 
 
@@ -178,7 +178,7 @@ async def approve_account(
     if not has_permission(caller.token.role, Permission.MANAGE_USERS):
         refusal = Forbidden("This action is not allowed")
         raise admin.audit_refusal(moderator(caller), "approve", account_id, refusal)
-    account = await repository.account_by_id(uow.session, account_id)
+    account = await service.account_by_id(uow.session, account_id)
     if account is None:
         raise NotFound()
     user = await registration.approve(uow.session, account.username)

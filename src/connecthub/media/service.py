@@ -407,3 +407,10 @@ async def set_profile_image(
     setattr(account, column, key)
     if previous and previous != key:
         purge_after_commit(uow, [previous])
+
+
+async def own_upload(
+    session: AsyncSession, account_id: int, media_id: int
+) -> MediaAttachment | None:
+    """The caller's own upload; someone else's is as absent as a missing one."""
+    return await repository.owned(session, account_id, media_id)

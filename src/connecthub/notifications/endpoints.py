@@ -12,7 +12,7 @@ from connecthub.http.deps import UowDep, param_id, path_id
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.http.params import read_params
 from connecthub.notifications import service
-from connecthub.notifications.repository import Filters
+from connecthub.notifications.service import Filters
 from connecthub.statuses.schemas import string_list
 
 router = APIRouter(tags=["notifications"])

@@ -14,7 +14,8 @@ from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.notifications import repository
 from connecthub.notifications.models import Notification
-from connecthub.notifications.repository import Filters, Row
+from connecthub.notifications.repository import Filters as Filters  # the endpoints' query
+from connecthub.notifications.repository import Row
 from connecthub.notifications.serializers import notification_entities
 
 UNREAD_COUNT_DEFAULT = 100

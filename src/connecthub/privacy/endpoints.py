@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from connecthub.accounts import repository as accounts_repository
+from connecthub.accounts import service as accounts
 from connecthub.accounts import sign_in
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.serializers import admin_account_entity
@@ -52,7 +52,7 @@ uploads, consent records and sign-in data. The username stays reserved. Answers 
     description=DELETION_DESCRIPTION,
 )
 async def delete_own_account(request: Request, caller: WriteCaller, uow: UowDep) -> JSONResponse:
-    user = await accounts_repository.user_for_account(uow.session, caller.account_id)
+    user = await accounts.user_for_account(uow.session, caller.account_id)
     if user is None:
         raise NotFound()
     params = await read_params(request)
@@ -83,10 +83,10 @@ async def admin_delete_account(
     if not has_permission(caller.token.role, Permission.DELETE_USER_DATA):
         refusal = Forbidden("This action is not allowed")
         raise admin.audit_refusal(moderator(caller), "delete", account_id, refusal)
-    account = await accounts_repository.account_by_id(uow.session, account_id)
+    account = await accounts.account_by_id(uow.session, account_id)
     if account is None:
         raise NotFound()
-    user = await accounts_repository.user_for_account(uow.session, account_id)
+    user = await accounts.user_for_account(uow.session, account_id)
     await deletion.request_deletion(
         uow,
         account_id,

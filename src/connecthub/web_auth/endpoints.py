@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from connecthub.accounts import credentials, registration, repository
+from connecthub.accounts import credentials, registration
+from connecthub.accounts import service as accounts
 from connecthub.accounts.sign_in import (
     AccountUnavailable,
     SecondFactorRequired,
@@ -223,7 +224,7 @@ async def _second_step(
     """Check the two-factor code against the pending challenge: (user, error)."""
     challenge = _str(params, "challenge")
     user_id = challenge_user_id(settings.secret_key, challenge)
-    user = await repository.user_by_id(uow.session, user_id) if user_id else None
+    user = await accounts.user_by_id(uow.session, user_id) if user_id else None
     if user is None or not challenge_token_valid(settings.secret_key, challenge, user):
         return None, "The sign-in has expired. Please start again."
     await throttle_sign_in(uow.engines, email=user.email)
@@ -262,7 +263,7 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
                 uow.engines, uow.session, email=email, password=_str(params, "password")
             )
     except SecondFactorRequired:
-        found = await repository.user_by_email(uow.session, email)
+        found = await accounts.user_by_email(uow.session, email)
         assert found is not None
         return render(
             request,
