@@ -11,9 +11,9 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from connecthub.accounts import repository, two_factor
+from connecthub.accounts import two_factor
 from connecthub.accounts.models import OAuthApplication, OAuthGrant, OAuthToken
-from connecthub.oauth import tokens
+from connecthub.oauth import repository, tokens
 from tests.engines import redis_url
 from tests.factories import (
     DEFAULT_PASSWORD,

@@ -160,3 +160,12 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def role_of_account(session: AsyncSession, account_id: int) -> str | None:
     return await repository.role_of_account(session, account_id)
+
+
+async def username_taken(session: AsyncSession, username: str) -> bool:
+    return await repository.username_taken(session, username)
+
+
+async def account_by_username(session: AsyncSession, username: str) -> Account | None:
+    """The local account named `username` (any case), suspended or not."""
+    return await repository.account_by_username(session, username)

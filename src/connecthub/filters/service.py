@@ -5,10 +5,12 @@ cached rules (`filters.matching`) are dropped by the entity cache on the same co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound, ValidationFailed
@@ -31,7 +33,7 @@ from connecthub.filters.serializers import (
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.oauth.tokens import revocation_channel
-from connecthub.statuses import repository as statuses_repository
+from connecthub.statuses import service as statuses
 
 FILTERS_CHANGED = "filters_changed"
 _PUBLISHED = "connecthub.filters.changed"
@@ -229,7 +231,7 @@ async def add_status(
     uow: UnitOfWork, account_id: int, filter_id: int, status_id: int
 ) -> dict[str, Any]:
     row = await _owned(uow, account_id, filter_id)
-    if await statuses_repository.readable_status(uow.session, account_id, status_id) is None:
+    if await statuses.readable_status(uow.session, account_id, status_id) is None:
         raise ValidationFailed("status_id", "is not a status you can see")
     present = (await repository.statuses_of(uow.session, account_id, [row.id]))[row.id]
     if any(s.status_id == status_id for s in present):
@@ -343,3 +345,10 @@ async def update_v1(
 async def delete_v1(uow: UnitOfWork, account_id: int, keyword_id: int) -> None:
     """Only the keyword goes (as Mastodon); its filter stays, with its other rules."""
     await delete_keyword(uow, account_id, keyword_id)
+
+
+async def rules_of_many(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Several accounts' filter rules at once (streaming recipients of one event)."""
+    return await repository.rules_of_many(session, account_ids)

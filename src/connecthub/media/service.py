@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -414,3 +414,10 @@ async def own_upload(
 ) -> MediaAttachment | None:
     """The caller's own upload; someone else's is as absent as a missing one."""
     return await repository.owned(session, account_id, media_id)
+
+
+async def attachments_of_statuses(
+    session: AsyncSession, status_ids: Iterable[int]
+) -> dict[int, list[MediaAttachment]]:
+    """The media attached to each of these statuses, in one query (entity rendering)."""
+    return await repository.of_statuses(session, status_ids)

@@ -9,7 +9,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts.models import OAuthApplication, OAuthGrant, OAuthToken
+from connecthub.accounts.models import Account, OAuthApplication, OAuthGrant, OAuthToken, User
+from connecthub.clock import utcnow
+from connecthub.oauth.identity import TokenInfo
+from connecthub.oauth.scopes import parse_scopes
 
 
 async def app_by_client_id(session: AsyncSession, client_id: str) -> OAuthApplication | None:
@@ -123,3 +126,45 @@ async def live_sessions(
         .order_by(OAuthToken.id.desc())
     )
     return [(row[0], row[1]) for row in result.all()]
+
+
+async def find_live_token(session: AsyncSession, token_hash: str) -> TokenInfo | None:
+    row = (
+        await session.execute(
+            select(
+                OAuthToken,
+                User.role,
+                User.disabled,
+                Account.suspended_at,
+                User.confirmed_at,
+                User.approved,
+            )
+            .outerjoin(Account, Account.id == OAuthToken.account_id)
+            .outerjoin(User, User.account_id == OAuthToken.account_id)
+            .where(OAuthToken.token_hash == token_hash, OAuthToken.revoked_at.is_(None))
+        )
+    ).first()
+    if row is None:
+        return None
+    token, role, disabled, suspended_at, confirmed_at, approved = row
+    if token.account_id is not None and (disabled or suspended_at is not None):
+        return None
+    pending = None
+    if token.account_id is not None and role is not None:
+        if confirmed_at is None:
+            pending = "Your login is missing a confirmed e-mail address"
+        elif not approved:
+            pending = "Your login is currently pending approval"
+    expires_at = token.expires_at
+    if expires_at is not None and expires_at.tzinfo is None:
+        # SQLite returns naive datetimes; every time we store is UTC.
+        expires_at = expires_at.replace(tzinfo=utcnow().tzinfo)
+    return TokenInfo(
+        token_id=token.id,
+        account_id=token.account_id,
+        application_id=token.application_id,
+        scopes=parse_scopes(token.scopes),
+        expires_at=expires_at,
+        role=role,
+        pending=pending,
+    )

@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts import repository
 from connecthub.accounts.models import OAuthToken
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
@@ -62,7 +61,7 @@ async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
             near.put(key, info, ticket)
         return None if info.expired else info
     async with engines.db.session(readonly=True) as session:
-        found = await repository.find_live_token(session, token_hash)
+        found = await oauth_repository.find_live_token(session, token_hash)
     if found is None or found.expired:
         return None
     if found.pending is not None:

@@ -15,7 +15,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts import registration, repository, service, two_factor
+from connecthub.accounts import registration, service, two_factor
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.sign_in import (
     AccountUnavailable,
@@ -66,7 +66,7 @@ async def outcome_for(session: AsyncSession, identity: VerifiedIdentity) -> Outc
     if owner is not None:
         return SignIn(*owner)
     if identity.email and identity.email_verified:
-        user = await repository.user_by_email(session, identity.email)
+        user = await service.user_by_email(session, identity.email)
         account = await session.get(Account, user.account_id) if user else None
         if user is not None and account is not None:
             return LinkOffer(user, account)
@@ -175,7 +175,7 @@ async def suggest_username(session: AsyncSession, identity: VerifiedIdentity) ->
         base = f"{base}_user"[:24]
     candidate = base
     for number in range(2, 50):
-        if not await repository.username_taken(session, candidate):
+        if not await service.username_taken(session, candidate):
             return candidate
         candidate = f"{base}{number}"
     return f"{base}_{secrets.randbelow(10**5)}"

@@ -26,7 +26,7 @@ from connecthub.filters import matching
 from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache
 from connecthub.infra.db import IdType, dialect_of, in_id_list
-from connecthub.media import repository as media_repository
+from connecthub.media import service as media_service
 from connecthub.media.serializers import media_entity
 from connecthub.statuses.models import (
     Bookmark,
@@ -230,7 +230,8 @@ async def _render_parts(
         parts[status_id]["tags"].append(_tag_entity(settings, tag))
     with_media = {s.id for s in statuses if s.has_media}
     if with_media:  # one query, and none for a page without media
-        for status_id, rows in (await media_repository.of_statuses(session, with_media)).items():
+        media = await media_service.attachments_of_statuses(session, with_media)
+        for status_id, rows in media.items():
             parts[status_id]["media_attachments"] = [media_entity(settings, m) for m in rows]
     for status_id in await session.scalars(statements["polls"], params):
         parts[status_id]["poll"] = True

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
@@ -432,3 +433,19 @@ __all__ = [
     "own_status",
     "remove_boost",
 ]
+
+
+# For other domains (they use statuses through this service, never its repository).
+
+
+async def readable_status(
+    session: AsyncSession, viewer_id: int | None, status_id: int
+) -> Status | None:
+    """The status if `viewer_id` may read it (statuses/access.py), else None."""
+    return await repository.readable_status(session, viewer_id, status_id)
+
+
+async def drop_interactions_by(session: AsyncSession, account_id: int, limit: int) -> int:
+    """Account erasure: up to `limit` favourites and poll votes the account gave, counters
+    kept right. Returns how many went."""
+    return await repository.drop_interactions_by(session, account_id, limit)

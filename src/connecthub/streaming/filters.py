@@ -31,7 +31,7 @@ import structlog
 
 from connecthub.clock import utcnow
 from connecthub.filters import matching
-from connecthub.filters import repository as filters_repository
+from connecthub.filters import service as filters_service
 from connecthub.filters.models import RULES_KIND
 from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
@@ -300,7 +300,7 @@ class RecipientFilters:
         missing = [i for i in viewer_ids if i not in found]
         if missing:
             async with self._engines.db.session() as session:
-                loaded = await filters_repository.rules_of_many(session, missing)
+                loaded = await filters_service.rules_of_many(session, missing)
             found.update(loaded)
             if cache is not None:
                 await cache.put_many(RULES_KIND, loaded, generation)

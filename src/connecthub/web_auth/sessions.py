@@ -12,12 +12,12 @@ from datetime import timedelta
 
 from fastapi import Request, Response
 
-from connecthub.accounts import repository
 from connecthub.accounts.models import Account, User, WebSession
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.infra.uow import UnitOfWork
 from connecthub.oauth.tokens import generate_secret, hash_secret
+from connecthub.web_auth import repository
 
 SESSION_COOKIE = "connecthub_session"
 SESSION_LIFETIME = timedelta(days=30)
