@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-distributed lint typecheck format setup
+.PHONY: run test test-distributed lint typecheck contracts format setup
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,6 +38,12 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
+
+# The import contracts (pyproject.toml, [tool.importlinter]; ARCHITECTURE.md: Layers), then
+# the package-level cycle figure.
+contracts: setup
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python .ci/package_cycles.py
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

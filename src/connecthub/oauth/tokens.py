@@ -93,6 +93,17 @@ def revocation_channel(account_id: int) -> str:
     return f"account:{account_id}:revocations"
 
 
+# On the revocation channel: the whole account is out of service (suspended, disabled),
+# so every one of its streaming connections closes, whatever token it came with.
+ACCOUNT_CLOSED_EVENT = "account_closed"
+
+
+def close_account_connections(uow: UnitOfWork, account_id: int) -> None:
+    """After commit, every streaming connection of the account closes, on every process
+    (streaming listens on the account's revocation channel; accounts need not know it)."""
+    uow.publish(revocation_channel(account_id), {"event": ACCOUNT_CLOSED_EVENT})
+
+
 async def forget_tokens(
     engines: Engines, token_hashes: list[str], account_id: int | None, token_ids: list[int]
 ) -> None:

@@ -22,16 +22,12 @@ import structlog
 
 from connecthub.infra.engines import Engines
 from connecthub.oauth.identity import TokenInfo
-from connecthub.oauth.tokens import revocation_channel
+from connecthub.oauth.tokens import ACCOUNT_CLOSED_EVENT, revocation_channel
 from connecthub.ops.metrics import STREAMING_CONNECTIONS
 from connecthub.streaming.connection_limits import Lease, connection_counter
 from connecthub.streaming.filters import AudienceFilter
 from connecthub.streaming.presence import PresenceService
-from connecthub.streaming.session import (
-    ACCOUNT_CLOSED_EVENT,
-    CLOSE_GOING_AWAY,
-    StreamSession,
-)
+from connecthub.streaming.session import CLOSE_GOING_AWAY, StreamSession
 
 log = structlog.get_logger(__name__)
 

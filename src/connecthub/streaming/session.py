@@ -16,7 +16,7 @@ from typing import Any, cast
 from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event, EventBusBase, Subscription
 from connecthub.oauth.identity import TokenInfo
-from connecthub.oauth.tokens import revocation_channel
+from connecthub.oauth.tokens import ACCOUNT_CLOSED_EVENT, revocation_channel
 from connecthub.streaming.filters import AudienceFilter, RecipientFilters
 from connecthub.streaming.streams import Stream, StreamError
 
@@ -28,7 +28,6 @@ CLOSE_SLOW_CONSUMER = 1013
 CLOSE_GOING_AWAY = 1001
 CLOSE_NORMAL = 1000
 
-ACCOUNT_CLOSED_EVENT = "account_closed"
 
 Delivery = tuple[Stream, str, Any]  # stream, event name, payload
 
