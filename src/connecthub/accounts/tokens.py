@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub import channels
 from connecthub.accounts import oauth_repository, repository
 from connecthub.accounts.identity import TokenInfo
 from connecthub.accounts.models import OAuthToken
@@ -88,11 +89,6 @@ async def refresh_cached_tokens(engines: Engines, session: AsyncSession, account
         await engines.near.invalidate(keys)
 
 
-def revocation_channel(account_id: int) -> str:
-    """Streaming connections of the account listen here to close themselves."""
-    return f"account:{account_id}:revocations"
-
-
 async def forget_tokens(
     engines: Engines, token_hashes: list[str], account_id: int | None, token_ids: list[int]
 ) -> None:
@@ -103,8 +99,10 @@ async def forget_tokens(
         if engines.near is not None:
             await engines.near.invalidate(keys)
     if account_id is not None and token_ids:
-        await engines.events.publish(
-            revocation_channel(account_id), {"event": "tokens_revoked", "token_ids": token_ids}
+        await channels.send_now(
+            engines.events,
+            channels.tokens_revoked(token_ids),
+            [channels.control_channel(account_id)],
         )
 
 

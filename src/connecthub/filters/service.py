@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from connecthub.accounts.tokens import revocation_channel
+from connecthub import channels
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.filters import repository
@@ -33,7 +33,6 @@ from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses import repository as statuses_repository
 
-FILTERS_CHANGED = "filters_changed"
 _PUBLISHED = "connecthub.filters.changed"
 
 
@@ -41,10 +40,11 @@ def _changed(uow: UnitOfWork, account_id: int) -> None:
     published: set[int] = uow.session.info.setdefault(_PUBLISHED, set())
     if account_id not in published:
         published.add(account_id)
-        uow.publish(f"user:{account_id}", {"event": FILTERS_CHANGED})
-        # And on the account's control channel, which every streaming connection of the
-        # account listens to (topic-only ones too), so each process drops the rules it keeps.
-        uow.publish(revocation_channel(account_id), {"event": FILTERS_CHANGED})
+        # On the user channel for clients, and on the account's control channel, which
+        # every streaming connection of the account listens to (topic-only ones too), so
+        # each process drops the rules it keeps.
+        audience = [channels.user_channel(account_id), channels.control_channel(account_id)]
+        channels.send_on_commit(uow, channels.envelope(channels.FILTERS_CHANGED), audience)
 
 
 async def _owned(uow: UnitOfWork, account_id: int, filter_id: int) -> Filter:

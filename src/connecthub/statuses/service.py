@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from connecthub import channels
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.config import Settings
@@ -245,7 +246,7 @@ async def _after_post(
         )
     uow.enqueue(FAN_OUT_JOB, {"status_id": status.id}, job_id=f"fan-out:{status.id}")
     if status.visibility == Visibility.PUBLIC:
-        await _publish_public(uow, settings, status, "update")
+        await _publish_public(uow, settings, status, channels.UPDATE)
 
 
 async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, event: str) -> None:
@@ -253,11 +254,7 @@ async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, e
     recipient's own rules are applied by the streaming layer)."""
     entity: Any = await status_entity(uow.session, status, None, settings)
     tags = [t.name_key for t in await repository.tags_of(uow.session, status.id)]
-    message = {"event": event, "payload": entity}
-    hashtags = [f"hashtag:{t}" for t in tags]
-    uow.publish_many(
-        ["public", "public:local", *hashtags, *(f"{h}:local" for h in hashtags)], message
-    )
+    channels.send_on_commit(uow, channels.status_event(event, entity), channels.to_public(tags))
 
 
 async def own_status(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
@@ -288,10 +285,10 @@ async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> 
     await session.delete(status)
     await session.flush()
     _removed(uow, status)
-    message = {"event": "delete", "payload": str(status.id)}
-    uow.publish(f"user:{status.account_id}", message)
+    audience = channels.to_accounts([status.account_id])
     if was_public:
-        uow.publish_many(["public", "public:local", *(f"hashtag:{t}" for t in tags)], message)
+        audience += channels.to_public(tags)
+    channels.send_on_commit(uow, channels.deletion(status.id), audience)
 
 
 def _removed(uow: UnitOfWork, status: Status) -> None:
@@ -314,7 +311,9 @@ async def remove_boost(uow: UnitOfWork, boost: Status) -> None:
     await session.delete(boost)
     await session.flush()
     _removed(uow, boost)
-    uow.publish(f"user:{boost.account_id}", {"event": "delete", "payload": str(boost.id)})
+    channels.send_on_commit(
+        uow, channels.deletion(boost.id), channels.to_accounts([boost.account_id])
+    )
 
 
 async def edit_status(
@@ -416,11 +415,11 @@ async def _after_edit(
     version = status.edited_at.timestamp() if status.edited_at else ""
     uow.enqueue(
         FAN_OUT_JOB,
-        {"status_id": status.id, "event": "status.update", "version": version},
+        {"status_id": status.id, "event": channels.STATUS_UPDATE, "version": version},
         job_id=f"fan-out-edit:{status.id}:{version}",
     )
     if status.visibility == Visibility.PUBLIC:
-        await _publish_public(uow, settings, status, "status.update")
+        await _publish_public(uow, settings, status, channels.STATUS_UPDATE)
 
 
 __all__ = [
