@@ -47,7 +47,11 @@ def _changed(uow: UnitOfWork, account_id: int) -> None:
         channels.send_on_commit(uow, channels.envelope(channels.FILTERS_CHANGED), audience)
 
 
-async def _owned(uow: UnitOfWork, account_id: int, filter_id: int) -> Filter:
+# -- access: the caller's own filter, keyword or filtered status; anyone else's is as
+# good as missing (404).
+
+
+async def access_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> Filter:
     row = await repository.own_filter(uow.session, account_id, filter_id)
     if row is None:
         raise NotFound()
@@ -74,7 +78,7 @@ async def list_filters(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]
 
 
 async def get_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> dict[str, Any]:
-    return await _entity(uow, await _owned(uow, account_id, filter_id))
+    return await _entity(uow, await access_filter(uow, account_id, filter_id))
 
 
 def _apply(row: Filter, draft: FilterDraft) -> None:
@@ -123,7 +127,7 @@ async def create(uow: UnitOfWork, account_id: int, draft: FilterDraft) -> dict[s
 async def update(
     uow: UnitOfWork, account_id: int, filter_id: int, draft: FilterDraft
 ) -> dict[str, Any]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     _apply(row, draft)
     existing = {
         k.id: k for k in (await repository.keywords_of(uow.session, account_id, [row.id]))[row.id]
@@ -155,7 +159,7 @@ async def update(
 
 
 async def delete(uow: UnitOfWork, account_id: int, filter_id: int) -> None:
-    await repository.delete_filter(uow.session, await _owned(uow, account_id, filter_id))
+    await repository.delete_filter(uow.session, await access_filter(uow, account_id, filter_id))
     _changed(uow, account_id)
 
 
@@ -163,7 +167,7 @@ async def delete(uow: UnitOfWork, account_id: int, filter_id: int) -> None:
 
 
 async def list_keywords(uow: UnitOfWork, account_id: int, filter_id: int) -> list[dict[str, Any]]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     keywords = await repository.keywords_of(uow.session, account_id, [row.id])
     return [keyword_entity(k) for k in keywords[row.id]]
 
@@ -171,7 +175,7 @@ async def list_keywords(uow: UnitOfWork, account_id: int, filter_id: int) -> lis
 async def add_keyword(
     uow: UnitOfWork, account_id: int, filter_id: int, keyword: str, whole_word: bool | None
 ) -> dict[str, Any]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     present = (await repository.keywords_of(uow.session, account_id, [row.id]))[row.id]
     if len(present) >= MAX_KEYWORDS_PER_FILTER:
         raise ValidationFailed("keyword", f"at most {MAX_KEYWORDS_PER_FILTER} keywords per filter")
@@ -182,7 +186,7 @@ async def add_keyword(
     return keyword_entity(created)
 
 
-async def _own_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> FilterKeyword:
+async def access_filter_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> FilterKeyword:
     found = await repository.own_keyword(uow.session, account_id, keyword_id)
     if found is None:
         raise NotFound()
@@ -190,7 +194,7 @@ async def _own_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> Fil
 
 
 async def get_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> dict[str, Any]:
-    return keyword_entity(await _own_keyword(uow, account_id, keyword_id))
+    return keyword_entity(await access_filter_keyword(uow, account_id, keyword_id))
 
 
 async def update_keyword(
@@ -200,7 +204,7 @@ async def update_keyword(
     keyword: str | None,
     whole_word: bool | None,
 ) -> dict[str, Any]:
-    found = await _own_keyword(uow, account_id, keyword_id)
+    found = await access_filter_keyword(uow, account_id, keyword_id)
     if keyword is not None:
         found.keyword = keyword
     if whole_word is not None:
@@ -211,7 +215,7 @@ async def update_keyword(
 
 
 async def delete_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> None:
-    await uow.session.delete(await _own_keyword(uow, account_id, keyword_id))
+    await uow.session.delete(await access_filter_keyword(uow, account_id, keyword_id))
     await uow.session.flush()
     _changed(uow, account_id)
 
@@ -220,7 +224,7 @@ async def delete_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> N
 
 
 async def list_statuses(uow: UnitOfWork, account_id: int, filter_id: int) -> list[dict[str, Any]]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     rows = await repository.statuses_of(uow.session, account_id, [row.id])
     return [status_entity(s) for s in rows[row.id]]
 
@@ -228,7 +232,7 @@ async def list_statuses(uow: UnitOfWork, account_id: int, filter_id: int) -> lis
 async def add_status(
     uow: UnitOfWork, account_id: int, filter_id: int, status_id: int
 ) -> dict[str, Any]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     if await statuses_repository.readable_status(uow.session, account_id, status_id) is None:
         raise ValidationFailed("status_id", "is not a status you can see")
     present = (await repository.statuses_of(uow.session, account_id, [row.id]))[row.id]
@@ -250,7 +254,7 @@ async def add_status(
     return status_entity(created)
 
 
-async def _own_status(uow: UnitOfWork, account_id: int, row_id: int) -> FilterStatus:
+async def access_filter_status(uow: UnitOfWork, account_id: int, row_id: int) -> FilterStatus:
     found = await repository.own_status(uow.session, account_id, row_id)
     if found is None:
         raise NotFound()
@@ -258,11 +262,11 @@ async def _own_status(uow: UnitOfWork, account_id: int, row_id: int) -> FilterSt
 
 
 async def get_status(uow: UnitOfWork, account_id: int, row_id: int) -> dict[str, Any]:
-    return status_entity(await _own_status(uow, account_id, row_id))
+    return status_entity(await access_filter_status(uow, account_id, row_id))
 
 
 async def delete_status(uow: UnitOfWork, account_id: int, row_id: int) -> None:
-    await uow.session.delete(await _own_status(uow, account_id, row_id))
+    await uow.session.delete(await access_filter_status(uow, account_id, row_id))
     await uow.session.flush()
     _changed(uow, account_id)
 
@@ -279,8 +283,8 @@ async def list_v1(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]:
 async def _v1_pair(
     uow: UnitOfWork, account_id: int, keyword_id: int
 ) -> tuple[Filter, FilterKeyword]:
-    keyword = await _own_keyword(uow, account_id, keyword_id)
-    return await _owned(uow, account_id, keyword.filter_id), keyword
+    keyword = await access_filter_keyword(uow, account_id, keyword_id)
+    return await access_filter(uow, account_id, keyword.filter_id), keyword
 
 
 async def get_v1(uow: UnitOfWork, account_id: int, keyword_id: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from connecthub.errors import NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import EnginesDep, SettingsDep, UowDep, path_id
 from connecthub.http.inputs import check_fields
-from connecthub.media import repository, service, serving
+from connecthub.media import service, serving
 from connecthub.media.models import MediaState
 from connecthub.media.serializers import media_entity
 from connecthub.media.sniffing import SNIFF_BYTES
@@ -102,9 +102,7 @@ async def upload_v1(
 async def get_media(
     media_id: str, caller: WriteMedia, uow: UowDep, settings: SettingsDep
 ) -> JSONResponse:
-    row = await repository.owned(uow.session, caller.account_id, path_id(media_id))
-    if row is None:
-        raise NotFound()
+    row = await service.access_media(uow, caller.account_id, path_id(media_id))
     if row.state == MediaState.FAILED:
         raise ValidationFailed("file", "could not be processed")
     status = 206 if row.state == MediaState.PROCESSING else 200
@@ -115,8 +113,8 @@ async def get_media(
 async def update_media(
     media_id: str, request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    row = await repository.owned(uow.session, caller.account_id, path_id(media_id))
-    if row is None or row.status_id is not None:  # attached media change through the status
+    row = await service.access_media(uow, caller.account_id, path_id(media_id))
+    if row.status_id is not None:  # attached media change through the status
         raise NotFound()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":

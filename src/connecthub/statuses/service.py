@@ -257,14 +257,40 @@ async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, e
     channels.send_on_commit(uow, channels.status_event(event, entity), channels.to_public(tags))
 
 
-async def own_status(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
-    """A status the caller wrote: 404 when they cannot see it, 403 when it is another's."""
-    status = await repository.readable_status(uow.session, account_id, status_id)
+# -- access: load a status (or poll) if the caller may, else the domain's error. The rule
+# itself is THE visibility predicate (statuses/access.py), applied in the query.
+
+
+async def access_status(uow: UnitOfWork, viewer_id: int | None, status_id: int) -> Status:
+    """The status if the viewer may read it, else 404 (never revealing that it exists)."""
+    status = await repository.readable_status(uow.session, viewer_id, status_id)
+    if status is None:
+        raise NotFound()
+    return status
+
+
+async def access_own_status(
+    uow: UnitOfWork, account_id: int, status_id: int, *, for_update: bool = False
+) -> Status:
+    """A status the caller wrote: 404 when they cannot see it, 403 when it is another's.
+    Writers pass `for_update` to hold the row until their transaction ends."""
+    status = await repository.readable_status(
+        uow.session, account_id, status_id, for_update=for_update
+    )
     if status is None or status.reblog_of_id is not None:
         raise NotFound()
     if status.account_id != account_id:
         raise Forbidden("This action is not allowed")
     return status
+
+
+async def access_poll(uow: UnitOfWork, viewer_id: int | None, poll_id: int) -> Poll:
+    """A poll whose status the viewer may read, else 404."""
+    poll = await uow.session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFound()
+    await access_status(uow, viewer_id, poll.status_id)
+    return poll
 
 
 async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> None:
@@ -425,9 +451,11 @@ async def _after_edit(
 __all__ = [
     "FAN_OUT_JOB",
     "REMOVE_JOB",
+    "access_own_status",
+    "access_poll",
+    "access_status",
     "create_status",
     "delete_status",
     "edit_status",
-    "own_status",
     "remove_boost",
 ]

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from connecthub import channels
 from connecthub.accounts.identity import TokenInfo
 from connecthub.accounts.scopes import covers_any
+from connecthub.errors import NotFound
 from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
-from connecthub.streaming import repository
+from connecthub.infra.uow import UnitOfWork
+from connecthub.timelines import service as timelines_service
 
 STATUS_SCOPES = ("read", "read:statuses")
 NOTIFICATION_SCOPES = ("read", "read:notifications")
@@ -105,9 +107,12 @@ async def resolve(
         if number is None:
             raise StreamError(400, "No list for stream provided")
         async with engines.db.session(readonly=True) as session:
-            owner = await repository.list_owner(session, number)
-        if owner != account_id:
-            raise StreamError(404, "Not authorized to stream this list")
+            try:
+                await timelines_service.access_list(
+                    UnitOfWork(engines, session), account_id, number
+                )
+            except NotFound:
+                raise StreamError(404, "Not authorized to stream this list") from None
         # Named from the number, as the publisher names it ("0123" is list 123).
         channel = channels.list_channel(number)
         return Stream(name, str(number), channel, channels.STATUS_EVENTS, topic=True)
