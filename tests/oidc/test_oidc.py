@@ -22,6 +22,8 @@ from sqlalchemy import select
 from connecthub.accounts import two_factor
 from connecthub.accounts.models import Account, User, WebSession
 from connecthub.config import load_settings
+from connecthub.infra.rate_limiters import RedisRateLimiter
+from connecthub.infra.redis import KeySpace, connect_redis
 from connecthub.oauth.tokens import hash_secret
 from connecthub.oidc.models import Identity
 from connecthub.oidc.relying_party import provider_links
@@ -29,6 +31,7 @@ from connecthub.privacy.models import Consent
 from connecthub.web_auth.sessions import SESSION_COOKIE
 from tests.conftest import free_port, stop_process
 from tests.factories import DEFAULT_PASSWORD, create_user
+from tests.ops.conftest import RedisProcess
 
 CLIENT_ID = "connecthub-test-client"
 CLIENT_SECRET = "test-client-secret-0123456789"
@@ -495,3 +498,46 @@ def test_google_shortcut_and_provider_links(monkeypatch: pytest.MonkeyPatch) -> 
         ("Corp SSO", "/auth/oidc/corp?return_to=/home"),
     ]
     assert corp.client_secret.get_secret_value() == "s"
+
+
+async def test_linking_goes_through_while_the_rate_limiter_is_down(
+    app_factory: Any, oidc_provider: RunningProvider
+) -> None:
+    """The link form counts its client IP itself (the middleware does not cover the path);
+    like every other hit, a limiter outage lets the attempt through (docs/rate-limits.md)
+    instead of answering 500. The limiter is a Redis server of the test's own, stopped
+    half-way."""
+    limiter_redis = RedisProcess(free_port())
+    limiter_redis.start()
+    try:
+        async with app_factory(**provider_settings(oidc_provider)) as (app, client):
+            engines = app.state.engines
+            redis = connect_redis(limiter_redis.url)
+            healthy = engines.ratelimiter
+            engines.ratelimiter = RedisRateLimiter(redis, KeySpace("limits:"), app.state.settings)
+            try:
+                _, alice = await create_user(app, "alice", email="alice@example.com")
+                await oidc_provider.next_login(
+                    sub="alice-at-idp", email="alice@example.com", email_verified=True
+                )
+                page = await through_provider(client)
+                csrf = form_value(page, "csrf")
+                wrong = await client.post(
+                    "/auth/oidc/testid/link", data={"csrf": csrf, "password": "not it"}
+                )
+                assert wrong.status_code == 422
+                counted = [key async for key in redis.scan_iter(match="limits:*")]
+                assert len(counted) >= 2  # the e-mail and the IP buckets, in our Redis
+
+                limiter_redis.stop()
+                right = await client.post(
+                    "/auth/oidc/testid/link", data={"csrf": csrf, "password": DEFAULT_PASSWORD}
+                )
+            finally:
+                engines.ratelimiter = healthy
+                await redis.aclose()
+            assert right.status_code == 303, right.text
+            [identity] = await rows(app, Identity)
+            assert identity.user_id == alice.id
+    finally:
+        limiter_redis.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connecthub import channels
 from connecthub.conversations import repository
 from connecthub.conversations.models import AccountConversation
 from connecthub.conversations.serializers import conversation_entities
@@ -69,7 +70,8 @@ async def _publish(uow: UnitOfWork, row: AccountConversation, status: Status) ->
             uow.session, [(row, status)], row.account_id, uow.engines.settings
         )
     )[0]
-    uow.publish(f"user:{row.account_id}", {"event": "conversation", "payload": entity})
+    event = channels.envelope(channels.CONVERSATION, entity)
+    channels.send_on_commit(uow, event, channels.to_accounts([row.account_id]))
 
 
 async def page(

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub import channels
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.filters import repository
@@ -32,10 +33,8 @@ from connecthub.filters.serializers import (
 )
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
-from connecthub.oauth.tokens import revocation_channel
 from connecthub.statuses import service as statuses
 
-FILTERS_CHANGED = "filters_changed"
 _PUBLISHED = "connecthub.filters.changed"
 
 
@@ -43,13 +42,18 @@ def _changed(uow: UnitOfWork, account_id: int) -> None:
     published: set[int] = uow.session.info.setdefault(_PUBLISHED, set())
     if account_id not in published:
         published.add(account_id)
-        uow.publish(f"user:{account_id}", {"event": FILTERS_CHANGED})
-        # And on the account's control channel, which every streaming connection of the
-        # account listens to (topic-only ones too), so each process drops the rules it keeps.
-        uow.publish(revocation_channel(account_id), {"event": FILTERS_CHANGED})
+        # On the user channel for clients, and on the account's control channel, which
+        # every streaming connection of the account listens to (topic-only ones too), so
+        # each process drops the rules it keeps.
+        audience = [channels.user_channel(account_id), channels.control_channel(account_id)]
+        channels.send_on_commit(uow, channels.envelope(channels.FILTERS_CHANGED), audience)
 
 
-async def _owned(uow: UnitOfWork, account_id: int, filter_id: int) -> Filter:
+# -- access: the caller's own filter, keyword or filtered status; anyone else's is as
+# good as missing (404).
+
+
+async def access_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> Filter:
     row = await repository.own_filter(uow.session, account_id, filter_id)
     if row is None:
         raise NotFound()
@@ -76,7 +80,7 @@ async def list_filters(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]
 
 
 async def get_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> dict[str, Any]:
-    return await _entity(uow, await _owned(uow, account_id, filter_id))
+    return await _entity(uow, await access_filter(uow, account_id, filter_id))
 
 
 def _apply(row: Filter, draft: FilterDraft) -> None:
@@ -125,7 +129,7 @@ async def create(uow: UnitOfWork, account_id: int, draft: FilterDraft) -> dict[s
 async def update(
     uow: UnitOfWork, account_id: int, filter_id: int, draft: FilterDraft
 ) -> dict[str, Any]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     _apply(row, draft)
     existing = {
         k.id: k for k in (await repository.keywords_of(uow.session, account_id, [row.id]))[row.id]
@@ -157,7 +161,7 @@ async def update(
 
 
 async def delete(uow: UnitOfWork, account_id: int, filter_id: int) -> None:
-    await repository.delete_filter(uow.session, await _owned(uow, account_id, filter_id))
+    await repository.delete_filter(uow.session, await access_filter(uow, account_id, filter_id))
     _changed(uow, account_id)
 
 
@@ -165,7 +169,7 @@ async def delete(uow: UnitOfWork, account_id: int, filter_id: int) -> None:
 
 
 async def list_keywords(uow: UnitOfWork, account_id: int, filter_id: int) -> list[dict[str, Any]]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     keywords = await repository.keywords_of(uow.session, account_id, [row.id])
     return [keyword_entity(k) for k in keywords[row.id]]
 
@@ -173,7 +177,7 @@ async def list_keywords(uow: UnitOfWork, account_id: int, filter_id: int) -> lis
 async def add_keyword(
     uow: UnitOfWork, account_id: int, filter_id: int, keyword: str, whole_word: bool | None
 ) -> dict[str, Any]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     present = (await repository.keywords_of(uow.session, account_id, [row.id]))[row.id]
     if len(present) >= MAX_KEYWORDS_PER_FILTER:
         raise ValidationFailed("keyword", f"at most {MAX_KEYWORDS_PER_FILTER} keywords per filter")
@@ -184,7 +188,7 @@ async def add_keyword(
     return keyword_entity(created)
 
 
-async def _own_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> FilterKeyword:
+async def access_filter_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> FilterKeyword:
     found = await repository.own_keyword(uow.session, account_id, keyword_id)
     if found is None:
         raise NotFound()
@@ -192,7 +196,7 @@ async def _own_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> Fil
 
 
 async def get_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> dict[str, Any]:
-    return keyword_entity(await _own_keyword(uow, account_id, keyword_id))
+    return keyword_entity(await access_filter_keyword(uow, account_id, keyword_id))
 
 
 async def update_keyword(
@@ -202,7 +206,7 @@ async def update_keyword(
     keyword: str | None,
     whole_word: bool | None,
 ) -> dict[str, Any]:
-    found = await _own_keyword(uow, account_id, keyword_id)
+    found = await access_filter_keyword(uow, account_id, keyword_id)
     if keyword is not None:
         found.keyword = keyword
     if whole_word is not None:
@@ -213,7 +217,7 @@ async def update_keyword(
 
 
 async def delete_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> None:
-    await uow.session.delete(await _own_keyword(uow, account_id, keyword_id))
+    await uow.session.delete(await access_filter_keyword(uow, account_id, keyword_id))
     await uow.session.flush()
     _changed(uow, account_id)
 
@@ -222,7 +226,7 @@ async def delete_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> N
 
 
 async def list_statuses(uow: UnitOfWork, account_id: int, filter_id: int) -> list[dict[str, Any]]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     rows = await repository.statuses_of(uow.session, account_id, [row.id])
     return [status_entity(s) for s in rows[row.id]]
 
@@ -230,7 +234,7 @@ async def list_statuses(uow: UnitOfWork, account_id: int, filter_id: int) -> lis
 async def add_status(
     uow: UnitOfWork, account_id: int, filter_id: int, status_id: int
 ) -> dict[str, Any]:
-    row = await _owned(uow, account_id, filter_id)
+    row = await access_filter(uow, account_id, filter_id)
     if await statuses.readable_status(uow.session, account_id, status_id) is None:
         raise ValidationFailed("status_id", "is not a status you can see")
     present = (await repository.statuses_of(uow.session, account_id, [row.id]))[row.id]
@@ -252,7 +256,7 @@ async def add_status(
     return status_entity(created)
 
 
-async def _own_status(uow: UnitOfWork, account_id: int, row_id: int) -> FilterStatus:
+async def access_filter_status(uow: UnitOfWork, account_id: int, row_id: int) -> FilterStatus:
     found = await repository.own_status(uow.session, account_id, row_id)
     if found is None:
         raise NotFound()
@@ -260,11 +264,11 @@ async def _own_status(uow: UnitOfWork, account_id: int, row_id: int) -> FilterSt
 
 
 async def get_status(uow: UnitOfWork, account_id: int, row_id: int) -> dict[str, Any]:
-    return status_entity(await _own_status(uow, account_id, row_id))
+    return status_entity(await access_filter_status(uow, account_id, row_id))
 
 
 async def delete_status(uow: UnitOfWork, account_id: int, row_id: int) -> None:
-    await uow.session.delete(await _own_status(uow, account_id, row_id))
+    await uow.session.delete(await access_filter_status(uow, account_id, row_id))
     await uow.session.flush()
     _changed(uow, account_id)
 
@@ -281,8 +285,8 @@ async def list_v1(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]:
 async def _v1_pair(
     uow: UnitOfWork, account_id: int, keyword_id: int
 ) -> tuple[Filter, FilterKeyword]:
-    keyword = await _own_keyword(uow, account_id, keyword_id)
-    return await _owned(uow, account_id, keyword.filter_id), keyword
+    keyword = await access_filter_keyword(uow, account_id, keyword_id)
+    return await access_filter(uow, account_id, keyword.filter_id), keyword
 
 
 async def get_v1(uow: UnitOfWork, account_id: int, keyword_id: int) -> dict[str, Any]:

@@ -103,9 +103,7 @@ async def upload_v1(
 async def get_media(
     media_id: str, caller: WriteMedia, uow: UowDep, settings: SettingsDep
 ) -> JSONResponse:
-    row = await service.own_upload(uow.session, caller.account_id, path_id(media_id))
-    if row is None:
-        raise NotFound()
+    row = await service.access_media(uow, caller.account_id, path_id(media_id))
     if row.state == MediaState.FAILED:
         raise ValidationFailed("file", "could not be processed")
     status = 206 if row.state == MediaState.PROCESSING else 200
@@ -116,8 +114,8 @@ async def get_media(
 async def update_media(
     media_id: str, request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    row = await service.own_upload(uow.session, caller.account_id, path_id(media_id))
-    if row is None or row.status_id is not None:  # attached media change through the status
+    row = await service.access_media(uow, caller.account_id, path_id(media_id))
+    if row.status_id is not None:  # attached media change through the status
         raise NotFound()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":

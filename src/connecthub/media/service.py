@@ -27,7 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.config import Settings
-from connecthub.errors import InsufficientStorage, ServiceUnavailable, ValidationFailed
+from connecthub.errors import (
+    InsufficientStorage,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from connecthub.ids import new_id, parse_id
 from connecthub.infra.storage import MediaStorage, StorageError, StorageFull
 from connecthub.infra.uow import UnitOfWork
@@ -312,6 +317,16 @@ async def update(
             purge_after_commit(uow, [previous])
     row.updated_at = utcnow()
     await uow.session.flush()
+    return row
+
+
+async def access_media(
+    uow: UnitOfWork, account_id: int, media_id: int, *, for_update: bool = False
+) -> MediaAttachment:
+    """The caller's own upload; anyone else's is as good as missing (404)."""
+    row = await repository.owned(uow.session, account_id, media_id, for_update=for_update)
+    if row is None:
+        raise NotFound()
     return row
 
 

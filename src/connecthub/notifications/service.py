@@ -7,6 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from connecthub import channels
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.errors import NotFound
@@ -69,7 +70,8 @@ async def notify(
     row = await repository.sender_row(session, notification)
     settings = uow.engines.settings
     for entity in await notification_entities(session, [row], recipient_id, settings):
-        uow.publish(f"user:{recipient_id}", {"event": "notification", "payload": entity})
+        event = channels.envelope(channels.NOTIFICATION, entity)
+        channels.send_on_commit(uow, event, channels.to_accounts([recipient_id]))
 
 
 async def page(

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub import channels
 from connecthub.accounts.models import OAuthToken
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
@@ -88,20 +89,11 @@ async def refresh_cached_tokens(engines: Engines, session: AsyncSession, account
         await engines.near.invalidate(keys)
 
 
-def revocation_channel(account_id: int) -> str:
-    """Streaming connections of the account listen here to close themselves."""
-    return f"account:{account_id}:revocations"
-
-
-# On the revocation channel: the whole account is out of service (suspended, disabled),
-# so every one of its streaming connections closes, whatever token it came with.
-ACCOUNT_CLOSED_EVENT = "account_closed"
-
-
 def close_account_connections(uow: UnitOfWork, account_id: int) -> None:
     """After commit, every streaming connection of the account closes, on every process
-    (streaming listens on the account's revocation channel; accounts need not know it)."""
-    uow.publish(revocation_channel(account_id), {"event": ACCOUNT_CLOSED_EVENT})
+    (streaming listens on the account's control channel; accounts need not know it)."""
+    event = channels.envelope(channels.ACCOUNT_CLOSED)
+    channels.send_on_commit(uow, event, [channels.control_channel(account_id)])
 
 
 async def forget_tokens(
@@ -114,8 +106,10 @@ async def forget_tokens(
         if engines.near is not None:
             await engines.near.invalidate(keys)
     if account_id is not None and token_ids:
-        await engines.events.publish(
-            revocation_channel(account_id), {"event": "tokens_revoked", "token_ids": token_ids}
+        await channels.send_now(
+            engines.events,
+            channels.tokens_revoked(token_ids),
+            [channels.control_channel(account_id)],
         )
 
 

@@ -8,7 +8,6 @@ Nothing here touches the database; `oidc_service` decides what a verified identi
 from __future__ import annotations
 
 import secrets
-import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -21,6 +20,7 @@ from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from connecthub.clock import monotonic
 from connecthub.config import OidcProvider, Settings
 
 with warnings.catch_warnings():
@@ -40,7 +40,8 @@ DISCOVERY_PATH = "/.well-known/openid-configuration"
 METADATA_TTL_SECONDS = 3600
 HTTP_TIMEOUT_SECONDS = 10.0
 ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
-# Clock skew tolerated between us and the provider when checking exp and iat.
+# Clock skew tolerated between us and the provider when checking exp and iat (joserfc
+# checks them against the OS clock: its validate() takes no "now" to pass from clock.py).
 LEEWAY_SECONDS = 60
 
 
@@ -143,7 +144,7 @@ async def _get_json(url: str) -> dict[str, Any]:
 async def discover(provider: OidcProvider, *, refresh: bool = False) -> dict[str, Any]:
     """The provider's discovery document, checked to be about this issuer."""
     cached = _metadata.get(provider.issuer)
-    if cached and not refresh and time.monotonic() - cached.fetched_at < METADATA_TTL_SECONDS:
+    if cached and not refresh and monotonic() - cached.fetched_at < METADATA_TTL_SECONDS:
         return cached.document
     document = await _get_json(provider.issuer + DISCOVERY_PATH)
     if document.get("issuer", "").rstrip("/") != provider.issuer:
@@ -151,7 +152,7 @@ async def discover(provider: OidcProvider, *, refresh: bool = False) -> dict[str
     for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(document.get(field), str):
             raise ProviderUnreachable(f"The sign-in provider's configuration lacks {field}")
-    _metadata[provider.issuer] = _Metadata(document, None, time.monotonic())
+    _metadata[provider.issuer] = _Metadata(document, None, monotonic())
     return document
 
 

@@ -91,7 +91,7 @@ async def get_status(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     return await _one(uow, settings, status, viewer_id)
 
 
@@ -99,7 +99,9 @@ async def get_status(
 async def delete_status(
     status_id: str, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    status = await service.own_status(uow, caller.account_id, path_id(status_id))
+    status = await service.access_own_status(
+        uow, caller.account_id, path_id(status_id), for_update=True
+    )
     entity = await _one(uow, settings, status, caller.account_id)
     entity["text"] = status.text
     await service.delete_status(uow, settings, status)
@@ -110,7 +112,9 @@ async def delete_status(
 async def edit_status(
     status_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    status = await service.own_status(uow, caller.account_id, path_id(status_id))
+    status = await service.access_own_status(
+        uow, caller.account_id, path_id(status_id), for_update=True
+    )
     draft = status_draft(await read_params(request), editing=True)
     status = await service.edit_status(uow, settings, status, draft)
     return await _one(uow, settings, status, caller.account_id)
@@ -118,7 +122,7 @@ async def edit_status(
 
 @router.get("/api/v1/statuses/{status_id}/source", summary="A status' source text")
 async def status_source(status_id: str, caller: ReadStatuses, uow: UowDep) -> dict[str, Any]:
-    status = await service.own_status(uow, caller.account_id, path_id(status_id))
+    status = await service.access_own_status(uow, caller.account_id, path_id(status_id))
     return {"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text}
 
 
@@ -127,7 +131,7 @@ async def status_history(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
 ) -> list[dict[str, Any]]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     edits = await repository.edits_of(uow.session, status.id)
     author = await uow.session.get(Account, status.account_id)
     assert author is not None
@@ -139,7 +143,7 @@ async def status_context(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     above = await repository.ancestors(uow.session, viewer_id, status)
     below = await repository.descendants(uow.session, viewer_id, status)
     entities = await status_entities(
@@ -238,7 +242,7 @@ async def favourited_by(
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     rows = await repository.accounts_who(
         uow.session,
         viewer_id,
@@ -261,7 +265,7 @@ async def reblogged_by(
     settings: SettingsDep,
 ) -> list[dict[str, Any]]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     rows = await repository.boosters(uow.session, viewer_id, status.id, page)
     return await _accounts_page(request, response, uow, settings, rows)
 
@@ -320,7 +324,7 @@ async def get_poll(
     poll_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
 ) -> dict[str, Any]:
     viewer_id = viewer(token)
-    poll = await interactions.readable_poll(uow, viewer_id, path_id(poll_id))
+    poll = await service.access_poll(uow, viewer_id, path_id(poll_id))
     return dict(await _poll(uow, settings, poll, viewer_id))
 
 

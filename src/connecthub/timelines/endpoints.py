@@ -136,7 +136,7 @@ async def list_timeline(
     uow: UowDep,
     settings: SettingsDep,
 ) -> Response:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
+    lst = await service.access_list(uow, caller.account_id, list_id)
     statuses = await repository.list_timeline(uow.session, lst, page)
     return await _render(request, uow, settings, statuses, caller.account_id, "home")
 

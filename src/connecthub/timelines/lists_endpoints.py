@@ -63,12 +63,12 @@ async def create_list(request: Request, caller: WriteLists, uow: UowDep) -> Enti
 
 @router.get("/api/v1/lists/{list_id}", summary="One of my lists")
 async def get_list(list_id: PathId, caller: ReadLists, uow: UowDep) -> Entity:
-    return list_entity(await service.owned_list(uow, caller.account_id, list_id))
+    return list_entity(await service.access_list(uow, caller.account_id, list_id))
 
 
 @router.put("/api/v1/lists/{list_id}", summary="Rename a list or change its policies")
 async def update_list(list_id: PathId, request: Request, caller: WriteLists, uow: UowDep) -> Entity:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
+    lst = await service.access_list(uow, caller.account_id, list_id)
     values = await read_params(request)
     title = text(values, "title") if "title" in values else None
     if title == "":
@@ -85,7 +85,7 @@ async def update_list(list_id: PathId, request: Request, caller: WriteLists, uow
 
 @router.delete("/api/v1/lists/{list_id}", summary="Delete a list")
 async def delete_list(list_id: PathId, caller: WriteLists, uow: UowDep) -> Entity:
-    await service.delete_list(uow, await service.owned_list(uow, caller.account_id, list_id))
+    await service.delete_list(uow, await service.access_list(uow, caller.account_id, list_id))
     return {}
 
 
@@ -99,7 +99,7 @@ async def list_accounts(
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[Entity]:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
+    lst = await service.access_list(uow, caller.account_id, list_id)
     rows = await repository.members(uow.session, lst.id, page)
     if rows:
         link = link_header(request, rows[0][0], rows[-1][0])
@@ -112,7 +112,7 @@ async def list_accounts(
 async def add_accounts(
     list_id: PathId, request: Request, caller: WriteLists, uow: UowDep
 ) -> Entity:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
+    lst = await service.access_list(uow, caller.account_id, list_id)
     await service.add_members(uow, lst, _account_ids(await read_params(request)))
     return {}
 
@@ -121,7 +121,7 @@ async def add_accounts(
 async def remove_accounts(
     list_id: PathId, request: Request, caller: WriteLists, uow: UowDep
 ) -> Entity:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
+    lst = await service.access_list(uow, caller.account_id, list_id)
     await service.remove_members(uow, lst, _account_ids(await read_params(request)))
     return {}
 
