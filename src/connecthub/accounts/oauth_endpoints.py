@@ -239,7 +239,6 @@ def _consent_page(
         "message": message,
         "notice": notice,
         "need_code": need_code,
-        "form_action": "/oauth/authorize",
     }
     return _html(
         request,
