@@ -275,7 +275,7 @@ async def test_forged_or_tampered_form_is_refused(app, client):
                 "decision": "approve",
             },
         )
-        assert response.status_code == 400
+        assert response.status_code == 403
         assert "location" not in response.headers
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from connecthub.accounts import two_factor
 from connecthub.accounts.models import Account, User, WebSession
 from connecthub.config import load_settings
+from connecthub.http import forms
 from connecthub.infra.rate_limiters import RedisRateLimiter
 from connecthub.infra.redis import KeySpace, connect_redis
 from connecthub.oauth.tokens import hash_secret
@@ -164,12 +165,12 @@ async def test_new_person_signs_up_through_the_age_gate(
     assert "Join with Test ID" in page.text
     assert "Newbie@Example.org" in page.text
     assert form_value(page, "username") == "new_bie"
-    csrf = form_value(page, "csrf")
+    token = form_value(page, "authenticity_token")
 
     under_age = await client.post(
         "/auth/oidc/testid/sign-up",
         data={
-            "csrf": csrf,
+            "authenticity_token": token,
             "username": "new_bie",
             "date_of_birth": years_ago(15),
             "agreement": "1",
@@ -181,7 +182,7 @@ async def test_new_person_signs_up_through_the_age_gate(
 
     no_agreement = await client.post(
         "/auth/oidc/testid/sign-up",
-        data={"csrf": csrf, "username": "new_bie", "date_of_birth": years_ago(30)},
+        data={"authenticity_token": token, "username": "new_bie", "date_of_birth": years_ago(30)},
     )
     assert no_agreement.status_code == 422
     assert "agreement: must be accepted" in no_agreement.text
@@ -190,7 +191,7 @@ async def test_new_person_signs_up_through_the_age_gate(
     created = await client.post(
         "/auth/oidc/testid/sign-up",
         data={
-            "csrf": csrf,
+            "authenticity_token": token,
             "username": "new_bie",
             "date_of_birth": years_ago(30),
             "agreement": "1",
@@ -219,7 +220,7 @@ async def test_returning_person_is_signed_in_at_once(
     await client.post(
         "/auth/oidc/testid/sign-up",
         data={
-            "csrf": form_value(page, "csrf"),
+            "authenticity_token": form_value(page, "authenticity_token"),
             "username": "back",
             "date_of_birth": years_ago(40),
             "agreement": "on",
@@ -250,10 +251,10 @@ async def test_verified_email_links_only_with_the_accounts_password(
     assert page.status_code == 200
     assert "Link your Test ID identity to @alice?" in page.text
     assert await rows(app, Identity) == []  # never linked silently
-    csrf = form_value(page, "csrf")
+    token = form_value(page, "authenticity_token")
 
     wrong = await client.post(
-        "/auth/oidc/testid/link", data={"csrf": csrf, "password": "not the password"}
+        "/auth/oidc/testid/link", data={"authenticity_token": token, "password": "not the password"}
     )
     assert wrong.status_code == 422
     assert "Invalid e-mail address or password" in wrong.text
@@ -261,7 +262,7 @@ async def test_verified_email_links_only_with_the_accounts_password(
     assert await rows(app, WebSession) == []
 
     right = await client.post(
-        "/auth/oidc/testid/link", data={"csrf": csrf, "password": DEFAULT_PASSWORD}
+        "/auth/oidc/testid/link", data={"authenticity_token": token, "password": DEFAULT_PASSWORD}
     )
     assert right.status_code == 303, right.text
     [identity] = await rows(app, Identity)
@@ -288,7 +289,7 @@ async def test_unverified_email_never_links(
     refused = await client.post(
         "/auth/oidc/testid/sign-up",
         data={
-            "csrf": form_value(page, "csrf"),
+            "authenticity_token": form_value(page, "authenticity_token"),
             "username": "mallory",
             "date_of_birth": years_ago(30),
             "agreement": "1",
@@ -302,17 +303,24 @@ async def test_unverified_email_never_links(
     # A form posted without this browser's token (cross-site) is refused.
     forged = await client.post(
         "/auth/oidc/testid/sign-up",
-        data={"csrf": "guessed", "username": "mallory", "date_of_birth": years_ago(30)},
+        data={
+            "authenticity_token": "guessed",
+            "username": "mallory",
+            "date_of_birth": years_ago(30),
+        },
     )
-    assert forged.status_code == 400
-    assert "does not belong" in forged.text
+    assert forged.status_code == 403
+    assert forms.REFUSED in forged.text
 
-    # Nor can the link form be posted for it.
+    # Nor can the link form be posted for it: the sign-up page's token is no link form's.
     forced = await client.post(
         "/auth/oidc/testid/link",
-        data={"csrf": form_value(page, "csrf"), "password": DEFAULT_PASSWORD},
+        data={
+            "authenticity_token": form_value(page, "authenticity_token"),
+            "password": DEFAULT_PASSWORD,
+        },
     )
-    assert forced.status_code == 409
+    assert forced.status_code == 403
     assert await rows(app, Identity) == []
 
 
@@ -336,7 +344,11 @@ async def test_two_factor_is_asked_of_a_linked_account(
     assert "Two-factor code" in page.text
     linked = await client.post(
         "/auth/oidc/testid/link",
-        data={"csrf": form_value(page, "csrf"), "password": DEFAULT_PASSWORD, "otp_code": codes[0]},
+        data={
+            "authenticity_token": form_value(page, "authenticity_token"),
+            "password": DEFAULT_PASSWORD,
+            "otp_code": codes[0],
+        },
     )
     assert linked.status_code == 303, linked.text
 
@@ -344,12 +356,13 @@ async def test_two_factor_is_asked_of_a_linked_account(
     assert again.status_code == 200
     assert "Two-factor authentication" in again.text
     wrong = await client.post(
-        "/auth/oidc/testid/two-factor", data={"csrf": form_value(again, "csrf"), "otp_code": "1"}
+        "/auth/oidc/testid/two-factor",
+        data={"authenticity_token": form_value(again, "authenticity_token"), "otp_code": "1"},
     )
     assert wrong.status_code == 422
     done = await client.post(
         "/auth/oidc/testid/two-factor",
-        data={"csrf": form_value(again, "csrf"), "otp_code": codes[1]},
+        data={"authenticity_token": form_value(again, "authenticity_token"), "otp_code": codes[1]},
     )
     assert done.status_code == 303
     await assert_signed_in(app, done, carol.id)
@@ -439,7 +452,7 @@ async def test_registration_modes_apply(app_factory: Any, oidc_provider: Running
         created = await client.post(
             "/auth/oidc/testid/sign-up",
             data={
-                "csrf": form_value(page, "csrf"),
+                "authenticity_token": form_value(page, "authenticity_token"),
                 "username": "late",
                 "date_of_birth": years_ago(20),
                 "agreement": "1",
@@ -471,7 +484,7 @@ async def test_unknown_provider_and_unsafe_return_to(
     created = await client.post(
         "/auth/oidc/testid/sign-up",
         data={
-            "csrf": form_value(page, "csrf"),
+            "authenticity_token": form_value(page, "authenticity_token"),
             "username": "frank",
             "date_of_birth": years_ago(25),
             "agreement": "1",

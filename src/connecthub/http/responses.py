@@ -1,7 +1,8 @@
-"""JSON responses rendered with orjson, for the hot list endpoints (timelines,
-notifications): their entities are plain dicts already, so they skip FastAPI's validation
-and serialization of the return value (the annotation stays as `response_model` for the
-OpenAPI schema)."""
+"""JSON responses rendered with orjson, for the hottest list endpoints (the home, public,
+hashtag and list timelines): their entities are plain dicts already, so returning an
+`EntityResponse` skips FastAPI's validation and serialization of the return value; the
+route's `response_model=ENTITY_LIST` keeps the OpenAPI schema. Other endpoints (notifications
+among them) return their entities the ordinary way."""
 
 from __future__ import annotations
 

@@ -6,19 +6,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from itsdangerous import BadData, URLSafeTimedSerializer
 
 from connecthub.accounts.models import OAuthApplication
 from connecthub.accounts.sign_in import SecondFactorRequired, SignInError
 from connecthub.config import Settings
 from connecthub.errors import OAuthError, TooManyRequests, ValidationFailed
+from connecthub.http import forms, pages
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.security import CONTENT_SECURITY_POLICY
@@ -41,12 +39,13 @@ from connecthub.oauth.scopes import TOP_LEVEL, VALID_SCOPES
 from connecthub.web_auth.sessions import current_web_user
 
 router = APIRouter(tags=["oauth"])
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 Params = dict[str, list[str]]
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_FORM_SECONDS = 3600
+# The consent form carries the checked authorization request (and the account it was shown
+# to) in its token, so the decision needs no server-side state.
+AUTHORIZE = forms.PageForm("authorize", (("POST", "/oauth/authorize"),), max_age=3600)
 
 
 # --- request parsing ----------------------------------------------------------------
@@ -144,10 +143,6 @@ async def verify_app_credentials(
 # --- authorization page -------------------------------------------------------------
 
 
-def _signer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="connecthub.oauth.authorize")
-
-
 _SCOPE_WORDS = {
     "read": "Read all your account's data",
     "write": "Modify all your account's data",
@@ -188,10 +183,10 @@ def _html(
     redirect_uri: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    response = templates.TemplateResponse(
+    return pages.render(
         request,
         f"oauth/{name}.html",
-        {"instance_title": settings.instance_title, **context},
+        context,
         status_code=status_code,
         headers={
             **_NO_STORE,
@@ -199,11 +194,12 @@ def _html(
             **(headers or {}),
         },
     )
-    return response
 
 
-def _error_page(request: Request, settings: Settings, message: str) -> HTMLResponse:
-    return _html(request, settings, "error", {"message": message}, status_code=400)
+def _error_page(
+    request: Request, settings: Settings, message: str, *, status_code: int = 400
+) -> HTMLResponse:
+    return _html(request, settings, "error", {"message": message}, status_code=status_code)
 
 
 async def _signed_in(
@@ -230,20 +226,19 @@ def _consent_page(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    token = _signer(settings).dumps(
-        {"request": auth.to_dict(), "account_id": signed_in[0] if signed_in else None}
+    token = AUTHORIZE.token(
+        request, {"request": auth.to_dict(), "account_id": signed_in[0] if signed_in else None}
     )
     context = {
         "app_name": app_name,
         "app_website": app_website,
         "scopes": [(scope, _describe(scope)) for scope in auth.scopes],
-        "authenticity_token": token,
+        "form_token": token,
         "signed_in_as": signed_in[1] if signed_in else None,
         "email": email,
         "message": message,
         "notice": notice,
         "need_code": need_code,
-        "form_action": "/oauth/authorize",
     }
     return _html(
         request,
@@ -272,17 +267,28 @@ async def authorize_page(request: Request, uow: UowDep, settings: SettingsDep) -
     return _consent_page(request, settings, app.name, app.website, auth, signed_in)
 
 
+def _signed_request(
+    request: Request, form: dict[str, str]
+) -> tuple[service.AuthorizationRequest, object] | None:
+    """The request and the account the consent page was shown for, from its token; None
+    when the token is refused."""
+    accepted = AUTHORIZE.check(request, forms.submitted_token(request, form))
+    if accepted is None or not isinstance(accepted.payload, dict):
+        return None
+    try:
+        auth = service.AuthorizationRequest.from_dict(accepted.payload["request"])
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return auth, accepted.payload.get("account_id")
+
+
 @router.post("/oauth/authorize", include_in_schema=False)
 async def authorize_decision(request: Request, uow: UowDep, settings: SettingsDep) -> Response:
     form = flat(await request_params(request))
-    try:
-        signed = _signer(settings).loads(form.get("authenticity_token", ""), max_age=_FORM_SECONDS)
-        auth = service.AuthorizationRequest.from_dict(signed["request"])
-        bound_account = signed.get("account_id")
-    except (BadData, KeyError, TypeError, AttributeError):
-        return _error_page(
-            request, settings, "This form has expired or was not issued by this server."
-        )
+    decision = _signed_request(request, form)
+    if decision is None:
+        return _error_page(request, settings, forms.REFUSED, status_code=403)
+    auth, bound_account = decision
     try:
         app, _ = await service.client_and_redirect(uow.session, auth.client_id, auth.redirect_uri)
     except service.AuthorizationPageError as exc:

@@ -9,7 +9,9 @@
 Between the steps the browser holds two signed, short-lived cookies: one with the state,
 nonce and PKCE verifier of the request in flight, one with the verified identity while the
 person fills in a form. No server-side session store is needed; every form step re-checks
-the database before it writes.
+the database before it writes. The forms are `http.forms` forms whose token also names the
+attempt they were shown for, so a page left over from an earlier attempt cannot act on a
+later one.
 """
 
 from __future__ import annotations
@@ -18,12 +20,10 @@ import hmac
 import secrets
 from dataclasses import asdict
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from connecthub.accounts import registration
@@ -31,6 +31,7 @@ from connecthub.accounts.models import User
 from connecthub.accounts.sign_in import SecondFactorRequired
 from connecthub.config import OidcProvider, RegistrationMode, Settings
 from connecthub.errors import ConnectHubError, NotFound, ValidationFailed
+from connecthub.http import forms, pages
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
 from connecthub.infra.uow import UnitOfWork
 from connecthub.oidc import relying_party as oidc
@@ -39,7 +40,6 @@ from connecthub.oidc.relying_party import OidcFailure, VerifiedIdentity
 from connecthub.web_auth.sessions import start_web_session
 
 router = APIRouter(prefix="/auth/oidc", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 COOKIE_PATH = "/auth/oidc"
 STATE_COOKIE = "connecthub_oidc_state"
@@ -48,6 +48,14 @@ STATE_MAX_AGE = 600  # seconds to finish at the provider
 PENDING_MAX_AGE = 1800  # seconds to fill in the link or sign-up form
 
 TextField = Annotated[str, Form()]
+
+LINK = forms.PageForm("oidc_link", (("POST", "/auth/oidc/{provider}/link"),), PENDING_MAX_AGE)
+SIGN_UP = forms.PageForm(
+    "oidc_sign_up", (("POST", "/auth/oidc/{provider}/sign-up"),), PENDING_MAX_AGE
+)
+TWO_FACTOR = forms.PageForm(
+    "oidc_two_factor", (("POST", "/auth/oidc/{provider}/two-factor"),), PENDING_MAX_AGE
+)
 
 
 def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
@@ -102,7 +110,23 @@ def _provider(settings: Settings, name: str) -> OidcProvider:
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, f"oidc/{template}", context, status_code=status_code)
+    return pages.render(request, f"oidc/{template}", context, status_code=status_code)
+
+
+def _form_page(
+    request: Request,
+    form: forms.PageForm,
+    attempt: str,
+    template: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    token = form.token(request, {"attempt": attempt})
+    return _page(request, template, status_code, form_token=token, **context)
+
+
+def _refused(request: Request) -> HTMLResponse:
+    return _error_page(request, forms.REFUSED, 403, end_attempt=False)
 
 
 def _error_page(
@@ -178,34 +202,37 @@ async def callback(
     except ConnectHubError as exc:
         return _error_page(request, exc.message, exc.status_code)
 
-    csrf = secrets.token_urlsafe(24)
-    context: dict[str, Any] = {"provider": config, "csrf": csrf}
+    attempt = secrets.token_urlsafe(16)
     response: Response
     if isinstance(outcome, oidc_service.SignIn):
         if outcome.user.otp_enabled:
-            response = _page(request, "two_factor.html", **context)
+            response = _form_page(request, TWO_FACTOR, attempt, "two_factor.html", provider=config)
         else:
             response = await _signed_in(request, uow, outcome.user, return_to)
     elif isinstance(outcome, oidc_service.LinkOffer):
-        response = _page(
+        response = _form_page(
             request,
+            LINK,
+            attempt,
             "link.html",
-            **context,
+            provider=config,
             username=outcome.account.username,
             email=identity.email,
             otp_required=outcome.user.otp_enabled,
         )
     else:
-        response = _page(
+        response = _form_page(
             request,
+            SIGN_UP,
+            attempt,
             "sign_up.html",
-            **context,
+            provider=config,
             **_sign_up_context(settings, identity),
             username=outcome.suggested_username,
         )
     response.delete_cookie(STATE_COOKIE, path=COOKIE_PATH)
     if not isinstance(response, RedirectResponse):
-        pending = {"identity": asdict(identity), "csrf": csrf, "return_to": return_to}
+        pending = {"identity": asdict(identity), "attempt": attempt, "return_to": return_to}
         if isinstance(outcome, oidc_service.LinkOffer):
             pending["username"] = outcome.account.username
         _store(response, request, settings, PENDING_COOKIE, pending)
@@ -227,16 +254,23 @@ def _provider_error(provider: OidcProvider, error: str, description: str | None)
 
 
 def _pending(
-    request: Request, settings: Settings, provider: str, csrf: str
+    request: Request, settings: Settings, provider: str, form: forms.Accepted
 ) -> tuple[VerifiedIdentity, dict[str, Any]]:
     pending = _load(request, settings, PENDING_COOKIE, PENDING_MAX_AGE)
     try:
         identity = VerifiedIdentity(**pending["identity"])
     except (KeyError, TypeError) as exc:
         raise OidcFailure("This sign-in attempt is invalid; please start again") from exc
-    if identity.provider != provider or not _same(pending.get("csrf"), csrf):
+    shown_for = form.payload.get("attempt") if isinstance(form.payload, dict) else None
+    if identity.provider != provider or not _same(
+        pending.get("attempt"), shown_for if isinstance(shown_for, str) else None
+    ):
         raise OidcFailure("This form does not belong to the sign-in attempt in progress")
     return identity, pending
+
+
+def _accepted(request: Request, form: forms.PageForm, token: str) -> forms.Accepted | None:
+    return form.check(request, forms.submitted_token(request, {forms.FIELD: token}))
 
 
 def _sign_up_context(settings: Settings, identity: VerifiedIdentity) -> dict[str, Any]:
@@ -261,13 +295,16 @@ async def link(
     provider: str,
     settings: SettingsDep,
     uow: UowDep,
-    csrf: TextField = "",
+    authenticity_token: TextField = "",
     password: TextField = "",
     otp_code: TextField = "",
 ) -> Response:
+    accepted = _accepted(request, LINK, authenticity_token)
+    if accepted is None:
+        return _refused(request)
     try:
         config = _provider(settings, provider)
-        identity, pending = _pending(request, settings, provider, csrf)
+        identity, pending = _pending(request, settings, provider, accepted)
     except (NotFound, OidcFailure) as exc:
         return _error_page(request, getattr(exc, "message", ""), 400, end_attempt=False)
     try:
@@ -284,12 +321,13 @@ async def link(
         if exc.status_code in (409, 429):
             return _error_page(request, exc.message, exc.status_code)
         otp_required = isinstance(exc, SecondFactorRequired) or bool(otp_code)
-        return _page(
+        return _form_page(
             request,
+            LINK,
+            pending["attempt"],
             "link.html",
             422,
             provider=config,
-            csrf=csrf,
             username=pending.get("username", ""),
             email=identity.email,
             otp_required=otp_required,
@@ -304,14 +342,17 @@ async def sign_up(
     provider: str,
     settings: SettingsDep,
     uow: UowDep,
-    csrf: TextField = "",
+    authenticity_token: TextField = "",
     username: TextField = "",
     date_of_birth: TextField = "",
     agreement: TextField = "",
 ) -> Response:
+    accepted = _accepted(request, SIGN_UP, authenticity_token)
+    if accepted is None:
+        return _refused(request)
     try:
         config = _provider(settings, provider)
-        identity, pending = _pending(request, settings, provider, csrf)
+        identity, pending = _pending(request, settings, provider, accepted)
     except (NotFound, OidcFailure) as exc:
         return _error_page(request, getattr(exc, "message", ""), 400, end_attempt=False)
     try:
@@ -326,12 +367,13 @@ async def sign_up(
         await uow.rollback()
         if exc.status_code in (403, 409):
             return _error_page(request, exc.message, exc.status_code)
-        return _page(
+        return _form_page(
             request,
+            SIGN_UP,
+            pending["attempt"],
             "sign_up.html",
             422,
             provider=config,
-            csrf=csrf,
             username=username,
             error=exc.message,
             **_sign_up_context(settings, identity),
@@ -349,12 +391,15 @@ async def two_factor(
     provider: str,
     settings: SettingsDep,
     uow: UowDep,
-    csrf: TextField = "",
+    authenticity_token: TextField = "",
     otp_code: TextField = "",
 ) -> Response:
+    accepted = _accepted(request, TWO_FACTOR, authenticity_token)
+    if accepted is None:
+        return _refused(request)
     try:
         config = _provider(settings, provider)
-        identity, pending = _pending(request, settings, provider, csrf)
+        identity, pending = _pending(request, settings, provider, accepted)
     except (NotFound, OidcFailure) as exc:
         return _error_page(request, getattr(exc, "message", ""), 400, end_attempt=False)
     try:
@@ -365,7 +410,15 @@ async def two_factor(
         await uow.rollback()
         if exc.status_code != 400:
             return _error_page(request, exc.message, exc.status_code)
-        return _page(request, "two_factor.html", 422, provider=config, csrf=csrf, error=exc.message)
+        return _form_page(
+            request,
+            TWO_FACTOR,
+            pending["attempt"],
+            "two_factor.html",
+            422,
+            provider=config,
+            error=exc.message,
+        )
     return await _signed_in(request, uow, signed_in.user, _return_to(pending))
 
 

@@ -25,11 +25,11 @@ from connecthub.accounts.signed_tokens import (
 from connecthub.accounts.two_factor import consume_code
 from connecthub.config import RegistrationMode, Settings
 from connecthub.errors import ConnectHubError, TooManyRequests, ValidationFailed
+from connecthub.http import forms, pages
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
 from connecthub.http.params import read_params
 from connecthub.infra.uow import UnitOfWork
 from connecthub.web_auth import sessions as web_sessions
-from connecthub.web_auth.forms import CSRF_FIELD, csrf_valid, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +39,31 @@ RESET_SENT = (
 )
 CONFIRMATION_SENT = "We sent you a link to confirm your e-mail address. Open it to finish."
 PENDING_APPROVAL = "Your account is pending review by a moderator. We will let you know."
+
+SIGN_UP = forms.PageForm("sign_up", (("POST", "/auth/sign_up"),))
+# The two-factor step posts to the same route with the pending challenge.
+SIGN_IN = forms.PageForm("sign_in", (("POST", "/auth/sign_in"),))
+SIGN_OUT = forms.PageForm("sign_out", (("POST", "/auth/sign_out"), ("DELETE", "/auth/sign_out")))
+RESET_REQUEST = forms.PageForm("password_reset_request", (("POST", "/auth/password"),))
+# Devise's routes: a reset link's form may also be sent as POST /auth/password with the token.
+RESET = forms.PageForm(
+    "password_reset",
+    (("POST", "/auth/password/edit"), ("PUT", "/auth/password/edit"), ("PUT", "/auth/password")),
+)
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    form: forms.PageForm | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    if form is not None:
+        context = {**context, "form_token": form.token(request)}
+    return pages.render(request, template, context, status_code=status_code, headers=_NO_STORE)
 
 
 def _safe_next(value: object) -> str:
@@ -57,16 +82,19 @@ def _forbidden(request: Request) -> HTMLResponse:
     return render(
         request,
         "auth/message.html",
-        {"title": "Form expired", "alert": "The form has expired. Please go back and try again."},
+        {"title": "Form expired", "alert": forms.REFUSED},
         status_code=403,
     )
 
 
-async def _form(request: Request) -> dict[str, Any] | None:
-    """The submitted fields, or None when the CSRF token does not match."""
+def _accepted(request: Request, form: forms.PageForm, params: dict[str, Any]) -> bool:
+    return form.check(request, forms.submitted_token(request, params)) is not None
+
+
+async def _form(request: Request, form: forms.PageForm) -> dict[str, Any] | None:
+    """The submitted fields, or None when their token is not `form`'s for this browser."""
     params = await read_params(request)
-    token = params.get(CSRF_FIELD) or request.headers.get("x-csrf-token")
-    return params if csrf_valid(request, token) else None
+    return params if _accepted(request, form, params) else None
 
 
 def _sign_up_page(
@@ -90,6 +118,7 @@ def _sign_up_page(
             "approval": settings.registration_mode is RegistrationMode.APPROVAL,
             "terms_version": settings.terms_version,
         },
+        form=SIGN_UP,
         status_code=status_code,
     )
 
@@ -126,7 +155,7 @@ def _taken_email_answer(request: Request, settings: Settings) -> Response:
 
 @router.post("/auth/sign_up")
 async def sign_up(request: Request, uow: UowDep, settings: SettingsDep) -> Response:
-    params = await _form(request)
+    params = await _form(request, SIGN_UP)
     if params is None:
         return _forbidden(request)
     if settings.registration_mode is RegistrationMode.CLOSED:
@@ -200,6 +229,7 @@ def _sign_in_page(
             "alert": alert,
             "next_path": next_path,
         },
+        form=SIGN_IN,
         status_code=status_code,
     )
     response.headers.update(headers or {})
@@ -214,6 +244,7 @@ async def sign_in_page(request: Request, uow: UowDep) -> HTMLResponse:
             request,
             "auth/signed_in.html",
             {"title": "Signed in", "username": signed_in[1].username},
+            form=SIGN_OUT,
         )
     return _sign_in_page(request, next_path=_safe_next(request.query_params.get("next")))
 
@@ -236,7 +267,7 @@ async def _second_step(
 
 @router.post("/auth/sign_in")
 async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Response:
-    params = await _form(request)
+    params = await _form(request, SIGN_IN)
     if params is None:
         return _forbidden(request)
     next_path = _safe_next(params.get("next"))
@@ -256,6 +287,7 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
                         "next_path": next_path,
                         "errors": {"otp_attempt": problem},
                     },
+                    form=SIGN_IN,
                     status_code=401,
                 )
         else:
@@ -274,6 +306,7 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
                 "next_path": next_path,
                 "errors": {},
             },
+            form=SIGN_IN,
         )
     except TooManyRequests as exc:
         await uow.rollback()
@@ -310,7 +343,7 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
 
 @router.api_route("/auth/sign_out", methods=["POST", "DELETE"])
 async def sign_out(request: Request, uow: UowDep) -> Response:
-    if await _form(request) is None:
+    if await _form(request, SIGN_OUT) is None:
         return _forbidden(request)
     response = RedirectResponse("/auth/sign_in", status_code=303)
     await web_sessions.end_web_session(request, response, uow)
@@ -343,15 +376,17 @@ async def reset_request_page(request: Request) -> HTMLResponse:
         request,
         "auth/password_new.html",
         {"title": "Forgot your password?", "values": {}, "errors": {}},
+        form=RESET_REQUEST,
     )
 
 
 @router.post("/auth/password")
 async def reset_request(request: Request, uow: UowDep, settings: SettingsDep) -> Response:
-    params = await _form(request)
-    if params is None:
+    params = await read_params(request)
+    form = RESET if params.get("reset_password_token") else RESET_REQUEST
+    if not _accepted(request, form, params):
         return _forbidden(request)
-    if params.get("reset_password_token"):
+    if form is RESET:
         return await _reset(request, uow, settings, params)
     await credentials.request_reset(uow, settings, _str(params, "email"))
     return _message(request, "Check your e-mail", notice=RESET_SENT)
@@ -374,6 +409,7 @@ def _reset_page(
             "errors": errors or {},
             "alert": alert,
         },
+        form=RESET,
         status_code=status_code,
     )
 
@@ -419,7 +455,7 @@ async def _reset(
 
 @router.api_route("/auth/password/edit", methods=["POST", "PUT"])
 async def reset_password(request: Request, uow: UowDep, settings: SettingsDep) -> Response:
-    params = await _form(request)
+    params = await _form(request, RESET)
     if params is None:
         return _forbidden(request)
     return await _reset(request, uow, settings, params)
