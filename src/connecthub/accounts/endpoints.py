@@ -30,12 +30,13 @@ from connecthub.clock import utcnow
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.media.endpoints import incoming
 
-router = APIRouter(tags=["accounts"])
-extensions = APIRouter(tags=["connecthub"])
+router = APIRouter(tags=["accounts"], route_class=EntityRoute)
+extensions = APIRouter(tags=["connecthub"], route_class=EntityRoute)
 
 AppCaller = Annotated[Caller, Depends(require("write:accounts", user=False))]
 ReadCaller = Annotated[Caller, Depends(require("read:accounts", "profile"))]

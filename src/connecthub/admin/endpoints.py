@@ -25,10 +25,11 @@ from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.ids import parse_id
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=EntityRoute)
 
 
 READ, WRITE = "admin:read:accounts", "admin:write:accounts"

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from connecthub.conversations import service
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import UowDep, path_id
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 
-router = APIRouter(tags=["conversations"])
+router = APIRouter(tags=["conversations"], route_class=EntityRoute)
 
 ReadConversations = Annotated[Caller, Depends(require("read:statuses"))]
 WriteConversations = Annotated[Caller, Depends(require("write:conversations"))]

@@ -11,9 +11,10 @@ from connecthub.discovery import service
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import NumberParam, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], route_class=EntityRoute)
 
 ReadSearch = Annotated[Caller, Depends(require("read:search"))]
 

@@ -45,6 +45,7 @@ from connecthub.entities.social import (
 )
 from connecthub.entities.statuses import (
     Context,
+    DeletedStatus,
     Mention,
     Poll,
     PollOption,
@@ -68,6 +69,7 @@ __all__ = [
     "Conversation",
     "CredentialAccount",
     "CustomEmoji",
+    "DeletedStatus",
     "Empty",
     "Field",
     "Filter",

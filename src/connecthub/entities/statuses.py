@@ -3,7 +3,9 @@ StatusSource and Context."""
 
 from __future__ import annotations
 
-from typing_extensions import NotRequired, TypedDict
+from typing import NotRequired
+
+from typing_extensions import TypedDict
 
 from connecthub.entities.accounts import Account, CustomEmoji
 from connecthub.entities.filters import FilterResult
@@ -97,8 +99,12 @@ class Status(TypedDict):
     bookmarked: NotRequired[bool]
     pinned: NotRequired[bool]
     filtered: list[FilterResult]
-    # The source text, in the answer to a deletion (for delete-and-redraft).
-    text: NotRequired[str]
+
+
+class DeletedStatus(Status):
+    """The answer to a deletion: the status with its source text (for delete-and-redraft)."""
+
+    text: str
 
 
 class StatusEditPollOption(TypedDict):

@@ -11,8 +11,9 @@ from connecthub.accounts.params import boolean, read_params
 from connecthub.filters import schemas, service
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, UowDep, path_id
+from connecthub.http.entity_route import EntityRoute
 
-router = APIRouter(tags=["filters"])
+router = APIRouter(tags=["filters"], route_class=EntityRoute)
 
 ReadFilters = Annotated[Caller, Depends(require("read:filters"))]
 WriteFilters = Annotated[Caller, Depends(require("write:filters"))]

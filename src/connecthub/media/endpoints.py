@@ -13,13 +13,14 @@ from connecthub.accounts.params import read_params, text
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import EnginesDep, SettingsDep, UowDep, path_id
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.inputs import check_fields
 from connecthub.media import repository, service, serving
 from connecthub.media.models import MediaState
 from connecthub.media.serializers import media_entity
 from connecthub.media.sniffing import SNIFF_BYTES
 
-router = APIRouter(tags=["media"])
+router = APIRouter(tags=["media"], route_class=EntityRoute)
 
 WriteMedia = Annotated[Caller, Depends(require("write:media"))]
 

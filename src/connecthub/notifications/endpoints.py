@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from connecthub.accounts.params import read_params
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import UowDep, param_id, path_id
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.notifications import service
 from connecthub.notifications.repository import Filters
 from connecthub.statuses.schemas import string_list
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], route_class=EntityRoute)
 
 ReadNotifications = Annotated[Caller, Depends(require("read:notifications"))]
 WriteNotifications = Annotated[Caller, Depends(require("write:notifications"))]

@@ -18,11 +18,12 @@ from connecthub.admin.deps import moderator, staff
 from connecthub.errors import Forbidden, NotFound
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.privacy import deletion
 from connecthub.privacy.serializers import account_deletion_entity
 
-router = APIRouter(tags=["connecthub"])
-admin_router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["connecthub"], route_class=EntityRoute)
+admin_router = APIRouter(tags=["admin"], route_class=EntityRoute)
 
 WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
 AdminCaller = Annotated[Caller, Depends(staff("admin:write:accounts", "delete"))]

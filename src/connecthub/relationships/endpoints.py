@@ -14,13 +14,14 @@ from connecthub.config import Settings
 from connecthub.errors import NotFound
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.infra.uow import UnitOfWork
 from connecthub.relationships import repository, schemas, service
 from connecthub.relationships.models import Block, Follow, FollowRequest
 from connecthub.relationships.serializers import relationship_entities
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], route_class=EntityRoute)
 
 ReadFollows = Annotated[Caller, Depends(require("read:follows"))]
 WriteFollows = Annotated[Caller, Depends(require("write:follows"))]

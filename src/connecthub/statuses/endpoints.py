@@ -14,6 +14,7 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id, path_id
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.ids import parse_id
 from connecthub.statuses import interactions, repository, service
@@ -27,7 +28,7 @@ from connecthub.statuses.serializers import (
 
 MAX_BATCH = 40
 
-router = APIRouter(tags=["statuses"])
+router = APIRouter(tags=["statuses"], route_class=EntityRoute)
 
 WriteStatuses = Annotated[Caller, Depends(require("write:statuses"))]
 ReadStatuses = Annotated[Caller, Depends(require("read:statuses"))]

@@ -12,6 +12,7 @@ from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.http.responses import ENTITY_LIST, EntityResponse
 from connecthub.infra.uow import UnitOfWork
@@ -21,7 +22,7 @@ from connecthub.timelines import repository, service
 from connecthub.timelines.lists_endpoints import router as lists_router
 from connecthub.timelines.serializers import marker_entity
 
-router = APIRouter(tags=["timelines"])
+router = APIRouter(tags=["timelines"], route_class=EntityRoute)
 router.include_router(lists_router)
 
 ReadStatuses = Annotated[Caller, Depends(require("read:statuses"))]

@@ -11,12 +11,13 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.ids import parse_id
 from connecthub.timelines import repository, service
 from connecthub.timelines.serializers import list_entity
 
-router = APIRouter(tags=["timelines"])
+router = APIRouter(tags=["timelines"], route_class=EntityRoute)
 
 ReadLists = Annotated[Caller, Depends(require("read:lists"))]
 WriteLists = Annotated[Caller, Depends(require("write:lists"))]
