@@ -36,9 +36,9 @@ from connecthub.entities.filters import (
 from connecthub.entities.media import MediaAttachment
 from connecthub.entities.social import (
     Conversation,
+    FamiliarFollowers,
     List,
     Marker,
-    Markers,
     Notification,
     Relationship,
     Search,
@@ -71,6 +71,7 @@ __all__ = [
     "CustomEmoji",
     "DeletedStatus",
     "Empty",
+    "FamiliarFollowers",
     "Field",
     "Filter",
     "FilterKeyword",
@@ -78,7 +79,6 @@ __all__ = [
     "FilterStatus",
     "List",
     "Marker",
-    "Markers",
     "MediaAttachment",
     "Mention",
     "MutedAccount",

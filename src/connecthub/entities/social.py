@@ -1,4 +1,5 @@
-"""Notification, Relationship, Conversation, List, Marker and Search results."""
+"""Notification, Relationship, FamiliarFollowers, Conversation, List, Marker and Search
+results."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ class Relationship(TypedDict):
     note: str
 
 
+class FamiliarFollowers(TypedDict):
+    id: str
+    accounts: list[Account]
+
+
 class Conversation(TypedDict):
     id: str
     unread: bool
@@ -56,13 +62,6 @@ class Marker(TypedDict):
     last_read_id: str
     version: int
     updated_at: str | None
-
-
-class Markers(TypedDict, total=False):
-    """The markers asked for, by timeline."""
-
-    home: Marker
-    notifications: Marker
 
 
 class Search(TypedDict):

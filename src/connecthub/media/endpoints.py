@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
+from connecthub import entities
 from connecthub.accounts.params import read_params, text
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
@@ -79,6 +80,7 @@ async def _upload(request: Request, caller: Caller, uow: UowDep, settings: Setti
     "/api/v2/media",
     summary="Upload media: 200 when processed, 202 while a video is still processing",
     responses={202: {"description": "Accepted; poll GET /api/v1/media/:id"}},
+    response_model=entities.MediaAttachment,
 )
 async def upload_v2(
     request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
@@ -91,7 +93,7 @@ async def upload_v2(
 @router.post("/api/v1/media", summary="Upload media (deprecated v1: always 200)")
 async def upload_v1(
     request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.MediaAttachment:
     return media_entity(settings, await _upload(request, caller, uow, settings))
 
 
@@ -99,6 +101,7 @@ async def upload_v1(
     "/api/v1/media/{media_id}",
     summary="One's own upload: 206 while processing, 200 when ready",
     responses={206: {"description": "Still processing"}},
+    response_model=entities.MediaAttachment,
 )
 async def get_media(
     media_id: str, caller: WriteMedia, uow: UowDep, settings: SettingsDep
@@ -115,7 +118,7 @@ async def get_media(
 @router.put("/api/v1/media/{media_id}", summary="Change description, focus or thumbnail")
 async def update_media(
     media_id: str, request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.MediaAttachment:
     row = await repository.owned(uow.session, caller.account_id, path_id(media_id))
     if row is None or row.status_id is not None:  # attached media change through the status
         raise NotFound()
