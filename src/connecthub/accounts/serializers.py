@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
+from connecthub import entities
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.roles import ROLES, RoleInfo, role_info
 from connecthub.config import Settings
@@ -25,7 +25,7 @@ def _day(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT00:00:00.000Z")
 
 
-def role_entity(role: RoleInfo) -> dict[str, Any]:
+def role_entity(role: RoleInfo) -> entities.Role:
     return {
         "id": role.id,
         "name": role.name,
@@ -35,14 +35,16 @@ def role_entity(role: RoleInfo) -> dict[str, Any]:
     }
 
 
-def _fields(account: Account) -> list[dict[str, Any]]:
+def _fields(account: Account) -> list[entities.Field]:
     return [
         {"name": f.get("name", ""), "value": text_to_html(f.get("value", "")), "verified_at": None}
         for f in account.fields or []
     ]
 
 
-def account_entity(settings: Settings, account: Account, role: str | None = None) -> dict[str, Any]:
+def account_entity(
+    settings: Settings, account: Account, role: str | None = None
+) -> entities.Account:
     root = settings.base_url
     profile = f"{root}/@{account.username}"
     avatar = root + MISSING_AVATAR
@@ -90,9 +92,8 @@ def account_entity(settings: Settings, account: Account, role: str | None = None
 
 def credential_account_entity(
     settings: Settings, account: Account, user: User, *, follow_requests_count: int = 0
-) -> dict[str, Any]:
-    entity = account_entity(settings, account, user.role)
-    entity["source"] = {
+) -> entities.CredentialAccount:
+    source: entities.Source = {
         "privacy": user.default_privacy,
         "sensitive": user.default_sensitive,
         "language": user.default_language or "",
@@ -106,11 +107,14 @@ def credential_account_entity(
         "discoverable": account.discoverable,
         "indexable": False,
     }
-    entity["role"] = role_entity(role_info(user.role))
-    return entity
+    return {
+        **account_entity(settings, account, user.role),
+        "source": source,
+        "role": role_entity(role_info(user.role)),
+    }
 
 
-def token_entity(access_token: str, scopes: frozenset[str], created_at: datetime) -> dict[str, Any]:
+def token_entity(access_token: str, scopes: frozenset[str], created_at: datetime) -> entities.Token:
     return {
         "access_token": access_token,
         "token_type": "Bearer",
@@ -124,7 +128,7 @@ def admin_account_entity(
     account: Account,
     user: User | None,
     ips: Sequence[tuple[str, datetime]] = (),
-) -> dict[str, Any]:
+) -> entities.AdminAccount:
     """Mastodon's Admin::Account (moderators' view); `user` is None once it is erased.
     `ips`: the addresses its browser sessions came from, most recently used first.
     ConnectHub has no silencing or forced-sensitive marking yet: both are always false."""

@@ -4,9 +4,7 @@ statuses service calls `record_direct_status` when a direct status is created.""
 
 from __future__ import annotations
 
-from typing import Any
-
-from connecthub import channels
+from connecthub import channels, entities
 from connecthub.conversations import repository
 from connecthub.conversations.models import AccountConversation
 from connecthub.conversations.serializers import conversation_entities
@@ -76,7 +74,7 @@ async def _publish(uow: UnitOfWork, row: AccountConversation, status: Status) ->
 
 async def page(
     uow: UnitOfWork, viewer_id: int, page: Page
-) -> tuple[list[AccountConversation], list[dict[str, Any]]]:
+) -> tuple[list[AccountConversation], list[entities.Conversation]]:
     rows = await repository.page_of(uow.session, viewer_id, page)
     entities = await conversation_entities(
         uow.session, [(row, status) for row, status in rows], viewer_id, uow.engines.settings
@@ -84,7 +82,7 @@ async def page(
     return [row for row, _ in rows], entities
 
 
-async def mark_read(uow: UnitOfWork, viewer_id: int, row_id: int) -> dict[str, Any]:
+async def mark_read(uow: UnitOfWork, viewer_id: int, row_id: int) -> entities.Conversation:
     found = await repository.own(uow.session, viewer_id, row_id)
     if found is None:
         raise NotFound()

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub import channels
+from connecthub import channels, entities
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.filters import repository
@@ -60,26 +60,26 @@ async def access_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> Fil
     return row
 
 
-async def _entities(uow: UnitOfWork, account_id: int, rows: list[Filter]) -> list[dict[str, Any]]:
+async def _entities(uow: UnitOfWork, account_id: int, rows: list[Filter]) -> list[entities.Filter]:
     ids = [row.id for row in rows]
     keywords = await repository.keywords_of(uow.session, account_id, ids)
     statuses = await repository.statuses_of(uow.session, account_id, ids)
     return [filter_entity(row, keywords.get(row.id, []), statuses.get(row.id, [])) for row in rows]
 
 
-async def _entity(uow: UnitOfWork, row: Filter) -> dict[str, Any]:
+async def _entity(uow: UnitOfWork, row: Filter) -> entities.Filter:
     return (await _entities(uow, row.account_id, [row]))[0]
 
 
 # Filters
 
 
-async def list_filters(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]:
+async def list_filters(uow: UnitOfWork, account_id: int) -> list[entities.Filter]:
     """Every filter, expired ones included (as Mastodon lists them)."""
     return await _entities(uow, account_id, await repository.filters_of(uow.session, account_id))
 
 
-async def get_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> dict[str, Any]:
+async def get_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> entities.Filter:
     return await _entity(uow, await access_filter(uow, account_id, filter_id))
 
 
@@ -122,13 +122,13 @@ async def create_filter(uow: UnitOfWork, account_id: int, draft: FilterDraft) ->
     return row
 
 
-async def create(uow: UnitOfWork, account_id: int, draft: FilterDraft) -> dict[str, Any]:
+async def create(uow: UnitOfWork, account_id: int, draft: FilterDraft) -> entities.Filter:
     return await _entity(uow, await create_filter(uow, account_id, draft))
 
 
 async def update(
     uow: UnitOfWork, account_id: int, filter_id: int, draft: FilterDraft
-) -> dict[str, Any]:
+) -> entities.Filter:
     row = await access_filter(uow, account_id, filter_id)
     _apply(row, draft)
     existing = {
@@ -168,7 +168,9 @@ async def delete(uow: UnitOfWork, account_id: int, filter_id: int) -> None:
 # Keywords
 
 
-async def list_keywords(uow: UnitOfWork, account_id: int, filter_id: int) -> list[dict[str, Any]]:
+async def list_keywords(
+    uow: UnitOfWork, account_id: int, filter_id: int
+) -> list[entities.FilterKeyword]:
     row = await access_filter(uow, account_id, filter_id)
     keywords = await repository.keywords_of(uow.session, account_id, [row.id])
     return [keyword_entity(k) for k in keywords[row.id]]
@@ -176,7 +178,7 @@ async def list_keywords(uow: UnitOfWork, account_id: int, filter_id: int) -> lis
 
 async def add_keyword(
     uow: UnitOfWork, account_id: int, filter_id: int, keyword: str, whole_word: bool | None
-) -> dict[str, Any]:
+) -> entities.FilterKeyword:
     row = await access_filter(uow, account_id, filter_id)
     present = (await repository.keywords_of(uow.session, account_id, [row.id]))[row.id]
     if len(present) >= MAX_KEYWORDS_PER_FILTER:
@@ -195,7 +197,7 @@ async def access_filter_keyword(uow: UnitOfWork, account_id: int, keyword_id: in
     return found
 
 
-async def get_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> dict[str, Any]:
+async def get_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> entities.FilterKeyword:
     return keyword_entity(await access_filter_keyword(uow, account_id, keyword_id))
 
 
@@ -205,7 +207,7 @@ async def update_keyword(
     keyword_id: int,
     keyword: str | None,
     whole_word: bool | None,
-) -> dict[str, Any]:
+) -> entities.FilterKeyword:
     found = await access_filter_keyword(uow, account_id, keyword_id)
     if keyword is not None:
         found.keyword = keyword
@@ -225,7 +227,9 @@ async def delete_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> N
 # Statuses
 
 
-async def list_statuses(uow: UnitOfWork, account_id: int, filter_id: int) -> list[dict[str, Any]]:
+async def list_statuses(
+    uow: UnitOfWork, account_id: int, filter_id: int
+) -> list[entities.FilterStatus]:
     row = await access_filter(uow, account_id, filter_id)
     rows = await repository.statuses_of(uow.session, account_id, [row.id])
     return [status_entity(s) for s in rows[row.id]]
@@ -233,7 +237,7 @@ async def list_statuses(uow: UnitOfWork, account_id: int, filter_id: int) -> lis
 
 async def add_status(
     uow: UnitOfWork, account_id: int, filter_id: int, status_id: int
-) -> dict[str, Any]:
+) -> entities.FilterStatus:
     row = await access_filter(uow, account_id, filter_id)
     if await statuses.readable_status(uow.session, account_id, status_id) is None:
         raise ValidationFailed("status_id", "is not a status you can see")
@@ -263,7 +267,7 @@ async def access_filter_status(uow: UnitOfWork, account_id: int, row_id: int) ->
     return found
 
 
-async def get_status(uow: UnitOfWork, account_id: int, row_id: int) -> dict[str, Any]:
+async def get_status(uow: UnitOfWork, account_id: int, row_id: int) -> entities.FilterStatus:
     return status_entity(await access_filter_status(uow, account_id, row_id))
 
 
@@ -276,7 +280,7 @@ async def delete_status(uow: UnitOfWork, account_id: int, row_id: int) -> None:
 # The v1 view: one filter per keyword (its id is the keyword's)
 
 
-async def list_v1(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]:
+async def list_v1(uow: UnitOfWork, account_id: int) -> list[entities.V1Filter]:
     rows = await repository.filters_of(uow.session, account_id)
     keywords = await repository.keywords_of(uow.session, account_id, [r.id for r in rows])
     return [v1_filter_entity(row, k) for row in rows for k in keywords.get(row.id, [])]
@@ -289,13 +293,13 @@ async def _v1_pair(
     return await access_filter(uow, account_id, keyword.filter_id), keyword
 
 
-async def get_v1(uow: UnitOfWork, account_id: int, keyword_id: int) -> dict[str, Any]:
+async def get_v1(uow: UnitOfWork, account_id: int, keyword_id: int) -> entities.V1Filter:
     return v1_filter_entity(*await _v1_pair(uow, account_id, keyword_id))
 
 
 async def create_v1(
     uow: UnitOfWork, account_id: int, draft: FilterDraft, whole_word: bool | None
-) -> dict[str, Any]:
+) -> entities.V1Filter:
     keywords = [KeywordDraft(keyword=k.keyword, whole_word=whole_word) for k in draft.keywords]
     row = await create_filter(
         uow,
@@ -314,7 +318,7 @@ async def create_v1(
 
 async def update_v1(
     uow: UnitOfWork, account_id: int, keyword_id: int, draft: FilterDraft, whole_word: bool | None
-) -> dict[str, Any]:
+) -> entities.V1Filter:
     """The keyword's phrase and whole_word; context, irreversible and expiry belong to its
     filter, which may change only when it has this one keyword (as Mastodon)."""
     row, keyword = await _v1_pair(uow, account_id, keyword_id)

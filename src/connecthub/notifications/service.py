@@ -5,9 +5,8 @@ recipient's stream after commit."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
-from connecthub import channels
+from connecthub import channels, entities
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.errors import NotFound
@@ -76,13 +75,13 @@ async def notify(
 
 async def page(
     uow: UnitOfWork, viewer_id: int, filters: Filters, page: Page
-) -> tuple[list[Row], list[dict[str, Any]]]:
+) -> tuple[list[Row], list[entities.Notification]]:
     rows = await repository.page_of(uow.session, viewer_id, filters, page)
     entities = await notification_entities(uow.session, rows, viewer_id, uow.engines.settings)
     return rows, entities
 
 
-async def one(uow: UnitOfWork, viewer_id: int, notification_id: int) -> dict[str, Any]:
+async def one(uow: UnitOfWork, viewer_id: int, notification_id: int) -> entities.Notification:
     row = await repository.one(uow.session, viewer_id, notification_id)
     if row is None:
         raise NotFound()

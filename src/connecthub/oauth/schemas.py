@@ -13,9 +13,7 @@ from connecthub.core.datetimes import iso
 
 def iso_time(moment: datetime) -> str:
     """Mastodon's timestamp format (UTC, milliseconds, `Z`), from the one converter."""
-    formatted = iso(moment)
-    assert formatted is not None
-    return formatted
+    return iso(moment)
 
 
 class AppRegistration(BaseModel):

@@ -3,11 +3,12 @@ account deletion. Handlers parse, call the deletion service, serialize."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from connecthub import entities
 from connecthub.accounts import service as accounts
 from connecthub.accounts import sign_in
 from connecthub.accounts.roles import Permission, has_permission
@@ -18,12 +19,13 @@ from connecthub.core.params import text
 from connecthub.errors import Forbidden, NotFound
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.params import read_params
 from connecthub.privacy import deletion
 from connecthub.privacy.serializers import account_deletion_entity
 
-router = APIRouter(tags=["connecthub"])
-admin_router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["connecthub"], route_class=EntityRoute)
+admin_router = APIRouter(tags=["admin"], route_class=EntityRoute)
 
 WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
 AdminCaller = Annotated[Caller, Depends(staff("admin:write:accounts", "delete"))]
@@ -50,6 +52,7 @@ uploads, consent records and sign-in data. The username stays reserved. Answers 
     status_code=202,
     summary="Delete my account (password, and a two-factor code when enabled, required)",
     description=DELETION_DESCRIPTION,
+    response_model=entities.AccountDeletion,
 )
 async def delete_own_account(request: Request, caller: WriteCaller, uow: UowDep) -> JSONResponse:
     user = await accounts.user_for_account(uow.session, caller.account_id)
@@ -79,7 +82,7 @@ async def delete_own_account(request: Request, caller: WriteCaller, uow: UowDep)
 )
 async def admin_delete_account(
     account_id: PathId, caller: AdminCaller, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.AdminAccount:
     if not has_permission(caller.token.role, Permission.DELETE_USER_DATA):
         refusal = Forbidden("This action is not allowed")
         raise admin.audit_refusal(moderator(caller), "delete", account_id, refusal)
