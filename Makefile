@@ -13,8 +13,8 @@ export UV_COMPILE_BYTECODE := 1
 POSTGRES_TEST_ENV = TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
-.PHONY: run test test-fast test-visibility-long test-distributed lint typecheck format setup \
-	bytecode
+.PHONY: run test test-fast test-visibility-long test-distributed lint typecheck contracts \
+	format setup bytecode
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -59,6 +59,12 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
+
+# The import contracts (pyproject.toml, [tool.importlinter]; ARCHITECTURE.md: Layers), then
+# the package-level cycle figure.
+contracts: setup
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python .ci/package_cycles.py
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

@@ -297,10 +297,11 @@ def grant_role(
 
 
 async def _grant_role(settings: Settings, username: str, role: object) -> int:
-    from connecthub.accounts import service, tokens
+    from connecthub.accounts import service
     from connecthub.accounts.models import Role
     from connecthub.errors import ConnectHubError
     from connecthub.infra.engines import Engines
+    from connecthub.oauth import tokens
 
     engines = Engines.from_settings(settings)
     await engines.start()

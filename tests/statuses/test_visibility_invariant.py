@@ -53,7 +53,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from connecthub.accounts.tokens import authenticate
+from connecthub.oauth.tokens import authenticate
 from connecthub.streaming.hub import StreamingHub, close_account_streams
 from connecthub.streaming.session import StreamSession
 from connecthub.streaming.streams import resolve

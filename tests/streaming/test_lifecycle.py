@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from connecthub.accounts.identity import TokenInfo
+from connecthub.oauth.identity import TokenInfo
 from connecthub.streaming.hub import StreamingHub, close_account_streams
 from tests.factories import DEFAULT_PASSWORD
 from tests.social_factories import user_with_token

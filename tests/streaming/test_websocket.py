@@ -218,7 +218,7 @@ async def test_a_web_session_cookie_opens_no_socket(
     """The socket is authenticated by token only: a page on another origin cannot borrow
     the browser's sign-in cookie (cross-site WebSocket hijacking)."""
     from connecthub.accounts.models import WebSession
-    from connecthub.accounts.tokens import generate_secret, hash_secret
+    from connecthub.oauth.tokens import generate_secret, hash_secret
     from tests.factories import create_user
 
     _account, user = await create_user(factory_app, "alice")
