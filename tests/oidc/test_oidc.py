@@ -534,9 +534,10 @@ async def test_linking_goes_through_while_the_rate_limiter_is_down(
                     sub="alice-at-idp", email="alice@example.com", email_verified=True
                 )
                 page = await through_provider(client)
-                csrf = form_value(page, "csrf")
+                csrf = form_value(page, "authenticity_token")
                 wrong = await client.post(
-                    "/auth/oidc/testid/link", data={"csrf": csrf, "password": "not it"}
+                    "/auth/oidc/testid/link",
+                    data={"authenticity_token": csrf, "password": "not it"},
                 )
                 assert wrong.status_code == 422
                 counted = [key async for key in redis.scan_iter(match="limits:*")]
@@ -544,7 +545,8 @@ async def test_linking_goes_through_while_the_rate_limiter_is_down(
 
                 limiter_redis.stop()
                 right = await client.post(
-                    "/auth/oidc/testid/link", data={"csrf": csrf, "password": DEFAULT_PASSWORD}
+                    "/auth/oidc/testid/link",
+                    data={"authenticity_token": csrf, "password": DEFAULT_PASSWORD},
                 )
             finally:
                 engines.ratelimiter = healthy
