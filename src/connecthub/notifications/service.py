@@ -1,6 +1,8 @@
-"""Notification rules. Other domains call `notify` inside their unit of work; the
-notification is recorded once (the unique key makes repeats no-ops) and published to the
-recipient's stream after commit."""
+"""Notification rules. Other domains call `notify` (one recipient) or `notify_many` (any
+number, at a fixed cost) inside their unit of work; a notification is recorded once (the
+unique key makes repeats no-ops) and published to the recipient's stream after commit:
+rendered in the request by `notify`, and by the `PUBLISH_JOB` for `notify_many`, since
+rendering is per recipient (their filters, their flags on the status)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from connecthub.notifications.models import Notification
 from connecthub.notifications.repository import Filters, Row
 from connecthub.notifications.serializers import notification_entities
 
+PUBLISH_JOB = "notifications.publish"
 UNREAD_COUNT_DEFAULT = 100
 UNREAD_COUNT_MAX = 1000
 
@@ -69,6 +72,53 @@ async def notify(
     settings = uow.engines.settings
     for entity in await notification_entities(session, [row], recipient_id, settings):
         uow.publish(f"user:{recipient_id}", {"event": "notification", "payload": entity})
+
+
+async def notify_many(
+    uow: UnitOfWork,
+    *,
+    recipient_ids: list[int],
+    from_account_id: int,
+    type: NotificationType,
+    activity_id: int = 0,
+    status_id: int | None = None,
+) -> None:
+    """`notify` for many recipients in two statements (which of them may be notified, then
+    one insert); the events are rendered and published by a job after commit."""
+    recipients = [r for r in dict.fromkeys(recipient_ids) if r != from_account_id]
+    session = uow.session
+    allowed = await repository.notifiable(session, recipients, from_account_id, status_id)
+    now = utcnow()
+    notifications = [
+        Notification(
+            id=new_id(),
+            account_id=recipient_id,
+            from_account_id=from_account_id,
+            type=str(type),
+            activity_id=activity_id,
+            status_id=status_id,
+            created_at=now,
+        )
+        for recipient_id in allowed
+    ]
+    created = await repository.insert_many_once(session, notifications)
+    if created:
+        # Keyed by the first new id: unique, and the same if this very batch is retried.
+        job_id = f"notifications-publish:{min(created)}"
+        uow.enqueue(PUBLISH_JOB, {"notification_ids": sorted(created)}, job_id=job_id)
+
+
+async def publish(uow: UnitOfWork, notification_ids: list[int]) -> None:
+    """Render each notification for its recipient, as the API would return it, and
+    publish it to their stream (after commit). Notifications gone since are skipped."""
+    rows = await repository.rows_by_id(uow.session, notification_ids)
+    by_recipient: dict[int, list[Row]] = {}
+    for row in rows:
+        by_recipient.setdefault(row.notification.account_id, []).append(row)
+    settings = uow.engines.settings
+    for recipient_id, own in by_recipient.items():
+        for entity in await notification_entities(uow.session, own, recipient_id, settings):
+            uow.publish(f"user:{recipient_id}", {"event": "notification", "payload": entity})
 
 
 async def page(
