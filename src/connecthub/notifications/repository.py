@@ -109,7 +109,7 @@ async def may_notify(
 
 
 @functools.cache
-def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[tuple[int]]:
+def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[int]:
     """`_may_notify_statement` for many recipients at once: the recipient is the row."""
     sender = bindparam("sender_id", type_=IdType)
     now = bindparam("now", type_=DateTime(timezone=True))
