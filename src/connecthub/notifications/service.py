@@ -1,8 +1,7 @@
 """Notification rules. Other domains call `notify` (one recipient) or `notify_many` (any
 number, at a fixed cost) inside their unit of work; a notification is recorded once (the
-unique key makes repeats no-ops) and published to the recipient's stream after commit:
-rendered in the request by `notify`, and by the `PUBLISH_JOB` for `notify_many`, since
-rendering is per recipient (their filters, their flags on the status)."""
+unique key makes repeats no-ops) and published to the recipient's stream after commit,
+rendered for each recipient (their filters, their flags on the status) before it."""
 
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ from connecthub.notifications.models import Notification
 from connecthub.notifications.repository import Filters, Row
 from connecthub.notifications.serializers import notification_entities
 
-PUBLISH_JOB = "notifications.publish"
 UNREAD_COUNT_DEFAULT = 100
 UNREAD_COUNT_MAX = 1000
 
@@ -83,8 +81,9 @@ async def notify_many(
     activity_id: int = 0,
     status_id: int | None = None,
 ) -> None:
-    """`notify` for many recipients in two statements (which of them may be notified, then
-    one insert); the events are rendered and published by a job after commit."""
+    """`notify` for many recipients: which of them may be notified in one query, the
+    notifications in one insert; then each new one is rendered for its recipient, to be
+    published after commit (callers with an unbounded audience run this in a job)."""
     recipients = [r for r in dict.fromkeys(recipient_ids) if r != from_account_id]
     session = uow.session
     allowed = await repository.notifiable(session, recipients, from_account_id, status_id)
@@ -102,15 +101,14 @@ async def notify_many(
         for recipient_id in allowed
     ]
     created = await repository.insert_many_once(session, notifications)
-    if created:
-        # Keyed by the first new id: unique, and the same if this very batch is retried.
-        job_id = f"notifications-publish:{min(created)}"
-        uow.enqueue(PUBLISH_JOB, {"notification_ids": sorted(created)}, job_id=job_id)
+    await publish(uow, created)
 
 
 async def publish(uow: UnitOfWork, notification_ids: list[int]) -> None:
     """Render each notification for its recipient, as the API would return it, and
-    publish it to their stream (after commit). Notifications gone since are skipped."""
+    publish it to their stream after commit."""
+    if not notification_ids:
+        return
     rows = await repository.rows_by_id(uow.session, notification_ids)
     by_recipient: dict[int, list[Row]] = {}
     for row in rows:
