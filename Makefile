@@ -7,14 +7,20 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Installed packages come with their bytecode, so no process (every test worker and server
+# among them) compiles them again, even where PYTHONDONTWRITEBYTECODE is set.
+export UV_COMPILE_BYTECODE := 1
+POSTGRES_TEST_ENV = TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
+	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
-.PHONY: run test test-distributed lint typecheck format setup
+.PHONY: run test test-fast test-visibility-long test-distributed lint typecheck contracts \
+	format setup bytecode
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+$(VENV)/.synced: pyproject.toml uv.lock Makefile | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
@@ -23,14 +29,29 @@ setup: $(VENV)/.synced
 run: setup
 	$(VENV)/bin/connecthub serve
 
-test: setup
+# Our own code compiled once too (cheap when nothing changed).
+bytecode: setup
+	$(VENV)/bin/python -m compileall -q src tests
+
+test: bytecode
 	$(VENV)/bin/pytest -n auto
 
+# The edit-test loop: everything but the tests that start real processes (marked `slow`).
+test-fast: bytecode
+	$(VENV)/bin/pytest -n auto -m "not slow"
+
+# The visibility machine's long run: VISIBILITY_EXAMPLES more examples (300 unless set) from
+# a random VISIBILITY_SEED, printed so a failure can be run again with the same seed.
+test-visibility-long: bytecode
+	@seed=$${VISIBILITY_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "visibility machine: VISIBILITY_SEED=$$seed"; \
+	VISIBILITY_SEED=$$seed VISIBILITY_EXAMPLES=$${VISIBILITY_EXAMPLES:-300} \
+	VISIBILITY_PARTS=$${VISIBILITY_PARTS:-12} \
+	$(VENV)/bin/pytest -n auto tests/statuses/test_visibility_invariant.py::test_visibility_invariant
+
 # The same suite on PostgreSQL and Redis (see README: Running on PostgreSQL and Redis).
-test-distributed: setup
-	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/0} \
-	$(VENV)/bin/pytest -n auto
+test-distributed: bytecode
+	$(POSTGRES_TEST_ENV) $(VENV)/bin/pytest -n auto
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -38,6 +59,12 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
+
+# The import contracts (pyproject.toml, [tool.importlinter]; ARCHITECTURE.md: Layers), then
+# the package-level cycle figure.
+contracts: setup
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python .ci/package_cycles.py
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

@@ -112,9 +112,9 @@ def peak_memory(data: bytes, workdir: Path) -> tuple[float, float]:
 async def seed_token(env: dict[str, str]) -> str:
     os.environ.update(env)
     from connecthub.accounts import service
-    from connecthub.accounts.tokens import issue_token
     from connecthub.config import load_settings
     from connecthub.infra.db import Database
+    from connecthub.oauth.tokens import issue_token
 
     db = Database(load_settings())
     try:

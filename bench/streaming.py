@@ -115,10 +115,10 @@ async def seed(env: dict[str, str], followers: int) -> Seeded:
     from sqlalchemy import insert
 
     from connecthub.accounts.models import Account, OAuthToken, User
-    from connecthub.accounts.tokens import generate_secret, hash_secret
     from connecthub.config import load_settings
     from connecthub.ids import new_id
     from connecthub.infra.db import Database
+    from connecthub.oauth.tokens import generate_secret, hash_secret
     from connecthub.relationships.models import Follow
 
     settings = load_settings()

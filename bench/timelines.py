@@ -65,12 +65,12 @@ async def seed(args: argparse.Namespace) -> tuple[list[str], list[int]]:
     from sqlalchemy import insert, text
 
     from connecthub.accounts.models import Account, OAuthToken, User
-    from connecthub.accounts.tokens import generate_secret, hash_secret
     from connecthub.clock import utcnow
     from connecthub.config import load_settings
     from connecthub.ids import new_id
     from connecthub.infra import migrations
     from connecthub.infra.engines import Engines
+    from connecthub.oauth.tokens import generate_secret, hash_secret
     from connecthub.relationships.models import Follow
     from connecthub.statuses.models import Status, Visibility
     from connecthub.timelines.feeds import RedisFeedStore, feed_store

@@ -1,12 +1,12 @@
-"""Fixtures: a fresh database and key prefix per test, the app in-process over ASGI, and
-real `connecthub` processes for tests that need them. See tests/engines.py for engines."""
+"""Fixtures: a fresh database and key prefix per test, the app in-process over ASGI or on
+a real socket, and real `connecthub` processes for tests about the process. See
+tests/engines.py for engines."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +31,9 @@ from tests.engines import (
     engine_label,
     redis_url,
 )
+from tests.servers import InProcessServer, free_port, start_inprocess_server
+
+__all__ = ["InProcessServer", "LiveServer", "free_port", "start_inprocess_server"]
 
 
 def pytest_report_header() -> str:
@@ -73,6 +76,8 @@ class TestEnv:
         if redis_url():
             env["REDIS_URL"] = redis_url() or ""
         env.update(overrides)
+        if env["ENVIRONMENT"] == "test":
+            env.setdefault("FAST_PASSWORD_HASHING_FOR_TESTS", "true")  # see engines.py
         return env
 
 
@@ -122,12 +127,6 @@ def app(app_and_client: tuple[FastAPI, httpx.AsyncClient]) -> FastAPI:
 @pytest.fixture
 def client(app_and_client: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
     return app_and_client[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def connecthub_command(*args: str) -> list[str]:
@@ -180,8 +179,9 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def live_server(test_env: TestEnv) -> Iterator[LiveServer]:
-    """A real `connecthub serve` process on this test's engines."""
-    server = start_server(test_env)
+def live_server(test_env: TestEnv) -> Iterator[InProcessServer]:
+    """The app behind uvicorn on a real socket, in this test process (tests/servers.py);
+    a test about the process itself calls `start_server` instead."""
+    server = start_inprocess_server(test_env)
     yield server
-    stop_process(server.process)
+    server.stop()

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from connecthub.accounts import service as accounts
 from connecthub.accounts.models import Account, User
-from connecthub.accounts.tokens import issue_token
+from connecthub.oauth.tokens import issue_token
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
@@ -94,8 +94,8 @@ async def create_app_token(
     """An OAuth app row and an app-only (client_credentials-like) token for it, as a
     client would hold before `POST /api/v1/accounts`; returns the raw bearer secret."""
     from connecthub.accounts.models import OAuthApplication
-    from connecthub.accounts.scopes import parse_scopes
-    from connecthub.accounts.tokens import generate_secret, hash_secret
+    from connecthub.oauth.scopes import parse_scopes
+    from connecthub.oauth.tokens import generate_secret, hash_secret
 
     async with app.state.engines.db.transaction() as session:
         oauth_app = OAuthApplication(

@@ -53,6 +53,7 @@ def assert_refused(result: subprocess.CompletedProcess[str], variable: str) -> s
     return lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("values", "variable"),
     [
@@ -77,17 +78,20 @@ def test_bad_values_stop_serve_with_one_line(
     assert line.startswith("configuration error: ")
 
 
+@pytest.mark.slow
 def test_the_production_refusal_says_what_to_do(tmp_path: Path) -> None:
     line = assert_refused(run_serve(tmp_path, ENVIRONMENT="production"), "SECRET_KEY")
     assert "production" in line
 
 
+@pytest.mark.slow
 def test_several_workers_without_redis_are_refused(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'db.sqlite'}"
     result = run_serve(tmp_path, WEB_CONCURRENCY="2", DATABASE_URL=database)
     assert_refused(result, "WEB_CONCURRENCY")
 
 
+@pytest.mark.slow
 def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("# local settings\nRATE_LIMIT_IP=oops\n")
     assert_refused(run_serve(tmp_path), "RATE_LIMIT_IP")
@@ -98,6 +102,7 @@ def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path: Path) -> None:
     assert_refused(run_serve(tmp_path), "WEB_CONCURRENCY")
 
 
+@pytest.mark.slow
 def test_the_environment_wins_over_dotenv(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("PORT=abc\n")
     database = f"sqlite:///{tmp_path / 'db.sqlite'}"
@@ -156,6 +161,24 @@ def test_a_long_secret_is_accepted_in_production() -> None:
     settings = load_settings(_env_file=None, environment="production", secret_key="s" * 48)
     assert settings.environment is Environment.PRODUCTION
     assert settings.password_grant_enabled is False
+
+
+@pytest.mark.usefixtures("no_settings_in_environ")
+@pytest.mark.parametrize("environment", ["production", "development"])
+def test_fast_password_hashing_is_refused_outside_tests(environment: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(
+            _env_file=None,
+            environment=environment,
+            secret_key="s" * 48,
+            fast_password_hashing_for_tests=True,
+        )
+    assert "FAST_PASSWORD_HASHING_FOR_TESTS" in str(caught.value)
+    assert "ENVIRONMENT=test" in str(caught.value)
+    allowed = load_settings(
+        _env_file=None, environment="test", fast_password_hashing_for_tests=True
+    )
+    assert allowed.fast_password_hashing_for_tests
 
 
 @pytest.mark.usefixtures("no_settings_in_environ")

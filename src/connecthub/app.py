@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from connecthub import __version__
+from connecthub.accounts import passwords
 from connecthub.config import Settings, get_settings
 from connecthub.http.body_limit import BodyLimitMiddleware
 from connecthub.http.client_ip import ClientIpResolver
@@ -60,6 +61,7 @@ _GC_THRESHOLDS = (10_000, 50, 100)
 def create_app(settings: Settings | None = None, engines: Engines | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_observability(settings)
+    passwords.configure(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from connecthub.accounts import passwords
 from connecthub.config import ConfigurationError, Settings, get_settings
 
 T = TypeVar("T")
@@ -47,10 +48,12 @@ def _admin_logging() -> None:
 
 def _settings() -> Settings:
     try:
-        return get_settings()
+        settings = get_settings()
     except ConfigurationError as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
+    passwords.configure(settings)  # admin commands hash passwords too
+    return settings
 
 
 def _program() -> str:
@@ -294,10 +297,11 @@ def grant_role(
 
 
 async def _grant_role(settings: Settings, username: str, role: object) -> int:
-    from connecthub.accounts import service, tokens
+    from connecthub.accounts import service
     from connecthub.accounts.models import Role
     from connecthub.errors import ConnectHubError
     from connecthub.infra.engines import Engines
+    from connecthub.oauth import tokens
 
     engines = Engines.from_settings(settings)
     await engines.start()

@@ -1,4 +1,8 @@
-"""The one clock. Everything that needs "now" asks here, so tests can reason about time."""
+"""The one clock. Everything that needs "now" asks here, so tests can reason about time.
+
+Left on the OS clock on purpose, each with a comment: the media decoder's CPU watchdog
+(media/av.py), the request timer for logs and metrics (http/request_context.py), and the
+ID token's exp/iat check inside joserfc (accounts/oidc.py)."""
 
 from __future__ import annotations
 

@@ -210,6 +210,9 @@ class Settings(BaseSettings):
     # sign-up and mails the owner a notice, so sign-up cannot tell who is registered;
     # true answers 422 "email: is already taken", as Mastodon does.
     reveal_taken_emails: bool = False
+    # Tests only (refused unless ENVIRONMENT=test): Argon2id at its lowest cost, so the
+    # thousands of users a test run makes do not spend minutes of CPU on hashing.
+    fast_password_hashing_for_tests: bool = False
     smtp_url: str | None = None
     mail_from: str = "ConnectHub <notifications@localhost>"
     outbox_dir: str = "./data/outbox"
@@ -317,6 +320,15 @@ class Settings(BaseSettings):
                 )
             if len(self.secret_key) < 32:
                 raise ValueError("SECRET_KEY: must be at least 32 characters in production")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_fast_hashing_outside_tests(self) -> Settings:
+        if self.fast_password_hashing_for_tests and self.environment is not Environment.TEST:
+            raise ValueError(
+                "FAST_PASSWORD_HASHING_FOR_TESTS: only with ENVIRONMENT=test; "
+                "real passwords are always hashed at full cost"
+            )
         return self
 
     @field_validator("metrics_token")

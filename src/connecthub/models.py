@@ -1,13 +1,13 @@
 """Every domain's tables, imported in one place so Alembic sees the whole schema."""
 
 from connecthub.accounts import models as accounts_models
-from connecthub.accounts import oidc_models
 from connecthub.conversations import models as conversations_models
 from connecthub.filters import models as filters_models
 from connecthub.infra import idempotency
 from connecthub.infra.db import Base
 from connecthub.media import models as media_models
 from connecthub.notifications import models as notifications_models
+from connecthub.oidc import models as oidc_models
 from connecthub.privacy import models as privacy_models
 from connecthub.relationships import models as relationships_models
 from connecthub.statuses import models as statuses_models

@@ -1,22 +1,27 @@
-"""Which rate limits apply to what: the one table of buckets, and the per-e-mail sign-in
-check that services call (the HTTP middleware cannot see request bodies).
+"""Which rate limits apply to what: the one table of buckets; `hit`, the one way to count
+against a bucket with the one failure policy; and the sign-in checks that services call
+(the HTTP middleware cannot see request bodies).
 
-docs/rate-limits.md describes this table for operators; keep the two in step.
+docs/rate-limits.md describes this table and the failure policy for operators; keep the
+two in step.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import structlog
 
+from connecthub.clock import monotonic
 from connecthub.config import RateLimit, Settings
 from connecthub.errors import TooManyRequests
-from connecthub.infra.ratelimit import RateLimitDecision
+from connecthub.infra.ratelimit import RateLimitDecision, RateLimiter
 from connecthub.ops import metrics
 
 if TYPE_CHECKING:
@@ -29,7 +34,13 @@ GENERAL_PREFIXES = ("/api/", "/oauth/")
 IP_BUCKET = "ip"  # anonymous (or invalid-token) requests, per client IP (IPv6: per /64)
 TOKEN_BUCKET = "token"  # noqa: S105 - per access token
 ACCOUNT_BUCKET = "account"  # per account, across all its tokens
+SIGN_IN_BUCKET = "sign_in"  # per client IP, for sign-in writes
 SIGN_IN_EMAIL_BUCKET = "sign_in_email"  # per e-mail address (hashed), from services
+
+# After a limiter failure this process stops asking that limiter for this long: an outage
+# then neither slows every request by the client's retries nor floods the log.
+OUTAGE_PAUSE_SECONDS = 5.0
+_paused_until: WeakKeyDictionary[RateLimiter, float] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,7 @@ PATH_RULES: tuple[PathRule, ...] = (
         frozenset({"/api/v1/accounts", "/auth/sign_up"}),
     ),
     PathRule(
-        "sign_in",
+        SIGN_IN_BUCKET,
         "rate_limit_sign_in_ip",
         frozenset({"POST"}),
         frozenset({"/oauth/token", "/auth/sign_in", "/oauth/authorize"}),
@@ -114,20 +125,62 @@ def email_key(settings: Settings, email: str) -> str:
     return digest.hexdigest()[:40]
 
 
+async def hit(
+    engines: Engines, bucket: str, key: str, limit: RateLimit
+) -> RateLimitDecision | None:
+    """Count one request against `bucket` for `key`. Every hit goes through here (the
+    middleware's and the services' alike) for its failure policy: when the limiter fails
+    (Redis unreachable) the answer is None, meaning "let the request through", a
+    `ratelimit.unavailable` warning is logged, and this process stops asking that limiter
+    for OUTAGE_PAUSE_SECONDS. Rate limiting must never take the API down with it."""
+    limiter = engines.ratelimiter
+    if monotonic() < _paused_until.get(limiter, 0.0):
+        return None
+    try:
+        return await limiter.hit(bucket, key, limit)
+    except Exception:
+        log.warning("ratelimit.unavailable", bucket=bucket, exc_info=True)
+        _paused_until[limiter] = monotonic() + OUTAGE_PAUSE_SECONDS
+        return None
+
+
+async def enforce(engines: Engines, bucket: str, key: str, limit: RateLimit) -> None:
+    """`hit`, raising `TooManyRequests` (429 with `Retry-After`) when refused."""
+    decision = await hit(engines, bucket, key, limit)
+    if decision is not None and not decision.allowed:
+        metrics.RATE_LIMITED.labels(bucket=bucket).inc()
+        raise TooManyRequests(headers=decision_headers(decision))
+
+
 async def check_sign_in_email(engines: Engines, email: str) -> None:
     """Count one sign-in attempt for `email`; raise `TooManyRequests` (with `Retry-After`)
     once the address is over `RATE_LIMIT_SIGN_IN_EMAIL`. Call it for every attempt, before
-    checking the password. A limiter outage lets the attempt through (logged)."""
+    checking the password."""
     settings = engines.settings
     if not settings.rate_limit_enabled or not email.strip():
         return
-    try:
-        decision = await engines.ratelimiter.hit(
-            SIGN_IN_EMAIL_BUCKET, email_key(settings, email), settings.rate_limit_sign_in_email
-        )
-    except Exception:
-        log.warning("ratelimit.unavailable", bucket=SIGN_IN_EMAIL_BUCKET, exc_info=True)
+    key = email_key(settings, email)
+    await enforce(engines, SIGN_IN_EMAIL_BUCKET, key, settings.rate_limit_sign_in_email)
+
+
+async def check_sign_in_ip(engines: Engines, client_ip: str) -> None:
+    """Count one sign-in attempt from `client_ip` in the `sign_in` bucket, for sign-in
+    paths the middleware does not count (its PATH_RULES cover the ordinary forms)."""
+    settings = engines.settings
+    if not settings.rate_limit_enabled:
         return
-    if not decision.allowed:
-        metrics.RATE_LIMITED.labels(bucket=SIGN_IN_EMAIL_BUCKET).inc()
-        raise TooManyRequests(headers=decision_headers(decision))
+    key = bucket_for_ip(client_ip)
+    await enforce(engines, SIGN_IN_BUCKET, key, settings.rate_limit_sign_in_ip)
+
+
+def bucket_for_ip(address: str) -> str:
+    """IPv6 clients get a /64 each (one subscriber's allocation); IPv4 the address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)

@@ -5,9 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from connecthub.accounts.endpoints import router as accounts_router
-from connecthub.accounts.oauth_endpoints import router as oauth_router
-from connecthub.accounts.oidc_endpoints import router as oidc_router
-from connecthub.accounts.web_endpoints import router as accounts_web_router
 from connecthub.admin.endpoints import router as admin_router
 from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.discovery.endpoints import router as discovery_router
@@ -15,6 +12,8 @@ from connecthub.filters.endpoints import router as filters_router
 from connecthub.instance.endpoints import router as instance_router
 from connecthub.media.endpoints import router as media_router
 from connecthub.notifications.endpoints import router as notifications_router
+from connecthub.oauth.endpoints import router as oauth_router
+from connecthub.oidc.endpoints import router as oidc_router
 from connecthub.ops.endpoints import router as ops_router
 from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
@@ -24,6 +23,7 @@ from connecthub.streaming.endpoints import router as streaming_router
 from connecthub.streaming.presence_endpoints import router as presence_router
 from connecthub.timelines.endpoints import router as timelines_router
 from connecthub.web.endpoints import router as web_router
+from connecthub.web_auth.endpoints import router as accounts_web_router
 from connecthub.webfinger.endpoints import router as webfinger_router
 
 

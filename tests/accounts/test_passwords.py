@@ -38,9 +38,15 @@ def argon2_parameters(stored: str) -> dict[str, int | str]:
     }
 
 
-async def test_passwords_are_stored_as_argon2id_with_owasp_parameters(app, client):
-    assert (await api_sign_up(app, client, "alice")).status_code == 200
-    user, _ = await user_and_account(app, "alice")  # type: ignore[misc]
+# Other tests hash at Argon2's floor (FAST_PASSWORD_HASHING_FOR_TESTS, tests/engines.py);
+# these check the cost every real deployment gets.
+FULL_COST = {"fast_password_hashing_for_tests": False}
+
+
+async def test_passwords_are_stored_as_argon2id_with_owasp_parameters(app_factory):
+    async with app_factory(**FULL_COST) as (app, client):
+        assert (await api_sign_up(app, client, "alice")).status_code == 200
+        user, _ = await user_and_account(app, "alice")  # type: ignore[misc]
     params = argon2_parameters(user.password_hash)
     assert params["kind"] == "argon2id"
     assert params["v"] == 19
@@ -50,15 +56,25 @@ async def test_passwords_are_stored_as_argon2id_with_owasp_parameters(app, clien
     assert STRONG_PASSWORD not in user.password_hash
 
 
-async def test_an_outdated_hash_is_replaced_at_sign_in(app, client):
-    await create_user(app, "weak", password=STRONG_PASSWORD)
-    old_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(STRONG_PASSWORD)
-    await execute(app, "UPDATE users SET password_hash = :h", h=old_hash)
+async def test_an_outdated_hash_is_replaced_at_sign_in(app_factory):
+    async with app_factory(**FULL_COST) as (app, client):
+        await create_user(app, "weak", password=STRONG_PASSWORD)
+        weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+        old_hash = weak.hash(STRONG_PASSWORD)
+        await execute(app, "UPDATE users SET password_hash = :h", h=old_hash)
 
-    assert (await web_sign_in(client, "weak@example.com")).status_code == 303
-    user, _ = await user_and_account(app, "weak")  # type: ignore[misc]
+        assert (await web_sign_in(client, "weak@example.com")).status_code == 303
+        user, _ = await user_and_account(app, "weak")  # type: ignore[misc]
     assert user.password_hash != old_hash
     assert argon2_parameters(user.password_hash)["m"] >= 19456
+
+
+async def test_the_test_suite_hashes_at_the_floor_it_asked_for(app, client):
+    """The fast setting really is in force elsewhere (else this suite pays full cost)."""
+    await create_user(app, "quick", password=STRONG_PASSWORD)
+    user, _ = await user_and_account(app, "quick")  # type: ignore[misc]
+    assert argon2_parameters(user.password_hash)["m"] == 8
+    assert (await web_sign_in(client, "quick@example.com")).status_code == 303
 
 
 async def test_password_change_revokes_other_tokens_and_sessions_but_not_the_current(app, client):

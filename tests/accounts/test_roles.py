@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from connecthub.accounts.models import Role
 from tests.accounts.support import api_sign_up, bearer, user_and_account
 from tests.conftest import connecthub_command
@@ -25,6 +27,7 @@ def _grant(test_env, username: str, role: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 async def test_granted_roles_show_in_credentials_and_on_the_profile(app, client, test_env):
     account, _ = await create_user(app, "mona")
     token = await create_token(app, account.id)

@@ -215,6 +215,7 @@ async def test_closed_registrations_are_refused(app_factory):
         assert await count_rows(app, "users") == 0
 
 
+@pytest.mark.slow
 async def test_approval_mode_keeps_the_account_pending_until_a_moderator_approves(
     app_factory, test_env
 ):
@@ -255,6 +256,7 @@ async def test_approval_mode_keeps_the_account_pending_until_a_moderator_approve
         assert allowed.status_code == 200, allowed.text
 
 
+@pytest.mark.slow
 async def test_approving_an_unknown_user_fails_clearly(test_env):
     result = subprocess.run(
         connecthub_command("admin", "approve", "nobody"),

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from connecthub.accounts.models import User, WebSession
-from connecthub.accounts.tokens import hash_secret
+from connecthub.oauth.tokens import hash_secret
 from connecthub.ops.logging import AUDIT_LOGGER
 from tests.accounts.support import body_of, outbox
 from tests.admin.support import act, admin_account, admin_post, staff

@@ -8,6 +8,7 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
+from connecthub import channels
 from tests.factories import create_token
 from tests.notifications.support import account_action, conversations, notifications
 from tests.social_factories import auth, post_status, user_with_token
@@ -158,7 +159,7 @@ async def test_a_resent_message_is_stored_once(app: FastAPI, client: httpx.Async
 async def test_events_and_pagination(app: FastAPI, client: httpx.AsyncClient) -> None:
     _alice, alice_token = await user_with_token(app, "alice")
     bob, bob_token = await user_with_token(app, "bob")
-    subscription = await app.state.engines.events.subscribe(f"user:{bob.id}")
+    subscription = await app.state.engines.events.subscribe(channels.user_channel(bob.id))
     try:
         dm = await post_status(client, alice_token, "@bob first", visibility="direct")
         events = [await asyncio.wait_for(subscription.queue.get(), timeout=10) for _ in range(2)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon
 
@@ -36,7 +35,6 @@ def _exchange(url: str, alice_token: str, bob_token: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.slow
 async def test_mastodon_py_notifications_and_conversations(
     app: FastAPI, live_server: LiveServer
 ) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon
 
@@ -47,7 +46,6 @@ def _filters(url: str, alice_token: str, bob_token: str) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.slow
 async def test_mastodon_py_filters(app: FastAPI, live_server: LiveServer) -> None:
     _alice, alice_token = await user_with_token(app, "alice")
     _bob, bob_token = await user_with_token(app, "bob")

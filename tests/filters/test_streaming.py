@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from fastapi import FastAPI
 
 from tests.social_factories import follow, user_with_token
@@ -23,8 +22,6 @@ from tests.streaming.support import (
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
-
-pytestmark = pytest.mark.slow
 
 
 async def test_filters_changed_on_the_user_stream(test_env: TestEnv, factory_app: FastAPI) -> None:

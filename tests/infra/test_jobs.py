@@ -261,6 +261,7 @@ async def redis_engines(test_env: TestEnv) -> AsyncIterator[Engines]:
         yield started
 
 
+@pytest.mark.slow
 async def test_a_job_acknowledged_before_a_worker_kill_9_still_runs_exactly_once_in_effect(
     test_env: TestEnv, redis_engines: Engines
 ) -> None:
@@ -311,6 +312,7 @@ async def _ge(value: Awaitable[int], minimum: int) -> bool:
     return await value >= minimum
 
 
+@pytest.mark.slow
 async def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(
     test_env: TestEnv, redis_engines: Engines
 ) -> None:
@@ -348,6 +350,7 @@ async def _int(value: Awaitable[bytes | None]) -> int:
     return int(await value or 0)
 
 
+@pytest.mark.slow
 async def test_the_worker_carries_on_after_a_redis_restart(test_env: TestEnv) -> None:
     server_binary = shutil.which("redis-server")
     assert server_binary, "redis-server must be installed for this test"
@@ -389,6 +392,7 @@ async def test_the_worker_carries_on_after_a_redis_restart(test_env: TestEnv) ->
         stop_process(redis_server)
 
 
+@pytest.mark.slow
 async def test_a_worker_refuses_a_task_module_it_cannot_import(test_env: TestEnv) -> None:
     result = subprocess.run(
         connecthub_command("worker"),

@@ -6,7 +6,6 @@ import asyncio
 import warnings
 from typing import Any
 
-import pytest
 from mastodon import Mastodon
 
 from connecthub import MASTODON_API_COMPAT
@@ -31,7 +30,6 @@ def _read_instance(url: str) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.slow
 async def test_mastodon_py_reads_the_instance(live_server: LiveServer) -> None:
     result = await asyncio.to_thread(_read_instance, live_server.url)
 

@@ -8,11 +8,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from mastodon import Mastodon
 
-from tests.conftest import start_server, stop_process
 from tests.media import files
+from tests.servers import start_inprocess_server
 from tests.social_factories import user_with_token
 
 
@@ -34,11 +33,10 @@ def _absolute(server_url: str, media_url: str) -> str:
     return media_url
 
 
-@pytest.mark.slow
 async def test_mastodon_py_media(app_factory: Any, test_env: Any, store: Any) -> None:
     async with app_factory(**store.overrides) as (app, _client):
         _alice, token = await user_with_token(app, "alice")
-    server = start_server(test_env, **store.environ())
+    server = start_inprocess_server(test_env, **store.environ())
     try:
         result = await asyncio.to_thread(_client_session, server.url, token)
         attachment = result["status"]["media_attachments"][0]
@@ -58,4 +56,4 @@ async def test_mastodon_py_media(app_factory: Any, test_env: Any, store: Any) ->
         assert part.content == whole.content[:100]
         assert part.headers["content-range"] == f"bytes 0-99/{len(whole.content)}"
     finally:
-        stop_process(server.process)
+        server.stop()

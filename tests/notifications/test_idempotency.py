@@ -8,6 +8,7 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
+from connecthub import channels
 from connecthub.infra.uow import UnitOfWork
 from connecthub.notifications.service import NotificationType, notify
 from tests.notifications.support import notifications
@@ -18,7 +19,7 @@ async def test_racing_transactions_record_one(app: FastAPI, client: httpx.AsyncC
     alice, alice_token = await user_with_token(app, "alice")
     bob, _bob_token = await user_with_token(app, "bob")
     engines = app.state.engines
-    subscription = await engines.events.subscribe(f"user:{alice.id}")
+    subscription = await engines.events.subscribe(channels.user_channel(alice.id))
 
     async def follow_notification() -> None:
         async with engines.db.session() as session:

@@ -8,6 +8,7 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
+from connecthub import channels
 from tests.factories import create_token
 from tests.notifications.support import (
     notifications,
@@ -157,7 +158,7 @@ async def test_scopes(app: FastAPI, client: httpx.AsyncClient) -> None:
 async def test_published_to_the_recipient_stream(app: FastAPI, client: httpx.AsyncClient) -> None:
     alice, alice_token = await user_with_token(app, "alice")
     _bob, bob_token = await user_with_token(app, "bob")
-    subscription = await app.state.engines.events.subscribe(f"user:{alice.id}")
+    subscription = await app.state.engines.events.subscribe(channels.user_channel(alice.id))
     try:
         status = await post_status(client, bob_token, "psst @alice")
         event = await asyncio.wait_for(subscription.queue.get(), timeout=10)

@@ -8,6 +8,8 @@ import asyncio
 import subprocess
 from typing import Any
 
+import pytest
+
 from connecthub.accounts.models import Account, Role, User
 from connecthub.filters.models import Filter, FilterKeyword
 from connecthub.infra.db import Base
@@ -123,6 +125,7 @@ async def test_admins_delete_through_the_admin_api(app: Any, client: Any) -> Non
     assert again.json()["email"] == ""
 
 
+@pytest.mark.slow
 async def test_the_admin_command_deletes_and_erases(test_env: Any, app: Any) -> None:
     frank, _ = await create_user(app, "frank")
     result = await asyncio.to_thread(

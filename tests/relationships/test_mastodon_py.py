@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon
 
@@ -36,7 +35,6 @@ def _session(url: str, alice_token: str, bob_token: str, carol_token: str) -> di
     return result
 
 
-@pytest.mark.slow
 async def test_mastodon_py_relationships(app: FastAPI, live_server: LiveServer) -> None:
     alice, alice_token = await user_with_token(app, "alice")
     _bob, bob_token = await user_with_token(app, "bob")

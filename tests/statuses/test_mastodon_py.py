@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon
 
@@ -35,7 +34,6 @@ def _conversation(url: str, alice_token: str, bob_token: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.slow
 async def test_mastodon_py_statuses(app: FastAPI, live_server: LiveServer) -> None:
     alice, alice_token = await user_with_token(app, "alice")
     _bob, bob_token = await user_with_token(app, "bob")

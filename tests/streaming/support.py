@@ -1,4 +1,5 @@
-"""Helpers for streaming tests: real `connecthub serve` processes, WebSocket and SSE
+"""Helpers for streaming tests: live servers (in-process, or real `connecthub serve`
+processes for tests about the process), WebSocket and SSE
 clients, and waiting for the event a test expects (a bound on waiting, never an assert
 on how long something took)."""
 
@@ -16,28 +17,40 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import LiveServer, TestEnv, free_port, start_server, stop_process
 from tests.engines import redis_url
+from tests.servers import InProcessServer, start_inprocess_server
 
 WAIT_SECONDS = 15.0
 
 
 def start_streaming_server(env: TestEnv, **environ: str) -> LiveServer:
-    """A real server whose LOCAL_DOMAIN is its own address, so clients that read the
-    streaming URL from /api/v1/instance (Mastodon.py) find it."""
+    """A real server process whose LOCAL_DOMAIN is its own address, so clients that read
+    the streaming URL from /api/v1/instance (Mastodon.py) find it."""
     port = free_port()
     environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
     return start_server(env, port=port, **environ)
 
 
 @contextlib.contextmanager
-def servers(env: TestEnv, count: int, **environ: str) -> Iterator[list[LiveServer]]:
-    started: list[LiveServer] = []
+def servers(
+    env: TestEnv, count: int, *, process: bool = False, **environ: str
+) -> Iterator[list[Any]]:
+    """`count` servers on the test's engines (each its own app, sharing only the engines,
+    as separate processes would). In-process unless `process=True`: only tests about the
+    process (signals, its log output) need a real `connecthub serve`."""
+    started: list[LiveServer | InProcessServer] = []
     try:
         for _ in range(count):
-            started.append(start_streaming_server(env, **environ))
+            if process:
+                started.append(start_streaming_server(env, **environ))
+            else:
+                started.append(start_inprocess_server(env, **environ))
         yield started
     finally:
         for server in started:
-            stop_process(server.process)
+            if isinstance(server, InProcessServer):
+                server.stop()
+            else:
+                stop_process(server.process)
 
 
 def multi_process() -> bool:

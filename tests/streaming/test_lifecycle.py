@@ -11,11 +11,12 @@ import socket
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from connecthub.accounts.identity import TokenInfo
+from connecthub.oauth.identity import TokenInfo
 from connecthub.streaming.hub import StreamingHub, close_account_streams
 from tests.factories import DEFAULT_PASSWORD
 from tests.social_factories import user_with_token
@@ -131,11 +132,12 @@ async def test_close_account_streams_closes_the_accounts_connections(
     await hub.close_session(bob_session)
 
 
+@pytest.mark.slow
 async def test_sigterm_closes_sockets_with_1001_and_exits(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:
     _alice, alice_token = await user_with_token(factory_app, "alice")
-    with servers(test_env, 1, SHUTDOWN_DRAIN_SECONDS="5") as (server,):
+    with servers(test_env, 1, process=True, SHUTDOWN_DRAIN_SECONDS="5") as (server,):
         async with (
             websocket(server, alice_token, query={"stream": "user"}) as first,
             websocket(server, alice_token, query={"stream": "public"}) as second,
@@ -174,9 +176,10 @@ async def test_slow_consumer_is_disconnected(test_env: TestEnv, factory_app: Fas
     assert received < posted * 4
 
 
+@pytest.mark.slow
 async def test_tokens_never_appear_in_logs(test_env: TestEnv, factory_app: FastAPI) -> None:
     _alice, alice_token = await user_with_token(factory_app, "alice")
-    with servers(test_env, 1, LOG_LEVEL="debug") as (server,):
+    with servers(test_env, 1, process=True, LOG_LEVEL="debug") as (server,):
         async with websocket(server, alice_token, query={"stream": "public"}) as ws:
             await subscribed(ws, server, alice_token)
         for via in ("subprotocol", "header"):

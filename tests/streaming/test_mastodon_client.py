@@ -2,9 +2,11 @@
 server process receives what another account does through ANOTHER server process.
 
 Server processes share events through Redis (distributed mode): with TEST_REDIS_URL set
-this test starts two `connecthub serve` processes on the same engines. In embedded mode
-one process is the whole deployment (events are in-process), so the same test runs with
-the listener and the actor on that one process: `actor_server` says which ran.
+this test starts two servers on the same engines (two apps with their own engines, in
+threads of the test process, sharing nothing but the database and Redis, as processes
+would). In embedded mode one process is the whole deployment (events are in-process), so
+the same test runs with the listener and the actor on that one server: `actor_server`
+says which ran.
 """
 
 from __future__ import annotations

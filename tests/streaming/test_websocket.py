@@ -218,7 +218,7 @@ async def test_a_web_session_cookie_opens_no_socket(
     """The socket is authenticated by token only: a page on another origin cannot borrow
     the browser's sign-in cookie (cross-site WebSocket hijacking)."""
     from connecthub.accounts.models import WebSession
-    from connecthub.accounts.tokens import generate_secret, hash_secret
+    from connecthub.oauth.tokens import generate_secret, hash_secret
     from tests.factories import create_user
 
     _account, user = await create_user(factory_app, "alice")
@@ -235,12 +235,13 @@ async def test_a_web_session_cookie_opens_no_socket(
     assert refused.value.response.status_code == 401
 
 
+@pytest.mark.slow
 async def test_an_origin_allow_list_refuses_other_browsers_quietly(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:
     _alice, alice_token = await user_with_token(factory_app, "alice")
     allowed = "https://app.example"
-    with servers(test_env, 1, STREAMING_ALLOWED_ORIGINS=allowed) as (server,):
+    with servers(test_env, 1, process=True, STREAMING_ALLOWED_ORIGINS=allowed) as (server,):
         for via in ("query", "header", "subprotocol"):
             with pytest.raises(InvalidStatus) as refused:
                 async with websocket(server, alice_token, via=via, origin="https://evil.example"):

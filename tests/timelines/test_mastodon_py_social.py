@@ -105,7 +105,6 @@ def _scenario(url: str, alice_token: str, bob_token: str) -> dict[str, Any]:
     return seen
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)  # a live server, and a loaded machine
 async def test_mastodon_py_social_scenario(app: FastAPI, live_server: LiveServer) -> None:
     _alice, alice_token = await user_with_token(app, "alice")

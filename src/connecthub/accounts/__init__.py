@@ -1,1 +1,1 @@
-"""Accounts: sign-up, OAuth apps and tokens, passwords, two-factor sign-in, profiles."""
+"""Accounts: users and profiles, sign-up, sign-in, passwords, two-factor, roles, suspension."""

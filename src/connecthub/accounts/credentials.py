@@ -4,18 +4,19 @@ sessions are closed."""
 
 from __future__ import annotations
 
-from connecthub.accounts import repository, web_sessions
+from connecthub.accounts import repository
 from connecthub.accounts.mail import Mail, send_mail
 from connecthub.accounts.models import User
 from connecthub.accounts.password_policy import check_password
 from connecthub.accounts.passwords import hash_password
 from connecthub.accounts.sign_in import reauthenticate
 from connecthub.accounts.signed_tokens import reset_token, reset_token_valid, reset_user_id
-from connecthub.accounts.tokens import revoke_account_tokens
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
 from connecthub.infra.uow import UnitOfWork
+from connecthub.oauth.tokens import revoke_account_tokens
+from connecthub.web_auth import sessions as web_sessions
 
 INVALID_RESET = "is invalid or has expired"
 

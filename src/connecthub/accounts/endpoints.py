@@ -3,18 +3,17 @@ change, password reset and two-factor set-up. Handlers parse, call a service, se
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from connecthub.accounts import credentials, registration, repository, sign_in, two_factor
+from connecthub import entities
+from connecthub.accounts import credentials, registration, service, sign_in, two_factor
 from connecthub.accounts.default_images import grey_png
 from connecthub.accounts.models import Account, OAuthApplication, User
-from connecthub.accounts.params import boolean, iso_date, read_params, text
 from connecthub.accounts.profile import update_profile
 from connecthub.accounts.roles import Permission, has_permission
-from connecthub.accounts.scopes import parse_scopes
 from connecthub.accounts.serializers import (
     MISSING_AVATAR,
     MISSING_HEADER,
@@ -23,19 +22,23 @@ from connecthub.accounts.serializers import (
     credential_account_entity,
     token_entity,
 )
-from connecthub.accounts.tokens import generate_secret, issue_token
 from connecthub.admin import service as admin
 from connecthub.admin.deps import moderator, staff
 from connecthub.clock import utcnow
+from connecthub.core.params import boolean, iso_date, text
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
+from connecthub.http.params import read_params
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.media.endpoints import incoming
+from connecthub.oauth.scopes import parse_scopes
+from connecthub.oauth.tokens import generate_secret, issue_token
 
-router = APIRouter(tags=["accounts"])
-extensions = APIRouter(tags=["connecthub"])
+router = APIRouter(tags=["accounts"], route_class=EntityRoute)
+extensions = APIRouter(tags=["connecthub"], route_class=EntityRoute)
 
 AppCaller = Annotated[Caller, Depends(require("write:accounts", user=False))]
 ReadCaller = Annotated[Caller, Depends(require("read:accounts", "profile"))]
@@ -61,8 +64,8 @@ def _mastodon_details(exc: ValidationFailed) -> ValidationFailed:
 
 
 async def _signed_in_user(uow: UnitOfWork, caller: Caller) -> tuple[Account, User]:
-    account = await repository.account_by_id(uow.session, caller.account_id)
-    user = await repository.user_for_account(uow.session, caller.account_id)
+    account = await service.account_by_id(uow.session, caller.account_id)
+    user = await service.user_for_account(uow.session, caller.account_id)
     if account is None or user is None:
         raise NotFound()
     return account, user
@@ -79,7 +82,7 @@ def _functional(user: User) -> None:
 @router.post("/api/v1/accounts", summary="Register an account (app token required)")
 async def sign_up(
     request: Request, caller: AppCaller, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Token:
     if caller.token.account_id is not None:
         raise Forbidden("This method requires an app token, not a user's")
     registration.check_open(settings)
@@ -115,7 +118,7 @@ async def sign_up(
 @router.get("/api/v1/accounts/verify_credentials", summary="The caller's own account")
 async def verify_credentials(
     caller: ReadCaller, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.CredentialAccount:
     account, user = await _signed_in_user(uow, caller)
     return credential_account_entity(settings, account, user)
 
@@ -123,7 +126,7 @@ async def verify_credentials(
 @router.patch("/api/v1/accounts/update_credentials", summary="Update the caller's profile")
 async def update_credentials(
     request: Request, caller: WriteCaller, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.CredentialAccount:
     account, user = await _signed_in_user(uow, caller)
     _functional(user)
     params = await read_params(request)
@@ -145,25 +148,25 @@ async def profile_images(request: Request) -> list[media_service.Incoming]:
 
 
 @router.get("/api/v1/accounts/lookup", summary="Find an account by its acct (username)")
-async def lookup(acct: str, uow: UowDep, settings: SettingsDep) -> dict[str, Any]:
+async def lookup(acct: str, uow: UowDep, settings: SettingsDep) -> entities.Account:
     username = acct.strip().removeprefix("@")
     local_host = settings.local_domain.lower()
     name, _, domain = username.partition("@")
     if domain and domain.lower() != local_host:
         raise NotFound()
-    account = await repository.account_by_username(uow.session, name)
-    if account is None or account.suspended_at is not None:
+    account = await service.visible_local_account(uow.session, name)
+    if account is None:
         raise NotFound()
-    role = await repository.role_of_account(uow.session, account.id)
+    role = await service.role_of_account(uow.session, account.id)
     return account_entity(settings, account, role)
 
 
 @router.get("/api/v1/accounts/{account_id:id}", summary="An account by id")
-async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -> dict[str, Any]:
-    account = await repository.visible_account(uow.session, account_id)
+async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -> entities.Account:
+    account = await service.visible_account(uow.session, account_id)
     if account is None:
         raise NotFound()
-    role = await repository.role_of_account(uow.session, account.id)
+    role = await service.role_of_account(uow.session, account.id)
     return account_entity(settings, account, role)
 
 
@@ -173,11 +176,11 @@ async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -
 )
 async def approve_account(
     account_id: PathId, caller: AdminCaller, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.AdminAccount:
     if not has_permission(caller.token.role, Permission.MANAGE_USERS):
         refusal = Forbidden("This action is not allowed")
         raise admin.audit_refusal(moderator(caller), "approve", account_id, refusal)
-    account = await repository.account_by_id(uow.session, account_id)
+    account = await service.account_by_id(uow.session, account_id)
     if account is None:
         raise NotFound()
     user = await registration.approve(uow.session, account.username)
@@ -208,7 +211,7 @@ def _png(data: bytes) -> Response:
     "/api/v1/connecthub/password",
     summary="Change the password; other tokens and browser sessions are revoked",
 )
-async def change_password(request: Request, caller: WriteCaller, uow: UowDep) -> dict[str, Any]:
+async def change_password(request: Request, caller: WriteCaller, uow: UowDep) -> entities.Empty:
     _account, user = await _signed_in_user(uow, caller)
     params = await read_params(request)
     await credentials.change_password(
@@ -224,6 +227,8 @@ async def change_password(request: Request, caller: WriteCaller, uow: UowDep) ->
 @extensions.post(
     "/api/v1/connecthub/password_reset",
     summary="Mail a password reset link (same answer whether or not the address exists)",
+    status_code=202,
+    response_model=entities.Empty,
 )
 async def password_reset(request: Request, uow: UowDep, settings: SettingsDep) -> JSONResponse:
     params = await read_params(request)
@@ -237,7 +242,7 @@ async def password_reset(request: Request, uow: UowDep, settings: SettingsDep) -
 )
 async def begin_two_factor(
     caller: WriteCaller, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.TwoFactorSetup:
     account, user = await _signed_in_user(uow, caller)
     enrolment = two_factor.begin(
         user,
@@ -259,7 +264,7 @@ async def begin_two_factor(
 )
 async def confirm_two_factor(
     request: Request, caller: WriteCaller, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.TwoFactorStatus:
     _account, user = await _signed_in_user(uow, caller)
     params = await read_params(request)
     # The password too: a token alone (a stolen one) must not enrol another authenticator,
@@ -284,7 +289,7 @@ async def confirm_two_factor(
 )
 async def disable_two_factor(
     request: Request, caller: WriteCaller, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.TwoFactorStatus:
     _account, user = await _signed_in_user(uow, caller)
     params = await read_params(request)
     await sign_in.reauthenticate(

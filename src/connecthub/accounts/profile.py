@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connecthub.accounts.models import Account, User
-from connecthub.accounts.params import boolean, text
+from connecthub.core.params import boolean, text
 from connecthub.errors import ValidationFailed
 
 MAX_DISPLAY_NAME = 30

@@ -2,57 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.models import Account, OAuthToken, User, WebSession
-from connecthub.accounts.scopes import parse_scopes
-from connecthub.clock import utcnow
-
-
-async def find_live_token(session: AsyncSession, token_hash: str) -> TokenInfo | None:
-    row = (
-        await session.execute(
-            select(
-                OAuthToken,
-                User.role,
-                User.disabled,
-                Account.suspended_at,
-                User.confirmed_at,
-                User.approved,
-            )
-            .outerjoin(Account, Account.id == OAuthToken.account_id)
-            .outerjoin(User, User.account_id == OAuthToken.account_id)
-            .where(OAuthToken.token_hash == token_hash, OAuthToken.revoked_at.is_(None))
-        )
-    ).first()
-    if row is None:
-        return None
-    token, role, disabled, suspended_at, confirmed_at, approved = row
-    if token.account_id is not None and (disabled or suspended_at is not None):
-        return None
-    pending = None
-    if token.account_id is not None and role is not None:
-        if confirmed_at is None:
-            pending = "Your login is missing a confirmed e-mail address"
-        elif not approved:
-            pending = "Your login is currently pending approval"
-    expires_at = token.expires_at
-    if expires_at is not None and expires_at.tzinfo is None:
-        # SQLite returns naive datetimes; every time we store is UTC.
-        expires_at = expires_at.replace(tzinfo=utcnow().tzinfo)
-    return TokenInfo(
-        token_id=token.id,
-        account_id=token.account_id,
-        application_id=token.application_id,
-        scopes=parse_scopes(token.scopes),
-        expires_at=expires_at,
-        role=role,
-        pending=pending,
-    )
+from connecthub.accounts.models import Account, User
 
 
 async def account_by_username(session: AsyncSession, username: str) -> Account | None:
@@ -129,39 +82,3 @@ async def visible_account(session: AsyncSession, account_id: int) -> Account | N
 async def role_of_account(session: AsyncSession, account_id: int) -> str | None:
     result = await session.execute(select(User.role).where(User.account_id == account_id))
     return result.scalar_one_or_none()
-
-
-def add_web_session(session: AsyncSession, web_session: WebSession) -> None:
-    session.add(web_session)
-
-
-async def live_web_session(
-    session: AsyncSession, secret_hash: str, not_before: datetime
-) -> tuple[WebSession, User, Account] | None:
-    """The unrevoked session with this hash, made after `not_before`, of a usable account."""
-    row = (
-        await session.execute(
-            select(WebSession, User, Account)
-            .join(User, User.id == WebSession.user_id)
-            .join(Account, Account.id == User.account_id)
-            .where(
-                WebSession.secret_hash == secret_hash,
-                WebSession.revoked_at.is_(None),
-                WebSession.created_at > not_before,
-                Account.suspended_at.is_(None),
-                User.disabled.is_(False),
-            )
-        )
-    ).first()
-    return (row[0], row[1], row[2]) if row else None
-
-
-async def revoke_web_sessions(
-    session: AsyncSession, user_id: int, *, only_hash: str | None = None, keep_id: int | None = None
-) -> None:
-    conditions = [WebSession.user_id == user_id, WebSession.revoked_at.is_(None)]
-    if only_hash is not None:
-        conditions.append(WebSession.secret_hash == only_hash)
-    if keep_id is not None:
-        conditions.append(WebSession.id != keep_id)
-    await session.execute(update(WebSession).where(*conditions).values(revoked_at=utcnow()))

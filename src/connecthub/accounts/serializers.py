@@ -3,36 +3,19 @@ CredentialAccount (with `source` and `role`), Role and Token."""
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-import nh3
-
+from connecthub import entities
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.roles import ROLES, RoleInfo, role_info
 from connecthub.config import Settings
+from connecthub.core.datetimes import iso
+from connecthub.core.html import text_to_html
 from connecthub.infra.storage import media_url
 
 MISSING_AVATAR = "/avatars/original/missing.png"
 MISSING_HEADER = "/headers/original/missing.png"
-_URL = re.compile(r"https?://[^\s<>\"']+")
-_ALLOWED_TAGS = {"p", "br", "a", "span"}
-_ALLOWED_ATTRIBUTES = {"a": {"href", "rel", "class", "target"}, "span": {"class"}}
-
-
-def iso(value: datetime | None) -> str | None:
-    """Mastodon's datetime format: UTC with milliseconds and a Z."""
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite gives naive datetimes; all stored times are UTC
-        value = value.replace(tzinfo=UTC)
-    elif value.utcoffset():
-        value = value.astimezone(UTC)
-    # isoformat ends in "+00:00" here; it costs half of strftime (every status shows two).
-    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _day(value: datetime) -> str:
@@ -42,34 +25,7 @@ def _day(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT00:00:00.000Z")
 
 
-def _linkify(escaped: str) -> str:
-    def link(match: re.Match[str]) -> str:
-        url = match.group(0)
-        return f'<a href="{url}" rel="nofollow noopener" target="_blank">{url}</a>'
-
-    return _URL.sub(link, escaped)
-
-
-def text_to_html(text: str) -> str:
-    """Plain text (as clients send notes and field values) to safe HTML: escaped, links
-    made clickable, paragraphs and line breaks kept, and sanitised once more by nh3."""
-    if not text.strip():
-        return ""
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    rendered = "".join(
-        "<p>" + "<br />".join(_linkify(html.escape(line)) for line in p.split("\n")) + "</p>"
-        for p in paragraphs
-    )
-    return nh3.clean(
-        rendered,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        link_rel=None,
-        url_schemes={"http", "https"},
-    )
-
-
-def role_entity(role: RoleInfo) -> dict[str, Any]:
+def role_entity(role: RoleInfo) -> entities.Role:
     return {
         "id": role.id,
         "name": role.name,
@@ -79,14 +35,16 @@ def role_entity(role: RoleInfo) -> dict[str, Any]:
     }
 
 
-def _fields(account: Account) -> list[dict[str, Any]]:
+def _fields(account: Account) -> list[entities.Field]:
     return [
         {"name": f.get("name", ""), "value": text_to_html(f.get("value", "")), "verified_at": None}
         for f in account.fields or []
     ]
 
 
-def account_entity(settings: Settings, account: Account, role: str | None = None) -> dict[str, Any]:
+def account_entity(
+    settings: Settings, account: Account, role: str | None = None
+) -> entities.Account:
     root = settings.base_url
     profile = f"{root}/@{account.username}"
     avatar = root + MISSING_AVATAR
@@ -134,9 +92,8 @@ def account_entity(settings: Settings, account: Account, role: str | None = None
 
 def credential_account_entity(
     settings: Settings, account: Account, user: User, *, follow_requests_count: int = 0
-) -> dict[str, Any]:
-    entity = account_entity(settings, account, user.role)
-    entity["source"] = {
+) -> entities.CredentialAccount:
+    source: entities.Source = {
         "privacy": user.default_privacy,
         "sensitive": user.default_sensitive,
         "language": user.default_language or "",
@@ -150,11 +107,14 @@ def credential_account_entity(
         "discoverable": account.discoverable,
         "indexable": False,
     }
-    entity["role"] = role_entity(role_info(user.role))
-    return entity
+    return {
+        **account_entity(settings, account, user.role),
+        "source": source,
+        "role": role_entity(role_info(user.role)),
+    }
 
 
-def token_entity(access_token: str, scopes: frozenset[str], created_at: datetime) -> dict[str, Any]:
+def token_entity(access_token: str, scopes: frozenset[str], created_at: datetime) -> entities.Token:
     return {
         "access_token": access_token,
         "token_type": "Bearer",
@@ -168,7 +128,7 @@ def admin_account_entity(
     account: Account,
     user: User | None,
     ips: Sequence[tuple[str, datetime]] = (),
-) -> dict[str, Any]:
+) -> entities.AdminAccount:
     """Mastodon's Admin::Account (moderators' view); `user` is None once it is erased.
     `ips`: the addresses its browser sessions came from, most recently used first.
     ConnectHub has no silencing or forced-sensitive marking yet: both are always false."""
@@ -198,8 +158,6 @@ __all__ = [
     "account_entity",
     "admin_account_entity",
     "credential_account_entity",
-    "iso",
     "role_entity",
-    "text_to_html",
     "token_entity",
 ]

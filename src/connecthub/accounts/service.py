@@ -131,3 +131,41 @@ async def visible_local_account(session: AsyncSession, username: str) -> Account
     """The local account named `username` (any case) that anyone may see: not suspended."""
     account = await repository.account_by_username(session, username)
     return account if account is not None and account.suspended_at is None else None
+
+
+# Reads for endpoints and other domains (handlers and other domains call the service,
+# never the repository).
+
+
+async def account_by_id(session: AsyncSession, account_id: int) -> Account | None:
+    return await repository.account_by_id(session, account_id)
+
+
+async def visible_account(session: AsyncSession, account_id: int) -> Account | None:
+    """The local account with this id that anyone may see: not suspended."""
+    return await repository.visible_account(session, account_id)
+
+
+async def user_for_account(session: AsyncSession, account_id: int) -> User | None:
+    return await repository.user_for_account(session, account_id)
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
+    return await repository.user_by_id(session, user_id)
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await repository.user_by_email(session, email)
+
+
+async def role_of_account(session: AsyncSession, account_id: int) -> str | None:
+    return await repository.role_of_account(session, account_id)
+
+
+async def username_taken(session: AsyncSession, username: str) -> bool:
+    return await repository.username_taken(session, username)
+
+
+async def account_by_username(session: AsyncSession, username: str) -> Account | None:
+    """The local account named `username` (any case), suspended or not."""
+    return await repository.account_by_username(session, username)

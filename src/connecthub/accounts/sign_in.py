@@ -12,10 +12,9 @@ from connecthub.accounts import repository, two_factor
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.passwords import hash_password, needs_rehash, verify_password
 from connecthub.clock import utcnow
-from connecthub.errors import ConnectHubError, TooManyRequests, ValidationFailed
-from connecthub.http.client_ip import bucket_for_ip
+from connecthub.errors import ConnectHubError, ValidationFailed
 from connecthub.infra.engines import Engines
-from connecthub.ratelimits import check_sign_in_email, decision_headers
+from connecthub.ratelimits import check_sign_in_email, check_sign_in_ip
 
 
 class SignInError(ConnectHubError):
@@ -91,14 +90,8 @@ async def throttle_sign_in(engines: Engines, *, email: str, ip: str | None = Non
     /oauth/token and /oauth/authorize; callers on other paths pass `ip` to count it here.
     """
     await check_sign_in_email(engines, email)
-    settings = engines.settings
-    if ip is None or not settings.rate_limit_enabled:
-        return
-    decision = await engines.ratelimiter.hit(
-        "sign_in", bucket_for_ip(ip), settings.rate_limit_sign_in_ip
-    )
-    if not decision.allowed:
-        raise TooManyRequests(headers=decision_headers(decision))
+    if ip is not None:
+        await check_sign_in_ip(engines, ip)
 
 
 async def attempt_sign_in(

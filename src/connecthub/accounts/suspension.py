@@ -15,11 +15,10 @@ again whatever signed in since (nothing can have).
 from __future__ import annotations
 
 from connecthub.accounts.models import Account, User
-from connecthub.accounts.tokens import revoke_account_tokens
-from connecthub.accounts.web_sessions import revoke_all_web_sessions
 from connecthub.clock import utcnow
 from connecthub.infra.uow import UnitOfWork
-from connecthub.streaming.hub import close_account_streams
+from connecthub.oauth.tokens import close_account_connections, revoke_account_tokens
+from connecthub.web_auth.sessions import revoke_all_web_sessions
 
 
 async def suspend_account(
@@ -53,5 +52,4 @@ async def _sign_out_everywhere(uow: UnitOfWork, account_id: int, user: User | No
     if user is not None:
         await revoke_all_web_sessions(uow, user)
     await revoke_account_tokens(uow, account_id)
-    engines = uow.engines
-    uow.after_commit(lambda: close_account_streams(engines, account_id))
+    close_account_connections(uow, account_id)

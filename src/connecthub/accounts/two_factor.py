@@ -24,9 +24,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from connecthub.accounts import repository
 from connecthub.accounts.models import User
-from connecthub.accounts.tokens import hash_secret
 from connecthub.clock import utcnow
 from connecthub.errors import Conflict, ValidationFailed
+from connecthub.oauth.tokens import hash_secret
 
 RECOVERY_CODE_COUNT = 10
 _STEP_SECONDS = 30

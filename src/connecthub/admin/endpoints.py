@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connecthub.accounts.params import boolean, read_params, text
+from connecthub import entities
 from connecthub.accounts.roles import ROLES
 from connecthub.accounts.serializers import admin_account_entity
 from connecthub.admin import service
@@ -22,13 +22,16 @@ from connecthub.admin.schemas import (
     ActionType,
 )
 from connecthub.config import Settings
+from connecthub.core.params import boolean, text
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=EntityRoute)
 
 
 READ, WRITE = "admin:read:accounts", "admin:write:accounts"
@@ -39,14 +42,13 @@ ActionCaller = Annotated[Caller, Depends(staff(WRITE, "action"))]
 UnsuspendCaller = Annotated[Caller, Depends(staff(WRITE, "unsuspend"))]
 EnableCaller = Annotated[Caller, Depends(staff(WRITE, "enable"))]
 
-Entity = dict[str, Any]
 _WHO = (
     " Moderators and admins (the Manage Users permission), on an account whose role ranks "
     "below theirs and never on their own (403)."
 )
 
 
-def _entity(settings: Settings, found: service.AdminAccount) -> Entity:
+def _entity(settings: Settings, found: service.AdminAccount) -> entities.AdminAccount:
     return admin_account_entity(settings, found.account, found.user, found.ips)
 
 
@@ -127,7 +129,7 @@ async def list_accounts(
     uow: UowDep,
     settings: SettingsDep,
     page: PageDep,
-) -> list[Entity]:
+) -> list[entities.AdminAccount]:
     filters = _filters(await read_params(request), settings)
     found = await service.list_accounts(uow.session, moderator(caller), filters, page)
     if found:
@@ -144,7 +146,7 @@ async def list_accounts(
 )
 async def show_account(
     account_id: PathId, caller: ShowCaller, uow: UowDep, settings: SettingsDep
-) -> Entity:
+) -> entities.AdminAccount:
     return _entity(settings, await service.show(uow.session, moderator(caller), account_id))
 
 
@@ -162,7 +164,7 @@ async def show_account(
 )
 async def act_on_account(
     request: Request, account_id: PathId, caller: ActionCaller, uow: UowDep
-) -> Entity:
+) -> entities.Empty:
     action = _action(await read_params(request))
     await service.perform_action(uow, moderator(caller), account_id, action)
     return {}
@@ -179,7 +181,7 @@ async def act_on_account(
 )
 async def unsuspend_account(
     account_id: PathId, caller: UnsuspendCaller, uow: UowDep, settings: SettingsDep
-) -> Entity:
+) -> entities.AdminAccount:
     return _entity(settings, await service.unsuspend(uow, moderator(caller), account_id))
 
 
@@ -194,5 +196,5 @@ async def unsuspend_account(
 )
 async def enable_account(
     account_id: PathId, caller: EnableCaller, uow: UowDep, settings: SettingsDep
-) -> Entity:
+) -> entities.AdminAccount:
     return _entity(settings, await service.enable(uow, moderator(caller), account_id))

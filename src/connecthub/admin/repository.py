@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, OAuthToken, Role, User, WebSession
 from connecthub.admin.schemas import AccountFilter, AccountStatus
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 
 AccountRow = tuple[Account, User | None]
 

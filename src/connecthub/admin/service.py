@@ -30,11 +30,11 @@ from connecthub.admin.schemas import (
     ActionType,
     Moderator,
 )
+from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
-from connecthub.http.pagination import Page
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
-from connecthub.privacy import repository as privacy_repository
+from connecthub.privacy import service as privacy
 
 AUDIT_EVENT = "admin.account_action"
 
@@ -117,7 +117,7 @@ async def _target(
         raise audit_refusal(moderator, action, account.id, refusal)
     if not outranks(moderator.role, user.role if user is not None else None):
         raise audit_refusal(moderator, action, account.id, Forbidden(NOT_ALLOWED))
-    if await privacy_repository.deletion_of(uow.session, account.id) is not None:
+    if await privacy.deletion_of(uow.session, account.id) is not None:
         raise ValidationFailed("id", "this account is being deleted (or was deleted)")
     return account, user
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.conversations.models import AccountConversation
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 from connecthub.ids import new_id
 from connecthub.infra.db import IdType, dialect_of, in_id_list, insert_once
 from connecthub.relationships.models import Block

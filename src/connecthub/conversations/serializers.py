@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub import entities
 from connecthub.accounts.serializers import account_entity
 from connecthub.config import Settings
 from connecthub.conversations import repository
@@ -20,7 +20,7 @@ async def conversation_entities(
     rows: Sequence[tuple[AccountConversation, Status | None]],
     viewer_id: int,
     settings: Settings,
-) -> list[dict[str, Any]]:
+) -> list[entities.Conversation]:
     """Entities in the given order, batch-loaded: one query for every participant, and the
     statuses converter's fixed number for the last statuses."""
     wanted = {viewer_id} | {i for row, _ in rows for i in row.participant_account_ids}
@@ -33,12 +33,12 @@ async def conversation_entities(
             strict=True,
         )
     )
-    entities = []
+    found: list[entities.Conversation] = []
     for row, status in rows:
         others = [accounts[i] for i in row.participant_account_ids if i in accounts]
         if not others and viewer_id in accounts:  # a note to oneself lists oneself
             others = [accounts[viewer_id]]
-        entities.append(
+        found.append(
             {
                 "id": str(row.id),
                 "unread": row.unread,
@@ -46,4 +46,4 @@ async def conversation_entities(
                 "last_status": rendered.get(status.id) if status is not None else None,
             }
         )
-    return entities
+    return found

@@ -4,13 +4,12 @@ statuses service calls `record_direct_status` when a direct status is created.""
 
 from __future__ import annotations
 
-from typing import Any
-
+from connecthub import channels, entities
 from connecthub.conversations import repository
 from connecthub.conversations.models import AccountConversation
 from connecthub.conversations.serializers import conversation_entities
+from connecthub.core.pagination import Page
 from connecthub.errors import NotFound
-from connecthub.http.pagination import Page
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
 
@@ -69,12 +68,13 @@ async def _publish(uow: UnitOfWork, row: AccountConversation, status: Status) ->
             uow.session, [(row, status)], row.account_id, uow.engines.settings
         )
     )[0]
-    uow.publish(f"user:{row.account_id}", {"event": "conversation", "payload": entity})
+    event = channels.envelope(channels.CONVERSATION, entity)
+    channels.send_on_commit(uow, event, channels.to_accounts([row.account_id]))
 
 
 async def page(
     uow: UnitOfWork, viewer_id: int, page: Page
-) -> tuple[list[AccountConversation], list[dict[str, Any]]]:
+) -> tuple[list[AccountConversation], list[entities.Conversation]]:
     rows = await repository.page_of(uow.session, viewer_id, page)
     entities = await conversation_entities(
         uow.session, [(row, status) for row, status in rows], viewer_id, uow.engines.settings
@@ -82,7 +82,7 @@ async def page(
     return [row for row, _ in rows], entities
 
 
-async def mark_read(uow: UnitOfWork, viewer_id: int, row_id: int) -> dict[str, Any]:
+async def mark_read(uow: UnitOfWork, viewer_id: int, row_id: int) -> entities.Conversation:
     found = await repository.own(uow.session, viewer_id, row_id)
     if found is None:
         raise NotFound()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from connecthub import entities
 from connecthub.accounts.serializers import account_entity
+from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from connecthub.discovery import service
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import NumberParam, SettingsDep, UowDep
-from connecthub.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from connecthub.http.entity_route import EntityRoute
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], route_class=EntityRoute)
 
 ReadSearch = Annotated[Caller, Depends(require("read:search"))]
 
@@ -27,7 +29,7 @@ async def search(
     kind: Annotated[str | None, Query(alias="type")] = None,
     limit: Annotated[NumberParam, Query(ge=1)] = DEFAULT_LIMIT,
     offset: Annotated[NumberParam, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> entities.Search:
     kind = kind or None
     if kind is not None and kind not in service.TYPES:
         raise ValidationFailed("type", f"must be one of {', '.join(service.TYPES)}")

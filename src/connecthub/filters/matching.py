@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub import entities
 from connecthub.filters import repository
 from connecthub.filters.models import RULES_KIND
 from connecthub.infra.entity_cache import EntityCache
@@ -68,7 +69,7 @@ def _pattern(keywords: tuple[tuple[str, bool], ...]) -> re.Pattern[str] | None:
 
 @dataclass(frozen=True, slots=True)
 class _Active:
-    entity: dict[str, Any]
+    entity: entities.Filter
     hide: bool
     pattern: re.Pattern[str] | None
     status_ids: frozenset[int]
@@ -97,7 +98,13 @@ class ViewerFilters:
                 continue
             self._active.append(
                 _Active(
-                    entity={k: rule[k] for k in _ENTITY_FIELDS},
+                    entity={
+                        "id": rule["id"],
+                        "title": rule["title"],
+                        "context": rule["context"],
+                        "expires_at": rule["expires_at"],
+                        "filter_action": rule["filter_action"],
+                    },
                     hide=rule["filter_action"] == "hide",
                     pattern=_pattern(tuple((k, bool(w)) for k, w in rule["keywords"])),
                     status_ids=frozenset(rule["status_ids"]),
@@ -107,10 +114,12 @@ class ViewerFilters:
     def __bool__(self) -> bool:
         return bool(self._active)
 
-    def results(self, text: str, status_ids: Sequence[int]) -> tuple[list[dict[str, Any]], bool]:
+    def results(
+        self, text: str, status_ids: Sequence[int]
+    ) -> tuple[list[entities.FilterResult], bool]:
         """(Mastodon's FilterResult list, whether the status is to be left out) for a status
         whose searchable text is `text` and whose ids (itself, what it boosts) are given."""
-        found: list[dict[str, Any]] = []
+        found: list[entities.FilterResult] = []
         hidden = False
         for active in self._active:
             keyword_matches = (
@@ -128,9 +137,6 @@ class ViewerFilters:
             )
             hidden = hidden or (active.hide and self._may_hide)
         return found, hidden
-
-
-_ENTITY_FIELDS = ("id", "title", "context", "expires_at", "filter_action")
 
 
 _TAG = re.compile(r"<[^>]*>")

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Boolean, String, cast, delete, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts.serializers import iso
+from connecthub.core.datetimes import iso
 from connecthub.filters.models import Filter, FilterKeyword, FilterStatus
 from connecthub.infra.db import IdType, dialect_of, in_id_list
 

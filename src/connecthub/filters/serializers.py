@@ -4,23 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from connecthub.accounts.serializers import iso
+from connecthub import entities
+from connecthub.core.datetimes import iso
 from connecthub.filters.models import Filter, FilterKeyword, FilterStatus
 
 
-def keyword_entity(keyword: FilterKeyword) -> dict[str, Any]:
+def keyword_entity(keyword: FilterKeyword) -> entities.FilterKeyword:
     return {"id": str(keyword.id), "keyword": keyword.keyword, "whole_word": keyword.whole_word}
 
 
-def status_entity(row: FilterStatus) -> dict[str, Any]:
+def status_entity(row: FilterStatus) -> entities.FilterStatus:
     return {"id": str(row.id), "status_id": str(row.status_id)}
 
 
 def filter_entity(
     row: Filter, keywords: Sequence[FilterKeyword], statuses: Sequence[FilterStatus]
-) -> dict[str, Any]:
+) -> entities.Filter:
     return {
         "id": str(row.id),
         "title": row.title,
@@ -32,7 +32,7 @@ def filter_entity(
     }
 
 
-def v1_filter_entity(row: Filter, keyword: FilterKeyword) -> dict[str, Any]:
+def v1_filter_entity(row: Filter, keyword: FilterKeyword) -> entities.V1Filter:
     """The v1 view: one filter per keyword, `irreversible` standing for `hide`."""
     return {
         "id": str(keyword.id),

@@ -5,12 +5,14 @@ cached rules (`filters.matching`) are dropped by the entity cache on the same co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts.tokens import revocation_channel
+from connecthub import channels, entities
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.filters import repository
@@ -31,9 +33,8 @@ from connecthub.filters.serializers import (
 )
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
-from connecthub.statuses import repository as statuses_repository
+from connecthub.statuses import service as statuses
 
-FILTERS_CHANGED = "filters_changed"
 _PUBLISHED = "connecthub.filters.changed"
 
 
@@ -41,40 +42,45 @@ def _changed(uow: UnitOfWork, account_id: int) -> None:
     published: set[int] = uow.session.info.setdefault(_PUBLISHED, set())
     if account_id not in published:
         published.add(account_id)
-        uow.publish(f"user:{account_id}", {"event": FILTERS_CHANGED})
-        # And on the account's control channel, which every streaming connection of the
-        # account listens to (topic-only ones too), so each process drops the rules it keeps.
-        uow.publish(revocation_channel(account_id), {"event": FILTERS_CHANGED})
+        # On the user channel for clients, and on the account's control channel, which
+        # every streaming connection of the account listens to (topic-only ones too), so
+        # each process drops the rules it keeps.
+        audience = [channels.user_channel(account_id), channels.control_channel(account_id)]
+        channels.send_on_commit(uow, channels.envelope(channels.FILTERS_CHANGED), audience)
 
 
-async def _owned(uow: UnitOfWork, account_id: int, filter_id: int) -> Filter:
+# -- access: the caller's own filter, keyword or filtered status; anyone else's is as
+# good as missing (404).
+
+
+async def access_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> Filter:
     row = await repository.own_filter(uow.session, account_id, filter_id)
     if row is None:
         raise NotFound()
     return row
 
 
-async def _entities(uow: UnitOfWork, account_id: int, rows: list[Filter]) -> list[dict[str, Any]]:
+async def _entities(uow: UnitOfWork, account_id: int, rows: list[Filter]) -> list[entities.Filter]:
     ids = [row.id for row in rows]
     keywords = await repository.keywords_of(uow.session, account_id, ids)
     statuses = await repository.statuses_of(uow.session, account_id, ids)
     return [filter_entity(row, keywords.get(row.id, []), statuses.get(row.id, [])) for row in rows]
 
 
-async def _entity(uow: UnitOfWork, row: Filter) -> dict[str, Any]:
+async def _entity(uow: UnitOfWork, row: Filter) -> entities.Filter:
     return (await _entities(uow, row.account_id, [row]))[0]
 
 
 # Filters
 
 
-async def list_filters(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]:
+async def list_filters(uow: UnitOfWork, account_id: int) -> list[entities.Filter]:
     """Every filter, expired ones included (as Mastodon lists them)."""
     return await _entities(uow, account_id, await repository.filters_of(uow.session, account_id))
 
 
-async def get_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> dict[str, Any]:
-    return await _entity(uow, await _owned(uow, account_id, filter_id))
+async def get_filter(uow: UnitOfWork, account_id: int, filter_id: int) -> entities.Filter:
+    return await _entity(uow, await access_filter(uow, account_id, filter_id))
 
 
 def _apply(row: Filter, draft: FilterDraft) -> None:
@@ -116,14 +122,14 @@ async def create_filter(uow: UnitOfWork, account_id: int, draft: FilterDraft) ->
     return row
 
 
-async def create(uow: UnitOfWork, account_id: int, draft: FilterDraft) -> dict[str, Any]:
+async def create(uow: UnitOfWork, account_id: int, draft: FilterDraft) -> entities.Filter:
     return await _entity(uow, await create_filter(uow, account_id, draft))
 
 
 async def update(
     uow: UnitOfWork, account_id: int, filter_id: int, draft: FilterDraft
-) -> dict[str, Any]:
-    row = await _owned(uow, account_id, filter_id)
+) -> entities.Filter:
+    row = await access_filter(uow, account_id, filter_id)
     _apply(row, draft)
     existing = {
         k.id: k for k in (await repository.keywords_of(uow.session, account_id, [row.id]))[row.id]
@@ -155,23 +161,25 @@ async def update(
 
 
 async def delete(uow: UnitOfWork, account_id: int, filter_id: int) -> None:
-    await repository.delete_filter(uow.session, await _owned(uow, account_id, filter_id))
+    await repository.delete_filter(uow.session, await access_filter(uow, account_id, filter_id))
     _changed(uow, account_id)
 
 
 # Keywords
 
 
-async def list_keywords(uow: UnitOfWork, account_id: int, filter_id: int) -> list[dict[str, Any]]:
-    row = await _owned(uow, account_id, filter_id)
+async def list_keywords(
+    uow: UnitOfWork, account_id: int, filter_id: int
+) -> list[entities.FilterKeyword]:
+    row = await access_filter(uow, account_id, filter_id)
     keywords = await repository.keywords_of(uow.session, account_id, [row.id])
     return [keyword_entity(k) for k in keywords[row.id]]
 
 
 async def add_keyword(
     uow: UnitOfWork, account_id: int, filter_id: int, keyword: str, whole_word: bool | None
-) -> dict[str, Any]:
-    row = await _owned(uow, account_id, filter_id)
+) -> entities.FilterKeyword:
+    row = await access_filter(uow, account_id, filter_id)
     present = (await repository.keywords_of(uow.session, account_id, [row.id]))[row.id]
     if len(present) >= MAX_KEYWORDS_PER_FILTER:
         raise ValidationFailed("keyword", f"at most {MAX_KEYWORDS_PER_FILTER} keywords per filter")
@@ -182,15 +190,15 @@ async def add_keyword(
     return keyword_entity(created)
 
 
-async def _own_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> FilterKeyword:
+async def access_filter_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> FilterKeyword:
     found = await repository.own_keyword(uow.session, account_id, keyword_id)
     if found is None:
         raise NotFound()
     return found
 
 
-async def get_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> dict[str, Any]:
-    return keyword_entity(await _own_keyword(uow, account_id, keyword_id))
+async def get_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> entities.FilterKeyword:
+    return keyword_entity(await access_filter_keyword(uow, account_id, keyword_id))
 
 
 async def update_keyword(
@@ -199,8 +207,8 @@ async def update_keyword(
     keyword_id: int,
     keyword: str | None,
     whole_word: bool | None,
-) -> dict[str, Any]:
-    found = await _own_keyword(uow, account_id, keyword_id)
+) -> entities.FilterKeyword:
+    found = await access_filter_keyword(uow, account_id, keyword_id)
     if keyword is not None:
         found.keyword = keyword
     if whole_word is not None:
@@ -211,7 +219,7 @@ async def update_keyword(
 
 
 async def delete_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> None:
-    await uow.session.delete(await _own_keyword(uow, account_id, keyword_id))
+    await uow.session.delete(await access_filter_keyword(uow, account_id, keyword_id))
     await uow.session.flush()
     _changed(uow, account_id)
 
@@ -219,17 +227,19 @@ async def delete_keyword(uow: UnitOfWork, account_id: int, keyword_id: int) -> N
 # Statuses
 
 
-async def list_statuses(uow: UnitOfWork, account_id: int, filter_id: int) -> list[dict[str, Any]]:
-    row = await _owned(uow, account_id, filter_id)
+async def list_statuses(
+    uow: UnitOfWork, account_id: int, filter_id: int
+) -> list[entities.FilterStatus]:
+    row = await access_filter(uow, account_id, filter_id)
     rows = await repository.statuses_of(uow.session, account_id, [row.id])
     return [status_entity(s) for s in rows[row.id]]
 
 
 async def add_status(
     uow: UnitOfWork, account_id: int, filter_id: int, status_id: int
-) -> dict[str, Any]:
-    row = await _owned(uow, account_id, filter_id)
-    if await statuses_repository.readable_status(uow.session, account_id, status_id) is None:
+) -> entities.FilterStatus:
+    row = await access_filter(uow, account_id, filter_id)
+    if await statuses.readable_status(uow.session, account_id, status_id) is None:
         raise ValidationFailed("status_id", "is not a status you can see")
     present = (await repository.statuses_of(uow.session, account_id, [row.id]))[row.id]
     if any(s.status_id == status_id for s in present):
@@ -250,19 +260,19 @@ async def add_status(
     return status_entity(created)
 
 
-async def _own_status(uow: UnitOfWork, account_id: int, row_id: int) -> FilterStatus:
+async def access_filter_status(uow: UnitOfWork, account_id: int, row_id: int) -> FilterStatus:
     found = await repository.own_status(uow.session, account_id, row_id)
     if found is None:
         raise NotFound()
     return found
 
 
-async def get_status(uow: UnitOfWork, account_id: int, row_id: int) -> dict[str, Any]:
-    return status_entity(await _own_status(uow, account_id, row_id))
+async def get_status(uow: UnitOfWork, account_id: int, row_id: int) -> entities.FilterStatus:
+    return status_entity(await access_filter_status(uow, account_id, row_id))
 
 
 async def delete_status(uow: UnitOfWork, account_id: int, row_id: int) -> None:
-    await uow.session.delete(await _own_status(uow, account_id, row_id))
+    await uow.session.delete(await access_filter_status(uow, account_id, row_id))
     await uow.session.flush()
     _changed(uow, account_id)
 
@@ -270,7 +280,7 @@ async def delete_status(uow: UnitOfWork, account_id: int, row_id: int) -> None:
 # The v1 view: one filter per keyword (its id is the keyword's)
 
 
-async def list_v1(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]:
+async def list_v1(uow: UnitOfWork, account_id: int) -> list[entities.V1Filter]:
     rows = await repository.filters_of(uow.session, account_id)
     keywords = await repository.keywords_of(uow.session, account_id, [r.id for r in rows])
     return [v1_filter_entity(row, k) for row in rows for k in keywords.get(row.id, [])]
@@ -279,17 +289,17 @@ async def list_v1(uow: UnitOfWork, account_id: int) -> list[dict[str, Any]]:
 async def _v1_pair(
     uow: UnitOfWork, account_id: int, keyword_id: int
 ) -> tuple[Filter, FilterKeyword]:
-    keyword = await _own_keyword(uow, account_id, keyword_id)
-    return await _owned(uow, account_id, keyword.filter_id), keyword
+    keyword = await access_filter_keyword(uow, account_id, keyword_id)
+    return await access_filter(uow, account_id, keyword.filter_id), keyword
 
 
-async def get_v1(uow: UnitOfWork, account_id: int, keyword_id: int) -> dict[str, Any]:
+async def get_v1(uow: UnitOfWork, account_id: int, keyword_id: int) -> entities.V1Filter:
     return v1_filter_entity(*await _v1_pair(uow, account_id, keyword_id))
 
 
 async def create_v1(
     uow: UnitOfWork, account_id: int, draft: FilterDraft, whole_word: bool | None
-) -> dict[str, Any]:
+) -> entities.V1Filter:
     keywords = [KeywordDraft(keyword=k.keyword, whole_word=whole_word) for k in draft.keywords]
     row = await create_filter(
         uow,
@@ -308,7 +318,7 @@ async def create_v1(
 
 async def update_v1(
     uow: UnitOfWork, account_id: int, keyword_id: int, draft: FilterDraft, whole_word: bool | None
-) -> dict[str, Any]:
+) -> entities.V1Filter:
     """The keyword's phrase and whole_word; context, irreversible and expiry belong to its
     filter, which may change only when it has this one keyword (as Mastodon)."""
     row, keyword = await _v1_pair(uow, account_id, keyword_id)
@@ -343,3 +353,10 @@ async def update_v1(
 async def delete_v1(uow: UnitOfWork, account_id: int, keyword_id: int) -> None:
     """Only the keyword goes (as Mastodon); its filter stays, with its other rules."""
     await delete_keyword(uow, account_id, keyword_id)
+
+
+async def rules_of_many(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Several accounts' filter rules at once (streaming recipients of one event)."""
+    return await repository.rules_of_many(session, account_ids)

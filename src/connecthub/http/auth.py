@@ -14,11 +14,11 @@ from urllib.parse import unquote
 from fastapi import Depends, Request
 from starlette.types import Scope
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.scopes import covers_any
-from connecthub.accounts.tokens import authenticate
 from connecthub.errors import Forbidden, Unauthorized
 from connecthub.infra.engines import Engines
+from connecthub.oauth.identity import TokenInfo
+from connecthub.oauth.scopes import covers_any
+from connecthub.oauth.tokens import authenticate
 
 _UNRESOLVED = object()
 

@@ -41,16 +41,3 @@ class ClientIpResolver:
             if not self._is_trusted(hop):
                 break
         return client
-
-
-def bucket_for_ip(address: str) -> str:
-    """IPv6 clients get a /64 each (one subscriber's allocation); IPv4 the address."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)

@@ -1,7 +1,7 @@
 """Refuses malformed input before any route reads it, so no route has to remember to:
 
 - JSON nested more than MAX_DEPTH levels (Python's parser recurses, and a thousand levels
-  raise RecursionError), and bracketed form keys as deep (`accounts/params.nest`);
+  raise RecursionError), and bracketed form keys as deep (`http/params.nest`);
 - text that no database stores: NUL characters (PostgreSQL refuses them in text) and lone
   surrogates (not encodable as UTF-8, so neither engine takes them) — in the path (404),
   the query string, and JSON or form-encoded bodies (422 naming the field).

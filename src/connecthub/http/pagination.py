@@ -1,52 +1,17 @@
-"""The one pagination helper: Mastodon's `max_id` / `since_id` / `min_id` / `limit` keyset
-parameters and the `Link` header (`rel="next"` first, as some clients expect)."""
+"""Pagination at the HTTP edge: Mastodon's `max_id` / `since_id` / `min_id` / `limit` keyset
+parameters read into a `core.pagination.Page`, and the `Link` header (`rel="next"` first,
+as some clients expect)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import ColumnElement, Select
-from sqlalchemy.orm import InstrumentedAttribute
 
+from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from connecthub.errors import ValidationFailed
 from connecthub.ids import parse_id
-
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 40
-
-SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
-IdColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
-
-
-@dataclass(frozen=True)
-class Page:
-    max_id: int | None = None
-    since_id: int | None = None
-    min_id: int | None = None
-    limit: int = DEFAULT_LIMIT
-
-    @property
-    def ascending(self) -> bool:
-        """`min_id` asks for the page just after it, so rows are read oldest first."""
-        return self.min_id is not None
-
-    def apply(self, statement: SelectT, column: IdColumn) -> SelectT:
-        """Bound `statement` by the cursor on `column` (a time-ordered id) and order it."""
-        if self.max_id is not None:
-            statement = statement.where(column < self.max_id)
-        if self.since_id is not None:
-            statement = statement.where(column > self.since_id)
-        if self.min_id is not None:
-            statement = statement.where(column > self.min_id)
-        order = column.asc() if self.ascending else column.desc()
-        return statement.order_by(order).limit(self.limit)
-
-    def newest_first(self, rows: list[Any]) -> list[Any]:
-        """Rows read by `apply`, returned newest first as every Mastodon list is."""
-        return list(reversed(rows)) if self.ascending else rows
 
 
 def _parse_id(field: str, value: str | None) -> int | None:

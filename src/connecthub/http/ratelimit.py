@@ -2,8 +2,8 @@
 per-IP buckets for sign-up, sign-in and password writes (table in `connecthub.ratelimits`).
 
 Pure ASGI, HTTP only. Responses under /api/ and /oauth/ carry `X-RateLimit-*`; a refusal is
-a 429 `{"error": "Too many requests"}` with `Retry-After`. If the limiter engine fails, the
-request goes through (logged): rate limiting must never take the API down.
+a 429 `{"error": "Too many requests"}` with `Retry-After`. Every hit goes through
+`ratelimits.hit`, whose failure policy lets the request through when the limiter fails.
 """
 
 from __future__ import annotations
@@ -13,20 +13,20 @@ import json
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.clock import monotonic
 from connecthub.config import RateLimit, Settings
 from connecthub.errors import Unauthorized
 from connecthub.http.auth import resolve_token
-from connecthub.http.client_ip import bucket_for_ip
 from connecthub.infra.engines import Engines
 from connecthub.infra.ratelimit import RateLimitDecision
+from connecthub.oauth.identity import TokenInfo
 from connecthub.ops import metrics
 from connecthub.ratelimits import (
     ACCOUNT_BUCKET,
     IP_BUCKET,
     TOKEN_BUCKET,
+    bucket_for_ip,
     decision_headers,
+    hit,
     is_general_path,
     rule_limit,
     strict_rules,
@@ -54,14 +54,9 @@ def _reported(decisions: list[tuple[str, RateLimitDecision]]) -> tuple[str, Rate
 
 
 class RateLimitMiddleware:
-    # After a limiter failure, skip limiting for this long rather than make every request
-    # wait for the engine's retries (and log each one).
-    OUTAGE_PAUSE_SECONDS = 5.0
-
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self._paused_until = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.settings.rate_limit_enabled:
@@ -72,18 +67,15 @@ class RateLimitMiddleware:
         rules = strict_rules(method, path)
         app = scope.get("app")
         engines: Engines | None = getattr(getattr(app, "state", None), "engines", None)
-        if (not general and not rules) or engines is None or monotonic() < self._paused_until:
+        if (not general and not rules) or engines is None:
             await self.app(scope, receive, send)
             return
 
-        try:
-            hits = [(r.bucket, _client_ip(scope), rule_limit(self.settings, r)) for r in rules]
-            if general:
-                hits += await self._general_hits(scope, engines)
-            decisions = await self._check(engines, hits)
-        except Exception:
-            log.warning("ratelimit.unavailable", path=path, exc_info=True)
-            self._paused_until = monotonic() + self.OUTAGE_PAUSE_SECONDS
+        hits = [(r.bucket, _client_ip(scope), rule_limit(self.settings, r)) for r in rules]
+        if general:
+            hits += await self._general_hits(scope, engines)
+        decisions = await self._check(engines, hits)
+        if decisions is None:  # the limiter is unavailable: no limits, no headers
             await self.app(scope, receive, send)
             return
 
@@ -129,13 +121,18 @@ class RateLimitMiddleware:
             return None
 
     @staticmethod
-    async def _check(engines: Engines, hits: list[Hit]) -> list[tuple[str, RateLimitDecision]]:
+    async def _check(
+        engines: Engines, hits: list[Hit]
+    ) -> list[tuple[str, RateLimitDecision]] | None:
         """Hit the buckets in order (most specific first) and stop at the first refusal, so
         a client already refused by one bucket does not drain the others (say, a runaway
-        app's token draining its account's budget for the user's other apps)."""
+        app's token draining its account's budget for the user's other apps). None when
+        the limiter is unavailable."""
         decisions = []
         for bucket, key, limit in hits:
-            decision = await engines.ratelimiter.hit(bucket, key, limit)
+            decision = await hit(engines, bucket, key, limit)
+            if decision is None:
+                return None
             decisions.append((bucket, decision))
             if not decision.allowed:
                 break

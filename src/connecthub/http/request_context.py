@@ -64,6 +64,7 @@ class RequestContextMiddleware:
 
         status: int | None = None
         failed = False
+        # A duration measured for the log line and metrics only (finer than clock.monotonic).
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:

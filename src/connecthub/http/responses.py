@@ -1,7 +1,7 @@
-"""JSON responses rendered with orjson, for the hot list endpoints (timelines,
-notifications): their entities are plain dicts already, so they skip FastAPI's validation
-and serialization of the return value (the annotation stays as `response_model` for the
-OpenAPI schema)."""
+"""JSON responses rendered with orjson, for the hottest list endpoints (the home, public,
+hashtag and list timelines): their entities are plain dicts already, so they skip FastAPI's
+serialization of the return value; the route names its entity type as `response_model` for
+the OpenAPI document (http/entity_route.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse
-
-ENTITY_LIST: Any = list[dict[str, Any]]
 
 
 class EntityResponse(JSONResponse):

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from time import monotonic
 from typing import Any
 
 import structlog
 
+from connecthub.clock import monotonic
 from connecthub.infra.events import RedisEventBus, Subscription
 
 log = structlog.get_logger(__name__)

@@ -176,6 +176,8 @@ def _remux(
 
 def verified(data: bytes, file_type: FileType) -> Verified:
     """The upload decoded to its end and re-muxed, or MediaRefused naming why."""
+    # A CPU watchdog on this worker thread's decoding, not a time the application reasons
+    # about: it reads the OS clock itself rather than `connecthub.clock`.
     deadline = time.monotonic() + DECODE_TIMEOUT_SECONDS
     try:
         with _open(data, file_type) as container:

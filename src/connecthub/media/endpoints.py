@@ -9,17 +9,20 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
-from connecthub.accounts.params import read_params, text
+from connecthub import entities
+from connecthub.core.params import text
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import EnginesDep, SettingsDep, UowDep, path_id
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.inputs import check_fields
-from connecthub.media import repository, service, serving
+from connecthub.http.params import read_params
+from connecthub.media import service, serving
 from connecthub.media.models import MediaState
 from connecthub.media.serializers import media_entity
 from connecthub.media.sniffing import SNIFF_BYTES
 
-router = APIRouter(tags=["media"])
+router = APIRouter(tags=["media"], route_class=EntityRoute)
 
 WriteMedia = Annotated[Caller, Depends(require("write:media"))]
 
@@ -78,6 +81,7 @@ async def _upload(request: Request, caller: Caller, uow: UowDep, settings: Setti
     "/api/v2/media",
     summary="Upload media: 200 when processed, 202 while a video is still processing",
     responses={202: {"description": "Accepted; poll GET /api/v1/media/:id"}},
+    response_model=entities.MediaAttachment,
 )
 async def upload_v2(
     request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
@@ -90,7 +94,7 @@ async def upload_v2(
 @router.post("/api/v1/media", summary="Upload media (deprecated v1: always 200)")
 async def upload_v1(
     request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.MediaAttachment:
     return media_entity(settings, await _upload(request, caller, uow, settings))
 
 
@@ -98,13 +102,12 @@ async def upload_v1(
     "/api/v1/media/{media_id}",
     summary="One's own upload: 206 while processing, 200 when ready",
     responses={206: {"description": "Still processing"}},
+    response_model=entities.MediaAttachment,
 )
 async def get_media(
     media_id: str, caller: WriteMedia, uow: UowDep, settings: SettingsDep
 ) -> JSONResponse:
-    row = await repository.owned(uow.session, caller.account_id, path_id(media_id))
-    if row is None:
-        raise NotFound()
+    row = await service.access_media(uow, caller.account_id, path_id(media_id))
     if row.state == MediaState.FAILED:
         raise ValidationFailed("file", "could not be processed")
     status = 206 if row.state == MediaState.PROCESSING else 200
@@ -114,9 +117,9 @@ async def get_media(
 @router.put("/api/v1/media/{media_id}", summary="Change description, focus or thumbnail")
 async def update_media(
     media_id: str, request: Request, caller: WriteMedia, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
-    row = await repository.owned(uow.session, caller.account_id, path_id(media_id))
-    if row is None or row.status_id is not None:  # attached media change through the status
+) -> entities.MediaAttachment:
+    row = await service.access_media(uow, caller.account_id, path_id(media_id))
+    if row.status_id is not None:  # attached media change through the status
         raise NotFound()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":

@@ -17,10 +17,14 @@ async def by_id(session: AsyncSession, media_id: int) -> MediaAttachment | None:
     return await session.get(MediaAttachment, media_id)
 
 
-async def owned(session: AsyncSession, account_id: int, media_id: int) -> MediaAttachment | None:
+async def owned(
+    session: AsyncSession, account_id: int, media_id: int, *, for_update: bool = False
+) -> MediaAttachment | None:
     query = select(MediaAttachment).where(
         MediaAttachment.id == media_id, MediaAttachment.account_id == account_id
     )
+    if for_update:
+        query = query.with_for_update()
     return (await session.scalars(query)).one_or_none()
 
 

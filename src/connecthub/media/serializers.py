@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connecthub import entities
 from connecthub.config import Settings
 from connecthub.infra.storage import media_url
 from connecthub.media.models import MediaAttachment, MediaKind, MediaState
@@ -16,7 +17,7 @@ KIND_NAMES = {
 }
 
 
-def media_entity(settings: Settings, row: MediaAttachment) -> dict[str, Any]:
+def media_entity(settings: Settings, row: MediaAttachment) -> entities.MediaAttachment:
     ready = row.state == MediaState.READY
     preview_key = row.thumbnail_key or row.small_key
     meta: dict[str, Any] = dict(row.meta or {})

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -27,7 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.config import Settings
-from connecthub.errors import InsufficientStorage, ServiceUnavailable, ValidationFailed
+from connecthub.errors import (
+    InsufficientStorage,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from connecthub.ids import new_id, parse_id
 from connecthub.infra.storage import MediaStorage, StorageError, StorageFull
 from connecthub.infra.uow import UnitOfWork
@@ -315,6 +320,16 @@ async def update(
     return row
 
 
+async def access_media(
+    uow: UnitOfWork, account_id: int, media_id: int, *, for_update: bool = False
+) -> MediaAttachment:
+    """The caller's own upload; anyone else's is as good as missing (404)."""
+    row = await repository.owned(uow.session, account_id, media_id, for_update=for_update)
+    if row is None:
+        raise NotFound()
+    return row
+
+
 def parse_ids(values: Sequence[str]) -> list[int]:
     ids: list[int] = []
     for value in values:
@@ -407,3 +422,17 @@ async def set_profile_image(
     setattr(account, column, key)
     if previous and previous != key:
         purge_after_commit(uow, [previous])
+
+
+async def own_upload(
+    session: AsyncSession, account_id: int, media_id: int
+) -> MediaAttachment | None:
+    """The caller's own upload; someone else's is as absent as a missing one."""
+    return await repository.owned(session, account_id, media_id)
+
+
+async def attachments_of_statuses(
+    session: AsyncSession, status_ids: Iterable[int]
+) -> dict[int, list[MediaAttachment]]:
+    """The media attached to each of these statuses, in one query (entity rendering)."""
+    return await repository.of_statuses(session, status_ids)

@@ -7,15 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connecthub.accounts.params import read_params
+from connecthub import entities
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import UowDep, param_id, path_id
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.notifications import service
-from connecthub.notifications.repository import Filters
+from connecthub.notifications.service import Filters
 from connecthub.statuses.schemas import string_list
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], route_class=EntityRoute)
 
 ReadNotifications = Annotated[Caller, Depends(require("read:notifications"))]
 WriteNotifications = Annotated[Caller, Depends(require("write:notifications"))]
@@ -50,7 +52,7 @@ async def _filters(request: Request) -> Filters:
 @router.get("/api/v1/notifications", summary="The caller's notifications, newest first")
 async def list_notifications(
     request: Request, response: Response, page: PageDep, caller: ReadNotifications, uow: UowDep
-) -> list[dict[str, Any]]:
+) -> list[entities.Notification]:
     filters = await _filters(request)
     rows, entities = await service.page(uow, caller.account_id, filters, page)
     if rows:
@@ -73,7 +75,7 @@ async def unread_count(request: Request, caller: ReadNotifications, uow: UowDep)
 
 
 @router.post("/api/v1/notifications/clear", summary="Dismiss every notification")
-async def clear_notifications(caller: WriteNotifications, uow: UowDep) -> dict[str, Any]:
+async def clear_notifications(caller: WriteNotifications, uow: UowDep) -> entities.Empty:
     await service.clear(uow, caller.account_id)
     return {}
 
@@ -81,13 +83,13 @@ async def clear_notifications(caller: WriteNotifications, uow: UowDep) -> dict[s
 @router.get("/api/v1/notifications/{notification_id}", summary="One notification")
 async def get_notification(
     notification_id: str, caller: ReadNotifications, uow: UowDep
-) -> dict[str, Any]:
+) -> entities.Notification:
     return await service.one(uow, caller.account_id, path_id(notification_id))
 
 
 @router.post("/api/v1/notifications/{notification_id}/dismiss", summary="Dismiss one")
 async def dismiss_notification(
     notification_id: str, caller: WriteNotifications, uow: UowDep
-) -> dict[str, Any]:
+) -> entities.Empty:
     await service.dismiss(uow, caller.account_id, path_id(notification_id))
     return {}

@@ -26,7 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 from connecthub.infra import db
 from connecthub.infra.db import IdType
 from connecthub.notifications.models import Notification

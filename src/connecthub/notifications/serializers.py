@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts.serializers import account_entity, iso
+from connecthub import entities
+from connecthub.accounts.serializers import account_entity
 from connecthub.config import Settings
+from connecthub.core.datetimes import iso
 from connecthub.notifications import repository
 from connecthub.notifications.repository import Row
 from connecthub.statuses.serializers import status_entities
@@ -24,7 +25,7 @@ async def notification_entities(
     settings: Settings,
     *,
     context: str | None = "notifications",
-) -> list[dict[str, Any]]:
+) -> list[entities.Notification]:
     """Entities for `rows` in the same order; statuses are batch-loaded (a fixed number of
     queries whatever the page size). Callers pass only rows the viewer may see. A
     notification whose status the viewer's `hide` filters leave out (in `context`) is left
@@ -36,13 +37,13 @@ async def notification_entities(
         int(entity["id"]): entity
         for entity in await status_entities(session, ordered, viewer_id, settings, context=context)
     }
-    entities = []
+    found: list[entities.Notification] = []
     for row in rows:
         notification = row.notification
         hidden = notification.status_id in statuses and notification.status_id not in rendered
         if hidden and notification.type in STATUS_TYPES:
             continue
-        entity: dict[str, Any] = {
+        entity: entities.Notification = {
             "id": str(notification.id),
             "type": notification.type,
             "created_at": iso(notification.created_at),
@@ -51,5 +52,5 @@ async def notification_entities(
         }
         if notification.type in STATUS_TYPES:
             entity["status"] = rendered.get(notification.status_id or 0)
-        entities.append(entity)
-    return entities
+        found.append(entity)
+    return found

@@ -6,16 +6,17 @@ rendered for each recipient (their filters, their flags on the status) before it
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
+from connecthub import channels, entities
 from connecthub.clock import utcnow
+from connecthub.core.pagination import Page
 from connecthub.errors import NotFound
-from connecthub.http.pagination import Page
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.notifications import repository
 from connecthub.notifications.models import Notification
-from connecthub.notifications.repository import Filters, Row
+from connecthub.notifications.repository import Filters as Filters  # the endpoints' query
+from connecthub.notifications.repository import Row
 from connecthub.notifications.serializers import notification_entities
 
 UNREAD_COUNT_DEFAULT = 100
@@ -69,7 +70,8 @@ async def notify(
     row = await repository.sender_row(session, notification)
     settings = uow.engines.settings
     for entity in await notification_entities(session, [row], recipient_id, settings):
-        uow.publish(f"user:{recipient_id}", {"event": "notification", "payload": entity})
+        event = channels.envelope(channels.NOTIFICATION, entity)
+        channels.send_on_commit(uow, event, channels.to_accounts([recipient_id]))
 
 
 async def notify_many(
@@ -116,18 +118,19 @@ async def publish(uow: UnitOfWork, notification_ids: list[int]) -> None:
     settings = uow.engines.settings
     for recipient_id, own in by_recipient.items():
         for entity in await notification_entities(uow.session, own, recipient_id, settings):
-            uow.publish(f"user:{recipient_id}", {"event": "notification", "payload": entity})
+            event = channels.envelope(channels.NOTIFICATION, entity)
+            channels.send_on_commit(uow, event, channels.to_accounts([recipient_id]))
 
 
 async def page(
     uow: UnitOfWork, viewer_id: int, filters: Filters, page: Page
-) -> tuple[list[Row], list[dict[str, Any]]]:
+) -> tuple[list[Row], list[entities.Notification]]:
     rows = await repository.page_of(uow.session, viewer_id, filters, page)
     entities = await notification_entities(uow.session, rows, viewer_id, uow.engines.settings)
     return rows, entities
 
 
-async def one(uow: UnitOfWork, viewer_id: int, notification_id: int) -> dict[str, Any]:
+async def one(uow: UnitOfWork, viewer_id: int, notification_id: int) -> entities.Notification:
     row = await repository.one(uow.session, viewer_id, notification_id)
     if row is None:
         raise NotFound()

@@ -1,1 +1,3 @@
-"""Privacy: consent records (and, later, export, deletion and retention)."""
+"""Privacy: consent records (service.py; terms accepted at sign-up) and account deletion,
+the right to erasure (deletion.py at once, erasure.py the chunked job). Data export and
+retention limits are not built yet."""

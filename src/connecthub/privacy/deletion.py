@@ -12,7 +12,7 @@ asking twice queues it once.
 from __future__ import annotations
 
 from connecthub.accounts.models import Account
-from connecthub.accounts.repository import account_by_username
+from connecthub.accounts.service import account_by_username
 from connecthub.accounts.suspension import suspend_account
 from connecthub.clock import utcnow
 from connecthub.errors import NotFound

@@ -3,26 +3,29 @@ account deletion. Handlers parse, call the deletion service, serialize."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from connecthub.accounts import repository as accounts_repository
+from connecthub import entities
+from connecthub.accounts import service as accounts
 from connecthub.accounts import sign_in
-from connecthub.accounts.params import read_params, text
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.accounts.serializers import admin_account_entity
 from connecthub.admin import service as admin
 from connecthub.admin.deps import moderator, staff
+from connecthub.core.params import text
 from connecthub.errors import Forbidden, NotFound
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
+from connecthub.http.params import read_params
 from connecthub.privacy import deletion
 from connecthub.privacy.serializers import account_deletion_entity
 
-router = APIRouter(tags=["connecthub"])
-admin_router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["connecthub"], route_class=EntityRoute)
+admin_router = APIRouter(tags=["admin"], route_class=EntityRoute)
 
 WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
 AdminCaller = Annotated[Caller, Depends(staff("admin:write:accounts", "delete"))]
@@ -49,9 +52,10 @@ uploads, consent records and sign-in data. The username stays reserved. Answers 
     status_code=202,
     summary="Delete my account (password, and a two-factor code when enabled, required)",
     description=DELETION_DESCRIPTION,
+    response_model=entities.AccountDeletion,
 )
 async def delete_own_account(request: Request, caller: WriteCaller, uow: UowDep) -> JSONResponse:
-    user = await accounts_repository.user_for_account(uow.session, caller.account_id)
+    user = await accounts.user_for_account(uow.session, caller.account_id)
     if user is None:
         raise NotFound()
     params = await read_params(request)
@@ -78,14 +82,14 @@ async def delete_own_account(request: Request, caller: WriteCaller, uow: UowDep)
 )
 async def admin_delete_account(
     account_id: PathId, caller: AdminCaller, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.AdminAccount:
     if not has_permission(caller.token.role, Permission.DELETE_USER_DATA):
         refusal = Forbidden("This action is not allowed")
         raise admin.audit_refusal(moderator(caller), "delete", account_id, refusal)
-    account = await accounts_repository.account_by_id(uow.session, account_id)
+    account = await accounts.account_by_id(uow.session, account_id)
     if account is None:
         raise NotFound()
-    user = await accounts_repository.user_for_account(uow.session, account_id)
+    user = await accounts.user_for_account(uow.session, account_id)
     await deletion.request_deletion(
         uow,
         account_id,

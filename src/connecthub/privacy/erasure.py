@@ -26,8 +26,8 @@ from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.privacy import repository
-from connecthub.relationships import repository as relationships_repository
-from connecthub.statuses import repository as statuses_repository
+from connecthub.relationships import service as relationships
+from connecthub.statuses import service as statuses
 from connecthub.statuses import service as statuses_service
 from connecthub.statuses.models import Status
 
@@ -60,11 +60,11 @@ async def _statuses(uow: UnitOfWork, account: Account, batch: int) -> int:
 
 
 async def _interactions(uow: UnitOfWork, account: Account, batch: int) -> int:
-    return await statuses_repository.drop_interactions_by(uow.session, account.id, batch)
+    return await statuses.drop_interactions_by(uow.session, account.id, batch)
 
 
 async def _follows(uow: UnitOfWork, account: Account, batch: int) -> int:
-    return await relationships_repository.drop_follows_of(uow.session, account.id, batch)
+    return await relationships.drop_follows_of(uow.session, account.id, batch)
 
 
 def _plain(model: object, condition: repository.Condition) -> Step:

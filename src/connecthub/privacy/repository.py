@@ -23,11 +23,11 @@ from connecthub.accounts.models import (
     User,
     WebSession,
 )
-from connecthub.accounts.oidc_models import Identity
 from connecthub.conversations.models import AccountConversation
 from connecthub.filters.models import Filter
 from connecthub.infra.idempotency import IdempotencyRecord
 from connecthub.notifications.models import Notification
+from connecthub.oidc.models import Identity
 from connecthub.privacy.models import AccountDeletion, Consent
 from connecthub.relationships.models import Block, FollowRequest, Mute
 from connecthub.statuses.models import Bookmark, Mention, Status, StatusPin

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from connecthub.accounts.serializers import iso
+from connecthub import entities
+from connecthub.core.datetimes import iso
 from connecthub.privacy.models import AccountDeletion
 
 
-def account_deletion_entity(deletion: AccountDeletion) -> dict[str, Any]:
+def account_deletion_entity(deletion: AccountDeletion) -> entities.AccountDeletion:
     return {
         "account_id": str(deletion.account_id),
         "requested_at": iso(deletion.requested_at),

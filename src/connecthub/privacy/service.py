@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.privacy.models import Consent
+from connecthub.privacy import repository
+from connecthub.privacy.models import AccountDeletion, Consent
 
 TERMS = "terms"
 
@@ -17,3 +18,8 @@ def record_consent(
     )
     session.add(consent)
     return consent
+
+
+async def deletion_of(session: AsyncSession, account_id: int) -> AccountDeletion | None:
+    """The account's deletion request, if it asked (or was asked) to be deleted."""
+    return await repository.deletion_of(session, account_id)

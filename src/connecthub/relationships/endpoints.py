@@ -7,20 +7,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from connecthub import entities
 from connecthub.accounts.models import Account
-from connecthub.accounts.serializers import account_entity, iso
+from connecthub.accounts.serializers import account_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.core.datetimes import iso
 from connecthub.errors import NotFound
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.infra.uow import UnitOfWork
 from connecthub.relationships import repository, schemas, service
 from connecthub.relationships.models import Block, Follow, FollowRequest
 from connecthub.relationships.serializers import relationship_entities
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], route_class=EntityRoute)
 
 ReadFollows = Annotated[Caller, Depends(require("read:follows"))]
 WriteFollows = Annotated[Caller, Depends(require("write:follows"))]
@@ -28,58 +31,65 @@ ReadBlocks = Annotated[Caller, Depends(require("read:blocks"))]
 WriteBlocks = Annotated[Caller, Depends(require("write:blocks"))]
 ReadMutes = Annotated[Caller, Depends(require("read:mutes"))]
 WriteMutes = Annotated[Caller, Depends(require("write:mutes"))]
-Entity = dict[str, Any]
 Change = Callable[[UnitOfWork, int, int], Awaitable[None]]
 # (edge table, the column naming the list's owner, the column naming the listed account)
 ListedEdge = tuple[Any, Any, Any]
 
 
-async def _relationship(uow: UnitOfWork, viewer_id: int, account_id: int) -> Entity:
+async def _relationship(uow: UnitOfWork, viewer_id: int, account_id: int) -> entities.Relationship:
     await uow.session.flush()
     return (await relationship_entities(uow.session, viewer_id, [account_id]))[0]
 
 
-async def _change(uow: UnitOfWork, caller: Caller, account_id: int, action: Change) -> Entity:
+async def _change(
+    uow: UnitOfWork, caller: Caller, account_id: int, action: Change
+) -> entities.Relationship:
     await action(uow, caller.account_id, account_id)
     return await _relationship(uow, caller.account_id, account_id)
 
 
 @router.post("/api/v1/accounts/{account_id:id}/follow", summary="Follow an account")
-async def follow(account_id: PathId, request: Request, caller: WriteFollows, uow: UowDep) -> Entity:
+async def follow(
+    account_id: PathId, request: Request, caller: WriteFollows, uow: UowDep
+) -> entities.Relationship:
     options = await schemas.follow_options(request)
     await service.follow(uow, caller.account_id, account_id, options)
     return await _relationship(uow, caller.account_id, account_id)
 
 
 @router.post("/api/v1/accounts/{account_id:id}/unfollow", summary="Unfollow an account")
-async def unfollow(account_id: PathId, caller: WriteFollows, uow: UowDep) -> Entity:
+async def unfollow(account_id: PathId, caller: WriteFollows, uow: UowDep) -> entities.Relationship:
     return await _change(uow, caller, account_id, service.unfollow)
 
 
 @router.post("/api/v1/accounts/{account_id:id}/block", summary="Block an account")
-async def block(account_id: PathId, caller: WriteBlocks, uow: UowDep) -> Entity:
+async def block(account_id: PathId, caller: WriteBlocks, uow: UowDep) -> entities.Relationship:
     return await _change(uow, caller, account_id, service.block)
 
 
 @router.post("/api/v1/accounts/{account_id:id}/unblock", summary="Unblock an account")
-async def unblock(account_id: PathId, caller: WriteBlocks, uow: UowDep) -> Entity:
+async def unblock(account_id: PathId, caller: WriteBlocks, uow: UowDep) -> entities.Relationship:
     return await _change(uow, caller, account_id, service.unblock)
 
 
 @router.post("/api/v1/accounts/{account_id:id}/mute", summary="Mute an account")
-async def mute(account_id: PathId, request: Request, caller: WriteMutes, uow: UowDep) -> Entity:
+async def mute(
+    account_id: PathId, request: Request, caller: WriteMutes, uow: UowDep
+) -> entities.Relationship:
     hide, duration = await schemas.mute_options(request)
     await service.mute(uow, caller.account_id, account_id, notifications=hide, duration=duration)
     return await _relationship(uow, caller.account_id, account_id)
 
 
 @router.post("/api/v1/accounts/{account_id:id}/unmute", summary="Unmute an account")
-async def unmute(account_id: PathId, caller: WriteMutes, uow: UowDep) -> Entity:
+async def unmute(account_id: PathId, caller: WriteMutes, uow: UowDep) -> entities.Relationship:
     return await _change(uow, caller, account_id, service.unmute)
 
 
 @router.get("/api/v1/accounts/relationships", summary="Relationships with several accounts")
-async def relationships(request: Request, caller: ReadFollows, uow: UowDep) -> list[Entity]:
+async def relationships(
+    request: Request, caller: ReadFollows, uow: UowDep
+) -> list[entities.Relationship]:
     """Unknown (and, unless `with_suspended=true`, suspended) accounts are left out."""
     ids = schemas.account_ids(request)
     with_suspended = request.query_params.get("with_suspended", "").lower() in ("true", "1")
@@ -94,7 +104,7 @@ async def relationships(request: Request, caller: ReadFollows, uow: UowDep) -> l
 )
 async def familiar_followers(
     request: Request, caller: ReadFollows, uow: UowDep, settings: SettingsDep
-) -> list[Entity]:
+) -> list[entities.FamiliarFollowers]:
     ids = schemas.account_ids(request)
     found = await repository.familiar_followers(uow.session, caller.account_id, ids)
     return [
@@ -124,7 +134,7 @@ async def _listed_accounts(
     settings: Settings,
     edge: ListedEdge,
     owner_id: int,
-) -> list[Entity]:
+) -> list[entities.Account]:
     """One page of the accounts at the far end of `edge` rows owned by `owner_id`,
     paginated by the edge row's id."""
     model, owner_column, listed_column = edge
@@ -148,7 +158,7 @@ async def _public_list(
     token: OptionalToken,
     edge: ListedEdge,
     account_id: int,
-) -> list[Entity]:
+) -> list[entities.Account]:
     """Followers / following of an active account; empty for a viewer it blocks."""
     if await repository.live_account(uow.session, account_id) is None:
         raise NotFound()
@@ -167,7 +177,7 @@ async def followers(
     uow: UowDep,
     settings: SettingsDep,
     token: OptionalToken,
-) -> list[Entity]:
+) -> list[entities.Account]:
     edge = (Follow, Follow.target_account_id, Follow.account_id)
     return await _public_list(request, response, page, uow, settings, token, edge, account_id)
 
@@ -181,7 +191,7 @@ async def following(
     uow: UowDep,
     settings: SettingsDep,
     token: OptionalToken,
-) -> list[Entity]:
+) -> list[entities.Account]:
     edge = (Follow, Follow.account_id, Follow.target_account_id)
     return await _public_list(request, response, page, uow, settings, token, edge, account_id)
 
@@ -194,20 +204,20 @@ async def follow_requests(
     caller: ReadFollows,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[Entity]:
+) -> list[entities.Account]:
     edge = (FollowRequest, FollowRequest.target_account_id, FollowRequest.account_id)
     return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
 
 
 @router.post("/api/v1/follow_requests/{account_id:id}/authorize", summary="Accept a follow request")
-async def authorize(account_id: PathId, caller: WriteFollows, uow: UowDep) -> Entity:
+async def authorize(account_id: PathId, caller: WriteFollows, uow: UowDep) -> entities.Relationship:
     """`account_id` is the requesting account, as in Mastodon."""
     await service.authorize_request(uow, caller.account_id, account_id)
     return await _relationship(uow, caller.account_id, account_id)
 
 
 @router.post("/api/v1/follow_requests/{account_id:id}/reject", summary="Refuse a follow request")
-async def reject(account_id: PathId, caller: WriteFollows, uow: UowDep) -> Entity:
+async def reject(account_id: PathId, caller: WriteFollows, uow: UowDep) -> entities.Relationship:
     await service.reject_request(uow, caller.account_id, account_id)
     return await _relationship(uow, caller.account_id, account_id)
 
@@ -220,7 +230,7 @@ async def blocks(
     caller: ReadBlocks,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[Entity]:
+) -> list[entities.Account]:
     edge = (Block, Block.account_id, Block.target_account_id)
     return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
 
@@ -233,11 +243,11 @@ async def mutes(
     caller: ReadMutes,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[Entity]:
+) -> list[entities.MutedAccount]:
     rows = await repository.mutes_page(uow.session, caller.account_id, page, utcnow())
     _with_link(request, response, [(mute.id, account) for mute, account in rows])
     return [_muted_account(settings, account, mute.expires_at) for mute, account in rows]
 
 
-def _muted_account(settings: Settings, account: Account, expires_at: Any) -> Entity:
+def _muted_account(settings: Settings, account: Account, expires_at: Any) -> entities.MutedAccount:
     return {**account_entity(settings, account), "mute_expires_at": iso(expires_at)}

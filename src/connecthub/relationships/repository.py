@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
 
 EdgeModel = type[Follow] | type[FollowRequest] | type[Block] | type[Mute]

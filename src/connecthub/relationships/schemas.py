@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import Request
 
-from connecthub.accounts import params
+from connecthub.core.params import boolean, text
 from connecthub.errors import ValidationFailed
+from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 from connecthub.relationships.service import FollowOptions
 
@@ -49,19 +50,19 @@ def _languages(values: dict[str, Any]) -> list[str] | None:
 
 
 async def follow_options(request: Request) -> FollowOptions:
-    values = await params.read_params(request)
+    values = await read_params(request)
     return FollowOptions(
-        reblogs=params.boolean(values, "reblogs"),
-        notify=params.boolean(values, "notify"),
+        reblogs=boolean(values, "reblogs"),
+        notify=boolean(values, "notify"),
         languages=_languages(values),
     )
 
 
 async def mute_options(request: Request) -> tuple[bool, int]:
     """(hide notifications — default true, duration in seconds — 0 for ever)."""
-    values = await params.read_params(request)
-    duration = parse_id(params.text(values, "duration", default="0"))
+    values = await read_params(request)
+    duration = parse_id(text(values, "duration", default="0"))
     if duration is None:
         raise ValidationFailed("duration", "must be a whole number of seconds")
-    hide = params.boolean(values, "notifications", default=True) is not False
+    hide = boolean(values, "notifications", default=True) is not False
     return hide, duration

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub import entities
 from connecthub.clock import utcnow
 from connecthub.relationships import repository
 from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
@@ -14,7 +14,7 @@ from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
 
 async def relationship_entities(
     session: AsyncSession, viewer_id: int, account_ids: Sequence[int]
-) -> list[dict[str, Any]]:
+) -> list[entities.Relationship]:
     ids = list(dict.fromkeys(account_ids))
     if not ids:
         return []
@@ -26,12 +26,12 @@ async def relationship_entities(
     blocked_by = await repository.sources_to(session, Block, viewer_id, ids)
     requested_by = await repository.sources_to(session, FollowRequest, viewer_id, ids)
     now = utcnow()
-    entities = []
+    found: list[entities.Relationship] = []
     for account_id in ids:
         follow = follows.get(account_id)
         mute = mutes.get(account_id)
         muting = repository.mute_is_live(mute, now)
-        entities.append(
+        found.append(
             {
                 "id": str(account_id),
                 "following": follow is not None,
@@ -50,4 +50,4 @@ async def relationship_entities(
                 "note": "",
             }
         )
-    return entities
+    return found

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
@@ -195,3 +197,9 @@ async def mute(
 async def unmute(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
     await target_account(uow, actor_id, target_id)
     await repository.delete_edge(uow.session, Mute, actor_id, target_id)
+
+
+async def drop_follows_of(session: AsyncSession, account_id: int, limit: int) -> int:
+    """Account erasure: up to `limit` of the account's follows, both ways, counters kept
+    right. Returns how many went."""
+    return await repository.drop_follows_of(session, account_id, limit)

@@ -7,15 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from connecthub import entities
 from connecthub.accounts.models import Account
-from connecthub.accounts.params import boolean, read_params, text
-from connecthub.accounts.scopes import covers_any
 from connecthub.accounts.serializers import account_entity
+from connecthub.core.params import boolean, text
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id, path_id
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.ids import parse_id
+from connecthub.oauth.scopes import covers_any
 from connecthub.statuses import interactions, repository, service
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
 from connecthub.statuses.schemas import status_draft, string_list, visibility
@@ -27,7 +30,7 @@ from connecthub.statuses.serializers import (
 
 MAX_BATCH = 40
 
-router = APIRouter(tags=["statuses"])
+router = APIRouter(tags=["statuses"], route_class=EntityRoute)
 
 WriteStatuses = Annotated[Caller, Depends(require("write:statuses"))]
 ReadStatuses = Annotated[Caller, Depends(require("read:statuses"))]
@@ -51,7 +54,7 @@ def viewer(token: OptionalToken, *scopes: str) -> int | None:
 @router.post("/api/v1/statuses", summary="Post a status (honours Idempotency-Key)")
 async def post_status(
     request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     draft = status_draft(await read_params(request))
     key = request.headers.get("idempotency-key", "").strip() or None
     status = await service.create_status(
@@ -67,14 +70,14 @@ async def post_status(
 
 async def _one(
     uow: UowDep, settings: SettingsDep, status: Status, viewer_id: int | None
-) -> dict[str, Any]:
+) -> entities.Status:
     return await status_entity(uow.session, status, viewer_id, settings)
 
 
 @router.get("/api/v1/statuses", summary="Several statuses by id (unreadable ones omitted)")
 async def get_statuses(
     request: Request, token: OptionalToken, uow: UowDep, settings: SettingsDep
-) -> list[dict[str, Any]]:
+) -> list[entities.Status]:
     viewer_id = viewer(token)
     raw = string_list(await read_params(request), "id")
     if len(raw) > MAX_BATCH:
@@ -88,45 +91,48 @@ async def get_statuses(
 @router.get("/api/v1/statuses/{status_id}", summary="One status")
 async def get_status(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     return await _one(uow, settings, status, viewer_id)
 
 
 @router.delete("/api/v1/statuses/{status_id}", summary="Delete a status (returns its source)")
 async def delete_status(
     status_id: str, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
-    status = await service.own_status(uow, caller.account_id, path_id(status_id))
+) -> entities.DeletedStatus:
+    status = await service.access_own_status(
+        uow, caller.account_id, path_id(status_id), for_update=True
+    )
     entity = await _one(uow, settings, status, caller.account_id)
-    entity["text"] = status.text
     await service.delete_status(uow, settings, status)
-    return entity
+    return {**entity, "text": status.text}
 
 
 @router.put("/api/v1/statuses/{status_id}", summary="Edit a status")
 async def edit_status(
     status_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
-    status = await service.own_status(uow, caller.account_id, path_id(status_id))
+) -> entities.Status:
+    status = await service.access_own_status(
+        uow, caller.account_id, path_id(status_id), for_update=True
+    )
     draft = status_draft(await read_params(request), editing=True)
     status = await service.edit_status(uow, settings, status, draft)
     return await _one(uow, settings, status, caller.account_id)
 
 
 @router.get("/api/v1/statuses/{status_id}/source", summary="A status' source text")
-async def status_source(status_id: str, caller: ReadStatuses, uow: UowDep) -> dict[str, Any]:
-    status = await service.own_status(uow, caller.account_id, path_id(status_id))
+async def status_source(status_id: str, caller: ReadStatuses, uow: UowDep) -> entities.StatusSource:
+    status = await service.access_own_status(uow, caller.account_id, path_id(status_id))
     return {"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text}
 
 
 @router.get("/api/v1/statuses/{status_id}/history", summary="Every version of a status")
 async def status_history(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
-) -> list[dict[str, Any]]:
+) -> list[entities.StatusEdit]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     edits = await repository.edits_of(uow.session, status.id)
     author = await uow.session.get(Account, status.account_id)
     assert author is not None
@@ -136,9 +142,9 @@ async def status_history(
 @router.get("/api/v1/statuses/{status_id}/context", summary="Ancestors and descendants")
 async def status_context(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Context:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     above = await repository.ancestors(uow.session, viewer_id, status)
     below = await repository.descendants(uow.session, viewer_id, status)
     entities = await status_entities(
@@ -149,7 +155,7 @@ async def status_context(
 
 async def _act(
     uow: UowDep, settings: SettingsDep, caller: Caller, action: Any, status_id: str
-) -> dict[str, Any]:
+) -> entities.Status:
     status = await action(uow, caller.account_id, path_id(status_id))
     return await _one(uow, settings, status, caller.account_id)
 
@@ -157,21 +163,21 @@ async def _act(
 @router.post("/api/v1/statuses/{status_id}/favourite", summary="Favourite a status")
 async def favourite(
     status_id: str, caller: WriteFavourites, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     return await _act(uow, settings, caller, interactions.favourite, status_id)
 
 
 @router.post("/api/v1/statuses/{status_id}/unfavourite", summary="Undo a favourite")
 async def unfavourite(
     status_id: str, caller: WriteFavourites, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     return await _act(uow, settings, caller, interactions.unfavourite, status_id)
 
 
 @router.post("/api/v1/statuses/{status_id}/reblog", summary="Boost a status")
 async def reblog(
     status_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     chosen = visibility(await read_params(request))
     boost = await interactions.reblog(uow, caller.account_id, path_id(status_id), chosen)
     return await _one(uow, settings, boost, caller.account_id)
@@ -180,35 +186,35 @@ async def reblog(
 @router.post("/api/v1/statuses/{status_id}/unreblog", summary="Undo a boost")
 async def unreblog(
     status_id: str, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     return await _act(uow, settings, caller, interactions.unreblog, status_id)
 
 
 @router.post("/api/v1/statuses/{status_id}/bookmark", summary="Bookmark a status")
 async def bookmark(
     status_id: str, caller: WriteBookmarks, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     return await _act(uow, settings, caller, interactions.bookmark, status_id)
 
 
 @router.post("/api/v1/statuses/{status_id}/unbookmark", summary="Remove a bookmark")
 async def unbookmark(
     status_id: str, caller: WriteBookmarks, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     return await _act(uow, settings, caller, interactions.unbookmark, status_id)
 
 
 @router.post("/api/v1/statuses/{status_id}/pin", summary="Pin a status to the profile")
 async def pin(
     status_id: str, caller: WriteAccounts, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     return await _act(uow, settings, caller, interactions.pin, status_id)
 
 
 @router.post("/api/v1/statuses/{status_id}/unpin", summary="Unpin a status")
 async def unpin(
     status_id: str, caller: WriteAccounts, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Status:
     return await _act(uow, settings, caller, interactions.unpin, status_id)
 
 
@@ -218,7 +224,7 @@ async def _accounts_page(
     uow: UowDep,
     settings: SettingsDep,
     rows: list[tuple[int, Account]],
-) -> list[dict[str, Any]]:
+) -> list[entities.Account]:
     if rows:
         link = link_header(request, rows[0][0], rows[-1][0])
         if link:
@@ -235,9 +241,9 @@ async def favourited_by(
     token: OptionalToken,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> list[entities.Account]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     rows = await repository.accounts_who(
         uow.session,
         viewer_id,
@@ -258,9 +264,9 @@ async def reblogged_by(
     token: OptionalToken,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> list[entities.Account]:
     viewer_id = viewer(token)
-    status = await interactions.readable(uow, viewer_id, path_id(status_id))
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
     rows = await repository.boosters(uow.session, viewer_id, status.id, page)
     return await _accounts_page(request, response, uow, settings, rows)
 
@@ -273,7 +279,7 @@ async def _marked(
     uow: UowDep,
     settings: SettingsDep,
     model: type[Bookmark] | type[Favourite],
-) -> list[dict[str, Any]]:
+) -> list[entities.Status]:
     rows = await repository.marked_statuses(uow.session, caller.account_id, model, page)
     if rows:
         link = link_header(request, rows[0][0], rows[-1][0])
@@ -291,7 +297,7 @@ async def bookmarks(
     caller: ReadBookmarks,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> list[entities.Status]:
     return await _marked(request, response, page, caller, uow, settings, Bookmark)
 
 
@@ -303,36 +309,43 @@ async def favourites(
     caller: ReadFavourites,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> list[entities.Status]:
     return await _marked(request, response, page, caller, uow, settings, Favourite)
 
 
-async def _poll(uow: UowDep, settings: SettingsDep, poll: Poll, viewer_id: int | None) -> Any:
+async def _poll(
+    uow: UowDep, settings: SettingsDep, poll: Poll, viewer_id: int | None
+) -> entities.Poll | None:
     entity = await status_entity(
         uow.session, await uow.session.get_one(Status, poll.status_id), viewer_id, settings
     )
     return entity["poll"]
 
 
+def _present(poll: entities.Poll | None) -> entities.Poll:
+    assert poll is not None  # the status of a poll shows it
+    return poll
+
+
 @router.get("/api/v1/polls/{poll_id}", summary="A poll")
 async def get_poll(
     poll_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Poll:
     viewer_id = viewer(token)
-    poll = await interactions.readable_poll(uow, viewer_id, path_id(poll_id))
-    return dict(await _poll(uow, settings, poll, viewer_id))
+    poll = await service.access_poll(uow, viewer_id, path_id(poll_id))
+    return _present(await _poll(uow, settings, poll, viewer_id))
 
 
 @router.post("/api/v1/polls/{poll_id}/votes", summary="Vote in a poll")
 async def vote(
     poll_id: str, request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> entities.Poll:
     choices = [parse_id(choice) for choice in string_list(await read_params(request), "choices")]
     if None in choices:
         raise ValidationFailed("choices", "must be option indexes")
     chosen = [choice for choice in choices if choice is not None]
     poll = await interactions.vote(uow, caller.account_id, path_id(poll_id), chosen)
-    return dict(await _poll(uow, settings, poll, caller.account_id))
+    return _present(await _poll(uow, settings, poll, caller.account_id))
 
 
 @router.get("/api/v1/accounts/{account_id:id}/statuses", summary="An account's statuses")
@@ -344,7 +357,7 @@ async def account_statuses(
     token: OptionalToken,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[dict[str, Any]]:
+) -> list[entities.Status]:
     viewer_id = viewer(token)
     account = await uow.session.get(Account, account_id)
     if account is None or account.suspended_at is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
-from connecthub.errors import Forbidden, NotFound, ValidationFailed
+from connecthub.errors import Forbidden, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance.limits import MAX_PINNED_STATUSES
@@ -22,22 +22,14 @@ from connecthub.statuses.models import (
     Visibility,
 )
 from connecthub.statuses.serializers import poll_expired
-from connecthub.statuses.service import FAN_OUT_JOB, remove_boost
-
-
-async def readable(uow: UnitOfWork, viewer_id: int | None, status_id: int) -> Status:
-    """The status if the viewer may read it, else 404 (never revealing that it exists)."""
-    status = await repository.readable_status(uow.session, viewer_id, status_id)
-    if status is None:
-        raise NotFound()
-    return status
+from connecthub.statuses.service import FAN_OUT_JOB, access_poll, access_status, remove_boost
 
 
 async def _target(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
     """Acting on a boost acts on the boosted status, as Mastodon does."""
-    status = await readable(uow, account_id, status_id)
+    status = await access_status(uow, account_id, status_id)
     if status.reblog_of_id is not None:
-        return await readable(uow, account_id, status.reblog_of_id)
+        return await access_status(uow, account_id, status.reblog_of_id)
     return status
 
 
@@ -140,7 +132,7 @@ async def unbookmark(uow: UnitOfWork, account_id: int, status_id: int) -> Status
 
 
 async def pin(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
-    status = await readable(uow, account_id, status_id)
+    status = await access_status(uow, account_id, status_id)
     if status.account_id != account_id or status.reblog_of_id is not None:
         raise ValidationFailed("status", "only your own statuses can be pinned")
     if status.visibility == Visibility.DIRECT:
@@ -154,22 +146,14 @@ async def pin(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
 
 
 async def unpin(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
-    status = await readable(uow, account_id, status_id)
+    status = await access_status(uow, account_id, status_id)
     await repository.delete_row(uow.session, StatusPin, account_id=account_id, status_id=status.id)
     return status
 
 
-async def readable_poll(uow: UnitOfWork, viewer_id: int | None, poll_id: int) -> Poll:
-    poll = await uow.session.get(Poll, poll_id)
-    if poll is None:
-        raise NotFound()
-    await readable(uow, viewer_id, poll.status_id)
-    return poll
-
-
 async def vote(uow: UnitOfWork, account_id: int, poll_id: int, choices: list[int]) -> Poll:
     """One vote per account; several choices only in a `multiple` poll."""
-    poll = await readable_poll(uow, account_id, poll_id)
+    poll = await access_poll(uow, account_id, poll_id)
     if poll_expired(poll):
         raise ValidationFailed("poll", "has already ended")
     if not choices:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
 from connecthub.statuses.models import (
@@ -34,9 +34,12 @@ Counter = InstrumentedAttribute[int]
 
 
 async def readable_status(
-    session: AsyncSession, viewer_id: int | None, status_id: int
+    session: AsyncSession, viewer_id: int | None, status_id: int, *, for_update: bool = False
 ) -> Status | None:
+    """`for_update` locks the status row (PostgreSQL; SQLite's writers lock the database)."""
     query = select(Status).where(Status.id == status_id, access.readable_with_boosted(viewer_id))
+    if for_update:
+        query = query.with_for_update(of=Status)
     return (await session.execute(query)).scalar_one_or_none()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connecthub.accounts.params import boolean, text
+from connecthub.core.params import boolean, text
 from connecthub.errors import ValidationFailed
 from connecthub.ids import parse_id
 from connecthub.instance.limits import (

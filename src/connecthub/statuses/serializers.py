@@ -12,20 +12,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import CompoundSelect, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub import entities
 from connecthub.accounts.models import Account, OAuthApplication, User
-from connecthub.accounts.serializers import account_entity, iso
+from connecthub.accounts.serializers import account_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.core.datetimes import iso
 from connecthub.filters import matching
 from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache
 from connecthub.infra.db import IdType, dialect_of, in_id_list
-from connecthub.media import repository as media_repository
+from connecthub.media import service as media_service
 from connecthub.media.serializers import media_entity
 from connecthub.statuses.models import (
     Bookmark,
@@ -72,13 +74,22 @@ ACCOUNT = "account"
 STATUS = "status"
 
 
+class Parts(TypedDict):
+    """The edit-only parts of a status, rendered and cached (infra/entity_cache.py)."""
+
+    mentions: list[entities.Mention]
+    tags: list[entities.Tag]
+    media_attachments: list[entities.MediaAttachment]
+    poll: bool  # whether it has one: polls themselves are read fresh
+
+
 @dataclass
 class _Loaded:
     """Everything fetched for one batch, keyed by id. `accounts` and `parts` are rendered
     and cached (infra/entity_cache.py); rows, counts, polls and viewer flags are read fresh."""
 
-    accounts: dict[int, dict[str, Any]] = field(default_factory=dict)
-    parts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    accounts: dict[int, entities.Account] = field(default_factory=dict)
+    parts: dict[int, Parts] = field(default_factory=dict)
     boosted: dict[int, Status] = field(default_factory=dict)
     polls: dict[int, Poll] = field(default_factory=dict)
     option_votes: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
@@ -89,7 +100,7 @@ class _Loaded:
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
     # The viewer's filter results by status id, and the statuses a `hide` filter leaves out.
-    filtered: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    filtered: dict[int, list[entities.FilterResult]] = field(default_factory=dict)
     hidden: set[int] = field(default_factory=set)
 
 
@@ -132,9 +143,9 @@ async def _load(
         await _keep(session, cache, ACCOUNT, rendered, account_generation)
     missing_parts = [s for s in everything if s.id not in loaded.parts]
     if missing_parts:
-        rendered = await _render_parts(session, settings, missing_parts)
-        loaded.parts.update(rendered)
-        await _keep(session, cache, STATUS, rendered, parts_generation)
+        parts = await _render_parts(session, settings, missing_parts)
+        loaded.parts.update(parts)
+        await _keep(session, cache, STATUS, parts, parts_generation)
 
     with_poll = [i for i in ids if loaded.parts[i]["poll"]]
     if with_poll:  # polls change with every vote and show per-viewer state: read fresh
@@ -206,7 +217,7 @@ def _miss_statements(dialect: str) -> dict[str, Any]:
 
 async def _render_accounts(
     session: AsyncSession, settings: Settings, account_ids: set[int]
-) -> dict[int, dict[str, Any]]:
+) -> dict[int, entities.Account]:
     statement = _miss_statements(dialect_of(session))["accounts"]
     rows = await session.execute(statement, {"ids": list(account_ids)})
     return {account.id: account_entity(settings, account, role) for account, role in rows.all()}
@@ -214,11 +225,11 @@ async def _render_accounts(
 
 async def _render_parts(
     session: AsyncSession, settings: Settings, statuses: Sequence[Status]
-) -> dict[int, dict[str, Any]]:
+) -> dict[int, Parts]:
     """What a status shows that changes only when the status is edited: mentions, tags,
     attachments, and whether it has a poll."""
     ids = {s.id for s in statuses}
-    parts: dict[int, dict[str, Any]] = {
+    parts: dict[int, Parts] = {
         i: {"mentions": [], "tags": [], "media_attachments": [], "poll": False} for i in ids
     }
     statements = _miss_statements(dialect_of(session))
@@ -229,7 +240,8 @@ async def _render_parts(
         parts[status_id]["tags"].append(_tag_entity(settings, tag))
     with_media = {s.id for s in statuses if s.has_media}
     if with_media:  # one query, and none for a page without media
-        for status_id, rows in (await media_repository.of_statuses(session, with_media)).items():
+        media = await media_service.attachments_of_statuses(session, with_media)
+        for status_id, rows in media.items():
             parts[status_id]["media_attachments"] = [media_entity(settings, m) for m in rows]
     for status_id in await session.scalars(statements["polls"], params):
         parts[status_id]["poll"] = True
@@ -314,10 +326,10 @@ def poll_entity(
     option_votes: dict[int, int],
     own_votes: list[int] | None,
     viewer_id: int | None,
-) -> dict[str, Any]:
+) -> entities.Poll:
     expired = poll_expired(poll)
     hidden = poll.hide_totals and not expired and viewer_id != poll.account_id
-    return {
+    entity: entities.Poll = {
         "id": str(poll.id),
         "expires_at": iso(poll.expires_at),
         "expired": expired,
@@ -329,15 +341,14 @@ def poll_entity(
             for index, title in enumerate(poll.options or [])
         ],
         "emojis": [],
-        **(
-            {"voted": bool(own_votes), "own_votes": sorted(own_votes or [])}
-            if viewer_id is not None
-            else {}
-        ),
     }
+    if viewer_id is not None:
+        entity["voted"] = bool(own_votes)
+        entity["own_votes"] = sorted(own_votes or [])
+    return entity
 
 
-def _mention_entity(settings: Settings, account: Account) -> dict[str, Any]:
+def _mention_entity(settings: Settings, account: Account) -> entities.Mention:
     return {
         "id": str(account.id),
         "username": account.username,
@@ -346,11 +357,35 @@ def _mention_entity(settings: Settings, account: Account) -> dict[str, Any]:
     }
 
 
-def _tag_entity(settings: Settings, tag: Tag) -> dict[str, Any]:
+def _tag_entity(settings: Settings, tag: Tag) -> entities.Tag:
     return {"name": tag.name, "url": tag_url(settings, tag.name)}
 
 
-def _entity(root: str, status: Status, loaded: _Loaded, viewer_id: int | None) -> dict[str, Any]:
+class _ViewerFlags(TypedDict, total=False):
+    favourited: bool
+    reblogged: bool
+    muted: bool
+    bookmarked: bool
+    pinned: bool
+
+
+_NO_FLAGS: _ViewerFlags = {}
+
+
+def _viewer_flags(status_id: int, loaded: _Loaded, viewer_id: int | None) -> _ViewerFlags:
+    """The viewer's own flags on a status; none for an anonymous reader."""
+    if viewer_id is None:
+        return _NO_FLAGS
+    return {
+        "favourited": status_id in loaded.favourited,
+        "reblogged": status_id in loaded.reblogged,
+        "muted": False,
+        "bookmarked": status_id in loaded.bookmarked,
+        "pinned": status_id in loaded.pinned,
+    }
+
+
+def _entity(root: str, status: Status, loaded: _Loaded, viewer_id: int | None) -> entities.Status:
     """`root`: the server's base URL (`base_url`), worked out once per batch."""
     author = loaded.accounts[status.account_id]
     username = author["username"]
@@ -394,17 +429,7 @@ def _entity(root: str, status: Status, loaded: _Loaded, viewer_id: int | None) -
         )
         if poll
         else None,
-        **(
-            {
-                "favourited": status.id in loaded.favourited,
-                "reblogged": status.id in loaded.reblogged,
-                "muted": False,
-                "bookmarked": status.id in loaded.bookmarked,
-                "pinned": status.id in loaded.pinned,
-            }
-            if viewer_id is not None
-            else {}
-        ),
+        **_viewer_flags(status.id, loaded, viewer_id),
         "filtered": loaded.filtered.get(status.id, []),
     }
 
@@ -416,7 +441,7 @@ async def status_entities(
     settings: Settings,
     *,
     context: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[entities.Status]:
     """Status entities for `statuses`, in the same order, as `viewer_id` sees them (None:
     anonymous, so no viewer flags). Callers pass only statuses the viewer may read.
 
@@ -437,13 +462,13 @@ async def status_entities(
 
 async def status_entity(
     session: AsyncSession, status: Status, viewer_id: int | None, settings: Settings
-) -> dict[str, Any]:
+) -> entities.Status:
     return (await status_entities(session, [status], viewer_id, settings))[0]
 
 
 def status_edit_entities(
     settings: Settings, author: Account, current: Status, edits: Sequence[StatusEdit]
-) -> list[dict[str, Any]]:
+) -> list[entities.StatusEdit]:
     """Mastodon's StatusEdit list, oldest first. Edits record every version (the first
     edit also records the original), so an unedited status is its one current version."""
     account = account_entity(settings, author)

@@ -14,7 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub import channels
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.config import Settings
@@ -238,7 +240,7 @@ async def _after_post(
         )
     uow.enqueue(FAN_OUT_JOB, {"status_id": status.id}, job_id=f"fan-out:{status.id}")
     if status.visibility == Visibility.PUBLIC:
-        await _publish_public(uow, settings, status, "update")
+        await _publish_public(uow, settings, status, channels.UPDATE)
 
 
 async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, event: str) -> None:
@@ -246,11 +248,19 @@ async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, e
     recipient's own rules are applied by the streaming layer)."""
     entity: Any = await status_entity(uow.session, status, None, settings)
     tags = [t.name_key for t in await repository.tags_of(uow.session, status.id)]
-    message = {"event": event, "payload": entity}
-    hashtags = [f"hashtag:{t}" for t in tags]
-    uow.publish_many(
-        ["public", "public:local", *hashtags, *(f"{h}:local" for h in hashtags)], message
-    )
+    channels.send_on_commit(uow, channels.status_event(event, entity), channels.to_public(tags))
+
+
+# -- access: load a status (or poll) if the caller may, else the domain's error. The rule
+# itself is THE visibility predicate (statuses/access.py), applied in the query.
+
+
+async def access_status(uow: UnitOfWork, viewer_id: int | None, status_id: int) -> Status:
+    """The status if the viewer may read it, else 404 (never revealing that it exists)."""
+    status = await repository.readable_status(uow.session, viewer_id, status_id)
+    if status is None:
+        raise NotFound()
+    return status
 
 
 async def notify_subscribers(
@@ -274,14 +284,28 @@ async def notify_subscribers(
     return chunk[-1] if len(chunk) == size else None
 
 
-async def own_status(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
-    """A status the caller wrote: 404 when they cannot see it, 403 when it is another's."""
-    status = await repository.readable_status(uow.session, account_id, status_id)
+async def access_own_status(
+    uow: UnitOfWork, account_id: int, status_id: int, *, for_update: bool = False
+) -> Status:
+    """A status the caller wrote: 404 when they cannot see it, 403 when it is another's.
+    Writers pass `for_update` to hold the row until their transaction ends."""
+    status = await repository.readable_status(
+        uow.session, account_id, status_id, for_update=for_update
+    )
     if status is None or status.reblog_of_id is not None:
         raise NotFound()
     if status.account_id != account_id:
         raise Forbidden("This action is not allowed")
     return status
+
+
+async def access_poll(uow: UnitOfWork, viewer_id: int | None, poll_id: int) -> Poll:
+    """A poll whose status the viewer may read, else 404."""
+    poll = await uow.session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFound()
+    await access_status(uow, viewer_id, poll.status_id)
+    return poll
 
 
 async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> None:
@@ -302,10 +326,10 @@ async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> 
     await session.delete(status)
     await session.flush()
     _removed(uow, status)
-    message = {"event": "delete", "payload": str(status.id)}
-    uow.publish(f"user:{status.account_id}", message)
+    audience = channels.to_accounts([status.account_id])
     if was_public:
-        uow.publish_many(["public", "public:local", *(f"hashtag:{t}" for t in tags)], message)
+        audience += channels.to_public(tags)
+    channels.send_on_commit(uow, channels.deletion(status.id), audience)
 
 
 def _removed(uow: UnitOfWork, status: Status) -> None:
@@ -328,7 +352,9 @@ async def remove_boost(uow: UnitOfWork, boost: Status) -> None:
     await session.delete(boost)
     await session.flush()
     _removed(uow, boost)
-    uow.publish(f"user:{boost.account_id}", {"event": "delete", "payload": str(boost.id)})
+    channels.send_on_commit(
+        uow, channels.deletion(boost.id), channels.to_accounts([boost.account_id])
+    )
 
 
 async def edit_status(
@@ -426,21 +452,39 @@ async def _after_edit(
     version = status.edited_at.timestamp() if status.edited_at else ""
     uow.enqueue(
         FAN_OUT_JOB,
-        {"status_id": status.id, "event": "status.update", "version": version},
+        {"status_id": status.id, "event": channels.STATUS_UPDATE, "version": version},
         job_id=f"fan-out-edit:{status.id}:{version}",
     )
     if status.visibility == Visibility.PUBLIC:
-        await _publish_public(uow, settings, status, "status.update")
+        await _publish_public(uow, settings, status, channels.STATUS_UPDATE)
 
 
 __all__ = [
     "FAN_OUT_JOB",
     "NOTIFY_SUBSCRIBERS_JOB",
     "REMOVE_JOB",
+    "access_own_status",
+    "access_poll",
+    "access_status",
     "create_status",
     "delete_status",
     "edit_status",
     "notify_subscribers",
-    "own_status",
     "remove_boost",
 ]
+
+
+# For other domains (they use statuses through this service, never its repository).
+
+
+async def readable_status(
+    session: AsyncSession, viewer_id: int | None, status_id: int
+) -> Status | None:
+    """The status if `viewer_id` may read it (statuses/access.py), else None."""
+    return await repository.readable_status(session, viewer_id, status_id)
+
+
+async def drop_interactions_by(session: AsyncSession, account_id: int, limit: int) -> int:
+    """Account erasure: up to `limit` favourites and poll votes the account gave, counters
+    kept right. Returns how many went."""
+    return await repository.drop_interactions_by(session, account_id, limit)

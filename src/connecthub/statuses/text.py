@@ -8,17 +8,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import nh3
-
+from connecthub.core.html import URL as _URL
+from connecthub.core.html import link, paragraphs
 from connecthub.instance.limits import CHARACTERS_RESERVED_PER_URL, MAX_URL_CHARACTERS
 
-_URL = r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]"
 _MENTION = r"(?<![\w/@.])@(?P<mention>[A-Za-z0-9_]{1,30})(?:@(?P<domain>[\w.-]+\w))?"
 _HASHTAG = r"(?<![\w/&#])#(?P<tag>\w{1,128})"
 _TOKENS = re.compile(rf"(?P<url>{_URL})|{_MENTION}|{_HASHTAG}")
-
-_ALLOWED_TAGS = {"p", "br", "a", "span"}
-_ALLOWED_ATTRIBUTES = {"a": {"href", "rel", "class", "target"}, "span": {"class"}}
 
 
 @dataclass(frozen=True)
@@ -66,18 +62,6 @@ def length(text: str) -> int:
     return total
 
 
-def sanitize(markup: str) -> str:
-    """The allow-list every status' HTML passes through: no script, style, event handler
-    or non-http(s) link survives."""
-    return nh3.clean(
-        markup,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        link_rel=None,
-        url_schemes={"http", "https"},
-    )
-
-
 def render(
     text: str,
     *,
@@ -90,8 +74,7 @@ def render(
 
     def token(match: re.Match[str]) -> str:
         if match.group("url"):
-            url = html.escape(match.group("url"))
-            return f'<a href="{url}" target="_blank" rel="nofollow noopener noreferrer">{url}</a>'
+            return link(match.group("url"))
         name = match.group("mention")
         if name:
             profile = mention_url.get(name.lower())
@@ -119,12 +102,4 @@ def render(
         out.append(html.escape(raw[position:]))
         return "".join(out)
 
-    stripped = text.strip()
-    if not stripped:
-        return ""
-    paragraphs = [p for p in re.split(r"\n\s*\n", stripped) if p.strip()]
-    markup = "".join(
-        "<p>" + "<br />".join(line(part) for part in paragraph.split("\n")) + "</p>"
-        for paragraph in paragraphs
-    )
-    return sanitize(markup)
+    return paragraphs(text, line)

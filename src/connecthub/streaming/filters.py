@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from typing import Any, Protocol
 
 import structlog
 
-from connecthub.clock import utcnow
+from connecthub.clock import monotonic, utcnow
 from connecthub.filters import matching
-from connecthub.filters import repository as filters_repository
+from connecthub.filters import service as filters_service
 from connecthub.filters.models import RULES_KIND
 from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
@@ -118,7 +117,7 @@ class AudienceFilter:
         if status_id is None:
             return False, None
         key = (raw_id, str(status.get("edited_at")))
-        now = time.monotonic()
+        now = monotonic()
         answers = self._answers.get(key)
         if answers is None or answers.expires <= now:
             if len(self._answers) >= _MAX_ENTRIES:
@@ -250,7 +249,7 @@ class RecipientFilters:
 
     def _kept(self, viewer_id: int) -> matching.Rules | None:
         kept = self._rules.get(viewer_id)
-        return kept[1] if kept is not None and kept[0] > time.monotonic() else None
+        return kept[1] if kept is not None and kept[0] > monotonic() else None
 
     def _wait(self, viewer_id: int, waiter: _Waiter) -> None:
         self._pending.setdefault(viewer_id, []).append(waiter)
@@ -270,7 +269,7 @@ class RecipientFilters:
                     # the status arrives unfiltered rather than the stream going quiet.
                     log.exception("streaming.filter_rules_failed")
                     found = {}
-                now = time.monotonic()
+                now = monotonic()
                 if len(self._rules) >= _MAX_RULES:
                     self._rules = {k: kept for k, kept in self._rules.items() if kept[0] > now}
                     if len(self._rules) >= _MAX_RULES:
@@ -300,7 +299,7 @@ class RecipientFilters:
         missing = [i for i in viewer_ids if i not in found]
         if missing:
             async with self._engines.db.session() as session:
-                loaded = await filters_repository.rules_of_many(session, missing)
+                loaded = await filters_service.rules_of_many(session, missing)
             found.update(loaded)
             if cache is not None:
                 await cache.put_many(RULES_KIND, loaded, generation)

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 
 from starlette.types import Scope
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.tokens import authenticate
 from connecthub.config import Settings
 from connecthub.http.auth import bearer_token
 from connecthub.infra.engines import Engines
+from connecthub.oauth.identity import TokenInfo
+from connecthub.oauth.tokens import authenticate
 from connecthub.streaming.streams import StreamError
 
 

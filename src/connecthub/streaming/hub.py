@@ -20,18 +20,14 @@ from typing import Any
 
 import structlog
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.tokens import revocation_channel
+from connecthub import channels
 from connecthub.infra.engines import Engines
+from connecthub.oauth.identity import TokenInfo
 from connecthub.ops.metrics import STREAMING_CONNECTIONS
 from connecthub.streaming.connection_limits import Lease, connection_counter
 from connecthub.streaming.filters import AudienceFilter
 from connecthub.streaming.presence import PresenceService
-from connecthub.streaming.session import (
-    ACCOUNT_CLOSED_EVENT,
-    CLOSE_GOING_AWAY,
-    StreamSession,
-)
+from connecthub.streaming.session import CLOSE_GOING_AWAY, StreamSession
 
 log = structlog.get_logger(__name__)
 
@@ -172,4 +168,5 @@ def _restore(previous: Any) -> None:
 async def close_account_streams(engines: Engines, account_id: int) -> None:
     """Close every streaming connection of the account, on every server process (for the
     account suspension flow; token revocation already closes the sockets of its tokens)."""
-    await engines.events.publish(revocation_channel(account_id), {"event": ACCOUNT_CLOSED_EVENT})
+    event = channels.envelope(channels.ACCOUNT_CLOSED)
+    await channels.send_now(engines.events, event, [channels.control_channel(account_id)])

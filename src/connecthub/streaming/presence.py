@@ -12,8 +12,9 @@ from typing import Any
 
 import structlog
 
-from connecthub.accounts.serializers import iso
+from connecthub import channels
 from connecthub.clock import utcnow
+from connecthub.core.datetimes import iso
 from connecthub.errors import NotFound
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
@@ -63,12 +64,10 @@ class PresenceService:
                 if not force and await repository.hidden_among(session, [account_id]):
                     return
                 followers = await repository.follower_ids(session, account_id)
-            event = {
-                "event": "presence",
-                "payload": {"account_id": str(account_id), "online": online},
-            }
-            for follower in followers:
-                await self.engines.events.publish(f"user:{follower}", event)
+            event = channels.envelope(
+                channels.PRESENCE, {"account_id": str(account_id), "online": online}
+            )
+            await channels.send_now(self.engines.events, event, channels.to_accounts(followers))
         except Exception:
             log.exception("presence.announce_failed", account_id=account_id)
 
@@ -104,11 +103,10 @@ class PresenceService:
         recipients = await self._reachable(uow, account_id, view.participant_account_ids)
         views = await repository.other_views(uow.session, view.conversation_id, recipients)
         await self.store.start_typing(account_id, view.conversation_id, seconds)
+        # One event per recipient: each names the conversation by their own view of it.
         for recipient, their_view in views.items():
-            uow.publish(
-                f"user:{recipient}",
-                _typing_event(their_view, account_id, typing=True, seconds=seconds),
-            )
+            event = _typing_event(their_view, account_id, typing=True, seconds=seconds)
+            channels.send_on_commit(uow, event, channels.to_accounts([recipient]))
         return answer
 
     async def _reachable(
@@ -126,21 +124,21 @@ class PresenceService:
                     for recipient, view_id in views.items():
                         if recipient == account_id:
                             continue
-                        await self.engines.events.publish(
-                            f"user:{recipient}",
-                            _typing_event(view_id, account_id, typing=False, seconds=0),
+                        event = _typing_event(view_id, account_id, typing=False, seconds=0)
+                        await channels.send_now(
+                            self.engines.events, event, channels.to_accounts([recipient])
                         )
         except Exception:
             log.exception("presence.typing_stop_failed", account_id=account_id)
 
 
 def _typing_event(view_id: int, account_id: int, *, typing: bool, seconds: int) -> dict[str, Any]:
-    return {
-        "event": "typing",
-        "payload": {
+    return channels.envelope(
+        channels.TYPING,
+        {
             "conversation_id": str(view_id),
             "account_id": str(account_id),
             "typing": typing,
             "expires_in": seconds,
         },
-    }
+    )

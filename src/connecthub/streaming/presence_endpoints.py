@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from connecthub.accounts.params import boolean, read_params
+from connecthub.core.params import boolean
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import UowDep, path_id
+from connecthub.http.params import read_params
 from connecthub.streaming.hub import StreamingHub
 
 router = APIRouter(tags=["connecthub"])

@@ -26,7 +26,6 @@ from connecthub.infra.db import dialect_of, in_id_list
 from connecthub.relationships.models import Block, Follow
 from connecthub.statuses import access
 from connecthub.statuses.models import Status
-from connecthub.timelines.models import List
 
 # `users.hide_presence` is added by migration 0009 and read only here, so the accounts
 # model stays untouched by this extension.
@@ -85,11 +84,6 @@ async def stream_readers(
         rows = await session.execute(query, {"viewers": chunk})
         readers.update(int(i) for i in rows.scalars())
     return readers
-
-
-async def list_owner(session: AsyncSession, list_id: int) -> int | None:
-    owner = await session.scalar(select(List.account_id).where(List.id == list_id))
-    return int(owner) if owner is not None else None
 
 
 async def follower_ids(session: AsyncSession, account_id: int) -> list[int]:

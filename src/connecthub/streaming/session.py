@@ -13,10 +13,10 @@ import json
 from collections.abc import Callable
 from typing import Any, cast
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.tokens import revocation_channel
+from connecthub import channels
 from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event, EventBusBase, Subscription
+from connecthub.oauth.identity import TokenInfo
 from connecthub.streaming.filters import AudienceFilter, RecipientFilters
 from connecthub.streaming.streams import Stream, StreamError
 
@@ -28,14 +28,13 @@ CLOSE_SLOW_CONSUMER = 1013
 CLOSE_GOING_AWAY = 1001
 CLOSE_NORMAL = 1000
 
-ACCOUNT_CLOSED_EVENT = "account_closed"
 
 Delivery = tuple[Stream, str, Any]  # stream, event name, payload
 
-FILTERS_CHANGED = "filters_changed"
 # The filter context of each stream (by its name's first part), as Mastodon's streaming.
 _FILTER_CONTEXTS = {"user": "home", "list": "home", "public": "public", "hashtag": "public"}
-_STATUS_EVENTS = frozenset({"update", "status.update"})
+# Events whose payload is a status entity (a `delete` carries only the id).
+_STATUS_EVENTS = frozenset({channels.UPDATE, channels.STATUS_UPDATE})
 
 
 # Wake the reader at this backlog even while answers are outstanding, so a connection whose
@@ -123,7 +122,7 @@ class StreamSession:
         self.engines = engines
         self.token = token
         self.account_id = token.account_id or 0
-        self._control_channel = revocation_channel(self.account_id)
+        self._control_channel = channels.control_channel(self.account_id)
         self.transport = transport
         self.streams: dict[tuple[str, str | None], Stream] = {}
         self._audience = audience
@@ -136,7 +135,7 @@ class StreamSession:
     # -- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:
-        await self._tap(revocation_channel(self.account_id))
+        await self._tap(self._control_channel)
 
     def close(self, code: int) -> None:
         """Ask the transport to close with `code` (the first request wins)."""
@@ -188,17 +187,19 @@ class StreamSession:
             # Start now, batched with every local recipient of the same event, what
             # `next_deliveries` will ask: may this recipient read it, and their filter rules.
             self._audience.hold(self.account_id, payload, self._mailbox)
-            if name == "update":
+            if name == channels.UPDATE:
                 self._audience.content.hold(self.account_id, self._mailbox)
         self._mailbox.offer(channel, event)
 
     def _control(self, event: Event) -> None:
         """Handled on arrival, never queued, so a revocation is not stuck behind a backlog."""
         kind = event.get("event")
-        revoked = kind == "tokens_revoked" and self.token.token_id in event.get("token_ids", ())
-        if revoked or kind == ACCOUNT_CLOSED_EVENT:
+        revoked = kind == channels.TOKENS_REVOKED and self.token.token_id in event.get(
+            "token_ids", ()
+        )
+        if revoked or kind == channels.ACCOUNT_CLOSED:
             self.close(CLOSE_REVOKED)
-        elif kind == FILTERS_CHANGED:
+        elif kind == channels.FILTERS_CHANGED:
             self._audience.content.forget(self.account_id)
 
     # -- delivery --------------------------------------------------------------------
@@ -242,7 +243,7 @@ class StreamSession:
         if not allowed:
             return None
         context = _FILTER_CONTEXTS.get(stream.name.split(":")[0])
-        if name != "update" or context is None:
+        if name != channels.UPDATE or context is None:
             return status
         rules = self._audience.content.rules(self.account_id)
         if isinstance(rules, asyncio.Future):

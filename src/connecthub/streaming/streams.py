@@ -1,6 +1,7 @@
 """Mastodon's stream names, and how each maps onto event-bus channels (see
-docs/streaming.md): the user, user:notification and direct streams all read the account's
-own `user:{id}` channel (selecting events by name), topic streams read their topic's channel.
+docs/streaming-channels.md): the user, user:notification and direct streams all read the
+account's own user channel (selecting events by name), topic streams read their topic's
+channel. Channels are named by `connecthub.channels`, as the publishers name them.
 """
 
 from __future__ import annotations
@@ -8,16 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from connecthub.accounts.identity import TokenInfo
-from connecthub.accounts.scopes import covers_any
+from connecthub import channels
+from connecthub.errors import NotFound
 from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
-from connecthub.streaming import repository
+from connecthub.infra.uow import UnitOfWork
+from connecthub.oauth.identity import TokenInfo
+from connecthub.oauth.scopes import covers_any
+from connecthub.timelines import service as timelines_service
 
 STATUS_SCOPES = ("read", "read:statuses")
 NOTIFICATION_SCOPES = ("read", "read:notifications")
 _TAG = re.compile(r"^\w{1,100}$")
-_STATUS_EVENTS = frozenset({"update", "status.update", "delete"})
 
 
 class StreamError(Exception):
@@ -69,42 +72,50 @@ async def resolve(
     `read:notifications`."""
     _check_scopes(token, NOTIFICATION_SCOPES if name == "user:notification" else STATUS_SCOPES)
     account_id = token.account_id or 0
-    user_channel = f"user:{account_id}"
+    user_channel = channels.user_channel(account_id)
     if name in ("public", "public:local", "public:media", "public:local:media"):
         # Media streams read the plain channel and keep statuses with attachments.
+        local = name.startswith("public:local")
         return Stream(
             name,
             None,
-            name.removesuffix(":media"),
-            events=_STATUS_EVENTS,
+            channels.PUBLIC_LOCAL if local else channels.PUBLIC,
+            events=channels.STATUS_EVENTS,
             topic=True,
             media_only=name.endswith(":media"),
         )
     if name in ("hashtag", "hashtag:local"):
         tag_key = normalize_tag(tag)
-        suffix = ":local" if name.endswith(":local") else ""
-        return Stream(name, tag_key, f"hashtag:{tag_key}{suffix}", _STATUS_EVENTS, topic=True)
+        channel = channels.hashtag_channel(tag_key, local=name.endswith(":local"))
+        return Stream(name, tag_key, channel, channels.STATUS_EVENTS, topic=True)
     if name == "user:notification":
-        return Stream(name, None, user_channel, frozenset({"notification"}))
+        return Stream(name, None, user_channel, frozenset({channels.NOTIFICATION}))
     if name == "user":
         events = None
         if not covers_any(token.scopes, NOTIFICATION_SCOPES):
-            events = frozenset(
-                {"update", "status.update", "delete", "conversation", "filters_changed"}
-                | {"presence", "typing"}
-            )
+            events = channels.STATUS_EVENTS | {
+                channels.CONVERSATION,
+                channels.FILTERS_CHANGED,
+                channels.PRESENCE,
+                channels.TYPING,
+            }
         return Stream(name, None, user_channel, events)
     if name == "direct":
-        return Stream(name, None, user_channel, frozenset({"conversation"}))
+        return Stream(name, None, user_channel, frozenset({channels.CONVERSATION}))
     if name == "list":
         number = parse_id(list_id)
         if number is None:
             raise StreamError(400, "No list for stream provided")
         async with engines.db.session(readonly=True) as session:
-            owner = await repository.list_owner(session, number)
-        if owner != account_id:
-            raise StreamError(404, "Not authorized to stream this list")
-        return Stream(name, list_id, f"list:{list_id}", _STATUS_EVENTS, topic=True)
+            try:
+                await timelines_service.access_list(
+                    UnitOfWork(engines, session), account_id, number
+                )
+            except NotFound:
+                raise StreamError(404, "Not authorized to stream this list") from None
+        # Named from the number, as the publisher names it ("0123" is list 123).
+        channel = channels.list_channel(number)
+        return Stream(name, str(number), channel, channels.STATUS_EVENTS, topic=True)
     raise StreamError(400, "Unknown stream type")
 
 

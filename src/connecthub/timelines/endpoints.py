@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connecthub.accounts import params
+from connecthub import entities
 from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
-from connecthub.http.responses import ENTITY_LIST, EntityResponse
+from connecthub.http.params import read_params
+from connecthub.http.responses import EntityResponse
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import status_entities
@@ -21,7 +23,7 @@ from connecthub.timelines import repository, service
 from connecthub.timelines.lists_endpoints import router as lists_router
 from connecthub.timelines.serializers import marker_entity
 
-router = APIRouter(tags=["timelines"])
+router = APIRouter(tags=["timelines"], route_class=EntityRoute)
 router.include_router(lists_router)
 
 ReadStatuses = Annotated[Caller, Depends(require("read:statuses"))]
@@ -55,7 +57,7 @@ def _flag(request: Request, name: str) -> bool:
 
 @router.get(
     "/api/v1/timelines/home",
-    response_model=ENTITY_LIST,
+    response_model=list[entities.Status],
     summary="Posts of the accounts I follow, and mine",
 )
 async def home(
@@ -70,7 +72,9 @@ async def home(
 
 
 @router.get(
-    "/api/v1/timelines/public", response_model=ENTITY_LIST, summary="Public posts of this server"
+    "/api/v1/timelines/public",
+    response_model=list[entities.Status],
+    summary="Public posts of this server",
 )
 async def public(
     request: Request,
@@ -96,7 +100,7 @@ def _tags(request: Request, name: str) -> list[str]:
 
 @router.get(
     "/api/v1/timelines/tag/{hashtag}",
-    response_model=ENTITY_LIST,
+    response_model=list[entities.Status],
     summary="Public posts with a hashtag",
 )
 async def tag(
@@ -125,7 +129,7 @@ async def tag(
 
 @router.get(
     "/api/v1/timelines/list/{list_id}",
-    response_model=ENTITY_LIST,
+    response_model=list[entities.Status],
     summary="Posts by the members of one of my lists",
 )
 async def list_timeline(
@@ -136,13 +140,15 @@ async def list_timeline(
     uow: UowDep,
     settings: SettingsDep,
 ) -> Response:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
+    lst = await service.access_list(uow, caller.account_id, list_id)
     statuses = await repository.list_timeline(uow.session, lst, page)
     return await _render(request, uow, settings, statuses, caller.account_id, "home")
 
 
 @router.get("/api/v1/markers", summary="Where I stopped reading home and notifications")
-async def get_markers(request: Request, caller: ReadStatuses, uow: UowDep) -> dict[str, Any]:
+async def get_markers(
+    request: Request, caller: ReadStatuses, uow: UowDep
+) -> dict[str, entities.Marker]:
     wanted = request.query_params.getlist("timeline[]") or request.query_params.getlist("timeline")
     timelines = [name for name in wanted if name in service.MARKER_TIMELINES]
     markers = await repository.markers(uow.session, caller.account_id, timelines)
@@ -150,8 +156,10 @@ async def get_markers(request: Request, caller: ReadStatuses, uow: UowDep) -> di
 
 
 @router.post("/api/v1/markers", summary="Save where I stopped reading")
-async def save_markers(request: Request, caller: WriteStatuses, uow: UowDep) -> dict[str, Any]:
-    values = await params.read_params(request)
+async def save_markers(
+    request: Request, caller: WriteStatuses, uow: UowDep
+) -> dict[str, entities.Marker]:
+    values = await read_params(request)
     updates: dict[str, int] = {}
     for name in service.MARKER_TIMELINES:
         section = values.get(name)

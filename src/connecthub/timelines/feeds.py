@@ -1,4 +1,5 @@
-"""Home feeds: the one module where the two engines differ (docs/adr/0005-home-feed-fan-out.md).
+"""Home feeds: the one module of timelines where the two modes differ
+(docs/adr/0005-home-feed-fan-out.md; the rule: docs/adr/0002-engines-and-modes.md).
 
 - `DatabaseFeedStore` (embedded): home is one indexed query; pushes are no-ops.
 - `RedisFeedStore` (distributed): fan-out on write. Each account's home is a sorted set of
@@ -20,7 +21,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.config import Settings
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 from connecthub.infra.engines import Engines
 from connecthub.infra.redis import KeySpace
 from connecthub.statuses.models import Status
@@ -266,7 +267,8 @@ def _after(page: Page, seen: list[int]) -> Page:
 
 
 def feed_store(engines: Engines) -> FeedStore:
-    """The feed store for these engines: the one place that looks at `engines.redis`."""
+    """The feed store for these engines: the one place in timelines that looks at
+    `engines.redis` (ADR 0002 lists the others)."""
     cached: Any = getattr(engines, "_home_feed_store", None)
     if cached is None:
         if engines.redis is None:

@@ -6,21 +6,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connecthub.accounts import params
+from connecthub import entities
 from connecthub.accounts.serializers import account_entity
+from connecthub.core.params import boolean, text
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
+from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 from connecthub.timelines import repository, service
 from connecthub.timelines.serializers import list_entity
 
-router = APIRouter(tags=["timelines"])
+router = APIRouter(tags=["timelines"], route_class=EntityRoute)
 
 ReadLists = Annotated[Caller, Depends(require("read:lists"))]
 WriteLists = Annotated[Caller, Depends(require("write:lists"))]
-Entity = dict[str, Any]
 MAX_IDS = 250
 
 
@@ -43,33 +45,35 @@ def _policy(values: dict[str, Any]) -> str | None:
 
 
 @router.get("/api/v1/lists", summary="My lists")
-async def lists(caller: ReadLists, uow: UowDep) -> list[Entity]:
+async def lists(caller: ReadLists, uow: UowDep) -> list[entities.List]:
     return [list_entity(lst) for lst in await repository.lists_of(uow.session, caller.account_id)]
 
 
 @router.post("/api/v1/lists", summary="Create a list")
-async def create_list(request: Request, caller: WriteLists, uow: UowDep) -> Entity:
-    values = await params.read_params(request)
+async def create_list(request: Request, caller: WriteLists, uow: UowDep) -> entities.List:
+    values = await read_params(request)
     lst = await service.create_list(
         uow,
         caller.account_id,
-        title=params.text(values, "title", required=True),
+        title=text(values, "title", required=True),
         replies_policy=_policy(values),
-        exclusive=bool(params.boolean(values, "exclusive", default=False)),
+        exclusive=bool(boolean(values, "exclusive", default=False)),
     )
     return list_entity(lst)
 
 
 @router.get("/api/v1/lists/{list_id}", summary="One of my lists")
-async def get_list(list_id: PathId, caller: ReadLists, uow: UowDep) -> Entity:
-    return list_entity(await service.owned_list(uow, caller.account_id, list_id))
+async def get_list(list_id: PathId, caller: ReadLists, uow: UowDep) -> entities.List:
+    return list_entity(await service.access_list(uow, caller.account_id, list_id))
 
 
 @router.put("/api/v1/lists/{list_id}", summary="Rename a list or change its policies")
-async def update_list(list_id: PathId, request: Request, caller: WriteLists, uow: UowDep) -> Entity:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
-    values = await params.read_params(request)
-    title = params.text(values, "title") if "title" in values else None
+async def update_list(
+    list_id: PathId, request: Request, caller: WriteLists, uow: UowDep
+) -> entities.List:
+    lst = await service.access_list(uow, caller.account_id, list_id)
+    values = await read_params(request)
+    title = text(values, "title") if "title" in values else None
     if title == "":
         raise ValidationFailed("title", "can't be blank")
     lst = await service.update_list(
@@ -77,14 +81,14 @@ async def update_list(list_id: PathId, request: Request, caller: WriteLists, uow
         lst,
         title=title,
         replies_policy=_policy(values),
-        exclusive=params.boolean(values, "exclusive"),
+        exclusive=boolean(values, "exclusive"),
     )
     return list_entity(lst)
 
 
 @router.delete("/api/v1/lists/{list_id}", summary="Delete a list")
-async def delete_list(list_id: PathId, caller: WriteLists, uow: UowDep) -> Entity:
-    await service.delete_list(uow, await service.owned_list(uow, caller.account_id, list_id))
+async def delete_list(list_id: PathId, caller: WriteLists, uow: UowDep) -> entities.Empty:
+    await service.delete_list(uow, await service.access_list(uow, caller.account_id, list_id))
     return {}
 
 
@@ -97,8 +101,8 @@ async def list_accounts(
     caller: ReadLists,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[Entity]:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
+) -> list[entities.Account]:
+    lst = await service.access_list(uow, caller.account_id, list_id)
     rows = await repository.members(uow.session, lst.id, page)
     if rows:
         link = link_header(request, rows[0][0], rows[-1][0])
@@ -110,22 +114,24 @@ async def list_accounts(
 @router.post("/api/v1/lists/{list_id}/accounts", summary="Add followed accounts to a list")
 async def add_accounts(
     list_id: PathId, request: Request, caller: WriteLists, uow: UowDep
-) -> Entity:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
-    await service.add_members(uow, lst, _account_ids(await params.read_params(request)))
+) -> entities.Empty:
+    lst = await service.access_list(uow, caller.account_id, list_id)
+    await service.add_members(uow, lst, _account_ids(await read_params(request)))
     return {}
 
 
 @router.delete("/api/v1/lists/{list_id}/accounts", summary="Remove accounts from a list")
 async def remove_accounts(
     list_id: PathId, request: Request, caller: WriteLists, uow: UowDep
-) -> Entity:
-    lst = await service.owned_list(uow, caller.account_id, list_id)
-    await service.remove_members(uow, lst, _account_ids(await params.read_params(request)))
+) -> entities.Empty:
+    lst = await service.access_list(uow, caller.account_id, list_id)
+    await service.remove_members(uow, lst, _account_ids(await read_params(request)))
     return {}
 
 
 @router.get("/api/v1/accounts/{account_id}/lists", summary="My lists that hold an account")
-async def lists_with_account(account_id: PathId, caller: ReadLists, uow: UowDep) -> list[Entity]:
+async def lists_with_account(
+    account_id: PathId, caller: ReadLists, uow: UowDep
+) -> list[entities.List]:
     found = await repository.lists_containing(uow.session, caller.account_id, account_id)
     return [list_entity(lst) for lst in found]

@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
-from connecthub.http.pagination import Page
+from connecthub.core.pagination import Page
 from connecthub.infra.db import IdType, dialect_of, in_id_list
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.access import (
@@ -278,8 +278,12 @@ async def lists_of(session: AsyncSession, account_id: int) -> list[List]:
     return list((await session.execute(query)).scalars())
 
 
-async def list_of(session: AsyncSession, account_id: int, list_id: int) -> List | None:
+async def list_of(
+    session: AsyncSession, account_id: int, list_id: int, *, for_update: bool = False
+) -> List | None:
     query = select(List).where(List.id == list_id, List.account_id == account_id)
+    if for_update:
+        query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
 
 

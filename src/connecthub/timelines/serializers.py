@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from connecthub.accounts.serializers import iso
+from connecthub import entities
+from connecthub.core.datetimes import iso
 from connecthub.timelines.models import List, Marker
 
 
-def list_entity(lst: List) -> dict[str, Any]:
+def list_entity(lst: List) -> entities.List:
     return {
         "id": str(lst.id),
         "title": lst.title,
@@ -17,7 +16,7 @@ def list_entity(lst: List) -> dict[str, Any]:
     }
 
 
-def marker_entity(marker: Marker) -> dict[str, Any]:
+def marker_entity(marker: Marker) -> entities.Marker:
     return {
         "last_read_id": str(marker.last_read_id),
         "version": marker.version,

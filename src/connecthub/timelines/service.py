@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from connecthub.clock import utcnow
+from connecthub.core.pagination import Page
 from connecthub.errors import NotFound, ValidationFailed
-from connecthub.http.pagination import Page
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
@@ -23,9 +23,12 @@ async def home(uow: UnitOfWork, viewer_id: int, page: Page) -> list[Status]:
     return await feed_store(uow.engines).home(uow.session, viewer_id, page)
 
 
-async def owned_list(uow: UnitOfWork, owner_id: int, list_id: int) -> List:
-    """The caller's own list; anyone else's is as good as missing (404, as Mastodon)."""
-    lst = await repository.list_of(uow.session, owner_id, list_id)
+async def access_list(
+    uow: UnitOfWork, owner_id: int, list_id: int, *, for_update: bool = False
+) -> List:
+    """The caller's own list; anyone else's is as good as missing (404, as Mastodon).
+    The one ownership check for lists: REST and the list stream alike."""
+    lst = await repository.list_of(uow.session, owner_id, list_id, for_update=for_update)
     if lst is None:
         raise NotFound()
     return lst

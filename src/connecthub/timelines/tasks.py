@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connecthub import channels
 from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobContext, job
 from connecthub.statuses.models import Status, Visibility
@@ -22,7 +23,6 @@ FAN_OUT_JOB = "timelines.fan_out"
 FAN_OUT_CHUNK_JOB = "timelines.fan_out_chunk"
 REMOVE_JOB = "timelines.remove"
 REMOVE_CHUNK_JOB = "timelines.remove_chunk"
-UPDATE = "update"
 
 
 @job(FAN_OUT_JOB)
@@ -39,7 +39,7 @@ async def fan_out_chunk(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 async def _fan_out_chunk(engines: Engines, payload: dict[str, Any], *, after: int | None) -> None:
     status_id = int(payload["status_id"])
-    event_name = str(payload.get("event", UPDATE))
+    event_name = str(payload.get("event", channels.UPDATE))
     size = engines.settings.home_fan_out_batch
     async with engines.db.session(readonly=True) as session:
         status = await session.get(Status, status_id)
@@ -50,13 +50,12 @@ async def _fan_out_chunk(engines: Engines, payload: dict[str, Any], *, after: in
         author_id = status.account_id
         lists = await repository.lists_with_member(session, author_id) if after is None else []
     recipients = [author_id, *followers] if after is None else followers
-    if event_name == UPDATE:
+    if event_name == channels.UPDATE:
         await feed_store(engines).push(recipients, status_id)  # an edit is already there
     # Every receiving connection checks the status against its own viewer again
     # (streaming/filters.py), so list channels may carry it before the owner's rules.
-    channels = [f"user:{account_id}" for account_id in recipients]
-    channels += [f"list:{list_id}" for list_id in lists]
-    await engines.events.publish_many(channels, {"event": event_name, "payload": entity})
+    audience = channels.to_accounts(recipients) + channels.to_lists(lists)
+    await channels.send_now(engines.events, channels.status_event(event_name, entity), audience)
     if len(followers) == size:
         last = followers[-1]
         await engines.jobs.enqueue(
@@ -67,7 +66,7 @@ async def _fan_out_chunk(engines: Engines, payload: dict[str, Any], *, after: in
 
 
 def _job_key(payload: dict[str, Any]) -> str:
-    if payload.get("event", UPDATE) == UPDATE:
+    if payload.get("event", channels.UPDATE) == channels.UPDATE:
         return f"fan-out:{payload['status_id']}"
     return f"fan-out-edit:{payload['status_id']}:{payload.get('version', '')}"
 
@@ -92,9 +91,8 @@ async def _remove_chunk(engines: Engines, payload: dict[str, Any], *, after: int
         lists = await repository.lists_with_member(session, author_id) if after is None else []
     recipients = [author_id, *followers] if after is None else followers
     await feed_store(engines).remove(recipients, [status_id])
-    channels = [f"user:{account_id}" for account_id in recipients]
-    channels += [f"list:{list_id}" for list_id in lists]
-    await engines.events.publish_many(channels, {"event": "delete", "payload": str(status_id)})
+    audience = channels.to_accounts(recipients) + channels.to_lists(lists)
+    await channels.send_now(engines.events, channels.deletion(status_id), audience)
     if len(followers) == size:
         last = followers[-1]
         await engines.jobs.enqueue(

@@ -11,18 +11,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from connecthub import __version__
 from connecthub.config import Settings
 from connecthub.errors import NotFound
+from connecthub.http import pages
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.instance import service as instance
 
 router = APIRouter(tags=["web"])
 
 _HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=_HERE / "templates")
 
 # Only these files are served; nothing a client sends becomes a file path.
 _STATIC_DIR = _HERE / "static"
@@ -54,7 +53,7 @@ def _page_context(settings: Settings) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse, summary="The front door (HTML)")
 async def front_door(request: Request, settings: SettingsDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", _page_context(settings))
+    return pages.render(request, "index.html", _page_context(settings))
 
 
 @router.head("/", include_in_schema=False)
@@ -73,7 +72,7 @@ async def about(request: Request, settings: SettingsDep, uow: UowDep) -> HTMLRes
         "active_month": counts.active_month,
         "languages": settings.instance_languages,
     }
-    return templates.TemplateResponse(request, "about.html", context)
+    return pages.render(request, "about.html", context)
 
 
 @router.get(

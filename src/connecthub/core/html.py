@@ -1,0 +1,68 @@
+"""Plain text to safe HTML: the one rule for links, paragraphs and the tag allow-list, used
+by statuses (which add mentions and hashtags, `statuses/text.py`) and by profiles (bio and
+field values) alike."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+
+import nh3
+
+# A link ends before trailing punctuation: "see https://example.com/a." links ".../a".
+URL = r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]"
+_URL = re.compile(URL)
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+_ALLOWED_TAGS = {"p", "br", "a", "span"}
+_ALLOWED_ATTRIBUTES = {"a": {"href", "rel", "class", "target"}, "span": {"class"}}
+
+
+def link(url: str) -> str:
+    """An external link as clients expect it: new tab, no referrer, no follow."""
+    escaped = html.escape(url)
+    return f'<a href="{escaped}" target="_blank" rel="nofollow noopener noreferrer">{escaped}</a>'
+
+
+def sanitize(markup: str) -> str:
+    """The allow-list every rendered text passes through: no script, style, event handler
+    or non-http(s) link survives."""
+    return nh3.clean(
+        markup,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        link_rel=None,
+        url_schemes={"http", "https"},
+    )
+
+
+def paragraphs(text: str, render_line: Callable[[str], str]) -> str:
+    """Blank lines make paragraphs, single newlines `<br />`; each raw line is rendered by
+    `render_line` (which escapes it) and the whole is sanitised."""
+    stripped = text.strip()
+    if not stripped:
+        return ""
+    markup = "".join(
+        "<p>" + "<br />".join(render_line(part) for part in paragraph.split("\n")) + "</p>"
+        for paragraph in _PARAGRAPH_BREAK.split(stripped)
+        if paragraph.strip()
+    )
+    return sanitize(markup)
+
+
+def _linked_line(raw: str) -> str:
+    out: list[str] = []
+    position = 0
+    for match in _URL.finditer(raw):
+        out.append(html.escape(raw[position : match.start()]))
+        out.append(link(match.group(0)))
+        position = match.end()
+    out.append(html.escape(raw[position:]))
+    return "".join(out)
+
+
+def text_to_html(text: str) -> str:
+    """Plain text (a bio, a profile field) to HTML: escaped, links made, paragraphs and
+    line breaks kept."""
+    return paragraphs(text, _linked_line)

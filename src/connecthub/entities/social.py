@@ -1,0 +1,70 @@
+"""Notification, Relationship, FamiliarFollowers, Conversation, List, Marker and Search
+results."""
+
+from __future__ import annotations
+
+from typing import NotRequired
+
+from typing_extensions import TypedDict
+
+from connecthub.entities.accounts import Account
+from connecthub.entities.statuses import Status, Tag
+
+
+class Notification(TypedDict):
+    id: str
+    type: str
+    created_at: str | None
+    group_key: str
+    account: Account
+    # Only for the types a status caused (mention, status, reblog, favourite, poll, update).
+    status: NotRequired[Status | None]
+
+
+class Relationship(TypedDict):
+    id: str
+    following: bool
+    showing_reblogs: bool
+    notifying: bool
+    languages: list[str] | None
+    followed_by: bool
+    blocking: bool
+    blocked_by: bool
+    muting: bool
+    muting_notifications: bool
+    requested: bool
+    requested_by: bool
+    domain_blocking: bool
+    endorsed: bool
+    note: str
+
+
+class FamiliarFollowers(TypedDict):
+    id: str
+    accounts: list[Account]
+
+
+class Conversation(TypedDict):
+    id: str
+    unread: bool
+    accounts: list[Account]
+    last_status: Status | None
+
+
+class List(TypedDict):
+    id: str
+    title: str
+    replies_policy: str
+    exclusive: bool
+
+
+class Marker(TypedDict):
+    last_read_id: str
+    version: int
+    updated_at: str | None
+
+
+class Search(TypedDict):
+    accounts: list[Account]
+    statuses: list[Status]
+    hashtags: list[Tag]

@@ -1,0 +1,137 @@
+"""Status and what it carries: Mention, Tag, Poll, PreviewCard, its Application; StatusEdit,
+StatusSource and Context."""
+
+from __future__ import annotations
+
+from typing import NotRequired
+
+from typing_extensions import TypedDict
+
+from connecthub.entities.accounts import Account, CustomEmoji
+from connecthub.entities.filters import FilterResult
+from connecthub.entities.media import MediaAttachment
+
+
+class Mention(TypedDict):
+    id: str
+    username: str
+    acct: str
+    url: str
+
+
+class Tag(TypedDict):
+    name: str
+    url: str
+
+
+class PollOption(TypedDict):
+    title: str
+    votes_count: int | None  # None while the totals are hidden
+
+
+class Poll(TypedDict):
+    id: str
+    expires_at: str | None
+    expired: bool
+    multiple: bool
+    votes_count: int
+    voters_count: int | None
+    options: list[PollOption]
+    emojis: list[CustomEmoji]
+    # Only when a user views the poll.
+    voted: NotRequired[bool]
+    own_votes: NotRequired[list[int]]
+
+
+class PreviewCard(TypedDict):
+    url: str
+    title: str
+    description: str
+    type: str
+    author_name: str
+    author_url: str
+    provider_name: str
+    provider_url: str
+    html: str
+    width: int
+    height: int
+    image: str | None
+    embed_url: str
+    blurhash: str | None
+
+
+class StatusApplication(TypedDict):
+    """The application that posted a status (shown to its author only)."""
+
+    name: str
+    website: str | None
+
+
+class Status(TypedDict):
+    id: str
+    created_at: str
+    in_reply_to_id: str | None
+    in_reply_to_account_id: str | None
+    sensitive: bool
+    spoiler_text: str
+    visibility: str
+    language: str | None
+    uri: str
+    url: str | None
+    replies_count: int
+    reblogs_count: int
+    favourites_count: int
+    edited_at: str | None
+    content: str
+    reblog: Status | None
+    application: StatusApplication | None
+    account: Account
+    media_attachments: list[MediaAttachment]
+    mentions: list[Mention]
+    tags: list[Tag]
+    emojis: list[CustomEmoji]
+    card: PreviewCard | None
+    poll: Poll | None
+    # The viewer's own flags: only when a user views the status.
+    favourited: NotRequired[bool]
+    reblogged: NotRequired[bool]
+    muted: NotRequired[bool]
+    bookmarked: NotRequired[bool]
+    pinned: NotRequired[bool]
+    filtered: list[FilterResult]
+
+
+class DeletedStatus(Status):
+    """The answer to a deletion: the status with its source text (for delete-and-redraft)."""
+
+    text: str
+
+
+class StatusEditPollOption(TypedDict):
+    title: str
+
+
+class StatusEditPoll(TypedDict):
+    options: list[StatusEditPollOption]
+
+
+class StatusEdit(TypedDict):
+    content: str
+    spoiler_text: str
+    sensitive: bool
+    created_at: str | None
+    account: Account
+    poll: StatusEditPoll | None
+    media_attachments: list[MediaAttachment]
+    emojis: list[CustomEmoji]
+
+
+class StatusSource(TypedDict):
+    id: str
+    text: str
+    spoiler_text: str
+
+
+class Context(TypedDict):
+    ancestors: list[Status]
+    descendants: list[Status]

@@ -1,0 +1,1 @@
+"""Sign-in with OpenID Connect providers: the relying party, linked identities, the pages."""

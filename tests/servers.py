@@ -1,0 +1,89 @@
+"""Live servers for tests that talk HTTP or WebSocket over a real socket.
+
+Most such tests are about the protocol a client library speaks (Mastodon.py, toot,
+WebSockets, SSE), not about the process: for them `start_inprocess_server` runs uvicorn,
+configured as `connecthub serve` configures it, in a thread of the test process. That
+saves importing the app in a child process (about 2.4 CPU-seconds each time).
+
+Tests about the process itself (signals, logs on stdout, several workers, the CLI) use
+`tests.conftest.start_server`, a real `connecthub serve`, and are marked `slow`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from connecthub.app import create_app
+
+if TYPE_CHECKING:
+    from tests.conftest import TestEnv
+
+STARTUP_SECONDS = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class InProcessServer:
+    """`url` like a `LiveServer`; `stop()` ends it (the fixtures call it)."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        if self.thread.is_alive():  # sockets that never close: stop waiting for them
+            self.server.force_exit = True
+            self.thread.join(timeout=30)
+
+
+def start_inprocess_server(
+    env: TestEnv, *, port: int | None = None, **environ: str
+) -> InProcessServer:
+    """The app on `env`'s engines behind uvicorn in a thread; `environ` takes the same
+    upper-case names as the environment of a `connecthub serve` process."""
+    port = port or free_port()
+    # The address clients use: links and URLs the server emits are built from it.
+    environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
+    settings = env.settings(**environ)
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        # As `connecthub serve` (cli._run_uvicorn) runs it.
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=settings.shutdown_drain_seconds,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"server-{port}", daemon=True)
+    thread.start()
+    # uvicorn sets `started` once the lifespan ran and the socket listens.
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if not server.started:
+        with contextlib.suppress(Exception):
+            server.should_exit = True
+            thread.join(timeout=10)
+        raise RuntimeError(f"in-process server on port {port} did not start")
+    return InProcessServer(url=f"http://127.0.0.1:{port}", server=server, thread=thread)
