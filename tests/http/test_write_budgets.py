@@ -467,7 +467,7 @@ async def _authorize(w: World) -> Call:
     # tests/accounts/test_oauth_code_flow.py); the budget is of the refusal.
     oauth_app = await _oauth_app(w)
     body = {"client_id": oauth_app["client_id"], "response_type": "code"}
-    return Call("POST", "/oauth/authorize", expect=400, kwargs={"data": body})
+    return Call("POST", "/oauth/authorize", expect=403, kwargs={"data": body})
 
 
 @scenario("DELETE /api/v1/connecthub/authorized_apps/{app_id}")
@@ -615,10 +615,10 @@ async def _web_reset_request(w: World) -> Call:
 def _web_reset(method: str) -> Scenario:
     async def run(w: World) -> Call:
         # Refused: a reset needs the link mailed to the user (tests/accounts/
-        # test_passwords.py); this is the answer to a token that is not valid.
+        # test_passwords.py); without its form the request is refused (403).
         fields = {"reset_password_token": "not-a-token", "password": STRONG_PASSWORD}
         body = await _form(w, "/auth/password/new", **fields)
-        return Call(method, "/auth/password", expect=422, kwargs={"data": body})
+        return Call(method, "/auth/password", expect=403, kwargs={"data": body})
 
     return run
 
@@ -630,14 +630,14 @@ scenario("PUT /auth/password")(_web_reset("PUT"))
 async def _web_reset_edit(w: World) -> Call:
     fields = {"reset_password_token": "not-a-token", "password": STRONG_PASSWORD}
     body = await _form(w, "/auth/password/new", **fields)
-    return Call("POST", "/auth/password/edit", expect=422, kwargs={"data": body})
+    return Call("POST", "/auth/password/edit", expect=403, kwargs={"data": body})
 
 
 def _oidc(step: str) -> Scenario:
     async def run(w: World) -> Call:
         # Refused: each step continues a sign-in begun at the provider (tests/accounts/
-        # test_oidc.py runs one end to end); without it the step is refused.
-        return Call("POST", f"/auth/oidc/example/{step}", expect=400, kwargs={"data": {}})
+        # test_oidc.py runs one end to end); without it the step is refused (403).
+        return Call("POST", f"/auth/oidc/example/{step}", expect=403, kwargs={"data": {}})
 
     return run
 
