@@ -1,4 +1,7 @@
-"""The `connecthub` command as an operator runs it: migrate, and the admin tasks."""
+"""The `connecthub` command as an operator runs it: migrate, and the admin tasks.
+
+The commands run in the test process (tests/cli_runner.py); one test starts the installed
+entry point as a real process."""
 
 from __future__ import annotations
 
@@ -17,15 +20,19 @@ from connecthub.accounts.sign_in import verify_sign_in
 from connecthub.infra.db import Database
 from connecthub.infra.migrations import head_revision
 from tests.admin.support import staff
+from tests.cli_runner import CliResult, run_cli
 from tests.conftest import connecthub_command, running_app
 from tests.engines import redis_url
 from tests.social_factories import auth
 
-# Every test here runs `connecthub` processes, several each.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+Outcome = CliResult | subprocess.CompletedProcess[str]
 
 
-def run(test_env: Any, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+def run(test_env: Any, *args: str, **environ: str) -> CliResult:
+    return run_cli(test_env.environ(**environ), *args)
+
+
+def run_process(test_env: Any, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         connecthub_command(*args),
         env=test_env.environ(**environ),
@@ -36,13 +43,29 @@ def run(test_env: Any, *args: str, **environ: str) -> subprocess.CompletedProces
     )
 
 
-def assert_one_line_failure(result: subprocess.CompletedProcess[str], *words: str) -> None:
+def assert_one_line_failure(result: Outcome, *words: str) -> None:
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     for word in words:
         assert word in lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_installed_command_runs_as_its_own_process(test_env: Any) -> None:
+    """`python -m connecthub` itself: it migrates, prints what it did, and a mistake is one
+    line on stderr with exit code 2 and no traceback."""
+    migrated = run_process(test_env, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stdout.strip() == f"Database is at migration {head_revision()}."
+    args = ["admin", "create-user", "--username", "bob", "--email", "bob@example.com"]
+    created = run_process(test_env, *args)
+    assert created.returncode == 0, created.stderr
+    (line,) = audit_lines(created)
+    assert line["action"] == "create_user"
+    assert_one_line_failure(run_process(test_env, *args), "username", "taken")
 
 
 def test_migrate_is_idempotent(test_env: Any) -> None:
@@ -190,7 +213,7 @@ def test_admin_mistakes_are_one_line(test_env: Any) -> None:
     assert_one_line_failure(run(test_env, "admin", "grant-role", "bob", "king"), "ROLE")
 
 
-def audit_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+def audit_lines(result: Outcome) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("logger") == "connecthub.audit"]
 

@@ -1,5 +1,8 @@
 """Settings come from the environment (or `.env`); a bad value stops the process with one
-line naming the variable, no traceback, exit code 2."""
+line naming the variable, no traceback, exit code 2.
+
+`connecthub serve` runs in the test process (tests/cli_runner.py) for the refusals; one test
+starts the installed command as a real process."""
 
 from __future__ import annotations
 
@@ -17,10 +20,8 @@ from connecthub.config import (
     Settings,
     load_settings,
 )
+from tests.cli_runner import CliResult, run_cli
 from tests.conftest import connecthub_command
-
-# Most tests here start `connecthub serve` processes (refused before they bind).
-pytestmark = pytest.mark.timeout(600)
 
 # Variables a developer's shell might carry that would change what these tests see.
 OURS = {name.upper() for name in Settings.model_fields}
@@ -32,7 +33,12 @@ def clean_environ(**values: str) -> dict[str, str]:
     return env
 
 
-def run_serve(workdir: Path, **values: str) -> subprocess.CompletedProcess[str]:
+def run_serve(workdir: Path, **values: str) -> CliResult:
+    """`connecthub serve` in `workdir` (where `.env` is read), refused before it binds."""
+    return run_cli(clean_environ(**values), "serve", cwd=workdir)
+
+
+def run_serve_process(workdir: Path, **values: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         connecthub_command("serve"),
         cwd=workdir,
@@ -44,7 +50,7 @@ def run_serve(workdir: Path, **values: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def assert_refused(result: subprocess.CompletedProcess[str], variable: str) -> str:
+def assert_refused(result: CliResult | subprocess.CompletedProcess[str], variable: str) -> str:
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stderr.strip().splitlines()
@@ -53,7 +59,6 @@ def assert_refused(result: subprocess.CompletedProcess[str], variable: str) -> s
     return lines[0]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("values", "variable"),
     [
@@ -78,20 +83,28 @@ def test_bad_values_stop_serve_with_one_line(
     assert line.startswith("configuration error: ")
 
 
-@pytest.mark.slow
 def test_the_production_refusal_says_what_to_do(tmp_path: Path) -> None:
     line = assert_refused(run_serve(tmp_path, ENVIRONMENT="production"), "SECRET_KEY")
     assert "production" in line
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_installed_command_refuses_in_one_line(tmp_path: Path) -> None:
+    """The real `python -m connecthub serve` process: the refusal is its whole output, with
+    exit code 2, whether the bad value comes from the environment or from `.env`."""
+    line = assert_refused(run_serve_process(tmp_path, ENVIRONMENT="production"), "SECRET_KEY")
+    assert line.startswith("configuration error: ")
+    (tmp_path / ".env").write_text("PORT=abc\n")
+    assert_refused(run_serve_process(tmp_path), "PORT")
+
+
 def test_several_workers_without_redis_are_refused(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'db.sqlite'}"
     result = run_serve(tmp_path, WEB_CONCURRENCY="2", DATABASE_URL=database)
     assert_refused(result, "WEB_CONCURRENCY")
 
 
-@pytest.mark.slow
 def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("# local settings\nRATE_LIMIT_IP=oops\n")
     assert_refused(run_serve(tmp_path), "RATE_LIMIT_IP")
@@ -102,7 +115,6 @@ def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path: Path) -> None:
     assert_refused(run_serve(tmp_path), "WEB_CONCURRENCY")
 
 
-@pytest.mark.slow
 def test_the_environment_wins_over_dotenv(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("PORT=abc\n")
     database = f"sqlite:///{tmp_path / 'db.sqlite'}"

@@ -3,31 +3,19 @@
 
 from __future__ import annotations
 
-import subprocess
-
-import pytest
-
 from connecthub.accounts.models import Role
 from tests.accounts.support import api_sign_up, bearer, user_and_account
-from tests.conftest import connecthub_command
+from tests.cli_runner import run_cli
 from tests.factories import create_token, create_user
 
 ME = "/api/v1/accounts/verify_credentials"
 
 
 def _grant(test_env, username: str, role: str) -> None:
-    result = subprocess.run(
-        connecthub_command("admin", "grant-role", username, role),
-        env=test_env.environ(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(test_env.environ(), "admin", "grant-role", username, role)
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.slow
 async def test_granted_roles_show_in_credentials_and_on_the_profile(app, client, test_env):
     account, _ = await create_user(app, "mona")
     token = await create_token(app, account.id)

@@ -3,8 +3,6 @@ every refusal (with nothing stored), registration modes and e-mail confirmation.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from sqlalchemy import select
 
@@ -24,7 +22,7 @@ from tests.accounts.support import (
     web_sign_in,
     years_ago,
 )
-from tests.conftest import connecthub_command
+from tests.cli_runner import run_cli
 from tests.factories import create_token, create_user
 
 
@@ -231,7 +229,6 @@ async def test_closed_registrations_are_refused(app_factory):
         assert await count_rows(app, "users") == 0
 
 
-@pytest.mark.slow
 async def test_approval_mode_keeps_the_account_pending_until_a_moderator_approves(
     app_factory, test_env
 ):
@@ -252,14 +249,7 @@ async def test_approval_mode_keeps_the_account_pending_until_a_moderator_approve
         assert refused.status_code == 403
         assert "pending review" in refused.text
 
-        approve = subprocess.run(
-            connecthub_command("admin", "approve", "hank"),
-            env=test_env.environ(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        approve = run_cli(test_env.environ(), "admin", "approve", "hank")
         assert approve.returncode == 0, approve.stderr
         assert "approved" in approve.stdout
 
@@ -272,16 +262,8 @@ async def test_approval_mode_keeps_the_account_pending_until_a_moderator_approve
         assert allowed.status_code == 200, allowed.text
 
 
-@pytest.mark.slow
 async def test_approving_an_unknown_user_fails_clearly(test_env):
-    result = subprocess.run(
-        connecthub_command("admin", "approve", "nobody"),
-        env=test_env.environ(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(test_env.environ(), "admin", "approve", "nobody")
     assert result.returncode == 2
     assert "nobody" in result.stderr
 

@@ -14,6 +14,7 @@ from connecthub.relationships.models import Mute
 from tests.notifications.support import account_action, status_action, types_of
 from tests.social_factories import auth, post_status, user_with_token
 from tests.statuses.support import suspend
+from tests.timelines.support import settle
 
 
 async def test_blocks_stop_notifications_both_ways(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -67,6 +68,7 @@ async def test_unreadable_statuses_and_suspended_senders_drop_out(
     carol, carol_token = await user_with_token(app, "carol")
     await account_action(client, bob_token, alice.id, "follow", notify=True)
     await post_status(client, alice_token, "followers only", visibility="private")
+    await settle(app)  # subscribers are notified by a job
     assert await types_of(client, bob_token) == ["status"]
     # Unfollowing takes away the right to read the private status, and its notification.
     await account_action(client, bob_token, alice.id, "unfollow")

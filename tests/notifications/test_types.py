@@ -18,6 +18,7 @@ from tests.notifications.support import (
     types_of,
 )
 from tests.social_factories import auth, post_status, user_with_token
+from tests.timelines.support import settle
 
 
 async def test_mention(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -42,6 +43,7 @@ async def test_status_for_subscribed_followers(app: FastAPI, client: httpx.Async
     await account_action(client, bob_token, alice.id, "follow", notify=True)
     await account_action(client, carol_token, alice.id, "follow")
     status = await post_status(client, alice_token, "news", visibility="private")
+    await settle(app)  # subscribers are notified by a job
 
     [note] = await notifications(client, bob_token)
     assert (note["type"], note["status"]["id"]) == ("status", status["id"])

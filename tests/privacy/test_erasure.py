@@ -5,10 +5,7 @@ account is forgotten by the erasure plan."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from typing import Any
-
-import pytest
 
 from connecthub.accounts.models import Account, Role, User
 from connecthub.filters.models import Filter, FilterKeyword
@@ -16,7 +13,7 @@ from connecthub.infra.db import Base
 from connecthub.privacy import erasure, repository
 from connecthub.relationships.models import Follow
 from connecthub.statuses.models import Favourite, Status
-from tests.conftest import connecthub_command
+from tests.cli_runner import run_cli
 from tests.factories import create_token, create_user
 from tests.privacy.support import (
     account_json,
@@ -125,17 +122,10 @@ async def test_admins_delete_through_the_admin_api(app: Any, client: Any) -> Non
     assert again.json()["email"] == ""
 
 
-@pytest.mark.slow
 async def test_the_admin_command_deletes_and_erases(test_env: Any, app: Any) -> None:
     frank, _ = await create_user(app, "frank")
     result = await asyncio.to_thread(
-        subprocess.run,
-        connecthub_command("admin", "delete-account", "--username", "frank"),
-        env=test_env.environ(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        run_cli, test_env.environ(), "admin", "delete-account", "--username", "frank"
     )
     assert result.returncode == 0, result.stderr
     assert "@frank is deleted" in result.stdout
@@ -145,13 +135,7 @@ async def test_the_admin_command_deletes_and_erases(test_env: Any, app: Any) -> 
     assert tombstone is not None
     assert tombstone.suspended_at is not None
     unknown = await asyncio.to_thread(
-        subprocess.run,
-        connecthub_command("admin", "delete-account", "--username", "nobody"),
-        env=test_env.environ(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        run_cli, test_env.environ(), "admin", "delete-account", "--username", "nobody"
     )
     assert unknown.returncode == 2
     assert "Traceback" not in unknown.stderr

@@ -1,18 +1,20 @@
 """Helpers for the statuses tests: rows that other domains' APIs will create later
-(blocks, suspensions), read-backs, and a SQL statement counter."""
+(blocks, suspensions) and read-backs; the SQL statement counter lives in
+tests/support/queries.py (re-exported here for the tests that import it from here)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.relationships.models import Block
+from tests.support.queries import counting_queries
+
+__all__ = ["account_row", "block", "count_rows", "counting_queries", "suspend"]
 
 
 async def block(app: FastAPI, account_id: int, target_id: int) -> None:
@@ -38,22 +40,3 @@ async def account_row(app: FastAPI, account_id: int) -> Account:
         account = await session.get(Account, account_id)
         assert account is not None
         return account
-
-
-@contextmanager
-def counting_queries(app: FastAPI) -> Iterator[list[str]]:
-    """Every SQL statement the app's engines run inside the block."""
-    statements: list[str] = []
-    db = app.state.engines.db
-    engines = [db.primary.sync_engine, *(e.sync_engine for e in db.replicas)]
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", record)

@@ -84,6 +84,17 @@ def _insert_once_statement(model: type[Base], dialect: str) -> Any:
     return dialect_insert(model).on_conflict_do_nothing().returning(*inspect(model).primary_key)
 
 
+async def insert_many_once(
+    session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]
+) -> list[Any]:
+    """`insert_once` for many rows in one statement (per thousand rows): the primary keys
+    of the rows that went in; rows a unique key already held are skipped."""
+    if not rows:
+        return []
+    statement = _insert_once_statement(model, dialect_of(session))
+    return list((await session.execute(statement, rows)).scalars())
+
+
 def async_url(url: str) -> URL:
     """Map a user-facing URL (sqlite:///…, postgresql://…) to its async driver."""
     parsed = make_url(url.replace("postgres://", "postgresql://", 1))

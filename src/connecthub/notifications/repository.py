@@ -64,7 +64,7 @@ class Row:
 
 
 def hides_notifications(
-    viewer_id: Viewer, sender_id: AccountColumn, now: Moment | None = None
+    viewer_id: Viewer | AccountColumn, sender_id: AccountColumn, now: Moment | None = None
 ) -> ColumnElement[bool]:
     """A live mute by the viewer on the sender that hides their notifications."""
     moment = utcnow() if now is None else now
@@ -77,7 +77,8 @@ def hides_notifications(
 
 
 def _status_readable(
-    viewer_id: Viewer, status_id: ColumnElement[int] | InstrumentedAttribute[int | None]
+    viewer_id: Viewer | AccountColumn,
+    status_id: ColumnElement[int] | InstrumentedAttribute[int | None],
 ) -> ColumnElement[bool]:
     return exists_by_key(Status, Status.id == status_id, readable_by(viewer_id, Status))
 
@@ -105,6 +106,61 @@ async def may_notify(
         params["status_id"] = status_id
     query = _may_notify_statement(status_id is not None)
     return (await session.execute(query, params)).first() is not None
+
+
+@functools.cache
+def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[int]:
+    """`_may_notify_statement` for many recipients at once: the recipient is the row."""
+    sender = bindparam("sender_id", type_=IdType)
+    now = bindparam("now", type_=DateTime(timezone=True))
+    conditions = [
+        db.in_id_list(Account.id, "recipient_ids", dialect),
+        ~blocked_between(sender, Account.id),
+        ~hides_notifications(Account.id, sender, now),
+    ]
+    if about_a_status:
+        conditions.append(_status_readable(Account.id, bindparam("status_id", type_=IdType)))
+    return select(Account.id).where(*conditions)
+
+
+async def notifiable(
+    session: AsyncSession, recipient_ids: list[int], sender_id: int, status_id: int | None
+) -> list[int]:
+    """Which of `recipient_ids` `may_notify` lets through, in one query (order kept)."""
+    if not recipient_ids:
+        return []
+    params: dict[str, Any] = {
+        "recipient_ids": recipient_ids,
+        "sender_id": sender_id,
+        "now": utcnow(),
+    }
+    if status_id is not None:
+        params["status_id"] = status_id
+    query = _notifiable_statement(db.dialect_of(session), status_id is not None)
+    allowed = set((await session.execute(query, params)).scalars())
+    return [r for r in recipient_ids if r in allowed]
+
+
+async def insert_many_once(session: AsyncSession, notifications: list[Notification]) -> list[int]:
+    """`insert_once` for many notifications in one statement: the ids that went in."""
+    columns = [column.key for column in Notification.__table__.c]
+    rows = [{key: getattr(n, key) for key in columns} for n in notifications]
+    return [int(i) for i in await db.insert_many_once(session, Notification, rows)]
+
+
+async def rows_by_id(session: AsyncSession, notification_ids: list[int]) -> list[Row]:
+    """Notifications with their senders, oldest first; ids gone since are left out."""
+    if not notification_ids:
+        return []
+    query = (
+        select(Notification, Account, User.role)
+        .join(Account, Account.id == Notification.from_account_id)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(db.in_id_list(Notification.id, "ids", db.dialect_of(session)))
+        .order_by(Notification.id)
+    )
+    rows = (await session.execute(query, {"ids": notification_ids})).all()
+    return [Row(n, a, r) for n, a, r in rows]
 
 
 async def insert_once(session: AsyncSession, notification: Notification) -> bool:

@@ -1,6 +1,7 @@
-"""Notification rules. Other domains call `notify` inside their unit of work; the
-notification is recorded once (the unique key makes repeats no-ops) and published to the
-recipient's stream after commit."""
+"""Notification rules. Other domains call `notify` (one recipient) or `notify_many` (any
+number, at a fixed cost) inside their unit of work; a notification is recorded once (the
+unique key makes repeats no-ops) and published to the recipient's stream after commit,
+rendered for each recipient (their filters, their flags on the status) before it."""
 
 from __future__ import annotations
 
@@ -71,6 +72,54 @@ async def notify(
     for entity in await notification_entities(session, [row], recipient_id, settings):
         event = channels.envelope(channels.NOTIFICATION, entity)
         channels.send_on_commit(uow, event, channels.to_accounts([recipient_id]))
+
+
+async def notify_many(
+    uow: UnitOfWork,
+    *,
+    recipient_ids: list[int],
+    from_account_id: int,
+    type: NotificationType,
+    activity_id: int = 0,
+    status_id: int | None = None,
+) -> None:
+    """`notify` for many recipients: which of them may be notified in one query, the
+    notifications in one insert; then each new one is rendered for its recipient, to be
+    published after commit (callers with an unbounded audience run this in a job)."""
+    recipients = [r for r in dict.fromkeys(recipient_ids) if r != from_account_id]
+    session = uow.session
+    allowed = await repository.notifiable(session, recipients, from_account_id, status_id)
+    now = utcnow()
+    notifications = [
+        Notification(
+            id=new_id(),
+            account_id=recipient_id,
+            from_account_id=from_account_id,
+            type=str(type),
+            activity_id=activity_id,
+            status_id=status_id,
+            created_at=now,
+        )
+        for recipient_id in allowed
+    ]
+    created = await repository.insert_many_once(session, notifications)
+    await publish(uow, created)
+
+
+async def publish(uow: UnitOfWork, notification_ids: list[int]) -> None:
+    """Render each notification for its recipient, as the API would return it, and
+    publish it to their stream after commit."""
+    if not notification_ids:
+        return
+    rows = await repository.rows_by_id(uow.session, notification_ids)
+    by_recipient: dict[int, list[Row]] = {}
+    for row in rows:
+        by_recipient.setdefault(row.notification.account_id, []).append(row)
+    settings = uow.engines.settings
+    for recipient_id, own in by_recipient.items():
+        for entity in await notification_entities(uow.session, own, recipient_id, settings):
+            event = channels.envelope(channels.NOTIFICATION, entity)
+            channels.send_on_commit(uow, event, channels.to_accounts([recipient_id]))
 
 
 async def page(

@@ -37,8 +37,9 @@ def _author_active(status: StatusTable) -> ColumnElement[bool]:
 
 AccountColumn = ColumnElement[int] | InstrumentedAttribute[int]
 # A viewer id, or a bound parameter standing for one in a statement built once and
-# executed many times (timelines/repository.py).
-Viewer = int | BindParameter[int]
+# executed many times (timelines/repository.py), or a column when one statement asks for
+# many viewers at once (the recipients of a notification).
+Viewer = int | BindParameter[int] | AccountColumn
 Moment = datetime | BindParameter[datetime]
 
 

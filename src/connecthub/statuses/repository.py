@@ -129,10 +129,23 @@ async def count_status_posted(session: AsyncSession, account_id: int, when: date
     )
 
 
-async def subscriber_ids(session: AsyncSession, account_id: int) -> list[int]:
-    """Followers who asked to be notified of this account's posts."""
-    query = select(Follow.account_id).where(
-        Follow.target_account_id == account_id, Follow.notify.is_(True)
+async def subscriber_chunk(
+    session: AsyncSession, status: Status, after: int, size: int
+) -> list[int]:
+    """Followers who asked to be notified of the author's posts, by account id after
+    `after`, at most `size`; those the status mentions are left out (they hear of it as a
+    mention)."""
+    mentioned = select(Mention.account_id).where(Mention.status_id == status.id)
+    query = (
+        select(Follow.account_id)
+        .where(
+            Follow.target_account_id == status.account_id,
+            Follow.notify.is_(True),
+            Follow.account_id > after,
+            Follow.account_id.not_in(mentioned),
+        )
+        .order_by(Follow.account_id)
+        .limit(size)
     )
     return list((await session.scalars(query)).all())
 

@@ -30,7 +30,7 @@ from connecthub.infra import idempotency
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance.limits import RAW_STATUS_LENGTH_FACTOR
 from connecthub.media import service as media_service
-from connecthub.notifications.service import NotificationType, notify
+from connecthub.notifications.service import NotificationType, notify_many
 from connecthub.statuses import repository, text
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status, StatusEdit, Visibility
 from connecthub.statuses.schemas import VISIBILITIES, PollDraft, StatusDraft
@@ -39,6 +39,7 @@ from connecthub.statuses.serializers import status_entity, tag_url
 FAN_OUT_JOB = "timelines.fan_out"
 REMOVE_JOB = "timelines.remove"
 POLL_EXPIRED_JOB = "statuses.poll_expired"
+NOTIFY_SUBSCRIBERS_JOB = "statuses.notify_subscribers"
 IDEMPOTENCY_SCOPE = "statuses.create"
 
 
@@ -216,28 +217,20 @@ async def _after_post(
     mentioned_ids: list[int],
     new_thread: bool,
 ) -> None:
-    for account_id in mentioned_ids:
-        if account_id != status.account_id:
-            await notify(
-                uow,
-                recipient_id=account_id,
-                from_account_id=status.account_id,
-                type=NotificationType.MENTION,
-                activity_id=status.id,
-                status_id=status.id,
-            )
+    await notify_many(
+        uow,
+        recipient_ids=mentioned_ids,
+        from_account_id=status.account_id,
+        type=NotificationType.MENTION,
+        activity_id=status.id,
+        status_id=status.id,
+    )
     self_thread = parent is None or parent.account_id == status.account_id
     if status.visibility != Visibility.DIRECT and self_thread:
-        for subscriber in await repository.subscriber_ids(uow.session, status.account_id):
-            if subscriber not in mentioned_ids:
-                await notify(
-                    uow,
-                    recipient_id=subscriber,
-                    from_account_id=status.account_id,
-                    type=NotificationType.STATUS,
-                    activity_id=status.id,
-                    status_id=status.id,
-                )
+        # Subscribers may be many: a job notifies them in chunks, so a post costs the
+        # same statements in the request whoever follows its author.
+        job_id = f"notify-subscribers:{status.id}"
+        uow.enqueue(NOTIFY_SUBSCRIBERS_JOB, {"status_id": status.id}, job_id=job_id)
     if status.visibility == Visibility.DIRECT:
         await conversations_service.record_direct_status(
             uow,
@@ -270,6 +263,27 @@ async def access_status(uow: UnitOfWork, viewer_id: int | None, status_id: int) 
     if status is None:
         raise NotFound()
     return status
+
+
+async def notify_subscribers(
+    uow: UnitOfWork, status_id: int, *, after: int, size: int
+) -> int | None:
+    """One chunk of `status` notifications for the author's subscribers (the
+    `NOTIFY_SUBSCRIBERS_JOB`); the last subscriber id when more may follow. Idempotent:
+    the notifications' unique key makes a retried chunk insert nothing new."""
+    status = await uow.session.get(Status, status_id)
+    if status is None:
+        return None  # deleted since
+    chunk = await repository.subscriber_chunk(uow.session, status, after, size)
+    await notify_many(
+        uow,
+        recipient_ids=chunk,
+        from_account_id=status.account_id,
+        type=NotificationType.STATUS,
+        activity_id=status.id,
+        status_id=status.id,
+    )
+    return chunk[-1] if len(chunk) == size else None
 
 
 async def access_own_status(
@@ -420,26 +434,22 @@ async def _after_edit(
     mentioned_ids: list[int],
     previous_mentions: set[int],
 ) -> None:
-    for account_id in mentioned_ids:
-        if account_id != status.account_id and account_id not in previous_mentions:
-            await notify(
-                uow,
-                recipient_id=account_id,
-                from_account_id=status.account_id,
-                type=NotificationType.MENTION,
-                activity_id=status.id,
-                status_id=status.id,
-            )
-    for booster in set(await repository.booster_ids(uow.session, status.id)):
-        if booster != status.account_id:
-            await notify(
-                uow,
-                recipient_id=booster,
-                from_account_id=status.account_id,
-                type=NotificationType.UPDATE,
-                activity_id=status.id,
-                status_id=status.id,
-            )
+    await notify_many(
+        uow,
+        recipient_ids=[a for a in mentioned_ids if a not in previous_mentions],
+        from_account_id=status.account_id,
+        type=NotificationType.MENTION,
+        activity_id=status.id,
+        status_id=status.id,
+    )
+    await notify_many(
+        uow,
+        recipient_ids=await repository.booster_ids(uow.session, status.id),
+        from_account_id=status.account_id,
+        type=NotificationType.UPDATE,
+        activity_id=status.id,
+        status_id=status.id,
+    )
     # Followers' and lists' streams hear of the edit through the same fan-out as the post.
     version = status.edited_at.timestamp() if status.edited_at else ""
     uow.enqueue(
@@ -453,6 +463,7 @@ async def _after_edit(
 
 __all__ = [
     "FAN_OUT_JOB",
+    "NOTIFY_SUBSCRIBERS_JOB",
     "REMOVE_JOB",
     "access_own_status",
     "access_poll",
@@ -460,6 +471,7 @@ __all__ = [
     "create_status",
     "delete_status",
     "edit_status",
+    "notify_subscribers",
     "remove_boost",
 ]
 

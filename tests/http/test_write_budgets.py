@@ -1,0 +1,808 @@
+"""Every write route (POST, PUT, PATCH, DELETE) runs an exact number of SQL statements for a
+realistic request: the budget table below has one entry per route, a new route without one
+fails `test_every_write_route_has_a_budget`, and a change that adds a statement to a write
+path fails its entry until the figure is updated on purpose.
+
+Each case builds its own world, lets background jobs settle, warms the caller's token,
+then counts the statements of the one request (jobs are not counted: tests/support/
+queries.py). Figures are per engine: SQLite opens a write with `BEGIN IMMEDIATE`, and the
+two engines differ where a statement is engine-specific. Where a route's success needs a
+browser or a provider round trip (OpenID Connect, e-mailed links), the request is the
+refusal a client meets without it, and the entry says so."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from fastapi import FastAPI
+
+from connecthub.accounts.models import Role
+from tests.accounts.support import STRONG_PASSWORD, TWO_FACTOR, csrf, next_totp
+from tests.admin.support import staff
+from tests.factories import create_app_token, create_token, create_user
+from tests.media.files import png
+from tests.social_factories import auth, post_status
+from tests.support.queries import counting_queries, engine_name
+from tests.timelines.support import settle
+
+
+@dataclass
+class Call:
+    """The measured request: `expect` is its status (a success unless the entry says)."""
+
+    method: str
+    url: str
+    token: str | None = None
+    expect: int = 200
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    warm: str = "/api/v1/accounts/verify_credentials"  # a read that caches the token
+
+
+@dataclass
+class World:
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    async def user(self, name: str, **options: Any) -> tuple[int, str]:
+        account, _user = await create_user(self.app, name, password=STRONG_PASSWORD, **options)
+        return account.id, await create_token(self.app, account.id)
+
+    async def ok(self, method: str, url: str, token: str | None, **kwargs: Any) -> Any:
+        headers = {**(auth(token) if token else {}), **kwargs.pop("headers", {})}
+        response = await self.client.request(method, url, headers=headers, **kwargs)
+        assert response.status_code < 400, (url, response.status_code, response.text)
+        return response.json() if "json" in response.headers.get("content-type", "") else None
+
+
+Scenario = Callable[[World], Awaitable[Call]]
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(route: str) -> Callable[[Scenario], Scenario]:
+    def register(function: Scenario) -> Scenario:
+        SCENARIOS[route] = function
+        return function
+
+    return register
+
+
+# --- statuses ---------------------------------------------------------------------------
+
+
+@scenario("POST /api/v1/statuses")
+async def _post(w: World) -> Call:
+    _me, token = await w.user("alice")
+    await post_status(w.client, token, "warm")
+    return Call("POST", "/api/v1/statuses", token, kwargs={"json": {"status": "Hello"}})
+
+
+async def _own_and_other(w: World) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+    _me, token = await w.user("alice")
+    _bob, bob_token = await w.user("bob")
+    mine = await post_status(w.client, token, "mine")
+    theirs = await post_status(w.client, bob_token, "theirs")
+    return token, bob_token, mine, theirs
+
+
+@scenario("PUT /api/v1/statuses/{status_id}")
+async def _edit(w: World) -> Call:
+    token, _b, mine, _t = await _own_and_other(w)
+    body = {"json": {"status": "mine, edited"}}
+    return Call("PUT", f"/api/v1/statuses/{mine['id']}", token, kwargs=body)
+
+
+@scenario("DELETE /api/v1/statuses/{status_id}")
+async def _delete(w: World) -> Call:
+    token, _b, mine, _t = await _own_and_other(w)
+    return Call("DELETE", f"/api/v1/statuses/{mine['id']}", token)
+
+
+def _interaction(verb: str, undo_of: str | None = None) -> Scenario:
+    async def run(w: World) -> Call:
+        token, _b, _m, theirs = await _own_and_other(w)
+        if undo_of is not None:
+            await w.ok("POST", f"/api/v1/statuses/{theirs['id']}/{undo_of}", token)
+        return Call("POST", f"/api/v1/statuses/{theirs['id']}/{verb}", token)
+
+    return run
+
+
+for _verb, _undo in (
+    ("favourite", None),
+    ("unfavourite", "favourite"),
+    ("reblog", None),
+    ("unreblog", "reblog"),
+    ("bookmark", None),
+    ("unbookmark", "bookmark"),
+):
+    scenario(f"POST /api/v1/statuses/{{status_id}}/{_verb}")(_interaction(_verb, _undo))
+
+
+@scenario("POST /api/v1/statuses/{status_id}/pin")
+async def _pin(w: World) -> Call:
+    token, _b, mine, _t = await _own_and_other(w)
+    return Call("POST", f"/api/v1/statuses/{mine['id']}/pin", token)
+
+
+@scenario("POST /api/v1/statuses/{status_id}/unpin")
+async def _unpin(w: World) -> Call:
+    token, _b, mine, _t = await _own_and_other(w)
+    await w.ok("POST", f"/api/v1/statuses/{mine['id']}/pin", token)
+    return Call("POST", f"/api/v1/statuses/{mine['id']}/unpin", token)
+
+
+@scenario("POST /api/v1/polls/{poll_id}/votes")
+async def _vote(w: World) -> Call:
+    _me, token = await w.user("alice")
+    _bob, bob_token = await w.user("bob")
+    poll = {"options": ["yes", "no"], "expires_in": 600}
+    status = await post_status(w.client, bob_token, "vote", poll=poll)
+    body = {"json": {"choices": [0]}}
+    return Call("POST", f"/api/v1/polls/{status['poll']['id']}/votes", token, kwargs=body)
+
+
+# --- notifications, conversations, markers ----------------------------------------------
+
+
+async def _mentioned(w: World) -> tuple[str, str]:
+    _me, token = await w.user("alice")
+    _bob, bob_token = await w.user("bob")
+    await post_status(w.client, bob_token, "hi @alice")
+    return token, bob_token
+
+
+@scenario("POST /api/v1/notifications/clear")
+async def _clear(w: World) -> Call:
+    token, _ = await _mentioned(w)
+    return Call("POST", "/api/v1/notifications/clear", token)
+
+
+@scenario("POST /api/v1/notifications/{notification_id}/dismiss")
+async def _dismiss(w: World) -> Call:
+    token, _ = await _mentioned(w)
+    [note] = await w.ok("GET", "/api/v1/notifications", token)
+    return Call("POST", f"/api/v1/notifications/{note['id']}/dismiss", token)
+
+
+async def _conversation(w: World) -> tuple[str, str]:
+    _me, token = await w.user("alice")
+    _bob, bob_token = await w.user("bob")
+    await post_status(w.client, bob_token, "@alice psst", visibility="direct")
+    [view] = await w.ok("GET", "/api/v1/conversations", token)
+    return token, str(view["id"])
+
+
+@scenario("POST /api/v1/conversations/{conversation_id}/read")
+async def _conversation_read(w: World) -> Call:
+    token, view = await _conversation(w)
+    return Call("POST", f"/api/v1/conversations/{view}/read", token)
+
+
+@scenario("DELETE /api/v1/conversations/{conversation_id}")
+async def _conversation_delete(w: World) -> Call:
+    token, view = await _conversation(w)
+    return Call("DELETE", f"/api/v1/conversations/{view}", token)
+
+
+@scenario("POST /api/v1/connecthub/conversations/{conversation_id}/typing")
+async def _typing(w: World) -> Call:
+    token, view = await _conversation(w)
+    return Call("POST", f"/api/v1/connecthub/conversations/{view}/typing", token)
+
+
+@scenario("POST /api/v1/markers")
+async def _markers(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"json": {"home": {"last_read_id": "1"}}}
+    return Call("POST", "/api/v1/markers", token, kwargs=body)
+
+
+# --- lists ----------------------------------------------------------------------------
+
+
+async def _list(w: World) -> tuple[str, int, str]:
+    _me, token = await w.user("alice")
+    bob, _bob_token = await w.user("bob")
+    await w.ok("POST", f"/api/v1/accounts/{bob}/follow", token)
+    created = await w.ok("POST", "/api/v1/lists", token, data={"title": "Friends"})
+    return token, bob, str(created["id"])
+
+
+@scenario("POST /api/v1/lists")
+async def _list_create(w: World) -> Call:
+    _me, token = await w.user("alice")
+    return Call("POST", "/api/v1/lists", token, kwargs={"data": {"title": "Friends"}})
+
+
+@scenario("PUT /api/v1/lists/{list_id}")
+async def _list_update(w: World) -> Call:
+    token, _bob, list_id = await _list(w)
+    return Call("PUT", f"/api/v1/lists/{list_id}", token, kwargs={"data": {"title": "Pals"}})
+
+
+@scenario("DELETE /api/v1/lists/{list_id}")
+async def _list_delete(w: World) -> Call:
+    token, _bob, list_id = await _list(w)
+    return Call("DELETE", f"/api/v1/lists/{list_id}", token)
+
+
+@scenario("POST /api/v1/lists/{list_id}/accounts")
+async def _list_add(w: World) -> Call:
+    token, bob, list_id = await _list(w)
+    body = {"data": {"account_ids[]": [str(bob)]}}
+    return Call("POST", f"/api/v1/lists/{list_id}/accounts", token, kwargs=body)
+
+
+@scenario("DELETE /api/v1/lists/{list_id}/accounts")
+async def _list_remove(w: World) -> Call:
+    token, bob, list_id = await _list(w)
+    body = {"data": {"account_ids[]": [str(bob)]}}
+    await w.ok("POST", f"/api/v1/lists/{list_id}/accounts", token, **body)
+    return Call(
+        "DELETE", f"/api/v1/lists/{list_id}/accounts", token, kwargs={"params": body["data"]}
+    )
+
+
+# --- relationships ----------------------------------------------------------------------
+
+
+def _relationship(verb: str, before: str | None = None) -> Scenario:
+    async def run(w: World) -> Call:
+        _me, token = await w.user("alice")
+        bob, _bob_token = await w.user("bob")
+        if before is not None:
+            await w.ok("POST", f"/api/v1/accounts/{bob}/{before}", token)
+        return Call("POST", f"/api/v1/accounts/{bob}/{verb}", token)
+
+    return run
+
+
+for _verb, _before in (
+    ("follow", None),
+    ("unfollow", "follow"),
+    ("block", None),
+    ("unblock", "block"),
+    ("mute", None),
+    ("unmute", "mute"),
+):
+    scenario(f"POST /api/v1/accounts/{{account_id:id}}/{_verb}")(_relationship(_verb, _before))
+
+
+def _follow_request(verb: str) -> Scenario:
+    async def run(w: World) -> Call:
+        _me, token = await w.user("alice")
+        await w.ok("PATCH", "/api/v1/accounts/update_credentials", token, data={"locked": "true"})
+        bob, bob_token = await w.user("bob")
+        await w.ok("POST", f"/api/v1/accounts/{(await _id_of(w, token))}/follow", bob_token)
+        return Call("POST", f"/api/v1/follow_requests/{bob}/{verb}", token)
+
+    return run
+
+
+async def _id_of(w: World, token: str) -> str:
+    return str((await w.ok("GET", "/api/v1/accounts/verify_credentials", token))["id"])
+
+
+for _verb in ("authorize", "reject"):
+    scenario(f"POST /api/v1/follow_requests/{{account_id:id}}/{_verb}")(_follow_request(_verb))
+
+
+# --- filters ------------------------------------------------------------------------------
+
+
+async def _filter(w: World) -> tuple[str, dict[str, Any]]:
+    _me, token = await w.user("alice")
+    body = {"title": "Spoilers", "context": ["home"], "keywords_attributes": [{"keyword": "x"}]}
+    return token, await w.ok("POST", "/api/v2/filters", token, json=body)
+
+
+@scenario("POST /api/v2/filters")
+async def _filter_create(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"title": "Spoilers", "context": ["home"], "keywords_attributes": [{"keyword": "x"}]}
+    return Call("POST", "/api/v2/filters", token, kwargs={"json": body})
+
+
+@scenario("PUT /api/v2/filters/{filter_id}")
+async def _filter_update(w: World) -> Call:
+    token, found = await _filter(w)
+    body = {"json": {"title": "Plot"}}
+    return Call("PUT", f"/api/v2/filters/{found['id']}", token, kwargs=body)
+
+
+@scenario("DELETE /api/v2/filters/{filter_id}")
+async def _filter_delete(w: World) -> Call:
+    token, found = await _filter(w)
+    return Call("DELETE", f"/api/v2/filters/{found['id']}", token)
+
+
+@scenario("POST /api/v2/filters/{filter_id}/keywords")
+async def _keyword_add(w: World) -> Call:
+    token, found = await _filter(w)
+    body = {"json": {"keyword": "y"}}
+    return Call("POST", f"/api/v2/filters/{found['id']}/keywords", token, kwargs=body)
+
+
+@scenario("PUT /api/v2/filters/keywords/{keyword_id}")
+async def _keyword_update(w: World) -> Call:
+    token, found = await _filter(w)
+    keyword = found["keywords"][0]["id"]
+    body = {"json": {"keyword": "z"}}
+    return Call("PUT", f"/api/v2/filters/keywords/{keyword}", token, kwargs=body)
+
+
+@scenario("DELETE /api/v2/filters/keywords/{keyword_id}")
+async def _keyword_delete(w: World) -> Call:
+    token, found = await _filter(w)
+    keyword = found["keywords"][0]["id"]
+    return Call("DELETE", f"/api/v2/filters/keywords/{keyword}", token)
+
+
+async def _filtered_status(w: World) -> tuple[str, dict[str, Any], str]:
+    token, found = await _filter(w)
+    _bob, bob_token = await w.user("bob")
+    status = await post_status(w.client, bob_token, "the ending")
+    return token, found, str(status["id"])
+
+
+@scenario("POST /api/v2/filters/{filter_id}/statuses")
+async def _filter_status_add(w: World) -> Call:
+    token, found, status_id = await _filtered_status(w)
+    body = {"json": {"status_id": status_id}}
+    return Call("POST", f"/api/v2/filters/{found['id']}/statuses", token, kwargs=body)
+
+
+@scenario("DELETE /api/v2/filters/statuses/{row_id}")
+async def _filter_status_delete(w: World) -> Call:
+    token, found, status_id = await _filtered_status(w)
+    url = f"/api/v2/filters/{found['id']}/statuses"
+    row = await w.ok("POST", url, token, json={"status_id": status_id})
+    return Call("DELETE", f"/api/v2/filters/statuses/{row['id']}", token)
+
+
+@scenario("POST /api/v1/filters")
+async def _v1_filter_create(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"json": {"phrase": "spoiler", "context": ["home"]}}
+    return Call("POST", "/api/v1/filters", token, kwargs=body)
+
+
+async def _v1_filter(w: World) -> tuple[str, str]:
+    _me, token = await w.user("alice")
+    made = await w.ok("POST", "/api/v1/filters", token, json={"phrase": "a", "context": ["home"]})
+    return token, str(made["id"])
+
+
+@scenario("PUT /api/v1/filters/{keyword_id}")
+async def _v1_filter_update(w: World) -> Call:
+    token, keyword = await _v1_filter(w)
+    body = {"json": {"phrase": "b", "context": ["home"]}}
+    return Call("PUT", f"/api/v1/filters/{keyword}", token, kwargs=body)
+
+
+@scenario("DELETE /api/v1/filters/{keyword_id}")
+async def _v1_filter_delete(w: World) -> Call:
+    token, keyword = await _v1_filter(w)
+    return Call("DELETE", f"/api/v1/filters/{keyword}", token)
+
+
+# --- media --------------------------------------------------------------------------------
+
+
+def _upload(version: str) -> Scenario:
+    async def run(w: World) -> Call:
+        _me, token = await w.user("alice")
+        files = {"files": {"file": ("a.png", png(), "image/png")}}
+        return Call("POST", f"/api/{version}/media", token, kwargs=files)
+
+    return run
+
+
+scenario("POST /api/v1/media")(_upload("v1"))
+scenario("POST /api/v2/media")(_upload("v2"))
+
+
+@scenario("PUT /api/v1/media/{media_id}")
+async def _media_update(w: World) -> Call:
+    _me, token = await w.user("alice")
+    files = {"file": ("a.png", png(), "image/png")}
+    media = await w.ok("POST", "/api/v2/media", token, files=files)
+    body = {"data": {"description": "a square"}}
+    return Call("PUT", f"/api/v1/media/{media['id']}", token, kwargs=body)
+
+
+# --- accounts, OAuth, sessions, passwords, two-factor ------------------------------------
+
+
+@scenario("POST /api/v1/apps")
+async def _apps(w: World) -> Call:
+    body = {"client_name": "Phone", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}
+    return Call("POST", "/api/v1/apps", kwargs={"json": body})
+
+
+async def _oauth_app(w: World) -> dict[str, Any]:
+    body = {"client_name": "Phone", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}
+    return dict(await w.ok("POST", "/api/v1/apps", None, json=body))
+
+
+def _password_grant(oauth_app: dict[str, Any]) -> dict[str, str]:
+    return {
+        "grant_type": "password",
+        "client_id": oauth_app["client_id"],
+        "client_secret": oauth_app["client_secret"],
+        "username": "alice@example.com",
+        "password": STRONG_PASSWORD,
+        "scope": "read",
+    }
+
+
+@scenario("POST /oauth/token")
+async def _token(w: World) -> Call:
+    await w.user("alice")
+    body = _password_grant(await _oauth_app(w))
+    return Call("POST", "/oauth/token", kwargs={"data": body})
+
+
+@scenario("POST /oauth/revoke")
+async def _revoke(w: World) -> Call:
+    await w.user("alice")
+    oauth_app = await _oauth_app(w)
+    issued = await w.ok("POST", "/oauth/token", None, data=_password_grant(oauth_app))
+    body = {
+        "client_id": oauth_app["client_id"],
+        "client_secret": oauth_app["client_secret"],
+        "token": issued["access_token"],
+    }
+    return Call("POST", "/oauth/revoke", kwargs={"data": body})
+
+
+@scenario("POST /oauth/authorize")
+async def _authorize(w: World) -> Call:
+    # Refused: approving needs the signed-in browser session and its form (tested in
+    # tests/accounts/test_oauth_code_flow.py); the budget is of the refusal.
+    oauth_app = await _oauth_app(w)
+    body = {"client_id": oauth_app["client_id"], "response_type": "code"}
+    return Call("POST", "/oauth/authorize", expect=403, kwargs={"data": body})
+
+
+@scenario("DELETE /api/v1/connecthub/authorized_apps/{app_id}")
+async def _revoke_app(w: World) -> Call:
+    _me, token = await w.user("alice")
+    oauth_app = await _oauth_app(w)
+    await w.ok("POST", "/oauth/token", None, data=_password_grant(oauth_app))
+    [listed] = await w.ok("GET", "/api/v1/connecthub/authorized_apps", token)
+    return Call("DELETE", f"/api/v1/connecthub/authorized_apps/{listed['id']}", token)
+
+
+@scenario("DELETE /api/v1/connecthub/sessions/{session_id}")
+async def _end_session(w: World) -> Call:
+    me, token = await w.user("alice")
+    other = await create_token(w.app, me)
+    sessions = await w.ok("GET", "/api/v1/connecthub/sessions", token)
+    [other_session] = [s for s in sessions if not s.get("current")]
+    del other
+    return Call("DELETE", f"/api/v1/connecthub/sessions/{other_session['id']}", token)
+
+
+@scenario("POST /api/v1/accounts")
+async def _register(w: World) -> Call:
+    app_token = await create_app_token(w.app)
+    body = {
+        "username": "newbie",
+        "email": "newbie@example.com",
+        "password": STRONG_PASSWORD,
+        "agreement": "true",
+        "locale": "en",
+        "date_of_birth": "1990-01-01",
+    }
+    warm = "/api/v1/apps/verify_credentials"
+    return Call("POST", "/api/v1/accounts", app_token, kwargs={"data": body}, warm=warm)
+
+
+@scenario("PATCH /api/v1/accounts/update_credentials")
+async def _update_credentials(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"data": {"display_name": "Alice", "note": "hello"}}
+    return Call("PATCH", "/api/v1/accounts/update_credentials", token, kwargs=body)
+
+
+@scenario("POST /api/v1/connecthub/password")
+async def _password(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"current_password": STRONG_PASSWORD, "password": "a-new-kettle-orbit-92"}
+    return Call("POST", "/api/v1/connecthub/password", token, kwargs={"data": body})
+
+
+@scenario("POST /api/v1/connecthub/password_reset")
+async def _password_reset(w: World) -> Call:
+    await w.user("alice")
+    body = {"data": {"email": "alice@example.com"}}
+    return Call("POST", "/api/v1/connecthub/password_reset", expect=202, kwargs=body)
+
+
+@scenario("POST /api/v1/connecthub/two_factor")
+async def _two_factor_start(w: World) -> Call:
+    _me, token = await w.user("alice")
+    return Call("POST", TWO_FACTOR, token)
+
+
+async def _two_factor_secret(w: World) -> tuple[str, str]:
+    _me, token = await w.user("alice")
+    started = await w.ok("POST", TWO_FACTOR, token)
+    return token, str(started["secret"])
+
+
+@scenario("POST /api/v1/connecthub/two_factor/confirm")
+async def _two_factor_confirm(w: World) -> Call:
+    token, secret = await _two_factor_secret(w)
+    body = {"code": pyotp.TOTP(secret).now(), "password": STRONG_PASSWORD}
+    return Call("POST", f"{TWO_FACTOR}/confirm", token, kwargs={"data": body})
+
+
+@scenario("DELETE /api/v1/connecthub/two_factor")
+async def _two_factor_off(w: World) -> Call:
+    token, secret = await _two_factor_secret(w)
+    body = {"code": pyotp.TOTP(secret).now(), "password": STRONG_PASSWORD}
+    await w.ok("POST", f"{TWO_FACTOR}/confirm", token, data=body)
+    body = {"code": next_totp(secret), "password": STRONG_PASSWORD}
+    return Call("DELETE", TWO_FACTOR, token, kwargs={"data": body})
+
+
+@scenario("PATCH /api/v1/connecthub/presence_settings")
+async def _presence(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"json": {"hide_presence": True}}
+    return Call("PATCH", "/api/v1/connecthub/presence_settings", token, kwargs=body)
+
+
+@scenario("POST /api/v1/connecthub/account_deletion")
+async def _account_deletion(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"json": {"password": STRONG_PASSWORD}}
+    return Call("POST", "/api/v1/connecthub/account_deletion", token, expect=202, kwargs=body)
+
+
+# --- the server-rendered pages (forms with a CSRF token) ----------------------------------
+
+
+async def _form(w: World, page: str, **fields: str) -> dict[str, str]:
+    return {"authenticity_token": await csrf(w.client, page), **fields}
+
+
+@scenario("POST /auth/sign_up")
+async def _web_sign_up(w: World) -> Call:
+    fields = {
+        "username": "newbie",
+        "email": "newbie@example.com",
+        "password": STRONG_PASSWORD,
+        "password_confirmation": STRONG_PASSWORD,
+        "agreement": "1",
+        "date_of_birth": "1990-01-01",
+    }
+    body = await _form(w, "/auth/sign_up", **fields)
+    return Call("POST", "/auth/sign_up", expect=303, kwargs={"data": body})
+
+
+@scenario("POST /auth/sign_in")
+async def _web_sign_in(w: World) -> Call:
+    await w.user("alice")
+    body = await _form(w, "/auth/sign_in", email="alice@example.com", password=STRONG_PASSWORD)
+    return Call("POST", "/auth/sign_in", expect=303, kwargs={"data": body})
+
+
+@scenario("DELETE,POST /auth/sign_out")
+async def _web_sign_out(w: World) -> Call:
+    await w.user("alice")
+    body = await _form(w, "/auth/sign_in", email="alice@example.com", password=STRONG_PASSWORD)
+    await w.client.post("/auth/sign_in", data=body)
+    return Call(
+        "POST", "/auth/sign_out", expect=303, kwargs={"data": await _form(w, "/auth/sign_in")}
+    )
+
+
+@scenario("POST /auth/password")
+async def _web_reset_request(w: World) -> Call:
+    await w.user("alice")
+    body = await _form(w, "/auth/password/new", email="alice@example.com")
+    return Call("POST", "/auth/password", kwargs={"data": body})
+
+
+def _web_reset(method: str) -> Scenario:
+    async def run(w: World) -> Call:
+        # Refused: a reset needs the link mailed to the user (tests/accounts/
+        # test_passwords.py); without its form the request is refused (403).
+        fields = {"reset_password_token": "not-a-token", "password": STRONG_PASSWORD}
+        body = await _form(w, "/auth/password/new", **fields)
+        return Call(method, "/auth/password", expect=403, kwargs={"data": body})
+
+    return run
+
+
+scenario("PUT /auth/password")(_web_reset("PUT"))
+
+
+@scenario("POST,PUT /auth/password/edit")
+async def _web_reset_edit(w: World) -> Call:
+    fields = {"reset_password_token": "not-a-token", "password": STRONG_PASSWORD}
+    body = await _form(w, "/auth/password/new", **fields)
+    return Call("POST", "/auth/password/edit", expect=403, kwargs={"data": body})
+
+
+def _oidc(step: str) -> Scenario:
+    async def run(w: World) -> Call:
+        # Refused: each step continues a sign-in begun at the provider (tests/accounts/
+        # test_oidc.py runs one end to end); without it the step is refused (403).
+        return Call("POST", f"/auth/oidc/example/{step}", expect=403, kwargs={"data": {}})
+
+    return run
+
+
+for _step in ("link", "sign-up", "two-factor"):
+    scenario(f"POST /auth/oidc/{{provider}}/{_step}")(_oidc(_step))
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+
+def _admin(verb: str, *, before: str | None = None, **target: Any) -> Scenario:
+    async def run(w: World) -> Call:
+        _mod, token = await staff(w.app, "moddy", Role.ADMIN)
+        target_id, _t = await w.user("target", **target)
+        if before is not None:
+            await w.ok(
+                "POST", f"/api/v1/admin/accounts/{target_id}/action", token, json={"type": before}
+            )
+        if verb == "action":
+            body = {"json": {"type": "suspend"}}
+            return Call("POST", f"/api/v1/admin/accounts/{target_id}/action", token, kwargs=body)
+        if verb == "delete":
+            return Call("DELETE", f"/api/v1/admin/accounts/{target_id}", token)
+        return Call("POST", f"/api/v1/admin/accounts/{target_id}/{verb}", token)
+
+    return run
+
+
+scenario("POST /api/v1/admin/accounts/{account_id:id}/action")(_admin("action"))
+scenario("POST /api/v1/admin/accounts/{account_id:id}/unsuspend")(
+    _admin("unsuspend", before="suspend")
+)
+scenario("POST /api/v1/admin/accounts/{account_id:id}/enable")(_admin("enable", before="disable"))
+scenario("POST /api/v1/admin/accounts/{account_id:id}/approve")(_admin("approve", approved=False))
+scenario("DELETE /api/v1/admin/accounts/{account_id:id}")(_admin("delete", before="suspend"))
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Budget:
+    sqlite: int
+    postgresql: int
+
+
+# Statements per request: Budget(sqlite, postgresql).
+BUDGETS: dict[str, Budget] = {
+    "DELETE /api/v1/admin/accounts/{account_id:id}": Budget(10, 9),
+    "DELETE /api/v1/connecthub/authorized_apps/{app_id}": Budget(4, 3),
+    "DELETE /api/v1/connecthub/sessions/{session_id}": Budget(3, 2),
+    "DELETE /api/v1/connecthub/two_factor": Budget(5, 4),
+    "DELETE /api/v1/conversations/{conversation_id}": Budget(2, 1),
+    "DELETE /api/v1/filters/{keyword_id}": Budget(3, 2),
+    "DELETE /api/v1/lists/{list_id}": Budget(4, 3),
+    "DELETE /api/v1/lists/{list_id}/accounts": Budget(3, 2),
+    "DELETE /api/v1/statuses/{status_id}": Budget(8, 7),
+    "DELETE /api/v2/filters/keywords/{keyword_id}": Budget(3, 2),
+    "DELETE /api/v2/filters/statuses/{row_id}": Budget(3, 2),
+    "DELETE /api/v2/filters/{filter_id}": Budget(5, 4),
+    "DELETE,POST /auth/sign_out": Budget(4, 3),
+    "PATCH /api/v1/accounts/update_credentials": Budget(4, 3),
+    "PATCH /api/v1/connecthub/presence_settings": Budget(2, 1),
+    "POST /api/v1/accounts": Budget(11, 10),
+    "POST /api/v1/accounts/{account_id:id}/block": Budget(15, 14),
+    "POST /api/v1/accounts/{account_id:id}/follow": Budget(19, 18),
+    "POST /api/v1/accounts/{account_id:id}/mute": Budget(13, 12),
+    "POST /api/v1/accounts/{account_id:id}/unblock": Budget(10, 9),
+    "POST /api/v1/accounts/{account_id:id}/unfollow": Budget(13, 12),
+    "POST /api/v1/accounts/{account_id:id}/unmute": Budget(10, 9),
+    "POST /api/v1/admin/accounts/{account_id:id}/action": Budget(7, 6),
+    "POST /api/v1/admin/accounts/{account_id:id}/approve": Budget(5, 4),
+    "POST /api/v1/admin/accounts/{account_id:id}/enable": Budget(5, 4),
+    "POST /api/v1/admin/accounts/{account_id:id}/unsuspend": Budget(5, 4),
+    "POST /api/v1/apps": Budget(2, 1),
+    "POST /api/v1/connecthub/account_deletion": Budget(11, 10),
+    "POST /api/v1/connecthub/conversations/{conversation_id}/typing": Budget(5, 4),
+    "POST /api/v1/connecthub/password": Budget(6, 5),
+    "POST /api/v1/connecthub/password_reset": Budget(3, 2),
+    "POST /api/v1/connecthub/two_factor": Budget(4, 3),
+    "POST /api/v1/connecthub/two_factor/confirm": Budget(5, 4),
+    "POST /api/v1/conversations/{conversation_id}/read": Budget(5, 4),
+    "POST /api/v1/filters": Budget(5, 4),
+    "POST /api/v1/follow_requests/{account_id:id}/authorize": Budget(15, 14),
+    "POST /api/v1/follow_requests/{account_id:id}/reject": Budget(9, 8),
+    "POST /api/v1/lists": Budget(2, 1),
+    "POST /api/v1/lists/{list_id}/accounts": Budget(5, 4),
+    "POST /api/v1/markers": Budget(3, 2),
+    "POST /api/v1/media": Budget(3, 2),
+    "POST /api/v1/notifications/clear": Budget(2, 1),
+    "POST /api/v1/notifications/{notification_id}/dismiss": Budget(2, 1),
+    "POST /api/v1/polls/{poll_id}/votes": Budget(16, 15),
+    "POST /api/v1/statuses": Budget(13, 12),
+    "POST /api/v1/statuses/{status_id}/bookmark": Budget(7, 6),
+    "POST /api/v1/statuses/{status_id}/favourite": Budget(19, 18),
+    "POST /api/v1/statuses/{status_id}/pin": Budget(8, 7),
+    "POST /api/v1/statuses/{status_id}/reblog": Budget(23, 22),
+    "POST /api/v1/statuses/{status_id}/unbookmark": Budget(5, 4),
+    "POST /api/v1/statuses/{status_id}/unfavourite": Budget(12, 11),
+    "POST /api/v1/statuses/{status_id}/unpin": Budget(5, 4),
+    "POST /api/v1/statuses/{status_id}/unreblog": Budget(13, 12),
+    "POST /api/v2/filters": Budget(6, 5),
+    "POST /api/v2/filters/{filter_id}/keywords": Budget(4, 3),
+    "POST /api/v2/filters/{filter_id}/statuses": Budget(7, 6),
+    "POST /api/v2/media": Budget(3, 2),
+    "POST /auth/oidc/{provider}/link": Budget(0, 0),
+    "POST /auth/oidc/{provider}/sign-up": Budget(0, 0),
+    "POST /auth/oidc/{provider}/two-factor": Budget(0, 0),
+    "POST /auth/password": Budget(3, 2),
+    "POST /auth/sign_in": Budget(5, 4),
+    "POST /auth/sign_up": Budget(11, 10),
+    "POST /oauth/authorize": Budget(0, 0),
+    "POST /oauth/revoke": Budget(4, 3),
+    "POST /oauth/token": Budget(7, 6),
+    "POST,PUT /auth/password/edit": Budget(0, 0),
+    "PUT /api/v1/filters/{keyword_id}": Budget(6, 5),
+    "PUT /api/v1/lists/{list_id}": Budget(3, 2),
+    "PUT /api/v1/media/{media_id}": Budget(3, 2),
+    "PUT /api/v1/statuses/{status_id}": Budget(18, 17),
+    "PUT /api/v2/filters/keywords/{keyword_id}": Budget(3, 2),
+    "PUT /api/v2/filters/{filter_id}": Budget(7, 6),
+    "PUT /auth/password": Budget(0, 0),
+}
+
+
+def _write_routes(app: FastAPI) -> Iterator[str]:
+    """ "METHODS /path" of every write route, routers included (walked, not imported)."""
+
+    def walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, Any]]:
+        for route in routes:
+            original = getattr(route, "original_router", None)
+            if original is not None:
+                yield from walk(original.routes, prefix + route.include_context.prefix)
+            else:
+                yield prefix + getattr(route, "path", ""), route
+
+    for path, route in walk(list(app.routes), ""):
+        methods = sorted(set(getattr(route, "methods", None) or ()) - {"GET", "HEAD", "OPTIONS"})
+        if methods:
+            yield f"{','.join(methods)} {path}"
+
+
+def test_every_write_route_has_a_budget(app: FastAPI) -> None:
+    routes = set(_write_routes(app))
+    assert len(routes) > 50  # the walk found the routers
+    assert sorted(routes - set(SCENARIOS)) == []
+    assert sorted(routes - set(BUDGETS)) == []
+    assert sorted(set(SCENARIOS) - routes) == []  # a removed route leaves no stale entry
+
+
+@pytest.mark.parametrize("route", sorted(SCENARIOS))
+async def test_write_route_runs_its_exact_budget(
+    route: str, app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    world = World(app, client)
+    call = await SCENARIOS[route](world)
+    await settle(app)
+    if call.token is not None:
+        await world.ok("GET", call.warm, call.token)
+    headers = auth(call.token) if call.token else {}
+    with counting_queries(app) as statements:
+        response = await client.request(call.method, call.url, headers=headers, **call.kwargs)
+    assert response.status_code == call.expect, (response.status_code, response.text[-600:])
+    budget = BUDGETS.get(route)
+    expected = getattr(budget, engine_name(app), None)
+    listing = "\n".join(f"{n:3}: {' '.join(s.split())[:140]}" for n, s in enumerate(statements))
+    assert len(statements) == expected, f"MEASURED {route} = {len(statements)}\n{listing}"
