@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from connecthub import __version__
-from connecthub.accounts import passwords
+from connecthub.accounts import passwords, signup_hooks
 from connecthub.config import Settings, get_settings
 from connecthub.http.body_limit import BodyLimitMiddleware
 from connecthub.http.client_ip import ClientIpResolver
@@ -24,6 +24,7 @@ from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMidd
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
 from connecthub.ops.setup import configure_observability, instrument_app
+from connecthub.privacy.service import record_terms_consent
 from connecthub.routes import include_routers
 from connecthub.streaming.endpoints import WebSocketShortcut
 from connecthub.streaming.hub import StreamingHub
@@ -62,6 +63,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     settings = settings or get_settings()
     configure_observability(settings)
     passwords.configure(settings)
+    # Cross-domain reactions to a sign-up, run inside its transaction (accounts cannot
+    # import privacy).
+    signup_hooks.on_sign_up(signup_hooks.CONSENT, record_terms_consent)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

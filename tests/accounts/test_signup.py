@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from connecthub.accounts import signup_hooks
 from connecthub.privacy.models import Consent
+from connecthub.privacy.service import record_terms_consent
 from tests.accounts.support import (
     api_sign_up,
     bearer,
@@ -51,6 +53,20 @@ async def test_sign_up_returns_a_token_for_the_new_user_and_records_consent(app,
     ]
     assert consents[0].account_id == user.account_id
     assert consents[0].granted_at is not None
+
+
+async def test_sign_up_without_the_consent_hook_fails_loudly_and_stores_nothing(app, client):
+    """The consent record is privacy's, reached through a hook the app registers: were it
+    missing, the sign-up is refused (an error: a 500 to the client) rather than stored
+    without its consent."""
+    signup_hooks.remove(signup_hooks.CONSENT)
+    try:
+        response = await api_sign_up(app, client, "Bob")
+    finally:
+        signup_hooks.on_sign_up(signup_hooks.CONSENT, record_terms_consent)
+    assert response.status_code == 500, response.text
+    for table in ("users", "accounts", "consents", "oauth_tokens WHERE account_id IS NOT NULL"):
+        assert await count_rows(app, table) == 0, table
 
 
 async def test_sign_up_accepts_json(app, client):

@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.accounts import repository, service
+from connecthub.accounts import repository, service, signup_hooks
 from connecthub.accounts.mail import Mail, send_mail
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.password_policy import check_password
@@ -20,7 +20,6 @@ from connecthub.clock import utcnow
 from connecthub.config import RegistrationMode, Settings
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.infra.uow import UnitOfWork
-from connecthub.privacy.service import TERMS, record_consent
 
 MAX_REASON_LENGTH = 1000
 
@@ -83,6 +82,7 @@ async def register(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[A
     """Create the account per the registration mode. With SMTP configured the address must
     be confirmed through a mailed link; without it (embedded) it is confirmed at once."""
     check_open(settings)
+    signup_hooks.ensure_required()
     service.check_username(form.username)
     service.check_email(form.email)
     check_password(form.password, personal=(form.username, form.email))
@@ -104,13 +104,8 @@ async def register(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[A
     )
     if settings.min_signup_age > 0:
         user.age_verified_on = utcnow().date()
-    record_consent(
-        uow.session,
-        account_id=account.id,
-        purpose=TERMS,
-        policy_version=settings.terms_version,
-        method=form.method,
-    )
+    # Consent to the terms (privacy/), and any other domain's reaction, in this same unit.
+    await signup_hooks.run(uow, settings, signup_hooks.Joined(account, user, form.method))
     if needs_confirmation:
         mail = _confirmation_mail(settings, account, user)
         uow.after_commit(lambda: send_mail(settings, mail))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub.accounts.signup_hooks import Joined
+from connecthub.config import Settings
+from connecthub.infra.uow import UnitOfWork
 from connecthub.privacy import repository
 from connecthub.privacy.models import AccountDeletion, Consent
 
@@ -18,6 +21,18 @@ def record_consent(
     )
     session.add(consent)
     return consent
+
+
+async def record_terms_consent(uow: UnitOfWork, settings: Settings, joined: Joined) -> None:
+    """The sign-up hook (accounts/signup_hooks.py, registered by the app): the terms the
+    new member accepted, in the sign-up's own transaction."""
+    record_consent(
+        uow.session,
+        account_id=joined.account.id,
+        purpose=TERMS,
+        policy_version=settings.terms_version,
+        method=joined.method,
+    )
 
 
 async def deletion_of(session: AsyncSession, account_id: int) -> AccountDeletion | None:

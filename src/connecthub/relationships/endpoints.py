@@ -10,16 +10,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from connecthub import entities
 from connecthub.accounts.models import Account
 from connecthub.accounts.serializers import account_entity
-from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
-from connecthub.errors import NotFound
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.infra.uow import UnitOfWork
-from connecthub.relationships import repository, schemas, service
+from connecthub.relationships import schemas, service
 from connecthub.relationships.models import Block, Follow, FollowRequest
 from connecthub.relationships.serializers import relationship_entities
 
@@ -93,7 +91,7 @@ async def relationships(
     """Unknown (and, unless `with_suspended=true`, suspended) accounts are left out."""
     ids = schemas.account_ids(request)
     with_suspended = request.query_params.get("with_suspended", "").lower() in ("true", "1")
-    known = await repository.existing_account_ids(uow.session, ids, with_suspended=with_suspended)
+    known = await service.existing_account_ids(uow, ids, with_suspended=with_suspended)
     wanted = [account_id for account_id in ids if account_id in known]
     return await relationship_entities(uow.session, caller.account_id, wanted)
 
@@ -106,7 +104,7 @@ async def familiar_followers(
     request: Request, caller: ReadFollows, uow: UowDep, settings: SettingsDep
 ) -> list[entities.FamiliarFollowers]:
     ids = schemas.account_ids(request)
-    found = await repository.familiar_followers(uow.session, caller.account_id, ids)
+    found = await service.familiar_followers(uow, caller.account_id, ids)
     return [
         {
             "id": str(account_id),
@@ -138,8 +136,8 @@ async def _listed_accounts(
     """One page of the accounts at the far end of `edge` rows owned by `owner_id`,
     paginated by the edge row's id."""
     model, owner_column, listed_column = edge
-    rows = await repository.accounts_page(
-        uow.session,
+    rows = await service.accounts_page(
+        uow,
         model,
         page,
         owner_column=owner_column,
@@ -160,10 +158,8 @@ async def _public_list(
     account_id: int,
 ) -> list[entities.Account]:
     """Followers / following of an active account; empty for a viewer it blocks."""
-    if await repository.live_account(uow.session, account_id) is None:
-        raise NotFound()
     viewer_id = token.account_id if token else None
-    if viewer_id is not None and await repository.edge(uow.session, Block, account_id, viewer_id):
+    if not await service.connections_visible(uow, account_id, viewer_id):
         return []
     return await _listed_accounts(request, response, page, uow, settings, edge, account_id)
 
@@ -244,7 +240,7 @@ async def mutes(
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[entities.MutedAccount]:
-    rows = await repository.mutes_page(uow.session, caller.account_id, page, utcnow())
+    rows = await service.mutes_page(uow, caller.account_id, page)
     _with_link(request, response, [(mute.id, account) for mute, account in rows])
     return [_muted_account(settings, account, mute.expires_at) for mute, account in rows]
 

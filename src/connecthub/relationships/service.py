@@ -4,13 +4,16 @@ home-feed store (when one is registered) which accounts' posts to merge or drop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
+from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.jobs import HANDLERS
@@ -203,3 +206,56 @@ async def drop_follows_of(session: AsyncSession, account_id: int, limit: int) ->
     """Account erasure: up to `limit` of the account's follows, both ways, counters kept
     right. Returns how many went."""
     return await repository.drop_follows_of(session, account_id, limit)
+
+
+# Reads for the endpoints (handlers call the service, never the repository).
+
+
+async def existing_account_ids(
+    uow: UnitOfWork, account_ids: Sequence[int], *, with_suspended: bool
+) -> set[int]:
+    return await repository.existing_account_ids(
+        uow.session, account_ids, with_suspended=with_suspended
+    )
+
+
+async def familiar_followers(
+    uow: UnitOfWork, viewer_id: int, account_ids: Sequence[int]
+) -> dict[int, list[Account]]:
+    """For each of `account_ids`, accounts the viewer follows that follow it."""
+    return await repository.familiar_followers(uow.session, viewer_id, account_ids)
+
+
+async def accounts_page(
+    uow: UnitOfWork,
+    model: Any,
+    page: Page,
+    *,
+    owner_column: Any,
+    listed_column: Any,
+    owner_id: int,
+) -> list[tuple[int, Account]]:
+    """(edge id, account) pairs of one page of `model` edges owned by `owner_id`."""
+    return await repository.accounts_page(
+        uow.session,
+        model,
+        page,
+        owner_column=owner_column,
+        listed_column=listed_column,
+        owner_id=owner_id,
+    )
+
+
+async def connections_visible(uow: UnitOfWork, account_id: int, viewer_id: int | None) -> bool:
+    """Whether the viewer may see an active account's followers and follows: not when that
+    account blocks the viewer. NotFound when the account is missing or suspended."""
+    if await repository.live_account(uow.session, account_id) is None:
+        raise NotFound()
+    if viewer_id is None:
+        return True
+    return not await repository.edge(uow.session, Block, account_id, viewer_id)
+
+
+async def mutes_page(uow: UnitOfWork, account_id: int, page: Page) -> list[tuple[Mute, Account]]:
+    """One page of live (unexpired) mutes with the muted accounts, newest mute first."""
+    return await repository.mutes_page(uow.session, account_id, page, utcnow())

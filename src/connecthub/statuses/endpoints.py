@@ -19,7 +19,7 @@ from connecthub.http.pagination import PageDep, link_header
 from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 from connecthub.oauth.scopes import covers_any
-from connecthub.statuses import interactions, repository, service
+from connecthub.statuses import interactions, service
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
 from connecthub.statuses.schemas import status_draft, string_list, visibility
 from connecthub.statuses.serializers import (
@@ -83,8 +83,7 @@ async def get_statuses(
     if len(raw) > MAX_BATCH:
         raise ValidationFailed("id", f"at most {MAX_BATCH} ids")
     ids = [param_id("id", value) for value in raw]
-    found = {s.id: s for s in await repository.readable_statuses(uow.session, viewer_id, ids)}
-    ordered = [found[i] for i in dict.fromkeys(ids) if i in found]
+    ordered = await service.readable_statuses(uow, viewer_id, ids)
     return await status_entities(uow.session, ordered, viewer_id, settings)
 
 
@@ -133,7 +132,7 @@ async def status_history(
 ) -> list[entities.StatusEdit]:
     viewer_id = viewer(token)
     status = await service.access_status(uow, viewer_id, path_id(status_id))
-    edits = await repository.edits_of(uow.session, status.id)
+    edits = await service.edits_of(uow, status)
     author = await uow.session.get(Account, status.account_id)
     assert author is not None
     return status_edit_entities(settings, author, status, edits)
@@ -145,8 +144,7 @@ async def status_context(
 ) -> entities.Context:
     viewer_id = viewer(token)
     status = await service.access_status(uow, viewer_id, path_id(status_id))
-    above = await repository.ancestors(uow.session, viewer_id, status)
-    below = await repository.descendants(uow.session, viewer_id, status)
+    above, below = await service.thread(uow, viewer_id, status)
     entities = await status_entities(
         uow.session, [*above, *below], viewer_id, settings, context="thread"
     )
@@ -244,14 +242,7 @@ async def favourited_by(
 ) -> list[entities.Account]:
     viewer_id = viewer(token)
     status = await service.access_status(uow, viewer_id, path_id(status_id))
-    rows = await repository.accounts_who(
-        uow.session,
-        viewer_id,
-        Favourite.id,
-        Favourite.account_id,
-        Favourite.status_id == status.id,
-        page,
-    )
+    rows = await service.favouriters(uow, viewer_id, status, page)
     return await _accounts_page(request, response, uow, settings, rows)
 
 
@@ -267,7 +258,7 @@ async def reblogged_by(
 ) -> list[entities.Account]:
     viewer_id = viewer(token)
     status = await service.access_status(uow, viewer_id, path_id(status_id))
-    rows = await repository.boosters(uow.session, viewer_id, status.id, page)
+    rows = await service.boosters(uow, viewer_id, status, page)
     return await _accounts_page(request, response, uow, settings, rows)
 
 
@@ -280,7 +271,7 @@ async def _marked(
     settings: SettingsDep,
     model: type[Bookmark] | type[Favourite],
 ) -> list[entities.Status]:
-    rows = await repository.marked_statuses(uow.session, caller.account_id, model, page)
+    rows = await service.marked_statuses(uow, caller.account_id, model, page)
     if rows:
         link = link_header(request, rows[0][0], rows[-1][0])
         if link:
@@ -364,8 +355,8 @@ async def account_statuses(
         raise NotFound()
     params = await read_params(request)
     tagged = text(params, "tagged").lstrip("#").strip() or None
-    statuses = await repository.account_statuses(
-        uow.session,
+    statuses = await service.account_statuses(
+        uow,
         viewer_id,
         account_id,
         page,

@@ -10,6 +10,7 @@ Hooks for other domains (jobs enqueued after commit):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.conversations import service as conversations_service
 from connecthub.conversations.models import Conversation
+from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra import idempotency
@@ -30,7 +32,7 @@ from connecthub.instance.limits import RAW_STATUS_LENGTH_FACTOR
 from connecthub.media import service as media_service
 from connecthub.notifications.service import NotificationType, notify_many
 from connecthub.statuses import repository, text
-from connecthub.statuses.models import Poll, Status, StatusEdit, Visibility
+from connecthub.statuses.models import Bookmark, Favourite, Poll, Status, StatusEdit, Visibility
 from connecthub.statuses.schemas import VISIBILITIES, PollDraft, StatusDraft
 from connecthub.statuses.serializers import status_entity, tag_url
 
@@ -488,3 +490,83 @@ async def drop_interactions_by(session: AsyncSession, account_id: int, limit: in
     """Account erasure: up to `limit` favourites and poll votes the account gave, counters
     kept right. Returns how many went."""
     return await repository.drop_interactions_by(session, account_id, limit)
+
+
+# Reads for the endpoints (handlers call the service, never the repository).
+
+
+async def readable_statuses(
+    uow: UnitOfWork, viewer_id: int | None, status_ids: Sequence[int]
+) -> list[Status]:
+    """The statuses `viewer_id` may read, in the order asked for, each once; the rest are
+    left out (as Mastodon's batch read)."""
+    found = {
+        s.id: s for s in await repository.readable_statuses(uow.session, viewer_id, status_ids)
+    }
+    return [found[i] for i in dict.fromkeys(status_ids) if i in found]
+
+
+async def edits_of(uow: UnitOfWork, status: Status) -> list[StatusEdit]:
+    return await repository.edits_of(uow.session, status.id)
+
+
+async def thread(
+    uow: UnitOfWork, viewer_id: int | None, status: Status
+) -> tuple[list[Status], list[Status]]:
+    """The readable ancestors and descendants of `status`."""
+    above = await repository.ancestors(uow.session, viewer_id, status)
+    below = await repository.descendants(uow.session, viewer_id, status)
+    return above, below
+
+
+async def favouriters(
+    uow: UnitOfWork, viewer_id: int | None, status: Status, page: Page
+) -> list[tuple[int, Account]]:
+    """A page of (favourite id, account) of who favourited `status`."""
+    return await repository.accounts_who(
+        uow.session,
+        viewer_id,
+        Favourite.id,
+        Favourite.account_id,
+        Favourite.status_id == status.id,
+        page,
+    )
+
+
+async def boosters(
+    uow: UnitOfWork, viewer_id: int | None, status: Status, page: Page
+) -> list[tuple[int, Account]]:
+    return await repository.boosters(uow.session, viewer_id, status.id, page)
+
+
+async def marked_statuses(
+    uow: UnitOfWork, viewer_id: int, model: type[Bookmark] | type[Favourite], page: Page
+) -> list[tuple[int, Status]]:
+    """A page of (mark id, status) of the viewer's bookmarks or favourites."""
+    return await repository.marked_statuses(uow.session, viewer_id, model, page)
+
+
+async def account_statuses(
+    uow: UnitOfWork,
+    viewer_id: int | None,
+    account_id: int,
+    page: Page,
+    *,
+    exclude_replies: bool,
+    exclude_reblogs: bool,
+    only_media: bool,
+    pinned: bool,
+    tagged: str | None,
+) -> list[Status]:
+    """A page of the account's statuses that `viewer_id` may read."""
+    return await repository.account_statuses(
+        uow.session,
+        viewer_id,
+        account_id,
+        page,
+        exclude_replies=exclude_replies,
+        exclude_reblogs=exclude_reblogs,
+        only_media=only_media,
+        pinned=pinned,
+        tagged=tagged,
+    )

@@ -19,7 +19,7 @@ from connecthub.http.responses import EntityResponse
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import status_entities
-from connecthub.timelines import repository, service
+from connecthub.timelines import service
 from connecthub.timelines.lists_endpoints import router as lists_router
 from connecthub.timelines.serializers import marker_entity
 
@@ -87,9 +87,7 @@ async def public(
     _flag(request, "local")  # every post is local until federation exists
     if _flag(request, "remote"):
         return EntityResponse([])
-    statuses = await repository.public(
-        uow.session, viewer_id, page, only_media=_flag(request, "only_media")
-    )
+    statuses = await service.public(uow, viewer_id, page, only_media=_flag(request, "only_media"))
     return await _render(request, uow, settings, statuses, viewer_id, "public")
 
 
@@ -115,8 +113,8 @@ async def tag(
     _flag(request, "local")
     if _flag(request, "remote"):
         return EntityResponse([])
-    statuses = await repository.hashtag(
-        uow.session,
+    statuses = await service.hashtag(
+        uow,
         viewer_id,
         page,
         any_of=[hashtag.lstrip("#"), *_tags(request, "any")],
@@ -141,7 +139,7 @@ async def list_timeline(
     settings: SettingsDep,
 ) -> Response:
     lst = await service.access_list(uow, caller.account_id, list_id)
-    statuses = await repository.list_timeline(uow.session, lst, page)
+    statuses = await service.list_timeline(uow, lst, page)
     return await _render(request, uow, settings, statuses, caller.account_id, "home")
 
 
@@ -151,7 +149,7 @@ async def get_markers(
 ) -> dict[str, entities.Marker]:
     wanted = request.query_params.getlist("timeline[]") or request.query_params.getlist("timeline")
     timelines = [name for name in wanted if name in service.MARKER_TIMELINES]
-    markers = await repository.markers(uow.session, caller.account_id, timelines)
+    markers = await service.markers(uow, caller.account_id, timelines)
     return {marker.timeline: marker_entity(marker) for marker in markers}
 
 

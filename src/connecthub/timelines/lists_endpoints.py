@@ -16,7 +16,7 @@ from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.http.params import read_params
 from connecthub.ids import parse_id
-from connecthub.timelines import repository, service
+from connecthub.timelines import service
 from connecthub.timelines.serializers import list_entity
 
 router = APIRouter(tags=["timelines"], route_class=EntityRoute)
@@ -46,7 +46,7 @@ def _policy(values: dict[str, Any]) -> str | None:
 
 @router.get("/api/v1/lists", summary="My lists")
 async def lists(caller: ReadLists, uow: UowDep) -> list[entities.List]:
-    return [list_entity(lst) for lst in await repository.lists_of(uow.session, caller.account_id)]
+    return [list_entity(lst) for lst in await service.lists_of(uow, caller.account_id)]
 
 
 @router.post("/api/v1/lists", summary="Create a list")
@@ -103,7 +103,7 @@ async def list_accounts(
     settings: SettingsDep,
 ) -> list[entities.Account]:
     lst = await service.access_list(uow, caller.account_id, list_id)
-    rows = await repository.members(uow.session, lst.id, page)
+    rows = await service.members(uow, lst, page)
     if rows:
         link = link_header(request, rows[0][0], rows[-1][0])
         if link:
@@ -133,5 +133,5 @@ async def remove_accounts(
 async def lists_with_account(
     account_id: PathId, caller: ReadLists, uow: UowDep
 ) -> list[entities.List]:
-    found = await repository.lists_containing(uow.session, caller.account_id, account_id)
+    found = await service.lists_containing(uow, caller.account_id, account_id)
     return [list_entity(lst) for lst in found]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.errors import NotFound, ValidationFailed
@@ -21,6 +22,56 @@ MAX_TITLE = 255
 
 async def home(uow: UnitOfWork, viewer_id: int, page: Page) -> list[Status]:
     return await feed_store(uow.engines).home(uow.session, viewer_id, page)
+
+
+async def public(
+    uow: UnitOfWork, viewer_id: int | None, page: Page, *, only_media: bool
+) -> list[Status]:
+    return await repository.public(uow.session, viewer_id, page, only_media=only_media)
+
+
+async def hashtag(
+    uow: UnitOfWork,
+    viewer_id: int | None,
+    page: Page,
+    *,
+    any_of: Sequence[str],
+    all_of: Sequence[str],
+    none_of: Sequence[str],
+    only_media: bool,
+) -> list[Status]:
+    """Public posts tagged with any of `any_of`, all of `all_of` and none of `none_of`."""
+    return await repository.hashtag(
+        uow.session,
+        viewer_id,
+        page,
+        any_of=any_of,
+        all_of=all_of,
+        none_of=none_of,
+        only_media=only_media,
+    )
+
+
+async def list_timeline(uow: UnitOfWork, lst: List, page: Page) -> list[Status]:
+    return await repository.list_timeline(uow.session, lst, page)
+
+
+async def lists_of(uow: UnitOfWork, owner_id: int) -> list[List]:
+    return await repository.lists_of(uow.session, owner_id)
+
+
+async def lists_containing(uow: UnitOfWork, owner_id: int, member_id: int) -> list[List]:
+    """The owner's lists that hold `member_id`."""
+    return await repository.lists_containing(uow.session, owner_id, member_id)
+
+
+async def members(uow: UnitOfWork, lst: List, page: Page) -> list[tuple[int, Account]]:
+    """A page of (membership id, account) for a list; suspended accounts are left out."""
+    return await repository.members(uow.session, lst.id, page)
+
+
+async def markers(uow: UnitOfWork, account_id: int, timelines: Sequence[str]) -> list[Marker]:
+    return await repository.markers(uow.session, account_id, timelines)
 
 
 async def access_list(
