@@ -273,6 +273,22 @@ def _accepted(request: Request, form: forms.PageForm, token: str) -> forms.Accep
     return form.check(request, forms.submitted_token(request, {forms.FIELD: token}))
 
 
+def _resume(
+    request: Request, settings: Settings, provider: str, form: forms.PageForm, token: str
+) -> Response | tuple[OidcProvider, VerifiedIdentity, dict[str, Any]]:
+    """A posted step of the attempt in progress: its provider, identity and pending state,
+    or the page refusing it (a bad form token, an unknown provider, another attempt's form)."""
+    accepted = _accepted(request, form, token)
+    if accepted is None:
+        return _refused(request)
+    try:
+        config = _provider(settings, provider)
+        identity, pending = _pending(request, settings, provider, accepted)
+    except (NotFound, OidcFailure) as exc:
+        return _error_page(request, getattr(exc, "message", ""), 400, end_attempt=False)
+    return config, identity, pending
+
+
 def _sign_up_context(settings: Settings, identity: VerifiedIdentity) -> dict[str, Any]:
     return {
         "email": identity.email,
@@ -299,14 +315,10 @@ async def link(
     password: TextField = "",
     otp_code: TextField = "",
 ) -> Response:
-    accepted = _accepted(request, LINK, authenticity_token)
-    if accepted is None:
-        return _refused(request)
-    try:
-        config = _provider(settings, provider)
-        identity, pending = _pending(request, settings, provider, accepted)
-    except (NotFound, OidcFailure) as exc:
-        return _error_page(request, getattr(exc, "message", ""), 400, end_attempt=False)
+    attempt = _resume(request, settings, provider, LINK, authenticity_token)
+    if isinstance(attempt, Response):
+        return attempt
+    config, identity, pending = attempt
     try:
         linked = await oidc_service.link_with_password(
             uow.engines,
@@ -347,14 +359,10 @@ async def sign_up(
     date_of_birth: TextField = "",
     agreement: TextField = "",
 ) -> Response:
-    accepted = _accepted(request, SIGN_UP, authenticity_token)
-    if accepted is None:
-        return _refused(request)
-    try:
-        config = _provider(settings, provider)
-        identity, pending = _pending(request, settings, provider, accepted)
-    except (NotFound, OidcFailure) as exc:
-        return _error_page(request, getattr(exc, "message", ""), 400, end_attempt=False)
+    attempt = _resume(request, settings, provider, SIGN_UP, authenticity_token)
+    if isinstance(attempt, Response):
+        return attempt
+    config, identity, pending = attempt
     try:
         form = oidc_service.SignUpForm(
             username=username,
@@ -394,14 +402,10 @@ async def two_factor(
     authenticity_token: TextField = "",
     otp_code: TextField = "",
 ) -> Response:
-    accepted = _accepted(request, TWO_FACTOR, authenticity_token)
-    if accepted is None:
-        return _refused(request)
-    try:
-        config = _provider(settings, provider)
-        identity, pending = _pending(request, settings, provider, accepted)
-    except (NotFound, OidcFailure) as exc:
-        return _error_page(request, getattr(exc, "message", ""), 400, end_attempt=False)
+    attempt = _resume(request, settings, provider, TWO_FACTOR, authenticity_token)
+    if isinstance(attempt, Response):
+        return attempt
+    config, identity, pending = attempt
     try:
         signed_in = await oidc_service.finish_second_factor(
             uow.engines, uow.session, identity, otp_code, ip=request.state.client_ip
