@@ -45,10 +45,12 @@ class Collector(StreamListener):  # type: ignore[misc]
         self.ready.set()
 
 
-def _wait_for(collector: Collector, kind: str) -> Any:
+def _wait_for(collector: Collector, kind: str, status_id: str | None = None) -> Any:
+    """The next event of `kind` (about `status_id` when given). Other events are skipped:
+    the fan-out job delivers earlier posts' `update`s in no fixed order with later events."""
     while True:
         name, item = collector.events.get(timeout=WAIT_SECONDS)
-        if name == kind:
+        if name == kind and (status_id is None or str(item["id"]) == status_id):
             return item
 
 
@@ -87,7 +89,7 @@ async def test_stream_user_receives_events_made_through_another_process(
             # Home timeline updates come from the fan-out job (timelines), which publishes
             # `update` on each follower's user channel.
             post = await post_status(actor_server, bob_token, "Hello followers")
-            update = await asyncio.to_thread(_wait_for, collector, "update")
-            assert str(update["id"]) == post["id"]
+            update = await asyncio.to_thread(_wait_for, collector, "update", post["id"])
+            assert update["content"] == "<p>Hello followers</p>"
         finally:
             handle.close()
