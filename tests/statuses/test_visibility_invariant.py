@@ -23,7 +23,7 @@ nothing outside it.
 
 The examples are split into VISIBILITY_PARTS parts (default 6), separate test items that
 xdist spreads over its workers, each on its own app and database. `make test` runs a
-budget of VISIBILITY_EXAMPLES (default 60) examples from fixed seeds, the same every run;
+budget of VISIBILITY_EXAMPLES (default 30) examples from fixed seeds, the same every run;
 `make test-visibility-long` (which `.ci/run` runs too) runs 300 more from a random seed,
 VISIBILITY_SEED, which it prints and which reproduces the run when given again.
 VISIBILITY_STEPS (default 10) is the length of each example.
@@ -63,7 +63,7 @@ from tests.relationships.support import set_account
 from tests.social_factories import auth, follow, user_with_token
 from tests.statuses.support import suspend
 
-EXAMPLES = int(os.environ.get("VISIBILITY_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("VISIBILITY_EXAMPLES", "30"))
 STEPS = int(os.environ.get("VISIBILITY_STEPS", "10"))
 PARTS = int(os.environ.get("VISIBILITY_PARTS", "6"))
 # Part `p` runs from seed SEED * PARTS + p: the default seed 0 is the fixed, every-run set.
