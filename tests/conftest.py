@@ -32,6 +32,7 @@ from tests.engines import (
     redis_url,
 )
 from tests.servers import InProcessServer, free_port, start_inprocess_server
+from tests.support.redis_server import RedisProcess
 
 __all__ = ["InProcessServer", "LiveServer", "free_port", "start_inprocess_server"]
 
@@ -185,3 +186,12 @@ def live_server(test_env: TestEnv) -> Iterator[InProcessServer]:
     server = start_inprocess_server(test_env)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A redis-server of the test's own on a free port (tests/support/redis_server.py)."""
+    redis = RedisProcess(free_port(), directory=tmp_path)
+    redis.start()
+    yield redis
+    redis.stop()

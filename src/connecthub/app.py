@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         worker: asyncio.Task[None] | None = None
         if settings.runs_jobs_in_server:
             worker = asyncio.create_task(
-                app.state.engines.jobs.run_worker(app.state.engines, concurrency=2),
+                app.state.engines.run_jobs(concurrency=2),
                 name="in-server-job-worker",
             )
         log.info("server.started", embedded=settings.is_embedded, version=__version__)

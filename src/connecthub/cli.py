@@ -197,7 +197,7 @@ async def _run_worker(settings: Settings, concurrency: int) -> None:
     register_all(settings.task_modules)
     engines = Engines.from_settings(settings)
     await engines.start()
-    task = asyncio.create_task(engines.jobs.run_worker(engines, concurrency))
+    task = asyncio.create_task(engines.run_jobs(concurrency))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)

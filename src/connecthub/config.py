@@ -173,6 +173,10 @@ class Settings(BaseSettings):
     jobs_in_server: bool | None = None
     # A failed job waits base * 2^(attempt-1) seconds (with jitter, capped at an hour).
     jobs_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # The job outbox (docs/adr/0007-transactional-outbox.md; not the mail OUTBOX_DIR): a
+    # job row still there this long after its commit was not relayed (a crash, Redis down),
+    # and the relay loop beside every job worker queues it; it looks every half this long.
+    jobs_outbox_relay_after_seconds: float = Field(default=5.0, gt=0, le=3600)
     # Extra modules whose `@job` handlers workers load (plugins, tests), beside the domains'.
     task_modules: CommaList = Field(default_factory=list)
 

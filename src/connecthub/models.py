@@ -3,7 +3,7 @@
 from connecthub.accounts import models as accounts_models
 from connecthub.conversations import models as conversations_models
 from connecthub.filters import models as filters_models
-from connecthub.infra import idempotency
+from connecthub.infra import idempotency, job_outbox
 from connecthub.infra.db import Base
 from connecthub.media import models as media_models
 from connecthub.notifications import models as notifications_models
@@ -19,6 +19,7 @@ __all__ = [
     "conversations_models",
     "filters_models",
     "idempotency",
+    "job_outbox",
     "media_models",
     "notifications_models",
     "oidc_models",

@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from connecthub.infra.engines import Engines
-from connecthub.infra.jobs import QueueStats
+from connecthub.infra.jobs import JobRequest, QueueStats
 from tests.conftest import connecthub_command, free_port, stop_process
 from tests.engines import redis_url
 from tests.infra.sample_tasks import RUNS, sample_keys
@@ -150,6 +150,32 @@ async def test_a_job_id_already_queued_is_not_queued_twice(engines: Engines) -> 
         await engines.jobs.enqueue("sample.record", {"n": 3}, job_id=job_id)
         await wait_for_runs(job_id, 2)
     assert [run.payload for run in RUNS[job_id]] == [{"n": 1}, {"n": 3}]
+
+
+async def test_enqueue_many_queues_each_job_once_with_its_delay(engines: Engines) -> None:
+    """What the job outbox relays with: several jobs in one call (one round trip on Redis),
+    each skipped when its id is already queued."""
+    first, second, later, taken = new_id(), new_id(), new_id(), new_id()
+    await engines.jobs.enqueue("sample.record", {"n": 0}, job_id=taken)
+    await engines.jobs.enqueue_many(
+        [
+            JobRequest("sample.record", {"n": 1}, first),
+            JobRequest("sample.record", {"n": 2}, second),
+            JobRequest("sample.record", {"n": 3}, later, delay_seconds=60),
+            JobRequest("sample.record", {"n": 4}, taken),
+        ]
+    )
+    stats = await engines.jobs.stats()
+    assert (stats.ready, stats.delayed) == (3, 1)
+    async with running_worker(engines):
+        for job_id in (first, second, taken):
+            await wait_for_runs(job_id)
+        await wait_for_stats(engines, lambda stats: stats.ready == 0 and stats.running == 0)
+    assert [run.payload for run in RUNS[first]] == [{"n": 1}]
+    assert [run.payload for run in RUNS[second]] == [{"n": 2}]
+    assert [run.payload for run in RUNS[taken]] == [{"n": 0}]
+    assert RUNS[later] == []
+    assert (await engines.jobs.stats()).delayed == 1
 
 
 async def test_a_failing_job_is_retried_then_dead_lettered(engines: Engines) -> None:

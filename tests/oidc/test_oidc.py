@@ -32,7 +32,7 @@ from connecthub.privacy.models import Consent
 from connecthub.web_auth.sessions import SESSION_COOKIE
 from tests.conftest import free_port, stop_process
 from tests.factories import DEFAULT_PASSWORD, create_user
-from tests.ops.conftest import RedisProcess
+from tests.support.redis_server import RedisProcess
 
 CLIENT_ID = "connecthub-test-client"
 CLIENT_SECRET = "test-client-secret-0123456789"

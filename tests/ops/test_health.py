@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.engines import redis_url
-from tests.ops.conftest import RedisProcess
+from tests.support.redis_server import RedisProcess
 
 AppFactory = Callable[..., Any]
 

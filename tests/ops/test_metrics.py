@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
-from tests.ops.conftest import RedisProcess
+from tests.support.redis_server import RedisProcess
 
 METRIC_NAMES = (
     "connecthub_http_requests_total",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -12,6 +13,7 @@ from connecthub.infra.cache import Cache, MemoryCache, RedisCache
 from connecthub.infra.db import Database
 from connecthub.infra.entity_cache import EntityCache
 from connecthub.infra.events import EventBus, InProcessEventBus, RedisEventBus
+from connecthub.infra.job_outbox import Outbox
 from connecthub.infra.jobs import JobQueue
 from connecthub.infra.near_cache import NearCache
 from connecthub.infra.ratelimit import RateLimiter
@@ -31,11 +33,14 @@ class Engines:
     redis: Redis | None
     # Distributed mode: process-local copies of the hottest cache entries (bearer tokens).
     near: NearCache | None = field(default=None)
+    # The jobs units of work queue, as rows of their transactions (infra/job_outbox.py).
+    outbox: Outbox = field(init=False)
 
     def __post_init__(self) -> None:
         self.db.entity_cache = EntityCache(
             self.cache, repeat_seconds=self.settings.entity_cache_repeat_seconds
         )
+        self.outbox = Outbox(self.db, self.jobs, self.settings)
         if isinstance(self.events, RedisEventBus) and self.settings.near_cache_seconds > 0:
             self.near = NearCache(self.events, self.settings.near_cache_seconds, capacity=50_000)
 
@@ -76,7 +81,18 @@ class Engines:
         if self.near is not None:
             await self.near.start()
 
+    async def run_jobs(self, concurrency: int) -> None:
+        """A job worker and, beside it, the outbox's relay loop, until cancelled (the
+        server's in-process worker, `connecthub worker`)."""
+        relay = asyncio.create_task(self.outbox.run_relay(), name="outbox-relay")
+        try:
+            await self.jobs.run_worker(self, concurrency)
+        finally:
+            relay.cancel()
+            await asyncio.gather(relay, return_exceptions=True)
+
     async def stop(self) -> None:
+        await self.outbox.close()
         if self.near is not None:
             await self.near.stop()
         await self.events.stop()

@@ -15,6 +15,12 @@ rendering after the write's invalidation. So every invalidation is repeated once
 (`TTL_SECONDS`) whatever happens. Values are JSON (orjson) stamped with the kind's
 generation.
 
+An invalidation that fails (the cache is down) never fails the commit it follows: the data
+is committed, so the writer gets its success and its events and jobs still go. It is
+retried in the background for about half a minute (`RETRY_DELAYS`), which covers a cache
+restart or a network blip, and then left to the TTL: retrying longer would hold changes in
+memory against a cache that is gone, and a cache that comes back empty holds nothing stale.
+
 A session with uncommitted changes renders from its own rows, never through the shared
 cache; it keeps what it rendered in a memo of its own (`remembered`, `remember`), which
 the same change records drop, so a write path that renders one status for several
@@ -30,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql import operators
@@ -38,8 +45,12 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClau
 from connecthub.ids import new_id
 from connecthub.infra.cache import Cache
 
+log = structlog.get_logger(__name__)
+
 TTL_SECONDS = 600
 GENERATION_TTL_SECONDS = 7 * 86400
+# Waits before each retry of a failed invalidation (~30 s in all); then the TTL bounds it.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 _PENDING = "connecthub.entity_cache.pending"
 _COMMITTED = "connecthub.entity_cache.committed"
 _CACHE = "connecthub.entity_cache"
@@ -122,15 +133,37 @@ class EntityCache:
 
     async def after_commit(self, session: Session) -> None:
         """Drop what `session`'s last commit changed (idempotent: each change once), now
-        and again a moment later, for a reader that was rendering the old rows."""
+        and again a moment later, for a reader that was rendering the old rows. Never
+        raises: a failed invalidation is retried in the background."""
         changes = session.info.pop(_COMMITTED, None)
-        if changes:
+        if not changes:
+            return
+        try:
             await self.invalidate(changes)
-            keys = [change for change in changes if change[1] != _EVERY]
-            if keys:
-                asyncio.get_running_loop().call_later(
-                    self.repeat_seconds, lambda: _in_background(self._repeat(keys))
-                )
+        except Exception as exc:
+            log.warning("entity_cache.invalidation_failed", keys=len(changes), error=str(exc))
+            _in_background(self._retry(list(changes)))
+            return
+        self._repeat_later(changes)
+
+    def _repeat_later(self, changes: Iterable[tuple[str, int | str]]) -> None:
+        keys = [change for change in changes if change[1] != _EVERY]
+        if keys:
+            asyncio.get_running_loop().call_later(
+                self.repeat_seconds, lambda: _in_background(self._repeat(keys))
+            )
+
+    async def _retry(self, changes: list[tuple[str, int | str]]) -> None:
+        for delay in RETRY_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                await self.invalidate(changes)
+            except Exception:  # noqa: S112 - still down: wait longer
+                continue
+            log.info("entity_cache.invalidation_retried", keys=len(changes))
+            self._repeat_later(changes)
+            return
+        log.warning("entity_cache.invalidation_abandoned", keys=len(changes), ttl=TTL_SECONDS)
 
     async def _repeat(self, changes: list[tuple[str, int | str]]) -> None:
         with contextlib.suppress(Exception):  # best effort: the TTL still bounds staleness

@@ -22,6 +22,7 @@ import random
 import uuid
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from redis.exceptions import RedisError
 from connecthub.clock import epoch_ms
 from connecthub.config import Settings
 from connecthub.infra import job_scripts
-from connecthub.infra.jobs import HANDLERS, JobContext, Payload, QueueStats
+from connecthub.infra.jobs import HANDLERS, JobContext, JobRequest, Payload, QueueStats
 from connecthub.infra.redis import KeySpace
 from connecthub.ops import metrics
 
@@ -220,8 +221,11 @@ def _now() -> float:
 class InProcessJobQueue(QueueWorker):
     """Jobs in memory, run by asyncio tasks of the server process."""
 
+    durable = False
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
+        self.on_finished: Callable[[str], None] | None = None
         self._jobs: dict[str, _MemoryJob] = {}  # queued, delayed or running
         self._schedule: list[tuple[float, int, str]] = []  # heap of (ready_at, seq, job_id)
         self._sequence = itertools.count()
@@ -242,6 +246,16 @@ class InProcessJobQueue(QueueWorker):
         self._jobs[job_id] = job
         self._schedule_at(job)
         return job_id
+
+    async def enqueue_many(self, jobs: Sequence[JobRequest]) -> None:
+        for job in jobs:
+            await self.enqueue(
+                job.name, job.payload, job_id=job.job_id, delay_seconds=job.delay_seconds
+            )
+
+    def _finished(self, job_id: str) -> None:
+        if self.on_finished is not None:
+            self.on_finished(job_id)
 
     def _schedule_at(self, job: _MemoryJob) -> None:
         heapq.heappush(self._schedule, (job.ready_at, next(self._sequence), job.job_id))
@@ -264,6 +278,7 @@ class InProcessJobQueue(QueueWorker):
     async def _succeed(self, delivery: Delivery) -> None:
         self._running.discard(delivery.job_id)
         self._jobs.pop(delivery.job_id, None)
+        self._finished(delivery.job_id)
 
     async def _fail(self, delivery: Delivery, error: str, *, dead: bool) -> None:
         self._running.discard(delivery.job_id)
@@ -274,6 +289,7 @@ class InProcessJobQueue(QueueWorker):
             self._dead[job.job_id] = job
             while len(self._dead) > IN_PROCESS_DEAD_LETTER_LIMIT:
                 self._dead.popitem(last=False)
+            self._finished(job.job_id)
             return
         job.ready_at = _now() + retry_delay(self.settings, delivery.attempt)
         self._schedule_at(job)
@@ -310,8 +326,11 @@ def _text(value: Any) -> str:
 class RedisJobQueue(QueueWorker):
     """Durable jobs on Redis; any number of `connecthub worker` processes share them."""
 
+    durable = True
+
     def __init__(self, redis: Redis, keys: KeySpace, settings: Settings) -> None:
         super().__init__(settings)
+        self.on_finished: Callable[[str], None] | None = None  # never called: durable
         self._redis = redis
         self._job_prefix = keys("jobs", "job", "")
         self._ready = keys("jobs", "ready")
@@ -338,18 +357,19 @@ class RedisJobQueue(QueueWorker):
         self, name: str, payload: Payload, *, job_id: str | None = None, delay_seconds: float = 0
     ) -> str:
         job_id = job_id or uuid.uuid4().hex
-        await self._enqueue_script(
-            keys=[self._ready, self._delayed, self._dead, self._wake],
-            args=[
-                self._job_prefix,
-                job_id,
-                name,
-                _encode(payload),
-                max(round(delay_seconds * 1000), 0),
-                WAKE_TOKENS,
-            ],
-        )
+        await self.enqueue_many([JobRequest(name, payload, job_id, delay_seconds)])
         return job_id
+
+    async def enqueue_many(self, jobs: Sequence[JobRequest]) -> None:
+        if not jobs:
+            return
+        args: list[str | int] = [self._job_prefix, WAKE_TOKENS]
+        for job in jobs:
+            delay_ms = max(round(job.delay_seconds * 1000), 0)
+            args += [job.job_id, job.name, _encode(job.payload), delay_ms]
+        await self._enqueue_script(
+            keys=[self._ready, self._delayed, self._dead, self._wake], args=args
+        )
 
     async def _next_delivery(self) -> Delivery | None:
         try:

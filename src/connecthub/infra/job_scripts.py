@@ -39,26 +39,34 @@ local function bury(dead, key, id, now, error, keep_seconds)
 end
 """
 
-# KEYS: ready, delayed, dead, wake. ARGV: prefix, id, name, payload, delay_ms, wake cap.
+# KEYS: ready, delayed, dead, wake. ARGV: prefix, wake cap, then id, name, payload, delay_ms
+# for each job. A job whose id is queued, delayed or running is left alone. Returns how many
+# were queued.
 ENQUEUE = """
-local key = ARGV[1] .. ARGV[2]
-local state = redis.call('HGET', key, 'state')
-if state and state ~= 'dead' then return 0 end
-redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('DEL', key)
 local now = now_ms()
-local due = now + tonumber(ARGV[5])
-local queued = 'ready'
-if due > now then queued = 'delayed' end
-redis.call('HSET', key, 'name', ARGV[3], 'payload', ARGV[4], 'attempts', 0, 'state', queued,
-  'enqueued_at', now, 'ready_at', due)
-if queued == 'delayed' then
-  redis.call('ZADD', KEYS[2], due, ARGV[2])
-else
-  redis.call('RPUSH', KEYS[1], ARGV[2])
+local queued_count = 0
+for i = 3, #ARGV, 4 do
+  local id = ARGV[i]
+  local key = ARGV[1] .. id
+  local state = redis.call('HGET', key, 'state')
+  if not state or state == 'dead' then
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('DEL', key)
+    local due = now + tonumber(ARGV[i + 3])
+    local queued = 'ready'
+    if due > now then queued = 'delayed' end
+    redis.call('HSET', key, 'name', ARGV[i + 1], 'payload', ARGV[i + 2], 'attempts', 0,
+      'state', queued, 'enqueued_at', now, 'ready_at', due)
+    if queued == 'delayed' then
+      redis.call('ZADD', KEYS[2], due, id)
+    else
+      redis.call('RPUSH', KEYS[1], id)
+    end
+    queued_count = queued_count + 1
+  end
 end
-wake(KEYS[4], 1, tonumber(ARGV[6]))
-return 1
+if queued_count > 0 then wake(KEYS[4], queued_count, tonumber(ARGV[2])) end
+return queued_count
 """
 
 # KEYS: ready, delayed, running, wake. ARGV: prefix, visibility_ms, idle wait ms, wake cap.

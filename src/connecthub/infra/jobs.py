@@ -6,7 +6,7 @@ idempotent: the durable queue runs a job again when its worker dies before ackno
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,6 +39,16 @@ def job(name: str) -> Callable[[JobHandler], JobHandler]:
 
 
 @dataclass(frozen=True)
+class JobRequest:
+    """One job to queue: what `enqueue` takes, for several at once (`enqueue_many`)."""
+
+    name: str
+    payload: Payload
+    job_id: str
+    delay_seconds: float = 0
+
+
+@dataclass(frozen=True)
 class QueueStats:
     ready: int
     delayed: int
@@ -48,11 +58,22 @@ class QueueStats:
 
 
 class JobQueue(Protocol):
+    # True when a job the queue accepted outlives this process (Redis): the outbox then
+    # deletes a job's row as soon as the queue has it. False for the in-memory queue, which
+    # calls `on_finished` with each job id that leaves it (done or dead-lettered), so the
+    # outbox keeps the row until then and a restart runs the job again (infra/outbox.py).
+    durable: bool
+    on_finished: Callable[[str], None] | None
+
     async def enqueue(
         self, name: str, payload: Payload, *, job_id: str | None = None, delay_seconds: float = 0
     ) -> str:
         """Store the job durably (distributed) and return its id. A `job_id` that is already
         queued or running is not queued again."""
+        ...
+
+    async def enqueue_many(self, jobs: Sequence[JobRequest]) -> None:
+        """`enqueue` for several jobs: one round trip (distributed)."""
         ...
 
     async def run_worker(self, engines: Engines, concurrency: int) -> None:

@@ -1,5 +1,14 @@
-"""One request or job is one transaction: the unit of work commits once, at the end, and
-only then publishes its events and enqueues its jobs (dropped on rollback)."""
+"""One request or job is one transaction: the unit of work commits once, at the end.
+
+What follows a commit is of two kinds. Jobs (`enqueue`) must not be lost: they are written
+as rows of the same transaction (the job outbox, infra/job_outbox.py) and relayed to the
+queue right after the commit; a relay that does not happen (a crash, the queue down) is
+made up by the relay loop. Events (`publish`) and other actions (`after_commit`) are best
+effort: run after the commit, logged when they fail. Both are dropped on rollback.
+
+Success means committed: once the database commit returns, nothing that follows (cache
+invalidation, the relay, events) turns the write into an error or stops the others.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.infra import entity_cache
 from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event
+from connecthub.infra.job_outbox import OutboxRow, QueuedJob
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +33,8 @@ class UnitOfWork:
         self.engines = engines
         self.session = session
         self._after_commit: list[AfterCommit] = []
+        self._jobs: list[QueuedJob] = []
+        self._written: list[OutboxRow] = []
 
     def after_commit(self, action: AfterCommit) -> None:
         self._after_commit.append(action)
@@ -34,11 +46,27 @@ class UnitOfWork:
         """One event on several channels: encoded once, one round trip."""
         self.after_commit(lambda: self.engines.events.publish_many(channels, event))
 
-    def enqueue(self, name: str, payload: dict[str, Any], *, job_id: str | None = None) -> None:
-        self.after_commit(lambda: self.engines.jobs.enqueue(name, payload, job_id=job_id))
+    def enqueue(
+        self,
+        name: str,
+        payload: dict[str, Any],
+        *,
+        job_id: str | None = None,
+        delay_seconds: float = 0,
+    ) -> None:
+        """THE way to run a job after this transaction commits (never if it rolls back).
+        A `job_id` already queued, delayed or running is not queued again."""
+        if not self._jobs:
+            # Relayed at the first job's place among the after-commit actions.
+            self.after_commit(self._relay)
+        self._jobs.append(QueuedJob(name, payload, job_id, delay_seconds))
 
     async def commit(self) -> None:
+        jobs, self._jobs = self._jobs, []
+        if jobs:
+            self._written = await self.engines.outbox.write(self.session, jobs)
         await self.session.commit()
+        # From here on the write has happened: nothing below may raise to the caller.
         await entity_cache.settle(self.session)
         actions, self._after_commit = self._after_commit, []
         for action in actions:
@@ -49,6 +77,16 @@ class UnitOfWork:
                 # an error for a client whose write succeeded.
                 log.exception("uow.after_commit_failed")
 
+    async def _relay(self) -> None:
+        rows, self._written = self._written, []
+        try:
+            await self.engines.outbox.relay(rows)
+        except Exception as exc:
+            # The rows are committed: the relay loop queues them once the queue is back.
+            log.warning("uow.relay_deferred", jobs=len(rows), error=f"{type(exc).__name__}: {exc}")
+
     async def rollback(self) -> None:
         self._after_commit.clear()
+        self._jobs.clear()
+        self._written = []
         await self.session.rollback()

@@ -281,17 +281,12 @@ async def upload(
 
 
 def _schedule_expiry(uow: UnitOfWork, settings: Settings, media_id: int) -> None:
-    delay = settings.media_unattached_max_age_seconds + 60
-
-    async def enqueue() -> None:
-        await uow.engines.jobs.enqueue(
-            EXPIRE_JOB,
-            {"media_id": media_id},
-            job_id=f"media-expire:{media_id}",
-            delay_seconds=delay,
-        )
-
-    uow.after_commit(enqueue)
+    uow.enqueue(
+        EXPIRE_JOB,
+        {"media_id": media_id},
+        job_id=f"media-expire:{media_id}",
+        delay_seconds=settings.media_unattached_max_age_seconds + 60,
+    )
 
 
 async def update(

@@ -98,15 +98,12 @@ def _poll_row(status: Status, draft: PollDraft) -> Poll:
 
 
 def _schedule_poll_expiry(uow: UnitOfWork, poll: Poll, seconds: int) -> None:
-    async def enqueue() -> None:
-        await uow.engines.jobs.enqueue(
-            POLL_EXPIRED_JOB,
-            {"poll_id": poll.id},
-            job_id=f"poll-expired:{poll.id}",
-            delay_seconds=seconds,
-        )
-
-    uow.after_commit(enqueue)
+    uow.enqueue(
+        POLL_EXPIRED_JOB,
+        {"poll_id": poll.id},
+        job_id=f"poll-expired:{poll.id}",
+        delay_seconds=seconds,
+    )
 
 
 async def _default_visibility(uow: UnitOfWork, account_id: int) -> Visibility:
