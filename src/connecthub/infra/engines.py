@@ -88,7 +88,11 @@ class Engines:
         try:
             await self.jobs.run_worker(self, concurrency)
         finally:
-            relay.cancel()
+            # The sweep under way finishes (a statement cut short would outlive the loop).
+            self.outbox.stop_relay()
+            done, _ = await asyncio.wait({relay}, timeout=self.settings.shutdown_drain_seconds)
+            if not done:
+                relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)
 
     async def stop(self) -> None:

@@ -107,6 +107,8 @@ class Outbox:
         self._acknowledged: set[int] = set()
         self._wake: asyncio.Event | None = None
         self._deleter: asyncio.Task[None] | None = None
+        self._closing = False
+        self._relay_stop = asyncio.Event()
         self._cursor = 0  # the sweep's place among rows this process holds
         if not jobs.durable:
             jobs.on_finished = self._job_finished
@@ -160,16 +162,22 @@ class Outbox:
 
     async def run_relay(self) -> None:
         """Sweep every half `JOBS_OUTBOX_RELAY_AFTER_SECONDS` (at once again after a full batch)
-        until cancelled. Runs beside every job worker."""
+        until `stop_relay`. Runs beside every job worker."""
         interval = min(max(self.relay_after_ms / 2000, 0.05), 5.0)
-        while True:
+        stop = self._relay_stop
+        while not stop.is_set():
             try:
                 relayed = await self.sweep()
             except Exception as exc:  # the database or the queue is down: try again later
                 log.warning("outbox.sweep_failed", error=f"{type(exc).__name__}: {exc}")
                 relayed = 0
             if relayed < BATCH:
-                await asyncio.sleep(interval * random.uniform(0.9, 1.1))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval * random.uniform(0.9, 1.1))
+
+    def stop_relay(self) -> None:
+        """Let `run_relay` return after the sweep under way (never cut one short)."""
+        self._relay_stop.set()
 
     async def sweep(self) -> int:
         """Relay the rows left behind; returns how many."""
@@ -229,6 +237,8 @@ class Outbox:
 
     def _acknowledge(self, row_ids: list[int]) -> None:
         self._acknowledged.update(row_ids)
+        if self._closing:
+            return  # left for `close`, or else for a sweep after the restart
         if self._wake is None:
             self._wake = asyncio.Event()
         if self._deleter is None or self._deleter.done():
@@ -243,13 +253,16 @@ class Outbox:
         statement."""
         assert self._wake is not None
         pause = DELETE_RETRY_SECONDS
-        while True:
+        while not self._closing:
             await self._wake.wait()
-            await asyncio.sleep(DELETE_LINGER_SECONDS)
+            if not self._closing:
+                await asyncio.sleep(DELETE_LINGER_SECONDS)
             self._wake.clear()
             while self._acknowledged:
                 if await self._delete_batch():
                     pause = DELETE_RETRY_SECONDS
+                elif self._closing:
+                    return  # what is left is relayed again after the restart (harmless)
                 else:
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, 60.0)
@@ -266,17 +279,24 @@ class Outbox:
         return True
 
     async def close(self) -> None:
-        """Stop deleting in the background, then delete what is acknowledged (briefly)."""
+        """Delete what is acknowledged (waiting up to `CLOSE_FLUSH_SECONDS`), then stop.
+        The deleter finishes the statement it runs rather than being cut short."""
+        self._closing = True
         if self._deleter is None:
+            if self._acknowledged:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(CLOSE_FLUSH_SECONDS):
+                        await self._delete_batch()
             return
-        self._deleter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._deleter
+        assert self._wake is not None
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._deleter), CLOSE_FLUSH_SECONDS)
+        except TimeoutError:
+            self._deleter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._deleter
         self._deleter = None
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(CLOSE_FLUSH_SECONDS):
-                while self._acknowledged and await self._delete_batch():
-                    pass
 
 
 def _row(found: OutboxJob) -> OutboxRow:
