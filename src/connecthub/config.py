@@ -140,6 +140,13 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=500)
     database_max_overflow: int = Field(default=10, ge=0, le=500)
     database_echo: bool = False
+    # Seconds a request waits for a free pooled connection before it is answered 503.
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # PostgreSQL: seconds to open a connection before the request is answered 503 (a host
+    # that does not answer at all would otherwise hold it for a minute).
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # SQLite: seconds a writer waits for another writer's lock before giving up (503).
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     redis_url: str | None = None
     redis_key_prefix: str = "connecthub:"
     # Connections one process may open to Redis; commands wait for a free one when all are
