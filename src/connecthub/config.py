@@ -180,6 +180,14 @@ class Settings(BaseSettings):
     jobs_in_server: bool | None = None
     # A failed job waits base * 2^(attempt-1) seconds (with jitter, capped at an hour).
     jobs_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # The sweeper (infra/sweeper.py) queues again, every interval, must-run work the
+    # database says is pending for longer than the grace period (0: no sweeps).
+    jobs_sweep_interval_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    jobs_sweep_grace_seconds: float = Field(default=300.0, ge=0, le=7 * 86_400)
+    # `connecthub worker` serves its own `/metrics` on this port when set (none by default),
+    # on WORKER_METRICS_HOST; the METRICS_TOKEN rule is the server's.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
     # Extra modules whose `@job` handlers workers load (plugins, tests), beside the domains'.
     task_modules: CommaList = Field(default_factory=list)
 

@@ -26,7 +26,6 @@ from connecthub.web.endpoints import router as web_router
 from connecthub.web_auth.endpoints import router as accounts_web_router
 from connecthub.webfinger.endpoints import router as webfinger_router
 
-
 # Routing tries every route of every router included before the match, in order (a good
 # part of a timeline read's CPU), so the hottest reads come right after the tiny probe and
 # instance routers. No two routers' paths overlap, so the order changes nothing else.

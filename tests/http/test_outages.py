@@ -196,9 +196,11 @@ async def test_a_sqlite_file_another_writer_holds_is_a_503_for_writes(
         token = await signed_in(app)
         await requests_succeed(client, token)
 
-        holder = sqlite3.connect(path, isolation_level=None)
+        holder = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         try:
-            holder.execute("BEGIN IMMEDIATE")  # a writer that does not let go
+            # A writer that does not let go (taken off the event loop, so that the app's
+            # jobs in flight can finish and let it in).
+            await asyncio.to_thread(holder.execute, "BEGIN IMMEDIATE")
             for _ in range(3):
                 posted = await client.post(WRITE, json={"status": "hello"}, headers=auth(token))
                 assert_outage(posted, {"1"})
@@ -206,7 +208,8 @@ async def test_a_sqlite_file_another_writer_holds_is_a_503_for_writes(
                 response = await client.get(READS[1], headers=auth(token))
                 assert response.status_code == 200
         finally:
-            holder.execute("ROLLBACK")
+            if holder.in_transaction:
+                holder.execute("ROLLBACK")
             holder.close()
         await requests_succeed(client, token)
 
