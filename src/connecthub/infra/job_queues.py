@@ -61,7 +61,7 @@ def retry_delay(settings: Settings, attempt: int) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-def _cancel_swallowed() -> bool:
+def cancel_swallowed() -> bool:
     """True when this task was cancelled but the cancellation got lost on the way.
 
     redis-py can swallow a `CancelledError` that lands while a blocking read completes (seen
@@ -132,7 +132,7 @@ class QueueWorker(ABC):
             while True:
                 await slots.acquire()
                 delivery = await self._next_delivery()
-                if _cancel_swallowed():
+                if cancel_swallowed():
                     if delivery is not None:
                         await self._release(delivery)
                     raise asyncio.CancelledError
@@ -322,8 +322,7 @@ class InProcessJobQueue(QueueWorker):
         retried = []
         for job in self._take_dead(job_ids):
             retried.append(job.dead_letter())
-            if job.job_id in self._jobs:
-                continue  # queued again under the same id since it died
+            # Not live under this id: queueing the id again takes it out of the dead ones.
             job.attempts, job.ready_at = 0, _now()
             self._jobs[job.job_id] = job
             self._schedule_at(job)
@@ -452,7 +451,7 @@ class RedisJobQueue(QueueWorker):
             except (RedisError, OSError) as exc:
                 log.warning("jobs.upkeep_failed", error=str(exc))
             await asyncio.sleep(interval * random.uniform(0.9, 1.1))
-            if _cancel_swallowed():
+            if cancel_swallowed():
                 raise asyncio.CancelledError
 
     async def _heartbeat(self) -> None:

@@ -29,6 +29,7 @@ import structlog
 
 from connecthub.clock import epoch_ms, utcnow
 from connecthub.infra import db, redis
+from connecthub.infra.job_queues import cancel_swallowed
 from connecthub.infra.jobs import Payload
 from connecthub.ops import metrics
 
@@ -121,14 +122,21 @@ async def run_sweeper(engines: Engines) -> None:
         return
     while True:
         await asyncio.sleep(interval * random.uniform(0.8, 1.2))
-        try:
-            if engines.redis is not None:
-                # Several workers share the queue: one sweep per interval is enough.
-                lock_seconds = max(1, int(interval * 0.8))
-                if not await engines.cache.add(_LOCK_KEY, b"1", ttl_seconds=lock_seconds):
-                    continue
-            await sweep_once(engines)
-        except Exception as exc:
-            # The queue or the database is down: the next interval tries again.
-            outage = db.unavailable_reason(exc) or redis.unavailable_reason(exc)
-            log.warning("sweeper.unavailable", reason=outage, exc_info=outage is None)
+        await _sweep_unless_another_did(engines, interval)
+        # redis-py can swallow the cancellation that stops this task (job_queues.py).
+        if cancel_swallowed():
+            raise asyncio.CancelledError
+
+
+async def _sweep_unless_another_did(engines: Engines, interval: float) -> None:
+    """With Redis, several processes share the queue: one sweep per interval is enough."""
+    try:
+        if engines.redis is not None:
+            lock_seconds = max(1, int(interval * 0.8))
+            if not await engines.cache.add(_LOCK_KEY, b"1", ttl_seconds=lock_seconds):
+                return
+        await sweep_once(engines)
+    except Exception as exc:
+        # The queue or the database is down: the next interval tries again.
+        outage = db.unavailable_reason(exc) or redis.unavailable_reason(exc)
+        log.warning("sweeper.unavailable", reason=outage, exc_info=outage is None)
