@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from connecthub.http.deps import SettingsDep, UowDep
+from connecthub.http.deps import EnginesDep, SettingsDep, UowDep
 from connecthub.instance import schemas, service
 
 router = APIRouter(tags=["instance"])
@@ -34,9 +34,8 @@ def _get_with_slash(path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], 
     response_model=schemas.InstanceV1,
     summary="Server information (v1, deprecated but still read by clients)",
 )
-async def instance_v1(settings: SettingsDep, uow: UowDep) -> schemas.InstanceV1:
-    counts = await service.stats(uow.session, uow.engines.cache, settings)
-    return service.instance_v1(settings, counts)
+async def instance_v1(engines: EnginesDep) -> Response:
+    return _json(await service.instance_document(engines, api_version=1))
 
 
 @_get_with_slash(
@@ -44,9 +43,13 @@ async def instance_v1(settings: SettingsDep, uow: UowDep) -> schemas.InstanceV1:
     response_model=schemas.Instance,
     summary="Server information",
 )
-async def instance_v2(settings: SettingsDep, uow: UowDep) -> schemas.Instance:
-    counts = await service.stats(uow.session, uow.engines.cache, settings)
-    return service.instance_v2(settings, counts)
+async def instance_v2(engines: EnginesDep) -> Response:
+    return _json(await service.instance_document(engines, api_version=2))
+
+
+def _json(body: bytes) -> Response:
+    # Rendered by the service (the response model above documents its shape).
+    return Response(content=body, media_type="application/json")
 
 
 @router.get(

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub import MASTODON_API_COMPAT, __version__
-from connecthub.clock import utcnow
+from connecthub.clock import monotonic, utcnow
 from connecthub.config import RegistrationMode, Settings
 from connecthub.infra.cache import Cache
+from connecthub.infra.engines import Engines
 from connecthub.instance import limits, repository
 from connecthub.instance import schemas as s
 from connecthub.instance.languages import known_languages, language_name
@@ -55,6 +56,34 @@ def registrations_open(settings: Settings) -> bool:
 
 def approval_required(settings: Settings) -> bool:
     return settings.registration_mode is RegistrationMode.APPROVAL
+
+
+# --- the documents, rendered ---
+
+# (settings, expiry on the monotonic clock, JSON) per (settings, API version): held by
+# identity, so an app built with other settings (tests build many) never reads another's.
+_RENDERED: dict[tuple[int, int], tuple[Settings, float, bytes]] = {}
+
+
+async def instance_document(engines: Engines, api_version: int) -> bytes:
+    """`/api/v1/instance` or `/api/v2/instance` as JSON, rendered at most once per
+    INSTANCE_STATS_CACHE_SECONDS in each process. Every client fetches it at launch and
+    nothing in it changes faster than the counts, which are cached as long; building it per
+    request cost ~0.5 ms of CPU (a session, the cached counts, two models, serialising)."""
+    settings = engines.settings
+    ttl = settings.instance_stats_cache_seconds
+    key = (id(settings), api_version)
+    held = _RENDERED.get(key)
+    now = monotonic()
+    if held is not None and held[0] is settings and held[1] > now:
+        return held[2]
+    async with engines.db.session(readonly=True) as session:
+        counts = await stats(session, engines.cache, settings)
+    document = instance_v1(settings, counts) if api_version == 1 else instance_v2(settings, counts)
+    body = document.model_dump_json().encode()
+    if ttl:
+        _RENDERED[key] = (settings, now + ttl, body)
+    return body
 
 
 # --- statistics ---
