@@ -195,6 +195,7 @@ async def test_an_unknown_job_is_dead_lettered_and_the_worker_carries_on(
 async def test_dead_letters_are_listed_retried_and_dropped(engines: Engines) -> None:
     broken = await engines.jobs.enqueue("sample.fails_until_fixed", {"n": 1})
     other = await engines.jobs.enqueue("sample.fails_until_fixed", {"n": 2})
+    assert await engines.jobs.state(broken) == "ready"
     async with running_worker(engines):
         stats = await wait_for_stats(engines, lambda stats: stats.dead == 2)
         assert stats.ready == stats.delayed == stats.running == 0
@@ -207,6 +208,7 @@ async def test_dead_letters_are_listed_retried_and_dropped(engines: Engines) -> 
         assert letter.last_error == "RuntimeError: not fixed yet"
         assert abs(letter.died_at - time.time()) < DEADLINE_SECONDS
         assert await engines.jobs.dead_job_ids(10) == {broken, other}
+        assert await engines.jobs.state(broken) == "dead"
         assert len(await engines.jobs.dead_letters(1)) == 1  # oldest first, as many as asked
 
         # The operator fixes the cause and retries one: it runs again with fresh attempts.
@@ -222,6 +224,7 @@ async def test_dead_letters_are_listed_retried_and_dropped(engines: Engines) -> 
             ),
         )
         assert RUNS[broken][-1].attempt == 1
+        assert await engines.jobs.state(broken) is None  # done, forgotten
         assert [letter.job_id for letter in await engines.jobs.dead_letters(10)] == [other]
         assert await engines.jobs.retry_dead([broken]) == []  # no longer dead
 
@@ -230,6 +233,7 @@ async def test_dead_letters_are_listed_retried_and_dropped(engines: Engines) -> 
         assert await engines.jobs.stats() == EMPTY
         assert await engines.jobs.dead_letters(10) == []
         assert await engines.jobs.retry_dead(None) == []
+        assert await engines.jobs.state(other) is None
     assert len(RUNS[other]) == 3  # dropped, never run again
 
 
@@ -238,6 +242,7 @@ async def test_a_delayed_job_waits_its_delay(engines: Engines) -> None:
     job_id = await engines.jobs.enqueue("sample.record", {}, delay_seconds=1.0)
     stats = await engines.jobs.stats()
     assert (stats.ready, stats.delayed) == (0, 1)
+    assert await engines.jobs.state(job_id) == "delayed"
     async with running_worker(engines):
         await wait_for_runs(job_id)
         await wait_for_stats(engines, lambda stats: stats == EMPTY)

@@ -147,7 +147,7 @@ async def test_a_lost_poll_end_is_announced(test_env: TestEnv) -> None:
         assert dismissed.status_code == 200
         await asyncio.sleep(1.0)  # several sweeps
         assert await _poll_notifications(client, author_token) == []
-    assert requeued("poll_ends") == before + 1
+    assert requeued("poll_ends") >= before + 1
 
 
 async def test_lost_video_processing_is_finished(test_env: TestEnv) -> None:

@@ -308,6 +308,16 @@ class InProcessJobQueue(QueueWorker):
             oldest_dead_age_seconds=now - oldest_dead.died_at if oldest_dead else 0.0,
         )
 
+    async def state(self, job_id: str) -> str | None:
+        if job_id in self._dead:
+            return "dead"
+        job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        if job_id in self._running:
+            return "running"
+        return "delayed" if job.ready_at > _now() else "ready"
+
     async def dead_letters(self, limit: int) -> list[DeadLetter]:
         return [job.dead_letter() for job in itertools.islice(self._dead.values(), limit)]
 
@@ -496,6 +506,10 @@ class RedisJobQueue(QueueWorker):
             oldest_age_seconds=int(oldest_ms) / 1000,
             oldest_dead_age_seconds=int(oldest_dead_ms) / 1000,
         )
+
+    async def state(self, job_id: str) -> str | None:
+        state = await self._redis.hget(self._job_prefix + job_id, "state")
+        return None if state is None else _text(state)
 
     async def dead_letters(self, limit: int) -> list[DeadLetter]:
         ids = [_text(job_id) for job_id in await self._redis.zrange(self._dead, 0, limit - 1)]

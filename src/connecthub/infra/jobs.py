@@ -76,6 +76,11 @@ class JobQueue(Protocol):
 
     async def stats(self) -> QueueStats: ...
 
+    async def state(self, job_id: str) -> str | None:
+        """Where the job is: `ready`, `delayed`, `running` or `dead`; None when the queue
+        does not know it (finished, never queued, or lost)."""
+        ...
+
     async def dead_letters(self, limit: int) -> list[DeadLetter]:
         """The oldest `limit` dead letters, oldest first."""
         ...

@@ -5,9 +5,9 @@ restarted (its queue is in memory), a crash between a commit and its enqueue. Fo
 whose loss matters, the database already says what is pending (an account deletion not
 completed, a poll past its end nobody was told of, media still processing, stored files
 waiting to be purged). Each domain registers, in its `tasks.py`, a sweep that reads that
-state and queues the job again under its usual job id (`@sweep("kind")`): a job still
-queued, delayed or running is not queued twice, so a sweep that finds nothing lost costs
-one indexed query per kind.
+state and queues the job again under its usual job id (`@sweep("kind")`) unless the queue
+still knows that id (queued, delayed or running: slow, not lost), so a sweep that finds
+nothing lost costs one indexed query per kind.
 
 Only work pending for longer than `JOBS_SWEEP_GRACE_SECONDS` is looked at (its own job had
 time to run), and a job that is dead-lettered is left to operators (`connecthub jobs
@@ -66,9 +66,9 @@ class Sweep:
         return any(job_id.startswith(prefix) for job_id in self._dead)
 
     async def enqueue(self, name: str, payload: Payload, *, job_id: str) -> bool:
-        """Queue the job unless it is dead-lettered (a queued or running one is kept as
-        it is by the queue's job id). Whether it was handed to the queue."""
-        if job_id in self._dead:
+        """Queue the job unless the queue still knows it: queued, delayed or running (only
+        slow, nothing lost) or dead-lettered (an operator's call). Whether it was queued."""
+        if job_id in self._dead or await self.engines.jobs.state(job_id) is not None:
             return False
         await self.engines.jobs.enqueue(name, payload, job_id=job_id)
         self.queued += 1
