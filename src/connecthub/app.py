@@ -23,6 +23,7 @@ from connecthub.http.request_context import RequestContextMiddleware
 from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMiddleware
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
+from connecthub.infra.sweeper import run_sweeper
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.privacy.service import record_terms_consent
 from connecthub.routes import include_routers
@@ -74,11 +75,18 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         await app.state.engines.start()
         app.state.streaming = StreamingHub(app.state.engines)
         await app.state.streaming.start()
-        worker: asyncio.Task[None] | None = None
+        background: list[asyncio.Task[None]] = []
         if settings.runs_jobs_in_server:
-            worker = asyncio.create_task(
-                app.state.engines.run_jobs(concurrency=2),
-                name="in-server-job-worker",
+            background.append(
+                asyncio.create_task(
+                    app.state.engines.run_jobs(concurrency=2),
+                    name="in-server-job-worker",
+                )
+            )
+            # Must-run work a queue lost is queued again from the database (in embedded
+            # mode the queue lives in memory: a restart loses it).
+            background.append(
+                asyncio.create_task(run_sweeper(app.state.engines), name="in-server-sweeper")
             )
         log.info("server.started", embedded=settings.is_embedded, version=__version__)
         # What exists now (modules, routes, compiled statements) lives as long as the
@@ -93,10 +101,10 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
             gc.unfreeze()
             gc.set_threshold(*previous_thresholds)
             await app.state.streaming.stop()
-            if worker is not None:
-                worker.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await worker
+                    await task
             await app.state.engines.stop()
 
     app = _ConnectHubApp(

@@ -10,7 +10,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -31,12 +31,19 @@ admin_app = typer.Typer(
     help="Administrative tasks.", no_args_is_help=True, pretty_exceptions_show_locals=False
 )
 app.add_typer(admin_app, name="admin")
+jobs_app = typer.Typer(
+    help="Background jobs: dead letters (list, retry, drop) and the sweeper (distributed mode).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(jobs_app, name="jobs")
 
 
 @admin_app.callback()
+@jobs_app.callback()
 def _admin_logging() -> None:
-    """Every admin command that changes an account writes an audit line (actor `cli`) to
-    the structured log on stdout, as the server does."""
+    """Every admin and jobs command writes an audit line (actor `cli`) to the structured
+    log on stdout, as the server does."""
     from connecthub.ops.logging import configure_logging
 
     try:
@@ -180,16 +187,35 @@ def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs run at once.", min=1)] = 4,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve /metrics on this port (WORKER_METRICS_PORT; none by default).",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None, typer.Option(help="Address of the /metrics port (WORKER_METRICS_HOST).")
+    ] = None,
 ) -> None:
-    """Run background jobs from the durable queue (distributed mode)."""
+    """Run background jobs from the durable queue (distributed mode), and the sweeper that
+    queues again the must-run work a queue lost."""
     settings = _settings()
     if settings.redis_url is None:
         raise _fail("REDIS_URL: not set; in embedded mode jobs run inside `connecthub serve`.")
-    asyncio.run(_run_worker(settings, concurrency))
+    port = metrics_port or settings.worker_metrics_port
+    host = metrics_host or settings.worker_metrics_host
+    asyncio.run(_run_worker(settings, concurrency, (host, port) if port else None))
 
 
-async def _run_worker(settings: Settings, concurrency: int) -> None:
+async def _run_worker(
+    settings: Settings, concurrency: int, metrics_address: tuple[str, int] | None
+) -> None:
     from connecthub.infra.engines import Engines
+    from connecthub.infra.sweeper import run_sweeper
+    from connecthub.ops import metrics
+    from connecthub.ops.metrics_server import MetricsServer
     from connecthub.ops.setup import configure_observability
     from connecthub.tasks import register_all
 
@@ -197,7 +223,20 @@ async def _run_worker(settings: Settings, concurrency: int) -> None:
     register_all(settings.task_modules)
     engines = Engines.from_settings(settings)
     await engines.start()
+    listener: MetricsServer | None = None
+    if metrics_address is not None:
+
+        async def refresh() -> None:
+            metrics.record_queue(await engines.jobs.stats())
+
+        listener = MetricsServer(settings, *metrics_address, refresh)
+        try:
+            await listener.start()
+        except OSError as exc:
+            await engines.stop()
+            raise _fail(f"--metrics-port: {exc}") from None
     task = asyncio.create_task(engines.run_jobs(concurrency))
+    sweeper = asyncio.create_task(run_sweeper(engines), name="sweeper")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
@@ -206,6 +245,11 @@ async def _run_worker(settings: Settings, concurrency: int) -> None:
     except asyncio.CancelledError:
         pass
     finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        if listener is not None:
+            await listener.stop()
         await engines.stop()
 
 
@@ -406,6 +450,153 @@ async def _run_queued_jobs(engines: Any) -> None:
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
+
+
+# --- connecthub jobs ----------------------------------------------------------------------
+
+JobIds = Annotated[list[str] | None, typer.Argument(help="Job ids, as `jobs list` shows them.")]
+AllOption = Annotated[bool, typer.Option("--all", help="Every dead letter.")]
+
+
+def _queue_settings() -> Settings:
+    settings = _settings()
+    if settings.redis_url is None:
+        raise _fail(
+            "REDIS_URL: not set; in embedded mode the queue lives inside `connecthub serve`, "
+            "whose dead letters show on its /metrics and in its log, and end with it."
+        )
+    return settings
+
+
+def _on_engines(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Runs `work(engines)`; Redis or the database out of reach is one line (exit 2)."""
+    from connecthub.infra import redis
+    from connecthub.infra.engines import Engines
+    from connecthub.ops.logging import scrub_text
+
+    async def run() -> T:
+        engines = Engines.from_settings(settings)
+        await engines.start()
+        try:
+            return await work(engines)
+        finally:
+            await engines.stop()
+
+    try:
+        return _run_on_database(run())
+    except Exception as exc:
+        if redis.unavailable_reason(exc) is None:
+            raise
+        raise _fail(f"REDIS_URL: cannot use Redis ({scrub_text(str(exc))})") from None
+
+
+def _chosen(job_ids: list[str] | None, every: bool) -> list[str] | None:
+    """The ids a retry or drop names, or None for `--all`."""
+    if every and job_ids:
+        raise _fail("JOB_IDS: give job ids or --all, not both")
+    if not every and not job_ids:
+        raise _fail("JOB_IDS: give the ids of the dead letters (see `jobs list`), or --all")
+    return None if every else job_ids
+
+
+def _age(seconds: float) -> str:
+    minutes, _ = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes}m" if hours else f"{minutes}m"
+
+
+@jobs_app.command("list")
+def jobs_list(
+    limit: Annotated[int, typer.Option(help="Dead letters shown, oldest first.", min=1)] = 50,
+) -> None:
+    """Show the dead letters: jobs that failed every attempt, oldest first."""
+    from datetime import UTC, datetime
+
+    from connecthub.clock import epoch_ms
+    from connecthub.ops import audit
+
+    settings = _queue_settings()
+
+    async def read(engines: Any) -> tuple[Any, Any]:
+        return await engines.jobs.stats(), await engines.jobs.dead_letters(limit)
+
+    stats, letters = _on_engines(settings, read)
+    audit.record_cli("jobs_list", dead_letters=stats.dead)
+    if not stats.dead:
+        typer.echo("No dead letters.")
+        return
+    typer.echo(
+        f"{stats.dead} dead letter(s), the oldest {_age(stats.oldest_dead_age_seconds)} old"
+        + (f"; the {len(letters)} oldest:" if len(letters) < stats.dead else ":")
+    )
+    now = epoch_ms() / 1000
+    for letter in letters:
+        died = datetime.fromtimestamp(letter.died_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        typer.echo(
+            f"\n{letter.job_id}  {letter.name}  attempts={letter.attempts}"
+            f"  died={died} ({_age(now - letter.died_at)} ago)"
+        )
+        typer.echo(f"  error:   {letter.last_error.splitlines()[0] if letter.last_error else '-'}")
+        typer.echo(f"  payload: {letter.payload}")
+
+
+def _settle(retry: bool, job_ids: list[str] | None, every: bool) -> None:
+    """Retry or drop dead letters: one audit line and one output line per job settled."""
+    from connecthub.ops import audit
+
+    chosen = _chosen(job_ids, every)
+    settings = _queue_settings()
+
+    async def settle(engines: Any) -> list[Any]:
+        if retry:
+            return list(await engines.jobs.retry_dead(chosen))
+        return list(await engines.jobs.drop_dead(chosen))
+
+    done = _on_engines(settings, settle)
+    verb = "Retried" if retry else "Dropped"
+    for letter in done:
+        action = "jobs_retry" if retry else "jobs_drop"
+        audit.record_cli(action, job_id=letter.job_id, job=letter.name)
+        typer.echo(f"{verb} {letter.job_id} ({letter.name}).")
+    settled = {letter.job_id for letter in done}
+    missing = [job_id for job_id in chosen or [] if job_id not in settled]
+    for job_id in missing:
+        typer.echo(f"{job_id}: not a dead letter (already retried, dropped or expired)", err=True)
+    if every and not done:
+        typer.echo("No dead letters.")
+    if missing:
+        raise typer.Exit(2)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_ids: JobIds = None, every: AllOption = False) -> None:
+    """Queue dead letters again, each with a fresh set of attempts."""
+    _settle(True, job_ids, every)
+
+
+@jobs_app.command("drop")
+def jobs_drop(job_ids: JobIds = None, every: AllOption = False) -> None:
+    """Forget dead letters for good."""
+    _settle(False, job_ids, every)
+
+
+@jobs_app.command("sweep")
+def jobs_sweep() -> None:
+    """Queue again now the must-run work the database says is pending past the grace
+    period (what the workers' sweeper does every JOBS_SWEEP_INTERVAL_SECONDS)."""
+    from connecthub.infra.sweeper import sweep_once
+    from connecthub.ops import audit
+    from connecthub.tasks import register_all
+
+    settings = _queue_settings()
+    register_all(settings.task_modules)
+    queued: dict[str, int] = _on_engines(settings, sweep_once)
+    audit.record_cli("jobs_sweep", **{f"queued_{kind}": count for kind, count in queued.items()})
+    for kind, count in queued.items():
+        typer.echo(f"{kind}: {count} queued")
 
 
 def main() -> None:

@@ -140,6 +140,13 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=500)
     database_max_overflow: int = Field(default=10, ge=0, le=500)
     database_echo: bool = False
+    # Seconds a request waits for a free pooled connection before it is answered 503.
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # PostgreSQL: seconds to open a connection before the request is answered 503 (a host
+    # that does not answer at all would otherwise hold it for a minute).
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # SQLite: seconds a writer waits for another writer's lock before giving up (503).
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     redis_url: str | None = None
     redis_key_prefix: str = "connecthub:"
     # Connections one process may open to Redis; commands wait for a free one when all are
@@ -177,6 +184,14 @@ class Settings(BaseSettings):
     # job row still there this long after its commit was not relayed (a crash, Redis down),
     # and the relay loop beside every job worker queues it; it looks every half this long.
     jobs_outbox_relay_after_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # The sweeper (infra/sweeper.py) queues again, every interval, must-run work the
+    # database says is pending for longer than the grace period (0: no sweeps).
+    jobs_sweep_interval_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    jobs_sweep_grace_seconds: float = Field(default=300.0, ge=0, le=7 * 86_400)
+    # `connecthub worker` serves its own `/metrics` on this port when set (none by default),
+    # on WORKER_METRICS_HOST; the METRICS_TOKEN rule is the server's.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
     # Extra modules whose `@job` handlers workers load (plugins, tests), beside the domains'.
     task_modules: CommaList = Field(default_factory=list)
 

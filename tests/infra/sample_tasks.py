@@ -49,6 +49,17 @@ async def always_fails(ctx: JobContext, payload: Payload) -> None:
     raise RuntimeError("fails on purpose")
 
 
+# Job ids whose cause of failure an operator has fixed (`sample.fails_until_fixed`).
+FIXED: set[str] = set()
+
+
+@job("sample.fails_until_fixed")
+async def fails_until_fixed(ctx: JobContext, payload: Payload) -> None:
+    _record(ctx, payload)
+    if ctx.job_id not in FIXED:
+        raise RuntimeError("not fixed yet")
+
+
 def sample_keys(ctx_or_prefix: JobContext | str) -> KeySpace:
     prefix = (
         ctx_or_prefix

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -33,7 +35,7 @@ from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobRequest, QueueStats
 from tests.conftest import connecthub_command, free_port, stop_process
 from tests.engines import redis_url
-from tests.infra.sample_tasks import RUNS, sample_keys
+from tests.infra.sample_tasks import FIXED, RUNS, sample_keys
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -186,7 +188,10 @@ async def test_a_failing_job_is_retried_then_dead_lettered(engines: Engines) -> 
     job_id = await engines.jobs.enqueue("sample.always_fails", {})
     async with running_worker(engines):
         stats = await wait_for_stats(engines, lambda stats: stats.dead == 1)
-    assert stats == QueueStats(ready=0, delayed=0, running=0, dead=1, oldest_age_seconds=0.0)
+    assert dataclasses.replace(stats, oldest_dead_age_seconds=0.0) == QueueStats(
+        ready=0, delayed=0, running=0, dead=1, oldest_age_seconds=0.0
+    )
+    assert 0 <= stats.oldest_dead_age_seconds < DEADLINE_SECONDS  # it died just now
     assert [run.attempt for run in RUNS[job_id]] == [1, 2, 3]  # JOBS_MAX_ATTEMPTS=3
     assert processed("sample.always_fails", "retry") == retries + 2
     assert processed("sample.always_fails", "dead") == deaths + 1
@@ -213,11 +218,57 @@ async def test_an_unknown_job_is_dead_lettered_and_the_worker_carries_on(
     assert stats.running == 0
 
 
+async def test_dead_letters_are_listed_retried_and_dropped(engines: Engines) -> None:
+    broken = await engines.jobs.enqueue("sample.fails_until_fixed", {"n": 1})
+    other = await engines.jobs.enqueue("sample.fails_until_fixed", {"n": 2})
+    assert await engines.jobs.state(broken) == "ready"
+    async with running_worker(engines):
+        stats = await wait_for_stats(engines, lambda stats: stats.dead == 2)
+        assert stats.ready == stats.delayed == stats.running == 0
+        letters = {letter.job_id: letter for letter in await engines.jobs.dead_letters(10)}
+        assert set(letters) == {broken, other}
+        letter = letters[broken]
+        assert letter.name == "sample.fails_until_fixed"
+        assert json.loads(letter.payload) == {"n": 1}
+        assert letter.attempts == 3  # JOBS_MAX_ATTEMPTS
+        assert letter.last_error == "RuntimeError: not fixed yet"
+        assert abs(letter.died_at - time.time()) < DEADLINE_SECONDS
+        assert await engines.jobs.dead_job_ids(10) == {broken, other}
+        assert await engines.jobs.state(broken) == "dead"
+        assert len(await engines.jobs.dead_letters(1)) == 1  # oldest first, as many as asked
+
+        # The operator fixes the cause and retries one: it runs again with fresh attempts.
+        FIXED.add(broken)
+        retried = await engines.jobs.retry_dead([broken, "no-such-job"])
+        assert [letter.job_id for letter in retried] == [broken]
+        await wait_for_runs(broken, 4)
+        stats = await wait_for_stats(
+            engines,
+            lambda stats: (
+                dataclasses.replace(stats, oldest_dead_age_seconds=0)
+                == (dataclasses.replace(EMPTY, dead=1))
+            ),
+        )
+        assert RUNS[broken][-1].attempt == 1
+        assert await engines.jobs.state(broken) is None  # done, forgotten
+        assert [letter.job_id for letter in await engines.jobs.dead_letters(10)] == [other]
+        assert await engines.jobs.retry_dead([broken]) == []  # no longer dead
+
+        dropped = await engines.jobs.drop_dead(None)
+        assert [letter.job_id for letter in dropped] == [other]
+        assert await engines.jobs.stats() == EMPTY
+        assert await engines.jobs.dead_letters(10) == []
+        assert await engines.jobs.retry_dead(None) == []
+        assert await engines.jobs.state(other) is None
+    assert len(RUNS[other]) == 3  # dropped, never run again
+
+
 async def test_a_delayed_job_waits_its_delay(engines: Engines) -> None:
     enqueued_at = time.time()
     job_id = await engines.jobs.enqueue("sample.record", {}, delay_seconds=1.0)
     stats = await engines.jobs.stats()
     assert (stats.ready, stats.delayed) == (0, 1)
+    assert await engines.jobs.state(job_id) == "delayed"
     async with running_worker(engines):
         await wait_for_runs(job_id)
         await wait_for_stats(engines, lambda stats: stats == EMPTY)

@@ -8,13 +8,13 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connecthub.errors import ConnectHubError, OAuthError
+from connecthub.infra import db, redis
 from connecthub.ops.setup import report_exception
 
 log = structlog.get_logger(__name__)
@@ -124,12 +124,19 @@ class UnhandledErrorMiddleware:
                 log.exception("http.unhandled_error", path=scope.get("path"))
                 report_exception(exc)
                 raise
-            if _lost_database_connection(exc):
-                # Connections are not pinged before use (three round trips per request on
-                # PostgreSQL): a connection the database dropped fails here once, the pool
-                # has already discarded its siblings, and the client is told to retry.
-                log.warning("http.database_connection_lost", path=scope.get("path"))
-                await _send_error(send, 503, [(b"retry-after", b"1")])
+            outage = outage_of(exc)
+            if outage is not None:
+                # An engine that cannot answer now is not a bug: the client is told to come
+                # back (503 + Retry-After), and the log gets one line, not a traceback.
+                engine, reason, retry_after = outage
+                log.warning(
+                    "http.engine_unavailable",
+                    engine=engine,
+                    reason=reason,
+                    error=_first_line(exc),
+                    path=scope.get("path"),
+                )
+                await _send_error(send, 503, [(b"retry-after", str(retry_after).encode())])
                 return
             log.exception("http.unhandled_error", path=scope.get("path"))
             # Handled here, so Sentry's own ASGI wrapper never sees it.
@@ -137,8 +144,28 @@ class UnhandledErrorMiddleware:
             await _send_error(send, 500, [])
 
 
-def _lost_database_connection(exc: BaseException) -> bool:
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+# Seconds a client is asked to wait, by why the engine failed. A dropped pooled connection
+# or a busy pool is over in a moment (the pool has discarded its siblings; connections come
+# back); a server that is down, starting or refusing needs longer.
+_RETRY_AFTER_SECONDS = {"connection_lost": 1, "pool_exhausted": 1, "busy": 1, "unavailable": 5}
+
+
+def outage_of(exc: BaseException) -> tuple[str, str, int] | None:
+    """(engine, reason, Retry-After seconds) when `exc` says the database or Redis cannot
+    answer now (infra/db.unavailable_reason, infra/redis.unavailable_reason); None for
+    anything else, which stays a 500."""
+    reason = db.unavailable_reason(exc)
+    if reason is not None:
+        return "database", reason, _RETRY_AFTER_SECONDS[reason]
+    reason = redis.unavailable_reason(exc)
+    if reason is not None:
+        return "redis", reason, _RETRY_AFTER_SECONDS[reason]
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
 async def _send_error(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from connecthub.config import RateLimit, Settings
 from connecthub.errors import Unauthorized
 from connecthub.http.auth import resolve_token
+from connecthub.http.errors import outage_of
 from connecthub.infra.engines import Engines
 from connecthub.infra.ratelimit import RateLimitDecision
 from connecthub.oauth.identity import TokenInfo
@@ -115,9 +116,14 @@ class RateLimitMiddleware:
             return await resolve_token(scope, engines)
         except Unauthorized:
             return None
-        except Exception:
-            # Token storage is down: count the request per IP; the route reports the outage.
-            log.warning("ratelimit.token_lookup_failed", exc_info=True)
+        except Exception as exc:
+            # Token storage is down: count the request per IP; the route reports the outage
+            # (a 503). An outage is one line per request; anything else keeps its traceback.
+            outage = outage_of(exc)
+            if outage is None:
+                log.warning("ratelimit.token_lookup_failed", exc_info=True)
+            else:
+                log.warning("ratelimit.token_lookup_failed", engine=outage[0], reason=outage[1])
             return None
 
     @staticmethod

@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -103,10 +105,16 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername="postgresql+asyncpg")
 
 
-def _sqlite_engine(url: URL, *, immediate: bool, echo: bool) -> AsyncEngine:
+def _sqlite_engine(url: URL, settings: Settings, *, immediate: bool) -> AsyncEngine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    busy_timeout = settings.sqlite_busy_timeout_seconds
+    engine = create_async_engine(
+        url,
+        echo=settings.database_echo,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        connect_args={"timeout": busy_timeout},
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -116,7 +124,8 @@ def _sqlite_engine(url: URL, *, immediate: bool, echo: bool) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # A writer waits this long for another to finish, then gives up (a 503).
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -139,6 +148,10 @@ def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
         # (http/errors.py) and SQLAlchemy then discards the whole pool.
         pool_pre_ping=False,
         pool_recycle=1800,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        # A server that does not answer (a host gone, not a refused port) fails the
+        # request in seconds, as an outage (503), instead of asyncpg's default minute.
+        connect_args={"timeout": settings.database_connect_timeout_seconds},
     )
 
 
@@ -159,10 +172,8 @@ class Database:
         self.is_sqlite = settings.is_sqlite
         primary_url = async_url(settings.database_url)
         if self.is_sqlite:
-            self.primary = _sqlite_engine(primary_url, immediate=True, echo=settings.database_echo)
-            self.replicas = [
-                _sqlite_engine(primary_url, immediate=False, echo=settings.database_echo)
-            ]
+            self.primary = _sqlite_engine(primary_url, settings, immediate=True)
+            self.replicas = [_sqlite_engine(primary_url, settings, immediate=False)]
         else:
             self.primary = _postgres_engine(primary_url, settings)
             self.replicas = [
@@ -207,3 +218,61 @@ class Database:
     async def dispose(self) -> None:
         for engine in [self.primary, *self.replicas]:
             await engine.dispose()
+
+
+# --- outages --------------------------------------------------------------------------------
+
+# SQLite primary result codes that mean "the file cannot serve now", not "this statement is
+# wrong": BUSY and LOCKED (another writer held on past the busy timeout), READONLY, IOERR,
+# FULL, CANTOPEN (the file or its directory is gone or refused), PROTOCOL.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 8, 10, 13, 14, 15})
+_SQLITE_BUSY = frozenset({5, 6})
+# PostgreSQL SQLSTATEs (and classes) of the same kind: connection exceptions (08), the server
+# shutting down, crashed or starting (57P01-57P03), out of connections, disk or memory (53),
+# an I/O error (58030), and a standby that refuses writes after a failover (25006).
+_POSTGRES_UNAVAILABLE_CLASSES = ("08", "53")
+_POSTGRES_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "58030", "25006"})
+# Modules whose frames show that an OSError came from opening a database connection.
+_DRIVER_MODULES = ("sqlalchemy.pool", "asyncpg", "aiosqlite")
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database cannot answer now, when `exc` is an outage rather than a bug:
+    `connection_lost` (a pooled connection the server dropped), `pool_exhausted` (no
+    connection free within the pool timeout), `busy` (SQLite: another writer held the
+    lock past the busy timeout) or `unavailable` (refused, unreachable, shutting down,
+    starting up, out of connections, the file cannot be opened). None otherwise."""
+    if isinstance(exc, PoolTimeout):
+        return "pool_exhausted"
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return "connection_lost"
+        return _driver_reason(exc.orig)
+    if isinstance(exc, OSError) and _raised_in(exc, _DRIVER_MODULES):
+        return "unavailable"  # connection refused, reset, timed out, unknown host
+    return None
+
+
+def _driver_reason(orig: BaseException | None) -> str | None:
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        primary = code & 0xFF
+        if primary in _SQLITE_BUSY:
+            return "busy"
+        return "unavailable" if primary in _SQLITE_UNAVAILABLE else None
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str) and (
+        state in _POSTGRES_UNAVAILABLE or state.startswith(_POSTGRES_UNAVAILABLE_CLASSES)
+    ):
+        return "unavailable"
+    return None
+
+
+def _raised_in(exc: BaseException, modules: tuple[str, ...]) -> bool:
+    traceback = exc.__traceback__
+    while traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if isinstance(module, str) and module.startswith(modules):
+            return True
+        traceback = traceback.tb_next
+    return False

@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 from connecthub.clock import epoch_ms
 from connecthub.config import Settings
 from connecthub.infra import job_scripts
-from connecthub.infra.jobs import HANDLERS, JobContext, JobRequest, Payload, QueueStats
+from connecthub.infra.jobs import HANDLERS, DeadLetter, JobContext, JobRequest, Payload, QueueStats
 from connecthub.infra.redis import KeySpace
 from connecthub.ops import metrics
 
@@ -51,6 +51,8 @@ IDLE_WAIT_SECONDS = 2.0
 # Wake-up tokens kept for idle workers; more would only cause empty wake-ups.
 WAKE_TOKENS = 64
 MAX_ERROR_CHARS = 2000
+# Dead letters retried or dropped per script call.
+DEAD_LETTER_PAGE = 100
 
 
 def retry_delay(settings: Settings, attempt: int) -> float:
@@ -59,7 +61,7 @@ def retry_delay(settings: Settings, attempt: int) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-def _cancel_swallowed() -> bool:
+def cancel_swallowed() -> bool:
     """True when this task was cancelled but the cancellation got lost on the way.
 
     redis-py can swallow a `CancelledError` that lands while a blocking read completes (seen
@@ -130,7 +132,7 @@ class QueueWorker(ABC):
             while True:
                 await slots.acquire()
                 delivery = await self._next_delivery()
-                if _cancel_swallowed():
+                if cancel_swallowed():
                     if delivery is not None:
                         await self._release(delivery)
                     raise asyncio.CancelledError
@@ -212,6 +214,12 @@ class _MemoryJob:
     ready_at: float
     attempts: int = 0
     last_error: str = ""
+    died_at: float = 0.0
+
+    def dead_letter(self) -> DeadLetter:
+        return DeadLetter(
+            self.job_id, self.name, self.body, self.attempts, self.last_error, self.died_at
+        )
 
 
 def _now() -> float:
@@ -286,6 +294,7 @@ class InProcessJobQueue(QueueWorker):
         job.last_error = error
         if dead:
             del self._jobs[delivery.job_id]
+            job.died_at = _now()
             self._dead[job.job_id] = job
             while len(self._dead) > IN_PROCESS_DEAD_LETTER_LIMIT:
                 self._dead.popitem(last=False)
@@ -304,13 +313,48 @@ class InProcessJobQueue(QueueWorker):
     async def stats(self) -> QueueStats:
         now = _now()
         due = [ready_at for ready_at, _, _ in self._schedule if ready_at <= now]
+        oldest_dead = next(iter(self._dead.values()), None)
         return QueueStats(
             ready=len(due),
             delayed=len(self._schedule) - len(due),
             running=len(self._running),
             dead=len(self._dead),
             oldest_age_seconds=now - min(due) if due else 0.0,
+            oldest_dead_age_seconds=now - oldest_dead.died_at if oldest_dead else 0.0,
         )
+
+    async def state(self, job_id: str) -> str | None:
+        if job_id in self._dead:
+            return "dead"
+        job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        if job_id in self._running:
+            return "running"
+        return "delayed" if job.ready_at > _now() else "ready"
+
+    async def dead_letters(self, limit: int) -> list[DeadLetter]:
+        return [job.dead_letter() for job in itertools.islice(self._dead.values(), limit)]
+
+    async def dead_job_ids(self, limit: int) -> set[str]:
+        return set(itertools.islice(self._dead, limit))
+
+    def _take_dead(self, job_ids: Sequence[str] | None) -> list[_MemoryJob]:
+        wanted = list(self._dead) if job_ids is None else list(dict.fromkeys(job_ids))
+        return [self._dead.pop(job_id) for job_id in wanted if job_id in self._dead]
+
+    async def retry_dead(self, job_ids: Sequence[str] | None) -> list[DeadLetter]:
+        retried = []
+        for job in self._take_dead(job_ids):
+            retried.append(job.dead_letter())
+            # Not live under this id: queueing the id again takes it out of the dead ones.
+            job.attempts, job.ready_at = 0, _now()
+            self._jobs[job.job_id] = job
+            self._schedule_at(job)
+        return retried
+
+    async def drop_dead(self, job_ids: Sequence[str] | None) -> list[DeadLetter]:
+        return [job.dead_letter() for job in self._take_dead(job_ids)]
 
     async def ping(self) -> None:
         return None
@@ -352,6 +396,8 @@ class RedisJobQueue(QueueWorker):
         self._release_script = script(job_scripts.RELEASE)
         self._reap_script = script(job_scripts.REAP)
         self._stats_script = script(job_scripts.STATS)
+        self._retry_dead_script = script(job_scripts.RETRY_DEAD)
+        self._drop_dead_script = script(job_scripts.DROP_DEAD)
 
     async def enqueue(
         self, name: str, payload: Payload, *, job_id: str | None = None, delay_seconds: float = 0
@@ -434,7 +480,7 @@ class RedisJobQueue(QueueWorker):
             except (RedisError, OSError) as exc:
                 log.warning("jobs.upkeep_failed", error=str(exc))
             await asyncio.sleep(interval * random.uniform(0.9, 1.1))
-            if _cancel_swallowed():
+            if cancel_swallowed():
                 raise asyncio.CancelledError
 
     async def _heartbeat(self) -> None:
@@ -467,7 +513,7 @@ class RedisJobQueue(QueueWorker):
             )
 
     async def stats(self) -> QueueStats:
-        ready, delayed, running, dead, oldest_ms = await self._stats_script(
+        ready, delayed, running, dead, oldest_ms, oldest_dead_ms = await self._stats_script(
             keys=[self._ready, self._delayed, self._running, self._dead],
             args=[self._job_prefix],
         )
@@ -477,7 +523,73 @@ class RedisJobQueue(QueueWorker):
             running=int(running),
             dead=int(dead),
             oldest_age_seconds=int(oldest_ms) / 1000,
+            oldest_dead_age_seconds=int(oldest_dead_ms) / 1000,
         )
+
+    async def state(self, job_id: str) -> str | None:
+        state = await self._redis.hget(self._job_prefix + job_id, "state")
+        return None if state is None else _text(state)
+
+    async def dead_letters(self, limit: int) -> list[DeadLetter]:
+        ids = [_text(job_id) for job_id in await self._redis.zrange(self._dead, 0, limit - 1)]
+        return await self._read_dead(ids)
+
+    async def dead_job_ids(self, limit: int) -> set[str]:
+        return {_text(job_id) for job_id in await self._redis.zrange(self._dead, 0, limit - 1)}
+
+    async def _read_dead(self, job_ids: Sequence[str]) -> list[DeadLetter]:
+        """The dead letters among `job_ids` (a hash that expired or left is skipped)."""
+        fields = ("state", "name", "payload", "attempts", "last_error")
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hmget(self._job_prefix + job_id, fields)
+                pipe.zscore(self._dead, job_id)
+            replies = await pipe.execute()
+        letters = []
+        for index, job_id in enumerate(job_ids):
+            values, died_ms = replies[2 * index], replies[2 * index + 1]
+            state, name, payload, attempts, error = (
+                _text(value) if value is not None else None for value in values
+            )
+            if state != "dead" or died_ms is None:
+                continue
+            letters.append(
+                DeadLetter(
+                    job_id,
+                    name or "",
+                    payload or "",
+                    int(attempts or 0),
+                    error or "",
+                    float(died_ms) / 1000,
+                )
+            )
+        return letters
+
+    async def _settle_dead(self, script: Any, job_ids: Sequence[str] | None) -> list[DeadLetter]:
+        """Run a dead-letter script over `job_ids` (None: every dead letter, in pages)."""
+        wanted = (
+            [_text(job_id) for job_id in await self._redis.zrange(self._dead, 0, -1)]
+            if job_ids is None
+            else list(dict.fromkeys(job_ids))
+        )
+        done: list[DeadLetter] = []
+        for start in range(0, len(wanted), DEAD_LETTER_PAGE):
+            page = await self._read_dead(wanted[start : start + DEAD_LETTER_PAGE])
+            if not page:
+                continue
+            moved = await script(
+                keys=[self._dead, self._ready, self._wake],
+                args=[self._job_prefix, WAKE_TOKENS, *(letter.job_id for letter in page)],
+            )
+            settled = {_text(job_id) for job_id in moved}
+            done += [letter for letter in page if letter.job_id in settled]
+        return done
+
+    async def retry_dead(self, job_ids: Sequence[str] | None) -> list[DeadLetter]:
+        return await self._settle_dead(self._retry_dead_script, job_ids)
+
+    async def drop_dead(self, job_ids: Sequence[str] | None) -> list[DeadLetter]:
+        return await self._settle_dead(self._drop_dead_script, job_ids)
 
     async def ping(self) -> None:
         await self._redis.ping()

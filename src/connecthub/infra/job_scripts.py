@@ -185,6 +185,7 @@ return {requeued, buried}
 """
 
 # KEYS: ready, delayed, running, dead. ARGV: prefix.
+# Returns {ready, delayed, running, dead, oldest waiting ms, oldest dead letter ms}.
 STATS = """
 local now = now_ms()
 local due = redis.call('ZCOUNT', KEYS[2], '-inf', now)
@@ -196,6 +197,46 @@ if head then
 end
 local first_due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
 if first_due[2] then oldest = math.max(oldest, now - tonumber(first_due[2])) end
+local oldest_dead = 0
+local first_dead = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+if first_dead[2] then oldest_dead = math.max(now - tonumber(first_dead[2]), 0) end
 return {redis.call('LLEN', KEYS[1]) + due, redis.call('ZCARD', KEYS[2]) - due,
-  redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]), math.max(oldest, 0)}
+  redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]), math.max(oldest, 0), oldest_dead}
+"""
+
+# KEYS: dead, ready, wake. ARGV: prefix, wake cap, then job ids. Each id still dead goes
+# back to `ready` with no attempts spent (and no expiry: a dead job's hash had one).
+# Returns the ids moved.
+RETRY_DEAD = """
+local now = now_ms()
+local moved = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local key = ARGV[1] .. id
+  if redis.call('HGET', key, 'state') == 'dead' then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('PERSIST', key)
+    redis.call('HSET', key, 'state', 'ready', 'attempts', 0, 'ready_at', now)
+    redis.call('RPUSH', KEYS[2], id)
+    moved[#moved + 1] = id
+  end
+end
+if #moved > 0 then wake(KEYS[3], #moved, tonumber(ARGV[2])) end
+return moved
+"""
+
+# KEYS: dead, ready, wake (unused: the same keys as RETRY_DEAD). ARGV: prefix, wake cap,
+# then job ids. Each id still dead is forgotten. Returns the ids dropped.
+DROP_DEAD = """
+local dropped = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local key = ARGV[1] .. id
+  if redis.call('HGET', key, 'state') == 'dead' then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('DEL', key)
+    dropped[#dropped + 1] = id
+  end
+end
+return dropped
 """

@@ -55,6 +55,21 @@ class QueueStats:
     running: int
     dead: int
     oldest_age_seconds: float
+    # How long the oldest dead letter has waited for an operator (0 when there is none).
+    oldest_dead_age_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A job that failed every attempt, kept (7 days on Redis) until an operator retries or
+    drops it (`connecthub jobs`)."""
+
+    job_id: str
+    name: str
+    payload: str  # the JSON text the job was queued with
+    attempts: int
+    last_error: str
+    died_at: float  # seconds since the epoch
 
 
 class JobQueue(Protocol):
@@ -81,5 +96,27 @@ class JobQueue(Protocol):
         ...
 
     async def stats(self) -> QueueStats: ...
+
+    async def state(self, job_id: str) -> str | None:
+        """Where the job is: `ready`, `delayed`, `running` or `dead`; None when the queue
+        does not know it (finished, never queued, or lost)."""
+        ...
+
+    async def dead_letters(self, limit: int) -> list[DeadLetter]:
+        """The oldest `limit` dead letters, oldest first."""
+        ...
+
+    async def dead_job_ids(self, limit: int) -> set[str]:
+        """The ids of up to `limit` dead letters (the sweeper leaves those to operators)."""
+        ...
+
+    async def retry_dead(self, job_ids: Sequence[str] | None) -> list[DeadLetter]:
+        """Queue these dead letters (None: all of them) again with a fresh set of attempts;
+        returns the ones that were dead and now are ready."""
+        ...
+
+    async def drop_dead(self, job_ids: Sequence[str] | None) -> list[DeadLetter]:
+        """Forget these dead letters (None: all of them); returns the ones dropped."""
+        ...
 
     async def ping(self) -> None: ...

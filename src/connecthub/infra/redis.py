@@ -6,6 +6,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 POOL_WAIT_SECONDS = 5
@@ -36,3 +37,16 @@ class KeySpace:
 
     def __call__(self, *parts: str | int) -> str:
         return self.prefix + ":".join(str(part) for part in parts)
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why Redis cannot answer now, when `exc` is an outage rather than a bug:
+    `pool_exhausted` (every connection of the pool stayed busy for `POOL_WAIT_SECONDS`),
+    `unavailable` (refused, reset, timed out, loading its data after a restart, a replica
+    that refuses writes after a failover). None otherwise."""
+    if isinstance(exc, RedisConnectionError):
+        # redis-py's blocking pool says so in these words when no connection came free.
+        return "pool_exhausted" if "No connection available" in str(exc) else "unavailable"
+    if isinstance(exc, RedisTimeoutError | ReadOnlyError):
+        return "unavailable"
+    return None

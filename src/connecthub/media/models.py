@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,6 +48,13 @@ class MediaAttachment(Base):
         # The sweep of unattached uploads scans by age.
         Index("ix_media_attachments_unattached", "status_id", "created_at"),
         Index("ix_media_attachments_file_key", "file_key"),
+        # The sweeper's question (infra/sweeper.py): uploads still processing, oldest first.
+        Index(
+            "ix_media_attachments_processing",
+            "updated_at",
+            postgresql_where=text(f"state = {int(MediaState.PROCESSING)}"),
+            sqlite_where=text(f"state = {int(MediaState.PROCESSING)}"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
@@ -79,6 +87,19 @@ class MediaAttachment(Base):
         return [
             key for key in (self.file_key, self.small_key, self.webp_key, self.thumbnail_key) if key
         ]
+
+
+class MediaPurge(Base):
+    """A stored object no row may name any more, to be deleted from the store. Written in
+    the transaction that drops the last reference, deleted by the purge once the object is
+    gone (or named again): a purge job that was lost leaves its rows behind, and the
+    sweeper queues it again from them."""
+
+    __tablename__ = "media_purges"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # A status's cached attachments (statuses/serializers.py) go when one of them changes.

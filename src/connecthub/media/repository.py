@@ -6,11 +6,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
-from connecthub.media.models import MediaAttachment
+from connecthub.clock import utcnow
+from connecthub.ids import new_id
+from connecthub.media.models import MediaAttachment, MediaPurge, MediaState
 
 
 async def by_id(session: AsyncSession, media_id: int) -> MediaAttachment | None:
@@ -120,3 +122,59 @@ async def keys_in_use(session: AsyncSession, keys: Iterable[str]) -> set[str]:
     for avatar, header in (await session.execute(profile)).all():
         used.update(key for key in (avatar, header) if key in wanted)
     return used
+
+
+# --- pending purges (media_purges) and the sweeper's questions ------------------------------
+
+
+async def add_purges(session: AsyncSession, keys: Iterable[str]) -> None:
+    """Record, in the caller's transaction, that these stored objects are to be purged."""
+    rows = [{"id": new_id(), "key": key, "created_at": utcnow()} for key in dict.fromkeys(keys)]
+    if rows:
+        await session.execute(insert(MediaPurge), rows)
+
+
+async def purge_ids(session: AsyncSession, keys: Iterable[str]) -> list[int]:
+    wanted = set(keys)
+    if not wanted:
+        return []
+    return list(await session.scalars(select(MediaPurge.id).where(MediaPurge.key.in_(wanted))))
+
+
+async def forget_purges(session: AsyncSession, purge_ids: Sequence[int]) -> None:
+    if purge_ids:
+        await session.execute(delete(MediaPurge).where(MediaPurge.id.in_(purge_ids)))
+
+
+async def purges_before(
+    session: AsyncSession, cutoff: datetime, limit: int
+) -> list[tuple[int, str]]:
+    """Purges recorded before `cutoff` and not done yet (id, key), oldest first."""
+    query = (
+        select(MediaPurge.id, MediaPurge.key)
+        .where(MediaPurge.created_at < cutoff)
+        .order_by(MediaPurge.id)
+        .limit(limit)
+    )
+    return [(row.id, row.key) for row in await session.execute(query)]
+
+
+async def processing_before(session: AsyncSession, cutoff: datetime, limit: int) -> list[int]:
+    """Uploads still processing that were last changed before `cutoff`, oldest first."""
+    query = (
+        select(MediaAttachment.id)
+        .where(
+            MediaAttachment.state == int(MediaState.PROCESSING),
+            MediaAttachment.updated_at < cutoff,
+        )
+        .order_by(MediaAttachment.updated_at)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def any_unattached_before(session: AsyncSession, cutoff: datetime) -> bool:
+    query = select(MediaAttachment.id).where(
+        MediaAttachment.status_id.is_(None), MediaAttachment.created_at < cutoff
+    )
+    return (await session.execute(query.limit(1))).first() is not None

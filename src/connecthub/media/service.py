@@ -7,8 +7,10 @@ content-addressed keys, and only then recorded. A store that fails mid-way gets 
 was given (no orphan file) and the request fails with 503/507 before any row exists.
 
 Jobs (see tasks.py): `PROCESS_JOB` {"media_id"} finishes a video; `PURGE_JOB` {"keys"}
-deletes stored objects no row names any more; `EXPIRE_JOB` {"media_id"} removes uploads
-left unattached for `MEDIA_UNATTACHED_MAX_AGE_SECONDS`.
+deletes stored objects no row names any more (each recorded in `media_purges` by the
+transaction that dropped its last reference); `EXPIRE_JOB` {"media_id"} removes uploads
+left unattached for `MEDIA_UNATTACHED_MAX_AGE_SECONDS`. The sweeper re-derives all three
+from the database when their jobs are lost (tasks.py).
 """
 
 from __future__ import annotations
@@ -276,8 +278,12 @@ async def upload(
     await uow.session.flush()
     _schedule_expiry(uow, settings, row.id)
     if row.state == MediaState.PROCESSING:
-        uow.enqueue(PROCESS_JOB, {"media_id": row.id}, job_id=f"media-process:{row.id}")
+        uow.enqueue(PROCESS_JOB, {"media_id": row.id}, job_id=process_job_id(row.id))
     return row
+
+
+def process_job_id(media_id: int) -> str:
+    return f"media-process:{media_id}"
 
 
 def _schedule_expiry(uow: UnitOfWork, settings: Settings, media_id: int) -> None:
@@ -309,7 +315,7 @@ async def update(
         await store(uow.session, uow.engines.storage, objects)
         row.stored_bytes = (row.stored_bytes or 0) + _distinct_bytes(objects)
         if previous and previous != row.thumbnail_key:
-            purge_after_commit(uow, [previous])
+            await purge_after_commit(uow, [previous])
     row.updated_at = utcnow()
     await uow.session.flush()
     return row
@@ -364,8 +370,14 @@ async def attach(
     return bool(media_ids)
 
 
-def purge_after_commit(uow: UnitOfWork, keys: Sequence[str], job_id: str | None = None) -> None:
+async def purge_after_commit(
+    uow: UnitOfWork, keys: Sequence[str], job_id: str | None = None
+) -> None:
+    """These stored objects lose their last reference in this transaction: recorded as
+    pending purges with it (media_purges), and purged by PURGE_JOB after commit; the
+    sweeper queues a purge again from the records a lost job left."""
     if keys:
+        await repository.add_purges(uow.session, keys)
         uow.enqueue(PURGE_JOB, {"keys": sorted(set(keys))}, job_id=job_id)
 
 
@@ -376,7 +388,7 @@ async def release_status_media(uow: UnitOfWork, status_id: int) -> None:
         return
     keys = [key for row in rows for key in row.stored_keys()]
     await repository.delete_rows(uow.session, [row.id for row in rows])
-    purge_after_commit(uow, keys, job_id=f"media-purge:status:{status_id}")
+    await purge_after_commit(uow, keys, job_id=f"media-purge:status:{status_id}")
 
 
 async def release_account_media(uow: UnitOfWork, account_id: int) -> None:
@@ -388,7 +400,7 @@ async def release_account_media(uow: UnitOfWork, account_id: int) -> None:
         keys += [key for key in (account.avatar_key, account.header_key) if key]
         account.avatar_key = account.header_key = None
     await repository.delete_rows(uow.session, [row.id for row in rows])
-    purge_after_commit(uow, keys, job_id=f"media-purge:account:{account_id}")
+    await purge_after_commit(uow, keys, job_id=f"media-purge:account:{account_id}")
 
 
 async def set_profile_image(
@@ -416,7 +428,7 @@ async def set_profile_image(
     previous = getattr(account, column)
     setattr(account, column, key)
     if previous and previous != key:
-        purge_after_commit(uow, [previous])
+        await purge_after_commit(uow, [previous])
 
 
 async def own_upload(

@@ -6,6 +6,10 @@
 - `media.expire_unattached`: delete uploads left unattached too long. One is scheduled per
   upload (delayed by the maximum age); each run sweeps every expired upload, so uploads
   whose own job was lost (an embedded server restarted) are still removed.
+
+When a queue loses these jobs, the sweeper (infra/sweeper.py) re-derives them from the
+database: uploads still processing, purges recorded in `media_purges` and not done, and
+uploads unattached past the maximum age.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import structlog
 from connecthub.clock import utcnow
 from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobContext, Payload, job
+from connecthub.infra.sweeper import Sweep, sweep
 from connecthub.media import av, repository
 from connecthub.media.models import MediaAttachment, MediaState
 from connecthub.media.processing import ImageRefused, process_image
@@ -29,6 +34,7 @@ from connecthub.media.service import (
     StoredObject,
     content_key,
     in_thread,
+    process_job_id,
     store,
 )
 from connecthub.media.sniffing import BY_EXTENSION, PNG, FileType
@@ -38,11 +44,18 @@ SWEEP_BATCH = 500
 
 
 async def purge_keys(engines: Engines, keys: list[str]) -> None:
+    """Delete the objects no row names, then the purge records of `keys` that were there
+    before the check: a reference dropped (and recorded) after it is purged by its own
+    job, or by the sweeper from its record."""
     async with engines.db.session() as session:
+        recorded = await repository.purge_ids(session, keys)
         in_use = await repository.keys_in_use(session, keys)
     for key in keys:
         if key not in in_use:
             await engines.storage.delete(key)
+    if recorded:
+        async with engines.db.transaction() as session:
+            await repository.forget_purges(session, recorded)
 
 
 @job(PURGE_JOB)
@@ -59,6 +72,7 @@ async def sweep_unattached(engines: Engines) -> int:
             rows = await repository.unattached_before(session, cutoff, SWEEP_BATCH)
             keys = [key for row in rows for key in row.stored_keys()]
             await repository.delete_rows(session, [row.id for row in rows])
+            await repository.add_purges(session, keys)
         await purge_keys(engines, keys)
         removed += len(rows)
         if len(rows) < SWEEP_BATCH:
@@ -156,5 +170,43 @@ async def _finish_video(
         row.stored_bytes = max(0, (row.stored_bytes or 0) - upload_size) + added
         row.state = MediaState.READY
         row.updated_at = utcnow()
+        if upload_key != objects[0].key:
+            await repository.add_purges(session, [upload_key])
     if upload_key != objects[0].key:
         await purge_keys(engines, [upload_key])
+
+
+# --- the sweeper's re-derivations --------------------------------------------------------
+
+
+@sweep("media_processing")
+async def requeue_processing(run: Sweep) -> None:
+    """Uploads still processing past the grace period: their job was lost (one running,
+    queued or dead-lettered under the same id is left as it is)."""
+    async with run.engines.db.session(readonly=True) as session:
+        media_ids = await repository.processing_before(session, run.cutoff, run.limit)
+    for media_id in media_ids:
+        await run.enqueue(PROCESS_JOB, {"media_id": media_id}, job_id=process_job_id(media_id))
+
+
+@sweep("media_purges")
+async def requeue_purges(run: Sweep) -> None:
+    """Purges recorded before the grace period and not done: one job per batch, named by
+    its first and last record, so the same lost batch is queued once."""
+    async with run.engines.db.session(readonly=True) as session:
+        pending = await repository.purges_before(session, run.cutoff, run.limit)
+    for start in range(0, len(pending), SWEEP_BATCH):
+        batch = pending[start : start + SWEEP_BATCH]
+        keys = sorted({key for _, key in batch})
+        job_id = f"media-purge:pending:{batch[0][0]}-{batch[-1][0]}"
+        await run.enqueue(PURGE_JOB, {"keys": keys}, job_id=job_id)
+
+
+@sweep("media_unattached")
+async def requeue_expiry(run: Sweep) -> None:
+    """Uploads unattached for longer than the maximum age: one sweep of them all."""
+    max_age = timedelta(seconds=run.engines.settings.media_unattached_max_age_seconds)
+    async with run.engines.db.session(readonly=True) as session:
+        expired = await repository.any_unattached_before(session, utcnow() - max_age)
+    if expired:
+        await run.enqueue(EXPIRE_JOB, {}, job_id="media-expire:sweep")

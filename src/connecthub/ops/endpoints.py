@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -62,11 +63,8 @@ async def prometheus_metrics(
 ) -> Response:
     metrics.check_scrape(settings, authorization)
     metrics.DB_POOL_IN_USE.set(engines.db.pool_in_use())
-    try:
-        stats = await asyncio.wait_for(engines.jobs.stats(), PROBE_TIMEOUT_SECONDS)
-        metrics.JOB_QUEUE_DEPTH.set(stats.ready + stats.delayed)
-        metrics.JOB_QUEUE_OLDEST_AGE.set(stats.oldest_age_seconds)
-    except Exception:  # noqa: S110 - the scrape must answer even when the queue cannot
-        pass
+    # The scrape answers even when the queue cannot.
+    with contextlib.suppress(Exception):
+        metrics.record_queue(await asyncio.wait_for(engines.jobs.stats(), PROBE_TIMEOUT_SECONDS))
     body, content_type = metrics.render_latest()
     return Response(body, media_type=content_type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -47,10 +48,35 @@ JOB_QUEUE_OLDEST_AGE = Gauge(
     "Age of the oldest job waiting to run.",
     multiprocess_mode="livemostrecent",
 )
+JOB_DEAD_LETTERS = Gauge(
+    "connecthub_job_dead_letters",
+    "Jobs that failed every attempt, waiting for `connecthub jobs retry` or `drop`.",
+    multiprocess_mode="livemostrecent",
+)
+JOB_DEAD_LETTER_OLDEST_AGE = Gauge(
+    "connecthub_job_dead_letter_oldest_age_seconds",
+    "How long the oldest dead letter has waited (0 when there is none).",
+    multiprocess_mode="livemostrecent",
+)
 JOBS_PROCESSED = Counter(
     "connecthub_jobs_processed_total",
     "Jobs finished, by name and outcome.",
     ["job", "outcome"],
+)
+SWEEP_REQUEUED = Counter(
+    "connecthub_sweeper_requeued_total",
+    "Jobs the sweeper queued again from database state, by kind of pending work.",
+    ["kind"],
+)
+SWEEP_RUNS = Counter(
+    "connecthub_sweeper_runs_total",
+    "Sweeps of one kind of pending work, by outcome (done or failed).",
+    ["kind", "outcome"],
+)
+SWEEP_LAST_SUCCESS = Gauge(
+    "connecthub_sweeper_last_success_timestamp_seconds",
+    "When a sweep last finished without error (Unix time).",
+    multiprocess_mode="max",
 )
 CACHE_REQUESTS = Counter(
     "connecthub_cache_requests_total",
@@ -68,6 +94,29 @@ RATE_LIMITED = Counter(
     "Requests refused by the rate limiter, by bucket.",
     ["bucket"],
 )
+
+
+class QueueReading(Protocol):
+    """What the queue gauges show (infra.jobs.QueueStats has these)."""
+
+    @property
+    def ready(self) -> int: ...
+    @property
+    def delayed(self) -> int: ...
+    @property
+    def dead(self) -> int: ...
+    @property
+    def oldest_age_seconds(self) -> float: ...
+    @property
+    def oldest_dead_age_seconds(self) -> float: ...
+
+
+def record_queue(stats: QueueReading) -> None:
+    """The job queue gauges, from one reading taken when scraped (server and worker)."""
+    JOB_QUEUE_DEPTH.set(stats.ready + stats.delayed)
+    JOB_QUEUE_OLDEST_AGE.set(stats.oldest_age_seconds)
+    JOB_DEAD_LETTERS.set(stats.dead)
+    JOB_DEAD_LETTER_OLDEST_AGE.set(stats.oldest_dead_age_seconds)
 
 
 def _start_known_series_at_zero() -> None:

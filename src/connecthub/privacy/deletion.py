@@ -27,8 +27,13 @@ SELF = "self"
 ADMIN = "admin"
 
 
+def job_id_prefix(account_id: int) -> str:
+    """What the job ids of every round of one account's erasure start with."""
+    return f"account-deletion:{account_id}:"
+
+
 def job_id(account_id: int, round_number: int = 0) -> str:
-    return f"account-deletion:{account_id}:{round_number}"
+    return f"{job_id_prefix(account_id)}{round_number}"
 
 
 async def request_deletion(

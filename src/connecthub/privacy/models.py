@@ -53,4 +53,7 @@ class AccountDeletion(Base):
     # record stays even if that admin is deleted later).
     requested_by_account_id: Mapped[int | None] = mapped_column(IdType)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When a run of the erasure job last started: a deletion neither completed nor
+    # progressed for JOBS_SWEEP_GRACE_SECONDS has lost its job, and the sweeper queues it.
+    progressed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

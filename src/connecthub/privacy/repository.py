@@ -10,9 +10,10 @@ deletion record). tests/privacy/test_erasure_plan.py checks that no table is for
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import (
@@ -121,3 +122,24 @@ async def pending_deletions(session: AsyncSession) -> list[AccountDeletion]:
         .order_by(AccountDeletion.requested_at)
     )
     return list(await session.scalars(query))
+
+
+async def stalled_deletions(session: AsyncSession, cutoff: datetime, limit: int) -> list[int]:
+    """Accounts whose deletion is not completed and whose erasure has not started a run
+    since `cutoff` (the sweeper's question), oldest request first."""
+    last_seen = func.coalesce(AccountDeletion.progressed_at, AccountDeletion.requested_at)
+    query = (
+        select(AccountDeletion.account_id)
+        .where(AccountDeletion.completed_at.is_(None), last_seen < cutoff)
+        .order_by(AccountDeletion.requested_at)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def mark_progress(session: AsyncSession, account_id: int, at: datetime) -> None:
+    await session.execute(
+        update(AccountDeletion)
+        .where(AccountDeletion.account_id == account_id, AccountDeletion.completed_at.is_(None))
+        .values(progressed_at=at)
+    )

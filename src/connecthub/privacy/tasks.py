@@ -4,15 +4,21 @@
 does at most `erasure.CHUNKS_PER_RUN` chunks, then queues the next round under its own job
 id (`account-deletion:{account}:{round}`), so a huge account never makes one endless job
 and a retried run redoes only its unfinished chunk. Idempotent: see erasure.py.
+
+Each run first records that it started (`account_deletions.progressed_at`): a deletion
+neither completed nor progressed for `JOBS_SWEEP_GRACE_SECONDS` has lost its job (a queue
+restarted without it), and the sweeper queues it again.
 """
 
 from __future__ import annotations
 
 import structlog
 
+from connecthub.clock import utcnow
 from connecthub.infra.jobs import JobContext, Payload, job
-from connecthub.privacy import erasure
-from connecthub.privacy.deletion import DELETE_JOB, job_id
+from connecthub.infra.sweeper import Sweep, sweep
+from connecthub.privacy import erasure, repository
+from connecthub.privacy.deletion import DELETE_JOB, job_id, job_id_prefix
 
 log = structlog.get_logger(__name__)
 
@@ -21,6 +27,8 @@ log = structlog.get_logger(__name__)
 async def delete_account(ctx: JobContext, payload: Payload) -> None:
     account_id = int(payload["account_id"])
     round_number = int(payload.get("round", 0))
+    async with ctx.engines.db.transaction() as session:
+        await repository.mark_progress(session, account_id, utcnow())
     outcome = await erasure.erase(ctx.engines, account_id, max_chunks=erasure.CHUNKS_PER_RUN)
     if outcome.finished:
         log.info("privacy.account_erased", account_id=account_id, rounds=round_number + 1)
@@ -30,3 +38,15 @@ async def delete_account(ctx: JobContext, payload: Payload) -> None:
         {"account_id": account_id, "round": round_number + 1},
         job_id=job_id(account_id, round_number + 1),
     )
+
+
+@sweep("account_deletions")
+async def requeue_stalled_deletions(run: Sweep) -> None:
+    """Deletions whose erasure has not run for the grace period start again (the erasure
+    carries on from what is left); one whose job is dead-lettered waits for an operator."""
+    async with run.engines.db.session(readonly=True) as session:
+        account_ids = await repository.stalled_deletions(session, run.cutoff, run.limit)
+    for account_id in account_ids:
+        if run.has_dead_under(job_id_prefix(account_id)):
+            continue
+        await run.enqueue(DELETE_JOB, {"account_id": account_id}, job_id=job_id(account_id))

@@ -176,10 +176,13 @@ async def vote(uow: UnitOfWork, account_id: int, poll_id: int, choices: list[int
 
 
 async def notify_poll_ended(uow: UnitOfWork, poll_id: int) -> None:
-    """The poll's voters and its author learn that it ended (once each)."""
+    """The poll's voters and its author learn that it ended (once each). The poll records
+    that they were told, so the sweeper never queues this again (a notification a
+    recipient dismissed stays dismissed)."""
     poll = await uow.session.get(Poll, poll_id)
-    if poll is None or not poll_expired(poll):
+    if poll is None or not poll_expired(poll) or poll.ended_notified_at is not None:
         return
+    poll.ended_notified_at = utcnow()
     author = await uow.session.get(Account, poll.account_id)
     if author is None:
         return

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -157,6 +158,15 @@ class StatusPin(Base):
 
 class Poll(Base):
     __tablename__ = "polls"
+    __table_args__ = (
+        # The sweeper's question (infra/sweeper.py): polls past their end nobody was told of.
+        Index(
+            "ix_polls_end_unannounced",
+            "expires_at",
+            postgresql_where=text("ended_notified_at IS NULL"),
+            sqlite_where=text("ended_notified_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
     status_id: Mapped[int] = mapped_column(
@@ -170,6 +180,9 @@ class Poll(Base):
     votes_count: Mapped[int] = mapped_column(Integer, default=0)
     voters_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When its voters and author were told that it ended (POLL_EXPIRED_JOB): until then the
+    # sweeper queues that job again once the poll is past its end.
+    ended_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PollVote(Base):

@@ -408,3 +408,15 @@ async def drop_interactions_by(session: AsyncSession, account_id: int, limit: in
             )
         )
     return len(faved) + len(voted)
+
+
+async def polls_ended_unannounced(session: AsyncSession, before: datetime, limit: int) -> list[int]:
+    """Polls that ended before `before` and whose end nobody was told of yet (the sweeper's
+    question), earliest end first."""
+    query = (
+        select(Poll.id)
+        .where(Poll.ended_notified_at.is_(None), Poll.expires_at < before)
+        .order_by(Poll.expires_at)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))

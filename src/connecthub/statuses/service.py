@@ -97,11 +97,15 @@ def _poll_row(status: Status, draft: PollDraft) -> Poll:
     )
 
 
+def poll_expired_job_id(poll_id: int) -> str:
+    return f"poll-expired:{poll_id}"
+
+
 def _schedule_poll_expiry(uow: UnitOfWork, poll: Poll, seconds: int) -> None:
     uow.enqueue(
         POLL_EXPIRED_JOB,
         {"poll_id": poll.id},
-        job_id=f"poll-expired:{poll.id}",
+        job_id=poll_expired_job_id(poll.id),
         delay_seconds=seconds,
     )
 

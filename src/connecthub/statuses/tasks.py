@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from connecthub.infra.jobs import JobContext, Payload, job
+from connecthub.infra.sweeper import Sweep, sweep
 from connecthub.infra.uow import UnitOfWork
+from connecthub.statuses import repository
 from connecthub.statuses.interactions import notify_poll_ended
 from connecthub.statuses.service import (
     NOTIFY_SUBSCRIBERS_JOB,
     POLL_EXPIRED_JOB,
     notify_subscribers,
+    poll_expired_job_id,
 )
 
 
 @job(POLL_EXPIRED_JOB)
 async def poll_expired(ctx: JobContext, payload: Payload) -> None:
-    """Idempotent: notifications are unique per (recipient, type, sender, poll)."""
+    """Idempotent: notifications are unique per (recipient, type, sender, poll), and the
+    poll records that its end was announced."""
     async with ctx.engines.db.session() as session:
         uow = UnitOfWork(ctx.engines, session)
         try:
@@ -48,3 +52,15 @@ async def notify_subscribers_chunk(ctx: JobContext, payload: Payload) -> None:
             await uow.rollback()
             raise
         await uow.commit()
+
+
+@sweep("poll_ends")
+async def requeue_unannounced_poll_ends(run: Sweep) -> None:
+    """Polls past their end (by the grace period) whose voters were never told: the delayed
+    job that should have told them was lost."""
+    async with run.engines.db.session(readonly=True) as session:
+        poll_ids = await repository.polls_ended_unannounced(session, run.cutoff, run.limit)
+    for poll_id in poll_ids:
+        await run.enqueue(
+            POLL_EXPIRED_JOB, {"poll_id": poll_id}, job_id=poll_expired_job_id(poll_id)
+        )

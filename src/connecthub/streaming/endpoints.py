@@ -38,6 +38,8 @@ log = structlog.get_logger(__name__)
 router = APIRouter(tags=["streaming"])
 
 _CLOSE_TIMEOUT_SECONDS = 1.0
+# A handshake an engine could not serve (database or Redis down, a pool exhausted).
+_RETRY_LATER = {"Retry-After": "5"}
 
 
 def _hub(app: Any) -> StreamingHub:
@@ -73,7 +75,7 @@ async def websocket_stream(websocket: WebSocket) -> None:
     except Exception:
         # An engine that cannot answer (pool exhausted, Redis down): try again later.
         log.exception("streaming.handshake_failed")
-        await _deny(websocket, 503, "Service unavailable, try again")
+        await _deny(websocket, 503, "Service unavailable, try again", _RETRY_LATER)
         return
     try:
         await websocket.accept(subprotocol=offered_subprotocol(websocket.scope))
@@ -82,9 +84,13 @@ async def websocket_stream(websocket: WebSocket) -> None:
         await hub.close_session(session)
 
 
-async def _deny(websocket: WebSocket, status: int, message: str) -> None:
+async def _deny(
+    websocket: WebSocket, status: int, message: str, headers: dict[str, str] | None = None
+) -> None:
     _refused.set(True)
-    await websocket.send_denial_response(JSONResponse({"error": message}, status_code=status))
+    await websocket.send_denial_response(
+        JSONResponse({"error": message}, status_code=status, headers=headers)
+    )
 
 
 # uvicorn's sansio WebSocket protocol counts only an accepted or closed socket as answered,
@@ -276,7 +282,9 @@ async def _serve_sse(request: Request, stream_name: str) -> Any:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
     except Exception:
         log.exception("streaming.handshake_failed")
-        return JSONResponse({"error": "Service unavailable, try again"}, status_code=503)
+        return JSONResponse(
+            {"error": "Service unavailable, try again"}, status_code=503, headers=_RETRY_LATER
+        )
     try:
         await session.subscribe(stream)
     except BaseException:

@@ -1,0 +1,90 @@
+"""A PostgreSQL server of the test's own, made with the installed binaries (`initdb`,
+`pg_ctl`) on a spare loopback port, which the test may stop and start at will; the shared
+server of the run is never touched. Run as root (containers), the cluster belongs to the
+`postgres` user, as PostgreSQL refuses to run as root."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+STARTUP_SECONDS = 60.0
+
+
+def _binaries() -> Path:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    assert candidates, "PostgreSQL server binaries (initdb, pg_ctl) must be installed"
+    return Path(candidates[-1]).parent
+
+
+class PostgresProcess:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.bin = _binaries()
+        self.root = Path(tempfile.mkdtemp(prefix="connecthub-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self._owner: pwd.struct_passwd | None = None
+        if os.geteuid() == 0:
+            self._owner = pwd.getpwnam("postgres")
+            os.chown(self.root, self._owner.pw_uid, self._owner.pw_gid)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *command: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if self._owner is not None else []
+        subprocess.run(
+            [*prefix, *command], check=True, capture_output=True, timeout=STARTUP_SECONDS
+        )
+
+    def init(self) -> None:
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "--encoding=UTF8",
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1"
+            f" -c unix_socket_directories={self.root} -c fsync=off"
+        )
+        pg_ctl = str(self.bin / "pg_ctl")
+        self._run(pg_ctl, "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1),
+            ):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"PostgreSQL did not listen:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        """A fast shutdown: sessions are ended, as when an operator or a failover stops it."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run(
+                str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+            )
+        shutil.rmtree(self.root, ignore_errors=True)
