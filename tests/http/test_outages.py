@@ -5,7 +5,7 @@ server recovers by itself when the engine is back.
 The engines here are the test's own: a PostgreSQL cluster it makes with the installed
 binaries and stops and starts (tests/support/postgres_process.py), a closed port, a SQLite
 file whose write lock another process holds, a path that cannot be opened, or a Redis
-server of its own (tests/ops/conftest.py). The shared engines of the run are never
+server of its own (tests/support/redis_server.py). The shared engines of the run are never
 disturbed."""
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from tests.conftest import free_port
 from tests.engines import build_settings
 from tests.factories import create_token, create_user
 from tests.http.test_errors import assert_error_response
-from tests.ops.conftest import RedisProcess
 from tests.social_factories import auth
 from tests.support.postgres_process import PostgresProcess
+from tests.support.redis_server import RedisProcess
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -231,14 +231,6 @@ async def test_a_sqlite_file_that_cannot_be_opened_is_a_503_until_it_can(
 
 
 # --- Redis --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisProcess]:
-    server = RedisProcess(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 async def _uses_redis(request: Request) -> dict[str, str]:
