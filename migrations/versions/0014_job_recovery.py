@@ -36,9 +36,7 @@ def upgrade() -> None:
         postgresql_where=unannounced,
         sqlite_where=unannounced,
     )
-    op.add_column(
-        "account_deletions", sa.Column("progressed_at", sa.DateTime(timezone=True))
-    )
+    op.add_column("account_deletions", sa.Column("progressed_at", sa.DateTime(timezone=True)))
     processing = sa.text(f"state = {PROCESSING}")
     op.create_index(
         "ix_media_attachments_processing",
