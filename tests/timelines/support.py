@@ -52,8 +52,9 @@ async def feed_members(app: FastAPI, account_id: int) -> list[int] | None:
     store = redis_feed(app)
     if store is None:
         return None
-    members = await store.redis.zrange(store.key(account_id), 0, -1)
-    return sorted(int(member) for member in members if member != b"0")
+    """The status ids the account's Redis feed holds (its sentinel left out)."""
+    members = await store.redis.zrangebyscore(store.key(account_id), "(0", "+inf")
+    return sorted(int(member) for member in members)
 
 
 async def read_costs(

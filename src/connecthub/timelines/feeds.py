@@ -8,12 +8,19 @@
   hint. A feed nobody reads expires after `HOME_FEED_TTL_DAYS`; fan-out skips missing feeds,
   and the next read rebuilds the feed from the database.
 
-A feed carries a sentinel member "0" whose score says its state: building, complete (the
-feed holds the account's whole home) or truncated (older posts exist only in the database).
+A feed carries a sentinel member, always its lowest-ranked, whose score says its state:
+building, complete (the feed holds the account's whole home) or truncated (older posts exist
+only in the database). The sentinel's name is its stamp, `0:{run_id}:{claim}`: the Redis
+instance that built the feed (INFO's `run_id`, new at every start) and the build that claimed
+it. A feed stamped by another instance is dropped on its next read and rebuilt from the
+database: a Redis restarted from a snapshot or an AOF, or a promoted replica, brings feeds
+back without the pushes its predecessor applied last, and no push will ever bring those
+(docs/adr/0008-home-feed-repair.md).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -27,30 +34,54 @@ from connecthub.infra.redis import KeySpace
 from connecthub.statuses.models import Status
 from connecthub.timelines import repository
 
-SENTINEL = "0"
 BUILDING = -2
 COMPLETE = -1
 TRUNCATED = -3
 BUILD_LEASE_SECONDS = 60
 MAX_READ_ROUNDS = 3
+# Members added per ZADD when a build finishes (Lua's unpack has a stack limit).
+_FINISH_CHUNK = 500
+
+# The stamp of this Redis instance: `run_id` is random at every start, so a restart (with or
+# without persistence) or a failover to a replica gives a new one. ~3 µs of Redis CPU.
+_STAMP = """
+local function stamp()
+  return '0:' .. (string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') or '') .. ':'
+end
+"""
 
 # Add one id to an existing feed and trim it to its cap (rank 0 is the sentinel, whose
 # score is below every id); a missing feed belongs to an inactive account and is skipped.
-_PUSH = """
+# A complete feed that loses its oldest entry becomes truncated; a feed being built keeps
+# its state (the build decides it).
+_PUSH = f"""
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1])
 local cap = tonumber(ARGV[2])
 if redis.call('ZREMRANGEBYRANK', KEYS[1], 1, -(cap + 1)) > 0 then
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+  local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if tonumber(head[2]) == {COMPLETE} then
+    redis.call('ZADD', KEYS[1], {TRUNCATED}, head[1])
+  end
 end
 return 1
 """
 
 # One page of ids with the feed's state and its oldest id; reading keeps a finished feed
-# alive (never a half-built one, whose short lease must run out if its builder died).
-_READ = """
-local state = redis.call('ZSCORE', KEYS[1], '0')
-if not state then return {} end
+# alive (never a half-built one, whose short lease must run out if its builder died). A feed
+# this Redis instance did not build (or one without its sentinel) is deleted and reported
+# missing, so the reader rebuilds it.
+_READ = (
+    _STAMP
+    + """
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #head == 0 then return {} end
+local mine = stamp()
+if string.sub(head[1], 1, #mine) ~= mine then
+  redis.call('DEL', KEYS[1])
+  return {}
+end
+local state = head[2]
 if ARGV[5] == '1' and tonumber(state) ~= tonumber(ARGV[6]) then
   redis.call('EXPIRE', KEYS[1], ARGV[7])
 end
@@ -63,14 +94,51 @@ else
 end
 return {state, oldest[1] or '', ids}
 """
+)
 
-# Claim a cold feed for rebuilding; the short lease frees it if the builder dies.
-_CLAIM = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+# Claim a cold feed for rebuilding: a building sentinel stamped with this instance and the
+# builder's token, under a short lease that frees it if the builder dies. Returns the
+# sentinel's name (the claim), or nothing when the feed exists.
+_CLAIM = (
+    _STAMP
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local claim = stamp() .. ARGV[1]
+redis.call('ZADD', KEYS[1], ARGV[2], claim)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+return claim
+"""
+)
+
+# Finish a build: only while its claim still holds on the instance that granted it. A lease
+# that ran out, a Redis that restarted meanwhile (empty, or from a snapshot taken during the
+# build) means pushes may have been missed since the claim: the feed is left to a new build.
+# ARGV: claim, cap, truncated ('1' when the database had more), ttl, then the ids.
+_FINISH = (
+    _STAMP
+    + f"""
+local claim = ARGV[1]
+if not redis.call('ZSCORE', KEYS[1], claim) then return 0 end
+local mine = stamp()
+if string.sub(claim, 1, #mine) ~= mine then return 0 end
+local members = {{}}
+for i = 5, #ARGV do
+  members[#members + 1] = ARGV[i]
+  members[#members + 1] = ARGV[i]
+  if #members >= {2 * _FINISH_CHUNK} then
+    redis.call('ZADD', KEYS[1], unpack(members))
+    members = {{}}
+  end
+end
+if #members > 0 then redis.call('ZADD', KEYS[1], unpack(members)) end
+local trimmed = redis.call('ZREMRANGEBYRANK', KEYS[1], 1, -(tonumber(ARGV[2]) + 1))
+local state = {COMPLETE}
+if ARGV[3] == '1' or trimmed > 0 then state = {TRUNCATED} end
+redis.call('ZADD', KEYS[1], state, claim)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
+)
 
 
 class FeedStore(Protocol):
@@ -132,6 +200,7 @@ class RedisFeedStore:
         self.ttl = settings.home_feed_ttl_days * 86400
         self._push = redis.register_script(_PUSH)
         self._claim = redis.register_script(_CLAIM)
+        self._finish = redis.register_script(_FINISH)
         self._read_script = redis.register_script(_READ)
 
     def key(self, account_id: int) -> str:
@@ -177,7 +246,8 @@ class RedisFeedStore:
     async def _read(
         self, key: str, page: Page, fetch: int, *, refresh: bool
     ) -> tuple[float | None, int | None, list[int]]:
-        """(feed state or None when cold, oldest id held, a run of ids) in one round trip."""
+        """(feed state or None when cold, oldest id held, a run of ids) in one round trip.
+        A feed another Redis instance built counts as cold (and is gone after this call)."""
         if page.ascending:
             args = ["asc", _bound(page.min_id, "(0"), _bound(page.max_id, "+inf")]
         else:
@@ -188,30 +258,36 @@ class RedisFeedStore:
         if not reply:
             return None, None, []
         state, oldest, members = reply
-        ids = [int(member) for member in members if member != b"0"]
-        return float(state), int(oldest) if oldest else None, ids
+        # The sentinel's score is below every bound, so `members` are all status ids.
+        return float(state), int(oldest) if oldest else None, [int(m) for m in members]
 
     async def rebuild(self, session: AsyncSession, account_id: int) -> bool:
         """Fill a cold feed from the database. The feed is claimed (and so receives fan-out
-        pushes) before the query runs, so a post committed meanwhile is in one or the other."""
+        pushes) before the query runs, so a post committed meanwhile is in one or the other.
+        The build lands only if its claim still holds on the same Redis instance: a feed that
+        may have missed pushes is never marked complete. True when it landed."""
         key = self.key(account_id)
-        claimed = await self._claim(keys=[key], args=[BUILDING, SENTINEL, BUILD_LEASE_SECONDS])
-        if not claimed:
+        claim = await self._claim(
+            keys=[key], args=[secrets.token_hex(6), BUILDING, BUILD_LEASE_SECONDS]
+        )
+        if not claim:
             return False
         ids = await repository.home_ids(session, account_id, self.cap)
-        state = TRUNCATED if len(ids) >= self.cap else COMPLETE
-        pipe = self.redis.pipeline(transaction=True)
-        if ids:
-            pipe.zadd(key, {str(status_id): status_id for status_id in ids})
-        pipe.zadd(key, {SENTINEL: state})
-        pipe.zremrangebyrank(key, 1, -(self.cap + 1))
-        pipe.expire(key, self.ttl)
-        await pipe.execute()
-        return True
+        truncated = int(len(ids) >= self.cap)
+        landed = await self._finish(keys=[key], args=[claim, self.cap, truncated, self.ttl, *ids])
+        return bool(landed)
+
+    async def state(self, account_id: int) -> tuple[str, float] | None:
+        """(the sentinel's name, the feed's state), or None when the feed does not exist."""
+        head: list[Any] = await self.redis.zrange(self.key(account_id), 0, 0, withscores=True)
+        if not head:
+            return None
+        name, score = head[0]
+        return bytes(name).decode(), float(score)
 
     async def is_warm(self, account_id: int) -> bool:
-        state = await self.redis.zscore(self.key(account_id), SENTINEL)
-        return state is not None and state != BUILDING
+        state = await self.state(account_id)
+        return state is not None and state[1] != BUILDING
 
     # Writing
 
@@ -220,7 +296,7 @@ class RedisFeedStore:
         for account_id in account_ids:
             await self._push(
                 keys=[self.key(account_id)],
-                args=[status_id, self.cap, TRUNCATED, SENTINEL],
+                args=[status_id, self.cap],
                 client=pipe,
             )
         await pipe.execute()
@@ -242,9 +318,8 @@ class RedisFeedStore:
             await self.push([account_id], status_id)
 
     async def unmerge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
-        key = self.key(account_id)
-        members: list[Any] = list(await self.redis.zrange(key, 1, -1))
-        held = [int(member) for member in members if member != b"0"]
+        members: list[Any] = await self.redis.zrangebyscore(self.key(account_id), "(0", "+inf")
+        held = [int(member) for member in members]
         await self.remove([account_id], await repository.involving(session, held, target_id))
 
 
