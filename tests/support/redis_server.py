@@ -58,6 +58,16 @@ class RedisProcess:
         self.process.wait(timeout=15)
         self.process = None
 
+    def snapshot(self) -> None:
+        """SAVE: the data as it is now goes to `directory`, and the next `start` loads it
+        (after a `kill`, whatever changed since is lost: a stale snapshot)."""
+        assert self.directory is not None
+        client = Redis(port=self.port, socket_timeout=10)
+        try:
+            client.save()
+        finally:
+            client.close()
+
     def shutdown_saving(self) -> None:
         """SHUTDOWN SAVE: the data is written to `directory` and loaded by the next
         `start`, as a Redis with persistence would come back."""

@@ -264,17 +264,30 @@ class RedisFeedStore:
     async def rebuild(self, session: AsyncSession, account_id: int) -> bool:
         """Fill a cold feed from the database. The feed is claimed (and so receives fan-out
         pushes) before the query runs, so a post committed meanwhile is in one or the other.
-        The build lands only if its claim still holds on the same Redis instance: a feed that
-        may have missed pushes is never marked complete. True when it landed."""
-        key = self.key(account_id)
-        claim = await self._claim(
-            keys=[key], args=[secrets.token_hex(6), BUILDING, BUILD_LEASE_SECONDS]
-        )
-        if not claim:
+        True when the build landed (see `finish`)."""
+        claim = await self.claim(account_id)
+        if claim is None:
             return False
         ids = await repository.home_ids(session, account_id, self.cap)
+        return await self.finish(account_id, claim, ids)
+
+    async def claim(self, account_id: int) -> str | None:
+        """Take a missing feed for building: its sentinel (returned) says building, stamped
+        with this Redis instance and a token of this build. None when the feed exists."""
+        claim = await self._claim(
+            keys=[self.key(account_id)], args=[secrets.token_hex(6), BUILDING, BUILD_LEASE_SECONDS]
+        )
+        return bytes(claim).decode() if claim else None
+
+    async def finish(self, account_id: int, claim: str, ids: Sequence[int]) -> bool:
+        """Put a build's `ids` (the newest of the home, up to the cap) in the feed and mark it
+        complete or truncated, only if `claim` still holds on the instance that granted it: a
+        lease that ran out or a Redis that restarted since (empty, or from a snapshot taken
+        during the build) may have let pushes pass the feed by. False: nothing written."""
         truncated = int(len(ids) >= self.cap)
-        landed = await self._finish(keys=[key], args=[claim, self.cap, truncated, self.ttl, *ids])
+        landed = await self._finish(
+            keys=[self.key(account_id)], args=[claim, self.cap, truncated, self.ttl, *ids]
+        )
         return bool(landed)
 
     async def state(self, account_id: int) -> tuple[str, float] | None:
