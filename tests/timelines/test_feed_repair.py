@@ -123,4 +123,3 @@ async def test_a_feed_without_its_sentinel_is_rebuilt(
         await store.redis.zadd(store.key(alice.id), {posts[0]: int(posts[0])})
         assert await home_ids(app, client, alice_token) == posts[::-1]
         assert await feed_members(app, alice.id) == sorted(int(i) for i in posts)
-
