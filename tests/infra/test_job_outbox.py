@@ -125,9 +125,10 @@ async def test_a_post_committed_as_redis_stops_still_reaches_the_followers_home(
 ) -> None:
     """Redis stops right after the post's commit: the client still gets its 200, and once
     Redis is back the relay loop queues the post's jobs. With `shutdown-save` Redis comes
-    back with the follower's warm feed as it was before the post, so only the fan-out can
-    put the post in that home; with `kill-9` it comes back empty, and the subscriber
-    notification shows the jobs ran."""
+    back with the follower's warm feed as it was before the post, and the fan-out pushes the
+    post into it before anyone reads home (a read would rebuild that feed from the database:
+    it was built by the Redis instance before the restart, ADR 0008); with `kill-9` it comes
+    back empty, and the subscriber notification shows the jobs ran."""
     text = "posted as Redis stopped"
     stopping = own_redis.shutdown_saving if stop == "shutdown-save" else own_redis.kill
     settings = {"redis_url": own_redis.url, "jobs_outbox_relay_after_seconds": RELAY_AFTER}
@@ -147,6 +148,11 @@ async def test_a_post_committed_as_redis_stops_still_reaches_the_followers_home(
         own_redis.start()
         if stop == "shutdown-save":
             assert await feed_members(app, follower_id) == []  # warm, without the post
+
+            async def pushed() -> bool:
+                return await feed_members(app, follower_id) == [int(status_id)]
+
+            await eventually(pushed, "the fan-out pushing the post into the restored feed")
 
         async def fanned_out() -> bool:
             return await delivered_once(client, follower_token, status_id)
