@@ -98,12 +98,15 @@ class Ledger:
 
 def spawned_workers(pid: int) -> list[int]:
     """The server worker processes uvicorn (`pid`) runs (its resource tracker left out)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     workers = []
-    for child in children:
-        with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                workers.append(int(child))
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):  # exited meanwhile
+            # The parent pid is the second field after the parenthesised command name.
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                workers.append(int(entry.name))
     return workers
 
 
