@@ -2,21 +2,23 @@
 
 A server process follows its sockets' channels on one Redis pub/sub connection. When that
 connection drops, what is published until it is back and resubscribed never reaches the
-process, so every socket it serves may have missed events. Those sockets are closed with
-1012 (Service Restart; SSE responses end) as soon as the drop is seen: clients reconnect
-and catch up through REST (docs/streaming.md, "Redis restarts"). A socket is never left
-open and silent.
+process (and what is committed while Redis is down is published nowhere), so every socket
+it serves may miss events. The documented behaviour (docs/streaming.md, "Redis restarts"):
+those sockets are closed with 1012 (Service Restart; SSE responses end) as soon as the drop
+is seen, clients reconnect and catch up through REST. A socket is never open and silent.
 
 The Redis is the test's own (tests/support/redis_server.py), killed with SIGKILL and
 started again, once without persistence and once with an append-only file. Several sockets
-share one server process: single-stream and multiplexed WebSockets, and SSE streams. A
-mention is posted while Redis is down (if the server commits it, no pub/sub can carry its
-event) and another as soon as Redis is back; each socket must either receive every mention
-committed after it subscribed or be closed with 1012. Waits are bounded; nothing asserts
+share one server process: single-stream and multiplexed WebSockets, and SSE streams. While
+Redis is down a mention is posted (owed to every socket if the server commits it): every
+socket must be closed with 1012 (or have received it, which pub/sub cannot do) before Redis
+is back. Then a mention is committed as soon as Redis is back, and the reconnected client
+finds both through REST and receives the next one live. Waits are bounded; nothing asserts
 how fast.
 
-On the code before this change every socket stayed open and the mention committed right
-after the restart reached none of them (the process had not resubscribed yet).
+On the code before this change every socket stayed open across the outage (and, in most
+runs, the mention committed right after the restart reached none of them: the process had
+not resubscribed yet).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class Cast:
 
 @dataclass
 class Verdict:
-    """What one socket saw after the restart: the mentions it received, or how it closed."""
+    """What one socket saw while Redis was down: the mentions it received, how it closed."""
 
     received: set[str] = field(default_factory=set)
     closed: bool = False
@@ -147,11 +149,12 @@ async def kill(redis: RedisProcess) -> None:
 
 
 async def watch_websocket(socket: ClientConnection, wanted: set[str]) -> Verdict:
-    """Read until the socket closes or every wanted mention arrived (bounded)."""
+    """Read until the socket closes, or every wanted mention arrived (none wanted: until it
+    closes), bounded by WAIT_SECONDS."""
     verdict = Verdict()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_SECONDS
-    while not wanted <= verdict.received:
+    while not (wanted and wanted <= verdict.received):
         remaining = deadline - loop.time()
         if remaining <= 0:
             return verdict  # open, and silent about what it was owed
@@ -220,17 +223,18 @@ async def test_websockets_across_a_redis_restart_get_every_event_or_1012(
 
         await kill(redis)
         during = await committed_while_down(server, cast)
+        # Until the process hears Redis again, nothing reaches these sockets: each must be
+        # closed (or have received what it is owed) while Redis is still down.
+        verdicts = await asyncio.gather(*(watch_websocket(s, during) for s in sockets))
+        assert_every_socket_got_everything_or_1012(verdicts, during)
+
         await restart(redis)
         after = await mention_after_restart(server, cast)
-        owed = during | {after}
-
-        verdicts = await asyncio.gather(*(watch_websocket(s, owed) for s in sockets))
-        assert_every_socket_got_everything_or_1012(verdicts, owed)
 
         # What a client does on 1012: reconnect, fetch what it missed, follow the stream.
         fresh = [await reconnect_websocket(stack, server, token) for _n, token in cast.listeners]
         for _name, token in cast.listeners:
-            await caught_up_through_rest(server, token, before, owed)
+            await caught_up_through_rest(server, token, before, during | {after})
         live = await mention_everyone(server, cast, "after reconnecting")
         for socket in fresh:
             await wait_for_message(socket, is_mention_of(live))
@@ -242,28 +246,43 @@ async def test_websockets_across_a_redis_restart_get_every_event_or_1012(
 async def open_sse(
     stack: contextlib.AsyncExitStack, server: InProcessServer, cast: Cast
 ) -> list[tuple[httpx.Response, AsyncIterator[Any]]]:
-    """Per listener one `user` SSE stream, and one `user/notification` stream."""
+    """Per listener one `user` SSE stream, and one `user/notification` stream; a 503 (the
+    process not resubscribed yet after a restart) is retried, as told (bounded)."""
     streams = []
     for _name, token in cast.listeners:
         for path in ("/api/v1/streaming/user", "/api/v1/streaming/user/notification"):
-            client = await stack.enter_async_context(
-                httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS)
-            )
-            response = await stack.enter_async_context(
-                client.stream("GET", path, headers={"Authorization": f"Bearer {token}"})
-            )
-            assert response.status_code == 200
-            events = sse_events(response).__aiter__()
-            assert await anext(events) == ":)"  # subscribed before the response started
-            streams.append((response, events))
+            streams.append(await open_one_sse(stack, server, path, token))
     return streams
 
 
+async def open_one_sse(
+    stack: contextlib.AsyncExitStack, server: InProcessServer, path: str, token: str
+) -> tuple[httpx.Response, AsyncIterator[Any]]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS * 2
+    client = await stack.enter_async_context(
+        httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS)
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    while True:
+        response = await stack.enter_async_context(client.stream("GET", path, headers=headers))
+        if response.status_code == 200:
+            events = sse_events(response).__aiter__()
+            assert await anext(events) == ":)"  # subscribed before the response started
+            return response, events
+        assert response.status_code == 503, response.status_code
+        assert response.headers["retry-after"] == "5"
+        assert loop.time() < deadline, "no SSE stream opened after the restart"
+        await response.aclose()
+        await asyncio.sleep(0.2)
+
+
 async def watch_sse(events: AsyncIterator[Any], wanted: set[str]) -> Verdict:
+    """As `watch_websocket`; an SSE stream "closes" when the server ends the response."""
     verdict = Verdict()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_SECONDS
-    while not wanted <= verdict.received:
+    while not (wanted and wanted <= verdict.received):
         remaining = deadline - loop.time()
         if remaining <= 0:
             return verdict
@@ -304,14 +323,18 @@ async def test_sse_streams_across_a_redis_restart_get_every_event_or_end(
 
         await kill(redis)
         during = await committed_while_down(server, cast)
+        verdicts = await asyncio.gather(*(watch_sse(events, during) for _r, events in streams))
+        assert_every_socket_got_everything_or_1012(verdicts, during, close_code=None)
+
         await restart(redis)
         after = await mention_after_restart(server, cast)
-        owed = during | {after}
-
-        verdicts = await asyncio.gather(*(watch_sse(events, owed) for _r, events in streams))
-        assert_every_socket_got_everything_or_1012(verdicts, owed, close_code=None)
         for _name, token in cast.listeners:
-            await caught_up_through_rest(server, token, before, owed)
+            await caught_up_through_rest(server, token, before, during | {after})
+        # A new stream (what EventSource opens when a response ends) is live again.
+        renewed = await open_sse(stack, server, cast)
+        live = await mention_everyone(server, cast, "after reconnecting")
+        for _response, events in renewed:
+            await next_mention(events, live)
 
 
 # -- shared steps ------------------------------------------------------------------------
@@ -353,12 +376,14 @@ async def eventually_ok(attempt: Callable[[], Awaitable[str]]) -> str:
 def assert_every_socket_got_everything_or_1012(
     verdicts: list[Verdict], owed: set[str], close_code: int | None = SERVICE_RESTART
 ) -> None:
-    """Each socket received every mention owed to it, or was closed with `close_code`
-    (SSE has none: the response ended). Never open and silent."""
+    """Each socket was closed with `close_code` (SSE has none: the response ended), or
+    received every mention owed to it — and a socket owed nothing yet still had to close:
+    it was open while its process could hear nothing. Never open and silent."""
     for n, verdict in enumerate(verdicts):
         if verdict.closed:
             assert verdict.close_code == close_code, (n, verdict)
         else:
+            assert owed, f"socket {n} stayed open while Redis was down: {verdict}"
             assert owed <= verdict.received, f"socket {n} open and silent: {verdict}"
 
 
