@@ -139,3 +139,121 @@ async def test_channel_reference_counts_survive_subscribe_unsubscribe_races(two_
                 break
             await asyncio.sleep(0.05)
         assert await _upstream_listeners(listener, "shared") == 0
+
+
+# -- gaps: a lost pub/sub connection is reported, never hidden ------------------------------
+
+
+@pytest.fixture
+async def own_bus(test_env, own_redis):
+    """Engines on a Redis of the test's own (tests/support/redis_server.py), which the test
+    may kill, restart or cut connections of; the run's shared Redis is never touched."""
+    engines = Engines.from_settings(test_env.settings(redis_url=own_redis.url))
+    await engines.start()
+    yield engines
+    await engines.stop()
+
+
+async def _until(condition, what: str, timeout: float = 15.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (value := condition()):
+        assert loop.time() < deadline, what
+        await asyncio.sleep(0.05)
+    return value
+
+
+async def test_the_in_process_bus_is_always_live(test_env):
+    if redis_url():
+        pytest.skip("the in-process bus is the embedded engine")
+    engines = Engines.from_settings(test_env.settings())
+    await engines.start()
+    try:
+        bus = engines.events
+        await bus.subscribe("user:1")
+        epoch = await bus.wait_connected()
+        assert epoch is not None
+        assert bus.is_live(["user:1"], epoch)
+    finally:
+        await engines.stop()
+
+
+@pytest.mark.skipif(redis_url() is None, reason="needs Redis")
+async def test_a_redis_restart_is_reported_and_nothing_is_live_until_resubscribed(
+    own_bus, own_redis
+):
+    bus = own_bus.events
+    losses = []
+    bus.add_loss_listener(lambda: losses.append(bus.connection_epoch))
+    listener = await bus.subscribe("user:1")
+    epoch = await bus.wait_connected()
+    assert epoch is not None
+    assert bus.is_live(["user:1"], epoch)
+
+    await asyncio.to_thread(own_redis.kill)
+    await _until(lambda: losses, "the loss was not reported")
+    assert losses == [None]  # reported once, the bus already off its connection
+    assert not bus.is_live(["user:1"], epoch)
+    # Subscribing meanwhile returns (bounded), and says it is not live.
+    late = await bus.subscribe("user:2")
+    assert not bus.is_live(["user:2"], bus.connection_epoch)
+
+    await asyncio.to_thread(own_redis.start)
+    new_epoch = await _until(lambda: bus.connection_epoch, "the bus did not reconnect")
+    assert new_epoch != epoch
+    await _until(lambda: bus.is_live(["user:1", "user:2"], new_epoch), "not resubscribed")
+    await bus.publish("user:2", {"n": 2})
+    await bus.publish("user:1", {"n": 1})
+    assert await _next(late) == {"n": 2}
+    assert await _next(listener) == {"n": 1}
+
+    # Commands that reuse the pool's connections (the old pub/sub one among them) are not
+    # this bus reconnecting.
+    assert own_bus.redis is not None
+    await asyncio.gather(*(own_bus.redis.ping() for _ in range(50)))
+    await asyncio.sleep(0.2)
+    assert losses == [None]
+    assert bus.connection_epoch == new_epoch
+
+
+@pytest.mark.skipif(redis_url() is None, reason="needs Redis")
+async def test_a_pubsub_connection_redis_py_reconnects_by_itself_is_a_loss_too(own_bus):
+    """Redis drops the subscriber (CLIENT KILL, as its output-buffer limit or a proxy
+    would) and stays up: redis-py reconnects and resubscribes under the bus, but what was
+    published in between is gone, so it is a new epoch all the same."""
+    bus = own_bus.events
+    losses = []
+    bus.add_loss_listener(lambda: losses.append(True))
+    listener = await bus.subscribe("user:1")
+    epoch = await bus.wait_connected()
+    assert bus.is_live(["user:1"], epoch)
+
+    assert own_bus.redis is not None
+    await own_bus.redis.client_kill_filter(_type="pubsub")
+    await _until(lambda: losses, "the loss was not reported")
+    assert not bus.is_live(["user:1"], epoch)
+    new_epoch = await _until(
+        lambda: bus.is_live(["user:1"], bus.connection_epoch) and bus.connection_epoch,
+        "not resubscribed",
+    )
+    assert new_epoch != epoch
+    await bus.publish("user:1", {"n": 1})
+    assert await _next(listener) == {"n": 1}
+    assert losses == [True]
+
+
+@pytest.mark.skipif(redis_url() is None, reason="needs Redis")
+async def test_a_listener_joining_a_channel_being_subscribed_waits_for_its_confirmation(
+    two_buses,
+):
+    """The second listener of a channel whose SUBSCRIBE is still on its way does not
+    return before Redis confirmed it (it would miss what is published meanwhile)."""
+    publisher, listener = two_buses
+    first_task = asyncio.create_task(listener.events.subscribe("joined"))
+    await asyncio.sleep(0)  # the first listener attached; its SUBSCRIBE not confirmed yet
+    second = await listener.events.subscribe("joined")
+    epoch = listener.events.connection_epoch
+    assert listener.events.is_live(["joined"], epoch)
+    await publisher.events.publish("joined", {"n": 1})
+    assert await _next(second) == {"n": 1}
+    assert await _next(await first_task) == {"n": 1}

@@ -188,6 +188,8 @@ async def test_jobs_left_behind_by_a_stopped_process_run_from_a_fresh_relay(
             )
         assert response.status_code == 200, response.text
         status_id = response.json()["id"]
+        # Counted here: the fresh process's relay may take them as soon as it starts.
+        assert await outbox_rows(app) == 2
     if queue == "redis":
         own_redis.start()
 
@@ -195,7 +197,6 @@ async def test_jobs_left_behind_by_a_stopped_process_run_from_a_fresh_relay(
         app,
         client,
     ):
-        assert await outbox_rows(app) == 2
 
         async def ran() -> bool:
             return await delivered_once(client, follower_token, status_id)

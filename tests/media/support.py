@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,11 +67,13 @@ def key_of(url: str) -> str:
 
 
 async def wait_for_media(
-    client: httpx.AsyncClient, token: str, media_id: str, attempts: int = 600
+    client: httpx.AsyncClient, token: str, media_id: str, seconds: float = 90
 ) -> dict[str, Any]:
     """Poll `GET /api/v1/media/:id` (206 while processing) until it answers 200, as a
-    client does after a 202."""
-    for _ in range(attempts):
+    client does after a 202. Generous: transcoding on a shared 2-core machine under load
+    took over a minute (pytest-timeout ends a test at 120 s)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         response = await client.get(f"/api/v1/media/{media_id}", headers=auth(token))
         if response.status_code == 200:
             result: dict[str, Any] = response.json()

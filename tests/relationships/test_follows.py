@@ -8,9 +8,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import select, text, update
 
+from connecthub.accounts.models import Account
 from connecthub.infra.jobs import HANDLERS, JobContext
+from connecthub.relationships import repository
 from connecthub.relationships.service import MERGE_ACCOUNT_JOB, UNMERGE_ACCOUNT_JOB
+from tests.engines import postgres_server_url
 from tests.factories import create_token
 from tests.relationships.support import (
     act,
@@ -201,3 +205,45 @@ async def test_follow_changes_queue_home_feed_hooks(
             break
         await asyncio.sleep(0.05)
     assert sorted(seen, key=lambda item: item[0]) == expected
+
+
+@pytest.mark.skipif(
+    postgres_server_url() is None,
+    reason="row locks: TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres"
+    " (CI's second pass)",
+)
+async def test_two_accounts_following_each_other_at_once_do_not_deadlock(
+    app_and_client: tuple[FastAPI, AsyncClient],
+) -> None:
+    """The counter updates of a follow lock the two account rows in id order. Transaction
+    one holds the lower row; transaction two (the higher account following the lower) must
+    then wait holding nothing, so transaction one can still take the higher row. Locking
+    the follower's row first made this a deadlock, and PostgreSQL failed one follow (a 500)."""
+    app, _ = app_and_client
+    low, _ = await user_with_token(app, "low")
+    high, _ = await user_with_token(app, "high")
+    assert low.id < high.id
+    db = app.state.engines.db
+    async with db.session() as first, db.session() as second:
+        await first.execute(update(Account).where(Account.id == low.id).values(note=Account.note))
+        backend = await second.scalar(text("SELECT pg_backend_pid()"))
+        follow = asyncio.create_task(repository.bump_follow_counts(second, high.id, low.id, +1))
+        while not await first.scalar(
+            text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid"),
+            {"pid": backend},
+        ):
+            await asyncio.sleep(0.01)
+        await first.execute(update(Account).where(Account.id == high.id).values(note=Account.note))
+        await first.commit()
+        await follow
+        await second.commit()
+    async with db.session() as session:
+        rows = dict(
+            (
+                await session.execute(
+                    select(Account.id, Account.followers_count + Account.following_count)
+                )
+            ).all()
+        )
+    assert rows[low.id] == 1
+    assert rows[high.id] == 1

@@ -16,19 +16,23 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 class RedisProcess:
     """`redis-server --save "" --appendonly no` on `port`: nothing is persisted unless the
-    test asks for it (`shutdown_saving`), and then into `directory`."""
+    test asks for it (`shutdown_saving`), and then into `directory`; with `appendonly`,
+    every write goes to an append-only file in `directory` (fsync every second), which a
+    restart after `kill` loads, as a Redis with AOF persistence comes back."""
 
-    def __init__(self, port: int, directory: Path | None = None) -> None:
+    def __init__(self, port: int, directory: Path | None = None, *, appendonly: bool = False):
+        assert directory is not None or not appendonly, "appendonly needs a directory"
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
         self.directory = directory
+        self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server must be on PATH"
         command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        command += ["--appendonly", "no"]
+        command += ["--appendonly", "yes" if self.appendonly else "no"]
         if self.directory is not None:
             command += ["--dir", str(self.directory)]
         self.process = subprocess.Popen(

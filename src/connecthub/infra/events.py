@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import orjson
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from connecthub.infra.redis import KeySpace
@@ -76,12 +77,63 @@ class EventBus(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
+    @property
+    def connection_epoch(self) -> int | None:
+        """Which upstream connection the bus is on (None while it has none)."""
+        ...
+
+    async def wait_connected(self) -> int | None:
+        """The connection epoch once the bus has a connection (waiting at most
+        SUBSCRIBE_WAIT_SECONDS), or None."""
+        ...
+
+    def is_live(self, channels: Iterable[str], epoch: int | None) -> bool:
+        """Whether every event published on `channels` from now on reaches this process,
+        on the connection `epoch` (see EventBusBase.is_live)."""
+        ...
+
+    def add_loss_listener(self, listener: Callable[[], None]) -> None: ...
+    def remove_loss_listener(self, listener: Callable[[], None]) -> None: ...
+
 
 class EventBusBase:
-    """Local fan-out shared by both engines: channel -> the subscriptions that follow it."""
+    """Local fan-out shared by both engines: channel -> the subscriptions that follow it.
+
+    Gaps: an engine whose upstream connection can drop (Redis) loses what is published
+    while it is away, so listeners must learn that it happened. Each connection has an
+    epoch; `is_live(channels, epoch)` says whether those channels have been subscribed
+    without a gap since `epoch` began, and loss listeners are called, synchronously, the
+    moment a connection is known to be lost. The in-process bus has one connection that
+    never drops: epoch 0, always live.
+    """
 
     def __init__(self) -> None:
         self._listeners: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self._loss_listeners: list[Callable[[], None]] = []
+
+    @property
+    def connection_epoch(self) -> int | None:
+        return 0
+
+    async def wait_connected(self) -> int | None:
+        return self.connection_epoch
+
+    def is_live(self, channels: Iterable[str], epoch: int | None) -> bool:
+        return epoch is not None and epoch == self.connection_epoch
+
+    def add_loss_listener(self, listener: Callable[[], None]) -> None:
+        self._loss_listeners.append(listener)
+
+    def remove_loss_listener(self, listener: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._loss_listeners.remove(listener)
+
+    def _connection_lost(self) -> None:
+        for listener in tuple(self._loss_listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("events.loss_listener_failed")
 
     async def subscribe(self, *channels: str, max_pending: int = 1000) -> Subscription:
         subscription = Subscription(self, max_pending)
@@ -99,8 +151,7 @@ class EventBusBase:
                 first_listeners.append(channel)
             self._listeners[channel].add(subscription)
             subscription.channels.add(channel)
-        if first_listeners:
-            await self._on_first_listener(first_listeners)
+        await self._on_attached(first_listeners, channels)
 
     async def _detach(self, subscription: Subscription, channels: tuple[str, ...]) -> None:
         last_listeners = []
@@ -116,8 +167,9 @@ class EventBusBase:
         if last_listeners:
             await self._on_last_listener(last_listeners)
 
-    async def _on_first_listener(self, channels: list[str]) -> None:
-        """Hook for engines that must subscribe upstream."""
+    async def _on_attached(self, first_listeners: list[str], channels: tuple[str, ...]) -> None:
+        """Hook for engines that must subscribe upstream: `first_listeners` are the channels
+        nobody here listened to before, `channels` every channel just attached."""
 
     async def _on_last_listener(self, channels: list[str]) -> None:
         """Hook for engines that must unsubscribe upstream."""
@@ -149,8 +201,16 @@ class RedisEventBus(EventBusBase):
     runs (the per-channel listener sets are the reference count).
 
     `subscribe()` returns once Redis has confirmed the channels (bounded by
-    SUBSCRIBE_WAIT_SECONDS), so a stream that has opened already receives what is published
-    after it — what the REST-after-reconnect delivery guarantee relies on.
+    SUBSCRIBE_WAIT_SECONDS) — a listener joining a channel whose SUBSCRIBE is still on its
+    way waits for that confirmation too — so a stream that has opened already receives what
+    is published after it; `is_live` tells whether the wait succeeded.
+
+    Gaps are never hidden. Pub/sub keeps nothing: what is published while this connection
+    is down, or before a new one has resubscribed, never reaches this process. So the
+    moment a connection is known to be lost — a read or a subscription fails, or redis-py
+    reconnects it underneath by itself (its retry policy) — the loss listeners are called,
+    and the next connection is a new epoch on which nothing is live until Redis confirms
+    it. The streaming hub closes every socket then (docs/streaming.md, "Redis restarts").
     """
 
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
@@ -167,6 +227,9 @@ class RedisEventBus(EventBusBase):
         self._redis_down = False
         self._connections = 0  # connections made so far (see `connection_epoch`)
         self._connected = False
+        self._up = asyncio.Event()  # set while connected
+        # Why the reader must drop the current connection (set outside the reader).
+        self._broken: str | None = None
         # Channels subscribed (or being subscribed) on the current connection.
         self._upstream: set[str] = set()
         # Futures waiting for a channel's next SUBSCRIBE to be sent...
@@ -180,6 +243,24 @@ class RedisEventBus(EventBusBase):
         """Which pub/sub connection the bus is on, None while it has none: what was heard
         on one connection says nothing of what was published while it was down."""
         return self._connections if self._connected else None
+
+    async def wait_connected(self) -> int | None:
+        if not self._connected and self._reader is not None and not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SUBSCRIBE_WAIT_SECONDS):
+                    await self._up.wait()
+        return self.connection_epoch
+
+    def is_live(self, channels: Iterable[str], epoch: int | None) -> bool:
+        """True when the bus is still on connection `epoch` and Redis has confirmed every
+        one of `channels` on it: everything published on them since reaches this process
+        for as long as this connection lasts (its loss calls the loss listeners)."""
+        if epoch is None or epoch != self.connection_epoch:
+            return False
+        return all(self._confirmed_now(channel) for channel in channels)
+
+    def _confirmed_now(self, channel: str) -> bool:
+        return self._connected and channel in self._upstream and not self._unconfirmed.get(channel)
 
     def _wire(self, channel: str) -> str:
         return self._prefix + channel
@@ -209,7 +290,14 @@ class RedisEventBus(EventBusBase):
         # cancelling it inside a blocking read can leave the connection half-closed.
         self._stopping = True
         self._connected = False
+        self._up.clear()
         self._dirty.set()
+        if self._pubsub is not None:
+            # A message on the placeholder channel ends the reader's wait at once rather
+            # than at the end of its poll (every test app's stop waited half a second).
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                async with asyncio.timeout(READ_TIMEOUT_SECONDS):
+                    await self._redis.publish(self._wire(ALIVE_CHANNEL), b"{}")
         for task in (self._syncer, self._reader):
             if task is None:
                 continue
@@ -232,6 +320,10 @@ class RedisEventBus(EventBusBase):
                 self._unsent.setdefault(channel, []).extend(group)
         self._unconfirmed.clear()
         if pubsub is not None:
+            # The connection goes back to the pool, where other commands reuse it: its
+            # next connect is not this bus reconnecting.
+            if pubsub.connection is not None:
+                pubsub.connection.deregister_connect_callback(self._reconnected)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pubsub.aclose(), 2.0)  # type: ignore[no-untyped-call]
 
@@ -244,19 +336,37 @@ class RedisEventBus(EventBusBase):
         self._unsent.clear()
         self._unconfirmed.clear()
 
+    def _lost(self, reason: str) -> None:
+        """The current connection can no longer be trusted: the reader drops it, and the
+        loss listeners hear of it now (once per connection)."""
+        self._broken = reason
+        was_connected = self._connected
+        self._connected = False
+        self._up.clear()
+        if was_connected and not self._stopping:
+            log.warning("events.connection_lost", reason=reason, epoch=self._connections)
+            self._connection_lost()
+
     # -- subscriptions -----------------------------------------------------------------
 
-    async def _on_first_listener(self, channels: list[str]) -> None:
+    async def _on_attached(self, first_listeners: list[str], channels: tuple[str, ...]) -> None:
         loop = asyncio.get_running_loop()
+        first = set(first_listeners)
         waiters = []
         for channel in channels:
+            if channel not in first and self._confirmed_now(channel):
+                continue
+            groups = self._unconfirmed.get(channel) if channel not in first else None
+            # A channel whose SUBSCRIBE is on its way: answered by that confirmation.
+            group = groups[-1] if groups else self._unsent.setdefault(channel, [])
             waiter: asyncio.Future[None] = loop.create_future()
-            self._unsent.setdefault(channel, []).append(waiter)
+            group.append(waiter)
             waiters.append(waiter)
-        self._dirty.set()
-        if self._reader is None or self._stopping or self._redis_down:
+        if first_listeners:
+            self._dirty.set()
+        if not waiters or self._reader is None or self._stopping or self._redis_down:
             return  # no connection to wait for: the next connection's sync subscribes them
-        # Bounded: with Redis slow or away the stream opens anyway; a reconnect resubscribes.
+        # Bounded: with Redis slow or away the wait ends, and `is_live` says so.
         # (asyncio.timeout, not wait_for: no task per call during a mass connect.)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SUBSCRIBE_WAIT_SECONDS):
@@ -276,11 +386,12 @@ class RedisEventBus(EventBusBase):
                 break
             try:
                 async with self._lock:
-                    if self._pubsub is not None:
+                    if self._pubsub is not None and self._broken is None:
                         await self._sync(self._pubsub)
             except (RedisError, OSError) as exc:
-                # The reader notices the broken connection, reconnects and resyncs.
+                # Channels believed subscribed may not be: start over on a new connection.
                 log.warning("events.redis_sync_failed", error=str(exc))
+                self._lost(f"subscription failed: {exc}")
 
     async def _sync(self, pubsub: PubSub) -> None:
         """Send the difference between wanted and upstream channels (caller holds the lock)."""
@@ -329,21 +440,28 @@ class RedisEventBus(EventBusBase):
         pubsub.connection.register_connect_callback(self._reconnected)
         return pubsub
 
-    def _reconnected(self, _connection: object) -> None:
+    def _reconnected(self, connection: object) -> None:
+        if self._pubsub is None or self._pubsub.connection is not connection:
+            return  # a pooled connection this bus no longer holds
         self._connections += 1
+        self._lost("redis-py reconnected the pub/sub connection")
 
     async def _read_forever(self) -> None:
         delay = 0.1
         while not self._stopping:
             try:
                 async with self._lock:
+                    self._broken = None
                     self._pubsub = await self._connect()
                     await self._sync(self._pubsub)
                 self._redis_down = False
                 self._connections += 1
                 self._connected = True
+                self._up.set()
                 delay = 0.1
                 while not self._stopping:
+                    if self._broken is not None:
+                        raise RedisConnectionError(self._broken)
                     message = await self._pubsub.get_message(timeout=READ_TIMEOUT_SECONDS)
                     if message is None:
                         continue
@@ -357,7 +475,7 @@ class RedisEventBus(EventBusBase):
                     break
                 log.warning("events.redis_disconnected", error=str(exc), retry_in=delay)
                 self._redis_down = True
-                self._connected = False
+                self._lost(str(exc))
                 async with self._lock:
                     await self._close_pubsub()
                 await asyncio.sleep(delay)
@@ -370,7 +488,12 @@ class RedisEventBus(EventBusBase):
         except ValueError:
             log.warning("events.bad_payload", channel=channel)
             return
-        self._dispatch(channel, event)
+        try:
+            self._dispatch(channel, event)
+        except Exception:
+            # A listener's bug must not end the reader: every other channel would go
+            # silent with it.
+            log.exception("events.dispatch_failed", channel=channel)
 
 
 def _encode(event: Event) -> bytes:

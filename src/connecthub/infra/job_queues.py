@@ -65,8 +65,10 @@ def cancel_swallowed() -> bool:
     """True when this task was cancelled but the cancellation got lost on the way.
 
     redis-py can swallow a `CancelledError` that lands while a blocking read completes (seen
-    with BLPOP): the call returns normally and the task stays "cancelling". Without this
-    check a stopping worker would loop on forever.
+    with BLPOP), and so can Python 3.11's `asyncio.wait_for` (redis-py's connection health
+    check uses it) when its inner call finishes at the same moment: the call returns
+    normally and the task stays "cancelling". Without this check a stopping worker would
+    loop on forever, or block for a whole idle wait first.
     """
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
@@ -432,6 +434,8 @@ class RedisJobQueue(QueueWorker):
                 job_id, name, body, attempt = result
                 self._unavailable_backoff = 0.1
                 return Delivery(_text(job_id), _text(name), body, int(attempt))
+            if cancel_swallowed():  # a stop that landed in the script: do not block
+                return None
             # Nothing ready: block on the wake-up list until an enqueue or the next due job.
             await self._redis.blpop([self._wake], timeout=max(int(result), 10) / 1000)
             self._unavailable_backoff = 0.1
@@ -479,9 +483,9 @@ class RedisJobQueue(QueueWorker):
                 await self.reap()
             except (RedisError, OSError) as exc:
                 log.warning("jobs.upkeep_failed", error=str(exc))
-            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
             if cancel_swallowed():
                 raise asyncio.CancelledError
+            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
 
     async def _heartbeat(self) -> None:
         if not self._active:

@@ -45,17 +45,18 @@ async def delete_edge(session: AsyncSession, model: Any, account_id: int, target
 async def bump_follow_counts(
     session: AsyncSession, follower_id: int, target_id: int, by: int
 ) -> None:
-    """Atomic counter updates, in the same transaction as the edge change."""
-    await session.execute(
-        update(Account)
-        .where(Account.id == follower_id)
-        .values(following_count=Account.following_count + by)
-    )
-    await session.execute(
-        update(Account)
-        .where(Account.id == target_id)
-        .values(followers_count=Account.followers_count + by)
-    )
+    """Atomic counter updates, in the same transaction as the edge change.
+
+    The two rows are updated in id order: two accounts following each other at the same
+    moment would otherwise each lock its own row first and wait for the other's (a deadlock
+    PostgreSQL breaks by failing one of the follows)."""
+    changes: dict[int, dict[str, Any]] = {follower_id: {}, target_id: {}}
+    changes[follower_id]["following_count"] = Account.following_count + by
+    changes[target_id]["followers_count"] = Account.followers_count + by
+    for account_id in sorted(changes):
+        await session.execute(
+            update(Account).where(Account.id == account_id).values(changes[account_id])
+        )
 
 
 async def live_account(session: AsyncSession, account_id: int) -> Account | None:

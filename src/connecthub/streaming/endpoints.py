@@ -32,7 +32,7 @@ from connecthub.streaming.session import (
     sse_message,
     websocket_message,
 )
-from connecthub.streaming.streams import Stream, StreamError, resolve
+from connecthub.streaming.streams import Stream, StreamError, StreamUnavailable, resolve
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["streaming"])
@@ -70,7 +70,7 @@ async def websocket_stream(websocket: WebSocket) -> None:
         # at the handshake (429).
         session = await hub.open_session(token, "websocket")
     except StreamError as exc:
-        await _deny(websocket, exc.status, exc.message)
+        await _deny(websocket, exc.status, exc.message, exc.headers)
         return
     except Exception:
         # An engine that cannot answer (pool exhausted, Redis down): try again later.
@@ -78,10 +78,38 @@ async def websocket_stream(websocket: WebSocket) -> None:
         await _deny(websocket, 503, "Service unavailable, try again", _RETRY_LATER)
         return
     try:
+        # The `stream` of the URL is subscribed before the handshake completes, so an open
+        # socket already receives what is published on it (a Mastodon error about the
+        # stream itself is sent once open, and the socket stays open, as Mastodon does).
+        try:
+            refused = await _subscribe_query(session, dict(websocket.query_params))
+        except StreamUnavailable as exc:
+            await _deny(websocket, exc.status, exc.message, exc.headers)
+            return
+        except Exception:
+            log.exception("streaming.handshake_failed")
+            await _deny(websocket, 503, "Service unavailable, try again", _RETRY_LATER)
+            return
         await websocket.accept(subprotocol=offered_subprotocol(websocket.scope))
+        if refused is not None:
+            await _send_error(websocket, refused.status, refused.message)
         await _serve_websocket(websocket, session)
     finally:
         await hub.close_session(session)
+
+
+async def _subscribe_query(session: StreamSession, query: dict[str, str]) -> StreamError | None:
+    """Subscribe the stream the URL names, if any; a refusal to tell the client, or
+    StreamUnavailable when the bus could not confirm it."""
+    if "stream" not in query:
+        return None
+    try:
+        await session.subscribe(await _resolve(session, query))
+    except StreamUnavailable:
+        raise
+    except StreamError as exc:
+        return exc
+    return None
 
 
 async def _deny(
@@ -113,9 +141,6 @@ def _quiet_refusals() -> None:
 
 
 async def _serve_websocket(websocket: WebSocket, session: StreamSession) -> None:
-    query = websocket.query_params
-    if "stream" in query:
-        await _subscribe(websocket, session, dict(query))
     pump = asyncio.create_task(_pump(websocket, session))
     reader = asyncio.create_task(_read(websocket, session))
     try:
@@ -184,9 +209,12 @@ async def _resolve(session: StreamSession, message: dict[str, Any]) -> Stream:
 
 
 async def _subscribe(websocket: WebSocket, session: StreamSession, message: dict[str, Any]) -> None:
-    """Errors are answered with Mastodon's error message; the socket stays open."""
+    """Errors are answered with Mastodon's error message; the socket stays open, unless the
+    bus could not confirm the stream: the session is then closing with 1012."""
     try:
         await session.subscribe(await _resolve(session, message))
+    except StreamUnavailable:
+        return
     except StreamError as exc:
         await _send_error(websocket, exc.status, exc.message)
 
@@ -279,7 +307,7 @@ async def _serve_sse(request: Request, stream_name: str) -> Any:
         )
         session = await hub.open_session(token, "sse")
     except StreamError as exc:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
     except Exception:
         log.exception("streaming.handshake_failed")
         return JSONResponse(
@@ -287,6 +315,9 @@ async def _serve_sse(request: Request, stream_name: str) -> Any:
         )
     try:
         await session.subscribe(stream)
+    except StreamUnavailable as exc:
+        await hub.close_session(session)
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
     except BaseException:
         await hub.close_session(session)
         raise

@@ -1,6 +1,11 @@
 """Every open streaming connection of this server process, and their lifecycle: presence
 counting, metrics, and the drain on shutdown.
 
+Event bus gaps: when the bus loses its upstream connection (a Redis restart), every event
+published until it has resubscribed is lost to this process, so every connection is closed
+at once with 1012 (service restart) and clients reconnect and catch up through REST
+(docs/streaming.md, "Redis restarts"). A connection opening meanwhile is refused with 503.
+
 Graceful shutdown: uvicorn, on SIGTERM, stops its main loop and calls `shutdown()` on each
 connection, which closes WebSockets with 1012 before the app's lifespan ends. So the hub
 chains itself in front of uvicorn's own signal handler: it closes every socket with 1001
@@ -22,12 +27,17 @@ import structlog
 
 from connecthub import channels
 from connecthub.infra.engines import Engines
+from connecthub.infra.redis import unavailable_reason
 from connecthub.oauth.identity import TokenInfo
 from connecthub.ops.metrics import STREAMING_CONNECTIONS
 from connecthub.streaming.connection_limits import Lease, connection_counter
 from connecthub.streaming.filters import AudienceFilter
 from connecthub.streaming.presence import PresenceService
-from connecthub.streaming.session import CLOSE_GOING_AWAY, StreamSession
+from connecthub.streaming.session import (
+    CLOSE_GOING_AWAY,
+    CLOSE_SERVICE_RESTART,
+    StreamSession,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -49,11 +59,13 @@ class StreamingHub:
         self._restore_signal: Callable[[], None] | None = None
 
     async def start(self) -> None:
+        self.engines.events.add_loss_listener(self._bus_connection_lost)
         await self.presence.start()
         await self.connections.start()
         self._chain_sigterm()
 
     async def stop(self) -> None:
+        self.engines.events.remove_loss_listener(self._bus_connection_lost)
         await self.drain()
         if self._restore_signal is not None:
             self._restore_signal()
@@ -81,9 +93,9 @@ class StreamingHub:
         STREAMING_CONNECTIONS.labels(transport=transport).inc()
         try:
             await self.presence.connection_opened(session.account_id)
-        except Exception:
+        except Exception as exc:
             # Presence is best effort: the stream itself works without it.
-            log.exception("streaming.presence_open_failed")
+            _best_effort_failed("streaming.presence_open_failed", exc)
         return session
 
     async def close_session(self, session: StreamSession) -> None:
@@ -99,8 +111,18 @@ class StreamingHub:
             await self.connections.release(lease)
         try:
             await self.presence.connection_closed(session.account_id)
-        except Exception:
-            log.exception("streaming.presence_close_failed")
+        except Exception as exc:
+            _best_effort_failed("streaming.presence_close_failed", exc)
+
+    def _bus_connection_lost(self) -> None:
+        """Called by the event bus the moment its upstream connection is lost: whatever is
+        published until it is back never reaches this process, so no connection may stay
+        open as if it had heard everything."""
+        if not self.sessions:
+            return
+        log.warning("streaming.closing_for_bus_gap", connections=len(self.sessions))
+        for session in list(self.sessions):
+            session.close(CLOSE_SERVICE_RESTART)
 
     async def drain(self) -> None:
         """Close every connection with 1001 and wait (bounded) for them to go."""
@@ -148,6 +170,16 @@ class StreamingHub:
 
         signal.signal(signal.SIGTERM, on_sigterm)
         self._restore_signal = lambda: _restore(previous)
+
+
+def _best_effort_failed(event: str, exc: Exception) -> None:
+    """An outage (Redis down: every connection closing at once meets it) is one line; any
+    other failure is a bug and keeps its traceback."""
+    reason = unavailable_reason(exc)
+    if reason is not None:
+        log.warning(event, reason=reason, error=str(exc))
+    else:
+        log.error(event, exc_info=exc)
 
 
 _background: set[asyncio.Task[Any]] = set()

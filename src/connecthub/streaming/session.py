@@ -18,14 +18,19 @@ from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event, EventBusBase, Subscription
 from connecthub.oauth.identity import TokenInfo
 from connecthub.streaming.filters import AudienceFilter, RecipientFilters
-from connecthub.streaming.streams import Stream, StreamError
+from connecthub.streaming.streams import Stream, StreamError, StreamUnavailable
 
 # Close codes. 1008 (policy violation) for a revoked token or suspended account: the client
 # should not blindly reconnect with the same credentials (it would get 401). 1013 (try again
 # later) for a consumer too slow to keep up; 1001 (going away) when the server drains.
+# 1012 (service restart) when the event bus lost its upstream connection (a Redis restart):
+# the socket may have missed events, and a client that reconnects catches up through REST.
+# 1012 rather than 1011 (internal error): it says "reconnect", and some reconnecting
+# clients (robust-websocket, by default) give up on 1011 as they do on 1008.
 CLOSE_REVOKED = 1008
 CLOSE_SLOW_CONSUMER = 1013
 CLOSE_GOING_AWAY = 1001
+CLOSE_SERVICE_RESTART = 1012
 CLOSE_NORMAL = 1000
 
 
@@ -131,11 +136,18 @@ class StreamSession:
             engines.settings.streaming_max_pending, lambda: self.close(CLOSE_SLOW_CONSUMER)
         )
         self.closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        # The event bus connection this connection's channels were subscribed on: every
+        # event published on them since reaches it until that connection is lost.
+        self._epoch: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:
+        """Follow the account's control channel, or StreamUnavailable (503) when the bus
+        cannot confirm it (Redis down or not resubscribed yet)."""
+        self._epoch = await self.engines.events.wait_connected()
         await self._tap(self._control_channel)
+        self._require_live()
 
     def close(self, code: int) -> None:
         """Ask the transport to close with `code` (the first request wins)."""
@@ -151,7 +163,9 @@ class StreamSession:
 
     async def subscribe(self, stream: Stream) -> None:
         """Add `stream`, or StreamError (429) when the connection holds as many as
-        STREAMING_MAX_SUBSCRIPTIONS (a stream already held is not one more)."""
+        STREAMING_MAX_SUBSCRIPTIONS (a stream already held is not one more), or
+        StreamUnavailable when its channel could not be confirmed on the bus connection
+        (the connection is then closed with 1012)."""
         if (
             stream.key not in self.streams
             and len(self.streams) >= self.engines.settings.streaming_max_subscriptions
@@ -159,6 +173,15 @@ class StreamSession:
             raise StreamError(429, "Too many subscriptions on this connection")
         self.streams[stream.key] = stream
         await self._tap(stream.channel)
+        self._require_live()
+
+    def _require_live(self) -> None:
+        """Every channel of this connection is subscribed on the bus connection it opened
+        on; otherwise events may be missed without a trace, so the connection closes with
+        1012 (the client reconnects and catches up) and StreamUnavailable is raised."""
+        if not self.engines.events.is_live(self._taps.keys(), self._epoch):
+            self.close(CLOSE_SERVICE_RESTART)
+            raise StreamUnavailable()
 
     async def unsubscribe(self, key: tuple[str, str | None]) -> None:
         stream = self.streams.pop(key, None)

@@ -26,10 +26,22 @@ _TAG = re.compile(r"^\w{1,100}$")
 class StreamError(Exception):
     """A stream that cannot be opened; `status` is the HTTP status Mastodon would use."""
 
+    headers: dict[str, str] | None = None
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class StreamUnavailable(StreamError):
+    """The event bus cannot confirm the stream's channels now (Redis down, or its
+    connection not resubscribed yet): refused with 503 and `Retry-After`, as any outage."""
+
+    headers = {"Retry-After": "5"}
+
+    def __init__(self) -> None:
+        super().__init__(503, "Service unavailable, try again")
 
 
 @dataclass(frozen=True)
