@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from connecthub import __version__
 from connecthub.accounts import passwords, signup_hooks
 from connecthub.config import Settings, get_settings
+from connecthub.http.admission import Admission, AdmissionMiddleware
 from connecthub.http.body_limit import BodyLimitMiddleware
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.errors import UnhandledErrorMiddleware, install_error_handlers
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     )
     app.state.settings = settings
     app.state.client_ips = ClientIpResolver(settings.trusted_proxies)
+    app.state.admission = Admission(settings.requests_in_flight_limit)
     install_error_handlers(app)
     include_routers(app)
     if settings.serves_api_docs:
@@ -138,6 +140,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         max_bytes=settings.max_request_body_bytes,
         max_upload_bytes=settings.max_upload_body_bytes,
     )
+    # Overload is refused here, before the body limit, the token and the rate limits touch
+    # an engine; a refusal still gets CORS, security headers and the request id.
+    app.add_middleware(AdmissionMiddleware, admission=app.state.admission)
     app.add_middleware(MastodonCorsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.behind_tls)
     app.add_middleware(RequestContextMiddleware, resolver=app.state.client_ips)

@@ -1,0 +1,205 @@
+"""Overload is shed, not queued, and work for a client that left is dropped (issue 25, item 4).
+
+One pure ASGI layer, just inside the request context (so a refusal still gets its request
+id, access line, CORS and security headers) and before anything that touches an engine:
+
+- **Admission.** A server process works on at most `limit` requests at once
+  (`Settings.requests_in_flight_limit`). The next one is answered at once with
+  `503 {"error": …}` and `Retry-After`, without reading its body, resolving its token or
+  hitting a rate-limit bucket: a refusal costs microseconds, where a queued request would
+  have waited for a pooled connection behind all the others and timed out anyway. The
+  probes and `/metrics` are never counted nor refused (an orchestrator must see the process
+  alive while it sheds), and neither is streaming (`/api/v1/streaming…`: its WebSocket skips
+  this stack altogether, SSE streams are held for hours and capped per token and account).
+- **Disconnects.** uvicorn does not stop a request whose client has gone: the handler runs
+  to the end and its answer is thrown away. Here, once a request's body has been read, a
+  watcher waits for the `http.disconnect` and cancels the request's task; the request ends
+  as a 499 in the access log. A write request's commit and what follows it are never cut
+  (`http/deps._unit_of_work` finishes them first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from connecthub.http.errors import error_body
+from connecthub.ops import metrics
+
+log = structlog.get_logger(__name__)
+
+# Never counted, never refused: probes, metrics, and the long-lived streaming requests.
+EXEMPT_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+EXEMPT_PREFIX = "/api/v1/streaming"
+# Seconds a refused client is asked to wait: one in-flight request takes milliseconds, so
+# slots come free at once; a client that honours it spreads its retries over the next second.
+RETRY_AFTER_SECONDS = 1
+# While shedding, one warning line per this many seconds (with the count), not one per
+# refusal: at ten times capacity that would be thousands of lines a second.
+_LOG_EVERY_SECONDS = 10.0
+
+_REFUSAL_BODY = json.dumps(error_body(503)).encode()
+_REFUSAL_START: Message = {
+    "type": "http.response.start",
+    "status": 503,
+    "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(_REFUSAL_BODY)).encode()),
+        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+    ],
+}
+_REFUSAL_BODY_MESSAGE: Message = {"type": "http.response.body", "body": _REFUSAL_BODY}
+_DISCONNECT: Message = {"type": "http.disconnect"}
+
+
+@dataclass
+class Admission:
+    """The process' count of requests in flight (one per app; `/metrics` reads it)."""
+
+    limit: int | None
+    in_flight: int = 0
+    shed: int = 0
+    _shed_unlogged: int = 0
+    _logged_at: float = field(default=-_LOG_EVERY_SECONDS)
+
+    def refused(self) -> None:
+        self.shed += 1
+        self._shed_unlogged += 1
+        metrics.HTTP_SHED.inc()
+        now = time.monotonic()
+        if now - self._logged_at >= _LOG_EVERY_SECONDS:
+            log.warning(
+                "http.overloaded",
+                limit=self.limit,
+                refused=self._shed_unlogged,
+                since_seconds=round(min(now - self._logged_at, _LOG_EVERY_SECONDS), 1),
+            )
+            self._logged_at = now
+            self._shed_unlogged = 0
+
+
+def _exempt(path: str) -> bool:
+    return path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIX)
+
+
+def _declares_body(scope: Scope) -> bool:
+    for key, value in scope["headers"]:
+        if key == b"transfer-encoding" or (key == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+class AdmissionMiddleware:
+    def __init__(self, app: ASGIApp, admission: Admission) -> None:
+        self.app = app
+        self.admission = admission
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        admission = self.admission
+        if admission.limit is not None and admission.in_flight >= admission.limit:
+            admission.refused()
+            await send(_REFUSAL_START)
+            await send(_REFUSAL_BODY_MESSAGE)
+            return
+        admission.in_flight += 1
+        try:
+            await _cancelled_when_client_leaves(self.app, scope, receive, send)
+        finally:
+            admission.in_flight -= 1
+
+
+class _ClientWatch:
+    """Wraps a request's receive and send: the app reads its body as usual; once the body
+    is complete, a task waits for the client to disconnect and cancels the request's task,
+    unless the answer has been sent by then."""
+
+    __slots__ = ("answered", "cancelled", "receive", "request_task", "watcher")
+
+    def __init__(self, receive: Receive, request_task: asyncio.Task[Any]) -> None:
+        self.receive = receive
+        self.request_task = request_task
+        self.watcher: asyncio.Task[None] | None = None
+        self.answered = False
+        self.cancelled = False
+
+    def start(self) -> None:
+        self.watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    def stop(self) -> None:
+        if self.watcher is not None and not self.watcher.done():
+            self.watcher.cancel()
+
+    async def _watch(self) -> None:
+        # After the body, the server's receive only returns when the client disconnects or
+        # the answer is complete (uvicorn answers `http.disconnect` for both).
+        try:
+            while (await self.receive())["type"] != "http.disconnect":
+                pass
+        except Exception:  # a server whose receive fails: nothing to watch
+            return
+        if not self.answered:
+            self.cancelled = True
+            self.request_task.cancel()
+
+    async def app_receive(self) -> Message:
+        if self.watcher is not None:
+            # The body has been read: like the server, block until the client leaves.
+            await asyncio.shield(self.watcher)
+            return _DISCONNECT
+        message = await self.receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            self.start()
+        return message
+
+    def wrap_send(self, send: Send) -> Send:
+        async def watched_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.answered = True
+            await send(message)
+
+        return watched_send
+
+
+async def _cancelled_when_client_leaves(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send
+) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    watch = _ClientWatch(receive, task)
+    app_receive: Receive = watch.app_receive
+    if not _declares_body(scope):
+        # Nothing to read but the (empty) request message, which the server already holds:
+        # take it now and start watching, then hand it to the app if it asks.
+        first = await receive()
+        if first["type"] == "http.disconnect":
+            return  # gone before any work began
+        watch.start()
+        replayed = False
+
+        async def replaying_receive() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first
+            return await watch.app_receive()
+
+        app_receive = replaying_receive
+    try:
+        await app(scope, app_receive, watch.wrap_send(send))
+    except asyncio.CancelledError:
+        if not watch.cancelled:
+            raise  # not ours: the server is stopping
+        if task.uncancel():
+            raise  # someone else cancelled it too
+        metrics.HTTP_CANCELLED.inc()
+    finally:
+        watch.stop()
