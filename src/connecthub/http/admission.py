@@ -44,6 +44,10 @@ RETRY_AFTER_SECONDS = 1
 # refusal: at ten times capacity that would be thousands of lines a second.
 _LOG_EVERY_SECONDS = 10.0
 
+# A request still running this long after its body was read is watched for its client
+# leaving (the cost of a task, paid only by requests that last).
+_WATCH_AFTER_SECONDS = 0.05
+
 _REFUSAL_BODY = json.dumps(error_body(503)).encode()
 _REFUSAL_START: Message = {
     "type": "http.response.start",
@@ -120,21 +124,41 @@ class AdmissionMiddleware:
 class _ClientWatch:
     """Wraps a request's receive and send: the app reads its body as usual; once the body
     is complete, a task waits for the client to disconnect and cancels the request's task,
-    unless the answer has been sent by then."""
+    unless the answer has been sent by then. The task is only made for a request still
+    running `_WATCH_AFTER_SECONDS` after its body: most are answered sooner, and a timer
+    costs a fifth of a task."""
 
-    __slots__ = ("answered", "cancelled", "receive", "request_task", "watcher")
+    __slots__ = (
+        "answered",
+        "body_read",
+        "cancelled",
+        "receive",
+        "request_task",
+        "timer",
+        "watcher",
+    )
 
     def __init__(self, receive: Receive, request_task: asyncio.Task[Any]) -> None:
         self.receive = receive
         self.request_task = request_task
+        self.timer: asyncio.TimerHandle | None = None
         self.watcher: asyncio.Task[None] | None = None
+        self.body_read = False
         self.answered = False
         self.cancelled = False
 
-    def start(self) -> None:
-        self.watcher = asyncio.get_running_loop().create_task(self._watch())
+    def arm(self) -> None:
+        self.body_read = True
+        self.timer = asyncio.get_running_loop().call_later(_WATCH_AFTER_SECONDS, self._begin)
+
+    def _begin(self) -> None:
+        self.timer = None
+        if self.watcher is None and not self.answered:
+            self.watcher = asyncio.get_running_loop().create_task(self._watch())
 
     def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
         if self.watcher is not None and not self.watcher.done():
             self.watcher.cancel()
 
@@ -142,23 +166,30 @@ class _ClientWatch:
         # After the body, the server's receive only returns when the client disconnects or
         # the answer is complete (uvicorn answers `http.disconnect` for both).
         try:
-            while (await self.receive())["type"] != "http.disconnect":
-                pass
+            message = await self.receive()
         except Exception:  # a server whose receive fails: nothing to watch
             return
-        if not self.answered:
+        if message["type"] == "http.disconnect" and not self.answered:
             self.cancelled = True
             self.request_task.cancel()
 
     async def app_receive(self) -> Message:
-        if self.watcher is not None:
-            # The body has been read: like the server, block until the client leaves.
-            await asyncio.shield(self.watcher)
+        if not self.body_read:
+            message = await self.receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                self.arm()
+            return message
+        # The body has been read: like the server, block until the client leaves.
+        if self.answered:
             return _DISCONNECT
-        message = await self.receive()
-        if message["type"] == "http.request" and not message.get("more_body", False):
-            self.start()
-        return message
+        if self.watcher is None:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            self._begin()
+        assert self.watcher is not None
+        await asyncio.shield(self.watcher)
+        return _DISCONNECT
 
     def wrap_send(self, send: Send) -> Send:
         async def watched_send(message: Message) -> None:
@@ -182,7 +213,7 @@ async def _cancelled_when_client_leaves(
         first = await receive()
         if first["type"] == "http.disconnect":
             return  # gone before any work began
-        watch.start()
+        watch.arm()
         replayed = False
 
         async def replaying_receive() -> Message:
