@@ -240,3 +240,33 @@ def test_a_cancelled_request_stops_its_postgresql_statement(test_env: TestEnv) -
     finally:
         server.stop()
     assert not probe.finished.is_set()
+
+
+# --- exhausted pools ----------------------------------------------------------------------
+
+
+async def test_an_exhausted_database_pool_is_a_503_with_one_log_line(
+    test_env: TestEnv, app_factory: AppFactory
+) -> None:
+    if not test_env.database_url.startswith("postgresql"):
+        pytest.skip("the SQLite engine keeps SQLAlchemy's default pool")
+    async with app_factory(
+        database_pool_size=1,
+        database_max_overflow=0,
+        database_pool_timeout_seconds=0.2,
+        max_requests_in_flight=0,  # no admission limit: the pool is what runs out
+        log_level="info",
+    ) as (app, client):
+        held = await app.state.engines.db.primary.connect()
+        try:
+            with captured_root_log() as buffer:
+                response = await client.get("/api/v1/timelines/public")
+        finally:
+            await held.close()
+        assert_error_response(response, 503)
+        assert response.headers["retry-after"] == "1"
+        assert (await client.get("/api/v1/timelines/public")).status_code == 200
+    lines = json_lines(buffer.getvalue())
+    outage = [line for line in lines if line["event"] == "http.engine_unavailable"]
+    assert [(line["engine"], line["reason"]) for line in outage] == [("database", "pool_exhausted")]
+    assert not any("exception" in line or line["level"] == "error" for line in lines)
