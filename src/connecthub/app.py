@@ -140,11 +140,12 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         max_bytes=settings.max_request_body_bytes,
         max_upload_bytes=settings.max_upload_body_bytes,
     )
-    # Overload is refused here, before the body limit, the token and the rate limits touch
-    # an engine; a refusal still gets CORS, security headers and the request id.
-    app.add_middleware(AdmissionMiddleware, admission=app.state.admission)
     app.add_middleware(MastodonCorsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.behind_tls)
     app.add_middleware(RequestContextMiddleware, resolver=app.state.client_ips)
-    instrument_app(app, settings)  # outermost, when tracing is on
+    instrument_app(app, settings)  # when tracing is on
+    # Outermost: past the admission limit a request is refused before anything else runs
+    # (no access line, span or engine: what shedding spends on the excess is what decides
+    # how much excess a process survives), and it counts only requests that do work.
+    app.add_middleware(AdmissionMiddleware, admission=app.state.admission)
     return app

@@ -1,20 +1,22 @@
 """Overload is shed, not queued, and work for a client that left is dropped (issue 25, item 4).
 
-One pure ASGI layer, just inside the request context (so a refusal still gets its request
-id, access line, CORS and security headers) and before anything that touches an engine:
+One pure ASGI layer, the outermost of the stack:
 
 - **Admission.** A server process works on at most `limit` requests at once
   (`Settings.requests_in_flight_limit`). The next one is answered at once with
-  `503 {"error": …}` and `Retry-After`, without reading its body, resolving its token or
-  hitting a rate-limit bucket: a refusal costs microseconds, where a queued request would
-  have waited for a pooled connection behind all the others and timed out anyway. The
-  probes and `/metrics` are never counted nor refused (an orchestrator must see the process
-  alive while it sheds), and neither is streaming (`/api/v1/streaming…`: its WebSocket skips
-  this stack altogether, SSE streams are held for hours and capped per token and account).
+  `503 {"error": …}` and `Retry-After`, before anything else runs: no body read, no token
+  resolved, no rate-limit bucket, no access line or span (one `http.overloaded` warning per
+  10 s while shedding, and `connecthub_http_requests_shed_total`). A refusal costs a few
+  microseconds; a queued request would have waited for a pooled connection behind all the
+  others and timed out anyway, and what shedding spends per refusal decides how much excess
+  a process survives. The probes and `/metrics` are never counted nor refused (an
+  orchestrator must see the process alive while it sheds), and neither is streaming
+  (`/api/v1/streaming…`: its WebSocket skips this stack altogether, SSE streams are held for
+  hours and capped per token and account).
 - **Disconnects.** uvicorn does not stop a request whose client has gone: the handler runs
   to the end and its answer is thrown away. Here, once a request's body has been read, a
-  watcher waits for the `http.disconnect` and cancels the request's task; the request ends
-  as a 499 in the access log. A write request's commit and what follows it are never cut
+  watcher waits for the `http.disconnect` and cancels the request's task; the access log
+  says 499. A write request's commit and what follows it are never cut
   (`http/deps._unit_of_work` finishes them first).
 """
 
@@ -30,6 +32,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connecthub.http.errors import error_body
+from connecthub.http.security import CONTENT_SECURITY_POLICY
 from connecthub.ops import metrics
 
 log = structlog.get_logger(__name__)
@@ -56,6 +59,16 @@ _REFUSAL_START: Message = {
         (b"content-type", b"application/json"),
         (b"content-length", str(len(_REFUSAL_BODY)).encode()),
         (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+        (b"cache-control", b"no-store"),
+        # The security headers every answer carries (http/security.py), fixed here.
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        # A browser client of the API (any origin, as http/security.py allows) can read
+        # the refusal and its Retry-After instead of seeing a network error.
+        (b"access-control-allow-origin", b"*"),
+        (b"access-control-expose-headers", b"Retry-After"),
     ],
 }
 _REFUSAL_BODY_MESSAGE: Message = {"type": "http.response.body", "body": _REFUSAL_BODY}
