@@ -285,13 +285,26 @@ class Supervisor(Multiprocess):
     def init_processes(self) -> None:
         log.info("server.supervisor_started", processes=self.processes_num)
         super().init_processes()
+        now = time.monotonic()
         for slot, process in enumerate(self.processes):
-            log.info("server.process_started", pid=process.pid, slot=slot)
+            self._watch(slot, process, now)
 
-    def _watch(self, process: Process, now: float) -> _Watch:
+    def handle_hup(self) -> None:
+        # uvicorn's rolling restart: each new process serves before its predecessor stops.
+        before = [process.pid for process in self.processes]
+        log.info("server.processes_restarting", reason="SIGHUP", pids=before)
+        super().handle_hup()
+        now = time.monotonic()
+        for process in self.processes:
+            if process not in self._watches:  # uvicorn waited until it served
+                self._watches[process] = _Watch(pid=process.pid, started_at=now, ready_at=now)
+        log.info("server.processes_restarted", pids=[process.pid for process in self.processes])
+
+    def _watch(self, slot: int, process: Process, now: float) -> _Watch:
         watch = self._watches.get(process)
-        if watch is None:  # started by uvicorn's own handlers (HUP, TTIN) or just now
+        if watch is None:  # started by uvicorn's own handler (TTIN: one more process)
             watch = self._watches[process] = _Watch(pid=process.pid, started_at=now)
+            log.info("server.process_started", pid=process.pid, slot=slot)
         return watch
 
     def keep_subprocess_alive(self) -> None:
@@ -299,7 +312,7 @@ class Supervisor(Multiprocess):
             return
         now = time.monotonic()
         for slot, process in enumerate(self.processes):
-            watch = self._watch(process, now)
+            watch = self._watch(slot, process, now)
             if watch.restart_at is not None:
                 if now >= watch.restart_at:
                     self._replace(slot, process)
