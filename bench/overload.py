@@ -34,6 +34,7 @@ import contextlib
 import os
 import random
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -58,9 +59,9 @@ MAX_CONNECTIONS = 2000  # open-loop arrivals: connections open at once, at most
 
 @contextlib.contextmanager
 def running_server(
-    env: dict[str, str], port: int, workers: int, log: Path
+    env: dict[str, str], port: int, workers: int, log: Path, python: list[str]
 ) -> Iterator[subprocess.Popen[bytes]]:
-    command = [sys.executable, "-m", "connecthub", "serve", "--port", str(port)]
+    command = [*python, "-m", "connecthub", "serve", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--workers", str(workers)],
         env=env,
@@ -506,13 +507,29 @@ def main() -> None:
         default=None,
         help="MAX_REQUESTS_IN_FLIGHT for the server (default: the server's own; 0: no limit)",
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database, feeds and tokens afterwards"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure a database an earlier --keep run left"
+    )
+    parser.add_argument(
+        "--server-command",
+        default=None,
+        help="run the server with this Python command prefix instead of `python` (e.g. "
+        "'python -m cProfile -o /tmp/server.prof' with --workers 1)",
+    )
     args = parser.parse_args()
     args.readers = args.accounts
     server_url = os.environ.get("DATABASE_URL", "")
     if not server_url.startswith("postgresql") or not os.environ.get("REDIS_URL"):
         raise SystemExit("set DATABASE_URL (PostgreSQL server) and REDIS_URL")
     admin, bench_url = database_urls(server_url, args.database)
-    prefix = f"bench-overload-{os.getpid()}:"
+    keep = args.keep or args.reuse
+    prefix = f"bench-overload-{args.database}:" if keep else f"bench-overload-{os.getpid()}:"
+    kept_tokens = Path(tempfile.gettempdir()) / f"{args.database}-tokens.txt"
+    if args.reuse and not kept_tokens.exists():
+        raise SystemExit(f"--reuse needs an earlier --keep run ({kept_tokens} is missing)")
     env = {
         **os.environ,
         "DATABASE_URL": bench_url,
@@ -526,9 +543,15 @@ def main() -> None:
         env["MAX_REQUESTS_IN_FLIGHT"] = str(args.max_in_flight)
     os.environ.update(env)
     workdir = Path(tempfile.mkdtemp(prefix="bench-overload-"))
-    asyncio.run(recreate_database(admin, args.database))
+    if not args.reuse:
+        asyncio.run(recreate_database(admin, args.database))
     try:
-        tokens, _ids = asyncio.run(seed(args))
+        if args.reuse:
+            tokens = kept_tokens.read_text().split()
+        else:
+            tokens, _ids = asyncio.run(seed(args))
+            if keep:
+                kept_tokens.write_text("\n".join(tokens) + "\n")
         asyncio.run(_migrate())
         port = free_port()
         limit = env.get("MAX_REQUESTS_IN_FLIGHT", "default (DATABASE_POOL_SIZE + overflow)")
@@ -537,7 +560,8 @@ def main() -> None:
             f"client timeout {CLIENT_TIMEOUT:.0f} s",
             flush=True,
         )
-        with running_server(env, port, args.workers, workdir / "server.log") as process:
+        python = shlex.split(args.server_command) if args.server_command else [sys.executable]
+        with running_server(env, port, args.workers, workdir / "server.log", python) as process:
             rows = uvloop.run(measure(port, process.pid, tokens, args))
         print()
         print(
@@ -556,8 +580,12 @@ def main() -> None:
         for line in errors[:5]:
             print("  " + line[:300])
     finally:
-        asyncio.run(recreate_database(admin, args.database, drop_only=True))
-        asyncio.run(_drop_prefix(os.environ["REDIS_URL"], prefix))
+        if not keep:
+            asyncio.run(recreate_database(admin, args.database, drop_only=True))
+            asyncio.run(_drop_prefix(os.environ["REDIS_URL"], prefix))
+        else:
+            # Jobs the posts or the in-server worker left queued would run in the next run.
+            asyncio.run(_drop_prefix(os.environ["REDIS_URL"], f"{prefix}jobs:"))
         shutil.rmtree(workdir, ignore_errors=True)
 
 
