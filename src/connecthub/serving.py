@@ -5,6 +5,7 @@ restarts")."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
 import signal
 import sys
@@ -75,18 +76,21 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
     config = server_config(settings, host=host, port=port, workers=workers)
     if workers == 1:
         server = uvicorn.Server(config)
-        server.run()
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
         if not server.started:
             sys.exit(STARTUP_FAILURE)
         return
     # The supervising process logs as the servers do (one JSON line per event).
     configure_logging(settings.log_level, settings.log_format)
-    Supervisor(
+    supervisor = Supervisor(
         config,
         [config.bind_socket()],
         startup_timeout=settings.web_startup_timeout_seconds,
         healthcheck_timeout=settings.web_healthcheck_timeout_seconds,
-    ).run()
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        supervisor.run()
 
 
 # --- slow clients ---------------------------------------------------------------------------
