@@ -139,13 +139,15 @@ class _ClientWatch:
     is complete, a task waits for the client to disconnect and cancels the request's task,
     unless the answer has been sent by then. The task is only made for a request still
     running `_WATCH_AFTER_SECONDS` after its body: most are answered sooner, and a timer
-    costs a fifth of a task."""
+    costs a fifth of a task. The app's own receive calls after the body get what the
+    watcher got, as if they had asked the server."""
 
     __slots__ = (
         "answered",
         "body_read",
         "cancelled",
         "receive",
+        "received",
         "request_task",
         "timer",
         "watcher",
@@ -156,13 +158,17 @@ class _ClientWatch:
         self.request_task = request_task
         self.timer: asyncio.TimerHandle | None = None
         self.watcher: asyncio.Task[None] | None = None
+        self.received: Message = _DISCONNECT
         self.body_read = False
         self.answered = False
         self.cancelled = False
 
-    def arm(self) -> None:
-        self.body_read = True
-        self.timer = asyncio.get_running_loop().call_later(_WATCH_AFTER_SECONDS, self._begin)
+    def read(self, message: Message) -> Message:
+        """Notes a message the app gets; the last piece of the body starts the watch."""
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            self.body_read = True
+            self.timer = asyncio.get_running_loop().call_later(_WATCH_AFTER_SECONDS, self._begin)
+        return message
 
     def _begin(self) -> None:
         self.timer = None
@@ -176,23 +182,19 @@ class _ClientWatch:
             self.watcher.cancel()
 
     async def _watch(self) -> None:
-        # After the body, the server's receive only returns when the client disconnects or
-        # the answer is complete (uvicorn answers `http.disconnect` for both).
+        # After the body, a server's receive returns when the client disconnects or the
+        # answer is complete (uvicorn and httpx answer `http.disconnect` for both).
         try:
-            message = await self.receive()
+            self.received = await self.receive()
         except Exception:  # a server whose receive fails: nothing to watch
             return
-        if message["type"] == "http.disconnect" and not self.answered:
+        if self.received["type"] == "http.disconnect" and not self.answered:
             self.cancelled = True
             self.request_task.cancel()
 
     async def app_receive(self) -> Message:
         if not self.body_read:
-            message = await self.receive()
-            if message["type"] == "http.request" and not message.get("more_body", False):
-                self.arm()
-            return message
-        # The body has been read: like the server, block until the client leaves.
+            return self.read(await self.receive())
         if self.answered:
             return _DISCONNECT
         if self.watcher is None:
@@ -202,7 +204,10 @@ class _ClientWatch:
             self._begin()
         assert self.watcher is not None
         await asyncio.shield(self.watcher)
-        return _DISCONNECT
+        received = self.received
+        if received["type"] != "http.disconnect":
+            self.watcher = None  # the server said something else: ask it again next time
+        return received
 
     def wrap_send(self, send: Send) -> Send:
         async def watched_send(message: Message) -> None:
@@ -221,12 +226,13 @@ async def _cancelled_when_client_leaves(
     watch = _ClientWatch(receive, task)
     app_receive: Receive = watch.app_receive
     if not _declares_body(scope):
-        # Nothing to read but the (empty) request message, which the server already holds:
-        # take it now and start watching, then hand it to the app if it asks.
+        # Nothing to read but the empty request message, which the server already holds:
+        # take it now (so the watch starts though the app never reads), and hand it to the
+        # app when it asks.
         first = await receive()
         if first["type"] == "http.disconnect":
             return  # gone before any work began
-        watch.arm()
+        watch.read(first)
         replayed = False
 
         async def replaying_receive() -> Message:
