@@ -105,6 +105,15 @@ def cpu_seconds(pid: int) -> float:
     return total / _TICK
 
 
+def listen_overflows() -> int:
+    """The kernel's count of connections dropped because an accept queue was full."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            return int(dict(zip(names.split(), values.split(), strict=True))["ListenOverflows"])
+    return 0
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection, a request at a time (a bench client: what it
     costs per request must stay far below what the server spends)."""
@@ -113,6 +122,7 @@ class Connection:
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.retry_after = 0.0  # of the last answer
 
     async def request(self, raw: bytes) -> int:
         if self.writer is None:
@@ -125,6 +135,7 @@ class Connection:
         status = int(status_line.split(b" ", 2)[1])
         length = 0
         chunked = close = False
+        self.retry_after = 0.0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             name = name.strip().lower()
@@ -134,6 +145,8 @@ class Connection:
                 chunked = b"chunked" in value.lower()
             elif name == b"connection":
                 close = b"close" in value.lower()
+            elif name == b"retry-after":
+                self.retry_after = float(value)
         if chunked:
             while size := int((await self.reader.readline()).strip(), 16):
                 await self.reader.readexactly(size + 2)
@@ -196,7 +209,7 @@ class Tally:
 def p99(values: list[float]) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100)[98]
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
 
 
 async def send(
@@ -228,8 +241,12 @@ async def send(
     tally.record(status, time.perf_counter() - started)
 
 
-async def closed_loop(port: int, tokens: list[str], clients: int, tally: Tally) -> None:
-    """`clients` clients, each sending its next request when the last one is answered."""
+async def closed_loop(
+    port: int, tokens: list[str], clients: int, tally: Tally, *, polite: bool = False
+) -> None:
+    """`clients` clients, each sending its next request as soon as the last one is answered
+    (impatient: a refusal is retried at once), or when `polite`, after the refusal's
+    `Retry-After`."""
 
     async def one_client() -> None:
         connection = Connection(port)
@@ -240,6 +257,8 @@ async def closed_loop(port: int, tokens: list[str], clients: int, tally: Tally) 
                 await send(connection, get(HOME, rng.choice(tokens)), tally)
                 if tally.errors > errors:
                     await asyncio.sleep(0.01)
+                elif polite and connection.retry_after:
+                    await asyncio.sleep(connection.retry_after)
         finally:
             connection.close()
 
@@ -364,6 +383,7 @@ class Costs:
 
     server_cpu: float = 0.0
     bench_cpu: float = 0.0
+    listen_overflows: int = 0  # connections the kernel dropped, accept queue full (whole host)
     lags: list[float] = field(default_factory=list)
 
 
@@ -397,7 +417,8 @@ def report(
         f"{recovered:.2f} s; server shed {counts['shed']:.0f}, cancelled "
         f"{counts['cancelled']:.0f}; {tally.cut} requests cut when the clients left; CPU: "
         f"server {costs.server_cpu / seconds:.2f} cores, this program "
-        f"{costs.bench_cpu / seconds:.2f}; its loop lag p99 {p99(costs.lags) * 1000:.0f} ms",
+        f"{costs.bench_cpu / seconds:.2f}; its loop lag p99 {p99(costs.lags) * 1000:.0f} ms; "
+        f"listen queue overflows {costs.listen_overflows}",
         flush=True,
     )
     return (
@@ -449,11 +470,18 @@ async def measure(
     rows.append(f"| capacity | {capacity} | {best:,.0f}/s | — | — | — | — | — | — | — |")
 
     loads: dict[str, tuple[str, Callable[[Tally], Awaitable[None]]]] = {}
+    polite = args.polite
+    manner = "polite" if polite else "impatient"
+    for clients in (500, 2000):  # the fault run's connection counts (issue 25)
+        loads[f"conn{clients}"] = (
+            f"{clients} {manner} clients",
+            lambda t, c=clients: closed_loop(port, tokens, c, t, polite=polite),
+        )
     for factor in (2, 10):
         clients = capacity * factor
         loads[f"clients{factor}"] = (
-            f"{factor}x clients ({clients})",
-            lambda t, c=clients: closed_loop(port, tokens, c, t),
+            f"{factor}x clients ({clients}, {manner})",
+            lambda t, c=clients: closed_loop(port, tokens, c, t, polite=polite),
         )
         rate = best * factor
         loads[f"rate{factor}"] = (
@@ -466,9 +494,11 @@ async def measure(
         costs = Costs()
         lag = asyncio.create_task(loop_lag(costs.lags))
         server_cpu, bench_cpu = cpu_seconds(server_pid), time.process_time()
+        overflows = listen_overflows()
         tally, live, left_at = await phase(port, args.seconds, load, probe=True)
         costs.server_cpu = cpu_seconds(server_pid) - server_cpu
         costs.bench_cpu = time.process_time() - bench_cpu
+        costs.listen_overflows = listen_overflows() - overflows
         lag.cancel()
         tally.seconds = args.seconds
         recovered = await recovery(port, tokens[0], left_at)
@@ -499,13 +529,20 @@ def main() -> None:
     )
     parser.add_argument(
         "--phases",
-        default="clients2,clients10,rate2,rate10",
-        help="which overload phases to run, in order (default: all four)",
+        default="clients2,clients10,conn500,conn2000,rate2,rate10",
+        help="overload phases, in order: clientsF (F times the capacity's clients), connN "
+        "(500 or 2000 clients), rateF (F times the capacity's rate, open loop); default: all",
     )
     parser.add_argument(
         "--max-in-flight",
         default=None,
         help="MAX_REQUESTS_IN_FLIGHT for the server (default: the server's own; 0: no limit)",
+    )
+    parser.add_argument(
+        "--polite",
+        action="store_true",
+        help="closed-loop clients wait for a refusal's Retry-After before asking again "
+        "(default: impatient clients ask again at once, the harder case)",
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the database, feeds and tokens afterwards"

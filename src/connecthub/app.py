@@ -76,7 +76,10 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         await app.state.engines.start()
         app.state.streaming = StreamingHub(app.state.engines)
         await app.state.streaming.start()
-        background: list[asyncio.Task[None]] = []
+        # How late the event loop runs, which the admission limit follows under overload.
+        background: list[asyncio.Task[None]] = [
+            asyncio.create_task(app.state.admission.watch_loop(), name="admission-loop-lag")
+        ]
         if settings.runs_jobs_in_server:
             background.append(
                 asyncio.create_task(

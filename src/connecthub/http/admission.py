@@ -43,6 +43,10 @@ EXEMPT_PREFIX = "/api/v1/streaming"
 # Seconds a refused client is asked to wait: one in-flight request takes milliseconds, so
 # slots come free at once; a client that honours it spreads its retries over the next second.
 RETRY_AFTER_SECONDS = 1
+# The event loop's lag that shrinks the limit (see `Admission`), and how it is measured.
+LAG_TARGET_SECONDS = 0.05
+_LAG_TICK_SECONDS = 0.05
+_SATURATED_SECONDS = 2.0
 # While shedding, one warning line per this many seconds (with the count), not one per
 # refusal: at ten times capacity that would be thousands of lines a second.
 _LOG_EVERY_SECONDS = 10.0
@@ -77,13 +81,50 @@ _DISCONNECT: Message = {"type": "http.disconnect"}
 
 @dataclass
 class Admission:
-    """The process' count of requests in flight (one per app; `/metrics` reads it)."""
+    """The process' count of requests in flight and its limit (one per app; `/metrics`
+    reads it).
+
+    The limit shrinks while the event loop runs late: requests admitted up to the limit can
+    take all the CPU a process gets (a machine shared with other work gives it less than a
+    core), and then refusals, probes and the answers themselves wait behind them — at ten
+    times capacity the connections pile up by the thousand. While the process has been at
+    its limit in the last `_SATURATED_SECONDS` and a 50 ms timer fires more than
+    `LAG_TARGET_SECONDS` late (smoothed), the effective limit is `limit * target / lag`,
+    at least 1; it comes back as the lag does. A process that never reaches its limit is
+    never affected (a pause of the loop alone refuses nothing)."""
 
     limit: int | None
     in_flight: int = 0
     shed: int = 0
+    lag: float = 0.0  # seconds, smoothed
+    _saturated_at: float = field(default=-3600.0)
     _shed_unlogged: int = 0
     _logged_at: float = field(default=-_LOG_EVERY_SECONDS)
+
+    def admits(self) -> bool:
+        limit = self.limit
+        if limit is None:
+            return True
+        if (
+            self.lag > LAG_TARGET_SECONDS
+            and self.in_flight
+            and time.monotonic() - self._saturated_at < _SATURATED_SECONDS
+        ):
+            limit = max(1, int(limit * LAG_TARGET_SECONDS / self.lag))
+        if self.in_flight < limit:
+            return True
+        self._saturated_at = time.monotonic()
+        return False
+
+    async def watch_loop(self) -> None:
+        """Measures how late the event loop runs, until cancelled (the app's lifespan)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + _LAG_TICK_SECONDS
+            await asyncio.sleep(_LAG_TICK_SECONDS)
+            late = max(0.0, loop.time() - due)
+            # Up at once, down over a few ticks: one late tick says the loop is behind.
+            self.lag = late if late > self.lag else 0.7 * self.lag + 0.3 * late
 
     def refused(self) -> None:
         self.shed += 1
@@ -94,6 +135,8 @@ class Admission:
             log.warning(
                 "http.overloaded",
                 limit=self.limit,
+                in_flight=self.in_flight,
+                loop_lag_ms=round(self.lag * 1000),
                 refused=self._shed_unlogged,
                 since_seconds=round(min(now - self._logged_at, _LOG_EVERY_SECONDS), 1),
             )
@@ -122,7 +165,7 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         admission = self.admission
-        if admission.limit is not None and admission.in_flight >= admission.limit:
+        if not admission.admits():
             admission.refused()
             await send(_REFUSAL_START)
             await send(_REFUSAL_BODY_MESSAGE)
