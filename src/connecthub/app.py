@@ -76,10 +76,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         await app.state.engines.start()
         app.state.streaming = StreamingHub(app.state.engines)
         await app.state.streaming.start()
-        # How late the event loop runs, which the admission limit follows under overload.
-        background: list[asyncio.Task[None]] = [
-            asyncio.create_task(app.state.admission.watch_loop(), name="admission-loop-lag")
-        ]
+        background: list[asyncio.Task[None]] = []
         if settings.runs_jobs_in_server:
             background.append(
                 asyncio.create_task(

@@ -139,6 +139,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._stop_timer()
         super().connection_lost(exc)
 
+    def eof_received(self) -> None:
+        # The client closed its side. uvicorn then closes the connection (it does not serve
+        # half-closed clients) but tells the request only in `connection_lost`, a few turns
+        # of the loop later: a request that waited in the accept queue while its client gave
+        # up would be started, and served to nobody. Tell it now (http/admission.py).
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
+        super().eof_received()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self._read_timer is None:

@@ -43,10 +43,6 @@ EXEMPT_PREFIX = "/api/v1/streaming"
 # Seconds a refused client is asked to wait: one in-flight request takes milliseconds, so
 # slots come free at once; a client that honours it spreads its retries over the next second.
 RETRY_AFTER_SECONDS = 1
-# The event loop's lag that shrinks the limit (see `Admission`), and how it is measured.
-LAG_TARGET_SECONDS = 0.05
-_LAG_TICK_SECONDS = 0.05
-_SATURATED_SECONDS = 2.0
 # While shedding, one warning line per this many seconds (with the count), not one per
 # refusal: at ten times capacity that would be thousands of lines a second.
 _LOG_EVERY_SECONDS = 10.0
@@ -82,49 +78,22 @@ _DISCONNECT: Message = {"type": "http.disconnect"}
 @dataclass
 class Admission:
     """The process' count of requests in flight and its limit (one per app; `/metrics`
-    reads it).
-
-    The limit shrinks while the event loop runs late: requests admitted up to the limit can
-    take all the CPU a process gets (a machine shared with other work gives it less than a
-    core), and then refusals, probes and the answers themselves wait behind them — at ten
-    times capacity the connections pile up by the thousand. While the process has been at
-    its limit in the last `_SATURATED_SECONDS` and a 50 ms timer fires more than
-    `LAG_TARGET_SECONDS` late (smoothed), the effective limit is `limit * target / lag`,
-    at least 1; it comes back as the lag does. A process that never reaches its limit is
-    never affected (a pause of the loop alone refuses nothing)."""
+    reads it)."""
 
     limit: int | None
     in_flight: int = 0
     shed: int = 0
-    lag: float = 0.0  # seconds, smoothed
-    _saturated_at: float = field(default=-3600.0)
     _shed_unlogged: int = 0
     _logged_at: float = field(default=-_LOG_EVERY_SECONDS)
 
     def admits(self) -> bool:
-        limit = self.limit
-        if limit is None:
-            return True
-        if (
-            self.lag > LAG_TARGET_SECONDS
-            and self.in_flight
-            and time.monotonic() - self._saturated_at < _SATURATED_SECONDS
-        ):
-            limit = max(1, int(limit * LAG_TARGET_SECONDS / self.lag))
-        if self.in_flight < limit:
-            return True
-        self._saturated_at = time.monotonic()
-        return False
+        return self.limit is None or self.in_flight < self.limit
 
-    async def watch_loop(self) -> None:
-        """Measures how late the event loop runs, until cancelled (the app's lifespan)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            due = loop.time() + _LAG_TICK_SECONDS
-            await asyncio.sleep(_LAG_TICK_SECONDS)
-            late = max(0.0, loop.time() - due)
-            # Up at once, down over a few ticks: one late tick says the loop is behind.
-            self.lag = late if late > self.lag else 0.7 * self.lag + 0.3 * late
+    @property
+    def busy(self) -> bool:
+        """Half the limit or more in flight: requests are watched for their client leaving
+        from the start (see `_ClientWatch`)."""
+        return self.limit is not None and 2 * self.in_flight >= self.limit
 
     def refused(self) -> None:
         self.shed += 1
@@ -135,8 +104,6 @@ class Admission:
             log.warning(
                 "http.overloaded",
                 limit=self.limit,
-                in_flight=self.in_flight,
-                loop_lag_ms=round(self.lag * 1000),
                 refused=self._shed_unlogged,
                 since_seconds=round(min(now - self._logged_at, _LOG_EVERY_SECONDS), 1),
             )
@@ -170,9 +137,10 @@ class AdmissionMiddleware:
             await send(_REFUSAL_START)
             await send(_REFUSAL_BODY_MESSAGE)
             return
+        busy = admission.busy
         admission.in_flight += 1
         try:
-            await _cancelled_when_client_leaves(self.app, scope, receive, send)
+            await _cancelled_when_client_leaves(self.app, scope, receive, send, busy)
         finally:
             admission.in_flight -= 1
 
@@ -181,12 +149,16 @@ class _ClientWatch:
     """Wraps a request's receive and send: the app reads its body as usual; once the body
     is complete, a task waits for the client to disconnect and cancels the request's task,
     unless the answer has been sent by then. The task is only made for a request still
-    running `_WATCH_AFTER_SECONDS` after its body: most are answered sooner, and a timer
-    costs a fifth of a task. The app's own receive calls after the body get what the
-    watcher got, as if they had asked the server."""
+    running `_WATCH_AFTER_SECONDS` after its body (most are answered sooner, and a timer
+    costs a fifth of a task), except in a busy process (`at_once`): there a request may
+    come from a client that left while it waited to be read (thousands do when a crowd
+    gives up at once), and is then cancelled at its first await instead of running its
+    course. The app's own receive calls after the body get what the watcher got, as if
+    they had asked the server."""
 
     __slots__ = (
         "answered",
+        "at_once",
         "body_read",
         "cancelled",
         "receive",
@@ -196,9 +168,10 @@ class _ClientWatch:
         "watcher",
     )
 
-    def __init__(self, receive: Receive, request_task: asyncio.Task[Any]) -> None:
+    def __init__(self, receive: Receive, request_task: asyncio.Task[Any], *, at_once: bool) -> None:
         self.receive = receive
         self.request_task = request_task
+        self.at_once = at_once
         self.timer: asyncio.TimerHandle | None = None
         self.watcher: asyncio.Task[None] | None = None
         self.received: Message = _DISCONNECT
@@ -210,7 +183,11 @@ class _ClientWatch:
         """Notes a message the app gets; the last piece of the body starts the watch."""
         if message["type"] == "http.request" and not message.get("more_body", False):
             self.body_read = True
-            self.timer = asyncio.get_running_loop().call_later(_WATCH_AFTER_SECONDS, self._begin)
+            if self.at_once:
+                self._begin()
+            else:
+                loop = asyncio.get_running_loop()
+                self.timer = loop.call_later(_WATCH_AFTER_SECONDS, self._begin)
         return message
 
     def _begin(self) -> None:
@@ -262,18 +239,22 @@ class _ClientWatch:
 
 
 async def _cancelled_when_client_leaves(
-    app: ASGIApp, scope: Scope, receive: Receive, send: Send
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, busy: bool
 ) -> None:
     task = asyncio.current_task()
     assert task is not None
-    watch = _ClientWatch(receive, task)
+    watch = _ClientWatch(receive, task, at_once=busy)
     app_receive: Receive = watch.app_receive
     if not _declares_body(scope):
         # Nothing to read but the empty request message, which the server already holds:
         # take it now (so the watch starts though the app never reads), and hand it to the
-        # app when it asks.
+        # app when it asks. One turn of the loop first: a request read together with its
+        # client's close (it waited in the accept queue while the client gave up) is
+        # started before the server learns of the close, which comes right after.
+        await asyncio.sleep(0)
         first = await receive()
         if first["type"] == "http.disconnect":
+            metrics.HTTP_CANCELLED.inc()
             return  # gone before any work began
         watch.read(first)
         replayed = False

@@ -43,7 +43,8 @@ HTTP_SHED = Counter(
 )
 HTTP_CANCELLED = Counter(
     "connecthub_http_requests_cancelled_total",
-    "Requests cancelled because their client disconnected before the answer.",
+    "Requests dropped because their client disconnected before the answer: cancelled, or "
+    "not started at all (the client left while the request waited to be read).",
 )
 HTTP_CLIENT_TIMEOUTS = Counter(
     "connecthub_http_client_timeouts_total",
