@@ -275,3 +275,45 @@ async def test_an_exhausted_database_pool_is_a_503_with_one_log_line(
     outage = [line for line in lines if line["event"] == "http.engine_unavailable"]
     assert [(line["engine"], line["reason"]) for line in outage] == [("database", "pool_exhausted")]
     assert not any("exception" in line or line["level"] == "error" for line in lines)
+
+
+def test_requests_whose_clients_left_while_they_waited_to_be_read_never_start(
+    test_env: TestEnv,
+) -> None:
+    stalled = threading.Event()
+    started: list[int] = []
+
+    def add_routes(app: FastAPI) -> None:
+        async def stall() -> dict[str, str]:
+            stalled.set()
+            time.sleep(1)  # the whole server stops, as a busy one does
+            return {"status": "stalled"}
+
+        async def counted() -> dict[str, str]:
+            started.append(1)
+            return {"status": "started"}
+
+        app.add_api_route("/test/stall", stall)
+        app.add_api_route("/test/counted", counted)
+
+    server = start_inprocess_server(test_env, prepare=add_routes)
+    try:
+        staller = threading.Thread(target=httpx.get, args=(f"{server.url}/test/stall",))
+        staller.start()
+        assert stalled.wait(30)
+        # Meanwhile clients connect, ask and give up: their requests wait in the accept
+        # queue with their close right behind them.
+        host, port = server.url.removeprefix("http://").split(":")
+        for _ in range(20):
+            with socket.create_connection((host, int(port)), timeout=30) as sock:
+                sock.sendall(b"GET /test/counted HTTP/1.1\r\nHost: test\r\n\r\n")
+        staller.join(30)
+
+        def dropped() -> float:
+            scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+            return sample(scrape, "connecthub_http_requests_cancelled_total") or 0
+
+        wait_until(lambda: dropped() >= 20, "the requests were not dropped")
+        assert started == []  # none of them ran
+    finally:
+        server.stop()
