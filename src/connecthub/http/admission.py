@@ -14,10 +14,12 @@ One pure ASGI layer, the outermost of the stack:
   (`/api/v1/streaming…`: its WebSocket skips this stack altogether, SSE streams are held for
   hours and capped per token and account).
 - **Disconnects.** uvicorn does not stop a request whose client has gone: the handler runs
-  to the end and its answer is thrown away. Here, once a request's body has been read, a
-  watcher waits for the `http.disconnect` and cancels the request's task; the access log
-  says 499. A write request's commit and what follows it are never cut
-  (`http/deps._unit_of_work` finishes them first).
+  to the end and its answer is thrown away. Here a request whose client closed before it
+  was read never starts (after an overload, the accept queue is full of them; the protocol
+  reports the close at once: `serving.GuardedHttpToolsProtocol.eof_received`), and once a
+  request's body has been read, a watcher waits for the `http.disconnect` and cancels the
+  request's task; the access log says 499. A write request's commit and what follows it
+  are never cut (`http/deps._unit_of_work` finishes them first).
 """
 
 from __future__ import annotations
