@@ -317,3 +317,27 @@ def test_requests_whose_clients_left_while_they_waited_to_be_read_never_start(
         assert started == []  # none of them ran
     finally:
         server.stop()
+
+
+async def test_a_commit_under_way_finishes_before_the_cancellation_goes_through() -> None:
+    from connecthub.http.deps import _uncancelled
+
+    began, release = asyncio.Event(), asyncio.Event()
+    finished: list[str] = []
+
+    async def commit() -> None:
+        began.set()
+        await release.wait()
+        finished.append("committed")
+        await asyncio.sleep(0)
+        finished.append("events sent")
+
+    request = asyncio.create_task(_uncancelled(commit()))
+    await began.wait()
+    request.cancel()  # the client left
+    await asyncio.sleep(0)
+    assert not request.done()  # still waiting for the commit
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert finished == ["committed", "events sent"]
