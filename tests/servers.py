@@ -15,12 +15,15 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import uvicorn
+from fastapi import FastAPI
 
 from connecthub.app import create_app
+from connecthub.serving import server_config
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -51,29 +54,24 @@ class InProcessServer:
 
 
 def start_inprocess_server(
-    env: TestEnv, *, port: int | None = None, **environ: str
+    env: TestEnv,
+    *,
+    port: int | None = None,
+    prepare: Callable[[FastAPI], None] | None = None,
+    **environ: str,
 ) -> InProcessServer:
     """The app on `env`'s engines behind uvicorn in a thread; `environ` takes the same
-    upper-case names as the environment of a `connecthub serve` process."""
+    upper-case names as the environment of a `connecthub serve` process, and `prepare`
+    may add test routes to the app before it serves."""
     port = port or free_port()
     # The address clients use: links and URLs the server emits are built from it.
     environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
     settings = env.settings(**environ)
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        # As `connecthub serve` (cli._run_uvicorn) runs it.
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=settings.shutdown_drain_seconds,
-    )
+    # As `connecthub serve` runs it (options, protocol and client timeouts).
+    app = create_app(settings)
+    if prepare is not None:
+        prepare(app)
+    config = server_config(settings, app, host="127.0.0.1", port=port)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"server-{port}", daemon=True)
     thread.start()

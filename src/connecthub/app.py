@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from connecthub import __version__
 from connecthub.accounts import passwords, signup_hooks
 from connecthub.config import Settings, get_settings
+from connecthub.http.admission import Admission, AdmissionMiddleware
 from connecthub.http.body_limit import BodyLimitMiddleware
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.errors import UnhandledErrorMiddleware, install_error_handlers
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     )
     app.state.settings = settings
     app.state.client_ips = ClientIpResolver(settings.trusted_proxies)
+    app.state.admission = Admission(settings.requests_in_flight_limit)
     install_error_handlers(app)
     include_routers(app)
     if settings.serves_api_docs:
@@ -141,5 +143,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     app.add_middleware(MastodonCorsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.behind_tls)
     app.add_middleware(RequestContextMiddleware, resolver=app.state.client_ips)
-    instrument_app(app, settings)  # outermost, when tracing is on
+    instrument_app(app, settings)  # when tracing is on
+    # Outermost: past the admission limit a request is refused before anything else runs
+    # (no access line, span or engine: what shedding spends on the excess is what decides
+    # how much excess a process survives), and it counts only requests that do work.
+    app.add_middleware(AdmissionMiddleware, admission=app.state.admission)
     return app

@@ -162,26 +162,9 @@ def _prepare_metrics_dir() -> str | None:
 
 
 def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None:
-    import uvicorn
+    from connecthub import serving
 
-    uvicorn.run(
-        "connecthub.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        # Streaming sends the same event to thousands of sockets: compressing it for each
-        # one costs ~40 KiB of zlib state per socket and most of the CPU of a fan-out.
-        ws_per_message_deflate=False,
-        proxy_headers=False,  # the app trusts X-Forwarded-For only from TRUSTED_PROXIES
-        server_header=False,
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=settings.shutdown_drain_seconds,
-    )
+    serving.run(settings, host=host, port=port, workers=workers)
 
 
 @app.command()

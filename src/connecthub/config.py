@@ -133,6 +133,23 @@ class Settings(BaseSettings):
     behind_tls: bool = False
     trusted_proxies: CommaList = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
     shutdown_drain_seconds: int = Field(default=10, ge=0, le=300)
+    # Overload (docs/operations.md): requests one server process works on at once; the next
+    # is refused at once (503 + Retry-After) before any database or Redis work. Unset:
+    # DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW, so an admitted request never queues for a
+    # pooled connection behind the others; 0: no limit.
+    max_requests_in_flight: int | None = Field(default=None, ge=0, le=100_000)
+    # Slow clients: a request's headers must arrive within this many seconds of its first
+    # byte (of the connection, for the first request); a body that stalls this long
+    # between two reads is dropped; an idle keep-alive connection is closed after
+    # HTTP_KEEP_ALIVE_SECONDS (behind a proxy, keep it above the proxy's own idle timeout).
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
+    # Several server processes (WEB_CONCURRENCY > 1): a new process has this long to start
+    # serving, and a serving one this long to answer its supervisor's health ping, before
+    # it is killed and replaced (the ping is answered by a thread: a busy process answers).
+    web_startup_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    web_healthcheck_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     # Engines
     database_url: str = "sqlite:///./data/connecthub.db"
@@ -388,6 +405,13 @@ class Settings(BaseSettings):
         any client can forge."""
         scheme = "https" if self.behind_tls else "http"
         return f"{scheme}://{self.local_domain}"
+
+    @property
+    def requests_in_flight_limit(self) -> int | None:
+        """MAX_REQUESTS_IN_FLIGHT, or the database pool's size when unset; None: no limit."""
+        if self.max_requests_in_flight is None:
+            return self.database_pool_size + self.database_max_overflow
+        return self.max_requests_in_flight or None
 
     @property
     def is_sqlite(self) -> bool:

@@ -92,6 +92,9 @@ async def test_the_metrics_listener_reads_the_queue_and_keeps_the_token_rule(
                 assert sample(scraped.text, "connecthub_job_queue_depth") == 1
                 assert sample(scraped.text, DEAD) == 0
                 assert (await client.get("/", headers=headers)).status_code == 404
+                # The worker's liveness probe needs no token.
+                live = await client.get("/health/live")
+                assert (live.status_code, live.json()) == (200, {"status": "ok"})
             # A second listener on the same port says so instead of dying silently.
             taken = MetricsServer(engines.settings, "127.0.0.1", port, refresh)
             with pytest.raises(OSError, match=f"127.0.0.1:{port}"):

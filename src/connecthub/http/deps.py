@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from pydantic import BeforeValidator
@@ -45,7 +46,26 @@ async def _unit_of_work(request: Request, *, readonly: bool) -> AsyncIterator[Un
         except BaseException:
             await uow.rollback()
             raise
-        await uow.commit()
+        if readonly:
+            await uow.commit()
+        else:
+            await _uncancelled(uow.commit())
+
+
+async def _uncancelled(work: Coroutine[Any, Any, None]) -> None:
+    """Runs `work` to its end even when the request is cancelled meanwhile (its client
+    left: http/admission.py), then lets the cancellation through: a commit that began is
+    never cut between the database and what must follow it (events, the outbox relay)."""
+    task = asyncio.get_running_loop().create_task(work)
+    cancelled: asyncio.CancelledError | None = None
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
+    task.result()
 
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:

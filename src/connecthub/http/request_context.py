@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -78,6 +79,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except asyncio.CancelledError:
+            raise  # the client left (http/admission.py) or the server is stopping: a 499
         except BaseException:
             failed = True
             raise

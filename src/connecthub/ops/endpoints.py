@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from connecthub.http.deps import EnginesDep, SettingsDep
@@ -57,12 +57,16 @@ async def ready(engines: EnginesDep) -> JSONResponse:
     ),
 )
 async def prometheus_metrics(
+    request: Request,
     engines: EnginesDep,
     settings: SettingsDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     metrics.check_scrape(settings, authorization)
     metrics.DB_POOL_IN_USE.set(engines.db.pool_in_use())
+    admission = getattr(request.app.state, "admission", None)
+    if admission is not None:
+        metrics.HTTP_IN_FLIGHT.set(admission.in_flight)
     # The scrape answers even when the queue cannot.
     with contextlib.suppress(Exception):
         metrics.record_queue(await asyncio.wait_for(engines.jobs.stats(), PROBE_TIMEOUT_SECONDS))

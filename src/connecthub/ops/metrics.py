@@ -31,6 +31,27 @@ HTTP_LATENCY = Histogram(
     ["route", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+HTTP_IN_FLIGHT = Gauge(
+    "connecthub_http_requests_in_flight",
+    "Requests the server processes are working on (read at each scrape; probes, metrics "
+    "and streaming are not counted).",
+    multiprocess_mode="livesum",
+)
+HTTP_SHED = Counter(
+    "connecthub_http_requests_shed_total",
+    "Requests refused at once (503) because the process had MAX_REQUESTS_IN_FLIGHT in flight.",
+)
+HTTP_CANCELLED = Counter(
+    "connecthub_http_requests_cancelled_total",
+    "Requests dropped because their client disconnected before the answer: cancelled, or "
+    "not started at all (the client left while the request waited to be read).",
+)
+HTTP_CLIENT_TIMEOUTS = Counter(
+    "connecthub_http_client_timeouts_total",
+    "Connections closed because a client sent its request too slowly: headers not complete "
+    "within HTTP_HEADER_TIMEOUT_SECONDS, or a body silent for HTTP_BODY_TIMEOUT_SECONDS.",
+    ["phase"],
+)
 DB_POOL_IN_USE = Gauge(
     "connecthub_db_pool_connections_in_use",
     "Database connections checked out of the pool.",

@@ -37,7 +37,12 @@ def metrics_app(settings: Settings, refresh: Callable[[], Awaitable[None]]) -> S
         body, content_type = metrics.render_latest()
         return Response(body, media_type=content_type)
 
-    return Starlette(routes=[Route("/metrics", scrape)])
+    async def live(_request: Request) -> Response:
+        # A liveness probe for the worker (Kubernetes): answered by its event loop, so a
+        # wedged worker stops answering; no token, nothing read.
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(routes=[Route("/metrics", scrape), Route("/health/live", live)])
 
 
 class _Listener(uvicorn.Server):

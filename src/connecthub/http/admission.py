@@ -1,0 +1,281 @@
+"""Overload is shed, not queued, and work for a client that left is dropped (issue 25, item 4).
+
+One pure ASGI layer, the outermost of the stack:
+
+- **Admission.** A server process works on at most `limit` requests at once
+  (`Settings.requests_in_flight_limit`). The next one is answered at once with
+  `503 {"error": …}` and `Retry-After`, before anything else runs: no body read, no token
+  resolved, no rate-limit bucket, no access line or span (one `http.overloaded` warning per
+  10 s while shedding, and `connecthub_http_requests_shed_total`). A refusal costs a few
+  microseconds; a queued request would have waited for a pooled connection behind all the
+  others and timed out anyway, and what shedding spends per refusal decides how much excess
+  a process survives. The probes and `/metrics` are never counted nor refused (an
+  orchestrator must see the process alive while it sheds), and neither is streaming
+  (`/api/v1/streaming…`: its WebSocket skips this stack altogether, SSE streams are held for
+  hours and capped per token and account).
+- **Disconnects.** uvicorn does not stop a request whose client has gone: the handler runs
+  to the end and its answer is thrown away. Here a request whose client closed before it
+  was read never starts (after an overload, the accept queue is full of them; the protocol
+  reports the close at once: `serving.GuardedHttpToolsProtocol.eof_received`), and once a
+  request's body has been read, a watcher waits for the `http.disconnect` and cancels the
+  request's task; the access log says 499. A write request's commit and what follows it
+  are never cut (`http/deps._unit_of_work` finishes them first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from connecthub.http.errors import error_body
+from connecthub.http.security import CONTENT_SECURITY_POLICY
+from connecthub.ops import metrics
+
+log = structlog.get_logger(__name__)
+
+# Never counted, never refused: probes, metrics, and the long-lived streaming requests.
+EXEMPT_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+EXEMPT_PREFIX = "/api/v1/streaming"
+# Seconds a refused client is asked to wait: one in-flight request takes milliseconds, so
+# slots come free at once; a client that honours it spreads its retries over the next second.
+RETRY_AFTER_SECONDS = 1
+# While shedding, one warning line per this many seconds (with the count), not one per
+# refusal: at ten times capacity that would be thousands of lines a second.
+_LOG_EVERY_SECONDS = 10.0
+
+# A request still running this long after its body was read is watched for its client
+# leaving (the cost of a task, paid only by requests that last).
+_WATCH_AFTER_SECONDS = 0.05
+
+_REFUSAL_BODY = json.dumps(error_body(503)).encode()
+_REFUSAL_START: Message = {
+    "type": "http.response.start",
+    "status": 503,
+    "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(_REFUSAL_BODY)).encode()),
+        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+        (b"cache-control", b"no-store"),
+        # The security headers every answer carries (http/security.py), fixed here.
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        # A browser client of the API (any origin, as http/security.py allows) can read
+        # the refusal and its Retry-After instead of seeing a network error.
+        (b"access-control-allow-origin", b"*"),
+        (b"access-control-expose-headers", b"Retry-After"),
+    ],
+}
+_REFUSAL_BODY_MESSAGE: Message = {"type": "http.response.body", "body": _REFUSAL_BODY}
+_DISCONNECT: Message = {"type": "http.disconnect"}
+
+
+@dataclass
+class Admission:
+    """The process' count of requests in flight and its limit (one per app; `/metrics`
+    reads it)."""
+
+    limit: int | None
+    in_flight: int = 0
+    shed: int = 0
+    _shed_unlogged: int = 0
+    _logged_at: float = field(default=-_LOG_EVERY_SECONDS)
+
+    def admits(self) -> bool:
+        return self.limit is None or self.in_flight < self.limit
+
+    @property
+    def busy(self) -> bool:
+        """Half the limit or more in flight: requests are watched for their client leaving
+        from the start (see `_ClientWatch`)."""
+        return self.limit is not None and 2 * self.in_flight >= self.limit
+
+    def refused(self) -> None:
+        self.shed += 1
+        self._shed_unlogged += 1
+        metrics.HTTP_SHED.inc()
+        now = time.monotonic()
+        if now - self._logged_at >= _LOG_EVERY_SECONDS:
+            log.warning(
+                "http.overloaded",
+                limit=self.limit,
+                refused=self._shed_unlogged,
+                since_seconds=round(min(now - self._logged_at, _LOG_EVERY_SECONDS), 1),
+            )
+            self._logged_at = now
+            self._shed_unlogged = 0
+
+
+def _exempt(path: str) -> bool:
+    return path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIX)
+
+
+def _declares_body(scope: Scope) -> bool:
+    for key, value in scope["headers"]:
+        if key == b"transfer-encoding" or (key == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+class AdmissionMiddleware:
+    def __init__(self, app: ASGIApp, admission: Admission) -> None:
+        self.app = app
+        self.admission = admission
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        admission = self.admission
+        if not admission.admits():
+            admission.refused()
+            await send(_REFUSAL_START)
+            await send(_REFUSAL_BODY_MESSAGE)
+            return
+        busy = admission.busy
+        admission.in_flight += 1
+        try:
+            await _cancelled_when_client_leaves(self.app, scope, receive, send, busy)
+        finally:
+            admission.in_flight -= 1
+
+
+class _ClientWatch:
+    """Wraps a request's receive and send: the app reads its body as usual; once the body
+    is complete, a task waits for the client to disconnect and cancels the request's task,
+    unless the answer has been sent by then. The task is only made for a request still
+    running `_WATCH_AFTER_SECONDS` after its body (most are answered sooner, and a timer
+    costs a fifth of a task), except in a busy process (`at_once`): there a request may
+    come from a client that left while it waited to be read (thousands do when a crowd
+    gives up at once), and is then cancelled at its first await instead of running its
+    course. The app's own receive calls after the body get what the watcher got, as if
+    they had asked the server."""
+
+    __slots__ = (
+        "answered",
+        "at_once",
+        "body_read",
+        "cancelled",
+        "receive",
+        "received",
+        "request_task",
+        "timer",
+        "watcher",
+    )
+
+    def __init__(self, receive: Receive, request_task: asyncio.Task[Any], *, at_once: bool) -> None:
+        self.receive = receive
+        self.request_task = request_task
+        self.at_once = at_once
+        self.timer: asyncio.TimerHandle | None = None
+        self.watcher: asyncio.Task[None] | None = None
+        self.received: Message = _DISCONNECT
+        self.body_read = False
+        self.answered = False
+        self.cancelled = False
+
+    def read(self, message: Message) -> Message:
+        """Notes a message the app gets; the last piece of the body starts the watch."""
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            self.body_read = True
+            if self.at_once:
+                self._begin()
+            else:
+                loop = asyncio.get_running_loop()
+                self.timer = loop.call_later(_WATCH_AFTER_SECONDS, self._begin)
+        return message
+
+    def _begin(self) -> None:
+        self.timer = None
+        if self.watcher is None and not self.answered:
+            self.watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.watcher is not None and not self.watcher.done():
+            self.watcher.cancel()
+
+    async def _watch(self) -> None:
+        # After the body, a server's receive returns when the client disconnects or the
+        # answer is complete (uvicorn and httpx answer `http.disconnect` for both).
+        try:
+            self.received = await self.receive()
+        except Exception:  # a server whose receive fails: nothing to watch
+            return
+        if self.received["type"] == "http.disconnect" and not self.answered:
+            self.cancelled = True
+            self.request_task.cancel()
+
+    async def app_receive(self) -> Message:
+        if not self.body_read:
+            return self.read(await self.receive())
+        if self.answered:
+            return _DISCONNECT
+        if self.watcher is None:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            self._begin()
+        assert self.watcher is not None
+        await asyncio.shield(self.watcher)
+        received = self.received
+        if received["type"] != "http.disconnect":
+            self.watcher = None  # the server said something else: ask it again next time
+        return received
+
+    def wrap_send(self, send: Send) -> Send:
+        async def watched_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.answered = True
+            await send(message)
+
+        return watched_send
+
+
+async def _cancelled_when_client_leaves(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, busy: bool
+) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    watch = _ClientWatch(receive, task, at_once=busy)
+    app_receive: Receive = watch.app_receive
+    if not _declares_body(scope):
+        # Nothing to read but the empty request message, which the server already holds:
+        # take it now (so the watch starts though the app never reads), and hand it to the
+        # app when it asks. One turn of the loop first: a request read together with its
+        # client's close (it waited in the accept queue while the client gave up) is
+        # started before the server learns of the close, which comes right after.
+        await asyncio.sleep(0)
+        first = await receive()
+        if first["type"] == "http.disconnect":
+            metrics.HTTP_CANCELLED.inc()
+            return  # gone before any work began
+        watch.read(first)
+        replayed = False
+
+        async def replaying_receive() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first
+            return await watch.app_receive()
+
+        app_receive = replaying_receive
+    try:
+        await app(scope, app_receive, watch.wrap_send(send))
+    except asyncio.CancelledError:
+        if not watch.cancelled:
+            raise  # not ours: the server is stopping
+        if task.uncancel():
+            raise  # someone else cancelled it too
+        metrics.HTTP_CANCELLED.inc()
+    finally:
+        watch.stop()

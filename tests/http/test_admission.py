@@ -1,0 +1,343 @@
+"""Overload is shed, not queued (http/admission.py): past MAX_REQUESTS_IN_FLIGHT a request is
+refused at once with 503 + Retry-After while the probes keep answering; a request whose
+client disconnected is cancelled, and what it held (a pooled connection, its slot, a
+PostgreSQL statement) is given back; an exhausted pool is a 503, not a 500.
+
+Requests are held inside the app on events the test releases: nothing here depends on
+timing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from connecthub.http.deps import UowDep
+from tests.http.test_errors import assert_error_response
+from tests.http.test_request_context import captured_root_log, json_lines
+from tests.ops.test_metrics import sample
+from tests.servers import start_inprocess_server
+
+if TYPE_CHECKING:
+    from tests.conftest import TestEnv
+
+AppFactory = Callable[..., Any]
+
+
+@dataclass
+class Gate:
+    """Requests to /test/held wait here until the test opens the gate."""
+
+    entered: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+    expected: int = 0
+
+
+def add_held_route(app: FastAPI, gate: Gate) -> None:
+    async def held() -> dict[str, int]:
+        gate.entered += 1
+        if gate.entered >= gate.expected:
+            gate.arrived.set()
+        await gate.opened.wait()
+        return {"entered": gate.entered}
+
+    app.add_api_route("/test/held", held)
+
+
+def assert_shed(response: httpx.Response) -> None:
+    """A refusal: the usual 503 body and Retry-After, and the fixed security headers; no
+    request id (nothing ran)."""
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": "Service temporarily unavailable"}
+    assert response.headers["retry-after"] == "1"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "x-request-id" not in response.headers
+
+
+async def test_the_excess_is_refused_at_once_while_the_probes_answer(
+    app_factory: AppFactory,
+) -> None:
+    async with app_factory(max_requests_in_flight=2) as (app, client):
+        gate = Gate(expected=2)
+        add_held_route(app, gate)
+        admitted = [asyncio.create_task(client.get("/test/held")) for _ in range(2)]
+        await asyncio.wait_for(gate.arrived.wait(), 30)
+
+        refused = await client.get("/test/held")
+        assert_shed(refused)
+        assert gate.entered == 2  # the refused request never reached the handler
+        assert refused.headers["access-control-allow-origin"] == "*"
+        # Refused before anything else: no rate-limit bucket hit either.
+        api = await client.get("/api/v1/timelines/public")
+        assert_shed(api)
+        assert "x-ratelimit-limit" not in api.headers
+        assert_shed(await client.post("/api/v1/statuses", json={"status": "hello"}))
+
+        # Probes and metrics are never counted nor refused.
+        assert (await client.get("/health/live")).status_code == 200
+        assert (await client.get("/health/ready")).status_code == 200
+        scrape = await client.get("/metrics")
+        assert scrape.status_code == 200
+        assert sample(scrape.text, "connecthub_http_requests_in_flight") == 2
+        assert (sample(scrape.text, "connecthub_http_requests_shed_total") or 0) >= 3
+
+        gate.opened.set()
+        for response in await asyncio.gather(*admitted):
+            assert response.status_code == 200
+        # The slots are free again.
+        assert (await client.get("/api/v1/timelines/public")).status_code == 200
+        assert app.state.admission.in_flight == 0
+
+
+async def test_the_default_limit_is_the_database_pool(app_factory: AppFactory) -> None:
+    async with app_factory(database_pool_size=3, database_max_overflow=2) as (app, _client):
+        assert app.state.admission.limit == 5
+    async with app_factory(max_requests_in_flight=0) as (app, client):
+        assert app.state.admission.limit is None  # 0: no limit
+        assert (await client.get("/api/v1/timelines/public")).status_code == 200
+
+
+async def test_shedding_is_logged_once_per_interval_not_per_request(
+    app_factory: AppFactory,
+) -> None:
+    async with app_factory(max_requests_in_flight=1, log_level="info") as (app, client):
+        gate = Gate(expected=1)
+        add_held_route(app, gate)
+        with captured_root_log() as buffer:
+            admitted = asyncio.create_task(client.get("/test/held"))
+            await asyncio.wait_for(gate.arrived.wait(), 30)
+            for _ in range(5):
+                assert_shed(await client.get("/test/held"))
+            gate.opened.set()
+            assert (await admitted).status_code == 200
+    lines = json_lines(buffer.getvalue())
+    overloaded = [line for line in lines if line["event"] == "http.overloaded"]
+    assert len(overloaded) == 1
+    assert overloaded[0]["limit"] == 1
+    # No access line per refusal: at ten times capacity that is thousands a second.
+    access = [line for line in lines if line["event"] == "http.request"]
+    assert [line["status"] for line in access] == [200]
+
+
+# --- clients that leave -------------------------------------------------------------------
+
+
+@dataclass
+class Probe:
+    """What a handler on the in-process server's thread tells the test's thread."""
+
+    entered: threading.Event = field(default_factory=threading.Event)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+def add_waiting_routes(app: FastAPI, probe: Probe) -> None:
+    async def holding_a_connection(uow: UowDep) -> dict[str, str]:
+        await uow.session.execute(text("SELECT 1"))  # the session now holds a connection
+        probe.entered.set()
+        try:
+            await asyncio.sleep(300)
+        except asyncio.CancelledError:
+            probe.cancelled.set()
+            raise
+        probe.finished.set()
+        return {"status": "finished"}
+
+    async def sleeping_in_postgresql(uow: UowDep) -> dict[str, str]:
+        probe.entered.set()
+        try:
+            await uow.session.execute(text("SELECT pg_sleep(300) AS held_for_the_test"))
+        except asyncio.CancelledError:
+            probe.cancelled.set()
+            raise
+        probe.finished.set()
+        return {"status": "finished"}
+
+    app.add_api_route("/test/holding", holding_a_connection)
+    app.add_api_route("/test/pg-sleep", sleeping_in_postgresql)
+
+
+@contextlib.contextmanager
+def request_then_leave(url: str, path: str, probe: Probe) -> Iterator[None]:
+    """Sends a request on a raw socket, waits until its handler runs, then disconnects."""
+    address = url.removeprefix("http://").split(":")
+    with socket.create_connection((address[0], int(address[1])), timeout=30) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+        assert probe.entered.wait(30), "the handler never started"
+    yield
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_a_request_whose_client_left_is_cancelled_and_gives_back_its_connection(
+    test_env: TestEnv,
+) -> None:
+    probe = Probe()
+    server = start_inprocess_server(
+        test_env,
+        prepare=lambda app: add_waiting_routes(app, probe),
+        DATABASE_POOL_SIZE="1",
+        DATABASE_MAX_OVERFLOW="0",
+    )
+    app = server.server.config.app
+    try:
+        with request_then_leave(server.url, "/test/holding", probe):
+            pass
+        assert probe.cancelled.wait(30), "the request was not cancelled"
+        assert not probe.finished.is_set()
+        engines = app.state.engines
+        wait_until(lambda: engines.db.pool_in_use() == 0, "the connection was not returned")
+        assert app.state.admission.in_flight == 0
+        # The only pooled connection serves the next request.
+        response = httpx.get(f"{server.url}/api/v1/timelines/public", timeout=30)
+        assert response.status_code == 200
+        scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+        assert (sample(scrape, "connecthub_http_requests_cancelled_total") or 0) >= 1
+    finally:
+        server.stop()
+
+
+def test_a_cancelled_request_stops_its_postgresql_statement(test_env: TestEnv) -> None:
+    if not test_env.database_url.startswith("postgresql"):
+        pytest.skip("pg_sleep is PostgreSQL's")
+    probe = Probe()
+    server = start_inprocess_server(test_env, prepare=lambda app: add_waiting_routes(app, probe))
+    try:
+        with request_then_leave(server.url, "/test/pg-sleep", probe):
+            pass
+        assert probe.cancelled.wait(30), "the request was not cancelled"
+
+        async def sleeping_statements() -> int:
+            connection = await asyncpg.connect(test_env.database_url)
+            try:
+                return int(
+                    await connection.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                        "AND query LIKE '%held_for_the_test%' AND pid <> pg_backend_pid()"
+                    )
+                )
+            finally:
+                await connection.close()
+
+        # PostgreSQL was told to cancel the statement: it stops sleeping.
+        wait_until(lambda: asyncio.run(sleeping_statements()) == 0, "the statement still runs")
+        response = httpx.get(f"{server.url}/api/v1/timelines/public", timeout=30)
+        assert response.status_code == 200
+    finally:
+        server.stop()
+    assert not probe.finished.is_set()
+
+
+# --- exhausted pools ----------------------------------------------------------------------
+
+
+async def test_an_exhausted_database_pool_is_a_503_with_one_log_line(
+    test_env: TestEnv, app_factory: AppFactory
+) -> None:
+    if not test_env.database_url.startswith("postgresql"):
+        pytest.skip("the SQLite engine keeps SQLAlchemy's default pool")
+    async with app_factory(
+        database_pool_size=1,
+        database_max_overflow=0,
+        database_pool_timeout_seconds=0.2,
+        max_requests_in_flight=0,  # no admission limit: the pool is what runs out
+        log_level="info",
+    ) as (app, client):
+        held = await app.state.engines.db.primary.connect()
+        try:
+            with captured_root_log() as buffer:
+                response = await client.get("/api/v1/timelines/public")
+        finally:
+            await held.close()
+        assert_error_response(response, 503)
+        assert response.headers["retry-after"] == "1"
+        assert (await client.get("/api/v1/timelines/public")).status_code == 200
+    lines = json_lines(buffer.getvalue())
+    outage = [line for line in lines if line["event"] == "http.engine_unavailable"]
+    assert [(line["engine"], line["reason"]) for line in outage] == [("database", "pool_exhausted")]
+    assert not any("exception" in line or line["level"] == "error" for line in lines)
+
+
+def test_requests_whose_clients_left_while_they_waited_to_be_read_never_start(
+    test_env: TestEnv,
+) -> None:
+    stalled = threading.Event()
+    started: list[int] = []
+
+    def add_routes(app: FastAPI) -> None:
+        async def stall() -> dict[str, str]:
+            stalled.set()
+            time.sleep(1)  # the whole server stops, as a busy one does
+            return {"status": "stalled"}
+
+        async def counted() -> dict[str, str]:
+            started.append(1)
+            return {"status": "started"}
+
+        app.add_api_route("/test/stall", stall)
+        app.add_api_route("/test/counted", counted)
+
+    server = start_inprocess_server(test_env, prepare=add_routes)
+    try:
+        staller = threading.Thread(target=httpx.get, args=(f"{server.url}/test/stall",))
+        staller.start()
+        assert stalled.wait(30)
+        # Meanwhile clients connect, ask and give up: their requests wait in the accept
+        # queue with their close right behind them.
+        host, port = server.url.removeprefix("http://").split(":")
+        for _ in range(20):
+            with socket.create_connection((host, int(port)), timeout=30) as sock:
+                sock.sendall(b"GET /test/counted HTTP/1.1\r\nHost: test\r\n\r\n")
+        staller.join(30)
+
+        def dropped() -> float:
+            scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+            return sample(scrape, "connecthub_http_requests_cancelled_total") or 0
+
+        wait_until(lambda: dropped() >= 20, "the requests were not dropped")
+        assert started == []  # none of them ran
+    finally:
+        server.stop()
+
+
+async def test_a_commit_under_way_finishes_before_the_cancellation_goes_through() -> None:
+    from connecthub.http.deps import _uncancelled
+
+    began, release = asyncio.Event(), asyncio.Event()
+    finished: list[str] = []
+
+    async def commit() -> None:
+        began.set()
+        await release.wait()
+        finished.append("committed")
+        await asyncio.sleep(0)
+        finished.append("events sent")
+
+    request = asyncio.create_task(_uncancelled(commit()))
+    await began.wait()
+    request.cancel()  # the client left
+    await asyncio.sleep(0)
+    assert not request.done()  # still waiting for the commit
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert finished == ["committed", "events sent"]

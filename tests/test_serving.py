@@ -1,0 +1,226 @@
+"""How `connecthub serve` runs uvicorn (connecthub/serving.py): the slow-client timeouts,
+and the supervisor that brings a killed server process back and says so."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from connecthub.serving import exit_reason
+from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
+from tests.ops.test_metrics import sample
+from tests.servers import InProcessServer, start_inprocess_server
+from tests.support.redis_server import RedisProcess
+
+if TYPE_CHECKING:
+    from tests.conftest import TestEnv
+
+
+def wait_until(condition: Callable[[], Any], what: str, seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+    return value
+
+
+# --- slow clients -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def slow_client_server(test_env: TestEnv, **environ: str) -> Iterator[InProcessServer]:
+    server = start_inprocess_server(test_env, **environ)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def connect(server: InProcessServer) -> socket.socket:
+    host, port = server.url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=30)
+
+
+def closed_by_server(sock: socket.socket) -> bytes:
+    """Everything the server sent until it closed the connection (30 s at most)."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def timeouts(server: InProcessServer, phase: str) -> float:
+    scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+    return sample(scrape, "connecthub_http_client_timeouts_total", phase=phase) or 0
+
+
+def test_headers_that_never_end_and_silent_connections_are_closed(test_env: TestEnv) -> None:
+    with slow_client_server(test_env, HTTP_HEADER_TIMEOUT_SECONDS="0.3") as server:
+        # Headers trickling in without their end (a slowloris client).
+        with connect(server) as sock:
+            sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: test\r\nX-Slow: 1\r\n")
+            assert closed_by_server(sock) == b""
+        # A connection that never sends anything.
+        with connect(server) as sock:
+            assert closed_by_server(sock) == b""
+        assert timeouts(server, "headers") >= 2
+        # A client that sends its request in one go is served as always.
+        response = httpx.get(f"{server.url}/health/live", timeout=30)
+        assert response.status_code == 200
+
+
+def test_a_body_that_stops_arriving_is_dropped_and_frees_its_slot(test_env: TestEnv) -> None:
+    with slow_client_server(test_env, HTTP_BODY_TIMEOUT_SECONDS="0.3") as server:
+        admission = server.server.config.app.state.admission
+        with connect(server) as sock:
+            sock.sendall(
+                b"POST /api/v1/statuses HTTP/1.1\r\nHost: test\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                b'{"status": '
+            )
+            assert closed_by_server(sock) == b""
+        assert timeouts(server, "body") == 1
+        wait_until(lambda: admission.in_flight == 0, "the stalled request kept its slot")
+
+
+def test_an_idle_keep_alive_connection_is_closed(test_env: TestEnv) -> None:
+    with (
+        slow_client_server(test_env, HTTP_KEEP_ALIVE_SECONDS="1") as server,
+        connect(server) as sock,
+    ):
+        sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n")
+        answer = closed_by_server(sock)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert answer.endswith(b'{"status":"ok"}')
+
+
+# --- several processes --------------------------------------------------------------------
+
+
+def server_processes(parent: int) -> set[int]:
+    """The pids of the server processes `serve` supervises (spawned by multiprocessing)."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) != parent:
+                continue
+            if b"multiprocessing.spawn" in (entry / "cmdline").read_bytes():
+                pids.add(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue  # exited meanwhile
+    return pids
+
+
+def log_events(server: LiveServer, event: str, **fields: Any) -> list[dict[str, Any]]:
+    found = []
+    for line in server.logs().splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if record["event"] == event and all(record.get(k) == v for k, v in fields.items()):
+            found.append(record)
+    return found
+
+
+def start_supervised(test_env: TestEnv, redis_url: str, **environ: str) -> LiveServer:
+    port = free_port()
+    log_path = test_env.workdir / f"server-{port}.log"
+    process = subprocess.Popen(
+        connecthub_command("serve", "--port", str(port), "--workers", "2"),
+        env=test_env.environ(REDIS_URL=redis_url, LOG_LEVEL="info", **environ),
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    try:
+        # Two workers import the app side by side on a shared machine: be patient.
+        wait_until(
+            lambda: process.poll() is None and len(log_events(server, "server.process_ready")) == 2,
+            "the two server processes did not start",
+            seconds=240,
+        )
+    except BaseException:
+        stop_process(process)
+        print(server.logs())
+        raise
+    return server
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_killed_or_silent_server_process_is_replaced_and_logged(
+    test_env: TestEnv, own_redis: RedisProcess
+) -> None:
+    server = start_supervised(test_env, own_redis.url, WEB_HEALTHCHECK_TIMEOUT_SECONDS="3")
+    supervisor = server.process.pid
+    stopped: int | None = None
+    try:
+        first, second = sorted(server_processes(supervisor))
+
+        # kill -9: the supervisor logs the death and starts a replacement, which serves.
+        os.kill(first, signal.SIGKILL)
+        (exited,) = wait_until(
+            lambda: log_events(server, "server.process_exited", pid=first), "no exit logged"
+        )
+        assert exited["reason"] == "killed by SIGKILL"
+        assert exited["exit_code"] == -signal.SIGKILL
+        assert exited["level"] == "warning"
+        (started,) = wait_until(
+            lambda: log_events(server, "server.process_started", replaces=first),
+            "no replacement started",
+        )
+        replacement = started["pid"]
+        assert replacement in server_processes(supervisor)
+        wait_until(
+            lambda: log_events(server, "server.process_ready", pid=replacement),
+            "the replacement did not start serving",
+            seconds=240,
+        )
+
+        # With the other original process stopped, only the replacement can answer.
+        os.kill(second, signal.SIGSTOP)
+        stopped = second
+        for _ in range(5):
+            response = httpx.get(
+                f"{server.url}/api/v1/timelines/public", headers={"Connection": "close"}, timeout=30
+            )
+            assert response.status_code == 200
+
+        # A process that stops answering its health ping is killed and replaced too.
+        (silent,) = wait_until(
+            lambda: log_events(server, "server.process_exited", pid=second), "no kill logged"
+        )
+        stopped = None
+        assert silent["reason"] == "did not answer its health ping in time"
+        assert silent["exit_code"] == -signal.SIGKILL
+        (started,) = wait_until(
+            lambda: log_events(server, "server.process_started", replaces=second),
+            "no replacement started",
+        )
+        assert server_processes(supervisor) == {replacement, started["pid"]}
+    finally:
+        if stopped is not None:
+            os.kill(stopped, signal.SIGCONT)
+        stop_process(server.process)
+    assert server.process.returncode == 0, server.logs()
+
+
+def test_exit_reasons_name_the_signal() -> None:
+    assert exit_reason(-signal.SIGKILL) == "killed by SIGKILL"
+    assert exit_reason(-signal.SIGSEGV) == "killed by SIGSEGV"
+    assert exit_reason(3) == "failed to start"
+    assert exit_reason(1) == "exited with code 1"
