@@ -15,7 +15,10 @@ heavy-tail follower graph, statuses, home feeds built), starts `connecthub serve
    probe on a fresh connection every 100 ms runs beside each;
 3. after each phase no new request is sent, those in flight get their answer or time out,
    and the clients leave; then a home read every 50 ms on a fresh connection times the
-   recovery: the first 200 answered within 250 ms.
+   recovery: the first 200 answered within 250 ms;
+4. `leavers1000`: the server's processes are stopped (SIGSTOP, as a server too busy to read
+   its sockets), 1,000 clients send a home read and give up, the server resumes: how many
+   of those it served anyway (to nobody), and how long until it answers a fresh one fast.
 
 Printed per phase: requests answered (2xx, or 503/429 within 1 s) as a share of all
 requests, p99 of the answered ones, client timeouts, slow refusals and other errors, the
@@ -41,6 +44,7 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -379,9 +383,11 @@ async def probe_live(port: int, latencies: list[float]) -> None:
         await asyncio.sleep(0.1)
 
 
-async def recovery(port: int, token: str, left_at: float, limit: float = 120.0) -> float:
+async def recovery(
+    port: int, token: str, left_at: float, limit: float = 120.0, served: list[int] | None = None
+) -> float:
     """Seconds from the clients leaving to the first home read answered 200 within
-    RECOVERED_WITHIN (fresh connection each time, every 50 ms)."""
+    RECOVERED_WITHIN (fresh connection each time, every 50 ms); its 200s go in `served`."""
     while time.perf_counter() - left_at < limit:
         connection = Connection(port)
         started = time.perf_counter()
@@ -389,6 +395,8 @@ async def recovery(port: int, token: str, left_at: float, limit: float = 120.0) 
             async with asyncio.timeout(CLIENT_TIMEOUT):
                 status = await connection.request(get(HOME, token, close=True))
             answered = time.perf_counter()
+            if served is not None and status == 200:
+                served.append(status)
             if status == 200 and answered - started <= RECOVERED_WITHIN:
                 return answered - left_at
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
@@ -400,12 +408,64 @@ async def recovery(port: int, token: str, left_at: float, limit: float = 120.0) 
 
 
 def server_counts(port: int) -> dict[str, float]:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=60).text
     counts = {}
     for name in ("shed", "cancelled"):
         match = re.search(rf"^connecthub_http_requests_{name}_total (\S+)$", text, re.M)
         counts[name] = float(match.group(1)) if match else 0.0
+    served = re.findall(
+        r'^connecthub_http_requests_total\{[^}]*route="/api/v1/timelines/home"[^}]*'
+        r'status="200"\} (\S+)$',
+        text,
+        re.M,
+    )
+    counts["home_served"] = sum(float(value) for value in served)
     return counts
+
+
+def server_processes(server_pid: int) -> list[int]:
+    """The processes answering requests: `serve` itself, or its supervised children."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()]
+    spawned = [pid for pid in pids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return spawned or [server_pid]
+
+
+async def leavers(port: int, server_pid: int, tokens: list[str], count: int) -> str:
+    """`count` clients send a home read while the server is too busy to read them (its
+    processes stopped, SIGSTOP) and give up; the server resumes (SIGCONT). Reports how many
+    of those requests it served anyway (to nobody) and how long until it answered a fresh
+    home read within RECOVERED_WITHIN."""
+    before = server_counts(port)
+    processes = server_processes(server_pid)
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        for index in range(count):
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(get(HOME, tokens[index % len(tokens)]))
+            await writer.drain()
+            writer.close()
+    finally:
+        for pid in processes:
+            os.kill(pid, signal.SIGCONT)
+    resumed = time.perf_counter()
+    own: list[int] = []
+    recovered = await recovery(port, tokens[0], resumed, served=own)
+    await asyncio.sleep(1)  # let what it started finish before counting
+    after = server_counts(port)
+    served = after["home_served"] - before["home_served"] - len(own)
+    dropped = after["cancelled"] - before["cancelled"]
+    print(
+        f"{count} clients that left while the server was stopped: {served:.0f} served to "
+        f"nobody, {dropped:.0f} dropped; a fresh home read answered fast {recovered:.2f} s "
+        "after it resumed",
+        flush=True,
+    )
+    return (
+        f"| {count} clients gone before being read | {count} | {served:.0f} served to nobody "
+        f"| {dropped:.0f} dropped | — | — | — | — | {recovered:.2f} s | — |"
+    )
 
 
 @dataclass
@@ -524,6 +584,9 @@ async def measure(
             lambda t, stop, r=rate: open_loop(port, tokens, r, t, stop),
         )
     for name in args.phases.split(","):
+        if name.startswith("leavers"):
+            rows.append(await leavers(port, server_pid, tokens, int(name[7:] or 1000)))
+            continue
         label, load = loads[name]
         before = server_counts(port)
         costs = Costs()
@@ -563,9 +626,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--phases",
-        default="clients2,clients10,conn500,conn2000,rate2,rate10",
+        default="clients2,clients10,conn500,conn2000,rate2,rate10,leavers1000",
         help="overload phases, in order: clientsF (F times the capacity's clients), connN "
-        "(500 or 2000 clients), rateF (F times the capacity's rate, open loop); default: all",
+        "(500 or 2000 clients), rateF (F times the capacity's rate, open loop), leaversN (N "
+        "clients that ask and leave while the server is stopped); default: all",
     )
     parser.add_argument(
         "--max-in-flight",
