@@ -2,28 +2,36 @@
 
 Seeds a small data set of its own (bench/timelines.py's seeding: accounts with tokens, a
 heavy-tail follower graph, statuses, home feeds built), starts `connecthub serve` on
-127.0.0.1 and drives `GET /api/v1/timelines/home?limit=20` with closed-loop clients (each
-sends its next request when the last is answered, on a keep-alive connection, a random
-token per request, 10 s client timeout):
+127.0.0.1 and drives `GET /api/v1/timelines/home?limit=20` with its own HTTP/1.1 client
+(keep-alive connections, a random token per request, 10 s client timeout):
 
-1. capacity: 1, 2, 4, … 32 clients, `--step-seconds` each; the capacity is the smallest
-   number of clients that reaches 90 % of the best throughput;
-2. 2x and 10x that many clients, `--seconds` each, with a `/health/live` probe on a fresh
-   connection every 100 ms beside them (as an orchestrator probes);
-3. after each phase the clients leave at once (their connections close mid-request), and a
-   home read every 50 ms on a fresh connection times the recovery: the first 200 answered
-   within 250 ms.
+1. capacity: closed-loop clients (each sends its next request when the last is answered),
+   1, 2, 4, … 32 of them, `--step-seconds` each; the capacity is the best throughput, and
+   the fewest clients that reach 90 % of it;
+2. overload phases, `--seconds` of load each: 2x and 10x those clients, 500 and 2,000
+   clients (the fault run's numbers), impatient (a refusal is asked again at once) unless
+   `--polite` (they wait for `Retry-After`); then 2x and 10x the capacity's rate as an open
+   loop (requests arrive whether or not earlier ones were answered). A `/health/live`
+   probe on a fresh connection every 100 ms runs beside each;
+3. after each phase no new request is sent, those in flight get their answer or time out,
+   and the clients leave; then a home read every 50 ms on a fresh connection times the
+   recovery: the first 200 answered within 250 ms;
+4. `leavers1000`: the server's processes are stopped (SIGSTOP, as a server too busy to read
+   its sockets), 1,000 clients send a home read and give up, the server resumes: how many
+   of those it served anyway (to nobody), and how long until it answers a fresh one fast.
 
 Printed per phase: requests answered (2xx, or 503/429 within 1 s) as a share of all
 requests, p99 of the answered ones, client timeouts, slow refusals and other errors, the
-`/health/live` p99, the recovery time, and the server's shed and cancelled counts.
+`/health/live` p99, the recovery time, the server's shed and cancelled counts, and the CPU
+the server and this program used (the machine's other work shows there).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
-    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/overload.py
-    … --max-in-flight 0      # the same without admission control (for comparison)
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/overload.py --keep
+    … --reuse                # later runs on the same data; --capacity 16:280 skips step 1
+    … --max-in-flight 0      # without admission control (for comparison)
 
-Bounded: about a minute of load in all; loopback only; the database and Redis keys it
-made are dropped at the end.
+Bounded: a few seconds per phase, about two minutes in all; loopback only; the database and
+Redis keys it made are dropped at the end (unless --keep).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -242,33 +251,44 @@ async def send(
 
 
 async def closed_loop(
-    port: int, tokens: list[str], clients: int, tally: Tally, *, polite: bool = False
+    port: int,
+    tokens: list[str],
+    clients: int,
+    tally: Tally,
+    stop: asyncio.Event,
+    *,
+    polite: bool = False,
 ) -> None:
     """`clients` clients, each sending its next request as soon as the last one is answered
     (impatient: a refusal is retried at once), or when `polite`, after the refusal's
-    `Retry-After`."""
+    `Retry-After`; after `stop`, each waits for its last answer (or its timeout) and
+    leaves."""
 
     async def one_client() -> None:
         connection = Connection(port)
         rng = random.Random()
         try:
-            while True:
+            while not stop.is_set():
                 errors = tally.errors
                 await send(connection, get(HOME, rng.choice(tokens)), tally)
                 if tally.errors > errors:
                     await asyncio.sleep(0.01)
                 elif polite and connection.retry_after:
-                    await asyncio.sleep(connection.retry_after)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), connection.retry_after)
         finally:
             connection.close()
 
     await asyncio.gather(*(one_client() for _ in range(clients)))
 
 
-async def open_loop(port: int, tokens: list[str], rate: float, tally: Tally) -> None:
+async def open_loop(
+    port: int, tokens: list[str], rate: float, tally: Tally, stop: asyncio.Event
+) -> None:
     """Requests arriving at `rate` per second (Poisson), whether or not earlier ones were
     answered, as many users do; each takes an idle keep-alive connection or opens one (at
-    most MAX_CONNECTIONS open; beyond, an arrival waits for one, within its timeout)."""
+    most MAX_CONNECTIONS open; beyond, an arrival waits for one, within its timeout). After
+    `stop`, no more arrive; those sent get their answer or time out."""
     rng = random.Random()
     idle: list[Connection] = []
     slots = asyncio.Semaphore(MAX_CONNECTIONS)
@@ -292,14 +312,18 @@ async def open_loop(port: int, tokens: list[str], rate: float, tally: Tally) -> 
 
     next_at = time.perf_counter()
     try:
-        while True:
+        while not stop.is_set():
             next_at += rng.expovariate(rate)
             delay = next_at - time.perf_counter()
             if delay > 0:
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    break
             task = asyncio.create_task(arrival(get(HOME, rng.choice(tokens))))
             pending.add(task)
             task.add_done_callback(pending.discard)
+        await asyncio.gather(*pending, return_exceptions=True)
     finally:
         for task in pending:
             task.cancel()
@@ -308,18 +332,31 @@ async def open_loop(port: int, tokens: list[str], rate: float, tally: Tally) -> 
             connection.close()
 
 
+Load = Callable[[Tally, asyncio.Event], Awaitable[None]]
+
+
 async def phase(
-    port: int, seconds: float, load: Callable[[Tally], Awaitable[None]], *, probe: bool
+    port: int, seconds: float, load: Load, *, probe: bool
 ) -> tuple[Tally, list[float], float]:
-    """Runs `load` for `seconds`, then its clients leave at once (requests in flight are
-    abandoned, their connections closed). Returns the tally, the /health/live latencies
-    (when probed) and when the clients left (perf_counter)."""
+    """Runs `load` for `seconds`; then no new requests are sent, those in flight get their
+    answer or time out (CLIENT_TIMEOUT at most), and the clients leave (connections
+    closed). Returns the tally, the /health/live latencies (when probed, until the clients
+    left) and when they left (perf_counter)."""
     tally = Tally()
     live: list[float] = []
+    stop = asyncio.Event()
     prober = asyncio.create_task(probe_live(port, live)) if probe else None
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(load(tally), seconds)
+    began = time.perf_counter()
+    running = asyncio.create_task(load(tally, stop))
+    await asyncio.sleep(seconds)
+    stop.set()
+    try:
+        await asyncio.wait_for(asyncio.shield(running), CLIENT_TIMEOUT + 5)
+    except TimeoutError:
+        running.cancel()  # a client that could not even close: cut
+        await asyncio.gather(running, return_exceptions=True)
     left_at = time.perf_counter()
+    tally.seconds = left_at - began
     if prober is not None:
         prober.cancel()
         await asyncio.gather(prober, return_exceptions=True)
@@ -346,9 +383,11 @@ async def probe_live(port: int, latencies: list[float]) -> None:
         await asyncio.sleep(0.1)
 
 
-async def recovery(port: int, token: str, left_at: float, limit: float = 120.0) -> float:
+async def recovery(
+    port: int, token: str, left_at: float, limit: float = 120.0, served: list[int] | None = None
+) -> float:
     """Seconds from the clients leaving to the first home read answered 200 within
-    RECOVERED_WITHIN (fresh connection each time, every 50 ms)."""
+    RECOVERED_WITHIN (fresh connection each time, every 50 ms); its 200s go in `served`."""
     while time.perf_counter() - left_at < limit:
         connection = Connection(port)
         started = time.perf_counter()
@@ -356,6 +395,8 @@ async def recovery(port: int, token: str, left_at: float, limit: float = 120.0) 
             async with asyncio.timeout(CLIENT_TIMEOUT):
                 status = await connection.request(get(HOME, token, close=True))
             answered = time.perf_counter()
+            if served is not None and status == 200:
+                served.append(status)
             if status == 200 and answered - started <= RECOVERED_WITHIN:
                 return answered - left_at
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
@@ -367,12 +408,64 @@ async def recovery(port: int, token: str, left_at: float, limit: float = 120.0) 
 
 
 def server_counts(port: int) -> dict[str, float]:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=60).text
     counts = {}
     for name in ("shed", "cancelled"):
         match = re.search(rf"^connecthub_http_requests_{name}_total (\S+)$", text, re.M)
         counts[name] = float(match.group(1)) if match else 0.0
+    served = re.findall(
+        r'^connecthub_http_requests_total\{[^}]*route="/api/v1/timelines/home"[^}]*'
+        r'status="200"\} (\S+)$',
+        text,
+        re.M,
+    )
+    counts["home_served"] = sum(float(value) for value in served)
     return counts
+
+
+def server_processes(server_pid: int) -> list[int]:
+    """The processes answering requests: `serve` itself, or its supervised children."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()]
+    spawned = [pid for pid in pids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return spawned or [server_pid]
+
+
+async def leavers(port: int, server_pid: int, tokens: list[str], count: int) -> str:
+    """`count` clients send a home read while the server is too busy to read them (its
+    processes stopped, SIGSTOP) and give up; the server resumes (SIGCONT). Reports how many
+    of those requests it served anyway (to nobody) and how long until it answered a fresh
+    home read within RECOVERED_WITHIN."""
+    before = server_counts(port)
+    processes = server_processes(server_pid)
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        for index in range(count):
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(get(HOME, tokens[index % len(tokens)]))
+            await writer.drain()
+            writer.close()
+    finally:
+        for pid in processes:
+            os.kill(pid, signal.SIGCONT)
+    resumed = time.perf_counter()
+    own: list[int] = []
+    recovered = await recovery(port, tokens[0], resumed, served=own)
+    await asyncio.sleep(1)  # let what it started finish before counting
+    after = server_counts(port)
+    served = after["home_served"] - before["home_served"] - len(own)
+    dropped = after["cancelled"] - before["cancelled"]
+    print(
+        f"{count} clients that left while the server was stopped: {served:.0f} served to "
+        f"nobody, {dropped:.0f} dropped; a fresh home read answered fast {recovered:.2f} s "
+        "after it resumed",
+        flush=True,
+    )
+    return (
+        f"| {count} clients gone before being read | {count} | {served:.0f} served to nobody "
+        f"| {dropped:.0f} dropped | — | — | — | — | {recovered:.2f} s | — |"
+    )
 
 
 @dataclass
@@ -438,10 +531,10 @@ async def capacity_of(port: int, tokens: list[str], args: argparse.Namespace) ->
         tally, _live, _left = await phase(
             port,
             args.step_seconds,
-            lambda t, c=clients: closed_loop(port, tokens, c, t),
+            lambda t, stop, c=clients: closed_loop(port, tokens, c, t, stop),
             probe=False,
         )
-        rate = len(tally.ok) / args.step_seconds
+        rate = len(tally.ok) / tally.seconds
         rates.append((clients, rate))
         print(
             f"capacity step: {clients:3d} clients  {rate:7.0f} home reads/s"
@@ -458,7 +551,9 @@ async def measure(
 ) -> list[str]:
     rows: list[str] = []
     print(f"warm-up: {args.warmup:.0f} s at 8 clients (not measured)", flush=True)
-    await phase(port, args.warmup, lambda t: closed_loop(port, tokens, 8, t), probe=False)
+    await phase(
+        port, args.warmup, lambda t, stop: closed_loop(port, tokens, 8, t, stop), probe=False
+    )
 
     if args.capacity:
         clients_text, _, rate_text = args.capacity.partition(":")
@@ -469,26 +564,29 @@ async def measure(
         print(f"capacity: {best:.0f} home reads/s, reached at {capacity} clients", flush=True)
     rows.append(f"| capacity | {capacity} | {best:,.0f}/s | — | — | — | — | — | — | — |")
 
-    loads: dict[str, tuple[str, Callable[[Tally], Awaitable[None]]]] = {}
+    loads: dict[str, tuple[str, Load]] = {}
     polite = args.polite
     manner = "polite" if polite else "impatient"
     for clients in (500, 2000):  # the fault run's connection counts (issue 25)
         loads[f"conn{clients}"] = (
             f"{clients} {manner} clients",
-            lambda t, c=clients: closed_loop(port, tokens, c, t, polite=polite),
+            lambda t, stop, c=clients: closed_loop(port, tokens, c, t, stop, polite=polite),
         )
     for factor in (2, 10):
         clients = capacity * factor
         loads[f"clients{factor}"] = (
             f"{factor}x clients ({clients}, {manner})",
-            lambda t, c=clients: closed_loop(port, tokens, c, t, polite=polite),
+            lambda t, stop, c=clients: closed_loop(port, tokens, c, t, stop, polite=polite),
         )
         rate = best * factor
         loads[f"rate{factor}"] = (
             f"{factor}x rate ({rate:,.0f}/s)",
-            lambda t, r=rate: open_loop(port, tokens, r, t),
+            lambda t, stop, r=rate: open_loop(port, tokens, r, t, stop),
         )
     for name in args.phases.split(","):
+        if name.startswith("leavers"):
+            rows.append(await leavers(port, server_pid, tokens, int(name[7:] or 1000)))
+            continue
         label, load = loads[name]
         before = server_counts(port)
         costs = Costs()
@@ -500,7 +598,6 @@ async def measure(
         costs.bench_cpu = time.process_time() - bench_cpu
         costs.listen_overflows = listen_overflows() - overflows
         lag.cancel()
-        tally.seconds = args.seconds
         recovered = await recovery(port, tokens[0], left_at)
         after = server_counts(port)
         counts = {name: after[name] - before[name] for name in after}
@@ -529,9 +626,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--phases",
-        default="clients2,clients10,conn500,conn2000,rate2,rate10",
+        default="clients2,clients10,conn500,conn2000,rate2,rate10,leavers1000",
         help="overload phases, in order: clientsF (F times the capacity's clients), connN "
-        "(500 or 2000 clients), rateF (F times the capacity's rate, open loop); default: all",
+        "(500 or 2000 clients), rateF (F times the capacity's rate, open loop), leaversN (N "
+        "clients that ask and leave while the server is stopped); default: all",
     )
     parser.add_argument(
         "--max-in-flight",

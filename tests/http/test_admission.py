@@ -341,3 +341,40 @@ async def test_a_commit_under_way_finishes_before_the_cancellation_goes_through(
     with pytest.raises(asyncio.CancelledError):
         await request
     assert finished == ["committed", "events sent"]
+
+
+async def test_statement_and_lock_timeouts_are_a_503(
+    test_env: TestEnv, app_factory: AppFactory
+) -> None:
+    if not test_env.database_url.startswith("postgresql"):
+        pytest.skip("statement_timeout and lock_timeout are PostgreSQL's")
+
+    async def slow_statement(uow: UowDep) -> dict[str, str]:
+        await uow.session.execute(text("SET LOCAL statement_timeout = 50"))
+        await uow.session.execute(text("SELECT pg_sleep(5)"))
+        return {"status": "finished"}
+
+    async def lock_wait(uow: UowDep) -> dict[str, str]:
+        await uow.session.execute(text("SET LOCAL lock_timeout = 50"))
+        await uow.session.execute(text("SELECT pg_advisory_xact_lock(424242)"))
+        return {"status": "finished"}
+
+    async with app_factory(log_level="info") as (app, client):
+        app.add_api_route("/test/slow-statement", slow_statement, methods=["POST"])
+        app.add_api_route("/test/lock-wait", lock_wait, methods=["POST"])
+        holder = await asyncpg.connect(test_env.database_url)
+        try:
+            await holder.execute("SELECT pg_advisory_lock(424242)")
+            with captured_root_log() as buffer:
+                for path in ("/test/slow-statement", "/test/lock-wait"):
+                    response = await client.post(path)
+                    assert_error_response(response, 503)
+                    assert response.headers["retry-after"] == "1"
+        finally:
+            await holder.close()
+    outage = [
+        (line["engine"], line["reason"])
+        for line in json_lines(buffer.getvalue())
+        if line["event"] == "http.engine_unavailable"
+    ]
+    assert outage == [("database", "busy"), ("database", "busy")]

@@ -232,6 +232,9 @@ _SQLITE_BUSY = frozenset({5, 6})
 # an I/O error (58030), and a standby that refuses writes after a failover (25006).
 _POSTGRES_UNAVAILABLE_CLASSES = ("08", "53")
 _POSTGRES_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "58030", "25006"})
+# The server gave up waiting on an operator's bound, as a loaded one does: a statement past
+# `statement_timeout` (57014) or a lock wait past `lock_timeout` (55P03). Busy, not a bug.
+_POSTGRES_BUSY = frozenset({"57014", "55P03"})
 # Modules whose frames show that an OSError came from opening a database connection.
 _DRIVER_MODULES = ("sqlalchemy.pool", "asyncpg", "aiosqlite")
 
@@ -240,7 +243,8 @@ def unavailable_reason(exc: BaseException) -> str | None:
     """Why the database cannot answer now, when `exc` is an outage rather than a bug:
     `connection_lost` (a pooled connection the server dropped), `pool_exhausted` (no
     connection free within the pool timeout), `busy` (SQLite: another writer held the
-    lock past the busy timeout) or `unavailable` (refused, unreachable, shutting down,
+    lock past the busy timeout; PostgreSQL: `statement_timeout` or `lock_timeout` reached)
+    or `unavailable` (refused, unreachable, shutting down,
     starting up, out of connections, the file cannot be opened). None otherwise."""
     if isinstance(exc, PoolTimeout):
         return "pool_exhausted"
@@ -261,9 +265,11 @@ def _driver_reason(orig: BaseException | None) -> str | None:
             return "busy"
         return "unavailable" if primary in _SQLITE_UNAVAILABLE else None
     state = getattr(orig, "sqlstate", None)
-    if isinstance(state, str) and (
-        state in _POSTGRES_UNAVAILABLE or state.startswith(_POSTGRES_UNAVAILABLE_CLASSES)
-    ):
+    if not isinstance(state, str):
+        return None
+    if state in _POSTGRES_BUSY:
+        return "busy"
+    if state in _POSTGRES_UNAVAILABLE or state.startswith(_POSTGRES_UNAVAILABLE_CLASSES):
         return "unavailable"
     return None
 
