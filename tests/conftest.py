@@ -32,6 +32,7 @@ from tests.engines import (
     redis_url,
 )
 from tests.servers import InProcessServer, free_port, start_inprocess_server
+from tests.support import tally
 from tests.support.redis_server import RedisProcess
 
 __all__ = ["InProcessServer", "LiveServer", "free_port", "start_inprocess_server"]
@@ -45,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from _pytest.unraisableexception import gc_collect_iterations_key
 
     config.stash[gc_collect_iterations_key] = 0
+    tally.register(config)  # TEST_TALLY=<dir>: per test wall/CPU (tests/support/tally.py)
 
 
 def pytest_report_header() -> str:
