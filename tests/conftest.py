@@ -32,7 +32,7 @@ from tests.engines import (
     redis_url,
 )
 from tests.servers import InProcessServer, free_port, start_inprocess_server
-from tests.support import tally
+from tests.support import scheduling, tally
 from tests.support.redis_server import RedisProcess
 
 __all__ = ["InProcessServer", "LiveServer", "free_port", "start_inprocess_server"]
@@ -47,6 +47,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.stash[gc_collect_iterations_key] = 0
     tally.register(config)  # TEST_TALLY=<dir>: per test wall/CPU (tests/support/tally.py)
+    scheduling.register(config)  # longest tests first (tests/support/scheduling.py)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    scheduling.slow_first(items)
 
 
 def pytest_report_header() -> str:

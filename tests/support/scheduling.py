@@ -1,0 +1,84 @@
+"""Longest tests first, one at a time, across xdist workers.
+
+xdist's default (`--dist load`) hands each worker chunks of consecutive tests in collection
+order, so a long test (a real server process, a visibility part) collected late starts late
+and the run waits for it alone at the end. Here the controller keeps each worker two tests
+ahead (the least xdist allows: a worker needs the next test to know which fixtures to
+keep) and hands out the longest first, by the durations of the previous run kept in
+pytest's cache (`.pytest_cache`, key `connecthub/durations`). A test the cache does not
+know counts as long (new tests are often the slow kind); with no cache at all (a fresh
+clone, as in CI) the tests marked `slow` come first, as every worker collects them first.
+
+Another `--dist` mode given on the command line is left alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadScheduling
+
+CACHE_KEY = "connecthub/durations"
+UNKNOWN_SECONDS = 5.0  # a test run for the first time: assume one of the long ones
+
+
+class LongestFirstScheduling(LoadScheduling):
+    def __init__(self, config: pytest.Config, log: Any, expected: dict[str, float]) -> None:
+        super().__init__(config, log)
+        self.maxschedchunk = 1
+        self.expected = expected
+
+    def schedule(self) -> None:
+        if self.collection is not None or not self._check_nodes_have_same_collection():
+            super().schedule()  # more nodes later, or collections that differ (it aborts)
+            return
+        collection = self.collection = next(iter(self.node2collection.values()))
+        default = UNKNOWN_SECONDS if self.expected else 0.0
+        # Stable: equal estimates (no cache at all) keep the collection order.
+        self.pending[:] = sorted(
+            range(len(collection)), key=lambda index: -self.expected.get(collection[index], default)
+        )
+        if not collection:
+            return
+        for _ in range(2):  # round robin: the two longest go to different workers
+            for node in self.nodes:
+                self._send_tests(node, 1)
+        if not self.pending:
+            for node in self.nodes:
+                node.shutdown()
+
+
+class Durations:
+    """The controller's record of each test's duration (setup, call and teardown)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        assert config.cache is not None
+        self.cache = config.cache
+        self.known: dict[str, float] = self.cache.get(CACHE_KEY, {})
+        self.measured: dict[str, float] = {}
+
+    @pytest.hookimpl(tryfirst=True, optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if config.getvalue("dist") != "load":
+            return None
+        return LongestFirstScheduling(config, log, self.known)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.measured[report.nodeid] = self.measured.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        if self.measured:
+            self.cache.set(CACHE_KEY, {**self.known, **self.measured})
+
+
+def register(config: pytest.Config) -> None:
+    """In the controller (or a run without xdist): record durations and schedule by them."""
+    if hasattr(config, "workerinput") or config.cache is None:
+        return
+    config.pluginmanager.register(Durations(config), "connecthub-scheduling")
+
+
+def slow_first(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` first, in every worker alike (xdist needs the same order)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
