@@ -10,9 +10,10 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,16 +92,14 @@ async def _wait_ready(store: SeaweedFS, deadline: float) -> None:
                     raise RuntimeError(
                         f"SeaweedFS did not start:\n{store.log_path.read_text(errors='replace')}"
                     ) from None
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.1)
     finally:
         await storage.close()
 
 
-@pytest.fixture(scope="session")
-def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+def _launch(root: Path) -> SeaweedFS:
     """`weed server -s3` on loopback: one admin identity, anonymous reads (as a public
-    bucket behind a CDN would allow)."""
-    root = tmp_path_factory.mktemp("seaweedfs")
+    bucket behind a CDN would allow). Returns at once; `_wait_ready` says when it serves."""
     config = root / "s3.json"
     config.write_text(
         json.dumps(
@@ -135,19 +134,65 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
         "-metricsPort=0", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
     ]  # fmt: skip
     process = subprocess.Popen(args, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
-    store = SeaweedFS(f"http://127.0.0.1:{ports['s3']}", process, log_path)
-    try:
-        # Its own thread: the fixture may be first requested from inside a running loop.
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, _wait_ready(store, time.monotonic() + 90)).result()
-        yield store
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=3)  # its data is a temporary directory: no need to wait
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return SeaweedFS(f"http://127.0.0.1:{ports['s3']}", process, log_path)
+
+
+class _Boot:
+    """This test process's SeaweedFS, started in the background as soon as the collected
+    tests include media ones: its start-up (6-16 s, nearly all of it waiting) overlaps the
+    tests that run first instead of holding up the first S3 test."""
+
+    def __init__(self) -> None:
+        self.store: SeaweedFS | None = None
+        self.ready: Future[None] | None = None
+        self.root: Path | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="seaweedfs-boot")
+
+    def start(self) -> None:
+        if self.store is None:
+            self.root = Path(tempfile.mkdtemp(prefix="connecthub-seaweedfs-"))
+            self.store = _launch(self.root)
+            # Its own loop in its own thread: nothing here waits for it yet.
+            deadline = time.monotonic() + 90
+            self.ready = self._pool.submit(asyncio.run, _wait_ready(self.store, deadline))
+
+    def wait(self) -> SeaweedFS:
+        assert self.store is not None
+        assert self.ready is not None
+        self.ready.result()
+        return self.store
+
+    def stop(self) -> None:
+        if self.store is not None:
+            process = self.store.process
+            process.terminate()
+            try:
+                process.wait(timeout=3)  # its data is a temporary directory: no need to wait
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._pool.shutdown(wait=True)
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+_boot = _Boot()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if any(Path(__file__).parent in item.path.parents for item in items):
+        _boot.start()
+
+
+def pytest_sessionfinish() -> None:
+    _boot.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> SeaweedFS:
+    """The process's SeaweedFS (`_Boot`), started now if collection did not start it."""
+    _boot.start()
+    return _boot.wait()
 
 
 _buckets = itertools.count(1)
