@@ -13,14 +13,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
-from connecthub.app import create_app
-from connecthub.config import Settings
 from tests.engines import (
     GENEROUS_LIMITS,
     RUN_ID,
@@ -34,6 +30,12 @@ from tests.engines import (
 from tests.servers import InProcessServer, free_port, start_inprocess_server
 from tests.support import scheduling, tally
 from tests.support.redis_server import RedisProcess
+
+if TYPE_CHECKING:  # the app and its libraries are imported where used: see tests/engines.py
+    import httpx
+    from fastapi import FastAPI
+
+    from connecthub.config import Settings
 
 __all__ = ["InProcessServer", "LiveServer", "free_port", "start_inprocess_server"]
 
@@ -59,11 +61,14 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session")
-def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
-    store = TestDatabases(workdir=tmp_path_factory.mktemp("databases"))
+def databases(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[TestDatabases]:
+    cache = pytestconfig.cache.mkdir("connecthub-templates") if pytestconfig.cache else None
+    store = TestDatabases(workdir=tmp_path_factory.mktemp("databases"), cache_dir=cache)
     asyncio.run(store.prepare())
     yield store
-    asyncio.run(store.drop_template())
+    asyncio.run(store.drop_databases())
 
 
 @dataclass
@@ -118,6 +123,10 @@ async def running_app(
     env: TestEnv, *, peer: str = "127.0.0.1", **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app with its lifespan running, and a client speaking ASGI to it from `peer`."""
+    import httpx
+
+    from connecthub.app import create_app
+
     app = create_app(env.settings(**overrides))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=(peer, 50000))
@@ -162,6 +171,8 @@ class LiveServer:
 
 
 def start_server(env: TestEnv, *args: str, port: int | None = None, **environ: str) -> LiveServer:
+    import httpx
+
     port = port or free_port()
     # The address clients use: links and URLs the server emits are built from it.
     environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
