@@ -19,13 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import uvicorn
-from fastapi import FastAPI
+if TYPE_CHECKING:  # imported where used: see tests/engines.py
+    import uvicorn
+    from fastapi import FastAPI
 
-from connecthub.app import create_app
-from connecthub.serving import server_config
-
-if TYPE_CHECKING:
     from tests.conftest import TestEnv
 
 STARTUP_SECONDS = 60.0
@@ -63,6 +60,11 @@ def start_inprocess_server(
     """The app on `env`'s engines behind uvicorn in a thread; `environ` takes the same
     upper-case names as the environment of a `connecthub serve` process, and `prepare`
     may add test routes to the app before it serves."""
+    import uvicorn
+
+    from connecthub.app import create_app
+    from connecthub.serving import server_config
+
     port = port or free_port()
     # The address clients use: links and URLs the server emits are built from it.
     environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")

@@ -10,9 +10,6 @@ import subprocess
 import time
 from pathlib import Path
 
-from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-
 
 class RedisProcess:
     """`redis-server --save "" --appendonly no` on `port`: nothing is persisted unless the
@@ -65,6 +62,8 @@ class RedisProcess:
     def snapshot(self) -> None:
         """SAVE: the data as it is now goes to `directory`, and the next `start` loads it
         (after a `kill`, whatever changed since is lost: a stale snapshot)."""
+        from redis import Redis  # imported where used: see tests/engines.py
+
         assert self.directory is not None
         client = Redis(port=self.port, socket_timeout=10)
         try:
@@ -75,6 +74,9 @@ class RedisProcess:
     def shutdown_saving(self) -> None:
         """SHUTDOWN SAVE: the data is written to `directory` and loaded by the next
         `start`, as a Redis with persistence would come back."""
+        from redis import Redis
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
         assert self.process is not None
         assert self.directory is not None
         client = Redis(port=self.port, socket_timeout=10)
