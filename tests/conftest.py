@@ -48,8 +48,20 @@ def pytest_configure(config: pytest.Config) -> None:
     from _pytest.unraisableexception import gc_collect_iterations_key
 
     config.stash[gc_collect_iterations_key] = 0
+    _temporary_files_in_memory()
     tally.register(config)  # TEST_TALLY=<dir>: per test wall/CPU (tests/support/tally.py)
     scheduling.register(config)  # longest tests first (tests/support/scheduling.py)
+
+
+def _temporary_files_in_memory() -> None:
+    """pytest's temporary directories (each test's SQLite database, media, Redis and
+    PostgreSQL data) on tmpfs where the machine has one. SQLite runs with synchronous=FULL,
+    and waiting for each commit's fsync on the disk was ~0.4 s of every database test
+    (measured with the tally); the pragmas are unchanged, only the storage is faster.
+    Workers inherit the setting; PYTEST_DEBUG_TEMPROOT given by the caller wins."""
+    shm = Path("/dev/shm")
+    if "PYTEST_DEBUG_TEMPROOT" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(shm)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

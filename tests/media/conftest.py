@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -150,7 +151,9 @@ class _Boot:
 
     def start(self) -> None:
         if self.store is None:
-            self.root = Path(tempfile.mkdtemp(prefix="connecthub-seaweedfs-"))
+            # Beside pytest's temporary directories (tmpfs: tests/conftest.py).
+            where = os.environ.get("PYTEST_DEBUG_TEMPROOT")
+            self.root = Path(tempfile.mkdtemp(prefix="connecthub-seaweedfs-", dir=where))
             self.store = _launch(self.root)
             # Its own loop in its own thread: nothing here waits for it yet.
             deadline = time.monotonic() + 90
