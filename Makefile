@@ -13,6 +13,10 @@ export UV_COMPILE_BYTECODE := 1
 # Where the environment says not to write bytecode, pytest re-parses and rewrites every test
 # module's asserts in every worker on every run (~8 % of the suite's CPU); empty means unset.
 export PYTHONDONTWRITEBYTECODE :=
+# Tests spend ~40 % of their time waiting (timers, sockets, child processes starting: see
+# .ci/tally.py), so two workers per core keep the cores busy; the longest tests go first
+# (tests/support/scheduling.py).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 POSTGRES_TEST_ENV = TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
@@ -37,11 +41,11 @@ bytecode: setup
 	$(VENV)/bin/python -m compileall -q src tests
 
 test: bytecode
-	$(VENV)/bin/pytest -n auto
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 # The edit-test loop: everything but the tests that start real processes (marked `slow`).
 test-fast: bytecode
-	$(VENV)/bin/pytest -n auto -m "not slow"
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not slow"
 
 # The visibility machine's long run: VISIBILITY_EXAMPLES more examples (300 unless set) from
 # a random VISIBILITY_SEED, printed so a failure can be run again with the same seed.
@@ -54,7 +58,7 @@ test-visibility-long: bytecode
 
 # The same suite on PostgreSQL and Redis (see README: Running on PostgreSQL and Redis).
 test-distributed: bytecode
-	$(POSTGRES_TEST_ENV) $(VENV)/bin/pytest -n auto
+	$(POSTGRES_TEST_ENV) $(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
