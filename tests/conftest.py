@@ -64,8 +64,8 @@ def _temporary_files_in_memory() -> None:
         os.environ["PYTEST_DEBUG_TEMPROOT"] = str(shm)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    scheduling.slow_first(items)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    scheduling.slow_first(config, items)
 
 
 def pytest_report_header() -> str:

@@ -9,17 +9,24 @@ pytest's cache (`.pytest_cache`, key `connecthub/durations`). A test the cache d
 know counts as long (new tests are often the slow kind); with no cache at all (a fresh
 clone, as in CI) the tests marked `slow` come first, as every worker collects them first.
 
+Tests marked `slow` start real processes (each imports the app: seconds of CPU) and wait for
+them with deadlines, so no more of them run at once than there are cores: while that many
+are out, a worker gets the longest other test instead. (The first worker writes their ids to
+the cache, `connecthub/slow`, as it collects: the controller sees no marks.)
+
 Another `--dist` mode given on the command line is left alone.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 from xdist.scheduler import LoadScheduling
 
 CACHE_KEY = "connecthub/durations"
+SLOW_KEY = "connecthub/slow"
 UNKNOWN_SECONDS = 5.0  # a test run for the first time: assume one of the long ones
 
 
@@ -28,6 +35,8 @@ class LongestFirstScheduling(LoadScheduling):
         super().__init__(config, log)
         self.maxschedchunk = 1
         self.expected = expected
+        self.slow: set[int] = set()
+        self.slow_at_once = os.cpu_count() or 1
 
     def schedule(self) -> None:
         if self.collection is not None or not self._check_nodes_have_same_collection():
@@ -39,6 +48,9 @@ class LongestFirstScheduling(LoadScheduling):
         self.pending[:] = sorted(
             range(len(collection)), key=lambda index: -self.expected.get(collection[index], default)
         )
+        assert self.config.cache is not None
+        slow_ids = set(self.config.cache.get(SLOW_KEY, []))
+        self.slow = {index for index, nodeid in enumerate(collection) if nodeid in slow_ids}
         if not collection:
             return
         for _ in range(2):  # round robin: the two longest go to different workers
@@ -47,6 +59,24 @@ class LongestFirstScheduling(LoadScheduling):
         if not self.pending:
             for node in self.nodes:
                 node.shutdown()
+
+    def _send_tests(self, node: Any, num: int) -> None:
+        chosen = []
+        for _ in range(min(num, len(self.pending))):
+            chosen.append(self._take())
+            self.node2pending[node].append(chosen[-1])  # counted by the next `_take`
+        if chosen:
+            node.send_runtest_some(chosen)
+
+    def _take(self) -> int:
+        """The longest pending test, unless it is slow and enough slow ones are out: then
+        the longest other one (or the slow one after all, when nothing else is left)."""
+        out = sum(index in self.slow for pending in self.node2pending.values() for index in pending)
+        if out >= self.slow_at_once:
+            for position, index in enumerate(self.pending):
+                if index not in self.slow:
+                    return self.pending.pop(position)
+        return self.pending.pop(0)
 
 
 class Durations:
@@ -79,6 +109,11 @@ def register(config: pytest.Config) -> None:
     config.pluginmanager.register(Durations(config), "connecthub-scheduling")
 
 
-def slow_first(items: list[pytest.Item]) -> None:
-    """Tests marked `slow` first, in every worker alike (xdist needs the same order)."""
+def slow_first(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `slow` first, in every worker alike (xdist needs the same order); the
+    first worker tells the controller which they are."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if worker == "gw0" and config.cache is not None:
+        slow = [item.nodeid for item in items if item.get_closest_marker("slow") is not None]
+        config.cache.set(SLOW_KEY, slow)
