@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -138,6 +139,13 @@ def _launch(root: Path) -> SeaweedFS:
     return SeaweedFS(f"http://127.0.0.1:{ports['s3']}", process, log_path)
 
 
+def _wait_listening(port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+
+
 class _Boot:
     """This test process's SeaweedFS, started in the background as soon as the collected
     tests include media ones: its start-up (6-16 s, nearly all of it waiting) overlaps the
@@ -155,14 +163,19 @@ class _Boot:
             where = os.environ.get("PYTEST_DEBUG_TEMPROOT")
             self.root = Path(tempfile.mkdtemp(prefix="connecthub-seaweedfs-", dir=where))
             self.store = _launch(self.root)
-            # Its own loop in its own thread: nothing here waits for it yet.
-            deadline = time.monotonic() + 90
-            self.ready = self._pool.submit(asyncio.run, _wait_ready(self.store, deadline))
+            # Only a socket in the background: a thread that made loggers (the S3 client
+            # does) while pytest's main thread walks logging's registry broke the run.
+            port = int(self.store.endpoint.rsplit(":", 1)[1])
+            self.ready = self._pool.submit(_wait_listening, port, time.monotonic() + 90)
 
     def wait(self) -> SeaweedFS:
         assert self.store is not None
         assert self.ready is not None
         self.ready.result()
+        # The main thread waits meanwhile; its own loop in its own thread, as the fixture
+        # may be first requested from inside a running loop.
+        deadline = time.monotonic() + 90
+        self._pool.submit(asyncio.run, _wait_ready(self.store, deadline)).result()
         return self.store
 
     def stop(self) -> None:
