@@ -97,8 +97,10 @@ class Durations:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.measured[report.nodeid] = self.measured.get(report.nodeid, 0.0) + report.duration
 
-    def pytest_sessionfinish(self) -> None:
-        if self.measured:
+    def pytest_sessionfinish(self, exitstatus: int) -> None:
+        # Only a run that went to its end (passed or failed): an interrupted or crashed
+        # one would record the tests it cut short as short.
+        if self.measured and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             self.cache.set(CACHE_KEY, {**self.known, **self.measured})
 
 
