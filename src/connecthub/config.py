@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     # it is killed and replaced (the ping is answered by a thread: a busy process answers).
     web_startup_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     web_healthcheck_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # The liveness port (docs/operations.md, "Liveness and readiness"): `/health/live` on
+    # HOST:LIVENESS_PORT, answered by a thread of `serve` from the event loops' heartbeat,
+    # so a probe never waits behind the load; 503 once no loop has turned for
+    # LIVENESS_STALL_SECONDS. Unset: no such port (`/health/live` on PORT still answers).
+    liveness_port: int | None = Field(default=None, ge=1, le=65535)
+    liveness_stall_seconds: float = Field(default=10.0, gt=0, le=3600)
 
     # Engines
     database_url: str = "sqlite:///./data/connecthub.db"

@@ -6,13 +6,15 @@ One pure ASGI layer, the outermost of the stack:
   (`Settings.requests_in_flight_limit`). The next one is answered at once with
   `503 {"error": …}` and `Retry-After`, before anything else runs: no body read, no token
   resolved, no rate-limit bucket, no access line or span (one `http.overloaded` warning per
-  10 s while shedding, and `connecthub_http_requests_shed_total`). A refusal costs a few
-  microseconds; a queued request would have waited for a pooled connection behind all the
-  others and timed out anyway, and what shedding spends per refusal decides how much excess
-  a process survives. The probes and `/metrics` are never counted nor refused (an
-  orchestrator must see the process alive while it sheds), and neither is streaming
-  (`/api/v1/streaming…`: its WebSocket skips this stack altogether, SSE streams are held for
-  hours and capped per token and account).
+  10 s while shedding, and `connecthub_http_requests_shed_total`). A request without a body
+  is refused by the server's protocol itself as soon as its headers are read
+  (`serving.GuardedHttpToolsProtocol`, with `refusal_response`: no task, no ASGI call);
+  this layer refuses the others. A queued request would have waited for a pooled
+  connection behind all the others and timed out anyway, and what shedding spends per
+  refusal decides how much excess a process survives. The probes and `/metrics` are never
+  counted nor refused (an orchestrator must see the process alive while it sheds), and
+  neither is streaming (`/api/v1/streaming…`: its WebSocket skips this stack altogether,
+  SSE streams are held for hours and capped per token and account).
 - **Disconnects.** uvicorn does not stop a request whose client has gone: the handler runs
   to the end and its answer is thrown away. Here a request whose client closed before it
   was read never starts (after an overload, the accept queue is full of them; the protocol
@@ -74,6 +76,21 @@ _REFUSAL_START: Message = {
     ],
 }
 _REFUSAL_BODY_MESSAGE: Message = {"type": "http.response.body", "body": _REFUSAL_BODY}
+# The same refusal as bytes on the wire, for the protocol's own (`serving`).
+_REFUSAL_WIRE = b"".join(b"%s: %s\r\n" % header for header in _REFUSAL_START["headers"])
+
+
+def refusal_response(default_headers: list[tuple[bytes, bytes]], *, closing: bool) -> bytes:
+    """The refusal as an HTTP/1.1 response, after the server's `default_headers` (Date)."""
+    head = [b"HTTP/1.1 503 Service Unavailable\r\n"]
+    head += [b"%s: %s\r\n" % header for header in default_headers]
+    head.append(_REFUSAL_WIRE)
+    if closing:
+        head.append(b"connection: close\r\n")
+    head += [b"\r\n", _REFUSAL_BODY]
+    return b"".join(head)
+
+
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
@@ -113,7 +130,8 @@ class Admission:
             self._shed_unlogged = 0
 
 
-def _exempt(path: str) -> bool:
+def exempt(path: str) -> bool:
+    """Never counted, never refused (the probes, `/metrics`, streaming)."""
     return path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIX)
 
 
@@ -130,7 +148,7 @@ class AdmissionMiddleware:
         self.admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _exempt(scope["path"]):
+        if scope["type"] != "http" or exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         admission = self.admission
