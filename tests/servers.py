@@ -23,7 +23,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from connecthub.app import create_app
-from connecthub.serving import server_config
+from connecthub.ops.liveness import LivenessListener
+from connecthub.serving import HeartbeatServer, server_config, start_liveness_listener
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -44,8 +45,11 @@ class InProcessServer:
     url: str
     server: uvicorn.Server
     thread: threading.Thread
+    liveness: LivenessListener | None = None  # with LIVENESS_PORT
 
     def stop(self) -> None:
+        if self.liveness is not None:
+            self.liveness.close()
         self.server.should_exit = True
         self.thread.join(timeout=30)
         if self.thread.is_alive():  # sockets that never close: stop waiting for them
@@ -72,7 +76,8 @@ def start_inprocess_server(
     if prepare is not None:
         prepare(app)
     config = server_config(settings, app, host="127.0.0.1", port=port)
-    server = uvicorn.Server(config)
+    server = HeartbeatServer(config)
+    liveness = start_liveness_listener(settings, "127.0.0.1", server.liveness(settings))
     thread = threading.Thread(target=server.run, name=f"server-{port}", daemon=True)
     thread.start()
     # uvicorn sets `started` once the lifespan ran and the socket listens.
@@ -83,5 +88,9 @@ def start_inprocess_server(
         with contextlib.suppress(Exception):
             server.should_exit = True
             thread.join(timeout=10)
+        if liveness is not None:
+            liveness.close()
         raise RuntimeError(f"in-process server on port {port} did not start")
-    return InProcessServer(url=f"http://127.0.0.1:{port}", server=server, thread=thread)
+    return InProcessServer(
+        url=f"http://127.0.0.1:{port}", server=server, thread=thread, liveness=liveness
+    )

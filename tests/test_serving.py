@@ -3,12 +3,14 @@ and the supervisor that brings a killed server process back and says so."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from connecthub.serving import exit_reason
 from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
@@ -39,8 +42,10 @@ def wait_until(condition: Callable[[], Any], what: str, seconds: float = 60) -> 
 
 
 @contextlib.contextmanager
-def slow_client_server(test_env: TestEnv, **environ: str) -> Iterator[InProcessServer]:
-    server = start_inprocess_server(test_env, **environ)
+def slow_client_server(
+    test_env: TestEnv, prepare: Callable[[FastAPI], None] | None = None, **environ: str
+) -> Iterator[InProcessServer]:
+    server = start_inprocess_server(test_env, prepare=prepare, **environ)
     try:
         yield server
     finally:
@@ -103,6 +108,103 @@ def test_an_idle_keep_alive_connection_is_closed(test_env: TestEnv) -> None:
         answer = closed_by_server(sock)
     assert answer.startswith(b"HTTP/1.1 200 ")
     assert answer.endswith(b'{"status":"ok"}')
+
+
+# --- the liveness port ---------------------------------------------------------------------
+
+
+def liveness(server: InProcessServer) -> httpx.Response:
+    assert server.liveness is not None
+    return httpx.get(f"http://127.0.0.1:{server.liveness.port}/health/live", timeout=30)
+
+
+def add_blocking_route(app: FastAPI) -> None:
+    async def block(seconds: float) -> dict[str, str]:
+        time.sleep(seconds)  # a blocking call in a handler: the whole event loop stops
+        return {"status": "unblocked"}
+
+    app.add_api_route("/test/block", block)
+
+
+def test_the_liveness_port_reports_an_event_loop_that_stopped_turning(
+    test_env: TestEnv,
+) -> None:
+    with slow_client_server(
+        test_env,
+        prepare=add_blocking_route,
+        LIVENESS_PORT=str(free_port()),
+        LIVENESS_STALL_SECONDS="0.5",
+    ) as server:
+        assert liveness(server).json() == {"status": "ok"}
+        blocked = threading.Thread(
+            target=httpx.get, args=(f"{server.url}/test/block?seconds=5",), kwargs={"timeout": 30}
+        )
+        blocked.start()
+        # The main port cannot answer now; the liveness port says why.
+        stalled = wait_until(
+            lambda: (answer := liveness(server)).status_code == 503 and answer,
+            "the liveness port did not report the stalled loop",
+        )
+        assert stalled.json()["error"].startswith("Not live: event loop stalled for ")
+        with pytest.raises(httpx.TimeoutException):
+            httpx.get(f"{server.url}/health/live", timeout=0.5)
+        blocked.join(30)
+        # The loop turns again: live again.
+        wait_until(lambda: liveness(server).status_code == 200, "not live after the stall")
+        assert httpx.get(f"{server.url}/health/live", timeout=30).status_code == 200
+        # Only the probe lives there.
+        assert server.liveness is not None
+        other = httpx.get(f"http://127.0.0.1:{server.liveness.port}/metrics", timeout=30)
+        assert other.status_code == 404
+
+
+def add_busy_route(app: FastAPI) -> None:
+    async def busy() -> dict[str, str]:
+        time.sleep(0.01)  # a request's CPU: the event loop does nothing else meanwhile
+        await asyncio.sleep(0)
+        return {"status": "done"}
+
+    app.add_api_route("/test/busy", busy)
+
+
+def test_the_liveness_port_answers_while_the_main_port_is_flooded(test_env: TestEnv) -> None:
+    with slow_client_server(
+        test_env,
+        prepare=add_busy_route,
+        LIVENESS_PORT=str(free_port()),
+        MAX_REQUESTS_IN_FLIGHT="2",
+    ) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        flooding = threading.Event()
+        flooding.set()
+        statuses: list[int] = []
+
+        def flood() -> None:
+            with socket.create_connection((host, int(port)), timeout=60) as sock:
+                reader = sock.makefile("rb")
+                while flooding.is_set():
+                    sock.sendall(b"GET /test/busy HTTP/1.1\r\nHost: test\r\n\r\n")
+                    status = int(reader.readline().split()[1])
+                    length = 0
+                    while (line := reader.readline()) not in (b"\r\n", b""):
+                        name, _, value = line.partition(b":")
+                        if name.lower() == b"content-length":
+                            length = int(value)
+                    reader.read(length)
+                    statuses.append(status)
+
+        clients = [threading.Thread(target=flood) for _ in range(40)]
+        for client in clients:
+            client.start()
+        try:
+            wait_until(lambda: statuses.count(503) >= 100, "the flood was not shed")
+            probes = [liveness(server) for _ in range(20)]
+        finally:
+            flooding.clear()
+            for client in clients:
+                client.join(60)
+        assert [probe.status_code for probe in probes] == [200] * 20
+        assert statuses.count(200) > 0
 
 
 # --- several processes --------------------------------------------------------------------

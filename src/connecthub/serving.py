@@ -79,10 +79,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
     config = server_config(settings, host=host, port=port, workers=workers)
     if workers == 1:
         server = HeartbeatServer(config)
-        stall = settings.liveness_stall_seconds
-        listener = start_liveness_listener(
-            settings, host, lambda: loop_verdict([server.heartbeat.age()], stall)
-        )
+        listener = start_liveness_listener(settings, host, server.liveness(settings))
         try:
             with contextlib.suppress(KeyboardInterrupt):
                 server.run()
@@ -123,6 +120,11 @@ class HeartbeatServer(uvicorn.Server):
     async def on_tick(self, counter: int) -> bool:
         self.heartbeat.beat()
         return await super().on_tick(counter)
+
+    def liveness(self, settings: Settings) -> Callable[[], str | None]:
+        """The liveness port's verdict for this one process."""
+        stall = settings.liveness_stall_seconds
+        return lambda: loop_verdict([self.heartbeat.age()], stall)
 
 
 def start_liveness_listener(

@@ -47,6 +47,11 @@ EXEMPT_PREFIX = "/api/v1/streaming"
 # Seconds a refused client is asked to wait: one in-flight request takes milliseconds, so
 # slots come free at once; a client that honours it spreads its retries over the next second.
 RETRY_AFTER_SECONDS = 1
+# The admission limit adapts (see `Admission`): the mean time to answer an admitted request
+# it aims under, how often it moves, and how low it goes.
+_TARGET_SECONDS = 0.5
+_WINDOW_SECONDS = 0.5
+_FLOOR = 2
 # While shedding, one warning line per this many seconds (with the count), not one per
 # refusal: at ten times capacity that would be thousands of lines a second.
 _LOG_EVERY_SECONDS = 10.0
@@ -97,22 +102,61 @@ _DISCONNECT: Message = {"type": "http.disconnect"}
 @dataclass
 class Admission:
     """The process' count of requests in flight and its limit (one per app; `/metrics`
-    reads it)."""
+    reads it).
+
+    `limit` is MAX_REQUESTS_IN_FLIGHT; the limit applied, `current`, follows how fast the
+    admitted requests are answered (AIMD, per `_WINDOW_SECONDS`): while the process is at
+    its limit and they take more than `_TARGET_SECONDS` on average, it shrinks by a
+    quarter (down to `_FLOOR`); while they take less, it grows back by one. A process given
+    a fraction of a core (a shared machine, a throttled container) serves fewer requests at
+    once, each in time, and refuses the rest at once: with 20 admitted on a tenth of a
+    core each took seconds, and beyond the client's 10 s the answer was wasted work.
+    Unloaded, answers take milliseconds and `current` stays at `limit`."""
 
     limit: int | None
     in_flight: int = 0
     shed: int = 0
+    current: int = 0
     _shed_unlogged: int = 0
     _logged_at: float = field(default=-_LOG_EVERY_SECONDS)
+    _window_began: float = 0.0
+    _window_seconds: float = 0.0  # summed latency of the answers in the window
+    _window_answers: int = 0
+    _window_full: bool = False  # the limit was reached during the window
+
+    def __post_init__(self) -> None:
+        self.current = self.limit or 0
 
     def admits(self) -> bool:
-        return self.limit is None or self.in_flight < self.limit
+        if self.limit is None:
+            return True
+        if self.in_flight < self.current:
+            return True
+        self._window_full = True
+        return False
 
     @property
     def busy(self) -> bool:
         """Half the limit or more in flight: requests are watched for their client leaving
         from the start (see `_ClientWatch`)."""
-        return self.limit is not None and 2 * self.in_flight >= self.limit
+        return self.limit is not None and 2 * self.in_flight >= self.current
+
+    def answered(self, seconds: float, now: float) -> None:
+        """An admitted request ended after `seconds`; once per window, the limit moves."""
+        self._window_seconds += seconds
+        self._window_answers += 1
+        if now - self._window_began < _WINDOW_SECONDS or self.limit is None:
+            return
+        mean = self._window_seconds / self._window_answers
+        if mean > _TARGET_SECONDS:
+            if self._window_full:
+                self.current = max(min(_FLOOR, self.limit), (self.current * 3) // 4)
+        elif self.current < self.limit:
+            self.current += 1
+        self._window_began = now
+        self._window_seconds = 0.0
+        self._window_answers = 0
+        self._window_full = self.in_flight >= self.current
 
     def refused(self) -> None:
         self.shed += 1
@@ -122,7 +166,7 @@ class Admission:
         if now - self._logged_at >= _LOG_EVERY_SECONDS:
             log.warning(
                 "http.overloaded",
-                limit=self.limit,
+                limit=self.current,
                 refused=self._shed_unlogged,
                 since_seconds=round(min(now - self._logged_at, _LOG_EVERY_SECONDS), 1),
             )
@@ -159,10 +203,13 @@ class AdmissionMiddleware:
             return
         busy = admission.busy
         admission.in_flight += 1
+        began = time.monotonic()
         try:
             await _cancelled_when_client_leaves(self.app, scope, receive, send, busy)
         finally:
             admission.in_flight -= 1
+            now = time.monotonic()
+            admission.answered(now - began, now)
 
 
 class _ClientWatch:
