@@ -20,7 +20,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from connecthub.serving import exit_reason
+from connecthub.serving import _Watch, exit_reason
 from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
 from tests.ops.test_metrics import sample
 from tests.servers import InProcessServer, start_inprocess_server
@@ -319,6 +319,22 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
             os.kill(stopped, signal.SIGCONT)
         stop_process(server.process)
     assert server.process.returncode == 0, server.logs()
+
+
+def test_a_process_whose_event_loop_stalls_is_killed_even_though_it_answers_pings() -> None:
+    watch = _Watch(pid=1, started_at=0.0, ready_at=5.0)
+    # Pings answered (a thread answers them), the loop silent for longer than allowed.
+    watch.answered_at, watch.ping_sent_at = 100.0, None
+    assert watch.overdue(100.0, 31.0, 120, 30) == "its event loop stalled for 31 s"
+    assert watch.overdue(100.0, 0.1, 120, 30) is None
+    # A stopped or wedged process: the ping goes unanswered; the ping tells.
+    watch.ping_sent_at = 80.0
+    assert watch.overdue(100.0, 31.0, 120, 30) is None
+    assert watch.overdue(111.0, 42.0, 120, 30) == "did not answer its health ping in time"
+    # Not serving yet: only the startup timeout counts.
+    starting = _Watch(pid=2, started_at=0.0)
+    assert starting.overdue(100.0, None, 120, 30) is None
+    assert starting.overdue(121.0, None, 120, 30) == "did not start serving in time"
 
 
 def test_exit_reasons_name_the_signal() -> None:

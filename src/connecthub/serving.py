@@ -352,9 +352,14 @@ class _Watch:
             if now - self.started_at > startup_timeout:
                 return "did not start serving in time"
             return None
-        if self.ping_sent_at is not None and now - self.ping_sent_at > healthcheck_timeout:
+        unanswered = 0.0 if self.ping_sent_at is None else now - self.ping_sent_at
+        if unanswered > healthcheck_timeout:
             return "did not answer its health ping in time"
-        if loop_age is not None and loop_age > healthcheck_timeout:
+        # A loop that stopped turning in an interpreter that still answers (its ping
+        # thread does): a handler stuck in a blocking call. A stopped or wedged process
+        # stops answering too, and is told by the ping.
+        answering = unanswered < _PING_INTERVAL_SECONDS
+        if answering and loop_age is not None and loop_age > healthcheck_timeout:
             return f"its event loop stalled for {loop_age:.0f} s"
         return None
 
