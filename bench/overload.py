@@ -98,6 +98,25 @@ def running_server(
             process.kill()
 
 
+@contextlib.contextmanager
+def idle_listener(port: int) -> Iterator[None]:
+    """The liveness port's listener in a process that does nothing else: a probe's latency
+    there is what the machine's scheduling alone costs (the floor under the liveness
+    port's figures)."""
+    code = (
+        "import sys, time\n"
+        "from connecthub.ops.liveness import LivenessListener\n"
+        "LivenessListener('127.0.0.1', int(sys.argv[1]), lambda: None).start()\n"
+        "time.sleep(3600)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code, str(port)])
+    try:
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -471,7 +490,7 @@ async def leavers(port: int, server_pid: int, tokens: list[str], count: int) -> 
     )
     return (
         f"| {count} clients gone before being read | {count} | {served:.0f} served to nobody "
-        f"| {dropped:.0f} dropped | — | — | — | — | — | {recovered:.2f} s | — |"
+        f"| {dropped:.0f} dropped | — | — | — | — | — | — | {recovered:.2f} s | — |"
     )
 
 
@@ -499,6 +518,7 @@ def report(
     tally: Tally,
     live: list[float],
     live_port: list[float],
+    idle: list[float],
     recovered: float,
     counts: dict[str, float],
     costs: Costs,
@@ -517,7 +537,8 @@ def report(
         f"{tally.errors}; /health/live p99 {p99(live) * 1000:.0f} ms (max "
         f"{max(live, default=0) * 1000:.0f} ms, {len(live)} probes), on the liveness port "
         f"{p99(live_port) * 1000:.0f} ms (max {max(live_port, default=0) * 1000:.0f} ms, "
-        f"{len(live_port)} probes); recovered in "
+        f"{len(live_port)} probes), on an idle process' listener {p99(idle) * 1000:.0f} ms; "
+        f"recovered in "
         f"{recovered:.2f} s; server shed {counts['shed']:.0f}, cancelled "
         f"{counts['cancelled']:.0f}; {tally.cut} requests cut when the clients left; CPU: "
         f"server {costs.server_cpu / seconds:.2f} cores, this program "
@@ -528,7 +549,8 @@ def report(
     return (
         f"| {label} | {tally.peak} | {len(tally.ok) / seconds:,.0f}/s | {share:.1f} % "
         f"| {p99(tally.answered) * 1000:.0f} ms | {tally.timeouts} | {others} "
-        f"| {p99(live) * 1000:.0f} ms | {p99(live_port) * 1000:.0f} ms | {recovered:.2f} s "
+        f"| {p99(live) * 1000:.0f} ms | {p99(live_port) * 1000:.0f} ms "
+        f"| {p99(idle) * 1000:.0f} ms | {recovered:.2f} s "
         f"| {costs.server_cpu / seconds:.2f} / {costs.bench_cpu / seconds:.2f} |"
     )
 
@@ -570,7 +592,7 @@ async def measure(
     else:
         capacity, best = await capacity_of(port, tokens, args)
         print(f"capacity: {best:.0f} home reads/s, reached at {capacity} clients", flush=True)
-    rows.append(f"| capacity | {capacity} | {best:,.0f}/s | — | — | — | — | — | — | — | — |")
+    rows.append(f"| capacity | {capacity} | {best:,.0f}/s | — | — | — | — | — | — | — | — | — |")
 
     loads: dict[str, tuple[str, Load]] = {}
     polite = args.polite
@@ -601,8 +623,8 @@ async def measure(
         lag = asyncio.create_task(loop_lag(costs.lags))
         server_cpu, bench_cpu = cpu_seconds(server_pid), time.process_time()
         overflows = listen_overflows()
-        tally, (live, live_port), left_at = await phase(
-            port, args.seconds, load, probe=(port, args.liveness_port)
+        tally, (live, live_port, idle), left_at = await phase(
+            port, args.seconds, load, probe=(port, args.liveness_port, args.idle_port)
         )
         costs.server_cpu = cpu_seconds(server_pid) - server_cpu
         costs.bench_cpu = time.process_time() - bench_cpu
@@ -611,7 +633,7 @@ async def measure(
         recovered = await recovery(port, tokens[0], left_at)
         after = server_counts(port)
         counts = {name: after[name] - before[name] for name in after}
-        rows.append(report(label, tally, live, live_port, recovered, counts, costs))
+        rows.append(report(label, tally, live, live_port, idle, recovered, counts, costs))
     return rows
 
 
@@ -709,15 +731,19 @@ def main() -> None:
             flush=True,
         )
         python = shlex.split(args.server_command) if args.server_command else [sys.executable]
-        with running_server(env, port, args.workers, workdir / "server.log", python) as process:
+        args.idle_port = free_port()
+        with (
+            running_server(env, port, args.workers, workdir / "server.log", python) as process,
+            idle_listener(args.idle_port),
+        ):
             rows = uvloop.run(measure(port, process.pid, tokens, args))
         print()
         print(
             "| phase | peak in flight | 2xx | answered | p99 answered | timeouts "
-            "| other failures | /health/live p99 | liveness port p99 | recovery "
-            "| CPU cores: server / bench |"
+            "| other failures | /health/live p99 | liveness port p99 | idle listener p99 "
+            "| recovery | CPU cores: server / bench |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for row in rows:
             print(row)
         errors = [
