@@ -267,11 +267,24 @@ def start_supervised(test_env: TestEnv, redis_url: str, **environ: str) -> LiveS
 def test_a_killed_or_silent_server_process_is_replaced_and_logged(
     test_env: TestEnv, own_redis: RedisProcess
 ) -> None:
-    server = start_supervised(test_env, own_redis.url, WEB_HEALTHCHECK_TIMEOUT_SECONDS="3")
+    liveness_port = free_port()
+    server = start_supervised(
+        test_env,
+        own_redis.url,
+        WEB_HEALTHCHECK_TIMEOUT_SECONDS="3",
+        LIVENESS_PORT=str(liveness_port),
+    )
     supervisor = server.process.pid
     stopped: int | None = None
+
+    def live() -> int:
+        url = f"http://127.0.0.1:{liveness_port}/health/live"
+        return httpx.get(url, timeout=30).status_code
+
     try:
         first, second = sorted(server_processes(supervisor))
+        # The supervisor answers the liveness port from its processes' heartbeats.
+        wait_until(lambda: live() == 200, "the liveness port did not answer 200")
 
         # kill -9: the supervisor logs the death and starts a replacement, which serves.
         os.kill(first, signal.SIGKILL)
@@ -301,6 +314,7 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
                 f"{server.url}/api/v1/timelines/public", headers={"Connection": "close"}, timeout=30
             )
             assert response.status_code == 200
+        assert live() == 200  # one event loop turns: live
 
         # A process that stops answering its health ping is killed and replaced too.
         (silent,) = wait_until(
