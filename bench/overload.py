@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
@@ -50,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,25 @@ def running_server(
             process.kill()
 
 
+@contextlib.contextmanager
+def idle_listener(port: int) -> Iterator[None]:
+    """The liveness port's listener in a process that does nothing else: a probe's latency
+    there is what the machine's scheduling alone costs (the floor under the liveness
+    port's figures)."""
+    code = (
+        "import sys, time\n"
+        "from connecthub.ops.liveness import LivenessListener\n"
+        "LivenessListener('127.0.0.1', int(sys.argv[1]), lambda: None).start()\n"
+        "time.sleep(3600)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code, str(port)])
+    try:
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -132,11 +152,14 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.retry_after = 0.0  # of the last answer
+        self.stage = "connect"  # where the current request is: connect, then answer
 
     async def request(self, raw: bytes) -> int:
         if self.writer is None:
+            self.stage = "connect"
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
+        self.stage = "answer"
         self.writer.write(raw)
         status_line = await self.reader.readline()
         if not status_line:
@@ -188,11 +211,18 @@ class Tally:
     refused_slow: int = 0
     other_status: dict[int, int] = field(default_factory=dict)
     timeouts: int = 0
+    # Where the timed-out requests waited: for a connection of the bench's own (open loop,
+    # all MAX_CONNECTIONS busy), for the TCP connection (the listen backlog), for an answer.
+    timeout_stages: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     cut: int = 0  # in flight when the phase ended (the client left)
     in_flight: int = 0
     peak: int = 0  # most requests in flight at once
     seconds: float = 1.0
+
+    def timed_out(self, stage: str) -> None:
+        self.timeouts += 1
+        self.timeout_stages[stage] = self.timeout_stages.get(stage, 0) + 1
 
     def record(self, status: int, seconds: float) -> None:
         if 200 <= status < 300:
@@ -234,7 +264,7 @@ async def send(
         async with asyncio.timeout(timeout):
             status = await connection.request(raw)
     except TimeoutError:
-        tally.timeouts += 1
+        tally.timed_out(connection.stage)
         connection.close()
         return
     except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
@@ -300,7 +330,7 @@ async def open_loop(
             async with asyncio.timeout(CLIENT_TIMEOUT):
                 await slots.acquire()
         except TimeoutError:
-            tally.timeouts += 1
+            tally.timed_out("slot")
             return
         try:
             connection = idle.pop() if idle else Connection(port)
@@ -336,16 +366,15 @@ Load = Callable[[Tally, asyncio.Event], Awaitable[None]]
 
 
 async def phase(
-    port: int, seconds: float, load: Load, *, probe: bool
-) -> tuple[Tally, list[float], float]:
+    port: int, seconds: float, load: Load, *, probe: Sequence[int] = ()
+) -> tuple[Tally, list[list[float]], float]:
     """Runs `load` for `seconds`; then no new requests are sent, those in flight get their
     answer or time out (CLIENT_TIMEOUT at most), and the clients leave (connections
-    closed). Returns the tally, the /health/live latencies (when probed, until the clients
-    left) and when they left (perf_counter)."""
+    closed). Returns the tally, the /health/live latencies on each port of `probe` (until
+    the clients left) and when they left (perf_counter)."""
     tally = Tally()
-    live: list[float] = []
+    probers = [Prober(probed) for probed in probe]
     stop = asyncio.Event()
-    prober = asyncio.create_task(probe_live(port, live)) if probe else None
     began = time.perf_counter()
     running = asyncio.create_task(load(tally, stop))
     await asyncio.sleep(seconds)
@@ -357,30 +386,27 @@ async def phase(
         await asyncio.gather(running, return_exceptions=True)
     left_at = time.perf_counter()
     tally.seconds = left_at - began
-    if prober is not None:
-        prober.cancel()
-        await asyncio.gather(prober, return_exceptions=True)
-    return tally, live, left_at
+    return tally, [prober.stop() for prober in probers], left_at
 
 
-async def probe_live(port: int, latencies: list[float]) -> None:
-    """GET /health/live on a fresh connection every 100 ms until cancelled; a probe cut by
-    the cancellation counts with the time it had waited."""
-    while True:
-        connection = Connection(port)
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(CLIENT_TIMEOUT):
-                status = await connection.request(get("/health/live", close=True))
-            latencies.append(time.perf_counter() - started if status == 200 else CLIENT_TIMEOUT)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
-            latencies.append(CLIENT_TIMEOUT)
-        except asyncio.CancelledError:
-            latencies.append(time.perf_counter() - started)
-            raise
-        finally:
-            connection.close()
-        await asyncio.sleep(0.1)
+class Prober:
+    """bench/live_probe.py on `port`, in a process of its own (so that this program's
+    event loop, busy with the load, is not what it measures), until `stop()`, which
+    returns the latencies."""
+
+    def __init__(self, port: int) -> None:
+        script = Path(__file__).with_name("live_probe.py")
+        self._process = subprocess.Popen(
+            [sys.executable, str(script), str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self._process.stdout is not None
+        self._process.stdout.readline()  # "ready": probing
+
+    def stop(self) -> list[float]:
+        latencies_json, _ = self._process.communicate(timeout=CLIENT_TIMEOUT + 5)
+        return [float(seconds) for seconds in json.loads(latencies_json)]
 
 
 async def recovery(
@@ -464,7 +490,7 @@ async def leavers(port: int, server_pid: int, tokens: list[str], count: int) -> 
     )
     return (
         f"| {count} clients gone before being read | {count} | {served:.0f} served to nobody "
-        f"| {dropped:.0f} dropped | — | — | — | — | {recovered:.2f} s | — |"
+        f"| {dropped:.0f} dropped | — | — | — | — | — | — | {recovered:.2f} s | — |"
     )
 
 
@@ -491,6 +517,8 @@ def report(
     label: str,
     tally: Tally,
     live: list[float],
+    live_port: list[float],
+    idle: list[float],
     recovered: float,
     counts: dict[str, float],
     costs: Costs,
@@ -503,10 +531,14 @@ def report(
         f"{label}: {total} requests (peak {tally.peak} in flight), answered {share:.1f} % "
         f"({len(tally.ok)} 2xx = {len(tally.ok) / seconds:.0f}/s, {len(tally.refused_fast)} "
         f"fast 503/429), p99 answered {p99(tally.answered) * 1000:.0f} ms, p99 2xx "
-        f"{p99(tally.ok) * 1000:.0f} ms, timeouts {tally.timeouts}, slow 503 "
+        f"{p99(tally.ok) * 1000:.0f} ms, timeouts {tally.timeouts} "
+        f"{tally.timeout_stages or ''}, slow 503 "
         f"{tally.refused_slow}, other statuses {tally.other_status or 0}, errors "
         f"{tally.errors}; /health/live p99 {p99(live) * 1000:.0f} ms (max "
-        f"{max(live, default=0) * 1000:.0f} ms, {len(live)} probes); recovered in "
+        f"{max(live, default=0) * 1000:.0f} ms, {len(live)} probes), on the liveness port "
+        f"{p99(live_port) * 1000:.0f} ms (max {max(live_port, default=0) * 1000:.0f} ms, "
+        f"{len(live_port)} probes), on an idle process' listener {p99(idle) * 1000:.0f} ms; "
+        f"recovered in "
         f"{recovered:.2f} s; server shed {counts['shed']:.0f}, cancelled "
         f"{counts['cancelled']:.0f}; {tally.cut} requests cut when the clients left; CPU: "
         f"server {costs.server_cpu / seconds:.2f} cores, this program "
@@ -517,7 +549,8 @@ def report(
     return (
         f"| {label} | {tally.peak} | {len(tally.ok) / seconds:,.0f}/s | {share:.1f} % "
         f"| {p99(tally.answered) * 1000:.0f} ms | {tally.timeouts} | {others} "
-        f"| {p99(live) * 1000:.0f} ms | {recovered:.2f} s "
+        f"| {p99(live) * 1000:.0f} ms | {p99(live_port) * 1000:.0f} ms "
+        f"| {p99(idle) * 1000:.0f} ms | {recovered:.2f} s "
         f"| {costs.server_cpu / seconds:.2f} / {costs.bench_cpu / seconds:.2f} |"
     )
 
@@ -532,7 +565,6 @@ async def capacity_of(port: int, tokens: list[str], args: argparse.Namespace) ->
             port,
             args.step_seconds,
             lambda t, stop, c=clients: closed_loop(port, tokens, c, t, stop),
-            probe=False,
         )
         rate = len(tally.ok) / tally.seconds
         rates.append((clients, rate))
@@ -551,9 +583,7 @@ async def measure(
 ) -> list[str]:
     rows: list[str] = []
     print(f"warm-up: {args.warmup:.0f} s at 8 clients (not measured)", flush=True)
-    await phase(
-        port, args.warmup, lambda t, stop: closed_loop(port, tokens, 8, t, stop), probe=False
-    )
+    await phase(port, args.warmup, lambda t, stop: closed_loop(port, tokens, 8, t, stop))
 
     if args.capacity:
         clients_text, _, rate_text = args.capacity.partition(":")
@@ -562,7 +592,7 @@ async def measure(
     else:
         capacity, best = await capacity_of(port, tokens, args)
         print(f"capacity: {best:.0f} home reads/s, reached at {capacity} clients", flush=True)
-    rows.append(f"| capacity | {capacity} | {best:,.0f}/s | — | — | — | — | — | — | — |")
+    rows.append(f"| capacity | {capacity} | {best:,.0f}/s | — | — | — | — | — | — | — | — | — |")
 
     loads: dict[str, tuple[str, Load]] = {}
     polite = args.polite
@@ -593,7 +623,9 @@ async def measure(
         lag = asyncio.create_task(loop_lag(costs.lags))
         server_cpu, bench_cpu = cpu_seconds(server_pid), time.process_time()
         overflows = listen_overflows()
-        tally, live, left_at = await phase(port, args.seconds, load, probe=True)
+        tally, (live, live_port, idle), left_at = await phase(
+            port, args.seconds, load, probe=(port, args.liveness_port, args.idle_port)
+        )
         costs.server_cpu = cpu_seconds(server_pid) - server_cpu
         costs.bench_cpu = time.process_time() - bench_cpu
         costs.listen_overflows = listen_overflows() - overflows
@@ -601,7 +633,7 @@ async def measure(
         recovered = await recovery(port, tokens[0], left_at)
         after = server_counts(port)
         counts = {name: after[name] - before[name] for name in after}
-        rows.append(report(label, tally, live, recovered, counts, costs))
+        rows.append(report(label, tally, live, live_port, idle, recovered, counts, costs))
     return rows
 
 
@@ -689,21 +721,29 @@ def main() -> None:
                 kept_tokens.write_text("\n".join(tokens) + "\n")
         asyncio.run(_migrate())
         port = free_port()
+        args.liveness_port = free_port()
+        env["LIVENESS_PORT"] = str(args.liveness_port)
         limit = env.get("MAX_REQUESTS_IN_FLIGHT", "default (DATABASE_POOL_SIZE + overflow)")
         print(
-            f"serve --workers {args.workers}, MAX_REQUESTS_IN_FLIGHT {limit}, "
+            f"serve --workers {args.workers} on port {port} (liveness port "
+            f"{args.liveness_port}), MAX_REQUESTS_IN_FLIGHT {limit}, "
             f"client timeout {CLIENT_TIMEOUT:.0f} s",
             flush=True,
         )
         python = shlex.split(args.server_command) if args.server_command else [sys.executable]
-        with running_server(env, port, args.workers, workdir / "server.log", python) as process:
+        args.idle_port = free_port()
+        with (
+            running_server(env, port, args.workers, workdir / "server.log", python) as process,
+            idle_listener(args.idle_port),
+        ):
             rows = uvloop.run(measure(port, process.pid, tokens, args))
         print()
         print(
             "| phase | peak in flight | 2xx | answered | p99 answered | timeouts "
-            "| other failures | /health/live p99 | recovery | CPU cores: server / bench |"
+            "| other failures | /health/live p99 | liveness port p99 | idle listener p99 "
+            "| recovery | CPU cores: server / bench |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for row in rows:
             print(row)
         errors = [

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # imported where used: see tests/engines.py
     import uvicorn
     from fastapi import FastAPI
 
+    from connecthub.ops.liveness import LivenessListener
     from tests.conftest import TestEnv
 
 STARTUP_SECONDS = 60.0
@@ -41,8 +42,11 @@ class InProcessServer:
     url: str
     server: uvicorn.Server
     thread: threading.Thread
+    liveness: LivenessListener | None = None  # with LIVENESS_PORT
 
     def stop(self) -> None:
+        if self.liveness is not None:
+            self.liveness.close()
         self.server.should_exit = True
         self.thread.join(timeout=30)
         if self.thread.is_alive():  # sockets that never close: stop waiting for them
@@ -63,7 +67,7 @@ def start_inprocess_server(
     import uvicorn
 
     from connecthub.app import create_app
-    from connecthub.serving import server_config
+    from connecthub.serving import HeartbeatServer, server_config, start_liveness_listener
 
     port = port or free_port()
     # The address clients use: links and URLs the server emits are built from it.
@@ -74,7 +78,8 @@ def start_inprocess_server(
     if prepare is not None:
         prepare(app)
     config = server_config(settings, app, host="127.0.0.1", port=port)
-    server = uvicorn.Server(config)
+    server = HeartbeatServer(config)
+    liveness = start_liveness_listener(settings, "127.0.0.1", server.liveness(settings))
     thread = threading.Thread(target=server.run, name=f"server-{port}", daemon=True)
     thread.start()
     # uvicorn sets `started` once the lifespan ran and the socket listens.
@@ -85,5 +90,9 @@ def start_inprocess_server(
         with contextlib.suppress(Exception):
             server.should_exit = True
             thread.join(timeout=10)
+        if liveness is not None:
+            liveness.close()
         raise RuntimeError(f"in-process server on port {port} did not start")
-    return InProcessServer(url=f"http://127.0.0.1:{port}", server=server, thread=thread)
+    return InProcessServer(
+        url=f"http://127.0.0.1:{port}", server=server, thread=thread, liveness=liveness
+    )

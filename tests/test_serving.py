@@ -3,12 +3,14 @@ and the supervisor that brings a killed server process back and says so."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from connecthub.serving import exit_reason
+from connecthub.serving import _Watch, exit_reason
 from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
 from tests.ops.test_metrics import sample
 from tests.servers import InProcessServer, start_inprocess_server
@@ -39,8 +42,10 @@ def wait_until(condition: Callable[[], Any], what: str, seconds: float = 60) -> 
 
 
 @contextlib.contextmanager
-def slow_client_server(test_env: TestEnv, **environ: str) -> Iterator[InProcessServer]:
-    server = start_inprocess_server(test_env, **environ)
+def slow_client_server(
+    test_env: TestEnv, prepare: Callable[[FastAPI], None] | None = None, **environ: str
+) -> Iterator[InProcessServer]:
+    server = start_inprocess_server(test_env, prepare=prepare, **environ)
     try:
         yield server
     finally:
@@ -105,6 +110,103 @@ def test_an_idle_keep_alive_connection_is_closed(test_env: TestEnv) -> None:
     assert answer.endswith(b'{"status":"ok"}')
 
 
+# --- the liveness port ---------------------------------------------------------------------
+
+
+def liveness(server: InProcessServer) -> httpx.Response:
+    assert server.liveness is not None
+    return httpx.get(f"http://127.0.0.1:{server.liveness.port}/health/live", timeout=30)
+
+
+def add_blocking_route(app: FastAPI) -> None:
+    async def block(seconds: float) -> dict[str, str]:
+        time.sleep(seconds)  # a blocking call in a handler: the whole event loop stops
+        return {"status": "unblocked"}
+
+    app.add_api_route("/test/block", block)
+
+
+def test_the_liveness_port_reports_an_event_loop_that_stopped_turning(
+    test_env: TestEnv,
+) -> None:
+    with slow_client_server(
+        test_env,
+        prepare=add_blocking_route,
+        LIVENESS_PORT=str(free_port()),
+        LIVENESS_STALL_SECONDS="0.5",
+    ) as server:
+        assert liveness(server).json() == {"status": "ok"}
+        blocked = threading.Thread(
+            target=httpx.get, args=(f"{server.url}/test/block?seconds=5",), kwargs={"timeout": 30}
+        )
+        blocked.start()
+        # The main port cannot answer now; the liveness port says why.
+        stalled = wait_until(
+            lambda: (answer := liveness(server)).status_code == 503 and answer,
+            "the liveness port did not report the stalled loop",
+        )
+        assert stalled.json()["error"].startswith("Not live: event loop stalled for ")
+        with pytest.raises(httpx.TimeoutException):
+            httpx.get(f"{server.url}/health/live", timeout=0.5)
+        blocked.join(30)
+        # The loop turns again: live again.
+        wait_until(lambda: liveness(server).status_code == 200, "not live after the stall")
+        assert httpx.get(f"{server.url}/health/live", timeout=30).status_code == 200
+        # Only the probe lives there.
+        assert server.liveness is not None
+        other = httpx.get(f"http://127.0.0.1:{server.liveness.port}/metrics", timeout=30)
+        assert other.status_code == 404
+
+
+def add_busy_route(app: FastAPI) -> None:
+    async def busy() -> dict[str, str]:
+        time.sleep(0.01)  # a request's CPU: the event loop does nothing else meanwhile
+        await asyncio.sleep(0)
+        return {"status": "done"}
+
+    app.add_api_route("/test/busy", busy)
+
+
+def test_the_liveness_port_answers_while_the_main_port_is_flooded(test_env: TestEnv) -> None:
+    with slow_client_server(
+        test_env,
+        prepare=add_busy_route,
+        LIVENESS_PORT=str(free_port()),
+        MAX_REQUESTS_IN_FLIGHT="2",
+    ) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        flooding = threading.Event()
+        flooding.set()
+        statuses: list[int] = []
+
+        def flood() -> None:
+            with socket.create_connection((host, int(port)), timeout=60) as sock:
+                reader = sock.makefile("rb")
+                while flooding.is_set():
+                    sock.sendall(b"GET /test/busy HTTP/1.1\r\nHost: test\r\n\r\n")
+                    status = int(reader.readline().split()[1])
+                    length = 0
+                    while (line := reader.readline()) not in (b"\r\n", b""):
+                        name, _, value = line.partition(b":")
+                        if name.lower() == b"content-length":
+                            length = int(value)
+                    reader.read(length)
+                    statuses.append(status)
+
+        clients = [threading.Thread(target=flood) for _ in range(40)]
+        for client in clients:
+            client.start()
+        try:
+            wait_until(lambda: statuses.count(503) >= 100, "the flood was not shed")
+            probes = [liveness(server) for _ in range(20)]
+        finally:
+            flooding.clear()
+            for client in clients:
+                client.join(60)
+        assert [probe.status_code for probe in probes] == [200] * 20
+        assert statuses.count(200) > 0
+
+
 # --- several processes --------------------------------------------------------------------
 
 
@@ -165,11 +267,24 @@ def start_supervised(test_env: TestEnv, redis_url: str, **environ: str) -> LiveS
 def test_a_killed_or_silent_server_process_is_replaced_and_logged(
     test_env: TestEnv, own_redis: RedisProcess
 ) -> None:
-    server = start_supervised(test_env, own_redis.url, WEB_HEALTHCHECK_TIMEOUT_SECONDS="3")
+    liveness_port = free_port()
+    server = start_supervised(
+        test_env,
+        own_redis.url,
+        WEB_HEALTHCHECK_TIMEOUT_SECONDS="3",
+        LIVENESS_PORT=str(liveness_port),
+    )
     supervisor = server.process.pid
     stopped: int | None = None
+
+    def live() -> int:
+        url = f"http://127.0.0.1:{liveness_port}/health/live"
+        return httpx.get(url, timeout=30).status_code
+
     try:
         first, second = sorted(server_processes(supervisor))
+        # The supervisor answers the liveness port from its processes' heartbeats.
+        wait_until(lambda: live() == 200, "the liveness port did not answer 200")
 
         # kill -9: the supervisor logs the death and starts a replacement, which serves.
         os.kill(first, signal.SIGKILL)
@@ -199,6 +314,7 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
                 f"{server.url}/api/v1/timelines/public", headers={"Connection": "close"}, timeout=30
             )
             assert response.status_code == 200
+        assert live() == 200  # one event loop turns: live
 
         # A process that stops answering its health ping is killed and replaced too.
         (silent,) = wait_until(
@@ -217,6 +333,22 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
             os.kill(stopped, signal.SIGCONT)
         stop_process(server.process)
     assert server.process.returncode == 0, server.logs()
+
+
+def test_a_process_whose_event_loop_stalls_is_killed_even_though_it_answers_pings() -> None:
+    watch = _Watch(pid=1, started_at=0.0, ready_at=5.0)
+    # Pings answered (a thread answers them), the loop silent for longer than allowed.
+    watch.answered_at, watch.ping_sent_at = 100.0, None
+    assert watch.overdue(100.0, 31.0, 120, 30) == "its event loop stalled for 31 s"
+    assert watch.overdue(100.0, 0.1, 120, 30) is None
+    # A stopped or wedged process: the ping goes unanswered; the ping tells.
+    watch.ping_sent_at = 80.0
+    assert watch.overdue(100.0, 31.0, 120, 30) is None
+    assert watch.overdue(111.0, 42.0, 120, 30) == "did not answer its health ping in time"
+    # Not serving yet: only the startup timeout counts.
+    starting = _Watch(pid=2, started_at=0.0)
+    assert starting.overdue(100.0, None, 120, 30) is None
+    assert starting.overdue(121.0, None, 120, 30) == "did not start serving in time"
 
 
 def test_exit_reasons_name_the_signal() -> None:

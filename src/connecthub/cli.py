@@ -128,6 +128,8 @@ def serve(
             "WEB_CONCURRENCY: more than one server process needs REDIS_URL, so events, "
             "jobs and rate limits are shared between them."
         )
+    if settings.liveness_port == port:
+        raise _fail("LIVENESS_PORT: must differ from the server's port (PORT or --port).")
     _run_on_database(_ensure_schema(settings))
     own_metrics_dir = _prepare_metrics_dir() if workers > 1 else None
     mode = "embedded (SQLite, in-process engines)" if settings.is_embedded else "distributed"
@@ -136,6 +138,8 @@ def serve(
         typer.echo(
             f"No SMTP_URL: accounts are confirmed at sign-up; mail goes to {settings.outbox_dir}"
         )
+    if settings.liveness_port is not None:
+        typer.echo(f"Liveness probe: http://{host}:{settings.liveness_port}/health/live")
     typer.echo(
         f"Create the first admin with: {_program()} admin create-user "
         "--username alice --email alice@example.com --role admin"

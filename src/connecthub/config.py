@@ -146,10 +146,17 @@ class Settings(BaseSettings):
     http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     http_keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
     # Several server processes (WEB_CONCURRENCY > 1): a new process has this long to start
-    # serving, and a serving one this long to answer its supervisor's health ping, before
-    # it is killed and replaced (the ping is answered by a thread: a busy process answers).
+    # serving, and a serving one this long to answer its supervisor's health ping (answered
+    # by a thread: a busy process answers) and to turn its event loop, before it is killed
+    # and replaced.
     web_startup_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     web_healthcheck_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # The liveness port (docs/operations.md, "Liveness and readiness"): `/health/live` on
+    # HOST:LIVENESS_PORT, answered by a thread of `serve` from the event loops' heartbeat,
+    # so a probe never waits behind the load; 503 once no loop has turned for
+    # LIVENESS_STALL_SECONDS. Unset: no such port (`/health/live` on PORT still answers).
+    liveness_port: int | None = Field(default=None, ge=1, le=65535)
+    liveness_stall_seconds: float = Field(default=10.0, gt=0, le=3600)
 
     # Engines
     database_url: str = "sqlite:///./data/connecthub.db"

@@ -1,6 +1,6 @@
 """How `connecthub serve` runs uvicorn: its options, the slow-client timeouts uvicorn lacks,
-and the supervisor of several server processes (docs/operations.md, "Processes and
-restarts")."""
+the event loop's heartbeat and the liveness port answered from it (docs/adr/0009), and the
+supervisor of several server processes (docs/operations.md, "Processes and restarts")."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pickle
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from socket import socket
 from typing import Any
@@ -22,7 +23,9 @@ from uvicorn.server import ServerState
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from connecthub.config import Settings
+from connecthub.http.admission import Admission, exempt, refusal_response
 from connecthub.ops import metrics
+from connecthub.ops.liveness import Heartbeat, LivenessListener, loop_verdict
 from connecthub.ops.logging import configure_logging
 
 log = structlog.get_logger(__name__)
@@ -75,9 +78,14 @@ def server_config(
 def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
     config = server_config(settings, host=host, port=port, workers=workers)
     if workers == 1:
-        server = uvicorn.Server(config)
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run()
+        server = HeartbeatServer(config)
+        listener = start_liveness_listener(settings, host, server.liveness(settings))
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run()
+        finally:
+            if listener is not None:
+                listener.close()
         if not server.started:
             sys.exit(STARTUP_FAILURE)
         return
@@ -89,8 +97,51 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
         startup_timeout=settings.web_startup_timeout_seconds,
         healthcheck_timeout=settings.web_healthcheck_timeout_seconds,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        supervisor.run()
+    listener = start_liveness_listener(settings, host, supervisor.liveness(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            supervisor.run()
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+# --- liveness ---------------------------------------------------------------------------------
+
+
+class HeartbeatServer(uvicorn.Server):
+    """uvicorn's server, stamping `heartbeat` at each turn of its main loop: every 0.1 s
+    while the event loop keeps up, later while it runs late, never again once it hangs."""
+
+    def __init__(self, config: uvicorn.Config, heartbeat: Heartbeat | None = None) -> None:
+        super().__init__(config)
+        self.heartbeat = heartbeat or Heartbeat()
+
+    async def on_tick(self, counter: int) -> bool:
+        self.heartbeat.beat()
+        return await super().on_tick(counter)
+
+    def liveness(self, settings: Settings) -> Callable[[], str | None]:
+        """The liveness port's verdict for this one process."""
+        stall = settings.liveness_stall_seconds
+        return lambda: loop_verdict([self.heartbeat.age()], stall)
+
+
+def start_liveness_listener(
+    settings: Settings, host: str, verdict: Callable[[], str | None]
+) -> LivenessListener | None:
+    """The liveness port's listener, answering from `verdict` (None when LIVENESS_PORT is
+    unset); a port that cannot be bound stops `serve` as the main port would."""
+    if settings.liveness_port is None:
+        return None
+    try:
+        listener = LivenessListener(host, settings.liveness_port, verdict)
+    except OSError as exc:
+        configure_logging(settings.log_level, settings.log_format)
+        log.error("server.liveness_port_unavailable", port=settings.liveness_port, error=str(exc))
+        sys.exit(STARTUP_FAILURE)
+    listener.start()
+    return listener
 
 
 # --- slow clients ---------------------------------------------------------------------------
@@ -104,14 +155,24 @@ def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the read timeouts it lacks. uvicorn closes a
-    keep-alive connection idle between requests (`timeout_keep_alive`), but waits forever
-    for a request's headers, and for the first request of a new connection, and for a body
-    that stops arriving: each such client holds a socket, and a stalled body holds a slot
-    of the admission limit too. Here a request's headers must be complete within
-    `header_timeout` of its first byte (of the connection, for the first request), and a
-    body must not go `body_timeout` without a byte while the server is reading it; else
-    the connection is closed (counted in `connecthub_http_client_timeouts_total`)."""
+    """uvicorn's httptools protocol with the read timeouts it lacks, and admission's
+    refusal given without starting the request.
+
+    Timeouts: uvicorn closes a keep-alive connection idle between requests
+    (`timeout_keep_alive`), but waits forever for a request's headers, and for the first
+    request of a new connection, and for a body that stops arriving: each such client holds
+    a socket, and a stalled body holds a slot of the admission limit too. Here a request's
+    headers must be complete within `header_timeout` of its first byte (of the connection,
+    for the first request), and a body must not go `body_timeout` without a byte while the
+    server is reading it; else the connection is closed (counted in
+    `connecthub_http_client_timeouts_total`).
+
+    Refusals: while the app's admission limit is reached (http/admission.py), a request
+    without a body that the limit applies to is answered its 503 from here, as soon as its
+    headers are read: no request cycle, no task, no ASGI call, which were most of what a
+    refusal cost (bench/refusal_cpu.py) and decide how much excess a process can refuse
+    before the excess waits in its listen backlog. A request with a body, a pipelined one,
+    or one for an exempt path goes the usual way (the middleware refuses it there)."""
 
     def __init__(
         self,
@@ -125,6 +186,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.body_timeout: float = getattr(config, "body_timeout", 30.0)
         self._read_timer: asyncio.TimerHandle | None = None
         self._body_read_at = 0.0
+        # The app's admission (None: not ConnectHub's app, or no limit).
+        admission = getattr(getattr(self.app, "state", None), "admission", None)
+        self.admission: Admission | None = (
+            admission if isinstance(admission, Admission) and admission.limit else None
+        )
+        self._refused = False  # the current request was refused here
 
     def _stop_timer(self) -> None:
         if self._read_timer is not None:
@@ -152,11 +219,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._refused = False
         if self._read_timer is None:
             self._read_timer = self.loop.call_later(self.header_timeout, self._headers_late)
 
     def on_headers_complete(self) -> None:
         self._stop_timer()
+        if self._refuses_at_once():
+            self._refuse()
+            return
         super().on_headers_complete()
         if self.parser.should_upgrade() and self._should_upgrade():
             return  # a WebSocket: its protocol takes the connection over
@@ -170,7 +241,37 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._stop_timer()
+        if self._refused:
+            return  # answered in `_refuse`
         super().on_message_complete()
+
+    def _refuses_at_once(self) -> bool:
+        admission = self.admission
+        if admission is None or admission.admits():
+            return False
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            return False  # pipelined behind a request still running: answers keep their order
+        if self.parser.get_method() not in (b"GET", b"DELETE", b"OPTIONS"):
+            return False  # HEAD: no body in its answer; others may send a body
+        if _declares_body(self.headers) or self.parser.should_upgrade():
+            return False
+        path = self.url.partition(b"?")[0]
+        if not path.startswith(b"/") or b"%" in path:
+            return False  # an absolute or escaped target: the usual way reads it
+        return not exempt(path.decode("latin-1"))
+
+    def _refuse(self) -> None:
+        assert self.admission is not None
+        self.admission.refused()
+        self._refused = True
+        keep_alive = self.parser.get_http_version() == "1.1" and self.parser.should_keep_alive()
+        default_headers = self.server_state.default_headers
+        self.transport.write(refusal_response(default_headers, closing=not keep_alive))
+        if keep_alive:
+            self.on_response_complete()  # the keep-alive timer, as after any answer
+        else:
+            self.transport.close()
 
     def _headers_late(self) -> None:
         self._read_timer = None
@@ -241,14 +342,26 @@ class _Watch:
         except (OSError, EOFError, pickle.UnpicklingError):
             pass  # the process is going away: the next look at it says how
 
-    def silent_for(self, now: float, startup_timeout: float, healthcheck_timeout: float) -> float:
-        """Seconds past what this process is allowed without an answer (> 0: kill it):
-        `startup_timeout` to start serving, then `healthcheck_timeout` per ping."""
+    def overdue(
+        self, now: float, loop_age: float | None, startup_timeout: float, healthcheck_timeout: float
+    ) -> str | None:
+        """Why this process must be killed, if it must: it has not started serving within
+        `startup_timeout`, or, serving, has left a ping unanswered or not turned its event
+        loop (`loop_age`, seconds since its heartbeat) for `healthcheck_timeout`."""
         if self.ready_at is None:
-            return now - self.started_at - startup_timeout
-        if self.ping_sent_at is None:
-            return -1.0
-        return now - self.ping_sent_at - healthcheck_timeout
+            if now - self.started_at > startup_timeout:
+                return "did not start serving in time"
+            return None
+        unanswered = 0.0 if self.ping_sent_at is None else now - self.ping_sent_at
+        if unanswered > healthcheck_timeout:
+            return "did not answer its health ping in time"
+        # A loop that stopped turning in an interpreter that still answers (its ping
+        # thread does): a handler stuck in a blocking call. A stopped or wedged process
+        # stops answering too, and is told by the ping.
+        answering = unanswered < _PING_INTERVAL_SECONDS
+        if answering and loop_age is not None and loop_age > healthcheck_timeout:
+            return f"its event loop stalled for {loop_age:.0f} s"
+        return None
 
 
 def exit_reason(exit_code: int | None) -> str:
@@ -264,6 +377,25 @@ def exit_reason(exit_code: int | None) -> str:
     return f"exited with code {exit_code}"
 
 
+class ServerProcess(Process):
+    """uvicorn's server process, with the heartbeat its event loop stamps (shared memory the
+    supervisor reads: `Supervisor.liveness`, and a stalled loop is killed)."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket]) -> None:
+        self.heartbeat = Heartbeat()  # before the process is spawned: it goes with it
+        super().__init__(config, sockets)
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = HeartbeatServer(self.config, self.heartbeat)
+        return self._server
+
+
+def _loop_age(process: Process) -> float | None:
+    return process.heartbeat.age() if isinstance(process, ServerProcess) else None
+
+
 class Supervisor(Multiprocess):
     """uvicorn's supervisor of several server processes (the shared socket, signals:
     TERM/INT stop, HUP restarts one by one, TTIN/TTOU add or remove one), with its health
@@ -274,7 +406,8 @@ class Supervisor(Multiprocess):
 
     - the ping is never waited on; a new process has `startup_timeout` to start serving,
       a serving one `healthcheck_timeout` to answer (a thread answers it, so only a wedged
-      interpreter stays silent, never a busy one);
+      interpreter stays silent, never a busy one) and to turn its event loop (its
+      heartbeat: a loop hung in a blocking call is caught too);
     - a process that exits or is killed is replaced at once (after 1, 2, 4 … ≤ 10 s when
       its predecessors in that slot never served), and every exit, kill and start is one
       structlog line with the pid and the reason;
@@ -297,18 +430,50 @@ class Supervisor(Multiprocess):
         self._failed_starts: dict[int, int] = {}  # slot → predecessors that never served
         self._ever_served = False
 
+    def liveness(self, settings: Settings) -> Callable[[], str | None]:
+        """The liveness port's verdict: live while one server process' event loop turns."""
+        stall = settings.liveness_stall_seconds
+        return lambda: loop_verdict([_loop_age(p) for p in list(self.processes)], stall)
+
     def init_processes(self) -> None:
         log.info("server.supervisor_started", processes=self.processes_num)
-        super().init_processes()
+        for _ in range(self.processes_num):
+            started = ServerProcess(self.config, self.sockets)
+            started.start()
+            self.processes.append(started)
         now = time.monotonic()
         for slot, process in enumerate(self.processes):
             self._watch(slot, process, now)
+
+    def handle_ttin(self) -> None:
+        self.processes_num += 1
+        process = ServerProcess(self.config, self.sockets)
+        process.start()
+        self.processes.append(process)
+
+    def restart_all(self) -> None:
+        # uvicorn's, with our process class: each new process serves before its
+        # predecessor stops; one that does not become ready aborts the restart.
+        for slot, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = ServerProcess(self.config, self.sockets)
+            new.start()
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                if not self.should_exit.is_set():
+                    log.error("server.restart_aborted", pid=new.pid, keeps=old.pid)
+                return
+            old.terminate()
+            old.join()
+            self.processes[slot] = new
 
     def handle_hup(self) -> None:
         # uvicorn's rolling restart: each new process serves before its predecessor stops.
         before = [process.pid for process in self.processes]
         log.info("server.processes_restarting", reason="SIGHUP", pids=before)
-        super().handle_hup()
+        self.restart_all()
         now = time.monotonic()
         for process in self.processes:
             if process not in self._watches:  # uvicorn waited until it served
@@ -339,12 +504,13 @@ class Supervisor(Multiprocess):
             if watch.ready_at is not None:
                 self._ever_served = True
                 self._failed_starts[slot] = 0
-            overdue = watch.silent_for(now, self.startup_timeout, self.healthcheck_timeout)
-            if overdue > 0:
-                waited = "start serving" if watch.ready_at is None else "answer its health ping"
+            reason = watch.overdue(
+                now, _loop_age(process), self.startup_timeout, self.healthcheck_timeout
+            )
+            if reason is not None:
                 process.kill()
                 process.join()
-                self._exited(slot, process, watch, now, killed_for=f"did not {waited} in time")
+                self._exited(slot, process, watch, now, killed_for=reason)
             if self.should_exit.is_set():
                 return
         for gone in set(self._watches) - set(self.processes):
@@ -386,7 +552,7 @@ class Supervisor(Multiprocess):
             self._replace(slot, process)
 
     def _replace(self, slot: int, old: Process) -> None:
-        new = Process(self.config, self.sockets)
+        new = ServerProcess(self.config, self.sockets)
         new.start()
         self.processes[slot] = new
         self._watches.pop(old, None)

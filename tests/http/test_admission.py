@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -23,6 +24,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from connecthub.http.admission import Admission
 from connecthub.http.deps import UowDep
 from tests.http.test_errors import assert_error_response
 from tests.http.test_request_context import captured_root_log, json_lines
@@ -131,6 +133,137 @@ async def test_shedding_is_logged_once_per_interval_not_per_request(
     # No access line per refusal: at ten times capacity that is thousands a second.
     access = [line for line in lines if line["event"] == "http.request"]
     assert [line["status"] for line in access] == [200]
+
+
+def read_answer(reader: Any) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 answer from a socket's file: status, headers, body."""
+    status = int(reader.readline().split()[1])
+    headers: dict[str, str] = {}
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, reader.read(int(headers.get("content-length", "0")))
+
+
+def test_the_server_refuses_on_its_own_what_the_middleware_would(test_env: TestEnv) -> None:
+    """Past the limit, a request without a body is refused by the protocol as its headers
+    arrive (serving.GuardedHttpToolsProtocol): the same answer as the middleware's, on a
+    connection that stays usable, answers in order, and the probes still pass."""
+    release = threading.Event()
+
+    def add_routes(app: FastAPI) -> None:
+        async def held() -> dict[str, str]:
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+            return {"status": "released"}
+
+        app.add_api_route("/test/held", held)
+
+    def hold(url: str) -> None:
+        assert httpx.get(url, timeout=120).status_code == 200
+
+    server = start_inprocess_server(test_env, prepare=add_routes, MAX_REQUESTS_IN_FLIGHT="1")
+    admission = server.server.config.app.state.admission
+    host, port = server.url.removeprefix("http://").split(":")
+    holder = threading.Thread(target=hold, args=(f"{server.url}/test/held",))
+
+    def shed() -> float:
+        scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+        return sample(scrape, "connecthub_http_requests_shed_total") or 0
+
+    shed_before = shed()  # the counter is the test process', shared by its servers
+    try:
+        holder.start()
+        wait_until(lambda: admission.in_flight == 1, "the held request did not start")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            reader = sock.makefile("rb")
+            # Two pipelined reads: two refusals, in order, the connection kept.
+            sock.sendall(
+                b"GET /api/v1/timelines/public HTTP/1.1\r\nHost: test\r\n\r\n"
+                b"GET /api/v1/accounts/1 HTTP/1.1\r\nHost: test\r\n\r\n"
+            )
+            for _ in range(2):
+                status, headers, body = read_answer(reader)
+                assert (status, json.loads(body)) == (
+                    503,
+                    {"error": "Service temporarily unavailable"},
+                )
+                assert headers["retry-after"] == "1"
+                assert headers["x-content-type-options"] == "nosniff"
+                assert headers["access-control-allow-origin"] == "*"
+                assert "date" in headers
+                assert "connection" not in headers
+            # A request with a body is refused by the middleware: the same answer.
+            sock.sendall(
+                b"POST /api/v1/statuses HTTP/1.1\r\nHost: test\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+            )
+            status, headers, body = read_answer(reader)
+            assert (status, json.loads(body)) == (503, {"error": "Service temporarily unavailable"})
+            assert headers["retry-after"] == "1"
+            # HEAD: the same refusal without a body.
+            sock.sendall(b"HEAD /api/v1/timelines/public HTTP/1.1\r\nHost: test\r\n\r\n")
+            status, headers, _body = reader.readline().split()[1], {}, b""
+            assert int(status) == 503
+            while reader.readline() not in (b"\r\n", b""):
+                pass
+            # The probe is never refused.
+            sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert read_answer(reader)[0] == 200
+            # Once the slot is free, the same connection is served.
+            release.set()
+            wait_until(lambda: admission.in_flight == 0, "the held request did not end")
+            sock.sendall(b"GET /api/v1/timelines/public HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert read_answer(reader)[0] == 200
+        # A client that asks to close gets its refusal, then the close.
+        release.clear()
+        holder.join(30)
+        holder = threading.Thread(target=hold, args=(f"{server.url}/test/held",))
+        holder.start()
+        wait_until(lambda: admission.in_flight == 1, "the held request did not start")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(
+                b"GET /api/v1/timelines/public HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+            )
+            reader = sock.makefile("rb")
+            status, headers, _body = read_answer(reader)
+            assert (status, headers["connection"]) == (503, "close")
+            assert reader.read() == b""  # closed by the server
+        assert shed() - shed_before == 5
+    finally:
+        release.set()
+        holder.join(30)
+        server.stop()
+
+
+def test_the_limit_shrinks_while_admitted_requests_are_slow_and_grows_back() -> None:
+    admission = Admission(limit=20)
+    now = 0.0
+
+    def window(seconds: float, *, full: bool) -> int:
+        nonlocal now
+        if full:
+            admission.in_flight = admission.current
+            assert not admission.admits()
+        else:
+            admission.in_flight = 1
+        now += 0.6
+        admission.answered(seconds, now)
+        return admission.current
+
+    # At its limit, and answers take seconds: a quarter less per window, down to 2.
+    assert [window(3.0, full=True) for _ in range(9)] == [15, 11, 8, 6, 4, 3, 2, 2, 2]
+    # Answered in time again: one more per window, up to MAX_REQUESTS_IN_FLIGHT.
+    assert [window(0.05, full=True) for _ in range(3)] == [3, 4, 5]
+    for _ in range(20):
+        window(0.05, full=False)
+    assert admission.current == 20
+    # A slow request in a process below its limit (an upload, say) changes nothing.
+    assert window(3.0, full=False) == 20
+    # No limit: nothing moves.
+    unlimited = Admission(limit=None)
+    unlimited.answered(30.0, 10.0)
+    assert unlimited.admits()
 
 
 # --- clients that leave -------------------------------------------------------------------

@@ -6,13 +6,15 @@ One pure ASGI layer, the outermost of the stack:
   (`Settings.requests_in_flight_limit`). The next one is answered at once with
   `503 {"error": …}` and `Retry-After`, before anything else runs: no body read, no token
   resolved, no rate-limit bucket, no access line or span (one `http.overloaded` warning per
-  10 s while shedding, and `connecthub_http_requests_shed_total`). A refusal costs a few
-  microseconds; a queued request would have waited for a pooled connection behind all the
-  others and timed out anyway, and what shedding spends per refusal decides how much excess
-  a process survives. The probes and `/metrics` are never counted nor refused (an
-  orchestrator must see the process alive while it sheds), and neither is streaming
-  (`/api/v1/streaming…`: its WebSocket skips this stack altogether, SSE streams are held for
-  hours and capped per token and account).
+  10 s while shedding, and `connecthub_http_requests_shed_total`). A request without a body
+  is refused by the server's protocol itself as soon as its headers are read
+  (`serving.GuardedHttpToolsProtocol`, with `refusal_response`: no task, no ASGI call);
+  this layer refuses the others. A queued request would have waited for a pooled
+  connection behind all the others and timed out anyway, and what shedding spends per
+  refusal decides how much excess a process survives. The probes and `/metrics` are never
+  counted nor refused (an orchestrator must see the process alive while it sheds), and
+  neither is streaming (`/api/v1/streaming…`: its WebSocket skips this stack altogether,
+  SSE streams are held for hours and capped per token and account).
 - **Disconnects.** uvicorn does not stop a request whose client has gone: the handler runs
   to the end and its answer is thrown away. Here a request whose client closed before it
   was read never starts (after an overload, the accept queue is full of them; the protocol
@@ -45,6 +47,11 @@ EXEMPT_PREFIX = "/api/v1/streaming"
 # Seconds a refused client is asked to wait: one in-flight request takes milliseconds, so
 # slots come free at once; a client that honours it spreads its retries over the next second.
 RETRY_AFTER_SECONDS = 1
+# The admission limit adapts (see `Admission`): the mean time to answer an admitted request
+# it aims under, how often it moves, and how low it goes.
+_TARGET_SECONDS = 0.5
+_WINDOW_SECONDS = 0.5
+_FLOOR = 2
 # While shedding, one warning line per this many seconds (with the count), not one per
 # refusal: at ten times capacity that would be thousands of lines a second.
 _LOG_EVERY_SECONDS = 10.0
@@ -74,28 +81,82 @@ _REFUSAL_START: Message = {
     ],
 }
 _REFUSAL_BODY_MESSAGE: Message = {"type": "http.response.body", "body": _REFUSAL_BODY}
+# The same refusal as bytes on the wire, for the protocol's own (`serving`).
+_REFUSAL_WIRE = b"".join(b"%s: %s\r\n" % header for header in _REFUSAL_START["headers"])
+
+
+def refusal_response(default_headers: list[tuple[bytes, bytes]], *, closing: bool) -> bytes:
+    """The refusal as an HTTP/1.1 response, after the server's `default_headers` (Date)."""
+    head = [b"HTTP/1.1 503 Service Unavailable\r\n"]
+    head += [b"%s: %s\r\n" % header for header in default_headers]
+    head.append(_REFUSAL_WIRE)
+    if closing:
+        head.append(b"connection: close\r\n")
+    head += [b"\r\n", _REFUSAL_BODY]
+    return b"".join(head)
+
+
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
 @dataclass
 class Admission:
     """The process' count of requests in flight and its limit (one per app; `/metrics`
-    reads it)."""
+    reads it).
+
+    `limit` is MAX_REQUESTS_IN_FLIGHT; the limit applied, `current`, follows how fast the
+    admitted requests are answered (AIMD, per `_WINDOW_SECONDS`): while the process is at
+    its limit and they take more than `_TARGET_SECONDS` on average, it shrinks by a
+    quarter (down to `_FLOOR`); while they take less, it grows back by one. A process given
+    a fraction of a core (a shared machine, a throttled container) serves fewer requests at
+    once, each in time, and refuses the rest at once: with 20 admitted on a tenth of a
+    core each took seconds, and beyond the client's 10 s the answer was wasted work.
+    Unloaded, answers take milliseconds and `current` stays at `limit`."""
 
     limit: int | None
     in_flight: int = 0
     shed: int = 0
+    current: int = 0
     _shed_unlogged: int = 0
     _logged_at: float = field(default=-_LOG_EVERY_SECONDS)
+    _window_began: float = 0.0
+    _window_seconds: float = 0.0  # summed latency of the answers in the window
+    _window_answers: int = 0
+    _window_full: bool = False  # the limit was reached during the window
+
+    def __post_init__(self) -> None:
+        self.current = self.limit or 0
 
     def admits(self) -> bool:
-        return self.limit is None or self.in_flight < self.limit
+        if self.limit is None:
+            return True
+        if self.in_flight < self.current:
+            return True
+        self._window_full = True
+        return False
 
     @property
     def busy(self) -> bool:
         """Half the limit or more in flight: requests are watched for their client leaving
         from the start (see `_ClientWatch`)."""
-        return self.limit is not None and 2 * self.in_flight >= self.limit
+        return self.limit is not None and 2 * self.in_flight >= self.current
+
+    def answered(self, seconds: float, now: float) -> None:
+        """An admitted request ended after `seconds`; once per window, the limit moves."""
+        self._window_seconds += seconds
+        self._window_answers += 1
+        if now - self._window_began < _WINDOW_SECONDS or self.limit is None:
+            return
+        mean = self._window_seconds / self._window_answers
+        if mean > _TARGET_SECONDS:
+            if self._window_full:
+                self.current = max(min(_FLOOR, self.limit), (self.current * 3) // 4)
+        elif self.current < self.limit:
+            self.current += 1
+        self._window_began = now
+        self._window_seconds = 0.0
+        self._window_answers = 0
+        self._window_full = self.in_flight >= self.current
 
     def refused(self) -> None:
         self.shed += 1
@@ -105,7 +166,7 @@ class Admission:
         if now - self._logged_at >= _LOG_EVERY_SECONDS:
             log.warning(
                 "http.overloaded",
-                limit=self.limit,
+                limit=self.current,
                 refused=self._shed_unlogged,
                 since_seconds=round(min(now - self._logged_at, _LOG_EVERY_SECONDS), 1),
             )
@@ -113,7 +174,8 @@ class Admission:
             self._shed_unlogged = 0
 
 
-def _exempt(path: str) -> bool:
+def exempt(path: str) -> bool:
+    """Never counted, never refused (the probes, `/metrics`, streaming)."""
     return path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIX)
 
 
@@ -130,7 +192,7 @@ class AdmissionMiddleware:
         self.admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _exempt(scope["path"]):
+        if scope["type"] != "http" or exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         admission = self.admission
@@ -141,10 +203,13 @@ class AdmissionMiddleware:
             return
         busy = admission.busy
         admission.in_flight += 1
+        began = time.monotonic()
         try:
             await _cancelled_when_client_leaves(self.app, scope, receive, send, busy)
         finally:
             admission.in_flight -= 1
+            now = time.monotonic()
+            admission.answered(now - began, now)
 
 
 class _ClientWatch:

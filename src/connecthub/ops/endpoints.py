@@ -67,6 +67,7 @@ async def prometheus_metrics(
     admission = getattr(request.app.state, "admission", None)
     if admission is not None:
         metrics.HTTP_IN_FLIGHT.set(admission.in_flight)
+        metrics.HTTP_ADMISSION_LIMIT.set(admission.current)
     # The scrape answers even when the queue cannot.
     with contextlib.suppress(Exception):
         metrics.record_queue(await asyncio.wait_for(engines.jobs.stats(), PROBE_TIMEOUT_SECONDS))

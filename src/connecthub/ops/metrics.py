@@ -37,6 +37,12 @@ HTTP_IN_FLIGHT = Gauge(
     "and streaming are not counted).",
     multiprocess_mode="livesum",
 )
+HTTP_ADMISSION_LIMIT = Gauge(
+    "connecthub_http_admission_limit",
+    "Requests the server processes admit at once now (read at each scrape): "
+    "MAX_REQUESTS_IN_FLIGHT, lowered while admitted requests are answered slowly.",
+    multiprocess_mode="livesum",
+)
 HTTP_SHED = Counter(
     "connecthub_http_requests_shed_total",
     "Requests refused at once (503) because the process had MAX_REQUESTS_IN_FLIGHT in flight.",

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 
 import structlog
+import uvicorn
 
 from connecthub import channels
 from connecthub.infra.engines import Engines
@@ -145,7 +146,8 @@ class StreamingHub:
             return
         previous = signal.getsignal(signal.SIGTERM)
         owner = getattr(previous, "__self__", None)
-        if not callable(previous) or not type(owner).__module__.startswith("uvicorn"):
+        # uvicorn's server (`serving.HeartbeatServer` is one) handles the signal.
+        if not callable(previous) or not isinstance(owner, uvicorn.Server):
             return
         loop = asyncio.get_running_loop()
         handed_over = False
