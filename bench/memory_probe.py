@@ -55,9 +55,44 @@ def _mallinfo() -> str:
     )
 
 
+def _rss() -> str:
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile", "Threads"):
+            fields[name] = value.strip()
+    return " ".join(f"{name} {value}" for name, value in fields.items()) + "\n"
+
+
+def _holders() -> list[str]:
+    """The sizes of the in-process engines' contents."""
+    lines = []
+    for holder in gc.get_objects():
+        kind = type(holder).__name__
+        if kind == "MemoryCache":
+            entries = holder._entries
+            held = sum(len(value) + len(key) for key, (_, value) in entries.items())
+            lines.append(
+                f"MemoryCache: {len(entries)} entries, {held / 2**20:.1f} MiB of keys and values\n"
+            )
+        elif kind == "InProcessJobQueue":
+            lines.append(
+                f"InProcessJobQueue: {len(holder._jobs)} jobs,"
+                f" {len(holder._schedule)} scheduled, {len(holder._dead)} dead\n"
+            )
+        elif kind == "MemoryRateLimiter":
+            lines.append(f"MemoryRateLimiter: {len(holder)} keys\n")
+        elif kind == "InProcessEventBus":
+            lines.append(f"InProcessEventBus: {holder!r}\n")
+    connections = sum(1 for o in gc.get_objects() if type(o).__name__ == "Connection")
+    lines.append(f"sqlite connections (aiosqlite Connection objects): {connections}\n")
+    return lines
+
+
 def _dump(directory: Path, sequence: int) -> None:
     path = directory / f"{os.getpid()}-{sequence}.txt"
-    lines = [f"threads {threading.active_count()}\n", f"gc counts {gc.get_count()}\n"]
+    lines = [_rss(), f"threads {threading.active_count()}\n", f"gc counts {gc.get_count()}\n"]
+    lines.extend(_holders())
     lines.append(f"gc stats {gc.get_stats()}\n")
     lines.append(f"frozen {gc.get_freeze_count()}\n")
     lines.append("before full collection: " + _mallinfo())
