@@ -99,8 +99,15 @@ def _dump(directory: Path, sequence: int) -> None:
     objects = gc.get_objects()
     lines.append(f"tracked objects {len(objects)}\n")
     del objects
+    # What the full collection frees: reference cycles no young collection reached.
+    gc.set_debug(gc.DEBUG_SAVEALL)
     freed = gc.collect()
-    lines.append(f"full collection freed {freed} objects\n")
+    cycles = collections.Counter(type(o).__qualname__ for o in gc.garbage)
+    gc.garbage.clear()
+    gc.set_debug(0)
+    gc.collect()
+    lines.append(f"full collection freed {freed} objects, by type:\n")
+    lines.extend(f"  {count:>9} {name}\n" for name, count in cycles.most_common(25))
     lines.append("after full collection:  " + _mallinfo())
     counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
     lines.extend(f"  {count:>9} {name}\n" for name, count in counts.most_common(40))
