@@ -511,3 +511,39 @@ async def test_statement_and_lock_timeouts_are_a_503(
         if line["event"] == "http.engine_unavailable"
     ]
     assert outage == [("database", "busy"), ("database", "busy")]
+
+
+async def test_a_stopped_client_watch_leaves_no_reference_cycle() -> None:
+    """The watch of a request that was answered is stopped and ends without keeping an
+    exception: a cycle per request (task, its CancelledError's traceback, the watch) would
+    wait for the server's rare full collections, memory growing round after round under
+    load (docs/benchmarks.md, "Embedded mode")."""
+    import gc
+
+    from connecthub.http.admission import _ClientWatch
+
+    async def never() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        return {}
+
+    request_task = asyncio.current_task()
+    assert request_task is not None
+    gc.disable()  # what a young collection would free counts too
+    try:
+        for _ in range(3):
+            watch = _ClientWatch(never, request_task, at_once=True)
+            watch.read({"type": "http.request", "body": b""})  # the body: the watch starts
+            await asyncio.sleep(0)  # the watcher waits on the client
+            watch.stop()  # the answer went out
+            await asyncio.sleep(0)
+            assert watch.watcher is not None
+            assert watch.watcher.done()
+            del watch
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [o for o in gc.garbage if type(o).__name__ == "_ClientWatch"]
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+        gc.enable()
+    assert left == []

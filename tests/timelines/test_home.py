@@ -153,3 +153,29 @@ async def test_home_runs_a_constant_number_of_queries(app: FastAPI, client: Asyn
     assert cold[0] == cold[1]
     assert warm[0] == warm[1]
     assert warm[0] < cold[0]  # accounts and status parts came from the entity cache
+
+
+async def test_home_passes_over_long_runs_of_hidden_posts(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    """Embedded home looks at the newest posts of everyone followed and keeps those home
+    shows, a few rounds at a time, then reads the rest in one query: a page is still full
+    when a muted account wrote everything between two visible posts."""
+    _alice, alice_token = await user_with_token(app, "alice")
+    bob, bob_token = await user_with_token(app, "bob")
+    carol, carol_token = await user_with_token(app, "carol")
+    for followed in (bob, carol):
+        await client.post(f"/api/v1/accounts/{followed.id}/follow", headers=auth(alice_token))
+    await home_ids(app, client, alice_token)
+    older = await post_status(client, carol_token, "before")
+    for n in range(45):
+        await post_status(client, bob_token, f"muted {n}")
+    newer = await post_status(client, carol_token, "after")
+    await client.post(f"/api/v1/accounts/{bob.id}/mute", headers=auth(alice_token))
+    await settle(app)
+
+    assert await home_ids(app, client, alice_token, limit=2) == [newer["id"], older["id"]]
+    assert await home_ids(app, client, alice_token, limit=1) == [newer["id"]]
+    assert await home_ids(app, client, alice_token, max_id=newer["id"]) == [older["id"]]
+    assert await home_ids(app, client, alice_token, min_id=older["id"]) == [newer["id"]]
+    assert await home_ids(app, client, alice_token, since_id=older["id"]) == [newer["id"]]

@@ -53,17 +53,37 @@ def _record_many(name: str, values: Sequence[object]) -> None:
 
 
 class MemoryCache:
-    """A bounded LRU with expiry, for one process."""
+    """A bounded LRU with expiry, for one process: at most `max_entries` entries and about
+    `max_bytes` of keys and values (the least recently used go first). Expired entries are
+    dropped when read and, so that entries nobody reads again do not sit in memory until the
+    bounds push them out, by a sweep of the whole cache at most every `SWEEP_SECONDS`."""
 
-    def __init__(self, max_entries: int = 50_000) -> None:
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self, max_entries: int = 50_000, max_bytes: int = 64 * 2**20) -> None:
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._swept_at = monotonic()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def bytes_held(self) -> int:
+        return self._bytes
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(key) + len(entry[1])
 
     async def get(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
         if entry is None or entry[0] < monotonic():
             if entry is not None:
-                del self._entries[key]
+                self._drop(key)
             _record("memory", hit=False)
             return None
         self._entries.move_to_end(key)
@@ -71,10 +91,20 @@ class MemoryCache:
         return entry[1]
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        self._entries[key] = (monotonic() + ttl_seconds, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        now = monotonic()
+        self._drop(key)
+        self._entries[key] = (now + ttl_seconds, value)
+        self._bytes += len(key) + len(value)
+        while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+            oldest, (_, dropped) = self._entries.popitem(last=False)
+            self._bytes -= len(oldest) + len(dropped)
+        if now - self._swept_at >= self.SWEEP_SECONDS:
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        self._swept_at = now
+        for key in [key for key, (expires, _) in self._entries.items() if expires < now]:
+            self._drop(key)
 
     async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
         entry = self._entries.get(key)
@@ -85,7 +115,7 @@ class MemoryCache:
 
     async def delete(self, *keys: str) -> None:
         for key in keys:
-            self._entries.pop(key, None)
+            self._drop(key)
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         return [await self.get(key) for key in keys]

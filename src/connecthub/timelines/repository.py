@@ -12,11 +12,13 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    cast,
     delete,
     exists,
     false,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -135,6 +137,47 @@ async def home_among(
         return []
     statement = _home_among_statement(dialect_of(session), ascending)
     params = {"ids": list(ids), "viewer_id": viewer_id, "now": utcnow(), "limit": limit}
+    return list((await session.execute(statement, params)).scalars())
+
+
+# Beyond every id (ids are positive 63-bit integers): an open cursor's bounds.
+_NO_ID_ABOVE = 2**63 - 1
+
+
+@functools.cache
+def _home_candidates_statement(ascending: bool) -> Select[int]:
+    viewer = cast(bindparam("viewer_id", type_=IdType), IdType)
+    authors = union_all(
+        select(viewer), select(Follow.target_account_id).where(Follow.account_id == viewer)
+    )
+    order = Status.id.asc() if ascending else Status.id.desc()
+    return (
+        select(Status.id)
+        .where(
+            Status.account_id.in_(authors),
+            Status.id < bindparam("below", type_=IdType),
+            Status.id > bindparam("above", type_=IdType),
+        )
+        .order_by(order)
+        .limit(bindparam("limit"))
+    )
+
+
+async def home_candidates(
+    session: AsyncSession, viewer_id: int, page: Page, limit: int
+) -> list[int]:
+    """Up to `limit` ids of the page's statuses by the viewer or an account they follow,
+    newest first (oldest first when the page is ascending), WITHOUT any other home rule:
+    what a home feed would hold, read from the (account_id, id) index. `home_among` then
+    keeps those home may show (embedded mode, timelines/feeds.py)."""
+    above = max(page.since_id or 0, page.min_id or 0)
+    params = {
+        "viewer_id": viewer_id,
+        "below": _NO_ID_ABOVE if page.max_id is None else page.max_id,
+        "above": above,
+        "limit": limit,
+    }
+    statement = _home_candidates_statement(page.ascending)
     return list((await session.execute(statement, params)).scalars())
 
 
