@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from connecthub.accounts.models import Account
+from connecthub.accounts.models import Account, User
 from connecthub.core.pagination import Page
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
@@ -54,6 +54,20 @@ async def readable_statuses(
         return []
     query = select(Status).where(Status.id.in_(status_ids), access.readable_with_boosted(viewer_id))
     return list((await session.scalars(query)).all())
+
+
+async def author_with_privacy(
+    session: AsyncSession, account_id: int
+) -> tuple[Account, str | None] | None:
+    """A posting account and its user's default visibility (None: no user row), in one
+    query."""
+    query = (
+        select(Account, User.default_privacy)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Account.id == account_id)
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def local_accounts_by_username(
@@ -129,14 +143,11 @@ async def count_status_posted(session: AsyncSession, account_id: int, when: date
     )
 
 
-async def subscriber_chunk(
-    session: AsyncSession, status: Status, after: int, size: int
-) -> list[int]:
+def _subscribers(status: Status, after: int) -> Select[Any]:
     """Followers who asked to be notified of the author's posts, by account id after
-    `after`, at most `size`; those the status mentions are left out (they hear of it as a
-    mention)."""
+    `after`; those the status mentions are left out (they hear of it as a mention)."""
     mentioned = select(Mention.account_id).where(Mention.status_id == status.id)
-    query = (
+    return (
         select(Follow.account_id)
         .where(
             Follow.target_account_id == status.account_id,
@@ -145,8 +156,23 @@ async def subscriber_chunk(
             Follow.account_id.not_in(mentioned),
         )
         .order_by(Follow.account_id)
-        .limit(size)
     )
+
+
+async def subscriber_chunk(
+    session: AsyncSession, status: Status, after: int, size: int
+) -> list[int]:
+    """The next `size` subscribers (`_subscribers`) after `after`."""
+    return list((await session.scalars(_subscribers(status, after).limit(size))).all())
+
+
+async def subscribers_between(
+    session: AsyncSession, status: Status, after: int, upto: int | None
+) -> list[int]:
+    """The subscribers (`_subscribers`) with ids in (`after`, `upto`]; None: no bound."""
+    query = _subscribers(status, after)
+    if upto is not None:
+        query = query.where(Follow.account_id <= upto)
     return list((await session.scalars(query)).all())
 
 

@@ -4,7 +4,10 @@ id in clients.
 
 Fan-out walks the author's followers in chunks of `HOME_FAN_OUT_BATCH` by follower id: each
 job handles one chunk and queues the next (job id `fan-out:{status}:{after}`), so an account
-followed by everyone never makes one giant job and a retried chunk redoes only itself.
+followed by everyone never makes one giant job and a retried chunk redoes only itself. A new
+status's job carries its entity, rendered by the request that posted it, and notifies the
+chunk's subscribers ("notify me of new posts"): one job per post for up to a chunk of
+followers, one feed pipeline, one round trip of stream events, one notification insert.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any
 from connecthub import channels
 from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobContext, job
+from connecthub.infra.uow import UnitOfWork
+from connecthub.statuses import service as statuses_service
 from connecthub.statuses.models import Status, Visibility
 from connecthub.statuses.serializers import status_entities
 from connecthub.timelines import repository
@@ -41,14 +46,22 @@ async def _fan_out_chunk(engines: Engines, payload: dict[str, Any], *, after: in
     status_id = int(payload["status_id"])
     event_name = str(payload.get("event", channels.UPDATE))
     size = engines.settings.home_fan_out_batch
+    entity = payload.get("entity")  # rendered by the request that posted (new statuses)
     async with engines.db.session(readonly=True) as session:
         status = await session.get(Status, status_id)
         if status is None or status.visibility == Visibility.DIRECT:
             return  # deleted since, or a direct message (conversations deliver those)
         followers = await repository.audience_chunk(session, status, after or 0, size)
-        [entity] = await status_entities(session, [status], None, engines.settings)
+        if entity is None:
+            [entity] = await status_entities(session, [status], None, engines.settings)
         author_id = status.account_id
         lists = await repository.lists_with_member(session, author_id) if after is None else []
+        subscribers = []
+        if payload.get("subscribers") and followers:
+            upto = followers[-1] if len(followers) == size else None
+            subscribers = await statuses_service.subscribers_between(
+                session, status, after or 0, upto
+            )
     recipients = [author_id, *followers] if after is None else followers
     if event_name == channels.UPDATE:
         await feed_store(engines).push(recipients, status_id)  # an edit is already there
@@ -56,6 +69,15 @@ async def _fan_out_chunk(engines: Engines, payload: dict[str, Any], *, after: in
     # (streaming/filters.py), so list channels may carry it before the owner's rules.
     audience = channels.to_accounts(recipients) + channels.to_lists(lists)
     await channels.send_now(engines.events, channels.status_event(event_name, entity), audience)
+    if subscribers:
+        async with engines.db.session() as session:
+            uow = UnitOfWork(engines, session)
+            try:
+                await statuses_service.notify_subscribers_of(uow, status, subscribers)
+            except BaseException:
+                await uow.rollback()
+                raise
+            await uow.commit()
     if len(followers) == size:
         last = followers[-1]
         await engines.jobs.enqueue(
