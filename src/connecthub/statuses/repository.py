@@ -4,17 +4,30 @@ UPDATEs, never read-modify-write."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account, User
 from connecthub.core.pagination import Page
+from connecthub.infra.db import IdType
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
 from connecthub.statuses.models import (
@@ -166,14 +179,43 @@ async def subscriber_chunk(
     return list((await session.scalars(_subscribers(status, after).limit(size))).all())
 
 
-async def subscribers_between(
-    session: AsyncSession, status: Status, after: int, upto: int | None
-) -> list[int]:
-    """The subscribers (`_subscribers`) with ids in (`after`, `upto`]; None: no bound."""
-    query = _subscribers(status, after)
+async def new_status_subscribers(
+    session: AsyncSession, status_id: int, after: int, upto: int | None, *, wanted: bool
+) -> list[int] | None:
+    """None when the status is gone; else its author's subscribers with ids in (`after`,
+    `upto`] (None: no bound), those it mentions left out (`_subscribers`), or [] when not
+    `wanted`: one query answers both."""
+    query = _new_status_subscribers(upto is not None, wanted)
+    params: dict[str, Any] = {"status_id": status_id, "after": after}
     if upto is not None:
-        query = query.where(Follow.account_id <= upto)
-    return list((await session.scalars(query)).all())
+        params["upto"] = upto
+    rows = (await session.execute(query, params)).all()
+    if not rows:
+        return None
+    return [row[1] for row in rows if row[1] is not None]
+
+
+@functools.cache
+def _new_status_subscribers(bounded: bool, wanted: bool) -> Select[int, int]:
+    """Built once per shape (building it cost more than running it)."""
+    status_id = bindparam("status_id", type_=IdType)
+    mentioned = select(Mention.account_id).where(Mention.status_id == status_id)
+    joined = [
+        Follow.target_account_id == Status.account_id,
+        Follow.notify.is_(True),
+        Follow.account_id > bindparam("after", type_=IdType),
+        Follow.account_id.not_in(mentioned),
+    ]
+    if bounded:
+        joined.append(Follow.account_id <= bindparam("upto", type_=IdType))
+    if not wanted:
+        joined.append(false())
+    return (
+        select(Status.id, Follow.account_id)
+        .outerjoin(Follow, and_(*joined))
+        .where(Status.id == status_id)
+        .order_by(Follow.account_id)
+    )
 
 
 async def boost_of(session: AsyncSession, account_id: int, status_id: int) -> Status | None:

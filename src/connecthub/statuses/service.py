@@ -252,7 +252,12 @@ async def _after_post(
     self_thread = parent is None or parent.account_id == status.account_id
     uow.enqueue(
         FAN_OUT_JOB,
-        {"status_id": status.id, "entity": entity, "subscribers": self_thread},
+        {
+            "status_id": status.id,
+            "account_id": status.account_id,
+            "entity": entity,
+            "subscribers": self_thread,
+        },
         job_id=f"fan-out:{status.id}",
     )
     if status.visibility == Visibility.PUBLIC:
@@ -302,24 +307,27 @@ async def notify_subscribers(
     return chunk[-1] if len(chunk) == size else None
 
 
-async def subscribers_between(
-    session: AsyncSession, status: Status, after: int, upto: int | None
-) -> list[int]:
-    """The author's subscribers among followers with ids in (`after`, `upto`] (None: no
-    bound), those the status mentions left out: the fan-out's share of one chunk."""
-    return await repository.subscribers_between(session, status, after, upto)
+async def new_status_subscribers(
+    session: AsyncSession, status_id: int, after: int, upto: int | None, *, wanted: bool
+) -> list[int] | None:
+    """For the fan-out of a new status, in one query: None when the status is gone (deleted
+    since it was posted), else the author's subscribers among followers with ids in
+    (`after`, `upto`] (None: no bound), those it mentions left out; [] unless `wanted`."""
+    return await repository.new_status_subscribers(session, status_id, after, upto, wanted=wanted)
 
 
-async def notify_subscribers_of(uow: UnitOfWork, status: Status, recipient_ids: list[int]) -> None:
+async def notify_subscribers_of(
+    uow: UnitOfWork, status_id: int, author_id: int, recipient_ids: list[int]
+) -> None:
     """`status` notifications of a new post for these subscribers (idempotent: the
     notifications' unique key makes a retry insert nothing new)."""
     await notify_many(
         uow,
         recipient_ids=recipient_ids,
-        from_account_id=status.account_id,
+        from_account_id=author_id,
         type=NotificationType.STATUS,
-        activity_id=status.id,
-        status_id=status.id,
+        activity_id=status_id,
+        status_id=status_id,
     )
 
 
@@ -511,10 +519,10 @@ __all__ = [
     "create_status",
     "delete_status",
     "edit_status",
+    "new_status_subscribers",
     "notify_subscribers",
     "notify_subscribers_of",
     "remove_boost",
-    "subscribers_between",
 ]
 
 
