@@ -152,7 +152,7 @@ def calls_between(before: dict[str, int], after: dict[str, int]) -> dict[str, in
 # -- seeding ----------------------------------------------------------------------------
 
 
-async def seed(settings: Any, accounts: int) -> list[str]:
+async def seed(settings: Any, accounts: int, *, notify: bool = False) -> list[str]:
     """Accounts that all follow each other, a token each, every home feed built; returns
     the tokens."""
     from sqlalchemy import insert, text
@@ -205,7 +205,13 @@ async def seed(settings: Any, accounts: int) -> list[str]:
             for account_id, secret in zip(ids, secrets, strict=True)
         ],
         Follow: [
-            {"id": new_id(), "account_id": a, "target_account_id": b, "created_at": now}
+            {
+                "id": new_id(),
+                "account_id": a,
+                "target_account_id": b,
+                "created_at": now,
+                "notify": notify,
+            }
             for a in ids
             for b in ids
             if a != b
@@ -455,6 +461,11 @@ def main() -> None:
     parser.add_argument("--database", default="wr_post_cpu")
     parser.add_argument("--accounts", type=int, default=51, help="all follow each other")
     parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument(
+        "--subscribers",
+        action="store_true",
+        help="every follow asks to be notified of new posts (a notification per follower)",
+    )
     parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=4)
@@ -492,7 +503,7 @@ def main() -> None:
             from connecthub.config import load_settings
 
             asyncio.run(_recreate(args.admin, args.database))
-            tokens = asyncio.run(seed(load_settings(), args.accounts))
+            tokens = asyncio.run(seed(load_settings(), args.accounts, notify=args.subscribers))
             if args.processes:
                 asyncio.run(processes_pass(args, env, tokens, workdir))
             if args.statements:

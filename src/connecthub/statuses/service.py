@@ -3,7 +3,10 @@ follow a commit (notifications, conversations, stream events and the timeline ho
 
 Hooks for other domains (jobs enqueued after commit):
 - `FAN_OUT_JOB` {"status_id", "event"?}: a new status or boost to push into home timelines
-  (or, with `event: status.update`, an edit to announce on followers' and lists' streams);
+  (or, with `event: status.update`, an edit to announce on followers' and lists' streams).
+  A new status's job also carries "account_id", "entity" (rendered here, as everyone may
+  see it, so the job renders nothing) and "subscribers" (whether the author's subscribers
+  are notified: the job does it as it walks the followers). One job per post;
 - `REMOVE_JOB` {"status_id", "account_id", "reblog_of_id"}: a deleted status or undone
   boost to take out of timelines (the row is gone by then).
 """
