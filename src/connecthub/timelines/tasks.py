@@ -80,7 +80,7 @@ async def _fan_out_new_status(
             status_id,
             after or 0,
             upto,
-            wanted=bool(payload.get("subscribers")) and bool(followers),
+            wanted=bool(payload.get("subscribers")),
         )
         if subscribers is None:
             return  # deleted since it was posted
