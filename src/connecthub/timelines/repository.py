@@ -33,6 +33,7 @@ from connecthub.statuses.access import (
     not_muted_by,
     readable_with_boosted,
 )
+from connecthub.statuses.entity_bytes import REF_COLUMNS, Ref
 from connecthub.statuses.models import Status, StatusTag, Tag, Visibility
 from connecthub.timelines.models import List, ListAccount, Marker
 
@@ -93,13 +94,16 @@ def home_filters(viewer_id: Viewer, now: Moment | None = None) -> list[ColumnEle
 
 
 @functools.cache
-def _home_among_statement(dialect: str, ascending: bool) -> Select[Status]:
+def _home_among_statement(
+    dialect: str, ascending: bool
+) -> Select[int, int, int | None, int | None, str, str]:
     """Home's hottest statement (every read of a Redis feed), built once per engine and
     direction: making the predicate tree afresh cost more CPU than running the query
-    (docs/benchmarks.md). The LIMIT keeps rows the page will not show from being loaded."""
+    (docs/benchmarks.md). The LIMIT keeps rows the page will not show from being loaded;
+    it names the statuses (`Ref`), whose entities come from the cache, never ORM rows."""
     order = Status.id.asc() if ascending else Status.id.desc()
     return (
-        select(Status)
+        select(*REF_COLUMNS)
         .where(
             in_id_list(Status.id, "ids", dialect),
             *home_filters(
@@ -127,7 +131,7 @@ async def home_ids(session: AsyncSession, viewer_id: int, limit: int) -> list[in
 
 async def home_among(
     session: AsyncSession, viewer_id: int, ids: Sequence[int], limit: int, *, ascending: bool
-) -> list[Status]:
+) -> list[Ref]:
     """Up to `limit` of the statuses among `ids` that home may show the viewer now, in one
     query (newest first, or oldest first when `ascending`): a feed entry is a hint, the
     visibility rules are checked again on every read."""
@@ -135,7 +139,7 @@ async def home_among(
         return []
     statement = _home_among_statement(dialect_of(session), ascending)
     params = {"ids": list(ids), "viewer_id": viewer_id, "now": utcnow(), "limit": limit}
-    return list((await session.execute(statement, params)).scalars())
+    return [Ref._make(row) for row in (await session.execute(statement, params)).all()]
 
 
 async def home_ids_by(
