@@ -35,6 +35,7 @@ from connecthub.statuses.serializers import (
     WITH_POLL,
     Loaded,
     StatusRef,
+    ViewerFlags,
     application_entity,
     apply_filters,
     is_rendering,
@@ -56,6 +57,9 @@ class Ref(NamedTuple):
     application_id: int | None
     spoiler_text: str  # what filters match
     text: str
+    # The viewer's flags (`flag_columns`) on the status, then on the one it boosts, when
+    # the query that named it read them.
+    viewer_flags: tuple[bool, ...] | None = None
 
 
 def _flag_bytes(favourited: bool, reblogged: bool, bookmarked: bool, pinned: bool) -> bytes:
@@ -101,7 +105,7 @@ def _statements(dialect: str) -> dict[str, Any]:
 async def _refs(session: AsyncSession, ids: Sequence[int]) -> dict[int, Ref]:
     statement = _statements(dialect_of(session))["refs"]
     rows = await session.execute(statement, {"ids": list(ids)})
-    return {row.id: Ref._make(row) for row in rows.all()}
+    return {row.id: Ref(*row) for row in rows.all()}
 
 
 async def _rows(session: AsyncSession, ids: Sequence[int]) -> list[Status]:
@@ -116,9 +120,11 @@ async def status_page(
     settings: Settings,
     *,
     context: str,
+    flags: ViewerFlags | None = None,
 ) -> bytes:
     """The JSON array of `statuses` as `status_entities(..., context=context)` renders them
-    for `viewer_id` (a `hide` filter leaves its statuses out), as bytes."""
+    for `viewer_id` (a `hide` filter leaves its statuses out), as bytes. `flags`: the
+    viewer's flags on the statuses and what they boost, when the caller's query read them."""
     if not statuses:
         return b"[]"
     cache = entity_cache.of(session)
@@ -129,6 +135,8 @@ async def status_page(
             await status_entities(session, own, viewer_id, settings, context=context)
         )
 
+    if flags is None and viewer_id is not None:
+        flags = _flags_read_with(statuses)
     boost_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None}
     boosted: dict[int, StatusRef] = dict(await _refs(session, list(boost_ids))) if boost_ids else {}
     everything = [*statuses, *boosted.values()]
@@ -158,7 +166,7 @@ async def status_page(
         session, loaded, [i for i in ids if renderings[i].startswith(WITH_POLL)], viewer_id
     )
     if viewer_id is not None:
-        await load_viewer_flags(session, loaded, ids, everything, viewer_id)
+        await load_viewer_flags(session, loaded, ids, everything, viewer_id, flags)
         cached_rules = cached[RULES_KIND]
         rules_found = {i: orjson.loads(value) for i, value in cached_rules[0].items()}
         rules = await matching.rules_for(session, viewer_id, cache, (rules_found, cached_rules[1]))
@@ -169,6 +177,19 @@ async def status_page(
 
     writer = _Page(loaded, renderings, accounts, boosted, viewer_id)
     return b"[" + b",".join(writer.one(s) for s in statuses if s.id not in loaded.hidden) + b"]"
+
+
+def _flags_read_with(statuses: Sequence[StatusRef]) -> ViewerFlags | None:
+    """The flags the page's query read with its statuses (`Ref.viewer_flags`), or None."""
+    flags = ViewerFlags()
+    for status in statuses:
+        read: tuple[bool, ...] | None = getattr(status, "viewer_flags", None)
+        if read is None:
+            return None
+        flags.add(status.id, read[:4])
+        if status.reblog_of_id is not None:
+            flags.add(status.reblog_of_id, read[4:])
+    return flags
 
 
 class _Page:

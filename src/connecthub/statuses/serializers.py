@@ -15,8 +15,18 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypedDict
 
 import orjson
-from sqlalchemy import CompoundSelect, bindparam, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from connecthub import entities
 from connecthub.accounts.models import Account, OAuthApplication, User
@@ -383,6 +393,42 @@ async def _load_poll_votes(
             loaded.own_votes[poll_id].append(choice)
 
 
+@dataclass
+class ViewerFlags:
+    """The viewer's favourites, boosts, bookmarks and pins among a page's statuses (ids)."""
+
+    favourited: set[int] = field(default_factory=set)
+    reblogged: set[int] = field(default_factory=set)
+    bookmarked: set[int] = field(default_factory=set)
+    pinned: set[int] = field(default_factory=set)
+
+    def add(self, status_id: int, flags: Sequence[bool]) -> None:
+        """`flags`: the values of `flag_columns`, in their order."""
+        favourited, reblogged, bookmarked, pinned = flags
+        if favourited:
+            self.favourited.add(status_id)
+        if reblogged:
+            self.reblogged.add(status_id)
+        if bookmarked:
+            self.bookmarked.add(status_id)
+        if pinned:
+            self.pinned.add(status_id)
+
+
+def flag_columns(viewer: Any, status_id: Any) -> tuple[ColumnElement[bool], ...]:
+    """The viewer's favourite, boost, bookmark and pin of `status_id` as columns (EXISTS,
+    each one index probe), in `ViewerFlags.add`'s order: the flags of
+    `_viewer_flags_statement` for a query that selects its statuses itself (home's page
+    query reads them in the same round trip)."""
+    boost = aliased(Status)
+    return (
+        exists().where(Favourite.account_id == viewer, Favourite.status_id == status_id),
+        exists().where(boost.account_id == viewer, boost.reblog_of_id == status_id),
+        exists().where(Bookmark.account_id == viewer, Bookmark.status_id == status_id),
+        exists().where(StatusPin.account_id == viewer, StatusPin.status_id == status_id),
+    )
+
+
 @functools.cache
 def _viewer_flags_statement(dialect: str) -> CompoundSelect[Any]:
     """Built once per engine, like home's statement: every timeline page runs it."""
@@ -409,18 +455,26 @@ async def load_viewer_flags(
     ids: set[int],
     everything: Iterable[StatusRef],
     viewer_id: int,
+    known: ViewerFlags | None = None,
 ) -> None:
-    """The viewer's favourites, boosts, bookmarks and pins among `ids`, in one query."""
-    statement = _viewer_flags_statement(dialect_of(session))
-    params = {"viewer_id": viewer_id, "ids": list(ids)}
-    sets = {
-        "f": loaded.favourited,
-        "r": loaded.reblogged,
-        "b": loaded.bookmarked,
-        "p": loaded.pinned,
-    }
-    for flag, status_id in (await session.execute(statement, params)).all():
-        sets[flag].add(status_id)
+    """The viewer's favourites, boosts, bookmarks and pins among `ids`, in one query, or
+    none when the page's own query read them (`known`)."""
+    if known is not None:
+        loaded.favourited = known.favourited
+        loaded.reblogged = known.reblogged
+        loaded.bookmarked = known.bookmarked
+        loaded.pinned = known.pinned
+    else:
+        statement = _viewer_flags_statement(dialect_of(session))
+        params = {"viewer_id": viewer_id, "ids": list(ids)}
+        sets = {
+            "f": loaded.favourited,
+            "r": loaded.reblogged,
+            "b": loaded.bookmarked,
+            "p": loaded.pinned,
+        }
+        for flag, status_id in (await session.execute(statement, params)).all():
+            sets[flag].add(status_id)
     # Mastodon shows the posting application only to the author.
     app_ids = {
         s.application_id
