@@ -5,9 +5,10 @@ whole statement tree, then the ORM execution and result layers) than asyncpg spe
 it. A `CompiledRead` renders its statement to SQL once per dialect and hands the SQL and the
 values to asyncpg on the session's connection, whose own prepared-statement cache does the
 rest; rows come back as asyncpg records (indexable, in the statement's column order). On any
-other driver (SQLite) it goes through `session.execute` as before. The statement still runs
-in the session's connection and transaction, and the `before_cursor_execute` hook still sees
-it (statement counts and query-plan tests)."""
+other driver (SQLite) it goes through `session.execute` as before, and so does a statement
+the driver refused (SQLAlchemy then raises and maps the error as for any other read). The
+statement runs in the session's connection and transaction, and the `before_cursor_execute`
+hook still sees it (statement counts and query-plan tests)."""
 
 from __future__ import annotations
 
@@ -74,5 +75,11 @@ class CompiledRead:
         sync.dispatch.before_cursor_execute(sync, None, rendered.sql, tuple(arguments), None, False)
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
-        records: Sequence[Any] = await driver.fetch(rendered.sql, *arguments)
+        try:
+            records: Sequence[Any] = await driver.fetch(rendered.sql, *arguments)
+        except Exception:
+            # A driver error bypassed SQLAlchemy, which maps errors (an outage is a 503 with
+            # Retry-After, infra/db.unavailable_reason) and drops a dead connection from the
+            # pool: run the statement once its way, so whatever fails fails as it would.
+            return (await session.execute(self.statement, params)).all()
         return records
