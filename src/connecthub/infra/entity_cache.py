@@ -91,28 +91,43 @@ class EntityCache:
         generation), all in one round trip. Store what is rendered for the misses with that
         generation (`put_many`), so an entry rendered from rows read before a generation
         bump is never served."""
+        raw = await self.get_raw_many(wanted)
+        return {
+            kind: ({i: orjson.loads(payload) for i, payload in found.items()}, generation)
+            for kind, (found, generation) in raw.items()
+        }
+
+    async def get_raw_many(
+        self, wanted: Mapping[str, Sequence[int]]
+    ) -> dict[str, tuple[dict[int, bytes], bytes]]:
+        """`get_many` without decoding: the stored JSON bytes, for callers that splice them
+        into a response as they are."""
         keys: list[str] = []
         for kind, ids in wanted.items():
             keys += [_key(kind, "gen"), *(_key(kind, i) for i in ids)]
         values = iter(await self.cache.get_many(keys) if keys else [])
-        answers: dict[str, tuple[dict[int, Any], bytes]] = {}
+        answers: dict[str, tuple[dict[int, bytes], bytes]] = {}
         for kind, ids in wanted.items():
             generation = next(values) or b"0"
-            found: dict[int, Any] = {}
+            found: dict[int, bytes] = {}
             for entity_id in ids:
                 value = next(values)
                 if value is None:
                     continue
                 stamp, _, payload = value.partition(b"|")
                 if stamp == generation:
-                    found[entity_id] = orjson.loads(payload)
+                    found[entity_id] = payload
             answers[kind] = (found, generation)
         return answers
 
     async def put_many(self, kind: str, entities: dict[int, Any], generation: bytes) -> None:
-        if entities:
+        await self.put_raw_many(kind, {i: orjson.dumps(e) for i, e in entities.items()}, generation)
+
+    async def put_raw_many(self, kind: str, payloads: dict[int, bytes], generation: bytes) -> None:
+        """Store JSON bytes already encoded (`put_many` encodes them itself)."""
+        if payloads:
             await self.cache.set_many(
-                {_key(kind, i): generation + b"|" + orjson.dumps(e) for i, e in entities.items()},
+                {_key(kind, i): generation + b"|" + payload for i, payload in payloads.items()},
                 TTL_SECONDS,
             )
 

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
-from sqlalchemy import CompoundSelect, bindparam, func, literal, select, union_all
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from connecthub import entities
 from connecthub.accounts.models import Account, OAuthApplication, User
@@ -75,7 +86,7 @@ STATUS = "status"
 
 
 class Parts(TypedDict):
-    """The edit-only parts of a status, rendered and cached (infra/entity_cache.py)."""
+    """The edit-only parts of a status: part of its cached rendering (`Shared`)."""
 
     mentions: list[entities.Mention]
     tags: list[entities.Tag]
@@ -83,13 +94,70 @@ class Parts(TypedDict):
     poll: bool  # whether it has one: polls themselves are read fresh
 
 
+class Shared(TypedDict):
+    """What every viewer sees of a status apart from what is spliced in per read (author,
+    boosted status, poll, application, viewer flags, filter results): rendered once and
+    cached as JSON bytes (`STATUS`), dropped with any change to the row (counts included),
+    its attachments or its edit (statuses/models.py, media/models.py `track`)."""
+
+    id: str
+    created_at: str
+    in_reply_to_id: str | None
+    in_reply_to_account_id: str | None
+    sensitive: bool
+    spoiler_text: str
+    visibility: str
+    language: str | None
+    uri: str
+    url: str | None
+    replies_count: int
+    reblogs_count: int
+    favourites_count: int
+    edited_at: str | None
+    content: str
+    media_attachments: list[entities.MediaAttachment]
+    mentions: list[entities.Mention]
+    tags: list[entities.Tag]
+    emojis: list[entities.CustomEmoji]
+    card: entities.PreviewCard | None
+
+
+# A cached status is `{"poll":true,` or `{"poll":null,` and then its `Shared` fields: the
+# first key says whether to read a poll, and the bytes after it are spliced as they are.
+WITH_POLL = b'{"poll":true,'
+NO_POLL = b'{"poll":null,'
+
+
+def shared_bytes(root: str, status: Status, parts: Parts, username: str) -> bytes:
+    """The cached rendering of a status (see `WITH_POLL`)."""
+    return orjson.dumps(
+        {"poll": True if parts["poll"] else None, **_shared(root, status, parts, username)}
+    )
+
+
+def _parts_of(cached: bytes) -> Parts:
+    value = orjson.loads(cached)
+    return {
+        "mentions": value["mentions"],
+        "tags": value["tags"],
+        "media_attachments": value["media_attachments"],
+        "poll": bool(value["poll"]),
+    }
+
+
+def is_rendering(value: bytes) -> bool:
+    """A cached status in the current format (an older one is a miss)."""
+    return value.startswith(WITH_POLL) or value.startswith(NO_POLL)
+
+
 @dataclass
-class _Loaded:
+class Loaded:
     """Everything fetched for one batch, keyed by id. `accounts` and `parts` are rendered
     and cached (infra/entity_cache.py); rows, counts, polls and viewer flags are read fresh."""
 
     accounts: dict[int, entities.Account] = field(default_factory=dict)
     parts: dict[int, Parts] = field(default_factory=dict)
+    renderings: dict[int, bytes] = field(default_factory=dict)  # `shared_bytes`, by id
     boosted: dict[int, Status] = field(default_factory=dict)
     polls: dict[int, Poll] = field(default_factory=dict)
     option_votes: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
@@ -110,8 +178,8 @@ async def _load(
     viewer_id: int | None,
     settings: Settings,
     context: str | None = None,
-) -> _Loaded:
-    loaded = _Loaded()
+) -> Loaded:
+    loaded = Loaded()
     boost_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None}
     if boost_ids:
         rows = await session.scalars(select(Status).where(Status.id.in_(boost_ids)))
@@ -125,42 +193,62 @@ async def _load(
         wanted = {ACCOUNT: sorted({s.account_id for s in everything}), STATUS: sorted(ids)}
         if viewer_id is not None:  # the viewer's filter rules, in the same round trip
             wanted[RULES_KIND] = [viewer_id]
-        cached = await cache.get_many(wanted)
-        loaded.accounts, account_generation = cached[ACCOUNT]
-        loaded.parts, parts_generation = cached[STATUS]
-        cached_rules = cached.get(RULES_KIND)
+        cached = await cache.get_raw_many(wanted)
+        raw_accounts, account_generation = cached[ACCOUNT]
+        loaded.accounts = {i: orjson.loads(value) for i, value in raw_accounts.items()}
+        raw_statuses, parts_generation = cached[STATUS]
+        loaded.renderings = {i: v for i, v in raw_statuses.items() if is_rendering(v)}
+        if RULES_KIND in cached:
+            raw_rules, rules_generation = cached[RULES_KIND]
+            rules_found = {i: orjson.loads(value) for i, value in raw_rules.items()}
+            cached_rules = (rules_found, rules_generation)
     else:  # uncommitted changes: what this session itself rendered before, if anything
         loaded.accounts = entity_cache.remembered(
             session, ACCOUNT, {s.account_id for s in everything}
         )
-        loaded.parts = entity_cache.remembered(session, STATUS, ids)
+        loaded.renderings = entity_cache.remembered(session, STATUS, ids)
         if viewer_id is not None:
             cached_rules = (entity_cache.remembered(session, RULES_KIND, [viewer_id]), b"")
     missing_accounts = {s.account_id for s in everything} - loaded.accounts.keys()
     if missing_accounts:
-        rendered = await _render_accounts(session, settings, missing_accounts)
+        rendered = await render_accounts(session, settings, missing_accounts)
         loaded.accounts.update(rendered)
         await _keep(session, cache, ACCOUNT, rendered, account_generation)
-    missing_parts = [s for s in everything if s.id not in loaded.parts]
-    if missing_parts:
-        parts = await _render_parts(session, settings, missing_parts)
-        loaded.parts.update(parts)
-        await _keep(session, cache, STATUS, parts, parts_generation)
+    missing = [s for s in everything if s.id not in loaded.renderings]
+    if missing:
+        usernames = {s.account_id: loaded.accounts[s.account_id]["username"] for s in missing}
+        renderings = await render_statuses(session, settings, missing, usernames)
+        loaded.renderings.update(renderings)
+        if cache is not None:
+            await cache.put_raw_many(STATUS, renderings, parts_generation)
+        else:
+            entity_cache.remember(session, STATUS, renderings)
+    loaded.parts = {i: _parts_of(value) for i, value in loaded.renderings.items()}
 
     with_poll = [i for i in ids if loaded.parts[i]["poll"]]
-    if with_poll:  # polls change with every vote and show per-viewer state: read fresh
-        polls = list(await session.scalars(select(Poll).where(Poll.status_id.in_(with_poll))))
-        loaded.polls = {poll.status_id: poll for poll in polls}
-        await _load_poll_votes(session, loaded, [p.id for p in polls], viewer_id)
+    await load_polls(session, loaded, with_poll, viewer_id)
 
     if viewer_id is not None:
-        await _load_viewer_flags(session, loaded, ids, everything, viewer_id)
+        await load_viewer_flags(session, loaded, ids, everything, viewer_id)
         rules = await matching.rules_for(session, viewer_id, cache, cached_rules)
         if cache is None:
             entity_cache.remember(session, RULES_KIND, {viewer_id: rules})
         if rules:
-            _apply_filters(loaded, statuses, matching.ViewerFilters(rules, context, utcnow()))
+            texts = {s.id: f"{s.spoiler_text}\n{s.text}" for s in everything}
+            apply_filters(loaded, statuses, texts, matching.ViewerFilters(rules, context, utcnow()))
     return loaded
+
+
+async def load_polls(
+    session: AsyncSession, loaded: Loaded, with_poll: Sequence[int], viewer_id: int | None
+) -> None:
+    """The polls of `with_poll` (status ids), their counts and the viewer's votes: polls
+    change with every vote and show per-viewer state, so they are read fresh."""
+    if not with_poll:
+        return
+    polls = list(await session.scalars(select(Poll).where(Poll.status_id.in_(with_poll))))
+    loaded.polls = {poll.status_id: poll for poll in polls}
+    await _load_poll_votes(session, loaded, [p.id for p in polls], viewer_id)
 
 
 async def _keep(
@@ -178,19 +266,42 @@ async def _keep(
         entity_cache.remember(session, kind, rendered)
 
 
-def _apply_filters(
-    loaded: _Loaded, statuses: Sequence[Status], active: matching.ViewerFilters
+class StatusRef(Protocol):
+    """What the converter needs of a status row to find the rest (an ORM `Status`, or a
+    row of these columns from a timeline's query)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def reblog_of_id(self) -> int | None: ...
+    @property
+    def application_id(self) -> int | None: ...
+    @property
+    def spoiler_text(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+def apply_filters(
+    loaded: Loaded,
+    statuses: Sequence[StatusRef],
+    texts: Mapping[int, str],
+    active: matching.ViewerFilters,
 ) -> None:
     """Mastodon's `filtered` results for each status (a boost and what it boosts carry the
-    same, matched on the boosted text), and which ones a `hide` filter leaves out."""
+    same, matched on the boosted text), and which ones a `hide` filter leaves out.
+    `texts`: spoiler text and text of each status and boosted status, by id."""
     if not active:
         return
     for status in statuses:
-        proper = loaded.boosted.get(status.reblog_of_id or 0, status)
-        ids = [status.id] if proper is status else [status.id, proper.id]
-        results, hidden = active.results(f"{proper.spoiler_text}\n{proper.text}", ids)
+        boosted = status.reblog_of_id
+        proper_id = boosted if boosted is not None and boosted in texts else status.id
+        ids = [status.id] if proper_id == status.id else [status.id, proper_id]
+        results, hidden = active.results(texts[proper_id], ids)
         if results:
-            loaded.filtered[status.id] = loaded.filtered[proper.id] = results
+            loaded.filtered[status.id] = loaded.filtered[proper_id] = results
         if hidden:
             loaded.hidden.add(status.id)
 
@@ -215,12 +326,24 @@ def _miss_statements(dialect: str) -> dict[str, Any]:
     }
 
 
-async def _render_accounts(
+async def render_accounts(
     session: AsyncSession, settings: Settings, account_ids: set[int]
 ) -> dict[int, entities.Account]:
     statement = _miss_statements(dialect_of(session))["accounts"]
     rows = await session.execute(statement, {"ids": list(account_ids)})
     return {account.id: account_entity(settings, account, role) for account, role in rows.all()}
+
+
+async def render_statuses(
+    session: AsyncSession,
+    settings: Settings,
+    statuses: Sequence[Status],
+    usernames: Mapping[int, str],
+) -> dict[int, bytes]:
+    """The cached rendering (`shared_bytes`) of each status; `usernames` by account id."""
+    parts = await _render_parts(session, settings, statuses)
+    root = settings.base_url
+    return {s.id: shared_bytes(root, s, parts[s.id], usernames[s.account_id]) for s in statuses}
 
 
 async def _render_parts(
@@ -249,7 +372,7 @@ async def _render_parts(
 
 
 async def _load_poll_votes(
-    session: AsyncSession, loaded: _Loaded, poll_ids: list[int], viewer_id: int | None
+    session: AsyncSession, loaded: Loaded, poll_ids: list[int], viewer_id: int | None
 ) -> None:
     if not poll_ids:
         return
@@ -268,6 +391,42 @@ async def _load_poll_votes(
         )
         for poll_id, choice in mine.all():
             loaded.own_votes[poll_id].append(choice)
+
+
+@dataclass
+class ViewerFlags:
+    """The viewer's favourites, boosts, bookmarks and pins among a page's statuses (ids)."""
+
+    favourited: set[int] = field(default_factory=set)
+    reblogged: set[int] = field(default_factory=set)
+    bookmarked: set[int] = field(default_factory=set)
+    pinned: set[int] = field(default_factory=set)
+
+    def add(self, status_id: int, flags: Sequence[bool]) -> None:
+        """`flags`: the values of `flag_columns`, in their order."""
+        favourited, reblogged, bookmarked, pinned = flags
+        if favourited:
+            self.favourited.add(status_id)
+        if reblogged:
+            self.reblogged.add(status_id)
+        if bookmarked:
+            self.bookmarked.add(status_id)
+        if pinned:
+            self.pinned.add(status_id)
+
+
+def flag_columns(viewer: Any, status_id: Any) -> tuple[ColumnElement[bool], ...]:
+    """The viewer's favourite, boost, bookmark and pin of `status_id` as columns (EXISTS,
+    each one index probe), in `ViewerFlags.add`'s order: the flags of
+    `_viewer_flags_statement` for a query that selects its statuses itself (home's page
+    query reads them in the same round trip)."""
+    boost = aliased(Status)
+    return (
+        exists().where(Favourite.account_id == viewer, Favourite.status_id == status_id),
+        exists().where(boost.account_id == viewer, boost.reblog_of_id == status_id),
+        exists().where(Bookmark.account_id == viewer, Bookmark.status_id == status_id),
+        exists().where(StatusPin.account_id == viewer, StatusPin.status_id == status_id),
+    )
 
 
 @functools.cache
@@ -290,24 +449,32 @@ def _viewer_flags_statement(dialect: str) -> CompoundSelect[Any]:
     )
 
 
-async def _load_viewer_flags(
+async def load_viewer_flags(
     session: AsyncSession,
-    loaded: _Loaded,
+    loaded: Loaded,
     ids: set[int],
-    everything: Iterable[Status],
+    everything: Iterable[StatusRef],
     viewer_id: int,
+    known: ViewerFlags | None = None,
 ) -> None:
-    """The viewer's favourites, boosts, bookmarks and pins among `ids`, in one query."""
-    statement = _viewer_flags_statement(dialect_of(session))
-    params = {"viewer_id": viewer_id, "ids": list(ids)}
-    sets = {
-        "f": loaded.favourited,
-        "r": loaded.reblogged,
-        "b": loaded.bookmarked,
-        "p": loaded.pinned,
-    }
-    for flag, status_id in (await session.execute(statement, params)).all():
-        sets[flag].add(status_id)
+    """The viewer's favourites, boosts, bookmarks and pins among `ids`, in one query, or
+    none when the page's own query read them (`known`)."""
+    if known is not None:
+        loaded.favourited = known.favourited
+        loaded.reblogged = known.reblogged
+        loaded.bookmarked = known.bookmarked
+        loaded.pinned = known.pinned
+    else:
+        statement = _viewer_flags_statement(dialect_of(session))
+        params = {"viewer_id": viewer_id, "ids": list(ids)}
+        sets = {
+            "f": loaded.favourited,
+            "r": loaded.reblogged,
+            "b": loaded.bookmarked,
+            "p": loaded.pinned,
+        }
+        for flag, status_id in (await session.execute(statement, params)).all():
+            sets[flag].add(status_id)
     # Mastodon shows the posting application only to the author.
     app_ids = {
         s.application_id
@@ -372,7 +539,7 @@ class _ViewerFlags(TypedDict, total=False):
 _NO_FLAGS: _ViewerFlags = {}
 
 
-def _viewer_flags(status_id: int, loaded: _Loaded, viewer_id: int | None) -> _ViewerFlags:
+def _viewer_flags(status_id: int, loaded: Loaded, viewer_id: int | None) -> _ViewerFlags:
     """The viewer's own flags on a status; none for an anonymous reader."""
     if viewer_id is None:
         return _NO_FLAGS
@@ -385,14 +552,8 @@ def _viewer_flags(status_id: int, loaded: _Loaded, viewer_id: int | None) -> _Vi
     }
 
 
-def _entity(root: str, status: Status, loaded: _Loaded, viewer_id: int | None) -> entities.Status:
+def _shared(root: str, status: Status, parts: Parts, username: str) -> Shared:
     """`root`: the server's base URL (`base_url`), worked out once per batch."""
-    author = loaded.accounts[status.account_id]
-    username = author["username"]
-    parts = loaded.parts[status.id]
-    poll = loaded.polls.get(status.id)
-    application = loaded.applications.get(status.application_id or 0)
-    boosted = loaded.boosted.get(status.reblog_of_id or 0)
     return {
         "id": str(status.id),
         "created_at": iso(status.created_at),
@@ -411,24 +572,40 @@ def _entity(root: str, status: Status, loaded: _Loaded, viewer_id: int | None) -
         "favourites_count": status.favourites_count,
         "edited_at": iso(status.edited_at),
         "content": status.content,
-        "reblog": _entity(root, boosted, loaded, viewer_id) if boosted else None,
-        "application": {"name": application.name, "website": application.website}
-        if application
-        else None,
-        "account": author,
         "media_attachments": parts["media_attachments"],
         "mentions": parts["mentions"],
         "tags": parts["tags"],
         "emojis": [],
         "card": None,
-        "poll": poll_entity(
-            poll,
-            loaded.option_votes.get(poll.id, {}),
-            loaded.own_votes.get(poll.id),
-            viewer_id,
-        )
-        if poll
-        else None,
+    }
+
+
+def application_entity(
+    loaded: Loaded, application_id: int | None
+) -> entities.StatusApplication | None:
+    application = loaded.applications.get(application_id or 0)
+    return {"name": application.name, "website": application.website} if application else None
+
+
+def viewer_poll(loaded: Loaded, status_id: int, viewer_id: int | None) -> entities.Poll | None:
+    poll = loaded.polls.get(status_id)
+    if poll is None:
+        return None
+    return poll_entity(
+        poll, loaded.option_votes.get(poll.id, {}), loaded.own_votes.get(poll.id), viewer_id
+    )
+
+
+def _entity(root: str, status: Status, loaded: Loaded, viewer_id: int | None) -> entities.Status:
+    """`root`: the server's base URL (`base_url`), worked out once per batch."""
+    author = loaded.accounts[status.account_id]
+    boosted = loaded.boosted.get(status.reblog_of_id or 0)
+    return {
+        **_shared(root, status, loaded.parts[status.id], author["username"]),
+        "reblog": _entity(root, boosted, loaded, viewer_id) if boosted else None,
+        "application": application_entity(loaded, status.application_id),
+        "account": author,
+        "poll": viewer_poll(loaded, status.id, viewer_id),
         **_viewer_flags(status.id, loaded, viewer_id),
         "filtered": loaded.filtered.get(status.id, []),
     }

@@ -17,8 +17,8 @@ from connecthub.http.pagination import PageDep, link_header
 from connecthub.http.params import read_params
 from connecthub.http.responses import EntityResponse
 from connecthub.infra.uow import UnitOfWork
-from connecthub.statuses.models import Status
-from connecthub.statuses.serializers import status_entities
+from connecthub.statuses.entity_bytes import status_page
+from connecthub.statuses.serializers import StatusRef
 from connecthub.timelines import service
 from connecthub.timelines.lists_endpoints import router as lists_router
 from connecthub.timelines.serializers import marker_entity
@@ -35,15 +35,16 @@ async def _render(
     request: Request,
     uow: UnitOfWork,
     settings: Settings,
-    statuses: Sequence[Status],
+    statuses: Sequence[StatusRef],
     viewer_id: int | None,
     context: str,
 ) -> Response:
     # The Link header follows the rows read, so a page that filters left short still leads
     # on to the next one.
     link = link_header(request, statuses[0].id, statuses[-1].id) if statuses else None
-    return EntityResponse(
-        await status_entities(uow.session, statuses, viewer_id, settings, context=context),
+    return Response(
+        await status_page(uow.session, statuses, viewer_id, settings, context=context),
+        media_type="application/json",
         headers={"Link": link} if link else None,
     )
 

@@ -33,6 +33,7 @@ from connecthub.core.pagination import Page
 from connecthub.infra.engines import Engines
 from connecthub.infra.redis import KeySpace
 from connecthub.statuses.models import Status
+from connecthub.statuses.serializers import StatusRef
 from connecthub.timelines import repository
 
 BUILDING = -2
@@ -149,7 +150,7 @@ return 1
 class FeedStore(Protocol):
     distributed: bool
 
-    async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
+    async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> Sequence[StatusRef]:
         """One page of the viewer's home, newest first, every row visibility-checked."""
         ...
 
@@ -238,7 +239,7 @@ class RedisFeedStore:
 
     # Reading
 
-    async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
+    async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> Sequence[StatusRef]:
         key = self.key(viewer_id)
         fetch = page.limit * 2 + 10  # room for entries the visibility check drops
         state, oldest, raw = await self._read(key, page, fetch, refresh=True)
@@ -250,7 +251,7 @@ class RedisFeedStore:
         floor = oldest if state == TRUNCATED else None
         if floor is not None and page.min_id is not None and page.min_id < floor:
             return await repository.home(session, viewer_id, page)  # below what the feed holds
-        found: list[Status] = []
+        found: list[StatusRef] = []
         current = page
         for _round in range(MAX_READ_ROUNDS):
             found += await repository.home_among(

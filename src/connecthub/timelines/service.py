@@ -11,6 +11,7 @@ from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
+from connecthub.statuses.serializers import StatusRef
 from connecthub.timelines import repository
 from connecthub.timelines.feeds import feed_store
 from connecthub.timelines.models import List, ListAccount, Marker
@@ -20,7 +21,7 @@ MARKER_TIMELINES = ("home", "notifications")
 MAX_TITLE = 255
 
 
-async def home(uow: UnitOfWork, viewer_id: int, page: Page) -> list[Status]:
+async def home(uow: UnitOfWork, viewer_id: int, page: Page) -> Sequence[StatusRef]:
     return await feed_store(uow.engines).home(uow.session, viewer_id, page)
 
 

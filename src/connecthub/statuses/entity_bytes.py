@@ -1,0 +1,255 @@
+"""A page of statuses written straight to JSON bytes, for the timelines (ADR 0010).
+
+What every viewer sees of a status is rendered once (`serializers.shared_bytes`) and kept in
+the entity cache as JSON bytes; a read takes the page's statuses, their authors' accounts and
+the viewer's filter rules in one MGET, the viewer's favourites, boosts, bookmarks and pins in
+one query, and splices the per-read parts (author, boosted status, poll, application, flags,
+filter results) around the cached bytes. No entity dict is built for a cached status and no
+ORM row is loaded: the answer is `[` + the statuses joined by `,` + `]`.
+
+The same converter renders what is cached (serializers.py), so the bytes hold exactly the
+entity `status_entities` returns (tests/timelines/test_page_bytes.py compares the two).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connecthub.clock import utcnow
+from connecthub.config import Settings
+from connecthub.filters import matching
+from connecthub.filters.models import RULES_KIND
+from connecthub.infra import entity_cache
+from connecthub.infra.db import dialect_of, in_id_list
+from connecthub.statuses.models import Status
+from connecthub.statuses.serializers import (
+    ACCOUNT,
+    NO_POLL,
+    STATUS,
+    WITH_POLL,
+    Loaded,
+    StatusRef,
+    ViewerFlags,
+    application_entity,
+    apply_filters,
+    is_rendering,
+    load_polls,
+    load_viewer_flags,
+    render_accounts,
+    render_statuses,
+    status_entities,
+    viewer_poll,
+)
+
+
+class Ref(NamedTuple):
+    """A status as a timeline query names it: enough to find the rest in the cache."""
+
+    id: int
+    account_id: int
+    reblog_of_id: int | None
+    application_id: int | None
+    spoiler_text: str  # what filters match
+    text: str
+    # The viewer's flags (`flag_columns`) on the status, then on the one it boosts, when
+    # the query that named it read them.
+    viewer_flags: tuple[bool, ...] | None = None
+
+
+def _flag_bytes(favourited: bool, reblogged: bool, bookmarked: bool, pinned: bool) -> bytes:
+    def word(value: bool) -> str:
+        return "true" if value else "false"
+
+    return (
+        f',"favourited":{word(favourited)},"reblogged":{word(reblogged)},"muted":false,'
+        f'"bookmarked":{word(bookmarked)},"pinned":{word(pinned)}'
+    ).encode()
+
+
+# Every combination of the viewer's four flags, written once.
+_FLAGS = {
+    (f, r, b, p): _flag_bytes(f, r, b, p)
+    for f in (False, True)
+    for r in (False, True)
+    for b in (False, True)
+    for p in (False, True)
+}
+
+
+# The columns of a `Ref`, for the timelines' queries.
+REF_COLUMNS = (
+    Status.id,
+    Status.account_id,
+    Status.reblog_of_id,
+    Status.application_id,
+    Status.spoiler_text,
+    Status.text,
+)
+
+
+@functools.cache
+def _statements(dialect: str) -> dict[str, Any]:
+    """Built once per engine; ids bound at execution."""
+    return {
+        "refs": select(*REF_COLUMNS).where(in_id_list(Status.id, "ids", dialect)),
+        "rows": select(Status).where(in_id_list(Status.id, "ids", dialect)),
+    }
+
+
+async def _refs(session: AsyncSession, ids: Sequence[int]) -> dict[int, Ref]:
+    statement = _statements(dialect_of(session))["refs"]
+    rows = await session.execute(statement, {"ids": list(ids)})
+    return {row.id: Ref(*row) for row in rows.all()}
+
+
+async def _rows(session: AsyncSession, ids: Sequence[int]) -> list[Status]:
+    statement = _statements(dialect_of(session))["rows"]
+    return list((await session.scalars(statement, {"ids": list(ids)})).all())
+
+
+async def status_page(
+    session: AsyncSession,
+    statuses: Sequence[StatusRef],
+    viewer_id: int | None,
+    settings: Settings,
+    *,
+    context: str,
+    flags: ViewerFlags | None = None,
+) -> bytes:
+    """The JSON array of `statuses` as `status_entities(..., context=context)` renders them
+    for `viewer_id` (a `hide` filter leaves its statuses out), as bytes. `flags`: the
+    viewer's flags on the statuses and what they boost, when the caller's query read them."""
+    if not statuses:
+        return b"[]"
+    cache = entity_cache.of(session)
+    if cache is None:  # uncommitted changes in this session: render from its own rows
+        found = {r.id: r for r in await _rows(session, [s.id for s in statuses])}
+        own = [s if isinstance(s, Status) else found[s.id] for s in statuses]
+        return orjson.dumps(
+            await status_entities(session, own, viewer_id, settings, context=context)
+        )
+
+    if flags is None and viewer_id is not None:
+        flags = _flags_read_with(statuses)
+    boost_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None}
+    boosted: dict[int, StatusRef] = dict(await _refs(session, list(boost_ids))) if boost_ids else {}
+    everything = [*statuses, *boosted.values()]
+    ids = {s.id for s in everything}
+    account_ids = {s.account_id for s in everything}
+    wanted = {ACCOUNT: sorted(account_ids), STATUS: sorted(ids)}
+    if viewer_id is not None:  # the viewer's filter rules, in the same round trip
+        wanted[RULES_KIND] = [viewer_id]
+    cached = await cache.get_raw_many(wanted)
+    accounts, account_generation = cached[ACCOUNT]
+    raw, status_generation = cached[STATUS]
+    renderings = {i: value for i, value in raw.items() if is_rendering(value)}
+
+    if missing_accounts := account_ids - accounts.keys():
+        rendered = await render_accounts(session, settings, missing_accounts)
+        await cache.put_many(ACCOUNT, rendered, account_generation)
+        accounts.update({i: orjson.dumps(entity) for i, entity in rendered.items()})
+    if missing := sorted(ids - renderings.keys()):
+        misses = await _rows(session, missing)
+        usernames = {r.account_id: orjson.loads(accounts[r.account_id])["username"] for r in misses}
+        fresh = await render_statuses(session, settings, misses, usernames)
+        await cache.put_raw_many(STATUS, fresh, status_generation)
+        renderings.update(fresh)
+
+    loaded = Loaded()
+    await load_polls(
+        session, loaded, [i for i in ids if renderings[i].startswith(WITH_POLL)], viewer_id
+    )
+    if viewer_id is not None:
+        await load_viewer_flags(session, loaded, ids, everything, viewer_id, flags)
+        cached_rules = cached[RULES_KIND]
+        rules_found = {i: orjson.loads(value) for i, value in cached_rules[0].items()}
+        rules = await matching.rules_for(session, viewer_id, cache, (rules_found, cached_rules[1]))
+        if rules:
+            texts = {s.id: f"{s.spoiler_text}\n{s.text}" for s in everything}
+            active = matching.ViewerFilters(rules, context, utcnow())
+            apply_filters(loaded, statuses, texts, active)
+
+    writer = _Page(loaded, renderings, accounts, boosted, viewer_id)
+    return b"[" + b",".join(writer.one(s) for s in statuses if s.id not in loaded.hidden) + b"]"
+
+
+def _flags_read_with(statuses: Sequence[StatusRef]) -> ViewerFlags | None:
+    """The flags the page's query read with its statuses (`Ref.viewer_flags`), or None."""
+    flags = ViewerFlags()
+    for status in statuses:
+        read: tuple[bool, ...] | None = getattr(status, "viewer_flags", None)
+        if read is None:
+            return None
+        flags.add(status.id, read[:4])
+        if status.reblog_of_id is not None:
+            flags.add(status.reblog_of_id, read[4:])
+    return flags
+
+
+class _Page:
+    """Writes each status of one page around its cached rendering."""
+
+    def __init__(
+        self,
+        loaded: Loaded,
+        renderings: Mapping[int, bytes],
+        accounts: Mapping[int, bytes],
+        boosted: Mapping[int, StatusRef],
+        viewer_id: int | None,
+    ) -> None:
+        self.loaded = loaded
+        self.renderings = renderings
+        self.accounts = accounts
+        self.boosted = boosted
+        self.viewer_id = viewer_id
+
+    def one(self, status: StatusRef) -> bytes:
+        loaded = self.loaded
+        rendering = self.renderings[status.id]
+        if rendering.startswith(WITH_POLL):
+            poll = viewer_poll(loaded, status.id, self.viewer_id)
+            poll_bytes = orjson.dumps(poll)
+            rest = rendering[len(WITH_POLL) :]
+        else:
+            poll_bytes = b"null"
+            rest = rendering[len(NO_POLL) :]
+        boosted = self.boosted.get(status.reblog_of_id) if status.reblog_of_id else None
+        application = (
+            application_entity(loaded, status.application_id) if status.application_id else None
+        )
+        if self.viewer_id is None:
+            flags = b""
+        else:
+            i = status.id
+            flags = _FLAGS[
+                (
+                    i in loaded.favourited,
+                    i in loaded.reblogged,
+                    i in loaded.bookmarked,
+                    i in loaded.pinned,
+                )
+            ]
+        filtered = loaded.filtered.get(status.id)
+        return b"".join(
+            (
+                b'{"poll":',
+                poll_bytes,
+                b',"account":',
+                self.accounts[status.account_id],
+                b',"reblog":',
+                self.one(boosted) if boosted is not None else b"null",
+                b',"application":',
+                orjson.dumps(application) if application else b"null",
+                flags,
+                b',"filtered":',
+                orjson.dumps(filtered) if filtered else b"[]",
+                b",",
+                rest,
+            )
+        )
