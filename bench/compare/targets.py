@@ -134,7 +134,9 @@ class Target:
         raise NotImplementedError
 
     def drop(self) -> None:
-        """Removes what `reset` made outside state_dir (databases, Redis keys)."""
+        """Forgets the community: the marker, and what `reset` made outside state_dir
+        (databases, Redis keys)."""
+        self.marker.unlink(missing_ok=True)
 
     def spawn(self, label: str, command: list[str], env: dict[str, str]) -> None:
         log = (self.state_dir / f"{label}.log").open("ab")
@@ -149,7 +151,7 @@ class Target:
         )
         self.processes.append(process)
 
-    def wait_ready(self, timeout: float = 180) -> None:
+    def wait_ready(self, timeout: float = 600) -> None:  # a first start migrates
         deadline = time.monotonic() + timeout
         while True:
             for process in self.processes:
@@ -272,6 +274,7 @@ class Distributed(Target):
         asyncio.run(_drop_redis_prefix(self.redis_prefix))
 
     def drop(self) -> None:
+        super().drop()
         drop_database(self.database)
         asyncio.run(_drop_redis_prefix(self.redis_prefix))
 
@@ -357,6 +360,7 @@ class GoToSocial(Target):
         recreate_database(self.database)
 
     def drop(self) -> None:
+        super().drop()
         drop_database(self.database)
 
     def env(self) -> dict[str, str]:
