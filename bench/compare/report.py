@@ -198,5 +198,6 @@ def render(results: Results, routes: dict[str, str], targets: list[str]) -> str:
     for route, label in routes.items():
         if any(route in each for each in results):
             out += [f"### {label}", "", *route_table(results, route, targets), ""]
-    out += ["### Ratios within each round", "", *ratio_table(results), ""]
+    if results:
+        out += ["### Ratios within each round", "", *ratio_table(results), ""]
     return "\n".join(out)
