@@ -122,7 +122,9 @@ async def seed(base_url: str, tokens: list[str], shape: Shape, concurrency: int 
                 response = await client.post(
                     f"/api/v1/accounts/{ids[followed]}/follow", headers=auth(follower)
                 )
-                await _checked(response, f"follow {follower} -> {followed}")
+                relationship = await _checked(response, f"follow {follower} -> {followed}")
+                if not relationship.get("following"):  # a request to a locked account
+                    raise RuntimeError(f"follow {follower} -> {followed}: {relationship}")
 
         await asyncio.gather(*(follow(a, b) for a, b in shape.follows))
         print(f"  {len(shape.follows):,} follows in {time.monotonic() - started:.0f} s", flush=True)

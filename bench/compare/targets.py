@@ -449,7 +449,16 @@ class GoToSocial(Target):
 
             async def token(username: str) -> str:
                 async with gate:
-                    return await _gotosocial_token(client, client_id, secret, username)
+                    raw = await _gotosocial_token(client, client_id, secret, username)
+                    # Its accounts start locked (a follow would be a request); ConnectHub's
+                    # and Mastodon's start open.
+                    unlocked = await client.patch(
+                        "/api/v1/accounts/update_credentials",
+                        headers={"Authorization": f"Bearer {raw}"},
+                        json={"locked": False},
+                    )
+                    _raise_for(unlocked, f"unlocking {username}")
+                    return raw
 
             return list(await asyncio.gather(*(token(name) for name in usernames)))
 
