@@ -232,7 +232,7 @@ def main() -> None:
         "- ConnectHub: MAX_REQUESTS_IN_FLIGHT=0 (admission control off) and every rate limit"
         f" at {targets.ROOMY_LIMIT} (limiter on, never reached): no 429 or 503 in the figures;"
         " distributed = `connecthub serve --workers 2` + `connecthub worker`,"
-        " DATABASE_POOL_SIZE=32;"
+        " DATABASE_POOL_SIZE=8 and no overflow per process (16 connections, as GoToSocial's);"
         " embedded = one `connecthub serve` on SQLite; bare = a hello ASGI app under the same"
         " uvicorn settings and 2 workers"
     )

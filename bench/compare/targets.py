@@ -263,9 +263,12 @@ class Distributed(Target):
             DATABASE_URL=f"{PG_SERVER}/{self.database}",
             REDIS_URL=REDIS_URL,
             REDIS_KEY_PREFIX=self.redis_prefix,
-            # One pooled connection per request a server process holds at 64 connections
-            # over 2 processes: a smaller pool churns overflow connections.
-            DATABASE_POOL_SIZE="32",
+            # 8 connections per server process: 16 in all, as GoToSocial opens on 2 cores
+            # (db-max-open-conns-multiplier 8 x GOMAXPROCS), and room left on a PostgreSQL
+            # server others share (max_connections 100 here; 32 + overflow per process ran
+            # it out: "too many clients already" as 503s).
+            DATABASE_POOL_SIZE="8",
+            DATABASE_MAX_OVERFLOW="0",
         )
 
     def reset(self) -> None:
