@@ -134,6 +134,10 @@ def _prepare(target: targets.Target, shape: community.Shape, keep: bool) -> None
     if reusable:
         print(f"{target.name}: reusing the seeded community in {target.state_dir}", flush=True)
         target.start()
+        # Work a previous run left queued (GoToSocial restores its queues at start) would
+        # otherwise run during the measurements.
+        waited = measure.settle(target.roots(), limit_seconds=600)
+        print(f"  settled {waited:.0f} s after start", flush=True)
         return
     target.reset()
     target.start()

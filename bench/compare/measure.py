@@ -62,16 +62,30 @@ def rss_mib(roots: list[int]) -> float:
     return total_kib / 1024
 
 
-def settle(roots: list[int], *, quiet_share: float = 0.03, limit_seconds: float = 120) -> float:
-    """Waits until the target's processes are idle (under `quiet_share` of one core over half
-    a second): background work a run queued (a post's fan-out) is then done and counted.
-    Returns the seconds it took; gives up after `limit_seconds`."""
+def idle_rate(roots: list[int], seconds: float = 1.0) -> float:
+    """Share of one core the target uses while nobody asks it anything."""
+    before = cpu_seconds(roots)
+    time.sleep(seconds)
+    return (cpu_seconds(roots) - before) / seconds
+
+
+def settle(
+    roots: list[int],
+    *,
+    baseline: float = 0.0,
+    quiet_share: float = 0.03,
+    limit_seconds: float = 120,
+) -> float:
+    """Waits until the target's processes are back to idle (`baseline`, the share of a core
+    they use unasked, plus `quiet_share`, over half a second): background work a run queued
+    (a post's fan-out) is then done and counted. Returns the seconds it took; gives up
+    after `limit_seconds`."""
     started = time.monotonic()
     before = cpu_seconds(roots)
     while time.monotonic() - started < limit_seconds:
         time.sleep(0.5)
         now = cpu_seconds(roots)
-        if now - before <= quiet_share * 0.5:
+        if now - before <= (baseline + quiet_share) * 0.5:
             break
         before = now
     return time.monotonic() - started
@@ -159,6 +173,7 @@ def run_wrk(base_url: str, load: Load, token_file: Path, roots: list[int]) -> Wr
         str(ROTATE_TOKENS),
         base_url + load.path,
     ]
+    baseline = idle_rate(roots)
     cpu_before = cpu_seconds(roots)
     done = subprocess.run(
         command,
@@ -170,7 +185,7 @@ def run_wrk(base_url: str, load: Load, token_file: Path, roots: list[int]) -> Wr
     )
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
-    settle(roots)
+    settle(roots, baseline=baseline, limit_seconds=60)
     result = parse_wrk(done.stdout)
     result.cpu_seconds = cpu_seconds(roots) - cpu_before
     result.rss_mib = rss_mib(roots)
