@@ -22,7 +22,11 @@ end
 
 request = function()
   counter = counter + 1
-  local headers = {["Authorization"] = "Bearer " .. tokens[(counter % #tokens) + 1]}
+  -- A User-Agent as clients send: GoToSocial answers 418 to a request without one.
+  local headers = {
+    ["Authorization"] = "Bearer " .. tokens[(counter % #tokens) + 1],
+    ["User-Agent"] = "bench-compare/1 (wrk)",
+  }
   local body = nil
   if method == "POST" then
     headers["Content-Type"] = "application/json"
