@@ -73,7 +73,9 @@ def _cpu_ratio(route: str, over: str, under: str) -> Callable[..., float | None]
         if over not in runs or under not in runs:
             return None
         mine, theirs = runs[over].cpu_ms_per_request, runs[under].cpu_ms_per_request
-        return theirs / mine if mine and not math.isnan(mine / theirs) else None
+        if not mine or not theirs or math.isnan(mine) or math.isnan(theirs):
+            return None
+        return theirs / mine
 
     return ratio
 
@@ -95,7 +97,7 @@ def _rss_growth(target: str, first: list[float]) -> Callable[..., float | None]:
             return None
         if index == 0:
             first[:] = [runs[-1].rss_mib]
-        return runs[-1].rss_mib / first[0] if first else None
+        return runs[-1].rss_mib / first[0] if first and first[0] else None
 
     return growth
 
