@@ -15,7 +15,8 @@ each round against the issue's targets.
 
 Servers listen on 127.0.0.1 (ports from --port-base), use PostgreSQL databases and Redis
 keys named cmp_*, keep their data under ~/.cache/connecthub-bench/compare/, and are
-stopped on exit, Ctrl-C and errors; `--max-minutes` bounds the whole run.
+stopped on exit, Ctrl-C and errors; `--max-minutes` bounds the whole run. wrk counts non-2xx
+answers without their status: each server's log (`<target>/*.log` there) says what they were.
 """
 
 from __future__ import annotations
