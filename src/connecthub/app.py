@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from starlette.applications import Starlette
 from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connecthub import __version__
 from connecthub.accounts import passwords, signup_hooks
@@ -20,12 +21,13 @@ from connecthub.http.admission import Admission, AdmissionMiddleware
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.edge import EdgeMiddleware
 from connecthub.http.errors import install_error_handlers
+from connecthub.http.fast_routes import FastRoutes
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
 from connecthub.infra.sweeper import run_sweeper
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.privacy.service import record_terms_consent
-from connecthub.routes import include_routers
+from connecthub.routes import HOT_ROUTES, include_routers
 from connecthub.streaming.endpoints import WebSocketShortcut
 from connecthub.streaming.hub import StreamingHub
 from connecthub.tasks import register_all
@@ -48,14 +50,26 @@ class _ConnectHubApp(FastAPI):
     `WebSocketShortcut`), and without the layers FastAPI puts around the app's own:
     Starlette's last-resort 500 page (http/edge.py answers every error inside), FastAPI's
     exception telemetry (off) and its body limit (unset: http/body_limit.py is ours). What
-    is left: the app's middleware (admission, tracing when on, the edge layer), then
-    FastAPI's exception handlers and its exit stack, then the router."""
+    is left: the app's middleware (admission, tracing when on, the edge layer), the hot
+    routes (http/fast_routes.py), then FastAPI's exception handlers, its exit stack and
+    its router."""
+
+    traced = False  # set when tracing is on (ops/setup.instrument_app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # FastAPI's own telemetry asks the OpenTelemetry providers whether it is on, three
+        # environment reads per request; it is off unless ConnectHub's tracing is.
+        if self.traced or self.root_path or scope["type"] == "lifespan":
+            await super().__call__(scope, receive, send)
+        else:
+            await Starlette.__call__(self, scope, receive, send)
 
     def build_middleware_stack(self) -> ASGIApp:
         app: ASGIApp = self.router
         app = AsyncExitStackMiddleware(app)
         handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
         app = ExceptionMiddleware(app, handlers=handlers, debug=self.debug)
+        app = FastRoutes(app, self, HOT_ROUTES)
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
         return WebSocketShortcut(app, self.state.client_ips)
@@ -145,6 +159,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         EdgeMiddleware, settings=settings, resolver=app.state.client_ips, state=app.state
     )
     instrument_app(app, settings)  # when tracing is on
+    app.traced = bool(settings.otel_exporter_otlp_endpoint)
     # Outermost: past the admission limit a request is refused before anything else runs
     # (no access line, span or engine: what shedding spends on the excess is what decides
     # how much excess a process survives), and it counts only requests that do work.
