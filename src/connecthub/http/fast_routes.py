@@ -244,7 +244,8 @@ class FastRoutes:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             plan = self.plans.get((scope["method"], scope["path"]))
-            if plan is not None:
+            # Overridden dependencies are FastAPI's business: the plans do not know them.
+            if plan is not None and not self.fastapi_app.dependency_overrides:
                 await plan.serve(self.fastapi_app, scope, receive, send)
                 return
         await self.app(scope, receive, send)
