@@ -4,23 +4,42 @@ what ConnectHub's own stack and handlers cost, independent of how busy the machi
 
     .venv/bin/python bench/route_cpu.py                       # embedded (a temporary SQLite)
     .venv/bin/python bench/route_cpu.py /api/v2/instance /health/live --requests 5000
+    .venv/bin/python bench/route_cpu.py --profile 25          # cProfile, top 25 per route
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/mydb REDIS_URL=redis://127.0.0.1:6379/0 \
+      REDIS_KEY_PREFIX=mine: .venv/bin/python bench/route_cpu.py   # distributed engines
 
-Rate limiting stays on (the default), as a client meets it; the anonymous limit is raised
-so the loop never reaches it.
+Paths marked `auth:` are sent with a bearer token of a user created for the run (it follows
+one other user who has posted a few statuses, so the home timeline is not empty). Rate
+limiting stays on (the default), as a client meets it; the limits are raised so the loop
+never reaches them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import os
+import pstats
 import tempfile
 import time
 from typing import Any
 
-DEFAULT_PATHS = ["/health/live", "/api/v1/instance", "/api/v2/instance"]
+DEFAULT_PATHS = [
+    "/health/live",
+    "/api/v1/instance",
+    "/api/v2/instance",
+    "auth:/api/v1/accounts/verify_credentials",
+    "auth:/api/v1/timelines/home?limit=20",
+]
+_NO_LIMIT = "1000000000/60"
 
 
-def _scope(path: str) -> dict[str, Any]:
+def _scope(target: str, token: str | None) -> dict[str, Any]:
+    path, _, query = target.partition("?")
+    headers = [(b"host", b"127.0.0.1:3000"), (b"user-agent", b"route-cpu")]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -29,16 +48,16 @@ def _scope(path: str) -> dict[str, Any]:
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:3000")],
+        "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 3000),
         "state": {},
     }
 
 
-async def _call(app: Any, path: str) -> int:
+async def _call(app: Any, target: str, token: str | None) -> int:
     status = 0
 
     async def receive() -> dict[str, Any]:
@@ -49,7 +68,7 @@ async def _call(app: Any, path: str) -> int:
         if message["type"] == "http.response.start":
             status = message["status"]
 
-    await app(_scope(path), receive, send)
+    await app(_scope(target, token), receive, send)
     return status
 
 
@@ -58,13 +77,62 @@ async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"hello"})
 
 
-async def _cpu_per_request(app: Any, path: str, requests: int) -> tuple[float, int]:
+async def _cpu_per_request(
+    app: Any, target: str, token: str | None, requests: int, profile: int
+) -> tuple[float, int]:
     for _ in range(max(requests // 10, 50)):  # warm: caches, compiled statements
-        status = await _call(app, path)
+        status = await _call(app, target, token)
+    profiler = cProfile.Profile() if profile else None
     started = time.process_time()
+    if profiler:
+        profiler.enable()
     for _ in range(requests):
-        await _call(app, path)
-    return (time.process_time() - started) / requests * 1e6, status
+        await _call(app, target, token)
+    if profiler:
+        profiler.disable()
+    cost = (time.process_time() - started) / requests * 1e6
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
+    return cost, status
+
+
+async def _seed(app: Any) -> str:
+    """A user following another who posted a few statuses; returns the follower's token."""
+    from connecthub.accounts import service as accounts
+    from connecthub.oauth.tokens import issue_token
+
+    engines = app.state.engines
+    tokens = []
+    for name in ("reader", "writer"):
+        async with engines.db.transaction() as session:
+            account, _ = await accounts.create_user(
+                session,
+                username=f"{name}{os.getpid()}",
+                email=f"{name}{os.getpid()}@example.com",
+                password="correct horse battery staple",
+            )
+            issued = await issue_token(
+                session,
+                account_id=account.id,
+                application_id=None,
+                scopes=frozenset({"read", "write", "follow"}),
+            )
+            tokens.append((account.id, issued.access_token))
+    (_, reader), (writer_id, writer) = tokens
+    await _post(app, f"/api/v1/accounts/{writer_id}/follow", reader, {})
+    for n in range(20):
+        await _post(app, "/api/v1/statuses", writer, {"status": f"note {n}"})
+    return reader
+
+
+async def _post(app: Any, path: str, token: str, body: dict[str, Any]) -> None:
+    import httpx
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        response = await client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+        response.raise_for_status()
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -73,26 +141,43 @@ async def run(args: argparse.Namespace) -> None:
     from connecthub.infra import migrations
 
     workdir = tempfile.mkdtemp(prefix="route-cpu-")
-    settings = load_settings(
-        database_url=f"sqlite:///{workdir}/connecthub.db",
-        media_storage_url=f"file://{workdir}/media",
-        log_level="warning",
-        rate_limit_ip="1000000000/60",
-    )
+    overrides: dict[str, Any] = {
+        "log_level": "warning",
+        "rate_limit_ip": _NO_LIMIT,
+        "rate_limit_token": _NO_LIMIT,
+        "rate_limit_account": _NO_LIMIT,
+    }
+    if not os.environ.get("DATABASE_URL"):
+        overrides["database_url"] = f"sqlite:///{workdir}/connecthub.db"
+        overrides["media_storage_url"] = f"file://{workdir}/media"
+    settings = load_settings(**overrides)
     await migrations.upgrade(settings)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        bare, _ = await _cpu_per_request(bare_app, "/", args.requests)
-        print(f"{'bare ASGI app':32s} {bare:8.1f} µs CPU per request")
-        for path in args.paths or DEFAULT_PATHS:
-            cost, status = await _cpu_per_request(app, path, args.requests)
-            print(f"{path:32s} {cost:8.1f} µs CPU per request (status {status})")
+        token = await _seed(app)
+        await asyncio.sleep(0.5)  # the fan-out jobs of the seeded statuses
+        bare, _ = await _cpu_per_request(bare_app, "/", None, args.requests, 0)
+        print(f"{'bare ASGI app':44s} {bare:8.1f} µs CPU per request")
+        for target in args.paths or DEFAULT_PATHS:
+            authed = target.startswith("auth:")
+            path = target.removeprefix("auth:")
+            cost, status = await _cpu_per_request(
+                app, path, token if authed else None, args.requests, args.profile
+            )
+            label = ("[token] " if authed else "") + path
+            print(
+                f"{label:44s} {cost:8.1f} µs CPU per request, {cost / bare:6.0f}x bare"
+                f" (status {status})"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", help="GET paths (default: probe and instance)")
+    parser.add_argument(
+        "paths", nargs="*", help="GET paths, `auth:` before those sent with a token"
+    )
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--profile", type=int, default=0, metavar="TOP", help="cProfile")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -9,25 +9,25 @@ from collections.abc import AsyncIterator
 
 import structlog
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from starlette.applications import Starlette
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connecthub import __version__
 from connecthub.accounts import passwords, signup_hooks
 from connecthub.config import Settings, get_settings
 from connecthub.http.admission import Admission, AdmissionMiddleware
-from connecthub.http.body_limit import BodyLimitMiddleware
 from connecthub.http.client_ip import ClientIpResolver
-from connecthub.http.errors import UnhandledErrorMiddleware, install_error_handlers
-from connecthub.http.inputs import InputCheckMiddleware
-from connecthub.http.ratelimit import RateLimitMiddleware
-from connecthub.http.request_context import RequestContextMiddleware
-from connecthub.http.security import MastodonCorsMiddleware, SecurityHeadersMiddleware
+from connecthub.http.edge import EdgeMiddleware
+from connecthub.http.errors import install_error_handlers
+from connecthub.http.fast_routes import FastRoutes
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
 from connecthub.infra.sweeper import run_sweeper
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.privacy.service import record_terms_consent
-from connecthub.routes import include_routers
+from connecthub.routes import HOT_ROUTES, include_routers
 from connecthub.streaming.endpoints import WebSocketShortcut
 from connecthub.streaming.hub import StreamingHub
 from connecthub.tasks import register_all
@@ -47,10 +47,32 @@ OPENAPI_TAGS = [
 
 class _ConnectHubApp(FastAPI):
     """FastAPI with the streaming WebSocket served ahead of the middleware stack (see
-    `WebSocketShortcut`)."""
+    `WebSocketShortcut`), and without the layers FastAPI puts around the app's own:
+    Starlette's last-resort 500 page (http/edge.py answers every error inside), FastAPI's
+    exception telemetry (off) and its body limit (unset: http/body_limit.py is ours). What
+    is left: the app's middleware (admission, tracing when on, the edge layer), the hot
+    routes (http/fast_routes.py), then FastAPI's exception handlers, its exit stack and
+    its router."""
+
+    traced = False  # set when tracing is on (ops/setup.instrument_app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # FastAPI's own telemetry asks the OpenTelemetry providers whether it is on, three
+        # environment reads per request; it is off unless ConnectHub's tracing is.
+        if self.traced or self.root_path or scope["type"] == "lifespan":
+            await super().__call__(scope, receive, send)
+        else:
+            await Starlette.__call__(self, scope, receive, send)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return WebSocketShortcut(super().build_middleware_stack(), self.state.client_ips)
+        app: ASGIApp = self.router
+        app = AsyncExitStackMiddleware(app)
+        handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
+        app = ExceptionMiddleware(app, handlers=handlers, debug=self.debug)
+        app = FastRoutes(app, self, HOT_ROUTES)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return WebSocketShortcut(app, self.state.client_ips)
 
 
 # CPython's default (700, 10, 10) runs a full collection whenever the long-lived heap has
@@ -131,19 +153,13 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         install_api_docs(app)
     install_trailing_slash_redirect(app)
 
-    # Added inner to outer: the last one added sees the request first.
-    app.add_middleware(InputCheckMiddleware)
-    app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(RateLimitMiddleware, settings=settings)
+    # Added inner to outer: the last one added sees the request first. Request context,
+    # CORS, body limit, rate limits, unhandled errors and the input check are one layer.
     app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_request_body_bytes,
-        max_upload_bytes=settings.max_upload_body_bytes,
+        EdgeMiddleware, settings=settings, resolver=app.state.client_ips, state=app.state
     )
-    app.add_middleware(MastodonCorsMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.behind_tls)
-    app.add_middleware(RequestContextMiddleware, resolver=app.state.client_ips)
     instrument_app(app, settings)  # when tracing is on
+    app.traced = bool(settings.otel_exporter_otlp_endpoint)
     # Outermost: past the admission limit a request is refused before anything else runs
     # (no access line, span or engine: what shedding spends on the excess is what decides
     # how much excess a process survives), and it counts only requests that do work.

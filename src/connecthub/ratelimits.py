@@ -107,15 +107,21 @@ def rule_limit(settings: Settings, rule: PathRule) -> RateLimit:
 def decision_headers(decision: RateLimitDecision) -> dict[str, str]:
     """`X-RateLimit-*` (Reset as an ISO 8601 timestamp, as Mastodon sends it), plus
     `Retry-After` in seconds when refused."""
-    reset = datetime.fromtimestamp(decision.reset_at, UTC)
     headers = {
         "X-RateLimit-Limit": str(decision.limit),
         "X-RateLimit-Remaining": str(decision.remaining),
-        "X-RateLimit-Reset": reset.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "X-RateLimit-Reset": _reset_text(decision.reset_at),
     }
     if not decision.allowed:
         headers["Retry-After"] = str(decision.retry_after)
     return headers
+
+
+@functools.lru_cache(maxsize=256)
+def _reset_text(reset_at: int) -> str:
+    """The same for every request of a window: formatted once."""
+    reset = datetime.fromtimestamp(reset_at, UTC)
+    return reset.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def email_key(settings: Settings, email: str) -> str:

@@ -247,3 +247,79 @@ async def test_memory_limiter_forgets_keys_that_no_longer_matter() -> None:
     for _ in range(MemoryRateLimiter.SWEEP_EVERY):
         await limiter.hit("ip", "steady", RateLimit(5000, 60))
     assert len(limiter) == 1
+
+
+# The Redis engine counts hits far from the limit in the process (ADR 0011)
+
+
+async def _stored_count(redis: Redis, prefix: str, bucket: str, key: str) -> int:
+    return int(await redis.hget(f"{prefix}ratelimit:{bucket}:{key}", "count") or 0)
+
+
+async def test_hits_far_from_the_limit_reach_redis_in_batches() -> None:
+    redis = Redis.from_url(REDIS_URL)
+    prefix = f"test:ratelimit:{uuid.uuid4().hex}:"
+    clock = Clock()
+    try:
+        limiter = RedisRateLimiter(redis, KeySpace(prefix), _settings(), clock=clock)
+        limit = RateLimit(1000, 3600)
+        decisions = [await limiter.hit("token", "t1", limit) for _ in range(100)]
+        # Every answer is what one exact count would say, in this process...
+        assert [d.remaining for d in decisions] == list(range(999, 899, -1))
+        assert all(d.allowed and d.limit == 1000 for d in decisions)
+        # ...while Redis heard of them in a few round trips, the rest still to send.
+        assert await _stored_count(redis, prefix, "token", "t1") < 100
+        clock.advance(limiter_sync_seconds())
+        assert (await limiter.hit("token", "t1", limit)).remaining == 899
+        assert await _stored_count(redis, prefix, "token", "t1") == 101
+    finally:
+        await _drop(redis, prefix)
+
+
+async def test_processes_sharing_a_bucket_stop_at_the_limit() -> None:
+    """Two limiters (two server processes) on one key, taking turns: the limit holds to
+    within the hits one process let through before its last round trip."""
+    redis = Redis.from_url(REDIS_URL)
+    prefix = f"test:ratelimit:{uuid.uuid4().hex}:"
+    clock = Clock()
+    try:
+        processes = [
+            RedisRateLimiter(redis, KeySpace(prefix), _settings(), clock=clock) for _ in range(2)
+        ]
+        limit = RateLimit(200, 300)
+        decisions = [await processes[n % 2].hit("ip", "shared", limit) for n in range(400)]
+        allowed = sum(d.allowed for d in decisions)
+        assert 200 <= allowed <= 202
+        assert all(not d.allowed for d in decisions[allowed + 2 :])
+        # Going over was one offence, as with one exact count (a second locks the key out).
+        clock.to_next_window(300)  # offences are remembered for 600 s here
+        for _ in range(201):
+            last = await processes[0].hit("ip", "shared", limit)
+        assert last.locked_out
+    finally:
+        await _drop(redis, prefix)
+
+
+async def test_a_small_limit_is_counted_in_redis_hit_by_hit() -> None:
+    redis = Redis.from_url(REDIS_URL)
+    prefix = f"test:ratelimit:{uuid.uuid4().hex}:"
+    try:
+        limiter = RedisRateLimiter(redis, KeySpace(prefix), _settings(), clock=Clock())
+        for expected in range(1, 16):
+            await limiter.hit("sign_in", "198.51.100.3", RateLimit(15, 300))
+            assert await _stored_count(redis, prefix, "sign_in", "198.51.100.3") == expected
+    finally:
+        await _drop(redis, prefix)
+
+
+def limiter_sync_seconds() -> float:
+    from connecthub.infra.rate_limiters import SYNC_EVERY_MS
+
+    return SYNC_EVERY_MS / 1000
+
+
+async def _drop(redis: Redis, prefix: str) -> None:
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()

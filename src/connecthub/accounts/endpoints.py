@@ -64,10 +64,10 @@ def _mastodon_details(exc: ValidationFailed) -> ValidationFailed:
 
 
 async def _signed_in_user(uow: UnitOfWork, caller: Caller) -> tuple[Account, User]:
-    account = await service.account_by_id(uow.session, caller.account_id)
-    user = await service.user_for_account(uow.session, caller.account_id)
-    if account is None or user is None:
+    found = await service.account_with_user(uow.session, caller.account_id)
+    if found is None:
         raise NotFound()
+    account, user = found
     return account, user
 
 

@@ -67,6 +67,13 @@ async def account_by_id(session: AsyncSession, account_id: int) -> Account | Non
     return await session.get(Account, account_id)
 
 
+async def account_with_user(session: AsyncSession, account_id: int) -> tuple[Account, User] | None:
+    """A local account and its user in one query (the signed-in caller's, say)."""
+    statement = select(Account, User).join(User, User.account_id == Account.id)
+    row = (await session.execute(statement.where(Account.id == account_id))).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
 async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 

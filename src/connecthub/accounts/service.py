@@ -146,6 +146,10 @@ async def visible_account(session: AsyncSession, account_id: int) -> Account | N
     return await repository.visible_account(session, account_id)
 
 
+async def account_with_user(session: AsyncSession, account_id: int) -> tuple[Account, User] | None:
+    return await repository.account_with_user(session, account_id)
+
+
 async def user_for_account(session: AsyncSession, account_id: int) -> User | None:
     return await repository.user_for_account(session, account_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from connecthub.http.errors import error_body
 
@@ -12,52 +12,53 @@ from connecthub.http.errors import error_body
 UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
 
 
-class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int) -> None:
-        self.app = app
+class BodyLimit:
+    def __init__(self, *, max_bytes: int, max_upload_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.max_upload_bytes = max_upload_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.max_upload_bytes if scope["path"].startswith(UPLOAD_PATHS) else self.max_bytes
-        for key, value in scope.get("headers", ()):
-            if key == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > limit:
-                    await _refuse(send, limit)
-                    return
+    def limit_for(self, path: str) -> int:
+        return self.max_upload_bytes if path.startswith(UPLOAD_PATHS) else self.max_bytes
 
-        received = 0
-        refused = False
 
-        async def counting_receive() -> Message:
-            nonlocal received, refused
-            if refused:
+def declared_length(scope: Scope) -> int | None:
+    """The request's `Content-Length` (0 when unreadable), None when it declares none."""
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return None
+
+
+class CountingReceive:
+    """`receive` that counts the body as it streams in; past `limit` it answers 413 once
+    (through `refuse_to`) and tells the app the client left, so it stops reading."""
+
+    __slots__ = ("_limit", "_receive", "_refuse_to", "received", "refused")
+
+    def __init__(self, receive: Receive, limit: int, refuse_to: Send) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._refuse_to = refuse_to
+        self.received = 0
+        self.refused = False
+
+    async def __call__(self) -> Message:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self._limit:
+                self.refused = True
+                await refuse(self._refuse_to, self._limit)
                 return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    # Answer now and tell the app the client left, so it stops reading.
-                    refused = True
-                    await _refuse(send, limit)
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            if not refused:
-                await send(message)
-
-        await self.app(scope, counting_receive, guarded_send)
+        return message
 
 
-async def _refuse(send: Send, limit: int) -> None:
+async def refuse(send: Send, limit: int) -> None:
     body = json.dumps(error_body(413, f"Request body is larger than {limit} bytes")).encode()
     await send(
         {

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from connecthub.errors import ConnectHubError, OAuthError
 from connecthub.infra import db, redis
@@ -94,54 +94,37 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _handle_http_error)
 
 
-class UnhandledErrorMiddleware:
-    """Turns any uncaught exception into a JSON 500 *inside* the middleware stack, so the
-    security headers and request id still apply, and logs it with its traceback."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except ClientDisconnect:
-            # The client left, or the body limit refused it mid-stream and has answered:
-            # there is nobody to answer and no bug to report.
-            return
-        except Exception as exc:
-            if started:
-                log.exception("http.unhandled_error", path=scope.get("path"))
-                report_exception(exc)
-                raise
-            outage = outage_of(exc)
-            if outage is not None:
-                # An engine that cannot answer now is not a bug: the client is told to come
-                # back (503 + Retry-After), and the log gets one line, not a traceback.
-                engine, reason, retry_after = outage
-                log.warning(
-                    "http.engine_unavailable",
-                    engine=engine,
-                    reason=reason,
-                    error=_first_line(exc),
-                    path=scope.get("path"),
-                )
-                await _send_error(send, 503, [(b"retry-after", str(retry_after).encode())])
-                return
-            log.exception("http.unhandled_error", path=scope.get("path"))
-            # Handled here, so Sentry's own ASGI wrapper never sees it.
-            report_exception(exc)
-            await _send_error(send, 500, [])
+async def answer_unhandled(exc: Exception, scope: Scope, send: Send, *, started: bool) -> None:
+    """Any uncaught exception becomes a JSON 500 *inside* the HTTP layer (http/edge.py), so
+    the security headers and request id still apply, and is logged with its traceback. An
+    engine outage is a 503 with Retry-After instead. Raises again when the response had
+    already begun (nothing can be answered then)."""
+    if isinstance(exc, ClientDisconnect):
+        # The client left, or the body limit refused it mid-stream and has answered:
+        # there is nobody to answer and no bug to report.
+        return
+    if started:
+        log.exception("http.unhandled_error", path=scope.get("path"))
+        report_exception(exc)
+        raise exc
+    outage = outage_of(exc)
+    if outage is not None:
+        # An engine that cannot answer now is not a bug: the client is told to come back
+        # (503 + Retry-After), and the log gets one line, not a traceback.
+        engine, reason, retry_after = outage
+        log.warning(
+            "http.engine_unavailable",
+            engine=engine,
+            reason=reason,
+            error=_first_line(exc),
+            path=scope.get("path"),
+        )
+        await _send_error(send, 503, [(b"retry-after", str(retry_after).encode())])
+        return
+    log.exception("http.unhandled_error", path=scope.get("path"))
+    # Handled here, so Sentry's own ASGI wrapper never sees it.
+    report_exception(exc)
+    await _send_error(send, 500, [])
 
 
 # Seconds a client is asked to wait, by why the engine failed. A dropped pooled connection

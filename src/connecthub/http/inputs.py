@@ -17,10 +17,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
-from connecthub.errors import ConnectHubError, NotFound, ValidationFailed
-from connecthub.http.errors import error_response
+from connecthub.errors import NotFound, ValidationFailed
 
 # Mastodon's deepest parameters are three levels (`poll[options][]`, `fields_attributes[0]
 # [name]`); this leaves room for any client while keeping every walk far from the stack.
@@ -128,33 +127,23 @@ def _body_kind(scope: Scope) -> str | None:
     return None
 
 
-class InputCheckMiddleware:
-    """Checks the path, the query string and JSON or form-encoded bodies (read here, then
-    handed on unchanged) before the route runs."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        kind = _body_kind(scope)
-        try:
-            _check_target(scope)
-            if kind is not None:
-                body = await _read_body(receive)
-                if body is None:
-                    return  # the client left, or the body limit has answered
-                receive = _replay(body, receive)
-                if kind == "json":
-                    check_json(body)
-                else:
-                    _check_form(body)
-        except ConnectHubError as exc:
-            await error_response(exc.status_code, exc.message)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+async def check_input(scope: Scope, receive: Receive) -> Receive | None:
+    """Checks the path, the query string and a JSON or form-encoded body (read here, then
+    handed on unchanged) before the route runs: the `receive` to give the route, None when
+    the client left (or the body limit has answered) while the body was read. Raises the
+    ConnectHubError to answer with."""
+    _check_target(scope)
+    kind = _body_kind(scope)
+    if kind is None:
+        return receive
+    body = await _read_body(receive)
+    if body is None:
+        return None
+    if kind == "json":
+        check_json(body)
+    else:
+        _check_form(body)
+    return _replay(body, receive)
 
 
 async def _read_body(receive: Receive) -> bytes | None:

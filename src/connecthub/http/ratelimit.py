@@ -1,17 +1,19 @@
 """Rate limits at the edge, before routing: per IP, per token, per account, and stricter
 per-IP buckets for sign-up, sign-in and password writes (table in `connecthub.ratelimits`).
 
-Pure ASGI, HTTP only. Responses under /api/ and /oauth/ carry `X-RateLimit-*`; a refusal is
-a 429 `{"error": "Too many requests"}` with `Retry-After`. Every hit goes through
-`ratelimits.hit`, whose failure policy lets the request through when the limiter fails.
+Applied by the one HTTP layer (http/edge.py), HTTP only. Responses under /api/ and /oauth/
+carry `X-RateLimit-*`; a refusal is a 429 `{"error": "Too many requests"}` with
+`Retry-After`. Every hit goes through `ratelimits.hit`, whose failure policy lets the
+request through when the limiter fails.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from connecthub.config import RateLimit, Settings
 from connecthub.errors import Unauthorized
@@ -54,50 +56,53 @@ def _reported(decisions: list[tuple[str, RateLimitDecision]]) -> tuple[str, Rate
     return min(decisions, key=lambda item: (item[1].remaining, item[1].limit))
 
 
-class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+@dataclass(frozen=True)
+class Verdict:
+    """What the limits say about one request: refused (answer `refusal()`), or allowed with
+    the `X-RateLimit-*` headers its response carries (none outside /api/ and /oauth/)."""
+
+    allowed: bool
+    bucket: str
+    headers: list[tuple[bytes, bytes]]
+
+    async def refuse(self, send: Send) -> None:
+        metrics.RATE_LIMITED.labels(bucket=self.bucket).inc()
+        raw = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(_REFUSAL_BODY)).encode()),
+            *self.headers,
+        ]
+        await send({"type": "http.response.start", "status": 429, "headers": raw})
+        await send({"type": "http.response.body", "body": _REFUSAL_BODY})
+
+
+class EdgeRateLimits:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.settings.rate_limit_enabled:
-            await self.app(scope, receive, send)
-            return
+    async def check(self, scope: Scope, engines: Engines | None) -> Verdict | None:
+        """The verdict on one HTTP request; None when no bucket applies or the limiter is
+        unavailable (no limits, no headers)."""
+        if not self.settings.rate_limit_enabled or engines is None:
+            return None
         path, method = scope["path"], scope["method"]
         general = is_general_path(path)
         rules = strict_rules(method, path)
-        app = scope.get("app")
-        engines: Engines | None = getattr(getattr(app, "state", None), "engines", None)
-        if (not general and not rules) or engines is None:
-            await self.app(scope, receive, send)
-            return
-
+        if not general and not rules:
+            return None
         hits = [(r.bucket, _client_ip(scope), rule_limit(self.settings, r)) for r in rules]
         if general:
             hits += await self._general_hits(scope, engines)
         decisions = await self._check(engines, hits)
-        if decisions is None:  # the limiter is unavailable: no limits, no headers
-            await self.app(scope, receive, send)
-            return
-
+        if decisions is None:
+            return None
         bucket, decision = _reported(decisions)
-        headers = decision_headers(decision)
-        if not decision.allowed:
-            metrics.RATE_LIMITED.labels(bucket=bucket).inc()
-            await _refuse(send, headers)
-            return
-        if not general:
-            await self.app(scope, receive, send)
-            return
-
-        encoded = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *encoded]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        if not decision.allowed or general:
+            named = decision_headers(decision).items()
+            headers = [(k.lower().encode(), v.encode()) for k, v in named]
+        else:
+            headers = []
+        return Verdict(decision.allowed, bucket, headers)
 
     async def _general_hits(self, scope: Scope, engines: Engines) -> list[Hit]:
         token = await self._token(scope, engines)
@@ -143,13 +148,3 @@ class RateLimitMiddleware:
             if not decision.allowed:
                 break
         return decisions
-
-
-async def _refuse(send: Send, headers: dict[str, str]) -> None:
-    raw = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(_REFUSAL_BODY)).encode()),
-        *((k.lower().encode(), v.encode()) for k, v in headers.items()),
-    ]
-    await send({"type": "http.response.start", "status": 429, "headers": raw})
-    await send({"type": "http.response.body", "body": _REFUSAL_BODY})

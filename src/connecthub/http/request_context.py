@@ -1,14 +1,14 @@
-"""Per-request context: request id, client address, access log line and HTTP metrics."""
+"""Per-request context: request id, client address, access log line and HTTP metrics
+(applied by the one HTTP layer, http/edge.py)."""
 
 from __future__ import annotations
 
-import asyncio
+import os
 import re
-import time
-import uuid
+from typing import Any
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.ops import metrics
@@ -38,7 +38,7 @@ def bind_request_context(scope: Scope, resolver: ClientIpResolver) -> tuple[str,
     """The request id (the client's `X-Request-ID` when well-formed) and client address,
     put in the scope's state and the log context. Returns both."""
     supplied = _header(scope, b"x-request-id")
-    request_id = supplied if supplied and _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    request_id = supplied if supplied and _REQUEST_ID.match(supplied) else os.urandom(16).hex()
     peer = scope["client"][0] if scope.get("client") else None
     client_ip = resolver.resolve(peer, _header(scope, b"x-forwarded-for"))
     state = scope.setdefault("state", {})
@@ -49,60 +49,35 @@ def bind_request_context(scope: Scope, resolver: ClientIpResolver) -> tuple[str,
     return request_id, client_ip
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, resolver: ClientIpResolver) -> None:
-        self.app = app
-        self.resolver = resolver
+# Children of the HTTP metrics by label values: `labels()` looks them up under a lock and
+# was a tenth of a probe's CPU; routes, methods and statuses are few.
+_counters: dict[tuple[str, str, int], Any] = {}
+_histograms: dict[tuple[str, str], Any] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        request_id, client_ip = bind_request_context(scope, self.resolver)
-        if scope["type"] == "websocket":
-            await self.app(scope, receive, send)
-            return
 
-        status: int | None = None
-        failed = False
-        # A duration measured for the log line and metrics only (finer than clock.monotonic).
-        started = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except asyncio.CancelledError:
-            raise  # the client left (http/admission.py) or the server is stopping: a 499
-        except BaseException:
-            failed = True
-            raise
-        finally:
-            if status is None:
-                # No response: a crash is a 500; returning without one means the client
-                # went away (499, as nginx logs it).
-                status = 500 if failed else 499
-            elapsed = time.perf_counter() - started
-            route = _route_template(scope)
-            method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
-            metrics.HTTP_LATENCY.labels(route=route, method=method).observe(elapsed)
-            # A route template says which endpoint answered; a miss has none, so the
-            # path tells operators which URL a client expected to exist.
-            missed = {"path": str(scope["path"])[:_MAX_LOGGED_PATH]} if route == "unmatched" else {}
-            log.info(
-                "http.request",
-                method=method,
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-                client_ip=client_ip,
-                **missed,
-            )
+def record_access(scope: Scope, status: int, elapsed: float, client_ip: str) -> None:
+    """The access log line and the HTTP metrics of one finished request."""
+    route = _route_template(scope)
+    method = scope["method"]
+    counter = _counters.get((route, method, status))
+    if counter is None:
+        counter = metrics.HTTP_REQUESTS.labels(route=route, method=method, status=str(status))
+        _counters[(route, method, status)] = counter
+    counter.inc()
+    histogram = _histograms.get((route, method))
+    if histogram is None:
+        histogram = metrics.HTTP_LATENCY.labels(route=route, method=method)
+        _histograms[(route, method)] = histogram
+    histogram.observe(elapsed)
+    # A route template says which endpoint answered; a miss has none, so the path tells
+    # operators which URL a client expected to exist.
+    missed = {"path": str(scope["path"])[:_MAX_LOGGED_PATH]} if route == "unmatched" else {}
+    log.info(
+        "http.request",
+        method=method,
+        route=route,
+        status=status,
+        duration_ms=round(elapsed * 1000, 2),
+        client_ip=client_ip,
+        **missed,
+    )

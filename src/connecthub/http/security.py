@@ -1,9 +1,11 @@
-"""Security headers on every response (errors included) and Mastodon-style CORS."""
+"""Security headers on every response (errors included) and Mastodon-style CORS: the
+headers each adds, applied by the one HTTP layer (http/edge.py)."""
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -39,76 +41,101 @@ def _opener_policy(path: str) -> bytes:
     return b"same-origin"
 
 
-def _base_headers(path: str) -> list[tuple[bytes, bytes]]:
-    return [
+_CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+_HSTS = (b"strict-transport-security", HSTS)
+
+
+def _fixed_headers(opener_policy: bytes) -> tuple[tuple[bytes, bytes], ...]:
+    return (
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"strict-origin-when-cross-origin"),
         (b"x-frame-options", b"DENY"),
         (b"permissions-policy", b"geolocation=(), camera=(), microphone=(), payment=()"),
-        (b"cross-origin-opener-policy", _opener_policy(path)),
-    ]
+        (b"cross-origin-opener-policy", opener_policy),
+        _CSP,
+    )
 
 
-class SecurityHeadersMiddleware:
-    """Adds the headers unless a route set its own (media sets a stricter CSP; the API
-    documentation pages allow their own inline script by hash)."""
-
-    def __init__(self, app: ASGIApp, *, behind_tls: bool) -> None:
-        self.app = app
-        self.behind_tls = behind_tls
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        https = self.behind_tls or scope.get("scheme") == "https"
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {key.lower() for key, _ in headers}
-                extra = _base_headers(scope["path"])
-                extra.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
-                if https:
-                    extra.append((b"strict-transport-security", HSTS))
-                headers.extend(item for item in extra if item[0] not in present)
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+# Built once: the headers differ only by the opener policy and whether HSTS applies.
+_SECURITY_HEADERS = {
+    (policy, https): _fixed_headers(policy) + ((_HSTS,) if https else ())
+    for policy in (b"same-origin", b"unsafe-none")
+    for https in (False, True)
+}
+_SECURITY_NAMES = frozenset(name for name, _ in _SECURITY_HEADERS[(b"same-origin", True)])
 
 
-def _is_cors_path(path: str) -> bool:
+def add_security_headers(headers: list[tuple[bytes, bytes]], path: str, https: bool) -> None:
+    """Appends the security headers to a response's `headers`, except those a route set
+    itself (media sets a stricter CSP; the API documentation pages allow their own inline
+    script by hash)."""
+    extra = _SECURITY_HEADERS[(_opener_policy(path), https)]
+    if not any(name.lower() in _SECURITY_NAMES for name, _ in headers):
+        headers.extend(extra)
+        return
+    present = {name.lower() for name, _ in headers}
+    headers.extend(item for item in extra if item[0] not in present)
+
+
+# -- CORS: any origin, no credentials, on the API and token endpoints only (as Mastodon) --
+
+_EXPOSED_HEADERS = ["Link", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+_EXPOSED_HEADERS += ["X-Request-Id", "Retry-After"]
+# Starlette's CORS rules answer preflight requests (rare: browsers cache them a day).
+_CORS = CORSMiddleware(
+    None,  # type: ignore[arg-type]  # only its preflight answer is used
+    allow_origins=["*"],
+    allow_credentials=False,
+    allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    allow_headers=["*"],
+    expose_headers=_EXPOSED_HEADERS,
+    max_age=86400,
+)
+_ALLOW_ORIGIN = (b"access-control-allow-origin", b"*")
+_EXPOSE = (b"access-control-expose-headers", ", ".join(_EXPOSED_HEADERS).encode())
+
+
+def is_cors_path(path: str) -> bool:
     return path.startswith(("/api/", "/.well-known/", "/nodeinfo/")) or path in (
         "/oauth/token",
         "/oauth/revoke",
     )
 
 
-class MastodonCorsMiddleware:
-    """Any origin, no credentials, on the API and token endpoints only (as Mastodon)."""
+def request_origin(scope: Scope) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == b"origin":
+            return bytes(value)
+    return None
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.cors = CORSMiddleware(
-            app,
-            allow_origins=["*"],
-            allow_credentials=False,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["*"],
-            expose_headers=[
-                "Link",
-                "X-RateLimit-Limit",
-                "X-RateLimit-Remaining",
-                "X-RateLimit-Reset",
-                "X-Request-Id",
-                "Retry-After",
-            ],
-            max_age=86400,
-        )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _is_cors_path(scope["path"]):
-            await self.cors(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+def is_preflight(scope: Scope, origin: bytes | None) -> bool:
+    if origin is None or scope["method"] != "OPTIONS":
+        return False
+    return any(key == b"access-control-request-method" for key, _ in scope["headers"])
+
+
+async def answer_preflight(scope: Scope, receive: Receive, send: Send) -> None:
+    await _CORS.preflight_response(request_headers=Headers(scope=scope))(scope, receive, send)
+
+
+def _set_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
+    """Replace the first `name` header and drop the others, or append (MutableHeaders)."""
+    found = [i for i, (key, _) in enumerate(headers) if key.lower() == name]
+    if not found:
+        headers.append((name, value))
+        return
+    headers[found[0]] = (name, value)
+    for index in reversed(found[1:]):
+        del headers[index]
+
+
+def add_cors_headers(headers: list[tuple[bytes, bytes]], origin: bytes | None) -> None:
+    """What Starlette's CORS middleware adds to a simple (not preflight) response with
+    any-origin, no-credentials rules: the origin and exposed headers when the request
+    named an origin, and `Vary: Origin` always."""
+    if origin is not None:
+        _set_header(headers, *_ALLOW_ORIGIN)
+        _set_header(headers, *_EXPOSE)
+    vary = [value for key, value in headers if key.lower() == b"vary"]
+    _set_header(headers, b"vary", b", ".join([*vary, b"Origin"]))

@@ -1,6 +1,7 @@
 """The two rate limiter engines. Same rules (see `infra.ratelimit`), same arithmetic: the
-memory engine runs it in Python, the Redis engine in one Lua script per hit, so a hit is
-atomic across every server process.
+memory engine runs it in Python, the Redis engine in one Lua script, atomic across every
+server process. The Redis engine sends a hit far from its bucket's limit later, with the
+next one that needs the script (ADR 0011): most requests cost no Redis command.
 
 Time comes from the caller's clock (as rack-attack does), so windows are aligned the same
 way on both engines and tests can drive time without sleeping.
@@ -116,14 +117,17 @@ class MemoryRateLimiter:
                 del self._entries[stale]
 
 
-# KEYS[1] the (bucket, key) hash; ARGV: now_ms, count, period_s, base_ms, max_ms, memory_ms.
-# Returns {allowed, count, reset_ms, locked_out}. Mirrors MemoryRateLimiter._apply.
+# KEYS[1] the (bucket, key) hash; ARGV: now_ms, count, period_s, base_ms, max_ms, memory_ms,
+# hits. Returns {allowed, count, reset_ms, locked_out}. Mirrors MemoryRateLimiter._apply for
+# one hit; `hits` > 1 adds hits a process already let through on its own (`_Near`): the
+# last of them is the one decided, and crossing the limit is still one offence.
 _HIT_SCRIPT = """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
 local base, cap, memory = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local hits = tonumber(ARGV[7])
 local s = redis.call('HMGET', key, 'window', 'count', 'offences', 'offended_at', 'locked_until')
 local locked_until = tonumber(s[5]) or 0
 if locked_until > now then
@@ -131,12 +135,12 @@ if locked_until > now then
 end
 local window = math.floor(now / 1000 / period) * period
 local window_end = (window + period) * 1000
-local count = 1
-if tonumber(s[1]) == window then count = tonumber(s[2]) + 1 end
+local count = hits
+if tonumber(s[1]) == window then count = tonumber(s[2]) + hits end
 local offences = tonumber(s[3]) or 0
 local offended_at = tonumber(s[4]) or 0
 local reset, locked = window_end, 0
-if count == limit + 1 then
+if count > limit and count - hits <= limit then
   if now - offended_at > memory then offences = 0 end
   offences = offences + 1
   offended_at = now
@@ -158,30 +162,105 @@ return {allowed, count, reset, locked}
 """
 
 
+# How long a process trusts what it last heard from Redis about a bucket, and how much of
+# the budget left it may spend on its own before asking again (ADR 0011).
+SYNC_EVERY_MS = 1000
+_LOCAL_SHARE = 8  # a process spends at most 1/8 of what is left between two round trips
+_EXACT_MARGIN = 10  # the last hits of a window are always counted in Redis, one by one
+
+
+@dataclass
+class _Near:
+    """What this process knows of one (bucket, key) in Redis: the count after its last round
+    trip, and the hits it let through since without asking."""
+
+    window: int  # window start, epoch seconds
+    count: int
+    synced_at: int  # epoch ms
+    allowance: int  # hits this process may still let through before the next round trip
+    pending: int = 0
+
+
 class RedisRateLimiter:
-    """Shared by every process (distributed mode): one EVALSHA per hit."""
+    """Shared by every process (distributed mode). A hit far from its bucket's limit is
+    counted in the process and sent to Redis later with the next round trip for that key
+    (one EVALSHA adds them all); near the limit, while locked out, on a key's first hit in a
+    window and once a second, every hit is one EVALSHA, exact across processes (ADR 0011)."""
 
     def __init__(
-        self, redis: Redis, keys: KeySpace, settings: Settings, *, clock: Clock = epoch_ms
+        self,
+        redis: Redis,
+        keys: KeySpace,
+        settings: Settings,
+        *,
+        clock: Clock = epoch_ms,
+        max_keys: int = 100_000,
     ) -> None:
         self.settings = settings
         self._policy = PenaltyPolicy.from_settings(settings)
         self._keys = keys
         self._clock = clock
         self._script = redis.register_script(_HIT_SCRIPT)
+        self._near: dict[tuple[str, str], _Near] = {}
+        self._max_keys = max_keys
 
     async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
         now = self._clock()
+        start, window_end = _window(now, limit.period)
+        near = self._near.get((bucket, key))
+        if near is not None and near.window == start:
+            if near.allowance > 0 and now - near.synced_at < SYNC_EVERY_MS:
+                near.allowance -= 1
+                near.pending += 1
+                return make_decision(
+                    allowed=True,
+                    limit=limit.count,
+                    count=near.count + near.pending,
+                    now_ms=now,
+                    reset_ms=window_end,
+                    locked_out=False,
+                )
+            hits = near.pending + 1
+        else:
+            hits = 1  # hits let through in an earlier window no longer count for anything
+        return await self._round_trip(bucket, key, limit, now, start, hits)
+
+    async def _round_trip(
+        self, bucket: str, key: str, limit: RateLimit, now: int, start: int, hits: int
+    ) -> RateLimitDecision:
         policy = self._policy
         allowed, count, reset_ms, locked = await self._script(
             keys=[self._keys("ratelimit", bucket, key)],
-            args=[now, limit.count, limit.period, policy.base_ms, policy.max_ms, policy.memory_ms],
+            args=[
+                now,
+                limit.count,
+                limit.period,
+                policy.base_ms,
+                policy.max_ms,
+                policy.memory_ms,
+                hits,
+            ],
         )
+        count = int(count)
+        left = limit.count - count - _EXACT_MARGIN
+        allowance = left // _LOCAL_SHARE if allowed and not locked and left > 0 else 0
+        if len(self._near) >= self._max_keys:
+            self._forget(now)
+        self._near[(bucket, key)] = _Near(start, count, now, allowance)
         return make_decision(
             allowed=bool(allowed),
             limit=limit.count,
-            count=int(count),
+            count=count,
             now_ms=now,
             reset_ms=int(reset_ms),
             locked_out=bool(locked),
         )
+
+    def _forget(self, now: int) -> None:
+        """Under a flood of keys: drop what was synced over an interval ago, then the oldest.
+        Their pending hits are never sent: at most one allowance each, uncounted."""
+        fresh = now - SYNC_EVERY_MS
+        self._near = {k: v for k, v in self._near.items() if v.synced_at >= fresh}
+        if len(self._near) >= self._max_keys:
+            for stale in list(self._near)[: max(self._max_keys // 10, 1)]:
+                del self._near[stale]

@@ -1,0 +1,171 @@
+"""The one HTTP middleware layer: every request's edge concerns, as one ASGI callable.
+
+Each concern keeps its own module and is called here as a plain function, in the order a
+request meets them (outer first):
+
+1. request context (http/request_context.py): request id, client address; at the end the
+   access line and HTTP metrics;
+2. CORS preflight answers (http/security.py);
+3. body limit (http/body_limit.py): a declared body over the limit is a 413 at once, a
+   streamed one when it crosses it;
+4. rate limits (http/ratelimit.py): a 429, or the `X-RateLimit-*` headers to add;
+5. unhandled errors (http/errors.py): any bug is a JSON 500, an engine outage a 503;
+6. input check (http/inputs.py): malformed path, query or body is a 404 / 422.
+
+Every response start gets, in this order, the rate-limit headers (not on the answers of
+steps 1-3), CORS (`Vary: Origin`, and the any-origin headers when the request named an
+origin) on the API paths, the security headers, and `X-Request-Id`.
+
+It replaced seven nested middleware classes, each wrapping `send` (and some `receive`) in
+its own closure and coroutine frame: one layer, one `send` wrapper (docs/benchmarks.md,
+"The request stack").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from connecthub.config import Settings
+from connecthub.errors import ConnectHubError
+from connecthub.http import body_limit, security
+from connecthub.http.client_ip import ClientIpResolver
+from connecthub.http.errors import answer_unhandled, error_response
+from connecthub.http.inputs import check_input
+from connecthub.http.ratelimit import EdgeRateLimits
+from connecthub.http.request_context import bind_request_context, record_access
+
+Headers = list[tuple[bytes, bytes]]
+_NO_HEADERS: Headers = []
+
+
+class _Exchange:
+    """One request's state, and the two `send`s the layer hands on."""
+
+    __slots__ = (
+        "cors",
+        "counting",
+        "https",
+        "origin",
+        "path",
+        "rate_headers",
+        "request_id",
+        "send",
+        "status",
+    )
+
+    def __init__(self, send: Send, path: str, https: bool, request_id: bytes) -> None:
+        self.send = send
+        self.path = path
+        self.https = https
+        self.cors = security.is_cors_path(path)
+        self.origin: bytes | None = None
+        self.request_id = request_id
+        self.rate_headers = _NO_HEADERS
+        self.status: int | None = None
+        self.counting: body_limit.CountingReceive | None = None
+
+    def _decorate(self, message: Message, rate_headers: Headers) -> Message:
+        self.status = message["status"]
+        headers = list(message.get("headers", ()))
+        if rate_headers:
+            headers.extend(rate_headers)
+        if self.cors:
+            security.add_cors_headers(headers, self.origin)
+        security.add_security_headers(headers, self.path, self.https)
+        headers.append((b"x-request-id", self.request_id))
+        return {**message, "headers": headers}
+
+    async def send_outer(self, message: Message) -> None:
+        """For the layer's own answers (preflight, 413, 429): no rate-limit headers added."""
+        if message["type"] == "http.response.start":
+            message = self._decorate(message, _NO_HEADERS)
+        await self.send(message)
+
+    async def send_inner(self, message: Message) -> None:
+        """For the app's answers (and the 422 / 500 / 503 of steps 5-6)."""
+        if self.counting is not None and self.counting.refused:
+            return  # the body limit has answered; the app was told the client left
+        if message["type"] == "http.response.start":
+            message = self._decorate(message, self.rate_headers)
+        await self.send(message)
+
+
+class EdgeMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, resolver: ClientIpResolver, state: Any
+    ) -> None:
+        self.app = app
+        self.resolver = resolver
+        self.behind_tls = settings.behind_tls
+        self.body_limit = body_limit.BodyLimit(
+            max_bytes=settings.max_request_body_bytes,
+            max_upload_bytes=settings.max_upload_body_bytes,
+        )
+        self.rate_limits = EdgeRateLimits(settings)
+        self.state = state  # the app's: its engines exist once the lifespan has started
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                bind_request_context(scope, self.resolver)
+            await self.app(scope, receive, send)
+            return
+        request_id, client_ip = bind_request_context(scope, self.resolver)
+        https = self.behind_tls or scope.get("scheme") == "https"
+        exchange = _Exchange(send, scope["path"], https, request_id.encode())
+        failed = False
+        # A duration measured for the log line and metrics only (finer than clock.monotonic).
+        started = time.perf_counter()
+        try:
+            await self._serve(scope, receive, exchange)
+        except asyncio.CancelledError:
+            raise  # the client left (http/admission.py) or the server is stopping: a 499
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            # No response: a crash is a 500; returning without one means the client went
+            # away (499, as nginx logs it).
+            status = exchange.status or (500 if failed else 499)
+            record_access(scope, status, time.perf_counter() - started, client_ip)
+
+    async def _serve(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
+        if exchange.cors:
+            exchange.origin = security.request_origin(scope)
+            if security.is_preflight(scope, exchange.origin):
+                await security.answer_preflight(scope, receive, exchange.send_outer)
+                return
+
+        limit = self.body_limit.limit_for(exchange.path)
+        declared = body_limit.declared_length(scope)
+        if declared is not None and declared > limit:
+            await body_limit.refuse(exchange.send_outer, limit)
+            return
+        counting = exchange.counting = body_limit.CountingReceive(
+            receive, limit, exchange.send_outer
+        )
+
+        verdict = await self.rate_limits.check(scope, getattr(self.state, "engines", None))
+        if verdict is not None:
+            if not verdict.allowed:
+                await verdict.refuse(exchange.send_outer)
+                return
+            exchange.rate_headers = verdict.headers
+
+        send = exchange.send_inner
+        try:
+            try:
+                checked = await check_input(scope, counting)
+            except ConnectHubError as exc:
+                await error_response(exc.status_code, exc.message)(scope, counting, send)
+                return
+            if checked is None:
+                return  # the client left, or the body limit has answered
+            await self.app(scope, checked, send)
+        except Exception as exc:
+            started = exchange.status is not None and not counting.refused
+            await answer_unhandled(exc, scope, send, started=started)

@@ -1,0 +1,118 @@
+"""The hot routes served ahead of FastAPI's router (http/fast_routes.py) answer exactly as
+FastAPI's own path does: each request here is sent twice, with the fast path on and off,
+and the two answers compared (status, body, headers but the per-request ones)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from connecthub.http.fast_routes import FastRoutes
+from connecthub.routes import HOT_ROUTES
+from tests.social_factories import auth, post_status, user_with_token
+
+# Differ from one request to the next whichever path answers.
+_PER_REQUEST = {"x-request-id", "x-ratelimit-remaining", "x-ratelimit-reset", "date"}
+
+
+def _fast_routes(app: FastAPI) -> FastRoutes:
+    if app.middleware_stack is None:
+        app.middleware_stack = app.build_middleware_stack()
+    layer: Any = app.middleware_stack
+    while not isinstance(layer, FastRoutes):
+        layer = layer.app
+    return layer
+
+
+async def _both_ways(
+    app: FastAPI, client: httpx.AsyncClient, path: str, **request: Any
+) -> httpx.Response:
+    """GET `path` through the fast path and through FastAPI's; assert they agree."""
+    fast = _fast_routes(app)
+    answered_fast = await client.get(path, **request)
+    plans, fast.plans = fast.plans, {}
+    try:
+        answered_slow = await client.get(path, **request)
+    finally:
+        fast.plans = plans
+    assert answered_fast.status_code == answered_slow.status_code
+    assert answered_fast.content == answered_slow.content
+    headers_fast = [(k, v) for k, v in answered_fast.headers.multi_items() if k not in _PER_REQUEST]
+    headers_slow = [(k, v) for k, v in answered_slow.headers.multi_items() if k not in _PER_REQUEST]
+    assert headers_fast == headers_slow
+    return answered_fast
+
+
+async def test_the_hot_routes_take_the_fast_path(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await client.get("/health/live")  # builds the stack
+    taken = _fast_routes(app).fast_paths
+    for route in [
+        ("GET", "/api/v1/timelines/home"),
+        ("GET", "/api/v1/accounts/verify_credentials"),
+        ("GET", "/api/v1/instance"),
+        ("GET", "/api/v2/instance/"),
+        ("GET", "/api/v1/notifications"),
+    ]:
+        assert route in taken
+    assert taken <= set(HOT_ROUTES)
+
+
+async def test_answers_match_fastapi(app: FastAPI, client: httpx.AsyncClient) -> None:
+    reader, reader_token = await user_with_token(app, "reader")
+    _writer, writer_token = await user_with_token(app, "writer")
+    followed = await client.post(
+        f"/api/v1/accounts/{_writer.id}/follow", headers=auth(reader_token)
+    )
+    assert followed.status_code == 200
+    for number in range(5):
+        await post_status(client, writer_token, f"note {number}")
+    await client.post(f"/api/v1/accounts/{reader.id}/follow", headers=auth(writer_token))
+
+    me = await _both_ways(
+        app, client, "/api/v1/accounts/verify_credentials", headers=auth(reader_token)
+    )
+    assert me.json()["username"] == "reader"
+    await _both_ways(app, client, "/api/v1/instance")
+    await _both_ways(app, client, "/api/v2/instance/", headers={"Origin": "https://app.example"})
+
+    home = await _both_ways(
+        app, client, "/api/v1/timelines/home?limit=2", headers=auth(reader_token)
+    )
+    assert home.status_code == 200
+    assert 'rel="next"' in home.headers.get("link", "")
+    await _both_ways(app, client, "/api/v1/timelines/home?limit=", headers=auth(reader_token))
+    await _both_ways(app, client, "/api/v1/notifications?limit=1", headers=auth(writer_token))
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/api/v1/accounts/verify_credentials", {}),  # 401
+        ("/api/v1/accounts/verify_credentials", {"Authorization": "Bearer nope"}),  # 401
+        ("/api/v1/timelines/home?limit=abc", None),  # 422 naming `limit`
+        ("/api/v1/timelines/home?max_id=1x", None),  # 422 naming `max_id`
+    ],
+)
+async def test_refusals_match_fastapi(
+    app: FastAPI, client: httpx.AsyncClient, path: str, headers: dict[str, str] | None
+) -> None:
+    if headers is None:
+        _account, token = await user_with_token(app, "reader")
+        headers = auth(token)
+    refused = await _both_ways(app, client, path, headers=headers)
+    assert refused.status_code in (401, 422)
+    assert "error" in refused.json()
+
+
+async def test_a_read_only_token_is_refused_a_scope_it_lacks(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    from tests.factories import create_token, create_user
+
+    account, _ = await create_user(app, "pushonly")
+    token = await create_token(app, account.id, scopes=frozenset({"push"}))
+    refused = await _both_ways(app, client, "/api/v1/timelines/home", headers=auth(token))
+    assert refused.status_code == 403
