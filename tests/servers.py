@@ -64,8 +64,6 @@ def start_inprocess_server(
     """The app on `env`'s engines behind uvicorn in a thread; `environ` takes the same
     upper-case names as the environment of a `connecthub serve` process, and `prepare`
     may add test routes to the app before it serves."""
-    import uvicorn
-
     from connecthub.app import create_app
     from connecthub.serving import HeartbeatServer, server_config, start_liveness_listener
 

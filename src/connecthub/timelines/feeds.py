@@ -32,7 +32,6 @@ from connecthub.config import Settings
 from connecthub.core.pagination import Page
 from connecthub.infra.engines import Engines
 from connecthub.infra.redis import KeySpace
-from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import StatusRef
 from connecthub.timelines import repository
 
@@ -181,9 +180,9 @@ class DatabaseFeedStore:
 
     distributed = False
 
-    async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
+    async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> list[StatusRef]:
         fetch = page.limit * 2 + 10  # room for rows the rules drop
-        found: list[Status] = []
+        found: list[StatusRef] = []
         current = page
         for _round in range(MAX_READ_ROUNDS):
             ids = await repository.home_candidates(session, viewer_id, current, fetch)
