@@ -139,8 +139,8 @@ def _launch(root: Path) -> SeaweedFS:
     return SeaweedFS(f"http://127.0.0.1:{ports['s3']}", process, log_path)
 
 
-def _wait_listening(port: int, deadline: float) -> None:
-    while time.monotonic() < deadline:
+def _wait_listening(port: int, deadline: float, process: subprocess.Popen[bytes]) -> None:
+    while time.monotonic() < deadline and process.poll() is None:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
             return
         time.sleep(0.1)
@@ -166,17 +166,44 @@ class _Boot:
             # Only a socket in the background: a thread that made loggers (the S3 client
             # does) while pytest's main thread walks logging's registry broke the run.
             port = int(self.store.endpoint.rsplit(":", 1)[1])
-            self.ready = self._pool.submit(_wait_listening, port, time.monotonic() + 90)
+            self.ready = self._pool.submit(
+                _wait_listening, port, time.monotonic() + 90, self.store.process
+            )
 
     def wait(self) -> SeaweedFS:
+        for attempt in range(3):
+            assert self.store is not None
+            assert self.ready is not None
+            self.ready.result()
+            # The main thread waits meanwhile; its own loop in its own thread, as the fixture
+            # may be first requested from inside a running loop.
+            deadline = time.monotonic() + 90
+            try:
+                self._pool.submit(asyncio.run, _wait_ready(self.store, deadline)).result()
+                return self.store
+            except RuntimeError:
+                # Its ports were chosen free, then bound seconds later: another process can
+                # take one meanwhile. Only that is retried, with new ports.
+                if attempt == 2 or "address already in use" not in self._log():
+                    raise
+                self._relaunch()
+        raise AssertionError("unreachable")
+
+    def _log(self) -> str:
         assert self.store is not None
-        assert self.ready is not None
-        self.ready.result()
-        # The main thread waits meanwhile; its own loop in its own thread, as the fixture
-        # may be first requested from inside a running loop.
-        deadline = time.monotonic() + 90
-        self._pool.submit(asyncio.run, _wait_ready(self.store, deadline)).result()
-        return self.store
+        return self.store.log_path.read_text(errors="replace")
+
+    def _relaunch(self) -> None:
+        assert self.store is not None
+        assert self.root is not None
+        self.store.process.kill()
+        self.store.process.wait()
+        self.root = Path(tempfile.mkdtemp(prefix="connecthub-seaweedfs-", dir=self.root.parent))
+        self.store = _launch(self.root)
+        port = int(self.store.endpoint.rsplit(":", 1)[1])
+        self.ready = self._pool.submit(
+            _wait_listening, port, time.monotonic() + 90, self.store.process
+        )
 
     def stop(self) -> None:
         if self.store is not None:
