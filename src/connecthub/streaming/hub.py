@@ -106,6 +106,12 @@ class StreamingHub:
         if not self.sessions:
             self._emptied.set()
         STREAMING_CONNECTIONS.labels(transport=session.transport).dec()
+        # Shielded: this often runs in a response being cancelled (its client left), where
+        # every await would be cancelled again and the slot's ZREM never sent, leaving the
+        # connection counted against its token until the TTL.
+        await asyncio.shield(asyncio.ensure_future(self._give_back(session, lease)))
+
+    async def _give_back(self, session: StreamSession, lease: Lease) -> None:
         try:
             await session.release()
         finally:
