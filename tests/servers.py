@@ -12,11 +12,15 @@ Tests about the process itself (signals, logs on stdout, several workers, the CL
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
+import random
 import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where used: see tests/engines.py
@@ -29,10 +33,40 @@ if TYPE_CHECKING:  # imported where used: see tests/engines.py
 STARTUP_SECONDS = 60.0
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports come from below the kernel's ephemeral range, a block per xdist worker. A port
+# the kernel hands out for `bind(0)` sits in the range it also gives outgoing connections:
+# between the probe and the server's own bind, a connection to PostgreSQL or Redis could
+# take it ("Address already in use", seen in CI). Below that range only a listener takes
+# a port, and each worker's listeners stay in its own block.
+_PORT_FLOOR = 10000
+_BLOCK = 500
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_block_start = _PORT_FLOOR + (int(_worker) if _worker.isdigit() else 0) * _BLOCK
+_next_port = itertools.count(random.randrange(_BLOCK))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, that no outgoing connection will take meanwhile."""
+    if _block_start + _BLOCK > _ephemeral_low():  # more workers than blocks: the old way
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    for _ in range(_BLOCK):
+        port = _block_start + next(_next_port) % _BLOCK
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_block_start}..{_block_start + _BLOCK}")
 
 
 @dataclass
