@@ -44,8 +44,9 @@ def _ephemeral_low() -> int:
 # the kernel hands out for `bind(0)` sits in the range it also gives outgoing connections:
 # between the probe and the server's own bind, a connection to PostgreSQL or Redis could
 # take it ("Address already in use", seen in CI). Below that range only a listener takes
-# a port, and each worker's listeners stay in its own block.
-_PORT_FLOOR = 10000
+# a port, and each worker's listeners stay in its own block. Two suites running side by
+# side on one machine give each its own TEST_PORT_FLOOR.
+_PORT_FLOOR = int(os.environ.get("TEST_PORT_FLOOR", "10000"))
 _BLOCK = 500
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 _block_start = _PORT_FLOOR + (int(_worker) if _worker.isdigit() else 0) * _BLOCK
