@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from connecthub.media import repository
 from connecthub.media.av import ffmpeg_available
 from tests.media import files
 from tests.media.support import stored_bytes, upload, wait_for_media
@@ -72,3 +73,27 @@ async def test_audio_formats(media_app: Any, use_ffmpeg: bool) -> None:
             media = response.json()
             assert media["type"] == "audio"
             assert 0.5 < media["meta"]["original"]["duration"] < 2.0
+
+
+async def test_the_same_video_uploaded_twice_keeps_two_upload_objects(media_app: Any) -> None:
+    # Identical bytes must not share the temporary upload object: the first one's job purges
+    # it when done, and a second upload not yet committed then (no row names it) would be
+    # left "processing" with nothing to process.
+    video = files.fixture("tiny.mp4")
+    async with media_app(jobs_in_server=False) as (app, client):
+        _alice, token = await user_with_token(app, "alice")
+        ids = [
+            int((await upload(client, token, video, filename="c.mp4")).json()["id"])
+            for _ in range(2)
+        ]
+        async with app.state.engines.db.session() as session:
+            rows = [await repository.by_id(session, media_id) for media_id in ids]
+        assert len({row.file_key for row in rows if row is not None}) == 2
+    async with media_app() as (app, client):
+        _bob, token = await user_with_token(app, "bob")
+        uploaded = [
+            (await upload(client, token, video, filename="c.mp4")).json()["id"] for _ in range(2)
+        ]
+        for media_id in uploaded:
+            media = await wait_for_media(client, token, media_id)
+            assert await stored_bytes(app, media["url"])

@@ -214,7 +214,10 @@ async def _video_objects(
     """A video is verified (decoded and re-muxed) now, before anything is stored;
     PROCESS_JOB then probes it and makes its poster frame."""
     checked = await _verified(data, file_type)
-    row.file_key = content_key("upload", checked.data, file_type)
+    # Not content-addressed: two uploads of the same bytes would share the object, and the
+    # first one's job purges it when it finishes — maybe before the second row is committed,
+    # when no row names it yet. An upload is temporary, so sharing it saves nothing.
+    row.file_key = content_key(f"upload/{row.id}", checked.data, file_type)
     row.state = MediaState.PROCESSING
     return [StoredObject(row.file_key, checked.data, file_type.content_type)]
 
