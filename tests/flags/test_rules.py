@@ -153,9 +153,7 @@ def test_experiment_assignment_follows_the_weights_and_sticks() -> None:
                 "rules": [
                     {
                         "value": True,
-                        "conditions": [
-                            {"attribute": "role", "operator": "in", "values": ["king"]}
-                        ],
+                        "conditions": [{"attribute": "role", "operator": "in", "values": ["king"]}],
                     }
                 ]
             },
