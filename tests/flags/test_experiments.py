@@ -105,7 +105,7 @@ async def synthetic_experiment(
         f = flags(app).features(account_id, "user", None)
         treated = f.enabled("exp")
         variants[account_id] = "treatment" if treated else "control"
-    await flags(app).exposures.flush()
+    await flags(app).exposures.flush_all()
     later = utcnow() + timedelta(seconds=1)
     values: dict[str, list[float]] = {"control": [], "treatment": []}
     async with app.state.engines.db.transaction() as session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections import OrderedDict
 from datetime import datetime
 
@@ -25,6 +26,7 @@ log = structlog.get_logger(__name__)
 FLUSH_SECONDS = 1.0
 REMEMBERED = 100_000  # (flag, account) pairs known to be written, per process
 MAX_PENDING = 50_000  # beyond this, new assignments wait for a later request
+MAX_BATCH = 1000  # rows per write (the rest in the next flush)
 
 
 class ExposureRecorder:
@@ -44,7 +46,9 @@ class ExposureRecorder:
         """Write what was noted; on failure it stays noted for the next flush."""
         if not self._pending:
             return 0
-        batch, self._pending = self._pending, {}
+        batch = dict(itertools.islice(self._pending.items(), MAX_BATCH))
+        for pair in batch:
+            del self._pending[pair]
         rows = [
             {"flag_id": f, "account_id": a, "variant": v, "exposed_at": at}
             for (f, a), (v, at) in batch.items()
@@ -63,6 +67,13 @@ class ExposureRecorder:
             self._written.popitem(last=False)
         return written
 
+    async def flush_all(self) -> None:
+        while self._pending:
+            before = len(self._pending)
+            await self.flush()
+            if len(self._pending) >= before:
+                return  # failing: the next flush tries again
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="flags-exposures")
 
@@ -72,9 +83,9 @@ class ExposureRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        await self.flush_all()
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
-            await self.flush()
+            await self.flush_all()

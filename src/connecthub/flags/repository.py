@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub.accounts.models import Account
 from connecthub.flags.models import FeatureFlag, FlagExposure
 from connecthub.infra.db import insert_many_once
 from connecthub.privacy.models import Consent
@@ -34,11 +35,18 @@ async def delete_flag(session: AsyncSession, flag_id: int) -> None:
 
 async def record_exposures(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Each (flag, account) once, the first assignment kept; accounts that withdrew their
-    consent and gave none since are left out. Answers how many went in."""
+    consent and gave none since are left out. Answers how many went in.
+
+    Id lists of a batch are bound as expanding IN lists: a batch is at most what one
+    process noted in a second, and MAX_BATCH rows."""
     if not rows:
         return 0
-    withdrawn = await _accounts_without_consent(session, {row["account_id"] for row in rows})
-    kept = [row for row in rows if row["account_id"] not in withdrawn]
+    account_ids = {row["account_id"] for row in rows}
+    # An account deleted since its evaluation is left out (a foreign-key error would fail
+    # the whole batch, again at every retry).
+    existing = set(await session.scalars(select(Account.id).where(Account.id.in_(account_ids))))
+    withdrawn = await _accounts_without_consent(session, existing)
+    kept = [row for row in rows if row["account_id"] in existing - withdrawn]
     # The flag may have been deleted since the evaluation: its exposures go with it.
     flag_ids = set(
         await session.scalars(
