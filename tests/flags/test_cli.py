@@ -31,7 +31,9 @@ def test_create_roll_out_kill_and_read_back(test_env: Any) -> None:
     entity = json.loads(shown.stdout[shown.stdout.index("{") :])
     assert (entity["enabled"], entity["version"]) == (False, 3)
     audit = [json.loads(line) for line in created.stdout.splitlines() if '"admin.cli"' in line]
-    assert audit and audit[0]["actor"] == "cli" and audit[0]["action"] == "flag.create"
+    assert audit
+    assert audit[0]["actor"] == "cli"
+    assert audit[0]["action"] == "flag.create"
     assert run(test_env, "delete", "new_thing").stdout.strip().endswith("Deleted new_thing.")
 
 
@@ -42,8 +44,10 @@ def test_bad_input_is_one_line_and_exit_2(test_env: Any) -> None:
         "Validation failed: kind: must be one of boolean, string, number, json",
     )
     not_json = run(test_env, "create", "k", "--kind", "boolean", "--default", "nope")
-    assert not_json.returncode == 2 and "not JSON" in not_json.stderr
+    assert not_json.returncode == 2
+    assert "not JSON" in not_json.stderr
     missing = run(test_env, "kill", "nothing_here")
-    assert missing.returncode == 2 and "No feature flag" in missing.stderr
+    assert missing.returncode == 2
+    assert "No feature flag" in missing.stderr
     assert run(test_env, "rollout", "nothing_here", "120").returncode == 2
     assert run(test_env, "readout", "nothing_here").returncode == 2
