@@ -16,6 +16,7 @@ from connecthub.flags.deps import FeaturesDep, flags_of
 from connecthub.flags.serializers import (
     ExperimentReadout,
     FeatureFlagEntity,
+    FlagValue,
     flag_entity,
     readout_entity,
 )
@@ -57,7 +58,7 @@ async def _body(request: Request) -> dict[str, Any]:
 )
 async def evaluated_flags(
     caller: Viewer, request: Request, features: FeaturesDep
-) -> dict[str, Any]:
+) -> dict[str, FlagValue]:
     return service.visible_values(flags_of(request).store, features)
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from typing_extensions import TypedDict
+from typing_extensions import TypeAliasType, TypedDict
 
 from connecthub.core.datetimes import iso
 from connecthub.flags.models import FeatureFlag
 from connecthub.flags.readout import Readout
+
+# A flag's value as JSON: what `GET /api/v1/flags` maps each key to.
+FlagValue = TypeAliasType(
+    "FlagValue", "bool | str | int | float | list[FlagValue] | dict[str, FlagValue]"
+)
 
 
 class FeatureFlagEntity(TypedDict):
