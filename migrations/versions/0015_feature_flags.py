@@ -37,6 +37,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "flag_exposures",
+        sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("flag_id", sa.BigInteger(), nullable=False),
         sa.Column("account_id", sa.BigInteger(), nullable=False),
         sa.Column("variant", sa.String(length=64), nullable=False),
@@ -53,7 +54,8 @@ def upgrade() -> None:
             name=op.f("fk_flag_exposures_account_id_accounts"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("flag_id", "account_id", name=op.f("pk_flag_exposures")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_flag_exposures")),
+        sa.UniqueConstraint("flag_id", "account_id", name=op.f("uq_flag_exposures_flag_id")),
     )
     op.create_index("ix_flag_exposures_account_id", "flag_exposures", ["account_id"])
 

@@ -3,15 +3,25 @@ validated at the edge (`schemas.py`) and compiled once per process (`rules.py`):
 is read whole whenever any flag changes, so it stays one row per flag.
 
 Exposures: which variant of an experiment an account was first served, and when. One row
-per (flag, account) at most, removed with the account or the flag; only aggregates of it
-ever leave the server (the readout)."""
+per (flag, account) at most, erased with the account (privacy/) or deleted with the flag;
+only aggregates of it ever leave the server (the readout)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connecthub.clock import utcnow
@@ -42,13 +52,14 @@ class FeatureFlag(Base):
 
 class FlagExposure(Base):
     __tablename__ = "flag_exposures"
-    __table_args__ = (Index("ix_flag_exposures_account_id", "account_id"),)
+    __table_args__ = (
+        UniqueConstraint("flag_id", "account_id"),
+        Index("ix_flag_exposures_account_id", "account_id"),
+    )
 
-    flag_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("feature_flags.id", ondelete="CASCADE"), primary_key=True
-    )
-    account_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-    )
+    # A surrogate key, as every erased table has (privacy deletes rows in chunks by id).
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    flag_id: Mapped[int] = mapped_column(IdType, ForeignKey("feature_flags.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
     variant: Mapped[str] = mapped_column(String(64))
     exposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
