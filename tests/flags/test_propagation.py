@@ -70,6 +70,25 @@ async def test_a_change_made_with_the_command_reaches_a_running_server(
         assert await seconds_until(app, "wide", False) < 1.0
 
 
+@pytest.mark.skipif(bool(redis_url()), reason="embedded mode: the in-process bus")
+async def test_embedded_a_change_made_with_the_command_reaches_the_server_by_its_reload(
+    test_env: Any,
+) -> None:
+    """The command is another process: an embedded server's in-process bus never hears it,
+    its periodic reload (EMBEDDED_REFRESH_SECONDS) does."""
+    from connecthub.flags.runtime import EMBEDDED_REFRESH_SECONDS
+
+    async with running_app(test_env) as (app, client):
+        token = await admin_token(app)
+        await create_flag(
+            client, token, key="wide", kind="boolean", default_value=False, rules=EVERYONE
+        )
+        result = await asyncio.to_thread(run_cli, test_env.environ(), "flags", "kill", "wide")
+        assert result.returncode == 0, result.stderr
+        waited = await seconds_until(app, "wide", False, limit=EMBEDDED_REFRESH_SECONDS + 5)
+        assert waited < EMBEDDED_REFRESH_SECONDS + 1
+
+
 async def test_a_process_that_lost_the_bus_keeps_its_rules_and_says_so(
     app_factory: Callable[..., Any], own_redis: RedisProcess
 ) -> None:
