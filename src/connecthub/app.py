@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from connecthub import __version__
 from connecthub.accounts import passwords, signup_hooks
 from connecthub.config import Settings, get_settings
+from connecthub.flags.runtime import Flags
 from connecthub.http.admission import Admission, AdmissionMiddleware
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.edge import EdgeMiddleware
@@ -98,6 +99,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         await app.state.engines.start()
         app.state.streaming = StreamingHub(app.state.engines)
         await app.state.streaming.start()
+        app.state.flags = Flags(app.state.engines)
+        await app.state.flags.start()
+        app.state.readiness_notes = {"flags": app.state.flags.readiness_note}
         background: list[asyncio.Task[None]] = []
         if settings.runs_jobs_in_server:
             background.append(
@@ -124,6 +128,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
             gc.unfreeze()
             gc.set_threshold(*previous_thresholds)
             await app.state.streaming.stop()
+            await app.state.flags.stop()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

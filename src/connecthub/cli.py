@@ -586,6 +586,20 @@ def jobs_sweep() -> None:
         typer.echo(f"{kind}: {count} queued")
 
 
+# --- connecthub flags (src/connecthub/flags/cli.py) -----------------------------------------
+
+
+def _flags_app() -> typer.Typer:
+    from connecthub.flags.cli import build
+
+    flags_app = build(_on_engines, _settings)
+    flags_app.callback()(_admin_logging)  # audit lines on stdout, as `admin` writes them
+    return flags_app
+
+
+app.add_typer(_flags_app(), name="flags")
+
+
 def main() -> None:
     try:
         app()

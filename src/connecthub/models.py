@@ -3,6 +3,7 @@
 from connecthub.accounts import models as accounts_models
 from connecthub.conversations import models as conversations_models
 from connecthub.filters import models as filters_models
+from connecthub.flags import models as flags_models
 from connecthub.infra import idempotency, job_outbox
 from connecthub.infra.db import Base
 from connecthub.media import models as media_models
@@ -18,6 +19,7 @@ __all__ = [
     "accounts_models",
     "conversations_models",
     "filters_models",
+    "flags_models",
     "idempotency",
     "job_outbox",
     "media_models",

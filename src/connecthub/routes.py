@@ -9,6 +9,7 @@ from connecthub.admin.endpoints import router as admin_router
 from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.discovery.endpoints import router as discovery_router
 from connecthub.filters.endpoints import router as filters_router
+from connecthub.flags.endpoints import router as flags_router
 from connecthub.instance.endpoints import router as instance_router
 from connecthub.media.endpoints import router as media_router
 from connecthub.notifications.endpoints import router as notifications_router
@@ -50,6 +51,7 @@ _DOMAIN_ROUTERS = (
     privacy_router,
     privacy_admin_router,
     admin_router,
+    flags_router,
     webfinger_router,
 )
 

@@ -686,6 +686,31 @@ scenario("POST /api/v1/admin/accounts/{account_id:id}/approve")(_admin("approve"
 scenario("DELETE /api/v1/admin/accounts/{account_id:id}")(_admin("delete", before="suspend"))
 
 
+# --- feature flags ---------------------------------------------------------------------------
+
+_FLAG = {"key": "canary", "kind": "boolean", "default_value": False}
+
+
+def _flags(method: str, suffix: str = "", *, exists: bool = True, **body: Any) -> Scenario:
+    async def run(w: World) -> Call:
+        _admin_account, token = await staff(w.app, "flagger", Role.ADMIN)
+        if exists:
+            await w.ok("POST", "/api/v1/admin/flags", token, json=_FLAG)
+        url = "/api/v1/admin/flags" + (f"/canary{suffix}" if exists else "")
+        kwargs = {"json": body or _FLAG} if method != "DELETE" else {}
+        return Call(method, url, token, kwargs=kwargs)
+
+    return run
+
+
+scenario("POST /api/v1/admin/flags")(_flags("POST", exists=False))
+scenario("PATCH /api/v1/admin/flags/{key}")(_flags("PATCH", description="Try it"))
+scenario("POST /api/v1/admin/flags/{key}/kill")(_flags("POST", "/kill", enabled=False))
+scenario("POST /api/v1/admin/flags/{key}/enable")(_flags("POST", "/enable", enabled=True))
+scenario("POST /api/v1/admin/flags/{key}/rollout")(_flags("POST", "/rollout", percentage=10))
+scenario("DELETE /api/v1/admin/flags/{key}")(_flags("DELETE"))
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -698,6 +723,12 @@ class Budget:
 # Statements per request: Budget(sqlite, postgresql).
 BUDGETS: dict[str, Budget] = {
     "DELETE /api/v1/admin/accounts/{account_id:id}": Budget(11, 10),
+    "DELETE /api/v1/admin/flags/{key}": Budget(5, 3),
+    "PATCH /api/v1/admin/flags/{key}": Budget(5, 3),
+    "POST /api/v1/admin/flags": Budget(5, 3),
+    "POST /api/v1/admin/flags/{key}/enable": Budget(2, 1),
+    "POST /api/v1/admin/flags/{key}/kill": Budget(5, 3),
+    "POST /api/v1/admin/flags/{key}/rollout": Budget(6, 4),
     "DELETE /api/v1/connecthub/authorized_apps/{app_id}": Budget(4, 3),
     "DELETE /api/v1/connecthub/sessions/{session_id}": Budget(3, 2),
     "DELETE /api/v1/connecthub/two_factor": Budget(4, 3),

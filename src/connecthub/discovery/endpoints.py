@@ -11,20 +11,30 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from connecthub.discovery import service
 from connecthub.errors import ValidationFailed
+from connecthub.flags.deps import FeaturesDep
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import NumberParam, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
+from connecthub.statuses.serializers import tag_url
 
 router = APIRouter(tags=["search"], route_class=EntityRoute)
 
 ReadSearch = Annotated[Caller, Depends(require("read:search"))]
 
 
-@router.get("/api/v2/search", summary="Search accounts (statuses and hashtags: not yet)")
+@router.get(
+    "/api/v2/search",
+    summary="Search accounts and hashtags (statuses: not yet)",
+    description=(
+        "Accounts by username prefix; hashtags by name prefix for the accounts the "
+        "`search_hashtags` feature flag is on for (otherwise `hashtags` is empty)."
+    ),
+)
 async def search(
     caller: ReadSearch,
     uow: UowDep,
     settings: SettingsDep,
+    features: FeaturesDep,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     kind: Annotated[str | None, Query(alias="type")] = None,
     limit: Annotated[NumberParam, Query(ge=1)] = DEFAULT_LIMIT,
@@ -42,8 +52,16 @@ async def search(
         limit=min(limit, MAX_LIMIT),
         offset=offset,
     )
+    tags = await service.search_hashtags(
+        uow,
+        q,
+        kind=kind,
+        enabled=features.enabled(service.HASHTAG_SEARCH_FLAG),
+        limit=min(limit, MAX_LIMIT),
+        offset=offset,
+    )
     return {
         "accounts": [account_entity(settings, account) for account in accounts],
         "statuses": [],
-        "hashtags": [],
+        "hashtags": [{"name": tag.name, "url": tag_url(settings, tag.name)} for tag in tags],
     }

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
 from connecthub.statuses.access import blocked_between
+from connecthub.statuses.models import Tag
 
 
 def _escape_like(text: str) -> str:
@@ -29,6 +30,21 @@ async def accounts_by_username_prefix(
             ~blocked_between(viewer_id, Account.id),
         )
         .order_by(case((Account.username_key == key, 0), else_=1), Account.username_key)
+        .limit(limit)
+        .offset(offset)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def tags_by_name_prefix(
+    session: AsyncSession, prefix: str, *, limit: int, offset: int
+) -> Sequence[Tag]:
+    """Hashtags whose name starts with `prefix` (case-insensitive), the exact match first."""
+    key = prefix.lower()
+    query = (
+        select(Tag)
+        .where(Tag.name_key.like(f"{_escape_like(key)}%", escape="\\"))
+        .order_by(case((Tag.name_key == key, 0), else_=1), Tag.name_key)
         .limit(limit)
         .offset(offset)
     )

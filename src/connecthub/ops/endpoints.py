@@ -23,8 +23,15 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready", summary="The database and (when configured) Redis answer")
-async def ready(engines: EnginesDep) -> JSONResponse:
+@router.get(
+    "/health/ready",
+    summary="The database and (when configured) Redis answer",
+    description=(
+        "`detail` says what a ready process does in a degraded way, without failing the probe "
+        "(e.g. `flags`: serving the last known feature-flag rules while the event bus is away)."
+    ),
+)
+async def ready(request: Request, engines: EnginesDep) -> JSONResponse:
     checks: dict[str, str] = {}
     probes: dict[str, Callable[[], Awaitable[object]]] = {"database": engines.db.ping}
     if engines.redis is not None:
@@ -35,6 +42,9 @@ async def ready(engines: EnginesDep) -> JSONResponse:
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"unavailable: {type(exc).__name__}"
+    # Notes registered by the app (name -> a callable answering "ok" or what is degraded).
+    notes = getattr(request.app.state, "readiness_notes", {})
+    detail = {name: note() for name, note in notes.items()}
     failing = [name for name, state in checks.items() if state != "ok"]
     if failing:
         return JSONResponse(
@@ -42,10 +52,11 @@ async def ready(engines: EnginesDep) -> JSONResponse:
                 "status": "unavailable",
                 "error": f"Not ready: {', '.join(failing)}",
                 "checks": checks,
+                "detail": detail,
             },
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "checks": checks})
+    return JSONResponse({"status": "ok", "checks": checks, "detail": detail})
 
 
 @router.get(

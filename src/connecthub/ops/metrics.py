@@ -121,6 +121,17 @@ RATE_LIMITED = Counter(
     "Requests refused by the rate limiter, by bucket.",
     ["bucket"],
 )
+FLAGS_RULES_STALE = Gauge(
+    "connecthub_flags_rules_stale",
+    "1 while a process serves its last known feature-flag rules without the event bus "
+    "(changes made elsewhere may not have reached it), else 0 (flags/store.py).",
+    multiprocess_mode="max",
+)
+FLAGS_RELOADS = Counter(
+    "connecthub_flags_reloads_total",
+    "Reloads of the feature-flag rule set, by outcome (done or failed).",
+    ["outcome"],
+)
 
 
 class QueueReading(Protocol):

@@ -26,6 +26,7 @@ from connecthub.accounts.models import (
 )
 from connecthub.conversations.models import AccountConversation
 from connecthub.filters.models import Filter
+from connecthub.flags.models import FlagExposure
 from connecthub.infra.idempotency import IdempotencyRecord
 from connecthub.notifications.models import Notification
 from connecthub.oidc.models import Identity
@@ -65,6 +66,7 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (IdempotencyRecord, lambda a: IdempotencyRecord.account_id == a),
     (Consent, lambda a: Consent.account_id == a),
     (Filter, lambda a: Filter.account_id == a),  # its keywords and statuses by cascade
+    (FlagExposure, lambda a: FlagExposure.account_id == a),  # experiments' assignments
 ]
 
 

@@ -1,0 +1,2 @@
+"""Feature flags, percentage rollouts and experiments, evaluated through OpenFeature
+(docs/flags.md, ADR 0012-f)."""
