@@ -1,2 +1,2 @@
 """Feature flags, percentage rollouts and experiments, evaluated through OpenFeature
-(docs/flags.md, ADR 0012-f)."""
+(docs/flags.md, ADR 0012)."""

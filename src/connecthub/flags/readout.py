@@ -2,7 +2,7 @@
 from the first (the control) with a confidence interval, and a winner only when every
 variant has the minimum sample and an interval excludes zero.
 
-Statistics (ADR 0012-f): per-account metric values; the difference of two means with a
+Statistics (ADR 0012): per-account metric values; the difference of two means with a
 normal-approximation interval, d ± z·√(v₁/n₁ + v₀/n₀), z the standard normal quantile of
 the confidence level. For the `posted` share, v = p(1 - p) (the Wald interval for two
 proportions); for `statuses_per_day`, v is the sample variance (Welch's standard error;

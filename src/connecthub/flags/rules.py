@@ -8,7 +8,7 @@ only); its default value.
 
 Buckets are a stable hash of (flag key, account id): SHA-256, the first eight bytes taken
 as a number, modulo 10,000 (a basis point each). An account's bucket never changes, so as a
-rollout's percentage grows the accounts already in stay in (ADR 0012-f). Experiments hash
+rollout's percentage grows the accounts already in stay in (ADR 0012). Experiments hash
 with their own salt, so who is in a rollout says nothing of who gets which variant.
 """
 

@@ -1,7 +1,7 @@
 """The process's copy of every flag, compiled: what evaluation reads, with no database or
 Redis call per evaluation.
 
-Consistency (ADR 0012-f): every change is announced on one event-bus channel once its
+Consistency (ADR 0012): every change is announced on one event-bus channel once its
 transaction commits; each process reloads the whole (small) table when it hears one, so a
 change reaches every process within the bus's delivery plus one SELECT. The process that
 made the change reloads before answering, so its own next request already sees it.
