@@ -37,15 +37,51 @@ from connecthub.http.errors import answer_unhandled, error_response
 from connecthub.http.inputs import check_input
 from connecthub.http.ratelimit import EdgeRateLimits
 from connecthub.http.request_context import bind_request_context, record_access
+from connecthub.http.responses import HEADER_BLOCK, header_lines
 
 Headers = list[tuple[bytes, bytes]]
 _NO_HEADERS: Headers = []
+_NO_EXTENSIONS: dict[str, Any] = {}
+
+
+# The headers this layer adds (any letter case): a route that sets one of them itself
+# gets the others merged in one by one, as pairs; any other answer gets them as one block
+# rendered once (below) where the server takes it (http/responses.HEADER_BLOCK).
+_ADDED_NAMES = frozenset(
+    {
+        b"vary",
+        b"access-control-allow-origin",
+        b"access-control-expose-headers",
+        b"x-request-id",
+        b"x-ratelimit-limit",
+        b"x-ratelimit-remaining",
+        b"x-ratelimit-reset",
+        b"retry-after",
+    }
+    | {name for name, _ in security.security_headers(b"same-origin", https=True)}
+)
+_FIXED_BLOCKS: dict[tuple[bool, bool, bytes, bool], bytes] = {}
+
+
+def _fixed_block(cors: bool, origin: bool, opener_policy: bytes, https: bool) -> bytes:
+    """CORS and security headers as lines, for an answer that set none of them: made once
+    for each of the few combinations."""
+    key = (cors, origin, opener_policy, https)
+    block = _FIXED_BLOCKS.get(key)
+    if block is None:
+        headers: Headers = []
+        if cors:
+            security.add_cors_headers(headers, b"*" if origin else None)
+        headers.extend(security.security_headers(opener_policy, https=https))
+        block = _FIXED_BLOCKS[key] = header_lines(headers)
+    return block
 
 
 class _Exchange:
     """One request's state, and the two `send`s the layer hands on."""
 
     __slots__ = (
+        "block",
         "cors",
         "counting",
         "https",
@@ -57,8 +93,9 @@ class _Exchange:
         "status",
     )
 
-    def __init__(self, send: Send, path: str, https: bool, request_id: bytes) -> None:
+    def __init__(self, send: Send, path: str, https: bool, request_id: bytes, block: bool) -> None:
         self.send = send
+        self.block = block  # the server takes a header block
         self.path = path
         self.https = https
         self.cors = security.is_cors_path(path)
@@ -70,7 +107,15 @@ class _Exchange:
 
     def _decorate(self, message: Message, rate_headers: Headers) -> Message:
         self.status = message["status"]
-        headers = list(message.get("headers", ()))
+        own = message.get("headers", ())
+        if self.block and not any(name.lower() in _ADDED_NAMES for name, _ in own):
+            block = _fixed_block(
+                self.cors, self.origin is not None, security.opener_policy(self.path), self.https
+            )
+            lines = header_lines(rate_headers) if rate_headers else b""
+            lines += block + b"x-request-id: " + self.request_id + b"\r\n"
+            return {**message, HEADER_BLOCK: lines}
+        headers = list(own)
         if rate_headers:
             headers.extend(rate_headers)
         if self.cors:
@@ -116,7 +161,8 @@ class EdgeMiddleware:
             return
         request_id, client_ip = bind_request_context(scope, self.resolver)
         https = self.behind_tls or scope.get("scheme") == "https"
-        exchange = _Exchange(send, scope["path"], https, request_id.encode())
+        block = HEADER_BLOCK in scope.get("extensions", _NO_EXTENSIONS)
+        exchange = _Exchange(send, scope["path"], https, request_id.encode(), block)
         failed = False
         # A duration measured for the log line and metrics only (finer than clock.monotonic).
         started = time.perf_counter()
