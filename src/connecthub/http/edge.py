@@ -35,7 +35,7 @@ from connecthub.http import body_limit, security
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.errors import answer_unhandled, error_response
 from connecthub.http.inputs import check_input
-from connecthub.http.ratelimit import EdgeRateLimits
+from connecthub.http.ratelimit import EdgeRateLimits, Verdict
 from connecthub.http.request_context import bind_request_context, record_access
 from connecthub.http.responses import HEADER_BLOCK, header_lines
 
@@ -87,7 +87,7 @@ class _Exchange:
         "https",
         "origin",
         "path",
-        "rate_headers",
+        "rate",
         "request_id",
         "send",
         "status",
@@ -101,23 +101,23 @@ class _Exchange:
         self.cors = security.is_cors_path(path)
         self.origin: bytes | None = None
         self.request_id = request_id
-        self.rate_headers = _NO_HEADERS
+        self.rate: Verdict | None = None  # the rate limits' verdict: its headers
         self.status: int | None = None
         self.counting: body_limit.CountingReceive | None = None
 
-    def _decorate(self, message: Message, rate_headers: Headers) -> Message:
+    def _decorate(self, message: Message, rate: Verdict | None) -> Message:
         self.status = message["status"]
         own = message.get("headers", ())
         if self.block and not any(name.lower() in _ADDED_NAMES for name, _ in own):
             block = _fixed_block(
                 self.cors, self.origin is not None, security.opener_policy(self.path), self.https
             )
-            lines = header_lines(rate_headers) if rate_headers else b""
+            lines = rate.lines if rate is not None else b""
             lines += block + b"x-request-id: " + self.request_id + b"\r\n"
             return {**message, HEADER_BLOCK: lines}
         headers = list(own)
-        if rate_headers:
-            headers.extend(rate_headers)
+        if rate is not None:
+            headers.extend(rate.headers)
         if self.cors:
             security.add_cors_headers(headers, self.origin)
         security.add_security_headers(headers, self.path, self.https)
@@ -127,7 +127,7 @@ class _Exchange:
     async def send_outer(self, message: Message) -> None:
         """For the layer's own answers (preflight, 413, 429): no rate-limit headers added."""
         if message["type"] == "http.response.start":
-            message = self._decorate(message, _NO_HEADERS)
+            message = self._decorate(message, None)
         await self.send(message)
 
     async def send_inner(self, message: Message) -> None:
@@ -135,7 +135,7 @@ class _Exchange:
         if self.counting is not None and self.counting.refused:
             return  # the body limit has answered; the app was told the client left
         if message["type"] == "http.response.start":
-            message = self._decorate(message, self.rate_headers)
+            message = self._decorate(message, self.rate)
         await self.send(message)
 
 
@@ -200,7 +200,7 @@ class EdgeMiddleware:
             if not verdict.allowed:
                 await verdict.refuse(exchange.send_outer)
                 return
-            exchange.rate_headers = verdict.headers
+            exchange.rate = verdict
 
         send = exchange.send_inner
         try:

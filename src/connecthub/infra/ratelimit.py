@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from connecthub.config import RateLimit, Settings
 
 
-@dataclass(frozen=True)
-class RateLimitDecision:
+class RateLimitDecision(NamedTuple):
+    """A tuple, not a frozen dataclass: one is made per bucket hit, and a frozen
+    dataclass' `__init__` (one `object.__setattr__` per field) cost more than the hit."""
+
     allowed: bool
     limit: int
     remaining: int
