@@ -25,7 +25,7 @@ class _Entry:
     """One (bucket, key): the current window's count, the offence record, and when the
     entry can no longer matter."""
 
-    __slots__ = ("count", "expires", "locked_until", "offended_at", "offences", "window")
+    __slots__ = ("count", "expires", "locked_until", "offences", "offended_at", "window")
 
     def __init__(self) -> None:
         self.window = -1  # window start, epoch seconds
@@ -84,7 +84,8 @@ class MemoryRateLimiter:
             and entry.locked_until <= now
         ):
             entry.count += 1  # allowed, no offence, the expiry as it was
-            return RateLimitDecision(True, limit.count, limit.count - entry.count, start + period, 0)
+            left = limit.count - entry.count
+            return RateLimitDecision(True, limit.count, left, start + period, 0)
         if entry is not None:
             del self._entries[(bucket, key)]  # re-inserted last: its window began now
         if entry is None or entry.expires < now:
