@@ -57,7 +57,7 @@ class PrebuiltJson:
     a weak ETag (a digest of the body, as Rails' Rack::ETag gives Mastodon's answers), all
     made once. A client whose `If-None-Match` names the ETag gets a 304 without the body."""
 
-    __slots__ = ("body", "etag", "_head", "_not_modified")
+    __slots__ = ("_head", "_not_modified", "body", "etag")
 
     def __init__(self, body: bytes, *, cache_control: bytes) -> None:
         self.body = body
