@@ -33,6 +33,7 @@ DEFAULT_PATHS = [
     "auth:/api/v1/timelines/home?limit=20",
 ]
 _NO_LIMIT = "1000000000/60"
+HEADER_BLOCK = "connecthub.header_block"  # http/responses.HEADER_BLOCK
 
 
 def _scope(target: str, token: str | None) -> dict[str, Any]:
@@ -54,6 +55,9 @@ def _scope(target: str, token: str | None) -> dict[str, Any]:
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 3000),
         "state": {},
+        # As `connecthub serve`'s uvicorn offers it (serving._Cycle): the edge layer hands
+        # its headers over as one block.
+        "extensions": {HEADER_BLOCK: {}},
     }
 
 
@@ -178,7 +182,14 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--profile", type=int, default=0, metavar="TOP", help="cProfile")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    args = parser.parse_args()
+    if args.loop == "uvloop":  # as `connecthub serve` runs
+        import uvloop
+
+        uvloop.run(run(args))
+    else:
+        asyncio.run(run(args))
 
 
 if __name__ == "__main__":

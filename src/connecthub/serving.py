@@ -341,6 +341,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         cycle.__class__ = _Cycle  # made by uvicorn's `on_headers_complete`; same state
+        # Started after one more read of the sockets (a callback scheduled from a callback
+        # runs after the next poll): a request that waited in the accept queue while its
+        # client gave up is read together with the close right behind it, and must not be
+        # served to nobody (after an overload there are thousands). `eof_received` marks
+        # it; it is dropped before any task or ASGI call.
+        self.loop.call_soon(self.loop.call_soon, self._start_unless_gone, cycle, app)
+
+    def _start_unless_gone(self, cycle: RequestResponseCycle, app: Any) -> None:
+        if cycle.disconnected:
+            metrics.HTTP_CANCELLED.inc()
+            return
         super()._start_asgi_task(cycle, app)
 
     def on_message_complete(self) -> None:
