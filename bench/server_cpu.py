@@ -14,7 +14,7 @@ per token, as they do for a signed-in client. `--before DIR` serves the same rou
 another source tree (DIR/src first on PYTHONPATH: a `git archive` of an older commit) for a
 before/after in the same run. `--distributed` uses PostgreSQL (database
 `connecthub_bench_server_cpu`, recreated) and Redis (key prefix `bench-server-cpu:`);
-BENCH_PG and BENCH_REDIS move them. Ports: BENCH_PORT_BASE (default 18250) and up.
+BENCH_PG, BENCH_REDIS, BENCH_DATABASE and BENCH_REDIS_PREFIX move them. Ports: BENCH_PORT_BASE (default 18250) and up.
 
 Prints, per route and server: requests/s and the server process's CPU microseconds per
 request (utime + stime from /proc, its threads and children included), medians of the
@@ -44,7 +44,8 @@ ROTATE_TOKENS = BENCH / "compare" / "rotate_tokens.lua"
 PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "18250"))
 PG_SERVER = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0")
-DATABASE = "connecthub_bench_server_cpu"
+DATABASE = os.environ.get("BENCH_DATABASE", "connecthub_bench_server_cpu")
+REDIS_PREFIX = os.environ.get("BENCH_REDIS_PREFIX", "bench-server-cpu:")
 ROOMY_LIMIT = "1000000000/300"
 ROUTES = {
     "instance": "/api/v1/instance",
@@ -180,7 +181,7 @@ def _environment(args: argparse.Namespace, workdir: str) -> dict[str, str]:
         asyncio.run(recreate())
         env["DATABASE_URL"] = f"{PG_SERVER}/{DATABASE}"
         env["REDIS_URL"] = REDIS_URL
-        env["REDIS_KEY_PREFIX"] = "bench-server-cpu:"
+        env["REDIS_KEY_PREFIX"] = REDIS_PREFIX
     else:
         env["DATABASE_URL"] = f"sqlite:///{workdir}/connecthub.db"
     return env
