@@ -5,8 +5,15 @@ what ConnectHub's own stack and handlers cost, independent of how busy the machi
     .venv/bin/python bench/route_cpu.py                       # embedded (a temporary SQLite)
     .venv/bin/python bench/route_cpu.py /api/v2/instance /health/live --requests 5000
     .venv/bin/python bench/route_cpu.py --profile 25          # cProfile, top 25 per route
+    .venv/bin/python bench/route_cpu.py --parts auth:/api/v1/instance   # what each part costs
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/mydb REDIS_URL=redis://127.0.0.1:6379/0 \
       REDIS_KEY_PREFIX=mine: .venv/bin/python bench/route_cpu.py   # distributed engines
+
+`--parts` measures each route again with one part of the request stack switched off at a
+time (replaced by a stand-in that does nothing, for this measurement only): admission, the
+rate limits, the token resolution inside them, the request context with the access line and
+metrics; what each saves is what it costs. The rest is the edge layer, the fast path and the
+handler.
 
 Paths marked `auth:` are sent with a bearer token of a user created for the run (it follows
 one other user who has posted a few statuses, so the home timeline is not empty). Rate
@@ -173,6 +180,49 @@ async def run(args: argparse.Namespace) -> None:
                 f"{label:44s} {cost:8.1f} µs CPU per request, {cost / bare:6.0f}x bare"
                 f" (status {status})"
             )
+            if args.parts:
+                await _parts(app, path, token if authed else None, args.requests, cost)
+
+
+async def _parts(app: Any, path: str, token: str | None, requests: int, full: float) -> None:
+    """What each part of the stack costs on this route: its figure with the part off."""
+    from unittest import mock
+
+    from connecthub.http import admission, edge, ratelimit
+
+    async def through(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+    async def no_verdict(self: Any, scope: Any, engines: Any) -> None:
+        return None
+
+    resolved = await ratelimit.resolve_token(_scope(path, token), app.state.engines)
+
+    async def resolved_already(scope: Any, engines: Any) -> Any:
+        return resolved
+
+    parts = {
+        "admission": [mock.patch.object(admission.AdmissionMiddleware, "__call__", through)],
+        "rate limits (token resolution included)": [
+            mock.patch.object(ratelimit.EdgeRateLimits, "check", no_verdict)
+        ],
+        "token resolution (in the rate limits)": [
+            mock.patch.object(ratelimit, "resolve_token", resolved_already)
+        ],
+        "request context, access line, metrics": [
+            mock.patch.object(edge, "bind_request_context", lambda *_: ("id", "127.0.0.1")),
+            mock.patch.object(edge, "record_access", lambda *_: None),
+        ],
+    }
+    for name, patches in parts.items():
+        for patch in patches:
+            patch.start()
+        try:
+            cost, _ = await _cpu_per_request(app, path, token, requests, 0)
+        finally:
+            for patch in patches:
+                patch.stop()
+        print(f"    {name:40s} {full - cost:8.1f} µs")
 
 
 def main() -> None:
@@ -183,6 +233,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--profile", type=int, default=0, metavar="TOP", help="cProfile")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    parser.add_argument("--parts", action="store_true", help="the cost of each stack part")
     args = parser.parse_args()
     if args.loop == "uvloop":  # as `connecthub serve` runs
         import uvloop

@@ -203,15 +203,29 @@ class AdmissionMiddleware:
             await send(_REFUSAL_START)
             await send(_REFUSAL_BODY_MESSAGE)
             return
-        busy = admission.busy
+        task = asyncio.current_task()
+        assert task is not None
+        sweep = self.sweep
+        if sweep is None or sweep.loop is not task.get_loop():
+            sweep = self.sweep = _Sweep()  # the app serves from another loop (tests do)
+        watch = _ClientWatch(receive, task, at_once=admission.busy, send=send, sweep=sweep)
+        if not _declares_body(scope):
+            # A request whose client left before it started never started: the protocol
+            # saw to that (serving.GuardedHttpToolsProtocol starts a request one read of
+            # the sockets after reading it, time enough to see its client's close).
+            watch.without_body()
         admission.in_flight += 1
         began = time.monotonic()
-        sweep = self.sweep
-        if sweep is None or not sweep.runs_in(asyncio.get_running_loop()):
-            sweep = self.sweep = _Sweep()  # the app serves from another loop (tests do)
         try:
-            await _cancelled_when_client_leaves(self.app, scope, receive, send, busy, sweep)
+            await self.app(scope, watch.app_receive, watch.watched_send)
+        except asyncio.CancelledError:
+            if not watch.cancelled:
+                raise  # not ours: the server is stopping
+            if task.uncancel():
+                raise  # someone else cancelled it too
+            metrics.HTTP_CANCELLED.inc()
         finally:
+            watch.stop()
             admission.in_flight -= 1
             now = time.monotonic()
             admission.answered(now - began, now)
@@ -230,9 +244,6 @@ class _Sweep:
         self.young: set[_ClientWatch] = set()
         self.old: set[_ClientWatch] = set()
         self.timer: asyncio.TimerHandle | None = None
-
-    def runs_in(self, loop: asyncio.AbstractEventLoop) -> bool:
-        return self.loop is loop
 
     def add(self, watch: _ClientWatch) -> None:
         self.young.add(watch)
@@ -380,26 +391,3 @@ class _ClientWatch:
             self.answered = True
         assert self.send is not None
         await self.send(message)
-
-
-async def _cancelled_when_client_leaves(
-    app: ASGIApp, scope: Scope, receive: Receive, send: Send, busy: bool, sweep: _Sweep
-) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    watch = _ClientWatch(receive, task, at_once=busy, send=send, sweep=sweep)
-    if not _declares_body(scope):
-        # A request whose client left before it started never started: the protocol saw
-        # to that (serving.GuardedHttpToolsProtocol starts a request one turn of the loop
-        # after reading it, time enough to read its client's close right behind it).
-        watch.without_body()
-    try:
-        await app(scope, watch.app_receive, watch.watched_send)
-    except asyncio.CancelledError:
-        if not watch.cancelled:
-            raise  # not ours: the server is stopping
-        if task.uncancel():
-            raise  # someone else cancelled it too
-        metrics.HTTP_CANCELLED.inc()
-    finally:
-        watch.stop()
