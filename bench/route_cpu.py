@@ -210,8 +210,8 @@ async def _parts(app: Any, path: str, token: str | None, requests: int, full: fl
             mock.patch.object(ratelimit, "resolve_token", resolved_already)
         ],
         "request context, access line, metrics": [
-            mock.patch.object(edge, "bind_request_context", lambda *_: ("id", "127.0.0.1")),
-            mock.patch.object(edge, "record_access", lambda *_: None),
+            mock.patch.object(edge, "bind_request_context", return_value=("id", "127.0.0.1")),
+            mock.patch.object(edge, "record_access", return_value=None),
         ],
     }
     for name, patches in parts.items():

@@ -14,7 +14,8 @@ per token, as they do for a signed-in client. `--before DIR` serves the same rou
 another source tree (DIR/src first on PYTHONPATH: a `git archive` of an older commit) for a
 before/after in the same run. `--distributed` uses PostgreSQL (database
 `connecthub_bench_server_cpu`, recreated) and Redis (key prefix `bench-server-cpu:`);
-BENCH_PG, BENCH_REDIS, BENCH_DATABASE and BENCH_REDIS_PREFIX move them. Ports: BENCH_PORT_BASE (default 18250) and up.
+BENCH_PG, BENCH_REDIS, BENCH_DATABASE and BENCH_REDIS_PREFIX move them. Ports:
+BENCH_PORT_BASE (default 18250) and up.
 
 Prints, per route and server: requests/s and the server process's CPU microseconds per
 request (utime + stime from /proc, its threads and children included), medians of the
