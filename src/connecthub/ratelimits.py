@@ -178,6 +178,15 @@ async def hit(
         return None
 
 
+def hit_near(engines: Engines, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
+    """`hit` when the limiter decides it in the process (a key far from its limit): no
+    await, no round trip. None means "call `hit`", which counts the hit and applies the
+    failure policy (so does a limiter paused after an outage)."""
+    if _paused_until:
+        return None
+    return engines.ratelimiter.hit_near(bucket, key, limit)
+
+
 async def enforce(engines: Engines, bucket: str, key: str, limit: RateLimit) -> None:
     """`hit`, raising `TooManyRequests` (429 with `Retry-After`) when refused."""
     decision = await hit(engines, bucket, key, limit)

@@ -30,6 +30,7 @@ from connecthub.ratelimits import (
     decision_headers,
     decision_lines,
     hit,
+    hit_near,
     is_general_path,
     rule_limit,
     strict_rules,
@@ -154,7 +155,9 @@ class EdgeRateLimits:
         the limiter is unavailable."""
         decisions = []
         for bucket, key, limit in hits:
-            decision = await hit(engines, bucket, key, limit)
+            decision = hit_near(engines, bucket, key, limit) or await hit(
+                engines, bucket, key, limit
+            )
             if decision is None:
                 return None
             decisions.append((bucket, decision))

@@ -69,23 +69,33 @@ class MemoryRateLimiter:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
+        now = self._clock()
+        entry = self._entries.get((bucket, key))
+        period = limit.period
+        start = now // 1000 // period * period
+        if (
+            entry is None
+            or entry.window != start
+            or entry.count >= limit.count
+            or entry.locked_until > now
+        ):
+            return None
+        self._hits += 1
+        if not self._hits % self.SWEEP_EVERY:
+            self._sweep(now)
+        entry.count += 1  # allowed, no offence, the expiry as it was
+        return RateLimitDecision(True, limit.count, limit.count - entry.count, start + period, 0)
+
     async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
+        near = self.hit_near(bucket, key, limit)
+        if near is not None:
+            return near
         now = self._clock()
         self._hits += 1
         if not self._hits % self.SWEEP_EVERY or len(self._entries) >= self._max_keys:
             self._sweep(now)
         entry = self._entries.get((bucket, key))
-        period = limit.period
-        start = now // 1000 // period * period
-        if (
-            entry is not None
-            and entry.window == start
-            and entry.count < limit.count
-            and entry.locked_until <= now
-        ):
-            entry.count += 1  # allowed, no offence, the expiry as it was
-            left = limit.count - entry.count
-            return RateLimitDecision(True, limit.count, left, start + period, 0)
         if entry is not None:
             del self._entries[(bucket, key)]  # re-inserted last: its window began now
         if entry is None or entry.expires < now:
@@ -228,19 +238,28 @@ class RedisRateLimiter:
         self._near: dict[tuple[str, str], _Near] = {}
         self._max_keys = max_keys
 
-    async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
+    def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
         now = self._clock()
-        start, window_end = _window(now, limit.period)
         near = self._near.get((bucket, key))
-        if near is not None and near.window == start:
-            if near.allowance > 0 and now - near.synced_at < SYNC_EVERY_MS:
-                near.allowance -= 1
-                near.pending += 1
-                remaining = max(limit.count - near.count - near.pending, 0)
-                return RateLimitDecision(True, limit.count, remaining, window_end // 1000, 0)
-            hits = near.pending + 1
-        else:
-            hits = 1  # hits let through in an earlier window no longer count for anything
+        if near is None or near.allowance <= 0 or now - near.synced_at >= SYNC_EVERY_MS:
+            return None
+        start, window_end = _window(now, limit.period)
+        if near.window != start:
+            return None
+        near.allowance -= 1
+        near.pending += 1
+        remaining = max(limit.count - near.count - near.pending, 0)
+        return RateLimitDecision(True, limit.count, remaining, window_end // 1000, 0)
+
+    async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
+        decided = self.hit_near(bucket, key, limit)
+        if decided is not None:
+            return decided
+        now = self._clock()
+        start, _ = _window(now, limit.period)
+        near = self._near.get((bucket, key))
+        # Hits let through in an earlier window no longer count for anything.
+        hits = near.pending + 1 if near is not None and near.window == start else 1
         return await self._round_trip(bucket, key, limit, now, start, hits)
 
     async def _round_trip(

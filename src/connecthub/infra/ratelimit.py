@@ -35,6 +35,11 @@ class RateLimitDecision(NamedTuple):
 class RateLimiter(Protocol):
     async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision: ...
 
+    def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
+        """The hit decided in the process, with no await, when the limiter can (a key far
+        from its limit: most hits); None when it needs `hit` (which then counts it)."""
+        ...
+
 
 @dataclass(frozen=True)
 class PenaltyPolicy:
