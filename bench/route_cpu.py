@@ -184,6 +184,15 @@ async def run(args: argparse.Namespace) -> None:
                 await _parts(app, path, token if authed else None, args.requests, cost)
 
 
+# Plain functions, not mocks: calling a MagicMock costs more than what it stands for.
+def _no_context(scope: Any, resolver: Any) -> tuple[str, str]:
+    return "id", "127.0.0.1"
+
+
+def _no_access(scope: Any, status: int, elapsed: float, client_ip: str) -> None:
+    return None
+
+
 async def _parts(app: Any, path: str, token: str | None, requests: int, full: float) -> None:
     """What each part of the stack costs on this route: its figure with the part off."""
     from unittest import mock
@@ -210,8 +219,8 @@ async def _parts(app: Any, path: str, token: str | None, requests: int, full: fl
             mock.patch.object(ratelimit, "resolve_token", resolved_already)
         ],
         "request context, access line, metrics": [
-            mock.patch.object(edge, "bind_request_context", return_value=("id", "127.0.0.1")),
-            mock.patch.object(edge, "record_access", return_value=None),
+            mock.patch.object(edge, "bind_request_context", new=_no_context),
+            mock.patch.object(edge, "record_access", new=_no_access),
         ],
     }
     for name, patches in parts.items():
