@@ -390,6 +390,12 @@ def test_answers_under_the_server_carry_every_header_once(test_env: TestEnv) -> 
             for name in ("x-content-type-options", "x-frame-options", "content-security-policy"):
                 _once(response, name)
             assert_security_headers(response)
+        # A 304 (no body, no length) keeps the connection for the next answer.
+        etag = response.headers["etag"]
+        unchanged = client.get("/api/v1/instance", headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304
+        assert unchanged.content == b""
+        assert _once(unchanged, "etag") == etag
         missing = client.get("/api/v1/no-such-thing")
         assert missing.status_code == 404
         assert missing.json() == {"error": "Record not found"}
