@@ -14,7 +14,9 @@ request meets them (outer first):
 
 Every response start gets, in this order, the rate-limit headers (not on the answers of
 steps 1-3), CORS (`Vary: Origin`, and the any-origin headers when the request named an
-origin) on the API paths, the security headers, and `X-Request-Id`.
+origin) on the API paths, the security headers, and `X-Request-Id`. Where the server takes
+a header block (`connecthub serve`: http/responses.HEADER_BLOCK) they go as one block of
+lines rendered once per combination, instead of pairs uvicorn checks one by one.
 
 It replaced seven nested middleware classes, each wrapping `send` (and some `receive`) in
 its own closure and coroutine frame: one layer, one `send` wrapper (docs/benchmarks.md,
