@@ -356,3 +356,57 @@ def test_exit_reasons_name_the_signal() -> None:
     assert exit_reason(-signal.SIGSEGV) == "killed by SIGSEGV"
     assert exit_reason(3) == "failed to start"
     assert exit_reason(1) == "exited with code 1"
+
+
+# --- the header block and the one write ---------------------------------------------------
+
+
+def _once(response: httpx.Response, name: str) -> str:
+    values = response.headers.get_list(name)
+    assert len(values) == 1, f"{name}: {values}"
+    return values[0]
+
+
+def test_answers_under_the_server_carry_every_header_once(test_env: TestEnv) -> None:
+    """Under `connecthub serve`'s uvicorn the edge layer's headers go out as one block
+    written with the body (serving._Cycle): the same headers as in process, each once,
+    and a keep-alive connection that carries the next answer whole."""
+    from tests.http.test_security import assert_security_headers
+
+    with slow_client_server(test_env) as server, httpx.Client(base_url=server.url) as client:
+        for _ in range(2):  # the second on the same connection
+            response = client.get(
+                "/api/v1/instance", headers={"Origin": "https://app.example", "X-Request-Id": "r-1"}
+            )
+            assert response.status_code == 200
+            assert response.json()["uri"]
+            assert int(_once(response, "content-length")) == len(response.content)
+            assert _once(response, "x-request-id") == "r-1"
+            assert _once(response, "vary") == "Origin"
+            assert _once(response, "access-control-allow-origin") == "*"
+            assert "X-RateLimit-Remaining" in _once(response, "access-control-expose-headers")
+            for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
+                _once(response, name)
+            for name in ("x-content-type-options", "x-frame-options", "content-security-policy"):
+                _once(response, name)
+            assert_security_headers(response)
+        # A 304 (no body, no length) keeps the connection for the next answer.
+        etag = response.headers["etag"]
+        unchanged = client.get("/api/v1/instance", headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304
+        assert unchanged.content == b""
+        assert _once(unchanged, "etag") == etag
+        missing = client.get("/api/v1/no-such-thing")
+        assert missing.status_code == 404
+        assert missing.json() == {"error": "Record not found"}
+        assert "access-control-allow-origin" not in missing.headers
+        assert _once(missing, "vary") == "Origin"
+        head = client.head("/health/live")
+        assert head.status_code in (200, 405)
+        assert head.content == b""
+        # A route that sets its own policy keeps it, and gets the rest merged in.
+        docs = client.get("/docs")
+        assert docs.status_code == 200
+        assert "sha256-" in _once(docs, "content-security-policy")
+        _once(docs, "x-frame-options")
+        _once(docs, "x-request-id")

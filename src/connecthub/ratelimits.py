@@ -93,7 +93,13 @@ def is_general_path(path: str) -> bool:
     return path.startswith(GENERAL_PREFIXES)
 
 
+# Methods some stricter bucket counts: a request with another (every GET) has none.
+STRICT_METHODS = frozenset().union(*(rule.methods for rule in PATH_RULES))
+
+
 def strict_rules(method: str, path: str) -> list[PathRule]:
+    if method not in STRICT_METHODS:
+        return []
     path = normalize_path(path)
     return [rule for rule in PATH_RULES if rule.matches(method, path)]
 
@@ -117,11 +123,28 @@ def decision_headers(decision: RateLimitDecision) -> dict[str, str]:
     return headers
 
 
+def decision_lines(decision: RateLimitDecision) -> bytes:
+    """The same headers as `decision_headers`, as the lines of a header block
+    (http/responses.HEADER_BLOCK): one formatting of two integers and a cached text."""
+    lines = _LINES % (decision.limit, decision.remaining, _reset_bytes(decision.reset_at))
+    if not decision.allowed:
+        lines += b"retry-after: %d\r\n" % decision.retry_after
+    return lines
+
+
+_LINES = b"x-ratelimit-limit: %d\r\nx-ratelimit-remaining: %d\r\nx-ratelimit-reset: %s\r\n"
+
+
 @functools.lru_cache(maxsize=256)
 def _reset_text(reset_at: int) -> str:
     """The same for every request of a window: formatted once."""
     reset = datetime.fromtimestamp(reset_at, UTC)
     return reset.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@functools.lru_cache(maxsize=256)
+def _reset_bytes(reset_at: int) -> bytes:
+    return _reset_text(reset_at).encode()
 
 
 def email_key(settings: Settings, email: str) -> str:
@@ -141,14 +164,27 @@ async def hit(
     `ratelimit.unavailable` warning is logged, and this process stops asking that limiter
     for OUTAGE_PAUSE_SECONDS. Rate limiting must never take the API down with it."""
     limiter = engines.ratelimiter
-    if monotonic() < _paused_until.get(limiter, 0.0):
-        return None
+    if _paused_until:  # (empty, the usual case, it is not looked up: a weak reference each)
+        until = _paused_until.get(limiter)
+        if until is not None:
+            if monotonic() < until:
+                return None
+            del _paused_until[limiter]
     try:
         return await limiter.hit(bucket, key, limit)
     except Exception:
         log.warning("ratelimit.unavailable", bucket=bucket, exc_info=True)
         _paused_until[limiter] = monotonic() + OUTAGE_PAUSE_SECONDS
         return None
+
+
+def hit_near(engines: Engines, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
+    """`hit` when the limiter decides it in the process (a key far from its limit): no
+    await, no round trip. None means "call `hit`", which counts the hit and applies the
+    failure policy (so does a limiter paused after an outage)."""
+    if _paused_until:
+        return None
+    return engines.ratelimiter.hit_near(bucket, key, limit)
 
 
 async def enforce(engines: Engines, bucket: str, key: str, limit: RateLimit) -> None:

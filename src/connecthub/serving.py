@@ -18,12 +18,19 @@ from typing import Any
 import structlog
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from connecthub.config import Settings
 from connecthub.http.admission import Admission, exempt, refusal_response
+from connecthub.http.responses import HEADER_BLOCK
 from connecthub.ops import metrics
 from connecthub.ops.liveness import Heartbeat, LivenessListener, loop_verdict
 from connecthub.ops.logging import configure_logging
@@ -154,6 +161,98 @@ def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
+# The ASGI extension this server offers (http/responses.HEADER_BLOCK): uvicorn checks every
+# header with two regular expressions and rebuilds its line, per response; for ConnectHub's
+# dozen fixed headers (security, CORS, rate limits, request id) that was ~20 µs of a request
+# whose whole budget is ~40 (docs/benchmarks.md, "Eighth round"). http/edge.py renders them
+# once and hands them over as one block.
+_EXTENSIONS: dict[str, dict[object, object]] = {HEADER_BLOCK: {}}
+
+
+class _Cycle(RequestResponseCycle):
+    """uvicorn's request cycle (its checks and rules for a response's head, the same
+    errors), plus the header block, and an answer of known length written to the socket
+    at once (head and body in one write, not two) when its body comes in one message."""
+
+    _head: bytes | None = None
+
+    async def send(self, message: Any) -> None:
+        if self.response_started or message["type"] != "http.response.start":
+            if self._head is not None:
+                await self._send_with_head(message)
+                return
+            await super().send(message)
+            return
+        if self.access_log:
+            await super().send(message)  # uvicorn's access line (ConnectHub logs its own)
+            return
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            return
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        status = message["status"]
+        content = [STATUS_LINE[status]]
+        closing = False
+        for name, value in self.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        for name, value in message.get("headers", ()):
+            # uvicorn's own checks, for the few headers the route itself set.
+            if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
+                raise RuntimeError("Invalid HTTP header.")
+            name = name.lower()
+            if name == b"content-length" and self.chunked_encoding is None:
+                self.expected_content_length = int(value)
+                self.chunked_encoding = False
+            elif name == b"transfer-encoding" and value.lower() == b"chunked":
+                self.expected_content_length = 0
+                self.chunked_encoding = True
+            elif name == b"connection" and b"close" in [
+                token.lower().strip() for token in value.split(b",")
+            ]:
+                self.keep_alive = False
+                closing = True
+            content.extend([name, b": ", value, b"\r\n"])
+        content.append(message.get(HEADER_BLOCK, b""))
+        if not self.keep_alive and not closing:
+            content.append(b"connection: close\r\n")
+        head_only = self.scope["method"] == "HEAD" or status in (204, 304)
+        if self.chunked_encoding is None and not head_only:
+            self.chunked_encoding = True
+            content.append(b"transfer-encoding: chunked\r\n")
+        content.append(b"\r\n")
+        head = b"".join(content)
+        if self.chunked_encoding is False and not head_only:
+            self._head = head  # written with the body
+        else:
+            self.transport.write(head)
+
+    async def _send_with_head(self, message: Any) -> None:
+        head = self._head
+        assert head is not None
+        self._head = None
+        body = message.get("body", b"") if message["type"] == "http.response.body" else None
+        whole = body is not None and len(body) == self.expected_content_length
+        if not whole or message.get("more_body", False):
+            # Not the whole answer in one piece: uvicorn's way (and its errors).
+            if not self.disconnected:
+                self.transport.write(head)
+            await super().send(message)
+            return
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            return
+        self.transport.write(head + body if body else head)
+        self.expected_content_length = 0
+        self.response_complete = True
+        self.message_event.set()
+        if not self.keep_alive:
+            self.transport.close()
+        self.on_response()
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the read timeouts it lacks, and admission's
     refusal given without starting the request.
@@ -219,6 +318,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope["extensions"] = _EXTENSIONS
         self._refused = False
         if self._read_timer is None:
             self._read_timer = self.loop.call_later(self.header_timeout, self._headers_late)
@@ -238,6 +338,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
         self._body_read_at = self.loop.time()
         super().on_body(body)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        cycle.__class__ = _Cycle  # made by uvicorn's `on_headers_complete`; same state
+        # Started after one more read of the sockets (a callback scheduled from a callback
+        # runs after the next poll): a request that waited in the accept queue while its
+        # client gave up is read together with the close right behind it, and must not be
+        # served to nobody (after an overload there are thousands). `eof_received` marks
+        # it; it is dropped before any task or ASGI call.
+        self.loop.call_soon(self.loop.call_soon, self._start_unless_gone, cycle, app)
+
+    def _start_unless_gone(self, cycle: RequestResponseCycle, app: Any) -> None:
+        if cycle.disconnected:
+            metrics.HTTP_CANCELLED.inc()
+            return
+        super()._start_asgi_task(cycle, app)
 
     def on_message_complete(self) -> None:
         self._stop_timer()

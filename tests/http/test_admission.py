@@ -218,6 +218,9 @@ def test_the_server_refuses_on_its_own_what_the_middleware_would(test_env: TestE
         # A client that asks to close gets its refusal, then the close.
         release.clear()
         holder.join(30)
+        # The request above may still be on its way out (its answer is sent before its
+        # slot is given back): the count below must be the new holder's.
+        wait_until(lambda: admission.in_flight == 0, "the last request did not end")
         holder = threading.Thread(target=hold, args=(f"{server.url}/test/held",))
         holder.start()
         wait_until(lambda: admission.in_flight == 1, "the held request did not start")

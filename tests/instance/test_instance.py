@@ -334,6 +334,36 @@ async def test_instance_is_readable_cross_origin(client: httpx.AsyncClient) -> N
     assert response.headers["access-control-allow-origin"] == "*"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/instance", "/api/v2/instance", "/api/v2/instance/"])
+async def test_instance_is_cacheable_and_revalidated_with_its_etag(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    first = await client.get(path)
+    assert first.headers["cache-control"] == "max-age=180, public"  # as Mastodon's
+    etag = first.headers["etag"]
+    assert re.fullmatch(r'W/"[0-9a-f]{32}"', etag)
+    assert (await client.get(path)).headers["etag"] == etag  # the same document
+    for named in (etag, etag.removeprefix("W/"), f'"other", {etag}', "*"):
+        again = await client.get(path, headers={"If-None-Match": named})
+        assert again.status_code == 304, named
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        assert again.headers["cache-control"] == "max-age=180, public"
+        assert "x-request-id" in again.headers
+    changed = await client.get(path, headers={"If-None-Match": 'W/"something-else"'})
+    assert changed.status_code == 200
+    assert changed.json() == first.json()
+
+
+async def test_a_new_document_has_a_new_etag(app_factory: AppFactory) -> None:
+    async with app_factory(**FRESH) as (app, client):
+        before = (await client.get("/api/v1/instance")).headers["etag"]
+        await create_user(app, username="newcomer")
+        after = await client.get("/api/v1/instance", headers={"If-None-Match": before})
+    assert after.status_code == 200
+    assert after.headers["etag"] != before
+
+
 # Each Mastodon API level and the route a client calls once it sees that level: a client
 # that reads `api_versions.mastodon >= 2` (or a version from 4.3 on) loads its notifications
 # from the grouped API.

@@ -16,11 +16,12 @@ One pure ASGI layer, the outermost of the stack:
   neither is streaming (`/api/v1/streaming…`: its WebSocket skips this stack altogether,
   SSE streams are held for hours and capped per token and account).
 - **Disconnects.** uvicorn does not stop a request whose client has gone: the handler runs
-  to the end and its answer is thrown away. Here a request whose client closed before it
-  was read never starts (after an overload, the accept queue is full of them; the protocol
-  reports the close at once: `serving.GuardedHttpToolsProtocol.eof_received`), and once a
-  request's body has been read, a watcher waits for the `http.disconnect` and cancels the
-  request's task; the access log says 499. A write request's commit and what follows it
+  to the end and its answer is thrown away. Under `connecthub serve` a request whose client
+  closed before it was read never starts (after an overload, the accept queue is full of
+  them: `serving.GuardedHttpToolsProtocol` starts a request one read of the sockets later
+  and drops it if its client's close came meanwhile), and once a request's body has been
+  read, a watcher waits for the `http.disconnect` and cancels the request's task; the
+  access log says 499. A write request's commit and what follows it
   are never cut (`http/deps._unit_of_work` finishes them first).
 """
 
@@ -190,6 +191,7 @@ class AdmissionMiddleware:
     def __init__(self, app: ASGIApp, admission: Admission) -> None:
         self.app = app
         self.admission = admission
+        self.sweep: _Sweep | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or exempt(scope["path"]):
@@ -201,48 +203,112 @@ class AdmissionMiddleware:
             await send(_REFUSAL_START)
             await send(_REFUSAL_BODY_MESSAGE)
             return
-        busy = admission.busy
+        task = asyncio.current_task()
+        assert task is not None
+        sweep = self.sweep
+        if sweep is None or sweep.loop is not task.get_loop():
+            sweep = self.sweep = _Sweep()  # the app serves from another loop (tests do)
+        watch = _ClientWatch(receive, task, at_once=admission.busy, send=send, sweep=sweep)
+        if not _declares_body(scope):
+            # A request whose client left before it started never started: the protocol
+            # saw to that (serving.GuardedHttpToolsProtocol starts a request one read of
+            # the sockets after reading it, time enough to see its client's close).
+            watch.without_body()
         admission.in_flight += 1
         began = time.monotonic()
         try:
-            await _cancelled_when_client_leaves(self.app, scope, receive, send, busy)
+            await self.app(scope, watch.app_receive, watch.watched_send)
+        except asyncio.CancelledError:
+            if not watch.cancelled:
+                raise  # not ours: the server is stopping
+            if task.uncancel():
+                raise  # someone else cancelled it too
+            metrics.HTTP_CANCELLED.inc()
         finally:
+            watch.stop()
             admission.in_flight -= 1
             now = time.monotonic()
             admission.answered(now - began, now)
+
+
+class _Sweep:
+    """Starts the watch of each request still running `_WATCH_AFTER_SECONDS` (to twice
+    that) after its body was read: one timer for all of a process' requests, while any is
+    waiting, instead of a timer armed and cancelled per request. A request is added to the
+    young set; each tick starts the watches of the old set and ages the young one."""
+
+    __slots__ = ("loop", "old", "timer", "young")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.young: set[_ClientWatch] = set()
+        self.old: set[_ClientWatch] = set()
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, watch: _ClientWatch) -> None:
+        self.young.add(watch)
+        if self.timer is None:
+            self.timer = self.loop.call_later(_WATCH_AFTER_SECONDS, self._tick)
+
+    def discard(self, watch: _ClientWatch) -> None:
+        self.young.discard(watch)
+        self.old.discard(watch)
+
+    def _tick(self) -> None:
+        due, self.old, self.young = self.old, self.young, set()
+        for watch in due:
+            watch.begin()
+        self.timer = self.loop.call_later(_WATCH_AFTER_SECONDS, self._tick) if self.old else None
 
 
 class _ClientWatch:
     """Wraps a request's receive and send: the app reads its body as usual; once the body
     is complete, a task waits for the client to disconnect and cancels the request's task,
     unless the answer has been sent by then. The task is only made for a request still
-    running `_WATCH_AFTER_SECONDS` after its body (most are answered sooner, and a timer
-    costs a fifth of a task), except in a busy process (`at_once`): there a request may
-    come from a client that left while it waited to be read (thousands do when a crowd
-    gives up at once), and is then cancelled at its first await instead of running its
-    course. The app's own receive calls after the body get what the watcher got, as if
-    they had asked the server."""
+    running `_WATCH_AFTER_SECONDS` after its body (most are answered sooner; `_Sweep`),
+    except in a busy process (`at_once`): there a request may come from a client that left
+    while it waited to be read (thousands do when a crowd gives up at once), and is then
+    cancelled at its first await instead of running its course. The app's own receive
+    calls after the body get what the watcher got, as if they had asked the server.
+
+    A request without a body has nothing to read but one empty message, which the server
+    holds ready: it is watched at once (`unread`), and the message goes to whoever asks
+    first, the app or the watcher (which keeps it for the app)."""
 
     __slots__ = (
         "answered",
         "at_once",
         "body_read",
         "cancelled",
+        "first",
         "receive",
         "received",
         "request_task",
-        "timer",
+        "send",
+        "sweep",
+        "unread",
         "watcher",
     )
 
-    def __init__(self, receive: Receive, request_task: asyncio.Task[Any], *, at_once: bool) -> None:
+    def __init__(
+        self,
+        receive: Receive,
+        request_task: asyncio.Task[Any],
+        *,
+        at_once: bool,
+        send: Send | None = None,
+        sweep: _Sweep | None = None,
+    ) -> None:
         self.receive = receive
         self.request_task = request_task
         self.at_once = at_once
-        self.timer: asyncio.TimerHandle | None = None
+        self.send = send
+        self.sweep = sweep
         self.watcher: asyncio.Task[None] | None = None
         self.received: Message = _DISCONNECT
+        self.first: Message | None = None  # the body message the watcher took for the app
         self.body_read = False
+        self.unread = False  # the body message is still the server's
         self.answered = False
         self.cancelled = False
 
@@ -250,21 +316,28 @@ class _ClientWatch:
         """Notes a message the app gets; the last piece of the body starts the watch."""
         if message["type"] == "http.request" and not message.get("more_body", False):
             self.body_read = True
-            if self.at_once:
-                self._begin()
-            else:
-                loop = asyncio.get_running_loop()
-                self.timer = loop.call_later(_WATCH_AFTER_SECONDS, self._begin)
+            self._arm()
         return message
 
-    def _begin(self) -> None:
-        self.timer = None
+    def without_body(self) -> None:
+        """A request that declares no body: watched from now on."""
+        self.body_read = True
+        self.unread = True
+        self._arm()
+
+    def _arm(self) -> None:
+        if self.at_once or self.sweep is None:
+            self.begin()
+        else:
+            self.sweep.add(self)
+
+    def begin(self) -> None:
         if self.watcher is None and not self.answered:
             self.watcher = asyncio.get_running_loop().create_task(self._watch())
 
     def stop(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
+        if self.sweep is not None:
+            self.sweep.discard(self)
         if self.watcher is not None and not self.watcher.done():
             self.watcher.cancel()
 
@@ -272,7 +345,13 @@ class _ClientWatch:
         # After the body, a server's receive returns when the client disconnects or the
         # answer is complete (uvicorn and httpx answer `http.disconnect` for both).
         try:
-            self.received = await self.receive()
+            received = await self.receive()
+            if self.unread:
+                self.unread = False
+                if received["type"] == "http.request":  # the body: the app's
+                    self.first = received
+                    received = await self.receive()
+            self.received = received
         except asyncio.CancelledError:
             # Stopped: the answer went out. Ending quietly keeps no exception on the task,
             # whose traceback would hold this watch and so the task itself: a reference
@@ -288,13 +367,18 @@ class _ClientWatch:
     async def app_receive(self) -> Message:
         if not self.body_read:
             return self.read(await self.receive())
+        if self.unread:  # the watcher has not taken it (it would have at its first step)
+            self.unread = False
+            return await self.receive()  # the body message, from the server
+        if self.first is not None:
+            first, self.first = self.first, None
+            return first
         if self.answered:
             return _DISCONNECT
         if self.watcher is None:
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
-            self._begin()
+            if self.sweep is not None:
+                self.sweep.discard(self)
+            self.begin()
         assert self.watcher is not None
         await asyncio.shield(self.watcher)
         received = self.received
@@ -302,51 +386,8 @@ class _ClientWatch:
             self.watcher = None  # the server said something else: ask it again next time
         return received
 
-    def wrap_send(self, send: Send) -> Send:
-        async def watched_send(message: Message) -> None:
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                self.answered = True
-            await send(message)
-
-        return watched_send
-
-
-async def _cancelled_when_client_leaves(
-    app: ASGIApp, scope: Scope, receive: Receive, send: Send, busy: bool
-) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    watch = _ClientWatch(receive, task, at_once=busy)
-    app_receive: Receive = watch.app_receive
-    if not _declares_body(scope):
-        # Nothing to read but the empty request message, which the server already holds:
-        # take it now (so the watch starts though the app never reads), and hand it to the
-        # app when it asks. One turn of the loop first: a request read together with its
-        # client's close (it waited in the accept queue while the client gave up) is
-        # started before the server learns of the close, which comes right after.
-        await asyncio.sleep(0)
-        first = await receive()
-        if first["type"] == "http.disconnect":
-            metrics.HTTP_CANCELLED.inc()
-            return  # gone before any work began
-        watch.read(first)
-        replayed = False
-
-        async def replaying_receive() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return first
-            return await watch.app_receive()
-
-        app_receive = replaying_receive
-    try:
-        await app(scope, app_receive, watch.wrap_send(send))
-    except asyncio.CancelledError:
-        if not watch.cancelled:
-            raise  # not ours: the server is stopping
-        if task.uncancel():
-            raise  # someone else cancelled it too
-        metrics.HTTP_CANCELLED.inc()
-    finally:
-        watch.stop()
+    async def watched_send(self, message: Message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.answered = True
+        assert self.send is not None
+        await self.send(message)

@@ -14,7 +14,9 @@ request meets them (outer first):
 
 Every response start gets, in this order, the rate-limit headers (not on the answers of
 steps 1-3), CORS (`Vary: Origin`, and the any-origin headers when the request named an
-origin) on the API paths, the security headers, and `X-Request-Id`.
+origin) on the API paths, the security headers, and `X-Request-Id`. Where the server takes
+a header block (`connecthub serve`: http/responses.HEADER_BLOCK) they go as one block of
+lines rendered once per combination, instead of pairs uvicorn checks one by one.
 
 It replaced seven nested middleware classes, each wrapping `send` (and some `receive`) in
 its own closure and coroutine frame: one layer, one `send` wrapper (docs/benchmarks.md,
@@ -35,44 +37,89 @@ from connecthub.http import body_limit, security
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.errors import answer_unhandled, error_response
 from connecthub.http.inputs import check_input
-from connecthub.http.ratelimit import EdgeRateLimits
+from connecthub.http.ratelimit import EdgeRateLimits, Verdict
 from connecthub.http.request_context import bind_request_context, record_access
+from connecthub.http.responses import HEADER_BLOCK, header_lines
 
 Headers = list[tuple[bytes, bytes]]
 _NO_HEADERS: Headers = []
+_NO_EXTENSIONS: dict[str, Any] = {}
+
+
+# The headers this layer adds (any letter case): a route that sets one of them itself
+# gets the others merged in one by one, as pairs; any other answer gets them as one block
+# rendered once (below) where the server takes it (http/responses.HEADER_BLOCK).
+_ADDED_NAMES = frozenset(
+    {
+        b"vary",
+        b"access-control-allow-origin",
+        b"access-control-expose-headers",
+        b"x-request-id",
+        b"x-ratelimit-limit",
+        b"x-ratelimit-remaining",
+        b"x-ratelimit-reset",
+        b"retry-after",
+    }
+    | {name for name, _ in security.security_headers(b"same-origin", https=True)}
+)
+_FIXED_BLOCKS: dict[tuple[bool, bool, bytes, bool], bytes] = {}
+
+
+def _fixed_block(cors: bool, origin: bool, opener_policy: bytes, https: bool) -> bytes:
+    """CORS and security headers as lines, for an answer that set none of them: made once
+    for each of the few combinations."""
+    key = (cors, origin, opener_policy, https)
+    block = _FIXED_BLOCKS.get(key)
+    if block is None:
+        headers: Headers = []
+        if cors:
+            security.add_cors_headers(headers, b"*" if origin else None)
+        headers.extend(security.security_headers(opener_policy, https=https))
+        block = _FIXED_BLOCKS[key] = header_lines(headers)
+    return block
 
 
 class _Exchange:
     """One request's state, and the two `send`s the layer hands on."""
 
     __slots__ = (
+        "block",
         "cors",
         "counting",
         "https",
         "origin",
         "path",
-        "rate_headers",
+        "rate",
         "request_id",
         "send",
         "status",
     )
 
-    def __init__(self, send: Send, path: str, https: bool, request_id: bytes) -> None:
+    def __init__(self, send: Send, path: str, https: bool, request_id: bytes, block: bool) -> None:
         self.send = send
+        self.block = block  # the server takes a header block
         self.path = path
         self.https = https
         self.cors = security.is_cors_path(path)
         self.origin: bytes | None = None
         self.request_id = request_id
-        self.rate_headers = _NO_HEADERS
+        self.rate: Verdict | None = None  # the rate limits' verdict: its headers
         self.status: int | None = None
         self.counting: body_limit.CountingReceive | None = None
 
-    def _decorate(self, message: Message, rate_headers: Headers) -> Message:
+    def _decorate(self, message: Message, rate: Verdict | None) -> Message:
         self.status = message["status"]
-        headers = list(message.get("headers", ()))
-        if rate_headers:
-            headers.extend(rate_headers)
+        own = message.get("headers", ())
+        if self.block and not any(name.lower() in _ADDED_NAMES for name, _ in own):
+            block = _fixed_block(
+                self.cors, self.origin is not None, security.opener_policy(self.path), self.https
+            )
+            lines = rate.lines if rate is not None else b""
+            lines += block + b"x-request-id: " + self.request_id + b"\r\n"
+            return {**message, HEADER_BLOCK: lines}
+        headers = list(own)
+        if rate is not None:
+            headers.extend(rate.headers)
         if self.cors:
             security.add_cors_headers(headers, self.origin)
         security.add_security_headers(headers, self.path, self.https)
@@ -82,7 +129,7 @@ class _Exchange:
     async def send_outer(self, message: Message) -> None:
         """For the layer's own answers (preflight, 413, 429): no rate-limit headers added."""
         if message["type"] == "http.response.start":
-            message = self._decorate(message, _NO_HEADERS)
+            message = self._decorate(message, None)
         await self.send(message)
 
     async def send_inner(self, message: Message) -> None:
@@ -90,7 +137,7 @@ class _Exchange:
         if self.counting is not None and self.counting.refused:
             return  # the body limit has answered; the app was told the client left
         if message["type"] == "http.response.start":
-            message = self._decorate(message, self.rate_headers)
+            message = self._decorate(message, self.rate)
         await self.send(message)
 
 
@@ -116,7 +163,8 @@ class EdgeMiddleware:
             return
         request_id, client_ip = bind_request_context(scope, self.resolver)
         https = self.behind_tls or scope.get("scheme") == "https"
-        exchange = _Exchange(send, scope["path"], https, request_id.encode())
+        block = HEADER_BLOCK in scope.get("extensions", _NO_EXTENSIONS)
+        exchange = _Exchange(send, scope["path"], https, request_id.encode(), block)
         failed = False
         # A duration measured for the log line and metrics only (finer than clock.monotonic).
         started = time.perf_counter()
@@ -154,7 +202,7 @@ class EdgeMiddleware:
             if not verdict.allowed:
                 await verdict.refuse(exchange.send_outer)
                 return
-            exchange.rate_headers = verdict.headers
+            exchange.rate = verdict
 
         send = exchange.send_inner
         try:

@@ -38,13 +38,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Resolve = Callable[[Request, contextlib.AsyncExitStack], Awaitable[Any]]
+Resolve = Callable[[Request, contextlib.AsyncExitStack | None], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
 class _Step:
     name: str
     resolve: Resolve
+    enters: bool = False  # a context (a dependency with `yield`): needs the exit stack
 
 
 class _Plan:
@@ -57,27 +58,34 @@ class _Plan:
         self.response_param = route.dependant.response_param_name
         self.steps = steps
         self.status_code = route.status_code or 200
+        self.needs_stack = any(step.enters for step in steps)
 
     async def serve(self, app: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self.route  # the access log's route template
         scope["endpoint"] = self.endpoint
         request = Request(scope, receive, send)
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                values = {step.name: await step.resolve(request, stack) for step in self.steps}
-                if self.request_param:
-                    values[self.request_param] = request
-                sub_response = None
-                if self.response_param:
-                    # Headers (and a status) the endpoint sets on it, as FastAPI merges them.
-                    sub_response = values[self.response_param] = Response()
-                    del sub_response.headers["content-length"]
-                    sub_response.status_code = None  # type: ignore[assignment]
-                result = await self.endpoint(**values)
-                response = self._response(result, sub_response)
+            if self.needs_stack:
+                async with contextlib.AsyncExitStack() as stack:
+                    response = await self._call(request, stack)
+            else:
+                response = await self._call(request, None)
         except Exception as exc:
             response = await _handled(app, request, exc)
         await response(scope, receive, send)
+
+    async def _call(self, request: Request, stack: contextlib.AsyncExitStack | None) -> Response:
+        values = {step.name: await step.resolve(request, stack) for step in self.steps}
+        if self.request_param:
+            values[self.request_param] = request
+        sub_response = None
+        if self.response_param:
+            # Headers (and a status) the endpoint sets on it, as FastAPI merges them.
+            sub_response = values[self.response_param] = Response()
+            del sub_response.headers["content-length"]
+            sub_response.status_code = None  # type: ignore[assignment]
+        result = await self.endpoint(**values)
+        return self._response(result, sub_response)
 
     def _response(self, result: Any, sub_response: Response | None) -> Response:
         if isinstance(result, Response):
@@ -138,7 +146,7 @@ def _step(dependant: Dependant) -> _Step | None:
         if not inspect.iscoroutinefunction(call):
             return None
 
-        async def from_query(request: Request, _stack: contextlib.AsyncExitStack) -> Any:
+        async def from_query(request: Request, _stack: contextlib.AsyncExitStack | None) -> Any:
             # As FastAPI reads a single-valued parameter: the last value given.
             raw = request.scope["query_string"].decode("latin-1")
             query = dict(parse_qsl(raw, keep_blank_values=True))
@@ -150,13 +158,14 @@ def _step(dependant: Dependant) -> _Step | None:
     if inspect.isasyncgenfunction(call):
         context = contextlib.asynccontextmanager(call)
 
-        async def entered(request: Request, stack: contextlib.AsyncExitStack) -> Any:
+        async def entered(request: Request, stack: contextlib.AsyncExitStack | None) -> Any:
+            assert stack is not None
             return await stack.enter_async_context(context(request))
 
-        return _Step(dependant.name, entered)
+        return _Step(dependant.name, entered, enters=True)
     if inspect.iscoroutinefunction(call):
 
-        async def called(request: Request, _stack: contextlib.AsyncExitStack) -> Any:
+        async def called(request: Request, _stack: contextlib.AsyncExitStack | None) -> Any:
             return await call(request)
 
         return _Step(dependant.name, called)

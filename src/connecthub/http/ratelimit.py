@@ -10,7 +10,6 @@ request through when the limiter fails.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import structlog
 from starlette.types import Scope, Send
@@ -29,7 +28,9 @@ from connecthub.ratelimits import (
     TOKEN_BUCKET,
     bucket_for_ip,
     decision_headers,
+    decision_lines,
     hit,
+    hit_near,
     is_general_path,
     rule_limit,
     strict_rules,
@@ -50,20 +51,38 @@ def _client_ip(scope: Scope) -> str:
 
 def _reported(decisions: list[tuple[str, RateLimitDecision]]) -> tuple[str, RateLimitDecision]:
     """The decision the headers describe: a refusal, else the bucket closest to its limit."""
-    for bucket, decision in decisions:
+    reported = decisions[0]
+    for item in decisions:
+        decision = item[1]
         if not decision.allowed:
-            return bucket, decision
-    return min(decisions, key=lambda item: (item[1].remaining, item[1].limit))
+            return item
+        if (decision.remaining, decision.limit) < (reported[1].remaining, reported[1].limit):
+            reported = item
+    return reported
 
 
-@dataclass(frozen=True)
 class Verdict:
     """What the limits say about one request: refused (answer `refusal()`), or allowed with
-    the `X-RateLimit-*` headers its response carries (none outside /api/ and /oauth/)."""
+    the `X-RateLimit-*` headers its response carries (none outside /api/ and /oauth/), as
+    pairs or as header-block lines, whichever the answer takes (http/edge.py)."""
 
-    allowed: bool
-    bucket: str
-    headers: list[tuple[bytes, bytes]]
+    __slots__ = ("allowed", "bucket", "decision")
+
+    def __init__(self, bucket: str, decision: RateLimitDecision, *, with_headers: bool) -> None:
+        self.allowed = decision.allowed
+        self.bucket = bucket
+        self.decision = decision if with_headers or not decision.allowed else None
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if self.decision is None:
+            return []
+        named = decision_headers(self.decision).items()
+        return [(k.lower().encode(), v.encode()) for k, v in named]
+
+    @property
+    def lines(self) -> bytes:
+        return b"" if self.decision is None else decision_lines(self.decision)
 
     async def refuse(self, send: Send) -> None:
         metrics.RATE_LIMITED.labels(bucket=self.bucket).inc()
@@ -85,9 +104,9 @@ class EdgeRateLimits:
         unavailable (no limits, no headers)."""
         if not self.settings.rate_limit_enabled or engines is None:
             return None
-        path, method = scope["path"], scope["method"]
+        path = scope["path"]
         general = is_general_path(path)
-        rules = strict_rules(method, path)
+        rules = strict_rules(scope["method"], path)
         if not general and not rules:
             return None
         hits = [(r.bucket, _client_ip(scope), rule_limit(self.settings, r)) for r in rules]
@@ -97,12 +116,7 @@ class EdgeRateLimits:
         if decisions is None:
             return None
         bucket, decision = _reported(decisions)
-        if not decision.allowed or general:
-            named = decision_headers(decision).items()
-            headers = [(k.lower().encode(), v.encode()) for k, v in named]
-        else:
-            headers = []
-        return Verdict(decision.allowed, bucket, headers)
+        return Verdict(bucket, decision, with_headers=general)
 
     async def _general_hits(self, scope: Scope, engines: Engines) -> list[Hit]:
         token = await self._token(scope, engines)
@@ -141,7 +155,9 @@ class EdgeRateLimits:
         the limiter is unavailable."""
         decisions = []
         for bucket, key, limit in hits:
-            decision = await hit(engines, bucket, key, limit)
+            decision = hit_near(engines, bucket, key, limit) or await hit(
+                engines, bucket, key, limit
+            )
             if decision is None:
                 return None
             decisions.append((bucket, decision))

@@ -35,7 +35,7 @@ _POPUP_FLOW_PATHS = frozenset({"/oauth/authorize", "/oauth/authorize/", "/auth/s
 _POPUP_FLOW_PREFIX = "/auth/oidc/"  # sign-in with a provider, which returns to the flow
 
 
-def _opener_policy(path: str) -> bytes:
+def opener_policy(path: str) -> bytes:
     if path in _POPUP_FLOW_PATHS or path.startswith(_POPUP_FLOW_PREFIX):
         return b"unsafe-none"
     return b"same-origin"
@@ -65,11 +65,16 @@ _SECURITY_HEADERS = {
 _SECURITY_NAMES = frozenset(name for name, _ in _SECURITY_HEADERS[(b"same-origin", True)])
 
 
+def security_headers(opener_policy: bytes, *, https: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The security headers of an answer with that opener policy (`opener_policy(path)`)."""
+    return _SECURITY_HEADERS[(opener_policy, https)]
+
+
 def add_security_headers(headers: list[tuple[bytes, bytes]], path: str, https: bool) -> None:
     """Appends the security headers to a response's `headers`, except those a route set
     itself (media sets a stricter CSP; the API documentation pages allow their own inline
     script by hash)."""
-    extra = _SECURITY_HEADERS[(_opener_policy(path), https)]
+    extra = _SECURITY_HEADERS[(opener_policy(path), https)]
     if not any(name.lower() in _SECURITY_NAMES for name, _ in headers):
         headers.extend(extra)
         return

@@ -10,7 +10,6 @@ way on both engines and tests can drive time without sleeping.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -22,15 +21,19 @@ from connecthub.infra.redis import KeySpace
 Clock = Callable[[], int]  # epoch milliseconds
 
 
-@dataclass
 class _Entry:
-    """One (bucket, key): the current window's count and the offence record."""
+    """One (bucket, key): the current window's count, the offence record, and when the
+    entry can no longer matter."""
 
-    window: int = -1  # window start, epoch seconds
-    count: int = 0
-    offences: int = 0
-    offended_at: int = 0  # epoch ms of the latest offence
-    locked_until: int = 0  # epoch ms
+    __slots__ = ("count", "expires", "locked_until", "offences", "offended_at", "window")
+
+    def __init__(self) -> None:
+        self.window = -1  # window start, epoch seconds
+        self.count = 0
+        self.offences = 0
+        self.offended_at = 0  # epoch ms of the latest offence
+        self.locked_until = 0  # epoch ms
+        self.expires = 0  # epoch ms
 
     def expires_at(self, window_end_ms: int, policy: PenaltyPolicy) -> int:
         expiry = max(window_end_ms, self.locked_until)
@@ -46,7 +49,12 @@ def _window(now_ms: int, period: int) -> tuple[int, int]:
 
 
 class MemoryRateLimiter:
-    """For one process (embedded mode). Entries are swept once they can no longer matter."""
+    """For one process (embedded mode). Entries are swept once they can no longer matter.
+
+    A hit in a key's current window, under its limit and not locked out (nearly every hit)
+    is a look-up, a comparison and an increment. The map keeps keys in the order their
+    current window began (a key moves to the end once per window, not per hit): a flood
+    of new keys over `max_keys` drops those idle longest first."""
 
     SWEEP_EVERY = 1000
 
@@ -55,19 +63,46 @@ class MemoryRateLimiter:
         self._policy = PenaltyPolicy.from_settings(settings)
         self._clock = clock
         self._max_keys = max_keys
-        self._entries: dict[tuple[str, str], tuple[_Entry, int]] = {}  # entry, expires at
+        self._entries: dict[tuple[str, str], _Entry] = {}
         self._hits = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
+    def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
         now = self._clock()
-        self._maybe_sweep(now)
-        stored = self._entries.pop((bucket, key), None)  # re-inserted last: LRU order
-        entry = stored[0] if stored and stored[1] >= now else _Entry()
+        entry = self._entries.get((bucket, key))
+        period = limit.period
+        start = now // 1000 // period * period
+        if (
+            entry is None
+            or entry.window != start
+            or entry.count >= limit.count
+            or entry.locked_until > now
+        ):
+            return None
+        self._hits += 1
+        if not self._hits % self.SWEEP_EVERY:
+            self._sweep(now)
+        entry.count += 1  # allowed, no offence, the expiry as it was
+        return RateLimitDecision(True, limit.count, limit.count - entry.count, start + period, 0)
+
+    async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
+        near = self.hit_near(bucket, key, limit)
+        if near is not None:
+            return near
+        now = self._clock()
+        self._hits += 1
+        if not self._hits % self.SWEEP_EVERY or len(self._entries) >= self._max_keys:
+            self._sweep(now)
+        entry = self._entries.get((bucket, key))
+        if entry is not None:
+            del self._entries[(bucket, key)]  # re-inserted last: its window began now
+        if entry is None or entry.expires < now:
+            entry = _Entry()
         decision, window_end = self._apply(entry, now, limit)
-        self._entries[(bucket, key)] = (entry, entry.expires_at(window_end, self._policy))
+        entry.expires = entry.expires_at(window_end, self._policy)
+        self._entries[(bucket, key)] = entry
         return decision
 
     def _apply(self, entry: _Entry, now: int, limit: RateLimit) -> tuple[RateLimitDecision, int]:
@@ -106,11 +141,8 @@ class MemoryRateLimiter:
         )
         return decision, window_end
 
-    def _maybe_sweep(self, now: int) -> None:
-        self._hits += 1
-        if self._hits % self.SWEEP_EVERY and len(self._entries) < self._max_keys:
-            return
-        self._entries = {k: v for k, v in self._entries.items() if v[1] >= now}
+    def _sweep(self, now: int) -> None:
+        self._entries = {k: v for k, v in self._entries.items() if v.expires >= now}
         if len(self._entries) >= self._max_keys:
             # A flood of distinct keys: forget the least recently hit tenth.
             for stale in list(self._entries)[: max(self._max_keys // 10, 1)]:
@@ -169,16 +201,18 @@ _LOCAL_SHARE = 8  # a process spends at most 1/8 of what is left between two rou
 _EXACT_MARGIN = 10  # the last hits of a window are always counted in Redis, one by one
 
 
-@dataclass
 class _Near:
     """What this process knows of one (bucket, key) in Redis: the count after its last round
     trip, and the hits it let through since without asking."""
 
-    window: int  # window start, epoch seconds
-    count: int
-    synced_at: int  # epoch ms
-    allowance: int  # hits this process may still let through before the next round trip
-    pending: int = 0
+    __slots__ = ("allowance", "count", "pending", "synced_at", "window")
+
+    def __init__(self, window: int, count: int, synced_at: int, allowance: int) -> None:
+        self.window = window  # window start, epoch seconds
+        self.count = count
+        self.synced_at = synced_at  # epoch ms
+        self.allowance = allowance  # hits this process may still let through on its own
+        self.pending = 0
 
 
 class RedisRateLimiter:
@@ -204,25 +238,28 @@ class RedisRateLimiter:
         self._near: dict[tuple[str, str], _Near] = {}
         self._max_keys = max_keys
 
-    async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
+    def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
         now = self._clock()
-        start, window_end = _window(now, limit.period)
         near = self._near.get((bucket, key))
-        if near is not None and near.window == start:
-            if near.allowance > 0 and now - near.synced_at < SYNC_EVERY_MS:
-                near.allowance -= 1
-                near.pending += 1
-                return make_decision(
-                    allowed=True,
-                    limit=limit.count,
-                    count=near.count + near.pending,
-                    now_ms=now,
-                    reset_ms=window_end,
-                    locked_out=False,
-                )
-            hits = near.pending + 1
-        else:
-            hits = 1  # hits let through in an earlier window no longer count for anything
+        if near is None or near.allowance <= 0 or now - near.synced_at >= SYNC_EVERY_MS:
+            return None
+        start, window_end = _window(now, limit.period)
+        if near.window != start:
+            return None
+        near.allowance -= 1
+        near.pending += 1
+        remaining = max(limit.count - near.count - near.pending, 0)
+        return RateLimitDecision(True, limit.count, remaining, window_end // 1000, 0)
+
+    async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
+        decided = self.hit_near(bucket, key, limit)
+        if decided is not None:
+            return decided
+        now = self._clock()
+        start, _ = _window(now, limit.period)
+        near = self._near.get((bucket, key))
+        # Hits let through in an earlier window no longer count for anything.
+        hits = near.pending + 1 if near is not None and near.window == start else 1
         return await self._round_trip(bucket, key, limit, now, start, hits)
 
     async def _round_trip(

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from connecthub.config import RateLimit, Settings
 
 
-@dataclass(frozen=True)
-class RateLimitDecision:
+class RateLimitDecision(NamedTuple):
+    """A tuple, not a frozen dataclass: one is made per bucket hit, and a frozen
+    dataclass' `__init__` (one `object.__setattr__` per field) cost more than the hit."""
+
     allowed: bool
     limit: int
     remaining: int
@@ -32,6 +34,11 @@ class RateLimitDecision:
 
 class RateLimiter(Protocol):
     async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision: ...
+
+    def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
+        """The hit decided in the process, with no await, when the limiter can (a key far
+        from its limit: most hits); None when it needs `hit` (which then counts it)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from connecthub.http.deps import EnginesDep, SettingsDep, UowDep
+from connecthub.http.responses import PrebuiltJson
 from connecthub.instance import schemas, service
 
 router = APIRouter(tags=["instance"])
@@ -34,8 +35,8 @@ def _get_with_slash(path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], 
     response_model=schemas.InstanceV1,
     summary="Server information (v1, deprecated but still read by clients)",
 )
-async def instance_v1(engines: EnginesDep) -> Response:
-    return _json(await service.instance_document(engines, api_version=1))
+async def instance_v1(request: Request, engines: EnginesDep) -> Response:
+    return _answer(request, await service.instance_document(engines, api_version=1), 1)
 
 
 @_get_with_slash(
@@ -43,13 +44,23 @@ async def instance_v1(engines: EnginesDep) -> Response:
     response_model=schemas.Instance,
     summary="Server information",
 )
-async def instance_v2(engines: EnginesDep) -> Response:
-    return _json(await service.instance_document(engines, api_version=2))
+async def instance_v2(request: Request, engines: EnginesDep) -> Response:
+    return _answer(request, await service.instance_document(engines, api_version=2), 2)
 
 
-def _json(body: bytes) -> Response:
+# As Mastodon answers both documents (`expires_in 3.minutes, public: true`).
+_CACHE_CONTROL = b"max-age=180, public"
+# The answer for each API version, remade when the service renders a new body (once per
+# INSTANCE_STATS_CACHE_SECONDS): its head and ETag are made once with it.
+_answers: dict[int, PrebuiltJson] = {}
+
+
+def _answer(request: Request, body: bytes, api_version: int) -> Response:
     # Rendered by the service (the response model above documents its shape).
-    return Response(content=body, media_type="application/json")
+    held = _answers.get(api_version)
+    if held is None or held.body is not body:
+        held = _answers[api_version] = PrebuiltJson(body, cache_control=_CACHE_CONTROL)
+    return held.response(request.scope)
 
 
 @router.get(

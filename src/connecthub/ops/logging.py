@@ -6,6 +6,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -27,6 +28,21 @@ REDACTED = "[redacted]"
 _CHATTY_LOGGERS = ("aiosqlite", "httpcore", "hpack", "urllib3", "multipart")
 # Moderators' actions are an audit trail: written at info, kept whatever LOG_LEVEL says.
 AUDIT_LOGGER = "connecthub.audit"
+
+
+# The request being served, set once per request by http/request_context.py and read only
+# when a line is written (a structlog `bind_contextvars` per request, and the clearing of the
+# previous request's keys, cost more than a request whose access line is not logged).
+REQUEST_ID: ContextVar[str | None] = ContextVar("connecthub_request_id", default=None)
+
+
+def add_request_id(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
 
 
 def scrub_text(text: str) -> str:
@@ -64,6 +80,7 @@ def redact_secrets(
 def configure_logging(level: str, fmt: str) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.add_logger_name,
