@@ -58,6 +58,13 @@ class UnitOfWork:
         run in it then (its transaction), and on a connection of their own otherwise."""
         return self._session
 
+    def entity_cache(self) -> entity_cache.EntityCache | None:
+        """The shared entity cache for this unit's reads, or None while its session holds
+        changes it has not committed (it must render from its own rows then)."""
+        if self._session is None:
+            return self.engines.db.entity_cache
+        return entity_cache.of(self._session)
+
     async def close(self) -> None:
         """Close the session this unit opened itself (none when nothing used it)."""
         if self._session is not None:
