@@ -10,9 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     DateTime,
     Select,
+    String,
+    all_,
+    any_,
     bindparam,
     delete,
     exists,
@@ -21,6 +25,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -28,6 +33,7 @@ from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.infra import db
+from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType
 from connecthub.notifications.models import Notification
 from connecthub.relationships.models import Mute
@@ -171,12 +177,12 @@ async def insert_once(session: AsyncSession, notification: Notification) -> bool
     return await db.insert_once(session, Notification, values)
 
 
-def _visible(viewer_id: int) -> list[ColumnElement[bool]]:
+def _visible(viewer_id: Viewer, now: Moment | None = None) -> list[ColumnElement[bool]]:
     return [
         Notification.account_id == viewer_id,
         Account.suspended_at.is_(None),
         ~blocked_between(viewer_id, Notification.from_account_id),
-        ~hides_notifications(viewer_id, Notification.from_account_id),
+        ~hides_notifications(viewer_id, Notification.from_account_id, now),
         or_(
             Notification.status_id.is_(None),
             _status_readable(viewer_id, Notification.status_id),
@@ -204,11 +210,72 @@ def _rows_query(viewer_id: int, filters: Filters) -> Select[Notification, Accoun
     )
 
 
+def _among_texts(
+    column: InstrumentedAttribute[str], key: str, dialect: str, *, negate: bool = False
+) -> ColumnElement[bool]:
+    """`column [NOT] IN :key` for a list bound at execution: one array parameter on
+    PostgreSQL (so the statement renders once), an expanding IN on SQLite."""
+    if dialect == "postgresql":
+        values = bindparam(key, type_=ARRAY(String))
+        return column != all_(values) if negate else column == any_(values)
+    expanding: BindParameter[str] = bindparam(key, expanding=True)
+    return column.not_in(expanding) if negate else column.in_(expanding)
+
+
+# Beyond every id (ids are positive 63-bit integers): an open cursor's bound.
+_NO_ID_ABOVE = 2**63 - 1
+
+
+@functools.cache
+def _page_ids_read(
+    dialect: str, ascending: bool, typed: bool, excluded: bool, by_account: bool
+) -> CompiledRead:
+    """The ids of one page, for each shape of the filters: the visibility predicates are
+    built and rendered once, not on every read (infra/compiled.py)."""
+    viewer = bindparam("viewer_id", type_=IdType)
+    conditions = [
+        *_visible(viewer, bindparam("now", type_=DateTime(timezone=True))),
+        Notification.id < bindparam("below", type_=IdType),
+        Notification.id > bindparam("above", type_=IdType),
+    ]
+    if typed:
+        conditions.append(_among_texts(Notification.type, "types", dialect))
+    if excluded:
+        conditions.append(_among_texts(Notification.type, "exclude_types", dialect, negate=True))
+    if by_account:
+        conditions.append(Notification.from_account_id == bindparam("account_id", type_=IdType))
+    order = Notification.id.asc() if ascending else Notification.id.desc()
+    return CompiledRead(
+        select(Notification.id)
+        .join(Account, Account.id == Notification.from_account_id)
+        .where(*conditions)
+        .order_by(order)
+        .limit(bindparam("limit"))
+    )
+
+
 async def page_of(session: AsyncSession, viewer_id: int, filters: Filters, page: Page) -> list[Row]:
-    """One page, newest first, with senders — one query."""
-    query = page.apply(_rows_query(viewer_id, filters), Notification.id)
-    rows = (await session.execute(query)).all()
-    return page.newest_first([Row(n, a, r) for n, a, r in rows])
+    """One page, newest first, with senders: the page's ids through a compiled statement
+    (an empty page ends there, without a session transaction), then their rows."""
+    read = _page_ids_read(
+        db.dialect_of(session),
+        page.ascending,
+        bool(filters.types),
+        bool(filters.exclude_types),
+        filters.account_id is not None,
+    )
+    params: dict[str, Any] = {
+        "viewer_id": viewer_id,
+        "now": utcnow(),
+        "below": _NO_ID_ABOVE if page.max_id is None else page.max_id,
+        "above": max(page.since_id or 0, page.min_id or 0),
+        "limit": page.limit,
+        "types": list(filters.types),
+        "exclude_types": list(filters.exclude_types),
+        "account_id": filters.account_id,
+    }
+    ids = [row[0] for row in await read.rows(session, params)]
+    return list(reversed(await rows_by_id(session, ids)))
 
 
 async def one(session: AsyncSession, viewer_id: int, notification_id: int) -> Row | None:
