@@ -108,18 +108,22 @@ async def run(args: argparse.Namespace, tokens: list[str]) -> None:
         for round_number in range(args.rounds):
             for path in paths:
                 profiler = cProfile.Profile() if args.profile else None
-                cpu, wall = time.process_time(), time.perf_counter()
+                before, wall = os.times(), time.perf_counter()
                 if profiler:
                     profiler.enable()
                 for n in range(args.requests):
                     await one(path, n)
                 if profiler:
                     profiler.disable()
-                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                after, wall = os.times(), time.perf_counter() - wall
+                user, system = after.user - before.user, after.system - before.system
+                cpu = user + system
                 label = f"POST /api/v1/statuses ({args.post})" if args.post else path
                 print(
                     f"round {round_number + 1} {label}: {args.requests} sequential requests, "
-                    f"{cpu / args.requests * 1000:.3f} ms CPU and "
+                    f"{cpu / args.requests * 1000:.3f} ms CPU"
+                    f" (user {user / args.requests * 1000:.3f}, system"
+                    f" {system / args.requests * 1000:.3f}) and "
                     f"{wall / args.requests * 1000:.3f} ms wall each"
                     f" ({'direct' if args.direct else 'httpx'};"
                     f" load average {os.getloadavg()[0]:.1f})",
