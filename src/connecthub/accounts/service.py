@@ -163,7 +163,9 @@ async def credential_account_bytes(uow: UnitOfWork, settings: Settings, account_
     cache read and no database session. 404 when the account has no local user."""
     # Only a shared cache (Redis): embedded mode's is in the server's memory, where the
     # `connecthub admin` commands (another process: a role granted) cannot drop entries.
-    cache = uow.entity_cache() if uow.engines.redis is not None else None
+    cache = uow.entity_cache()
+    if cache is not None and not cache.shared:
+        cache = None
     generation = b"0"
     if cache is not None:
         found, generation = (await cache.get_raw_many({CREDENTIAL_ACCOUNT: [account_id]}))[

@@ -43,7 +43,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
 from connecthub.ids import new_id
-from connecthub.infra.cache import Cache
+from connecthub.infra.cache import Cache, MemoryCache
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +84,13 @@ class EntityCache:
     def __init__(self, cache: Cache, *, repeat_seconds: float = 2.0) -> None:
         self.cache = cache
         self.repeat_seconds = repeat_seconds
+
+    @property
+    def shared(self) -> bool:
+        """True when every process's commits reach this cache (Redis); False for the
+        in-process cache of embedded mode, which a `connecthub admin` command (another
+        process) writing the same database cannot drop entries from."""
+        return not isinstance(self.cache, MemoryCache)
 
     async def get_many(
         self, wanted: Mapping[str, Sequence[int]]
