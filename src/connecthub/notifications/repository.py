@@ -7,7 +7,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -226,12 +227,32 @@ def _among_texts(
 _NO_ID_ABOVE = 2**63 - 1
 
 
+class NotificationView(NamedTuple):
+    """A notification as the list reads it (no ORM object): its sender and status are
+    written from the entity cache (notifications/serializers.notification_page)."""
+
+    id: int
+    type: str
+    created_at: datetime
+    status_id: int | None
+    from_account_id: int
+
+
+VIEW_COLUMNS = (
+    Notification.id,
+    Notification.type,
+    Notification.created_at,
+    Notification.status_id,
+    Notification.from_account_id,
+)
+
+
 @functools.cache
-def _page_ids_read(
+def _page_read(
     dialect: str, ascending: bool, typed: bool, excluded: bool, by_account: bool
 ) -> CompiledRead:
-    """The ids of one page, for each shape of the filters: the visibility predicates are
-    built and rendered once, not on every read (infra/compiled.py)."""
+    """One page's notifications, for each shape of the filters: the visibility predicates
+    are built and rendered once, not on every read (infra/compiled.py)."""
     viewer = bindparam("viewer_id", type_=IdType)
     conditions = [
         *_visible(viewer, bindparam("now", type_=DateTime(timezone=True))),
@@ -246,7 +267,7 @@ def _page_ids_read(
         conditions.append(Notification.from_account_id == bindparam("account_id", type_=IdType))
     order = Notification.id.asc() if ascending else Notification.id.desc()
     return CompiledRead(
-        select(Notification.id)
+        select(*VIEW_COLUMNS)
         .join(Account, Account.id == Notification.from_account_id)
         .where(*conditions)
         .order_by(order)
@@ -254,10 +275,12 @@ def _page_ids_read(
     )
 
 
-async def page_of(session: AsyncSession, viewer_id: int, filters: Filters, page: Page) -> list[Row]:
-    """One page, newest first, with senders: the page's ids through a compiled statement
-    (an empty page ends there, without a session transaction), then their rows."""
-    read = _page_ids_read(
+async def page_views(
+    session: AsyncSession, viewer_id: int, filters: Filters, page: Page
+) -> list[NotificationView]:
+    """One page, newest first, through a compiled statement: no session transaction on
+    PostgreSQL (infra/compiled.py)."""
+    read = _page_read(
         db.dialect_of(session),
         page.ascending,
         bool(filters.types),
@@ -274,8 +297,8 @@ async def page_of(session: AsyncSession, viewer_id: int, filters: Filters, page:
         "exclude_types": list(filters.exclude_types),
         "account_id": filters.account_id,
     }
-    ids = [row[0] for row in await read.rows(session, params)]
-    return list(reversed(await rows_by_id(session, ids)))
+    rows = await read.rows(session, params)
+    return page.newest_first([NotificationView(*row) for row in rows])
 
 
 async def one(session: AsyncSession, viewer_id: int, notification_id: int) -> Row | None:
