@@ -108,9 +108,9 @@ class CompiledRead:
         rendered = self._render(engine.dialect)
         arguments = rendered.arguments(params)
         sync_engine = engine.sync_engine
-        sync_engine.dispatch.before_cursor_execute(
-            None, None, rendered.sql, tuple(arguments), None, False
-        )
+        hook = sync_engine.dispatch.before_cursor_execute
+        if hook:  # its listeners get no Connection here (statement counts need none)
+            hook(None, None, rendered.sql, tuple(arguments), None, False)
         # Checked out and handed back in greenlets: the pool may close or reset the driver
         # connection, which SQLAlchemy's asyncpg adapter does through its greenlet bridge.
         pooled = await greenlet_spawn(sync_engine.raw_connection)
