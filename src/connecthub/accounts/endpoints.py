@@ -115,12 +115,14 @@ async def sign_up(
     return token_entity(issued.access_token, scopes, issued.row.created_at)
 
 
-@router.get("/api/v1/accounts/verify_credentials", summary="The caller's own account")
-async def verify_credentials(
-    caller: ReadCaller, uow: UowDep, settings: SettingsDep
-) -> entities.CredentialAccount:
-    account, user = await _signed_in_user(uow, caller)
-    return credential_account_entity(settings, account, user)
+@router.get(
+    "/api/v1/accounts/verify_credentials",
+    response_model=entities.CredentialAccount,
+    summary="The caller's own account",
+)
+async def verify_credentials(caller: ReadCaller, uow: UowDep, settings: SettingsDep) -> Response:
+    body = await service.credential_account_bytes(uow, settings, caller.account_id)
+    return Response(body, media_type="application/json")
 
 
 @router.patch("/api/v1/accounts/update_credentials", summary="Update the caller's profile")

@@ -174,3 +174,6 @@ class OAuthToken(Base):
 # Cached account entities (statuses/serializers.py) are dropped when these rows change.
 track("accounts", "account")
 track("users", "account", "account_id")  # the role badge
+# The caller's own account (verify_credentials): the account row and its user's settings.
+track("accounts", "credential_account")
+track("users", "credential_account", "account_id")

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 
+import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts import repository
 from connecthub.accounts.models import Account, Role, User
 from connecthub.accounts.passwords import hash_password
+from connecthub.accounts.serializers import credential_account_entity
 from connecthub.clock import utcnow
+from connecthub.config import Settings
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import new_id
+from connecthub.infra.uow import UnitOfWork
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 RESERVED_USERNAMES = frozenset(
@@ -148,6 +152,34 @@ async def visible_account(session: AsyncSession, account_id: int) -> Account | N
 
 async def account_with_user(session: AsyncSession, account_id: int) -> tuple[Account, User] | None:
     return await repository.account_with_user(session, account_id)
+
+
+CREDENTIAL_ACCOUNT = "credential_account"  # entity cache kind (accounts/models.py tracks it)
+
+
+async def credential_account_bytes(uow: UnitOfWork, settings: Settings, account_id: int) -> bytes:
+    """The caller's CredentialAccount as JSON bytes, from the entity cache when it holds it
+    (dropped with any change to the account's or its user's row): a cached answer costs one
+    cache read and no database session. 404 when the account has no local user."""
+    # Only a shared cache (Redis): embedded mode's is in the server's memory, where the
+    # `connecthub admin` commands (another process: a role granted) cannot drop entries.
+    cache = uow.entity_cache()
+    if cache is not None and not cache.shared:
+        cache = None
+    generation = b"0"
+    if cache is not None:
+        found, generation = (await cache.get_raw_many({CREDENTIAL_ACCOUNT: [account_id]}))[
+            CREDENTIAL_ACCOUNT
+        ]
+        if account_id in found:
+            return found[account_id]
+    pair = await repository.account_with_user(uow.session, account_id)
+    if pair is None:
+        raise NotFound()
+    body = orjson.dumps(credential_account_entity(settings, *pair))
+    if cache is not None:
+        await cache.put_raw_many(CREDENTIAL_ACCOUNT, {account_id: body}, generation)
+    return body
 
 
 async def user_for_account(session: AsyncSession, account_id: int) -> User | None:

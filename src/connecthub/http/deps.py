@@ -38,9 +38,10 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 async def _unit_of_work(request: Request, *, readonly: bool) -> AsyncIterator[UnitOfWork]:
-    engines = get_engines(request)
-    async with engines.db.session(readonly=readonly) as session:
-        uow = UnitOfWork(engines, session)
+    # The session opens on first use (infra/uow.py): a read served from caches and
+    # compiled statements never builds one.
+    uow = UnitOfWork(get_engines(request), readonly=readonly)
+    try:
         try:
             yield uow
         except BaseException:
@@ -50,6 +51,15 @@ async def _unit_of_work(request: Request, *, readonly: bool) -> AsyncIterator[Un
             await uow.commit()
         else:
             await _uncancelled(uow.commit())
+    finally:
+        await _shielded_close(uow)
+
+
+async def _shielded_close(uow: UnitOfWork) -> None:
+    """Close as `async with session` does: shielded, so a cancelled request still hands its
+    connection back to the pool."""
+    if uow.opened is not None:
+        await asyncio.shield(asyncio.get_running_loop().create_task(uow.close()))
 
 
 async def _uncancelled(work: Coroutine[Any, Any, None]) -> None:

@@ -39,6 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 from connecthub.config import Settings
 from connecthub.infra import entity_cache
+from connecthub.infra.compiled import RAW_READS
 from connecthub.infra.entity_cache import EntityCache
 
 NAMING_CONVENTION = {
@@ -247,6 +248,9 @@ class Database:
         factory = next(self._reader_cycle) if readonly else self._writer
         session = factory()
         entity_cache.attach(session, self.entity_cache)
+        if readonly and not self.is_sqlite:
+            # Autocommit reads: compiled statements may run on any pool connection.
+            session.info[RAW_READS] = True
         return session
 
     @asynccontextmanager

@@ -43,7 +43,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
 from connecthub.ids import new_id
-from connecthub.infra.cache import Cache
+from connecthub.infra.cache import Cache, MemoryCache
 
 log = structlog.get_logger(__name__)
 
@@ -64,13 +64,14 @@ class _Tracked:
     column: str
 
 
-_TRACKED: dict[str, _Tracked] = {}
+_TRACKED: dict[str, tuple[_Tracked, ...]] = {}
 _background: set[asyncio.Task[None]] = set()
 
 
 def track(table: str, kind: str, column: str = "id") -> None:
-    """Changes to `table` invalidate the `kind` entry whose id is the row's `column`."""
-    _TRACKED[table] = _Tracked(kind, column)
+    """Changes to `table` invalidate the `kind` entry whose id is the row's `column` (a
+    table may feed several kinds)."""
+    _TRACKED[table] = (*_TRACKED.get(table, ()), _Tracked(kind, column))
 
 
 def _key(kind: str, entity_id: int | str) -> str:
@@ -83,6 +84,13 @@ class EntityCache:
     def __init__(self, cache: Cache, *, repeat_seconds: float = 2.0) -> None:
         self.cache = cache
         self.repeat_seconds = repeat_seconds
+
+    @property
+    def shared(self) -> bool:
+        """True when every process's commits reach this cache (Redis); False for the
+        in-process cache of embedded mode, which a `connecthub admin` command (another
+        process) writing the same database cannot drop entries from."""
+        return not isinstance(self.cache, MemoryCache)
 
     async def get_many(
         self, wanted: Mapping[str, Sequence[int]]
@@ -208,7 +216,7 @@ def remembered(session: Any, kind: str, ids: Iterable[int]) -> dict[int, Any]:
     memo: dict[int, Any] = sync.info.get(_MEMO, {}).get(kind, {})
     if not memo:
         return {}
-    changed = {_changed_key(instance) for instance in sync.dirty}
+    changed = {key for instance in sync.dirty for key in _changed_keys(instance)}
     return {i: memo[i] for i in ids if i in memo and (kind, i) not in changed}
 
 
@@ -217,9 +225,11 @@ def remember(session: Any, kind: str, entities: Mapping[int, Any]) -> None:
     sync.info.setdefault(_MEMO, {}).setdefault(kind, {}).update(entities)
 
 
-def _changed_key(instance: object) -> tuple[str, object] | None:
-    tracked = _TRACKED.get(_table_of(instance))
-    return None if tracked is None else (tracked.kind, getattr(instance, tracked.column, None))
+def _changed_keys(instance: object) -> list[tuple[str, object]]:
+    return [
+        (tracked.kind, getattr(instance, tracked.column, None))
+        for tracked in _TRACKED.get(_table_of(instance), ())
+    ]
 
 
 def attach(session: Any, cache: EntityCache | None) -> None:
@@ -237,9 +247,8 @@ async def settle(session: Any) -> None:
 # Recording changes
 
 
-def _record(session: Session, table: str, value: object) -> None:
-    tracked = _TRACKED.get(table)
-    if tracked is None or value is None:
+def _record(session: Session, tracked: _Tracked, value: object) -> None:
+    if value is None:
         return
     entity_id: int | str = _EVERY if value == _EVERY else int(str(value))
     pending: set[tuple[str, int | str]] = session.info.setdefault(_PENDING, set())
@@ -260,10 +269,8 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     changed = [*session.new, *session.deleted]
     changed += [instance for instance in session.dirty if session.is_modified(instance)]
     for instance in changed:
-        table = _table_of(instance)
-        tracked = _TRACKED.get(table)
-        if tracked is not None:
-            _record(session, table, getattr(instance, tracked.column, None))
+        for tracked in _TRACKED.get(_table_of(instance), ()):
+            _record(session, tracked, getattr(instance, tracked.column, None))
 
 
 def _named_ids(clause: Any, column: str) -> list[Any] | None:
@@ -293,15 +300,10 @@ def _on_execute(state: ORMExecuteState) -> None:
         return
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", "")
-    tracked = _TRACKED.get(name)
-    if tracked is None:
-        return
-    ids = _named_ids(getattr(state.statement, "whereclause", None), tracked.column)
-    if ids is None:
-        _record(state.session, name, _EVERY)
-        return
-    for value in ids:
-        _record(state.session, name, value)
+    for tracked in _TRACKED.get(name, ()):
+        ids = _named_ids(getattr(state.statement, "whereclause", None), tracked.column)
+        for value in [_EVERY] if ids is None else ids:
+            _record(state.session, tracked, value)
 
 
 @event.listens_for(Session, "after_commit")

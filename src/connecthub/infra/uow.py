@@ -8,6 +8,11 @@ effort: run after the commit, logged when they fail. Both are dropped on rollbac
 
 Success means committed: once the database commit returns, nothing that follows (cache
 invalidation, the relay, events) turns the write into an error or stops the others.
+
+A request's unit of work opens its session on first use (`session`): a read answered from
+caches and compiled statements (infra/compiled.py) never builds one, and a session that ran
+nothing is closed without a commit. Creating, committing and closing an unused session cost
+~70 µs of CPU, a tenth of a cached read (docs/benchmarks.md, "Eighth round").
 """
 
 from __future__ import annotations
@@ -29,12 +34,41 @@ AfterCommit = Callable[[], Awaitable[Any]]
 
 
 class UnitOfWork:
-    def __init__(self, engines: Engines, session: AsyncSession) -> None:
+    def __init__(
+        self, engines: Engines, session: AsyncSession | None = None, *, readonly: bool = False
+    ) -> None:
+        """With `session`, the unit works in it (its owner closes it); without, it opens
+        one on first use (on a read replica when `readonly`) and `close` closes it."""
         self.engines = engines
-        self.session = session
+        self.readonly = readonly
+        self._session = session
         self._after_commit: list[AfterCommit] = []
         self._jobs: list[QueuedJob] = []
         self._written: list[OutboxRow] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.engines.db.session(readonly=self.readonly)
+        return self._session
+
+    @property
+    def opened(self) -> AsyncSession | None:
+        """The session, if something has used it: reads that need no session of their own
+        run in it then (its transaction), and on a connection of their own otherwise."""
+        return self._session
+
+    def entity_cache(self) -> entity_cache.EntityCache | None:
+        """The shared entity cache for this unit's reads, or None while its session holds
+        changes it has not committed (it must render from its own rows then)."""
+        if self._session is None:
+            return self.engines.db.entity_cache
+        return entity_cache.of(self._session)
+
+    async def close(self) -> None:
+        """Close the session this unit opened itself (none when nothing used it)."""
+        if self._session is not None:
+            await self._session.close()
 
     def after_commit(self, action: AfterCommit) -> None:
         self._after_commit.append(action)
@@ -65,9 +99,11 @@ class UnitOfWork:
         jobs, self._jobs = self._jobs, []
         if jobs:
             self._written = await self.engines.outbox.write(self.session, jobs)
-        await self.session.commit()
-        # From here on the write has happened: nothing below may raise to the caller.
-        await entity_cache.settle(self.session)
+        session = self._session
+        if session is not None and _has_work(session):
+            await session.commit()
+            # From here on the write has happened: nothing below may raise to the caller.
+            await entity_cache.settle(session)
         actions, self._after_commit = self._after_commit, []
         for action in actions:
             try:
@@ -89,4 +125,10 @@ class UnitOfWork:
         self._after_commit.clear()
         self._jobs.clear()
         self._written = []
-        await self.session.rollback()
+        if self._session is not None:
+            await self._session.rollback()
+
+
+def _has_work(session: AsyncSession) -> bool:
+    """Something to commit: a transaction begun, or objects added, changed or deleted."""
+    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)

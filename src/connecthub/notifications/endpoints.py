@@ -49,17 +49,18 @@ async def _filters(request: Request) -> Filters:
     )
 
 
-@router.get("/api/v1/notifications", summary="The caller's notifications, newest first")
+@router.get(
+    "/api/v1/notifications",
+    response_model=list[entities.Notification],
+    summary="The caller's notifications, newest first",
+)
 async def list_notifications(
-    request: Request, response: Response, page: PageDep, caller: ReadNotifications, uow: UowDep
-) -> list[entities.Notification]:
+    request: Request, page: PageDep, caller: ReadNotifications, uow: UowDep
+) -> Response:
     filters = await _filters(request)
-    rows, entities = await service.page(uow, caller.account_id, filters, page)
-    if rows:
-        link = link_header(request, rows[0].notification.id, rows[-1].notification.id)
-        if link:
-            response.headers["Link"] = link
-    return entities
+    views, body = await service.page(uow, caller.account_id, filters, page)
+    link = link_header(request, views[0].id, views[-1].id) if views else None
+    return Response(body, media_type="application/json", headers={"Link": link} if link else None)
 
 
 @router.get(

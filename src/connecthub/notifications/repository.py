@@ -7,12 +7,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     DateTime,
     Select,
+    String,
+    all_,
+    any_,
     bindparam,
     delete,
     exists,
@@ -21,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -28,6 +34,7 @@ from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.infra import db
+from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType
 from connecthub.notifications.models import Notification
 from connecthub.relationships.models import Mute
@@ -171,12 +178,12 @@ async def insert_once(session: AsyncSession, notification: Notification) -> bool
     return await db.insert_once(session, Notification, values)
 
 
-def _visible(viewer_id: int) -> list[ColumnElement[bool]]:
+def _visible(viewer_id: Viewer, now: Moment | None = None) -> list[ColumnElement[bool]]:
     return [
         Notification.account_id == viewer_id,
         Account.suspended_at.is_(None),
         ~blocked_between(viewer_id, Notification.from_account_id),
-        ~hides_notifications(viewer_id, Notification.from_account_id),
+        ~hides_notifications(viewer_id, Notification.from_account_id, now),
         or_(
             Notification.status_id.is_(None),
             _status_readable(viewer_id, Notification.status_id),
@@ -204,11 +211,94 @@ def _rows_query(viewer_id: int, filters: Filters) -> Select[Notification, Accoun
     )
 
 
-async def page_of(session: AsyncSession, viewer_id: int, filters: Filters, page: Page) -> list[Row]:
-    """One page, newest first, with senders — one query."""
-    query = page.apply(_rows_query(viewer_id, filters), Notification.id)
-    rows = (await session.execute(query)).all()
-    return page.newest_first([Row(n, a, r) for n, a, r in rows])
+def _among_texts(
+    column: InstrumentedAttribute[str], key: str, dialect: str, *, negate: bool = False
+) -> ColumnElement[bool]:
+    """`column [NOT] IN :key` for a list bound at execution: one array parameter on
+    PostgreSQL (so the statement renders once), an expanding IN on SQLite."""
+    if dialect == "postgresql":
+        values = bindparam(key, type_=ARRAY(String))
+        return column != all_(values) if negate else column == any_(values)
+    expanding: BindParameter[str] = bindparam(key, expanding=True)
+    return column.not_in(expanding) if negate else column.in_(expanding)
+
+
+# Beyond every id (ids are positive 63-bit integers): an open cursor's bound.
+_NO_ID_ABOVE = 2**63 - 1
+
+
+class NotificationView(NamedTuple):
+    """A notification as the list reads it (no ORM object): its sender and status are
+    written from the entity cache (notifications/serializers.notification_page)."""
+
+    id: int
+    type: str
+    created_at: datetime
+    status_id: int | None
+    from_account_id: int
+
+
+VIEW_COLUMNS = (
+    Notification.id,
+    Notification.type,
+    Notification.created_at,
+    Notification.status_id,
+    Notification.from_account_id,
+)
+
+
+@functools.cache
+def _page_read(
+    dialect: str, ascending: bool, typed: bool, excluded: bool, by_account: bool
+) -> CompiledRead:
+    """One page's notifications, for each shape of the filters: the visibility predicates
+    are built and rendered once, not on every read (infra/compiled.py)."""
+    viewer = bindparam("viewer_id", type_=IdType)
+    conditions = [
+        *_visible(viewer, bindparam("now", type_=DateTime(timezone=True))),
+        Notification.id < bindparam("below", type_=IdType),
+        Notification.id > bindparam("above", type_=IdType),
+    ]
+    if typed:
+        conditions.append(_among_texts(Notification.type, "types", dialect))
+    if excluded:
+        conditions.append(_among_texts(Notification.type, "exclude_types", dialect, negate=True))
+    if by_account:
+        conditions.append(Notification.from_account_id == bindparam("account_id", type_=IdType))
+    order = Notification.id.asc() if ascending else Notification.id.desc()
+    return CompiledRead(
+        select(*VIEW_COLUMNS)
+        .join(Account, Account.id == Notification.from_account_id)
+        .where(*conditions)
+        .order_by(order)
+        .limit(bindparam("limit"))
+    )
+
+
+async def page_views(
+    session: AsyncSession, viewer_id: int, filters: Filters, page: Page
+) -> list[NotificationView]:
+    """One page, newest first, through a compiled statement: no session transaction on
+    PostgreSQL (infra/compiled.py)."""
+    read = _page_read(
+        db.dialect_of(session),
+        page.ascending,
+        bool(filters.types),
+        bool(filters.exclude_types),
+        filters.account_id is not None,
+    )
+    params: dict[str, Any] = {
+        "viewer_id": viewer_id,
+        "now": utcnow(),
+        "below": _NO_ID_ABOVE if page.max_id is None else page.max_id,
+        "above": max(page.since_id or 0, page.min_id or 0),
+        "limit": page.limit,
+        "types": list(filters.types),
+        "exclude_types": list(filters.exclude_types),
+        "account_id": filters.account_id,
+    }
+    rows = await read.rows(session, params)
+    return page.newest_first([NotificationView(*row) for row in rows])
 
 
 async def one(session: AsyncSession, viewer_id: int, notification_id: int) -> Row | None:

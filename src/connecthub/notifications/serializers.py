@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub import entities
@@ -11,7 +12,8 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
 from connecthub.notifications import repository
-from connecthub.notifications.repository import Row
+from connecthub.notifications.repository import NotificationView, Row
+from connecthub.statuses.entity_bytes import refs, status_bytes
 from connecthub.statuses.serializers import status_entities
 
 # Types whose entity carries the status that caused them.
@@ -54,3 +56,48 @@ async def notification_entities(
             entity["status"] = rendered.get(notification.status_id or 0)
         found.append(entity)
     return found
+
+
+async def notification_page(
+    session: AsyncSession, views: Sequence[NotificationView], viewer_id: int, settings: Settings
+) -> bytes:
+    """The JSON array `notification_entities` would give for `views` (newest first), written
+    as bytes: senders and statuses from the entity cache, spliced as the timelines splice
+    them (statuses/entity_bytes.py); tests/notifications/test_page_bytes.py holds the two
+    equal."""
+    if not views:
+        return b"[]"
+    found = await refs(session, sorted({v.status_id for v in views if v.status_id is not None}))
+    senders = sorted({v.from_account_id for v in views})
+    written = await status_bytes(
+        session,
+        list(found.values()),
+        viewer_id,
+        settings,
+        context="notifications",
+        accounts_too=senders,
+    )
+    if written is None:  # uncommitted changes in this session: render from its own rows
+        rows = await repository.rows_by_id(session, [v.id for v in views])
+        by_id = {row.notification.id: row for row in rows}
+        ordered = [by_id[v.id] for v in views if v.id in by_id]
+        return orjson.dumps(await notification_entities(session, ordered, viewer_id, settings))
+    parts: list[bytes] = []
+    for view in views:
+        status = written.statuses.get(view.status_id) if view.status_id is not None else None
+        with_status = view.type in STATUS_TYPES
+        if with_status and status is None and view.status_id in found:
+            continue  # its status is hidden by the viewer's filters
+        head = orjson.dumps(
+            {
+                "id": str(view.id),
+                "type": view.type,
+                "created_at": iso(view.created_at),
+                "group_key": f"ungrouped-{view.id}",
+            }
+        )
+        part = head[:-1] + b',"account":' + written.accounts[view.from_account_id]
+        if with_status:
+            part += b',"status":' + (status if status is not None else b"null")
+        parts.append(part + b"}")
+    return b"[" + b",".join(parts) + b"]"

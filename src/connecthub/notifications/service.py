@@ -16,8 +16,8 @@ from connecthub.infra.uow import UnitOfWork
 from connecthub.notifications import repository
 from connecthub.notifications.models import Notification
 from connecthub.notifications.repository import Filters as Filters  # the endpoints' query
-from connecthub.notifications.repository import Row
-from connecthub.notifications.serializers import notification_entities
+from connecthub.notifications.repository import NotificationView, Row
+from connecthub.notifications.serializers import notification_entities, notification_page
 
 UNREAD_COUNT_DEFAULT = 100
 UNREAD_COUNT_MAX = 1000
@@ -124,10 +124,11 @@ async def publish(uow: UnitOfWork, notification_ids: list[int]) -> None:
 
 async def page(
     uow: UnitOfWork, viewer_id: int, filters: Filters, page: Page
-) -> tuple[list[Row], list[entities.Notification]]:
-    rows = await repository.page_of(uow.session, viewer_id, filters, page)
-    entities = await notification_entities(uow.session, rows, viewer_id, uow.engines.settings)
-    return rows, entities
+) -> tuple[list[NotificationView], bytes]:
+    """One page of the viewer's notifications (newest first) and its JSON array."""
+    views = await repository.page_views(uow.session, viewer_id, filters, page)
+    body = await notification_page(uow.session, views, viewer_id, uow.engines.settings)
+    return views, body
 
 
 async def one(uow: UnitOfWork, viewer_id: int, notification_id: int) -> entities.Notification:

@@ -127,13 +127,47 @@ async def status_page(
     viewer's flags on the statuses and what they boost, when the caller's query read them."""
     if not statuses:
         return b"[]"
-    cache = entity_cache.of(session)
-    if cache is None:  # uncommitted changes in this session: render from its own rows
+    written = await status_bytes(
+        session, statuses, viewer_id, settings, context=context, flags=flags
+    )
+    if written is None:  # uncommitted changes in this session: render from its own rows
         found = {r.id: r for r in await _rows(session, [s.id for s in statuses])}
         own = [s if isinstance(s, Status) else found[s.id] for s in statuses]
         return orjson.dumps(
             await status_entities(session, own, viewer_id, settings, context=context)
         )
+    shown = written.statuses
+    return b"[" + b",".join(shown[s.id] for s in statuses if s.id in shown) + b"]"
+
+
+class Written(NamedTuple):
+    """Statuses written as bytes for one viewer, with the account entities read for them."""
+
+    statuses: dict[int, bytes]  # by id; a status a `hide` filter leaves out is not here
+    accounts: dict[int, bytes]  # by id: the statuses' authors and the accounts asked for
+
+
+async def refs(session: AsyncSession, ids: Sequence[int]) -> dict[int, Ref]:
+    """The `Ref`s of the statuses among `ids` that exist (one query; none for no ids)."""
+    return await _refs(session, ids) if ids else {}
+
+
+async def status_bytes(
+    session: AsyncSession,
+    statuses: Sequence[StatusRef],
+    viewer_id: int | None,
+    settings: Settings,
+    *,
+    context: str,
+    flags: ViewerFlags | None = None,
+    accounts_too: Sequence[int] = (),
+) -> Written | None:
+    """Each of `statuses` as JSON bytes for `viewer_id` (what `status_page` joins), and the
+    account entities of their authors and of `accounts_too` (read in the same `MGET`).
+    None when the session holds uncommitted changes: render from its own rows then."""
+    cache = entity_cache.of(session)
+    if cache is None:
+        return None
 
     if flags is None and viewer_id is not None:
         flags = _flags_read_with(statuses)
@@ -141,7 +175,7 @@ async def status_page(
     boosted: dict[int, StatusRef] = dict(await _refs(session, list(boost_ids))) if boost_ids else {}
     everything = [*statuses, *boosted.values()]
     ids = {s.id for s in everything}
-    account_ids = {s.account_id for s in everything}
+    account_ids = {s.account_id for s in everything} | set(accounts_too)
     wanted = {ACCOUNT: sorted(account_ids), STATUS: sorted(ids)}
     if viewer_id is not None:  # the viewer's filter rules, in the same round trip
         wanted[RULES_KIND] = [viewer_id]
@@ -176,7 +210,8 @@ async def status_page(
             apply_filters(loaded, statuses, texts, active)
 
     writer = _Page(loaded, renderings, accounts, boosted, viewer_id)
-    return b"[" + b",".join(writer.one(s) for s in statuses if s.id not in loaded.hidden) + b"]"
+    written = {s.id: writer.one(s) for s in statuses if s.id not in loaded.hidden}
+    return Written(written, accounts)
 
 
 def _flags_read_with(statuses: Sequence[StatusRef]) -> ViewerFlags | None:

@@ -3,6 +3,7 @@ over follows and statuses (embedded); they need no table."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
@@ -47,3 +48,13 @@ class Marker(Base):
     last_read_id: Mapped[int] = mapped_column(IdType)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerView:
+    """A marker as a read sees it (no ORM object): what `GET /api/v1/markers` shows."""
+
+    timeline: str
+    last_read_id: int
+    version: int
+    updated_at: datetime

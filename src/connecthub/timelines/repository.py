@@ -39,7 +39,7 @@ from connecthub.statuses.access import (
 from connecthub.statuses.entity_bytes import REF_COLUMNS, Ref
 from connecthub.statuses.models import Status, StatusTag, Tag, Visibility
 from connecthub.statuses.serializers import flag_columns
-from connecthub.timelines.models import List, ListAccount, Marker
+from connecthub.timelines.models import List, ListAccount, Marker, MarkerView
 
 
 async def _page(session: AsyncSession, query: Any, page: Page) -> list[Status]:
@@ -454,6 +454,22 @@ async def list_timeline(session: AsyncSession, lst: List, page: Page) -> list[St
 
 
 # Markers
+
+
+# Every marker of an account (two at most): a compiled read, so a GET of the markers runs
+# on a pool connection without a session's transaction (infra/compiled.py).
+_MARKER_VIEWS = CompiledRead(
+    select(Marker.timeline, Marker.last_read_id, Marker.version, Marker.updated_at).where(
+        Marker.account_id == bindparam("account_id", type_=IdType)
+    )
+)
+
+
+async def marker_views(
+    session: AsyncSession, account_id: int, timelines: Sequence[str]
+) -> list[MarkerView]:
+    rows = await _MARKER_VIEWS.rows(session, {"account_id": account_id})
+    return [MarkerView(*row) for row in rows if row[0] in timelines]
 
 
 async def markers(session: AsyncSession, account_id: int, timelines: Sequence[str]) -> list[Marker]:

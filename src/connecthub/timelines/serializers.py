@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connecthub import entities
 from connecthub.core.datetimes import iso
-from connecthub.timelines.models import List, Marker
+from connecthub.timelines.models import List, Marker, MarkerView
 
 
 def list_entity(lst: List) -> entities.List:
@@ -16,7 +16,7 @@ def list_entity(lst: List) -> entities.List:
     }
 
 
-def marker_entity(marker: Marker) -> entities.Marker:
+def marker_entity(marker: Marker | MarkerView) -> entities.Marker:
     return {
         "last_read_id": str(marker.last_read_id),
         "version": marker.version,

@@ -14,7 +14,7 @@ from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import StatusRef
 from connecthub.timelines import repository
 from connecthub.timelines.feeds import feed_store
-from connecthub.timelines.models import List, ListAccount, Marker
+from connecthub.timelines.models import List, ListAccount, Marker, MarkerView
 
 REPLIES_POLICIES = ("followed", "list", "none")
 MARKER_TIMELINES = ("home", "notifications")
@@ -71,8 +71,10 @@ async def members(uow: UnitOfWork, lst: List, page: Page) -> list[tuple[int, Acc
     return await repository.members(uow.session, lst.id, page)
 
 
-async def markers(uow: UnitOfWork, account_id: int, timelines: Sequence[str]) -> list[Marker]:
-    return await repository.markers(uow.session, account_id, timelines)
+async def markers(uow: UnitOfWork, account_id: int, timelines: Sequence[str]) -> list[MarkerView]:
+    if not timelines:
+        return []
+    return await repository.marker_views(uow.session, account_id, timelines)
 
 
 async def access_list(
