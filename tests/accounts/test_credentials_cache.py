@@ -1,4 +1,4 @@
-"""verify_credentials answers from the entity cache in distributed mode (ADR 0012-b): what
+"""verify_credentials answers from the entity cache in distributed mode (ADR 0014): what
 changes the caller's account or user row shows on the very next read."""
 
 from __future__ import annotations
