@@ -71,16 +71,16 @@ async def readable_statuses(
 
 async def author_with_privacy(
     session: AsyncSession, account_id: int
-) -> tuple[Account, str | None] | None:
-    """A posting account and its user's default visibility (None: no user row), in one
-    query."""
+) -> tuple[Account, str | None, str | None] | None:
+    """A posting account, its user's default visibility and role (None: no user row), in
+    one query: all its entity needs, so the post renders its author without another."""
     query = (
-        select(Account, User.default_privacy)
+        select(Account, User.default_privacy, User.role)
         .outerjoin(User, User.account_id == Account.id)
         .where(Account.id == account_id)
     )
     row = (await session.execute(query)).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def local_accounts_by_username(

@@ -14,6 +14,7 @@ Hooks for other domains (jobs enqueued after commit):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -44,7 +45,7 @@ from connecthub.statuses.models import (
     Visibility,
 )
 from connecthub.statuses.schemas import VISIBILITIES, PollDraft, StatusDraft
-from connecthub.statuses.serializers import status_entity, tag_url
+from connecthub.statuses.serializers import remember_new, status_entity, tag_url
 
 FAN_OUT_JOB = "timelines.fan_out"
 REMOVE_JOB = "timelines.remove"
@@ -53,13 +54,29 @@ NOTIFY_SUBSCRIBERS_JOB = "statuses.notify_subscribers"
 IDEMPOTENCY_SCOPE = "statuses.create"
 
 
-async def _author(uow: UnitOfWork, account_id: int) -> tuple[Account, Visibility]:
-    """The posting account and its default visibility, in one query."""
+@dataclass(frozen=True)
+class Author:
+    account: Account
+    default_visibility: Visibility
+    role: str | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What `create_status` gives back: the status, and whether this request created it
+    (False: an `Idempotency-Key` retry answered with the first request's status)."""
+
+    status: Status
+    created: bool
+
+
+async def _author(uow: UnitOfWork, account_id: int) -> Author:
+    """The posting account, its default visibility and role, in one query."""
     found = await repository.author_with_privacy(uow.session, account_id)
     if found is None or found[0].suspended_at is not None:
         raise NotFound()
-    account, privacy = found
-    return account, VISIBILITIES.get(privacy or "public", Visibility.PUBLIC)
+    account, privacy, role = found
+    return Author(account, VISIBILITIES.get(privacy or "public", Visibility.PUBLIC), role)
 
 
 def _check_length(settings: Settings, draft: StatusDraft) -> None:
@@ -130,7 +147,7 @@ async def create_status(
     draft: StatusDraft,
     application_id: int | None = None,
     idempotency_key: str | None = None,
-) -> Status:
+) -> Posted:
     """Post a status. With an `Idempotency-Key`, a retry returns the first status and
     creates nothing."""
     claim = None
@@ -142,13 +159,13 @@ async def create_status(
             )
             if previous is None:
                 raise NotFound()
-            return previous
-    author, default_visibility = await _author(uow, account_id)
+            return Posted(previous, created=False)
+    author = await _author(uow, account_id)
     _check_length(settings, draft)
-    status = await _insert_status(uow, settings, author, default_visibility, draft, application_id)
+    status = await _insert_status(uow, settings, author, draft, application_id)
     if claim is not None and claim.record is not None:
         await idempotency.remember(uow.session, claim.record, {"status_id": str(status.id)})
-    return status
+    return Posted(status, created=True)
 
 
 async def _parent(uow: UnitOfWork, account_id: int, parent_id: int | None) -> Status | None:
@@ -163,15 +180,15 @@ async def _parent(uow: UnitOfWork, account_id: int, parent_id: int | None) -> St
 async def _insert_status(
     uow: UnitOfWork,
     settings: Settings,
-    author: Account,
-    default_visibility: Visibility,
+    poster: Author,
     draft: StatusDraft,
     application_id: int | None,
 ) -> Status:
     session = uow.session
+    author = poster.account
     media_ids = media_service.parse_ids(draft.media_ids)
     parent = await _parent(uow, author.id, draft.in_reply_to_id)
-    visibility = draft.visibility or default_visibility
+    visibility = draft.visibility or poster.default_visibility
     content, mentioned, tags = await _render(uow, settings, draft.text)
     conversation_id = parent.conversation_id if parent and parent.conversation_id else None
     new_thread = conversation_id is None
@@ -211,6 +228,11 @@ async def _insert_status(
     if parent is not None:
         await repository.bump(session, Status, parent.id, Status.replies_count)
     await session.flush()
+    # The UPDATE above counted the post on `author` too (the session applies it to the row
+    # it holds): the author's entity is rendered from that row, not read back.
+    remember_new(
+        session, settings, status, author, poster.role, mentioned, tags, has_poll=poll is not None
+    )
     mentioned_ids = [a.id for a in mentioned]
     tag_keys = [t.name_key for t in tags]
     await _after_post(uow, settings, status, parent, mentioned_ids, tag_keys, new_thread)
