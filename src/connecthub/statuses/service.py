@@ -25,7 +25,6 @@ from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.conversations import service as conversations_service
-from connecthub.conversations.models import Conversation
 from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
@@ -193,9 +192,8 @@ async def _insert_status(
     conversation_id = parent.conversation_id if parent and parent.conversation_id else None
     new_thread = conversation_id is None
     if new_thread:
-        conversation = Conversation(id=new_id())
-        session.add(conversation)
-        conversation_id = conversation.id
+        # The thread's id; its row is made by conversations only for a direct message.
+        conversation_id = new_id()
     now = utcnow()
     status = Status(
         id=new_id(),
