@@ -243,6 +243,21 @@ async def _load(
     return loaded
 
 
+async def remember_viewer_rules(session: AsyncSession, viewer_id: int) -> None:
+    """Before a write that renders statuses for `viewer_id` afterwards (a post's response):
+    the viewer's filter rules through the shared cache while the session is still clean (one
+    cache round trip; a miss reads and stores them as a read would), kept in the session's
+    memo, where the render after the write finds them. Once the session has written, it may
+    not read the shared cache, so the render would otherwise query the filters."""
+    cache = entity_cache.of(session)
+    if cache is None:
+        return
+    raw, generation = (await cache.get_raw_many({RULES_KIND: [viewer_id]}))[RULES_KIND]
+    found = {i: orjson.loads(value) for i, value in raw.items()}
+    rules = await matching.rules_for(session, viewer_id, cache, (found, generation))
+    entity_cache.remember(session, RULES_KIND, {viewer_id: rules})
+
+
 def remember_new(
     session: AsyncSession,
     settings: Settings,

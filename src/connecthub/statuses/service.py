@@ -44,7 +44,12 @@ from connecthub.statuses.models import (
     Visibility,
 )
 from connecthub.statuses.schemas import VISIBILITIES, PollDraft, StatusDraft
-from connecthub.statuses.serializers import remember_new, status_entity, tag_url
+from connecthub.statuses.serializers import (
+    remember_new,
+    remember_viewer_rules,
+    status_entity,
+    tag_url,
+)
 
 FAN_OUT_JOB = "timelines.fan_out"
 REMOVE_JOB = "timelines.remove"
@@ -149,6 +154,8 @@ async def create_status(
 ) -> Posted:
     """Post a status. With an `Idempotency-Key`, a retry returns the first status and
     creates nothing."""
+    # Read while the session is clean, for the response rendered after the writes.
+    await remember_viewer_rules(uow.session, account_id)
     claim = None
     if idempotency_key:
         claim = await idempotency.claim(uow.session, account_id, IDEMPOTENCY_SCOPE, idempotency_key)
