@@ -741,7 +741,7 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/notifications/clear": Budget(2, 1),
     "POST /api/v1/notifications/{notification_id}/dismiss": Budget(2, 1),
     "POST /api/v1/polls/{poll_id}/votes": Budget(16, 15),
-    "POST /api/v1/statuses": Budget(5, 4),
+    "POST /api/v1/statuses": Budget(4, 3),
     "POST /api/v1/statuses/{status_id}/bookmark": Budget(6, 5),
     "POST /api/v1/statuses/{status_id}/favourite": Budget(19, 18),
     "POST /api/v1/statuses/{status_id}/pin": Budget(7, 6),

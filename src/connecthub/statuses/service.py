@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,10 +74,11 @@ class Posted:
     created: bool
 
 
-async def _author(uow: UnitOfWork, account_id: int) -> Author:
-    """The posting account, its default visibility and role, in one query."""
-    found = await repository.author_with_privacy(uow.session, account_id)
-    if found is None or found[0].suspended_at is not None:
+async def _author(uow: UnitOfWork, account_id: int, now: datetime) -> Author:
+    """The posting account with the post counted, its default visibility and role, in one
+    statement (the transaction rolls back if the post is refused after it)."""
+    found = await repository.count_post(uow.session, account_id, now)
+    if found is None:
         raise NotFound()
     account, privacy, role = found
     return Author(account, VISIBILITIES.get(privacy or "public", Visibility.PUBLIC), role)
@@ -166,9 +167,10 @@ async def create_status(
             if previous is None:
                 raise NotFound()
             return Posted(previous, created=False)
-    author = await _author(uow, account_id)
+    now = utcnow()
+    author = await _author(uow, account_id, now)
     _check_length(settings, draft)
-    status = await _insert_status(uow, settings, author, draft, application_id)
+    status = await _insert_status(uow, settings, author, draft, application_id, now)
     if claim is not None and claim.record is not None:
         await idempotency.remember(uow.session, claim.record, {"status_id": str(status.id)})
     return Posted(status, created=True)
@@ -189,6 +191,7 @@ async def _insert_status(
     poster: Author,
     draft: StatusDraft,
     application_id: int | None,
+    now: datetime,
 ) -> Status:
     session = uow.session
     author = poster.account
@@ -201,7 +204,6 @@ async def _insert_status(
     if new_thread:
         # The thread's id; its row is made by conversations only for a direct message.
         conversation_id = new_id()
-    now = utcnow()
     status = Status(
         id=new_id(),
         account_id=author.id,
@@ -229,12 +231,11 @@ async def _insert_status(
     if draft.poll is not None:
         poll = _poll_row(status, draft.poll)
         session.add(poll)
-    await repository.count_status_posted(session, author.id, now)
     if parent is not None:
         await repository.bump(session, Status, parent.id, Status.replies_count)
     await session.flush()
-    # The UPDATE above counted the post on `author` too (the session applies it to the row
-    # it holds): the author's entity is rendered from that row, not read back.
+    # `author` is the row as the post's count left it (`_author`): its entity is rendered
+    # from it, not read back.
     remember_new(
         session, settings, status, author, poster.role, mentioned, tags, has_poll=poll is not None
     )
