@@ -79,6 +79,7 @@ HOT_ROUTES = (
     ("GET", "/api/v1/markers"),
     ("GET", "/api/v1/filters"),
     ("GET", "/api/v2/filters"),
+    ("POST", "/api/v1/statuses"),
 )
 
 

@@ -29,6 +29,25 @@ async def _reader_and_author(app: FastAPI, client: httpx.AsyncClient) -> tuple[s
     return alice_token, bob_token
 
 
+async def test_the_authors_filters_mark_their_new_post_and_follow_a_change(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A post's response carries its author's own filter results, as reading it would (the
+    rules are read before the post writes, through the cache), and a filter made since
+    shows on the next post."""
+    _alice, token = await user_with_token(app, "alice")
+    warned = await create_filter(client, token, keywords=[{"keyword": "ending"}])
+    posted = await post_status(client, token, "the ending, again")
+    assert [r["filter"]["id"] for r in posted["filtered"]] == [warned["id"]]
+    read = await client.get(f"/api/v1/statuses/{posted['id']}", headers=auth(token))
+    assert read.json()["filtered"] == posted["filtered"]
+    other = await create_filter(client, token, "Films", keywords=[{"keyword": "again"}])
+    again = await post_status(client, token, "the ending, again")
+    assert sorted(r["filter"]["id"] for r in again["filtered"]) == sorted(
+        [warned["id"], other["id"]]
+    )
+
+
 async def test_warn_marks_and_hide_leaves_out_on_home(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -8,7 +8,7 @@ import httpx
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 
-from connecthub.accounts.models import Account
+from connecthub.accounts.models import Account, Role
 from connecthub.infra.idempotency import IdempotencyRecord
 from connecthub.statuses.models import Mention, Status, StatusTag, Tag
 from tests.social_factories import auth, post_status, user_with_token
@@ -125,6 +125,38 @@ async def test_mentions_and_hashtags_are_linked_and_stored(
     assert await count_rows(app, Mention, Mention.account_id == bob.id) == 1
     assert await count_rows(app, Tag, Tag.name_key == "hello") == 1
     assert await count_rows(app, StatusTag) == 1
+
+
+async def test_the_posted_status_is_what_a_read_returns(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The response is rendered from what the post wrote, not read back (mentions in their
+    order, tags by name, the author with the post counted, their role, the poll, the reply):
+    it must equal what reading the status answers, to the author and to anyone."""
+    _alice, token = await user_with_token(app, "alice", role=Role.MODERATOR)
+    await user_with_token(app, "bob")
+    await user_with_token(app, "carol")
+    first = await post_status(client, token, "first")
+    posted = await post_status(
+        client,
+        token,
+        "to @carol and @bob #Zeta #alpha #Mid",
+        in_reply_to_id=first["id"],
+        spoiler_text="cw",
+        language="en",
+        poll={"options": ["yes", "no"], "expires_in": 600},
+    )
+    assert [m["username"] for m in posted["mentions"]] == ["carol", "bob"]
+    assert posted["account"]["statuses_count"] == 2
+    assert posted["account"]["roles"]
+    read = await client.get(f"/api/v1/statuses/{posted['id']}", headers=auth(token))
+    assert read.json() == posted
+    anonymous = (await client.get(f"/api/v1/statuses/{posted['id']}")).json()
+    mine = ("favourited", "reblogged", "muted", "bookmarked", "pinned")
+    assert anonymous == {
+        **{key: value for key, value in posted.items() if key not in mine},
+        "poll": {k: v for k, v in posted["poll"].items() if k not in ("voted", "own_votes")},
+    }
 
 
 async def test_replies_inherit_the_thread_and_count(

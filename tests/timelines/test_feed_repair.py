@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from connecthub.timelines.feeds import BUILDING, COMPLETE, RedisFeedStore
+from connecthub.timelines.feeds import BUILDING, COMPLETE, TRUNCATED, RedisFeedStore
 from tests.social_factories import follow, post_status, user_with_token
 from tests.support.redis_server import RedisProcess
 from tests.timelines.support import feed_members, home_ids, redis_feed, settle
@@ -126,3 +126,36 @@ async def test_a_feed_without_its_sentinel_is_rebuilt(
         await store.redis.zadd(store.key(alice.id), {posts[0]: int(posts[0])})
         assert await home_ids(app, client, alice_token) == posts[::-1]
         assert await feed_members(app, alice.id) == sorted(int(i) for i in posts)
+
+
+async def test_one_push_reaches_every_warm_feed_keeps_the_cap_and_skips_cold_feeds(
+    app_factory: AppFactory, own_redis: RedisProcess
+) -> None:
+    """A chunk of followers takes a status in one call: each warm feed gets it and stays
+    within the cap (a complete feed that loses its oldest entry turns truncated), a feed being
+    built takes it too, and a cold feed (an inactive account) is not created."""
+    async with app_factory(redis_url=own_redis.url, home_feed_max_items=40) as (app, _client):
+        store = store_of(app)
+        at_cap, roomy, building, cold = 101, 102, 103, 104
+        claim = await store.claim(at_cap)
+        assert claim is not None
+        assert await store.finish(at_cap, claim, list(range(1000, 1039)))  # 39: complete
+        claim = await store.claim(roomy)
+        assert claim is not None
+        assert await store.finish(roomy, claim, [1000, 1001])
+        assert await store.claim(building) is not None
+
+        await store.push([at_cap, roomy, building, cold], 2000)
+        assert (await feed_members(app, at_cap) or [])[-1] == 2000
+        assert len(await feed_members(app, at_cap) or []) == 40
+        assert (await store.state(at_cap) or ("", 0))[1] == COMPLETE
+        await store.push([at_cap, roomy, building, cold], 2001)
+
+        assert await feed_members(app, at_cap) == [*range(1001, 1039), 2000, 2001]
+        assert (await store.state(at_cap) or ("", 0))[1] == TRUNCATED
+        assert await feed_members(app, roomy) == [1000, 1001, 2000, 2001]
+        assert (await store.state(roomy) or ("", 0))[1] == COMPLETE
+        assert await feed_members(app, building) == [2000, 2001]
+        assert (await store.state(building) or ("", 0))[1] == BUILDING
+        assert await store.state(cold) is None
+        await store.push([], 2002)  # nothing to do, no call

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
-from connecthub.conversations.models import AccountConversation
+from connecthub.conversations.models import AccountConversation, Conversation
 from connecthub.core.pagination import Page
 from connecthub.ids import new_id
 from connecthub.infra.db import IdType, dialect_of, in_id_list, insert_once
@@ -51,6 +51,18 @@ async def _find(
         AccountConversation.conversation_id == conversation_id,
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def add_conversation(session: AsyncSession, conversation_id: int, *, new: bool) -> None:
+    """The conversations row the participants' views refer to. `new`: the thread began in
+    this transaction (a plain insert); else it may exist already (inserted unless it does:
+    a thread that began as a public post has no row until its first direct message)."""
+    values = {"id": conversation_id, "created_at": utcnow()}
+    if new:
+        session.add(Conversation(**values))
+        await session.flush()
+    else:
+        await insert_once(session, Conversation, values)
 
 
 async def upsert(

@@ -26,7 +26,11 @@ async def record_direct_status(
     """Update every participant's view of the conversation: last status, unread for the
     recipients, and publish a `conversation` event to each after commit. A recipient with
     a block between them and the author is left untouched (they cannot read it anyway).
-    `new_thread`: the conversation began with this status (no views exist yet)."""
+    `new_thread`: the conversation began with this status (no views exist yet).
+
+    Only direct messages need the `conversations` row (the views refer to it); a thread
+    that is not direct has its id on its statuses and no row, so a post costs no insert
+    for it."""
     session = uow.session
     recipients = [r for r in dict.fromkeys(recipient_ids) if r != author_id]
     blocked = await repository.blocked_by_or_blocking(session, author_id, recipients)
@@ -34,6 +38,7 @@ async def record_direct_status(
     status = await session.get(Status, status_id)
     if status is None:
         return
+    await repository.add_conversation(session, conversation_id, new=new_thread)
     for account_id in [author_id, *(r for r in recipients if r not in blocked)]:
         row = await repository.upsert(
             session,

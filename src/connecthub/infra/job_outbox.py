@@ -24,12 +24,12 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import orjson
 import structlog
 from sqlalchemy import BigInteger, String, Table, Text, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,7 +122,7 @@ class Outbox:
         for queued in jobs:
             row_id = new_id()
             job_id = queued.job_id or f"outbox:{row_id}"
-            payload = json.dumps(queued.payload, separators=(",", ":"))
+            payload = orjson.dumps(queued.payload, option=orjson.OPT_NON_STR_KEYS).decode()
             delay_ms = max(round(queued.delay_seconds * 1000), 0)
             job = JobRequest(queued.name, queued.payload, job_id, delay_ms / 1000)
             rows.append(OutboxRow(row_id, job))
@@ -300,7 +300,7 @@ class Outbox:
 
 
 def _row(found: OutboxJob) -> OutboxRow:
-    job = JobRequest(found.name, json.loads(found.payload), found.job_id, found.delay_ms / 1000)
+    job = JobRequest(found.name, orjson.loads(found.payload), found.job_id, found.delay_ms / 1000)
     return OutboxRow(found.id, job)
 
 

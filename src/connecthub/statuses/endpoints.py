@@ -57,7 +57,7 @@ async def post_status(
 ) -> entities.Status:
     draft = status_draft(await read_params(request))
     key = request.headers.get("idempotency-key", "").strip() or None
-    status = await service.create_status(
+    posted = await service.create_status(
         uow,
         settings,
         account_id=caller.account_id,
@@ -65,7 +65,9 @@ async def post_status(
         application_id=caller.token.application_id,
         idempotency_key=key[:512] if key else None,
     )
-    return await status_entity(uow.session, status, caller.account_id, settings)
+    return await status_entity(
+        uow.session, posted.status, caller.account_id, settings, unseen=posted.created
+    )
 
 
 async def _one(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     delete,
     false,
     func,
+    literal_column,
     or_,
     select,
     update,
@@ -69,18 +70,26 @@ async def readable_statuses(
     return list((await session.scalars(query)).all())
 
 
-async def author_with_privacy(
-    session: AsyncSession, account_id: int
-) -> tuple[Account, str | None] | None:
-    """A posting account and its user's default visibility (None: no user row), in one
-    query."""
-    query = (
-        select(Account, User.default_privacy)
-        .outerjoin(User, User.account_id == Account.id)
-        .where(Account.id == account_id)
+async def count_post(
+    session: AsyncSession, account_id: int, when: datetime
+) -> tuple[Account, str | None, str | None] | None:
+    """A new post counted on its author (`statuses_count`, `last_status_at`), answering the
+    account row as updated with its user's default visibility and role (None: no user row),
+    in one statement: a post's only read of its author. None when the account is missing
+    or suspended (nothing counted)."""
+    # Spelled out: SQLAlchemy writes SQLite's RETURNING columns unqualified, so the
+    # correlation would read `account_id = id`, both the users table's.
+    own_user = literal_column("users.account_id") == literal_column("accounts.id")
+    privacy = select(User.default_privacy).where(own_user).scalar_subquery()
+    role = select(User.role).where(own_user).scalar_subquery()
+    statement = (
+        update(Account)
+        .where(Account.id == account_id, Account.suspended_at.is_(None))
+        .values(statuses_count=Account.statuses_count + 1, last_status_at=when)
+        .returning(Account, privacy, role)
     )
-    row = (await session.execute(query)).first()
-    return None if row is None else (row[0], row[1])
+    row = (await session.execute(statement)).first()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def local_accounts_by_username(

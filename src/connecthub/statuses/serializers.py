@@ -178,6 +178,8 @@ async def _load(
     viewer_id: int | None,
     settings: Settings,
     context: str | None = None,
+    *,
+    unseen: bool = False,
 ) -> Loaded:
     loaded = Loaded()
     boost_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id is not None}
@@ -229,7 +231,9 @@ async def _load(
     await load_polls(session, loaded, with_poll, viewer_id)
 
     if viewer_id is not None:
-        await load_viewer_flags(session, loaded, ids, everything, viewer_id)
+        # Statuses this transaction created carry no one's favourite, boost, bookmark or pin.
+        known = ViewerFlags() if unseen else None
+        await load_viewer_flags(session, loaded, ids, everything, viewer_id, known)
         rules = await matching.rules_for(session, viewer_id, cache, cached_rules)
         if cache is None:
             entity_cache.remember(session, RULES_KIND, {viewer_id: rules})
@@ -237,6 +241,53 @@ async def _load(
             texts = {s.id: f"{s.spoiler_text}\n{s.text}" for s in everything}
             apply_filters(loaded, statuses, texts, matching.ViewerFilters(rules, context, utcnow()))
     return loaded
+
+
+async def remember_viewer_rules(session: AsyncSession, viewer_id: int) -> None:
+    """Before a write that renders statuses for `viewer_id` afterwards (a post's response):
+    the viewer's filter rules through the shared cache while the session is still clean (one
+    cache round trip; a miss reads and stores them as a read would), kept in the session's
+    memo, where the render after the write finds them. Once the session has written, it may
+    not read the shared cache, so the render would otherwise query the filters."""
+    cache = entity_cache.of(session)
+    if cache is None:
+        return
+    raw, generation = (await cache.get_raw_many({RULES_KIND: [viewer_id]}))[RULES_KIND]
+    found = {i: orjson.loads(value) for i, value in raw.items()}
+    rules = await matching.rules_for(session, viewer_id, cache, (found, generation))
+    entity_cache.remember(session, RULES_KIND, {viewer_id: rules})
+
+
+def remember_new(
+    session: AsyncSession,
+    settings: Settings,
+    status: Status,
+    author: Account,
+    role: str | None,
+    mentioned: Sequence[Account],
+    tags: Sequence[Tag],
+    *,
+    has_poll: bool,
+) -> None:
+    """A status its transaction has just inserted (and flushed), rendered from what the
+    writer holds instead of read back: its author's entity (`author` as the session holds it,
+    its count of statuses included, and its user's `role`) and its cached rendering go to
+    the session's memo, so the renders that follow before the commit (the response, the
+    fan-out job's entity, the stream events) run no render query. `mentioned` in the order
+    they were added, as the mentions query answers them. Call it after the last flush that
+    touches the status or its author (a flush drops their memo entries)."""
+    rendered = account_entity(settings, author, role)
+    entity_cache.remember(session, ACCOUNT, {status.account_id: rendered})
+    if status.has_media:
+        return  # its attachments are read by the render
+    parts: Parts = {
+        "mentions": [_mention_entity(settings, account) for account in mentioned],
+        "tags": [_tag_entity(settings, tag) for tag in sorted(tags, key=lambda t: t.name_key)],
+        "media_attachments": [],
+        "poll": has_poll,
+    }
+    rendering = shared_bytes(settings.base_url, status, parts, author.username)
+    entity_cache.remember(session, STATUS, {status.id: rendering})
 
 
 async def load_polls(
@@ -618,6 +669,7 @@ async def status_entities(
     settings: Settings,
     *,
     context: str | None = None,
+    unseen: bool = False,
 ) -> list[entities.Status]:
     """Status entities for `statuses`, in the same order, as `viewer_id` sees them (None:
     anonymous, so no viewer flags). Callers pass only statuses the viewer may read.
@@ -625,10 +677,13 @@ async def status_entities(
     `context` is the filter context the statuses are shown in (home, notifications,
     public, thread, account): only the viewer's filters for it apply, and those that `hide`
     leave their statuses out of the list. Without a context every active filter marks its
-    statuses (`filtered`) and none is left out, as Mastodon serves one status."""
+    statuses (`filtered`) and none is left out, as Mastodon serves one status.
+
+    `unseen`: the statuses were created by the session's own uncommitted transaction (and
+    boost none that existed before), so the viewer's flags on them are known to be unset."""
     if not statuses:
         return []
-    loaded = await _load(session, statuses, viewer_id, settings, context)
+    loaded = await _load(session, statuses, viewer_id, settings, context, unseen=unseen)
     root = settings.base_url
     return [
         _entity(root, status, loaded, viewer_id)
@@ -638,9 +693,14 @@ async def status_entities(
 
 
 async def status_entity(
-    session: AsyncSession, status: Status, viewer_id: int | None, settings: Settings
+    session: AsyncSession,
+    status: Status,
+    viewer_id: int | None,
+    settings: Settings,
+    *,
+    unseen: bool = False,
 ) -> entities.Status:
-    return (await status_entities(session, [status], viewer_id, settings))[0]
+    return (await status_entities(session, [status], viewer_id, settings, unseen=unseen))[0]
 
 
 def status_edit_entities(

@@ -14,7 +14,8 @@ Hooks for other domains (jobs enqueued after commit):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,6 @@ from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.conversations import service as conversations_service
-from connecthub.conversations.models import Conversation
 from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
@@ -44,7 +44,12 @@ from connecthub.statuses.models import (
     Visibility,
 )
 from connecthub.statuses.schemas import VISIBILITIES, PollDraft, StatusDraft
-from connecthub.statuses.serializers import status_entity, tag_url
+from connecthub.statuses.serializers import (
+    remember_new,
+    remember_viewer_rules,
+    status_entity,
+    tag_url,
+)
 
 FAN_OUT_JOB = "timelines.fan_out"
 REMOVE_JOB = "timelines.remove"
@@ -53,13 +58,30 @@ NOTIFY_SUBSCRIBERS_JOB = "statuses.notify_subscribers"
 IDEMPOTENCY_SCOPE = "statuses.create"
 
 
-async def _author(uow: UnitOfWork, account_id: int) -> tuple[Account, Visibility]:
-    """The posting account and its default visibility, in one query."""
-    found = await repository.author_with_privacy(uow.session, account_id)
-    if found is None or found[0].suspended_at is not None:
+@dataclass(frozen=True)
+class Author:
+    account: Account
+    default_visibility: Visibility
+    role: str | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What `create_status` gives back: the status, and whether this request created it
+    (False: an `Idempotency-Key` retry answered with the first request's status)."""
+
+    status: Status
+    created: bool
+
+
+async def _author(uow: UnitOfWork, account_id: int, now: datetime) -> Author:
+    """The posting account with the post counted, its default visibility and role, in one
+    statement (the transaction rolls back if the post is refused after it)."""
+    found = await repository.count_post(uow.session, account_id, now)
+    if found is None:
         raise NotFound()
-    account, privacy = found
-    return account, VISIBILITIES.get(privacy or "public", Visibility.PUBLIC)
+    account, privacy, role = found
+    return Author(account, VISIBILITIES.get(privacy or "public", Visibility.PUBLIC), role)
 
 
 def _check_length(settings: Settings, draft: StatusDraft) -> None:
@@ -130,9 +152,11 @@ async def create_status(
     draft: StatusDraft,
     application_id: int | None = None,
     idempotency_key: str | None = None,
-) -> Status:
+) -> Posted:
     """Post a status. With an `Idempotency-Key`, a retry returns the first status and
     creates nothing."""
+    # Read while the session is clean, for the response rendered after the writes.
+    await remember_viewer_rules(uow.session, account_id)
     claim = None
     if idempotency_key:
         claim = await idempotency.claim(uow.session, account_id, IDEMPOTENCY_SCOPE, idempotency_key)
@@ -142,13 +166,14 @@ async def create_status(
             )
             if previous is None:
                 raise NotFound()
-            return previous
-    author, default_visibility = await _author(uow, account_id)
+            return Posted(previous, created=False)
+    now = utcnow()
+    author = await _author(uow, account_id, now)
     _check_length(settings, draft)
-    status = await _insert_status(uow, settings, author, default_visibility, draft, application_id)
+    status = await _insert_status(uow, settings, author, draft, application_id, now)
     if claim is not None and claim.record is not None:
         await idempotency.remember(uow.session, claim.record, {"status_id": str(status.id)})
-    return status
+    return Posted(status, created=True)
 
 
 async def _parent(uow: UnitOfWork, account_id: int, parent_id: int | None) -> Status | None:
@@ -163,23 +188,22 @@ async def _parent(uow: UnitOfWork, account_id: int, parent_id: int | None) -> St
 async def _insert_status(
     uow: UnitOfWork,
     settings: Settings,
-    author: Account,
-    default_visibility: Visibility,
+    poster: Author,
     draft: StatusDraft,
     application_id: int | None,
+    now: datetime,
 ) -> Status:
     session = uow.session
+    author = poster.account
     media_ids = media_service.parse_ids(draft.media_ids)
     parent = await _parent(uow, author.id, draft.in_reply_to_id)
-    visibility = draft.visibility or default_visibility
+    visibility = draft.visibility or poster.default_visibility
     content, mentioned, tags = await _render(uow, settings, draft.text)
     conversation_id = parent.conversation_id if parent and parent.conversation_id else None
     new_thread = conversation_id is None
     if new_thread:
-        conversation = Conversation(id=new_id())
-        session.add(conversation)
-        conversation_id = conversation.id
-    now = utcnow()
+        # The thread's id; its row is made by conversations only for a direct message.
+        conversation_id = new_id()
     status = Status(
         id=new_id(),
         account_id=author.id,
@@ -207,10 +231,14 @@ async def _insert_status(
     if draft.poll is not None:
         poll = _poll_row(status, draft.poll)
         session.add(poll)
-    await repository.count_status_posted(session, author.id, now)
     if parent is not None:
         await repository.bump(session, Status, parent.id, Status.replies_count)
     await session.flush()
+    # `author` is the row as the post's count left it (`_author`): its entity is rendered
+    # from it, not read back.
+    remember_new(
+        session, settings, status, author, poster.role, mentioned, tags, has_poll=poll is not None
+    )
     mentioned_ids = [a.id for a in mentioned]
     tag_keys = [t.name_key for t in tags]
     await _after_post(uow, settings, status, parent, mentioned_ids, tag_keys, new_thread)

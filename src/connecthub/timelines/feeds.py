@@ -58,21 +58,31 @@ local function built_here(sentinel)
 end
 """
 
-# Add one id to an existing feed and trim it to its cap (rank 0 is the sentinel, whose
-# score is below every id); a missing feed belongs to an inactive account and is skipped.
-# A complete feed that loses its oldest entry becomes truncated; a feed being built keeps
-# its state (the build decides it).
+# Add one id to every existing feed of KEYS and trim each to its cap (rank 0 is the sentinel,
+# whose score is below every id); a missing feed belongs to an inactive account and is
+# skipped. A complete feed that loses its oldest entry becomes truncated; a feed being built
+# keeps its state (the build decides it). One call for a whole chunk of followers: a call per
+# feed cost the worker ~20 µs of client CPU each (docs/benchmarks.md, "Eighth round").
+# Returns how many feeds took the id.
 _PUSH = f"""
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1])
+local id = ARGV[1]
 local cap = tonumber(ARGV[2])
-if redis.call('ZREMRANGEBYRANK', KEYS[1], 1, -(cap + 1)) > 0 then
-  local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  if tonumber(head[2]) == {COMPLETE} then
-    redis.call('ZADD', KEYS[1], {TRUNCATED}, head[1])
+local pushed = 0
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('ZADD', key, id, id)
+    if redis.call('ZCARD', key) > cap + 1 then
+      redis.call('ZREMRANGEBYRANK', key, 1, -(cap + 1))
+      local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      if tonumber(head[2]) == {COMPLETE} then
+        redis.call('ZADD', key, {TRUNCATED}, head[1])
+      end
+    end
+    pushed = pushed + 1
   end
 end
-return 1
+return pushed
 """
 
 # One page of ids with the feed's state and its oldest id; reading keeps a finished feed
@@ -335,14 +345,9 @@ class RedisFeedStore:
     # Writing
 
     async def push(self, account_ids: Sequence[int], status_id: int) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for account_id in account_ids:
-            await self._push(
-                keys=[self.key(account_id)],
-                args=[status_id, self.cap],
-                client=pipe,
-            )
-        await pipe.execute()
+        if not account_ids:
+            return
+        await self._push(keys=[self.key(a) for a in account_ids], args=[status_id, self.cap])
 
     async def remove(self, account_ids: Sequence[int], status_ids: Sequence[int]) -> None:
         if not status_ids:

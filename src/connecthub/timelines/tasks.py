@@ -7,7 +7,8 @@ job handles one chunk and queues the next (job id `fan-out:{status}:{after}`), s
 followed by everyone never makes one giant job and a retried chunk redoes only itself. A new
 status's job carries its entity, rendered by the request that posted it, and notifies the
 chunk's subscribers ("notify me of new posts"): one job per post for up to a chunk of
-followers, one feed pipeline, one round trip of stream events, one notification insert.
+followers, two queries, one feed script call, one round trip of stream events, one
+notification insert.
 """
 
 from __future__ import annotations
@@ -64,16 +65,17 @@ async def _fan_out_chunk(engines: Engines, payload: dict[str, Any], *, after: in
 async def _fan_out_new_status(
     engines: Engines, payload: dict[str, Any], *, after: int | None
 ) -> None:
-    """A new status whose entity the posting request rendered: three queries (followers,
-    lists, and whether it still exists with the subscribers among those followers), no
-    ORM rows, then the chunk's subscribers notified in one insert."""
+    """A new status whose entity the posting request rendered: two queries (the followers
+    with, on the first chunk, the author's lists; then whether it still exists with the
+    subscribers among those followers), no ORM rows, then the chunk's subscribers notified
+    in one insert."""
     status_id = int(payload["status_id"])
     author_id = int(payload["account_id"])
     size = engines.settings.home_fan_out_batch
-    # What `audience_chunk` reads of a status, as the request that posted it said.
-    described = Status(id=status_id, account_id=author_id, reblog_of_id=None)
     async with engines.db.session(readonly=True) as session:
-        followers = await repository.audience_chunk(session, described, after or 0, size)
+        followers, lists = await repository.new_status_audience(
+            session, author_id, after or 0, size, with_lists=after is None
+        )
         upto = followers[-1] if len(followers) == size else None
         subscribers = await statuses_service.new_status_subscribers(
             session,
@@ -84,7 +86,6 @@ async def _fan_out_new_status(
         )
         if subscribers is None:
             return  # deleted since it was posted
-        lists = await repository.lists_with_member(session, author_id) if after is None else []
     entity = payload["entity"]
     await _deliver(engines, payload, author_id, followers, lists, entity, after=after)
     if subscribers:
