@@ -242,10 +242,11 @@ class RedisFeedStore:
         key = self.key(viewer_id)
         fetch = page.limit * 2 + 10  # room for entries the visibility check drops
         state, oldest, raw = await self._read(key, page, fetch, refresh=True)
-        if state is None:
-            await self.rebuild(session, viewer_id)
-            return await repository.home(session, viewer_id, page)
-        if state == BUILDING:
+        if state is None and await self.rebuild(session, viewer_id):
+            # The page from the feed just built: the one-statement page query would walk
+            # `statuses` backwards past everyone the viewer does not follow.
+            state, oldest, raw = await self._read(key, page, fetch, refresh=False)
+        if state is None or state == BUILDING:
             return await repository.home(session, viewer_id, page)
         floor = oldest if state == TRUNCATED else None
         if floor is not None and page.min_id is not None and page.min_id < floor:
