@@ -16,8 +16,8 @@ from httpx import AsyncClient
 from sqlalchemy import insert
 
 from connecthub.statuses.models import Status, Visibility
-from tests.social_factories import auth, user_with_token
-from tests.timelines.support import redis_feed, settle
+from tests.social_factories import auth, post_status, user_with_token
+from tests.timelines.support import home_ids, redis_feed, settle
 from tests.timelines.test_query_plans import STATUSES, _seed, capturing
 
 
@@ -82,3 +82,39 @@ async def test_a_cold_feed_is_rebuilt_from_the_followed_accounts_alone(
             document = json.loads(raw) if isinstance(raw, str) else raw
             read += _rows_on_statuses(document[0]["Plan"])
     assert read < 100, f"the cold read touched {read} rows of statuses ({STATUSES} by others)"
+
+
+async def test_pages_older_than_a_truncated_feed_move_on_from_their_cursor(
+    app_factory: Any,
+) -> None:
+    """Past the oldest id a capped feed holds, a page starts at its own `max_id`, not at the
+    feed's end (which answered the same statuses again, page after page); and while a feed
+    is being built, pages come from the database."""
+    async with app_factory(HOME_FEED_MAX_ITEMS=40) as (app, client):
+        alice, alice_token = await user_with_token(app, "alice")
+        bob, bob_token = await user_with_token(app, "bob")
+        await client.post(f"/api/v1/accounts/{bob.id}/follow", headers=auth(alice_token))
+        await home_ids(app, client, alice_token)
+        posted = [(await post_status(client, bob_token, f"n{n}"))["id"] for n in range(50)]
+        await settle(app)
+        newest_first = posted[::-1]
+        assert await home_ids(app, client, alice_token, max_id=posted[5], limit=3) == [
+            posted[4],
+            posted[3],
+            posted[2],
+        ]
+        assert await home_ids(app, client, alice_token, max_id=posted[1]) == [posted[0]]
+        store = redis_feed(app)
+        pages: list[str] = []
+        cursor: dict[str, Any] = {}
+        for _page in range(6):  # the whole home, 9 at a time, as a client scrolls
+            ids = await home_ids(app, client, alice_token, limit=9, **cursor)
+            pages += ids
+            cursor = {"max_id": ids[-1]} if ids else cursor
+        assert pages == newest_first
+        if store is not None:
+            await store.redis.delete(store.key(alice.id))
+            assert await store.claim(alice.id) is not None  # a build under way elsewhere
+            assert await home_ids(app, client, alice_token, limit=4) == newest_first[:4]
+            page = await home_ids(app, client, alice_token, max_id=posted[30], since_id=posted[27])
+            assert page == [posted[29], posted[28]]

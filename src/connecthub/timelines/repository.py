@@ -142,8 +142,16 @@ _SLICE_GROWTH = (4, 256)
 _MAX_SLICES = 16
 
 
-async def home_ids(session: AsyncSession, viewer_id: int, limit: int) -> list[int]:
-    """The newest `limit` home ids: what a regenerated feed holds.
+async def home_ids(
+    session: AsyncSession,
+    viewer_id: int,
+    limit: int,
+    *,
+    below: int | None = None,
+    above: int | None = None,
+) -> list[int]:
+    """The newest `limit` home ids (below `below`, above `above` when given): what a
+    regenerated feed holds, or a page older than a feed holds.
 
     Bounded by the viewer's follows and `limit`, never by the size of `statuses`: as one
     statement (`home_filters`, newest first) PostgreSQL walks the primary key backwards
@@ -156,11 +164,15 @@ async def home_ids(session: AsyncSession, viewer_id: int, limit: int) -> list[in
     authors = [viewer_id, *(await session.execute(followed)).scalars()]
     dialect = dialect_of(session)
     found: list[int] = []
-    below, top_ms, span = _NO_ID_ABOVE, epoch_ms(), _FIRST_SLICE_MS
+    lowest = 0 if above is None else above + 1
+    top_ms = epoch_ms() if below is None else id_to_ms(below)
+    below = _NO_ID_ABOVE if below is None else below
+    span = _FIRST_SLICE_MS
     for _slice in range(_MAX_SLICES):
-        floor_ms = max(0, top_ms - span)
+        floor_ms = max(id_to_ms(lowest), top_ms - span)
         need = limit - len(found)
-        params = {"authors": authors, "below": below, "floor": id_for_time(floor_ms)}
+        floor = max(lowest, id_for_time(floor_ms))
+        params = {"authors": authors, "below": below, "floor": floor}
         candidates = [
             row[0]
             for row in await _home_slice_read(dialect).rows(session, {**params, "limit": need})
@@ -175,20 +187,29 @@ async def home_ids(session: AsyncSession, viewer_id: int, limit: int) -> list[in
         if len(candidates) == need:  # the slice holds more: go on below what it gave
             below, top_ms = candidates[-1], id_to_ms(candidates[-1])
             continue
-        if floor_ms == 0:
+        if floor == lowest:
             return found  # nothing older
         growth = span * 3 // 2 * need // max(1, len(candidates))
         span = min(max(growth, span * _SLICE_GROWTH[0]), span * _SLICE_GROWTH[1])
-        below, top_ms = id_for_time(floor_ms), floor_ms
+        below, top_ms = floor, floor_ms
     # Slices that the rules emptied again and again (a viewer muting most of those they
     # follow): the rest in one statement.
     rest = (
         select(Status.id)
-        .where(Status.id < below, *home_filters(viewer_id))
+        .where(Status.id < below, Status.id >= lowest, *home_filters(viewer_id))
         .order_by(Status.id.desc())
         .limit(limit - len(found))
     )
     return found + list((await session.execute(rest)).scalars())
+
+
+async def home_page(session: AsyncSession, viewer_id: int, page: Page) -> list[Ref]:
+    """A newest-first page of home (`max_id`, `since_id`) from the database, found as a
+    rebuild finds its ids (`home_ids`): pages older than a feed holds, or while it is being
+    built. The one statement (`home`) walks `statuses` backwards past everyone the viewer
+    does not follow, which on a large table is most of it."""
+    ids = await home_ids(session, viewer_id, page.limit, below=page.max_id, above=page.since_id)
+    return await home_among(session, viewer_id, ids, page.limit, ascending=False)
 
 
 @functools.cache
