@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import shutil
@@ -274,6 +275,10 @@ async def build_feeds(url: str, prefix: str, viewers: list[int]) -> float:
 # Measuring
 
 
+def cpu_ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -312,6 +317,24 @@ async def in_process(
             assert len(page) == 20, f"viewer {row[1]} sees {len(page)} statuses"
             row[2:] = [page[-1]["id"]]
             assert await get(row, f"{HOME}&max_id={row[2]}"), f"viewer {row[1]}: no page 2"
+        # The rebuild's statements alone (what a cold read adds; the database's time, which
+        # the process's CPU does not show): the newest HOME_FEED_MAX_ITEMS home ids.
+        from connecthub.timelines import repository
+
+        engines = app.state.engines
+        walls = []
+        for n in range(min(requests, 3 * len(viewers))):
+            async with engines.db.session(readonly=True) as session:
+                started = time.perf_counter()
+                await repository.home_ids(
+                    session, viewers[n % len(viewers)][1], settings.home_feed_max_items
+                )
+                walls.append((time.perf_counter() - started) * 1000)
+        figures["rebuild ids"] = {
+            "cpu": float("nan"),
+            "p50": percentile(walls, 0.5),
+            "p99": percentile(walls, 0.99),
+        }
         for name in ("page 1", "page 2", "cold"):
             walls: list[float] = []
             cpu = time.process_time()
@@ -403,12 +426,12 @@ def report(args: argparse.Namespace, rounds: list[dict[str, Any]]) -> None:
     table: dict[tuple[int, str, str], dict[str, float]] = {}
     for size in sizes:
         for label in labels:
-            for read in ("page 1", "page 2", "cold"):
+            for read in ("page 1", "page 2", "cold", "rebuild ids"):
                 path = (str(size), "cpu", label, read)
                 row = {k: median(path, k) for k in ("cpu", "p50", "p99")}
                 table[(size, label, read)] = row
                 print(
-                    f"| {size_label(size)} | {label} | {read} | {row['cpu']:.2f} |"
+                    f"| {size_label(size)} | {label} | {read} | {cpu_ms(row['cpu'])} |"
                     f" {row['p50']:.1f} | {row['p99']:.1f} |"
                 )
     print("\nUnder wrk (median over rounds):")
@@ -427,8 +450,10 @@ def report(args: argparse.Namespace, rounds: list[dict[str, Any]]) -> None:
     print(f"\nRatios ({size_label(large)}/{size_label(small)} and {many}/{few}):")
     print(f"| figure | {size_label(large)}/{size_label(small)} | 5,000/50 at {size_label(large)} |")
     print("|---|---|---|")
-    for read in ("page 1", "page 2", "cold", "wrk page 1", "wrk page 2"):
+    for read in ("page 1", "page 2", "cold", "rebuild ids", "wrk page 1", "wrk page 2"):
         keys = ("rps", "p50", "p99") if read.startswith("wrk") else ("cpu", "p50", "p99")
+        if read == "rebuild ids":
+            keys = ("p50", "p99")
         for label in labels:
             for key in keys:
                 growth = ratio(table[(large, label, read)][key], table[(small, label, read)][key])
@@ -504,7 +529,7 @@ def main() -> None:
                 for label in groups:
                     for read, f in cpu[label].items():
                         print(
-                            f"{size_label(size)} {label} {read}: {f['cpu']:.2f} ms CPU,"
+                            f"{size_label(size)} {label} {read}: {cpu_ms(f['cpu'])} ms CPU,"
                             f" wall p50 {f['p50']:.1f} ms p99 {f['p99']:.1f} ms (in-process)",
                             flush=True,
                         )
