@@ -336,6 +336,8 @@ def main() -> None:
         help="seconds of unmeasured home reads first (token and entity caches, as on a server"
         " that has been up a while)",
     )
+    parser.add_argument("--port", type=int, help="the server's port (default: a free one)")
+    parser.add_argument("--redis-prefix", help="Redis key prefix (default: from the database)")
     parser.add_argument(
         "--keep", action="store_true", help="keep the database, feeds and tokens afterwards"
     )
@@ -356,6 +358,7 @@ def main() -> None:
         raise SystemExit(f"--reuse needs an earlier --keep run ({kept_tokens} is missing)")
     keep = args.keep or args.reuse
     prefix = f"bench-timelines-{args.database}:" if keep else f"bench-timelines-{os.getpid()}:"
+    prefix = args.redis_prefix or prefix
     env = {
         **os.environ,
         "DATABASE_URL": bench_url,
@@ -388,7 +391,7 @@ def main() -> None:
         asyncio.run(_migrate())
         script = workdir / "bench.lua"
         script.write_text(WRK_SCRIPT)
-        port = free_port()
+        port = args.port or free_port()
         base = f"http://127.0.0.1:{port}"
         results = []
         with server(env, port, args.workers, workdir / "server.log"):

@@ -104,12 +104,15 @@ def capturing(app: FastAPI) -> Iterator[list[tuple[str, Any]]]:
 
 
 def _paged_reads(seen: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """The statements that read a page of a main table: FROM it, ORDER BY, LIMIT."""
+    """The statements that read a page of a main table: FROM it, ORDER BY, LIMIT. A home
+    feed's rebuild is left out: it sorts the newest ids of each followed account in a slice
+    of time, on purpose, and test_feed_rebuild_bounded checks how much it reads."""
     found = []
     for statement, parameters in seen:
         flat = " ".join(statement.split()).lower()
         if (
-            "order by" in flat
+            "join lateral" not in flat
+            and "order by" in flat
             and "limit" in flat
             and any(
                 f"from {table} " in flat or flat.endswith(f"from {table}") for table in MAIN_TABLES

@@ -20,6 +20,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     event,
+    func,
     inspect,
     text,
 )
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from connecthub.config import Settings
 from connecthub.infra import entity_cache
@@ -69,6 +71,14 @@ def in_id_list(
     if dialect == "postgresql":
         return column == any_(bindparam(key, type_=ARRAY(IdType)))
     return column.in_(bindparam(key, expanding=True))
+
+
+def id_list_rows(key: str, column: str, name: str) -> TableValuedAlias:
+    """The ids bound at execution under `key` as a table of one `column` (PostgreSQL's
+    `unnest` of one array parameter): something to drive a LATERAL subquery per id, which
+    SQLite cannot run (callers give it another statement)."""
+    ids = bindparam(key, type_=ARRAY(IdType))
+    return func.unnest(ids).table_valued(column).render_derived(name=name)
 
 
 class Base(DeclarativeBase):

@@ -252,11 +252,12 @@ class RedisFeedStore:
         key = self.key(viewer_id)
         fetch = page.limit * 2 + 10  # room for entries the visibility check drops
         state, oldest, raw = await self._read(key, page, fetch, refresh=True)
-        if state is None:
-            await self.rebuild(session, viewer_id)
-            return await repository.home(session, viewer_id, page)
-        if state == BUILDING:
-            return await repository.home(session, viewer_id, page)
+        if state is None and await self.rebuild(session, viewer_id):
+            # The page from the feed just built: the one-statement page query would walk
+            # `statuses` backwards past everyone the viewer does not follow.
+            state, oldest, raw = await self._read(key, page, fetch, refresh=False)
+        if state is None or state == BUILDING:
+            return await _database_page(session, viewer_id, page)
         floor = oldest if state == TRUNCATED else None
         if floor is not None and page.min_id is not None and page.min_id < floor:
             return await repository.home(session, viewer_id, page)  # below what the feed holds
@@ -279,8 +280,9 @@ class RedisFeedStore:
             return page.newest_first(found[: page.limit])
         found = found[: page.limit]
         if len(found) < page.limit and len(raw) < fetch and floor is not None:
-            rest = Page(max_id=floor, since_id=page.since_id, limit=page.limit - len(found))
-            found += await repository.home(session, viewer_id, rest)
+            below = floor if page.max_id is None else min(floor, page.max_id)
+            rest = Page(max_id=below, since_id=page.since_id, limit=page.limit - len(found))
+            found += await _database_page(session, viewer_id, rest)
         return found
 
     async def _read(
@@ -369,6 +371,15 @@ class RedisFeedStore:
         members: list[Any] = await self.redis.zrangebyscore(self.key(account_id), "(0", "+inf")
         held = [int(member) for member in members]
         await self.remove([account_id], await repository.involving(session, held, target_id))
+
+
+async def _database_page(session: AsyncSession, viewer_id: int, page: Page) -> Sequence[StatusRef]:
+    """A page the feed cannot answer: newest-first ones found as a rebuild finds its ids
+    (bounded by the viewer's follows, ADR 0012-d); oldest-first ones (`min_id`) in one
+    statement."""
+    if page.ascending:
+        return await repository.home(session, viewer_id, page)
+    return await repository.home_page(session, viewer_id, page)
 
 
 def _within(ids: list[int], page: Page) -> list[int]:

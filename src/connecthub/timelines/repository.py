@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     DateTime,
     Integer,
@@ -20,16 +21,18 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account
-from connecthub.clock import utcnow
+from connecthub.clock import epoch_ms, utcnow
 from connecthub.core.pagination import Page
+from connecthub.ids import id_for_time, id_to_ms
 from connecthub.infra.compiled import CompiledRead
-from connecthub.infra.db import IdType, dialect_of, in_id_list
+from connecthub.infra.db import IdType, dialect_of, id_list_rows, in_id_list
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.access import (
     Moment,
@@ -133,12 +136,131 @@ async def home(session: AsyncSession, viewer_id: int, page: Page) -> list[Status
     return await _page(session, select(Status).where(*home_filters(viewer_id)), page)
 
 
-async def home_ids(session: AsyncSession, viewer_id: int, limit: int) -> list[int]:
-    """The newest `limit` home ids: what a regenerated feed holds."""
-    query = (
-        select(Status.id).where(*home_filters(viewer_id)).order_by(Status.id.desc()).limit(limit)
+# Regenerating a feed reads the viewer's and their followees' statuses in time slices,
+# newest first: the first slice spans this long, each next one up to this many times longer.
+_FIRST_SLICE_MS = 6 * 3600 * 1000
+_SLICE_GROWTH = (4, 256)
+_MAX_SLICES = 16
+
+
+async def home_ids(
+    session: AsyncSession,
+    viewer_id: int,
+    limit: int,
+    *,
+    below: int | None = None,
+    above: int | None = None,
+) -> list[int]:
+    """The newest `limit` home ids (below `below`, above `above` when given): what a
+    regenerated feed holds, or a page older than a feed holds.
+
+    Bounded by the viewer's follows and `limit`, never by the size of `statuses`: as one
+    statement (`home_filters`, newest first) PostgreSQL walks the primary key backwards
+    and drops every status by someone the viewer does not follow, which on a large table
+    and a viewer following few (or quiet) accounts reads most of it (docs/benchmarks.md,
+    "Flat under growth"). Instead each slice of time takes, per author, the newest ids from
+    the (account_id, id) index (`_home_slice_read`), and `home_filters` then judge only
+    those; the next slice is sized from how many the last one held."""
+    followed = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
+    authors = [viewer_id, *(await session.execute(followed)).scalars()]
+    dialect = dialect_of(session)
+    found: list[int] = []
+    lowest = 0 if above is None else above + 1
+    top_ms = epoch_ms() if below is None else id_to_ms(below)
+    below = _NO_ID_ABOVE if below is None else below
+    span = _FIRST_SLICE_MS
+    for _slice in range(_MAX_SLICES):
+        floor_ms = max(id_to_ms(lowest), top_ms - span)
+        need = limit - len(found)
+        floor = max(lowest, id_for_time(floor_ms))
+        params = {"authors": authors, "below": below, "floor": floor}
+        candidates = [
+            row[0]
+            for row in await _home_slice_read(dialect).rows(session, {**params, "limit": need})
+        ]
+        if candidates:
+            kept = await _home_ids_among_read(dialect).rows(
+                session, {"ids": candidates, "viewer_id": viewer_id, "now": utcnow()}
+            )
+            found += [row[0] for row in kept]
+        if len(found) >= limit:
+            return found[:limit]
+        if len(candidates) == need:  # the slice holds more: go on below what it gave
+            below, top_ms = candidates[-1], id_to_ms(candidates[-1])
+            continue
+        if floor == lowest:
+            return found  # nothing older
+        growth = span * 3 // 2 * need // max(1, len(candidates))
+        span = min(max(growth, span * _SLICE_GROWTH[0]), span * _SLICE_GROWTH[1])
+        below, top_ms = floor, floor_ms
+    # Slices that the rules emptied again and again (a viewer muting most of those they
+    # follow): the rest in one statement.
+    rest = (
+        select(Status.id)
+        .where(Status.id < below, Status.id >= lowest, *home_filters(viewer_id))
+        .order_by(Status.id.desc())
+        .limit(limit - len(found))
     )
-    return list((await session.execute(query)).scalars())
+    return found + list((await session.execute(rest)).scalars())
+
+
+async def home_page(session: AsyncSession, viewer_id: int, page: Page) -> list[Ref]:
+    """A newest-first page of home (`max_id`, `since_id`) from the database, found as a
+    rebuild finds its ids (`home_ids`): pages older than a feed holds, or while it is being
+    built. The one statement (`home`) walks `statuses` backwards past everyone the viewer
+    does not follow, which on a large table is most of it."""
+    ids = await home_ids(session, viewer_id, page.limit, below=page.max_id, above=page.since_id)
+    return await home_among(session, viewer_id, ids, page.limit, ascending=False)
+
+
+@functools.cache
+def _home_slice_read(dialect: str) -> CompiledRead:
+    """Up to `limit` ids by `authors` in [floor, below), newest first, WITHOUT any other home
+    rule. On PostgreSQL, one index probe per author (a LATERAL over the author array), so
+    the work is the authors plus the rows in the slice whatever the table's size or the
+    planner's estimates; SQLite has no LATERAL and gets an IN over the same index."""
+    below = bindparam("below", type_=IdType)
+    floor = bindparam("floor", type_=IdType)
+    limit: BindParameter[int] = bindparam("limit", type_=Integer)
+    if dialect != "postgresql":
+        return CompiledRead(
+            select(Status.id)
+            .where(in_id_list(Status.account_id, "authors", dialect), Status.id < below)
+            .where(Status.id >= floor)
+            .order_by(Status.id.desc())
+            .limit(limit)
+        )
+    authors = id_list_rows("authors", "account_id", "authors")
+    newest = (
+        select(Status.id)
+        .where(Status.account_id == authors.c.account_id, Status.id < below, Status.id >= floor)
+        .order_by(Status.id.desc())
+        .limit(limit)
+        .lateral("newest")
+    )
+    return CompiledRead(
+        select(newest.c.id)
+        .select_from(authors)
+        .join(newest, true())
+        .order_by(newest.c.id.desc())
+        .limit(limit)
+    )
+
+
+@functools.cache
+def _home_ids_among_read(dialect: str) -> CompiledRead:
+    """Which of `ids` home may show the viewer, newest first."""
+    return CompiledRead(
+        select(Status.id)
+        .where(
+            in_id_list(Status.id, "ids", dialect),
+            *home_filters(
+                bindparam("viewer_id", type_=IdType),
+                bindparam("now", type_=DateTime(timezone=True)),
+            ),
+        )
+        .order_by(Status.id.desc())
+    )
 
 
 async def home_among(
