@@ -375,7 +375,7 @@ class RedisFeedStore:
 
 async def _database_page(session: AsyncSession, viewer_id: int, page: Page) -> Sequence[StatusRef]:
     """A page the feed cannot answer: newest-first ones found as a rebuild finds its ids
-    (bounded by the viewer's follows, ADR 0012-d); oldest-first ones (`min_id`) in one
+    (bounded by the viewer's follows, ADR 0016); oldest-first ones (`min_id`) in one
     statement."""
     if page.ascending:
         return await repository.home(session, viewer_id, page)
