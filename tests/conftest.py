@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import subprocess
 import sys
@@ -62,6 +63,19 @@ def _temporary_files_in_memory() -> None:
     shm = Path("/dev/shm")
     if "PYTEST_DEBUG_TEMPROOT" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
         os.environ["PYTEST_DEBUG_TEMPROOT"] = str(shm)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Iterator[object]:
+    """Collection with the garbage collector paused: it imports the app and every test
+    module, objects that live as long as the worker, and the collector's passes over them
+    while they were made were ~11 % of each worker's collection (3.99 -> 3.55 CPU-s for
+    the whole tree, measured with `-k` matching nothing)."""
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        gc.enable()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
