@@ -31,23 +31,14 @@ ALL_SCOPES = frozenset({"read", "write", "follow", "push", "admin:read", "admin:
 _ID_PARAM = re.compile(r"\{(\w+_id)\}")
 
 
-_ID_ROUTES: dict[tuple[object, ...], list[tuple[str, str]]] = {}
-
-
 def _id_routes(app: FastAPI) -> list[tuple[str, str]]:
     """(method, path) of every documented route with an id in its path, from the app's
-    own route table, so a route added later is probed too. Read once per route table:
-    building the OpenAPI document costs ~0.1 CPU-s each time, and every app of a process
-    holds the same domain routers (`connecthub.routes` includes them once per process)
-    plus its own few routes, compared by path."""
-    table = tuple(getattr(route, "path", None) or id(route) for route in app.router.routes)
-    if table not in _ID_ROUTES:
-        found = []
-        for path, operations in app.openapi()["paths"].items():
-            if _ID_PARAM.search(path):
-                found += [(method.upper(), path) for method in operations]
-        _ID_ROUTES[table] = found
-    return _ID_ROUTES[table]
+    own route table, so a route added later is probed too."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        if _ID_PARAM.search(path):
+            found += [(method.upper(), path) for method in operations]
+    return found
 
 
 async def _admin_token(app: FastAPI) -> str:
