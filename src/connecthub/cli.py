@@ -121,7 +121,8 @@ def serve(
 ) -> None:
     """Serve the HTTP API and streaming. Embedded mode migrates the database first."""
     # Start-up (migrations, the app's import) only makes objects that live as long as the
-    # process: the collector is paused until the app is loaded (serving.ServeConfig.load).
+    # process: the collector is paused until the app is loaded (serving.ServeConfig.load),
+    # or until a supervisor of several server processes starts (serving.run).
     gc.disable()
     settings = _settings()
     host = host or settings.host

@@ -103,6 +103,9 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
         if not server.started:
             sys.exit(STARTUP_FAILURE)
         return
+    # The supervisor never loads the app (its processes do): its collector runs again now
+    # (`serve` paused it for start-up).
+    gc.enable()
     # The supervising process logs as the servers do (one JSON line per event).
     configure_logging(settings.log_level, settings.log_format)
     supervisor = Supervisor(
