@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import secrets
 import shutil
@@ -119,6 +120,10 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Server processes (WEB_CONCURRENCY).")] = None,
 ) -> None:
     """Serve the HTTP API and streaming. Embedded mode migrates the database first."""
+    # Start-up (migrations, the app's import) only makes objects that live as long as the
+    # process: the collector is paused until the app is loaded (serving.ServeConfig.load),
+    # or until a supervisor of several server processes starts (serving.run).
+    gc.disable()
     settings = _settings()
     host = host or settings.host
     port = port or settings.port

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import pickle
 import signal
 import sys
@@ -50,6 +51,19 @@ class ServeConfig(uvicorn.Config):
         super().__init__(app, **options)
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
+
+    def load(self) -> None:
+        """Imports and builds the app (in each server process) with the garbage collector
+        paused, then turns it on: the import makes over a million objects that live as
+        long as the process, and the collector's passes over them while they were made
+        were ~15 % of its CPU (`import connecthub.app`: 1.34 -> 1.14 CPU-s). No cycle is
+        garbage yet; the lifespan freezes what exists once the app has started (app.py).
+        `serve` pauses the collector from its own start (cli.py)."""
+        gc.disable()
+        try:
+            super().load()
+        finally:
+            gc.enable()
 
 
 def server_config(
@@ -96,6 +110,9 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
         if not server.started:
             sys.exit(STARTUP_FAILURE)
         return
+    # The supervisor never loads the app (its processes do): its collector runs again now
+    # (`serve` paused it for start-up).
+    gc.enable()
     # The supervising process logs as the servers do (one JSON line per event).
     configure_logging(settings.log_level, settings.log_format)
     supervisor = Supervisor(
