@@ -27,10 +27,9 @@ from connecthub.flags.rules import (
     check_kind,
     check_rules,
     check_value,
-    compile_flag,
 )
 from connecthub.flags.runtime import Features
-from connecthub.flags.store import CHANGES_CHANNEL, FlagStore
+from connecthub.flags.store import CHANGES_CHANNEL, FlagStore, compiled_row
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
 
@@ -126,18 +125,7 @@ async def _existing(session: AsyncSession, key: str, *, for_update: bool = False
 
 def _validate(flag: FeatureFlag) -> None:
     """The whole flag as it would be stored: the one check, the same compile as a load."""
-    compile_flag(
-        id=flag.id or 0,
-        key=flag.key,
-        kind=flag.kind,
-        description=flag.description,
-        enabled=flag.enabled,
-        default_value=flag.default_value,
-        client_visible=flag.client_visible,
-        rules=flag.rules,
-        experiment=flag.experiment,
-        version=flag.version,
-    )
+    compiled_row(flag)
 
 
 def _apply(flag: FeatureFlag, kind: FlagKind, fields: Mapping[str, Any]) -> list[str]:
@@ -291,18 +279,7 @@ async def readout(session: AsyncSession, actor: Actor, key: str) -> Readout:
     flag = await _existing(session, key)
     if flag.experiment is None:
         raise ValidationFailed("key", f"{key!r} has no experiment")
-    compiled = compile_flag(
-        id=flag.id,
-        key=flag.key,
-        kind=flag.kind,
-        description=flag.description,
-        enabled=flag.enabled,
-        default_value=flag.default_value,
-        client_visible=flag.client_visible,
-        rules=flag.rules,
-        experiment=flag.experiment,
-        version=flag.version,
-    )
+    compiled = compiled_row(flag)
     experiment = compiled.experiment
     assert experiment is not None
     now = utcnow()

@@ -24,6 +24,7 @@ import structlog
 
 from connecthub.clock import monotonic
 from connecthub.flags import repository
+from connecthub.flags.models import FeatureFlag
 from connecthub.flags.rules import CompiledFlag, compile_flag
 from connecthub.infra.db import Database
 from connecthub.infra.events import EventBus, Subscription
@@ -37,6 +38,22 @@ CHANGES_CHANNEL = "_flags:changes"
 MONITOR_SECONDS = 0.2
 REFRESH_SECONDS = 60.0
 RETRY_SECONDS = 1.0
+
+
+def compiled_row(row: FeatureFlag) -> CompiledFlag:
+    """A stored flag compiled as every process holds it (a row not yet flushed has id 0)."""
+    return compile_flag(
+        id=row.id or 0,
+        key=row.key,
+        kind=row.kind,
+        description=row.description,
+        enabled=row.enabled,
+        default_value=row.default_value,
+        client_visible=row.client_visible,
+        rules=row.rules,
+        experiment=row.experiment,
+        version=row.version,
+    )
 
 
 class FlagStore:
@@ -108,21 +125,7 @@ class FlagStore:
         try:
             async with self._db.session() as session:
                 rows = await repository.all_flags(session)
-                compiled = {
-                    row.key: compile_flag(
-                        id=row.id,
-                        key=row.key,
-                        kind=row.kind,
-                        description=row.description,
-                        enabled=row.enabled,
-                        default_value=row.default_value,
-                        client_visible=row.client_visible,
-                        rules=row.rules,
-                        experiment=row.experiment,
-                        version=row.version,
-                    )
-                    for row in rows
-                }
+                compiled = {row.key: compiled_row(row) for row in rows}
         except Exception as exc:
             self._last_error = f"{type(exc).__name__}: {exc}"[:200]
             metrics.FLAGS_RELOADS.labels("failed").inc()
