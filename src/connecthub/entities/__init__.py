@@ -55,6 +55,7 @@ from connecthub.entities.statuses import (
     StatusEdit,
     StatusEditPoll,
     StatusEditPollOption,
+    StatusShared,
     StatusSource,
     Tag,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "StatusEdit",
     "StatusEditPoll",
     "StatusEditPollOption",
+    "StatusShared",
     "StatusSource",
     "Tag",
     "Token",

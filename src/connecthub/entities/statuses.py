@@ -67,7 +67,11 @@ class StatusApplication(TypedDict):
     website: str | None
 
 
-class Status(TypedDict):
+class StatusShared(TypedDict):
+    """What every viewer sees of a status apart from what a read splices in (author,
+    boosted status, poll, application, viewer flags, filter results): the part the cache
+    keeps rendered (statuses/serializers.py)."""
+
     id: str
     created_at: str
     in_reply_to_id: str | None
@@ -83,14 +87,17 @@ class Status(TypedDict):
     favourites_count: int
     edited_at: str | None
     content: str
-    reblog: Status | None
-    application: StatusApplication | None
-    account: Account
     media_attachments: list[MediaAttachment]
     mentions: list[Mention]
     tags: list[Tag]
     emojis: list[CustomEmoji]
     card: PreviewCard | None
+
+
+class Status(StatusShared):
+    reblog: Status | None
+    application: StatusApplication | None
+    account: Account
     poll: Poll | None
     # The viewer's own flags: only when a user views the status.
     favourited: NotRequired[bool]

@@ -94,32 +94,10 @@ class Parts(TypedDict):
     poll: bool  # whether it has one: polls themselves are read fresh
 
 
-class Shared(TypedDict):
-    """What every viewer sees of a status apart from what is spliced in per read (author,
-    boosted status, poll, application, viewer flags, filter results): rendered once and
-    cached as JSON bytes (`STATUS`), dropped with any change to the row (counts included),
-    its attachments or its edit (statuses/models.py, media/models.py `track`)."""
-
-    id: str
-    created_at: str
-    in_reply_to_id: str | None
-    in_reply_to_account_id: str | None
-    sensitive: bool
-    spoiler_text: str
-    visibility: str
-    language: str | None
-    uri: str
-    url: str | None
-    replies_count: int
-    reblogs_count: int
-    favourites_count: int
-    edited_at: str | None
-    content: str
-    media_attachments: list[entities.MediaAttachment]
-    mentions: list[entities.Mention]
-    tags: list[entities.Tag]
-    emojis: list[entities.CustomEmoji]
-    card: entities.PreviewCard | None
+# What every viewer sees of a status, rendered once and cached as JSON bytes (`STATUS`),
+# dropped with any change to the row (counts included), its attachments or its edit
+# (statuses/models.py, media/models.py `track`).
+Shared = entities.StatusShared
 
 
 # A cached status is `{"poll":true,` or `{"poll":null,` and then its `Shared` fields: the
