@@ -61,6 +61,19 @@ def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
+def _scheduler() -> str:
+    """Whether the kernel shares the CPU out per session (autogroup): on a machine busy with
+    other sessions, each target then gets a session's share whatever its nice value, and its
+    requests wait for a core at every hop between processes (docs/benchmarks.md, "Why home
+    waited")."""
+    setting = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    try:
+        enabled = setting.read_text().strip() == "1"
+    except OSError:
+        return "autogroup unknown"
+    return "autogroup on (CPU shared per session)" if enabled else "autogroup off"
+
+
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -248,6 +261,7 @@ def main() -> None:
         )
     print(f"- load before: {load_before}")
     print(f"- load after:  {_uptime()}")
+    print(f"- scheduler: {_scheduler()}")
     print("- CPU per request: utime+stime of every process of the target (from /proc), from the")
     print("  start of the run until its background work settled, over the run's requests")
     print()
