@@ -17,7 +17,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/opt/connecthub/.venv
-RUN pip install "uv==${UV_VERSION}"
+# uv in a venv of its own: works on the python image and on a plain Debian base
+# (deploy/image/build.sh) alike, where pip may not install into the system.
+RUN python3 -m venv /opt/uv && /opt/uv/bin/pip install "uv==${UV_VERSION}"
+ENV PATH=/opt/uv/bin:$PATH
 WORKDIR /opt/connecthub
 # Dependencies first (a layer that changes only with the lock file), then the project.
 COPY pyproject.toml uv.lock README.md ./
