@@ -26,7 +26,7 @@ fi
 mounts=()
 if [ -n "${CA_BUNDLE:-}" ]; then
   printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$work/pip.conf"
-  printf 'native-tls = true\n' > "$work/uv.toml"
+  printf 'system-certs = true\n' > "$work/uv.toml"
   mounts+=(-v "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro"
            -v "$work/pip.conf:/etc/pip.conf:ro" -v "$work/uv.toml:/etc/uv/uv.toml:ro")
 fi
