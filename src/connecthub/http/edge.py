@@ -10,7 +10,8 @@ request meets them (outer first):
    streamed one when it crosses it;
 4. rate limits (http/ratelimit.py): a 429, or the `X-RateLimit-*` headers to add;
 5. unhandled errors (http/errors.py): any bug is a JSON 500, an engine outage a 503;
-6. input check (http/inputs.py): malformed path, query or body is a 404 / 422.
+6. input check (http/inputs.py): malformed path, query or body is a 404 / 422;
+7. compression (http/compression.py) of the app's answer, for a client that accepts it.
 
 Every response start gets, in this order, the rate-limit headers (not on the answers of
 steps 1-3), CORS (`Vary: Origin`, and the any-origin headers when the request named an
@@ -33,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connecthub.config import Settings
 from connecthub.errors import ConnectHubError
-from connecthub.http import body_limit, security
+from connecthub.http import body_limit, compression, security
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.errors import answer_unhandled, error_response
 from connecthub.http.inputs import check_input
@@ -204,7 +205,9 @@ class EdgeMiddleware:
                 return
             exchange.rate = verdict
 
-        send = exchange.send_inner
+        send: Send = exchange.send_inner
+        if encoding := compression.encoding_for(scope):
+            send = compression.CompressingSend(send, encoding)
         try:
             try:
                 checked = await check_input(scope, counting)
