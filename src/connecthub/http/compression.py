@@ -128,4 +128,6 @@ class CompressingSend:
                 return False
             if lowered == b"content-type":
                 content_type = value.lower()
-        return content_type.startswith(COMPRESSIBLE)
+        return content_type.startswith(COMPRESSIBLE) and not content_type.startswith(
+            b"text/event-stream"
+        )
