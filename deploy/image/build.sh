@@ -39,4 +39,7 @@ podman build --format docker --isolation=chroot --network=host "${mounts[@]}" \
   --build-arg VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)" \
   -t "$TAG" .
 
+# The build stage's layers are left untagged by each build: only the runtime image is kept.
+podman image prune -f >/dev/null
+
 exec deploy/image/smoke-test.sh "$TAG"
