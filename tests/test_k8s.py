@@ -7,6 +7,7 @@ production needs are wired from the ConfigMap or the Secret."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -19,6 +20,8 @@ import yaml
 
 from connecthub.config import Settings
 from connecthub.ops import metrics
+from connecthub.ops.endpoints import router as ops_router
+from connecthub.ops.metrics_server import metrics_app
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
@@ -37,9 +40,15 @@ PRODUCTION_SETTINGS = {
     "MEDIA_STORAGE_URL",
     "METRICS_TOKEN",
 }
-# Paths each process serves for probes: the app's, and the worker's metrics listener's.
-WEB_PROBE_PATHS = {"/health/live", "/health/ready"}
-WORKER_PROBE_PATHS = {"/health/live"}
+
+
+def _paths(routes: Any) -> set[str]:
+    return {route.path for route in routes if hasattr(route, "path")}
+
+
+# Paths each process serves: the app's router (web), the worker's metrics listener.
+WEB_PROBE_PATHS = _paths(ops_router.routes)
+WORKER_PROBE_PATHS = _paths(metrics_app(Settings(), refresh=lambda: asyncio.sleep(0)).router.routes)
 
 
 @cache
@@ -70,6 +79,8 @@ def setting_names() -> set[str]:
 
 def test_the_overlays_are_shipped() -> None:
     assert OVERLAYS == ["blue-green", "canary", "production", "staging"]
+    assert {"/health/live", "/health/ready"} <= WEB_PROBE_PATHS
+    assert "/health/live" in WORKER_PROBE_PATHS
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
