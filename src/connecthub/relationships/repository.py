@@ -6,15 +6,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, literal, null, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
 from connecthub.core.pagination import Page
-from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
+from connecthub.relationships.models import (
+    AccountNote,
+    AccountPin,
+    Block,
+    Follow,
+    FollowRequest,
+    Mute,
+)
 
-EdgeModel = type[Follow] | type[FollowRequest] | type[Block] | type[Mute]
+EdgeModel = type[Follow] | type[FollowRequest] | type[Block] | type[Mute] | type[AccountPin]
 
 
 async def edge(session: AsyncSession, model: Any, account_id: int, target_id: int) -> Any:
@@ -24,7 +31,9 @@ async def edge(session: AsyncSession, model: Any, account_id: int, target_id: in
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def insert_edge(session: AsyncSession, row: Follow | FollowRequest | Block | Mute) -> bool:
+async def insert_edge(
+    session: AsyncSession, row: Follow | FollowRequest | Block | Mute | AccountPin | AccountNote
+) -> bool:
     """Insert one edge; False when it already exists (also when a concurrent request won)."""
     try:
         async with session.begin_nested():
@@ -222,3 +231,25 @@ async def drop_follows_of(session: AsyncSession, account_id: int, limit: int) ->
             .values(following_count=Account.following_count - 1)
         )
     return len(deleted)
+
+
+async def notes_and_endorsements(
+    session: AsyncSession, viewer_id: int, target_ids: Sequence[int]
+) -> tuple[dict[int, str], set[int]]:
+    """The viewer's own notes about `target_ids` and which of them the viewer endorses, in
+    one query (the Relationship entity's `note` and `endorsed`)."""
+    notes = select(
+        AccountNote.target_account_id, literal("note").label("kind"), AccountNote.comment
+    ).where(AccountNote.account_id == viewer_id, AccountNote.target_account_id.in_(target_ids))
+    pins = select(
+        AccountPin.target_account_id, literal("pin").label("kind"), null().label("comment")
+    ).where(AccountPin.account_id == viewer_id, AccountPin.target_account_id.in_(target_ids))
+    found: dict[int, str] = {}
+    endorsed: set[int] = set()
+    rows: Sequence[Any] = (await session.execute(union_all(notes, pins))).all()
+    for row in rows:
+        if row.kind == "pin":
+            endorsed.add(row.target_account_id)
+        else:
+            found[row.target_account_id] = row.comment
+    return found, endorsed
