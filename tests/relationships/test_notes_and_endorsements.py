@@ -104,9 +104,7 @@ async def test_endorsements_page_and_leave_out_the_suspended(
     for account, _token in others:
         await act(client, alice_token, account.id, "follow")
         assert (await act(client, alice_token, account.id, "endorse")).status_code == 200
-    first = await client.get(
-        "/api/v1/endorsements", params={"limit": 2}, headers=auth(alice_token)
-    )
+    first = await client.get("/api/v1/endorsements", params={"limit": 2}, headers=auth(alice_token))
     assert [a["id"] for a in first.json()] == [str(others[2][0].id), str(others[1][0].id)]
     rest = await client.get(next_link(first), headers=auth(alice_token))
     assert [a["id"] for a in rest.json()] == [str(others[0][0].id)]

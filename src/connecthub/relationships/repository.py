@@ -11,7 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
+from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
+from connecthub.ids import new_id
+from connecthub.infra.db import insert_once
 from connecthub.relationships.models import (
     AccountNote,
     AccountPin,
@@ -21,7 +24,7 @@ from connecthub.relationships.models import (
     Mute,
 )
 
-EdgeModel = type[Follow] | type[FollowRequest] | type[Block] | type[Mute] | type[AccountPin]
+EdgeModel = type[Follow] | type[FollowRequest] | type[Block] | type[Mute]
 
 
 async def edge(session: AsyncSession, model: Any, account_id: int, target_id: int) -> Any:
@@ -31,9 +34,7 @@ async def edge(session: AsyncSession, model: Any, account_id: int, target_id: in
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def insert_edge(
-    session: AsyncSession, row: Follow | FollowRequest | Block | Mute | AccountPin | AccountNote
-) -> bool:
+async def insert_edge(session: AsyncSession, row: Follow | FollowRequest | Block | Mute) -> bool:
     """Insert one edge; False when it already exists (also when a concurrent request won)."""
     try:
         async with session.begin_nested():
@@ -253,3 +254,22 @@ async def notes_and_endorsements(
         else:
             found[row.target_account_id] = row.comment
     return found, endorsed
+
+
+async def set_note(session: AsyncSession, account_id: int, target_id: int, comment: str) -> None:
+    """Write the account's note about the target, replacing any earlier one: one statement
+    when there was none (`insert_once`), two when there was."""
+    values = {"account_id": account_id, "target_account_id": target_id, "comment": comment}
+    if await insert_once(session, AccountNote, {"id": new_id(), **values}):
+        return
+    await session.execute(
+        update(AccountNote)
+        .where(AccountNote.account_id == account_id, AccountNote.target_account_id == target_id)
+        .values(comment=comment, updated_at=utcnow())
+    )
+
+
+async def add_pin(session: AsyncSession, account_id: int, target_id: int) -> None:
+    """Endorse the target; nothing when it is endorsed already."""
+    values = {"id": new_id(), "account_id": account_id, "target_account_id": target_id}
+    await insert_once(session, AccountPin, values)

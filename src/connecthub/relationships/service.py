@@ -224,18 +224,10 @@ async def set_note(uow: UnitOfWork, actor_id: int, target_id: int, comment: str)
         raise ValidationFailed("comment", f"is too long (maximum is {MAX_NOTE_LENGTH} characters)")
     if await repository.live_account(uow.session, target_id) is None:
         raise NotFound()
-    session = uow.session
-    if not comment.strip():
-        await repository.delete_edge(session, AccountNote, actor_id, target_id)
-        return
-    existing = await repository.edge(session, AccountNote, actor_id, target_id)
-    if existing is not None:
-        existing.comment = comment
-        return
-    note = AccountNote(
-        id=new_id(), account_id=actor_id, target_account_id=target_id, comment=comment
-    )
-    await repository.insert_edge(session, note)  # a concurrent request's note may win
+    if comment.strip():
+        await repository.set_note(uow.session, actor_id, target_id, comment)
+    else:
+        await repository.delete_edge(uow.session, AccountNote, actor_id, target_id)
 
 
 async def endorse(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
@@ -244,8 +236,7 @@ async def endorse(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
     await target_account(uow, actor_id, target_id)
     if await repository.edge(uow.session, Follow, actor_id, target_id) is None:
         raise ValidationFailed("id", "you must follow an account to endorse it")
-    pin = AccountPin(id=new_id(), account_id=actor_id, target_account_id=target_id)
-    await repository.insert_edge(uow.session, pin)
+    await repository.add_pin(uow.session, actor_id, target_id)
 
 
 async def unendorse(uow: UnitOfWork, actor_id: int, target_id: int) -> None:

@@ -11,10 +11,9 @@ from connecthub import entities
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import NotFound, ValidationFailed
-from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses import repository, serializers, text
-from connecthub.statuses.models import FeaturedTag, Tag
+from connecthub.statuses.models import Tag
 
 MAX_FEATURED = 10  # Mastodon's FeaturedTag::LIMIT
 SUGGESTIONS = 10  # suggestions answered, from the latest RECENT_STATUSES statuses
@@ -53,10 +52,10 @@ async def feature(
     if await repository.count_featured_tags(session, account_id) >= MAX_FEATURED:
         raise ValidationFailed("name", f"cannot be featured: at most {MAX_FEATURED} tags")
     [tag] = await repository.tags_by_name(session, [name])
-    row = FeaturedTag(id=new_id(), account_id=account_id, tag_id=tag.id, name=name)
-    if not await repository.insert_featured_tag(session, row):
+    row_id = await repository.insert_featured_tag(session, account_id, tag.id, name)
+    if row_id is None:
         raise ValidationFailed("name", "is already featured")
-    [shown] = await repository.featured_tags_of(session, account_id, only_id=row.id)
+    [shown] = await repository.featured_tags_of(session, account_id, only_id=row_id)
     return serializers.featured_tag_entity(settings, username, *shown)
 
 

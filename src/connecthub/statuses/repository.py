@@ -28,8 +28,8 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account, User
 from connecthub.core.pagination import Page
-from connecthub.ids import id_for_time
-from connecthub.infra.db import IdType
+from connecthub.ids import id_for_time, new_id
+from connecthub.infra.db import IdType, insert_once
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
 from connecthub.statuses.models import (
@@ -554,16 +554,14 @@ async def featured_tag(session: AsyncSession, account_id: int, row_id: int) -> F
     return await session.scalar(query)
 
 
-async def insert_featured_tag(session: AsyncSession, row: FeaturedTag) -> bool:
-    """False when the account features the tag already (also when a concurrent request
-    won the unique key)."""
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+async def insert_featured_tag(
+    session: AsyncSession, account_id: int, tag_id: int, name: str
+) -> int | None:
+    """The new row's id; None when the account features the tag already (also when a
+    concurrent request won the unique key)."""
+    row_id = new_id()
+    values = {"id": row_id, "account_id": account_id, "tag_id": tag_id, "name": name}
+    return row_id if await insert_once(session, FeaturedTag, values) else None
 
 
 async def most_used_tags(
