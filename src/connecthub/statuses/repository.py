@@ -530,7 +530,7 @@ async def featured_tags_of(
     unlisted statuses carry each and when the last was posted, most used first: one
     query."""
     tagged = _profile_statuses_with_tag(FeaturedTag.account_id, FeaturedTag.tag_id)
-    count = tagged.with_only_columns(func.count()).scalar_subquery()
+    count = tagged.with_only_columns(func.count()).scalar_subquery().label("statuses_count")
     last = tagged.with_only_columns(func.max(Status.created_at)).scalar_subquery()
     query = (
         select(FeaturedTag, count, last)
