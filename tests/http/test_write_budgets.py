@@ -294,6 +294,62 @@ def _follow_request(verb: str) -> Scenario:
     return run
 
 
+def _account_action(verb: str, *before: str, **data: str) -> Scenario:
+    """Alice acts on bob (note, endorse, remove a follower); `before`: her earlier acts."""
+
+    async def run(w: World) -> Call:
+        _me, token = await w.user("alice")
+        bob, bob_token = await w.user("bob")
+        await w.ok("POST", f"/api/v1/accounts/{await _id_of(w, token)}/follow", bob_token)
+        for earlier in before:
+            await w.ok("POST", f"/api/v1/accounts/{bob}/{earlier}", token)
+        kwargs = {"data": data} if data else {}
+        return Call("POST", f"/api/v1/accounts/{bob}/{verb}", token, kwargs=kwargs)
+
+    return run
+
+
+for _verb, _before, _data in (
+    ("note", (), {"comment": "Met at the meetup"}),
+    ("remove_from_followers", (), {}),
+    ("endorse", ("follow",), {}),
+    ("pin", ("follow",), {}),
+    ("unendorse", ("follow", "endorse"), {}),
+    ("unpin", ("follow", "endorse"), {}),
+):
+    scenario(f"POST /api/v1/accounts/{{account_id:id}}/{_verb}")(
+        _account_action(_verb, *_before, **_data)
+    )
+
+
+@scenario("POST /api/v1/featured_tags")
+async def _feature_tag(w: World) -> Call:
+    _me, token = await w.user("alice")
+    await post_status(w.client, token, "Morning #coffee")
+    return Call("POST", "/api/v1/featured_tags", token, kwargs={"data": {"name": "coffee"}})
+
+
+@scenario("DELETE /api/v1/featured_tags/{row_id:id}")
+async def _unfeature_tag(w: World) -> Call:
+    _me, token = await w.user("alice")
+    row = await w.ok("POST", "/api/v1/featured_tags", token, data={"name": "coffee"})
+    return Call("DELETE", f"/api/v1/featured_tags/{row['id']}", token)
+
+
+def _remove_profile_image(field: str) -> Scenario:
+    async def run(w: World) -> Call:
+        _me, token = await w.user("alice")
+        image = {field: (f"{field}.png", png(64, 64), "image/png")}
+        await w.ok("PATCH", "/api/v1/accounts/update_credentials", token, files=image)
+        return Call("DELETE", f"/api/v1/profile/{field}", token)
+
+    return run
+
+
+scenario("DELETE /api/v1/profile/avatar")(_remove_profile_image("avatar"))
+scenario("DELETE /api/v1/profile/header")(_remove_profile_image("header"))
+
+
 async def _id_of(w: World, token: str) -> str:
     return str((await w.ok("GET", "/api/v1/accounts/verify_credentials", token))["id"])
 
@@ -736,6 +792,9 @@ BUDGETS: dict[str, Budget] = {
     "DELETE /api/v1/filters/{keyword_id}": Budget(3, 2),
     "DELETE /api/v1/lists/{list_id}": Budget(4, 3),
     "DELETE /api/v1/lists/{list_id}/accounts": Budget(3, 2),
+    "DELETE /api/v1/featured_tags/{row_id:id}": Budget(3, 2),
+    "DELETE /api/v1/profile/avatar": Budget(5, 4),
+    "DELETE /api/v1/profile/header": Budget(5, 4),
     "DELETE /api/v1/statuses/{status_id}": Budget(8, 7),
     "DELETE /api/v2/filters/keywords/{keyword_id}": Budget(3, 2),
     "DELETE /api/v2/filters/statuses/{row_id}": Budget(3, 2),
@@ -744,12 +803,19 @@ BUDGETS: dict[str, Budget] = {
     "PATCH /api/v1/accounts/update_credentials": Budget(3, 2),
     "PATCH /api/v1/connecthub/presence_settings": Budget(2, 1),
     "POST /api/v1/accounts": Budget(11, 10),
-    "POST /api/v1/accounts/{account_id:id}/block": Budget(16, 15),
-    "POST /api/v1/accounts/{account_id:id}/follow": Budget(20, 19),
-    "POST /api/v1/accounts/{account_id:id}/mute": Budget(14, 13),
-    "POST /api/v1/accounts/{account_id:id}/unblock": Budget(10, 9),
-    "POST /api/v1/accounts/{account_id:id}/unfollow": Budget(14, 13),
-    "POST /api/v1/accounts/{account_id:id}/unmute": Budget(10, 9),
+    "POST /api/v1/accounts/{account_id:id}/block": Budget(17, 16),
+    "POST /api/v1/accounts/{account_id:id}/follow": Budget(21, 20),
+    "POST /api/v1/accounts/{account_id:id}/mute": Budget(15, 14),
+    "POST /api/v1/accounts/{account_id:id}/unblock": Budget(11, 10),
+    "POST /api/v1/accounts/{account_id:id}/unfollow": Budget(15, 14),
+    "POST /api/v1/accounts/{account_id:id}/unmute": Budget(11, 10),
+    "POST /api/v1/accounts/{account_id:id}/note": Budget(11, 10),
+    "POST /api/v1/accounts/{account_id:id}/remove_from_followers": Budget(14, 13),
+    "POST /api/v1/accounts/{account_id:id}/endorse": Budget(12, 11),
+    "POST /api/v1/accounts/{account_id:id}/pin": Budget(12, 11),
+    "POST /api/v1/accounts/{account_id:id}/unendorse": Budget(11, 10),
+    "POST /api/v1/accounts/{account_id:id}/unpin": Budget(11, 10),
+    "POST /api/v1/featured_tags": Budget(6, 5),
     "POST /api/v1/admin/accounts/{account_id:id}/action": Budget(7, 6),
     "POST /api/v1/admin/accounts/{account_id:id}/approve": Budget(5, 4),
     "POST /api/v1/admin/accounts/{account_id:id}/enable": Budget(5, 4),
@@ -763,8 +829,8 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/connecthub/two_factor/confirm": Budget(4, 3),
     "POST /api/v1/conversations/{conversation_id}/read": Budget(5, 4),
     "POST /api/v1/filters": Budget(5, 4),
-    "POST /api/v1/follow_requests/{account_id:id}/authorize": Budget(16, 15),
-    "POST /api/v1/follow_requests/{account_id:id}/reject": Budget(9, 8),
+    "POST /api/v1/follow_requests/{account_id:id}/authorize": Budget(17, 16),
+    "POST /api/v1/follow_requests/{account_id:id}/reject": Budget(10, 9),
     "POST /api/v1/lists": Budget(2, 1),
     "POST /api/v1/lists/{list_id}/accounts": Budget(5, 4),
     "POST /api/v1/markers": Budget(3, 2),

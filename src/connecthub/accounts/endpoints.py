@@ -20,17 +20,19 @@ from connecthub.accounts.serializers import (
     account_entity,
     admin_account_entity,
     credential_account_entity,
+    preferences_entity,
     token_entity,
 )
 from connecthub.admin import service as admin
 from connecthub.admin.deps import moderator, staff
 from connecthub.clock import utcnow
+from connecthub.config import Settings
 from connecthub.core.params import boolean, iso_date, text
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
-from connecthub.http.params import read_params
+from connecthub.http.params import id_list, read_params
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.media.endpoints import incoming
@@ -42,8 +44,11 @@ extensions = APIRouter(tags=["connecthub"], route_class=EntityRoute)
 
 AppCaller = Annotated[Caller, Depends(require("write:accounts", user=False))]
 ReadCaller = Annotated[Caller, Depends(require("read:accounts", "profile"))]
+ReadAccounts = Annotated[Caller, Depends(require("read:accounts"))]
 WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
 AdminCaller = Annotated[Caller, Depends(staff("admin:write:accounts", "approve"))]
+# Mastodon's limit on `GET /api/v1/accounts?id[]=`.
+MAX_ACCOUNT_IDS = 40
 
 _ERROR_CODES = (
     ("taken", "ERR_TAKEN"),
@@ -147,6 +152,47 @@ async def profile_images(request: Request) -> list[media_service.Incoming]:
         return []
     form = await request.form()
     return [image for name in ("avatar", "header") if (image := incoming(form, name))]
+
+
+@router.get(
+    "/api/v1/accounts",
+    summary="Several accounts by id (`id[]`, at most 40); missing or suspended ones left out",
+)
+async def accounts_by_ids(
+    request: Request, uow: UowDep, settings: SettingsDep
+) -> list[entities.Account]:
+    ids = id_list(request, "id", MAX_ACCOUNT_IDS)
+    found = await service.visible_accounts(uow.session, ids)
+    return [account_entity(settings, account, role) for account, role in found]
+
+
+@router.get("/api/v1/preferences", summary="The caller's posting and reading preferences")
+async def preferences(caller: ReadAccounts, uow: UowDep) -> entities.Preferences:
+    _account, user = await _signed_in_user(uow, caller)
+    return preferences_entity(user)
+
+
+async def _remove_profile_image(
+    caller: Caller, uow: UnitOfWork, settings: Settings, field: str
+) -> entities.CredentialAccount:
+    account, user = await _signed_in_user(uow, caller)
+    await media_service.remove_profile_image(uow, account, field)
+    await uow.session.flush()
+    return credential_account_entity(settings, account, user)
+
+
+@router.delete("/api/v1/profile/avatar", summary="Remove my avatar (back to the default)")
+async def delete_avatar(
+    caller: WriteCaller, uow: UowDep, settings: SettingsDep
+) -> entities.CredentialAccount:
+    return await _remove_profile_image(caller, uow, settings, "avatar")
+
+
+@router.delete("/api/v1/profile/header", summary="Remove my header (back to the default)")
+async def delete_header(
+    caller: WriteCaller, uow: UowDep, settings: SettingsDep
+) -> entities.CredentialAccount:
+    return await _remove_profile_image(caller, uow, settings, "header")
 
 
 @router.get("/api/v1/accounts/lookup", summary="Find an account by its acct (username)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,3 +91,16 @@ async def visible_account(session: AsyncSession, account_id: int) -> Account | N
 async def role_of_account(session: AsyncSession, account_id: int) -> str | None:
     result = await session.execute(select(User.role).where(User.account_id == account_id))
     return result.scalar_one_or_none()
+
+
+async def visible_accounts_with_roles(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> dict[int, tuple[Account, str | None]]:
+    """The accounts of `account_ids` anyone may see (not suspended), each with its user's
+    role, in one query; missing ones are absent."""
+    query = (
+        select(Account, User.role)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Account.id.in_(account_ids), Account.suspended_at.is_(None))
+    )
+    return {row[0].id: (row[0], row[1]) for row in (await session.execute(query)).all()}

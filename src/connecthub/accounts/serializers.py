@@ -114,6 +114,20 @@ def credential_account_entity(
     }
 
 
+def preferences_entity(user: User) -> entities.Preferences:
+    """The posting defaults are the user's (update_credentials' `source[…]`); the reading
+    ones have no setting here yet and answer Mastodon's defaults. The default language
+    falls back to the user's locale, as Mastodon's does."""
+    return {
+        "posting:default:visibility": user.default_privacy,
+        "posting:default:sensitive": user.default_sensitive,
+        "posting:default:language": user.default_language or user.locale or None,
+        "reading:expand:media": "default",
+        "reading:expand:spoilers": False,
+        "reading:autoplay:gifs": False,
+    }
+
+
 def token_entity(access_token: str, scopes: frozenset[str], created_at: datetime) -> entities.Token:
     return {
         "access_token": access_token,
@@ -158,6 +172,7 @@ __all__ = [
     "account_entity",
     "admin_account_entity",
     "credential_account_entity",
+    "preferences_entity",
     "role_entity",
     "token_entity",
 ]

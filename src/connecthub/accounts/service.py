@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -148,6 +149,17 @@ async def account_by_id(session: AsyncSession, account_id: int) -> Account | Non
 async def visible_account(session: AsyncSession, account_id: int) -> Account | None:
     """The local account with this id that anyone may see: not suspended."""
     return await repository.visible_account(session, account_id)
+
+
+async def visible_accounts(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> list[tuple[Account, str | None]]:
+    """(account, role) of each of `account_ids` anyone may see, in the order asked; missing
+    and suspended ones left out (Mastodon's `GET /api/v1/accounts?id[]=`)."""
+    if not account_ids:
+        return []
+    found = await repository.visible_accounts_with_roles(session, account_ids)
+    return [found[account_id] for account_id in account_ids if account_id in found]
 
 
 async def account_with_user(session: AsyncSession, account_id: int) -> tuple[Account, User] | None:

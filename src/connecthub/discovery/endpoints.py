@@ -1,14 +1,15 @@
-"""Search route, in Mastodon's shape (`/api/v2/search`)."""
+"""Search routes, in Mastodon's shapes (`/api/v2/search`, `/api/v1/accounts/search`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from connecthub import entities
 from connecthub.accounts.serializers import account_entity
 from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from connecthub.core.params import boolean
 from connecthub.discovery import service
 from connecthub.errors import ValidationFailed
 from connecthub.flags.deps import FeaturesDep
@@ -20,6 +21,15 @@ from connecthub.statuses.serializers import tag_url
 router = APIRouter(tags=["search"], route_class=EntityRoute)
 
 ReadSearch = Annotated[Caller, Depends(require("read:search"))]
+ReadAccounts = Annotated[Caller, Depends(require("read:accounts"))]
+# Mastodon's account lists: 40 by default, at most twice that.
+ACCOUNTS_LIMIT = 40
+MAX_ACCOUNTS_LIMIT = 80
+
+
+def _flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (422 naming it when it is not one), false when absent."""
+    return bool(boolean(dict(request.query_params), name, default=False))
 
 
 @router.get(
@@ -35,6 +45,7 @@ async def search(
     uow: UowDep,
     settings: SettingsDep,
     features: FeaturesDep,
+    request: Request,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     kind: Annotated[str | None, Query(alias="type")] = None,
     limit: Annotated[NumberParam, Query(ge=1)] = DEFAULT_LIMIT,
@@ -51,6 +62,7 @@ async def search(
         local_domain=settings.local_domain,
         limit=min(limit, MAX_LIMIT),
         offset=offset,
+        following=_flag(request, "following"),
     )
     tags = await service.search_hashtags(
         uow,
@@ -65,3 +77,37 @@ async def search(
         "statuses": [],
         "hashtags": [{"name": tag.name, "url": tag_url(settings, tag.name)} for tag in tags],
     }
+
+
+@router.get(
+    "/api/v1/accounts/search",
+    summary="Search accounts by username (the same search as /api/v2/search's accounts)",
+    description=(
+        "`following`: only accounts I follow; `followers`: only accounts following me. "
+        "`resolve` is accepted and changes nothing: there are no other servers to ask."
+    ),
+)
+async def search_accounts(
+    request: Request,
+    caller: ReadAccounts,
+    uow: UowDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(max_length=500)] = "",
+    limit: Annotated[NumberParam, Query(ge=1)] = ACCOUNTS_LIMIT,
+    offset: Annotated[NumberParam, Query(ge=0)] = 0,
+) -> list[entities.Account]:
+    _flag(request, "resolve")  # checked, as every input is
+    if not q.strip():
+        return []  # as Mastodon: no query, no accounts
+    accounts = await service.search_accounts(
+        uow,
+        caller.account_id,
+        q,
+        kind="accounts",
+        local_domain=settings.local_domain,
+        limit=min(limit, MAX_ACCOUNTS_LIMIT),
+        offset=offset,
+        following=_flag(request, "following"),
+        followers=_flag(request, "followers"),
+    )
+    return [account_entity(settings, account) for account in accounts]

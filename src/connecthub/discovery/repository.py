@@ -8,6 +8,7 @@ from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
+from connecthub.relationships.models import Follow
 from connecthub.statuses.access import blocked_between
 from connecthub.statuses.models import Tag
 
@@ -17,17 +18,33 @@ def _escape_like(text: str) -> str:
 
 
 async def accounts_by_username_prefix(
-    session: AsyncSession, viewer_id: int, prefix: str, *, limit: int, offset: int
+    session: AsyncSession,
+    viewer_id: int,
+    prefix: str,
+    *,
+    limit: int,
+    offset: int,
+    following: bool = False,
+    followers: bool = False,
 ) -> Sequence[Account]:
     """Active accounts whose username starts with `prefix` (case-insensitive), the exact
-    match first, leaving out any account across a block with the viewer."""
+    match first, leaving out any account across a block with the viewer; only those the
+    viewer follows (`following`) or who follow the viewer (`followers`) when asked."""
     key = prefix.lower()
+    narrowed = []
+    if following:
+        mine = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
+        narrowed.append(Account.id.in_(mine))
+    if followers:
+        theirs = select(Follow.account_id).where(Follow.target_account_id == viewer_id)
+        narrowed.append(Account.id.in_(theirs))
     query = (
         select(Account)
         .where(
             Account.username_key.like(f"{_escape_like(key)}%", escape="\\"),
             Account.suspended_at.is_(None),
             ~blocked_between(viewer_id, Account.id),
+            *narrowed,
         )
         .order_by(case((Account.username_key == key, 0), else_=1), Account.username_key)
         .limit(limit)

@@ -37,16 +37,25 @@ async def search_accounts(
     local_domain: str,
     limit: int,
     offset: int,
+    following: bool = False,
+    followers: bool = False,
 ) -> Sequence[Account]:
     """The accounts matching `q` when the search covers accounts (`kind` None or
-    "accounts")."""
+    "accounts"); narrowed to those the viewer follows, or who follow the viewer, when
+    asked. The one account search: `/api/v2/search` and `/api/v1/accounts/search`."""
     if kind not in (None, "accounts"):
         return []
     name = account_query(q, local_domain)
     if name is None:
         return []
     return await repository.accounts_by_username_prefix(
-        uow.session, viewer_id, name, limit=limit, offset=offset
+        uow.session,
+        viewer_id,
+        name,
+        limit=limit,
+        offset=offset,
+        following=following,
+        followers=followers,
     )
 
 

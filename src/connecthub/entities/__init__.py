@@ -16,6 +16,7 @@ from connecthub.entities.accounts import (
     CustomEmoji,
     Field,
     MutedAccount,
+    Preferences,
     Role,
     Source,
     Token,
@@ -46,6 +47,7 @@ from connecthub.entities.social import (
 from connecthub.entities.statuses import (
     Context,
     DeletedStatus,
+    FeaturedTag,
     Mention,
     Poll,
     PollOption,
@@ -58,6 +60,8 @@ from connecthub.entities.statuses import (
     StatusShared,
     StatusSource,
     Tag,
+    TagHistory,
+    TagWithHistory,
 )
 
 __all__ = [
@@ -73,6 +77,7 @@ __all__ = [
     "DeletedStatus",
     "Empty",
     "FamiliarFollowers",
+    "FeaturedTag",
     "Field",
     "Filter",
     "FilterKeyword",
@@ -86,6 +91,7 @@ __all__ = [
     "Notification",
     "Poll",
     "PollOption",
+    "Preferences",
     "PreviewCard",
     "Relationship",
     "Role",
@@ -99,6 +105,8 @@ __all__ = [
     "StatusShared",
     "StatusSource",
     "Tag",
+    "TagHistory",
+    "TagWithHistory",
     "Token",
     "TwoFactorSetup",
     "TwoFactorStatus",

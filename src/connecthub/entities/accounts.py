@@ -1,5 +1,5 @@
-"""Account, CredentialAccount (with Source and Role), Field, CustomEmoji, Token and the
-moderators' Admin::Account."""
+"""Account, CredentialAccount (with Source and Role), Field, CustomEmoji, Token, Preferences
+and the moderators' Admin::Account."""
 
 from __future__ import annotations
 
@@ -123,3 +123,17 @@ class AdminAccount(TypedDict):
     sensitized: bool
     suspended: bool
     account: Account
+
+
+# Mastodon's keys hold colons: the functional form of TypedDict.
+Preferences = TypedDict(
+    "Preferences",
+    {
+        "posting:default:visibility": str,
+        "posting:default:sensitive": bool,
+        "posting:default:language": str | None,
+        "reading:expand:media": str,
+        "reading:expand:spoilers": bool,
+        "reading:autoplay:gifs": bool,
+    },
+)

@@ -1,5 +1,5 @@
 """Status and what it carries: Mention, Tag, Poll, PreviewCard, its Application; StatusEdit,
-StatusSource and Context."""
+StatusSource and Context; a tag with its history and a featured tag."""
 
 from __future__ import annotations
 
@@ -22,6 +22,35 @@ class Mention(TypedDict):
 class Tag(TypedDict):
     name: str
     url: str
+
+
+class TagHistory(TypedDict):
+    """One day of a tag's use: the day (UNIX time of its midnight, UTC), uses and distinct
+    accounts, all as strings (Mastodon's shape)."""
+
+    day: str
+    uses: str
+    accounts: str
+
+
+class TagWithHistory(TypedDict):
+    """Mastodon's Tag entity as its own routes answer it (a status' tags are `Tag`)."""
+
+    id: str
+    name: str
+    url: str
+    history: list[TagHistory]
+    # For a signed-in caller only: whether they follow it, whether they feature it.
+    following: NotRequired[bool]
+    featuring: NotRequired[bool]
+
+
+class FeaturedTag(TypedDict):
+    id: str
+    name: str
+    url: str
+    statuses_count: str  # a string, as Mastodon's serializer writes it
+    last_status_at: str | None  # a date, YYYY-MM-DD
 
 
 class PollOption(TypedDict):

@@ -12,6 +12,7 @@ from fastapi import Request
 
 from connecthub.errors import ValidationFailed
 from connecthub.http.inputs import MAX_DEPTH, check_fields
+from connecthub.ids import parse_id
 
 _KEY_PART = re.compile(r"\[([^\]]*)\]")
 
@@ -79,3 +80,18 @@ async def read_params(request: Request) -> dict[str, Any]:
         check_fields(pairs)  # multipart text is not checked on the way in (uploads)
         params.update(nest(pairs))
     return params
+
+
+def id_list(request: Request, field: str, limit: int) -> list[int]:
+    """`field[]=…` (or a single `field=`) query ids, at most `limit`, duplicates dropped and
+    order kept; 422 naming the field for a non-id or too many."""
+    values = request.query_params.getlist(f"{field}[]") or request.query_params.getlist(field)
+    if len(values) > limit:
+        raise ValidationFailed(field, f"at most {limit} ids")
+    ids = []
+    for value in values:
+        number = parse_id(value)
+        if number is None:
+            raise ValidationFailed(field, "must be numeric ids")
+        ids.append(number)
+    return list(dict.fromkeys(ids))

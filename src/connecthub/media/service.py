@@ -434,6 +434,16 @@ async def set_profile_image(
         await purge_after_commit(uow, [previous])
 
 
+async def remove_profile_image(uow: UnitOfWork, account: Account, field: str) -> None:
+    """`DELETE /api/v1/profile/avatar|header`: back to the default image; the stored file
+    is purged after commit unless another row still names it."""
+    column = f"{field}_key"
+    previous = getattr(account, column)
+    if previous:
+        setattr(account, column, None)
+        await purge_after_commit(uow, [previous])
+
+
 async def own_upload(
     session: AsyncSession, account_id: int, media_id: int
 ) -> MediaAttachment | None:

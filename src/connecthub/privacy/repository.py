@@ -31,8 +31,8 @@ from connecthub.infra.idempotency import IdempotencyRecord
 from connecthub.notifications.models import Notification
 from connecthub.oidc.models import Identity
 from connecthub.privacy.models import AccountDeletion, Consent
-from connecthub.relationships.models import Block, FollowRequest, Mute
-from connecthub.statuses.models import Bookmark, Mention, Status, StatusPin
+from connecthub.relationships.models import AccountNote, AccountPin, Block, FollowRequest, Mute
+from connecthub.statuses.models import Bookmark, FeaturedTag, Mention, Status, StatusPin
 from connecthub.timelines.models import List, ListAccount, Marker
 
 Condition = Callable[[int], ColumnElement[bool]]
@@ -54,6 +54,10 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (FollowRequest, _either_way(FollowRequest)),
     (Block, _either_way(Block)),
     (Mute, _either_way(Mute)),
+    # Notes and endorsements the account wrote, and those others kept about it.
+    (AccountNote, _either_way(AccountNote)),
+    (AccountPin, _either_way(AccountPin)),
+    (FeaturedTag, lambda a: FeaturedTag.account_id == a),
     (ListAccount, lambda a: ListAccount.account_id == a),
     (List, lambda a: List.account_id == a),  # its members go by cascade
     (Marker, lambda a: Marker.account_id == a),

@@ -1,4 +1,5 @@
-"""Follow, block and mute routes, follow requests, and the lists they make (Mastodon API)."""
+"""Follow, block and mute routes, follow requests, private notes, endorsements, and the
+lists they make (Mastodon API)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from connecthub.accounts.models import Account
 from connecthub.accounts.serializers import account_entity
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
+from connecthub.core.params import text
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.params import read_params
 from connecthub.infra.uow import UnitOfWork
 from connecthub.relationships import schemas, service
-from connecthub.relationships.models import Block, Follow, FollowRequest
+from connecthub.relationships.models import AccountPin, Block, Follow, FollowRequest
 from connecthub.relationships.serializers import relationship_entities
 
 router = APIRouter(tags=["accounts"], route_class=EntityRoute)
@@ -29,6 +32,8 @@ ReadBlocks = Annotated[Caller, Depends(require("read:blocks"))]
 WriteBlocks = Annotated[Caller, Depends(require("write:blocks"))]
 ReadMutes = Annotated[Caller, Depends(require("read:mutes"))]
 WriteMutes = Annotated[Caller, Depends(require("write:mutes"))]
+ReadAccounts = Annotated[Caller, Depends(require("read:accounts"))]
+WriteAccounts = Annotated[Caller, Depends(require("write:accounts"))]
 Change = Callable[[UnitOfWork, int, int], Awaitable[None]]
 # (edge table, the column naming the list's owner, the column naming the listed account)
 ListedEdge = tuple[Any, Any, Any]
@@ -82,6 +87,52 @@ async def mute(
 @router.post("/api/v1/accounts/{account_id:id}/unmute", summary="Unmute an account")
 async def unmute(account_id: PathId, caller: WriteMutes, uow: UowDep) -> entities.Relationship:
     return await _change(uow, caller, account_id, service.unmute)
+
+
+@router.post(
+    "/api/v1/accounts/{account_id:id}/remove_from_followers",
+    summary="Make an account stop following me",
+)
+async def remove_from_followers(
+    account_id: PathId, caller: WriteFollows, uow: UowDep
+) -> entities.Relationship:
+    return await _change(uow, caller, account_id, service.remove_from_followers)
+
+
+@router.post(
+    "/api/v1/accounts/{account_id:id}/note",
+    summary="Set my private note about an account (an empty comment removes it)",
+)
+async def note(
+    account_id: PathId, request: Request, caller: WriteAccounts, uow: UowDep
+) -> entities.Relationship:
+    comment = text(await read_params(request), "comment")
+    await service.set_note(uow, caller.account_id, account_id, comment)
+    return await _relationship(uow, caller.account_id, account_id)
+
+
+async def _endorse(account_id: PathId, caller: WriteAccounts, uow: UowDep) -> entities.Relationship:
+    return await _change(uow, caller, account_id, service.endorse)
+
+
+async def _unendorse(
+    account_id: PathId, caller: WriteAccounts, uow: UowDep
+) -> entities.Relationship:
+    return await _change(uow, caller, account_id, service.unendorse)
+
+
+# `pin` / `unpin` are the names Mastodon had before `endorse` / `unendorse`; both answer.
+for _verb, _handler, _summary in (
+    ("endorse", _endorse, "Endorse (feature on my profile) an account I follow"),
+    ("pin", _endorse, "Endorse an account (the older name of `endorse`)"),
+    ("unendorse", _unendorse, "Stop endorsing an account"),
+    ("unpin", _unendorse, "Stop endorsing an account (the older name of `unendorse`)"),
+):
+    router.post(
+        f"/api/v1/accounts/{{account_id:id}}/{_verb}",
+        summary=_summary,
+        operation_id=f"{_verb}_account",
+    )(_handler)
 
 
 @router.get("/api/v1/accounts/relationships", summary="Relationships with several accounts")
@@ -247,3 +298,33 @@ async def mutes(
 
 def _muted_account(settings: Settings, account: Account, expires_at: Any) -> entities.MutedAccount:
     return {**account_entity(settings, account), "mute_expires_at": iso(expires_at)}
+
+
+@router.get("/api/v1/endorsements", summary="Accounts I endorse")
+async def endorsements(
+    request: Request,
+    response: Response,
+    page: PageDep,
+    caller: ReadAccounts,
+    uow: UowDep,
+    settings: SettingsDep,
+) -> list[entities.Account]:
+    edge = (AccountPin, AccountPin.account_id, AccountPin.target_account_id)
+    return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
+
+
+@router.get(
+    "/api/v1/accounts/{account_id:id}/endorsements",
+    summary="Accounts an account endorses (public)",
+)
+async def account_endorsements(
+    account_id: PathId,
+    request: Request,
+    response: Response,
+    page: PageDep,
+    uow: UowDep,
+    settings: SettingsDep,
+    token: OptionalToken,
+) -> list[entities.Account]:
+    edge = (AccountPin, AccountPin.account_id, AccountPin.target_account_id)
+    return await _public_list(request, response, page, uow, settings, token, edge, account_id)

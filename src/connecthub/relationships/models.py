@@ -1,10 +1,12 @@
-"""Tables of the follow graph. Each edge is one row, unique per (account, target)."""
+"""Tables of the follow graph. Each edge is one row, unique per (account, target); so are
+the private notes one account keeps about another and its endorsements (Mastodon's
+account pins), which the Relationship entity shows to their owner."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connecthub.clock import utcnow
@@ -73,4 +75,33 @@ class Mute(Base):
     target_account_id: Mapped[int] = mapped_column(IdType, _account_fk())
     hide_notifications: Mapped[bool] = mapped_column(Boolean, default=True)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccountNote(Base):
+    """A private note about another account (Relationship.note): only its writer sees it."""
+
+    __tablename__ = "account_notes"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, _account_fk())
+    target_account_id: Mapped[int] = mapped_column(IdType, _account_fk(), index=True)
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class AccountPin(Base):
+    """An endorsement: an account the owner follows, featured on the owner's profile
+    (Relationship.endorsed, /api/v1/endorsements)."""
+
+    __tablename__ = "account_pins"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, _account_fk())
+    target_account_id: Mapped[int] = mapped_column(IdType, _account_fk(), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -6,13 +6,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, literal, null, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
+from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
-from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
+from connecthub.ids import new_id
+from connecthub.infra.db import insert_once
+from connecthub.relationships.models import (
+    AccountNote,
+    AccountPin,
+    Block,
+    Follow,
+    FollowRequest,
+    Mute,
+)
 
 EdgeModel = type[Follow] | type[FollowRequest] | type[Block] | type[Mute]
 
@@ -222,3 +232,44 @@ async def drop_follows_of(session: AsyncSession, account_id: int, limit: int) ->
             .values(following_count=Account.following_count - 1)
         )
     return len(deleted)
+
+
+async def notes_and_endorsements(
+    session: AsyncSession, viewer_id: int, target_ids: Sequence[int]
+) -> tuple[dict[int, str], set[int]]:
+    """The viewer's own notes about `target_ids` and which of them the viewer endorses, in
+    one query (the Relationship entity's `note` and `endorsed`)."""
+    notes = select(
+        AccountNote.target_account_id, literal("note").label("kind"), AccountNote.comment
+    ).where(AccountNote.account_id == viewer_id, AccountNote.target_account_id.in_(target_ids))
+    pins = select(
+        AccountPin.target_account_id, literal("pin").label("kind"), null().label("comment")
+    ).where(AccountPin.account_id == viewer_id, AccountPin.target_account_id.in_(target_ids))
+    found: dict[int, str] = {}
+    endorsed: set[int] = set()
+    rows: Sequence[Any] = (await session.execute(union_all(notes, pins))).all()
+    for row in rows:
+        if row.kind == "pin":
+            endorsed.add(row.target_account_id)
+        else:
+            found[row.target_account_id] = row.comment
+    return found, endorsed
+
+
+async def set_note(session: AsyncSession, account_id: int, target_id: int, comment: str) -> None:
+    """Write the account's note about the target, replacing any earlier one: one statement
+    when there was none (`insert_once`), two when there was."""
+    values = {"account_id": account_id, "target_account_id": target_id, "comment": comment}
+    if await insert_once(session, AccountNote, {"id": new_id(), **values}):
+        return
+    await session.execute(
+        update(AccountNote)
+        .where(AccountNote.account_id == account_id, AccountNote.target_account_id == target_id)
+        .values(comment=comment, updated_at=utcnow())
+    )
+
+
+async def add_pin(session: AsyncSession, account_id: int, target_id: int) -> None:
+    """Endorse the target; nothing when it is endorsed already."""
+    values = {"id": new_id(), "account_id": account_id, "target_account_id": target_id}
+    await insert_once(session, AccountPin, values)

@@ -9,7 +9,7 @@ from fastapi import Request
 
 from connecthub.core.params import boolean, text
 from connecthub.errors import ValidationFailed
-from connecthub.http.params import read_params
+from connecthub.http.params import id_list, read_params
 from connecthub.ids import parse_id
 from connecthub.relationships.service import FollowOptions
 
@@ -19,17 +19,8 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
 def account_ids(request: Request) -> list[int]:
-    """`id[]=…` (or a single `id=`), at most MAX_IDS, duplicates dropped, order kept."""
-    values = request.query_params.getlist("id[]") or request.query_params.getlist("id")
-    if len(values) > MAX_IDS:
-        raise ValidationFailed("id", f"at most {MAX_IDS} ids")
-    ids = []
-    for value in values:
-        number = parse_id(value)
-        if number is None:
-            raise ValidationFailed("id", "must be numeric account ids")
-        ids.append(number)
-    return list(dict.fromkeys(ids))
+    """`id[]=…` (or a single `id=`): at most MAX_IDS account ids."""
+    return id_list(request, "id", MAX_IDS)
 
 
 def _languages(values: dict[str, Any]) -> list[str] | None:

@@ -1,4 +1,6 @@
-"""The Relationship entity, for many accounts at once (a fixed number of queries)."""
+"""The Relationship entity, for many accounts at once (a fixed number of queries). The one
+builder: every route answering a Relationship comes here, so `note` (the viewer's own
+private note) and `endorsed` are right everywhere."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ async def relationship_entities(
     followed_by = await repository.sources_to(session, Follow, viewer_id, ids)
     blocked_by = await repository.sources_to(session, Block, viewer_id, ids)
     requested_by = await repository.sources_to(session, FollowRequest, viewer_id, ids)
+    notes, endorsed = await repository.notes_and_endorsements(session, viewer_id, ids)
     now = utcnow()
     found: list[entities.Relationship] = []
     for account_id in ids:
@@ -46,8 +49,8 @@ async def relationship_entities(
                 "requested": account_id in requested,
                 "requested_by": account_id in requested_by,
                 "domain_blocking": False,
-                "endorsed": False,
-                "note": "",
+                "endorsed": account_id in endorsed,
+                "note": notes.get(account_id, ""),
             }
         )
     return found

@@ -20,9 +20,17 @@ from connecthub.infra.jobs import HANDLERS
 from connecthub.infra.uow import UnitOfWork
 from connecthub.notifications.service import NotificationType, notify
 from connecthub.relationships import repository
-from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
+from connecthub.relationships.models import (
+    AccountNote,
+    AccountPin,
+    Block,
+    Follow,
+    FollowRequest,
+    Mute,
+)
 
 MAX_MUTE_SECONDS = 10 * 365 * 86400
+MAX_NOTE_LENGTH = 2000  # Mastodon's limit on a private note
 # Home-feed hooks (payload {"account_id": whose feed, "target_account_id": whose posts}).
 MERGE_ACCOUNT_JOB = "timelines.merge_account"
 UNMERGE_ACCOUNT_JOB = "timelines.unmerge_account"
@@ -200,6 +208,40 @@ async def mute(
 async def unmute(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
     await target_account(uow, actor_id, target_id)
     await repository.delete_edge(uow.session, Mute, actor_id, target_id)
+
+
+async def remove_from_followers(uow: UnitOfWork, actor_id: int, follower_id: int) -> None:
+    """Make `follower_id` stop following the actor (Mastodon's remove_from_followers); a
+    pending request of theirs stays, as in Mastodon."""
+    await target_account(uow, actor_id, follower_id)
+    await _drop_follow(uow, follower_id, actor_id)
+
+
+async def set_note(uow: UnitOfWork, actor_id: int, target_id: int, comment: str) -> None:
+    """The actor's private note about another account (or themselves, as Mastodon allows);
+    an empty comment removes it."""
+    if len(comment) > MAX_NOTE_LENGTH:
+        raise ValidationFailed("comment", f"is too long (maximum is {MAX_NOTE_LENGTH} characters)")
+    if await repository.live_account(uow.session, target_id) is None:
+        raise NotFound()
+    if comment.strip():
+        await repository.set_note(uow.session, actor_id, target_id, comment)
+    else:
+        await repository.delete_edge(uow.session, AccountNote, actor_id, target_id)
+
+
+async def endorse(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
+    """Feature an account on the actor's profile: only one the actor follows (Mastodon's
+    rule). Endorsing again changes nothing."""
+    await target_account(uow, actor_id, target_id)
+    if await repository.edge(uow.session, Follow, actor_id, target_id) is None:
+        raise ValidationFailed("id", "you must follow an account to endorse it")
+    await repository.add_pin(uow.session, actor_id, target_id)
+
+
+async def unendorse(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
+    await target_account(uow, actor_id, target_id)
+    await repository.delete_edge(uow.session, AccountPin, actor_id, target_id)
 
 
 async def drop_follows_of(session: AsyncSession, account_id: int, limit: int) -> int:

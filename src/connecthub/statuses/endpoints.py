@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from connecthub import entities
+from connecthub.accounts import service as accounts_service
 from connecthub.accounts.models import Account
 from connecthub.accounts.serializers import account_entity
 from connecthub.core.params import boolean, text
@@ -18,8 +19,9 @@ from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
 from connecthub.http.params import read_params
 from connecthub.ids import parse_id
+from connecthub.infra.uow import UnitOfWork
 from connecthub.oauth.scopes import covers_any
-from connecthub.statuses import interactions, service
+from connecthub.statuses import featured_tags, interactions, service
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
 from connecthub.statuses.schemas import status_draft, string_list, visibility
 from connecthub.statuses.serializers import (
@@ -39,6 +41,7 @@ WriteBookmarks = Annotated[Caller, Depends(require("write:bookmarks"))]
 ReadBookmarks = Annotated[Caller, Depends(require("read:bookmarks"))]
 ReadFavourites = Annotated[Caller, Depends(require("read:favourites"))]
 WriteAccounts = Annotated[Caller, Depends(require("write:accounts"))]
+ReadAccounts = Annotated[Caller, Depends(require("read:accounts"))]
 
 
 def viewer(token: OptionalToken, *scopes: str) -> int | None:
@@ -373,6 +376,67 @@ async def account_statuses(
         if link:
             response.headers["Link"] = link
     return await status_entities(uow.session, statuses, viewer_id, settings, context="account")
+
+
+# --- featured tags ---------------------------------------------------------------------------
+
+
+async def _username(uow: UnitOfWork, account_id: int) -> str:
+    account = await accounts_service.account_by_id(uow.session, account_id)
+    if account is None:
+        raise NotFound()
+    return account.username
+
+
+@router.get("/api/v1/featured_tags", summary="The hashtags I feature on my profile")
+async def my_featured_tags(
+    caller: ReadAccounts, uow: UowDep, settings: SettingsDep
+) -> list[entities.FeaturedTag]:
+    username = await _username(uow, caller.account_id)
+    return await featured_tags.featured(uow, settings, caller.account_id, username)
+
+
+@router.post(
+    "/api/v1/featured_tags",
+    summary=f"Feature a hashtag on my profile (at most {featured_tags.MAX_FEATURED})",
+)
+async def feature_tag(
+    request: Request, caller: WriteAccounts, uow: UowDep, settings: SettingsDep
+) -> entities.FeaturedTag:
+    name = text(await read_params(request), "name", required=True)
+    username = await _username(uow, caller.account_id)
+    return await featured_tags.feature(uow, settings, caller.account_id, username, name)
+
+
+@router.delete("/api/v1/featured_tags/{row_id:id}", summary="Stop featuring a hashtag")
+async def unfeature_tag(row_id: PathId, caller: WriteAccounts, uow: UowDep) -> entities.Empty:
+    await featured_tags.unfeature(uow, caller.account_id, row_id)
+    return {}
+
+
+@router.get(
+    "/api/v1/featured_tags/suggestions",
+    summary="The hashtags I use most (of my latest statuses) and do not feature yet",
+)
+async def featured_tag_suggestions(
+    caller: ReadAccounts, uow: UowDep, settings: SettingsDep
+) -> list[entities.TagWithHistory]:
+    return await featured_tags.suggestions(uow, settings, caller.account_id)
+
+
+@router.get(
+    "/api/v1/accounts/{account_id:id}/featured_tags",
+    summary="The hashtags an account features (empty for a suspended one)",
+)
+async def account_featured_tags(
+    account_id: PathId, uow: UowDep, settings: SettingsDep
+) -> list[entities.FeaturedTag]:
+    account = await accounts_service.account_by_id(uow.session, account_id)
+    if account is None:
+        raise NotFound()
+    if account.suspended_at is not None:
+        return []
+    return await featured_tags.featured(uow, settings, account.id, account.username)
 
 
 __all__ = ["router"]

@@ -123,6 +123,23 @@ class StatusTag(Base):
     )
 
 
+class FeaturedTag(Base):
+    """A hashtag an account features on its profile (Mastodon's FeaturedTag). Its counts
+    are read from the account's statuses when shown, not kept here."""
+
+    __tablename__ = "featured_tags"
+    __table_args__ = (UniqueConstraint("account_id", "tag_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    tag_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("tags.id", ondelete="CASCADE"), index=True
+    )
+    # As the owner typed it (the tag's own name may differ in case).
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Favourite(Base):
     __tablename__ = "favourites"
     __table_args__ = (

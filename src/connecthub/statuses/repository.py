@@ -28,12 +28,14 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account, User
 from connecthub.core.pagination import Page
-from connecthub.infra.db import IdType
+from connecthub.ids import id_for_time, new_id
+from connecthub.infra.db import IdType, insert_once
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
 from connecthub.statuses.models import (
     Bookmark,
     Favourite,
+    FeaturedTag,
     Mention,
     Poll,
     PollVote,
@@ -42,6 +44,7 @@ from connecthub.statuses.models import (
     StatusPin,
     StatusTag,
     Tag,
+    Visibility,
 )
 
 Counter = InstrumentedAttribute[int]
@@ -497,3 +500,118 @@ async def polls_ended_unannounced(session: AsyncSession, before: datetime, limit
         .limit(limit)
     )
     return list(await session.scalars(query))
+
+
+# --- featured tags and tag history ----------------------------------------------------------
+
+# Ids carry their millisecond (connecthub.ids): a status id divided by this is its UTC day
+# since the epoch, the same integer arithmetic on both engines, read from the index.
+ID_UNITS_PER_DAY = id_for_time(86_400_000)
+
+
+def _profile_statuses_with_tag(account_id: Any, tag_id: Any) -> Any:
+    """The author's own public and unlisted statuses carrying the tag (what a featured tag
+    counts, as Mastodon's)."""
+    return (
+        select(StatusTag.status_id)
+        .join(Status, Status.id == StatusTag.status_id)
+        .where(
+            StatusTag.tag_id == tag_id,
+            Status.account_id == account_id,
+            Status.visibility <= Visibility.UNLISTED,
+        )
+    )
+
+
+async def featured_tags_of(
+    session: AsyncSession, account_id: int, *, only_id: int | None = None
+) -> list[tuple[FeaturedTag, int, datetime | None]]:
+    """The account's featured tags (or the one `only_id`) with how many of its public and
+    unlisted statuses carry each and when the last was posted, most used first: one
+    query."""
+    tagged = _profile_statuses_with_tag(FeaturedTag.account_id, FeaturedTag.tag_id)
+    count = tagged.with_only_columns(func.count()).scalar_subquery().label("statuses_count")
+    last = tagged.with_only_columns(func.max(Status.created_at)).scalar_subquery()
+    query = (
+        select(FeaturedTag, count, last)
+        .where(FeaturedTag.account_id == account_id)
+        .order_by(count.desc(), FeaturedTag.id)
+    )
+    if only_id is not None:
+        query = query.where(FeaturedTag.id == only_id)
+    return [(row[0], row[1], row[2]) for row in (await session.execute(query)).all()]
+
+
+async def count_featured_tags(session: AsyncSession, account_id: int) -> int:
+    query = select(func.count()).where(FeaturedTag.account_id == account_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def featured_tag(session: AsyncSession, account_id: int, row_id: int) -> FeaturedTag | None:
+    query = select(FeaturedTag).where(
+        FeaturedTag.id == row_id, FeaturedTag.account_id == account_id
+    )
+    return await session.scalar(query)
+
+
+async def insert_featured_tag(
+    session: AsyncSession, account_id: int, tag_id: int, name: str
+) -> int | None:
+    """The new row's id; None when the account features the tag already (also when a
+    concurrent request won the unique key)."""
+    row_id = new_id()
+    values = {"id": row_id, "account_id": account_id, "tag_id": tag_id, "name": name}
+    return row_id if await insert_once(session, FeaturedTag, values) else None
+
+
+async def most_used_tags(
+    session: AsyncSession, account_id: int, *, recent: int, limit: int
+) -> list[Tag]:
+    """The tags most used in the account's `recent` latest statuses, leaving out those it
+    features already (Mastodon's featured tag suggestions)."""
+    latest = (
+        select(Status.id)
+        .where(Status.account_id == account_id)
+        .order_by(Status.id.desc())
+        .limit(recent)
+        .subquery()
+    )
+    featured = select(FeaturedTag.tag_id).where(FeaturedTag.account_id == account_id)
+    uses = func.count().label("uses")
+    ranked = (
+        select(StatusTag.tag_id, uses)
+        .join(latest, latest.c.id == StatusTag.status_id)
+        .where(StatusTag.tag_id.not_in(featured))
+        .group_by(StatusTag.tag_id)
+        .order_by(uses.desc(), StatusTag.tag_id)
+        .limit(limit)
+        .subquery()
+    )
+    query = (
+        select(Tag).join(ranked, ranked.c.tag_id == Tag.id).order_by(ranked.c.uses.desc(), Tag.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def tag_uses_by_day(
+    session: AsyncSession, tag_ids: Sequence[int], first_day: int
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """{(tag id, day since the epoch): (uses, distinct accounts)} of public and unlisted
+    statuses from `first_day` on, in one query over the (tag, status) index."""
+    if not tag_ids:
+        return {}
+    day = (StatusTag.status_id // ID_UNITS_PER_DAY).label("day")
+    query = (
+        select(StatusTag.tag_id, day, func.count(), func.count(func.distinct(Status.account_id)))
+        .join(Status, Status.id == StatusTag.status_id)
+        .where(
+            StatusTag.tag_id.in_(tag_ids),
+            StatusTag.status_id >= first_day * ID_UNITS_PER_DAY,
+            Status.visibility <= Visibility.UNLISTED,
+        )
+        .group_by(StatusTag.tag_id, day)
+    )
+    return {
+        (tag_id, int(day_index)): (int(uses), int(accounts))
+        for tag_id, day_index, uses, accounts in (await session.execute(query)).all()
+    }

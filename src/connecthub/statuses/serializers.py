@@ -43,6 +43,7 @@ from connecthub.media.serializers import media_entity
 from connecthub.statuses.models import (
     Bookmark,
     Favourite,
+    FeaturedTag,
     Mention,
     Poll,
     PollVote,
@@ -712,3 +713,49 @@ def status_edit_entities(
         }
         for edit in edits
     ]
+
+
+# --- tags with their history, featured tags ---------------------------------------------------
+
+HISTORY_DAYS = 7  # Mastodon's Tag.history: the last week, today first
+
+
+def tag_with_history_entity(
+    settings: Settings,
+    tag: Tag,
+    uses: Mapping[tuple[int, int], tuple[int, int]],
+    today: int,
+    *,
+    following: bool,
+    featuring: bool,
+) -> entities.TagWithHistory:
+    """`uses`: {(tag id, day since the epoch): (uses, accounts)} as
+    `repository.tag_uses_by_day` reads them."""
+    history: list[entities.TagHistory] = []
+    for day in range(today, today - HISTORY_DAYS, -1):
+        count, accounts = uses.get((tag.id, day), (0, 0))
+        history.append({"day": str(day * 86_400), "uses": str(count), "accounts": str(accounts)})
+    return {
+        "id": str(tag.id),
+        "name": tag.name,
+        "url": tag_url(settings, tag.name),
+        "history": history,
+        "following": following,
+        "featuring": featuring,
+    }
+
+
+def featured_tag_entity(
+    settings: Settings,
+    username: str,
+    row: FeaturedTag,
+    statuses_count: int,
+    last_status_at: datetime | None,
+) -> entities.FeaturedTag:
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "url": f"{settings.base_url}/@{username}/tagged/{row.name.lower()}",
+        "statuses_count": str(statuses_count),
+        "last_status_at": _aware(last_status_at).date().isoformat() if last_status_at else None,
+    }

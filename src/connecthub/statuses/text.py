@@ -30,6 +30,14 @@ def _is_tag(name: str) -> bool:
     return any(ch.isalpha() for ch in name)
 
 
+_TAG_NAME = re.compile(r"^\w{1,128}$")
+
+
+def is_tag_name(name: str) -> bool:
+    """Whether `name` (no `#`) is a hashtag as a status would make it."""
+    return bool(_TAG_NAME.match(name)) and _is_tag(name)
+
+
 def _local(domain: str | None, local_domain: str) -> bool:
     return domain is None or domain.lower() == local_domain.lower()
 
