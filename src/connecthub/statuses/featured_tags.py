@@ -1,7 +1,7 @@
 """Featured hashtags (Mastodon's FeaturedTag): the tags an account shows on its profile, at
 most MAX_FEATURED of them, each with how many of the account's public and unlisted
 statuses carry it. The counts are read from the statuses when shown, in the query that
-lists the tags (ADR 0017-d), so no status write has to keep them."""
+lists the tags (ADR 0018), so no status write has to keep them."""
 
 from __future__ import annotations
 
