@@ -18,7 +18,8 @@ root=""
 pid=""
 cleanup() {
   podman rm -f "$name" >/dev/null 2>&1 || true
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  # The chroot runner's whole process group: unshare, and the server it forked.
+  if [ -n "$pid" ]; then kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   if [ -n "$root" ]; then buildah rm "$name" >/dev/null 2>&1 || true; fi
   rm -rf "$data"
 }
@@ -44,7 +45,7 @@ start_chroot() {
   root="$(buildah mount "$name")"
   # The image's environment, then the settings above.
   mapfile -t image_env < <(podman image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$IMAGE" | sed '/^$/d')
-  unshare --mount --fork sh -c '
+  setsid unshare --mount --fork --kill-child=SIGTERM sh -c '
     set -e
     root="$1"; data="$2"; shift 2
     mount --bind "$root" "$root"
