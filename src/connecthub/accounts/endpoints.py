@@ -137,7 +137,8 @@ async def update_credentials(
     for image in images:  # after the other fields validated: a refused update stores nothing
         await media_service.set_profile_image(uow, settings, account, image)
     await uow.session.flush()
-    return credential_account_entity(settings, account, user)
+    found = await service.profile_emojis(uow.session, settings, account)
+    return credential_account_entity(settings, account, user, found)
 
 
 async def profile_images(request: Request) -> list[media_service.Incoming]:
@@ -160,7 +161,8 @@ async def lookup(acct: str, uow: UowDep, settings: SettingsDep) -> entities.Acco
     if account is None:
         raise NotFound()
     role = await service.role_of_account(uow.session, account.id)
-    return account_entity(settings, account, role)
+    found = await service.profile_emojis(uow.session, settings, account)
+    return account_entity(settings, account, role, found)
 
 
 @router.get("/api/v1/accounts/{account_id:id}", summary="An account by id")
@@ -169,7 +171,8 @@ async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -
     if account is None:
         raise NotFound()
     role = await service.role_of_account(uow.session, account.id)
-    return account_entity(settings, account, role)
+    found = await service.profile_emojis(uow.session, settings, account)
+    return account_entity(settings, account, role, found)
 
 
 @router.post(

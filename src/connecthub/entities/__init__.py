@@ -20,8 +20,10 @@ from connecthub.entities.accounts import (
     Source,
     Token,
 )
+from connecthub.entities.announcements import Announcement, AnnouncementReaction
 from connecthub.entities.extensions import (
     AccountDeletion,
+    AdminCustomEmoji,
     Empty,
     TwoFactorSetup,
     TwoFactorStatus,
@@ -65,7 +67,10 @@ __all__ = [
     "AccountDeletion",
     "AccountRole",
     "AdminAccount",
+    "AdminCustomEmoji",
     "AdminIp",
+    "Announcement",
+    "AnnouncementReaction",
     "Context",
     "Conversation",
     "CredentialAccount",

@@ -34,6 +34,8 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
+from connecthub.emojis import service as emojis
+from connecthub.emojis.serializers import shortcodes_in, used
 from connecthub.filters import matching
 from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache
@@ -91,6 +93,7 @@ class Parts(TypedDict):
     mentions: list[entities.Mention]
     tags: list[entities.Tag]
     media_attachments: list[entities.MediaAttachment]
+    emojis: list[entities.CustomEmoji]  # those its texts use (emojis/serializers.used)
     poll: bool  # whether it has one: polls themselves are read fresh
 
 
@@ -119,6 +122,7 @@ def _parts_of(cached: bytes) -> Parts:
         "mentions": value["mentions"],
         "tags": value["tags"],
         "media_attachments": value["media_attachments"],
+        "emojis": value["emojis"],
         "poll": bool(value["poll"]),
     }
 
@@ -253,15 +257,18 @@ def remember_new(
     the session's memo, so the renders that follow before the commit (the response, the
     fan-out job's entity, the stream events) run no render query. `mentioned` in the order
     they were added, as the mentions query answers them. Call it after the last flush that
-    touches the status or its author (a flush drops their memo entries)."""
-    rendered = account_entity(settings, author, role)
-    entity_cache.remember(session, ACCOUNT, {status.account_id: rendered})
-    if status.has_media:
-        return  # its attachments are read by the render
+    touches the status or its author (a flush drops their memo entries). A text naming a
+    `:shortcode:` is left to the render, which looks the emojis up."""
+    if not shortcodes_in(author.display_name, author.note):
+        rendered = account_entity(settings, author, role)
+        entity_cache.remember(session, ACCOUNT, {status.account_id: rendered})
+    if status.has_media or shortcodes_in(status.text, status.spoiler_text):
+        return  # its attachments or emojis are read by the render
     parts: Parts = {
         "mentions": [_mention_entity(settings, account) for account in mentioned],
         "tags": [_tag_entity(settings, tag) for tag in sorted(tags, key=lambda t: t.name_key)],
         "media_attachments": [],
+        "emojis": [],
         "poll": has_poll,
     }
     rendering = shared_bytes(settings.base_url, status, parts, author.username)
@@ -359,8 +366,10 @@ async def render_accounts(
     session: AsyncSession, settings: Settings, account_ids: set[int]
 ) -> dict[int, entities.Account]:
     statement = _miss_statements(dialect_of(session))["accounts"]
-    rows = await session.execute(statement, {"ids": list(account_ids)})
-    return {account.id: account_entity(settings, account, role) for account, role in rows.all()}
+    rows = (await session.execute(statement, {"ids": list(account_ids)})).all()
+    texts = [text for account, _ in rows for text in (account.display_name, account.note)]
+    found = await emojis.used_in(session, settings, texts)
+    return {account.id: account_entity(settings, account, role, found) for account, role in rows}
 
 
 async def render_statuses(
@@ -382,7 +391,8 @@ async def _render_parts(
     attachments, and whether it has a poll."""
     ids = {s.id for s in statuses}
     parts: dict[int, Parts] = {
-        i: {"mentions": [], "tags": [], "media_attachments": [], "poll": False} for i in ids
+        i: {"mentions": [], "tags": [], "media_attachments": [], "emojis": [], "poll": False}
+        for i in ids
     }
     statements = _miss_statements(dialect_of(session))
     params = {"ids": list(ids)}
@@ -397,6 +407,11 @@ async def _render_parts(
             parts[status_id]["media_attachments"] = [media_entity(settings, m) for m in rows]
     for status_id in await session.scalars(statements["polls"], params):
         parts[status_id]["poll"] = True
+    texts = [text for s in statuses for text in (s.text, s.spoiler_text)]
+    found = await emojis.used_in(session, settings, texts)
+    if found:
+        for status in statuses:
+            parts[status.id]["emojis"] = used(found, status.text, status.spoiler_text)
     return parts
 
 
@@ -604,7 +619,7 @@ def _shared(root: str, status: Status, parts: Parts, username: str) -> Shared:
         "media_attachments": parts["media_attachments"],
         "mentions": parts["mentions"],
         "tags": parts["tags"],
-        "emojis": [],
+        "emojis": parts["emojis"],
         "card": None,
     }
 
