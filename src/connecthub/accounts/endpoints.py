@@ -175,6 +175,32 @@ async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -
     return account_entity(settings, account, role, found)
 
 
+@router.get(
+    "/api/v1/accounts/{account_id:id}/identity_proofs",
+    summary="Identity proofs (none: Mastodon retired them; kept for older clients)",
+)
+async def identity_proofs(
+    account_id: PathId, caller: ReadCaller, uow: UowDep
+) -> list[entities.Empty]:
+    if await service.visible_account(uow.session, account_id) is None:
+        raise NotFound()
+    return []
+
+
+@router.post(
+    "/api/v1/emails/confirmations",
+    summary="Mail the confirmation link again (optionally to a new `email`); 403 once the "
+    "address is confirmed",
+)
+async def resend_confirmation(
+    request: Request, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+) -> entities.Empty:
+    params = await read_params(request)
+    email = text(params, "email") if "email" in params else None
+    await registration.resend_confirmation(uow, settings, caller.account_id, email)
+    return {}
+
+
 @router.post(
     "/api/v1/admin/accounts/{account_id:id}/approve",
     summary="Approve a pending account (moderators)",

@@ -23,6 +23,7 @@ from connecthub.statuses import interactions, service
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
 from connecthub.statuses.schemas import status_draft, string_list, visibility
 from connecthub.statuses.serializers import (
+    oembed_entity,
     status_edit_entities,
     status_entities,
     status_entity,
@@ -376,3 +377,27 @@ async def account_statuses(
 
 
 __all__ = ["router"]
+
+
+def _size(field: str, value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    number = parse_id(value)
+    if number is None or not 0 < number <= 10_000:
+        raise ValidationFailed(field, "must be a whole number of pixels (1 to 10000)")
+    return number
+
+
+@router.get("/api/oembed", summary="oEmbed of a public status, by its URL (404 otherwise)")
+async def oembed(
+    uow: UowDep,
+    settings: SettingsDep,
+    url: str | None = None,
+    maxwidth: str | None = None,
+    maxheight: str | None = None,
+) -> entities.OEmbed:
+    if not url:
+        raise ValidationFailed("url", "is required")
+    width, height = _size("maxwidth", maxwidth), _size("maxheight", maxheight)
+    status, author = await service.status_at_url(uow, settings, url)
+    return oembed_entity(settings, status, author, width, height)

@@ -8,6 +8,7 @@ long the list is, so a timeline page never turns into N+1 queries.
 from __future__ import annotations
 
 import functools
+import html
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -727,3 +728,31 @@ def status_edit_entities(
         }
         for edit in edits
     ]
+
+
+OEMBED_WIDTH = 400
+OEMBED_CACHE_AGE = 86_400
+
+
+def oembed_entity(
+    settings: Settings, status: Status, author: Account, width: int | None, height: int | None
+) -> entities.OEmbed:
+    """Mastodon's oEmbed of a public status: an iframe of the status' embed page."""
+    root = settings.base_url
+    width = width or OEMBED_WIDTH
+    source = html.escape(f"{root}/@{author.username}/{status.id}/embed", quote=True)
+    frame_height = f' height="{height}"' if height else ""
+    return {
+        "type": "rich",
+        "version": "1.0",
+        "author_name": author.display_name or author.username,
+        "author_url": f"{root}/@{author.username}",
+        "provider_name": settings.local_domain,
+        "provider_url": f"{root}/",
+        "cache_age": OEMBED_CACHE_AGE,
+        "html": f'<iframe src="{source}" class="mastodon-embed" '
+        f'style="max-width: 100%; border: 0" width="{width}"{frame_height} '
+        'allowfullscreen="allowfullscreen"></iframe>',
+        "width": width,
+        "height": height,
+    }
