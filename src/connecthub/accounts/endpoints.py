@@ -43,6 +43,7 @@ extensions = APIRouter(tags=["connecthub"], route_class=EntityRoute)
 AppCaller = Annotated[Caller, Depends(require("write:accounts", user=False))]
 ReadCaller = Annotated[Caller, Depends(require("read:accounts", "profile"))]
 WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
+UnconfirmedCaller = Annotated[Caller, Depends(require("write:accounts", pending=True))]
 AdminCaller = Annotated[Caller, Depends(staff("admin:write:accounts", "approve"))]
 
 _ERROR_CODES = (
@@ -193,7 +194,7 @@ async def identity_proofs(
     "address is confirmed",
 )
 async def resend_confirmation(
-    request: Request, caller: WriteCaller, uow: UowDep, settings: SettingsDep
+    request: Request, caller: UnconfirmedCaller, uow: UowDep, settings: SettingsDep
 ) -> entities.Empty:
     params = await read_params(request)
     email = text(params, "email") if "email" in params else None
