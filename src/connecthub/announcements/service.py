@@ -98,6 +98,7 @@ def is_unicode_emoji(name: str) -> bool:
         if 0x1F3FB <= point <= 0x1F3FF:  # skin tones
             continue
         if char in "#*0123456789" and "\u20e3" in name:  # keycaps
+            pictographic = True
             continue
         category = unicodedata.category(char)
         if category == "So" or 0x1F000 <= point <= 0x1FAFF or 0x1F1E6 <= point <= 0x1F1FF:
