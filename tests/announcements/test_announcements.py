@@ -12,9 +12,11 @@ import httpx
 from fastapi import FastAPI
 
 from connecthub.accounts.models import Role
+from connecthub.announcements.models import AnnouncementDismissal, AnnouncementReaction
 from tests.admin.support import staff
 from tests.emojis.support import added, admin
 from tests.factories import create_token
+from tests.privacy.support import count, run_deletion_job
 from tests.social_factories import auth, user_with_token
 
 ANNOUNCEMENT_KEYS = {
@@ -243,3 +245,23 @@ async def test_scopes_and_permissions(app: FastAPI, client: httpx.AsyncClient) -
     assert (await client.post(dismiss, headers=auth(accounts_only))).status_code == 200
     favourites = await create_token(app, alice.id, scopes=frozenset({"write:favourites"}))
     assert (await client.put(react, headers=auth(favourites))).status_code == 200
+
+
+async def test_account_erasure_takes_reactions_and_dismissals(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    boss = await admin(app)
+    eve, eve_token = await user_with_token(app, "eve")
+    _bob, bob = await user_with_token(app, "bob")
+    note = await announce(client, boss)
+    await client.put(_reaction_url(note["id"], THUMBS), headers=auth(eve_token))
+    await client.put(_reaction_url(note["id"], THUMBS), headers=auth(bob))
+    await client.post(f"/api/v1/announcements/{note['id']}/dismiss", headers=auth(eve_token))
+    assert await count(app, AnnouncementReaction, AnnouncementReaction.account_id == eve.id) == 1
+
+    await run_deletion_job(app, eve.id)
+
+    assert await count(app, AnnouncementReaction, AnnouncementReaction.account_id == eve.id) == 0
+    assert await count(app, AnnouncementDismissal, AnnouncementDismissal.account_id == eve.id) == 0
+    [seen] = await listed(client, bob)
+    assert seen["reactions"] == [{"name": THUMBS, "count": 1, "me": True}]

@@ -110,7 +110,7 @@ async def test_mastodon_py_reads_and_reacts_to_announcements(
     assert before["content"].startswith("<p>Welcome :blob:")
     [reacted] = seen["reacted"]
     names = {r["name"]: r for r in reacted["reactions"]}
-    assert names["blob"]["count"] == 1 and names["blob"]["me"] is True
+    assert (names["blob"]["count"], names["blob"]["me"]) == (1, True)
     assert names["blob"]["url"] == emoji.json()["url"]
     assert names["\N{THUMBS UP SIGN}"]["count"] == 1
     assert seen["after"] == []
