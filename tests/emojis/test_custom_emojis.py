@@ -230,3 +230,29 @@ async def test_display_names_and_bios_carry_their_emojis(
     assert [e["shortcode"] for e in posted["account"]["emojis"]] == codes
     read = await _status(client, alice_token, posted["id"])
     assert [e["shortcode"] for e in read["account"]["emojis"]] == codes
+
+
+async def test_accounts_in_lists_search_and_notifications_carry_emojis(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    token = await admin(app)
+    await added(client, token, "blob")
+    _alice, alice = await user_with_token(app, "alice")
+    _bob, bob = await user_with_token(app, "bob")
+    await client.patch(
+        "/api/v1/accounts/update_credentials",
+        headers=auth(alice),
+        data={"display_name": "Alice :blob:"},
+    )
+    found = await client.get("/api/v2/search", headers=auth(bob), params={"q": "alice"})
+    assert [e["shortcode"] for e in found.json()["accounts"][0]["emojis"]] == ["blob"]
+    mention = await post_status(client, alice, "hi @bob")
+    await settle(app)
+    notifications = await client.get("/api/v1/notifications", headers=auth(bob))
+    [note] = notifications.json()
+    assert [e["shortcode"] for e in note["account"]["emojis"]] == ["blob"]
+    one = await client.get(f"/api/v1/notifications/{note['id']}", headers=auth(bob))
+    assert one.json()["account"] == note["account"]
+    await client.post(f"/api/v1/statuses/{mention['id']}/favourite", headers=auth(alice))
+    likers = await client.get(f"/api/v1/statuses/{mention['id']}/favourited_by", headers=auth(bob))
+    assert [e["shortcode"] for e in likers.json()[0]["emojis"]] == ["blob"]

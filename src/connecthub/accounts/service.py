@@ -190,7 +190,7 @@ async def profile_emojis(
     session: AsyncSession, settings: Settings, account: Account
 ) -> dict[str, entities.CustomEmoji]:
     """The custom emojis an account's display name and bio may name (for its entity)."""
-    return await emojis.used_in(session, settings, [account.display_name, account.note])
+    return await emojis.of_profiles(session, settings, [account])
 
 
 async def user_for_account(session: AsyncSession, account_id: int) -> User | None:

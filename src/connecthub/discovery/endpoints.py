@@ -10,6 +10,7 @@ from connecthub import entities
 from connecthub.accounts.serializers import account_entity
 from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from connecthub.discovery import service
+from connecthub.emojis import service as emojis
 from connecthub.errors import ValidationFailed
 from connecthub.flags.deps import FeaturesDep
 from connecthub.http.auth import Caller, require
@@ -52,6 +53,7 @@ async def search(
         limit=min(limit, MAX_LIMIT),
         offset=offset,
     )
+    used = await emojis.of_profiles(uow.session, settings, accounts)
     tags = await service.search_hashtags(
         uow,
         q,
@@ -61,7 +63,7 @@ async def search(
         offset=offset,
     )
     return {
-        "accounts": [account_entity(settings, account) for account in accounts],
+        "accounts": [account_entity(settings, account, None, used) for account in accounts],
         "statuses": [],
         "hashtags": [{"name": tag.name, "url": tag_url(settings, tag.name)} for tag in tags],
     }

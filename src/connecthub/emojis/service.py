@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub import entities
+from connecthub.accounts.models import Account
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.clock import utcnow
 from connecthub.config import Settings
@@ -66,6 +67,13 @@ async def used_in(
     if not codes:
         return {}
     return by_shortcode(settings, await repository.with_shortcodes(session, codes))
+
+
+async def of_profiles(
+    session: AsyncSession, settings: Settings, accounts: Iterable[Account]
+) -> dict[str, entities.CustomEmoji]:
+    """The emojis the display names and bios of `accounts` may name (`used_in`)."""
+    return await used_in(session, settings, [t for a in accounts for t in (a.display_name, a.note)])
 
 
 async def listed(session: AsyncSession) -> list[CustomEmoji]:

@@ -11,6 +11,7 @@ from connecthub import entities
 from connecthub.accounts.models import Account
 from connecthub.accounts.serializers import account_entity
 from connecthub.core.params import boolean, text
+from connecthub.emojis import service as emojis
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id, path_id
@@ -230,7 +231,8 @@ async def _accounts_page(
         link = link_header(request, rows[0][0], rows[-1][0])
         if link:
             response.headers["Link"] = link
-    return [account_entity(settings, account) for _, account in rows]
+    used = await emojis.of_profiles(uow.session, settings, [account for _, account in rows])
+    return [account_entity(settings, account, None, used) for _, account in rows]
 
 
 @router.get("/api/v1/statuses/{status_id}/favourited_by", summary="Who favourited a status")
