@@ -182,7 +182,7 @@ async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -
 )
 async def identity_proofs(
     account_id: PathId, caller: ReadCaller, uow: UowDep
-) -> list[entities.Empty]:
+) -> list[entities.IdentityProof]:
     if await service.visible_account(uow.session, account_id) is None:
         raise NotFound()
     return []
