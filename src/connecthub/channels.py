@@ -22,6 +22,10 @@ DELETE = "delete"
 NOTIFICATION = "notification"
 CONVERSATION = "conversation"
 FILTERS_CHANGED = "filters_changed"
+ANNOUNCEMENT = "announcement"
+ANNOUNCEMENT_REACTION = "announcement.reaction"
+ANNOUNCEMENT_DELETE = "announcement.delete"
+ANNOUNCEMENT_EVENTS = frozenset({ANNOUNCEMENT, ANNOUNCEMENT_REACTION, ANNOUNCEMENT_DELETE})
 # ConnectHub's own (presence and typing are extensions).
 PRESENCE = "presence"
 TYPING = "typing"

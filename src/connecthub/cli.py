@@ -605,6 +605,17 @@ def _flags_app() -> typer.Typer:
 app.add_typer(_flags_app(), name="flags")
 
 
+def _emoji_app() -> typer.Typer:
+    from connecthub.emojis.cli import build
+
+    emoji_app = build(_on_engines, _settings)
+    emoji_app.callback()(_admin_logging)  # audit lines on stdout, as `admin` writes them
+    return emoji_app
+
+
+app.add_typer(_emoji_app(), name="emoji")
+
+
 def main() -> None:
     try:
         app()

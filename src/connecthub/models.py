@@ -1,7 +1,9 @@
 """Every domain's tables, imported in one place so Alembic sees the whole schema."""
 
 from connecthub.accounts import models as accounts_models
+from connecthub.announcements import models as announcements_models
 from connecthub.conversations import models as conversations_models
+from connecthub.emojis import models as emojis_models
 from connecthub.filters import models as filters_models
 from connecthub.flags import models as flags_models
 from connecthub.infra import idempotency, job_outbox
@@ -17,7 +19,9 @@ from connecthub.timelines import models as timelines_models
 __all__ = [
     "Base",
     "accounts_models",
+    "announcements_models",
     "conversations_models",
+    "emojis_models",
     "filters_models",
     "flags_models",
     "idempotency",

@@ -6,8 +6,10 @@ from fastapi import APIRouter, FastAPI
 
 from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.admin.endpoints import router as admin_router
+from connecthub.announcements.endpoints import router as announcements_router
 from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.discovery.endpoints import router as discovery_router
+from connecthub.emojis.endpoints import router as emojis_router
 from connecthub.filters.endpoints import router as filters_router
 from connecthub.flags.endpoints import router as flags_router
 from connecthub.instance.endpoints import router as instance_router
@@ -52,6 +54,8 @@ _DOMAIN_ROUTERS = (
     privacy_admin_router,
     admin_router,
     flags_router,
+    emojis_router,
+    announcements_router,
     webfinger_router,
 )
 

@@ -767,6 +767,107 @@ scenario("POST /api/v1/admin/flags/{key}/rollout")(_flags("POST", "/rollout", pe
 scenario("DELETE /api/v1/admin/flags/{key}")(_flags("DELETE"))
 
 
+# --- custom emojis, announcements, e-mail confirmation, userinfo ----------------------------
+
+
+async def _admin(w: World) -> str:
+    _admin_account, token = await staff(w.app, "boss", Role.ADMIN)
+    return token
+
+
+async def _emoji(w: World, token: str) -> dict[str, Any]:
+    files = {"image": ("blob.png", png(), "image/png")}
+    created: dict[str, Any] = await w.ok(
+        "POST", "/api/v1/admin/custom_emojis", token, files=files, data={"shortcode": "blob"}
+    )
+    return created
+
+
+@scenario("POST /api/v1/admin/custom_emojis")
+async def _emoji_create(w: World) -> Call:
+    token = await _admin(w)
+    files = {"image": ("blob.png", png(), "image/png")}
+    body = {"files": files, "data": {"shortcode": "blob", "category": "blobs"}}
+    return Call("POST", "/api/v1/admin/custom_emojis", token, kwargs=body)
+
+
+@scenario("PATCH /api/v1/admin/custom_emojis/{emoji_id:id}")
+async def _emoji_update(w: World) -> Call:
+    token = await _admin(w)
+    emoji = await _emoji(w, token)
+    body = {"json": {"category": "round", "visible_in_picker": False}}
+    return Call("PATCH", f"/api/v1/admin/custom_emojis/{emoji['id']}", token, kwargs=body)
+
+
+@scenario("DELETE /api/v1/admin/custom_emojis/{emoji_id:id}")
+async def _emoji_delete(w: World) -> Call:
+    token = await _admin(w)
+    emoji = await _emoji(w, token)
+    return Call("DELETE", f"/api/v1/admin/custom_emojis/{emoji['id']}", token)
+
+
+async def _announcement(w: World) -> tuple[str, str]:
+    token = await _admin(w)
+    created = await w.ok("POST", "/api/v1/admin/announcements", token, json={"text": "Hi"})
+    return token, str(created["id"])
+
+
+@scenario("POST /api/v1/admin/announcements")
+async def _announcement_create(w: World) -> Call:
+    token = await _admin(w)
+    body = {"json": {"text": "Maintenance tonight", "starts_at": "2030-01-01T20:00:00Z"}}
+    return Call("POST", "/api/v1/admin/announcements", token, kwargs=body)
+
+
+@scenario("PUT /api/v1/admin/announcements/{announcement_id:id}")
+async def _announcement_update(w: World) -> Call:
+    token, found = await _announcement(w)
+    body = {"json": {"text": "Maintenance at ten"}}
+    return Call("PUT", f"/api/v1/admin/announcements/{found}", token, kwargs=body)
+
+
+@scenario("DELETE /api/v1/admin/announcements/{announcement_id:id}")
+async def _announcement_delete(w: World) -> Call:
+    token, found = await _announcement(w)
+    return Call("DELETE", f"/api/v1/admin/announcements/{found}", token)
+
+
+@scenario("POST /api/v1/announcements/{announcement_id:id}/dismiss")
+async def _announcement_dismiss(w: World) -> Call:
+    _admin_token, found = await _announcement(w)
+    _me, token = await w.user("alice")
+    return Call("POST", f"/api/v1/announcements/{found}/dismiss", token)
+
+
+@scenario("PUT /api/v1/announcements/{announcement_id:id}/reactions/{name}")
+async def _reaction_add(w: World) -> Call:
+    _admin_token, found = await _announcement(w)
+    _me, token = await w.user("alice")
+    return Call("PUT", f"/api/v1/announcements/{found}/reactions/\N{THUMBS UP SIGN}", token)
+
+
+@scenario("DELETE /api/v1/announcements/{announcement_id:id}/reactions/{name}")
+async def _reaction_remove(w: World) -> Call:
+    _admin_token, found = await _announcement(w)
+    _me, token = await w.user("alice")
+    url = f"/api/v1/announcements/{found}/reactions/\N{THUMBS UP SIGN}"
+    await w.ok("PUT", url, token)
+    return Call("DELETE", url, token)
+
+
+@scenario("POST /api/v1/emails/confirmations")
+async def _resend_confirmation(w: World) -> Call:
+    _me, token = await w.user("alice", confirmed=False)
+    body = {"json": {"email": "alice@example.net"}}
+    return Call("POST", "/api/v1/emails/confirmations", token, kwargs=body, warm="/api/v1/instance")
+
+
+@scenario("POST /oauth/userinfo")
+async def _userinfo(w: World) -> Call:
+    _me, token = await w.user("alice")
+    return Call("POST", "/oauth/userinfo", token)
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -868,6 +969,17 @@ BUDGETS: dict[str, Budget] = {
     "PUT /api/v2/filters/keywords/{keyword_id}": Budget(3, 2),
     "PUT /api/v2/filters/{filter_id}": Budget(7, 6),
     "PUT /auth/password": Budget(0, 0),
+    "DELETE /api/v1/admin/announcements/{announcement_id:id}": Budget(4, 3),
+    "DELETE /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(5, 4),
+    "DELETE /api/v1/announcements/{announcement_id:id}/reactions/{name}": Budget(5, 4),
+    "PATCH /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(3, 2),
+    "POST /api/v1/admin/announcements": Budget(4, 3),
+    "POST /api/v1/admin/custom_emojis": Budget(3, 2),
+    "POST /api/v1/announcements/{announcement_id:id}/dismiss": Budget(3, 2),
+    "POST /api/v1/emails/confirmations": Budget(7, 5),
+    "POST /oauth/userinfo": Budget(2, 1),
+    "PUT /api/v1/admin/announcements/{announcement_id:id}": Budget(5, 4),
+    "PUT /api/v1/announcements/{announcement_id:id}/reactions/{name}": Budget(6, 5),
 }
 
 

@@ -28,6 +28,7 @@ from connecthub.admin.deps import moderator, staff
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.params import boolean, iso_date, text
+from connecthub.emojis import service as emojis
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
@@ -46,6 +47,7 @@ AppCaller = Annotated[Caller, Depends(require("write:accounts", user=False))]
 ReadCaller = Annotated[Caller, Depends(require("read:accounts", "profile"))]
 ReadAccounts = Annotated[Caller, Depends(require("read:accounts"))]
 WriteCaller = Annotated[Caller, Depends(require("write:accounts"))]
+UnconfirmedCaller = Annotated[Caller, Depends(require("write:accounts", pending=True))]
 AdminCaller = Annotated[Caller, Depends(staff("admin:write:accounts", "approve"))]
 # Mastodon's limit on `GET /api/v1/accounts?id[]=`.
 MAX_ACCOUNT_IDS = 40
@@ -142,7 +144,8 @@ async def update_credentials(
     for image in images:  # after the other fields validated: a refused update stores nothing
         await media_service.set_profile_image(uow, settings, account, image)
     await uow.session.flush()
-    return credential_account_entity(settings, account, user)
+    found = await service.profile_emojis(uow.session, settings, account)
+    return credential_account_entity(settings, account, user, found)
 
 
 async def profile_images(request: Request) -> list[media_service.Incoming]:
@@ -163,7 +166,8 @@ async def accounts_by_ids(
 ) -> list[entities.Account]:
     ids = id_list(request, "id", MAX_ACCOUNT_IDS)
     found = await service.visible_accounts(uow.session, ids)
-    return [account_entity(settings, account, role) for account, role in found]
+    used = await emojis.of_profiles(uow.session, settings, [account for account, _ in found])
+    return [account_entity(settings, account, role, used) for account, role in found]
 
 
 @router.get("/api/v1/preferences", summary="The caller's posting and reading preferences")
@@ -178,7 +182,8 @@ async def _remove_profile_image(
     account, user = await _signed_in_user(uow, caller)
     await media_service.remove_profile_image(uow, account, field)
     await uow.session.flush()
-    return credential_account_entity(settings, account, user)
+    found = await service.profile_emojis(uow.session, settings, account)
+    return credential_account_entity(settings, account, user, found)
 
 
 @router.delete("/api/v1/profile/avatar", summary="Remove my avatar (back to the default)")
@@ -206,7 +211,8 @@ async def lookup(acct: str, uow: UowDep, settings: SettingsDep) -> entities.Acco
     if account is None:
         raise NotFound()
     role = await service.role_of_account(uow.session, account.id)
-    return account_entity(settings, account, role)
+    found = await service.profile_emojis(uow.session, settings, account)
+    return account_entity(settings, account, role, found)
 
 
 @router.get("/api/v1/accounts/{account_id:id}", summary="An account by id")
@@ -215,7 +221,34 @@ async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -
     if account is None:
         raise NotFound()
     role = await service.role_of_account(uow.session, account.id)
-    return account_entity(settings, account, role)
+    found = await service.profile_emojis(uow.session, settings, account)
+    return account_entity(settings, account, role, found)
+
+
+@router.get(
+    "/api/v1/accounts/{account_id:id}/identity_proofs",
+    summary="Identity proofs (none: Mastodon retired them; kept for older clients)",
+)
+async def identity_proofs(
+    account_id: PathId, caller: ReadCaller, uow: UowDep
+) -> list[entities.IdentityProof]:
+    if await service.visible_account(uow.session, account_id) is None:
+        raise NotFound()
+    return []
+
+
+@router.post(
+    "/api/v1/emails/confirmations",
+    summary="Mail the confirmation link again (optionally to a new `email`); 403 once the "
+    "address is confirmed",
+)
+async def resend_confirmation(
+    request: Request, caller: UnconfirmedCaller, uow: UowDep, settings: SettingsDep
+) -> entities.Empty:
+    params = await read_params(request)
+    email = text(params, "email") if "email" in params else None
+    await registration.resend_confirmation(uow, settings, caller.account_id, email)
+    return {}
 
 
 @router.post(

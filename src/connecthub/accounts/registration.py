@@ -167,6 +167,31 @@ async def confirm_email(uow: UnitOfWork, settings: Settings, token: str) -> User
     return user
 
 
+async def resend_confirmation(
+    uow: UnitOfWork, settings: Settings, account_id: int, email: str | None
+) -> None:
+    """Mastodon's `POST /api/v1/emails/confirmations`: mail the confirmation link again,
+    to `email` when given (the address changes first; a link sent to the old one stops
+    working, as it names the address). Only while the address awaits confirmation (403)."""
+    user = await service.user_for_account(uow.session, account_id)
+    if user is None:
+        raise NotFound()
+    if user.confirmed_at is not None:
+        raise Forbidden("This method is only available while the e-mail is awaiting confirmation")
+    if email is not None:
+        email = email.strip()
+        service.check_email(email)
+        other = await service.user_by_email(uow.session, email)
+        if other is not None and other.id != user.id:
+            raise service.EmailTaken()
+        user.email, user.email_key = email, email.lower()
+        await uow.session.flush()
+    account = await service.account_by_id(uow.session, account_id)
+    assert account is not None  # a user's account row exists while the user does
+    mail = _confirmation_mail(settings, account, user)
+    uow.after_commit(lambda: send_mail(settings, mail))
+
+
 async def approve(session: AsyncSession, username: str) -> User:
     """A moderator lets a pending account in."""
     account = await repository.account_by_username(session, username)

@@ -3,7 +3,7 @@ CredentialAccount (with `source` and `role`), Role and Token."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from connecthub import entities
@@ -12,6 +12,7 @@ from connecthub.accounts.roles import ROLES, RoleInfo, role_info
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
 from connecthub.core.html import text_to_html
+from connecthub.emojis.serializers import used
 from connecthub.infra.storage import media_url
 
 MISSING_AVATAR = "/avatars/original/missing.png"
@@ -42,9 +43,17 @@ def _fields(account: Account) -> list[entities.Field]:
     ]
 
 
+_NO_EMOJIS: Mapping[str, entities.CustomEmoji] = {}
+
+
 def account_entity(
-    settings: Settings, account: Account, role: str | None = None
+    settings: Settings,
+    account: Account,
+    role: str | None = None,
+    emojis: Mapping[str, entities.CustomEmoji] = _NO_EMOJIS,
 ) -> entities.Account:
+    """`emojis`: the custom emojis its name and bio may use, by shortcode
+    (`emojis/service.used_in`); those they name go in its `emojis`."""
     root = settings.base_url
     profile = f"{root}/@{account.username}"
     avatar = root + MISSING_AVATAR
@@ -80,7 +89,7 @@ def account_entity(
         else None,
         "hide_collections": False,
         "noindex": False,
-        "emojis": [],
+        "emojis": used(emojis, account.display_name, account.note),
         "roles": [
             {"id": info.id, "name": info.name, "color": info.color}
             for info in [info]
@@ -91,7 +100,12 @@ def account_entity(
 
 
 def credential_account_entity(
-    settings: Settings, account: Account, user: User, *, follow_requests_count: int = 0
+    settings: Settings,
+    account: Account,
+    user: User,
+    emojis: Mapping[str, entities.CustomEmoji] = _NO_EMOJIS,
+    *,
+    follow_requests_count: int = 0,
 ) -> entities.CredentialAccount:
     source: entities.Source = {
         "privacy": user.default_privacy,
@@ -108,7 +122,7 @@ def credential_account_entity(
         "indexable": False,
     }
     return {
-        **account_entity(settings, account, user.role),
+        **account_entity(settings, account, user.role, emojis),
         "source": source,
         "role": role_entity(role_info(user.role)),
     }

@@ -9,12 +9,14 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub import entities
 from connecthub.accounts import repository
 from connecthub.accounts.models import Account, Role, User
 from connecthub.accounts.passwords import hash_password
 from connecthub.accounts.serializers import credential_account_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.emojis import service as emojis
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
@@ -188,10 +190,19 @@ async def credential_account_bytes(uow: UnitOfWork, settings: Settings, account_
     pair = await repository.account_with_user(uow.session, account_id)
     if pair is None:
         raise NotFound()
-    body = orjson.dumps(credential_account_entity(settings, *pair))
+    account, user = pair
+    used = await profile_emojis(uow.session, settings, account)
+    body = orjson.dumps(credential_account_entity(settings, account, user, used))
     if cache is not None:
         await cache.put_raw_many(CREDENTIAL_ACCOUNT, {account_id: body}, generation)
     return body
+
+
+async def profile_emojis(
+    session: AsyncSession, settings: Settings, account: Account
+) -> dict[str, entities.CustomEmoji]:
+    """The custom emojis an account's display name and bio may name (for its entity)."""
+    return await emojis.of_profiles(session, settings, [account])
 
 
 async def user_for_account(session: AsyncSession, account_id: int) -> User | None:

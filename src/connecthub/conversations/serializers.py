@@ -11,6 +11,7 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.config import Settings
 from connecthub.conversations import repository
 from connecthub.conversations.models import AccountConversation
+from connecthub.emojis import service as emojis
 from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import status_entities
 
@@ -33,6 +34,7 @@ async def conversation_entities(
             strict=True,
         )
     )
+    used = await emojis.of_profiles(session, settings, [a for a, _role in accounts.values()])
     found: list[entities.Conversation] = []
     for row, status in rows:
         others = [accounts[i] for i in row.participant_account_ids if i in accounts]
@@ -42,7 +44,7 @@ async def conversation_entities(
             {
                 "id": str(row.id),
                 "unread": row.unread,
-                "accounts": [account_entity(settings, a, role) for a, role in others],
+                "accounts": [account_entity(settings, a, role, used) for a, role in others],
                 "last_status": rendered.get(status.id) if status is not None else None,
             }
         )

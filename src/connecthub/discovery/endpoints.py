@@ -11,6 +11,7 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from connecthub.core.params import boolean
 from connecthub.discovery import service
+from connecthub.emojis import service as emojis
 from connecthub.errors import ValidationFailed
 from connecthub.flags.deps import FeaturesDep
 from connecthub.http.auth import Caller, require
@@ -64,6 +65,7 @@ async def search(
         offset=offset,
         following=_flag(request, "following"),
     )
+    used = await emojis.of_profiles(uow.session, settings, accounts)
     tags = await service.search_hashtags(
         uow,
         q,
@@ -73,7 +75,7 @@ async def search(
         offset=offset,
     )
     return {
-        "accounts": [account_entity(settings, account) for account in accounts],
+        "accounts": [account_entity(settings, account, None, used) for account in accounts],
         "statuses": [],
         "hashtags": [{"name": tag.name, "url": tag_url(settings, tag.name)} for tag in tags],
     }
@@ -110,4 +112,5 @@ async def search_accounts(
         following=_flag(request, "following"),
         followers=_flag(request, "followers"),
     )
-    return [account_entity(settings, account) for account in accounts]
+    used = await emojis.of_profiles(uow.session, settings, accounts)
+    return [account_entity(settings, account, None, used) for account in accounts]

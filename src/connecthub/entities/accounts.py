@@ -21,6 +21,16 @@ class CustomEmoji(TypedDict):
     category: str | None
 
 
+class IdentityProof(TypedDict):
+    """Mastodon's retired IdentityProof: the list is always empty."""
+
+    provider: str
+    provider_username: str
+    updated_at: str
+    proof_url: str
+    profile_url: str
+
+
 class AccountRole(TypedDict):
     """A highlighted role as an Account shows it (Account.roles)."""
 

@@ -28,3 +28,17 @@ class TwoFactorStatus(TypedDict):
     enabled: bool
     # Given once, when two-factor sign-in is enabled.
     recovery_codes: NotRequired[list[str]]
+
+
+class AdminCustomEmoji(TypedDict):
+    """A custom emoji as the admin API shows it (ConnectHub's extension): Mastodon's
+    CustomEmoji with its id and times."""
+
+    id: str
+    shortcode: str
+    url: str
+    static_url: str
+    visible_in_picker: bool
+    category: str | None
+    created_at: str
+    updated_at: str

@@ -171,3 +171,18 @@ class StatusSource(TypedDict):
 class Context(TypedDict):
     ancestors: list[Status]
     descendants: list[Status]
+
+
+class OEmbed(TypedDict):
+    """oEmbed (https://oembed.com) of a public status, as Mastodon's `/api/oembed` answers."""
+
+    type: str
+    version: str
+    author_name: str
+    author_url: str
+    provider_name: str
+    provider_url: str
+    cache_age: int
+    html: str
+    width: int
+    height: int | None

@@ -71,8 +71,12 @@ class Caller:
     account_id: int
 
 
-def require(*scopes: str, user: bool = True) -> Callable[[Request], Awaitable[Caller]]:
-    """A dependency: a token with any of `scopes` (and, when `user`, a signed-in user)."""
+def require(
+    *scopes: str, user: bool = True, pending: bool = False
+) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency: a token with any of `scopes` (and, when `user`, a signed-in user who
+    may act: `pending` lets in one whose e-mail awaits confirmation or whose sign-up awaits
+    approval, for the routes that exist for them)."""
 
     async def dependency(request: Request) -> Caller:
         token = await optional_token(request)
@@ -82,7 +86,7 @@ def require(*scopes: str, user: bool = True) -> Callable[[Request], Awaitable[Ca
             raise Forbidden("This action is outside the authorized scopes")
         if user and token.account_id is None:
             raise Unauthorized("This method requires an authenticated user")
-        if user and token.pending is not None:
+        if user and token.pending is not None and not pending:
             raise Forbidden(token.pending)
         return Caller(token=token, account_id=token.account_id or 0)
 

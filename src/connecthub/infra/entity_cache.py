@@ -225,6 +225,14 @@ def remember(session: Any, kind: str, entities: Mapping[int, Any]) -> None:
     sync.info.setdefault(_MEMO, {}).setdefault(kind, {}).update(entities)
 
 
+def retire_on_commit(session: Any, *kinds: str) -> None:
+    """Every entry of `kinds` goes when this session commits (a new generation): for a
+    change that reaches renderings no row names, such as a custom emoji they show."""
+    sync: Session = getattr(session, "sync_session", session)
+    for kind in kinds:
+        _record(sync, _Tracked(kind, "id"), _EVERY)
+
+
 def _changed_keys(instance: object) -> list[tuple[str, object]]:
     return [
         (tracked.kind, getattr(instance, tracked.column, None))

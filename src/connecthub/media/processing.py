@@ -215,3 +215,29 @@ def fitted_image(
     fitted = ImageOps.fit(still, box, Image.Resampling.LANCZOS)
     output = PNG if fitted.mode in _ALPHA_MODES else JPEG
     return Variant("original", _encode(fitted, output, None), output, *fitted.size)
+
+
+# Custom emojis are drawn at text size: a larger upload is scaled down to this side.
+EMOJI_SIDE = 128
+
+
+def emoji_images(data: bytes, file_type: FileType, *, max_pixels: int) -> tuple[Variant, Variant]:
+    """A custom emoji: the image re-encoded in its own format (PNG, GIF or WebP, animation
+    kept) within `EMOJI_SIDE`, and a static PNG of its first frame."""
+    if file_type not in (PNG, GIF, WEBP):
+        raise ImageRefused("must be a PNG, GIF or WebP image")
+    image = _open(data, file_type, max_pixels)
+    frames = [
+        (_fitted_within(_normalised(frame), EMOJI_SIDE), duration)
+        for frame, duration in _frames(image)
+    ]
+    still = frames[0][0]
+    if len(frames) > 1:
+        original = _encode_animation(frames, _PIL_FORMATS[file_type])
+    else:
+        original = _encode(still, file_type, None)
+    static = _encode(still, PNG, None)
+    return (
+        Variant("original", original, file_type, *still.size),
+        Variant("static", static, PNG, *still.size),
+    )

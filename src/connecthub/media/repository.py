@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
+from connecthub.emojis.models import CustomEmoji
 from connecthub.ids import new_id
 from connecthub.media.models import MediaAttachment, MediaPurge, MediaState
 
@@ -121,6 +122,11 @@ async def keys_in_use(session: AsyncSession, keys: Iterable[str]) -> set[str]:
     )
     for avatar, header in (await session.execute(profile)).all():
         used.update(key for key in (avatar, header) if key in wanted)
+    emojis = select(CustomEmoji.image_key, CustomEmoji.static_key).where(
+        or_(CustomEmoji.image_key.in_(wanted), CustomEmoji.static_key.in_(wanted))
+    )
+    for image, static in (await session.execute(emojis)).all():
+        used.update(key for key in (image, static) if key in wanted)
     return used
 
 

@@ -41,13 +41,20 @@ from connecthub.infra.uow import UnitOfWork
 from connecthub.instance.limits import MAX_MEDIA_ATTACHMENTS, MEDIA_DESCRIPTION_LIMIT
 from connecthub.media import av, repository
 from connecthub.media.models import MediaAttachment, MediaKind, MediaState
-from connecthub.media.processing import ImageRefused, fitted_image, process_image
+from connecthub.media.processing import (
+    ImageRefused,
+    emoji_images,
+    fitted_image,
+    process_image,
+)
 from connecthub.media.sniffing import FileType, sniff
 
 PROCESS_JOB = "media.process"
 PURGE_JOB = "media.purge"
 EXPIRE_JOB = "media.expire_unattached"
 PROFILE_BOXES = {"avatar": (400, 400), "header": (1500, 500)}
+# Mastodon's limit for a custom emoji's file.
+EMOJI_MAX_BYTES = 256 * 1024
 ALLOWED = (
     "images (JPEG, PNG, GIF, WebP, AVIF), video (MP4, WebM, MOV), audio (MP3, OGG, WAV, FLAC, M4A)"
 )
@@ -442,6 +449,31 @@ async def remove_profile_image(uow: UnitOfWork, account: Account, field: str) ->
     if previous:
         setattr(account, column, None)
         await purge_after_commit(uow, [previous])
+
+
+async def store_emoji(uow: UnitOfWork, settings: Settings, incoming: Incoming) -> tuple[str, str]:
+    """A custom emoji's image (PNG, GIF or WebP, at most `EMOJI_MAX_BYTES`): re-encoded,
+    with a static PNG rendition, both stored. Returns their keys (image, static)."""
+    file_type = sniff(incoming.head)
+    if file_type is None or file_type.extension not in ("png", "gif", "webp"):
+        raise ValidationFailed(incoming.field, "must be a PNG, GIF or WebP image")
+    if incoming.size > EMOJI_MAX_BYTES:
+        raise ValidationFailed(incoming.field, f"is too large (maximum is {EMOJI_MAX_BYTES} bytes)")
+    data = await incoming.read()
+    if len(data) > EMOJI_MAX_BYTES:
+        raise ValidationFailed(incoming.field, f"is too large (maximum is {EMOJI_MAX_BYTES} bytes)")
+    try:
+        image, static = await in_thread(
+            emoji_images, data, file_type, max_pixels=settings.media_image_max_pixels
+        )
+    except ImageRefused as exc:
+        raise ValidationFailed(incoming.field, str(exc)) from None
+    objects = [
+        StoredObject(content_key(role, v.data, v.file_type), v.data, v.file_type.content_type)
+        for role, v in (("emoji", image), ("emoji_static", static))
+    ]
+    await store(uow.session, uow.engines.storage, objects)
+    return objects[0].key, objects[1].key
 
 
 async def own_upload(

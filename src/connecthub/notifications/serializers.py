@@ -11,6 +11,7 @@ from connecthub import entities
 from connecthub.accounts.serializers import account_entity
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
+from connecthub.emojis import service as emojis
 from connecthub.notifications import repository
 from connecthub.notifications.repository import NotificationView, Row
 from connecthub.statuses.entity_bytes import refs, status_bytes
@@ -39,6 +40,8 @@ async def notification_entities(
         int(entity["id"]): entity
         for entity in await status_entities(session, ordered, viewer_id, settings, context=context)
     }
+    senders = [text for r in rows for text in (r.sender.display_name, r.sender.note)]
+    used = await emojis.used_in(session, settings, senders)
     found: list[entities.Notification] = []
     for row in rows:
         notification = row.notification
@@ -50,7 +53,7 @@ async def notification_entities(
             "type": notification.type,
             "created_at": iso(notification.created_at),
             "group_key": f"ungrouped-{notification.id}",
-            "account": account_entity(settings, row.sender, row.sender_role),
+            "account": account_entity(settings, row.sender, row.sender_role, used),
         }
         if notification.type in STATUS_TYPES:
             entity["status"] = rendered.get(notification.status_id or 0)

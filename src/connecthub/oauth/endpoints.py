@@ -12,10 +12,12 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from connecthub.accounts import service as accounts
 from connecthub.accounts.models import OAuthApplication
+from connecthub.accounts.serializers import account_entity
 from connecthub.accounts.sign_in import SecondFactorRequired, SignInError
 from connecthub.config import Settings
-from connecthub.errors import OAuthError, TooManyRequests, ValidationFailed
+from connecthub.errors import NotFound, OAuthError, TooManyRequests, ValidationFailed
 from connecthub.http import forms, pages
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
@@ -32,6 +34,7 @@ from connecthub.oauth.schemas import (
     SessionInfo,
     TokenRequest,
     TokenResponse,
+    Userinfo,
     credential_application,
     iso_time,
 )
@@ -463,12 +466,37 @@ async def server_metadata(settings: SettingsDep) -> ServerMetadata:
         token_endpoint=f"{origin}/oauth/token",
         app_registration_endpoint=f"{origin}/api/v1/apps",
         revocation_endpoint=f"{origin}/oauth/revoke",
+        userinfo_endpoint=f"{origin}/oauth/userinfo",
         scopes_supported=_scopes_supported(),
         response_types_supported=["code"],
         response_modes_supported=["query"],
         code_challenge_methods_supported=["S256"],
         grant_types_supported=_grant_types(settings),
         token_endpoint_auth_methods_supported=["client_secret_basic", "client_secret_post"],
+    )
+
+
+ProfileCaller = Annotated[Caller, Depends(require("profile"))]
+
+
+@router.get(
+    "/oauth/userinfo",
+    response_model=Userinfo,
+    summary="OpenID Connect userinfo of the token's account (scope `profile`)",
+)
+@router.post("/oauth/userinfo", response_model=Userinfo, include_in_schema=False)
+async def userinfo(caller: ProfileCaller, uow: UowDep, settings: SettingsDep) -> Userinfo:
+    account = await accounts.account_by_id(uow.session, caller.account_id)
+    if account is None:
+        raise NotFound()
+    entity = account_entity(settings, account)
+    return Userinfo(
+        iss=f"{settings.base_url}/",
+        sub=entity["uri"],
+        name=account.display_name,
+        preferred_username=account.username,
+        profile=entity["url"],
+        picture=entity["avatar"],
     )
 
 

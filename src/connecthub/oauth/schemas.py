@@ -125,12 +125,24 @@ class ServerMetadata(BaseModel):
     token_endpoint: str
     app_registration_endpoint: str
     revocation_endpoint: str
+    userinfo_endpoint: str
     scopes_supported: list[str]
     response_types_supported: list[str]
     response_modes_supported: list[str]
     code_challenge_methods_supported: list[str]
     grant_types_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
+
+
+class Userinfo(BaseModel):
+    """OpenID Connect userinfo for the token's account, as Mastodon 4.4 serves it."""
+
+    iss: str = Field(description="This server's root URL.")
+    sub: str = Field(description="The account's URI.")
+    name: str
+    preferred_username: str
+    profile: str = Field(description="The account's profile page.")
+    picture: str = Field(description="The account's avatar.")
 
 
 class AuthorizedApp(BaseModel):

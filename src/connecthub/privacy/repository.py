@@ -24,6 +24,7 @@ from connecthub.accounts.models import (
     User,
     WebSession,
 )
+from connecthub.announcements.models import AnnouncementDismissal, AnnouncementReaction
 from connecthub.conversations.models import AccountConversation
 from connecthub.filters.models import Filter
 from connecthub.flags.models import FlagExposure
@@ -49,6 +50,8 @@ def _either_way(model: Any) -> Condition:
 # (table, rows of the account), deleted in this order after its statuses.
 ERASED_ROWS: list[tuple[Any, Condition]] = [
     (Bookmark, lambda a: Bookmark.account_id == a),
+    (AnnouncementReaction, lambda a: AnnouncementReaction.account_id == a),
+    (AnnouncementDismissal, lambda a: AnnouncementDismissal.account_id == a),
     (StatusPin, lambda a: StatusPin.account_id == a),
     (Mention, lambda a: Mention.account_id == a),
     (FollowRequest, _either_way(FollowRequest)),

@@ -14,6 +14,7 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
 from connecthub.core.params import text
+from connecthub.emojis import service as emojis
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
@@ -156,10 +157,11 @@ async def familiar_followers(
 ) -> list[entities.FamiliarFollowers]:
     ids = schemas.account_ids(request)
     found = await service.familiar_followers(uow, caller.account_id, ids)
+    used = await emojis.of_profiles(uow.session, settings, [a for f in found.values() for a in f])
     return [
         {
             "id": str(account_id),
-            "accounts": [account_entity(settings, a) for a in found[account_id]],
+            "accounts": [account_entity(settings, a, None, used) for a in found[account_id]],
         }
         for account_id in ids
     ]
@@ -195,7 +197,9 @@ async def _listed_accounts(
         listed_column=listed_column,
         owner_id=owner_id,
     )
-    return [account_entity(settings, account) for _, account in _with_link(request, response, rows)]
+    accounts = [account for _, account in _with_link(request, response, rows)]
+    used = await emojis.of_profiles(uow.session, settings, accounts)
+    return [account_entity(settings, account, None, used) for account in accounts]
 
 
 async def _public_list(
@@ -293,11 +297,14 @@ async def mutes(
 ) -> list[entities.MutedAccount]:
     rows = await service.mutes_page(uow, caller.account_id, page)
     _with_link(request, response, [(mute.id, account) for mute, account in rows])
-    return [_muted_account(settings, account, mute.expires_at) for mute, account in rows]
+    used = await emojis.of_profiles(uow.session, settings, [account for _, account in rows])
+    return [_muted_account(settings, account, mute.expires_at, used) for mute, account in rows]
 
 
-def _muted_account(settings: Settings, account: Account, expires_at: Any) -> entities.MutedAccount:
-    return {**account_entity(settings, account), "mute_expires_at": iso(expires_at)}
+def _muted_account(
+    settings: Settings, account: Account, expires_at: Any, used: dict[str, entities.CustomEmoji]
+) -> entities.MutedAccount:
+    return {**account_entity(settings, account, None, used), "mute_expires_at": iso(expires_at)}
 
 
 @router.get("/api/v1/endorsements", summary="Accounts I endorse")

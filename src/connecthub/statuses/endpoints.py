@@ -12,6 +12,7 @@ from connecthub.accounts import service as accounts_service
 from connecthub.accounts.models import Account
 from connecthub.accounts.serializers import account_entity
 from connecthub.core.params import boolean, text
+from connecthub.emojis import service as emojis
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id, path_id
@@ -25,6 +26,7 @@ from connecthub.statuses import featured_tags, interactions, service
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
 from connecthub.statuses.schemas import status_draft, string_list, visibility
 from connecthub.statuses.serializers import (
+    oembed_entity,
     status_edit_entities,
     status_entities,
     status_entity,
@@ -232,7 +234,8 @@ async def _accounts_page(
         link = link_header(request, rows[0][0], rows[-1][0])
         if link:
             response.headers["Link"] = link
-    return [account_entity(settings, account) for _, account in rows]
+    used = await emojis.of_profiles(uow.session, settings, [account for _, account in rows])
+    return [account_entity(settings, account, None, used) for _, account in rows]
 
 
 @router.get("/api/v1/statuses/{status_id}/favourited_by", summary="Who favourited a status")
@@ -440,3 +443,27 @@ async def account_featured_tags(
 
 
 __all__ = ["router"]
+
+
+def _size(field: str, value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    number = parse_id(value)
+    if number is None or not 0 < number <= 10_000:
+        raise ValidationFailed(field, "must be a whole number of pixels (1 to 10000)")
+    return number
+
+
+@router.get("/api/oembed", summary="oEmbed of a public status, by its URL (404 otherwise)")
+async def oembed(
+    uow: UowDep,
+    settings: SettingsDep,
+    url: str | None = None,
+    maxwidth: str | None = None,
+    maxheight: str | None = None,
+) -> entities.OEmbed:
+    if not url:
+        raise ValidationFailed("url", "is required")
+    width, height = _size("maxwidth", maxwidth), _size("maxheight", maxheight)
+    status, author = await service.status_at_url(uow, settings, url)
+    return oembed_entity(settings, status, author, width, height)

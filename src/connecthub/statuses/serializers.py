@@ -8,6 +8,7 @@ long the list is, so a timeline page never turns into N+1 queries.
 from __future__ import annotations
 
 import functools
+import html
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from connecthub.accounts.serializers import account_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
+from connecthub.emojis import service as emojis
+from connecthub.emojis.serializers import shortcodes_in, used
 from connecthub.filters import matching
 from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache
@@ -92,6 +95,7 @@ class Parts(TypedDict):
     mentions: list[entities.Mention]
     tags: list[entities.Tag]
     media_attachments: list[entities.MediaAttachment]
+    emojis: list[entities.CustomEmoji]  # those its texts use (emojis/serializers.used)
     poll: bool  # whether it has one: polls themselves are read fresh
 
 
@@ -120,6 +124,7 @@ def _parts_of(cached: bytes) -> Parts:
         "mentions": value["mentions"],
         "tags": value["tags"],
         "media_attachments": value["media_attachments"],
+        "emojis": value["emojis"],
         "poll": bool(value["poll"]),
     }
 
@@ -254,15 +259,18 @@ def remember_new(
     the session's memo, so the renders that follow before the commit (the response, the
     fan-out job's entity, the stream events) run no render query. `mentioned` in the order
     they were added, as the mentions query answers them. Call it after the last flush that
-    touches the status or its author (a flush drops their memo entries)."""
-    rendered = account_entity(settings, author, role)
-    entity_cache.remember(session, ACCOUNT, {status.account_id: rendered})
-    if status.has_media:
-        return  # its attachments are read by the render
+    touches the status or its author (a flush drops their memo entries). A text naming a
+    `:shortcode:` is left to the render, which looks the emojis up."""
+    if not shortcodes_in(author.display_name, author.note):
+        rendered = account_entity(settings, author, role)
+        entity_cache.remember(session, ACCOUNT, {status.account_id: rendered})
+    if status.has_media or shortcodes_in(status.text, status.spoiler_text):
+        return  # its attachments or emojis are read by the render
     parts: Parts = {
         "mentions": [_mention_entity(settings, account) for account in mentioned],
         "tags": [_tag_entity(settings, tag) for tag in sorted(tags, key=lambda t: t.name_key)],
         "media_attachments": [],
+        "emojis": [],
         "poll": has_poll,
     }
     rendering = shared_bytes(settings.base_url, status, parts, author.username)
@@ -360,8 +368,10 @@ async def render_accounts(
     session: AsyncSession, settings: Settings, account_ids: set[int]
 ) -> dict[int, entities.Account]:
     statement = _miss_statements(dialect_of(session))["accounts"]
-    rows = await session.execute(statement, {"ids": list(account_ids)})
-    return {account.id: account_entity(settings, account, role) for account, role in rows.all()}
+    rows = (await session.execute(statement, {"ids": list(account_ids)})).all()
+    texts = [text for account, _ in rows for text in (account.display_name, account.note)]
+    found = await emojis.used_in(session, settings, texts)
+    return {account.id: account_entity(settings, account, role, found) for account, role in rows}
 
 
 async def render_statuses(
@@ -383,7 +393,8 @@ async def _render_parts(
     attachments, and whether it has a poll."""
     ids = {s.id for s in statuses}
     parts: dict[int, Parts] = {
-        i: {"mentions": [], "tags": [], "media_attachments": [], "poll": False} for i in ids
+        i: {"mentions": [], "tags": [], "media_attachments": [], "emojis": [], "poll": False}
+        for i in ids
     }
     statements = _miss_statements(dialect_of(session))
     params = {"ids": list(ids)}
@@ -398,6 +409,11 @@ async def _render_parts(
             parts[status_id]["media_attachments"] = [media_entity(settings, m) for m in rows]
     for status_id in await session.scalars(statements["polls"], params):
         parts[status_id]["poll"] = True
+    texts = [text for s in statuses for text in (s.text, s.spoiler_text)]
+    found = await emojis.used_in(session, settings, texts)
+    if found:
+        for status in statuses:
+            parts[status.id]["emojis"] = used(found, status.text, status.spoiler_text)
     return parts
 
 
@@ -605,7 +621,7 @@ def _shared(root: str, status: Status, parts: Parts, username: str) -> Shared:
         "media_attachments": parts["media_attachments"],
         "mentions": parts["mentions"],
         "tags": parts["tags"],
-        "emojis": [],
+        "emojis": parts["emojis"],
         "card": None,
     }
 
@@ -758,4 +774,32 @@ def featured_tag_entity(
         "url": f"{settings.base_url}/@{username}/tagged/{row.name.lower()}",
         "statuses_count": str(statuses_count),
         "last_status_at": _aware(last_status_at).date().isoformat() if last_status_at else None,
+    }
+
+
+OEMBED_WIDTH = 400
+OEMBED_CACHE_AGE = 86_400
+
+
+def oembed_entity(
+    settings: Settings, status: Status, author: Account, width: int | None, height: int | None
+) -> entities.OEmbed:
+    """Mastodon's oEmbed of a public status: an iframe of the status' embed page."""
+    root = settings.base_url
+    width = width or OEMBED_WIDTH
+    source = html.escape(f"{root}/@{author.username}/{status.id}/embed", quote=True)
+    frame_height = f' height="{height}"' if height else ""
+    return {
+        "type": "rich",
+        "version": "1.0",
+        "author_name": author.display_name or author.username,
+        "author_url": f"{root}/@{author.username}",
+        "provider_name": settings.local_domain,
+        "provider_url": f"{root}/",
+        "cache_age": OEMBED_CACHE_AGE,
+        "html": f'<iframe src="{source}" class="mastodon-embed" '
+        f'style="max-width: 100%; border: 0" width="{width}"{frame_height} '
+        'allowfullscreen="allowfullscreen"></iframe>',
+        "width": width,
+        "height": height,
     }

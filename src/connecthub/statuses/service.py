@@ -13,10 +13,12 @@ Hooks for other domains (jobs enqueued after commit):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +29,7 @@ from connecthub.config import Settings
 from connecthub.conversations import service as conversations_service
 from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
-from connecthub.ids import new_id
+from connecthub.ids import new_id, parse_id
 from connecthub.infra import idempotency
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance.limits import RAW_STATUS_LENGTH_FACTOR
@@ -315,6 +317,33 @@ async def access_status(uow: UnitOfWork, viewer_id: int | None, status_id: int) 
     if status is None:
         raise NotFound()
     return status
+
+
+_STATUS_PATHS = (
+    re.compile(r"/@(?P<username>[A-Za-z0-9_]{1,30})/(?P<id>[0-9]{1,19})/?"),
+    re.compile(r"/users/(?P<username>[A-Za-z0-9_]{1,30})/statuses/(?P<id>[0-9]{1,19})/?"),
+)
+
+
+async def status_at_url(uow: UnitOfWork, settings: Settings, url: str) -> tuple[Status, Account]:
+    """The status a URL of this server names (its `url` or its `uri`) and its author, if an
+    anonymous reader may read it (THE visibility rule: public and unlisted); else 404."""
+    parts, origin = urlsplit(url.strip()), urlsplit(settings.base_url)
+    if (parts.scheme, parts.netloc.lower()) != (origin.scheme, origin.netloc.lower()):
+        raise NotFound()
+    for pattern in _STATUS_PATHS:
+        found = pattern.fullmatch(parts.path)
+        if found is None:
+            continue
+        status_id = parse_id(found["id"])
+        if status_id is None:
+            break
+        status = await access_status(uow, None, status_id)
+        author = await uow.session.get(Account, status.account_id)
+        if author is None or author.username_key != found["username"].lower():
+            break
+        return status, author
+    raise NotFound()
 
 
 async def notify_subscribers(

@@ -105,12 +105,16 @@ async def resolve(
     if name == "user":
         events = None
         if not covers_any(token.scopes, NOTIFICATION_SCOPES):
-            events = channels.STATUS_EVENTS | {
-                channels.CONVERSATION,
-                channels.FILTERS_CHANGED,
-                channels.PRESENCE,
-                channels.TYPING,
-            }
+            events = (
+                channels.STATUS_EVENTS
+                | channels.ANNOUNCEMENT_EVENTS
+                | {
+                    channels.CONVERSATION,
+                    channels.FILTERS_CHANGED,
+                    channels.PRESENCE,
+                    channels.TYPING,
+                }
+            )
         return Stream(name, None, user_channel, events)
     if name == "direct":
         return Stream(name, None, user_channel, frozenset({channels.CONVERSATION}))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from connecthub import entities
 from connecthub.accounts.serializers import account_entity
 from connecthub.core.params import boolean, text
+from connecthub.emojis import service as emojis
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
@@ -108,7 +109,8 @@ async def list_accounts(
         link = link_header(request, rows[0][0], rows[-1][0])
         if link:
             response.headers["Link"] = link
-    return [account_entity(settings, account) for _membership, account in rows]
+    used = await emojis.of_profiles(uow.session, settings, [account for _, account in rows])
+    return [account_entity(settings, account, None, used) for _membership, account in rows]
 
 
 @router.post("/api/v1/lists/{list_id}/accounts", summary="Add followed accounts to a list")

@@ -1,0 +1,1 @@
+"""Announcements: admin-written notices with dismissals and emoji reactions."""

@@ -1,0 +1,1 @@
+"""Custom emojis: admin-managed images shown for `:shortcode:` in statuses and profiles."""
