@@ -37,11 +37,15 @@ from connecthub.entities.media import MediaAttachment
 from connecthub.entities.social import (
     Conversation,
     FamiliarFollowers,
+    GroupedNotificationsResults,
     List,
     Marker,
     Notification,
+    NotificationGroup,
+    PartialAccountWithAvatar,
     Relationship,
     Search,
+    UnreadCount,
 )
 from connecthub.entities.statuses import (
     Context,
@@ -78,12 +82,15 @@ __all__ = [
     "FilterKeyword",
     "FilterResult",
     "FilterStatus",
+    "GroupedNotificationsResults",
     "List",
     "Marker",
     "MediaAttachment",
     "Mention",
     "MutedAccount",
     "Notification",
+    "NotificationGroup",
+    "PartialAccountWithAvatar",
     "Poll",
     "PollOption",
     "PreviewCard",
@@ -102,5 +109,6 @@ __all__ = [
     "Token",
     "TwoFactorSetup",
     "TwoFactorStatus",
+    "UnreadCount",
     "V1Filter",
 ]

@@ -79,3 +79,11 @@ async def read_params(request: Request) -> dict[str, Any]:
         check_fields(pairs)  # multipart text is not checked on the way in (uploads)
         params.update(nest(pairs))
     return params
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (`true`/`false`, `1`/`0`; absent is false)."""
+    value = request.query_params.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ValidationFailed(name, "must be true or false")
+    return value in ("true", "1")
