@@ -5,12 +5,14 @@ scopes, another person's groups, and a page's statement count."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from connecthub import channels
 from connecthub.clock import utcnow
 from connecthub.notifications import grouping
 from connecthub.notifications.models import Notification
@@ -186,7 +188,8 @@ async def test_pagination_with_link_headers(app: FastAPI, client: httpx.AsyncCli
     assert (first[0]["page_max_id"], first[0]["page_min_id"]) == (v1[0], v1[1])
     assert (first[1]["page_max_id"], first[1]["page_min_id"]) == (v1[2], v1[2])
     next_link = response.links["next"]["url"]
-    assert f"max_id={v1[2]}" in next_link and "limit=2" in next_link
+    assert f"max_id={v1[2]}" in next_link
+    assert "limit=2" in next_link
     assert f"min_id={v1[0]}" in response.links["prev"]["url"]
     second = await client.get(next_link, headers=auth(alice_token))
     groups = second.json()["notification_groups"]
@@ -201,7 +204,8 @@ async def test_pagination_with_link_headers(app: FastAPI, client: httpx.AsyncCli
     empty = await client.get(
         "/api/v2/notifications", params={"max_id": v1[-1]}, headers=auth(alice_token)
     )
-    assert empty.json()["notification_groups"] == [] and "link" not in empty.headers
+    assert empty.json()["notification_groups"] == []
+    assert "link" not in empty.headers
     bad = await grouped(client, alice_token, 422, limit="0")
     assert "limit" in bad["error"]
 
@@ -335,11 +339,31 @@ async def test_time_window(app: FastAPI, client: httpx.AsyncClient) -> None:
     ]
 
 
+async def test_stream_event_carries_the_group_key(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """Mastodon 4.3 streams the v1 Notification unchanged: its `group_key` is what grouped
+    clients merge the event into a group by."""
+    alice, alice_token = await user_with_token(app, "alice")
+    _bob, bob_token = await user_with_token(app, "bob")
+    post = await post_status(client, alice_token, "a post")
+    subscription = await app.state.engines.events.subscribe(channels.user_channel(alice.id))
+    try:
+        await status_action(client, bob_token, post["id"], "favourite")
+        event = await asyncio.wait_for(subscription.queue.get(), timeout=10)
+    finally:
+        await subscription.close()
+    assert event["event"] == "notification"
+    [group] = (await grouped(client, alice_token))["notification_groups"]
+    assert event["payload"]["group_key"] == group["group_key"]
+    assert group["group_key"].startswith(f"favourite-{post['id']}-")
+    assert event["payload"] == (await notifications(client, alice_token))[0]
+
+
 def test_group_key_rule() -> None:
     now = utcnow()
     bucket = int(now.timestamp()) // 3600
     keys = grouping.reusable_keys("follow", now)
-    assert keys[0] == f"follow-{bucket - 11}" and keys[-1] == f"follow-{bucket}"
+    assert keys[0] == f"follow-{bucket - 11}"
+    assert keys[-1] == f"follow-{bucket}"
     assert grouping.group_key("follow", now, []) == f"follow-{bucket}"
     assert grouping.group_key("follow", now, [f"follow-{bucket - 5}"]) == f"follow-{bucket - 5}"
     assert grouping.key_prefix("mention", 1) is None
