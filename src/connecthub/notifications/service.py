@@ -103,7 +103,8 @@ async def notify_many(
     published after commit (callers with an unbounded audience run this in a job). Only
     for types that never group (mentions, posts, edits): a grouped type goes through
     `notify`, which finds the recipient's group."""
-    assert grouping.key_prefix(type, status_id) is None, "grouped types go through notify"
+    if grouping.key_prefix(type, status_id) is not None:
+        raise ValueError(f"{type} notifications group: make them with notify")
     recipients = [r for r in dict.fromkeys(recipient_ids) if r != from_account_id]
     session = uow.session
     allowed = await repository.notifiable(session, recipients, from_account_id, status_id)
