@@ -364,8 +364,8 @@ def test_group_key_rule() -> None:
     keys = grouping.reusable_keys("follow", now)
     assert keys[0] == f"follow-{bucket - 11}"
     assert keys[-1] == f"follow-{bucket}"
-    assert grouping.group_key("follow", now, []) == f"follow-{bucket}"
-    assert grouping.group_key("follow", now, [f"follow-{bucket - 5}"]) == f"follow-{bucket - 5}"
+    assert grouping.group_key("follow", now, None) == f"follow-{bucket}"
+    assert grouping.group_key("follow", now, f"follow-{bucket - 5}") == f"follow-{bucket - 5}"
     assert grouping.key_prefix("mention", 1) is None
     assert grouping.key_prefix("reblog", 7) == "reblog-7"
     assert grouping.grouped_types([]) == grouping.GROUPABLE_TYPES

@@ -10,7 +10,7 @@ group never spans more than that. The key is stored on the row when it is made
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 # The types that group, sorted (reads bind them as a list).
@@ -40,11 +40,10 @@ def reusable_keys(prefix: str, now: datetime) -> list[str]:
     return [f"{prefix}-{b}" for b in range(current - MAXIMUM_GROUP_SPAN_HOURS + 1, current + 1)]
 
 
-def group_key(prefix: str, now: datetime, existing: Iterable[str]) -> str:
-    """The key for a new notification: the newest of `existing` (the recipient's keys among
-    `reusable_keys`), else a group starting in the current hour."""
-    buckets = [int(key.rsplit("-", 1)[1]) for key in existing]
-    return f"{prefix}-{max(buckets) if buckets else _bucket(now)}"
+def group_key(prefix: str, now: datetime, previous: str | None) -> str:
+    """The key for a new notification: `previous` (the recipient's newest key among
+    `reusable_keys`) when there is one, else a group starting in the current hour."""
+    return previous if previous is not None else f"{prefix}-{_bucket(now)}"
 
 
 def ungrouped_key(notification_id: int) -> str:

@@ -153,33 +153,14 @@ async def grouped_results(
     statuses = await _statuses(session, [v.status_id for v in views], viewer_id, settings, context)
     groups: list[entities.NotificationGroup] = []
     samples: list[list[int]] = []
-    status_ids: list[int] = []
     for view in views:
         if statuses.hides(view.type, view.status_id):
             continue
         newest = by_key.get(view.group_key or "", [])
         sample = [m.from_account_id for m in newest] or [view.from_account_id]
-        group: entities.NotificationGroup = {
-            "group_key": view.group_key or ungrouped_key(view.id),
-            "notifications_count": newest[0].size if newest else 1,
-            "type": view.type,
-            "most_recent_notification_id": str(newest[0].id if newest else view.id),
-            "sample_account_ids": [str(i) for i in sample],
-        }
-        if paginated:
-            page_min = newest[0].page_min_id if newest else view.id
-            group["page_min_id"] = str(page_min if page_min is not None else view.id)
-            group["page_max_id"] = group["most_recent_notification_id"]
-            group["latest_page_notification_at"] = iso(
-                newest[0].created_at if newest else view.created_at
-            )
-        if view.type in STATUS_TYPES:
-            shown = view.status_id in statuses.rendered
-            group["status_id"] = str(view.status_id) if shown else None
-            if shown:
-                status_ids.append(view.status_id or 0)
-        groups.append(group)
+        groups.append(_group_entity(view, newest, sample, statuses, paginated))
         samples.append(sample)
+    status_ids = [int(i) for g in groups if (i := g.get("status_id")) is not None]
     full_ids = [s[0] for s in samples] if partial_avatars else [i for s in samples for i in s]
     full_ids = list(dict.fromkeys(full_ids))
     partial_ids = (
@@ -198,6 +179,34 @@ async def grouped_results(
     return results
 
 
+def _group_entity(
+    view: NotificationView,
+    newest: Sequence[GroupMember],
+    sample: list[int],
+    statuses: _Statuses,
+    paginated: bool,
+) -> entities.NotificationGroup:
+    """One NotificationGroup: a stored group's figures from its `newest` members, or the
+    one notification `view` is (`ungrouped-<id>`)."""
+    latest = newest[0] if newest else None
+    group: entities.NotificationGroup = {
+        "group_key": view.group_key or ungrouped_key(view.id),
+        "notifications_count": latest.size if latest else 1,
+        "type": view.type,
+        "most_recent_notification_id": str(latest.id if latest else view.id),
+        "sample_account_ids": [str(i) for i in sample],
+    }
+    if paginated:
+        page_min = latest.page_min_id if latest else None
+        group["page_min_id"] = str(page_min if page_min is not None else view.id)
+        group["page_max_id"] = group["most_recent_notification_id"]
+        group["latest_page_notification_at"] = iso(latest.created_at if latest else view.created_at)
+    if view.type in STATUS_TYPES:
+        shown = view.status_id in statuses.rendered
+        group["status_id"] = str(view.status_id) if shown else None
+    return group
+
+
 def _partial(account: entities.Account) -> entities.PartialAccountWithAvatar:
     return {
         "id": account["id"],
@@ -208,3 +217,8 @@ def _partial(account: entities.Account) -> entities.PartialAccountWithAvatar:
         "locked": account["locked"],
         "bot": account["bot"],
     }
+
+
+def sender_entities(settings: Settings, rows: Sequence[Row]) -> list[entities.Account]:
+    """The senders of `rows`, in order (a group's accounts)."""
+    return [account_entity(settings, row.sender, row.sender_role) for row in rows]

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from connecthub import channels, entities
-from connecthub.accounts.serializers import account_entity
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.errors import NotFound
@@ -23,6 +22,7 @@ from connecthub.notifications.serializers import (
     grouped_results,
     notification_entities,
     notification_page,
+    sender_entities,
 )
 
 UNREAD_COUNT_DEFAULT = 100
@@ -77,7 +77,7 @@ async def notify(
         created_at=now,
         group_key=None
         if prefix is None
-        else grouping.group_key(prefix, now, filter(None, [permit.previous_group_key])),
+        else grouping.group_key(prefix, now, permit.previous_group_key),
     )
     if not await repository.insert_once(session, notification):
         return
@@ -174,10 +174,7 @@ async def unread_count(uow: UnitOfWork, viewer_id: int, filters: Filters, limit:
     return await repository.count_after(uow.session, viewer_id, filters, after, limit)
 
 
-# Grouped notifications (API v2). Mastodon's figures: 40 groups a page by default, the
-# eight newest accounts of a group.
-GROUPS_DEFAULT_LIMIT = 40
-GROUPS_MAX_LIMIT = 80
+# Grouped notifications (API v2): a group shows its eight newest accounts, as Mastodon's.
 SAMPLE_ACCOUNTS_SIZE = 8
 
 
@@ -203,9 +200,9 @@ async def grouped_page(
     partial_avatars: bool,
 ) -> tuple[list[NotificationView], entities.GroupedNotificationsResults]:
     """A page of the viewer's notification groups (newest first) and its results: the v1
-    list's notifications (same filters, same visibility), one group per key. Queries: the
-    page, the groups' newest members, the accounts, then the statuses as any list of
-    statuses loads them (a fixed number, whatever the page size)."""
+    list's notifications (same filters, same visibility), one group per key. Statements,
+    whatever the page size: the page, the groups' newest members, then what
+    `grouped_results` loads (five in all once the statuses' renderings are cached)."""
     session = uow.session
     views = await repository.group_page_views(session, viewer_id, filters, grouped_types, page)
     members: list[repository.GroupMember] = []
@@ -265,8 +262,7 @@ async def group_accounts(
     """The senders of a group's notifications, newest first, a page of them (the rows
     carry the notification ids the Link header pages by)."""
     rows = await repository.group_rows(uow.session, viewer_id, group_key, page)
-    settings = uow.engines.settings
-    return rows, [account_entity(settings, row.sender, row.sender_role) for row in rows]
+    return rows, sender_entities(uow.engines.settings, rows)
 
 
 async def dismiss_group(uow: UnitOfWork, viewer_id: int, group_key: str) -> None:
