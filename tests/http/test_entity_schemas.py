@@ -179,6 +179,10 @@ async def test_real_answers_match_their_declared_entities(
         ("/api/v1/bookmarks", "/api/v1/bookmarks", as_bob),
         ("/api/v1/favourites", "/api/v1/favourites", as_bob),
         ("/api/v1/notifications", "/api/v1/notifications", as_alice),
+        ("/api/v2/notifications", "/api/v2/notifications", as_alice),
+        ("/api/v2/notifications?expand_accounts=partial_avatars", "/api/v2/notifications",
+         as_alice),
+        ("/api/v2/notifications/unread_count", "/api/v2/notifications/unread_count", as_alice),
         ("/api/v1/conversations", "/api/v1/conversations", as_bob),
         (f"/api/v1/accounts/relationships?id[]={alice.id}", "/api/v1/accounts/relationships",
          as_bob),
@@ -197,10 +201,17 @@ async def test_real_answers_match_their_declared_entities(
 
     notifications = (await client.get("/api/v1/notifications", headers=as_alice)).json()
     assert {"follow", "mention", "reblog", "favourite"} <= {n["type"] for n in notifications}
+    group_key = notifications[0]["group_key"]
+    for url, path in [
+        (f"/api/v2/notifications/{group_key}", "/api/v2/notifications/{group_key}"),
+        (f"/api/v2/notifications/{group_key}/accounts",
+         "/api/v2/notifications/{group_key}/accounts"),
+    ]:  # fmt: skip
+        check(await client.get(url, headers=as_alice), "get", path)
     home = (await client.get("/api/v1/timelines/home", headers=as_bob)).json()
     assert any(s["reblog"] for s in home)
     assert any(s["filtered"] for s in home)
     assert any(s["media_attachments"] and s["mentions"] and s["tags"] for s in home)
     check(await client.delete(f"/api/v1/statuses/{reply['id']}", headers=as_bob),
           "delete", status_path)  # fmt: skip
-    assert len(answers.checked) == len(reads) + 14
+    assert len(answers.checked) == len(reads) + 16

@@ -179,6 +179,14 @@ async def _dismiss(w: World) -> Call:
     return Call("POST", f"/api/v1/notifications/{note['id']}/dismiss", token)
 
 
+@scenario("POST /api/v2/notifications/{group_key}/dismiss")
+async def _dismiss_group(w: World) -> Call:
+    token, _ = await _mentioned(w)
+    found = await w.ok("GET", "/api/v2/notifications", token)
+    key = found["notification_groups"][0]["group_key"]
+    return Call("POST", f"/api/v2/notifications/{key}/dismiss", token)
+
+
 async def _conversation(w: World) -> tuple[str, str]:
     _me, token = await w.user("alice")
     _bob, bob_token = await w.user("bob")
@@ -938,6 +946,7 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/media": Budget(4, 3),
     "POST /api/v1/notifications/clear": Budget(2, 1),
     "POST /api/v1/notifications/{notification_id}/dismiss": Budget(2, 1),
+    "POST /api/v2/notifications/{group_key}/dismiss": Budget(2, 1),
     "POST /api/v1/polls/{poll_id}/votes": Budget(16, 15),
     "POST /api/v1/statuses": Budget(4, 3),
     "POST /api/v1/statuses/{status_id}/bookmark": Budget(6, 5),

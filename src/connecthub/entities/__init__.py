@@ -41,11 +41,15 @@ from connecthub.entities.media import MediaAttachment
 from connecthub.entities.social import (
     Conversation,
     FamiliarFollowers,
+    GroupedNotificationsResults,
     List,
     Marker,
     Notification,
+    NotificationGroup,
+    PartialAccountWithAvatar,
     Relationship,
     Search,
+    UnreadCount,
 )
 from connecthub.entities.statuses import (
     Context,
@@ -90,6 +94,7 @@ __all__ = [
     "FilterKeyword",
     "FilterResult",
     "FilterStatus",
+    "GroupedNotificationsResults",
     "IdentityProof",
     "List",
     "Marker",
@@ -97,7 +102,9 @@ __all__ = [
     "Mention",
     "MutedAccount",
     "Notification",
+    "NotificationGroup",
     "OEmbed",
+    "PartialAccountWithAvatar",
     "Poll",
     "PollOption",
     "Preferences",
@@ -119,5 +126,6 @@ __all__ = [
     "Token",
     "TwoFactorSetup",
     "TwoFactorStatus",
+    "UnreadCount",
     "V1Filter",
 ]

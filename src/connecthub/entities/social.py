@@ -1,5 +1,5 @@
-"""Notification, Relationship, FamiliarFollowers, Conversation, List, Marker and Search
-results."""
+"""Notification (and its groups), Relationship, FamiliarFollowers, Conversation, List,
+Marker and Search results."""
 
 from __future__ import annotations
 
@@ -19,6 +19,42 @@ class Notification(TypedDict):
     account: Account
     # Only for the types a status caused (mention, status, reblog, favourite, poll, update).
     status: NotRequired[Status | None]
+
+
+class NotificationGroup(TypedDict):
+    group_key: str
+    notifications_count: int
+    type: str
+    most_recent_notification_id: str
+    # Only in a page of groups (GET /api/v2/notifications), not for one group by its key.
+    page_min_id: NotRequired[str]
+    page_max_id: NotRequired[str]
+    latest_page_notification_at: NotRequired[str]
+    sample_account_ids: list[str]
+    # Only for the types a status caused, as the Notification's `status`.
+    status_id: NotRequired[str | None]
+
+
+class PartialAccountWithAvatar(TypedDict):
+    id: str
+    acct: str
+    url: str
+    avatar: str
+    avatar_static: str
+    locked: bool
+    bot: bool
+
+
+class GroupedNotificationsResults(TypedDict):
+    accounts: list[Account]
+    # Only with `expand_accounts=partial_avatars`.
+    partial_accounts: NotRequired[list[PartialAccountWithAvatar]]
+    statuses: list[Status]
+    notification_groups: list[NotificationGroup]
+
+
+class UnreadCount(TypedDict):
+    count: int
 
 
 class Relationship(TypedDict):

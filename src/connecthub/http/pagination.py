@@ -13,6 +13,9 @@ from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from connecthub.errors import ValidationFailed
 from connecthub.ids import parse_id
 
+WIDE_DEFAULT_LIMIT = 40
+WIDE_MAX_LIMIT = 80
+
 
 def _parse_id(field: str, value: str | None) -> int | None:
     if value is None or value == "":
@@ -23,20 +26,20 @@ def _parse_id(field: str, value: str | None) -> int | None:
     return number
 
 
-async def page_params(
-    max_id: Annotated[str | None, Query(description="Return results older than this id")] = None,
-    since_id: Annotated[str | None, Query(description="Return results newer than this id")] = None,
-    min_id: Annotated[
-        str | None, Query(description="Return results immediately newer than this id")
-    ] = None,
-    limit: Annotated[str | None, Query(description="Maximum results (default 20, max 40)")] = None,
+def _page(
+    max_id: str | None,
+    since_id: str | None,
+    min_id: str | None,
+    limit: str | None,
+    default: int,
+    maximum: int,
 ) -> Page:
-    count = DEFAULT_LIMIT
+    count = default
     if limit not in (None, ""):
         number = parse_id(limit)
         if number is None or number < 1:
             raise ValidationFailed("limit", "must be a positive integer")
-        count = min(number, MAX_LIMIT)
+        count = min(number, maximum)
     return Page(
         max_id=_parse_id("max_id", max_id),
         since_id=_parse_id("since_id", since_id),
@@ -45,7 +48,32 @@ async def page_params(
     )
 
 
+async def page_params(
+    max_id: Annotated[str | None, Query(description="Return results older than this id")] = None,
+    since_id: Annotated[str | None, Query(description="Return results newer than this id")] = None,
+    min_id: Annotated[
+        str | None, Query(description="Return results immediately newer than this id")
+    ] = None,
+    limit: Annotated[str | None, Query(description="Maximum results (default 20, max 40)")] = None,
+) -> Page:
+    return _page(max_id, since_id, min_id, limit, DEFAULT_LIMIT, MAX_LIMIT)
+
+
+async def wide_page_params(
+    max_id: Annotated[str | None, Query(description="Return results older than this id")] = None,
+    since_id: Annotated[str | None, Query(description="Return results newer than this id")] = None,
+    min_id: Annotated[
+        str | None, Query(description="Return results immediately newer than this id")
+    ] = None,
+    limit: Annotated[str | None, Query(description="Maximum results (default 40, max 80)")] = None,
+) -> Page:
+    """The cursor of Mastodon's wider lists (grouped notifications and a group's
+    accounts): 40 by default, at most 80."""
+    return _page(max_id, since_id, min_id, limit, WIDE_DEFAULT_LIMIT, WIDE_MAX_LIMIT)
+
+
 PageDep = Annotated[Page, Depends(page_params)]
+WidePageDep = Annotated[Page, Depends(wide_page_params)]
 
 
 def link_header(request: Request, newest_id: int | None, oldest_id: int | None) -> str | None:

@@ -95,3 +95,11 @@ def id_list(request: Request, field: str, limit: int) -> list[int]:
             raise ValidationFailed(field, "must be numeric ids")
         ids.append(number)
     return list(dict.fromkeys(ids))
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (`true`/`false`, `1`/`0`; absent is false)."""
+    value = request.query_params.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ValidationFailed(name, "must be true or false")
+    return value in ("true", "1")

@@ -24,7 +24,8 @@ from connecthub.instance import schemas as s
 from connecthub.instance.languages import known_languages, language_name
 
 # `api_versions.mastodon`: clients that read 2 or more (Mastodon 4.3) use grouped
-# notifications, which are not built yet; 1 is the level before them (MASTODON_API_COMPAT).
+# notifications, which are served; 1 is the level before them (MASTODON_API_COMPAT), kept
+# until the rest of 4.3 is served.
 MASTODON_API_VERSION = 1
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.0"
 NODEINFO_PATH = "/nodeinfo/2.0"

@@ -1,5 +1,6 @@
 """One row per notification. The unique key makes creating one idempotent, so a job that
-runs twice never notifies twice."""
+runs twice never notifies twice. `group_key` is set when the notification is made, for the
+types that group (notifications/grouping.py), and NULL for the others."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_account_id_id", "account_id", "id"),
         UniqueConstraint("account_id", "type", "from_account_id", "activity_id"),
+        # A group's notifications (grouped pages, one group, its accounts, dismissing it).
+        Index("ix_notifications_account_id_group_key", "account_id", "group_key"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
@@ -32,3 +35,4 @@ class Notification(Base):
         IdType, ForeignKey("statuses.id", ondelete="CASCADE")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    group_key: Mapped[str | None] = mapped_column(String(64), default=None)

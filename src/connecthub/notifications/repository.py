@@ -17,12 +17,16 @@ from sqlalchemy import (
     Select,
     String,
     all_,
+    and_,
     any_,
     bindparam,
+    case,
+    cast,
     delete,
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -36,6 +40,7 @@ from connecthub.core.pagination import Page
 from connecthub.infra import db
 from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType
+from connecthub.notifications.grouping import UNGROUPED_PREFIX, ungrouped_id
 from connecthub.notifications.models import Notification
 from connecthub.relationships.models import Mute
 from connecthub.statuses.access import (
@@ -91,28 +96,57 @@ def _status_readable(
 
 
 @functools.cache
-def _may_notify_statement(about_a_status: bool) -> Select[Any]:
+def _may_notify_statement(
+    dialect: str, about_a_status: bool, grouped: bool
+) -> Select[*tuple[Any, ...]]:
     """Built once (every notification runs it; building the visibility rule cost more CPU
-    than the query): recipient, sender, status and the moment are bound at execution."""
+    than the query): recipient, sender, status and the moment are bound at execution.
+    `grouped`: a second column, the newest of the recipient's group keys among
+    `group_keys` (grouping.reusable_keys: one prefix, hour buckets of equal width, so the
+    greatest text is the newest bucket), one index probe per key."""
     recipient = bindparam("recipient_id", type_=IdType)
     sender = bindparam("sender_id", type_=IdType)
     now = bindparam("now", type_=DateTime(timezone=True))
     conditions = [~blocked_between(recipient, sender), ~hides_notifications(recipient, sender, now)]
     if about_a_status:
         conditions.append(_status_readable(recipient, bindparam("status_id", type_=IdType)))
-    return select(literal(1)).where(*conditions)
+    previous: ColumnElement[Any] = literal(None, String)
+    if grouped:
+        previous = (
+            select(func.max(Notification.group_key))
+            .where(
+                Notification.account_id == recipient,
+                _among_texts(Notification.group_key, "group_keys", dialect),
+            )
+            .scalar_subquery()
+        )
+    return select(literal(1), previous).where(*conditions)
+
+
+class Permit(NamedTuple):
+    """`may_notify`'s yes, with the recipient's newest reusable group key, if any."""
+
+    previous_group_key: str | None
 
 
 async def may_notify(
-    session: AsyncSession, recipient_id: int, sender_id: int, status_id: int | None
-) -> bool:
+    session: AsyncSession,
+    recipient_id: int,
+    sender_id: int,
+    status_id: int | None,
+    group_keys: Sequence[str] = (),
+) -> Permit | None:
     """No block either way, no notification-hiding mute, and the status (if any) readable
-    by the recipient — in one query."""
-    params = {"recipient_id": recipient_id, "sender_id": sender_id, "now": utcnow()}
+    by the recipient — in one query, which also finds the newest of `group_keys` the
+    recipient already has (the group a grouped notification joins)."""
+    params: dict[str, Any] = {"recipient_id": recipient_id, "sender_id": sender_id, "now": utcnow()}
     if status_id is not None:
         params["status_id"] = status_id
-    query = _may_notify_statement(status_id is not None)
-    return (await session.execute(query, params)).first() is not None
+    if group_keys:
+        params["group_keys"] = list(group_keys)
+    query = _may_notify_statement(db.dialect_of(session), status_id is not None, bool(group_keys))
+    found = (await session.execute(query, params)).first()
+    return None if found is None else Permit(found[1])
 
 
 @functools.cache
@@ -212,7 +246,11 @@ def _rows_query(viewer_id: int, filters: Filters) -> Select[Notification, Accoun
 
 
 def _among_texts(
-    column: InstrumentedAttribute[str], key: str, dialect: str, *, negate: bool = False
+    column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+    key: str,
+    dialect: str,
+    *,
+    negate: bool = False,
 ) -> ColumnElement[bool]:
     """`column [NOT] IN :key` for a list bound at execution: one array parameter on
     PostgreSQL (so the statement renders once), an expanding IN on SQLite."""
@@ -224,7 +262,7 @@ def _among_texts(
 
 
 # Beyond every id (ids are positive 63-bit integers): an open cursor's bound.
-_NO_ID_ABOVE = 2**63 - 1
+NO_ID_ABOVE = 2**63 - 1
 
 
 class NotificationView(NamedTuple):
@@ -236,6 +274,7 @@ class NotificationView(NamedTuple):
     created_at: datetime
     status_id: int | None
     from_account_id: int
+    group_key: str | None
 
 
 VIEW_COLUMNS = (
@@ -244,15 +283,16 @@ VIEW_COLUMNS = (
     Notification.created_at,
     Notification.status_id,
     Notification.from_account_id,
+    Notification.group_key,
 )
 
 
-@functools.cache
-def _page_read(
-    dialect: str, ascending: bool, typed: bool, excluded: bool, by_account: bool
-) -> CompiledRead:
-    """One page's notifications, for each shape of the filters: the visibility predicates
-    are built and rendered once, not on every read (infra/compiled.py)."""
+def _page_conditions(
+    dialect: str, typed: bool, excluded: bool, by_account: bool
+) -> list[ColumnElement[bool]]:
+    """What a page of the list reads (v1 and grouped alike): the viewer's visible
+    notifications between the cursor's bounds, with the filters' shapes bound at execution
+    (`_page_params`)."""
     viewer = bindparam("viewer_id", type_=IdType)
     conditions = [
         *_visible(viewer, bindparam("now", type_=DateTime(timezone=True))),
@@ -265,11 +305,33 @@ def _page_read(
         conditions.append(_among_texts(Notification.type, "exclude_types", dialect, negate=True))
     if by_account:
         conditions.append(Notification.from_account_id == bindparam("account_id", type_=IdType))
+    return conditions
+
+
+def _page_params(viewer_id: int, filters: Filters, page: Page) -> dict[str, Any]:
+    return {
+        "viewer_id": viewer_id,
+        "now": utcnow(),
+        "below": NO_ID_ABOVE if page.max_id is None else page.max_id,
+        "above": max(page.since_id or 0, page.min_id or 0),
+        "limit": page.limit,
+        "types": list(filters.types),
+        "exclude_types": list(filters.exclude_types),
+        "account_id": filters.account_id,
+    }
+
+
+@functools.cache
+def _page_read(
+    dialect: str, ascending: bool, typed: bool, excluded: bool, by_account: bool
+) -> CompiledRead:
+    """One page's notifications, for each shape of the filters: the visibility predicates
+    are built and rendered once, not on every read (infra/compiled.py)."""
     order = Notification.id.asc() if ascending else Notification.id.desc()
     return CompiledRead(
         select(*VIEW_COLUMNS)
         .join(Account, Account.id == Notification.from_account_id)
-        .where(*conditions)
+        .where(*_page_conditions(dialect, typed, excluded, by_account))
         .order_by(order)
         .limit(bindparam("limit"))
     )
@@ -287,18 +349,185 @@ async def page_views(
         bool(filters.exclude_types),
         filters.account_id is not None,
     )
-    params: dict[str, Any] = {
-        "viewer_id": viewer_id,
-        "now": utcnow(),
-        "below": _NO_ID_ABOVE if page.max_id is None else page.max_id,
-        "above": max(page.since_id or 0, page.min_id or 0),
-        "limit": page.limit,
-        "types": list(filters.types),
-        "exclude_types": list(filters.exclude_types),
-        "account_id": filters.account_id,
-    }
+    rows = await read.rows(session, _page_params(viewer_id, filters, page))
+    return page.newest_first([NotificationView(*row) for row in rows])
+
+
+def _effective_group_key(dialect: str) -> ColumnElement[str]:
+    """The key a read groups by: the stored one for the types in `:grouped_types`, else
+    `ungrouped-<id>` (grouping.ungrouped_key, in SQL)."""
+    ungrouped = literal_column(f"'{UNGROUPED_PREFIX}'", String) + cast(Notification.id, String)
+    return case(
+        (
+            and_(
+                Notification.group_key.is_not(None),
+                _among_texts(Notification.type, "grouped_types", dialect),
+            ),
+            Notification.group_key,
+        ),
+        else_=ungrouped,
+    )
+
+
+@functools.cache
+def _group_page_read(
+    dialect: str, ascending: bool, typed: bool, excluded: bool, by_account: bool
+) -> CompiledRead:
+    """A page of groups: of the notifications the v1 page would read, the first of each
+    group in reading order (the newest of each, or the oldest after `min_id`), up to
+    `:limit` groups. One statement: a window over the page's range, so its cost grows with
+    the notifications in that range, never with the number of groups."""
+    key = _effective_group_key(dialect)
+    order = Notification.id.asc() if ascending else Notification.id.desc()
+    ranked = (
+        select(
+            *VIEW_COLUMNS[:-1],
+            key.label("group_key"),
+            func.row_number().over(partition_by=key, order_by=order).label("rank"),
+        )
+        .join(Account, Account.id == Notification.from_account_id)
+        .where(*_page_conditions(dialect, typed, excluded, by_account))
+        .subquery("ranked")
+    )
+    columns = [ranked.c[column.key] for column in VIEW_COLUMNS]
+    return CompiledRead(
+        select(*columns)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.id.asc() if ascending else ranked.c.id.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+async def group_page_views(
+    session: AsyncSession,
+    viewer_id: int,
+    filters: Filters,
+    grouped_types: Sequence[str],
+    page: Page,
+) -> list[NotificationView]:
+    """One page of groups, newest first: each group's notification that stands for it,
+    with the group's key (the stored one when its type is in `grouped_types`)."""
+    read = _group_page_read(
+        db.dialect_of(session),
+        page.ascending,
+        bool(filters.types),
+        bool(filters.exclude_types),
+        filters.account_id is not None,
+    )
+    params = _page_params(viewer_id, filters, page)
+    params["grouped_types"] = list(grouped_types)
     rows = await read.rows(session, params)
     return page.newest_first([NotificationView(*row) for row in rows])
+
+
+class GroupMember(NamedTuple):
+    """One of a group's newest notifications (`rank` 1 is the newest), with the group's
+    figures: its size and the oldest of its ids at or after the page's start."""
+
+    group_key: str
+    id: int
+    from_account_id: int
+    created_at: datetime
+    rank: int
+    size: int
+    page_min_id: int | None
+
+
+@functools.cache
+def _group_members_read(dialect: str, sample_size: int) -> CompiledRead:
+    key = Notification.group_key
+    newest_first = Notification.id.desc()
+    in_page = case((Notification.id >= bindparam("begin", type_=IdType), Notification.id))
+    ranked = (
+        select(
+            key,
+            Notification.id,
+            Notification.from_account_id,
+            Notification.created_at,
+            func.row_number().over(partition_by=key, order_by=newest_first).label("rank"),
+            func.count().over(partition_by=key).label("size"),
+            func.min(in_page).over(partition_by=key).label("page_min_id"),
+        )
+        .join(Account, Account.id == Notification.from_account_id)
+        .where(
+            *_visible(
+                bindparam("viewer_id", type_=IdType),
+                bindparam("now", type_=DateTime(timezone=True)),
+            ),
+            _among_texts(Notification.group_key, "keys", dialect),
+            Notification.id <= bindparam("end", type_=IdType),
+        )
+        .subquery("ranked")
+    )
+    return CompiledRead(
+        select(ranked)
+        .where(ranked.c.rank <= sample_size)
+        .order_by(ranked.c.group_key, ranked.c.rank)
+    )
+
+
+async def group_members(
+    session: AsyncSession,
+    viewer_id: int,
+    group_keys: Sequence[str],
+    sample_size: int,
+    begin: int = 0,
+    end: int = NO_ID_ABOVE,
+) -> list[GroupMember]:
+    """For each of the stored `group_keys`, in one statement: its `sample_size` newest
+    visible notifications with ids up to `end`, each row carrying the group's count (up to
+    `end`) and its oldest id from `begin` on."""
+    if not group_keys:
+        return []
+    params = {
+        "viewer_id": viewer_id,
+        "now": utcnow(),
+        "keys": list(group_keys),
+        "begin": begin,
+        "end": end,
+    }
+    rows = await _group_members_read(db.dialect_of(session), sample_size).rows(session, params)
+    return [GroupMember(*row) for row in rows]
+
+
+def _in_group(group_key: str) -> ColumnElement[bool]:
+    """The notifications a group key names: one by id for `ungrouped-<id>`."""
+    notification_id = ungrouped_id(group_key)
+    if notification_id is not None:
+        return Notification.id == notification_id
+    return Notification.group_key == group_key
+
+
+async def newest_in_group(
+    session: AsyncSession, viewer_id: int, group_key: str
+) -> NotificationView | None:
+    """The newest visible notification of a group (its key as stored), or None."""
+    query = (
+        select(*VIEW_COLUMNS)
+        .join(Account, Account.id == Notification.from_account_id)
+        .where(*_filtered(viewer_id, Filters()), _in_group(group_key))
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
+    found = (await session.execute(query)).first()
+    return NotificationView(*found) if found else None
+
+
+async def group_rows(
+    session: AsyncSession, viewer_id: int, group_key: str, page: Page
+) -> list[Row]:
+    """A page of a group's visible notifications with their senders, newest first."""
+    query = page.apply(
+        _rows_query(viewer_id, Filters()).where(_in_group(group_key)), Notification.id
+    )
+    rows = (await session.execute(query)).all()
+    return page.newest_first([Row(n, a, r) for n, a, r in rows])
+
+
+async def dismiss_group(session: AsyncSession, viewer_id: int, group_key: str) -> None:
+    await session.execute(
+        delete(Notification).where(Notification.account_id == viewer_id, _in_group(group_key))
+    )
 
 
 async def one(session: AsyncSession, viewer_id: int, notification_id: int) -> Row | None:
@@ -358,3 +587,26 @@ async def count_after(
     )
     query = select(func.count()).select_from(bounded)
     return int((await session.execute(query)).scalar_one())
+
+
+async def count_groups_after(
+    session: AsyncSession,
+    viewer_id: int,
+    filters: Filters,
+    grouped_types: Sequence[str],
+    after_id: int,
+    limit: int,
+) -> int:
+    """Groups with a visible notification newer than `after_id`, counting at most `limit`."""
+    key = _effective_group_key(db.dialect_of(session))
+    bounded = (
+        select(key.label("group_key"))
+        .join(Account, Account.id == Notification.from_account_id)
+        .where(*_filtered(viewer_id, filters), Notification.id > after_id)
+        .distinct()
+        .limit(limit)
+        .subquery()
+    )
+    query = select(func.count()).select_from(bounded)
+    params = {"grouped_types": list(grouped_types)}
+    return int((await session.execute(query, params)).scalar_one())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,12 +14,43 @@ from connecthub.config import Settings
 from connecthub.core.datetimes import iso
 from connecthub.emojis import service as emojis
 from connecthub.notifications import repository
-from connecthub.notifications.repository import NotificationView, Row
+from connecthub.notifications.grouping import ungrouped_key
+from connecthub.notifications.repository import GroupMember, NotificationView, Row
 from connecthub.statuses.entity_bytes import refs, status_bytes
-from connecthub.statuses.serializers import status_entities
+from connecthub.statuses.serializers import render_accounts, status_entities
 
 # Types whose entity carries the status that caused them.
 STATUS_TYPES = frozenset({"mention", "status", "reblog", "favourite", "poll", "update"})
+
+
+@dataclass(frozen=True)
+class _Statuses:
+    """The statuses of some notifications, rendered for their viewer."""
+
+    found: frozenset[int]
+    rendered: dict[int, entities.Status]
+
+    def hides(self, type: str, status_id: int | None) -> bool:
+        """Whether a notification of `type` about `status_id` is left out: its status
+        exists but the viewer's `hide` filters leave it out (in the context asked for)."""
+        return type in STATUS_TYPES and status_id in self.found and status_id not in self.rendered
+
+
+async def _statuses(
+    session: AsyncSession,
+    status_ids: Iterable[int | None],
+    viewer_id: int,
+    settings: Settings,
+    context: str | None,
+) -> _Statuses:
+    statuses = await repository.statuses_by_id(session, {i for i in status_ids if i is not None})
+    rendered = {
+        int(entity["id"]): entity
+        for entity in await status_entities(
+            session, list(statuses.values()), viewer_id, settings, context=context
+        )
+    }
+    return _Statuses(frozenset(statuses), rendered)
 
 
 async def notification_entities(
@@ -33,30 +65,25 @@ async def notification_entities(
     queries whatever the page size). Callers pass only rows the viewer may see. A
     notification whose status the viewer's `hide` filters leave out (in `context`) is left
     out too."""
-    status_ids = {r.notification.status_id for r in rows}
-    statuses = await repository.statuses_by_id(session, {i for i in status_ids if i is not None})
-    ordered = list(statuses.values())
-    rendered = {
-        int(entity["id"]): entity
-        for entity in await status_entities(session, ordered, viewer_id, settings, context=context)
-    }
+    statuses = await _statuses(
+        session, [r.notification.status_id for r in rows], viewer_id, settings, context
+    )
     senders = [text for r in rows for text in (r.sender.display_name, r.sender.note)]
     used = await emojis.used_in(session, settings, senders)
     found: list[entities.Notification] = []
     for row in rows:
         notification = row.notification
-        hidden = notification.status_id in statuses and notification.status_id not in rendered
-        if hidden and notification.type in STATUS_TYPES:
+        if statuses.hides(notification.type, notification.status_id):
             continue
         entity: entities.Notification = {
             "id": str(notification.id),
             "type": notification.type,
             "created_at": iso(notification.created_at),
-            "group_key": f"ungrouped-{notification.id}",
+            "group_key": notification.group_key or ungrouped_key(notification.id),
             "account": account_entity(settings, row.sender, row.sender_role, used),
         }
         if notification.type in STATUS_TYPES:
-            entity["status"] = rendered.get(notification.status_id or 0)
+            entity["status"] = statuses.rendered.get(notification.status_id or 0)
         found.append(entity)
     return found
 
@@ -96,7 +123,7 @@ async def notification_page(
                 "id": str(view.id),
                 "type": view.type,
                 "created_at": iso(view.created_at),
-                "group_key": f"ungrouped-{view.id}",
+                "group_key": view.group_key or ungrouped_key(view.id),
             }
         )
         part = head[:-1] + b',"account":' + written.accounts[view.from_account_id]
@@ -104,3 +131,100 @@ async def notification_page(
             part += b',"status":' + (status if status is not None else b"null")
         parts.append(part + b"}")
     return b"[" + b",".join(parts) + b"]"
+
+
+async def grouped_results(
+    session: AsyncSession,
+    views: Sequence[NotificationView],
+    members: Sequence[GroupMember],
+    viewer_id: int,
+    settings: Settings,
+    *,
+    partial_avatars: bool,
+    paginated: bool,
+    context: str | None = "notifications",
+) -> entities.GroupedNotificationsResults:
+    """GroupedNotificationsResults for groups (`views`: the notification that stands for
+    each, keyed by the group key the read used) and `members` (the newest notifications of
+    the stored groups among them: repository.group_members). Every account and status once
+    (two queries: the accounts, the statuses, plus what `status_entities` loads for a
+    list); groups whose status the viewer's `hide` filters leave out are left out, as the
+    v1 list leaves their notifications out."""
+    by_key: dict[str, list[GroupMember]] = {}
+    for member in members:
+        by_key.setdefault(member.group_key, []).append(member)
+    statuses = await _statuses(session, [v.status_id for v in views], viewer_id, settings, context)
+    groups: list[entities.NotificationGroup] = []
+    samples: list[list[int]] = []
+    for view in views:
+        if statuses.hides(view.type, view.status_id):
+            continue
+        newest = by_key.get(view.group_key or "", [])
+        sample = [m.from_account_id for m in newest] or [view.from_account_id]
+        groups.append(_group_entity(view, newest, sample, statuses, paginated))
+        samples.append(sample)
+    status_ids = [int(i) for g in groups if (i := g.get("status_id")) is not None]
+    full_ids = [s[0] for s in samples] if partial_avatars else [i for s in samples for i in s]
+    full_ids = list(dict.fromkeys(full_ids))
+    partial_ids = (
+        [i for s in samples for i in s[1:] if i not in full_ids] if partial_avatars else []
+    )
+    partial_ids = list(dict.fromkeys(partial_ids))
+    wanted = {*full_ids, *partial_ids}
+    rendered = await render_accounts(session, settings, wanted) if wanted else {}
+    results: entities.GroupedNotificationsResults = {
+        "accounts": [rendered[i] for i in full_ids if i in rendered],
+        "statuses": [statuses.rendered[i] for i in dict.fromkeys(status_ids)],
+        "notification_groups": groups,
+    }
+    if partial_avatars:
+        results["partial_accounts"] = [_partial(rendered[i]) for i in partial_ids if i in rendered]
+    return results
+
+
+def _group_entity(
+    view: NotificationView,
+    newest: Sequence[GroupMember],
+    sample: list[int],
+    statuses: _Statuses,
+    paginated: bool,
+) -> entities.NotificationGroup:
+    """One NotificationGroup: a stored group's figures from its `newest` members, or the
+    one notification `view` is (`ungrouped-<id>`)."""
+    latest = newest[0] if newest else None
+    group: entities.NotificationGroup = {
+        "group_key": view.group_key or ungrouped_key(view.id),
+        "notifications_count": latest.size if latest else 1,
+        "type": view.type,
+        "most_recent_notification_id": str(latest.id if latest else view.id),
+        "sample_account_ids": [str(i) for i in sample],
+    }
+    if paginated:
+        page_min = latest.page_min_id if latest else None
+        group["page_min_id"] = str(page_min if page_min is not None else view.id)
+        group["page_max_id"] = group["most_recent_notification_id"]
+        group["latest_page_notification_at"] = iso(latest.created_at if latest else view.created_at)
+    if view.type in STATUS_TYPES:
+        shown = view.status_id in statuses.rendered
+        group["status_id"] = str(view.status_id) if shown else None
+    return group
+
+
+def _partial(account: entities.Account) -> entities.PartialAccountWithAvatar:
+    return {
+        "id": account["id"],
+        "acct": account["acct"],
+        "url": account["url"],
+        "avatar": account["avatar"],
+        "avatar_static": account["avatar_static"],
+        "locked": account["locked"],
+        "bot": account["bot"],
+    }
+
+
+async def sender_entities(
+    session: AsyncSession, settings: Settings, rows: Sequence[Row]
+) -> list[entities.Account]:
+    """The senders of `rows`, in order (a group's accounts), with their profiles' emojis."""
+    used = await emojis.of_profiles(session, settings, [row.sender for row in rows])
+    return [account_entity(settings, row.sender, row.sender_role, used) for row in rows]

@@ -5,6 +5,7 @@ rendered for each recipient (their filters, their flags on the status) before it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from connecthub import channels, entities
@@ -13,11 +14,16 @@ from connecthub.core.pagination import Page
 from connecthub.errors import NotFound
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
-from connecthub.notifications import repository
+from connecthub.notifications import grouping, repository
 from connecthub.notifications.models import Notification
 from connecthub.notifications.repository import Filters as Filters  # the endpoints' query
 from connecthub.notifications.repository import NotificationView, Row
-from connecthub.notifications.serializers import notification_entities, notification_page
+from connecthub.notifications.serializers import (
+    grouped_results,
+    notification_entities,
+    notification_page,
+    sender_entities,
+)
 
 UNREAD_COUNT_DEFAULT = 100
 UNREAD_COUNT_MAX = 1000
@@ -53,7 +59,13 @@ async def notify(
     if recipient_id == from_account_id and type != NotificationType.POLL:
         return
     session = uow.session
-    if not await repository.may_notify(session, recipient_id, from_account_id, status_id):
+    now = utcnow()
+    prefix = grouping.key_prefix(type, status_id)
+    candidates = grouping.reusable_keys(prefix, now) if prefix is not None else []
+    permit = await repository.may_notify(
+        session, recipient_id, from_account_id, status_id, candidates
+    )
+    if permit is None:
         return
     notification = Notification(
         id=new_id(),
@@ -62,7 +74,10 @@ async def notify(
         type=str(type),
         activity_id=activity_id,
         status_id=status_id,
-        created_at=utcnow(),
+        created_at=now,
+        group_key=None
+        if prefix is None
+        else grouping.group_key(prefix, now, permit.previous_group_key),
     )
     if not await repository.insert_once(session, notification):
         return
@@ -85,7 +100,11 @@ async def notify_many(
 ) -> None:
     """`notify` for many recipients: which of them may be notified in one query, the
     notifications in one insert; then each new one is rendered for its recipient, to be
-    published after commit (callers with an unbounded audience run this in a job)."""
+    published after commit (callers with an unbounded audience run this in a job). Only
+    for types that never group (mentions, posts, edits): a grouped type goes through
+    `notify`, which finds the recipient's group."""
+    if grouping.key_prefix(type, status_id) is not None:
+        raise ValueError(f"{type} notifications group: make them with notify")
     recipients = [r for r in dict.fromkeys(recipient_ids) if r != from_account_id]
     session = uow.session
     allowed = await repository.notifiable(session, recipients, from_account_id, status_id)
@@ -153,3 +172,109 @@ async def unread_count(uow: UnitOfWork, viewer_id: int, filters: Filters, limit:
     """Notifications newer than the caller's `notifications` read marker."""
     after = await repository.last_read_id(uow.session, viewer_id)
     return await repository.count_after(uow.session, viewer_id, filters, after, limit)
+
+
+# Grouped notifications (API v2): a group shows its eight newest accounts, as Mastodon's.
+SAMPLE_ACCOUNTS_SIZE = 8
+
+
+def _page_range(views: list[NotificationView], page: Page) -> tuple[int, int]:
+    """The ids a page of groups spans, as Mastodon reckons it: from its oldest to its
+    newest group; a short page (the last one that way) reaches to the cursor's far end."""
+    begin, end = views[-1].id, views[0].id
+    if len(views) < page.limit:
+        if page.ascending:
+            end = repository.NO_ID_ABOVE if page.max_id is None else page.max_id - 1
+        else:
+            begin = 0 if page.since_id is None else page.since_id + 1
+    return begin, end
+
+
+async def grouped_page(
+    uow: UnitOfWork,
+    viewer_id: int,
+    filters: Filters,
+    grouped_types: Sequence[str],
+    page: Page,
+    *,
+    partial_avatars: bool,
+) -> tuple[list[NotificationView], entities.GroupedNotificationsResults]:
+    """A page of the viewer's notification groups (newest first) and its results: the v1
+    list's notifications (same filters, same visibility), one group per key. Statements,
+    whatever the page size: the page, the groups' newest members, then what
+    `grouped_results` loads (five in all once the statuses' renderings are cached)."""
+    session = uow.session
+    views = await repository.group_page_views(session, viewer_id, filters, grouped_types, page)
+    members: list[repository.GroupMember] = []
+    stored = [
+        v.group_key
+        for v in views
+        if v.group_key is not None and grouping.ungrouped_id(v.group_key) is None
+    ]
+    if stored:
+        begin, end = _page_range(views, page)
+        members = await repository.group_members(
+            session, viewer_id, stored, SAMPLE_ACCOUNTS_SIZE, begin, end
+        )
+    results = await grouped_results(
+        session,
+        views,
+        members,
+        viewer_id,
+        uow.engines.settings,
+        partial_avatars=partial_avatars,
+        paginated=True,
+    )
+    return views, results
+
+
+async def group(
+    uow: UnitOfWork, viewer_id: int, group_key: str
+) -> entities.GroupedNotificationsResults:
+    """One group by its key (`ungrouped-<id>` names one notification, which answers as
+    the group it belongs to). 404 when the viewer has no visible notification in it."""
+    session = uow.session
+    view = await repository.newest_in_group(session, viewer_id, group_key)
+    if view is None:
+        raise NotFound()
+    stored = view.group_key if view.type in grouping.GROUPABLE_TYPES else None
+    view = view._replace(group_key=stored or grouping.ungrouped_key(view.id))
+    members = []
+    if stored is not None:
+        members = await repository.group_members(session, viewer_id, [stored], SAMPLE_ACCOUNTS_SIZE)
+    # One group by key is shown even when a filter hides it from the list, as one
+    # notification by id is.
+    return await grouped_results(
+        session,
+        [view],
+        members,
+        viewer_id,
+        uow.engines.settings,
+        partial_avatars=False,
+        paginated=False,
+        context=None,
+    )
+
+
+async def group_accounts(
+    uow: UnitOfWork, viewer_id: int, group_key: str, page: Page
+) -> tuple[list[Row], list[entities.Account]]:
+    """The senders of a group's notifications, newest first, a page of them (the rows
+    carry the notification ids the Link header pages by)."""
+    rows = await repository.group_rows(uow.session, viewer_id, group_key, page)
+    return rows, await sender_entities(uow.session, uow.engines.settings, rows)
+
+
+async def dismiss_group(uow: UnitOfWork, viewer_id: int, group_key: str) -> None:
+    """Dismiss every notification of a group (none: nothing to do, as Mastodon)."""
+    await repository.dismiss_group(uow.session, viewer_id, group_key)
+
+
+async def unread_group_count(
+    uow: UnitOfWork, viewer_id: int, filters: Filters, grouped_types: Sequence[str], limit: int
+) -> int:
+    """Groups with a notification newer than the caller's `notifications` read marker."""
+    after = await repository.last_read_id(uow.session, viewer_id)
+    return await repository.count_groups_after(
+        uow.session, viewer_id, filters, grouped_types, after, limit
+    )

@@ -14,7 +14,7 @@ from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id
 from connecthub.http.entity_route import EntityRoute
 from connecthub.http.pagination import PageDep, link_header
-from connecthub.http.params import read_params
+from connecthub.http.params import query_flag, read_params
 from connecthub.http.responses import EntityResponse
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.entity_bytes import status_page
@@ -49,13 +49,6 @@ async def _render(
     )
 
 
-def _flag(request: Request, name: str) -> bool:
-    value = request.query_params.get(name, "false").lower()
-    if value not in ("true", "false", "1", "0"):
-        raise ValidationFailed(name, "must be true or false")
-    return value in ("true", "1")
-
-
 @router.get(
     "/api/v1/timelines/home",
     response_model=list[entities.Status],
@@ -85,10 +78,12 @@ async def public(
     settings: SettingsDep,
 ) -> Response:
     viewer_id = token.account_id if token else None
-    _flag(request, "local")  # every post is local until federation exists
-    if _flag(request, "remote"):
+    query_flag(request, "local")  # every post is local until federation exists
+    if query_flag(request, "remote"):
         return EntityResponse([])
-    statuses = await service.public(uow, viewer_id, page, only_media=_flag(request, "only_media"))
+    statuses = await service.public(
+        uow, viewer_id, page, only_media=query_flag(request, "only_media")
+    )
     return await _render(request, uow, settings, statuses, viewer_id, "public")
 
 
@@ -111,8 +106,8 @@ async def tag(
     settings: SettingsDep,
 ) -> Response:
     viewer_id = token.account_id if token else None
-    _flag(request, "local")
-    if _flag(request, "remote"):
+    query_flag(request, "local")
+    if query_flag(request, "remote"):
         return EntityResponse([])
     statuses = await service.hashtag(
         uow,
@@ -121,7 +116,7 @@ async def tag(
         any_of=[hashtag.lstrip("#"), *_tags(request, "any")],
         all_of=_tags(request, "all"),
         none_of=_tags(request, "none"),
-        only_media=_flag(request, "only_media"),
+        only_media=query_flag(request, "only_media"),
     )
     return await _render(request, uow, settings, statuses, viewer_id, "public")
 
