@@ -15,7 +15,7 @@ from connecthub.clock import utcnow
 from connecthub.ids import new_id
 from connecthub.scheduled.models import ScheduledStatus
 from tests.factories import create_token
-from tests.scheduled.support import SCHEDULED, ahead, scheduled_count, schedule, statuses_of
+from tests.scheduled.support import SCHEDULED, ahead, schedule, scheduled_count, statuses_of
 from tests.social_factories import auth, post_status, user_with_token
 
 PARAM_KEYS = {

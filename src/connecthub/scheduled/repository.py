@@ -61,6 +61,7 @@ async def claim_due(
         delete(ScheduledStatus)
         .where(ScheduledStatus.id == scheduled_id, ScheduledStatus.scheduled_at <= now)
         .returning(ScheduledStatus.account_id, ScheduledStatus.params)
+        .execution_options(synchronize_session=False)
     )
     row = (await session.execute(statement)).first()
     return None if row is None else (int(row[0]), dict(row[1]))

@@ -231,10 +231,8 @@ async def _drop(engines: Engines, scheduled_id: int) -> None:
     async with engines.db.session() as session:
         uow = UnitOfWork(engines, session)
         try:
-            row = await session.get(ScheduledStatus, scheduled_id)
-            if row is not None:
-                await media_service.release_held(uow, engines.settings, row.id)
-                await repository.claim_due(session, scheduled_id, utcnow())
+            await media_service.release_held(uow, engines.settings, scheduled_id)
+            await repository.delete_row(session, scheduled_id)
         except BaseException:
             await uow.rollback()
             raise
