@@ -196,6 +196,9 @@ class Settings(BaseSettings):
     # Use the ffmpeg command (when on PATH) for video poster frames; audio and video are
     # verified and re-muxed by PyAV either way. Off: no poster frames.
     media_ffmpeg: bool = True
+    # How far ahead a scheduled status must be (Mastodon: 5 minutes). Tests lower it to
+    # see a scheduled status published by the real queue within seconds.
+    scheduled_status_min_lead_seconds: int = Field(default=300, ge=1)
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
     # Run a job worker inside each `serve` process too. Default: only in embedded mode, where

@@ -13,6 +13,7 @@ from connecthub.notifications import models as notifications_models
 from connecthub.oidc import models as oidc_models
 from connecthub.privacy import models as privacy_models
 from connecthub.relationships import models as relationships_models
+from connecthub.scheduled import models as scheduled_models
 from connecthub.statuses import models as statuses_models
 from connecthub.timelines import models as timelines_models
 
@@ -31,6 +32,7 @@ __all__ = [
     "oidc_models",
     "privacy_models",
     "relationships_models",
+    "scheduled_models",
     "statuses_models",
     "timelines_models",
 ]

@@ -21,6 +21,7 @@ from connecthub.ops.endpoints import router as ops_router
 from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
 from connecthub.relationships.endpoints import router as relationships_router
+from connecthub.scheduled.endpoints import router as scheduled_router
 from connecthub.statuses.endpoints import router as statuses_router
 from connecthub.streaming.endpoints import router as streaming_router
 from connecthub.streaming.presence_endpoints import router as presence_router
@@ -57,6 +58,7 @@ _DOMAIN_ROUTERS = (
     emojis_router,
     announcements_router,
     webfinger_router,
+    scheduled_router,
 )
 
 # FastAPI compiles an included router's routes (parameter models, response fields) on its

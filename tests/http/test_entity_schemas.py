@@ -5,12 +5,14 @@ not declared, a declared key missing or a value of another type fails here."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import jsonschema_rs
 from fastapi import FastAPI
 
+from connecthub.clock import utcnow
 from tests.media.files import png
 from tests.media.support import upload
 from tests.social_factories import auth, user_with_token
@@ -140,6 +142,35 @@ async def test_real_answers_match_their_declared_entities(
         "post",
         "/api/v1/statuses",
     )
+    later = (utcnow() + timedelta(hours=1)).isoformat()
+    held = check(
+        await upload(client, alice_token, png(seed=7), filename="b.png", content_type="image/png"),
+        "post",
+        "/api/v2/media",
+    )
+    scheduled = check(
+        await client.post(
+            "/api/v1/statuses",
+            json={"status": "Later", "scheduled_at": later, "media_ids": [held["id"]]},
+            headers=as_alice,
+        ),
+        "post",
+        "/api/v1/statuses",
+    )
+    check(
+        await client.post(
+            "/api/v1/statuses",
+            json={"status": "Later?", "scheduled_at": later, "visibility": "private",
+                  "poll": {"options": ["yes", "no"], "expires_in": 600}},
+            headers=as_alice,
+        ),
+        "post",
+        "/api/v1/statuses",
+    )  # fmt: skip
+    scheduled_path = "/api/v1/scheduled_statuses/{scheduled_id}"
+    check(await client.put(f"/api/v1/scheduled_statuses/{scheduled['id']}",
+                           json={"scheduled_at": later}, headers=as_alice),
+          "put", scheduled_path)  # fmt: skip
     status_path = "/api/v1/statuses/{status_id}"
     check(await client.post(f"/api/v1/statuses/{posted['id']}/reblog", headers=as_bob),
           "post", status_path + "/reblog")  # fmt: skip
@@ -195,6 +226,8 @@ async def test_real_answers_match_their_declared_entities(
         ("/api/v1/filters", "/api/v1/filters", as_bob),
         ("/api/v1/lists", "/api/v1/lists", as_bob),
         ("/api/v1/markers?timeline[]=home", "/api/v1/markers", as_bob),
+        ("/api/v1/scheduled_statuses", "/api/v1/scheduled_statuses", as_alice),
+        (f"/api/v1/scheduled_statuses/{scheduled['id']}", scheduled_path, as_alice),
     ]  # fmt: skip
     for url, path, headers in reads:
         check(await client.get(url, headers=headers), "get", path)
@@ -214,4 +247,4 @@ async def test_real_answers_match_their_declared_entities(
     assert any(s["media_attachments"] and s["mentions"] and s["tags"] for s in home)
     check(await client.delete(f"/api/v1/statuses/{reply['id']}", headers=as_bob),
           "delete", status_path)  # fmt: skip
-    assert len(answers.checked) == len(reads) + 16
+    assert len(answers.checked) == len(reads) + 20

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ import pytest
 from fastapi import FastAPI
 
 from connecthub.accounts.models import Role
+from connecthub.clock import utcnow
 from connecthub.infra import entity_cache
 from tests.accounts.support import STRONG_PASSWORD, TWO_FACTOR, csrf, next_totp
 from tests.admin.support import staff
@@ -876,6 +878,29 @@ async def _userinfo(w: World) -> Call:
     return Call("POST", "/oauth/userinfo", token)
 
 
+# --- scheduled statuses ---------------------------------------------------------------------
+
+
+async def _scheduled(w: World) -> tuple[str, dict[str, Any]]:
+    _me, token = await w.user("alice")
+    when = (utcnow() + timedelta(hours=1)).isoformat()
+    body = {"status": "later", "scheduled_at": when}
+    return token, await w.ok("POST", "/api/v1/statuses", token, json=body)
+
+
+@scenario("PUT /api/v1/scheduled_statuses/{scheduled_id}")
+async def _reschedule(w: World) -> Call:
+    token, row = await _scheduled(w)
+    body = {"json": {"scheduled_at": (utcnow() + timedelta(hours=2)).isoformat()}}
+    return Call("PUT", f"/api/v1/scheduled_statuses/{row['id']}", token, kwargs=body)
+
+
+@scenario("DELETE /api/v1/scheduled_statuses/{scheduled_id}")
+async def _cancel_scheduled(w: World) -> Call:
+    token, row = await _scheduled(w)
+    return Call("DELETE", f"/api/v1/scheduled_statuses/{row['id']}", token)
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -904,6 +929,7 @@ BUDGETS: dict[str, Budget] = {
     "DELETE /api/v1/featured_tags/{row_id:id}": Budget(3, 2),
     "DELETE /api/v1/profile/avatar": Budget(5, 4),
     "DELETE /api/v1/profile/header": Budget(5, 4),
+    "DELETE /api/v1/scheduled_statuses/{scheduled_id}": Budget(4, 3),
     "DELETE /api/v1/statuses/{status_id}": Budget(8, 7),
     "DELETE /api/v2/filters/keywords/{keyword_id}": Budget(3, 2),
     "DELETE /api/v2/filters/statuses/{row_id}": Budget(3, 2),
@@ -974,6 +1000,7 @@ BUDGETS: dict[str, Budget] = {
     "PUT /api/v1/filters/{keyword_id}": Budget(6, 5),
     "PUT /api/v1/lists/{list_id}": Budget(3, 2),
     "PUT /api/v1/media/{media_id}": Budget(3, 2),
+    "PUT /api/v1/scheduled_statuses/{scheduled_id}": Budget(6, 5),
     "PUT /api/v1/statuses/{status_id}": Budget(18, 17),
     "PUT /api/v2/filters/keywords/{keyword_id}": Budget(3, 2),
     "PUT /api/v2/filters/{filter_id}": Budget(7, 6),

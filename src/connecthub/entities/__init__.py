@@ -38,6 +38,11 @@ from connecthub.entities.filters import (
     V1Filter,
 )
 from connecthub.entities.media import MediaAttachment
+from connecthub.entities.scheduled import (
+    ScheduledStatus,
+    ScheduledStatusParams,
+    ScheduledStatusPoll,
+)
 from connecthub.entities.social import (
     Conversation,
     FamiliarFollowers,
@@ -111,6 +116,9 @@ __all__ = [
     "PreviewCard",
     "Relationship",
     "Role",
+    "ScheduledStatus",
+    "ScheduledStatusParams",
+    "ScheduledStatusPoll",
     "Search",
     "Source",
     "Status",

@@ -48,6 +48,7 @@ class MediaAttachment(Base):
         # The sweep of unattached uploads scans by age.
         Index("ix_media_attachments_unattached", "status_id", "created_at"),
         Index("ix_media_attachments_file_key", "file_key"),
+        Index("ix_media_attachments_scheduled_status_id", "scheduled_status_id"),
         # The sweeper's question (infra/sweeper.py): uploads still processing, oldest first.
         Index(
             "ix_media_attachments_processing",
@@ -63,6 +64,11 @@ class MediaAttachment(Base):
     # unattached, and the sweep removes them.
     status_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("statuses.id", ondelete="SET NULL")
+    )
+    # Held by a scheduled status until it is published (then `status_id` takes over) or
+    # cancelled (NULL again: unattached, it expires).
+    scheduled_status_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("scheduled_statuses.id", ondelete="SET NULL")
     )
     position: Mapped[int] = mapped_column(SmallInteger, default=0)
     kind: Mapped[int] = mapped_column(SmallInteger)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
@@ -81,12 +81,32 @@ async def of_account(session: AsyncSession, account_id: int) -> list[MediaAttach
     return list(await session.scalars(query))
 
 
+async def held_by(
+    session: AsyncSession, scheduled_status_ids: Iterable[int]
+) -> list[MediaAttachment]:
+    """The media these scheduled statuses hold, in their order."""
+    ids = set(scheduled_status_ids)
+    if not ids:
+        return []
+    query = (
+        select(MediaAttachment)
+        .where(MediaAttachment.scheduled_status_id.in_(ids))
+        .order_by(MediaAttachment.position, MediaAttachment.id)
+    )
+    return list(await session.scalars(query))
+
+
+def _unattached() -> ColumnElement[bool]:
+    """On no status and held by no scheduled status."""
+    return and_(MediaAttachment.status_id.is_(None), MediaAttachment.scheduled_status_id.is_(None))
+
+
 async def unattached_before(
     session: AsyncSession, cutoff: datetime, limit: int
 ) -> list[MediaAttachment]:
     query = (
         select(MediaAttachment)
-        .where(MediaAttachment.status_id.is_(None), MediaAttachment.created_at < cutoff)
+        .where(_unattached(), MediaAttachment.created_at < cutoff)
         .order_by(MediaAttachment.created_at)
         .limit(limit)
     )
@@ -180,7 +200,5 @@ async def processing_before(session: AsyncSession, cutoff: datetime, limit: int)
 
 
 async def any_unattached_before(session: AsyncSession, cutoff: datetime) -> bool:
-    query = select(MediaAttachment.id).where(
-        MediaAttachment.status_id.is_(None), MediaAttachment.created_at < cutoff
-    )
+    query = select(MediaAttachment.id).where(_unattached(), MediaAttachment.created_at < cutoff)
     return (await session.execute(query.limit(1))).first() is not None

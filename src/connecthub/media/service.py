@@ -354,6 +354,25 @@ def parse_ids(values: Sequence[str]) -> list[int]:
     return ids
 
 
+def _check_free(
+    rows: dict[int, MediaAttachment], media_ids: Sequence[int], status_id: int | None
+) -> None:
+    """Each of `media_ids` is the caller's own (`rows`), finished processing, held by no
+    scheduled status and attached to no status other than `status_id`."""
+    for media_id in media_ids:
+        row = rows.get(media_id)
+        if (
+            row is None
+            or row.status_id not in (None, status_id)
+            or row.scheduled_status_id is not None
+        ):
+            raise ValidationFailed("media_ids", f"{media_id} is not an unattached upload of yours")
+        if row.state != MediaState.READY:
+            raise ValidationFailed(
+                "media_ids", "cannot attach files that have not finished processing"
+            )
+
+
 async def attach(
     uow: UnitOfWork, *, account_id: int, status_id: int, media_ids: Sequence[int]
 ) -> bool:
@@ -361,14 +380,7 @@ async def attach(
     unattached or already on this status, and finished processing. Media taken off the
     status become unattached (and expire). Returns whether the status has media."""
     rows = await repository.owned_many(uow.session, account_id, media_ids)
-    for media_id in media_ids:
-        row = rows.get(media_id)
-        if row is None or row.status_id not in (None, status_id):
-            raise ValidationFailed("media_ids", f"{media_id} is not an unattached upload of yours")
-        if row.state != MediaState.READY:
-            raise ValidationFailed(
-                "media_ids", "cannot attach files that have not finished processing"
-            )
+    _check_free(rows, media_ids, status_id)
     for current in await repository.of_status(uow.session, status_id):
         if current.id not in rows:
             current.status_id = None
@@ -378,6 +390,41 @@ async def attach(
         rows[media_id].position = position
     await uow.session.flush()
     return bool(media_ids)
+
+
+async def hold(
+    uow: UnitOfWork, *, account_id: int, scheduled_status_id: int, media_ids: Sequence[int]
+) -> list[MediaAttachment]:
+    """A scheduled status holds `media_ids` (in order) until it is posted: the same checks
+    as `attach`; held media are attachable nowhere else and never expire. The rows."""
+    rows = await repository.owned_many(uow.session, account_id, media_ids)
+    _check_free(rows, media_ids, None)
+    for position, media_id in enumerate(media_ids):
+        rows[media_id].scheduled_status_id = scheduled_status_id
+        rows[media_id].position = position
+    await uow.session.flush()
+    return [rows[media_id] for media_id in media_ids]
+
+
+async def release_held(uow: UnitOfWork, settings: Settings, scheduled_status_id: int) -> None:
+    """A scheduled status is cancelled: its media are unattached again, and expire a full
+    day from now unless attached meanwhile."""
+    for row in await repository.held_by(uow.session, [scheduled_status_id]):
+        row.scheduled_status_id = None
+        row.created_at = utcnow()
+        _schedule_expiry(uow, settings, row.id)
+    await uow.session.flush()
+
+
+async def held_media(
+    session: AsyncSession, scheduled_status_ids: Iterable[int]
+) -> dict[int, list[MediaAttachment]]:
+    """The media each of these scheduled statuses holds, in order, in one query."""
+    found: dict[int, list[MediaAttachment]] = {}
+    for row in await repository.held_by(session, scheduled_status_ids):
+        if row.scheduled_status_id is not None:
+            found.setdefault(row.scheduled_status_id, []).append(row)
+    return found
 
 
 async def purge_after_commit(

@@ -33,6 +33,7 @@ from connecthub.notifications.models import Notification
 from connecthub.oidc.models import Identity
 from connecthub.privacy.models import AccountDeletion, Consent
 from connecthub.relationships.models import AccountNote, AccountPin, Block, FollowRequest, Mute
+from connecthub.scheduled.models import ScheduledStatus
 from connecthub.statuses.models import Bookmark, FeaturedTag, Mention, Status, StatusPin
 from connecthub.timelines.models import List, ListAccount, Marker
 
@@ -49,6 +50,8 @@ def _either_way(model: Any) -> Condition:
 
 # (table, rows of the account), deleted in this order after its statuses.
 ERASED_ROWS: list[tuple[Any, Condition]] = [
+    # Never posted; the media they held are left to the media step.
+    (ScheduledStatus, lambda a: ScheduledStatus.account_id == a),
     (Bookmark, lambda a: Bookmark.account_id == a),
     (AnnouncementReaction, lambda a: AnnouncementReaction.account_id == a),
     (AnnouncementDismissal, lambda a: AnnouncementDismissal.account_id == a),

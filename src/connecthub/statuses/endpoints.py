@@ -22,6 +22,9 @@ from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.oauth.scopes import covers_any
+from connecthub.scheduled import service as scheduled_service
+from connecthub.scheduled.schemas import scheduled_at
+from connecthub.scheduled.serializers import scheduled_status_entity
 from connecthub.statuses import featured_tags, interactions, service
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
 from connecthub.statuses.schemas import status_draft, string_list, visibility
@@ -56,12 +59,29 @@ def viewer(token: OptionalToken, *scopes: str) -> int | None:
     return token.account_id
 
 
-@router.post("/api/v1/statuses", summary="Post a status (honours Idempotency-Key)")
+@router.post(
+    "/api/v1/statuses",
+    summary="Post a status, or schedule it with `scheduled_at` (honours Idempotency-Key)",
+)
 async def post_status(
     request: Request, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
-) -> entities.Status:
-    draft = status_draft(await read_params(request))
+) -> entities.Status | entities.ScheduledStatus:
+    params = await read_params(request)
+    draft = status_draft(params)
     key = request.headers.get("idempotency-key", "").strip() or None
+    when = scheduled_service.for_later(settings, scheduled_at(params))
+    if when is not None:
+        row = await scheduled_service.schedule(
+            uow,
+            settings,
+            account_id=caller.account_id,
+            draft=draft,
+            when=when,
+            application_id=caller.token.application_id,
+            idempotency_key=key[:512] if key else None,
+        )
+        held = await scheduled_service.held_media(uow, [row])
+        return scheduled_status_entity(settings, row, held.get(row.id, []))
     posted = await service.create_status(
         uow,
         settings,

@@ -178,6 +178,17 @@ async def create_status(
     return Posted(status, created=True)
 
 
+async def check_draft(
+    uow: UnitOfWork, settings: Settings, account_id: int, draft: StatusDraft
+) -> list[int]:
+    """The checks a post would pass now, for a status kept to be posted later (scheduled):
+    its length and parts, and the status it replies to. Its media ids, parsed."""
+    _check_length(settings, draft)
+    media_ids = media_service.parse_ids(draft.media_ids)
+    await _parent(uow, account_id, draft.in_reply_to_id)
+    return media_ids
+
+
 async def _parent(uow: UnitOfWork, account_id: int, parent_id: int | None) -> Status | None:
     if parent_id is None:
         return None
@@ -576,6 +587,7 @@ __all__ = [
     "access_own_status",
     "access_poll",
     "access_status",
+    "check_draft",
     "create_status",
     "delete_status",
     "edit_status",

@@ -1,0 +1,1 @@
+"""Scheduled statuses: posts kept with their parameters until a job publishes them."""
