@@ -58,6 +58,8 @@ from connecthub.entities.statuses import (
     StatusShared,
     StatusSource,
     Tag,
+    TagDetails,
+    TagHistory,
 )
 
 __all__ = [
@@ -99,6 +101,8 @@ __all__ = [
     "StatusShared",
     "StatusSource",
     "Tag",
+    "TagDetails",
+    "TagHistory",
     "Token",
     "TwoFactorSetup",
     "TwoFactorStatus",

@@ -1,5 +1,5 @@
-"""Status and what it carries: Mention, Tag, Poll, PreviewCard, its Application; StatusEdit,
-StatusSource and Context."""
+"""Status and what it carries: Mention, Tag (and the hashtag itself, TagDetails), Poll,
+PreviewCard, its Application; StatusEdit, StatusSource and Context."""
 
 from __future__ import annotations
 
@@ -20,8 +20,25 @@ class Mention(TypedDict):
 
 
 class Tag(TypedDict):
+    """A hashtag as a status carries it (Mastodon's Status::Tag)."""
+
     name: str
     url: str
+
+
+class TagHistory(TypedDict):
+    day: str  # UNIX timestamp of the day's midnight (UTC)
+    uses: str
+    accounts: str
+
+
+class TagDetails(Tag):
+    """Mastodon's Tag entity: `/api/v1/tags/:name`, followed tags. `following` only for a
+    signed-in caller."""
+
+    id: str
+    history: list[TagHistory]
+    following: NotRequired[bool]
 
 
 class PollOption(TypedDict):

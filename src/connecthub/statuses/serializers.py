@@ -73,6 +73,26 @@ def tag_url(settings: Settings, name: str) -> str:
     return f"{settings.base_url}/tags/{name.lower()}"
 
 
+def tag_details_entity(
+    settings: Settings,
+    tag_id: int | None,
+    name: str,
+    history: list[entities.TagHistory],
+    following: bool | None,
+) -> entities.TagDetails:
+    """Mastodon's Tag entity. A hashtag nobody has used yet has no id (`""`, as Mastodon
+    answers for one it has not stored); `following` only for a signed-in caller."""
+    entity: entities.TagDetails = {
+        "id": str(tag_id) if tag_id is not None else "",
+        "name": name,
+        "url": tag_url(settings, name),
+        "history": history,
+    }
+    if following is not None:
+        entity["following"] = following
+    return entity
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 

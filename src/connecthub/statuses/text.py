@@ -30,6 +30,14 @@ def _is_tag(name: str) -> bool:
     return any(ch.isalpha() for ch in name)
 
 
+_TAG_NAME = re.compile(r"\w{1,128}")
+
+
+def is_hashtag_name(name: str) -> bool:
+    """A name a post can tag (`#name`): what `/api/v1/tags/:name` accepts."""
+    return _TAG_NAME.fullmatch(name) is not None and _is_tag(name)
+
+
 def _local(domain: str | None, local_domain: str) -> bool:
     return domain is None or domain.lower() == local_domain.lower()
 
