@@ -182,8 +182,8 @@ class DatabaseFeedStore:
     """Embedded mode: home is read from the database; there is nothing to push.
 
     A page is found as a Redis feed's is, in two statements: the newest ids by the viewer and
-    the accounts they follow (`home_candidates`: the (account_id, id) index alone, no other
-    rule), then `home_among`, which keeps those home may show. As one statement, SQLite
+    the accounts they follow, or with a hashtag the viewer follows (`home_candidates`, no
+    other rule), then `home_among`, which keeps those home may show. As one statement, SQLite
     gathers every followed account's statuses, checks each against every rule and only then
     sorts: ~40 ms a page on the dense community (50 accounts following each other, 5,000
     statuses) against well under one here (docs/benchmarks.md, "Embedded mode")."""
