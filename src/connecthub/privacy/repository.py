@@ -32,7 +32,7 @@ from connecthub.notifications.models import Notification
 from connecthub.oidc.models import Identity
 from connecthub.privacy.models import AccountDeletion, Consent
 from connecthub.relationships.models import Block, FollowRequest, Mute
-from connecthub.statuses.models import Bookmark, Mention, Status, StatusPin
+from connecthub.statuses.models import Bookmark, Mention, Status, StatusPin, TagFollow, ThreadMute
 from connecthub.timelines.models import List, ListAccount, Marker
 
 Condition = Callable[[int], ColumnElement[bool]]
@@ -51,6 +51,8 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (Bookmark, lambda a: Bookmark.account_id == a),
     (StatusPin, lambda a: StatusPin.account_id == a),
     (Mention, lambda a: Mention.account_id == a),
+    (TagFollow, lambda a: TagFollow.account_id == a),
+    (ThreadMute, lambda a: ThreadMute.account_id == a),
     (FollowRequest, _either_way(FollowRequest)),
     (Block, _either_way(Block)),
     (Mute, _either_way(Mute)),
