@@ -23,7 +23,7 @@ async def _mute(client: AsyncClient, token: str, status_id: str, action: str = "
 async def test_a_muted_thread_sends_no_more_notifications(
     app: FastAPI, client: AsyncClient
 ) -> None:
-    alice, alice_token = await user_with_token(app, "alice")
+    _alice, alice_token = await user_with_token(app, "alice")
     _bob, bob_token = await user_with_token(app, "bob")
     root = await post_status(client, alice_token, "a thread")
     other = await post_status(client, alice_token, "another thread")
@@ -31,7 +31,8 @@ async def test_a_muted_thread_sends_no_more_notifications(
     assert [n["type"] for n in await notifications(client, alice_token)] == ["mention"]
 
     muted = await _mute(client, alice_token, reply["id"])  # any status of the thread
-    assert muted["id"] == reply["id"] and muted["muted"] is True
+    assert muted["id"] == reply["id"]
+    assert muted["muted"] is True
     shown = await client.get(f"/api/v1/statuses/{root['id']}", headers=auth(alice_token))
     assert shown.json()["muted"] is True
     assert (await client.get(f"/api/v1/statuses/{other['id']}", headers=auth(alice_token))).json()[

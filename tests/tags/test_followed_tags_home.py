@@ -61,8 +61,30 @@ async def test_unfollowing_a_tag_stops_its_posts_at_once(app: FastAPI, client: A
     assert response.status_code == 200
     after = await post_status(client, author_token, "another #news")
     assert await home_ids(app, client, reader_token) == []  # neither: reads check the follow
+    if redis_feed(app) is not None:  # and the clean-up took the old one out of the feed
+        assert await feed_members(app, reader.id) == []
+    assert after["id"] != before["id"]
+
+
+async def test_following_a_tag_brings_its_recent_posts_into_a_warm_feed(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    reader, reader_token = await user_with_token(app, "reader")
+    author, author_token = await user_with_token(app, "author")
+    await home_ids(app, client, reader_token)  # warm (Redis) before the follow
+    older = await post_status(client, author_token, "from before #birds")
+    await post_status(client, author_token, "private #birds", visibility="private")
+    await _follow_tag(client, reader_token, "birds")
+    assert await home_ids(app, client, reader_token) == [older["id"]]
     if redis_feed(app) is not None:
-        assert int(after["id"]) not in (await feed_members(app, reader.id) or [])
+        assert await feed_members(app, reader.id) == [int(older["id"])]
+    # Unfollowing keeps what a followed author brings.
+    await follow(app, reader.id, author.id)
+    kept = await post_status(client, author_token, "followed and tagged #birds")
+    response = await client.post("/api/v1/tags/birds/unfollow", headers=auth(reader_token))
+    assert response.status_code == 200
+    expected = [kept["id"], older["id"]]  # now both by a followed author
+    assert await home_ids(app, client, reader_token) == expected
 
 
 async def test_never_from_a_blocked_muted_or_suspended_author(

@@ -53,7 +53,9 @@ async def test_an_unused_tag_is_shown_and_a_bad_name_is_not_found(
     response = await client.get("/api/v1/tags/neverused", headers=auth(token))
     assert response.status_code == 200, response.text
     tag = response.json()
-    assert tag["id"] == "" and tag["name"] == "neverused" and tag["following"] is False
+    assert tag["id"] == ""
+    assert tag["name"] == "neverused"
+    assert tag["following"] is False
     assert [entry["uses"] for entry in tag["history"]] == ["0"] * 7
     for bad in ("123", "no-dash", "a%20b", "x" * 129):
         response = await client.get(f"/api/v1/tags/{bad}")
@@ -71,10 +73,12 @@ async def test_follow_and_unfollow_are_idempotent_and_listed_with_link_pages(
     for name in ("Alpha", "beta", "gamma"):
         response = await client.post(f"/api/v1/tags/{name}/follow", headers=auth(token))
         assert response.status_code == 200, response.text
-        assert response.json()["following"] is True and response.json()["name"] == name
+        assert response.json()["following"] is True
+        assert response.json()["name"] == name
         followed.append(response.json())
     again = await client.post("/api/v1/tags/alpha/follow", headers=auth(token))
-    assert again.status_code == 200 and again.json()["id"] == followed[0]["id"]
+    assert again.status_code == 200
+    assert again.json()["id"] == followed[0]["id"]
     assert again.json()["name"] == "Alpha"  # the hashtag keeps its first spelling
 
     response = await client.get("/api/v1/followed_tags", headers=auth(token))
@@ -90,11 +94,14 @@ async def test_follow_and_unfollow_are_idempotent_and_listed_with_link_pages(
     assert [t["name"] for t in second.json()] == ["Alpha"]
 
     response = await client.post("/api/v1/tags/BETA/unfollow", headers=auth(token))
-    assert response.status_code == 200 and response.json()["following"] is False
+    assert response.status_code == 200
+    assert response.json()["following"] is False
     response = await client.post("/api/v1/tags/beta/unfollow", headers=auth(token))
-    assert response.status_code == 200 and response.json()["following"] is False
+    assert response.status_code == 200
+    assert response.json()["following"] is False
     response = await client.post("/api/v1/tags/nobodyever/unfollow", headers=auth(token))
-    assert response.status_code == 200 and response.json()["following"] is False
+    assert response.status_code == 200
+    assert response.json()["following"] is False
     names = [
         t["name"] for t in (await client.get("/api/v1/followed_tags", headers=auth(token))).json()
     ]
@@ -110,7 +117,8 @@ async def test_followed_tags_are_private_to_their_follower(
     _bob, bob_token = await user_with_token(app, "bob")
     await client.post("/api/v1/tags/secretinterest/follow", headers=auth(alice_token))
     response = await client.get("/api/v1/followed_tags", headers=auth(bob_token))
-    assert response.status_code == 200 and response.json() == []
+    assert response.status_code == 200
+    assert response.json() == []
     shown = await client.get("/api/v1/tags/secretinterest", headers=auth(bob_token))
     assert shown.json()["following"] is False
 
@@ -140,4 +148,5 @@ async def test_scopes_and_bad_input(app: FastAPI, client: AsyncClient) -> None:
         assert response.status_code == 422, params
         assert next(iter(params)) in response.json()["error"]
     many = await client.get("/api/v1/followed_tags", params={"limit": 500}, headers=auth(granular))
-    assert many.status_code == 200 and len(many.json()) == 1
+    assert many.status_code == 200
+    assert len(many.json()) == 1

@@ -512,16 +512,18 @@ async def tag_by_name(session: AsyncSession, name: str) -> Tag | None:
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def follow_tag(session: AsyncSession, account_id: int, tag_id: int) -> None:
-    """Follow once: a repeat (or a concurrent twin) inserts nothing."""
+async def follow_tag(session: AsyncSession, account_id: int, tag_id: int) -> bool:
+    """Follow once: a repeat (or a concurrent twin) inserts nothing (False)."""
     values = {"id": new_id(), "account_id": account_id, "tag_id": tag_id, "created_at": utcnow()}
-    await insert_once(session, TagFollow, values)
+    return await insert_once(session, TagFollow, values)
 
 
-async def unfollow_tag(session: AsyncSession, account_id: int, tag_id: int) -> None:
-    await session.execute(
+async def unfollow_tag(session: AsyncSession, account_id: int, tag_id: int) -> bool:
+    """False when there was no follow."""
+    result = await session.execute(
         delete(TagFollow).where(TagFollow.account_id == account_id, TagFollow.tag_id == tag_id)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def followed_tag_ids(

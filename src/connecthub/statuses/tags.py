@@ -18,6 +18,9 @@ from connecthub.statuses.models import Tag
 from connecthub.statuses.serializers import tag_details_entity
 from connecthub.statuses.text import is_hashtag_name
 
+# Home-feed hooks (timelines/tasks.py), payload {"account_id", "tag_id"}.
+MERGE_TAG_JOB = "timelines.merge_tag"
+UNMERGE_TAG_JOB = "timelines.unmerge_tag"
 HISTORY_DAYS = 7
 FOLLOWED_DEFAULT_LIMIT = 100
 FOLLOWED_MAX_LIMIT = 200
@@ -85,7 +88,8 @@ async def show(uow: UnitOfWork, viewer_id: int | None, name: str) -> entities.Ta
 async def follow(uow: UnitOfWork, account_id: int, name: str) -> entities.TagDetails:
     """Idempotent (as Mastodon since 4.1); the hashtag is made if nobody has used it yet."""
     [tag] = await repository.tags_by_name(uow.session, [_checked(name)])
-    await repository.follow_tag(uow.session, account_id, tag.id)
+    if await repository.follow_tag(uow.session, account_id, tag.id):
+        uow.enqueue(MERGE_TAG_JOB, {"account_id": account_id, "tag_id": tag.id})
     [entity] = await _entities(uow, [tag], account_id)
     return entity
 
@@ -96,8 +100,8 @@ async def unfollow(uow: UnitOfWork, account_id: int, name: str) -> entities.TagD
     tag = await repository.tag_by_name(uow.session, name)
     if tag is None:
         tag = Tag(id=None, name=name, name_key=name.lower())
-    else:
-        await repository.unfollow_tag(uow.session, account_id, tag.id)
+    elif await repository.unfollow_tag(uow.session, account_id, tag.id):
+        uow.enqueue(UNMERGE_TAG_JOB, {"account_id": account_id, "tag_id": tag.id})
     [entity] = await _entities(uow, [tag], account_id)
     return entity
 

@@ -390,6 +390,40 @@ async def home_ids_by(
     return list((await session.execute(query)).scalars())
 
 
+async def home_ids_tagged(
+    session: AsyncSession, viewer_id: int, tag_id: int, limit: int
+) -> list[int]:
+    """The newest home-visible ids with one hashtag (merging a new tag follow into a feed),
+    walking the hashtag's (tag_id, status_id) index."""
+    query = (
+        select(StatusTag.status_id)
+        .join(Status, Status.id == StatusTag.status_id)
+        .where(StatusTag.tag_id == tag_id, *home_filters(viewer_id))
+        .order_by(StatusTag.status_id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def tagged_not_shown(
+    session: AsyncSession, viewer_id: int, ids: Sequence[int], tag_id: int
+) -> list[int]:
+    """Which of `ids` carry the hashtag and are no longer home's (unmerging a tag follow:
+    a post also by someone the viewer follows stays)."""
+    if not ids:
+        return []
+    query = select(StatusTag.status_id).where(
+        StatusTag.tag_id == tag_id, StatusTag.status_id.in_(ids)
+    )
+    tagged = list((await session.execute(query)).scalars())
+    if not tagged:
+        return []
+    shown = await _home_ids_among_read(dialect_of(session)).rows(
+        session, {"ids": tagged, "viewer_id": viewer_id, "now": utcnow()}
+    )
+    return sorted(set(tagged) - {row[0] for row in shown})
+
+
 async def involving(session: AsyncSession, ids: Sequence[int], account_id: int) -> list[int]:
     """Which of `ids` are by `account_id` or boost one of its statuses (unmerging)."""
     if not ids:

@@ -220,3 +220,23 @@ async def unmerge_account(ctx: JobContext, payload: dict[str, Any]) -> None:
         if not await repository.follows(session, account_id, target_id):
             await repository.drop_from_lists(session, account_id, target_id)
         await feed_store(ctx.engines).unmerge(session, account_id, target_id)
+
+
+@job("timelines.merge_tag")
+async def merge_tag(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """A hashtag follow began: its recent public posts join the follower's warm feed (a
+    database home shows them at once; Redis feeds should not differ)."""
+    async with ctx.engines.db.session(readonly=True) as session:
+        await feed_store(ctx.engines).merge_tag(
+            session, int(payload["account_id"]), int(payload["tag_id"])
+        )
+
+
+@job("timelines.unmerge_tag")
+async def unmerge_tag(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """A hashtag follow ended: its posts leave the feed, unless home still shows them (a
+    followed author's). Reads already drop them; this frees their places in the feed."""
+    async with ctx.engines.db.session(readonly=True) as session:
+        await feed_store(ctx.engines).unmerge_tag(
+            session, int(payload["account_id"]), int(payload["tag_id"])
+        )
