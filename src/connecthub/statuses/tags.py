@@ -41,19 +41,20 @@ def _day_starts(now: datetime) -> list[datetime]:
 
 
 async def _entities(
-    uow: UnitOfWork, tags: Sequence[Tag], viewer_id: int | None
+    uow: UnitOfWork, tags: Sequence[Tag], viewer_id: int | None, following: bool | None = None
 ) -> list[entities.TagDetails]:
     """Each tag with its history (one query for all) and, for a signed-in viewer, whether
-    they follow it (one more)."""
+    they follow it (one more, unless the caller knows: `following`, the same for all)."""
     days = _day_starts(utcnow())
     starts = [id_for_time(int(day.timestamp() * 1000)) for day in days]
     ids = [tag.id for tag in tags if tag.id is not None]
     uses = await repository.tag_uses(uow.session, ids, starts)
-    following = (
-        await repository.followed_tag_ids(uow.session, viewer_id, ids)
-        if viewer_id is not None
-        else set()
-    )
+    if following is not None:
+        followed = set(ids) if following else set()
+    elif viewer_id is not None:
+        followed = await repository.followed_tag_ids(uow.session, viewer_id, ids)
+    else:
+        followed = set()
     settings = uow.engines.settings
     result = []
     for tag in tags:
@@ -69,7 +70,7 @@ async def _entities(
                 tag.id,
                 tag.name,
                 history,
-                None if viewer_id is None else tag.id in following,
+                None if viewer_id is None else tag.id in followed,
             )
         )
     return result
@@ -90,7 +91,7 @@ async def follow(uow: UnitOfWork, account_id: int, name: str) -> entities.TagDet
     [tag] = await repository.tags_by_name(uow.session, [_checked(name)])
     if await repository.follow_tag(uow.session, account_id, tag.id):
         uow.enqueue(MERGE_TAG_JOB, {"account_id": account_id, "tag_id": tag.id})
-    [entity] = await _entities(uow, [tag], account_id)
+    [entity] = await _entities(uow, [tag], account_id, following=True)
     return entity
 
 
@@ -102,7 +103,7 @@ async def unfollow(uow: UnitOfWork, account_id: int, name: str) -> entities.TagD
         tag = Tag(id=None, name=name, name_key=name.lower())
     elif await repository.unfollow_tag(uow.session, account_id, tag.id):
         uow.enqueue(UNMERGE_TAG_JOB, {"account_id": account_id, "tag_id": tag.id})
-    [entity] = await _entities(uow, [tag], account_id)
+    [entity] = await _entities(uow, [tag], account_id, following=False)
     return entity
 
 
@@ -112,6 +113,5 @@ async def followed(
     """A page of the hashtags the account follows: (the follows' ids, the cursor of the Link
     header; the tags)."""
     rows = await repository.followed_tags(uow.session, account_id, page)
-    return [follow_id for follow_id, _ in rows], await _entities(
-        uow, [tag for _, tag in rows], account_id
-    )
+    found = await _entities(uow, [tag for _, tag in rows], account_id, following=True)
+    return [follow_id for follow_id, _ in rows], found
