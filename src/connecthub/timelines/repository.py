@@ -181,8 +181,9 @@ async def home_ids(
     and drops every status by someone the viewer does not follow, which on a large table
     and a viewer following few (or quiet) accounts reads most of it (docs/benchmarks.md,
     "Flat under growth"). Instead each slice of time takes, per author, the newest ids from
-    the (account_id, id) index (`_home_slice_read`), and `home_filters` then judge only
-    those; the next slice is sized from how many the last one held."""
+    the (account_id, id) index, and per followed hashtag from the (tag_id, status_id) one
+    (`_home_slice_read`), and `home_filters` then judge only those; the next slice is sized
+    from how many the last one held."""
     authors, tags = await _home_sources(session, viewer_id)
     dialect = dialect_of(session)
     found: list[int] = []
@@ -234,13 +235,11 @@ async def home_page(session: AsyncSession, viewer_id: int, page: Page) -> list[R
 async def _home_sources(session: AsyncSession, viewer_id: int) -> tuple[list[int], list[int]]:
     """Where a home's statuses come from, in one statement: its authors (the viewer and
     everyone they follow) and the hashtags the viewer follows."""
-    viewer = cast(literal(viewer_id, IdType), IdType)
     statement = union_all(
-        select(literal(0), viewer),
         select(literal(0), Follow.target_account_id).where(Follow.account_id == viewer_id),
         select(literal(1), TagFollow.tag_id).where(TagFollow.account_id == viewer_id),
     )
-    authors: list[int] = []
+    authors: list[int] = [viewer_id]
     tags: list[int] = []
     for kind, value in (await session.execute(statement)).all():
         (tags if kind else authors).append(int(value))
