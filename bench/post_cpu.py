@@ -233,7 +233,8 @@ async def seed(
     }
     async with engines.db.transaction() as session:
         for table, values in rows.items():
-            await session.execute(insert(table), values)
+            if values:
+                await session.execute(insert(table), values)
     async with engines.db.transaction() as session:
         await session.execute(text("ANALYZE"))
     store = feed_store(engines)
