@@ -20,7 +20,8 @@ followers), every home feed built, a token each. Then two passes:
    own CPU is in the requests' half).
 
     .venv/bin/python bench/post_cpu.py [--accounts 51] [--posts 200] [--concurrency 4] \
-        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--profile]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--profile] \
+        [--tag-followers N]
 
 `--py-spy PREFIX` records the web process and the worker during the measured posts (py-spy,
 collapsed stacks: `PREFIX-web.txt`, `PREFIX-worker.txt`; `bench/collapsed.py` sums them up).
@@ -154,9 +155,12 @@ def calls_between(before: dict[str, int], after: dict[str, int]) -> dict[str, in
 # -- seeding ----------------------------------------------------------------------------
 
 
-async def seed(settings: Any, accounts: int, *, notify: bool = False) -> list[str]:
+async def seed(
+    settings: Any, accounts: int, *, notify: bool = False, tag_followers: int = 0
+) -> list[str]:
     """Accounts that all follow each other, a token each, every home feed built; returns
-    the tokens."""
+    the tokens. `tag_followers` more accounts follow nobody but the hashtag every post
+    carries (#bench), their feeds built too: the fan-out walks them as well."""
     from sqlalchemy import insert, text
 
     from connecthub.accounts.models import Account, OAuthToken, User
@@ -166,12 +170,15 @@ async def seed(settings: Any, accounts: int, *, notify: bool = False) -> list[st
     from connecthub.infra.engines import Engines
     from connecthub.oauth.tokens import generate_secret, hash_secret
     from connecthub.relationships.models import Follow
+    from connecthub.statuses.models import Tag, TagFollow
     from connecthub.timelines.feeds import RedisFeedStore, feed_store
 
     await migrations.upgrade(settings)
     engines = Engines.from_settings(settings)
     now = utcnow()
-    ids = [new_id() for _ in range(accounts)]
+    community = [new_id() for _ in range(accounts)]
+    ids = [*community, *(new_id() for _ in range(tag_followers))]
+    tag_id = new_id()
     secrets = [generate_secret() for _ in ids]
     rows: dict[Any, list[dict[str, Any]]] = {
         Account: [
@@ -180,8 +187,8 @@ async def seed(settings: Any, accounts: int, *, notify: bool = False) -> list[st
                 "username": f"u{n}",
                 "username_key": f"u{n}",
                 "created_at": now,
-                "followers_count": accounts - 1,
-                "following_count": accounts - 1,
+                "followers_count": accounts - 1 if n < accounts else 0,
+                "following_count": accounts - 1 if n < accounts else 0,
             }
             for n, i in enumerate(ids)
         ],
@@ -214,14 +221,20 @@ async def seed(settings: Any, accounts: int, *, notify: bool = False) -> list[st
                 "created_at": now,
                 "notify": notify,
             }
-            for a in ids
-            for b in ids
+            for a in community
+            for b in community
             if a != b
+        ],
+        Tag: [{"id": tag_id, "name": "bench", "name_key": "bench", "created_at": now}],
+        TagFollow: [
+            {"id": new_id(), "account_id": a, "tag_id": tag_id, "created_at": now}
+            for a in ids[accounts:]
         ],
     }
     async with engines.db.transaction() as session:
         for table, values in rows.items():
-            await session.execute(insert(table), values)
+            if values:
+                await session.execute(insert(table), values)
     async with engines.db.transaction() as session:
         await session.execute(text("ANALYZE"))
     store = feed_store(engines)
@@ -230,7 +243,7 @@ async def seed(settings: Any, accounts: int, *, notify: bool = False) -> list[st
         async with engines.db.session(readonly=True) as session:
             await store.rebuild(session, account_id)
     await engines.stop()
-    return secrets
+    return secrets[:accounts]
 
 
 # -- posting ------------------------------------------------------------------------------
@@ -469,6 +482,12 @@ def main() -> None:
         action="store_true",
         help="every follow asks to be notified of new posts (a notification per follower)",
     )
+    parser.add_argument(
+        "--tag-followers",
+        type=int,
+        default=0,
+        help="accounts that follow only #bench, which every post carries (tag fan-out)",
+    )
     parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=4)
@@ -506,7 +525,14 @@ def main() -> None:
             from connecthub.config import load_settings
 
             asyncio.run(_recreate(args.admin, args.database))
-            tokens = asyncio.run(seed(load_settings(), args.accounts, notify=args.subscribers))
+            tokens = asyncio.run(
+                seed(
+                    load_settings(),
+                    args.accounts,
+                    notify=args.subscribers,
+                    tag_followers=args.tag_followers,
+                )
+            )
             if args.processes:
                 asyncio.run(processes_pass(args, env, tokens, workdir))
             if args.statements:

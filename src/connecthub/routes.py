@@ -23,6 +23,7 @@ from connecthub.privacy.endpoints import router as privacy_router
 from connecthub.relationships.endpoints import router as relationships_router
 from connecthub.scheduled.endpoints import router as scheduled_router
 from connecthub.statuses.endpoints import router as statuses_router
+from connecthub.statuses.tags_endpoints import router as tags_router
 from connecthub.streaming.endpoints import router as streaming_router
 from connecthub.streaming.presence_endpoints import router as presence_router
 from connecthub.timelines.endpoints import router as timelines_router
@@ -51,6 +52,7 @@ _DOMAIN_ROUTERS = (
     streaming_router,
     presence_router,
     media_router,
+    tags_router,
     privacy_router,
     privacy_admin_router,
     admin_router,

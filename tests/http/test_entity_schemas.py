@@ -191,6 +191,10 @@ async def test_real_answers_match_their_declared_entities(
     check(await client.post("/api/v1/markers", json={"home": {"last_read_id": posted["id"]}},
                             headers=as_bob),
           "post", "/api/v1/markers")  # fmt: skip
+    check(await client.post(f"/api/v1/statuses/{posted['id']}/mute", headers=as_bob),
+          "post", status_path + "/mute")  # fmt: skip
+    check(await client.post("/api/v1/tags/connecthub/follow", headers=as_bob),
+          "post", "/api/v1/tags/{name}/follow")  # fmt: skip
 
     reads = [
         ("/api/v1/timelines/home", "/api/v1/timelines/home", as_bob),
@@ -228,6 +232,9 @@ async def test_real_answers_match_their_declared_entities(
         ("/api/v1/markers?timeline[]=home", "/api/v1/markers", as_bob),
         ("/api/v1/scheduled_statuses", "/api/v1/scheduled_statuses", as_alice),
         (f"/api/v1/scheduled_statuses/{scheduled['id']}", scheduled_path, as_alice),
+        ("/api/v1/tags/connecthub", "/api/v1/tags/{name}", {}),
+        ("/api/v1/tags/connecthub", "/api/v1/tags/{name}", as_bob),
+        ("/api/v1/followed_tags", "/api/v1/followed_tags", as_bob),
     ]  # fmt: skip
     for url, path, headers in reads:
         check(await client.get(url, headers=headers), "get", path)
@@ -247,4 +254,4 @@ async def test_real_answers_match_their_declared_entities(
     assert any(s["media_attachments"] and s["mentions"] and s["tags"] for s in home)
     check(await client.delete(f"/api/v1/statuses/{reply['id']}", headers=as_bob),
           "delete", status_path)  # fmt: skip
-    assert len(answers.checked) == len(reads) + 20
+    assert len(answers.checked) == len(reads) + 22

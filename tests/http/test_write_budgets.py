@@ -148,6 +148,34 @@ async def _unpin(w: World) -> Call:
     return Call("POST", f"/api/v1/statuses/{mine['id']}/unpin", token)
 
 
+@scenario("POST /api/v1/statuses/{status_id}/mute")
+async def _mute_thread(w: World) -> Call:
+    token, _b, _m, theirs = await _own_and_other(w)
+    return Call("POST", f"/api/v1/statuses/{theirs['id']}/mute", token)
+
+
+@scenario("POST /api/v1/statuses/{status_id}/unmute")
+async def _unmute_thread(w: World) -> Call:
+    token, _b, _m, theirs = await _own_and_other(w)
+    await w.ok("POST", f"/api/v1/statuses/{theirs['id']}/mute", token)
+    return Call("POST", f"/api/v1/statuses/{theirs['id']}/unmute", token)
+
+
+@scenario("POST /api/v1/tags/{name}/follow")
+async def _follow_tag(w: World) -> Call:
+    _me, token = await w.user("alice")
+    _bob, bob_token = await w.user("bob")
+    await post_status(w.client, bob_token, "used once #cats")
+    return Call("POST", "/api/v1/tags/cats/follow", token)
+
+
+@scenario("POST /api/v1/tags/{name}/unfollow")
+async def _unfollow_tag(w: World) -> Call:
+    _me, token = await w.user("alice")
+    await w.ok("POST", "/api/v1/tags/cats/follow", token)
+    return Call("POST", "/api/v1/tags/cats/unfollow", token)
+
+
 @scenario("POST /api/v1/polls/{poll_id}/votes")
 async def _vote(w: World) -> Call:
     _me, token = await w.user("alice")
@@ -490,6 +518,14 @@ async def _media_update(w: World) -> Call:
     media = await w.ok("POST", "/api/v2/media", token, files=files)
     body = {"data": {"description": "a square"}}
     return Call("PUT", f"/api/v1/media/{media['id']}", token, kwargs=body)
+
+
+@scenario("DELETE /api/v1/media/{media_id}")
+async def _media_delete(w: World) -> Call:
+    _me, token = await w.user("alice")
+    files = {"file": ("a.png", png(), "image/png")}
+    media = await w.ok("POST", "/api/v2/media", token, files=files)
+    return Call("DELETE", f"/api/v1/media/{media['id']}", token)
 
 
 # --- accounts, OAuth, sessions, passwords, two-factor ------------------------------------
@@ -930,6 +966,7 @@ BUDGETS: dict[str, Budget] = {
     "DELETE /api/v1/profile/avatar": Budget(5, 4),
     "DELETE /api/v1/profile/header": Budget(5, 4),
     "DELETE /api/v1/scheduled_statuses/{scheduled_id}": Budget(4, 3),
+    "DELETE /api/v1/media/{media_id}": Budget(5, 4),
     "DELETE /api/v1/statuses/{status_id}": Budget(8, 7),
     "DELETE /api/v2/filters/keywords/{keyword_id}": Budget(3, 2),
     "DELETE /api/v2/filters/statuses/{row_id}": Budget(3, 2),
@@ -976,13 +1013,17 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/polls/{poll_id}/votes": Budget(16, 15),
     "POST /api/v1/statuses": Budget(4, 3),
     "POST /api/v1/statuses/{status_id}/bookmark": Budget(6, 5),
+    "POST /api/v1/statuses/{status_id}/mute": Budget(4, 3),
     "POST /api/v1/statuses/{status_id}/favourite": Budget(19, 18),
     "POST /api/v1/statuses/{status_id}/pin": Budget(7, 6),
     "POST /api/v1/statuses/{status_id}/reblog": Budget(24, 23),
     "POST /api/v1/statuses/{status_id}/unbookmark": Budget(5, 4),
     "POST /api/v1/statuses/{status_id}/unfavourite": Budget(12, 11),
+    "POST /api/v1/statuses/{status_id}/unmute": Budget(4, 3),
     "POST /api/v1/statuses/{status_id}/unpin": Budget(5, 4),
     "POST /api/v1/statuses/{status_id}/unreblog": Budget(14, 13),
+    "POST /api/v1/tags/{name}/follow": Budget(5, 4),
+    "POST /api/v1/tags/{name}/unfollow": Budget(5, 4),
     "POST /api/v2/filters": Budget(6, 5),
     "POST /api/v2/filters/{filter_id}/keywords": Budget(4, 3),
     "POST /api/v2/filters/{filter_id}/statuses": Budget(7, 6),

@@ -12,7 +12,7 @@ from connecthub.filters.models import Filter, FilterKeyword
 from connecthub.infra.db import Base
 from connecthub.privacy import erasure, repository
 from connecthub.relationships.models import Follow
-from connecthub.statuses.models import Favourite, Status
+from connecthub.statuses.models import Favourite, Status, TagFollow, ThreadMute
 from tests.cli_runner import run_cli
 from tests.factories import create_token, create_user
 from tests.privacy.support import (
@@ -55,6 +55,11 @@ async def test_an_interrupted_erasure_finishes_without_doubling(app_factory: Any
             headers=auth(alice_token),
         )
         assert response.status_code == 200, response.text
+        for path in ("tags/gardening/follow", f"statuses/{theirs[0]['id']}/mute"):
+            response = await client.post(f"/api/v1/{path}", headers=auth(alice_token))
+            assert response.status_code == 200, response.text
+        assert await count(app, TagFollow, TagFollow.account_id == alice.id) == 1
+        assert await count(app, ThreadMute, ThreadMute.account_id == alice.id) == 1
         assert (await ask_deletion(client, alice_token)).status_code == 202
 
         # Three chunks of two rows, as if the worker died there; then the whole job twice.
@@ -78,6 +83,8 @@ async def test_an_interrupted_erasure_finishes_without_doubling(app_factory: Any
         assert await count(app, Status, Status.account_id == a) == 0
         assert await count(app, Favourite, Favourite.account_id == a) == 0
         assert await count(app, Filter, Filter.account_id == a) == 0
+        assert await count(app, TagFollow, TagFollow.account_id == a) == 0
+        assert await count(app, ThreadMute, ThreadMute.account_id == a) == 0
         assert await count(app, FilterKeyword, FilterKeyword.account_id == a) == 0
         assert (
             await count(app, Follow, (Follow.account_id == a) | (Follow.target_account_id == a))

@@ -12,7 +12,10 @@ issue (not from `statuses/access.py`):
 - never across a block (either direction), never from a suspended author; a boost is
   readable only when the boosted status is;
 - mutes hide the muted account from the muter's timelines and streams, and from their
-  notifications when the mute hides notifications; they do not hide a status opened by id.
+  notifications when the mute hides notifications; they do not hide a status opened by id;
+- home holds one's own posts, followed accounts' posts and boosts, and the public posts
+  (not boosts) with the hashtag one follows (accounts follow and unfollow it as a step),
+  never anything outside the rules above.
 
 Every example gets fresh accounts on one running app. After each step the machine waits for
 the jobs (home fan-out) and drains in-process streaming sessions of every account through a
@@ -112,6 +115,17 @@ class World:
     listed: set[tuple[int, int]] = field(default_factory=set)  # (list owner, member)
     posts: dict[str, Post] = field(default_factory=dict)
     favourites: set[tuple[int, str]] = field(default_factory=set)
+    tag_followers: set[int] = field(default_factory=set)  # of the example's hashtag
+
+    def in_home_by_tag(self, viewer: int, status_id: str) -> bool:
+        """A followed hashtag brings public posts (not boosts) of anyone into home."""
+        post = self.posts[status_id]
+        return (
+            viewer in self.tag_followers
+            and post.tagged
+            and post.visibility == "public"
+            and post.reblog_of is None
+        )
 
     def blocked(self, a: int, b: int) -> bool:
         return (a, b) in self.blocks or (b, a) in self.blocks
@@ -412,6 +426,21 @@ class VisibilityMachine(RuleBasedStateMachine):
             assert response.status_code == 422, response.text
         return None
 
+    @rule(account=accounts_st, following=st.booleans())
+    def follow_tag(self, account: int, following: bool) -> None:
+        """Follow (or unfollow) the example's hashtag: its public posts join home."""
+        if not self.active(account):
+            return
+        verb = "follow" if following else "unfollow"
+        response = self.call("POST", f"/api/v1/tags/{self.tag}/{verb}", account)
+        assert response.status_code == 200, response.text
+        assert response.json()["following"] is following
+        if following:
+            self.world.tag_followers.add(account)
+        else:
+            self.world.tag_followers.discard(account)
+        self.after_step(None)
+
     @rule(account=accounts_st)
     def suspend(self, account: int) -> None:
         if self.world.suspended or not self.active(account):  # one per example: readers stay
@@ -690,7 +719,11 @@ class VisibilityMachine(RuleBasedStateMachine):
             self.check_timeline_entry(viewer, entity, "home", boosts=True)
             author = self.owner_of(entity)
             assert author is not None
-            assert author == viewer or (viewer, author) in world.follows, f"home: {entity['id']}"
+            assert (
+                author == viewer
+                or (viewer, author) in world.follows
+                or world.in_home_by_tag(viewer, entity["id"])
+            ), f"home: {entity['id']}"
             assert entity["visibility"] != "direct", f"home: direct {entity['id']}"
         list_id = self.actors[viewer].list_id
         if list_id:

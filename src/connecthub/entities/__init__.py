@@ -73,8 +73,8 @@ from connecthub.entities.statuses import (
     StatusShared,
     StatusSource,
     Tag,
+    TagDetails,
     TagHistory,
-    TagWithHistory,
 )
 
 __all__ = [
@@ -129,8 +129,8 @@ __all__ = [
     "StatusShared",
     "StatusSource",
     "Tag",
+    "TagDetails",
     "TagHistory",
-    "TagWithHistory",
     "Token",
     "TwoFactorSetup",
     "TwoFactorStatus",

@@ -1,5 +1,5 @@
-"""Status and what it carries: Mention, Tag, Poll, PreviewCard, its Application; StatusEdit,
-StatusSource and Context; a tag with its history and a featured tag."""
+"""Status and what it carries: Mention, Tag (and the hashtag itself, TagDetails), Poll,
+PreviewCard, its Application; StatusEdit, StatusSource and Context; a featured tag."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class Mention(TypedDict):
 
 
 class Tag(TypedDict):
+    """A hashtag as a status carries it (Mastodon's Status::Tag)."""
+
     name: str
     url: str
 
@@ -33,14 +35,12 @@ class TagHistory(TypedDict):
     accounts: str
 
 
-class TagWithHistory(TypedDict):
-    """Mastodon's Tag entity as its own routes answer it (a status' tags are `Tag`)."""
+class TagDetails(Tag):
+    """Mastodon's Tag entity: `/api/v1/tags/:name`, followed tags, featured tag suggestions.
+    `following` and `featuring` only for a signed-in caller."""
 
     id: str
-    name: str
-    url: str
     history: list[TagHistory]
-    # For a signed-in caller only: whether they follow it, whether they feature it.
     following: NotRequired[bool]
     featuring: NotRequired[bool]
 

@@ -4,6 +4,7 @@ as some clients expect)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -26,52 +27,43 @@ def _parse_id(field: str, value: str | None) -> int | None:
     return number
 
 
-def _page(
-    max_id: str | None,
-    since_id: str | None,
-    min_id: str | None,
-    limit: str | None,
-    default: int,
-    maximum: int,
-) -> Page:
-    count = default
-    if limit not in (None, ""):
-        number = parse_id(limit)
-        if number is None or number < 1:
-            raise ValidationFailed("limit", "must be a positive integer")
-        count = min(number, maximum)
-    return Page(
-        max_id=_parse_id("max_id", max_id),
-        since_id=_parse_id("since_id", since_id),
-        min_id=_parse_id("min_id", min_id),
-        limit=count,
-    )
+def page_params_within(default: int, maximum: int) -> Callable[..., Awaitable[Page]]:
+    """The page parameters of a list whose `limit` has its own default and maximum (Mastodon
+    varies them per route: followed tags 100 and 200, say)."""
+
+    async def params(
+        max_id: Annotated[
+            str | None, Query(description="Return results older than this id")
+        ] = None,
+        since_id: Annotated[
+            str | None, Query(description="Return results newer than this id")
+        ] = None,
+        min_id: Annotated[
+            str | None, Query(description="Return results immediately newer than this id")
+        ] = None,
+        limit: Annotated[
+            str | None, Query(description="Maximum results (the route's default and maximum)")
+        ] = None,
+    ) -> Page:
+        count = default
+        if limit not in (None, ""):
+            number = parse_id(limit)
+            if number is None or number < 1:
+                raise ValidationFailed("limit", "must be a positive integer")
+            count = min(number, maximum)
+        return Page(
+            max_id=_parse_id("max_id", max_id),
+            since_id=_parse_id("since_id", since_id),
+            min_id=_parse_id("min_id", min_id),
+            limit=count,
+        )
+
+    return params
 
 
-async def page_params(
-    max_id: Annotated[str | None, Query(description="Return results older than this id")] = None,
-    since_id: Annotated[str | None, Query(description="Return results newer than this id")] = None,
-    min_id: Annotated[
-        str | None, Query(description="Return results immediately newer than this id")
-    ] = None,
-    limit: Annotated[str | None, Query(description="Maximum results (default 20, max 40)")] = None,
-) -> Page:
-    return _page(max_id, since_id, min_id, limit, DEFAULT_LIMIT, MAX_LIMIT)
-
-
-async def wide_page_params(
-    max_id: Annotated[str | None, Query(description="Return results older than this id")] = None,
-    since_id: Annotated[str | None, Query(description="Return results newer than this id")] = None,
-    min_id: Annotated[
-        str | None, Query(description="Return results immediately newer than this id")
-    ] = None,
-    limit: Annotated[str | None, Query(description="Maximum results (default 40, max 80)")] = None,
-) -> Page:
-    """The cursor of Mastodon's wider lists (grouped notifications and a group's
-    accounts): 40 by default, at most 80."""
-    return _page(max_id, since_id, min_id, limit, WIDE_DEFAULT_LIMIT, WIDE_MAX_LIMIT)
-
-
+page_params = page_params_within(DEFAULT_LIMIT, MAX_LIMIT)
+# Mastodon's wider lists (grouped notifications and a group's accounts): 40, at most 80.
+wide_page_params = page_params_within(WIDE_DEFAULT_LIMIT, WIDE_MAX_LIMIT)
 PageDep = Annotated[Page, Depends(page_params)]
 WidePageDep = Annotated[Page, Depends(wide_page_params)]
 

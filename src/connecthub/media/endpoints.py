@@ -139,6 +139,12 @@ async def update_media(
     return media_entity(settings, row)
 
 
+@router.delete("/api/v1/media/{media_id}", summary="Delete an upload no status holds")
+async def delete_media(media_id: str, caller: WriteMedia, uow: UowDep) -> entities.Empty:
+    await service.delete_upload(uow, caller.account_id, path_id(media_id))
+    return {}
+
+
 @router.api_route("/system/media/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def serve_media(key: str, request: Request, engines: EnginesDep) -> Response:
     located = serving.locate(key)

@@ -341,6 +341,16 @@ async def access_media(
     return row
 
 
+async def delete_upload(uow: UnitOfWork, account_id: int, media_id: int) -> None:
+    """One's own upload that no status holds (as Mastodon: an attached one answers 422):
+    the row goes now, its files after commit (PURGE_JOB, unless another row names them)."""
+    row = await access_media(uow, account_id, media_id, for_update=True)
+    if row.status_id is not None:
+        raise ValidationFailed("media", "is currently used by a status")
+    await repository.delete_rows(uow.session, [row.id])
+    await purge_after_commit(uow, row.stored_keys(), job_id=f"media-purge:media:{row.id}")
+
+
 def parse_ids(values: Sequence[str]) -> list[int]:
     ids: list[int] = []
     for value in values:

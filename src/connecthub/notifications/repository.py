@@ -51,7 +51,7 @@ from connecthub.statuses.access import (
     exists_by_key,
     readable_by,
 )
-from connecthub.statuses.models import Status
+from connecthub.statuses.models import Status, ThreadMute
 from connecthub.timelines.models import Marker
 
 MARKER_TIMELINE = "notifications"
@@ -95,6 +95,16 @@ def _status_readable(
     return exists_by_key(Status, Status.id == status_id, readable_by(viewer_id, Status))
 
 
+def _thread_muted(
+    viewer_id: Viewer | AccountColumn,
+    status_id: ColumnElement[int] | InstrumentedAttribute[int | None],
+) -> ColumnElement[bool]:
+    """The viewer muted the thread of the status (Mastodon's conversation mute): nothing
+    about any status of it reaches them — mentions, replies, favourites, boosts, edits."""
+    thread = select(Status.conversation_id).where(Status.id == status_id).scalar_subquery()
+    return exists().where(ThreadMute.account_id == viewer_id, ThreadMute.conversation_id == thread)
+
+
 @functools.cache
 def _may_notify_statement(
     dialect: str, about_a_status: bool, grouped: bool
@@ -109,7 +119,8 @@ def _may_notify_statement(
     now = bindparam("now", type_=DateTime(timezone=True))
     conditions = [~blocked_between(recipient, sender), ~hides_notifications(recipient, sender, now)]
     if about_a_status:
-        conditions.append(_status_readable(recipient, bindparam("status_id", type_=IdType)))
+        status = bindparam("status_id", type_=IdType)
+        conditions += [_status_readable(recipient, status), ~_thread_muted(recipient, status)]
     previous: ColumnElement[Any] = literal(None, String)
     if grouped:
         previous = (
@@ -137,8 +148,8 @@ async def may_notify(
     group_keys: Sequence[str] = (),
 ) -> Permit | None:
     """No block either way, no notification-hiding mute, and the status (if any) readable
-    by the recipient — in one query, which also finds the newest of `group_keys` the
-    recipient already has (the group a grouped notification joins)."""
+    by the recipient and not in a thread they muted — in one query, which also finds the
+    newest of `group_keys` the recipient already has (the group a grouped notification joins)."""
     params: dict[str, Any] = {"recipient_id": recipient_id, "sender_id": sender_id, "now": utcnow()}
     if status_id is not None:
         params["status_id"] = status_id
@@ -160,7 +171,8 @@ def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[int]:
         ~hides_notifications(Account.id, sender, now),
     ]
     if about_a_status:
-        conditions.append(_status_readable(Account.id, bindparam("status_id", type_=IdType)))
+        status = bindparam("status_id", type_=IdType)
+        conditions += [_status_readable(Account.id, status), ~_thread_muted(Account.id, status)]
     return select(Account.id).where(*conditions)
 
 

@@ -53,8 +53,8 @@ async def notify(
     status_id: int | None = None,
 ) -> None:
     """Record a notification (once: repeats are ignored) unless the recipient blocks or
-    mutes the sender (or is blocked by them), or may not read the status; after commit,
-    publish it to the recipient's stream."""
+    mutes the sender (or is blocked by them), may not read the status or muted its thread;
+    after commit, publish it to the recipient's stream."""
     # A poll's author is told that their own poll ended, as Mastodon does.
     if recipient_id == from_account_id and type != NotificationType.POLL:
         return

@@ -34,7 +34,15 @@ from connecthub.oidc.models import Identity
 from connecthub.privacy.models import AccountDeletion, Consent
 from connecthub.relationships.models import AccountNote, AccountPin, Block, FollowRequest, Mute
 from connecthub.scheduled.models import ScheduledStatus
-from connecthub.statuses.models import Bookmark, FeaturedTag, Mention, Status, StatusPin
+from connecthub.statuses.models import (
+    Bookmark,
+    FeaturedTag,
+    Mention,
+    Status,
+    StatusPin,
+    TagFollow,
+    ThreadMute,
+)
 from connecthub.timelines.models import List, ListAccount, Marker
 
 Condition = Callable[[int], ColumnElement[bool]]
@@ -57,6 +65,8 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (AnnouncementDismissal, lambda a: AnnouncementDismissal.account_id == a),
     (StatusPin, lambda a: StatusPin.account_id == a),
     (Mention, lambda a: Mention.account_id == a),
+    (TagFollow, lambda a: TagFollow.account_id == a),
+    (ThreadMute, lambda a: ThreadMute.account_id == a),
     (FollowRequest, _either_way(FollowRequest)),
     (Block, _either_way(Block)),
     (Mute, _either_way(Mute)),

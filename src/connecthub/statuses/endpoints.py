@@ -47,6 +47,7 @@ ReadBookmarks = Annotated[Caller, Depends(require("read:bookmarks"))]
 ReadFavourites = Annotated[Caller, Depends(require("read:favourites"))]
 WriteAccounts = Annotated[Caller, Depends(require("write:accounts"))]
 ReadAccounts = Annotated[Caller, Depends(require("read:accounts"))]
+WriteMutes = Annotated[Caller, Depends(require("write:mutes"))]
 
 
 def viewer(token: OptionalToken, *scopes: str) -> int | None:
@@ -213,6 +214,20 @@ async def unreblog(
     status_id: str, caller: WriteStatuses, uow: UowDep, settings: SettingsDep
 ) -> entities.Status:
     return await _act(uow, settings, caller, interactions.unreblog, status_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/mute", summary="No more notifications from a thread")
+async def mute_thread(
+    status_id: str, caller: WriteMutes, uow: UowDep, settings: SettingsDep
+) -> entities.Status:
+    return await _act(uow, settings, caller, interactions.mute_thread, status_id)
+
+
+@router.post("/api/v1/statuses/{status_id}/unmute", summary="Notifications from a thread again")
+async def unmute_thread(
+    status_id: str, caller: WriteMutes, uow: UowDep, settings: SettingsDep
+) -> entities.Status:
+    return await _act(uow, settings, caller, interactions.unmute_thread, status_id)
 
 
 @router.post("/api/v1/statuses/{status_id}/bookmark", summary="Bookmark a status")
@@ -443,7 +458,7 @@ async def unfeature_tag(row_id: PathId, caller: WriteAccounts, uow: UowDep) -> e
 )
 async def featured_tag_suggestions(
     caller: ReadAccounts, uow: UowDep, settings: SettingsDep
-) -> list[entities.TagWithHistory]:
+) -> list[entities.TagDetails]:
     return await featured_tags.suggestions(uow, settings, caller.account_id)
 
 

@@ -14,6 +14,7 @@ entity `status_entities` returns (tests/timelines/test_page_bytes.py compares th
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -30,6 +31,7 @@ from connecthub.infra.db import dialect_of, in_id_list
 from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import (
     ACCOUNT,
+    FLAG_COUNT,
     NO_POLL,
     STATUS,
     WITH_POLL,
@@ -62,24 +64,19 @@ class Ref(NamedTuple):
     viewer_flags: tuple[bool, ...] | None = None
 
 
-def _flag_bytes(favourited: bool, reblogged: bool, bookmarked: bool, pinned: bool) -> bytes:
+def _flag_bytes(flags: tuple[bool, ...]) -> bytes:
     def word(value: bool) -> str:
         return "true" if value else "false"
 
+    favourited, reblogged, bookmarked, pinned, muted = flags
     return (
-        f',"favourited":{word(favourited)},"reblogged":{word(reblogged)},"muted":false,'
-        f'"bookmarked":{word(bookmarked)},"pinned":{word(pinned)}'
+        f',"favourited":{word(favourited)},"reblogged":{word(reblogged)},'
+        f'"muted":{word(muted)},"bookmarked":{word(bookmarked)},"pinned":{word(pinned)}'
     ).encode()
 
 
-# Every combination of the viewer's four flags, written once.
-_FLAGS = {
-    (f, r, b, p): _flag_bytes(f, r, b, p)
-    for f in (False, True)
-    for r in (False, True)
-    for b in (False, True)
-    for p in (False, True)
-}
+# Every combination of the viewer's flags (`flag_columns`' order), written once.
+_FLAGS = {flags: _flag_bytes(flags) for flags in itertools.product((False, True), repeat=5)}
 
 
 # The columns of a `Ref`, for the timelines' queries.
@@ -221,9 +218,9 @@ def _flags_read_with(statuses: Sequence[StatusRef]) -> ViewerFlags | None:
         read: tuple[bool, ...] | None = getattr(status, "viewer_flags", None)
         if read is None:
             return None
-        flags.add(status.id, read[:4])
+        flags.add(status.id, read[:FLAG_COUNT])
         if status.reblog_of_id is not None:
-            flags.add(status.reblog_of_id, read[4:])
+            flags.add(status.reblog_of_id, read[FLAG_COUNT:])
     return flags
 
 
@@ -268,6 +265,7 @@ class _Page:
                     i in loaded.reblogged,
                     i in loaded.bookmarked,
                     i in loaded.pinned,
+                    i in loaded.muted,
                 )
             ]
         filtered = loaded.filtered.get(status.id)

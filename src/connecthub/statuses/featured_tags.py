@@ -5,15 +5,12 @@ lists the tags (ADR 0018), so no status write has to keep them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set
-
 from connecthub import entities
-from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses import repository, serializers, text
-from connecthub.statuses.models import Tag
+from connecthub.statuses import tags as tags_service
 
 MAX_FEATURED = 10  # Mastodon's FeaturedTag::LIMIT
 SUGGESTIONS = 10  # suggestions answered, from the latest RECENT_STATUSES statuses
@@ -24,7 +21,7 @@ def _name(raw: str) -> str:
     name = raw.strip().removeprefix("#")
     if not name:
         raise ValidationFailed("name", "is required")
-    if not text.is_tag_name(name):
+    if not text.is_hashtag_name(name):
         raise ValidationFailed(
             "name", "is not a valid hashtag (letters, digits and underscores, not only digits)"
         )
@@ -67,28 +64,11 @@ async def unfeature(uow: UnitOfWork, account_id: int, row_id: int) -> None:
     await uow.session.delete(row)
 
 
-async def tag_entities(
-    uow: UnitOfWork, settings: Settings, tags: Sequence[Tag], *, featured: Set[int]
-) -> list[entities.TagWithHistory]:
-    """Tag entities with the last week's history (one query for all of them); `featured`:
-    the ids of those the viewer features. `following` stays false until followed tags
-    exist (another part of issue 21)."""
-    today = int(utcnow().timestamp()) // 86_400
-    first_day = today - serializers.HISTORY_DAYS + 1
-    uses = await repository.tag_uses_by_day(uow.session, [tag.id for tag in tags], first_day)
-    return [
-        serializers.tag_with_history_entity(
-            settings, tag, uses, today, following=False, featuring=tag.id in featured
-        )
-        for tag in tags
-    ]
-
-
 async def suggestions(
     uow: UnitOfWork, settings: Settings, account_id: int
-) -> list[entities.TagWithHistory]:
+) -> list[entities.TagDetails]:
     """The tags the account used most in its latest statuses that it does not feature."""
     tags = await repository.most_used_tags(
         uow.session, account_id, recent=RECENT_STATUSES, limit=SUGGESTIONS
     )
-    return await tag_entities(uow, settings, tags, featured=frozenset())
+    return await tags_service.tag_entities(uow, tags, account_id, featured=frozenset())

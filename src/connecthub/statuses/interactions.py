@@ -131,6 +131,27 @@ async def unbookmark(uow: UnitOfWork, account_id: int, status_id: int) -> Status
     return status
 
 
+async def _thread_of(uow: UnitOfWork, account_id: int, status_id: int) -> tuple[Status, int]:
+    status = await _target(uow, account_id, status_id)
+    if status.conversation_id is None:
+        raise ValidationFailed("status", "is not part of a thread")
+    return status, status.conversation_id
+
+
+async def mute_thread(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
+    """No more notifications about any status of this one's thread (Mastodon mutes the
+    conversation); `notifications.repository` checks it where every notification is made."""
+    status, thread = await _thread_of(uow, account_id, status_id)
+    await repository.mute_thread(uow.session, account_id, thread)
+    return status
+
+
+async def unmute_thread(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
+    status, thread = await _thread_of(uow, account_id, status_id)
+    await repository.unmute_thread(uow.session, account_id, thread)
+    return status
+
+
 async def pin(uow: UnitOfWork, account_id: int, status_id: int) -> Status:
     status = await access_status(uow, account_id, status_id)
     if status.account_id != account_id or status.reblog_of_id is not None:

@@ -137,6 +137,35 @@ class FeaturedTag(Base):
     )
     # As the owner typed it (the tag's own name may differ in case).
     name: Mapped[str] = mapped_column(String(128))
+
+
+class TagFollow(Base):
+    """An account follows a hashtag: public posts with it come into their home
+    (timelines.repository.home_filters; fan-out, timelines/tasks.py)."""
+
+    __tablename__ = "tag_follows"
+    __table_args__ = (
+        UniqueConstraint("account_id", "tag_id"),
+        # Fan-out walks a tag's followers by account id.
+        Index("ix_tag_follows_tag_id_account_id", "tag_id", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    tag_id: Mapped[int] = mapped_column(IdType, ForeignKey("tags.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ThreadMute(Base):
+    """An account mutes a thread (`Status.conversation_id`): no notification about any of its
+    statuses reaches them (Mastodon's conversation mute)."""
+
+    __tablename__ = "thread_mutes"
+    __table_args__ = (UniqueConstraint("account_id", "conversation_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(IdType)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

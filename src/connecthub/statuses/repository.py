@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     false,
     func,
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account, User
+from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.ids import id_for_time, new_id
 from connecthub.infra.db import IdType, insert_once
@@ -44,6 +46,8 @@ from connecthub.statuses.models import (
     StatusPin,
     StatusTag,
     Tag,
+    TagFollow,
+    ThreadMute,
     Visibility,
 )
 
@@ -593,25 +597,98 @@ async def most_used_tags(
     return list((await session.scalars(query)).all())
 
 
-async def tag_uses_by_day(
-    session: AsyncSession, tag_ids: Sequence[int], first_day: int
-) -> dict[tuple[int, int], tuple[int, int]]:
-    """{(tag id, day since the epoch): (uses, distinct accounts)} of public and unlisted
-    statuses from `first_day` on, in one query over the (tag, status) index."""
+# Hashtags: one by name, followed ones, their use per day
+
+
+async def tag_by_name(session: AsyncSession, name: str) -> Tag | None:
+    query = select(Tag).where(Tag.name_key == name.lower())
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def follow_tag(session: AsyncSession, account_id: int, tag_id: int) -> bool:
+    """Follow once: a repeat (or a concurrent twin) inserts nothing (False)."""
+    values = {"id": new_id(), "account_id": account_id, "tag_id": tag_id, "created_at": utcnow()}
+    return await insert_once(session, TagFollow, values)
+
+
+async def unfollow_tag(session: AsyncSession, account_id: int, tag_id: int) -> bool:
+    """False when there was no follow."""
+    result = await session.execute(
+        delete(TagFollow).where(TagFollow.account_id == account_id, TagFollow.tag_id == tag_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def followed_tag_ids(
+    session: AsyncSession, account_id: int, tag_ids: Sequence[int]
+) -> set[int]:
     if not tag_ids:
+        return set()
+    query = select(TagFollow.tag_id).where(
+        TagFollow.account_id == account_id, TagFollow.tag_id.in_(tag_ids)
+    )
+    return set((await session.execute(query)).scalars())
+
+
+async def followed_tags(
+    session: AsyncSession, account_id: int, page: Page
+) -> list[tuple[int, Tag]]:
+    """A page of (follow id, tag), keyset on the follow's id (Mastodon's cursor)."""
+    query = (
+        select(TagFollow.id, Tag)
+        .join(Tag, Tag.id == TagFollow.tag_id)
+        .where(TagFollow.account_id == account_id)
+    )
+    rows = (await session.execute(page.apply(query, TagFollow.id))).all()
+    return page.newest_first([(row[0], row[1]) for row in rows])
+
+
+async def tag_uses(
+    session: AsyncSession, tag_ids: Sequence[int], day_starts: Sequence[int]
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """{(tag id, day index): (statuses, distinct authors)} of statuses anyone may read
+    (`readable_by(None)`: public or unlisted, by an active account) on each day; day `i`
+    runs from the id `day_starts[i]` up to the previous day's start (ids are time-ordered, so
+    a day is an id range and one statement counts them all)."""
+    if not tag_ids or not day_starts:
         return {}
-    day = (StatusTag.status_id // ID_UNITS_PER_DAY).label("day")
+    day = case(
+        *((Status.id >= start, index) for index, start in enumerate(day_starts)),
+        else_=None,
+    ).label("day")
     query = (
         select(StatusTag.tag_id, day, func.count(), func.count(func.distinct(Status.account_id)))
         .join(Status, Status.id == StatusTag.status_id)
         .where(
             StatusTag.tag_id.in_(tag_ids),
-            StatusTag.status_id >= first_day * ID_UNITS_PER_DAY,
-            Status.visibility <= Visibility.UNLISTED,
+            StatusTag.status_id >= day_starts[-1],
+            access.readable_by(None),
         )
         .group_by(StatusTag.tag_id, day)
     )
     return {
-        (tag_id, int(day_index)): (int(uses), int(accounts))
-        for tag_id, day_index, uses, accounts in (await session.execute(query)).all()
+        (int(tag_id), int(index)): (int(uses), int(accounts))
+        for tag_id, index, uses, accounts in (await session.execute(query)).all()
+        if index is not None
     }
+
+
+# Muted threads
+
+
+async def mute_thread(session: AsyncSession, account_id: int, conversation_id: int) -> None:
+    values = {
+        "id": new_id(),
+        "account_id": account_id,
+        "conversation_id": conversation_id,
+        "created_at": utcnow(),
+    }
+    await insert_once(session, ThreadMute, values)
+
+
+async def unmute_thread(session: AsyncSession, account_id: int, conversation_id: int) -> None:
+    await session.execute(
+        delete(ThreadMute).where(
+            ThreadMute.account_id == account_id, ThreadMute.conversation_id == conversation_id
+        )
+    )

@@ -55,6 +55,7 @@ from connecthub.statuses.models import (
     StatusPin,
     StatusTag,
     Tag,
+    ThreadMute,
     Visibility,
 )
 
@@ -75,6 +76,26 @@ def visibility_name(value: int) -> str:
 
 def tag_url(settings: Settings, name: str) -> str:
     return f"{settings.base_url}/tags/{name.lower()}"
+
+
+def tag_details_entity(
+    settings: Settings,
+    tag_id: int | None,
+    name: str,
+    history: list[entities.TagHistory],
+    following: bool | None,
+) -> entities.TagDetails:
+    """Mastodon's Tag entity. A hashtag nobody has used yet has no id (`""`, as Mastodon
+    answers for one it has not stored); `following` only for a signed-in caller."""
+    entity: entities.TagDetails = {
+        "id": str(tag_id) if tag_id is not None else "",
+        "name": name,
+        "url": tag_url(settings, name),
+        "history": history,
+    }
+    if following is not None:
+        entity["following"] = following
+    return entity
 
 
 def _aware(value: datetime) -> datetime:
@@ -151,6 +172,7 @@ class Loaded:
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
+    muted: set[int] = field(default_factory=set)  # in a thread the viewer muted
     # The viewer's filter results by status id, and the statuses a `hide` filter leaves out.
     filtered: dict[int, list[entities.FilterResult]] = field(default_factory=dict)
     hidden: set[int] = field(default_factory=set)
@@ -441,16 +463,18 @@ async def _load_poll_votes(
 
 @dataclass
 class ViewerFlags:
-    """The viewer's favourites, boosts, bookmarks and pins among a page's statuses (ids)."""
+    """The viewer's favourites, boosts, bookmarks, pins and muted threads among a page's
+    statuses (ids)."""
 
     favourited: set[int] = field(default_factory=set)
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
+    muted: set[int] = field(default_factory=set)
 
     def add(self, status_id: int, flags: Sequence[bool]) -> None:
         """`flags`: the values of `flag_columns`, in their order."""
-        favourited, reblogged, bookmarked, pinned = flags
+        favourited, reblogged, bookmarked, pinned, muted = flags
         if favourited:
             self.favourited.add(status_id)
         if reblogged:
@@ -459,19 +483,30 @@ class ViewerFlags:
             self.bookmarked.add(status_id)
         if pinned:
             self.pinned.add(status_id)
+        if muted:
+            self.muted.add(status_id)
+
+
+FLAG_COUNT = 5  # the columns of `flag_columns`
 
 
 def flag_columns(viewer: Any, status_id: Any) -> tuple[ColumnElement[bool], ...]:
-    """The viewer's favourite, boost, bookmark and pin of `status_id` as columns (EXISTS,
-    each one index probe), in `ViewerFlags.add`'s order: the flags of
-    `_viewer_flags_statement` for a query that selects its statuses itself (home's page
-    query reads them in the same round trip)."""
+    """The viewer's favourite, boost, bookmark and pin of `status_id`, and whether they muted
+    its thread, as columns (EXISTS, each one index probe), in `ViewerFlags.add`'s order: the
+    flags of `_viewer_flags_statement` for a query that selects its statuses itself (home's
+    page query reads them in the same round trip)."""
     boost = aliased(Status)
+    thread = aliased(Status)
     return (
         exists().where(Favourite.account_id == viewer, Favourite.status_id == status_id),
         exists().where(boost.account_id == viewer, boost.reblog_of_id == status_id),
         exists().where(Bookmark.account_id == viewer, Bookmark.status_id == status_id),
         exists().where(StatusPin.account_id == viewer, StatusPin.status_id == status_id),
+        exists().where(
+            ThreadMute.account_id == viewer,
+            ThreadMute.conversation_id == thread.conversation_id,
+            thread.id == status_id,
+        ),
     )
 
 
@@ -492,6 +527,9 @@ def _viewer_flags_statement(dialect: str) -> CompoundSelect[Any]:
         select(literal("p"), StatusPin.status_id).where(
             StatusPin.account_id == viewer, in_id_list(StatusPin.status_id, "ids", dialect)
         ),
+        select(literal("m"), Status.id)
+        .join(ThreadMute, ThreadMute.conversation_id == Status.conversation_id)
+        .where(ThreadMute.account_id == viewer, in_id_list(Status.id, "ids", dialect)),
     )
 
 
@@ -503,13 +541,15 @@ async def load_viewer_flags(
     viewer_id: int,
     known: ViewerFlags | None = None,
 ) -> None:
-    """The viewer's favourites, boosts, bookmarks and pins among `ids`, in one query, or
+    """The viewer's favourites, boosts, bookmarks, pins and muted threads among `ids`, in one
+    query, or
     none when the page's own query read them (`known`)."""
     if known is not None:
         loaded.favourited = known.favourited
         loaded.reblogged = known.reblogged
         loaded.bookmarked = known.bookmarked
         loaded.pinned = known.pinned
+        loaded.muted = known.muted
     else:
         statement = _viewer_flags_statement(dialect_of(session))
         params = {"viewer_id": viewer_id, "ids": list(ids)}
@@ -518,6 +558,7 @@ async def load_viewer_flags(
             "r": loaded.reblogged,
             "b": loaded.bookmarked,
             "p": loaded.pinned,
+            "m": loaded.muted,
         }
         for flag, status_id in (await session.execute(statement, params)).all():
             sets[flag].add(status_id)
@@ -592,7 +633,7 @@ def _viewer_flags(status_id: int, loaded: Loaded, viewer_id: int | None) -> _Vie
     return {
         "favourited": status_id in loaded.favourited,
         "reblogged": status_id in loaded.reblogged,
-        "muted": False,
+        "muted": status_id in loaded.muted,
         "bookmarked": status_id in loaded.bookmarked,
         "pinned": status_id in loaded.pinned,
     }
@@ -731,34 +772,7 @@ def status_edit_entities(
     ]
 
 
-# --- tags with their history, featured tags ---------------------------------------------------
-
-HISTORY_DAYS = 7  # Mastodon's Tag.history: the last week, today first
-
-
-def tag_with_history_entity(
-    settings: Settings,
-    tag: Tag,
-    uses: Mapping[tuple[int, int], tuple[int, int]],
-    today: int,
-    *,
-    following: bool,
-    featuring: bool,
-) -> entities.TagWithHistory:
-    """`uses`: {(tag id, day since the epoch): (uses, accounts)} as
-    `repository.tag_uses_by_day` reads them."""
-    history: list[entities.TagHistory] = []
-    for day in range(today, today - HISTORY_DAYS, -1):
-        count, accounts = uses.get((tag.id, day), (0, 0))
-        history.append({"day": str(day * 86_400), "uses": str(count), "accounts": str(accounts)})
-    return {
-        "id": str(tag.id),
-        "name": tag.name,
-        "url": tag_url(settings, tag.name),
-        "history": history,
-        "following": following,
-        "featuring": featuring,
-    }
+# --- featured tags ------------------------------------------------------------------------
 
 
 def featured_tag_entity(

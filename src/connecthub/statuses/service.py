@@ -6,7 +6,9 @@ Hooks for other domains (jobs enqueued after commit):
   (or, with `event: status.update`, an edit to announce on followers' and lists' streams).
   A new status's job also carries "account_id", "entity" (rendered here, as everyone may
   see it, so the job renders nothing) and "subscribers" (whether the author's subscribers
-  are notified: the job does it as it walks the followers). One job per post;
+  are notified: the job does it as it walks the followers) and "tagged" (a public post
+  with hashtags: their followers' homes get it too, `timelines.fan_out_tag_followers`).
+  One job per post;
 - `REMOVE_JOB` {"status_id", "account_id", "reblog_of_id"}: a deleted status or undone
   boost to take out of timelines (the row is gone by then).
 """
@@ -301,6 +303,8 @@ async def _after_post(
             "account_id": status.account_id,
             "entity": entity,
             "subscribers": self_thread,
+            # Its hashtags' followers get it too (a public post only, as Mastodon).
+            "tagged": bool(tag_keys) and status.visibility == Visibility.PUBLIC,
         },
         job_id=f"fan-out:{status.id}",
     )

@@ -30,12 +30,12 @@ def _is_tag(name: str) -> bool:
     return any(ch.isalpha() for ch in name)
 
 
-_TAG_NAME = re.compile(r"^\w{1,128}$")
+_TAG_NAME = re.compile(r"\w{1,128}")
 
 
-def is_tag_name(name: str) -> bool:
-    """Whether `name` (no `#`) is a hashtag as a status would make it."""
-    return bool(_TAG_NAME.match(name)) and _is_tag(name)
+def is_hashtag_name(name: str) -> bool:
+    """A name a post can tag (`#name`): what `/api/v1/tags/:name` accepts."""
+    return _TAG_NAME.fullmatch(name) is not None and _is_tag(name)
 
 
 def _local(domain: str | None, local_domain: str) -> bool:

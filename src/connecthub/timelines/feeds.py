@@ -177,13 +177,21 @@ class FeedStore(Protocol):
         """A follow ended, or a block or mute: drop the target's posts and boosts of them."""
         ...
 
+    async def merge_tag(self, session: AsyncSession, account_id: int, tag_id: int) -> None:
+        """A new hashtag follow: bring its recent public posts into the account's feed."""
+        ...
+
+    async def unmerge_tag(self, session: AsyncSession, account_id: int, tag_id: int) -> None:
+        """A hashtag follow ended: drop its posts that home no longer shows."""
+        ...
+
 
 class DatabaseFeedStore:
     """Embedded mode: home is read from the database; there is nothing to push.
 
     A page is found as a Redis feed's is, in two statements: the newest ids by the viewer and
-    the accounts they follow (`home_candidates`: the (account_id, id) index alone, no other
-    rule), then `home_among`, which keeps those home may show. As one statement, SQLite
+    the accounts they follow, or with a hashtag the viewer follows (`home_candidates`, no
+    other rule), then `home_among`, which keeps those home may show. As one statement, SQLite
     gathers every followed account's statuses, checks each against every rule and only then
     sorts: ~40 ms a page on the dense community (50 accounts following each other, 5,000
     statuses) against well under one here (docs/benchmarks.md, "Embedded mode")."""
@@ -221,6 +229,12 @@ class DatabaseFeedStore:
         return None
 
     async def unmerge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
+        return None
+
+    async def merge_tag(self, session: AsyncSession, account_id: int, tag_id: int) -> None:
+        return None
+
+    async def unmerge_tag(self, session: AsyncSession, account_id: int, tag_id: int) -> None:
         return None
 
 
@@ -368,9 +382,24 @@ class RedisFeedStore:
             await self.push([account_id], status_id)
 
     async def unmerge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
-        members: list[Any] = await self.redis.zrangebyscore(self.key(account_id), "(0", "+inf")
-        held = [int(member) for member in members]
+        held = await self._held(account_id)
         await self.remove([account_id], await repository.involving(session, held, target_id))
+
+    async def merge_tag(self, session: AsyncSession, account_id: int, tag_id: int) -> None:
+        if not await self.is_warm(account_id):
+            return  # a cold feed gets them when it is rebuilt
+        ids = await repository.home_ids_tagged(session, account_id, tag_id, self.cap // 4)
+        for status_id in sorted(ids):
+            await self.push([account_id], status_id)
+
+    async def unmerge_tag(self, session: AsyncSession, account_id: int, tag_id: int) -> None:
+        held = await self._held(account_id)
+        gone = await repository.tagged_not_shown(session, account_id, held, tag_id)
+        await self.remove([account_id], gone)
+
+    async def _held(self, account_id: int) -> list[int]:
+        members: list[Any] = await self.redis.zrangebyscore(self.key(account_id), "(0", "+inf")
+        return [int(member) for member in members]
 
 
 async def _database_page(session: AsyncSession, viewer_id: int, page: Page) -> Sequence[StatusRef]:

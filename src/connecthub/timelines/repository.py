@@ -18,6 +18,7 @@ from sqlalchemy import (
     delete,
     exists,
     false,
+    literal,
     literal_column,
     or_,
     select,
@@ -39,10 +40,11 @@ from connecthub.statuses.access import (
     Viewer,
     exists_by_key,
     not_muted_by,
+    readable_by,
     readable_with_boosted,
 )
 from connecthub.statuses.entity_bytes import REF_COLUMNS, Ref
-from connecthub.statuses.models import Status, StatusTag, Tag, Visibility
+from connecthub.statuses.models import Status, StatusTag, Tag, TagFollow, Visibility
 from connecthub.statuses.serializers import flag_columns
 from connecthub.timelines.models import List, ListAccount, Marker, MarkerView
 
@@ -74,11 +76,26 @@ def _in_exclusive_list(viewer_id: Viewer) -> ColumnElement[bool]:
     )
 
 
+def _with_followed_tag(viewer_id: Viewer) -> ColumnElement[bool]:
+    """The status carries a hashtag the viewer follows. A keyed probe per row (the status'
+    tags, then the viewer's follow of each), as `exists_by_key`: an EXISTS inside home's OR
+    may become a hashed subplan reading every status of every followed tag."""
+    return (
+        select(TagFollow.id)
+        .join(StatusTag, StatusTag.tag_id == TagFollow.tag_id)
+        .where(StatusTag.status_id == Status.id, TagFollow.account_id == viewer_id)
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
+    )
+
+
 def home_filters(viewer_id: Viewer, now: Moment | None = None) -> list[ColumnElement[bool]]:
     """What home shows, as one predicate list shared by every home read (the paged query, the
     Redis feed's id check and its regeneration): own posts, followed accounts' posts, their
-    boosts where the follow shows them; never direct messages, muted accounts (booster or
-    boosted) or anything `readable_with_boosted` refuses."""
+    boosts where the follow shows them, public posts (not boosts) with a hashtag the viewer
+    follows (as Mastodon, whoever wrote them); never direct messages, muted accounts
+    (booster or boosted) or anything `readable_with_boosted` refuses."""
     followed = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
     boosts_shown = followed.where(Follow.show_reblogs.is_(True))
     return [
@@ -93,6 +110,11 @@ def home_filters(viewer_id: Viewer, now: Moment | None = None) -> list[ColumnEle
                 Status.account_id.in_(boosts_shown),
                 Status.reblog_of_id.is_not(None),
                 ~_in_exclusive_list(viewer_id),
+            ),
+            and_(
+                Status.visibility == Visibility.PUBLIC,
+                Status.reblog_of_id.is_(None),
+                _with_followed_tag(viewer_id),
             ),
         ),
         Status.visibility != Visibility.DIRECT,
@@ -159,10 +181,10 @@ async def home_ids(
     and drops every status by someone the viewer does not follow, which on a large table
     and a viewer following few (or quiet) accounts reads most of it (docs/benchmarks.md,
     "Flat under growth"). Instead each slice of time takes, per author, the newest ids from
-    the (account_id, id) index (`_home_slice_read`), and `home_filters` then judge only
-    those; the next slice is sized from how many the last one held."""
-    followed = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
-    authors = [viewer_id, *(await session.execute(followed)).scalars()]
+    the (account_id, id) index, and per followed hashtag from the (tag_id, status_id) one
+    (`_home_slice_read`), and `home_filters` then judge only those; the next slice is sized
+    from how many the last one held."""
+    authors, tags = await _home_sources(session, viewer_id)
     dialect = dialect_of(session)
     found: list[int] = []
     lowest = 0 if above is None else above + 1
@@ -173,11 +195,8 @@ async def home_ids(
         floor_ms = max(id_to_ms(lowest), top_ms - span)
         need = limit - len(found)
         floor = max(lowest, id_for_time(floor_ms))
-        params = {"authors": authors, "below": below, "floor": floor}
-        candidates = [
-            row[0]
-            for row in await _home_slice_read(dialect).rows(session, {**params, "limit": need})
-        ]
+        params = {"below": below, "floor": floor, "limit": need}
+        candidates = await _slice_ids(session, dialect, authors, tags, params)
         if candidates:
             kept = await _home_ids_among_read(dialect).rows(
                 session, {"ids": candidates, "viewer_id": viewer_id, "now": utcnow()}
@@ -213,34 +232,67 @@ async def home_page(session: AsyncSession, viewer_id: int, page: Page) -> list[R
     return await home_among(session, viewer_id, ids, page.limit, ascending=False)
 
 
+async def _home_sources(session: AsyncSession, viewer_id: int) -> tuple[list[int], list[int]]:
+    """Where a home's statuses come from, in one statement: its authors (the viewer and
+    everyone they follow) and the hashtags the viewer follows."""
+    statement = union_all(
+        select(literal(0), Follow.target_account_id).where(Follow.account_id == viewer_id),
+        select(literal(1), TagFollow.tag_id).where(TagFollow.account_id == viewer_id),
+    )
+    authors: list[int] = [viewer_id]
+    tags: list[int] = []
+    for kind, value in (await session.execute(statement)).all():
+        (tags if kind else authors).append(int(value))
+    return authors, tags
+
+
+async def _slice_ids(
+    session: AsyncSession,
+    dialect: str,
+    authors: list[int],
+    tags: list[int],
+    params: dict[str, Any],
+) -> list[int]:
+    """The newest `limit` ids in the slice by the authors or with the followed hashtags."""
+    by_author = await _home_slice_read(dialect, False).rows(session, {**params, "keys": authors})
+    ids = [row[0] for row in by_author]
+    if tags:
+        by_tag = await _home_slice_read(dialect, True).rows(session, {**params, "keys": tags})
+        ids = sorted({*ids, *(row[0] for row in by_tag)}, reverse=True)[: params["limit"]]
+    return ids
+
+
 @functools.cache
-def _home_slice_read(dialect: str) -> CompiledRead:
-    """Up to `limit` ids by `authors` in [floor, below), newest first, WITHOUT any other home
-    rule. On PostgreSQL, one index probe per author (a LATERAL over the author array), so
-    the work is the authors plus the rows in the slice whatever the table's size or the
-    planner's estimates; SQLite has no LATERAL and gets an IN over the same index."""
+def _home_slice_read(dialect: str, by_tag: bool) -> CompiledRead:
+    """Up to `limit` ids in [floor, below), newest first, by the `keys` (authors; or, `by_tag`,
+    followed hashtags), WITHOUT any other home rule. On PostgreSQL, one index probe per key
+    (a LATERAL over the key array), so the work is the keys plus the rows in the slice
+    whatever the table's size or the planner's estimates; SQLite has no LATERAL and gets an
+    IN over the same index ((account_id, id) of statuses, (tag_id, status_id) of tags)."""
     below = bindparam("below", type_=IdType)
     floor = bindparam("floor", type_=IdType)
     limit: BindParameter[int] = bindparam("limit", type_=Integer)
+    key, status_id = (
+        (StatusTag.tag_id, StatusTag.status_id) if by_tag else (Status.account_id, Status.id)
+    )
     if dialect != "postgresql":
         return CompiledRead(
-            select(Status.id)
-            .where(in_id_list(Status.account_id, "authors", dialect), Status.id < below)
-            .where(Status.id >= floor)
-            .order_by(Status.id.desc())
+            select(status_id)
+            .where(in_id_list(key, "keys", dialect), status_id < below, status_id >= floor)
+            .order_by(status_id.desc())
             .limit(limit)
         )
-    authors = id_list_rows("authors", "account_id", "authors")
+    keys = id_list_rows("keys", "key", "keys")
     newest = (
-        select(Status.id)
-        .where(Status.account_id == authors.c.account_id, Status.id < below, Status.id >= floor)
-        .order_by(Status.id.desc())
+        select(status_id.label("id"))
+        .where(key == keys.c.key, status_id < below, status_id >= floor)
+        .order_by(status_id.desc())
         .limit(limit)
         .lateral("newest")
     )
     return CompiledRead(
         select(newest.c.id)
-        .select_from(authors)
+        .select_from(keys)
         .join(newest, true())
         .order_by(newest.c.id.desc())
         .limit(limit)
@@ -286,6 +338,9 @@ _NO_ID_ABOVE = 2**63 - 1
 
 @functools.cache
 def _home_candidates_statement(ascending: bool) -> Select[int]:
+    """The page's newest (or oldest) ids by the home's authors or with a hashtag the viewer
+    follows. SQLite walks the primary key over the page's range and checks each row (an
+    author in the list, or one probe of the status' tags): no sort, one statement."""
     viewer = cast(bindparam("viewer_id", type_=IdType), IdType)
     authors = union_all(
         select(viewer), select(Follow.target_account_id).where(Follow.account_id == viewer)
@@ -294,7 +349,7 @@ def _home_candidates_statement(ascending: bool) -> Select[int]:
     return (
         select(Status.id)
         .where(
-            Status.account_id.in_(authors),
+            or_(Status.account_id.in_(authors), _with_followed_tag(viewer)),
             Status.id < bindparam("below", type_=IdType),
             Status.id > bindparam("above", type_=IdType),
         )
@@ -306,9 +361,9 @@ def _home_candidates_statement(ascending: bool) -> Select[int]:
 async def home_candidates(
     session: AsyncSession, viewer_id: int, page: Page, limit: int
 ) -> list[int]:
-    """Up to `limit` ids of the page's statuses by the viewer or an account they follow,
-    newest first (oldest first when the page is ascending), WITHOUT any other home rule:
-    what a home feed would hold, read from the (account_id, id) index. `home_among` then
+    """Up to `limit` ids of the page's statuses by the viewer or an account they follow, or
+    with a hashtag the viewer follows, newest first (oldest first when the page is
+    ascending), WITHOUT any other home rule: what a home feed would hold. `home_among` then
     keeps those home may show (embedded mode, timelines/feeds.py)."""
     above = max(page.since_id or 0, page.min_id or 0)
     params = {
@@ -332,6 +387,40 @@ async def home_ids_by(
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def home_ids_tagged(
+    session: AsyncSession, viewer_id: int, tag_id: int, limit: int
+) -> list[int]:
+    """The newest home-visible ids with one hashtag (merging a new tag follow into a feed),
+    walking the hashtag's (tag_id, status_id) index."""
+    query = (
+        select(StatusTag.status_id)
+        .join(Status, Status.id == StatusTag.status_id)
+        .where(StatusTag.tag_id == tag_id, *home_filters(viewer_id))
+        .order_by(StatusTag.status_id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def tagged_not_shown(
+    session: AsyncSession, viewer_id: int, ids: Sequence[int], tag_id: int
+) -> list[int]:
+    """Which of `ids` carry the hashtag and are no longer home's (unmerging a tag follow:
+    a post also by someone the viewer follows stays)."""
+    if not ids:
+        return []
+    query = select(StatusTag.status_id).where(
+        StatusTag.tag_id == tag_id, StatusTag.status_id.in_(ids)
+    )
+    tagged = list((await session.execute(query)).scalars())
+    if not tagged:
+        return []
+    shown = await _home_ids_among_read(dialect_of(session)).rows(
+        session, {"ids": tagged, "viewer_id": viewer_id, "now": utcnow()}
+    )
+    return sorted(set(tagged) - {row[0] for row in shown})
 
 
 async def involving(session: AsyncSession, ids: Sequence[int], account_id: int) -> list[int]:
@@ -404,6 +493,37 @@ def _new_status_audience(dialect: str, with_lists: bool) -> Any:
         ListAccount.account_id == author
     )
     return union_all(select(chunk.subquery()), lists)
+
+
+async def tag_follower_chunk(
+    session: AsyncSession, status_id: int, after: int, size: int
+) -> list[int]:
+    """The next `size` accounts (by id, after `after`) following a hashtag of a public status
+    (not a boost) whose home gets it that way: not its author, nor anyone following the
+    author (the followers' fan-out brings it to them), never someone who may not read it or
+    mutes its author. Empty when the status is gone or no longer public."""
+    follower = TagFollow.account_id
+    query = (
+        select(follower)
+        .join(StatusTag, StatusTag.tag_id == TagFollow.tag_id)
+        .join(Status, Status.id == StatusTag.status_id)
+        .where(
+            StatusTag.status_id == status_id,
+            Status.visibility == Visibility.PUBLIC,
+            Status.reblog_of_id.is_(None),
+            follower > after,
+            follower != Status.account_id,
+            ~exists().where(
+                Follow.account_id == follower, Follow.target_account_id == Status.account_id
+            ),
+            readable_by(follower, Status),
+            not_muted_by(follower, Status.account_id),
+        )
+        .group_by(follower)
+        .order_by(follower)
+        .limit(size)
+    )
+    return list((await session.execute(query)).scalars())
 
 
 async def audience_chunk(session: AsyncSession, status: Status, after: int, size: int) -> list[int]:

@@ -8,7 +8,8 @@ followed by everyone never makes one giant job and a retried chunk redoes only i
 status's job carries its entity, rendered by the request that posted it, and notifies the
 chunk's subscribers ("notify me of new posts"): one job per post for up to a chunk of
 followers, two queries, one feed script call, one round trip of stream events, one
-notification insert.
+notification insert. A public status with hashtags then walks, in the same chunks, the
+accounts that follow one of its hashtags but not its author (`fan_out_tag_followers`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from connecthub.timelines.feeds import feed_store
 
 FAN_OUT_JOB = "timelines.fan_out"
 FAN_OUT_CHUNK_JOB = "timelines.fan_out_chunk"
+FAN_OUT_TAGS_JOB = "timelines.fan_out_tag_followers"
 REMOVE_JOB = "timelines.remove"
 REMOVE_CHUNK_JOB = "timelines.remove_chunk"
 
@@ -88,6 +90,10 @@ async def _fan_out_new_status(
             return  # deleted since it was posted
     entity = payload["entity"]
     await _deliver(engines, payload, author_id, followers, lists, entity, after=after)
+    if after is None and payload.get("tagged"):
+        await engines.jobs.enqueue(
+            FAN_OUT_TAGS_JOB, {**payload, "after": 0}, job_id=f"fan-out-tags:{status_id}:0"
+        )
     if subscribers:
         async with engines.db.session() as session:
             uow = UnitOfWork(engines, session)
@@ -137,6 +143,31 @@ def _job_key(payload: dict[str, Any]) -> str:
     if payload.get("event", channels.UPDATE) == channels.UPDATE:
         return f"fan-out:{payload['status_id']}"
     return f"fan-out-edit:{payload['status_id']}:{payload.get('version', '')}"
+
+
+@job(FAN_OUT_TAGS_JOB)
+async def fan_out_tag_followers(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """A new public status with hashtags, for those who follow one of them and not its
+    author: one chunk of `HOME_FAN_OUT_BATCH` accounts per job (one query, one feed script
+    call, one round trip of stream events), each chunk queueing the next. Someone who
+    unfollowed the tag since is no longer in the chunk, and home's reads check the tag
+    follow again (`home_filters`)."""
+    engines = ctx.engines
+    status_id = int(payload["status_id"])
+    after = int(payload["after"])
+    size = engines.settings.home_fan_out_batch
+    async with engines.db.session(readonly=True) as session:
+        followers = await repository.tag_follower_chunk(session, status_id, after, size)
+    if not followers:
+        return
+    await feed_store(engines).push(followers, status_id)
+    event = channels.status_event(channels.UPDATE, payload["entity"])
+    await channels.send_now(engines.events, event, channels.to_accounts(followers))
+    if len(followers) == size:
+        last = followers[-1]
+        await engines.jobs.enqueue(
+            FAN_OUT_TAGS_JOB, {**payload, "after": last}, job_id=f"fan-out-tags:{status_id}:{last}"
+        )
 
 
 @job(REMOVE_JOB)
@@ -189,3 +220,23 @@ async def unmerge_account(ctx: JobContext, payload: dict[str, Any]) -> None:
         if not await repository.follows(session, account_id, target_id):
             await repository.drop_from_lists(session, account_id, target_id)
         await feed_store(ctx.engines).unmerge(session, account_id, target_id)
+
+
+@job("timelines.merge_tag")
+async def merge_tag(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """A hashtag follow began: its recent public posts join the follower's warm feed (a
+    database home shows them at once; Redis feeds should not differ)."""
+    async with ctx.engines.db.session(readonly=True) as session:
+        await feed_store(ctx.engines).merge_tag(
+            session, int(payload["account_id"]), int(payload["tag_id"])
+        )
+
+
+@job("timelines.unmerge_tag")
+async def unmerge_tag(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """A hashtag follow ended: its posts leave the feed, unless home still shows them (a
+    followed author's). Reads already drop them; this frees their places in the feed."""
+    async with ctx.engines.db.session(readonly=True) as session:
+        await feed_store(ctx.engines).unmerge_tag(
+            session, int(payload["account_id"]), int(payload["tag_id"])
+        )
