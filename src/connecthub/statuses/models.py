@@ -137,6 +137,7 @@ class FeaturedTag(Base):
     )
     # As the owner typed it (the tag's own name may differ in case).
     name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class TagFollow(Base):
