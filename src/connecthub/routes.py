@@ -18,6 +18,7 @@ from connecthub.oidc.endpoints import router as oidc_router
 from connecthub.ops.endpoints import router as ops_router
 from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
+from connecthub.push.endpoints import router as push_router
 from connecthub.relationships.endpoints import router as relationships_router
 from connecthub.statuses.endpoints import router as statuses_router
 from connecthub.streaming.endpoints import router as streaming_router
@@ -53,6 +54,7 @@ _DOMAIN_ROUTERS = (
     admin_router,
     flags_router,
     webfinger_router,
+    push_router,
 )
 
 # FastAPI compiles an included router's routes (parameter models, response fields) on its

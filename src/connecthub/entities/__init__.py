@@ -34,6 +34,7 @@ from connecthub.entities.filters import (
     V1Filter,
 )
 from connecthub.entities.media import MediaAttachment
+from connecthub.entities.push import WebPushAlerts, WebPushPayload, WebPushSubscription
 from connecthub.entities.social import (
     Conversation,
     FamiliarFollowers,
@@ -103,4 +104,7 @@ __all__ = [
     "TwoFactorSetup",
     "TwoFactorStatus",
     "V1Filter",
+    "WebPushAlerts",
+    "WebPushPayload",
+    "WebPushSubscription",
 ]

@@ -22,7 +22,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    literal,
     or_,
     select,
 )
@@ -37,6 +36,7 @@ from connecthub.infra import db
 from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType
 from connecthub.notifications.models import Notification
+from connecthub.push.models import WebPushSubscription
 from connecthub.relationships.models import Mute
 from connecthub.statuses.access import (
     AccountColumn,
@@ -100,23 +100,37 @@ def _may_notify_statement(about_a_status: bool) -> Select[Any]:
     conditions = [~blocked_between(recipient, sender), ~hides_notifications(recipient, sender, now)]
     if about_a_status:
         conditions.append(_status_readable(recipient, bindparam("status_id", type_=IdType)))
-    return select(literal(1)).where(*conditions)
+    return select(_has_push(recipient)).where(*conditions)
+
+
+def _has_push(recipient_id: BindParameter[int] | InstrumentedAttribute[int]) -> Any:
+    """Whether the recipient has a push subscription: asked in the same query, so a
+    notification queues a push job only for them."""
+    return exists().where(WebPushSubscription.account_id == recipient_id)
+
+
+class Verdict(NamedTuple):
+    """May the recipient be notified, and do they have a push subscription."""
+
+    allowed: bool
+    has_push: bool
 
 
 async def may_notify(
     session: AsyncSession, recipient_id: int, sender_id: int, status_id: int | None
-) -> bool:
+) -> Verdict:
     """No block either way, no notification-hiding mute, and the status (if any) readable
     by the recipient — in one query."""
     params = {"recipient_id": recipient_id, "sender_id": sender_id, "now": utcnow()}
     if status_id is not None:
         params["status_id"] = status_id
     query = _may_notify_statement(status_id is not None)
-    return (await session.execute(query, params)).first() is not None
+    found = (await session.execute(query, params)).first()
+    return Verdict(found is not None, bool(found[0]) if found is not None else False)
 
 
 @functools.cache
-def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[int]:
+def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[Any]:
     """`_may_notify_statement` for many recipients at once: the recipient is the row."""
     sender = bindparam("sender_id", type_=IdType)
     now = bindparam("now", type_=DateTime(timezone=True))
@@ -127,13 +141,14 @@ def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[int]:
     ]
     if about_a_status:
         conditions.append(_status_readable(Account.id, bindparam("status_id", type_=IdType)))
-    return select(Account.id).where(*conditions)
+    return select(Account.id, _has_push(Account.id)).where(*conditions)
 
 
 async def notifiable(
     session: AsyncSession, recipient_ids: list[int], sender_id: int, status_id: int | None
-) -> list[int]:
-    """Which of `recipient_ids` `may_notify` lets through, in one query (order kept)."""
+) -> list[tuple[int, bool]]:
+    """Which of `recipient_ids` `may_notify` lets through, in one query (order kept), each
+    with whether they have a push subscription."""
     if not recipient_ids:
         return []
     params: dict[str, Any] = {
@@ -144,8 +159,8 @@ async def notifiable(
     if status_id is not None:
         params["status_id"] = status_id
     query = _notifiable_statement(db.dialect_of(session), status_id is not None)
-    allowed = set((await session.execute(query, params)).scalars())
-    return [r for r in recipient_ids if r in allowed]
+    allowed = {int(id_): bool(push) for id_, push in (await session.execute(query, params)).all()}
+    return [(r, allowed[r]) for r in recipient_ids if r in allowed]
 
 
 async def insert_many_once(session: AsyncSession, notifications: list[Notification]) -> list[int]:

@@ -18,6 +18,7 @@ from connecthub.notifications.models import Notification
 from connecthub.notifications.repository import Filters as Filters  # the endpoints' query
 from connecthub.notifications.repository import NotificationView, Row
 from connecthub.notifications.serializers import notification_entities, notification_page
+from connecthub.push import service as push
 
 UNREAD_COUNT_DEFAULT = 100
 UNREAD_COUNT_MAX = 1000
@@ -53,7 +54,8 @@ async def notify(
     if recipient_id == from_account_id and type != NotificationType.POLL:
         return
     session = uow.session
-    if not await repository.may_notify(session, recipient_id, from_account_id, status_id):
+    verdict = await repository.may_notify(session, recipient_id, from_account_id, status_id)
+    if not verdict.allowed:
         return
     notification = Notification(
         id=new_id(),
@@ -66,6 +68,8 @@ async def notify(
     )
     if not await repository.insert_once(session, notification):
         return
+    if verdict.has_push:
+        push.queue_pushes(uow, [notification.id])
     # Rendered now, inside the transaction, so the event is what the API would return.
     row = await repository.sender_row(session, notification)
     settings = uow.engines.settings
@@ -88,7 +92,8 @@ async def notify_many(
     published after commit (callers with an unbounded audience run this in a job)."""
     recipients = [r for r in dict.fromkeys(recipient_ids) if r != from_account_id]
     session = uow.session
-    allowed = await repository.notifiable(session, recipients, from_account_id, status_id)
+    verdicts = await repository.notifiable(session, recipients, from_account_id, status_id)
+    pushed_to = {recipient_id for recipient_id, has_push in verdicts if has_push}
     now = utcnow()
     notifications = [
         Notification(
@@ -100,9 +105,14 @@ async def notify_many(
             status_id=status_id,
             created_at=now,
         )
-        for recipient_id in allowed
+        for recipient_id, _ in verdicts
     ]
     created = await repository.insert_many_once(session, notifications)
+    if pushed_to:
+        new = set(created)
+        push.queue_pushes(
+            uow, [n.id for n in notifications if n.id in new and n.account_id in pushed_to]
+        )
     await publish(uow, created)
 
 
@@ -153,3 +163,13 @@ async def unread_count(uow: UnitOfWork, viewer_id: int, filters: Filters, limit:
     """Notifications newer than the caller's `notifications` read marker."""
     after = await repository.last_read_id(uow.session, viewer_id)
     return await repository.count_after(uow.session, viewer_id, filters, after, limit)
+
+
+async def for_push(uow: UnitOfWork, notification_id: int) -> Row | None:
+    """The notification with its sender, while its recipient may still see it (a push
+    runs after the fact: the sender may be blocked or the status deleted since)."""
+    rows = await repository.rows_by_id(uow.session, [notification_id])
+    if not rows:
+        return None
+    recipient_id = rows[0].notification.account_id
+    return await repository.one(uow.session, recipient_id, notification_id)

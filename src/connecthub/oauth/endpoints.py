@@ -36,6 +36,7 @@ from connecthub.oauth.schemas import (
     iso_time,
 )
 from connecthub.oauth.scopes import TOP_LEVEL, VALID_SCOPES
+from connecthub.push import service as push
 from connecthub.web_auth.sessions import current_web_user
 
 router = APIRouter(tags=["oauth"])
@@ -125,7 +126,8 @@ async def create_app(request: Request, uow: UowDep) -> CredentialApplication:
         scopes=values.get("scopes"),
         website=values.get("website"),
     )
-    return credential_application(registered.app, registered.client_secret)
+    vapid_key = await push.public_key(uow.engines)
+    return credential_application(registered.app, registered.client_secret, vapid_key)
 
 
 @router.get(
@@ -137,7 +139,7 @@ async def verify_app_credentials(
     uow: UowDep, caller: Annotated[Caller, Depends(require(user=False))]
 ) -> Application:
     app = await service.application_for_token(uow.session, caller.token.application_id)
-    return Application.of(app)
+    return Application.of(app, await push.public_key(uow.engines))
 
 
 # --- authorization page -------------------------------------------------------------
