@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing_extensions import TypedDict
 
 # Keys with a dot (`admin.sign_up`) need the functional form.
 WebPushAlerts = TypedDict(
