@@ -711,6 +711,31 @@ scenario("POST /api/v1/admin/flags/{key}/rollout")(_flags("POST", "/rollout", pe
 scenario("DELETE /api/v1/admin/flags/{key}")(_flags("DELETE"))
 
 
+# --- push subscriptions -------------------------------------------------------------------
+
+
+def _push(method: str, subscribed: bool = True) -> Scenario:
+    async def run(w: World) -> Call:
+        from tests.push.support import Device
+
+        _me, token = await w.user("alice")
+        body = {
+            "subscription": {"endpoint": "https://push.example.net/x", "keys": Device().keys()},
+            "data": {"alerts": {"mention": True}, "policy": "all"},
+        }
+        if subscribed:
+            await w.ok("POST", "/api/v1/push/subscription", token, json=body)
+        kwargs = {"json": body} if method != "DELETE" else {}
+        return Call(method, "/api/v1/push/subscription", token, kwargs=kwargs)
+
+    return run
+
+
+scenario("POST /api/v1/push/subscription")(_push("POST"))
+scenario("PUT /api/v1/push/subscription")(_push("PUT"))
+scenario("DELETE /api/v1/push/subscription")(_push("DELETE"))
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -802,6 +827,9 @@ BUDGETS: dict[str, Budget] = {
     "PUT /api/v2/filters/keywords/{keyword_id}": Budget(3, 2),
     "PUT /api/v2/filters/{filter_id}": Budget(7, 6),
     "PUT /auth/password": Budget(0, 0),
+    "POST /api/v1/push/subscription": Budget(3, 2),
+    "PUT /api/v1/push/subscription": Budget(3, 2),
+    "DELETE /api/v1/push/subscription": Budget(2, 1),
 }
 
 

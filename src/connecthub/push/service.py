@@ -14,6 +14,7 @@ import structlog
 
 from connecthub import entities
 from connecthub.accounts.models import Account
+from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.infra.db import Database
@@ -116,6 +117,7 @@ async def update(
     row = await _own(uow, token_id)
     row.alerts = data.alerts
     row.policy = data.policy
+    row.updated_at = utcnow()
     await uow.session.flush()
     return await _entity(uow, row)
 
