@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import os
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid01, Vapid02
+
+from connecthub.core import sealed
 
 
 def b64url(data: bytes) -> str:
@@ -79,19 +77,13 @@ def subscriber_secret(text: str) -> str | None:
     return b64url(raw) if len(raw) == 16 else None
 
 
-def _sealing_key(secret_key: str) -> AESGCM:
-    return AESGCM(hashlib.sha256(b"connecthub web push token\0" + secret_key.encode()).digest())
+_TOKEN_PURPOSE = b"connecthub.push-token.v1"
 
 
-def seal(secret_key: str, token: str) -> str:
-    nonce = os.urandom(12)
-    return b64url(nonce + _sealing_key(secret_key).encrypt(nonce, token.encode(), None))
+def seal_token(secret_key: str, token: str) -> str:
+    return sealed.seal(secret_key, _TOKEN_PURPOSE, token)
 
 
-def unseal(secret_key: str, sealed: str) -> str | None:
+def unseal_token(secret_key: str, stored: str) -> str | None:
     """The token, or None when SECRET_KEY changed since it was sealed."""
-    raw = unb64(sealed)
-    try:
-        return _sealing_key(secret_key).decrypt(raw[:12], raw[12:], None).decode()
-    except InvalidTag:
-        return None
+    return sealed.unseal(secret_key, _TOKEN_PURPOSE, stored)

@@ -3,6 +3,8 @@ decrypt and show: a title, a short body, the sender's avatar, and the ids to fet
 
 from __future__ import annotations
 
+from typing import cast
+
 from connecthub import entities
 from connecthub.accounts.models import Account
 from connecthub.accounts.serializers import account_entity
@@ -29,12 +31,15 @@ _TITLES = {
 def subscription_entity(
     subscription: WebPushSubscription, server_key: str
 ) -> entities.WebPushSubscription:
-    alerts = {name: bool(subscription.alerts.get(name, False)) for name in ALERT_TYPES}
+    alerts = cast(
+        entities.WebPushAlerts,
+        {name: bool(subscription.alerts.get(name, False)) for name in ALERT_TYPES},
+    )
     return {
         "id": str(subscription.id),
         "endpoint": subscription.endpoint,
         "standard": subscription.standard,
-        "alerts": alerts,  # type: ignore[typeddict-item]  # keys are ALERT_TYPES
+        "alerts": alerts,
         "server_key": server_key,
         "policy": subscription.policy,
     }

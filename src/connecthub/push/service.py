@@ -23,7 +23,7 @@ from connecthub.infra.uow import UnitOfWork
 from connecthub.notifications.models import Notification
 from connecthub.push import delivery, repository, schemas
 from connecthub.push.delivery import EndpointRefused, check_endpoint
-from connecthub.push.keys import VapidKeys, seal, unseal
+from connecthub.push.keys import VapidKeys, seal_token, unseal_token
 from connecthub.push.models import WebPushSubscription
 from connecthub.push.serializers import payload, subscription_entity
 
@@ -93,7 +93,7 @@ async def subscribe(
         standard=subscription.standard,
         alerts=data.alerts,
         policy=data.policy,
-        sealed_token=seal(uow.engines.settings.secret_key, access_token),
+        sealed_token=seal_token(uow.engines.settings.secret_key, access_token),
     )
     session.add(row)
     await session.flush()
@@ -199,7 +199,7 @@ async def message(
     if subscription is None:
         return None
     settings = uow.engines.settings
-    access_token = unseal(settings.secret_key, subscription.sealed_token)
+    access_token = unseal_token(settings.secret_key, subscription.sealed_token)
     if access_token is None:
         log.warning("push.token_unsealable", subscription_id=subscription_id)
         return None
