@@ -235,3 +235,28 @@ async def test_vapid_key_survives_a_restart_and_settings_win(app_factory: Any) -
     configured = VapidKeys.generate()
     async with app_factory(VAPID_PRIVATE_KEY=configured.private_key) as (_app, client):
         assert await server_key(client) == configured.public_key
+
+
+async def test_rotating_the_vapid_key_removes_subscriptions(
+    app_factory: Any, test_env: Any
+) -> None:
+    import asyncio
+
+    from tests.cli_runner import run_cli
+
+    async with app_factory() as (app, client):
+        _alice, token = await user_with_token(app, "alice")
+        old = await server_key(client)
+        subscribed = await client.post(
+            "/api/v1/push/subscription", json=body(Device()), headers=auth(token)
+        )
+        assert subscribed.json()["server_key"] == old
+    result = await asyncio.to_thread(run_cli, test_env.environ(), "admin", "rotate-vapid-key")
+    assert result.returncode == 0, result.stderr
+    assert "1 push subscription(s) removed" in result.stdout
+    async with app_factory() as (app, client):
+        new = await server_key(client)
+        assert new != old
+        assert f"New VAPID public key: {new}" in result.stdout
+        gone = await client.get("/api/v1/push/subscription", headers=auth(token))
+        assert gone.status_code == 404

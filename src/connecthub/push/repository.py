@@ -103,3 +103,13 @@ async def status_text(session: AsyncSession, status_id: int) -> str | None:
     query = select(Status.spoiler_text, Status.text).where(Status.id == status_id)
     found = (await session.execute(query)).first()
     return (found[0] or found[1]) if found is not None else None
+
+
+async def delete_all_subscriptions(session: AsyncSession) -> int:
+    result: Any = await session.execute(delete(WebPushSubscription))
+    return int(result.rowcount or 0)
+
+
+async def replace_vapid_row(session: AsyncSession, private_key: str, public_key: str) -> None:
+    await session.execute(delete(VapidKeyPair))
+    await insert_vapid_row(session, private_key, public_key)

@@ -56,6 +56,21 @@ async def vapid_keys(engines: Engines) -> VapidKeys:
     return keys
 
 
+async def rotate_vapid_keys(db: Database) -> tuple[VapidKeys | None, int]:
+    """A new key pair in the database (None when the settings hold the key: it is changed
+    there), and every subscription removed: push services bind a subscription to the key it
+    was made with, so apps must subscribe again. Running processes keep the old key until
+    they restart."""
+    async with db.transaction() as session:
+        removed = await repository.delete_all_subscriptions(session)
+        if db.settings.vapid_private_key is not None:
+            return None, removed
+        fresh = VapidKeys.generate()
+        await repository.replace_vapid_row(session, fresh.private_key, fresh.public_key)
+    _KEYS.pop(db, None)
+    return fresh, removed
+
+
 async def public_key(engines: Engines) -> str:
     """`vapid_key` of the instance and of applications."""
     return (await vapid_keys(engines)).public_key
