@@ -62,8 +62,12 @@ def _session(url: str, alice_token: str, bob_token: str, service: PushService) -
 
 async def test_mastodon_py_push(app_factory: Any, push_server: InProcessServer) -> None:
     # With Redis this app's job worker takes jobs from the same queue as the server's: it
-    # must allow the loopback push service too.
-    async with app_factory(PUSH_ENDPOINT_TEST_HOSTS="127.0.0.1") as (app, _client):
+    # must be configured as the server is (the push service allowed, the same domain).
+    domain = push_server.url.removeprefix("http://")
+    async with app_factory(PUSH_ENDPOINT_TEST_HOSTS="127.0.0.1", LOCAL_DOMAIN=domain) as (
+        app,
+        _client,
+    ):
         _alice, alice_token = await user_with_token(app, "alice")
         _bob, bob_token = await user_with_token(app, "bob")
         with PushService() as service:
