@@ -99,8 +99,13 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         app.state.engines = engines or Engines.from_settings(settings)
         await app.state.engines.start()
         # The VAPID key pair, made on the instance's first start: requests then read it
-        # from memory (an application's or the instance's `vapid_key`).
-        await push.vapid_keys(app.state.engines)
+        # from memory (an application's or the instance's `vapid_key`). A database that is
+        # down does not stop the start (requests answer 503 until it is back); the first
+        # request that needs the key reads it then.
+        try:
+            await push.vapid_keys(app.state.engines)
+        except Exception as exc:
+            log.warning("push.vapid_key_deferred", error=f"{type(exc).__name__}: {exc}")
         app.state.streaming = StreamingHub(app.state.engines)
         await app.state.streaming.start()
         app.state.flags = Flags(app.state.engines)

@@ -119,6 +119,7 @@ async def create_app(request: Request, uow: UowDep) -> CredentialApplication:
     params = await request_params(request)
     values = flat(params)
     uris = params.get("redirect_uris")
+    vapid_key = await push.public_key(uow.engines)  # before the write: it may read the key
     registered = await service.register_app(
         uow.session,
         name=values.get("client_name"),
@@ -126,7 +127,6 @@ async def create_app(request: Request, uow: UowDep) -> CredentialApplication:
         scopes=values.get("scopes"),
         website=values.get("website"),
     )
-    vapid_key = await push.public_key(uow.engines)
     return credential_application(registered.app, registered.client_secret, vapid_key)
 
 

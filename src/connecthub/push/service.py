@@ -44,14 +44,17 @@ async def vapid_keys(engines: Engines) -> VapidKeys:
     known = _KEYS.get(engines.db)
     if known is not None:
         return known
-    async with engines.db.transaction() as session:
+    # A read first: only the instance's very first start writes (a request that already
+    # holds SQLite's write lock must not wait for a second writer).
+    async with engines.db.session() as session:
         row = await repository.vapid_row(session)
-        if row is None:
+    if row is None:
+        async with engines.db.transaction() as session:
             fresh = VapidKeys.generate()
             await repository.insert_vapid_row(session, fresh.private_key, fresh.public_key)
             row = await repository.vapid_row(session)
-        assert row is not None  # inserted now, or by a process that got there first
-        keys = VapidKeys(private_key=row.private_key, public_key=row.public_key)
+    assert row is not None  # inserted now, or by a process that got there first
+    keys = VapidKeys(private_key=row.private_key, public_key=row.public_key)
     _KEYS[engines.db] = keys
     return keys
 
