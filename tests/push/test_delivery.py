@@ -101,9 +101,9 @@ async def test_a_mention_arrives_encrypted_and_signed(app_factory: Any, standard
 
 async def test_policy_followed_drops_strangers(app_factory: Any) -> None:
     async with pushing(app_factory) as (app, client, service):
-        alice, token = await user_with_token(app, "alice")
+        _alice, token = await user_with_token(app, "alice")
         bob, bob_token = await user_with_token(app, "bob")
-        _carol, carol_token = await user_with_token(app, "carol")
+        carol, carol_token = await user_with_token(app, "carol")
         followed = await client.post(f"/api/v1/accounts/{bob.id}/follow", headers=auth(token))
         assert followed.status_code == 200
         device = Device()
@@ -124,10 +124,9 @@ async def test_policy_followed_drops_strangers(app_factory: Any) -> None:
         payload = device.decrypt(await service.next())
         assert (payload["notification_type"], payload["body"]) == ("favourite", "mine")
         kinds = {(n["type"], n["account"]["id"]) for n in await notifications(client, token)}
-        assert kinds == {("favourite", str(bob.id)), ("favourite", str(_carol.id))}
+        assert kinds == {("favourite", str(bob.id)), ("favourite", str(carol.id))}
         await settle(app)
         assert service.none_waiting()
-        del alice
 
 
 async def test_alerts_choose_the_types(app_factory: Any) -> None:
