@@ -28,6 +28,7 @@ from connecthub.infra.engines import Engines
 from connecthub.infra.sweeper import run_sweeper
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.privacy.service import record_terms_consent
+from connecthub.push import service as push
 from connecthub.routes import HOT_ROUTES, include_routers
 from connecthub.streaming.endpoints import WebSocketShortcut
 from connecthub.streaming.hub import StreamingHub
@@ -97,6 +98,14 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         register_all(settings.task_modules)  # job handlers, for the embedded worker
         app.state.engines = engines or Engines.from_settings(settings)
         await app.state.engines.start()
+        # The VAPID key pair, made on the instance's first start: requests then read it
+        # from memory (an application's or the instance's `vapid_key`). A database that is
+        # down does not stop the start (requests answer 503 until it is back); the first
+        # request that needs the key reads it then.
+        try:
+            await push.vapid_keys(app.state.engines)
+        except Exception as exc:
+            log.warning("push.vapid_key_deferred", error=f"{type(exc).__name__}: {exc}")
         app.state.streaming = StreamingHub(app.state.engines)
         await app.state.streaming.start()
         app.state.flags = Flags(app.state.engines)

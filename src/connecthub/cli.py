@@ -384,6 +384,31 @@ async def _approve(settings: Settings, username: str) -> int:
         await db.dispose()
 
 
+@admin_app.command("rotate-vapid-key")
+def rotate_vapid_key() -> None:
+    """Replace the instance's Web Push (VAPID) key and remove every push subscription: apps
+    subscribe again with the new key. Restart the web and worker processes afterwards."""
+    settings = _settings()
+    keys, removed = _run_on_database(_rotate_vapid_key(settings))
+    if keys is None:
+        typer.echo("The key comes from VAPID_PRIVATE_KEY: change it there.")
+    else:
+        typer.echo(f"New VAPID public key: {keys.public_key}")
+    typer.echo(f"{removed} push subscription(s) removed. Restart the web and worker processes.")
+
+
+async def _rotate_vapid_key(settings: Settings) -> tuple[Any, int]:
+    from connecthub.infra.db import Database
+    from connecthub.push import service
+
+    await _ensure_schema(settings)
+    db = Database(settings)
+    try:
+        return await service.rotate_vapid_keys(db)
+    finally:
+        await db.dispose()
+
+
 @admin_app.command("delete-account")
 def delete_account(
     username: Annotated[

@@ -6,12 +6,15 @@ embedded engines (SQLite, in-process) or the distributed ones (PostgreSQL, Redis
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -199,6 +202,15 @@ class Settings(BaseSettings):
     # How far ahead a scheduled status must be (Mastodon: 5 minutes). Tests lower it to
     # see a scheduled status published by the real queue within seconds.
     scheduled_status_min_lead_seconds: int = Field(default=300, ge=1)
+    # Web Push (docs/push.md). The instance's VAPID key pair: unset, one is generated on first
+    # use and kept in the database (`web_push_vapid_keys`); set, it wins. The private key is
+    # the raw 32-byte P-256 scalar, base64url (what `vapid --gen` / Mastodon's keys are); the
+    # public key, when given, must be the one it derives.
+    vapid_private_key: SecretStr | None = None
+    vapid_public_key: str | None = None
+    # Push endpoints must be https and resolve to public addresses only (checked again on
+    # every connection). Hosts named here may be plain http and private (tests, development).
+    push_endpoint_test_hosts: CommaList = Field(default_factory=list)
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
     # Run a job worker inside each `serve` process too. Default: only in embedded mode, where
@@ -321,6 +333,7 @@ class Settings(BaseSettings):
         "trusted_proxies",
         "database_replica_urls",
         "task_modules",
+        "push_endpoint_test_hosts",
         mode="before",
     )
     @classmethod
@@ -366,6 +379,26 @@ class Settings(BaseSettings):
                 )
             if len(self.secret_key) < 32:
                 raise ValueError("SECRET_KEY: must be at least 32 characters in production")
+        return self
+
+    @model_validator(mode="after")
+    def _check_vapid_keys(self) -> Settings:
+        if self.vapid_private_key is None:
+            if self.vapid_public_key:
+                raise ValueError("VAPID_PUBLIC_KEY: set VAPID_PRIVATE_KEY with it")
+            return self
+        raw = self.vapid_private_key.get_secret_value().strip()
+        try:
+            scalar = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            if len(scalar) != 32:
+                raise ValueError
+            key = ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
+        except ValueError:
+            raise ValueError("VAPID_PRIVATE_KEY: not a base64url P-256 private key") from None
+        point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        derived = base64.urlsafe_b64encode(point).rstrip(b"=").decode()
+        if self.vapid_public_key and self.vapid_public_key.rstrip("=") != derived:
+            raise ValueError("VAPID_PUBLIC_KEY: is not the key VAPID_PRIVATE_KEY derives")
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from connecthub.media import models as media_models
 from connecthub.notifications import models as notifications_models
 from connecthub.oidc import models as oidc_models
 from connecthub.privacy import models as privacy_models
+from connecthub.push import models as push_models
 from connecthub.relationships import models as relationships_models
 from connecthub.scheduled import models as scheduled_models
 from connecthub.statuses import models as statuses_models
@@ -31,6 +32,7 @@ __all__ = [
     "notifications_models",
     "oidc_models",
     "privacy_models",
+    "push_models",
     "relationships_models",
     "scheduled_models",
     "statuses_models",

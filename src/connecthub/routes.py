@@ -20,6 +20,7 @@ from connecthub.oidc.endpoints import router as oidc_router
 from connecthub.ops.endpoints import router as ops_router
 from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
+from connecthub.push.endpoints import router as push_router
 from connecthub.relationships.endpoints import router as relationships_router
 from connecthub.scheduled.endpoints import router as scheduled_router
 from connecthub.statuses.endpoints import router as statuses_router
@@ -61,6 +62,7 @@ _DOMAIN_ROUTERS = (
     announcements_router,
     webfinger_router,
     scheduled_router,
+    push_router,
 )
 
 # FastAPI compiles an included router's routes (parameter models, response fields) on its

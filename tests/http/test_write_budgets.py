@@ -937,6 +937,31 @@ async def _cancel_scheduled(w: World) -> Call:
     return Call("DELETE", f"/api/v1/scheduled_statuses/{row['id']}", token)
 
 
+# --- push subscriptions -------------------------------------------------------------------
+
+
+def _push(method: str, subscribed: bool = True) -> Scenario:
+    async def run(w: World) -> Call:
+        from tests.push.support import Device
+
+        _me, token = await w.user("alice")
+        body = {
+            "subscription": {"endpoint": "https://push.example.net/x", "keys": Device().keys()},
+            "data": {"alerts": {"mention": True}, "policy": "all"},
+        }
+        if subscribed:
+            await w.ok("POST", "/api/v1/push/subscription", token, json=body)
+        kwargs = {"json": body} if method != "DELETE" else {}
+        return Call(method, "/api/v1/push/subscription", token, kwargs=kwargs)
+
+    return run
+
+
+scenario("POST /api/v1/push/subscription")(_push("POST"))
+scenario("PUT /api/v1/push/subscription")(_push("PUT"))
+scenario("DELETE /api/v1/push/subscription")(_push("DELETE"))
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -1057,6 +1082,9 @@ BUDGETS: dict[str, Budget] = {
     "POST /oauth/userinfo": Budget(2, 1),
     "PUT /api/v1/admin/announcements/{announcement_id:id}": Budget(5, 4),
     "PUT /api/v1/announcements/{announcement_id:id}/reactions/{name}": Budget(6, 5),
+    "POST /api/v1/push/subscription": Budget(3, 2),
+    "PUT /api/v1/push/subscription": Budget(3, 2),
+    "DELETE /api/v1/push/subscription": Budget(2, 1),
 }
 
 

@@ -136,7 +136,8 @@ async def test_v2_instance_has_mastodons_shape(client: httpx.AsyncClient, path: 
     _assert_limits(configuration)
     assert configuration["urls"]["streaming"] == "ws://localhost:8000"
     assert configuration["urls"]["about"] == "http://localhost:8000/about"
-    assert configuration["vapid"] == {"public_key": ""}
+    # The instance's Web Push key: an uncompressed P-256 point, base64url (tests/push).
+    assert len(configuration["vapid"]["public_key"]) == 87
     assert configuration["translation"] == {"enabled": False}
     assert isinstance(configuration["media_attachments"]["description_limit"], int)
     assert body["registrations"]["enabled"] is True

@@ -9,35 +9,24 @@ with one code exactly one succeeds, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-import base64
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 
 import pyotp
 import segno
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from connecthub.accounts import repository
 from connecthub.accounts.models import User
 from connecthub.clock import utcnow
+from connecthub.core import sealed
 from connecthub.errors import Conflict, ValidationFailed
 from connecthub.oauth.tokens import hash_secret
 
 RECOVERY_CODE_COUNT = 10
 _STEP_SECONDS = 30
-
-
-@lru_cache(maxsize=8)
-def _cipher(secret_key: str) -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"connecthub.totp-secret.v1"
-    ).derive(secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+_PURPOSE = b"connecthub.totp-secret.v1"
 
 
 def _default_secret_key() -> str:
@@ -47,16 +36,11 @@ def _default_secret_key() -> str:
 
 
 def encrypt_secret(secret_key: str, plain: str) -> str:
-    return _cipher(secret_key).encrypt(plain.encode()).decode()
+    return sealed.seal(secret_key, _PURPOSE, plain)
 
 
 def decrypt_secret(secret_key: str, stored: str | None) -> str | None:
-    if not stored:
-        return None
-    try:
-        return _cipher(secret_key).decrypt(stored.encode()).decode()
-    except InvalidToken:
-        return None
+    return sealed.unseal(secret_key, _PURPOSE, stored)
 
 
 def _normalise(code: str) -> str:

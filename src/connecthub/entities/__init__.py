@@ -38,6 +38,7 @@ from connecthub.entities.filters import (
     V1Filter,
 )
 from connecthub.entities.media import MediaAttachment
+from connecthub.entities.push import WebPushAlerts, WebPushPayload, WebPushSubscription
 from connecthub.entities.scheduled import (
     ScheduledStatus,
     ScheduledStatusParams,
@@ -136,4 +137,7 @@ __all__ = [
     "TwoFactorStatus",
     "UnreadCount",
     "V1Filter",
+    "WebPushAlerts",
+    "WebPushPayload",
+    "WebPushSubscription",
 ]

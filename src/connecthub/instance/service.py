@@ -22,6 +22,7 @@ from connecthub.infra.engines import Engines
 from connecthub.instance import limits, repository
 from connecthub.instance import schemas as s
 from connecthub.instance.languages import known_languages, language_name
+from connecthub.push import service as push
 
 # `api_versions.mastodon`: clients that read 2 or more (Mastodon 4.3) use grouped
 # notifications, which are served; 1 is the level before them (MASTODON_API_COMPAT), kept
@@ -80,8 +81,11 @@ async def instance_document(engines: Engines, api_version: int) -> bytes:
         return held[2]
     async with engines.db.session(readonly=True) as session:
         counts = await stats(session, engines.cache, settings)
-    document = instance_v1(settings, counts) if api_version == 1 else instance_v2(settings, counts)
-    body = document.model_dump_json().encode()
+    if api_version == 1:
+        body = instance_v1(settings, counts).model_dump_json().encode()
+    else:
+        vapid_key = await push.public_key(engines)
+        body = instance_v2(settings, counts, vapid_key).model_dump_json().encode()
     if ttl:
         _RENDERED[key] = (settings, now + ttl, body)
     return body
@@ -204,7 +208,7 @@ def instance_v1(settings: Settings, counts: repository.Counts) -> s.InstanceV1:
     )
 
 
-def instance_v2(settings: Settings, counts: repository.Counts) -> s.Instance:
+def instance_v2(settings: Settings, counts: repository.Counts, vapid_key: str) -> s.Instance:
     base_url = settings.base_url
     thumbnail = base_url + THUMBNAIL_PATH
     return s.Instance(
@@ -222,8 +226,7 @@ def instance_v2(settings: Settings, counts: repository.Counts) -> s.Instance:
         languages=list(settings.instance_languages),
         configuration=s.Configuration(
             urls=s.Urls(streaming=streaming_url(settings), about=f"{base_url}/about"),
-            # Web push is not offered yet; Mastodon allows an empty key.
-            vapid=s.Vapid(public_key=""),
+            vapid=s.Vapid(public_key=vapid_key),
             accounts=s.AccountsConfiguration(
                 max_featured_tags=limits.MAX_FEATURED_TAGS,
                 max_pinned_statuses=limits.MAX_PINNED_STATUSES,

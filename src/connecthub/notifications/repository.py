@@ -42,6 +42,7 @@ from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType
 from connecthub.notifications.grouping import UNGROUPED_PREFIX, ungrouped_id
 from connecthub.notifications.models import Notification
+from connecthub.push.models import WebPushSubscription
 from connecthub.relationships.models import Mute
 from connecthub.statuses.access import (
     AccountColumn,
@@ -131,12 +132,20 @@ def _may_notify_statement(
             )
             .scalar_subquery()
         )
-    return select(literal(1), previous).where(*conditions)
+    return select(_has_push(recipient), previous).where(*conditions)
+
+
+def _has_push(recipient_id: BindParameter[int] | InstrumentedAttribute[int]) -> Any:
+    """Whether the recipient has a push subscription: asked in the same query, so a
+    notification queues a push job only for them."""
+    return exists().where(WebPushSubscription.account_id == recipient_id)
 
 
 class Permit(NamedTuple):
-    """`may_notify`'s yes, with the recipient's newest reusable group key, if any."""
+    """`may_notify`'s yes: whether the recipient has a push subscription, and their newest
+    reusable group key, if any."""
 
+    has_push: bool
     previous_group_key: str | None
 
 
@@ -157,11 +166,11 @@ async def may_notify(
         params["group_keys"] = list(group_keys)
     query = _may_notify_statement(db.dialect_of(session), status_id is not None, bool(group_keys))
     found = (await session.execute(query, params)).first()
-    return None if found is None else Permit(found[1])
+    return None if found is None else Permit(bool(found[0]), found[1])
 
 
 @functools.cache
-def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[int]:
+def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[Any]:
     """`_may_notify_statement` for many recipients at once: the recipient is the row."""
     sender = bindparam("sender_id", type_=IdType)
     now = bindparam("now", type_=DateTime(timezone=True))
@@ -173,13 +182,14 @@ def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[int]:
     if about_a_status:
         status = bindparam("status_id", type_=IdType)
         conditions += [_status_readable(Account.id, status), ~_thread_muted(Account.id, status)]
-    return select(Account.id).where(*conditions)
+    return select(Account.id, _has_push(Account.id)).where(*conditions)
 
 
 async def notifiable(
     session: AsyncSession, recipient_ids: list[int], sender_id: int, status_id: int | None
-) -> list[int]:
-    """Which of `recipient_ids` `may_notify` lets through, in one query (order kept)."""
+) -> list[tuple[int, bool]]:
+    """Which of `recipient_ids` `may_notify` lets through, in one query (order kept), each
+    with whether they have a push subscription."""
     if not recipient_ids:
         return []
     params: dict[str, Any] = {
@@ -190,8 +200,8 @@ async def notifiable(
     if status_id is not None:
         params["status_id"] = status_id
     query = _notifiable_statement(db.dialect_of(session), status_id is not None)
-    allowed = set((await session.execute(query, params)).scalars())
-    return [r for r in recipient_ids if r in allowed]
+    allowed = {int(id_): bool(push) for id_, push in (await session.execute(query, params)).all()}
+    return [(r, allowed[r]) for r in recipient_ids if r in allowed]
 
 
 async def insert_many_once(session: AsyncSession, notifications: list[Notification]) -> list[int]:

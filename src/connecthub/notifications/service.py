@@ -24,6 +24,7 @@ from connecthub.notifications.serializers import (
     notification_page,
     sender_entities,
 )
+from connecthub.push import service as push
 
 UNREAD_COUNT_DEFAULT = 100
 UNREAD_COUNT_MAX = 1000
@@ -81,6 +82,8 @@ async def notify(
     )
     if not await repository.insert_once(session, notification):
         return
+    if permit.has_push:
+        push.queue_pushes(uow, [notification.id])
     # Rendered now, inside the transaction, so the event is what the API would return.
     row = await repository.sender_row(session, notification)
     settings = uow.engines.settings
@@ -107,7 +110,8 @@ async def notify_many(
         raise ValueError(f"{type} notifications group: make them with notify")
     recipients = [r for r in dict.fromkeys(recipient_ids) if r != from_account_id]
     session = uow.session
-    allowed = await repository.notifiable(session, recipients, from_account_id, status_id)
+    verdicts = await repository.notifiable(session, recipients, from_account_id, status_id)
+    pushed_to = {recipient_id for recipient_id, has_push in verdicts if has_push}
     now = utcnow()
     notifications = [
         Notification(
@@ -119,9 +123,14 @@ async def notify_many(
             status_id=status_id,
             created_at=now,
         )
-        for recipient_id in allowed
+        for recipient_id, _ in verdicts
     ]
     created = await repository.insert_many_once(session, notifications)
+    if pushed_to:
+        new = set(created)
+        push.queue_pushes(
+            uow, [n.id for n in notifications if n.id in new and n.account_id in pushed_to]
+        )
     await publish(uow, created)
 
 
@@ -278,3 +287,13 @@ async def unread_group_count(
     return await repository.count_groups_after(
         uow.session, viewer_id, filters, grouped_types, after, limit
     )
+
+
+async def for_push(uow: UnitOfWork, notification_id: int) -> Row | None:
+    """The notification with its sender, while its recipient may still see it (a push
+    runs after the fact: the sender may be blocked or the status deleted since)."""
+    rows = await repository.rows_by_id(uow.session, [notification_id])
+    if not rows:
+        return None
+    recipient_id = rows[0].notification.account_id
+    return await repository.one(uow.session, recipient_id, notification_id)

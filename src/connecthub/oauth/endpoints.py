@@ -39,6 +39,7 @@ from connecthub.oauth.schemas import (
     iso_time,
 )
 from connecthub.oauth.scopes import TOP_LEVEL, VALID_SCOPES
+from connecthub.push import service as push
 from connecthub.web_auth.sessions import current_web_user
 
 router = APIRouter(tags=["oauth"])
@@ -121,6 +122,7 @@ async def create_app(request: Request, uow: UowDep) -> CredentialApplication:
     params = await request_params(request)
     values = flat(params)
     uris = params.get("redirect_uris")
+    vapid_key = await push.public_key(uow.engines)  # before the write: it may read the key
     registered = await service.register_app(
         uow.session,
         name=values.get("client_name"),
@@ -128,7 +130,7 @@ async def create_app(request: Request, uow: UowDep) -> CredentialApplication:
         scopes=values.get("scopes"),
         website=values.get("website"),
     )
-    return credential_application(registered.app, registered.client_secret)
+    return credential_application(registered.app, registered.client_secret, vapid_key)
 
 
 @router.get(
@@ -140,7 +142,7 @@ async def verify_app_credentials(
     uow: UowDep, caller: Annotated[Caller, Depends(require(user=False))]
 ) -> Application:
     app = await service.application_for_token(uow.session, caller.token.application_id)
-    return Application.of(app)
+    return Application.of(app, await push.public_key(uow.engines))
 
 
 # --- authorization page -------------------------------------------------------------

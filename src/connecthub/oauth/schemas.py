@@ -42,8 +42,8 @@ class Application(BaseModel):
     vapid_key: str
 
     @classmethod
-    def of(cls, app: OAuthApplication) -> Application:
-        return cls(**_application_fields(app))
+    def of(cls, app: OAuthApplication, vapid_key: str) -> Application:
+        return cls(**_application_fields(app, vapid_key))
 
 
 class CredentialApplication(Application):
@@ -54,7 +54,8 @@ class CredentialApplication(Application):
     client_secret_expires_at: int = 0
 
 
-def _application_fields(app: OAuthApplication) -> dict[str, object]:
+def _application_fields(app: OAuthApplication, vapid_key: str) -> dict[str, object]:
+    """`vapid_key` is the instance's Web Push key, as Mastodon shows it for every app."""
     return {
         "id": str(app.id),
         "name": app.name,
@@ -62,13 +63,15 @@ def _application_fields(app: OAuthApplication) -> dict[str, object]:
         "scopes": app.scopes.split(),
         "redirect_uri": "\n".join(app.redirect_uris),
         "redirect_uris": list(app.redirect_uris),
-        "vapid_key": app.vapid_key or "",
+        "vapid_key": vapid_key,
     }
 
 
-def credential_application(app: OAuthApplication, client_secret: str) -> CredentialApplication:
+def credential_application(
+    app: OAuthApplication, client_secret: str, vapid_key: str
+) -> CredentialApplication:
     return CredentialApplication(
-        **_application_fields(app),
+        **_application_fields(app, vapid_key),
         client_id=app.client_id,
         client_secret=client_secret,
     )

@@ -32,6 +32,7 @@ from connecthub.infra.idempotency import IdempotencyRecord
 from connecthub.notifications.models import Notification
 from connecthub.oidc.models import Identity
 from connecthub.privacy.models import AccountDeletion, Consent
+from connecthub.push.models import WebPushSubscription
 from connecthub.relationships.models import AccountNote, AccountPin, Block, FollowRequest, Mute
 from connecthub.scheduled.models import ScheduledStatus
 from connecthub.statuses.models import (
@@ -80,6 +81,7 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (Notification, lambda a: or_(Notification.account_id == a, Notification.from_account_id == a)),
     (AccountConversation, lambda a: AccountConversation.account_id == a),
     (OAuthGrant, lambda a: OAuthGrant.account_id == a),
+    (WebPushSubscription, lambda a: WebPushSubscription.account_id == a),
     (OAuthToken, lambda a: OAuthToken.account_id == a),  # revoked at once, deleted here
     (WebSession, lambda a: WebSession.user_id == _user_of(a)),
     (Identity, lambda a: Identity.user_id == _user_of(a)),

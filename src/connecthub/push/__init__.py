@@ -1,0 +1,1 @@
+"""Web Push: Mastodon's push subscriptions and the notifications sent to them."""
