@@ -1,6 +1,7 @@
 """Every domain's tables, imported in one place so Alembic sees the whole schema."""
 
 from connecthub.accounts import models as accounts_models
+from connecthub.cards import models as cards_models
 from connecthub.conversations import models as conversations_models
 from connecthub.filters import models as filters_models
 from connecthub.flags import models as flags_models
@@ -17,6 +18,7 @@ from connecthub.timelines import models as timelines_models
 __all__ = [
     "Base",
     "accounts_models",
+    "cards_models",
     "conversations_models",
     "filters_models",
     "flags_models",

@@ -31,6 +31,8 @@ from sqlalchemy.orm import aliased
 from connecthub import entities
 from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.serializers import account_entity
+from connecthub.cards import service as cards_service
+from connecthub.cards.serializers import card_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
@@ -92,6 +94,7 @@ class Parts(TypedDict):
     tags: list[entities.Tag]
     media_attachments: list[entities.MediaAttachment]
     poll: bool  # whether it has one: polls themselves are read fresh
+    card: entities.PreviewCard | None  # set by the card job, which drops the rendering
 
 
 # What every viewer sees of a status, rendered once and cached as JSON bytes (`STATUS`),
@@ -120,6 +123,7 @@ def _parts_of(cached: bytes) -> Parts:
         "tags": value["tags"],
         "media_attachments": value["media_attachments"],
         "poll": bool(value["poll"]),
+        "card": value["card"],
     }
 
 
@@ -263,6 +267,7 @@ def remember_new(
         "tags": [_tag_entity(settings, tag) for tag in sorted(tags, key=lambda t: t.name_key)],
         "media_attachments": [],
         "poll": has_poll,
+        "card": None,  # a new status' card comes later, from its job
     }
     rendering = shared_bytes(settings.base_url, status, parts, author.username)
     entity_cache.remember(session, STATUS, {status.id: rendering})
@@ -378,11 +383,12 @@ async def render_statuses(
 async def _render_parts(
     session: AsyncSession, settings: Settings, statuses: Sequence[Status]
 ) -> dict[int, Parts]:
-    """What a status shows that changes only when the status is edited: mentions, tags,
-    attachments, and whether it has a poll."""
+    """What a status shows that changes only when its row does (an edit, its card):
+    mentions, tags, attachments, its card, and whether it has a poll."""
     ids = {s.id for s in statuses}
     parts: dict[int, Parts] = {
-        i: {"mentions": [], "tags": [], "media_attachments": [], "poll": False} for i in ids
+        i: {"mentions": [], "tags": [], "media_attachments": [], "poll": False, "card": None}
+        for i in ids
     }
     statements = _miss_statements(dialect_of(session))
     params = {"ids": list(ids)}
@@ -397,6 +403,12 @@ async def _render_parts(
             parts[status_id]["media_attachments"] = [media_entity(settings, m) for m in rows]
     for status_id in await session.scalars(statements["polls"], params):
         parts[status_id]["poll"] = True
+    card_ids = {s.preview_card_id for s in statuses if s.preview_card_id is not None}
+    if card_ids:  # one query, and none for a page without cards
+        cards = await cards_service.cards_by_id(session, card_ids)
+        for status in statuses:
+            card = cards.get(status.preview_card_id or 0)
+            parts[status.id]["card"] = card_entity(settings, card) if card else None
     return parts
 
 
@@ -605,7 +617,7 @@ def _shared(root: str, status: Status, parts: Parts, username: str) -> Shared:
         "mentions": parts["mentions"],
         "tags": parts["tags"],
         "emojis": [],
-        "card": None,
+        "card": parts["card"],
     }
 
 

@@ -7,6 +7,7 @@ import html
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from connecthub.core.html import URL as _URL
 from connecthub.core.html import link, paragraphs
@@ -15,6 +16,8 @@ from connecthub.instance.limits import CHARACTERS_RESERVED_PER_URL, MAX_URL_CHAR
 _MENTION = r"(?<![\w/@.])@(?P<mention>[A-Za-z0-9_]{1,30})(?:@(?P<domain>[\w.-]+\w))?"
 _HASHTAG = r"(?<![\w/&#])#(?P<tag>\w{1,128})"
 _TOKENS = re.compile(rf"(?P<url>{_URL})|{_MENTION}|{_HASHTAG}")
+# A longer link gets no card (Mastodon: what fits a unique index).
+MAX_PREVIEW_URL_BYTES = 2048
 
 
 @dataclass(frozen=True)
@@ -103,3 +106,17 @@ def render(
         return "".join(out)
 
     return paragraphs(text, line)
+
+
+def preview_link(text: str, local_domain: str) -> str | None:
+    """The link a status' preview card is made from, as Mastodon picks it: the first
+    http(s) link of the text (a mention or a hashtag is not a link) to another host than
+    this server."""
+    for match in _TOKENS.finditer(text):
+        url = match.group("url")
+        if not url or len(url) > MAX_PREVIEW_URL_BYTES:
+            continue
+        host = urlsplit(url).netloc.rpartition("@")[2].lower()
+        if host and host != local_domain.lower():
+            return url
+    return None
