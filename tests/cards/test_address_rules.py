@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from connecthub.infra.public_fetch import IPAddress, embedded_ipv4, refusal
 
 REFUSED = {
-    "0.0.0.0": "unspecified",
+    "0.0.0.0": "unspecified",  # noqa: S104 - an address refused, not bound
     "0.1.2.3": "unspecified",
     "127.0.0.1": "loopback",
     "127.255.255.254": "loopback",
@@ -109,4 +109,6 @@ def test_an_allowed_address_is_global_and_unicast(address: IPAddress) -> None:
         carried = embedded_ipv4(address) if address.version == 6 else None  # type: ignore[arg-type]
         plain = carried or address
         assert plain.is_global
-        assert not (plain.is_multicast or plain.is_loopback or plain.is_private)
+        assert not plain.is_multicast
+        assert not plain.is_loopback
+        assert not plain.is_private

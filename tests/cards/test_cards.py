@@ -205,9 +205,12 @@ async def test_a_redirect_to_loopback_gives_no_card(app_factory: Callable[..., A
 
 
 async def test_pages_the_rules_refuse_give_no_card(app_factory: Callable[..., Any]) -> None:
-    async with origin() as site, app_factory(
-        **ALLOW_LOOPBACK, preview_card_timeout_seconds=1, preview_card_max_page_bytes=4096
-    ) as (app, client):
+    async with (
+        origin() as site,
+        app_factory(
+            **ALLOW_LOOPBACK, preview_card_timeout_seconds=1, preview_card_max_page_bytes=4096
+        ) as (app, client),
+    ):
         from tests.cards.origin import streamed
 
         site.routes["/json"] = answer("200 OK", "application/json", b'{"title": "no"}')

@@ -89,15 +89,14 @@ async def test_a_redirect_to_a_forbidden_address_is_refused_at_that_hop() -> Non
     """An allowed host (standing in for a public site) redirects to loopback addresses it
     does not name: the hop is refused and the target never hears of it."""
     secret = answer("200 OK", "text/html", page("secret"))
-    async with origin("127.0.0.2", **{"/secret": secret}) as inside:
-        async with origin() as public:
-            public.routes["/to-ip"] = redirect(inside.url("/secret"))
-            public.routes["/to-name"] = redirect(inside.url("/secret", "localhost"))
-            public.routes["/to-mapped"] = redirect(inside.url("/secret", "[::ffff:127.0.0.2]"))
-            policy = allowing("127.0.0.1")
-            for path in ("/to-ip", "/to-name", "/to-mapped"):
-                assert "loopback" in await refused(public.url(path), policy)
-            assert [path for path, _host in public.requests] == ["/to-ip", "/to-name", "/to-mapped"]
+    async with origin("127.0.0.2", **{"/secret": secret}) as inside, origin() as public:
+        public.routes["/to-ip"] = redirect(inside.url("/secret"))
+        public.routes["/to-name"] = redirect(inside.url("/secret", "localhost"))
+        public.routes["/to-mapped"] = redirect(inside.url("/secret", "[::ffff:127.0.0.2]"))
+        policy = allowing("127.0.0.1")
+        for path in ("/to-ip", "/to-name", "/to-mapped"):
+            assert "loopback" in await refused(public.url(path), policy)
+        assert [path for path, _host in public.requests] == ["/to-ip", "/to-name", "/to-mapped"]
     assert inside.requests == []
 
 
