@@ -48,12 +48,11 @@ async def add_card(session: AsyncSession, values: dict[str, Any]) -> int:
     return card_id
 
 
-async def attach(session: AsyncSession, status_id: int, card_id: int) -> bool:
-    """Give the status its card unless it has one (an ORM UPDATE by id: the status' cached
-    rendering is dropped after commit)."""
-    result = await session.execute(
+async def attach(session: AsyncSession, status_id: int, text: str, card_id: int) -> None:
+    """Give the status its card unless it has one or its text is no longer `text` (an ORM
+    UPDATE by id: the status' cached rendering is dropped after commit)."""
+    await session.execute(
         update(Status)
-        .where(Status.id == status_id, Status.preview_card_id.is_(None))
+        .where(Status.id == status_id, Status.preview_card_id.is_(None), Status.text == text)
         .values(preview_card_id=card_id)
     )
-    return bool(getattr(result, "rowcount", 0))

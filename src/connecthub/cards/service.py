@@ -14,6 +14,7 @@ reason is logged.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterable
 from typing import Any
@@ -40,8 +41,9 @@ log = structlog.get_logger(__name__)
 
 
 def queue_fetch(uow: UnitOfWork, settings: Settings, status_id: int, url: str | None) -> None:
-    """After the commit, fetch the card of `url` (the status' first link) for the status."""
-    if url is None or not settings.preview_cards_enabled:
+    """After the commit, fetch the card of `url` (the status' first link) for the status;
+    a link too long to key a card by gets none (as Mastodon)."""
+    if url is None or len(url.encode()) > URL_LENGTH or not settings.preview_cards_enabled:
         return
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
     uow.enqueue(
@@ -72,17 +74,18 @@ def image_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-async def _wanted(engines: Engines, status_id: int, url: str) -> tuple[bool, int | None]:
-    """Whether the status still wants a card for `url`, and the card the URL already has."""
+async def _wanted(engines: Engines, status_id: int, url: str) -> tuple[str | None, int | None]:
+    """The status' text if it still wants a card for `url` (None: it does not), and the
+    card the URL already has."""
     async with engines.db.session() as session:
         state = await repository.status_link_state(session, status_id)
         if state is None:
-            return False, None
+            return None, None
         text, card_id = state
         if card_id is not None or preview_link(text, engines.settings.local_domain) != url:
-            return False, None
+            return None, None
         existing = await repository.by_url(session, url)
-        return True, existing.id if existing is not None else None
+        return text, existing.id if existing is not None else None
 
 
 async def _image(settings: Settings, details: PageDetails) -> media_service.RemoteImage | None:
@@ -133,8 +136,8 @@ async def fetch_for_status(engines: Engines, status_id: int, url: str) -> None:
     settings = engines.settings
     if not settings.preview_cards_enabled:
         return
-    wanted, card_id = await _wanted(engines, status_id, url)
-    if not wanted:
+    text, card_id = await _wanted(engines, status_id, url)
+    if text is None:
         return
     details = image = None
     if card_id is None:
@@ -143,8 +146,9 @@ async def fetch_for_status(engines: Engines, status_id: int, url: str) -> None:
         except FetchRefused as exc:
             log.info("cards.page_refused", url=url, reason=exc.reason)
             return
-        details = parse_page(page.body, page.url, page.charset)
-        if not details.title or len(details.url) > URL_LENGTH:
+        # CPU-bound on up to PREVIEW_CARD_MAX_PAGE_BYTES: off the event loop.
+        details = await asyncio.to_thread(parse_page, page.body, page.url, page.charset)
+        if not details.title or len(details.url.encode()) > URL_LENGTH:
             log.info("cards.page_without_card", url=url)
             return
         image = await _image(settings, details)
@@ -154,7 +158,8 @@ async def fetch_for_status(engines: Engines, status_id: int, url: str) -> None:
             if details is not None:
                 card_id = await _store_card(session, engines, details, image)
             assert card_id is not None
-            await repository.attach(session, status_id, card_id)
+            # Only to the status as it was read: an edit meanwhile queued its own job.
+            await repository.attach(session, status_id, text, card_id)
         except BaseException:
             await uow.rollback()
             raise

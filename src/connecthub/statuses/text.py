@@ -16,8 +16,6 @@ from connecthub.instance.limits import CHARACTERS_RESERVED_PER_URL, MAX_URL_CHAR
 _MENTION = r"(?<![\w/@.])@(?P<mention>[A-Za-z0-9_]{1,30})(?:@(?P<domain>[\w.-]+\w))?"
 _HASHTAG = r"(?<![\w/&#])#(?P<tag>\w{1,128})"
 _TOKENS = re.compile(rf"(?P<url>{_URL})|{_MENTION}|{_HASHTAG}")
-# A longer link gets no card (Mastodon: what fits a unique index).
-MAX_PREVIEW_URL_BYTES = 2048
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ def preview_link(text: str, local_domain: str) -> str | None:
     this server."""
     for match in _TOKENS.finditer(text):
         url = match.group("url")
-        if not url or len(url) > MAX_PREVIEW_URL_BYTES:
+        if not url:
             continue
         host = urlsplit(url).netloc.rpartition("@")[2].lower()
         if host and host != local_domain.lower():
