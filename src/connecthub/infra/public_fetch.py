@@ -155,12 +155,17 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return found
 
 
+def ascii_host(url: httpx.URL) -> str:
+    """The URL's host as resolved, sent and matched against `allowed_hosts` (IDNA)."""
+    return url.raw_host.decode("ascii").lower()
+
+
 async def checked_address(url: httpx.URL, policy: FetchPolicy) -> IPAddress:
     """The address to connect to for `url`: every address its host has must pass `refusal`
     (unless the host is allowed by name); the first one is used."""
     if url.scheme not in ("http", "https"):
         raise FetchRefused(f"scheme {url.scheme!r} is not http or https")
-    host = url.host.lower()
+    host = ascii_host(url)
     if not host:
         raise FetchRefused("no host")
     port = url.port or (443 if url.scheme == "https" else 80)
@@ -189,7 +194,7 @@ async def _one_hop(
         "GET",
         url.copy_with(host=str(address)),
         headers={"Host": url.netloc.decode("ascii")},
-        extensions={"sni_hostname": url.host} if url.scheme == "https" else {},
+        extensions={"sni_hostname": ascii_host(url)} if url.scheme == "https" else {},
     )
     response = await client.send(request, stream=True)
     try:
