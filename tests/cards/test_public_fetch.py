@@ -42,6 +42,16 @@ async def test_an_allowed_host_is_fetched_with_its_name_in_host() -> None:
     assert site.requests == [("/page", f"127.0.0.1:{site.port}")]
 
 
+async def test_the_name_is_sent_while_the_checked_address_is_connected_to() -> None:
+    async with origin(**{"/page": answer("200 OK", "text/html", page("Hi"))}) as site:
+        site.routes["/bad-redirect"] = redirect("http://[bad")
+        fetched = await fetch(site.url("/page", "localhost"), allowing("localhost"))
+        assert fetched.url == site.url("/page", "localhost")
+        assert site.requests == [("/page", f"localhost:{site.port}")]
+        # A malformed Location is a refusal like any other (never an unexpected error).
+        assert await refused(site.url("/bad-redirect"), allowing("127.0.0.1"))
+
+
 @pytest.mark.parametrize(
     ("host", "name"),
     [

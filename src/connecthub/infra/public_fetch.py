@@ -247,6 +247,6 @@ async def fetch(url: str, policy: FetchPolicy) -> Fetched:
                     current = outcome
     except TimeoutError:
         raise FetchRefused(f"took over {policy.timeout_seconds} s") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
         raise FetchRefused(f"{type(exc).__name__}: {exc}") from None
     raise FetchRefused(f"over {MAX_REDIRECTS} redirects")
