@@ -56,22 +56,22 @@ async def cards_by_id(session: AsyncSession, card_ids: Iterable[int]) -> dict[in
     return await repository.by_ids(session, card_ids)
 
 
-def page_policy(settings: Settings) -> FetchPolicy:
+def _policy(settings: Settings, max_bytes: int, accept: str) -> FetchPolicy:
     return FetchPolicy(
-        max_bytes=settings.preview_card_max_page_bytes,
+        max_bytes=max_bytes,
         timeout_seconds=settings.preview_card_timeout_seconds,
-        accept=("text/html",),
+        accept=(accept,),
         allowed_hosts=frozenset(h.lower() for h in settings.preview_card_allowed_hosts),
     )
+
+
+def page_policy(settings: Settings) -> FetchPolicy:
+    return _policy(settings, settings.preview_card_max_page_bytes, "text/html")
 
 
 def image_policy(settings: Settings) -> FetchPolicy:
-    return FetchPolicy(
-        max_bytes=min(settings.preview_card_max_image_bytes, settings.media_image_max_bytes),
-        timeout_seconds=settings.preview_card_timeout_seconds,
-        accept=("image/",),
-        allowed_hosts=frozenset(h.lower() for h in settings.preview_card_allowed_hosts),
-    )
+    limit = min(settings.preview_card_max_image_bytes, settings.media_image_max_bytes)
+    return _policy(settings, limit, "image/")
 
 
 async def _wanted(engines: Engines, status_id: int, url: str) -> tuple[str | None, int | None]:
