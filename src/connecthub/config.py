@@ -211,6 +211,17 @@ class Settings(BaseSettings):
     # Push endpoints must be https and resolve to public addresses only (checked again on
     # every connection). Hosts named here may be plain http and private (tests, development).
     push_endpoint_test_hosts: CommaList = Field(default_factory=list)
+    # Preview cards (docs/preview-cards.md): a status' first link is fetched by a job under
+    # infra/public_fetch.py's rules (public addresses only, on every redirect hop; a time
+    # and a size cap; HTML for the page, an image for its picture). Off: no card is fetched.
+    preview_cards_enabled: bool = True
+    # Hosts, as written in URLs (`127.0.0.1`, `intranet.example`), fetched even though
+    # their addresses are not public: tests' servers on loopback, a trusted intranet site.
+    # Empty by default; every other host still meets every rule.
+    preview_card_allowed_hosts: CommaList = Field(default_factory=list)
+    preview_card_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    preview_card_max_page_bytes: int = Field(default=1024 * 1024, ge=1024)
+    preview_card_max_image_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
     # Run a job worker inside each `serve` process too. Default: only in embedded mode, where
@@ -334,6 +345,7 @@ class Settings(BaseSettings):
         "database_replica_urls",
         "task_modules",
         "push_endpoint_test_hosts",
+        "preview_card_allowed_hosts",
         mode="before",
     )
     @classmethod

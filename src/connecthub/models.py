@@ -2,6 +2,7 @@
 
 from connecthub.accounts import models as accounts_models
 from connecthub.announcements import models as announcements_models
+from connecthub.cards import models as cards_models
 from connecthub.conversations import models as conversations_models
 from connecthub.emojis import models as emojis_models
 from connecthub.filters import models as filters_models
@@ -22,6 +23,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "announcements_models",
+    "cards_models",
     "conversations_models",
     "emojis_models",
     "filters_models",

@@ -72,11 +72,17 @@ class Poll(TypedDict):
     own_votes: NotRequired[list[int]]
 
 
+class PreviewCardAuthor(TypedDict):
+    name: str
+    url: str
+    account: Account | None
+
+
 class PreviewCard(TypedDict):
     url: str
     title: str
     description: str
-    type: str
+    type: str  # link, photo, video or rich
     author_name: str
     author_url: str
     provider_name: str
@@ -85,8 +91,12 @@ class PreviewCard(TypedDict):
     width: int
     height: int
     image: str | None
+    image_description: str
     embed_url: str
     blurhash: str | None
+    language: str | None
+    published_at: str | None
+    authors: list[PreviewCardAuthor]
 
 
 class StatusApplication(TypedDict):

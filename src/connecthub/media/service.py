@@ -47,7 +47,7 @@ from connecthub.media.processing import (
     fitted_image,
     process_image,
 )
-from connecthub.media.sniffing import FileType, sniff
+from connecthub.media.sniffing import SNIFF_BYTES, FileType, sniff
 
 PROCESS_JOB = "media.process"
 PURGE_JOB = "media.purge"
@@ -531,6 +531,35 @@ async def store_emoji(uow: UnitOfWork, settings: Settings, incoming: Incoming) -
     ]
     await store(uow.session, uow.engines.storage, objects)
     return objects[0].key, objects[1].key
+
+
+@dataclass
+class RemoteImage:
+    """An image fetched from elsewhere (a preview card's), processed, ready to store."""
+
+    stored: StoredObject
+    width: int
+    height: int
+    blurhash: str
+
+
+async def process_remote_image(settings: Settings, data: bytes, role: str) -> RemoteImage | None:
+    """`data` decoded and re-encoded as uploads are (metadata dropped, fitted within the
+    small variant's side, a blurhash), under a `role` content key; None when it is not an
+    image we process. Store it with `store`."""
+    file_type = sniff(data[:SNIFF_BYTES])
+    if file_type is None or not file_type.is_image or len(data) > settings.media_image_max_bytes:
+        return None
+    try:
+        processed = await in_thread(
+            process_image, data, file_type, max_pixels=settings.media_image_max_pixels
+        )
+    except ImageRefused:
+        return None
+    small = processed.variant("small")
+    key = content_key(role, small.data, small.file_type)
+    stored = StoredObject(key, small.data, small.file_type.content_type)
+    return RemoteImage(stored, small.width, small.height, processed.blurhash)
 
 
 async def own_upload(

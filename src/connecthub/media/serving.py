@@ -16,7 +16,7 @@ from connecthub.infra.storage import CACHE_CONTROL, MediaStorage, content_dispos
 from connecthub.media.sniffing import BY_EXTENSION
 
 KEY = re.compile(
-    r"^(?:original|small|webp|thumbnail|upload|avatar|header|emoji|emoji_static)/[0-9a-f]{2}/[0-9a-f]{2}/"
+    r"^(?:original|small|webp|thumbnail|upload|avatar|header|emoji|emoji_static|card)/[0-9a-f]{2}/[0-9a-f]{2}/"
     r"(?P<digest>[0-9a-f]{64})\.(?P<extension>[a-z0-9]{2,5})$"
 )
 CONTENT_SECURITY_POLICY = "default-src 'none'; form-action 'none'; sandbox"

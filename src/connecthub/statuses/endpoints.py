@@ -124,6 +124,19 @@ async def get_status(
     return await _one(uow, settings, status, viewer_id)
 
 
+@router.get(
+    "/api/v1/statuses/{status_id}/card",
+    summary="A status' preview card, or {} (deprecated by Mastodon: the status carries it)",
+)
+async def status_card(
+    status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep
+) -> entities.PreviewCard | entities.Empty:
+    viewer_id = viewer(token)
+    status = await service.access_status(uow, viewer_id, path_id(status_id))
+    card = (await _one(uow, settings, status, viewer_id))["card"]
+    return card if card is not None else {}
+
+
 @router.delete("/api/v1/statuses/{status_id}", summary="Delete a status (returns its source)")
 async def delete_status(
     status_id: str, caller: WriteStatuses, uow: UowDep, settings: SettingsDep

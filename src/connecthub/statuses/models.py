@@ -65,6 +65,8 @@ class Status(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     application_id: Mapped[int | None] = mapped_column(IdType)
     has_media: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Its first link's preview card (cards/models.py), set by the card job; shared by URL.
+    preview_card_id: Mapped[int | None] = mapped_column(IdType)
     replies_count: Mapped[int] = mapped_column(Integer, default=0)
     reblogs_count: Mapped[int] = mapped_column(Integer, default=0)
     favourites_count: Mapped[int] = mapped_column(Integer, default=0)

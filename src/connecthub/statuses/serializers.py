@@ -32,6 +32,8 @@ from sqlalchemy.orm import aliased
 from connecthub import entities
 from connecthub.accounts.models import Account, OAuthApplication, User
 from connecthub.accounts.serializers import account_entity
+from connecthub.cards import service as cards_service
+from connecthub.cards.serializers import card_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
@@ -118,6 +120,7 @@ class Parts(TypedDict):
     media_attachments: list[entities.MediaAttachment]
     emojis: list[entities.CustomEmoji]  # those its texts use (emojis/serializers.used)
     poll: bool  # whether it has one: polls themselves are read fresh
+    card: entities.PreviewCard | None  # set by the card job, which drops the rendering
 
 
 # What every viewer sees of a status, rendered once and cached as JSON bytes (`STATUS`),
@@ -147,6 +150,7 @@ def _parts_of(cached: bytes) -> Parts:
         "media_attachments": value["media_attachments"],
         "emojis": value["emojis"],
         "poll": bool(value["poll"]),
+        "card": value["card"],
     }
 
 
@@ -294,6 +298,7 @@ def remember_new(
         "media_attachments": [],
         "emojis": [],
         "poll": has_poll,
+        "card": None,  # a new status' card comes later, from its job
     }
     rendering = shared_bytes(settings.base_url, status, parts, author.username)
     entity_cache.remember(session, STATUS, {status.id: rendering})
@@ -411,11 +416,18 @@ async def render_statuses(
 async def _render_parts(
     session: AsyncSession, settings: Settings, statuses: Sequence[Status]
 ) -> dict[int, Parts]:
-    """What a status shows that changes only when the status is edited: mentions, tags,
-    attachments, and whether it has a poll."""
+    """What a status shows that changes only when its row does (an edit, its card):
+    mentions, tags, attachments, its card, and whether it has a poll."""
     ids = {s.id for s in statuses}
     parts: dict[int, Parts] = {
-        i: {"mentions": [], "tags": [], "media_attachments": [], "emojis": [], "poll": False}
+        i: {
+            "mentions": [],
+            "tags": [],
+            "media_attachments": [],
+            "emojis": [],
+            "poll": False,
+            "card": None,
+        }
         for i in ids
     }
     statements = _miss_statements(dialect_of(session))
@@ -436,6 +448,12 @@ async def _render_parts(
     if found:
         for status in statuses:
             parts[status.id]["emojis"] = used(found, status.text, status.spoiler_text)
+    card_ids = {s.preview_card_id for s in statuses if s.preview_card_id is not None}
+    if card_ids:  # one query, and none for a page without cards
+        cards = await cards_service.cards_by_id(session, card_ids)
+        for status in statuses:
+            card = cards.get(status.preview_card_id or 0)
+            parts[status.id]["card"] = card_entity(settings, card) if card else None
     return parts
 
 
@@ -663,7 +681,7 @@ def _shared(root: str, status: Status, parts: Parts, username: str) -> Shared:
         "mentions": parts["mentions"],
         "tags": parts["tags"],
         "emojis": parts["emojis"],
-        "card": None,
+        "card": parts["card"],
     }
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub import channels
 from connecthub.accounts.models import Account
+from connecthub.cards import service as cards_service
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.conversations import service as conversations_service
@@ -259,6 +260,9 @@ async def _insert_status(
     await _after_post(uow, settings, status, parent, mentioned_ids, tag_keys, new_thread)
     if poll is not None:
         _schedule_poll_expiry(uow, poll, draft.poll.expires_in if draft.poll else 0)
+    cards_service.queue_fetch(
+        uow, settings, status.id, text.preview_link(draft.text, settings.local_domain)
+    )
     return status
 
 
@@ -495,6 +499,11 @@ async def edit_status(
     if not edits:  # the first edit also records the original version
         session.add(_version(status, poll, created_at=status.created_at))
     content, mentioned, tags = await _render(uow, settings, draft.text)
+    link = text.preview_link(draft.text, settings.local_domain)
+    if link != text.preview_link(status.text, settings.local_domain):
+        # Another first link: the old card goes now, the new one comes from its job.
+        status.preview_card_id = None
+        cards_service.queue_fetch(uow, settings, status.id, link)
     status.text = draft.text
     status.content = content
     status.spoiler_text = draft.spoiler_text

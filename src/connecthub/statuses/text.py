@@ -7,6 +7,7 @@ import html
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from connecthub.core.html import URL as _URL
 from connecthub.core.html import link, paragraphs
@@ -111,3 +112,17 @@ def render(
         return "".join(out)
 
     return paragraphs(text, line)
+
+
+def preview_link(text: str, local_domain: str) -> str | None:
+    """The link a status' preview card is made from, as Mastodon picks it: the first
+    http(s) link of the text (a mention or a hashtag is not a link) to another host than
+    this server."""
+    for match in _TOKENS.finditer(text):
+        url = match.group("url")
+        if not url:
+            continue
+        host = urlsplit(url).netloc.rpartition("@")[2].lower()
+        if host and host != local_domain.lower():
+            return url
+    return None

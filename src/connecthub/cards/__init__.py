@@ -1,0 +1,1 @@
+"""Preview cards: the title, description and image of a status' first link."""
