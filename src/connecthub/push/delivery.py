@@ -23,6 +23,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from pywebpush import WebPusher
 
+from connecthub.infra.public_fetch import refusal
 from connecthub.push.keys import VapidKeys
 
 # As Mastodon: a message waits up to two days for an offline device, at normal urgency.
@@ -37,10 +38,9 @@ class EndpointRefused(Exception):
 
 
 def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    """The one rule for addresses the server may call on a user's behalf
+    (infra/public_fetch.refusal: private, loopback, metadata and their IPv6 forms)."""
+    return refusal(ipaddress.ip_address(address)) is None
 
 
 def check_endpoint(url: str, test_hosts: frozenset[str]) -> None:
