@@ -375,9 +375,12 @@ def test_answers_under_the_server_carry_every_header_once(test_env: TestEnv) -> 
 
     with slow_client_server(test_env) as server, httpx.Client(base_url=server.url) as client:
         for _ in range(2):  # the second on the same connection
-            response = client.get(
-                "/api/v1/instance", headers={"Origin": "https://app.example", "X-Request-Id": "r-1"}
-            )
+            headers = {
+                "Origin": "https://app.example",
+                "X-Request-Id": "r-1",
+                "Accept-Encoding": "identity",  # the header block (compressed: below)
+            }
+            response = client.get("/api/v1/instance", headers=headers)
             assert response.status_code == 200
             assert response.json()["uri"]
             assert int(_once(response, "content-length")) == len(response.content)
@@ -390,6 +393,13 @@ def test_answers_under_the_server_carry_every_header_once(test_env: TestEnv) -> 
             for name in ("x-content-type-options", "x-frame-options", "content-security-policy"):
                 _once(response, name)
             assert_security_headers(response)
+        # Compressed, the headers go as pairs: still each once, Vary naming both.
+        packed = client.get(
+            "/api/v1/instance", headers={"Origin": "https://app.example", "Accept-Encoding": "br"}
+        )
+        assert _once(packed, "content-encoding") == "br"
+        assert _once(packed, "vary") == "Accept-Encoding, Origin"
+        assert packed.json() == response.json()
         # A 304 (no body, no length) keeps the connection for the next answer.
         etag = response.headers["etag"]
         unchanged = client.get("/api/v1/instance", headers={"If-None-Match": etag})

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import brotli  # type: ignore[import-untyped]
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -54,8 +55,11 @@ def collector() -> Iterator[Collector]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.headers.get("Content-Encoding") == "gzip":
+            encoding = self.headers.get("Content-Encoding")
+            if encoding == "gzip":
                 body = gzip.decompress(body)
+            elif encoding == "br":  # sentry-sdk prefers brotli when it is installed
+                body = brotli.decompress(body)
             received.append(Received(self.path, body))
             self.send_response(200)
             self.send_header("Content-Length", "0")
@@ -117,6 +121,7 @@ def test_requests_are_traced_to_the_otlp_endpoint(test_env: Any, collector: Coll
 SCRIPT = """
 import asyncio, json, sys
 
+import brotli  # type: ignore[import-untyped]
 import httpx
 import sentry_sdk
 from opentelemetry import trace
