@@ -221,11 +221,13 @@ def instance_v2(settings: Settings, counts: repository.Counts) -> s.Instance:
         languages=list(settings.instance_languages),
         configuration=s.Configuration(
             urls=s.Urls(streaming=streaming_url(settings), about=f"{base_url}/about"),
-            # Web push is not offered yet; Mastodon allows an empty key.
+            # Web push is not offered yet; Mastodon allows an empty key. The helper adding
+            # push subscriptions sets the instance's VAPID public key here.
             vapid=s.Vapid(public_key=""),
             accounts=s.AccountsConfiguration(
                 max_featured_tags=limits.MAX_FEATURED_TAGS,
                 max_pinned_statuses=limits.MAX_PINNED_STATUSES,
+                max_profile_fields=limits.MAX_PROFILE_FIELDS,
             ),
             statuses=_statuses_configuration(settings),
             media_attachments=_media_configuration(settings),
