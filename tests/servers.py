@@ -100,8 +100,8 @@ def start_inprocess_server(
     upper-case names as the environment of a `connecthub serve` process, and `prepare`
     may add test routes to the app before it serves."""
     from connecthub.app import create_app
-    from tests.schemas.checking import checked
     from connecthub.serving import HeartbeatServer, server_config, start_liveness_listener
+    from tests.schemas.checking import checked
 
     port = port or free_port()
     # The address clients use: links and URLs the server emits are built from it.

@@ -128,7 +128,8 @@ class StatusEdit(TypedDict):
     sensitive: bool
     created_at: str | None
     account: Account
-    poll: StatusEditPoll | None
+    # Only for a version that had a poll.
+    poll: NotRequired[StatusEditPoll]
     media_attachments: list[MediaAttachment]
     emojis: list[CustomEmoji]
 
