@@ -18,7 +18,7 @@ class Notification(TypedDict):
     group_key: str
     account: Account
     # Only for the types a status caused (mention, status, reblog, favourite, poll, update).
-    status: NotRequired[Status | None]
+    status: NotRequired[Status]
 
 
 class Relationship(TypedDict):

@@ -43,11 +43,19 @@ class Poll(TypedDict):
     own_votes: NotRequired[list[int]]
 
 
+class PreviewCardAuthor(TypedDict):
+    name: str
+    url: str
+    # The author's account here, when the page names one (Mastodon sends null otherwise).
+    account: Account | None
+
+
 class PreviewCard(TypedDict):
     url: str
     title: str
     description: str
     type: str
+    authors: list[PreviewCardAuthor]
     author_name: str
     author_url: str
     provider_name: str
