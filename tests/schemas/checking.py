@@ -8,9 +8,10 @@ never pays for it.
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
+
+import orjson
 
 from tests.schemas.contract import contract
 
@@ -45,7 +46,7 @@ def checked(app: Any) -> Any:
             elif message["type"] == "http.response.body" and 200 <= status < 300 and is_json:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    errors = contract().check(method, path, json.loads(b"".join(chunks)))
+                    errors = contract().check(method, path, orjson.loads(b"".join(chunks)))
                     if errors:
                         with _LOCK:
                             VIOLATIONS.extend(errors)

@@ -116,17 +116,21 @@ class Contract:
             else:
                 regex = re.compile(_PARAMETER.sub("[^/]+", re.escape(route.path)))
                 literal = len([part for part in route.path.split("/") if not part.startswith(":")])
-                patterns.append((literal, route.method, regex, route.returns))
-        # The most specific pattern first: /lists/:id/accounts before /lists/:id.
+                patterns.append(
+                    (literal, route.method, route.path.count("/"), regex, route.returns)
+                )
+        # By method and depth, the most specific first: /accounts/lookup before /accounts/:id.
         patterns.sort(key=lambda item: -item[0])
-        self._patterns = [(method, regex, returns) for _, method, regex, returns in patterns]
+        self._patterns: dict[tuple[str, int], list[tuple[re.Pattern[str], str]]] = {}
+        for _, method, depth, regex, returns in patterns:
+            self._patterns.setdefault((method, depth), []).append((regex, returns))
 
     def returns(self, method: str, path: str) -> str | None:
         found = self._exact.get((method, path))
         if found is not None:
             return found
-        for route_method, regex, returns in self._patterns:
-            if route_method == method and regex.fullmatch(path):
+        for regex, returns in self._patterns.get((method, path.count("/")), ()):
+            if regex.fullmatch(path):
                 return returns
         return None
 
@@ -138,13 +142,13 @@ class Contract:
             return []
         first: list[str] | None = None
         for kind in returns.split("|"):
+            if validator(kind).is_valid(body):
+                return []
             errors = [
                 f"{method} {path} ({kind}) at /{'/'.join(map(str, error.instance_path))}: "
                 f"{error.message}"
                 for error in validator(kind).iter_errors(body)
             ]
-            if not errors:
-                return []
             first = first if first is not None else errors
         return first or []
 
