@@ -23,8 +23,12 @@ from connecthub.instance import limits, repository
 from connecthub.instance import schemas as s
 from connecthub.instance.languages import known_languages, language_name
 
-# `api_versions.mastodon`: clients that read 2 or more (Mastodon 4.3) use grouped
-# notifications, which are not built yet; 1 is the level before them (MASTODON_API_COMPAT).
+# `api_versions.mastodon`, by what Mastodon's documentation marks each level with: 2 is
+# Mastodon 4.3 (grouped notifications, /api/v2/notifications), 3-5 are 4.4 (attribution
+# domains, DELETE /api/v1/media/:id, the `blur` filter action), 7 is 4.5 (quotes), 8-10 are
+# 4.6 (annual report states, avatar descriptions, collections). Grouped notifications are not
+# built yet, so 1, the level before them, with MASTODON_API_COMPAT 4.2.0; the two move up
+# together when /api/v2/notifications is served (tests/schemas/test_routes.py holds them).
 MASTODON_API_VERSION = 1
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.0"
 NODEINFO_PATH = "/nodeinfo/2.0"
