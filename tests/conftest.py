@@ -28,7 +28,7 @@ from tests.engines import (
     engine_label,
     redis_url,
 )
-from tests.schemas.checking import checked, take_violations
+from tests.schemas.checking import CheckedApp, take_violations
 from tests.servers import InProcessServer, free_port, start_inprocess_server
 from tests.support import scheduling, tally
 from tests.support.redis_server import RedisProcess
@@ -173,7 +173,7 @@ async def running_app(
 
     app = create_app(env.settings(**overrides))
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=checked(app), client=(peer, 50000))
+        transport = httpx.ASGITransport(app=CheckedApp(app), client=(peer, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield app, client
 

@@ -1,6 +1,6 @@
 """Every JSON answer the tests get from the app, checked against its Mastodon entity.
 
-`checked(app)` wraps the ASGI app the test clients talk to (in process, and the in-process
+`CheckedApp(app)` wraps the ASGI app the test clients talk to (in process, and the in-process
 uvicorn server); what is wrong is kept in `VIOLATIONS`, and tests/conftest.py fails the test
 that received it. A wrapper in the tests, not a middleware of the app: the server itself
 never pays for it.
@@ -22,8 +22,18 @@ _LOCK = threading.Lock()
 _Scope = dict[str, Any]
 
 
-def checked(app: Any) -> Any:
-    async def wrapper(scope: _Scope, receive: Any, send: Any) -> None:
+class CheckedApp:
+    """The app, its JSON answers checked; attributes (`state`, …) are the app's, so tests
+    that reach into the served app find it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: _Scope, receive: Any, send: Any) -> None:
+        app = self.app
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
@@ -53,8 +63,6 @@ def checked(app: Any) -> Any:
             await send(message)
 
         await app(scope, receive, capture)
-
-    return wrapper
 
 
 def take_violations() -> list[str]:

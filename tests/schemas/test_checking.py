@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.schemas.checking import checked, take_violations
+from tests.schemas.checking import CheckedApp, take_violations
 from tests.schemas.contract import contract
 
 
@@ -25,7 +25,7 @@ def answering(body: Any, status: int = 200) -> Any:
 
 
 async def get(app: Any, path: str) -> None:
-    transport = httpx.ASGITransport(app=checked(app))
+    transport = httpx.ASGITransport(app=CheckedApp(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         await client.get(path)
 

@@ -15,7 +15,7 @@ from connecthub.flags.deps import FeaturesDep
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import NumberParam, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
-from connecthub.statuses.serializers import tag_url
+from connecthub.statuses.serializers import hashtag_entity
 
 router = APIRouter(tags=["search"], route_class=EntityRoute)
 
@@ -63,5 +63,5 @@ async def search(
     return {
         "accounts": [account_entity(settings, account) for account in accounts],
         "statuses": [],
-        "hashtags": [{"name": tag.name, "url": tag_url(settings, tag.name)} for tag in tags],
+        "hashtags": [hashtag_entity(settings, tag) for tag in tags],
     }

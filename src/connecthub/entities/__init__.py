@@ -46,6 +46,7 @@ from connecthub.entities.social import (
 from connecthub.entities.statuses import (
     Context,
     DeletedStatus,
+    Hashtag,
     Mention,
     Poll,
     PollOption,
@@ -59,6 +60,7 @@ from connecthub.entities.statuses import (
     StatusShared,
     StatusSource,
     Tag,
+    TagHistory,
 )
 
 __all__ = [
@@ -79,6 +81,7 @@ __all__ = [
     "FilterKeyword",
     "FilterResult",
     "FilterStatus",
+    "Hashtag",
     "List",
     "Marker",
     "MediaAttachment",
@@ -101,6 +104,7 @@ __all__ = [
     "StatusShared",
     "StatusSource",
     "Tag",
+    "TagHistory",
     "Token",
     "TwoFactorSetup",
     "TwoFactorStatus",

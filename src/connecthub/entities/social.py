@@ -8,7 +8,7 @@ from typing import NotRequired
 from typing_extensions import TypedDict
 
 from connecthub.entities.accounts import Account
-from connecthub.entities.statuses import Status, Tag
+from connecthub.entities.statuses import Hashtag, Status
 
 
 class Notification(TypedDict):
@@ -67,4 +67,4 @@ class Marker(TypedDict):
 class Search(TypedDict):
     accounts: list[Account]
     statuses: list[Status]
-    hashtags: list[Tag]
+    hashtags: list[Hashtag]

@@ -20,8 +20,27 @@ class Mention(TypedDict):
 
 
 class Tag(TypedDict):
+    """A hashtag as a status names it (Mastodon's Status::Tag)."""
+
     name: str
     url: str
+
+
+class TagHistory(TypedDict):
+    day: str  # UNIX time of the day's start; every value a string, as Mastodon sends them
+    uses: str
+    accounts: str
+
+
+class Hashtag(TypedDict):
+    """A hashtag on its own (Mastodon's Tag): search results, followed and featured tags."""
+
+    id: str
+    name: str
+    url: str
+    history: list[TagHistory]
+    # Only when a user asks.
+    following: NotRequired[bool]
 
 
 class PollOption(TypedDict):

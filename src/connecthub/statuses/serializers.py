@@ -73,6 +73,11 @@ def tag_url(settings: Settings, name: str) -> str:
     return f"{settings.base_url}/tags/{name.lower()}"
 
 
+def hashtag_entity(settings: Settings, tag: Tag) -> entities.Hashtag:
+    # No daily use counts are kept yet, so no history (Mastodon sends the last 7 days).
+    return {"id": str(tag.id), "name": tag.name, "url": tag_url(settings, tag.name), "history": []}
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
