@@ -28,6 +28,7 @@ from tests.engines import (
     engine_label,
     redis_url,
 )
+from tests.schemas.checking import CheckedApp, take_violations
 from tests.servers import InProcessServer, free_port, start_inprocess_server
 from tests.support import scheduling, tally
 from tests.support.redis_server import RedisProcess
@@ -81,6 +82,18 @@ def pytest_collection(session: pytest.Session) -> Iterator[object]:
         return (yield)
     finally:
         gc.enable()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[object]:
+    """A test fails when the app answered it with a JSON entity that differs from
+    Mastodon's (tests/schemas/checking.py), naming the route and the field."""
+    take_violations()
+    result = yield
+    violations = take_violations()
+    if violations:
+        raise AssertionError("answers unlike Mastodon's entities:\n" + "\n".join(violations))
+    return result
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -160,7 +173,7 @@ async def running_app(
 
     app = create_app(env.settings(**overrides))
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=(peer, 50000))
+        transport = httpx.ASGITransport(app=CheckedApp(app), client=(peer, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield app, client
 

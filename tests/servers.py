@@ -101,6 +101,7 @@ def start_inprocess_server(
     may add test routes to the app before it serves."""
     from connecthub.app import create_app
     from connecthub.serving import HeartbeatServer, server_config, start_liveness_listener
+    from tests.schemas.checking import CheckedApp
 
     port = port or free_port()
     # The address clients use: links and URLs the server emits are built from it.
@@ -110,7 +111,8 @@ def start_inprocess_server(
     app = create_app(settings)
     if prepare is not None:
         prepare(app)
-    config = server_config(settings, app, host="127.0.0.1", port=port)
+    # Its answers are checked against Mastodon's entities as the in-process client's are.
+    config = server_config(settings, CheckedApp(app), host="127.0.0.1", port=port)
     server = HeartbeatServer(config)
     liveness = start_liveness_listener(settings, "127.0.0.1", server.liveness(settings))
     thread = threading.Thread(target=server.run, name=f"server-{port}", daemon=True)

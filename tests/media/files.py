@@ -157,18 +157,18 @@ def ogg_then_html() -> bytes:
     return fixture("tiny.ogg") + HTML
 
 
-def encoded(extension: str, seconds: float = 1.0) -> bytes:
-    """A small genuine file made with PyAV: FLAC (a tone), or WebM (VP8 video of noise and an
-    Opus tone)."""
+def encoded(extension: str, seconds: float = 1.0, frame_rate: int = 10) -> bytes:
+    """A small genuine file made with PyAV: FLAC (a tone), or WebM (VP8 video of noise at
+    `frame_rate` frames a second, and an Opus tone)."""
     output = io.BytesIO()
     with av.open(output, mode="w", format={"flac": "flac", "webm": "webm"}[extension]) as out:
         sound = out.add_stream("flac" if extension == "flac" else "libopus", rate=48000)
         sound.layout = "mono"
         picture = None
         if extension == "webm":
-            picture = out.add_stream("libvpx", rate=10)
+            picture = out.add_stream("libvpx", rate=frame_rate)
             picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
-            for index in range(int(seconds * 10)):
+            for index in range(int(seconds * frame_rate)):
                 frame = av.VideoFrame.from_image(noisy_image(64, 48, seed=index))
                 out.mux(picture.encode(frame))
             out.mux(picture.encode(None))

@@ -12,10 +12,10 @@ from typing import Any
 from connecthub.accounts.models import Account, User
 from connecthub.core.params import boolean, text
 from connecthub.errors import ValidationFailed
+from connecthub.instance.limits import MAX_PROFILE_FIELDS
 
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
-MAX_FIELDS = 4
 MAX_FIELD_TEXT = 255
 PRIVACY_VALUES = ("public", "unlisted", "private")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -47,8 +47,8 @@ def _fields(raw: object) -> list[dict[str, str]]:
                     f"is too long (maximum is {MAX_FIELD_TEXT} characters)",
                 )
         fields.append({"name": name, "value": value})
-    if len(fields) > MAX_FIELDS:
-        raise ValidationFailed("fields_attributes", f"has more than {MAX_FIELDS} fields")
+    if len(fields) > MAX_PROFILE_FIELDS:
+        raise ValidationFailed("fields_attributes", f"has more than {MAX_PROFILE_FIELDS} fields")
     return fields
 
 

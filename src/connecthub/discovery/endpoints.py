@@ -17,7 +17,7 @@ from connecthub.flags.deps import FeaturesDep
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import NumberParam, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
-from connecthub.statuses.serializers import tag_url
+from connecthub.statuses import tags as tags_service
 
 router = APIRouter(tags=["search"], route_class=EntityRoute)
 
@@ -77,7 +77,7 @@ async def search(
     return {
         "accounts": [account_entity(settings, account, None, used) for account in accounts],
         "statuses": [],
-        "hashtags": [{"name": tag.name, "url": tag_url(settings, tag.name)} for tag in tags],
+        "hashtags": await tags_service.tag_entities(uow, tags, caller.account_id),
     }
 
 

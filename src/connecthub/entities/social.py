@@ -8,7 +8,7 @@ from typing import NotRequired
 from typing_extensions import TypedDict
 
 from connecthub.entities.accounts import Account
-from connecthub.entities.statuses import Status, Tag
+from connecthub.entities.statuses import Status, TagDetails
 
 
 class Notification(TypedDict):
@@ -18,7 +18,7 @@ class Notification(TypedDict):
     group_key: str
     account: Account
     # Only for the types a status caused (mention, status, reblog, favourite, poll, update).
-    status: NotRequired[Status | None]
+    status: NotRequired[Status]
 
 
 class NotificationGroup(TypedDict):
@@ -103,4 +103,4 @@ class Marker(TypedDict):
 class Search(TypedDict):
     accounts: list[Account]
     statuses: list[Status]
-    hashtags: list[Tag]
+    hashtags: list[TagDetails]

@@ -75,6 +75,7 @@ class Poll(TypedDict):
 class PreviewCardAuthor(TypedDict):
     name: str
     url: str
+    # The author's account here, when the page names one (Mastodon sends null otherwise).
     account: Account | None
 
 
@@ -167,7 +168,8 @@ class StatusEdit(TypedDict):
     sensitive: bool
     created_at: str | None
     account: Account
-    poll: StatusEditPoll | None
+    # Only for a version that had a poll.
+    poll: NotRequired[StatusEditPoll]
     media_attachments: list[MediaAttachment]
     emojis: list[CustomEmoji]
 

@@ -23,6 +23,7 @@ RAW_STATUS_LENGTH_FACTOR: Final = 10
 
 MAX_FEATURED_TAGS: Final = 10
 MAX_PINNED_STATUSES: Final = 5
+MAX_PROFILE_FIELDS: Final = 4
 
 MEDIA_DESCRIPTION_LIMIT: Final = 1500
 # Defaults of the MEDIA_* settings; the instance endpoints publish the settings' values.

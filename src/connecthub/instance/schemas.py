@@ -119,6 +119,7 @@ class Vapid(BaseModel):
 class AccountsConfiguration(BaseModel):
     max_featured_tags: int
     max_pinned_statuses: int
+    max_profile_fields: int
 
 
 class TranslationConfiguration(BaseModel):

@@ -24,9 +24,13 @@ from connecthub.instance import schemas as s
 from connecthub.instance.languages import known_languages, language_name
 from connecthub.push import service as push
 
-# `api_versions.mastodon`: clients that read 2 or more (Mastodon 4.3) use grouped
-# notifications, which are served; 1 is the level before them (MASTODON_API_COMPAT), kept
-# until the rest of 4.3 is served.
+# `api_versions.mastodon`, by what Mastodon's documentation marks each level with: 2 is
+# Mastodon 4.3 (grouped notifications, /api/v2/notifications), 3-5 are 4.4 (attribution
+# domains, DELETE /api/v1/media/:id, the `blur` filter action), 7 is 4.5 (quotes), 8-10 are
+# 4.6 (annual report states, avatar descriptions, collections). Grouped notifications are
+# served, but not the rest of 4.3 (the notification policy and requests: clients that see 4.3
+# open those screens), so 1, the level before, with MASTODON_API_COMPAT 4.2.0; the two move
+# up together (tests/schemas/test_routes.py holds them).
 MASTODON_API_VERSION = 1
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.0"
 NODEINFO_PATH = "/nodeinfo/2.0"
@@ -230,6 +234,7 @@ def instance_v2(settings: Settings, counts: repository.Counts, vapid_key: str) -
             accounts=s.AccountsConfiguration(
                 max_featured_tags=limits.MAX_FEATURED_TAGS,
                 max_pinned_statuses=limits.MAX_PINNED_STATUSES,
+                max_profile_fields=limits.MAX_PROFILE_FIELDS,
             ),
             statuses=_statuses_configuration(settings),
             media_attachments=_media_configuration(settings),

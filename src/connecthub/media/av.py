@@ -26,7 +26,7 @@ from av.container import InputContainer
 from av.stream import Disposition
 from av.video.stream import VideoStream
 
-from connecthub.instance.limits import VIDEO_MATRIX_LIMIT
+from connecthub.instance.limits import VIDEO_FRAME_RATE_LIMIT, VIDEO_MATRIX_LIMIT
 from connecthub.media.processing import dimensions
 from connecthub.media.sniffing import FileType
 
@@ -105,7 +105,8 @@ def _open(data: bytes, file_type: FileType) -> InputContainer:
 
 def _playable(container: InputContainer) -> list[Playable]:
     """The audio and video streams (cover art left out); refused when one has a codec
-    outside the allow-list, is larger than 3840x2160, or there is none."""
+    outside the allow-list, is larger than 3840x2160 or faster than 120 frames a second, or
+    there is none."""
     streams: list[Playable] = []
     for stream in container.streams:
         if stream.disposition & Disposition.attached_pic:
@@ -115,6 +116,9 @@ def _playable(container: InputContainer) -> list[Playable]:
                 raise MediaRefused("has video in an unsupported codec")
             if stream.codec_context.width * stream.codec_context.height > VIDEO_MATRIX_LIMIT:
                 raise MediaRefused("is larger than 3840x2160")
+            rate = stream.average_rate or stream.guessed_rate
+            if rate and rate > VIDEO_FRAME_RATE_LIMIT:
+                raise MediaRefused(f"has more than {VIDEO_FRAME_RATE_LIMIT} frames per second")
             streams.append(stream)
         elif isinstance(stream, AudioStream):
             if stream.codec_context.codec.canonical_name not in _AUDIO_CODECS:

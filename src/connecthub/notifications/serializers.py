@@ -73,7 +73,10 @@ async def notification_entities(
     found: list[entities.Notification] = []
     for row in rows:
         notification = row.notification
-        if statuses.hides(notification.type, notification.status_id):
+        status = statuses.rendered.get(notification.status_id or 0)
+        if notification.type in STATUS_TYPES and status is None:
+            # Hidden by the viewer's filters, or gone: Mastodon shows no such notification
+            # (its `status` is never null).
             continue
         entity: entities.Notification = {
             "id": str(notification.id),
@@ -82,8 +85,8 @@ async def notification_entities(
             "group_key": notification.group_key or ungrouped_key(notification.id),
             "account": account_entity(settings, row.sender, row.sender_role, used),
         }
-        if notification.type in STATUS_TYPES:
-            entity["status"] = statuses.rendered.get(notification.status_id or 0)
+        if notification.type in STATUS_TYPES and status is not None:
+            entity["status"] = status
         found.append(entity)
     return found
 
@@ -116,8 +119,8 @@ async def notification_page(
     for view in views:
         status = written.statuses.get(view.status_id) if view.status_id is not None else None
         with_status = view.type in STATUS_TYPES
-        if with_status and status is None and view.status_id in found:
-            continue  # its status is hidden by the viewer's filters
+        if with_status and status is None:
+            continue  # hidden by the viewer's filters, or gone (as notification_entities)
         head = orjson.dumps(
             {
                 "id": str(view.id),
@@ -127,8 +130,8 @@ async def notification_page(
             }
         )
         part = head[:-1] + b',"account":' + written.accounts[view.from_account_id]
-        if with_status:
-            part += b',"status":' + (status if status is not None else b"null")
+        if with_status and status is not None:
+            part += b',"status":' + status
         parts.append(part + b"}")
     return b"[" + b",".join(parts) + b"]"
 

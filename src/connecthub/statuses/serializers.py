@@ -773,21 +773,23 @@ def status_edit_entities(
                 created_at=current.created_at,
             )
         ]
-    return [
-        {
-            "content": edit.content,
-            "spoiler_text": edit.spoiler_text,
-            "sensitive": edit.sensitive,
-            "created_at": iso(edit.created_at),
-            "account": account,
-            "poll": {"options": [{"title": o} for o in edit.poll_options]}
-            if edit.poll_options
-            else None,
-            "media_attachments": [],
-            "emojis": [],
-        }
-        for edit in edits
-    ]
+    return [_status_edit_entity(account, edit) for edit in edits]
+
+
+def _status_edit_entity(account: entities.Account, edit: StatusEdit) -> entities.StatusEdit:
+    entity: entities.StatusEdit = {
+        "content": edit.content,
+        "spoiler_text": edit.spoiler_text,
+        "sensitive": edit.sensitive,
+        "created_at": iso(edit.created_at),
+        "account": account,
+        "media_attachments": [],
+        "emojis": [],
+    }
+    # Mastodon leaves `poll` out of a version that had none (not null).
+    if edit.poll_options:
+        entity["poll"] = {"options": [{"title": option} for option in edit.poll_options]}
+    return entity
 
 
 # --- featured tags ------------------------------------------------------------------------
