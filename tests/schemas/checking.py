@@ -8,9 +8,11 @@ never pays for it.
 
 from __future__ import annotations
 
+import gzip
 import threading
 from typing import Any
 
+import brotli  # type: ignore[import-untyped]
 import orjson
 
 from tests.schemas.contract import contract
@@ -43,26 +45,36 @@ class CheckedApp:
             return
         status = 0
         is_json = False
+        encoding = b""
         chunks: list[bytes] = []
 
         async def capture(message: dict[str, Any]) -> None:
-            nonlocal status, is_json
+            nonlocal status, is_json, encoding
             if message["type"] == "http.response.start":
                 status = message["status"]
-                is_json = any(
-                    name.lower() == b"content-type" and value.startswith(b"application/json")
-                    for name, value in message.get("headers", ())
-                )
+                headers = {name.lower(): value for name, value in message.get("headers", ())}
+                is_json = headers.get(b"content-type", b"").startswith(b"application/json")
+                encoding = headers.get(b"content-encoding", b"")
             elif message["type"] == "http.response.body" and 200 <= status < 300 and is_json:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    errors = contract().check(method, path, orjson.loads(b"".join(chunks)))
+                    body = _decoded(b"".join(chunks), encoding)
+                    errors = contract().check(method, path, orjson.loads(body))
                     if errors:
                         with _LOCK:
                             VIOLATIONS.extend(errors)
             await send(message)
 
         await app(scope, receive, capture)
+
+
+def _decoded(body: bytes, encoding: bytes) -> bytes:
+    """The answer as the client reads it (the edge layer compresses for clients that ask)."""
+    if encoding == b"br":
+        return bytes(brotli.decompress(body))
+    if encoding == b"gzip":
+        return gzip.decompress(body)
+    return body
 
 
 def take_violations() -> list[str]:

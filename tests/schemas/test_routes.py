@@ -21,6 +21,10 @@ UNCHECKED = {
     "GET /api/v1/instance/activity": "an array of weekly counts, not an entity",
     "GET /api/v1/instance/translation_languages": "an object of language codes, not an entity",
     "GET /api/v1/notifications/unread_count": "`{count}`, not an entity",
+    "GET /api/v2/notifications/unread_count": "`{count}`, not an entity",
+    "GET /api/v1/accounts/:id/identity_proofs": "always an empty list (identity proofs are gone)",
+    "GET /oauth/userinfo": "OpenID Connect claims, not a Mastodon entity",
+    "GET /api/oembed": "an oEmbed document, not a Mastodon entity",
     "GET /.well-known/oauth-authorization-server": "RFC 8414 metadata, not a Mastodon entity",
     "GET /oauth/authorize": "an HTML page or a redirect",
     **{
@@ -89,8 +93,15 @@ def test_every_answer_names_a_schema_that_compiles() -> None:
 async def test_the_advertised_api_level_matches_the_grouped_notifications(
     openapi: dict[str, Any],
 ) -> None:
-    """Clients use grouped notifications from `api_versions.mastodon` 2 (Mastodon 4.3) on:
-    the level and the version must say so exactly when /api/v2/notifications is served."""
-    grouped = "GET /api/v2/notifications" in served_routes(openapi)
-    assert (MASTODON_API_VERSION >= 2) == grouped
-    assert (tuple(map(int, MASTODON_API_COMPAT.split("."))) >= (4, 3, 0)) == grouped
+    """Clients use grouped notifications from `api_versions.mastodon` 2 (Mastodon 4.3) on,
+    and open 4.3's notification policy and requests screens too: the level and the version
+    say 4.3 exactly when all of them are served (grouped notifications alone are not enough,
+    a client would meet 404s)."""
+    four_three = {
+        "GET /api/v2/notifications",
+        "GET /api/v2/notifications/policy",
+        "GET /api/v1/notifications/requests",
+    }
+    served = four_three <= served_routes(openapi)
+    assert (MASTODON_API_VERSION >= 2) == served
+    assert (tuple(map(int, MASTODON_API_COMPAT.split("."))) >= (4, 3, 0)) == served
