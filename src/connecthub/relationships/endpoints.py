@@ -38,6 +38,8 @@ WriteAccounts = Annotated[Caller, Depends(require("write:accounts"))]
 Change = Callable[[UnitOfWork, int, int], Awaitable[None]]
 # (edge table, the column naming the list's owner, the column naming the listed account)
 ListedEdge = tuple[Any, Any, Any]
+# An account's endorsements: the pins it owns, listing the accounts pinned.
+_ENDORSED: ListedEdge = (AccountPin, AccountPin.account_id, AccountPin.target_account_id)
 
 
 async def _relationship(uow: UnitOfWork, viewer_id: int, account_id: int) -> entities.Relationship:
@@ -316,8 +318,9 @@ async def endorsements(
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[entities.Account]:
-    edge = (AccountPin, AccountPin.account_id, AccountPin.target_account_id)
-    return await _listed_accounts(request, response, page, uow, settings, edge, caller.account_id)
+    return await _listed_accounts(
+        request, response, page, uow, settings, _ENDORSED, caller.account_id
+    )
 
 
 @router.get(
@@ -333,5 +336,4 @@ async def account_endorsements(
     settings: SettingsDep,
     token: OptionalToken,
 ) -> list[entities.Account]:
-    edge = (AccountPin, AccountPin.account_id, AccountPin.target_account_id)
-    return await _public_list(request, response, page, uow, settings, token, edge, account_id)
+    return await _public_list(request, response, page, uow, settings, token, _ENDORSED, account_id)
