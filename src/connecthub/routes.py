@@ -21,6 +21,7 @@ from connecthub.ops.endpoints import router as ops_router
 from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
 from connecthub.push.endpoints import router as push_router
+from connecthub.relationships.domain_blocks_endpoints import router as domain_blocks_router
 from connecthub.relationships.endpoints import router as relationships_router
 from connecthub.scheduled.endpoints import router as scheduled_router
 from connecthub.statuses.endpoints import router as statuses_router
@@ -47,6 +48,7 @@ _DOMAIN_ROUTERS = (
     oidc_router,
     accounts_web_router,
     relationships_router,
+    domain_blocks_router,
     conversations_router,
     discovery_router,
     filters_router,

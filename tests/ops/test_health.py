@@ -26,6 +26,12 @@ async def wait_for_status(client: httpx.AsyncClient, status: int) -> httpx.Respo
         await asyncio.sleep(0.2)
 
 
+async def test_mastodon_health_check_is_plain_ok(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert (response.status_code, response.text) == (200, "OK")
+    assert response.headers["content-type"].startswith("text/plain")
+
+
 async def test_liveness(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/live")
     assert response.status_code == 200

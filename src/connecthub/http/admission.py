@@ -43,7 +43,7 @@ from connecthub.ops import metrics
 log = structlog.get_logger(__name__)
 
 # Never counted, never refused: probes, metrics, and the long-lived streaming requests.
-EXEMPT_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+EXEMPT_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
 EXEMPT_PREFIX = "/api/v1/streaming"
 # Seconds a refused client is asked to wait: one in-flight request takes milliseconds, so
 # slots come free at once; a client that honours it spreads its retries over the next second.

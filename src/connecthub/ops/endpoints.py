@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from connecthub.http.deps import EnginesDep, SettingsDep
 from connecthub.ops import metrics
@@ -16,6 +16,15 @@ from connecthub.ops import metrics
 router = APIRouter(tags=["operations"])
 
 PROBE_TIMEOUT_SECONDS = 2.0
+
+
+@router.get(
+    "/health",
+    summary="The process is up (Mastodon's health check: plain `OK`)",
+    response_class=PlainTextResponse,
+)
+async def health() -> str:
+    return "OK"
 
 
 @router.get("/health/live", summary="The process is up")

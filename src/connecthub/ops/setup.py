@@ -46,7 +46,7 @@ def _configure_tracing(settings: Settings) -> None:
 
 
 # Probes and scrapes arrive every few seconds and would drown the real traffic.
-_UNTRACED_PATHS = "/health/live$,/health/ready$,/metrics$"
+_UNTRACED_PATHS = "/health$,/health/live$,/health/ready$,/metrics$"
 
 
 def instrument_app(app: FastAPI, settings: Settings) -> None:

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connecthub.clock import utcnow
@@ -50,6 +59,20 @@ class FollowRequest(Base):
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
     # ISO 639-1 codes whose posts reach the follower's home; None: all (migration 0008).
     languages: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccountDomainBlock(Base):
+    """A server an account hides everything from (Mastodon's per-user domain block). This
+    server does not federate, so no account lives on a blocked domain yet: the list is kept
+    and shown, as clients expect, and takes effect on accounts of that domain."""
+
+    __tablename__ = "account_domain_blocks"
+    __table_args__ = (UniqueConstraint("account_id", "domain"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, _account_fk())
+    domain: Mapped[str] = mapped_column(String(253))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

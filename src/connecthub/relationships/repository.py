@@ -16,6 +16,7 @@ from connecthub.core.pagination import Page
 from connecthub.ids import new_id
 from connecthub.infra.db import insert_once
 from connecthub.relationships.models import (
+    AccountDomainBlock,
     AccountNote,
     AccountPin,
     Block,
@@ -273,3 +274,29 @@ async def add_pin(session: AsyncSession, account_id: int, target_id: int) -> Non
     """Endorse the target; nothing when it is endorsed already."""
     values = {"id": new_id(), "account_id": account_id, "target_account_id": target_id}
     await insert_once(session, AccountPin, values)
+
+
+async def domain_block(
+    session: AsyncSession, account_id: int, domain: str
+) -> AccountDomainBlock | None:
+    return await session.scalar(
+        select(AccountDomainBlock).where(
+            AccountDomainBlock.account_id == account_id, AccountDomainBlock.domain == domain
+        )
+    )
+
+
+async def delete_domain_block(session: AsyncSession, account_id: int, domain: str) -> None:
+    await session.execute(
+        delete(AccountDomainBlock).where(
+            AccountDomainBlock.account_id == account_id, AccountDomainBlock.domain == domain
+        )
+    )
+
+
+async def domain_blocks_page(
+    session: AsyncSession, account_id: int, page: Page
+) -> list[AccountDomainBlock]:
+    query = select(AccountDomainBlock).where(AccountDomainBlock.account_id == account_id)
+    rows = (await session.scalars(page.apply(query, AccountDomainBlock.id))).all()
+    return page.newest_first(list(rows))

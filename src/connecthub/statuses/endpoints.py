@@ -179,6 +179,15 @@ async def status_history(
     return status_edit_entities(settings, author, status, edits)
 
 
+@router.post(
+    "/api/v1/statuses/{status_id}/translate",
+    summary="Translate a status (no translation service: 404, as Mastodon answers)",
+    responses={403: {"description": "Not public or unlisted"}, 404: {"description": "No service"}},
+)
+async def translate_status(status_id: str, caller: ReadStatuses, uow: UowDep) -> None:
+    await service.translate_status(uow, caller.account_id, path_id(status_id))
+
+
 @router.get("/api/v1/statuses/{status_id}/context", summary="Ancestors and descendants")
 async def status_context(
     status_id: str, token: OptionalToken, uow: UowDep, settings: SettingsDep

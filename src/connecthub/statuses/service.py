@@ -338,6 +338,19 @@ async def access_status(uow: UnitOfWork, viewer_id: int | None, status_id: int) 
     return status
 
 
+NOT_ALLOWED = "This action is not allowed"
+
+
+async def translate_status(uow: UnitOfWork, viewer_id: int, status_id: int) -> None:
+    """Mastodon's translation: only a public or unlisted status the viewer may read is
+    offered for translation (else 403); this server configures no translation service
+    (`configuration.translation.enabled` is false), which Mastodon answers with 404."""
+    status = await access_status(uow, viewer_id, status_id)
+    if status.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
+        raise Forbidden(NOT_ALLOWED)
+    raise NotFound()
+
+
 _STATUS_PATHS = (
     re.compile(r"/@(?P<username>[A-Za-z0-9_]{1,30})/(?P<id>[0-9]{1,19})/?"),
     re.compile(r"/users/(?P<username>[A-Za-z0-9_]{1,30})/statuses/(?P<id>[0-9]{1,19})/?"),
@@ -608,6 +621,7 @@ __all__ = [
     "notify_subscribers",
     "notify_subscribers_of",
     "remove_boost",
+    "translate_status",
 ]
 
 
