@@ -186,6 +186,13 @@ async def _vote(w: World) -> Call:
     return Call("POST", f"/api/v1/polls/{status['poll']['id']}/votes", token, kwargs=body)
 
 
+@scenario("POST /api/v1/statuses/{status_id}/translate")
+async def _translate(w: World) -> Call:
+    token, _b, _m, theirs = await _own_and_other(w)
+    body = {"json": {"lang": "en"}}  # no translation service: Mastodon's 404
+    return Call("POST", f"/api/v1/statuses/{theirs['id']}/translate", token, 404, body)
+
+
 # --- notifications, conversations, markers ----------------------------------------------
 
 
@@ -394,6 +401,20 @@ async def _id_of(w: World, token: str) -> str:
 
 for _verb in ("authorize", "reject"):
     scenario(f"POST /api/v1/follow_requests/{{account_id:id}}/{_verb}")(_follow_request(_verb))
+
+
+def _domain_block(method: str) -> Scenario:
+    async def run(w: World) -> Call:
+        _me, token = await w.user("alice")
+        await w.ok("POST", "/api/v1/domain_blocks", token, json={"domain": "a.example"})
+        body = {"params": {"domain": "a.example" if method == "DELETE" else "b.example"}}
+        return Call(method, "/api/v1/domain_blocks", token, kwargs=body)
+
+    return run
+
+
+scenario("POST /api/v1/domain_blocks")(_domain_block("POST"))
+scenario("DELETE /api/v1/domain_blocks")(_domain_block("DELETE"))
 
 
 # --- filters ------------------------------------------------------------------------------
@@ -1085,6 +1106,9 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/push/subscription": Budget(3, 2),
     "PUT /api/v1/push/subscription": Budget(3, 2),
     "DELETE /api/v1/push/subscription": Budget(2, 1),
+    "POST /api/v1/statuses/{status_id}/translate": Budget(2, 1),
+    "POST /api/v1/domain_blocks": Budget(3, 2),
+    "DELETE /api/v1/domain_blocks": Budget(2, 1),
 }
 
 
