@@ -4,10 +4,11 @@ query parameter)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from connecthub import entities
 from connecthub.core.pagination import Page
 from connecthub.core.params import text
 from connecthub.http.auth import Caller, require
@@ -37,14 +38,14 @@ async def list_domain_blocks(
 
 
 @router.post("/api/v1/domain_blocks", summary="Block a domain")
-async def block_domain(request: Request, caller: WriteBlocks, uow: UowDep) -> dict[str, Any]:
+async def block_domain(request: Request, caller: WriteBlocks, uow: UowDep) -> entities.Empty:
     params = await read_params(request)
     await domain_blocks.block_domain(uow, caller.account_id, text(params, "domain"))
     return {}
 
 
 @router.delete("/api/v1/domain_blocks", summary="Unblock a domain")
-async def unblock_domain(request: Request, caller: WriteBlocks, uow: UowDep) -> dict[str, Any]:
+async def unblock_domain(request: Request, caller: WriteBlocks, uow: UowDep) -> entities.Empty:
     params = await read_params(request)
     await domain_blocks.unblock_domain(uow, caller.account_id, text(params, "domain"))
     return {}

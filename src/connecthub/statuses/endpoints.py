@@ -182,9 +182,10 @@ async def status_history(
 @router.post(
     "/api/v1/statuses/{status_id}/translate",
     summary="Translate a status (no translation service: 404, as Mastodon answers)",
+    response_class=Response,
     responses={403: {"description": "Not public or unlisted"}, 404: {"description": "No service"}},
 )
-async def translate_status(status_id: str, caller: ReadStatuses, uow: UowDep) -> None:
+async def translate_status(status_id: str, caller: ReadStatuses, uow: UowDep) -> Response:
     await service.translate_status(uow, caller.account_id, path_id(status_id))
 
 

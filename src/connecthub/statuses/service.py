@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -341,7 +341,7 @@ async def access_status(uow: UnitOfWork, viewer_id: int | None, status_id: int) 
 NOT_ALLOWED = "This action is not allowed"
 
 
-async def translate_status(uow: UnitOfWork, viewer_id: int, status_id: int) -> None:
+async def translate_status(uow: UnitOfWork, viewer_id: int, status_id: int) -> NoReturn:
     """Mastodon's translation: only a public or unlisted status the viewer may read is
     offered for translation (else 403); this server configures no translation service
     (`configuration.translation.enabled` is false), which Mastodon answers with 404."""
