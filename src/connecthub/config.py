@@ -214,6 +214,22 @@ class Settings(BaseSettings):
     # Preview cards (docs/preview-cards.md): a status' first link is fetched by a job under
     # infra/public_fetch.py's rules (public addresses only, on every redirect hop; a time
     # and a size cap; HTML for the page, an image for its picture). Off: no card is fetched.
+    # Explore (explore/): trends are scored by a job every TRENDS_REFRESH_SECONDS; with
+    # TRENDS_REQUIRE_REVIEW (Mastodon's default) the public sees only items a moderator
+    # approved. Thresholds are distinct accounts a day (hashtags, links) or interacting
+    # (posts); scores halve every half-life after their peak (posts: with their age).
+    trends_enabled: bool = True
+    trends_require_review: bool = True
+    trends_refresh_seconds: float = Field(default=300.0, ge=1, le=86_400)
+    trends_tag_threshold: int = Field(default=5, ge=1)
+    trends_link_threshold: int = Field(default=5, ge=1)
+    trends_status_threshold: int = Field(default=5, ge=1)
+    trends_half_life_seconds: float = Field(default=4 * 3600.0, gt=0)
+    trends_status_half_life_seconds: float = Field(default=2 * 3600.0, gt=0)
+    trends_status_max_age_seconds: float = Field(default=2 * 86_400.0, gt=0)
+    trends_cooldown_seconds: float = Field(default=2 * 86_400.0, gt=0)
+    # The profile directory (`/api/v1/directory`): off answers 404, as Mastodon.
+    directory_enabled: bool = True
     preview_cards_enabled: bool = True
     # Hosts, as written in URLs (`127.0.0.1`, `intranet.example`), fetched even though
     # their addresses are not public: tests' servers on loopback, a trusted intranet site.

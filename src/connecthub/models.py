@@ -5,6 +5,7 @@ from connecthub.announcements import models as announcements_models
 from connecthub.cards import models as cards_models
 from connecthub.conversations import models as conversations_models
 from connecthub.emojis import models as emojis_models
+from connecthub.explore import models as explore_models
 from connecthub.filters import models as filters_models
 from connecthub.flags import models as flags_models
 from connecthub.infra import idempotency, job_outbox
@@ -26,6 +27,7 @@ __all__ = [
     "cards_models",
     "conversations_models",
     "emojis_models",
+    "explore_models",
     "filters_models",
     "flags_models",
     "idempotency",

@@ -10,6 +10,7 @@ from connecthub.announcements.endpoints import router as announcements_router
 from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.discovery.endpoints import router as discovery_router
 from connecthub.emojis.endpoints import router as emojis_router
+from connecthub.explore.endpoints import router as explore_router
 from connecthub.filters.endpoints import router as filters_router
 from connecthub.flags.endpoints import router as flags_router
 from connecthub.instance.endpoints import router as instance_router
@@ -51,6 +52,7 @@ _DOMAIN_ROUTERS = (
     domain_blocks_router,
     conversations_router,
     discovery_router,
+    explore_router,
     filters_router,
     streaming_router,
     presence_router,

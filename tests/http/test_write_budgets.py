@@ -24,10 +24,13 @@ import httpx
 import pyotp
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from connecthub.accounts.models import Role
+from connecthub.cards.models import PreviewCard
 from connecthub.clock import utcnow
 from connecthub.infra import entity_cache
+from connecthub.statuses.models import Tag
 from tests.accounts.support import STRONG_PASSWORD, TWO_FACTOR, csrf, next_totp
 from tests.admin.support import staff
 from tests.factories import create_app_token, create_token, create_user
@@ -983,6 +986,43 @@ scenario("PUT /api/v1/push/subscription")(_push("PUT"))
 scenario("DELETE /api/v1/push/subscription")(_push("DELETE"))
 
 
+# --- explore: suggestions, trends review ------------------------------------------------------
+
+
+@scenario("DELETE /api/v1/suggestions/{account_id:id}")
+async def _dismiss_suggestion(w: World) -> Call:
+    _me, token = await w.user("alice")
+    bob, _ = await w.user("bob")
+    return Call("DELETE", f"/api/v1/suggestions/{bob}", token)
+
+
+def _trend_review(kind: str, verdict: str) -> Scenario:
+    async def run(w: World) -> Call:
+        _mod, token = await staff(w.app, "moira")
+        _me, mine = await w.user("alice")
+        posted = await post_status(w.client, mine, "#news https://news.example/story")
+        async with w.app.state.engines.db.transaction() as session:
+            if kind == "tags":
+                item = await session.scalar(select(Tag.id).where(Tag.name_key == "news"))
+            elif kind == "links":
+                card = PreviewCard(url="https://news.example/story", title="Story")
+                session.add(card)
+                await session.flush()
+                item = card.id
+            else:
+                item = int(posted["id"])
+        return Call("POST", f"/api/v1/admin/trends/{kind}/{item}/{verdict}", token)
+
+    return run
+
+
+for _kind in ("tags", "statuses", "links"):
+    for _verdict in ("approve", "reject"):
+        scenario(f"POST /api/v1/admin/trends/{_kind}/{{item_id:id}}/{_verdict}")(
+            _trend_review(_kind, _verdict)
+        )
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -1109,6 +1149,13 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/statuses/{status_id}/translate": Budget(2, 1),
     "POST /api/v1/domain_blocks": Budget(3, 2),
     "DELETE /api/v1/domain_blocks": Budget(2, 1),
+    "DELETE /api/v1/suggestions/{account_id:id}": Budget(4, 3),
+    "POST /api/v1/admin/trends/tags/{item_id:id}/approve": Budget(8, 7),
+    "POST /api/v1/admin/trends/tags/{item_id:id}/reject": Budget(8, 7),
+    "POST /api/v1/admin/trends/statuses/{item_id:id}/approve": Budget(11, 10),
+    "POST /api/v1/admin/trends/statuses/{item_id:id}/reject": Budget(11, 10),
+    "POST /api/v1/admin/trends/links/{item_id:id}/approve": Budget(7, 6),
+    "POST /api/v1/admin/trends/links/{item_id:id}/reject": Budget(7, 6),
 }
 
 

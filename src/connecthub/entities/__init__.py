@@ -23,6 +23,7 @@ from connecthub.entities.accounts import (
     Token,
 )
 from connecthub.entities.announcements import Announcement, AnnouncementReaction
+from connecthub.entities.explore import AdminTag, AdminTrendsLink, Suggestion, TrendsLink
 from connecthub.entities.extensions import (
     AccountDeletion,
     AdminCustomEmoji,
@@ -86,6 +87,8 @@ __all__ = [
     "AdminAccount",
     "AdminCustomEmoji",
     "AdminIp",
+    "AdminTag",
+    "AdminTrendsLink",
     "Announcement",
     "AnnouncementReaction",
     "Context",
@@ -131,10 +134,12 @@ __all__ = [
     "StatusEditPollOption",
     "StatusShared",
     "StatusSource",
+    "Suggestion",
     "Tag",
     "TagDetails",
     "TagHistory",
     "Token",
+    "TrendsLink",
     "TwoFactorSetup",
     "TwoFactorStatus",
     "UnreadCount",

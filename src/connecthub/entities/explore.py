@@ -1,0 +1,40 @@
+"""Entities of the explore routes: trending links, the admin's view of trending hashtags
+and links, and follow suggestions (Mastodon's shapes)."""
+
+from __future__ import annotations
+
+from typing_extensions import TypedDict
+
+from connecthub.entities.accounts import Account
+from connecthub.entities.statuses import PreviewCard, TagDetails, TagHistory
+
+
+class TrendsLink(PreviewCard):
+    """Mastodon's Trends::Link: a preview card with its last seven days of shares."""
+
+    history: list[TagHistory]
+
+
+class AdminTag(TagDetails):
+    """Mastodon's Admin::Tag: a hashtag as moderators review it for trends."""
+
+    trendable: bool
+    usable: bool
+    requires_review: bool
+    listable: bool
+
+
+class AdminTrendsLink(TrendsLink):
+    """A trending link as moderators review it (Mastodon's admin link serializer)."""
+
+    id: str
+    requires_review: bool
+
+
+class Suggestion(TypedDict):
+    """An account suggested to follow, with why (`sources`; `source` is the deprecated
+    single reason)."""
+
+    source: str
+    sources: list[str]
+    account: Account

@@ -1,0 +1,56 @@
+"""Tables of the explore domain: trend scores (rewritten by the trends job), moderators'
+reviews of trending items, and suggestions a person dismissed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from connecthub.clock import utcnow
+from connecthub.infra.db import Base, IdType
+
+
+class TrendScore(Base):
+    """One item's standing as the last trends run left it. `max_score` and `max_score_at`
+    remember its peak, from which `score` decays (a hashtag stays up a while after its
+    burst, then falls away)."""
+
+    __tablename__ = "trend_scores"
+    __table_args__ = (Index("ix_trend_scores_kind_score", "kind", "score"),)
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # tag, status or link
+    item_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    max_score_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrendReview(Base):
+    """A moderator's decision on an item: approved items may trend; rejected never do."""
+
+    __tablename__ = "trend_reviews"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    item_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    approved: Mapped[bool] = mapped_column()
+    reviewed_by_account_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SuggestionDismissal(Base):
+    """An account a person asked never to be suggested again."""
+
+    __tablename__ = "suggestion_dismissals"
+
+    account_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    target_account_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

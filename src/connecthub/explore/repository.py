@@ -1,0 +1,307 @@
+"""Queries of the explore domain: the counts the trends job scores, the scores it keeps,
+and the accounts the directory and suggestions list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, exists, func, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from connecthub.accounts.models import Account, User
+from connecthub.cards.models import PreviewCard
+from connecthub.explore.models import SuggestionDismissal, TrendReview, TrendScore
+from connecthub.relationships.models import Follow, FollowRequest, Mute
+from connecthub.statuses import access
+from connecthub.statuses.models import Favourite, Status, StatusTag, Tag, Visibility
+
+# --- what trends count ------------------------------------------------------------------
+
+
+def _trend_worthy(author: Any = Account) -> Any:
+    """A post that may make something trend: public, not a boost, by an active account
+    that chose to be discoverable."""
+    return and_(
+        Status.visibility == Visibility.PUBLIC,
+        Status.reblog_of_id.is_(None),
+        author.id == Status.account_id,
+        author.suspended_at.is_(None),
+        author.discoverable.is_(True),
+    )
+
+
+def _window(starts: Sequence[int]) -> Any:
+    """Window `i` of `starts` (ids, newest first): the posts from `starts[i]` up to the
+    newer window's start (ids are time-ordered, so a window is an id range)."""
+    return case(*((Status.id >= start, index) for index, start in enumerate(starts))).label("w")
+
+
+async def accounts_per_window(
+    session: AsyncSession, kind: str, starts: Sequence[int]
+) -> dict[tuple[int, int], int]:
+    """{(item id, window): distinct accounts} of trend-worthy posts carrying each hashtag
+    (`kind` tag) or linking each preview card (`kind` link)."""
+    window = _window(starts)
+    accounts = func.count(func.distinct(Status.account_id))
+    if kind == "tag":
+        item: Any = StatusTag.tag_id
+        query = select(item, window, accounts).join(Status, Status.id == StatusTag.status_id)
+    else:
+        item = Status.preview_card_id
+        query = select(item, window, accounts).where(item.is_not(None))
+    query = query.where(Status.id >= starts[-1], exists().where(_trend_worthy()))
+    rows = (await session.execute(query.group_by(item, window))).all()
+    return {(int(item_id), int(index)): int(count) for item_id, index, count in rows}
+
+
+async def status_interactions(
+    session: AsyncSession, since_id: int
+) -> list[tuple[int, datetime, int]]:
+    """(status id, created at, distinct accounts that favourited or boosted it, the author
+    aside) for trend-worthy original posts since `since_id`, with no content warning and
+    not marked sensitive, that are not replies."""
+    boost = aliased(Status)
+    actors = union_all(
+        select(Favourite.status_id.label("status_id"), Favourite.account_id.label("actor")).where(
+            Favourite.status_id >= since_id
+        ),
+        select(boost.reblog_of_id.label("status_id"), boost.account_id.label("actor")).where(
+            boost.reblog_of_id >= since_id
+        ),
+    ).subquery()
+    query = (
+        select(Status.id, Status.created_at, func.count(func.distinct(actors.c.actor)))
+        .join(actors, actors.c.status_id == Status.id)
+        .where(
+            Status.id >= since_id,
+            actors.c.actor != Status.account_id,
+            Status.in_reply_to_id.is_(None),
+            Status.sensitive.is_(False),
+            Status.spoiler_text == "",
+            exists().where(_trend_worthy()),
+        )
+        .group_by(Status.id, Status.created_at)
+    )
+    return [(int(a), b, int(c)) for a, b, c in (await session.execute(query)).all()]
+
+
+async def card_uses(
+    session: AsyncSession, card_ids: Sequence[int], day_starts: Sequence[int]
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """{(card id, day index): (posts, distinct accounts)} of public posts linking each card,
+    for a link's history (as a hashtag's)."""
+    if not card_ids:
+        return {}
+    window = _window(day_starts)
+    query = (
+        select(
+            Status.preview_card_id,
+            window,
+            func.count(),
+            func.count(func.distinct(Status.account_id)),
+        )
+        .where(
+            Status.preview_card_id.in_(card_ids),
+            Status.id >= day_starts[-1],
+            access.readable_by(None),
+        )
+        .group_by(Status.preview_card_id, window)
+    )
+    rows = (await session.execute(query)).all()
+    return {(int(c), int(i)): (int(u), int(a)) for c, i, u, a in rows}
+
+
+# --- the scores ---------------------------------------------------------------------------
+
+
+async def scores(session: AsyncSession, kind: str) -> dict[int, TrendScore]:
+    rows = await session.scalars(select(TrendScore).where(TrendScore.kind == kind))
+    return {row.item_id: row for row in rows}
+
+
+async def replace_scores(session: AsyncSession, kind: str, rows: Iterable[TrendScore]) -> None:
+    await session.execute(delete(TrendScore).where(TrendScore.kind == kind))
+    session.add_all(list(rows))
+
+
+def _allowed(require_review: bool) -> Any:
+    approved = TrendReview.approved.is_(True)
+    return approved if require_review else or_(approved, TrendReview.approved.is_(None))
+
+
+async def trending(
+    session: AsyncSession,
+    kind: str,
+    *,
+    allowed_only: bool,
+    require_review: bool,
+    offset: int,
+    limit: int,
+) -> list[tuple[int, float, bool | None]]:
+    """(item id, score, review: approved / rejected / None) of trending items, highest
+    first; `allowed_only`: those the public may see (approved, or not rejected when review
+    is not required)."""
+    query = (
+        select(TrendScore.item_id, TrendScore.score, TrendReview.approved)
+        .outerjoin(
+            TrendReview,
+            and_(TrendReview.kind == TrendScore.kind, TrendReview.item_id == TrendScore.item_id),
+        )
+        .where(TrendScore.kind == kind, TrendScore.score > 0)
+    )
+    if allowed_only:
+        query = query.where(_allowed(require_review))
+    query = query.order_by(TrendScore.score.desc(), TrendScore.item_id.desc())
+    rows = (await session.execute(query.offset(offset).limit(limit))).all()
+    return [(int(item), float(score), approved) for item, score, approved in rows]
+
+
+async def review(session: AsyncSession, kind: str, item_id: int) -> TrendReview | None:
+    return await session.get(TrendReview, (kind, item_id))
+
+
+async def reviews(session: AsyncSession, kind: str, item_ids: Sequence[int]) -> dict[int, bool]:
+    if not item_ids:
+        return {}
+    rows = await session.execute(
+        select(TrendReview.item_id, TrendReview.approved).where(
+            TrendReview.kind == kind, TrendReview.item_id.in_(item_ids)
+        )
+    )
+    return {int(item): bool(approved) for item, approved in rows.all()}
+
+
+# --- directory and suggestions ------------------------------------------------------------
+
+
+def _listable() -> Any:
+    """An account the directory and suggestions may show: discoverable, active, approved."""
+    return and_(
+        Account.discoverable.is_(True),
+        Account.suspended_at.is_(None),
+        exists().where(User.account_id == Account.id, User.approved.is_(True)),
+    )
+
+
+def _not_excluded_by(viewer_id: int, now: datetime) -> Any:
+    """Not blocked either way, and not muted by the viewer (Mastodon's exclusions)."""
+    muted = exists().where(
+        Mute.account_id == viewer_id,
+        Mute.target_account_id == Account.id,
+        or_(Mute.expires_at.is_(None), Mute.expires_at > now),
+    )
+    return and_(~access.blocked_between(viewer_id, Account.id), ~muted)
+
+
+async def directory(
+    session: AsyncSession,
+    *,
+    viewer_id: int | None,
+    order: str,
+    offset: int,
+    limit: int,
+    now: datetime,
+) -> list[Account]:
+    query = select(Account).where(_listable())
+    if viewer_id is not None:
+        query = query.where(_not_excluded_by(viewer_id, now))
+    if order == "new":
+        query = query.order_by(Account.id.desc())
+    else:  # active: the most recent post first, accounts that never posted last
+        query = query.order_by(Account.last_status_at.desc().nulls_last(), Account.id.desc())
+    return list(await session.scalars(query.offset(offset).limit(limit)))
+
+
+def _candidate(viewer_id: int, now: datetime) -> Any:
+    """An account the viewer may be suggested: listable, not themself, not followed or
+    requested already, not excluded, not dismissed."""
+    return and_(
+        _listable(),
+        Account.id != viewer_id,
+        ~exists().where(Follow.account_id == viewer_id, Follow.target_account_id == Account.id),
+        ~exists().where(
+            FollowRequest.account_id == viewer_id, FollowRequest.target_account_id == Account.id
+        ),
+        ~exists().where(
+            SuggestionDismissal.account_id == viewer_id,
+            SuggestionDismissal.target_account_id == Account.id,
+        ),
+        _not_excluded_by(viewer_id, now),
+    )
+
+
+async def friends_of_friends(
+    session: AsyncSession, viewer_id: int, now: datetime, limit: int
+) -> list[tuple[Account, int]]:
+    """Accounts followed by the accounts the viewer follows, with how many of those follow
+    each (the weight), most first."""
+    mine = aliased(Follow)
+    theirs = aliased(Follow)
+    weight = func.count().label("weight")
+    query = (
+        select(Account, weight)
+        .join(theirs, theirs.target_account_id == Account.id)
+        .join(mine, and_(mine.target_account_id == theirs.account_id, mine.account_id == viewer_id))
+        .where(_candidate(viewer_id, now))
+        .group_by(Account.id)
+        .order_by(weight.desc(), Account.followers_count.desc(), Account.id.desc())
+        .limit(limit)
+    )
+    return [(account, int(count)) for account, count in (await session.execute(query)).all()]
+
+
+async def most_followed(
+    session: AsyncSession, viewer_id: int, now: datetime, active_since: datetime, limit: int
+) -> list[Account]:
+    """The most followed candidates among accounts that posted since `active_since`."""
+    query = (
+        select(Account)
+        .where(
+            _candidate(viewer_id, now),
+            Account.last_status_at >= active_since,
+            Account.followers_count > 0,
+        )
+        .order_by(Account.followers_count.desc(), Account.id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def dismiss(session: AsyncSession, viewer_id: int, account_id: int) -> None:
+    if await session.get(SuggestionDismissal, (viewer_id, account_id)) is None:
+        session.add(SuggestionDismissal(account_id=viewer_id, target_account_id=account_id))
+
+
+# --- the items ----------------------------------------------------------------------------
+
+
+async def tags_in_order(session: AsyncSession, ids: Sequence[int]) -> list[Tag]:
+    found = {tag.id: tag for tag in await session.scalars(select(Tag).where(Tag.id.in_(ids)))}
+    return [found[item] for item in ids if item in found]
+
+
+async def statuses_in_order(
+    session: AsyncSession, ids: Sequence[int], viewer_id: int | None, now: datetime
+) -> list[Status]:
+    """The statuses the viewer may read, whose author they do not mute, in `ids`' order."""
+    if not ids:
+        return []
+    query = select(Status).where(Status.id.in_(ids), access.readable_by(viewer_id))
+    if viewer_id is not None:
+        query = query.where(
+            ~exists().where(
+                Mute.account_id == viewer_id,
+                Mute.target_account_id == Status.account_id,
+                or_(Mute.expires_at.is_(None), Mute.expires_at > now),
+            )
+        )
+    found = {status.id: status for status in await session.scalars(query)}
+    return [found[item] for item in ids if item in found]
+
+
+async def item_exists(session: AsyncSession, kind: str, item_id: int) -> bool:
+    model: Any = {"tag": Tag, "status": Status, "link": PreviewCard}[kind]
+    return await session.get(model, item_id) is not None

@@ -1,0 +1,45 @@
+"""Background work of explore: `explore.refresh_trends` scores every kind again. The
+sweeper queues it once per TRENDS_REFRESH_SECONDS, whichever process sweeps first (a
+cache key held for that long says a run is recent), so trends are recomputed on a
+schedule wherever jobs run, with no scheduler of their own."""
+
+from __future__ import annotations
+
+import structlog
+
+from connecthub.clock import utcnow
+from connecthub.explore import service
+from connecthub.infra.jobs import JobContext, Payload, job
+from connecthub.infra.sweeper import Sweep, sweep
+from connecthub.infra.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+_RECENT_RUN_KEY = "explore:trends:recent"
+
+
+@job(service.REFRESH_JOB)
+async def refresh_trends(ctx: JobContext, payload: Payload) -> None:
+    engines = ctx.engines
+    async with engines.db.session() as session:
+        uow = UnitOfWork(engines, session)
+        try:
+            counted = await service.refresh_trends(
+                uow, service.TrendRules.of(engines.settings), utcnow()
+            )
+        except BaseException:
+            await uow.rollback()
+            raise
+        await uow.commit()
+    log.info("explore.trends_refreshed", **counted)
+
+
+@sweep("trends")
+async def queue_trends_refresh(run: Sweep) -> None:
+    settings = run.engines.settings
+    if not settings.trends_enabled:
+        return
+    ttl = max(1, int(settings.trends_refresh_seconds))
+    if await run.engines.cache.add(_RECENT_RUN_KEY, b"1", ttl):
+        # Queued on schedule, not recovered: not counted among the sweep's lost jobs.
+        await run.engines.jobs.enqueue(service.REFRESH_JOB, {}, job_id="explore:trends")
