@@ -40,12 +40,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "suggestion_dismissals",
+        sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("account_id", sa.BigInteger(), nullable=False),
         sa.Column("target_account_id", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["target_account_id"], ["accounts.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("account_id", "target_account_id"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("account_id", "target_account_id"),
     )
 
 

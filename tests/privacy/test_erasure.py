@@ -161,6 +161,7 @@ HANDLED_ELSEWHERE = {
     ("media_attachments", "account_id"): "media service (files purged)",
     ("oauth_applications", "owner_account_id"): "detached, not deleted",
     ("account_deletions", "account_id"): "kept: the record of the deletion",
+    ("trend_reviews", "reviewed_by_account_id"): "kept: a moderation record names the tombstone",
 }
 
 

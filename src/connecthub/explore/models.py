@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, String
+from sqlalchemy import DateTime, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connecthub.clock import utcnow
+from connecthub.ids import new_id
 from connecthub.infra.db import Base, IdType
 
 
@@ -46,11 +47,11 @@ class SuggestionDismissal(Base):
     """An account a person asked never to be suggested again."""
 
     __tablename__ = "suggestion_dismissals"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
 
-    account_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
     target_account_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+        IdType, ForeignKey("accounts.id", ondelete="CASCADE")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

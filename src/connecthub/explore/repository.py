@@ -271,7 +271,13 @@ async def most_followed(
 
 
 async def dismiss(session: AsyncSession, viewer_id: int, account_id: int) -> None:
-    if await session.get(SuggestionDismissal, (viewer_id, account_id)) is None:
+    found = await session.scalar(
+        select(SuggestionDismissal.id).where(
+            SuggestionDismissal.account_id == viewer_id,
+            SuggestionDismissal.target_account_id == account_id,
+        )
+    )
+    if found is None:
         session.add(SuggestionDismissal(account_id=viewer_id, target_account_id=account_id))
 
 

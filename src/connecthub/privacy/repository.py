@@ -26,6 +26,7 @@ from connecthub.accounts.models import (
 )
 from connecthub.announcements.models import AnnouncementDismissal, AnnouncementReaction
 from connecthub.conversations.models import AccountConversation
+from connecthub.explore.models import SuggestionDismissal
 from connecthub.filters.models import Filter
 from connecthub.flags.models import FlagExposure
 from connecthub.infra.idempotency import IdempotencyRecord
@@ -33,7 +34,14 @@ from connecthub.notifications.models import Notification
 from connecthub.oidc.models import Identity
 from connecthub.privacy.models import AccountDeletion, Consent
 from connecthub.push.models import WebPushSubscription
-from connecthub.relationships.models import AccountNote, AccountPin, Block, FollowRequest, Mute
+from connecthub.relationships.models import (
+    AccountDomainBlock,
+    AccountNote,
+    AccountPin,
+    Block,
+    FollowRequest,
+    Mute,
+)
 from connecthub.scheduled.models import ScheduledStatus
 from connecthub.statuses.models import (
     Bookmark,
@@ -71,6 +79,8 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (FollowRequest, _either_way(FollowRequest)),
     (Block, _either_way(Block)),
     (Mute, _either_way(Mute)),
+    (AccountDomainBlock, lambda a: AccountDomainBlock.account_id == a),
+    (SuggestionDismissal, _either_way(SuggestionDismissal)),
     # Notes and endorsements the account wrote, and those others kept about it.
     (AccountNote, _either_way(AccountNote)),
     (AccountPin, _either_way(AccountPin)),
