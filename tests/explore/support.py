@@ -60,3 +60,13 @@ async def refresh(app: FastAPI, at: datetime | None = None, **rules: object) -> 
         counted = await service.refresh_trends(uow, chosen, at or utcnow())
         await uow.commit()
     return counted
+
+
+async def embed(app: FastAPI) -> int:
+    """The embeddings job's work, now: accounts that posted since their vector was made."""
+    engines = app.state.engines
+    async with engines.db.session() as session:
+        uow = UnitOfWork(engines, session)
+        done = await service.embed_stale_accounts(uow, service.EMBED_BATCH)
+        await uow.commit()
+    return done

@@ -1,11 +1,20 @@
 """Tables of the explore domain: trend scores (rewritten by the trends job), moderators'
-reviews of trending items, and suggestions a person dismissed."""
+reviews of trending items, suggestions a person dismissed, and what accounts write about."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connecthub.clock import utcnow
@@ -55,3 +64,18 @@ class SuggestionDismissal(Base):
         IdType, ForeignKey("accounts.id", ondelete="CASCADE")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccountVector(Base):
+    """What an account writes about, as one vector: the mean embedding of its latest public
+    posts (explore/embeddings.py), refreshed by a job after it posts."""
+
+    __tablename__ = "account_vectors"
+
+    account_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+    statuses: Mapped[int] = mapped_column(Integer)  # how many posts went into it
+    # Older than the account's `last_status_at`: stale, embedded again by the next run.
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

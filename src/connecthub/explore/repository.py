@@ -3,6 +3,7 @@ and the accounts the directory and suggestions list."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account, User
 from connecthub.cards.models import PreviewCard
-from connecthub.explore.models import SuggestionDismissal, TrendReview, TrendScore
+from connecthub.explore.models import AccountVector, SuggestionDismissal, TrendReview, TrendScore
 from connecthub.relationships.models import Follow, FollowRequest, Mute
 from connecthub.statuses import access
 from connecthub.statuses.models import Favourite, Status, StatusTag, Tag, Visibility
@@ -311,3 +312,87 @@ async def statuses_in_order(
 async def item_exists(session: AsyncSession, kind: str, item_id: int) -> bool:
     model: Any = {"tag": Tag, "status": Status, "link": PreviewCard}[kind]
     return await session.get(model, item_id) is not None
+
+
+# --- what accounts write about --------------------------------------------------------------
+
+
+async def stale_vector_accounts(session: AsyncSession, limit: int) -> list[int]:
+    """Active accounts that posted since their vector was made (or have none yet)."""
+    query = (
+        select(Account.id)
+        .outerjoin(AccountVector, AccountVector.account_id == Account.id)
+        .where(
+            Account.suspended_at.is_(None),
+            Account.last_status_at.is_not(None),
+            or_(
+                AccountVector.updated_at.is_(None),
+                AccountVector.updated_at < Account.last_status_at,
+            ),
+        )
+        .order_by(Account.last_status_at.desc())
+        .limit(limit)
+    )
+    return [int(account_id) for account_id in await session.scalars(query)]
+
+
+async def recent_public_texts(
+    session: AsyncSession, account_ids: Sequence[int], per_account: int
+) -> dict[int, list[str]]:
+    """The text of each account's latest public, original posts (at most `per_account`)."""
+    if not account_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(partition_by=Status.account_id, order_by=Status.id.desc())
+        .label("rank")
+    )
+    latest = (
+        select(Status.account_id, Status.text, rank)
+        .where(
+            Status.account_id.in_(account_ids),
+            Status.visibility == Visibility.PUBLIC,
+            Status.reblog_of_id.is_(None),
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(latest.c.account_id, latest.c.text).where(latest.c.rank <= per_account)
+    )
+    texts: dict[int, list[str]] = defaultdict(list)
+    for account_id, text in rows.all():
+        texts[int(account_id)].append(text)
+    return texts
+
+
+async def replace_vectors(
+    session: AsyncSession, account_ids: Sequence[int], rows: Iterable[AccountVector]
+) -> None:
+    await session.execute(delete(AccountVector).where(AccountVector.account_id.in_(account_ids)))
+    session.add_all(list(rows))
+
+
+async def followed_vectors(session: AsyncSession, viewer_id: int, limit: int) -> list[bytes]:
+    """The vectors of the accounts the viewer followed most recently."""
+    query = (
+        select(AccountVector.vector)
+        .join(Follow, Follow.target_account_id == AccountVector.account_id)
+        .where(Follow.account_id == viewer_id, AccountVector.statuses > 0)
+        .order_by(Follow.id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def candidate_vectors(
+    session: AsyncSession, viewer_id: int, now: datetime, limit: int
+) -> list[tuple[Account, bytes]]:
+    """Candidates (as for every suggestion) that have a vector, most recently active first."""
+    query = (
+        select(Account, AccountVector.vector)
+        .join(AccountVector, AccountVector.account_id == Account.id)
+        .where(_candidate(viewer_id, now), AccountVector.statuses > 0)
+        .order_by(Account.last_status_at.desc().nulls_last(), Account.id.desc())
+        .limit(limit)
+    )
+    return [(account, vector) for account, vector in (await session.execute(query)).all()]

@@ -10,10 +10,13 @@ Posts and accounts a viewer blocked, muted or was blocked by are left out for th
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from connecthub import entities
 from connecthub.accounts.models import Account
@@ -23,8 +26,8 @@ from connecthub.cards.serializers import card_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
-from connecthub.explore import repository, scoring
-from connecthub.explore.models import TrendReview, TrendScore
+from connecthub.explore import embeddings, repository, scoring
+from connecthub.explore.models import AccountVector, TrendReview, TrendScore
 from connecthub.ids import id_for_time
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
@@ -36,6 +39,20 @@ TAG, STATUS, LINK = "tag", "status", "link"
 HISTORY_DAYS = 7
 # Suggestions: accounts that posted within this long count as active for "most followed".
 ACTIVE_DAYS = 30
+# Each suggestion list is read this deep before fusing; reciprocal rank fusion's constant.
+SUGGESTION_POOL = 100
+RRF_K = 60
+# Popularity is the fallback for someone the other lists know little about: at equal rank
+# an account one's own follows point to comes first.
+POPULARITY_WEIGHT = 0.5
+# "Similar": the viewer's interest is the mean vector of their latest follows; the
+# candidates compared are the most recently active ones.
+INTEREST_FOLLOWS = 20
+SIMILAR_POOL = 5000
+# An account's vector: the mean of its latest public posts' embeddings.
+POSTS_PER_VECTOR = 20
+EMBED_JOB = "explore.embed_accounts"
+EMBED_BATCH = 500
 NOT_ALLOWED = "This action is not allowed"
 # The admin trend lists: every item trending now, pending or not (Mastodon lists them all).
 ADMIN_LIMIT = 100
@@ -340,30 +357,95 @@ class Suggested:
 
     @property
     def source(self) -> str:
-        """Mastodon's deprecated single reason: `past_interactions` for the graph, else
-        `global`."""
-        return "past_interactions" if "friends_of_friends" in self.sources else "global"
+        """Mastodon's deprecated single reason: `past_interactions` for what comes from the
+        viewer's own follows, else `global`."""
+        personal = {"friends_of_friends", "similar_to_recently_followed"}
+        return "past_interactions" if personal & set(self.sources) else "global"
 
 
 async def suggestions(uow: UnitOfWork, viewer_id: int, limit: int) -> list[Suggested]:
-    """Friends of friends first (weighted by how many of one's follows follow them), then
-    the most followed active accounts; never oneself, someone already followed or
-    requested, blocked either way, muted, dismissed or not discoverable."""
+    """Three ranked lists fused by reciprocal rank (each account scores the sum of
+    weight / (RRF_K + its rank) over the lists it is in, so no list's scale needs tuning;
+    popularity weighs half):
+
+    - friends of friends: accounts followed by the accounts one follows, the most shared
+      first;
+    - similar to recently followed: accounts whose posts read most like those of the
+      accounts one followed last (cosine of embedding vectors, computed here in NumPy);
+    - most followed: the most followed accounts that posted in the last 30 days.
+
+    Never oneself, someone already followed or requested, blocked either way, muted,
+    dismissed, not discoverable, suspended or not approved (the candidates' rule,
+    explore/repository.py)."""
     now = utcnow()
-    graph = await repository.friends_of_friends(uow.session, viewer_id, now, limit)
+    wide = max(limit, SUGGESTION_POOL)
+    graph = [a for a, _ in await repository.friends_of_friends(uow.session, viewer_id, now, wide)]
+    similar = await _similar_accounts(uow, viewer_id, now, wide)
     popular = await repository.most_followed(
-        uow.session, viewer_id, now, now - timedelta(days=ACTIVE_DAYS), limit
+        uow.session, viewer_id, now, now - timedelta(days=ACTIVE_DAYS), wide
     )
-    popular_ids = {account.id for account in popular}
-    found: dict[int, Suggested] = {}
-    for account, _weight in graph:
-        sources: tuple[str, ...] = ("friends_of_friends",)
-        if account.id in popular_ids:
-            sources += ("most_followed",)
-        found[account.id] = Suggested(account, sources)
-    for account in popular:
-        found.setdefault(account.id, Suggested(account, ("most_followed",)))
-    return list(found.values())[:limit]
+    scores: dict[int, float] = defaultdict(float)
+    sources: dict[int, list[str]] = defaultdict(list)
+    accounts: dict[int, Account] = {}
+    for name, ranked, weight in (
+        ("friends_of_friends", graph, 1.0),
+        ("similar_to_recently_followed", similar, 1.0),
+        ("most_followed", popular, POPULARITY_WEIGHT),
+    ):
+        for rank, account in enumerate(ranked):
+            scores[account.id] += weight / (RRF_K + rank + 1)
+            sources[account.id].append(name)
+            accounts[account.id] = account
+    order = sorted(scores, key=lambda account_id: (-scores[account_id], -account_id))
+    return [Suggested(accounts[a], tuple(sources[a])) for a in order[:limit]]
+
+
+async def _similar_accounts(
+    uow: UnitOfWork, viewer_id: int, now: datetime, limit: int
+) -> list[Account]:
+    followed = await repository.followed_vectors(uow.session, viewer_id, INTEREST_FOLLOWS)
+    if not followed:
+        return []
+    candidates = await repository.candidate_vectors(uow.session, viewer_id, now, SIMILAR_POOL)
+    if not candidates:
+        return []
+    interest = embeddings.normalized(
+        np.mean([embeddings.from_bytes(raw) for raw in followed], axis=0)
+    )
+    matrix = np.stack([embeddings.from_bytes(raw) for _, raw in candidates])
+    similarity = matrix @ interest
+    best = np.argsort(-similarity)[:limit]
+    return [candidates[index][0] for index in best if similarity[index] > 0]
+
+
+async def embed_stale_accounts(uow: UnitOfWork, limit: int) -> int:
+    """Embeds again the accounts that posted since their vector was made (up to `limit`):
+    each account's vector is the mean of its latest public posts' embeddings. Returns how
+    many accounts were looked at (0: none is stale)."""
+    account_ids = await repository.stale_vector_accounts(uow.session, limit)
+    if not account_ids:
+        return 0
+    texts = await repository.recent_public_texts(uow.session, account_ids, POSTS_PER_VECTOR)
+    flat = [(account_id, text) for account_id, posts in texts.items() for text in posts]
+    vectors = await asyncio.to_thread(embeddings.embed, [text for _, text in flat])
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for row, (account_id, _text) in enumerate(flat):
+        by_account[account_id].append(row)
+    now = utcnow()
+    rows = []
+    for account_id in account_ids:
+        indexes = by_account.get(account_id, [])
+        # None of its latest posts public: an empty vector (statuses 0), so the account is
+        # not stale again until it posts, and is never compared.
+        mean = embeddings.normalized(vectors[indexes].mean(axis=0)) if indexes else None
+        vector = b"" if mean is None else embeddings.to_bytes(mean)
+        rows.append(
+            AccountVector(
+                account_id=account_id, vector=vector, statuses=len(indexes), updated_at=now
+            )
+        )
+    await repository.replace_vectors(uow.session, account_ids, rows)
+    return len(account_ids)
 
 
 async def dismiss_suggestion(uow: UnitOfWork, viewer_id: int, account_id: int) -> None:

@@ -1,7 +1,8 @@
-"""Background work of explore: `explore.refresh_trends` scores every kind again. The
-sweeper queues it once per TRENDS_REFRESH_SECONDS, whichever process sweeps first (a
-cache key held for that long says a run is recent), so trends are recomputed on a
-schedule wherever jobs run, with no scheduler of their own."""
+"""Background work of explore: `explore.refresh_trends` scores every kind again, and
+`explore.embed_accounts` embeds what accounts posted since their vector was made. The
+sweeper queues both once per TRENDS_REFRESH_SECONDS, whichever process sweeps first (a
+cache key held for that long says a run is recent), so they run on a schedule wherever
+jobs run, with no scheduler of their own."""
 
 from __future__ import annotations
 
@@ -34,6 +35,27 @@ async def refresh_trends(ctx: JobContext, payload: Payload) -> None:
     log.info("explore.trends_refreshed", **counted)
 
 
+@job(service.EMBED_JOB)
+async def embed_accounts(ctx: JobContext, payload: Payload) -> None:
+    """Batches of accounts that posted since their vector was made, until none is left
+    (or ten batches: the next scheduled run takes the rest)."""
+    engines = ctx.engines
+    total = 0
+    for _ in range(10):
+        async with engines.db.session() as session:
+            uow = UnitOfWork(engines, session)
+            try:
+                done = await service.embed_stale_accounts(uow, service.EMBED_BATCH)
+            except BaseException:
+                await uow.rollback()
+                raise
+            await uow.commit()
+        total += done
+        if done < service.EMBED_BATCH:
+            break
+    log.info("explore.accounts_embedded", accounts=total)
+
+
 @sweep("trends")
 async def queue_trends_refresh(run: Sweep) -> None:
     settings = run.engines.settings
@@ -43,3 +65,4 @@ async def queue_trends_refresh(run: Sweep) -> None:
     if await run.engines.cache.add(_RECENT_RUN_KEY, b"1", ttl):
         # Queued on schedule, not recovered: not counted among the sweep's lost jobs.
         await run.engines.jobs.enqueue(service.REFRESH_JOB, {}, job_id="explore:trends")
+        await run.engines.jobs.enqueue(service.EMBED_JOB, {}, job_id="explore:embeddings")

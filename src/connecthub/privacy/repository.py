@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import (
@@ -26,7 +26,7 @@ from connecthub.accounts.models import (
 )
 from connecthub.announcements.models import AnnouncementDismissal, AnnouncementReaction
 from connecthub.conversations.models import AccountConversation
-from connecthub.explore.models import SuggestionDismissal
+from connecthub.explore.models import AccountVector, SuggestionDismissal
 from connecthub.filters.models import Filter
 from connecthub.flags.models import FlagExposure
 from connecthub.infra.idempotency import IdempotencyRecord
@@ -81,6 +81,7 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (Mute, _either_way(Mute)),
     (AccountDomainBlock, lambda a: AccountDomainBlock.account_id == a),
     (SuggestionDismissal, _either_way(SuggestionDismissal)),
+    (AccountVector, lambda a: AccountVector.account_id == a),  # derived from its posts
     # Notes and endorsements the account wrote, and those others kept about it.
     (AccountNote, _either_way(AccountNote)),
     (AccountPin, _either_way(AccountPin)),
@@ -105,8 +106,9 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
 async def delete_some(session: AsyncSession, model: Any, condition: Any, limit: int) -> int:
     """Delete up to `limit` rows matching `condition`; how many went. Bounded, so one
     transaction never holds a huge delete (works alike on SQLite and PostgreSQL)."""
-    chunk = select(model.id).where(condition).limit(limit).scalar_subquery()
-    result = await session.execute(delete(model).where(model.id.in_(chunk)))
+    (key,) = inspect(model).primary_key  # every erased table has a one-column key
+    chunk = select(key).where(condition).limit(limit).scalar_subquery()
+    result = await session.execute(delete(model).where(key.in_(chunk)))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
