@@ -2,20 +2,25 @@
 item 5; figures in docs/benchmarks.md, "Follow suggestions: quality").
 
 A synthetic community on an embedded (SQLite) database migrated as the app migrates it:
-`--groups` friend groups of `--group-size` people; each person follows others in their
-group with probability `--p-in`, anyone else with `--p-out`, and each of `--celebrities`
-widely followed accounts with `--p-celebrity`. For `--viewers` people with at least five
+`--groups` friend groups of `--group-size` people, each group with a topic (its own
+vocabulary); each person also has a second topic, another group's. A person follows others
+in their group with probability `--p-in`, people of the group whose topic is their second
+one with `--p-topic`, anyone else with `--p-out`, and each of `--celebrities` widely
+followed accounts with `--p-celebrity`. Each writes `--posts` public posts, three in five
+on their group's topic and the rest on their second one (celebrities: any topic);
+the embeddings job then runs as it would (explore/embeddings.py), and its throughput is
+printed (posts embedded per second of one core). For `--viewers` people with at least five
 follows, a fifth of their follows (at least one) is held out — removed from the graph —
 and each suggester's top 10 is scored against the held-out follows:
 
-- `friends_of_friends`: ConnectHub's `/api/v2/suggestions` (explore/service.py), which
-  ranks accounts followed by one's follows and then the most followed active accounts;
+- `connecthub`: `/api/v2/suggestions` (explore/service.py): friends of friends, accounts
+  that write like one's recent follows, and the most followed, fused by reciprocal rank;
+- `connecthub without content`: the same with no account vectors (graph and popularity);
 - `most_followed`: the most followed accounts one does not follow (the usual baseline);
 - `random`: ten accounts one does not follow, at random.
 
 Prints recall@10 and NDCG@10 (binary relevance, mean over viewers) for each, and the
-time of one suggestions call. The learned ranker and content similarity of issue 22 are
-not measured here (not built yet). Bounded by its sizes; nothing leaves the process.
+time of one suggestions call. Bounded by its sizes; nothing leaves the process.
 
     .venv/bin/python bench/discovery_suggestions.py
 """
@@ -37,23 +42,63 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import delete, insert  # noqa: E402
 
 from connecthub.accounts.models import Account, User  # noqa: E402
 from connecthub.clock import utcnow  # noqa: E402
 from connecthub.config import load_settings  # noqa: E402
-from connecthub.explore import service  # noqa: E402
+from connecthub.explore import embeddings, service  # noqa: E402
+from connecthub.explore.models import AccountVector  # noqa: E402
 from connecthub.ids import new_id  # noqa: E402
 from connecthub.infra import migrations  # noqa: E402
 from connecthub.infra.engines import Engines  # noqa: E402
 from connecthub.infra.uow import UnitOfWork  # noqa: E402
 from connecthub.relationships.models import Follow  # noqa: E402
+from connecthub.statuses.models import Status  # noqa: E402
 
 K = 10
+TOPICS = [
+    "tomato garlic basil pasta sauce oven bread recipe soup noodles spice",
+    "garden seedlings compost tomatoes roses soil pruning greenhouse bulbs mulch",
+    "telescope galaxy nebula planets eclipse orbit comet stargazing moon observatory",
+    "football goal striker league match penalty referee midfield stadium coach",
+    "jazz saxophone improvisation trumpet swing bebop quartet record vinyl chords",
+    "python compiler kernel debugging database query latency server deploy code",
+    "hiking trail summit backpack mountains ridge campsite boots waterfall forest",
+    "camera lens aperture portrait exposure film darkroom landscape shutter light",
+    "chess opening endgame gambit rook bishop tournament checkmate pawn grandmaster",
+    "knitting yarn wool scarf needles pattern sweater stitches cardigan crochet",
+    "cycling bike gears climb peloton saddle tyres sprint route cadence",
+    "birds warbler heron binoculars migration owl nest feathers songbird wetland",
+    "painting watercolour canvas brushes pigment portrait gallery oil sketch palette",
+    "cinema film director screenplay festival actors premiere documentary scene cut",
+    "poetry verse sonnet stanza metaphor rhyme poet anthology haiku reading",
+    "sailing boat harbour wind sails regatta mooring keel tide voyage",
+    "coffee espresso roast beans grinder latte brew barista crema pourover",
+    "running marathon pace training intervals race shoes miles finish tempo",
+    "history medieval archives empire manuscripts castle dynasty treaty revolution museum",
+    "robots sensors servo motors arduino microcontroller soldering circuit automation lidar",
+]
+TEMPLATES = [
+    "Today I spent hours on {a} and {b}, and the {c} was wonderful",
+    "Does anyone have advice about {a}? My {b} keeps going wrong with the {c}",
+    "New favourite thing: {a} with {b}. Also thinking about {c}",
+    "Notes from this weekend: {a}, {b} and a lot of {c}",
+]
 
 
-def build_graph(args: argparse.Namespace, rng: random.Random) -> tuple[int, set[tuple[int, int]]]:
-    """People 0..n-1 (celebrities last) and the directed follow edges."""
+def interests(args: argparse.Namespace, rng: random.Random) -> list[int]:
+    """Each person's second topic besides their group's (celebrities: none, -1)."""
+    people = args.groups * args.group_size
+    return [rng.randrange(args.groups) for _ in range(people)] + [-1] * args.celebrities
+
+
+def build_graph(
+    args: argparse.Namespace, second: list[int], rng: random.Random
+) -> tuple[int, set[tuple[int, int]]]:
+    """People 0..n-1 (celebrities last) and the directed follow edges: friends in one's
+    group, anyone rarely, and people of another group whose topic one shares (their group's
+    topic is one's second topic) more often."""
     people = args.groups * args.group_size
     total = people + args.celebrities
     edges = set()
@@ -62,7 +107,12 @@ def build_graph(args: argparse.Namespace, rng: random.Random) -> tuple[int, set[
         for b in range(people):
             if a == b:
                 continue
-            p = args.p_in if b // args.group_size == group else args.p_out
+            if b // args.group_size == group:
+                p = args.p_in
+            elif b // args.group_size == second[a]:
+                p = args.p_topic
+            else:
+                p = args.p_out
             if rng.random() < p:
                 edges.add((a, b))
         for c in range(people, total):
@@ -134,9 +184,59 @@ async def seed(engines: Engines, total: int, edges: set[tuple[int, int]]) -> lis
     return ids
 
 
+def posts_of(
+    person: int, second: list[int], args: argparse.Namespace, rng: random.Random
+) -> list[str]:
+    people = args.groups * args.group_size
+    texts = []
+    for n in range(args.posts):
+        if person >= people:
+            topic = rng.randrange(len(TOPICS))
+        else:  # three posts in five on the group's topic, the rest on the second one
+            topic = person // args.group_size if n % 5 < 3 else second[person]
+        words = TOPICS[topic % len(TOPICS)].split()
+        a, b, c = rng.sample(words, 3)
+        texts.append(rng.choice(TEMPLATES).format(a=a, b=b, c=c))
+    return texts
+
+
+async def write_posts(
+    engines: Engines,
+    ids: list[int],
+    second: list[int],
+    args: argparse.Namespace,
+    rng: random.Random,
+) -> int:
+    rows = []
+    for person, account_id in enumerate(ids):
+        for text in posts_of(person, second, args, rng):
+            rows.append({"id": new_id(), "account_id": account_id, "text": text})
+    async with engines.db.transaction() as session:
+        await session.execute(insert(Status), rows)
+    return len(rows)
+
+
+async def embed_all(engines: Engines) -> float:
+    """The embeddings job's work until nothing is stale; CPU seconds it took."""
+    started = time.process_time()
+    while True:
+        async with engines.db.session() as session:
+            uow = UnitOfWork(engines, session)
+            done = await service.embed_stale_accounts(uow, service.EMBED_BATCH)
+            await uow.commit()
+        if done < service.EMBED_BATCH:
+            return time.process_time() - started
+
+
+async def forget_vectors(engines: Engines) -> None:
+    async with engines.db.transaction() as session:
+        await session.execute(delete(AccountVector))
+
+
 async def main(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
-    total, edges = build_graph(args, rng)
+    second = interests(args, rng)
+    total, edges = build_graph(args, second, rng)
     hidden = held_out(edges, args.viewers, rng)
     visible = {(a, b) for a, b in edges if b not in hidden.get(a, set())}
     with tempfile.TemporaryDirectory() as directory:
@@ -145,6 +245,9 @@ async def main(args: argparse.Namespace) -> None:
         engines = Engines.from_settings(settings)
         try:
             ids = await seed(engines, total, visible)
+            posts = await write_posts(engines, ids, second, args, rng)
+            embeddings.embed(["warm the model up"])  # loading is not embedding
+            cpu = await embed_all(engines)
             index = {account_id: n for n, account_id in enumerate(ids)}
             in_degree = defaultdict(int)
             for _a, b in visible:
@@ -160,11 +263,17 @@ async def main(args: argparse.Namespace) -> None:
                     found = await service.suggestions(uow, ids[viewer], K)
                     timings.append(time.perf_counter() - started)
                 ranked = [index[item.account.id] for item in found]
-                scores["friends_of_friends"].append(recall_and_ndcg(ranked, relevant))
+                scores["connecthub"].append(recall_and_ndcg(ranked, relevant))
                 baseline = [n for n in popular if n not in followed][:K]
                 scores["most_followed"].append(recall_and_ndcg(baseline, relevant))
                 others = [n for n in range(total) if n not in followed]
                 scores["random"].append(recall_and_ndcg(rng.sample(others, K), relevant))
+            await forget_vectors(engines)
+            for viewer, relevant in sorted(hidden.items()):
+                async with engines.db.session() as session:
+                    found = await service.suggestions(UnitOfWork(engines, session), ids[viewer], K)
+                ranked = [index[item.account.id] for item in found]
+                scores["connecthub without content"].append(recall_and_ndcg(ranked, relevant))
         finally:
             await engines.stop()
     print(
@@ -172,10 +281,12 @@ async def main(args: argparse.Namespace) -> None:
         f"{args.celebrities} widely followed), {len(edges)} follows; "
         f"{len(hidden)} viewers, {sum(map(len, hidden.values()))} held-out follows"
     )
-    for name, pairs in scores.items():
+    print(f"embedding: {posts} posts in {cpu:.2f} CPU-s, {posts / cpu:,.0f} posts/s/core")
+    for name in ("connecthub", "connecthub without content", "most_followed", "random"):
+        pairs = scores[name]
         recall = statistics.fmean(r for r, _ in pairs)
         ndcg = statistics.fmean(n for _, n in pairs)
-        print(f"{name:>20}: recall@10 {recall:.3f}  NDCG@10 {ndcg:.3f}")
+        print(f"{name:>28}: recall@10 {recall:.3f}  NDCG@10 {ndcg:.3f}")
     timings.sort()
     print(
         f"suggestions call: p50 {timings[len(timings) // 2] * 1000:.1f} ms, "
@@ -190,7 +301,9 @@ if __name__ == "__main__":
     parser.add_argument("--celebrities", type=int, default=10)
     parser.add_argument("--p-in", type=float, default=0.3)
     parser.add_argument("--p-out", type=float, default=0.005)
+    parser.add_argument("--p-topic", type=float, default=0.1)
     parser.add_argument("--p-celebrity", type=float, default=0.3)
     parser.add_argument("--viewers", type=int, default=200)
+    parser.add_argument("--posts", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     asyncio.run(main(parser.parse_args()))

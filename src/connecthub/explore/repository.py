@@ -384,6 +384,14 @@ async def followed_vectors(session: AsyncSession, viewer_id: int, limit: int) ->
     return list(await session.scalars(query))
 
 
+async def own_vector(session: AsyncSession, account_id: int) -> bytes | None:
+    return await session.scalar(
+        select(AccountVector.vector).where(
+            AccountVector.account_id == account_id, AccountVector.statuses > 0
+        )
+    )
+
+
 async def candidate_vectors(
     session: AsyncSession, viewer_id: int, now: datetime, limit: int
 ) -> list[tuple[Account, bytes]]:

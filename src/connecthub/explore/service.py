@@ -404,14 +404,19 @@ async def _similar_accounts(
     uow: UnitOfWork, viewer_id: int, now: datetime, limit: int
 ) -> list[Account]:
     followed = await repository.followed_vectors(uow.session, viewer_id, INTEREST_FOLLOWS)
-    if not followed:
+    own = await repository.own_vector(uow.session, viewer_id)
+    if not followed and own is None:
         return []
     candidates = await repository.candidate_vectors(uow.session, viewer_id, now, SIMILAR_POOL)
     if not candidates:
         return []
-    interest = embeddings.normalized(
-        np.mean([embeddings.from_bytes(raw) for raw in followed], axis=0)
-    )
+    # What the viewer reads (their latest follows) and what they write, equally.
+    parts = [embeddings.from_bytes(raw) for raw in ([own] if own is not None else [])]
+    if followed:
+        parts.append(
+            embeddings.normalized(np.mean([embeddings.from_bytes(raw) for raw in followed], axis=0))
+        )
+    interest = embeddings.normalized(np.sum(parts, axis=0))
     matrix = np.stack([embeddings.from_bytes(raw) for _, raw in candidates])
     similarity = matrix @ interest
     best = np.argsort(-similarity)[:limit]
