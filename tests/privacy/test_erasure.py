@@ -161,6 +161,7 @@ HANDLED_ELSEWHERE = {
     ("media_attachments", "account_id"): "media service (files purged)",
     ("oauth_applications", "owner_account_id"): "detached, not deleted",
     ("account_deletions", "account_id"): "kept: the record of the deletion",
+    ("data_exports", "account_id"): "portability service (archives purged)",
 }
 
 

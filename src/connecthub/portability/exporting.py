@@ -547,11 +547,11 @@ SECTIONS: list[Section] = [
 
 async def write_archive(engines: Engines, account_id: int, writer: ArchiveWriter) -> bool:
     """Every section of the account's archive into `writer`; False when the account (or its
-    user) no longer exists."""
+    user) no longer exists or is suspended."""
     async with engines.db.session(readonly=True) as session:
         found = await repository.account_and_user(session, account_id)
-    if found is None:
-        return False
+    if found is None or found[0].suspended_at is not None:
+        return False  # gone, or suspended (a deletion under way): nothing to hand out
     build = Build(engines, engines.settings, found[0], found[1], writer)
     for section in SECTIONS:
         await section(build)

@@ -17,6 +17,7 @@ from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.errors import Gone, NotFound, TooManyRequests, ValidationFailed
 from connecthub.infra.uow import UnitOfWork
+from connecthub.media import service as media_service
 from connecthub.portability import csv_files, repository
 from connecthub.portability.models import (
     PENDING,
@@ -158,6 +159,18 @@ async def open_download(
     if size is None:
         raise Gone("This archive has expired")
     return Download(export.storage_key, size, archive_filename(export))
+
+
+async def erase_exports(uow: UnitOfWork, account_id: int, limit: int) -> int:
+    """Account erasure: up to `limit` of the account's exports go, their archives purged
+    from the store after commit (through media's purge records); how many went."""
+    rows = await repository.exports_of(uow.session, account_id, limit)
+    keys = [row.storage_key for row in rows if row.storage_key]
+    for row in rows:
+        await uow.session.delete(row)
+    await uow.session.flush()
+    await media_service.purge_after_commit(uow, keys)
+    return len(rows)
 
 
 # --- imports ----------------------------------------------------------------------------------
