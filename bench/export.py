@@ -177,9 +177,9 @@ def one_scale(scale: float, postgres: str | None) -> dict[str, Any]:
         )
         try:
             export_id, statuses, media = asyncio.run(generate(database_url, media_dir, scale))
+            command = [sys.executable, __file__, "--build-one", database_url]
             child = subprocess.run(
-                [sys.executable, __file__, "--build-one", database_url, str(media_dir)]
-                + [str(export_id)],
+                [*command, str(media_dir), str(export_id)],
                 check=True,
                 capture_output=True,
                 text=True,
