@@ -146,6 +146,12 @@ async def test_bad_imports_are_refused_naming_the_field(app_factory: Any) -> Non
             response = await send(fields, body)
             assert response.status_code == 422, (fields, response.text)
             assert message in response.json()["error"], response.text
+        # A file over the 1 MB body limit of plain requests reaches the import's own checks.
+        many = b"".join(b"user%d\n" % n for n in range(150_000))
+        assert len(many) > 1024 * 1024
+        too_many = await send({"type": "blocking"}, many)
+        assert too_many.status_code == 422, too_many.text
+        assert "data: has more than 20000 rows" in too_many.json()["error"]
         json_body = await client.post(
             "/api/v1/imports", json={"type": "blocking"}, headers=auth(token)
         )

@@ -134,6 +134,8 @@ def _file(form: FormData) -> service.ImportFile:
     for field in ("data", "file"):
         value = form.get(field)
         if isinstance(value, UploadFile):
+            if (value.size or 0) > service.IMPORT_MAX_BYTES:  # refused before reading it
+                raise ValidationFailed(field, "is too large (at most 20 MB)")
             return service.ImportFile(value.filename or "", value.file.read())
         if value not in (None, ""):
             raise ValidationFailed(field, "must be a file")
