@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from connecthub.portability import importing
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.models import Bookmark
 from connecthub.timelines.models import List, ListAccount
@@ -177,3 +178,32 @@ async def test_bad_imports_are_refused_naming_the_field(app_factory: Any) -> Non
         assert (
             await client.get(f"/api/v1/imports/{accepted.json()['id']}", headers=auth(other_token))
         ).status_code == 404
+
+
+async def test_an_import_runs_in_rounds_and_shows_its_progress(app_factory: Any) -> None:
+    async with app_factory(jobs_in_server=False) as (app, client):
+        alice, token = await user_with_token(app, "alice")
+        targets = [(await user_with_token(app, f"user{n}"))[0] for n in range(5)]
+        data = "".join(f"user{n}@localhost:8000\n" for n in range(5)).encode()
+        response = await client.post(
+            "/api/v1/imports",
+            data={"type": "blocking"},
+            files={"data": ("blocked_accounts.csv", data, "text/csv")},
+            headers=auth(token),
+        )
+        created = await ok(response, 202)
+        import_id = int(created["id"])
+        assert not await importing.run(app.state.engines, import_id, max_rows=2)
+        partway = await ok(await client.get(f"/api/v1/imports/{import_id}", headers=auth(token)))
+        assert (partway["state"], partway["processed_items"], partway["total_items"]) == (
+            "processing",
+            2,
+            5,
+        )
+        assert len((await holdings(app, alice.id))["blocks"]) == 2
+        while not await importing.run(app.state.engines, import_id, max_rows=2):
+            pass
+        assert await importing.run(app.state.engines, import_id)  # finished: nothing more
+        done = await ok(await client.get(f"/api/v1/imports/{import_id}", headers=auth(token)))
+        assert (done["state"], done["imported_items"], done["failed_items"]) == ("finished", 5, 0)
+        assert (await holdings(app, alice.id))["blocks"] == sorted(t.id for t in targets)
