@@ -29,9 +29,8 @@ from connecthub.infra.engines import Engines
 from connecthub.infra.storage import StorageError
 from connecthub.portability import activitystreams as ap
 from connecthub.portability import csv_files, repository
-from connecthub.portability.archive import ArchiveWriter
+from connecthub.portability.archive import ArchiveWriter, dumps
 from connecthub.statuses.models import Bookmark, Favourite, Status
-from connecthub.statuses.serializers import visibility_name
 
 log = structlog.get_logger(__name__)
 
@@ -143,12 +142,11 @@ async def actor(build: Build) -> None:
 
 def _marks(model: type[Favourite] | type[Bookmark], name: str) -> Section:
     async def section(build: Build) -> None:
-        # Mastodon's totalItems counts as it goes; here it is the number written, so the
-        # collection is written as items then a closing object with the total.
+        # The total is known only once the items are written: it closes the object.
         async with build.writer.entry(name) as entry:
             head = ap.collection_head(name, 0)
             del head["totalItems"]
-            await entry.write(ap_dumps(head)[:-1] + ',"orderedItems":[')
+            await entry.write(dumps(head)[:-1] + ',"orderedItems":[')
             after, count = 0, 0
             while True:
                 async with build.engines.db.session(readonly=True) as session:
@@ -157,7 +155,7 @@ def _marks(model: type[Favourite] | type[Bookmark], name: str) -> Section:
                     )
                 for _mark, status_id, username in rows:
                     uri = build.status_uri(username, status_id)
-                    await entry.write(("," if count else "") + ap_dumps(uri))
+                    await entry.write(("," if count else "") + dumps(uri))
                     count += 1
                 if len(rows) < BATCH:
                     break
@@ -165,12 +163,6 @@ def _marks(model: type[Favourite] | type[Bookmark], name: str) -> Section:
             await entry.write(f'],"totalItems":{count}}}')
 
     return section
-
-
-def ap_dumps(value: Any) -> str:
-    from connecthub.portability.archive import dumps
-
-    return dumps(value)
 
 
 async def following_csv(build: Build) -> None:
@@ -510,10 +502,6 @@ async def consents(build: Build) -> None:
             for row in rows
         ],
     )
-
-
-def visibility(status: Status) -> str:
-    return visibility_name(status.visibility)
 
 
 # Strikes and appeals: moderation's strikes are being added in another branch. When they

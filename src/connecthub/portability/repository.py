@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, OAuthApplication, OAuthToken, User, WebSession
@@ -498,10 +498,6 @@ async def edge_targets(session: AsyncSession, model: Any, account_id: int) -> li
 async def bookmarked_status_ids(session: AsyncSession, account_id: int) -> list[int]:
     query = select(Bookmark.status_id).where(Bookmark.account_id == account_id)
     return list(await session.scalars(query))
-
-
-async def delete_rows_of_import(session: AsyncSession, import_id: int) -> None:
-    await session.execute(delete(DataImportRow).where(DataImportRow.import_id == import_id))
 
 
 async def count_processed(session: AsyncSession, import_id: int) -> tuple[int, int]:
