@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import update
 
 from connecthub.clock import utcnow
+from connecthub.infra.sweeper import sweep_once
 from connecthub.portability import tasks
 from connecthub.portability.models import DataExport
 from connecthub.privacy.service import record_consent
@@ -253,3 +254,33 @@ async def test_the_job_runs_in_the_server_and_the_purge_is_scheduled(app_factory
             await asyncio.sleep(0.05)
         assert current["state"] == "ready", current
         assert await app.state.engines.jobs.state(f"export-purge:{export['id']}") == "delayed"
+
+
+async def test_the_sweep_requeues_a_lost_build_and_purges_expired_archives(
+    app_factory: Any,
+) -> None:
+    async with app_factory(jobs_in_server=False, jobs_sweep_grace_seconds=0) as (app, client):
+        alice, _token = await user_with_token(app, "alice")
+        _bob, bob_token = await user_with_token(app, "bob")
+        async with app.state.engines.db.transaction() as session:
+            # An export whose job a queue lost: the row, and no job.
+            row = DataExport(account_id=alice.id, created_at=utcnow() - timedelta(minutes=10))
+            session.add(row)
+            await session.flush()
+            lost_id = row.id
+        expired = await build_export(app, client, bob_token)
+        async with app.state.engines.db.transaction() as session:
+            await session.execute(
+                update(DataExport)
+                .where(DataExport.id == int(expired["id"]))
+                .values(expires_at=utcnow() - timedelta(seconds=1))
+            )
+        engines = app.state.engines
+        assert await engines.jobs.state(f"export:{lost_id}") is None
+        queued = await sweep_once(engines)
+        assert queued["data_exports"] == 1
+        assert await engines.jobs.state(f"export:{lost_id}") == "ready"
+        gone = await ok(
+            await client.get(f"/api/v1/exports/{expired['id']}", headers=auth(bob_token))
+        )
+        assert gone["state"] == "expired"
