@@ -125,8 +125,9 @@ async def test_an_account_with_every_kind_of_data_exports_it_all(app_factory: An
         # Mastodon's CSV files, headers and spellings as its exporter writes them.
         assert rows(archive, "following_accounts.csv") == [
             ["Account address", "Show boosts", "Notify on new posts", "Languages"],
-            ["bob@localhost:8000", "false", "false", "en, id"],
+            # Newest first, as Mastodon's exporter.
             ["carol@localhost:8000", "true", "true", ""],
+            ["bob@localhost:8000", "false", "false", "en, id"],
         ]
         assert rows(archive, "followers.csv") == [["Account address"], ["dave@localhost:8000"]]
         assert rows(archive, "blocked_accounts.csv") == [["eve@localhost:8000"]]

@@ -35,6 +35,8 @@ from connecthub.statuses.models import Bookmark, Favourite, Status
 log = structlog.get_logger(__name__)
 
 BATCH = 500
+# Where a newest-first read starts (above every id).
+NEWEST = 2**63 - 1
 FILE_CHUNK = 1024 * 1024
 
 
@@ -147,11 +149,11 @@ def _marks(model: type[Favourite] | type[Bookmark], name: str) -> Section:
             head = ap.collection_head(name, 0)
             del head["totalItems"]
             await entry.write(dumps(head)[:-1] + ',"orderedItems":[')
-            after, count = 0, 0
+            before, count = NEWEST, 0
             while True:
                 async with build.engines.db.session(readonly=True) as session:
-                    rows = await repository.marked_status_uris_after(
-                        session, model, build.account.id, after, BATCH
+                    rows = await repository.marked_status_uris_before(
+                        session, model, build.account.id, before, BATCH
                     )
                 for _mark, status_id, username in rows:
                     uri = build.status_uri(username, status_id)
@@ -159,7 +161,7 @@ def _marks(model: type[Favourite] | type[Bookmark], name: str) -> Section:
                     count += 1
                 if len(rows) < BATCH:
                     break
-                after = rows[-1][0]
+                before = rows[-1][0]
             await entry.write(f'],"totalItems":{count}}}')
 
     return section
@@ -168,10 +170,10 @@ def _marks(model: type[Favourite] | type[Bookmark], name: str) -> Section:
 async def following_csv(build: Build) -> None:
     async with build.writer.entry("following_accounts.csv") as entry:
         await entry.write(csv_files.line(csv_files.FOLLOWING_HEADERS))
-        after = 0
+        before = NEWEST
         while True:
             async with build.engines.db.session(readonly=True) as session:
-                rows = await repository.follows_after(session, build.account.id, after, BATCH)
+                rows = await repository.follows_before(session, build.account.id, before, BATCH)
             for follow, username in rows:
                 languages = ", ".join(follow.languages) if follow.languages else None
                 await entry.write(
@@ -181,7 +183,7 @@ async def following_csv(build: Build) -> None:
                 )
             if len(rows) < BATCH:
                 return
-            after = rows[-1][0].id
+            before = rows[-1][0].id
 
 
 def _address_csv(name: str, read: Any, header: list[str] | None) -> Section:
@@ -205,15 +207,15 @@ def _address_csv(name: str, read: Any, header: list[str] | None) -> Section:
 async def muted_csv(build: Build) -> None:
     async with build.writer.entry("muted_accounts.csv") as entry:
         await entry.write(csv_files.line(csv_files.MUTED_HEADERS))
-        after = 0
+        before = NEWEST
         while True:
             async with build.engines.db.session(readonly=True) as session:
-                rows = await repository.mutes_after(session, build.account.id, after, BATCH)
+                rows = await repository.mutes_before(session, build.account.id, before, BATCH)
             for mute, username in rows:
                 await entry.write(csv_files.line([build.acct(username), mute.hide_notifications]))
             if len(rows) < BATCH:
                 return
-            after = rows[-1][0].id
+            before = rows[-1][0].id
 
 
 async def lists(build: Build) -> None:
@@ -249,17 +251,17 @@ async def lists(build: Build) -> None:
 
 async def bookmarks_csv(build: Build) -> None:
     async with build.writer.entry("bookmarks.csv") as entry:
-        after = 0
+        before = NEWEST
         while True:
             async with build.engines.db.session(readonly=True) as session:
-                rows = await repository.marked_status_uris_after(
-                    session, Bookmark, build.account.id, after, BATCH
+                rows = await repository.marked_status_uris_before(
+                    session, Bookmark, build.account.id, before, BATCH
                 )
             for _mark, status_id, username in rows:
                 await entry.write(csv_files.line([build.status_uri(username, status_id)]))
             if len(rows) < BATCH:
                 return
-            after = rows[-1][0]
+            before = rows[-1][0]
 
 
 async def filters(build: Build) -> None:

@@ -303,33 +303,35 @@ async def own_media_after(
     return list(await session.scalars(query))
 
 
-async def marked_status_uris_after(
+async def marked_status_uris_before(
     session: AsyncSession,
     model: type[Favourite] | type[Bookmark],
     account_id: int,
-    after: int,
+    before: int,
     limit: int,
 ) -> list[tuple[int, int, str]]:
-    """(mark id, status id, author username) of the account's favourites or bookmarks."""
+    """(mark id, status id, author username) of the account's favourites or bookmarks,
+    newest first (Mastodon's bookmarks.csv order)."""
     query = (
         select(model.id, Status.id, Account.username)
         .join(Status, Status.id == model.status_id)
         .join(Account, Account.id == Status.account_id)
-        .where(model.account_id == account_id, model.id > after)
-        .order_by(model.id)
+        .where(model.account_id == account_id, model.id < before)
+        .order_by(model.id.desc())
         .limit(limit)
     )
     return [(row[0], row[1], row[2]) for row in await session.execute(query)]
 
 
-async def follows_after(
-    session: AsyncSession, account_id: int, after: int, limit: int
+async def follows_before(
+    session: AsyncSession, account_id: int, before: int, limit: int
 ) -> list[tuple[Follow, str]]:
+    """Newest first, as Mastodon's following_accounts.csv."""
     query = (
         select(Follow, Account.username)
         .join(Account, Account.id == Follow.target_account_id)
-        .where(Follow.account_id == account_id, Follow.id > after)
-        .order_by(Follow.id)
+        .where(Follow.account_id == account_id, Follow.id < before)
+        .order_by(Follow.id.desc())
         .limit(limit)
     )
     return [(row[0], row[1]) for row in await session.execute(query)]
@@ -361,14 +363,15 @@ async def blocks_after(
     return [(row[0], row[1]) for row in await session.execute(query)]
 
 
-async def mutes_after(
-    session: AsyncSession, account_id: int, after: int, limit: int
+async def mutes_before(
+    session: AsyncSession, account_id: int, before: int, limit: int
 ) -> list[tuple[Mute, str]]:
+    """Newest first, as Mastodon's muted_accounts.csv."""
     query = (
         select(Mute, Account.username)
         .join(Account, Account.id == Mute.target_account_id)
-        .where(Mute.account_id == account_id, Mute.id > after)
-        .order_by(Mute.id)
+        .where(Mute.account_id == account_id, Mute.id < before)
+        .order_by(Mute.id.desc())
         .limit(limit)
     )
     return [(row[0], row[1]) for row in await session.execute(query)]
