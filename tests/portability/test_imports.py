@@ -174,6 +174,11 @@ async def test_bad_imports_are_refused_naming_the_field(app_factory: Any) -> Non
         )
         assert accepted.status_code == 202, accepted.text
         assert accepted.json()["likely_mismatched"] is True
+        reader = await create_token(app, _alice.id, scopes=frozenset({"read:mutes"}))
+        path = f"/api/v1/imports/{accepted.json()['id']}"
+        assert (await client.get(path, headers=auth(reader))).status_code == 200
+        statuses_only = await create_token(app, _alice.id, scopes=frozenset({"read:statuses"}))
+        assert (await client.get(path, headers=auth(statuses_only))).status_code == 403
         _other, other_token = await user_with_token(app, "other")
         assert (
             await client.get(f"/api/v1/imports/{accepted.json()['id']}", headers=auth(other_token))

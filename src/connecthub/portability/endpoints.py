@@ -34,6 +34,18 @@ IMPORT_SCOPES = {
     csv_files.LISTS: "write:lists",
 }
 Importer = Annotated[Caller, Depends(require("write", *IMPORT_SCOPES.values()))]
+# Reading one's imports: any scope that reads or writes what they import.
+ImportReader = Annotated[
+    Caller,
+    Depends(
+        require(
+            "read",
+            "write",
+            *IMPORT_SCOPES.values(),
+            *(scope.replace("write:", "read:") for scope in IMPORT_SCOPES.values()),
+        )
+    ),
+]
 ERRORS_SHOWN = 100
 
 EXPORT_DESCRIPTION = """\
@@ -174,7 +186,7 @@ async def request_import(request: Request, caller: Importer, uow: UowDep) -> JSO
 
 
 @router.get("/api/v1/imports", summary="My imports, newest first (the last 20)")
-async def list_imports(caller: Importer, uow: UowDep) -> list[DataImport]:
+async def list_imports(caller: ImportReader, uow: UowDep) -> list[DataImport]:
     return [import_entity(row, []) for row in await service.imports_of(uow, caller.account_id)]
 
 
@@ -182,7 +194,7 @@ async def list_imports(caller: Importer, uow: UowDep) -> list[DataImport]:
     "/api/v1/imports/{import_id:id}",
     summary="One import: its progress and the rows that failed (the first 100), with why",
 )
-async def get_import(import_id: PathId, caller: Importer, uow: UowDep) -> DataImport:
+async def get_import(import_id: PathId, caller: ImportReader, uow: UowDep) -> DataImport:
     record = await service.import_of(uow, caller.account_id, import_id)
     failed = await service.failed_rows(uow.session, record.id, ERRORS_SHOWN)
     return import_entity(record, failed)
