@@ -13,6 +13,7 @@ from connecthub.infra.db import Base
 from connecthub.media import models as media_models
 from connecthub.notifications import models as notifications_models
 from connecthub.oidc import models as oidc_models
+from connecthub.portability import models as portability_models
 from connecthub.privacy import models as privacy_models
 from connecthub.push import models as push_models
 from connecthub.relationships import models as relationships_models
@@ -35,6 +36,7 @@ __all__ = [
     "media_models",
     "notifications_models",
     "oidc_models",
+    "portability_models",
     "privacy_models",
     "push_models",
     "relationships_models",

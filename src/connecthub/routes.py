@@ -19,6 +19,7 @@ from connecthub.notifications.endpoints import router as notifications_router
 from connecthub.oauth.endpoints import router as oauth_router
 from connecthub.oidc.endpoints import router as oidc_router
 from connecthub.ops.endpoints import router as ops_router
+from connecthub.portability.endpoints import router as portability_router
 from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
 from connecthub.push.endpoints import router as push_router
@@ -60,6 +61,7 @@ _DOMAIN_ROUTERS = (
     tags_router,
     privacy_router,
     privacy_admin_router,
+    portability_router,
     admin_router,
     flags_router,
     emojis_router,

@@ -703,6 +703,22 @@ async def _account_deletion(w: World) -> Call:
     return Call("POST", "/api/v1/connecthub/account_deletion", token, expect=202, kwargs=body)
 
 
+@scenario("POST /api/v1/exports")
+async def _export(w: World) -> Call:
+    _me, token = await w.user("alice")
+    return Call("POST", "/api/v1/exports", token, expect=202)
+
+
+@scenario("POST /api/v1/imports")
+async def _import(w: World) -> Call:
+    _me, token = await w.user("alice")
+    await w.user("bob")
+    data = b"bob@localhost:8000\ncarol@localhost:8000\n"
+    files = {"data": ("blocked_accounts.csv", data, "text/csv")}
+    body = {"data": {"type": "blocking"}, "files": files}
+    return Call("POST", "/api/v1/imports", token, expect=202, kwargs=body)
+
+
 # --- the server-rendered pages (forms with a CSRF token) ----------------------------------
 
 
@@ -1080,6 +1096,8 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/admin/accounts/{account_id:id}/unsuspend": Budget(5, 4),
     "POST /api/v1/apps": Budget(2, 1),
     "POST /api/v1/connecthub/account_deletion": Budget(12, 11),
+    "POST /api/v1/exports": Budget(4, 3),
+    "POST /api/v1/imports": Budget(4, 3),
     "POST /api/v1/connecthub/conversations/{conversation_id}/typing": Budget(5, 4),
     "POST /api/v1/connecthub/password": Budget(5, 4),
     "POST /api/v1/connecthub/password_reset": Budget(3, 2),

@@ -162,6 +162,7 @@ HANDLED_ELSEWHERE = {
     ("oauth_applications", "owner_account_id"): "detached, not deleted",
     ("account_deletions", "account_id"): "kept: the record of the deletion",
     ("trend_reviews", "reviewed_by_account_id"): "kept: a moderation record names the tombstone",
+    ("data_exports", "account_id"): "portability service (archives purged)",
 }
 
 

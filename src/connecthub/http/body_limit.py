@@ -8,8 +8,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from connecthub.http.errors import error_body
 
-# Upload routes take the larger limit; everything else is JSON or form data.
-UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
+# Upload routes take the larger limit; everything else is JSON or form data. Imports (CSV
+# files up to Mastodon's 20 MB, checked by portability's service) are uploads too.
+UPLOAD_PATHS = (
+    "/api/v1/media",
+    "/api/v2/media",
+    "/api/v1/accounts/update_credentials",
+    "/api/v1/imports",
+)
 
 
 class BodyLimit:

@@ -8,6 +8,7 @@ Failures surface as `StorageFull` (the disk or the bucket is full) or `StorageUn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import os
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 # Every object is immutable: caches (browsers, a CDN) may keep it for a year.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 CHUNK_SIZE = 64 * 1024
+# S3 multipart parts (5 MiB is S3's smallest part but the last).
+UPLOAD_PART_SIZE = 8 * 1024 * 1024
 LOCAL_MEDIA_PATH = "/system/media"
 
 
@@ -53,6 +56,11 @@ class StorageUnavailable(StorageError):
 
 class MediaStorage(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Store a local file of any size, read in parts (an archive): never whole in
+        memory."""
+        ...
+
     async def get(self, key: str) -> bytes: ...
     async def size(self, key: str) -> int | None:
         """The object's size in bytes, or None when there is no such object."""
@@ -106,6 +114,23 @@ class LocalStorage:
         temporary = path.with_name(f"{path.name}.{os.getpid()}.{id(data)}.part")
         try:
             temporary.write_bytes(data)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        try:
+            await asyncio.to_thread(self._copy, path, self._path(key))
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(str(exc)) from exc
+            raise StorageUnavailable(str(exc)) from exc
+
+    def _copy(self, source: Path, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.part")
+        try:
+            shutil.copyfile(source, temporary)  # copies in chunks
             os.replace(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
@@ -225,6 +250,44 @@ class S3Storage:
             CacheControl=CACHE_CONTROL,
             ContentDisposition=content_disposition(key),
         )
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """A multipart upload, one part in memory at a time; aborted on any failure so
+        the store keeps no orphaned parts."""
+        started = await self._call(
+            "create_multipart_upload",
+            Key=key,
+            ContentType=content_type,
+            ContentDisposition=f'attachment; filename="{key.rsplit("/", 1)[-1]}"',
+        )
+        upload_id = started["UploadId"]
+        parts: list[dict[str, Any]] = []
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+            try:
+                while chunk := await asyncio.to_thread(handle.read, UPLOAD_PART_SIZE):
+                    number = len(parts) + 1
+                    answer = await self._call(
+                        "upload_part", Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
+                    )
+                    parts.append({"ETag": answer["ETag"], "PartNumber": number})
+            finally:
+                await asyncio.to_thread(handle.close)
+            if not parts:  # an empty file: S3 wants at least one part
+                answer = await self._call(
+                    "upload_part", Key=key, UploadId=upload_id, PartNumber=1, Body=b""
+                )
+                parts.append({"ETag": answer["ETag"], "PartNumber": 1})
+            await self._call(
+                "complete_multipart_upload",
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            with contextlib.suppress(StorageError):
+                await self._call("abort_multipart_upload", Key=key, UploadId=upload_id)
+            raise
 
     async def get(self, key: str) -> bytes:
         response = await self._call("get_object", Key=key)

@@ -9,7 +9,8 @@ with exactly the rows a statement deleted, so nothing is counted twice.
 Order: statuses and boosts first (through the statuses service: boosts of them, reply and
 boost counts, conversations, media and timeline removal all follow its rules), then what
 the account gave others (favourites, poll votes), the follow graph both ways (the other
-accounts' counters kept right), the plain rows of `repository.ERASED_ROWS`, its remaining
+accounts' counters kept right), its data exports (archives purged from the store through
+the portability service), the plain rows of `repository.ERASED_ROWS`, its remaining
 media and profile images, and last the tombstone: the account row keeps its id and
 username (reserved, as in Mastodon) and loses everything else; the user row (e-mail,
 password, second factor) is deleted.
@@ -25,6 +26,7 @@ from connecthub.clock import utcnow
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
+from connecthub.portability import service as portability
 from connecthub.privacy import repository
 from connecthub.relationships import service as relationships
 from connecthub.statuses import service as statuses
@@ -67,6 +69,10 @@ async def _follows(uow: UnitOfWork, account: Account, batch: int) -> int:
     return await relationships.drop_follows_of(uow.session, account.id, batch)
 
 
+async def _exports(uow: UnitOfWork, account: Account, batch: int) -> int:
+    return await portability.erase_exports(uow, account.id, batch)
+
+
 def _plain(model: object, condition: repository.Condition) -> Step:
     async def step(uow: UnitOfWork, account: Account, batch: int) -> int:
         return await repository.delete_some(uow.session, model, condition(account.id), batch)
@@ -104,6 +110,7 @@ STEPS: list[tuple[str, Step]] = [
     ("statuses", _statuses),
     ("interactions", _interactions),
     ("follows", _follows),
+    ("data_exports", _exports),
     *((model.__tablename__, _plain(model, where)) for model, where in repository.ERASED_ROWS),
     ("media", _media),
     ("tombstone", _tombstone),

@@ -32,6 +32,7 @@ from connecthub.flags.models import FlagExposure
 from connecthub.infra.idempotency import IdempotencyRecord
 from connecthub.notifications.models import Notification
 from connecthub.oidc.models import Identity
+from connecthub.portability.models import DataImport
 from connecthub.privacy.models import AccountDeletion, Consent
 from connecthub.push.models import WebPushSubscription
 from connecthub.relationships.models import (
@@ -100,6 +101,7 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (Consent, lambda a: Consent.account_id == a),
     (Filter, lambda a: Filter.account_id == a),  # its keywords and statuses by cascade
     (FlagExposure, lambda a: FlagExposure.account_id == a),  # experiments' assignments
+    (DataImport, lambda a: DataImport.account_id == a),  # its rows go by cascade
 ]
 
 
