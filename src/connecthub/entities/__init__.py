@@ -38,6 +38,7 @@ from connecthub.entities.filters import (
     V1Filter,
 )
 from connecthub.entities.media import MediaAttachment
+from connecthub.entities.moderation import AccountWarning, AdminAppeal, Appeal
 from connecthub.entities.push import WebPushAlerts, WebPushPayload, WebPushSubscription
 from connecthub.entities.scheduled import (
     ScheduledStatus,
@@ -83,11 +84,14 @@ __all__ = [
     "Account",
     "AccountDeletion",
     "AccountRole",
+    "AccountWarning",
     "AdminAccount",
+    "AdminAppeal",
     "AdminCustomEmoji",
     "AdminIp",
     "Announcement",
     "AnnouncementReaction",
+    "Appeal",
     "Context",
     "Conversation",
     "CredentialAccount",
