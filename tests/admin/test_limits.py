@@ -67,9 +67,7 @@ async def test_silence_limits_the_account_until_unsilenced(app: Any, client: Any
     )
     assert [item["id"] for item in listed.json()] == [str(loud.id)]
     # A limited account's follows become requests, even of an unlocked account.
-    followed = await client.post(
-        f"/api/v1/accounts/{fan.id}/follow", headers=auth(loud_token)
-    )
+    followed = await client.post(f"/api/v1/accounts/{fan.id}/follow", headers=auth(loud_token))
     assert followed.status_code == 200, followed.text
     assert (followed.json()["following"], followed.json()["requested"]) == (False, True)
 
