@@ -46,7 +46,8 @@ async def test_silence_limits_the_account_until_unsilenced(app: Any, client: Any
     for token in (stranger_token, fan_token, None):
         for params in ({}, {"local": "true"}):
             shown = await _ids(client, PUBLIC, token, **params)
-            assert before["id"] not in shown and after["id"] not in shown
+            assert before["id"] not in shown
+            assert after["id"] not in shown
         tagged = await _ids(client, "/api/v1/timelines/tag/news", token)
         assert tagged == []
     # Followers still get every post in home; the posts themselves stay readable.
@@ -77,7 +78,8 @@ async def test_silence_limits_the_account_until_unsilenced(app: Any, client: Any
     assert "limited" not in lifted.json()["account"]
     await settle(app)
     shown = await _ids(client, PUBLIC, stranger_token)
-    assert before["id"] in shown and after["id"] in shown
+    assert before["id"] in shown
+    assert after["id"] in shown
     assert "loudmouth" in await _found(client, stranger_token, "loud")
     assert "limited" not in (await client.get(f"/api/v1/accounts/{loud.id}")).json()
     # Idempotent both ways.
