@@ -77,6 +77,17 @@ def unsensitize_account(uow: UnitOfWork, account: Account) -> None:
         _retire_status_renderings(uow)
 
 
+def moderation_state(account: Account, user: User | None) -> dict[str, bool]:
+    """The marks this module sets, as the audit trail keeps them before and after an act."""
+    return {
+        "suspended": account.suspended_at is not None,
+        "silenced": account.silenced_at is not None,
+        "sensitized": account.sensitized_at is not None,
+        "disabled": bool(user is not None and user.disabled),
+        "approved": bool(user is not None and user.approved),
+    }
+
+
 def _retire_status_renderings(uow: UnitOfWork) -> None:
     # Each cached status rendering carries `sensitive` as its author's mark left it, and no
     # row change names an author's statuses: the whole kind goes (a rare act; ADR 0026).

@@ -157,17 +157,6 @@ _NOTICES = {
 }
 
 
-def state_of(account: Account, user: User | None) -> dict[str, bool]:
-    """What the audit trail keeps of an account before and after an act."""
-    return {
-        "suspended": account.suspended_at is not None,
-        "silenced": account.silenced_at is not None,
-        "sensitized": account.sensitized_at is not None,
-        "disabled": bool(user is not None and user.disabled),
-        "approved": bool(user is not None and user.approved),
-    }
-
-
 async def _report(report_id: int | None) -> int | None:
     """The report an action names. Reports are another domain's (reports/, not merged
     here): until its service answers, no id names one, as no report exists (404, as
@@ -198,7 +187,7 @@ async def perform_action(
         # ConnectHub has no warning presets: no id names one (404, as Mastodon's find).
         raise NotFound("warning_preset_id does not name a warning preset")
     report_id = await _report(action.report_id)
-    before = state_of(account, user)
+    before = suspension.moderation_state(account, user)
     if action.type is ActionType.SUSPEND:
         await suspension.suspend_account(uow, account, user)
     elif action.type is ActionType.DISABLE:
@@ -234,7 +223,7 @@ async def perform_action(
         note_length=len(action.text),
         email_notification=action.send_email_notification,
         before=before,
-        after=state_of(account, user),
+        after=suspension.moderation_state(account, user),
     )
 
 
@@ -242,7 +231,7 @@ async def _undo(
     uow: UnitOfWork, moderator: Moderator, account_id: int, action: str
 ) -> AdminAccount:
     account, user = await _target(uow, moderator, account_id, action)
-    before = state_of(account, user)
+    before = suspension.moderation_state(account, user)
     if action == "unsuspend":
         suspension.unsuspend_account(account)
     elif action == "enable" and user is not None:
@@ -252,7 +241,14 @@ async def _undo(
     elif action == "unsensitive":
         suspension.unsensitize_account(uow, account)
     await uow.session.flush()
-    audit_act(uow, moderator, account, action, before=before, after=state_of(account, user))
+    audit_act(
+        uow,
+        moderator,
+        account,
+        action,
+        before=before,
+        after=suspension.moderation_state(account, user),
+    )
     return (await _with_ips(uow.session, [(account, user)]))[0]
 
 
@@ -278,7 +274,14 @@ async def reject(uow: UnitOfWork, moderator: Moderator, account_id: int) -> Admi
     account, user = await _target(uow, moderator, account_id, "reject")
     if user is None or user.approved:
         raise audit_refusal(moderator, "reject", account.id, Forbidden(NOT_ALLOWED))
-    before = state_of(account, user)
+    before = suspension.moderation_state(account, user)
     await privacy.delete_for_moderator(uow, account.id, moderator.account_id)
-    audit_act(uow, moderator, account, "reject", before=before, after=state_of(account, user))
+    audit_act(
+        uow,
+        moderator,
+        account,
+        "reject",
+        before=before,
+        after=suspension.moderation_state(account, user),
+    )
     return (await _with_ips(uow.session, [(account, user)]))[0]

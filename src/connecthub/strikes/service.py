@@ -14,7 +14,7 @@ strike's `appeal.state` says so. Every decision and refusal goes to the audit tr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from connecthub import entities
 from connecthub.accounts import suspension
@@ -122,7 +122,7 @@ async def appeal(
         raise ValidationFailed("id", "this strike has already been appealed")
     created = strike.created_at
     if created.tzinfo is None:  # SQLite gives naive datetimes; stored times are UTC
-        created = created.replace(tzinfo=utcnow().tzinfo)
+        created = created.replace(tzinfo=UTC)
     if created < utcnow() - MAX_STRIKE_AGE:
         raise ValidationFailed("id", "this strike is too old to be appealed (20 days)")
     made = Appeal(id=new_id(), account_id=account_id, account_warning_id=strike.id, text=text)
@@ -240,28 +240,20 @@ async def _undo(
         suspension.unsuspend_account(account)
 
 
-def _state(account: Account, user: User | None) -> dict[str, bool]:
-    return {
-        "suspended": account.suspended_at is not None,
-        "silenced": account.silenced_at is not None,
-        "sensitized": account.sensitized_at is not None,
-        "disabled": bool(user is not None and user.disabled),
-    }
-
-
 async def approve(uow: UnitOfWork, reviewer: Reviewer, appeal_id: int) -> entities.AdminAppeal:
     appeal, strike, account, user = await _pending(uow, reviewer, appeal_id, "approve")
-    before = _state(account, user)
+    before = suspension.moderation_state(account, user)
     await _undo(uow, strike, account, user)
     now = utcnow()
     appeal.approved_at = now
     appeal.approved_by_account_id = reviewer.account_id
     strike.overruled_at = now
     await uow.session.flush()
+    after = suspension.moderation_state(account, user)
+    role = reviewer.role or "user"
     audit_decision(
-        uow, reviewer.account_id, reviewer.role or "user", "approve", appeal, strike,
-        before=before, after=_state(account, user),
-    )  # fmt: skip
+        uow, reviewer.account_id, role, "approve", appeal, strike, before=before, after=after
+    )
     _mail(uow, account, user, strike, approved=True)
     rows = [(appeal, strike)]
     return (await serializers.admin_appeal_entities(uow.session, uow.engines.settings, rows))[0]
@@ -272,11 +264,11 @@ async def reject(uow: UnitOfWork, reviewer: Reviewer, appeal_id: int) -> entitie
     appeal.rejected_at = utcnow()
     appeal.rejected_by_account_id = reviewer.account_id
     await uow.session.flush()
-    state = _state(account, user)
+    state = suspension.moderation_state(account, user)
+    role = reviewer.role or "user"
     audit_decision(
-        uow, reviewer.account_id, reviewer.role or "user", "reject", appeal, strike,
-        before=state, after=state,
-    )  # fmt: skip
+        uow, reviewer.account_id, role, "reject", appeal, strike, before=state, after=state
+    )
     _mail(uow, account, user, strike, approved=False)
     rows = [(appeal, strike)]
     return (await serializers.admin_appeal_entities(uow.session, uow.engines.settings, rows))[0]
