@@ -112,6 +112,30 @@ def _record_id(params: dict[str, Any], field: str) -> int | None:
     return found
 
 
+# v1's status switches, in Mastodon's order: when several are sent, the last one present wins.
+_V1_STATUSES = ("active", "pending", "disabled", "silenced", "suspended")
+
+
+def _v1_filters(params: dict[str, Any], settings: Settings) -> AccountFilter:
+    """The v1 list's parameters as the v2 filters they stand for: Mastodon's defaults are
+    local and active accounts, and a switch counts when it is sent with any value."""
+
+    def sent(name: str) -> bool:
+        value = params.get(name)
+        return value is not None and value != "" and value != []
+
+    translated: dict[str, Any] = {
+        key: params[key]
+        for key in ("username", "display_name", "email", "ip", "by_domain")
+        if key in params
+    }
+    translated["origin"] = "remote" if sent("remote") else "local"
+    translated["status"] = next((name for name in reversed(_V1_STATUSES) if sent(name)), "active")
+    if sent("staff"):
+        translated["permissions"] = "staff"
+    return _filters(translated, settings)
+
+
 def _action(params: dict[str, Any]) -> AccountAction:
     kind = _choice(params, "type", [t.value for t in ActionType])
     if kind is None:
@@ -123,6 +147,35 @@ def _action(params: dict[str, Any]) -> AccountAction:
         report_id=_record_id(params, "report_id"),
         warning_preset_id=_record_id(params, "warning_preset_id"),
     )
+
+
+@router.get(
+    "/api/v1/admin/accounts",
+    summary="List accounts, filtered (moderators; Mastodon's v1 filters)",
+    description=(
+        "Mastodon's v1 admin account list: local and active accounts unless asked "
+        "otherwise. Switches (any value): `local`, `remote`, `active`, `pending`, "
+        "`disabled`, `silenced`, `suspended`, `staff`; text filters `username` (prefix), "
+        "`display_name`, `email` (substring), `ip`, `by_domain`. Newest first, paginated "
+        "with `max_id`, `since_id`, `min_id`, `limit` and the `Link` header. Needs "
+        "`admin:read:accounts`." + _WHO
+    ),
+)
+async def list_accounts_v1(
+    request: Request,
+    response: Response,
+    caller: ListCaller,
+    uow: UowDep,
+    settings: SettingsDep,
+    page: PageDep,
+) -> list[entities.AdminAccount]:
+    filters = _v1_filters(await read_params(request), settings)
+    found = await service.list_accounts(uow.session, moderator(caller), filters, page)
+    if found:
+        link = link_header(request, found[0].account.id, found[-1].account.id)
+        if link:
+            response.headers["Link"] = link
+    return [_entity(settings, item) for item in found]
 
 
 @router.get(
