@@ -161,6 +161,9 @@ HANDLED_ELSEWHERE = {
     ("media_attachments", "account_id"): "media service (files purged)",
     ("oauth_applications", "owner_account_id"): "detached, not deleted",
     ("account_deletions", "account_id"): "kept: the record of the deletion",
+    ("account_warnings", "account_id"): "kept: a moderator's strike on another account",
+    ("appeals", "approved_by_account_id"): "kept: a moderator's decision on another's appeal",
+    ("appeals", "rejected_by_account_id"): "kept: a moderator's decision on another's appeal",
 }
 
 

@@ -44,6 +44,7 @@ from connecthub.statuses.models import (
     TagFollow,
     ThreadMute,
 )
+from connecthub.strikes.models import AccountWarning, Appeal
 from connecthub.timelines.models import List, ListAccount, Marker
 
 Condition = Callable[[int], ColumnElement[bool]]
@@ -89,6 +90,10 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (Consent, lambda a: Consent.account_id == a),
     (Filter, lambda a: Filter.account_id == a),  # its keywords and statuses by cascade
     (FlagExposure, lambda a: FlagExposure.account_id == a),  # experiments' assignments
+    # The account's own strikes and its appeals of them (strikes a moderator gave others
+    # stay: they are the record of acts on other accounts).
+    (Appeal, lambda a: Appeal.account_id == a),
+    (AccountWarning, lambda a: AccountWarning.target_account_id == a),
 ]
 
 
