@@ -19,6 +19,7 @@ from connecthub.push import models as push_models
 from connecthub.relationships import models as relationships_models
 from connecthub.scheduled import models as scheduled_models
 from connecthub.statuses import models as statuses_models
+from connecthub.strikes import models as strikes_models
 from connecthub.timelines import models as timelines_models
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "relationships_models",
     "scheduled_models",
     "statuses_models",
+    "strikes_models",
     "timelines_models",
 ]

@@ -30,6 +30,7 @@ from connecthub.statuses.endpoints import router as statuses_router
 from connecthub.statuses.tags_endpoints import router as tags_router
 from connecthub.streaming.endpoints import router as streaming_router
 from connecthub.streaming.presence_endpoints import router as presence_router
+from connecthub.strikes.endpoints import router as strikes_router
 from connecthub.timelines.endpoints import router as timelines_router
 from connecthub.web.endpoints import router as web_router
 from connecthub.web_auth.endpoints import router as accounts_web_router
@@ -63,6 +64,7 @@ _DOMAIN_ROUTERS = (
     privacy_admin_router,
     portability_router,
     admin_router,
+    strikes_router,
     flags_router,
     emojis_router,
     announcements_router,

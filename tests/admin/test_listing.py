@@ -99,3 +99,30 @@ async def test_a_page_costs_the_same_queries_for_two_accounts_or_twenty(
     for number in range(20):
         await create_user(app, f"user{number}")
     assert await statements_for_a_page() == few
+
+
+async def test_the_v1_list_takes_mastodons_switches(app: Any, client: Any) -> None:
+    _, token = await staff(app, "moddy")
+    await staff(app, "olga", Role.ADMIN)
+    sus, _ = await create_user(app, "sus_pended")
+    quiet, _ = await create_user(app, "quiet")
+    await create_user(app, "pending_pat", approved=False)
+    assert (await act(client, token, sus.id, "suspend")).status_code == 200
+    assert (await act(client, token, quiet.id, "silence")).status_code == 200
+
+    async def listed(**params: Any) -> list[str]:
+        response = await client.get("/api/v1/admin/accounts", params=params, headers=auth(token))
+        assert response.status_code == 200, response.text
+        return [item["username"] for item in response.json()]
+
+    # Local and active by default; a switch counts whatever its value.
+    assert await listed() == ["quiet", "olga", "moddy"]
+    assert await listed(suspended="true") == ["sus_pended"]
+    assert await listed(pending="1") == ["pending_pat"]
+    assert await listed(silenced="true") == ["quiet"]
+    assert await listed(staff="true") == ["olga", "moddy"]
+    assert await listed(remote="true") == []
+    assert await listed(username="mod") == ["moddy"]
+    assert await listed(active="true", suspended="true") == ["sus_pended"]
+    bad = await client.get("/api/v1/admin/accounts", params={"ip": "nowhere"}, headers=auth(token))
+    assert bad.status_code == 422

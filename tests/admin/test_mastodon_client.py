@@ -28,9 +28,15 @@ def _moderate(server: LiveServer, token: str, victim_id: int) -> dict[str, Any]:
     api.admin_account_moderate(victim_id, "disable")
     seen["disabled"] = api.admin_account(victim_id)
     seen["enabled"] = api.admin_account_enable(victim_id)
+    api.admin_account_moderate(victim_id, "silence")
+    seen["silenced"] = api.admin_account(victim_id)
+    seen["unsilenced"] = api.admin_account_unsilence(victim_id)
+    api.admin_account_moderate(victim_id, "sensitive")
+    seen["sensitized"] = api.admin_account(victim_id)
+    seen["unsensitized"] = api.admin_account_unsensitive(victim_id)
     with pytest.raises(MastodonAPIError) as refused:
-        api.admin_account_moderate(victim_id, "silence")
-    seen["silence_error"] = refused.value
+        api.admin_account_moderate(victim_id, "obliterate")
+    seen["type_error"] = refused.value
     return seen
 
 
@@ -49,4 +55,9 @@ async def test_mastodon_py_moderates_an_account(
     assert seen["unsuspended"]["suspended"] is False
     assert seen["disabled"]["disabled"] is True
     assert seen["enabled"]["disabled"] is False
-    assert "422" in str(seen["silence_error"])
+    assert seen["silenced"]["silenced"] is True
+    assert seen["silenced"]["account"]["limited"] is True
+    assert seen["unsilenced"]["silenced"] is False
+    assert seen["sensitized"]["sensitized"] is True
+    assert seen["unsensitized"]["sensitized"] is False
+    assert "422" in str(seen["type_error"])

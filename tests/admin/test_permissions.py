@@ -14,7 +14,7 @@ from tests.factories import create_token, create_user
 from tests.privacy.support import ask_deletion
 from tests.social_factories import auth, user_with_token
 
-VERBS = ("unsuspend", "enable")
+VERBS = ("unsuspend", "enable", "unsilence", "unsensitive")
 
 
 async def test_plain_users_are_refused_even_with_admin_scopes(app: Any, client: Any) -> None:
@@ -85,17 +85,22 @@ async def test_unknown_accounts_are_404_and_bad_input_is_422(app: Any, client: A
         shown = await client.get(f"/api/v1/admin/accounts/{account_id}", headers=auth(token))
         assert shown.status_code == 404, account_id
 
-    for kind in ("sensitive", "silence"):
-        refused = await act(client, token, victim.id, kind)
-        assert refused.status_code == 422
-        assert "type" in refused.json()["error"]
-        assert kind in refused.json()["error"]
+    # Ids naming no record are 404, as Mastodon's `find` (no report or preset exists here).
+    for body in (
+        {"type": "none", "report_id": "12"},
+        {"type": "silence", "report_id": "twelve"},
+        {"type": "none", "warning_preset_id": "3"},
+    ):
+        response = await client.post(
+            f"/api/v1/admin/accounts/{victim.id}/action", json=body, headers=auth(token)
+        )
+        assert response.status_code == 404, (body, response.text)
+        field = next(key for key in body if key != "type")
+        assert field in response.json()["error"], response.text
     cases: list[tuple[dict[str, Any], str]] = [
         ({}, "type"),
         ({"type": "obliterate"}, "type"),
         ({"type": ["suspend"]}, "type"),
-        ({"type": "none", "report_id": "12"}, "report_id"),
-        ({"type": "none", "warning_preset_id": "3"}, "warning_preset_id"),
         ({"type": "none", "send_email_notification": "perhaps"}, "send_email_notification"),
         ({"type": "none", "text": {"nested": True}}, "text"),
     ]
@@ -115,6 +120,7 @@ async def test_unknown_accounts_are_404_and_bad_input_is_422(app: Any, client: A
     shown = await client.get(f"/api/v1/admin/accounts/{victim.id}", headers=auth(token))
     assert shown.json()["suspended"] is False
     assert shown.json()["disabled"] is False
+    assert shown.json()["silenced"] is False
 
 
 async def test_accounts_being_deleted_are_left_to_the_deletion(app: Any, client: Any) -> None:

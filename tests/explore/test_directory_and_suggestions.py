@@ -23,6 +23,8 @@ async def test_the_directory_lists_discoverable_accounts_by_activity(
     cat, _ = await user_with_token(app, "cat")
     dot, _ = await user_with_token(app, "dot")
     eve, _ = await user_with_token(app, "eve")
+    fox, _ = await user_with_token(app, "fox")
+    await set_account(app, fox.id, silenced_at=now, last_status_at=now)
     await set_account(app, ben.id, last_status_at=now - timedelta(hours=1))
     await set_account(app, cat.id, last_status_at=now - timedelta(days=3))
     await set_account(app, dot.id, discoverable=False, last_status_at=now)

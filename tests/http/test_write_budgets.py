@@ -826,6 +826,48 @@ scenario("POST /api/v1/admin/accounts/{account_id:id}/unsuspend")(
 scenario("POST /api/v1/admin/accounts/{account_id:id}/enable")(_admin("enable", before="disable"))
 scenario("POST /api/v1/admin/accounts/{account_id:id}/approve")(_admin("approve", approved=False))
 scenario("DELETE /api/v1/admin/accounts/{account_id:id}")(_admin("delete", before="suspend"))
+scenario("POST /api/v1/admin/accounts/{account_id:id}/unsilence")(
+    _admin("unsilence", before="silence")
+)
+scenario("POST /api/v1/admin/accounts/{account_id:id}/unsensitive")(
+    _admin("unsensitive", before="sensitive")
+)
+scenario("POST /api/v1/admin/accounts/{account_id:id}/reject")(_admin("reject", approved=False))
+
+
+# --- strikes and appeals ---------------------------------------------------------------------
+
+
+async def _struck(w: World) -> tuple[str, str, str]:
+    """A moderator's token, a limited user's token and the user's strike id."""
+    _mod, mod_token = await staff(w.app, "moddy", Role.ADMIN)
+    target_id, token = await w.user("target")
+    path = f"/api/v1/admin/accounts/{target_id}/action"
+    await w.ok("POST", path, mod_token, json={"type": "silence", "text": "loud"})
+    [strike] = await w.ok("GET", "/api/v1/strikes", token)
+    return mod_token, token, strike["id"]
+
+
+@scenario("POST /api/v1/strikes/{strike_id:id}/appeal")
+async def _appeal_strike(w: World) -> Call:
+    _mod_token, token, strike_id = await _struck(w)
+    body = {"json": {"text": "It was a joke"}}
+    return Call("POST", f"/api/v1/strikes/{strike_id}/appeal", token, kwargs=body)
+
+
+def _decide(verb: str) -> Scenario:
+    async def run(w: World) -> Call:
+        mod_token, token, strike_id = await _struck(w)
+        body = {"text": "It was a joke"}
+        await w.ok("POST", f"/api/v1/strikes/{strike_id}/appeal", token, json=body)
+        [appeal] = await w.ok("GET", "/api/v1/admin/appeals", mod_token)
+        return Call("POST", f"/api/v1/admin/appeals/{appeal['id']}/{verb}", mod_token)
+
+    return run
+
+
+scenario("POST /api/v1/admin/appeals/{appeal_id:id}/approve")(_decide("approve"))
+scenario("POST /api/v1/admin/appeals/{appeal_id:id}/reject")(_decide("reject"))
 
 
 # --- feature flags ---------------------------------------------------------------------------
@@ -1090,10 +1132,17 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/accounts/{account_id:id}/unendorse": Budget(11, 10),
     "POST /api/v1/accounts/{account_id:id}/unpin": Budget(11, 10),
     "POST /api/v1/featured_tags": Budget(6, 5),
-    "POST /api/v1/admin/accounts/{account_id:id}/action": Budget(7, 6),
+    # The action, its strike and the strike's notification (rendered for the stream).
+    "POST /api/v1/admin/accounts/{account_id:id}/action": Budget(13, 12),
     "POST /api/v1/admin/accounts/{account_id:id}/approve": Budget(5, 4),
     "POST /api/v1/admin/accounts/{account_id:id}/enable": Budget(5, 4),
     "POST /api/v1/admin/accounts/{account_id:id}/unsuspend": Budget(5, 4),
+    "POST /api/v1/admin/accounts/{account_id:id}/unsilence": Budget(5, 4),
+    "POST /api/v1/admin/accounts/{account_id:id}/unsensitive": Budget(5, 4),
+    "POST /api/v1/admin/accounts/{account_id:id}/reject": Budget(14, 13),
+    "POST /api/v1/strikes/{strike_id:id}/appeal": Budget(4, 3),
+    "POST /api/v1/admin/appeals/{appeal_id:id}/approve": Budget(7, 6),
+    "POST /api/v1/admin/appeals/{appeal_id:id}/reject": Budget(5, 4),
     "POST /api/v1/apps": Budget(2, 1),
     "POST /api/v1/connecthub/account_deletion": Budget(12, 11),
     "POST /api/v1/exports": Budget(4, 3),

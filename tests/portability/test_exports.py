@@ -21,6 +21,7 @@ from connecthub.infra.sweeper import sweep_once
 from connecthub.portability import tasks
 from connecthub.portability.models import DataExport
 from connecthub.privacy.service import record_consent
+from tests.admin.support import staff
 from tests.factories import create_token
 from tests.portability.support import (
     archive_validator,
@@ -51,6 +52,13 @@ async def test_an_account_with_every_kind_of_data_exports_it_all(app_factory: An
                 policy_version="2026-01",
                 method="api",
             )
+        _moderator, moderator_token = await staff(app, "moira")
+        warned = await client.post(
+            f"/api/v1/admin/accounts/{cast.alice.id}/action",
+            json={"type": "none", "text": "Mind the rules"},
+            headers=auth(moderator_token),
+        )
+        assert warned.status_code == 200, warned.text
         export = await build_export(app, client, cast.alice_token)
         archive = await download(client, export, cast.alice_token)
         names = set(archive.namelist())
@@ -76,6 +84,7 @@ async def test_an_account_with_every_kind_of_data_exports_it_all(app_factory: An
             "connecthub/sessions.json",
             "connecthub/sign_ins.json",
             "connecthub/consents.json",
+            "connecthub/strikes.json",
         ):
             assert name in names, name
 
@@ -165,6 +174,12 @@ async def test_an_account_with_every_kind_of_data_exports_it_all(app_factory: An
         assert sign_in["at"]
         assert read_json(archive, "connecthub/lists.json")[0]["title"] == "Friends"
         assert read_json(archive, "connecthub/poll_votes.json") == []
+        (strike,) = read_json(archive, "connecthub/strikes.json")
+        assert (strike["action"], strike["text"], strike["appeal"]) == (
+            "none",
+            "Mind the rules",
+            None,
+        )
 
         # The owner was told by e-mail, with the link.
         mails = list(Path(app.state.engines.settings.outbox_dir).glob("*.eml"))

@@ -52,6 +52,10 @@ class Account(Base):
     statuses_count: Mapped[int] = mapped_column(Integer, default=0)
     last_status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Moderators' marks (admin/, accounts/suspension.py): "limited" (Mastodon's silence)
+    # and every status shown sensitive.
+    silenced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sensitized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

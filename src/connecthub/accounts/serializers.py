@@ -63,7 +63,7 @@ def account_entity(
     if account.header_key:
         header = media_url(settings, account.header_key)
     info = role_info(role)
-    return {
+    entity: entities.Account = {
         "id": str(account.id),
         "username": account.username,
         "acct": account.username,
@@ -97,6 +97,10 @@ def account_entity(
         ],
         "fields": _fields(account),
     }
+    if account.silenced_at is not None:
+        # Every viewer gets it (Mastodon's serializer does not ask who is looking).
+        entity["limited"] = True
+    return entity
 
 
 def credential_account_entity(
@@ -158,8 +162,7 @@ def admin_account_entity(
     ips: Sequence[tuple[str, datetime]] = (),
 ) -> entities.AdminAccount:
     """Mastodon's Admin::Account (moderators' view); `user` is None once it is erased.
-    `ips`: the addresses its browser sessions came from, most recently used first.
-    ConnectHub has no silencing or forced-sensitive marking yet: both are always false."""
+    `ips`: the addresses its browser sessions came from, most recently used first."""
     return {
         "id": str(account.id),
         "username": account.username,
@@ -174,8 +177,8 @@ def admin_account_entity(
         "confirmed": bool(user and user.confirmed_at is not None),
         "approved": bool(user and user.approved),
         "disabled": bool(user is None or user.disabled),
-        "silenced": False,
-        "sensitized": False,
+        "silenced": account.silenced_at is not None,
+        "sensitized": account.sensitized_at is not None,
         "suspended": account.suspended_at is not None,
         "account": account_entity(settings, account, user.role if user else None),
     }

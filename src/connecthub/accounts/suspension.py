@@ -8,16 +8,25 @@ account and its content stay visible. Both end every way in at once: tokens are 
 (caches dropped after commit), browser sessions end, and after commit every open
 streaming connection of the account, on every server process, is closed.
 
+Limited (`Account.silenced_at`, Mastodon's "silence"): the account's posts leave the public
+and hashtag timelines and its profile leaves search for those who do not follow it, its
+follows become requests, and its Account entity says `limited`. Sensitized
+(`Account.sensitized_at`): every status of the account is shown `sensitive`, and its new
+posts with media are stored so.
+
 Each function is idempotent: suspending a suspended account changes nothing but signs out
-again whatever signed in since (nothing can have).
+again whatever signed in since (nothing can have); marking a marked account keeps the
+first mark's time.
 """
 
 from __future__ import annotations
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
+from connecthub.infra import entity_cache
 from connecthub.infra.uow import UnitOfWork
 from connecthub.oauth.tokens import close_account_connections, revoke_account_tokens
+from connecthub.statuses.serializers import STATUS
 from connecthub.web_auth.sessions import revoke_all_web_sessions
 
 
@@ -46,6 +55,43 @@ async def disable_user(uow: UnitOfWork, user: User) -> None:
 
 def enable_user(user: User) -> None:
     user.disabled = False
+
+
+def silence_account(account: Account) -> None:
+    account.silenced_at = account.silenced_at or utcnow()
+
+
+def unsilence_account(account: Account) -> None:
+    account.silenced_at = None
+
+
+def sensitize_account(uow: UnitOfWork, account: Account) -> None:
+    if account.sensitized_at is None:
+        account.sensitized_at = utcnow()
+        _retire_status_renderings(uow)
+
+
+def unsensitize_account(uow: UnitOfWork, account: Account) -> None:
+    if account.sensitized_at is not None:
+        account.sensitized_at = None
+        _retire_status_renderings(uow)
+
+
+def moderation_state(account: Account, user: User | None) -> dict[str, bool]:
+    """The marks this module sets, as the audit trail keeps them before and after an act."""
+    return {
+        "suspended": account.suspended_at is not None,
+        "silenced": account.silenced_at is not None,
+        "sensitized": account.sensitized_at is not None,
+        "disabled": bool(user is not None and user.disabled),
+        "approved": bool(user is not None and user.approved),
+    }
+
+
+def _retire_status_renderings(uow: UnitOfWork) -> None:
+    # Each cached status rendering carries `sensitive` as its author's mark left it, and no
+    # row change names an author's statuses: the whole kind goes (a rare act; ADR 0026).
+    entity_cache.retire_on_commit(uow.session, STATUS)
 
 
 async def _sign_out_everywhere(uow: UnitOfWork, account_id: int, user: User | None) -> None:

@@ -42,7 +42,7 @@ def _status_condition(status: AccountStatus) -> ColumnElement[bool]:
         return User.disabled.is_(True)
     if status is AccountStatus.SUSPENDED:
         return Account.suspended_at.is_not(None)
-    return false()  # silenced: no account can be silenced yet
+    return Account.silenced_at.is_not(None)  # silenced
 
 
 def _conditions(filters: AccountFilter) -> list[ColumnElement[bool]]:

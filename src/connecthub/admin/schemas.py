@@ -17,10 +17,6 @@ class ActionType(StrEnum):
     SUSPEND = "suspend"
 
 
-# Forcing media sensitive and silencing need account columns ConnectHub does not have yet.
-UNSUPPORTED_ACTIONS = frozenset({ActionType.SENSITIVE, ActionType.SILENCE})
-
-
 class AccountStatus(StrEnum):
     """The `status` filter of `GET /api/v2/admin/accounts`."""
 
@@ -43,7 +39,10 @@ class Moderator:
 class AccountAction:
     type: ActionType
     text: str = ""
-    send_email_notification: bool = False
+    # Mastodon's default: the account holder is told (notification and mail).
+    send_email_notification: bool = True
+    report_id: int | None = None
+    warning_preset_id: int | None = None
 
 
 @dataclass(frozen=True)

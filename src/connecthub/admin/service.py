@@ -1,14 +1,16 @@
 """Moderators' account rules: who may see and act on which account, and the actions
-themselves (none, disable, suspend; unsuspend, enable), which go through the one
-suspension path in accounts/suspension.py.
+themselves (none, sensitive, silence, disable, suspend; their undoing; rejecting a
+sign-up), which go through the one suspension path in accounts/suspension.py. Each action
+writes a strike (strikes/service.record), which tells the account holder when the
+moderator asks for it (`send_email_notification`, Mastodon's default).
 
 Who: a role with the Manage Users permission (moderators and admins), on an account whose
 role ranks strictly below theirs (`roles.outranks`), never on their own account. An account
 whose deletion was asked for is the privacy domain's: it is not unsuspended, enabled or
 acted on here. Every action is idempotent. Each one that commits writes an audit line
-(`admin.account_action`: who, what, on whom, `outcome` done) through ops/audit.py, and so
-does every attempt refused with 403 (`outcome` refused, with the reason), at once, as the
-refusal rolls the request back.
+(`admin.account_action`: who, what, on whom, the account's state `before` and `after`,
+`outcome` done) through ops/audit.py, and so does every attempt refused with 403
+(`outcome` refused, with the reason), at once, as the refusal rolls the request back.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from connecthub.accounts.models import Account, User
 from connecthub.accounts.roles import Permission, has_permission, outranks
 from connecthub.admin import repository
 from connecthub.admin.schemas import (
-    UNSUPPORTED_ACTIONS,
     AccountAction,
     AccountFilter,
     ActionType,
@@ -35,6 +36,7 @@ from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
 from connecthub.privacy import service as privacy
+from connecthub.strikes import service as strikes
 
 AUDIT_EVENT = "admin.account_action"
 
@@ -145,9 +147,23 @@ def audit_act(
 
 _NOTICES = {
     ActionType.NONE: "A moderator sent you a warning about your account.",
+    ActionType.SENSITIVE: "A moderator has marked the media of your account as sensitive.",
+    ActionType.SILENCE: (
+        "A moderator has limited your account: only your followers see your posts, and "
+        "your follows need approval."
+    ),
     ActionType.DISABLE: "A moderator has disabled sign-in to your account.",
     ActionType.SUSPEND: "A moderator has suspended your account: it and its posts are hidden.",
 }
+
+
+async def _report(report_id: int | None) -> int | None:
+    """The report an action names. Reports are another domain's (reports/, not merged
+    here): until its service answers, no id names one, as no report exists (404, as
+    Mastodon's `Report.find`)."""
+    if report_id is None:
+        return None
+    raise NotFound("report_id does not name a report")
 
 
 def _notify(uow: UnitOfWork, account: Account, user: User, action: AccountAction) -> None:
@@ -167,38 +183,105 @@ async def perform_action(
     uow: UnitOfWork, moderator: Moderator, account_id: int, action: AccountAction
 ) -> None:
     account, user = await _target(uow, moderator, account_id, action.type.value)
-    if action.type in UNSUPPORTED_ACTIONS:
-        raise ValidationFailed(
-            "type", f"{action.type.value!r} is not supported by this server (yet)"
-        )
+    if action.warning_preset_id is not None:
+        # ConnectHub has no warning presets: no id names one (404, as Mastodon's find).
+        raise NotFound("warning_preset_id does not name a warning preset")
+    report_id = await _report(action.report_id)
+    before = suspension.moderation_state(account, user)
     if action.type is ActionType.SUSPEND:
         await suspension.suspend_account(uow, account, user)
     elif action.type is ActionType.DISABLE:
         if user is None:
             raise ValidationFailed("type", "this account has no login to disable")
         await suspension.disable_user(uow, user)
-    if action.send_email_notification and user is not None:
+    elif action.type is ActionType.SILENCE:
+        suspension.silence_account(account)
+    elif action.type is ActionType.SENSITIVE:
+        suspension.sensitize_account(uow, account)
+    # Mastodon tells only local accounts with a login; here every account has one until
+    # it is erased.
+    tell = action.send_email_notification and user is not None
+    strike = await strikes.record(
+        uow,
+        moderator_account_id=moderator.account_id,
+        target=account,
+        action=action.type.value,
+        text=action.text,
+        report_id=report_id,
+        status_ids=[],
+        notify_target=tell,
+    )
+    if tell and user is not None:
         _notify(uow, account, user, action)
     audit_act(
         uow,
         moderator,
         account,
         action.type.value,
+        strike_id=strike.id,
+        report_id=report_id,
         note_length=len(action.text),
         email_notification=action.send_email_notification,
+        before=before,
+        after=suspension.moderation_state(account, user),
     )
 
 
-async def unsuspend(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
-    account, user = await _target(uow, moderator, account_id, "unsuspend")
-    suspension.unsuspend_account(account)
-    audit_act(uow, moderator, account, "unsuspend")
+async def _undo(
+    uow: UnitOfWork, moderator: Moderator, account_id: int, action: str
+) -> AdminAccount:
+    account, user = await _target(uow, moderator, account_id, action)
+    before = suspension.moderation_state(account, user)
+    if action == "unsuspend":
+        suspension.unsuspend_account(account)
+    elif action == "enable" and user is not None:
+        suspension.enable_user(user)
+    elif action == "unsilence":
+        suspension.unsilence_account(account)
+    elif action == "unsensitive":
+        suspension.unsensitize_account(uow, account)
+    await uow.session.flush()
+    audit_act(
+        uow,
+        moderator,
+        account,
+        action,
+        before=before,
+        after=suspension.moderation_state(account, user),
+    )
     return (await _with_ips(uow.session, [(account, user)]))[0]
 
 
+async def unsuspend(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
+    return await _undo(uow, moderator, account_id, "unsuspend")
+
+
 async def enable(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
-    account, user = await _target(uow, moderator, account_id, "enable")
-    if user is not None:
-        suspension.enable_user(user)
-    audit_act(uow, moderator, account, "enable")
+    return await _undo(uow, moderator, account_id, "enable")
+
+
+async def unsilence(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
+    return await _undo(uow, moderator, account_id, "unsilence")
+
+
+async def unsensitive(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
+    return await _undo(uow, moderator, account_id, "unsensitive")
+
+
+async def reject(uow: UnitOfWork, moderator: Moderator, account_id: int) -> AdminAccount:
+    """Turn down a sign-up held for approval: the account is erased as a deleted one is
+    (privacy's one erasure path). 403 for an account already approved (Mastodon's policy)."""
+    account, user = await _target(uow, moderator, account_id, "reject")
+    if user is None or user.approved:
+        raise audit_refusal(moderator, "reject", account.id, Forbidden(NOT_ALLOWED))
+    before = suspension.moderation_state(account, user)
+    await privacy.delete_for_moderator(uow, account.id, moderator.account_id)
+    audit_act(
+        uow,
+        moderator,
+        account,
+        "reject",
+        before=before,
+        after=suspension.moderation_state(account, user),
+    )
     return (await _with_ips(uow.session, [(account, user)]))[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, case, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
@@ -15,6 +15,18 @@ from connecthub.statuses.models import Tag
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _findable_by(viewer_id: int, key: str) -> ColumnElement[bool]:
+    """A limited (silenced) account is left out of the prefix matches of those who do not
+    follow it; its exact username still finds it (it stays reachable, as Mastodon's)."""
+    follows = exists().where(Follow.account_id == viewer_id, Follow.target_account_id == Account.id)
+    return or_(
+        Account.silenced_at.is_(None),
+        Account.id == viewer_id,
+        Account.username_key == key,
+        follows,
+    )
 
 
 async def accounts_by_username_prefix(
@@ -28,7 +40,8 @@ async def accounts_by_username_prefix(
     followers: bool = False,
 ) -> Sequence[Account]:
     """Active accounts whose username starts with `prefix` (case-insensitive), the exact
-    match first, leaving out any account across a block with the viewer; only those the
+    match first, leaving out any account across a block with the viewer and limited
+    accounts the viewer does not follow (`_findable_by`); only those the
     viewer follows (`following`) or who follow the viewer (`followers`) when asked."""
     key = prefix.lower()
     narrowed = []
@@ -44,6 +57,7 @@ async def accounts_by_username_prefix(
             Account.username_key.like(f"{_escape_like(key)}%", escape="\\"),
             Account.suspended_at.is_(None),
             ~blocked_between(viewer_id, Account.id),
+            _findable_by(viewer_id, key),
             *narrowed,
         )
         .order_by(case((Account.username_key == key, 0), else_=1), Account.username_key)

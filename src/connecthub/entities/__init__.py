@@ -39,6 +39,7 @@ from connecthub.entities.filters import (
     V1Filter,
 )
 from connecthub.entities.media import MediaAttachment
+from connecthub.entities.moderation import AccountWarning, AdminAppeal, Appeal
 from connecthub.entities.push import WebPushAlerts, WebPushPayload, WebPushSubscription
 from connecthub.entities.scheduled import (
     ScheduledStatus,
@@ -84,13 +85,16 @@ __all__ = [
     "Account",
     "AccountDeletion",
     "AccountRole",
+    "AccountWarning",
     "AdminAccount",
+    "AdminAppeal",
     "AdminCustomEmoji",
     "AdminIp",
     "AdminTag",
     "AdminTrendsLink",
     "Announcement",
     "AnnouncementReaction",
+    "Appeal",
     "Context",
     "Conversation",
     "CredentialAccount",

@@ -3,6 +3,8 @@ and the moderators' Admin::Account."""
 
 from __future__ import annotations
 
+from typing import NotRequired
+
 # typing_extensions' TypedDict: pydantic needs it on Python 3.11 to read the types.
 from typing_extensions import TypedDict
 
@@ -66,6 +68,8 @@ class Account(TypedDict):
     emojis: list[CustomEmoji]
     roles: list[AccountRole]
     fields: list[Field]
+    # Only on an account moderators limited (silenced), as Mastodon.
+    limited: NotRequired[bool]
 
 
 class MutedAccount(Account):

@@ -8,6 +8,7 @@ from typing import NotRequired
 from typing_extensions import TypedDict
 
 from connecthub.entities.accounts import Account
+from connecthub.entities.moderation import AccountWarning
 from connecthub.entities.statuses import Status, TagDetails
 
 
@@ -19,6 +20,8 @@ class Notification(TypedDict):
     account: Account
     # Only for the types a status caused (mention, status, reblog, favourite, poll, update).
     status: NotRequired[Status]
+    # Only for `moderation_warning`: the strike.
+    moderation_warning: NotRequired[AccountWarning]
 
 
 class NotificationGroup(TypedDict):
@@ -33,6 +36,8 @@ class NotificationGroup(TypedDict):
     sample_account_ids: list[str]
     # Only for the types a status caused, as the Notification's `status`.
     status_id: NotRequired[str | None]
+    # Only for `moderation_warning`, as the Notification's.
+    moderation_warning: NotRequired[AccountWarning]
 
 
 class PartialAccountWithAvatar(TypedDict):

@@ -23,13 +23,14 @@ from connecthub.statuses.models import Favourite, Status, StatusTag, Tag, Visibi
 
 
 def _trend_worthy(author: Any = Account) -> Any:
-    """A post that may make something trend: public, not a boost, by an active account
-    that chose to be discoverable."""
+    """A post that may make something trend: public, not a boost, by an active account,
+    not silenced, that chose to be discoverable."""
     return and_(
         Status.visibility == Visibility.PUBLIC,
         Status.reblog_of_id.is_(None),
         author.id == Status.account_id,
         author.suspended_at.is_(None),
+        author.silenced_at.is_(None),
         author.discoverable.is_(True),
     )
 
@@ -179,10 +180,12 @@ async def reviews(session: AsyncSession, kind: str, item_ids: Sequence[int]) -> 
 
 
 def _listable() -> Any:
-    """An account the directory and suggestions may show: discoverable, active, approved."""
+    """An account the directory and suggestions may show: discoverable, active, not
+    silenced (Mastodon's `discoverable` scope), approved."""
     return and_(
         Account.discoverable.is_(True),
         Account.suspended_at.is_(None),
+        Account.silenced_at.is_(None),
         exists().where(User.account_id == Account.id, User.approved.is_(True)),
     )
 

@@ -296,6 +296,7 @@ class NotificationView(NamedTuple):
     created_at: datetime
     status_id: int | None
     from_account_id: int
+    activity_id: int  # what caused it: a strike, for `moderation_warning`
     group_key: str | None
 
 
@@ -305,7 +306,8 @@ VIEW_COLUMNS = (
     Notification.created_at,
     Notification.status_id,
     Notification.from_account_id,
-    Notification.group_key,
+    Notification.activity_id,
+    Notification.group_key,  # last: a page of groups reads its own (_group_page_read)
 )
 
 

@@ -18,9 +18,21 @@ from connecthub.notifications.grouping import ungrouped_key
 from connecthub.notifications.repository import GroupMember, NotificationView, Row
 from connecthub.statuses.entity_bytes import refs, status_bytes
 from connecthub.statuses.serializers import render_accounts, status_entities
+from connecthub.strikes.serializers import warnings_by_id
 
 # Types whose entity carries the status that caused them.
 STATUS_TYPES = frozenset({"mention", "status", "reblog", "favourite", "poll", "update"})
+# The type whose entity carries the strike (`activity_id`) that caused it.
+WARNING_TYPE = "moderation_warning"
+
+
+async def _warnings(
+    session: AsyncSession, settings: Settings, typed_activities: Iterable[tuple[str, int]]
+) -> dict[int, entities.AccountWarning]:
+    """The strikes of the `moderation_warning` notifications among (type, activity id)
+    pairs: no query when there are none."""
+    ids = {activity_id for type, activity_id in typed_activities if type == WARNING_TYPE}
+    return await warnings_by_id(session, settings, ids) if ids else {}
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,9 @@ async def notification_entities(
     )
     senders = [text for r in rows for text in (r.sender.display_name, r.sender.note)]
     used = await emojis.used_in(session, settings, senders)
+    warnings = await _warnings(
+        session, settings, ((r.notification.type, r.notification.activity_id) for r in rows)
+    )
     found: list[entities.Notification] = []
     for row in rows:
         notification = row.notification
@@ -77,6 +92,9 @@ async def notification_entities(
         if notification.type in STATUS_TYPES and status is None:
             # Hidden by the viewer's filters, or gone: Mastodon shows no such notification
             # (its `status` is never null).
+            continue
+        warning = warnings.get(notification.activity_id)
+        if notification.type == WARNING_TYPE and warning is None:
             continue
         entity: entities.Notification = {
             "id": str(notification.id),
@@ -87,6 +105,8 @@ async def notification_entities(
         }
         if notification.type in STATUS_TYPES and status is not None:
             entity["status"] = status
+        if warning is not None and notification.type == WARNING_TYPE:
+            entity["moderation_warning"] = warning
         found.append(entity)
     return found
 
@@ -115,20 +135,24 @@ async def notification_page(
         by_id = {row.notification.id: row for row in rows}
         ordered = [by_id[v.id] for v in views if v.id in by_id]
         return orjson.dumps(await notification_entities(session, ordered, viewer_id, settings))
+    warnings = await _warnings(session, settings, ((v.type, v.activity_id) for v in views))
     parts: list[bytes] = []
     for view in views:
         status = written.statuses.get(view.status_id) if view.status_id is not None else None
         with_status = view.type in STATUS_TYPES
         if with_status and status is None:
             continue  # hidden by the viewer's filters, or gone (as notification_entities)
-        head = orjson.dumps(
-            {
-                "id": str(view.id),
-                "type": view.type,
-                "created_at": iso(view.created_at),
-                "group_key": view.group_key or ungrouped_key(view.id),
-            }
-        )
+        head_fields: dict[str, object] = {
+            "id": str(view.id),
+            "type": view.type,
+            "created_at": iso(view.created_at),
+            "group_key": view.group_key or ungrouped_key(view.id),
+        }
+        if view.type == WARNING_TYPE:
+            if view.activity_id not in warnings:
+                continue  # its strike is gone (as notification_entities)
+            head_fields["moderation_warning"] = warnings[view.activity_id]
+        head = orjson.dumps(head_fields)
         part = head[:-1] + b',"account":' + written.accounts[view.from_account_id]
         if with_status and status is not None:
             part += b',"status":' + status
@@ -157,14 +181,20 @@ async def grouped_results(
     for member in members:
         by_key.setdefault(member.group_key, []).append(member)
     statuses = await _statuses(session, [v.status_id for v in views], viewer_id, settings, context)
+    warnings = await _warnings(session, settings, ((v.type, v.activity_id) for v in views))
     groups: list[entities.NotificationGroup] = []
     samples: list[list[int]] = []
     for view in views:
         if statuses.hides(view.type, view.status_id):
             continue
+        if view.type == WARNING_TYPE and view.activity_id not in warnings:
+            continue
         newest = by_key.get(view.group_key or "", [])
         sample = [m.from_account_id for m in newest] or [view.from_account_id]
-        groups.append(_group_entity(view, newest, sample, statuses, paginated))
+        group = _group_entity(view, newest, sample, statuses, paginated)
+        if view.type == WARNING_TYPE:
+            group["moderation_warning"] = warnings[view.activity_id]
+        groups.append(group)
         samples.append(sample)
     status_ids = [int(i) for g in groups if (i := g.get("status_id")) is not None]
     full_ids = [s[0] for s in samples] if partial_avatars else [i for s in samples for i in s]

@@ -39,7 +39,12 @@ class NotificationType(StrEnum):
     FAVOURITE = "favourite"
     POLL = "poll"
     UPDATE = "update"
+    # Mastodon 4.3: a strike (strikes/), sent by the account to itself as Mastodon does.
+    MODERATION_WARNING = "moderation_warning"
 
+
+# A poll's author is told that their own poll ended, and a struck account of its strike.
+_TO_ONESELF = frozenset({NotificationType.POLL, NotificationType.MODERATION_WARNING})
 
 TYPES = frozenset(t.value for t in NotificationType)
 
@@ -56,8 +61,7 @@ async def notify(
     """Record a notification (once: repeats are ignored) unless the recipient blocks or
     mutes the sender (or is blocked by them), may not read the status or muted its thread;
     after commit, publish it to the recipient's stream."""
-    # A poll's author is told that their own poll ended, as Mastodon does.
-    if recipient_id == from_account_id and type != NotificationType.POLL:
+    if recipient_id == from_account_id and type not in _TO_ONESELF:
         return
     session = uow.session
     now = utcnow()

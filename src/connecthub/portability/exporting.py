@@ -22,15 +22,19 @@ from typing import Any
 
 import structlog
 
+from connecthub import entities
 from connecthub.accounts.models import Account, User
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
+from connecthub.core.pagination import Page
 from connecthub.infra.engines import Engines
 from connecthub.infra.storage import StorageError
+from connecthub.infra.uow import UnitOfWork
 from connecthub.portability import activitystreams as ap
 from connecthub.portability import csv_files, repository
 from connecthub.portability.archive import ArchiveWriter, dumps
 from connecthub.statuses.models import Bookmark, Favourite, Status
+from connecthub.strikes import service as strikes_service
 
 log = structlog.get_logger(__name__)
 
@@ -506,9 +510,23 @@ async def consents(build: Build) -> None:
     )
 
 
-# Strikes and appeals: moderation's strikes are being added in another branch. When they
-# land, add a section writing `connecthub/strikes.json` (each strike with its appeal) here.
-MODERATION_SECTIONS: list[Section] = []
+async def strikes(build: Build) -> None:
+    """The moderators' strikes on the account, each with its appeal (AccountWarning)."""
+    found: list[entities.AccountWarning] = []
+    page = Page(limit=STRIKES_PAGE)
+    while True:
+        async with build.engines.db.session(readonly=True) as session:
+            uow = UnitOfWork(build.engines, session)
+            rows, ids = await strikes_service.own_strikes(uow, build.account.id, page)
+        found.extend(rows)
+        if len(ids) < STRIKES_PAGE:
+            break
+        page = Page(max_id=ids[-1], limit=STRIKES_PAGE)
+    await build.writer.json("connecthub/strikes.json", found)
+
+
+STRIKES_PAGE = 200
+MODERATION_SECTIONS: list[Section] = [strikes]
 
 SECTIONS: list[Section] = [
     media,

@@ -53,6 +53,7 @@ from connecthub.statuses.models import (
     TagFollow,
     ThreadMute,
 )
+from connecthub.strikes.models import AccountWarning, Appeal
 from connecthub.timelines.models import List, ListAccount, Marker
 
 Condition = Callable[[int], ColumnElement[bool]]
@@ -102,6 +103,10 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (Filter, lambda a: Filter.account_id == a),  # its keywords and statuses by cascade
     (FlagExposure, lambda a: FlagExposure.account_id == a),  # experiments' assignments
     (DataImport, lambda a: DataImport.account_id == a),  # its rows go by cascade
+    # The account's own strikes and its appeals of them (strikes a moderator gave others
+    # stay: they are the record of acts on other accounts).
+    (Appeal, lambda a: Appeal.account_id == a),
+    (AccountWarning, lambda a: AccountWarning.target_account_id == a),
 ]
 
 

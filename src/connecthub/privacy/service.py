@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.accounts.signup_hooks import Joined
 from connecthub.config import Settings
 from connecthub.infra.uow import UnitOfWork
-from connecthub.privacy import repository
+from connecthub.privacy import deletion, repository
 from connecthub.privacy.models import AccountDeletion, Consent
 
 TERMS = "terms"
@@ -38,3 +38,16 @@ async def record_terms_consent(uow: UnitOfWork, settings: Settings, joined: Join
 async def deletion_of(session: AsyncSession, account_id: int) -> AccountDeletion | None:
     """The account's deletion request, if it asked (or was asked) to be deleted."""
     return await repository.deletion_of(session, account_id)
+
+
+async def delete_for_moderator(
+    uow: UnitOfWork, account_id: int, moderator_account_id: int
+) -> AccountDeletion:
+    """A moderator's deletion of an account (a rejected sign-up): the same erasure as
+    self-service deletion (privacy/deletion.py), recorded as asked by them."""
+    return await deletion.request_deletion(
+        uow,
+        account_id,
+        requested_by=deletion.ADMIN,
+        requested_by_account_id=moderator_account_id,
+    )

@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, null, or_, select, union_all, update
+from sqlalchemy import (
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,6 +94,20 @@ async def blocked_either_way(session: AsyncSession, a: int, b: int) -> bool:
         )
     )
     return (await session.execute(query.limit(1))).first() is not None
+
+
+async def follow_checks(session: AsyncSession, actor_id: int, target_id: int) -> tuple[bool, bool]:
+    """Before a follow, in one round trip: whether a block stands between the two (either
+    way), and whether moderators limited the actor (whose follows are then requests)."""
+    blocked = exists().where(
+        or_(
+            and_(Block.account_id == actor_id, Block.target_account_id == target_id),
+            and_(Block.account_id == target_id, Block.target_account_id == actor_id),
+        )
+    )
+    limited = exists().where(Account.id == actor_id, Account.silenced_at.is_not(None))
+    row = (await session.execute(select(blocked, limited))).one()
+    return bool(row[0]), bool(row[1])
 
 
 async def edges_from(

@@ -75,18 +75,21 @@ def _apply(row: Follow | FollowRequest, options: FollowOptions) -> None:
 
 
 async def follow(uow: UnitOfWork, actor_id: int, target_id: int, options: FollowOptions) -> None:
-    """Follow, or ask to follow a locked account. Repeating it only updates the options."""
+    """Follow, or ask to follow a locked account (or ask for any follow, when moderators
+    limited the actor, as Mastodon). Repeating it only updates the options."""
     target = await target_account(uow, actor_id, target_id)
     session = uow.session
-    if await repository.blocked_either_way(session, actor_id, target_id):
+    blocked, actor_limited = await repository.follow_checks(session, actor_id, target_id)
+    if blocked:
         raise Forbidden("This action is not allowed")
+    as_request = target.locked or actor_limited
     existing = await repository.edge(session, Follow, actor_id, target_id)
-    if existing is None and target.locked:
+    if existing is None and as_request:
         existing = await repository.edge(session, FollowRequest, actor_id, target_id)
     if existing is not None:
         _apply(existing, options)
         return
-    model = FollowRequest if target.locked else Follow
+    model = FollowRequest if as_request else Follow
     row = model(
         id=new_id(),
         account_id=actor_id,

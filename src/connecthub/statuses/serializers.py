@@ -121,6 +121,8 @@ class Parts(TypedDict):
     emojis: list[entities.CustomEmoji]  # those its texts use (emojis/serializers.used)
     poll: bool  # whether it has one: polls themselves are read fresh
     card: entities.PreviewCard | None  # set by the card job, which drops the rendering
+    # Its author is marked sensitive by moderators (Account.sensitized_at): shown sensitive.
+    sensitized: bool
 
 
 # What every viewer sees of a status, rendered once and cached as JSON bytes (`STATUS`),
@@ -151,6 +153,7 @@ def _parts_of(cached: bytes) -> Parts:
         "emojis": value["emojis"],
         "poll": bool(value["poll"]),
         "card": value["card"],
+        "sensitized": bool(value["sensitive"]),
     }
 
 
@@ -299,6 +302,7 @@ def remember_new(
         "emojis": [],
         "poll": has_poll,
         "card": None,  # a new status' card comes later, from its job
+        "sensitized": author.sensitized_at is not None,
     }
     rendering = shared_bytes(settings.base_url, status, parts, author.username)
     entity_cache.remember(session, STATUS, {status.id: rendering})
@@ -371,6 +375,9 @@ def apply_filters(
             loaded.hidden.add(status.id)
 
 
+_POLL_MARK, _SENSITIZED_MARK = 1, 2
+
+
 @functools.cache
 def _miss_statements(dialect: str) -> dict[str, Any]:
     """The queries of a cache miss, built once per engine (building them cost about as
@@ -387,7 +394,16 @@ def _miss_statements(dialect: str) -> dict[str, Any]:
         .join(Tag, Tag.id == StatusTag.tag_id)
         .where(in_id_list(StatusTag.status_id, "ids", dialect))
         .order_by(Tag.name_key),
-        "polls": select(Poll.status_id).where(in_id_list(Poll.status_id, "ids", dialect)),
+        # Which statuses have a poll, and which have an author moderators marked
+        # sensitive: one round trip for both marks.
+        "marks": union_all(
+            select(Poll.status_id, literal(_POLL_MARK)).where(
+                in_id_list(Poll.status_id, "ids", dialect)
+            ),
+            select(Status.id, literal(_SENSITIZED_MARK))
+            .join(Account, Account.id == Status.account_id)
+            .where(in_id_list(Status.id, "ids", dialect), Account.sensitized_at.is_not(None)),
+        ),
     }
 
 
@@ -427,6 +443,7 @@ async def _render_parts(
             "emojis": [],
             "poll": False,
             "card": None,
+            "sensitized": False,
         }
         for i in ids
     }
@@ -441,8 +458,8 @@ async def _render_parts(
         media = await media_service.attachments_of_statuses(session, with_media)
         for status_id, rows in media.items():
             parts[status_id]["media_attachments"] = [media_entity(settings, m) for m in rows]
-    for status_id in await session.scalars(statements["polls"], params):
-        parts[status_id]["poll"] = True
+    for status_id, mark in (await session.execute(statements["marks"], params)).all():
+        parts[status_id]["poll" if mark == _POLL_MARK else "sensitized"] = True
     texts = [text for s in statuses for text in (s.text, s.spoiler_text)]
     found = await emojis.used_in(session, settings, texts)
     if found:
@@ -666,7 +683,7 @@ def _shared(root: str, status: Status, parts: Parts, username: str) -> Shared:
         "in_reply_to_account_id": str(status.in_reply_to_account_id)
         if status.in_reply_to_account_id
         else None,
-        "sensitive": status.sensitive,
+        "sensitive": status.sensitive or parts["sensitized"],
         "spoiler_text": status.spoiler_text,
         "visibility": visibility_name(status.visibility),
         "language": status.language,

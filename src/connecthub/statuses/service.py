@@ -243,6 +243,8 @@ async def _insert_status(
         status.has_media = await media_service.attach(
             uow, account_id=author.id, status_id=status.id, media_ids=media_ids
         )
+        # Moderators marked the author sensitive: their new media is stored so.
+        status.sensitive = status.sensitive or author.sensitized_at is not None
     poll = None
     if draft.poll is not None:
         poll = _poll_row(status, draft.poll)
@@ -257,7 +259,16 @@ async def _insert_status(
     )
     mentioned_ids = [a.id for a in mentioned]
     tag_keys = [t.name_key for t in tags]
-    await _after_post(uow, settings, status, parent, mentioned_ids, tag_keys, new_thread)
+    await _after_post(
+        uow,
+        settings,
+        status,
+        parent,
+        mentioned_ids,
+        tag_keys,
+        new_thread,
+        limited=author.silenced_at is not None,
+    )
     if poll is not None:
         _schedule_poll_expiry(uow, poll, draft.poll.expires_in if draft.poll else 0)
     cards_service.queue_fetch(
@@ -274,7 +285,12 @@ async def _after_post(
     mentioned_ids: list[int],
     tag_keys: list[str],
     new_thread: bool,
+    *,
+    limited: bool = False,
 ) -> None:
+    """`limited`: moderators limited the author, so the public streams do not carry it
+    (the public timelines leave it out for those who do not follow them; followers get it
+    through the fan-out)."""
     await notify_many(
         uow,
         recipient_ids=mentioned_ids,
@@ -308,11 +324,11 @@ async def _after_post(
             "entity": entity,
             "subscribers": self_thread,
             # Its hashtags' followers get it too (a public post only, as Mastodon).
-            "tagged": bool(tag_keys) and status.visibility == Visibility.PUBLIC,
+            "tagged": bool(tag_keys) and status.visibility == Visibility.PUBLIC and not limited,
         },
         job_id=f"fan-out:{status.id}",
     )
-    if status.visibility == Visibility.PUBLIC:
+    if status.visibility == Visibility.PUBLIC and not limited:
         event = channels.status_event(channels.UPDATE, entity)
         channels.send_on_commit(uow, event, channels.to_public(tag_keys))
 

@@ -567,11 +567,19 @@ async def follows(session: AsyncSession, account_id: int, target_id: int) -> boo
     return (await session.execute(query)).first() is not None
 
 
+def _author_not_limited() -> ColumnElement[bool]:
+    # Mastodon's public feeds leave limited (silenced) authors out for every reader, their
+    # followers included: those see them in home.
+    author = aliased(Account)
+    return ~exists().where(author.id == Status.account_id, author.silenced_at.is_not(None))
+
+
 def _public_filters(viewer_id: int | None, only_media: bool) -> list[Any]:
     filters: list[Any] = [
         Status.visibility == Visibility.PUBLIC,
         Status.reblog_of_id.is_(None),
         readable_with_boosted(viewer_id),
+        _author_not_limited(),
     ]
     if viewer_id is not None:
         filters.append(not_muted_by(viewer_id, Status.account_id))

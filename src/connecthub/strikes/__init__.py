@@ -1,0 +1,2 @@
+"""Strikes (Mastodon's AccountWarning: the record of a moderation action an account holder
+can read) and their appeals."""
