@@ -186,7 +186,9 @@ def _policy_columns(
         limited_account(sender),
         private_mention,
     ]
-    return [*choices, *(cast(flag, Boolean) for flag in flags)]
+    columns = [*choices, *(cast(flag, Boolean) for flag in flags)]
+    # Labelled: two equal columns (two `false()` placeholders) would be read as one.
+    return [column.label(f"policy_{i}") for i, column in enumerate(columns)]
 
 
 def _facts(row: Sequence[Any]) -> policy.Facts:
