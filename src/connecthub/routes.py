@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.admin.endpoints import router as admin_router
+from connecthub.dashboard.endpoints import router as dashboard_router
 from connecthub.announcements.endpoints import router as announcements_router
 from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.discovery.endpoints import router as discovery_router
@@ -57,6 +58,7 @@ _DOMAIN_ROUTERS = (
     privacy_router,
     privacy_admin_router,
     admin_router,
+    dashboard_router,
     flags_router,
     emojis_router,
     announcements_router,

@@ -35,9 +35,7 @@ async def test_filtered_notifications_are_not_streamed(
                 held = await post_status(server, bob_token, "@alice psst", visibility="direct")
                 # … and their public mention is not.
                 shown = await post_status(server, bob_token, f"@alice hello on {stream}")
-                message, before = await wait_for_message(
-                    ws, lambda m: m["event"] == "notification"
-                )
+                message, before = await wait_for_message(ws, lambda m: m["event"] == "notification")
                 assert payload(message)["status"]["id"] == shown["id"]
                 assert all(m["event"] != "notification" for m in before)
         stored = await api(

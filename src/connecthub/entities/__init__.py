@@ -23,6 +23,14 @@ from connecthub.entities.accounts import (
     Token,
 )
 from connecthub.entities.announcements import Announcement, AnnouncementReaction
+from connecthub.entities.dashboard import (
+    AdminCohort,
+    AdminCohortData,
+    AdminDimension,
+    AdminDimensionData,
+    AdminMeasure,
+    AdminMeasureData,
+)
 from connecthub.entities.extensions import (
     AccountDeletion,
     AdminCustomEmoji,
@@ -89,8 +97,14 @@ __all__ = [
     "AccountDeletion",
     "AccountRole",
     "AdminAccount",
+    "AdminCohort",
+    "AdminCohortData",
     "AdminCustomEmoji",
+    "AdminDimension",
+    "AdminDimensionData",
     "AdminIp",
+    "AdminMeasure",
+    "AdminMeasureData",
     "Announcement",
     "AnnouncementReaction",
     "Context",
