@@ -6,9 +6,9 @@ from fastapi import APIRouter, FastAPI
 
 from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.admin.endpoints import router as admin_router
-from connecthub.dashboard.endpoints import router as dashboard_router
 from connecthub.announcements.endpoints import router as announcements_router
 from connecthub.conversations.endpoints import router as conversations_router
+from connecthub.dashboard.endpoints import router as dashboard_router
 from connecthub.discovery.endpoints import router as discovery_router
 from connecthub.emojis.endpoints import router as emojis_router
 from connecthub.filters.endpoints import router as filters_router

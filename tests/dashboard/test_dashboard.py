@@ -100,7 +100,8 @@ async def test_dimensions(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert {e["key"] for e in software} & {"postgresql", "sqlite"}
     database = space[0]
     assert database["key"] in ("postgresql", "sqlite")
-    assert database["unit"] == "bytes" and int(database["value"]) > 0
+    assert database["unit"] == "bytes"
+    assert int(database["value"]) > 0
     assert database["human_value"].split()[1] in ("Bytes", "KB", "MB", "GB")
     assert space[-1]["key"] == "media"
 

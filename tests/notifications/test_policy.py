@@ -153,7 +153,7 @@ async def test_followed_senders_and_answers_to_your_own_pass(
     await follow(app, alice.id, bob.id)
     await post_status(client, bob_token, "@alice from a friend", visibility="direct")
     # Alice wrote to carol first: carol's direct answer in that thread is no stranger's.
-    opener = await post_status(client, token, f"@carol hello", visibility="direct")
+    opener = await post_status(client, token, "@carol hello", visibility="direct")
     await post_status(
         client, carol_token, "@alice hi back", visibility="direct", in_reply_to_id=opener["id"]
     )
@@ -177,7 +177,7 @@ async def test_accepting_moves_them_in_and_lets_later_ones_pass(
     assert (await client.get(f"{REQUESTS}/{request['id']}", headers=auth(token))).status_code == 404
     assert await _get(client, token, f"{REQUESTS}/merged") == {"merged": True}
     later = await post_status(client, bob_token, "@alice thanks", visibility="direct")
-    assert [n["status"]["id"] for n in await notifications(client, token)][0] == later["id"]
+    assert next(n["status"]["id"] for n in await notifications(client, token)) == later["id"]
     assert (await _get(client, token, V2))["summary"]["pending_requests_count"] == 0
 
 
@@ -238,7 +238,7 @@ async def test_requests_are_paged_with_link_headers(
 
 async def test_drop_and_filter_for_strangers(app: FastAPI, client: httpx.AsyncClient) -> None:
     alice, token = await user_with_token(app, "alice")
-    bob, bob_token = await user_with_token(app, "bob")
+    _bob, bob_token = await user_with_token(app, "bob")
     carol, carol_token = await user_with_token(app, "carol")
     await follow(app, alice.id, carol.id)
     status = await post_status(client, token, "like me")

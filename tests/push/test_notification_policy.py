@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.push.test_delivery import pushing, subscribe
 from tests.push.support import Device
+from tests.push.test_delivery import pushing, subscribe
 from tests.social_factories import post_status, user_with_token
 from tests.timelines.support import settle
 
