@@ -45,15 +45,20 @@ async def get_policy(uow: UnitOfWork, account_id: int) -> entities.NotificationP
     return policy_entity(await _choices(uow, account_id), await _summary(uow, account_id))
 
 
-async def update_policy(
-    uow: UnitOfWork, account_id: int, changes: Mapping[str, str]
-) -> entities.NotificationPolicy:
+async def _apply(uow: UnitOfWork, account_id: int, changes: Mapping[str, str]) -> dict[str, str]:
     """Set the given choices (each accept, filter or drop; 422 naming the field else)."""
     for field, value in changes.items():
         if value not in policy.CHOICES:
             raise ValidationFailed(field, f"must be one of {', '.join(policy.CHOICES)}")
     choices = {**await _choices(uow, account_id), **changes}
     await requests_repository.save_policy(uow.session, account_id, choices)
+    return choices
+
+
+async def update_policy(
+    uow: UnitOfWork, account_id: int, changes: Mapping[str, str]
+) -> entities.NotificationPolicy:
+    choices = await _apply(uow, account_id, changes)
     return policy_entity(choices, await _summary(uow, account_id))
 
 
@@ -69,8 +74,8 @@ async def update_v1_policy(
         V1_FIELDS[name]: str(policy.Choice.FILTER if on else policy.Choice.ACCEPT)
         for name, on in changes.items()
     }
-    await update_policy(uow, account_id, mapped)
-    return await get_v1_policy(uow, account_id)
+    choices = await _apply(uow, account_id, mapped)
+    return v1_policy_entity(choices, await _summary(uow, account_id))
 
 
 async def requests_page(
