@@ -117,6 +117,9 @@ async def test_a_strangers_private_mention_waits_in_a_request(
     assert await types_of(client, token) == ["mention"]
     held = await notifications(client, token, include_filtered="true")
     assert [n["status"]["id"] for n in held][1:] == [second["id"], first["id"]]
+    # One sender's notifications include the held ones (how clients show a request).
+    from_bob = await notifications(client, token, account_id=str(bob.id))
+    assert [n["status"]["id"] for n in from_bob] == [n["status"]["id"] for n in held]
     grouped = await _get(client, token, "/api/v2/notifications")
     assert len(grouped["notification_groups"]) == 1
     grouped = await _get(client, token, "/api/v2/notifications", include_filtered="true")
@@ -141,6 +144,13 @@ async def test_a_strangers_private_mention_waits_in_a_request(
     assert answer.status_code == 404
     assert (await client.get(f"{REQUESTS}/123", headers=auth(token))).status_code == 404
     assert (await client.get(f"{REQUESTS}/nope", headers=auth(token))).status_code == 404
+
+    # A request whose mentions are all gone (deleted statuses) is no longer pending.
+    for status in (first, second):
+        deleted = await client.delete(f"/api/v1/statuses/{status['id']}", headers=auth(bob_token))
+        assert deleted.status_code == 200
+    assert await _get(client, token, REQUESTS) == []
+    assert (await _get(client, token, V2))["summary"]["pending_requests_count"] == 0
     assert alice.id != bob.id
 
 

@@ -49,11 +49,15 @@ async def _filters(request: Request, *, lists: bool = False) -> Filters:
     if types and not known:
         # Only unknown types asked for: nothing can match (an empty filter would match all).
         known = ["-"]
+    account_id = _numeric(params, "account_id")
     return Filters(
         types=known,
         exclude_types=_known_types(params, "exclude_types"),
-        account_id=_numeric(params, "account_id"),
-        include_filtered=lists and query_flag(request, "include_filtered"),
+        account_id=account_id,
+        # One sender's notifications include the filtered ones, as Mastodon's (that is how
+        # clients show a request's notifications).
+        include_filtered=account_id is not None
+        or (lists and query_flag(request, "include_filtered")),
     )
 
 

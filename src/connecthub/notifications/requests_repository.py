@@ -77,11 +77,13 @@ async def record_filtered(session: AsyncSession, notifications: Sequence[Notific
 
 
 def _pending(viewer_id: int) -> list[ColumnElement[bool]]:
-    """A request the viewer sees: its sender not suspended and not blocked either way."""
+    """A request the viewer sees: its sender not suspended and not blocked either way, and
+    still holding a notification (their statuses may have been deleted since)."""
     return [
         NotificationRequest.account_id == viewer_id,
         Account.suspended_at.is_(None),
         ~blocked_between(viewer_id, NotificationRequest.from_account_id),
+        _held_count() > 0,
     ]
 
 
