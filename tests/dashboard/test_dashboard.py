@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from connecthub.accounts.models import Role, User
-from connecthub.statuses.models import Favourite, Status
+from connecthub.statuses.models import Favourite, Status, Tag
 from tests.admin.support import staff
 from tests.factories import create_token
 from tests.notifications.support import status_action
@@ -58,7 +58,7 @@ async def test_measures_count_per_day_and_against_the_window_before(
     async with app.state.engines.db.transaction() as session:
         await session.execute(update(Favourite).values(created_at=_at(12)))
 
-    keys = ["new_users", "interactions", "active_users", "opened_reports", "tag_uses", "nope"]
+    keys = ["new_users", "interactions", "active_users", "opened_reports", "tag_servers", "nope"]
     found = await _post(client, token, "measures", keys=keys, **WINDOW)
     by_key = {m["key"]: m for m in found}
     assert [m["key"] for m in found] == keys[:4]  # unknown ones left out, order kept
@@ -76,6 +76,33 @@ async def test_measures_count_per_day_and_against_the_window_before(
         "previous_total": "0",
         "data": [{"date": f"2026-03-{d}T00:00:00Z", "value": "0"} for d in (10, 11, 12)],
     }
+
+
+async def test_hashtag_measures_take_the_tags_id(app: FastAPI, client: httpx.AsyncClient) -> None:
+    _admin, token = await staff(app, "boss")
+    _alice, alice_token = await user_with_token(app, "alice")
+    _bob, bob_token = await user_with_token(app, "bob")
+    posts = [
+        await post_status(client, alice_token, "#cats one"),
+        await post_status(client, alice_token, "#cats two"),
+        await post_status(client, bob_token, "#cats three"),
+        await post_status(client, bob_token, "#dogs"),
+    ]
+    for post, day in zip(posts, (10, 12, 12, 12), strict=True):
+        await _set(app, Status, int(post["id"]), created_at=_at(day))
+    async with app.state.engines.db.transaction() as session:
+        cats = await session.scalar(select(Tag.id).where(Tag.name_key == "cats"))
+    body = {"tag_uses": {"id": str(cats)}, "tag_accounts": {"id": str(cats)}}
+    uses, accounts = await _post(
+        client, token, "measures", keys=["tag_uses", "tag_accounts"], **body, **WINDOW
+    )
+    assert (uses["total"], _series(uses)) == ("3", ["1", "0", "2"])
+    assert (accounts["total"], _series(accounts)) == ("2", ["1", "0", "2"])
+    missing = await client.post(
+        "/api/v1/admin/measures", json={"keys": ["tag_uses"], **WINDOW}, headers=auth(token)
+    )
+    assert missing.status_code == 400
+    assert "tag_uses[id]" in missing.json()["error"]
 
 
 async def test_dimensions(app: FastAPI, client: httpx.AsyncClient) -> None:

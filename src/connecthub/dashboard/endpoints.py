@@ -45,13 +45,14 @@ async def _params(request: Request, caller: Caller) -> dict[str, Any]:
     "/api/v1/admin/measures",
     summary="Totals and daily figures over a window of days",
     description="Keys: active_users, new_users, interactions, opened_reports, "
-    "resolved_reports (others are left out)." + _WHO,
+    "resolved_reports, tag_uses and tag_accounts (with `tag_uses[id]`, `tag_accounts[id]`); "
+    "others are left out." + _WHO,
 )
 async def measures(
     request: Request, caller: DashboardCaller, uow: UowDep
 ) -> list[entities.AdminMeasure]:
     params = await _params(request, caller)
-    return await service.measures(uow, _keys(params), _window(params))
+    return await service.measures(uow, _keys(params), _window(params), params)
 
 
 @router.post(

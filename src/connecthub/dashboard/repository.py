@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.accounts.models import User
 from connecthub.infra import db
 from connecthub.media.models import MediaAttachment
-from connecthub.statuses.models import Favourite, Status
+from connecthub.statuses.models import Favourite, Status, StatusTag
 
 
 async def _by_day(
@@ -134,3 +134,20 @@ async def cohorts(
     )
     rows = (await session.execute(query)).all()
     return [(str(j), None if s is None else str(s), int(c)) for j, s, c in rows]
+
+
+async def tag_uses(
+    session: AsyncSession, tag_id: int, start: datetime, end: datetime, *, accounts: bool
+) -> tuple[int, dict[str, int]]:
+    """Statuses with the hashtag (or, `accounts`, distinct accounts posting them) in the
+    window, and per day."""
+    counted = func.count(distinct(Status.account_id)) if accounts else func.count()
+    query = (
+        select(counted)
+        .select_from(StatusTag)
+        .join(Status, Status.id == StatusTag.status_id)
+        .where(StatusTag.tag_id == tag_id)
+    )
+    in_window = query.where(Status.created_at >= start, Status.created_at < end)
+    total = int(await session.scalar(in_window) or 0)
+    return total, await _by_day(session, query, Status.created_at, start, end)

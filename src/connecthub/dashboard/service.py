@@ -7,14 +7,16 @@ Mastodon leaves out keys it does not know."""
 from __future__ import annotations
 
 import platform
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from connecthub import __version__, entities
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.dashboard import repository
-from connecthub.errors import Forbidden, ValidationFailed
+from connecthub.errors import BadRequest, Forbidden, ValidationFailed
+from connecthub.ids import parse_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance.languages import language_name
 
@@ -118,12 +120,32 @@ MEASURES: dict[str, Counter] = {
 }
 
 
+# Measures about one hashtag: `tag_uses[id]`, `tag_accounts[id]` name it, as Mastodon's.
+TAG_MEASURES = {"tag_uses": False, "tag_accounts": True}
+
+
+def _tag_counter(key: str, params: Mapping[str, Any]) -> Counter:
+    given = params.get(key)
+    tag_id = parse_id(given.get("id")) if isinstance(given, dict) else None
+    if tag_id is None:
+        # Mastodon answers 400 for a missing parameter.
+        raise BadRequest(f"param is missing or the value is empty: {key}[id]")
+
+    async def count(uow: UnitOfWork, span: Window) -> tuple[int, dict[str, int]]:
+        return await repository.tag_uses(
+            uow.session, tag_id, span.start, span.end, accounts=TAG_MEASURES[key]
+        )
+
+    return count
+
+
 async def measures(
-    uow: UnitOfWork, keys: Sequence[str], span: Window
+    uow: UnitOfWork, keys: Sequence[str], span: Window, params: Mapping[str, Any]
 ) -> list[entities.AdminMeasure]:
+    """`params`: the request's, for the measures that take their own (the hashtag's id)."""
     found: list[entities.AdminMeasure] = []
     for key in dict.fromkeys(keys):
-        counter = MEASURES.get(key)
+        counter = _tag_counter(key, params) if key in TAG_MEASURES else MEASURES.get(key)
         if counter is None:
             continue
         total, counts = await counter(uow, span)
