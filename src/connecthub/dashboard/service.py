@@ -17,6 +17,7 @@ from connecthub.accounts.roles import Permission, has_permission
 from connecthub.dashboard import repository
 from connecthub.errors import BadRequest, Forbidden, ValidationFailed
 from connecthub.ids import parse_id
+from connecthub.infra.engines import redis_facts
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance.languages import language_name
 
@@ -200,9 +201,9 @@ async def _software(uow: UnitOfWork, span: Window, limit: int) -> list[entities.
         _named("python", "Python", platform.python_version()),
         _named(engine, "PostgreSQL" if engine == "postgresql" else "SQLite", version),
     ]
-    redis = uow.engines.redis
+    redis = await redis_facts(uow.engines)
     if redis is not None:
-        found.append(_named("redis", "Redis", str((await redis.info("server"))["redis_version"])))
+        found.append(_named("redis", "Redis", redis.version))
     for entry in found:
         entry["human_value"] = entry["value"]
     return found
@@ -211,9 +212,9 @@ async def _software(uow: UnitOfWork, span: Window, limit: int) -> list[entities.
 async def _space(uow: UnitOfWork, span: Window, limit: int) -> list[entities.AdminDimensionData]:
     engine, size = await repository.database_bytes(uow.session)
     found = [_bytes(engine, "PostgreSQL" if engine == "postgresql" else "SQLite", size)]
-    redis = uow.engines.redis
+    redis = await redis_facts(uow.engines)
     if redis is not None:
-        found.append(_bytes("redis", "Redis", int((await redis.info("memory"))["used_memory"])))
+        found.append(_bytes("redis", "Redis", redis.used_memory))
     found.append(_bytes("media", "Media storage", await repository.media_bytes(uow.session)))
     return found
 
