@@ -34,6 +34,7 @@ def upgrade() -> None:
         )
     op.create_table(
         "notification_policies",
+        sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("account_id", sa.BigInteger(), nullable=False),
         sa.Column("for_not_following", sa.String(length=8), nullable=False),
         sa.Column("for_not_followers", sa.String(length=8), nullable=False),
@@ -43,7 +44,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         _account_fk("notification_policies", "account_id"),
-        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_notification_policies")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_policies")),
+        sa.UniqueConstraint("account_id", name=op.f("uq_notification_policies_account_id")),
     )
     op.create_table(
         "notification_requests",
@@ -68,13 +70,15 @@ def upgrade() -> None:
     )
     op.create_table(
         "notification_permissions",
+        sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("account_id", sa.BigInteger(), nullable=False),
         sa.Column("from_account_id", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         _account_fk("notification_permissions", "account_id"),
         _account_fk("notification_permissions", "from_account_id"),
-        sa.PrimaryKeyConstraint(
-            "account_id", "from_account_id", name=op.f("pk_notification_permissions")
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_permissions")),
+        sa.UniqueConstraint(
+            "account_id", "from_account_id", name=op.f("uq_notification_permissions_account_id")
         ),
     )
 

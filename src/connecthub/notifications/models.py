@@ -50,8 +50,9 @@ class NotificationPolicy(Base):
 
     __tablename__ = "notification_policies"
 
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
     account_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
     )
     for_not_following: Mapped[str] = mapped_column(String(8))
     for_not_followers: Mapped[str] = mapped_column(String(8))
@@ -85,11 +86,11 @@ class NotificationPermission(Base):
     """A sender whose request the recipient accepted: their notifications pass the policy."""
 
     __tablename__ = "notification_permissions"
+    __table_args__ = (UniqueConstraint("account_id", "from_account_id"),)
 
-    account_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id", ondelete="CASCADE"))
     from_account_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+        IdType, ForeignKey("accounts.id", ondelete="CASCADE")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

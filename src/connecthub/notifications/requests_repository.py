@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
+from connecthub.ids import new_id
 from connecthub.infra import db
 from connecthub.notifications import policy
 from connecthub.notifications.models import (
@@ -29,7 +30,8 @@ MAX_MEANINGFUL_COUNT = 100
 
 
 async def policy_row(session: AsyncSession, account_id: int) -> NotificationPolicy | None:
-    return await session.get(NotificationPolicy, account_id)
+    query = select(NotificationPolicy).where(NotificationPolicy.account_id == account_id)
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def save_policy(session: AsyncSession, account_id: int, choices: dict[str, str]) -> None:
@@ -37,7 +39,7 @@ async def save_policy(session: AsyncSession, account_id: int, choices: dict[str,
     now = utcnow()
     values: dict[str, Any] = {"account_id": account_id, **choices, "updated_at": now}
     dialect_insert = postgresql.insert if db.dialect_of(session) == "postgresql" else sqlite.insert
-    statement = dialect_insert(NotificationPolicy).values(created_at=now, **values)
+    statement = dialect_insert(NotificationPolicy).values(id=new_id(), created_at=now, **values)
     statement = statement.on_conflict_do_update(
         index_elements=[NotificationPolicy.account_id],
         set_={key: value for key, value in values.items() if key != "account_id"},
@@ -150,7 +152,8 @@ async def accept(session: AsyncSession, viewer_id: int, sender_ids: Sequence[int
         return
     now = utcnow()
     permissions = [
-        {"account_id": viewer_id, "from_account_id": s, "created_at": now} for s in sender_ids
+        {"id": new_id(), "account_id": viewer_id, "from_account_id": s, "created_at": now}
+        for s in sender_ids
     ]
     await db.insert_many_once(session, NotificationPermission, permissions)
     await session.execute(
