@@ -3,7 +3,7 @@ expiry), `data_imports` and `data_import_rows` (CSV imports, one row per line wi
 outcome)
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0027
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0028"
-down_revision: str | None = "0024"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

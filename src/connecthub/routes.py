@@ -8,6 +8,7 @@ from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.admin.endpoints import router as admin_router
 from connecthub.announcements.endpoints import router as announcements_router
 from connecthub.conversations.endpoints import router as conversations_router
+from connecthub.dashboard.endpoints import router as dashboard_router
 from connecthub.discovery.endpoints import router as discovery_router
 from connecthub.emojis.endpoints import router as emojis_router
 from connecthub.explore.endpoints import router as explore_router
@@ -65,6 +66,7 @@ _DOMAIN_ROUTERS = (
     portability_router,
     admin_router,
     strikes_router,
+    dashboard_router,
     flags_router,
     emojis_router,
     announcements_router,

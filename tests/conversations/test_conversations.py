@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from connecthub import channels
 from tests.factories import create_token
 from tests.notifications.support import account_action, conversations, notifications
-from tests.social_factories import auth, post_status, user_with_token
+from tests.social_factories import auth, follow, post_status, user_with_token
 from tests.statuses.support import counting_queries
 from tests.timelines.support import settle
 
@@ -21,6 +21,9 @@ async def test_a_message_reaches_an_offline_recipient(
 ) -> None:
     alice, alice_token = await user_with_token(app, "alice")
     bob, _old_token = await user_with_token(app, "bob")
+    # bob follows alice: a private mention from someone not followed waits in a request
+    # (Mastodon's default notification policy, tests/notifications/test_policy.py).
+    await follow(app, bob.id, alice.id)
     # bob is away: nothing of his is connected while alice writes.
     dm = await post_status(client, alice_token, "@bob are you there?", visibility="direct")
     assert dm["visibility"] == "direct"
@@ -161,8 +164,11 @@ async def test_a_recipient_who_blocks_the_author_gets_nothing(
 
 
 async def test_a_resent_message_is_stored_once(app: FastAPI, client: httpx.AsyncClient) -> None:
-    _alice, alice_token = await user_with_token(app, "alice")
-    _bob, bob_token = await user_with_token(app, "bob")
+    alice, alice_token = await user_with_token(app, "alice")
+    bob, bob_token = await user_with_token(app, "bob")
+    # bob follows alice: a private mention from someone not followed waits in a request
+    # (Mastodon's default notification policy, tests/notifications/test_policy.py).
+    await follow(app, bob.id, alice.id)
     sent = [
         await post_status(
             client, alice_token, "@bob only once", visibility="direct", idempotency_key="dm-1"
@@ -178,8 +184,11 @@ async def test_a_resent_message_is_stored_once(app: FastAPI, client: httpx.Async
 
 
 async def test_events_and_pagination(app: FastAPI, client: httpx.AsyncClient) -> None:
-    _alice, alice_token = await user_with_token(app, "alice")
+    alice, alice_token = await user_with_token(app, "alice")
     bob, bob_token = await user_with_token(app, "bob")
+    # bob follows alice: a private mention from someone not followed waits in a request
+    # (Mastodon's default notification policy, tests/notifications/test_policy.py).
+    await follow(app, bob.id, alice.id)
     subscription = await app.state.engines.events.subscribe(channels.user_channel(bob.id))
     try:
         dm = await post_status(client, alice_token, "@bob first", visibility="direct")

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from mastodon import Mastodon
 
 from tests.conftest import LiveServer
-from tests.social_factories import user_with_token
+from tests.social_factories import follow, user_with_token
 
 
 def _exchange(url: str, alice_token: str, bob_token: str) -> dict[str, Any]:
@@ -40,6 +40,9 @@ async def test_mastodon_py_notifications_and_conversations(
 ) -> None:
     alice, alice_token = await user_with_token(app, "alice")
     bob, bob_token = await user_with_token(app, "bob")
+    # bob follows alice, or her direct message would wait in a request (Mastodon's default
+    # notification policy filters private mentions from strangers).
+    await follow(app, bob.id, alice.id)
     result = await asyncio.to_thread(_exchange, live_server.url, alice_token, bob_token)
 
     [favourite] = result["alice_notes"]

@@ -227,6 +227,48 @@ async def _dismiss_group(w: World) -> Call:
     return Call("POST", f"/api/v2/notifications/{key}/dismiss", token)
 
 
+async def _requested(w: World) -> tuple[str, str]:
+    """Alice holds a request from bob: his private mentions, filtered by default."""
+    _me, token = await w.user("alice")
+    _bob, bob_token = await w.user("bob")
+    await post_status(w.client, bob_token, "@alice psst", visibility="direct")
+    await post_status(w.client, bob_token, "@alice again", visibility="direct")
+    [request] = await w.ok("GET", "/api/v1/notifications/requests", token)
+    return token, str(request["id"])
+
+
+def _request_action(verb: str, *, bulk: bool) -> Scenario:
+    async def run(w: World) -> Call:
+        token, request_id = await _requested(w)
+        if bulk:
+            body = {"json": {"id": [request_id]}}
+            return Call("POST", f"/api/v1/notifications/requests/{verb}", token, kwargs=body)
+        return Call("POST", f"/api/v1/notifications/requests/{request_id}/{verb}", token)
+
+    return run
+
+
+for _verb in ("accept", "dismiss"):
+    scenario(f"POST /api/v1/notifications/requests/{_verb}")(_request_action(_verb, bulk=True))
+    scenario(f"POST /api/v1/notifications/requests/{{request_id}}/{_verb}")(
+        _request_action(_verb, bulk=False)
+    )
+
+
+@scenario("PATCH /api/v2/notifications/policy")
+async def _policy(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"json": {"for_not_following": "filter"}}
+    return Call("PATCH", "/api/v2/notifications/policy", token, kwargs=body)
+
+
+@scenario("PATCH /api/v1/notifications/policy")
+async def _v1_policy(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"json": {"filter_not_following": True}}
+    return Call("PATCH", "/api/v1/notifications/policy", token, kwargs=body)
+
+
 async def _conversation(w: World) -> tuple[str, str]:
     _me, token = await w.user("alice")
     _bob, bob_token = await w.user("bob")
@@ -870,6 +912,25 @@ scenario("POST /api/v1/admin/appeals/{appeal_id:id}/approve")(_decide("approve")
 scenario("POST /api/v1/admin/appeals/{appeal_id:id}/reject")(_decide("reject"))
 
 
+# --- admin dashboard (POSTs that read) ---------------------------------------------------------
+
+
+def _dashboard(path: str, **body: Any) -> Scenario:
+    async def run(w: World) -> Call:
+        _admin_account, token = await staff(w.app, "watcher")
+        window = {"start_at": "2026-03-01", "end_at": "2026-03-07", **body}
+        return Call("POST", f"/api/v1/admin/{path}", token, kwargs={"json": window})
+
+    return run
+
+
+scenario("POST /api/v1/admin/measures")(
+    _dashboard("measures", keys=["active_users", "new_users", "interactions"])
+)
+scenario("POST /api/v1/admin/dimensions")(_dashboard("dimensions", keys=["languages"]))
+scenario("POST /api/v1/admin/retention")(_dashboard("retention"))
+
+
 # --- feature flags ---------------------------------------------------------------------------
 
 _FLAG = {"key": "canary", "kind": "boolean", "default_value": False}
@@ -1161,6 +1222,15 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/markers": Budget(3, 2),
     "POST /api/v1/media": Budget(4, 3),
     "POST /api/v1/notifications/clear": Budget(2, 1),
+    "POST /api/v1/notifications/requests/accept": Budget(5, 4),
+    "POST /api/v1/notifications/requests/dismiss": Budget(4, 3),
+    "POST /api/v1/notifications/requests/{request_id}/accept": Budget(5, 4),
+    "POST /api/v1/notifications/requests/{request_id}/dismiss": Budget(4, 3),
+    "PATCH /api/v2/notifications/policy": Budget(4, 3),
+    "PATCH /api/v1/notifications/policy": Budget(4, 3),
+    "POST /api/v1/admin/measures": Budget(9, 8),
+    "POST /api/v1/admin/dimensions": Budget(2, 1),
+    "POST /api/v1/admin/retention": Budget(2, 1),
     "POST /api/v1/notifications/{notification_id}/dismiss": Budget(2, 1),
     "POST /api/v2/notifications/{group_key}/dismiss": Budget(2, 1),
     "POST /api/v1/polls/{poll_id}/votes": Budget(16, 15),

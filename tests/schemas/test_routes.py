@@ -22,6 +22,7 @@ UNCHECKED = {
     "GET /api/v1/instance/translation_languages": "an object of language codes, not an entity",
     "GET /api/v1/notifications/unread_count": "`{count}`, not an entity",
     "GET /api/v2/notifications/unread_count": "`{count}`, not an entity",
+    "GET /api/v1/notifications/requests/merged": "`{merged}`, not an entity",
     "GET /api/v1/accounts/:id/identity_proofs": "always an empty list (identity proofs are gone)",
     "GET /api/v1/domain_blocks": "an array of domain names, not an entity",
     "GET /health": "plain text `OK`, not an entity",
@@ -98,13 +99,16 @@ async def test_the_advertised_api_level_matches_the_grouped_notifications(
 ) -> None:
     """Clients use grouped notifications from `api_versions.mastodon` 2 (Mastodon 4.3) on,
     and open 4.3's notification policy and requests screens too: the level and the version
-    say 4.3 exactly when all of them are served (grouped notifications alone are not enough,
-    a client would meet 404s)."""
+    say 4.3 only when all of them are served (grouped notifications alone are not enough,
+    a client would meet 404s). Serving them comes first; the bump follows, once every
+    piece of 4.3 the lead wants in is in."""
     four_three = {
         "GET /api/v2/notifications",
         "GET /api/v2/notifications/policy",
         "GET /api/v1/notifications/requests",
     }
     served = four_three <= served_routes(openapi)
-    assert (MASTODON_API_VERSION >= 2) == served
-    assert (tuple(map(int, MASTODON_API_COMPAT.split("."))) >= (4, 3, 0)) == served
+    if MASTODON_API_VERSION >= 2:
+        assert served
+    if tuple(map(int, MASTODON_API_COMPAT.split("."))) >= (4, 3, 0):
+        assert served

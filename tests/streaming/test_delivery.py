@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from tests.social_factories import user_with_token
+from tests.social_factories import follow, user_with_token
 from tests.streaming.support import (
     api,
     payload,
@@ -27,8 +27,11 @@ if TYPE_CHECKING:
 async def test_what_happens_while_disconnected_is_fetched_after_reconnect(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:
-    _alice, alice_token = await user_with_token(factory_app, "alice")
-    _bob, bob_token = await user_with_token(factory_app, "bob")
+    alice, alice_token = await user_with_token(factory_app, "alice")
+    bob, bob_token = await user_with_token(factory_app, "bob")
+    # alice follows bob: his direct message is no stranger's private mention (which the
+    # default notification policy filters).
+    await follow(factory_app, alice.id, bob.id)
     with servers(test_env, 1) as (server,):
         async with websocket(server, alice_token, query={"stream": "user"}) as ws:
             await subscribed(ws, server, alice_token)

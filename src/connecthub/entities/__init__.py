@@ -23,6 +23,14 @@ from connecthub.entities.accounts import (
     Token,
 )
 from connecthub.entities.announcements import Announcement, AnnouncementReaction
+from connecthub.entities.dashboard import (
+    AdminCohort,
+    AdminCohortData,
+    AdminDimension,
+    AdminDimensionData,
+    AdminMeasure,
+    AdminMeasureData,
+)
 from connecthub.entities.explore import AdminTag, AdminTrendsLink, Suggestion, TrendsLink
 from connecthub.entities.extensions import (
     AccountDeletion,
@@ -54,10 +62,15 @@ from connecthub.entities.social import (
     Marker,
     Notification,
     NotificationGroup,
+    NotificationPolicy,
+    NotificationPolicySummary,
+    NotificationRequest,
+    NotificationsMerged,
     PartialAccountWithAvatar,
     Relationship,
     Search,
     UnreadCount,
+    V1NotificationPolicy,
 )
 from connecthub.entities.statuses import (
     Context,
@@ -88,8 +101,14 @@ __all__ = [
     "AccountWarning",
     "AdminAccount",
     "AdminAppeal",
+    "AdminCohort",
+    "AdminCohortData",
     "AdminCustomEmoji",
+    "AdminDimension",
+    "AdminDimensionData",
     "AdminIp",
+    "AdminMeasure",
+    "AdminMeasureData",
     "AdminTag",
     "AdminTrendsLink",
     "Announcement",
@@ -117,6 +136,10 @@ __all__ = [
     "MutedAccount",
     "Notification",
     "NotificationGroup",
+    "NotificationPolicy",
+    "NotificationPolicySummary",
+    "NotificationRequest",
+    "NotificationsMerged",
     "OEmbed",
     "PartialAccountWithAvatar",
     "Poll",
@@ -148,6 +171,7 @@ __all__ = [
     "TwoFactorStatus",
     "UnreadCount",
     "V1Filter",
+    "V1NotificationPolicy",
     "WebPushAlerts",
     "WebPushPayload",
     "WebPushSubscription",

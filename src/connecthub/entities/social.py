@@ -62,6 +62,45 @@ class UnreadCount(TypedDict):
     count: int
 
 
+class NotificationPolicySummary(TypedDict):
+    pending_requests_count: int
+    pending_notifications_count: int
+
+
+class NotificationPolicy(TypedDict):
+    """Mastodon 4.3's policy (`/api/v2/notifications/policy`): accept, filter or drop."""
+
+    for_not_following: str
+    for_not_followers: str
+    for_new_accounts: str
+    for_private_mentions: str
+    for_limited_accounts: str
+    summary: NotificationPolicySummary
+
+
+class V1NotificationPolicy(TypedDict):
+    """The same policy as the v1 route shows it: filter (or drop) is true, accept false."""
+
+    filter_not_following: bool
+    filter_not_followers: bool
+    filter_new_accounts: bool
+    filter_private_mentions: bool
+    summary: NotificationPolicySummary
+
+
+class NotificationRequest(TypedDict):
+    id: str
+    created_at: str | None
+    updated_at: str | None
+    account: Account
+    notifications_count: str
+    last_status: Status | None
+
+
+class NotificationsMerged(TypedDict):
+    merged: bool
+
+
 class Relationship(TypedDict):
     id: str
     following: bool

@@ -81,6 +81,18 @@ def id_list_rows(key: str, column: str, name: str) -> TableValuedAlias:
     return func.unnest(ids).table_valued(column).render_derived(name=name)
 
 
+def utc_period(
+    column: ColumnElement[Any] | InstrumentedAttribute[Any], dialect: str, frequency: str
+) -> ColumnElement[str]:
+    """The UTC day (`YYYY-MM-DD`) or month (`YYYY-MM`, `frequency` "month") a timestamp
+    falls in, as text: what dashboard figures group by. PostgreSQL formats the instant in
+    UTC; SQLite stores UTC wall time as text, which strftime reads as it is."""
+    if dialect == "postgresql":
+        pattern = "YYYY-MM" if frequency == "month" else "YYYY-MM-DD"
+        return func.to_char(func.timezone("UTC", column), pattern)
+    return func.strftime("%Y-%m" if frequency == "month" else "%Y-%m-%d", column)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -104,3 +104,19 @@ class Engines:
         await self.db.dispose()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+@dataclass(frozen=True)
+class RedisFacts:
+    """What the admin dashboard shows of the Redis server: its version and memory in use."""
+
+    version: str
+    used_memory: int
+
+
+async def redis_facts(engines: Engines) -> RedisFacts | None:
+    """The Redis server's version and memory (one INFO), None in embedded mode."""
+    if engines.redis is None:
+        return None
+    info = await engines.redis.info()
+    return RedisFacts(str(info["redis_version"]), int(info["used_memory"]))

@@ -16,10 +16,14 @@ from connecthub.http.pagination import PageDep, WidePageDep, link_header
 from connecthub.http.params import query_flag, read_params
 from connecthub.http.responses import EntityResponse
 from connecthub.notifications import grouping, service
+from connecthub.notifications.requests_endpoints import router as requests_router
 from connecthub.notifications.service import Filters
 from connecthub.statuses.schemas import string_list
 
 router = APIRouter(tags=["notifications"], route_class=EntityRoute)
+# First: `/api/v1/notifications/{id}` and `/api/v2/notifications/{group_key}` below would
+# take `policy` and `requests` for an id and a key.
+router.include_router(requests_router)
 
 ReadNotifications = Annotated[Caller, Depends(require("read:notifications"))]
 WriteNotifications = Annotated[Caller, Depends(require("write:notifications"))]
@@ -37,17 +41,23 @@ def _numeric(params: dict[str, Any], name: str) -> int | None:
     return param_id(name, value)
 
 
-async def _filters(request: Request) -> Filters:
+async def _filters(request: Request, *, lists: bool = False) -> Filters:
+    """The list filters; `lists`: a list route, which also takes `include_filtered`."""
     params = await read_params(request)
     types = string_list(params, "types")
     known = [t for t in types if t in service.TYPES]
     if types and not known:
         # Only unknown types asked for: nothing can match (an empty filter would match all).
         known = ["-"]
+    account_id = _numeric(params, "account_id")
     return Filters(
         types=known,
         exclude_types=_known_types(params, "exclude_types"),
-        account_id=_numeric(params, "account_id"),
+        account_id=account_id,
+        # One sender's notifications include the filtered ones, as Mastodon's (that is how
+        # clients show a request's notifications).
+        include_filtered=account_id is not None
+        or (lists and query_flag(request, "include_filtered")),
     )
 
 
@@ -59,7 +69,7 @@ async def _filters(request: Request) -> Filters:
 async def list_notifications(
     request: Request, page: PageDep, caller: ReadNotifications, uow: UowDep
 ) -> Response:
-    filters = await _filters(request)
+    filters = await _filters(request, lists=True)
     views, body = await service.page(uow, caller.account_id, filters, page)
     link = link_header(request, views[0].id, views[-1].id) if views else None
     return Response(body, media_type="application/json", headers={"Link": link} if link else None)
@@ -142,13 +152,10 @@ async def list_grouped_notifications(
     request: Request, page: WidePageDep, caller: ReadNotifications, uow: UowDep
 ) -> Response:
     params = await read_params(request)
-    # No notification is held back by a notification policy here, so `include_filtered`
-    # changes nothing; it is checked like any flag.
-    query_flag(request, "include_filtered")
     views, results = await service.grouped_page(
         uow,
         caller.account_id,
-        await _filters(request),
+        await _filters(request, lists=True),
         _grouped_types(params),
         page,
         partial_avatars=_partial_avatars(params),

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
+    Boolean,
     ColumnElement,
     DateTime,
     Select,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
+    false,
     func,
     literal,
     literal_column,
@@ -32,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
@@ -40,10 +42,15 @@ from connecthub.core.pagination import Page
 from connecthub.infra import db
 from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType
+from connecthub.notifications import policy
 from connecthub.notifications.grouping import UNGROUPED_PREFIX, ungrouped_id
-from connecthub.notifications.models import Notification
+from connecthub.notifications.models import (
+    Notification,
+    NotificationPermission,
+    NotificationPolicy,
+)
 from connecthub.push.models import WebPushSubscription
-from connecthub.relationships.models import Mute
+from connecthub.relationships.models import Follow, Mute
 from connecthub.statuses.access import (
     AccountColumn,
     Moment,
@@ -52,7 +59,7 @@ from connecthub.statuses.access import (
     exists_by_key,
     readable_by,
 )
-from connecthub.statuses.models import Status, ThreadMute
+from connecthub.statuses.models import Mention, Status, ThreadMute, Visibility
 from connecthub.timelines.models import Marker
 
 MARKER_TIMELINE = "notifications"
@@ -65,6 +72,8 @@ class Filters:
     types: Sequence[str] = ()
     exclude_types: Sequence[str] = ()
     account_id: int | None = None
+    # Also the notifications the viewer's policy filtered (`include_filtered=true`).
+    include_filtered: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,15 +115,107 @@ def _thread_muted(
     return exists().where(ThreadMute.account_id == viewer_id, ThreadMute.conversation_id == thread)
 
 
+def limited_account(account_id: BindParameter[int] | AccountColumn) -> ColumnElement[bool]:
+    """Whether a moderator limited (silenced) the account: the policy's `for_limited_accounts`
+    (an alias of Account: `notifiable` reads its recipients from `accounts`)."""
+    limited = aliased(Account)
+    return exists().where(limited.id == account_id, limited.silenced_at.is_not(None))
+
+
+def _replies_to_direct_post(
+    recipient: BindParameter[int] | AccountColumn,
+    sender: BindParameter[int],
+    status: BindParameter[int],
+) -> ColumnElement[bool]:
+    """The status follows, in its thread, a direct post of the recipient that mentions the
+    sender: a private mention that answers one (Mastodon walks the reply chain; the thread
+    is the same question in one indexed probe)."""
+    thread = select(Status.conversation_id).where(Status.id == status).scalar_subquery()
+    earlier = Status.__table__.alias("earlier")
+    return exists().where(
+        earlier.c.conversation_id == thread,
+        earlier.c.id < status,
+        earlier.c.account_id == recipient,
+        earlier.c.visibility == int(Visibility.DIRECT),
+        exists().where(
+            Mention.status_id == earlier.c.id,
+            Mention.account_id == sender,
+            Mention.silent.is_(False),
+        ),
+    )
+
+
+def _policy_columns(
+    recipient: BindParameter[int] | AccountColumn,
+    sender: BindParameter[int],
+    mention: bool,
+) -> list[ColumnElement[Any]]:
+    """What notifications/policy.decide needs, as columns of the one check: the recipient's
+    choices (NULL: the default), then whether the sender was accepted, is followed, follows
+    for long enough, is new, is limited, and (for a mention) sends a private mention."""
+    choices = [
+        select(getattr(NotificationPolicy, field))
+        .where(NotificationPolicy.account_id == recipient)
+        .scalar_subquery()
+        for field in policy.FIELDS
+    ]
+    follows_for_long = exists().where(
+        Follow.account_id == sender,
+        Follow.target_account_id == recipient,
+        Follow.created_at <= bindparam("follower_before", type_=DateTime(timezone=True)),
+    )
+    # An alias: `notifiable` reads its recipients from `accounts` (no correlation with them).
+    senders = aliased(Account, name="sender")
+    sender_is_new = exists().where(
+        senders.id == sender,
+        senders.created_at > bindparam("new_account_after", type_=DateTime(timezone=True)),
+    )
+    private_mention: ColumnElement[bool] = false()
+    if mention:
+        status = bindparam("status_id", type_=IdType)
+        direct = exists().where(Status.id == status, Status.visibility == int(Visibility.DIRECT))
+        private_mention = and_(direct, ~_replies_to_direct_post(recipient, sender, status))
+    flags: list[ColumnElement[Any]] = [
+        exists().where(
+            NotificationPermission.account_id == recipient,
+            NotificationPermission.from_account_id == sender,
+        ),
+        exists().where(Follow.account_id == recipient, Follow.target_account_id == sender),
+        follows_for_long,
+        sender_is_new,
+        limited_account(sender),
+        private_mention,
+    ]
+    columns = [*choices, *(cast(flag, Boolean) for flag in flags)]
+    # Labelled: two equal columns (two `false()` placeholders) would be read as one.
+    return [column.label(f"policy_{i}") for i, column in enumerate(columns)]
+
+
+def _facts(row: Sequence[Any]) -> policy.Facts:
+    """`_policy_columns`' values (the tail of a row) as the policy's facts."""
+    count = len(policy.FIELDS)
+    choices = {field: value for field, value in zip(policy.FIELDS, row[:count], strict=True)}
+    permitted, following, follower, new_account, limited, private = (bool(v) for v in row[count:])
+    return policy.Facts(choices, permitted, following, follower, new_account, limited, private)
+
+
+def _policy_params(params: dict[str, Any]) -> dict[str, Any]:
+    now = params["now"]
+    params["follower_before"] = now - policy.NEW_FOLLOWER_AGE
+    params["new_account_after"] = now - policy.NEW_ACCOUNT_AGE
+    return params
+
+
 @functools.cache
 def _may_notify_statement(
-    dialect: str, about_a_status: bool, grouped: bool
+    dialect: str, about_a_status: bool, grouped: bool, filterable: bool, mention: bool
 ) -> Select[*tuple[Any, ...]]:
     """Built once (every notification runs it; building the visibility rule cost more CPU
     than the query): recipient, sender, status and the moment are bound at execution.
     `grouped`: a second column, the newest of the recipient's group keys among
     `group_keys` (grouping.reusable_keys: one prefix, hour buckets of equal width, so the
-    greatest text is the newest bucket), one index probe per key."""
+    greatest text is the newest bucket), one index probe per key. `filterable`: then the
+    notification policy's facts (`_policy_columns`)."""
     recipient = bindparam("recipient_id", type_=IdType)
     sender = bindparam("sender_id", type_=IdType)
     now = bindparam("now", type_=DateTime(timezone=True))
@@ -132,7 +233,8 @@ def _may_notify_statement(
             )
             .scalar_subquery()
         )
-    return select(_has_push(recipient), previous).where(*conditions)
+    facts = _policy_columns(recipient, sender, mention) if filterable else []
+    return select(_has_push(recipient), previous, *facts).where(*conditions)
 
 
 def _has_push(recipient_id: BindParameter[int] | InstrumentedAttribute[int]) -> Any:
@@ -142,11 +244,13 @@ def _has_push(recipient_id: BindParameter[int] | InstrumentedAttribute[int]) -> 
 
 
 class Permit(NamedTuple):
-    """`may_notify`'s yes: whether the recipient has a push subscription, and their newest
-    reusable group key, if any."""
+    """`may_notify`'s yes: whether the recipient has a push subscription, their newest
+    reusable group key, if any, and what the notification policy says (accept for a type
+    it does not apply to)."""
 
     has_push: bool
     previous_group_key: str | None
+    choice: policy.Choice
 
 
 async def may_notify(
@@ -155,22 +259,37 @@ async def may_notify(
     sender_id: int,
     status_id: int | None,
     group_keys: Sequence[str] = (),
+    *,
+    type: str,
 ) -> Permit | None:
     """No block either way, no notification-hiding mute, and the status (if any) readable
     by the recipient and not in a thread they muted — in one query, which also finds the
-    newest of `group_keys` the recipient already has (the group a grouped notification joins)."""
-    params: dict[str, Any] = {"recipient_id": recipient_id, "sender_id": sender_id, "now": utcnow()}
+    newest of `group_keys` the recipient already has (the group a grouped notification
+    joins) and the facts the recipient's notification policy decides on."""
+    params = _policy_params({"recipient_id": recipient_id, "sender_id": sender_id, "now": utcnow()})
     if status_id is not None:
         params["status_id"] = status_id
     if group_keys:
         params["group_keys"] = list(group_keys)
-    query = _may_notify_statement(db.dialect_of(session), status_id is not None, bool(group_keys))
+    filterable = type in policy.FILTERABLE_TYPES
+    query = _may_notify_statement(
+        db.dialect_of(session),
+        status_id is not None,
+        bool(group_keys),
+        filterable,
+        filterable and type == "mention" and status_id is not None,
+    )
     found = (await session.execute(query, params)).first()
-    return None if found is None else Permit(bool(found[0]), found[1])
+    if found is None:
+        return None
+    choice = policy.decide(type, _facts(found[2:])) if filterable else policy.Choice.ACCEPT
+    return Permit(bool(found[0]), found[1], choice)
 
 
 @functools.cache
-def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[Any]:
+def _notifiable_statement(
+    dialect: str, about_a_status: bool, filterable: bool, mention: bool
+) -> Select[Any]:
     """`_may_notify_statement` for many recipients at once: the recipient is the row."""
     sender = bindparam("sender_id", type_=IdType)
     now = bindparam("now", type_=DateTime(timezone=True))
@@ -182,26 +301,47 @@ def _notifiable_statement(dialect: str, about_a_status: bool) -> Select[Any]:
     if about_a_status:
         status = bindparam("status_id", type_=IdType)
         conditions += [_status_readable(Account.id, status), ~_thread_muted(Account.id, status)]
-    return select(Account.id, _has_push(Account.id)).where(*conditions)
+    facts = _policy_columns(Account.id, sender, mention) if filterable else []
+    return select(Account.id, _has_push(Account.id), *facts).where(*conditions)
+
+
+class Verdict(NamedTuple):
+    """`notifiable`'s yes for one recipient (a Permit without a group)."""
+
+    recipient_id: int
+    has_push: bool
+    choice: policy.Choice
 
 
 async def notifiable(
-    session: AsyncSession, recipient_ids: list[int], sender_id: int, status_id: int | None
-) -> list[tuple[int, bool]]:
+    session: AsyncSession,
+    recipient_ids: list[int],
+    sender_id: int,
+    status_id: int | None,
+    *,
+    type: str,
+) -> list[Verdict]:
     """Which of `recipient_ids` `may_notify` lets through, in one query (order kept), each
-    with whether they have a push subscription."""
+    with whether they have a push subscription and what their policy says."""
     if not recipient_ids:
         return []
-    params: dict[str, Any] = {
-        "recipient_ids": recipient_ids,
-        "sender_id": sender_id,
-        "now": utcnow(),
-    }
+    params = _policy_params(
+        {"recipient_ids": recipient_ids, "sender_id": sender_id, "now": utcnow()}
+    )
     if status_id is not None:
         params["status_id"] = status_id
-    query = _notifiable_statement(db.dialect_of(session), status_id is not None)
-    allowed = {int(id_): bool(push) for id_, push in (await session.execute(query, params)).all()}
-    return [(r, allowed[r]) for r in recipient_ids if r in allowed]
+    filterable = type in policy.FILTERABLE_TYPES
+    query = _notifiable_statement(
+        db.dialect_of(session),
+        status_id is not None,
+        filterable,
+        filterable and type == "mention" and status_id is not None,
+    )
+    allowed: dict[int, Verdict] = {}
+    for row in (await session.execute(query, params)).all():
+        choice = policy.decide(type, _facts(row[2:])) if filterable else policy.Choice.ACCEPT
+        allowed[int(row[0])] = Verdict(int(row[0]), bool(row[1]), choice)
+    return [allowed[r] for r in recipient_ids if r in allowed]
 
 
 async def insert_many_once(session: AsyncSession, notifications: list[Notification]) -> list[int]:
@@ -234,9 +374,13 @@ async def insert_once(session: AsyncSession, notification: Notification) -> bool
     return await db.insert_once(session, Notification, values)
 
 
-def _visible(viewer_id: Viewer, now: Moment | None = None) -> list[ColumnElement[bool]]:
+def _visible(
+    viewer_id: Viewer, now: Moment | None = None, *, include_filtered: bool = False
+) -> list[ColumnElement[bool]]:
+    held_back = [] if include_filtered else [Notification.filtered.is_(False)]
     return [
         Notification.account_id == viewer_id,
+        *held_back,
         Account.suspended_at.is_(None),
         ~blocked_between(viewer_id, Notification.from_account_id),
         ~hides_notifications(viewer_id, Notification.from_account_id, now),
@@ -248,7 +392,7 @@ def _visible(viewer_id: Viewer, now: Moment | None = None) -> list[ColumnElement
 
 
 def _filtered(viewer_id: int, filters: Filters) -> list[ColumnElement[bool]]:
-    conditions = _visible(viewer_id)
+    conditions = _visible(viewer_id, include_filtered=filters.include_filtered)
     if filters.types:
         conditions.append(Notification.type.in_(list(filters.types)))
     if filters.exclude_types:
@@ -312,14 +456,18 @@ VIEW_COLUMNS = (
 
 
 def _page_conditions(
-    dialect: str, typed: bool, excluded: bool, by_account: bool
+    dialect: str, typed: bool, excluded: bool, by_account: bool, include_filtered: bool
 ) -> list[ColumnElement[bool]]:
     """What a page of the list reads (v1 and grouped alike): the viewer's visible
     notifications between the cursor's bounds, with the filters' shapes bound at execution
     (`_page_params`)."""
     viewer = bindparam("viewer_id", type_=IdType)
     conditions = [
-        *_visible(viewer, bindparam("now", type_=DateTime(timezone=True))),
+        *_visible(
+            viewer,
+            bindparam("now", type_=DateTime(timezone=True)),
+            include_filtered=include_filtered,
+        ),
         Notification.id < bindparam("below", type_=IdType),
         Notification.id > bindparam("above", type_=IdType),
     ]
@@ -347,7 +495,12 @@ def _page_params(viewer_id: int, filters: Filters, page: Page) -> dict[str, Any]
 
 @functools.cache
 def _page_read(
-    dialect: str, ascending: bool, typed: bool, excluded: bool, by_account: bool
+    dialect: str,
+    ascending: bool,
+    typed: bool,
+    excluded: bool,
+    by_account: bool,
+    include_filtered: bool,
 ) -> CompiledRead:
     """One page's notifications, for each shape of the filters: the visibility predicates
     are built and rendered once, not on every read (infra/compiled.py)."""
@@ -355,7 +508,7 @@ def _page_read(
     return CompiledRead(
         select(*VIEW_COLUMNS)
         .join(Account, Account.id == Notification.from_account_id)
-        .where(*_page_conditions(dialect, typed, excluded, by_account))
+        .where(*_page_conditions(dialect, typed, excluded, by_account, include_filtered))
         .order_by(order)
         .limit(bindparam("limit"))
     )
@@ -372,6 +525,7 @@ async def page_views(
         bool(filters.types),
         bool(filters.exclude_types),
         filters.account_id is not None,
+        filters.include_filtered,
     )
     rows = await read.rows(session, _page_params(viewer_id, filters, page))
     return page.newest_first([NotificationView(*row) for row in rows])
@@ -395,7 +549,12 @@ def _effective_group_key(dialect: str) -> ColumnElement[str]:
 
 @functools.cache
 def _group_page_read(
-    dialect: str, ascending: bool, typed: bool, excluded: bool, by_account: bool
+    dialect: str,
+    ascending: bool,
+    typed: bool,
+    excluded: bool,
+    by_account: bool,
+    include_filtered: bool,
 ) -> CompiledRead:
     """A page of groups: of the notifications the v1 page would read, the first of each
     group in reading order (the newest of each, or the oldest after `min_id`), up to
@@ -410,7 +569,7 @@ def _group_page_read(
             func.row_number().over(partition_by=key, order_by=order).label("rank"),
         )
         .join(Account, Account.id == Notification.from_account_id)
-        .where(*_page_conditions(dialect, typed, excluded, by_account))
+        .where(*_page_conditions(dialect, typed, excluded, by_account, include_filtered))
         .subquery("ranked")
     )
     columns = [ranked.c[column.key] for column in VIEW_COLUMNS]
@@ -437,6 +596,7 @@ async def group_page_views(
         bool(filters.types),
         bool(filters.exclude_types),
         filters.account_id is not None,
+        filters.include_filtered,
     )
     params = _page_params(viewer_id, filters, page)
     params["grouped_types"] = list(grouped_types)
@@ -555,7 +715,10 @@ async def dismiss_group(session: AsyncSession, viewer_id: int, group_key: str) -
 
 
 async def one(session: AsyncSession, viewer_id: int, notification_id: int) -> Row | None:
-    query = _rows_query(viewer_id, Filters()).where(Notification.id == notification_id)
+    # One notification by id is shown even when the policy filtered it, as Mastodon's.
+    query = _rows_query(viewer_id, Filters(include_filtered=True)).where(
+        Notification.id == notification_id
+    )
     found = (await session.execute(query)).first()
     return Row(found[0], found[1], found[2]) if found else None
 

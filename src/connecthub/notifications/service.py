@@ -14,7 +14,7 @@ from connecthub.core.pagination import Page
 from connecthub.errors import NotFound
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
-from connecthub.notifications import grouping, repository
+from connecthub.notifications import grouping, policy, repository, requests_repository
 from connecthub.notifications.models import Notification
 from connecthub.notifications.repository import Filters as Filters  # the endpoints' query
 from connecthub.notifications.repository import NotificationView, Row
@@ -68,10 +68,11 @@ async def notify(
     prefix = grouping.key_prefix(type, status_id)
     candidates = grouping.reusable_keys(prefix, now) if prefix is not None else []
     permit = await repository.may_notify(
-        session, recipient_id, from_account_id, status_id, candidates
+        session, recipient_id, from_account_id, status_id, candidates, type=type
     )
-    if permit is None:
+    if permit is None or permit.choice == policy.Choice.DROP:
         return
+    filtered = permit.choice == policy.Choice.FILTER
     notification = Notification(
         id=new_id(),
         account_id=recipient_id,
@@ -83,8 +84,13 @@ async def notify(
         group_key=None
         if prefix is None
         else grouping.group_key(prefix, now, permit.previous_group_key),
+        filtered=filtered,
     )
     if not await repository.insert_once(session, notification):
+        return
+    if filtered:
+        # Held back: no push, no event; a mention waits in the sender's request.
+        await requests_repository.record_filtered(session, [notification])
         return
     if permit.has_push:
         push.queue_pushes(uow, [notification.id])
@@ -114,28 +120,33 @@ async def notify_many(
         raise ValueError(f"{type} notifications group: make them with notify")
     recipients = [r for r in dict.fromkeys(recipient_ids) if r != from_account_id]
     session = uow.session
-    verdicts = await repository.notifiable(session, recipients, from_account_id, status_id)
-    pushed_to = {recipient_id for recipient_id, has_push in verdicts if has_push}
+    verdicts = await repository.notifiable(
+        session, recipients, from_account_id, status_id, type=type
+    )
+    verdicts = [v for v in verdicts if v.choice != policy.Choice.DROP]
+    held_back = {v.recipient_id for v in verdicts if v.choice == policy.Choice.FILTER}
+    pushed_to = {v.recipient_id for v in verdicts if v.has_push and v.recipient_id not in held_back}
     now = utcnow()
     notifications = [
         Notification(
             id=new_id(),
-            account_id=recipient_id,
+            account_id=v.recipient_id,
             from_account_id=from_account_id,
             type=str(type),
             activity_id=activity_id,
             status_id=status_id,
             created_at=now,
+            filtered=v.recipient_id in held_back,
         )
-        for recipient_id, _ in verdicts
+        for v in verdicts
     ]
-    created = await repository.insert_many_once(session, notifications)
+    created = set(await repository.insert_many_once(session, notifications))
+    new = [n for n in notifications if n.id in created]
     if pushed_to:
-        new = set(created)
-        push.queue_pushes(
-            uow, [n.id for n in notifications if n.id in new and n.account_id in pushed_to]
-        )
-    await publish(uow, created)
+        push.queue_pushes(uow, [n.id for n in new if n.account_id in pushed_to])
+    # Held back: no push, no event; mentions wait in their senders' requests.
+    await requests_repository.record_filtered(session, [n for n in new if n.filtered])
+    await publish(uow, [n.id for n in new if not n.filtered])
 
 
 async def publish(uow: UnitOfWork, notification_ids: list[int]) -> None:

@@ -30,7 +30,12 @@ from connecthub.explore.models import AccountVector, SuggestionDismissal
 from connecthub.filters.models import Filter
 from connecthub.flags.models import FlagExposure
 from connecthub.infra.idempotency import IdempotencyRecord
-from connecthub.notifications.models import Notification
+from connecthub.notifications.models import (
+    Notification,
+    NotificationPermission,
+    NotificationPolicy,
+    NotificationRequest,
+)
 from connecthub.oidc.models import Identity
 from connecthub.portability.models import DataImport
 from connecthub.privacy.models import AccountDeletion, Consent
@@ -92,6 +97,19 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (List, lambda a: List.account_id == a),  # its members go by cascade
     (Marker, lambda a: Marker.account_id == a),
     (Notification, lambda a: or_(Notification.account_id == a, Notification.from_account_id == a)),
+    (
+        NotificationRequest,
+        lambda a: or_(
+            NotificationRequest.account_id == a, NotificationRequest.from_account_id == a
+        ),
+    ),
+    (
+        NotificationPermission,
+        lambda a: or_(
+            NotificationPermission.account_id == a, NotificationPermission.from_account_id == a
+        ),
+    ),
+    (NotificationPolicy, lambda a: NotificationPolicy.account_id == a),
     (AccountConversation, lambda a: AccountConversation.account_id == a),
     (OAuthGrant, lambda a: OAuthGrant.account_id == a),
     (WebPushSubscription, lambda a: WebPushSubscription.account_id == a),

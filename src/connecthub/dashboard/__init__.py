@@ -1,0 +1,1 @@
+"""The admin dashboard's figures: Mastodon's measures, dimensions and retention."""
