@@ -22,6 +22,7 @@ from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
 from connecthub.push.endpoints import router as push_router
 from connecthub.relationships.endpoints import router as relationships_router
+from connecthub.reports.endpoints import router as reports_router
 from connecthub.scheduled.endpoints import router as scheduled_router
 from connecthub.statuses.endpoints import router as statuses_router
 from connecthub.statuses.tags_endpoints import router as tags_router
@@ -57,6 +58,7 @@ _DOMAIN_ROUTERS = (
     privacy_router,
     privacy_admin_router,
     admin_router,
+    reports_router,
     flags_router,
     emojis_router,
     announcements_router,

@@ -39,6 +39,7 @@ from connecthub.entities.filters import (
 )
 from connecthub.entities.media import MediaAttachment
 from connecthub.entities.push import WebPushAlerts, WebPushPayload, WebPushSubscription
+from connecthub.entities.reports import AdminReport, NoteTarget, Report, ReportNote, Rule
 from connecthub.entities.scheduled import (
     ScheduledStatus,
     ScheduledStatusParams,
@@ -86,6 +87,7 @@ __all__ = [
     "AdminAccount",
     "AdminCustomEmoji",
     "AdminIp",
+    "AdminReport",
     "Announcement",
     "AnnouncementReaction",
     "Context",
@@ -108,6 +110,7 @@ __all__ = [
     "MediaAttachment",
     "Mention",
     "MutedAccount",
+    "NoteTarget",
     "Notification",
     "NotificationGroup",
     "OEmbed",
@@ -118,7 +121,10 @@ __all__ = [
     "PreviewCard",
     "PreviewCardAuthor",
     "Relationship",
+    "Report",
+    "ReportNote",
     "Role",
+    "Rule",
     "ScheduledStatus",
     "ScheduledStatusParams",
     "ScheduledStatusPoll",

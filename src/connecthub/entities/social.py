@@ -8,6 +8,7 @@ from typing import NotRequired
 from typing_extensions import TypedDict
 
 from connecthub.entities.accounts import Account
+from connecthub.entities.reports import Report
 from connecthub.entities.statuses import Status, TagDetails
 
 
@@ -19,6 +20,8 @@ class Notification(TypedDict):
     account: Account
     # Only for the types a status caused (mention, status, reblog, favourite, poll, update).
     status: NotRequired[Status]
+    # Only for the report notices (admin.report, report_resolved).
+    report: NotRequired[Report]
 
 
 class NotificationGroup(TypedDict):

@@ -44,9 +44,11 @@ async def _filters(request: Request) -> Filters:
     if types and not known:
         # Only unknown types asked for: nothing can match (an empty filter would match all).
         known = ["-"]
+    excluded = _known_types(params, "exclude_types")
+    excluded += [t for t in sorted(service.OPT_IN_TYPES) if t not in known and t not in excluded]
     return Filters(
         types=known,
-        exclude_types=_known_types(params, "exclude_types"),
+        exclude_types=excluded,
         account_id=_numeric(params, "account_id"),
     )
 

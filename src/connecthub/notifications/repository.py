@@ -44,6 +44,7 @@ from connecthub.notifications.grouping import UNGROUPED_PREFIX, ungrouped_id
 from connecthub.notifications.models import Notification
 from connecthub.push.models import WebPushSubscription
 from connecthub.relationships.models import Mute
+from connecthub.reports.models import Report
 from connecthub.statuses.access import (
     AccountColumn,
     Moment,
@@ -566,6 +567,21 @@ async def sender_row(session: AsyncSession, notification: Notification) -> Row:
     )
     account, role = (await session.execute(query)).one()
     return Row(notification, account, role)
+
+
+async def reports_by_id(
+    session: AsyncSession, report_ids: set[int]
+) -> list[tuple[Report, Account, str | None]]:
+    """Reports with their target accounts (and the targets' roles)."""
+    if not report_ids:
+        return []
+    query = (
+        select(Report, Account, User.role)
+        .join(Account, Account.id == Report.target_account_id)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Report.id.in_(report_ids))
+    )
+    return [(report, account, role) for report, account, role in await session.execute(query)]
 
 
 async def statuses_by_id(session: AsyncSession, status_ids: set[int]) -> dict[int, Status]:

@@ -16,11 +16,14 @@ from connecthub.emojis import service as emojis
 from connecthub.notifications import repository
 from connecthub.notifications.grouping import ungrouped_key
 from connecthub.notifications.repository import GroupMember, NotificationView, Row
+from connecthub.reports.serializers import report_entity
 from connecthub.statuses.entity_bytes import refs, status_bytes
 from connecthub.statuses.serializers import render_accounts, status_entities
 
 # Types whose entity carries the status that caused them.
 STATUS_TYPES = frozenset({"mention", "status", "reblog", "favourite", "poll", "update"})
+# Types whose entity carries the report that caused them (its id is the activity id).
+REPORT_TYPES = frozenset({"admin.report", "report_resolved"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ async def notification_entities(
     )
     senders = [text for r in rows for text in (r.sender.display_name, r.sender.note)]
     used = await emojis.used_in(session, settings, senders)
+    reports = await _reports(session, settings, rows)
     found: list[entities.Notification] = []
     for row in rows:
         notification = row.notification
@@ -78,6 +82,9 @@ async def notification_entities(
             # Hidden by the viewer's filters, or gone: Mastodon shows no such notification
             # (its `status` is never null).
             continue
+        report = reports.get(notification.activity_id)
+        if notification.type in REPORT_TYPES and report is None:
+            continue  # the report is gone with its target account
         entity: entities.Notification = {
             "id": str(notification.id),
             "type": notification.type,
@@ -87,8 +94,22 @@ async def notification_entities(
         }
         if notification.type in STATUS_TYPES and status is not None:
             entity["status"] = status
+        if notification.type in REPORT_TYPES and report is not None:
+            entity["report"] = report
         found.append(entity)
     return found
+
+
+async def _reports(
+    session: AsyncSession, settings: Settings, rows: Sequence[Row]
+) -> dict[int, entities.Report]:
+    """The reports of the report notices among `rows`, as their reporter sees a report (the
+    Report entity: never who handled it or how), by id, in one query."""
+    wanted = {r.notification.activity_id for r in rows if r.notification.type in REPORT_TYPES}
+    found = await repository.reports_by_id(session, wanted)
+    return {
+        report.id: report_entity(settings, report, target, role) for report, target, role in found
+    }
 
 
 async def notification_page(
@@ -100,6 +121,9 @@ async def notification_page(
     equal."""
     if not views:
         return b"[]"
+    if any(view.type in REPORT_TYPES for view in views):
+        # Report notices are few (moderators, reporters): rendered as entities.
+        return await _entity_page(session, views, viewer_id, settings)
     found = await refs(session, sorted({v.status_id for v in views if v.status_id is not None}))
     senders = sorted({v.from_account_id for v in views})
     written = await status_bytes(
@@ -111,10 +135,7 @@ async def notification_page(
         accounts_too=senders,
     )
     if written is None:  # uncommitted changes in this session: render from its own rows
-        rows = await repository.rows_by_id(session, [v.id for v in views])
-        by_id = {row.notification.id: row for row in rows}
-        ordered = [by_id[v.id] for v in views if v.id in by_id]
-        return orjson.dumps(await notification_entities(session, ordered, viewer_id, settings))
+        return await _entity_page(session, views, viewer_id, settings)
     parts: list[bytes] = []
     for view in views:
         status = written.statuses.get(view.status_id) if view.status_id is not None else None
@@ -134,6 +155,15 @@ async def notification_page(
             part += b',"status":' + status
         parts.append(part + b"}")
     return b"[" + b",".join(parts) + b"]"
+
+
+async def _entity_page(
+    session: AsyncSession, views: Sequence[NotificationView], viewer_id: int, settings: Settings
+) -> bytes:
+    rows = await repository.rows_by_id(session, [v.id for v in views])
+    by_id = {row.notification.id: row for row in rows}
+    ordered = [by_id[v.id] for v in views if v.id in by_id]
+    return orjson.dumps(await notification_entities(session, ordered, viewer_id, settings))
 
 
 async def grouped_results(

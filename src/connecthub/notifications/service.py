@@ -39,9 +39,15 @@ class NotificationType(StrEnum):
     FAVOURITE = "favourite"
     POLL = "poll"
     UPDATE = "update"
+    ADMIN_REPORT = "admin.report"
+    # ConnectHub's own: the reporter's report was resolved (ADR 0026-a).
+    REPORT_RESOLVED = "report_resolved"
 
 
 TYPES = frozenset(t.value for t in NotificationType)
+# Types left out of lists and streams unless a client names them in `types[]`: clients that
+# do not know them would show them as something else, or not at all.
+OPT_IN_TYPES = frozenset({NotificationType.REPORT_RESOLVED.value})
 
 
 async def notify(
@@ -132,6 +138,38 @@ async def notify_many(
             uow, [n.id for n in notifications if n.id in new and n.account_id in pushed_to]
         )
     await publish(uow, created)
+
+
+async def notify_moderation(
+    uow: UnitOfWork,
+    *,
+    recipient_ids: list[int],
+    from_account_id: int,
+    type: NotificationType,
+    report_id: int,
+) -> None:
+    """A report's notices: `admin.report` to moderators, `report_resolved` to its reporter.
+    No block, mute or readability check stops them (a moderator who muted a reporter still
+    learns of the report); once per recipient and report (the unique key); never pushed;
+    streamed unless the type is opt-in."""
+    now = utcnow()
+    notifications = [
+        Notification(
+            id=new_id(),
+            account_id=recipient_id,
+            from_account_id=from_account_id,
+            type=str(type),
+            activity_id=report_id,
+            status_id=None,
+            created_at=now,
+        )
+        for recipient_id in dict.fromkeys(recipient_ids)
+    ]
+    if not notifications:
+        return
+    created = await repository.insert_many_once(uow.session, notifications)
+    if type.value not in OPT_IN_TYPES:
+        await publish(uow, created)
 
 
 async def publish(uow: UnitOfWork, notification_ids: list[int]) -> None:

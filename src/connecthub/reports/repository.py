@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connecthub.accounts.models import Account, User
 from connecthub.core.pagination import Page
 from connecthub.reports.models import Report, ReportedStatus, ReportNote
 from connecthub.reports.schemas import ReportFilter
@@ -75,3 +76,15 @@ async def notes(session: AsyncSession, report_id: int) -> list[ReportNote]:
 async def note(session: AsyncSession, report_id: int, note_id: int) -> ReportNote | None:
     query = select(ReportNote).where(ReportNote.report_id == report_id, ReportNote.id == note_id)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def account_ids_with_roles(session: AsyncSession, roles: Sequence[str]) -> list[int]:
+    """Active (not suspended, not disabled) accounts holding one of `roles`."""
+    query = (
+        select(Account.id)
+        .join(User, User.account_id == Account.id)
+        .where(User.role.in_(list(roles)), User.disabled.is_(False))
+        .where(Account.suspended_at.is_(None))
+        .order_by(Account.id)
+    )
+    return list(await session.scalars(query))

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from connecthub.accounts import service as accounts_service
-from connecthub.accounts.roles import Permission, has_permission
+from connecthub.accounts.models import Account
+from connecthub.accounts.roles import ROLES, Permission, has_permission
 from connecthub.admin import service as admin_service
 from connecthub.admin.schemas import Moderator
 from connecthub.clock import utcnow
@@ -29,6 +31,8 @@ from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance import service as instance_service
 from connecthub.media import service as media_service
+from connecthub.notifications import service as notifications
+from connecthub.notifications.service import NotificationType
 from connecthub.ops import audit
 from connecthub.reports import repository
 from connecthub.reports.models import Report, ReportedStatus, ReportNote
@@ -169,11 +173,14 @@ async def _file(
     uow.session.add(report)
     await uow.session.flush()
     await _keep_evidence(uow, report, statuses)
+    await _tell_moderators(uow, report)
     return report
 
 
-async def file_report(uow: UnitOfWork, reporter_id: int, draft: ReportDraft) -> Report:
-    """`POST /api/v1/reports`."""
+async def file_report(
+    uow: UnitOfWork, reporter_id: int, draft: ReportDraft
+) -> tuple[Report, Account, str | None]:
+    """`POST /api/v1/reports`: the report, its target and the target's role."""
     settings = uow.engines.settings
     target = await accounts_service.visible_account(uow.session, draft.account_id)
     if target is None:
@@ -184,7 +191,7 @@ async def file_report(uow: UnitOfWork, reporter_id: int, draft: ReportDraft) -> 
     rule_ids = _rule_ids(settings, category, draft.rule_ids)
     comment = _check_comment(draft.comment)
     statuses = await _reported_statuses(uow, reporter_id, target.id, draft.status_ids)
-    return await _file(
+    report = await _file(
         uow,
         reporter_id=reporter_id,
         target_id=target.id,
@@ -193,6 +200,7 @@ async def file_report(uow: UnitOfWork, reporter_id: int, draft: ReportDraft) -> 
         comment=comment,
         rule_ids=rule_ids,
     )
+    return report, target, await accounts_service.role_of_account(uow.session, target.id)
 
 
 async def file_system_report(
@@ -227,3 +235,307 @@ async def file_system_report(
         rule_ids=[],
     )
     return report.id
+
+
+async def _tell_moderators(uow: UnitOfWork, report: Report) -> None:
+    """`admin.report` to every account whose role has Manage Reports. Its `account` is the
+    reporter, as Mastodon's; a system report has none, so it names the target (ADR 0026-a)."""
+    roles = [r.value for r in ROLES if has_permission(r.value, Permission.MANAGE_REPORTS)]
+    recipients = await repository.account_ids_with_roles(uow.session, roles)
+    await notifications.notify_moderation(
+        uow,
+        recipient_ids=[r for r in recipients if r != report.account_id],
+        from_account_id=report.account_id or report.target_account_id,
+        type=NotificationType.ADMIN_REPORT,
+        report_id=report.id,
+    )
+
+
+async def _tell_reporter(uow: UnitOfWork, report: Report) -> None:
+    """`report_resolved` to a person who reported: from themselves, so it names nobody
+    they had not named (no moderator, no action), and no block or suspension hides it."""
+    if report.account_id is None:
+        return
+    await notifications.notify_moderation(
+        uow,
+        recipient_ids=[report.account_id],
+        from_account_id=report.account_id,
+        type=NotificationType.REPORT_RESOLVED,
+        report_id=report.id,
+    )
+
+
+# --- the moderation queue -------------------------------------------------------------------
+
+
+def _audit(
+    uow: UnitOfWork, moderator: Moderator, report: Report, action: str, **details: object
+) -> None:
+    """Records a moderator's act on a report once the transaction commits: THE one audit
+    call of every report action (who, what, which report and whose, before/after)."""
+
+    async def write() -> None:
+        audit.record(
+            AUDIT_EVENT,
+            actor=audit.account_actor(moderator.account_id),
+            action=action,
+            outcome=audit.Outcome.DONE,
+            actor_account_id=moderator.account_id,
+            actor_role=moderator.role or "user",
+            report_id=report.id,
+            target_account_id=report.target_account_id,
+            **details,
+        )
+
+    uow.after_commit(write)
+
+
+def audit_refusal(
+    moderator: Moderator, action: str, report_id: int | None, refusal: Forbidden
+) -> Forbidden:
+    """Records a refused attempt at once (the refusal rolls the request back); returns it."""
+    audit.record(
+        AUDIT_EVENT,
+        actor=audit.account_actor(moderator.account_id),
+        action=action,
+        outcome=audit.Outcome.REFUSED,
+        actor_account_id=moderator.account_id,
+        actor_role=moderator.role or "user",
+        report_id=report_id,
+        reason=refusal.message,
+    )
+    return refusal
+
+
+def _require_manage_reports(moderator: Moderator, action: str, report_id: int | None) -> None:
+    if not has_permission(moderator.role, Permission.MANAGE_REPORTS):
+        raise audit_refusal(moderator, action, report_id, Forbidden(NOT_ALLOWED))
+
+
+async def _report(uow: UnitOfWork, report_id: int, *, for_update: bool = False) -> Report:
+    report = None
+    if 0 < report_id <= _MAX_ID:
+        report = await repository.by_id(uow.session, report_id, for_update=for_update)
+    if report is None:
+        raise NotFound()
+    return report
+
+
+async def _views(uow: UnitOfWork, reports: list[Report]) -> list[ReportView]:
+    """Reports with their evidence and every account they name, in a fixed number of
+    queries whatever the page size."""
+    session = uow.session
+    evidence = await repository.evidence(session, [r.id for r in reports])
+    named = [
+        account_id
+        for r in reports
+        for account_id in (
+            r.account_id,
+            r.target_account_id,
+            r.assigned_account_id,
+            r.action_taken_by_account_id,
+        )
+        if account_id is not None
+    ]
+    accounts = await admin_service.admin_accounts(session, named)
+    return [ReportView(r, evidence[r.id], accounts) for r in reports]
+
+
+async def _view(uow: UnitOfWork, report: Report) -> ReportView:
+    return (await _views(uow, [report]))[0]
+
+
+async def list_reports(
+    uow: UnitOfWork, moderator: Moderator, filters: ReportFilter, page: Page
+) -> list[ReportView]:
+    _require_manage_reports(moderator, "list", None)
+    return await _views(uow, await repository.page(uow.session, filters, page))
+
+
+async def show(uow: UnitOfWork, moderator: Moderator, report_id: int) -> ReportView:
+    _require_manage_reports(moderator, "show", report_id)
+    return await _view(uow, await _report(uow, report_id))
+
+
+async def _changing(uow: UnitOfWork, moderator: Moderator, report_id: int, action: str) -> Report:
+    """The report a moderator changes, locked for the change; 403 (audited) when they may
+    not, 404 when there is no such report."""
+    _require_manage_reports(moderator, action, report_id)
+    return await _report(uow, report_id, for_update=True)
+
+
+def _touch(report: Report) -> None:
+    report.updated_at = utcnow()
+
+
+async def update(
+    uow: UnitOfWork, moderator: Moderator, report_id: int, change: ReportChange
+) -> ReportView:
+    """`PUT`: recategorise; a violation names at least one existing rule, other categories
+    none (their rule ids are dropped)."""
+    report = await _changing(uow, moderator, report_id, "update")
+    before = {"category": report.category, "rule_ids": list(report.rule_ids)}
+    category = report.category
+    if change.category is not None:
+        category = _category(change.category, None)
+    wanted = change.rule_ids if change.rule_ids is not None else report.rule_ids
+    rule_ids = _rule_ids(uow.engines.settings, category, wanted)
+    report.category, report.rule_ids = category, rule_ids
+    _touch(report)
+    after = {"category": category, "rule_ids": rule_ids}
+    _audit(uow, moderator, report, "update", before=before, after=after)
+    return await _view(uow, report)
+
+
+async def assign_to_self(uow: UnitOfWork, moderator: Moderator, report_id: int) -> ReportView:
+    report = await _changing(uow, moderator, report_id, "assign_to_self")
+    before = report.assigned_account_id
+    report.assigned_account_id = moderator.account_id
+    _touch(report)
+    _audit(uow, moderator, report, "assign_to_self", before=before, after=moderator.account_id)
+    return await _view(uow, report)
+
+
+async def unassign(uow: UnitOfWork, moderator: Moderator, report_id: int) -> ReportView:
+    report = await _changing(uow, moderator, report_id, "unassign")
+    before = report.assigned_account_id
+    report.assigned_account_id = None
+    _touch(report)
+    _audit(uow, moderator, report, "unassign", before=before, after=None)
+    return await _view(uow, report)
+
+
+async def _resolve(uow: UnitOfWork, report: Report, moderator_account_id: int) -> bool:
+    """Marks the report resolved by the moderator, releases its held media and tells its
+    reporter; False (nothing done) when it was resolved already."""
+    if report.action_taken_at is not None:
+        return False
+    report.action_taken_at = utcnow()
+    report.action_taken_by_account_id = moderator_account_id
+    _touch(report)
+    await media_service.release_keys(uow, _holder(report.id))
+    await _tell_reporter(uow, report)
+    return True
+
+
+async def resolve(uow: UnitOfWork, moderator: Moderator, report_id: int) -> ReportView:
+    report = await _changing(uow, moderator, report_id, "resolve")
+    if await _resolve(uow, report, moderator.account_id):
+        _audit(uow, moderator, report, "resolve", before="open", after="resolved")
+    return await _view(uow, report)
+
+
+async def resolve_by_action(
+    uow: UnitOfWork, report_id: int, moderator_account_id: int, action: str
+) -> None:
+    """For account actions that name a report (admin/, `report_id`): resolves the report as
+    the action's moderator, in the action's transaction. The caller has checked the
+    moderator's permission for its action; the audit line names the action that resolved
+    it. 404 for an unknown report; a report resolved already stays as it is."""
+    report = await _report(uow, report_id, for_update=True)
+    role = await accounts_service.role_of_account(uow.session, moderator_account_id)
+    moderator = Moderator(account_id=moderator_account_id, role=role)
+    if await _resolve(uow, report, moderator_account_id):
+        _audit(uow, moderator, report, "resolve", before="open", after="resolved", by=action)
+
+
+async def reopen(uow: UnitOfWork, moderator: Moderator, report_id: int) -> ReportView:
+    """Open again: its evidence media are held again (those not purged meanwhile)."""
+    report = await _changing(uow, moderator, report_id, "reopen")
+    if report.action_taken_at is not None:
+        report.action_taken_at = None
+        report.action_taken_by_account_id = None
+        _touch(report)
+        evidence = (await repository.evidence(uow.session, [report.id]))[report.id]
+        keys = [key for row in evidence for media in row.media for key in media["keys"]]
+        await media_service.hold_keys(uow, _holder(report.id), keys)
+        _audit(uow, moderator, report, "reopen", before="resolved", after="open")
+    return await _view(uow, report)
+
+
+# --- notes ----------------------------------------------------------------------------------
+
+
+async def notes(
+    uow: UnitOfWork, moderator: Moderator, report_id: int
+) -> list[tuple[ReportNote, Account | None]]:
+    _require_manage_reports(moderator, "notes", report_id)
+    await _report(uow, report_id)
+    found = await repository.notes(uow.session, report_id)
+    authors = await _note_authors(uow, found)
+    return [(note, authors.get(note.account_id or 0)) for note in found]
+
+
+async def _note_authors(uow: UnitOfWork, found: Sequence[ReportNote]) -> dict[int, Account]:
+    ids = sorted({note.account_id for note in found if note.account_id is not None})
+    accounts = await admin_service.admin_accounts(uow.session, ids)
+    return {account_id: view.account for account_id, view in accounts.items()}
+
+
+async def add_note(
+    uow: UnitOfWork, moderator: Moderator, report_id: int, content: str
+) -> tuple[ReportNote, Account | None]:
+    report = await _changing(uow, moderator, report_id, "add_note")
+    text = content.strip()
+    if not text:
+        raise ValidationFailed("content", "can't be blank")
+    if len(text) > NOTE_LIMIT:
+        raise ValidationFailed("content", f"is too long (at most {NOTE_LIMIT} characters)")
+    note = ReportNote(
+        id=new_id(),
+        report_id=report.id,
+        account_id=moderator.account_id,
+        content=text,
+        created_at=utcnow(),
+    )
+    uow.session.add(note)
+    _touch(report)
+    await uow.session.flush()
+    _audit(uow, moderator, report, "add_note", note_id=note.id, note_length=len(text))
+    return note, (await _note_authors(uow, [note])).get(moderator.account_id)
+
+
+async def delete_note(uow: UnitOfWork, moderator: Moderator, report_id: int, note_id: int) -> None:
+    """A moderator deletes their own note; an admin any note (as Mastodon's policy)."""
+    report = await _changing(uow, moderator, report_id, "delete_note")
+    note = await repository.note(uow.session, report.id, note_id) if note_id <= _MAX_ID else None
+    if note is None:
+        raise NotFound()
+    mine = note.account_id == moderator.account_id
+    if not mine and not has_permission(moderator.role, Permission.ADMINISTRATOR):
+        raise audit_refusal(moderator, "delete_note", report.id, Forbidden(NOT_ALLOWED))
+    await uow.session.delete(note)
+    _audit(uow, moderator, report, "delete_note", note_id=note.id, before=note.content)
+
+
+# --- actions on a reported status -----------------------------------------------------------
+
+
+class StatusAction(StrEnum):
+    DELETE = "delete"
+    SENSITIVE = "sensitive"
+
+
+async def act_on_status(
+    uow: UnitOfWork, moderator: Moderator, report_id: int, status_id: int, action: StatusAction
+) -> ReportView:
+    """Delete a reported status (through statuses' one deletion path) or mark it sensitive.
+    Only a status this report names; 404 when it is gone already. The evidence stays."""
+    report = await _changing(uow, moderator, report_id, f"status_{action.value}")
+    if status_id not in report.status_ids:
+        raise NotFound()
+    status = await statuses_service.readable_status(
+        uow.session, report.target_account_id, status_id
+    )
+    if status is None or status.account_id != report.target_account_id:
+        raise NotFound()
+    if action is StatusAction.DELETE:
+        await statuses_service.delete_status(uow, uow.engines.settings, status)
+        details: dict[str, object] = {"before": "present", "after": "deleted"}
+    else:
+        before = status.sensitive
+        await statuses_service.mark_sensitive(uow, status)
+        details = {"before": {"sensitive": before}, "after": {"sensitive": True}}
+    _touch(report)
+    _audit(uow, moderator, report, f"status_{action.value}", status_id=status_id, **details)
+    return await _view(uow, report)
