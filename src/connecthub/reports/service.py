@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from connecthub import entities
 from connecthub.accounts import service as accounts_service
 from connecthub.accounts.models import Account
 from connecthub.accounts.roles import ROLES, Permission, has_permission
@@ -31,6 +32,7 @@ from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance import service as instance_service
 from connecthub.media import service as media_service
+from connecthub.media.models import MediaAttachment
 from connecthub.notifications import service as notifications
 from connecthub.notifications.service import NotificationType
 from connecthub.ops import audit
@@ -112,20 +114,36 @@ async def _reported_statuses(
     return found
 
 
-async def _keep_evidence(uow: UnitOfWork, report: Report, statuses: Sequence[Status]) -> None:
-    """Each reported status as every reader saw it then (rendered with no viewer), with
-    its media's descriptions and stored keys; the keys are held while the report is open."""
+@dataclass(frozen=True)
+class _Evidence:
+    """A reported status as every reader saw it when reported: its Status entity (rendered
+    with no viewer, so no one's flags) and its media rows."""
+
+    status: Status
+    entity: entities.Status
+    media: list[MediaAttachment]
+
+
+async def _evidence(uow: UnitOfWork, statuses: Sequence[Status]) -> list[_Evidence]:
+    """Rendered before the report is written: a session without uncommitted changes reads
+    the statuses' cached renderings."""
     if not statuses:
-        return
+        return []
     session = uow.session
-    settings = uow.engines.settings
-    rendered = await status_entities(session, statuses, None, settings)
+    rendered = await status_entities(session, statuses, None, uow.engines.settings)
     media = await media_service.attachments_of_statuses(session, [s.id for s in statuses])
-    held: list[str] = []
-    for position, (status, entity) in enumerate(zip(statuses, rendered, strict=True)):
-        attachments = media.get(status.id, [])
-        held += [key for row in attachments for key in row.stored_keys()]
-        session.add(
+    return [
+        _Evidence(status, entity, media.get(status.id, []))
+        for status, entity in zip(statuses, rendered, strict=True)
+    ]
+
+
+async def _keep_evidence(uow: UnitOfWork, report: Report, evidence: list[_Evidence]) -> None:
+    """The evidence rows, with each attachment's description and stored keys; the keys are
+    held in the store while the report is open (ADR 0026-a)."""
+    for position, kept in enumerate(evidence):
+        status = kept.status
+        uow.session.add(
             ReportedStatus(
                 id=new_id(),
                 report_id=report.id,
@@ -137,11 +155,12 @@ async def _keep_evidence(uow: UnitOfWork, report: Report, statuses: Sequence[Sta
                 status_created_at=status.created_at,
                 media=[
                     {"id": str(row.id), "description": row.description, "keys": row.stored_keys()}
-                    for row in attachments
+                    for row in kept.media
                 ],
-                entity=dict(entity),
+                entity=dict(kept.entity),
             )
         )
+    held = [key for kept in evidence for row in kept.media for key in row.stored_keys()]
     await media_service.hold_keys(uow, _holder(report.id), held)
 
 
@@ -155,6 +174,7 @@ async def _file(
     comment: str,
     rule_ids: list[int],
 ) -> Report:
+    evidence = await _evidence(uow, statuses)
     now = utcnow()
     report = Report(
         id=new_id(),
@@ -172,7 +192,7 @@ async def _file(
     )
     uow.session.add(report)
     await uow.session.flush()
-    await _keep_evidence(uow, report, statuses)
+    await _keep_evidence(uow, report, evidence)
     await _tell_moderators(uow, report)
     return report
 
