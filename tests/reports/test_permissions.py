@@ -46,9 +46,7 @@ async def _a_report(app: Any, client: Any) -> tuple[str, str]:
     return report["id"], status["id"]
 
 
-async def test_plain_users_are_refused_on_every_route(
-    app: Any, client: Any, caplog: Any
-) -> None:
+async def test_plain_users_are_refused_on_every_route(app: Any, client: Any, caplog: Any) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
     report_id, status_id = await _a_report(app, client)
     plain, _ = await create_user(app, "plain")

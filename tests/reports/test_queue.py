@@ -79,9 +79,7 @@ async def test_resolve_reopen_and_the_resolved_filter(app: Any, client: Any, cap
     assert resolved["action_taken_at"] is not None
     assert resolved["action_taken_by_account"]["id"] == str(mod.id)
     assert await admin_get(client, mod_token) == []
-    assert [r["id"] for r in await admin_get(client, mod_token, resolved="true")] == [
-        report["id"]
-    ]
+    assert [r["id"] for r in await admin_get(client, mod_token, resolved="true")] == [report["id"]]
     again = (await admin_post(client, mod_token, report["id"], "resolve")).json()
     assert again["action_taken_at"] == resolved["action_taken_at"]  # idempotent
 
@@ -102,9 +100,7 @@ async def test_resolve_reopen_and_the_resolved_filter(app: Any, client: Any, cap
     assert (lines[0]["before"], lines[0]["after"]) == ("open", "resolved")
 
 
-async def test_update_validates_category_and_rules(
-    app: Any, client: Any, caplog: Any
-) -> None:
+async def test_update_validates_category_and_rules(app: Any, client: Any, caplog: Any) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
     _reporter, token = await user_with_token(app, "reporter")
     target, _ = await user_with_token(app, "target")
@@ -129,9 +125,7 @@ async def test_update_validates_category_and_rules(
     assert back.json()["category"] == "other"
     assert back.json()["rules"] == []
 
-    [first, second] = [
-        line for line in audit_lines(caplog) if line.get("action") == "update"
-    ]
+    [first, second] = [line for line in audit_lines(caplog) if line.get("action") == "update"]
     assert first["before"] == {"category": "spam", "rule_ids": []}
     assert first["after"] == {"category": "violation", "rule_ids": [1, 2]}
     assert second["after"] == {"category": "other", "rule_ids": []}
@@ -157,9 +151,7 @@ async def test_filters_and_pages(app: Any, client: Any) -> None:
     by_target = await admin_get(client, mod_token, target_account_id=str(target.id))
     assert [r["id"] for r in by_target] == [ids[1], ids[0]]
 
-    page = await client.get(
-        "/api/v1/admin/reports", params={"limit": 2}, headers=auth(mod_token)
-    )
+    page = await client.get("/api/v1/admin/reports", params={"limit": 2}, headers=auth(mod_token))
     assert [r["id"] for r in page.json()] == [ids[3], ids[2]]
     link = page.headers["Link"]
     assert f"max_id={ids[2]}" in link
@@ -170,8 +162,7 @@ async def test_filters_and_pages(app: Any, client: Any) -> None:
     assert [r["id"] for r in newer] == [ids[2], ids[1]]
     since = await admin_get(client, mod_token, since_id=ids[1])
     assert [r["id"] for r in since] == [ids[3], ids[2]]
-    bad = await client.get(
-        "/api/v1/admin/reports", params={"max_id": "x"}, headers=auth(mod_token)
-    )
+    bad = await client.get("/api/v1/admin/reports", params={"max_id": "x"}, headers=auth(mod_token))
     assert bad.status_code == 422
-    assert (await client.get("/api/v1/admin/reports/999999", headers=auth(mod_token))).status_code == 404
+    missing = await client.get("/api/v1/admin/reports/999999", headers=auth(mod_token))
+    assert missing.status_code == 404
