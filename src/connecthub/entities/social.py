@@ -36,6 +36,8 @@ class NotificationGroup(TypedDict):
     sample_account_ids: list[str]
     # Only for the types a status caused, as the Notification's `status`.
     status_id: NotRequired[str | None]
+    # Only for the report notices (admin.report, report_resolved), as the Notification's.
+    report: NotRequired[Report]
 
 
 class PartialAccountWithAvatar(TypedDict):

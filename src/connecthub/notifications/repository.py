@@ -569,6 +569,13 @@ async def sender_row(session: AsyncSession, notification: Notification) -> Row:
     return Row(notification, account, role)
 
 
+async def activity_ids(session: AsyncSession, notification_ids: list[int]) -> dict[int, int]:
+    query = select(Notification.id, Notification.activity_id).where(
+        Notification.id.in_(notification_ids)
+    )
+    return {int(i): int(a) for i, a in await session.execute(query)}
+
+
 async def reports_by_id(
     session: AsyncSession, report_ids: set[int]
 ) -> list[tuple[Report, Account, str | None]]:

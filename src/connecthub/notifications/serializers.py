@@ -187,6 +187,7 @@ async def grouped_results(
     for member in members:
         by_key.setdefault(member.group_key, []).append(member)
     statuses = await _statuses(session, [v.status_id for v in views], viewer_id, settings, context)
+    reports = await _view_reports(session, settings, views)
     groups: list[entities.NotificationGroup] = []
     samples: list[list[int]] = []
     for view in views:
@@ -194,7 +195,10 @@ async def grouped_results(
             continue
         newest = by_key.get(view.group_key or "", [])
         sample = [m.from_account_id for m in newest] or [view.from_account_id]
-        groups.append(_group_entity(view, newest, sample, statuses, paginated))
+        group = _group_entity(view, newest, sample, statuses, paginated)
+        if view.id in reports:
+            group["report"] = reports[view.id]
+        groups.append(group)
         samples.append(sample)
     status_ids = [int(i) for g in groups if (i := g.get("status_id")) is not None]
     full_ids = [s[0] for s in samples] if partial_avatars else [i for s in samples for i in s]
@@ -213,6 +217,24 @@ async def grouped_results(
     if partial_avatars:
         results["partial_accounts"] = [_partial(rendered[i]) for i in partial_ids if i in rendered]
     return results
+
+
+async def _view_reports(
+    session: AsyncSession, settings: Settings, views: Sequence[NotificationView]
+) -> dict[int, entities.Report]:
+    """The report of each report notice among `views`, by notification id (two queries,
+    only when there is one)."""
+    wanted = [v.id for v in views if v.type in REPORT_TYPES]
+    if not wanted:
+        return {}
+    report_ids = await repository.activity_ids(session, wanted)
+    found = await repository.reports_by_id(session, set(report_ids.values()))
+    rendered = {r.id: report_entity(settings, r, target, role) for r, target, role in found}
+    return {
+        notification_id: rendered[report_id]
+        for notification_id, report_id in report_ids.items()
+        if report_id in rendered
+    }
 
 
 def _group_entity(
