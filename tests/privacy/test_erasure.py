@@ -161,6 +161,11 @@ HANDLED_ELSEWHERE = {
     ("media_attachments", "account_id"): "media service (files purged)",
     ("oauth_applications", "owner_account_id"): "detached, not deleted",
     ("account_deletions", "account_id"): "kept: the record of the deletion",
+    ("reports", "account_id"): "reports service step (held media let go)",
+    ("reports", "target_account_id"): "reports service step (held media let go)",
+    ("reports", "assigned_account_id"): "kept: a moderator's tombstone on others' reports",
+    ("reports", "action_taken_by_account_id"): "kept: a moderator's tombstone",
+    ("report_notes", "account_id"): "kept: a moderator's tombstone on others' reports",
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from connecthub.media.tasks import purge_keys
+from connecthub.privacy.erasure import erase
 from tests.media import files
 from tests.media.support import fetch, key_of, upload
 from tests.privacy.support import wait_gone
@@ -90,3 +91,24 @@ async def test_an_edit_leaves_the_evidence_as_reported(app: Any, client: Any) ->
 
     shown = await admin_get(client, mod_token, f"/{report['id']}")
     assert "nasty" in shown["statuses"][0]["content"]
+
+
+async def test_erasing_an_account_takes_its_reports_and_their_held_media(
+    app: Any, client: Any
+) -> None:
+    _reporter, token = await user_with_token(app, "reporter")
+    target, target_token = await user_with_token(app, "target")
+    _, mod_token = await moderator(app, "moddy")
+    media = (await upload(client, target_token, files.png(22, 22, seed=13))).json()
+    status = await post_status(client, target_token, "pic", media_ids=[media["id"]])
+    about = await filed(client, token, target.id, status_ids=[status["id"]])
+    keys = (await stored(app, int(about["id"])))[1][0].media[0]["keys"]
+    by_target = await filed(client, target_token, _reporter.id)
+
+    await erase(app.state.engines, target.id)
+
+    for report in (about, by_target):
+        shown = await client.get(f"/api/v1/admin/reports/{report['id']}", headers=auth(mod_token))
+        assert shown.status_code == 404
+        assert (await stored(app, int(report["id"])))[1] == []
+    await wait_gone(app, keys)

@@ -160,9 +160,13 @@ async def add_holds(session: AsyncSession, holder: str, keys: Iterable[str]) -> 
         await session.execute(insert(MediaHold), rows)
 
 
-async def drop_holds(session: AsyncSession, holder: str) -> list[str]:
-    """Drops every hold of `holder`; returns the keys it held."""
-    statement = delete(MediaHold).where(MediaHold.holder == holder).returning(MediaHold.key)
+async def drop_holds(session: AsyncSession, holders: Sequence[str]) -> list[str]:
+    """Drops every hold of `holders`; returns the keys they held."""
+    if not holders:
+        return []
+    statement = (
+        delete(MediaHold).where(MediaHold.holder.in_(list(holders))).returning(MediaHold.key)
+    )
     return list((await session.execute(statement)).scalars())
 
 

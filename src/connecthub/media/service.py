@@ -465,10 +465,10 @@ async def hold_keys(uow: UnitOfWork, holder: str, keys: Sequence[str]) -> None:
     await repository.add_holds(uow.session, holder, keys)
 
 
-async def release_keys(uow: UnitOfWork, holder: str) -> None:
-    """`holder` no longer needs its keys: each goes from the store after commit unless a
+async def release_keys(uow: UnitOfWork, *holders: str) -> None:
+    """`holders` no longer need their keys: each goes from the store after commit unless a
     row (or another holder) still names it."""
-    keys = await repository.drop_holds(uow.session, holder)
+    keys = await repository.drop_holds(uow.session, holders)
     await purge_after_commit(uow, keys)
 
 

@@ -9,7 +9,8 @@ with exactly the rows a statement deleted, so nothing is counted twice.
 Order: statuses and boosts first (through the statuses service: boosts of them, reply and
 boost counts, conversations, media and timeline removal all follow its rules), then what
 the account gave others (favourites, poll votes), the follow graph both ways (the other
-accounts' counters kept right), the plain rows of `repository.ERASED_ROWS`, its remaining
+accounts' counters kept right), the reports it filed or that are about it (their held
+media let go: reports service), the plain rows of `repository.ERASED_ROWS`, its remaining
 media and profile images, and last the tombstone: the account row keeps its id and
 username (reserved, as in Mastodon) and loses everything else; the user row (e-mail,
 password, second factor) is deleted.
@@ -27,6 +28,7 @@ from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.privacy import repository
 from connecthub.relationships import service as relationships
+from connecthub.reports import service as reports
 from connecthub.statuses import service as statuses
 from connecthub.statuses import service as statuses_service
 from connecthub.statuses.models import Status
@@ -74,6 +76,10 @@ def _plain(model: object, condition: repository.Condition) -> Step:
     return step
 
 
+async def _reports(uow: UnitOfWork, account: Account, batch: int) -> int:
+    return await reports.erase_reports_of(uow, account.id, batch)
+
+
 async def _media(uow: UnitOfWork, account: Account, batch: int) -> int:
     # Unattached uploads and the avatar and header; files leave the store by PURGE_JOB.
     await media_service.release_account_media(uow, account.id)
@@ -104,6 +110,7 @@ STEPS: list[tuple[str, Step]] = [
     ("statuses", _statuses),
     ("interactions", _interactions),
     ("follows", _follows),
+    ("reports", _reports),
     *((model.__tablename__, _plain(model, where)) for model, where in repository.ERASED_ROWS),
     ("media", _media),
     ("tombstone", _tombstone),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, User
@@ -88,3 +88,25 @@ async def account_ids_with_roles(session: AsyncSession, roles: Sequence[str]) ->
         .order_by(Account.id)
     )
     return list(await session.scalars(query))
+
+
+async def ids_naming(session: AsyncSession, account_id: int, limit: int) -> list[int]:
+    """Up to `limit` reports the account filed or that are about it."""
+    query = (
+        select(Report.id)
+        .where(or_(Report.account_id == account_id, Report.target_account_id == account_id))
+        .order_by(Report.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def delete_reports(session: AsyncSession, report_ids: Sequence[int]) -> None:
+    """The reports with their evidence and notes (these go by cascade on PostgreSQL; here
+    for SQLite, whose foreign keys may be off)."""
+    if not report_ids:
+        return
+    ids = list(report_ids)
+    await session.execute(delete(ReportedStatus).where(ReportedStatus.report_id.in_(ids)))
+    await session.execute(delete(ReportNote).where(ReportNote.report_id.in_(ids)))
+    await session.execute(delete(Report).where(Report.id.in_(ids)))

@@ -285,6 +285,17 @@ async def _tell_reporter(uow: UnitOfWork, report: Report) -> None:
     )
 
 
+async def erase_reports_of(uow: UnitOfWork, account_id: int, limit: int) -> int:
+    """Account erasure (privacy/erasure.py): up to `limit` reports the account filed or
+    that are about it go, with their evidence and notes, and the media they held are let
+    go. Returns how many went (ADR 0026-a)."""
+    ids = await repository.ids_naming(uow.session, account_id, limit)
+    if ids:
+        await media_service.release_keys(uow, *(_holder(report_id) for report_id in ids))
+        await repository.delete_reports(uow.session, ids)
+    return len(ids)
+
+
 # --- the moderation queue -------------------------------------------------------------------
 
 
