@@ -40,7 +40,7 @@ class NotificationType(StrEnum):
     POLL = "poll"
     UPDATE = "update"
     ADMIN_REPORT = "admin.report"
-    # ConnectHub's own: the reporter's report was resolved (ADR 0026-a).
+    # ConnectHub's own: the reporter's report was resolved (ADR 0027-a).
     REPORT_RESOLVED = "report_resolved"
 
 

@@ -232,7 +232,7 @@ async def file_system_report(
     comment: str,
 ) -> int:
     """A report filed by the server itself (the offensive-language classifier): no reporter
-    account; the Admin::Report shows the instance as its reporter (ADR 0026-a). The
+    account; the Admin::Report shows the instance as its reporter (ADR 0027-a). The
     statuses must be the target's and still exist (any visibility: the system reads
     everything); `category` is one of spam, legal, violation, other, and a violation
     names no rule here (a moderator may add them with `PUT`). Returns the report's id.
@@ -259,7 +259,7 @@ async def file_system_report(
 
 async def _tell_moderators(uow: UnitOfWork, report: Report) -> None:
     """`admin.report` to every account whose role has Manage Reports. Its `account` is the
-    reporter, as Mastodon's; a system report has none, so it names the target (ADR 0026-a)."""
+    reporter, as Mastodon's; a system report has none, so it names the target (ADR 0027-a)."""
     roles = [r.value for r in ROLES if has_permission(r.value, Permission.MANAGE_REPORTS)]
     recipients = await repository.account_ids_with_roles(uow.session, roles)
     await notifications.notify_moderation(
