@@ -56,6 +56,7 @@ async def test_rules_make_a_violation_and_must_exist(app: Any, client: Any) -> N
         ({"rule_ids": ["one"]}, "rule_ids"),
         ({"comment": "x" * 1001}, "comment"),
         ({"status_ids": ["abc"]}, "status_ids"),
+        ({"status_ids": [str(n) for n in range(1, 102)]}, "status_ids"),
     ):
         refused = await report(client, token, target.id, **fields)
         assert refused.status_code == 422, (fields, refused.text)

@@ -17,6 +17,8 @@ class Category(StrEnum):
 
 COMMENT_LIMIT = 1000  # Mastodon's limit for a local report's comment
 NOTE_LIMIT = 500  # Mastodon's limit for a report note
+# Mastodon sets no limit; a bound keeps one request's reads and evidence bounded.
+STATUS_LIMIT = 100
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from connecthub.reports.models import Report, ReportedStatus, ReportNote
 from connecthub.reports.schemas import (
     COMMENT_LIMIT,
     NOTE_LIMIT,
+    STATUS_LIMIT,
     Category,
     ReportChange,
     ReportDraft,
@@ -108,6 +109,8 @@ async def _reported_statuses(
 ) -> list[Status]:
     """The statuses named, if each is the target's and `viewer_id` may read it; else 404."""
     wanted = list(dict.fromkeys(status_ids))
+    if len(wanted) > STATUS_LIMIT:
+        raise ValidationFailed("status_ids", f"names more than {STATUS_LIMIT} statuses")
     found = await statuses_service.readable_statuses(uow, viewer_id, wanted)
     if len(found) != len(wanted) or any(s.account_id != target_id for s in found):
         raise NotFound()
@@ -235,8 +238,10 @@ async def file_system_report(
     account; the Admin::Report shows the instance as its reporter (ADR 0027-a). The
     statuses must be the target's and still exist (any visibility: the system reads
     everything); `category` is one of spam, legal, violation, other, and a violation
-    names no rule here (a moderator may add them with `PUT`). Returns the report's id.
-    Raises NotFound for an unknown account or status, ValidationFailed for bad input."""
+    names no rule here (a moderator may add them with `PUT`); at most 100 statuses.
+    Returns the report's id. Raises NotFound for an unknown account or status (a suspended
+    account's statuses count as unknown: nobody may read them), ValidationFailed for bad
+    input."""
     target = await accounts_service.account_by_id(uow.session, target_account_id)
     if target is None:
         raise NotFound()
