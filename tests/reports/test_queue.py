@@ -11,6 +11,7 @@ from connecthub.ops.logging import AUDIT_LOGGER
 from tests.admin.support import audit_lines
 from tests.reports.support import admin_get, admin_post, file_system, filed, moderator
 from tests.social_factories import auth, post_status, user_with_token
+from tests.support.queries import counting_queries, engine_name
 
 
 async def test_the_admin_report_entity(app: Any, client: Any) -> None:
@@ -166,3 +167,31 @@ async def test_filters_and_pages(app: Any, client: Any) -> None:
     assert bad.status_code == 422
     missing = await client.get("/api/v1/admin/reports/999999", headers=auth(mod_token))
     assert missing.status_code == 404
+
+
+async def test_a_page_costs_the_same_whatever_its_size(app: Any, client: Any) -> None:
+    target, target_token = await user_with_token(app, "target")
+    _, mod_token = await moderator(app, "moddy")
+    statuses = [await post_status(client, target_token, f"rude {n}") for n in range(3)]
+
+    statements_seen: list[str] = []
+
+    async def page_statements() -> int:
+        with counting_queries(app) as statements:
+            await admin_get(client, mod_token)
+        statements_seen[:] = [s[:60] for s in statements]
+        return len(statements)
+
+    for n in range(2):
+        _, token = await user_with_token(app, f"reporter{n}")
+        await filed(client, token, target.id, status_ids=[s["id"] for s in statuses])
+    await admin_get(client, mod_token)  # the token is cached from here on
+    small = await page_statements()
+    for n in range(2, 6):
+        _, token = await user_with_token(app, f"reporter{n}")
+        report = await filed(client, token, target.id, status_ids=[statuses[0]["id"]])
+        await admin_post(client, mod_token, report["id"], "assign_to_self")
+    assert await page_statements() == small
+    # Reports, their evidence, the accounts they name, those accounts' addresses (SQLite
+    # adds its BEGIN).
+    assert small == {"sqlite": 5, "postgresql": 4}[engine_name(app)], statements_seen
