@@ -125,8 +125,13 @@ async def test_update_validates_category_and_rules(app: Any, client: Any, caplog
     back = await client.put(path, json={"category": "other"}, headers=auth(mod_token))
     assert back.json()["category"] == "other"
     assert back.json()["rules"] == []
+    ruled = await client.put(path, json={"rule_ids": ["3"]}, headers=auth(mod_token))
+    assert ruled.json()["category"] == "violation"
+    assert [r["id"] for r in ruled.json()["rules"]] == ["3"]
 
-    [first, second] = [line for line in audit_lines(caplog) if line.get("action") == "update"]
+    [first, second, _third] = [
+        line for line in audit_lines(caplog) if line.get("action") == "update"
+    ]
     assert first["before"] == {"category": "spam", "rule_ids": []}
     assert first["after"] == {"category": "violation", "rule_ids": [1, 2]}
     assert second["after"] == {"category": "other", "rule_ids": []}

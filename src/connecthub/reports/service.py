@@ -408,12 +408,14 @@ async def update(
     uow: UnitOfWork, moderator: Moderator, report_id: int, change: ReportChange
 ) -> ReportView:
     """`PUT`: recategorise; a violation names at least one existing rule, other categories
-    none (their rule ids are dropped)."""
+    none (their rule ids are dropped); rules sent without a category make a violation."""
     report = await _changing(uow, moderator, report_id, "update")
     before = {"category": report.category, "rule_ids": list(report.rule_ids)}
     category = report.category
     if change.category is not None:
         category = _category(change.category, None)
+    elif change.rule_ids:
+        category = Category.VIOLATION.value  # naming rules makes it one, as when filing
     wanted = change.rule_ids if change.rule_ids is not None else report.rule_ids
     rule_ids = _rule_ids(uow.engines.settings, category, wanted)
     report.category, report.rule_ids = category, rule_ids
