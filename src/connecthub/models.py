@@ -17,6 +17,7 @@ from connecthub.portability import models as portability_models
 from connecthub.privacy import models as privacy_models
 from connecthub.push import models as push_models
 from connecthub.relationships import models as relationships_models
+from connecthub.reports import models as reports_models
 from connecthub.scheduled import models as scheduled_models
 from connecthub.statuses import models as statuses_models
 from connecthub.strikes import models as strikes_models
@@ -41,6 +42,7 @@ __all__ = [
     "privacy_models",
     "push_models",
     "relationships_models",
+    "reports_models",
     "scheduled_models",
     "statuses_models",
     "strikes_models",

@@ -85,7 +85,7 @@ async def test_unknown_accounts_are_404_and_bad_input_is_422(app: Any, client: A
         shown = await client.get(f"/api/v1/admin/accounts/{account_id}", headers=auth(token))
         assert shown.status_code == 404, account_id
 
-    # Ids naming no record are 404, as Mastodon's `find` (no report or preset exists here).
+    # Ids naming no record are 404, as Mastodon's `find` (no report 12; no presets here).
     for body in (
         {"type": "none", "report_id": "12"},
         {"type": "silence", "report_id": "twelve"},

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from connecthub.accounts.models import Role, User
+from connecthub.reports.models import Report
 from connecthub.statuses.models import Favourite, Status, Tag
 from tests.admin.support import staff
 from tests.factories import create_token
@@ -58,10 +59,19 @@ async def test_measures_count_per_day_and_against_the_window_before(
     async with app.state.engines.db.transaction() as session:
         await session.execute(update(Favourite).values(created_at=_at(12)))
 
-    keys = ["new_users", "interactions", "active_users", "opened_reports", "tag_servers", "nope"]
+    for _ in range(2):
+        filed = await client.post(
+            "/api/v1/reports", json={"account_id": str(bob.id)}, headers=auth(alice_token)
+        )
+        assert filed.status_code == 200, filed.text
+        await _set(app, Report, int(filed.json()["id"]), created_at=_at(11))
+    await _set(app, Report, int(filed.json()["id"]), action_taken_at=_at(12))
+
+    keys = ["new_users", "interactions", "active_users", "opened_reports", "resolved_reports"]
+    keys += ["tag_servers", "nope"]
     found = await _post(client, token, "measures", keys=keys, **WINDOW)
     by_key = {m["key"]: m for m in found}
-    assert [m["key"] for m in found] == keys[:4]  # unknown ones left out, order kept
+    assert [m["key"] for m in found] == keys[:5]  # unknown ones left out, order kept
     assert by_key["new_users"]["data"][0] == {"date": "2026-03-10T00:00:00Z", "value": "2"}
     assert _series(by_key["new_users"]) == ["2", "0", "0"]
     assert (by_key["new_users"]["total"], by_key["new_users"]["previous_total"]) == ("2", "1")
@@ -72,10 +82,14 @@ async def test_measures_count_per_day_and_against_the_window_before(
     assert by_key["active_users"]["total"] == "2"  # distinct over the window
     assert by_key["opened_reports"] == {
         "key": "opened_reports",
-        "total": "0",
+        "total": "2",
         "previous_total": "0",
-        "data": [{"date": f"2026-03-{d}T00:00:00Z", "value": "0"} for d in (10, 11, 12)],
+        "data": [
+            {"date": f"2026-03-{d}T00:00:00Z", "value": v}
+            for d, v in ((10, "0"), (11, "2"), (12, "0"))
+        ],
     }
+    assert _series(by_key["resolved_reports"]) == ["0", "0", "1"]
 
 
 async def test_hashtag_measures_take_the_tags_id(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -931,6 +931,86 @@ scenario("POST /api/v1/admin/dimensions")(_dashboard("dimensions", keys=["langua
 scenario("POST /api/v1/admin/retention")(_dashboard("retention"))
 
 
+# --- reports ---------------------------------------------------------------------------------
+
+
+async def _reported(w: World, **fields: Any) -> tuple[str, str, str]:
+    """A report with one status of its target; (report id, status id, moderator token)."""
+    _mod, token = await staff(w.app, "moddy")
+    _reporter, reporter_token = await w.user("reporter")
+    target_id, target_token = await w.user("target")
+    status = await post_status(w.client, target_token, "rude")
+    body = {"account_id": str(target_id), "status_ids": [status["id"]], **fields}
+    report = await w.ok("POST", "/api/v1/reports", reporter_token, json=body)
+    return report["id"], status["id"], token
+
+
+@scenario("POST /api/v1/reports")
+async def _file_report(w: World) -> Call:
+    await staff(w.app, "moddy")  # a moderator to tell
+    _reporter, token = await w.user("reporter")
+    target_id, target_token = await w.user("target")
+    status = await w.read(await post_status(w.client, target_token, "rude"))
+    body = {"account_id": str(target_id), "status_ids": [status["id"]], "rule_ids": ["1"]}
+    return Call("POST", "/api/v1/reports", token, kwargs={"json": body})
+
+
+def _report_verb(verb: str, before: str | None = None) -> Scenario:
+    async def run(w: World) -> Call:
+        report_id, _status_id, token = await _reported(w)
+        if before is not None:
+            await w.ok("POST", f"/api/v1/admin/reports/{report_id}/{before}", token)
+        return Call("POST", f"/api/v1/admin/reports/{report_id}/{verb}", token)
+
+    return run
+
+
+for _verb, _before in (
+    ("assign_to_self", None),
+    ("unassign", "assign_to_self"),
+    ("resolve", None),
+    ("reopen", "resolve"),
+):
+    scenario(f"POST /api/v1/admin/reports/{{report_id:id}}/{_verb}")(_report_verb(_verb, _before))
+
+
+@scenario("PUT /api/v1/admin/reports/{report_id:id}")
+async def _update_report(w: World) -> Call:
+    report_id, _status_id, token = await _reported(w)
+    body = {"json": {"category": "violation", "rule_ids": ["2"]}}
+    return Call("PUT", f"/api/v1/admin/reports/{report_id}", token, kwargs=body)
+
+
+@scenario("POST /api/v1/admin/reports/{report_id:id}/notes")
+async def _add_report_note(w: World) -> Call:
+    report_id, _status_id, token = await _reported(w)
+    body = {"json": {"content": "looked at it"}}
+    return Call("POST", f"/api/v1/admin/reports/{report_id}/notes", token, kwargs=body)
+
+
+@scenario("DELETE /api/v1/admin/reports/{report_id:id}/notes/{note_id:id}")
+async def _delete_report_note(w: World) -> Call:
+    report_id, _status_id, token = await _reported(w)
+    url = f"/api/v1/admin/reports/{report_id}/notes"
+    note = await w.ok("POST", url, token, json={"content": "looked at it"})
+    return Call("DELETE", f"{url}/{note['id']}", token)
+
+
+def _report_status(verb: str) -> Scenario:
+    async def run(w: World) -> Call:
+        report_id, status_id, token = await _reported(w)
+        url = f"/api/v1/admin/reports/{report_id}/statuses/{status_id}/{verb}"
+        return Call("POST", url, token)
+
+    return run
+
+
+for _verb in ("delete", "sensitive"):
+    scenario(f"POST /api/v1/admin/reports/{{report_id:id}}/statuses/{{status_id:id}}/{_verb}")(
+        _report_status(_verb)
+    )
+
+
 # --- feature flags ---------------------------------------------------------------------------
 
 _FLAG = {"key": "canary", "kind": "boolean", "default_value": False}
@@ -1195,6 +1275,16 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/featured_tags": Budget(6, 5),
     # The action, its strike and the strike's notification (rendered for the stream).
     "POST /api/v1/admin/accounts/{account_id:id}/action": Budget(13, 12),
+    "POST /api/v1/reports": Budget(11, 10),
+    "PUT /api/v1/admin/reports/{report_id:id}": Budget(6, 5),
+    "POST /api/v1/admin/reports/{report_id:id}/assign_to_self": Budget(6, 5),
+    "POST /api/v1/admin/reports/{report_id:id}/unassign": Budget(6, 5),
+    "POST /api/v1/admin/reports/{report_id:id}/resolve": Budget(8, 7),
+    "POST /api/v1/admin/reports/{report_id:id}/reopen": Budget(7, 6),
+    "POST /api/v1/admin/reports/{report_id:id}/notes": Budget(6, 5),
+    "DELETE /api/v1/admin/reports/{report_id:id}/notes/{note_id:id}": Budget(4, 3),
+    "POST /api/v1/admin/reports/{report_id:id}/statuses/{status_id:id}/delete": Budget(12, 11),
+    "POST /api/v1/admin/reports/{report_id:id}/statuses/{status_id:id}/sensitive": Budget(8, 7),
     "POST /api/v1/admin/accounts/{account_id:id}/approve": Budget(5, 4),
     "POST /api/v1/admin/accounts/{account_id:id}/enable": Budget(5, 4),
     "POST /api/v1/admin/accounts/{account_id:id}/unsuspend": Budget(5, 4),

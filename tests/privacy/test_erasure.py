@@ -166,6 +166,11 @@ HANDLED_ELSEWHERE = {
     ("account_warnings", "account_id"): "kept: a moderator's strike on another account",
     ("appeals", "approved_by_account_id"): "kept: a moderator's decision on another's appeal",
     ("appeals", "rejected_by_account_id"): "kept: a moderator's decision on another's appeal",
+    ("reports", "account_id"): "reports service step (held media let go)",
+    ("reports", "target_account_id"): "reports service step (held media let go)",
+    ("reports", "assigned_account_id"): "kept: a moderator's tombstone on others' reports",
+    ("reports", "action_taken_by_account_id"): "kept: a moderator's tombstone",
+    ("report_notes", "account_id"): "kept: a moderator's tombstone on others' reports",
 }
 
 

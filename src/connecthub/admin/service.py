@@ -36,6 +36,7 @@ from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
 from connecthub.privacy import service as privacy
+from connecthub.reports import service as reports
 from connecthub.strikes import service as strikes
 
 AUDIT_EVENT = "admin.account_action"
@@ -100,6 +101,13 @@ async def show(session: AsyncSession, moderator: Moderator, account_id: int) -> 
     return (await _with_ips(session, [row]))[0]
 
 
+async def admin_accounts(session: AsyncSession, account_ids: list[int]) -> dict[int, AdminAccount]:
+    """What other domains' moderator entities embed (a report's accounts), by id, in two
+    queries; the caller has checked the moderator's own permission."""
+    rows = await repository.accounts_with_users(session, sorted(set(account_ids)))
+    return {found.account.id: found for found in await _with_ips(session, rows)}
+
+
 async def list_accounts(
     session: AsyncSession, moderator: Moderator, filters: AccountFilter, page: Page
 ) -> list[AdminAccount]:
@@ -157,13 +165,18 @@ _NOTICES = {
 }
 
 
-async def _report(report_id: int | None) -> int | None:
-    """The report an action names. Reports are another domain's (reports/, not merged
-    here): until its service answers, no id names one, as no report exists (404, as
-    Mastodon's `Report.find`)."""
+async def _resolve_report(
+    uow: UnitOfWork, moderator: Moderator, report_id: int | None, action: str
+) -> int | None:
+    """The report an action names, resolved by it in the action's transaction (reports/;
+    404 for an unknown report, as Mastodon's `Report.find`)."""
     if report_id is None:
         return None
-    raise NotFound("report_id does not name a report")
+    try:
+        await reports.resolve_by_action(uow, report_id, moderator.account_id, action)
+    except NotFound:
+        raise NotFound("report_id does not name a report") from None
+    return report_id
 
 
 def _notify(uow: UnitOfWork, account: Account, user: User, action: AccountAction) -> None:
@@ -186,7 +199,7 @@ async def perform_action(
     if action.warning_preset_id is not None:
         # ConnectHub has no warning presets: no id names one (404, as Mastodon's find).
         raise NotFound("warning_preset_id does not name a warning preset")
-    report_id = await _report(action.report_id)
+    report_id = await _resolve_report(uow, moderator, action.report_id, action.type.value)
     before = suspension.moderation_state(account, user)
     if action.type is ActionType.SUSPEND:
         await suspension.suspend_account(uow, account, user)

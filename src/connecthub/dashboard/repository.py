@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.accounts.models import User
 from connecthub.infra import db
 from connecthub.media.models import MediaAttachment
+from connecthub.reports.models import Report
 from connecthub.statuses.models import Favourite, Status, StatusTag
 
 
@@ -24,6 +25,14 @@ async def _by_day(
     grouped = query.add_columns(day.label("day")).where(moment >= start, moment < end)
     rows = (await session.execute(grouped.group_by(day))).all()
     return {str(row.day): int(row[0]) for row in rows}
+
+
+async def opened_reports(session: AsyncSession, start: datetime, end: datetime) -> dict[str, int]:
+    return await _by_day(session, select(func.count()), Report.created_at, start, end)
+
+
+async def resolved_reports(session: AsyncSession, start: datetime, end: datetime) -> dict[str, int]:
+    return await _by_day(session, select(func.count()), Report.action_taken_at, start, end)
 
 
 async def new_users(session: AsyncSession, start: datetime, end: datetime) -> dict[str, int]:

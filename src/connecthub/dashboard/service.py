@@ -107,17 +107,22 @@ async def _active_users(uow: UnitOfWork, span: Window) -> tuple[int, dict[str, i
     return await repository.active_users(uow.session, span.start, span.end)
 
 
-async def _reports(uow: UnitOfWork, span: Window) -> tuple[int, dict[str, int]]:
-    # No reports table yet (moderation reports are being built): zero until it is wired.
-    return 0, {}
+async def _opened_reports(uow: UnitOfWork, span: Window) -> tuple[int, dict[str, int]]:
+    counts = await repository.opened_reports(uow.session, span.start, span.end)
+    return sum(counts.values()), counts
+
+
+async def _resolved_reports(uow: UnitOfWork, span: Window) -> tuple[int, dict[str, int]]:
+    counts = await repository.resolved_reports(uow.session, span.start, span.end)
+    return sum(counts.values()), counts
 
 
 MEASURES: dict[str, Counter] = {
     "active_users": _active_users,
     "new_users": _new_users,
     "interactions": _interactions,
-    "opened_reports": _reports,
-    "resolved_reports": _reports,
+    "opened_reports": _opened_reports,
+    "resolved_reports": _resolved_reports,
 }
 
 

@@ -49,6 +49,7 @@ from connecthub.entities.filters import (
 from connecthub.entities.media import MediaAttachment
 from connecthub.entities.moderation import AccountWarning, AdminAppeal, Appeal
 from connecthub.entities.push import WebPushAlerts, WebPushPayload, WebPushSubscription
+from connecthub.entities.reports import AdminReport, NoteTarget, Report, ReportNote, Rule
 from connecthub.entities.scheduled import (
     ScheduledStatus,
     ScheduledStatusParams,
@@ -109,6 +110,7 @@ __all__ = [
     "AdminIp",
     "AdminMeasure",
     "AdminMeasureData",
+    "AdminReport",
     "AdminTag",
     "AdminTrendsLink",
     "Announcement",
@@ -134,6 +136,7 @@ __all__ = [
     "MediaAttachment",
     "Mention",
     "MutedAccount",
+    "NoteTarget",
     "Notification",
     "NotificationGroup",
     "NotificationPolicy",
@@ -148,7 +151,10 @@ __all__ = [
     "PreviewCard",
     "PreviewCardAuthor",
     "Relationship",
+    "Report",
+    "ReportNote",
     "Role",
+    "Rule",
     "ScheduledStatus",
     "ScheduledStatusParams",
     "ScheduledStatusPoll",

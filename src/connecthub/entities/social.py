@@ -9,6 +9,7 @@ from typing_extensions import TypedDict
 
 from connecthub.entities.accounts import Account
 from connecthub.entities.moderation import AccountWarning
+from connecthub.entities.reports import Report
 from connecthub.entities.statuses import Status, TagDetails
 
 
@@ -22,6 +23,8 @@ class Notification(TypedDict):
     status: NotRequired[Status]
     # Only for `moderation_warning`: the strike.
     moderation_warning: NotRequired[AccountWarning]
+    # Only for the report notices (admin.report, report_resolved).
+    report: NotRequired[Report]
 
 
 class NotificationGroup(TypedDict):
@@ -38,6 +41,8 @@ class NotificationGroup(TypedDict):
     status_id: NotRequired[str | None]
     # Only for `moderation_warning`, as the Notification's.
     moderation_warning: NotRequired[AccountWarning]
+    # Only for the report notices (admin.report, report_resolved), as the Notification's.
+    report: NotRequired[Report]
 
 
 class PartialAccountWithAvatar(TypedDict):

@@ -49,10 +49,12 @@ async def _filters(request: Request, *, lists: bool = False) -> Filters:
     if types and not known:
         # Only unknown types asked for: nothing can match (an empty filter would match all).
         known = ["-"]
+    excluded = _known_types(params, "exclude_types")
+    excluded += [t for t in sorted(service.OPT_IN_TYPES) if t not in known and t not in excluded]
     account_id = _numeric(params, "account_id")
     return Filters(
         types=known,
-        exclude_types=_known_types(params, "exclude_types"),
+        exclude_types=excluded,
         account_id=account_id,
         # One sender's notifications include the filtered ones, as Mastodon's (that is how
         # clients show a request's notifications).

@@ -51,6 +51,7 @@ from connecthub.notifications.models import (
 )
 from connecthub.push.models import WebPushSubscription
 from connecthub.relationships.models import Follow, Mute
+from connecthub.reports.models import Report
 from connecthub.statuses.access import (
     AccountColumn,
     Moment,
@@ -731,6 +732,28 @@ async def sender_row(session: AsyncSession, notification: Notification) -> Row:
     )
     account, role = (await session.execute(query)).one()
     return Row(notification, account, role)
+
+
+async def activity_ids(session: AsyncSession, notification_ids: list[int]) -> dict[int, int]:
+    query = select(Notification.id, Notification.activity_id).where(
+        Notification.id.in_(notification_ids)
+    )
+    return {int(i): int(a) for i, a in await session.execute(query)}
+
+
+async def reports_by_id(
+    session: AsyncSession, report_ids: set[int]
+) -> list[tuple[Report, Account, str | None]]:
+    """Reports with their target accounts (and the targets' roles)."""
+    if not report_ids:
+        return []
+    query = (
+        select(Report, Account, User.role)
+        .join(Account, Account.id == Report.target_account_id)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Report.id.in_(report_ids))
+    )
+    return [(report, account, role) for report, account, role in await session.execute(query)]
 
 
 async def statuses_by_id(session: AsyncSession, status_ids: set[int]) -> dict[int, Status]:

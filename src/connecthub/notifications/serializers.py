@@ -16,6 +16,7 @@ from connecthub.emojis import service as emojis
 from connecthub.notifications import repository
 from connecthub.notifications.grouping import ungrouped_key
 from connecthub.notifications.repository import GroupMember, NotificationView, Row
+from connecthub.reports.serializers import report_entity
 from connecthub.statuses.entity_bytes import refs, status_bytes
 from connecthub.statuses.serializers import render_accounts, status_entities
 from connecthub.strikes.serializers import warnings_by_id
@@ -33,6 +34,10 @@ async def _warnings(
     pairs: no query when there are none."""
     ids = {activity_id for type, activity_id in typed_activities if type == WARNING_TYPE}
     return await warnings_by_id(session, settings, ids) if ids else {}
+
+
+# Types whose entity carries the report that caused them (its id is the activity id).
+REPORT_TYPES = frozenset({"admin.report", "report_resolved"})
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ async def notification_entities(
     warnings = await _warnings(
         session, settings, ((r.notification.type, r.notification.activity_id) for r in rows)
     )
+    reports = await _reports(session, settings, rows)
     found: list[entities.Notification] = []
     for row in rows:
         notification = row.notification
@@ -96,6 +102,9 @@ async def notification_entities(
         warning = warnings.get(notification.activity_id)
         if notification.type == WARNING_TYPE and warning is None:
             continue
+        report = reports.get(notification.activity_id)
+        if notification.type in REPORT_TYPES and report is None:
+            continue  # the report is gone with its target account
         entity: entities.Notification = {
             "id": str(notification.id),
             "type": notification.type,
@@ -107,8 +116,22 @@ async def notification_entities(
             entity["status"] = status
         if warning is not None and notification.type == WARNING_TYPE:
             entity["moderation_warning"] = warning
+        if notification.type in REPORT_TYPES and report is not None:
+            entity["report"] = report
         found.append(entity)
     return found
+
+
+async def _reports(
+    session: AsyncSession, settings: Settings, rows: Sequence[Row]
+) -> dict[int, entities.Report]:
+    """The reports of the report notices among `rows`, as their reporter sees a report (the
+    Report entity: never who handled it or how), by id, in one query."""
+    wanted = {r.notification.activity_id for r in rows if r.notification.type in REPORT_TYPES}
+    found = await repository.reports_by_id(session, wanted)
+    return {
+        report.id: report_entity(settings, report, target, role) for report, target, role in found
+    }
 
 
 async def notification_page(
@@ -120,6 +143,9 @@ async def notification_page(
     equal."""
     if not views:
         return b"[]"
+    if any(view.type in REPORT_TYPES for view in views):
+        # Report notices are few (moderators, reporters): rendered as entities.
+        return await _entity_page(session, views, viewer_id, settings)
     found = await refs(session, sorted({v.status_id for v in views if v.status_id is not None}))
     senders = sorted({v.from_account_id for v in views})
     written = await status_bytes(
@@ -131,10 +157,7 @@ async def notification_page(
         accounts_too=senders,
     )
     if written is None:  # uncommitted changes in this session: render from its own rows
-        rows = await repository.rows_by_id(session, [v.id for v in views])
-        by_id = {row.notification.id: row for row in rows}
-        ordered = [by_id[v.id] for v in views if v.id in by_id]
-        return orjson.dumps(await notification_entities(session, ordered, viewer_id, settings))
+        return await _entity_page(session, views, viewer_id, settings)
     warnings = await _warnings(session, settings, ((v.type, v.activity_id) for v in views))
     parts: list[bytes] = []
     for view in views:
@@ -160,6 +183,15 @@ async def notification_page(
     return b"[" + b",".join(parts) + b"]"
 
 
+async def _entity_page(
+    session: AsyncSession, views: Sequence[NotificationView], viewer_id: int, settings: Settings
+) -> bytes:
+    rows = await repository.rows_by_id(session, [v.id for v in views])
+    by_id = {row.notification.id: row for row in rows}
+    ordered = [by_id[v.id] for v in views if v.id in by_id]
+    return orjson.dumps(await notification_entities(session, ordered, viewer_id, settings))
+
+
 async def grouped_results(
     session: AsyncSession,
     views: Sequence[NotificationView],
@@ -182,6 +214,7 @@ async def grouped_results(
         by_key.setdefault(member.group_key, []).append(member)
     statuses = await _statuses(session, [v.status_id for v in views], viewer_id, settings, context)
     warnings = await _warnings(session, settings, ((v.type, v.activity_id) for v in views))
+    reports = await _view_reports(session, settings, views)
     groups: list[entities.NotificationGroup] = []
     samples: list[list[int]] = []
     for view in views:
@@ -194,6 +227,8 @@ async def grouped_results(
         group = _group_entity(view, newest, sample, statuses, paginated)
         if view.type == WARNING_TYPE:
             group["moderation_warning"] = warnings[view.activity_id]
+        if view.id in reports:
+            group["report"] = reports[view.id]
         groups.append(group)
         samples.append(sample)
     status_ids = [int(i) for g in groups if (i := g.get("status_id")) is not None]
@@ -213,6 +248,24 @@ async def grouped_results(
     if partial_avatars:
         results["partial_accounts"] = [_partial(rendered[i]) for i in partial_ids if i in rendered]
     return results
+
+
+async def _view_reports(
+    session: AsyncSession, settings: Settings, views: Sequence[NotificationView]
+) -> dict[int, entities.Report]:
+    """The report of each report notice among `views`, by notification id (two queries,
+    only when there is one)."""
+    wanted = [v.id for v in views if v.type in REPORT_TYPES]
+    if not wanted:
+        return {}
+    report_ids = await repository.activity_ids(session, wanted)
+    found = await repository.reports_by_id(session, set(report_ids.values()))
+    rendered = {r.id: report_entity(settings, r, target, role) for r, target, role in found}
+    return {
+        notification_id: rendered[report_id]
+        for notification_id, report_id in report_ids.items()
+        if report_id in rendered
+    }
 
 
 def _group_entity(

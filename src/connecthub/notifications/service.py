@@ -41,12 +41,18 @@ class NotificationType(StrEnum):
     UPDATE = "update"
     # Mastodon 4.3: a strike (strikes/), sent by the account to itself as Mastodon does.
     MODERATION_WARNING = "moderation_warning"
+    ADMIN_REPORT = "admin.report"
+    # ConnectHub's own: the reporter's report was resolved (ADR 0027-a).
+    REPORT_RESOLVED = "report_resolved"
 
 
 # A poll's author is told that their own poll ended, and a struck account of its strike.
 _TO_ONESELF = frozenset({NotificationType.POLL, NotificationType.MODERATION_WARNING})
 
 TYPES = frozenset(t.value for t in NotificationType)
+# Types left out of lists and streams unless a client names them in `types[]`: clients that
+# do not know them would show them as something else, or not at all.
+OPT_IN_TYPES = frozenset({NotificationType.REPORT_RESOLVED.value})
 
 
 async def notify(
@@ -147,6 +153,38 @@ async def notify_many(
     # Held back: no push, no event; mentions wait in their senders' requests.
     await requests_repository.record_filtered(session, [n for n in new if n.filtered])
     await publish(uow, [n.id for n in new if not n.filtered])
+
+
+async def notify_moderation(
+    uow: UnitOfWork,
+    *,
+    recipient_ids: list[int],
+    from_account_id: int,
+    type: NotificationType,
+    report_id: int,
+) -> None:
+    """A report's notices: `admin.report` to moderators, `report_resolved` to its reporter.
+    No block, mute or readability check stops them (a moderator who muted a reporter still
+    learns of the report); once per recipient and report (the unique key); never pushed;
+    streamed unless the type is opt-in."""
+    now = utcnow()
+    notifications = [
+        Notification(
+            id=new_id(),
+            account_id=recipient_id,
+            from_account_id=from_account_id,
+            type=str(type),
+            activity_id=report_id,
+            status_id=None,
+            created_at=now,
+        )
+        for recipient_id in dict.fromkeys(recipient_ids)
+    ]
+    if not notifications:
+        return
+    created = await repository.insert_many_once(uow.session, notifications)
+    if type.value not in OPT_IN_TYPES:
+        await publish(uow, created)
 
 
 async def publish(uow: UnitOfWork, notification_ids: list[int]) -> None:

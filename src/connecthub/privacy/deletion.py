@@ -19,7 +19,7 @@ from connecthub.errors import NotFound
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.privacy import repository
-from connecthub.privacy.erasure import erase
+from connecthub.privacy import erasure
 from connecthub.privacy.models import AccountDeletion
 
 DELETE_JOB = "privacy.delete_account"
@@ -90,7 +90,7 @@ async def delete_now(
         await uow.commit()
     done = []
     for account_id in dict.fromkeys(targets):
-        await erase(engines, account_id)
+        await erasure.erase(engines, account_id)
         async with engines.db.session() as session:
             account = await session.get(Account, account_id)
             done.append((account_id, account.username if account else str(account_id)))

@@ -10,7 +10,8 @@ Order: statuses and boosts first (through the statuses service: boosts of them, 
 boost counts, conversations, media and timeline removal all follow its rules), then what
 the account gave others (favourites, poll votes), the follow graph both ways (the other
 accounts' counters kept right), its data exports (archives purged from the store through
-the portability service), the plain rows of `repository.ERASED_ROWS`, its remaining
+the portability service), the reports it filed or that are about it (their held media let
+go: reports service), the plain rows of `repository.ERASED_ROWS`, its remaining
 media and profile images, and last the tombstone: the account row keeps its id and
 username (reserved, as in Mastodon) and loses everything else; the user row (e-mail,
 password, second factor) is deleted.
@@ -29,6 +30,7 @@ from connecthub.media import service as media_service
 from connecthub.portability import service as portability
 from connecthub.privacy import repository
 from connecthub.relationships import service as relationships
+from connecthub.reports import service as reports
 from connecthub.statuses import service as statuses
 from connecthub.statuses import service as statuses_service
 from connecthub.statuses.models import Status
@@ -80,6 +82,10 @@ def _plain(model: object, condition: repository.Condition) -> Step:
     return step
 
 
+async def _reports(uow: UnitOfWork, account: Account, batch: int) -> int:
+    return await reports.erase_reports_of(uow, account.id, batch)
+
+
 async def _media(uow: UnitOfWork, account: Account, batch: int) -> int:
     # Unattached uploads and the avatar and header; files leave the store by PURGE_JOB.
     await media_service.release_account_media(uow, account.id)
@@ -111,6 +117,7 @@ STEPS: list[tuple[str, Step]] = [
     ("interactions", _interactions),
     ("follows", _follows),
     ("data_exports", _exports),
+    ("reports", _reports),
     *((model.__tablename__, _plain(model, where)) for model, where in repository.ERASED_ROWS),
     ("media", _media),
     ("tombstone", _tombstone),

@@ -487,6 +487,15 @@ async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> 
     channels.send_on_commit(uow, channels.deletion(status.id), audience)
 
 
+async def mark_sensitive(uow: UnitOfWork, status: Status) -> None:
+    """A moderator marks a status sensitive (its media hidden behind a warning); not an
+    edit: no version is kept and its author's text stays as it is. Its cached rendering
+    goes with the change (the entity cache tracks `statuses`)."""
+    if not status.sensitive:
+        status.sensitive = True
+        await uow.session.flush()
+
+
 def _removed(uow: UnitOfWork, status: Status) -> None:
     uow.enqueue(
         REMOVE_JOB,
@@ -633,6 +642,7 @@ __all__ = [
     "create_status",
     "delete_status",
     "edit_status",
+    "mark_sensitive",
     "new_status_subscribers",
     "notify_subscribers",
     "notify_subscribers_of",
