@@ -4,6 +4,7 @@ from connecthub.accounts import models as accounts_models
 from connecthub.announcements import models as announcements_models
 from connecthub.cards import models as cards_models
 from connecthub.conversations import models as conversations_models
+from connecthub.detection import models as detection_models
 from connecthub.emojis import models as emojis_models
 from connecthub.filters import models as filters_models
 from connecthub.flags import models as flags_models
@@ -25,6 +26,7 @@ __all__ = [
     "announcements_models",
     "cards_models",
     "conversations_models",
+    "detection_models",
     "emojis_models",
     "filters_models",
     "flags_models",
