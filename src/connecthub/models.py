@@ -16,6 +16,7 @@ from connecthub.oidc import models as oidc_models
 from connecthub.privacy import models as privacy_models
 from connecthub.push import models as push_models
 from connecthub.relationships import models as relationships_models
+from connecthub.reports import models as reports_models
 from connecthub.scheduled import models as scheduled_models
 from connecthub.statuses import models as statuses_models
 from connecthub.timelines import models as timelines_models
@@ -38,6 +39,7 @@ __all__ = [
     "privacy_models",
     "push_models",
     "relationships_models",
+    "reports_models",
     "scheduled_models",
     "statuses_models",
     "timelines_models",

@@ -31,6 +31,19 @@ async def account_with_user(
     return (row[0], row[1]) if row is not None else None
 
 
+async def accounts_with_users(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> list[AccountRow]:
+    if not account_ids:
+        return []
+    query = (
+        select(Account, User)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Account.id.in_(list(account_ids)))
+    )
+    return [(row[0], row[1]) for row in await session.execute(query)]
+
+
 def _status_condition(status: AccountStatus) -> ColumnElement[bool]:
     if status is AccountStatus.ACTIVE:
         return and_(

@@ -98,6 +98,13 @@ async def show(session: AsyncSession, moderator: Moderator, account_id: int) -> 
     return (await _with_ips(session, [row]))[0]
 
 
+async def admin_accounts(session: AsyncSession, account_ids: list[int]) -> dict[int, AdminAccount]:
+    """What other domains' moderator entities embed (a report's accounts), by id, in two
+    queries; the caller has checked the moderator's own permission."""
+    rows = await repository.accounts_with_users(session, sorted(set(account_ids)))
+    return {found.account.id: found for found in await _with_ips(session, rows)}
+
+
 async def list_accounts(
     session: AsyncSession, moderator: Moderator, filters: AccountFilter, page: Page
 ) -> list[AdminAccount]:

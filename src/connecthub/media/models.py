@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -110,3 +111,17 @@ class MediaPurge(Base):
 
 # A status's cached attachments (statuses/serializers.py) go when one of them changes.
 track("media_attachments", "status", "status_id")
+
+
+class MediaHold(Base):
+    """A stored object another domain keeps as evidence (a report's reported media): the
+    purge leaves a held key in the store whatever rows name it. `holder` names who holds it
+    (`report:<id>`); releasing a holder's keys queues their purge (media/service.py)."""
+
+    __tablename__ = "media_holds"
+    __table_args__ = (UniqueConstraint("holder", "key"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -13,7 +13,7 @@ from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.emojis.models import CustomEmoji
 from connecthub.ids import new_id
-from connecthub.media.models import MediaAttachment, MediaPurge, MediaState
+from connecthub.media.models import MediaAttachment, MediaHold, MediaPurge, MediaState
 
 
 async def by_id(session: AsyncSession, media_id: int) -> MediaAttachment | None:
@@ -147,7 +147,23 @@ async def keys_in_use(session: AsyncSession, keys: Iterable[str]) -> set[str]:
     )
     for image, static in (await session.execute(emojis)).all():
         used.update(key for key in (image, static) if key in wanted)
+    used.update(await session.scalars(select(MediaHold.key).where(MediaHold.key.in_(wanted))))
     return used
+
+
+async def add_holds(session: AsyncSession, holder: str, keys: Iterable[str]) -> None:
+    rows = [
+        {"id": new_id(), "key": key, "holder": holder, "created_at": utcnow()}
+        for key in dict.fromkeys(keys)
+    ]
+    if rows:
+        await session.execute(insert(MediaHold), rows)
+
+
+async def drop_holds(session: AsyncSession, holder: str) -> list[str]:
+    """Drops every hold of `holder`; returns the keys it held."""
+    statement = delete(MediaHold).where(MediaHold.holder == holder).returning(MediaHold.key)
+    return list((await session.execute(statement)).scalars())
 
 
 # --- pending purges (media_purges) and the sweeper's questions ------------------------------

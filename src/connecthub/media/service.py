@@ -458,6 +458,20 @@ async def release_status_media(uow: UnitOfWork, status_id: int) -> None:
     await purge_after_commit(uow, keys, job_id=f"media-purge:status:{status_id}")
 
 
+async def hold_keys(uow: UnitOfWork, holder: str, keys: Sequence[str]) -> None:
+    """Keep these stored objects whatever rows name them, until `holder` releases them: a
+    report's evidence outlives the status (and its media rows) it was taken from. A holder
+    holds its keys once: call it once per holder (or after `release_keys`)."""
+    await repository.add_holds(uow.session, holder, keys)
+
+
+async def release_keys(uow: UnitOfWork, holder: str) -> None:
+    """`holder` no longer needs its keys: each goes from the store after commit unless a
+    row (or another holder) still names it."""
+    keys = await repository.drop_holds(uow.session, holder)
+    await purge_after_commit(uow, keys)
+
+
 async def release_account_media(uow: UnitOfWork, account_id: int) -> None:
     """An account is being deleted: call before its row goes (privacy/deletion)."""
     rows = await repository.of_account(uow.session, account_id)
