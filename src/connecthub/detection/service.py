@@ -264,8 +264,7 @@ async def _decide(uow: UnitOfWork, settings: Settings, decision: Decision) -> No
         category=decision.category,
         comment=f"Automatic report: {decision.reason}",
     )
-    if report_id is not None:
-        await repository.set_report(uow.session, verdict_id, report_id)
+    await repository.set_report(uow.session, verdict_id, report_id)
     if action == HOLD:
         user = await accounts_service.user_for_account(uow.session, decision.account_id)
         if user is not None and user.approved:

@@ -13,7 +13,7 @@ import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from connecthub.clock import epoch_ms, utcnow
 from connecthub.config import Settings
@@ -59,6 +59,8 @@ class Trip:
 
 
 def is_new(settings: Settings, created_at: datetime) -> bool:
+    if created_at.tzinfo is None:  # SQLite hands back naive UTC
+        created_at = created_at.replace(tzinfo=UTC)
     return utcnow() - created_at < timedelta(hours=settings.spam_new_account_hours)
 
 
