@@ -1,9 +1,9 @@
 """Builds bench/moderation_set.tsv, the labelled set `bench/moderation.py` scores.
 
 Every sentence is generated here from templates written for ConnectHub (none comes from the
-model's training data or any other corpus): subjects × predicates, seeded, so the file is the
-same on every run. Rows: label (1 offensive, 0 not), language (en, id), kind (what the group
-tests), text.
+model's training data or any other corpus): every template with every target, seeded, so the
+file is the same on every run. Rows: label (1 offensive, 0 not), language (en, id), kind
+(what the group tests), text.
 
     .venv/bin/python bench/moderation_set.py   # rewrites bench/moderation_set.tsv
 """
