@@ -8,13 +8,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import select, update
 
-from connecthub.accounts.models import Account
+from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.detection.models import DetectionVerdict
 from tests.accounts.support import api_sign_up
-from tests.detection.support import reasons, report, verdicts, wait_for_verdicts
+from tests.detection.support import eventually, reasons, report, verdicts, wait_for_verdicts
 from tests.social_factories import auth, post_status, user_with_token
 
 # The model out of the way: these tests are about the heuristics.
@@ -123,11 +124,15 @@ async def test_a_rate_limited_account_cannot_post_and_is_told_why(
         await post_status(client, token, "hey @a @b @c look")
         await wait_for_verdicts(app, spammer.id)
 
-        refused = await client.post(
-            "/api/v1/statuses", json={"status": "again"}, headers=auth(token)
-        )
-        assert refused.status_code == 429
-        assert refused.json()["error"].startswith(
+        # The limit is set right after the decision's commit: the next post meets it.
+        async def refused() -> httpx.Response | None:
+            answer = await client.post(
+                "/api/v1/statuses", json={"status": "again"}, headers=auth(token)
+            )
+            return answer if answer.status_code == 429 else None
+
+        answer = await eventually(refused)
+        assert answer.json()["error"].startswith(
             "Posting is limited for now: spam heuristic mentions: 3 mentions posted"
         )
 
@@ -143,5 +148,13 @@ async def test_a_held_account_waits_for_approval(app_factory: Callable[..., Any]
         [verdict] = await wait_for_verdicts(app, spammer.id)
         assert verdict.action == "hold"
 
-        answer = await client.get("/api/v1/accounts/verify_credentials", headers=auth(token))
-        assert answer.status_code in (401, 403)
+        # Signed out everywhere right after the decision's commit (tokens, caches).
+        async def locked_out() -> httpx.Response | None:
+            answer = await client.get("/api/v1/accounts/verify_credentials", headers=auth(token))
+            return answer if answer.status_code in (401, 403) else None
+
+        await eventually(locked_out)
+        async with app.state.engines.db.session() as session:
+            user = await session.scalar(select(User).where(User.account_id == spammer.id))
+        assert user is not None
+        assert not user.approved

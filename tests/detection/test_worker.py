@@ -36,7 +36,8 @@ async def test_a_worker_process_reports_an_offensive_post(
             stderr=subprocess.STDOUT,
         )
         try:
-            [verdict] = await wait_for_verdicts(app, author.id, seconds=60)
+            # A fresh process: imports, then the model on its first job (slow on a busy machine).
+            [verdict] = await wait_for_verdicts(app, author.id, seconds=180)
         finally:
             stop_process(worker)
         filed = await report(app, verdict.report_id)
