@@ -4,7 +4,7 @@ recipient's policy), `notification_policies` (one per account), `notification_re
 (senders whose request was accepted)
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0026
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0027"
-down_revision: str | None = "0024"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from connecthub import __version__
 from connecthub.accounts import passwords, signup_hooks
 from connecthub.config import Settings, get_settings
+from connecthub.detection.service import on_sign_up as count_sign_up
 from connecthub.flags.runtime import Flags
 from connecthub.http.admission import Admission, AdmissionMiddleware
 from connecthub.http.client_ip import ClientIpResolver
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     # Cross-domain reactions to a sign-up, run inside its transaction (accounts cannot
     # import privacy).
     signup_hooks.on_sign_up(signup_hooks.CONSENT, record_terms_consent)
+    # Automated detection counts sign-ups per address range (detection/spam.py).
+    signup_hooks.on_sign_up("spam_detection", count_sign_up)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -238,6 +238,29 @@ class Settings(BaseSettings):
     preview_card_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     preview_card_max_page_bytes: int = Field(default=1024 * 1024, ge=1024)
     preview_card_max_image_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Automated detection (docs/detection.md). Public and unlisted statuses and profile
+    # text are scored by a job (never on the request path) with the offensive-language model
+    # (alt-profanity-check) and an Indonesian word list; at or above the report threshold a
+    # system report goes to the moderation queue. Off: nothing is scored.
+    detection_enabled: bool = True
+    detection_report_threshold: float = Field(default=0.9, gt=0, le=1)
+    # Texts scored in one call of the model; a job waits this long for others to join it.
+    detection_batch_size: int = Field(default=64, ge=1, le=4096)
+    detection_batch_wait_ms: int = Field(default=20, ge=0, le=5000)
+    # Spam heuristics apply to accounts younger than this.
+    spam_new_account_hours: float = Field(default=72.0, ge=0)
+    # Each heuristic counts over a sliding window; reaching its limit trips it.
+    spam_window_seconds: int = Field(default=3600, ge=10, le=7 * 86_400)
+    spam_links_limit: int = Field(default=20, ge=1)
+    spam_mentions_limit: int = Field(default=30, ge=1)
+    spam_repeats_limit: int = Field(default=4, ge=2)
+    spam_follows_limit: int = Field(default=60, ge=1)
+    # Sign-ups from one IPv4 /24 (IPv6 /48) in the window.
+    spam_sign_ups_per_range_limit: int = Field(default=10, ge=1)
+    # What a tripped heuristic does to the account: `report` (a system report), `rate_limit`
+    # (new statuses refused with 429 for the rest of the window, and a report) or `hold`
+    # (its login held for a moderator's approval, and a report).
+    spam_action: Literal["report", "rate_limit", "hold"] = "report"
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
     # Run a job worker inside each `serve` process too. Default: only in embedded mode, where

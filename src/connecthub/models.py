@@ -4,6 +4,7 @@ from connecthub.accounts import models as accounts_models
 from connecthub.announcements import models as announcements_models
 from connecthub.cards import models as cards_models
 from connecthub.conversations import models as conversations_models
+from connecthub.detection import models as detection_models
 from connecthub.emojis import models as emojis_models
 from connecthub.explore import models as explore_models
 from connecthub.filters import models as filters_models
@@ -29,6 +30,7 @@ __all__ = [
     "announcements_models",
     "cards_models",
     "conversations_models",
+    "detection_models",
     "emojis_models",
     "explore_models",
     "filters_models",

@@ -1257,7 +1257,8 @@ BUDGETS: dict[str, Budget] = {
     "DELETE /api/v2/filters/statuses/{row_id}": Budget(3, 2),
     "DELETE /api/v2/filters/{filter_id}": Budget(5, 4),
     "DELETE,POST /auth/sign_out": Budget(4, 3),
-    "PATCH /api/v1/accounts/update_credentials": Budget(3, 2),
+    # A changed display name or bio queues its detection score (the outbox INSERT).
+    "PATCH /api/v1/accounts/update_credentials": Budget(4, 3),
     "PATCH /api/v1/connecthub/presence_settings": Budget(2, 1),
     "POST /api/v1/accounts": Budget(11, 10),
     "POST /api/v1/accounts/{account_id:id}/block": Budget(17, 16),

@@ -143,7 +143,8 @@ async def test_a_post_committed_as_redis_stops_still_reaches_the_followers_home(
         assert response.status_code == 200, response.text
         assert own_redis.process is None, "Redis was not stopped at the commit"
         status_id = response.json()["id"]
-        assert await outbox_rows(app) == 1  # the fan-out (subscribers too) waits for Redis
+        # The fan-out (subscribers too) and the detection score wait for Redis.
+        assert await outbox_rows(app) == 2
 
         own_redis.start()
         if stop == "shutdown-save":
@@ -189,7 +190,8 @@ async def test_jobs_left_behind_by_a_stopped_process_run_from_a_fresh_relay(
         assert response.status_code == 200, response.text
         status_id = response.json()["id"]
         # Counted here: the fresh process's relay may take them as soon as it starts.
-        assert await outbox_rows(app) == 1  # the fan-out, which notifies subscribers too
+        # The fan-out, which notifies subscribers too, and the detection score.
+        assert await outbox_rows(app) == 2
     if queue == "redis":
         own_redis.start()
 

@@ -28,6 +28,7 @@ from connecthub.admin.deps import moderator, staff
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.params import boolean, iso_date, text
+from connecthub.detection import service as detection_service
 from connecthub.emojis import service as emojis
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, require
@@ -103,6 +104,7 @@ async def sign_up(
         locale=text(params, "locale", default="en"),
         reason=text(params, "reason"),
         method="api",
+        ip=getattr(request.state, "client_ip", None),
     )
     try:
         registered = await registration.sign_up(uow, settings, form)
@@ -140,7 +142,12 @@ async def update_credentials(
     _functional(user)
     params = await read_params(request)
     images = await profile_images(request)
+    before = (account.display_name, account.note)
     update_profile(account, user, params)
+    if (account.display_name, account.note) != before:
+        detection_service.queue_profile(
+            uow, settings, account.id, account.display_name, account.note
+        )
     for image in images:  # after the other fields validated: a refused update stores nothing
         await media_service.set_profile_image(uow, settings, account, image)
     await uow.session.flush()

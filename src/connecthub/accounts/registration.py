@@ -34,6 +34,7 @@ class SignUp:
     locale: str = "en"
     reason: str = ""
     method: str = "api"  # how consent was given: "api", "web" or "oidc"
+    ip: str | None = None  # the client's address (detection counts sign-ups per range)
 
 
 def age_on(born: date, today: date) -> int:
@@ -105,7 +106,7 @@ async def register(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[A
     if settings.min_signup_age > 0:
         user.age_verified_on = utcnow().date()
     # Consent to the terms (privacy/), and any other domain's reaction, in this same unit.
-    await signup_hooks.run(uow, settings, signup_hooks.Joined(account, user, form.method))
+    await signup_hooks.run(uow, settings, signup_hooks.Joined(account, user, form.method, form.ip))
     if needs_confirmation:
         mail = _confirmation_mail(settings, account, user)
         uow.after_commit(lambda: send_mail(settings, mail))

@@ -26,6 +26,7 @@ class Joined:
     account: Account
     user: User
     method: str  # how the sign-up (and its consent) came: "api", "web" or "oidc"
+    ip: str | None = None  # the client's address, when the sign-up came over HTTP
 
 
 SignUpHook = Callable[[UnitOfWork, Settings, Joined], Awaitable[None]]

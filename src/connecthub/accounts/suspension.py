@@ -53,6 +53,14 @@ async def disable_user(uow: UnitOfWork, user: User) -> None:
     await _sign_out_everywhere(uow, user.account_id, user)
 
 
+async def hold_for_approval(uow: UnitOfWork, user: User) -> None:
+    """Put the user back among those awaiting a moderator's approval (automated detection's
+    hold): signed out everywhere, refused sign-in and tokens until approved, as a sign-up in
+    approval mode is; the account stays visible."""
+    user.approved = False
+    await _sign_out_everywhere(uow, user.account_id, user)
+
+
 def enable_user(user: User) -> None:
     user.disabled = False
 

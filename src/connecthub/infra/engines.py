@@ -19,6 +19,7 @@ from connecthub.infra.near_cache import NearCache
 from connecthub.infra.ratelimit import RateLimiter
 from connecthub.infra.redis import KeySpace, connect_redis
 from connecthub.infra.storage import MediaStorage, storage_from_settings
+from connecthub.infra.windows import MemoryWindowCounter, RedisWindowCounter, WindowCounter
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Engines:
     redis: Redis | None
     # Distributed mode: process-local copies of the hottest cache entries (bearer tokens).
     near: NearCache | None = field(default=None)
+    # Counts over sliding windows (the spam heuristics); the in-process one when not given.
+    windows: WindowCounter = field(default_factory=MemoryWindowCounter)
     # The jobs units of work queue, as rows of their transactions (infra/job_outbox.py).
     outbox: Outbox = field(init=False)
 
@@ -74,6 +77,7 @@ class Engines:
             ratelimiter=RedisRateLimiter(redis, keys, settings),
             storage=storage,
             redis=redis,
+            windows=RedisWindowCounter(redis, keys),
         )
 
     async def start(self) -> None:

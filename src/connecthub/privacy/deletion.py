@@ -18,8 +18,7 @@ from connecthub.clock import utcnow
 from connecthub.errors import NotFound
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
-from connecthub.privacy import repository
-from connecthub.privacy import erasure
+from connecthub.privacy import erasure, repository
 from connecthub.privacy.models import AccountDeletion
 
 DELETE_JOB = "privacy.delete_account"

@@ -26,6 +26,7 @@ from connecthub.accounts.models import (
 )
 from connecthub.announcements.models import AnnouncementDismissal, AnnouncementReaction
 from connecthub.conversations.models import AccountConversation
+from connecthub.detection.models import DetectionVerdict
 from connecthub.explore.models import AccountVector, SuggestionDismissal
 from connecthub.filters.models import Filter
 from connecthub.flags.models import FlagExposure
@@ -111,6 +112,9 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     ),
     (NotificationPolicy, lambda a: NotificationPolicy.account_id == a),
     (AccountConversation, lambda a: AccountConversation.account_id == a),
+    # Automated detection's decisions about the account (the reports they filed are the
+    # moderation record, kept by the reports domain's rules).
+    (DetectionVerdict, lambda a: DetectionVerdict.account_id == a),
     (OAuthGrant, lambda a: OAuthGrant.account_id == a),
     (WebPushSubscription, lambda a: WebPushSubscription.account_id == a),
     (OAuthToken, lambda a: OAuthToken.account_id == a),  # revoked at once, deleted here

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
+from connecthub.detection import service as detection_service
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.jobs import HANDLERS
@@ -110,6 +111,7 @@ async def follow(uow: UnitOfWork, actor_id: int, target_id: int, options: Follow
         )
         return
     await _followed(uow, row)
+    detection_service.note_follow(uow, actor_id)
     await notify(
         uow,
         recipient_id=target_id,

@@ -31,6 +31,8 @@ from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.conversations import service as conversations_service
 from connecthub.core.pagination import Page
+from connecthub.detection import service as detection_service
+from connecthub.detection.spam import is_new as is_new_account
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id, parse_id
 from connecthub.infra import idempotency
@@ -175,6 +177,9 @@ async def create_status(
     now = utcnow()
     author = await _author(uow, account_id, now)
     _check_length(settings, draft)
+    await detection_service.check_posting(
+        uow, settings, account_id, is_new_account(settings, author.account.created_at)
+    )
     status = await _insert_status(uow, settings, author, draft, application_id, now)
     if claim is not None and claim.record is not None:
         await idempotency.remember(uow.session, claim.record, {"status_id": str(status.id)})
@@ -274,6 +279,7 @@ async def _insert_status(
     cards_service.queue_fetch(
         uow, settings, status.id, text.preview_link(draft.text, settings.local_domain)
     )
+    detection_service.queue_status(uow, settings, status, edit=False)
     return status
 
 
@@ -558,6 +564,7 @@ async def edit_status(
     mentioned_ids = [a.id for a in mentioned]
     tag_keys = [t.name_key for t in tags]
     await _after_edit(uow, settings, status, mentioned_ids, previous_mentions, tag_keys)
+    detection_service.queue_status(uow, settings, status, edit=True)
     return status
 
 

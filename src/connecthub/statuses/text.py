@@ -58,6 +58,18 @@ def parse(text: str, local_domain: str) -> Parsed:
     return Parsed(mentions=mentions, hashtags=hashtags)
 
 
+def link_and_mention_counts(text: str) -> tuple[int, int]:
+    """How many links and how many mentions (local or not, repeats counted) the text has:
+    what the spam heuristics count (detection/spam.py)."""
+    links = mentions = 0
+    for match in _TOKENS.finditer(text):
+        if match.group("url"):
+            links += 1
+        elif match.group("mention"):
+            mentions += 1
+    return links, mentions
+
+
 def length(text: str) -> int:
     """Characters as Mastodon counts them: a URL is 23, whatever its length up to
     MAX_URL_CHARACTERS (a longer one counts in full), and a mention's domain is free."""

@@ -182,6 +182,7 @@ async def sign_up(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
             date_of_birth=born,
             reason=values["reason"],
             method="web",
+            ip=getattr(request.state, "client_ip", None),
         )
         registered = await registration.sign_up(uow, settings, form)
     except ValidationFailed as exc:

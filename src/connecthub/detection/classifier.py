@@ -1,0 +1,121 @@
+"""Offensive-language scores: the model loaded once per process, on first use; texts scored
+in batches.
+
+The model is alt-profanity-check's (a linear SVM over a TF-IDF vectorizer, shipped inside
+the package). Importing it loads both from disk and pulls in scikit-learn (~1 s and ~60 MB),
+so nothing imports it until a job scores its first text: the web process never does in
+distributed mode. Each text's score is the higher of the model's probability and the
+Indonesian word list's (detection/indonesian.py), as the model only knows English.
+
+`BatchScorer` gathers the texts of the jobs running at once in a process: the first to
+arrive waits `DETECTION_BATCH_WAIT_MS` (or until `DETECTION_BATCH_SIZE` texts are in) and
+one model call, on a worker thread so the event loop keeps serving, scores them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+
+from connecthub.detection import indonesian
+
+Model = Callable[[Sequence[str]], list[float]]
+
+_model: Model | None = None
+_model_lock = threading.Lock()
+
+# Links and mentions say nothing about tone and only add unknown words.
+_NOISE = re.compile(r"https?://\S+|@[\w.-]+(?:@[\w.-]+)?")
+
+
+def _load() -> Model:
+    # Imported here: the package reads its model files when imported.
+    from profanity_check import profanity_check as packaged
+
+    vectorizer, model = packaged.vectorizer, packaged.model
+
+    def predict(texts: Sequence[str]) -> list[float]:
+        # Column 1 is the offensive class (the package's own predict_prob reads it row by row).
+        return [float(p) for p in model.predict_proba(vectorizer.transform(texts))[:, 1]]
+
+    return predict
+
+
+def model() -> Model:
+    """The process' model, loaded by the first caller (others wait for it)."""
+    global _model
+    if _model is None:
+        with _model_lock:
+            if _model is None:
+                _model = _load()
+    return _model
+
+
+def clean(text: str) -> str:
+    return _NOISE.sub(" ", text)
+
+
+def score_texts(texts: Sequence[str]) -> list[float]:
+    """Each text's score in [0, 1]: the model's and the word list's, whichever is higher."""
+    if not texts:
+        return []
+    cleaned = [clean(t) for t in texts]
+    predicted = model()(cleaned)
+    return [max(p, indonesian.score(t)) for p, t in zip(predicted, cleaned, strict=True)]
+
+
+class BatchScorer:
+    """Scores texts for the coroutines of one event loop, in batches."""
+
+    def __init__(self, batch_size: int, wait_seconds: float) -> None:
+        self._batch_size = batch_size
+        self._wait_seconds = wait_seconds
+        self._pending: list[tuple[str, asyncio.Future[float]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def score(self, text: str) -> float:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[float] = loop.create_future()
+        self._pending.append((text, future))
+        if len(self._pending) >= self._batch_size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._wait_seconds, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            asyncio.get_running_loop().create_task(self._run(batch))
+
+    async def _run(self, batch: list[tuple[str, asyncio.Future[float]]]) -> None:
+        try:
+            scores = await asyncio.to_thread(score_texts, [text for text, _ in batch])
+        except Exception as exc:  # every waiting job fails with it (and is retried)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), value in zip(batch, scores, strict=True):
+            if not future.done():
+                future.set_result(value)
+
+
+_scorers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BatchScorer] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def scorer(batch_size: int, wait_ms: int) -> BatchScorer:
+    """The running loop's batch scorer (futures belong to one loop)."""
+    loop = asyncio.get_running_loop()
+    found = _scorers.get(loop)
+    if found is None:
+        found = _scorers[loop] = BatchScorer(batch_size, wait_ms / 1000)
+    return found

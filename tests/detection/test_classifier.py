@@ -1,0 +1,69 @@
+"""The scorer without the API: the model and the word list, and batches made of the texts
+of concurrent jobs (one model call for several texts)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from connecthub.detection import classifier, indonesian
+
+
+def test_the_model_scores_english_insults_high_and_plain_text_low() -> None:
+    insult, plain = classifier.score_texts(
+        ["you are a fucking idiot", "the museum opens a new exhibition on Saturday"]
+    )
+    assert insult >= 0.9
+    assert plain < 0.5
+
+
+def test_links_and_mentions_are_not_read() -> None:
+    assert classifier.clean("see https://shit.example/fuck and @idiot@bad.example") == (
+        "see   and  "
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("anjing saya lucu sekali", indonesian.MILD_SCORE),  # "my dog is very cute"
+        ("kamu goblok dan tolol", 0.9),
+        ("dasar b4ngs4ttt", indonesian.STRONG_SCORE),
+        ("selamat pagi semuanya", 0.0),
+        ("Asuransi kesehatan", 0.0),  # a word that starts like one on the list
+    ],
+)
+def test_the_indonesian_word_list(text: str, expected: float) -> None:
+    assert indonesian.score(text) == expected
+
+
+async def test_concurrent_texts_are_scored_in_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def model(texts: list[str]) -> list[float]:
+        calls.append(list(texts))
+        return [0.5 for _ in texts]
+
+    monkeypatch.setattr(classifier, "_model", model)
+    batch = classifier.BatchScorer(batch_size=3, wait_seconds=5)
+    # Three at once: the batch is full and goes without waiting its 5 s.
+    scores = await asyncio.wait_for(
+        asyncio.gather(batch.score("a"), batch.score("b"), batch.score("c")), timeout=2
+    )
+    assert scores == [0.5, 0.5, 0.5]
+    assert calls == [["a", "b", "c"]]
+
+    lone = classifier.BatchScorer(batch_size=64, wait_seconds=0.01)
+    assert await asyncio.wait_for(lone.score("alone"), timeout=2) == 0.5
+    assert calls[-1] == ["alone"]
+
+
+async def test_a_failed_batch_fails_every_waiting_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(texts: list[str]) -> list[float]:
+        raise RuntimeError("model file damaged")
+
+    monkeypatch.setattr(classifier, "_model", broken)
+    batch = classifier.BatchScorer(batch_size=2, wait_seconds=5)
+    results = await asyncio.gather(batch.score("a"), batch.score("b"), return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
