@@ -18,6 +18,9 @@ from connecthub.notifications.endpoints import router as notifications_router
 from connecthub.oauth.endpoints import router as oauth_router
 from connecthub.oidc.endpoints import router as oidc_router
 from connecthub.ops.endpoints import router as ops_router
+from connecthub.privacy.consent_endpoints import router as consent_router
+from connecthub.privacy.documents_endpoints import admin_router as documents_admin_router
+from connecthub.privacy.documents_endpoints import router as documents_router
 from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
 from connecthub.push.endpoints import router as push_router
@@ -56,6 +59,9 @@ _DOMAIN_ROUTERS = (
     tags_router,
     privacy_router,
     privacy_admin_router,
+    documents_router,
+    documents_admin_router,
+    consent_router,
     admin_router,
     flags_router,
     emojis_router,

@@ -38,6 +38,14 @@ from connecthub.entities.filters import (
     V1Filter,
 )
 from connecthub.entities.media import MediaAttachment
+from connecthub.entities.privacy import (
+    ConsentRecord,
+    ConsentState,
+    LegalDocument,
+    PrivacyPolicy,
+    TermsAcceptance,
+    TermsOfService,
+)
 from connecthub.entities.push import WebPushAlerts, WebPushPayload, WebPushSubscription
 from connecthub.entities.scheduled import (
     ScheduledStatus,
@@ -88,6 +96,8 @@ __all__ = [
     "AdminIp",
     "Announcement",
     "AnnouncementReaction",
+    "ConsentRecord",
+    "ConsentState",
     "Context",
     "Conversation",
     "CredentialAccount",
@@ -103,6 +113,7 @@ __all__ = [
     "FilterStatus",
     "GroupedNotificationsResults",
     "IdentityProof",
+    "LegalDocument",
     "List",
     "Marker",
     "MediaAttachment",
@@ -117,6 +128,7 @@ __all__ = [
     "Preferences",
     "PreviewCard",
     "PreviewCardAuthor",
+    "PrivacyPolicy",
     "Relationship",
     "Role",
     "ScheduledStatus",
@@ -134,6 +146,8 @@ __all__ = [
     "Tag",
     "TagDetails",
     "TagHistory",
+    "TermsAcceptance",
+    "TermsOfService",
     "Token",
     "TwoFactorSetup",
     "TwoFactorStatus",

@@ -10,7 +10,7 @@ deletion record). tests/privacy/test_erasure_plan.py checks that no table is for
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
@@ -31,7 +31,7 @@ from connecthub.flags.models import FlagExposure
 from connecthub.infra.idempotency import IdempotencyRecord
 from connecthub.notifications.models import Notification
 from connecthub.oidc.models import Identity
-from connecthub.privacy.models import AccountDeletion, Consent
+from connecthub.privacy.models import AccountDeletion, Consent, LegalDocument
 from connecthub.push.models import WebPushSubscription
 from connecthub.relationships.models import AccountNote, AccountPin, Block, FollowRequest, Mute
 from connecthub.scheduled.models import ScheduledStatus
@@ -167,3 +167,73 @@ async def mark_progress(session: AsyncSession, account_id: int, at: datetime) ->
         .where(AccountDeletion.account_id == account_id, AccountDeletion.completed_at.is_(None))
         .values(progressed_at=at)
     )
+
+
+# -- legal documents -------------------------------------------------------------------
+
+
+async def documents(session: AsyncSession, kind: str | None = None) -> list[LegalDocument]:
+    """Every version (drafts too), newest effective date first."""
+    query = select(LegalDocument).order_by(LegalDocument.kind, LegalDocument.effective_date.desc())
+    if kind is not None:
+        query = query.where(LegalDocument.kind == kind)
+    return list(await session.scalars(query))
+
+
+async def document(
+    session: AsyncSession, document_id: int, *, for_update: bool = False
+) -> LegalDocument | None:
+    query = select(LegalDocument).where(LegalDocument.id == document_id)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def document_on(session: AsyncSession, kind: str, effective: date) -> LegalDocument | None:
+    """The version of `kind` whose effective date is `effective` (drafts too)."""
+    return await session.scalar(
+        select(LegalDocument).where(
+            LegalDocument.kind == kind, LegalDocument.effective_date == effective
+        )
+    )
+
+
+async def published(session: AsyncSession, kind: str) -> list[LegalDocument]:
+    """Published versions of `kind`, newest effective date first."""
+    query = (
+        select(LegalDocument)
+        .where(LegalDocument.kind == kind, LegalDocument.published_at.is_not(None))
+        .order_by(LegalDocument.effective_date.desc())
+    )
+    return list(await session.scalars(query))
+
+
+# -- consents --------------------------------------------------------------------------
+
+
+async def consents_of(
+    session: AsyncSession, account_id: int, purpose: str | None = None
+) -> list[Consent]:
+    """The account's consent records, newest first (one purpose, or all)."""
+    query = (
+        select(Consent)
+        .where(Consent.account_id == account_id)
+        .order_by(Consent.granted_at.desc(), Consent.id.desc())
+    )
+    if purpose is not None:
+        query = query.where(Consent.purpose == purpose)
+    return list(await session.scalars(query))
+
+
+async def withdraw_open(session: AsyncSession, account_id: int, purpose: str, at: datetime) -> int:
+    """Close every record of `purpose` not yet withdrawn; how many there were."""
+    result = await session.execute(
+        update(Consent)
+        .where(
+            Consent.account_id == account_id,
+            Consent.purpose == purpose,
+            Consent.withdrawn_at.is_(None),
+        )
+        .values(withdrawn_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
