@@ -43,6 +43,7 @@ from connecthub.entities.privacy import (
     ConsentState,
     LegalDocument,
     PrivacyPolicy,
+    PrivacySettings,
     TermsAcceptance,
     TermsOfService,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "PreviewCard",
     "PreviewCardAuthor",
     "PrivacyPolicy",
+    "PrivacySettings",
     "Relationship",
     "Role",
     "ScheduledStatus",

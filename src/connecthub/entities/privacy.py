@@ -57,3 +57,9 @@ class ConsentRecord(TypedDict):
     method: str
     granted_at: str
     withdrawn_at: str | None
+
+
+class PrivacySettings(TypedDict):
+    """Privacy settings beyond Mastodon's (ConnectHub extension)."""
+
+    direct_messages_from: str

@@ -116,3 +116,33 @@ async def withdraw(
     purpose: str, request: Request, caller: WriteAccounts, uow: UowDep, settings: SettingsDep
 ) -> entities.ConsentState:
     return await service.withdraw(uow, settings, caller.account_id, purpose, _presence(request))
+
+
+@router.get(
+    "/api/v1/connecthub/privacy_settings",
+    summary="My privacy settings beyond Mastodon's",
+    description=(
+        "`direct_messages_from`: who may send me direct messages (`everyone`, `followers`, "
+        "`nobody`). Mastodon's `hide_collections` and `discoverable` are set through "
+        "PATCH /api/v1/accounts/update_credentials; presence through "
+        "/api/v1/connecthub/presence_settings or the `presence` consent."
+    ),
+)
+async def privacy_settings(caller: ReadAccounts, uow: UowDep) -> entities.PrivacySettings:
+    return await service.privacy_settings(uow, caller.account_id)
+
+
+@router.patch(
+    "/api/v1/connecthub/privacy_settings",
+    summary="Change my privacy settings: `direct_messages_from` (everyone, followers, nobody)",
+    description=(
+        "A direct status mentioning someone who refuses it answers 422 naming them, and "
+        "nobody receives it."
+    ),
+)
+async def update_privacy_settings(
+    request: Request, caller: WriteAccounts, uow: UowDep
+) -> entities.PrivacySettings:
+    params = await read_params(request)
+    value = text(params, "direct_messages_from") if "direct_messages_from" in params else None
+    return await service.update_privacy_settings(uow, caller.account_id, value)

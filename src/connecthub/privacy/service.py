@@ -235,6 +235,36 @@ async def consent_history(session: AsyncSession, account_id: int) -> list[entiti
     ]
 
 
+# -- settings -------------------------------------------------------------------------
+
+DIRECT_MESSAGES_FROM = ("everyone", "followers", "nobody")
+
+
+async def privacy_settings(uow: UnitOfWork, account_id: int) -> entities.PrivacySettings:
+    user = await accounts.user_for_account(uow.session, account_id)
+    if user is None:
+        raise NotFound()
+    return {"direct_messages_from": user.direct_messages_from}
+
+
+async def update_privacy_settings(
+    uow: UnitOfWork, account_id: int, direct_messages_from: str | None
+) -> entities.PrivacySettings:
+    """Who may send the account direct messages: everyone, its followers, or nobody (a
+    refused direct status answers 422 naming the recipient; statuses/service.py)."""
+    user = await accounts.user_for_account(uow.session, account_id)
+    if user is None:
+        raise NotFound()
+    if direct_messages_from is not None:
+        if direct_messages_from not in DIRECT_MESSAGES_FROM:
+            raise ValidationFailed(
+                "direct_messages_from", f"must be one of {', '.join(DIRECT_MESSAGES_FROM)}"
+            )
+        user.direct_messages_from = direct_messages_from
+        await uow.session.flush()
+    return {"direct_messages_from": user.direct_messages_from}
+
+
 async def deletion_of(session: AsyncSession, account_id: int) -> AccountDeletion | None:
     """The account's deletion request, if it asked (or was asked) to be deleted."""
     return await repository.deletion_of(session, account_id)
