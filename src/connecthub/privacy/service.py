@@ -84,26 +84,23 @@ async def record_terms_consent(uow: UnitOfWork, settings: Settings, joined: Join
 # -- the terms ------------------------------------------------------------------------
 
 
-async def terms_acceptance(
-    session: AsyncSession, settings: Settings, account_id: int
-) -> entities.TermsAcceptance:
-    """Whether the account has accepted the terms in effect. `acceptance_required` turns
-    true the day a new version takes effect, until POST /api/v1/connecthub/terms_acceptance."""
-    current = await documents.current_version(session, settings, documents.TERMS_OF_SERVICE)
-    accepted = next(
-        (
-            row
-            for row in await repository.consents_of(session, account_id, TERMS)
-            if row.withdrawn_at is None
-        ),
-        None,
-    )
+def _acceptance(current: str, rows: list[Consent]) -> entities.TermsAcceptance:
+    accepted = next((row for row in rows if row.withdrawn_at is None), None)
     return {
         "acceptance_required": accepted is None or accepted.policy_version != current,
         "current_version": current,
         "accepted_version": accepted.policy_version if accepted else None,
         "accepted_at": iso(accepted.granted_at) if accepted else None,
     }
+
+
+async def terms_acceptance(
+    session: AsyncSession, settings: Settings, account_id: int
+) -> entities.TermsAcceptance:
+    """Whether the account has accepted the terms in effect. `acceptance_required` turns
+    true the day a new version takes effect, until POST /api/v1/connecthub/terms_acceptance."""
+    current = await documents.current_version(session, settings, documents.TERMS_OF_SERVICE)
+    return _acceptance(current, await repository.consents_of(session, account_id, TERMS))
 
 
 async def accept_terms(
@@ -114,9 +111,9 @@ async def accept_terms(
     current = await documents.current_version(uow.session, settings, documents.TERMS_OF_SERVICE)
     if version != current:
         raise ValidationFailed("version", f"must be the terms in effect ({current})")
-    state = await terms_acceptance(uow.session, settings, account_id)
-    if state["acceptance_required"]:
-        record_consent(
+    rows = await repository.consents_of(uow.session, account_id, TERMS)
+    if _acceptance(current, rows)["acceptance_required"]:
+        row = record_consent(
             uow.session,
             account_id=account_id,
             purpose=TERMS,
@@ -124,7 +121,8 @@ async def accept_terms(
             method=method,
         )
         await uow.session.flush()
-    return await terms_acceptance(uow.session, settings, account_id)
+        rows = [row]
+    return _acceptance(current, rows)
 
 
 # -- optional purposes -----------------------------------------------------------------
@@ -179,19 +177,22 @@ async def grant(
     _check_purpose(purpose)
     rows = await repository.consents_of(uow.session, account_id, purpose)
     if not any(row.withdrawn_at is None for row in rows):
-        record_consent(
-            uow.session,
-            account_id=account_id,
-            purpose=purpose,
-            policy_version=await documents.current_version(
-                uow.session, settings, documents.PRIVACY_POLICY
+        rows.insert(
+            0,
+            record_consent(
+                uow.session,
+                account_id=account_id,
+                purpose=purpose,
+                policy_version=await documents.current_version(
+                    uow.session, settings, documents.PRIVACY_POLICY
+                ),
+                method="api",
             ),
-            method="api",
         )
         await uow.session.flush()
     if purpose == PRESENCE:
         await presence.set_hidden(uow, account_id, False)
-    return await consent_to(uow, account_id, purpose, presence)
+    return _state(purpose, True, rows)
 
 
 async def withdraw(
