@@ -51,6 +51,7 @@ async def test_documents_are_versioned_and_served_in_mastodons_shapes(
 ) -> None:
     assert (await client.get("/api/v1/instance/terms_of_service")).status_code == 404
     assert (await client.get("/api/v1/instance/privacy_policy")).status_code == 404
+    assert (await client.get("/terms-of-service")).status_code == 404
     admin = await _admin(app)
     await _published(client, admin, "privacy_policy", _day(-30), "# Privacy\n\nOn %{domain}.")
     old = await _published(
@@ -73,6 +74,11 @@ async def test_documents_are_versioned_and_served_in_mastodons_shapes(
     await _published(client, admin, "terms_of_service", _day(14), "Be kinder.")
     terms = (await client.get("/api/v1/instance/terms_of_service")).json()
     assert (terms["effective_date"], terms["succeeded_by"]) == (_day(-10), _day(14))
+    page = await client.get("/terms-of-service")
+    assert page.status_code == 200
+    assert "<strong>kind</strong>" in page.text
+    assert "<script>x" not in page.text
+    assert "<h1>Privacy</h1>" in (await client.get("/privacy-policy")).text
     upcoming = (await client.get(f"/api/v1/instance/terms_of_service/{_day(14)}")).json()
     assert (upcoming["effective"], upcoming["succeeded_by"]) == (False, None)
     for missing in (_day(-11), "yesterday"):

@@ -91,7 +91,8 @@ async def test_direct_messages_follow_the_recipients_setting(
     # Only the first direct message reached quiet's conversations.
     conversations = (await client.get("/api/v1/conversations", headers=bearer(quiet_token))).json()
     texts = sorted(c["last_status"]["content"] for c in conversations)
-    assert len(texts) == 2 and all("and now" not in t and "again" not in t for t in texts)
+    assert len(texts) == 2
+    assert all("and now" not in t and "again" not in t for t in texts)
 
     bad = await client.patch(
         SETTINGS, json={"direct_messages_from": "friends"}, headers=bearer(quiet_token)

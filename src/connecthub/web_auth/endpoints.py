@@ -116,7 +116,6 @@ def _sign_up_page(
             "alert": alert,
             "min_age": settings.min_signup_age,
             "approval": settings.registration_mode is RegistrationMode.APPROVAL,
-            "terms_version": settings.terms_version,
         },
         form=SIGN_UP,
         status_code=status_code,
