@@ -28,7 +28,7 @@ from fastapi import FastAPI
 from connecthub.accounts.models import Role
 from connecthub.clock import utcnow
 from connecthub.infra import entity_cache
-from tests.accounts.support import STRONG_PASSWORD, TWO_FACTOR, csrf, next_totp
+from tests.accounts.support import STRONG_PASSWORD, TWO_FACTOR, csrf, hidden_fields, next_totp
 from tests.admin.support import staff
 from tests.factories import create_app_token, create_token, create_user
 from tests.media.files import png
@@ -707,6 +707,16 @@ async def _web_sign_in(w: World) -> Call:
     return Call("POST", "/auth/sign_in", expect=303, kwargs={"data": body})
 
 
+@scenario("POST /auth/terms")
+async def _web_accept_terms(w: World) -> Call:
+    admin = await _admin(w)
+    await w.ok("POST", f"{_DOCS}/{await _document(w, admin, '2020-01-01')}/publish", admin)
+    await w.user("alice")
+    body = await _form(w, "/auth/sign_in", email="alice@example.com", password=STRONG_PASSWORD)
+    page = await w.client.post("/auth/sign_in", data=body)
+    return Call("POST", "/auth/terms", expect=303, kwargs={"data": hidden_fields(page.text)})
+
+
 @scenario("DELETE,POST /auth/sign_out")
 async def _web_sign_out(w: World) -> Call:
     await w.user("alice")
@@ -1122,7 +1132,8 @@ BUDGETS: dict[str, Budget] = {
     "POST /auth/oidc/{provider}/sign-up": Budget(0, 0),
     "POST /auth/oidc/{provider}/two-factor": Budget(0, 0),
     "POST /auth/password": Budget(3, 2),
-    "POST /auth/sign_in": Budget(5, 4),
+    "POST /auth/sign_in": Budget(6, 5),
+    "POST /auth/terms": Budget(7, 6),
     "POST /auth/sign_up": Budget(12, 11),
     "POST /oauth/authorize": Budget(0, 0),
     "POST /oauth/revoke": Budget(4, 3),

@@ -14,7 +14,14 @@ from sqlalchemy import select, update
 from connecthub.accounts.models import Role, User
 from connecthub.clock import utcnow
 from connecthub.privacy.models import Consent
-from tests.accounts.support import api_sign_up, bearer
+from tests.accounts.support import (
+    STRONG_PASSWORD,
+    api_sign_up,
+    bearer,
+    csrf,
+    hidden_fields,
+    web_sign_in,
+)
 from tests.factories import create_token, create_user
 
 DOCS = "/api/v1/admin/legal_documents"
@@ -207,3 +214,35 @@ async def test_a_new_terms_version_must_be_accepted_again(
     # Someone who signs up now accepts the version in effect.
     await api_sign_up(app, client, "latecomer")
     assert (await _consents(app, "terms"))[-1] == (_day(), "api")
+
+
+async def test_web_sign_in_asks_for_new_terms_before_the_session(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account, _ = await create_user(app, "reader", password=STRONG_PASSWORD)
+    admin = await _admin(app)
+    await _published(client, admin, "terms_of_service", _day(), "Version **two**.")
+    page = await web_sign_in(client, "reader@example.com")
+    assert page.status_code == 200
+    assert "<strong>two</strong>" in page.text
+    assert "connecthub_session" not in page.headers.get("set-cookie", "")
+    fields = hidden_fields(page.text)
+    assert fields["version"] == _day()
+    # A two-factor challenge cannot pass for the terms step, nor a forged one.
+    for challenge in ("forged", fields["challenge"] + "x"):
+        refused = await client.post("/auth/terms", data={**fields, "challenge": challenge})
+        assert refused.status_code == 401
+    accepted = await client.post("/auth/terms", data=fields)
+    assert accepted.status_code == 303
+    assert "set-cookie" in accepted.headers
+    async with app.state.engines.db.session(readonly=True) as session:
+        rows = await session.scalars(
+            select(Consent).where(Consent.account_id == account.id, Consent.purpose == "terms")
+        )
+        assert sorted((row.policy_version, row.method) for row in rows) == [(_day(), "web")]
+    # Next time, straight in.
+    await client.post(
+        "/auth/sign_out", data={"authenticity_token": await csrf(client, "/auth/sign_in")}
+    )
+    again = await web_sign_in(client, "reader@example.com")
+    assert again.status_code == 303

@@ -157,11 +157,19 @@ async def terms_on(
     raise NotFound()
 
 
+async def in_effect(session: AsyncSession, kind: str) -> LegalDocument | None:
+    """The published version of `kind` in effect today, if any."""
+    return _in_effect(await repository.published(session, kind), today())
+
+
+def version_of(settings: Settings, row: LegalDocument | None) -> str:
+    """A version's name: its effective date; TERMS_VERSION when no version is in effect."""
+    return row.effective_date.isoformat() if row else settings.terms_version
+
+
 async def current_version(session: AsyncSession, settings: Settings, kind: str) -> str:
-    """The version people agree to now: the effective date of the version in effect, or
-    TERMS_VERSION before any is."""
-    current = _in_effect(await repository.published(session, kind), today())
-    return current.effective_date.isoformat() if current else settings.terms_version
+    """The version people agree to now."""
+    return version_of(settings, await in_effect(session, kind))
 
 
 # -- converters ------------------------------------------------------------------------

@@ -84,10 +84,11 @@ async def record_terms_consent(uow: UnitOfWork, settings: Settings, joined: Join
 # -- the terms ------------------------------------------------------------------------
 
 
-def _acceptance(current: str, rows: list[Consent]) -> entities.TermsAcceptance:
+def _acceptance(current: str, enforced: bool, rows: list[Consent]) -> entities.TermsAcceptance:
     accepted = next((row for row in rows if row.withdrawn_at is None), None)
     return {
-        "acceptance_required": accepted is None or accepted.policy_version != current,
+        "acceptance_required": enforced
+        and (accepted is None or accepted.policy_version != current),
         "current_version": current,
         "accepted_version": accepted.policy_version if accepted else None,
         "accepted_at": iso(accepted.granted_at) if accepted else None,
@@ -98,9 +99,23 @@ async def terms_acceptance(
     session: AsyncSession, settings: Settings, account_id: int
 ) -> entities.TermsAcceptance:
     """Whether the account has accepted the terms in effect. `acceptance_required` turns
-    true the day a new version takes effect, until POST /api/v1/connecthub/terms_acceptance."""
-    current = await documents.current_version(session, settings, documents.TERMS_OF_SERVICE)
-    return _acceptance(current, await repository.consents_of(session, account_id, TERMS))
+    true the day a published version takes effect, for everyone who has not accepted that
+    version (POST /api/v1/connecthub/terms_acceptance). Without a published version (only
+    TERMS_VERSION) nobody is asked: the sign-up agreement stands."""
+    document = await documents.in_effect(session, documents.TERMS_OF_SERVICE)
+    current = documents.version_of(settings, document)
+    rows = await repository.consents_of(session, account_id, TERMS)
+    return _acceptance(current, document is not None, rows)
+
+
+async def must_accept_terms(session: AsyncSession, account_id: int) -> bool:
+    """The sign-in question: one query when no published terms are in effect."""
+    document = await documents.in_effect(session, documents.TERMS_OF_SERVICE)
+    if document is None:
+        return False
+    rows = await repository.consents_of(session, account_id, TERMS)
+    current = document.effective_date.isoformat()
+    return _acceptance(current, True, rows)["acceptance_required"]
 
 
 async def accept_terms(
@@ -108,11 +123,12 @@ async def accept_terms(
 ) -> entities.TermsAcceptance:
     """Record that the account accepts the terms in effect. `version` must name them, so
     a client that showed an older text cannot accept a newer one unseen."""
-    current = await documents.current_version(uow.session, settings, documents.TERMS_OF_SERVICE)
+    document = await documents.in_effect(uow.session, documents.TERMS_OF_SERVICE)
+    current = documents.version_of(settings, document)
     if version != current:
         raise ValidationFailed("version", f"must be the terms in effect ({current})")
     rows = await repository.consents_of(uow.session, account_id, TERMS)
-    if _acceptance(current, rows)["acceptance_required"]:
+    if _acceptance(current, True, rows)["acceptance_required"]:
         row = record_consent(
             uow.session,
             account_id=account_id,
@@ -122,7 +138,7 @@ async def accept_terms(
         )
         await uow.session.flush()
         rows = [row]
-    return _acceptance(current, rows)
+    return _acceptance(current, document is not None, rows)
 
 
 # -- optional purposes -----------------------------------------------------------------
