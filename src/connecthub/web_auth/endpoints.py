@@ -21,7 +21,6 @@ from connecthub.accounts.signed_tokens import (
     challenge_token,
     challenge_token_valid,
     challenge_user_id,
-    terms_token,
     terms_token_valid,
     terms_user_id,
 )
@@ -32,9 +31,9 @@ from connecthub.http import forms, pages
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
 from connecthub.http.params import read_params
 from connecthub.infra.uow import UnitOfWork
-from connecthub.privacy import documents
 from connecthub.privacy import service as privacy
 from connecthub.web_auth import sessions as web_sessions
+from connecthub.web_auth import terms
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,8 +47,6 @@ PENDING_APPROVAL = "Your account is pending review by a moderator. We will let y
 SIGN_UP = forms.PageForm("sign_up", (("POST", "/auth/sign_up"),))
 # The two-factor step posts to the same route with the pending challenge.
 SIGN_IN = forms.PageForm("sign_in", (("POST", "/auth/sign_in"),))
-# New terms accepted between a complete sign-in and its session (ADR 0026-g).
-TERMS = forms.PageForm("terms", (("POST", "/auth/terms"),))
 SIGN_OUT = forms.PageForm("sign_out", (("POST", "/auth/sign_out"), ("DELETE", "/auth/sign_out")))
 RESET_REQUEST = forms.PageForm("password_reset_request", (("POST", "/auth/password"),))
 # Devise's routes: a reset link's form may also be sent as POST /auth/password with the token.
@@ -342,52 +339,18 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
             next_path=next_path,
             status_code=401,
         )
-    # The sign-in's own writes wait for its session's: asking must not flush them early.
-    with uow.session.no_autoflush:
-        must_accept = await privacy.must_accept_terms(uow.session, user.account_id)
-    if must_accept:
-        # No session until the terms in effect are accepted (POST /auth/terms).
-        return await _terms_page(request, uow, settings, user, next_path)
+    asked = await terms.ask_if_needed(request, uow, settings, user, next_path)
+    if asked is not None:
+        return asked  # no session until the terms in effect are accepted (POST /auth/terms)
     response = RedirectResponse(next_path, status_code=303)
     await web_sessions.start_web_session(request, response, uow, user)
     return response
 
 
-async def _terms_page(
-    request: Request,
-    uow: UnitOfWork,
-    settings: Settings,
-    user: Any,
-    next_path: str,
-    *,
-    status_code: int = 200,
-) -> HTMLResponse:
-    """The terms in effect, with the one button that accepts them and signs in."""
-    current = await privacy.terms_acceptance(uow.session, settings, user.account_id)
-    try:
-        row, _versions = await documents.shown(uow.session, documents.TERMS_OF_SERVICE)
-        content: str | None = documents.render(settings, row)
-    except ConnectHubError:  # only TERMS_VERSION changed: no document to show
-        content = None
-    return render(
-        request,
-        "auth/terms.html",
-        {
-            "title": "New terms of service",
-            "content": content,
-            "version": current["current_version"],
-            "challenge": terms_token(settings.secret_key, user),
-            "next_path": next_path,
-        },
-        form=TERMS,
-        status_code=status_code,
-    )
-
-
 @router.post("/auth/terms")
 async def accept_terms(request: Request, uow: UowDep, settings: SettingsDep) -> Response:
     """Accept the terms shown after a sign-in, then sign in."""
-    params = await _form(request, TERMS)
+    params = await _form(request, terms.TERMS)
     if params is None:
         return _forbidden(request)
     next_path = _safe_next(params.get("next"))
@@ -404,7 +367,7 @@ async def accept_terms(request: Request, uow: UowDep, settings: SettingsDep) -> 
         )
     except ValidationFailed:
         # The terms changed while the page was open: show the new ones.
-        return await _terms_page(request, uow, settings, user, next_path, status_code=409)
+        return await terms.page(request, uow, settings, user, next_path, status_code=409)
     response = RedirectResponse(next_path, status_code=303)
     await web_sessions.start_web_session(request, response, uow, user)
     return response
