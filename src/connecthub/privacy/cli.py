@@ -116,7 +116,7 @@ async def _add(
         draft = documents.Draft(text=text, effective_date=effective, changelog=changelog)
         row = await documents.create(uow, kind, draft)
         if publish:
-            await documents.publish(uow, row.id)
+            await documents.publish(uow, row.id, None)
         return row.id, publish
 
     result: tuple[int, bool] = await _in_unit(engines, work)
@@ -127,7 +127,7 @@ async def _publish(engines: Engines, document_id: int) -> tuple[str, str]:
     from connecthub.privacy import documents
 
     async def work(uow: Any) -> tuple[str, str]:
-        row = await documents.publish(uow, document_id)
+        row = await documents.publish(uow, document_id, None)
         return row.kind, row.effective_date.isoformat()
 
     result: tuple[str, str] = await _in_unit(engines, work)

@@ -23,6 +23,7 @@ from connecthub.core.datetimes import iso
 from connecthub.core.html import markdown_to_html
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.infra.uow import UnitOfWork
+from connecthub.ops import audit
 from connecthub.privacy import repository
 from connecthub.privacy.models import LegalDocument
 
@@ -112,13 +113,22 @@ async def update(uow: UnitOfWork, document_id: int, draft: Draft) -> LegalDocume
     return row
 
 
-async def publish(uow: UnitOfWork, document_id: int) -> LegalDocument:
+async def publish(uow: UnitOfWork, document_id: int, actor: int | None) -> LegalDocument:
     """Publish a draft. A version effective today or earlier applies at once: everyone who
-    accepted an older version of the terms is asked to accept this one."""
+    accepted an older version of the terms is asked to accept this one. `actor`: the admin's
+    account, None for the command line (the audit line's actor)."""
     row = await access_document(uow.session, document_id, for_update=True)
     _draft_only(row)
     row.published_at = utcnow()
     await uow.session.flush()
+    audit.record(
+        "privacy.legal_document",
+        actor=audit.account_actor(actor) if actor is not None else audit.CLI_ACTOR,
+        action="publish",
+        outcome=audit.Outcome.DONE,
+        kind=row.kind,
+        effective_date=row.effective_date.isoformat(),
+    )
     return row
 
 

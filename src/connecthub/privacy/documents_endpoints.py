@@ -141,7 +141,7 @@ async def admin_publish(
     document_id: PathId, caller: AdminWrite, uow: UowDep, settings: SettingsDep
 ) -> entities.LegalDocument:
     _manager(caller)
-    row = await documents.publish(uow, document_id)
+    row = await documents.publish(uow, document_id, caller.account_id)
     return documents.document_entity(settings, row)
 
 
