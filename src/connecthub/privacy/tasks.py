@@ -65,13 +65,15 @@ async def purge_expired(ctx: JobContext, payload: Payload) -> None:
 
 
 @sweep("retention")
-async def queue_retention(run: Sweep) -> None:
+async def queue_retention(run: Sweep) -> bool:
     """Not lost work but a schedule: the sweeper runs everywhere jobs run, so the retention
-    job rides on it, once per interval."""
+    job rides on it, once per interval. Queued directly, not through `run.enqueue`: it is
+    not work a queue lost, and must not count or log as such. Whether it was queued."""
     interval = run.engines.settings.retention_interval_seconds
     if interval <= 0:
-        return
+        return False
     if not await run.engines.cache.add(_RETENTION_LOCK, b"1", ttl_seconds=int(interval)):
-        return
+        return False
     bucket = int(utcnow().timestamp() // interval)
-    await run.enqueue(RETENTION_JOB, {}, job_id=f"privacy-retention:{bucket}")
+    await run.engines.jobs.enqueue(RETENTION_JOB, {}, job_id=f"privacy-retention:{bucket}")
+    return True
