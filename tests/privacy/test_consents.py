@@ -5,13 +5,14 @@ server processes)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from tests.accounts.support import bearer
-from tests.conftest import TestEnv, running_app
+from tests.conftest import running_app
 from tests.factories import create_token
 from tests.social_factories import follow, user_with_token
 from tests.streaming.support import (
@@ -24,6 +25,9 @@ from tests.streaming.support import (
     wait_for_message,
     websocket,
 )
+
+if TYPE_CHECKING:
+    from tests.conftest import TestEnv
 
 CONSENTS = "/api/v1/connecthub/consents"
 
