@@ -159,13 +159,15 @@ async def test_a_new_terms_version_must_be_accepted_again(
 ) -> None:
     admin = await _admin(app)
     first = await _published(client, admin, "terms_of_service", _day(-30), "Version one.")
+    await _published(client, admin, "privacy_policy", _day(-40), "We keep little.")
     signed_up = await api_sign_up(app, client, "newcomer")
     assert signed_up.status_code == 200, signed_up.text
     token = signed_up.json()["access_token"]
     async with app.state.engines.db.transaction() as session:
         await session.execute(update(User).values(confirmed_at=utcnow()))
-    # Sign-up recorded the version in effect.
+    # Sign-up recorded the versions in effect.
     assert await _consents(app, "terms") == [(first["effective_date"], "api")]
+    assert await _consents(app, "privacy_policy") == [(_day(-40), "api")]
     state = (await client.get(ACCEPTANCE, headers=bearer(token))).json()
     assert state["acceptance_required"] is False
     assert state["current_version"] == state["accepted_version"] == _day(-30)
@@ -207,8 +209,9 @@ async def test_a_new_terms_version_must_be_accepted_again(
     history = (
         await client.get("/api/v1/connecthub/consents/history", headers=bearer(token))
     ).json()
-    assert [(h["purpose"], h["policy_version"]) for h in history] == [
-        ("terms", _day()),
+    assert (history[0]["purpose"], history[0]["policy_version"]) == ("terms", _day())
+    assert sorted((h["purpose"], h["policy_version"]) for h in history[1:]) == [
+        ("privacy_policy", _day(-40)),
         ("terms", _day(-30)),
     ]
     # Someone who signs up now accepts the version in effect.

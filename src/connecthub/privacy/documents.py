@@ -172,6 +172,13 @@ async def in_effect(session: AsyncSession, kind: str) -> LegalDocument | None:
     return _in_effect(await repository.published(session, kind), today())
 
 
+async def every_in_effect(session: AsyncSession) -> dict[str, LegalDocument]:
+    """The version of each kind in effect today (kinds with none left out), in one query."""
+    versions = await repository.every_published(session)
+    found = {kind: _in_effect([v for v in versions if v.kind == kind], today()) for kind in KINDS}
+    return {kind: row for kind, row in found.items() if row is not None}
+
+
 def version_of(settings: Settings, row: LegalDocument | None) -> str:
     """A version's name: its effective date; TERMS_VERSION when no version is in effect."""
     return row.effective_date.isoformat() if row else settings.terms_version

@@ -200,6 +200,16 @@ async def document_on(session: AsyncSession, kind: str, effective: date) -> Lega
     )
 
 
+async def every_published(session: AsyncSession) -> list[LegalDocument]:
+    """Published versions of every kind, newest effective date first."""
+    query = (
+        select(LegalDocument)
+        .where(LegalDocument.published_at.is_not(None))
+        .order_by(LegalDocument.effective_date.desc())
+    )
+    return list(await session.scalars(query))
+
+
 async def published(session: AsyncSession, kind: str) -> list[LegalDocument]:
     """Published versions of `kind`, newest effective date first."""
     query = (

@@ -30,6 +30,8 @@ from connecthub.privacy import documents, repository
 from connecthub.privacy.models import AccountDeletion, Consent
 
 TERMS = "terms"
+# The privacy policy's version a person was shown at sign-up (informed consent, art. 13).
+PRIVACY_POLICY = "privacy_policy"
 ANALYTICS = "analytics"
 EMAIL_DIGESTS = "email_digests"
 PRESENCE = "presence"
@@ -68,17 +70,26 @@ def record_consent(
 
 
 async def record_terms_consent(uow: UnitOfWork, settings: Settings, joined: Joined) -> None:
-    """The sign-up hook (accounts/signup_hooks.py, registered by the app): the terms the
-    new member accepted (the version in effect), in the sign-up's own transaction."""
+    """The sign-up hook (accounts/signup_hooks.py, registered by the app): the versions the
+    new member accepted, in the sign-up's own transaction: the terms in effect (or
+    TERMS_VERSION) and, once one is published, the privacy policy in effect."""
+    in_effect = await documents.every_in_effect(uow.session)
+    terms = in_effect.get(documents.TERMS_OF_SERVICE)
     record_consent(
         uow.session,
         account_id=joined.account.id,
         purpose=TERMS,
-        policy_version=await documents.current_version(
-            uow.session, settings, documents.TERMS_OF_SERVICE
-        ),
+        policy_version=documents.version_of(settings, terms),
         method=joined.method,
     )
+    if (policy := in_effect.get(documents.PRIVACY_POLICY)) is not None:
+        record_consent(
+            uow.session,
+            account_id=joined.account.id,
+            purpose=PRIVACY_POLICY,
+            policy_version=policy.effective_date.isoformat(),
+            method=joined.method,
+        )
 
 
 # -- the terms ------------------------------------------------------------------------
