@@ -641,6 +641,25 @@ def _emoji_app() -> typer.Typer:
 app.add_typer(_emoji_app(), name="emoji")
 
 
+def _documents_app() -> typer.Typer:
+    from connecthub.privacy.cli import build
+
+    return build(_on_engines, _settings)
+
+
+admin_app.add_typer(_documents_app(), name="documents")
+
+
+@admin_app.command("purge-expired")
+def purge_expired() -> None:
+    """Run the retention job now: purge what the RETENTION_* periods say is due."""
+    from connecthub.privacy.cli import purge_expired as run
+
+    done = _on_engines(_settings(), run)
+    for rule, count in done.items():
+        typer.echo(f"{rule}: {count}")
+
+
 def main() -> None:
     try:
         app()

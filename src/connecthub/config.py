@@ -331,8 +331,25 @@ class Settings(BaseSettings):
     oidc_providers: list[OidcProvider] = Field(default_factory=list)
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
-    # Version of the terms of service and privacy policy that sign-up records consent to.
+    # Version of the terms of service and privacy policy that sign-up records consent to
+    # until an admin publishes a terms document (then its effective date is the version).
     terms_version: str = "2026-01"
+
+    # Retention (privacy/retention.py, docs/privacy.md): how long each kind of record is
+    # kept before the retention job purges it; the job runs every RETENTION_INTERVAL_SECONDS
+    # (0: never) from the sweeper, wherever jobs run.
+    retention_interval_seconds: float = Field(default=3600.0, ge=0, le=7 * 86_400)
+    # IP addresses in browser sessions and on tokens (sign-in history), by sign-in date.
+    retention_ip_days: int = Field(default=365, ge=1, le=36_500)
+    # Tokens revoked (or expired without a refresh token) this long ago; their rows keep
+    # a replayed refresh token detectable until then.
+    retention_ended_token_days: int = Field(default=90, ge=1, le=36_500)
+    # Browser sessions signed out or revoked this long ago.
+    retention_ended_session_days: int = Field(default=90, ge=1, le=36_500)
+    # OAuth authorization codes (one-time codes), used or expired this long ago.
+    retention_used_code_days: int = Field(default=7, ge=1, le=36_500)
+    # Idempotency-Key records (only the first hour is ever read).
+    retention_idempotency_hours: int = Field(default=24, ge=1, le=87_600)
 
     # Streaming (WebSocket + SSE): browser origins allowed to open a socket besides this
     # host (empty: any origin, as Mastodon, since streams are authenticated by token only;

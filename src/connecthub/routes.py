@@ -21,6 +21,9 @@ from connecthub.oauth.endpoints import router as oauth_router
 from connecthub.oidc.endpoints import router as oidc_router
 from connecthub.ops.endpoints import router as ops_router
 from connecthub.portability.endpoints import router as portability_router
+from connecthub.privacy.consent_endpoints import router as consent_router
+from connecthub.privacy.documents_endpoints import admin_router as documents_admin_router
+from connecthub.privacy.documents_endpoints import router as documents_router
 from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
 from connecthub.push.endpoints import router as push_router
@@ -65,6 +68,9 @@ _DOMAIN_ROUTERS = (
     privacy_router,
     privacy_admin_router,
     portability_router,
+    documents_router,
+    documents_admin_router,
+    consent_router,
     admin_router,
     strikes_router,
     dashboard_router,

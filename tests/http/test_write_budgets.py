@@ -31,7 +31,7 @@ from connecthub.cards.models import PreviewCard
 from connecthub.clock import utcnow
 from connecthub.infra import entity_cache
 from connecthub.statuses.models import Tag
-from tests.accounts.support import STRONG_PASSWORD, TWO_FACTOR, csrf, next_totp
+from tests.accounts.support import STRONG_PASSWORD, TWO_FACTOR, csrf, hidden_fields, next_totp
 from tests.admin.support import staff
 from tests.factories import create_app_token, create_token, create_user
 from tests.media.files import png
@@ -789,6 +789,16 @@ async def _web_sign_in(w: World) -> Call:
     return Call("POST", "/auth/sign_in", expect=303, kwargs={"data": body})
 
 
+@scenario("POST /auth/terms")
+async def _web_accept_terms(w: World) -> Call:
+    admin = await _admin(w)
+    await w.ok("POST", f"{_DOCS}/{await _document(w, admin, '2020-01-01')}/publish", admin)
+    await w.user("alice")
+    body = await _form(w, "/auth/sign_in", email="alice@example.com", password=STRONG_PASSWORD)
+    page = await w.client.post("/auth/sign_in", data=body)
+    return Call("POST", "/auth/terms", expect=303, kwargs={"data": hidden_fields(page.text)})
+
+
 @scenario("DELETE,POST /auth/sign_out")
 async def _web_sign_out(w: World) -> Call:
     await w.user("alice")
@@ -1232,6 +1242,71 @@ class Budget:
 
 
 # Statements per request: Budget(sqlite, postgresql).
+# --- privacy: legal documents, terms acceptance, consents, settings -----------------------
+
+_DOCS = "/api/v1/admin/legal_documents"
+
+
+async def _document(w: World, token: str, effective: str = "2030-01-01") -> str:
+    body = {"kind": "terms_of_service", "text": "Be kind.", "effective_date": effective}
+    return str((await w.ok("POST", _DOCS, token, json=body))["id"])
+
+
+@scenario("POST /api/v1/admin/legal_documents")
+async def _document_create(w: World) -> Call:
+    token = await _admin(w)
+    body = {"json": {"kind": "privacy_policy", "text": "# Ours", "effective_date": "2030-01-01"}}
+    return Call("POST", _DOCS, token, kwargs=body)
+
+
+@scenario("PUT /api/v1/admin/legal_documents/{document_id:id}")
+async def _document_update(w: World) -> Call:
+    token = await _admin(w)
+    found = await _document(w, token)
+    return Call("PUT", f"{_DOCS}/{found}", token, kwargs={"json": {"text": "Be kinder."}})
+
+
+@scenario("POST /api/v1/admin/legal_documents/{document_id:id}/publish")
+async def _document_publish(w: World) -> Call:
+    token = await _admin(w)
+    return Call("POST", f"{_DOCS}/{await _document(w, token)}/publish", token)
+
+
+@scenario("DELETE /api/v1/admin/legal_documents/{document_id:id}")
+async def _document_delete(w: World) -> Call:
+    token = await _admin(w)
+    return Call("DELETE", f"{_DOCS}/{await _document(w, token)}", token)
+
+
+@scenario("POST /api/v1/connecthub/terms_acceptance")
+async def _accept_terms(w: World) -> Call:
+    admin = await _admin(w)
+    await w.ok("POST", f"{_DOCS}/{await _document(w, admin, '2020-01-01')}/publish", admin)
+    _me, token = await w.user("alice")
+    body = {"json": {"version": "2020-01-01"}}
+    return Call("POST", "/api/v1/connecthub/terms_acceptance", token, kwargs=body)
+
+
+@scenario("POST /api/v1/connecthub/consents/{purpose}")
+async def _grant_consent(w: World) -> Call:
+    _me, token = await w.user("alice")
+    return Call("POST", "/api/v1/connecthub/consents/analytics", token)
+
+
+@scenario("DELETE /api/v1/connecthub/consents/{purpose}")
+async def _withdraw_consent(w: World) -> Call:
+    _me, token = await w.user("alice")
+    await w.ok("POST", "/api/v1/connecthub/consents/analytics", token)
+    return Call("DELETE", "/api/v1/connecthub/consents/analytics", token)
+
+
+@scenario("PATCH /api/v1/connecthub/privacy_settings")
+async def _privacy_settings(w: World) -> Call:
+    _me, token = await w.user("alice")
+    body = {"json": {"direct_messages_from": "followers"}}
+    return Call("PATCH", "/api/v1/connecthub/privacy_settings", token, kwargs=body)
+
+
 BUDGETS: dict[str, Budget] = {
     "DELETE /api/v1/admin/accounts/{account_id:id}": Budget(11, 10),
     "DELETE /api/v1/admin/flags/{key}": Budget(5, 3),
@@ -1260,7 +1335,7 @@ BUDGETS: dict[str, Budget] = {
     # A changed display name or bio queues its detection score (the outbox INSERT).
     "PATCH /api/v1/accounts/update_credentials": Budget(4, 3),
     "PATCH /api/v1/connecthub/presence_settings": Budget(2, 1),
-    "POST /api/v1/accounts": Budget(11, 10),
+    "POST /api/v1/accounts": Budget(12, 11),
     "POST /api/v1/accounts/{account_id:id}/block": Budget(17, 16),
     "POST /api/v1/accounts/{account_id:id}/follow": Budget(21, 20),
     "POST /api/v1/accounts/{account_id:id}/mute": Budget(15, 14),
@@ -1346,8 +1421,9 @@ BUDGETS: dict[str, Budget] = {
     "POST /auth/oidc/{provider}/sign-up": Budget(0, 0),
     "POST /auth/oidc/{provider}/two-factor": Budget(0, 0),
     "POST /auth/password": Budget(3, 2),
-    "POST /auth/sign_in": Budget(5, 4),
-    "POST /auth/sign_up": Budget(11, 10),
+    "POST /auth/sign_in": Budget(6, 5),
+    "POST /auth/terms": Budget(7, 6),
+    "POST /auth/sign_up": Budget(12, 11),
     "POST /oauth/authorize": Budget(0, 0),
     "POST /oauth/revoke": Budget(4, 3),
     "POST /oauth/token": Budget(7, 6),
@@ -1361,6 +1437,14 @@ BUDGETS: dict[str, Budget] = {
     "PUT /api/v2/filters/{filter_id}": Budget(7, 6),
     "PUT /auth/password": Budget(0, 0),
     "DELETE /api/v1/admin/announcements/{announcement_id:id}": Budget(4, 3),
+    "POST /api/v1/admin/legal_documents": Budget(3, 2),
+    "PUT /api/v1/admin/legal_documents/{document_id:id}": Budget(3, 2),
+    "POST /api/v1/admin/legal_documents/{document_id:id}/publish": Budget(3, 2),
+    "DELETE /api/v1/admin/legal_documents/{document_id:id}": Budget(3, 2),
+    "POST /api/v1/connecthub/terms_acceptance": Budget(4, 3),
+    "POST /api/v1/connecthub/consents/{purpose}": Budget(4, 3),
+    "DELETE /api/v1/connecthub/consents/{purpose}": Budget(3, 2),
+    "PATCH /api/v1/connecthub/privacy_settings": Budget(3, 2),
     "DELETE /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(5, 4),
     "DELETE /api/v1/announcements/{announcement_id:id}/reactions/{name}": Budget(5, 4),
     "PATCH /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(3, 2),

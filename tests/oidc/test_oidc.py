@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from connecthub.accounts import two_factor
 from connecthub.accounts.models import Account, User, WebSession
+from connecthub.clock import utcnow
 from connecthub.config import load_settings
 from connecthub.http import forms
 from connecthub.infra.rate_limiters import RedisRateLimiter
@@ -28,7 +29,7 @@ from connecthub.infra.redis import KeySpace, connect_redis
 from connecthub.oauth.tokens import hash_secret
 from connecthub.oidc.models import Identity
 from connecthub.oidc.relying_party import provider_links
-from connecthub.privacy.models import Consent
+from connecthub.privacy.models import Consent, LegalDocument
 from connecthub.web_auth.sessions import SESSION_COOKIE
 from tests.conftest import free_port, stop_process
 from tests.factories import DEFAULT_PASSWORD, create_user
@@ -237,6 +238,52 @@ async def test_returning_person_is_signed_in_at_once(
     assert again.headers["location"] == "/settings"
     await assert_signed_in(app, again, user.id)
     assert len(await rows(app, Identity)) == 1
+
+
+async def test_new_terms_are_accepted_before_the_session(
+    site: tuple[FastAPI, httpx.AsyncClient], oidc_provider: RunningProvider
+) -> None:
+    app, client = site
+    await oidc_provider.next_login(sub="terms-1", email="terms@example.org", email_verified=True)
+    page = await through_provider(client)
+    await client.post(
+        "/auth/oidc/testid/sign-up",
+        data={
+            "authenticity_token": form_value(page, "authenticity_token"),
+            "username": "terms",
+            "date_of_birth": years_ago(40),
+            "agreement": "on",
+        },
+    )
+    [user] = await rows(app, User)
+    today = utcnow().date()
+    async with app.state.engines.db.transaction() as session:
+        session.add(
+            LegalDocument(
+                kind="terms_of_service", text="New *terms*.", effective_date=today,
+                published_at=utcnow(),
+            )
+        )  # fmt: skip
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50001)),
+        base_url="http://testserver",
+    ) as other_browser:
+        asked = await through_provider(other_browser, "/auth/oidc/testid?return_to=/settings")
+        assert asked.status_code == 200
+        assert "<em>terms</em>" in asked.text
+        assert not asked.cookies.get(SESSION_COOKIE)
+        accepted = await other_browser.post(
+            "/auth/terms",
+            data={
+                name: form_value(asked, name)
+                for name in ("authenticity_token", "challenge", "version", "next")
+            },
+        )
+    assert accepted.status_code == 303
+    assert accepted.headers["location"] == "/settings"
+    await assert_signed_in(app, accepted, user.id)
+    versions = sorted(c.policy_version for c in await rows(app, Consent))
+    assert versions == sorted([app.state.settings.terms_version, today.isoformat()])
 
 
 async def test_verified_email_links_only_with_the_accounts_password(

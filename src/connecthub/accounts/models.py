@@ -45,6 +45,8 @@ class Account(Base):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     bot: Mapped[bool] = mapped_column(Boolean, default=False)
     discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Mastodon's `hide_collections`: others get empty followers/following lists.
+    hide_collections: Mapped[bool] = mapped_column(Boolean, default=False)
     avatar_key: Mapped[str | None] = mapped_column(String(255), default=None)
     header_key: Mapped[str | None] = mapped_column(String(255), default=None)
     followers_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -92,6 +94,9 @@ class User(Base):
     default_privacy: Mapped[str] = mapped_column(String(16), default="public")
     default_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     default_language: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Who may send this user direct messages: "everyone", "followers" (accounts that
+    # follow this user) or "nobody"; statuses/service enforces it (docs/privacy.md).
+    direct_messages_from: Mapped[str] = mapped_column(String(16), default="everyone")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

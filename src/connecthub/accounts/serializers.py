@@ -87,7 +87,7 @@ def account_entity(
         "last_status_at": account.last_status_at.strftime("%Y-%m-%d")
         if account.last_status_at
         else None,
-        "hide_collections": False,
+        "hide_collections": account.hide_collections,
         "noindex": False,
         "emojis": used(emojis, account.display_name, account.note),
         "roles": [
@@ -121,7 +121,7 @@ def credential_account_entity(
             for f in account.fields or []
         ],
         "follow_requests_count": follow_requests_count,
-        "hide_collections": False,
+        "hide_collections": account.hide_collections,
         "discoverable": account.discoverable,
         "indexable": False,
     }

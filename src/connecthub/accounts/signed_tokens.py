@@ -91,3 +91,21 @@ def challenge_user_id(secret_key: str, token: str) -> int | None:
 
 def challenge_token_valid(secret_key: str, token: str, user: User) -> bool:
     return _still_bound(secret_key, "challenge", token, CHALLENGE_MAX_AGE, user)
+
+
+# The step between a complete sign-in (password and second factor) and the session, when
+# new terms must be accepted first (web_auth's sign-in). Its own salt: a two-factor
+# challenge can never pass for it, nor it for a challenge.
+TERMS_MAX_AGE = 30 * 60
+
+
+def terms_token(secret_key: str, user: User) -> str:
+    return _bound_token(secret_key, "terms", user)
+
+
+def terms_user_id(secret_key: str, token: str) -> int | None:
+    return _bound_user_id(secret_key, "terms", token, TERMS_MAX_AGE)
+
+
+def terms_token_valid(secret_key: str, token: str, user: User) -> bool:
+    return _still_bound(secret_key, "terms", token, TERMS_MAX_AGE, user)

@@ -66,3 +66,45 @@ def text_to_html(text: str) -> str:
     """Plain text (a bio, a profile field) to HTML: escaped, links made, paragraphs and
     line breaks kept."""
     return paragraphs(text, _linked_line)
+
+
+_DOCUMENT_TAGS = _ALLOWED_TAGS | {
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "blockquote",
+    "hr",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+_DOCUMENT_ATTRIBUTES = {"a": {"href"}}
+
+
+def markdown_to_html(source: str) -> str:
+    """An admin's Markdown (the privacy policy, the terms of service) to safe HTML: raw
+    HTML in the source is escaped, images are left out (as Mastodon renders these), and
+    the result passes the same kind of allow-list as every other rendered text."""
+    from markdown_it import MarkdownIt  # only documents need it: imported when rendered
+
+    renderer = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
+    return nh3.clean(
+        renderer.render(source),
+        tags=_DOCUMENT_TAGS,
+        attributes=_DOCUMENT_ATTRIBUTES,
+        link_rel="nofollow noopener noreferrer",
+        url_schemes={"http", "https", "mailto"},
+    )

@@ -48,6 +48,15 @@ from connecthub.entities.filters import (
 )
 from connecthub.entities.media import MediaAttachment
 from connecthub.entities.moderation import AccountWarning, AdminAppeal, Appeal
+from connecthub.entities.privacy import (
+    ConsentRecord,
+    ConsentState,
+    LegalDocument,
+    PrivacyPolicy,
+    PrivacySettings,
+    TermsAcceptance,
+    TermsOfService,
+)
 from connecthub.entities.push import WebPushAlerts, WebPushPayload, WebPushSubscription
 from connecthub.entities.reports import AdminReport, NoteTarget, Report, ReportNote, Rule
 from connecthub.entities.scheduled import (
@@ -116,6 +125,8 @@ __all__ = [
     "Announcement",
     "AnnouncementReaction",
     "Appeal",
+    "ConsentRecord",
+    "ConsentState",
     "Context",
     "Conversation",
     "CredentialAccount",
@@ -131,6 +142,7 @@ __all__ = [
     "FilterStatus",
     "GroupedNotificationsResults",
     "IdentityProof",
+    "LegalDocument",
     "List",
     "Marker",
     "MediaAttachment",
@@ -150,6 +162,8 @@ __all__ = [
     "Preferences",
     "PreviewCard",
     "PreviewCardAuthor",
+    "PrivacyPolicy",
+    "PrivacySettings",
     "Relationship",
     "Report",
     "ReportNote",
@@ -171,6 +185,8 @@ __all__ = [
     "Tag",
     "TagDetails",
     "TagHistory",
+    "TermsAcceptance",
+    "TermsOfService",
     "Token",
     "TrendsLink",
     "TwoFactorSetup",

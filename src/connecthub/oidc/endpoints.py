@@ -38,6 +38,7 @@ from connecthub.oidc import relying_party as oidc
 from connecthub.oidc import service as oidc_service
 from connecthub.oidc.relying_party import OidcFailure, VerifiedIdentity
 from connecthub.web_auth.sessions import start_web_session
+from connecthub.web_auth.terms import ask_if_needed as ask_for_terms
 
 router = APIRouter(prefix="/auth/oidc", include_in_schema=False)
 
@@ -299,6 +300,10 @@ def _sign_up_context(settings: Settings, identity: VerifiedIdentity) -> dict[str
 
 
 async def _signed_in(request: Request, uow: UnitOfWork, user: User, return_to: str) -> Response:
+    asked = await ask_for_terms(request, uow, uow.engines.settings, user, return_to)
+    if asked is not None:  # new terms first; POST /auth/terms starts the session
+        asked.delete_cookie(PENDING_COOKIE, path=COOKIE_PATH)
+        return asked
     response = RedirectResponse(return_to, status_code=303)
     await start_web_session(request, response, uow, user)
     response.delete_cookie(PENDING_COOKIE, path=COOKIE_PATH)

@@ -10,10 +10,11 @@ deletion record). tests/privacy/test_erasure_plan.py checks that no table is for
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, inspect, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import (
@@ -25,6 +26,7 @@ from connecthub.accounts.models import (
     WebSession,
 )
 from connecthub.announcements.models import AnnouncementDismissal, AnnouncementReaction
+from connecthub.config import Settings
 from connecthub.conversations.models import AccountConversation
 from connecthub.detection.models import DetectionVerdict
 from connecthub.explore.models import AccountVector, SuggestionDismissal
@@ -39,7 +41,7 @@ from connecthub.notifications.models import (
 )
 from connecthub.oidc.models import Identity
 from connecthub.portability.models import DataImport
-from connecthub.privacy.models import AccountDeletion, Consent
+from connecthub.privacy.models import AccountDeletion, Consent, LegalDocument
 from connecthub.push.models import WebPushSubscription
 from connecthub.relationships.models import (
     AccountDomainBlock,
@@ -208,3 +210,172 @@ async def mark_progress(session: AsyncSession, account_id: int, at: datetime) ->
         .where(AccountDeletion.account_id == account_id, AccountDeletion.completed_at.is_(None))
         .values(progressed_at=at)
     )
+
+
+# -- legal documents -------------------------------------------------------------------
+
+
+async def documents(session: AsyncSession, kind: str | None = None) -> list[LegalDocument]:
+    """Every version (drafts too), newest effective date first."""
+    query = select(LegalDocument).order_by(LegalDocument.kind, LegalDocument.effective_date.desc())
+    if kind is not None:
+        query = query.where(LegalDocument.kind == kind)
+    return list(await session.scalars(query))
+
+
+async def document(
+    session: AsyncSession, document_id: int, *, for_update: bool = False
+) -> LegalDocument | None:
+    query = select(LegalDocument).where(LegalDocument.id == document_id)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def document_on(session: AsyncSession, kind: str, effective: date) -> LegalDocument | None:
+    """The version of `kind` whose effective date is `effective` (drafts too)."""
+    return await session.scalar(
+        select(LegalDocument).where(
+            LegalDocument.kind == kind, LegalDocument.effective_date == effective
+        )
+    )
+
+
+async def every_published(session: AsyncSession) -> list[LegalDocument]:
+    """Published versions of every kind, newest effective date first."""
+    query = (
+        select(LegalDocument)
+        .where(LegalDocument.published_at.is_not(None))
+        .order_by(LegalDocument.effective_date.desc())
+    )
+    return list(await session.scalars(query))
+
+
+async def published(session: AsyncSession, kind: str) -> list[LegalDocument]:
+    """Published versions of `kind`, newest effective date first."""
+    query = (
+        select(LegalDocument)
+        .where(LegalDocument.kind == kind, LegalDocument.published_at.is_not(None))
+        .order_by(LegalDocument.effective_date.desc())
+    )
+    return list(await session.scalars(query))
+
+
+# -- consents --------------------------------------------------------------------------
+
+
+async def consents_of(
+    session: AsyncSession, account_id: int, purpose: str | None = None
+) -> list[Consent]:
+    """The account's consent records, newest first (one purpose, or all)."""
+    query = (
+        select(Consent)
+        .where(Consent.account_id == account_id)
+        .order_by(Consent.granted_at.desc(), Consent.id.desc())
+    )
+    if purpose is not None:
+        query = query.where(Consent.purpose == purpose)
+    return list(await session.scalars(query))
+
+
+async def withdraw_open(session: AsyncSession, account_id: int, purpose: str, at: datetime) -> int:
+    """Close every record of `purpose` not yet withdrawn; how many there were."""
+    result = await session.execute(
+        update(Consent)
+        .where(
+            Consent.account_id == account_id,
+            Consent.purpose == purpose,
+            Consent.withdrawn_at.is_(None),
+        )
+        .values(withdrawn_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def clear_some(
+    session: AsyncSession, model: Any, column: str, condition: Any, limit: int
+) -> int:
+    """Set `column` to NULL on up to `limit` rows matching `condition`; how many."""
+    chunk = select(model.id).where(condition).limit(limit).scalar_subquery()
+    statement = update(model).where(model.id.in_(chunk)).values({column: None})
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- retention (retention.py runs these) ------------------------------------------------
+
+# A browser session ends this long after sign-in at the latest (web_auth/sessions.py).
+_SESSION_LIFETIME = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Rows of `model` matching `due(settings, now)`: deleted, or, with `clear`, the
+    named column set to NULL (the row stays)."""
+
+    name: str
+    model: Any
+    due: Callable[[Settings, datetime], ColumnElement[bool]]
+    clear: str | None = None
+
+
+def _days(count: int) -> timedelta:
+    return timedelta(days=count)
+
+
+RETENTION_RULES: tuple[Rule, ...] = (
+    # Sign-in history: the address a browser or an app signed in from.
+    Rule(
+        "session_ips",
+        WebSession,
+        lambda s, now: and_(
+            WebSession.ip.is_not(None), WebSession.created_at < now - _days(s.retention_ip_days)
+        ),
+        clear="ip",
+    ),
+    Rule(
+        "token_ips",
+        OAuthToken,
+        lambda s, now: and_(
+            OAuthToken.last_used_ip.is_not(None),
+            OAuthToken.created_at < now - _days(s.retention_ip_days),
+        ),
+        clear="last_used_ip",
+    ),
+    # Tokens that can never be used again: revoked, or expired with no refresh token.
+    Rule(
+        "ended_tokens",
+        OAuthToken,
+        lambda s, now: or_(
+            OAuthToken.revoked_at < now - _days(s.retention_ended_token_days),
+            and_(
+                OAuthToken.refresh_token_hash.is_(None),
+                OAuthToken.expires_at < now - _days(s.retention_ended_token_days),
+            ),
+        ),
+    ),
+    Rule(
+        "ended_sessions",
+        WebSession,
+        lambda s, now: or_(
+            WebSession.revoked_at < now - _days(s.retention_ended_session_days),
+            WebSession.created_at < now - _days(s.retention_ended_session_days) - _SESSION_LIFETIME,
+        ),
+    ),
+    # One-time codes (OAuth authorization codes): used, or expired unused.
+    Rule(
+        "used_codes",
+        OAuthGrant,
+        lambda s, now: or_(
+            OAuthGrant.used_at < now - _days(s.retention_used_code_days),
+            OAuthGrant.expires_at < now - _days(s.retention_used_code_days),
+        ),
+    ),
+    Rule(
+        "idempotency_keys",
+        IdempotencyRecord,
+        lambda s, now: (
+            IdempotencyRecord.created_at < now - timedelta(hours=s.retention_idempotency_hours)
+        ),
+    ),
+)

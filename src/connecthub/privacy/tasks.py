@@ -5,7 +5,11 @@ does at most `erasure.CHUNKS_PER_RUN` chunks, then queues the next round under i
 id (`account-deletion:{account}:{round}`), so a huge account never makes one endless job
 and a retried run redoes only its unfinished chunk. Idempotent: see erasure.py.
 
-Each run first records that it started (`account_deletions.progressed_at`): a deletion
+`privacy.retention` {}: purge what the retention periods say is due (retention.py). The
+sweeper queues it at most once per RETENTION_INTERVAL_SECONDS (a lock in the cache, so one
+process of many does), under one job id per interval.
+
+Each erasure run first records that it started (`account_deletions.progressed_at`): a deletion
 neither completed nor progressed for `JOBS_SWEEP_GRACE_SECONDS` has lost its job (a queue
 restarted without it), and the sweeper queues it again.
 """
@@ -17,10 +21,13 @@ import structlog
 from connecthub.clock import utcnow
 from connecthub.infra.jobs import JobContext, Payload, job
 from connecthub.infra.sweeper import Sweep, sweep
-from connecthub.privacy import erasure, repository
+from connecthub.privacy import erasure, repository, retention
 from connecthub.privacy.deletion import DELETE_JOB, job_id, job_id_prefix
 
 log = structlog.get_logger(__name__)
+
+RETENTION_JOB = "privacy.retention"
+_RETENTION_LOCK = "privacy:retention:queued"
 
 
 @job(DELETE_JOB)
@@ -50,3 +57,23 @@ async def requeue_stalled_deletions(run: Sweep) -> None:
         if run.has_dead_under(job_id_prefix(account_id)):
             continue
         await run.enqueue(DELETE_JOB, {"account_id": account_id}, job_id=job_id(account_id))
+
+
+@job(RETENTION_JOB)
+async def purge_expired(ctx: JobContext, payload: Payload) -> None:
+    await retention.purge(ctx.engines)
+
+
+@sweep("retention")
+async def queue_retention(run: Sweep) -> bool:
+    """Not lost work but a schedule: the sweeper runs everywhere jobs run, so the retention
+    job rides on it, once per interval. Queued directly, not through `run.enqueue`: it is
+    not work a queue lost, and must not count or log as such. Whether it was queued."""
+    interval = run.engines.settings.retention_interval_seconds
+    if interval <= 0:
+        return False
+    if not await run.engines.cache.add(_RETENTION_LOCK, b"1", ttl_seconds=int(interval)):
+        return False
+    bucket = int(utcnow().timestamp() // interval)
+    await run.engines.jobs.enqueue(RETENTION_JOB, {}, job_id=f"privacy-retention:{bucket}")
+    return True

@@ -295,9 +295,14 @@ async def accounts_page(
 
 async def connections_visible(uow: UnitOfWork, account_id: int, viewer_id: int | None) -> bool:
     """Whether the viewer may see an active account's followers and follows: not when that
-    account blocks the viewer. NotFound when the account is missing or suspended."""
-    if await repository.live_account(uow.session, account_id) is None:
+    account blocks the viewer, nor when it hides them (`hide_collections`, as Mastodon:
+    only the account itself still sees them; counts stay on the Account). NotFound when
+    the account is missing or suspended."""
+    account = await repository.live_account(uow.session, account_id)
+    if account is None:
         raise NotFound()
+    if account.hide_collections and viewer_id != account_id:
+        return False
     if viewer_id is None:
         return True
     return not await repository.edge(uow.session, Block, account_id, viewer_id)

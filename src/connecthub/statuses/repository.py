@@ -692,3 +692,29 @@ async def unmute_thread(session: AsyncSession, account_id: int, conversation_id:
             ThreadMute.account_id == account_id, ThreadMute.conversation_id == conversation_id
         )
     )
+
+
+async def refusing_direct_messages(
+    session: AsyncSession, sender_id: int, recipient_ids: Sequence[int]
+) -> list[str]:
+    """Usernames of the recipients whose setting refuses a direct message from the sender:
+    "nobody", or "followers" when the sender does not follow them."""
+    follows_them = (
+        select(Follow.id)
+        .where(Follow.account_id == sender_id, Follow.target_account_id == User.account_id)
+        .exists()
+    )
+    query = (
+        select(Account.username)
+        .join(User, User.account_id == Account.id)
+        .where(
+            Account.id.in_(list(recipient_ids)),
+            Account.id != sender_id,
+            or_(
+                User.direct_messages_from == "nobody",
+                and_(User.direct_messages_from == "followers", ~follows_them),
+            ),
+        )
+        .order_by(Account.username)
+    )
+    return list(await session.scalars(query))

@@ -151,6 +151,15 @@ def _schedule_poll_expiry(uow: UnitOfWork, poll: Poll, seconds: int) -> None:
     )
 
 
+async def _check_direct_allowed(uow: UnitOfWork, sender_id: int, recipient_ids: list[int]) -> None:
+    """A direct message to someone whose setting refuses it is refused as a whole, naming
+    them (docs/privacy.md): sent to the others only, it would mislead the sender."""
+    refusing = await repository.refusing_direct_messages(uow.session, sender_id, recipient_ids)
+    if refusing:
+        names = ", ".join(f"@{name}" for name in refusing)
+        raise ValidationFailed("status", f"{names} does not accept direct messages from you")
+
+
 async def create_status(
     uow: UnitOfWork,
     settings: Settings,
@@ -220,6 +229,8 @@ async def _insert_status(
     parent = await _parent(uow, author.id, draft.in_reply_to_id)
     visibility = draft.visibility or poster.default_visibility
     content, mentioned, tags = await _render(uow, settings, draft.text)
+    if visibility == Visibility.DIRECT and mentioned:
+        await _check_direct_allowed(uow, author.id, [a.id for a in mentioned])
     conversation_id = parent.conversation_id if parent and parent.conversation_id else None
     new_thread = conversation_id is None
     if new_thread:

@@ -18,6 +18,7 @@ from connecthub.errors import NotFound
 from connecthub.http import pages
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.instance import service as instance
+from connecthub.privacy import documents
 
 router = APIRouter(tags=["web"])
 
@@ -73,6 +74,33 @@ async def about(request: Request, settings: SettingsDep, uow: UowDep) -> HTMLRes
         "languages": settings.instance_languages,
     }
     return pages.render(request, "about.html", context)
+
+
+async def _document_page(
+    request: Request, settings: Settings, uow: UowDep, kind: str, heading: str
+) -> HTMLResponse:
+    """The version in effect, as the API serves it (404 until one is published)."""
+    row, _versions = await documents.shown(uow.session, kind)
+    context = {
+        **_page_context(settings),
+        "heading": heading,
+        "effective_date": row.effective_date.isoformat(),
+        # Rendered from Markdown and sanitised (core/html.markdown_to_html): safe to embed.
+        "content": documents.render(settings, row),
+    }
+    return pages.render(request, "document.html", context)
+
+
+@router.get("/privacy-policy", response_class=HTMLResponse, summary="The privacy policy (HTML)")
+async def privacy_policy(request: Request, settings: SettingsDep, uow: UowDep) -> HTMLResponse:
+    return await _document_page(request, settings, uow, documents.PRIVACY_POLICY, "Privacy policy")
+
+
+@router.get("/terms-of-service", response_class=HTMLResponse, summary="The terms of service (HTML)")
+async def terms_of_service(request: Request, settings: SettingsDep, uow: UowDep) -> HTMLResponse:
+    return await _document_page(
+        request, settings, uow, documents.TERMS_OF_SERVICE, "Terms of service"
+    )
 
 
 @router.get(

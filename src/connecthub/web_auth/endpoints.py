@@ -21,6 +21,8 @@ from connecthub.accounts.signed_tokens import (
     challenge_token,
     challenge_token_valid,
     challenge_user_id,
+    terms_token_valid,
+    terms_user_id,
 )
 from connecthub.accounts.two_factor import consume_code
 from connecthub.config import RegistrationMode, Settings
@@ -29,7 +31,9 @@ from connecthub.http import forms, pages
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
 from connecthub.http.params import read_params
 from connecthub.infra.uow import UnitOfWork
+from connecthub.privacy import service as privacy
 from connecthub.web_auth import sessions as web_sessions
+from connecthub.web_auth import terms
 
 router = APIRouter(include_in_schema=False)
 
@@ -116,7 +120,6 @@ def _sign_up_page(
             "alert": alert,
             "min_age": settings.min_signup_age,
             "approval": settings.registration_mode is RegistrationMode.APPROVAL,
-            "terms_version": settings.terms_version,
         },
         form=SIGN_UP,
         status_code=status_code,
@@ -337,6 +340,35 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
             next_path=next_path,
             status_code=401,
         )
+    asked = await terms.ask_if_needed(request, uow, settings, user, next_path)
+    if asked is not None:
+        return asked  # no session until the terms in effect are accepted (POST /auth/terms)
+    response = RedirectResponse(next_path, status_code=303)
+    await web_sessions.start_web_session(request, response, uow, user)
+    return response
+
+
+@router.post("/auth/terms")
+async def accept_terms(request: Request, uow: UowDep, settings: SettingsDep) -> Response:
+    """Accept the terms shown after a sign-in, then sign in."""
+    params = await _form(request, terms.TERMS)
+    if params is None:
+        return _forbidden(request)
+    next_path = _safe_next(params.get("next"))
+    challenge = _str(params, "challenge")
+    user_id = terms_user_id(settings.secret_key, challenge)
+    user = await accounts.user_by_id(uow.session, user_id) if user_id else None
+    if user is None or not terms_token_valid(settings.secret_key, challenge, user):
+        return _sign_in_page(
+            request, alert="The sign-in has expired. Please start again.", status_code=401
+        )
+    try:
+        await privacy.accept_terms(
+            uow, settings, user.account_id, _str(params, "version"), method="web"
+        )
+    except ValidationFailed:
+        # The terms changed while the page was open: show the new ones.
+        return await terms.page(request, uow, settings, user, next_path, status_code=409)
     response = RedirectResponse(next_path, status_code=303)
     await web_sessions.start_web_session(request, response, uow, user)
     return response
