@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,6 +46,9 @@ class Account(Base):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     bot: Mapped[bool] = mapped_column(Boolean, default=False)
     discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Opted in to full-text search of their public posts by anyone (Mastodon's `indexable`,
+    # off for new accounts as there); their own and interacted-with posts are found anyway.
+    indexable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     avatar_key: Mapped[str | None] = mapped_column(String(255), default=None)
     header_key: Mapped[str | None] = mapped_column(String(255), default=None)
     followers_count: Mapped[int] = mapped_column(Integer, default=0)

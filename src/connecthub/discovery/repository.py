@@ -3,14 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    case,
+    cast,
+    desc,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account
+from connecthub.ids import id_for_time
+from connecthub.infra import fulltext
+from connecthub.infra.db import dialect_of
+from connecthub.media.models import MediaAttachment, MediaKind
 from connecthub.relationships.models import Follow
-from connecthub.statuses.access import blocked_between
-from connecthub.statuses.models import Tag
+from connecthub.statuses.access import blocked_between, not_muted_by, readable_by
+from connecthub.statuses.models import (
+    Bookmark,
+    Favourite,
+    Mention,
+    Poll,
+    PollVote,
+    Status,
+    StatusTag,
+    Tag,
+    Visibility,
+)
 
 
 def _escape_like(text: str) -> str:
@@ -19,7 +48,7 @@ def _escape_like(text: str) -> str:
 
 async def accounts_by_username_prefix(
     session: AsyncSession,
-    viewer_id: int,
+    viewer_id: int | None,
     prefix: str,
     *,
     limit: int,
@@ -27,26 +56,35 @@ async def accounts_by_username_prefix(
     following: bool = False,
     followers: bool = False,
 ) -> Sequence[Account]:
-    """Active accounts whose username starts with `prefix` (case-insensitive), the exact
-    match first, leaving out any account across a block with the viewer; only those the
-    viewer follows (`following`) or who follow the viewer (`followers`) when asked."""
+    """Active accounts whose username starts with `prefix` (case-insensitive), leaving out
+    any account across a block with the viewer; only those the viewer follows
+    (`following`) or who follow the viewer (`followers`) when asked. Ranked: the exact
+    match, then accounts the viewer follows, then the most recently active. An anonymous
+    viewer (None) has no blocks and follows no one."""
     key = prefix.lower()
-    narrowed = []
-    if following:
+    conditions: list[ColumnElement[bool]] = [
+        Account.username_key.like(f"{_escape_like(key)}%", escape="\\"),
+        Account.suspended_at.is_(None),
+    ]
+    ranking: list[Any] = [case((Account.username_key == key, 0), else_=1)]
+    if viewer_id is not None:
         mine = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
-        narrowed.append(Account.id.in_(mine))
-    if followers:
-        theirs = select(Follow.account_id).where(Follow.target_account_id == viewer_id)
-        narrowed.append(Account.id.in_(theirs))
+        conditions.append(~blocked_between(viewer_id, Account.id))
+        if following:
+            conditions.append(Account.id.in_(mine))
+        if followers:
+            theirs = select(Follow.account_id).where(Follow.target_account_id == viewer_id)
+            conditions.append(Account.id.in_(theirs))
+        ranking.append(case((Account.id.in_(mine), 0), else_=1))
     query = (
         select(Account)
-        .where(
-            Account.username_key.like(f"{_escape_like(key)}%", escape="\\"),
-            Account.suspended_at.is_(None),
-            ~blocked_between(viewer_id, Account.id),
-            *narrowed,
+        .where(*conditions)
+        .order_by(
+            *ranking,
+            Account.last_status_at.is_(None),
+            Account.last_status_at.desc(),
+            Account.username_key,
         )
-        .order_by(case((Account.username_key == key, 0), else_=1), Account.username_key)
         .limit(limit)
         .offset(offset)
     )
@@ -54,15 +92,204 @@ async def accounts_by_username_prefix(
 
 
 async def tags_by_name_prefix(
-    session: AsyncSession, prefix: str, *, limit: int, offset: int
+    session: AsyncSession,
+    prefix: str,
+    *,
+    since_id: int,
+    exact_only: bool,
+    limit: int,
+    offset: int,
 ) -> Sequence[Tag]:
-    """Hashtags whose name starts with `prefix` (case-insensitive), the exact match first."""
+    """Hashtags whose name starts with `prefix` (case-insensitive; only the exact name when
+    `exact_only`). Ranked: the exact match, then the most used since `since_id` (an id
+    bound: the last week), then the shortest name."""
     key = prefix.lower()
+    matching = Tag.name_key == key
+    if not exact_only:
+        matching = Tag.name_key.like(f"{_escape_like(key)}%", escape="\\")
+    uses = (
+        select(func.count())
+        .select_from(StatusTag)
+        .where(StatusTag.tag_id == Tag.id, StatusTag.status_id >= since_id)
+        .scalar_subquery()
+    )
     query = (
         select(Tag)
-        .where(Tag.name_key.like(f"{_escape_like(key)}%", escape="\\"))
-        .order_by(case((Tag.name_key == key, 0), else_=1), Tag.name_key)
+        .where(matching)
+        .order_by(
+            case((Tag.name_key == key, 0), else_=1),
+            uses.desc(),
+            func.length(Tag.name_key),
+            Tag.name_key,
+        )
         .limit(limit)
         .offset(offset)
     )
     return (await session.execute(query)).scalars().all()
+
+
+# -- statuses --------------------------------------------------------------------------
+
+# Recency: a match posted this many days ago weighs half what the same match posted now does.
+RECENCY_HALF_DAYS = 7.0
+_ID_UNITS_PER_DAY = float(id_for_time(86_400_000))
+_MEDIA_KINDS = {
+    "image": (MediaKind.IMAGE,),
+    "video": (MediaKind.VIDEO, MediaKind.GIFV),
+    "audio": (MediaKind.AUDIO,),
+}
+
+
+@dataclass
+class StatusCriteria:
+    """A status search as SQL needs it: the words, and the operators with their accounts
+    resolved (`authors`: (account id, excluded)), dates as moments."""
+
+    text: fulltext.TextQuery
+    authors: list[tuple[int, bool]] = field(default_factory=list)
+    has: list[tuple[str, bool]] = field(default_factory=list)
+    is_: list[tuple[str, bool]] = field(default_factory=list)
+    languages: list[tuple[str, bool]] = field(default_factory=list)
+    after_ms: int | None = None
+    before_ms: int | None = None
+    min_id: int | None = None
+    max_id: int | None = None
+    scope: str = "all"
+
+
+def searchable_author(viewer_id: int, author: Any) -> ColumnElement[bool]:
+    """SQL predicate on the author's row (`author`: an alias of Account): their posts may
+    appear in the viewer's search at all. Today: not suspended (readable_by says so too).
+    THE place for account-level rules of search: a silenced author's posts are found only
+    by their followers (Mastodon's StatusFilter) — that condition goes here once accounts
+    can be silenced; `viewer_id` is what it needs."""
+    del viewer_id
+    suspended_at: ColumnElement[Any] = author.suspended_at
+    return suspended_at.is_(None)
+
+
+def _interacted(viewer_id: int) -> ColumnElement[bool]:
+    """The viewer favourited, boosted, bookmarked, replied to, voted in, or is mentioned in
+    the status (Mastodon's `searchable_by`)."""
+    theirs = aliased(Status)
+    voted = (
+        select(PollVote.id)
+        .join(Poll, Poll.id == PollVote.poll_id)
+        .where(Poll.status_id == Status.id, PollVote.account_id == viewer_id)
+    )
+    return or_(
+        exists().where(Favourite.status_id == Status.id, Favourite.account_id == viewer_id),
+        exists().where(Bookmark.status_id == Status.id, Bookmark.account_id == viewer_id),
+        exists().where(Mention.status_id == Status.id, Mention.account_id == viewer_id),
+        exists().where(theirs.reblog_of_id == Status.id, theirs.account_id == viewer_id),
+        exists().where(theirs.in_reply_to_id == Status.id, theirs.account_id == viewer_id),
+        exists(voted),
+    )
+
+
+def _scope(viewer_id: int, author: Any, scope: str) -> ColumnElement[bool]:
+    """Which statuses a search looks through: `library` (one's own and those one
+    interacted with), `public` (public posts of accounts that opted in: `indexable`), or
+    both (`all`). The visibility rule applies on top of either."""
+    library = or_(Status.account_id == viewer_id, _interacted(viewer_id))
+    public = and_(Status.visibility == Visibility.PUBLIC, author.indexable.is_(True))
+    if scope == "library":
+        return library
+    if scope == "public":
+        return public
+    return or_(Status.account_id == viewer_id, public, _interacted(viewer_id))
+
+
+def _has(value: str) -> ColumnElement[bool]:
+    if value == "media":
+        return Status.has_media.is_(True)
+    if value == "poll":
+        return exists().where(Poll.status_id == Status.id)
+    if value == "link":
+        return Status.preview_card_id.is_not(None)
+    kinds = [int(kind) for kind in _MEDIA_KINDS[value]]
+    return exists().where(MediaAttachment.status_id == Status.id, MediaAttachment.kind.in_(kinds))
+
+
+def _is(value: str) -> ColumnElement[bool]:
+    if value == "reply":
+        return Status.in_reply_to_id.is_not(None)
+    return Status.sensitive.is_(True)
+
+
+def _language(code: str) -> ColumnElement[bool]:
+    return or_(Status.language == code, Status.language.like(f"{code}-%"))
+
+
+def _negatable(condition: ColumnElement[bool], negated: bool) -> ColumnElement[bool]:
+    return ~condition if negated else condition
+
+
+def _operators(criteria: StatusCriteria) -> list[ColumnElement[bool]]:
+    conditions = [_negatable(Status.account_id == a, neg) for a, neg in criteria.authors]
+    conditions += [_negatable(_has(value), neg) for value, neg in criteria.has]
+    conditions += [_negatable(_is(value), neg) for value, neg in criteria.is_]
+    conditions += [_negatable(_language(code), neg) for code, neg in criteria.languages]
+    if criteria.after_ms is not None:
+        conditions.append(Status.id >= id_for_time(criteria.after_ms))
+    if criteria.before_ms is not None:
+        conditions.append(Status.id < id_for_time(criteria.before_ms))
+    if criteria.min_id is not None:
+        conditions.append(Status.id > criteria.min_id)
+    if criteria.max_id is not None:
+        conditions.append(Status.id < criteria.max_id)
+    return conditions
+
+
+async def search_statuses(
+    session: AsyncSession,
+    viewer_id: int,
+    criteria: StatusCriteria,
+    *,
+    now_id: int,
+    limit: int,
+    offset: int,
+) -> Sequence[Status]:
+    """The statuses matching `criteria` that the viewer may find: within the scope, inside
+    THE visibility rule, no boosts, no muted author; the best matches first, a match
+    weighing less as it ages (`RECENCY_HALF_DAYS`), newest first without words to rank."""
+    author = aliased(Account)
+    query = (
+        select(Status)
+        .join(author, author.id == Status.account_id)
+        .where(
+            Status.reblog_of_id.is_(None),
+            _scope(viewer_id, author, criteria.scope),
+            readable_by(viewer_id),
+            not_muted_by(viewer_id, Status.account_id),
+            searchable_author(viewer_id, author),
+            *_operators(criteria),
+        )
+    )
+    dialect = dialect_of(session)
+    configs = await fulltext.available_configs(session) if dialect == "postgresql" else frozenset()
+    query, relevance = fulltext.restrict(query, Status.id, criteria.text, dialect, configs)
+    if relevance is None:
+        query = query.order_by(Status.id.desc())
+    else:
+        age_days = cast(literal(now_id) - Status.id, Float) / _ID_UNITS_PER_DAY
+        score = relevance / (1.0 + age_days / RECENCY_HALF_DAYS)
+        query = query.order_by(desc(score), Status.id.desc())
+    return (await session.execute(query.limit(limit).offset(offset))).scalars().all()
+
+
+async def account_ids_by_username(session: AsyncSession, names: Sequence[str]) -> dict[str, int]:
+    """{lower-cased username: id} of the accounts named (suspended ones included: their
+    posts are left out by the visibility rule, not by the name)."""
+    keys = sorted({name.lower() for name in names})
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(Account.username_key, Account.id).where(Account.username_key.in_(keys))
+    )
+    return {str(key): int(account_id) for key, account_id in rows.all()}
+
+
+async def account_exists(session: AsyncSession, account_id: int) -> bool:
+    query = select(Account.id).where(Account.id == account_id)
+    return (await session.execute(query)).first() is not None

@@ -1,0 +1,200 @@
+"""Full-text matching of statuses, the one place that knows how each engine indexes them
+(migration 0030, ADR 0026):
+
+- PostgreSQL: `statuses.search_vector`, a generated `tsvector` (the words stemmed by the
+  status' language configuration, plus the words as written) with a GIN index. A query
+  word matches any of its forms: as written (`simple`) or stemmed by one of the
+  configurations of `QUERY_STEMMERS` (English and Indonesian, the product's languages)
+  or of the `language:` asked for. Ranked with `ts_rank`.
+- SQLite: `statuses_fts`, an external-content FTS5 table (`unicode61 remove_diacritics 2`)
+  kept by triggers. FTS5 has no stemmers: a query word matches the words it begins
+  (`makan` finds `makanan`), which covers the common suffixes of English and Indonesian.
+  Ranked with `bm25`.
+
+Callers build one `TextQuery` and get back the statement narrowed to matching statuses
+and a relevance score where higher is better, on both engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
+
+# Query words are also stemmed with these (when the server has them), whatever the
+# statuses' languages: English and Indonesian are the languages ConnectHub starts with.
+QUERY_STEMMERS = ("english", "indonesian")
+# Must match migrations/versions/0030_status_search.py (the document side).
+STEMMERS = {
+    "ar": "arabic",
+    "hy": "armenian",
+    "eu": "basque",
+    "ca": "catalan",
+    "da": "danish",
+    "nl": "dutch",
+    "en": "english",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "el": "greek",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "ga": "irish",
+    "it": "italian",
+    "lt": "lithuanian",
+    "ne": "nepali",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "nn": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "es": "spanish",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+    "yi": "yiddish",
+}
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """The words part of a search: every `words` entry and every `phrases` entry must
+    match; no `excluded` entry (a word or a phrase) may."""
+
+    words: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    # Languages the query also stems for (the `language:` operator), ISO 639-1 codes.
+    languages: tuple[str, ...] = field(default=())
+
+    @property
+    def ranked(self) -> bool:
+        """Whether anything must match (otherwise there is no relevance to rank by)."""
+        return bool(self.words or self.phrases)
+
+
+def searchable_word(word: str) -> bool:
+    """A word the indexes can hold: one with a letter or digit (punctuation is dropped)."""
+    return any(c.isalnum() for c in word)
+
+
+def restrict(
+    query: Select[Any],
+    status_id: Any,
+    text: TextQuery,
+    dialect: str,
+    configs: frozenset[str],
+) -> tuple[Select[Any], ColumnElement[float] | None]:
+    """`query` narrowed to statuses (`status_id`: the statuses table's id column) whose
+    text matches, and their relevance (None when nothing is required to match).
+    `configs`: PostgreSQL's text search configurations (`available_configs`)."""
+    if dialect == "postgresql":
+        return _postgresql(query, text, configs)
+    return _sqlite(query, status_id, text)
+
+
+async def available_configs(session: Any) -> frozenset[str]:
+    """PostgreSQL's text search configurations, read once per process."""
+    global _configs
+    if _configs is None:
+        rows = await session.execute(
+            select(literal_column("cfgname")).select_from(table("pg_ts_config"))
+        )
+        _configs = frozenset(str(name) for name in rows.scalars())
+    return _configs
+
+
+_configs: frozenset[str] | None = None
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+_VECTOR: ColumnElement[Any] = literal_column("statuses.search_vector")
+
+
+def _config(name: str) -> Any:
+    return cast(literal(name), REGCONFIG)
+
+
+def _word_query(word: str, stemmers: tuple[str, ...]) -> Any:
+    """The word as written, or stemmed by any of `stemmers`."""
+    alternatives: Any = func.plainto_tsquery(_config("simple"), word)
+    for name in stemmers:
+        alternatives = alternatives.op("||")(func.plainto_tsquery(_config(name), word))
+    return alternatives
+
+
+def _postgresql(
+    query: Select[Any], text: TextQuery, configs: frozenset[str]
+) -> tuple[Select[Any], ColumnElement[float] | None]:
+    wanted = [*QUERY_STEMMERS, *(STEMMERS[c] for c in text.languages if c in STEMMERS)]
+    stemmers = tuple(dict.fromkeys(name for name in wanted if name in configs))
+    for excluded in text.excluded:
+        query = query.where(~_VECTOR.op("@@")(_phrase_or_word(excluded, stemmers)))
+    parts = [_word_query(word, stemmers) for word in text.words]
+    parts += [func.phraseto_tsquery(_config("simple"), phrase) for phrase in text.phrases]
+    if not parts:
+        return query, None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.op("&&")(part)
+    query = query.where(_VECTOR.op("@@")(combined))
+    return query, cast(func.ts_rank(_VECTOR, combined), Float)
+
+
+def _phrase_or_word(value: str, stemmers: tuple[str, ...]) -> Any:
+    if " " in value.strip():
+        return func.phraseto_tsquery(_config("simple"), value)
+    return _word_query(value, stemmers)
+
+
+# -- SQLite -------------------------------------------------------------------------------
+
+_FTS = table("statuses_fts", column("rowid"))
+_FTS_TABLE: ColumnElement[Any] = literal_column("statuses_fts")
+
+
+def _quoted(value: str) -> str:
+    """An FTS5 string (a phrase of the words in it: the tokenizer splits it)."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _sqlite_match(text: TextQuery) -> str:
+    required = [_quoted(word) + "*" for word in text.words]
+    required += [_quoted(phrase) for phrase in text.phrases]
+    return " AND ".join(required)
+
+
+def _sqlite(
+    query: Select[Any], status_id: Any, text: TextQuery
+) -> tuple[Select[Any], ColumnElement[float] | None]:
+    if not text.ranked:
+        for excluded in text.excluded:
+            hit = select(_FTS.c.rowid).where(
+                _FTS.c.rowid == status_id, _FTS_TABLE.match(_quoted(excluded))
+            )
+            query = query.where(~exists(hit))
+        return query, None
+    match = _sqlite_match(text)
+    for excluded in text.excluded:
+        match += f" NOT {_quoted(excluded)}"
+    query = query.join(_FTS, _FTS.c.rowid == status_id).where(_FTS_TABLE.match(match))
+    # bm25 is lower for better matches.
+    return query, cast(-func.bm25(_FTS_TABLE), Float)
