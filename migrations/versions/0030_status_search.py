@@ -55,11 +55,12 @@ BODY = "coalesce(spoiler_text, '') || ' ' || coalesce(text, '')"
 SQLITE_TRIGGERS = ("statuses_fts_insert", "statuses_fts_delete", "statuses_fts_update")
 
 
-def _postgresql_vector(available: set[str]) -> str:
+def _postgresql_vector(available: set[str], simple_config: str) -> str:
     """The generated column's expression: the stemmed words of the status' language (when
-    this server has its configuration) and, always, the words as written (`simple`), so a
-    query finds both the exact word and its other forms."""
-    simple = f"to_tsvector('simple'::regconfig, {BODY})"
+    this server has its configuration) and, always, the words as written (`simple`, without
+    their accents when `unaccent` is there), so a query finds the exact word and its other
+    forms."""
+    simple = f"to_tsvector('{simple_config}'::regconfig, {BODY})"
     branches = [
         f"WHEN '{code}' THEN to_tsvector('{config}'::regconfig, {BODY}) || {simple}"
         for code, config in STEMMERS.items()
@@ -67,6 +68,24 @@ def _postgresql_vector(available: set[str]) -> str:
     ]
     language = "split_part(lower(coalesce(language, '')), '-', 1)"
     return f"CASE {language} {' '.join(branches)} ELSE {simple} END"
+
+
+def _simple(bind: sa.Connection) -> str:
+    """`simple_unaccent` (simple words with accents removed: `café` is found by `cafe`, as
+    FTS5's `remove_diacritics` does on SQLite) where the `unaccent` extension can be had;
+    else `simple`. A dictionary-based configuration keeps `to_tsvector` immutable, which a
+    generated column needs (the `unaccent()` function is not)."""
+    extension = "SELECT 1 FROM pg_available_extensions WHERE name = 'unaccent'"
+    if bind.execute(sa.text(extension)).first() is None:
+        return "simple"
+    op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+    op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS simple_unaccent")
+    op.execute("CREATE TEXT SEARCH CONFIGURATION simple_unaccent (COPY = simple)")
+    op.execute(
+        "ALTER TEXT SEARCH CONFIGURATION simple_unaccent "
+        "ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple"
+    )
+    return "simple_unaccent"
 
 
 def upgrade() -> None:
@@ -79,7 +98,7 @@ def upgrade() -> None:
         available = {row[0] for row in bind.execute(sa.text("SELECT cfgname FROM pg_ts_config"))}
         op.execute(
             "ALTER TABLE statuses ADD COLUMN search_vector tsvector "
-            f"GENERATED ALWAYS AS ({_postgresql_vector(available)}) STORED"
+            f"GENERATED ALWAYS AS ({_postgresql_vector(available, _simple(bind))}) STORED"
         )
         op.execute("CREATE INDEX ix_statuses_search_vector ON statuses USING gin (search_vector)")
         return
@@ -113,6 +132,7 @@ def downgrade() -> None:
     if bind.dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_statuses_search_vector")
         op.execute("ALTER TABLE statuses DROP COLUMN IF EXISTS search_vector")
+        op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS simple_unaccent")
     else:
         for trigger in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")

@@ -35,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG
 
+# Words as written, accents removed (migration 0030 makes it when `unaccent` is available).
+UNACCENTED = "simple_unaccent"
 # Query words are also stemmed with these (when the server has them), whatever the
 # statuses' languages: English and Indonesian are the languages ConnectHub starts with.
 QUERY_STEMMERS = ("english", "indonesian")
@@ -133,9 +135,15 @@ def _config(name: str) -> Any:
     return cast(literal(name), REGCONFIG)
 
 
-def _word_query(word: str, stemmers: tuple[str, ...]) -> Any:
+def _simple(configs: frozenset[str]) -> str:
+    """The configuration of words as written: accents removed where migration 0030 could
+    set that up (the `unaccent` extension), else PostgreSQL's `simple`."""
+    return UNACCENTED if UNACCENTED in configs else "simple"
+
+
+def _word_query(word: str, simple: str, stemmers: tuple[str, ...]) -> Any:
     """The word as written, or stemmed by any of `stemmers`."""
-    alternatives: Any = func.plainto_tsquery(_config("simple"), word)
+    alternatives: Any = func.plainto_tsquery(_config(simple), word)
     for name in stemmers:
         alternatives = alternatives.op("||")(func.plainto_tsquery(_config(name), word))
     return alternatives
@@ -146,10 +154,11 @@ def _postgresql(
 ) -> tuple[Select[Any], ColumnElement[float] | None]:
     wanted = [*QUERY_STEMMERS, *(STEMMERS[c] for c in text.languages if c in STEMMERS)]
     stemmers = tuple(dict.fromkeys(name for name in wanted if name in configs))
+    simple = _simple(configs)
     for excluded in text.excluded:
-        query = query.where(~_VECTOR.op("@@")(_phrase_or_word(excluded, stemmers)))
-    parts = [_word_query(word, stemmers) for word in text.words]
-    parts += [func.phraseto_tsquery(_config("simple"), phrase) for phrase in text.phrases]
+        query = query.where(~_VECTOR.op("@@")(_phrase_or_word(excluded, simple, stemmers)))
+    parts = [_word_query(word, simple, stemmers) for word in text.words]
+    parts += [func.phraseto_tsquery(_config(simple), phrase) for phrase in text.phrases]
     if not parts:
         return query, None
     combined = parts[0]
@@ -159,10 +168,10 @@ def _postgresql(
     return query, cast(func.ts_rank(_VECTOR, combined), Float)
 
 
-def _phrase_or_word(value: str, stemmers: tuple[str, ...]) -> Any:
+def _phrase_or_word(value: str, simple: str, stemmers: tuple[str, ...]) -> Any:
     if " " in value.strip():
-        return func.phraseto_tsquery(_config("simple"), value)
-    return _word_query(value, stemmers)
+        return func.phraseto_tsquery(_config(simple), value)
+    return _word_query(value, simple, stemmers)
 
 
 # -- SQLite -------------------------------------------------------------------------------
