@@ -97,18 +97,31 @@ def searchable_word(word: str) -> bool:
     return any(c.isalnum() for c in word)
 
 
+@dataclass(frozen=True)
+class Matched:
+    """A statement narrowed to matching statuses: `relevance` (higher is better; None when
+    no word is required), and `position`, the column whose descending order is newest
+    first and which the engine reads in that order (SQLite: the FTS table's rowid, so
+    FTS5 streams its matches newest first and a LIMIT stops it early)."""
+
+    query: Select[Any]
+    relevance: ColumnElement[float] | None
+    position: ColumnElement[Any]
+
+
 def restrict(
     query: Select[Any],
     status_id: Any,
     text: TextQuery,
     dialect: str,
     configs: frozenset[str],
-) -> tuple[Select[Any], ColumnElement[float] | None]:
+) -> Matched:
     """`query` narrowed to statuses (`status_id`: the statuses table's id column) whose
-    text matches, and their relevance (None when nothing is required to match).
-    `configs`: PostgreSQL's text search configurations (`available_configs`)."""
+    text matches. `configs`: PostgreSQL's text search configurations
+    (`available_configs`)."""
     if dialect == "postgresql":
-        return _postgresql(query, text, configs)
+        narrowed, relevance = _postgresql(query, text, configs)
+        return Matched(narrowed, relevance, status_id)
     return _sqlite(query, status_id, text)
 
 
@@ -191,19 +204,17 @@ def _sqlite_match(text: TextQuery) -> str:
     return " AND ".join(required)
 
 
-def _sqlite(
-    query: Select[Any], status_id: Any, text: TextQuery
-) -> tuple[Select[Any], ColumnElement[float] | None]:
+def _sqlite(query: Select[Any], status_id: Any, text: TextQuery) -> Matched:
     if not text.ranked:
         for excluded in text.excluded:
             hit = select(_FTS.c.rowid).where(
                 _FTS.c.rowid == status_id, _FTS_TABLE.match(_quoted(excluded))
             )
             query = query.where(~exists(hit))
-        return query, None
+        return Matched(query, None, status_id)
     match = _sqlite_match(text)
     for excluded in text.excluded:
         match += f" NOT {_quoted(excluded)}"
     query = query.join(_FTS, _FTS.c.rowid == status_id).where(_FTS_TABLE.match(match))
     # bm25 is lower for better matches.
-    return query, cast(-func.bm25(_FTS_TABLE), Float)
+    return Matched(query, cast(-func.bm25(_FTS_TABLE), Float), _FTS.c.rowid)
