@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Float,
     and_,
     case,
@@ -160,15 +161,15 @@ class StatusCriteria:
     scope: str = "all"
 
 
-def searchable_author(viewer_id: int, author: Any) -> ColumnElement[bool]:
-    """SQL predicate on the author's row (`author`: an alias of Account): their posts may
-    appear in the viewer's search at all. Today: not suspended (readable_by says so too).
-    THE place for account-level rules of search: a silenced author's posts are found only
-    by their followers (Mastodon's StatusFilter) — that condition goes here once accounts
-    can be silenced; `viewer_id` is what it needs."""
+def searchable_author(viewer_id: int, account_id: Any) -> ColumnElement[bool]:
+    """SQL predicate: the posts of `account_id` (a column) may appear in the viewer's
+    search at all. Today: the author is not suspended (readable_by says so too). THE place
+    for account-level rules of search: a silenced author's posts are found only by their
+    followers (Mastodon's StatusFilter) — that condition goes here once accounts can be
+    silenced; `viewer_id` is what it needs."""
     del viewer_id
-    suspended_at: ColumnElement[Any] = author.suspended_at
-    return suspended_at.is_(None)
+    author = aliased(Account)
+    return ~exists().where(author.id == account_id, author.suspended_at.is_not(None))
 
 
 def _interacted(viewer_id: int) -> ColumnElement[bool]:
@@ -176,7 +177,7 @@ def _interacted(viewer_id: int) -> ColumnElement[bool]:
     the status (Mastodon's `searchable_by`). One uncorrelated set of ids, read from the
     viewer's own rows by index once per query rather than probed per candidate."""
     theirs = aliased(Status)
-    library = union(
+    library: CompoundSelect[Any] = union(
         select(Favourite.status_id).where(Favourite.account_id == viewer_id),
         select(Bookmark.status_id).where(Bookmark.account_id == viewer_id),
         select(Mention.status_id).where(Mention.account_id == viewer_id),
@@ -193,17 +194,21 @@ def _interacted(viewer_id: int) -> ColumnElement[bool]:
     return Status.id.in_(library)
 
 
-def _scope(viewer_id: int, author: Any, scope: str) -> ColumnElement[bool]:
+def _scope(viewer_id: int, scope: str) -> ColumnElement[bool]:
     """Which statuses a search looks through: `library` (one's own and those one
     interacted with), `public` (public posts of accounts that opted in: `indexable`), or
     both (`all`). The visibility rule applies on top of either."""
-    library = or_(Status.account_id == viewer_id, _interacted(viewer_id))
-    public = and_(Status.visibility == Visibility.PUBLIC, author.indexable.is_(True))
+    author = aliased(Account)
+    public = and_(
+        Status.visibility == Visibility.PUBLIC,
+        exists().where(author.id == Status.account_id, author.indexable.is_(True)),
+    )
+    library: ColumnElement[bool] = or_(Status.account_id == viewer_id, _interacted(viewer_id))
     if scope == "library":
         return library
     if scope == "public":
         return public
-    return or_(Status.account_id == viewer_id, public, _interacted(viewer_id))
+    return or_(public, library)
 
 
 def _has(value: str) -> ColumnElement[bool]:
@@ -261,21 +266,16 @@ async def search_statuses(
     `SEARCH_WINDOW` such statuses are ranked by relevance, a match weighing less as it ages
     (`RECENCY_HALF_DAYS`) — the window bounds the work of a common word (ADR 0026).
     Without: newest first."""
-    author = aliased(Account)
-    query = (
-        select(Status.id)
-        .join(author, author.id == Status.account_id)
-        .where(
-            Status.reblog_of_id.is_(None),
-            *_operators(criteria),
-            _scope(viewer_id, author, criteria.scope),
-            readable_by(viewer_id),
-            not_muted_by(viewer_id, Status.account_id),
-            searchable_author(viewer_id, author),
-        )
+    query = select(Status.id).where(
+        Status.reblog_of_id.is_(None),
+        *_operators(criteria),
+        _scope(viewer_id, criteria.scope),
+        readable_by(viewer_id),
+        not_muted_by(viewer_id, Status.account_id),
+        searchable_author(viewer_id, Status.account_id),
     )
     dialect = dialect_of(session)
-    configs = await fulltext.available_configs(session) if dialect == "postgresql" else frozenset()
+    configs = await fulltext.available_configs(session) if dialect == "postgresql" else {}
     matched = fulltext.restrict(query, Status.id, criteria.text, dialect, configs)
     if matched.relevance is None:
         page = matched.query.order_by(matched.position.desc()).limit(limit).offset(offset)

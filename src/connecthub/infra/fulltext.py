@@ -17,6 +17,7 @@ and a relevance score where higher is better, on both engines.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,6 @@ from sqlalchemy import (
     column,
     exists,
     func,
-    literal,
     literal_column,
     select,
     table,
@@ -114,7 +114,7 @@ def restrict(
     status_id: Any,
     text: TextQuery,
     dialect: str,
-    configs: frozenset[str],
+    configs: Configs,
 ) -> Matched:
     """`query` narrowed to statuses (`status_id`: the statuses table's id column) whose
     text matches. `configs`: PostgreSQL's text search configurations
@@ -125,18 +125,22 @@ def restrict(
     return _sqlite(query, status_id, text)
 
 
-async def available_configs(session: Any) -> frozenset[str]:
-    """PostgreSQL's text search configurations, read once per process."""
-    global _configs
-    if _configs is None:
-        rows = await session.execute(
-            select(literal_column("cfgname")).select_from(table("pg_ts_config"))
-        )
-        _configs = frozenset(str(name) for name in rows.scalars())
-    return _configs
+# PostgreSQL's text search configurations: name -> oid.
+Configs = Mapping[str, int]
 
 
-_configs: frozenset[str] | None = None
+async def available_configs(session: Any) -> Configs:
+    """PostgreSQL's text search configurations, read once per process (per server: the
+    oids of a configuration made by migration 0030 differ between databases)."""
+    key = str(session.get_bind().url)
+    if key not in _configs:
+        catalog = table("pg_ts_config", column("cfgname"), column("oid"))
+        rows = (await session.execute(select(catalog.c.cfgname, catalog.c.oid))).all()
+        _configs[key] = {str(name): int(oid) for name, oid in rows}
+    return _configs[key]
+
+
+_configs: dict[str, Configs] = {}
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------
@@ -144,34 +148,40 @@ _configs: frozenset[str] | None = None
 _VECTOR: ColumnElement[Any] = literal_column("statuses.search_vector")
 
 
-def _config(name: str) -> Any:
-    return cast(literal(name), REGCONFIG)
+def _config(configs: Configs, name: str) -> Any:
+    """The configuration by its oid, written into the statement: a constant the planner
+    folds (`plainto_tsquery(oid, 'word')` is immutable), so the query's words are stemmed
+    once and their selectivity estimated; a name would be cast on every row."""
+    return cast(literal_column(str(int(configs[name]))), REGCONFIG)
 
 
-def _simple(configs: frozenset[str]) -> str:
+def _simple(configs: Configs) -> str:
     """The configuration of words as written: accents removed where migration 0030 could
     set that up (the `unaccent` extension), else PostgreSQL's `simple`."""
     return UNACCENTED if UNACCENTED in configs else "simple"
 
 
-def _word_query(word: str, simple: str, stemmers: tuple[str, ...]) -> Any:
+def _word_query(word: str, configs: Configs, simple: str, stemmers: tuple[str, ...]) -> Any:
     """The word as written, or stemmed by any of `stemmers`."""
-    alternatives: Any = func.plainto_tsquery(_config(simple), word)
+    alternatives: Any = func.plainto_tsquery(_config(configs, simple), word)
     for name in stemmers:
-        alternatives = alternatives.op("||")(func.plainto_tsquery(_config(name), word))
+        stemmed = func.plainto_tsquery(_config(configs, name), word)
+        alternatives = alternatives.op("||")(stemmed)
     return alternatives
 
 
 def _postgresql(
-    query: Select[Any], text: TextQuery, configs: frozenset[str]
+    query: Select[Any], text: TextQuery, configs: Configs
 ) -> tuple[Select[Any], ColumnElement[float] | None]:
     wanted = [*QUERY_STEMMERS, *(STEMMERS[c] for c in text.languages if c in STEMMERS)]
     stemmers = tuple(dict.fromkeys(name for name in wanted if name in configs))
     simple = _simple(configs)
     for excluded in text.excluded:
-        query = query.where(~_VECTOR.op("@@")(_phrase_or_word(excluded, simple, stemmers)))
-    parts = [_word_query(word, simple, stemmers) for word in text.words]
-    parts += [func.phraseto_tsquery(_config(simple), phrase) for phrase in text.phrases]
+        unwanted = _phrase_or_word(excluded, configs, simple, stemmers)
+        query = query.where(~_VECTOR.op("@@")(unwanted))
+    parts = [_word_query(word, configs, simple, stemmers) for word in text.words]
+    simple_config = _config(configs, simple)
+    parts += [func.phraseto_tsquery(simple_config, phrase) for phrase in text.phrases]
     if not parts:
         return query, None
     combined = parts[0]
@@ -181,10 +191,10 @@ def _postgresql(
     return query, cast(func.ts_rank(_VECTOR, combined), Float)
 
 
-def _phrase_or_word(value: str, simple: str, stemmers: tuple[str, ...]) -> Any:
+def _phrase_or_word(value: str, configs: Configs, simple: str, stemmers: tuple[str, ...]) -> Any:
     if " " in value.strip():
-        return func.phraseto_tsquery(_config(simple), value)
-    return _word_query(value, simple, stemmers)
+        return func.phraseto_tsquery(_config(configs, simple), value)
+    return _word_query(value, configs, simple, stemmers)
 
 
 # -- SQLite -------------------------------------------------------------------------------
