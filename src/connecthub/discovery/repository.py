@@ -134,7 +134,8 @@ async def tags_by_name_prefix(
 
 # Recency: a match posted this many days ago weighs half what the same match posted now does.
 RECENCY_HALF_DAYS = 7.0
-# How many of the newest matching statuses a search ranks (and pages through).
+# How many of the newest matching statuses of each part of a search's scope it ranks (and
+# pages through).
 SEARCH_WINDOW = 1000
 _ID_UNITS_PER_DAY = float(id_for_time(86_400_000))
 _MEDIA_KINDS = {
@@ -194,21 +195,29 @@ def _interacted(viewer_id: int) -> ColumnElement[bool]:
     return Status.id.in_(library)
 
 
-def _scope(viewer_id: int, scope: str) -> ColumnElement[bool]:
-    """Which statuses a search looks through: `library` (one's own and those one
-    interacted with), `public` (public posts of accounts that opted in: `indexable`), or
-    both (`all`). The visibility rule applies on top of either."""
+def _public() -> ColumnElement[bool]:
+    """Public posts of accounts that opted in (`indexable`): findable by anyone."""
     author = aliased(Account)
-    public = and_(
+    return and_(
         Status.visibility == Visibility.PUBLIC,
         exists().where(author.id == Status.account_id, author.indexable.is_(True)),
     )
-    library: ColumnElement[bool] = or_(Status.account_id == viewer_id, _interacted(viewer_id))
-    if scope == "library":
-        return library
-    if scope == "public":
-        return public
-    return or_(public, library)
+
+
+def _library(viewer_id: int) -> ColumnElement[bool]:
+    """One's own statuses and those one interacted with: findable by oneself."""
+    return or_(Status.account_id == viewer_id, _interacted(viewer_id))
+
+
+def _scopes(viewer_id: int, scope: str) -> list[ColumnElement[bool]]:
+    """Which statuses a search looks through, as separate parts: `library`, `public`
+    (`in:` narrows to one), or both (`all`). The visibility rule applies on top."""
+    parts = []
+    if scope in ("all", "public"):
+        parts.append(_public())
+    if scope in ("all", "library"):
+        parts.append(_library(viewer_id))
+    return parts
 
 
 def _has(value: str) -> ColumnElement[bool]:
@@ -263,36 +272,44 @@ async def search_statuses(
 ) -> Sequence[Status]:
     """The statuses matching `criteria` that the viewer may find: within the scope, inside
     THE visibility rule, no boosts, no muted author. With words to rank: the newest
-    `SEARCH_WINDOW` such statuses are ranked by relevance, a match weighing less as it ages
-    (`RECENCY_HALF_DAYS`) — the window bounds the work of a common word (ADR 0026).
-    Without: newest first."""
-    query = select(Status.id).where(
-        Status.reblog_of_id.is_(None),
-        *_operators(criteria),
-        _scope(viewer_id, criteria.scope),
+    `SEARCH_WINDOW` matches of each part of the scope (public posts of opted-in accounts;
+    the viewer's library) are ranked by relevance, a match weighing less as it ages
+    (`RECENCY_HALF_DAYS`) — the windows bound the work of a common word (ADR 0026).
+    Without words: newest first."""
+    dialect = dialect_of(session)
+    configs = await fulltext.available_configs(session) if dialect == "postgresql" else {}
+    base = select(Status.id).where(Status.reblog_of_id.is_(None), *_operators(criteria))
+    findable = (
         readable_by(viewer_id),
         not_muted_by(viewer_id, Status.account_id),
         searchable_author(viewer_id, Status.account_id),
     )
-    dialect = dialect_of(session)
-    configs = await fulltext.available_configs(session) if dialect == "postgresql" else {}
-    matched = fulltext.restrict(query, Status.id, criteria.text, dialect, configs)
-    if matched.relevance is None:
-        page = matched.query.order_by(matched.position.desc()).limit(limit).offset(offset)
-        ranked = select(Status).where(Status.id.in_(page.scalar_subquery()))
-        found = (await session.execute(ranked.order_by(Status.id.desc()))).scalars().all()
-        return found
-    window = (
-        matched.query.add_columns(matched.relevance.label("relevance"))
-        .order_by(matched.position.desc())
-        .limit(SEARCH_WINDOW)
-        .subquery()
-    )
+    scopes = _scopes(viewer_id, criteria.scope)
+    if not criteria.text.ranked:  # operators alone: newest first
+        query = fulltext.restrict(
+            base.where(or_(*scopes), *findable), Status.id, criteria.text, dialect, configs
+        ).query
+        newest = query.order_by(Status.id.desc()).limit(limit).offset(offset)
+        found = select(Status).where(Status.id.in_(newest.scalar_subquery()))
+        return (await session.execute(found.order_by(Status.id.desc()))).scalars().all()
+    windows = []
+    for part in scopes:
+        matched = fulltext.restrict(base.where(part), Status.id, criteria.text, dialect, configs)
+        assert matched.relevance is not None  # words to rank
+        newest_matches = (
+            matched.query.add_columns(matched.relevance.label("relevance"))
+            .order_by(matched.position.desc())
+            .limit(SEARCH_WINDOW)
+            .subquery()
+        )
+        windows.append(select(newest_matches.c.id, newest_matches.c.relevance))
+    window = union(*windows).subquery() if len(windows) > 1 else windows[0].subquery()
     age_days = cast(literal(now_id) - Status.id, Float) / _ID_UNITS_PER_DAY
     score = window.c.relevance / (1.0 + age_days / RECENCY_HALF_DAYS)
     ranked = (
         select(Status)
         .join(window, window.c.id == Status.id)
+        .where(*findable)
         .order_by(desc(score), Status.id.desc())
         .limit(limit)
         .offset(offset)
