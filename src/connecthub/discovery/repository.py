@@ -136,7 +136,7 @@ async def tags_by_name_prefix(
 RECENCY_HALF_DAYS = 7.0
 # How many of the newest matching statuses of each part of a search's scope it ranks (and
 # pages through).
-SEARCH_WINDOW = 1000
+SEARCH_WINDOW = 200
 _ID_UNITS_PER_DAY = float(id_for_time(86_400_000))
 _MEDIA_KINDS = {
     "image": (MediaKind.IMAGE,),
@@ -173,12 +173,14 @@ def searchable_author(viewer_id: int, account_id: Any) -> ColumnElement[bool]:
     return ~exists().where(author.id == account_id, author.suspended_at.is_not(None))
 
 
-def _interacted(viewer_id: int) -> ColumnElement[bool]:
-    """The viewer favourited, boosted, bookmarked, replied to, voted in, or is mentioned in
-    the status (Mastodon's `searchable_by`). One uncorrelated set of ids, read from the
-    viewer's own rows by index once per query rather than probed per candidate."""
+def _library(viewer_id: int) -> ColumnElement[bool]:
+    """One's own statuses and those one favourited, boosted, bookmarked, replied to, voted
+    in or is mentioned in (Mastodon's `searchable_by`): findable by oneself. One set of ids
+    read from the viewer's own rows by index, so a search of the library is driven by it
+    (bounded by the viewer's activity) rather than by every status matching the words."""
     theirs = aliased(Status)
     library: CompoundSelect[Any] = union(
+        select(theirs.id).where(theirs.account_id == viewer_id),
         select(Favourite.status_id).where(Favourite.account_id == viewer_id),
         select(Bookmark.status_id).where(Bookmark.account_id == viewer_id),
         select(Mention.status_id).where(Mention.account_id == viewer_id),
@@ -202,11 +204,6 @@ def _public() -> ColumnElement[bool]:
         Status.visibility == Visibility.PUBLIC,
         exists().where(author.id == Status.account_id, author.indexable.is_(True)),
     )
-
-
-def _library(viewer_id: int) -> ColumnElement[bool]:
-    """One's own statuses and those one interacted with: findable by oneself."""
-    return or_(Status.account_id == viewer_id, _interacted(viewer_id))
 
 
 def _scopes(viewer_id: int, scope: str) -> list[ColumnElement[bool]]:
