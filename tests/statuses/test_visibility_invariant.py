@@ -264,6 +264,9 @@ class VisibilityMachine(RuleBasedStateMachine):
         super().__init__()
         self.example = next(_examples)
         self.tag = f"vis{RUN_ID}{WORKER}x{self.example}"
+        # In every post of this example only: earlier examples' posts (same app) do not
+        # match it (a word, then a letter: no prefix of another example's word).
+        self.word = f"say{self.example}x"
         self.actors: list[Actor] = []
         self.world = World(locked=frozenset())
         self.listeners: list[Listener] = []  # of active accounts
@@ -488,7 +491,7 @@ class VisibilityMachine(RuleBasedStateMachine):
         parent: str | None = None,
     ) -> Any:
         words = [f"@{self.actors[m].username}" for m in sorted(mentions)]
-        words.append("hello")
+        words.append(f"hello {self.word}")
         if tagged:
             words.append(f"#{self.tag}")
         body: dict[str, Any] = {"status": " ".join(words), "visibility": visibility}
@@ -695,9 +698,10 @@ class VisibilityMachine(RuleBasedStateMachine):
             self.check_search(viewer)
 
     def check_search(self, viewer: int) -> None:
-        """`/api/v2/search` finds exactly the statuses the model says (every post says
-        "hello"; an example holds fewer than the 40 a page shows)."""
-        response = self.get(viewer, "/api/v2/search", q="hello", type="statuses", limit=40)
+        """`/api/v2/search` finds exactly the statuses the model says (every post of the
+        example has its word; an example holds fewer than the 40 a page shows)."""
+        params = {"q": self.word, "type": "statuses", "limit": 40}
+        response = self.get(viewer, "/api/v2/search", **params)
         assert response.status_code == 200, response.text
         found = {status["id"] for status in response.json()["statuses"]}
         expected = {sid for sid in self.world.posts if self.world.may_find(viewer, sid)}
