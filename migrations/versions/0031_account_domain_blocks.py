@@ -1,7 +1,7 @@
 """account domain blocks: `account_domain_blocks` (the domains an account hides)
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0031"
-down_revision: str | None = "0029"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -46,10 +46,11 @@ async def test_following_and_followers_narrow_the_search(
     await act(client, token, sara.id, "follow")
     await act(client, sam_token, viewer.id, "follow")
 
-    assert await _names(client, token, q="sa") == ["sam", "sandy", "sara"]
+    # Ranked: the accounts one follows before the others.
+    assert await _names(client, token, q="sa") == ["sam", "sara", "sandy"]
     assert await _names(client, token, q="sa", following="true") == ["sam", "sara"]
     assert await _names(client, token, q="sa", followers="true") == ["sam"]
-    assert await _names(client, token, q="sa", following="false") == ["sam", "sandy", "sara"]
+    assert await _names(client, token, q="sa", following="false") == ["sam", "sara", "sandy"]
     # /api/v2/search takes `following` too, through the same search.
     v2 = await client.get(
         "/api/v2/search", params={"q": "sa", "following": "true"}, headers=auth(token)

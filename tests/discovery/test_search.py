@@ -26,8 +26,11 @@ async def test_search_finds_accounts_by_username_prefix_exact_first(
     body = response.json()
     assert [a["acct"] for a in body["accounts"]] == ["bob", "bobby", "BobCat"]
     assert (body["statuses"], body["hashtags"]) == ([], [])
-    limited = await _search(client, token, q="bob", limit="1", offset="1")
+    limited = await _search(client, token, q="bob", type="accounts", limit="1", offset="1")
     assert [a["acct"] for a in limited.json()["accounts"]] == ["bobby"]
+    # As Mastodon: `offset` pages one type only; without `type` it is ignored.
+    untyped = await _search(client, token, q="bob", limit="1", offset="1")
+    assert [a["acct"] for a in untyped.json()["accounts"]] == ["bob"]
 
 
 async def test_search_leaves_out_blocked_suspended_and_foreign(
@@ -57,4 +60,6 @@ async def test_search_validates_its_parameters(app: FastAPI, client: httpx.Async
 
     assert (await _search(client, token, q="x", type="people")).status_code == 422
     assert (await _search(client, token)).status_code == 422
-    assert (await client.get("/api/v2/search", params={"q": "x"})).status_code == 401
+    assert (await _search(client, token, q="x", account_id="abc")).status_code == 422
+    assert (await _search(client, token, q="x", max_id="-1")).status_code == 422
+    assert (await _search(client, token, q="x", exclude_unreviewed="maybe")).status_code == 422

@@ -15,7 +15,10 @@ issue (not from `statuses/access.py`):
   notifications when the mute hides notifications; they do not hide a status opened by id;
 - home holds one's own posts, followed accounts' posts and boosts, and the public posts
   (not boosts) with the hashtag one follows (accounts follow and unfollow it as a step),
-  never anything outside the rules above.
+  never anything outside the rules above;
+- status search finds, among what one may read and whose author one does not mute, one's
+  own posts, the posts one is mentioned in, favourited, boosted or replied to, and the
+  public posts of `indexable` accounts (even-numbered here) — exactly those, never a boost.
 
 Every example gets fresh accounts on one running app. After each step the machine waits for
 the jobs (home fan-out) and drains in-process streaming sessions of every account through a
@@ -116,6 +119,8 @@ class World:
     posts: dict[str, Post] = field(default_factory=dict)
     favourites: set[tuple[int, str]] = field(default_factory=set)
     tag_followers: set[int] = field(default_factory=set)  # of the example's hashtag
+    indexable: frozenset[int] = frozenset()  # opted in to search of their public posts
+    replied: set[tuple[int, str]] = field(default_factory=set)  # (author, parent status)
 
     def in_home_by_tag(self, viewer: int, status_id: str) -> bool:
         """A followed hashtag brings public posts (not boosts) of anyone into home."""
@@ -155,6 +160,24 @@ class World:
         if post.reblog_of is not None:
             authors.add(self.posts[post.reblog_of].author)
         return viewer is not None and any((viewer, a) in self.mutes for a in authors)
+
+    def may_find(self, viewer: int, status_id: str) -> bool:
+        """Status search: in the viewer's library or an opted-in public post, readable, not
+        from a muted author, not a boost."""
+        post = self.posts[status_id]
+        if post.reblog_of is not None or not self.may_read(viewer, status_id):
+            return False
+        if (viewer, post.author) in self.mutes:
+            return False
+        boosted = any(p.reblog_of == status_id and p.author == viewer for p in self.posts.values())
+        return (
+            post.author == viewer
+            or (post.visibility == "public" and post.author in self.indexable)
+            or viewer in post.mentions
+            or (viewer, status_id) in self.favourites
+            or (viewer, status_id) in self.replied
+            or boosted
+        )
 
     def unfollow(self, follower: int, target: int) -> None:
         self.follows.discard((follower, target))
@@ -241,6 +264,9 @@ class VisibilityMachine(RuleBasedStateMachine):
         super().__init__()
         self.example = next(_examples)
         self.tag = f"vis{RUN_ID}{WORKER}x{self.example}"
+        # In every post of this example only: earlier examples' posts (same app) do not
+        # match it (a word, then a letter: no prefix of another example's word).
+        self.word = f"say{self.example}x"
         self.actors: list[Actor] = []
         self.world = World(locked=frozenset())
         self.listeners: list[Listener] = []  # of active accounts
@@ -282,7 +308,7 @@ class VisibilityMachine(RuleBasedStateMachine):
     def create_accounts(self, locked: frozenset[int], follows: frozenset[tuple[int, int]]) -> None:
         """Fresh accounts (some locked) with a starting follow graph, so a few steps reach
         interesting audiences."""
-        self.world = World(locked=locked)
+        self.world = World(locked=locked, indexable=frozenset(range(0, ACCOUNTS, 2)))
         self.harness.run(self._create_accounts(locked))
         for follower, followed in sorted(follows):
             if follower != followed:
@@ -298,6 +324,8 @@ class VisibilityMachine(RuleBasedStateMachine):
         for number, (name, (account, token)) in enumerate(zip(names, created, strict=True)):
             if number in locked:
                 await set_account(app, account.id, locked=True)
+            if number in self.world.indexable:
+                await set_account(app, account.id, indexable=True)
             self.actors.append(Actor(account.id, name, token))
             self.index[str(account.id)] = number
             self.listeners.append(await self._listen(number, token))
@@ -463,7 +491,7 @@ class VisibilityMachine(RuleBasedStateMachine):
         parent: str | None = None,
     ) -> Any:
         words = [f"@{self.actors[m].username}" for m in sorted(mentions)]
-        words.append("hello")
+        words.append(f"hello {self.word}")
         if tagged:
             words.append(f"#{self.tag}")
         body: dict[str, Any] = {"status": " ".join(words), "visibility": visibility}
@@ -481,6 +509,8 @@ class VisibilityMachine(RuleBasedStateMachine):
         status_id = response.json()["id"]
         live_mentions = frozenset(m for m in mentions if self.active(m))
         world.posts[status_id] = Post(author, visibility, live_mentions, tagged)
+        if parent is not None:
+            world.replied.add((author, parent))
         self.after_step(None)
         return status_id
 
@@ -665,6 +695,20 @@ class VisibilityMachine(RuleBasedStateMachine):
         self.check_timelines(viewer)
         if viewer is not None:
             self.check_own_lists(viewer)
+            self.check_search(viewer)
+
+    def check_search(self, viewer: int) -> None:
+        """`/api/v2/search` finds exactly the statuses the model says (every post of the
+        example has its word; an example holds fewer than the 40 a page shows)."""
+        params = {"q": self.word, "type": "statuses", "limit": 40}
+        response = self.get(viewer, "/api/v2/search", **params)
+        assert response.status_code == 200, response.text
+        found = {status["id"] for status in response.json()["statuses"]}
+        expected = {sid for sid in self.world.posts if self.world.may_find(viewer, sid)}
+        if len(expected) <= 40:
+            assert found == expected, f"search for {viewer}: {sorted(found ^ expected)} differ"
+        else:
+            assert found <= expected, f"search for {viewer}: {sorted(found - expected)}"
 
     def check_status_paths(self, viewer: Viewer, status_id: str) -> None:
         """Context, favourited_by and reblogged_by of a status the viewer may read."""

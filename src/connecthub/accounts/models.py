@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,6 +48,9 @@ class Account(Base):
     discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
     # Mastodon's `hide_collections`: others get empty followers/following lists.
     hide_collections: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Opted in to full-text search of their public posts by anyone (Mastodon's `indexable`,
+    # off for new accounts as there); their own and interacted-with posts are found anyway.
+    indexable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     avatar_key: Mapped[str | None] = mapped_column(String(255), default=None)
     header_key: Mapped[str | None] = mapped_column(String(255), default=None)
     followers_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -91,7 +91,7 @@ def update_profile(account: Account, user: User, params: dict[str, Any]) -> None
     note = _limited(params, "note", MAX_NOTE)
     flags = {
         name: boolean(params, name)
-        for name in ("locked", "bot", "discoverable", "hide_collections")
+        for name in ("locked", "bot", "discoverable", "hide_collections", "indexable")
         if params.get(name) is not None
     }
     fields = _fields(params["fields_attributes"]) if "fields_attributes" in params else None

@@ -71,7 +71,7 @@ def account_entity(
         "locked": account.locked,
         "bot": account.bot,
         "discoverable": account.discoverable,
-        "indexable": False,
+        "indexable": account.indexable,
         "group": False,
         "created_at": _day(account.created_at),
         "note": text_to_html(account.note),
@@ -123,7 +123,7 @@ def credential_account_entity(
         "follow_requests_count": follow_requests_count,
         "hide_collections": account.hide_collections,
         "discoverable": account.discoverable,
-        "indexable": False,
+        "indexable": account.indexable,
     }
     return {
         **account_entity(settings, account, user.role, emojis),

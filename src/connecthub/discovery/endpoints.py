@@ -12,16 +12,18 @@ from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from connecthub.core.params import boolean
 from connecthub.discovery import service
 from connecthub.emojis import service as emojis
-from connecthub.errors import ValidationFailed
+from connecthub.errors import Forbidden, Unauthorized, ValidationFailed
 from connecthub.flags.deps import FeaturesDep
-from connecthub.http.auth import Caller, require
-from connecthub.http.deps import NumberParam, SettingsDep, UowDep
+from connecthub.http.auth import Caller, OptionalToken, require
+from connecthub.http.deps import NumberParam, SettingsDep, UowDep, param_id
 from connecthub.http.entity_route import EntityRoute
+from connecthub.oauth.identity import TokenInfo
+from connecthub.oauth.scopes import covers_any
 from connecthub.statuses import tags as tags_service
+from connecthub.statuses.serializers import status_entities
 
 router = APIRouter(tags=["search"], route_class=EntityRoute)
 
-ReadSearch = Annotated[Caller, Depends(require("read:search"))]
 ReadAccounts = Annotated[Caller, Depends(require("read:accounts"))]
 # Mastodon's account lists: 40 by default, at most twice that.
 ACCOUNTS_LIMIT = 40
@@ -33,16 +35,36 @@ def _flag(request: Request, name: str) -> bool:
     return bool(boolean(dict(request.query_params), name, default=False))
 
 
+def _searcher(token: TokenInfo | None) -> int | None:
+    """The signed-in account searching, or None. A token that is present must carry
+    `read:search` (Mastodon's `authorize_if_got_token!`); an app token signs in no one."""
+    if token is None:
+        return None
+    if not covers_any(token.scopes, ("read:search",)):
+        raise Forbidden("This action is outside the authorized scopes")
+    return token.account_id
+
+
+def _optional_id(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    return None if value in (None, "") else param_id(name, value)
+
+
 @router.get(
     "/api/v2/search",
-    summary="Search accounts and hashtags (statuses: not yet)",
+    summary="Search accounts, statuses and hashtags",
     description=(
-        "Accounts by username prefix; hashtags by name prefix for the accounts the "
-        "`search_hashtags` feature flag is on for (otherwise `hashtags` is empty)."
+        "Accounts by username prefix (exact match, then followed, then recently active); "
+        "statuses by full text with Mastodon's operators (`from:`, `has:`, `is:`, "
+        "`language:`, `before:` / `after:` / `during:`, `in:`, `-` negation, quoted "
+        "phrases), for signed-in callers, among their own, those they interacted with and "
+        "public posts of accounts that opted in (`indexable`); hashtags by name prefix for "
+        "the accounts the `search_hashtags` feature flag is on for (otherwise `hashtags` is "
+        "empty). Without a token: no statuses, no `offset`, no `resolve`."
     ),
 )
 async def search(
-    caller: ReadSearch,
+    token: OptionalToken,
     uow: UowDep,
     settings: SettingsDep,
     features: FeaturesDep,
@@ -52,18 +74,44 @@ async def search(
     limit: Annotated[NumberParam, Query(ge=1)] = DEFAULT_LIMIT,
     offset: Annotated[NumberParam, Query(ge=0)] = 0,
 ) -> entities.Search:
+    viewer_id = _searcher(token)
     kind = kind or None
     if kind is not None and kind not in service.TYPES:
         raise ValidationFailed("type", f"must be one of {', '.join(service.TYPES)}")
-    accounts = await service.search_accounts(
+    resolve = _flag(request, "resolve")
+    exclude_unreviewed = _flag(request, "exclude_unreviewed")
+    following = _flag(request, "following")
+    account_id = _optional_id(request, "account_id")
+    min_id, max_id = _optional_id(request, "min_id"), _optional_id(request, "max_id")
+    if viewer_id is None and request.query_params.get("offset"):
+        raise Unauthorized("Search queries pagination is not supported without authentication")
+    if viewer_id is None and resolve:
+        raise Unauthorized(
+            "Search queries that resolve remote resources are not supported without authentication"
+        )
+    limit = min(limit, MAX_LIMIT)
+    offset = offset if kind is not None else 0  # as Mastodon: a page of one type only
+    statuses = await service.search_statuses(
         uow,
-        caller.account_id,
+        viewer_id,
         q,
         kind=kind,
         local_domain=settings.local_domain,
-        limit=min(limit, MAX_LIMIT),
+        account_id=account_id,
+        min_id=min_id,
+        max_id=max_id,
+        limit=limit,
         offset=offset,
-        following=_flag(request, "following"),
+    )
+    accounts = await service.search_accounts(
+        uow,
+        viewer_id,
+        q,
+        kind=kind,
+        local_domain=settings.local_domain,
+        limit=limit,
+        offset=offset,
+        following=following,
     )
     used = await emojis.of_profiles(uow.session, settings, accounts)
     tags = await service.search_hashtags(
@@ -71,13 +119,14 @@ async def search(
         q,
         kind=kind,
         enabled=features.enabled(service.HASHTAG_SEARCH_FLAG),
-        limit=min(limit, MAX_LIMIT),
+        limit=limit,
         offset=offset,
+        exclude_unreviewed=exclude_unreviewed,
     )
     return {
         "accounts": [account_entity(settings, account, None, used) for account in accounts],
-        "statuses": [],
-        "hashtags": await tags_service.tag_entities(uow, tags, caller.account_id),
+        "statuses": await status_entities(uow.session, statuses, viewer_id, settings),
+        "hashtags": await tags_service.tag_entities(uow, tags, viewer_id),
     }
 
 

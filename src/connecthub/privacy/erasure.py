@@ -100,6 +100,7 @@ async def _tombstone(uow: UnitOfWork, account: Account, batch: int) -> int:
     account.locked = False
     account.bot = False
     account.discoverable = False
+    account.indexable = False
     account.avatar_key = account.header_key = None
     account.followers_count = account.following_count = account.statuses_count = 0
     account.last_status_at = None
