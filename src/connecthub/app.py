@@ -15,8 +15,9 @@ from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connecthub import __version__
-from connecthub.accounts import passwords, signup_hooks
+from connecthub.accounts import passwords, sign_in, signup_hooks
 from connecthub.config import Settings, get_settings
+from connecthub.denylists import service as denylists
 from connecthub.flags.runtime import Flags
 from connecthub.http.admission import Admission, AdmissionMiddleware
 from connecthub.http.client_ip import ClientIpResolver
@@ -92,6 +93,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     # Cross-domain reactions to a sign-up, run inside its transaction (accounts cannot
     # import privacy).
     signup_hooks.on_sign_up(signup_hooks.CONSENT, record_terms_consent)
+    # The operator's blocks: IP ranges and e-mail domains at sign-up, no_access at sign-in.
+    signup_hooks.on_sign_up("denylists", denylists.sign_up_hook)
+    sign_in.on_sign_in("denylists", denylists.check_sign_in)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

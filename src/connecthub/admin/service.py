@@ -6,9 +6,9 @@ Who: a role with the Manage Users permission (moderators and admins), on an acco
 role ranks strictly below theirs (`roles.outranks`), never on their own account. An account
 whose deletion was asked for is the privacy domain's: it is not unsuspended, enabled or
 acted on here. Every action is idempotent. Each one that commits writes an audit line
-(`admin.account_action`: who, what, on whom, `outcome` done) through ops/audit.py, and so
-does every attempt refused with 403 (`outcome` refused, with the reason), at once, as the
-refusal rolls the request back.
+(`admin.account_action`: who, what, on whom, `outcome` done) through ops/audit.py, in the
+act's transaction, and so does every attempt refused with 403 (`outcome` refused, with
+the reason), in a transaction of its own, as the refusal rolls the request back.
 """
 
 from __future__ import annotations
@@ -125,22 +125,19 @@ async def _target(
 def audit_act(
     uow: UnitOfWork, moderator: Moderator, account: Account, action: str, **extra: object
 ) -> None:
-    """Records a moderator's act once the request's transaction commits."""
-
-    async def write() -> None:
-        audit.record(
-            AUDIT_EVENT,
-            actor=audit.account_actor(moderator.account_id),
-            action=action,
-            outcome=audit.Outcome.DONE,
-            actor_account_id=moderator.account_id,
-            actor_role=moderator.role or "user",
-            target_account_id=account.id,
-            target_username=account.username,
-            **extra,
-        )
-
-    uow.after_commit(write)
+    """Records a moderator's act: its row is written in the request's transaction (and
+    its line once that commits), by the unit of work collecting the request's entries."""
+    audit.record(
+        AUDIT_EVENT,
+        actor=audit.account_actor(moderator.account_id),
+        action=action,
+        outcome=audit.Outcome.DONE,
+        actor_account_id=moderator.account_id,
+        actor_role=moderator.role or "user",
+        target_account_id=account.id,
+        target_username=account.username,
+        **extra,
+    )
 
 
 _NOTICES = {

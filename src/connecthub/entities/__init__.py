@@ -22,6 +22,13 @@ from connecthub.entities.accounts import (
     Source,
     Token,
 )
+from connecthub.entities.admin import (
+    AdminCanonicalEmailBlock,
+    AdminEmailDomainBlock,
+    AdminEmailDomainBlockHistory,
+    AdminIpBlock,
+    AuditLogEntry,
+)
 from connecthub.entities.announcements import Announcement, AnnouncementReaction
 from connecthub.entities.extensions import (
     AccountDeletion,
@@ -84,10 +91,15 @@ __all__ = [
     "AccountDeletion",
     "AccountRole",
     "AdminAccount",
+    "AdminCanonicalEmailBlock",
     "AdminCustomEmoji",
+    "AdminEmailDomainBlock",
+    "AdminEmailDomainBlockHistory",
     "AdminIp",
+    "AdminIpBlock",
     "Announcement",
     "AnnouncementReaction",
+    "AuditLogEntry",
     "Context",
     "Conversation",
     "CredentialAccount",

@@ -15,6 +15,7 @@ from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
+from connecthub.ops import audit
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -41,9 +42,14 @@ async def _unit_of_work(request: Request, *, readonly: bool) -> AsyncIterator[Un
     # The session opens on first use (infra/uow.py): a read served from caches and
     # compiled statements never builds one.
     uow = UnitOfWork(get_engines(request), readonly=readonly)
+    uow.client_ip = request.scope.get("state", {}).get("client_ip") or (
+        request.client.host if request.client else None
+    )
     try:
         try:
-            yield uow
+            # The request's audit entries (ops/audit.py) are written by its unit of work.
+            with audit.collecting(uow):
+                yield uow
         except BaseException:
             await uow.rollback()
             raise
