@@ -3,7 +3,9 @@ Admin::CanonicalEmailBlock) and ConnectHub's audit log entry (an extension)."""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
+
+from typing_extensions import TypedDict
 
 
 class AdminIpBlock(TypedDict):
