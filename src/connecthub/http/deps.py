@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Annotated, Any
 
@@ -87,14 +88,17 @@ async def _uncancelled(work: Coroutine[Any, Any, None]) -> None:
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """One request, one transaction: committed after the handler returns and before the
     response is sent. Reads (GET) go to a read replica when there is one."""
-    async for uow in _unit_of_work(request, readonly=request.method in _READ_METHODS):
+    # A context manager, not `async for`: an error the handler raises is thrown into
+    # `_unit_of_work` here and now (its rollback, its audit refusals), not at GC.
+    readonly = request.method in _READ_METHODS
+    async with contextlib.asynccontextmanager(_unit_of_work)(request, readonly=readonly) as uow:
         yield uow
 
 
 async def get_primary_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """Like `get_uow`, but always on the primary: for the rare GET that writes (a browser
     returning from a sign-in provider, a confirmation link)."""
-    async for uow in _unit_of_work(request, readonly=False):
+    async with contextlib.asynccontextmanager(_unit_of_work)(request, readonly=False) as uow:
         yield uow
 
 
