@@ -164,16 +164,18 @@ async def perform_action(
     uow: UnitOfWork, moderator: Moderator, account_id: int, action: AccountAction
 ) -> None:
     account, user = await _target(uow, moderator, account_id, action.type.value)
+    before = (account.suspended_at is not None, bool(user and user.disabled))
     if action.type in UNSUPPORTED_ACTIONS:
         raise ValidationFailed(
             "type", f"{action.type.value!r} is not supported by this server (yet)"
         )
+    revoked = 0  # tokens revoked by the act: on record with it
     if action.type is ActionType.SUSPEND:
-        await suspension.suspend_account(uow, account, user)
+        revoked = await suspension.suspend_account(uow, account, user)
     elif action.type is ActionType.DISABLE:
         if user is None:
             raise ValidationFailed("type", "this account has no login to disable")
-        await suspension.disable_user(uow, user)
+        revoked = await suspension.disable_user(uow, user)
     if action.send_email_notification and user is not None:
         _notify(uow, account, user, action)
     audit_act(
@@ -183,6 +185,12 @@ async def perform_action(
         action.type.value,
         note_length=len(action.text),
         email_notification=action.send_email_notification,
+        tokens_revoked=revoked,
+        before={"suspended": before[0], "disabled": before[1]},
+        after={
+            "suspended": account.suspended_at is not None,
+            "disabled": bool(user and user.disabled),
+        },
     )
 
 
