@@ -30,8 +30,10 @@ async def test_filters_pages_and_entity(app: FastAPI, client: httpx.AsyncClient)
     assert [e["action"] for e in entries] == ["suspend", "none", "disable", "none"]
     newest = entries[0]
     assert newest["actor_account_id"] == str(admin.id)
-    assert newest["target_type"] == "account" and newest["target_id"] == str(target.id)
-    assert newest["outcome"] == "done" and len(newest["hash"]) == 64
+    assert newest["target_type"] == "account"
+    assert newest["target_id"] == str(target.id)
+    assert newest["outcome"] == "done"
+    assert len(newest["hash"]) == 64
     assert newest["details"]["actor_role"] == "admin"
 
     mine = (await _log(client, token, account_id=str(moderator.id))).json()
@@ -45,7 +47,8 @@ async def test_filters_pages_and_entity(app: FastAPI, client: httpx.AsyncClient)
 
     first = await _log(client, token, limit="2")
     assert [e["id"] for e in first.json()] == ["4", "3"]
-    assert 'rel="next"' in first.headers["Link"] and "max_id=3" in first.headers["Link"]
+    assert 'rel="next"' in first.headers["Link"]
+    assert "max_id=3" in first.headers["Link"]
     second = await _log(client, token, limit="2", max_id="3")
     assert [e["id"] for e in second.json()] == ["2", "1"]
     after = await _log(client, token, min_id="2")
@@ -55,9 +58,11 @@ async def test_filters_pages_and_entity(app: FastAPI, client: httpx.AsyncClient)
 async def test_bad_filters_are_422(app: FastAPI, client: httpx.AsyncClient) -> None:
     _, token = await staff(app, "moddy")
     bad_date = await _log(client, token, since="yesterday")
-    assert bad_date.status_code == 422 and "since" in bad_date.json()["error"]
+    assert bad_date.status_code == 422
+    assert "since" in bad_date.json()["error"]
     bad_id = await _log(client, token, account_id="me")
-    assert bad_id.status_code == 422 and "account_id" in bad_id.json()["error"]
+    assert bad_id.status_code == 422
+    assert "account_id" in bad_id.json()["error"]
 
 
 async def test_users_and_tokens_without_admin_read_are_refused(

@@ -55,7 +55,8 @@ async def test_acts_and_refusals_are_rows_of_one_chain(
     assert rows[0].ip == "127.0.0.1"
     assert json.loads(rows[2].details)["reason"] == "This action is not allowed"
     assert rows[0].prev_hash == audit_trail.GENESIS
-    assert rows[1].prev_hash == rows[0].hash and rows[2].prev_hash == rows[1].hash
+    assert rows[1].prev_hash == rows[0].hash
+    assert rows[2].prev_hash == rows[1].hash
     async with app.state.engines.db.session() as session:
         assert await audit_trail.verify(session) == audit_trail.Verdict(3)
 
@@ -103,7 +104,8 @@ async def test_verify_audit_passes_then_names_an_edited_row(
     await tamper(app, "UPDATE audit_log SET action = 'none' WHERE id = 2")
     broken = await asyncio.to_thread(_verify, test_env)
     assert broken.returncode == 1
-    assert "broken at row 2" in broken.stderr and "edited" in broken.stderr
+    assert "broken at row 2" in broken.stderr
+    assert "edited" in broken.stderr
 
 
 async def test_verify_audit_names_a_removed_middle_row(
@@ -113,7 +115,8 @@ async def test_verify_audit_names_a_removed_middle_row(
     await tamper(app, "DELETE FROM audit_log WHERE id = 2")
     broken = await asyncio.to_thread(_verify, test_env)
     assert broken.returncode == 1
-    assert "broken at row 3" in broken.stderr and "missing" in broken.stderr
+    assert "broken at row 3" in broken.stderr
+    assert "missing" in broken.stderr
 
 
 async def test_a_forged_link_is_found_even_with_a_recomputed_hash(
