@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from connecthub.denylists import mx
-from tests.accounts.support import api_sign_up, execute, user_and_account
+from tests.accounts.support import api_sign_up, user_and_account
 from tests.conftest import running_app
 from tests.factories import create_user, password_grant, register_oauth_app
 
@@ -36,6 +36,21 @@ async def _block(app: FastAPI, ip: str, severity: str, *, expired: bool = False)
                 expires_at=now - timedelta(minutes=1) if expired else None,
             )
         )
+
+
+async def _block_domain(app: FastAPI, domain: str) -> None:
+    from connecthub.denylists.models import EmailDomainBlock
+
+    async with app.state.engines.db.transaction() as session:
+        session.add(EmailDomainBlock(domain=domain))
+
+
+async def _block_canonical(app: FastAPI, email: str) -> None:
+    from connecthub.denylists import rules
+    from connecthub.denylists.models import CanonicalEmailBlock
+
+    async with app.state.engines.db.transaction() as session:
+        session.add(CanonicalEmailBlock(canonical_email_hash=rules.canonical_email_hash(email)))
 
 
 @pytest.fixture
@@ -101,23 +116,12 @@ async def test_ipv4_mapped_and_ipv6_ranges(app: FastAPI) -> None:
 async def test_email_domain_and_canonical_blocks_refuse_sign_up(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    from connecthub.denylists import rules
 
-    await execute(
-        app,
-        "INSERT INTO email_domain_blocks (id, domain, created_at) VALUES (1, 'spam.example', :t)",
-        t="2026-01-01 00:00:00",
-    )
+    await _block_domain(app, "spam.example")
     sub = await api_sign_up(app, client, "spammer", email="x@mx.spam.example")
     assert sub.status_code == 422
     assert "email" in sub.json()["error"]
-    await execute(
-        app,
-        "INSERT INTO canonical_email_blocks (id, canonical_email_hash, created_at)"
-        " VALUES (1, :h, :t)",
-        h=rules.canonical_email_hash("jdoe@mail.example"),
-        t="2026-01-01 00:00:00",
-    )
+    await _block_canonical(app, "jdoe@mail.example")
     variant = await api_sign_up(app, client, "jdoe", email="J.Doe+new@mail.example")
     assert variant.status_code == 422
     assert "email" in variant.json()["error"]
@@ -142,12 +146,7 @@ async def test_mx_check_is_off_by_default_and_blocks_by_exchanger_when_on(
 ) -> None:
     mail_exchangers["alias.example"] = ["mx1.spam.example"]
     async with running_app(test_env) as (app, client):
-        await execute(
-            app,
-            "INSERT INTO email_domain_blocks (id, domain, created_at)"
-            " VALUES (1, 'spam.example', :t)",
-            t="2026-01-01 00:00:00",
-        )
+        await _block_domain(app, "spam.example")
         assert (await api_sign_up(app, client, "first", email="a@alias.example")).status_code == 200
     async with running_app(test_env, email_domain_mx_check=True) as (app, client):
         refused = await api_sign_up(app, client, "second", email="b@alias.example")
