@@ -162,3 +162,39 @@ async def test_refused_sign_ups_are_on_record(peer_app: tuple[FastAPI, httpx.Asy
     assert (await api_sign_up(app, client, "blocked")).status_code == 403
     rows = await audit_rows(app)
     assert [(r.action, r.outcome, r.ip) for r in rows] == [("sign_up", "refused", BLOCKED_PEER)]
+
+
+async def test_web_sign_up_and_sign_in_are_checked_too(
+    peer_app: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    from tests.accounts.support import (
+        STRONG_PASSWORD,
+        alert_text,
+        csrf,
+        field_error,
+        web_sign_in,
+        years_ago,
+    )
+
+    app, client = peer_app
+    await _block_domain(app, "spam.example")
+    token = await csrf(client, "/auth/sign_up")
+    form = {
+        "authenticity_token": token,
+        "username": "wendy",
+        "email": "wendy@spam.example",
+        "password": STRONG_PASSWORD,
+        "password_confirmation": STRONG_PASSWORD,
+        "date_of_birth": years_ago(20),
+        "agreement": "1",
+    }
+    refused = await client.post("/auth/sign_up", data=form)
+    assert refused.status_code == 422
+    assert "blocked" in field_error(refused.text, "email")
+    assert await user_and_account(app, "wendy") is None
+
+    await create_user(app, "eve", password=STRONG_PASSWORD)
+    await _block(app, "198.51.100.0/24", "no_access")
+    page = await web_sign_in(client, "eve@example.com")
+    assert "not allowed" in alert_text(page.text)
+    assert "connecthub_session" not in client.cookies
