@@ -24,8 +24,8 @@ from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
-from connecthub.ops import audit
 from connecthub.media import service as media_service
+from connecthub.ops import audit
 from connecthub.privacy import repository
 from connecthub.relationships import service as relationships
 from connecthub.statuses import service as statuses
