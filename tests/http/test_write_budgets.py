@@ -788,6 +788,50 @@ scenario("POST /api/v1/admin/accounts/{account_id:id}/approve")(_admin("approve"
 scenario("DELETE /api/v1/admin/accounts/{account_id:id}")(_admin("delete", before="suspend"))
 
 
+# --- denylists (docs/denylists.md) ------------------------------------------------------------
+
+
+def _blocks(
+    method: str, path: str, *, existing: dict[str, Any] | None = None, **body: Any
+) -> Scenario:
+    """An admin changes a block list (`existing`: a block made first, its id in the path)."""
+
+    async def run(w: World) -> Call:
+        _admin_account, token = await staff(w.app, "blocker", Role.ADMIN)
+        url = f"/api/v1/admin/{path}"
+        if existing is not None:
+            made = await w.ok("POST", url, token, json=existing)
+            url = f"{url}/{made['id']}"
+        return Call(method, url, token, kwargs={"json": body} if body else {})
+
+    return run
+
+
+_IP = {"ip": "192.0.2.0/24", "severity": "sign_up_block"}
+scenario("POST /api/v1/admin/ip_blocks")(_blocks("POST", "ip_blocks", **_IP))
+scenario("PUT /api/v1/admin/ip_blocks/{block_id:id}")(
+    _blocks("PUT", "ip_blocks", existing=_IP, severity="no_access")
+)
+scenario("DELETE /api/v1/admin/ip_blocks/{block_id:id}")(
+    _blocks("DELETE", "ip_blocks", existing=_IP)
+)
+scenario("POST /api/v1/admin/email_domain_blocks")(
+    _blocks("POST", "email_domain_blocks", domain="spam.example")
+)
+scenario("DELETE /api/v1/admin/email_domain_blocks/{block_id:id}")(
+    _blocks("DELETE", "email_domain_blocks", existing={"domain": "spam.example"})
+)
+scenario("POST /api/v1/admin/canonical_email_blocks")(
+    _blocks("POST", "canonical_email_blocks", email="jdoe@mail.example")
+)
+scenario("POST /api/v1/admin/canonical_email_blocks/test")(
+    _blocks("POST", "canonical_email_blocks/test", email="jdoe@mail.example")
+)
+scenario("DELETE /api/v1/admin/canonical_email_blocks/{block_id:id}")(
+    _blocks("DELETE", "canonical_email_blocks", existing={"email": "jdoe@mail.example"})
+)
+
+
 # --- feature flags ---------------------------------------------------------------------------
 
 _FLAG = {"key": "canary", "kind": "boolean", "default_value": False}
@@ -973,13 +1017,13 @@ class Budget:
 
 # Statements per request: Budget(sqlite, postgresql).
 BUDGETS: dict[str, Budget] = {
-    "DELETE /api/v1/admin/accounts/{account_id:id}": Budget(11, 10),
-    "DELETE /api/v1/admin/flags/{key}": Budget(5, 3),
-    "PATCH /api/v1/admin/flags/{key}": Budget(5, 3),
-    "POST /api/v1/admin/flags": Budget(5, 3),
+    "DELETE /api/v1/admin/accounts/{account_id:id}": Budget(13, 13),
+    "DELETE /api/v1/admin/flags/{key}": Budget(7, 6),
+    "PATCH /api/v1/admin/flags/{key}": Budget(7, 6),
+    "POST /api/v1/admin/flags": Budget(7, 6),
     "POST /api/v1/admin/flags/{key}/enable": Budget(2, 1),
-    "POST /api/v1/admin/flags/{key}/kill": Budget(5, 3),
-    "POST /api/v1/admin/flags/{key}/rollout": Budget(6, 4),
+    "POST /api/v1/admin/flags/{key}/kill": Budget(7, 6),
+    "POST /api/v1/admin/flags/{key}/rollout": Budget(8, 7),
     "DELETE /api/v1/connecthub/authorized_apps/{app_id}": Budget(4, 3),
     "DELETE /api/v1/connecthub/sessions/{session_id}": Budget(3, 2),
     "DELETE /api/v1/connecthub/two_factor": Budget(4, 3),
@@ -999,7 +1043,7 @@ BUDGETS: dict[str, Budget] = {
     "DELETE,POST /auth/sign_out": Budget(4, 3),
     "PATCH /api/v1/accounts/update_credentials": Budget(3, 2),
     "PATCH /api/v1/connecthub/presence_settings": Budget(2, 1),
-    "POST /api/v1/accounts": Budget(11, 10),
+    "POST /api/v1/accounts": Budget(14, 13),
     "POST /api/v1/accounts/{account_id:id}/block": Budget(17, 16),
     "POST /api/v1/accounts/{account_id:id}/follow": Budget(21, 20),
     "POST /api/v1/accounts/{account_id:id}/mute": Budget(15, 14),
@@ -1013,12 +1057,12 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/accounts/{account_id:id}/unendorse": Budget(11, 10),
     "POST /api/v1/accounts/{account_id:id}/unpin": Budget(11, 10),
     "POST /api/v1/featured_tags": Budget(6, 5),
-    "POST /api/v1/admin/accounts/{account_id:id}/action": Budget(7, 6),
-    "POST /api/v1/admin/accounts/{account_id:id}/approve": Budget(5, 4),
-    "POST /api/v1/admin/accounts/{account_id:id}/enable": Budget(5, 4),
-    "POST /api/v1/admin/accounts/{account_id:id}/unsuspend": Budget(5, 4),
+    "POST /api/v1/admin/accounts/{account_id:id}/action": Budget(9, 9),
+    "POST /api/v1/admin/accounts/{account_id:id}/approve": Budget(7, 7),
+    "POST /api/v1/admin/accounts/{account_id:id}/enable": Budget(7, 7),
+    "POST /api/v1/admin/accounts/{account_id:id}/unsuspend": Budget(7, 7),
     "POST /api/v1/apps": Budget(2, 1),
-    "POST /api/v1/connecthub/account_deletion": Budget(12, 11),
+    "POST /api/v1/connecthub/account_deletion": Budget(14, 14),
     "POST /api/v1/connecthub/conversations/{conversation_id}/typing": Budget(5, 4),
     "POST /api/v1/connecthub/password": Budget(5, 4),
     "POST /api/v1/connecthub/password_reset": Budget(3, 2),
@@ -1057,11 +1101,11 @@ BUDGETS: dict[str, Budget] = {
     "POST /auth/oidc/{provider}/sign-up": Budget(0, 0),
     "POST /auth/oidc/{provider}/two-factor": Budget(0, 0),
     "POST /auth/password": Budget(3, 2),
-    "POST /auth/sign_in": Budget(5, 4),
-    "POST /auth/sign_up": Budget(11, 10),
+    "POST /auth/sign_in": Budget(8, 8),
+    "POST /auth/sign_up": Budget(14, 13),
     "POST /oauth/authorize": Budget(0, 0),
     "POST /oauth/revoke": Budget(4, 3),
-    "POST /oauth/token": Budget(7, 6),
+    "POST /oauth/token": Budget(10, 10),
     "POST,PUT /auth/password/edit": Budget(0, 0),
     "PUT /api/v1/filters/{keyword_id}": Budget(6, 5),
     "PUT /api/v1/lists/{list_id}": Budget(3, 2),
@@ -1072,11 +1116,11 @@ BUDGETS: dict[str, Budget] = {
     "PUT /api/v2/filters/{filter_id}": Budget(7, 6),
     "PUT /auth/password": Budget(0, 0),
     "DELETE /api/v1/admin/announcements/{announcement_id:id}": Budget(4, 3),
-    "DELETE /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(5, 4),
+    "DELETE /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(7, 7),
     "DELETE /api/v1/announcements/{announcement_id:id}/reactions/{name}": Budget(5, 4),
-    "PATCH /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(3, 2),
+    "PATCH /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(5, 5),
     "POST /api/v1/admin/announcements": Budget(4, 3),
-    "POST /api/v1/admin/custom_emojis": Budget(3, 2),
+    "POST /api/v1/admin/custom_emojis": Budget(5, 5),
     "POST /api/v1/announcements/{announcement_id:id}/dismiss": Budget(3, 2),
     "POST /api/v1/emails/confirmations": Budget(7, 5),
     "POST /oauth/userinfo": Budget(2, 1),
@@ -1085,6 +1129,14 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/push/subscription": Budget(3, 2),
     "PUT /api/v1/push/subscription": Budget(3, 2),
     "DELETE /api/v1/push/subscription": Budget(2, 1),
+    "DELETE /api/v1/admin/canonical_email_blocks/{block_id:id}": Budget(5, 5),
+    "DELETE /api/v1/admin/email_domain_blocks/{block_id:id}": Budget(5, 5),
+    "DELETE /api/v1/admin/ip_blocks/{block_id:id}": Budget(5, 5),
+    "POST /api/v1/admin/canonical_email_blocks": Budget(5, 5),
+    "POST /api/v1/admin/canonical_email_blocks/test": Budget(2, 1),
+    "POST /api/v1/admin/email_domain_blocks": Budget(5, 5),
+    "POST /api/v1/admin/ip_blocks": Budget(5, 5),
+    "PUT /api/v1/admin/ip_blocks/{block_id:id}": Budget(5, 5),
 }
 
 
