@@ -15,8 +15,9 @@ from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connecthub import __version__
-from connecthub.accounts import passwords, signup_hooks
+from connecthub.accounts import passwords, sign_in, signup_hooks
 from connecthub.config import Settings, get_settings
+from connecthub.denylists import service as denylists
 from connecthub.detection.service import on_sign_up as count_sign_up
 from connecthub.flags.runtime import Flags
 from connecthub.http.admission import Admission, AdmissionMiddleware
@@ -95,6 +96,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     signup_hooks.on_sign_up(signup_hooks.CONSENT, record_terms_consent)
     # Automated detection counts sign-ups per address range (detection/spam.py).
     signup_hooks.on_sign_up("spam_detection", count_sign_up)
+    # The operator's blocks: IP ranges and e-mail domains at sign-up, no_access at sign-in.
+    signup_hooks.on_sign_up("denylists", denylists.sign_up_hook)
+    sign_in.on_sign_in("denylists", denylists.check_sign_in)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

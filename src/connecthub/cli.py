@@ -52,6 +52,38 @@ def _admin_logging() -> None:
     except ConfigurationError:
         return  # the command reports it in one line (and `--help` still works)
     configure_logging(settings.log_level, settings.log_format)
+    from connecthub.ops import audit
+
+    audit.set_fallback(lambda entry: _persist_audit(settings, entry))
+
+
+def _persist_audit(settings: Settings, entry: Any) -> None:
+    """A command's audit entry recorded outside a unit of work: its row is written in a
+    transaction of its own (after the command's work committed)."""
+    import structlog
+
+    from connecthub.infra import audit_trail
+    from connecthub.infra.db import Database
+
+    async def write() -> None:
+        db = Database(settings)
+        try:
+            async with db.transaction() as session:
+                await audit_trail.append(session, [entry])
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:  # inside a command's loop a unit of work collects entries (audit.collecting)
+        structlog.get_logger(__name__).warning("audit.not_persisted", action=entry.action)
+        return
+    try:
+        asyncio.run(write())
+    except Exception as exc:  # the act itself is done: say the row is missing, loudly
+        typer.echo(f"warning: the audit row was not written ({type(exc).__name__})", err=True)
 
 
 def _settings() -> Settings:
@@ -380,6 +412,36 @@ async def _approve(settings: Settings, username: str) -> int:
         return user.account_id
     except ConnectHubError as exc:
         raise _fail(exc.message) from None
+    finally:
+        await db.dispose()
+
+
+@admin_app.command("verify-audit")
+def verify_audit() -> None:
+    """Walk the audit log's hash chain: exit 0 with the row count when intact, 1 naming
+    the first row that was edited, removed or forged otherwise."""
+    settings = _settings()
+    verdict = _run_on_database(_verify_audit(settings))
+    if verdict.bad_id is None:
+        typer.echo(f"Audit log intact: {verdict.intact} row(s).")
+        return
+    typer.echo(
+        f"Audit log broken at row {verdict.bad_id}: {verdict.reason} "
+        f"({verdict.intact} row(s) intact before it).",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+async def _verify_audit(settings: Settings) -> Any:
+    from connecthub.infra import audit_trail
+    from connecthub.infra.db import Database
+
+    await _ensure_schema(settings)
+    db = Database(settings)
+    try:
+        async with db.session() as session:  # the primary: a replica may lag
+            return await audit_trail.verify(session)
     finally:
         await db.dispose()
 

@@ -318,6 +318,9 @@ class Settings(BaseSettings):
     # sign-up and mails the owner a notice, so sign-up cannot tell who is registered;
     # true answers 422 "email: is already taken", as Mastodon does.
     reveal_taken_emails: bool = False
+    # Sign-up also checks the e-mail domain's mail exchangers (DNS MX) against the e-mail
+    # domain blocks, as Mastodon does; off by default (it needs DNS).
+    email_domain_mx_check: bool = False
     # Tests only (refused unless ENVIRONMENT=test): Argon2id at its lowest cost, so the
     # thousands of users a test run makes do not spend minutes of CPU on hashing.
     fast_password_hashing_for_tests: bool = False

@@ -4,12 +4,13 @@ from connecthub.accounts import models as accounts_models
 from connecthub.announcements import models as announcements_models
 from connecthub.cards import models as cards_models
 from connecthub.conversations import models as conversations_models
+from connecthub.denylists import models as denylists_models
 from connecthub.detection import models as detection_models
 from connecthub.emojis import models as emojis_models
 from connecthub.explore import models as explore_models
 from connecthub.filters import models as filters_models
 from connecthub.flags import models as flags_models
-from connecthub.infra import idempotency, job_outbox
+from connecthub.infra import audit_trail, idempotency, job_outbox
 from connecthub.infra.db import Base
 from connecthub.media import models as media_models
 from connecthub.notifications import models as notifications_models
@@ -28,8 +29,10 @@ __all__ = [
     "Base",
     "accounts_models",
     "announcements_models",
+    "audit_trail",
     "cards_models",
     "conversations_models",
+    "denylists_models",
     "detection_models",
     "emojis_models",
     "explore_models",

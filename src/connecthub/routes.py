@@ -7,8 +7,10 @@ from fastapi import APIRouter, FastAPI
 from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.admin.endpoints import router as admin_router
 from connecthub.announcements.endpoints import router as announcements_router
+from connecthub.audit.endpoints import router as audit_router
 from connecthub.conversations.endpoints import router as conversations_router
 from connecthub.dashboard.endpoints import router as dashboard_router
+from connecthub.denylists.endpoints import router as denylists_router
 from connecthub.discovery.endpoints import router as discovery_router
 from connecthub.emojis.endpoints import router as emojis_router
 from connecthub.explore.endpoints import router as explore_router
@@ -81,6 +83,8 @@ _DOMAIN_ROUTERS = (
     webfinger_router,
     scheduled_router,
     push_router,
+    audit_router,
+    denylists_router,
 )
 
 # FastAPI compiles an included router's routes (parameter models, response fields) on its

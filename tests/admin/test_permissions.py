@@ -210,6 +210,9 @@ async def test_deletion_and_approval_are_audited(app: Any, client: Any, caplog: 
     done = [
         (line["action"], line["actor_account_id"], line["target_account_id"])
         for line in lines
-        if line["outcome"] == "done"
+        if line["outcome"] == "done" and line["event"] == "admin.account_action"
     ]
     assert done == [("approve", moderator.id, pending.id), ("delete", admin.id, victim.id)]
+    # The erasure asked for is on record too, named after the admin.
+    (requested,) = [line for line in lines if line["event"] == "privacy.deletion_requested"]
+    assert requested["actor"] == f"account:{admin.id}"

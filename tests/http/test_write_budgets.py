@@ -1021,6 +1021,50 @@ for _verb in ("delete", "sensitive"):
     )
 
 
+# --- denylists (docs/denylists.md) ------------------------------------------------------------
+
+
+def _blocks(
+    method: str, path: str, *, existing: dict[str, Any] | None = None, **body: Any
+) -> Scenario:
+    """An admin changes a block list (`existing`: a block made first, its id in the path)."""
+
+    async def run(w: World) -> Call:
+        _admin_account, token = await staff(w.app, "blocker", Role.ADMIN)
+        url = f"/api/v1/admin/{path}"
+        if existing is not None:
+            made = await w.ok("POST", url, token, json=existing)
+            url = f"{url}/{made['id']}"
+        return Call(method, url, token, kwargs={"json": body} if body else {})
+
+    return run
+
+
+_IP = {"ip": "192.0.2.0/24", "severity": "sign_up_block"}
+scenario("POST /api/v1/admin/ip_blocks")(_blocks("POST", "ip_blocks", **_IP))
+scenario("PUT /api/v1/admin/ip_blocks/{block_id:id}")(
+    _blocks("PUT", "ip_blocks", existing=_IP, severity="no_access")
+)
+scenario("DELETE /api/v1/admin/ip_blocks/{block_id:id}")(
+    _blocks("DELETE", "ip_blocks", existing=_IP)
+)
+scenario("POST /api/v1/admin/email_domain_blocks")(
+    _blocks("POST", "email_domain_blocks", domain="spam.example")
+)
+scenario("DELETE /api/v1/admin/email_domain_blocks/{block_id:id}")(
+    _blocks("DELETE", "email_domain_blocks", existing={"domain": "spam.example"})
+)
+scenario("POST /api/v1/admin/canonical_email_blocks")(
+    _blocks("POST", "canonical_email_blocks", email="jdoe@mail.example")
+)
+scenario("POST /api/v1/admin/canonical_email_blocks/test")(
+    _blocks("POST", "canonical_email_blocks/test", email="jdoe@mail.example")
+)
+scenario("DELETE /api/v1/admin/canonical_email_blocks/{block_id:id}")(
+    _blocks("DELETE", "canonical_email_blocks", existing={"email": "jdoe@mail.example"})
+)
+
+
 # --- feature flags ---------------------------------------------------------------------------
 
 _FLAG = {"key": "canary", "kind": "boolean", "default_value": False}
@@ -1308,13 +1352,13 @@ async def _privacy_settings(w: World) -> Call:
 
 
 BUDGETS: dict[str, Budget] = {
-    "DELETE /api/v1/admin/accounts/{account_id:id}": Budget(11, 10),
-    "DELETE /api/v1/admin/flags/{key}": Budget(5, 3),
-    "PATCH /api/v1/admin/flags/{key}": Budget(5, 3),
-    "POST /api/v1/admin/flags": Budget(5, 3),
+    "DELETE /api/v1/admin/accounts/{account_id:id}": Budget(13, 13),
+    "DELETE /api/v1/admin/flags/{key}": Budget(7, 6),
+    "PATCH /api/v1/admin/flags/{key}": Budget(7, 6),
+    "POST /api/v1/admin/flags": Budget(7, 6),
     "POST /api/v1/admin/flags/{key}/enable": Budget(2, 1),
-    "POST /api/v1/admin/flags/{key}/kill": Budget(5, 3),
-    "POST /api/v1/admin/flags/{key}/rollout": Budget(6, 4),
+    "POST /api/v1/admin/flags/{key}/kill": Budget(7, 6),
+    "POST /api/v1/admin/flags/{key}/rollout": Budget(8, 7),
     "DELETE /api/v1/connecthub/authorized_apps/{app_id}": Budget(4, 3),
     "DELETE /api/v1/connecthub/sessions/{session_id}": Budget(3, 2),
     "DELETE /api/v1/connecthub/two_factor": Budget(4, 3),
@@ -1426,7 +1470,7 @@ BUDGETS: dict[str, Budget] = {
     "POST /auth/sign_up": Budget(12, 11),
     "POST /oauth/authorize": Budget(0, 0),
     "POST /oauth/revoke": Budget(4, 3),
-    "POST /oauth/token": Budget(7, 6),
+    "POST /oauth/token": Budget(10, 10),
     "POST,PUT /auth/password/edit": Budget(0, 0),
     "PUT /api/v1/filters/{keyword_id}": Budget(6, 5),
     "PUT /api/v1/lists/{list_id}": Budget(3, 2),
@@ -1447,9 +1491,9 @@ BUDGETS: dict[str, Budget] = {
     "PATCH /api/v1/connecthub/privacy_settings": Budget(3, 2),
     "DELETE /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(5, 4),
     "DELETE /api/v1/announcements/{announcement_id:id}/reactions/{name}": Budget(5, 4),
-    "PATCH /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(3, 2),
+    "PATCH /api/v1/admin/custom_emojis/{emoji_id:id}": Budget(5, 5),
     "POST /api/v1/admin/announcements": Budget(4, 3),
-    "POST /api/v1/admin/custom_emojis": Budget(3, 2),
+    "POST /api/v1/admin/custom_emojis": Budget(5, 5),
     "POST /api/v1/announcements/{announcement_id:id}/dismiss": Budget(3, 2),
     "POST /api/v1/emails/confirmations": Budget(7, 5),
     "POST /oauth/userinfo": Budget(2, 1),
@@ -1468,6 +1512,14 @@ BUDGETS: dict[str, Budget] = {
     "POST /api/v1/admin/trends/statuses/{item_id:id}/reject": Budget(11, 10),
     "POST /api/v1/admin/trends/links/{item_id:id}/approve": Budget(7, 6),
     "POST /api/v1/admin/trends/links/{item_id:id}/reject": Budget(7, 6),
+    "DELETE /api/v1/admin/canonical_email_blocks/{block_id:id}": Budget(5, 5),
+    "DELETE /api/v1/admin/email_domain_blocks/{block_id:id}": Budget(5, 5),
+    "DELETE /api/v1/admin/ip_blocks/{block_id:id}": Budget(5, 5),
+    "POST /api/v1/admin/canonical_email_blocks": Budget(5, 5),
+    "POST /api/v1/admin/canonical_email_blocks/test": Budget(2, 1),
+    "POST /api/v1/admin/email_domain_blocks": Budget(5, 5),
+    "POST /api/v1/admin/ip_blocks": Budget(5, 5),
+    "PUT /api/v1/admin/ip_blocks/{block_id:id}": Budget(5, 5),
 }
 
 

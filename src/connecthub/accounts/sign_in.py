@@ -6,6 +6,8 @@ check counts against the same per-address throttle (`throttle_sign_in`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts import repository, two_factor
@@ -14,6 +16,7 @@ from connecthub.accounts.passwords import hash_password, needs_rehash, verify_pa
 from connecthub.clock import utcnow
 from connecthub.errors import ConnectHubError, ValidationFailed
 from connecthub.infra.engines import Engines
+from connecthub.ops import audit
 from connecthub.ratelimits import check_sign_in_email, check_sign_in_ip
 
 
@@ -48,6 +51,14 @@ class InvalidSecondFactor(SignInError):
 class AccountUnavailable(SignInError):
     status_code = 403
     code = "account_unavailable"
+
+
+class AccessBlocked(SignInError):
+    """A sign-in gate refused the attempt (an IP block of severity no_access)."""
+
+    status_code = 403
+    code = "access_denied"
+    default_message = "This action is not allowed"
 
 
 async def verify_sign_in(
@@ -94,6 +105,15 @@ async def throttle_sign_in(engines: Engines, *, email: str, ip: str | None = Non
         await check_sign_in_ip(engines, ip)
 
 
+SignInGate = Callable[[AsyncSession, str | None], Awaitable[None]]
+_gates: dict[str, SignInGate] = {}
+
+
+def on_sign_in(name: str, gate: SignInGate) -> None:
+    """Register (or replace) a check every sign-in passes first: it raises to refuse."""
+    _gates[name] = gate
+
+
 async def attempt_sign_in(
     engines: Engines,
     session: AsyncSession,
@@ -101,12 +121,38 @@ async def attempt_sign_in(
     email: str,
     password: str,
     otp_code: str | None = None,
+    ip: str | None = None,
 ) -> tuple[User, Account]:
-    """`verify_sign_in` behind the brute-force throttle: what every sign-in form and the
-    OAuth password grant call."""
-    await throttle_sign_in(engines, email=email)
-    return await verify_sign_in(
-        session, email, password, otp_code, secret_key=engines.settings.secret_key
+    """`verify_sign_in` behind the gates and the brute-force throttle: what every sign-in
+    form and the OAuth password grant call. Audited, done or refused."""
+    try:
+        for gate in list(_gates.values()):
+            await gate(session, ip)
+        await throttle_sign_in(engines, email=email)
+        user, account = await verify_sign_in(
+            session, email, password, otp_code, secret_key=engines.settings.secret_key
+        )
+    except ConnectHubError as refusal:
+        if not isinstance(refusal, SecondFactorRequired):  # half-way, not a failure
+            _record_sign_in(audit.Outcome.REFUSED, None, ip, reason=refusal.message)
+        raise
+    _record_sign_in(audit.Outcome.DONE, account.id, ip)
+    return user, account
+
+
+def _record_sign_in(
+    outcome: audit.Outcome, account_id: int | None, ip: str | None, **details: object
+) -> None:
+    # Who tried is not named on a failure: the address typed may be anyone's.
+    audit.record(
+        "accounts.sign_in",
+        actor=audit.account_actor(account_id) if account_id is not None else "anonymous",
+        action="sign_in",
+        outcome=outcome,
+        target_type="Account" if account_id is not None else None,
+        target_id=account_id,
+        ip=ip,
+        **details,
     )
 
 

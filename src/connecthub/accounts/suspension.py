@@ -32,13 +32,14 @@ from connecthub.web_auth.sessions import revoke_all_web_sessions
 
 async def suspend_account(
     uow: UnitOfWork, account: Account, user: User | None, *, disable_login: bool = False
-) -> None:
+) -> int:
     """Suspend `account` (keeping the first suspension's time) and sign it out everywhere;
-    with `disable_login`, also disable its user (deletion: it never signs in again)."""
+    with `disable_login`, also disable its user (deletion: it never signs in again).
+    Returns how many tokens were revoked (for the audit trail)."""
     account.suspended_at = account.suspended_at or utcnow()
     if user is not None and disable_login:
         user.disabled = True
-    await _sign_out_everywhere(uow, account.id, user)
+    return await _sign_out_everywhere(uow, account.id, user)
 
 
 def unsuspend_account(account: Account) -> None:
@@ -47,10 +48,11 @@ def unsuspend_account(account: Account) -> None:
     account.suspended_at = None
 
 
-async def disable_user(uow: UnitOfWork, user: User) -> None:
-    """Refuse sign-in and every token of the user; the account stays visible."""
+async def disable_user(uow: UnitOfWork, user: User) -> int:
+    """Refuse sign-in and every token of the user; the account stays visible. Returns how
+    many tokens were revoked."""
     user.disabled = True
-    await _sign_out_everywhere(uow, user.account_id, user)
+    return await _sign_out_everywhere(uow, user.account_id, user)
 
 
 async def hold_for_approval(uow: UnitOfWork, user: User) -> None:
@@ -98,12 +100,13 @@ def moderation_state(account: Account, user: User | None) -> dict[str, bool]:
 
 def _retire_status_renderings(uow: UnitOfWork) -> None:
     # Each cached status rendering carries `sensitive` as its author's mark left it, and no
-    # row change names an author's statuses: the whole kind goes (a rare act; ADR 0026).
+    # row change names an author's statuses: the whole kind goes (a rare act; ADR 0026-b).
     entity_cache.retire_on_commit(uow.session, STATUS)
 
 
-async def _sign_out_everywhere(uow: UnitOfWork, account_id: int, user: User | None) -> None:
+async def _sign_out_everywhere(uow: UnitOfWork, account_id: int, user: User | None) -> int:
     if user is not None:
         await revoke_all_web_sessions(uow, user)
-    await revoke_account_tokens(uow, account_id)
+    revoked = await revoke_account_tokens(uow, account_id)
     close_account_connections(uow, account_id)
+    return revoked

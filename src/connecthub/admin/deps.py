@@ -12,15 +12,17 @@ from connecthub.admin import service
 from connecthub.admin.schemas import Moderator
 from connecthub.errors import Forbidden
 from connecthub.http.auth import Caller, optional_token, require
+from connecthub.http.deps import UowDep
 from connecthub.ids import parse_id
 
 
-def staff(scope: str, action: str) -> Callable[[Request], Awaitable[Caller]]:
+def staff(scope: str, action: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency: a user token with `scope`; a refusal (a token without the admin scope,
     an account not yet confirmed) is audited as `action` on the path's account."""
     check = require(scope)
 
-    async def dependency(request: Request) -> Caller:
+    # The unit of work (the route's own, shared) collects the refusal's audit entry.
+    async def dependency(request: Request, _uow: UowDep) -> Caller:
         try:
             return await check(request)
         except Forbidden as refusal:

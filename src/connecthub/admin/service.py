@@ -9,8 +9,9 @@ role ranks strictly below theirs (`roles.outranks`), never on their own account.
 whose deletion was asked for is the privacy domain's: it is not unsuspended, enabled or
 acted on here. Every action is idempotent. Each one that commits writes an audit line
 (`admin.account_action`: who, what, on whom, the account's state `before` and `after`,
-`outcome` done) through ops/audit.py, and so does every attempt refused with 403
-(`outcome` refused, with the reason), at once, as the refusal rolls the request back.
+`outcome` done) through ops/audit.py, in the act's transaction, and so does every attempt
+refused with 403 (`outcome` refused, with the reason), in a transaction of its own, as the
+refusal rolls the request back.
 """
 
 from __future__ import annotations
@@ -135,22 +136,19 @@ async def _target(
 def audit_act(
     uow: UnitOfWork, moderator: Moderator, account: Account, action: str, **extra: object
 ) -> None:
-    """Records a moderator's act once the request's transaction commits."""
-
-    async def write() -> None:
-        audit.record(
-            AUDIT_EVENT,
-            actor=audit.account_actor(moderator.account_id),
-            action=action,
-            outcome=audit.Outcome.DONE,
-            actor_account_id=moderator.account_id,
-            actor_role=moderator.role or "user",
-            target_account_id=account.id,
-            target_username=account.username,
-            **extra,
-        )
-
-    uow.after_commit(write)
+    """Records a moderator's act: its row is written in the request's transaction (and
+    its line once that commits), by the unit of work collecting the request's entries."""
+    audit.record(
+        AUDIT_EVENT,
+        actor=audit.account_actor(moderator.account_id),
+        action=action,
+        outcome=audit.Outcome.DONE,
+        actor_account_id=moderator.account_id,
+        actor_role=moderator.role or "user",
+        target_account_id=account.id,
+        target_username=account.username,
+        **extra,
+    )
 
 
 _NOTICES = {
@@ -201,12 +199,13 @@ async def perform_action(
         raise NotFound("warning_preset_id does not name a warning preset")
     report_id = await _resolve_report(uow, moderator, action.report_id, action.type.value)
     before = suspension.moderation_state(account, user)
+    revoked = 0  # tokens revoked by the act: on record with it
     if action.type is ActionType.SUSPEND:
-        await suspension.suspend_account(uow, account, user)
+        revoked = await suspension.suspend_account(uow, account, user)
     elif action.type is ActionType.DISABLE:
         if user is None:
             raise ValidationFailed("type", "this account has no login to disable")
-        await suspension.disable_user(uow, user)
+        revoked = await suspension.disable_user(uow, user)
     elif action.type is ActionType.SILENCE:
         suspension.silence_account(account)
     elif action.type is ActionType.SENSITIVE:
@@ -235,6 +234,7 @@ async def perform_action(
         report_id=report_id,
         note_length=len(action.text),
         email_notification=action.send_email_notification,
+        tokens_revoked=revoked,
         before=before,
         after=suspension.moderation_state(account, user),
     )

@@ -229,8 +229,9 @@ async def decide(engines: Engines, decisions: Sequence[Decision]) -> None:
     async with engines.db.session() as session:
         uow = UnitOfWork(engines, session)
         try:
-            for decision in decisions:
-                await _decide(uow, engines.settings, decision)
+            with audit.collecting(uow):  # the decisions' audit rows commit with them
+                for decision in decisions:
+                    await _decide(uow, engines.settings, decision)
         except BaseException:
             await uow.rollback()
             raise

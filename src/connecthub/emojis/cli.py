@@ -56,6 +56,7 @@ async def _add(
     from connecthub.infra.uow import UnitOfWork
     from connecthub.media.service import Incoming
     from connecthub.media.sniffing import SNIFF_BYTES
+    from connecthub.ops import audit
 
     async def read() -> bytes:
         return data
@@ -64,16 +65,17 @@ async def _add(
     async with engines.db.session() as session:
         uow = UnitOfWork(engines, session)
         try:
-            await service.create(
-                uow,
-                engines.settings,
-                None,
-                None,
-                code=shortcode,
-                image=image,
-                category_name=category,
-                visible_in_picker=not hidden,
-            )
+            with audit.collecting(uow):  # the audit row goes in with the emoji
+                await service.create(
+                    uow,
+                    engines.settings,
+                    None,
+                    None,
+                    code=shortcode,
+                    image=image,
+                    category_name=category,
+                    visible_in_picker=not hidden,
+                )
         except BaseException:
             await uow.rollback()
             raise

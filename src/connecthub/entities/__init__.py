@@ -22,6 +22,13 @@ from connecthub.entities.accounts import (
     Source,
     Token,
 )
+from connecthub.entities.admin import (
+    AdminCanonicalEmailBlock,
+    AdminEmailDomainBlock,
+    AdminEmailDomainBlockHistory,
+    AdminIpBlock,
+    AuditLogEntry,
+)
 from connecthub.entities.announcements import Announcement, AnnouncementReaction
 from connecthub.entities.dashboard import (
     AdminCohort,
@@ -111,12 +118,16 @@ __all__ = [
     "AccountWarning",
     "AdminAccount",
     "AdminAppeal",
+    "AdminCanonicalEmailBlock",
     "AdminCohort",
     "AdminCohortData",
     "AdminCustomEmoji",
     "AdminDimension",
     "AdminDimensionData",
+    "AdminEmailDomainBlock",
+    "AdminEmailDomainBlockHistory",
     "AdminIp",
+    "AdminIpBlock",
     "AdminMeasure",
     "AdminMeasureData",
     "AdminReport",
@@ -125,6 +136,7 @@ __all__ = [
     "Announcement",
     "AnnouncementReaction",
     "Appeal",
+    "AuditLogEntry",
     "ConsentRecord",
     "ConsentState",
     "Context",

@@ -32,12 +32,14 @@ def build(on_engines: OnEngines, settings: Callable[[], Settings]) -> typer.Type
 
     def write(work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         from connecthub.infra.uow import UnitOfWork
+        from connecthub.ops import audit
 
         async def run(engines: Engines) -> T:
             async with engines.db.session() as session:
                 uow = UnitOfWork(engines, session)
                 try:
-                    result = await work(uow)
+                    with audit.collecting(uow):  # audit rows go in with the change
+                        result = await work(uow)
                 except BaseException:
                     await uow.rollback()
                     raise

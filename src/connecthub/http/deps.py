@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
+from connecthub.ops import audit
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -41,9 +43,14 @@ async def _unit_of_work(request: Request, *, readonly: bool) -> AsyncIterator[Un
     # The session opens on first use (infra/uow.py): a read served from caches and
     # compiled statements never builds one.
     uow = UnitOfWork(get_engines(request), readonly=readonly)
+    uow.client_ip = request.scope.get("state", {}).get("client_ip") or (
+        request.client.host if request.client else None
+    )
     try:
         try:
-            yield uow
+            # The request's audit entries (ops/audit.py) are written by its unit of work.
+            with audit.collecting(uow):
+                yield uow
         except BaseException:
             await uow.rollback()
             raise
@@ -81,14 +88,17 @@ async def _uncancelled(work: Coroutine[Any, Any, None]) -> None:
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """One request, one transaction: committed after the handler returns and before the
     response is sent. Reads (GET) go to a read replica when there is one."""
-    async for uow in _unit_of_work(request, readonly=request.method in _READ_METHODS):
+    # A context manager, not `async for`: an error the handler raises is thrown into
+    # `_unit_of_work` here and now (its rollback, its audit refusals), not at GC.
+    readonly = request.method in _READ_METHODS
+    async with contextlib.asynccontextmanager(_unit_of_work)(request, readonly=readonly) as uow:
         yield uow
 
 
 async def get_primary_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """Like `get_uow`, but always on the primary: for the rare GET that writes (a browser
     returning from a sign-in provider, a confirmation link)."""
-    async for uow in _unit_of_work(request, readonly=False):
+    async with contextlib.asynccontextmanager(_unit_of_work)(request, readonly=False) as uow:
         yield uow
 
 

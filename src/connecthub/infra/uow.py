@@ -17,16 +17,18 @@ nothing is closed without a commit. Creating, committing and closing an unused s
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connecthub.infra import entity_cache
+from connecthub.infra import audit_trail, entity_cache
 from connecthub.infra.engines import Engines
 from connecthub.infra.events import Event
 from connecthub.infra.job_outbox import OutboxRow, QueuedJob
+from connecthub.ops.audit import Entry, Outcome
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,9 @@ class UnitOfWork:
         self._after_commit: list[AfterCommit] = []
         self._jobs: list[QueuedJob] = []
         self._written: list[OutboxRow] = []
+        self._audit: list[Entry] = []
+        # The client's address, given to audit entries that name none (a request's).
+        self.client_ip: str | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -95,10 +100,24 @@ class UnitOfWork:
             self.after_commit(self._relay)
         self._jobs.append(QueuedJob(name, payload, job_id, delay_seconds))
 
+    def collect(self, entry: Entry) -> None:
+        """An audit entry (ops/audit.py): written with this unit's commit; a refusal is
+        written on its own if the unit rolls back."""
+        if entry.ip is None and self.client_ip is not None:
+            entry = dataclasses.replace(entry, ip=self.client_ip)
+        if entry.outcome is Outcome.REFUSED:
+            entry.log()  # said at once; the row follows with the commit or the rollback
+        self._audit.append(entry)
+
     async def commit(self) -> None:
         jobs, self._jobs = self._jobs, []
         if jobs:
             self._written = await self.engines.outbox.write(self.session, jobs)
+        audited, self._audit = self._audit, []
+        if audited and self.readonly:
+            await self._audit_apart(audited)  # a read-only unit writes nothing itself
+        elif audited:
+            await audit_trail.append(self.session, audited)  # last: it takes the chain's lock
         session = self._session
         if session is not None and _has_work(session):
             await session.commit()
@@ -112,6 +131,15 @@ class UnitOfWork:
                 # The data is committed; a lost side effect is logged, never turned into
                 # an error for a client whose write succeeded.
                 log.exception("uow.after_commit_failed")
+        for entry in audited:
+            if entry.outcome is not Outcome.REFUSED:
+                entry.log()
+
+    async def _audit_apart(self, entries: list[Entry]) -> None:
+        """Entries written in a transaction of their own (a refusal whose request rolled
+        back, or what a read-only unit collected)."""
+        async with self.engines.db.transaction() as session:
+            await audit_trail.append(session, entries)
 
     async def _relay(self) -> None:
         rows, self._written = self._written, []
@@ -125,8 +153,16 @@ class UnitOfWork:
         self._after_commit.clear()
         self._jobs.clear()
         self._written = []
+        # Acts done roll back with the data; refused attempts are kept.
+        refused = [entry for entry in self._audit if entry.outcome is Outcome.REFUSED]
+        self._audit = []
         if self._session is not None:
             await self._session.rollback()
+        if refused:
+            try:
+                await self._audit_apart(refused)
+            except Exception:
+                log.exception("uow.audit_refusal_not_persisted", entries=len(refused))
 
 
 def _has_work(session: AsyncSession) -> bool:

@@ -336,7 +336,12 @@ async def sign_in_for_authorization(
 ) -> Account:
     """The one credential check, behind the per-e-mail sign-in limiter."""
     _user, account = await sign_in.attempt_sign_in(
-        uow.engines, uow.session, email=email, password=password, otp_code=otp_code
+        uow.engines,
+        uow.session,
+        email=email,
+        password=password,
+        otp_code=otp_code,
+        ip=uow.client_ip,
     )
     return account
 
@@ -543,7 +548,12 @@ async def password_grant(
     otp = params.get("otp_attempt") or params.get("otp") or None
     try:
         _user, account = await sign_in.attempt_sign_in(
-            uow.engines, uow.session, email=email, password=password, otp_code=otp
+            uow.engines,
+            uow.session,
+            email=email,
+            password=password,
+            otp_code=otp,
+            ip=uow.client_ip,
         )
     except sign_in.SecondFactorRequired:
         raise OAuthError("invalid_grant", SECOND_FACTOR_HINT) from None

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from connecthub.ops import audit
+
 # Imported when a command runs: every `connecthub` invocation builds this group.
 if TYPE_CHECKING:
     from connecthub.config import Settings
@@ -87,7 +89,8 @@ async def _in_unit(engines: Engines, work: Callable[[Any], Awaitable[Any]]) -> A
     async with engines.db.session() as session:
         uow = UnitOfWork(engines, session)
         try:
-            result = await work(uow)
+            with audit.collecting(uow):  # a publication's audit row commits with it
+                result = await work(uow)
         except BaseException:
             await uow.rollback()
             raise

@@ -18,6 +18,7 @@ from connecthub.clock import utcnow
 from connecthub.errors import NotFound
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
+from connecthub.ops import audit
 from connecthub.privacy import erasure, repository
 from connecthub.privacy.models import AccountDeletion
 
@@ -33,6 +34,13 @@ def job_id_prefix(account_id: int) -> str:
 
 def job_id(account_id: int, round_number: int = 0) -> str:
     return f"{job_id_prefix(account_id)}{round_number}"
+
+
+def _requester(account_id: int, requested_by: str, requested_by_account_id: int | None) -> str:
+    """The audit actor: the admin's account, the holder's own, or the command line."""
+    if requested_by_account_id is not None:
+        return audit.account_actor(requested_by_account_id)
+    return audit.account_actor(account_id) if requested_by == SELF else audit.CLI_ACTOR
 
 
 async def request_deletion(
@@ -57,6 +65,16 @@ async def request_deletion(
             requested_by_account_id=requested_by_account_id,
             requested_at=utcnow(),
         )
+        # The erasure asked for, on record with the act (the account holder or an admin).
+        audit.record(
+            "privacy.deletion_requested",
+            actor=_requester(account_id, requested_by, requested_by_account_id),
+            action="request_erasure",
+            outcome=audit.Outcome.DONE,
+            target_type="account",
+            target_id=account_id,
+            requested_by=requested_by,
+        )
         session.add(deletion)
     user = await repository.user_of(session, account_id)
     await suspend_account(uow, account, user, disable_login=True)
@@ -75,14 +93,17 @@ async def delete_now(
         uow = UnitOfWork(engines, session)
         try:
             targets: list[int] = []
-            if username is not None:
-                account = await account_by_username(session, username.strip().lstrip("@"))
-                if account is None:
-                    raise NotFound(f"--username: there is no account @{username}")
-                await request_deletion(uow, account.id, requested_by=ADMIN)
-                targets.append(account.id)
-            if pending:
-                targets += [row.account_id for row in await repository.pending_deletions(session)]
+            with audit.collecting(uow):  # the CLI's request, on record with it
+                if username is not None:
+                    account = await account_by_username(session, username.strip().lstrip("@"))
+                    if account is None:
+                        raise NotFound(f"--username: there is no account @{username}")
+                    await request_deletion(uow, account.id, requested_by=ADMIN)
+                    targets.append(account.id)
+                if pending:
+                    targets += [
+                        row.account_id for row in await repository.pending_deletions(session)
+                    ]
         except BaseException:
             await uow.rollback()
             raise

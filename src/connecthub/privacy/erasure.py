@@ -27,6 +27,7 @@ from connecthub.clock import utcnow
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
+from connecthub.ops import audit
 from connecthub.portability import service as portability
 from connecthub.privacy import repository
 from connecthub.relationships import service as relationships
@@ -109,6 +110,14 @@ async def _tombstone(uow: UnitOfWork, account: Account, batch: int) -> int:
     deletion = await repository.deletion_of(uow.session, account.id)
     if deletion is not None and deletion.completed_at is None:
         deletion.completed_at = utcnow()
+        audit.record(
+            "privacy.erased",
+            actor="system",
+            action="erasure_completed",
+            outcome=audit.Outcome.DONE,
+            target_type="account",
+            target_id=account.id,
+        )
     await uow.session.flush()
     return 0
 
@@ -134,7 +143,8 @@ async def _chunk(engines: Engines, account_id: int, step: Step, batch: int) -> i
             if account is None:
                 await uow.rollback()
                 return None
-            handled = await step(uow, account, batch)
+            with audit.collecting(uow):  # the erasure's own audit rows commit with it
+                handled = await step(uow, account, batch)
         except BaseException:
             await uow.rollback()
             raise

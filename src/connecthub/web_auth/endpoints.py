@@ -296,7 +296,11 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
                 )
         else:
             user, _account = await attempt_sign_in(
-                uow.engines, uow.session, email=email, password=_str(params, "password")
+                uow.engines,
+                uow.session,
+                email=email,
+                password=_str(params, "password"),
+                ip=uow.client_ip,
             )
     except SecondFactorRequired:
         found = await accounts.user_by_email(uow.session, email)
