@@ -10,9 +10,10 @@ import pytest
 
 from connecthub.errors import NotFound
 from connecthub.infra.uow import UnitOfWork
+from connecthub.ops import audit
 from connecthub.ops.logging import AUDIT_LOGGER
 from connecthub.reports import service
-from tests.admin.support import audit_lines
+from tests.admin.support import audit_lines, staff
 from tests.reports.support import admin_get, filed, moderator
 from tests.social_factories import auth, user_with_token
 
@@ -21,7 +22,8 @@ async def _resolve(app: Any, report_id: int, moderator_id: int, action: str) -> 
     engines = app.state.engines
     async with engines.db.session() as session:
         uow = UnitOfWork(engines, session)
-        await service.resolve_by_action(uow, report_id, moderator_id, action)
+        with audit.collecting(uow):  # as a request's unit of work collects it
+            await service.resolve_by_action(uow, report_id, moderator_id, action)
         await uow.commit()
 
 
@@ -47,3 +49,19 @@ async def test_an_account_action_resolves_the_report(app: Any, client: Any, capl
     assert line["actor"] == f"account:{mod.id}"
     with pytest.raises(NotFound):
         await _resolve(app, 424242, mod.id, "suspend")
+
+
+async def test_the_admin_action_naming_a_report_resolves_it(app: Any, client: Any) -> None:
+    _reporter, token = await user_with_token(app, "reporter")
+    target, _ = await user_with_token(app, "target")
+    _mod, mod_token = await staff(app, "moira")
+    report = await filed(client, token, target.id)
+    acted = await client.post(
+        f"/api/v1/admin/accounts/{target.id}/action",
+        json={"type": "silence", "report_id": report["id"], "text": "Limited"},
+        headers=auth(mod_token),
+    )
+    assert acted.status_code == 200, acted.text
+    shown = await admin_get(client, mod_token, f"/{report['id']}")
+    assert shown["action_taken"] is True
+    assert shown["target_account"]["silenced"] is True

@@ -154,7 +154,7 @@ def record(
     if _fallback is not None:
         _fallback(entry)
     else:
-        audit_log.warning("audit.not_persisted", event=event, action=action)
+        audit_log.warning("audit.not_persisted", audit_event=event, action=action)
 
 
 def _os_user() -> str | None:

@@ -307,23 +307,21 @@ async def erase_reports_of(uow: UnitOfWork, account_id: int, limit: int) -> int:
 def _audit(
     uow: UnitOfWork, moderator: Moderator, report: Report, action: str, **details: object
 ) -> None:
-    """Records a moderator's act on a report once the transaction commits: THE one audit
-    call of every report action (who, what, which report and whose, before/after)."""
-
-    async def write() -> None:
-        audit.record(
-            AUDIT_EVENT,
-            actor=audit.account_actor(moderator.account_id),
-            action=action,
-            outcome=audit.Outcome.DONE,
-            actor_account_id=moderator.account_id,
-            actor_role=moderator.role or "user",
-            report_id=report.id,
-            target_account_id=report.target_account_id,
-            **details,
-        )
-
-    uow.after_commit(write)
+    """Records a moderator's act on a report, in the act's transaction (the unit of work
+    writes the audit row with it): THE one audit call of every report action (who, what,
+    which report and whose, before/after)."""
+    del uow  # the request's unit of work collects the entry (ops/audit.py)
+    audit.record(
+        AUDIT_EVENT,
+        actor=audit.account_actor(moderator.account_id),
+        action=action,
+        outcome=audit.Outcome.DONE,
+        actor_account_id=moderator.account_id,
+        actor_role=moderator.role or "user",
+        report_id=report.id,
+        target_account_id=report.target_account_id,
+        **details,
+    )
 
 
 def audit_refusal(
