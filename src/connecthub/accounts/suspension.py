@@ -100,7 +100,7 @@ def moderation_state(account: Account, user: User | None) -> dict[str, bool]:
 
 def _retire_status_renderings(uow: UnitOfWork) -> None:
     # Each cached status rendering carries `sensitive` as its author's mark left it, and no
-    # row change names an author's statuses: the whole kind goes (a rare act; ADR 0026-b).
+    # row change names an author's statuses: the whole kind goes (a rare act; ADR 0027).
     entity_cache.retire_on_commit(uow.session, STATUS)
 
 

@@ -293,7 +293,7 @@ async def search_statuses(
     THE visibility rule, no boosts, no muted author. With words to rank: the newest
     `SEARCH_WINDOW` matches of each part of the scope (public posts of opted-in accounts;
     the viewer's library) are ranked by relevance, a match weighing less as it ages
-    (`RECENCY_HALF_DAYS`) — the windows bound the work of a common word (ADR 0026-h).
+    (`RECENCY_HALF_DAYS`) — the windows bound the work of a common word (ADR 0033).
     Without words: newest first."""
     dialect = dialect_of(session)
     configs = await fulltext.available_configs(session) if dialect == "postgresql" else {}

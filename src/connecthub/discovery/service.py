@@ -2,7 +2,7 @@
 there is until federation); hashtags by name prefix, for the callers the
 `search_hashtags` feature flag is on for (rolled out as a canary: docs/operations.md);
 statuses by their words and Mastodon's operators (discovery/query.py), for signed-in
-callers only, among those they may find (repository.search_statuses; ADR 0026-h)."""
+callers only, among those they may find (repository.search_statuses; ADR 0033)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ class Report(TypedDict):
 
 class AdminReport(TypedDict):
     """Mastodon's Admin::Report. `account` is the reporter; a report the system filed shows
-    the instance's own account there (reports/serializers.py, ADR 0027-a)."""
+    the instance's own account there (reports/serializers.py, ADR 0035)."""
 
     id: str
     action_taken: bool

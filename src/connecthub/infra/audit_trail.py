@@ -1,4 +1,4 @@
-"""The audit trail's table and its one writer (ADR 0026-c).
+"""The audit trail's table and its one writer (ADR 0028).
 
 `audit_log` is append-only: nothing here updates or deletes, and on PostgreSQL a trigger
 (migration 0025) refuses UPDATE, DELETE and TRUNCATE. Rows form a hash chain: a row's

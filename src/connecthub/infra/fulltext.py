@@ -1,5 +1,5 @@
 """Full-text matching of statuses, the one place that knows how each engine indexes them
-(migration 0030, ADR 0026-h):
+(migration 0030, ADR 0033):
 
 - PostgreSQL: `statuses.search_vector`, a generated `tsvector` (the words stemmed by the
   status' language configuration, plus the words as written) with a GIN index. A query

@@ -42,7 +42,7 @@ class NotificationType(StrEnum):
     # Mastodon 4.3: a strike (strikes/), sent by the account to itself as Mastodon does.
     MODERATION_WARNING = "moderation_warning"
     ADMIN_REPORT = "admin.report"
-    # ConnectHub's own: the reporter's report was resolved (ADR 0027-a).
+    # ConnectHub's own: the reporter's report was resolved (ADR 0035).
     REPORT_RESOLVED = "report_resolved"
 
 

@@ -1,6 +1,6 @@
 """The audit trail: every moderation or administrative act, done or refused, is one
 structured line on the `connecthub.audit` logger (kept at every LOG_LEVEL) and one row of
-the append-only, hash-chained `audit_log` table (infra/audit_trail.py, ADR 0026-c).
+the append-only, hash-chained `audit_log` table (infra/audit_trail.py, ADR 0028).
 
 `record(...)` is the one call. It names who (`actor`: `account:<id>`, or `cli` for the
 `connecthub` commands), what (`action`), the outcome (done / refused), and optionally the

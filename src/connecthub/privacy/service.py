@@ -4,7 +4,7 @@ Two kinds of consent are kept in `consents`, each row one agreement with its ver
 method, closed by `withdrawn_at` (never rewritten: the history stays auditable):
 
 - the terms (purpose `terms`): accepted at sign-up and again whenever a new version of the
-  terms of service comes into effect (documents.py; ADR 0026-g);
+  terms of service comes into effect (documents.py; ADR 0032);
 - optional purposes a person may grant and withdraw at any time (OPTIONAL): `analytics`
   and `email_digests` are off until granted; `presence` (being shown online and typing)
   is on until withdrawn, and its switch is the presence setting itself

@@ -2,7 +2,7 @@
 moderators' notes on it.
 
 `account_id` is the reporter; NULL for a report the system filed (`system` true: the
-offensive-language classifier, ADR 0027-a). `status_ids` and `rule_ids` are what the
+offensive-language classifier, ADR 0035). `status_ids` and `rule_ids` are what the
 reporter named, as Mastodon keeps them; the evidence rows outlive the statuses."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ reported status).
   (THE visibility rule, statuses/access.py): any other status answers 404, as Mastodon.
 - Each reported status is kept as it was (the Status entity every reader saw, its text,
   spoiler, visibility, media descriptions and keys); its media objects are held in the
-  store while the report is open (media/service `hold_keys`, ADR 0026-a).
+  store while the report is open (media/service `hold_keys`, ADR 0026).
 - The system (the classifier) files with no reporter: `file_system_report`.
 - Moderators are the roles with Manage Reports; every act is audited once, in the
   function that does it (`_audit`), after commit.
@@ -143,7 +143,7 @@ async def _evidence(uow: UnitOfWork, statuses: Sequence[Status]) -> list[_Eviden
 
 async def _keep_evidence(uow: UnitOfWork, report: Report, evidence: list[_Evidence]) -> None:
     """The evidence rows, with each attachment's description and stored keys; the keys are
-    held in the store while the report is open (ADR 0026-a)."""
+    held in the store while the report is open (ADR 0026)."""
     for position, kept in enumerate(evidence):
         status = kept.status
         uow.session.add(
@@ -235,7 +235,7 @@ async def file_system_report(
     comment: str,
 ) -> int:
     """A report filed by the server itself (the offensive-language classifier): no reporter
-    account; the Admin::Report shows the instance as its reporter (ADR 0027-a). The
+    account; the Admin::Report shows the instance as its reporter (ADR 0035). The
     statuses must be the target's and still exist (any visibility: the system reads
     everything); `category` is one of spam, legal, violation, other, and a violation
     names no rule here (a moderator may add them with `PUT`); at most 100 statuses.
@@ -264,7 +264,7 @@ async def file_system_report(
 
 async def _tell_moderators(uow: UnitOfWork, report: Report) -> None:
     """`admin.report` to every account whose role has Manage Reports. Its `account` is the
-    reporter, as Mastodon's; a system report has none, so it names the target (ADR 0027-a)."""
+    reporter, as Mastodon's; a system report has none, so it names the target (ADR 0035)."""
     roles = [r.value for r in ROLES if has_permission(r.value, Permission.MANAGE_REPORTS)]
     recipients = await repository.account_ids_with_roles(uow.session, roles)
     await notifications.notify_moderation(
@@ -293,7 +293,7 @@ async def _tell_reporter(uow: UnitOfWork, report: Report) -> None:
 async def erase_reports_of(uow: UnitOfWork, account_id: int, limit: int) -> int:
     """Account erasure (privacy/erasure.py): up to `limit` reports the account filed or
     that are about it go, with their evidence and notes, and the media they held are let
-    go. Returns how many went (ADR 0026-a)."""
+    go. Returns how many went (ADR 0026)."""
     ids = await repository.ids_naming(uow.session, account_id, limit)
     if ids:
         await media_service.release_keys(uow, *(_holder(report_id) for report_id in ids))

@@ -1,4 +1,4 @@
-"""New terms of service accepted between a complete sign-in and its session (ADR 0026-g):
+"""New terms of service accepted between a complete sign-in and its session (ADR 0032):
 the page every browser sign-in (password or OpenID Connect) shows when a published version
 is in effect that the account has not accepted. Its form posts to `/auth/terms`
 (endpoints.py) with a signed token bound to the password (its own salt) and the version."""
