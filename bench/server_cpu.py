@@ -74,7 +74,7 @@ class Server:
         self.process = subprocess.Popen(
             [*self.command, "--port", str(self.port)], cwd=ROOT, env=self.env
         )
-        _wait_for(self.port, time.monotonic() + 60)
+        _wait_for(self.port, time.monotonic() + 240)  # a loaded machine starts slowly
 
     def stop(self) -> None:
         if self.process is not None:

@@ -296,6 +296,10 @@ class Settings(BaseSettings):
     # Distributed mode: how long a process keeps its own copy of a bearer token it looked
     # up (infra/near_cache.py; revocations drop the copies everywhere at once); 0: none.
     near_cache_seconds: float = Field(default=30.0, ge=0, le=300)
+    # Distributed mode: how many entity-cache entries (status and account renderings, filter
+    # rules) a process keeps its own copy of, for `near_cache_seconds`, so a timeline read
+    # needs no round trip for them (infra/entity_cache.py, ADR 0042); 0: none.
+    entity_near_cache_entries: int = Field(default=10_000, ge=0, le=1_000_000)
 
     # Rate limits (count/seconds); defaults follow Mastodon's.
     rate_limit_enabled: bool = True

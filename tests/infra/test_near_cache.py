@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from connecthub.infra.engines import Engines
+from connecthub.infra.entity_cache import EntityCache
 from connecthub.infra.near_cache import NearCache
 from connecthub.infra.redis import connect_redis
 from tests.engines import redis_url
@@ -115,3 +116,68 @@ async def test_copies_expire(test_env):
 
 async def test_no_copies_in_embedded_mode_or_when_turned_off(test_env):
     assert Engines.from_settings(test_env.settings(near_cache_seconds=0)).near is None
+
+
+# Entity-cache entries (ADR 0042): the same copies, on their own channel.
+
+
+def entity_cache(engines: Engines) -> EntityCache:
+    cache = engines.db.entity_cache
+    assert cache is not None
+    assert cache.near is not None
+    return cache
+
+
+async def test_entity_reads_are_answered_near_and_dropped_everywhere_on_change(two_processes):
+    first, second = two_processes
+    await entity_cache(first).put_raw_many("status", {7: b'{"id":"7"}'}, b"0")
+    found, _ = (await entity_cache(second).get_raw_many({"status": [7]}))["status"]
+    assert found == {7: b'{"id":"7"}'}
+
+    # Held near: answered without the shared entry (removed behind the cache's back here).
+    await first.cache.delete("entity:status:7")
+    found, _ = (await entity_cache(second).get_raw_many({"status": [7]}))["status"]
+    assert found == {7: b'{"id":"7"}'}
+
+    await entity_cache(first).invalidate([("status", 7)])
+
+    async def dropped() -> bool:
+        found, _ = (await entity_cache(second).get_raw_many({"status": [7]}))["status"]
+        return found == {}
+
+    await eventually(dropped, "the other process to drop its copy")
+
+
+async def test_a_new_generation_retires_the_near_copies(two_processes):
+    first, second = two_processes
+    await entity_cache(first).put_raw_many("account", {3: b"{}"}, b"0")
+    found, generation = (await entity_cache(second).get_raw_many({"account": [3]}))["account"]
+    assert (found, generation) == ({3: b"{}"}, b"0")
+
+    await entity_cache(first).retire("account")
+
+    async def retired() -> bool:
+        found, generation = (await entity_cache(second).get_raw_many({"account": [3]}))["account"]
+        return found == {} and generation != b"0"
+
+    await eventually(retired, "the other process to see the new generation")
+
+
+async def test_no_entity_copies_when_turned_off(test_env):
+    engines = Engines.from_settings(test_env.settings(entity_near_cache_entries=0))
+    assert engines.entity_near is None
+    assert engines.near is not None
+    assert engines.db.entity_cache is not None
+    assert engines.db.entity_cache.near is None
+
+
+async def test_a_rendering_stored_after_a_new_generation_replaces_the_near_copy(two_processes):
+    first, _ = two_processes
+    cache = entity_cache(first)
+    await cache.put_raw_many("status", {5: b"old"}, b"0")
+    assert (await cache.get_raw_many({"status": [5]}))["status"] == ({5: b"old"}, b"0")
+    await cache.retire("status")
+    found, generation = (await cache.get_raw_many({"status": [5]}))["status"]
+    assert found == {}  # the copy is of the old generation
+    await cache.put_raw_many("status", {5: b"new"}, generation)
+    assert (await cache.get_raw_many({"status": [5]}))["status"] == ({5: b"new"}, generation)

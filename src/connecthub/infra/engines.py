@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from connecthub.config import Settings
 from connecthub.infra.cache import Cache, MemoryCache, RedisCache
 from connecthub.infra.db import Database
-from connecthub.infra.entity_cache import EntityCache
+from connecthub.infra.entity_cache import ENTITY_INVALIDATIONS_CHANNEL, EntityCache
 from connecthub.infra.events import EventBus, InProcessEventBus, RedisEventBus
 from connecthub.infra.job_outbox import Outbox
 from connecthub.infra.jobs import JobQueue
@@ -34,18 +34,28 @@ class Engines:
     redis: Redis | None
     # Distributed mode: process-local copies of the hottest cache entries (bearer tokens).
     near: NearCache | None = field(default=None)
+    # Distributed mode: process-local copies of entity-cache entries (ADR 0042).
+    entity_near: NearCache | None = field(default=None)
     # Counts over sliding windows (the spam heuristics); the in-process one when not given.
     windows: WindowCounter = field(default_factory=MemoryWindowCounter)
     # The jobs units of work queue, as rows of their transactions (infra/job_outbox.py).
     outbox: Outbox = field(init=False)
 
     def __post_init__(self) -> None:
+        settings = self.settings
+        if isinstance(self.events, RedisEventBus) and settings.near_cache_seconds > 0:
+            self.near = NearCache(self.events, settings.near_cache_seconds, capacity=50_000)
+            if settings.entity_near_cache_entries > 0:
+                self.entity_near = NearCache(
+                    self.events,
+                    settings.near_cache_seconds,
+                    capacity=settings.entity_near_cache_entries,
+                    channel=ENTITY_INVALIDATIONS_CHANNEL,
+                )
         self.db.entity_cache = EntityCache(
-            self.cache, repeat_seconds=self.settings.entity_cache_repeat_seconds
+            self.cache, repeat_seconds=settings.entity_cache_repeat_seconds, near=self.entity_near
         )
-        self.outbox = Outbox(self.db, self.jobs, self.settings)
-        if isinstance(self.events, RedisEventBus) and self.settings.near_cache_seconds > 0:
-            self.near = NearCache(self.events, self.settings.near_cache_seconds, capacity=50_000)
+        self.outbox = Outbox(self.db, self.jobs, settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engines:
@@ -82,8 +92,9 @@ class Engines:
 
     async def start(self) -> None:
         await self.events.start()
-        if self.near is not None:
-            await self.near.start()
+        for near in (self.near, self.entity_near):
+            if near is not None:
+                await near.start()
 
     async def run_jobs(self, concurrency: int) -> None:
         """A job worker and, beside it, the outbox's relay loop, until cancelled (the
@@ -101,8 +112,9 @@ class Engines:
 
     async def stop(self) -> None:
         await self.outbox.close()
-        if self.near is not None:
-            await self.near.stop()
+        for near in (self.near, self.entity_near):
+            if near is not None:
+                await near.stop()
         await self.events.stop()
         await self.storage.close()
         await self.db.dispose()

@@ -21,6 +21,14 @@ retried in the background for about half a minute (`RETRY_DELAYS`), which covers
 restart or a network blip, and then left to the TTL: retrying longer would hold changes in
 memory against a cache that is gone, and a cache that comes back empty holds nothing stale.
 
+In distributed mode a process also keeps its own copies of the entries it read (`near`, a
+`NearCache` on its own bus channel, ADR 0042): a timeline page whose statuses, authors and
+filter rules are all held answers without the cache's round trip. Every invalidation drops
+the copies in every process as it deletes the shared entries (the repeat too), a copy
+filled from a read that raced one is refused, and copies live `NEAR_CACHE_SECONDS` at most.
+A kind's generation key is copied even when absent (no bump yet), else no page could skip
+the round trip.
+
 A session with uncommitted changes renders from its own rows, never through the shared
 cache; it keeps what it rendered in a memo of its own (`remembered`, `remember`), which
 the same change records drop, so a write path that renders one status for several
@@ -44,6 +52,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClau
 
 from connecthub.ids import new_id
 from connecthub.infra.cache import Cache, MemoryCache
+from connecthub.infra.near_cache import NearCache
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +65,8 @@ _COMMITTED = "connecthub.entity_cache.committed"
 _CACHE = "connecthub.entity_cache"
 _MEMO = "connecthub.entity_cache.memo"
 _EVERY = "*"  # "every row of this kind": bump the generation
+ENTITY_INVALIDATIONS_CHANNEL = "_near_cache:entities"
+_ABSENT = b""  # a near copy of a generation key that is not set (no value is empty)
 
 
 @dataclass(frozen=True)
@@ -81,9 +92,12 @@ def _key(kind: str, entity_id: int | str) -> str:
 class EntityCache:
     """Reads and writes cached entities; deletes them after the commits that change them."""
 
-    def __init__(self, cache: Cache, *, repeat_seconds: float = 2.0) -> None:
+    def __init__(
+        self, cache: Cache, *, repeat_seconds: float = 2.0, near: NearCache | None = None
+    ) -> None:
         self.cache = cache
         self.repeat_seconds = repeat_seconds
+        self.near = near
 
     @property
     def shared(self) -> bool:
@@ -113,7 +127,7 @@ class EntityCache:
         keys: list[str] = []
         for kind, ids in wanted.items():
             keys += [_key(kind, "gen"), *(_key(kind, i) for i in ids)]
-        values = iter(await self.cache.get_many(keys) if keys else [])
+        values = iter(await self._read(keys))
         answers: dict[str, tuple[dict[int, bytes], bytes]] = {}
         for kind, ids in wanted.items():
             generation = next(values) or b"0"
@@ -128,27 +142,51 @@ class EntityCache:
             answers[kind] = (found, generation)
         return answers
 
+    async def _read(self, keys: list[str]) -> list[bytes | None]:
+        """The values of `keys`: the near copies, then the shared cache for the rest (one
+        round trip, none when every key is held), copied near for the next read."""
+        near = self.near
+        if near is None or not keys:
+            return await self.cache.get_many(keys) if keys else []
+        held = [near.get(key) for key in keys]
+        missing = [i for i, value in enumerate(held) if value is None]
+        if missing:
+            ticket = near.ticket()
+            fetched = await self.cache.get_many([keys[i] for i in missing])
+            for i, value in zip(missing, fetched, strict=True):
+                if value is None and keys[i].endswith(":gen"):
+                    value = _ABSENT
+                if value is not None:
+                    near.put(keys[i], value, ticket)
+                held[i] = value
+        return [value or None for value in held]
+
     async def put_many(self, kind: str, entities: dict[int, Any], generation: bytes) -> None:
         await self.put_raw_many(kind, {i: orjson.dumps(e) for i, e in entities.items()}, generation)
 
     async def put_raw_many(self, kind: str, payloads: dict[int, bytes], generation: bytes) -> None:
         """Store JSON bytes already encoded (`put_many` encodes them itself)."""
         if payloads:
-            await self.cache.set_many(
-                {_key(kind, i): generation + b"|" + payload for i, payload in payloads.items()},
-                TTL_SECONDS,
-            )
+            items = {_key(kind, i): generation + b"|" + payload for i, payload in payloads.items()}
+            await self.cache.set_many(items, TTL_SECONDS)
+            if self.near is not None:
+                # A copy held here may be of an older generation, and would hide this one.
+                self.near.forget(list(items))
 
     async def invalidate(self, changes: Iterable[tuple[str, int | str]]) -> None:
         keys: list[str] = []
+        generations: list[str] = []
         for kind, entity_id in set(changes):
             if entity_id == _EVERY:
                 generation = str(new_id()).encode()
                 await self.cache.set(_key(kind, "gen"), generation, GENERATION_TTL_SECONDS)
+                generations.append(_key(kind, "gen"))
             else:
                 keys.append(_key(kind, entity_id))
         if keys:
             await self.cache.delete(*keys)
+        if self.near is not None and (keys or generations):
+            await self.near.invalidate(keys + generations)
 
     async def retire(self, kind: str) -> None:
         """Drop every entry of `kind` (a new generation)."""

@@ -26,8 +26,15 @@ INVALIDATIONS_CHANNEL = "_near_cache:invalidations"
 
 
 class NearCache:
-    def __init__(self, events: RedisEventBus, ttl_seconds: float, capacity: int) -> None:
+    def __init__(
+        self,
+        events: RedisEventBus,
+        ttl_seconds: float,
+        capacity: int,
+        channel: str = INVALIDATIONS_CHANNEL,
+    ) -> None:
         self._events = events
+        self._channel = channel
         self._ttl = ttl_seconds
         self._capacity = capacity
         # key -> (expires at, bus connection epoch when filled, value)
@@ -63,7 +70,12 @@ class NearCache:
     async def invalidate(self, keys: list[str]) -> None:
         """Drop `keys` here at once and in every other process through the bus."""
         self._drop(keys)
-        await self._events.publish(INVALIDATIONS_CHANNEL, {"keys": keys})
+        await self._events.publish(self._channel, {"keys": keys})
+
+    def forget(self, keys: list[str]) -> None:
+        """Drop `keys` in this process only (a newer value went to the shared cache: the next
+        read here fetches it)."""
+        self._drop(keys)
 
     def _drop(self, keys: list[str]) -> None:
         self._invalidations += 1
@@ -75,7 +87,7 @@ class NearCache:
         return self._listener is not None and not self._listener.done()
 
     async def start(self) -> None:
-        self._subscription = await self._events.subscribe(INVALIDATIONS_CHANNEL, max_pending=10_000)
+        self._subscription = await self._events.subscribe(self._channel, max_pending=10_000)
         self._listener = asyncio.create_task(self._listen(self._subscription), name="near-cache")
 
     async def stop(self) -> None:
