@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -83,64 +83,111 @@ def _bool(value: Any) -> bool:
     return bool(value)
 
 
+def _canonical_datetime(value: Any) -> str:
+    return _datetime(value).isoformat(timespec="microseconds")
+
+
+def _canonical_date(value: Any) -> str:
+    return (value if isinstance(value, date) else date.fromisoformat(str(value)[:10])).isoformat()
+
+
+def _canonical_json(value: Any) -> str:
+    # Prefixed, so JSON's null is not SQL's NULL.
+    dumped = json.dumps(
+        _json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return f"json:{dumped}"
+
+
+def _canonical_bytes(value: Any) -> str:
+    return "hex:" + (value.encode() if isinstance(value, str) else bytes(value)).hex()
+
+
+def _canonical_text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_CANONICAL: dict[Kind, Callable[[Any], Any]] = {
+    Kind.TIMESTAMPTZ: _canonical_datetime,
+    Kind.TIMESTAMP: _canonical_datetime,
+    Kind.DATE: _canonical_date,
+    Kind.JSON: _canonical_json,
+    Kind.BOOL: _bool,
+    Kind.BYTES: _canonical_bytes,
+    Kind.INT: int,
+    Kind.FLOAT: float,
+    Kind.TEXT: _canonical_text,
+}
+
+
 def canonical(kind: Kind, value: Any) -> Any:
     """A JSON-serialisable form of `value` that both engines' drivers agree on."""
-    if value is None:
-        return None
-    match kind:
-        case Kind.TIMESTAMPTZ | Kind.TIMESTAMP:
-            return _datetime(value).isoformat(timespec="microseconds")
-        case Kind.DATE:
-            return (
-                value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-            ).isoformat()
-        case Kind.JSON:
-            # Prefixed, so JSON's null is not SQL's NULL.
-            dumped = json.dumps(
-                _json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-            )
-            return f"json:{dumped}"
-        case Kind.BOOL:
-            return _bool(value)
-        case Kind.BYTES:
-            return "hex:" + (value.encode() if isinstance(value, str) else bytes(value)).hex()
-        case Kind.INT:
-            return int(value)
-        case Kind.FLOAT:
-            return float(value)
-        case _:
-            return value.decode() if isinstance(value, bytes) else str(value)
+    return None if value is None else _CANONICAL[kind](value)
+
+
+def _naive_utc(value: Any) -> datetime:
+    return _datetime(value).replace(tzinfo=None)
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _bytes(value: Any) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_FOR_POSTGRES: dict[Kind, Callable[[Any], Any]] = {
+    Kind.TIMESTAMPTZ: _datetime,
+    Kind.TIMESTAMP: _naive_utc,
+    Kind.DATE: _date,
+    Kind.JSON: _json_text,
+    Kind.BOOL: _bool,
+    Kind.BYTES: _bytes,
+    Kind.INT: int,
+    Kind.FLOAT: float,
+    Kind.TEXT: _text,
+}
 
 
 def for_postgres(kind: Kind, value: Any) -> Any:
     """A value read raw from SQLite as asyncpg's binary COPY takes it for a column of `kind`."""
-    if value is None:
-        return None
-    match kind:
-        case Kind.TIMESTAMPTZ:
-            return _datetime(value)
-        case Kind.TIMESTAMP:
-            return _datetime(value).replace(tzinfo=None)
-        case Kind.DATE:
-            return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-        case Kind.JSON:
-            if isinstance(value, bytes):
-                return value.decode()
-            return value if isinstance(value, str) else json.dumps(value)
-        case Kind.BOOL:
-            return _bool(value)
-        case Kind.BYTES:
-            return value.encode() if isinstance(value, str) else bytes(value)
-        case Kind.INT:
-            return int(value)
-        case Kind.FLOAT:
-            return float(value)
-        case _:
-            return value.decode() if isinstance(value, bytes) else str(value)
+    return None if value is None else _FOR_POSTGRES[kind](value)
+
+
+def converter(kinds: Sequence[Kind]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """`for_postgres` over a whole row of these kinds."""
+    makers = [_FOR_POSTGRES[kind] for kind in kinds]
+
+    def convert(row: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(
+            None if value is None else make(value) for make, value in zip(makers, row, strict=True)
+        )
+
+    return convert
 
 
 def row_digest(kinds: Sequence[Kind], row: Sequence[Any]) -> int:
-    values = [canonical(kind, value) for kind, value in zip(kinds, row, strict=True)]
+    makers = [_CANONICAL[kind] for kind in kinds]
+    return _digest(makers, row)
+
+
+def _digest(makers: Sequence[Callable[[Any], Any]], row: Sequence[Any]) -> int:
+    values = [
+        None if value is None else make(value) for make, value in zip(makers, row, strict=True)
+    ]
     encoded = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
     return int.from_bytes(hashlib.sha256(encoded).digest(), "big")
 
@@ -153,9 +200,12 @@ class TableSum:
     total: int = 0
 
     def add_rows(self, kinds: Sequence[Kind], rows: Iterable[Sequence[Any]]) -> None:
+        makers = [_CANONICAL[kind] for kind in kinds]
+        total, count = self.total, self.rows
         for row in rows:
-            self.rows += 1
-            self.total = (self.total + row_digest(kinds, row)) % _MODULUS
+            count += 1
+            total += _digest(makers, row)
+        self.total, self.rows = total % _MODULUS, count
 
     @property
     def hexdigest(self) -> str:

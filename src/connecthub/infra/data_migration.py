@@ -30,7 +30,7 @@ from connecthub.infra.canonical_rows import (
     ColumnSpec,
     Kind,
     TableSum,
-    for_postgres,
+    converter,
     kind_of,
     row_digest,
     row_key,
@@ -179,11 +179,8 @@ class SqliteSource:
         rows = self.connection.execute(sql, [*values, limit]).fetchall()
         if not rows:
             return [], None
-        kinds = plan.kinds
-        converted = [
-            tuple(for_postgres(kind, value) for kind, value in zip(kinds, row, strict=True))
-            for row in rows
-        ]
+        convert = converter(plan.kinds)
+        converted = [convert(row) for row in rows]
         return converted, [rows[-1][index] for index in plan.key_indexes]
 
     def rows(self, plan: TablePlan) -> Iterator[tuple[Any, ...]]:
