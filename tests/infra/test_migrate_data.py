@@ -50,6 +50,7 @@ def _migrate(env: TestEnv, source: Embedded, *args: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.timeout(300)
 async def test_the_same_reads_answer_from_postgresql(test_env: TestEnv, embedded: Embedded) -> None:
     async with serving(embedded.settings()) as (app, client):
         seeded = await seed(app, client)
@@ -96,6 +97,7 @@ async def test_the_same_reads_answer_from_postgresql(test_env: TestEnv, embedded
     assert all(count > 0 for count in counts.values()), counts
 
 
+@pytest.mark.timeout(300)
 async def test_killed_halfway_it_resumes_and_a_corrupted_row_is_named(
     test_env: TestEnv, embedded: Embedded
 ) -> None:
