@@ -54,6 +54,10 @@ async def test_media_move_into_the_object_store(test_env: TestEnv, seaweedfs: Se
             "every object at its size: valid",
             output,
         ), output
+        # Run again (before the new deployment writes anything): nothing is uploaded twice.
+        again = run_cli(environ, *args, *media)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert f"0 uploaded, {files} already there" in again.stdout, again.stdout
 
         async with serving(test_env.settings(**seaweedfs.settings(bucket))) as (app, client):
             after = (await client.get(url, headers=auth(seeded.tokens["alice"]))).json()
@@ -72,9 +76,6 @@ async def test_media_move_into_the_object_store(test_env: TestEnv, seaweedfs: Se
         local = old["url"].split("/system/media/", 1)[0] + "/system/media/"
         assert json.loads(json.dumps(after).replace(store, local)) == before
 
-        again = run_cli(environ, *args, *media)
-        assert again.returncode == 0, again.stdout + again.stderr
-        assert f"0 uploaded, {files} already there" in again.stdout, again.stdout
     finally:
         await drop_progress(test_env)
         await seaweedfs.delete_bucket(bucket)
