@@ -307,8 +307,11 @@ def migrate_data(
     pause: Annotated[float, typer.Option(hidden=True, help="Seconds between batches.")] = 0.0,
 ) -> None:
     """Copy an embedded instance (SQLite) into PostgreSQL: resumable, then validated."""
+    from sqlalchemy.exc import DBAPIError
+
     from connecthub import models
     from connecthub.infra import data_migration as moving
+    from connecthub.ops.logging import scrub_text
 
     settings = _settings()
     if media_to_s3 and not settings.media_storage_url.startswith("s3://"):
@@ -319,16 +322,19 @@ def migrate_data(
     tables = models.Base.metadata.sorted_tables
     try:
         if dry_run:
-            _run_on_database(moving.dry_run(options, tables, typer.echo))
+            asyncio.run(moving.dry_run(options, tables, typer.echo))
             if media_to_s3:
                 from connecthub.infra.media_move import survey
 
                 files, size = survey(media_from)
                 typer.echo(f"media: {files} files, {size} bytes to copy from {media_from}")
             return
-        outcome = _run_on_database(moving.migrate(options, tables, settings, typer.echo))
+        outcome = asyncio.run(moving.migrate(options, tables, settings, typer.echo))
     except moving.MigrateDataError as exc:
         raise _fail(f"migrate-data: {exc}") from None
+    except DBAPIError as exc:  # the schema's migration on the target
+        reason = scrub_text(str(exc.orig or exc).strip().splitlines()[0])
+        raise _fail(f"migrate-data: --to: cannot migrate the target ({reason})") from None
     for line in moving.describe_checks(outcome):
         typer.echo(line)
     media_ok = True

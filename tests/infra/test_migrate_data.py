@@ -9,9 +9,11 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -32,9 +34,30 @@ from tests.infra.migrate_data_support import (
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
 
-pytestmark = pytest.mark.skipif(
+needs_postgres = pytest.mark.skipif(
     postgres_server_url() is None, reason="the target of migrate-data is PostgreSQL"
 )
+
+
+async def test_refusals_name_the_option(test_env: TestEnv, tmp_path: Path) -> None:
+    """Wrong URLs and a source that is not this release's schema are refused in one line
+    (exit 2), before anything is written."""
+    source = (await make_embedded(test_env)).url
+    target = "postgresql://nobody@127.0.0.1:1/none"
+    missing, unmigrated = tmp_path / "missing.db", tmp_path / "empty.db"
+    sqlite3.connect(unmigrated).close()
+    cases = [
+        (f"sqlite:///{missing}", target, f"--from: no SQLite database at {missing}"),
+        (target, target, "--from: expected sqlite:///<file>"),
+        (f"sqlite:///{unmigrated}", target, "--from: the source is at migration none"),
+        (source, "sqlite:///other.db", "--to: expected postgresql://"),
+        (source, target, "--to: cannot connect"),
+    ]
+    for origin, destination, message in cases:
+        result = run_cli(test_env.environ(), "migrate-data", "--from", origin, "--to", destination)
+        assert result.returncode == 2, (origin, destination, result.stdout, result.stderr)
+        assert message in result.stderr, (origin, destination, result.stderr)
+        assert "Traceback" not in result.stderr
 
 
 @pytest.fixture
@@ -50,6 +73,7 @@ def _migrate(env: TestEnv, source: Embedded, *args: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+@needs_postgres
 @pytest.mark.timeout(300)
 async def test_the_same_reads_answer_from_postgresql(test_env: TestEnv, embedded: Embedded) -> None:
     async with serving(embedded.settings()) as (app, client):
@@ -97,6 +121,7 @@ async def test_the_same_reads_answer_from_postgresql(test_env: TestEnv, embedded
     assert all(count > 0 for count in counts.values()), counts
 
 
+@needs_postgres
 @pytest.mark.timeout(300)
 async def test_killed_halfway_it_resumes_and_a_corrupted_row_is_named(
     test_env: TestEnv, embedded: Embedded
@@ -186,7 +211,5 @@ async def _wait_for_partial_table(
 
 
 def _sqlite_count(embedded: Embedded, table: str) -> int:
-    import sqlite3
-
     with sqlite3.connect(embedded.path) as connection:
         return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608

@@ -438,7 +438,11 @@ class Options:
 async def _connect(options: Options) -> PgConnection:
     import asyncpg  # type: ignore[import-untyped]
 
-    return await asyncpg.connect(postgres_dsn(options.target_url), timeout=30)
+    try:
+        return await asyncpg.connect(postgres_dsn(options.target_url), timeout=30)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MigrateDataError(f"--to: cannot connect ({reason})") from None
 
 
 async def dry_run(options: Options, tables: Sequence[Table], echo: Echo) -> list[TablePlan]:
@@ -504,11 +508,11 @@ async def migrate(
     source = SqliteSource(sqlite_path(options.source_url))
     try:
         _check_source_revision(source)
-        target_settings = settings.model_copy(update={"database_url": options.target_url})
-        revision = await migrations.upgrade(target_settings)
-        echo(f"target schema at migration {revision}")
         connection = await _connect(options)
         try:
+            target_settings = settings.model_copy(update={"database_url": options.target_url})
+            revision = await migrations.upgrade(target_settings)
+            echo(f"target schema at migration {revision}")
             if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", _RUN_LOCK_KEY):
                 raise MigrateDataError("--to: another migrate-data run is writing this target")
             await connection.execute(_PROGRESS_DDL)
