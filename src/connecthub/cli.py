@@ -307,6 +307,8 @@ def migrate_data(
     pause: Annotated[float, typer.Option(hidden=True, help="Seconds between batches.")] = 0.0,
 ) -> None:
     """Copy an embedded instance (SQLite) into PostgreSQL: resumable, then validated."""
+    import sqlite3
+
     from sqlalchemy.exc import DBAPIError
 
     from connecthub import models
@@ -332,6 +334,8 @@ def migrate_data(
         outcome = asyncio.run(moving.migrate(options, tables, settings, typer.echo))
     except moving.MigrateDataError as exc:
         raise _fail(f"migrate-data: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise _fail(f"migrate-data: --from: cannot read the SQLite database ({exc})") from None
     except DBAPIError as exc:  # the schema's migration on the target
         reason = scrub_text(str(exc.orig or exc).strip().splitlines()[0])
         raise _fail(f"migrate-data: --to: cannot migrate the target ({reason})") from None
