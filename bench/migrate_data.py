@@ -247,7 +247,9 @@ def main() -> None:
                 raise SystemExit(run.returncode)
             copied = int(re.search(r"copied (\d+) rows in ([\d.]+) s", run.stdout)[1])  # type: ignore[index]
             copy_seconds = float(re.search(r"copied \d+ rows in ([\d.]+) s", run.stdout)[1])  # type: ignore[index]
+            validation = float(re.search(r"rows in ([\d.]+) s, counts", run.stdout)[1])  # type: ignore[index]
             print(f"rows copied: {copied}")
+            print(f"validation: {validation:.1f} s, {copied / validation:,.0f} rows/s")
             print(f"copy: {copy_seconds:.1f} s, {copied / copy_seconds:,.0f} rows/s")
             print(f"command total (start-up, schema, copy, validation): {total:.1f} s")
             print(f"end to end: {copied / total:,.0f} rows/s")

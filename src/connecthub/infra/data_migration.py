@@ -572,6 +572,7 @@ def describe_checks(outcome: Outcome) -> list[str]:
     rows = sum(check.source.rows for check in outcome.checks)
     verdict = "valid" if outcome.ok else f"INVALID ({len(outcome.failed)} tables differ)"
     lines.append(
-        f"validation: {len(outcome.checks)} tables, {rows} rows, counts and checksums: {verdict}"
+        f"validation: {len(outcome.checks)} tables, {rows} rows in "
+        f"{outcome.validate_seconds:.1f} s, counts and checksums: {verdict}"
     )
     return lines
