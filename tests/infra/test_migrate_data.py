@@ -127,7 +127,7 @@ async def test_killed_halfway_it_resumes_and_a_corrupted_row_is_named(
     test_env: TestEnv, embedded: Embedded
 ) -> None:
     async with serving(embedded.settings()) as (app, client):
-        await seed(app, client, statuses=45)
+        await seed(app, client, statuses=60)
 
     code, output = _migrate(test_env, embedded, "--dry-run", "--batch-size", "10")
     assert code == 0, output
@@ -140,7 +140,7 @@ async def test_killed_halfway_it_resumes_and_a_corrupted_row_is_named(
     process = subprocess.Popen(
         connecthub_command(
             "migrate-data", "--from", embedded.url, "--to", test_env.database_url,
-            "--batch-size", "10", "--pause", "0.3",
+            "--batch-size", "10", "--pause", "0.5",
         ),
         env=test_env.environ(),
         stdout=log.open("wb"),
