@@ -213,3 +213,29 @@ async def _wait_for_partial_table(
 def _sqlite_count(embedded: Embedded, table: str) -> int:
     with sqlite3.connect(embedded.path) as connection:
         return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+
+
+@needs_postgres
+@pytest.mark.timeout(300)
+async def test_a_row_postgresql_refuses_stops_the_run_and_fixed_it_goes_on(
+    test_env: TestEnv, embedded: Embedded
+) -> None:
+    """SQLite does not enforce VARCHAR lengths; PostgreSQL does. The run stops naming the
+    table and where, keeps what it copied, and after the row is fixed it completes."""
+    with sqlite3.connect(embedded.path) as connection:
+        rows = [(n, f"tag{n}", f"tag{n}", "2026-12-04 21:40:52.123456") for n in range(1, 26)]
+        rows.append((26, "x" * 200, "x" * 200, "2026-12-04 21:40:52.123456"))
+        connection.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", rows)
+
+    code, output = _migrate(test_env, embedded, "--batch-size", "10")
+    assert code == 2, output
+    assert "tags: the rows after key [20] could not be written: StringDataRightTruncation" in output
+    held = await target_fetch(test_env, "SELECT count(*), max(id) FROM tags")
+    assert tuple(held[0]) == (20, 20)
+
+    with sqlite3.connect(embedded.path) as connection:
+        connection.execute("UPDATE tags SET name = 'long', name_key = 'long' WHERE id = 26")
+    code, output = _migrate(test_env, embedded, "--batch-size", "10")
+    assert code == 0, output
+    assert "tags: resuming after 20 rows (key [20])" in output, output
+    assert "counts and checksums: valid" in output, output

@@ -14,6 +14,7 @@ docs/migrate-data.md."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import time
@@ -340,8 +341,10 @@ async def _copy_table(
                     _RECORD_BATCH, plan.name, json.dumps(last_key), len(records)
                 )
         except Exception as exc:
-            if not fetch.done():
-                fetch.cancel()
+            # The read ahead runs on a thread (it cannot be cancelled): let it finish before
+            # the source closes under it.
+            with contextlib.suppress(Exception):
+                await fetch
             raise MigrateDataError(
                 f"{plan.name}: the rows after key {plan.last_key} could not be written: "
                 f"{type(exc).__name__}: {exc}"
