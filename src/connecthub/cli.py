@@ -287,6 +287,87 @@ def migrate() -> None:
     typer.echo(f"Database is at migration {revision}.")
 
 
+@app.command("migrate-data")
+def migrate_data(
+    source: Annotated[str, typer.Option("--from", help="The embedded database: sqlite:///<file>.")],
+    target: Annotated[
+        str, typer.Option("--to", help="PostgreSQL, a direct connection: postgresql://…")
+    ],
+    dry_run: Annotated[bool, typer.Option(help="Print the plan and the counts; write nothing.")] = (
+        False
+    ),
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch (one COPY).")] = 5000,
+    media_to_s3: Annotated[
+        bool,
+        typer.Option(help="Also copy the local media files into MEDIA_STORAGE_URL (s3://…)."),
+    ] = False,
+    media_from: Annotated[
+        Path, typer.Option(help="The local media directory (with --media-to-s3).")
+    ] = Path("data/media"),
+    pause: Annotated[float, typer.Option(hidden=True, help="Seconds between batches.")] = 0.0,
+) -> None:
+    """Copy an embedded instance (SQLite) into PostgreSQL: resumable, then validated."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    from connecthub import models
+    from connecthub.infra import data_migration as moving
+    from connecthub.ops.logging import scrub_text
+
+    settings = _settings()
+    if media_to_s3 and not settings.media_storage_url.startswith("s3://"):
+        raise _fail("MEDIA_STORAGE_URL: --media-to-s3 copies into an s3:// store; set it.")
+    if media_to_s3 and not media_from.is_dir():
+        raise _fail(f"--media-from: no media directory at {media_from}")
+    options = moving.Options(source, target, batch_size, dry_run, pause)
+    tables = models.Base.metadata.sorted_tables
+    try:
+        if dry_run:
+            asyncio.run(moving.dry_run(options, tables, typer.echo))
+            if media_to_s3:
+                from connecthub.infra.media_move import survey
+
+                files, size = survey(media_from)
+                typer.echo(f"media: {files} files, {size} bytes to copy from {media_from}")
+            return
+        outcome = asyncio.run(moving.migrate(options, tables, settings, typer.echo))
+    except moving.MigrateDataError as exc:
+        raise _fail(f"migrate-data: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise _fail(f"migrate-data: --from: cannot read the SQLite database ({exc})") from None
+    except DBAPIError as exc:  # the schema's migration on the target
+        reason = scrub_text(str(exc.orig or exc).strip().splitlines()[0])
+        raise _fail(f"migrate-data: --to: cannot migrate the target ({reason})") from None
+    for line in moving.describe_checks(outcome):
+        typer.echo(line)
+    media_ok = True
+    if media_to_s3:
+        media_ok = asyncio.run(_move_media(settings, media_from))
+    if not outcome.ok or not media_ok:
+        raise typer.Exit(1)
+    typer.echo(
+        f"Done: {sum(plan.source_rows for plan in outcome.plans)} rows in "
+        f"{len(outcome.plans)} tables, {outcome.sequences_reset} sequences reset."
+    )
+
+
+async def _move_media(settings: Settings, root: Path) -> bool:
+    from connecthub.infra.media_move import copy_media
+    from connecthub.infra.storage import StorageError, storage_from_settings
+
+    store = storage_from_settings(settings)
+    try:
+        report = await copy_media(root, store)
+    except StorageError as exc:
+        typer.echo(f"media: the store failed ({type(exc).__name__}: {exc})", err=True)
+        return False
+    finally:
+        await store.close()
+    typer.echo(report.describe())
+    return report.ok
+
+
 @admin_app.command("create-user")
 def create_user(
     username: Annotated[str, typer.Option(help="The account's username.")],
