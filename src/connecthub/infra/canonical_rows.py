@@ -1,6 +1,6 @@
 """Rows of either engine in one canonical form, and order-free checksums of whole tables:
 how `migrate-data` proves a PostgreSQL copy holds what the SQLite file held
-(docs/adr/0042-c-migrate-data.md).
+(docs/adr/0043-migrate-data.md).
 
 A column's kind is read from the PostgreSQL side (the target's catalog), and both sides'
 values are canonicalised by it: SQLite keeps datetimes as naive UTC text, booleans as 0/1,

@@ -8,7 +8,7 @@ transaction, so a run killed at any moment leaves whole batches and a record tha
 where to go on: the next run continues after the last recorded key and copies no row twice.
 Sequences are moved past the copied ids. Before it reports success the run validates every
 table: row counts and an order-free checksum of the canonicalised rows on both sides
-(`canonical_rows`), naming each table that differs. docs/adr/0042-c-migrate-data.md;
+(`canonical_rows`), naming each table that differs. docs/adr/0043-migrate-data.md;
 docs/migrate-data.md."""
 
 from __future__ import annotations
