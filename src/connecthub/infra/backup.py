@@ -196,7 +196,27 @@ def create(settings: Settings, destination: Path) -> Summary:
     started = time.perf_counter()
     source = sqlite_path(settings)
     _empty_or_absent(destination, "PATH")
+    existed = destination.exists()
     destination.mkdir(parents=True, exist_ok=True)
+    try:
+        return _create_into(settings, source, destination, started)
+    except BaseException:
+        _remove_contents(destination, keep=existed)
+        raise
+
+
+def _remove_contents(directory: Path, *, keep: bool) -> None:
+    """Undoes a failed backup or restore: what it wrote goes, so a retry starts clean."""
+    for child in directory.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    if not keep:
+        directory.rmdir()
+
+
+def _create_into(settings: Settings, source: Path, destination: Path, started: float) -> Summary:
     database = destination / DATABASE_FILE
     taken_at = datetime.datetime.now(datetime.UTC)
     _snapshot(source, database, settings.sqlite_busy_timeout_seconds)
@@ -269,13 +289,7 @@ def restore(backup: Path, data_dir: Path) -> Summary:
     try:
         summary = _restore_into(backup, manifest, data_dir.resolve())
     except BaseException:
-        for child in data_dir.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-        if not existed:
-            data_dir.rmdir()
+        _remove_contents(data_dir, keep=existed)
         raise
     return dataclasses.replace(summary, seconds=time.perf_counter() - started)
 
