@@ -21,6 +21,7 @@ from tests.media import files
 from tests.servers import start_inprocess_server
 
 PASSWORD = "correct horse battery staple"
+TIMEOUT = 120  # a loaded machine; never a measure
 
 
 class EmbeddedEnv(conftest.TestEnv):
@@ -64,6 +65,7 @@ def _bearer(env: EmbeddedEnv, url: str, username: str) -> dict[str, str]:
     assert created.returncode == 0, created.stderr
     oauth_app = httpx.post(
         f"{url}/api/v1/apps",
+        timeout=TIMEOUT,
         json={
             "client_name": "backup test",
             "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
@@ -80,6 +82,7 @@ def _bearer(env: EmbeddedEnv, url: str, username: str) -> dict[str, str]:
             "password": PASSWORD,
             "scope": "read write",
         },
+        timeout=TIMEOUT,
     )
     assert token.status_code == 200, token.text
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
@@ -91,7 +94,7 @@ class Writer(threading.Thread):
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         super().__init__(daemon=True)
-        self.client = httpx.Client(base_url=url, headers=headers, timeout=30)
+        self.client = httpx.Client(base_url=url, headers=headers, timeout=TIMEOUT)
         self.acked: list[tuple[str, float]] = []
         self.failures: list[str] = []
         self.stopping = threading.Event()
@@ -108,7 +111,7 @@ class Writer(threading.Thread):
 
     def stop(self) -> None:
         self.stopping.set()
-        self.join(timeout=60)
+        self.join(timeout=TIMEOUT + 30)
         self.client.close()
 
 
@@ -122,7 +125,7 @@ def test_a_backup_taken_under_writes_restores_and_serves(tmp_path: Path) -> None
             f"{server.url}/api/v2/media",
             headers=headers,
             files={"file": ("a.png", files.png())},
-            timeout=30,
+            timeout=TIMEOUT,
         )
         assert upload.status_code in (200, 202), upload.text
         media = upload.json()
@@ -130,20 +133,20 @@ def test_a_backup_taken_under_writes_restores_and_serves(tmp_path: Path) -> None
             f"{server.url}/api/v1/statuses",
             headers=headers,
             json={"status": "with a picture", "media_ids": [media["id"]]},
-            timeout=30,
+            timeout=TIMEOUT,
         )
         assert with_media.status_code == 200, with_media.text
 
         writer = Writer(server.url, headers)
         writer.start()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + TIMEOUT
         while len(writer.acked) < 5 and time.monotonic() < deadline:
             time.sleep(0.05)
         began = time.time()
         acked_before = [status_id for status_id, at in writer.acked if at < began]
         created = run_cli(live.environ(), "backup", "create", str(tmp_path / "backup"))
         after_backup = len(writer.acked)
-        deadline = time.monotonic() + 60  # the server kept taking writes meanwhile
+        deadline = time.monotonic() + TIMEOUT  # the server kept taking writes meanwhile
         while len(writer.acked) < after_backup + 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         writer.stop()
@@ -180,7 +183,7 @@ def test_a_backup_taken_under_writes_restores_and_serves(tmp_path: Path) -> None
     )
     restored_server = start_inprocess_server(again, MEDIA_STORAGE_URL=values["MEDIA_STORAGE_URL"])
     try:
-        with httpx.Client(base_url=restored_server.url, headers=headers, timeout=30) as client:
+        with httpx.Client(base_url=restored_server.url, headers=headers, timeout=TIMEOUT) as client:
             # The token was made before the backup: the restored instance still knows it.
             me = client.get("/api/v1/accounts/verify_credentials")
             assert me.status_code == 200, me.text
