@@ -267,3 +267,25 @@ def test_a_postgresql_database_is_pointed_to_pgbackrest(tmp_path: Path) -> None:
     assert "pgBackRest" in result.stderr
     assert "docs/backups.md" in result.stderr
     assert not (tmp_path / "backup").exists()
+
+
+def test_a_corrupt_database_with_a_matching_digest_fails_integrity_check(
+    backup_dir: Path, tmp_path: Path
+) -> None:
+    import hashlib
+
+    database = backup_dir / "connecthub.db"
+    content = bytearray(database.read_bytes())
+    page_size = int.from_bytes(content[16:18], "big")
+    for page in range(2, len(content) // page_size):  # every b-tree page's header garbled
+        content[page * page_size : page * page_size + 12] = b"\xff" * 12
+    database.write_bytes(bytes(content))
+    manifest_path = backup_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["database"]["sha256"] = hashlib.sha256(content).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    target = tmp_path / "target"
+    result = run_cli({}, "backup", "restore", str(backup_dir), "--data-dir", str(target))
+    assert result.returncode == 2
+    assert result.stderr.startswith("PATH: PRAGMA integrity_check failed")
+    assert not target.exists()

@@ -311,6 +311,8 @@ def _restore_into(backup: Path, manifest: dict[str, object], data_dir: Path) -> 
             raise BackupError(f"PATH: PRAGMA integrity_check failed: {integrity}")
         counts = _table_counts(connection)
         connection.execute("PRAGMA journal_mode=WAL")  # as the server runs it
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"PATH: PRAGMA integrity_check failed: {exc}") from None
     finally:
         connection.close()
     expected = described["row_counts"]
