@@ -453,7 +453,7 @@ def _drill(run: Drill, timings: dict[str, float]) -> int:
         run.pgbackrest(
             f"--pg1-path={restored}",
             "--type=time",
-            f"--target={utc(target)}",
+            f"--target={utc(target + args.target_shift)}",
             "--target-action=promote",
             "--archive-mode=off",
             "restore",
@@ -489,7 +489,9 @@ def _drill(run: Drill, timings: dict[str, float]) -> int:
             "SELECT count(*) FROM statuses WHERE id % 2 = 0",
         )
     )
-    last_acked = max((entry.acked_at for entry in before), default=target)
+    last_acked = max(
+        (entry.acked_at for entry in before if entry.status_id in present), default=target
+    )
     served = httpx.get(f"{restored_url}/api/v1/timelines/public?local=true&limit=1", timeout=30)
 
     full = timings["backup: full (the load keeps writing)"]
@@ -567,6 +569,13 @@ def main() -> None:
     parser.add_argument("--http-port", type=int, default=8120)
     parser.add_argument("--restored-http-port", type=int, default=8121)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--target-shift",
+        type=float,
+        default=0.0,
+        help="restore this many seconds after the disaster moment (negative: before it) "
+        "while the ledger is still checked against the moment: checks that the check fails",
+    )
     args = parser.parse_args()
     if args.short:
         args.accounts, args.statuses = min(args.accounts, 50), min(args.statuses, 2000)
