@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
@@ -791,6 +792,71 @@ def _documents_app() -> typer.Typer:
 
 
 admin_app.add_typer(_documents_app(), name="documents")
+
+
+# --- connecthub backup (infra/backup.py, docs/backups.md) -------------------------------------
+
+backup_app = typer.Typer(
+    help="Embedded mode: back up the SQLite database, media and settings; restore them.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(backup_app, name="backup")
+backup_app.callback()(_admin_logging)  # audit lines on stdout, as `admin` writes them
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+@backup_app.command("create")
+def backup_create(
+    path: Annotated[Path, typer.Argument(help="A new (or empty) directory for the backup.")],
+) -> None:
+    """Write an online, consistent snapshot of the SQLite database, the media directory and
+    the settings a restore needs, with a manifest; the server keeps serving meanwhile."""
+    from connecthub.infra import backup
+    from connecthub.ops import audit
+
+    settings = _settings()
+    try:
+        summary = backup.create(settings, path)
+    except (backup.BackupError, OSError, sqlite3.Error) as exc:
+        raise _fail(str(exc)) from None
+    audit.record_cli("backup_create", path=str(path.resolve()), rows=summary.rows)
+    typer.echo(
+        f"Backup written to {path}: {summary.rows} rows in {summary.tables} tables "
+        f"({_megabytes(summary.database_bytes)}), {summary.media_files} media files "
+        f"({_megabytes(summary.media_bytes)}) in {summary.seconds:.1f} s."
+    )
+    typer.echo(f"It holds SECRET_KEY ({backup.SETTINGS_FILE}): keep it as safe as the key.")
+
+
+@backup_app.command("restore")
+def backup_restore(
+    path: Annotated[Path, typer.Argument(help="A directory written by `backup create`.")],
+    data_dir: Annotated[
+        Path, typer.Option(help="The new (or empty) data directory to restore into.")
+    ] = Path("data"),
+) -> None:
+    """Restore a backup into an empty data directory and verify it (manifest digests,
+    PRAGMA integrity_check, every table's row count, media sizes and digests)."""
+    from connecthub.infra import backup
+
+    try:
+        summary = backup.restore(path, data_dir)
+    except (backup.BackupError, OSError, sqlite3.Error) as exc:
+        raise _fail(str(exc)) from None
+    env_file = data_dir / backup.RESTORED_SETTINGS_FILE
+    typer.echo(
+        f"Restored into {data_dir}: {summary.rows} rows in {summary.tables} tables, "
+        f"{summary.media_files} media files; integrity_check ok, row counts match the "
+        f"manifest ({summary.seconds:.1f} s)."
+    )
+    typer.echo(
+        f"Its settings are in {env_file}: start with `set -a; . {env_file}; set +a; "
+        f"{_program()} serve`."
+    )
 
 
 @admin_app.command("purge-expired")
