@@ -544,6 +544,13 @@ async def edit_status(
     """Change text, spoiler, sensitivity, language or poll, keeping every version."""
     session = uow.session
     _check_length(settings, draft)
+    content, mentioned, tags = await _render(uow, settings, draft.text)
+    previous_mentions = set(await repository.mentioned_account_ids(session, status.id))
+    added = [a.id for a in mentioned if a.id not in previous_mentions]
+    if status.visibility == Visibility.DIRECT and added:
+        # Someone the edit adds is asked as a new recipient would be (those already
+        # mentioned have the message): refused whole, before anything changes.
+        await _check_direct_allowed(uow, status.account_id, added)
     media_ids = media_service.parse_ids(draft.media_ids)
     if media_ids or status.has_media:
         status.has_media = await media_service.attach(
@@ -553,7 +560,6 @@ async def edit_status(
     poll = await repository.poll_for_status(session, status.id)
     if not edits:  # the first edit also records the original version
         session.add(_version(status, poll, created_at=status.created_at))
-    content, mentioned, tags = await _render(uow, settings, draft.text)
     link = text.preview_link(draft.text, settings.local_domain)
     if link != text.preview_link(status.text, settings.local_domain):
         # Another first link: the old card goes now, the new one comes from its job.
@@ -566,7 +572,6 @@ async def edit_status(
     if draft.language is not None:
         status.language = draft.language
     status.edited_at = utcnow()
-    previous_mentions = set(await repository.mentioned_account_ids(session, status.id))
     await repository.replace_mentions(session, status.id, [a.id for a in mentioned])
     await repository.replace_tags(session, status.id, [t.id for t in tags])
     poll = await _edit_poll(uow, status, poll, draft.poll)
