@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from connecthub.accounts.models import Account
+from connecthub.analytics import service as analytics
 from connecthub.clock import utcnow
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
@@ -83,6 +84,11 @@ def _plain(model: object, condition: repository.Condition) -> Step:
     return step
 
 
+async def _analytics(uow: UnitOfWork, account: Account, batch: int) -> int:
+    # Pseudonymised events: found by hashing the id under each key still kept.
+    return await analytics.forget(uow, account.id)
+
+
 async def _reports(uow: UnitOfWork, account: Account, batch: int) -> int:
     return await reports.erase_reports_of(uow, account.id, batch)
 
@@ -128,6 +134,7 @@ STEPS: list[tuple[str, Step]] = [
     ("follows", _follows),
     ("data_exports", _exports),
     ("reports", _reports),
+    ("analytics_events", _analytics),
     *((model.__tablename__, _plain(model, where)) for model, where in repository.ERASED_ROWS),
     ("media", _media),
     ("tombstone", _tombstone),

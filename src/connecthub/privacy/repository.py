@@ -25,6 +25,7 @@ from connecthub.accounts.models import (
     User,
     WebSession,
 )
+from connecthub.analytics.models import AnalyticsEvent, AnalyticsKey
 from connecthub.announcements.models import AnnouncementDismissal, AnnouncementReaction
 from connecthub.config import Settings
 from connecthub.conversations.models import AccountConversation
@@ -369,6 +370,21 @@ RETENTION_RULES: tuple[Rule, ...] = (
         lambda s, now: or_(
             OAuthGrant.used_at < now - _days(s.retention_used_code_days),
             OAuthGrant.expires_at < now - _days(s.retention_used_code_days),
+        ),
+    ),
+    # Product analytics: pseudonymised events a short window, then their key, after which
+    # no count can be traced to anyone (analytics/service.py).
+    Rule(
+        "analytics_events",
+        AnalyticsEvent,
+        lambda s, now: AnalyticsEvent.day < (now - _days(s.analytics_event_days)).date(),
+    ),
+    Rule(
+        "analytics_keys",
+        AnalyticsKey,
+        lambda s, now: (
+            AnalyticsKey.period_start
+            < (now - _days(s.analytics_event_days + s.analytics_key_rotation_days)).date()
         ),
     ),
     Rule(

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub import channels
 from connecthub.accounts.models import Account
+from connecthub.analytics import service as analytics
 from connecthub.cards import service as cards_service
 from connecthub.clock import utcnow
 from connecthub.config import Settings
@@ -268,6 +269,9 @@ async def _insert_status(
     if parent is not None:
         await repository.bump(session, Status, parent.id, Status.replies_count)
     await session.flush()
+    await analytics.record(
+        uow, author.id, author.created_at, _analytics_kinds(visibility, parent, poll, draft)
+    )
     # `author` is the row as the post's count left it (`_author`): its entity is rendered
     # from it, not read back.
     remember_new(
@@ -292,6 +296,20 @@ async def _insert_status(
     )
     detection_service.queue_status(uow, settings, status, edit=False)
     return status
+
+
+def _analytics_kinds(
+    visibility: Visibility, parent: Status | None, poll: Poll | None, draft: StatusDraft
+) -> list[str]:
+    """What a new status counts as in product analytics (recorded only with consent)."""
+    kinds = [analytics.MESSAGE if visibility == Visibility.DIRECT else analytics.POST]
+    if parent is not None:
+        kinds.append(analytics.REPLY)
+    if poll is not None:
+        kinds.append(analytics.POLL)
+    if draft.media_ids:
+        kinds.append(analytics.MEDIA)
+    return kinds
 
 
 async def _after_post(
