@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from connecthub.accounts.models import Account
 from connecthub.analytics import service as analytics
 from connecthub.clock import utcnow
+from connecthub.infra import entity_cache
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
@@ -53,6 +54,7 @@ class Outcome:
 async def _statuses(uow: UnitOfWork, account: Account, batch: int) -> int:
     settings = uow.engines.settings
     ids = await repository.status_ids_of(uow.session, account.id, batch)
+    tag_ids = await statuses_service.tags_of(uow.session, ids)
     for status_id in ids:
         # Deleting a status also deletes the account's own boosts of it: re-read each.
         status = await uow.session.get(Status, status_id)
@@ -62,6 +64,8 @@ async def _statuses(uow: UnitOfWork, account: Account, batch: int) -> int:
             await statuses_service.remove_boost(uow, status)
         else:
             await statuses_service.delete_status(uow, settings, status)
+    # In the same transaction as the statuses: a run stopped here loses no tag to check.
+    await statuses_service.drop_unused_tags(uow.session, tag_ids, account.id)
     return len(ids)
 
 
@@ -82,6 +86,16 @@ def _plain(model: object, condition: repository.Condition) -> Step:
         return await repository.delete_some(uow.session, model, condition(account.id), batch)
 
     return step
+
+
+async def _mentions(uow: UnitOfWork, account: Account, batch: int) -> int:
+    # Others' statuses that mention it: the mention goes, and their cached renderings.
+    return await statuses.drop_mentions_of(uow.session, account.id, batch)
+
+
+async def _tags(uow: UnitOfWork, account: Account, batch: int) -> int:
+    # Followed and featured hashtags nobody else has (their rows go in the plain steps).
+    return await statuses.drop_tags_kept_by(uow.session, account.id, batch)
 
 
 async def _analytics(uow: UnitOfWork, account: Account, batch: int) -> int:
@@ -113,6 +127,8 @@ async def _tombstone(uow: UnitOfWork, account: Account, batch: int) -> int:
     account.last_status_at = None
     account.suspended_at = account.suspended_at or utcnow()
     await repository.delete_user(uow.session, account.id)
+    # Renderings keyed by its id go now, not when their generation's entries expire.
+    entity_cache.drop_account_on_commit(uow.session, account.id)
     deletion = await repository.deletion_of(uow.session, account.id)
     if deletion is not None and deletion.completed_at is None:
         deletion.completed_at = utcnow()
@@ -135,6 +151,8 @@ STEPS: list[tuple[str, Step]] = [
     ("data_exports", _exports),
     ("reports", _reports),
     ("analytics_events", _analytics),
+    ("tags", _tags),
+    ("mentions", _mentions),
     *((model.__tablename__, _plain(model, where)) for model, where in repository.ERASED_ROWS),
     ("media", _media),
     ("tombstone", _tombstone),

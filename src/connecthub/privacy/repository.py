@@ -56,7 +56,6 @@ from connecthub.scheduled.models import ScheduledStatus
 from connecthub.statuses.models import (
     Bookmark,
     FeaturedTag,
-    Mention,
     Status,
     StatusPin,
     TagFollow,
@@ -84,7 +83,6 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (AnnouncementReaction, lambda a: AnnouncementReaction.account_id == a),
     (AnnouncementDismissal, lambda a: AnnouncementDismissal.account_id == a),
     (StatusPin, lambda a: StatusPin.account_id == a),
-    (Mention, lambda a: Mention.account_id == a),
     (TagFollow, lambda a: TagFollow.account_id == a),
     (ThreadMute, lambda a: ThreadMute.account_id == a),
     (FollowRequest, _either_way(FollowRequest)),

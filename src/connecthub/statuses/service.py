@@ -36,7 +36,7 @@ from connecthub.detection import service as detection_service
 from connecthub.detection.spam import is_new as is_new_account
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id, parse_id
-from connecthub.infra import idempotency
+from connecthub.infra import entity_cache, idempotency
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance.limits import RAW_STATUS_LENGTH_FACTOR
 from connecthub.media import service as media_service
@@ -53,6 +53,7 @@ from connecthub.statuses.models import (
 )
 from connecthub.statuses.schemas import VISIBILITIES, PollDraft, StatusDraft
 from connecthub.statuses.serializers import (
+    STATUS,
     remember_new,
     remember_viewer_rules,
     status_entity,
@@ -700,6 +701,33 @@ async def readable_status(
 ) -> Status | None:
     """The status if `viewer_id` may read it (statuses/access.py), else None."""
     return await repository.readable_status(session, viewer_id, status_id)
+
+
+async def tags_of(session: AsyncSession, status_ids: Sequence[int]) -> list[int]:
+    """Account erasure: the hashtags these statuses use (asked before they go)."""
+    return await repository.tag_ids_of(session, status_ids)
+
+
+async def drop_unused_tags(session: AsyncSession, tag_ids: Sequence[int], account_id: int) -> int:
+    """Account erasure: a hashtag only the erased account used, followed or featured is
+    its text; it goes (a later use makes it again). Returns how many went."""
+    return await repository.delete_unused_tags(session, tag_ids, ignoring_account_id=account_id)
+
+
+async def drop_tags_kept_by(session: AsyncSession, account_id: int, limit: int) -> int:
+    """Account erasure: of the hashtags the account follows or features, those nobody else
+    uses. Returns how many it looked at (0 once none is left to look at)."""
+    tag_ids = await repository.tag_ids_followed_or_featured(session, account_id, limit)
+    await repository.delete_unused_tags(session, tag_ids, ignoring_account_id=account_id)
+    return 0
+
+
+async def drop_mentions_of(session: AsyncSession, account_id: int, limit: int) -> int:
+    """Account erasure: up to `limit` mentions of the account in others' statuses; those
+    statuses' cached renderings (which show the mention) go with the commit. How many."""
+    status_ids = await repository.drop_mentions_of(session, account_id, limit)
+    entity_cache.drop_on_commit(session, STATUS, status_ids)
+    return len(status_ids)
 
 
 async def drop_interactions_by(session: AsyncSession, account_id: int, limit: int) -> int:
