@@ -26,7 +26,7 @@ from connecthub.accounts.models import Account
 from connecthub.analytics import service as analytics
 from connecthub.clock import utcnow
 from connecthub.infra import entity_cache
-from connecthub.infra.engines import Engines
+from connecthub.infra.engines import Engines, forget_keys_naming
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.ops import audit
@@ -37,6 +37,7 @@ from connecthub.reports import service as reports
 from connecthub.statuses import service as statuses
 from connecthub.statuses import service as statuses_service
 from connecthub.statuses.models import Status
+from connecthub.timelines import service as timelines
 
 BATCH = 100
 CHUNKS_PER_RUN = 40
@@ -74,7 +75,10 @@ async def _interactions(uow: UnitOfWork, account: Account, batch: int) -> int:
 
 
 async def _follows(uow: UnitOfWork, account: Account, batch: int) -> int:
-    return await relationships.drop_follows_of(uow.session, account.id, batch)
+    dropped, followers = await relationships.drop_follows_of(uow.session, account.id, batch)
+    # Its statuses are gone by now (step 1): out of its former followers' home feeds too.
+    await timelines.forget_erased(uow, account.id, followers)
+    return dropped
 
 
 async def _exports(uow: UnitOfWork, account: Account, batch: int) -> int:
@@ -127,6 +131,9 @@ async def _tombstone(uow: UnitOfWork, account: Account, batch: int) -> int:
     account.last_status_at = None
     account.suspended_at = account.suspended_at or utcnow()
     await repository.delete_user(uow.session, account.id)
+    await timelines.forget_erased(uow, account.id, [])
+    # Counters, rate limits and renderings under keys that name it (Redis: one SCAN).
+    await forget_keys_naming(uow.engines, account.id)
     # Renderings keyed by its id go now, not when their generation's entries expire.
     entity_cache.drop_account_on_commit(uow.session, account.id)
     deletion = await repository.deletion_of(uow.session, account.id)
