@@ -7,14 +7,18 @@ carries on with what is left. Every step deletes "what is still there", and coun
 with exactly the rows a statement deleted, so nothing is counted twice.
 
 Order: statuses and boosts first (through the statuses service: boosts of them, reply and
-boost counts, conversations, media and timeline removal all follow its rules), then what
-the account gave others (favourites, poll votes), the follow graph both ways (the other
-accounts' counters kept right), its data exports (archives purged from the store through
-the portability service), the reports it filed or that are about it (their held media let
-go: reports service), the plain rows of `repository.ERASED_ROWS`, its remaining
-media and profile images, and last the tombstone: the account row keeps its id and
-username (reserved, as in Mastodon) and loses everything else; the user row (e-mail,
-password, second factor) is deleted.
+boost counts, conversations, media and timeline removal all follow its rules; hashtags
+only they used go with them), then what the account gave others (favourites, poll votes),
+the follow graph both ways (the other accounts' counters kept right, former followers'
+home feeds pruned of its deleted statuses), its data exports (archives purged from the
+store through the portability service), the reports it filed or that are about it (their
+held media let go: reports service), its analytics events, the hashtags it alone followed
+or featured, mentions of it (with the cached renderings of the statuses that held them),
+the plain rows of `repository.ERASED_ROWS`, its remaining media and profile images, and
+last the tombstone: the account row keeps its id and username (reserved, as in Mastodon)
+and loses everything else; the user row (e-mail, password, second factor) is deleted, and
+its home feed and every cache key naming it go. tests/privacy/test_deletion_verified.py
+searches every table, the cache keyspace and the media store afterwards.
 """
 
 from __future__ import annotations
