@@ -22,7 +22,8 @@ from connecthub.infra.db import Base
 from connecthub.media.models import MediaAttachment
 from connecthub.portability import tasks as portability_tasks
 from connecthub.statuses.models import Status
-from tests.conftest import TestEnv, running_app
+from tests.conftest import TestEnv as Env
+from tests.conftest import running_app
 from tests.media.conftest import SeaweedFS, Store, seaweedfs, store  # noqa: F401
 from tests.media.files import png
 from tests.media.support import all_stored_keys
@@ -219,7 +220,7 @@ async def _wait_store(app: FastAPI, expected: set[str], seconds: float = 60) -> 
 
 
 async def test_nothing_of_an_erased_account_is_left_anywhere(
-    test_env: TestEnv,
+    test_env: Env,
     store: Store,  # noqa: F811
 ) -> None:
     settings = {"jobs_in_server": True, "PUSH_ENDPOINT_TEST_HOSTS": "127.0.0.1", **store.overrides}
