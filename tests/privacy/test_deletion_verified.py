@@ -19,6 +19,8 @@ from sqlalchemy import select
 from connecthub.accounts.models import Account
 from connecthub.infra.cache import MemoryCache
 from connecthub.infra.db import Base
+from connecthub.infra.rate_limiters import MemoryRateLimiter
+from connecthub.infra.windows import MemoryWindowCounter
 from connecthub.media.models import MediaAttachment
 from connecthub.portability import tasks as portability_tasks
 from connecthub.statuses.models import Status
@@ -119,13 +121,22 @@ async def _redis_findings(
     return found
 
 
-def _memory_cache_findings(cache: MemoryCache, needles: set[str]) -> list[str]:
+def _in_process_findings(app: FastAPI, needles: set[str]) -> list[str]:
+    """Embedded: the process cache (keys and values), the spam counters' and the rate
+    limiter's keys."""
+    engines = app.state.engines
+    cache = engines.cache
+    assert isinstance(cache, MemoryCache)
     found = []
     for key, (_expires, value) in list(cache._entries.items()):
         text = value.decode("utf-8", "replace")
         hit = next((n for n in needles if n in key or n in text), None)
         if hit is not None:
             found.append(f"{key}: {hit} in {text[:160]}")
+    assert isinstance(engines.windows, MemoryWindowCounter)
+    assert isinstance(engines.ratelimiter, MemoryRateLimiter)
+    keys = [k[0] for k in engines.windows._counts] + [k[1] for k in engines.ratelimiter._entries]
+    found += [f"in-process key {key}" for key in keys if any(n in key for n in needles)]
     return found
 
 
@@ -272,8 +283,7 @@ async def test_nothing_of_an_erased_account_is_left_anywhere(
             delayed = {str(i) for i in media_ids}
             cached = await _redis_findings(app, prefix, needles, delayed)
         else:
-            assert isinstance(engines.cache, MemoryCache)
-            cached = _memory_cache_findings(engines.cache, needles)
+            cached = _in_process_findings(app, needles)
         assert not cached, "\n".join(cached)
         async with engines.db.session() as session:
             tombstone = await session.get(Account, alice.id)

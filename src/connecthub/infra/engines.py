@@ -138,10 +138,19 @@ async def forget_keys_naming(engines: Engines, identifier: int) -> int:
     account id names that account. How many keys went."""
     part = str(identifier)
     if engines.redis is None:
-        cache = engines.cache
-        if not isinstance(cache, MemoryCache):
-            return 0
-        return await cache.delete_matching(lambda key: part in key.split(":"))
+        from connecthub.infra.rate_limiters import MemoryRateLimiter
+
+        def names(key: str) -> bool:
+            return part in key.split(":")
+
+        gone = 0
+        if isinstance(engines.cache, MemoryCache):
+            gone += await engines.cache.delete_matching(names)
+        if isinstance(engines.windows, MemoryWindowCounter):
+            gone += engines.windows.forget_matching(names)
+        if isinstance(engines.ratelimiter, MemoryRateLimiter):
+            gone += engines.ratelimiter.forget_matching(names)
+        return gone
     prefix = engines.settings.redis_key_prefix
     doomed: list[bytes | str] = []
     for pattern in (f"{prefix}*:{part}", f"{prefix}*:{part}:*"):
