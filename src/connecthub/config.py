@@ -358,6 +358,15 @@ class Settings(BaseSettings):
     # Idempotency-Key records (only the first hour is ever read).
     retention_idempotency_hours: int = Field(default=24, ge=1, le=87_600)
 
+    # Product analytics (analytics/, docs/analytics.md): events of consenting accounts only,
+    # pseudonymised under a key replaced every ANALYTICS_KEY_ROTATION_DAYS, kept
+    # ANALYTICS_EVENT_DAYS; a published cell needs ANALYTICS_MIN_GROUP distinct accounts
+    # (k) and carries Laplace noise of scale 1/ANALYTICS_EPSILON (0: no noise).
+    analytics_key_rotation_days: int = Field(default=7, ge=1, le=366)
+    analytics_event_days: int = Field(default=35, ge=1, le=3660)
+    analytics_min_group: int = Field(default=10, ge=1, le=1_000_000)
+    analytics_epsilon: float = Field(default=1.0, ge=0, le=100)
+
     # Streaming (WebSocket + SSE): browser origins allowed to open a socket besides this
     # host (empty: any origin, as Mastodon, since streams are authenticated by token only;
     # clients that send no Origin header are always allowed).

@@ -1,6 +1,7 @@
 """Every domain's tables, imported in one place so Alembic sees the whole schema."""
 
 from connecthub.accounts import models as accounts_models
+from connecthub.analytics import models as analytics_models
 from connecthub.announcements import models as announcements_models
 from connecthub.cards import models as cards_models
 from connecthub.conversations import models as conversations_models
@@ -28,6 +29,7 @@ from connecthub.timelines import models as timelines_models
 __all__ = [
     "Base",
     "accounts_models",
+    "analytics_models",
     "announcements_models",
     "audit_trail",
     "cards_models",

@@ -163,6 +163,7 @@ HANDLED_ELSEWHERE = {
     ("account_deletions", "account_id"): "kept: the record of the deletion",
     ("trend_reviews", "reviewed_by_account_id"): "kept: a moderation record names the tombstone",
     ("data_exports", "account_id"): "portability service (archives purged)",
+    ("mentions", "account_id"): "statuses service step (cached renderings dropped)",
     ("account_warnings", "account_id"): "kept: a moderator's strike on another account",
     ("appeals", "approved_by_account_id"): "kept: a moderator's decision on another's appeal",
     ("appeals", "rejected_by_account_id"): "kept: a moderator's decision on another's appeal",

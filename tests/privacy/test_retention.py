@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from connecthub import clock
 from connecthub.accounts.models import OAuthApplication, OAuthGrant, OAuthToken, WebSession
+from connecthub.analytics.models import AnalyticsEvent, AnalyticsKey
 from connecthub.infra.idempotency import IdempotencyRecord
 from connecthub.infra.sweeper import Sweep
 from connecthub.privacy import retention
@@ -109,8 +110,24 @@ async def _seed(app: FastAPI) -> None:
                 IdempotencyRecord(
                     account_id=a, scope="s", key_hash="new", result={}, created_at=_ago(hours=23)
                 ),
+                # Analytics keys: 35 days after their 7-day period ended (period start before
+                # 2031-04-20); events: 35 days after their day (before 2031-04-27).
+                AnalyticsKey(id=1, period_start=date(2031, 4, 13), secret=b"old"),
+                AnalyticsKey(id=2, period_start=date(2031, 4, 20), secret=b"recent"),
             ]
         )
+        await session.flush()
+        session.add_all(
+            [
+                _event(1, date(2031, 4, 19)),
+                _event(2, date(2031, 4, 26)),
+                _event(2, date(2031, 4, 27)),
+            ]
+        )
+
+
+def _event(key_id: int, day: date) -> AnalyticsEvent:
+    return AnalyticsEvent(key_id=key_id, subject="s" * 64, kind="post", day=day, cohort="2031-01")
 
 
 async def _left(app: FastAPI) -> dict[str, Any]:
@@ -119,7 +136,15 @@ async def _left(app: FastAPI) -> dict[str, Any]:
         sessions = {s.user_agent: s.ip for s in await session.scalars(select(WebSession))}
         grants = sorted(g.redirect_uri for g in await session.scalars(select(OAuthGrant)))
         keys = sorted(r.key_hash for r in await session.scalars(select(IdempotencyRecord)))
-    return {"tokens": tokens, "sessions": sessions, "grants": grants, "keys": keys}
+        periods = sorted(k.period_start for k in await session.scalars(select(AnalyticsKey)))
+        days = sorted(e.day for e in await session.scalars(select(AnalyticsEvent)))
+    return {
+        "tokens": tokens,
+        "sessions": sessions,
+        "grants": grants,
+        "keys": keys,
+        "analytics": (periods, days),
+    }
 
 
 async def test_retention_purges_exactly_what_is_due(app: FastAPI, fake_clock: datetime) -> None:
@@ -132,6 +157,8 @@ async def test_retention_purges_exactly_what_is_due(app: FastAPI, fake_clock: da
         "ended_sessions": 2,
         "used_codes": 2,
         "idempotency_keys": 1,
+        "analytics_events": 2,
+        "analytics_keys": 1,
     }
     assert await _left(app) == {
         "tokens": {
@@ -148,6 +175,7 @@ async def test_retention_purges_exactly_what_is_due(app: FastAPI, fake_clock: da
         },
         "grants": ["pending", "used-6d"],
         "keys": ["new"],
+        "analytics": ([date(2031, 4, 20)], [date(2031, 4, 27)]),
     }
     again = await retention.purge(app.state.engines)
     assert set(again.values()) == {0}

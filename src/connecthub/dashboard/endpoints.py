@@ -46,6 +46,8 @@ async def _params(request: Request, caller: Caller) -> dict[str, Any]:
     summary="Totals and daily figures over a window of days",
     description="Keys: active_users, new_users, interactions, opened_reports, "
     "resolved_reports, tag_uses and tag_accounts (with `tag_uses[id]`, `tag_accounts[id]`); "
+    "analytics_active_posters (consenting accounts only; days under ANALYTICS_MIN_GROUP "
+    "accounts have no point, the others carry Laplace noise: docs/analytics.md); "
     "others are left out." + _WHO,
 )
 async def measures(
@@ -58,7 +60,9 @@ async def measures(
 @router.post(
     "/api/v1/admin/dimensions",
     summary="Breakdowns over a window of days",
-    description="Keys: languages, software_versions, space_usage (others are left out); "
+    description="Keys: languages, software_versions, space_usage, "
+    "analytics_active_posters_by_cohort, analytics_feature_usage (consenting accounts, "
+    "released as docs/analytics.md says; others are left out); "
     "`limit` (10 by default, at most 100)." + _WHO,
 )
 async def dimensions(

@@ -14,6 +14,7 @@ from typing import Any
 
 from connecthub import __version__, entities
 from connecthub.accounts.roles import Permission, has_permission
+from connecthub.analytics import service as analytics
 from connecthub.dashboard import repository
 from connecthub.errors import BadRequest, Forbidden, ValidationFailed
 from connecthub.ids import parse_id
@@ -117,6 +118,20 @@ async def _resolved_reports(uow: UnitOfWork, span: Window) -> tuple[int, dict[st
     return sum(counts.values()), counts
 
 
+async def _active_posters(uow: UnitOfWork, span: Window) -> tuple[int, dict[str, int]]:
+    """Consenting accounts that posted or sent a message, per day, through analytics'
+    release rule: days under k are left out of `data`, the others carry noise; the total
+    is the sum of the days shown (person-days)."""
+    cells = await analytics.released_cells(
+        uow, "active_posters", analytics.POSTING, span.first, span.last, "day"
+    )
+    counts = {cell.name: cell.value for cell in cells}
+    return sum(counts.values()), counts
+
+
+# Measures released through analytics (docs/analytics.md): suppressed days have no point.
+ANALYTICS_MEASURES: dict[str, Counter] = {"analytics_active_posters": _active_posters}
+
 MEASURES: dict[str, Counter] = {
     "active_users": _active_users,
     "new_users": _new_users,
@@ -151,17 +166,24 @@ async def measures(
     """`params`: the request's, for the measures that take their own (the hashtag's id)."""
     found: list[entities.AdminMeasure] = []
     for key in dict.fromkeys(keys):
-        counter = _tag_counter(key, params) if key in TAG_MEASURES else MEASURES.get(key)
+        counter = (
+            _tag_counter(key, params)
+            if key in TAG_MEASURES
+            else ANALYTICS_MEASURES.get(key) or MEASURES.get(key)
+        )
         if counter is None:
             continue
         total, counts = await counter(uow, span)
         previous, _ = await counter(uow, span.before())
+        data = _points(counts, span)
+        if key in ANALYTICS_MEASURES:  # a suppressed day is no point, not a zero
+            data = [point for point in data if point["date"][:10] in counts]
         found.append(
             {
                 "key": key,
                 "total": str(total),
                 "previous_total": str(previous),
-                "data": _points(counts, span),
+                "data": data,
             }
         )
     return found
@@ -224,8 +246,33 @@ async def _space(uow: UnitOfWork, span: Window, limit: int) -> list[entities.Adm
     return found
 
 
+async def _posters_by_cohort(
+    uow: UnitOfWork, span: Window, limit: int
+) -> list[entities.AdminDimensionData]:
+    """Consenting accounts that posted in the window, by the month they joined (cohorts
+    under k left out, the others with noise)."""
+    cells = await analytics.released_cells(
+        uow, "active_posters", analytics.POSTING, span.first, span.last, "cohort"
+    )
+    return [_named(c.name, f"Joined {c.name}", str(c.value)) for c in cells[-limit:]]
+
+
+async def _feature_usage(
+    uow: UnitOfWork, span: Window, limit: int
+) -> list[entities.AdminDimensionData]:
+    """Consenting accounts that used each feature in the window (posts, direct messages,
+    replies, polls, media), through the same release rule."""
+    cells = await analytics.released_cells(
+        uow, "features", analytics.KINDS, span.first, span.last, "kind"
+    )
+    ranked = sorted(cells, key=lambda c: -c.value)[:limit]
+    return [_named(c.name, c.name.capitalize(), str(c.value)) for c in ranked]
+
+
 Lister = Callable[[UnitOfWork, Window, int], Awaitable[list[entities.AdminDimensionData]]]
 DIMENSIONS: dict[str, Lister] = {
+    "analytics_active_posters_by_cohort": _posters_by_cohort,
+    "analytics_feature_usage": _feature_usage,
     "languages": _languages,
     "software_versions": _software,
     "space_usage": _space,

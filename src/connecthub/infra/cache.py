@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -116,6 +116,13 @@ class MemoryCache:
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._drop(key)
+
+    async def delete_matching(self, matches: Callable[[str], bool]) -> int:
+        """Drop every entry whose key `matches` (an erased account's); how many."""
+        doomed = [key for key in self._entries if matches(key)]
+        for key in doomed:
+            self._drop(key)
+        return len(doomed)
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         return [await self.get(key) for key in keys]

@@ -136,3 +136,41 @@ async def redis_facts(engines: Engines) -> RedisFacts | None:
         return None
     info = await engines.redis.info()
     return RedisFacts(str(info["redis_version"]), int(info["used_memory"]))
+
+
+# Keys never touched by `forget_keys_naming`: the job queue's own records (the erasure
+# job that calls it is one of them), which name ids only until the job ends.
+_KEPT_KEY_SPACES = ("jobs:",)
+
+
+async def forget_keys_naming(engines: Engines, identifier: int) -> int:
+    """Delete every cache key with `identifier` as one of its parts (counters, rate limits,
+    feeds, cached renderings of an erased account): a SCAN of this instance's keys in
+    Redis, the process cache embedded. Ids are unique across kinds, so a part equal to an
+    account id names that account. How many keys went."""
+    part = str(identifier)
+    if engines.redis is None:
+        from connecthub.infra.rate_limiters import MemoryRateLimiter
+
+        def names(key: str) -> bool:
+            return part in key.split(":")
+
+        gone = 0
+        if isinstance(engines.cache, MemoryCache):
+            gone += await engines.cache.delete_matching(names)
+        if isinstance(engines.windows, MemoryWindowCounter):
+            gone += engines.windows.forget_matching(names)
+        if isinstance(engines.ratelimiter, MemoryRateLimiter):
+            gone += engines.ratelimiter.forget_matching(names)
+        return gone
+    prefix = engines.settings.redis_key_prefix
+    doomed: list[bytes | str] = []
+    for pattern in (f"{prefix}*:{part}", f"{prefix}*:{part}:*"):
+        async for key in engines.redis.scan_iter(match=pattern, count=1000):
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            inner = name[len(prefix) :]
+            if not inner.startswith(_KEPT_KEY_SPACES) and part in inner.split(":"):
+                doomed.append(key)
+    for start in range(0, len(doomed), 500):
+        await engines.redis.delete(*doomed[start : start + 500])
+    return len(set(doomed))

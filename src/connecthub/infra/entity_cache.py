@@ -271,6 +271,28 @@ def retire_on_commit(session: Any, *kinds: str) -> None:
         _record(sync, _Tracked(kind, "id"), _EVERY)
 
 
+def drop_on_commit(session: Any, kind: str, ids: Iterable[int]) -> None:
+    """The entries of `kind` for `ids` are deleted when this session commits: for a change
+    to rows that feed them through a statement that does not name them."""
+    sync: Session = getattr(session, "sync_session", session)
+    for entity_id in ids:
+        _record(sync, _Tracked(kind, "id"), entity_id)
+
+
+def drop_account_on_commit(session: Any, account_id: int) -> None:
+    """Every entry keyed by the account's id (its profile, credentials, filter rules…),
+    deleted when this session commits: an erased account leaves no rendering behind, not
+    even one a generation bump has retired."""
+    kinds = {
+        tracked.kind
+        for table, kinds in _TRACKED.items()
+        for tracked in kinds
+        if tracked.column == "account_id" or table == "accounts"
+    }
+    for kind in kinds:
+        drop_on_commit(session, kind, [account_id])
+
+
 def _changed_keys(instance: object) -> list[tuple[str, object]]:
     return [
         (tracked.kind, getattr(instance, tracked.column, None))

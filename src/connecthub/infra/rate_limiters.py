@@ -69,6 +69,13 @@ class MemoryRateLimiter:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def forget_matching(self, matches: Callable[[str], bool]) -> int:
+        """Drop the entries of every key that `matches` (an erased account's); how many."""
+        doomed = [k for k in self._entries if matches(k[1])]
+        for k in doomed:
+            del self._entries[k]
+        return len(doomed)
+
     def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
         now = self._clock()
         entry = self._entries.get((bucket, key))

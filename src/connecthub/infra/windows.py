@@ -10,6 +10,7 @@ a thousand events costs what one does.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -51,6 +52,13 @@ class MemoryWindowCounter:
         if len(self._counts) > self._max_keys:
             self._forget_before(bucket - 1, window_seconds)
         return _estimate(self._counts[current_key], previous, elapsed)
+
+    def forget_matching(self, matches: Callable[[str], bool]) -> int:
+        """Drop the counts of every key that `matches` (an erased account's); how many."""
+        doomed = [k for k in self._counts if matches(k[0])]
+        for k in doomed:
+            del self._counts[k]
+        return len(doomed)
 
     def _forget_before(self, bucket: int, window_seconds: int) -> None:
         stale = [k for k in self._counts if k[1] == window_seconds and k[2] < bucket]

@@ -7,14 +7,18 @@ carries on with what is left. Every step deletes "what is still there", and coun
 with exactly the rows a statement deleted, so nothing is counted twice.
 
 Order: statuses and boosts first (through the statuses service: boosts of them, reply and
-boost counts, conversations, media and timeline removal all follow its rules), then what
-the account gave others (favourites, poll votes), the follow graph both ways (the other
-accounts' counters kept right), its data exports (archives purged from the store through
-the portability service), the reports it filed or that are about it (their held media let
-go: reports service), the plain rows of `repository.ERASED_ROWS`, its remaining
-media and profile images, and last the tombstone: the account row keeps its id and
-username (reserved, as in Mastodon) and loses everything else; the user row (e-mail,
-password, second factor) is deleted.
+boost counts, conversations, media and timeline removal all follow its rules; hashtags
+only they used go with them), then what the account gave others (favourites, poll votes),
+the follow graph both ways (the other accounts' counters kept right, former followers'
+home feeds pruned of its deleted statuses), its data exports (archives purged from the
+store through the portability service), the reports it filed or that are about it (their
+held media let go: reports service), its analytics events, the hashtags it alone followed
+or featured, mentions of it (with the cached renderings of the statuses that held them),
+the plain rows of `repository.ERASED_ROWS`, its remaining media and profile images, and
+last the tombstone: the account row keeps its id and username (reserved, as in Mastodon)
+and loses everything else; the user row (e-mail, password, second factor) is deleted, and
+its home feed and every cache key naming it go. tests/privacy/test_deletion_verified.py
+searches every table, the cache keyspace and the media store afterwards.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from connecthub.accounts.models import Account
+from connecthub.analytics import service as analytics
 from connecthub.clock import utcnow
-from connecthub.infra.engines import Engines
+from connecthub.infra import entity_cache
+from connecthub.infra.engines import Engines, forget_keys_naming
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.ops import audit
@@ -35,6 +41,7 @@ from connecthub.reports import service as reports
 from connecthub.statuses import service as statuses
 from connecthub.statuses import service as statuses_service
 from connecthub.statuses.models import Status
+from connecthub.timelines import service as timelines
 
 BATCH = 100
 CHUNKS_PER_RUN = 40
@@ -52,6 +59,7 @@ class Outcome:
 async def _statuses(uow: UnitOfWork, account: Account, batch: int) -> int:
     settings = uow.engines.settings
     ids = await repository.status_ids_of(uow.session, account.id, batch)
+    tag_ids = await statuses_service.tags_of(uow.session, ids)
     for status_id in ids:
         # Deleting a status also deletes the account's own boosts of it: re-read each.
         status = await uow.session.get(Status, status_id)
@@ -61,6 +69,8 @@ async def _statuses(uow: UnitOfWork, account: Account, batch: int) -> int:
             await statuses_service.remove_boost(uow, status)
         else:
             await statuses_service.delete_status(uow, settings, status)
+    # In the same transaction as the statuses: a run stopped here loses no tag to check.
+    await statuses_service.drop_unused_tags(uow.session, tag_ids, account.id)
     return len(ids)
 
 
@@ -69,7 +79,10 @@ async def _interactions(uow: UnitOfWork, account: Account, batch: int) -> int:
 
 
 async def _follows(uow: UnitOfWork, account: Account, batch: int) -> int:
-    return await relationships.drop_follows_of(uow.session, account.id, batch)
+    dropped, followers = await relationships.drop_follows_of(uow.session, account.id, batch)
+    # Its statuses are gone by now (step 1): out of its former followers' home feeds too.
+    await timelines.forget_erased(uow, account.id, followers)
+    return dropped
 
 
 async def _exports(uow: UnitOfWork, account: Account, batch: int) -> int:
@@ -81,6 +94,21 @@ def _plain(model: object, condition: repository.Condition) -> Step:
         return await repository.delete_some(uow.session, model, condition(account.id), batch)
 
     return step
+
+
+async def _mentions(uow: UnitOfWork, account: Account, batch: int) -> int:
+    # Others' statuses that mention it: the mention goes, and their cached renderings.
+    return await statuses.drop_mentions_of(uow.session, account.id, batch)
+
+
+async def _tags(uow: UnitOfWork, account: Account, batch: int) -> int:
+    # Followed and featured hashtags nobody else has (their rows go in the plain steps).
+    return await statuses.drop_tags_kept_by(uow.session, account.id, batch)
+
+
+async def _analytics(uow: UnitOfWork, account: Account, batch: int) -> int:
+    # Pseudonymised events: found by hashing the id under each key still kept.
+    return await analytics.forget(uow, account.id)
 
 
 async def _reports(uow: UnitOfWork, account: Account, batch: int) -> int:
@@ -107,6 +135,11 @@ async def _tombstone(uow: UnitOfWork, account: Account, batch: int) -> int:
     account.last_status_at = None
     account.suspended_at = account.suspended_at or utcnow()
     await repository.delete_user(uow.session, account.id)
+    await timelines.forget_erased(uow, account.id, [])
+    # Counters, rate limits and renderings under keys that name it (Redis: one SCAN).
+    await forget_keys_naming(uow.engines, account.id)
+    # Renderings keyed by its id go now, not when their generation's entries expire.
+    entity_cache.drop_account_on_commit(uow.session, account.id)
     deletion = await repository.deletion_of(uow.session, account.id)
     if deletion is not None and deletion.completed_at is None:
         deletion.completed_at = utcnow()
@@ -128,6 +161,9 @@ STEPS: list[tuple[str, Step]] = [
     ("follows", _follows),
     ("data_exports", _exports),
     ("reports", _reports),
+    ("analytics_events", _analytics),
+    ("tags", _tags),
+    ("mentions", _mentions),
     *((model.__tablename__, _plain(model, where)) for model, where in repository.ERASED_ROWS),
     ("media", _media),
     ("tombstone", _tombstone),

@@ -25,6 +25,7 @@ from connecthub.accounts.models import (
     User,
     WebSession,
 )
+from connecthub.analytics.models import AnalyticsEvent, AnalyticsKey
 from connecthub.announcements.models import AnnouncementDismissal, AnnouncementReaction
 from connecthub.config import Settings
 from connecthub.conversations.models import AccountConversation
@@ -55,7 +56,6 @@ from connecthub.scheduled.models import ScheduledStatus
 from connecthub.statuses.models import (
     Bookmark,
     FeaturedTag,
-    Mention,
     Status,
     StatusPin,
     TagFollow,
@@ -83,7 +83,6 @@ ERASED_ROWS: list[tuple[Any, Condition]] = [
     (AnnouncementReaction, lambda a: AnnouncementReaction.account_id == a),
     (AnnouncementDismissal, lambda a: AnnouncementDismissal.account_id == a),
     (StatusPin, lambda a: StatusPin.account_id == a),
-    (Mention, lambda a: Mention.account_id == a),
     (TagFollow, lambda a: TagFollow.account_id == a),
     (ThreadMute, lambda a: ThreadMute.account_id == a),
     (FollowRequest, _either_way(FollowRequest)),
@@ -369,6 +368,21 @@ RETENTION_RULES: tuple[Rule, ...] = (
         lambda s, now: or_(
             OAuthGrant.used_at < now - _days(s.retention_used_code_days),
             OAuthGrant.expires_at < now - _days(s.retention_used_code_days),
+        ),
+    ),
+    # Product analytics: pseudonymised events a short window, then their key, after which
+    # no count can be traced to anyone (analytics/service.py).
+    Rule(
+        "analytics_events",
+        AnalyticsEvent,
+        lambda s, now: AnalyticsEvent.day < (now - _days(s.analytics_event_days)).date(),
+    ),
+    Rule(
+        "analytics_keys",
+        AnalyticsKey,
+        lambda s, now: (
+            AnalyticsKey.period_start
+            < (now - _days(s.analytics_event_days + s.analytics_key_rotation_days)).date()
         ),
     ),
     Rule(

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub import entities
 from connecthub.accounts import service as accounts
 from connecthub.accounts.signup_hooks import Joined
+from connecthub.analytics import service as analytics
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
@@ -226,7 +227,8 @@ async def withdraw(
     uow: UnitOfWork, settings: Settings, account_id: int, purpose: str, presence: PresenceSwitch
 ) -> entities.ConsentState:
     """Withdraw consent to `purpose`, effective at once (presence: followers are told the
-    account went offline, and no presence or typing event about it is sent any more)."""
+    account went offline, and no presence or typing event about it is sent any more;
+    analytics: its events are deleted and none is recorded any more)."""
     _check_purpose(purpose)
     now = utcnow()
     closed = await repository.withdraw_open(uow.session, account_id, purpose, now)
@@ -246,6 +248,10 @@ async def withdraw(
         await uow.session.flush()
     if purpose == PRESENCE:
         await presence.set_hidden(uow, account_id, True)
+    if purpose == ANALYTICS:
+        # Nothing more is recorded from this statement on (analytics reads the consent
+        # with each event), and what was recorded goes with it.
+        await analytics.forget(uow, account_id)
     return await consent_to(uow, account_id, purpose, presence)
 
 

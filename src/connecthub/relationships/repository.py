@@ -227,10 +227,13 @@ def mute_is_live(mute: Mute | None, now: datetime) -> bool:
     return expires is None or expires > now
 
 
-async def drop_follows_of(session: AsyncSession, account_id: int, limit: int) -> int:
+async def drop_follows_of(
+    session: AsyncSession, account_id: int, limit: int
+) -> tuple[int, list[int]]:
     """Account deletion (privacy): delete up to `limit` of the account's follows, both
     ways, and move the other accounts' counters for exactly the rows deleted (RETURNING),
-    in the caller's transaction. Returns how many were deleted."""
+    in the caller's transaction. Returns how many were deleted, and the followers among
+    them."""
     chunk = (
         select(Follow.id)
         .where(or_(Follow.account_id == account_id, Follow.target_account_id == account_id))
@@ -257,7 +260,7 @@ async def drop_follows_of(session: AsyncSession, account_id: int, limit: int) ->
             .where(Account.id.in_(followers))
             .values(following_count=Account.following_count - 1)
         )
-    return len(deleted)
+    return len(deleted), followers
 
 
 async def notes_and_endorsements(

@@ -249,9 +249,11 @@ async def unendorse(uow: UnitOfWork, actor_id: int, target_id: int) -> None:
     await repository.delete_edge(uow.session, AccountPin, actor_id, target_id)
 
 
-async def drop_follows_of(session: AsyncSession, account_id: int, limit: int) -> int:
+async def drop_follows_of(
+    session: AsyncSession, account_id: int, limit: int
+) -> tuple[int, list[int]]:
     """Account erasure: up to `limit` of the account's follows, both ways, counters kept
-    right. Returns how many went."""
+    right. Returns how many went, and which of them were its followers."""
     return await repository.drop_follows_of(session, account_id, limit)
 
 

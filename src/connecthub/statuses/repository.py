@@ -718,3 +718,58 @@ async def refusing_direct_messages(
         .order_by(Account.username)
     )
     return list(await session.scalars(query))
+
+
+async def tag_ids_of(session: AsyncSession, status_ids: Sequence[int]) -> list[int]:
+    """The hashtags these statuses use."""
+    if not status_ids:
+        return []
+    query = select(StatusTag.tag_id).where(StatusTag.status_id.in_(list(status_ids))).distinct()
+    return list(await session.scalars(query))
+
+
+async def tag_ids_followed_or_featured(
+    session: AsyncSession, account_id: int, limit: int
+) -> list[int]:
+    followed = select(TagFollow.tag_id).where(TagFollow.account_id == account_id)
+    featured = select(FeaturedTag.tag_id).where(FeaturedTag.account_id == account_id)
+    return list(await session.scalars(followed.union(featured).limit(limit)))
+
+
+async def delete_unused_tags(
+    session: AsyncSession, tag_ids: Sequence[int], *, ignoring_account_id: int
+) -> int:
+    """Delete those of `tag_ids` no status uses and nobody but `ignoring_account_id` (being
+    erased) follows or features; how many."""
+    if not tag_ids:
+        return 0
+    unused = [~select(StatusTag.tag_id).where(StatusTag.tag_id == Tag.id).exists()] + [
+        ~select(model.tag_id)
+        .where(model.tag_id == Tag.id, model.account_id != ignoring_account_id)
+        .exists()
+        for model in (TagFollow, FeaturedTag)
+    ]
+    result = await session.execute(
+        delete(Tag)
+        .where(Tag.id.in_(list(tag_ids)), *unused)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def drop_mentions_of(session: AsyncSession, account_id: int, limit: int) -> list[int]:
+    """Delete up to `limit` mentions of the account; the ids of the statuses they were in."""
+    rows = (
+        await session.execute(
+            select(Mention.id, Mention.status_id)
+            .where(Mention.account_id == account_id)
+            .limit(limit)
+        )
+    ).all()
+    if rows:
+        await session.execute(
+            delete(Mention)
+            .where(Mention.id.in_([row[0] for row in rows]))
+            .execution_options(synchronize_session=False)
+        )
+    return sorted({int(row[1]) for row in rows})

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub import channels
 from connecthub.accounts.models import Account
+from connecthub.analytics import service as analytics
 from connecthub.cards import service as cards_service
 from connecthub.clock import utcnow
 from connecthub.config import Settings
@@ -35,7 +36,7 @@ from connecthub.detection import service as detection_service
 from connecthub.detection.spam import is_new as is_new_account
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id, parse_id
-from connecthub.infra import idempotency
+from connecthub.infra import entity_cache, idempotency
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance.limits import RAW_STATUS_LENGTH_FACTOR
 from connecthub.media import service as media_service
@@ -52,6 +53,7 @@ from connecthub.statuses.models import (
 )
 from connecthub.statuses.schemas import VISIBILITIES, PollDraft, StatusDraft
 from connecthub.statuses.serializers import (
+    STATUS,
     remember_new,
     remember_viewer_rules,
     status_entity,
@@ -268,6 +270,9 @@ async def _insert_status(
     if parent is not None:
         await repository.bump(session, Status, parent.id, Status.replies_count)
     await session.flush()
+    await analytics.record(
+        uow, author.id, author.created_at, _analytics_kinds(visibility, parent, poll, draft)
+    )
     # `author` is the row as the post's count left it (`_author`): its entity is rendered
     # from it, not read back.
     remember_new(
@@ -292,6 +297,20 @@ async def _insert_status(
     )
     detection_service.queue_status(uow, settings, status, edit=False)
     return status
+
+
+def _analytics_kinds(
+    visibility: Visibility, parent: Status | None, poll: Poll | None, draft: StatusDraft
+) -> list[str]:
+    """What a new status counts as in product analytics (recorded only with consent)."""
+    kinds = [analytics.MESSAGE if visibility == Visibility.DIRECT else analytics.POST]
+    if parent is not None:
+        kinds.append(analytics.REPLY)
+    if poll is not None:
+        kinds.append(analytics.POLL)
+    if draft.media_ids:
+        kinds.append(analytics.MEDIA)
+    return kinds
 
 
 async def _after_post(
@@ -544,6 +563,13 @@ async def edit_status(
     """Change text, spoiler, sensitivity, language or poll, keeping every version."""
     session = uow.session
     _check_length(settings, draft)
+    content, mentioned, tags = await _render(uow, settings, draft.text)
+    previous_mentions = set(await repository.mentioned_account_ids(session, status.id))
+    added = [a.id for a in mentioned if a.id not in previous_mentions]
+    if status.visibility == Visibility.DIRECT and added:
+        # Someone the edit adds is asked as a new recipient would be (those already
+        # mentioned have the message): refused whole, before anything changes.
+        await _check_direct_allowed(uow, status.account_id, added)
     media_ids = media_service.parse_ids(draft.media_ids)
     if media_ids or status.has_media:
         status.has_media = await media_service.attach(
@@ -553,7 +579,6 @@ async def edit_status(
     poll = await repository.poll_for_status(session, status.id)
     if not edits:  # the first edit also records the original version
         session.add(_version(status, poll, created_at=status.created_at))
-    content, mentioned, tags = await _render(uow, settings, draft.text)
     link = text.preview_link(draft.text, settings.local_domain)
     if link != text.preview_link(status.text, settings.local_domain):
         # Another first link: the old card goes now, the new one comes from its job.
@@ -566,7 +591,6 @@ async def edit_status(
     if draft.language is not None:
         status.language = draft.language
     status.edited_at = utcnow()
-    previous_mentions = set(await repository.mentioned_account_ids(session, status.id))
     await repository.replace_mentions(session, status.id, [a.id for a in mentioned])
     await repository.replace_tags(session, status.id, [t.id for t in tags])
     poll = await _edit_poll(uow, status, poll, draft.poll)
@@ -677,6 +701,33 @@ async def readable_status(
 ) -> Status | None:
     """The status if `viewer_id` may read it (statuses/access.py), else None."""
     return await repository.readable_status(session, viewer_id, status_id)
+
+
+async def tags_of(session: AsyncSession, status_ids: Sequence[int]) -> list[int]:
+    """Account erasure: the hashtags these statuses use (asked before they go)."""
+    return await repository.tag_ids_of(session, status_ids)
+
+
+async def drop_unused_tags(session: AsyncSession, tag_ids: Sequence[int], account_id: int) -> int:
+    """Account erasure: a hashtag only the erased account used, followed or featured is
+    its text; it goes (a later use makes it again). Returns how many went."""
+    return await repository.delete_unused_tags(session, tag_ids, ignoring_account_id=account_id)
+
+
+async def drop_tags_kept_by(session: AsyncSession, account_id: int, limit: int) -> int:
+    """Account erasure: of the hashtags the account follows or features, those nobody else
+    uses. Returns how many it looked at (0 once none is left to look at)."""
+    tag_ids = await repository.tag_ids_followed_or_featured(session, account_id, limit)
+    await repository.delete_unused_tags(session, tag_ids, ignoring_account_id=account_id)
+    return 0
+
+
+async def drop_mentions_of(session: AsyncSession, account_id: int, limit: int) -> int:
+    """Account erasure: up to `limit` mentions of the account in others' statuses; those
+    statuses' cached renderings (which show the mention) go with the commit. How many."""
+    status_ids = await repository.drop_mentions_of(session, account_id, limit)
+    entity_cache.drop_on_commit(session, STATUS, status_ids)
+    return len(status_ids)
 
 
 async def drop_interactions_by(session: AsyncSession, account_id: int, limit: int) -> int:

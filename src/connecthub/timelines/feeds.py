@@ -185,6 +185,14 @@ class FeedStore(Protocol):
         """A hashtag follow ended: drop its posts that home no longer shows."""
         ...
 
+    async def prune(self, session: AsyncSession, account_ids: Sequence[int]) -> None:
+        """Drop from these accounts' feeds the ids of statuses that no longer exist."""
+        ...
+
+    async def forget(self, account_id: int) -> None:
+        """The account is erased: its own feed goes."""
+        ...
+
 
 class DatabaseFeedStore:
     """Embedded mode: home is read from the database; there is nothing to push.
@@ -235,6 +243,12 @@ class DatabaseFeedStore:
         return None
 
     async def unmerge_tag(self, session: AsyncSession, account_id: int, tag_id: int) -> None:
+        return None
+
+    async def prune(self, session: AsyncSession, account_ids: Sequence[int]) -> None:
+        return None  # home is read from the statuses themselves
+
+    async def forget(self, account_id: int) -> None:
         return None
 
 
@@ -396,6 +410,16 @@ class RedisFeedStore:
         held = await self._held(account_id)
         gone = await repository.tagged_not_shown(session, account_id, held, tag_id)
         await self.remove([account_id], gone)
+
+    async def prune(self, session: AsyncSession, account_ids: Sequence[int]) -> None:
+        for account_id in account_ids:
+            held = await self._held(account_id)
+            if held:
+                alive = set(await repository.existing_statuses(session, held))
+                await self.remove([account_id], [i for i in held if i not in alive])
+
+    async def forget(self, account_id: int) -> None:
+        await self.redis.delete(self.key(account_id))
 
     async def _held(self, account_id: int) -> list[int]:
         members: list[Any] = await self.redis.zrangebyscore(self.key(account_id), "(0", "+inf")

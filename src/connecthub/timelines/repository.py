@@ -767,3 +767,8 @@ async def marker_views(
 async def markers(session: AsyncSession, account_id: int, timelines: Sequence[str]) -> list[Marker]:
     query = select(Marker).where(Marker.account_id == account_id, Marker.timeline.in_(timelines))
     return list((await session.execute(query)).scalars())
+
+
+async def existing_statuses(session: AsyncSession, ids: Sequence[int]) -> list[int]:
+    """Those of `ids` that are still statuses."""
+    return list(await session.scalars(select(Status.id).where(Status.id.in_(list(ids)))))

@@ -173,3 +173,14 @@ async def save_markers(uow: UnitOfWork, account_id: int, updates: dict[str, int]
         saved.append(marker)
     await uow.session.flush()
     return saved
+
+
+async def forget_erased(uow: UnitOfWork, account_id: int, follower_ids: Sequence[int]) -> None:
+    """Account erasure: its deleted statuses leave these (former) followers' home feeds
+    (the removal jobs of its statuses may run after the follows are gone), and, with no
+    followers given, its own feed goes."""
+    store = feed_store(uow.engines)
+    if follower_ids:
+        await store.prune(uow.session, follower_ids)
+    else:
+        await store.forget(account_id)
