@@ -165,12 +165,17 @@ async def forget_keys_naming(engines: Engines, identifier: int) -> int:
         return gone
     prefix = engines.settings.redis_key_prefix
     doomed: list[bytes | str] = []
+    entities: list[str] = []  # the entity-cache keys among them, as near copies name them
     for pattern in (f"{prefix}*:{part}", f"{prefix}*:{part}:*"):
         async for key in engines.redis.scan_iter(match=pattern, count=1000):
             name = key.decode() if isinstance(key, bytes) else str(key)
             inner = name[len(prefix) :]
             if not inner.startswith(_KEPT_KEY_SPACES) and part in inner.split(":"):
                 doomed.append(key)
+                if inner.startswith("cache:entity:"):
+                    entities.append(inner.removeprefix("cache:"))
     for start in range(0, len(doomed), 500):
         await engines.redis.delete(*doomed[start : start + 500])
+    if entities and engines.entity_near is not None:
+        await engines.entity_near.invalidate(entities)
     return len(set(doomed))
