@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from connecthub.core.i18n import N_
 from connecthub.errors import ValidationFailed
 
 MIN_LENGTH = 8
@@ -67,12 +68,12 @@ def check_password(
     stem = _stem(password)
     common = _common_passwords()
     if lowered in common or (len(stem) >= _MIN_STEM and stem in common):
-        raise ValidationFailed(field, "is too common; choose a less guessable password")
+        raise ValidationFailed(field, N_("is too common; choose a less guessable password"))
     for value in personal:
         value = value.lower()
         candidates = {value, value.split("@", 1)[0]} if value else set()
         if lowered in candidates or stem in candidates:
-            raise ValidationFailed(field, "must not be your username or e-mail address")
+            raise ValidationFailed(field, N_("must not be your username or e-mail address"))
     problem = _guessability_problem(password, personal)
     if problem is not None:
         raise ValidationFailed(field, problem)

@@ -52,6 +52,20 @@ def _datetime(value: str | datetime) -> str:
 
 
 environment.filters["datetime"] = _datetime
+
+
+def _translated(message: object, **values: object) -> str:
+    """A message the code chose (a title, an alert, a field's error: marked with `N_` where
+    it is written) in the page's language, `%(name)s` placeholders filled from `values`.
+    A message without a translation (one made at run time) is shown as it is."""
+    text = i18n.gettext(str(message)) if message else ""
+    return text % values if values and "%(" in text else text
+
+
+environment.filters["translated"] = _translated
+# `{% trans %}` blocks are read with their whitespace collapsed, as `make translations`
+# extracts them (babel.cfg), so a template's line breaks never change a msgid.
+environment.policies["ext.i18n.trimmed"] = True
 # The callables read the locale in effect (a context variable), so one environment serves
 # every language at once.
 environment.install_gettext_callables(  # type: ignore[attr-defined]
