@@ -15,6 +15,7 @@ from tests.accounts.support import (
     web_sign_in,
     years_ago,
 )
+from tests.admin.support import act, staff
 from tests.factories import create_user, register_oauth_app
 from tests.social_factories import post_status, user_with_token
 
@@ -151,3 +152,15 @@ async def test_password_reset_mail_in_the_account_s_language(app, client, test_e
     (mail,) = outbox(test_env.workdir / "outbox")
     assert "atur ulang kata sandi" in str(mail["Subject"])
     assert "Seseorang meminta pengaturan ulang kata sandi" in body_of(mail)
+
+
+async def test_a_moderator_s_warning_mail_in_the_account_s_language(app, client, test_env) -> None:
+    sari, _user = await create_user(app, "sari", locale="id")
+    _mod, mod_token = await staff(app, "wati")
+    warned = await act(client, mod_token, sari.id, "none", text="Tolong lebih sopan.")
+    assert warned.status_code == 200, warned.text
+    (mail,) = outbox(test_env.workdir / "outbox")
+    assert "tindakan moderasi pada @sari" in str(mail["Subject"])
+    body = body_of(mail)
+    assert "Moderator mengirimi Anda peringatan tentang akun Anda." in body
+    assert "Catatan dari moderator:\n\nTolong lebih sopan." in body
