@@ -176,6 +176,13 @@ async def test_profile_page_meta_and_pagination(app, client) -> None:
     assert older is not None
     assert older["href"] == f"?max_id={posted[2]['id']}"
 
+    pinned = await client.post(f"/api/v1/statuses/{posted[5]['id']}/pin", headers=auth(token))
+    assert pinned.status_code == 200, pinned.text
+    with_pin = BeautifulSoup((await client.get(account["url"])).text, "html.parser")
+    section = with_pin.find("section", attrs={"aria-labelledby": "pinned-heading"})
+    assert section is not None
+    assert "post number 5" in section.get_text()
+
     second = await client.get(account["url"] + str(older["href"]))
     assert second.status_code == 200
     assert "post number 1<" in second.text

@@ -116,6 +116,7 @@ async def profile_page(
             "account": found.account,
             "description": found.description,
             "listing": found.listing,
+            "pinned": found.pinned,
             "canonical": found.account["url"],
         },
     )

@@ -22,6 +22,7 @@ from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, Gone, NotFound
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses import service as statuses
+from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import status_entities, tag_url
 from connecthub.statuses.text import is_hashtag_name
 from connecthub.timelines import service as timelines
@@ -44,6 +45,8 @@ class ProfilePage:
     account: entities.Account
     description: str
     listing: Listing
+    # The posts pinned to the profile, above the first page (none on older pages).
+    pinned: list[entities.Status] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -112,22 +115,35 @@ async def profile(
     newest first, older than `max_id`."""
     account = await _author(uow, username)
     entity = await _account_entity(uow, settings, account)
-    rows = await statuses.account_statuses(
-        uow,
-        viewer_id,
-        account.id,
-        Page(max_id=max_id, limit=PAGE_SIZE),
-        exclude_replies=True,
-        exclude_reblogs=False,
-        only_media=False,
-        pinned=False,
-        tagged=None,
+
+    async def read(page: Page, *, pinned: bool) -> list[Status]:
+        return await statuses.account_statuses(
+            uow,
+            viewer_id,
+            account.id,
+            page,
+            exclude_replies=not pinned,
+            exclude_reblogs=pinned,
+            only_media=False,
+            pinned=pinned,
+            tagged=None,
+        )
+
+    rows = await read(Page(max_id=max_id, limit=PAGE_SIZE), pinned=False)
+    pinned = await read(Page(limit=PAGE_SIZE), pinned=True) if max_id is None else []
+    shown = await status_entities(
+        uow.session, [*pinned, *rows], viewer_id, settings, context="account"
     )
-    shown = await status_entities(uow.session, rows, viewer_id, settings, context="account")
+    pinned_ids = {str(s.id) for s in pinned}
     return ProfilePage(
         account=entity,
         description=summary(entity["note"]),
-        listing=_listing(shown, len(rows), rows[-1].id if rows else None),
+        listing=_listing(
+            [s for s in shown if s["id"] not in pinned_ids],
+            len(rows),
+            rows[-1].id if rows else None,
+        ),
+        pinned=[s for s in shown if s["id"] in pinned_ids],
     )
 
 
