@@ -88,6 +88,10 @@ async def test_etag_answers_304_and_changes_with_the_page(app, client) -> None:
     assert again.headers["etag"] == etag
     assert again.headers["cache-control"] == "public, max-age=60"
 
+    head = await client.head(status["url"])
+    assert head.status_code == 200
+    assert head.headers["etag"] == etag
+
     edited = await client.put(
         f"/api/v1/statuses/{status['id']}", json={"status": "other words"}, headers=auth(token)
     )

@@ -94,6 +94,7 @@ def _error(
 _MISSING = (NotFound, Gone, Forbidden, ValidationFailed)
 
 
+@router.head("/@{username}", include_in_schema=False)
 @router.get(
     "/@{username}",
     response_class=HTMLResponse,
@@ -122,6 +123,7 @@ async def profile_page(
     )
 
 
+@router.head("/@{username}/{status_id}", include_in_schema=False)
 @router.get(
     "/@{username}/{status_id}",
     response_class=HTMLResponse,
@@ -152,6 +154,7 @@ async def status_page(
     )
 
 
+@router.head("/tags/{tag}", include_in_schema=False)
 @router.get(
     "/tags/{tag}",
     response_class=HTMLResponse,
