@@ -103,3 +103,11 @@ def test_messages_follow_the_locale_in_effect() -> None:
         assert i18n.gettext("Sign in") == "Masuk"
     assert i18n.gettext("Sign in") == "Sign in"
     assert i18n.gettext("a message nobody marked") == "a message nobody marked"
+
+
+def test_a_deferred_message_is_english_now_and_translated_later() -> None:
+    message = i18n.deferred(i18n.N_("is too short (minimum is %(count)s characters)"), count=8)
+    assert message == "is too short (minimum is 8 characters)"
+    assert f"password: {message}" == "password: is too short (minimum is 8 characters)"
+    with i18n.using("id"):
+        assert message.translated() == "terlalu pendek (minimal 8 karakter)"

@@ -74,6 +74,21 @@ async def test_sign_up_in_indonesian_keeps_the_language_for_the_account(app, cli
     )
     assert mismatch.status_code == 422
     assert "tidak sama dengan kata sandi" in mismatch.text
+    token = await csrf(client, "/auth/sign_up")
+    short = await client.post(
+        "/auth/sign_up",
+        data={
+            "authenticity_token": token,
+            "username": "wulan",
+            "email": "wulan@example.com",
+            "password": "kopi",
+            "password_confirmation": "kopi",
+            "date_of_birth": years_ago(20),
+            "agreement": "1",
+        },
+    )
+    assert short.status_code == 422
+    assert "terlalu pendek (minimal 8 karakter)" in short.text
 
     token = await csrf(client, "/auth/sign_up")
     response = await client.post(

@@ -19,7 +19,7 @@ from connecthub.accounts.signed_tokens import confirmation_token, read_confirmat
 from connecthub.clock import utcnow
 from connecthub.config import RegistrationMode, Settings
 from connecthub.core import i18n
-from connecthub.core.i18n import N_
+from connecthub.core.i18n import N_, deferred
 from connecthub.core.i18n import gettext as _
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.infra.uow import UnitOfWork
@@ -55,7 +55,8 @@ def check_age(settings: Settings, born: date | None) -> None:
         raise ValidationFailed("date_of_birth", N_("is in the future"))
     if age_on(born, today) < settings.min_signup_age:
         raise ValidationFailed(
-            "date_of_birth", f"is below the minimum age of {settings.min_signup_age}"
+            "date_of_birth",
+            deferred(N_("is below the minimum age of %(age)s"), age=settings.min_signup_age),
         )
 
 
@@ -101,7 +102,9 @@ async def register(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[A
         raise ValidationFailed("agreement", N_("must be accepted"))
     check_age(settings, form.date_of_birth)
     if len(form.reason) > MAX_REASON_LENGTH:
-        raise ValidationFailed("reason", f"is too long (maximum is {MAX_REASON_LENGTH})")
+        raise ValidationFailed(
+            "reason", deferred(N_("is too long (maximum is %(count)s)"), count=MAX_REASON_LENGTH)
+        )
     needs_confirmation = settings.smtp_url is not None
     account, user = await service.create_user(
         uow.session,

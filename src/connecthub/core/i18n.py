@@ -102,6 +102,29 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
+class Deferred(str):
+    """A message with values filled in, in English (it is a `str`: the API answers it as it
+    is), that remembers its msgid and values so a page can show it translated."""
+
+    msgid: str
+    values: dict[str, object]
+
+    def __new__(cls, msgid: str, values: dict[str, object]) -> Deferred:
+        made = super().__new__(cls, msgid % values)
+        made.msgid = msgid
+        made.values = values
+        return made
+
+    def translated(self) -> str:
+        return gettext(self.msgid) % self.values
+
+
+def deferred(msgid: str, **values: object) -> Deferred:
+    """`msgid % values` in English now, translatable later (`Deferred`). Mark `msgid` with
+    `N_` where it is written."""
+    return Deferred(msgid, values)
+
+
 def N_(message: str) -> str:
     """Marks `message` for extraction; translated later, where it is shown."""
     return message

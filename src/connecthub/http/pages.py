@@ -58,6 +58,8 @@ def _translated(message: object, **values: object) -> str:
     """A message the code chose (a title, an alert, a field's error: marked with `N_` where
     it is written) in the page's language, `%(name)s` placeholders filled from `values`.
     A message without a translation (one made at run time) is shown as it is."""
+    if isinstance(message, i18n.Deferred):
+        return message.translated()
     text = i18n.gettext(str(message)) if message else ""
     return text % values if values and "%(" in text else text
 

@@ -30,7 +30,7 @@ from connecthub.accounts import registration
 from connecthub.accounts.models import User
 from connecthub.accounts.sign_in import SecondFactorRequired
 from connecthub.config import OidcProvider, RegistrationMode, Settings
-from connecthub.core.i18n import N_
+from connecthub.core.i18n import N_, deferred
 from connecthub.errors import ConnectHubError, NotFound, ValidationFailed
 from connecthub.http import forms, pages
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
@@ -253,7 +253,10 @@ def _same(expected: object, given: str | None) -> bool:
 
 def _provider_error(provider: OidcProvider, error: str, description: str | None) -> str:
     if error == "access_denied":
-        return f"Sign-in with {provider.display_name} was cancelled or refused."
+        return deferred(
+            N_("Sign-in with %(provider)s was cancelled or refused."),
+            provider=provider.display_name,
+        )
     detail = f": {description[:200]}" if description else ""
     return f"{provider.display_name} could not sign you in ({error[:64]}){detail}"
 
