@@ -55,6 +55,19 @@ def _max_id(request: Request) -> int | None:
     return number
 
 
+def _context(settings: Settings, viewer_id: int | None, context: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "domain": settings.local_domain,
+        "base_url": settings.base_url,
+        "signed_in": viewer_id is not None,
+        **context,
+    }
+
+
+def _cache_control(viewer_id: int | None) -> str:
+    return PRIVATE_CACHE if viewer_id is not None else PUBLIC_CACHE
+
+
 def _page(
     request: Request,
     settings: Settings,
@@ -65,30 +78,24 @@ def _page(
     return pages.render_cacheable(
         request,
         template,
-        {
-            "domain": settings.local_domain,
-            "base_url": settings.base_url,
-            "signed_in": viewer_id is not None,
-            **context,
-        },
-        cache_control=PRIVATE_CACHE if viewer_id is not None else PUBLIC_CACHE,
+        _context(settings, viewer_id, context),
+        cache_control=_cache_control(viewer_id),
     )
 
 
 def _error(
     request: Request, settings: Settings, viewer_id: int | None, error: Exception
 ) -> Response:
+    """The error's page (no ETag: a 404 is never "not modified"), kept as briefly as a page."""
     status_code = getattr(error, "status_code", 404)
-    response = _page(
+    title = _ERROR_TITLES.get(status_code, _ERROR_TITLES[404])
+    return pages.render(
         request,
-        settings,
-        viewer_id,
         "public/error.html",
-        {"title": _ERROR_TITLES.get(status_code, _ERROR_TITLES[404]), "status_code": status_code},
+        _context(settings, viewer_id, {"title": title, "status_code": status_code}),
+        status_code=status_code,
+        headers={"Cache-Control": _cache_control(viewer_id)},
     )
-    if response.status_code == 200:
-        response.status_code = status_code
-    return response
 
 
 _MISSING = (NotFound, Gone, Forbidden, ValidationFailed)
