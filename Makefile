@@ -21,7 +21,7 @@ POSTGRES_TEST_ENV = TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgre
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
 .PHONY: run test test-fast test-visibility-long test-distributed lint typecheck contracts \
-	format setup bytecode
+	format setup bytecode translations
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -72,6 +72,19 @@ typecheck: setup
 contracts: setup
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python .ci/package_cycles.py
+
+# The server's gettext catalogs (docs/web-pages.md): extract the marked messages, merge them
+# into each language's .po (new ones untranslated, for a translator), compile the .mo files
+# the server loads. Both are committed; tests/core/test_i18n.py fails until every message
+# is translated.
+LOCALE_DIR := src/connecthub/locale
+translations: setup
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output \
+		--project=ConnectHub --copyright-holder="ConnectHub contributors" \
+		-o $(LOCALE_DIR)/messages.pot src
+	$(VENV)/bin/pybabel update -D messages -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) \
+		--ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
+	$(VENV)/bin/pybabel compile -D messages -d $(LOCALE_DIR) --statistics
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

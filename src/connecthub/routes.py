@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.admin.endpoints import router as admin_router
@@ -28,6 +28,7 @@ from connecthub.privacy.documents_endpoints import admin_router as documents_adm
 from connecthub.privacy.documents_endpoints import router as documents_router
 from connecthub.privacy.endpoints import admin_router as privacy_admin_router
 from connecthub.privacy.endpoints import router as privacy_router
+from connecthub.public_pages.endpoints import router as public_pages_router
 from connecthub.push.endpoints import router as push_router
 from connecthub.relationships.domain_blocks_endpoints import router as domain_blocks_router
 from connecthub.relationships.endpoints import router as relationships_router
@@ -41,6 +42,7 @@ from connecthub.strikes.endpoints import router as strikes_router
 from connecthub.timelines.endpoints import router as timelines_router
 from connecthub.web.endpoints import router as web_router
 from connecthub.web_auth.endpoints import router as accounts_web_router
+from connecthub.web_auth.sessions import signed_in_locale
 from connecthub.webfinger.endpoints import router as webfinger_router
 
 # Routing tries every route of every router included before the match, in order (a good
@@ -85,6 +87,7 @@ _DOMAIN_ROUTERS = (
     push_router,
     audit_router,
     denylists_router,
+    public_pages_router,
 )
 
 # FastAPI compiles an included router's routes (parameter models, response fields) on its
@@ -93,8 +96,14 @@ _DOMAIN_ROUTERS = (
 # a process that builds many apps (the test suite builds one per test) paid ~0.3 s a test.
 # The branches hold nothing of an app's (no dependency overrides are used).
 _INCLUDED = APIRouter()
+# The server's pages are shown in a signed-in browser's account locale (http/pages.py); the
+# OAuth and public pages find the browser's user themselves.
+_PAGE_ROUTERS = (web_router, accounts_web_router, oidc_router)
 for _router in _DOMAIN_ROUTERS:
-    _INCLUDED.include_router(_router)
+    _INCLUDED.include_router(
+        _router,
+        dependencies=[Depends(signed_in_locale)] if _router in _PAGE_ROUTERS else None,
+    )
 
 
 # Served ahead of FastAPI's router when their dependencies allow it (http/fast_routes.py):

@@ -13,12 +13,15 @@ from connecthub.accounts.sign_in import reauthenticate
 from connecthub.accounts.signed_tokens import reset_token, reset_token_valid, reset_user_id
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.core import i18n
+from connecthub.core.i18n import N_
+from connecthub.core.i18n import gettext as _
 from connecthub.errors import ValidationFailed
 from connecthub.infra.uow import UnitOfWork
 from connecthub.oauth.tokens import revoke_account_tokens
 from connecthub.web_auth import sessions as web_sessions
 
-INVALID_RESET = "is invalid or has expired"
+INVALID_RESET = N_("is invalid or has expired")
 
 
 async def _set_password(
@@ -53,16 +56,21 @@ async def change_password(
 
 def _reset_mail(settings: Settings, user: User) -> Mail:
     token = reset_token(settings.secret_key, user)
-    link = f"{settings.base_url}/auth/password/edit?reset_password_token={token}"
-    return Mail(
-        to=user.email,
-        subject=f"{settings.instance_title}: reset your password",
-        text=(
-            "Someone asked to reset the password of your account. To choose a new one, "
-            f"open this link within two hours (it works once):\n\n{link}\n\n"
-            "If it was not you, ignore this message; your password stays as it is.\n"
-        ),
-    )
+    values = {
+        "site": settings.instance_title,
+        "link": f"{settings.base_url}/auth/password/edit?reset_password_token={token}",
+    }
+    with i18n.using(user.locale):
+        return Mail(
+            to=user.email,
+            subject=_("%(site)s: reset your password") % values,
+            text=_(
+                "Someone asked to reset the password of your account. To choose a new one, "
+                "open this link within two hours (it works once):\n\n%(link)s\n\n"
+                "If it was not you, ignore this message; your password stays as it is.\n"
+            )
+            % values,
+        )
 
 
 async def request_reset(uow: UnitOfWork, settings: Settings, email: str) -> None:

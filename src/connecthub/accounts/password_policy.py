@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from connecthub.core.i18n import N_, deferred
 from connecthub.errors import ValidationFailed
 
 MIN_LENGTH = 8
@@ -60,19 +61,23 @@ def check_password(
     """Raise ValidationFailed naming `field` when `password` breaks the policy. `personal`
     holds the username and e-mail, which must not serve as the password either."""
     if len(password) < MIN_LENGTH:
-        raise ValidationFailed(field, f"is too short (minimum is {MIN_LENGTH} characters)")
+        raise ValidationFailed(
+            field, deferred(N_("is too short (minimum is %(count)s characters)"), count=MIN_LENGTH)
+        )
     if len(password) > MAX_LENGTH:
-        raise ValidationFailed(field, f"is too long (maximum is {MAX_LENGTH} characters)")
+        raise ValidationFailed(
+            field, deferred(N_("is too long (maximum is %(count)s characters)"), count=MAX_LENGTH)
+        )
     lowered = password.lower()
     stem = _stem(password)
     common = _common_passwords()
     if lowered in common or (len(stem) >= _MIN_STEM and stem in common):
-        raise ValidationFailed(field, "is too common; choose a less guessable password")
+        raise ValidationFailed(field, N_("is too common; choose a less guessable password"))
     for value in personal:
         value = value.lower()
         candidates = {value, value.split("@", 1)[0]} if value else set()
         if lowered in candidates or stem in candidates:
-            raise ValidationFailed(field, "must not be your username or e-mail address")
+            raise ValidationFailed(field, N_("must not be your username or e-mail address"))
     problem = _guessability_problem(password, personal)
     if problem is not None:
         raise ValidationFailed(field, problem)

@@ -18,6 +18,9 @@ from connecthub.accounts.passwords import hash_password
 from connecthub.accounts.signed_tokens import confirmation_token, read_confirmation
 from connecthub.clock import utcnow
 from connecthub.config import RegistrationMode, Settings
+from connecthub.core import i18n
+from connecthub.core.i18n import N_, deferred
+from connecthub.core.i18n import gettext as _
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.infra.uow import UnitOfWork
 
@@ -46,13 +49,14 @@ def check_age(settings: Settings, born: date | None) -> None:
     if settings.min_signup_age <= 0:
         return
     if born is None:
-        raise ValidationFailed("date_of_birth", "is required")
+        raise ValidationFailed("date_of_birth", N_("is required"))
     today = utcnow().date()
     if born > today:
-        raise ValidationFailed("date_of_birth", "is in the future")
+        raise ValidationFailed("date_of_birth", N_("is in the future"))
     if age_on(born, today) < settings.min_signup_age:
         raise ValidationFailed(
-            "date_of_birth", f"is below the minimum age of {settings.min_signup_age}"
+            "date_of_birth",
+            deferred(N_("is below the minimum age of %(age)s"), age=settings.min_signup_age),
         )
 
 
@@ -67,16 +71,23 @@ def confirmation_url(settings: Settings, user: User) -> str:
 
 
 def _confirmation_mail(settings: Settings, account: Account, user: User) -> Mail:
-    return Mail(
-        to=user.email,
-        subject=f"{settings.instance_title}: confirm your e-mail address",
-        text=(
-            f"Hello @{account.username},\n\n"
-            f"To finish joining {settings.instance_title}, confirm your e-mail address by "
-            f"opening this link within three days:\n\n{confirmation_url(settings, user)}\n\n"
-            "If you did not sign up, ignore this message.\n"
-        ),
-    )
+    values = {
+        "site": settings.instance_title,
+        "username": account.username,
+        "link": confirmation_url(settings, user),
+    }
+    with i18n.using(user.locale):
+        return Mail(
+            to=user.email,
+            subject=_("%(site)s: confirm your e-mail address") % values,
+            text=_(
+                "Hello @%(username)s,\n\n"
+                "To finish joining %(site)s, confirm your e-mail address by opening this link "
+                "within three days:\n\n%(link)s\n\n"
+                "If you did not sign up, ignore this message.\n"
+            )
+            % values,
+        )
 
 
 async def register(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[Account, User]:
@@ -88,10 +99,12 @@ async def register(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[A
     service.check_email(form.email)
     check_password(form.password, personal=(form.username, form.email))
     if not form.agreement:
-        raise ValidationFailed("agreement", "must be accepted")
+        raise ValidationFailed("agreement", N_("must be accepted"))
     check_age(settings, form.date_of_birth)
     if len(form.reason) > MAX_REASON_LENGTH:
-        raise ValidationFailed("reason", f"is too long (maximum is {MAX_REASON_LENGTH})")
+        raise ValidationFailed(
+            "reason", deferred(N_("is too long (maximum is %(count)s)"), count=MAX_REASON_LENGTH)
+        )
     needs_confirmation = settings.smtp_url is not None
     account, user = await service.create_user(
         uow.session,
@@ -132,20 +145,26 @@ async def sign_up(uow: UnitOfWork, settings: Settings, form: SignUp) -> tuple[Ac
 
 
 def _taken_notice(settings: Settings, account: Account, user: User) -> Mail:
-    site = settings.base_url
-    return Mail(
-        to=user.email,
-        subject=f"{settings.instance_title}: someone tried to sign up with your address",
-        text=(
-            f"Hello @{account.username},\n\n"
-            f"Someone tried to create a new account on {settings.instance_title} with this "
-            "e-mail address, which already belongs to your account. No account was made and "
-            "yours is unchanged.\n\n"
-            f"If it was you, sign in at {site}/auth/sign_in, or choose a new password at "
-            f"{site}/auth/password/new if you have forgotten it.\n\n"
-            "If it was not you, ignore this message.\n"
-        ),
-    )
+    values = {
+        "site": settings.instance_title,
+        "username": account.username,
+        "root": settings.base_url,
+    }
+    with i18n.using(user.locale):
+        return Mail(
+            to=user.email,
+            subject=_("%(site)s: someone tried to sign up with your address") % values,
+            text=_(
+                "Hello @%(username)s,\n\n"
+                "Someone tried to create a new account on %(site)s with this e-mail address, "
+                "which already belongs to your account. No account was made and yours is "
+                "unchanged.\n\n"
+                "If it was you, sign in at %(root)s/auth/sign_in, or choose a new password at "
+                "%(root)s/auth/password/new if you have forgotten it.\n\n"
+                "If it was not you, ignore this message.\n"
+            )
+            % values,
+        )
 
 
 async def _tell_owner(uow: UnitOfWork, settings: Settings, email: str) -> None:
@@ -162,7 +181,7 @@ async def confirm_email(uow: UnitOfWork, settings: Settings, token: str) -> User
     found = read_confirmation(settings.secret_key, token)
     user = await repository.user_by_id(uow.session, found[0]) if found else None
     if found is None or user is None or user.email_key != found[1]:
-        raise ValidationFailed("confirmation_token", "is invalid or has expired")
+        raise ValidationFailed("confirmation_token", N_("is invalid or has expired"))
     if user.confirmed_at is None:
         user.confirmed_at = utcnow()
     return user

@@ -16,6 +16,7 @@ from connecthub.accounts.passwords import hash_password
 from connecthub.accounts.serializers import credential_account_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.core.i18n import N_
 from connecthub.emojis import service as emojis
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import new_id
@@ -65,19 +66,19 @@ class EmailTaken(ValidationFailed):
     """The address belongs to another account (sign-up may hide this: registration.py)."""
 
     def __init__(self) -> None:
-        super().__init__("email", "is already taken")
+        super().__init__("email", N_("is already taken"))
 
 
 def check_username(username: str, *, allow_reserved: bool = False) -> None:
     if not USERNAME_PATTERN.match(username):
-        raise ValidationFailed("username", "must be 1 to 30 letters, digits or underscores")
+        raise ValidationFailed("username", N_("must be 1 to 30 letters, digits or underscores"))
     if not allow_reserved and username.lower() in RESERVED_USERNAMES:
-        raise ValidationFailed("username", "is reserved")
+        raise ValidationFailed("username", N_("is reserved"))
 
 
 def check_email(email: str) -> None:
     if len(email) > 320 or not EMAIL_PATTERN.match(email):
-        raise ValidationFailed("email", "is not a valid e-mail address")
+        raise ValidationFailed("email", N_("is not a valid e-mail address"))
 
 
 async def create_user(
@@ -97,7 +98,7 @@ async def create_user(
     check_username(username, allow_reserved=allow_reserved)
     check_email(email)
     if await repository.username_taken(session, username):
-        raise ValidationFailed("username", "is already taken")
+        raise ValidationFailed("username", N_("is already taken"))
     if await repository.email_taken(session, email):
         raise EmailTaken()
     account = Account(id=new_id(), username=username, username_key=username.lower())
@@ -119,7 +120,7 @@ async def create_user(
             await session.flush()
     except IntegrityError:
         if await repository.username_taken(session, username):
-            raise ValidationFailed("username", "is already taken") from None
+            raise ValidationFailed("username", N_("is already taken")) from None
         raise EmailTaken() from None
     return account, user
 

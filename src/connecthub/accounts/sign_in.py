@@ -14,6 +14,7 @@ from connecthub.accounts import repository, two_factor
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.passwords import hash_password, needs_rehash, verify_password
 from connecthub.clock import utcnow
+from connecthub.core.i18n import N_
 from connecthub.errors import ConnectHubError, ValidationFailed
 from connecthub.infra.engines import Engines
 from connecthub.ops import audit
@@ -28,24 +29,24 @@ class SignInError(ConnectHubError):
 
 
 class InvalidCredentials(SignInError):
-    default_message = "Invalid e-mail address or password"
+    default_message = N_("Invalid e-mail address or password")
 
 
 # When a code came with the password, a wrong password and a wrong code answer alike:
 # neither may be learned on its own.
-INVALID_WITH_CODE = "Invalid e-mail address, password or one-time code"
+INVALID_WITH_CODE = N_("Invalid e-mail address, password or one-time code")
 
 
 class SecondFactorRequired(SignInError):
     """The password was right; a TOTP or recovery code is needed to finish."""
 
     code = "otp_required"
-    default_message = "Two-factor authentication is enabled: a one-time code is required"
+    default_message = N_("Two-factor authentication is enabled: a one-time code is required")
 
 
 class InvalidSecondFactor(SignInError):
     code = "invalid_otp"
-    default_message = "The one-time code is invalid"
+    default_message = N_("The one-time code is invalid")
 
 
 class AccountUnavailable(SignInError):
@@ -58,7 +59,7 @@ class AccessBlocked(SignInError):
 
     status_code = 403
     code = "access_denied"
-    default_message = "This action is not allowed"
+    default_message = N_("This action is not allowed")
 
 
 async def verify_sign_in(
@@ -76,11 +77,11 @@ async def verify_sign_in(
         raise InvalidCredentials(INVALID_WITH_CODE if otp_code else None)
     account = await session.get(Account, user.account_id)
     if account is None or account.suspended_at is not None or user.disabled:
-        raise AccountUnavailable("This account is suspended or disabled")
+        raise AccountUnavailable(N_("This account is suspended or disabled"))
     if user.confirmed_at is None:
-        raise AccountUnavailable("Your e-mail address is not confirmed yet")
+        raise AccountUnavailable(N_("Your e-mail address is not confirmed yet"))
     if not user.approved:
-        raise AccountUnavailable("Your account is pending review by a moderator")
+        raise AccountUnavailable(N_("Your account is pending review by a moderator"))
     if user.otp_enabled:
         if not otp_code:
             raise SecondFactorRequired()

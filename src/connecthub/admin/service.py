@@ -32,6 +32,9 @@ from connecthub.admin.schemas import (
     ActionType,
     Moderator,
 )
+from connecthub.core import i18n
+from connecthub.core.i18n import N_
+from connecthub.core.i18n import gettext as _
 from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.infra.uow import UnitOfWork
@@ -152,14 +155,14 @@ def audit_act(
 
 
 _NOTICES = {
-    ActionType.NONE: "A moderator sent you a warning about your account.",
-    ActionType.SENSITIVE: "A moderator has marked the media of your account as sensitive.",
-    ActionType.SILENCE: (
+    ActionType.NONE: N_("A moderator sent you a warning about your account."),
+    ActionType.SENSITIVE: N_("A moderator has marked the media of your account as sensitive."),
+    ActionType.SILENCE: N_(
         "A moderator has limited your account: only your followers see your posts, and "
         "your follows need approval."
     ),
-    ActionType.DISABLE: "A moderator has disabled sign-in to your account.",
-    ActionType.SUSPEND: "A moderator has suspended your account: it and its posts are hidden.",
+    ActionType.DISABLE: N_("A moderator has disabled sign-in to your account."),
+    ActionType.SUSPEND: N_("A moderator has suspended your account: it and its posts are hidden."),
 }
 
 
@@ -179,14 +182,13 @@ async def _resolve_report(
 
 def _notify(uow: UnitOfWork, account: Account, user: User, action: AccountAction) -> None:
     settings = uow.engines.settings
-    text = _NOTICES[action.type]
-    if action.text:
-        text += f"\n\nThe moderator's note:\n\n{action.text}"
-    mail = Mail(
-        to=user.email,
-        subject=f"{settings.instance_title}: a moderation action on @{account.username}",
-        text=text + "\n",
-    )
+    values = {"site": settings.instance_title, "username": account.username}
+    with i18n.using(user.locale):
+        text = _(_NOTICES[action.type])
+        if action.text:
+            text += "\n\n" + _("The moderator's note:") + f"\n\n{action.text}"
+        subject = _("%(site)s: a moderation action on @%(username)s") % values
+    mail = Mail(to=user.email, subject=subject, text=text + "\n")
     uow.after_commit(lambda: send_mail(settings, mail))
 
 

@@ -37,6 +37,13 @@ def sanitize(markup: str) -> str:
     )
 
 
+def plain_text(markup: str) -> str:
+    """The text of sanitised HTML: tags dropped, paragraphs and line breaks as newlines,
+    entities decoded (for plain-text uses such as a link preview's description)."""
+    spaced = re.sub(r"(?i)<br\s*/?>|</p>", "\n", markup)
+    return html.unescape(nh3.clean(spaced, tags=set())).strip()
+
+
 def paragraphs(text: str, render_line: Callable[[str], str]) -> str:
     """Blank lines make paragraphs, single newlines `<br />`; each raw line is rendered by
     `render_line` (which escapes it) and the whole is sanitised."""

@@ -27,12 +27,15 @@ from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 
 from connecthub import clock
 from connecthub.config import Settings
+from connecthub.core.i18n import N_
 
 FIELD = "authenticity_token"
 HEADER = "x-csrf-token"  # for scripts that post without the hidden field
 COOKIE = "connecthub_csrf"
 DEFAULT_MAX_AGE = 3 * 3600
-REFUSED = "This form has expired or was not issued by this server. Please go back and try again."
+REFUSED = N_(
+    "This form has expired or was not issued by this server. Please go back and try again."
+)
 
 _NEW_BROWSER = "new_form_browser"
 _PAGE_HAS_FORM = "page_has_form"

@@ -61,8 +61,7 @@ class PrebuiltJson:
 
     def __init__(self, body: bytes, *, cache_control: bytes) -> None:
         self.body = body
-        digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-        self.etag = b'W/"%s"' % digest.encode()
+        self.etag = weak_etag(body)
         validators = [(b"cache-control", cache_control), (b"etag", self.etag)]
         self._not_modified = validators
         self._head = [
@@ -78,9 +77,19 @@ class PrebuiltJson:
         return _Prebuilt(200, self.body, list(self._head))
 
     def _matches(self, wanted: bytes) -> bool:
-        """RFC 9110's weak comparison: any listed tag with the same opaque part, or `*`."""
-        own = self.etag.removeprefix(b"W/")
-        return any(
-            tag == b"*" or tag.removeprefix(b"W/") == own
-            for tag in (part.strip() for part in wanted.split(b","))
-        )
+        return etag_matches(self.etag, wanted)
+
+
+def weak_etag(body: bytes) -> bytes:
+    """A weak ETag: a digest of the body."""
+    return b'W/"%s"' % hashlib.blake2b(body, digest_size=16).hexdigest().encode()
+
+
+def etag_matches(etag: bytes, wanted: bytes) -> bool:
+    """RFC 9110's weak comparison of `etag` with an `If-None-Match` value: any listed tag
+    with the same opaque part, or `*`."""
+    own = etag.removeprefix(b"W/")
+    return any(
+        tag == b"*" or tag.removeprefix(b"W/") == own
+        for tag in (part.strip() for part in wanted.split(b","))
+    )

@@ -17,6 +17,7 @@ from connecthub.accounts.models import OAuthApplication
 from connecthub.accounts.serializers import account_entity
 from connecthub.accounts.sign_in import SecondFactorRequired, SignInError
 from connecthub.config import Settings
+from connecthub.core.i18n import N_
 from connecthub.errors import NotFound, OAuthError, TooManyRequests, ValidationFailed
 from connecthub.http import forms, pages
 from connecthub.http.auth import Caller, require
@@ -149,23 +150,29 @@ async def verify_app_credentials(
 
 
 _SCOPE_WORDS = {
-    "read": "Read all your account's data",
-    "write": "Modify all your account's data",
-    "follow": "Modify account relationships",
-    "push": "Receive your push notifications",
-    "profile": "Read only your account's basic profile",
-    "admin:read": "Read all data on the server",
-    "admin:write": "Modify all data on the server",
+    "read": N_("Read all your account's data"),
+    "write": N_("Modify all your account's data"),
+    "follow": N_("Modify account relationships"),
+    "push": N_("Receive your push notifications"),
+    "profile": N_("Read only your account's basic profile"),
+    "admin:read": N_("Read all data on the server"),
+    "admin:write": N_("Modify all data on the server"),
 }
 
 
-def _describe(scope: str) -> str:
+def _describe(scope: str) -> tuple[str, dict[str, str]]:
+    """What a scope lets the app do: a message (translated on the page) and its values."""
     if scope in _SCOPE_WORDS:
-        return _SCOPE_WORDS[scope]
+        return _SCOPE_WORDS[scope], {}
     *prefix, name = scope.split(":")
-    verb = "Read" if prefix[-1] == "read" else "Modify"
-    where = "on the server" if prefix[0] == "admin" else "of yours"
-    return f"{verb} {name.replace('_', ' ')} {where}"
+    reads = prefix[-1] == "read"
+    if prefix[0] == "admin":
+        message = (
+            N_("Read %(what)s on the server") if reads else N_("Modify %(what)s on the server")
+        )
+    else:
+        message = N_("Read %(what)s of yours") if reads else N_("Modify %(what)s of yours")
+    return message, {"what": name.replace("_", " ")}
 
 
 def _page_csp(redirect_uri: str | None) -> str:
@@ -237,7 +244,7 @@ def _consent_page(
     context = {
         "app_name": app_name,
         "app_website": app_website,
-        "scopes": [(scope, _describe(scope)) for scope in auth.scopes],
+        "scopes": [(scope, *_describe(scope)) for scope in auth.scopes],
         "form_token": token,
         "signed_in_as": signed_in[1] if signed_in else None,
         "email": email,
@@ -304,7 +311,7 @@ async def authorize_decision(request: Request, uow: UowDep, settings: SettingsDe
             auth.redirect_uri, auth.state, "access_denied", "The user denied the request."
         )
         if auth.redirect_uri == service.OOB:
-            return _error_page(request, settings, "You denied the authorization request.")
+            return _error_page(request, settings, N_("You denied the authorization request."))
         return RedirectResponse(denied.location(), status_code=302, headers=_NO_STORE)
 
     def again(message: str, **kwargs: Any) -> HTMLResponse:

@@ -30,6 +30,7 @@ from connecthub.accounts import registration
 from connecthub.accounts.models import User
 from connecthub.accounts.sign_in import SecondFactorRequired
 from connecthub.config import OidcProvider, RegistrationMode, Settings
+from connecthub.core.i18n import N_, deferred
 from connecthub.errors import ConnectHubError, NotFound, ValidationFailed
 from connecthub.http import forms, pages
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
@@ -67,14 +68,17 @@ def _load(request: Request, settings: Settings, cookie: str, max_age: int) -> di
     raw = request.cookies.get(cookie)
     if not raw:
         raise OidcFailure(
-            "This sign-in attempt has expired or was started in another browser; please start again"
+            N_(
+                "This sign-in attempt has expired or was started in another browser; "
+                "please start again"
+            )
         )
     try:
         value = _serializer(settings, cookie).loads(raw, max_age=max_age)
     except BadSignature as exc:
-        raise OidcFailure("This sign-in attempt has expired; please start again") from exc
+        raise OidcFailure(N_("This sign-in attempt has expired; please start again")) from exc
     if not isinstance(value, dict):
-        raise OidcFailure("This sign-in attempt is invalid; please start again")
+        raise OidcFailure(N_("This sign-in attempt is invalid; please start again"))
     return value
 
 
@@ -178,11 +182,11 @@ async def callback(
         config = _provider(settings, provider)
         flight = _load(request, settings, STATE_COOKIE, STATE_MAX_AGE)
         if flight.get("provider") != config.name or not _same(flight.get("state"), state):
-            raise OidcFailure("This sign-in attempt does not match the one started here")
+            raise OidcFailure(N_("This sign-in attempt does not match the one started here"))
         if error:
             raise OidcFailure(_provider_error(config, error, error_description))
         if not code:
-            raise OidcFailure("The sign-in provider sent no authorization code")
+            raise OidcFailure(N_("The sign-in provider sent no authorization code"))
         identity = await oidc.complete(
             config,
             redirect_uri=_redirect_uri(settings, config),
@@ -249,7 +253,10 @@ def _same(expected: object, given: str | None) -> bool:
 
 def _provider_error(provider: OidcProvider, error: str, description: str | None) -> str:
     if error == "access_denied":
-        return f"Sign-in with {provider.display_name} was cancelled or refused."
+        return deferred(
+            N_("Sign-in with %(provider)s was cancelled or refused."),
+            provider=provider.display_name,
+        )
     detail = f": {description[:200]}" if description else ""
     return f"{provider.display_name} could not sign you in ({error[:64]}){detail}"
 
@@ -261,12 +268,12 @@ def _pending(
     try:
         identity = VerifiedIdentity(**pending["identity"])
     except (KeyError, TypeError) as exc:
-        raise OidcFailure("This sign-in attempt is invalid; please start again") from exc
+        raise OidcFailure(N_("This sign-in attempt is invalid; please start again")) from exc
     shown_for = form.payload.get("attempt") if isinstance(form.payload, dict) else None
     if identity.provider != provider or not _same(
         pending.get("attempt"), shown_for if isinstance(shown_for, str) else None
     ):
-        raise OidcFailure("This form does not belong to the sign-in attempt in progress")
+        raise OidcFailure(N_("This form does not belong to the sign-in attempt in progress"))
     return identity, pending
 
 

@@ -24,6 +24,7 @@ from connecthub.accounts.sign_in import (
     verify_sign_in,
 )
 from connecthub.clock import utcnow
+from connecthub.core.i18n import N_
 from connecthub.errors import Conflict, ValidationFailed
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
@@ -76,11 +77,11 @@ async def outcome_for(session: AsyncSession, identity: VerifiedIdentity) -> Outc
 def check_may_sign_in(user: User, account: Account) -> None:
     """The same account states that refuse a password sign-in refuse this one."""
     if account.suspended_at is not None or user.disabled:
-        raise AccountUnavailable("This account is suspended or disabled")
+        raise AccountUnavailable(N_("This account is suspended or disabled"))
     if user.confirmed_at is None:
-        raise AccountUnavailable("Your e-mail address is not confirmed yet")
+        raise AccountUnavailable(N_("Your e-mail address is not confirmed yet"))
     if not user.approved:
-        raise AccountUnavailable("Your account is pending review by a moderator")
+        raise AccountUnavailable(N_("Your account is pending review by a moderator"))
 
 
 async def sign_in_linked(session: AsyncSession, identity: VerifiedIdentity) -> SignIn:

@@ -19,6 +19,8 @@ import structlog
 
 from connecthub.accounts.mail import Mail, send_mail
 from connecthub.clock import utcnow
+from connecthub.core import i18n
+from connecthub.core.i18n import gettext as _
 from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobContext, Payload, job
 from connecthub.infra.sweeper import Sweep, sweep
@@ -83,10 +85,10 @@ async def build(engines: Engines, export_id: int) -> None:
     )
     log.info("portability.export_ready", export_id=export_id, bytes=size)
     if user is not None:
-        await _mail_ready(engines, export, user[1].email)
+        await _mail_ready(engines, export, user[1].email, user[1].locale)
 
 
-async def _mail_ready(engines: Engines, export: DataExport, email: str) -> None:
+async def _mail_ready(engines: Engines, export: DataExport, email: str, locale: str) -> None:
     """Mastodon mails the owner when a backup is ready; so does ConnectHub."""
     settings = engines.settings
     link = (
@@ -94,13 +96,15 @@ async def _mail_ready(engines: Engines, export: DataExport, email: str) -> None:
         f"?token={download_token(settings, export)}"
     )
     expires = export.expires_at.strftime("%Y-%m-%d %H:%M UTC") if export.expires_at else ""
-    text = (
-        "Your archive is ready for download.\n\n"
-        f"Download it before {expires}: {link}\n\n"
-        "The link works only for this archive and ends when the archive is deleted."
-    )
+    with i18n.using(locale):
+        text = _(
+            "Your archive is ready for download.\n\n"
+            "Download it before %(expires)s: %(link)s\n\n"
+            "The link works only for this archive and ends when the archive is deleted."
+        ) % {"expires": expires, "link": link}
+        subject = _("Your archive is ready")
     try:
-        await send_mail(settings, Mail(to=email, subject="Your archive is ready", text=text))
+        await send_mail(settings, Mail(to=email, subject=subject, text=text))
     except Exception:  # the archive is ready either way; the API shows it
         log.warning("portability.mail_failed", export_id=export.id, exc_info=True)
 

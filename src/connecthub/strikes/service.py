@@ -22,6 +22,8 @@ from connecthub.accounts.mail import Mail, send_mail
 from connecthub.accounts.models import Account, User
 from connecthub.accounts.roles import Permission, has_permission
 from connecthub.clock import utcnow
+from connecthub.core import i18n
+from connecthub.core.i18n import gettext as _
 from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.ids import new_id
@@ -280,13 +282,19 @@ def _mail(
     if user is None:
         return
     settings = uow.engines.settings
-    if approved:
-        text = "Your appeal was approved: the moderation action on your account was reversed."
-    else:
-        text = "Your appeal was reviewed and rejected: the moderation action stands."
-    mail = Mail(
-        to=user.email,
-        subject=f"{settings.instance_title}: your appeal about @{account.username}",
-        text=f"{text}\n\nThe action appealed: {strike.action}.\n",
-    )
+    values = {
+        "site": settings.instance_title,
+        "username": account.username,
+        "action": strike.action,
+    }
+    with i18n.using(user.locale):
+        if approved:
+            text = _(
+                "Your appeal was approved: the moderation action on your account was reversed."
+            )
+        else:
+            text = _("Your appeal was reviewed and rejected: the moderation action stands.")
+        text += "\n\n" + _("The action appealed: %(action)s.") % values + "\n"
+        subject = _("%(site)s: your appeal about @%(username)s") % values
+    mail = Mail(to=user.email, subject=subject, text=text)
     uow.after_commit(lambda: send_mail(settings, mail))

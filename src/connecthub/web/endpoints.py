@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from connecthub import __version__
 from connecthub.config import Settings
+from connecthub.core.i18n import N_
 from connecthub.errors import NotFound
 from connecthub.http import pages
 from connecthub.http.deps import SettingsDep, UowDep
@@ -93,13 +94,15 @@ async def _document_page(
 
 @router.get("/privacy-policy", response_class=HTMLResponse, summary="The privacy policy (HTML)")
 async def privacy_policy(request: Request, settings: SettingsDep, uow: UowDep) -> HTMLResponse:
-    return await _document_page(request, settings, uow, documents.PRIVACY_POLICY, "Privacy policy")
+    return await _document_page(
+        request, settings, uow, documents.PRIVACY_POLICY, N_("Privacy policy")
+    )
 
 
 @router.get("/terms-of-service", response_class=HTMLResponse, summary="The terms of service (HTML)")
 async def terms_of_service(request: Request, settings: SettingsDep, uow: UowDep) -> HTMLResponse:
     return await _document_page(
-        request, settings, uow, documents.TERMS_OF_SERVICE, "Terms of service"
+        request, settings, uow, documents.TERMS_OF_SERVICE, N_("Terms of service")
     )
 
 

@@ -26,6 +26,7 @@ from connecthub.accounts.signed_tokens import (
 )
 from connecthub.accounts.two_factor import consume_code
 from connecthub.config import RegistrationMode, Settings
+from connecthub.core.i18n import N_
 from connecthub.errors import ConnectHubError, TooManyRequests, ValidationFailed
 from connecthub.http import forms, pages
 from connecthub.http.deps import PrimaryUowDep, SettingsDep, UowDep
@@ -37,12 +38,12 @@ from connecthub.web_auth import terms
 
 router = APIRouter(include_in_schema=False)
 
-RESET_SENT = (
+RESET_SENT = N_(
     "If an account uses this address, a message with instructions to reset its password "
     "is on its way."
 )
-CONFIRMATION_SENT = "We sent you a link to confirm your e-mail address. Open it to finish."
-PENDING_APPROVAL = "Your account is pending review by a moderator. We will let you know."
+CONFIRMATION_SENT = N_("We sent you a link to confirm your e-mail address. Open it to finish.")
+PENDING_APPROVAL = N_("Your account is pending review by a moderator. We will let you know.")
 
 SIGN_UP = forms.PageForm("sign_up", (("POST", "/auth/sign_up"),))
 # The two-factor step posts to the same route with the pending challenge.
@@ -86,7 +87,7 @@ def _forbidden(request: Request) -> HTMLResponse:
     return render(
         request,
         "auth/message.html",
-        {"title": "Form expired", "alert": forms.REFUSED},
+        {"title": N_("Form expired"), "alert": forms.REFUSED},
         status_code=403,
     )
 
@@ -114,7 +115,7 @@ def _sign_up_page(
         request,
         "auth/sign_up.html",
         {
-            "title": f"Join {settings.instance_title}",
+            "title": N_("Join %(site)s"),
             "values": values or {},
             "errors": errors or {},
             "alert": alert,
@@ -141,7 +142,9 @@ def _message(
 @router.get("/auth/sign_up")
 async def sign_up_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     if settings.registration_mode is RegistrationMode.CLOSED:
-        return _message(request, "Sign up", alert="Registrations are closed", status_code=403)
+        return _message(
+            request, N_("Sign up"), alert=N_("Registrations are closed"), status_code=403
+        )
     return _sign_up_page(request, settings)
 
 
@@ -150,9 +153,9 @@ def _taken_email_answer(request: Request, settings: Settings) -> Response:
     mailed a notice): the same page while confirmation or approval is pending, else the
     sign-in page (without a session: a fresh sign-up gets one)."""
     if settings.smtp_url is not None:
-        return _message(request, "Check your e-mail", notice=CONFIRMATION_SENT)
+        return _message(request, N_("Check your e-mail"), notice=CONFIRMATION_SENT)
     if settings.registration_mode is RegistrationMode.APPROVAL:
-        return _message(request, "Almost there", notice=PENDING_APPROVAL)
+        return _message(request, N_("Almost there"), notice=PENDING_APPROVAL)
     return RedirectResponse("/auth/sign_in", status_code=303)
 
 
@@ -162,13 +165,15 @@ async def sign_up(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
     if params is None:
         return _forbidden(request)
     if settings.registration_mode is RegistrationMode.CLOSED:
-        return _message(request, "Sign up", alert="Registrations are closed", status_code=403)
+        return _message(
+            request, N_("Sign up"), alert=N_("Registrations are closed"), status_code=403
+        )
     values = {k: _str(params, k) for k in ("username", "email", "date_of_birth", "reason")}
     values["agreement"] = _str(params, "agreement")
     password = _str(params, "password")
     try:
         if password != _str(params, "password_confirmation"):
-            raise ValidationFailed("password_confirmation", "does not match the password")
+            raise ValidationFailed("password_confirmation", N_("does not match the password"))
         born = None
         if values["date_of_birth"]:
             from datetime import date
@@ -176,7 +181,7 @@ async def sign_up(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
             try:
                 born = date.fromisoformat(values["date_of_birth"])
             except ValueError:
-                raise ValidationFailed("date_of_birth", "must be a valid date") from None
+                raise ValidationFailed("date_of_birth", N_("must be a valid date")) from None
         form = registration.SignUp(
             username=values["username"].strip(),
             email=values["email"].strip(),
@@ -184,6 +189,8 @@ async def sign_up(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
             agreement=bool(values["agreement"]),
             date_of_birth=born,
             reason=values["reason"],
+            # Mails to the account speak the language its sign-up page was shown in.
+            locale=pages.page_locale(request),
             method="web",
             ip=getattr(request.state, "client_ip", None),
         )
@@ -199,13 +206,13 @@ async def sign_up(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
     if user.confirmed_at is None:
         return _message(
             request,
-            "Check your e-mail",
+            N_("Check your e-mail"),
             notice=CONFIRMATION_SENT,
         )
     if not user.approved:
         return _message(
             request,
-            "Almost there",
+            N_("Almost there"),
             notice=PENDING_APPROVAL,
         )
     response = RedirectResponse("/auth/sign_in", status_code=303)
@@ -227,7 +234,7 @@ def _sign_in_page(
         request,
         "auth/sign_in.html",
         {
-            "title": "Sign in",
+            "title": N_("Sign in"),
             "values": values or {},
             "errors": errors or {},
             "alert": alert,
@@ -247,7 +254,7 @@ async def sign_in_page(request: Request, uow: UowDep) -> HTMLResponse:
         return render(
             request,
             "auth/signed_in.html",
-            {"title": "Signed in", "username": signed_in[1].username},
+            {"title": N_("Signed in"), "username": signed_in[1].username},
             form=SIGN_OUT,
         )
     return _sign_in_page(request, next_path=_safe_next(request.query_params.get("next")))
@@ -261,11 +268,11 @@ async def _second_step(
     user_id = challenge_user_id(settings.secret_key, challenge)
     user = await accounts.user_by_id(uow.session, user_id) if user_id else None
     if user is None or not challenge_token_valid(settings.secret_key, challenge, user):
-        return None, "The sign-in has expired. Please start again."
+        return None, N_("The sign-in has expired. Please start again.")
     await throttle_sign_in(uow.engines, email=user.email)
     code = _str(params, "otp_attempt")
     if not await consume_code(uow.session, user, code, secret_key=settings.secret_key):
-        return user, "The two-factor code is invalid"
+        return user, N_("The two-factor code is invalid")
     return user, None
 
 
@@ -286,7 +293,7 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
                     request,
                     "auth/two_factor.html",
                     {
-                        "title": "Two-factor authentication",
+                        "title": N_("Two-factor authentication"),
                         "challenge": _str(params, "challenge"),
                         "next_path": next_path,
                         "errors": {"otp_attempt": problem},
@@ -309,7 +316,7 @@ async def sign_in(request: Request, uow: UowDep, settings: SettingsDep) -> Respo
             request,
             "auth/two_factor.html",
             {
-                "title": "Two-factor authentication",
+                "title": N_("Two-factor authentication"),
                 "challenge": challenge_token(settings.secret_key, found),
                 "next_path": next_path,
                 "errors": {},
@@ -364,7 +371,7 @@ async def accept_terms(request: Request, uow: UowDep, settings: SettingsDep) -> 
     user = await accounts.user_by_id(uow.session, user_id) if user_id else None
     if user is None or not terms_token_valid(settings.secret_key, challenge, user):
         return _sign_in_page(
-            request, alert="The sign-in has expired. Please start again.", status_code=401
+            request, alert=N_("The sign-in has expired. Please start again."), status_code=401
         )
     try:
         await privacy.accept_terms(
@@ -397,14 +404,16 @@ async def confirm_email(
     except ConnectHubError:
         return _message(
             request,
-            "Confirmation failed",
-            alert="This link is invalid or has expired.",
+            N_("Confirmation failed"),
+            alert=N_("This link is invalid or has expired."),
             status_code=422,
         )
-    notice = "Your e-mail address is confirmed."
+    notice = N_("Your e-mail address is confirmed.")
     if not user.approved:
-        notice += " Your account is still pending review by a moderator."
-    return _message(request, "Thank you", notice=notice)
+        notice = N_(
+            "Your e-mail address is confirmed. Your account is still pending review by a moderator."
+        )
+    return _message(request, N_("Thank you"), notice=notice)
 
 
 @router.get("/auth/password/new")
@@ -412,7 +421,7 @@ async def reset_request_page(request: Request) -> HTMLResponse:
     return render(
         request,
         "auth/password_new.html",
-        {"title": "Forgot your password?", "values": {}, "errors": {}},
+        {"title": N_("Forgot your password?"), "values": {}, "errors": {}},
         form=RESET_REQUEST,
     )
 
@@ -426,7 +435,7 @@ async def reset_request(request: Request, uow: UowDep, settings: SettingsDep) ->
     if form is RESET:
         return await _reset(request, uow, settings, params)
     await credentials.request_reset(uow, settings, _str(params, "email"))
-    return _message(request, "Check your e-mail", notice=RESET_SENT)
+    return _message(request, N_("Check your e-mail"), notice=RESET_SENT)
 
 
 def _reset_page(
@@ -441,7 +450,7 @@ def _reset_page(
         request,
         "auth/password_edit.html",
         {
-            "title": "Choose a new password",
+            "title": N_("Choose a new password"),
             "reset_password_token": token,
             "errors": errors or {},
             "alert": alert,
@@ -459,8 +468,8 @@ async def reset_page(request: Request, uow: UowDep, settings: SettingsDep) -> HT
     except ValidationFailed:
         return _message(
             request,
-            "Reset failed",
-            alert="This link is invalid or has expired.",
+            N_("Reset failed"),
+            alert=N_("This link is invalid or has expired."),
             status_code=422,
         )
     return _reset_page(request, token)
@@ -473,20 +482,20 @@ async def _reset(
     password = _str(params, "password")
     try:
         if password != _str(params, "password_confirmation"):
-            raise ValidationFailed("password_confirmation", "does not match the password")
+            raise ValidationFailed("password_confirmation", N_("does not match the password"))
         await credentials.reset_password(uow, settings, token=token, new_password=password)
     except ValidationFailed as exc:
         await uow.rollback()
         if exc.field == "reset_password_token":
             return _message(
                 request,
-                "Reset failed",
-                alert="This link is invalid or has expired.",
+                N_("Reset failed"),
+                alert=N_("This link is invalid or has expired."),
                 status_code=422,
             )
         return _reset_page(request, token, errors={exc.field: exc.problem}, status_code=422)
     return _message(
-        request, "Password changed", notice="Your password is changed. You can sign in now."
+        request, N_("Password changed"), notice=N_("Your password is changed. You can sign in now.")
     )
 
 

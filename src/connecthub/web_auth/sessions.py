@@ -3,7 +3,9 @@ hash (with user agent, IP and times) so a session can be listed and revoked, and
 database does not yield a usable cookie.
 
 The OAuth authorize page uses `current_web_user` to skip the credentials form for a
-signed-in browser.
+signed-in browser. Finding the browser's user also sets the language its pages are shown in
+(`request.state.page_locale`: the account's locale, http/pages.py); `signed_in_locale` is
+the dependency that does only that, for the pages that have no other use for the user.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi import Request, Response
 from connecthub.accounts.models import Account, User, WebSession
 from connecthub.clock import utcnow
 from connecthub.config import Settings
+from connecthub.http.deps import UowDep
 from connecthub.infra.uow import UnitOfWork
 from connecthub.oauth.tokens import generate_secret, hash_secret
 from connecthub.web_auth import repository
@@ -45,10 +48,20 @@ async def current_web_user(request: Request, uow: UnitOfWork) -> tuple[User, Acc
     if found is None:
         return None
     web_session, user, account = found
+    request.state.page_locale = user.locale
     # Reads may run on a replica: "last seen" is recorded on writes only.
     if request.method in _WRITE_METHODS:
         web_session.last_seen_at = utcnow()
     return user, account
+
+
+async def signed_in_locale(request: Request, uow: UowDep) -> None:
+    """Dependency of the page routers: a signed-in browser's pages in its account's locale.
+    Only pages opened (GET, HEAD) look it up; a form's answer has its own user or is shown
+    in the browser's language."""
+    if request.method in _WRITE_METHODS or not request.cookies.get(SESSION_COOKIE):
+        return
+    await current_web_user(request, uow)
 
 
 def current_session_hash(request: Request) -> str | None:

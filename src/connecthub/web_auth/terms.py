@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from connecthub.accounts.models import User
 from connecthub.accounts.signed_tokens import terms_token
 from connecthub.config import Settings
+from connecthub.core.i18n import N_
 from connecthub.errors import NotFound
 from connecthub.http import forms, pages
 from connecthub.infra.uow import UnitOfWork
@@ -47,7 +48,7 @@ async def page(
     except NotFound:
         content = None
     context = {
-        "title": "New terms of service",
+        "title": N_("New terms of service"),
         "content": content,
         "version": current["current_version"],
         "challenge": terms_token(settings.secret_key, user),
