@@ -167,7 +167,7 @@ def audit_decision(
     strike: AccountWarning,
     **extra: object,
 ) -> None:
-    """Records an appeal being made or decided once the transaction commits."""
+    """Records an appeal being made or decided, with the transaction that makes it."""
     details = {
         "actor_account_id": actor_account_id,
         "appeal_id": appeal.id,
@@ -179,16 +179,15 @@ def audit_decision(
     if actor_role is not None:
         details["actor_role"] = actor_role
 
-    async def write() -> None:
-        audit.record(
-            AUDIT_EVENT,
-            actor=audit.account_actor(actor_account_id),
-            action=action,
-            outcome=audit.Outcome.DONE,
-            **details,
-        )
-
-    uow.after_commit(write)
+    # In the transaction: the request's audit collector persists the entry with it (an
+    # entry recorded after the commit reached only the log line, never the audit table).
+    audit.record(
+        AUDIT_EVENT,
+        actor=audit.account_actor(actor_account_id),
+        action=action,
+        outcome=audit.Outcome.DONE,
+        **details,
+    )
 
 
 async def list_appeals(
