@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { LocationProvider, Route, Router, useLocation } from "preact-iso";
-import { isLocale, onLocaleChange, setLocale, t } from "./i18n";
+import { isLocale, locale, onLocaleChange, setLocale, t } from "./i18n";
 import * as auth from "./lib/auth";
 import { currentToken } from "./lib/api";
 import { startLive, stopLive } from "./live";
@@ -62,6 +62,10 @@ function FocusOnRoute() {
   return null;
 }
 
+function NotFound() {
+  return <p class="notice">{t("common.notFound")}</p>;
+}
+
 function SignedIn({ session, onLogout }: { session: Session; onLogout: () => void }) {
   return (
     <>
@@ -73,7 +77,8 @@ function SignedIn({ session, onLogout }: { session: Session; onLogout: () => voi
       </header>
       <FocusOnRoute />
       <main id="main" tabIndex={-1}>
-        <Router>
+        {/* A language switch renders every screen again, in the new language. */}
+        <Router key={locale()}>
           <Route path="/web/" component={() => (
             <TimelineScreen session={session} path="/api/v1/timelines/home" cacheName="home" stream="user" title="nav.home" />
           )} />
@@ -82,9 +87,12 @@ function SignedIn({ session, onLogout }: { session: Session; onLogout: () => voi
           )} />
           <Route path="/web/notifications" component={Notifications} />
           <Route path="/web/statuses/:id" component={({ id }: { id: string }) => <Thread id={id} />} />
-          <Route path="/web/@:acct" component={({ acct }: { acct: string }) => <Profile acct={acct} me={session.me} />} />
           <Route path="/web/settings" component={() => <Settings onLogout={onLogout} />} />
-          <Route default component={() => <p class="notice">{t("common.notFound")}</p>} />
+          {/* /web/@alice and /web/@alice@elsewhere.example: a profile. */}
+          <Route path="/web/:handle" component={({ handle }: { handle: string }) =>
+            handle.startsWith("@") ? <Profile acct={decodeURIComponent(handle.slice(1))} me={session.me} /> : <NotFound />
+          } />
+          <Route default component={NotFound} />
         </Router>
       </main>
     </>
