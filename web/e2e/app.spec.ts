@@ -2,6 +2,7 @@
 // authorize page (PKCE); one posts, the other sees it arrive live; the app switches to
 // Indonesian; a post written offline is sent exactly once when the connection returns.
 // Screenshots of each screen go to web/screenshots/ (not committed).
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 
 const run = Date.now().toString(36);
@@ -20,6 +21,8 @@ async function signUpAndSignIn(browser: Browser, username: string): Promise<Page
   await Promise.all([page.waitForURL(/\/auth\/sign_in/), page.click("form[action='/auth/sign_up'] button[type=submit]")]);
 
   await page.goto("/web/");
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  if (username.startsWith("alice")) await shoot(page, "welcome-en");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/oauth\/authorize/);
   await page.click("button[value=approve]");
@@ -28,7 +31,12 @@ async function signUpAndSignIn(browser: Browser, username: string): Promise<Page
   return page;
 }
 
+/** Screenshots at desktop and mobile width, and axe-core's check: no serious or critical
+ * violation of WCAG 2.x A/AA on the screen. */
 async function shoot(page: Page, name: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), name).toEqual([]);
   for (const [label, width, height] of [["desktop", 1280, 900], ["mobile", 390, 844]] as const) {
     await page.setViewportSize({ width, height });
     await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
@@ -67,9 +75,28 @@ test("sign in with PKCE, live delivery, Indonesian, offline post sent once", asy
     "aria-pressed",
     "true",
   );
+  await bob.locator(".status", { hasText: text }).getByRole("button", { name: "Boost" }).click();
+  await expect(bob.locator(".status", { hasText: text }).getByRole("button", { name: "Boost" })).toHaveAttribute(
+    "aria-pressed",
+    "true",
+  );
   await alice.getByRole("link", { name: "Notifications" }).click();
   await expect(alice.getByText(`bob${run} favourited your post`)).toBeVisible();
+  await expect(alice.getByText(`bob${run} boosted your post`)).toBeVisible();
   await shoot(alice, "notifications-en");
+
+  // Bob replies; the thread shows both posts, in order.
+  await bob.locator(".status", { hasText: text }).getByRole("button", { name: "Reply" }).click();
+  await expect(bob.getByText(`Replying to @alice${run}`)).toBeVisible();
+  await bob.getByLabel("Text of your post").pressSequentially("nice one");
+  await bob.getByRole("button", { name: "Post", exact: true }).click();
+  await expect(bob.locator(".status", { hasText: "nice one" })).toBeVisible();
+  await bob.locator(".status", { hasText: "nice one" }).locator("a.time").click();
+  await expect(bob.getByRole("heading", { name: "Conversation" })).toBeVisible();
+  await expect(bob.locator(".status")).toHaveCount(2);
+  await expect(bob.locator(".status").first()).toContainText(text);
+  await shoot(bob, "thread-en");
+  await expect(alice.getByText(`bob${run} mentioned you`)).toBeVisible(); // live
 
   // Indonesian: the visible strings change.
   await bob.getByRole("link", { name: "Settings" }).click();
@@ -99,6 +126,11 @@ test("sign in with PKCE, live delivery, Indonesian, offline post sent once", asy
   await alice.getByRole("button", { name: "Post", exact: true }).click();
   await expect(alice.locator(".status.pending", { hasText: offline })).toBeVisible();
   await shoot(alice, "home-offline-en");
+  // Reloaded offline: the service worker serves the app, IndexedDB the timeline and the queue.
+  await alice.reload();
+  await expect(alice.getByText("You are offline: this is what was loaded last time.")).toBeVisible();
+  await expect(alice.locator(".status:not(.pending)", { hasText: text })).toBeVisible();
+  await expect(alice.locator(".status.pending", { hasText: offline })).toBeVisible();
   await alice.context().setOffline(false);
   await expect(alice.locator(".status.pending")).toHaveCount(0);
   await expect(alice.locator(".status", { hasText: offline })).toBeVisible();
