@@ -98,6 +98,15 @@ test("sign in with PKCE, live delivery, Indonesian, offline post sent once", asy
   await shoot(bob, "thread-en");
   await expect(alice.getByText(`bob${run} mentioned you`)).toBeVisible(); // live
 
+  // Back from a thread: the timeline is shown again at once, where it was.
+  await bob.getByRole("link", { name: "Home" }).click();
+  await expect(bob.locator(".status", { hasText: "nice one" })).toBeVisible();
+  await bob.locator(".status", { hasText: text }).locator("a.time").click();
+  await expect(bob.getByRole("heading", { name: "Conversation" })).toBeVisible();
+  await bob.goBack();
+  await expect(bob.locator(".status", { hasText: text })).toBeVisible();
+  await expect(bob.getByText("Loading…")).toHaveCount(0);
+
   // Indonesian: the visible strings change.
   await bob.getByRole("link", { name: "Settings" }).click();
   await shoot(bob, "settings-en");
@@ -139,4 +148,23 @@ test("sign in with PKCE, live delivery, Indonesian, offline post sent once", asy
   const statuses = await (await request.get(`/api/v1/timelines/public?local=true&limit=40`)).json();
   const sent = (statuses as { content: string }[]).filter((s) => s.content.includes(offline));
   expect(sent).toHaveLength(1);
+
+  // Signing out revokes the token at the server.
+  const token = await alice.evaluate(
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const open = indexedDB.open("connecthub");
+        open.onsuccess = () => {
+          const get = open.result.transaction("kv").objectStore("kv").get("token");
+          get.onsuccess = () => resolve(get.result as string);
+          get.onerror = () => reject(get.error);
+        };
+      }),
+  );
+  const auth = { headers: { Authorization: `Bearer ${token}` } };
+  expect((await request.get("/api/v1/accounts/verify_credentials", auth)).status()).toBe(200);
+  await alice.getByRole("link", { name: "Settings" }).click();
+  await alice.getByRole("button", { name: "Sign out" }).click();
+  await expect(alice.getByRole("button", { name: "Sign in" })).toBeVisible();
+  expect((await request.get("/api/v1/accounts/verify_credentials", auth)).status()).toBe(401);
 });

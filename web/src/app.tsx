@@ -3,6 +3,7 @@ import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { isLocale, locale, onLocaleChange, setLocale, t } from "./i18n";
 import * as auth from "./lib/auth";
 import { currentToken } from "./lib/api";
+import { forgetTimelines } from "./components/Timeline";
 import { startLive, stopLive } from "./live";
 import { Notifications } from "./screens/Notifications";
 import { Profile } from "./screens/Profile";
@@ -150,6 +151,7 @@ export function App() {
   const logout = async () => {
     stopLive();
     await auth.logout(currentToken());
+    forgetTimelines();
     state.clear();
     setSession(null);
     history.replaceState(null, "", "/web/");

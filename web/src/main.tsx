@@ -5,6 +5,8 @@ import * as store from "./lib/store";
 import "./style.css";
 
 async function start() {
+  // Timelines put the reader back where they were themselves (components/Timeline.tsx).
+  history.scrollRestoration = "manual";
   const chosen = await store.get<string>("locale").catch(() => undefined);
   setLocale(isLocale(chosen) ? chosen : pickLocale(navigator.languages));
   render(<App />, document.getElementById("app")!);

@@ -63,6 +63,9 @@ describe("sign-in", () => {
     vi.stubGlobal("fetch", vi.fn(async () => json(APP)));
     await auth.authorizeUrl();
     await store.set("token", "tok-9");
+    await store.set("cache:home", [{ id: "1" }]);
+    await store.set("outbox", [{ key: "k", draft: { status: "unsent" } }]);
+    await store.set("locale", "id");
     expect(await auth.restore()).toBe(true);
     const fetch = vi.fn(async () => json({}));
     vi.stubGlobal("fetch", fetch);
@@ -74,5 +77,10 @@ describe("sign-in", () => {
     expect(currentToken()).toBeNull();
     expect(await store.get("token")).toBeUndefined();
     expect(await auth.restore()).toBe(false);
+    // The account's cache and unsent posts go with it; the app and the language stay.
+    expect(await store.get("cache:home")).toBeUndefined();
+    expect(await store.get("outbox")).toBeUndefined();
+    expect(await store.get("locale")).toBe("id");
+    expect(await store.get("app")).toMatchObject({ client_id: "cid" });
   });
 });

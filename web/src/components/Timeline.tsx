@@ -17,6 +17,20 @@ interface Props {
   onReply?: (status: Status) => void;
 }
 
+/** What a timeline showed when the reader left it (items, next page, scroll position), so
+ * coming back (the browser's back button) shows it again where they were, without a load. */
+interface Kept {
+  items: Status[];
+  next?: string;
+  scrollY: number;
+}
+const kept = new Map<string, Kept>();
+
+/** Signing out forgets what the timelines showed. */
+export function forgetTimelines(): void {
+  kept.clear();
+}
+
 function localPath(url: string): string {
   const parsed = new URL(url, location.origin);
   return parsed.pathname + parsed.search;
@@ -34,6 +48,18 @@ export function Timeline({ path, cacheName, stream, prepend = [], onReply }: Pro
   const end = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
+    const back = kept.get(path);
+    if (back) {
+      setItems(back.items);
+      setNext(back.next);
+      setState("ready");
+      requestAnimationFrame(() => window.scrollTo({ top: back.scrollY }));
+      // What arrived while the reader was away waits behind the bar.
+      page<Status>(path)
+        .then((first) => setIncoming(first.items.filter((s) => !back.items.some((o) => o.id === s.id))))
+        .catch(() => undefined);
+      return;
+    }
     let live = true;
     setItems([]);
     setIncoming([]);
@@ -44,7 +70,6 @@ export function Timeline({ path, cacheName, stream, prepend = [], onReply }: Pro
         setItems(first.items);
         setNext(first.links.next);
         setState("ready");
-        void cache.save(cacheName, first.items);
       })
       .catch(async () => {
         const cached = await cache.load<Status>(cacheName);
@@ -60,6 +85,19 @@ export function Timeline({ path, cacheName, stream, prepend = [], onReply }: Pro
       live = false;
     };
   }, [path, cacheName]);
+
+  // Remembered when the reader leaves (the screen unmounts).
+  const latest = useRef<Kept>({ items: [], scrollY: 0 });
+  useEffect(() => {
+    const onScroll = () => {
+      latest.current.scrollY = window.scrollY;
+    };
+    window.addEventListener("scroll", onScroll, { passive: true });
+    return () => {
+      window.removeEventListener("scroll", onScroll);
+      if (latest.current.items.length) kept.set(path, { ...latest.current });
+    };
+  }, [path]);
 
   useEffect(() => {
     if (!stream) return;
@@ -108,6 +146,13 @@ export function Timeline({ path, cacheName, stream, prepend = [], onReply }: Pro
 
   const shownIds = new Set(items.map((s) => s.id));
   const top = prepend.filter((s) => !shownIds.has(s.id));
+  const shown = [...top.filter((s) => !s.pending), ...items];
+  latest.current = { items: shown, next, scrollY: latest.current.scrollY };
+  // What is shown is what stays readable offline.
+  const shownKey = shown.map((s) => s.id).join(",");
+  useEffect(() => {
+    if (state === "ready") void cache.save(cacheName, latest.current.items);
+  }, [shownKey, state, cacheName]);
 
   return (
     <section class="timeline" aria-busy={state === "loading"}>

@@ -95,7 +95,7 @@ export async function restore(): Promise<boolean> {
   return token !== undefined;
 }
 
-/** Revokes the token at the server, then forgets it here. */
+/** Revokes the token at the server, then forgets it and everything of the account here. */
 export async function logout(token: string | null): Promise<void> {
   const app = await store.get<RegisteredApp>(APP_KEY);
   if (token && app) {
@@ -105,6 +105,8 @@ export async function logout(token: string | null): Promise<void> {
       body: new URLSearchParams({ token, client_id: app.client_id, client_secret: app.client_secret }),
     }).catch(() => undefined);
   }
-  await store.del(TOKEN_KEY);
+  // The account's token, cached timelines, unsent posts and session go; the app's
+  // registration and the chosen language stay.
+  await store.clearExcept([APP_KEY, "locale"]);
   setToken(null);
 }

@@ -46,3 +46,9 @@ export async function close(): Promise<void> {
   if (opening) (await opening).close();
   opening = null;
 }
+
+/** Deletes every key but `keep` (signing out: the account's caches, outbox and session go). */
+export async function clearExcept(keep: readonly string[]): Promise<void> {
+  const keys = await run<IDBValidKey[]>("readonly", (s) => s.getAllKeys());
+  await Promise.all(keys.filter((key) => !keep.includes(String(key))).map((key) => del(String(key))));
+}
