@@ -97,6 +97,11 @@ test("sign in with PKCE, live delivery, Indonesian, offline post sent once", asy
   await expect(bob.locator(".status").first()).toContainText(text);
   await shoot(bob, "thread-en");
   await expect(alice.getByText(`bob${run} mentioned you`)).toBeVisible(); // live
+  await alice.getByRole("button", { name: "Mentions" }).click();
+  await expect(alice.getByText(`bob${run} mentioned you`)).toBeVisible();
+  await expect(alice.getByText(`bob${run} favourited your post`)).toHaveCount(0);
+  await alice.getByRole("button", { name: "All" }).click();
+  await expect(alice.getByText(`bob${run} favourited your post`)).toBeVisible();
 
   // Back from a thread: the timeline is shown again at once, where it was.
   await bob.getByRole("link", { name: "Home" }).click();
