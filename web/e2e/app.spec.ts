@@ -59,7 +59,7 @@ test("sign in with PKCE, live delivery, Indonesian, offline post sent once", asy
   await expect(bob.getByText("Nothing here yet.")).toBeVisible();
 
   // Alice posts; Bob's home gets it live, behind the "new posts" bar.
-  const text = `Hello from Alice ${run}`;
+  const text = `Hello from Alice ${run} #kopi${run}`;
   await alice.getByLabel("Text of your post").fill(text);
   await alice.getByRole("button", { name: "Post", exact: true }).click();
   await expect(alice.locator(".status", { hasText: text })).toBeVisible();
@@ -153,6 +153,16 @@ test("sign in with PKCE, live delivery, Indonesian, offline post sent once", asy
   const statuses = await (await request.get(`/api/v1/timelines/public?local=true&limit=40`)).json();
   const sent = (statuses as { content: string }[]).filter((s) => s.content.includes(offline));
   expect(sent).toHaveLength(1);
+
+  // A hashtag in a post opens its timeline in the app, live.
+  await bob.getByRole("button", { name: "1 kiriman baru" }).click();
+  await bob.locator(".status", { hasText: text }).first().getByRole("link", { name: `#kopi${run}` }).click();
+  await expect(bob.getByRole("heading", { name: `#kopi${run}` })).toBeVisible();
+  await expect(bob.locator(".status", { hasText: text })).toBeVisible();
+  await shoot(bob, "tag-id");
+  await alice.getByLabel("Text of your post").fill(`More about #kopi${run}`);
+  await alice.getByRole("button", { name: "Post", exact: true }).click();
+  await expect(bob.getByRole("button", { name: "1 kiriman baru" })).toBeVisible();
 
   // Signing out revokes the token at the server.
   const token = await alice.evaluate(

@@ -8,6 +8,7 @@ import { startLive, stopLive } from "./live";
 import { Notifications } from "./screens/Notifications";
 import { Profile } from "./screens/Profile";
 import { Settings } from "./screens/Settings";
+import { Tag } from "./screens/Tag";
 import { Thread } from "./screens/Thread";
 import { TimelineScreen } from "./screens/Home";
 import * as state from "./state";
@@ -88,6 +89,7 @@ function SignedIn({ session, onLogout }: { session: Session; onLogout: () => voi
           )} />
           <Route path="/web/notifications" component={Notifications} />
           <Route path="/web/statuses/:id" component={({ id }: { id: string }) => <Thread id={id} />} />
+          <Route path="/web/tags/:tag" component={({ tag }: { tag: string }) => <Tag tag={decodeURIComponent(tag)} />} />
           <Route path="/web/settings" component={() => <Settings onLogout={onLogout} />} />
           {/* /web/@alice and /web/@alice@elsewhere.example: a profile. */}
           <Route path="/web/:handle" component={({ handle }: { handle: string }) =>
@@ -159,7 +161,9 @@ export function App() {
 
   if (session === "loading") return <p class="notice">{t("common.loading")}</p>;
   return (
-    <LocationProvider>
+    // Only the app's own addresses are routed in the page; links to the server's pages
+    // (sign-up, /about, /tags/…, /@…) are followed as links.
+    <LocationProvider scope="/web/">
       {update && (
         <div class="update-banner" role="status">
           {t("update.available")} <button type="button" onClick={update}>{t("update.reload")}</button>

@@ -1,6 +1,6 @@
 // One streaming connection for the whole app; screens listen to the events they need.
 
-import { connect, type Listener, type Stream } from "./lib/streaming";
+import { connect, type Listener, type Stream, type Subscription } from "./lib/streaming";
 
 const listeners = new Set<Listener>();
 let stream: Stream | null = null;
@@ -20,4 +20,10 @@ export function stopLive(): void {
 export function onEvent(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+/** Subscribes while a screen needs it (a hashtag, a list); returns the unsubscribe. */
+export function follow(subscription: Subscription): () => void {
+  stream?.subscribe(subscription);
+  return () => stream?.unsubscribe(subscription);
 }

@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import { useLocation } from "preact-iso";
 import { api, type Status } from "../lib/api";
 import { formatDate, t } from "../i18n";
 
@@ -12,6 +13,21 @@ export function StatusCard({ status: given, onReply }: Props) {
   const [status, setStatus] = useState(given);
   const shown = status.reblog ?? status;
   const [revealed, setRevealed] = useState(!shown.spoiler_text);
+  const { route } = useLocation();
+
+  // Hashtags and mentions of this server open in the app, not on the server's pages.
+  const openInApp = (event: MouseEvent) => {
+    const link = (event.target as Element).closest("a");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const url = new URL(link.href, location.origin);
+    if (url.origin !== location.origin) return;
+    const tag = /^\/tags\/([^/]+)$/.exec(url.pathname);
+    const mention = /^\/@([^/]+)$/.exec(url.pathname);
+    if (tag) route(`/web/tags/${tag[1]}`);
+    else if (mention) route(`/web/@${mention[1]}`);
+    else return;
+    event.preventDefault();
+  };
 
   const toggle = async (action: "favourite" | "reblog", on: boolean | undefined) => {
     const path = `/api/v1/statuses/${shown.id}/${on ? "un" : ""}${action}`;
@@ -45,7 +61,7 @@ export function StatusCard({ status: given, onReply }: Props) {
         </p>
       )}
       {/* The server sanitised this HTML (core/html); it is shown as it came. */}
-      {revealed && <div class="content" dangerouslySetInnerHTML={{ __html: shown.content }} />}
+      {revealed && <div class="content" onClick={openInApp} dangerouslySetInnerHTML={{ __html: shown.content }} />}
       {revealed &&
         shown.media_attachments.map((media) => (
           <img key={media.id} class="media" src={media.preview_url ?? media.url} alt={media.description ?? ""} loading="lazy" />

@@ -12,6 +12,8 @@ interface Props {
   cacheName: string;
   /** The streaming stream whose `update` events belong here (e.g. "user"). */
   stream?: string;
+  /** With the `hashtag` stream: the tag whose events belong here. */
+  tag?: string;
   /** Statuses shown first (the offline outbox's pending posts, the ones just posted). */
   prepend?: Status[];
   onReply?: (status: Status) => void;
@@ -39,7 +41,7 @@ function localPath(url: string): string {
 /** A timeline: the first page (or the cached one, offline), older pages as the end comes into
  * view (the `Link` header's next), and new posts from the stream held behind a bar that
  * shows how many there are, so the list never jumps under the reader. */
-export function Timeline({ path, cacheName, stream, prepend = [], onReply }: Props) {
+export function Timeline({ path, cacheName, stream, tag, prepend = [], onReply }: Props) {
   const [items, setItems] = useState<Status[]>([]);
   const [incoming, setIncoming] = useState<Status[]>([]);
   const [next, setNext] = useState<string | undefined>();
@@ -102,7 +104,8 @@ export function Timeline({ path, cacheName, stream, prepend = [], onReply }: Pro
   useEffect(() => {
     if (!stream) return;
     return onEvent((event) => {
-      if (!event.stream.includes(stream)) return;
+      if (event.stream[0] !== stream) return;
+      if (tag && event.stream[1]?.toLowerCase() !== tag.toLowerCase()) return;
       if (event.event === "update") {
         const status = event.payload as Status;
         setIncoming((held) => (held.some((s) => s.id === status.id) ? held : [status, ...held]));
@@ -112,7 +115,7 @@ export function Timeline({ path, cacheName, stream, prepend = [], onReply }: Pro
         setIncoming((held) => held.filter((s) => s.id !== id));
       }
     });
-  }, [stream]);
+  }, [stream, tag]);
 
   const loadMore = useCallback(async () => {
     if (!next || loadingMore.current) return;

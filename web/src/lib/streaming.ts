@@ -10,7 +10,16 @@ export interface StreamEvent {
 export type Listener = (event: StreamEvent) => void;
 
 export interface Stream {
+  /** Adds a subscription (e.g. `{stream: "hashtag", tag: "kopi"}`), kept across reconnects. */
+  subscribe(subscription: Subscription): void;
+  unsubscribe(subscription: Subscription): void;
   close(): void;
+}
+
+export interface Subscription {
+  stream: string;
+  tag?: string;
+  list?: string;
 }
 
 /** Subscribes to `streams` ("user", "public:local", …), reconnecting with a backoff. */
@@ -18,12 +27,17 @@ export function connect(base: string, token: string, streams: string[], listener
   let socket: WebSocket | null = null;
   let closed = false;
   let delay = 1000;
+  const keyOf = (sub: Subscription) => `${sub.stream}|${sub.tag ?? ""}|${sub.list ?? ""}`;
+  const subscriptions = new Map<string, Subscription>(streams.map((stream) => [keyOf({ stream }), { stream }]));
+  const sendIfOpen = (message: object) => {
+    if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  };
 
-  const open = () => {
+  const open = (): void => {
     socket = new WebSocket(`${base}/api/v1/streaming`, token);
     socket.onopen = () => {
       delay = 1000;
-      for (const stream of streams) socket?.send(JSON.stringify({ type: "subscribe", stream }));
+      for (const sub of subscriptions.values()) socket?.send(JSON.stringify({ type: "subscribe", ...sub }));
     };
     socket.onmessage = (message) => {
       try {
@@ -46,6 +60,14 @@ export function connect(base: string, token: string, streams: string[], listener
   };
   open();
   return {
+    subscribe(sub) {
+      subscriptions.set(keyOf(sub), sub);
+      sendIfOpen({ type: "subscribe", ...sub });
+    },
+    unsubscribe(sub) {
+      subscriptions.delete(keyOf(sub));
+      sendIfOpen({ type: "unsubscribe", ...sub });
+    },
     close() {
       closed = true;
       socket?.close();
