@@ -132,3 +132,15 @@ async def test_without_a_build_the_app_is_404_and_the_front_door_stays(
     assert "not built" in app.json()["error"]
     assert front.status_code == 200
     assert "<script" not in front.text
+
+
+async def test_head_answers_like_get_without_a_body(app_factory: AppFactory, build: Path) -> None:
+    async with app_factory(web_app_dir=str(build)) as (_, client):
+        shell = await client.head("/web/home")
+        asset = await client.head("/web/assets/index-abc123.js", headers={"Accept-Encoding": "br"})
+        root = await client.head("/web")
+
+    assert shell.status_code == asset.status_code == root.status_code == 200
+    assert shell.content == b""
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert asset.headers["content-encoding"] == "br"

@@ -133,14 +133,10 @@ def _send(
     )
 
 
-@router.api_route(
-    PREFIX,
-    methods=["GET", "HEAD"],
-    include_in_schema=False,
-)
-@router.api_route(
+@router.api_route(PREFIX, methods=["GET", "HEAD"], include_in_schema=False)
+@router.head(PREFIX + "/{path:path}", include_in_schema=False)
+@router.get(
     PREFIX + "/{path:path}",
-    methods=["GET", "HEAD"],
     summary="The web app: its built files, and its shell for every screen's address (HTML)",
     responses={200: {"content": {"text/html": {}}}, 404: {}},
 )
