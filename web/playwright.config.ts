@@ -15,7 +15,7 @@ const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 
 export default defineConfig({
   testDir: "e2e",
-  timeout: 120_000,
+  timeout: 240_000,
   expect: { timeout: 20_000 },
   fullyParallel: false,
   workers: 1,
