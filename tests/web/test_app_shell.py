@@ -132,6 +132,15 @@ async def test_without_a_build_the_app_is_404_and_the_front_door_stays(
     assert "not built" in app.json()["error"]
     assert front.status_code == 200
     assert "<script" not in front.text
+    assert 'href="/web/"' not in front.text
+
+
+async def test_the_front_door_links_to_a_built_app(app_factory: AppFactory, build: Path) -> None:
+    async with app_factory(web_app_dir=str(build)) as (_, client):
+        front = await client.get("/")
+
+    assert 'href="/web/"' in front.text
+    assert 'href="/auth/sign_in"' in front.text  # the server's own sign-in stays
 
 
 async def test_head_answers_like_get_without_a_body(app_factory: AppFactory, build: Path) -> None:

@@ -84,6 +84,11 @@ def _listing(root: Path) -> frozenset[str] | None:
     return _builds[root].files
 
 
+def is_built(settings: Settings) -> bool:
+    """Whether there is a build to serve (the front door then links to the app)."""
+    return _listing(build_dir(settings)) is not None
+
+
 def content_security_policy(settings: Settings) -> str:
     return "; ".join(
         [
