@@ -21,7 +21,29 @@ POSTGRES_TEST_ENV = TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgre
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
 .PHONY: run test test-fast test-visibility-long test-distributed lint typecheck contracts \
-	format setup bytecode translations
+	format setup bytecode translations web web-check web-e2e
+
+# The web app (web/, docs/web-app.md): installed from its lock file, built again only when
+# its sources changed (a stamp file), its unit tests and catalog check in `make test`.
+WEB_SOURCES := $(shell find web/src web/public web/scripts -type f 2>/dev/null) \
+	web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/.build-stamp: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
+
+web: web/.build-stamp
+
+web-check: web/node_modules/.installed
+	cd web && npm run check
+
+# The browser tests (Playwright driving Debian's chromium) against a real server they start.
+web-e2e: setup web
+	cd web && npm run e2e
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,15 +55,18 @@ $(VENV)/.synced: pyproject.toml uv.lock Makefile | $(UV)
 
 setup: $(VENV)/.synced
 
-run: setup
+run: setup web
 	$(VENV)/bin/connecthub serve
 
 # Our own code compiled once too (cheap when nothing changed).
 bytecode: setup
 	$(VENV)/bin/python -m compileall -q src tests
 
-test: bytecode
+# With Debian's chromium present the browser tests run too (CI installs it: .ci/run).
+test: bytecode web-check
 	$(VENV)/bin/pytest -n $(TEST_WORKERS)
+	@if [ -x /usr/bin/chromium ]; then $(MAKE) web-e2e; \
+	else echo "web-e2e: /usr/bin/chromium is missing (apt-get install chromium); browser tests not run"; fi
 
 # The edit-test loop: everything but the tests that start real processes (marked `slow`).
 test-fast: bytecode

@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     # How long user and post counts shown by the instance endpoints may lag (0: never cached).
     instance_stats_cache_seconds: int = Field(default=60, ge=0, le=86_400)
 
+    # The first-party web app's build (web/dist, made by `make run`), served at /web/
+    # (docs/web-app.md). Empty: the checkout's web/dist.
+    web_app_dir: str = ""
+
     # HTTP server
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

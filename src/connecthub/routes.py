@@ -40,6 +40,7 @@ from connecthub.streaming.endpoints import router as streaming_router
 from connecthub.streaming.presence_endpoints import router as presence_router
 from connecthub.strikes.endpoints import router as strikes_router
 from connecthub.timelines.endpoints import router as timelines_router
+from connecthub.web.app_shell import router as web_app_router
 from connecthub.web.endpoints import router as web_router
 from connecthub.web_auth.endpoints import router as accounts_web_router
 from connecthub.web_auth.sessions import signed_in_locale
@@ -57,6 +58,7 @@ _DOMAIN_ROUTERS = (
     oauth_router,
     accounts_router,
     web_router,
+    web_app_router,
     oidc_router,
     accounts_web_router,
     relationships_router,

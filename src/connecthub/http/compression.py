@@ -40,7 +40,7 @@ BROTLI = b"br"
 GZIP = b"gzip"
 
 
-def _accepted(header: bytes) -> set[bytes]:
+def accepted_codings(header: bytes) -> set[bytes]:
     """The codings `Accept-Encoding` allows (q > 0)."""
     allowed = set()
     for item in header.split(b","):
@@ -62,7 +62,7 @@ def encoding_for(scope: Scope) -> bytes | None:
         return None
     for name, value in scope["headers"]:
         if name == b"accept-encoding":
-            allowed = _accepted(value)
+            allowed = accepted_codings(value)
             if BROTLI in allowed:
                 return BROTLI
             if GZIP in allowed or b"*" in allowed:

@@ -20,6 +20,7 @@ from connecthub.http import pages
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.instance import service as instance
 from connecthub.privacy import documents
+from connecthub.web import app_shell
 
 router = APIRouter(tags=["web"])
 
@@ -50,6 +51,7 @@ def _page_context(settings: Settings) -> dict[str, Any]:
         "source_url": settings.instance_source_url,
         "version": __version__,
         "api_docs": settings.serves_api_docs,
+        "web_app": app_shell.is_built(settings),
     }
 
 

@@ -1,0 +1,52 @@
+// Browser tests: Playwright drives Debian's chromium (/usr/bin/chromium; Playwright's own
+// browser downloads are not used) against a real ConnectHub server that the run starts on
+// a fresh SQLite database, serving the built app (`make web-e2e` builds it first).
+// E2E_BASE_URL points the tests at a server already running instead.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defineConfig, devices } from "@playwright/test";
+
+const PORT = Number(process.env.E2E_PORT ?? 8188);
+const external = process.env.E2E_BASE_URL;
+const data = mkdtempSync(join(tmpdir(), "connecthub-e2e-"));
+const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
+
+export default defineConfig({
+  testDir: "e2e",
+  timeout: 240_000,
+  expect: { timeout: 20_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  outputDir: "test-results",
+  use: {
+    baseURL: external ?? `http://127.0.0.1:${PORT}`,
+    launchOptions: { executablePath: process.env.CHROME_PATH ?? "/usr/bin/chromium" },
+    trace: "retain-on-failure",
+  },
+  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
+  webServer: external
+    ? undefined
+    : {
+        command: `${root}/.venv/bin/connecthub serve`,
+        cwd: root,
+        url: `http://127.0.0.1:${PORT}/health/live`,
+        timeout: 180_000,
+        reuseExistingServer: false,
+        stdout: "ignore",
+        stderr: "pipe",
+        env: {
+          HOST: "127.0.0.1",
+          PORT: String(PORT),
+          LOCAL_DOMAIN: `127.0.0.1:${PORT}`,
+          DATABASE_URL: `sqlite:///${data}/connecthub.db`,
+          MEDIA_STORAGE_URL: `file://${data}/media`,
+          OUTBOX_DIR: `${data}/outbox`,
+          RATE_LIMIT_ENABLED: "false",
+          WEB_APP_DIR: `${root}/web/dist`,
+        },
+      },
+});

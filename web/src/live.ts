@@ -1,0 +1,29 @@
+// One streaming connection for the whole app; screens listen to the events they need.
+
+import { connect, type Listener, type Stream, type Subscription } from "./lib/streaming";
+
+const listeners = new Set<Listener>();
+let stream: Stream | null = null;
+
+export function startLive(base: string, token: string): void {
+  stopLive();
+  stream = connect(base, token, ["user", "public:local"], (event) => {
+    for (const listener of listeners) listener(event);
+  });
+}
+
+export function stopLive(): void {
+  stream?.close();
+  stream = null;
+}
+
+export function onEvent(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Subscribes while a screen needs it (a hashtag, a list); returns the unsubscribe. */
+export function follow(subscription: Subscription): () => void {
+  stream?.subscribe(subscription);
+  return () => stream?.unsubscribe(subscription);
+}

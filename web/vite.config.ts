@@ -1,0 +1,57 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+import { VitePWA } from "vite-plugin-pwa";
+
+// The app is served by ConnectHub under /web/ (docs/web-app.md); every asset name carries
+// its content hash, so the server can mark them immutable.
+export default defineConfig({
+  base: "/web/",
+  esbuild: { jsx: "automatic", jsxImportSource: "preact" },
+  build: {
+    target: "es2020",
+    outDir: "dist",
+    assetsDir: "assets",
+    sourcemap: false,
+    rollupOptions: {
+      output: {
+        entryFileNames: "assets/[name]-[hash].js",
+        chunkFileNames: "assets/[name]-[hash].js",
+        assetFileNames: "assets/[name]-[hash][extname]",
+      },
+    },
+  },
+  plugins: [
+    VitePWA({
+      registerType: "prompt",
+      injectRegister: false,
+      manifestFilename: "manifest.webmanifest",
+      includeAssets: ["icon-192.png", "icon-512.png"],
+      manifest: {
+        name: "ConnectHub",
+        short_name: "ConnectHub",
+        start_url: "/web/",
+        scope: "/web/",
+        display: "standalone",
+        background_color: "#ffffff",
+        theme_color: "#2b5cd6",
+        icons: [
+          { src: "/web/icon-192.png", sizes: "192x192", type: "image/png" },
+          { src: "/web/icon-512.png", sizes: "512x512", type: "image/png" },
+          { src: "/web/icon-512.png", sizes: "512x512", type: "image/png", purpose: "maskable" },
+        ],
+      },
+      workbox: {
+        // The app shell: every built file, and index.html for every route of the app.
+        globPatterns: ["**/*.{js,css,html,png,webmanifest}"],
+        navigateFallback: "/web/index.html",
+        navigateFallbackAllowlist: [/^\/web\//],
+        cleanupOutdatedCaches: true,
+      },
+    }),
+  ],
+  test: {
+    environment: "happy-dom",
+    include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
+    setupFiles: ["test/setup.ts"],
+  },
+});
