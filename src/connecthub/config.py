@@ -244,6 +244,12 @@ class Settings(BaseSettings):
     # system report goes to the moderation queue. Off: nothing is scored.
     detection_enabled: bool = True
     detection_report_threshold: float = Field(default=0.9, gt=0, le=1)
+    # Set, public and unlisted statuses wait for their score before they are published: at
+    # or above it they stay held for a moderator (docs/status-review.md). Unset: off.
+    detection_hold_threshold: float | None = Field(default=None, gt=0, le=1)
+    # Hold public and unlisted statuses for a moderator's approval before they are
+    # published: `off`, `new_accounts` (younger than SPAM_NEW_ACCOUNT_HOURS) or `all`.
+    status_review: Literal["off", "new_accounts", "all"] = "off"
     # Texts scored in one call of the model; a job waits this long for others to join it.
     detection_batch_size: int = Field(default=64, ge=1, le=4096)
     detection_batch_wait_ms: int = Field(default=20, ge=0, le=5000)

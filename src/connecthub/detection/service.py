@@ -11,7 +11,7 @@ window ends) or `hold` (its login back among those awaiting approval).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -28,7 +28,8 @@ from connecthub.ids import new_id
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
-from connecthub.statuses.models import Status, Visibility
+from connecthub.statuses import service as statuses_service
+from connecthub.statuses.models import HeldReason, Status, Visibility
 
 STATUS_JOB = "detection.score_status"
 PROFILE_JOB = "detection.score_profile"
@@ -168,7 +169,9 @@ async def _score(settings: Settings, text: str) -> float:
 
 
 async def score_status(engines: Engines, status_id: int, *, edit: bool) -> None:
-    """The status job: the spam heuristics (a new account's new status), then the model."""
+    """The status job: the spam heuristics (a new account's new status), then the model.
+    A status held for its score (DETECTION_HOLD_THRESHOLD) is settled in the decisions'
+    transaction: published below the threshold, held for a moderator at or above it."""
     settings = engines.settings
     async with engines.db.session(readonly=True) as session:
         found = await repository.status_text(session, status_id)
@@ -179,12 +182,42 @@ async def score_status(engines: Engines, status_id: int, *, edit: bool) -> None:
         trips = await spam.status_trips(engines.windows, settings, found.account_id, found.text)
         decisions += [_from_trip(found.account_id, trip, (status_id,)) for trip in trips]
     text = f"{found.spoiler_text}\n{found.text}".strip()
-    offensive = _offensive(
-        settings, SUBJECT_STATUS, status_id, found.account_id, text, await _score(settings, text)
-    )
+    score = await _score(settings, text)
+    offensive = _offensive(settings, SUBJECT_STATUS, status_id, found.account_id, text, score)
     if offensive is not None:
         decisions.append(offensive)
-    await decide(engines, decisions)
+    settle = None
+    if found.held_reason == HeldReason.SCORING:
+        settle = _settle_held(status_id, found.account_id, score)
+    await decide(engines, decisions, settle)
+
+
+def _settle_held(status_id: int, account_id: int, score: float) -> Settle:
+    """Publish a status that waited for its score, or keep it held for a moderator."""
+
+    async def settle(uow: UnitOfWork) -> None:
+        settings = uow.engines.settings
+        status = await statuses_service.held_status(uow, status_id)
+        if status is None or status.held_reason != HeldReason.SCORING:
+            return  # settled by an earlier run of the job, or deleted
+        threshold = settings.detection_hold_threshold
+        if threshold is None or score < threshold:
+            await statuses_service.publish_held(uow, settings, status)
+            return
+        status.held_reason = HeldReason.DETECTION
+        audit.record(
+            "detection.decided",
+            actor=SYSTEM_ACTOR,
+            action=HOLD,
+            outcome=audit.Outcome.DONE,
+            target_account_id=account_id,
+            subject=SUBJECT_STATUS,
+            subject_id=status_id,
+            reason=f"offensive language in the status: score {score:.2f} "
+            f"(hold threshold {threshold:.2f}); held for review",
+        )
+
+    return settle
 
 
 async def score_profile(engines: Engines, account_id: int) -> None:
@@ -222,9 +255,15 @@ async def on_sign_up(uow: UnitOfWork, settings: Settings, joined: Joined) -> Non
         await _decide(uow, settings, _from_trip(joined.account.id, trip))
 
 
-async def decide(engines: Engines, decisions: Sequence[Decision]) -> None:
-    """Record and act on decisions, in one transaction (a job's)."""
-    if not decisions:
+Settle = Callable[[UnitOfWork], Awaitable[None]]
+
+
+async def decide(
+    engines: Engines, decisions: Sequence[Decision], settle: Settle | None = None
+) -> None:
+    """Record and act on decisions, in one transaction (a job's); `settle` runs in it last
+    (a held status published or kept held)."""
+    if not decisions and settle is None:
         return
     async with engines.db.session() as session:
         uow = UnitOfWork(engines, session)
@@ -232,6 +271,8 @@ async def decide(engines: Engines, decisions: Sequence[Decision]) -> None:
             with audit.collecting(uow):  # the decisions' audit rows commit with them
                 for decision in decisions:
                     await _decide(uow, engines.settings, decision)
+                if settle is not None:
+                    await settle(uow)
         except BaseException:
             await uow.rollback()
             raise

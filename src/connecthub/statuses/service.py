@@ -44,6 +44,7 @@ from connecthub.statuses import repository, text
 from connecthub.statuses.models import (
     Bookmark,
     Favourite,
+    HeldReason,
     Poll,
     Status,
     StatusEdit,
@@ -250,6 +251,7 @@ async def _insert_status(
         language=draft.language,
         application_id=application_id,
         created_at=now,
+        held_reason=_hold_reason(settings, author, visibility),
     )
     session.add(status)
     await session.flush()  # the status row first: its mentions and tags refer to it
@@ -275,16 +277,17 @@ async def _insert_status(
     )
     mentioned_ids = [a.id for a in mentioned]
     tag_keys = [t.name_key for t in tags]
-    await _after_post(
-        uow,
-        settings,
-        status,
-        parent,
-        mentioned_ids,
-        tag_keys,
-        new_thread,
-        limited=author.silenced_at is not None,
-    )
+    if status.held_reason is None:
+        await _after_post(
+            uow,
+            settings,
+            status,
+            parent,
+            mentioned_ids,
+            tag_keys,
+            new_thread,
+            limited=author.silenced_at is not None,
+        )
     if poll is not None:
         _schedule_poll_expiry(uow, poll, draft.poll.expires_in if draft.poll else 0)
     cards_service.queue_fetch(
@@ -292,6 +295,40 @@ async def _insert_status(
     )
     detection_service.queue_status(uow, settings, status, edit=False)
     return status
+
+
+def _hold_reason(settings: Settings, author: Account, visibility: int) -> str | None:
+    """Whether a new status is held before it is published, and why. Only public and
+    unlisted statuses: private and direct ones are their audience's business (as detection
+    never scores them)."""
+    if visibility > Visibility.UNLISTED:
+        return None
+    review = settings.status_review
+    if review == "all" or (
+        review == "new_accounts" and is_new_account(settings, author.created_at)
+    ):
+        return HeldReason.REVIEW
+    if settings.detection_enabled and settings.detection_hold_threshold is not None:
+        return HeldReason.SCORING
+    return None
+
+
+async def publish_held(uow: UnitOfWork, settings: Settings, status: Status) -> None:
+    """Publish a held status as a new post is published: mentions notified, fanned out to
+    followers' homes and streams, the public streams told (a limited author's are not)."""
+    session = uow.session
+    status.held_reason = None
+    await session.flush()
+    parent = None
+    if status.in_reply_to_id is not None:
+        parent = await repository.status_by_id(session, status.in_reply_to_id)
+    mentioned_ids = await repository.mentioned_account_ids(session, status.id)
+    tag_keys = [tag.name_key for tag in await repository.tags_of(session, status.id)]
+    author = await session.get(Account, status.account_id)
+    limited = author is not None and author.silenced_at is not None
+    await _after_post(
+        uow, settings, status, parent, mentioned_ids, tag_keys, False, limited=limited
+    )
 
 
 async def _after_post(
@@ -574,7 +611,8 @@ async def edit_status(
     await session.flush()
     mentioned_ids = [a.id for a in mentioned]
     tag_keys = [t.name_key for t in tags]
-    await _after_edit(uow, settings, status, mentioned_ids, previous_mentions, tag_keys)
+    if status.held_reason is None:  # a held status is announced when it is published
+        await _after_edit(uow, settings, status, mentioned_ids, previous_mentions, tag_keys)
     detection_service.queue_status(uow, settings, status, edit=True)
     return status
 
@@ -664,6 +702,7 @@ __all__ = [
     "new_status_subscribers",
     "notify_subscribers",
     "notify_subscribers_of",
+    "publish_held",
     "remove_boost",
     "translate_status",
 ]
@@ -763,3 +802,13 @@ async def account_statuses(
         pinned=pinned,
         tagged=tagged,
     )
+
+
+async def held_status(uow: UnitOfWork, status_id: int) -> Status | None:
+    """A status held for review (locked for the decision on it), else None."""
+    return await repository.held_status(uow.session, status_id)
+
+
+async def held_statuses(uow: UnitOfWork, account_id: int | None, page: Page) -> list[Status]:
+    """A page of the statuses held for review, newest first (`account_id`: one author's)."""
+    return await repository.held_statuses(uow.session, account_id, page)
