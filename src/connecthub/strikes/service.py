@@ -165,7 +165,9 @@ def audit_decision(
     strike: AccountWarning,
     **extra: object,
 ) -> None:
-    """Records an appeal being made or decided once the transaction commits."""
+    """Records an appeal being made or decided, in its transaction (the unit of work
+    writes the audit row with it: a deferred record would be a log line only)."""
+    del uow  # the request's unit of work collects the entry (ops/audit.py)
     details = {
         "actor_account_id": actor_account_id,
         "appeal_id": appeal.id,
@@ -177,16 +179,13 @@ def audit_decision(
     if actor_role is not None:
         details["actor_role"] = actor_role
 
-    async def write() -> None:
-        audit.record(
-            AUDIT_EVENT,
-            actor=audit.account_actor(actor_account_id),
-            action=action,
-            outcome=audit.Outcome.DONE,
-            **details,
-        )
-
-    uow.after_commit(write)
+    audit.record(
+        AUDIT_EVENT,
+        actor=audit.account_actor(actor_account_id),
+        action=action,
+        outcome=audit.Outcome.DONE,
+        **details,
+    )
 
 
 async def list_appeals(
