@@ -119,7 +119,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         await app.state.streaming.start()
         app.state.flags = Flags(app.state.engines)
         await app.state.flags.start()
-        ip_gate_loader = IpGateLoader(app.state.engines, app.state.ip_gate)
+        ip_gate_loader = app.state.ip_gate_loader = IpGateLoader(
+            app.state.engines, app.state.ip_gate
+        )
         await ip_gate_loader.start()
         app.state.readiness_notes = {"flags": app.state.flags.readiness_note}
         background: list[asyncio.Task[None]] = []
