@@ -267,6 +267,10 @@ class Settings(BaseSettings):
     # (new statuses refused with 429 for the rest of the window, and a report) or `hold`
     # (its login held for a moderator's approval, and a report).
     spam_action: Literal["report", "rate_limit", "hold"] = "report"
+    # What `hold` holds: the account's login (`account`), or, when the trip came from its
+    # statuses (links, mentions, repeats), those statuses, taken back for a moderator's
+    # review (`statuses`, docs/status-review.md; a follow or sign-up trip holds the login).
+    spam_hold: Literal["account", "statuses"] = "account"
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
     # Run a job worker inside each `serve` process too. Default: only in embedded mode, where

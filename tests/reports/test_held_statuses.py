@@ -323,3 +323,69 @@ async def test_detection_holds_an_offensive_post_and_publishes_a_benign_one(
         reports = await client.get("/api/v1/admin/reports", headers=auth(mod_token))
         [report] = reports.json()
         assert [s["id"] for s in report["statuses"]] == [offensive["id"]]
+
+
+async def test_a_spam_hold_takes_the_statuses_back_and_leaves_the_login(
+    app_factory: Callable[..., Any],
+) -> None:
+    settings = {
+        "spam_repeats_limit": 2,
+        "spam_action": "hold",
+        "spam_hold": "statuses",
+        "detection_report_threshold": 1.0,
+    }
+    async with app_factory(**settings) as (app, client):
+        spammer, token = await user_with_token(app, "spammer")
+        fan, fan_token = await user_with_token(app, "fan")
+        _, mod_token = await moderator(app, "moddy")
+        await follow(app, fan.id, spammer.id)
+        first = await post_status(client, token, "buy cheap watches")
+        assert first["id"] in await home_ids(app, client, fan_token)
+        second = await post_status(client, token, "buy cheap watches")
+        [verdict] = await wait_for_verdicts(app, spammer.id)
+        assert verdict.action == "hold"
+        await settle(app)
+
+        held = [e["id"] for e in (await client.get(HELD, headers=auth(mod_token))).json()]
+        assert held == [second["id"]]
+        assert second["id"] not in await home_ids(app, client, fan_token)
+        assert second["id"] not in await _ids(client, PUBLIC, fan_token)
+        gone = await client.get(f"/api/v1/statuses/{second['id']}", headers=auth(fan_token))
+        assert gone.status_code == 404
+        # The login is untouched: the spammer still reads their own held status.
+        mine = await client.get(f"/api/v1/statuses/{second['id']}", headers=auth(token))
+        assert mine.status_code == 200
+
+
+async def test_an_edit_over_the_hold_threshold_takes_the_status_back(
+    app_factory: Callable[..., Any],
+) -> None:
+    async with app_factory(detection_hold_threshold=0.9, **NO_SPAM) as (app, client):
+        author, author_token = await user_with_token(app, "author")
+        _, reader_token = await user_with_token(app, "reader")
+        _, mod_token = await moderator(app, "moddy")
+        posted = await post_status(client, author_token, BENIGN)
+
+        async def published() -> bool | None:
+            shown = await client.get(f"/api/v1/statuses/{posted['id']}", headers=auth(reader_token))
+            return True if shown.status_code == 200 else None
+
+        await eventually(published, 60)
+        edited = await client.put(
+            f"/api/v1/statuses/{posted['id']}",
+            json={"status": OFFENSIVE},
+            headers=auth(author_token),
+        )
+        assert edited.status_code == 200, edited.text
+        await wait_for_verdicts(app, author.id)
+
+        async def taken_back() -> bool | None:
+            shown = await client.get(f"/api/v1/statuses/{posted['id']}", headers=auth(reader_token))
+            return True if shown.status_code == 404 else None
+
+        await eventually(taken_back, 30)
+        listed = (await client.get(HELD, headers=auth(mod_token))).json()
+        assert [(e["id"], e["reason"]) for e in listed] == [(posted["id"], "detection")]
+        approved = await client.post(f"{HELD}/{posted['id']}/approve", headers=auth(mod_token))
+        assert approved.status_code == 200, approved.text
+        assert posted["id"] in await _ids(client, PUBLIC, reader_token)

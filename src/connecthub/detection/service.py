@@ -189,7 +189,41 @@ async def score_status(engines: Engines, status_id: int, *, edit: bool) -> None:
     settle = None
     if found.held_reason == HeldReason.SCORING:
         settle = _settle_held(status_id, found.account_id, score)
+    elif found.held_reason is None and _over_hold(settings, score):
+        # Published before (an edit, or posted before the threshold was set): taken back.
+        settle = _take_back(status_id, found.account_id, score)
     await decide(engines, decisions, settle)
+
+
+def _over_hold(settings: Settings, score: float) -> bool:
+    threshold = settings.detection_hold_threshold
+    return settings.detection_enabled and threshold is not None and score >= threshold
+
+
+def _record_hold(account_id: int, status_id: int, score: float, threshold: float) -> None:
+    audit.record(
+        "detection.decided",
+        actor=SYSTEM_ACTOR,
+        action=HOLD,
+        outcome=audit.Outcome.DONE,
+        target_account_id=account_id,
+        subject=SUBJECT_STATUS,
+        subject_id=status_id,
+        reason=f"offensive language in the status: score {score:.2f} "
+        f"(hold threshold {threshold:.2f}); held for review",
+    )
+
+
+def _take_back(status_id: int, account_id: int, score: float) -> Settle:
+    async def settle(uow: UnitOfWork) -> None:
+        threshold = uow.engines.settings.detection_hold_threshold
+        status = await statuses_service.readable_status(uow.session, None, status_id)
+        if status is None or threshold is None:
+            return
+        await statuses_service.hold_published(uow, status, HeldReason.DETECTION)
+        _record_hold(account_id, status_id, score, threshold)
+
+    return settle
 
 
 def _settle_held(status_id: int, account_id: int, score: float) -> Settle:
@@ -205,17 +239,7 @@ def _settle_held(status_id: int, account_id: int, score: float) -> Settle:
             await statuses_service.publish_held(uow, settings, status)
             return
         status.held_reason = HeldReason.DETECTION
-        audit.record(
-            "detection.decided",
-            actor=SYSTEM_ACTOR,
-            action=HOLD,
-            outcome=audit.Outcome.DONE,
-            target_account_id=account_id,
-            subject=SUBJECT_STATUS,
-            subject_id=status_id,
-            reason=f"offensive language in the status: score {score:.2f} "
-            f"(hold threshold {threshold:.2f}); held for review",
-        )
+        _record_hold(account_id, status_id, score, threshold)
 
     return settle
 
@@ -256,6 +280,17 @@ async def on_sign_up(uow: UnitOfWork, settings: Settings, joined: Joined) -> Non
 
 
 Settle = Callable[[UnitOfWork], Awaitable[None]]
+
+
+async def _hold_status(uow: UnitOfWork, status_id: int) -> None:
+    """Take a published status back for a moderator's review (it may be gone by now)."""
+    status = await statuses_service.readable_status(uow.session, None, status_id)
+    if status is not None:
+        await statuses_service.hold_published(uow, status, HeldReason.DETECTION)
+        return
+    waiting = await statuses_service.held_status(uow, status_id)
+    if waiting is not None and waiting.held_reason == HeldReason.SCORING:
+        waiting.held_reason = HeldReason.DETECTION  # not published by its score then
 
 
 async def decide(
@@ -307,7 +342,10 @@ async def _decide(uow: UnitOfWork, settings: Settings, decision: Decision) -> No
         comment=f"Automatic report: {decision.reason}",
     )
     await repository.set_report(uow.session, verdict_id, report_id)
-    if action == HOLD:
+    if action == HOLD and settings.spam_hold == "statuses" and decision.status_ids:
+        for status_id in decision.status_ids:
+            await _hold_status(uow, status_id)
+    elif action == HOLD:
         user = await accounts_service.user_for_account(uow.session, decision.account_id)
         if user is not None and user.approved:
             await hold_for_approval(uow, user)

@@ -541,6 +541,22 @@ async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> 
     channels.send_on_commit(uow, channels.deletion(status.id), audience)
 
 
+async def hold_published(uow: UnitOfWork, status: Status, reason: str) -> None:
+    """Take a published status back for review (detection's hold): readable by its author
+    alone from now on, taken out of timelines and streams as a deletion is, kept for a
+    moderator to approve (`publish_held`) or reject."""
+    if status.held_reason is not None:
+        return
+    status.held_reason = reason
+    await uow.session.flush()
+    _removed(uow, status)
+    audience = channels.to_accounts([status.account_id])
+    if status.visibility == Visibility.PUBLIC:
+        tags = [t.name_key for t in await repository.tags_of(uow.session, status.id)]
+        audience += channels.to_public(tags)
+    channels.send_on_commit(uow, channels.deletion(status.id), audience)
+
+
 async def mark_sensitive(uow: UnitOfWork, status: Status) -> None:
     """A moderator marks a status sensitive (its media hidden behind a warning); not an
     edit: no version is kept and its author's text stays as it is. Its cached rendering
@@ -698,6 +714,7 @@ __all__ = [
     "create_status",
     "delete_status",
     "edit_status",
+    "hold_published",
     "mark_sensitive",
     "new_status_subscribers",
     "notify_subscribers",
