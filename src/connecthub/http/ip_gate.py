@@ -33,8 +33,16 @@ class Network:
     expires_at: float | None = None
 
 
-# (network as an integer, its mask, when it lapses or +inf)
-_Entry = tuple[int, int, float]
+# Per address family: (mask, the blocked networks of that prefix length as integers), so
+# a match costs one set look-up per distinct prefix length, whatever the list's size.
+_Table = tuple[tuple[int, frozenset[int]], ...]
+
+
+def _table(entries: list[tuple[int, int]]) -> _Table:
+    by_mask: dict[int, set[int]] = {}
+    for network, mask in entries:
+        by_mask.setdefault(mask, set()).add(network)
+    return tuple((mask, frozenset(networks)) for mask, networks in by_mask.items())
 
 
 class IpGate:
@@ -45,21 +53,21 @@ class IpGate:
 
     def replace(self, networks: Iterable[Network]) -> None:
         """Swap the blocked ranges in at once (a malformed one is skipped)."""
-        v4: list[_Entry] = []
-        v6: list[_Entry] = []
+        v4: list[tuple[int, int]] = []
+        v6: list[tuple[int, int]] = []
         kept: list[Network] = []
         for network in networks:
             try:
                 parsed = ipaddress.ip_network(network.cidr, strict=False)
             except ValueError:
                 continue
-            lapse = math.inf if network.expires_at is None else network.expires_at
-            entry = (int(parsed.network_address), int(parsed.netmask), lapse)
+            entry = (int(parsed.network_address), int(parsed.netmask))
             (v4 if parsed.version == 4 else v6).append(entry)
             kept.append(network)
         self.networks = tuple(kept)
-        self._v4, self._v6 = tuple(v4), tuple(v6)
-        self._next_lapse = min((e[2] for e in (*v4, *v6)), default=math.inf)
+        self._v4, self._v6 = _table(v4), _table(v6)
+        lapses = [n.expires_at for n in kept if n.expires_at is not None]
+        self._next_lapse = min(lapses, default=math.inf)
         self._verdicts: dict[str, bool] = {}
         self.empty = not kept
 
@@ -89,7 +97,7 @@ class IpGate:
             parsed = parsed.ipv4_mapped
         value = int(parsed)
         table = self._v4 if parsed.version == 4 else self._v6
-        return any(value & mask == network for network, mask, _lapse in table)
+        return any(value & mask in networks for mask, networks in table)
 
 
 async def refuse_websocket(receive: Receive, send: Send) -> None:
