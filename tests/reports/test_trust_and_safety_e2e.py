@@ -132,7 +132,8 @@ async def test_report_limit_resolve_appeal_and_an_intact_audit_chain(
     seen = await asyncio.to_thread(_story, live_server, tokens, target.id)
 
     report_id = seen["filed"]["id"]
-    assert [r["id"] for r in seen["queue"]] == [report_id]
+    # The person's report is in the queue (detection may have filed one of its own).
+    assert report_id in [r["id"] for r in seen["queue"]]
     assert str(seen["assigned"]["assigned_account"]["id"]) == str(mod.id)
     assert seen["resolved"]["action_taken"] is True
     assert seen["silenced"]["silenced"] is True
