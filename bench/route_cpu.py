@@ -9,6 +9,9 @@ what ConnectHub's own stack and handlers cost, independent of how busy the machi
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/mydb REDIS_URL=redis://127.0.0.1:6379/0 \
       REDIS_KEY_PREFIX=mine: .venv/bin/python bench/route_cpu.py   # distributed engines
 
+`--ip-blocks N` stores N `no_access` IP blocks (none covering the client) before measuring,
+as an operator's list would be: what the edge's per-request check costs with a list.
+
 `--parts` measures each route again with one part of the request stack switched off at a
 time (replaced by a stand-in that does nothing, for this measurement only): admission, the
 rate limits, the token resolution inside them, the request context with the access line and
@@ -137,6 +140,23 @@ async def _seed(app: Any) -> str:
     return reader
 
 
+async def _ip_blocks(app: Any, count: int) -> None:
+    """`count` no_access blocks of 10.x.y.0/24 (the client is 127.0.0.1), loaded into the
+    edge's gate as a change announced over the bus would load them."""
+    from connecthub.clock import utcnow
+    from connecthub.denylists.models import IpBlock
+
+    async with app.state.engines.db.transaction() as session:
+        now = utcnow()
+        for n in range(count):
+            cidr = f"10.{n // 256 % 256}.{n % 256}.0/24"
+            session.add(
+                IpBlock(ip=cidr, severity="no_access", comment="", created_at=now, updated_at=now)
+            )
+    await app.state.ip_gate_loader.reload()
+    print(f"{len(app.state.ip_gate.networks)} no_access IP blocks in the edge's gate")
+
+
 async def _post(app: Any, path: str, token: str, body: dict[str, Any]) -> None:
     import httpx
 
@@ -166,6 +186,8 @@ async def run(args: argparse.Namespace) -> None:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         token = await _seed(app)
+        if args.ip_blocks:
+            await _ip_blocks(app, args.ip_blocks)
         await asyncio.sleep(0.5)  # the fan-out jobs of the seeded statuses
         bare, _ = await _cpu_per_request(bare_app, "/", None, args.requests, 0)
         print(f"{'bare ASGI app':44s} {bare:8.1f} µs CPU per request")
@@ -243,6 +265,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="TOP", help="cProfile")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--parts", action="store_true", help="the cost of each stack part")
+    parser.add_argument("--ip-blocks", type=int, default=0, help="no_access IP blocks stored")
     args = parser.parse_args()
     if args.loop == "uvloop":  # as `connecthub serve` runs
         import uvloop

@@ -2,7 +2,7 @@
 `analytics_events` (pseudonymised events of consenting accounts, kept a short window)
 
 Revision ID: 0036
-Revises: 0033
+Revises: 0035
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0036"
-down_revision: str | None = "0033"
+down_revision: str | None = "0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

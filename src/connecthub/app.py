@@ -18,6 +18,7 @@ from connecthub import __version__
 from connecthub.accounts import passwords, sign_in, signup_hooks
 from connecthub.config import Settings, get_settings
 from connecthub.denylists import service as denylists
+from connecthub.denylists.gate import IpGateLoader
 from connecthub.detection.service import on_sign_up as count_sign_up
 from connecthub.flags.runtime import Flags
 from connecthub.http.admission import Admission, AdmissionMiddleware
@@ -25,6 +26,7 @@ from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.edge import EdgeMiddleware
 from connecthub.http.errors import install_error_handlers
 from connecthub.http.fast_routes import FastRoutes
+from connecthub.http.ip_gate import IpGate
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
 from connecthub.infra.sweeper import run_sweeper
@@ -76,7 +78,7 @@ class _ConnectHubApp(FastAPI):
         app = FastRoutes(app, self, HOT_ROUTES)
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
-        return WebSocketShortcut(app, self.state.client_ips)
+        return WebSocketShortcut(app, self.state.client_ips, self.state.ip_gate)
 
 
 # CPython's default (700, 10, 10) runs a full collection whenever the long-lived heap has
@@ -117,6 +119,10 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         await app.state.streaming.start()
         app.state.flags = Flags(app.state.engines)
         await app.state.flags.start()
+        ip_gate_loader = app.state.ip_gate_loader = IpGateLoader(
+            app.state.engines, app.state.ip_gate
+        )
+        await ip_gate_loader.start()
         app.state.readiness_notes = {"flags": app.state.flags.readiness_note}
         background: list[asyncio.Task[None]] = []
         if settings.runs_jobs_in_server:
@@ -145,6 +151,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
             gc.set_threshold(*previous_thresholds)
             await app.state.streaming.stop()
             await app.state.flags.stop()
+            await ip_gate_loader.stop()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -167,6 +174,8 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     )
     app.state.settings = settings
     app.state.client_ips = ClientIpResolver(settings.trusted_proxies)
+    # `no_access` IP blocks, refused on every request; kept current by the lifespan's loader.
+    app.state.ip_gate = IpGate()
     app.state.admission = Admission(settings.requests_in_flight_limit)
     install_error_handlers(app)
     include_routers(app)

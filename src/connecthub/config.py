@@ -248,6 +248,12 @@ class Settings(BaseSettings):
     # system report goes to the moderation queue. Off: nothing is scored.
     detection_enabled: bool = True
     detection_report_threshold: float = Field(default=0.9, gt=0, le=1)
+    # Set, public and unlisted statuses wait for their score before they are published: at
+    # or above it they stay held for a moderator (docs/status-review.md). Unset: off.
+    detection_hold_threshold: float | None = Field(default=None, gt=0, le=1)
+    # Hold public and unlisted statuses for a moderator's approval before they are
+    # published: `off`, `new_accounts` (younger than SPAM_NEW_ACCOUNT_HOURS) or `all`.
+    status_review: Literal["off", "new_accounts", "all"] = "off"
     # Texts scored in one call of the model; a job waits this long for others to join it.
     detection_batch_size: int = Field(default=64, ge=1, le=4096)
     detection_batch_wait_ms: int = Field(default=20, ge=0, le=5000)
@@ -265,6 +271,10 @@ class Settings(BaseSettings):
     # (new statuses refused with 429 for the rest of the window, and a report) or `hold`
     # (its login held for a moderator's approval, and a report).
     spam_action: Literal["report", "rate_limit", "hold"] = "report"
+    # What `hold` holds: the account's login (`account`), or, when the trip came from its
+    # statuses (links, mentions, repeats), those statuses, taken back for a moderator's
+    # review (`statuses`, docs/status-review.md; a follow or sign-up trip holds the login).
+    spam_hold: Literal["account", "statuses"] = "account"
     jobs_visibility_timeout_seconds: int = Field(default=300, ge=1)
     jobs_max_attempts: int = Field(default=8, ge=1, le=100)
     # Run a job worker inside each `serve` process too. Default: only in embedded mode, where

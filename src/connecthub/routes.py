@@ -33,6 +33,7 @@ from connecthub.push.endpoints import router as push_router
 from connecthub.relationships.domain_blocks_endpoints import router as domain_blocks_router
 from connecthub.relationships.endpoints import router as relationships_router
 from connecthub.reports.endpoints import router as reports_router
+from connecthub.reports.held_endpoints import router as held_statuses_router
 from connecthub.scheduled.endpoints import router as scheduled_router
 from connecthub.statuses.endpoints import router as statuses_router
 from connecthub.statuses.tags_endpoints import router as tags_router
@@ -81,6 +82,7 @@ _DOMAIN_ROUTERS = (
     strikes_router,
     dashboard_router,
     reports_router,
+    held_statuses_router,
     flags_router,
     emojis_router,
     announcements_router,

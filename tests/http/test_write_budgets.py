@@ -24,13 +24,13 @@ import httpx
 import pyotp
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connecthub.accounts.models import Role
 from connecthub.cards.models import PreviewCard
 from connecthub.clock import utcnow
 from connecthub.infra import entity_cache
-from connecthub.statuses.models import Tag
+from connecthub.statuses.models import Status, Tag
 from tests.accounts.support import STRONG_PASSWORD, TWO_FACTOR, csrf, hidden_fields, next_totp
 from tests.admin.support import staff
 from tests.factories import create_app_token, create_token, create_user
@@ -1021,6 +1021,33 @@ for _verb in ("delete", "sensitive"):
     )
 
 
+# --- statuses held for review (docs/status-review.md) ------------------------------------------
+
+
+def _held_status(verb: str) -> Scenario:
+    """A moderator decides on a held status (held directly in the table: the scenarios'
+    app runs with STATUS_REVIEW off); its author has a follower to fan out to."""
+
+    async def run(w: World) -> Call:
+        _mod, token = await staff(w.app, "moddy")
+        author_id, author_token = await w.user("author")
+        _follower_id, follower_token = await w.user("follower")
+        await w.ok("POST", f"/api/v1/accounts/{author_id}/follow", follower_token)
+        status = await post_status(w.client, author_token, "held back @follower")
+        async with w.app.state.engines.db.transaction() as session:
+            await session.execute(
+                update(Status).where(Status.id == int(status["id"])).values(held_reason="review")
+            )
+        url = f"/api/v1/admin/held_statuses/{status['id']}/{verb}"
+        return Call("POST", url, token, kwargs={"json": {"text": "no"}} if verb == "reject" else {})
+
+    return run
+
+
+for _verb in ("approve", "reject"):
+    scenario(f"POST /api/v1/admin/held_statuses/{{status_id:id}}/{_verb}")(_held_status(_verb))
+
+
 # --- denylists (docs/denylists.md) ------------------------------------------------------------
 
 
@@ -1405,15 +1432,17 @@ BUDGETS: dict[str, Budget] = {
     "DELETE /api/v1/admin/reports/{report_id:id}/notes/{note_id:id}": Budget(6, 6),
     "POST /api/v1/admin/reports/{report_id:id}/statuses/{status_id:id}/delete": Budget(14, 14),
     "POST /api/v1/admin/reports/{report_id:id}/statuses/{status_id:id}/sensitive": Budget(10, 10),
+    "POST /api/v1/admin/held_statuses/{status_id:id}/approve": Budget(21, 21),
+    "POST /api/v1/admin/held_statuses/{status_id:id}/reject": Budget(23, 23),
     "POST /api/v1/admin/accounts/{account_id:id}/approve": Budget(7, 7),
     "POST /api/v1/admin/accounts/{account_id:id}/enable": Budget(7, 7),
     "POST /api/v1/admin/accounts/{account_id:id}/unsuspend": Budget(7, 7),
     "POST /api/v1/admin/accounts/{account_id:id}/unsilence": Budget(7, 7),
     "POST /api/v1/admin/accounts/{account_id:id}/unsensitive": Budget(7, 7),
     "POST /api/v1/admin/accounts/{account_id:id}/reject": Budget(16, 16),
-    "POST /api/v1/strikes/{strike_id:id}/appeal": Budget(4, 3),
-    "POST /api/v1/admin/appeals/{appeal_id:id}/approve": Budget(7, 6),
-    "POST /api/v1/admin/appeals/{appeal_id:id}/reject": Budget(5, 4),
+    "POST /api/v1/strikes/{strike_id:id}/appeal": Budget(6, 6),
+    "POST /api/v1/admin/appeals/{appeal_id:id}/approve": Budget(9, 9),
+    "POST /api/v1/admin/appeals/{appeal_id:id}/reject": Budget(7, 7),
     "POST /api/v1/apps": Budget(2, 1),
     "POST /api/v1/connecthub/account_deletion": Budget(14, 14),
     "POST /api/v1/exports": Budget(4, 3),

@@ -4,6 +4,7 @@ another to the provider, and the redirects between them are followed by hand."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -603,3 +604,50 @@ async def test_linking_goes_through_while_the_rate_limiter_is_down(
             assert identity.user_id == alice.id
     finally:
         limiter_redis.stop()
+
+
+async def test_a_no_access_ip_block_refuses_the_sign_in_as_it_refuses_a_password(
+    site: tuple[FastAPI, httpx.AsyncClient], oidc_provider: RunningProvider
+) -> None:
+    """The block is written straight to the table, so the edge's gate (which hears of
+    blocks made through the admin API) has not loaded it: the sign-in's own check refuses."""
+    from connecthub.denylists.models import IpBlock
+    from connecthub.infra.audit_trail import AuditLogRow
+
+    app, client = site
+    await oidc_provider.next_login(sub="gated-1", email="gated@example.org", email_verified=True)
+    page = await through_provider(client)
+    await client.post(
+        "/auth/oidc/testid/sign-up",
+        data={
+            "authenticity_token": form_value(page, "authenticity_token"),
+            "username": "gated",
+            "date_of_birth": years_ago(40),
+            "agreement": "on",
+        },
+    )
+    assert len(await rows(app, User)) == 1
+    async with app.state.engines.db.transaction() as session:
+        now = utcnow()
+        session.add(
+            IpBlock(
+                ip="127.0.0.1/32", severity="no_access", comment="", created_at=now, updated_at=now
+            )
+        )
+    sessions_before = len(await rows(app, WebSession))
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50002)),
+        base_url="http://testserver",
+    ) as other_browser:
+        refused = await through_provider(other_browser)
+    assert refused.status_code == 403
+    assert SESSION_COOKIE not in refused.cookies
+    assert len(await rows(app, WebSession)) == sessions_before
+    refusals = [
+        row
+        for row in await rows(app, AuditLogRow)
+        if row.event == "accounts.sign_in" and row.outcome == "refused"
+    ]
+    assert refusals
+    assert json.loads(refusals[-1].details)["method"] == "oidc"

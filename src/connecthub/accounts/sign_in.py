@@ -115,6 +115,22 @@ def on_sign_in(name: str, gate: SignInGate) -> None:
     _gates[name] = gate
 
 
+async def _pass_gates(session: AsyncSession, ip: str | None) -> None:
+    for gate in list(_gates.values()):
+        await gate(session, ip)
+
+
+async def check_gates(session: AsyncSession, ip: str | None, *, method: str) -> None:
+    """The sign-in gates alone, for a sign-in proven elsewhere (an OpenID Connect
+    provider, `method`): the same blocks refuse it as refuse a password. Audited when
+    refused."""
+    try:
+        await _pass_gates(session, ip)
+    except ConnectHubError as refusal:
+        _record_sign_in(audit.Outcome.REFUSED, None, ip, reason=refusal.message, method=method)
+        raise
+
+
 async def attempt_sign_in(
     engines: Engines,
     session: AsyncSession,
@@ -127,8 +143,7 @@ async def attempt_sign_in(
     """`verify_sign_in` behind the gates and the brute-force throttle: what every sign-in
     form and the OAuth password grant call. Audited, done or refused."""
     try:
-        for gate in list(_gates.values()):
-            await gate(session, ip)
+        await _pass_gates(session, ip)
         await throttle_sign_in(engines, email=email)
         user, account = await verify_sign_in(
             session, email, password, otp_code, secret_key=engines.settings.secret_key

@@ -26,7 +26,7 @@ from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
 from connecthub.core.pagination import Page
-from connecthub.denylists import mx, repository, rules
+from connecthub.denylists import gate, mx, repository, rules
 from connecthub.denylists.models import CanonicalEmailBlock, EmailDomainBlock, IpBlock
 from connecthub.denylists.rules import Severity
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
@@ -137,6 +137,7 @@ async def create_ip_block(
     uow.session.add(block)
     await uow.session.flush()
     _changed(account_id, "create_ip_block", "IpBlock", block.id, None, _ip_state(block))
+    gate.announce(uow)
     return block
 
 
@@ -169,6 +170,7 @@ async def update_ip_block(
     block.updated_at = now
     await uow.session.flush()
     _changed(account_id, "update_ip_block", "IpBlock", block.id, before, _ip_state(block))
+    gate.announce(uow)
     return block
 
 
@@ -179,6 +181,8 @@ async def delete_block(uow: UnitOfWork, account_id: int, model: Any, block_id: i
     await uow.session.delete(block)
     await uow.session.flush()
     _changed(account_id, f"delete_{_snake(kind)}", kind, block_id, before, None)
+    if model is IpBlock:
+        gate.announce(uow)
 
 
 def _snake(name: str) -> str:

@@ -20,6 +20,7 @@ class StatusText(NamedTuple):
     text: str
     spoiler_text: str
     account_created_at: datetime
+    held_reason: str | None
 
 
 class ProfileText(NamedTuple):
@@ -37,6 +38,7 @@ async def status_text(session: AsyncSession, status_id: int) -> StatusText | Non
                 Status.text,
                 Status.spoiler_text,
                 Account.created_at,
+                Status.held_reason,
             )
             .join(Account, Account.id == Status.account_id)
             .where(Status.id == status_id)

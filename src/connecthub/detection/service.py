@@ -11,7 +11,7 @@ window ends) or `hold` (its login back among those awaiting approval).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -28,7 +28,8 @@ from connecthub.ids import new_id
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
-from connecthub.statuses.models import Status, Visibility
+from connecthub.statuses import service as statuses_service
+from connecthub.statuses.models import HeldReason, Status, Visibility
 
 STATUS_JOB = "detection.score_status"
 PROFILE_JOB = "detection.score_profile"
@@ -168,7 +169,9 @@ async def _score(settings: Settings, text: str) -> float:
 
 
 async def score_status(engines: Engines, status_id: int, *, edit: bool) -> None:
-    """The status job: the spam heuristics (a new account's new status), then the model."""
+    """The status job: the spam heuristics (a new account's new status), then the model.
+    A status held for its score (DETECTION_HOLD_THRESHOLD) is settled in the decisions'
+    transaction: published below the threshold, held for a moderator at or above it."""
     settings = engines.settings
     async with engines.db.session(readonly=True) as session:
         found = await repository.status_text(session, status_id)
@@ -179,12 +182,66 @@ async def score_status(engines: Engines, status_id: int, *, edit: bool) -> None:
         trips = await spam.status_trips(engines.windows, settings, found.account_id, found.text)
         decisions += [_from_trip(found.account_id, trip, (status_id,)) for trip in trips]
     text = f"{found.spoiler_text}\n{found.text}".strip()
-    offensive = _offensive(
-        settings, SUBJECT_STATUS, status_id, found.account_id, text, await _score(settings, text)
-    )
+    score = await _score(settings, text)
+    offensive = _offensive(settings, SUBJECT_STATUS, status_id, found.account_id, text, score)
     if offensive is not None:
         decisions.append(offensive)
-    await decide(engines, decisions)
+    settle = None
+    if found.held_reason == HeldReason.SCORING:
+        settle = _settle_held(status_id, found.account_id, score)
+    elif found.held_reason is None and _over_hold(settings, score):
+        # Published before (an edit, or posted before the threshold was set): taken back.
+        settle = _take_back(status_id, found.account_id, score)
+    await decide(engines, decisions, settle)
+
+
+def _over_hold(settings: Settings, score: float) -> bool:
+    threshold = settings.detection_hold_threshold
+    return settings.detection_enabled and threshold is not None and score >= threshold
+
+
+def _record_hold(account_id: int, status_id: int, score: float, threshold: float) -> None:
+    audit.record(
+        "detection.decided",
+        actor=SYSTEM_ACTOR,
+        action=HOLD,
+        outcome=audit.Outcome.DONE,
+        target_account_id=account_id,
+        subject=SUBJECT_STATUS,
+        subject_id=status_id,
+        reason=f"offensive language in the status: score {score:.2f} "
+        f"(hold threshold {threshold:.2f}); held for review",
+    )
+
+
+def _take_back(status_id: int, account_id: int, score: float) -> Settle:
+    async def settle(uow: UnitOfWork) -> None:
+        threshold = uow.engines.settings.detection_hold_threshold
+        status = await statuses_service.readable_status(uow.session, None, status_id)
+        if status is None or threshold is None:
+            return
+        await statuses_service.hold_published(uow, status, HeldReason.DETECTION)
+        _record_hold(account_id, status_id, score, threshold)
+
+    return settle
+
+
+def _settle_held(status_id: int, account_id: int, score: float) -> Settle:
+    """Publish a status that waited for its score, or keep it held for a moderator."""
+
+    async def settle(uow: UnitOfWork) -> None:
+        settings = uow.engines.settings
+        status = await statuses_service.held_status(uow, status_id)
+        if status is None or status.held_reason != HeldReason.SCORING:
+            return  # settled by an earlier run of the job, or deleted
+        threshold = settings.detection_hold_threshold
+        if threshold is None or score < threshold:
+            await statuses_service.publish_held(uow, settings, status)
+            return
+        status.held_reason = HeldReason.DETECTION
+        _record_hold(account_id, status_id, score, threshold)
+
+    return settle
 
 
 async def score_profile(engines: Engines, account_id: int) -> None:
@@ -222,9 +279,26 @@ async def on_sign_up(uow: UnitOfWork, settings: Settings, joined: Joined) -> Non
         await _decide(uow, settings, _from_trip(joined.account.id, trip))
 
 
-async def decide(engines: Engines, decisions: Sequence[Decision]) -> None:
-    """Record and act on decisions, in one transaction (a job's)."""
-    if not decisions:
+Settle = Callable[[UnitOfWork], Awaitable[None]]
+
+
+async def _hold_status(uow: UnitOfWork, status_id: int) -> None:
+    """Take a published status back for a moderator's review (it may be gone by now)."""
+    status = await statuses_service.readable_status(uow.session, None, status_id)
+    if status is not None:
+        await statuses_service.hold_published(uow, status, HeldReason.DETECTION)
+        return
+    waiting = await statuses_service.held_status(uow, status_id)
+    if waiting is not None and waiting.held_reason == HeldReason.SCORING:
+        waiting.held_reason = HeldReason.DETECTION  # not published by its score then
+
+
+async def decide(
+    engines: Engines, decisions: Sequence[Decision], settle: Settle | None = None
+) -> None:
+    """Record and act on decisions, in one transaction (a job's); `settle` runs in it last
+    (a held status published or kept held)."""
+    if not decisions and settle is None:
         return
     async with engines.db.session() as session:
         uow = UnitOfWork(engines, session)
@@ -232,6 +306,8 @@ async def decide(engines: Engines, decisions: Sequence[Decision]) -> None:
             with audit.collecting(uow):  # the decisions' audit rows commit with them
                 for decision in decisions:
                     await _decide(uow, engines.settings, decision)
+                if settle is not None:
+                    await settle(uow)
         except BaseException:
             await uow.rollback()
             raise
@@ -266,7 +342,10 @@ async def _decide(uow: UnitOfWork, settings: Settings, decision: Decision) -> No
         comment=f"Automatic report: {decision.reason}",
     )
     await repository.set_report(uow.session, verdict_id, report_id)
-    if action == HOLD:
+    if action == HOLD and settings.spam_hold == "statuses" and decision.status_ids:
+        for status_id in decision.status_ids:
+            await _hold_status(uow, status_id)
+    elif action == HOLD:
         user = await accounts_service.user_for_account(uow.session, decision.account_id)
         if user is not None and user.approved:
             await hold_for_approval(uow, user)

@@ -65,7 +65,14 @@ from connecthub.entities.privacy import (
     TermsOfService,
 )
 from connecthub.entities.push import WebPushAlerts, WebPushPayload, WebPushSubscription
-from connecthub.entities.reports import AdminReport, NoteTarget, Report, ReportNote, Rule
+from connecthub.entities.reports import (
+    AdminReport,
+    HeldStatus,
+    NoteTarget,
+    Report,
+    ReportNote,
+    Rule,
+)
 from connecthub.entities.scheduled import (
     ScheduledStatus,
     ScheduledStatusParams,
@@ -153,6 +160,7 @@ __all__ = [
     "FilterResult",
     "FilterStatus",
     "GroupedNotificationsResults",
+    "HeldStatus",
     "IdentityProof",
     "LegalDocument",
     "List",

@@ -64,3 +64,15 @@ class ReportNote(TypedDict):
     updated_at: str
     target: NoteTarget
     account: Account | None
+
+
+class HeldStatus(TypedDict):
+    """ConnectHub extension: a status held for review before it is published
+    (docs/status-review.md). `reason`: `review` (STATUS_REVIEW), `scoring` (awaiting its
+    automatic score) or `detection` (scored at or above DETECTION_HOLD_THRESHOLD)."""
+
+    id: str
+    reason: str
+    created_at: str
+    account: AdminAccount
+    status: Status

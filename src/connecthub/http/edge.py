@@ -4,7 +4,8 @@ Each concern keeps its own module and is called here as a plain function, in the
 request meets them (outer first):
 
 1. request context (http/request_context.py): request id, client address; at the end the
-   access line and HTTP metrics;
+   access line and HTTP metrics; an address under a `no_access` IP block is refused at
+   once with a 403 (http/ip_gate.py: an in-process check, no engine asked);
 2. CORS preflight answers (http/security.py);
 3. body limit (http/body_limit.py): a declared body over the limit is a 413 at once, a
    streamed one when it crosses it;
@@ -38,6 +39,7 @@ from connecthub.http import body_limit, compression, security
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.errors import answer_unhandled, error_response
 from connecthub.http.inputs import check_input
+from connecthub.http.ip_gate import IpGate, refuse_websocket
 from connecthub.http.ratelimit import EdgeRateLimits, Verdict
 from connecthub.http.request_context import bind_request_context, record_access
 from connecthub.http.responses import HEADER_BLOCK, header_lines
@@ -45,6 +47,8 @@ from connecthub.http.responses import HEADER_BLOCK, header_lines
 Headers = list[tuple[bytes, bytes]]
 _NO_HEADERS: Headers = []
 _NO_EXTENSIONS: dict[str, Any] = {}
+# Mastodon answers a blocked address with a bare 403; ours is the API's usual error body.
+ACCESS_REFUSED = "This action is not allowed"
 
 
 # The headers this layer adds (any letter case): a route that sets one of them itself
@@ -155,11 +159,15 @@ class EdgeMiddleware:
         )
         self.rate_limits = EdgeRateLimits(settings)
         self.state = state  # the app's: its engines exist once the lifespan has started
+        self.ip_gate: IpGate = state.ip_gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":
-                bind_request_context(scope, self.resolver)
+                _request_id, client_ip = bind_request_context(scope, self.resolver)
+                if self.ip_gate.refuses(client_ip):
+                    await refuse_websocket(receive, send)
+                    return
             await self.app(scope, receive, send)
             return
         request_id, client_ip = bind_request_context(scope, self.resolver)
@@ -170,7 +178,10 @@ class EdgeMiddleware:
         # A duration measured for the log line and metrics only (finer than clock.monotonic).
         started = time.perf_counter()
         try:
-            await self._serve(scope, receive, exchange)
+            if self.ip_gate.refuses(client_ip):
+                await error_response(403, ACCESS_REFUSED)(scope, receive, exchange.send_outer)
+            else:
+                await self._serve(scope, receive, exchange)
         except asyncio.CancelledError:
             raise  # the client left (http/admission.py) or the server is stopping: a 499
         except BaseException:

@@ -196,6 +196,9 @@ async def callback(
         )
         outcome = await oidc_service.outcome_for(uow.session, identity)
         return_to = str(flight.get("return_to") or "/")
+        if not isinstance(outcome, oidc_service.SignUpOffer):
+            # Signing in (or linking, then signing in): the password sign-in's gates.
+            await oidc_service.check_address(uow.session, request.state.client_ip)
         if isinstance(outcome, oidc_service.SignIn):
             oidc_service.check_may_sign_in(outcome.user, outcome.account)
         if isinstance(outcome, oidc_service.SignUpOffer):

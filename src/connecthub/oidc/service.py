@@ -20,6 +20,7 @@ from connecthub.accounts.models import Account, User
 from connecthub.accounts.sign_in import (
     AccountUnavailable,
     InvalidSecondFactor,
+    check_gates,
     throttle_sign_in,
     verify_sign_in,
 )
@@ -33,6 +34,7 @@ from connecthub.oidc.models import Identity
 from connecthub.oidc.relying_party import VerifiedIdentity
 
 CONSENT_METHOD = "oidc"
+SIGN_IN_METHOD = "oidc"
 _USERNAME_JUNK = re.compile(r"[^A-Za-z0-9_]+")
 
 
@@ -84,6 +86,12 @@ def check_may_sign_in(user: User, account: Account) -> None:
         raise AccountUnavailable(N_("Your account is pending review by a moderator"))
 
 
+async def check_address(session: AsyncSession, ip: str | None) -> None:
+    """The sign-in gates a password sign-in passes (an IP block of severity no_access
+    refuses it): for every step that would sign someone in."""
+    await check_gates(session, ip, method=SIGN_IN_METHOD)
+
+
 async def sign_in_linked(session: AsyncSession, identity: VerifiedIdentity) -> SignIn:
     """The linked user, checked; the caller asks for a second factor when it is enabled."""
     outcome = await outcome_for(session, identity)
@@ -96,6 +104,7 @@ async def sign_in_linked(session: AsyncSession, identity: VerifiedIdentity) -> S
 async def finish_second_factor(
     engines: Engines, session: AsyncSession, identity: VerifiedIdentity, otp_code: str, *, ip: str
 ) -> SignIn:
+    await check_address(session, ip)
     linked = await sign_in_linked(session, identity)
     # Codes are few: guessing them is throttled like guessing passwords.
     await throttle_sign_in(engines, email=linked.user.email, ip=ip)
@@ -119,6 +128,7 @@ async def link_with_password(
     outcome = await outcome_for(session, identity)
     if not isinstance(outcome, LinkOffer) or identity.email is None:
         raise Conflict("This identity can no longer be linked; please sign in again")
+    await check_address(session, ip)
     # The throttle counts this path's IP too: the rate-limit middleware covers only the
     # ordinary sign-in routes.
     await throttle_sign_in(engines, email=identity.email, ip=ip)

@@ -6,7 +6,8 @@ notifications, timelines, streaming) filters through these predicates, inside it
 - direct: the author and the accounts mentioned in it;
 - never across a block, in either direction;
 - never from a suspended author;
-- a boost is readable only if the boosted status is readable too.
+- a boost is readable only if the boosted status is readable too;
+- a status held for review (`held_reason`, docs/status-review.md): its author alone.
 
 Mutes are not a visibility rule (a muted account's post can still be opened): they hide
 posts from the muter's timelines, notifications and search through `not_muted_by`.
@@ -56,16 +57,25 @@ def blocked_between(viewer_id: Viewer, account_id: AccountColumn) -> ColumnEleme
 def readable_by(viewer_id: Viewer | None, status: StatusTable = Status) -> ColumnElement[bool]:
     """SQL predicate: `viewer_id` (None = anonymous) may read the row `status`."""
     if viewer_id is None:
-        return and_(status.visibility <= Visibility.UNLISTED, _author_active(status))
+        return and_(
+            status.visibility <= Visibility.UNLISTED,
+            status.held_reason.is_(None),
+            _author_active(status),
+        )
     mentioned = exists().where(Mention.status_id == status.id, Mention.account_id == viewer_id)
     follows_author = exists().where(
         Follow.account_id == viewer_id, Follow.target_account_id == status.account_id
     )
     audience = or_(
         status.account_id == viewer_id,
-        status.visibility <= Visibility.UNLISTED,
-        and_(status.visibility == Visibility.PRIVATE, or_(follows_author, mentioned)),
-        and_(status.visibility == Visibility.DIRECT, mentioned),
+        and_(
+            status.held_reason.is_(None),
+            or_(
+                status.visibility <= Visibility.UNLISTED,
+                and_(status.visibility == Visibility.PRIVATE, or_(follows_author, mentioned)),
+                and_(status.visibility == Visibility.DIRECT, mentioned),
+            ),
+        ),
     )
     return and_(_author_active(status), audience, ~blocked_between(viewer_id, status.account_id))
 

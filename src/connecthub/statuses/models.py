@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -37,6 +37,14 @@ class Visibility(IntEnum):
     DIRECT = 3
 
 
+class HeldReason(StrEnum):
+    """Why a status is held for review (docs/status-review.md)."""
+
+    REVIEW = "review"  # STATUS_REVIEW holds its author's statuses for a moderator
+    SCORING = "scoring"  # awaiting detection's score (DETECTION_HOLD_THRESHOLD is set)
+    DETECTION = "detection"  # scored at or above DETECTION_HOLD_THRESHOLD
+
+
 class Status(Base):
     __tablename__ = "statuses"
     __table_args__ = (
@@ -45,6 +53,13 @@ class Status(Base):
         Index("ix_statuses_in_reply_to_id", "in_reply_to_id"),
         Index("ix_statuses_reblog_of_id", "reblog_of_id", "account_id"),
         Index("ix_statuses_conversation_id", "conversation_id", "id"),
+        # The held statuses awaiting review: few rows, listed newest first (review.md).
+        Index(
+            "ix_statuses_held",
+            "id",
+            postgresql_where=text("held_reason IS NOT NULL"),
+            sqlite_where=text("held_reason IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
@@ -72,6 +87,10 @@ class Status(Base):
     favourites_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Held for review (docs/status-review.md): stored but readable by its author alone, and
+    # not fanned out, until a moderator approves it (or detection's score releases it).
+    # Why: one of `HeldReason`; None for a published status.
+    held_reason: Mapped[str | None] = mapped_column(String(16))
 
 
 class StatusEdit(Base):

@@ -773,3 +773,25 @@ async def drop_mentions_of(session: AsyncSession, account_id: int, limit: int) -
             .execution_options(synchronize_session=False)
         )
     return sorted({int(row[1]) for row in rows})
+
+
+# Held for review -------------------------------------------------------------------------
+
+
+def _held() -> ColumnElement[bool]:
+    # The partial index `ix_statuses_held` holds exactly these rows.
+    return Status.held_reason.is_not(None)
+
+
+async def held_status(session: AsyncSession, status_id: int) -> Status | None:
+    """A held status, its row locked (PostgreSQL) for the decision on it."""
+    query = select(Status).where(Status.id == status_id, _held()).with_for_update(of=Status)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def held_statuses(session: AsyncSession, account_id: int | None, page: Page) -> list[Status]:
+    query = select(Status).where(_held())
+    if account_id is not None:
+        query = query.where(Status.account_id == account_id)
+    rows = list((await session.scalars(page.apply(query, Status.id))).all())
+    return page.newest_first(rows)

@@ -45,6 +45,7 @@ from connecthub.statuses import repository, text
 from connecthub.statuses.models import (
     Bookmark,
     Favourite,
+    HeldReason,
     Poll,
     Status,
     StatusEdit,
@@ -252,6 +253,7 @@ async def _insert_status(
         language=draft.language,
         application_id=application_id,
         created_at=now,
+        held_reason=_hold_reason(settings, author, visibility),
     )
     session.add(status)
     await session.flush()  # the status row first: its mentions and tags refer to it
@@ -280,16 +282,17 @@ async def _insert_status(
     )
     mentioned_ids = [a.id for a in mentioned]
     tag_keys = [t.name_key for t in tags]
-    await _after_post(
-        uow,
-        settings,
-        status,
-        parent,
-        mentioned_ids,
-        tag_keys,
-        new_thread,
-        limited=author.silenced_at is not None,
-    )
+    if status.held_reason is None:
+        await _after_post(
+            uow,
+            settings,
+            status,
+            parent,
+            mentioned_ids,
+            tag_keys,
+            new_thread,
+            limited=author.silenced_at is not None,
+        )
     if poll is not None:
         _schedule_poll_expiry(uow, poll, draft.poll.expires_in if draft.poll else 0)
     cards_service.queue_fetch(
@@ -311,6 +314,40 @@ def _analytics_kinds(
     if draft.media_ids:
         kinds.append(analytics.MEDIA)
     return kinds
+
+
+def _hold_reason(settings: Settings, author: Account, visibility: int) -> str | None:
+    """Whether a new status is held before it is published, and why. Only public and
+    unlisted statuses: private and direct ones are their audience's business (as detection
+    never scores them)."""
+    if visibility > Visibility.UNLISTED:
+        return None
+    review = settings.status_review
+    if review == "all" or (
+        review == "new_accounts" and is_new_account(settings, author.created_at)
+    ):
+        return HeldReason.REVIEW
+    if settings.detection_enabled and settings.detection_hold_threshold is not None:
+        return HeldReason.SCORING
+    return None
+
+
+async def publish_held(uow: UnitOfWork, settings: Settings, status: Status) -> None:
+    """Publish a held status as a new post is published: mentions notified, fanned out to
+    followers' homes and streams, the public streams told (a limited author's are not)."""
+    session = uow.session
+    status.held_reason = None
+    await session.flush()
+    parent = None
+    if status.in_reply_to_id is not None:
+        parent = await repository.status_by_id(session, status.in_reply_to_id)
+    mentioned_ids = await repository.mentioned_account_ids(session, status.id)
+    tag_keys = [tag.name_key for tag in await repository.tags_of(session, status.id)]
+    author = await session.get(Account, status.account_id)
+    limited = author is not None and author.silenced_at is not None
+    await _after_post(
+        uow, settings, status, parent, mentioned_ids, tag_keys, False, limited=limited
+    )
 
 
 async def _after_post(
@@ -523,6 +560,22 @@ async def delete_status(uow: UnitOfWork, settings: Settings, status: Status) -> 
     channels.send_on_commit(uow, channels.deletion(status.id), audience)
 
 
+async def hold_published(uow: UnitOfWork, status: Status, reason: str) -> None:
+    """Take a published status back for review (detection's hold): readable by its author
+    alone from now on, taken out of timelines and streams as a deletion is, kept for a
+    moderator to approve (`publish_held`) or reject."""
+    if status.held_reason is not None:
+        return
+    status.held_reason = reason
+    await uow.session.flush()
+    _removed(uow, status)
+    audience = channels.to_accounts([status.account_id])
+    if status.visibility == Visibility.PUBLIC:
+        tags = [t.name_key for t in await repository.tags_of(uow.session, status.id)]
+        audience += channels.to_public(tags)
+    channels.send_on_commit(uow, channels.deletion(status.id), audience)
+
+
 async def mark_sensitive(uow: UnitOfWork, status: Status) -> None:
     """A moderator marks a status sensitive (its media hidden behind a warning); not an
     edit: no version is kept and its author's text stays as it is. Its cached rendering
@@ -598,7 +651,8 @@ async def edit_status(
     await session.flush()
     mentioned_ids = [a.id for a in mentioned]
     tag_keys = [t.name_key for t in tags]
-    await _after_edit(uow, settings, status, mentioned_ids, previous_mentions, tag_keys)
+    if status.held_reason is None:  # a held status is announced when it is published
+        await _after_edit(uow, settings, status, mentioned_ids, previous_mentions, tag_keys)
     detection_service.queue_status(uow, settings, status, edit=True)
     return status
 
@@ -684,10 +738,12 @@ __all__ = [
     "create_status",
     "delete_status",
     "edit_status",
+    "hold_published",
     "mark_sensitive",
     "new_status_subscribers",
     "notify_subscribers",
     "notify_subscribers_of",
+    "publish_held",
     "remove_boost",
     "translate_status",
 ]
@@ -814,3 +870,13 @@ async def account_statuses(
         pinned=pinned,
         tagged=tagged,
     )
+
+
+async def held_status(uow: UnitOfWork, status_id: int) -> Status | None:
+    """A status held for review (locked for the decision on it), else None."""
+    return await repository.held_status(uow.session, status_id)
+
+
+async def held_statuses(uow: UnitOfWork, account_id: int | None, page: Page) -> list[Status]:
+    """A page of the statuses held for review, newest first (`account_id`: one author's)."""
+    return await repository.held_statuses(uow.session, account_id, page)

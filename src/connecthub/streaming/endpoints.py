@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
 from connecthub.http.client_ip import ClientIpResolver
+from connecthub.http.ip_gate import IpGate, refuse_websocket
 from connecthub.http.request_context import bind_request_context
 from connecthub.infra.engines import Engines
 from connecthub.streaming.handshake import (
@@ -248,14 +249,18 @@ class WebSocketShortcut:
     OpenTelemetry's middleware in it) still see everything below.
     """
 
-    def __init__(self, app: ASGIApp, resolver: ClientIpResolver) -> None:
+    def __init__(self, app: ASGIApp, resolver: ClientIpResolver, ip_gate: IpGate) -> None:
         self.app = app
         self.resolver = resolver
+        self.ip_gate = ip_gate  # `no_access` IP blocks, as the edge refuses them
         _quiet_refusals()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"].rstrip("/") == STREAMING_PATH:
-            bind_request_context(scope, self.resolver)
+            _request_id, client_ip = bind_request_context(scope, self.resolver)
+            if self.ip_gate.refuses(client_ip):
+                await refuse_websocket(receive, send)
+                return
             await websocket_stream(WebSocket(scope, receive, send))
             return
         await self.app(scope, receive, send)
