@@ -82,6 +82,8 @@ class Engines:
 
     async def start(self) -> None:
         await self.events.start()
+        if self.db.replica_set is not None:
+            await self.db.replica_set.start()
         if self.near is not None:
             await self.near.start()
 
@@ -105,7 +107,7 @@ class Engines:
             await self.near.stop()
         await self.events.stop()
         await self.storage.close()
-        await self.db.dispose()
+        await self.db.dispose()  # the replica monitor with it
         if self.redis is not None:
             await self.redis.aclose()
 
