@@ -243,6 +243,10 @@ async def test_reads_continue_when_the_replica_stops_mid_run(test_env, replica):
             assert not standby.in_rotation  # left at the first refused connection
         finally:
             replica.start()
-        await app.state.engines.db.replica_set.check()
-        assert standby.in_rotation
+
+        async def back() -> bool:
+            await app.state.engines.db.replica_set.check()
+            return bool(standby.in_rotation)
+
+        await _until(back, "the restarted replica back in rotation")
         assert posted["id"] in _ids(await client.get(own, headers=auth(bob_token)))

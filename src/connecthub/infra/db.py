@@ -335,6 +335,7 @@ class Database:
             )
             skip_closed_connections(engine)
             probe = _postgres_engine(url, settings, pooled=pooled, pool_size=1, max_overflow=0)
+            skip_closed_connections(probe)
             reader = async_sessionmaker(_reader(engine, sqlite=False), expire_on_commit=False)
             holder.append(Replica(label(url), engine, probe, reader))
             replicas.extend(holder)

@@ -142,6 +142,7 @@ class ReplicaSet:
             primary_lsn = await asyncio.wait_for(_scalar(self.primary_probe, _LSN), timeout)
         except Exception as exc:  # the primary is down: replicas are judged on the next tick
             log.warning("db.primary_probe_failed", error=f"{type(exc).__name__}: {exc}")
+            await self.primary_probe.dispose()
             primary_lsn = None
         if primary_lsn is not None:
             self._samples.append((now, primary_lsn))
@@ -155,6 +156,7 @@ class ReplicaSet:
             replay = await asyncio.wait_for(_scalar(replica.probe, _REPLAY), limit)
         except Exception as exc:
             replica.leave(f"down: {type(exc).__name__}")
+            await replica.probe.dispose()  # the next probe opens a new connection
             metrics.DB_REPLICA_LAG.labels(replica=replica.name).set(float("nan"))
             return
         replica.replay_lsn = replay
