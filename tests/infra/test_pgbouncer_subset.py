@@ -5,9 +5,9 @@ PgBouncer in transaction pooling mode, many at once."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
 from tests import engines
@@ -59,19 +59,18 @@ async def test_concurrent_reads_and_writes_share_pooled_server_connections(clien
     if engines.pgbouncer_wanted():
         assert settings.database_pooler == "transaction"
         url = make_url(settings.database_url)
-        admin = await asyncpg.connect(
-            host="127.0.0.1",
-            port=url.port,
-            user="postgres",
-            database="pgbouncer",
-            statement_cache_size=0,
-        )
-        try:
-            pools = await admin.fetch("SHOW POOLS")
-        finally:
-            await admin.close()
-        mine = [row for row in pools if row["database"] == url.database]
+        # The admin console speaks the simple query protocol only.
+        command = ["psql", "-h", "127.0.0.1", "-p", str(url.port), "-U", "postgres", "-At"]
+        shown = subprocess.run(
+            [*command, "-d", "pgbouncer", "-c", "SHOW POOLS"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        pools = [line.split("|") for line in shown.splitlines()]
+        mine = [row for row in pools if row[0] == url.database]
         assert mine, pools
-        assert mine[0]["pool_mode"] == "transaction", pools
+        assert mine[0][-1] == "transaction", pools
     else:
         assert settings.database_pooler == "none"
