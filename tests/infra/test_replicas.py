@@ -37,8 +37,10 @@ pytestmark = [
 WAIT_SECONDS = 30.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def replica() -> Iterator[StreamingReplica]:
+    # One standby per worker for the whole run (a base backup is the slow part): the
+    # scheduler may hand these tests to a worker between others.
     server = make_url(postgres_server_url() or "")
     allow_replication(server.set(drivername="postgresql").render_as_string(hide_password=False))
     standby = StreamingReplica(free_port(), server.host or "127.0.0.1", server.port or 5432)
