@@ -101,6 +101,20 @@ class StreamingReplica(PostgresProcess):
         self.source = (source_host, source_port)
 
     def init(self) -> None:
+        # A database created or dropped on the source meanwhile (other test workers do so
+        # all the time) can fail a base backup: it is taken again.
+        for attempt in range(4):
+            try:
+                self._base_backup()
+                break
+            except subprocess.CalledProcessError as exc:
+                shutil.rmtree(self.data, ignore_errors=True)
+                if attempt == 3:
+                    raise AssertionError(f"pg_basebackup failed: {exc.stderr!r}") from exc
+                time.sleep(1)
+        self._configure()
+
+    def _base_backup(self) -> None:
         host, port = self.source
         self._run(
             str(self.bin / "pg_basebackup"),
@@ -119,6 +133,8 @@ class StreamingReplica(PostgresProcess):
             "fast",
             "--no-sync",
         )
+
+    def _configure(self) -> None:
         # A Debian cluster keeps its configuration beside, not in, the data directory.
         for name, text in (
             ("postgresql.conf", "hot_standby = on\n"),
