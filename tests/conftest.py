@@ -26,7 +26,9 @@ from tests.engines import (
     build_settings,
     delete_redis_prefix,
     engine_label,
+    pooler_settings,
     redis_url,
+    through_pooler,
 )
 from tests.schemas.checking import CheckedApp, take_violations
 from tests.servers import InProcessServer, free_port, start_inprocess_server
@@ -138,6 +140,7 @@ class TestEnv:
             "LOG_LEVEL": "warning",
             "JOBS_IN_SERVER": "true",
             **{name.upper(): value for name, value in GENEROUS_LIMITS.items()},
+            **{name.upper(): value for name, value in pooler_settings(self.database_url).items()},
         }
         env.pop("REDIS_URL", None)
         if redis_url():
@@ -155,7 +158,7 @@ _counter = 0
 async def test_env(databases: TestDatabases, tmp_path: Path) -> AsyncIterator[TestEnv]:
     global _counter
     _counter += 1
-    url = await databases.new_database_url()
+    url = through_pooler(await databases.new_database_url())
     prefix = f"test:{RUN_ID}:{WORKER}:{_counter}:"
     yield TestEnv(database_url=url, key_prefix=prefix, workdir=tmp_path)
     await databases.drop(url)

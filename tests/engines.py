@@ -10,6 +10,11 @@ migrations (`migrations/`): a SQLite file in pytest's cache directory, a Postgre
 `ch_tpl_<digest>`. Migrating took each worker of each run 2-3 s on SQLite (fsyncs) and ~7 s
 on a busy PostgreSQL (every migration run waits on one server-wide advisory lock).
 - `TEST_REDIS_URL=redis://127.0.0.1:6379/0`: Redis with a fresh key prefix per test.
+- `TEST_PGBOUNCER=1` (with `TEST_DATABASE_URL`): the app's connections go through a real
+  PgBouncer in transaction pooling mode, one per worker on a spare port
+  (tests/support/pgbouncer.py), with `DATABASE_POOLER=transaction`; migrations and the
+  harness's own statements go straight to the server (`DATABASE_DIRECT_URL`). CI runs the
+  subset in tests/pgbouncer_subset.txt this way (`.ci/run`).
 
 Nothing is mocked: every test talks to the engines a user would run.
 """
@@ -27,6 +32,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from connecthub.config import Settings
+    from tests.support.pgbouncer import PgBouncerProcess
 
 # The engines' client libraries and the app are imported where they are used: xdist's
 # controller process loads this module (through conftest.py) before it starts the workers,
@@ -58,8 +64,42 @@ def redis_url() -> str | None:
     return os.environ.get("TEST_REDIS_URL") or None
 
 
+def pgbouncer_wanted() -> bool:
+    return postgres_server_url() is not None and os.environ.get("TEST_PGBOUNCER") == "1"
+
+
+# The worker's PgBouncer, when `TEST_PGBOUNCER=1` (started by `TestDatabases.prepare`).
+_pooler: PgBouncerProcess | None = None
+
+
+def through_pooler(direct_url: str) -> str:
+    """The URL the app gets for a test database: through the worker's PgBouncer if any."""
+    if _pooler is None:
+        return direct_url
+    from sqlalchemy.engine import make_url
+
+    return make_url(direct_url).set(port=_pooler.port).render_as_string(hide_password=False)
+
+
+def pooler_settings(database_url: str) -> dict[str, str]:
+    """Settings for an app whose `database_url` goes through the worker's PgBouncer."""
+    if _pooler is None or postgres_server_url() is None:
+        return {}
+    from sqlalchemy.engine import make_url
+
+    server = make_url(postgres_server_url() or "")
+    direct = make_url(database_url).set(port=server.port or 5432)
+    return {
+        # TEST_DATABASE_POOLER=none shows what the setting prevents (docs/database.md).
+        "database_pooler": os.environ.get("TEST_DATABASE_POOLER", "transaction"),
+        "database_direct_url": direct.render_as_string(hide_password=False),
+    }
+
+
 def engine_label() -> str:
     database = "postgresql" if postgres_server_url() else "sqlite"
+    if pgbouncer_wanted():
+        database += " through pgbouncer (transaction pooling)"
     cache = "redis" if redis_url() else "in-process"
     return f"{database}+{cache}"
 
@@ -95,6 +135,8 @@ class TestDatabases:
             self.template = str(await self._sqlite_template())
         else:
             self.template = await self._postgres_template(server)
+            if pgbouncer_wanted():
+                start_pgbouncer(server)
 
     async def _sqlite_template(self) -> Path:
         from connecthub.infra import migrations
@@ -162,6 +204,7 @@ class TestDatabases:
 
     async def drop_databases(self) -> None:
         """The worker's databases go; the template stays for the next run."""
+        stop_pgbouncer()
         if postgres_server_url() is not None:
             for name in self.created:
                 await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -229,6 +272,25 @@ class TestDatabases:
             await connection.close()
 
 
+def start_pgbouncer(server: str) -> None:
+    global _pooler
+    from sqlalchemy.engine import make_url
+
+    from tests.servers import free_port
+    from tests.support.pgbouncer import PgBouncerProcess
+
+    parsed = make_url(server)
+    _pooler = PgBouncerProcess(free_port(), parsed.host or "127.0.0.1", parsed.port or 5432)
+    _pooler.start()
+
+
+def stop_pgbouncer() -> None:
+    global _pooler
+    if _pooler is not None:
+        _pooler.stop()
+        _pooler = None
+
+
 def migrations_digest() -> str:
     """Names the migrated state: every file of the migrations directory, by path and bytes."""
     from connecthub.infra import migrations
@@ -262,6 +324,7 @@ def build_settings(database_url: str, key_prefix: str, **overrides: object) -> S
         **GENEROUS_LIMITS,
     }
     # Settings fields are lower-case; accept the environment spelling too.
+    values.update(pooler_settings(database_url))
     values.update({key.lower(): value for key, value in overrides.items()})
     if values.get("environment", "test") == "test":
         # Argon2 at full cost is ~40 ms of CPU per user; test_passwords.py checks full cost.

@@ -168,6 +168,21 @@ class Settings(BaseSettings):
     # Engines
     database_url: str = "sqlite:///./data/connecthub.db"
     database_replica_urls: CommaList = Field(default_factory=list)
+    # `transaction`: DATABASE_URL and the replica URLs go through a pooler in transaction
+    # pooling mode (PgBouncer, docs/database.md): no server-side prepared statement outlives
+    # a statement, no session state. `none`: straight to PostgreSQL.
+    database_pooler: Literal["none", "transaction"] = "none"
+    # Straight to the primary, never through the pooler: migrations (`connecthub migrate`)
+    # and anything else that needs one server session. Unset: DATABASE_URL.
+    database_direct_url: str | None = None
+    # A replica whose replay lags the primary by more than this, or that does not answer,
+    # leaves the read rotation until it is back under it (checked every
+    # DATABASE_REPLICA_CHECK_SECONDS; lag is the metric connecthub_db_replica_lag_seconds).
+    database_replica_max_lag_seconds: float = Field(default=5.0, gt=0, le=3600)
+    database_replica_check_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Read-your-writes: after an account's write commits, its reads use only replicas that
+    # have replayed that commit, for this many seconds (0: off). Above the lag bound.
+    database_read_your_writes_seconds: int = Field(default=60, ge=0, le=86_400)
     database_pool_size: int = Field(default=10, ge=1, le=500)
     database_max_overflow: int = Field(default=10, ge=0, le=500)
     database_echo: bool = False
@@ -450,9 +465,11 @@ class Settings(BaseSettings):
             ipaddress.ip_network(item, strict=False)
         return value
 
-    @field_validator("database_url", "database_replica_urls")
+    @field_validator("database_url", "database_replica_urls", "database_direct_url")
     @classmethod
-    def _check_database_url(cls, value: str | list[str]) -> str | list[str]:
+    def _check_database_url(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if value is None or value == "":
+            return None if value == "" else value
         for url in [value] if isinstance(value, str) else value:
             if not url.startswith(("sqlite", "postgresql", "postgres://")):
                 raise ValueError("must be a sqlite:/// or postgresql:// URL")
@@ -477,6 +494,20 @@ class Settings(BaseSettings):
                 )
             if len(self.secret_key) < 32:
                 raise ValueError("SECRET_KEY: must be at least 32 characters in production")
+        return self
+
+    @model_validator(mode="after")
+    def _check_database_topology(self) -> Settings:
+        if self.is_sqlite and self.database_pooler != "none":
+            raise ValueError("DATABASE_POOLER: a pooler needs a postgresql:// DATABASE_URL")
+        if self.is_sqlite and self.database_direct_url is not None:
+            raise ValueError("DATABASE_DIRECT_URL: only for a postgresql:// DATABASE_URL")
+        ryw = self.database_read_your_writes_seconds
+        if ryw and ryw <= self.database_replica_max_lag_seconds:
+            raise ValueError(
+                "DATABASE_READ_YOUR_WRITES_SECONDS: must exceed "
+                "DATABASE_REPLICA_MAX_LAG_SECONDS (or be 0: off)"
+            )
         return self
 
     @model_validator(mode="after")

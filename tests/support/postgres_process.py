@@ -22,7 +22,7 @@ STARTUP_SECONDS = 60.0
 def _binaries() -> Path:
     found = shutil.which("pg_ctl")
     if found:
-        return Path(found).parent
+        return Path(found).resolve().parent  # pg_ctl may be a link; its siblings are not
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     assert candidates, "PostgreSQL server binaries (initdb, pg_ctl) must be installed"
     return Path(candidates[-1]).parent
@@ -88,3 +88,83 @@ class PostgresProcess:
                 str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
             )
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class StreamingReplica(PostgresProcess):
+    """A hot standby of the server at `source_host:source_port`: its data directory is a
+    `pg_basebackup -R` (streaming replication, `standby.signal` and `primary_conninfo`
+    written by it), started on its own port. The source must allow replication
+    connections from 127.0.0.1 (`allow_replication`)."""
+
+    def __init__(self, port: int, source_host: str, source_port: int) -> None:
+        super().__init__(port)
+        self.source = (source_host, source_port)
+
+    def init(self) -> None:
+        # A database created or dropped on the source meanwhile (other test workers do so
+        # all the time) can fail a base backup: it is taken again.
+        for attempt in range(4):
+            try:
+                self._base_backup()
+                break
+            except subprocess.CalledProcessError as exc:
+                shutil.rmtree(self.data, ignore_errors=True)
+                if attempt == 3:
+                    raise AssertionError(f"pg_basebackup failed: {exc.stderr!r}") from exc
+                time.sleep(1)
+        self._configure()
+
+    def _base_backup(self) -> None:
+        host, port = self.source
+        self._run(
+            str(self.bin / "pg_basebackup"),
+            "-R",
+            "-D",
+            str(self.data),
+            "-h",
+            host,
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
+        )
+
+    def _configure(self) -> None:
+        # A Debian cluster keeps its configuration beside, not in, the data directory.
+        for name, text in (
+            ("postgresql.conf", "hot_standby = on\n"),
+            ("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 trust\n"),
+            ("pg_ident.conf", ""),
+        ):
+            path = self.data / name
+            if not path.exists():
+                path.write_text(text)
+                if self._owner is not None:
+                    os.chown(path, self._owner.pw_uid, self._owner.pw_gid)
+
+
+REPLICATION_RULE = "host replication all 127.0.0.1/32 trust"
+
+
+def allow_replication(admin_dsn: str) -> None:
+    """The machine's server accepts replication connections from 127.0.0.1 (trust, as
+    its other loopback rules): the rule is added to its pg_hba.conf once, then reloaded."""
+    hba = Path(_psql_value(admin_dsn, "SHOW hba_file"))
+    lines = [line.strip() for line in hba.read_text().splitlines()]
+    if REPLICATION_RULE not in lines:
+        with hba.open("a") as handle:
+            handle.write("\n# streaming replicas on loopback (ConnectHub tests)\n")
+            handle.write(REPLICATION_RULE + "\n")
+        _psql_value(admin_dsn, "SELECT pg_reload_conf()")
+
+
+def _psql_value(dsn: str, query: str) -> str:
+    done = subprocess.run(
+        ["psql", dsn, "-At", "-c", query], check=True, capture_output=True, text=True, timeout=30
+    )
+    return done.stdout.strip()

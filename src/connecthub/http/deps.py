@@ -12,7 +12,8 @@ from pydantic import BeforeValidator
 from starlette.convertors import Convertor, register_url_convertor
 
 from connecthub.config import Settings
-from connecthub.errors import NotFound, ValidationFailed
+from connecthub.errors import NotFound, Unauthorized, ValidationFailed
+from connecthub.http.auth import resolve_token
 from connecthub.ids import parse_id
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
@@ -46,6 +47,7 @@ async def _unit_of_work(request: Request, *, readonly: bool) -> AsyncIterator[Un
     uow.client_ip = request.scope.get("state", {}).get("client_ip") or (
         request.client.host if request.client else None
     )
+    await _read_your_writes(request, uow)
     try:
         try:
             # The request's audit entries (ops/audit.py) are written by its unit of work.
@@ -60,6 +62,24 @@ async def _unit_of_work(request: Request, *, readonly: bool) -> AsyncIterator[Un
             await _uncancelled(uow.commit())
     finally:
         await _shielded_close(uow)
+
+
+async def _read_your_writes(request: Request, uow: UnitOfWork) -> None:
+    """With read replicas (infra/replicas.py): a signed-in caller's commit remembers its
+    WAL position, and its reads go where that position has been replayed."""
+    engines = uow.engines
+    replicas = engines.db.replica_set
+    if replicas is None or not replicas.tracks_writes:
+        return
+    try:
+        token = await resolve_token(request.scope, engines)
+    except Unauthorized:
+        return  # the route answers for the token, if it needs one
+    if token is None or token.account_id is None:
+        return
+    uow.account_id = token.account_id
+    if uow.readonly:
+        uow.after_lsn = await replicas.written_lsn(engines.cache, token.account_id)
 
 
 async def _shielded_close(uow: UnitOfWork) -> None:

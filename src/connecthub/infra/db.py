@@ -43,6 +43,13 @@ from connecthub.config import Settings
 from connecthub.infra import entity_cache
 from connecthub.infra.compiled import RAW_READS
 from connecthub.infra.entity_cache import EntityCache
+from connecthub.infra.replicas import (
+    Replica,
+    ReplicaSet,
+    fall_back_to,
+    label,
+    skip_closed_connections,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -214,12 +221,41 @@ def _sqlite_engine(
     return engine
 
 
-def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
+def _unnamed_statement() -> str:
+    return ""
+
+
+def postgres_connect_args(settings: Settings, *, pooled: bool) -> dict[str, Any]:
+    """asyncpg's arguments. `pooled` (through PgBouncer in transaction mode): no statement
+    cache, in asyncpg or in SQLAlchemy's adapter, and every statement unnamed. asyncpg then
+    sends an unnamed statement's Parse again with its Bind, Execute and Sync, so each
+    statement is whole within one server round trip and no name outlives it (a named one
+    would be missing, or another client's, on the next server connection PgBouncer lends).
+    The server plans each statement anew: the price of pooling (docs/adr, PgBouncer)."""
+    args: dict[str, Any] = {"timeout": settings.database_connect_timeout_seconds}
+    if pooled:
+        args.update(
+            statement_cache_size=0,
+            prepared_statement_cache_size=0,
+            prepared_statement_name_func=_unnamed_statement,
+        )
+    return args
+
+
+def _postgres_engine(
+    url: URL,
+    settings: Settings,
+    *,
+    pooled: bool,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    extra_connect_args: dict[str, Any] | None = None,
+) -> AsyncEngine:
     return create_async_engine(
         url,
         echo=settings.database_echo,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
+        pool_size=pool_size or settings.database_pool_size,
+        max_overflow=settings.database_max_overflow if max_overflow is None else max_overflow,
         # No ping per checkout (BEGIN, a query and ROLLBACK on asyncpg: a fifth of a cached
         # read's work). A connection the server dropped fails its request once with a 503
         # (http/errors.py) and SQLAlchemy then discards the whole pool.
@@ -228,7 +264,10 @@ def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
         pool_timeout=settings.database_pool_timeout_seconds,
         # A server that does not answer (a host gone, not a refused port) fails the
         # request in seconds, as an outage (503), instead of asyncpg's default minute.
-        connect_args={"timeout": settings.database_connect_timeout_seconds},
+        connect_args={
+            **postgres_connect_args(settings, pooled=pooled),
+            **(extra_connect_args or {}),
+        },
     )
 
 
@@ -242,32 +281,82 @@ def _reader(engine: AsyncEngine, *, sqlite: bool) -> AsyncEngine:
 
 
 class Database:
-    """The primary (writes) and its read replicas (reads that may lag a little)."""
+    """The primary (writes) and its read replicas (reads that may lag a little).
 
-    def __init__(self, settings: Settings) -> None:
+    `direct`: the primary at DATABASE_DIRECT_URL (when set), bypassing the pooler, and no
+    replicas: for migrations and anything that needs one server session."""
+
+    def __init__(self, settings: Settings, *, direct: bool = False) -> None:
         self.settings = settings
         self.is_sqlite = settings.is_sqlite
-        primary_url = async_url(settings.database_url)
+        pooled = settings.database_pooler == "transaction"
+        url = settings.database_url
+        if direct and settings.database_direct_url:
+            url, pooled = settings.database_direct_url, False
+        primary_url = async_url(url)
+        self.replica_set: ReplicaSet | None = None
         if self.is_sqlite:
             self.primary = _sqlite_engine(primary_url, settings, immediate=True)
             self.replicas = [_sqlite_engine(primary_url, settings, immediate=False, inline=True)]
         else:
-            self.primary = _postgres_engine(primary_url, settings)
-            self.replicas = [
-                _postgres_engine(async_url(url), settings) for url in settings.database_replica_urls
-            ]
+            self.primary = _postgres_engine(primary_url, settings, pooled=pooled)
+            urls = [] if direct else settings.database_replica_urls
+            self.replica_set = self._replica_set(primary_url, urls, pooled) if urls else None
+            self.replicas = (
+                [r.engine for r in self.replica_set.replicas] if self.replica_set else []
+            )
         # Set by Engines: sessions carry it so their commits drop cached entities.
         self.entity_cache: EntityCache | None = None
         self._writer = async_sessionmaker(self.primary, expire_on_commit=False)
+        self._primary_reader = async_sessionmaker(
+            _reader(self.primary, sqlite=self.is_sqlite), expire_on_commit=False
+        )
         readers = [
             async_sessionmaker(_reader(engine, sqlite=self.is_sqlite), expire_on_commit=False)
             for engine in self.replicas or [self.primary]
         ]
         self._reader_cycle: Iterator[async_sessionmaker[AsyncSession]] = itertools.cycle(readers)
 
-    def session(self, *, readonly: bool = False) -> AsyncSession:
-        """A new session: on the primary, or on the next read replica when `readonly`."""
-        factory = next(self._reader_cycle) if readonly else self._writer
+    def _replica_set(self, primary_url: URL, urls: list[str], pooled: bool) -> ReplicaSet:
+        settings = self.settings
+        replicas: list[Replica] = []
+        for raw in urls:
+            url = async_url(raw)
+            holder: list[Replica] = []
+
+            def leave(reason: str, held: list[Replica] = holder) -> None:
+                held[0].leave(reason)
+
+            engine = _postgres_engine(
+                url,
+                settings,
+                pooled=pooled,
+                extra_connect_args={"async_creator_fn": fall_back_to(primary_url, leave)},
+            )
+            skip_closed_connections(engine)
+            probe = _postgres_engine(url, settings, pooled=pooled, pool_size=1, max_overflow=0)
+            skip_closed_connections(probe)
+            reader = async_sessionmaker(_reader(engine, sqlite=False), expire_on_commit=False)
+            holder.append(Replica(label(url), engine, probe, reader))
+            replicas.extend(holder)
+        primary_probe = _postgres_engine(
+            primary_url, settings, pooled=pooled, pool_size=1, max_overflow=0
+        )
+        return ReplicaSet(settings, primary_probe, replicas)
+
+    def session(
+        self, *, readonly: bool = False, after_lsn: int | None = None, fresh: bool = False
+    ) -> AsyncSession:
+        """A new session: on the primary, or, when `readonly`, on a read replica in
+        rotation (PostgreSQL: one that has replayed `after_lsn` when given; the primary
+        when none has, or when `fresh`)."""
+        if not readonly:
+            factory = self._writer
+        elif self.replica_set is None:
+            factory = self._primary_reader if fresh else next(self._reader_cycle)
+        else:
+            replica = None if fresh else self.replica_set.pick(after_lsn)
+            factory = replica.reader if replica is not None else self._primary_reader
         session = factory()
         entity_cache.attach(session, self.entity_cache)
         if readonly and not self.is_sqlite:
@@ -296,6 +385,8 @@ class Database:
         return total
 
     async def dispose(self) -> None:
+        if self.replica_set is not None:
+            await self.replica_set.dispose()
         for engine in [self.primary, *self.replicas]:
             await engine.dispose()
 

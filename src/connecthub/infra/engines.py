@@ -92,6 +92,8 @@ class Engines:
 
     async def start(self) -> None:
         await self.events.start()
+        if self.db.replica_set is not None:
+            await self.db.replica_set.start()
         for near in (self.near, self.entity_near):
             if near is not None:
                 await near.start()
@@ -117,7 +119,7 @@ class Engines:
                 await near.stop()
         await self.events.stop()
         await self.storage.close()
-        await self.db.dispose()
+        await self.db.dispose()  # the replica monitor with it
         if self.redis is not None:
             await self.redis.aclose()
 

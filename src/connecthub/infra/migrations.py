@@ -38,7 +38,7 @@ def head_revision() -> str | None:
 
 async def upgrade(settings: Settings, revision: str = "head") -> str | None:
     """Bring the database to `revision`; return the revision it is at afterwards."""
-    db = Database(settings)
+    db = Database(settings, direct=True)
     config = alembic_config()
 
     def run(connection: Any) -> str | None:
@@ -56,7 +56,7 @@ async def upgrade(settings: Settings, revision: str = "head") -> str | None:
 
 
 async def current_revision(settings: Settings) -> str | None:
-    db = Database(settings)
+    db = Database(settings, direct=True)
     try:
         async with db.primary.connect() as connection:
             return await connection.run_sync(
@@ -70,7 +70,7 @@ def generate(settings: Settings, message: str) -> None:
     """Developer helper: autogenerate a revision against the configured database."""
     import asyncio
 
-    db = Database(settings)
+    db = Database(settings, direct=True)
     config = alembic_config()
 
     def run(connection: Any) -> None:

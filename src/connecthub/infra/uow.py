@@ -50,11 +50,17 @@ class UnitOfWork:
         self._audit: list[Entry] = []
         # The client's address, given to audit entries that name none (a request's).
         self.client_ip: str | None = None
+        # Read-your-writes (infra/replicas.py): the account whose commit this unit makes
+        # (its WAL position is remembered), and the position a read-only unit must see.
+        self.account_id: int | None = None
+        self.after_lsn: int | None = None
 
     @property
     def session(self) -> AsyncSession:
         if self._session is None:
-            self._session = self.engines.db.session(readonly=self.readonly)
+            self._session = self.engines.db.session(
+                readonly=self.readonly, after_lsn=self.after_lsn
+            )
         return self._session
 
     @property
@@ -123,6 +129,8 @@ class UnitOfWork:
             await session.commit()
             # From here on the write has happened: nothing below may raise to the caller.
             await entity_cache.settle(session)
+            if not self.readonly:
+                await self._remember_write()
         actions, self._after_commit = self._after_commit, []
         for action in actions:
             try:
@@ -134,6 +142,19 @@ class UnitOfWork:
         for entry in audited:
             if entry.outcome is not Outcome.REFUSED:
                 entry.log()
+
+    async def _remember_write(self) -> None:
+        """With replicas: the commit's WAL position, for the account's next reads."""
+        replicas = self.engines.db.replica_set
+        if replicas is None or not replicas.tracks_writes or self.account_id is None:
+            return
+        try:
+            await replicas.remember_write(
+                self.engines.cache, self.engines.db.primary, self.account_id
+            )
+        except Exception as exc:
+            # Committed all the same; its reads may meet a lagging replica for a moment.
+            log.warning("uow.write_position_lost", error=f"{type(exc).__name__}: {exc}")
 
     async def _audit_apart(self, entries: list[Entry]) -> None:
         """Entries written in a transaction of their own (a refusal whose request rolled

@@ -63,6 +63,11 @@ async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
         return None if info.expired else info
     async with engines.db.session(readonly=True) as session:
         found = await oauth_repository.find_live_token(session, token_hash)
+    if found is None and engines.db.replica_set is not None:
+        # A replica may not have replayed a token issued a moment ago: a miss there is
+        # confirmed on the primary (a token's first use follows its issue at once).
+        async with engines.db.session(readonly=True, fresh=True) as session:
+            found = await oauth_repository.find_live_token(session, token_hash)
     if found is None or found.expired:
         return None
     if found.pending is not None:

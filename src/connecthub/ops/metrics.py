@@ -63,6 +63,19 @@ DB_POOL_IN_USE = Gauge(
     "Database connections checked out of the pool.",
     multiprocess_mode="livesum",
 )
+DB_REPLICA_LAG = Gauge(
+    "connecthub_db_replica_lag_seconds",
+    "Seconds a read replica's replay is behind the primary's writes (NaN: not answering); "
+    "past DATABASE_REPLICA_MAX_LAG_SECONDS it leaves the read rotation.",
+    ["replica"],
+    multiprocess_mode="livemax",
+)
+DB_REPLICA_IN_ROTATION = Gauge(
+    "connecthub_db_replica_in_rotation",
+    "1 while a read replica serves reads, 0 while it is down or lags too far.",
+    ["replica"],
+    multiprocess_mode="livemin",
+)
 JOB_QUEUE_DEPTH = Gauge(
     "connecthub_job_queue_depth",
     "Jobs waiting to run (ready and delayed).",
