@@ -252,7 +252,9 @@ async def main(args: argparse.Namespace) -> None:
                 async with engines.db.session() as session:
                     uow = UnitOfWork(engines, session)
                     started = time.perf_counter()
-                    learned = await foryou.rank(uow, settings, ids[person], now, model=trained.model)
+                    learned = await foryou.rank(
+                        uow, settings, ids[person], now, model=trained.model
+                    )
                     timings.append(time.perf_counter() - started)
                     prior = await foryou.rank(uow, settings, ids[person], now, model=ranker.PRIOR)
                 orders = {
@@ -263,8 +265,10 @@ async def main(args: argparse.Namespace) -> None:
                         r.status_id
                         for r in sorted(
                             learned,
-                            key=lambda r: (-dict((n, v) for n, v, _ in r.signals)["engagement"],
-                                           -r.status_id),
+                            key=lambda r: (
+                                -dict((n, v) for n, v, _ in r.signals)["engagement"],
+                                -r.status_id,
+                            ),
                         )
                     ],
                 }
