@@ -351,6 +351,44 @@ async def page(
 # --- training -----------------------------------------------------------------------------
 
 
+class _Pools:
+    """Public posts by time, overall and per author, to draw negatives from."""
+
+    def __init__(self, pool: list[Post]) -> None:
+        self.posts = pool  # oldest first
+        self.times = [_aware(post.created_at) for post in pool]
+        self.by_author: dict[int, list[Post]] = defaultdict(list)
+        for post in pool:
+            self.by_author[post.account_id].append(post)
+        self.author_times = {
+            author: [_aware(p.created_at) for p in posts]
+            for author, posts in self.by_author.items()
+        }
+
+    def draw(
+        self, posts: list[Post], times: list[datetime], moment: datetime, rng: random.Random
+    ) -> Post | None:
+        low = bisect.bisect_left(times, moment - WINDOW)
+        high = bisect.bisect_left(times, moment)
+        return posts[rng.randrange(low, high)] if high > low else None
+
+
+def _negatives(pools: _Pools, near: list[int], moment: datetime, rng: random.Random) -> list[Post]:
+    """NEGATIVES_PER_POSITIVE posts of the WINDOW before `moment`: half by authors the
+    account follows or reaches through its follows (what its feed offered it: the
+    ranker must tell those apart, not only them from strangers), half by anyone."""
+    drawn = []
+    for index in range(NEGATIVES_PER_POSITIVE):
+        if index % 2 == 0 and near:
+            author = near[rng.randrange(len(near))]
+            post = pools.draw(pools.by_author[author], pools.author_times[author], moment, rng)
+        else:
+            post = pools.draw(pools.posts, pools.times, moment, rng)
+        if post is not None:
+            drawn.append(post)
+    return drawn
+
+
 @dataclass(frozen=True)
 class Trained:
     model: ranker.Model
@@ -391,7 +429,8 @@ async def training_rows(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """Rows and labels from the engagement of the last ENGAGEMENT_WINDOW: each favourite,
     boost or reply is a positive, with NEGATIVES_PER_POSITIVE public posts of the same
-    WINDOW before it that the account did not engage with as negatives; every feature as
+    WINDOW before it that the account did not engage with as negatives (`_negatives`:
+    half from authors its sources reach, half from anyone); every feature as
     of the moment of the engagement (what the account had engaged with before it, the
     post's age then). None when there are fewer than TRAIN_MIN_POSITIVES."""
     session = uow.session
@@ -406,7 +445,7 @@ async def training_rows(
         ),
         key=lambda post: _aware(post.created_at),
     )
-    pool_times = [_aware(post.created_at) for post in pool]
+    pools = _Pools(pool)
     texts = {**{p.id: p.text for p in pool}, **{p.id: p.text for p in engaged_posts.values()}}
     ids = list(texts)
     matrix = await _embed([texts[i] for i in ids])
@@ -424,6 +463,7 @@ async def training_rows(
         history = _History(mine, vectors)
         followed = follows.get(account_id, set())
         reached = Counter(t for f in followed for t in second.get(f, ()))
+        near = sorted((followed | set(reached)) & set(pools.by_author))
         for act in history.acts:
             post = engaged_posts.get(act.status_id)
             if post is None:
@@ -432,12 +472,7 @@ async def training_rows(
             viewer = history.before(moment, followed, reached)
             rows.append(features(viewer, post, vectors[post.id], trends.get(post.id, 0.0), moment))
             labels.append(1.0)
-            low = bisect.bisect_left(pool_times, moment - WINDOW)
-            high = bisect.bisect_left(pool_times, moment)
-            if high <= low:
-                continue
-            for _ in range(NEGATIVES_PER_POSITIVE):
-                other = pool[rng.randrange(low, high)]
+            for other in _negatives(pools, near, moment, rng):
                 if other.account_id == account_id or other.id in history.engaged:
                     continue
                 rows.append(
