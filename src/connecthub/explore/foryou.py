@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import dataclasses
 import math
 import random
 from collections import Counter, defaultdict
@@ -117,7 +118,8 @@ class Viewer:
 
     follows: set[int]
     follows_of_follows: Counter[int]  # author -> the viewer's follows following them
-    affinity: Callable[[int], int]  # author -> the viewer's engagements with their posts
+    # post -> the viewer's engagements with the post's author, that post's own left out
+    affinity: Callable[[Post], int]
     engaged: Counter[int]  # post -> the viewer's engagements with it
     interest: NDArray[np.float32] | None  # sum of the engaged posts' vectors
     interest_members: dict[int, NDArray[np.float32]]  # post -> its vector, if in the sum
@@ -136,7 +138,7 @@ def features(
         if norm > 1e-6:
             similarity = float(vector @ interest) / norm
     return [
-        math.log1p(max(viewer.affinity(post.account_id) - own, 0)),
+        math.log1p(viewer.affinity(post)),
         1.0 if post.account_id in viewer.follows else 0.0,
         math.log1p(viewer.follows_of_follows.get(post.account_id, 0)),
         ranker.recency(_hours(now, post.created_at)),
@@ -144,6 +146,12 @@ def features(
         similarity,
         math.log1p(max(trend, 0.0)),
     ]
+
+
+def _affinity(engaged: Sequence[Engagement]) -> Callable[[Post], int]:
+    by_author = Counter(e.author_id for e in engaged)
+    by_post = Counter(e.status_id for e in engaged)
+    return lambda post: max(by_author[post.account_id] - by_post[post.id], 0)
 
 
 async def _embed(texts: list[str]) -> NDArray[np.float32]:
@@ -222,7 +230,7 @@ async def rank(
         follows_of_follows=Counter(
             await repository.follows_of_follows_counts(session, viewer_id, authors)
         ),
-        affinity=Counter(e.author_id for e in engaged).__getitem__,
+        affinity=_affinity(engaged),
         engaged=Counter(e.status_id for e in engaged),
         interest=interest,
         interest_members=interest_members,
@@ -351,6 +359,21 @@ async def page(
 # --- training -----------------------------------------------------------------------------
 
 
+class _Counts:
+    """Each post's engagement as of a moment, from the engagements read: the counters on
+    the statuses row include what came after, which a ranker serving now cannot know."""
+
+    def __init__(self, acts: Sequence[Engagement]) -> None:
+        times: dict[int, list[datetime]] = defaultdict(list)
+        for act in acts:
+            times[act.status_id].append(_aware(act.at))
+        self.times = {post_id: sorted(moments) for post_id, moments in times.items()}
+
+    def as_of(self, post: Post, moment: datetime) -> Post:
+        engaged = bisect.bisect_left(self.times.get(post.id, []), moment)
+        return dataclasses.replace(post, interactions=engaged)
+
+
 class _Pools:
     """Public posts by time, overall and per author, to draw negatives from."""
 
@@ -417,8 +440,11 @@ class _History:
         return Viewer(
             follows=follows,
             follows_of_follows=reached,
-            affinity=lambda author: bisect.bisect_left(self.by_author.get(author, []), moment),
-            engaged=self.engaged,
+            # Only what came before: the engagement being learned from is not in it.
+            affinity=lambda post: bisect.bisect_left(
+                self.by_author.get(post.account_id, []), moment
+            ),
+            engaged=Counter(),  # counts are as of the moment already (`_Counts`)
             interest=np.sum(list(members.values()), axis=0) if members else None,
             interest_members={},  # only what came before: the post itself is never in it
         )
@@ -455,7 +481,7 @@ async def training_rows(
         by_account[act.account_id].append(act)
     follows = await repository.follows_of(session, list(by_account))
     second = await repository.follows_of(session, list({t for ts in follows.values() for t in ts}))
-    trends = await repository.trend_scores(session, ids)
+    counts = _Counts(acts)
     rng = random.Random(seed)
     rows: list[list[float]] = []
     labels: list[float] = []
@@ -470,13 +496,13 @@ async def training_rows(
                 continue
             moment = _aware(act.at)
             viewer = history.before(moment, followed, reached)
-            rows.append(features(viewer, post, vectors[post.id], trends.get(post.id, 0.0), moment))
+            rows.append(features(viewer, counts.as_of(post, moment), vectors[post.id], 0.0, moment))
             labels.append(1.0)
             for other in _negatives(pools, near, moment, rng):
                 if other.account_id == account_id or other.id in history.engaged:
                     continue
                 rows.append(
-                    features(viewer, other, vectors[other.id], trends.get(other.id, 0.0), moment)
+                    features(viewer, counts.as_of(other, moment), vectors[other.id], 0.0, moment)
                 )
                 labels.append(0.0)
     if sum(labels) < TRAIN_MIN_POSITIVES:
