@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from connecthub.clock import utcnow
@@ -163,6 +164,7 @@ async def test_pages_follow_the_ranking_and_one_author_never_runs(
     assert [s["id"] for s in fresh] == [newer["id"]]
 
 
+@pytest.mark.timeout(600)  # 112 writes through the API: slow on a loaded machine
 async def test_the_job_learns_from_engagement(app: FastAPI, client: httpx.AsyncClient) -> None:
     """People here favourite only the posts of accounts they follow: the fitted model
     weighs following the author up, and the feed is ranked by it."""
