@@ -260,21 +260,24 @@ def diversify(ranked: list[Ranked], author_of: dict[int, int], limit: int) -> li
     """Greedy picks by score, each further post of an author weighing AUTHOR_DECAY times
     less again, and never an author twice in a row while another is left."""
     left = sorted(ranked, key=lambda item: (-item.score, -item.status_id))
+    remaining = Counter(author_of[item.status_id] for item in left)
     shown: Counter[int] = Counter()
     picked: list[Ranked] = []
     previous: int | None = None
     while left and len(picked) < limit:
         best_index = -1
         best_value = -1.0
+        others_left = previous is None or remaining[previous] < len(left)
         for index, item in enumerate(left):
             author = author_of[item.status_id]
-            if author == previous and any(author_of[o.status_id] != author for o in left):
+            if author == previous and others_left:
                 continue
             value = item.score * AUTHOR_DECAY ** shown[author]
             if value > best_value:
                 best_index, best_value = index, value
         item = left.pop(best_index)
         previous = author_of[item.status_id]
+        remaining[previous] -= 1
         shown[previous] += 1
         picked.append(item)
     return picked
