@@ -247,6 +247,9 @@ class Settings(BaseSettings):
     trends_status_half_life_seconds: float = Field(default=2 * 3600.0, gt=0)
     trends_status_max_age_seconds: float = Field(default=2 * 86_400.0, gt=0)
     trends_cooldown_seconds: float = Field(default=2 * 86_400.0, gt=0)
+    # The "For you" ranker is fitted again by a job once per this long (0: never; the last
+    # fitted model, or the prior, keeps serving).
+    for_you_train_seconds: float = Field(default=3600.0, ge=0, le=7 * 86_400)
     # The profile directory (`/api/v1/directory`): off answers 404, as Mastodon.
     directory_enabled: bool = True
     preview_cards_enabled: bool = True

@@ -13,6 +13,7 @@ import jsonschema_rs
 from fastapi import FastAPI
 
 from connecthub.clock import utcnow
+from tests.flags.support import admin_token, create_flag
 from tests.media.files import png
 from tests.media.support import upload
 from tests.social_factories import auth, user_with_token
@@ -238,6 +239,12 @@ async def test_real_answers_match_their_declared_entities(
     ]  # fmt: skip
     for url, path, headers in reads:
         check(await client.get(url, headers=headers), "get", path)
+    # The "For you" timeline (its flag on), with alice's posts and their `for_you` field.
+    await create_flag(client, await admin_token(app), key="for_you", kind="boolean",
+                      default_value=True)  # fmt: skip
+    for_you = check(await client.get("/api/v1/timelines/for_you", headers=as_bob),
+                    "get", "/api/v1/timelines/for_you")  # fmt: skip
+    assert posted["id"] in [status["id"] for status in for_you]
 
     notifications = (await client.get("/api/v1/notifications", headers=as_alice)).json()
     assert {"follow", "mention", "reblog", "favourite"} <= {n["type"] for n in notifications}
@@ -254,4 +261,4 @@ async def test_real_answers_match_their_declared_entities(
     assert any(s["media_attachments"] and s["mentions"] and s["tags"] for s in home)
     check(await client.delete(f"/api/v1/statuses/{reply['id']}", headers=as_bob),
           "delete", status_path)  # fmt: skip
-    assert len(answers.checked) == len(reads) + 22
+    assert len(answers.checked) == len(reads) + 23

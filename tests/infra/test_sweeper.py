@@ -216,14 +216,15 @@ async def test_the_sweeper_leaves_dead_letters_to_operators(test_env: TestEnv) -
         poll = {"options": ["yes", "no"], "expires_in": 3600}
         poll_id = int((await post_status(client, token, "Well?", poll=poll))["poll"]["id"])
         await _past_its_end(app, poll_id)
-    # Trends off, and no retention schedule (both ride on the sweeper): the queue holds
-    # only what the poll sweep queues.
+    # Trends and ranker training off, and no retention schedule (all ride on the sweeper):
+    # the queue holds only what the poll sweep queues.
     async with running_app(
         test_env,
         jobs_in_server=False,
         jobs_max_attempts=1,
         task_modules="tests.infra.sample_tasks",
         trends_enabled=False,
+        for_you_train_seconds=0,
         retention_interval_seconds=0,
     ) as (app, client):
         engines = app.state.engines

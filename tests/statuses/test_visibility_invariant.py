@@ -18,7 +18,10 @@ issue (not from `statuses/access.py`):
   never anything outside the rules above;
 - status search finds, among what one may read and whose author one does not mute, one's
   own posts, the posts one is mentioned in, favourited, boosted or replied to, and the
-  public posts of `indexable` accounts (even-numbered here) — exactly those, never a boost.
+  public posts of `indexable` accounts (even-numbered here) — exactly those, never a boost;
+- "For you" (its flag on for everyone here) holds only what one may read, never one's own
+  post, a boost, a direct message or a muted author's post, and from an account one does
+  not follow only public posts.
 
 Every example gets fresh accounts on one running app. After each step the machine waits for
 the jobs (home fan-out) and drains in-process streaming sessions of every account through a
@@ -59,12 +62,14 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from connecthub.explore.foryou import FLAG as FOR_YOU
 from connecthub.oauth.tokens import authenticate
 from connecthub.streaming.hub import StreamingHub, close_account_streams
 from connecthub.streaming.session import StreamSession
 from connecthub.streaming.streams import resolve
 from tests import conftest, engines
 from tests.engines import RUN_ID, WORKER, delete_redis_prefix
+from tests.flags.support import admin_token, create_flag
 from tests.relationships.support import set_account
 from tests.social_factories import auth, follow, user_with_token
 from tests.statuses.support import suspend
@@ -756,6 +761,23 @@ class VisibilityMachine(RuleBasedStateMachine):
             assert world.posts[entity["id"]].tagged, f"hashtag: untagged {entity['id']}"
             assert entity["visibility"] == "public", f"hashtag: {entity['id']}"
 
+    def check_for_you(self, viewer: int) -> None:
+        world = self.world
+        ours = {a.id for a in self.actors}
+        for entity in _ids(self.get(viewer, "/api/v1/timelines/for_you", limit=40)):
+            assert entity["visibility"] == "public" or entity["id"] in world.posts, entity["id"]
+            if entity["id"] not in world.posts:  # an earlier example's post
+                assert int(entity["account"]["id"]) not in ours, entity["id"]
+                continue
+            self.check_timeline_entry(viewer, entity, "for_you", boosts=False)
+            author = self.owner_of(entity)
+            assert author is not None, f"for_you: {entity['id']}"
+            assert author != viewer, f"for_you: own {entity['id']}"
+            assert entity["visibility"] != "direct", f"for_you: direct {entity['id']}"
+            assert entity["visibility"] == "public" or (viewer, author) in world.follows, (
+                f"for_you: {entity['id']} {world.posts[entity['id']]} shown to {viewer}"
+            )
+
     def check_own_lists(self, viewer: int) -> None:
         """Home, the list timeline, notifications and conversations of `viewer`."""
         world = self.world
@@ -775,6 +797,7 @@ class VisibilityMachine(RuleBasedStateMachine):
             for entity in _ids(self.get(viewer, path, limit=40)):
                 self.check_timeline_entry(viewer, entity, "list", boosts=True)
                 assert (viewer, self.owner_of(entity)) in world.listed, f"list: {entity['id']}"
+        self.check_for_you(viewer)
         for notification in _ids(self.get(viewer, "/api/v1/notifications", limit=80)):
             self.check_notification(viewer, notification, "notifications")
         for conversation in _ids(self.get(viewer, "/api/v1/conversations", limit=40)):
@@ -793,6 +816,8 @@ def harness(databases: engines.TestDatabases, workdir: Any, part: int) -> Iterat
         stack = AsyncExitStack()
         app, client = runner.run(stack.enter_async_context(conftest.running_app(env)))
         try:
+            admin = runner.run(admin_token(app))
+            runner.run(create_flag(client, admin, key=FOR_YOU, kind="boolean", default_value=True))
             yield Harness(runner, app, client)
         finally:
             runner.run(stack.aclose())

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Float,
+    Select,
     and_,
     case,
     cast,
@@ -280,6 +281,15 @@ def _operators(criteria: StatusCriteria) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _by_author(criteria: StatusCriteria) -> Select[Any] | None:
+    """The ids of the `from:` author's statuses, when the query names one."""
+    authors = [account_id for account_id, negated in criteria.authors if not negated]
+    if not authors:
+        return None
+    theirs = aliased(Status)
+    return select(theirs.id).where(theirs.account_id == authors[0])
+
+
 async def search_statuses(
     session: AsyncSession,
     viewer_id: int,
@@ -312,8 +322,11 @@ async def search_statuses(
         found = select(Status).where(Status.id.in_(newest.scalar_subquery()))
         return (await session.execute(found.order_by(Status.id.desc()))).scalars().all()
     windows = []
+    among = _by_author(criteria)
     for part in scopes:
-        matched = fulltext.restrict(base.where(part), Status.id, criteria.text, dialect, configs)
+        matched = fulltext.restrict(
+            base.where(part), Status.id, criteria.text, dialect, configs, among
+        )
         assert matched.relevance is not None  # words to rank
         newest_matches = (
             matched.query.add_columns(matched.relevance.label("relevance"))

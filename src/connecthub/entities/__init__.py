@@ -38,7 +38,15 @@ from connecthub.entities.dashboard import (
     AdminMeasure,
     AdminMeasureData,
 )
-from connecthub.entities.explore import AdminTag, AdminTrendsLink, Suggestion, TrendsLink
+from connecthub.entities.explore import (
+    AdminTag,
+    AdminTrendsLink,
+    ForYouExplanation,
+    ForYouSignal,
+    ForYouStatus,
+    Suggestion,
+    TrendsLink,
+)
 from connecthub.entities.extensions import (
     AccountDeletion,
     AdminCustomEmoji,
@@ -159,6 +167,9 @@ __all__ = [
     "FilterKeyword",
     "FilterResult",
     "FilterStatus",
+    "ForYouExplanation",
+    "ForYouSignal",
+    "ForYouStatus",
     "GroupedNotificationsResults",
     "HeldStatus",
     "IdentityProof",

@@ -16,6 +16,7 @@ from connecthub.config import Settings
 from connecthub.core.params import boolean
 from connecthub.emojis import service as emojis
 from connecthub.explore import service
+from connecthub.explore.foryou_endpoints import router as for_you_router
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import NumberParam, PathId, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
@@ -23,6 +24,7 @@ from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.serializers import status_entities
 
 router = APIRouter(tags=["explore"], route_class=EntityRoute)
+router.include_router(for_you_router)
 
 ReadAccounts = Annotated[Caller, Depends(require("read:accounts"))]
 WriteAccounts = Annotated[Caller, Depends(require("write:accounts"))]

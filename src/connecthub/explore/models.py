@@ -1,11 +1,14 @@
 """Tables of the explore domain: trend scores (rewritten by the trends job), moderators'
-reviews of trending items, suggestions a person dismissed, and what accounts write about."""
+reviews of trending items, suggestions a person dismissed, what accounts write about, and
+the fitted "For you" ranker."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     DateTime,
     Float,
     ForeignKey,
@@ -79,3 +82,16 @@ class AccountVector(Base):
     statuses: Mapped[int] = mapped_column(Integer)  # how many posts went into it
     # Older than the account's `last_status_at`: stale, embedded again by the next run.
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RankerModel(Base):
+    """A fitted "For you" ranker (explore/ranker.py): the latest row serves; the job keeps
+    a few for comparison. No account's data: weights and how they were fitted."""
+
+    __tablename__ = "ranker_models"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, default=new_id)
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)
+    examples: Mapped[int] = mapped_column(Integer)  # training rows (positives and negatives)
+    positives: Mapped[int] = mapped_column(Integer)
+    trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
