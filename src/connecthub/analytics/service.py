@@ -1,4 +1,4 @@
-"""Product analytics that identify no one (docs/analytics.md, ADR "analytics").
+"""Product analytics that identify no one (docs/analytics.md, ADR 0045).
 
 Recording: an action of an account that consents to the `analytics` purpose now (the
 consent is read in the same statement as the key, so a withdrawal stops recording at
