@@ -123,6 +123,27 @@ async def test_candidates_respect_visibility_blocks_mutes_and_filters(
     assert reached_public["id"] not in [s["id"] for s in rest.json()]
 
 
+async def test_public_posts_with_a_followed_hashtag_are_candidates(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await _flag_on(client, app)
+    _viewer, token = await user_with_token(app, "viewer")
+    _stranger, stranger_token = await user_with_token(app, "stranger")
+    muted, muted_token = await user_with_token(app, "muted")
+    followed = await client.post("/api/v1/tags/gardening/follow", headers=auth(token))
+    assert followed.status_code == 200, followed.text
+    assert (await act(client, token, muted.id, "mute")).status_code == 200
+    tagged = await post_status(client, stranger_token, "tomatoes today #gardening")
+    await post_status(client, stranger_token, "quiet #gardening", visibility="unlisted")
+    await post_status(client, stranger_token, "no tag at all")
+    await post_status(client, muted_token, "muted #gardening")
+
+    feed = await _feed(client, token, limit=40)
+
+    assert [status["id"] for status in feed] == [tagged["id"]]
+    assert feed[0]["for_you"]["sources"] == ["followed_tags"]
+
+
 async def test_pages_follow_the_ranking_and_one_author_never_runs(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

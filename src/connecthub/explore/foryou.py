@@ -42,9 +42,10 @@ if TYPE_CHECKING:
 
 FLAG = "for_you"
 TRAIN_JOB = "explore.train_ranker"
-FOLLOWED, FOLLOWS_OF_FOLLOWS, TRENDING, SIMILAR = (
+FOLLOWED, FOLLOWS_OF_FOLLOWS, FOLLOWED_TAGS, TRENDING, SIMILAR = (
     "followed",
     "follows_of_follows",
+    "followed_tags",
     "trending",
     "similar_to_engaged",
 )
@@ -192,6 +193,10 @@ async def rank(
     add(
         FOLLOWS_OF_FOLLOWS,
         await repository.from_follows_of_follows(session, viewer_id, now, since, SOURCE_LIMIT),
+    )
+    add(
+        FOLLOWED_TAGS,
+        await repository.from_followed_tags(session, viewer_id, now, since, SOURCE_LIMIT),
     )
     if settings.trends_enabled:
         trending = await explore_repository.trending(

@@ -18,7 +18,7 @@ from connecthub.accounts.models import Account
 from connecthub.explore.models import RankerModel, TrendScore
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
-from connecthub.statuses.models import Favourite, Status, Visibility
+from connecthub.statuses.models import Favourite, Status, StatusTag, TagFollow, Visibility
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,31 @@ async def from_follows_of_follows(
             Account.discoverable.is_(True),
             Status.id >= since_id,
             Status.in_reply_to_id.is_(None),
+            Status.visibility == Visibility.PUBLIC,
+            eligible(viewer_id, now),
+        )
+        .order_by(Status.id.desc())
+        .limit(limit)
+    )
+    return [_post(row) for row in (await session.execute(query)).all()]
+
+
+async def from_followed_tags(
+    session: AsyncSession, viewer_id: int, now: datetime, since_id: int, limit: int
+) -> list[Post]:
+    """The newest eligible public posts with a hashtag the viewer follows, by accounts the
+    viewer does not follow (theirs come in as followed)."""
+    tagged = (
+        select(StatusTag.status_id)
+        .join(TagFollow, TagFollow.tag_id == StatusTag.tag_id)
+        .where(TagFollow.account_id == viewer_id)
+    )
+    query = (
+        select(*_POST_COLUMNS)
+        .where(
+            Status.id.in_(tagged),
+            ~_follows_author(viewer_id),
+            Status.id >= since_id,
             Status.visibility == Visibility.PUBLIC,
             eligible(viewer_id, now),
         )
