@@ -36,6 +36,12 @@ budget of VISIBILITY_EXAMPLES (default 30) examples from fixed seeds, the same e
 `make test-visibility-long` (which `.ci/run` runs too) runs 300 more from a random seed,
 VISIBILITY_SEED, which it prints and which reproduces the run when given again.
 VISIBILITY_STEPS (default 10) is the length of each example.
+
+Random steps seldom line up "A reaches B (follows B, or one of B's followers), A mutes or
+blocks B, B posts" within one example, so every run also plays SCENARIOS: fixed examples
+through the same steps and checks, spread over the parts (the first ones in each), one for
+mutes and one for blocks, each reaching the muted or blocked author on every "For you"
+source that can hold them (followed, follows of follows, similar to what one engaged with).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -825,6 +831,55 @@ def harness(databases: engines.TestDatabases, workdir: Any, part: int) -> Iterat
             runner.run(delete_redis_prefix(env.key_prefix))
 
 
+# -- fixed examples ------------------------------------------------------------------------
+
+NONE: frozenset[int] = frozenset()
+
+
+def muted_authors(machine: VisibilityMachine) -> None:
+    """0 follows 1 and mutes them; 0 follows 2, who follows 3, whom 0 mutes keeping
+    notifications; 1 (following no one) favourites 2's post and mutes 3: 1's posts reach 0
+    as followed, 3's as follows of follows, and reach 1 as similar to what 1 engaged with."""
+    machine.create_accounts(locked=NONE, follows=frozenset({(0, 1), (0, 2), (2, 3)}))
+    liked = machine.post(2, "public", NONE, False)
+    machine.favourite(liked, 1)
+    machine.relate(0, 1, "mute")
+    machine.relate(0, 3, "mute_keeping_notifications")
+    machine.relate(1, 3, "mute")
+    for visibility in ("public", "unlisted", "private"):
+        machine.post(1, visibility, NONE, False)
+    machine.post(3, "public", NONE, True)
+
+
+def blocked_authors(machine: VisibilityMachine) -> None:
+    """0 follows 1 and 2, who follows 1 and 3; 0 blocks 1 (the follow goes, 1 stays a
+    follow of 0's follow) and 3 blocks 0; 1 and 3 favourite 2's post, then 3 blocks 1: each
+    author posts in public, reaching 0 as follows of follows and 1 and 3 (following no one
+    by then) as similar to what they engaged with, but for the blocks, both ways."""
+    follows = frozenset({(0, 1), (0, 2), (2, 1), (2, 3), (1, 3)})
+    machine.create_accounts(locked=NONE, follows=follows)
+    liked = machine.post(2, "public", NONE, False)
+    machine.favourite(liked, 1)
+    machine.favourite(liked, 3)
+    machine.relate(0, 1, "block")
+    machine.relate(3, 0, "block")
+    machine.relate(3, 1, "block")
+    machine.post(1, "public", NONE, True)
+    machine.post(3, "public", NONE, False)
+
+
+SCENARIOS: tuple[Callable[[VisibilityMachine], None], ...] = (muted_authors, blocked_authors)
+
+
+def play(machine: type[VisibilityMachine], scenario: Callable[[VisibilityMachine], None]) -> None:
+    """One fixed example on the machine, ended (and swept) as Hypothesis ends one."""
+    instance = machine()
+    try:
+        scenario(instance)
+    finally:
+        instance.teardown()
+
+
 def examples_in(part: int) -> int:
     """This part's share of the budget (the shares add up to EXAMPLES exactly)."""
     return EXAMPLES // PARTS + (1 if part < EXAMPLES % PARTS else 0)
@@ -834,13 +889,22 @@ def examples_in(part: int) -> int:
 @pytest.mark.parametrize("part", range(PARTS))
 def test_visibility_invariant(databases: engines.TestDatabases, tmp_path: Any, part: int) -> None:
     budget = examples_in(part)
-    if budget == 0:
+    scenarios = SCENARIOS[part::PARTS]
+    if budget == 0 and not scenarios:
         return  # more parts than examples: nothing left for this one
     part_seed = SEED * PARTS + part
     # A class per part: Hypothesis reads the seed from the machine class.
     machine = seed(part_seed)(type(f"VisibilityPart{part}", (VisibilityMachine,), {}))
     with harness(databases, tmp_path, part) as running:
         machine.harness = running
+        for scenario in scenarios:
+            try:
+                play(machine, scenario)
+            except BaseException as failure:
+                failure.add_note(f"in the fixed example {scenario.__name__}")
+                raise
+        if budget == 0:
+            return
         try:
             run_state_machine_as_test(
                 machine,
