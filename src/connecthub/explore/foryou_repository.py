@@ -87,23 +87,43 @@ async def followed(session: AsyncSession, viewer_id: int) -> set[int]:
     return {int(account_id) for account_id in rows}
 
 
+async def _newest(
+    session: AsyncSession,
+    viewer_id: int,
+    now: datetime,
+    since_id: int,
+    limit: int,
+    *conditions: ColumnElement[bool],
+    discoverable_only: bool = False,
+) -> list[Post]:
+    """The newest eligible posts since `since_id` that meet `conditions` (a source's own)."""
+    query = select(*_POST_COLUMNS)
+    if discoverable_only:
+        query = query.join(Account, Account.id == Status.account_id).where(
+            Account.discoverable.is_(True)
+        )
+    query = (
+        query.where(*conditions, Status.id >= since_id, eligible(viewer_id, now))
+        .order_by(Status.id.desc())
+        .limit(limit)
+    )
+    return [_post(row) for row in (await session.execute(query)).all()]
+
+
 async def from_followed(
     session: AsyncSession, viewer_id: int, now: datetime, since_id: int, limit: int
 ) -> list[Post]:
     """The newest eligible posts of accounts the viewer follows (replies left out)."""
     mine = select(Follow.target_account_id).where(Follow.account_id == viewer_id)
-    query = (
-        select(*_POST_COLUMNS)
-        .where(
-            Status.account_id.in_(mine),
-            Status.id >= since_id,
-            Status.in_reply_to_id.is_(None),
-            eligible(viewer_id, now),
-        )
-        .order_by(Status.id.desc())
-        .limit(limit)
+    return await _newest(
+        session,
+        viewer_id,
+        now,
+        since_id,
+        limit,
+        Status.account_id.in_(mine),
+        Status.in_reply_to_id.is_(None),
     )
-    return [_post(row) for row in (await session.execute(query)).all()]
 
 
 async def from_follows_of_follows(
@@ -118,22 +138,18 @@ async def from_follows_of_follows(
         .join(mine, mine.target_account_id == theirs.account_id)
         .where(mine.account_id == viewer_id)
     )
-    query = (
-        select(*_POST_COLUMNS)
-        .join(Account, Account.id == Status.account_id)
-        .where(
-            Status.account_id.in_(reached),
-            ~_follows_author(viewer_id),
-            Account.discoverable.is_(True),
-            Status.id >= since_id,
-            Status.in_reply_to_id.is_(None),
-            Status.visibility == Visibility.PUBLIC,
-            eligible(viewer_id, now),
-        )
-        .order_by(Status.id.desc())
-        .limit(limit)
+    return await _newest(
+        session,
+        viewer_id,
+        now,
+        since_id,
+        limit,
+        Status.account_id.in_(reached),
+        ~_follows_author(viewer_id),
+        Status.in_reply_to_id.is_(None),
+        Status.visibility == Visibility.PUBLIC,
+        discoverable_only=True,
     )
-    return [_post(row) for row in (await session.execute(query)).all()]
 
 
 async def from_followed_tags(
@@ -146,19 +162,16 @@ async def from_followed_tags(
         .join(TagFollow, TagFollow.tag_id == StatusTag.tag_id)
         .where(TagFollow.account_id == viewer_id)
     )
-    query = (
-        select(*_POST_COLUMNS)
-        .where(
-            Status.id.in_(tagged),
-            ~_follows_author(viewer_id),
-            Status.id >= since_id,
-            Status.visibility == Visibility.PUBLIC,
-            eligible(viewer_id, now),
-        )
-        .order_by(Status.id.desc())
-        .limit(limit)
+    return await _newest(
+        session,
+        viewer_id,
+        now,
+        since_id,
+        limit,
+        Status.id.in_(tagged),
+        ~_follows_author(viewer_id),
+        Status.visibility == Visibility.PUBLIC,
     )
-    return [_post(row) for row in (await session.execute(query)).all()]
 
 
 async def recent_public(
@@ -166,21 +179,17 @@ async def recent_public(
 ) -> list[Post]:
     """The newest eligible public posts of discoverable authors the viewer does not follow:
     the pool content similarity picks from."""
-    query = (
-        select(*_POST_COLUMNS)
-        .join(Account, Account.id == Status.account_id)
-        .where(
-            ~_follows_author(viewer_id),
-            Account.discoverable.is_(True),
-            Status.id >= since_id,
-            Status.in_reply_to_id.is_(None),
-            Status.visibility == Visibility.PUBLIC,
-            eligible(viewer_id, now),
-        )
-        .order_by(Status.id.desc())
-        .limit(limit)
+    return await _newest(
+        session,
+        viewer_id,
+        now,
+        since_id,
+        limit,
+        ~_follows_author(viewer_id),
+        Status.in_reply_to_id.is_(None),
+        Status.visibility == Visibility.PUBLIC,
+        discoverable_only=True,
     )
-    return [_post(row) for row in (await session.execute(query)).all()]
 
 
 async def eligible_posts(
