@@ -73,16 +73,22 @@ _ABSENT = b""  # a near copy of a generation key that is not set (no value is em
 class _Tracked:
     kind: str
     column: str
+    # False: UPDATE statements never move a row between keys of this kind (the column is
+    # never updated, and what the kind depends on is the row's existence), so they are
+    # not recorded: without it, every counter bump on `statuses` naming only `id` would
+    # retire the whole kind.
+    updates: bool = True
 
 
 _TRACKED: dict[str, tuple[_Tracked, ...]] = {}
 _background: set[asyncio.Task[None]] = set()
 
 
-def track(table: str, kind: str, column: str = "id") -> None:
+def track(table: str, kind: str, column: str = "id", *, updates: bool = True) -> None:
     """Changes to `table` invalidate the `kind` entry whose id is the row's `column` (a
-    table may feed several kinds)."""
-    _TRACKED[table] = (*_TRACKED.get(table, ()), _Tracked(kind, column))
+    table may feed several kinds). `updates=False`: UPDATE statements are not recorded
+    (see `_Tracked`); rows flushed from the ORM still are."""
+    _TRACKED[table] = (*_TRACKED.get(table, ()), _Tracked(kind, column, updates))
 
 
 def _key(kind: str, entity_id: int | str) -> str:
@@ -172,6 +178,57 @@ class EntityCache:
             if self.near is not None:
                 # A copy held here may be of an older generation, and would hide this one.
                 self.near.forget(list(items))
+
+    def held_near(self, wanted: Mapping[str, Iterable[int]]) -> tuple[Any, ...] | None:
+        """The near copies of these entries and of their kinds' generations, or None unless
+        this process holds every one (and None without near copies). An entry that changed
+        was dropped here by its invalidation, so equal answers at two moments mean none of
+        these entries changed between them."""
+        near = self.near
+        if near is None:
+            return None
+        held: list[Any] = []
+        for kind, ids in wanted.items():
+            for key in (_key(kind, "gen"), *(_key(kind, i) for i in ids)):
+                value = near.get(key)
+                if value is None:
+                    return None
+                held.append(value)
+        return tuple(held)
+
+    def ticket(self) -> tuple[int | None, int] | None:
+        """Taken before reading what a process-local value (`keep_near`) is made from."""
+        return None if self.near is None else self.near.ticket()
+
+    def held(self, kind: str, entity_id: int) -> Any | None:
+        """A process-local value kept with `keep_near`, unless dropped since."""
+        return None if self.near is None else self.near.get(_key(kind, entity_id))
+
+    def keep_near(
+        self, kind: str, entity_id: int, value: Any, ticket: tuple[int | None, int] | None
+    ) -> None:
+        """Keep a value made in this process under an entry's key, near only (nothing goes
+        to the shared cache): the kind's invalidations drop it in every process, and it is
+        refused when one arrived since `ticket`."""
+        if self.near is not None and ticket is not None:
+            self.near.put(_key(kind, entity_id), value, ticket)
+
+    async def drop_near(self, kind: str, ids: Sequence[int]) -> None:
+        """Drop process-local values (`keep_near`) of these entries in every process."""
+        if self.near is not None and ids:
+            await self.near.invalidate([_key(kind, i) for i in ids])
+
+    async def generation_near(self, kind: str) -> bytes | None:
+        """The kind's generation as held near (read through once when not held), or None
+        without near copies. A generation bump drops the copy in every process."""
+        if self.near is None:
+            return None
+        key = _key(kind, "gen")
+        held = self.near.get(key)
+        if held is None:
+            await self._read([key])
+            held = self.near.get(key)
+        return held if isinstance(held, bytes) else None
 
     async def invalidate(self, changes: Iterable[tuple[str, int | str]]) -> None:
         keys: list[str] = []
@@ -369,6 +426,8 @@ def _on_execute(state: ORMExecuteState) -> None:
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", "")
     for tracked in _TRACKED.get(name, ()):
+        if state.is_update and not tracked.updates:
+            continue
         ids = _named_ids(getattr(state.statement, "whereclause", None), tracked.column)
         for value in [_EVERY] if ids is None else ids:
             _record(state.session, tracked, value)

@@ -142,6 +142,10 @@ class Written(NamedTuple):
 
     statuses: dict[int, bytes]  # by id; a status a `hide` filter leaves out is not here
     accounts: dict[int, bytes]  # by id: the statuses' authors and the accounts asked for
+    boosted: dict[int, StatusRef]  # by id: the statuses the page's boosts boost
+    # Whether what was written holds parts read from the database rather than from cached
+    # entries (a poll's current counts and the viewer's votes).
+    read_live: bool
 
 
 async def refs(session: AsyncSession, ids: Sequence[int]) -> dict[int, Ref]:
@@ -193,9 +197,8 @@ async def status_bytes(
         renderings.update(fresh)
 
     loaded = Loaded()
-    await load_polls(
-        session, loaded, [i for i in ids if renderings[i].startswith(WITH_POLL)], viewer_id
-    )
+    polls = [i for i in ids if renderings[i].startswith(WITH_POLL)]
+    await load_polls(session, loaded, polls, viewer_id)
     if viewer_id is not None:
         await load_viewer_flags(session, loaded, ids, everything, viewer_id, flags)
         cached_rules = cached[RULES_KIND]
@@ -208,7 +211,7 @@ async def status_bytes(
 
     writer = _Page(loaded, renderings, accounts, boosted, viewer_id)
     written = {s.id: writer.one(s) for s in statuses if s.id not in loaded.hidden}
-    return Written(written, accounts)
+    return Written(written, accounts, boosted, bool(polls))
 
 
 def _flags_read_with(statuses: Sequence[StatusRef]) -> ViewerFlags | None:

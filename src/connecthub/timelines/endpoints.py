@@ -39,14 +39,15 @@ async def _render(
     viewer_id: int | None,
     context: str,
 ) -> Response:
+    body = await status_page(uow.session, statuses, viewer_id, settings, context=context)
+    return _answer(request, body, statuses)
+
+
+def _answer(request: Request, body: bytes, statuses: Sequence[StatusRef]) -> Response:
     # The Link header follows the rows read, so a page that filters left short still leads
     # on to the next one.
     link = link_header(request, statuses[0].id, statuses[-1].id) if statuses else None
-    return Response(
-        await status_page(uow.session, statuses, viewer_id, settings, context=context),
-        media_type="application/json",
-        headers={"Link": link} if link else None,
-    )
+    return Response(body, media_type="application/json", headers={"Link": link} if link else None)
 
 
 @router.get(
@@ -61,8 +62,11 @@ async def home(
     uow: UowDep,
     settings: SettingsDep,
 ) -> Response:
-    statuses = await service.home(uow, caller.account_id, page)
-    return await _render(request, uow, settings, statuses, caller.account_id, "home")
+    answer = await service.home_page(uow, caller.account_id, page, settings)
+    if answer is None:
+        statuses = await service.home(uow, caller.account_id, page)
+        return await _render(request, uow, settings, statuses, caller.account_id, "home")
+    return _answer(request, *answer)
 
 
 @router.get(

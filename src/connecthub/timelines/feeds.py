@@ -31,9 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub.config import Settings
 from connecthub.core.pagination import Page
 from connecthub.infra.engines import Engines
+from connecthub.infra.entity_cache import EntityCache
 from connecthub.infra.redis import KeySpace
 from connecthub.statuses.serializers import StatusRef
 from connecthub.timelines import repository
+from connecthub.timelines.models import HOME_KIND
 
 BUILDING = -2
 COMPLETE = -1
@@ -261,8 +263,13 @@ def _bound(value: int | None, default: str) -> str:
 class RedisFeedStore:
     distributed = True
 
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(
+        self, redis: Redis, settings: Settings, entities: EntityCache | None = None
+    ) -> None:
         self.redis = redis
+        # Pages of home kept in each process (timelines/home_pages.py) are dropped with
+        # every write to the feeds they were read from.
+        self.entities = entities
         self.keys = KeySpace(settings.redis_key_prefix)
         self.cap = settings.home_feed_max_items
         self.ttl = settings.home_feed_ttl_days * 86400
@@ -378,6 +385,7 @@ class RedisFeedStore:
         if not account_ids:
             return
         await self._push(keys=[self.key(a) for a in account_ids], args=[status_id, self.cap])
+        await self._changed(account_ids)
 
     async def remove(self, account_ids: Sequence[int], status_ids: Sequence[int]) -> None:
         if not status_ids:
@@ -387,6 +395,7 @@ class RedisFeedStore:
         for account_id in account_ids:
             pipe.zrem(self.key(account_id), *members)
         await pipe.execute()
+        await self._changed(account_ids)
 
     async def merge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
         if not await self.is_warm(account_id):
@@ -420,6 +429,11 @@ class RedisFeedStore:
 
     async def forget(self, account_id: int) -> None:
         await self.redis.delete(self.key(account_id))
+        await self._changed([account_id])
+
+    async def _changed(self, account_ids: Sequence[int]) -> None:
+        if self.entities is not None:
+            await self.entities.drop_near(HOME_KIND, account_ids)
 
     async def _held(self, account_id: int) -> list[int]:
         members: list[Any] = await self.redis.zrangebyscore(self.key(account_id), "(0", "+inf")
@@ -461,7 +475,7 @@ def feed_store(engines: Engines) -> FeedStore:
         if engines.redis is None:
             cached = DatabaseFeedStore()
         else:
-            cached = RedisFeedStore(engines.redis, engines.settings)
+            cached = RedisFeedStore(engines.redis, engines.settings, engines.db.entity_cache)
         engines._home_feed_store = cached  # type: ignore[attr-defined]
     store: FeedStore = cached
     return store

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
 from connecthub.infra.db import Base, IdType
+from connecthub.infra.entity_cache import track
 
 
 class List(Base):
@@ -58,3 +59,24 @@ class MarkerView:
     last_read_id: int
     version: int
     updated_at: datetime
+
+
+# The entity-cache kind of the home pages each process keeps (timelines/home_pages.py),
+# keyed by the viewer: what follows are the rows that decide what their home shows or the
+# flags on it, by the column naming the viewer. `statuses`: the viewer's own posts and
+# boosts (the `reblogged` flag); its UPDATEs (counters) change neither.
+HOME_KIND = "home"
+for _table, _column in (
+    ("follows", "account_id"),
+    ("blocks", "account_id"),
+    ("blocks", "target_account_id"),
+    ("mutes", "account_id"),
+    ("favourites", "account_id"),
+    ("bookmarks", "account_id"),
+    ("status_pins", "account_id"),
+    ("thread_mutes", "account_id"),
+    ("tag_follows", "account_id"),
+    ("lists", "account_id"),
+):
+    track(_table, HOME_KIND, _column)
+track("statuses", HOME_KIND, "account_id", updates=False)

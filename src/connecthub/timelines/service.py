@@ -6,13 +6,14 @@ from collections.abc import Sequence
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
+from connecthub.config import Settings
 from connecthub.core.pagination import Page
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import StatusRef
-from connecthub.timelines import repository
+from connecthub.timelines import home_pages, repository
 from connecthub.timelines.feeds import feed_store
 from connecthub.timelines.models import List, ListAccount, Marker, MarkerView
 
@@ -23,6 +24,14 @@ MAX_TITLE = 255
 
 async def home(uow: UnitOfWork, viewer_id: int, page: Page) -> Sequence[StatusRef]:
     return await feed_store(uow.engines).home(uow.session, viewer_id, page)
+
+
+async def home_page(
+    uow: UnitOfWork, viewer_id: int, page: Page, settings: Settings
+) -> tuple[bytes, Sequence[StatusRef]] | None:
+    """One page of home as JSON bytes and the statuses it names (None: the session holds
+    uncommitted changes, render it from its own rows)."""
+    return await home_pages.render_home(uow, viewer_id, page, settings)
 
 
 async def public(
@@ -149,10 +158,12 @@ async def add_members(uow: UnitOfWork, lst: List, account_ids: Sequence[int]) ->
         if account_id not in present:
             uow.session.add(ListAccount(id=new_id(), list_id=lst.id, account_id=account_id))
     await uow.session.flush()
+    home_pages.drop_on_commit(uow, [lst.account_id])  # an exclusive list hides them from home
 
 
 async def remove_members(uow: UnitOfWork, lst: List, account_ids: Sequence[int]) -> None:
     await repository.remove_members(uow.session, lst.id, account_ids)
+    home_pages.drop_on_commit(uow, [lst.account_id])
 
 
 async def save_markers(uow: UnitOfWork, account_id: int, updates: dict[str, int]) -> list[Marker]:

@@ -1,0 +1,201 @@
+"""Home pages kept in the process that answered them (timelines/home_pages.py; distributed
+mode): the same page again costs no round trip, and every change that decides what the page
+shows reaches it at once in the process that made the change and in every other process
+through the entity cache's invalidations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from connecthub.timelines.feeds import RedisFeedStore, feed_store
+from tests.social_factories import auth, post_status, user_with_token
+from tests.statuses.support import suspend
+from tests.support.queries import counting_queries
+from tests.timelines.support import settle
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("TEST_REDIS_URL"),
+    reason="distributed mode only: TEST_REDIS_URL=redis://127.0.0.1:6379/0 (CI's second pass)",
+)
+
+Pair = tuple[FastAPI, httpx.AsyncClient]
+
+
+@pytest.fixture
+async def two_processes(app_factory: Callable[..., Any]) -> AsyncIterator[tuple[Pair, Pair]]:
+    """Two apps on the same database and Redis: two server processes, as far as the near
+    copies and their invalidations go."""
+    async with app_factory() as first, app_factory() as second:
+        yield first, second
+
+
+async def page(client: httpx.AsyncClient, token: str, **params: Any) -> list[dict[str, Any]]:
+    response = await client.get("/api/v1/timelines/home", params=params, headers=auth(token))
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    for _ in range(200):
+        if await check():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def kept(client: httpx.AsyncClient, token: str) -> list[dict[str, Any]]:
+    """Read the first page until it is kept (a read that rendered entries afresh is not:
+    their copies are held from the read after)."""
+    for _ in range(3):
+        shown = await page(client, token)
+    return shown
+
+
+async def alice_follows_bob(app: FastAPI, client: httpx.AsyncClient) -> tuple[Any, str, Any, str]:
+    alice, alice_token = await user_with_token(app, "alice")
+    bob, bob_token = await user_with_token(app, "bob")
+    followed = await client.post(f"/api/v1/accounts/{bob.id}/follow", headers=auth(alice_token))
+    assert followed.json()["following"] is True
+    return alice, alice_token, bob, bob_token
+
+
+async def test_a_kept_page_is_answered_without_a_round_trip(
+    two_processes: tuple[Pair, Pair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (app, client), _ = two_processes
+    _alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
+    posted = [await post_status(client, bob_token, f"post {n}") for n in range(3)]
+    await settle(app)
+    first = await kept(client, alice_token)
+    assert [s["id"] for s in first] == [p["id"] for p in reversed(posted)]
+
+    store = feed_store(app.state.engines)
+    assert isinstance(store, RedisFeedStore)
+    feed_reads = 0
+    read = store._read
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal feed_reads
+        feed_reads += 1
+        return await read(*args, **kwargs)
+
+    monkeypatch.setattr(store, "_read", counted)
+    with counting_queries(app) as statements:
+        again = await client.get("/api/v1/timelines/home", headers=auth(alice_token))
+    assert again.json() == first
+    assert statements == []
+    assert feed_reads == 0
+    assert 'rel="next"' in again.headers["link"]  # the Link header as before
+
+    # Another page is not kept yet: it reads the feed.
+    older = await page(client, alice_token, max_id=posted[2]["id"])
+    assert [s["id"] for s in older] == [posted[1]["id"], posted[0]["id"]]
+    assert feed_reads == 1
+
+
+async def test_the_viewers_own_actions_reach_a_page_kept_in_another_process(
+    two_processes: tuple[Pair, Pair],
+) -> None:
+    (app, client), (_other_app, other) = two_processes
+    _alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
+    post = await post_status(client, bob_token, "favourite me")
+    await settle(app)
+    assert (await kept(other, alice_token))[0]["favourited"] is False
+
+    # Favourites and bookmarks write no feed: only the tracked rows can drop the page.
+    faved = await client.post(f"/api/v1/statuses/{post['id']}/favourite", headers=auth(alice_token))
+    assert faved.status_code == 200
+    assert (await page(client, alice_token))[0]["favourited"] is True  # here, at once
+
+    async def favourited_there() -> bool:
+        return bool((await page(other, alice_token))[0]["favourited"])
+
+    await eventually(favourited_there, "the other process to drop its page")
+    await kept(other, alice_token)
+    marked = await client.post(f"/api/v1/statuses/{post['id']}/bookmark", headers=auth(alice_token))
+    assert marked.status_code == 200
+
+    async def bookmarked_there() -> bool:
+        return bool((await page(other, alice_token))[0]["bookmarked"])
+
+    await eventually(bookmarked_there, "the bookmark on the other process")
+
+
+async def test_an_exclusive_list_hides_its_members_from_a_kept_page_at_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    _alice, alice_token, bob, bob_token = await alice_follows_bob(app, client)
+    await post_status(client, bob_token, "from bob")
+    await settle(app)
+    assert len(await kept(client, alice_token)) == 1
+    created = await client.post(
+        "/api/v1/lists", json={"title": "Bob", "exclusive": True}, headers=auth(alice_token)
+    )
+    list_id = created.json()["id"]
+    added = await client.post(
+        f"/api/v1/lists/{list_id}/accounts",
+        json={"account_ids": [str(bob.id)]},
+        headers=auth(alice_token),
+    )
+    assert added.status_code == 200, added.text
+    assert await page(client, alice_token) == []
+    removed = await client.request(
+        "DELETE",
+        f"/api/v1/lists/{list_id}/accounts",
+        json={"account_ids": [str(bob.id)]},
+        headers=auth(alice_token),
+    )
+    assert removed.status_code == 200, removed.text
+    assert len(await page(client, alice_token)) == 1
+
+
+async def test_blocks_deletions_and_suspensions_reach_kept_pages(
+    two_processes: tuple[Pair, Pair],
+) -> None:
+    (app, client), (_other_app, other) = two_processes
+    alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
+    carol, carol_token = await user_with_token(app, "carol")
+    dave, dave_token = await user_with_token(app, "dave")
+    for target in (carol, dave):
+        await client.post(f"/api/v1/accounts/{target.id}/follow", headers=auth(alice_token))
+    from_bob = await post_status(client, bob_token, "bob")
+    from_carol = await post_status(client, carol_token, "carol")
+    from_dave = await post_status(client, dave_token, "dave")
+    await settle(app)
+
+    async def shown(where: httpx.AsyncClient) -> set[str]:
+        return {s["id"] for s in await page(where, alice_token)}
+
+    assert await shown(client) == {from_bob["id"], from_carol["id"], from_dave["id"]}
+    for where in (client, other):
+        await kept(where, alice_token)
+
+    # The author blocks the viewer: the block's row names the viewer as its target.
+    blocked = await client.post(f"/api/v1/accounts/{alice.id}/block", headers=auth(bob_token))
+    assert blocked.status_code == 200
+    assert from_bob["id"] not in await shown(client)
+
+    async def gone_there(status_id: str) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return status_id not in await shown(other)
+
+        return check
+
+    await eventually(await gone_there(from_bob["id"]), "the block on the other process")
+
+    deleted = await client.delete(f"/api/v1/statuses/{from_carol['id']}", headers=auth(carol_token))
+    assert deleted.status_code == 200
+    assert from_carol["id"] not in await shown(client)
+    await eventually(await gone_there(from_carol["id"]), "the deletion on the other process")
+
+    await kept(other, alice_token)
+    await suspend(app, dave.id)
+    assert await shown(client) == set()
+    await eventually(await gone_there(from_dave["id"]), "the suspension on the other process")
