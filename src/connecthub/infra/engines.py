@@ -45,13 +45,16 @@ class Engines:
         settings = self.settings
         if isinstance(self.events, RedisEventBus) and settings.near_cache_seconds > 0:
             self.near = NearCache(self.events, settings.near_cache_seconds, capacity=50_000)
-            if settings.entity_near_cache_entries > 0:
-                self.entity_near = NearCache(
-                    self.events,
-                    settings.near_cache_seconds,
-                    capacity=settings.entity_near_cache_entries,
-                    channel=ENTITY_INVALIDATIONS_CHANNEL,
-                )
+        # Embedded mode too: its entity cache is already in the process, but the copies are
+        # what a kept home page is checked against (timelines/home_pages.py), and the
+        # in-process bus carries their invalidations as Redis' does between processes.
+        if settings.near_cache_seconds > 0 and settings.entity_near_cache_entries > 0:
+            self.entity_near = NearCache(
+                self.events,
+                settings.near_cache_seconds,
+                capacity=settings.entity_near_cache_entries,
+                channel=ENTITY_INVALIDATIONS_CHANNEL,
+            )
         self.db.entity_cache = EntityCache(
             self.cache, repeat_seconds=settings.entity_cache_repeat_seconds, near=self.entity_near
         )

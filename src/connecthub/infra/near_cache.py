@@ -1,11 +1,11 @@
 """Process-local copies of hot shared-cache entries, dropped everywhere by broadcast.
 
-Distributed mode only (embedded mode's cache is already in the process). A copy is kept
-for at most `ttl` seconds and only while the event bus is connected: invalidations travel
-on one bus channel, so a copy made before a reconnect could have missed one and is not
-used afterwards. A fill that raced an invalidation (read the shared cache, then heard the
-key dropped) is not kept either: callers take a `ticket()` before reading the source and
-pass it to `put()`.
+Bearer tokens in distributed mode; entity-cache entries in both modes (ADR 0042,
+timelines/home_pages.py). A copy is kept for at most `ttl` seconds and only while the event
+bus is connected: invalidations travel on one bus channel (the in-process bus in embedded
+mode), so a copy made before a reconnect could have missed one and is not used afterwards.
+A fill that raced an invalidation (read the shared cache, then heard the key dropped) is not
+kept either: callers take a `ticket()` before reading the source and pass it to `put()`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from connecthub.clock import monotonic
-from connecthub.infra.events import RedisEventBus, Subscription
+from connecthub.infra.events import EventBus, Subscription
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +28,7 @@ INVALIDATIONS_CHANNEL = "_near_cache:invalidations"
 class NearCache:
     def __init__(
         self,
-        events: RedisEventBus,
+        events: EventBus,
         ttl_seconds: float,
         capacity: int,
         channel: str = INVALIDATIONS_CHANNEL,
