@@ -21,9 +21,10 @@ retried in the background for about half a minute (`RETRY_DELAYS`), which covers
 restart or a network blip, and then left to the TTL: retrying longer would hold changes in
 memory against a cache that is gone, and a cache that comes back empty holds nothing stale.
 
-In distributed mode a process also keeps its own copies of the entries it read (`near`, a
-`NearCache` on its own bus channel, ADR 0042): a timeline page whose statuses, authors and
-filter rules are all held answers without the cache's round trip. Every invalidation drops
+A process also keeps its own copies of the entries it read (`near`, a `NearCache` on its
+own bus channel, ADR 0042; the in-process bus in embedded mode): a timeline page whose
+statuses, authors and filter rules are all held answers without the cache's round trip, and
+a home page kept whole (timelines/home_pages.py) is checked against them. Every invalidation drops
 the copies in every process as it deletes the shared entries (the repeat too), a copy
 filled from a read that raced one is refused, and copies live `NEAR_CACHE_SECONDS` at most.
 A kind's generation key is copied even when absent (no bump yet), else no page could skip

@@ -1,4 +1,4 @@
-"""Home pages answered in the process that last answered them (ADR 00NN-h).
+"""Home pages answered in the process that last answered them (ADR 0052).
 
 A home page is the feed's ids (a Redis round trip) kept to those home may show with the
 viewer's flags on them (a PostgreSQL round trip, `home_among`), then rendered from the entity
@@ -19,7 +19,8 @@ and answers the same page again from it with no round trip at all, while:
 - it is younger than `NEAR_CACHE_SECONDS` (30 s), which also bounds how long a mute that
   ran out keeps hiding posts.
 
-Embedded mode has no near copies (its cache is already in the process): nothing is kept.
+Embedded mode keeps them the same way: its near copies and their invalidations travel on
+the in-process bus.
 """
 
 from __future__ import annotations
