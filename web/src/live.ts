@@ -1,6 +1,7 @@
 // One streaming connection for the whole app; screens listen to the events they need.
 
 import { connect, type Listener, type Stream, type Subscription } from "./lib/streaming";
+import * as presence from "./lib/presence";
 
 const listeners = new Set<Listener>();
 let stream: Stream | null = null;
@@ -8,13 +9,18 @@ let stream: Stream | null = null;
 export function startLive(base: string, token: string): void {
   stopLive();
   stream = connect(base, token, ["user", "public:local"], (event) => {
+    // Presence and typing (ConnectHub's extension) come on the user stream.
+    if (event.event === "presence") presence.applyPresence(event.payload as presence.PresenceEvent);
+    else if (event.event === "typing") presence.applyTyping(event.payload as presence.TypingEvent);
     for (const listener of listeners) listener(event);
   });
+  void presence.load().catch(() => undefined);
 }
 
 export function stopLive(): void {
   stream?.close();
   stream = null;
+  presence.reset();
 }
 
 export function onEvent(listener: Listener): () => void {
