@@ -34,6 +34,7 @@ function signedPow(value: number, exp: number): number {
 export function isValid(hash: string | null | undefined): hash is string {
   if (!hash || hash.length < 6) return false;
   try {
+    decode83(hash);
     const size = decode83(hash[0]!);
     const x = (size % 9) + 1;
     const y = Math.floor(size / 9) + 1;
