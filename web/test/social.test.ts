@@ -107,7 +107,7 @@ describe("presence and typing", () => {
   });
 
   it("sends typing at most once per interval per conversation", async () => {
-    const fetch = vi.fn(async () => respond(200, {}));
+    const fetch = vi.fn(async (_url: string, _init?: RequestInit) => respond(200, {}));
     vi.stubGlobal("fetch", fetch);
     let now = 0;
     const send = presence.typingSender(3000, () => now);

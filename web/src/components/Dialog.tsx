@@ -21,7 +21,12 @@ export function Dialog({ title, onClose, children, class: className }: Props) {
       else dialog.setAttribute("open", "");
     }
     dialog?.querySelector<HTMLElement>("[data-autofocus]")?.focus();
-    return () => opener?.focus?.();
+    return () => {
+      // Closed first: while a modal dialog is open, everything outside it is inert and
+      // cannot take focus back.
+      if (dialog?.open) dialog.close();
+      opener?.focus?.();
+    };
   }, []);
   return (
     <dialog ref={ref} class={`dialog${className ? ` ${className}` : ""}`} aria-label={title}
