@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { t } from "../i18n";
+import { locale, t } from "../i18n";
 import { ApiError, api, type MediaAttachment, type Status, type Visibility } from "../lib/api";
 import { remaining } from "../lib/count";
 import * as outbox from "../lib/outbox";
@@ -52,7 +52,7 @@ export function Compose(props: Props) {
   const [spoiler, setSpoiler] = useState(request?.spoiler_text ?? "");
   const [warn, setWarn] = useState(!!request?.spoiler_text);
   const [visibility, setVisibility] = useState<Visibility>(request?.visibility ?? replyTo?.visibility ?? "public");
-  const [language, setLanguage] = useState(request?.language ?? props.defaultLanguage ?? "en");
+  const [language, setLanguage] = useState(request?.language || props.defaultLanguage || locale());
   const [sensitive, setSensitive] = useState(request?.sensitive ?? false);
   const [uploads, setUploads] = useState<Upload[]>(
     (request?.media ?? []).map((media) => ({ local: media.id, name: media.id, progress: 1, media, description: media.description ?? "" })),
@@ -274,9 +274,9 @@ export function Compose(props: Props) {
         </fieldset>
       )}
       <div class="compose-bar">
-        <input ref={fileInput} class="visually-hidden" type="file" multiple tabIndex={-1}
+        <input ref={fileInput} class="visually-hidden" type="file" multiple tabIndex={-1} aria-hidden="true"
           accept="image/*,video/*,audio/*" onChange={(e) => addFiles(e.currentTarget.files)}
-          disabled={!!poll || uploads.length >= MAX_MEDIA} aria-label={t("compose.media.add")} />
+          disabled={!!poll || uploads.length >= MAX_MEDIA} />
         <button type="button" class="secondary" onClick={() => fileInput.current?.click()} disabled={!!poll || uploads.length >= MAX_MEDIA}>
           {t("compose.media.add")}
         </button>

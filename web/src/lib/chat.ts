@@ -43,7 +43,7 @@ export function withoutLeadingMentions(html: string): string {
       node.remove();
       continue;
     }
-    if (node instanceof doc.defaultView!.Element && isMention(node)) {
+    if (node.nodeType === Node.ELEMENT_NODE && isMention(node as Element)) {
       node.remove();
       continue;
     }
