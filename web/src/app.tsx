@@ -28,6 +28,7 @@ function PublicScreen({ session }: { session: Session }) {
 }
 import * as state from "./state";
 import * as store from "./lib/store";
+import * as unread from "./lib/unread";
 import type { Session } from "./state";
 
 function Welcome() {
@@ -51,8 +52,19 @@ function Welcome() {
 
 function Nav() {
   const { path } = useLocation();
-  const link = (href: string, label: string) => (
-    <a href={href} aria-current={path === href ? "page" : undefined}>{label}</a>
+  const [unreadCount, setUnread] = useState(unread.count());
+  useEffect(() => unread.subscribe(() => setUnread(unread.count())), []);
+  const link = (href: string, label: string, badge = 0) => (
+    <a href={href} aria-current={path === href ? "page" : undefined}>
+      {label}
+      {badge > 0 && (
+        <>
+          {" "}
+          <span class="badge" aria-hidden="true">{badge}</span>
+          <span class="visually-hidden">{t("chat.unreadCount", { count: badge })}</span>
+        </>
+      )}
+    </a>
   );
   return (
     <nav aria-label={t("nav.label")}>
@@ -60,7 +72,7 @@ function Nav() {
       {link("/web/local", t("nav.local"))}
       {link("/web/public", t("nav.public"))}
       {link("/web/notifications", t("nav.notifications"))}
-      {link("/web/messages", t("nav.messages"))}
+      {link("/web/messages", t("nav.messages"), unreadCount)}
       {link("/web/settings", t("nav.settings"))}
     </nav>
   );

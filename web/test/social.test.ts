@@ -76,6 +76,8 @@ describe("chat", () => {
     // Only mentions: shown as they came rather than as nothing.
     const only = '<p><a href="https://x/@bob" class="u-url mention">@bob</a></p>';
     expect(withoutLeadingMentions(only)).toBe(only);
+    // …unless the message carries an attachment, which is then all there is to show.
+    expect(withoutLeadingMentions(only, false)).toBe("");
   });
 });
 

@@ -32,7 +32,7 @@ function escape(text: string): string {
 
 /** The message's HTML (as the server sanitised it) without the mentions it starts with,
  * which a chat shows as who the bubble is for anyway. */
-export function withoutLeadingMentions(html: string): string {
+export function withoutLeadingMentions(html: string, keepIfEmpty = true): string {
   const doc = new DOMParser().parseFromString(`<div>${html}</div>`, "text/html");
   const root = doc.body.firstElementChild as HTMLElement;
   const first = root.firstElementChild?.tagName === "P" ? root.firstElementChild : root;
@@ -51,7 +51,8 @@ export function withoutLeadingMentions(html: string): string {
     break;
   }
   const result = root.innerHTML;
-  return result.replace(/<p><\/p>/g, "").trim() ? result : html;
+  if (result.replace(/<p><\/p>/g, "").trim()) return result;
+  return keepIfEmpty ? html : "";
 }
 
 function isMention(element: Element): boolean {

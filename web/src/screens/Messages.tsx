@@ -1,12 +1,14 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { formatDate, t } from "../i18n";
-import { ApiError, api, page, type Account, type Conversation, type Status } from "../lib/api";
+import { ApiError, api, page, type Account, type Conversation, type MediaAttachment, type Status } from "../lib/api";
+import { describe, upload } from "../lib/upload";
 import * as cache from "../lib/cache";
 import { messageText, orderMessages, plainText, title, withoutLeadingMentions } from "../lib/chat";
 import * as outbox from "../lib/outbox";
 import * as presence from "../lib/presence";
 import * as store from "../lib/store";
+import * as unread from "../lib/unread";
 import { follow, onEvent } from "../live";
 import * as state from "../state";
 import { MediaGallery } from "../components/MediaGallery";
@@ -134,11 +136,16 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
   const [failed, setFailed] = useState(false);
   const [offline, setOffline] = useState(false);
   const [busy, setBusy] = useState(false);
+  // One picture (or clip) with a message: its upload progress, then its alt text.
+  const [attachment, setAttachment] = useState<{ progress: number; media?: MediaAttachment; description: string } | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
   const list = useRef<HTMLOListElement>(null);
   const sendTyping = useRef(presence.typingSender());
 
   const markRead = (conversationId: string) => {
-    if (document.visibilityState === "visible") void api(`/api/v1/conversations/${conversationId}/read`, { method: "POST" }).catch(() => undefined);
+    if (document.visibilityState !== "visible") return;
+    unread.read(conversationId);
+    void api(`/api/v1/conversations/${conversationId}/read`, { method: "POST" }).catch(() => undefined);
   };
 
   useEffect(() => {
@@ -229,12 +236,32 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
     if (el) el.scrollTop = el.scrollHeight;
   }, [count]);
 
+  const attach = (files: FileList | null) => {
+    const file = files?.[0];
+    if (!file) return;
+    setAttachment({ progress: 0, description: "" });
+    setError(null);
+    upload(file, { onProgress: (progress) => setAttachment((a) => a && { ...a, progress }) })
+      .then((media) => setAttachment((a) => a && { ...a, media, progress: 1 }))
+      .catch((failure: unknown) => {
+        setAttachment(null);
+        setError(failure instanceof Error ? failure.message : t("compose.media.failed"));
+      });
+    if (fileInput.current) fileInput.current.value = "";
+  };
+
+  const canSend = !busy && (!!text.trim() || !!attachment?.media) && !(attachment && !attachment.media);
+
   const send = async (event: Event) => {
     event.preventDefault();
-    if (!conversation || !text.trim() || busy) return;
+    if (!conversation || !canSend) return;
     const last = messages?.[messages.length - 1];
     const draft: outbox.Draft = { status: messageText(conversation.accounts, text.trim()), visibility: "direct" };
     if (last) draft.in_reply_to_id = last.id;
+    if (attachment?.media) {
+      draft.media_ids = [attachment.media.id];
+      if (attachment.description.trim()) await describe(attachment.media.id, attachment.description.trim()).catch(() => undefined);
+    }
     const key = outbox.newKey();
     setBusy(true);
     setError(null);
@@ -242,6 +269,7 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
       if (!navigator.onLine) throw new TypeError("offline");
       const sent = await outbox.post(draft, key);
       setText("");
+      setAttachment(null);
       setMessages((shown) => orderMessages([...(shown ?? []), sent]));
       if (!id) {
         // A new conversation: its id is known once the server has it.
@@ -254,6 +282,7 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
         const item = await outbox.enqueue(draft, key, id);
         setPending((shown) => [...shown, { key: item.key, text: draft.status, created_at: item.created_at }]);
         setText("");
+        setAttachment(null);
       } else {
         setError(failure instanceof Error ? failure.message : String(failure));
       }
@@ -298,7 +327,7 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
             <li key={message.id} class={`bubble-row${mine ? " mine" : ""}`}>
               <div class="bubble">
                 <span class="visually-hidden">{mine ? t("chat.you") : message.account.display_name || message.account.username}: </span>
-                <div class="content" dangerouslySetInnerHTML={{ __html: withoutLeadingMentions(message.content) }} />
+                <div class="content" dangerouslySetInnerHTML={{ __html: withoutLeadingMentions(message.content, !message.media_attachments.length) }} />
                 {message.media_attachments.length > 0 && <MediaGallery media={message.media_attachments} sensitive={message.sensitive} />}
                 <time dateTime={message.created_at}>{formatDate(message.created_at)}</time>
               </div>
@@ -317,7 +346,31 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
       <p class="typing" aria-live="polite">
         {typingNames.length > 0 && t("chat.typing", { name: typingNames.join(", "), count: typingNames.length })}
       </p>
+      {attachment && (
+        <div class="chat-attachment">
+          {attachment.media?.preview_url ? (
+            <img src={attachment.media.preview_url} alt="" width="64" height="64" />
+          ) : (
+            <label class="progress">
+              <span>{t("chat.uploading")}</span>
+              <progress max={1} value={attachment.progress} />
+            </label>
+          )}
+          {attachment.media && (
+            <label class="field">
+              <span>{t("chat.alt")}</span>
+              <input value={attachment.description} onInput={(e) => setAttachment({ ...attachment, description: e.currentTarget.value })} />
+            </label>
+          )}
+          <button type="button" class="secondary" onClick={() => setAttachment(null)}>{t("chat.removeAttachment")}</button>
+        </div>
+      )}
       <form class="chat-compose" onSubmit={send}>
+        <input ref={fileInput} class="visually-hidden" type="file" accept="image/*,video/*,audio/*" tabIndex={-1} aria-hidden="true"
+          onChange={(e) => attach(e.currentTarget.files)} />
+        <button type="button" class="secondary" onClick={() => fileInput.current?.click()} disabled={!!attachment}>
+          {t("chat.attach")}
+        </button>
         <label class="field">
           <span class="visually-hidden">{t("chat.write")}</span>
           <textarea rows={2} value={text} placeholder={t("chat.placeholder")}
@@ -329,7 +382,7 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
               if (e.key === "Enter" && !e.shiftKey && !e.isComposing) void send(e);
             }} />
         </label>
-        <button type="submit" disabled={busy || !text.trim()}>{t("chat.send")}</button>
+        <button type="submit" disabled={!canSend}>{t("chat.send")}</button>
       </form>
       {error && <p class="error" role="alert">{error}</p>}
     </section>
