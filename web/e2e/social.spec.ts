@@ -39,6 +39,12 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   await alice.goto(`/web/@bob${run}`);
   await alice.getByRole("button", { name: "Follow", exact: true }).click();
   await expect(alice.getByRole("button", { name: "Unfollow" })).toBeVisible();
+  // The mute dialog (its choice is tried in Indonesian below); Escape leaves it unchanged.
+  await alice.getByRole("button", { name: "Mute", exact: true }).click();
+  await expect(alice.getByRole("dialog", { name: `Mute @bob${run}?` })).toBeVisible();
+  await shoot(alice, "social-mute-en");
+  await alice.keyboard.press("Escape");
+  await expect(alice.getByRole("button", { name: "Mute", exact: true })).toBeFocused();
 
   // Alice posts with an image: upload progress, then the alt-text prompt, then the post.
   await bob.goto("/web/");
@@ -231,6 +237,13 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   await expect(bob.getByRole("button", { name: "Kirim" })).toBeVisible();
   await expect(bob.getByText("Daring")).toBeVisible();
   await shoot(bob, "social-chat-id");
+  await bob.getByRole("link", { name: "Beranda" }).click();
+  await expect(bob.locator(".status", { hasText: "Kopi or teh?" }).getByText("100%")).toBeVisible();
+  await shoot(bob, "social-home-media-poll-id");
+  await bob.locator(".status", { hasText: `${text} (edited)` }).getByRole("button", { name: "Disunting" }).click();
+  await expect(bob.getByRole("dialog", { name: "Riwayat suntingan" }).getByText("Versi asli")).toBeVisible();
+  await shoot(bob, "social-history-id");
+  await bob.keyboard.press("Escape");
   await bob.getByRole("link", { name: "Semua server" }).click();
   await shoot(bob, "social-public-id");
   await bob.goto(`/web/lists/${list.id}`);

@@ -28,6 +28,23 @@ interface Kept {
 }
 const kept = new Map<string, Kept>();
 
+/** A status replaced by its edited version wherever it is shown (itself or boosted). */
+function swapEdited(list: Status[], status: Status): Status[] {
+  return list.map((s) => (s.id === status.id ? status : s.reblog?.id === status.id ? { ...s, reblog: status } : s));
+}
+
+// Edits and deletions that arrive while a timeline is not on screen still reach what it
+// kept, so coming back never shows a deleted post or an edit's older text.
+onEvent((event) => {
+  if (event.event === "status.update") {
+    const status = event.payload as Status;
+    for (const back of kept.values()) back.items = swapEdited(back.items, status);
+  } else if (event.event === "delete") {
+    const id = String(event.payload);
+    for (const back of kept.values()) back.items = back.items.filter((s) => s.id !== id && s.reblog?.id !== id);
+  }
+});
+
 /** Signing out forgets what the timelines showed. */
 export function forgetTimelines(): void {
   kept.clear();
@@ -111,9 +128,8 @@ export function Timeline({ path, cacheName, stream, tag, prepend = [], onReply }
         setIncoming((held) => (held.some((s) => s.id === status.id) ? held : [status, ...held]));
       } else if (event.event === "status.update") {
         const status = event.payload as Status;
-        const swap = (list: Status[]) => list.map((s) => (s.id === status.id ? status : s.reblog?.id === status.id ? { ...s, reblog: status } : s));
-        setItems(swap);
-        setIncoming(swap);
+        setItems((list) => swapEdited(list, status));
+        setIncoming((list) => swapEdited(list, status));
       } else if (event.event === "delete") {
         const id = String(event.payload);
         setItems((shown) => shown.filter((s) => s.id !== id));
