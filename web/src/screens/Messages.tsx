@@ -207,15 +207,30 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
         setPending(all.filter((item) => item.conversation === id).map((item) => ({ key: item.key, text: item.draft.status, created_at: item.created_at }))),
       );
     refresh();
-    const flush = () =>
-      void outbox.flush().then((sent) => {
+    // Back online: what arrived while the stream was away comes through REST (the stream
+    // replays nothing), then the queued messages go.
+    const catchUp = async () => {
+      const all = await api<Conversation[]>("/api/v1/conversations?limit=40");
+      const found = all.find((c) => c.id === id);
+      const last = found?.last_status;
+      if (!found || !last) return;
+      setConversation(found);
+      const context = await api<{ ancestors: Status[]; descendants: Status[] }>(`/api/v1/statuses/${last.id}/context`);
+      const fresh = [...context.ancestors, last, ...context.descendants].filter((s) => s.visibility === "direct");
+      setMessages((shown) => orderMessages([...(shown ?? []), ...fresh]));
+      if (found.unread) markRead(id);
+    };
+    const flush = (reconnected: boolean) =>
+      void outbox.flush().then(async (sent) => {
         setMessages((shown) => (shown ? orderMessages([...shown, ...sent.filter((s) => s.visibility === "direct")]) : shown));
         setOffline(false);
         refresh();
+        if (reconnected) await catchUp().catch(() => undefined);
       });
-    if (navigator.onLine) flush();
-    window.addEventListener("online", flush);
-    return () => window.removeEventListener("online", flush);
+    if (navigator.onLine) flush(false);
+    const online = () => flush(true);
+    window.addEventListener("online", online);
+    return () => window.removeEventListener("online", online);
   }, [id]);
 
   useDirect((incoming) => {
