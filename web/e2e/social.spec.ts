@@ -108,7 +108,11 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
 
   // Edit: the post changes, is marked edited, and its history shows both versions.
   await alicePost.getByRole("button", { name: "More actions" }).click();
-  await alicePost.getByRole("button", { name: "Edit" }).click();
+  await alice.keyboard.press("Escape"); // the menu closes, focus back on its button
+  await expect(alicePost.getByRole("button", { name: "Edit", exact: true })).toHaveCount(0);
+  await expect(alicePost.getByRole("button", { name: "More actions" })).toBeFocused();
+  await alicePost.getByRole("button", { name: "More actions" }).click();
+  await alicePost.getByRole("button", { name: "Edit", exact: true }).click();
   await expect(alice.getByText("Editing your post")).toBeVisible();
   await expect(alice.getByLabel("Text of your post")).toHaveValue(text);
   await alice.getByLabel("Text of your post").fill(`${text} (edited)`);

@@ -4,6 +4,7 @@ import { decode, decode83, isValid } from "../src/lib/blurhash";
 import { compareIds, messageText, orderMessages, plainText, withoutLeadingMentions } from "../src/lib/chat";
 import * as outbox from "../src/lib/outbox";
 import * as presence from "../src/lib/presence";
+import * as redraft from "../src/lib/redraft";
 import { remainingSeconds } from "../src/lib/redraft";
 
 function respond(status: number, body: unknown): Response {
@@ -151,5 +152,22 @@ describe("redraft", () => {
     expect(remainingSeconds(poll, now)).toBe(3600);
     expect(remainingSeconds({ expires_at: "2025-01-01T00:00:00Z" } as never, now)).toBe(300);
     expect(remainingSeconds({ expires_at: null } as never, now)).toBe(86400);
+  });
+});
+
+describe("compose requests (edit, redraft)", () => {
+  const request = { mode: "edit", text: "x" } as redraft.ComposeRequest;
+  it("wait for a compose box when none is showing, taken once", () => {
+    redraft.request(request);
+    expect(redraft.take()).toBe(request);
+    expect(redraft.take()).toBeNull();
+  });
+  it("go straight to a compose box that is showing", () => {
+    const got = vi.fn();
+    const off = redraft.listen(got);
+    redraft.request(request);
+    expect(got).toHaveBeenCalledWith(request);
+    expect(redraft.take()).toBeNull();
+    off();
   });
 });

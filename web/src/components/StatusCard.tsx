@@ -179,7 +179,12 @@ export function StatusCard({ status: given, onReply, onDeleted }: Props) {
             ★ <span>{shown.favourites_count}</span>
           </button>
           {mine && (
-            <span class="menu">
+            <span class="menu" onKeyDown={(e) => {
+              // Escape closes the menu and puts focus back on its button.
+              if (e.key !== "Escape" || !menu) return;
+              setMenu(false);
+              (e.currentTarget.firstElementChild as HTMLElement | null)?.focus();
+            }}>
               <button type="button" aria-expanded={menu} onClick={() => setMenu(!menu)} aria-label={t("status.more")}>⋯</button>
               {menu && (
                 <span class="menu-items" role="group" aria-label={t("status.more")}>
