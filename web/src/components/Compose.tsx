@@ -5,6 +5,7 @@ import { remaining } from "../lib/count";
 import * as outbox from "../lib/outbox";
 import { remainingSeconds, type ComposeRequest } from "../lib/redraft";
 import { describe, upload } from "../lib/upload";
+import * as state from "../state";
 
 interface Props {
   limit: number;
@@ -29,8 +30,6 @@ interface Upload {
   error?: string;
 }
 
-const MAX_MEDIA = 4;
-const MAX_OPTIONS = 4;
 export const POLL_DURATIONS = [300, 1800, 3600, 21600, 86400, 259200, 604800] as const;
 export const LANGUAGES = ["en", "id", "ms", "jv", "su", "nl", "ja", "zh", "ar", "es", "fr", "de"] as const;
 
@@ -48,6 +47,11 @@ function languageName(code: string, display: string): string {
 export function Compose(props: Props) {
   const { limit, replyTo, request, onPosted, onQueued, onCancelReply } = props;
   const editing = request?.mode === "edit";
+  // The instance's limits (GET /api/v2/instance), Mastodon's defaults without them.
+  const configuration = state.current()?.instance.configuration;
+  const maxMedia = configuration?.statuses.max_media_attachments ?? 4;
+  const pollLimits = configuration?.polls ?? { max_options: 4, max_characters_per_option: 50, min_expiration: 300, max_expiration: 2629746 };
+  const maxOptions = pollLimits.max_options;
   const [text, setText] = useState(request?.text ?? (replyTo ? `@${replyTo.account.acct} ` : ""));
   const [spoiler, setSpoiler] = useState(request?.spoiler_text ?? "");
   const [warn, setWarn] = useState(!!request?.spoiler_text);
@@ -82,7 +86,7 @@ export function Compose(props: Props) {
 
   const addFiles = (files: FileList | null) => {
     if (!files) return;
-    const room = MAX_MEDIA - uploads.length;
+    const room = maxMedia - uploads.length;
     for (const file of Array.from(files).slice(0, room)) {
       const local = crypto.randomUUID();
       setUploads((all) => [...all, { local, name: file.name, progress: 0, description: "" }]);
@@ -168,7 +172,8 @@ export function Compose(props: Props) {
       : seconds < 86400
         ? t("compose.poll.hours", { count: seconds / 3600 })
         : t("compose.poll.days", { count: seconds / 86400 });
-  const durations: number[] = poll && !POLL_DURATIONS.includes(poll.expires_in as never) ? [poll.expires_in, ...POLL_DURATIONS] : [...POLL_DURATIONS];
+  const offered = POLL_DURATIONS.filter((d) => d >= pollLimits.min_expiration && d <= pollLimits.max_expiration);
+  const durations: number[] = poll && !offered.includes(poll.expires_in as never) ? [poll.expires_in, ...offered] : offered;
 
   return (
     <form class="compose" onSubmit={(e) => void submit(e)} aria-label={editing ? t("compose.edit.label") : t("compose.label")}>
@@ -243,7 +248,7 @@ export function Compose(props: Props) {
             <div class="poll-option" key={index}>
               <label class="field">
                 <span>{t("compose.poll.option", { index: index + 1 })}</span>
-                <input value={option} maxLength={50} onInput={(e) => setOption(index, e.currentTarget.value)} />
+                <input value={option} maxLength={pollLimits.max_characters_per_option} onInput={(e) => setOption(index, e.currentTarget.value)} />
               </label>
               {poll.options.length > 2 && (
                 <button type="button" class="secondary" onClick={() => setPoll({ ...poll, options: poll.options.filter((_, i) => i !== index) })}>
@@ -253,7 +258,7 @@ export function Compose(props: Props) {
             </div>
           ))}
           <div class="compose-bar">
-            {poll.options.length < MAX_OPTIONS && (
+            {poll.options.length < maxOptions && (
               <button type="button" class="secondary" onClick={() => setPoll({ ...poll, options: [...poll.options, ""] })}>
                 {t("compose.poll.addOption")}
               </button>
@@ -276,8 +281,8 @@ export function Compose(props: Props) {
       <div class="compose-bar">
         <input ref={fileInput} class="visually-hidden" type="file" multiple tabIndex={-1} aria-hidden="true"
           accept="image/*,video/*,audio/*" onChange={(e) => addFiles(e.currentTarget.files)}
-          disabled={!!poll || uploads.length >= MAX_MEDIA} />
-        <button type="button" class="secondary" onClick={() => fileInput.current?.click()} disabled={!!poll || uploads.length >= MAX_MEDIA}>
+          disabled={!!poll || uploads.length >= maxMedia} />
+        <button type="button" class="secondary" onClick={() => fileInput.current?.click()} disabled={!!poll || uploads.length >= maxMedia}>
           {t("compose.media.add")}
         </button>
         <button type="button" class="secondary" aria-pressed={!!poll} disabled={uploads.length > 0}

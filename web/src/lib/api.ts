@@ -193,7 +193,11 @@ export interface Relationship {
 export interface Instance {
   domain: string;
   title: string;
-  configuration: { statuses: { max_characters: number }; urls: { streaming: string } };
+  configuration: {
+    statuses: { max_characters: number; max_media_attachments?: number };
+    urls: { streaming: string };
+    polls?: { max_options: number; max_characters_per_option: number; min_expiration: number; max_expiration: number };
+  };
 }
 
 export interface Context {
