@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { LocationProvider, Route, Router, lazy, useLocation } from "preact-iso";
 import { isLocale, locale, onLocaleChange, setLocale, t } from "./i18n";
 import * as auth from "./lib/auth";
 import { currentToken } from "./lib/api";
@@ -11,8 +11,24 @@ import { Settings } from "./screens/Settings";
 import { Tag } from "./screens/Tag";
 import { Thread } from "./screens/Thread";
 import { TimelineScreen } from "./screens/Home";
+import { follow } from "./live";
+
+// Screens loaded when first opened (the initial bundle stays small).
+const Messages = lazy(() => import("./screens/Messages").then((m) => m.Messages));
+const Chat = lazy(() => import("./screens/Messages").then((m) => m.Chat));
+const FollowRequests = lazy(() => import("./screens/FollowRequests").then((m) => m.FollowRequests));
+const ListTimeline = lazy(() => import("./screens/ListTimeline").then((m) => m.ListTimeline));
+
+/** The federated-style public timeline, live from the `public` stream while open. */
+function PublicScreen({ session }: { session: Session }) {
+  useEffect(() => follow({ stream: "public" }), []);
+  return (
+    <TimelineScreen session={session} path="/api/v1/timelines/public" cacheName="public" stream="public" title="nav.public" compose={false} />
+  );
+}
 import * as state from "./state";
 import * as store from "./lib/store";
+import * as unread from "./lib/unread";
 import type { Session } from "./state";
 
 function Welcome() {
@@ -36,14 +52,27 @@ function Welcome() {
 
 function Nav() {
   const { path } = useLocation();
-  const link = (href: string, label: string) => (
-    <a href={href} aria-current={path === href ? "page" : undefined}>{label}</a>
+  const [unreadCount, setUnread] = useState(unread.count());
+  useEffect(() => unread.subscribe(() => setUnread(unread.count())), []);
+  const link = (href: string, label: string, badge = 0) => (
+    <a href={href} aria-current={path === href ? "page" : undefined}>
+      {label}
+      {badge > 0 && (
+        <>
+          {" "}
+          <span class="badge" aria-hidden="true">{badge}</span>
+          <span class="visually-hidden">{t("chat.unreadCount", { count: badge })}</span>
+        </>
+      )}
+    </a>
   );
   return (
     <nav aria-label={t("nav.label")}>
       {link("/web/", t("nav.home"))}
       {link("/web/local", t("nav.local"))}
+      {link("/web/public", t("nav.public"))}
       {link("/web/notifications", t("nav.notifications"))}
+      {link("/web/messages", t("nav.messages"), unreadCount)}
       {link("/web/settings", t("nav.settings"))}
     </nav>
   );
@@ -87,7 +116,13 @@ function SignedIn({ session, onLogout }: { session: Session; onLogout: () => voi
           <Route path="/web/local" component={() => (
             <TimelineScreen session={session} path="/api/v1/timelines/public?local=true" cacheName="local" stream="public:local" title="nav.local" />
           )} />
+          <Route path="/web/public" component={() => <PublicScreen session={session} />} />
           <Route path="/web/notifications" component={Notifications} />
+          <Route path="/web/messages" component={Messages} />
+          <Route path="/web/messages/to/:acct" component={({ acct }: { acct: string }) => <Chat to={decodeURIComponent(acct)} />} />
+          <Route path="/web/messages/:id" component={({ id }: { id: string }) => <Chat id={id} />} />
+          <Route path="/web/follow_requests" component={FollowRequests} />
+          <Route path="/web/lists/:id" component={({ id }: { id: string }) => <ListTimeline id={id} />} />
           <Route path="/web/statuses/:id" component={({ id }: { id: string }) => <Thread id={id} />} />
           <Route path="/web/tags/:tag" component={({ tag }: { tag: string }) => <Tag tag={decodeURIComponent(tag)} />} />
           <Route path="/web/settings" component={() => <Settings onLogout={onLogout} />} />

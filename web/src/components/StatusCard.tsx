@@ -1,19 +1,110 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { api, type Status } from "../lib/api";
+import { api, type Status, type StatusEdit, type StatusSource } from "../lib/api";
 import { formatDate, t } from "../i18n";
+import * as redraft from "../lib/redraft";
+import * as state from "../state";
+import { Dialog } from "./Dialog";
+import { MediaGallery } from "./MediaGallery";
+import { PollView } from "./PollView";
+
+/** The edits of a status, newest first (GET /api/v1/statuses/:id/history). */
+function History({ id, onClose }: { id: string; onClose: () => void }) {
+  const [edits, setEdits] = useState<StatusEdit[] | null>(null);
+  useEffect(() => {
+    void api<StatusEdit[]>(`/api/v1/statuses/${id}/history`).then((all) => setEdits([...all].reverse()));
+  }, [id]);
+  return (
+    <Dialog title={t("status.history")} onClose={onClose}>
+      {edits === null ? (
+        <p class="notice">{t("common.loading")}</p>
+      ) : (
+        <ol class="history">
+          {edits.map((edit, index) => (
+            <li key={edit.created_at + index}>
+              <p class="acct">
+                {index === edits.length - 1 ? t("status.history.original") : t("status.history.edited")}{" "}
+                <time dateTime={edit.created_at}>{formatDate(edit.created_at)}</time>
+              </p>
+              {edit.spoiler_text && <p class="spoiler">{edit.spoiler_text}</p>}
+              <div class="content" dangerouslySetInnerHTML={{ __html: edit.content }} />
+              {edit.poll && (
+                <ul>
+                  {edit.poll.options.map((o) => <li key={o.title}>{o.title}</li>)}
+                </ul>
+              )}
+            </li>
+          ))}
+        </ol>
+      )}
+    </Dialog>
+  );
+}
 
 interface Props {
   status: Status;
   onReply?: (status: Status) => void;
+  /** The status was deleted here (the list drops it). */
+  onDeleted?: (id: string) => void;
 }
 
 /** A status: its author, its content (HTML as the server sanitised it), its actions. */
-export function StatusCard({ status: given, onReply }: Props) {
+export function StatusCard({ status: given, onReply, onDeleted }: Props) {
   const [status, setStatus] = useState(given);
+  const [seen, setSeen] = useState(given);
+  // A newer version of the same status (an edit arriving live) replaces what is shown.
+  if (given !== seen) {
+    setSeen(given);
+    setStatus(given);
+  }
   const shown = status.reblog ?? status;
   const [revealed, setRevealed] = useState(!shown.spoiler_text);
+  const [menu, setMenu] = useState(false);
+  const [confirm, setConfirm] = useState<"delete" | "redraft" | null>(null);
+  const [history, setHistory] = useState(false);
+  const [deleted, setDeleted] = useState(false);
   const { route } = useLocation();
+  const mine = state.current()?.me.id === shown.account.id;
+
+  const edit = async () => {
+    setMenu(false);
+    const source = await api<StatusSource>(`/api/v1/statuses/${shown.id}/source`);
+    redraft.request({
+      mode: "edit",
+      status: shown,
+      text: source.text,
+      spoiler_text: source.spoiler_text,
+      visibility: shown.visibility,
+      language: shown.language ?? null,
+      sensitive: shown.sensitive,
+      media: shown.media_attachments,
+      poll: shown.poll ?? null,
+      in_reply_to_id: shown.in_reply_to_id,
+    });
+    route("/web/");
+  };
+
+  const remove = async (again: boolean) => {
+    setConfirm(null);
+    const gone = await api<Status>(`/api/v1/statuses/${shown.id}`, { method: "DELETE" });
+    setDeleted(true);
+    onDeleted?.(shown.id);
+    if (again) {
+      redraft.request({
+        mode: "redraft",
+        status: gone,
+        text: gone.text ?? "",
+        spoiler_text: gone.spoiler_text,
+        visibility: gone.visibility,
+        language: gone.language ?? null,
+        sensitive: gone.sensitive,
+        media: gone.media_attachments,
+        poll: gone.poll ?? null,
+        in_reply_to_id: gone.in_reply_to_id,
+      });
+      route("/web/");
+    }
+  };
 
   // Hashtags and mentions of this server open in the app, not on the server's pages.
   const openInApp = (event: MouseEvent) => {
@@ -36,6 +127,7 @@ export function StatusCard({ status: given, onReply }: Props) {
     setStatus(status.reblog ? { ...status, reblog: result } : result);
   };
 
+  if (deleted) return null;
   return (
     <article class={`status${shown.pending ? " pending" : ""}`} aria-label={shown.account.acct} data-id={shown.id}>
       {status.reblog && (
@@ -48,9 +140,14 @@ export function StatusCard({ status: given, onReply }: Props) {
             <strong>{shown.account.display_name || shown.account.username}</strong> <span class="acct">@{shown.account.acct}</span>
           </span>
         </a>
-        <a href={`/web/statuses/${shown.id}`} class="time">
-          <time dateTime={shown.created_at}>{formatDate(shown.created_at)}</time>
-        </a>
+        <span class="meta">
+          <a href={`/web/statuses/${shown.id}`} class="time">
+            <time dateTime={shown.created_at}>{formatDate(shown.created_at)}</time>
+          </a>
+          {shown.edited_at && (
+            <button type="button" class="link edited" onClick={() => setHistory(true)}>{t("status.edited")}</button>
+          )}
+        </span>
       </header>
       {shown.spoiler_text && (
         <p class="spoiler">
@@ -62,10 +159,10 @@ export function StatusCard({ status: given, onReply }: Props) {
       )}
       {/* The server sanitised this HTML (core/html); it is shown as it came. */}
       {revealed && <div class="content" onClick={openInApp} dangerouslySetInnerHTML={{ __html: shown.content }} />}
-      {revealed &&
-        shown.media_attachments.map((media) => (
-          <img key={media.id} class="media" src={media.preview_url ?? media.url} alt={media.description ?? ""} loading="lazy" />
-        ))}
+      {revealed && shown.poll && <PollView poll={shown.poll} mine={mine} />}
+      {revealed && shown.media_attachments.length > 0 && (
+        <MediaGallery media={shown.media_attachments} sensitive={shown.sensitive} />
+      )}
       {shown.pending ? (
         <p class="pending-note" role="status">{t("status.pending")}</p>
       ) : (
@@ -81,7 +178,35 @@ export function StatusCard({ status: given, onReply }: Props) {
             aria-label={t("status.favourite")}>
             ★ <span>{shown.favourites_count}</span>
           </button>
+          {mine && (
+            <span class="menu" onKeyDown={(e) => {
+              // Escape closes the menu and puts focus back on its button.
+              if (e.key !== "Escape" || !menu) return;
+              setMenu(false);
+              (e.currentTarget.firstElementChild as HTMLElement | null)?.focus();
+            }}>
+              <button type="button" aria-expanded={menu} onClick={() => setMenu(!menu)} aria-label={t("status.more")}>⋯</button>
+              {menu && (
+                <span class="menu-items" role="group" aria-label={t("status.more")}>
+                  <button type="button" onClick={() => void edit()}>{t("status.edit")}</button>
+                  <button type="button" onClick={() => { setMenu(false); setConfirm("delete"); }}>{t("status.delete")}</button>
+                  <button type="button" onClick={() => { setMenu(false); setConfirm("redraft"); }}>{t("status.redraft")}</button>
+                </span>
+              )}
+            </span>
+          )}
         </footer>
+      )}
+      {history && <History id={shown.id} onClose={() => setHistory(false)} />}
+      {confirm && (
+        <Dialog title={confirm === "delete" ? t("status.delete") : t("status.redraft")} onClose={() => setConfirm(null)}>
+          <p>{confirm === "delete" ? t("status.delete.confirm") : t("status.redraft.confirm")}</p>
+          <p class="compose-bar">
+            <button type="button" onClick={() => void remove(confirm === "redraft")}>
+              {confirm === "delete" ? t("status.delete") : t("status.redraft")}
+            </button>
+          </p>
+        </Dialog>
       )}
     </article>
   );

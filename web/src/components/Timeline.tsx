@@ -28,6 +28,23 @@ interface Kept {
 }
 const kept = new Map<string, Kept>();
 
+/** A status replaced by its edited version wherever it is shown (itself or boosted). */
+function swapEdited(list: Status[], status: Status): Status[] {
+  return list.map((s) => (s.id === status.id ? status : s.reblog?.id === status.id ? { ...s, reblog: status } : s));
+}
+
+// Edits and deletions that arrive while a timeline is not on screen still reach what it
+// kept, so coming back never shows a deleted post or an edit's older text.
+onEvent((event) => {
+  if (event.event === "status.update") {
+    const status = event.payload as Status;
+    for (const back of kept.values()) back.items = swapEdited(back.items, status);
+  } else if (event.event === "delete") {
+    const id = String(event.payload);
+    for (const back of kept.values()) back.items = back.items.filter((s) => s.id !== id && s.reblog?.id !== id);
+  }
+});
+
 /** Signing out forgets what the timelines showed. */
 export function forgetTimelines(): void {
   kept.clear();
@@ -42,7 +59,7 @@ function localPath(url: string): string {
  * view (the `Link` header's next), and new posts from the stream held behind a bar that
  * shows how many there are, so the list never jumps under the reader. */
 export function Timeline({ path, cacheName, stream, tag, prepend = [], onReply }: Props) {
-  const [items, setItems] = useState<Status[]>([]);
+  const [loaded, setItems] = useState<Status[]>([]);
   const [incoming, setIncoming] = useState<Status[]>([]);
   const [next, setNext] = useState<string | undefined>();
   const [state, setState] = useState<"loading" | "ready" | "offline" | "error">("loading");
@@ -109,6 +126,10 @@ export function Timeline({ path, cacheName, stream, tag, prepend = [], onReply }
       if (event.event === "update") {
         const status = event.payload as Status;
         setIncoming((held) => (held.some((s) => s.id === status.id) ? held : [status, ...held]));
+      } else if (event.event === "status.update") {
+        const status = event.payload as Status;
+        setItems((list) => swapEdited(list, status));
+        setIncoming((list) => swapEdited(list, status));
       } else if (event.event === "delete") {
         const id = String(event.payload);
         setItems((shown) => shown.filter((s) => s.id !== id));
@@ -147,8 +168,11 @@ export function Timeline({ path, cacheName, stream, tag, prepend = [], onReply }
     window.scrollTo({ top: 0 });
   };
 
-  const shownIds = new Set(items.map((s) => s.id));
+  const shownIds = new Set(loaded.map((s) => s.id));
   const top = prepend.filter((s) => !shownIds.has(s.id));
+  // A status edited here replaces the version the page loaded.
+  const newer = new Map(prepend.filter((s) => shownIds.has(s.id)).map((s) => [s.id, s]));
+  const items = newer.size ? loaded.map((s) => newer.get(s.id) ?? s) : loaded;
   const shown = [...top.filter((s) => !s.pending), ...items];
   latest.current = { items: shown, next, scrollY: latest.current.scrollY };
   // What is shown is what stays readable offline.
@@ -171,7 +195,8 @@ export function Timeline({ path, cacheName, stream, tag, prepend = [], onReply }
       {state === "loading" && <p class="notice">{t("common.loading")}</p>}
       {state !== "loading" && items.length === 0 && top.length === 0 && <p class="notice">{t("timeline.empty")}</p>}
       {[...top, ...items].map((status) => (
-        <StatusCard key={`${status.id}${status.pending ? "-pending" : ""}`} status={status} onReply={onReply} />
+        <StatusCard key={`${status.id}${status.pending ? "-pending" : ""}`} status={status} onReply={onReply}
+          onDeleted={(id) => setItems((shown) => shown.filter((s) => s.id !== id))} />
       ))}
       <div ref={end} class="end" aria-hidden="true" />
     </section>

@@ -98,9 +98,51 @@ export type Visibility = "public" | "unlisted" | "private" | "direct";
 export interface MediaAttachment {
   id: string;
   type: string;
-  url: string;
+  url: string | null;
   preview_url: string | null;
   description: string | null;
+  blurhash?: string | null;
+  meta?: { small?: { width?: number; height?: number; aspect?: number }; original?: { width?: number; height?: number } } | null;
+}
+
+export interface PollOption {
+  title: string;
+  votes_count: number | null;
+}
+
+export interface Poll {
+  id: string;
+  expires_at: string | null;
+  expired: boolean;
+  multiple: boolean;
+  votes_count: number;
+  voters_count: number | null;
+  voted?: boolean;
+  own_votes?: number[];
+  options: PollOption[];
+}
+
+export interface Conversation {
+  id: string;
+  unread: boolean;
+  accounts: Account[];
+  last_status: Status | null;
+}
+
+export interface StatusEdit {
+  content: string;
+  spoiler_text: string;
+  sensitive: boolean;
+  created_at: string;
+  account: Account;
+  media_attachments: MediaAttachment[];
+  poll?: { options: { title: string }[] } | null;
+}
+
+export interface StatusSource {
+  id: string;
+  text: string;
+  spoiler_text: string;
 }
 
 export interface Status {
@@ -120,6 +162,12 @@ export interface Status {
   reblogs_count: number;
   replies_count: number;
   media_attachments: MediaAttachment[];
+  poll?: Poll | null;
+  language?: string | null;
+  edited_at?: string | null;
+  mentions?: { id: string; acct: string; username: string }[];
+  /** Returned by DELETE (delete-and-redraft): the source text. */
+  text?: string | null;
   /** Set by the app for a post waiting in the offline outbox. */
   pending?: boolean;
 }
@@ -139,12 +187,17 @@ export interface Relationship {
   followed_by: boolean;
   blocking: boolean;
   muting: boolean;
+  requested_by?: boolean;
 }
 
 export interface Instance {
   domain: string;
   title: string;
-  configuration: { statuses: { max_characters: number }; urls: { streaming: string } };
+  configuration: {
+    statuses: { max_characters: number; max_media_attachments?: number };
+    urls: { streaming: string };
+    polls?: { max_options: number; max_characters_per_option: number; min_expiration: number; max_expiration: number };
+  };
 }
 
 export interface Context {

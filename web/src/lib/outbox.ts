@@ -13,12 +13,17 @@ export interface Draft {
   visibility?: Visibility;
   in_reply_to_id?: string;
   language?: string;
+  media_ids?: string[];
+  sensitive?: boolean;
+  poll?: { options: string[]; expires_in: number; multiple?: boolean };
 }
 
 export interface Queued {
   key: string;
   draft: Draft;
   created_at: string;
+  /** A direct message written in the chat view: its conversation (shown there as pending). */
+  conversation?: string;
 }
 
 export function newKey(): string {
@@ -29,8 +34,9 @@ export async function queued(): Promise<Queued[]> {
   return (await store.get<Queued[]>(KEY)) ?? [];
 }
 
-export async function enqueue(draft: Draft, key: string = newKey()): Promise<Queued> {
+export async function enqueue(draft: Draft, key: string = newKey(), conversation?: string): Promise<Queued> {
   const item: Queued = { key, draft, created_at: new Date().toISOString() };
+  if (conversation) item.conversation = conversation;
   await store.set(KEY, [...(await queued()), item]);
   return item;
 }

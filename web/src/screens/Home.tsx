@@ -4,6 +4,7 @@ import { Timeline } from "../components/Timeline";
 import { t } from "../i18n";
 import type { Status } from "../lib/api";
 import * as outbox from "../lib/outbox";
+import * as redraft from "../lib/redraft";
 import type { Session } from "../state";
 
 function pendingStatus(item: outbox.Queued, session: Session): Status {
@@ -31,17 +32,29 @@ interface Props {
   path: string;
   cacheName: string;
   stream: string;
-  title: "nav.home" | "nav.local";
+  title: "nav.home" | "nav.local" | "nav.public";
+  /** Whether the compose box is shown above the timeline. */
+  compose?: boolean;
 }
 
 /** A timeline with the compose box above it; posts waiting offline are shown as pending. */
-export function TimelineScreen({ session, path, cacheName, stream, title }: Props) {
+export function TimelineScreen({ session, path, cacheName, stream, title, compose = true }: Props) {
   const [posted, setPosted] = useState<Status[]>([]);
+  // An edit or a delete-and-redraft asked for on a status card (here or on another screen).
+  const [request, setRequest] = useState<redraft.ComposeRequest | null>(() => (compose ? redraft.take() : null));
+  useEffect(() => {
+    if (!compose) return;
+    return redraft.listen((value) => {
+      setReplyTo(null);
+      setRequest(value);
+      window.scrollTo({ top: 0 });
+    });
+  }, [compose]);
   const [pending, setPending] = useState<outbox.Queued[]>([]);
   const [replyTo, setReplyTo] = useState<Status | null>(null);
 
   useEffect(() => {
-    const refresh = () => void outbox.queued().then(setPending);
+    const refresh = () => void outbox.queued().then((all) => setPending(all.filter((item) => !item.conversation)));
     refresh();
     const flush = () =>
       void outbox.flush().then((sent) => {
@@ -57,20 +70,28 @@ export function TimelineScreen({ session, path, cacheName, stream, title }: Prop
   return (
     <>
       <h1 class="visually-hidden">{t(title)}</h1>
-      <Compose
-        key={replyTo?.id ?? "new"}
+      {compose && <Compose
+        key={request ? `${request.mode}-${request.status.id}` : (replyTo?.id ?? "new")}
         limit={session.instance.configuration.statuses.max_characters}
         replyTo={replyTo}
+        request={request}
+        defaultLanguage={session.me.source?.language ?? undefined}
+        onCancelRequest={() => setRequest(null)}
+        onEdited={(status) => {
+          setRequest(null);
+          setPosted((shown) => [status, ...shown.filter((s) => s.id !== status.id)]);
+        }}
         onCancelReply={() => setReplyTo(null)}
         onPosted={(status) => {
           setReplyTo(null);
+          setRequest(null);
           setPosted((shown) => [status, ...shown]);
         }}
         onQueued={(item) => {
           setReplyTo(null);
           setPending((shown) => [...shown, item]);
         }}
-      />
+      />}
       <Timeline path={path} cacheName={cacheName} stream={stream} prepend={prepend} onReply={(s) => {
         setReplyTo(s);
         window.scrollTo({ top: 0 });
