@@ -13,6 +13,9 @@ export function StatusCard({ status: given, onReply }: Props) {
   const [status, setStatus] = useState(given);
   const shown = status.reblog ?? status;
   const [revealed, setRevealed] = useState(!shown.spoiler_text);
+  // A post matching one of the reader's "warn" filters is folded behind the filter's title.
+  const warnedBy = shown.filtered?.find((result) => result.filter.filter_action === "warn")?.filter.title;
+  const [unfiltered, setUnfiltered] = useState(false);
   const { route } = useLocation();
 
   // Hashtags and mentions of this server open in the app, not on the server's pages.
@@ -29,12 +32,23 @@ export function StatusCard({ status: given, onReply }: Props) {
     event.preventDefault();
   };
 
-  const toggle = async (action: "favourite" | "reblog", on: boolean | undefined) => {
+  const toggle = async (action: "favourite" | "reblog" | "bookmark", on: boolean | undefined) => {
     const path = `/api/v1/statuses/${shown.id}/${on ? "un" : ""}${action}`;
     const updated = await api<Status>(path, { method: "POST" });
     const result = updated.reblog && action === "reblog" ? updated.reblog : updated;
     setStatus(status.reblog ? { ...status, reblog: result } : result);
   };
+
+  if (warnedBy && !unfiltered) {
+    return (
+      <article class="status filtered" aria-label={shown.account.acct} data-id={shown.id}>
+        <p>
+          {t("status.filtered", { title: warnedBy })}{" "}
+          <button type="button" class="secondary" onClick={() => setUnfiltered(true)}>{t("status.showAnyway")}</button>
+        </p>
+      </article>
+    );
+  }
 
   return (
     <article class={`status${shown.pending ? " pending" : ""}`} aria-label={shown.account.acct} data-id={shown.id}>
@@ -80,6 +94,10 @@ export function StatusCard({ status: given, onReply }: Props) {
           <button type="button" aria-pressed={!!shown.favourited} onClick={() => toggle("favourite", shown.favourited)}
             aria-label={t("status.favourite")}>
             ★ <span>{shown.favourites_count}</span>
+          </button>
+          <button type="button" aria-pressed={!!shown.bookmarked} onClick={() => toggle("bookmark", shown.bookmarked)}
+            aria-label={t("status.bookmark")}>
+            🔖
           </button>
         </footer>
       )}
