@@ -28,8 +28,13 @@ export async function shoot(page: Page, name: string): Promise<void> {
 export async function signInToApp(page: Page, email?: string): Promise<void> {
   await page.goto("/web/");
   await page.getByRole("button", { name: "Sign in" }).click();
+  await approve(page, email);
+}
+
+/** On the server's authorize page: signs in there when asked (e-mail and password), approves,
+ * and waits for the app. */
+export async function approve(page: Page, email?: string): Promise<void> {
   await page.waitForURL(/\/oauth\/authorize/);
-  // Not signed in to the server's pages: the authorize page asks for e-mail and password.
   if (await page.locator("#email").count()) {
     await page.fill("#email", email ?? "");
     await page.fill("#password", PASSWORD);

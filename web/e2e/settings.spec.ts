@@ -3,7 +3,7 @@
 // a real browser against the real server. Every screen is checked with axe-core and
 // screenshotted (web/screenshots/<screen>-<en|id>-<desktop|mobile>.png, not committed).
 import { expect, test, type Page } from "@playwright/test";
-import { cli, PASSWORD, png, shoot, signInToApp, signUp, tokenOf, totp } from "./settings-helpers";
+import { approve, cli, PASSWORD, png, shoot, signInToApp, signUp, tokenOf, totp } from "./settings-helpers";
 
 const run = `s${Date.now().toString(36)}`;
 
@@ -32,6 +32,8 @@ async function chooseLanguage(page: Page, lang: "en" | "id"): Promise<void> {
 }
 
 test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderation, deletion", async ({ browser, request }) => {
+  // Some 40 screens checked and shot twice each: longer than the default.
+  test.setTimeout(600_000);
   // Hashtag search is behind the `search_hashtags` flag (docs/flags.md); the server re-reads
   // flags every few seconds, well before the search below.
   try {
@@ -130,7 +132,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   // The saved avatar is the server's copy, no longer the default one nor the local preview.
   const avatar = bob.getByRole("img", { name: "Your avatar" });
   await expect(avatar).not.toHaveAttribute("src", /missing\.png|^blob:/);
-  expect(await avatar.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+  await expect.poll(() => avatar.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0))).toBeGreaterThan(0);
   await bob.goto(`/web/@bob${run}`);
   await expect(bob.getByRole("heading", { name: `Bobby ${run}` })).toBeVisible();
   await expect(bob.locator(".fields")).toContainText("Bandung");
@@ -194,9 +196,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(mod.getByRole("button", { name: "Allow moderation" })).toBeVisible();
   await shoot(mod, "admin-grant-en");
   await mod.getByRole("button", { name: "Allow moderation" }).click();
-  await mod.waitForURL(/\/oauth\/authorize/);
-  await mod.click("button[value=approve]");
-  await mod.waitForURL(/\/web\/$/);
+  await approve(mod, `mod${run}@example.com`);
   await mod.getByRole("link", { name: "Moderation" }).click();
   const reportLink = mod.getByRole("link", { name: `Report #${report.id} about @alice${run}` });
   await expect(reportLink).toBeVisible();
