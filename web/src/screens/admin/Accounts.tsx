@@ -169,7 +169,7 @@ export function AdminAccountDetail({ id }: { id: string }) {
         <div><dt>{t("admin.col.email")}</dt><dd>{item.email}{item.confirmed ? "" : ` (${t("admin.unconfirmed")})`}</dd></div>
         <div><dt>{t("admin.col.joined")}</dt><dd>{formatDate(item.created_at)}</dd></div>
         <div><dt>{t("admin.col.state")}</dt><dd>{marks(item).join(", ") || t("admin.mark.active")}</dd></div>
-        {item.role && <div><dt>{t("admin.role")}</dt><dd>{item.role.name}</dd></div>}
+        {item.role?.name && <div><dt>{t("admin.role")}</dt><dd>{item.role.name}</dd></div>}
         {item.ip && <div><dt>{t("admin.filter.ip")}</dt><dd>{item.ip}</dd></div>}
         {item.invite_request && <div><dt>{t("admin.reason")}</dt><dd>{item.invite_request}</dd></div>}
       </dl>
