@@ -246,6 +246,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
     ["admin-reports", "/web/admin/reports?resolved=true"],
     ["admin-report", `/web/admin/reports/${report.id}`],
     ["admin-accounts", "/web/admin/accounts"],
+    ["admin-held", "/web/admin/held"],
     ["admin-account", `/web/admin/accounts/${aliceAccount.id}`],
   ];
   await tour(bob, "en", bobScreens);

@@ -30,6 +30,7 @@ const ModerationGate = lazy(() => import("./screens/admin/Gate").then((m) => m.M
 const AdminAccounts = lazy(() => import("./screens/admin/Accounts").then((m) => m.AdminAccounts));
 const AdminAccountDetail = lazy(() => import("./screens/admin/Accounts").then((m) => m.AdminAccountDetail));
 const AdminReports = lazy(() => import("./screens/admin/Reports").then((m) => m.AdminReports));
+const AdminHeld = lazy(() => import("./screens/admin/Held").then((m) => m.AdminHeld));
 const AdminReportDetail = lazy(() => import("./screens/admin/Reports").then((m) => m.AdminReportDetail));
 
 function Welcome() {
@@ -129,6 +130,7 @@ function SignedIn({ session, onLogout, onAccount }: { session: Session; onLogout
           <Route path="/web/admin" component={() => admin(<AdminReports />)} />
           <Route path="/web/admin/accounts" component={() => admin(<AdminAccounts />)} />
           <Route path="/web/admin/accounts/:id" component={({ id }: { id: string }) => admin(<AdminAccountDetail id={id} />)} />
+          <Route path="/web/admin/held" component={() => admin(<AdminHeld />)} />
           <Route path="/web/admin/reports" component={() => admin(<AdminReports />)} />
           <Route path="/web/admin/reports/:id" component={({ id }: { id: string }) => admin(<AdminReportDetail id={id} me={session.me} />)} />
           {/* /web/@alice and /web/@alice@elsewhere.example: a profile. */}
