@@ -67,3 +67,24 @@ describe("moderation scopes", () => {
     expect(url.searchParams.get("client_id")).toBe("new");
   });
 });
+
+describe("filter keywords", () => {
+  it("sends new, changed and removed keywords as keywords_attributes", async () => {
+    const { keywordAttributes } = await import("../src/lib/entities");
+    expect(
+      keywordAttributes([
+        { id: "1", keyword: "kept ", whole_word: true },
+        { id: "2", keyword: "gone", whole_word: false, destroy: true },
+        { id: "3", keyword: "  ", whole_word: true },
+        { keyword: "new", whole_word: false },
+        { keyword: "", whole_word: true },
+        { keyword: "added then removed", whole_word: true, destroy: true },
+      ]),
+    ).toEqual([
+      { id: "1", keyword: "kept", whole_word: true },
+      { id: "2", _destroy: true },
+      { id: "3", _destroy: true },
+      { keyword: "new", whole_word: false },
+    ]);
+  });
+});

@@ -143,3 +143,23 @@ export function isModerator(account: Account): boolean {
   const bits = account.role?.permissions;
   return hasPermission(bits, PERMISSION.manageUsers) || hasPermission(bits, PERMISSION.manageReports);
 }
+
+/** A keyword as the filter form holds it: `id` for a saved one, `destroy` once removed. */
+export interface KeywordDraft {
+  id?: string;
+  keyword: string;
+  whole_word: boolean;
+  destroy?: boolean;
+}
+
+/** The form's keywords as v2 filters' `keywords_attributes`: new ones added, saved ones
+ * changed, and saved ones removed (or emptied) sent with `_destroy`; new empty ones dropped. */
+export function keywordAttributes(drafts: KeywordDraft[]): Record<string, unknown>[] {
+  return drafts
+    .filter((k) => k.id || (!k.destroy && k.keyword.trim()))
+    .map((k) =>
+      k.id && (k.destroy || !k.keyword.trim())
+        ? { id: k.id, _destroy: true }
+        : { ...(k.id ? { id: k.id } : {}), keyword: k.keyword.trim(), whole_word: k.whole_word },
+    );
+}

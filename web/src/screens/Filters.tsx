@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { formatDate, t } from "../i18n";
 import { api, ApiError } from "../lib/api";
-import { FILTER_CONTEXTS, type Filter, type FilterContext } from "../lib/entities";
+import { FILTER_CONTEXTS, keywordAttributes, type Filter, type FilterContext, type KeywordDraft } from "../lib/entities";
 
 /** Expiry choices, in seconds ("" never expires). */
 const EXPIRIES = ["", "1800", "3600", "21600", "43200", "86400", "604800"] as const;
@@ -38,13 +38,6 @@ export function Filters() {
       </ul>
     </section>
   );
-}
-
-interface KeywordDraft {
-  id?: string;
-  keyword: string;
-  whole_word: boolean;
-  destroy?: boolean;
 }
 
 /** Make (`/web/filters/new`) or change (`/web/filters/:id`) a filter: title, keywords (whole
@@ -85,18 +78,11 @@ export function FilterEdit({ id }: { id?: string }) {
   const save = async (event: Event) => {
     event.preventDefault();
     setError("");
-    const attributes = keywords
-      .filter((k) => k.id || k.keyword.trim())
-      .map((k) =>
-        k.id && (k.destroy || !k.keyword.trim())
-          ? { id: k.id, _destroy: true }
-          : { ...(k.id ? { id: k.id } : {}), keyword: k.keyword.trim(), whole_word: k.whole_word },
-      );
     const body: Record<string, unknown> = {
       title: title.trim(),
       context: contexts,
       filter_action: action,
-      keywords_attributes: attributes,
+      keywords_attributes: keywordAttributes(keywords),
     };
     if (expiry !== "keep") body.expires_in = expiry;
     try {
