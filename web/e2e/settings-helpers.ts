@@ -33,14 +33,14 @@ export async function signInToApp(page: Page, email?: string): Promise<void> {
 
 /** On the server's authorize page: signs in there when asked (e-mail and password), approves,
  * and waits for the app. */
-export async function approve(page: Page, email?: string): Promise<void> {
+export async function approve(page: Page, email?: string, back: RegExp = /\/web\/$/): Promise<void> {
   await page.waitForURL(/\/oauth\/authorize/);
   if (await page.locator("#email").count()) {
     await page.fill("#email", email ?? "");
     await page.fill("#password", PASSWORD);
   }
   await page.click("button[value=approve]");
-  await page.waitForURL(/\/web\/$/);
+  await page.waitForURL(back);
 }
 
 /** A new person signs up on the server's page and signs in to the app. */

@@ -26,6 +26,8 @@ interface RegisteredApp {
 interface PendingSignIn {
   state: string;
   verifier: string;
+  /** Where the app goes once signed in (an address of the app); home when absent. */
+  returnTo?: string;
 }
 
 export function redirectUri(): string {
@@ -55,9 +57,9 @@ async function registeredApp(): Promise<RegisteredApp> {
 }
 
 /** The authorize page's URL, with a fresh state and PKCE challenge remembered for the callback. */
-export async function authorizeUrl(scope: string = SCOPES): Promise<string> {
+export async function authorizeUrl(scope: string = SCOPES, returnTo?: string): Promise<string> {
   const app = await registeredApp();
-  const pending: PendingSignIn = { state: newState(), verifier: newVerifier() };
+  const pending: PendingSignIn = { state: newState(), verifier: newVerifier(), returnTo };
   await store.set(PENDING_KEY, pending);
   const query = new URLSearchParams({
     response_type: "code",
@@ -99,6 +101,8 @@ export async function completeSignIn(params: URLSearchParams): Promise<boolean> 
   setToken(access_token);
   // Signing in again (a moderator granting the moderation scopes): the old token goes.
   if (previous && previous !== access_token) await revoke(previous, app);
+  // Back where the sign-in was asked for (the moderation screens), only ever within the app.
+  if (pending.returnTo?.startsWith("/web/")) history.replaceState(null, "", pending.returnTo);
   return true;
 }
 

@@ -16,7 +16,7 @@ export function ModerationGate({ me, children }: { me: Account; children: preact
   if (!isModerator(me)) return <p class="notice" role="alert">{t("admin.notAllowed")}</p>;
   if (granted === null) return <p class="notice">{t("common.loading")}</p>;
   if (!granted) {
-    const grant = async () => location.assign(await auth.authorizeUrl(auth.MODERATION_SCOPES));
+    const grant = async () => location.assign(await auth.authorizeUrl(auth.MODERATION_SCOPES, location.pathname + location.search));
     return (
       <section>
         <h1>{t("admin.title")}</h1>
