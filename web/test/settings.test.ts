@@ -90,3 +90,15 @@ describe("filter keywords", () => {
     ]);
   });
 });
+
+describe("two-factor QR code", () => {
+  it("draws the otpauth URI as an SVG data URI, one per secret", async () => {
+    const { qrDataUri } = await import("../src/lib/qr");
+    const uri = "otpauth://totp/ConnectHub:alice%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=ConnectHub";
+    const drawn = await qrDataUri(uri, "data:fallback");
+    expect(drawn.startsWith("data:image/svg+xml;charset=utf-8,")).toBe(true);
+    const svg = decodeURIComponent(drawn.slice(drawn.indexOf(",") + 1));
+    expect(svg).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    expect(await qrDataUri(uri.replace("JBSW", "KBSW"), "data:fallback")).not.toBe(drawn);
+  });
+});

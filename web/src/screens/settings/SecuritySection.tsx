@@ -1,17 +1,19 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { t } from "../../i18n";
 import { api } from "../../lib/api";
+import { qrDataUri } from "../../lib/qr";
 import type { TwoFactorSetup } from "../../lib/entities";
 import { failure } from "./common";
 
 type Stage = "loading" | "off" | "enrolling" | "codes" | "on";
 
-/** Two-factor sign-in (ConnectHub's `/api/v1/connecthub/two_factor`): enrol with the QR code
- * the server draws (or the secret typed by hand), confirm with the password and a code, see
+/** Two-factor sign-in (ConnectHub's `/api/v1/connecthub/two_factor`): enrol with a QR code
+ * of the otpauth URI (or the secret typed by hand), confirm with the password and a code, see
  * the recovery codes once; or turn it off. And changing the password. */
 export function SecuritySection() {
   const [stage, setStage] = useState<Stage>("loading");
   const [setup, setSetup] = useState<TwoFactorSetup | null>(null);
+  const [qr, setQr] = useState("");
   const [codes, setCodes] = useState<string[]>([]);
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
@@ -34,7 +36,9 @@ export function SecuritySection() {
   const begin = async () => {
     setError("");
     try {
-      setSetup(await api<TwoFactorSetup>("/api/v1/connecthub/two_factor", { method: "POST" }));
+      const started = await api<TwoFactorSetup>("/api/v1/connecthub/two_factor", { method: "POST" });
+      setQr(await qrDataUri(started.provisioning_uri, started.qr_code));
+      setSetup(started);
       setStage("enrolling");
     } catch (e) {
       setError(failure(e));
@@ -97,7 +101,7 @@ export function SecuritySection() {
       {stage === "enrolling" && setup && (
         <form onSubmit={confirm}>
           <p>{t("settings.twofa.scan")}</p>
-          <img class="qr" src={setup.qr_code} width="200" height="200" alt={t("settings.twofa.qrAlt")} />
+          <img class="qr" src={qr} width="200" height="200" alt={t("settings.twofa.qrAlt")} />
           <p>
             {t("settings.twofa.manual")} <code class="secret">{setup.secret.replace(/(.{4})/g, "$1 ").trim()}</code>
           </p>
