@@ -10,7 +10,9 @@ import { defineConfig, devices } from "@playwright/test";
 
 const PORT = Number(process.env.E2E_PORT ?? 8188);
 const external = process.env.E2E_BASE_URL;
-const data = mkdtempSync(join(tmpdir(), "connecthub-e2e-"));
+// Made once by the runner and inherited by its workers (whose specs may run the server's
+// CLI on the same database, e.g. to make a moderator).
+const data = (process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), "connecthub-e2e-")));
 const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 
 export default defineConfig({

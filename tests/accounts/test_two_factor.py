@@ -164,3 +164,23 @@ async def test_storage_holds_no_plaintext_secret_code_password_or_token(app, cli
         assert plaintext not in stored
     for code in codes:
         assert code.replace("-", "") not in stored
+
+
+async def test_the_status_says_whether_two_factor_is_enabled(app, client):
+    account, _ = await create_user(app, "una", password=STRONG_PASSWORD)
+    token = await create_token(app, account.id)
+    before = await client.get(TWO_FACTOR, headers=bearer(token))
+    assert before.status_code == 200
+    assert before.json() == {"enabled": False}
+    started = (await client.post(TWO_FACTOR, headers=bearer(token))).json()
+    assert (await client.get(TWO_FACTOR, headers=bearer(token))).json() == {"enabled": False}
+    confirmed = await client.post(
+        f"{TWO_FACTOR}/confirm",
+        data={"code": pyotp.TOTP(started["secret"]).now(), "password": STRONG_PASSWORD},
+        headers=bearer(token),
+    )
+    assert confirmed.status_code == 200
+    assert (await client.get(TWO_FACTOR, headers=bearer(token))).json() == {"enabled": True}
+    write_only = await create_token(app, account.id, scopes=frozenset({"write"}))
+    assert (await client.get(TWO_FACTOR, headers=bearer(write_only))).status_code == 403
+    assert (await client.get(TWO_FACTOR)).status_code == 401

@@ -131,3 +131,30 @@ async def test_list_timeline_and_replies_policy(app: FastAPI, client: AsyncClien
     home = await home_ids(app, client, alice_token)
     assert home == [from_carol["id"]]
     assert (await client.get(url, headers=auth(bob_token))).status_code == 404
+
+
+async def test_limit_zero_lists_every_member_without_pagination(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    """Mastodon's `limit=0` on a list's accounts: all of them, no `Link` header."""
+    _owner, token = await user_with_token(app, "zoe")
+    headers = auth(token)
+    lst = (await client.post("/api/v1/lists", json={"title": "All"}, headers=headers)).json()
+    members_url = f"/api/v1/lists/{lst['id']}/accounts"
+    names = [f"member{i}" for i in range(3)]
+    for name in names:
+        account, _ = await user_with_token(app, name)
+        await client.post(f"/api/v1/accounts/{account.id}/follow", headers=headers)
+        added = await client.post(
+            members_url, json={"account_ids": [str(account.id)]}, headers=headers
+        )
+        assert added.status_code == 200, added.text
+    paged = await client.get(members_url, params={"limit": "2"}, headers=headers)
+    assert len(paged.json()) == 2
+    assert "Link" in paged.headers
+    everyone = await client.get(members_url, params={"limit": "0"}, headers=headers)
+    assert everyone.status_code == 200
+    assert sorted(a["username"] for a in everyone.json()) == names
+    assert "Link" not in everyone.headers
+    negative = await client.get(members_url, params={"limit": "-1"}, headers=headers)
+    assert negative.status_code == 422

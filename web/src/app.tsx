@@ -8,6 +8,8 @@ import { startLive, stopLive } from "./live";
 import { Notifications } from "./screens/Notifications";
 import { Profile } from "./screens/Profile";
 import { Settings } from "./screens/Settings";
+import { isModerator } from "./lib/entities";
+import type { Account } from "./lib/api";
 import { Tag } from "./screens/Tag";
 import { Thread } from "./screens/Thread";
 import { TimelineScreen } from "./screens/Home";
@@ -17,7 +19,6 @@ import { follow } from "./live";
 const Messages = lazy(() => import("./screens/Messages").then((m) => m.Messages));
 const Chat = lazy(() => import("./screens/Messages").then((m) => m.Chat));
 const FollowRequests = lazy(() => import("./screens/FollowRequests").then((m) => m.FollowRequests));
-const ListTimeline = lazy(() => import("./screens/ListTimeline").then((m) => m.ListTimeline));
 
 /** The federated-style public timeline, live from the `public` stream while open. */
 function PublicScreen({ session }: { session: Session }) {
@@ -30,6 +31,22 @@ import * as state from "./state";
 import * as store from "./lib/store";
 import * as unread from "./lib/unread";
 import type { Session } from "./state";
+
+// Screens opened less often load as their own chunks.
+const Search = lazy(() => import("./screens/Search").then((m) => m.Search));
+const Saved = lazy(() => import("./screens/Saved").then((m) => m.Saved));
+const Lists = lazy(() => import("./screens/Lists").then((m) => m.Lists));
+const ListTimeline = lazy(() => import("./screens/Lists").then((m) => m.ListTimeline));
+const ListEdit = lazy(() => import("./screens/Lists").then((m) => m.ListEdit));
+const Filters = lazy(() => import("./screens/Filters").then((m) => m.Filters));
+const FilterEdit = lazy(() => import("./screens/Filters").then((m) => m.FilterEdit));
+const SettingsSection = lazy(() => import("./screens/Settings").then((m) => m.SettingsSection));
+const ModerationGate = lazy(() => import("./screens/admin/Gate").then((m) => m.ModerationGate));
+const AdminAccounts = lazy(() => import("./screens/admin/Accounts").then((m) => m.AdminAccounts));
+const AdminAccountDetail = lazy(() => import("./screens/admin/Accounts").then((m) => m.AdminAccountDetail));
+const AdminReports = lazy(() => import("./screens/admin/Reports").then((m) => m.AdminReports));
+const AdminHeld = lazy(() => import("./screens/admin/Held").then((m) => m.AdminHeld));
+const AdminReportDetail = lazy(() => import("./screens/admin/Reports").then((m) => m.AdminReportDetail));
 
 function Welcome() {
   const [busy, setBusy] = useState(false);
@@ -50,12 +67,12 @@ function Welcome() {
   );
 }
 
-function Nav() {
+function Nav({ me }: { me: Account }) {
   const { path } = useLocation();
   const [unreadCount, setUnread] = useState(unread.count());
   useEffect(() => unread.subscribe(() => setUnread(unread.count())), []);
   const link = (href: string, label: string, badge = 0) => (
-    <a href={href} aria-current={path === href ? "page" : undefined}>
+    <a href={href} aria-current={path === href || (href !== "/web/" && path.startsWith(`${href}/`)) ? "page" : undefined}>
       {label}
       {badge > 0 && (
         <>
@@ -73,7 +90,12 @@ function Nav() {
       {link("/web/public", t("nav.public"))}
       {link("/web/notifications", t("nav.notifications"))}
       {link("/web/messages", t("nav.messages"), unreadCount)}
+      {link("/web/search", t("nav.search"))}
+      {link("/web/lists", t("nav.lists"))}
+      {link("/web/bookmarks", t("nav.bookmarks"))}
+      {link("/web/favourites", t("nav.favourites"))}
       {link("/web/settings", t("nav.settings"))}
+      {isModerator(me) && link("/web/admin", t("nav.moderation"))}
     </nav>
   );
 }
@@ -97,13 +119,14 @@ function NotFound() {
   return <p class="notice">{t("common.notFound")}</p>;
 }
 
-function SignedIn({ session, onLogout }: { session: Session; onLogout: () => void }) {
+function SignedIn({ session, onLogout, onAccount }: { session: Session; onLogout: () => void; onAccount: (account: Account) => void }) {
+  const admin = (screen: preact.ComponentChildren) => <ModerationGate me={session.me}>{screen}</ModerationGate>;
   return (
     <>
       <a class="skip" href="#main">{t("nav.skip")}</a>
       <header class="top">
         <a href="/web/" class="brand">{session.instance.title}</a>
-        <Nav />
+        <Nav me={session.me} />
         <a class="me" href={`/web/@${session.me.acct}`}>@{session.me.acct}</a>
       </header>
       <FocusOnRoute />
@@ -122,10 +145,27 @@ function SignedIn({ session, onLogout }: { session: Session; onLogout: () => voi
           <Route path="/web/messages/to/:acct" component={({ acct }: { acct: string }) => <Chat to={decodeURIComponent(acct)} />} />
           <Route path="/web/messages/:id" component={({ id }: { id: string }) => <Chat id={id} />} />
           <Route path="/web/follow_requests" component={FollowRequests} />
-          <Route path="/web/lists/:id" component={({ id }: { id: string }) => <ListTimeline id={id} />} />
           <Route path="/web/statuses/:id" component={({ id }: { id: string }) => <Thread id={id} />} />
           <Route path="/web/tags/:tag" component={({ tag }: { tag: string }) => <Tag tag={decodeURIComponent(tag)} />} />
           <Route path="/web/settings" component={() => <Settings onLogout={onLogout} />} />
+          <Route path="/web/settings/:section" component={({ section }: { section: string }) => (
+            <SettingsSection section={section} me={session.me} onLogout={onLogout} onAccount={onAccount} />
+          )} />
+          <Route path="/web/search" component={() => <Search me={session.me} />} />
+          <Route path="/web/bookmarks" component={() => <Saved kind="bookmarks" />} />
+          <Route path="/web/favourites" component={() => <Saved kind="favourites" />} />
+          <Route path="/web/lists" component={Lists} />
+          <Route path="/web/lists/:id" component={({ id }: { id: string }) => <ListTimeline id={id} />} />
+          <Route path="/web/lists/:id/edit" component={({ id }: { id: string }) => <ListEdit id={id} />} />
+          <Route path="/web/filters" component={Filters} />
+          <Route path="/web/filters/new" component={() => <FilterEdit />} />
+          <Route path="/web/filters/:id" component={({ id }: { id: string }) => <FilterEdit id={id} />} />
+          <Route path="/web/admin" component={() => admin(<AdminReports />)} />
+          <Route path="/web/admin/accounts" component={() => admin(<AdminAccounts />)} />
+          <Route path="/web/admin/accounts/:id" component={({ id }: { id: string }) => admin(<AdminAccountDetail id={id} />)} />
+          <Route path="/web/admin/held" component={() => admin(<AdminHeld />)} />
+          <Route path="/web/admin/reports" component={() => admin(<AdminReports />)} />
+          <Route path="/web/admin/reports/:id" component={({ id }: { id: string }) => admin(<AdminReportDetail id={id} me={session.me} />)} />
           {/* /web/@alice and /web/@alice@elsewhere.example: a profile. */}
           <Route path="/web/:handle" component={({ handle }: { handle: string }) =>
             handle.startsWith("@") ? <Profile acct={decodeURIComponent(handle.slice(1))} me={session.me} /> : <NotFound />
@@ -204,7 +244,7 @@ export function App() {
           {t("update.available")} <button type="button" onClick={update}>{t("update.reload")}</button>
         </div>
       )}
-      {session === null ? <Welcome /> : <SignedIn session={session} onLogout={logout} />}
+      {session === null ? <Welcome /> : <SignedIn session={session} onLogout={logout} onAccount={(me) => setSession({ ...session, me: { ...session.me, ...me } })} />}
     </LocationProvider>
   );
 }

@@ -324,6 +324,15 @@ async def password_reset(request: Request, uow: UowDep, settings: SettingsDep) -
     return JSONResponse({}, status_code=202)
 
 
+@extensions.get(
+    "/api/v1/connecthub/two_factor",
+    summary="Whether two-factor sign-in is enabled for the caller",
+)
+async def two_factor_status(caller: ReadAccounts, uow: UowDep) -> entities.TwoFactorStatus:
+    _account, user = await _signed_in_user(uow, caller)
+    return {"enabled": bool(user.otp_enabled)}
+
+
 @extensions.post(
     "/api/v1/connecthub/two_factor",
     summary="Start enabling two-factor sign-in: a TOTP secret, otpauth URI and QR code",

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from connecthub import entities
 from connecthub.accounts.serializers import account_entity
+from connecthub.core.pagination import Page
 from connecthub.core.params import boolean, text
 from connecthub.emojis import service as emojis
 from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
-from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.pagination import link_header, page_params
 from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 from connecthub.timelines import service
@@ -93,19 +94,37 @@ async def delete_list(list_id: PathId, caller: WriteLists, uow: UowDep) -> entit
     return {}
 
 
-@router.get("/api/v1/lists/{list_id}/accounts", summary="Accounts in a list")
+# `limit=0` asks for every member without pagination (Mastodon's); this many at most.
+ALL_MEMBERS = 5000
+
+
+async def _members_page(request: Request) -> tuple[Page, bool]:
+    """The page of members asked for, and whether it is `limit=0` (all of them)."""
+    query = request.query_params
+    if query.get("limit") == "0":
+        return Page(limit=ALL_MEMBERS), True
+    page = await page_params(
+        query.get("max_id"), query.get("since_id"), query.get("min_id"), query.get("limit")
+    )
+    return page, False
+
+
+@router.get(
+    "/api/v1/lists/{list_id}/accounts",
+    summary="Accounts in a list (`limit=0`: all of them, unpaginated, as Mastodon)",
+)
 async def list_accounts(
     list_id: PathId,
     request: Request,
     response: Response,
-    page: PageDep,
     caller: ReadLists,
     uow: UowDep,
     settings: SettingsDep,
 ) -> list[entities.Account]:
     lst = await service.access_list(uow, caller.account_id, list_id)
+    page, everyone = await _members_page(request)
     rows = await service.members(uow, lst, page)
-    if rows:
+    if rows and not everyone:
         link = link_header(request, rows[0][0], rows[-1][0])
         if link:
             response.headers["Link"] = link

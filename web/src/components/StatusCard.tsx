@@ -63,6 +63,9 @@ export function StatusCard({ status: given, onReply, onDeleted }: Props) {
   const [confirm, setConfirm] = useState<"delete" | "redraft" | null>(null);
   const [history, setHistory] = useState(false);
   const [deleted, setDeleted] = useState(false);
+  // A post matching one of the reader's "warn" filters is folded behind the filter's title.
+  const warnedBy = shown.filtered?.find((result) => result.filter.filter_action === "warn")?.filter.title;
+  const [unfiltered, setUnfiltered] = useState(false);
   const { route } = useLocation();
   const mine = state.current()?.me.id === shown.account.id;
 
@@ -120,7 +123,7 @@ export function StatusCard({ status: given, onReply, onDeleted }: Props) {
     event.preventDefault();
   };
 
-  const toggle = async (action: "favourite" | "reblog", on: boolean | undefined) => {
+  const toggle = async (action: "favourite" | "reblog" | "bookmark", on: boolean | undefined) => {
     const path = `/api/v1/statuses/${shown.id}/${on ? "un" : ""}${action}`;
     const updated = await api<Status>(path, { method: "POST" });
     const result = updated.reblog && action === "reblog" ? updated.reblog : updated;
@@ -128,6 +131,17 @@ export function StatusCard({ status: given, onReply, onDeleted }: Props) {
   };
 
   if (deleted) return null;
+  if (warnedBy && !unfiltered) {
+    return (
+      <article class="status filtered" aria-label={shown.account.acct} data-id={shown.id}>
+        <p>
+          {t("status.filtered", { title: warnedBy })}{" "}
+          <button type="button" class="secondary" onClick={() => setUnfiltered(true)}>{t("status.showAnyway")}</button>
+        </p>
+      </article>
+    );
+  }
+
   return (
     <article class={`status${shown.pending ? " pending" : ""}`} aria-label={shown.account.acct} data-id={shown.id}>
       {status.reblog && (
@@ -195,6 +209,10 @@ export function StatusCard({ status: given, onReply, onDeleted }: Props) {
               )}
             </span>
           )}
+          <button type="button" aria-pressed={!!shown.bookmarked} onClick={() => toggle("bookmark", shown.bookmarked)}
+            aria-label={t("status.bookmark")}>
+            🔖
+          </button>
         </footer>
       )}
       {history && <History id={shown.id} onClose={() => setHistory(false)} />}

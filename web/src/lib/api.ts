@@ -90,7 +90,20 @@ export interface Account {
   statuses_count: number;
   url: string;
   fields?: { name: string; value: string }[];
-  source?: { language?: string | null; privacy?: string };
+  source?: {
+    language?: string | null;
+    privacy?: string;
+    sensitive?: boolean;
+    note?: string;
+    fields?: { name: string; value: string }[];
+    discoverable?: boolean | null;
+    indexable?: boolean;
+    hide_collections?: boolean | null;
+  };
+  bot?: boolean;
+  discoverable?: boolean | null;
+  /** The signed-in account's role (verify_credentials): `permissions` is a bit set as a string. */
+  role?: { id: string; name: string; permissions: string };
 }
 
 export type Visibility = "public" | "unlisted" | "private" | "direct";
@@ -158,6 +171,9 @@ export interface Status {
   reblog: Status | null;
   favourited?: boolean;
   reblogged?: boolean;
+  bookmarked?: boolean;
+  /** The viewer's filters that matched (v2 filters; "hide" ones never arrive). */
+  filtered?: { filter: { id: string; title: string; filter_action: string }; keyword_matches: string[] | null }[];
   favourites_count: number;
   reblogs_count: number;
   replies_count: number;
