@@ -20,6 +20,12 @@ origin) on the API paths, the security headers, and `X-Request-Id`. Where the se
 a header block (`connecthub serve`: http/responses.HEADER_BLOCK) they go as one block of
 lines rendered once per combination, instead of pairs uvicorn checks one by one.
 
+Two shorter ways for the hottest reads, each ending with the same answer and headers:
+a plain GET of a prebuilt document's path (routes.PREBUILT_ROUTES: the instance documents)
+goes from the rate limits straight to the document (`_answer_prebuilt`), and the server
+may answer a plain GET of routes.AT_ONCE_ROUTES before any ASGI call when everything it
+needs is held in the process (`answer_now`, ADR 00NN-e).
+
 It replaced seven nested middleware classes, each wrapping `send` (and some `receive`) in
 its own closure and coroutine frame: one layer, one `send` wrapper (docs/benchmarks.md,
 "The request stack").
@@ -151,12 +157,9 @@ class _Exchange:
 
 
 class PrebuiltSource(Protocol):
-    """Where a prebuilt path's document comes from: awaited (rendered when it must be), or
-    held in the process (None when it must be rendered)."""
+    """Where a prebuilt path's document comes from (rendered when it must be)."""
 
     def __call__(self, engines: Engines) -> Awaitable[PrebuiltJson]: ...
-
-    def held(self, engines: Engines) -> PrebuiltJson | None: ...
 
 
 # A prebuilt document's route (for the access line and metrics) and its source.
