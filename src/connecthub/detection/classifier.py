@@ -68,7 +68,7 @@ def calibrated_linear(model: Any) -> Callable[[Any], list[float]] | None:
         estimator = fold.estimator
         coef = getattr(estimator, "coef_", None)
         classes = list(getattr(fold, "classes", getattr(estimator, "classes_", [])))
-        calibrators = getattr(fold, "calibrators", ())
+        calibrators: Sequence[Any] = getattr(fold, "calibrators", ())
         if coef is None or coef.shape[0] != 1 or classes != [0, 1] or len(calibrators) != 1:
             return None
         calibrator = calibrators[0]
