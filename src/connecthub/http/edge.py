@@ -340,6 +340,7 @@ class EdgeMiddleware:
         process: the caller's token held near, the answer held (a rendered document, a
         cached entity), every rate-limit bucket far from its limit. None otherwise, with
         nothing counted or logged: the request then goes the usual way."""
+        started = time.perf_counter()
         path = scope["path"]
         at_once = self.at_once.get(path)
         if at_once is None or self.traced or self.overrides or not _plain_get(scope):
@@ -354,7 +355,6 @@ class EdgeMiddleware:
         answer = answer_of(engines, token)
         if answer is None:
             return None
-        started = time.perf_counter()
         previous = REQUEST_ID.get()
         try:
             request_id, client_ip = bind_request_context(scope, self.resolver)
