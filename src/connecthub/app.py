@@ -25,7 +25,7 @@ from connecthub.http.admission import Admission, AdmissionMiddleware
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.edge import EdgeMiddleware
 from connecthub.http.errors import install_error_handlers
-from connecthub.http.fast_routes import FastRoutes
+from connecthub.http.fast_routes import FastRoutes, first_match
 from connecthub.http.ip_gate import IpGate
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
@@ -33,7 +33,7 @@ from connecthub.infra.sweeper import run_sweeper
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.privacy.service import record_terms_consent
 from connecthub.push import service as push
-from connecthub.routes import HOT_ROUTES, include_routers
+from connecthub.routes import AT_ONCE_ROUTES, HOT_ROUTES, PREBUILT_ROUTES, include_routers
 from connecthub.streaming.endpoints import WebSocketShortcut
 from connecthub.streaming.hub import StreamingHub
 from connecthub.tasks import register_all
@@ -185,8 +185,21 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
 
     # Added inner to outer: the last one added sees the request first. Request context,
     # CORS, body limit, rate limits, unhandled errors and the input check are one layer.
+    routed = {
+        path: route
+        for path in {*PREBUILT_ROUTES, *AT_ONCE_ROUTES}
+        if (route := first_match(app.routes, "GET", path)) is not None
+    }
+    prebuilt = {path: (routed[path], source) for path, source in PREBUILT_ROUTES.items()}
+    at_once = {path: (routed[path], source) for path, source in AT_ONCE_ROUTES.items()}
     app.add_middleware(
-        EdgeMiddleware, settings=settings, resolver=app.state.client_ips, state=app.state
+        EdgeMiddleware,
+        settings=settings,
+        resolver=app.state.client_ips,
+        state=app.state,
+        prebuilt=prebuilt,
+        at_once=at_once,
+        overrides=app.dependency_overrides,
     )
     instrument_app(app, settings)  # when tracing is on
     app.traced = bool(settings.otel_exporter_otlp_endpoint)

@@ -187,6 +187,11 @@ def hit_near(engines: Engines, bucket: str, key: str, limit: RateLimit) -> RateL
     return engines.ratelimiter.hit_near(bucket, key, limit)
 
 
+def ready_near(engines: Engines, bucket: str, key: str, limit: RateLimit) -> bool:
+    """Whether `hit_near` would decide this hit now (nothing counted)."""
+    return not _paused_until and engines.ratelimiter.ready_near(bucket, key, limit)
+
+
 async def enforce(engines: Engines, bucket: str, key: str, limit: RateLimit) -> None:
     """`hit`, raising `TooManyRequests` (429 with `Retry-After`) when refused."""
     decision = await hit(engines, bucket, key, limit)

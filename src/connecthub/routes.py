@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from connecthub.accounts.endpoints import credentials_at_once
 from connecthub.accounts.endpoints import router as accounts_router
 from connecthub.admin.endpoints import router as admin_router
 from connecthub.announcements.endpoints import router as announcements_router
@@ -16,6 +17,7 @@ from connecthub.emojis.endpoints import router as emojis_router
 from connecthub.explore.endpoints import router as explore_router
 from connecthub.filters.endpoints import router as filters_router
 from connecthub.flags.endpoints import router as flags_router
+from connecthub.instance.endpoints import PREBUILT_DOCUMENTS
 from connecthub.instance.endpoints import router as instance_router
 from connecthub.media.endpoints import router as media_router
 from connecthub.notifications.endpoints import router as notifications_router
@@ -126,6 +128,20 @@ HOT_ROUTES = (
     ("GET", "/api/v2/filters"),
     ("POST", "/api/v1/statuses"),
 )
+
+# GET paths whose answer is one prebuilt document for every client (http/responses.
+# PrebuiltJson): the edge layer answers a plain GET of them itself (http/edge.py), ahead of
+# the body limit, the input check and the router; any other request for them goes the
+# usual way (the routes above, the same document).
+PREBUILT_ROUTES = PREBUILT_DOCUMENTS
+
+# GET paths the server may answer as soon as a request's headers are read, when the answer
+# is held in the process (http/edge.py, `EdgeMiddleware.answer_now`): path -> a function of
+# the engines and the caller's token giving (head lines, body), or None (the usual way).
+AT_ONCE_ROUTES = {
+    **{path: document.at_once for path, document in PREBUILT_DOCUMENTS.items()},
+    "/api/v1/accounts/verify_credentials": credentials_at_once,
+}
 
 
 def include_routers(app: FastAPI) -> None:

@@ -307,7 +307,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.admission: Admission | None = (
             admission if isinstance(admission, Admission) and admission.limit else None
         )
-        self._refused = False  # the current request was refused here
+        self._refused = False  # the current request was refused (or answered) here
+        # The app's answers given as soon as a request's headers are read (http/edge.py,
+        # `EdgeMiddleware.answer_now`); None: not ConnectHub's app, or nothing to answer so.
+        answer_now = getattr(getattr(self.app, "state", None), "answer_now", None)
+        self.answer_now: Callable[[dict[str, Any]], tuple[int, bytes, bytes] | None] | None = (
+            answer_now if callable(answer_now) else None
+        )
 
     def _stop_timer(self) -> None:
         if self._read_timer is not None:
@@ -344,6 +350,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._stop_timer()
         if self._refuses_at_once():
             self._refuse()
+            return
+        if self.answer_now is not None and self._answers_at_once(self.answer_now):
             return
         super().on_headers_complete()
         if self.parser.should_upgrade() and self._should_upgrade():
@@ -404,6 +412,52 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.on_response_complete()  # the keep-alive timer, as after any answer
         else:
             self.transport.close()
+
+    def _answers_at_once(
+        self, answer_now: Callable[[dict[str, Any]], tuple[int, bytes, bytes] | None]
+    ) -> bool:
+        """A plain GET the app can answer without an await (`answer_now`: a prebuilt
+        document, http/edge.py) is answered here, as a refusal is: no request cycle, task
+        or ASGI call, which were most of such an answer's CPU. Any other request, or one
+        the app cannot answer so, goes the usual way."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            return False  # pipelined behind a request still running: answers keep their order
+        if self.flow.write_paused or self.parser.get_method() != b"GET":
+            return False
+        url = self.url
+        if not url.startswith(b"/") or not url.isascii() or b"%" in url or b"?" in url:
+            return False  # escaped, with a query, or an absolute target: the usual way
+        if b"#" in url or self.parser.should_upgrade() or _declares_body(self.headers):
+            return False
+        http_version = self.parser.get_http_version()
+        scope = self.scope
+        scope["method"] = "GET"
+        if http_version != "1.1":
+            scope["http_version"] = http_version
+        path = url.decode("ascii")
+        scope["path"] = self.root_path + path
+        scope["raw_path"] = self.root_path.encode("ascii") + url
+        scope["query_string"] = b""
+        answer = answer_now(scope)  # type: ignore[arg-type]
+        if answer is None:
+            return False
+        status, lines, body = answer
+        keep_alive = http_version != "1.0" and self.parser.should_keep_alive()
+        content = [STATUS_LINE[status]]
+        content.extend(b"%s: %s\r\n" % header for header in self.server_state.default_headers)
+        content.append(lines)
+        if not keep_alive:
+            content.append(b"connection: close\r\n")
+        content.extend((b"\r\n", body))
+        self.transport.write(b"".join(content))
+        self._refused = True  # `on_message_complete` has nothing to do
+        if keep_alive:
+            self.on_response_complete()  # the keep-alive timer, as after any answer
+        else:
+            self.server_state.total_requests += 1
+            self.transport.close()
+        return True
 
     def _headers_late(self) -> None:
         self._read_timer = None

@@ -67,3 +67,61 @@ async def test_a_failed_batch_fails_every_waiting_job(monkeypatch: pytest.Monkey
     batch = classifier.BatchScorer(batch_size=2, wait_seconds=5)
     results = await asyncio.gather(batch.score("a"), batch.score("b"), return_exceptions=True)
     assert all(isinstance(r, RuntimeError) for r in results)
+
+
+def test_the_probabilities_are_the_models_own() -> None:
+    """The linear sum read from the model's parameters (`calibrated_linear`) gives what
+    its `predict_proba` gives, on insults, plain text, mixtures and empty texts."""
+    import random
+
+    from profanity_check import profanity_check as packaged
+
+    computed = classifier.calibrated_linear(packaged.model)
+    assert computed is not None
+    words = [
+        "you",
+        "are",
+        "a",
+        "stupid",
+        "idiot",
+        "lovely",
+        "day",
+        "the",
+        "cat",
+        "sat",
+        "on",
+        "the",
+        "mat",
+        "damn",
+        "hell",
+        "great",
+        "work",
+        "shut",
+        "up",
+        "thanks",
+        "kind",
+        "worthless",
+        "moron",
+        "hello",
+        "friends",
+    ]
+    chosen = random.Random(26)
+    texts = [
+        " ".join(chosen.choice(words) for _ in range(chosen.randint(1, 40))) for _ in range(300)
+    ]
+    texts += ["", "!!!", "#tag https://example.com/x", "ok " * 500]
+    features = packaged.vectorizer.transform(texts)
+    expected = packaged.model.predict_proba(features)[:, 1]
+    got = computed(features)
+    assert len(got) == len(texts)
+    assert max(abs(a - b) for a, b in zip(expected, got, strict=True)) < 1e-12
+    assert max(got) > 0.9 > min(got)  # both kinds of text are in the corpus
+
+
+def test_another_kind_of_model_is_asked_for_its_probabilities() -> None:
+    class Unknown:
+        method = "isotonic"
+        calibrated_classifiers_ = [object()]
+
+    assert classifier.calibrated_linear(Unknown()) is None
+    assert classifier.calibrated_linear(object()) is None

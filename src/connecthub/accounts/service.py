@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,9 @@ from connecthub.emojis import service as emojis
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from connecthub.infra.engines import Engines
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 RESERVED_USERNAMES = frozenset(
@@ -170,6 +174,15 @@ async def account_with_user(session: AsyncSession, account_id: int) -> tuple[Acc
 
 
 CREDENTIAL_ACCOUNT = "credential_account"  # entity cache kind (accounts/models.py tracks it)
+
+
+def held_credential_account(engines: Engines, account_id: int) -> bytes | None:
+    """`credential_account_bytes` when this process holds the answer near (no await, no
+    session); None otherwise."""
+    cache = engines.db.entity_cache
+    if cache is None or not cache.shared:
+        return None
+    return cache.get_raw_near(CREDENTIAL_ACCOUNT, account_id)
 
 
 async def credential_account_bytes(uow: UnitOfWork, settings: Settings, account_id: int) -> bytes:

@@ -18,9 +18,11 @@ from connecthub.errors import Forbidden, Unauthorized
 from connecthub.infra.engines import Engines
 from connecthub.oauth.identity import TokenInfo
 from connecthub.oauth.scopes import covers_any
-from connecthub.oauth.tokens import authenticate
+from connecthub.oauth.tokens import authenticate, authenticate_near
 
 _UNRESOLVED = object()
+# `resolve_token_near`: the token is not held in this process (ask `resolve_token`).
+NOT_NEAR = object()
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -56,6 +58,25 @@ async def resolve_token(scope: Scope, engines: Engines) -> TokenInfo | None:
     state["token"] = info if info is not None else False
     if info is None:
         raise Unauthorized()
+    return info
+
+
+def resolve_token_near(scope: Scope, engines: Engines) -> TokenInfo | object | None:
+    """`resolve_token` when it needs no await: the caller's live token held in this process
+    (kept in the request state as `resolve_token` keeps it), None for an anonymous request,
+    or NOT_NEAR."""
+    state = scope.setdefault("state", {})
+    cached = state.get("token", _UNRESOLVED)
+    if cached is not _UNRESOLVED:
+        return NOT_NEAR if cached is False else cached
+    raw = bearer_token(scope)
+    if raw is None:
+        state["token"] = None
+        return None
+    info = authenticate_near(engines, raw)
+    if info is None:
+        return NOT_NEAR
+    state["token"] = info
     return info
 
 

@@ -20,6 +20,12 @@ origin) on the API paths, the security headers, and `X-Request-Id`. Where the se
 a header block (`connecthub serve`: http/responses.HEADER_BLOCK) they go as one block of
 lines rendered once per combination, instead of pairs uvicorn checks one by one.
 
+Two shorter ways for the hottest reads, each ending with the same answer and headers:
+a plain GET of a prebuilt document's path (routes.PREBUILT_ROUTES: the instance documents)
+goes from the rate limits straight to the document (`_answer_prebuilt`), and the server
+may answer a plain GET of routes.AT_ONCE_ROUTES before any ASGI call when everything it
+needs is held in the process (`answer_now`, ADR 0053).
+
 It replaced seven nested middleware classes, each wrapping `send` (and some `receive`) in
 its own closure and coroutine frame: one layer, one `send` wrapper (docs/benchmarks.md,
 "The request stack").
@@ -29,20 +35,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connecthub.config import Settings
 from connecthub.errors import ConnectHubError
 from connecthub.http import body_limit, compression, security
+from connecthub.http.auth import NOT_NEAR, resolve_token_near
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.errors import answer_unhandled, error_response
 from connecthub.http.inputs import check_input
 from connecthub.http.ip_gate import IpGate, refuse_websocket
 from connecthub.http.ratelimit import EdgeRateLimits, Verdict
 from connecthub.http.request_context import bind_request_context, record_access
-from connecthub.http.responses import HEADER_BLOCK, header_lines
+from connecthub.http.responses import HEADER_BLOCK, PrebuiltJson, header_lines
+from connecthub.infra.engines import Engines
+from connecthub.ops.logging import REQUEST_ID
 
 Headers = list[tuple[bytes, bytes]]
 _NO_HEADERS: Headers = []
@@ -146,9 +156,49 @@ class _Exchange:
         await self.send(message)
 
 
+class PrebuiltSource(Protocol):
+    """Where a prebuilt path's document comes from (rendered when it must be)."""
+
+    def __call__(self, engines: Engines) -> Awaitable[PrebuiltJson]: ...
+
+
+# A prebuilt document's route (for the access line and metrics) and its source.
+Prebuilt = tuple[Any, PrebuiltSource]
+# A route answered at once (`EdgeMiddleware.answer_now`) and its answer: a function of the
+# engines and the caller's token (None: anonymous) giving (head lines, body), or None.
+AtOnce = tuple[Any, Callable[[Engines, Any], tuple[bytes, bytes] | None]]
+# Request headers that send a prebuilt path's request the usual way: a body, a
+# conditional or compressed answer, CORS (the routes answer all of them alike).
+_NOT_PLAIN = frozenset(
+    {
+        b"content-length",
+        b"transfer-encoding",
+        b"content-type",
+        b"accept-encoding",
+        b"if-none-match",
+        b"origin",
+    }
+)
+
+
+def _plain_get(scope: Scope) -> bool:
+    """A GET without a query string and without any header in `_NOT_PLAIN`."""
+    if scope["method"] != "GET" or scope.get("query_string"):
+        return False
+    return not any(name in _NOT_PLAIN for name, _ in scope["headers"])
+
+
 class EdgeMiddleware:
     def __init__(
-        self, app: ASGIApp, *, settings: Settings, resolver: ClientIpResolver, state: Any
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        resolver: ClientIpResolver,
+        state: Any,
+        prebuilt: Mapping[str, Prebuilt] | None = None,
+        at_once: Mapping[str, AtOnce] | None = None,
+        overrides: Mapping[Any, Any] | None = None,
     ) -> None:
         self.app = app
         self.resolver = resolver
@@ -160,6 +210,18 @@ class EdgeMiddleware:
         self.rate_limits = EdgeRateLimits(settings)
         self.state = state  # the app's: its engines exist once the lifespan has started
         self.ip_gate: IpGate = state.ip_gate
+        # Paths answered from a prebuilt document (routes.PREBUILT_ROUTES), unless the
+        # app's dependencies are overridden (tests: the route's own path then).
+        self.prebuilt: Mapping[str, Prebuilt] = prebuilt or {}
+        self.overrides: Mapping[Any, Any] = overrides or {}
+        # The server answers a plain GET of a prebuilt path from `answer_now` as soon as
+        # its headers are read, when everything the answer needs is held in the process
+        # (serving.GuardedHttpToolsProtocol finds it in the app's state). Not with tracing
+        # on: its layer wraps this one and would not see those requests.
+        self.traced = bool(settings.otel_exporter_otlp_endpoint)
+        self.at_once: Mapping[str, AtOnce] = at_once or {}
+        if self.at_once:
+            state.answer_now = self.answer_now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -194,6 +256,14 @@ class EdgeMiddleware:
             record_access(scope, status, time.perf_counter() - started, client_ip)
 
     async def _serve(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
+        prebuilt = self.prebuilt.get(exchange.path)
+        if (
+            prebuilt is not None
+            and not self.overrides
+            and _plain_get(scope)
+            and await self._answer_prebuilt(scope, exchange, prebuilt)
+        ):
+            return
         if exchange.cors:
             exchange.origin = security.request_origin(scope)
             if security.is_preflight(scope, exchange.origin):
@@ -231,3 +301,81 @@ class EdgeMiddleware:
         except Exception as exc:
             started = exchange.status is not None and not counting.refused
             await answer_unhandled(exc, scope, send, started=started)
+
+    async def _answer_prebuilt(self, scope: Scope, exchange: _Exchange, prebuilt: Prebuilt) -> bool:
+        """A plain GET of a prebuilt document's path: the rate limits, then the document
+        as its route answers it, without the steps that have nothing to do for it (no
+        preflight, body, query, compression, or routing). False when the document cannot
+        be had (an engine down): the request then goes the usual way, which answers that
+        failure as for any route."""
+        route, source = prebuilt
+        engines = getattr(self.state, "engines", None)
+        if engines is None:
+            return False
+        try:
+            document = await source(engines)
+        except Exception:
+            return False
+        verdict = await self.rate_limits.check(scope, engines)
+        if verdict is not None:
+            if not verdict.allowed:
+                await verdict.refuse(exchange.send_outer)
+                return True
+            exchange.rate = verdict
+        scope["route"] = route  # the access line's and the metrics' route template
+        scope["endpoint"] = route.endpoint
+        status, headers, body = document.answer(None)
+        start = {"type": "http.response.start", "status": status, "headers": headers}
+        await exchange.send_inner(start)
+        await exchange.send_inner({"type": "http.response.body", "body": body})
+        return True
+
+    def answer_now(self, scope: Scope) -> tuple[int, bytes, bytes] | None:
+        """A plain GET of an at-once path (routes.AT_ONCE_ROUTES) answered with no await,
+        for a server that can write it at once (serving.GuardedHttpToolsProtocol: no
+        request cycle, task or ASGI call): status, header lines (the route's, then this
+        layer's as one block) and body. The same steps and the same answer as through the
+        ASGI app — request id, IP block, rate limits and their headers, the route's own
+        checks and answer, the access line and metrics — when each is decided in the
+        process: the caller's token held near, the answer held (a rendered document, a
+        cached entity), every rate-limit bucket far from its limit. None otherwise, with
+        nothing counted or logged: the request then goes the usual way."""
+        started = time.perf_counter()
+        path = scope["path"]
+        at_once = self.at_once.get(path)
+        if at_once is None or self.traced or self.overrides or not _plain_get(scope):
+            return None
+        engines = getattr(self.state, "engines", None)
+        if engines is None:
+            return None
+        token = resolve_token_near(scope, engines)
+        if token is NOT_NEAR:
+            return None
+        route, answer_of = at_once
+        answer = answer_of(engines, token)
+        if answer is None:
+            return None
+        previous = REQUEST_ID.get()
+        try:
+            request_id, client_ip = bind_request_context(scope, self.resolver)
+            if self.ip_gate.refuses(client_ip):
+                return None
+            verdict = self.rate_limits.check_near(scope, engines)
+            if verdict is NOT_NEAR:
+                return None
+            assert verdict is None or isinstance(verdict, Verdict)
+            https = self.behind_tls or scope.get("scheme") == "https"
+            exchange = _Exchange(_no_send, path, https, request_id.encode(), block=True)
+            # No header of the route's own among this layer's: they come as one block.
+            start = exchange._decorate({"status": 200, "headers": ()}, verdict)
+            scope["route"] = route
+            scope["endpoint"] = route.endpoint
+            record_access(scope, 200, time.perf_counter() - started, client_ip)
+            head, body = answer
+            return 200, head + start[HEADER_BLOCK], body
+        finally:
+            REQUEST_ID.set(previous)
+
+
+async def _no_send(message: Message) -> None:
+    raise RuntimeError("answer_now sends nothing")

@@ -219,7 +219,7 @@ def _flattened(routes: Iterable[BaseRoute]) -> Iterable[BaseRoute]:
             yield route
 
 
-def _first_match(routes: Iterable[BaseRoute], method: str, path: str) -> APIRoute | None:
+def first_match(routes: Iterable[BaseRoute], method: str, path: str) -> APIRoute | None:
     """The route FastAPI would pick for `method path`: the first whose pattern matches with
     that method; None when that is not a plain APIRoute (a mount, a prefixed route …)."""
     for route in _flattened(routes):
@@ -241,7 +241,7 @@ class FastRoutes:
         self.fastapi_app = fastapi_app
         self.plans: dict[tuple[str, str], _Plan] = {}
         for method, path in hot:
-            route = _first_match(fastapi_app.routes, method, path)
+            route = first_match(fastapi_app.routes, method, path)
             plan = _plan(route) if route is not None else None
             if plan is not None:
                 self.plans[(method, path)] = plan

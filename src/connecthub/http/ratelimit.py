@@ -16,7 +16,7 @@ from starlette.types import Scope, Send
 
 from connecthub.config import RateLimit, Settings
 from connecthub.errors import Unauthorized
-from connecthub.http.auth import resolve_token
+from connecthub.http.auth import NOT_NEAR, resolve_token, resolve_token_near
 from connecthub.http.errors import outage_of
 from connecthub.infra.engines import Engines
 from connecthub.infra.ratelimit import RateLimitDecision
@@ -32,6 +32,7 @@ from connecthub.ratelimits import (
     hit,
     hit_near,
     is_general_path,
+    ready_near,
     rule_limit,
     strict_rules,
 )
@@ -118,8 +119,37 @@ class EdgeRateLimits:
         bucket, decision = _reported(decisions)
         return Verdict(bucket, decision, with_headers=general)
 
+    def check_near(self, scope: Scope, engines: Engines | None) -> Verdict | object | None:
+        """`check` when every bucket it would hit is decided in the process (the token held
+        near, each key far from its limit): the same verdict, counted, with no await.
+        NOT_NEAR (nothing counted) when any is not: then `check` decides."""
+        if not self.settings.rate_limit_enabled or engines is None:
+            return None
+        path = scope["path"]
+        if strict_rules(scope["method"], path):
+            return NOT_NEAR
+        if not is_general_path(path):
+            return None
+        token = resolve_token_near(scope, engines)
+        if token is NOT_NEAR:
+            return NOT_NEAR
+        assert token is None or isinstance(token, TokenInfo)
+        hits = self._hits_of(scope, token)
+        if not all(ready_near(engines, bucket, key, limit) for bucket, key, limit in hits):
+            return NOT_NEAR
+        decisions = []
+        for bucket, key, limit in hits:
+            decision = hit_near(engines, bucket, key, limit)
+            if decision is None:  # (ready a moment ago: not reached)
+                return NOT_NEAR
+            decisions.append((bucket, decision))
+        bucket, decision = _reported(decisions)
+        return Verdict(bucket, decision, with_headers=True)
+
     async def _general_hits(self, scope: Scope, engines: Engines) -> list[Hit]:
-        token = await self._token(scope, engines)
+        return self._hits_of(scope, await self._token(scope, engines))
+
+    def _hits_of(self, scope: Scope, token: TokenInfo | None) -> list[Hit]:
         if token is None:
             return [(IP_BUCKET, _client_ip(scope), self.settings.rate_limit_ip)]
         hits = [(TOKEN_BUCKET, str(token.token_id), self.settings.rate_limit_token)]

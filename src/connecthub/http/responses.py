@@ -57,7 +57,7 @@ class PrebuiltJson:
     a weak ETag (a digest of the body, as Rails' Rack::ETag gives Mastodon's answers), all
     made once. A client whose `If-None-Match` names the ETag gets a 304 without the body."""
 
-    __slots__ = ("_head", "_not_modified", "body", "etag")
+    __slots__ = ("_head", "_not_modified", "body", "etag", "head_lines")
 
     def __init__(self, body: bytes, *, cache_control: bytes) -> None:
         self.body = body
@@ -69,12 +69,17 @@ class PrebuiltJson:
             (b"content-type", b"application/json"),
             *validators,
         ]
+        self.head_lines = header_lines(self._head)  # for a server that takes a header block
 
     def response(self, scope: Scope) -> Response:
-        wanted = _if_none_match(scope)
+        status, headers, body = self.answer(_if_none_match(scope))
+        return _Prebuilt(status, body, headers)
+
+    def answer(self, wanted: bytes | None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Status, headers and body for a client whose `If-None-Match` is `wanted`."""
         if wanted is not None and self._matches(wanted):
-            return _Prebuilt(304, b"", list(self._not_modified))
-        return _Prebuilt(200, self.body, list(self._head))
+            return 304, list(self._not_modified), b""
+        return 200, list(self._head), self.body
 
     def _matches(self, wanted: bytes) -> bool:
         return etag_matches(self.etag, wanted)

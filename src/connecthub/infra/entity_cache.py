@@ -113,6 +113,19 @@ class EntityCache:
         process) writing the same database cannot drop entries from."""
         return not isinstance(self.cache, MemoryCache)
 
+    def get_raw_near(self, kind: str, entity_id: int) -> bytes | None:
+        """`get_raw_many` for one entity when this process holds its near copy and its
+        kind's generation (no await); None otherwise (`get_raw_many` then decides)."""
+        near = self.near
+        if near is None:
+            return None
+        generation = near.get(_key(kind, "gen"))
+        value = near.get(_key(kind, entity_id))
+        if generation is None or value is None:
+            return None
+        stamp, _, payload = value.partition(b"|")
+        return payload if stamp == (generation or b"0") else None
+
     async def get_many(
         self, wanted: Mapping[str, Sequence[int]]
     ) -> dict[str, tuple[dict[int, Any], bytes]]:

@@ -76,6 +76,18 @@ class MemoryRateLimiter:
             del self._entries[k]
         return len(doomed)
 
+    def ready_near(self, bucket: str, key: str, limit: RateLimit) -> bool:
+        """Whether `hit_near` would decide this hit now (nothing counted)."""
+        now = self._clock()
+        entry = self._entries.get((bucket, key))
+        start = now // 1000 // limit.period * limit.period
+        return not (
+            entry is None
+            or entry.window != start
+            or entry.count >= limit.count
+            or entry.locked_until > now
+        )
+
     def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
         now = self._clock()
         entry = self._entries.get((bucket, key))
@@ -244,6 +256,14 @@ class RedisRateLimiter:
         self._script = redis.register_script(_HIT_SCRIPT)
         self._near: dict[tuple[str, str], _Near] = {}
         self._max_keys = max_keys
+
+    def ready_near(self, bucket: str, key: str, limit: RateLimit) -> bool:
+        """Whether `hit_near` would decide this hit now (nothing counted)."""
+        now = self._clock()
+        near = self._near.get((bucket, key))
+        if near is None or near.allowance <= 0 or now - near.synced_at >= SYNC_EVERY_MS:
+            return False
+        return near.window == _window(now, limit.period)[0]
 
     def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
         now = self._clock()

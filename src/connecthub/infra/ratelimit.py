@@ -40,6 +40,11 @@ class RateLimiter(Protocol):
         from its limit: most hits); None when it needs `hit` (which then counts it)."""
         ...
 
+    def ready_near(self, bucket: str, key: str, limit: RateLimit) -> bool:
+        """Whether `hit_near` would decide this hit now; counts nothing (a request whose
+        every bucket is decided near is answered without an await: http/edge.py)."""
+        ...
+
 
 @dataclass(frozen=True)
 class PenaltyPolicy:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from connecthub.http.deps import EnginesDep, SettingsDep, UowDep
 from connecthub.http.responses import PrebuiltJson
+from connecthub.infra.engines import Engines
 from connecthub.instance import schemas, service
 
 router = APIRouter(tags=["instance"])
@@ -36,7 +37,7 @@ def _get_with_slash(path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], 
     summary="Server information (v1, deprecated but still read by clients)",
 )
 async def instance_v1(request: Request, engines: EnginesDep) -> Response:
-    return _answer(request, await service.instance_document(engines, api_version=1), 1)
+    return (await prebuilt_document(engines, 1)).response(request.scope)
 
 
 @_get_with_slash(
@@ -45,7 +46,7 @@ async def instance_v1(request: Request, engines: EnginesDep) -> Response:
     summary="Server information",
 )
 async def instance_v2(request: Request, engines: EnginesDep) -> Response:
-    return _answer(request, await service.instance_document(engines, api_version=2), 2)
+    return (await prebuilt_document(engines, 2)).response(request.scope)
 
 
 # As Mastodon answers both documents (`expires_in 3.minutes, public: true`).
@@ -55,12 +56,51 @@ _CACHE_CONTROL = b"max-age=180, public"
 _answers: dict[int, PrebuiltJson] = {}
 
 
-def _answer(request: Request, body: bytes, api_version: int) -> Response:
-    # Rendered by the service (the response model above documents its shape).
+async def prebuilt_document(engines: Engines, api_version: int) -> PrebuiltJson:
+    """The instance document of `api_version` as it is answered. Rendered by the service
+    (the response models above document its shape); the edge layer answers a plain GET of
+    these paths with it directly (http/edge.py, PREBUILT_ROUTES in routes.py)."""
+    return _prebuilt(await service.instance_document(engines, api_version=api_version), api_version)
+
+
+def held_prebuilt(engines: Engines, api_version: int) -> PrebuiltJson | None:
+    """`prebuilt_document` when the process holds a fresh rendering (no await), else None."""
+    body = service.held_document(engines, api_version)
+    return None if body is None else _prebuilt(body, api_version)
+
+
+def _prebuilt(body: bytes, api_version: int) -> PrebuiltJson:
     held = _answers.get(api_version)
     if held is None or held.body is not body:
         held = _answers[api_version] = PrebuiltJson(body, cache_control=_CACHE_CONTROL)
-    return held.response(request.scope)
+    return held
+
+
+class _Document:
+    """One instance document for the edge layer: awaited, or held (None: render first)."""
+
+    def __init__(self, api_version: int) -> None:
+        self.api_version = api_version
+
+    async def __call__(self, engines: Engines) -> PrebuiltJson:
+        return await prebuilt_document(engines, self.api_version)
+
+    def held(self, engines: Engines) -> PrebuiltJson | None:
+        return held_prebuilt(engines, self.api_version)
+
+    def at_once(self, engines: Engines, _token: object) -> tuple[bytes, bytes] | None:
+        """The answer (head lines, body) when held: http/edge.py answers it at once."""
+        held = self.held(engines)
+        return None if held is None else (held.head_lines, held.body)
+
+
+# The paths answered from prebuilt bytes by the edge layer (with and without the slash).
+PREBUILT_DOCUMENTS = {
+    "/api/v1/instance": _Document(1),
+    "/api/v1/instance/": _Document(1),
+    "/api/v2/instance": _Document(2),
+    "/api/v2/instance/": _Document(2),
+}
 
 
 @router.get(

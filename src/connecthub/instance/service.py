@@ -71,6 +71,16 @@ def approval_required(settings: Settings) -> bool:
 _RENDERED: dict[tuple[int, int], tuple[Settings, float, bytes]] = {}
 
 
+def held_document(engines: Engines, api_version: int) -> bytes | None:
+    """`instance_document` when this process holds a rendering still fresh (no await);
+    None when it must be rendered."""
+    settings = engines.settings
+    held = _RENDERED.get((id(settings), api_version))
+    if held is not None and held[0] is settings and held[1] > monotonic():
+        return held[2]
+    return None
+
+
 async def instance_document(engines: Engines, api_version: int) -> bytes:
     """`/api/v1/instance` or `/api/v2/instance` as JSON, rendered at most once per
     INSTANCE_STATS_CACHE_SECONDS in each process. Every client fetches it at launch and

@@ -42,6 +42,16 @@ def _cache_key(token_hash: str) -> str:
     return f"token:{token_hash}"
 
 
+def authenticate_near(engines: Engines, raw_token: str) -> TokenInfo | None:
+    """The live token for `raw_token` when this process holds it near (no await); None
+    when it does not, or holds it expired (then `authenticate` decides)."""
+    near = engines.near
+    if near is None:
+        return None
+    held: TokenInfo | None = near.get(_cache_key(hash_secret(raw_token)))
+    return None if held is None or held.expired else held
+
+
 async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
     """The live token for `raw_token`, or None when unknown, revoked, expired or its
     account is suspended or disabled."""
