@@ -13,6 +13,7 @@ import { Thread } from "./screens/Thread";
 import { TimelineScreen } from "./screens/Home";
 import * as state from "./state";
 import * as store from "./lib/store";
+import { APP_SCOPE, SHARED_WITH_PUBLIC_PAGES, hasAppCookie, markSignedIn } from "./lib/paths";
 import type { Session } from "./state";
 
 function Welcome() {
@@ -41,10 +42,10 @@ function Nav() {
   );
   return (
     <nav aria-label={t("nav.label")}>
-      {link("/web/", t("nav.home"))}
-      {link("/web/local", t("nav.local"))}
-      {link("/web/notifications", t("nav.notifications"))}
-      {link("/web/settings", t("nav.settings"))}
+      {link("/", t("nav.home"))}
+      {link("/local", t("nav.local"))}
+      {link("/notifications", t("nav.notifications"))}
+      {link("/settings", t("nav.settings"))}
     </nav>
   );
 }
@@ -73,26 +74,31 @@ function SignedIn({ session, onLogout }: { session: Session; onLogout: () => voi
     <>
       <a class="skip" href="#main">{t("nav.skip")}</a>
       <header class="top">
-        <a href="/web/" class="brand">{session.instance.title}</a>
+        <a href="/" class="brand">{session.instance.title}</a>
         <Nav />
-        <a class="me" href={`/web/@${session.me.acct}`}>@{session.me.acct}</a>
+        <a class="me" href={`/@${session.me.acct}`}>@{session.me.acct}</a>
       </header>
       <FocusOnRoute />
       <main id="main" tabIndex={-1}>
         {/* A language switch renders every screen again, in the new language. */}
         <Router key={locale()}>
-          <Route path="/web/" component={() => (
+          <Route path="/" component={() => (
             <TimelineScreen session={session} path="/api/v1/timelines/home" cacheName="home" stream="user" title="nav.home" />
           )} />
-          <Route path="/web/local" component={() => (
+          <Route path="/local" component={() => (
             <TimelineScreen session={session} path="/api/v1/timelines/public?local=true" cacheName="local" stream="public:local" title="nav.local" />
           )} />
-          <Route path="/web/notifications" component={Notifications} />
-          <Route path="/web/statuses/:id" component={({ id }: { id: string }) => <Thread id={id} />} />
-          <Route path="/web/tags/:tag" component={({ tag }: { tag: string }) => <Tag tag={decodeURIComponent(tag)} />} />
-          <Route path="/web/settings" component={() => <Settings onLogout={onLogout} />} />
-          {/* /web/@alice and /web/@alice@elsewhere.example: a profile. */}
-          <Route path="/web/:handle" component={({ handle }: { handle: string }) =>
+          <Route path="/notifications" component={Notifications} />
+          <Route path="/statuses/:id" component={({ id }: { id: string }) => <Thread id={id} />} />
+          <Route path="/tags/:tag" component={({ tag }: { tag: string }) => <Tag tag={decodeURIComponent(tag)} />} />
+          <Route path="/settings" component={() => <Settings onLogout={onLogout} />} />
+          {/* /@alice/123: a post, at its public page's address (the server gives the app
+              this address while the app is signed in). */}
+          <Route path="/:handle/:id" component={({ handle, id }: { handle: string; id: string }) =>
+            handle.startsWith("@") && /^\d+$/.test(id) ? <Thread id={id} /> : <NotFound />
+          } />
+          {/* /@alice and /@alice@elsewhere.example: a profile. */}
+          <Route path="/:handle" component={({ handle }: { handle: string }) =>
             handle.startsWith("@") ? <Profile acct={decodeURIComponent(handle.slice(1))} me={session.me} /> : <NotFound />
           } />
           <Route default component={NotFound} />
@@ -115,16 +121,35 @@ export function App() {
     return () => window.removeEventListener("app-update", listener);
   }, []);
 
+  /** No session: the server's pages are shown again at the addresses it shares with the
+   * app; `/login` (the front door's "Sign in") goes straight to the authorize page. */
+  const signedOut = () => {
+    const serverThoughtSignedIn = hasAppCookie();
+    markSignedIn(false);
+    if (location.pathname === "/login") {
+      void auth.authorizeUrl().then((url) => location.assign(url));
+      return;
+    }
+    const shared = location.pathname === "/" || SHARED_WITH_PUBLIC_PAGES.test(location.pathname);
+    if (shared && serverThoughtSignedIn && navigator.onLine) {
+      // The server gave the app this address on the cookie's word; without it (once: the
+      // cookie is gone now) the server answers with its own page.
+      location.reload();
+      return;
+    }
+    setSession(null);
+  };
+
   useEffect(() => {
     (async () => {
-      if (location.pathname === "/web/callback") {
+      if (location.pathname === "/callback") {
         const params = new URLSearchParams(location.search);
         // The code leaves the address bar (and history) at once.
-        history.replaceState(null, "", "/web/");
+        history.replaceState(null, "", "/");
         await auth.completeSignIn(params);
       }
       if (!(await auth.restore())) {
-        setSession(null);
+        signedOut();
         return;
       }
       try {
@@ -133,6 +158,8 @@ export function App() {
         const account = loaded.me.source?.language;
         if (!(await store.get<string>("locale")) && isLocale(account)) setLocale(account);
         startLive(loaded.instance.configuration.urls.streaming, currentToken() ?? "");
+        markSignedIn(true);
+        if (location.pathname === "/login") history.replaceState(null, "", "/");
         setSession(loaded);
       } catch {
         // Offline with a kept session: show what is cached, with the last known session.
@@ -140,7 +167,7 @@ export function App() {
         if (kept && !navigator.onLine) setSession(kept);
         else {
           await auth.logout(null);
-          setSession(null);
+          signedOut();
         }
       }
     })();
@@ -155,15 +182,16 @@ export function App() {
     await auth.logout(currentToken());
     forgetTimelines();
     state.clear();
+    markSignedIn(false);
     setSession(null);
-    history.replaceState(null, "", "/web/");
+    history.replaceState(null, "", "/");
   };
 
   if (session === "loading") return <p class="notice">{t("common.loading")}</p>;
   return (
     // Only the app's own addresses are routed in the page; links to the server's pages
-    // (sign-up, /about, /tags/…, /@…) are followed as links.
-    <LocationProvider scope="/web/">
+    // (sign-up, /about, /auth/…, /api/…: lib/paths.ts) are followed as links.
+    <LocationProvider scope={APP_SCOPE}>
       {update && (
         <div class="update-banner" role="status">
           {t("update.available")} <button type="button" onClick={update}>{t("update.reload")}</button>

@@ -24,7 +24,7 @@ interface PendingSignIn {
 }
 
 export function redirectUri(): string {
-  return `${location.origin}/web/callback`;
+  return `${location.origin}/callback`;
 }
 
 async function registeredApp(): Promise<RegisteredApp> {
