@@ -50,6 +50,8 @@ export default defineConfig({
         navigateFallback: "/index.html",
         navigateFallbackDenylist: [SERVER_PATH, SHARED_WITH_PUBLIC_PAGES],
         cleanupOutdatedCaches: true,
+        // Web push: shows the server's pushes and opens the app on a click.
+        importScripts: ["/push-sw.js"],
       },
     }),
   ],

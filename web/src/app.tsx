@@ -13,6 +13,7 @@ import { Thread } from "./screens/Thread";
 import { TimelineScreen } from "./screens/Home";
 import * as state from "./state";
 import * as store from "./lib/store";
+import * as push from "./lib/push";
 import { APP_SCOPE, SHARED_WITH_PUBLIC_PAGES, hasAppCookie, markSignedIn } from "./lib/paths";
 import type { Session } from "./state";
 
@@ -179,6 +180,9 @@ export function App() {
 
   const logout = async () => {
     stopLive();
+    // This browser's pushes stop with the session (the server's subscription goes with
+    // the token too).
+    if (push.isSupported()) await push.unsubscribe().catch(() => undefined);
     await auth.logout(currentToken());
     forgetTimelines();
     state.clear();

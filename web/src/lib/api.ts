@@ -144,7 +144,11 @@ export interface Relationship {
 export interface Instance {
   domain: string;
   title: string;
-  configuration: { statuses: { max_characters: number }; urls: { streaming: string } };
+  configuration: {
+    statuses: { max_characters: number };
+    urls: { streaming: string };
+    vapid?: { public_key: string };
+  };
 }
 
 export interface Context {
