@@ -44,14 +44,14 @@ export default defineConfig({
       workbox: {
         // The app shell: every built file, and index.html for every route of the app.
         globPatterns: ["**/*.{js,css,html,png,webmanifest}"],
-        // Navigations to the server's own pages (sign-in, authorize, the API, /about) and to
+        // `/` is public/app-sw.js's (network first). Navigations to the server's own pages (sign-in, authorize, the API, /about) and to
         // the public pages (`/@user`, `/@user/:id`, `/tags/:tag`: the server decides who gets
         // the app there) always go to the network.
         navigateFallback: "/index.html",
-        navigateFallbackDenylist: [SERVER_PATH, SHARED_WITH_PUBLIC_PAGES],
+        navigateFallbackDenylist: [/^\/(?:[?#]|$)/, SERVER_PATH, SHARED_WITH_PUBLIC_PAGES],
         cleanupOutdatedCaches: true,
-        // Web push: shows the server's pushes and opens the app on a click.
-        importScripts: ["/push-sw.js"],
+        // `/` from the network first (the front door or the app), and web push.
+        importScripts: ["/app-sw.js"],
       },
     }),
   ],

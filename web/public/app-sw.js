@@ -1,7 +1,21 @@
-// Web push in the app's service worker (imported by the worker Workbox generates;
-// docs/web-app.md): shows what the server pushes — Mastodon's payload: title, body, icon,
-// notification_id, notification_type — and opens the app's notifications on a click.
+// The app's own part of its service worker (imported by the worker Workbox generates;
+// docs/web-app.md, ADR 00NN-c).
 /* eslint-env serviceworker */
+
+// `/` is the server's front door for a browser whose app is signed out and the app's home
+// for one signed in (the server decides by the app's cookie): online, it always comes from
+// the network; offline, the app's shell from the precache shows the cached home timeline.
+// (Workbox's navigation fallback leaves `/` alone: vite.config.ts.)
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.mode !== "navigate" || url.origin !== self.location.origin || url.pathname !== "/") return;
+  event.respondWith(
+    fetch(event.request).catch(async () => (await caches.match("/index.html", { ignoreSearch: true })) || Response.error()),
+  );
+});
+
+// Web push: shows what the server pushes — Mastodon's payload: title, body, icon,
+// notification_id, notification_type — and opens the app's notifications on a click.
 
 function notificationFromPush(data) {
   return {

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 
 type Listener = (event: Record<string, unknown>) => void;
 
-/** public/push-sw.js run in a fake worker global: its listeners, and what it called. */
+/** public/app-sw.js run in a fake worker global: its listeners, and what it called. */
 function loadWorker(windows: { url: string; focus: () => Promise<void>; navigate: (url: string) => Promise<void> }[] = []) {
   const listeners: Record<string, Listener> = {};
   const worker = {
@@ -13,7 +13,7 @@ function loadWorker(windows: { url: string; focus: () => Promise<void>; navigate
     registration: { showNotification: vi.fn(async () => undefined) },
     clients: { matchAll: vi.fn(async () => windows), openWindow: vi.fn(async () => null) },
   };
-  const code = readFileSync(join(process.cwd(), "public", "push-sw.js"), "utf8");
+  const code = readFileSync(join(process.cwd(), "public", "app-sw.js"), "utf8");
   new Function("self", code)(worker);
   return { listeners, worker };
 }
@@ -23,6 +23,36 @@ async function dispatch(listener: Listener, event: Record<string, unknown>) {
   listener({ ...event, waitUntil: (promise: Promise<unknown>) => (pending = promise) });
   await pending;
 }
+
+describe("the service worker's front page", () => {
+  const navigate = (url: string) => ({ request: { url, mode: "navigate" } });
+
+  it("takes / from the network, and the precached shell when offline", async () => {
+    const { listeners } = loadWorker();
+    const page = new Response("front door");
+    vi.stubGlobal("fetch", vi.fn(async () => page));
+    let answer: Promise<Response> | undefined;
+    listeners.fetch!({ ...navigate("https://social.example/"), respondWith: (r: Promise<Response>) => (answer = r) });
+    expect(await answer).toBe(page);
+
+    const shell = new Response("shell");
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("offline"))));
+    const match = vi.fn(async () => shell);
+    vi.stubGlobal("caches", { match });
+    listeners.fetch!({ ...navigate("https://social.example/?x=1"), respondWith: (r: Promise<Response>) => (answer = r) });
+    expect(await answer).toBe(shell);
+    expect(match).toHaveBeenCalledWith("/index.html", { ignoreSearch: true });
+  });
+
+  it("leaves every other request to Workbox", () => {
+    const { listeners } = loadWorker();
+    const respondWith = vi.fn();
+    listeners.fetch!({ ...navigate("https://social.example/local"), respondWith });
+    listeners.fetch!({ request: { url: "https://social.example/", mode: "cors" }, respondWith });
+    listeners.fetch!({ ...navigate("https://elsewhere.example/"), respondWith });
+    expect(respondWith).not.toHaveBeenCalled();
+  });
+});
 
 describe("the service worker's push handling", () => {
   it("shows the server's push as a notification, one per notification id", async () => {
