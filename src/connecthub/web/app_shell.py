@@ -234,6 +234,7 @@ _ALWAYS_SERVERS = frozenset(
         "web",
         "system",
         "docs",
+        "redoc",
         "openapi.json",
         "favicon.ico",
         "robots.txt",

@@ -5,7 +5,7 @@
 // checks every server route's first segment is here, or is shared with a public page).
 export const SERVER_SEGMENTS = [
   "api", "auth", "oauth", ".well-known", "about", "static", "health", "metrics", "nodeinfo",
-  "users", "web", "system", "docs", "openapi.json", "favicon.ico", "robots.txt",
+  "users", "web", "system", "docs", "redoc", "openapi.json", "favicon.ico", "robots.txt",
   "privacy-policy", "terms-of-service",
 ] as const;
 
