@@ -17,13 +17,10 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS web
 # Behind a TLS-intercepting proxy the build mounts the machine's CA bundle here
 # (deploy/image/build.sh); node reads it besides its own.
-ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
-    npm_config_update_notifier=false \
-    npm_config_fund=false \
-    npm_config_audit=false
 WORKDIR /opt/web
 COPY web/package.json web/package-lock.json ./
-RUN npm ci
+RUN NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+    npm ci --no-audit --no-fund --no-update-notifier
 COPY web/index.html web/tsconfig.json web/vite.config.ts ./
 COPY web/src ./src
 COPY web/public ./public
