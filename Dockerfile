@@ -8,6 +8,24 @@
 # The base is a pinned tag (a digest at release time); checkov cannot read a tag through ARG.
 # checkov:skip=CKV_DOCKER_7:PYTHON_IMAGE defaults to the versioned python:3.11-slim-bookworm
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# The web app's build stage (web/, docs/web-app.md): Node 20 and npm.
+# checkov:skip=CKV_DOCKER_7:NODE_IMAGE defaults to the versioned node:20-bookworm-slim
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# The web app: installed from its lock file and built (hashed names, .br and .gz copies);
+# only web/dist goes into the image.
+FROM ${NODE_IMAGE} AS web
+# Behind a TLS-intercepting proxy the build mounts the machine's CA bundle here
+# (deploy/image/build.sh); node reads it besides its own.
+WORKDIR /opt/web
+COPY web/package.json web/package-lock.json ./
+RUN NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+    npm ci --no-audit --no-fund --no-update-notifier
+COPY web/index.html web/tsconfig.json web/vite.config.ts ./
+COPY web/src ./src
+COPY web/public ./public
+COPY web/scripts ./scripts
+RUN npm run build
 
 FROM ${PYTHON_IMAGE} AS build
 ARG UV_VERSION=0.13.9
@@ -45,10 +63,12 @@ RUN groupadd --system --gid 10001 connecthub \
        --shell /usr/sbin/nologin connecthub \
     && install -d -o connecthub -g connecthub -m 0750 /var/lib/connecthub
 COPY --from=build --chown=root:root /opt/connecthub /opt/connecthub
+COPY --from=web --chown=root:root /opt/web/dist /opt/connecthub/web
 ENV PATH=/opt/connecthub/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     CONNECTHUB_MIGRATIONS_DIR=/opt/connecthub/migrations \
+    WEB_APP_DIR=/opt/connecthub/web \
     ENVIRONMENT=production \
     HOST=0.0.0.0 \
     PORT=8000 \

@@ -1,11 +1,12 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from "vite";
 import { VitePWA } from "vite-plugin-pwa";
+import { SERVER_PATH, SHARED_WITH_PUBLIC_PAGES } from "./src/lib/paths";
 
-// The app is served by ConnectHub under /web/ (docs/web-app.md); every asset name carries
-// its content hash, so the server can mark them immutable.
+// The app is served by ConnectHub at the root (docs/web-app.md, ADR 0054); every asset
+// name carries its content hash, so the server can mark them immutable.
 export default defineConfig({
-  base: "/web/",
+  base: "/",
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
   build: {
     target: "es2020",
@@ -29,23 +30,28 @@ export default defineConfig({
       manifest: {
         name: "ConnectHub",
         short_name: "ConnectHub",
-        start_url: "/web/",
-        scope: "/web/",
+        start_url: "/",
+        scope: "/",
         display: "standalone",
         background_color: "#ffffff",
         theme_color: "#2b5cd6",
         icons: [
-          { src: "/web/icon-192.png", sizes: "192x192", type: "image/png" },
-          { src: "/web/icon-512.png", sizes: "512x512", type: "image/png" },
-          { src: "/web/icon-512.png", sizes: "512x512", type: "image/png", purpose: "maskable" },
+          { src: "/icon-192.png", sizes: "192x192", type: "image/png" },
+          { src: "/icon-512.png", sizes: "512x512", type: "image/png" },
+          { src: "/icon-512.png", sizes: "512x512", type: "image/png", purpose: "maskable" },
         ],
       },
       workbox: {
         // The app shell: every built file, and index.html for every route of the app.
         globPatterns: ["**/*.{js,css,html,png,webmanifest}"],
-        navigateFallback: "/web/index.html",
-        navigateFallbackAllowlist: [/^\/web\//],
+        // `/` is public/app-sw.js's (network first). Navigations to the server's own pages (sign-in, authorize, the API, /about) and to
+        // the public pages (`/@user`, `/@user/:id`, `/tags/:tag`: the server decides who gets
+        // the app there) always go to the network.
+        navigateFallback: "/index.html",
+        navigateFallbackDenylist: [/^\/(?:[?#]|$)/, SERVER_PATH, SHARED_WITH_PUBLIC_PAGES],
         cleanupOutdatedCaches: true,
+        // `/` from the network first (the front door or the app), and web push.
+        importScripts: ["/app-sw.js"],
       },
     }),
   ],

@@ -4,23 +4,26 @@
 //
 //   cd bench/web && npm ci && BASE_URL=http://127.0.0.1:8000 node run.mjs
 //
-// It signs up a fresh account on the server's page, signs the app in through the
-// authorize page, writes a few posts, then runs Lighthouse in the same browser without
-// clearing its storage (the app's token is in IndexedDB). CHROME_PATH: /usr/bin/chromium.
+// It signs up a fresh account on the server's page, signs the app in from the front door
+// (`/login`, then the authorize page), writes a few posts, then runs Lighthouse on the
+// home timeline (`/`) in the same browser without clearing its storage (the app's token is
+// in IndexedDB, its cookie tells the server to answer `/` with the app), and on the public
+// status page in a second browser that never signed in (what visitors, crawlers and link
+// previews get). CHROME_PATH: /usr/bin/chromium; DEBUG_PORT (9333) and the next port are
+// the two browsers' debugging ports.
 import { execFileSync } from "node:child_process";
 import lighthouse from "lighthouse";
 import puppeteer from "puppeteer-core";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8000";
 const CHROME = process.env.CHROME_PATH ?? "/usr/bin/chromium";
-const PORT = 9333;
+const PORT = Number(process.env.DEBUG_PORT ?? 9333);
 const user = `bench${Date.now().toString(36)}`;
 
-const browser = await puppeteer.launch({
-  executablePath: CHROME,
-  headless: true,
-  args: [`--remote-debugging-port=${PORT}`, "--no-sandbox"],
-});
+const launch = (port) =>
+  puppeteer.launch({ executablePath: CHROME, headless: true, args: [`--remote-debugging-port=${port}`, "--no-sandbox"] });
+const browser = await launch(PORT);
+const visitor = await launch(PORT + 1);
 try {
   const page = await browser.newPage();
   await page.goto(`${BASE}/auth/sign_up`);
@@ -31,9 +34,9 @@ try {
   await page.$eval("#date_of_birth", (el) => (el.value = "1990-01-01"));
   await page.click("#agreement");
   await Promise.all([page.waitForNavigation(), page.click("form[action='/auth/sign_up'] button[type=submit]")]);
-  await page.goto(`${BASE}/web/`);
-  await page.waitForSelector(".welcome button");
-  await Promise.all([page.waitForNavigation(), page.click(".welcome button")]);
+  await page.goto(`${BASE}/`);
+  await Promise.all([page.waitForNavigation(), page.click("a[href='/login']")]);
+  if (!page.url().includes("/oauth/authorize")) await page.waitForNavigation();
   await Promise.all([page.waitForNavigation(), page.click("button[value=approve]")]);
   await page.waitForSelector("form.compose textarea");
   for (let n = 1; n <= 5; n += 1) {
@@ -45,17 +48,17 @@ try {
   await page.close();
 
   const pages = [
-    ["home timeline (signed in)", `${BASE}/web/`],
-    ["public status page", `${BASE}/@${user}/${statusId}`],
+    ["home timeline (signed in)", `${BASE}/`, PORT],
+    ["public status page (visitor)", `${BASE}/@${user}/${statusId}`, PORT + 1],
   ];
-  for (const [name, url] of pages) {
+  for (const [name, url, port] of pages) {
     const status = await fetch(url).then((r) => r.status);
     if (status !== 200) {
       console.log(`${name}: ${url} answered ${status}; not measured`);
       continue;
     }
     const result = await lighthouse(url, {
-      port: PORT,
+      port,
       output: "json",
       logLevel: "error",
       disableStorageReset: true,
@@ -78,6 +81,7 @@ try {
   }
 } finally {
   await browser.close();
+  await visitor.close();
 }
 const web = new URL("../../web/", import.meta.url).pathname;
 console.log(execFileSync("node", ["scripts/size.mjs"], { cwd: web, encoding: "utf8" }).trim());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the image with podman where no container registry is reachable, and smoke-tests it:
 # the base is made from Debian packages (mmdebstrap: Python 3.11, venv, CA certificates)
-# and imported as a local image, then the Dockerfile builds on it. Where a registry is
+# and imported as a local image (and one with Node 20 and npm for the web app's stage), then
+# the Dockerfile builds on them. Where a registry is
 # reachable, `docker build .` (or `podman build .`) uses python:3.11-slim-bookworm instead.
 #
 #   deploy/image/build.sh                 # build localhost/connecthub:dev, then smoke-test it
@@ -11,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 BASE="${BASE:-localhost/connecthub-base:3.11-bookworm}"
+# The web app's build stage: Node 20 and npm (Debian trixie's packages; bookworm has 18).
+NODE_BASE="${NODE_BASE:-localhost/connecthub-node:20-trixie}"
 TAG="${TAG:-localhost/connecthub:dev}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 work="$(mktemp -d)"
@@ -21,6 +24,13 @@ if ! podman image exists "$BASE"; then
   mmdebstrap --variant=minbase --include=python3.11,python3.11-venv,python3-venv,ca-certificates \
     bookworm "$work/rootfs.tar" "$MIRROR"
   podman import --change 'CMD ["/bin/bash"]' "$work/rootfs.tar" "$BASE"
+fi
+if ! podman image exists "$NODE_BASE"; then
+  echo "node image $NODE_BASE from Debian trixie packages"
+  mmdebstrap --variant=minbase --include=nodejs,npm,ca-certificates \
+    trixie "$work/node-rootfs.tar" "$MIRROR"
+  podman import --change 'CMD ["/bin/bash"]' "$work/node-rootfs.tar" "$NODE_BASE"
+  rm -f "$work/node-rootfs.tar"
 fi
 
 mounts=()
@@ -35,6 +45,7 @@ fi
 # cgroups in hybrid mode, for one).
 podman build --format docker --isolation=chroot --network=host "${mounts[@]}" \
   --build-arg PYTHON_IMAGE="$BASE" \
+  --build-arg NODE_IMAGE="$NODE_BASE" \
   --build-arg REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   --build-arg VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)" \
   -t "$TAG" .

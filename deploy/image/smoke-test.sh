@@ -90,6 +90,12 @@ echo "ready:    $(fetch "http://127.0.0.1:$PORT/health/ready")"
 echo "live:     $(fetch "http://127.0.0.1:$LIVENESS/health/live")"
 instance="$(fetch "http://127.0.0.1:$PORT/api/v1/instance")"
 python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert d["uri"], d; print("instance:", d["uri"], d["version"])' "$instance"
+# The web app is in the image: its shell at an app address, its hashed assets immutable.
+# (a longer wait: the first request lists the build, on a machine that may be busy)
+shell="$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode())' "http://127.0.0.1:$PORT/notifications")"
+case "$shell" in *'<div id="app">'*) echo "web app: served" ;; *) echo "smoke test: no web app"; exit 1 ;; esac
+asset="$(printf '%s' "$shell" | sed -n 's/.*src="\(\/assets\/[^"]*\.js\)".*/\1/p' | head -1)"
+python3 -c 'import sys, urllib.request; r = urllib.request.urlopen(sys.argv[1], timeout=30); assert "immutable" in r.headers["Cache-Control"], r.headers; print("web asset:", sys.argv[1].rsplit("/", 1)[1], r.headers["Cache-Control"])' "http://127.0.0.1:$PORT$asset"
 [ -s "$data/connecthub.db" ] || { echo "smoke test: no database in the data volume"; exit 1; }
 if in_container touch /opt/connecthub/probe 2>/dev/null; then
   echo "smoke test: the image's files are writable"; exit 1

@@ -127,7 +127,7 @@ class Settings(BaseSettings):
     # How long user and post counts shown by the instance endpoints may lag (0: never cached).
     instance_stats_cache_seconds: int = Field(default=60, ge=0, le=86_400)
 
-    # The first-party web app's build (web/dist, made by `make run`), served at /web/
+    # The first-party web app's build (web/dist, made by `make run`), served at /
     # (docs/web-app.md). Empty: the checkout's web/dist.
     web_app_dir: str = ""
 

@@ -43,6 +43,7 @@ from connecthub.streaming.endpoints import router as streaming_router
 from connecthub.streaming.presence_endpoints import router as presence_router
 from connecthub.strikes.endpoints import router as strikes_router
 from connecthub.timelines.endpoints import router as timelines_router
+from connecthub.web.app_shell import fallback_router as web_app_fallback_router
 from connecthub.web.app_shell import router as web_app_router
 from connecthub.web.endpoints import router as web_router
 from connecthub.web_auth.endpoints import router as accounts_web_router
@@ -51,7 +52,8 @@ from connecthub.webfinger.endpoints import router as webfinger_router
 
 # Routing tries every route of every router included before the match, in order (a good
 # part of a timeline read's CPU), so the hottest reads come right after the tiny probe and
-# instance routers. No two routers' paths overlap, so the order changes nothing else.
+# instance routers. No two routers' paths overlap (but the web app's catch-all, which
+# comes last and steps aside for the server's own paths), so the order changes nothing else.
 _DOMAIN_ROUTERS = (
     ops_router,
     instance_router,
@@ -94,6 +96,8 @@ _DOMAIN_ROUTERS = (
     audit_router,
     denylists_router,
     public_pages_router,
+    # Last: the web app's shell for every address no other route answers (web/app_shell.py).
+    web_app_fallback_router,
 )
 
 # FastAPI compiles an included router's routes (parameter models, response fields) on its

@@ -80,7 +80,7 @@ def assert_error_response(response: httpx.Response, status: int) -> dict[str, ob
 
 
 async def test_unknown_route_is_a_json_404(client: httpx.AsyncClient) -> None:
-    response = await client.get("/no/such/route")
+    response = await client.get("/api/no/such/route")
     body = assert_error_response(response, 404)
     assert body == {"error": "Record not found"}
 

@@ -162,7 +162,7 @@ async def test_server_access_log_is_json_with_the_request_id(test_env: Any) -> N
         for request_id in ("live-1", "live-2"):
             response = httpx.get(f"{server.url}/health/live", headers={"X-Request-Id": request_id})
             assert response.headers["x-request-id"] == request_id
-        generated = httpx.get(f"{server.url}/no/such/page").headers["x-request-id"]
+        generated = httpx.get(f"{server.url}/api/no/such/page").headers["x-request-id"]
     finally:
         stop_process(server.process)
     output = server.logs()

@@ -48,7 +48,7 @@ def assert_security_headers(response: httpx.Response) -> None:
         ("GET", "/health/ready", 200),
         ("GET", "/metrics", 200),
         ("GET", "/api/v1/test-echo", 200),
-        ("GET", "/no/such/page", 404),
+        ("GET", "/api/no/such/page", 404),
         ("DELETE", "/health/live", 405),
         ("GET", "/test/boom", 500),
     ],

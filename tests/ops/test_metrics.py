@@ -74,7 +74,8 @@ async def test_requests_are_counted_by_route_template(
     for item_id in (1, 2, 3):
         assert (await client.get(f"/test/metric-items/{item_id}")).status_code == 200
     assert (await client.get("/test/metric-items/oops")).status_code == 422
-    assert (await client.get("/no/such/page/9876")).status_code == 404
+    # (under /api: any other unknown address is the web app's shell, web/app_shell.py)
+    assert (await client.get("/api/no/such/page/9876")).status_code == 404
 
     text = (await client.get("/metrics")).text
     template = {"route": "/test/metric-items/{item_id}", "method": "GET"}

@@ -20,13 +20,15 @@ async function signUpAndSignIn(browser: Browser, username: string): Promise<Page
   await page.check("#agreement");
   await Promise.all([page.waitForURL(/\/auth\/sign_in/), page.click("form[action='/auth/sign_up'] button[type=submit]")]);
 
-  await page.goto("/web/");
+  // Signed out, `/` is the server's front door (ADR 0054); any other address of the app
+  // shows its welcome screen.
+  await page.goto("/local");
   await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
   if (username.startsWith("alice")) await shoot(page, "welcome-en");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/oauth\/authorize/);
   await page.click("button[value=approve]");
-  await page.waitForURL(/\/web\/$/);
+  await page.waitForURL(/\/$/);
   await expect(page.getByRole("link", { name: `@${username}` })).toBeVisible();
   return page;
 }
@@ -51,7 +53,7 @@ test("sign in with PKCE, live delivery, Indonesian, offline post sent once", asy
   expect(alice.url()).not.toMatch(/token|code=/);
 
   // Bob follows Alice from her profile.
-  await bob.goto(`/web/@alice${run}`);
+  await bob.goto(`/@alice${run}`);
   await bob.getByRole("button", { name: "Follow" }).click();
   await expect(bob.getByRole("button", { name: "Unfollow" })).toBeVisible();
   await shoot(bob, "profile-en");

@@ -26,7 +26,7 @@ export async function shoot(page: Page, name: string): Promise<void> {
 /** Through the app's Sign in button and the server's authorize page (already signed in to
  * the server's pages, or signing in there with e-mail and password). */
 export async function signInToApp(page: Page, email?: string): Promise<void> {
-  await page.goto("/web/");
+  await page.goto("/");
   await page.getByRole("button", { name: "Sign in" }).click();
   await approve(page, email);
 }

@@ -8,7 +8,7 @@ import { approve, cli, PASSWORD, png, shoot, signInToApp, signUp, tokenOf, totp 
 const run = `s${Date.now().toString(36)}`;
 
 async function post(page: Page, text: string): Promise<void> {
-  await page.goto("/web/");
+  await page.goto("/");
   await page.getByLabel("Text of your post").fill(text);
   await page.getByRole("button", { name: "Post", exact: true }).click();
   await expect(page.locator(".status", { hasText: text }).first()).toBeVisible();
@@ -26,7 +26,7 @@ async function tour(page: Page, lang: "en" | "id", screens: [string, string][]):
 }
 
 async function chooseLanguage(page: Page, lang: "en" | "id"): Promise<void> {
-  await page.goto("/web/settings");
+  await page.goto("/settings");
   await page.locator("select").first().selectOption(lang);
   await expect(page.locator("html")).toHaveAttribute("lang", lang);
 }
@@ -59,7 +59,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   const tagLink = bob.getByRole("link", { name: `#teh${run}` });
   await expect(tagLink).toBeVisible();
   await tagLink.click();
-  await expect(bob).toHaveURL(new RegExp(`/web/tags/teh${run}$`));
+  await expect(bob).toHaveURL(new RegExp(`/tags/teh${run}$`));
   await expect(bob.locator(".status", { hasText: tagged })).toBeVisible();
 
   // Bookmark it, favourite it; both lists show it.
@@ -94,7 +94,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(bob.locator(".status", { hasText: listed })).toBeVisible();
 
   // A filter that warns: Alice's matching post is folded behind its title in Bob's home.
-  await bob.goto("/web/filters");
+  await bob.goto("/filters");
   await bob.getByRole("link", { name: "New filter" }).click();
   await bob.getByLabel("Title", { exact: true }).fill("No spoilers");
   await bob.getByLabel("Word or phrase 1").fill(`spoiler${run}`);
@@ -102,25 +102,25 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(bob.getByRole("link", { name: "No spoilers" })).toBeVisible();
   const spoiler = `The ending of the film spoiler${run}`;
   await post(alice, spoiler);
-  await bob.goto("/web/");
+  await bob.goto("/");
   const warned = bob.locator(".status.filtered", { hasText: "Hidden by your filter “No spoilers”." });
   await expect(warned).toBeVisible();
   await expect(bob.getByText(spoiler)).toHaveCount(0);
   await warned.getByRole("button", { name: "Show anyway" }).click();
   await expect(bob.locator(".status", { hasText: spoiler })).toBeVisible();
   // Set to hide, the post is gone.
-  await bob.goto("/web/filters");
+  await bob.goto("/filters");
   await bob.getByRole("link", { name: "No spoilers" }).click();
   await bob.getByLabel(/^Hide/).check();
   await bob.getByRole("button", { name: "Save" }).click();
   await expect(bob.getByRole("link", { name: "No spoilers" })).toBeVisible();
-  await bob.goto("/web/");
+  await bob.goto("/");
   await expect(bob.locator(".status", { hasText: listed })).toBeVisible();
   await expect(bob.locator(".status", { hasText: `spoiler${run}` })).toHaveCount(0);
   await expect(bob.locator(".status.filtered")).toHaveCount(0);
 
   // Profile: a new name and an avatar; the profile shows the name.
-  await bob.goto("/web/settings");
+  await bob.goto("/settings");
   await bob.getByRole("link", { name: "Profile" }).click();
   await bob.getByLabel("Display name").fill(`Bobby ${run}`);
   await bob.getByLabel("About you (bio)").fill("Tea and trains.");
@@ -133,12 +133,12 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   const avatar = bob.getByRole("img", { name: "Your avatar" });
   await expect(avatar).not.toHaveAttribute("src", /missing\.png|^blob:/);
   await expect.poll(() => avatar.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0))).toBeGreaterThan(0);
-  await bob.goto(`/web/@bob${run}`);
+  await bob.goto(`/@bob${run}`);
   await expect(bob.getByRole("heading", { name: `Bobby ${run}` })).toBeVisible();
   await expect(bob.locator(".fields")).toContainText("Bandung");
 
   // Two-factor: the QR code and the key, confirmed with a code; the recovery codes once.
-  await bob.goto("/web/settings/security");
+  await bob.goto("/settings/security");
   await bob.getByRole("button", { name: "Set up two-factor sign-in" }).click();
   await expect(bob.getByRole("img", { name: "QR code for your authenticator app" })).toHaveAttribute("src", /^data:image\/svg\+xml/);
   const secret = (await bob.locator("code.secret").innerText()).replace(/\s/g, "");
@@ -155,7 +155,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
 
   // The next sign-in asks for a code (a recovery code here), then the app gets a second session.
   const second = await (await browser.newContext({ locale: "en-US" })).newPage();
-  await second.goto("/web/");
+  await second.goto("/");
   await second.getByRole("button", { name: "Sign in" }).click();
   await second.waitForURL(/\/oauth\/authorize/);
   await second.fill("#email", `bob${run}@example.com`);
@@ -169,7 +169,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(second.getByRole("link", { name: `@bob${run}` })).toBeVisible();
 
   // Sessions: the other one is signed out from here; that browser is back at the welcome screen.
-  await bob.goto("/web/settings/sessions");
+  await bob.goto("/settings/sessions");
   await expect(bob.getByText("(this one)")).toBeVisible();
   const revoke = bob.getByRole("button", { name: /^Sign out the session of ConnectHub Web/ });
   await expect(revoke).toHaveCount(1);
@@ -215,39 +215,39 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(mod.getByText("The account is suspended.")).toBeVisible();
   await expect(mod.getByRole("button", { name: "Lift the suspension" })).toBeVisible();
   expect((await request.get(`/api/v1/accounts/lookup?acct=alice${run}`)).status()).toBe(404);
-  await mod.goto(`/web/admin/reports/${report.id}`);
+  await mod.goto(`/admin/reports/${report.id}`);
   await mod.getByRole("button", { name: "Mark as resolved" }).click();
   await expect(mod.getByText("The report is resolved; the reporter is told.")).toBeVisible();
-  await mod.goto("/web/admin/reports");
+  await mod.goto("/admin/reports");
   await expect(mod.getByRole("link", { name: `Report #${report.id} about @alice${run}` })).toHaveCount(0);
-  await mod.goto("/web/admin/accounts?status=suspended");
+  await mod.goto("/admin/accounts?status=suspended");
   await expect(mod.getByRole("link", { name: `@alice${run}` })).toBeVisible();
 
   // Every screen in both languages, checked and shot.
   const bobScreens: [string, string][] = [
-    ["search", `/web/search?q=bob${run}`],
-    ["bookmarks", "/web/bookmarks"],
-    ["favourites", "/web/favourites"],
-    ["lists", "/web/lists"],
+    ["search", `/search?q=bob${run}`],
+    ["bookmarks", "/bookmarks"],
+    ["favourites", "/favourites"],
+    ["lists", "/lists"],
     ["list-edit", new URL(listEdit).pathname],
     ["list", listPath],
-    ["filters", "/web/filters"],
-    ["filter-new", "/web/filters/new"],
-    ["settings-index", "/web/settings"],
-    ["settings-profile", "/web/settings/profile"],
-    ["settings-privacy", "/web/settings/privacy"],
-    ["settings-posting", "/web/settings/posting"],
-    ["settings-security", "/web/settings/security"],
-    ["settings-sessions", "/web/settings/sessions"],
-    ["settings-export", "/web/settings/export"],
-    ["settings-delete", "/web/settings/delete"],
+    ["filters", "/filters"],
+    ["filter-new", "/filters/new"],
+    ["settings-index", "/settings"],
+    ["settings-profile", "/settings/profile"],
+    ["settings-privacy", "/settings/privacy"],
+    ["settings-posting", "/settings/posting"],
+    ["settings-security", "/settings/security"],
+    ["settings-sessions", "/settings/sessions"],
+    ["settings-export", "/settings/export"],
+    ["settings-delete", "/settings/delete"],
   ];
   const modScreens: [string, string][] = [
-    ["admin-reports", "/web/admin/reports?resolved=true"],
-    ["admin-report", `/web/admin/reports/${report.id}`],
-    ["admin-accounts", "/web/admin/accounts"],
-    ["admin-held", "/web/admin/held"],
-    ["admin-account", `/web/admin/accounts/${aliceAccount.id}`],
+    ["admin-reports", "/admin/reports?resolved=true"],
+    ["admin-report", `/admin/reports/${report.id}`],
+    ["admin-accounts", "/admin/accounts"],
+    ["admin-held", "/admin/held"],
+    ["admin-account", `/admin/accounts/${aliceAccount.id}`],
   ];
   await tour(bob, "en", bobScreens);
   await tour(mod, "en", modScreens);
@@ -259,7 +259,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await chooseLanguage(bob, "en");
 
   // Privacy: hiding presence is kept.
-  await bob.goto("/web/settings/privacy");
+  await bob.goto("/settings/privacy");
   await bob.getByLabel("Hide when I am online").check();
   await bob.getByRole("button", { name: "Save" }).click();
   await expect(bob.getByText("Saved.")).toBeVisible();
@@ -267,14 +267,14 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   expect(await presence.json()).toEqual({ hide_presence: true });
 
   // Data export: requested, listed.
-  await bob.goto("/web/settings/export");
+  await bob.goto("/settings/export");
   await bob.getByRole("button", { name: "Request an archive" }).click();
   await expect(bob.locator(".session-row").first()).toBeVisible();
 
   // Account deletion needs the password (and a code, with two-factor on), then signs out.
   const carol = await signUp(browser, `carol${run}`);
   const carolToken = await tokenOf(carol);
-  await carol.goto("/web/settings/delete");
+  await carol.goto("/settings/delete");
   await carol.getByLabel("Your password").fill("not the password at all");
   await carol.getByLabel("I understand that this is permanent").check();
   await carol.getByRole("button", { name: "Delete my account" }).click();

@@ -16,7 +16,7 @@ export async function signUpAndSignIn(browser: Browser, username: string): Promi
   await page.fill("#date_of_birth", "1990-01-01");
   await page.check("#agreement");
   await Promise.all([page.waitForURL(/\/auth\/sign_in/), page.click("form[action='/auth/sign_up'] button[type=submit]")]);
-  await page.goto("/web/");
+  await page.goto("/");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/oauth\/authorize/);
   await page.click("button[value=approve]");

@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 const DIST = new URL("../dist/", import.meta.url);
 const BUDGET_GZIP_KB = 120;
 const html = readFileSync(new URL("index.html", DIST), "utf8");
-const entries = [...html.matchAll(/<(?:script[^>]+src|link[^>]+rel="modulepreload"[^>]+href)="\/web\/([^"]+\.js)"/g)].map(
+const entries = [...html.matchAll(/<(?:script[^>]+src|link[^>]+rel="modulepreload"[^>]+href)="\/([^"]+\.js)"/g)].map(
   (m) => m[1],
 );
 const seen = new Set();
@@ -20,6 +20,10 @@ while (queue.length) {
   for (const m of code.matchAll(/(?:^|[;\s}])import\s*(?:[^"'()]*?from\s*)?["']\.\/([^"']+\.js)["']/g)) {
     queue.push(`assets/${m[1]}`);
   }
+}
+if (seen.size === 0) {
+  console.error("initial JS: no script found in dist/index.html");
+  process.exit(1);
 }
 let raw = 0;
 let gzip = 0;

@@ -30,6 +30,8 @@ function PublicScreen({ session }: { session: Session }) {
 import * as state from "./state";
 import * as store from "./lib/store";
 import * as unread from "./lib/unread";
+import * as push from "./lib/push";
+import { APP_SCOPE, SHARED_WITH_PUBLIC_PAGES, hasAppCookie, markSignedIn } from "./lib/paths";
 import type { Session } from "./state";
 
 // Screens opened less often load as their own chunks.
@@ -72,7 +74,7 @@ function Nav({ me }: { me: Account }) {
   const [unreadCount, setUnread] = useState(unread.count());
   useEffect(() => unread.subscribe(() => setUnread(unread.count())), []);
   const link = (href: string, label: string, badge = 0) => (
-    <a href={href} aria-current={path === href || (href !== "/web/" && path.startsWith(`${href}/`)) ? "page" : undefined}>
+    <a href={href} aria-current={path === href || (href !== "/" && path.startsWith(`${href}/`)) ? "page" : undefined}>
       {label}
       {badge > 0 && (
         <>
@@ -85,17 +87,17 @@ function Nav({ me }: { me: Account }) {
   );
   return (
     <nav aria-label={t("nav.label")}>
-      {link("/web/", t("nav.home"))}
-      {link("/web/local", t("nav.local"))}
-      {link("/web/public", t("nav.public"))}
-      {link("/web/notifications", t("nav.notifications"))}
-      {link("/web/messages", t("nav.messages"), unreadCount)}
-      {link("/web/search", t("nav.search"))}
-      {link("/web/lists", t("nav.lists"))}
-      {link("/web/bookmarks", t("nav.bookmarks"))}
-      {link("/web/favourites", t("nav.favourites"))}
-      {link("/web/settings", t("nav.settings"))}
-      {isModerator(me) && link("/web/admin", t("nav.moderation"))}
+      {link("/", t("nav.home"))}
+      {link("/local", t("nav.local"))}
+      {link("/public", t("nav.public"))}
+      {link("/notifications", t("nav.notifications"))}
+      {link("/messages", t("nav.messages"), unreadCount)}
+      {link("/search", t("nav.search"))}
+      {link("/lists", t("nav.lists"))}
+      {link("/bookmarks", t("nav.bookmarks"))}
+      {link("/favourites", t("nav.favourites"))}
+      {link("/settings", t("nav.settings"))}
+      {isModerator(me) && link("/admin", t("nav.moderation"))}
     </nav>
   );
 }
@@ -125,49 +127,54 @@ function SignedIn({ session, onLogout, onAccount }: { session: Session; onLogout
     <>
       <a class="skip" href="#main">{t("nav.skip")}</a>
       <header class="top">
-        <a href="/web/" class="brand">{session.instance.title}</a>
+        <a href="/" class="brand">{session.instance.title}</a>
         <Nav me={session.me} />
-        <a class="me" href={`/web/@${session.me.acct}`}>@{session.me.acct}</a>
+        <a class="me" href={`/@${session.me.acct}`}>@{session.me.acct}</a>
       </header>
       <FocusOnRoute />
       <main id="main" tabIndex={-1}>
         {/* A language switch renders every screen again, in the new language. */}
         <Router key={locale()}>
-          <Route path="/web/" component={() => (
+          <Route path="/" component={() => (
             <TimelineScreen session={session} path="/api/v1/timelines/home" cacheName="home" stream="user" title="nav.home" />
           )} />
-          <Route path="/web/local" component={() => (
+          <Route path="/local" component={() => (
             <TimelineScreen session={session} path="/api/v1/timelines/public?local=true" cacheName="local" stream="public:local" title="nav.local" />
           )} />
-          <Route path="/web/public" component={() => <PublicScreen session={session} />} />
-          <Route path="/web/notifications" component={Notifications} />
-          <Route path="/web/messages" component={Messages} />
-          <Route path="/web/messages/to/:acct" component={({ acct }: { acct: string }) => <Chat to={decodeURIComponent(acct)} />} />
-          <Route path="/web/messages/:id" component={({ id }: { id: string }) => <Chat id={id} />} />
-          <Route path="/web/follow_requests" component={FollowRequests} />
-          <Route path="/web/statuses/:id" component={({ id }: { id: string }) => <Thread id={id} />} />
-          <Route path="/web/tags/:tag" component={({ tag }: { tag: string }) => <Tag tag={decodeURIComponent(tag)} />} />
-          <Route path="/web/settings" component={() => <Settings onLogout={onLogout} />} />
-          <Route path="/web/settings/:section" component={({ section }: { section: string }) => (
+          <Route path="/public" component={() => <PublicScreen session={session} />} />
+          <Route path="/notifications" component={Notifications} />
+          <Route path="/messages" component={Messages} />
+          <Route path="/messages/to/:acct" component={({ acct }: { acct: string }) => <Chat to={decodeURIComponent(acct)} />} />
+          <Route path="/messages/:id" component={({ id }: { id: string }) => <Chat id={id} />} />
+          <Route path="/follow_requests" component={FollowRequests} />
+          <Route path="/statuses/:id" component={({ id }: { id: string }) => <Thread id={id} />} />
+          <Route path="/tags/:tag" component={({ tag }: { tag: string }) => <Tag tag={decodeURIComponent(tag)} />} />
+          <Route path="/settings" component={() => <Settings onLogout={onLogout} />} />
+          <Route path="/settings/:section" component={({ section }: { section: string }) => (
             <SettingsSection section={section} me={session.me} onLogout={onLogout} onAccount={onAccount} />
           )} />
-          <Route path="/web/search" component={() => <Search me={session.me} />} />
-          <Route path="/web/bookmarks" component={() => <Saved kind="bookmarks" />} />
-          <Route path="/web/favourites" component={() => <Saved kind="favourites" />} />
-          <Route path="/web/lists" component={Lists} />
-          <Route path="/web/lists/:id" component={({ id }: { id: string }) => <ListTimeline id={id} />} />
-          <Route path="/web/lists/:id/edit" component={({ id }: { id: string }) => <ListEdit id={id} />} />
-          <Route path="/web/filters" component={Filters} />
-          <Route path="/web/filters/new" component={() => <FilterEdit />} />
-          <Route path="/web/filters/:id" component={({ id }: { id: string }) => <FilterEdit id={id} />} />
-          <Route path="/web/admin" component={() => admin(<AdminReports />)} />
-          <Route path="/web/admin/accounts" component={() => admin(<AdminAccounts />)} />
-          <Route path="/web/admin/accounts/:id" component={({ id }: { id: string }) => admin(<AdminAccountDetail id={id} />)} />
-          <Route path="/web/admin/held" component={() => admin(<AdminHeld />)} />
-          <Route path="/web/admin/reports" component={() => admin(<AdminReports />)} />
-          <Route path="/web/admin/reports/:id" component={({ id }: { id: string }) => admin(<AdminReportDetail id={id} me={session.me} />)} />
-          {/* /web/@alice and /web/@alice@elsewhere.example: a profile. */}
-          <Route path="/web/:handle" component={({ handle }: { handle: string }) =>
+          <Route path="/search" component={() => <Search me={session.me} />} />
+          <Route path="/bookmarks" component={() => <Saved kind="bookmarks" />} />
+          <Route path="/favourites" component={() => <Saved kind="favourites" />} />
+          <Route path="/lists" component={Lists} />
+          <Route path="/lists/:id" component={({ id }: { id: string }) => <ListTimeline id={id} />} />
+          <Route path="/lists/:id/edit" component={({ id }: { id: string }) => <ListEdit id={id} />} />
+          <Route path="/filters" component={Filters} />
+          <Route path="/filters/new" component={() => <FilterEdit />} />
+          <Route path="/filters/:id" component={({ id }: { id: string }) => <FilterEdit id={id} />} />
+          <Route path="/admin" component={() => admin(<AdminReports />)} />
+          <Route path="/admin/accounts" component={() => admin(<AdminAccounts />)} />
+          <Route path="/admin/accounts/:id" component={({ id }: { id: string }) => admin(<AdminAccountDetail id={id} />)} />
+          <Route path="/admin/held" component={() => admin(<AdminHeld />)} />
+          <Route path="/admin/reports" component={() => admin(<AdminReports />)} />
+          <Route path="/admin/reports/:id" component={({ id }: { id: string }) => admin(<AdminReportDetail id={id} me={session.me} />)} />
+          {/* /@alice/123: a post, at its public page's address (the server gives the app
+              this address while the app is signed in). */}
+          <Route path="/:handle/:id" component={({ handle, id }: { handle: string; id: string }) =>
+            handle.startsWith("@") && /^\d+$/.test(id) ? <Thread id={id} /> : <NotFound />
+          } />
+          {/* /@alice and /@alice@elsewhere.example: a profile. */}
+          <Route path="/:handle" component={({ handle }: { handle: string }) =>
             handle.startsWith("@") ? <Profile acct={decodeURIComponent(handle.slice(1))} me={session.me} /> : <NotFound />
           } />
           <Route default component={NotFound} />
@@ -190,16 +197,35 @@ export function App() {
     return () => window.removeEventListener("app-update", listener);
   }, []);
 
+  /** No session: the server's pages are shown again at the addresses it shares with the
+   * app; `/login` (the front door's "Sign in") goes straight to the authorize page. */
+  const signedOut = () => {
+    const serverThoughtSignedIn = hasAppCookie();
+    markSignedIn(false);
+    if (location.pathname === "/login") {
+      void auth.authorizeUrl().then((url) => location.assign(url));
+      return;
+    }
+    const shared = location.pathname === "/" || SHARED_WITH_PUBLIC_PAGES.test(location.pathname);
+    if (shared && serverThoughtSignedIn && navigator.onLine) {
+      // The server gave the app this address on the cookie's word; without it (once: the
+      // cookie is gone now) the server answers with its own page.
+      location.reload();
+      return;
+    }
+    setSession(null);
+  };
+
   useEffect(() => {
     (async () => {
-      if (location.pathname === "/web/callback") {
+      if (location.pathname === "/callback") {
         const params = new URLSearchParams(location.search);
         // The code leaves the address bar (and history) at once.
-        history.replaceState(null, "", "/web/");
+        history.replaceState(null, "", "/");
         await auth.completeSignIn(params);
       }
       if (!(await auth.restore())) {
-        setSession(null);
+        signedOut();
         return;
       }
       try {
@@ -208,6 +234,8 @@ export function App() {
         const account = loaded.me.source?.language;
         if (!(await store.get<string>("locale")) && isLocale(account)) setLocale(account);
         startLive(loaded.instance.configuration.urls.streaming, currentToken() ?? "");
+        markSignedIn(true);
+        if (location.pathname === "/login") history.replaceState(null, "", "/");
         setSession(loaded);
       } catch {
         // Offline with a kept session: show what is cached, with the last known session.
@@ -215,7 +243,7 @@ export function App() {
         if (kept && !navigator.onLine) setSession(kept);
         else {
           await auth.logout(null);
-          setSession(null);
+          signedOut();
         }
       }
     })();
@@ -227,18 +255,22 @@ export function App() {
 
   const logout = async () => {
     stopLive();
+    // This browser's pushes stop with the session (the server's subscription goes with
+    // the token too).
+    if (push.isSupported()) await push.unsubscribe().catch(() => undefined);
     await auth.logout(currentToken());
     forgetTimelines();
     state.clear();
+    markSignedIn(false);
     setSession(null);
-    history.replaceState(null, "", "/web/");
+    history.replaceState(null, "", "/");
   };
 
   if (session === "loading") return <p class="notice">{t("common.loading")}</p>;
   return (
     // Only the app's own addresses are routed in the page; links to the server's pages
-    // (sign-up, /about, /tags/…, /@…) are followed as links.
-    <LocationProvider scope="/web/">
+    // (sign-up, /about, /auth/…, /api/…: lib/paths.ts) are followed as links.
+    <LocationProvider scope={APP_SCOPE}>
       {update && (
         <div class="update-banner" role="status">
           {t("update.available")} <button type="button" onClick={update}>{t("update.reload")}</button>

@@ -20,7 +20,7 @@ describe("sign-in", () => {
     expect(fetch).toHaveBeenCalledTimes(1);
     const [path, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
     expect(path).toBe("/api/v1/apps");
-    expect(JSON.parse(String(init.body))).toMatchObject({ redirect_uris: `${location.origin}/web/callback`, scopes: auth.MODERATION_SCOPES });
+    expect(JSON.parse(String(init.body))).toMatchObject({ redirect_uris: `${location.origin}/callback`, scopes: auth.MODERATION_SCOPES });
     expect(url.pathname).toBe("/oauth/authorize");
     expect(url.searchParams.get("code_challenge_method")).toBe("S256");
     expect(url.searchParams.get("client_id")).toBe("cid");

@@ -43,7 +43,7 @@ describe("moderation scopes", () => {
     expect(currentToken()).toBe("first");
     expect(await auth.grantedScopes()).not.toContain("admin:read");
 
-    const upgrade = new URL(await auth.authorizeUrl(auth.MODERATION_SCOPES, "/web/admin/reports"), location.origin);
+    const upgrade = new URL(await auth.authorizeUrl(auth.MODERATION_SCOPES, "/admin/reports"), location.origin);
     expect(upgrade.searchParams.get("scope")).toBe("read write follow push admin:read admin:write");
     const fetch = vi.fn(async (path: string) =>
       path === "/oauth/token" ? json({ access_token: "second", scope: auth.MODERATION_SCOPES }) : json({}),
@@ -52,7 +52,7 @@ describe("moderation scopes", () => {
     expect(await auth.completeSignIn(new URLSearchParams({ code: "c2", state: upgrade.searchParams.get("state")! }))).toBe(true);
     expect(currentToken()).toBe("second");
     // Back on the screen the moderator granted them from.
-    expect(location.pathname).toBe("/web/admin/reports");
+    expect(location.pathname).toBe("/admin/reports");
     expect(await store.get("token")).toBe("second");
     expect(await auth.grantedScopes()).toEqual(["read", "write", "follow", "push", "admin:read", "admin:write"]);
     // The token it replaces is revoked at the server.

@@ -6,7 +6,9 @@ A page carries OpenGraph and Twitter card meta and a canonical link; it may be k
 CDN: an anonymous visitor's page is `public` for a short while, a signed-in visitor's
 (their own view: followers-only posts they may read) `private`, both with a weak ETag and
 304 to `If-None-Match`. The visitor is the browser's signed-in account (the web session
-cookie) or nobody; the language theirs (http/pages.py).
+cookie) or nobody; the language theirs (http/pages.py). A browser whose web app is signed
+in (its `connecthub_app` cookie) gets the app's shell at the same address instead, and the
+app shows the profile, post or hashtag (ADR 0054); the pages vary with `Cookie`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from connecthub.http.deps import SettingsDep, UowDep, path_id
 from connecthub.ids import parse_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.public_pages import service
+from connecthub.web import app_shell
 from connecthub.web_auth.sessions import current_web_user
 
 router = APIRouter(tags=["web"])
@@ -110,6 +113,8 @@ _MISSING = (NotFound, Gone, Forbidden, ValidationFailed)
 async def profile_page(
     username: str, request: Request, uow: UowDep, settings: SettingsDep
 ) -> Response:
+    if app_shell.wants_app(request, settings):
+        return app_shell.shell(request, settings)  # the app shows it (ADR 0054)
     viewer_id = await _viewer(request, uow)
     try:
         found = await service.profile(uow, settings, viewer_id, username, _max_id(request))
@@ -139,6 +144,8 @@ async def profile_page(
 async def status_page(
     username: str, status_id: str, request: Request, uow: UowDep, settings: SettingsDep
 ) -> Response:
+    if app_shell.wants_app(request, settings):
+        return app_shell.shell(request, settings)  # the app shows it (ADR 0054)
     viewer_id = await _viewer(request, uow)
     try:
         found = await service.status(uow, settings, viewer_id, username, path_id(status_id))
@@ -168,6 +175,8 @@ async def status_page(
     summary="The latest public posts with a hashtag (HTML; `?max_id=` for older ones)",
 )
 async def tag_page(tag: str, request: Request, uow: UowDep, settings: SettingsDep) -> Response:
+    if app_shell.wants_app(request, settings):
+        return app_shell.shell(request, settings)  # the app shows it (ADR 0054)
     viewer_id = await _viewer(request, uow)
     try:
         found = await service.tag(uow, settings, viewer_id, tag, _max_id(request))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from connecthub import __version__
@@ -56,12 +56,16 @@ def _page_context(settings: Settings) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse, summary="The front door (HTML)")
-async def front_door(request: Request, settings: SettingsDep) -> HTMLResponse:
+async def front_door(request: Request, settings: SettingsDep) -> Response:
+    """The app's home for a browser whose app is signed in (ADR 0054); for everyone else
+    the server-rendered front door (no JavaScript needed, in the visitor's language)."""
+    if app_shell.wants_app(request, settings):
+        return app_shell.shell(request, settings)
     return pages.render(request, "index.html", _page_context(settings))
 
 
 @router.head("/", include_in_schema=False)
-async def front_door_head(request: Request, settings: SettingsDep) -> HTMLResponse:
+async def front_door_head(request: Request, settings: SettingsDep) -> Response:
     return await front_door(request, settings)
 
 

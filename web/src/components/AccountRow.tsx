@@ -28,7 +28,7 @@ export function AccountRow({ account, relationship: given, children }: Props) {
   const name = account.display_name || account.username;
   return (
     <li class="account-row">
-      <a href={`/web/@${account.acct}`} class="author">
+      <a href={`/@${account.acct}`} class="author">
         <img src={account.avatar} alt="" width="40" height="40" loading="lazy" />
         <span>
           <strong>{name}</strong> <span class="acct">@{account.acct}</span>

@@ -84,7 +84,7 @@ export function StatusCard({ status: given, onReply, onDeleted }: Props) {
       poll: shown.poll ?? null,
       in_reply_to_id: shown.in_reply_to_id,
     });
-    route("/web/");
+    route("/");
   };
 
   const remove = async (again: boolean) => {
@@ -105,7 +105,7 @@ export function StatusCard({ status: given, onReply, onDeleted }: Props) {
         poll: gone.poll ?? null,
         in_reply_to_id: gone.in_reply_to_id,
       });
-      route("/web/");
+      route("/");
     }
   };
 
@@ -117,8 +117,8 @@ export function StatusCard({ status: given, onReply, onDeleted }: Props) {
     if (url.origin !== location.origin) return;
     const tag = /^\/tags\/([^/]+)$/.exec(url.pathname);
     const mention = /^\/@([^/]+)$/.exec(url.pathname);
-    if (tag) route(`/web/tags/${tag[1]}`);
-    else if (mention) route(`/web/@${mention[1]}`);
+    if (tag) route(`/tags/${tag[1]}`);
+    else if (mention) route(`/@${mention[1]}`);
     else return;
     event.preventDefault();
   };
@@ -148,14 +148,14 @@ export function StatusCard({ status: given, onReply, onDeleted }: Props) {
         <p class="boosted-by">{t("status.boostedBy", { name: status.account.display_name || status.account.username })}</p>
       )}
       <header>
-        <a href={`/web/@${shown.account.acct}`} class="author">
+        <a href={`/@${shown.account.acct}`} class="author">
           <img src={shown.account.avatar} alt="" width="40" height="40" loading="lazy" />
           <span>
             <strong>{shown.account.display_name || shown.account.username}</strong> <span class="acct">@{shown.account.acct}</span>
           </span>
         </a>
         <span class="meta">
-          <a href={`/web/statuses/${shown.id}`} class="time">
+          <a href={`/statuses/${shown.id}`} class="time">
             <time dateTime={shown.created_at}>{formatDate(shown.created_at)}</time>
           </a>
           {shown.edited_at && (

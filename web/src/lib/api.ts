@@ -213,6 +213,7 @@ export interface Instance {
     statuses: { max_characters: number; max_media_attachments?: number };
     urls: { streaming: string };
     polls?: { max_options: number; max_characters_per_option: number; min_expiration: number; max_expiration: number };
+    vapid?: { public_key: string };
   };
 }
 

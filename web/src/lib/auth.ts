@@ -31,7 +31,7 @@ interface PendingSignIn {
 }
 
 export function redirectUri(): string {
-  return `${location.origin}/web/callback`;
+  return `${location.origin}/callback`;
 }
 
 async function registeredApp(): Promise<RegisteredApp> {
@@ -102,7 +102,7 @@ export async function completeSignIn(params: URLSearchParams): Promise<boolean> 
   // Signing in again (a moderator granting the moderation scopes): the old token goes.
   if (previous && previous !== access_token) await revoke(previous, app);
   // Back where the sign-in was asked for (the moderation screens), only ever within the app.
-  if (pending.returnTo?.startsWith("/web/")) history.replaceState(null, "", pending.returnTo);
+  if (pending.returnTo?.startsWith("/")) history.replaceState(null, "", pending.returnTo);
   return true;
 }
 

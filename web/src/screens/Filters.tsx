@@ -7,7 +7,7 @@ import { FILTER_CONTEXTS, keywordAttributes, type Filter, type FilterContext, ty
 /** Expiry choices, in seconds ("" never expires). */
 const EXPIRIES = ["", "1800", "3600", "21600", "43200", "86400", "604800"] as const;
 
-/** The caller's v2 filters (`/web/filters`). */
+/** The caller's v2 filters (`/filters`). */
 export function Filters() {
   const [filters, setFilters] = useState<Filter[] | null>(null);
   const [failed, setFailed] = useState(false);
@@ -18,7 +18,7 @@ export function Filters() {
     <section>
       <div class="screen-head">
         <h1>{t("filters.title")}</h1>
-        <a class="button" href="/web/filters/new">{t("filters.new")}</a>
+        <a class="button" href="/filters/new">{t("filters.new")}</a>
       </div>
       <p class="hint">{t("filters.lead")}</p>
       {failed && <p class="notice" role="alert">{t("common.failed")}</p>}
@@ -27,7 +27,7 @@ export function Filters() {
       <ul class="rows">
         {filters?.map((filter) => (
           <li key={filter.id} class="filter-row">
-            <a href={`/web/filters/${filter.id}`}>{filter.title}</a>
+            <a href={`/filters/${filter.id}`}>{filter.title}</a>
             <span class="acct">
               {filter.keywords.map((k) => k.keyword).join(", ")} · {t(`filters.action.${filter.filter_action}`)} ·{" "}
               {filter.context.map((c) => t(`filters.context.${c}`)).join(", ")}
@@ -40,7 +40,7 @@ export function Filters() {
   );
 }
 
-/** Make (`/web/filters/new`) or change (`/web/filters/:id`) a filter: title, keywords (whole
+/** Make (`/filters/new`) or change (`/filters/:id`) a filter: title, keywords (whole
  * word or not), where it applies, warn or hide, expiry; or delete it. */
 export function FilterEdit({ id }: { id?: string }) {
   const [title, setTitle] = useState("");
@@ -87,7 +87,7 @@ export function FilterEdit({ id }: { id?: string }) {
     if (expiry !== "keep") body.expires_in = expiry;
     try {
       await api<Filter>(id ? `/api/v2/filters/${id}` : "/api/v2/filters", { method: id ? "PUT" : "POST", body });
-      route("/web/filters");
+      route("/filters");
     } catch (e) {
       setError(e instanceof ApiError ? e.message : t("common.failed"));
     }
@@ -95,7 +95,7 @@ export function FilterEdit({ id }: { id?: string }) {
   const remove = async () => {
     if (!id || !confirm(t("filters.confirmDelete", { title }))) return;
     await api(`/api/v2/filters/${id}`, { method: "DELETE" });
-    route("/web/filters");
+    route("/filters");
   };
 
   return (

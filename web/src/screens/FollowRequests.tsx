@@ -28,7 +28,7 @@ export function FollowRequests() {
       <ul class="people">
         {items?.map((account) => (
           <li key={account.id} class="person">
-            <a href={`/web/@${account.acct}`} class="author">
+            <a href={`/@${account.acct}`} class="author">
               <img src={account.avatar} alt="" width="40" height="40" />
               <span>
                 <strong>{account.display_name || account.username}</strong> <span class="acct">@{account.acct}</span>

@@ -13,7 +13,7 @@ function message(error: unknown): string {
   return error instanceof ApiError ? error.message : t("common.failed");
 }
 
-/** The caller's lists (`/web/lists`): each opens its timeline or its settings; a form makes a new one. */
+/** The caller's lists (`/lists`): each opens its timeline or its settings; a form makes a new one. */
 export function Lists() {
   const [lists, setLists] = useState<List[] | null>(null);
   const [title, setTitle] = useState("");
@@ -30,7 +30,7 @@ export function Lists() {
     try {
       const made = await api<List>("/api/v1/lists", { method: "POST", body: { title: title.trim() } });
       setTitle("");
-      route(`/web/lists/${made.id}/edit`);
+      route(`/lists/${made.id}/edit`);
     } catch (e) {
       setError(message(e));
     }
@@ -52,8 +52,8 @@ export function Lists() {
       <ul class="rows">
         {lists?.map((list) => (
           <li key={list.id} class="list-row">
-            <a href={`/web/lists/${list.id}`}>{list.title}</a>
-            <a class="button secondary" href={`/web/lists/${list.id}/edit`} aria-label={t("lists.editNamed", { title: list.title })}>
+            <a href={`/lists/${list.id}`}>{list.title}</a>
+            <a class="button secondary" href={`/lists/${list.id}/edit`} aria-label={t("lists.editNamed", { title: list.title })}>
               {t("lists.edit")}
             </a>
           </li>
@@ -63,7 +63,7 @@ export function Lists() {
   );
 }
 
-/** A list's timeline (`/web/lists/:id`), live from the `list` stream. */
+/** A list's timeline (`/lists/:id`), live from the `list` stream. */
 export function ListTimeline({ id }: { id: string }) {
   const [list, setList] = useState<List | null>(null);
   const [failed, setFailed] = useState(false);
@@ -77,14 +77,14 @@ export function ListTimeline({ id }: { id: string }) {
     <section>
       <div class="screen-head">
         <h1>{list?.title ?? t("lists.title")}</h1>
-        <a class="button secondary" href={`/web/lists/${id}/edit`}>{t("lists.edit")}</a>
+        <a class="button secondary" href={`/lists/${id}/edit`}>{t("lists.edit")}</a>
       </div>
       <Timeline path={`/api/v1/timelines/list/${id}`} cacheName={`list:${id}`} stream="list" tag={id} />
     </section>
   );
 }
 
-/** A list's settings (`/web/lists/:id/edit`): title, replies policy, exclusive, members
+/** A list's settings (`/lists/:id/edit`): title, replies policy, exclusive, members
  * (added through an account search among the people one follows), deletion. */
 export function ListEdit({ id }: { id: string }) {
   const [list, setList] = useState<List | null>(null);
@@ -139,7 +139,7 @@ export function ListEdit({ id }: { id: string }) {
   const remove = async () => {
     if (!confirm(t("lists.confirmDelete", { title: list.title }))) return;
     await api(`/api/v1/lists/${id}`, { method: "DELETE" });
-    route("/web/lists");
+    route("/lists");
   };
   const add = async (account: Account) => {
     setError("");
@@ -160,7 +160,7 @@ export function ListEdit({ id }: { id: string }) {
     <section>
       <div class="screen-head">
         <h1>{t("lists.editTitle", { title: list.title })}</h1>
-        <a class="button secondary" href={`/web/lists/${id}`}>{t("lists.open")}</a>
+        <a class="button secondary" href={`/lists/${id}`}>{t("lists.open")}</a>
       </div>
       <form onSubmit={save}>
         <label class="field">

@@ -96,7 +96,7 @@ export function Messages() {
           const typing = presence.typingIn(conversation.id).length > 0;
           return (
             <li key={conversation.id} class={conversation.unread ? "unread" : undefined}>
-              <a href={`/web/messages/${conversation.id}`}>
+              <a href={`/messages/${conversation.id}`}>
                 <Avatars accounts={conversation.accounts} />
                 <span class="conversation-text">
                   <strong>{title(conversation) || t("chat.justYou")}</strong>
@@ -290,7 +290,7 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
         // A new conversation: its id is known once the server has it.
         const all = await api<Conversation[]>("/api/v1/conversations?limit=40");
         const created = all.find((c) => c.last_status?.id === sent.id);
-        if (created) route(`/web/messages/${created.id}`, true);
+        if (created) route(`/messages/${created.id}`, true);
       }
     } catch (failure) {
       if (failure instanceof TypeError && id) {
@@ -320,14 +320,14 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
   return (
     <section class="chat">
       <header class="chat-head">
-        <a href="/web/messages" class="back">{t("chat.back")}</a>
+        <a href="/messages" class="back">{t("chat.back")}</a>
         <Avatars accounts={others} />
         <div>
           <h1>{title(conversation) || t("chat.justYou")}</h1>
           <p class="chat-people">
             {others.map((account) => (
               <span key={account.id}>
-                <a href={`/web/@${account.acct}`}>@{account.acct}</a> <Presence account={account} />
+                <a href={`/@${account.acct}`}>@{account.acct}</a> <Presence account={account} />
               </span>
             ))}
           </p>

@@ -103,7 +103,7 @@ export function Profile({ acct, me }: { acct: string; me: Account }) {
       </div>
       {relationship && (
         <p class="profile-actions">
-          {!relationship.blocking && <a class="button secondary" href={`/web/messages/to/${account.acct}`}>{t("profile.message")}</a>}
+          {!relationship.blocking && <a class="button secondary" href={`/messages/to/${account.acct}`}>{t("profile.message")}</a>}
           {relationship.muting ? (
             <button type="button" class="secondary" onClick={() => void relate("unmute")}>{t("profile.unmute")}</button>
           ) : (
@@ -119,7 +119,7 @@ export function Profile({ acct, me }: { acct: string; me: Account }) {
       {relationship?.muting && <p class="badge" role="status">{t("profile.muted")}</p>}
       {relationship?.blocking && <p class="badge" role="status">{t("profile.blocked")}</p>}
       {account.id === me.id && account.locked && (
-        <p><a href="/web/follow_requests">{t("requests.title")}</a></p>
+        <p><a href="/follow_requests">{t("requests.title")}</a></p>
       )}
       {muting && (
         <MuteDialog acct={account.acct} onClose={() => setMuting(false)} onMute={(duration, notifications) => {

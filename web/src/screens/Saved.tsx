@@ -1,7 +1,7 @@
 import { Timeline } from "../components/Timeline";
 import { t } from "../i18n";
 
-/** Bookmarks (`/web/bookmarks`) and favourites (`/web/favourites`): the caller's saved
+/** Bookmarks (`/bookmarks`) and favourites (`/favourites`): the caller's saved
  * statuses, newest saved first, older pages by the `Link` header as the end comes into view. */
 export function Saved({ kind }: { kind: "bookmarks" | "favourites" }) {
   return (

@@ -9,7 +9,7 @@ import type { SearchResults } from "../lib/entities";
 type Kind = "all" | "accounts" | "hashtags" | "statuses";
 const KINDS: Kind[] = ["all", "accounts", "hashtags", "statuses"];
 
-/** Search (`/web/search?q=`): accounts, hashtags and statuses from /api/v2/search. The query
+/** Search (`/search?q=`): accounts, hashtags and statuses from /api/v2/search. The query
  * lives in the address, so back navigation and shared links show the same results. */
 export function Search({ me }: { me: Account }) {
   const { query, route } = useLocation();
@@ -51,12 +51,12 @@ export function Search({ me }: { me: Account }) {
     event.preventDefault();
     const params = new URLSearchParams({ q: text.trim() });
     if (kind !== "all") params.set("type", kind);
-    route(`/web/search?${params.toString()}`);
+    route(`/search?${params.toString()}`);
   };
   const choose = (next: Kind) => {
     const params = new URLSearchParams({ q });
     if (next !== "all") params.set("type", next);
-    route(`/web/search?${params.toString()}`);
+    route(`/search?${params.toString()}`);
   };
 
   const empty = results && !results.accounts.length && !results.hashtags.length && !results.statuses.length;
@@ -102,7 +102,7 @@ export function Search({ me }: { me: Account }) {
               <ul class="rows">
                 {results.hashtags.map((tag) => (
                   <li key={tag.name} class="tag-row">
-                    <a href={`/web/tags/${encodeURIComponent(tag.name)}`}>#{tag.name}</a>
+                    <a href={`/tags/${encodeURIComponent(tag.name)}`}>#{tag.name}</a>
                     {tag.history?.length ? (
                       <span class="acct">
                         {t("search.tagPeople", { count: tag.history.slice(0, 7).reduce((n, d) => n + Number(d.accounts), 0) })}

@@ -23,7 +23,7 @@ export function marks(account: AdminAccount): string[] {
   return found;
 }
 
-/** Accounts (`/web/admin/accounts`): filtered by state, username, e-mail or IP (the filters
+/** Accounts (`/admin/accounts`): filtered by state, username, e-mail or IP (the filters
  * live in the address), newest first, more by the `Link` header. */
 export function AdminAccounts() {
   const { query, route } = useLocation();
@@ -64,7 +64,7 @@ export function AdminAccounts() {
     for (const [key, value] of Object.entries({ status, username: username.trim(), email: email.trim(), ip: ip.trim() })) {
       if (value) params.set(key, value);
     }
-    route(`/web/admin/accounts?${params.toString()}`);
+    route(`/admin/accounts?${params.toString()}`);
   };
 
   return (
@@ -107,7 +107,7 @@ export function AdminAccounts() {
           <tbody>
             {items.map((item) => (
               <tr key={item.id}>
-                <td><a href={`/web/admin/accounts/${item.id}`}>@{item.username}</a></td>
+                <td><a href={`/admin/accounts/${item.id}`}>@{item.username}</a></td>
                 <td>{item.email}</td>
                 <td>{formatDate(item.created_at)}</td>
                 <td>{marks(item).join(", ") || t("admin.mark.active")}</td>
@@ -124,7 +124,7 @@ export function AdminAccounts() {
 type Act = "none" | "sensitive" | "silence" | "disable" | "suspend";
 const ACTS: Act[] = ["none", "sensitive", "silence", "disable", "suspend"];
 
-/** One account (`/web/admin/accounts/:id`): what it is, and the moderator's actions. */
+/** One account (`/admin/accounts/:id`): what it is, and the moderator's actions. */
 export function AdminAccountDetail({ id }: { id: string }) {
   const [item, setItem] = useState<AdminAccount | null>(null);
   const [act, setAct] = useState<Act>("none");

@@ -28,9 +28,9 @@ export function ModerationGate({ me, children }: { me: Account; children: preact
   return (
     <>
       <nav class="subnav" aria-label={t("admin.title")}>
-        <a href="/web/admin/accounts">{t("admin.accounts")}</a>
-        <a href="/web/admin/reports">{t("admin.reports")}</a>
-        <a href="/web/admin/held">{t("admin.held")}</a>
+        <a href="/admin/accounts">{t("admin.accounts")}</a>
+        <a href="/admin/reports">{t("admin.reports")}</a>
+        <a href="/admin/held">{t("admin.held")}</a>
       </nav>
       {children}
     </>

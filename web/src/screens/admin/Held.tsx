@@ -17,7 +17,7 @@ function localPath(url: string): string {
   return parsed.pathname + parsed.search;
 }
 
-/** Statuses held for review (`/web/admin/held`): publish or reject each (docs/status-review.md). */
+/** Statuses held for review (`/admin/held`): publish or reject each (docs/status-review.md). */
 export function AdminHeld() {
   const [items, setItems] = useState<HeldStatus[] | null>(null);
   const [next, setNext] = useState<string | undefined>();
@@ -61,7 +61,7 @@ export function AdminHeld() {
       {items?.map((held) => (
         <article key={held.id} class="status" aria-label={held.account.username}>
           <header>
-            <a href={`/web/admin/accounts/${held.account.id}`}>@{held.account.username}</a>
+            <a href={`/admin/accounts/${held.account.id}`}>@{held.account.username}</a>
             <span class="acct">{formatDate(held.created_at)} · {held.reason}</span>
           </header>
           {held.status.spoiler_text && <p class="spoiler">{held.status.spoiler_text}</p>}

@@ -12,7 +12,7 @@ interface Note {
   account: Account;
 }
 
-/** Reports (`/web/admin/reports`): unresolved ones first; the resolved ones on demand. */
+/** Reports (`/admin/reports`): unresolved ones first; the resolved ones on demand. */
 export function AdminReports() {
   const { query, route } = useLocation();
   const resolved = query.resolved === "true";
@@ -28,10 +28,10 @@ export function AdminReports() {
     <section>
       <h1>{t("admin.reports")}</h1>
       <div class="filters" role="group" aria-label={t("admin.reportsShown")}>
-        <button type="button" class="secondary" aria-pressed={!resolved} onClick={() => route("/web/admin/reports")}>
+        <button type="button" class="secondary" aria-pressed={!resolved} onClick={() => route("/admin/reports")}>
           {t("admin.unresolved")}
         </button>
-        <button type="button" class="secondary" aria-pressed={resolved} onClick={() => route("/web/admin/reports?resolved=true")}>
+        <button type="button" class="secondary" aria-pressed={resolved} onClick={() => route("/admin/reports?resolved=true")}>
           {t("admin.resolved")}
         </button>
       </div>
@@ -41,7 +41,7 @@ export function AdminReports() {
       <ul class="rows">
         {items?.map((report) => (
           <li key={report.id} class="report-row">
-            <a href={`/web/admin/reports/${report.id}`}>
+            <a href={`/admin/reports/${report.id}`}>
               {t("admin.reportAbout", { id: report.id, acct: report.target_account.username })}
             </a>
             <span class="acct">
@@ -59,7 +59,7 @@ function categoryKey(category: string): "spam" | "legal" | "violation" | "other"
   return category === "spam" || category === "legal" || category === "violation" ? category : "other";
 }
 
-/** One report (`/web/admin/reports/:id`): who, about whom, why, the statuses; assign it,
+/** One report (`/admin/reports/:id`): who, about whom, why, the statuses; assign it,
  * resolve or reopen it, write notes, and act on the reported account. */
 export function AdminReportDetail({ id, me }: { id: string; me: Account }) {
   const [report, setReport] = useState<AdminReport | null>(null);
@@ -110,7 +110,7 @@ export function AdminReportDetail({ id, me }: { id: string; me: Account }) {
       <dl class="fields admin-facts">
         <div>
           <dt>{t("admin.target")}</dt>
-          <dd><a href={`/web/admin/accounts/${report.target_account.id}`}>@{report.target_account.username}</a></dd>
+          <dd><a href={`/admin/accounts/${report.target_account.id}`}>@{report.target_account.username}</a></dd>
         </div>
         <div><dt>{t("admin.reporter")}</dt><dd>@{report.account.username}</dd></div>
         <div><dt>{t("admin.categoryLabel")}</dt><dd>{t(`admin.category.${categoryKey(report.category)}`)}</dd></div>
@@ -141,7 +141,7 @@ export function AdminReportDetail({ id, me }: { id: string; me: Account }) {
         ) : (
           <button type="button" onClick={() => run("resolve", t("admin.didResolve"))}>{t("admin.resolve")}</button>
         )}
-        <a class="button secondary" href={`/web/admin/accounts/${report.target_account.id}`}>{t("admin.actOnAccount")}</a>
+        <a class="button secondary" href={`/admin/accounts/${report.target_account.id}`}>{t("admin.actOnAccount")}</a>
       </p>
       <h2>{t("admin.reportedStatuses")}</h2>
       {report.statuses.length === 0 && <p class="notice">{t("admin.noStatuses")}</p>}

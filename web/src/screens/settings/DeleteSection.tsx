@@ -36,7 +36,7 @@ export function DeleteSection({ onDeleted }: { onDeleted: () => void }) {
     <form onSubmit={submit} class="settings-form">
       <h1>{t("settings.section.delete")}</h1>
       <p>{t("settings.delete.lead")}</p>
-      <p><a href="/web/settings/export">{t("settings.delete.exportFirst")}</a></p>
+      <p><a href="/settings/export">{t("settings.delete.exportFirst")}</a></p>
       <label class="field">
         <span>{t("settings.twofa.password")}</span>
         <input type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
