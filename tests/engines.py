@@ -23,6 +23,7 @@ Nothing is mocked: every test talks to the engines a user would run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import re
@@ -357,11 +358,80 @@ def migrations_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+# What the environment and `.env` give Settings, kept by their state: pydantic-settings
+# reads both for each of ~200 fields on every construction (~4 CPU-ms, the largest part of
+# a test's app fixture after the VAPID seed). The values are validated with the overrides
+# as `load_settings` does: the same validators, the same one-line errors.
+_FROM_ENVIRONMENT: dict[object, dict[str, object]] = {}
+
+
+def _environment_values() -> dict[str, object]:
+    from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
+
+    from connecthub.config import Settings
+
+    dotenv = Path(".env")
+    key = (
+        os.getcwd(),
+        dotenv.stat().st_mtime_ns if dotenv.exists() else None,
+        tuple(sorted(os.environ.items())),
+    )
+    found = _FROM_ENVIRONMENT.get(key)
+    if found is None:  # the environment's values win over `.env`'s, as in Settings()
+        found = {**DotEnvSettingsSource(Settings)(), **EnvSettingsSource(Settings)()}
+        _FROM_ENVIRONMENT[key] = found
+    return found
+
+
+@functools.cache
+def _settings_class() -> type[Settings]:
+    """Settings whose environment and `.env` values come from `_environment_values`."""
+    from pydantic.fields import FieldInfo
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+    from connecthub.config import Settings
+
+    class Environment(PydanticBaseSettingsSource):
+        def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[object, str, bool]:
+            raise NotImplementedError  # __call__ gives them all at once
+
+        def __call__(self) -> dict[str, object]:
+            return dict(_environment_values())
+
+    class TestSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, Environment(settings_cls))
+
+    # Importable by name (module `__getattr__` below), so its settings pickle like Settings.
+    TestSettings.__qualname__ = TestSettings.__name__
+    TestSettings.__module__ = __name__
+    return TestSettings
+
+
+def __getattr__(name: str) -> object:
+    if name == "TestSettings":
+        return _settings_class()
+    raise AttributeError(name)
+
+
 def _settings_for(database_url: str, **overrides: object) -> Settings:
-    from connecthub.config import load_settings
+    from pydantic import ValidationError
+
+    from connecthub.config import ConfigurationError, describe_validation_error
 
     overrides.setdefault("environment", "test")  # a test may ask for production
-    return load_settings(database_url=database_url, **overrides)
+    try:
+        return _settings_class()(database_url=database_url, **overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None
 
 
 def build_settings(database_url: str, key_prefix: str, **overrides: object) -> Settings:
