@@ -99,7 +99,9 @@ def test_requests_are_traced_to_the_otlp_endpoint(test_env: Any, collector: Coll
         OTEL_BSP_SCHEDULE_DELAY="200",
     )
     try:
-        response = httpx.get(f"{server.url}/api/v1/traced-path?access_token={SECRET}")
+        # A generous timeout: on a loaded machine the server's first 404 once took more
+        # than httpx's default 5 s.
+        response = httpx.get(f"{server.url}/api/v1/traced-path?access_token={SECRET}", timeout=60)
         assert response.status_code == 404
 
         def traced(item: Received) -> bool:
