@@ -17,6 +17,10 @@ export PYTHONDONTWRITEBYTECODE :=
 # .ci/tally.py), so two workers per core keep the cores busy; the longest tests go first
 # (tests/support/scheduling.py).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+# Test servers take ports from TEST_PORT_FLOOR up, a block of 200 per worker
+# (tests/servers.py); the browser tests' server takes the first port above the workers'
+# blocks, so suites side by side with floors 1,000 apart never meet.
+export E2E_PORT ?= $(shell echo $$(( $${TEST_PORT_FLOOR:-10000} + $(TEST_WORKERS) * 200 )))
 POSTGRES_TEST_ENV = TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
@@ -62,11 +66,26 @@ run: setup web
 bytecode: setup
 	$(VENV)/bin/python -m compileall -q src tests
 
-# With Debian's chromium present the browser tests run too (CI installs it: .ci/run).
-test: bytecode web-check
-	$(VENV)/bin/pytest -n $(TEST_WORKERS)
-	@if [ -x /usr/bin/chromium ]; then $(MAKE) web-e2e; \
-	else echo "web-e2e: /usr/bin/chromium is missing (apt-get install chromium); browser tests not run"; fi
+# The whole suite: pytest, and beside it the web app's checks (catalogs, types, Vitest), its
+# build and, with Debian's chromium present, its browser tests (CI installs it: .ci/run).
+# The web part is a separate process tree (its own server on its own SQLite file and
+# port) that spends most of its ~40-70 s waiting on the server and the browser: run after
+# pytest it added that much to the wall time, run beside it ~20 CPU-s. Its output is
+# printed when pytest ends; `make test` fails when either part fails. (docs/benchmarks.md,
+# "Test suite, 2026-12-05".)
+test: bytecode
+	@log=$$(mktemp); \
+	( $(MAKE) --no-print-directory web-check && \
+	  if [ -x /usr/bin/chromium ]; then $(MAKE) --no-print-directory web-e2e; \
+	  else echo "web-e2e: /usr/bin/chromium is missing (apt-get install chromium); browser tests not run"; fi \
+	) >"$$log" 2>&1 & web=$$!; \
+	echo "web app's checks and browser tests started beside pytest (output at the end)"; \
+	$(VENV)/bin/pytest -n $(TEST_WORKERS); python=$$?; \
+	wait $$web; web_status=$$?; \
+	echo "==== the web app's checks, build and browser tests (run beside pytest) ===="; \
+	cat "$$log"; rm -f "$$log"; \
+	echo "make test: pytest exit $$python, web app exit $$web_status"; \
+	[ $$python -eq 0 ] && [ $$web_status -eq 0 ]
 
 # The edit-test loop: everything but the tests that start real processes (marked `slow`).
 test-fast: bytecode

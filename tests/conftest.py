@@ -32,7 +32,7 @@ from tests.engines import (
 )
 from tests.schemas.checking import CheckedApp, take_violations
 from tests.servers import InProcessServer, free_port, start_inprocess_server
-from tests.support import scheduling, tally
+from tests.support import compiled_statements, scheduling, tally
 from tests.support.redis_server import RedisProcess
 
 if TYPE_CHECKING:  # the app and its libraries are imported where used: see tests/engines.py
@@ -104,6 +104,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_report_header() -> str:
     return f"connecthub engines: {engine_label()}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_compiled_statements() -> None:
+    """The apps of this process share their compiled SQL (tests/support/compiled_statements.py)."""
+    compiled_statements.install()
 
 
 @pytest.fixture(scope="session")

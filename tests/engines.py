@@ -6,9 +6,10 @@
   emptied and reused;
 
 The migrated template is kept from one run to the next, named after a digest of the
-migrations (`migrations/`): a SQLite file in pytest's cache directory, a PostgreSQL database
-`ch_tpl_<digest>`. Migrating took each worker of each run 2-3 s on SQLite (fsyncs) and ~7 s
-on a busy PostgreSQL (every migration run waits on one server-wide advisory lock).
+migrations (`migrations/`) and of what the harness puts in it (`TEMPLATE_SEED`): a SQLite
+file in pytest's cache directory, a PostgreSQL database `ch_tpl_<digest>`. Migrating took
+each worker of each run 2-3 s on SQLite (fsyncs) and ~7 s on a busy PostgreSQL (every
+migration run waits on one server-wide advisory lock).
 - `TEST_REDIS_URL=redis://127.0.0.1:6379/0`: Redis with a fresh key prefix per test.
 - `TEST_PGBOUNCER=1` (with `TEST_DATABASE_URL`): the app's connections go through a real
   PgBouncer in transaction pooling mode, one per worker on a spare port
@@ -22,8 +23,10 @@ Nothing is mocked: every test talks to the engines a user would run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -39,7 +42,15 @@ if TYPE_CHECKING:
 # and importing them there held every run up by ~3 CPU-seconds.
 
 RUN_ID = uuid.uuid4().hex[:8]
+_BASE64URL = re.compile(r"[A-Za-z0-9_=-]+")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+# What the template holds beyond the schema: the instance's VAPID key pair, which every
+# app's first start otherwise made and wrote in a transaction of its own (push/service.py):
+# ~6 CPU-ms and one more write through SQLite's thread in every test. The first start's
+# key-making is tested on a database without it (tests/push/test_subscription.py). Part of
+# the template's name: change it when the seed changes.
+TEMPLATE_SEED = "vapid-key-pair-1"
 
 # Tests that do not exercise the limiter must not trip it.
 GENEROUS_LIMITS = {
@@ -142,13 +153,14 @@ class TestDatabases:
         from connecthub.infra import migrations
 
         directory = self.cache_dir or self.workdir
-        path = directory / f"template-{migrations_digest()}.db"
+        path = directory / f"template-{template_digest()}.db"
         if path.exists():
             return path
         # Built under a name of its own and moved into place whole: another worker may be
         # building the same one, and either copy is right.
         building = directory / f"{path.stem}-{RUN_ID}-{WORKER}.db"
         await migrations.upgrade(_settings_for(f"sqlite:///{building}"))
+        await _seed_template(f"sqlite:///{building}")
         if Path(f"{building}-wal").exists():  # not checkpointed: its copies would miss rows
             return building
         building.replace(path)
@@ -159,12 +171,13 @@ class TestDatabases:
 
         from connecthub.infra import migrations
 
-        template = f"ch_tpl_{migrations_digest()}"
+        template = f"ch_tpl_{template_digest()}"
         if await self._admin_value("SELECT 1 FROM pg_database WHERE datname = $1", template):
             return template
         building = f"{template}_{RUN_ID}_{WORKER}"
         await self._admin(f'CREATE DATABASE "{building}"')
         await migrations.upgrade(_settings_for(_asyncpg_dsn(server, building)))
+        await _seed_template(_asyncpg_dsn(server, building))
         try:
             await self._admin(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
         except asyncpg.DuplicateDatabaseError:  # another worker finished first: use theirs
@@ -240,6 +253,9 @@ class TestDatabases:
                 "SELECT sequencename, start_value FROM pg_sequences WHERE schemaname = 'public'"
                 " ORDER BY sequencename"
             )
+            seeded = await connection.fetch(
+                "SELECT id, private_key, public_key FROM web_push_vapid_keys"
+            )
         finally:
             await connection.close()
         # Replica role: foreign-key triggers do not fire, so the order of DELETEs is free.
@@ -247,6 +263,13 @@ class TestDatabases:
         # Names from the catalog, not from input.
         statements += [f'DELETE FROM "{row[0]}"' for row in tables]  # noqa: S608
         statements += [f"SELECT setval('\"{row[0]}\"', {row[1]}, false)" for row in sequences]
+        # The template's seed back (TEMPLATE_SEED): base64url keys, checked before quoting.
+        for row in seeded:
+            assert all(_BASE64URL.fullmatch(value) for value in (row[1], row[2])), row
+            statements.append(
+                "INSERT INTO web_push_vapid_keys (id, private_key, public_key, created_at)"  # noqa: S608
+                f" VALUES ({int(row[0])}, '{row[1]}', '{row[2]}', now())"
+            )
         return ";\n".join(statements)
 
     async def _admin(self, statement: str) -> None:
@@ -291,6 +314,38 @@ def stop_pgbouncer() -> None:
         _pooler = None
 
 
+async def _seed_template(url: str) -> None:
+    """The template's rows beyond the schema (TEMPLATE_SEED): a VAPID key pair, as the
+    instance's first start would make it."""
+    from sqlalchemy import insert
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from connecthub.clock import utcnow
+    from connecthub.infra.db import async_url
+    from connecthub.push.keys import VapidKeys
+    from connecthub.push.models import VapidKeyPair
+
+    keys = VapidKeys.generate()
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(VapidKeyPair).values(
+                    id=1,
+                    private_key=keys.private_key,
+                    public_key=keys.public_key,
+                    created_at=utcnow(),
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def template_digest() -> str:
+    """Names the template: the migrations and the harness's seed."""
+    return hashlib.sha256(f"{migrations_digest()}:{TEMPLATE_SEED}".encode()).hexdigest()[:16]
+
+
 def migrations_digest() -> str:
     """Names the migrated state: every file of the migrations directory, by path and bytes."""
     from connecthub.infra import migrations
@@ -303,11 +358,80 @@ def migrations_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+# What the environment and `.env` give Settings, kept by their state: pydantic-settings
+# reads both for each of ~200 fields on every construction (~4 CPU-ms, the largest part of
+# a test's app fixture after the VAPID seed). The values are validated with the overrides
+# as `load_settings` does: the same validators, the same one-line errors.
+_FROM_ENVIRONMENT: dict[object, dict[str, object]] = {}
+
+
+def _environment_values() -> dict[str, object]:
+    from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
+
+    from connecthub.config import Settings
+
+    dotenv = Path(".env")
+    key = (
+        os.getcwd(),
+        dotenv.stat().st_mtime_ns if dotenv.exists() else None,
+        tuple(sorted(os.environ.items())),
+    )
+    found = _FROM_ENVIRONMENT.get(key)
+    if found is None:  # the environment's values win over `.env`'s, as in Settings()
+        found = {**DotEnvSettingsSource(Settings)(), **EnvSettingsSource(Settings)()}
+        _FROM_ENVIRONMENT[key] = found
+    return found
+
+
+@functools.cache
+def _settings_class() -> type[Settings]:
+    """Settings whose environment and `.env` values come from `_environment_values`."""
+    from pydantic.fields import FieldInfo
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+    from connecthub.config import Settings
+
+    class Environment(PydanticBaseSettingsSource):
+        def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[object, str, bool]:
+            raise NotImplementedError  # __call__ gives them all at once
+
+        def __call__(self) -> dict[str, object]:
+            return dict(_environment_values())
+
+    class TestSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, Environment(settings_cls))
+
+    # Importable by name (module `__getattr__` below), so its settings pickle like Settings.
+    TestSettings.__qualname__ = TestSettings.__name__
+    TestSettings.__module__ = __name__
+    return TestSettings
+
+
+def __getattr__(name: str) -> object:
+    if name == "TestSettings":
+        return _settings_class()
+    raise AttributeError(name)
+
+
 def _settings_for(database_url: str, **overrides: object) -> Settings:
-    from connecthub.config import load_settings
+    from pydantic import ValidationError
+
+    from connecthub.config import ConfigurationError, describe_validation_error
 
     overrides.setdefault("environment", "test")  # a test may ask for production
-    return load_settings(database_url=database_url, **overrides)
+    try:
+        return _settings_class()(database_url=database_url, **overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None
 
 
 def build_settings(database_url: str, key_prefix: str, **overrides: object) -> Settings:

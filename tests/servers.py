@@ -47,7 +47,7 @@ def _ephemeral_low() -> int:
 # a port, and each worker's listeners stay in its own block. Two suites running side by
 # side on one machine give each its own TEST_PORT_FLOOR.
 _PORT_FLOOR = int(os.environ.get("TEST_PORT_FLOOR", "10000"))
-_BLOCK = 500
+_BLOCK = 200  # 4 workers (2 cores) and the browser tests' server in 1,000 ports
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 _block_start = _PORT_FLOOR + (int(_worker) if _worker.isdigit() else 0) * _BLOCK
 _next_port = itertools.count(random.randrange(_BLOCK))

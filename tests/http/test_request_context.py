@@ -159,10 +159,14 @@ async def test_every_log_line_of_a_request_carries_its_id(app_factory: AppFactor
 async def test_server_access_log_is_json_with_the_request_id(test_env: Any) -> None:
     server = start_server(test_env, LOG_LEVEL="info")
     try:
+        # Generous timeouts: a server process on a loaded machine (load 20-26) once took
+        # more than httpx's default 5 s to answer its first 404.
         for request_id in ("live-1", "live-2"):
-            response = httpx.get(f"{server.url}/health/live", headers={"X-Request-Id": request_id})
+            response = httpx.get(
+                f"{server.url}/health/live", headers={"X-Request-Id": request_id}, timeout=60
+            )
             assert response.headers["x-request-id"] == request_id
-        generated = httpx.get(f"{server.url}/api/no/such/page").headers["x-request-id"]
+        generated = httpx.get(f"{server.url}/api/no/such/page", timeout=60).headers["x-request-id"]
     finally:
         stop_process(server.process)
     output = server.logs()

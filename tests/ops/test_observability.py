@@ -99,7 +99,9 @@ def test_requests_are_traced_to_the_otlp_endpoint(test_env: Any, collector: Coll
         OTEL_BSP_SCHEDULE_DELAY="200",
     )
     try:
-        response = httpx.get(f"{server.url}/api/v1/traced-path?access_token={SECRET}")
+        # A generous timeout: on a loaded machine the server's first 404 once took more
+        # than httpx's default 5 s.
+        response = httpx.get(f"{server.url}/api/v1/traced-path?access_token={SECRET}", timeout=60)
         assert response.status_code == 404
 
         def traced(item: Received) -> bool:
@@ -166,8 +168,10 @@ def run_script(test_env: Any, tmp_path: Path, **environ: str) -> dict[str, Any]:
     for name in ("SENTRY_DSN", "OTEL_EXPORTER_OTLP_ENDPOINT"):
         if name not in environ:
             env.pop(name, None)
+    # 240 s: at load ~20 on 2 cores the child (importing the app, one request, Sentry's
+    # flush) once took more than 120 s. The test's own timeout is 300 s.
     result = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, timeout=120, check=False
+        [sys.executable, str(script)], env=env, capture_output=True, timeout=240, check=False
     )
     assert result.returncode == 0, result.stderr.decode()
     report: dict[str, Any] = json.loads(result.stdout.decode().strip().splitlines()[-1])

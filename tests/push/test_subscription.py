@@ -237,6 +237,29 @@ async def test_vapid_key_survives_a_restart_and_settings_win(app_factory: Any) -
         assert await server_key(client) == configured.public_key
 
 
+async def test_the_first_start_makes_the_key_pair_and_later_starts_read_it(
+    app_factory: Any,
+) -> None:
+    """The test template holds a key pair (tests/engines.py, TEMPLATE_SEED), so here the
+    database is first left without one, as an instance's is before its first start."""
+    from sqlalchemy import delete, select
+
+    from connecthub.push.models import VapidKeyPair
+
+    async with app_factory() as (app, client):
+        seeded = await server_key(client)
+        async with app.state.engines.db.transaction() as session:
+            await session.execute(delete(VapidKeyPair))
+    async with app_factory() as (app, client):
+        made = await server_key(client)
+        assert made != seeded
+        async with app.state.engines.db.session() as session:
+            rows = (await session.execute(select(VapidKeyPair))).scalars().all()
+        assert [(row.id, row.public_key) for row in rows] == [(1, made)]
+    async with app_factory() as (_app, client):
+        assert await server_key(client) == made
+
+
 async def test_rotating_the_vapid_key_removes_subscriptions(
     app_factory: Any, test_env: Any
 ) -> None:
