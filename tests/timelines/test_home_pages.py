@@ -214,3 +214,20 @@ async def test_blocks_deletions_and_suspensions_reach_kept_pages(
     await suspend(app, dave.id)
     assert await shown(client) == set()
     await eventually(await gone_there(from_dave["id"]), "the suspension on the other process")
+
+
+async def test_a_post_by_someone_not_on_the_kept_page_reaches_it(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The fan-out drops the followers' kept pages in both modes (in embedded mode there is
+    no feed to write, and the new post's author need not be on the page)."""
+    _alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
+    carol, carol_token = await user_with_token(app, "carol")
+    await client.post(f"/api/v1/accounts/{carol.id}/follow", headers=auth(alice_token))
+    from_bob = await post_status(client, bob_token, "bob")
+    await settle(app)
+    assert [s["id"] for s in await kept(client, alice_token)] == [from_bob["id"]]
+    from_carol = await post_status(client, carol_token, "carol, new here")
+    await settle(app)
+    shown = [s["id"] for s in await page(client, alice_token)]
+    assert shown == [from_carol["id"], from_bob["id"]]

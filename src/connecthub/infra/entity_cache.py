@@ -79,17 +79,25 @@ class _Tracked:
     # not recorded: without it, every counter bump on `statuses` naming only `id` would
     # retire the whole kind.
     updates: bool = True
+    # False: no rendering reads the kind (a value kept near, such as a home page), so a
+    # session's uncommitted change to it does not stop that session's reads of the cache.
+    rendering: bool = True
 
 
 _TRACKED: dict[str, tuple[_Tracked, ...]] = {}
+_NOT_RENDERED: set[str] = set()  # kinds tracked with `rendering=False`
 _background: set[asyncio.Task[None]] = set()
 
 
-def track(table: str, kind: str, column: str = "id", *, updates: bool = True) -> None:
+def track(
+    table: str, kind: str, column: str = "id", *, updates: bool = True, rendering: bool = True
+) -> None:
     """Changes to `table` invalidate the `kind` entry whose id is the row's `column` (a
-    table may feed several kinds). `updates=False`: UPDATE statements are not recorded
-    (see `_Tracked`); rows flushed from the ORM still are."""
-    _TRACKED[table] = (*_TRACKED.get(table, ()), _Tracked(kind, column, updates))
+    table may feed several kinds). `updates=False`: UPDATE statements are not recorded;
+    `rendering=False`: no rendering reads the kind (see `_Tracked`)."""
+    _TRACKED[table] = (*_TRACKED.get(table, ()), _Tracked(kind, column, updates, rendering))
+    if not rendering:
+        _NOT_RENDERED.add(kind)
 
 
 def _key(kind: str, entity_id: int | str) -> str:
@@ -307,8 +315,9 @@ def of(session: Any) -> EntityCache | None:
     is none or the session has changed tracked rows it has not committed yet: what it
     renders then must come from its own rows, and must not be cached for others."""
     sync: Session = getattr(session, "sync_session", session)
+    pending: set[tuple[str, int | str]] = sync.info.get(_PENDING) or set()
     if (
-        sync.info.get(_PENDING)
+        any(kind not in _NOT_RENDERED for kind, _ in pending)
         or sync.new
         or sync.deleted
         or any(_table_of(instance) in _TRACKED for instance in sync.dirty)

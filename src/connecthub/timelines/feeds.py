@@ -208,6 +208,11 @@ class DatabaseFeedStore:
 
     distributed = False
 
+    def __init__(self, entities: EntityCache | None = None) -> None:
+        # Nothing to write, but the pages of home each process keeps (timelines/
+        # home_pages.py) go with every status that reaches or leaves these homes.
+        self.entities = entities
+
     async def home(self, session: AsyncSession, viewer_id: int, page: Page) -> list[StatusRef]:
         fetch = page.limit * 2 + 10  # room for rows the rules drop
         found: list[StatusRef] = []
@@ -230,10 +235,11 @@ class DatabaseFeedStore:
         return page.newest_first(found + rest)
 
     async def push(self, account_ids: Sequence[int], status_id: int) -> None:
-        return None
+        await _changed(self.entities, account_ids)
 
     async def remove(self, account_ids: Sequence[int], status_ids: Sequence[int]) -> None:
-        return None
+        if status_ids:
+            await _changed(self.entities, account_ids)
 
     async def merge(self, session: AsyncSession, account_id: int, target_id: int) -> None:
         return None
@@ -432,8 +438,7 @@ class RedisFeedStore:
         await self._changed([account_id])
 
     async def _changed(self, account_ids: Sequence[int]) -> None:
-        if self.entities is not None:
-            await self.entities.drop_near(HOME_KIND, account_ids)
+        await _changed(self.entities, account_ids)
 
     async def _held(self, account_id: int) -> list[int]:
         members: list[Any] = await self.redis.zrangebyscore(self.key(account_id), "(0", "+inf")
@@ -467,13 +472,19 @@ def _after(page: Page, seen: list[int]) -> Page:
     return Page(max_id=min(seen), since_id=page.since_id, limit=page.limit)
 
 
+async def _changed(entities: EntityCache | None, account_ids: Sequence[int]) -> None:
+    """These homes changed: the pages of them kept in every process go."""
+    if entities is not None:
+        await entities.drop_near(HOME_KIND, account_ids)
+
+
 def feed_store(engines: Engines) -> FeedStore:
     """The feed store for these engines: the one place in timelines that looks at
     `engines.redis` (ADR 0002 lists the others)."""
     cached: Any = getattr(engines, "_home_feed_store", None)
     if cached is None:
         if engines.redis is None:
-            cached = DatabaseFeedStore()
+            cached = DatabaseFeedStore(engines.db.entity_cache)
         else:
             cached = RedisFeedStore(engines.redis, engines.settings, engines.db.entity_cache)
         engines._home_feed_store = cached  # type: ignore[attr-defined]

@@ -78,5 +78,5 @@ for _table, _column in (
     ("tag_follows", "account_id"),
     ("lists", "account_id"),
 ):
-    track(_table, HOME_KIND, _column)
-track("statuses", HOME_KIND, "account_id", updates=False)
+    track(_table, HOME_KIND, _column, rendering=False)
+track("statuses", HOME_KIND, "account_id", updates=False, rendering=False)
