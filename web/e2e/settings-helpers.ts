@@ -26,14 +26,16 @@ export async function shoot(page: Page, name: string): Promise<void> {
 /** Through the app's Sign in button and the server's authorize page (already signed in to
  * the server's pages, or signing in there with e-mail and password). */
 export async function signInToApp(page: Page, email?: string): Promise<void> {
-  await page.goto("/");
+  // Signed out, `/` is the server's front door (ADR 0054); any other address of the app
+  // shows its welcome screen.
+  await page.goto("/local");
   await page.getByRole("button", { name: "Sign in" }).click();
   await approve(page, email);
 }
 
 /** On the server's authorize page: signs in there when asked (e-mail and password), approves,
  * and waits for the app. */
-export async function approve(page: Page, email?: string, back: RegExp = /\/web\/$/): Promise<void> {
+export async function approve(page: Page, email?: string, back: RegExp = /\/$/): Promise<void> {
   await page.waitForURL(/\/oauth\/authorize/);
   if (await page.locator("#email").count()) {
     await page.fill("#email", email ?? "");

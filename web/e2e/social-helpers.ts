@@ -16,11 +16,13 @@ export async function signUpAndSignIn(browser: Browser, username: string): Promi
   await page.fill("#date_of_birth", "1990-01-01");
   await page.check("#agreement");
   await Promise.all([page.waitForURL(/\/auth\/sign_in/), page.click("form[action='/auth/sign_up'] button[type=submit]")]);
-  await page.goto("/");
+  // Signed out, `/` is the server's front door (ADR 0054); any other address of the app
+  // shows its welcome screen.
+  await page.goto("/local");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/oauth\/authorize/);
   await page.click("button[value=approve]");
-  await page.waitForURL(/\/web\/$/);
+  await page.waitForURL(/\/$/);
   await expect(page.getByRole("link", { name: `@${username}` })).toBeVisible();
   return page;
 }

@@ -153,7 +153,7 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   await expect(bob.getByRole("heading", { name: `alice${run}` })).toBeVisible();
   await bob.getByLabel("Your message").fill(`Hi Alice, kopi later? ${run}`);
   await bob.getByRole("button", { name: "Send" }).click();
-  await bob.waitForURL(/\/web\/messages\/\d+$/);
+  await bob.waitForURL(/\/messages\/\d+$/);
   await expect(bob.locator(".bubble-row.mine", { hasText: "Hi Alice, kopi later?" })).toBeVisible();
   // It reaches Alice's conversation list live, unread.
   const row = alice.locator(".conversations li", { hasText: `bob${run}` });

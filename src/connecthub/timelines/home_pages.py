@@ -69,7 +69,6 @@ async def render_home(
     kept = pages.get(key) if pages else None
     if (
         kept is not None
-        and kept.body is not None
         and await cache.generation_near(HOME_KIND) == kept.generation
         and _same(cache.held_near(kept.wanted), kept.held)
     ):

@@ -54,7 +54,7 @@ export function SessionsSection() {
           <li key={session.id} class="session-row">
             <span>
               <strong>{session.application ?? t("settings.sessions.unknownApp")}</strong>
-              {session.current && <span class="badge"> {t("settings.sessions.current")}</span>}
+              {session.current && <span class="quiet-badge"> {t("settings.sessions.current")}</span>}
               <br />
               <span class="acct">
                 {t("settings.sessions.since", { date: formatDate(session.created_at) })}
