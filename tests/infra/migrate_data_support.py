@@ -50,6 +50,9 @@ async def make_embedded(env: TestEnv) -> Embedded:
 
     embedded = Embedded(env, env.workdir / "embedded.db")
     await migrations.upgrade(embedded.settings())
+    # The target as `connecthub migrate` leaves a new database: without the VAPID key pair
+    # the test template seeds (tests/engines.py, TEMPLATE_SEED), made at a server's first start.
+    await target_fetch(env, "DELETE FROM web_push_vapid_keys")
     return embedded
 
 
