@@ -220,7 +220,10 @@ def test_the_server_answers_a_plain_get_at_once_as_the_route_does(test_env: Test
                 sock, b"GET /api/v1/instance HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
             )
             assert sock.recv(1) == b""  # closed after the answer, as asked
-        assert calls == [("/api/v1/instance", True)] * 4
+        # Each one answered at once; on a loaded machine what the process held may have
+        # lapsed before the first (it then goes the usual way and holds it again).
+        assert [path for path, _ in calls] == ["/api/v1/instance"] * 4
+        assert all(at_once for _, at_once in calls[1:]), calls
         stable = {k: v for k, v in routed.headers.items() if k not in _PER_REQUEST}
         for number, (status, headers, body) in enumerate(answers):
             assert status == b"HTTP/1.1 200 OK"
