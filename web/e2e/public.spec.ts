@@ -187,8 +187,11 @@ test("web push: subscribing in settings sends the subscription to the server", a
   await shoot(bob, "settings-push-en");
 
   // One alert off: the server keeps it (read back after a reload).
-  await bob.getByLabel("Polls that ended").uncheck();
-  await bob.waitForResponse((r) => r.url().endsWith("/api/v1/push/subscription") && r.request().method() === "PUT");
+  // Listening before the click: the answer can come before a wait begun after it.
+  await Promise.all([
+    bob.waitForResponse((r) => r.url().endsWith("/api/v1/push/subscription") && r.request().method() === "PUT"),
+    bob.getByLabel("Polls that ended").uncheck(),
+  ]);
   await bob.reload();
   await expect(bob.getByLabel("Notify me on this device")).toBeChecked();
   await expect(bob.getByLabel("Polls that ended")).not.toBeChecked();
