@@ -33,7 +33,7 @@ from connecthub.core.pagination import Page
 from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache
 from connecthub.infra.uow import UnitOfWork
-from connecthub.statuses.entity_bytes import status_bytes
+from connecthub.statuses.entity_bytes import joined_page, status_bytes
 from connecthub.statuses.serializers import ACCOUNT, STATUS, StatusRef
 from connecthub.timelines.feeds import feed_store
 from connecthub.timelines.models import HOME_KIND
@@ -81,7 +81,7 @@ async def render_home(
     written = await status_bytes(session, statuses, viewer_id, settings, context="home")
     if written is None:
         return None
-    body = _joined(statuses, written.statuses)
+    body = joined_page(statuses, written.statuses)
     if generation is not None and not written.read_live:
         everything = [*statuses, *written.boosted.values()]
         wanted = {
@@ -105,10 +105,6 @@ def _same(now: tuple[Any, ...] | None, then: tuple[Any, ...]) -> bool:
     if now is None or len(now) != len(then):
         return False
     return all(a is b for a, b in zip(now, then, strict=True))
-
-
-def _joined(statuses: Sequence[StatusRef], shown: dict[int, bytes]) -> bytes:
-    return b"[" + b",".join(shown[s.id] for s in statuses if s.id in shown) + b"]"
 
 
 def drop_on_commit(uow: UnitOfWork, viewer_ids: Sequence[int]) -> None:
