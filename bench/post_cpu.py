@@ -432,9 +432,12 @@ async def statements_pass(args: argparse.Namespace, tokens: list[str]) -> None:
             if profiler:
                 profiler.disable()
             cpu = time.process_time() - cpu
-            commands = sum(calls_between(calls, await redis_calls(redis)).values())
+            by_command = calls_between(calls, await redis_calls(redis))
+            commands = sum(by_command.values())
             posts = args.posts
             if args.show_statements:
+                for name, count in sorted(by_command.items(), key=lambda item: -item[1]):
+                    print(f"    {count / posts:5.2f}  Redis {name}")
                 counted: dict[str, int] = {}
                 for statement in statements:
                     key = " ".join(statement.split())[:150]
@@ -496,7 +499,7 @@ def main() -> None:
     parser.add_argument("--no-statements", dest="statements", action="store_false")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process pass")
     parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--show-statements", action="store_true", help="each one, per post")
+    parser.add_argument("--show-statements", action="store_true", help="each statement and Redis command, per post")
     parser.add_argument(
         "--py-spy",
         metavar="PREFIX",

@@ -501,9 +501,18 @@ async def tag_follower_chunk(
     """The next `size` accounts (by id, after `after`) following a hashtag of a public status
     (not a boost) whose home gets it that way: not its author, nor anyone following the
     author (the followers' fan-out brings it to them), never someone who may not read it or
-    mutes its author. Empty when the status is gone or no longer public."""
+    mutes its author. Empty when the status is gone or no longer public. Its statement is
+    built once (building it cost several times what running it did)."""
+    params = {"status": status_id, "after": after, "size": size, "now": utcnow()}
+    rows = await session.execute(_tag_follower_chunk(), params)
+    return [int(value) for value in rows.scalars()]
+
+
+@functools.cache
+def _tag_follower_chunk() -> Any:
     follower = TagFollow.account_id
-    query = (
+    status_id = bindparam("status", type_=IdType)
+    return (
         select(follower)
         .join(StatusTag, StatusTag.tag_id == TagFollow.tag_id)
         .join(Status, Status.id == StatusTag.status_id)
@@ -511,19 +520,20 @@ async def tag_follower_chunk(
             StatusTag.status_id == status_id,
             Status.visibility == Visibility.PUBLIC,
             Status.reblog_of_id.is_(None),
-            follower > after,
+            follower > bindparam("after", type_=IdType),
             follower != Status.account_id,
             ~exists().where(
                 Follow.account_id == follower, Follow.target_account_id == Status.account_id
             ),
             readable_by(follower, Status),
-            not_muted_by(follower, Status.account_id),
+            not_muted_by(
+                follower, Status.account_id, bindparam("now", type_=Mute.expires_at.type)
+            ),
         )
         .group_by(follower)
         .order_by(follower)
-        .limit(size)
+        .limit(bindparam("size", type_=Integer))
     )
-    return list((await session.execute(query)).scalars())
 
 
 async def audience_chunk(session: AsyncSession, status: Status, after: int, size: int) -> list[int]:

@@ -7,9 +7,10 @@ job handles one chunk and queues the next (job id `fan-out:{status}:{after}`), s
 followed by everyone never makes one giant job and a retried chunk redoes only itself. A new
 status's job carries its entity, rendered by the request that posted it, and notifies the
 chunk's subscribers ("notify me of new posts"): one job per post for up to a chunk of
-followers, two queries, one feed script call, one round trip of stream events, one
-notification insert. A public status with hashtags then walks, in the same chunks, the
-accounts that follow one of its hashtags but not its author (`fan_out_tag_followers`).
+followers, two queries (three with hashtags), one feed script call, one round trip of
+stream events, one notification insert. A public status with hashtags also walks, in the
+same chunks, the accounts that follow one of its hashtags but not its author: their first
+chunk in the first job, each further chunk a job of its own (`fan_out_tag_followers`).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ async def _fan_out_new_status(
 ) -> None:
     """A new status whose entity the posting request rendered: two queries (the followers
     with, on the first chunk, the author's lists; then whether it still exists with the
-    subscribers among those followers), no ORM rows, then the chunk's subscribers notified
+    subscribers among those followers; on the first chunk of a post with hashtags, a third:
+    the first chunk of their followers), no ORM rows, then the chunk's subscribers notified
     in one insert."""
     status_id = int(payload["status_id"])
     author_id = int(payload["account_id"])
@@ -88,12 +90,16 @@ async def _fan_out_new_status(
         )
         if subscribers is None:
             return  # deleted since it was posted
-    entity = payload["entity"]
-    await _deliver(engines, payload, author_id, followers, lists, entity, after=after)
-    if after is None and payload.get("tagged"):
-        await engines.jobs.enqueue(
-            FAN_OUT_TAGS_JOB, {**payload, "after": 0}, job_id=f"fan-out-tags:{status_id}:0"
+        # The first chunk of its hashtags' followers rides along: most posts then need no
+        # job of their own for them (a job cost more than the chunk's query).
+        tagged = after is None and bool(payload.get("tagged"))
+        by_tag = (
+            await repository.tag_follower_chunk(session, status_id, 0, size) if tagged else []
         )
+    entity = payload["entity"]
+    await _deliver(engines, payload, author_id, followers + by_tag, lists, entity, after=after)
+    if len(by_tag) == size:
+        await _next_tag_chunk(engines, payload, by_tag[-1])
     if subscribers:
         async with engines.db.session() as session:
             uow = UnitOfWork(engines, session)
@@ -164,10 +170,12 @@ async def fan_out_tag_followers(ctx: JobContext, payload: dict[str, Any]) -> Non
     event = channels.status_event(channels.UPDATE, payload["entity"])
     await channels.send_now(engines.events, event, channels.to_accounts(followers))
     if len(followers) == size:
-        last = followers[-1]
-        await engines.jobs.enqueue(
-            FAN_OUT_TAGS_JOB, {**payload, "after": last}, job_id=f"fan-out-tags:{status_id}:{last}"
-        )
+        await _next_tag_chunk(engines, payload, followers[-1])
+
+
+async def _next_tag_chunk(engines: Engines, payload: dict[str, Any], last: int) -> None:
+    job_id = f"fan-out-tags:{payload['status_id']}:{last}"
+    await engines.jobs.enqueue(FAN_OUT_TAGS_JOB, {**payload, "after": last}, job_id=job_id)
 
 
 @job(REMOVE_JOB)
