@@ -526,9 +526,7 @@ def _tag_follower_chunk() -> Any:
                 Follow.account_id == follower, Follow.target_account_id == Status.account_id
             ),
             readable_by(follower, Status),
-            not_muted_by(
-                follower, Status.account_id, bindparam("now", type_=Mute.expires_at.type)
-            ),
+            not_muted_by(follower, Status.account_id, bindparam("now", type_=Mute.expires_at.type)),
         )
         .group_by(follower)
         .order_by(follower)

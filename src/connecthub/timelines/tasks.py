@@ -93,9 +93,7 @@ async def _fan_out_new_status(
         # The first chunk of its hashtags' followers rides along: most posts then need no
         # job of their own for them (a job cost more than the chunk's query).
         tagged = after is None and bool(payload.get("tagged"))
-        by_tag = (
-            await repository.tag_follower_chunk(session, status_id, 0, size) if tagged else []
-        )
+        by_tag = await repository.tag_follower_chunk(session, status_id, 0, size) if tagged else []
     entity = payload["entity"]
     await _deliver(engines, payload, author_id, followers + by_tag, lists, entity, after=after)
     if len(by_tag) == size:
