@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
 from connecthub.detection.models import DetectionVerdict
-from connecthub.infra.db import insert_once
+from connecthub.infra.compiled import CompiledRead
+from connecthub.infra.db import IdType, insert_once
 from connecthub.statuses.models import Status
 
 
@@ -29,22 +30,24 @@ class ProfileText(NamedTuple):
     created_at: datetime
 
 
+# A compiled read: the status job's only statement, run for every new status.
+_STATUS_TEXT = CompiledRead(
+    select(
+        Status.account_id,
+        Status.visibility,
+        Status.text,
+        Status.spoiler_text,
+        Account.created_at,
+        Status.held_reason,
+    )
+    .join(Account, Account.id == Status.account_id)
+    .where(Status.id == bindparam("status_id", type_=IdType))
+)
+
+
 async def status_text(session: AsyncSession, status_id: int) -> StatusText | None:
-    row = (
-        await session.execute(
-            select(
-                Status.account_id,
-                Status.visibility,
-                Status.text,
-                Status.spoiler_text,
-                Account.created_at,
-                Status.held_reason,
-            )
-            .join(Account, Account.id == Status.account_id)
-            .where(Status.id == status_id)
-        )
-    ).first()
-    return StatusText(*row) if row is not None else None
+    rows = await _STATUS_TEXT.rows(session, {"status_id": status_id})
+    return StatusText(*rows[0]) if rows else None
 
 
 async def profile_text(session: AsyncSession, account_id: int) -> ProfileText | None:

@@ -31,6 +31,7 @@ from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.ids import id_for_time, new_id
+from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType, insert_once
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
@@ -94,6 +95,9 @@ async def count_post(
         .where(Account.id == account_id, Account.suspended_at.is_(None))
         .values(statuses_count=Account.statuses_count + 1, last_status_at=when)
         .returning(Account, privacy, role)
+        # The returned row refreshes the session's copy: no evaluation of the criteria
+        # against the identity map (a sixth of this statement's CPU).
+        .execution_options(synchronize_session=False)
     )
     row = (await session.execute(statement)).first()
     return None if row is None else (row[0], row[1], row[2])
@@ -201,18 +205,18 @@ async def new_status_subscribers(
     """None when the status is gone; else its author's subscribers with ids in (`after`,
     `upto`] (None: no bound), those it mentions left out (`_subscribers`), or [] when not
     `wanted`: one query answers both."""
-    query = _new_status_subscribers(upto is not None, wanted)
+    read = _new_status_subscribers(upto is not None, wanted)
     params: dict[str, Any] = {"status_id": status_id, "after": after}
     if upto is not None:
         params["upto"] = upto
-    rows = (await session.execute(query, params)).all()
+    rows = await read.rows(session, params)
     if not rows:
         return None
     return [row[1] for row in rows if row[1] is not None]
 
 
 @functools.cache
-def _new_status_subscribers(bounded: bool, wanted: bool) -> Select[int, int]:
+def _new_status_subscribers(bounded: bool, wanted: bool) -> CompiledRead:
     """Built once per shape (building it cost more than running it)."""
     status_id = bindparam("status_id", type_=IdType)
     mentioned = select(Mention.account_id).where(Mention.status_id == status_id)
@@ -226,7 +230,7 @@ def _new_status_subscribers(bounded: bool, wanted: bool) -> Select[int, int]:
         joined.append(Follow.account_id <= bindparam("upto", type_=IdType))
     if not wanted:
         joined.append(false())
-    return (
+    return CompiledRead(
         select(Status.id, Follow.account_id)
         .outerjoin(Follow, and_(*joined))
         .where(Status.id == status_id)

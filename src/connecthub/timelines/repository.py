@@ -460,20 +460,20 @@ async def new_status_audience(
 ) -> tuple[list[int], list[int]]:
     """For a new status (not a boost; `audience_chunk`'s rule): the next `size` followers by
     id after `after` whose home gets it and, `with_lists`, the lists that hold the author,
-    in one statement built once (the fan-out's first chunk asked twice, and building the
-    statement cost about as much CPU as running it)."""
-    statement = _new_status_audience(dialect_of(session), with_lists)
+    in one compiled read (the fan-out's first chunk asked twice, and building the statement
+    cost about as much CPU as running it)."""
+    read = _new_status_audience(with_lists)
     params = {"author": author_id, "after": after, "size": size, "now": utcnow()}
     followers: list[int] = []
     lists: list[int] = []
-    for kind, value in (await session.execute(statement, params)).all():
+    for kind, value in await read.rows(session, params):
         (lists if kind else followers).append(int(value))
     followers.sort()  # a UNION keeps no order
     return followers, lists
 
 
 @functools.cache
-def _new_status_audience(dialect: str, with_lists: bool) -> Any:
+def _new_status_audience(with_lists: bool) -> CompiledRead:
     author = bindparam("author", type_=IdType)
     follower = Follow.account_id
     chunk: Select[int, int] = (
@@ -488,11 +488,11 @@ def _new_status_audience(dialect: str, with_lists: bool) -> Any:
         .limit(bindparam("size", type_=Integer))
     )
     if not with_lists:
-        return chunk
+        return CompiledRead(chunk)
     lists: Select[int, int] = select(literal_column("1", Integer), ListAccount.list_id).where(
         ListAccount.account_id == author
     )
-    return union_all(select(chunk.subquery()), lists)
+    return CompiledRead(union_all(select(chunk.subquery()), lists))
 
 
 async def tag_follower_chunk(
@@ -501,18 +501,17 @@ async def tag_follower_chunk(
     """The next `size` accounts (by id, after `after`) following a hashtag of a public status
     (not a boost) whose home gets it that way: not its author, nor anyone following the
     author (the followers' fan-out brings it to them), never someone who may not read it or
-    mutes its author. Empty when the status is gone or no longer public. Its statement is
-    built once (building it cost several times what running it did)."""
+    mutes its author. Empty when the status is gone or no longer public. A compiled read
+    (building the statement cost several times what running it did)."""
     params = {"status": status_id, "after": after, "size": size, "now": utcnow()}
-    rows = await session.execute(_tag_follower_chunk(), params)
-    return [int(value) for value in rows.scalars()]
+    return [int(row[0]) for row in await _tag_follower_chunk().rows(session, params)]
 
 
 @functools.cache
-def _tag_follower_chunk() -> Any:
+def _tag_follower_chunk() -> CompiledRead:
     follower = TagFollow.account_id
     status_id = bindparam("status", type_=IdType)
-    return (
+    return CompiledRead(
         select(follower)
         .join(StatusTag, StatusTag.tag_id == TagFollow.tag_id)
         .join(Status, Status.id == StatusTag.status_id)
