@@ -88,39 +88,45 @@ def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
 # -- CPU of processes -----------------------------------------------------------------------
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds) of a live process."""
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, CPU seconds, of which in the kernel) of a live process."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = raw[raw.rindex(")") + 2 :].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+    user, kernel = int(fields[11]), int(fields[12])
+    return int(fields[1]), (user + kernel) / TICKS, kernel / TICKS
 
 
-def tree_cpu(root: int) -> dict[int, float]:
+CPU = tuple[float, float]  # (CPU seconds, of which in the kernel: system calls, socket writes)
+
+
+def tree_cpu(root: int) -> dict[int, CPU]:
     """CPU seconds of `root` and every descendant, by pid."""
-    stats: dict[int, tuple[int, float]] = {}
+    stats: dict[int, tuple[int, float, float]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (found := _stat(int(entry.name))) is not None:
             stats[int(entry.name)] = found
     wanted, changed = {root}, True
     while changed:
         changed = False
-        for pid, (parent, _) in stats.items():
+        for pid, (parent, _, _) in stats.items():
             if parent in wanted and pid not in wanted:
                 wanted.add(pid)
                 changed = True
-    return {pid: stats[pid][1] for pid in wanted if pid in stats}
+    return {pid: stats[pid][1:] for pid in wanted if pid in stats}
 
 
-def cpu_of(pids: list[int]) -> dict[int, float]:
-    return {pid: found[1] for pid in pids if (found := _stat(pid)) is not None}
+def cpu_of(pids: list[int]) -> dict[int, CPU]:
+    return {pid: found[1:] for pid in pids if (found := _stat(pid)) is not None}
 
 
-def spent(before: dict[int, float], after: dict[int, float]) -> float:
+def spent(before: dict[int, CPU], after: dict[int, CPU]) -> CPU:
     """CPU between two snapshots; a process born in between counts whole."""
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    total = sum(cpu - before.get(pid, (0.0, 0.0))[0] for pid, (cpu, _) in after.items())
+    kernel = sum(sys - before.get(pid, (0.0, 0.0))[1] for pid, (_, sys) in after.items())
+    return total, kernel
 
 
 async def backend_pids(admin: str, database: str) -> list[int]:
@@ -370,20 +376,22 @@ async def processes_pass(
             calls = calls_between(calls_before, await redis_calls(redis))
     await redis.aclose()
     posts = args.posts
-    total = web_cpu + worker_cpu + pg_cpu + redis_used
+    redis_part = (redis_used, 0.0)  # Redis's INFO gives user and kernel time together
+    parts = [web_cpu, worker_cpu, pg_cpu, redis_part]
+    total = (sum(part[0] for part in parts), sum(part[1] for part in parts))
     print(
         f"\n{posts} posts, {args.concurrency} at a time, each to {args.accounts - 1} followers "
         f"(posting {posted:.1f} s, all jobs done {wall:.1f} s; load {os.getloadavg()[0]:.1f})"
     )
-    print("CPU ms per post:")
-    for label, seconds in (
+    print(f"CPU ms per post:{'':<39}all  in the kernel")
+    for label, (seconds, kernel) in (
         ("web process (request, relay)", web_cpu),
         ("job worker (fan-out, notifications, events)", worker_cpu),
         (f"PostgreSQL backends ({len(pids)})", pg_cpu),
-        ("Redis", redis_used),
+        ("Redis (user and kernel)", redis_part),
         ("total", total),
     ):
-        print(f"  {label:<46} {seconds * 1000 / posts:7.2f}")
+        print(f"  {label:<46} {seconds * 1000 / posts:7.2f} {kernel * 1000 / posts:7.2f}")
     print(f"Redis commands per post: {sum(calls.values()) / posts:.1f}")
     for name, count in sorted(calls.items(), key=lambda item: -item[1]):
         print(f"  {name:<20} {count / posts:7.2f}")
@@ -499,7 +507,9 @@ def main() -> None:
     parser.add_argument("--no-statements", dest="statements", action="store_false")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process pass")
     parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--show-statements", action="store_true", help="each statement and Redis command, per post")
+    parser.add_argument(
+        "--show-statements", action="store_true", help="each statement and Redis command, per post"
+    )
     parser.add_argument(
         "--py-spy",
         metavar="PREFIX",
