@@ -5,18 +5,20 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.analytics.models import AnalyticsEvent, AnalyticsKey
+from connecthub.infra.db import IdType
 from connecthub.privacy.models import Consent
 
 ANALYTICS_PURPOSE = "analytics"
 
 
-def _consented(account_id: int) -> object:
+def _consented(account_id: object) -> object:
     return (
         select(Consent.id)
         .where(
@@ -28,21 +30,27 @@ def _consented(account_id: int) -> object:
     )
 
 
+def _consent_and_key() -> Any:
+    period = bindparam("period_start", type_=AnalyticsKey.period_start.type)
+    key = select(AnalyticsKey).where(AnalyticsKey.period_start == period).subquery()
+    return select(
+        _consented(bindparam("account_id", type_=IdType)),  # type: ignore[call-overload]
+        select(key.c.id).scalar_subquery(),
+        select(key.c.secret).scalar_subquery(),
+    )
+
+
+# Built once: every post asks it, and building it cost more CPU than running it.
+_CONSENT_AND_KEY = _consent_and_key()
+
+
 async def consent_and_key(
     session: AsyncSession, account_id: int, period_start: date
 ) -> tuple[bool, int | None, bytes | None]:
     """In one statement: whether the account consents to analytics now, and the period's
     key (id, secret) if it exists."""
-    key = select(AnalyticsKey).where(AnalyticsKey.period_start == period_start).subquery()
-    row = (
-        await session.execute(
-            select(
-                _consented(account_id),  # type: ignore[call-overload]
-                select(key.c.id).scalar_subquery(),
-                select(key.c.secret).scalar_subquery(),
-            )
-        )
-    ).one()
+    params = {"account_id": account_id, "period_start": period_start}
+    row = (await session.execute(_CONSENT_AND_KEY, params)).one()
     return bool(row[0]), row[1], row[2]
 
 

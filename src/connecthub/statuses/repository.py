@@ -114,15 +114,17 @@ async def local_accounts_by_username(
     return list((await session.scalars(query)).all())
 
 
+# Built once: a post with hashtags asks it (building it cost about what running it did).
+_TAGS_BY_KEY = select(Tag).where(Tag.name_key.in_(bindparam("keys", expanding=True)))
+
+
 async def tags_by_name(session: AsyncSession, names: Sequence[str]) -> list[Tag]:
     """The tags, created when missing (a concurrent creator wins the unique key)."""
     if not names:
         return []
     keys = {name.lower(): name for name in names}
-    found = {
-        tag.name_key: tag
-        for tag in await session.scalars(select(Tag).where(Tag.name_key.in_(keys)))
-    }
+    rows = await session.scalars(_TAGS_BY_KEY, {"keys": list(keys)})
+    found = {tag.name_key: tag for tag in rows}
     for key, name in keys.items():
         if key in found:
             continue
