@@ -359,6 +359,17 @@ def drop_on_commit(session: Any, kind: str, ids: Iterable[int]) -> None:
         _record(sync, _Tracked(kind, "id"), entity_id)
 
 
+def record_update(session: Any, table: str, ids: Iterable[int]) -> None:
+    """Rows `ids` of `table` updated by a statement built once, whose WHERE binds its key at
+    execution (the statement hook sees no value there): recorded as the hook records an
+    UPDATE that names its keys."""
+    sync: Session = getattr(session, "sync_session", session)
+    for tracked in _TRACKED.get(table, ()):
+        if tracked.updates and tracked.column == "id":
+            for entity_id in ids:
+                _record(sync, tracked, entity_id)
+
+
 def drop_account_on_commit(session: Any, account_id: int) -> None:
     """Every entry keyed by the account's id (its profile, credentials, filter rules…),
     deleted when this session commits: an erased account leaves no rendering behind, not

@@ -31,6 +31,7 @@ from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.ids import id_for_time, new_id
+from connecthub.infra import entity_cache
 from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType, insert_once
 from connecthub.relationships.models import Follow
@@ -78,6 +79,29 @@ async def readable_statuses(
     return list((await session.scalars(query)).all())
 
 
+def _count_post() -> Any:
+    # Spelled out: SQLAlchemy writes SQLite's RETURNING columns unqualified, so the
+    # correlation would read `account_id = id`, both the users table's.
+    own_user = literal_column("users.account_id") == literal_column("accounts.id")
+    privacy = select(User.default_privacy).where(own_user).scalar_subquery()
+    role = select(User.role).where(own_user).scalar_subquery()
+    account = bindparam("account", type_=IdType)
+    when = bindparam("when", type_=Account.last_status_at.type)
+    return (
+        update(Account)
+        .where(Account.id == account, Account.suspended_at.is_(None))
+        .values(statuses_count=Account.statuses_count + 1, last_status_at=when)
+        .returning(Account, privacy, role)
+        # The returned row refreshes the session's copy: no evaluation of the criteria
+        # against the identity map (a sixth of this statement's CPU).
+        .execution_options(synchronize_session=False)
+    )
+
+
+# Built once (every post runs it; building it cost about what running it did).
+_COUNT_POST = _count_post()
+
+
 async def count_post(
     session: AsyncSession, account_id: int, when: datetime
 ) -> tuple[Account, str | None, str | None] | None:
@@ -85,21 +109,9 @@ async def count_post(
     account row as updated with its user's default visibility and role (None: no user row),
     in one statement: a post's only read of its author. None when the account is missing
     or suspended (nothing counted)."""
-    # Spelled out: SQLAlchemy writes SQLite's RETURNING columns unqualified, so the
-    # correlation would read `account_id = id`, both the users table's.
-    own_user = literal_column("users.account_id") == literal_column("accounts.id")
-    privacy = select(User.default_privacy).where(own_user).scalar_subquery()
-    role = select(User.role).where(own_user).scalar_subquery()
-    statement = (
-        update(Account)
-        .where(Account.id == account_id, Account.suspended_at.is_(None))
-        .values(statuses_count=Account.statuses_count + 1, last_status_at=when)
-        .returning(Account, privacy, role)
-        # The returned row refreshes the session's copy: no evaluation of the criteria
-        # against the identity map (a sixth of this statement's CPU).
-        .execution_options(synchronize_session=False)
-    )
-    row = (await session.execute(statement)).first()
+    row = (await session.execute(_COUNT_POST, {"account": account_id, "when": when})).first()
+    # Its WHERE binds the id at execution: the entity cache is told what changed.
+    entity_cache.record_update(session, "accounts", [account_id])
     return None if row is None else (row[0], row[1], row[2])
 
 
