@@ -269,7 +269,13 @@ async def test_the_job_runs_in_the_server_and_the_purge_is_scheduled(app_factory
                 break
             await asyncio.sleep(0.05)
         assert current["state"] == "ready", current
-        assert await app.state.engines.jobs.state(f"export-purge:{export['id']}") == "delayed"
+        # Queued after the build's commit (the outbox relay): a read may land in between.
+        purge = f"export-purge:{export['id']}"
+        for _ in range(100):
+            if await app.state.engines.jobs.state(purge) is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert await app.state.engines.jobs.state(purge) == "delayed"
 
 
 async def test_the_sweep_requeues_a_lost_build_and_purges_expired_archives(

@@ -428,8 +428,18 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     changed = [*session.new, *session.deleted]
     changed += [instance for instance in session.dirty if session.is_modified(instance)]
     for instance in changed:
-        for tracked in _TRACKED.get(_table_of(instance), ()):
-            _record(session, tracked, getattr(instance, tracked.column, None))
+        _record_row(session, instance)
+
+
+def _record_row(session: Session, instance: object) -> None:
+    for tracked in _TRACKED.get(_table_of(instance), ()):
+        _record(session, tracked, getattr(instance, tracked.column, None))
+
+
+def record_insert(session: Any, instance: object) -> None:
+    """A new row inserted by a statement (infra/db.insert_as_loaded), not an ORM flush:
+    recorded as the flush hook records a new object."""
+    _record_row(getattr(session, "sync_session", session), instance)
 
 
 def _named_ids(clause: Any, column: str) -> list[Any] | None:

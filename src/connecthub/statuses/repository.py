@@ -33,7 +33,7 @@ from connecthub.core.pagination import Page
 from connecthub.ids import id_for_time, new_id
 from connecthub.infra import entity_cache
 from connecthub.infra.compiled import CompiledRead
-from connecthub.infra.db import IdType, insert_once
+from connecthub.infra.db import IdType, insert_as_loaded, insert_once, insert_rows
 from connecthub.relationships.models import Follow
 from connecthub.statuses import access
 from connecthub.statuses.models import (
@@ -150,23 +150,35 @@ async def tags_by_name(session: AsyncSession, names: Sequence[str]) -> list[Tag]
     return [found[key] for key in keys]
 
 
-def add_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
-    session.add_all(Mention(status_id=status_id, account_id=a) for a in account_ids)
+async def insert_status(session: AsyncSession, status: Status) -> None:
+    """A new status row, inserted at once by a statement built once (`insert_as_loaded`):
+    its mentions and tags refer to it."""
+    await insert_as_loaded(session, status)
 
 
-def add_tags(session: AsyncSession, status_id: int, tag_ids: list[int]) -> None:
-    session.add_all(StatusTag(status_id=status_id, tag_id=t) for t in tag_ids)
+async def add_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
+    # Ids made here, in order: the mentions are read back in id order (the text's order).
+    rows = [
+        {"id": new_id(), "status_id": status_id, "account_id": a, "silent": False}
+        for a in account_ids
+    ]
+    await insert_rows(session, Mention, rows)
+
+
+async def add_tags(session: AsyncSession, status_id: int, tag_ids: list[int]) -> None:
+    rows = [{"status_id": status_id, "tag_id": t} for t in tag_ids]
+    await insert_rows(session, StatusTag, rows)
 
 
 async def replace_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
     """An edit: the new text's mentions replace the old ones."""
     await session.execute(delete(Mention).where(Mention.status_id == status_id))
-    add_mentions(session, status_id, account_ids)
+    await add_mentions(session, status_id, account_ids)
 
 
 async def replace_tags(session: AsyncSession, status_id: int, tag_ids: list[int]) -> None:
     await session.execute(delete(StatusTag).where(StatusTag.status_id == status_id))
-    add_tags(session, status_id, tag_ids)
+    await add_tags(session, status_id, tag_ids)
 
 
 async def mentioned_account_ids(session: AsyncSession, status_id: int) -> list[int]:

@@ -255,10 +255,9 @@ async def _insert_status(
         created_at=now,
         held_reason=_hold_reason(settings, author, visibility),
     )
-    session.add(status)
-    await session.flush()  # the status row first: its mentions and tags refer to it
-    repository.add_mentions(session, status.id, [a.id for a in mentioned])
-    repository.add_tags(session, status.id, [t.id for t in tags])
+    await repository.insert_status(session, status)
+    await repository.add_mentions(session, status.id, [a.id for a in mentioned])
+    await repository.add_tags(session, status.id, [t.id for t in tags])
     if draft.media_ids:
         status.has_media = await media_service.attach(
             uow, account_id=author.id, status_id=status.id, media_ids=media_ids
