@@ -158,10 +158,7 @@ async def insert_status(session: AsyncSession, status: Status) -> None:
 
 async def add_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
     # Ids made here, in order: the mentions are read back in id order (the text's order).
-    rows = [
-        {"id": new_id(), "status_id": status_id, "account_id": a, "silent": False}
-        for a in account_ids
-    ]
+    rows = [{"id": new_id(), "status_id": status_id, "account_id": a} for a in account_ids]
     await insert_rows(session, Mention, rows)
 
 
