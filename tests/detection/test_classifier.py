@@ -118,6 +118,29 @@ def test_the_probabilities_are_the_models_own() -> None:
     assert max(got) > 0.9 > min(got)  # both kinds of text are in the corpus
 
 
+def test_the_direct_scores_are_the_packaged_models_own() -> None:
+    """TF-IDF weights read from the vectorizer's vocabulary and IDF, then the linear sum
+    (`direct_scores`), give what the packaged vectorizer and model give, text by text."""
+    import random
+
+    from profanity_check import profanity_check as packaged
+
+    direct = classifier.direct_scores(packaged.vectorizer, packaged.model)
+    assert direct is not None
+    words = ["You", "are", "a", "stupid", "IDIOT", "lovely", "day", "the", "cat", "moron"]
+    words += ["shut", "up", "thanks", "kind", "worthless", "hello", "friends", "it's", "don't"]
+    chosen = random.Random(27)
+    texts = [
+        " ".join(chosen.choice(words) for _ in range(chosen.randint(1, 40))) for _ in range(300)
+    ]
+    texts += ["", "!!!", "#tag https://example.com/x", "ok " * 500, "idiot idiot idiot cat"]
+    expected = packaged.model.predict_proba(packaged.vectorizer.transform(texts))[:, 1]
+    got = direct(texts)
+    assert len(got) == len(texts)
+    assert max(abs(a - b) for a, b in zip(expected, got, strict=True)) < 1e-12
+    assert max(got) > 0.9 > min(got)
+
+
 def test_another_kind_of_model_is_asked_for_its_probabilities() -> None:
     class Unknown:
         method = "isotonic"
@@ -125,3 +148,4 @@ def test_another_kind_of_model_is_asked_for_its_probabilities() -> None:
 
     assert classifier.calibrated_linear(Unknown()) is None
     assert classifier.calibrated_linear(object()) is None
+    assert classifier.tfidf_weights(object()) is None

@@ -37,6 +37,9 @@ def _load() -> Model:
     from profanity_check import profanity_check as packaged
 
     vectorizer, model = packaged.vectorizer, packaged.model
+    direct = direct_scores(vectorizer, model)
+    if direct is not None:
+        return direct
     calibrated = calibrated_linear(model)
 
     def predict(texts: Sequence[str]) -> list[float]:
@@ -45,6 +48,65 @@ def _load() -> Model:
             return calibrated(features)
         # Column 1 is the offensive class (the package's own predict_prob reads it row by row).
         return [float(p) for p in model.predict_proba(features)[:, 1]]
+
+    return predict
+
+
+def tfidf_weights(vectorizer: Any) -> Callable[[str], tuple[Any, Any]] | None:
+    """A text's TF-IDF features as (feature indices, weights): what the vectorizer's
+    `transform` gives for it, computed from its vocabulary and IDF read once. `transform`
+    spent ~1 ms per call whatever the number of texts, most of it validating its input
+    (docs/benchmarks.md, "The write path, second round"). Only for the settings the
+    packaged model uses (word counts, IDF, L2 norm); None for any other."""
+    import numpy as np
+
+    if (
+        type(vectorizer).__name__ != "TfidfVectorizer"
+        or vectorizer.binary
+        or vectorizer.sublinear_tf
+        or not vectorizer.use_idf
+        or vectorizer.norm != "l2"
+    ):
+        return None
+    analyze = vectorizer.build_analyzer()
+    vocabulary: dict[str, int] = vectorizer.vocabulary_
+    idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+
+    def weights(text: str) -> tuple[Any, Any]:
+        counts: dict[int, int] = {}
+        for token in analyze(text):
+            index = vocabulary.get(token)
+            if index is not None:
+                counts[index] = counts.get(index, 0) + 1
+        indices = np.fromiter(counts, dtype=np.intp, count=len(counts))
+        values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        values *= idf[indices]
+        norm = float(np.sqrt(values @ values))
+        if norm > 0:
+            values /= norm
+        return indices, values
+
+    return weights
+
+
+def direct_scores(vectorizer: Any, model: Any) -> Model | None:
+    """The model's probabilities from the texts with neither scikit-learn's vectorizer nor
+    its model called: `tfidf_weights`, then `calibrated_linear`'s sum. None when either
+    does not apply; tests/detection compares it with the packaged model on a corpus."""
+    weights = tfidf_weights(vectorizer)
+    parts = _calibrated_parts(model)
+    if weights is None or parts is None:
+        return None
+    import numpy as np
+
+    matrix, intercept, slope, offset = parts
+
+    def predict(texts: Sequence[str]) -> list[float]:
+        decisions = np.empty((len(texts), matrix.shape[1]))
+        for row, text in enumerate(texts):
+            indices, values = weights(text)
+            decisions[row] = values @ matrix[indices]
+        return _averaged(decisions + intercept, slope, offset)
 
     return predict
 
@@ -58,6 +120,30 @@ def calibrated_linear(model: Any) -> Callable[[Any], list[float]] | None:
     fold, the sigmoid of the fold's calibration over its decision function (a sparse dot
     product), averaged over the folds. None for any other kind of model (the caller then
     asks `predict_proba`); tests/detection compares both on a corpus."""
+    import numpy as np
+
+    parts = _calibrated_parts(model)
+    if parts is None:
+        return None
+    matrix, intercept, slope, offset = parts
+
+    def probabilities(features: Any) -> list[float]:
+        decisions = np.asarray(features @ matrix) + intercept  # texts by folds
+        return _averaged(decisions, slope, offset)
+
+    return probabilities
+
+
+def _averaged(decisions: Any, slope: Any, offset: Any) -> list[float]:
+    """Each text's probability: the folds' sigmoid calibrations of its decisions, averaged."""
+    import numpy as np
+
+    per_fold = 1.0 / (1.0 + np.exp(slope * decisions + offset))
+    return [float(p) for p in per_fold.mean(axis=1)]
+
+
+def _calibrated_parts(model: Any) -> tuple[Any, Any, Any, Any] | None:
+    """(features-by-folds weights, intercepts, calibration slopes, offsets), or None."""
     import numpy as np
 
     folds = getattr(model, "calibrated_classifiers_", None)
@@ -79,16 +165,7 @@ def calibrated_linear(model: Any) -> Callable[[Any], list[float]] | None:
         slopes.append(float(calibrator.a_))
         offsets.append(float(calibrator.b_))
     matrix = np.column_stack(weights)  # features by folds
-    intercept = np.asarray(intercepts)
-    slope = np.asarray(slopes)
-    offset = np.asarray(offsets)
-
-    def probabilities(features: Any) -> list[float]:
-        decisions = np.asarray(features @ matrix) + intercept  # texts by folds
-        per_fold = 1.0 / (1.0 + np.exp(slope * decisions + offset))
-        return [float(p) for p in per_fold.mean(axis=1)]
-
-    return probabilities
+    return matrix, np.asarray(intercepts), np.asarray(slopes), np.asarray(offsets)
 
 
 def model() -> Model:
