@@ -21,9 +21,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from connecthub.accounts.models import Account
+from connecthub.infra.db import Base
 from connecthub.infra.job_outbox import OutboxJob
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
@@ -49,9 +50,11 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
 def at_commit_of(
     app: FastAPI, changes: Callable[[object], bool], action: Callable[[], None]
 ) -> Iterator[None]:
-    """Run `action` inside the commit of the first transaction of `app` that flushed an
+    """Run `action` inside the commit of the first transaction of `app` that wrote an
     object for which `changes` is true, right after the database committed it: nothing
-    that follows the commit (cache invalidation, relay, events) has run yet."""
+    that follows the commit (cache invalidation, relay, events) has run yet. Written means
+    flushed by the ORM or inserted by a statement (a post's status row is:
+    infra/db.insert_as_loaded), whose rows are seen here as objects of their model."""
     primary = app.state.engines.db.primary.sync_engine
     mark = "tests.at_commit_of"
 
@@ -59,19 +62,45 @@ def at_commit_of(
         if session.bind is primary and any(changes(obj) for obj in [*session.new, *session.dirty]):
             session.info[mark] = True
 
+    def executed(state: ORMExecuteState) -> None:
+        model = _model_of(getattr(state.statement, "table", None))
+        if not state.is_insert or model is None or state.session.bind is not primary:
+            return
+        rows = state.parameters if isinstance(state.parameters, list) else [state.parameters]
+        if any(changes(model(**dict(row or {}))) for row in rows):
+            state.session.info[mark] = True
+
     def committed(session: Session) -> None:
         if session.info.pop(mark, False):
-            event.remove(Session, "after_flush", flushed)
+            remove()
             action()
 
-    event.listen(Session, "after_flush", flushed)
+    hooks: list[tuple[str, Callable[..., None]]] = [
+        ("after_flush", flushed),
+        ("do_orm_execute", executed),
+    ]
+
+    def remove() -> None:
+        for name, hook in hooks:
+            if event.contains(Session, name, hook):
+                event.remove(Session, name, hook)
+
+    for name, hook in hooks:
+        event.listen(Session, name, hook)
     event.listen(Session, "after_commit", committed)
     try:
         yield
     finally:
-        if event.contains(Session, "after_flush", flushed):
-            event.remove(Session, "after_flush", flushed)
+        remove()
         event.remove(Session, "after_commit", committed)
+
+
+def _model_of(table: object) -> Any:
+    """The mapped class of `table`, or None."""
+    for mapper in Base.registry.mappers:
+        if mapper.local_table is table:
+            return mapper.class_
+    return None
 
 
 def status_with(text: str) -> Callable[[object], bool]:
