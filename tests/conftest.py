@@ -116,7 +116,8 @@ def _shared_compiled_statements() -> None:
 def databases(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Iterator[TestDatabases]:
-    cache = pytestconfig.cache.mkdir("connecthub-templates") if pytestconfig.cache else None
+    kept = getattr(pytestconfig, "cache", None)  # none with `-p no:cacheprovider`
+    cache = kept.mkdir("connecthub-templates") if kept else None
     store = TestDatabases(workdir=tmp_path_factory.mktemp("databases"), cache_dir=cache)
     asyncio.run(store.prepare())
     yield store

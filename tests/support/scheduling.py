@@ -106,7 +106,8 @@ class Durations:
 
 def register(config: pytest.Config) -> None:
     """In the controller (or a run without xdist): record durations and schedule by them."""
-    if hasattr(config, "workerinput") or config.cache is None:
+    # Without the cache plugin (`-p no:cacheprovider`) there is no `config.cache` at all.
+    if hasattr(config, "workerinput") or getattr(config, "cache", None) is None:
         return
     config.pluginmanager.register(Durations(config), "connecthub-scheduling")
 
@@ -116,6 +117,7 @@ def slow_first(config: pytest.Config, items: list[pytest.Item]) -> None:
     first worker tells the controller which they are."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     worker = getattr(config, "workerinput", {}).get("workerid")
-    if worker == "gw0" and config.cache is not None:
+    cache = getattr(config, "cache", None)
+    if worker == "gw0" and cache is not None:
         slow = [item.nodeid for item in items if item.get_closest_marker("slow") is not None]
-        config.cache.set(SLOW_KEY, slow)
+        cache.set(SLOW_KEY, slow)
