@@ -227,6 +227,8 @@ class LiveServer:
 def start_server(env: TestEnv, *args: str, port: int | None = None, **environ: str) -> LiveServer:
     import httpx
 
+    from tests.support import probe
+
     port = port or free_port()
     # The address clients use: links and URLs the server emits are built from it.
     environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
@@ -244,7 +246,7 @@ def start_server(env: TestEnv, *args: str, port: int | None = None, **environ: s
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.logs()}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{server.url}/health/ready", timeout=1).status_code == 200:
+            if probe.get(f"{server.url}/health/ready", timeout=1).status_code == 200:
                 return server
         time.sleep(0.2)
     process.kill()
