@@ -116,7 +116,8 @@ def _shared_compiled_statements() -> None:
 def databases(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Iterator[TestDatabases]:
-    cache = pytestconfig.cache.mkdir("connecthub-templates") if pytestconfig.cache else None
+    kept = getattr(pytestconfig, "cache", None)  # none with `-p no:cacheprovider`
+    cache = kept.mkdir("connecthub-templates") if kept else None
     store = TestDatabases(workdir=tmp_path_factory.mktemp("databases"), cache_dir=cache)
     asyncio.run(store.prepare())
     yield store
@@ -226,6 +227,8 @@ class LiveServer:
 def start_server(env: TestEnv, *args: str, port: int | None = None, **environ: str) -> LiveServer:
     import httpx
 
+    from tests.support import probe
+
     port = port or free_port()
     # The address clients use: links and URLs the server emits are built from it.
     environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
@@ -243,7 +246,7 @@ def start_server(env: TestEnv, *args: str, port: int | None = None, **environ: s
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.logs()}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{server.url}/health/ready", timeout=1).status_code == 200:
+            if probe.get(f"{server.url}/health/ready", timeout=1).status_code == 200:
                 return server
         time.sleep(0.2)
     process.kill()

@@ -359,10 +359,13 @@ def migrations_digest() -> str:
 
 
 # What the environment and `.env` give Settings, kept by their state: pydantic-settings
-# reads both for each of ~200 fields on every construction (~4 CPU-ms, the largest part of
+# reads both for each of ~200 fields on every construction (~12 CPU-ms, the largest part of
 # a test's app fixture after the VAPID seed). The values are validated with the overrides
 # as `load_settings` does: the same validators, the same one-line errors.
 _FROM_ENVIRONMENT: dict[object, dict[str, object]] = {}
+# pytest sets PYTEST_CURRENT_TEST anew for every phase of every test; no setting reads it.
+# Kept in the key, it made every test read the environment again (a miss per test).
+_NOT_SETTINGS = frozenset({"PYTEST_CURRENT_TEST"})
 
 
 def _environment_values() -> dict[str, object]:
@@ -374,7 +377,7 @@ def _environment_values() -> dict[str, object]:
     key = (
         os.getcwd(),
         dotenv.stat().st_mtime_ns if dotenv.exists() else None,
-        tuple(sorted(os.environ.items())),
+        tuple(sorted(item for item in os.environ.items() if item[0] not in _NOT_SETTINGS)),
     )
     found = _FROM_ENVIRONMENT.get(key)
     if found is None:  # the environment's values win over `.env`'s, as in Settings()

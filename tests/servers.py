@@ -45,7 +45,12 @@ def _ephemeral_low() -> int:
 # between the probe and the server's own bind, a connection to PostgreSQL or Redis could
 # take it ("Address already in use", seen in CI). Below that range only a listener takes
 # a port, and each worker's listeners stay in its own block. Two suites running side by
-# side on one machine give each its own TEST_PORT_FLOOR.
+# side on one machine give each its own TEST_PORT_FLOOR. A floor given that way is kept to
+# even inside the kernel's range (a shared machine may hand each suite a range there); there
+# only odd ports are taken, as `bind(0)` does: Linux gives outgoing connections even ports
+# first, and a child server binds seconds after the probe (two "Address already in use"
+# on even ports in one PostgreSQL pass on the shared machine, 2026-12-05).
+_FLOOR_GIVEN = "TEST_PORT_FLOOR" in os.environ
 _PORT_FLOOR = int(os.environ.get("TEST_PORT_FLOOR", "10000"))
 _BLOCK = 200  # 4 workers (2 cores) and the browser tests' server in 1,000 ports
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
@@ -55,12 +60,16 @@ _next_port = itertools.count(random.randrange(_BLOCK))
 
 def free_port() -> int:
     """A port nothing listens on, that no outgoing connection will take meanwhile."""
-    if _block_start + _BLOCK > _ephemeral_low():  # more workers than blocks: the old way
+    if not _FLOOR_GIVEN and _block_start + _BLOCK > _ephemeral_low():
+        # more workers than blocks below the kernel's range: the old way
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             return int(sock.getsockname()[1])
+    odd_only = _block_start + _BLOCK > _ephemeral_low()
     for _ in range(_BLOCK):
         port = _block_start + next(_next_port) % _BLOCK
+        if odd_only and port % 2 == 0:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))

@@ -24,6 +24,7 @@ from connecthub.serving import _Watch, exit_reason
 from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
 from tests.ops.test_metrics import sample
 from tests.servers import InProcessServer, start_inprocess_server
+from tests.support import probe
 from tests.support.redis_server import RedisProcess
 
 if TYPE_CHECKING:
@@ -279,7 +280,7 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
 
     def live() -> int:
         url = f"http://127.0.0.1:{liveness_port}/health/live"
-        return httpx.get(url, timeout=30).status_code
+        return probe.get(url, timeout=30).status_code
 
     try:
         first, second = sorted(server_processes(supervisor))

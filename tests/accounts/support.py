@@ -24,6 +24,7 @@ from sqlalchemy import select, text
 
 from connecthub.accounts.models import Account, User
 from tests.factories import create_app_token, create_token, create_user
+from tests.servers import free_port
 
 STRONG_PASSWORD = "violet-kettle-orbit-91"
 TWO_FACTOR = "/api/v1/connecthub/two_factor"
@@ -223,7 +224,7 @@ class SmtpSink:
 @contextlib.asynccontextmanager
 async def smtp_sink() -> AsyncIterator[SmtpSink]:
     sink = SmtpSink()
-    server = await asyncio.start_server(sink._session, "127.0.0.1", 0)
+    server = await asyncio.start_server(sink._session, "127.0.0.1", free_port())
     sink.port = server.sockets[0].getsockname()[1]
     try:
         yield sink

@@ -46,7 +46,9 @@ async def test_evaluations_are_events_on_the_request_span(
         test_env, OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, OTEL_BSP_SCHEDULE_DELAY="200"
     )
     try:
-        response = httpx.get(f"{server.url}/api/v2/search?q=cat", headers=auth(token))
+        # A generous timeout: the server's first request builds FastAPI's route state, and
+        # at load ~10 it took more than httpx's default 5 s (ReadTimeout, 2026-12-05).
+        response = httpx.get(f"{server.url}/api/v2/search?q=cat", headers=auth(token), timeout=60)
         assert response.status_code == 200, response.text
         item = collector.wait_for(lambda item: bool(evaluation_events(item)))
     finally:

@@ -34,6 +34,7 @@ from connecthub.privacy.models import Consent, LegalDocument
 from connecthub.web_auth.sessions import SESSION_COOKIE
 from tests.conftest import free_port, stop_process
 from tests.factories import DEFAULT_PASSWORD, create_user
+from tests.support import probe
 from tests.support.redis_server import RedisProcess
 
 CLIENT_ID = "connecthub-test-client"
@@ -76,7 +77,7 @@ def oidc_provider() -> Iterator[RunningProvider]:
             if process.poll() is not None:
                 raise RuntimeError("the test OIDC provider exited early")
             try:
-                if httpx.get(f"{url}/.well-known/openid-configuration").status_code == 200:
+                if probe.get(f"{url}/.well-known/openid-configuration").status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

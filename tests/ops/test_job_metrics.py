@@ -20,6 +20,7 @@ from connecthub.ops.metrics_server import MetricsServer
 from tests.conftest import connecthub_command, free_port, stop_process
 from tests.infra.test_jobs import JOB_REDIS_URL, forget_prefix, wait_until
 from tests.ops.test_metrics import sample
+from tests.support import probe
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -126,7 +127,7 @@ def test_the_worker_serves_its_own_metrics_and_sweeps(test_env: TestEnv) -> None
         while True:
             assert worker.poll() is None, log_path.read_text()
             with contextlib.suppress(httpx.HTTPError):
-                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                text = probe.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
                 dead = {"job": "sample.always_fails", "outcome": "dead"}
                 swept = {"kind": "poll_ends", "outcome": "done"}
                 if (

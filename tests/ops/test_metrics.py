@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
+from tests.support import probe
 from tests.support.redis_server import RedisProcess
 
 METRIC_NAMES = (
@@ -127,7 +128,7 @@ def start_two_workers(test_env: Any, redis_url: str) -> LiveServer:
         assert process.poll() is None, server.logs()
         if len(worker_environments(process.pid)) == 2:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{server.url}/health/ready", timeout=2).status_code == 200:
+                if probe.get(f"{server.url}/health/ready", timeout=2).status_code == 200:
                     return server
         time.sleep(0.2)
     stop_process(process)
@@ -147,12 +148,12 @@ def test_several_workers_report_one_sum(test_env: Any, own_redis: RedisProcess) 
         # A fresh connection each time, so the kernel spreads them over both workers.
         requests = 40
         for _ in range(requests):
-            response = httpx.get(f"{server.url}/health/live", headers={"Connection": "close"})
+            response = probe.get(f"{server.url}/health/live", headers={"Connection": "close"})
             assert response.status_code == 200
 
         live = {"route": "/health/live", "method": "GET", "status": "200"}
         for _ in range(6):
-            response = httpx.get(f"{server.url}/metrics", headers={"Connection": "close"})
+            response = probe.get(f"{server.url}/metrics", headers={"Connection": "close"})
             assert response.status_code == 200
             text = response.text
             # Whichever worker answers, it reports the requests both of them served.

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.conftest import start_server, stop_process
+from tests.conftest import free_port, start_server, stop_process
 
 SECRET = "tok-never-in-a-span"
 
@@ -68,7 +68,7 @@ def collector() -> Iterator[Collector]:
         def log_message(self, *_args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield Collector(url=f"http://127.0.0.1:{server.server_address[1]}", received=received)

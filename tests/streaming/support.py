@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.conftest import LiveServer, TestEnv, free_port, start_server, stop_process
 from tests.engines import redis_url
 from tests.servers import InProcessServer, start_inprocess_server
+from tests.support import probe
 
 WAIT_SECONDS = 15.0
 
@@ -148,7 +149,9 @@ async def sse_stream(
     dropped on leaving."""
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     async with (
-        httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client,
+        httpx.AsyncClient(
+            base_url=server.url, timeout=WAIT_SECONDS, verify=probe.ssl_context()
+        ) as client,
         client.stream("GET", path, headers=headers) as response,
     ):
         yield response
@@ -160,7 +163,9 @@ async def api(
     headers = dict(kwargs.pop("headers", {}))
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    async with httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=WAIT_SECONDS, verify=probe.ssl_context()
+    ) as client:
         return await client.request(method, path, headers=headers, **kwargs)
 
 

@@ -4,10 +4,11 @@ xdist's default (`--dist load`) hands each worker chunks of consecutive tests in
 order, so a long test (a real server process, a visibility part) collected late starts late
 and the run waits for it alone at the end. Here the controller keeps each worker two tests
 ahead (the least xdist allows: a worker needs the next test to know which fixtures to
-keep) and hands out the longest first, by the durations of the previous run kept in
-pytest's cache (`.pytest_cache`, key `connecthub/durations`). A test the cache does not
-know counts as long (new tests are often the slow kind); with no cache at all (a fresh
-clone, as in CI) the tests marked `slow` come first, as every worker collects them first.
+keep) and hands out the longest first, by the durations of the previous run on the same
+engines kept in pytest's cache (`.pytest_cache`, key `connecthub/durations-<engines>`). A
+test the cache does not know counts as long (new tests are often the slow kind); with no
+cache at all (a fresh clone, as in CI) the tests marked `slow` come first, as every worker
+collects them first.
 
 Tests marked `slow` start real processes (each imports the app: seconds of CPU) and wait for
 them with deadlines, so no more of them run at once than there are cores: while that many
@@ -20,10 +21,13 @@ Another `--dist` mode given on the command line is left alone.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import pytest
 from xdist.scheduler import LoadScheduling
+
+from tests.engines import engine_label
 
 CACHE_KEY = "connecthub/durations"
 SLOW_KEY = "connecthub/slow"
@@ -85,7 +89,13 @@ class Durations:
     def __init__(self, config: pytest.Config) -> None:
         assert config.cache is not None
         self.cache = config.cache
-        self.known: dict[str, float] = self.cache.get(CACHE_KEY, {})
+        # Kept per engine: a test skipped on SQLite (the PostgreSQL-only ledger and replica
+        # tests, 15-120 s there) took ~0 s, and the PostgreSQL pass then started it last.
+        self.key = f"{CACHE_KEY}-{re.sub(r'[^a-z0-9]+', '-', engine_label())}"
+        # (The engine-blind record of earlier runs serves until this one exists.)
+        self.known: dict[str, float] = self.cache.get(self.key, None) or self.cache.get(
+            CACHE_KEY, {}
+        )
         self.measured: dict[str, float] = {}
 
     @pytest.hookimpl(tryfirst=True, optionalhook=True)
@@ -101,12 +111,13 @@ class Durations:
         # Only a run that went to its end (passed or failed): an interrupted or crashed
         # one would record the tests it cut short as short.
         if self.measured and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            self.cache.set(CACHE_KEY, {**self.known, **self.measured})
+            self.cache.set(self.key, {**self.known, **self.measured})
 
 
 def register(config: pytest.Config) -> None:
     """In the controller (or a run without xdist): record durations and schedule by them."""
-    if hasattr(config, "workerinput") or config.cache is None:
+    # Without the cache plugin (`-p no:cacheprovider`) there is no `config.cache` at all.
+    if hasattr(config, "workerinput") or getattr(config, "cache", None) is None:
         return
     config.pluginmanager.register(Durations(config), "connecthub-scheduling")
 
@@ -116,6 +127,7 @@ def slow_first(config: pytest.Config, items: list[pytest.Item]) -> None:
     first worker tells the controller which they are."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     worker = getattr(config, "workerinput", {}).get("workerid")
-    if worker == "gw0" and config.cache is not None:
+    cache = getattr(config, "cache", None)
+    if worker == "gw0" and cache is not None:
         slow = [item.nodeid for item in items if item.get_closest_marker("slow") is not None]
-        config.cache.set(SLOW_KEY, slow)
+        cache.set(SLOW_KEY, slow)
