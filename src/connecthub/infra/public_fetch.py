@@ -33,6 +33,8 @@ from typing import Final
 
 import httpx
 
+from connecthub.infra import tls
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_REDIRECTS: Final = 3
@@ -238,7 +240,11 @@ async def fetch(url: str, policy: FetchPolicy) -> Fetched:
             # body drip for ever), httpx's own only bounds a hop by the same amount.
             timeout = httpx.Timeout(policy.timeout_seconds)
             async with httpx.AsyncClient(
-                headers=headers, follow_redirects=False, trust_env=False, timeout=timeout
+                headers=headers,
+                follow_redirects=False,
+                trust_env=False,
+                timeout=timeout,
+                verify=tls.client_context(trust_env=False),
             ) as client:
                 for _hop in range(MAX_REDIRECTS + 1):
                     outcome = await _one_hop(client, current, policy)

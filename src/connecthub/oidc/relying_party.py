@@ -22,6 +22,7 @@ from joserfc.jwk import KeySet
 
 from connecthub.clock import monotonic
 from connecthub.config import OidcProvider, Settings
+from connecthub.infra import tls
 
 with warnings.catch_warnings():
     # Authlib would rather run on the `httpx2` fork and warns when it falls back to httpx,
@@ -125,7 +126,11 @@ _metadata: dict[str, _Metadata] = {}
 
 
 def _http() -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False)
+    return httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT_SECONDS,
+        follow_redirects=False,
+        verify=tls.client_context(trust_env=True),
+    )
 
 
 async def _get_json(url: str) -> dict[str, Any]:
