@@ -22,11 +22,13 @@ from typing import Any
 
 import httpx
 
+from connecthub.infra import tls
 
-@functools.cache
+
 def ssl_context() -> ssl.SSLContext:
-    """httpx's default verification context, built once per process."""
-    return httpx.create_ssl_context()
+    """httpx's default verification context, built once per process (the server's own,
+    infra/tls.py)."""
+    return tls.client_context(trust_env=True)
 
 
 @functools.cache
