@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from connecthub.flags.runtime import Flags
 from connecthub.http.admission import Admission, AdmissionMiddleware
 from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.edge import EdgeMiddleware
+from connecthub.http.entity_route import document_entities
 from connecthub.http.errors import install_error_handlers
 from connecthub.http.fast_routes import FastRoutes, first_match
 from connecthub.http.ip_gate import IpGate
@@ -69,6 +71,13 @@ class _ConnectHubApp(FastAPI):
             await super().__call__(scope, receive, send)
         else:
             await Starlette.__call__(self, scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        kept = self.openapi_schema
+        document = super().openapi()
+        if document is not kept:  # made now: the entity types go in (http/entity_route.py)
+            document_entities(document, self.routes)
+        return document
 
     def build_middleware_stack(self) -> ASGIApp:
         app: ASGIApp = self.router
