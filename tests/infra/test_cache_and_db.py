@@ -112,3 +112,30 @@ async def test_a_connection_the_database_dropped_costs_one_503_then_reads_recove
     assert failed.json() == {"error": "Service temporarily unavailable"}
     for _ in range(3):
         assert (await client.get(path)).status_code == 404
+
+
+async def test_a_rendering_read_before_an_invalidation_is_never_stored_after_it(test_env):
+    """However slow its reader (ADR 0010's race; the repeated invalidation is off here): a
+    PgBouncer run once kept a status without its card for a minute this way."""
+    engines = Engines.from_settings(test_env.settings(entity_cache_repeat_seconds=0))
+    await engines.start()
+    try:
+        cache = engines.db.entity_cache
+        assert cache is not None
+        found, generation = (await cache.get_raw_many({"status": [1, 2]}))["status"]
+        assert found == {}
+        await cache.invalidate([("status", 1)])  # a write to status 1 committed meanwhile
+        # The slow reader stores what it rendered from the rows it read before that write.
+        await cache.put_raw_many("status", {1: b'{"old":1}', 2: b'{"old":2}'}, generation)
+        found, generation = (await cache.get_raw_many({"status": [1, 2]}))["status"]
+        assert found == {2: b'{"old":2}'}  # status 2 did not change: its rendering is kept
+        # A read after the invalidation stores its rendering.
+        await cache.put_raw_many("status", {1: b'{"new":1}'}, generation)
+        found, _ = (await cache.get_raw_many({"status": [1]}))["status"]
+        assert found == {1: b'{"new":1}'}
+        # A raw read of an invalidated key is a miss, as any cache user sees it.
+        await cache.invalidate([("status", 1)])
+        assert await engines.cache.get("entity:status:1") is None
+        assert await engines.cache.get_many(["entity:status:1"]) == [None]
+    finally:
+        await engines.stop()

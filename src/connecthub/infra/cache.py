@@ -1,11 +1,19 @@
 """Cache for hot objects: in-process (embedded) or Redis (distributed).
 
 Values are bytes; callers serialize. Every entry has a TTL, so a missed invalidation heals.
+
+A value made from rows read before a write must not be stored after that write's
+invalidation, however slow its reader was: `invalidate` leaves a mark stamped with the
+cache's own clock where the value was (read as a miss), `get_many_since` gives the clock
+with the values it reads, and `set_many_unless_invalidated` refuses, key by key, a value
+whose key was marked at or after the read it was made after. One clock (Redis' `TIME`, or
+a count in memory) orders reads and invalidations from every process.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -30,6 +38,30 @@ class Cache(Protocol):
         ...
 
     async def set_many(self, items: Mapping[str, bytes], ttl_seconds: int) -> None: ...
+
+    async def get_many_since(self, keys: Sequence[str]) -> tuple[list[bytes | None], int]:
+        """`get_many`, and the cache's clock when it read them (one round trip)."""
+        ...
+
+    async def set_many_unless_invalidated(
+        self, items: Mapping[str, bytes], ttl_seconds: int, since: int
+    ) -> None:
+        """Store each item unless its key was invalidated at or after `since` (the clock of
+        the read the value was made after)."""
+        ...
+
+    async def invalidate(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        """Drop `keys`, leaving marks that refuse values made from reads before now for
+        `ttl_seconds`."""
+        ...
+
+
+# An invalidated key holds this byte and the clock of its invalidation (no value starts so).
+MARK = b"~"
+
+
+def _marked_at(value: bytes | None) -> int | None:
+    return int(value[1:]) if value is not None and value[:1] == MARK else None
 
 
 @functools.cache
@@ -66,6 +98,7 @@ class MemoryCache:
         self._max_bytes = max_bytes
         self._bytes = 0
         self._swept_at = monotonic()
+        self._ticks = itertools.count(1)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -80,15 +113,26 @@ class MemoryCache:
             self._bytes -= len(key) + len(entry[1])
 
     async def get(self, key: str) -> bytes | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] < monotonic():
-            if entry is not None:
-                self._drop(key)
+        value = self._held(key)
+        if value is None or value[:1] == MARK:
             _record("memory", hit=False)
             return None
         self._entries.move_to_end(key)
         _record("memory", hit=True)
+        return value
+
+    def _held(self, key: str) -> bytes | None:
+        """The unexpired value or mark under `key`."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < monotonic():
+            if entry is not None:
+                self._drop(key)
+            return None
         return entry[1]
+
+    def _clock(self) -> int:
+        # A count, not a time: one process's reads and invalidations, in the order they ran.
+        return next(self._ticks)
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         now = monotonic()
@@ -131,16 +175,70 @@ class MemoryCache:
         for key, value in items.items():
             await self.set(key, value, ttl_seconds)
 
+    async def get_many_since(self, keys: Sequence[str]) -> tuple[list[bytes | None], int]:
+        return [await self.get(key) for key in keys], self._clock()
+
+    async def set_many_unless_invalidated(
+        self, items: Mapping[str, bytes], ttl_seconds: int, since: int
+    ) -> None:
+        for key, value in items.items():
+            marked = _marked_at(self._held(key))
+            if marked is None or marked < since:
+                await self.set(key, value, ttl_seconds)
+
+    async def invalidate(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        mark = MARK + str(self._clock()).encode()
+        for key in keys:
+            await self.set(key, mark, ttl_seconds)
+
+
+# The cache's clock as one number (microseconds), read by the scripts below.
+_CLOCK = "local t = redis.call('TIME') local now = t[1] .. string.format('%06d', t[2]) "
+_GET_SINCE = (
+    _CLOCK
+    + """
+local values = redis.call('MGET', unpack(KEYS))
+for i, value in ipairs(values) do
+  if value and string.byte(value, 1) == 126 then values[i] = false end
+end
+return {now, values}
+"""
+)
+# ARGV: since, ttl, then one value per key.
+_SET_UNLESS_INVALIDATED = """
+local since = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local held = redis.call('GET', key)
+  if not held or string.byte(held, 1) ~= 126 or tonumber(string.sub(held, 2)) < since then
+    redis.call('SET', key, ARGV[i + 2], 'EX', ARGV[2])
+  end
+end
+"""
+# A value read in the mark's own microsecond is refused too (`< since` above): that read
+# may have come before the write.
+_INVALIDATE = (
+    _CLOCK
+    + """
+local mark = '~' .. now
+for _, key in ipairs(KEYS) do redis.call('SET', key, mark, 'EX', ARGV[1]) end
+"""
+)
+
 
 class RedisCache:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
+        self._get_since = redis.register_script(_GET_SINCE)
+        self._set_unless_invalidated = redis.register_script(_SET_UNLESS_INVALIDATED)
+        self._invalidate = redis.register_script(_INVALIDATE)
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._redis.get(self._keys("cache", key))
+        value = _bytes(await self._redis.get(self._keys("cache", key)))
+        if value is not None and value[:1] == MARK:
+            value = None
         _record("redis", hit=value is not None)
-        return value.encode() if isinstance(value, str) else value
+        return value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._redis.set(self._keys("cache", key), value, ex=ttl_seconds)
@@ -155,9 +253,13 @@ class RedisCache:
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        values = await self._redis.mget([self._keys("cache", key) for key in keys])
+        values = [_bytes(value) for value in await self._redis.mget(self._keyed(keys))]
+        values = [None if value is not None and value[:1] == MARK else value for value in values]
         _record_many("redis", values)
-        return [value.encode() if isinstance(value, str) else value for value in values]
+        return values
+
+    def _keyed(self, keys: Sequence[str]) -> list[str]:
+        return [self._keys("cache", key) for key in keys]
 
     async def set_many(self, items: Mapping[str, bytes], ttl_seconds: int) -> None:
         if items:
@@ -165,3 +267,27 @@ class RedisCache:
             for key, value in items.items():
                 pipe.set(self._keys("cache", key), value, ex=ttl_seconds)
             await pipe.execute()
+
+    async def get_many_since(self, keys: Sequence[str]) -> tuple[list[bytes | None], int]:
+        if not keys:
+            return [], 0
+        now, found = await self._get_since(keys=self._keyed(keys))
+        values = [_bytes(value) for value in found]
+        _record_many("redis", values)
+        return values, int(now)
+
+    async def set_many_unless_invalidated(
+        self, items: Mapping[str, bytes], ttl_seconds: int, since: int
+    ) -> None:
+        if items:
+            await self._set_unless_invalidated(
+                keys=self._keyed(list(items)), args=[since, ttl_seconds, *items.values()]
+            )
+
+    async def invalidate(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        if keys:
+            await self._invalidate(keys=self._keyed(keys), args=[ttl_seconds])
+
+
+def _bytes(value: Any) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value

@@ -9,11 +9,13 @@ scheduled for any other commit. A statement whose rows cannot be named bumps the
 generation instead, which retires every entry of that kind at once. Rollbacks forget what
 they recorded.
 
-One race is left: a reader that loaded a row before a write committed can store its
-rendering after the write's invalidation. So every invalidation is repeated once
-`ENTITY_CACHE_REPEAT_SECONDS` later (a reader slower than that is rare), and entries expire
-(`TTL_SECONDS`) whatever happens. Values are JSON (orjson) stamped with the kind's
-generation.
+A reader that loaded a row before a write committed must not store its rendering after
+the write's invalidation, however slow it was (a loaded process, a pooler's queue): the
+invalidation leaves a mark where the entry was, and a rendering is stored only if its key
+was not marked at or after the read that found it missing (infra/cache.py; the kind's
+generation handed back to `put_raw_many` carries that read's clock). The invalidation is
+still repeated once `ENTITY_CACHE_REPEAT_SECONDS` later, and entries expire (`TTL_SECONDS`)
+whatever happens. Values are JSON (orjson) stamped with the kind's generation.
 
 An invalidation that fails (the cache is down) never fails the commit it follows: the data
 is committed, so the writer gets its success and its events and jobs still go. It is
@@ -104,6 +106,19 @@ def _key(kind: str, entity_id: int | str) -> str:
     return f"entity:{kind}:{entity_id}"
 
 
+class _Generation(bytes):
+    """A kind's generation as a read found it, and the cache's clock at that read (None:
+    no read reached the cache), which `put_raw_many` stores against."""
+
+    read_at: int | None = None
+
+
+def _generation(value: bytes, read_at: int | None) -> _Generation:
+    generation = _Generation(value)
+    generation.read_at = read_at
+    return generation
+
+
 class EntityCache:
     """Reads and writes cached entities; deletes them after the commits that change them."""
 
@@ -155,10 +170,11 @@ class EntityCache:
         keys: list[str] = []
         for kind, ids in wanted.items():
             keys += [_key(kind, "gen"), *(_key(kind, i) for i in ids)]
-        values = iter(await self._read(keys))
+        read, read_at = await self._read(keys)
+        values = iter(read)
         answers: dict[str, tuple[dict[int, bytes], bytes]] = {}
         for kind, ids in wanted.items():
-            generation = next(values) or b"0"
+            generation = _generation(next(values) or b"0", read_at)
             found: dict[int, bytes] = {}
             for entity_id in ids:
                 value = next(values)
@@ -170,33 +186,40 @@ class EntityCache:
             answers[kind] = (found, generation)
         return answers
 
-    async def _read(self, keys: list[str]) -> list[bytes | None]:
+    async def _read(self, keys: list[str]) -> tuple[list[bytes | None], int | None]:
         """The values of `keys`: the near copies, then the shared cache for the rest (one
-        round trip, none when every key is held), copied near for the next read."""
+        round trip, none when every key is held), copied near for the next read; and the
+        cache's clock at that round trip (None without one)."""
         near = self.near
-        if near is None or not keys:
-            return await self.cache.get_many(keys) if keys else []
+        if not keys:
+            return [], None
+        if near is None:
+            return await self.cache.get_many_since(keys)
         held = [near.get(key) for key in keys]
         missing = [i for i, value in enumerate(held) if value is None]
+        read_at = None
         if missing:
             ticket = near.ticket()
-            fetched = await self.cache.get_many([keys[i] for i in missing])
+            fetched, read_at = await self.cache.get_many_since([keys[i] for i in missing])
             for i, value in zip(missing, fetched, strict=True):
                 if value is None and keys[i].endswith(":gen"):
                     value = _ABSENT
                 if value is not None:
                     near.put(keys[i], value, ticket)
                 held[i] = value
-        return [value or None for value in held]
+        return [value or None for value in held], read_at
 
     async def put_many(self, kind: str, entities: dict[int, Any], generation: bytes) -> None:
         await self.put_raw_many(kind, {i: orjson.dumps(e) for i, e in entities.items()}, generation)
 
     async def put_raw_many(self, kind: str, payloads: dict[int, bytes], generation: bytes) -> None:
-        """Store JSON bytes already encoded (`put_many` encodes them itself)."""
+        """Store JSON bytes already encoded (`put_many` encodes them itself), each unless its
+        entry was invalidated since the read `generation` came from (any invalidation still
+        marked, for a generation no read of this cache gave)."""
         if payloads:
             items = {_key(kind, i): generation + b"|" + payload for i, payload in payloads.items()}
-            await self.cache.set_many(items, TTL_SECONDS)
+            since = getattr(generation, "read_at", None) or 0
+            await self.cache.set_many_unless_invalidated(items, TTL_SECONDS, since)
             if self.near is not None:
                 # A copy held here may be of an older generation, and would hide this one.
                 self.near.forget(list(items))
@@ -263,7 +286,7 @@ class EntityCache:
             else:
                 keys.append(_key(kind, entity_id))
         if keys:
-            await self.cache.delete(*keys)
+            await self.cache.invalidate(keys, TTL_SECONDS)
         if self.near is not None and (keys or generations):
             await self.near.invalidate(keys + generations)
 
