@@ -322,8 +322,9 @@ class Settings(BaseSettings):
     home_feed_max_items: int = Field(default=800, ge=40, le=100_000)
     home_feed_ttl_days: int = Field(default=14, ge=1, le=365)
     home_fan_out_batch: int = Field(default=1000, ge=1, le=100_000)
-    # Every entity-cache invalidation is repeated this long after its commit, for a reader
-    # that rendered the old row meanwhile (infra/entity_cache.py); 0 repeats at once.
+    # With read replicas, every entity-cache invalidation is repeated this long after its
+    # commit, for a rendering read from a replica that had not replayed the write yet
+    # (infra/entity_cache.py; without replicas nothing needs it); 0 repeats at once.
     entity_cache_repeat_seconds: float = Field(default=2.0, ge=0, le=60)
     # Distributed mode: how long a process keeps its own copy of a bearer token it looked
     # up (infra/near_cache.py; revocations drop the copies everywhere at once); 0: none.

@@ -103,9 +103,7 @@ async def _varied_home(app: FastAPI, client: httpx.AsyncClient) -> tuple[int, st
         assert boosted.status_code == 200, boosted.text
     undone = await post_status(client, author_token, "boosted, then not")
     await client.post(f"/api/v1/statuses/{undone['id']}/reblog", headers=auth(booster_token))
-    # The boost's fan-out job renders the boosted status; one that reads it before the undo
-    # commits and stores it after is the race infra/entity_cache.py leaves to its repeat
-    # (zero in tests): let the job finish first, as a person undoing a boost would.
+    # Let the boost's fan-out job finish first, as a person undoing a boost would.
     await settle(app)
     await client.post(f"/api/v1/statuses/{undone['id']}/unreblog", headers=auth(booster_token))
     reply = await post_status(

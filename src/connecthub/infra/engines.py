@@ -55,9 +55,9 @@ class Engines:
                 capacity=settings.entity_near_cache_entries,
                 channel=ENTITY_INVALIDATIONS_CHANNEL,
             )
-        self.db.entity_cache = EntityCache(
-            self.cache, repeat_seconds=settings.entity_cache_repeat_seconds, near=self.entity_near
-        )
+        # The repeat is for renderings read from a replica that lagged (infra/entity_cache).
+        repeat = settings.entity_cache_repeat_seconds if settings.database_replica_urls else None
+        self.db.entity_cache = EntityCache(self.cache, repeat_seconds=repeat, near=self.entity_near)
         self.outbox = Outbox(self.db, self.jobs, settings)
 
     @classmethod

@@ -13,9 +13,11 @@ A reader that loaded a row before a write committed must not store its rendering
 the write's invalidation, however slow it was (a loaded process, a pooler's queue): the
 invalidation leaves a mark where the entry was, and a rendering is stored only if its key
 was not marked at or after the read that found it missing (infra/cache.py; the kind's
-generation handed back to `put_raw_many` carries that read's clock). The invalidation is
-still repeated once `ENTITY_CACHE_REPEAT_SECONDS` later, and entries expire (`TTL_SECONDS`)
-whatever happens. Values are JSON (orjson) stamped with the kind's generation.
+generation handed back to `put_raw_many` carries that read's clock). What the marks cannot
+see is a read from a replica that had not replayed the write yet: with read replicas the
+invalidation is repeated once `ENTITY_CACHE_REPEAT_SECONDS` later. Entries expire
+(`TTL_SECONDS`) whatever happens. Values are JSON (orjson) stamped with the kind's
+generation.
 
 An invalidation that fails (the cache is down) never fails the commit it follows: the data
 is committed, so the writer gets its success and its events and jobs still go. It is
@@ -123,7 +125,7 @@ class EntityCache:
     """Reads and writes cached entities; deletes them after the commits that change them."""
 
     def __init__(
-        self, cache: Cache, *, repeat_seconds: float = 2.0, near: NearCache | None = None
+        self, cache: Cache, *, repeat_seconds: float | None = None, near: NearCache | None = None
     ) -> None:
         self.cache = cache
         self.repeat_seconds = repeat_seconds
@@ -296,8 +298,8 @@ class EntityCache:
 
     async def after_commit(self, session: Session) -> None:
         """Drop what `session`'s last commit changed (idempotent: each change once), now
-        and again a moment later, for a reader that was rendering the old rows. Never
-        raises: a failed invalidation is retried in the background."""
+        and, with read replicas, again a moment later. Never raises: a failed invalidation
+        is retried in the background."""
         changes = session.info.pop(_COMMITTED, None)
         if not changes:
             return
@@ -310,6 +312,8 @@ class EntityCache:
         self._repeat_later(changes)
 
     def _repeat_later(self, changes: Iterable[tuple[str, int | str]]) -> None:
+        if self.repeat_seconds is None:  # no replicas: the marks suffice
+            return
         keys = [change for change in changes if change[1] != _EVERY]
         if keys:
             asyncio.get_running_loop().call_later(
