@@ -56,7 +56,8 @@ class Cache(Protocol):
         ...
 
 
-# An invalidated key holds this byte and the clock of its invalidation (no value starts so).
+# An invalidated key holds this byte and the clock of its invalidation; no value may start
+# with it (every value stored today is JSON, a number or a word).
 MARK = b"~"
 
 
