@@ -7,6 +7,7 @@ interleaved round by round, so a busy machine weighs on all of them alike.
     .venv/bin/python bench/server_cpu.py --before /tmp/old-tree              # before/after
     .venv/bin/python bench/server_cpu.py --distributed                       # PG + Redis
     .venv/bin/python bench/server_cpu.py --granian                           # server trial
+    .venv/bin/python bench/server_cpu.py --accept-encoding gzip              # as real apps ask
 
 Requests carry a bearer token rotated over `--users` accounts (bench/compare's wrk script,
 as bench/compare sends them), on every route: the instance document's rate limits count
@@ -42,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 ROTATE_TOKENS = BENCH / "compare" / "rotate_tokens.lua"
+ACCEPT_ENCODING = [""]  # --accept-encoding
 PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "18250"))
 PG_SERVER = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0")
@@ -110,6 +112,7 @@ def _wait_for(port: int, deadline: float) -> None:
 def _wrk(url: str, seconds: int, connections: int, tokens: Path) -> tuple[int, str]:
     path = url.split("/", 3)[3]
     env = {**os.environ, "BENCH_TOKENS": str(tokens), "BENCH_PATH": "/" + path}
+    env["BENCH_ACCEPT_ENCODING"] = ACCEPT_ENCODING[0]
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(ROTATE_TOKENS)]
     out = subprocess.run(
         [*command, url], check=True, capture_output=True, text=True, env=env
@@ -226,7 +229,11 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="another source tree, served beside")
     parser.add_argument("--distributed", action="store_true", help="PostgreSQL + Redis")
     parser.add_argument("--granian", action="store_true", help="ConnectHub under Granian too")
+    parser.add_argument(
+        "--accept-encoding", default="", help="sent as Accept-Encoding (real apps: gzip)"
+    )
     args = parser.parse_args()
+    ACCEPT_ENCODING[0] = args.accept_encoding
     routes = args.routes.split(",")
     workdir = tempfile.mkdtemp(prefix="server-cpu-")
     env = _environment(args, workdir)

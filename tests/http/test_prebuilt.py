@@ -7,9 +7,11 @@ ones), the same request id, rate-limit headers, access metrics."""
 
 from __future__ import annotations
 
+import gzip
 import socket
 from typing import TYPE_CHECKING, Any
 
+import brotli  # type: ignore[import-untyped]
 import httpx
 from fastapi import FastAPI
 
@@ -36,12 +38,37 @@ def _stable(response: httpx.Response) -> list[tuple[str, str]]:
     return [(k, v) for k, v in response.headers.multi_items() if k not in _PER_REQUEST]
 
 
-async def _plain_get(client: httpx.AsyncClient, path: str, **headers: str) -> httpx.Response:
-    """GET with no header the client adds by itself but Host (no Accept-Encoding)."""
+async def _plain_get(
+    client: httpx.AsyncClient, path: str, coding: str | None = None, **headers: str
+) -> httpx.Response:
+    """GET with no header the client adds by itself but Host (Accept-Encoding only when
+    `coding` is given)."""
     request = client.build_request("GET", path, headers=headers)
     for name in ("accept-encoding", "accept", "connection", "user-agent"):
         request.headers.pop(name, None)
+    if coding is not None:
+        request.headers["accept-encoding"] = coding
     return await client.send(request)
+
+
+def _assert_same_answer(
+    answered: tuple[int, bytes, bytes] | None, routed: httpx.Response, coding: str
+) -> None:
+    """`answer_now`'s answer to a client accepting `coding` is the route's: the same
+    headers (but the per-request ones), the same body once decoded."""
+    assert answered is not None
+    status, lines, body = answered
+    assert status == routed.status_code == 200
+    sent = [line.split(": ", 1) for line in lines.decode("latin-1").split("\r\n") if line]
+    expected = [(k, v) for k, v in routed.headers.multi_items() if k not in _PER_REQUEST]
+    assert sorted((k, v) for k, v in sent if k not in _PER_REQUEST) == sorted(expected)
+    encoded = routed.headers.get("content-encoding")
+    if encoded is None:
+        assert body == routed.content
+        return
+    assert encoded == coding
+    decoded = brotli.decompress(body) if coding == "br" else gzip.decompress(body)
+    assert decoded == routed.content
 
 
 async def test_a_plain_get_answers_as_the_route_does(
@@ -107,8 +134,19 @@ async def test_answer_now_gives_the_routes_answer_once_everything_is_held(
     expected = {k: v for k, v in routed.headers.items() if k not in _PER_REQUEST}
     assert {k: v for k, v in sent.items() if k not in _PER_REQUEST} == expected
     assert int(sent["x-ratelimit-remaining"]) < int(routed.headers["x-ratelimit-remaining"])
+    # A client that accepts compression (every real app): compressed as the route does,
+    # once per document (the same bytes answer the next such request).
+    for coding in ("br", "gzip"):
+        routed = await _plain_get(client, "/api/v1/instance", coding)
+        assert routed.headers["content-encoding"] == coding
+        accepts = (b"accept-encoding", f"{coding}, deflate".encode())
+        answered = answer_now(scope("/api/v1/instance", accepts))
+        _assert_same_answer(answered, routed, coding)
+        again = answer_now(scope("/api/v1/instance", accepts))
+        assert again is not None
+        assert answered is not None
+        assert again[2] is answered[2]
     # Not a plain GET, or not a prebuilt path: the usual way.
-    assert answer_now(scope("/api/v1/instance", (b"accept-encoding", b"br"))) is None
     assert answer_now(scope("/api/v1/instance", (b"if-none-match", b"*"))) is None
     assert answer_now(scope("/api/v1/instance", (b"origin", b"https://app.example"))) is None
     assert answer_now(scope("/api/v1/instance/rules")) is None
@@ -159,6 +197,16 @@ async def test_verify_credentials_is_answered_now_once_held(
     sent = [line.split(": ", 1) for line in lines.decode("latin-1").split("\r\n") if line]
     expected = [(k, v) for k, v in routed[1].headers.multi_items() if k not in _PER_REQUEST]
     assert [(k, v) for k, v in sent if k not in _PER_REQUEST] == expected
+    # With Accept-Encoding too, compressed when the route's answer is (a long enough one).
+    bio = await client.patch(
+        "/api/v1/accounts/update_credentials", data={"note": "words " * 80}, headers=auth(token)
+    )
+    assert bio.status_code == 200, bio.text
+    routed_gzip = await _plain_get(client, path, "gzip", **auth(token))
+    routed_gzip = await _plain_get(client, path, "gzip", **auth(token))  # held near now
+    assert routed_gzip.headers["content-encoding"] == "gzip"
+    answered = answer_now(scope(bearer, (b"accept-encoding", b"gzip")))
+    _assert_same_answer(answered, routed_gzip, "gzip")
     # A token without `read:accounts` or `profile`: the route's 403, not an answer now.
     pushing, _ = await create_user(app, "pusher")
     push_only = await create_token(app, pushing.id, scopes=frozenset({"push"}))

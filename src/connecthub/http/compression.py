@@ -17,6 +17,7 @@ the client's in their bodies (the token travels in a header), so they are.
 
 from __future__ import annotations
 
+import functools
 import gzip
 
 import brotli  # type: ignore[import-untyped]
@@ -75,6 +76,23 @@ def compress(body: bytes, encoding: bytes) -> bytes:
     if encoding == BROTLI:
         return bytes(brotli.compress(body, quality=BROTLI_QUALITY))
     return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+@functools.lru_cache(maxsize=256)
+def compressed_answer(head: bytes, body: bytes, encoding: bytes) -> tuple[bytes, bytes]:
+    """A held JSON answer (header lines, body) as `CompressingSend` sends it in
+    `encoding`: compressed once per answer held as the same bytes (an instance document, a
+    held account), not once per request. A body under `MIN_BYTES` stays as it is."""
+    if len(body) < MIN_BYTES:
+        return head, body
+    packed = compress(body, encoding)
+    kept = b"".join(
+        line + b"\r\n"
+        for line in head.split(b"\r\n")
+        if line and not line.lower().startswith(b"content-length:")
+    )
+    added = b"content-encoding: %s\r\ncontent-length: %d\r\nvary: Accept-Encoding\r\n"
+    return kept + added % (encoding, len(packed)), packed
 
 
 class CompressingSend:

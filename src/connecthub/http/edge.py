@@ -181,11 +181,15 @@ _NOT_PLAIN = frozenset(
 )
 
 
-def _plain_get(scope: Scope) -> bool:
-    """A GET without a query string and without any header in `_NOT_PLAIN`."""
+# An answer given at once is compressed as the usual way would (the held JSON answers).
+_NOT_PLAIN_AT_ONCE = _NOT_PLAIN - {b"accept-encoding"}
+
+
+def _plain_get(scope: Scope, not_plain: frozenset[bytes] = _NOT_PLAIN) -> bool:
+    """A GET without a query string and without any header in `not_plain`."""
     if scope["method"] != "GET" or scope.get("query_string"):
         return False
-    return not any(name in _NOT_PLAIN for name, _ in scope["headers"])
+    return not any(name in not_plain for name, _ in scope["headers"])
 
 
 class EdgeMiddleware:
@@ -331,7 +335,8 @@ class EdgeMiddleware:
         return True
 
     def answer_now(self, scope: Scope) -> tuple[int, bytes, bytes] | None:
-        """A plain GET of an at-once path (routes.AT_ONCE_ROUTES) answered with no await,
+        """A plain GET of an at-once path (routes.AT_ONCE_ROUTES; `Accept-Encoding` allowed:
+        the held answer compressed once, as the usual way compresses it) answered with no await,
         for a server that can write it at once (serving.GuardedHttpToolsProtocol: no
         request cycle, task or ASGI call): status, header lines (the route's, then this
         layer's as one block) and body. The same steps and the same answer as through the
@@ -343,7 +348,12 @@ class EdgeMiddleware:
         started = time.perf_counter()
         path = scope["path"]
         at_once = self.at_once.get(path)
-        if at_once is None or self.traced or self.overrides or not _plain_get(scope):
+        if (
+            at_once is None
+            or self.traced
+            or self.overrides
+            or not _plain_get(scope, _NOT_PLAIN_AT_ONCE)
+        ):
             return None
         engines = getattr(self.state, "engines", None)
         if engines is None:
@@ -372,9 +382,28 @@ class EdgeMiddleware:
             scope["endpoint"] = route.endpoint
             record_access(scope, 200, time.perf_counter() - started, client_ip)
             head, body = answer
-            return 200, head + start[HEADER_BLOCK], body
+            lines = head + start[HEADER_BLOCK]
+            if encoding := compression.encoding_for(scope):
+                head, packed = compression.compressed_answer(head, body, encoding)
+                if packed is not body:  # `Vary: Accept-Encoding` beside this layer's `Origin`
+                    lines, body = _one_vary(head + start[HEADER_BLOCK]), packed
+            return 200, lines, body
         finally:
             REQUEST_ID.set(previous)
+
+
+def _one_vary(lines: bytes) -> bytes:
+    """Header lines with their `vary` lines made one, as the usual way merges them."""
+    kept: list[bytes] = []
+    varied: list[bytes] = []
+    for line in lines.split(b"\r\n"):
+        if line[:5].lower() == b"vary:":
+            varied.append(line[5:].strip())
+        elif line:
+            kept.append(line)
+    if varied:
+        kept.append(b"vary: " + b", ".join(varied))
+    return b"".join(line + b"\r\n" for line in kept)
 
 
 async def _no_send(message: Message) -> None:
