@@ -107,6 +107,12 @@ def _parse() -> argparse.Namespace:
         action="store_true",
         help="keep the seeded databases afterwards, and reuse them when already seeded",
     )
+    parser.add_argument(
+        "--no-isolate",
+        dest="isolate",
+        action="store_false",
+        help="leave the other targets running while one is warmed or measured",
+    )
     parser.add_argument("--port-base", type=int, default=18100)
     parser.add_argument("--max-minutes", type=float, default=120, help="the whole run's bound")
     return parser.parse_args()
@@ -179,6 +185,20 @@ def _prepare(target: targets.Target, shape: community.Shape, keep: bool) -> None
 STEADY = 0.15
 
 
+def _alone(args: argparse.Namespace, chosen: list[targets.Target], target: targets.Target) -> None:
+    """With --isolate (the default): every other target paused, this one running, and its
+    own background work settled. Idle servers are not idle (job workers, sweepers, a
+    GoToSocial still processing its seeding): running side by side, they took cores from
+    the one measured (docs/benchmarks.md, "fifth run")."""
+    if not args.isolate:
+        return
+    for other in chosen:
+        if other is not target:
+            other.pause()
+    target.resume()
+    measure.settle(target.roots(), limit_seconds=30)
+
+
 def _warm(args: argparse.Namespace, target: targets.Target, route: str) -> int:
     """Bursts of `--warmup` seconds, up to `--warmup-bursts`, until the rate is steady."""
     previous = None
@@ -222,9 +242,13 @@ def main() -> None:
             if not args.keep:
                 stack.callback(target.drop)
             stack.callback(target.stop)
+        for target in chosen:  # before any stop: a paused process would not hear SIGTERM
+            stack.callback(target.resume)
         for target in chosen:
+            _alone(args, chosen, target)
             _prepare(target, shape, args.keep)
         for target in chosen:  # warm: caches, compiled statements, connection pools
+            _alone(args, chosen, target)
             for route in _routes_of(target, routes):
                 bursts = _warm(args, target, route)
                 print(f"{target.name}: {route} warmed in {bursts} burst(s)", flush=True)
@@ -235,6 +259,7 @@ def main() -> None:
                 for target in order:
                     if route not in _routes_of(target, routes):
                         continue
+                    _alone(args, chosen, target)
                     run = measure.run_wrk(
                         target.base_url,
                         _load(args, route, args.seconds),

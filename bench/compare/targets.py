@@ -170,6 +170,20 @@ class Target:
             for log in sorted(self.state_dir.glob("*.log"))
         )
 
+    def pause(self) -> None:
+        """Stop every process of this target where it is (SIGSTOP to each process group), so
+        its background work takes no core from the target being measured."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: int) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signum)
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:
