@@ -122,7 +122,7 @@ def _generation(value: bytes, read_at: int | None) -> _Generation:
 
 
 class EntityCache:
-    """Reads and writes cached entities; deletes them after the commits that change them."""
+    """Reads and writes cached entities; drops them after the commits that change them."""
 
     def __init__(
         self, cache: Cache, *, repeat_seconds: float | None = None, near: NearCache | None = None
