@@ -69,6 +69,7 @@ _PENDING = "connecthub.entity_cache.pending"
 _COMMITTED = "connecthub.entity_cache.committed"
 _CACHE = "connecthub.entity_cache"
 _MEMO = "connecthub.entity_cache.memo"
+_FORGET = "connecthub.entity_cache.forget"
 _EVERY = "*"  # "every row of this kind": bump the generation
 ENTITY_INVALIDATIONS_CHANNEL = "_near_cache:entities"
 _ABSENT = b""  # a near copy of a generation key that is not set (no value is empty)
@@ -277,7 +278,11 @@ class EntityCache:
             held = self.near.get(key)
         return held if isinstance(held, bytes) else None
 
-    async def invalidate(self, changes: Iterable[tuple[str, int | str]]) -> None:
+    async def invalidate(
+        self, changes: Iterable[tuple[str, int | str]], *, forget: bool = False
+    ) -> None:
+        """Drop the entries `changes` name: marked (see above), or deleted outright when
+        `forget` (an erasure's, whose keys must not outlive the rows they name)."""
         keys: list[str] = []
         generations: list[str] = []
         for kind, entity_id in set(changes):
@@ -287,7 +292,9 @@ class EntityCache:
                 generations.append(_key(kind, "gen"))
             else:
                 keys.append(_key(kind, entity_id))
-        if keys:
+        if keys and forget:
+            await self.cache.delete(*keys)
+        elif keys:
             await self.cache.invalidate(keys, TTL_SECONDS)
         if self.near is not None and (keys or generations):
             await self.near.invalidate(keys + generations)
@@ -303,38 +310,39 @@ class EntityCache:
         changes = session.info.pop(_COMMITTED, None)
         if not changes:
             return
+        forget = bool(session.info.get(_FORGET))
         try:
-            await self.invalidate(changes)
+            await self.invalidate(changes, forget=forget)
         except Exception as exc:
             log.warning("entity_cache.invalidation_failed", keys=len(changes), error=str(exc))
-            _in_background(self._retry(list(changes)))
+            _in_background(self._retry(list(changes), forget))
             return
-        self._repeat_later(changes)
+        self._repeat_later(changes, forget)
 
-    def _repeat_later(self, changes: Iterable[tuple[str, int | str]]) -> None:
+    def _repeat_later(self, changes: Iterable[tuple[str, int | str]], forget: bool) -> None:
         if self.repeat_seconds is None:  # no replicas: the marks suffice
             return
         keys = [change for change in changes if change[1] != _EVERY]
         if keys:
             asyncio.get_running_loop().call_later(
-                self.repeat_seconds, lambda: _in_background(self._repeat(keys))
+                self.repeat_seconds, lambda: _in_background(self._repeat(keys, forget))
             )
 
-    async def _retry(self, changes: list[tuple[str, int | str]]) -> None:
+    async def _retry(self, changes: list[tuple[str, int | str]], forget: bool) -> None:
         for delay in RETRY_DELAYS:
             await asyncio.sleep(delay)
             try:
-                await self.invalidate(changes)
+                await self.invalidate(changes, forget=forget)
             except Exception:  # noqa: S112 - still down: wait longer
                 continue
             log.info("entity_cache.invalidation_retried", keys=len(changes))
-            self._repeat_later(changes)
+            self._repeat_later(changes, forget)
             return
         log.warning("entity_cache.invalidation_abandoned", keys=len(changes), ttl=TTL_SECONDS)
 
-    async def _repeat(self, changes: list[tuple[str, int | str]]) -> None:
+    async def _repeat(self, changes: list[tuple[str, int | str]], forget: bool) -> None:
         with contextlib.suppress(Exception):  # best effort: the TTL still bounds staleness
-            await self.invalidate(changes)
+            await self.invalidate(changes, forget=forget)
 
 
 def of(session: Any) -> EntityCache | None:
@@ -395,6 +403,14 @@ def record_update(session: Any, table: str, ids: Iterable[int]) -> None:
         if tracked.updates and tracked.column == "id":
             for entity_id in ids:
                 _record(sync, tracked, entity_id)
+
+
+def forget_on_commit(session: Any) -> None:
+    """This session's commits delete the entries they change instead of marking them: an
+    erasure's, where a mark under a key that names an erased row would itself be a trace
+    of it (a slow reader's late fill is then left to the TTL, as before the marks)."""
+    sync: Session = getattr(session, "sync_session", session)
+    sync.info[_FORGET] = True
 
 
 def drop_account_on_commit(session: Any, account_id: int) -> None:

@@ -173,6 +173,7 @@ STEPS: list[tuple[str, Step]] = [
 async def _chunk(engines: Engines, account_id: int, step: Step, batch: int) -> int | None:
     """One chunk in its own unit of work; None when the account row does not exist."""
     async with engines.db.session() as session:
+        entity_cache.forget_on_commit(session)  # no mark left under an erased row's key
         uow = UnitOfWork(engines, session)
         try:
             account = await repository.locked_account(session, account_id)
