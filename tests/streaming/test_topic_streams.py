@@ -59,6 +59,16 @@ async def test_public_and_hashtag_streams_hear_a_post_its_edit_and_its_deletion(
                 json={"status": "Look again #cats"},
             )
             assert edited.status_code == 200, edited.text
+            # The edit heard on every stream before the deletion: each socket decides who
+            # may read an event's status when it arrives, and a status deleted by then is
+            # read by nobody (a loaded CI once dropped the edit that way).
+            heard: list[dict[str, Any]] = []
+            for _stream in PUBLIC_STREAMS:
+                last, before = await wait_for_message(
+                    ws,
+                    lambda m: m["event"] == "status.update" and payload(m)["id"] == status["id"],
+                )
+                heard += [*before, last]
             gone = await api(server, "DELETE", f"/api/v1/statuses/{status['id']}", bob_token)
             assert gone.status_code == 200, gone.text
             # A later post closes the record: events on one socket arrive in order.
@@ -71,6 +81,7 @@ async def test_public_and_hashtag_streams_hear_a_post_its_edit_and_its_deletion(
                     and payload(m)["id"] == fence["id"]
                 ),
             )
+            before = heard + before
     life = ["update", "status.update", "delete"]
     assert _seen(before, status["id"]) == {
         ("public",): life,
