@@ -235,9 +235,7 @@ class RedisCache:
         self._invalidate = redis.register_script(_INVALIDATE)
 
     async def get(self, key: str) -> bytes | None:
-        value = _bytes(await self._redis.get(self._keys("cache", key)))
-        if value is not None and value[:1] == MARK:
-            value = None
+        value = _unmarked(await self._redis.get(self._keys("cache", key)))
         _record("redis", hit=value is not None)
         return value
 
@@ -254,8 +252,7 @@ class RedisCache:
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        values = [_bytes(value) for value in await self._redis.mget(self._keyed(keys))]
-        values = [None if value is not None and value[:1] == MARK else value for value in values]
+        values = [_unmarked(value) for value in await self._redis.mget(self._keyed(keys))]
         _record_many("redis", values)
         return values
 
@@ -273,7 +270,7 @@ class RedisCache:
         if not keys:
             return [], 0
         now, found = await self._get_since(keys=self._keyed(keys))
-        values = [_bytes(value) for value in found]
+        values = [_unmarked(value) for value in found]
         _record_many("redis", values)
         return values, int(now)
 
@@ -290,5 +287,7 @@ class RedisCache:
             await self._invalidate(keys=self._keyed(keys), args=[ttl_seconds])
 
 
-def _bytes(value: Any) -> bytes | None:
-    return value.encode() if isinstance(value, str) else value
+def _unmarked(value: Any) -> bytes | None:
+    """A value read from Redis as bytes, None for a mark (an invalidated key)."""
+    value = value.encode() if isinstance(value, str) else value
+    return None if value is not None and value[:1] == MARK else value
