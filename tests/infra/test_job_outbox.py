@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from connecthub.accounts.models import Account
+from connecthub.infra import job_outbox
 from connecthub.infra.db import Base
 from connecthub.infra.job_outbox import OutboxJob
 from connecthub.infra.uow import UnitOfWork
@@ -338,6 +339,27 @@ async def test_a_posts_jobs_leave_the_outbox_once_the_queue_has_them(
         return await outbox_rows(app) == 0
 
     await eventually(emptied, "the outbox emptied")
+
+
+async def test_a_stopping_app_deletes_acknowledged_rows_without_waiting_out_the_linger(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Acknowledgements gather for a linger before their delete; a process that stops cuts
+    the linger short and deletes them then (it once waited the linger out, or up to the
+    close's bound and then left the rows to be relayed again)."""
+    monkeypatch.setattr(job_outbox, "DELETE_LINGER_SECONDS", 60.0)
+    async with app_factory() as (app, client):
+        author, author_token = await user_with_token(app, "author")
+        follower, _token = await user_with_token(app, "follower")
+        await follow(app, follower.id, author.id, notify=True)
+        response = await client.post(
+            "/api/v1/statuses", json={"status": "hello"}, headers=auth(author_token)
+        )
+        assert response.status_code == 200, response.text
+        await settle(app)
+        assert await outbox_rows(app) > 0  # acknowledged, lingering
+    async with app_factory() as (app, _client):
+        assert await outbox_rows(app) == 0
 
 
 async def test_a_delayed_job_is_queued_once_with_its_delay(app_factory: AppFactory) -> None:
