@@ -463,6 +463,9 @@ async def statements_pass(args: argparse.Namespace, tokens: list[str]) -> None:
                 stats.sort_stats("tottime").print_stats(args.top)
                 stats.sort_stats("cumulative").print_stats(args.top)
                 print(out.getvalue())
+                if args.profile_out:
+                    name = label.split(" ")[0].strip("()")
+                    stats.dump_stats(str(Path(args.profile_out) / f"post-{name}.prof"))
 
         print(f"\nIn process, {args.posts} posts one at a time:")
         await measured(
@@ -507,6 +510,9 @@ def main() -> None:
     parser.add_argument("--no-statements", dest="statements", action="store_false")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process pass")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--profile-out", help="with --profile: also write each half's pstats file here (a folder)"
+    )
     parser.add_argument(
         "--show-statements", action="store_true", help="each statement and Redis command, per post"
     )

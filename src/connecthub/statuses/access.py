@@ -29,10 +29,19 @@ from connecthub.statuses.models import Mention, Status, Visibility
 StatusTable = type[Status]
 
 
+# Aliases private to the predicates below, made once: building an alias's columns costs
+# ~0.4 ms of CPU, paid on every query built with a fresh one. Sharing one is safe because
+# it only ever appears in the FROM of its own subquery, never of a query enclosing it, so
+# no subquery can be correlated to another's use of it (the plain tables these predicates
+# use at several depths, `Follow`, `Mention`, `Block`, are shared the same way).
+_AUTHOR = aliased(Account)
+_BOOSTED = aliased(Status)
+
+
 def _author_active(status: StatusTable) -> ColumnElement[bool]:
     # An alias, so that a query which itself selects accounts (who boosted a status) does
     # not correlate this subquery with its own `accounts` and lose the author check.
-    author = aliased(Account)
+    author = _AUTHOR
     return ~exists().where(author.id == status.account_id, author.suspended_at.is_not(None))
 
 
@@ -82,7 +91,7 @@ def readable_by(viewer_id: Viewer | None, status: StatusTable = Status) -> Colum
 
 def readable_with_boosted(viewer_id: Viewer | None) -> ColumnElement[bool]:
     """`readable_by` for `Status`, and for the status it boosts when it is a boost."""
-    boosted = aliased(Status)
+    boosted = _BOOSTED
     boosted_readable = exists_by_key(
         boosted, boosted.id == Status.reblog_of_id, readable_by(viewer_id, boosted)
     )

@@ -54,8 +54,14 @@ async def _page(session: AsyncSession, query: Any, page: Page) -> list[Status]:
     return page.newest_first(rows)
 
 
+# Made once (an alias's columns cost ~0.4 ms to build); each appears only in the FROM of its
+# own subquery, so sharing it correlates nothing (statuses/access.py says why).
+_BOOSTED = aliased(Status)
+_AUTHOR = aliased(Account)
+
+
 def _boosted_author_not_muted(viewer_id: Viewer, now: Moment | None = None) -> ColumnElement[bool]:
-    boosted = aliased(Status)
+    boosted = _BOOSTED
     return or_(
         Status.reblog_of_id.is_(None),
         exists_by_key(
@@ -577,7 +583,7 @@ async def follows(session: AsyncSession, account_id: int, target_id: int) -> boo
 def _author_not_limited() -> ColumnElement[bool]:
     # Mastodon's public feeds leave limited (silenced) authors out for every reader, their
     # followers included: those see them in home.
-    author = aliased(Account)
+    author = _AUTHOR
     return ~exists().where(author.id == Status.account_id, author.silenced_at.is_not(None))
 
 
