@@ -34,8 +34,9 @@ async function chooseLanguage(page: Page, lang: "en" | "id"): Promise<void> {
 test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderation, deletion", async ({ browser, request }) => {
   // Some 40 screens checked and shot twice each: longer than the default.
   test.setTimeout(600_000);
-  // Hashtag search is behind the `search_hashtags` flag (docs/flags.md); the server re-reads
-  // flags every few seconds, well before the search below.
+  // Hashtag search is behind the `search_hashtags` flag (docs/flags.md); the command writes
+  // it and the server re-reads flags every few seconds: the search below waits until bob's
+  // flags say it is on (it once ran first, on a quick machine, and found no hashtag).
   try {
     cli("flags", "create", "search_hashtags", "--kind", "boolean", "--default", "true", "--json", '{"client_visible": true}');
   } catch {
@@ -54,6 +55,10 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(found).toBeVisible();
   await found.getByRole("button", { name: `Follow @alice${run}` }).click();
   await expect(found.getByRole("button", { name: `Unfollow @alice${run}` })).toBeVisible();
+  const bobFlags = { headers: { Authorization: `Bearer ${await tokenOf(bob)}` } };
+  await expect
+    .poll(async () => (await (await request.get("/api/v1/flags", bobFlags)).json()).search_hashtags, { timeout: 30_000 })
+    .toBe(true);
   await bob.getByLabel("Search for people, hashtags or posts").fill(`#teh${run}`);
   await bob.getByRole("button", { name: "Search", exact: true }).click();
   const tagLink = bob.getByRole("link", { name: `#teh${run}` });
