@@ -42,6 +42,8 @@ class NearCache:
         self._invalidations = 0  # invalidations applied here, for tickets
         self._subscription: Subscription | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._subscribed = False  # no copy is kept while the listener is not subscribed
+        self.overflows = 0  # times the listener fell behind and started afresh
 
     def get(self, key: str) -> Any | None:
         entry = self._entries.get(key)
@@ -84,11 +86,18 @@ class NearCache:
 
     @property
     def _listening(self) -> bool:
-        return self._listener is not None and not self._listener.done()
+        return self._subscribed and self._listener is not None and not self._listener.done()
 
     async def start(self) -> None:
-        self._subscription = await self._events.subscribe(self._channel, max_pending=10_000)
-        self._listener = asyncio.create_task(self._listen(self._subscription), name="near-cache")
+        self._subscription = await self._subscribe()
+        self._listener = asyncio.create_task(self._listen(), name="near-cache")
+
+    async def _subscribe(self) -> Subscription:
+        subscription = await self._events.subscribe(self._channel, max_pending=10_000)
+        # Tickets taken before this point may have missed invalidations: their fills fail.
+        self._invalidations += 1
+        self._subscribed = True
+        return subscription
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -99,12 +108,22 @@ class NearCache:
             await self._subscription.close()
         self._entries.clear()
 
-    async def _listen(self, subscription: Subscription) -> None:
-        async for event in subscription:
-            keys = event.get("keys")
-            if isinstance(keys, list):
-                self._drop([key for key in keys if isinstance(key, str)])
-        # Overflowed (invalidations arriving faster than this loop reads them): what is
-        # held may be stale, and nothing more is kept until the process restarts.
-        log.warning("near_cache.overflowed")
-        self._entries.clear()
+    async def _listen(self) -> None:
+        while self._subscription is not None:
+            async for event in self._subscription:
+                keys = event.get("keys")
+                if isinstance(keys, list):
+                    self._drop([key for key in keys if isinstance(key, str)])
+            # Overflowed (invalidations arrived faster than this loop read them, as when the
+            # process was paused or starved under load): what is held may be stale. Drop it
+            # all and listen afresh; nothing is kept until the new subscription is in place.
+            # (It used to stop keeping copies until the process restarted: from then on every
+            # read went to the shared cache, and every home page was read again.)
+            self._subscribed = False
+            self.overflows += 1
+            self._entries.clear()
+            self._invalidations += 1
+            log.warning("near_cache.overflowed", channel=self._channel, times=self.overflows)
+            old, self._subscription = self._subscription, None
+            await old.close()
+            self._subscription = await self._subscribe()
