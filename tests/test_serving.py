@@ -336,6 +336,46 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
     assert server.process.returncode == 0, server.logs()
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_processes_paused_with_their_supervisor_are_not_killed_on_resuming(
+    test_env: TestEnv, own_redis: RedisProcess
+) -> None:
+    """A pause of everything (the process group stopped, a frozen machine) is no process's
+    stall: on resuming, the supervisor lets them answer again instead of replacing them
+    (it killed both, and a benchmark that paused the servers it was not measuring found
+    them replaced, their caches cold, mid-run)."""
+    server = start_supervised(test_env, own_redis.url, WEB_HEALTHCHECK_TIMEOUT_SECONDS="3")
+    supervisor = server.process.pid
+    children = sorted(server_processes(supervisor))
+    paused: list[int] = []
+    try:
+        for pid in [*children, supervisor]:
+            os.kill(pid, signal.SIGSTOP)
+            paused.append(pid)
+        time.sleep(7)  # longer than the health-check timeout, and than a look's gap
+        os.kill(supervisor, signal.SIGCONT)  # resumed in an order no signal guarantees:
+        time.sleep(1)  # the supervisor looks before its processes run again
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):  # killed by the supervisor
+                os.kill(pid, signal.SIGCONT)
+        paused.clear()
+        wait_until(
+            lambda: log_events(server, "server.supervisor_resumed"), "the pause was not noticed"
+        )
+        time.sleep(5)  # past the grace: a process still silent now would be killed
+        assert log_events(server, "server.process_exited") == []
+        assert sorted(server_processes(supervisor)) == children
+        response = httpx.get(f"{server.url}/api/v1/instance", timeout=30)
+        assert response.status_code == 200
+    finally:
+        for pid in paused:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        stop_process(server.process)
+    assert server.process.returncode == 0, server.logs()
+
+
 def test_a_process_whose_event_loop_stalls_is_killed_even_though_it_answers_pings() -> None:
     watch = _Watch(pid=1, started_at=0.0, ready_at=5.0)
     # Pings answered (a thread answers them), the loop silent for longer than allowed.

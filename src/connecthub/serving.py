@@ -488,6 +488,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 # The supervisor asks each process whether it is alive this often (one ping outstanding at
 # a time, never waited on: a silent process does not hold up the others' checks).
 _PING_INTERVAL_SECONDS = 1.0
+# The supervisor looks every 0.5 s; a gap this long between two looks means it was not
+# running (its process group stopped, the machine or container frozen), and its processes'
+# silence over the gap says nothing of them.
+_PAUSE_GAP_SECONDS = 5.0
 # A process that exits before it ever served is restarted after 1, 2, 4 … seconds, at
 # most this long (a database down at startup, say), instead of in a tight loop.
 _MAX_RESTART_DELAY_SECONDS = 10.0
@@ -615,6 +619,8 @@ class Supervisor(Multiprocess):
         self._watches: dict[Process, _Watch] = {}
         self._failed_starts: dict[int, int] = {}  # slot → predecessors that never served
         self._ever_served = False
+        self._last_look: float | None = None
+        self._grace_until = 0.0  # after a pause: no verdict on silence before this
 
     def liveness(self, settings: Settings) -> Callable[[], str | None]:
         """The liveness port's verdict: live while one server process' event loop turns."""
@@ -677,6 +683,7 @@ class Supervisor(Multiprocess):
         if self.should_exit.is_set():
             return
         now = time.monotonic()
+        self._after_a_pause(now)
         for slot, process in enumerate(self.processes):
             watch = self._watch(slot, process, now)
             if watch.restart_at is not None:
@@ -693,6 +700,8 @@ class Supervisor(Multiprocess):
             reason = watch.overdue(
                 now, _loop_age(process), self.startup_timeout, self.healthcheck_timeout
             )
+            if reason is not None and now < self._grace_until and watch.ready_at is not None:
+                reason = None  # silent over a pause of everyone: let it beat again first
             if reason is not None:
                 process.kill()
                 process.join()
@@ -701,6 +710,20 @@ class Supervisor(Multiprocess):
                 return
         for gone in set(self._watches) - set(self.processes):
             del self._watches[gone]  # removed by TTOU or replaced by HUP
+
+    def _after_a_pause(self, now: float) -> None:
+        """When the supervisor itself was stopped (SIGSTOP of the group, a frozen machine),
+        its processes were too: their unanswered pings and old heartbeats are the pause's,
+        not theirs. They get `healthcheck_timeout` from now to answer again (it killed every
+        one of them on resuming: a benchmark pausing the servers it was not measuring saw
+        them replaced, caches cold, mid-run)."""
+        last, self._last_look = self._last_look, now
+        if last is None or now - last < _PAUSE_GAP_SECONDS:
+            return
+        self._grace_until = now + self.healthcheck_timeout
+        for watch in self._watches.values():
+            watch.ping_sent_at = None
+        log.info("server.supervisor_resumed", paused_seconds=round(now - last, 1))
 
     def _exited(
         self, slot: int, process: Process, watch: _Watch, now: float, killed_for: str | None
