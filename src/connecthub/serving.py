@@ -723,7 +723,7 @@ class Supervisor(Multiprocess):
         self._grace_until = now + self.healthcheck_timeout
         for watch in self._watches.values():
             watch.ping_sent_at = None
-        log.info("server.supervisor_resumed", paused_seconds=round(now - last, 1))
+        log.warning("server.supervisor_resumed", paused_seconds=round(now - last, 1))
 
     def _exited(
         self, slot: int, process: Process, watch: _Watch, now: float, killed_for: str | None
