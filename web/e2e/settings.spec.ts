@@ -49,10 +49,15 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
 
   // Search finds the account (and follows it from the result) and the hashtag.
   await bob.getByRole("link", { name: "Search" }).click();
-  await bob.getByLabel("Search for people, hashtags or posts").fill(`alice${run}`);
-  await bob.getByRole("button", { name: "Search", exact: true }).click();
+  await expect(bob.getByRole("heading", { name: "Search", level: 1 })).toBeVisible();
+  // Typed again if the view was still mounting (a quick run once lost the text: the box
+  // was empty and no search ran).
   const found = bob.locator(".account-row", { hasText: `@alice${run}` });
-  await expect(found).toBeVisible();
+  await expect(async () => {
+    await bob.getByLabel("Search for people, hashtags or posts").fill(`alice${run}`);
+    await bob.getByRole("button", { name: "Search", exact: true }).click();
+    await expect(found).toBeVisible({ timeout: 3_000 });
+  }).toPass({ timeout: 30_000 });
   await found.getByRole("button", { name: `Follow @alice${run}` }).click();
   await expect(found.getByRole("button", { name: `Unfollow @alice${run}` })).toBeVisible();
   const bobFlags = { headers: { Authorization: `Bearer ${await tokenOf(bob)}` } };
