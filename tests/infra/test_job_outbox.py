@@ -318,9 +318,9 @@ async def test_a_profile_change_committed_as_redis_stops_is_not_served_stale(
 # --- the outbox on the run's own engines ------------------------------------------------
 
 
-async def test_a_posts_jobs_leave_the_outbox_once_the_queue_has_them(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
+async def post_to_a_follower(app: FastAPI, client: httpx.AsyncClient) -> tuple[str, str]:
+    """An author posts to one follower (fan-out and notification jobs): the follower's
+    token and the status id."""
     author, author_token = await user_with_token(app, "author")
     follower, follower_token = await user_with_token(app, "follower")
     await follow(app, follower.id, author.id, notify=True)
@@ -328,7 +328,13 @@ async def test_a_posts_jobs_leave_the_outbox_once_the_queue_has_them(
         "/api/v1/statuses", json={"status": "hello"}, headers=auth(author_token)
     )
     assert response.status_code == 200, response.text
-    status_id = response.json()["id"]
+    return follower_token, str(response.json()["id"])
+
+
+async def test_a_posts_jobs_leave_the_outbox_once_the_queue_has_them(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    follower_token, status_id = await post_to_a_follower(app, client)
 
     async def ran() -> bool:
         return await delivered_once(client, follower_token, status_id)
@@ -349,13 +355,7 @@ async def test_a_stopping_app_deletes_acknowledged_rows_without_waiting_out_the_
     close's bound and then left the rows to be relayed again)."""
     monkeypatch.setattr(job_outbox, "DELETE_LINGER_SECONDS", 60.0)
     async with app_factory() as (app, client):
-        author, author_token = await user_with_token(app, "author")
-        follower, _token = await user_with_token(app, "follower")
-        await follow(app, follower.id, author.id, notify=True)
-        response = await client.post(
-            "/api/v1/statuses", json={"status": "hello"}, headers=auth(author_token)
-        )
-        assert response.status_code == 200, response.text
+        await post_to_a_follower(app, client)
         await settle(app)
         assert await outbox_rows(app) > 0  # acknowledged, lingering
     async with app_factory() as (app, _client):

@@ -121,8 +121,7 @@ class NearCache:
             # read went to the shared cache, and every home page was read again.)
             self._subscribed = False
             self.overflows += 1
-            self._entries.clear()
-            self._invalidations += 1
+            self._entries.clear()  # fills begun before are refused: `_subscribe` bumps
             log.warning("near_cache.overflowed", channel=self._channel, times=self.overflows)
             old, self._subscription = self._subscription, None
             await old.close()
