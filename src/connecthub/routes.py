@@ -42,6 +42,7 @@ from connecthub.statuses.tags_endpoints import router as tags_router
 from connecthub.streaming.endpoints import router as streaming_router
 from connecthub.streaming.presence_endpoints import router as presence_router
 from connecthub.strikes.endpoints import router as strikes_router
+from connecthub.timelines.endpoints import HOME_PATH, home_at_once
 from connecthub.timelines.endpoints import router as timelines_router
 from connecthub.web.app_shell import fallback_router as web_app_fallback_router
 from connecthub.web.app_shell import router as web_app_router
@@ -145,6 +146,7 @@ PREBUILT_ROUTES = PREBUILT_DOCUMENTS
 AT_ONCE_ROUTES = {
     **{path: document.at_once for path, document in PREBUILT_DOCUMENTS.items()},
     "/api/v1/accounts/verify_credentials": credentials_at_once,
+    HOME_PATH: home_at_once,
 }
 
 

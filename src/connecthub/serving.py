@@ -426,19 +426,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.flow.write_paused or self.parser.get_method() != b"GET":
             return False
         url = self.url
-        if not url.startswith(b"/") or not url.isascii() or b"%" in url or b"?" in url:
-            return False  # escaped, with a query, or an absolute target: the usual way
+        if not url.startswith(b"/") or not url.isascii() or b"%" in url:
+            return False  # escaped or an absolute target: the usual way
         if b"#" in url or self.parser.should_upgrade() or _declares_body(self.headers):
             return False
+        target, _, query = url.partition(b"?")
         http_version = self.parser.get_http_version()
         scope = self.scope
         scope["method"] = "GET"
         if http_version != "1.1":
             scope["http_version"] = http_version
-        path = url.decode("ascii")
+        path = target.decode("ascii")
         scope["path"] = self.root_path + path
-        scope["raw_path"] = self.root_path.encode("ascii") + url
-        scope["query_string"] = b""
+        scope["raw_path"] = self.root_path.encode("ascii") + target
+        scope["query_string"] = query
         answer = answer_now(scope)  # type: ignore[arg-type]
         if answer is None:
             return False

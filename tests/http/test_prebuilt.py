@@ -186,9 +186,9 @@ async def test_verify_credentials_is_answered_now_once_held(
 
     bearer = (b"authorization", f"Bearer {token}".encode())
     answered = answer_now(scope(bearer))
-    if app.state.engines.near is None:
-        # Embedded mode holds no near copies (its cache is in the process, behind an
-        # await): every such request goes the usual way.
+    if not app.state.engines.db.entity_cache.shared:
+        # Embedded mode keeps no rendered CredentialAccount (accounts/service.py: the
+        # command line, another process, could not drop it): the usual way every time.
         assert answered is None
         return
     assert answered is not None
@@ -215,6 +215,78 @@ async def test_verify_credentials_is_answered_now_once_held(
     assert (await _plain_get(client, path, **auth(push_only))).status_code == 403
     assert answer_now(scope()) is None  # anonymous: the route's 401
     assert account.id
+
+
+async def test_a_kept_home_page_is_answered_now_as_the_route_answers_it(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Home at once, in both modes: the route's answer (its `Link` header too) for a token
+    that may read it and a query of page parameters only, once this process keeps the page;
+    a change the page depends on, another query, or a token the route refuses goes the
+    usual way."""
+    from tests.factories import create_token
+    from tests.social_factories import auth, post_status, user_with_token
+    from tests.timelines.support import settle
+
+    _edge(app)
+    answer_now = app.state.answer_now
+    alice, alice_token = await user_with_token(app, "alice")
+    bob, bob_token = await user_with_token(app, "bob")
+    followed = await client.post(f"/api/v1/accounts/{bob.id}/follow", headers=auth(alice_token))
+    assert followed.status_code == 200
+    posted = [await post_status(client, bob_token, f"post {n}") for n in range(3)]
+    await settle(app)
+    path = "/api/v1/timelines/home"
+
+    def scope(query: bytes, token: str | None = alice_token, *headers: Any) -> dict[str, Any]:
+        bearer = [(b"authorization", f"Bearer {token}".encode())] if token else []
+        return {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query,
+            "headers": [(b"host", b"testserver"), *bearer, *headers],
+            "client": ("127.0.0.1", 40000),
+            "scheme": "http",
+            "state": {},
+        }
+
+    async def routed(query: str, token: str = alice_token, coding: str | None = None) -> Any:
+        for _ in range(3):  # kept from the read after the one that rendered afresh
+            target = f"{path}?{query}" if query else path
+            response = await _plain_get(client, target, coding, **auth(token))
+            assert response.status_code == 200, response.text
+        return response
+
+    older = posted[2]["id"]
+    for query in ("", "limit=2", f"max_id={older}&limit=5", "since_id=1"):
+        usual = await routed(query)
+        assert usual.json(), query
+        answered = answer_now(scope(query.encode()))
+        _assert_same_answer(answered, usual, "identity")
+        assert answered is not None
+        assert b"link: " in answered[1]
+    gzipped = await routed("limit=2", coding="gzip")
+    accepts = (b"accept-encoding", b"gzip")
+    _assert_same_answer(answer_now(scope(b"limit=2", alice_token, accepts)), gzipped, "gzip")
+
+    # Not kept, or not only page parameters, or a page the route refuses: the usual way.
+    others = (b"limit=3", b"limit=2&local=true", b"limit=0", b"limit=2&limit=3", b"max_id=%32")
+    for query in (*others, b"limit="):
+        assert answer_now(scope(query)) is None, query
+    # A token without `read:statuses`, or none: the route's 403 or 401.
+    writer = await create_token(app, alice.id, scopes=frozenset({"write"}))
+    assert (await _plain_get(client, path, **auth(writer))).status_code == 403
+    assert answer_now(scope(b"limit=2", writer)) is None
+    assert answer_now(scope(b"limit=2", None)) is None
+    # A new post by someone alice follows changes the page: the usual way reads it afresh.
+    newest = await post_status(client, bob_token, "post 3")
+    await settle(app)
+    assert answer_now(scope(b"limit=2")) is None
+    again = await routed("limit=2")
+    assert again.json()[0]["id"] == newest["id"]
+    _assert_same_answer(answer_now(scope(b"limit=2")), again, "identity")
 
 
 def _exchange(sock: socket.socket, request: bytes) -> tuple[bytes, dict[str, str], bytes]:
@@ -250,11 +322,13 @@ def test_the_server_answers_a_plain_get_at_once_as_the_route_does(test_env: Test
             assert routed.status_code == 200
             client.get("/api/v1/instance", headers={"Accept-Encoding": "identity"})
         calls: list[tuple[str, bool]] = []
+        queries: list[bytes] = []
         answer_now = app.state.answer_now
 
         def spying(scope: dict[str, Any]) -> Any:
             answer = answer_now(scope)
             calls.append((scope["path"], answer is not None))
+            queries.append(scope["query_string"])
             return answer
 
         scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
@@ -295,9 +369,12 @@ def test_the_server_answers_a_plain_get_at_once_as_the_route_does(test_env: Test
         # Anything else goes the usual way: with a query, a body, another method.
         with httpx.Client(base_url=server.url) as client:
             calls.clear()
-            assert client.get("/api/v1/instance?x=1").status_code == 200
+            queries.clear()
+            assert client.get("/api/v1/instance?x=1").content == routed.content
             assert client.head("/api/v1/instance").status_code in (200, 405)
             assert client.get("/api/v1/instance/rules").status_code == 200
         assert all(not answered for _, answered in calls)
+        # The query reached the app as uvicorn reads it (the instance refuses any).
+        assert (calls[0], queries[0]) == (("/api/v1/instance", False), b"x=1")
     finally:
         server.stop()

@@ -31,7 +31,7 @@ from connecthub.core.params import boolean, iso_date, text
 from connecthub.detection import service as detection_service
 from connecthub.emojis import service as emojis
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
-from connecthub.http.auth import Caller, require
+from connecthub.http.auth import Caller, admitted_account, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep
 from connecthub.http.entity_route import EntityRoute
 from connecthub.http.params import id_list, read_params
@@ -40,7 +40,7 @@ from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.media.endpoints import incoming
 from connecthub.oauth.identity import TokenInfo
-from connecthub.oauth.scopes import covers_any, parse_scopes
+from connecthub.oauth.scopes import parse_scopes
 from connecthub.oauth.tokens import generate_secret, issue_token
 
 router = APIRouter(tags=["accounts"], route_class=EntityRoute)
@@ -139,14 +139,15 @@ async def verify_credentials(caller: ReadCaller, uow: UowDep, settings: Settings
 _READ_SCOPES = ("read:accounts", "profile")  # ReadCaller's
 
 
-def credentials_at_once(engines: Engines, token: TokenInfo | None) -> tuple[bytes, bytes] | None:
+def credentials_at_once(
+    engines: Engines, token: TokenInfo | None, query: bytes
+) -> tuple[bytes, bytes] | None:
     """`verify_credentials`' answer (head lines, body) when `require` would let `token`
     in and the answer is held near (http/edge.py answers it at once); None otherwise."""
-    if token is None or token.account_id is None or token.pending is not None:
+    account_id = admitted_account(token, _READ_SCOPES)
+    if query or account_id is None:
         return None
-    if not covers_any(token.scopes, _READ_SCOPES):
-        return None
-    body = service.held_credential_account(engines, token.account_id)
+    body = service.held_credential_account(engines, account_id)
     if body is None:
         return None
     return b"content-length: %d\r\ncontent-type: application/json\r\n" % len(body), body

@@ -92,6 +92,14 @@ class Caller:
     account_id: int
 
 
+def admitted_account(token: TokenInfo | None, scopes: tuple[str, ...]) -> int | None:
+    """The caller's account id when `require(*scopes)` lets `token` in, else None: what an
+    answer given at once (http/edge.py) asks, since it cannot raise the route's 401 or 403."""
+    if token is None or token.pending is not None or not covers_any(token.scopes, scopes):
+        return None
+    return token.account_id
+
+
 def require(
     *scopes: str, user: bool = True, pending: bool = False
 ) -> Callable[[Request], Awaitable[Caller]]:

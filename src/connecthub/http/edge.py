@@ -165,8 +165,9 @@ class PrebuiltSource(Protocol):
 # A prebuilt document's route (for the access line and metrics) and its source.
 Prebuilt = tuple[Any, PrebuiltSource]
 # A route answered at once (`EdgeMiddleware.answer_now`) and its answer: a function of the
-# engines and the caller's token (None: anonymous) giving (head lines, body), or None.
-AtOnce = tuple[Any, Callable[[Engines, Any], tuple[bytes, bytes] | None]]
+# engines, the caller's token (None: anonymous) and the query string giving (head lines,
+# body), or None.
+AtOnce = tuple[Any, Callable[[Engines, Any, bytes], tuple[bytes, bytes] | None]]
 # Request headers that send a prebuilt path's request the usual way: a body, a
 # conditional or compressed answer, CORS (the routes answer all of them alike).
 _NOT_PLAIN = frozenset(
@@ -185,9 +186,11 @@ _NOT_PLAIN = frozenset(
 _NOT_PLAIN_AT_ONCE = _NOT_PLAIN - {b"accept-encoding"}
 
 
-def _plain_get(scope: Scope, not_plain: frozenset[bytes] = _NOT_PLAIN) -> bool:
-    """A GET without a query string and without any header in `not_plain`."""
-    if scope["method"] != "GET" or scope.get("query_string"):
+def _plain_get(
+    scope: Scope, not_plain: frozenset[bytes] = _NOT_PLAIN, *, query: bool = False
+) -> bool:
+    """A GET without any header in `not_plain`, and without a query string unless `query`."""
+    if scope["method"] != "GET" or (scope.get("query_string") and not query):
         return False
     return not any(name in not_plain for name, _ in scope["headers"])
 
@@ -336,7 +339,8 @@ class EdgeMiddleware:
 
     def answer_now(self, scope: Scope) -> tuple[int, bytes, bytes] | None:
         """A plain GET of an at-once path (routes.AT_ONCE_ROUTES; `Accept-Encoding` allowed:
-        the held answer compressed once, as the usual way compresses it) answered with no await,
+        the held answer compressed once, as the usual way compresses it; a query string
+        when the path's answer reads it, as home's page) answered with no await,
         for a server that can write it at once (serving.GuardedHttpToolsProtocol: no
         request cycle, task or ASGI call): status, header lines (the route's, then this
         layer's as one block) and body. The same steps and the same answer as through the
@@ -352,7 +356,7 @@ class EdgeMiddleware:
             at_once is None
             or self.traced
             or self.overrides
-            or not _plain_get(scope, _NOT_PLAIN_AT_ONCE)
+            or not _plain_get(scope, _NOT_PLAIN_AT_ONCE, query=True)
         ):
             return None
         engines = getattr(self.state, "engines", None)
@@ -362,7 +366,7 @@ class EdgeMiddleware:
         if token is NOT_NEAR:
             return None
         route, answer_of = at_once
-        answer = answer_of(engines, token)
+        answer = answer_of(engines, token, scope.get("query_string", b""))
         if answer is None:
             return None
         previous = REQUEST_ID.get()

@@ -80,6 +80,46 @@ def link_header(request: Request, newest_id: int | None, oldest_id: int | None) 
     ]
     # The configured origin, never the Host header: a forged Host must not steer clients.
     base = request.app.state.settings.base_url + request.url.path
-    next_url = f"{base}?{urlencode([*kept, ('max_id', str(oldest_id))])}"
-    prev_url = f"{base}?{urlencode([*kept, ('min_id', str(newest_id))])}"
-    return f'<{next_url}>; rel="next", <{prev_url}>; rel="prev"'
+    return link_value(base, urlencode(kept), newest_id, oldest_id)
+
+
+def link_value(base: str, kept_query: str, newest_id: int, oldest_id: int) -> str:
+    """The `Link` header of a page at `base` whose request's other parameters, encoded,
+    are `kept_query`."""
+    prefix = f"{base}?{kept_query}&" if kept_query else f"{base}?"
+    return f'<{prefix}max_id={oldest_id}>; rel="next", <{prefix}min_id={newest_id}>; rel="prev"'
+
+
+_PAGE_KEYS = frozenset({b"max_id", b"since_id", b"min_id", b"limit"})
+
+
+def plain_page(
+    query: bytes, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT
+) -> tuple[Page, bytes] | None:
+    """The page a query string of nothing but Mastodon's page parameters asks for, each
+    given once as a number (read as `page_params` reads them), and the query's `limit=…`
+    as given (the `Link` header keeps it); None for any other query (the route then reads
+    it, with its 422s)."""
+    numbers: dict[bytes, int] = {}
+    kept = b""
+    if query:
+        for pair in query.split(b"&"):
+            name, given, raw = pair.partition(b"=")
+            if not given or name not in _PAGE_KEYS or name in numbers:
+                return None
+            number = parse_id(raw.decode("latin-1"))
+            if number is None:
+                return None
+            numbers[name] = number
+            if name == b"limit":
+                if number < 1:
+                    return None
+                kept = pair
+    limit = numbers.get(b"limit")
+    page = Page(
+        max_id=numbers.get(b"max_id"),
+        since_id=numbers.get(b"since_id"),
+        min_id=numbers.get(b"min_id"),
+        limit=default if limit is None else min(limit, maximum),
+    )
+    return page, kept

@@ -32,9 +32,9 @@ class Engines:
     ratelimiter: RateLimiter
     storage: MediaStorage
     redis: Redis | None
-    # Distributed mode: process-local copies of the hottest cache entries (bearer tokens).
+    # Process-local copies of the hottest cache entries (bearer tokens; ADR 0006).
     near: NearCache | None = field(default=None)
-    # Distributed mode: process-local copies of entity-cache entries (ADR 0042).
+    # Process-local copies of entity-cache entries (ADR 0042).
     entity_near: NearCache | None = field(default=None)
     # Counts over sliding windows (the spam heuristics); the in-process one when not given.
     windows: WindowCounter = field(default_factory=MemoryWindowCounter)
@@ -43,7 +43,9 @@ class Engines:
 
     def __post_init__(self) -> None:
         settings = self.settings
-        if isinstance(self.events, RedisEventBus) and settings.near_cache_seconds > 0:
+        # Embedded mode too (on the in-process bus): its cache is in the process already,
+        # but behind an await, and the edge answers at once only from near copies (ADR 0053).
+        if settings.near_cache_seconds > 0:
             self.near = NearCache(self.events, settings.near_cache_seconds, capacity=50_000)
         # Embedded mode too: its entity cache is already in the process, but the copies are
         # what a kept home page is checked against (timelines/home_pages.py), and the

@@ -227,22 +227,26 @@ class EntityCache:
                 # A copy held here may be of an older generation, and would hide this one.
                 self.near.forget(list(items))
 
-    def held_near(self, wanted: Mapping[str, Iterable[int]]) -> tuple[Any, ...] | None:
-        """The near copies of these entries and of their kinds' generations, or None unless
-        this process holds every one (and None without near copies). An entry that changed
-        was dropped here by its invalidation, so equal answers at two moments mean none of
+    @staticmethod
+    def near_keys(wanted: Mapping[str, Iterable[int]]) -> tuple[str, ...]:
+        """The keys of these entries and of their kinds' generations, as held near."""
+        return tuple(
+            key
+            for kind, ids in wanted.items()
+            for key in (_key(kind, "gen"), *(_key(kind, i) for i in ids))
+        )
+
+    def held_near(self, keys: Sequence[str]) -> tuple[Any, ...] | None:
+        """The near copies under `keys` (`near_keys`), or None unless this process holds
+        every one (and None without near copies). An entry that changed was dropped here by
+        its invalidation, so the very same copies at two moments (`still_held`) mean none of
         these entries changed between them."""
-        near = self.near
-        if near is None:
-            return None
-        held: list[Any] = []
-        for kind, ids in wanted.items():
-            for key in (_key(kind, "gen"), *(_key(kind, i) for i in ids)):
-                value = near.get(key)
-                if value is None:
-                    return None
-                held.append(value)
-        return tuple(held)
+        return None if self.near is None else self.near.held_all(keys)
+
+    def still_held(self, keys: Sequence[str], held: Sequence[Any]) -> bool:
+        """Whether this process holds these very copies (`held_near`) under `keys` still: a
+        copy dropped and read again is another object even when its bytes are equal."""
+        return self.near is not None and self.near.holds(keys, held)
 
     def ticket(self) -> tuple[int | None, int] | None:
         """Taken before reading what a process-local value (`keep_near`) is made from."""
@@ -271,11 +275,15 @@ class EntityCache:
         without near copies. A generation bump drops the copy in every process."""
         if self.near is None:
             return None
-        key = _key(kind, "gen")
-        held = self.near.get(key)
+        held = self.generation_held(kind)
         if held is None:
-            await self._read([key])
-            held = self.near.get(key)
+            await self._read([_key(kind, "gen")])
+            held = self.generation_held(kind)
+        return held
+
+    def generation_held(self, kind: str) -> bytes | None:
+        """`generation_near` when this process holds it (no await); None otherwise."""
+        held = None if self.near is None else self.near.get(_key(kind, "gen"))
         return held if isinstance(held, bytes) else None
 
     async def invalidate(

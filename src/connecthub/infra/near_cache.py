@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -54,6 +55,33 @@ class NearCache:
             del self._entries[key]
             return None
         return value
+
+    def held_all(self, keys: Sequence[str]) -> tuple[Any, ...] | None:
+        """The values under all `keys` when every one is held; None otherwise. One clock
+        read for them all: a kept home page checks some 40 (timelines/home_pages.py)."""
+        entries = self._entries
+        now = monotonic()
+        epoch = self._events.connection_epoch
+        held = []
+        for key in keys:
+            entry = entries.get(key)
+            if entry is None or entry[0] < now or entry[1] != epoch:
+                return None
+            held.append(entry[2])
+        return tuple(held)
+
+    def holds(self, keys: Sequence[str], values: Sequence[Any]) -> bool:
+        """Whether every key is held with the very value given for it (`held_all`)."""
+        if len(keys) != len(values):
+            return False
+        entries = self._entries
+        now = monotonic()
+        epoch = self._events.connection_epoch
+        for key, value in zip(keys, values, strict=True):
+            entry = entries.get(key)
+            if entry is None or entry[2] is not value or entry[0] < now or entry[1] != epoch:
+                return False
+        return True
 
     def ticket(self) -> tuple[int | None, int]:
         return self._events.connection_epoch, self._invalidations

@@ -88,9 +88,10 @@ class _Document:
     def held(self, engines: Engines) -> PrebuiltJson | None:
         return held_prebuilt(engines, self.api_version)
 
-    def at_once(self, engines: Engines, _token: object) -> tuple[bytes, bytes] | None:
-        """The answer (head lines, body) when held: http/edge.py answers it at once."""
-        held = self.held(engines)
+    def at_once(self, engines: Engines, _token: object, query: bytes) -> tuple[bytes, bytes] | None:
+        """The answer (head lines, body) when held and asked for without a query:
+        http/edge.py answers it at once."""
+        held = None if query else self.held(engines)
         return None if held is None else (held.head_lines, held.body)
 
 

@@ -10,13 +10,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from connecthub import entities
 from connecthub.config import Settings
 from connecthub.errors import ValidationFailed
-from connecthub.http.auth import Caller, OptionalToken, require
+from connecthub.http.auth import Caller, OptionalToken, admitted_account, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id
 from connecthub.http.entity_route import EntityRoute
-from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.pagination import PageDep, link_header, link_value, plain_page
 from connecthub.http.params import query_flag, read_params
 from connecthub.http.responses import EntityResponse
+from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
+from connecthub.oauth.identity import TokenInfo
 from connecthub.statuses.entity_bytes import status_page
 from connecthub.statuses.serializers import StatusRef
 from connecthub.timelines import service
@@ -29,6 +31,8 @@ router.include_router(lists_router)
 ReadStatuses = Annotated[Caller, Depends(require("read:statuses"))]
 ReadLists = Annotated[Caller, Depends(require("read:lists"))]
 WriteStatuses = Annotated[Caller, Depends(require("write:statuses"))]
+HOME_PATH = "/api/v1/timelines/home"
+_HOME_SCOPES = ("read:statuses",)  # ReadStatuses'
 
 
 async def _render(
@@ -51,7 +55,7 @@ def _answer(request: Request, body: bytes, statuses: Sequence[StatusRef]) -> Res
 
 
 @router.get(
-    "/api/v1/timelines/home",
+    HOME_PATH,
     response_model=list[entities.Status],
     summary="Posts of the accounts I follow, and mine",
 )
@@ -67,6 +71,29 @@ async def home(
         statuses = await service.home(uow, caller.account_id, page)
         return await _render(request, uow, settings, statuses, caller.account_id, "home")
     return _answer(request, *answer)
+
+
+def home_at_once(
+    engines: Engines, token: TokenInfo | None, query: bytes
+) -> tuple[bytes, bytes] | None:
+    """`home`'s answer (head lines, body) when `require` lets `token` in, the query asks
+    for nothing but a page, and this process keeps that page with nothing it depends on
+    changed (http/edge.py answers it at once, ADR 0053); None otherwise."""
+    asked = plain_page(query)
+    account_id = admitted_account(token, _HOME_SCOPES)
+    if asked is None or account_id is None:
+        return None
+    page, kept_query = asked
+    answer = service.held_home_page(engines, account_id, page)
+    if answer is None:
+        return None
+    body, statuses = answer
+    head = b"content-length: %d\r\ncontent-type: application/json\r\n" % len(body)
+    if statuses:
+        base = engines.settings.base_url + HOME_PATH
+        link = link_value(base, kept_query.decode("ascii"), statuses[0].id, statuses[-1].id)
+        head = b"link: " + link.encode("latin-1") + b"\r\n" + head
+    return head, body
 
 
 @router.get(

@@ -32,6 +32,8 @@ from connecthub.config import Settings
 from connecthub.core.pagination import Page
 from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache
+from connecthub.infra.engines import Engines
+from connecthub.infra.entity_cache import EntityCache
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.entity_bytes import joined_page, status_bytes
 from connecthub.statuses.serializers import ACCOUNT, STATUS, StatusRef
@@ -44,9 +46,9 @@ PAGES_PER_VIEWER = 4  # the first page, a poll for newer, and a step or two back
 class _Kept(NamedTuple):
     generation: bytes  # the `home` kind's, when the page was read
     statuses: tuple[StatusRef, ...]
-    # The entries the page was written from: its statuses and those they boost, their
-    # authors, the viewer's filter rules (`EntityCache.held_near`).
-    wanted: dict[str, list[int]]
+    # The near keys of the entries the page was written from: its statuses and those they
+    # boost, their authors, the viewer's filter rules (`EntityCache.near_keys`).
+    keys: tuple[str, ...]
     held: tuple[Any, ...]  # their near copies when the body was written
     body: bytes
 
@@ -67,11 +69,7 @@ async def render_home(
     key = _page_key(page)
     pages: dict[tuple[int | None, ...], _Kept] | None = cache.held(HOME_KIND, viewer_id)
     kept = pages.get(key) if pages else None
-    if (
-        kept is not None
-        and await cache.generation_near(HOME_KIND) == kept.generation
-        and _same(cache.held_near(kept.wanted), kept.held)
-    ):
+    if kept is not None and _still_good(cache, kept, await cache.generation_near(HOME_KIND)):
         return kept.body, kept.statuses
 
     ticket = cache.ticket()
@@ -89,22 +87,36 @@ async def render_home(
             ACCOUNT: sorted({s.account_id for s in everything}),
             RULES_KIND: [viewer_id],
         }
-        held = cache.held_near(wanted)
+        keys = cache.near_keys(wanted)
+        held = cache.held_near(keys)
         if held is not None:
             others = [(k, v) for k, v in (pages or {}).items() if k != key]
             kept_pages = dict(others[-(PAGES_PER_VIEWER - 1) :])
-            kept_pages[key] = _Kept(generation, statuses, wanted, held, body)
+            kept_pages[key] = _Kept(generation, statuses, keys, held, body)
             cache.keep_near(HOME_KIND, viewer_id, kept_pages, ticket)
     return body, statuses
 
 
-def _same(now: tuple[Any, ...] | None, then: tuple[Any, ...]) -> bool:
-    """The very copies the page was written from, all still held: a copy dropped and read
-    again is another object even when its bytes are equal (a status held for review renders
+def held_page(
+    engines: Engines, viewer_id: int, page: Page
+) -> tuple[bytes, Sequence[StatusRef]] | None:
+    """`render_home`'s answer when this process keeps the page and holds everything it is
+    checked against (no await, no session: the edge answers it at once); None otherwise."""
+    cache = engines.db.entity_cache
+    if cache is None:
+        return None
+    pages: dict[tuple[int | None, ...], _Kept] | None = cache.held(HOME_KIND, viewer_id)
+    kept = pages.get(_page_key(page)) if pages else None
+    if kept is None or not _still_good(cache, kept, cache.generation_held(HOME_KIND)):
+        return None
+    return kept.body, kept.statuses
+
+
+def _still_good(cache: EntityCache, kept: _Kept, generation: bytes | None) -> bool:
+    """Nothing the kept page depends on changed: the `home` kind's generation (`generation`
+    as held now) and the very copies it was written from (a status held for review renders
     as before, yet must not be shown)."""
-    if now is None or len(now) != len(then):
-        return False
-    return all(a is b for a, b in zip(now, then, strict=True))
+    return generation == kept.generation and cache.still_held(kept.keys, kept.held)
 
 
 def drop_on_commit(uow: UnitOfWork, viewer_ids: Sequence[int]) -> None:

@@ -10,6 +10,7 @@ from connecthub.config import Settings
 from connecthub.core.pagination import Page
 from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import new_id
+from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import StatusRef
@@ -32,6 +33,14 @@ async def home_page(
     """One page of home as JSON bytes and the statuses it names (None: the session holds
     uncommitted changes, render it from its own rows)."""
     return await home_pages.render_home(uow, viewer_id, page, settings)
+
+
+def held_home_page(
+    engines: Engines, viewer_id: int, page: Page
+) -> tuple[bytes, Sequence[StatusRef]] | None:
+    """`home_page` when this process keeps the page and nothing it depends on changed (no
+    await: the edge answers it at once); None otherwise."""
+    return home_pages.held_page(engines, viewer_id, page)
 
 
 async def public(
