@@ -57,7 +57,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClau
 
 from connecthub.ids import new_id
 from connecthub.infra.cache import Cache, MemoryCache
-from connecthub.infra.near_cache import NearCache
+from connecthub.infra.near_cache import Held, NearCache
 
 log = structlog.get_logger(__name__)
 
@@ -236,17 +236,17 @@ class EntityCache:
             for key in (_key(kind, "gen"), *(_key(kind, i) for i in ids))
         )
 
-    def held_near(self, keys: Sequence[str]) -> tuple[Any, ...] | None:
+    def held_near(self, keys: Sequence[str]) -> Held | None:
         """The near copies under `keys` (`near_keys`), or None unless this process holds
         every one (and None without near copies). An entry that changed was dropped here by
         its invalidation, so the very same copies at two moments (`still_held`) mean none of
         these entries changed between them."""
         return None if self.near is None else self.near.held_all(keys)
 
-    def still_held(self, keys: Sequence[str], held: Sequence[Any]) -> bool:
-        """Whether this process holds these very copies (`held_near`) under `keys` still: a
-        copy dropped and read again is another object even when its bytes are equal."""
-        return self.near is not None and self.near.holds(keys, held)
+    def still_held(self, keys: Sequence[str], held: Held) -> Held | None:
+        """`held` (or the same copies as of now) when this process holds these very copies
+        under `keys` still; None otherwise."""
+        return None if self.near is None else self.near.holds(keys, held)
 
     def ticket(self) -> tuple[int | None, int] | None:
         """Taken before reading what a process-local value (`keep_near`) is made from."""

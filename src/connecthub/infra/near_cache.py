@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -24,6 +24,14 @@ from connecthub.infra.events import EventBus, Subscription
 log = structlog.get_logger(__name__)
 
 INVALIDATIONS_CHANNEL = "_near_cache:invalidations"
+
+
+class Held(NamedTuple):
+    """Values held near under some keys (`NearCache.held_all`), as of one moment."""
+
+    values: tuple[Any, ...]
+    ticket: tuple[int | None, int]  # nothing dropped since, while the ticket is the same
+    until: float  # the earliest expiry among them (monotonic seconds)
 
 
 class NearCache:
@@ -56,32 +64,35 @@ class NearCache:
             return None
         return value
 
-    def held_all(self, keys: Sequence[str]) -> tuple[Any, ...] | None:
+    def held_all(self, keys: Sequence[str]) -> Held | None:
         """The values under all `keys` when every one is held; None otherwise. One clock
         read for them all: a kept home page checks some 40 (timelines/home_pages.py)."""
         entries = self._entries
         now = monotonic()
         epoch = self._events.connection_epoch
-        held = []
+        values = []
+        until = now + self._ttl
         for key in keys:
             entry = entries.get(key)
             if entry is None or entry[0] < now or entry[1] != epoch:
                 return None
-            held.append(entry[2])
-        return tuple(held)
+            values.append(entry[2])
+            until = min(until, entry[0])
+        return Held(tuple(values), (epoch, self._invalidations), until)
 
-    def holds(self, keys: Sequence[str], values: Sequence[Any]) -> bool:
-        """Whether every key is held with the very value given for it (`held_all`)."""
-        if len(keys) != len(values):
-            return False
-        entries = self._entries
-        now = monotonic()
-        epoch = self._events.connection_epoch
-        for key, value in zip(keys, values, strict=True):
-            entry = entries.get(key)
-            if entry is None or entry[2] is not value or entry[0] < now or entry[1] != epoch:
-                return False
-        return True
+    def holds(self, keys: Sequence[str], held: Held) -> Held | None:
+        """`held` when every key is held still with the very value it gave (a value dropped
+        and read again is another object, even with equal bytes): at once when nothing was
+        dropped here since and none of them expired, else key by key (then a `Held` of
+        now, for the next check to be the quick one). None when any is not."""
+        if held.ticket == self.ticket() and monotonic() < held.until:
+            return held
+        now = self.held_all(keys)
+        if now is None or len(now.values) != len(held.values):
+            return None
+        if not all(a is b for a, b in zip(now.values, held.values, strict=True)):
+            return None
+        return now
 
     def ticket(self) -> tuple[int | None, int]:
         return self._events.connection_epoch, self._invalidations

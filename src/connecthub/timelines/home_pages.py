@@ -34,6 +34,7 @@ from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache
 from connecthub.infra.engines import Engines
 from connecthub.infra.entity_cache import EntityCache
+from connecthub.infra.near_cache import Held
 from connecthub.infra.uow import UnitOfWork
 from connecthub.statuses.entity_bytes import joined_page, status_bytes
 from connecthub.statuses.serializers import ACCOUNT, STATUS, StatusRef
@@ -49,7 +50,7 @@ class _Kept(NamedTuple):
     # The near keys of the entries the page was written from: its statuses and those they
     # boost, their authors, the viewer's filter rules (`EntityCache.near_keys`).
     keys: tuple[str, ...]
-    held: tuple[Any, ...]  # their near copies when the body was written
+    held: Held  # their near copies when the body was written
     body: bytes
 
 
@@ -69,7 +70,7 @@ async def render_home(
     key = _page_key(page)
     pages: dict[tuple[int | None, ...], _Kept] | None = cache.held(HOME_KIND, viewer_id)
     kept = pages.get(key) if pages else None
-    if kept is not None and _still_good(cache, kept, await cache.generation_near(HOME_KIND)):
+    if kept is not None and _still_good(cache, pages, key, await cache.generation_near(HOME_KIND)):
         return kept.body, kept.statuses
 
     ticket = cache.ticket()
@@ -106,17 +107,30 @@ def held_page(
     if cache is None:
         return None
     pages: dict[tuple[int | None, ...], _Kept] | None = cache.held(HOME_KIND, viewer_id)
-    kept = pages.get(_page_key(page)) if pages else None
-    if kept is None or not _still_good(cache, kept, cache.generation_held(HOME_KIND)):
+    key = _page_key(page)
+    kept = pages.get(key) if pages else None
+    if kept is None or not _still_good(cache, pages, key, cache.generation_held(HOME_KIND)):
         return None
     return kept.body, kept.statuses
 
 
-def _still_good(cache: EntityCache, kept: _Kept, generation: bytes | None) -> bool:
-    """Nothing the kept page depends on changed: the `home` kind's generation (`generation`
-    as held now) and the very copies it was written from (a status held for review renders
-    as before, yet must not be shown)."""
-    return generation == kept.generation and cache.still_held(kept.keys, kept.held)
+def _still_good(
+    cache: EntityCache, pages: Any, key: tuple[int | None, ...], generation: bytes | None
+) -> bool:
+    """Nothing the kept page `pages[key]` depends on changed: the `home` kind's generation
+    (`generation` as held now) and the very copies it was written from (a status held for
+    review renders as before, yet must not be shown). Checked again key by key after any
+    invalidation in the process, the page then keeps the copies as of now, so that the
+    next check is a quick one again."""
+    kept: _Kept = pages[key]
+    if generation != kept.generation:
+        return False
+    held = cache.still_held(kept.keys, kept.held)
+    if held is None:
+        return False
+    if held is not kept.held:
+        pages[key] = kept._replace(held=held)
+    return True
 
 
 def drop_on_commit(uow: UnitOfWork, viewer_ids: Sequence[int]) -> None:
