@@ -270,6 +270,16 @@ class _Cycle(RequestResponseCycle):
         self.on_response()
 
 
+_DEFAULT_LINES: list[Any] = [None, b""]  # uvicorn's default headers (a new list each second)
+
+
+def _default_lines(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The server's default headers (`date`, `server`) as lines, made once per list."""
+    if _DEFAULT_LINES[0] is not headers:
+        _DEFAULT_LINES[:] = [headers, b"".join(b"%s: %s\r\n" % header for header in headers)]
+    return bytes(_DEFAULT_LINES[1])
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the read timeouts it lacks, and admission's
     refusal given without starting the request.
@@ -301,6 +311,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.header_timeout: float = getattr(config, "header_timeout", 10.0)
         self.body_timeout: float = getattr(config, "body_timeout", 30.0)
         self._read_timer: asyncio.TimerHandle | None = None
+        self._reading_headers = False  # a request has begun and its headers are not all read
         self._body_read_at = 0.0
         # The app's admission (None: not ConnectHub's app, or no limit).
         admission = getattr(getattr(self.app, "state", None), "admission", None)
@@ -339,14 +350,23 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             cycle.message_event.set()
         super().eof_received()
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # A request whose headers did not all come in this read gets its deadline now (the
+        # moment of its first byte, as near as matters). Most come in one read: they pay
+        # no timer at all, where arming one per request and cancelling it was a few percent
+        # of a request answered at once.
+        if self._reading_headers and self._read_timer is None and not self.transport.is_closing():
+            self._read_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope["extensions"] = _EXTENSIONS
         self._refused = False
-        if self._read_timer is None:
-            self._read_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+        self._reading_headers = True
 
     def on_headers_complete(self) -> None:
+        self._reading_headers = False
         self._stop_timer()
         if self._refuses_at_once():
             self._refuse()
@@ -445,9 +465,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return False
         status, lines, body = answer
         keep_alive = http_version != "1.0" and self.parser.should_keep_alive()
-        content = [STATUS_LINE[status]]
-        content.extend(b"%s: %s\r\n" % header for header in self.server_state.default_headers)
-        content.append(lines)
+        content = [STATUS_LINE[status], _default_lines(self.server_state.default_headers), lines]
         if not keep_alive:
             content.append(b"connection: close\r\n")
         content.extend((b"\r\n", body))
