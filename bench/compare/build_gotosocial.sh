@@ -46,13 +46,16 @@ if [ ! -f "$src/go.mod" ]; then
     # A partial mirror may lack some large blobs (test media, the wasm ffmpeg that
     # `nowasmffmpeg` leaves out, modernc's per-platform SQLite that the default wasm SQLite
     # driver does not use): leave out those paths, and let the build say if one was needed.
-    excludes=()
+    # (Through an index of its own: `git archive` reads every blob of the tree, excluded
+    # paths too, and fails on the first one missing.)
+    index=$(mktemp)
+    GIT_INDEX_FILE="$index" git --git-dir="$GIT_DIR" read-tree "$commit"
     while read -r path; do
         echo "left out (blob not in the mirror): $path" >&2
-        excludes+=(":(exclude)$path")
+        GIT_INDEX_FILE="$index" git --git-dir="$GIT_DIR" update-index --force-remove -- "$path"
     done < <(missing_paths)
-    git --git-dir="$GIT_DIR" archive --format=tar "$commit" -- . "${excludes[@]}" \
-        | tar -x -C "$src.partial"
+    GIT_INDEX_FILE="$index" git --git-dir="$GIT_DIR" --work-tree="$src.partial" checkout-index -a
+    rm -f "$index"
     rm -rf "$src"
     mv "$src.partial" "$src"
 fi
