@@ -9,18 +9,14 @@ way on both engines and tests can drive time without sleeping.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
-import structlog
 from redis.asyncio import Redis
 
 from connecthub.clock import epoch_ms
 from connecthub.config import RateLimit, Settings
 from connecthub.infra.ratelimit import PenaltyPolicy, RateLimitDecision, make_decision
 from connecthub.infra.redis import KeySpace
-
-log = structlog.get_logger(__name__)
 
 Clock = Callable[[], int]  # epoch milliseconds
 
@@ -228,17 +224,14 @@ class _Near:
     """What this process knows of one (bucket, key) in Redis: the count after its last round
     trip, and the hits it let through since without asking."""
 
-    __slots__ = ("allowance", "count", "pending", "sending", "synced_at", "window")
+    __slots__ = ("allowance", "count", "pending", "synced_at", "window")
 
-    def __init__(
-        self, window: int, count: int, synced_at: int, allowance: int, pending: int = 0
-    ) -> None:
+    def __init__(self, window: int, count: int, synced_at: int, allowance: int) -> None:
         self.window = window  # window start, epoch seconds
         self.count = count
         self.synced_at = synced_at  # epoch ms
         self.allowance = allowance  # hits this process may still let through on its own
-        self.pending = pending  # let through here, not yet sent to Redis
-        self.sending: int | None = None  # the hits a background round trip is sending
+        self.pending = 0
 
 
 class RedisRateLimiter:
@@ -263,61 +256,27 @@ class RedisRateLimiter:
         self._script = redis.register_script(_HIT_SCRIPT)
         self._near: dict[tuple[str, str], _Near] = {}
         self._max_keys = max_keys
-        self._syncs: set[asyncio.Task[None]] = set()  # background round trips under way
 
     def ready_near(self, bucket: str, key: str, limit: RateLimit) -> bool:
         """Whether `hit_near` would decide this hit now (nothing counted)."""
-        near = self._near.get((bucket, key))
-        if near is None or near.allowance <= 0:
-            return False
-        return near.window == _window(self._clock(), limit.period)[0]
-
-    def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
-        """A hit within this process's allowance, counted here. Once a second per key the
-        hits counted here go to Redis in a round trip of their own, in the background: the
-        hit that finds the interval over is decided as the others are, not kept waiting
-        for Redis (it was, and under load those waits were home's slowest answers)."""
         now = self._clock()
         near = self._near.get((bucket, key))
-        if near is None or near.allowance <= 0:
+        if near is None or near.allowance <= 0 or now - near.synced_at >= SYNC_EVERY_MS:
+            return False
+        return near.window == _window(now, limit.period)[0]
+
+    def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
+        now = self._clock()
+        near = self._near.get((bucket, key))
+        if near is None or near.allowance <= 0 or now - near.synced_at >= SYNC_EVERY_MS:
             return None
         start, window_end = _window(now, limit.period)
         if near.window != start:
             return None
         near.allowance -= 1
         near.pending += 1
-        if now - near.synced_at >= SYNC_EVERY_MS and near.sending is None:
-            self._sync_behind(bucket, key, limit, near, now)
-        remaining = max(limit.count - near.count - (near.sending or 0) - near.pending, 0)
+        remaining = max(limit.count - near.count - near.pending, 0)
         return RateLimitDecision(True, limit.count, remaining, window_end // 1000, 0)
-
-    def _sync_behind(self, bucket: str, key: str, limit: RateLimit, near: _Near, now: int) -> None:
-        """Send the hits counted here so far (this one too) in a background round trip; the
-        hits counted meanwhile stay pending on the fresh state it brings back. Should it
-        fail, the key's next hit goes the usual way (which sends them again, under the
-        outage policy)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop (a synchronous caller): the usual way syncs
-        sent, near.pending, near.sending = near.pending, 0, near.pending
-
-        async def sync() -> None:
-            try:
-                fresh = await self._send(bucket, key, limit, now, near.window, sent)
-            except Exception:
-                log.warning("ratelimit.sync_failed", bucket=bucket, exc_info=True)
-                near.pending += sent
-                near.allowance, near.sending = 0, None
-                return
-            if self._near.get((bucket, key)) is near:  # not replaced by the usual way
-                late = near.pending
-                fresh.pending, fresh.allowance = late, max(fresh.allowance - late, 0)
-                self._near[(bucket, key)] = fresh
-
-        task = loop.create_task(sync(), name="ratelimit-sync")
-        self._syncs.add(task)
-        task.add_done_callback(self._syncs.discard)
 
     async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
         decided = self.hit_near(bucket, key, limit)
@@ -333,34 +292,6 @@ class RedisRateLimiter:
     async def _round_trip(
         self, bucket: str, key: str, limit: RateLimit, now: int, start: int, hits: int
     ) -> RateLimitDecision:
-        decided = await self._decided(bucket, key, limit, now, hits)
-        allowed, count, reset_ms, locked, allowance = decided
-        if len(self._near) >= self._max_keys:
-            self._forget(now)
-        self._near[(bucket, key)] = _Near(start, count, now, allowance)
-        return make_decision(
-            allowed=allowed,
-            limit=limit.count,
-            count=count,
-            now_ms=now,
-            reset_ms=reset_ms,
-            locked_out=locked,
-        )
-
-    async def _send(
-        self, bucket: str, key: str, limit: RateLimit, now: int, start: int, hits: int
-    ) -> _Near:
-        """`hits` counted in Redis; what this process knows of the key afterwards."""
-        _allowed, count, _reset_ms, _locked, allowance = await self._decided(
-            bucket, key, limit, now, hits
-        )
-        return _Near(start, count, now, allowance)
-
-    async def _decided(
-        self, bucket: str, key: str, limit: RateLimit, now: int, hits: int
-    ) -> tuple[bool, int, int, bool, int]:
-        """`hits` counted by the script: allowed, the count, the reset, locked out, and the
-        allowance this process may spend on its own until its next round trip."""
         policy = self._policy
         allowed, count, reset_ms, locked = await self._script(
             keys=[self._keys("ratelimit", bucket, key)],
@@ -377,7 +308,17 @@ class RedisRateLimiter:
         count = int(count)
         left = limit.count - count - _EXACT_MARGIN
         allowance = left // _LOCAL_SHARE if allowed and not locked and left > 0 else 0
-        return bool(allowed), count, int(reset_ms), bool(locked), allowance
+        if len(self._near) >= self._max_keys:
+            self._forget(now)
+        self._near[(bucket, key)] = _Near(start, count, now, allowance)
+        return make_decision(
+            allowed=bool(allowed),
+            limit=limit.count,
+            count=count,
+            now_ms=now,
+            reset_ms=int(reset_ms),
+            locked_out=bool(locked),
+        )
 
     def _forget(self, now: int) -> None:
         """Under a flood of keys: drop what was synced over an interval ago, then the oldest.
