@@ -270,14 +270,16 @@ class _Cycle(RequestResponseCycle):
         self.on_response()
 
 
-_DEFAULT_LINES: list[Any] = [None, b""]  # uvicorn's default headers (a new list each second)
+# uvicorn's default headers (it makes a new list each second) and their lines.
+_defaults: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
 
 
 def _default_lines(headers: list[tuple[bytes, bytes]]) -> bytes:
     """The server's default headers (`date`, `server`) as lines, made once per list."""
-    if _DEFAULT_LINES[0] is not headers:
-        _DEFAULT_LINES[:] = [headers, b"".join(b"%s: %s\r\n" % header for header in headers)]
-    return bytes(_DEFAULT_LINES[1])
+    global _defaults
+    if _defaults[0] is not headers:
+        _defaults = (headers, b"".join(b"%s: %s\r\n" % header for header in headers))
+    return _defaults[1]
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
