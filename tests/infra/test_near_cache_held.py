@@ -50,17 +50,44 @@ async def test_copies_held_together_expire_with_the_first_of_them(
 ) -> None:
     now = [1000.0]
     monkeypatch.setattr(near_cache, "monotonic", lambda: now[0])
-    near = await _filled(ttl=30)
+    near = NearCache(InProcessEventBus(), ttl_seconds=30, capacity=100)
+    await near.start()
     try:
-        near.put("e:status:1", object(), near.ticket())  # refilled later: expires later
+        for key in KEYS:  # copies of shared values (renewable: none is renewed here)
+            near.put(key, object(), near.ticket(), source=b"shared")
         now[0] += 10
-        near.put("e:status:1", object(), near.ticket())
+        near.put("e:status:1", object(), near.ticket(), source=b"shared")  # expires later
         held = near.held_all(KEYS)
         assert held is not None
-        assert held.until == 1030.0  # the earliest of them
-        now[0] = 1029.0
+        assert held.until == 1020.0  # the earliest expiry's renewal window begins
+        now[0] = 1019.0
         assert near.holds(KEYS, held) is held
+        now[0] = 1021.0
+        again = near.holds(KEYS, held)  # checked key by key in the window: still held
+        assert again is not None
+        assert again.values == held.values
         now[0] = 1030.5
-        assert near.holds(KEYS, held) is None  # no drop, yet one has expired
+        assert near.holds(KEYS, again) is None  # no drop, yet one has expired
+    finally:
+        await near.stop()
+
+
+async def test_values_made_in_the_process_end_spread_over_the_last_quarter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(near_cache, "monotonic", lambda: now[0])
+    near = NearCache(InProcessEventBus(), ttl_seconds=40, capacity=1000)
+    await near.start()
+    try:
+        for n in range(200):
+            near.put(f"e:home:{n}", object(), near.ticket())
+        now[0] = 1029.9
+        assert all(near.get(f"e:home:{n}") is not None for n in range(200))
+        now[0] = 1035.0
+        left = sum(near.get(f"e:home:{n}") is not None for n in range(200))
+        assert 20 < left < 180  # about half, not all or none at one moment
+        now[0] = 1040.1
+        assert all(near.get(f"e:home:{n}") is None for n in range(200))
     finally:
         await near.stop()

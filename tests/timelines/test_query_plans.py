@@ -106,12 +106,14 @@ def capturing(app: FastAPI) -> Iterator[list[tuple[str, Any]]]:
 def _paged_reads(seen: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """The statements that read a page of a main table: FROM it, ORDER BY, LIMIT. A home
     feed's rebuild is left out: it sorts the newest ids of each followed account in a slice
-    of time, on purpose, and test_feed_rebuild_bounded checks how much it reads."""
+    of time, on purpose, and test_feed_rebuild_bounded checks how much it reads; so is a
+    page of given ids (`_driven_by_ids`), which sorts the few it finds."""
     found = []
     for statement, parameters in seen:
         flat = " ".join(statement.split()).lower()
         if (
             "join lateral" not in flat
+            and not _driven_by_ids(flat)
             and "order by" in flat
             and "limit" in flat
             and any(
@@ -119,6 +121,20 @@ def _paged_reads(seen: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
             )
         ):
             found.append((statement, parameters))
+    return found
+
+
+def _driven_by_ids(flat: str) -> bool:
+    """A read of statuses by a list of ids (home's page of feed entries on PostgreSQL)."""
+    return "from unnest(" in flat and "join statuses on statuses.id = wanted.id" in flat
+
+
+def _outer_scans(node: dict[str, Any], relation: str) -> list[dict[str, Any]]:
+    """The plan's nodes reading `relation`, subqueries (EXISTS, IN) left out."""
+    found = [node] if node.get("Relation Name") == relation else []
+    for child in node.get("Plans", []):
+        if child.get("Parent Relationship") not in ("SubPlan", "InitPlan"):
+            found += _outer_scans(child, relation)
     return found
 
 
@@ -186,3 +202,35 @@ async def test_timeline_and_notification_reads_follow_their_index(
             assert not problems, f"{name}: {problems}\n{statement}\n{plan}"
             checked += 1
     assert checked >= len(reads) - 1  # a warm Redis feed pages by id lookups, not a scan
+
+
+async def test_a_home_page_of_feed_entries_probes_each_id(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    """Home's read of the statuses a Redis feed names reaches them by primary key, one probe
+    per id: with `id = ANY(:ids)` PostgreSQL scanned the (visibility, id) index for them
+    instead, several times the cost (docs/benchmarks.md, "Home after a burst of posts")."""
+    if app.state.engines.db.is_sqlite or app.state.engines.redis is None:
+        return  # the statement exists with a Redis feed on PostgreSQL only
+    viewer, token = await user_with_token(app, "viewer")
+    await _seed(app, viewer.id)
+    await settle(app)
+    await client.get("/api/v1/timelines/home", headers=auth(token))  # builds the feed
+    with capturing(app) as seen:
+        response = await client.get("/api/v1/timelines/home?limit=20", headers=auth(token))
+    assert response.status_code == 200
+    assert len(response.json()) == 20
+    by_ids = [(s, p) for s, p in seen if _driven_by_ids(" ".join(s.split()).lower())]
+    assert by_ids, [s[:200] for s, _ in seen]
+    async with app.state.engines.db.primary.connect() as connection:
+        for statement, parameters in by_ids:
+            result = await connection.exec_driver_sql(
+                f"EXPLAIN (FORMAT JSON) {statement}", parameters
+            )
+            raw = result.scalar_one()
+            plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+            scans = _outer_scans(plan, "statuses")
+            assert scans, json.dumps(plan, indent=1)
+            for scan in scans:
+                assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), scan
+                assert scan["Index Name"] == "pk_statuses", scan

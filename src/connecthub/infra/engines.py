@@ -47,6 +47,7 @@ class Engines:
         # but behind an await, and the edge answers at once only from near copies (ADR 0053).
         if settings.near_cache_seconds > 0:
             self.near = NearCache(self.events, settings.near_cache_seconds, capacity=50_000)
+            self.near.renew_from(self.cache.get_many)
         # Embedded mode too: its entity cache is already in the process, but the copies are
         # what a kept home page is checked against (timelines/home_pages.py), and the
         # in-process bus carries their invalidations as Redis' does between processes.

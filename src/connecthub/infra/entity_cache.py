@@ -131,6 +131,8 @@ class EntityCache:
         self.cache = cache
         self.repeat_seconds = repeat_seconds
         self.near = near
+        if near is not None:
+            near.renew_from(cache.get_many)  # a generation not set is None on both sides
 
     @property
     def shared(self) -> bool:
@@ -204,11 +206,10 @@ class EntityCache:
         if missing:
             ticket = near.ticket()
             fetched, read_at = await self.cache.get_many_since([keys[i] for i in missing])
-            for i, value in zip(missing, fetched, strict=True):
-                if value is None and keys[i].endswith(":gen"):
-                    value = _ABSENT
+            for i, source in zip(missing, fetched, strict=True):
+                value = _ABSENT if source is None and keys[i].endswith(":gen") else source
                 if value is not None:
-                    near.put(keys[i], value, ticket)
+                    near.put(keys[i], value, ticket, source)
                 held[i] = value
         return [value or None for value in held], read_at
 

@@ -6,14 +6,25 @@ bus is connected: invalidations travel on one bus channel (the in-process bus in
 mode), so a copy made before a reconnect could have missed one and is not used afterwards.
 A fill that raced an invalidation (read the shared cache, then heard the key dropped) is not
 kept either: callers take a `ticket()` before reading the source and pass it to `put()`.
+
+Copies of shared entries are renewed before they expire (`renew_from`): a copy read in its
+last third of life is checked against the shared cache in the background (the keys due
+gathered into one read) and kept another `ttl` when the shared value is still the one it
+was copied from. Without it every copy filled in the same moment (a warm-up, the first
+reads after a burst of writes) expired in the same moment too, and all the requests they
+answered went the long way at once: home's p99 at 64 connections was 120-190 ms over a
+minute against 36 ms with copies kept five minutes (docs/benchmarks.md). Values made in the
+process (`put` without a `source`, such as a home page) are not renewed; their lives are
+spread over the last quarter of `ttl` so that they do not all end together either.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
 
 import structlog
@@ -25,13 +36,25 @@ log = structlog.get_logger(__name__)
 
 INVALIDATIONS_CHANNEL = "_near_cache:invalidations"
 
+# The `source` of a value made in the process (nothing in the shared cache to check it
+# against): never renewed.
+NEAR_ONLY: Any = object()
+# Reads the shared cache's values of some keys, in order (None: not there).
+SharedRead = Callable[[list[str]], Awaitable[Sequence[bytes | None]]]
+# The keys due for renewal are gathered this long before the one read that checks them.
+RENEWAL_GATHER_SECONDS = 0.05
+# After a renewal read failed (the shared cache down), this long before the next.
+RENEWAL_RETRY_SECONDS = 1.0
+
 
 class Held(NamedTuple):
     """Values held near under some keys (`NearCache.held_all`), as of one moment."""
 
     values: tuple[Any, ...]
     ticket: tuple[int | None, int]  # nothing dropped since, while the ticket is the same
-    until: float  # the earliest expiry among them (monotonic seconds)
+    # Monotonic seconds until which they are known held without a look at each: the earliest
+    # expiry among them, or the start of a renewable copy's renewal window if sooner.
+    until: float
 
 
 class NearCache:
@@ -45,23 +68,37 @@ class NearCache:
         self._events = events
         self._channel = channel
         self._ttl = ttl_seconds
+        self._renew_within = ttl_seconds / 3
         self._capacity = capacity
-        # key -> (expires at, bus connection epoch when filled, value)
-        self._entries: OrderedDict[str, tuple[float, int, Any]] = OrderedDict()
+        # key -> (expires at, bus connection epoch when filled, value, the shared cache's
+        # value it was copied from or NEAR_ONLY)
+        self._entries: OrderedDict[str, tuple[float, int, Any, Any]] = OrderedDict()
+        self._read_shared: SharedRead | None = None
+        self._due: set[str] = set()  # keys to renew at the next renewal read
+        self._renewing: set[str] = set()  # keys that read is checking now
+        self._wake = asyncio.Event()
+        self._renewer: asyncio.Task[None] | None = None
         self._invalidations = 0  # invalidations applied here, for tickets
         self._subscription: Subscription | None = None
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = False  # no copy is kept while the listener is not subscribed
         self.overflows = 0  # times the listener fell behind and started afresh
 
+    def renew_from(self, read_shared: SharedRead) -> None:
+        """Renew copies put with a `source` from what `read_shared` answers (see above)."""
+        self._read_shared = read_shared
+
     def get(self, key: str) -> Any | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        expires, epoch, value = entry
-        if expires < monotonic() or epoch != self._events.connection_epoch:
+        expires, epoch, value, source = entry
+        now = monotonic()
+        if expires < now or epoch != self._events.connection_epoch:
             del self._entries[key]
             return None
+        if expires - now < self._renew_within and source is not NEAR_ONLY:
+            self._renew(key)
         return value
 
     def held_all(self, keys: Sequence[str]) -> Held | None:
@@ -72,12 +109,20 @@ class NearCache:
         epoch = self._events.connection_epoch
         values = []
         until = now + self._ttl
+        renew_within = self._renew_within
         for key in keys:
             entry = entries.get(key)
             if entry is None or entry[0] < now or entry[1] != epoch:
                 return None
             values.append(entry[2])
-            until = min(until, entry[0])
+            if entry[3] is NEAR_ONLY:
+                quick_until = entry[0]
+            else:
+                quick_until = entry[0] - renew_within
+                if quick_until <= now:
+                    self._renew(key)
+            if quick_until < until:
+                until = quick_until
         return Held(tuple(values), (epoch, self._invalidations), until)
 
     def holds(self, keys: Sequence[str], held: Held) -> Held | None:
@@ -97,16 +142,58 @@ class NearCache:
     def ticket(self) -> tuple[int | None, int]:
         return self._events.connection_epoch, self._invalidations
 
-    def put(self, key: str, value: Any, ticket: tuple[int | None, int]) -> None:
+    def put(
+        self, key: str, value: Any, ticket: tuple[int | None, int], source: Any = NEAR_ONLY
+    ) -> None:
         """Keep `value`, unless the bus reconnected or an invalidation arrived since
-        `ticket` was taken (the value may be one it dropped)."""
+        `ticket` was taken (the value may be one it dropped). `source`: the shared cache's
+        value it was made from (None: the key was not there), for its renewal."""
         epoch = ticket[0]
         if epoch is None or ticket != self.ticket() or not self._listening:
             return
-        self._entries[key] = (monotonic() + self._ttl, epoch, value)
+        ttl = self._ttl
+        if source is NEAR_ONLY:
+            ttl -= ttl * 0.25 * random.random()  # a spread, not a secret
+        self._entries[key] = (monotonic() + ttl, epoch, value, source)
         self._entries.move_to_end(key)
         while len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
+
+    def _renew(self, key: str) -> None:
+        if self._read_shared is not None and key not in self._due and key not in self._renewing:
+            self._due.add(key)
+            self._wake.set()
+
+    async def _renew_due(self) -> None:
+        """Checks the copies due for renewal against the shared cache, in one read, and
+        keeps those still equal to it another `ttl`. A copy dropped or replaced while the
+        read was out is left as it is now (gone, or the newer one)."""
+        read_shared = self._read_shared
+        assert read_shared is not None
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(RENEWAL_GATHER_SECONDS)
+            self._wake.clear()
+            keys, self._due = list(self._due), set()
+            self._renewing = set(keys)
+            seen = [self._entries.get(key) for key in keys]
+            try:
+                shared = await read_shared(keys)
+            except Exception as exc:  # the shared cache is down: the copies expire
+                log.warning("near_cache.renewal_failed", error=str(exc), keys=len(keys))
+                await asyncio.sleep(RENEWAL_RETRY_SECONDS)
+                continue
+            finally:
+                self._renewing = set()
+            until = monotonic() + self._ttl
+            entries = self._entries
+            epoch = self._events.connection_epoch
+            for key, entry, value in zip(keys, seen, shared, strict=True):
+                if entry is None or entries.get(key) is not entry or entry[1] != epoch:
+                    continue
+                if value == entry[3]:
+                    entries[key] = (until, entry[1], entry[2], entry[3])
+                    entries.move_to_end(key)
 
     async def invalidate(self, keys: list[str]) -> None:
         """Drop `keys` here at once and in every other process through the bus."""
@@ -130,6 +217,8 @@ class NearCache:
     async def start(self) -> None:
         self._subscription = await self._subscribe()
         self._listener = asyncio.create_task(self._listen(), name="near-cache")
+        if self._read_shared is not None:
+            self._renewer = asyncio.create_task(self._renew_due(), name="near-cache-renewal")
 
     async def _subscribe(self) -> Subscription:
         subscription = await self._events.subscribe(self._channel, max_pending=10_000)
@@ -139,10 +228,11 @@ class NearCache:
         return subscription
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        for task in (self._renewer, self._listener):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._subscription is not None:
             await self._subscription.close()
         self._entries.clear()

@@ -69,7 +69,7 @@ async def authenticate(engines: Engines, raw_token: str) -> TokenInfo | None:
     if cached is not None:
         info = TokenInfo.from_json(cached)
         if near is not None:
-            near.put(key, info, ticket)
+            near.put(key, info, ticket, cached)  # renewed while the cache holds the same
         return None if info.expired else info
     async with engines.db.session(readonly=True) as session:
         found = await oauth_repository.find_live_token(session, token_hash)
