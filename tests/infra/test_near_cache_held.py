@@ -91,3 +91,40 @@ async def test_values_made_in_the_process_end_spread_over_the_last_quarter(
         assert all(near.get(f"e:home:{n}") is None for n in range(200))
     finally:
         await near.stop()
+
+
+async def test_a_fill_is_refused_only_for_drops_of_its_own_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ticket refuses a fill when the key, or a key it was made from, was dropped since it
+    was taken; a drop of any other key no longer refuses it (concurrent reads storing fresh
+    renderings refused each other's copies). Past the drops remembered, every older ticket
+    refuses."""
+    near = NearCache(InProcessEventBus(), ttl_seconds=60, capacity=100)
+    await near.start()
+    try:
+        ticket = near.ticket()
+        near.forget(["e:status:9"])  # another key: still kept
+        near.put("e:status:1", "one", ticket)
+        assert near.get("e:status:1") == "one"
+
+        near.forget(["e:status:2"])  # its own key: refused
+        near.put("e:status:2", "two", ticket)
+        assert near.get("e:status:2") is None
+
+        page_ticket = near.ticket()
+        await near.invalidate(["e:account:7"])  # one of the entries the page was made from
+        near.put("e:home:1", "page", page_ticket, depends=KEYS)
+        assert near.get("e:home:1") is None
+        near.put("e:home:1", "page", page_ticket, depends=("e:status:1",))
+        assert near.get("e:home:1") == "page"
+
+        monkeypatch.setattr(near_cache, "DROPS_REMEMBERED", 3)
+        old = near.ticket()
+        near.forget(["a", "b", "c", "d"])  # more drops than remembered: `old` is too old
+        near.put("e:status:5", "five", old)
+        assert near.get("e:status:5") is None
+        near.put("e:status:5", "five", near.ticket())
+        assert near.get("e:status:5") == "five"
+    finally:
+        await near.stop()

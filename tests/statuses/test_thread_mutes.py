@@ -65,6 +65,7 @@ async def test_muted_is_per_viewer_and_shown_on_timelines(
     boost = await client.post(f"/api/v1/statuses/{post['id']}/reblog", headers=auth(alice_token))
     assert boost.status_code == 200
     await home_ids(app, client, bob_token)
+    await home_ids(app, client, bob_token)  # the page kept by now (timelines/home_pages.py)
     await _mute(client, bob_token, post["id"])  # mute is idempotent
     await _mute(client, bob_token, post["id"])
 

@@ -111,14 +111,19 @@ def _key(kind: str, entity_id: int | str) -> str:
 
 class _Generation(bytes):
     """A kind's generation as a read found it, and the cache's clock at that read (None:
-    no read reached the cache), which `put_raw_many` stores against."""
+    no read reached the cache), which `put_raw_many` stores against; and the near copies'
+    ticket taken before that read, which it keeps its renderings near with."""
 
     read_at: int | None = None
+    near_ticket: tuple[int | None, int] | None = None
 
 
-def _generation(value: bytes, read_at: int | None) -> _Generation:
+def _generation(
+    value: bytes, read_at: int | None, near_ticket: tuple[int | None, int] | None
+) -> _Generation:
     generation = _Generation(value)
     generation.read_at = read_at
+    generation.near_ticket = near_ticket
     return generation
 
 
@@ -131,6 +136,9 @@ class EntityCache:
         self.cache = cache
         self.repeat_seconds = repeat_seconds
         self.near = near
+        # Process-local values being made now, by key, set when done: a caller that would
+        # make the same one waits instead (timelines/home_pages.py).
+        self.making: dict[tuple[str, int, Any], asyncio.Event] = {}
         if near is not None:
             near.renew_from(cache.get_many)  # a generation not set is None on both sides
 
@@ -175,11 +183,12 @@ class EntityCache:
         keys: list[str] = []
         for kind, ids in wanted.items():
             keys += [_key(kind, "gen"), *(_key(kind, i) for i in ids)]
+        ticket = None if self.near is None else self.near.ticket()
         read, read_at = await self._read(keys)
         values = iter(read)
         answers: dict[str, tuple[dict[int, bytes], bytes]] = {}
         for kind, ids in wanted.items():
-            generation = _generation(next(values) or b"0", read_at)
+            generation = _generation(next(values) or b"0", read_at, ticket)
             found: dict[int, bytes] = {}
             for entity_id in ids:
                 value = next(values)
@@ -224,9 +233,21 @@ class EntityCache:
             items = {_key(kind, i): generation + b"|" + payload for i, payload in payloads.items()}
             since = getattr(generation, "read_at", None) or 0
             await self.cache.set_many_unless_invalidated(items, TTL_SECONDS, since)
-            if self.near is not None:
+            near = self.near
+            if near is None:
+                return
+            ticket = getattr(generation, "near_ticket", None)
+            if ticket is None:
                 # A copy held here may be of an older generation, and would hide this one.
-                self.near.forget(list(items))
+                near.forget(list(items))
+                return
+            # Kept near as the shared cache keeps it, unless its key was dropped since the
+            # read it was made after (the store above may have been refused then, too): a
+            # page of statuses rendered afresh is then held whole at once, where forgetting
+            # them meant rendering it once more before it could be kept.
+            refused = [k for k, v in items.items() if not near.put(k, v, ticket, source=v)]
+            if refused:
+                near.forget(refused)
 
     @staticmethod
     def near_keys(wanted: Mapping[str, Iterable[int]]) -> tuple[str, ...]:
@@ -258,13 +279,19 @@ class EntityCache:
         return None if self.near is None else self.near.get(_key(kind, entity_id))
 
     def keep_near(
-        self, kind: str, entity_id: int, value: Any, ticket: tuple[int | None, int] | None
+        self,
+        kind: str,
+        entity_id: int,
+        value: Any,
+        ticket: tuple[int | None, int] | None,
+        depends: Sequence[str] = (),
     ) -> None:
         """Keep a value made in this process under an entry's key, near only (nothing goes
         to the shared cache): the kind's invalidations drop it in every process, and it is
-        refused when one arrived since `ticket`."""
+        refused when its entry, or one of the near keys it was made from (`depends`), was
+        dropped since `ticket`."""
         if self.near is not None and ticket is not None:
-            self.near.put(_key(kind, entity_id), value, ticket)
+            self.near.put(_key(kind, entity_id), value, ticket, depends=depends)
 
     async def drop_near(self, kind: str, ids: Sequence[int]) -> None:
         """Drop process-local values (`keep_near`) of these entries in every process."""
@@ -515,12 +542,30 @@ def _named_ids(clause: Any, column: str) -> list[Any] | None:
     return None
 
 
+def _record_inserted(state: ORMExecuteState, name: str) -> None:
+    """Rows an INSERT statement adds (`insert_once`, bulk inserts: no ORM flush sees them),
+    by the values bound at execution. A row's own new id names nothing cached yet; a
+    foreign key does (a thread mute or a hashtag follow changes the viewer's home), and
+    an insert whose values do not name it retires the kind."""
+    params = state.parameters
+    rows = params if isinstance(params, (list, tuple)) else [params]
+    for tracked in _TRACKED.get(name, ()):
+        if tracked.column == "id":
+            continue
+        for row in rows:
+            value = row.get(tracked.column) if isinstance(row, Mapping) else None
+            _record(state.session, tracked, _EVERY if value is None else value)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _on_execute(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete):
-        return
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", "")
+    if state.is_insert:
+        _record_inserted(state, name)
+        return
+    if not (state.is_update or state.is_delete):
+        return
     for tracked in _TRACKED.get(name, ()):
         if state.is_update and not tracked.updates:
             continue

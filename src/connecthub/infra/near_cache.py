@@ -5,7 +5,12 @@ timelines/home_pages.py). A copy is kept for at most `ttl` seconds and only whil
 bus is connected: invalidations travel on one bus channel (the in-process bus in embedded
 mode), so a copy made before a reconnect could have missed one and is not used afterwards.
 A fill that raced an invalidation (read the shared cache, then heard the key dropped) is not
-kept either: callers take a `ticket()` before reading the source and pass it to `put()`.
+kept either: callers take a `ticket()` before reading the source and pass it to `put()`,
+which refuses the value when its key, or any key it was made from (`depends`), was dropped
+since. The drops are remembered key by key (the last `DROPS_REMEMBERED`): refusing every
+fill that overlapped any drop, as a single counter did, meant that after a burst of posts
+the renderings stored by concurrent reads refused each other's copies, and no home page was
+kept until the reads stopped overlapping.
 
 Copies of shared entries are renewed before they expire (`renew_from`): a copy read in its
 last third of life is checked against the shared cache in the background (the keys due
@@ -45,6 +50,9 @@ SharedRead = Callable[[list[str]], Awaitable[Sequence[bytes | None]]]
 RENEWAL_GATHER_SECONDS = 0.05
 # After a renewal read failed (the shared cache down), this long before the next.
 RENEWAL_RETRY_SECONDS = 1.0
+# The keys dropped most recently whose drops a fill is checked against; a ticket taken
+# before the oldest of them refuses every fill (what it missed is no longer known).
+DROPS_REMEMBERED = 50_000
 
 
 class Held(NamedTuple):
@@ -79,6 +87,9 @@ class NearCache:
         self._wake = asyncio.Event()
         self._renewer: asyncio.Task[None] | None = None
         self._invalidations = 0  # invalidations applied here, for tickets
+        # key -> the `_invalidations` count of its last drop, the oldest first
+        self._drops: OrderedDict[str, int] = OrderedDict()
+        self._drops_known_since = 0  # a ticket older than this can be checked no more
         self._subscription: Subscription | None = None
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = False  # no copy is kept while the listener is not subscribed
@@ -143,14 +154,26 @@ class NearCache:
         return self._events.connection_epoch, self._invalidations
 
     def put(
-        self, key: str, value: Any, ticket: tuple[int | None, int], source: Any = NEAR_ONLY
-    ) -> None:
-        """Keep `value`, unless the bus reconnected or an invalidation arrived since
-        `ticket` was taken (the value may be one it dropped). `source`: the shared cache's
-        value it was made from (None: the key was not there), for its renewal."""
-        epoch = ticket[0]
-        if epoch is None or ticket != self.ticket() or not self._listening:
-            return
+        self,
+        key: str,
+        value: Any,
+        ticket: tuple[int | None, int],
+        source: Any = NEAR_ONLY,
+        depends: Sequence[str] = (),
+    ) -> bool:
+        """Keep `value`, unless the bus reconnected since `ticket` was taken, or `key` or
+        any of `depends` (the entries it was made from) was dropped since (the value may be
+        one such a drop retired). `source`: the shared cache's value it was made from
+        (None: the key was not there), for its renewal. Whether it was kept."""
+        epoch, taken = ticket
+        if epoch is None or epoch != self._events.connection_epoch or not self._listening:
+            return False
+        if taken != self._invalidations:
+            if taken < self._drops_known_since:
+                return False
+            drops = self._drops
+            if drops.get(key, 0) > taken or any(drops.get(k, 0) > taken for k in depends):
+                return False
         ttl = self._ttl
         if source is NEAR_ONLY:
             ttl -= ttl * 0.25 * random.random()  # a spread, not a secret
@@ -158,6 +181,7 @@ class NearCache:
         self._entries.move_to_end(key)
         while len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
+        return True
 
     def _renew(self, key: str) -> None:
         if self._read_shared is not None and key not in self._due and key not in self._renewing:
@@ -207,8 +231,15 @@ class NearCache:
 
     def _drop(self, keys: list[str]) -> None:
         self._invalidations += 1
+        count = self._invalidations
+        entries, drops = self._entries, self._drops
         for key in keys:
-            self._entries.pop(key, None)
+            entries.pop(key, None)
+            drops[key] = count
+            drops.move_to_end(key)
+        while len(drops) > DROPS_REMEMBERED:
+            _, forgotten = drops.popitem(last=False)
+            self._drops_known_since = max(self._drops_known_since, forgotten)
 
     @property
     def _listening(self) -> bool:
@@ -224,6 +255,7 @@ class NearCache:
         subscription = await self._events.subscribe(self._channel, max_pending=10_000)
         # Tickets taken before this point may have missed invalidations: their fills fail.
         self._invalidations += 1
+        self._drops_known_since = self._invalidations
         self._subscribed = True
         return subscription
 

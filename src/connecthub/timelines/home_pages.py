@@ -25,6 +25,7 @@ the in-process bus.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -68,11 +69,41 @@ async def render_home(
     if cache is None:
         return None
     key = _page_key(page)
+    if (answer := await _kept_answer(cache, viewer_id, key)) is not None:
+        return answer
+    # One rendering of a page at a time in a process: a read that finds the same page being
+    # made waits for it, then answers from the page it kept, if it did and nothing changed
+    # since (as any kept page; else it renders the page itself). After a burst of posts
+    # dropped every page, concurrent reads of one viewer's page made it once each.
+    making = (HOME_KIND, viewer_id, key)
+    if (made := cache.making.get(making)) is not None:
+        await made.wait()
+        if (answer := await _kept_answer(cache, viewer_id, key)) is not None:
+            return answer
+        return await _render(uow, cache, viewer_id, page, settings)
+    done = cache.making[making] = asyncio.Event()
+    try:
+        return await _render(uow, cache, viewer_id, page, settings)
+    finally:
+        del cache.making[making]
+        done.set()
+
+
+async def _kept_answer(
+    cache: EntityCache, viewer_id: int, key: tuple[int | None, ...]
+) -> tuple[bytes, Sequence[StatusRef]] | None:
     pages: dict[tuple[int | None, ...], _Kept] | None = cache.held(HOME_KIND, viewer_id)
     kept = pages.get(key) if pages else None
     if kept is not None and _still_good(cache, pages, key, await cache.generation_near(HOME_KIND)):
         return kept.body, kept.statuses
+    return None
 
+
+async def _render(
+    uow: UnitOfWork, cache: EntityCache, viewer_id: int, page: Page, settings: Settings
+) -> tuple[bytes, Sequence[StatusRef]] | None:
+    key = _page_key(page)
+    pages: dict[tuple[int | None, ...], _Kept] | None = cache.held(HOME_KIND, viewer_id)
     ticket = cache.ticket()
     generation = await cache.generation_near(HOME_KIND)
     session = uow.session
@@ -94,7 +125,7 @@ async def render_home(
             others = [(k, v) for k, v in (pages or {}).items() if k != key]
             kept_pages = dict(others[-(PAGES_PER_VIEWER - 1) :])
             kept_pages[key] = _Kept(generation, statuses, keys, held, body)
-            cache.keep_near(HOME_KIND, viewer_id, kept_pages, ticket)
+            cache.keep_near(HOME_KIND, viewer_id, kept_pages, ticket, depends=keys)
     return body, statuses
 
 
