@@ -249,6 +249,9 @@ class NearCache:
         self._subscription = await self._subscribe()
         self._listener = asyncio.create_task(self._listen(), name="near-cache")
         if self._read_shared is not None:
+            self._wake = asyncio.Event()  # of this loop (a stopped cache may start in another)
+            if self._due:
+                self._wake.set()
             self._renewer = asyncio.create_task(self._renew_due(), name="near-cache-renewal")
 
     async def _subscribe(self) -> Subscription:
