@@ -124,7 +124,7 @@ async def test_values_made_in_the_process_are_never_checked(clock):
     cache = await _near(shared)
     try:
         cache.put("page", object(), cache.ticket())
-        clock[0] = 1023.0  # in the last third even with the spread of its life
+        clock[0] = 1021.0  # in the last third, and alive whatever its spread (22.5-30 s)
         assert cache.get("page") is not None
         await _settle()
         assert shared.reads == []
