@@ -25,16 +25,15 @@ class Shared:
         self.values = values
         self.reads: list[list[str]] = []
         self.during_read: list[str] = []  # keys invalidated while a read is out
+        self.cache: NearCache | None = None  # the near cache those invalidations reach
 
     async def read(self, keys: list[str]) -> Sequence[bytes | None]:
         self.reads.append(sorted(keys))
         await asyncio.sleep(0)
         for key in self.during_read:
-            await near.invalidate([key])
+            assert self.cache is not None
+            await self.cache.invalidate([key])
         return [self.values.get(key) for key in keys]
-
-
-near: NearCache
 
 
 @pytest.fixture
@@ -46,8 +45,7 @@ async def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 async def _near(shared: Shared) -> NearCache:
-    global near
-    near = NearCache(InProcessEventBus(), ttl_seconds=30, capacity=100)
+    near = shared.cache = NearCache(InProcessEventBus(), ttl_seconds=30, capacity=100)
     near.renew_from(shared.read)
     await near.start()
     return near

@@ -210,7 +210,8 @@ async def test_a_home_page_of_feed_entries_probes_each_id(
 ) -> None:
     """Home's read of the statuses a Redis feed names reaches them by primary key, one probe
     per id: with `id = ANY(:ids)` PostgreSQL scanned the (visibility, id) index for them
-    instead, several times the cost (docs/benchmarks.md, "Home after a burst of posts")."""
+    instead, several times the cost (docs/benchmarks.md, "Home's tail: renewed
+    copies, per-key tickets, home_among by primary key")."""
     if app.state.engines.db.is_sqlite or app.state.engines.redis is None:
         return  # the statement exists with a Redis feed on PostgreSQL only
     viewer, token = await user_with_token(app, "viewer")

@@ -547,11 +547,12 @@ def _record_inserted(state: ORMExecuteState, name: str) -> None:
     by the values bound at execution. A row's own new id names nothing cached yet; a
     foreign key does (a thread mute or a hashtag follow changes the viewer's home), and
     an insert whose values do not name it retires the kind."""
+    foreign = [tracked for tracked in _TRACKED.get(name, ()) if tracked.column != "id"]
+    if not foreign:
+        return  # most inserts (jobs, notifications, a status's own row by its id)
     params = state.parameters
     rows = params if isinstance(params, (list, tuple)) else [params]
-    for tracked in _TRACKED.get(name, ()):
-        if tracked.column == "id":
-            continue
+    for tracked in foreign:
         for row in rows:
             value = row.get(tracked.column) if isinstance(row, Mapping) else None
             _record(state.session, tracked, _EVERY if value is None else value)

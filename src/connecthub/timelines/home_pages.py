@@ -80,10 +80,10 @@ async def render_home(
         await made.wait()
         if (answer := await _kept_answer(cache, viewer_id, key)) is not None:
             return answer
-        return await _render(uow, cache, viewer_id, page, settings)
+        return await _render(uow, cache, viewer_id, page, key, settings)
     done = cache.making[making] = asyncio.Event()
     try:
-        return await _render(uow, cache, viewer_id, page, settings)
+        return await _render(uow, cache, viewer_id, page, key, settings)
     finally:
         del cache.making[making]
         done.set()
@@ -100,9 +100,13 @@ async def _kept_answer(
 
 
 async def _render(
-    uow: UnitOfWork, cache: EntityCache, viewer_id: int, page: Page, settings: Settings
+    uow: UnitOfWork,
+    cache: EntityCache,
+    viewer_id: int,
+    page: Page,
+    key: tuple[int | None, ...],
+    settings: Settings,
 ) -> tuple[bytes, Sequence[StatusRef]] | None:
-    key = _page_key(page)
     pages: dict[tuple[int | None, ...], _Kept] | None = cache.held(HOME_KIND, viewer_id)
     ticket = cache.ticket()
     generation = await cache.generation_near(HOME_KIND)

@@ -148,7 +148,8 @@ def _home_among_statement(dialect: str, ascending: bool) -> Select[*tuple[Any, .
         # Driven from the ids, one primary-key probe each. With `id = ANY(:ids)` PostgreSQL
         # folded the ids into the visibility rule's OR branches and scanned the
         # (visibility, id) index for them: 7.5 ms a page on the dense community instead of
-        # ~1.3 (docs/benchmarks.md, "Home after a burst of posts").
+        # ~1.3 (docs/benchmarks.md, "Home's tail: renewed copies, per-key tickets, home_among by
+        # primary key").
         wanted = id_list_rows("ids", "id", "wanted")
         statement = statement.select_from(wanted.join(Status, Status.id == wanted.c.id))
     else:
