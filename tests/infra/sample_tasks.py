@@ -82,3 +82,10 @@ async def credit(ctx: JobContext, payload: Payload) -> None:
     while await redis.exists(keys("sample", "hold", ctx.job_id)):
         await asyncio.sleep(0.05)
     await redis.incr(keys("sample", "finished", ctx.job_id))
+
+
+@job("sample.pause")
+async def pause(ctx: JobContext, payload: Payload) -> None:
+    """Records its run, then takes `seconds` (jobs that overlap on a busy worker)."""
+    _record(ctx, payload)
+    await asyncio.sleep(float(payload["seconds"]))

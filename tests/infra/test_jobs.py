@@ -276,6 +276,51 @@ async def test_a_delayed_job_waits_its_delay(engines: Engines) -> None:
     assert RUNS[job_id][0].started_at - enqueued_at >= 0.95
 
 
+async def test_a_busy_worker_runs_every_job_once_and_leaves_the_queue_empty(
+    test_env: TestEnv,
+) -> None:
+    """A busy worker takes as many ready jobs as it has free slots and acknowledges finished
+    ones with its next take: none may be left unacknowledged, so none runs again when its
+    visibility timeout (2 s here) passes, and the queue is empty once the last is done, the
+    worker then idle."""
+    async with started_engines(
+        test_env, redis_url=JOB_REDIS_URL, jobs_visibility_timeout_seconds=2
+    ) as engines:
+        ids = [new_id() for _ in range(40)]
+        await engines.jobs.enqueue_many(
+            [
+                JobRequest("sample.pause", {"seconds": 0.01 * (n % 4)}, job_id)
+                for n, job_id in enumerate(ids)
+            ]
+        )
+        async with running_worker(engines, concurrency=3):
+            for job_id in ids:
+                await wait_for_runs(job_id)
+            await wait_for_stats(engines, lambda stats: stats == EMPTY)
+            await asyncio.sleep(2.5)  # past every visibility deadline
+            assert await engines.jobs.stats() == EMPTY
+        assert all(len(RUNS[job_id]) == 1 for job_id in ids)
+
+
+async def test_a_stopping_worker_acknowledges_what_it_finished(test_env: TestEnv) -> None:
+    """A worker stopped while its jobs run waits for them, then sends the acknowledgements it
+    still holds before it returns: nothing is left to run again after the visibility
+    timeout."""
+    async with started_engines(
+        test_env, redis_url=JOB_REDIS_URL, jobs_visibility_timeout_seconds=2
+    ) as engines:
+        ids = [new_id() for _ in range(4)]
+        await engines.jobs.enqueue_many(
+            [JobRequest("sample.pause", {"seconds": 0.3}, job_id) for job_id in ids]
+        )
+        # Stopped while all four run: busy, it takes nothing after them.
+        async with running_worker(engines, concurrency=4):
+            for job_id in ids:
+                await wait_for_runs(job_id)
+        assert await engines.jobs.stats() == EMPTY
+        assert [await engines.jobs.state(job_id) for job_id in ids] == [None] * 4
+
+
 # --- embedded server ------------------------------------------------------------------------
 
 

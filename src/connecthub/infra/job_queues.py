@@ -53,6 +53,8 @@ WAKE_TOKENS = 64
 MAX_ERROR_CHARS = 2000
 # Dead letters retried or dropped per script call.
 DEAD_LETTER_PAGE = 100
+# Jobs one take hands a worker at most (as many as it has free slots, up to this).
+MAX_TAKE = 16
 
 
 def retry_delay(settings: Settings, attempt: int) -> float:
@@ -100,8 +102,9 @@ class QueueWorker(ABC):
         self._active: dict[str, Delivery] = {}
 
     @abstractmethod
-    async def _next_delivery(self) -> Delivery | None:
-        """The next due job, or None after waiting a while for one."""
+    async def _next_deliveries(self, most: int) -> list[Delivery]:
+        """Up to `most` due jobs (at least one once any is due), or none after waiting a
+        while for one."""
 
     @abstractmethod
     async def _succeed(self, delivery: Delivery) -> None: ...
@@ -134,17 +137,22 @@ class QueueWorker(ABC):
         try:
             while True:
                 await slots.acquire()
-                delivery = await self._next_delivery()
+                free = 1
+                # Every free slot in one take (acquiring a free slot does not wait).
+                while free < MAX_TAKE and not slots.locked():
+                    await slots.acquire()
+                    free += 1
+                deliveries = await self._next_deliveries(free)
                 if cancel_swallowed():
-                    if delivery is not None:
+                    for delivery in deliveries:
                         await self._release(delivery)
                     raise asyncio.CancelledError
-                if delivery is None:
+                for _ in range(free - len(deliveries)):
                     slots.release()
-                    continue
-                task = asyncio.create_task(self._run(engines, delivery), name=delivery.name)
-                running.add(task)
-                task.add_done_callback(finished)
+                for delivery in deliveries:
+                    task = asyncio.create_task(self._run(engines, delivery), name=delivery.name)
+                    running.add(task)
+                    task.add_done_callback(finished)
         except asyncio.CancelledError:
             await self._drain(running)
             raise
@@ -152,6 +160,11 @@ class QueueWorker(ABC):
             upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await upkeep
+            await self._stopped()
+
+    async def _stopped(self) -> None:
+        """The loop has ended and its jobs are done or given back."""
+        return None
 
     async def _drain(self, running: set[asyncio.Task[None]]) -> None:
         """Stop taking jobs; let running ones finish within SHUTDOWN_DRAIN_SECONDS."""
@@ -272,15 +285,18 @@ class InProcessJobQueue(QueueWorker):
         heapq.heappush(self._schedule, (job.ready_at, next(self._sequence), job.job_id))
         self._changed.set()
 
-    async def _next_delivery(self) -> Delivery | None:
+    async def _next_deliveries(self, most: int) -> list[Delivery]:
         while True:
             now = _now()
-            if self._schedule and self._schedule[0][0] <= now:
+            taken: list[Delivery] = []
+            while len(taken) < most and self._schedule and self._schedule[0][0] <= now:
                 _, _, job_id = heapq.heappop(self._schedule)
                 job = self._jobs[job_id]
                 job.attempts += 1
                 self._running.add(job_id)
-                return Delivery(job_id, job.name, job.body, job.attempts)
+                taken.append(Delivery(job_id, job.name, job.body, job.attempts))
+            if taken:
+                return taken
             self._changed.clear()
             timeout = self._schedule[0][0] - now if self._schedule else None
             with contextlib.suppress(TimeoutError):
@@ -387,6 +403,8 @@ class RedisJobQueue(QueueWorker):
         self._wake = keys("jobs", "wake")
         self._visibility_ms = settings.jobs_visibility_timeout_seconds * 1000
         self._unavailable_backoff = 0.1
+        self._acks: list[str | int] = []  # id, attempt of each job finished, not yet told
+        self._blocked = False  # waiting on the wake-up list for work
 
         def script(body: str) -> Any:
             return redis.register_script(job_scripts.PRELUDE + body)
@@ -420,7 +438,8 @@ class RedisJobQueue(QueueWorker):
             keys=[self._ready, self._delayed, self._dead, self._wake], args=args
         )
 
-    async def _next_delivery(self) -> Delivery | None:
+    async def _next_deliveries(self, most: int) -> list[Delivery]:
+        acks, self._acks = self._acks, []
         try:
             result = await self._take_script(
                 keys=[self._ready, self._delayed, self._running, self._wake],
@@ -429,29 +448,54 @@ class RedisJobQueue(QueueWorker):
                     self._visibility_ms,
                     round(IDLE_WAIT_SECONDS * 1000),
                     WAKE_TOKENS,
+                    most,
+                    *acks,
                 ],
             )
-            if isinstance(result, list):
-                job_id, name, body, attempt = result
-                self._unavailable_backoff = 0.1
-                return Delivery(_text(job_id), _text(name), body, int(attempt))
-            if cancel_swallowed():  # a stop that landed in the script: do not block
-                return None
-            # Nothing ready: block on the wake-up list until an enqueue or the next due job.
-            await self._redis.blpop([self._wake], timeout=max(int(result), 10) / 1000)
             self._unavailable_backoff = 0.1
+            if isinstance(result, list):
+                fields = [result[i : i + 4] for i in range(0, len(result), 4)]
+                return [
+                    Delivery(_text(job_id), _text(name), body, int(attempt))
+                    for job_id, name, body, attempt in fields
+                ]
+            if cancel_swallowed():  # a stop that landed in the script: do not block
+                return []
+            # Nothing ready: block on the wake-up list until an enqueue or the next due job.
+            # Jobs finishing meanwhile are acknowledged at once, not on the next take.
+            self._blocked = True
+            try:
+                await self._flush_acks()
+                await self._redis.blpop([self._wake], timeout=max(int(result), 10) / 1000)
+            finally:
+                self._blocked = False
         except (RedisError, OSError) as exc:
+            # Acknowledgements lost with the take: those jobs run again after their
+            # visibility timeout (at least once, as a lost settle always did).
             log.warning(
                 "jobs.redis_unavailable", error=str(exc), retry_in=self._unavailable_backoff
             )
             await asyncio.sleep(self._unavailable_backoff)
             self._unavailable_backoff = min(self._unavailable_backoff * 2, 5.0)
-        return None
+        return []
 
     async def _succeed(self, delivery: Delivery) -> None:
-        await self._succeed_script(
-            keys=[self._running], args=[self._job_prefix, delivery.job_id, delivery.attempt]
-        )
+        """Acknowledged with the worker's next take, which follows at once (its slot is
+        free now), or now if the worker is waiting for work."""
+        self._acks += (delivery.job_id, delivery.attempt)
+        if self._blocked:
+            await self._flush_acks()
+
+    async def _flush_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        if acks:
+            await self._succeed_script(keys=[self._running], args=[self._job_prefix, *acks])
+
+    async def _stopped(self) -> None:
+        try:
+            await self._flush_acks()
+        except (RedisError, OSError) as exc:
+            log.warning("jobs.acknowledgements_lost", error=str(exc))
 
     async def _fail(self, delivery: Delivery, error: str, *, dead: bool) -> None:
         delay_ms = round(retry_delay(self.settings, delivery.attempt) * 1000)

@@ -32,6 +32,17 @@ local function promote_due(delayed, ready, prefix, now)
   end
   return moved
 end
+-- A late success (already put back by the reaper but not yet taken again) still counts: the
+-- job is done, its stale list entry is skipped. A stale attempt is not acknowledged.
+local function acknowledge(running, prefix, id, attempt)
+  local key = prefix .. id
+  local state = redis.call('HGET', key, 'state')
+  if redis.call('HGET', key, 'attempts') ~= attempt or (state ~= 'running' and state ~= 'ready')
+  then return 0 end
+  redis.call('ZREM', running, id)
+  redis.call('DEL', key)
+  return 1
+end
 local function bury(dead, key, id, now, error, keep_seconds)
   redis.call('HSET', key, 'state', 'dead', 'last_error', error)
   redis.call('ZADD', dead, now, id)
@@ -69,13 +80,19 @@ if queued_count > 0 then wake(KEYS[4], queued_count, tonumber(ARGV[2])) end
 return queued_count
 """
 
-# KEYS: ready, delayed, running, wake. ARGV: prefix, visibility_ms, idle wait ms, wake cap.
-# Returns {id, name, payload, attempt}, or the milliseconds to wait before looking again.
+# KEYS: ready, delayed, running, wake. ARGV: prefix, visibility_ms, idle wait ms, wake cap,
+# most jobs to take, then pairs of id, attempt: jobs this worker finished, acknowledged first
+# (a busy worker's acknowledgements ride on its next take). Returns {id, name, payload,
+# attempt} for each job taken, in one flat list, or the milliseconds to wait before looking
+# again when none is ready.
 TAKE = """
+for i = 6, #ARGV, 2 do acknowledge(KEYS[3], ARGV[1], ARGV[i], ARGV[i + 1]) end
 local now = now_ms()
 local promoted = promote_due(KEYS[2], KEYS[1], ARGV[1], now)
 if promoted > 1 then wake(KEYS[4], promoted - 1, tonumber(ARGV[4])) end
-while true do
+local taken = {}
+local most = tonumber(ARGV[5])
+while #taken < 4 * most do
   local id = redis.call('LPOP', KEYS[1])
   if not id then break end
   local key = ARGV[1] .. id
@@ -83,9 +100,14 @@ while true do
     local attempt = redis.call('HINCRBY', key, 'attempts', 1)
     redis.call('HSET', key, 'state', 'running')
     redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
-    return {id, redis.call('HGET', key, 'name'), redis.call('HGET', key, 'payload'), attempt}
+    local fields = redis.call('HMGET', key, 'name', 'payload')
+    taken[#taken + 1] = id
+    taken[#taken + 1] = fields[1]
+    taken[#taken + 1] = fields[2]
+    taken[#taken + 1] = attempt
   end
 end
+if #taken > 0 then return taken end
 local wait = tonumber(ARGV[3])
 local nearest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if nearest[2] then wait = math.max(math.min(wait, tonumber(nearest[2]) - now), 1) end
@@ -108,16 +130,11 @@ end
 return lost
 """
 
-# KEYS: running. ARGV: prefix, id, attempt. A late success (already put back by the reaper
-# but not yet taken again) still counts: the job is done, its stale list entry is skipped.
+# KEYS: running. ARGV: prefix, then pairs of id, attempt. Returns how many were acknowledged.
 SUCCEED = """
-local key = ARGV[1] .. ARGV[2]
-local state = redis.call('HGET', key, 'state')
-if redis.call('HGET', key, 'attempts') ~= ARGV[3] or (state ~= 'running' and state ~= 'ready')
-then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('DEL', key)
-return 1
+local done = 0
+for i = 2, #ARGV, 2 do done = done + acknowledge(KEYS[1], ARGV[1], ARGV[i], ARGV[i + 1]) end
+return done
 """
 
 # KEYS: running, delayed, dead, wake. ARGV: prefix, id, attempt, dead (0/1), delay_ms, error,
