@@ -381,13 +381,15 @@ async def _after_post(
             new_thread=new_thread,
         )
         return  # no fan-out: conversations deliver direct messages
-    # Rendered once, as everyone may see it: the public streams' event now, and the one
-    # job that takes it to the followers' homes and streams (no render there). The same
-    # job notifies the author's subscribers ("notify me of new posts") as it walks the
+    # Rendered once, as everyone may see it, for the one job that takes it to the
+    # followers' homes and streams and, a public post, to the public and hashtag streams
+    # (as Mastodon's fan-out does; no render there, one round trip for every stream). The
+    # same job notifies the author's subscribers ("notify me of new posts") as it walks the
     # followers, unless this is a reply in someone else's thread: a post costs the same
     # statements in the request whoever follows its author.
     entity: Any = await status_entity(uow.session, status, None, settings)
     self_thread = parent is None or parent.account_id == status.account_id
+    public = status.visibility == Visibility.PUBLIC and not limited
     uow.enqueue(
         FAN_OUT_JOB,
         {
@@ -396,13 +398,12 @@ async def _after_post(
             "entity": entity,
             "subscribers": self_thread,
             # Its hashtags' followers get it too (a public post only, as Mastodon).
-            "tagged": bool(tag_keys) and status.visibility == Visibility.PUBLIC and not limited,
+            "tagged": bool(tag_keys) and public,
+            # The hashtags whose public streams carry it (None: not on the public streams).
+            "public_tags": tag_keys if public else None,
         },
         job_id=f"fan-out:{status.id}",
     )
-    if status.visibility == Visibility.PUBLIC and not limited:
-        event = channels.status_event(channels.UPDATE, entity)
-        channels.send_on_commit(uow, event, channels.to_public(tag_keys))
 
 
 async def _publish_public(

@@ -8,13 +8,15 @@ followed by everyone never makes one giant job and a retried chunk redoes only i
 status's job carries its entity, rendered by the request that posted it, and notifies the
 chunk's subscribers ("notify me of new posts"): one job per post for up to a chunk of
 followers, two queries (three with hashtags), one feed script call, one round trip of
-stream events, one notification insert. A public status with hashtags also walks, in the
+stream events (a public status's public and hashtag streams among them, as Mastodon's
+fan-out sends them), one notification insert. A public status with hashtags also walks, in the
 same chunks, the accounts that follow one of its hashtags but not its author: their first
 chunk in the first job, each further chunk a job of its own (`fan_out_tag_followers`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from connecthub import channels
@@ -95,7 +97,11 @@ async def _fan_out_new_status(
         tagged = after is None and bool(payload.get("tagged"))
         by_tag = await repository.tag_follower_chunk(session, status_id, 0, size) if tagged else []
     entity = payload["entity"]
-    await _deliver(engines, payload, author_id, followers + by_tag, lists, entity, after=after)
+    public_tags = payload.get("public_tags") if after is None else None
+    topics = channels.to_public(public_tags) if public_tags is not None else []
+    await _deliver(
+        engines, payload, author_id, followers + by_tag, lists, entity, after=after, topics=topics
+    )
     if len(by_tag) == size:
         await _next_tag_chunk(engines, payload, by_tag[-1])
     if subscribers:
@@ -119,9 +125,11 @@ async def _deliver(
     entity: Any,
     *,
     after: int | None,
+    topics: Sequence[str] = (),
 ) -> None:
     """Into the homes (a new status or boost; an edit is already there) and onto the
-    streams of the author (first chunk), the chunk's followers and the lists."""
+    streams of the author (first chunk), the chunk's followers, the lists and `topics`
+    (a new public status's public and hashtag streams), in one round trip."""
     status_id = int(payload["status_id"])
     event_name = str(payload.get("event", channels.UPDATE))
     recipients = [author_id, *followers] if after is None else followers
@@ -129,7 +137,7 @@ async def _deliver(
         await feed_store(engines).push(recipients, status_id)
     # Every receiving connection checks the status against its own viewer again
     # (streaming/filters.py), so list channels may carry it before the owner's rules.
-    audience = channels.to_accounts(recipients) + channels.to_lists(lists)
+    audience = channels.to_accounts(recipients) + channels.to_lists(lists) + list(topics)
     await channels.send_now(engines.events, channels.status_event(event_name, entity), audience)
 
 
