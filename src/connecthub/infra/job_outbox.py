@@ -68,6 +68,8 @@ class OutboxJob(Base):
 
 
 _TABLE = cast(Table, OutboxJob.__table__)
+# Built once: every write runs it, with one parameter set per row.
+_INSERT = insert(_TABLE)
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ class Outbox:
                 }
             )
         if values:
-            await session.execute(insert(_TABLE).values(values))
+            await session.execute(_INSERT, values)
         return rows
 
     async def relay(self, rows: Sequence[OutboxRow]) -> None:
