@@ -32,6 +32,7 @@ from connecthub.http.ip_gate import IpGate
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
 from connecthub.infra.sweeper import run_sweeper
+from connecthub.ops import metrics
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.privacy.service import record_terms_consent
 from connecthub.push import service as push
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         try:
             yield
         finally:
+            metrics.flush_requests()  # the last second's requests, before the process ends
             gc.unfreeze()
             gc.set_threshold(*previous_thresholds)
             await app.state.streaming.stop()

@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
+from connecthub.ops import metrics
 from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
 from tests.support import probe
 from tests.support.redis_server import RedisProcess
@@ -91,6 +93,37 @@ async def test_requests_are_counted_by_route_template(
     assert "/no/such/page" not in text
 
 
+def test_gathered_latencies_are_written_as_observe_writes_them() -> None:
+    """A process gathers its requests' latencies and writes them once a second (and before
+    a scrape): the histogram must read as though each had been observed, bucket by bucket,
+    values on a bound included."""
+    route = "/test/gathered-latency"
+    values = [0.0, 0.004, 0.005, 0.0051, 0.2, 0.35, 0.9, 2.5, 11.0, 0.01, 0.01]
+    for value in values:
+        metrics.record_request(route, "GET", 200, value)
+    metrics.flush_requests()
+    reference = Histogram(
+        "reference_seconds", "", buckets=metrics.LATENCY_BUCKETS, registry=CollectorRegistry()
+    )
+    for value in values:
+        reference.observe(value)
+    expected = {
+        sample.labels["le"]: sample.value
+        for sample in reference.collect()[0].samples
+        if sample.name.endswith("_bucket")
+    }
+    text = generate_latest().decode()
+    labels = {"route": route, "method": "GET"}
+    for bound, count in expected.items():
+        got = sample(text, "connecthub_http_request_duration_seconds_bucket", le=bound, **labels)
+        assert got == count, bound
+    assert sample(text, "connecthub_http_request_duration_seconds_count", **labels) == len(values)
+    total = sample(text, "connecthub_http_request_duration_seconds_sum", **labels)
+    assert total is not None
+    assert abs(total - sum(values)) < 1e-9
+    assert sample(text, "connecthub_http_requests_total", status="200", **labels) == len(values)
+
+
 def worker_environments(pid: int) -> list[dict[str, str]]:
     """The environment of each worker process that uvicorn (`pid`) spawned."""
     environments = []
@@ -152,6 +185,15 @@ def test_several_workers_report_one_sum(test_env: Any, own_redis: RedisProcess) 
             assert response.status_code == 200
 
         live = {"route": "/health/live", "method": "GET", "status": "200"}
+        # Each process writes its requests' metrics within FLUSH_SECONDS (and before a
+        # scrape it answers itself): the other's may show that much later.
+        deadline = time.monotonic() + 10 * metrics.FLUSH_SECONDS
+        while True:
+            response = probe.get(f"{server.url}/metrics", headers={"Connection": "close"})
+            counted = sample(response.text, "connecthub_http_requests_total", **live)
+            if counted == requests or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         for _ in range(6):
             response = probe.get(f"{server.url}/metrics", headers={"Connection": "close"})
             assert response.status_code == 200

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Any
 
 import structlog
 from starlette.types import Scope
@@ -57,26 +56,11 @@ def bind_request_context(scope: Scope, resolver: ClientIpResolver) -> tuple[str,
     return request_id, client_ip
 
 
-# Children of the HTTP metrics by label values: `labels()` looks them up under a lock and
-# was a tenth of a probe's CPU; routes, methods and statuses are few.
-_counters: dict[tuple[str, str, int], Any] = {}
-_histograms: dict[tuple[str, str], Any] = {}
-
-
 def record_access(scope: Scope, status: int, elapsed: float, client_ip: str) -> None:
     """The access log line and the HTTP metrics of one finished request."""
     route = _route_template(scope)
     method = scope["method"]
-    counter = _counters.get((route, method, status))
-    if counter is None:
-        counter = metrics.HTTP_REQUESTS.labels(route=route, method=method, status=str(status))
-        _counters[(route, method, status)] = counter
-    counter.inc()
-    histogram = _histograms.get((route, method))
-    if histogram is None:
-        histogram = metrics.HTTP_LATENCY.labels(route=route, method=method)
-        _histograms[(route, method)] = histogram
-    histogram.observe(elapsed)
+    metrics.record_request(route, method, status, elapsed)
     if not _access_logger.isEnabledFor(logging.INFO):
         return
     # A route template says which endpoint answered; a miss has none, so the path tells

@@ -3,9 +3,11 @@ prometheus-client's multiprocess mode so `/metrics` sums all of them."""
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import os
 import secrets
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,11 +27,12 @@ HTTP_REQUESTS = Counter(
     "HTTP requests by route template, method and status.",
     ["route", "method", "status"],
 )
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0, 10.0)
 HTTP_LATENCY = Histogram(
     "connecthub_http_request_duration_seconds",
     "HTTP request latency by route template and method.",
     ["route", "method"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0, 10.0),
+    buckets=LATENCY_BUCKETS,
 )
 HTTP_IN_FLIGHT = Gauge(
     "connecthub_http_requests_in_flight",
@@ -183,8 +186,76 @@ def _start_known_series_at_zero() -> None:
 _start_known_series_at_zero()
 
 
+# -- the HTTP metrics, gathered per process ---------------------------------------------
+#
+# Every request counts once in `HTTP_REQUESTS` and `HTTP_LATENCY`. Written to the values one
+# by one, in multiprocess mode (several server processes) that was a counter's and a
+# histogram's memory-mapped writes per request: 8 % of a process answering at once
+# (docs/benchmarks.md, "Where instance's CPU goes"). The process gathers them in plain dicts
+# instead and writes them FLUSH_SECONDS after the first of a batch, before every scrape it
+# answers, and when the app stops: a scrape sees the other processes' last second late.
+
+FLUSH_SECONDS = 1.0
+_BOUNDS = (*LATENCY_BUCKETS, float("inf"))
+# Requests by (route, method, status); latencies by (route, method): [sum, per bucket...].
+_requests: dict[tuple[str, str, int], int] = {}
+_latencies: dict[tuple[str, str], list[float]] = {}
+_flush_timer: asyncio.TimerHandle | None = None
+# Children by label values: `labels()` looks them up under a lock; the labels are few.
+_counters: dict[tuple[str, str, int], Any] = {}
+_histograms: dict[tuple[str, str], Any] = {}
+
+
+def record_request(route: str, method: str, status: int, elapsed: float) -> None:
+    """Count one finished request and its latency (written by the next flush)."""
+    global _flush_timer
+    key = (route, method, status)
+    _requests[key] = _requests.get(key, 0) + 1
+    latency = _latencies.get((route, method))
+    if latency is None:
+        latency = _latencies[(route, method)] = [0.0] * (len(_BOUNDS) + 1)
+    latency[0] += elapsed
+    latency[1 + bisect.bisect_left(_BOUNDS, elapsed)] += 1
+    if _flush_timer is None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop to come back on: written now
+            flush_requests()
+            return
+        _flush_timer = loop.call_later(FLUSH_SECONDS, flush_requests)
+
+
+def flush_requests() -> None:
+    """Write what `record_request` gathered to the metrics' values."""
+    global _flush_timer
+    if _flush_timer is not None:
+        _flush_timer.cancel()
+        _flush_timer = None
+    requests, latencies = dict(_requests), dict(_latencies)
+    _requests.clear()
+    _latencies.clear()
+    for (route, method, status), count in requests.items():
+        counter = _counters.get((route, method, status))
+        if counter is None:
+            counter = HTTP_REQUESTS.labels(route=route, method=method, status=str(status))
+            _counters[(route, method, status)] = counter
+        counter.inc(count)
+    for (route, method), (total, *per_bucket) in latencies.items():
+        histogram = _histograms.get((route, method))
+        if histogram is None:
+            histogram = HTTP_LATENCY.labels(route=route, method=method)
+            _histograms[(route, method)] = histogram
+        # What `observe` does for one value, for many: the sum, and each value in the first
+        # bucket whose bound holds it (the exposition makes the buckets cumulative).
+        histogram._sum.inc(total)
+        for index, observed in enumerate(per_bucket):
+            if observed:
+                histogram._buckets[index].inc(observed)
+
+
 def render_latest() -> tuple[bytes, str]:
     """The exposition text: of every worker in multiprocess mode, else of this process."""
+    flush_requests()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
