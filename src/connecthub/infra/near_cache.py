@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
@@ -94,6 +95,8 @@ class NearCache:
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = False  # no copy is kept while the listener is not subscribed
         self.overflows = 0  # times the listener fell behind and started afresh
+        # Names this cache's invalidations on the bus: their echo is not applied again.
+        self._origin = secrets.token_hex(8)
 
     def renew_from(self, read_shared: SharedRead) -> None:
         """Renew copies put with a `source` from what `read_shared` answers (see above)."""
@@ -220,9 +223,12 @@ class NearCache:
                     entries.move_to_end(key)
 
     async def invalidate(self, keys: list[str]) -> None:
-        """Drop `keys` here at once and in every other process through the bus."""
+        """Drop `keys` here at once and in every other process through the bus. The callers
+        change the shared value first, so a copy read here after this drop is fresh: the
+        message's echo back to this process is not applied again (it would refuse fills
+        made since, such as a home page kept right after a post)."""
         self._drop(keys)
-        await self._events.publish(self._channel, {"keys": keys})
+        await self._events.publish(self._channel, {"keys": keys, "from": self._origin})
 
     def forget(self, keys: list[str]) -> None:
         """Drop `keys` in this process only (a newer value went to the shared cache: the next
@@ -276,7 +282,7 @@ class NearCache:
         while self._subscription is not None:
             async for event in self._subscription:
                 keys = event.get("keys")
-                if isinstance(keys, list):
+                if isinstance(keys, list) and event.get("from") != self._origin:
                     self._drop([key for key in keys if isinstance(key, str)])
             # Overflowed (invalidations arrived faster than this loop read them, as when the
             # process was paused or starved under load): what is held may be stale. Drop it
