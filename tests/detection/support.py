@@ -4,6 +4,7 @@ they filed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from connecthub.detection import classifier
 from connecthub.detection.models import DetectionVerdict
 from connecthub.reports.models import Report
 
@@ -38,6 +40,16 @@ async def wait_for_verdicts(
             return found
         await asyncio.sleep(0.05)
     raise AssertionError(f"account {account_id} got {len(found)} verdicts, wanted {count}")
+
+
+async def settle_model_load() -> None:
+    """Wait for a model load an earlier test's server left under way (a server that stops
+    does not wait for it: detection/classifier.py), before replacing the model: it would
+    replace it back when it ends."""
+    under_way = classifier._loading
+    if under_way is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wrap_future(under_way)
 
 
 async def report(app: FastAPI, report_id: int | None) -> Report:

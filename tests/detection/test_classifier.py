@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from connecthub.detection import classifier, indonesian
+from tests.detection.support import settle_model_load
 
 
 def test_the_model_scores_english_insults_high_and_plain_text_low() -> None:
@@ -45,6 +46,7 @@ async def test_concurrent_texts_are_scored_in_one_call(monkeypatch: pytest.Monke
         calls.append(list(texts))
         return [0.5 for _ in texts]
 
+    await settle_model_load()
     monkeypatch.setattr(classifier, "_model", model)
     batch = classifier.BatchScorer(batch_size=3, wait_seconds=5)
     # Three at once: the batch is full and goes without waiting its 5 s.
@@ -63,6 +65,7 @@ async def test_a_failed_batch_fails_every_waiting_job(monkeypatch: pytest.Monkey
     def broken(texts: list[str]) -> list[float]:
         raise RuntimeError("model file damaged")
 
+    await settle_model_load()
     monkeypatch.setattr(classifier, "_model", broken)
     batch = classifier.BatchScorer(batch_size=2, wait_seconds=5)
     results = await asyncio.gather(batch.score("a"), batch.score("b"), return_exceptions=True)

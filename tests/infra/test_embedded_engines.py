@@ -61,7 +61,8 @@ async def test_readers_see_the_last_commit_while_a_writer_holds_its_transaction(
             rows = (await reader.execute(text("SELECT id FROM emb_notes ORDER BY id"))).scalars()
             assert list(rows) == [1, 2]
         if postgres_server_url() is None:
-            # SQLite readers run on the event loop: reading started no thread.
-            assert threading.active_count() == threads
+            # SQLite readers run on the event loop: reading started no thread (one may have
+            # ended meanwhile: a model load an earlier test's server left, classifier.py).
+            assert threading.active_count() <= threads
     finally:
         await engines.stop()

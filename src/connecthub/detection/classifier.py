@@ -10,11 +10,17 @@ Indonesian word list's (detection/indonesian.py), as the model only knows Englis
 `BatchScorer` gathers the texts of the jobs running at once in a process: the first to
 arrive waits `DETECTION_BATCH_WAIT_MS` (or until `DETECTION_BATCH_SIZE` texts are in) and
 one model call, on a worker thread so the event loop keeps serving, scores them all.
+
+The first load (seconds; 16 s on a loaded machine) runs on a daemon thread of its own, not
+the event loop's executor: a process that stops meanwhile neither joins it (the loop's
+close and the interpreter's exit join executor threads) nor drains the jobs waiting for it
+(`jobs.interruptible`: they are given back and run again after the restart).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 import threading
 import weakref
@@ -22,11 +28,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from connecthub.detection import indonesian
+from connecthub.infra.jobs import interruptible
 
 Model = Callable[[Sequence[str]], list[float]]
 
 _model: Model | None = None
 _model_lock = threading.Lock()
+_loading: concurrent.futures.Future[Model] | None = None  # the first load, under way or done
+_loading_lock = threading.Lock()  # not `_model_lock`: the loading thread holds that one
 
 # Links and mentions say nothing about tone and only add unknown words.
 _NOISE = re.compile(r"https?://\S+|@[\w.-]+(?:@[\w.-]+)?")
@@ -178,6 +187,32 @@ def model() -> Model:
     return _model
 
 
+async def loaded_model() -> Model:
+    """The process' model; the first caller starts its load on a daemon thread, and every
+    caller waits for it there (a cancelled wait leaves the load running, joined by nobody)."""
+    global _loading
+    if _model is not None:
+        return _model
+    with _loading_lock:
+        loading = _loading
+        if loading is None or (loading.done() and loading.exception() is not None):
+            loading = _loading = concurrent.futures.Future()
+            loading.set_running_or_notify_cancel()  # a waiter's cancel never cancels the load
+            threading.Thread(
+                target=_load_into, args=(loading,), name="detection-model-load", daemon=True
+            ).start()
+    return await asyncio.wrap_future(loading)
+
+
+def _load_into(loading: concurrent.futures.Future[Model]) -> None:
+    try:
+        loaded = model()
+    except BaseException as exc:  # the next score tries again
+        loading.set_exception(exc)
+    else:
+        loading.set_result(loaded)
+
+
 def clean(text: str) -> str:
     return _NOISE.sub(" ", text)
 
@@ -208,6 +243,9 @@ class BatchScorer:
             self._flush()
         elif self._timer is None:
             self._timer = loop.call_later(self._wait_seconds, self._flush)
+        if _model is None:  # waits for the first load: a stopping worker need not
+            with interruptible():
+                return await future
         return await future
 
     def _flush(self) -> None:
@@ -220,6 +258,7 @@ class BatchScorer:
 
     async def _run(self, batch: list[tuple[str, asyncio.Future[float]]]) -> None:
         try:
+            await loaded_model()
             scores = await asyncio.to_thread(score_texts, [text for text, _ in batch])
         except Exception as exc:  # every waiting job fails with it (and is retried)
             for _, future in batch:

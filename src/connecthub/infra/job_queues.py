@@ -33,7 +33,15 @@ from redis.exceptions import RedisError
 from connecthub.clock import epoch_ms
 from connecthub.config import Settings
 from connecthub.infra import job_scripts
-from connecthub.infra.jobs import HANDLERS, DeadLetter, JobContext, JobRequest, Payload, QueueStats
+from connecthub.infra.jobs import (
+    HANDLERS,
+    DeadLetter,
+    JobContext,
+    JobRequest,
+    Payload,
+    QueueStats,
+    interrupt,
+)
 from connecthub.infra.redis import KeySpace
 from connecthub.ops import metrics
 
@@ -167,9 +175,12 @@ class QueueWorker(ABC):
         return None
 
     async def _drain(self, running: set[asyncio.Task[None]]) -> None:
-        """Stop taking jobs; let running ones finish within SHUTDOWN_DRAIN_SECONDS."""
+        """Stop taking jobs; let running ones finish within SHUTDOWN_DRAIN_SECONDS, but give
+        back at once those waiting for the process rather than for their work
+        (`jobs.interruptible`)."""
         if not running:
             return
+        interrupt(running)
         seconds = self.settings.shutdown_drain_seconds
         log.info("jobs.draining", running=len(running), seconds=seconds)
         _, unfinished = await asyncio.wait(set(running), timeout=seconds)

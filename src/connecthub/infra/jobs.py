@@ -6,7 +6,10 @@ idempotent: the durable queue runs a job again when its worker dies before ackno
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,6 +39,38 @@ def job(name: str) -> Callable[[JobHandler], JobHandler]:
         return handler
 
     return register
+
+
+# Job runs waiting in `interruptible`, and the runs of workers that are stopping.
+_interruptible: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+_stopping: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Around a job's wait for the process rather than for its own work (the detection
+    model's first load): a stopping worker cancels the run there instead of draining it, and
+    gives the job back to run again (handlers are idempotent). Elsewhere it changes nothing."""
+    task = asyncio.current_task()
+    if task is None:
+        yield
+        return
+    _interruptible.add(task)
+    if task in _stopping:
+        task.cancel()
+    try:
+        yield
+    finally:
+        _interruptible.discard(task)
+
+
+def interrupt(runs: Iterable[asyncio.Task[Any]]) -> None:
+    """A stopping worker's job runs: those in `interruptible` are cancelled now, the others
+    if they get there."""
+    for run in runs:
+        _stopping.add(run)
+        if run in _interruptible:
+            run.cancel()
 
 
 @dataclass(frozen=True)
