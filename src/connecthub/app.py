@@ -29,6 +29,7 @@ from connecthub.http.entity_route import document_entities
 from connecthub.http.errors import install_error_handlers
 from connecthub.http.fast_routes import FastRoutes, first_match
 from connecthub.http.ip_gate import IpGate
+from connecthub.http.route_index import install_route_index
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
 from connecthub.infra.sweeper import run_sweeper
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     if settings.serves_api_docs:
         install_api_docs(app)
     install_trailing_slash_redirect(app)
+    install_route_index(app.router)  # a request tries the few routes its path can match
 
     # Added inner to outer: the last one added sees the request first. Request context,
     # CORS, body limit, rate limits, unhandled errors and the input check are one layer.

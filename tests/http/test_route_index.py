@@ -1,0 +1,112 @@
+"""The route index (http/route_index.py) picks, for every route the app has, the route
+FastAPI's own dispatch picks, with the same path parameters and routing context."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import _FASTAPI_SCOPE_KEY, APIRoute
+from starlette.exceptions import HTTPException
+
+from connecthub.http.route_index import RouteIndex, _listed, _path_format
+
+_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
+
+
+def _sample(path_format: str) -> str:
+    """A path the pattern matches: each parameter given a value of its kind."""
+    return _PARAM.sub(lambda m: "a/b" if m.group(2) == "path" else "7", path_format)
+
+
+def _scope(app: FastAPI, method: str, path: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "app": app,
+        "state": {},
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+    }
+
+
+async def _outcome(dispatch: Any, app: FastAPI, method: str, path: str) -> tuple[Any, ...]:
+    """Which route handled the request and what it found in the scope, or how it failed."""
+    seen: list[tuple[Any, ...]] = []
+
+    async def handle(route: APIRoute, scope: Any, receive: Any, send: Any) -> None:
+        # FastAPI's routing state (the route's context, the included router, form limits).
+        routing = dict(scope.get(_FASTAPI_SCOPE_KEY, {}))
+        seen.append((route, dict(scope["path_params"]), scope["route"], routing))
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(APIRoute, "handle", handle)
+        try:
+            await dispatch(_scope(app, method, path), receive, send)
+        except HTTPException as exc:
+            return ("refused", exc.status_code)
+    if seen:
+        return ("route", *seen[0])
+    return ("answered", sent[0]["status"] if sent else None)
+
+
+async def test_every_route_is_found_as_fastapi_finds_it(app: FastAPI) -> None:
+    index = app.router.middleware_stack
+    assert isinstance(index, RouteIndex)
+    listed = _listed(app.router.routes)
+    paths = {_sample(fmt) for entry in listed if (fmt := _path_format(entry))}
+    # Near misses too: a trailing slash added or taken away, an unknown resource.
+    paths |= {path.rstrip("/") if path.endswith("/") else f"{path}/" for path in set(paths)}
+    paths |= {"/api/v1/nope", "/api/v1/statuses/7/nope", "/nope", "/"}
+    methods = ("GET", "POST", "PUT", "PATCH", "DELETE")
+    compared = routed = 0
+    for path in sorted(paths):
+        for method in methods:
+            ours = await _outcome(index, app, method, path)
+            fastapis = await _outcome(index.dispatch, app, method, path)
+            assert ours == fastapis, f"{method} {path}"
+            compared += 1
+            routed += ours[0] == "route"
+    assert len(listed) > 300  # every route of the app was among them
+    assert routed > 300, routed
+    assert compared == len(paths) * len(methods)
+
+
+async def test_a_route_added_after_the_first_request_is_found(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    index = app.router.middleware_stack
+    assert isinstance(index, RouteIndex)
+
+    def candidates() -> list[str]:
+        return [getattr(entry.route, "path", "") for entry in index.candidates("/test/added")]
+
+    assert "/test/added" not in candidates()
+
+    async def added() -> dict[str, str]:
+        return {"added": "yes"}
+
+    app.add_api_route("/test/added", added)
+    # Listed last, after the routes that take any path (the web app's shell), as FastAPI
+    # tries it; and served.
+    assert candidates()[-1] == "/test/added"
+    assert "/{path:path}" in candidates()
+    response = await client.get("/test/added")
+    assert response.json() == {"added": "yes"}
