@@ -15,14 +15,27 @@ posts from the muter's timelines, notifications and search through `not_muted_by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
+from connecthub.infra.db import IdType
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.models import Mention, Status, Visibility
 
@@ -120,10 +133,57 @@ def not_muted_by(
     )
 
 
+# Reading statuses by id is what every status action starts with (open, favourite, boost,
+# reply, context …): its statements are built once, for a viewer (`viewer_id`) and for
+# nobody, with the ids bound (`status_id`, or the list `status_ids`). Building the
+# predicate anew for each request, and its cache key, cost ~1.5 ms of a 3 ms status read.
+_VIEWER = bindparam("viewer_id", type_=IdType)
+_ONE = bindparam("status_id", type_=IdType)
+_MANY = bindparam("status_ids", type_=IdType, expanding=True)
+
+
+def _by_id(columns: Any, keys: ColumnElement[bool]) -> dict[bool, Select[Any]]:
+    return {
+        signed_in: select(columns).where(
+            keys, readable_with_boosted(_VIEWER if signed_in else None)
+        )
+        for signed_in in (False, True)
+    }
+
+
+_ONE_READABLE = _by_id(Status, Status.id == _ONE)
+_ONE_READABLE_LOCKED = {
+    signed_in: query.with_for_update(of=Status) for signed_in, query in _ONE_READABLE.items()
+}
+_MANY_READABLE = _by_id(Status, Status.id.in_(_MANY))
+_ONE_READABLE_ID = _by_id(Status.id, Status.id == _ONE)
+_MANY_READABLE_IDS = _by_id(Status.id, Status.id.in_(_MANY))
+
+
+def readable_status_query(
+    viewer_id: int | None, status_id: int, *, for_update: bool = False
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement (built once) reading one status the viewer may read, and its values."""
+    statements = _ONE_READABLE_LOCKED if for_update else _ONE_READABLE
+    return statements[viewer_id is not None], _values(viewer_id, status_id=status_id)
+
+
+def readable_statuses_query(
+    viewer_id: int | None, status_ids: Sequence[int]
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement (built once) reading those of `status_ids` the viewer may read."""
+    return _MANY_READABLE[viewer_id is not None], _values(viewer_id, status_ids=list(status_ids))
+
+
+def _values(viewer_id: int | None, **ids: Any) -> dict[str, Any]:
+    return ids if viewer_id is None else {**ids, "viewer_id": viewer_id}
+
+
 async def can_read(session: AsyncSession, viewer_id: int | None, status_id: int) -> bool:
     """Whether the viewer may read one status (and what it boosts)."""
-    query = select(Status.id).where(Status.id == status_id, readable_with_boosted(viewer_id))
-    return (await session.execute(query)).first() is not None
+    query = _ONE_READABLE_ID[viewer_id is not None]
+    values = _values(viewer_id, status_id=status_id)
+    return (await session.execute(query, values)).first() is not None
 
 
 async def readable_ids(
@@ -132,5 +192,5 @@ async def readable_ids(
     """The subset of `status_ids` the viewer may read, in one query."""
     if not status_ids:
         return set()
-    query = select(Status.id).where(Status.id.in_(status_ids), readable_with_boosted(viewer_id))
-    return set((await session.execute(query)).scalars())
+    query = _MANY_READABLE_IDS[viewer_id is not None]
+    return set((await session.execute(query, _values(viewer_id, status_ids=status_ids))).scalars())

@@ -60,10 +60,9 @@ async def readable_status(
     session: AsyncSession, viewer_id: int | None, status_id: int, *, for_update: bool = False
 ) -> Status | None:
     """`for_update` locks the status row (PostgreSQL; SQLite's writers lock the database)."""
-    query = select(Status).where(Status.id == status_id, access.readable_with_boosted(viewer_id))
-    if for_update:
-        query = query.with_for_update(of=Status)
-    return (await session.execute(query)).scalar_one_or_none()
+    query, values = access.readable_status_query(viewer_id, status_id, for_update=for_update)
+    status: Status | None = (await session.execute(query, values)).scalar_one_or_none()
+    return status
 
 
 async def status_by_id(session: AsyncSession, status_id: int) -> Status | None:
@@ -75,8 +74,8 @@ async def readable_statuses(
 ) -> list[Status]:
     if not status_ids:
         return []
-    query = select(Status).where(Status.id.in_(status_ids), access.readable_with_boosted(viewer_id))
-    return list((await session.scalars(query)).all())
+    query, values = access.readable_statuses_query(viewer_id, status_ids)
+    return list((await session.scalars(query, values)).all())
 
 
 def _count_post() -> Any:
