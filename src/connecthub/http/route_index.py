@@ -126,6 +126,7 @@ class RouteIndex:
         self._built_for = -1
         self._listed: dict[tuple[str, ...], list[_Listed]] = {}
         self._candidates: dict[tuple[str, ...], list[_Listed]] = {}
+        self._misses_go_to_default = False
 
     def _build(self) -> None:
         listed: dict[tuple[str, ...], list[_Listed]] = {}
@@ -134,6 +135,10 @@ class RouteIndex:
         self._listed = listed
         self._candidates = {}
         self._built_for = len(self.router.routes)
+        # FastAPI tries routes of low priority (its frontend routes) and its own slash
+        # redirect before the default: with either, a miss is left to it.
+        low_priority = next(iter(self.router._iter_low_priority_routes()), None)
+        self._misses_go_to_default = low_priority is None and not self.router.redirect_slashes
 
     def candidates(self, path: str) -> list[_Listed]:
         """The routes that may match `path`, in FastAPI's order."""
@@ -153,15 +158,33 @@ class RouteIndex:
         if scope["type"] != "http" or scope.get("root_path") or not scope["path"].startswith("/"):
             await self.dispatch(scope, receive, send)
             return
+        partial = False
         for entry in self.candidates(scope["path"]):
             match, child_scope = entry.matches(scope)
+            if match is Match.PARTIAL:
+                partial = True  # a 405, unless a later route matches fully
             if match is not Match.FULL:
                 continue
             if entry.context is None or not isinstance(entry.route, APIRoute):
                 break  # not an API route of an included router: FastAPI hands it over
             await self._handle(entry, child_scope, scope, receive, send)
             return
+        else:
+            if not partial and self._misses_go_to_default:
+                # No route can match: FastAPI would end in the router's default (the 404,
+                # or the trailing-slash redirect) after trying every route once more.
+                _apply_router_form_limits(scope, self.router.form_limits)
+                if "router" not in scope:
+                    scope["router"] = self.router
+                await self.router.default(scope, receive, send)
+                return
         await self.dispatch(scope, receive, send)
+
+    def matches_any(self, scope: Scope) -> bool:
+        """Whether any route matches the request, fully or but for its method."""
+        return any(
+            entry.matches(scope)[0] is not Match.NONE for entry in self.candidates(scope["path"])
+        )
 
     async def _handle(
         self, entry: _Listed, child_scope: Scope, scope: Scope, receive: Receive, send: Send

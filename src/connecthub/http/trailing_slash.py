@@ -13,6 +13,8 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
+from connecthub.http.route_index import RouteIndex
+
 
 def install_trailing_slash_redirect(app: FastAPI) -> None:
     router = app.router
@@ -24,7 +26,12 @@ def install_trailing_slash_redirect(app: FastAPI) -> None:
         if scope["type"] == "http" and path != "/":
             other = path.rstrip("/") if path.endswith("/") else path + "/"
             moved = {**scope, "path": other}
-            if any(route.matches(moved)[0] is not Match.NONE for route in router.routes):
+            index = router.middleware_stack  # http/route_index.py, when installed
+            if (
+                index.matches_any(moved)
+                if isinstance(index, RouteIndex)
+                else any(route.matches(moved)[0] is not Match.NONE for route in router.routes)
+            ):
                 query = scope.get("query_string", b"").decode("latin-1")
                 location = app.state.settings.base_url + other + (f"?{query}" if query else "")
                 await RedirectResponse(location)(scope, receive, send)
