@@ -7,6 +7,7 @@ from httpx import AsyncClient
 
 from tests.relationships.support import act, next_link, suspend
 from tests.social_factories import auth, follow, user_with_token
+from tests.support.queries import counting_queries
 
 
 async def test_followers_paginate_over_more_than_a_page_with_next_first(
@@ -147,3 +148,46 @@ async def test_familiar_followers(app: FastAPI, client: AsyncClient) -> None:
         "/api/v1/accounts/familiar_followers", params={"id[]": dave.id}, headers=auth(alice_token)
     )
     assert [a["id"] for a in again.json()[0]["accounts"]] == [str(carol.id)]
+
+
+async def test_relationships_read_a_fixed_number_of_statements(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    """Every field of the Relationship, for one account or for many, from the same few
+    statements (the follows, the mutes, and one for every other mark and the note)."""
+    alice, alice_token = await user_with_token(app, "alice")
+    others = [await user_with_token(app, name) for name in ("bob", "carol", "dave", "erin")]
+    (bob, bob_token), (carol, carol_token) = others[0], others[1]
+    await act(client, alice_token, bob.id, "follow")
+    await act(client, bob_token, alice.id, "follow")
+    await act(client, carol_token, alice.id, "block")
+    await act(client, alice_token, others[2][0].id, "mute")
+    await act(client, alice_token, bob.id, "endorse")
+    note = await client.post(
+        f"/api/v1/accounts/{bob.id}/note",
+        data={"comment": "met at the fair"},
+        headers=auth(alice_token),
+    )
+    assert note.status_code == 200, note.text
+
+    async def relationships(ids: list[int]) -> tuple[list[dict[str, object]], int]:
+        with counting_queries(app) as statements:
+            response = await client.get(
+                "/api/v1/accounts/relationships", params={"id[]": ids}, headers=auth(alice_token)
+            )
+        assert response.status_code == 200, response.text
+        return response.json(), len(statements)
+
+    (one,), for_one = await relationships([bob.id])
+    many, for_many = await relationships([user.id for user, _ in others])
+    assert for_one == for_many
+    assert (one["following"], one["followed_by"], one["endorsed"], one["note"]) == (
+        True,
+        True,
+        True,
+        "met at the fair",
+    )
+    by_id = {entity["id"]: entity for entity in many}
+    assert by_id[str(carol.id)]["blocked_by"] is True
+    assert by_id[str(others[2][0].id)]["muting"] is True
+    assert by_id[str(others[3][0].id)]["following"] is False

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -25,7 +28,7 @@ from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.ids import new_id
-from connecthub.infra.db import insert_once
+from connecthub.infra.db import IdType, insert_once
 from connecthub.relationships.models import (
     AccountDomainBlock,
     AccountNote,
@@ -110,22 +113,77 @@ async def follow_checks(session: AsyncSession, actor_id: int, target_id: int) ->
     return bool(row[0]), bool(row[1])
 
 
-async def edges_from(
-    session: AsyncSession, model: Any, account_id: int, target_ids: Sequence[int]
-) -> dict[int, Any]:
-    query = select(model).where(
-        model.account_id == account_id, model.target_account_id.in_(target_ids)
-    )
-    return {row.target_account_id: row for row in (await session.execute(query)).scalars()}
+# The Relationship entity's reads (relationships/serializers.py), built once: for each
+# account asked about, the viewer's follow and mute rows (their options), and in one more
+# statement every other mark between the two — building the nine statements anew was most
+# of a relationships answer's CPU (4.6 ms for one account on SQLite).
+_VIEWER = bindparam("viewer", type_=IdType)
+_ASKED = bindparam("asked", type_=IdType, expanding=True)
+_FOLLOWS_FROM = select(Follow).where(
+    Follow.account_id == _VIEWER, Follow.target_account_id.in_(_ASKED)
+)
+_MUTES_FROM = select(Mute).where(Mute.account_id == _VIEWER, Mute.target_account_id.in_(_ASKED))
 
 
-async def sources_to(
-    session: AsyncSession, model: Any, target_id: int, account_ids: Sequence[int]
-) -> set[int]:
-    query = select(model.account_id).where(
-        model.target_account_id == target_id, model.account_id.in_(account_ids)
+def _marks() -> Any:
+    def mark(kind: str, column: Any, condition: ColumnElement[bool]) -> Any:
+        return select(column.label("account_id"), literal(kind).label("kind"), null()).where(
+            condition
+        )
+
+    def outgoing(kind: str, model: Any) -> Any:
+        asked = model.target_account_id
+        return mark(kind, asked, and_(model.account_id == _VIEWER, asked.in_(_ASKED)))
+
+    def incoming(kind: str, model: Any) -> Any:
+        asked = model.account_id
+        return mark(kind, asked, and_(model.target_account_id == _VIEWER, asked.in_(_ASKED)))
+
+    note = AccountNote.target_account_id
+    return union_all(
+        outgoing("requested", FollowRequest),
+        outgoing("blocking", Block),
+        outgoing("endorsed", AccountPin),
+        incoming("followed_by", Follow),
+        incoming("blocked_by", Block),
+        incoming("requested_by", FollowRequest),
+        select(note, literal("note"), AccountNote.comment).where(
+            AccountNote.account_id == _VIEWER, note.in_(_ASKED)
+        ),
     )
-    return set((await session.execute(query)).scalars())
+
+
+_MARKS = _marks()
+
+
+@dataclass
+class RelationshipRows:
+    """What the viewer's Relationship with each asked account is made of."""
+
+    follows: dict[int, Follow]
+    mutes: dict[int, Mute]
+    marks: dict[str, set[int]]  # requested, blocking, endorsed, followed_by, blocked_by …
+    notes: dict[int, str]
+
+
+async def relationship_rows(
+    session: AsyncSession, viewer_id: int, account_ids: Sequence[int]
+) -> RelationshipRows:
+    values = {"viewer": viewer_id, "asked": list(account_ids)}
+    follows = (await session.execute(_FOLLOWS_FROM, values)).scalars()
+    mutes = (await session.execute(_MUTES_FROM, values)).scalars()
+    rows = RelationshipRows(
+        follows={row.target_account_id: row for row in follows},
+        mutes={row.target_account_id: row for row in mutes},
+        marks={},
+        notes={},
+    )
+    for account_id, kind, comment in (await session.execute(_MARKS, values)).all():
+        if kind == "note":
+            rows.notes[account_id] = comment
+        else:
+            rows.marks.setdefault(kind, set()).add(account_id)
+    return rows
 
 
 async def accounts_page(
@@ -181,13 +239,17 @@ async def familiar_followers(
     return found
 
 
+_EXISTING = {
+    True: select(Account.id).where(Account.id.in_(_ASKED)),
+    False: select(Account.id).where(Account.id.in_(_ASKED), Account.suspended_at.is_(None)),
+}
+
+
 async def existing_account_ids(
     session: AsyncSession, account_ids: Sequence[int], *, with_suspended: bool
 ) -> set[int]:
-    query = select(Account.id).where(Account.id.in_(account_ids))
-    if not with_suspended:
-        query = query.where(Account.suspended_at.is_(None))
-    return set((await session.execute(query)).scalars())
+    query = _EXISTING[with_suspended]
+    return set((await session.execute(query, {"asked": list(account_ids)})).scalars())
 
 
 async def mutes_page(
@@ -261,28 +323,6 @@ async def drop_follows_of(
             .values(following_count=Account.following_count - 1)
         )
     return len(deleted), followers
-
-
-async def notes_and_endorsements(
-    session: AsyncSession, viewer_id: int, target_ids: Sequence[int]
-) -> tuple[dict[int, str], set[int]]:
-    """The viewer's own notes about `target_ids` and which of them the viewer endorses, in
-    one query (the Relationship entity's `note` and `endorsed`)."""
-    notes = select(
-        AccountNote.target_account_id, literal("note").label("kind"), AccountNote.comment
-    ).where(AccountNote.account_id == viewer_id, AccountNote.target_account_id.in_(target_ids))
-    pins = select(
-        AccountPin.target_account_id, literal("pin").label("kind"), null().label("comment")
-    ).where(AccountPin.account_id == viewer_id, AccountPin.target_account_id.in_(target_ids))
-    found: dict[int, str] = {}
-    endorsed: set[int] = set()
-    rows: Sequence[Any] = (await session.execute(union_all(notes, pins))).all()
-    for row in rows:
-        if row.kind == "pin":
-            endorsed.add(row.target_account_id)
-        else:
-            found[row.target_account_id] = row.comment
-    return found, endorsed
 
 
 async def set_note(session: AsyncSession, account_id: int, target_id: int, comment: str) -> None:

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connecthub import entities
 from connecthub.clock import utcnow
 from connecthub.relationships import repository
-from connecthub.relationships.models import Block, Follow, FollowRequest, Mute
 
 
 async def relationship_entities(
@@ -20,14 +19,10 @@ async def relationship_entities(
     ids = list(dict.fromkeys(account_ids))
     if not ids:
         return []
-    follows = await repository.edges_from(session, Follow, viewer_id, ids)
-    requested = await repository.edges_from(session, FollowRequest, viewer_id, ids)
-    blocking = await repository.edges_from(session, Block, viewer_id, ids)
-    mutes = await repository.edges_from(session, Mute, viewer_id, ids)
-    followed_by = await repository.sources_to(session, Follow, viewer_id, ids)
-    blocked_by = await repository.sources_to(session, Block, viewer_id, ids)
-    requested_by = await repository.sources_to(session, FollowRequest, viewer_id, ids)
-    notes, endorsed = await repository.notes_and_endorsements(session, viewer_id, ids)
+    rows = await repository.relationship_rows(session, viewer_id, ids)
+    follows, mutes, notes = rows.follows, rows.mutes, rows.notes
+    marks = rows.marks
+    empty: set[int] = set()
     now = utcnow()
     found: list[entities.Relationship] = []
     for account_id in ids:
@@ -41,15 +36,15 @@ async def relationship_entities(
                 "showing_reblogs": bool(follow and follow.show_reblogs),
                 "notifying": bool(follow and follow.notify),
                 "languages": follow.languages if follow else None,
-                "followed_by": account_id in followed_by,
-                "blocking": account_id in blocking,
-                "blocked_by": account_id in blocked_by,
+                "followed_by": account_id in marks.get("followed_by", empty),
+                "blocking": account_id in marks.get("blocking", empty),
+                "blocked_by": account_id in marks.get("blocked_by", empty),
                 "muting": muting,
                 "muting_notifications": bool(muting and mute and mute.hide_notifications),
-                "requested": account_id in requested,
-                "requested_by": account_id in requested_by,
+                "requested": account_id in marks.get("requested", empty),
+                "requested_by": account_id in marks.get("requested_by", empty),
                 "domain_blocking": False,
-                "endorsed": account_id in endorsed,
+                "endorsed": account_id in marks.get("endorsed", empty),
                 "note": notes.get(account_id, ""),
             }
         )
