@@ -6,20 +6,21 @@ test (PostgreSQL: EXPLAIN (FORMAT JSON); SQLite: EXPLAIN QUERY PLAN)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, func, insert, select, text
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
 from connecthub.notifications.models import Notification
 from connecthub.relationships.models import Follow
-from connecthub.statuses.models import Status, Visibility
+from connecthub.statuses.models import Status, StatusTag, Tag, Visibility
 from connecthub.timelines.models import HOME_KIND
 from tests.social_factories import auth, user_with_token
 from tests.timelines.support import settle
@@ -238,3 +239,51 @@ async def test_a_home_page_of_feed_entries_probes_each_id(
             for scan in scans:
                 assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), scan
                 assert scan["Index Name"] == "pk_statuses", scan
+
+
+def _statuses_rows_read(node: dict[str, Any]) -> int:
+    """Rows PostgreSQL read from `statuses` in this plan (kept, and removed by a filter)."""
+    own = 0
+    if node.get("Relation Name") == "statuses":
+        loops = node.get("Actual Loops", 1)
+        own = (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)) * loops
+    return own + sum(_statuses_rows_read(child) for child in node.get("Plans", []))
+
+
+async def test_a_rare_tags_page_reads_only_its_own_statuses(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    """A tag used once, on the oldest of 30,000 public statuses: its page is looked up from
+    the tag's index, not found by checking every newer status for the tag."""
+    viewer, token = await user_with_token(app, "viewer")
+    await _seed(app, viewer.id)
+    async with app.state.engines.db.transaction() as session:
+        oldest = (
+            await session.execute(
+                select(func.min(Status.id)).where(Status.visibility == Visibility.PUBLIC)
+            )
+        ).scalar_one()
+        tag_id = new_id()
+        await session.execute(insert(Tag), [{"id": tag_id, "name": "rare", "name_key": "rare"}])
+        await session.execute(insert(StatusTag), [{"status_id": oldest, "tag_id": tag_id}])
+    with capturing(app) as seen:
+        response = await client.get("/api/v1/timelines/tag/rare", headers=auth(token))
+    assert response.status_code == 200, response.text
+    assert [status["id"] for status in response.json()] == [str(oldest)]
+    (page,) = _paged_reads(seen)
+    statement, parameters = page
+    async with app.state.engines.db.primary.connect() as connection:
+        if app.state.engines.db.is_sqlite:
+            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plan = "\n".join(str(row[-1]) for row in rows.all())
+            # The statuses are searched by id, one per id the tag's index lists.
+            assert re.search(r"SEARCH statuses USING .*\bid=\?\)", plan), plan
+            assert "LIST SUBQUERY" in plan, plan
+            return
+        result = await connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
+        )
+        raw = result.scalar_one()
+        document = json.loads(raw) if isinstance(raw, str) else raw
+        read = _statuses_rows_read(document[0]["Plan"])
+        assert read <= 10, json.dumps(document, indent=1)

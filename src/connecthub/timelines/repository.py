@@ -633,12 +633,20 @@ async def hashtag(
     none_of: Sequence[str],
     only_media: bool,
 ) -> list[Status]:
-    filters = [*_public_filters(viewer_id, only_media), _tagged(any_of)]
+    """The statuses are looked up from the tags' own index (`status_tags (tag_id,
+    status_id)`) rather than the tags checked on every status newest first: a rare tag's
+    page read every status older than its posts (12 ms on 5,000 statuses, growing with the
+    table). An unknown tag costs one lookup."""
+    keys = list(dict.fromkeys(name.lower() for name in any_of))
+    tag_ids = list((await session.execute(select(Tag.id).where(Tag.name_key.in_(keys)))).scalars())
+    if not tag_ids:
+        return []
+    tagged = select(StatusTag.status_id).where(StatusTag.tag_id.in_(tag_ids))
+    filters = [*_public_filters(viewer_id, only_media), Status.id.in_(tagged)]
     filters += [_tagged([name]) for name in all_of]
     if none_of:
         filters.append(~_tagged(none_of))
-    query = select(Status).where(*filters)
-    return await _page(session, query, page)
+    return await _page(session, select(Status).where(*filters), page)
 
 
 # Lists
