@@ -404,9 +404,8 @@ async def account_statuses(
     pinned: bool,
     tagged: str | None,
 ) -> list[Status]:
-    query = select(Status).where(
-        Status.account_id == account_id, access.readable_with_boosted(viewer_id)
-    )
+    readable = access.READABLE[viewer_id is not None]
+    query = select(Status).where(Status.account_id == account_id, readable)
     if pinned:
         query = query.join(
             StatusPin,
@@ -424,7 +423,8 @@ async def account_statuses(
         query = query.join(StatusTag, StatusTag.status_id == Status.id).join(
             Tag, (Tag.id == StatusTag.tag_id) & (Tag.name_key == tagged.lower())
         )
-    rows = list((await session.scalars(page.apply(query, Status.id))).all())
+    values = access.viewer_values(viewer_id)
+    rows = list((await session.scalars(page.apply(query, Status.id), values)).all())
     return page.newest_first(rows)
 
 
@@ -435,9 +435,11 @@ async def marked_statuses(
     query = (
         select(model.id, Status)
         .join(Status, Status.id == model.status_id)
-        .where(model.account_id == viewer_id, access.readable_with_boosted(viewer_id))
+        .where(model.account_id == viewer_id, access.READABLE[True])
     )
-    rows = [(row[0], row[1]) for row in (await session.execute(page.apply(query, model.id))).all()]
+    paged = page.apply(query, model.id)
+    values = access.viewer_values(viewer_id)
+    rows = [(row[0], row[1]) for row in (await session.execute(paged, values)).all()]
     return page.newest_first(rows)
 
 
