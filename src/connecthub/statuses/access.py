@@ -137,29 +137,28 @@ def not_muted_by(
 # reply, context …): its statements are built once, for a viewer (`viewer_id`) and for
 # nobody, with the ids bound (`status_id`, or the list `status_ids`). Building the
 # predicate anew for each request, and its cache key, cost ~1.5 ms of a 3 ms status read.
-_VIEWER = bindparam("viewer_id", type_=IdType)
+VIEWER = bindparam("viewer_id", type_=IdType)  # the viewer of a statement made once
 _ONE = bindparam("status_id", type_=IdType)
 _MANY = bindparam("status_ids", type_=IdType, expanding=True)
-
-
-def _by_id(columns: Any, keys: ColumnElement[bool]) -> dict[bool, Select[Any]]:
-    return {
-        signed_in: select(columns).where(
-            keys, readable_with_boosted(_VIEWER if signed_in else None)
-        )
-        for signed_in in (False, True)
-    }
 
 
 # `readable_with_boosted` made once for a viewer (`viewer_id` bound: `viewer_values`) and
 # for nobody, for the reads that add their own conditions around it (an account's statuses,
 # favourites, bookmarks): building it is most of what those statements cost to build.
-READABLE = {False: readable_with_boosted(None), True: readable_with_boosted(_VIEWER)}
+READABLE = {False: readable_with_boosted(None), True: readable_with_boosted(VIEWER)}
+# `readable_by` alone, the same way (a thread's replies, which are never boosts).
+READABLE_OWN = {False: readable_by(None), True: readable_by(VIEWER)}
 
 
 def viewer_values(viewer_id: int | None) -> dict[str, Any]:
     """The values a statement using `READABLE[viewer_id is not None]` runs with."""
     return {} if viewer_id is None else {"viewer_id": viewer_id}
+
+
+def _by_id(columns: Any, keys: ColumnElement[bool]) -> dict[bool, Select[Any]]:
+    return {
+        signed_in: select(columns).where(keys, readable) for signed_in, readable in READABLE.items()
+    }
 
 
 _ONE_READABLE = _by_id(Status, Status.id == _ONE)

@@ -370,12 +370,12 @@ async def descendants(session: AsyncSession, viewer_id: int | None, status: Stat
             Status.conversation_id == status.conversation_id,
             Status.id > status.id,
             Status.reblog_of_id.is_(None),
-            access.readable_by(viewer_id),
+            access.READABLE_OWN[viewer_id is not None],
         )
         .order_by(Status.id)
         .limit(CONTEXT_LIMIT)
     )
-    rows = list((await session.scalars(query)).all())
+    rows = list((await session.scalars(query, access.viewer_values(viewer_id))).all())
     children: dict[int, list[Status]] = {}
     for row in rows:
         if row.in_reply_to_id is not None:

@@ -36,12 +36,15 @@ from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType, dialect_of, id_list_rows, in_id_list
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.access import (
+    READABLE,
+    VIEWER,
     Moment,
     Viewer,
     exists_by_key,
     not_muted_by,
     readable_by,
     readable_with_boosted,
+    viewer_values,
 )
 from connecthub.statuses.entity_bytes import REF_COLUMNS, Ref
 from connecthub.statuses.models import Status, StatusTag, Tag, TagFollow, Visibility
@@ -49,8 +52,10 @@ from connecthub.statuses.serializers import flag_columns
 from connecthub.timelines.models import List, ListAccount, Marker, MarkerView
 
 
-async def _page(session: AsyncSession, query: Any, page: Page) -> list[Status]:
-    rows = list((await session.execute(page.apply(query, Status.id))).scalars())
+async def _page(
+    session: AsyncSession, query: Any, page: Page, values: dict[str, Any] | None = None
+) -> list[Status]:
+    rows = list((await session.execute(page.apply(query, Status.id), values)).scalars())
     return page.newest_first(rows)
 
 
@@ -594,25 +599,33 @@ def _author_not_limited() -> ColumnElement[bool]:
     return ~exists().where(author.id == Status.account_id, author.silenced_at.is_not(None))
 
 
-def _public_filters(viewer_id: int | None, only_media: bool) -> list[Any]:
+@functools.cache
+def _public_filters(signed_in: bool, only_media: bool) -> tuple[Any, ...]:
+    """The public feeds' conditions, made once: the viewer (`viewer_id`) and the moment
+    mutes are judged at (`now`) bound (`_public_values`)."""
     filters: list[Any] = [
         Status.visibility == Visibility.PUBLIC,
         Status.reblog_of_id.is_(None),
-        readable_with_boosted(viewer_id),
+        READABLE[signed_in],
         _author_not_limited(),
     ]
-    if viewer_id is not None:
-        filters.append(not_muted_by(viewer_id, Status.account_id))
+    if signed_in:
+        now = bindparam("now", type_=DateTime(timezone=True))
+        filters.append(not_muted_by(VIEWER, Status.account_id, now))
     if only_media:
         filters.append(Status.has_media.is_(True))
-    return filters
+    return tuple(filters)
+
+
+def _public_values(viewer_id: int | None) -> dict[str, Any]:
+    return {} if viewer_id is None else {**viewer_values(viewer_id), "now": utcnow()}
 
 
 async def public(
     session: AsyncSession, viewer_id: int | None, page: Page, *, only_media: bool
 ) -> list[Status]:
-    query = select(Status).where(*_public_filters(viewer_id, only_media))
-    return await _page(session, query, page)
+    query = select(Status).where(*_public_filters(viewer_id is not None, only_media))
+    return await _page(session, query, page, _public_values(viewer_id))
 
 
 def _tagged(names: Sequence[str]) -> Any:
@@ -642,11 +655,11 @@ async def hashtag(
     if not tag_ids:
         return []
     tagged = select(StatusTag.status_id).where(StatusTag.tag_id.in_(tag_ids))
-    filters = [*_public_filters(viewer_id, only_media), Status.id.in_(tagged)]
+    filters = [*_public_filters(viewer_id is not None, only_media), Status.id.in_(tagged)]
     filters += [_tagged([name]) for name in all_of]
     if none_of:
         filters.append(~_tagged(none_of))
-    return await _page(session, select(Status).where(*filters), page)
+    return await _page(session, select(Status).where(*filters), page, _public_values(viewer_id))
 
 
 # Lists
