@@ -92,13 +92,17 @@ test-fast: bytecode
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not slow"
 
 # The visibility machine's long run: VISIBILITY_EXAMPLES more examples (300 unless set) from
-# a random VISIBILITY_SEED, printed so a failure can be run again with the same seed.
+# a random VISIBILITY_SEED, printed so a failure can be run again with the same seed. Its
+# parts run 20-60 s each on PostgreSQL, so the suite's 20 s stack dump (faulthandler_timeout)
+# fired on every run; dumping a thread while it runs once crashed a worker ("node down",
+# a frame read as `File ???`): here the dump waits until just before the 120 s timeout.
 test-visibility-long: bytecode
 	@seed=$${VISIBILITY_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "visibility machine: VISIBILITY_SEED=$$seed"; \
 	VISIBILITY_SEED=$$seed VISIBILITY_EXAMPLES=$${VISIBILITY_EXAMPLES:-300} \
 	VISIBILITY_PARTS=$${VISIBILITY_PARTS:-12} \
-	$(VENV)/bin/pytest -n auto tests/statuses/test_visibility_invariant.py::test_visibility_invariant
+	$(VENV)/bin/pytest -n auto -o faulthandler_timeout=110 \
+	  tests/statuses/test_visibility_invariant.py::test_visibility_invariant
 
 # The same suite on PostgreSQL and Redis (see README: Running on PostgreSQL and Redis).
 test-distributed: bytecode
