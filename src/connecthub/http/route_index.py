@@ -6,7 +6,7 @@ routers the app includes one after another, each trying its own routes with the 
 routing context set and restored around every one, and the router that matches runs its
 search again to handle the request. A route late in that order paid for all of it: 28 µs
 to route `GET /api/v1/instance`, 106 µs for `GET /api/v1/statuses/{id}`, 0.7 ms for an
-admin route, 1.4 ms for a miss (docs/benchmarks.md, "Routing by leading segments").
+admin route, 1.6 ms for a miss (docs/benchmarks.md, "Routing by leading segments").
 
 `RouteIndex` sits where FastAPI's router dispatches (`app.router.middleware_stack`). It
 lists every route FastAPI would try, in FastAPI's order, each under the literal segments
@@ -14,9 +14,10 @@ its path pattern begins with (up to three). A request's candidates are the route
 under a prefix of its own path's segments — a superset of those whose pattern can match,
 in the same order — and each is asked `matches` exactly as FastAPI asks it. The first full
 match, when it is an API route, is handled as FastAPI's included routers hand it over
-(form limits, routing context, `route` in the scope). Everything else — no full match (a
-404, a 405), another kind of route first, a WebSocket, a root path — goes to FastAPI's own
-dispatch, which decides as it always did.
+(form limits, routing context, `route` in the scope). A request no route matches at all
+goes straight to the router's default (the 404, or the trailing-slash redirect). Everything
+else — a match but for the method (a 405), another kind of route first (`/openapi.json`),
+a WebSocket, a root path — goes to FastAPI's own dispatch, which decides as it always did.
 
 It leans on FastAPI internals (the included-router types and the scope helpers they use);
 the lock file pins FastAPI, and tests/http/test_route_index.py holds every route's choice
