@@ -10,8 +10,9 @@ database per run, so writes never change the kept one.
 warmed for 3 s, then loaded for `--seconds` with `wrk -t1 -c16`, the community's tokens
 rotated per request; the server's CPU (utime + stime from /proc) over the run divided by
 the requests answered is printed with the rate and the non-2xx count. `--before SRC` runs
-the same paths first on the source tree SRC (`git archive <commit> src migrations | tar -x -C /tmp/old`)
-and prints both, round after round (`--rounds`). Loopback only; everything stops by itself.
+the same paths first on the source tree SRC (`git archive <commit> src migrations | tar -x
+-C /tmp/old`) and prints both, round after round (`--rounds`). Loopback only; everything
+stops by itself.
 """
 
 from __future__ import annotations
