@@ -26,6 +26,7 @@ from tests.ops.test_metrics import sample
 from tests.servers import InProcessServer, start_inprocess_server
 from tests.support import probe
 from tests.support.redis_server import RedisProcess
+from tests.support.server_processes import cpu_seconds, fork_servers, server_processes
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -211,23 +212,6 @@ def test_the_liveness_port_answers_while_the_main_port_is_flooded(test_env: Test
 # --- several processes --------------------------------------------------------------------
 
 
-def server_processes(parent: int) -> set[int]:
-    """The pids of the server processes `serve` supervises (spawned by multiprocessing)."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) != parent:
-                continue
-            if b"multiprocessing.spawn" in (entry / "cmdline").read_bytes():
-                pids.add(int(entry.name))
-        except (OSError, IndexError, ValueError):
-            continue  # exited meanwhile
-    return pids
-
-
 def log_events(server: LiveServer, event: str, **fields: Any) -> list[dict[str, Any]]:
     found = []
     for line in server.logs().splitlines():
@@ -250,7 +234,7 @@ def start_supervised(test_env: TestEnv, redis_url: str, **environ: str) -> LiveS
     )
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     try:
-        # Two workers import the app side by side on a shared machine: be patient.
+        # The fork server imports the app before the first process: be patient on a busy machine.
         wait_until(
             lambda: process.poll() is None and len(log_events(server, "server.process_ready")) == 2,
             "the two server processes did not start",
@@ -306,6 +290,10 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
             "the replacement did not start serving",
             seconds=240,
         )
+        # Forked from the fork server, which imported the app once: the replacement did not
+        # import it again (a spawned one spent about what the import costs).
+        (fork_server,) = fork_servers(supervisor)
+        assert cpu_seconds(replacement) < cpu_seconds(fork_server) / 2
 
         # With the other original process stopped, only the replacement can answer.
         os.kill(second, signal.SIGSTOP)
@@ -334,6 +322,52 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
             os.kill(stopped, signal.SIGCONT)
         stop_process(server.process)
     assert server.process.returncode == 0, server.logs()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_killed_fork_server_leaves_its_processes_serving_and_supervised(
+    test_env: TestEnv, own_redis: RedisProcess
+) -> None:
+    """The fork server is the server processes' parent: killed, it can no longer tell their
+    exits. They go on serving, the supervisor does not take them for exited (it replaced
+    them and left them running unsupervised), still replaces one that dies, from a new
+    fork server, and stops them all when it stops."""
+    server = start_supervised(test_env, own_redis.url)
+    supervisor = server.process.pid
+    originals = sorted(server_processes(supervisor))
+    try:
+        (fork_server,) = fork_servers(supervisor)
+        os.kill(fork_server, signal.SIGKILL)
+        wait_until(lambda: not fork_servers(supervisor), "the fork server was not reaped")
+        time.sleep(3)  # several of the supervisor's looks
+        assert log_events(server, "server.process_exited") == []
+        assert all(Path(f"/proc/{pid}").exists() for pid in originals)
+        for _ in range(4):
+            response = httpx.get(
+                f"{server.url}/api/v1/instance", headers={"Connection": "close"}, timeout=30
+            )
+            assert response.status_code == 200
+
+        first = originals[0]
+        os.kill(first, signal.SIGKILL)
+        (started,) = wait_until(
+            lambda: log_events(server, "server.process_started", replaces=first),
+            "no replacement started",
+        )
+        wait_until(
+            lambda: log_events(server, "server.process_ready", pid=started["pid"]),
+            "the replacement did not start serving",
+            seconds=240,
+        )
+        assert server_processes(supervisor) == {started["pid"]}  # the new fork server's
+    finally:
+        stop_process(server.process)
+    wait_until(
+        lambda: not any(Path(f"/proc/{pid}").exists() for pid in originals),
+        "a server process outlived its supervisor",
+        seconds=30,
+    )
 
 
 @pytest.mark.slow

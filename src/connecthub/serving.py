@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import multiprocessing
+import os
 import pickle
+import select
 import signal
 import sys
 import time
@@ -18,6 +21,7 @@ from typing import Any
 
 import structlog
 import uvicorn
+from uvicorn._subprocess import subprocess_started
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
@@ -588,13 +592,41 @@ def exit_reason(exit_code: int | None) -> str:
     return f"exited with code {exit_code}"
 
 
+# Server processes are forked from multiprocessing's fork server, a clean process that
+# imported these modules once, rather than spawned (uvicorn's way): each spawned process
+# imported the app again (~2.5 CPU-s, seconds of wall), at start and for every replacement
+# of one that died or hung. A fork copies no thread, socket or open connection of the
+# supervisor: the fork server is a fresh interpreter started by the supervisor, with its
+# environment, before the first server process (ADR 0056).
+_FORK_SERVER = multiprocessing.get_context("forkserver")
+_FORK_SERVER.set_forkserver_preload(["connecthub.app", "connecthub.serving"])
+
+
 class ServerProcess(Process):
     """uvicorn's server process, with the heartbeat its event loop stamps (shared memory the
-    supervisor reads: `Supervisor.liveness`, and a stalled loop is killed)."""
+    supervisor reads: `Supervisor.liveness`, and a stalled loop is killed), forked from the
+    fork server above.
+
+    The fork server is the processes' parent and tells the supervisor of each exit; were it
+    killed, multiprocessing would call every process it forked exited (code 255) while they
+    still served, and a process "replaced" that way would be left running without a
+    supervisor. So whether the process runs, and the signals sent to it, go through a pidfd
+    of its own (Linux): true after the fork server is gone, and never to a reused pid."""
 
     def __init__(self, config: uvicorn.Config, sockets: list[socket]) -> None:
-        self.heartbeat = Heartbeat()  # before the process is spawned: it goes with it
+        self.heartbeat = Heartbeat()  # before the process is started: it goes with it
         super().__init__(config, sockets)
+        # uvicorn made a spawning process (not started yet); the same call, forked instead.
+        self.process = _FORK_SERVER.Process(  # type: ignore[assignment]
+            target=subprocess_started,
+            kwargs={
+                "config": config,
+                "target": self.target,
+                "sockets": sockets,
+                "stdin_fileno": None,
+            },
+        )
+        self._pidfd: int | None = None
 
     @property
     def server(self) -> uvicorn.Server:
@@ -602,9 +634,48 @@ class ServerProcess(Process):
             self._server = HeartbeatServer(self.config, self.heartbeat)
         return self._server
 
+    def start(self) -> None:
+        self.process.start()
+        assert self.process.pid is not None
+        with contextlib.suppress(ProcessLookupError):  # exited already
+            self._pidfd = os.pidfd_open(self.process.pid)
+
+    def is_running(self) -> bool:
+        if self._pidfd is None:
+            return self.process.is_alive()
+        return not select.select([self._pidfd], [], [], 0)[0]  # readable once it has exited
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def join(self) -> None:
+        if self._pidfd is not None:
+            select.select([self._pidfd], [], [])
+            os.close(self._pidfd)
+            self._pidfd = None
+        self.process.join()  # its exit code, when the fork server could tell it
+
+    def _signal(self, number: int) -> None:
+        if self._pidfd is None:  # exited before it could be opened
+            super().kill()
+            return
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(self._pidfd, number)
+        self.parent_conn.close()
+        self.child_conn.close()
+
 
 def _loop_age(process: Process) -> float | None:
     return process.heartbeat.age() if isinstance(process, ServerProcess) else None
+
+
+def _running(process: Process) -> bool:
+    return (
+        process.is_running() if isinstance(process, ServerProcess) else process.process.is_alive()
+    )
 
 
 class Supervisor(Multiprocess):
@@ -711,7 +782,7 @@ class Supervisor(Multiprocess):
                 if now >= watch.restart_at:
                     self._replace(slot, process)
                 continue
-            if not process.process.is_alive():
+            if not _running(process):
                 self._exited(slot, process, watch, now, killed_for=None)
                 continue
             watch.exchange(process, now)

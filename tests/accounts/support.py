@@ -98,6 +98,16 @@ def next_totp(secret: str) -> str:
     return pyotp.TOTP(secret).at(time.time() + 30)
 
 
+def previous_totp(secret: str) -> str:
+    """The code of the step before the current one (so the current one stays unused),
+    taken at least 2 s before the step ends: across that boundary before the server checked
+    it, it was two steps old and refused (a failure seen once in a parallel run)."""
+    left = 30 - time.time() % 30
+    if left < 2:
+        time.sleep(left + 0.05)
+    return pyotp.TOTP(secret).at(time.time() - 30)
+
+
 async def csrf(client: httpx.AsyncClient, path: str) -> str:
     page = await client.get(path)
     assert page.status_code == 200, page.text

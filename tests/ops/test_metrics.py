@@ -19,6 +19,7 @@ from connecthub.ops import metrics
 from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
 from tests.support import probe
 from tests.support.redis_server import RedisProcess
+from tests.support.server_processes import environment, server_processes
 
 METRIC_NAMES = (
     "connecthub_http_requests_total",
@@ -124,29 +125,14 @@ def test_gathered_latencies_are_written_as_observe_writes_them() -> None:
     assert sample(text, "connecthub_http_requests_total", status="200", **labels) == len(values)
 
 
-def worker_environments(pid: int) -> list[dict[str, str]]:
-    """The environment of each worker process that uvicorn (`pid`) spawned."""
-    environments = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # The parent pid is the second field after the parenthesised command name.
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if parent != pid:
-                continue
-            if b"multiprocessing.spawn" not in (entry / "cmdline").read_bytes():
-                continue
-            raw = (entry / "environ").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue  # exited meanwhile
-        pairs = [item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item]
-        environments.append({key.decode(): value.decode() for key, value in pairs})
-    return environments
+def worker_environments(supervisor: int) -> list[dict[str, str]]:
+    """The environment of each server process `serve` (`supervisor`) runs."""
+    found = (environment(pid) for pid in server_processes(supervisor))
+    return [env for env in found if env is not None]
 
 
 def start_two_workers(test_env: Any, redis_url: str) -> LiveServer:
-    """`start_server`, more patient: two workers import the app side by side."""
+    """`start_server`, with two server processes and as patient."""
     port = free_port()
     log_path = test_env.workdir / f"server-{port}.log"
     process = subprocess.Popen(

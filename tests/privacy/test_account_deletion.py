@@ -3,7 +3,6 @@ what vanishes at once, and what the erasure job leaves behind on every engine.""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pyotp
@@ -15,7 +14,7 @@ from connecthub.privacy.models import Consent
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.models import Bookmark, Favourite, PollVote, Status
 from connecthub.timelines.models import List, ListAccount, Marker
-from tests.accounts.support import api_sign_up
+from tests.accounts.support import api_sign_up, previous_totp
 from tests.factories import DEFAULT_PASSWORD, password_grant, register_oauth_app
 from tests.media import files
 from tests.media.support import key_of, upload
@@ -79,8 +78,7 @@ async def test_with_two_factor_a_code_is_needed_too(app: Any, client: Any) -> No
     totp = pyotp.TOTP(begun["secret"])
     confirm = await client.post(
         "/api/v1/connecthub/two_factor/confirm",
-        # The step before: now() stays unused.
-        data={"code": totp.at(time.time() - 30), "password": DEFAULT_PASSWORD},
+        data={"code": previous_totp(begun["secret"]), "password": DEFAULT_PASSWORD},
         headers=auth(token),
     )
     assert confirm.status_code == 200, confirm.text

@@ -42,7 +42,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -57,6 +56,7 @@ from tests import conftest
 from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
 from tests.engines import postgres_server_url
 from tests.support.redis_server import RedisProcess
+from tests.support.server_processes import server_processes
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [
@@ -77,7 +77,7 @@ RELAYS_CUT_OFF = 2  # Redis is cut off again until this many committed posts cou
 CUT_SECONDS = 1.5  # Redis stays cut off until a committed post could not relay, or this long
 ATTEMPTS = 4  # a post is sent this many times (same Idempotency-Key) before it is given up
 CONVERGENCE_SECONDS = 30.0
-START_SECONDS = 120.0  # two server workers import side by side on a busy machine
+START_SECONDS = 120.0  # the fork server imports the app first, on a busy machine
 PAGE = 40  # Mastodon's largest home page
 
 
@@ -97,20 +97,6 @@ class Ledger:
 
 
 # --- processes ---------------------------------------------------------------------------
-
-
-def spawned_workers(pid: int) -> list[int]:
-    """The server worker processes uvicorn (`pid`) runs (its resource tracker left out)."""
-    workers = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):  # exited meanwhile
-            # The parent pid is the second field after the parenthesised command name.
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if parent == pid and b"spawn_main" in (entry / "cmdline").read_bytes():
-                workers.append(int(entry.name))
-    return workers
 
 
 class Cluster:
@@ -163,7 +149,7 @@ class Cluster:
         worker.wait(timeout=15)
 
     def server_workers(self) -> list[int]:
-        return spawned_workers(self.server.process.pid)
+        return sorted(server_processes(self.server.process.pid))
 
     async def wait_ready(self) -> None:
         deadline = time.monotonic() + START_SECONDS

@@ -20,6 +20,7 @@ Every domain router that answers with entities is built with `route_class=Entity
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Sequence
 from typing import Any
@@ -88,7 +89,7 @@ def document_entities(document: dict[str, Any], routes: Sequence[BaseRoute]) -> 
             title = f"Response_{code}_{context.unique_id}".replace("_", " ").title()
             answers.append((answer, title, annotation))
     components = document.setdefault("components", {}).setdefault("schemas", {})
-    adapters = {annotation: TypeAdapter(annotation) for _, _, annotation in answers}
+    adapters = {annotation: _adapter(annotation) for _, _, annotation in answers}
     schemas, definitions = TypeAdapter.json_schemas(
         [(annotation, "serialization", adapter) for annotation, adapter in adapters.items()],
         ref_template=REF_TEMPLATE,
@@ -103,6 +104,13 @@ def document_entities(document: dict[str, Any], routes: Sequence[BaseRoute]) -> 
         json_content["schema"] = {**json_content.get("schema", {}), **schema}
     components.update(definitions.get("$defs", {}))
     document["components"]["schemas"] = dict(sorted(components.items()))
+
+
+@functools.cache
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    """One adapter per type for the process: building them was ~70 % of a document's ~1.3
+    CPU-s, paid by every app whose document was asked for (each test's app, in tests)."""
+    return TypeAdapter(annotation)
 
 
 def _naming_around(taken: set[str]) -> type[GenerateJsonSchema]:

@@ -29,14 +29,15 @@ _MAX_REQUEST_BYTES = 8192
 
 class Heartbeat:
     """When an event loop last turned (`time.monotonic()`, system-wide on Linux, so a
-    supervising process reads its children's). Shared memory: a server process spawned by
+    supervising process reads its children's). Shared memory: a server process started by
     the supervisor gets it when it starts, and stamps it without a system call."""
 
     __slots__ = ("_stamp",)
 
     def __init__(self) -> None:
-        # 0.0: not serving yet. A spawn-context value, as the supervisor spawns its servers.
-        self._stamp: Any = get_context("spawn").RawValue("d", 0.0)
+        # 0.0: not serving yet. Made in the context the supervisor starts its servers with
+        # (serving.py: forked from the fork server).
+        self._stamp: Any = get_context("forkserver").RawValue("d", 0.0)
 
     def beat(self) -> None:
         self._stamp.value = time.monotonic()
