@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from tests.engines import (
 from tests.schemas.checking import CheckedApp, take_violations
 from tests.servers import InProcessServer, free_port, start_inprocess_server
 from tests.support import compiled_statements, scheduling, tally
+from tests.support.forked_command import ForkedCommand, kill_left_running
 from tests.support.redis_server import RedisProcess
 
 if TYPE_CHECKING:  # the app and its libraries are imported where used: see tests/engines.py
@@ -211,13 +212,28 @@ def client(app_and_client: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClie
 
 
 def connecthub_command(*args: str) -> list[str]:
+    """A new interpreter running the command (what the forked ones below do not show)."""
     return [sys.executable, "-m", "connecthub", *args]
+
+
+def start_connecthub(
+    *args: str, env: Mapping[str, str], output: Path, cwd: Path | None = None
+) -> ForkedCommand:
+    """`connecthub <args>` as a process of its own, forked from a process that imported the
+    app once (tests/support/forked_command.py), its stdout and stderr appended to `output`."""
+    return ForkedCommand(args, env=env, output=output, cwd=cwd)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_command_left_running() -> Iterator[None]:
+    yield
+    kill_left_running()
 
 
 @dataclass
 class LiveServer:
     url: str
-    process: subprocess.Popen[bytes]
+    process: ForkedCommand
     log_path: Path
 
     def logs(self) -> str:
@@ -233,11 +249,8 @@ def start_server(env: TestEnv, *args: str, port: int | None = None, **environ: s
     # The address clients use: links and URLs the server emits are built from it.
     environ.setdefault("LOCAL_DOMAIN", f"127.0.0.1:{port}")
     log_path = env.workdir / f"server-{port}.log"
-    process = subprocess.Popen(
-        connecthub_command("serve", "--port", str(port), *args),
-        env=env.environ(**environ),
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
+    process = start_connecthub(
+        "serve", "--port", str(port), *args, env=env.environ(**environ), output=log_path
     )
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     # Generous: on a shared 2-core machine under load, imports alone can take a minute.
@@ -253,7 +266,7 @@ def start_server(env: TestEnv, *args: str, port: int | None = None, **environ: s
     raise RuntimeError(f"server did not become ready:\n{server.logs()}")
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes] | ForkedCommand) -> None:
     if process.poll() is None:
         process.terminate()
         try:

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ import pytest
 from fastapi import FastAPI
 
 from connecthub.serving import _Watch, exit_reason
-from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
+from tests.conftest import LiveServer, free_port, start_connecthub, stop_process
 from tests.ops.test_metrics import sample
 from tests.servers import InProcessServer, start_inprocess_server
 from tests.support import probe
@@ -226,12 +225,10 @@ def log_events(server: LiveServer, event: str, **fields: Any) -> list[dict[str, 
 def start_supervised(test_env: TestEnv, redis_url: str, **environ: str) -> LiveServer:
     port = free_port()
     log_path = test_env.workdir / f"server-{port}.log"
-    process = subprocess.Popen(
-        connecthub_command("serve", "--port", str(port), "--workers", "2"),
-        env=test_env.environ(REDIS_URL=redis_url, LOG_LEVEL="info", **environ),
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    process = start_connecthub(
+        "serve", "--port", str(port), "--workers", "2",
+        env=test_env.environ(REDIS_URL=redis_url, LOG_LEVEL="info", **environ), output=log_path,
+    )  # fmt: skip
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     try:
         # The fork server imports the app before the first process: be patient on a busy machine.

@@ -3,12 +3,11 @@ the model, scores the post and files the system report."""
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import connecthub_command, stop_process
+from tests.conftest import start_connecthub, stop_process
 from tests.detection.support import OFFENSIVE, report, verdicts, wait_for_verdicts
 from tests.engines import redis_url
 from tests.social_factories import post_status, user_with_token
@@ -29,12 +28,10 @@ async def test_a_worker_process_reports_an_offensive_post(
         status = await post_status(client, token, OFFENSIVE)
         assert await verdicts(app, author.id) == []  # the web process scores nothing
 
-        worker = subprocess.Popen(
-            connecthub_command("worker", "--concurrency", "2"),
-            env=test_env.environ(REDIS_URL=QUEUE_REDIS_URL),
-            stdout=log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        worker = start_connecthub(
+            "worker", "--concurrency", "2",
+            env=test_env.environ(REDIS_URL=QUEUE_REDIS_URL), output=log_path,
+        )  # fmt: skip
         try:
             # A fresh process: imports, then the model on its first job (slow on a busy machine).
             [verdict] = await wait_for_verdicts(app, author.id, seconds=180)

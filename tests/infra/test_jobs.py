@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 
 from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobRequest, QueueStats
-from tests.conftest import connecthub_command, free_port, stop_process
+from tests.conftest import connecthub_command, free_port, start_connecthub, stop_process
 from tests.engines import redis_url
 from tests.infra.sample_tasks import FIXED, RUNS, sample_keys
 
@@ -356,12 +356,8 @@ class WorkerProcess:
             PYTHONUNBUFFERED="1",
             **environ,
         )
-        self.process = subprocess.Popen(
-            connecthub_command("worker", "--concurrency", "2"),
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=self.log_path.open("wb"),
-            stderr=subprocess.STDOUT,
+        self.process = start_connecthub(
+            "worker", "--concurrency", "2", env=env, output=self.log_path, cwd=REPO_ROOT
         )
 
     def logs(self) -> str:

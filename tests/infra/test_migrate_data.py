@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.cli_runner import run_cli
-from tests.conftest import connecthub_command
+from tests.conftest import start_connecthub
 from tests.engines import postgres_server_url
 from tests.infra.migrate_data_support import (
     Embedded,
@@ -137,14 +137,10 @@ async def test_killed_halfway_it_resumes_and_a_corrupted_row_is_named(
 
     # A real process, killed (SIGKILL) once a table is partly copied.
     log = test_env.workdir / "first-run.log"
-    process = subprocess.Popen(
-        connecthub_command(
-            "migrate-data", "--from", embedded.url, "--to", test_env.database_url,
-            "--batch-size", "10", "--pause", "0.5",
-        ),
-        env=test_env.environ(),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
+    process = start_connecthub(
+        "migrate-data", "--from", embedded.url, "--to", test_env.database_url,
+        "--batch-size", "10", "--pause", "0.5",
+        env=test_env.environ(), output=log,
     )  # fmt: skip
     try:
         partial = await _wait_for_partial_table(test_env, embedded, process)

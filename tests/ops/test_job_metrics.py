@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ import pytest
 from connecthub.infra.engines import Engines
 from connecthub.ops import metrics
 from connecthub.ops.metrics_server import MetricsServer
-from tests.conftest import connecthub_command, free_port, stop_process
+from tests.conftest import free_port, start_connecthub, stop_process
 from tests.infra.test_jobs import JOB_REDIS_URL, forget_prefix, wait_until
 from tests.ops.test_metrics import sample
 from tests.support import probe
@@ -115,12 +114,7 @@ def test_the_worker_serves_its_own_metrics_and_sweeps(test_env: TestEnv) -> None
         WORKER_METRICS_PORT=str(port),
         JOBS_SWEEP_INTERVAL_SECONDS="0.2",
     )
-    worker = subprocess.Popen(
-        connecthub_command("worker", "--concurrency", "1"),
-        env=environ,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    worker = start_connecthub("worker", "--concurrency", "1", env=environ, output=log_path)
     try:
         asyncio.run(_failing_job(test_env))
         deadline = time.monotonic() + 120

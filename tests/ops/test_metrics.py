@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from connecthub.ops import metrics
-from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
+from tests.conftest import LiveServer, free_port, start_connecthub, stop_process
 from tests.support import probe
 from tests.support.redis_server import RedisProcess
 from tests.support.server_processes import environment, server_processes
@@ -135,12 +134,10 @@ def start_two_workers(test_env: Any, redis_url: str) -> LiveServer:
     """`start_server`, with two server processes and as patient."""
     port = free_port()
     log_path = test_env.workdir / f"server-{port}.log"
-    process = subprocess.Popen(
-        connecthub_command("serve", "--port", str(port), "--workers", "2"),
-        env=test_env.environ(REDIS_URL=redis_url),
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    process = start_connecthub(
+        "serve", "--port", str(port), "--workers", "2",
+        env=test_env.environ(REDIS_URL=redis_url), output=log_path,
+    )  # fmt: skip
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:

@@ -3,12 +3,11 @@ encrypts and sends the push (the request never does)."""
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import connecthub_command, stop_process
+from tests.conftest import start_connecthub, stop_process
 from tests.engines import redis_url
 from tests.push.support import Device, PushService
 from tests.push.test_delivery import subscribe
@@ -38,14 +37,13 @@ async def test_a_worker_process_sends_the_push(test_env: TestEnv, app_factory: A
             await post_status(client, bob_token, "@alice from the worker")
             assert service.none_waiting()  # nothing sent by the web process itself
 
-            worker = subprocess.Popen(
-                connecthub_command("worker", "--concurrency", "2"),
+            worker = start_connecthub(
+                "worker", "--concurrency", "2",
                 env=test_env.environ(
                     REDIS_URL=QUEUE_REDIS_URL, PUSH_ENDPOINT_TEST_HOSTS=TEST_HOSTS
                 ),
-                stdout=log_path.open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+                output=log_path,
+            )  # fmt: skip
             try:
                 payload = device.decrypt(await service.next())
                 await settle(app)

@@ -37,7 +37,6 @@ import contextlib
 import itertools
 import os
 import signal
-import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -53,8 +52,9 @@ from connecthub.infra.engines import Engines
 from connecthub.oauth.tokens import issue_token
 from connecthub.statuses.models import Status
 from tests import conftest
-from tests.conftest import LiveServer, connecthub_command, free_port, stop_process
+from tests.conftest import LiveServer, free_port, start_connecthub, stop_process
 from tests.engines import postgres_server_url
+from tests.support.forked_command import ForkedCommand
 from tests.support.redis_server import RedisProcess
 from tests.support.server_processes import server_processes
 from tests.support.tcp_proxy import TcpProxy
@@ -117,31 +117,23 @@ class Cluster:
         port = free_port()
         self.environ["LOCAL_DOMAIN"] = f"127.0.0.1:{port}"
         self.server = self._start_server(port)
-        self.workers: list[subprocess.Popen[bytes]] = []
+        self.workers: list[ForkedCommand] = []
         self.start_worker()
-
-    def _log(self, name: str) -> Any:
-        return (self.env.workdir / name).open("ab")
 
     def _start_server(self, port: int) -> LiveServer:
         log_path = self.env.workdir / "server.log"
-        process = subprocess.Popen(
-            connecthub_command("serve", "--port", str(port), "--workers", "2"),
-            env=self.environ,
-            stdout=self._log("server.log"),
-            stderr=subprocess.STDOUT,
+        process = start_connecthub(
+            "serve", "--port", str(port), "--workers", "2", env=self.environ, output=log_path
         )
         return LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
 
     def start_worker(self) -> None:
         self.workers.append(
-            subprocess.Popen(
-                connecthub_command("worker", "--concurrency", "4"),
-                env=self.environ,
-                stdout=self._log("worker.log"),
-                stderr=subprocess.STDOUT,
+            start_connecthub(
+                "worker", "--concurrency", "4",
+                env=self.environ, output=self.env.workdir / "worker.log",
             )
-        )
+        )  # fmt: skip
 
     def kill_worker(self) -> None:
         worker = self.workers[-1]

@@ -26,10 +26,11 @@ from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.scheduled.models import ScheduledStatus
 from connecthub.scheduled.service import PUBLISH_JOB, publish_job_id
-from tests.conftest import TestEnv, connecthub_command, stop_process
+from tests.conftest import TestEnv, start_connecthub, stop_process
 from tests.engines import postgres_server_url, redis_url
 from tests.scheduled.support import make_due, schedule, scheduled_count, statuses_of, wait_posted
 from tests.social_factories import user_with_token
+from tests.support.forked_command import ForkedCommand
 
 pytestmark = [
     pytest.mark.slow,
@@ -42,13 +43,10 @@ pytestmark = [
 DEADLINE_SECONDS = 120.0  # a worker process imports slowly on a busy machine; not a timing
 
 
-def _start_worker(env: TestEnv, name: str) -> subprocess.Popen[bytes]:
+def _start_worker(env: TestEnv, name: str) -> ForkedCommand:
     environ = env.environ(JOBS_VISIBILITY_TIMEOUT_SECONDS="3", PYTHONUNBUFFERED="1")
-    return subprocess.Popen(
-        connecthub_command("worker", "--concurrency", "2"),
-        env=environ,
-        stdout=(env.workdir / f"{name}.log").open("ab"),
-        stderr=subprocess.STDOUT,
+    return start_connecthub(
+        "worker", "--concurrency", "2", env=environ, output=env.workdir / f"{name}.log"
     )
 
 
