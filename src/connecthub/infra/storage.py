@@ -224,7 +224,7 @@ class S3Storage:
                         aws_secret_access_key=self._secret_access_key,
                         config=config,
                         # A plain-HTTP endpoint (a store on the same network) has no
-                        # certificate to verify; loading the CA bundle anyway cost ~70 ms of
+                        # certificate to verify; loading the CA bundle anyway cost ~25 ms of
                         # CPU per client (each test's app, in tests).
                         verify=False if _plain_http(self.endpoint) else None,
                     )
