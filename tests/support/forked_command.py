@@ -1,6 +1,6 @@
 """`connecthub` commands run as real processes forked from a fork server that imported the
 app once per test worker, instead of a new interpreter each: the import was ~2.5 CPU-s of
-every `serve` and `worker` a test started (22 in the suite). The process is still the
+every `serve` and `worker` a test started (about twenty in the suite). The process is still the
 command's own: its own pid, `cli.main` with the test's arguments and environment, its
 signals, exit code (-N when a signal ended it), stdout and stderr in a file; its atexit
 handlers run as a real interpreter's do at exit. What a fork cannot show — the installed
@@ -20,8 +20,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-# The modules every command imports; `serving` too (it sets the preload of the fork server
-# `serve --workers N` starts in its turn, which is then the command's own).
+# What the commands import. (A `serve --workers N` forked from here starts a fork server of
+# its own for its server processes, as it does in production: serving.py.)
 _CONTEXT = multiprocessing.get_context("forkserver")
 _PRELOAD = ["connecthub.app", "connecthub.cli", "connecthub.serving"]
 
