@@ -659,8 +659,11 @@ class ServerProcess(Process):
         self.process.join()  # its exit code, when the fork server could tell it
 
     def _signal(self, number: int) -> None:
-        if self._pidfd is None:  # exited before it could be opened
-            super().kill()
+        if self._pidfd is None:  # gone before it could be opened, or joined already
+            if number == signal.SIGKILL:
+                super().kill()
+            else:
+                super().terminate()
             return
         with contextlib.suppress(ProcessLookupError):
             signal.pidfd_send_signal(self._pidfd, number)
