@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from connecthub.timelines import home_pages
 from connecthub.timelines.feeds import RedisFeedStore, feed_store
+from connecthub.timelines.models import HOME_KIND
 from tests.social_factories import auth, post_status, user_with_token
 from tests.statuses.support import suspend
 from tests.support.queries import counting_queries
@@ -231,3 +234,110 @@ async def test_a_post_by_someone_not_on_the_kept_page_reaches_it(
     await settle(app)
     shown = [s["id"] for s in await page(client, alice_token)]
     assert shown == [from_carol["id"], from_bob["id"]]
+
+
+FIRST_PAGE = (None, None, None, 20)  # home_pages' key of the first page
+
+
+@contextmanager
+def busy(app: FastAPI) -> Iterator[None]:
+    """The process is rendering `BUSY_RENDERINGS` other viewers' pages meanwhile."""
+    making = app.state.engines.db.entity_cache.making
+    others = [(HOME_KIND, -n, FIRST_PAGE) for n in range(1, home_pages.BUSY_RENDERINGS + 1)]
+    for other in others:
+        making[other] = asyncio.Event()
+    try:
+        yield
+    finally:
+        for other in others:
+            making.pop(other).set()
+
+
+async def rendered_in_the_background(app: FastAPI) -> None:
+    cache = app.state.engines.db.entity_cache
+    for _ in range(200):
+        if not cache.refreshing:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("the page was not rendered again in the background")
+
+
+async def test_a_page_only_behind_is_answered_while_it_is_made_again(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """While a read renders a page, the others are answered the page as it was before a
+    status reached the home (as if the fan-out had taken that moment longer)."""
+    alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
+    carol, carol_token = await user_with_token(app, "carol")
+    await client.post(f"/api/v1/accounts/{carol.id}/follow", headers=auth(alice_token))
+    from_bob = await post_status(client, bob_token, "bob")
+    await settle(app)
+    before = await kept(client, alice_token)
+    assert [s["id"] for s in before] == [from_bob["id"]]
+
+    cache = app.state.engines.db.entity_cache
+    making = (HOME_KIND, alice.id, FIRST_PAGE)
+    rendering = cache.making[making] = asyncio.Event()  # a read rendering it meanwhile
+    from_carol = await post_status(client, carol_token, "carol")
+    await settle(app)
+    shown = await asyncio.wait_for(page(client, alice_token), timeout=5)
+    assert shown == before  # not a wait for the rendering
+    del cache.making[making]
+    rendering.set()
+    shown = await page(client, alice_token)  # the process is not busy: read afresh
+    assert [s["id"] for s in shown] == [from_carol["id"], from_bob["id"]]
+
+
+async def test_a_busy_process_answers_pages_behind_by_posts_or_counts_and_renders_them_again(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    _alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
+    carol, carol_token = await user_with_token(app, "carol")
+    await client.post(f"/api/v1/accounts/{carol.id}/follow", headers=auth(alice_token))
+    from_bob = await post_status(client, bob_token, "bob")
+    await settle(app)
+    before = await kept(client, alice_token)
+    with busy(app):
+        from_carol = await post_status(client, carol_token, "carol")
+        faved = await client.post(
+            f"/api/v1/statuses/{from_bob['id']}/favourite", headers=auth(carol_token)
+        )
+        assert faved.status_code == 200
+        await settle(app)
+        assert await page(client, alice_token) == before  # behind, answered at once
+        await rendered_in_the_background(app)
+        shown = await page(client, alice_token)  # kept by the background rendering
+    assert [s["id"] for s in shown] == [from_carol["id"], from_bob["id"]]
+    assert shown[1]["favourites_count"] == 1
+    assert shown[1]["account"]["statuses_count"] == 1
+    assert shown[0]["account"]["statuses_count"] == 1
+
+
+async def test_a_busy_process_never_answers_a_page_something_was_removed_from(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
+    carol, carol_token = await user_with_token(app, "carol")
+    await client.post(f"/api/v1/accounts/{carol.id}/follow", headers=auth(alice_token))
+    from_bob = await post_status(client, bob_token, "bob")
+    from_carol = await post_status(client, carol_token, "carol")
+    await settle(app)
+    await kept(client, alice_token)
+    with busy(app):
+        await post_status(client, bob_token, "bob again")  # a page only behind, then:
+        await settle(app)
+        blocked = await client.post(f"/api/v1/accounts/{alice.id}/block", headers=auth(carol_token))
+        assert blocked.status_code == 200
+        shown = [s["id"] for s in await page(client, alice_token)]
+        assert from_carol["id"] not in shown
+        assert len(shown) == 2
+
+        await kept(client, alice_token)
+        edited = await client.put(
+            f"/api/v1/statuses/{from_bob['id']}",
+            json={"status": "bob, edited"},
+            headers=auth(bob_token),
+        )
+        assert edited.status_code == 200, edited.text
+        shown_bob = [s for s in await page(client, alice_token) if s["id"] == from_bob["id"]]
+        assert "edited" in shown_bob[0]["content"]

@@ -34,6 +34,13 @@ filled from a read that raced one is refused, and copies live `NEAR_CACHE_SECOND
 A kind's generation key is copied even when absent (no bump yet), else no page could skip
 the round trip.
 
+Counters. A statement that changes only counters (a post counted on its author, a reply,
+a favourite or a boost counted on its status: `COUNTS_ONLY`, `record_update(counts=True)`)
+drops the shared entries as any change does, but marks their near copies stale instead of
+dropping them (`NearCache.mark_stale`): what was made from them then is behind by a count,
+not wrong, and a home page set aside as stale may still be answered while it is made again
+(timelines/home_pages.py). Fresh answers are never made from a marked copy.
+
 A session with uncommitted changes renders from its own rows, never through the shared
 cache; it keeps what it rendered in a memo of its own (`remembered`, `remember`), which
 the same change records drop, so a write path that renders one status for several
@@ -62,11 +69,19 @@ from connecthub.infra.near_cache import Held, NearCache
 log = structlog.get_logger(__name__)
 
 TTL_SECONDS = 600
+# The execution option of an UPDATE that changes counters only (see "Counters" above):
+# `statement.execution_options(**COUNTS_ONLY)`.
+_COUNTS_OPTION = "connecthub_counts_only"
+COUNTS_ONLY = {_COUNTS_OPTION: True}
 GENERATION_TTL_SECONDS = 7 * 86400
 # Waits before each retry of a failed invalidation (~30 s in all); then the TTL bounds it.
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 _PENDING = "connecthub.entity_cache.pending"
 _COMMITTED = "connecthub.entity_cache.committed"
+# Changes to counters only (`COUNTS_ONLY` statements, `record_update(counts=True)`): their
+# near copies are marked stale rather than dropped (see "Counters" above).
+_PENDING_COUNTS = "connecthub.entity_cache.pending_counts"
+_COMMITTED_COUNTS = "connecthub.entity_cache.committed_counts"
 _CACHE = "connecthub.entity_cache"
 _MEMO = "connecthub.entity_cache.memo"
 _FORGET = "connecthub.entity_cache.forget"
@@ -87,6 +102,9 @@ class _Tracked:
     # False: no rendering reads the kind (a value kept near, such as a home page), so a
     # session's uncommitted change to it does not stop that session's reads of the cache.
     rendering: bool = True
+    # A column an inserted row must have set for its insert to be recorded (None: every
+    # insert is): the rest only add to the kind's entry in a way another path tells of.
+    inserts_with: str | None = None
 
 
 _TRACKED: dict[str, tuple[_Tracked, ...]] = {}
@@ -95,12 +113,20 @@ _background: set[asyncio.Task[None]] = set()
 
 
 def track(
-    table: str, kind: str, column: str = "id", *, updates: bool = True, rendering: bool = True
+    table: str,
+    kind: str,
+    column: str = "id",
+    *,
+    updates: bool = True,
+    rendering: bool = True,
+    inserts_with: str | None = None,
 ) -> None:
     """Changes to `table` invalidate the `kind` entry whose id is the row's `column` (a
     table may feed several kinds). `updates=False`: UPDATE statements are not recorded;
-    `rendering=False`: no rendering reads the kind (see `_Tracked`)."""
-    _TRACKED[table] = (*_TRACKED.get(table, ()), _Tracked(kind, column, updates, rendering))
+    `rendering=False`: no rendering reads the kind; `inserts_with`: only inserts of rows
+    with that column set are recorded (see `_Tracked`)."""
+    tracked = _Tracked(kind, column, updates, rendering, inserts_with)
+    _TRACKED[table] = (*_TRACKED.get(table, ()), tracked)
     if not rendering:
         _NOT_RENDERED.add(kind)
 
@@ -139,6 +165,8 @@ class EntityCache:
         # Process-local values being made now, by key, set when done: a caller that would
         # make the same one waits instead (timelines/home_pages.py).
         self.making: dict[tuple[str, int, Any], asyncio.Event] = {}
+        # Those of them made in the background, no reader waiting (timelines/home_pages.py).
+        self.refreshing: set[tuple[str, int, Any]] = set()
         if near is not None:
             near.renew_from(cache.get_many)  # a generation not set is None on both sides
 
@@ -270,6 +298,11 @@ class EntityCache:
         under `keys` still; None otherwise."""
         return None if self.near is None else self.near.holds(keys, held)
 
+    def unchanged_near(self, keys: Sequence[str], held: Held) -> bool:
+        """No entry under `keys` changed since `held` was taken but for counters (their
+        copies marked stale, see "Counters" above); False without near copies."""
+        return self.near is not None and self.near.unchanged_since(keys, held.ticket)
+
     def ticket(self) -> tuple[int | None, int] | None:
         """Taken before reading what a process-local value (`keep_near`) is made from."""
         return None if self.near is None else self.near.ticket()
@@ -285,18 +318,31 @@ class EntityCache:
         value: Any,
         ticket: tuple[int | None, int] | None,
         depends: Sequence[str] = (),
+        stale_if_marked: bool = False,
     ) -> None:
         """Keep a value made in this process under an entry's key, near only (nothing goes
         to the shared cache): the kind's invalidations drop it in every process, and it is
         refused when its entry, or one of the near keys it was made from (`depends`), was
-        dropped since `ticket`."""
+        dropped since `ticket` (with `stale_if_marked`, set aside as stale when its entry
+        was only `stale_near`ed since: `NearCache.put`)."""
         if self.near is not None and ticket is not None:
-            self.near.put(_key(kind, entity_id), value, ticket, depends=depends)
+            key = _key(kind, entity_id)
+            self.near.put(key, value, ticket, depends=depends, stale_if_marked=stale_if_marked)
 
     async def drop_near(self, kind: str, ids: Sequence[int]) -> None:
         """Drop process-local values (`keep_near`) of these entries in every process."""
         if self.near is not None and ids:
             await self.near.invalidate([_key(kind, i) for i in ids])
+
+    async def stale_near(self, kind: str, ids: Sequence[int]) -> None:
+        """As `drop_near`, for values that only grew out of date (a home page a new post
+        reaches): each is set aside, answerable while it is made again (`held_stale`)."""
+        if self.near is not None and ids:
+            await self.near.mark_stale([_key(kind, i) for i in ids])
+
+    def held_stale(self, kind: str, entity_id: int) -> Any | None:
+        """A value `keep_near` kept that a `stale_near` set aside since (and nothing dropped)."""
+        return None if self.near is None else self.near.stale(_key(kind, entity_id))
 
     async def generation_near(self, kind: str) -> bytes | None:
         """The kind's generation as held near (read through once when not held), or None
@@ -315,10 +361,15 @@ class EntityCache:
         return held if isinstance(held, bytes) else None
 
     async def invalidate(
-        self, changes: Iterable[tuple[str, int | str]], *, forget: bool = False
+        self,
+        changes: Iterable[tuple[str, int | str]],
+        *,
+        forget: bool = False,
+        counts_only: bool = False,
     ) -> None:
         """Drop the entries `changes` name: marked (see above), or deleted outright when
-        `forget` (an erasure's, whose keys must not outlive the rows they name)."""
+        `forget` (an erasure's, whose keys must not outlive the rows they name); with
+        `counts_only` their near copies are marked stale instead of dropped."""
         keys: list[str] = []
         generations: list[str] = []
         for kind, entity_id in set(changes):
@@ -332,7 +383,9 @@ class EntityCache:
             await self.cache.delete(*keys)
         elif keys:
             await self.cache.invalidate(keys, TTL_SECONDS)
-        if self.near is not None and (keys or generations):
+        if self.near is not None and counts_only and keys and not generations:
+            await self.near.mark_stale(keys)
+        elif self.near is not None and (keys or generations):
             await self.near.invalidate(keys + generations)
 
     async def retire(self, kind: str) -> None:
@@ -343,17 +396,22 @@ class EntityCache:
         """Drop what `session`'s last commit changed (idempotent: each change once), now
         and, with read replicas, again a moment later. Never raises: a failed invalidation
         is retried in the background."""
-        changes = session.info.pop(_COMMITTED, None)
-        if not changes:
+        changes: set[tuple[str, int | str]] = session.info.pop(_COMMITTED, None) or set()
+        counts = (session.info.pop(_COMMITTED_COUNTS, None) or set()) - changes
+        if not changes and not counts:
             return
         forget = bool(session.info.get(_FORGET))
         try:
-            await self.invalidate(changes, forget=forget)
+            if changes:
+                await self.invalidate(changes, forget=forget)
+            if counts:
+                await self.invalidate(counts, forget=forget, counts_only=True)
         except Exception as exc:
-            log.warning("entity_cache.invalidation_failed", keys=len(changes), error=str(exc))
-            _in_background(self._retry(list(changes), forget))
+            everything = changes | counts
+            log.warning("entity_cache.invalidation_failed", keys=len(everything), error=str(exc))
+            _in_background(self._retry(list(everything), forget))
             return
-        self._repeat_later(changes, forget)
+        self._repeat_later(changes | counts, forget)
 
     def _repeat_later(self, changes: Iterable[tuple[str, int | str]], forget: bool) -> None:
         if self.repeat_seconds is None:  # no replicas: the marks suffice
@@ -388,7 +446,8 @@ def of(session: Any) -> EntityCache | None:
     sync: Session = getattr(session, "sync_session", session)
     pending: set[tuple[str, int | str]] = sync.info.get(_PENDING) or set()
     if (
-        any(kind not in _NOT_RENDERED for kind, _ in pending)
+        sync.info.get(_PENDING_COUNTS)
+        or any(kind not in _NOT_RENDERED for kind, _ in pending)
         or sync.new
         or sync.deleted
         or any(_table_of(instance) in _TRACKED for instance in sync.dirty)
@@ -430,15 +489,15 @@ def drop_on_commit(session: Any, kind: str, ids: Iterable[int]) -> None:
         _record(sync, _Tracked(kind, "id"), entity_id)
 
 
-def record_update(session: Any, table: str, ids: Iterable[int]) -> None:
+def record_update(session: Any, table: str, ids: Iterable[int], *, counts: bool = False) -> None:
     """Rows `ids` of `table` updated by a statement built once, whose WHERE binds its key at
     execution (the statement hook sees no value there): recorded as the hook records an
-    UPDATE that names its keys."""
+    UPDATE that names its keys; `counts`: the update changed counters only (see above)."""
     sync: Session = getattr(session, "sync_session", session)
     for tracked in _TRACKED.get(table, ()):
         if tracked.updates and tracked.column == "id":
             for entity_id in ids:
-                _record(sync, tracked, entity_id)
+                _record(sync, tracked, entity_id, counts=counts)
 
 
 def forget_on_commit(session: Any) -> None:
@@ -485,11 +544,12 @@ async def settle(session: Any) -> None:
 # Recording changes
 
 
-def _record(session: Session, tracked: _Tracked, value: object) -> None:
+def _record(session: Session, tracked: _Tracked, value: object, *, counts: bool = False) -> None:
     if value is None:
         return
     entity_id: int | str = _EVERY if value == _EVERY else int(str(value))
-    pending: set[tuple[str, int | str]] = session.info.setdefault(_PENDING, set())
+    where = _PENDING_COUNTS if counts and entity_id != _EVERY else _PENDING
+    pending: set[tuple[str, int | str]] = session.info.setdefault(where, set())
     pending.add((tracked.kind, entity_id))
     memo = session.info.get(_MEMO, {})
     if entity_id == _EVERY:
@@ -504,21 +564,25 @@ def _table_of(instance: object) -> str:
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
-    changed = [*session.new, *session.deleted]
+    for instance in session.new:
+        _record_row(session, instance, inserted=True)
+    changed = [*session.deleted]
     changed += [instance for instance in session.dirty if session.is_modified(instance)]
     for instance in changed:
         _record_row(session, instance)
 
 
-def _record_row(session: Session, instance: object) -> None:
+def _record_row(session: Session, instance: object, *, inserted: bool = False) -> None:
     for tracked in _TRACKED.get(_table_of(instance), ()):
+        if inserted and tracked.inserts_with and getattr(instance, tracked.inserts_with) is None:
+            continue
         _record(session, tracked, getattr(instance, tracked.column, None))
 
 
 def record_insert(session: Any, instance: object) -> None:
     """A new row inserted by a statement (infra/db.insert_as_loaded), not an ORM flush:
     recorded as the flush hook records a new object."""
-    _record_row(getattr(session, "sync_session", session), instance)
+    _record_row(getattr(session, "sync_session", session), instance, inserted=True)
 
 
 def _named_ids(clause: Any, column: str) -> list[Any] | None:
@@ -554,7 +618,10 @@ def _record_inserted(state: ORMExecuteState, name: str) -> None:
     rows = params if isinstance(params, (list, tuple)) else [params]
     for tracked in foreign:
         for row in rows:
-            value = row.get(tracked.column) if isinstance(row, Mapping) else None
+            named: Mapping[str, Any] = row if isinstance(row, Mapping) else {}
+            if named and tracked.inserts_with and named.get(tracked.inserts_with) is None:
+                continue
+            value = named.get(tracked.column)
             _record(state.session, tracked, _EVERY if value is None else value)
 
 
@@ -567,12 +634,13 @@ def _on_execute(state: ORMExecuteState) -> None:
         return
     if not (state.is_update or state.is_delete):
         return
+    counts = state.is_update and bool(state.execution_options.get(_COUNTS_OPTION))
     for tracked in _TRACKED.get(name, ()):
         if state.is_update and not tracked.updates:
             continue
         ids = _named_ids(getattr(state.statement, "whereclause", None), tracked.column)
         for value in [_EVERY] if ids is None else ids:
-            _record(state.session, tracked, value)
+            _record(state.session, tracked, value, counts=counts)
 
 
 @event.listens_for(Session, "after_commit")
@@ -580,9 +648,13 @@ def _on_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a SAVEPOINT released: nothing is visible to others until the real commit
     pending = session.info.pop(_PENDING, None)
-    if not pending:
+    counts = session.info.pop(_PENDING_COUNTS, None)
+    if not pending and not counts:
         return
-    session.info.setdefault(_COMMITTED, set()).update(pending)
+    if pending:
+        session.info.setdefault(_COMMITTED, set()).update(pending)
+    if counts:
+        session.info.setdefault(_COMMITTED_COUNTS, set()).update(counts)
     cache: EntityCache | None = session.info.get(_CACHE)
     if cache is None:
         return
@@ -604,6 +676,7 @@ def _in_background(work: Coroutine[Any, Any, None], loop: Any = None) -> None:
 @event.listens_for(Session, "after_rollback")
 def _on_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_COUNTS, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")

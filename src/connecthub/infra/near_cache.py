@@ -21,6 +21,14 @@ answered went the long way at once: home's p99 at 64 connections was 120-190 ms 
 minute against 36 ms with copies kept five minutes (docs/benchmarks.md). Values made in the
 process (`put` without a `source`, such as a home page) are not renewed; their lives are
 spread over the last quarter of `ttl` so that they do not all end together either.
+
+A value that only grows with a change (a home page a new post reaches) may be marked stale
+instead of dropped (`mark_stale`): fills that raced the mark are refused as after a drop,
+but the old value stays aside (`stale`) until it expires, is replaced, or a drop of its key
+removes it, so that a caller may answer with it while one read makes the value again. After
+a burst of posts every follower's page was dropped at once and every request for one waited
+for its rendering: home's p99 at 64 connections was 100-160 ms against ~25 ms without posts
+(docs/benchmarks.md, "Kept pages marked stale").
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ RENEWAL_RETRY_SECONDS = 1.0
 # The keys dropped most recently whose drops a fill is checked against; a ticket taken
 # before the oldest of them refuses every fill (what it missed is no longer known).
 DROPS_REMEMBERED = 50_000
+_NEVER = (0, 0)  # the drop counts of a key never dropped
 
 
 class Held(NamedTuple):
@@ -82,14 +91,17 @@ class NearCache:
         # key -> (expires at, bus connection epoch when filled, value, the shared cache's
         # value it was copied from or NEAR_ONLY)
         self._entries: OrderedDict[str, tuple[float, int, Any, Any]] = OrderedDict()
+        # key -> an entry of `_entries` a `mark_stale` set aside (the oldest first)
+        self._stale: OrderedDict[str, tuple[float, int, Any, Any]] = OrderedDict()
         self._read_shared: SharedRead | None = None
         self._due: set[str] = set()  # keys to renew at the next renewal read
         self._renewing: set[str] = set()  # keys that read is checking now
         self._wake = asyncio.Event()
         self._renewer: asyncio.Task[None] | None = None
         self._invalidations = 0  # invalidations applied here, for tickets
-        # key -> the `_invalidations` count of its last drop, the oldest first
-        self._drops: OrderedDict[str, int] = OrderedDict()
+        # key -> the `_invalidations` counts of its last drop and of its last drop not a
+        # `mark_stale`, the oldest first
+        self._drops: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._drops_known_since = 0  # a ticket older than this can be checked no more
         self._subscription: Subscription | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -114,6 +126,17 @@ class NearCache:
         if expires - now < self._renew_within and source is not NEAR_ONLY:
             self._renew(key)
         return value
+
+    def stale(self, key: str) -> Any | None:
+        """The value a `mark_stale` of `key` set aside, while it is not expired, replaced by
+        a new value or dropped; None otherwise."""
+        entry = self._stale.get(key)
+        if entry is None:
+            return None
+        if entry[0] < monotonic() or entry[1] != self._events.connection_epoch:
+            del self._stale[key]
+            return None
+        return entry[2]
 
     def held_all(self, keys: Sequence[str]) -> Held | None:
         """The values under all `keys` when every one is held; None otherwise. One clock
@@ -153,6 +176,19 @@ class NearCache:
             return None
         return now
 
+    def unchanged_since(self, keys: Sequence[str], ticket: tuple[int | None, int]) -> bool:
+        """No key was dropped since `ticket` but by `mark_stale`s (a value made from them
+        then is behind, not wrong), and the bus did not reconnect."""
+        epoch, taken = ticket
+        if epoch is None or epoch != self._events.connection_epoch or not self._listening:
+            return False
+        if taken == self._invalidations:
+            return True
+        if taken < self._drops_known_since:
+            return False
+        drops = self._drops
+        return all(drops.get(key, _NEVER)[1] <= taken for key in keys)
+
     def ticket(self) -> tuple[int | None, int]:
         return self._events.connection_epoch, self._invalidations
 
@@ -163,11 +199,14 @@ class NearCache:
         ticket: tuple[int | None, int],
         source: Any = NEAR_ONLY,
         depends: Sequence[str] = (),
+        stale_if_marked: bool = False,
     ) -> bool:
         """Keep `value`, unless the bus reconnected since `ticket` was taken, or `key` or
         any of `depends` (the entries it was made from) was dropped since (the value may be
         one such a drop retired). `source`: the shared cache's value it was made from
-        (None: the key was not there), for its renewal. Whether it was kept."""
+        (None: the key was not there), for its renewal. Whether it was kept. With
+        `stale_if_marked`, a value refused only for `mark_stale`s (of `key` or `depends`) is
+        set aside as the stale one instead (newer than what it replaces, as far behind)."""
         epoch, taken = ticket
         if epoch is None or epoch != self._events.connection_epoch or not self._listening:
             return False
@@ -175,13 +214,23 @@ class NearCache:
             if taken < self._drops_known_since:
                 return False
             drops = self._drops
-            if drops.get(key, 0) > taken or any(drops.get(k, 0) > taken for k in depends):
+            marked = False
+            for k in (key, *depends):
+                dropped, hard = drops.get(k, _NEVER)
+                if hard > taken:
+                    return False
+                marked = marked or dropped > taken
+            if marked:
+                if stale_if_marked:
+                    self._stale[key] = (monotonic() + self._ttl, epoch, value, source)
+                    self._stale.move_to_end(key)
                 return False
         ttl = self._ttl
         if source is NEAR_ONLY:
             ttl -= ttl * 0.25 * random.random()  # a spread, not a secret
         self._entries[key] = (monotonic() + ttl, epoch, value, source)
         self._entries.move_to_end(key)
+        self._stale.pop(key, None)
         while len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
         return True
@@ -230,21 +279,34 @@ class NearCache:
         self._drop(keys)
         await self._events.publish(self._channel, {"keys": keys, "from": self._origin})
 
+    async def mark_stale(self, keys: list[str]) -> None:
+        """As `invalidate`, but each key's copy (if any) is set aside as stale rather than
+        dropped, here and in every other process (see above)."""
+        self._drop(keys, keep_stale=True)
+        await self._events.publish(self._channel, {"stale": keys, "from": self._origin})
+
     def forget(self, keys: list[str]) -> None:
         """Drop `keys` in this process only (a newer value went to the shared cache: the next
         read here fetches it)."""
         self._drop(keys)
 
-    def _drop(self, keys: list[str]) -> None:
+    def _drop(self, keys: list[str], *, keep_stale: bool = False) -> None:
         self._invalidations += 1
         count = self._invalidations
-        entries, drops = self._entries, self._drops
+        entries, drops, stale = self._entries, self._drops, self._stale
         for key in keys:
-            entries.pop(key, None)
-            drops[key] = count
+            entry = entries.pop(key, None)
+            if not keep_stale:
+                stale.pop(key, None)
+            elif entry is not None:
+                stale[key] = entry
+                stale.move_to_end(key)
+            drops[key] = (count, drops.get(key, _NEVER)[1] if keep_stale else count)
             drops.move_to_end(key)
+        while len(stale) > self._capacity:
+            stale.popitem(last=False)
         while len(drops) > DROPS_REMEMBERED:
-            _, forgotten = drops.popitem(last=False)
+            _, (forgotten, _) = drops.popitem(last=False)
             self._drops_known_since = max(self._drops_known_since, forgotten)
 
     @property
@@ -277,13 +339,19 @@ class NearCache:
         if self._subscription is not None:
             await self._subscription.close()
         self._entries.clear()
+        self._stale.clear()
 
     async def _listen(self) -> None:
         while self._subscription is not None:
             async for event in self._subscription:
+                if event.get("from") == self._origin:
+                    continue
                 keys = event.get("keys")
-                if isinstance(keys, list) and event.get("from") != self._origin:
+                if isinstance(keys, list):
                     self._drop([key for key in keys if isinstance(key, str)])
+                stale = event.get("stale")
+                if isinstance(stale, list):
+                    self._drop([key for key in stale if isinstance(key, str)], keep_stale=True)
             # Overflowed (invalidations arrived faster than this loop read them, as when the
             # process was paused or starved under load): what is held may be stale. Drop it
             # all and listen afresh; nothing is kept until the new subscription is in place.
@@ -292,6 +360,7 @@ class NearCache:
             self._subscribed = False
             self.overflows += 1
             self._entries.clear()  # fills begun before are refused: `_subscribe` bumps
+            self._stale.clear()
             log.warning("near_cache.overflowed", channel=self._channel, times=self.overflows)
             old, self._subscription = self._subscription, None
             await old.close()

@@ -28,6 +28,7 @@ from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
 from connecthub.core.pagination import Page
 from connecthub.ids import new_id
+from connecthub.infra import entity_cache
 from connecthub.infra.db import IdType, insert_once
 from connecthub.relationships.models import (
     AccountDomainBlock,
@@ -79,9 +80,8 @@ async def bump_follow_counts(
     changes[follower_id]["following_count"] = Account.following_count + by
     changes[target_id]["followers_count"] = Account.followers_count + by
     for account_id in sorted(changes):
-        await session.execute(
-            update(Account).where(Account.id == account_id).values(changes[account_id])
-        )
+        statement = update(Account).where(Account.id == account_id).values(changes[account_id])
+        await session.execute(statement.execution_options(**entity_cache.COUNTS_ONLY))
 
 
 async def live_account(session: AsyncSession, account_id: int) -> Account | None:

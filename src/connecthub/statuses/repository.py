@@ -110,7 +110,7 @@ async def count_post(
     or suspended (nothing counted)."""
     row = (await session.execute(_COUNT_POST, {"account": account_id, "when": when})).first()
     # Its WHERE binds the id at execution: the entity cache is told what changed.
-    entity_cache.record_update(session, "accounts", [account_id])
+    entity_cache.record_update(session, "accounts", [account_id], counts=True)
     return None if row is None else (row[0], row[1], row[2])
 
 
@@ -185,9 +185,11 @@ async def mentioned_account_ids(session: AsyncSession, status_id: int) -> list[i
 async def bump(
     session: AsyncSession, model: Any, row_id: int, column: Counter, by: int = 1
 ) -> None:
-    """`UPDATE … SET column = column + by` in the caller's transaction."""
+    """`UPDATE … SET column = column + by` in the caller's transaction (a counter only:
+    cached copies made before are behind by a count, `entity_cache.COUNTS_ONLY`)."""
     values: dict[str, Any] = {column.key: column + by}
-    await session.execute(update(model).where(model.id == row_id).values(**values))
+    statement = update(model).where(model.id == row_id).values(**values)
+    await session.execute(statement.execution_options(**entity_cache.COUNTS_ONLY))
 
 
 async def count_status_posted(session: AsyncSession, account_id: int, when: datetime) -> None:
@@ -195,6 +197,7 @@ async def count_status_posted(session: AsyncSession, account_id: int, when: date
         update(Account)
         .where(Account.id == account_id)
         .values(statuses_count=Account.statuses_count + 1, last_status_at=when)
+        .execution_options(**entity_cache.COUNTS_ONLY)
     )
 
 

@@ -235,7 +235,7 @@ class DatabaseFeedStore:
         return page.newest_first(found + rest)
 
     async def push(self, account_ids: Sequence[int], status_id: int) -> None:
-        await _changed(self.entities, account_ids)
+        await _grew(self.entities, account_ids)
 
     async def remove(self, account_ids: Sequence[int], status_ids: Sequence[int]) -> None:
         if status_ids:
@@ -391,7 +391,7 @@ class RedisFeedStore:
         if not account_ids:
             return
         await self._push(keys=[self.key(a) for a in account_ids], args=[status_id, self.cap])
-        await self._changed(account_ids)
+        await _grew(self.entities, account_ids)
 
     async def remove(self, account_ids: Sequence[int], status_ids: Sequence[int]) -> None:
         if not status_ids:
@@ -476,6 +476,13 @@ async def _changed(entities: EntityCache | None, account_ids: Sequence[int]) -> 
     """These homes changed: the pages of them kept in every process go."""
     if entities is not None:
         await entities.drop_near(HOME_KIND, account_ids)
+
+
+async def _grew(entities: EntityCache | None, account_ids: Sequence[int]) -> None:
+    """A status reached these homes: the pages of them kept in every process are set aside
+    as stale, answered while one read per process renders each again (home_pages.py)."""
+    if entities is not None:
+        await entities.stale_near(HOME_KIND, account_ids)
 
 
 def feed_store(engines: Engines) -> FeedStore:

@@ -63,8 +63,10 @@ class MarkerView:
 
 # The entity-cache kind of the home pages each process keeps (timelines/home_pages.py),
 # keyed by the viewer: what follows are the rows that decide what their home shows or the
-# flags on it, by the column naming the viewer. `statuses`: the viewer's own posts and
-# boosts (the `reblogged` flag); its UPDATEs (counters) change neither.
+# flags on it, by the column naming the viewer. `statuses`: the viewer's own boosts (the
+# `reblogged` flag) and deletions; its UPDATEs (counters) change neither, and the viewer's
+# new posts only add to their home, which the fan-out tells of (their kept pages marked
+# stale, as their followers').
 HOME_KIND = "home"
 for _table, _column in (
     ("follows", "account_id"),
@@ -79,4 +81,6 @@ for _table, _column in (
     ("lists", "account_id"),
 ):
     track(_table, HOME_KIND, _column, rendering=False)
-track("statuses", HOME_KIND, "account_id", updates=False, rendering=False)
+track(
+    "statuses", HOME_KIND, "account_id", updates=False, rendering=False, inserts_with="reblog_of_id"
+)

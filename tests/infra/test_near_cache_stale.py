@@ -1,0 +1,121 @@
+"""Copies marked stale rather than dropped (`NearCache.mark_stale`, what a post reaching a
+kept home page does): set aside and answerable while made again, refusing fills that raced
+the mark as a drop does, and gone with any drop of their key, a new value or their time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from connecthub.infra import near_cache
+from connecthub.infra.events import InProcessEventBus
+from connecthub.infra.near_cache import NearCache
+
+KEY = "e:home:7"
+STATUS = "e:status:1"
+
+
+async def _started(bus: InProcessEventBus | None = None, ttl: float = 60) -> NearCache:
+    near = NearCache(bus or InProcessEventBus(), ttl_seconds=ttl, capacity=100)
+    await near.start()
+    return near
+
+
+async def test_a_marked_copy_is_set_aside_until_replaced_or_dropped() -> None:
+    near = await _started()
+    try:
+        near.put(KEY, "page 1", near.ticket())
+        await near.mark_stale([KEY])
+        assert near.get(KEY) is None  # not answered as fresh
+        assert near.stale(KEY) == "page 1"
+        await near.mark_stale([KEY])  # marked again: still the same one aside
+        assert near.stale(KEY) == "page 1"
+
+        assert near.put(KEY, "page 2", near.ticket())  # made again: the stale one goes
+        assert near.get(KEY) == "page 2"
+        assert near.stale(KEY) is None
+
+        await near.mark_stale([KEY])
+        near.forget([KEY])  # a drop (a block, a mute): nothing of the key is answered
+        assert near.stale(KEY) is None
+        await near.mark_stale([KEY])  # nothing held to set aside
+        assert near.stale(KEY) is None
+    finally:
+        await near.stop()
+
+
+async def test_a_fill_that_raced_only_marks_is_set_aside_when_asked() -> None:
+    near = await _started()
+    try:
+        near.put(STATUS, "status", near.ticket())
+        near.put(KEY, "page 1", near.ticket())
+        ticket = near.ticket()  # a rendering starts
+        await near.mark_stale([KEY])  # a post reaches the home meanwhile
+        assert not near.put(KEY, "page 2", ticket, depends=[STATUS])
+        assert near.stale(KEY) == "page 1"  # refused, as after a drop
+        assert not near.put(KEY, "page 2", ticket, depends=[STATUS], stale_if_marked=True)
+        assert near.get(KEY) is None
+        assert near.stale(KEY) == "page 2"  # newer than the one aside, as far behind
+
+        ticket = near.ticket()
+        await near.mark_stale([KEY])
+        near.forget([KEY])  # a drop too: the rendering may show what it removed
+        assert not near.put(KEY, "page 3", ticket, stale_if_marked=True)
+        assert near.stale(KEY) is None
+
+        near.put(KEY, "page 4", near.ticket())
+        ticket = near.ticket()
+        await near.mark_stale([KEY])
+        near.forget([STATUS])  # an entry it was made from changed
+        assert not near.put(KEY, "page 5", ticket, depends=[STATUS], stale_if_marked=True)
+        assert near.stale(KEY) == "page 4"
+    finally:
+        await near.stop()
+
+
+async def test_a_mark_reaches_every_process_and_a_stale_copy_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(near_cache, "monotonic", lambda: now[0])
+    bus = InProcessEventBus()
+    here, there = await _started(bus, ttl=30), await _started(bus, ttl=30)
+    try:
+        for near in (here, there):
+            near.put(KEY, "page", near.ticket())
+        await here.mark_stale([KEY])
+        for _ in range(50):
+            if there.get(KEY) is None:
+                break
+            await asyncio.sleep(0.01)
+        assert there.get(KEY) is None
+        assert there.stale(KEY) == "page"
+        now[0] += 31  # past the life the copy had when it was set aside
+        assert there.stale(KEY) is None
+        assert here.stale(KEY) is None
+    finally:
+        await here.stop()
+        await there.stop()
+
+
+async def test_values_made_from_copies_marked_stale_are_behind_not_wrong() -> None:
+    """A counter moved (its copies marked stale): what was made from them is behind;
+    any other change (a drop) makes it wrong."""
+    near = await _started()
+    try:
+        near.put(STATUS, "status", near.ticket())
+        near.put(KEY, "page 1", near.ticket())
+        made_at = near.ticket()
+        assert near.unchanged_since([STATUS], made_at)
+        await near.mark_stale([STATUS])  # its favourites counted
+        assert near.get(STATUS) is None  # nothing fresh is made from it again
+        assert near.unchanged_since([STATUS], made_at)
+        assert not near.put(KEY, "page 2", made_at, depends=[STATUS])
+        assert near.put(KEY, "page 2", made_at, depends=[STATUS], stale_if_marked=True) is False
+        assert near.stale(KEY) == "page 2"
+        near.forget([STATUS])  # edited
+        assert not near.unchanged_since([STATUS], made_at)
+        assert near.unchanged_since(["e:status:2"], made_at)  # others unchanged
+    finally:
+        await near.stop()
