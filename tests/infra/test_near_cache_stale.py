@@ -91,7 +91,9 @@ async def test_a_mark_reaches_every_process_and_a_stale_copy_expires(
             await asyncio.sleep(0.01)
         assert there.get(KEY) is None
         assert there.stale(KEY) == "page"
-        now[0] += 31  # past the life the copy had when it was set aside
+        now[0] += 31  # past its own life: still behind, not wrong
+        assert there.stale(KEY) == "page"
+        now[0] += 30 * (near_cache.STALE_LIFE - 1)  # past the life of what is set aside
         assert there.stale(KEY) is None
         assert here.stale(KEY) is None
     finally:
@@ -117,5 +119,23 @@ async def test_values_made_from_copies_marked_stale_are_behind_not_wrong() -> No
         near.forget([STATUS])  # edited
         assert not near.unchanged_since([STATUS], made_at)
         assert near.unchanged_since(["e:status:2"], made_at)  # others unchanged
+    finally:
+        await near.stop()
+
+
+async def test_a_value_made_here_that_expired_is_set_aside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(near_cache, "monotonic", lambda: now[0])
+    near = await _started(ttl=30)
+    try:
+        near.put(KEY, "page", near.ticket())  # made in the process
+        near.put(STATUS, "status", near.ticket(), source=b"shared")  # a copy
+        now[0] += 31
+        assert near.get(KEY) is None
+        assert near.get(STATUS) is None
+        assert near.stale(KEY) == "page"  # time alone put it behind
+        assert near.stale(STATUS) is None  # a copy is read again from the shared cache
     finally:
         await near.stop()

@@ -62,6 +62,9 @@ RENEWAL_RETRY_SECONDS = 1.0
 # The keys dropped most recently whose drops a fill is checked against; a ticket taken
 # before the oldest of them refuses every fill (what it missed is no longer known).
 DROPS_REMEMBERED = 50_000
+# A value set aside as stale may be asked for (`stale`) until this many times the TTL after
+# it was kept: past its own expiry too, as time alone makes it behind, not wrong.
+STALE_LIFE = 10
 _NEVER = (0, 0)  # the drop counts of a key never dropped
 
 
@@ -87,6 +90,7 @@ class NearCache:
         self._channel = channel
         self._ttl = ttl_seconds
         self._renew_within = ttl_seconds / 3
+        self._stale_extra = ttl_seconds * (STALE_LIFE - 1)
         self._capacity = capacity
         # key -> (expires at, bus connection epoch when filled, value, the shared cache's
         # value it was copied from or NEAR_ONLY)
@@ -122,21 +126,31 @@ class NearCache:
         now = monotonic()
         if expires < now or epoch != self._events.connection_epoch:
             del self._entries[key]
+            if source is NEAR_ONLY and epoch == self._events.connection_epoch:
+                self._set_aside(key, entry)  # out of date by time alone: behind, not wrong
             return None
         if expires - now < self._renew_within and source is not NEAR_ONLY:
             self._renew(key)
         return value
 
     def stale(self, key: str) -> Any | None:
-        """The value a `mark_stale` of `key` set aside, while it is not expired, replaced by
-        a new value or dropped; None otherwise."""
+        """The value a `mark_stale` of `key` set aside (or, made in the process, its expiry),
+        until `STALE_LIFE` times `ttl` after it was kept, unless replaced by a new value or
+        dropped; None otherwise."""
         entry = self._stale.get(key)
         if entry is None:
             return None
-        if entry[0] < monotonic() or entry[1] != self._events.connection_epoch:
+        if entry[0] + self._stale_extra < monotonic() or entry[1] != self._events.connection_epoch:
             del self._stale[key]
             return None
         return entry[2]
+
+    def _set_aside(self, key: str, entry: tuple[float, int, Any, Any]) -> None:
+        stale = self._stale
+        stale[key] = entry
+        stale.move_to_end(key)
+        while len(stale) > self._capacity:
+            stale.popitem(last=False)
 
     def held_all(self, keys: Sequence[str]) -> Held | None:
         """The values under all `keys` when every one is held; None otherwise. One clock
@@ -222,8 +236,7 @@ class NearCache:
                 marked = marked or dropped > taken
             if marked:
                 if stale_if_marked:
-                    self._stale[key] = (monotonic() + self._ttl, epoch, value, source)
-                    self._stale.move_to_end(key)
+                    self._set_aside(key, (monotonic() + self._ttl, epoch, value, source))
                 return False
         ttl = self._ttl
         if source is NEAR_ONLY:
@@ -299,12 +312,9 @@ class NearCache:
             if not keep_stale:
                 stale.pop(key, None)
             elif entry is not None:
-                stale[key] = entry
-                stale.move_to_end(key)
+                self._set_aside(key, entry)
             drops[key] = (count, drops.get(key, _NEVER)[1] if keep_stale else count)
             drops.move_to_end(key)
-        while len(stale) > self._capacity:
-            stale.popitem(last=False)
         while len(drops) > DROPS_REMEMBERED:
             _, (forgotten, _) = drops.popitem(last=False)
             self._drops_known_since = max(self._drops_known_since, forgotten)

@@ -24,10 +24,11 @@ Pages only behind. A status reaching a home (the fan-out's feed write) only adds
 a counter moving (a post counted on its author, a favourite, a boost or a reply counted on
 a status) only makes a page behind by a count: such changes mark the viewer's entry, and
 the near copies the page was made from, stale rather than dropping them
-(`EntityCache.stale_near`, `entity_cache.COUNTS_ONLY`). A stale page is never answered as a
-kept one. But while the page is being rendered, or while the process is busy rendering
-`BUSY_RENDERINGS` pages, a read of a page nothing else changed for is answered that page at
-once, and its rendering again is left to the background (`BACKGROUND_RENDERINGS` at a time):
+(`EntityCache.stale_near`, `entity_cache.COUNTS_ONLY`); a page that expired is set aside
+too (time alone made it behind). A stale page is never answered as a kept one. But while
+the page is being rendered, or while the process is busy rendering `BUSY_RENDERINGS` pages,
+a read of a page nothing else changed for is answered that page at once, and its rendering
+again is left to the background (`BACKGROUND_RENDERINGS` at a time):
 after a burst of posts every follower's page went at once, and every read waited for a
 rendering, each waiting for PostgreSQL on cores busy with the answers given at once (home's
 p99 at 64 connections 100-160 ms in the rounds after posts, ~25 ms otherwise; ADR 0052,
