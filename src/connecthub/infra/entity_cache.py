@@ -335,13 +335,14 @@ class EntityCache:
             await self.near.invalidate([_key(kind, i) for i in ids])
 
     async def stale_near(self, kind: str, ids: Sequence[int]) -> None:
-        """As `drop_near`, for values that only grew out of date (a home page a new post
-        reaches): each is set aside, answerable while it is made again (`held_stale`)."""
+        """As `drop_near`, for values a change only put behind (a home page a new post
+        reaches): each is set aside (`held_stale`) rather than dropped."""
         if self.near is not None and ids:
             await self.near.mark_stale([_key(kind, i) for i in ids])
 
     def held_stale(self, kind: str, entity_id: int) -> Any | None:
-        """A value `keep_near` kept that a `stale_near` set aside since (and nothing dropped)."""
+        """A value `keep_near` kept that a mark or its expiry set aside since, and no drop
+        removed (`NearCache.stale`)."""
         return None if self.near is None else self.near.stale(_key(kind, entity_id))
 
     async def generation_near(self, kind: str) -> bytes | None:

@@ -22,13 +22,16 @@ minute against 36 ms with copies kept five minutes (docs/benchmarks.md). Values 
 process (`put` without a `source`, such as a home page) are not renewed; their lives are
 spread over the last quarter of `ttl` so that they do not all end together either.
 
-A value that only grows with a change (a home page a new post reaches) may be marked stale
-instead of dropped (`mark_stale`): fills that raced the mark are refused as after a drop,
-but the old value stays aside (`stale`) until it expires, is replaced, or a drop of its key
-removes it, so that a caller may answer with it while one read makes the value again. After
-a burst of posts every follower's page was dropped at once and every request for one waited
-for its rendering: home's p99 at 64 connections was 100-160 ms against ~25 ms without posts
-(docs/benchmarks.md, "Kept pages marked stale").
+A value may be marked stale instead of dropped (`mark_stale`) when a change only puts what
+was made from it behind (a new post reaching a home page, a counter moving): fills that
+raced the mark are refused as after a drop, and the copy is no longer answered as held, but
+it stays aside (`stale`) until a new value or a drop of its key removes it, or `STALE_LIFE`
+times the TTL has passed; a value made in the process that expires is set aside the same
+way. `unchanged_since` says whether keys saw anything but marks since a ticket. Home pages
+use them (timelines/home_pages.py): while a process is busy rendering pages, a page only
+behind is answered at once and rendered again in the background; after a burst of posts
+every read used to wait for a rendering (home's p99 at 64 connections 100-160 ms against
+~25 ms without posts; docs/benchmarks.md, "Pages only behind").
 """
 
 from __future__ import annotations
