@@ -341,3 +341,21 @@ async def test_a_busy_process_never_answers_a_page_something_was_removed_from(
         assert edited.status_code == 200, edited.text
         shown_bob = [s for s in await page(client, alice_token) if s["id"] == from_bob["id"]]
         assert "edited" in shown_bob[0]["content"]
+
+
+async def test_a_busy_process_never_answers_a_page_of_a_retired_kind(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A change whose rows could not be named retires every kept page (a new generation of
+    the `home` kind): not even a page only behind is answered then."""
+    _alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
+    await post_status(client, bob_token, "bob")
+    await settle(app)
+    await kept(client, alice_token)
+    with busy(app):
+        newer = await post_status(client, bob_token, "bob again")  # the page only behind
+        await settle(app)
+        await app.state.engines.db.entity_cache.retire(HOME_KIND)
+        await app.state.engines.db.entity_cache.generation_near(HOME_KIND)  # read again
+        shown = [s["id"] for s in await page(client, alice_token)]
+    assert shown[0] == newer["id"]

@@ -176,11 +176,17 @@ def _render_later(
 def _behind(
     cache: EntityCache, viewer_id: int, key: tuple[int | None, ...]
 ) -> tuple[bytes, Sequence[StatusRef]] | None:
-    """The page kept, or set aside when a status reached the home, while nothing it was made
-    from changed since but counters: behind, not wrong."""
+    """The page kept, or set aside (a status reached the home, or it expired), while the
+    `home` kind's generation is the one it was read under and nothing it was made from
+    changed since but counters: behind, not wrong."""
+    generation = cache.generation_held(HOME_KIND)
     for pages in (cache.held(HOME_KIND, viewer_id), cache.held_stale(HOME_KIND, viewer_id)):
         kept: _Kept | None = pages.get(key) if pages else None
-        if kept is not None and cache.unchanged_near(kept.keys, kept.held):
+        if (
+            kept is not None
+            and kept.generation == generation
+            and cache.unchanged_near(kept.keys, kept.held)
+        ):
             return kept.body, kept.statuses
     return None
 
