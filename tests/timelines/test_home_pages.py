@@ -69,6 +69,13 @@ async def alice_follows_bob(app: FastAPI, client: httpx.AsyncClient) -> tuple[An
     return alice, alice_token, bob, bob_token
 
 
+async def followed_carol(app: FastAPI, client: httpx.AsyncClient, follower_token: str) -> str:
+    """Carol, followed by the holder of `follower_token`: her token."""
+    carol, carol_token = await user_with_token(app, "carol")
+    await client.post(f"/api/v1/accounts/{carol.id}/follow", headers=auth(follower_token))
+    return carol_token
+
+
 async def test_a_kept_page_is_answered_without_a_round_trip(
     app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,8 +232,7 @@ async def test_a_post_by_someone_not_on_the_kept_page_reaches_it(
     """The fan-out drops the followers' kept pages in both modes (in embedded mode there is
     no feed to write, and the new post's author need not be on the page)."""
     _alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
-    carol, carol_token = await user_with_token(app, "carol")
-    await client.post(f"/api/v1/accounts/{carol.id}/follow", headers=auth(alice_token))
+    carol_token = await followed_carol(app, client, alice_token)
     from_bob = await post_status(client, bob_token, "bob")
     await settle(app)
     assert [s["id"] for s in await kept(client, alice_token)] == [from_bob["id"]]
@@ -268,8 +274,7 @@ async def test_a_page_only_behind_is_answered_while_it_is_made_again(
     """While a read renders a page, the others are answered the page as it was before a
     status reached the home (as if the fan-out had taken that moment longer)."""
     alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
-    carol, carol_token = await user_with_token(app, "carol")
-    await client.post(f"/api/v1/accounts/{carol.id}/follow", headers=auth(alice_token))
+    carol_token = await followed_carol(app, client, alice_token)
     from_bob = await post_status(client, bob_token, "bob")
     await settle(app)
     before = await kept(client, alice_token)
@@ -292,8 +297,7 @@ async def test_a_busy_process_answers_pages_behind_by_posts_or_counts_and_render
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     _alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
-    carol, carol_token = await user_with_token(app, "carol")
-    await client.post(f"/api/v1/accounts/{carol.id}/follow", headers=auth(alice_token))
+    carol_token = await followed_carol(app, client, alice_token)
     from_bob = await post_status(client, bob_token, "bob")
     await settle(app)
     before = await kept(client, alice_token)
@@ -317,8 +321,7 @@ async def test_a_busy_process_never_answers_a_page_something_was_removed_from(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     alice, alice_token, _bob, bob_token = await alice_follows_bob(app, client)
-    carol, carol_token = await user_with_token(app, "carol")
-    await client.post(f"/api/v1/accounts/{carol.id}/follow", headers=auth(alice_token))
+    carol_token = await followed_carol(app, client, alice_token)
     from_bob = await post_status(client, bob_token, "bob")
     from_carol = await post_status(client, carol_token, "carol")
     await settle(app)

@@ -47,7 +47,7 @@ from typing import Any, NamedTuple
 import structlog
 
 from connecthub.config import Settings
-from connecthub.core.pagination import DEFAULT_LIMIT, Page
+from connecthub.core.pagination import Page
 from connecthub.filters.models import RULES_KIND
 from connecthub.infra import entity_cache
 from connecthub.infra.engines import Engines
@@ -96,7 +96,7 @@ async def render_home(
     key = _page_key(page)
     if (answer := await _kept_answer(cache, viewer_id, key)) is not None:
         return answer
-    if (answer := _behind_while_busy(uow.engines, cache, viewer_id, key)) is not None:
+    if (answer := _behind_while_busy(uow.engines, cache, viewer_id, page)) is not None:
         return answer
     # One rendering of a page at a time in a process: a read that finds the same page being
     # made waits for it, then answers from the page it kept, if it did and nothing changed
@@ -127,11 +127,12 @@ async def _kept_answer(
 
 
 def _behind_while_busy(
-    engines: Engines, cache: EntityCache, viewer_id: int, key: tuple[int | None, ...]
+    engines: Engines, cache: EntityCache, viewer_id: int, page: Page
 ) -> tuple[bytes, Sequence[StatusRef]] | None:
     """While this page is being rendered, or `BUSY_RENDERINGS` pages are in the process, the
     page as it was before statuses reached the home or counters moved (`_behind`), its
     rendering again left to the background; None otherwise (the read renders it)."""
+    key = _page_key(page)
     making = (HOME_KIND, viewer_id, key)
     if making not in cache.making and len(cache.making) < BUSY_RENDERINGS:
         return None
@@ -141,20 +142,17 @@ def _behind_while_busy(
         and making not in cache.making
         and len(cache.refreshing) < BACKGROUND_RENDERINGS
     ):
-        _render_later(engines, cache, viewer_id, key)
+        _render_later(engines, cache, viewer_id, page)
     return answer
 
 
-def _render_later(
-    engines: Engines, cache: EntityCache, viewer_id: int, key: tuple[int | None, ...]
-) -> None:
+def _render_later(engines: Engines, cache: EntityCache, viewer_id: int, page: Page) -> None:
     """Render the page again in the background (a unit of work of its own), as one read
     would; reads of it meanwhile are answered what `_behind` finds."""
+    key = _page_key(page)
     making = (HOME_KIND, viewer_id, key)
     done = cache.making[making] = asyncio.Event()
     cache.refreshing.add(making)
-    max_id, since_id, min_id, limit = key
-    page = Page(max_id=max_id, since_id=since_id, min_id=min_id, limit=limit or DEFAULT_LIMIT)
 
     async def render() -> None:
         uow = UnitOfWork(engines, readonly=True)
@@ -241,7 +239,7 @@ def held_page(
     kept = pages.get(key) if pages else None
     if kept is not None and _still_good(cache, pages, key, cache.generation_held(HOME_KIND)):
         return kept.body, kept.statuses
-    return _behind_while_busy(engines, cache, viewer_id, key)
+    return _behind_while_busy(engines, cache, viewer_id, page)
 
 
 def _still_good(
