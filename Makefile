@@ -87,7 +87,8 @@ test: bytecode
 	echo "make test: pytest exit $$python, web app exit $$web_status"; \
 	[ $$python -eq 0 ] && [ $$web_status -eq 0 ]
 
-# The edit-test loop: everything but the tests that start real processes (marked `slow`).
+# The edit-test loop: everything but the tests marked `slow` (real processes, or over 0.25
+# CPU-s or 0.5 s of waiting: tests/conftest.py).
 test-fast: bytecode
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not slow"
 

@@ -75,6 +75,26 @@ def by_file(tests: list[dict[str, Any]], top: int) -> None:
         print(f"{figures(entry)} {int(entry['n']):4}  {name}")
 
 
+# The fast loop's bar (tests/conftest.py): a test over it is marked `slow`.
+SLOW_CPU, SLOW_IDLE = 0.25, 0.5
+
+
+def over_the_bar(tests: list[dict[str, Any]]) -> None:
+    """Tests `make test-fast` runs that cost more than its bar in this run. One run's
+    figures are noisy (a worker's last test also carries the session's teardown): mark a
+    test `slow` when it is over the bar run after run."""
+    over = [
+        row
+        for row in tests
+        if not row.get("slow", True) and (row["cpu"] > SLOW_CPU or row["idle"] > SLOW_IDLE)
+    ]
+    print(f"\nNot marked slow, over {SLOW_CPU} CPU-s or {SLOW_IDLE} s idle: {len(over)}")
+    if over:
+        print(f"{HEADER}  test")
+    for row in sorted(over, key=lambda r: r["cpu"] + r["idle"], reverse=True):
+        print(f"{figures(row)}  {row['id']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("directory", type=Path)
@@ -95,6 +115,7 @@ def main() -> None:
     worst("Worst by idle", tests, "idle", args.top)
     worst("Worst by CPU", tests, "cpu", args.top)
     by_file(tests, args.top)
+    over_the_bar(tests)
 
 
 if __name__ == "__main__":

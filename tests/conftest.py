@@ -63,6 +63,14 @@ def pytest_configure(config: pytest.Config) -> None:
     scheduling.register(config)  # longest tests first (tests/support/scheduling.py)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure() -> None:
+    """Everything left is frozen out of the collector: the interpreter's exit collects once
+    more, over a heap of millions of objects, and each pytest process took 2.6-3 s to exit
+    after its last test (0.1 s frozen; `tests/statuses tests/timelines tests/accounts`)."""
+    gc.freeze()
+
+
 def _temporary_files_in_memory() -> None:
     """pytest's temporary directories (each test's SQLite database, media, Redis and
     PostgreSQL data) on tmpfs where the machine has one. SQLite runs with synchronous=FULL,
@@ -99,7 +107,14 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[object]:
     return result
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by mark
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that starts processes is slow too. `slow` marks what `make test-fast` (the
+    edit-test loop) leaves out: the tests measured at over 0.25 CPU-s or 0.5 s of waiting
+    (`TEST_TALLY=<dir> make test`, then `.ci/tally.py <dir>` lists the unmarked ones)."""
+    for item in items:
+        if item.get_closest_marker("processes") is not None:
+            item.add_marker(pytest.mark.slow)
     scheduling.slow_first(config, items)
 
 

@@ -52,7 +52,7 @@ def assert_one_line_failure(result: Outcome, *words: str) -> None:
         assert word in lines[0]
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(600)
 def test_the_installed_command_runs_as_its_own_process(test_env: Any) -> None:
     """`python -m connecthub` itself: it migrates, prints what it did, and a mistake is one
@@ -79,6 +79,7 @@ def test_migrate_is_idempotent(test_env: Any) -> None:
     assert second.stdout == first.stdout
 
 
+@pytest.mark.slow
 def test_migrate_creates_a_fresh_sqlite_database(test_env: Any) -> None:
     path = test_env.workdir / "fresh" / "connecthub.db"
     url = f"sqlite:///{path}"
@@ -197,6 +198,7 @@ async def test_create_user_makes_a_password_when_none_is_given(test_env: Any) ->
     assert await can_sign_in(test_env, "root@example.com", match.group(1))
 
 
+@pytest.mark.slow
 def test_admin_mistakes_are_one_line(test_env: Any) -> None:
     args = ["admin", "create-user", "--username", "bob", "--email", "bob@example.com"]
     assert run(test_env, *args).returncode == 0
@@ -218,6 +220,7 @@ def audit_lines(result: Outcome) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("logger") == "connecthub.audit"]
 
 
+@pytest.mark.slow
 def test_admin_commands_leave_an_audit_line(test_env: Any) -> None:
     created = run(
         test_env, "admin", "create-user", "--username", "alice", "--email", "alice@example.com"

@@ -10,6 +10,8 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from connecthub.infra.engines import Engines
 from tests.cli_runner import CliResult, run_cli
 from tests.infra.test_jobs import JOB_REDIS_URL, forget_prefix, running_worker, wait_until
@@ -114,6 +116,7 @@ async def test_jobs_drop_forgets_dead_letters(test_env: TestEnv) -> None:
         assert "No dead letters." in listed.stdout
 
 
+@pytest.mark.slow
 def test_jobs_commands_refuse_what_they_cannot_do(test_env: TestEnv) -> None:
     neither = jobs(test_env, "retry")
     assert_one_line_failure(neither, "JOB_IDS", "--all")

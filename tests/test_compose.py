@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from connecthub.config import Settings
@@ -24,6 +25,7 @@ def stack() -> dict[str, Any]:
     return loaded
 
 
+@pytest.mark.slow
 def test_the_stack_validates_against_the_compose_specification() -> None:
     done = subprocess.run(
         [

@@ -88,7 +88,7 @@ def test_the_production_refusal_says_what_to_do(tmp_path: Path) -> None:
     assert "production" in line
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(600)
 def test_the_installed_command_refuses_in_one_line(tmp_path: Path) -> None:
     """The real `python -m connecthub serve` process: the refusal is its whole output, with

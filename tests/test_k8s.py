@@ -83,6 +83,7 @@ def test_the_overlays_are_shipped() -> None:
     assert "/health/live" in WORKER_PROBE_PATHS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_object_validates_strictly(overlay: str, tmp_path: Path) -> None:
     known = [doc for doc in rendered(overlay) if doc["kind"] not in CUSTOM_KINDS]

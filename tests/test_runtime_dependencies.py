@@ -10,6 +10,10 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "connecthub"
 
 

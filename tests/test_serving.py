@@ -71,6 +71,7 @@ def timeouts(server: InProcessServer, phase: str) -> float:
     return sample(scrape, "connecthub_http_client_timeouts_total", phase=phase) or 0
 
 
+@pytest.mark.slow
 def test_headers_that_never_end_and_silent_connections_are_closed(test_env: TestEnv) -> None:
     with slow_client_server(test_env, HTTP_HEADER_TIMEOUT_SECONDS="0.3") as server:
         # Headers trickling in without their end (a slowloris client).
@@ -100,6 +101,7 @@ def test_a_body_that_stops_arriving_is_dropped_and_frees_its_slot(test_env: Test
         wait_until(lambda: admission.in_flight == 0, "the stalled request kept its slot")
 
 
+@pytest.mark.slow
 def test_an_idle_keep_alive_connection_is_closed(test_env: TestEnv) -> None:
     with (
         slow_client_server(test_env, HTTP_KEEP_ALIVE_SECONDS="1") as server,
@@ -127,6 +129,7 @@ def add_blocking_route(app: FastAPI) -> None:
     app.add_api_route("/test/block", block)
 
 
+@pytest.mark.slow
 def test_the_liveness_port_reports_an_event_loop_that_stopped_turning(
     test_env: TestEnv,
 ) -> None:
@@ -168,6 +171,7 @@ def add_busy_route(app: FastAPI) -> None:
     app.add_api_route("/test/busy", busy)
 
 
+@pytest.mark.slow
 def test_the_liveness_port_answers_while_the_main_port_is_flooded(test_env: TestEnv) -> None:
     with slow_client_server(
         test_env,
@@ -244,7 +248,7 @@ def start_supervised(test_env: TestEnv, redis_url: str, **environ: str) -> LiveS
     return server
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(600)
 def test_a_killed_or_silent_server_process_is_replaced_and_logged(
     test_env: TestEnv, own_redis: RedisProcess
@@ -321,7 +325,7 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
     assert server.process.returncode == 0, server.logs()
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(600)
 def test_a_killed_fork_server_leaves_its_processes_serving_and_supervised(
     test_env: TestEnv, own_redis: RedisProcess
@@ -367,7 +371,7 @@ def test_a_killed_fork_server_leaves_its_processes_serving_and_supervised(
     )
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(600)
 def test_processes_paused_with_their_supervisor_are_not_killed_on_resuming(
     test_env: TestEnv, own_redis: RedisProcess

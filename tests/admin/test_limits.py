@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.admin.support import act, admin_account, admin_post, staff
 from tests.factories import create_user
 from tests.media import files
@@ -29,6 +31,7 @@ async def _found(client: Any, token: str, q: str) -> list[str]:
     return [item["username"] for item in response.json()]
 
 
+@pytest.mark.slow
 async def test_silence_limits_the_account_until_unsilenced(app: Any, client: Any) -> None:
     _, mod_token = await staff(app, "moddy")
     loud, loud_token = await user_with_token(app, "loudmouth")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from connecthub.cards.service import fetch_for_status
@@ -55,6 +56,7 @@ def site_routes(site: Origin, gate: asyncio.Event) -> None:
     site.routes["/other"] = answer("200 OK", "text/html", page("Another page"))
 
 
+@pytest.mark.slow
 async def test_a_link_gets_its_card_everywhere(app_factory: Callable[..., Any]) -> None:
     gate = asyncio.Event()
     async with origin() as site, app_factory(**ALLOW_LOOPBACK) as (app, client):
@@ -113,6 +115,7 @@ async def test_a_link_gets_its_card_everywhere(app_factory: Callable[..., Any]) 
         assert (await client.get(f"/api/v1/statuses/{reply['id']}/card")).json() == {}
 
 
+@pytest.mark.slow
 async def test_cards_are_shared_by_url_and_follow_edits(app_factory: Callable[..., Any]) -> None:
     gate = asyncio.Event()
     gate.set()
@@ -207,6 +210,7 @@ async def test_a_redirect_to_loopback_gives_no_card(app_factory: Callable[..., A
         assert inside.requests == []
 
 
+@pytest.mark.slow
 async def test_pages_the_rules_refuse_give_no_card(app_factory: Callable[..., Any]) -> None:
     async with (
         origin() as site,

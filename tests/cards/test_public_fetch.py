@@ -131,6 +131,7 @@ async def test_an_oversized_body_is_cut_off() -> None:
         assert "declares 100000 bytes" in await refused(site.url("/declared"), policy)
 
 
+@pytest.mark.slow
 async def test_a_slow_body_meets_the_time_cap() -> None:
     async with origin() as site:
         # A byte at a time, each well within any per-read timeout, for far longer than the cap.

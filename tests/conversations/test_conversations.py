@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from connecthub import channels
@@ -211,6 +212,7 @@ async def test_events_and_pagination(app: FastAPI, client: httpx.AsyncClient) ->
     assert ids == sorted(ids, key=int, reverse=True)
 
 
+@pytest.mark.slow
 async def test_scopes_and_query_count(app: FastAPI, client: httpx.AsyncClient) -> None:
     alice, alice_token = await user_with_token(app, "alice")
     others = [await user_with_token(app, f"friend{i}") for i in range(4)]

@@ -10,6 +10,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
@@ -43,6 +44,7 @@ def _ids(catalog) -> set[str]:  # type: ignore[no-untyped-def]
     return {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
 
 
+@pytest.mark.slow
 def test_every_marked_message_is_in_every_catalog_and_nothing_else() -> None:
     source = _source_messages()
     assert source, "no message extracted: babel.cfg or the markers are broken"

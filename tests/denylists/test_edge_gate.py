@@ -88,6 +88,7 @@ async def _until_status(server: Any, address: str, path: str, status: int) -> ht
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 async def test_a_no_access_block_refuses_every_request_on_every_process(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:

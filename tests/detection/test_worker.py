@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 QUEUE_REDIS_URL = redis_url() or "redis://127.0.0.1:6379/0"
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 async def test_a_worker_process_reports_an_offensive_post(
     test_env: TestEnv, app_factory: Any
 ) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.engines import postgres_server_url
@@ -160,6 +161,7 @@ async def test_edits_and_deletions_keep_the_index_right(
     assert await _found(client, token, "wombat") == []
 
 
+@pytest.mark.slow
 async def test_operators(app: FastAPI, client: httpx.AsyncClient) -> None:
     alice, alice_token = await _indexable_user(app, "alice")
     _bob, bob_token = await _indexable_user(app, "bob")

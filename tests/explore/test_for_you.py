@@ -67,6 +67,7 @@ async def test_the_flag_gates_the_timeline(app: FastAPI, client: httpx.AsyncClie
     assert (await client.get(PATH)).status_code == 401
 
 
+@pytest.mark.slow
 async def test_candidates_respect_visibility_blocks_mutes_and_filters(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -185,6 +186,7 @@ async def test_pages_follow_the_ranking_and_one_author_never_runs(
     assert [s["id"] for s in fresh] == [newer["id"]]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)  # 112 writes through the API: slow on a loaded machine
 async def test_the_job_learns_from_engagement(app: FastAPI, client: httpx.AsyncClient) -> None:
     """People here favourite only the posts of accounts they follow: the fitted model

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -38,6 +39,7 @@ async def _scores(app: FastAPI, kind: str) -> dict[int, float]:
         return {row.item_id: row.score for row in rows}
 
 
+@pytest.mark.slow
 async def test_a_hashtag_rises_against_its_own_baseline_then_decays(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -114,6 +116,7 @@ async def test_without_required_review_every_item_not_rejected_trends(
         assert (await client.get("/api/v1/trends/tags")).json() == []
 
 
+@pytest.mark.slow
 async def test_posts_trend_by_distinct_accounts_interacting(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.filters.support import create_filter
@@ -205,6 +206,7 @@ async def test_warn_on_notifications(app: FastAPI, client: httpx.AsyncClient) ->
     assert notification["status"]["filtered"][0]["keyword_matches"] == ["plans"]
 
 
+@pytest.mark.slow
 async def test_home_query_counts_with_and_without_filters(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

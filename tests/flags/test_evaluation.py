@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from connecthub.flags.provider import PROVIDER_NAME
@@ -17,6 +18,7 @@ from tests.social_factories import auth, user_with_token
 from tests.support.queries import counting_queries
 
 
+@pytest.mark.slow
 async def test_a_stored_rollout_assigns_its_share_and_keeps_it_as_it_grows(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -70,6 +70,7 @@ async def test_a_change_made_with_the_command_reaches_a_running_server(
         assert await seconds_until(app, "wide", False) < 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(bool(redis_url()), reason="embedded mode: the in-process bus")
 async def test_embedded_a_change_made_with_the_command_reaches_the_server_by_its_reload(
     test_env: Any,
@@ -89,6 +90,7 @@ async def test_embedded_a_change_made_with_the_command_reaches_the_server_by_its
         assert waited < EMBEDDED_REFRESH_SECONDS + 1
 
 
+@pytest.mark.slow
 async def test_a_process_that_lost_the_bus_keeps_its_rules_and_says_so(
     app_factory: Callable[..., Any], own_redis: RedisProcess
 ) -> None:

@@ -30,7 +30,7 @@ def evaluation_events(item: Received) -> list[dict[str, str]]:
     return found
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(300)
 async def test_evaluations_are_events_on_the_request_span(
     test_env: Any, collector: Collector

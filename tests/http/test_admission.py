@@ -415,6 +415,7 @@ async def test_an_exhausted_database_pool_is_a_503_with_one_log_line(
     assert not any("exception" in line or line["level"] == "error" for line in lines)
 
 
+@pytest.mark.slow
 def test_requests_whose_clients_left_while_they_waited_to_be_read_never_start(
     test_env: TestEnv,
 ) -> None:
@@ -518,6 +519,7 @@ async def test_statement_and_lock_timeouts_are_a_503(
     assert outage == [("database", "busy"), ("database", "busy")]
 
 
+@pytest.mark.slow
 async def test_a_stopped_client_watch_leaves_no_reference_cycle() -> None:
     """The watch of a request that was answered is stopped and ends without keeping an
     exception: a cycle per request (task, its CancelledError's traceback, the watch) would

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import jsonschema_rs
+import pytest
 from fastapi import FastAPI
 
 from connecthub.clock import utcnow
@@ -17,6 +18,8 @@ from tests.flags.support import admin_token, create_flag
 from tests.media.files import png
 from tests.media.support import upload
 from tests.social_factories import auth, user_with_token
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
 
 
 def _untyped(schema: dict[str, Any], schemas: dict[str, Any], seen: frozenset[str]) -> bool:

@@ -4,10 +4,13 @@ search, preferences, profile image removal) answer exactly the entities they dec
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.http.test_entity_schemas import Answers
 from tests.social_factories import auth, post_status, user_with_token
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
 
 
 async def test_account_route_answers_match_their_declared_entities(

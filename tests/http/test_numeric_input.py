@@ -51,6 +51,7 @@ async def _admin_token(app: FastAPI) -> str:
     return await create_token(app, account.id, scopes=ALL_SCOPES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", [*BAD_NUMBERS, ""])
 async def test_a_malformed_path_id_names_no_record(
     app: FastAPI, client: httpx.AsyncClient, bad: str

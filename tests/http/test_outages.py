@@ -134,7 +134,7 @@ async def fresh_database(server: PostgresProcess, name: str) -> str:
     return url
 
 
-@pytest.mark.slow  # runs a PostgreSQL server of its own
+@pytest.mark.processes  # runs a PostgreSQL server of its own
 async def test_a_stopped_postgresql_is_a_503_for_every_request_until_it_is_back(
     test_env: TestEnv, own_postgres: PostgresProcess
 ) -> None:
@@ -153,7 +153,7 @@ async def test_a_stopped_postgresql_is_a_503_for_every_request_until_it_is_back(
         await recovered(client, token)
 
 
-@pytest.mark.slow  # runs a PostgreSQL server of its own
+@pytest.mark.processes  # runs a PostgreSQL server of its own
 async def test_an_exhausted_database_pool_is_a_503(
     test_env: TestEnv, own_postgres: PostgresProcess
 ) -> None:
@@ -187,6 +187,7 @@ async def migrated_sqlite(path: Path) -> str:
     return url
 
 
+@pytest.mark.slow
 async def test_a_sqlite_file_another_writer_holds_is_a_503_for_writes(
     test_env: TestEnv,
 ) -> None:
@@ -214,6 +215,7 @@ async def test_a_sqlite_file_another_writer_holds_is_a_503_for_writes(
         await requests_succeed(client, token)
 
 
+@pytest.mark.slow
 async def test_a_sqlite_file_that_cannot_be_opened_is_a_503_until_it_can(
     test_env: TestEnv,
 ) -> None:
@@ -239,6 +241,7 @@ async def _uses_redis(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
 
+@pytest.mark.slow
 async def test_an_exhausted_or_stopped_redis_is_a_503(
     test_env: TestEnv, own_redis: RedisProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:

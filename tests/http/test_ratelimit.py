@@ -109,6 +109,7 @@ async def test_disabled_limiter_lets_everything_through(app_factory) -> None:
             assert "x-ratelimit-limit" not in response.headers
 
 
+@pytest.mark.slow
 async def test_repeat_offender_is_locked_out_for_doubling_periods(app_factory) -> None:
     async with app_factory(
         peer="198.51.100.20",
@@ -285,6 +286,7 @@ async def test_sign_in_email_limit(app_factory) -> None:
             assert not any("alice" in key.lower() or "@" in key for key in keys)
 
 
+@pytest.mark.slow
 async def test_limiter_outage_fails_open(app_factory) -> None:
     async with app_factory(rate_limit_ip="1/86400") as (app, client):
         # A real Redis client pointed at a port nothing listens on.

@@ -154,7 +154,7 @@ async def test_every_log_line_of_a_request_carries_its_id(app_factory: AppFactor
     assert all(line.get("request_id") for line in lines)
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(300)
 async def test_server_access_log_is_json_with_the_request_id(test_env: Any) -> None:
     server = start_server(test_env, LOG_LEVEL="info")

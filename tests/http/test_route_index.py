@@ -67,6 +67,7 @@ async def _outcome(dispatch: Any, app: FastAPI, method: str, path: str) -> tuple
     return ("answered", sent[0]["status"] if sent else None)
 
 
+@pytest.mark.slow
 async def test_every_route_is_found_as_fastapi_finds_it(app: FastAPI) -> None:
     index = app.router.middleware_stack
     assert isinstance(index, RouteIndex)

@@ -1592,6 +1592,7 @@ async def _invalidations_settled() -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", sorted(SCENARIOS))
 async def test_write_route_runs_its_exact_budget(
     route: str, app: FastAPI, client: httpx.AsyncClient

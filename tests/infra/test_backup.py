@@ -115,6 +115,7 @@ class Writer(threading.Thread):
         self.client.close()
 
 
+@pytest.mark.slow
 def test_a_backup_taken_under_writes_restores_and_serves(tmp_path: Path) -> None:
     live = _embedded(tmp_path / "live")
     server = start_inprocess_server(live)
@@ -212,6 +213,7 @@ def backup_dir(tmp_path: Path) -> Path:
     return tmp_path / "backup"
 
 
+@pytest.mark.slow
 def test_restore_refuses_a_non_empty_data_directory(backup_dir: Path, tmp_path: Path) -> None:
     occupied = tmp_path / "occupied"
     occupied.mkdir()
@@ -223,6 +225,7 @@ def test_restore_refuses_a_non_empty_data_directory(backup_dir: Path, tmp_path: 
     assert [p.name for p in occupied.iterdir()] == ["connecthub.db"]
 
 
+@pytest.mark.slow
 def test_create_refuses_a_non_empty_destination(backup_dir: Path, tmp_path: Path) -> None:
     live = EmbeddedEnv(
         database_url=f"sqlite:///{tmp_path / 'live' / 'connecthub.db'}",
@@ -234,6 +237,7 @@ def test_create_refuses_a_non_empty_destination(backup_dir: Path, tmp_path: Path
     assert result.stderr.startswith("PATH:")
 
 
+@pytest.mark.slow
 def test_a_damaged_or_miscounted_backup_fails_verification(
     backup_dir: Path, tmp_path: Path
 ) -> None:
@@ -269,6 +273,7 @@ def test_a_postgresql_database_is_pointed_to_pgbackrest(tmp_path: Path) -> None:
     assert not (tmp_path / "backup").exists()
 
 
+@pytest.mark.slow
 def test_a_corrupt_database_with_a_matching_digest_fails_integrity_check(
     backup_dir: Path, tmp_path: Path
 ) -> None:

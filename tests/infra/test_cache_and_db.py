@@ -11,6 +11,7 @@ from connecthub.infra.engines import Engines
 from tests.engines import postgres_server_url
 
 
+@pytest.mark.slow
 async def test_cache_round_trip_expiry_and_delete(test_env):
     engines = Engines.from_settings(test_env.settings())
     await engines.start()
@@ -28,6 +29,7 @@ async def test_cache_round_trip_expiry_and_delete(test_env):
         await engines.stop()
 
 
+@pytest.mark.slow
 async def test_cache_add_sets_only_an_empty_or_expired_key(test_env):
     engines = Engines.from_settings(test_env.settings())
     await engines.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 from sqlalchemy import text
 
 from connecthub.infra.cache import MemoryCache
@@ -31,6 +32,7 @@ async def test_memory_cache_holds_at_most_its_bytes_dropping_the_least_recently_
     assert cache.bytes_held == 8 * 100 + 4
 
 
+@pytest.mark.slow
 async def test_memory_cache_sweeps_expired_entries_nobody_reads() -> None:
     cache = MemoryCache()
     cache.SWEEP_SECONDS = 0.5

@@ -149,6 +149,7 @@ async def outbox_rows(app: FastAPI) -> int:
 # --- a commit is a success, and its jobs follow it -------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", ["shutdown-save", "kill-9"])
 async def test_a_post_committed_as_redis_stops_still_reaches_the_followers_home(
     stop: str, app_factory: AppFactory, own_redis: RedisProcess
@@ -198,6 +199,7 @@ async def test_a_post_committed_as_redis_stops_still_reaches_the_followers_home(
         await eventually(emptied, "the outbox rows deleted once Redis had the jobs")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("queue", ["in-process", "redis"])
 async def test_jobs_left_behind_by_a_stopped_process_run_from_a_fresh_relay(
     queue: str, app_factory: AppFactory, own_redis: RedisProcess
@@ -241,6 +243,7 @@ async def test_jobs_left_behind_by_a_stopped_process_run_from_a_fresh_relay(
         await eventually(emptied, "the rows deleted once their jobs were queued or done")
 
 
+@pytest.mark.slow
 async def test_an_idempotent_replay_of_a_post_whose_jobs_wait_in_the_outbox(
     app_factory: AppFactory, own_redis: RedisProcess
 ) -> None:
@@ -271,6 +274,7 @@ async def test_an_idempotent_replay_of_a_post_whose_jobs_wait_in_the_outbox(
         assert await feed_members(app, follower_id) == [int(status_id)]
 
 
+@pytest.mark.slow
 async def test_a_profile_change_committed_as_redis_stops_is_not_served_stale(
     app_factory: AppFactory, own_redis: RedisProcess
 ) -> None:
@@ -362,6 +366,7 @@ async def test_a_stopping_app_deletes_acknowledged_rows_without_waiting_out_the_
         assert await outbox_rows(app) == 0
 
 
+@pytest.mark.slow
 async def test_a_delayed_job_is_queued_once_with_its_delay(app_factory: AppFactory) -> None:
     """A poll's expiry job waits in the queue (in memory: its row is kept until it runs);
     relay loops looking every few tenths of a second neither queue it again nor run it."""

@@ -263,6 +263,7 @@ async def test_dead_letters_are_listed_retried_and_dropped(engines: Engines) -> 
     assert len(RUNS[other]) == 3  # dropped, never run again
 
 
+@pytest.mark.slow
 async def test_a_delayed_job_waits_its_delay(engines: Engines) -> None:
     enqueued_at = time.time()
     job_id = await engines.jobs.enqueue("sample.record", {}, delay_seconds=1.0)
@@ -276,6 +277,7 @@ async def test_a_delayed_job_waits_its_delay(engines: Engines) -> None:
     assert RUNS[job_id][0].started_at - enqueued_at >= 0.95
 
 
+@pytest.mark.slow
 async def test_a_busy_worker_runs_every_job_once_and_leaves_the_queue_empty(
     test_env: TestEnv,
 ) -> None:
@@ -379,7 +381,7 @@ async def redis_engines(test_env: TestEnv) -> AsyncIterator[Engines]:
         yield started
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 async def test_a_job_acknowledged_before_a_worker_kill_9_still_runs_exactly_once_in_effect(
     test_env: TestEnv, redis_engines: Engines
 ) -> None:
@@ -430,7 +432,7 @@ async def _ge(value: Awaitable[int], minimum: int) -> bool:
     return await value >= minimum
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 async def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(
     test_env: TestEnv, redis_engines: Engines
 ) -> None:
@@ -468,7 +470,7 @@ async def _int(value: Awaitable[bytes | None]) -> int:
     return int(await value or 0)
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 async def test_the_worker_carries_on_after_a_redis_restart(test_env: TestEnv) -> None:
     server_binary = shutil.which("redis-server")
     assert server_binary, "redis-server must be installed for this test"
@@ -510,7 +512,7 @@ async def test_the_worker_carries_on_after_a_redis_restart(test_env: TestEnv) ->
         stop_process(redis_server)
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 async def test_a_worker_refuses_a_task_module_it_cannot_import(test_env: TestEnv) -> None:
     result = subprocess.run(
         connecthub_command("worker"),

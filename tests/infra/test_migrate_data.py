@@ -39,6 +39,7 @@ needs_postgres = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 async def test_refusals_name_the_option(test_env: TestEnv, tmp_path: Path) -> None:
     """Wrong URLs and a source that is not this release's schema are refused in one line
     (exit 2), before anything is written."""

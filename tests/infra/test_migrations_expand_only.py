@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
@@ -82,6 +83,7 @@ def _violations(before: Schema, after: Schema) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_every_migration_only_expands_the_schema(tmp_path: Path) -> None:
     script = ScriptDirectory.from_config(migrations.alembic_config())
     revisions = [r.revision for r in reversed(list(script.walk_revisions()))]

@@ -8,6 +8,7 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from tests import engines
@@ -30,6 +31,7 @@ def test_the_subset_covers_every_repository_and_the_job_queue():
     assert {"tests/infra/test_jobs.py", "tests/infra/test_job_outbox.py"} <= set(subset)
 
 
+@pytest.mark.slow
 async def test_concurrent_reads_and_writes_share_pooled_server_connections(client, app):
     """Posts and reads at once, so PgBouncer lends each server connection to several app
     connections in turn: a prepared statement outliving its transaction fails here."""

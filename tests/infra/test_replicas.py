@@ -31,7 +31,7 @@ pytestmark = [
         reason="needs PostgreSQL: TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres"
         " (.ci/run, step PgBouncer and read replicas)",
     ),
-    pytest.mark.slow,
+    pytest.mark.processes,
 ]
 
 WAIT_SECONDS = 30.0

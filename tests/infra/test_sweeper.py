@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
@@ -82,6 +83,7 @@ async def server_that_sweeps(
         yield pair
 
 
+@pytest.mark.slow
 async def test_a_lost_account_erasure_is_completed(test_env: TestEnv) -> None:
     before = requeued("account_deletions")
     async with server_whose_queue_is_lost(test_env) as (app, client):
@@ -115,6 +117,7 @@ async def _poll_notifications(client: httpx.AsyncClient, token: str) -> list[Any
     return [n for n in response.json() if n["type"] == "poll"]
 
 
+@pytest.mark.slow
 async def test_a_lost_poll_end_is_announced(test_env: TestEnv) -> None:
     before = requeued("poll_ends")
     async with server_whose_queue_is_lost(test_env) as (app, client):

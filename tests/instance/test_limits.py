@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.media import files
@@ -135,6 +136,7 @@ async def test_image_and_video_limits_are_the_settings_enforced(
         assert refused(await upload(client, token, video, filename="a.webm"), "file")
 
 
+@pytest.mark.slow
 async def test_video_frame_rate_limit(app: FastAPI, client: httpx.AsyncClient) -> None:
     limit = (await configuration(client))["media_attachments"]["video_frame_rate_limit"]
     _alice, token = await user_with_token(app, "alice")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 INSTANCE_PATHS = [
     "/api/v1/instance",
@@ -19,6 +20,7 @@ INSTANCE_PATHS = [
 ]
 
 
+@pytest.mark.slow
 async def test_openapi_lists_the_instance_routes(client: httpx.AsyncClient) -> None:
     response = await client.get("/openapi.json")
 
@@ -74,6 +76,7 @@ FILTER_ROUTES = [
 ]
 
 
+@pytest.mark.slow
 async def test_openapi_lists_the_filter_routes(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
 

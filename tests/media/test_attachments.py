@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -26,6 +27,7 @@ async def _images(client: Any, token: str, count: int) -> list[str]:
     return ids
 
 
+@pytest.mark.slow
 async def test_post_and_edit_a_status_with_media(media_app: Any) -> None:
     async with media_app() as (app, client):
         _alice, token = await user_with_token(app, "alice")

@@ -57,6 +57,7 @@ async def test_forged_audio_and_video_are_refused_and_nothing_is_stored(
         assert await all_stored_keys(app) == []
 
 
+@pytest.mark.slow
 @FFMPEG
 async def test_bytes_outside_the_streams_are_not_stored(media_app: Any, use_ffmpeg: bool) -> None:
     async with media_app(media_ffmpeg=use_ffmpeg) as (app, client):
@@ -92,6 +93,7 @@ async def test_a_real_wav_is_accepted_and_served(media_app: Any, use_ffmpeg: boo
         assert await _rows(app) == 2
 
 
+@pytest.mark.slow
 @FFMPEG
 async def test_genuine_mp3_ogg_and_mp4_are_still_accepted(media_app: Any, use_ffmpeg: bool) -> None:
     async with media_app(media_ffmpeg=use_ffmpeg) as (app, client):
@@ -110,6 +112,7 @@ async def test_genuine_mp3_ogg_and_mp4_are_still_accepted(media_app: Any, use_ff
             assert (await fetch(client, media["url"])).status_code == 200
 
 
+@pytest.mark.slow
 @FFMPEG
 async def test_flac_and_webm_are_verified_and_accepted_without_ffmpeg(
     media_app: Any, use_ffmpeg: bool

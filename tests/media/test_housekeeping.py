@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from connecthub.clock import utcnow
@@ -98,6 +99,7 @@ async def test_store_down_gives_503_and_leaves_nothing(test_env: Any, app_factor
         assert await _count(app) == 0
 
 
+@pytest.mark.slow
 async def test_s3_down_gives_503(test_env: Any, app_factory: Any) -> None:
     from tests.conftest import free_port
 

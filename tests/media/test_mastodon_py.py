@@ -8,11 +8,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from mastodon import Mastodon
 
 from tests.media import files
 from tests.servers import start_inprocess_server
 from tests.social_factories import user_with_token
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
 
 
 def _client_session(url: str, token: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.media import files
@@ -12,6 +13,7 @@ from tests.media.support import fetch, upload
 from tests.social_factories import auth, user_with_token
 
 
+@pytest.mark.slow
 async def test_image_upload_is_processed_and_served(media_app: Any) -> None:
     async with media_app() as (app, client):
         _alice, token = await user_with_token(app, "alice")

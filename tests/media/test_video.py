@@ -75,6 +75,7 @@ async def test_audio_formats(media_app: Any, use_ffmpeg: bool) -> None:
             assert 0.5 < media["meta"]["original"]["duration"] < 2.0
 
 
+@pytest.mark.slow
 async def test_the_same_video_uploaded_twice_keeps_two_upload_objects(media_app: Any) -> None:
     # Identical bytes must not share the temporary upload object: the first one's job purges
     # it when done, and a second upload not yet committed then (no row names it) would be

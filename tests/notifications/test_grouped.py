@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
@@ -108,6 +109,7 @@ async def test_groups_and_deduplicated_results(app: FastAPI, client: httpx.Async
     assert kinds["mention"]["page_min_id"] == kinds["mention"]["page_max_id"] == mention["id"]
 
 
+@pytest.mark.slow
 async def test_grouped_types_and_filters(app: FastAPI, client: httpx.AsyncClient) -> None:
     w = await World(app, client).build()
     only_favourites = await grouped(client, w.token, **{"grouped_types[]": ["favourite"]})
@@ -210,6 +212,7 @@ async def test_pagination_with_link_headers(app: FastAPI, client: httpx.AsyncCli
     assert "limit" in bad["error"]
 
 
+@pytest.mark.slow
 async def test_one_group_its_accounts_and_dismiss(app: FastAPI, client: httpx.AsyncClient) -> None:
     w = await World(app, client).build()
     kinds = by_type(await grouped(client, w.token))
@@ -262,6 +265,7 @@ async def test_one_group_its_accounts_and_dismiss(app: FastAPI, client: httpx.As
     assert "mention" not in by_type(await grouped(client, w.token))
 
 
+@pytest.mark.slow
 async def test_unread_count_of_groups(app: FastAPI, client: httpx.AsyncClient) -> None:
     w = await World(app, client).build()
 
@@ -285,6 +289,7 @@ async def test_unread_count_of_groups(app: FastAPI, client: httpx.AsyncClient) -
     assert await count("v2") == 0
 
 
+@pytest.mark.slow
 async def test_scopes(app: FastAPI, client: httpx.AsyncClient) -> None:
     w = await World(app, client).build()
     key = by_type(await grouped(client, w.token))["favourite"]["group_key"]
@@ -376,6 +381,7 @@ def test_group_key_rule() -> None:
     assert grouping.ungrouped_id("follow-3") is None
 
 
+@pytest.mark.slow
 async def test_page_statement_count(app: FastAPI, client: httpx.AsyncClient) -> None:
     """A page of groups costs five statements whatever its size, once the statuses'
     renderings and the viewer's filter rules are cached: the page, the groups' newest

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from connecthub import channels
@@ -170,6 +171,7 @@ async def test_published_to_the_recipient_stream(app: FastAPI, client: httpx.Asy
     assert event["payload"]["status"]["id"] == status["id"]
 
 
+@pytest.mark.slow
 async def test_query_count_does_not_grow_with_the_page(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

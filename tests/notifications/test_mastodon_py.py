@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon
 
 from tests.conftest import LiveServer
 from tests.social_factories import user_with_token
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
 
 
 def _session(url: str, alice_token: str, fan_tokens: list[str]) -> dict[str, Any]:

@@ -122,7 +122,7 @@ def _toot(args: list[str], config_home: Path, stdin: str = "") -> subprocess.Com
     )
 
 
-@pytest.mark.slow  # runs the toot CLI as a process
+@pytest.mark.processes  # runs the toot CLI as a process
 async def test_toot_login_cli_and_whoami(app, live_server, tmp_path):
     await create_user(app, "alice")
     config_home = tmp_path / "toot-config"

@@ -214,6 +214,7 @@ async def test_new_person_signs_up_through_the_age_gate(
     await assert_signed_in(app, created, user.id)
 
 
+@pytest.mark.slow
 async def test_returning_person_is_signed_in_at_once(
     site: tuple[FastAPI, httpx.AsyncClient], oidc_provider: RunningProvider
 ) -> None:
@@ -242,6 +243,7 @@ async def test_returning_person_is_signed_in_at_once(
     assert len(await rows(app, Identity)) == 1
 
 
+@pytest.mark.slow
 async def test_new_terms_are_accepted_before_the_session(
     site: tuple[FastAPI, httpx.AsyncClient], oidc_provider: RunningProvider
 ) -> None:
@@ -288,6 +290,7 @@ async def test_new_terms_are_accepted_before_the_session(
     assert versions == sorted([app.state.settings.terms_version, today.isoformat()])
 
 
+@pytest.mark.slow
 async def test_verified_email_links_only_with_the_accounts_password(
     site: tuple[FastAPI, httpx.AsyncClient], oidc_provider: RunningProvider
 ) -> None:
@@ -373,6 +376,7 @@ async def test_unverified_email_never_links(
     assert await rows(app, Identity) == []
 
 
+@pytest.mark.slow
 async def test_two_factor_is_asked_of_a_linked_account(
     site: tuple[FastAPI, httpx.AsyncClient], oidc_provider: RunningProvider
 ) -> None:
@@ -482,6 +486,7 @@ async def test_email_from_userinfo_when_the_id_token_has_none(
     assert form_value(page, "username") == "quiet"
 
 
+@pytest.mark.slow
 async def test_registration_modes_apply(app_factory: Any, oidc_provider: RunningProvider) -> None:
     await oidc_provider.next_login(sub="late", email="late@example.org", email_verified=True)
     async with app_factory(registration_mode="closed", **provider_settings(oidc_provider)) as (

@@ -54,6 +54,7 @@ async def test_production_docs_when_asked_for(app_factory: AppFactory) -> None:
         assert (await client.get("/metrics")).status_code == 404
 
 
+@pytest.mark.slow
 async def test_development_serves_docs_and_metrics(app_factory: AppFactory) -> None:
     async with app_factory(environment="development") as (_, client):
         for path in (*DOC_PATHS, "/metrics"):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.engines import redis_url
 from tests.support.redis_server import RedisProcess
@@ -50,6 +51,7 @@ async def test_readiness_lists_the_engines_it_checked(client: httpx.AsyncClient)
         assert "redis" not in body["checks"]
 
 
+@pytest.mark.slow
 async def test_readiness_follows_redis_down_and_back(
     app_factory: AppFactory, own_redis: RedisProcess
 ) -> None:

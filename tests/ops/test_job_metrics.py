@@ -103,7 +103,7 @@ async def test_the_metrics_listener_reads_the_queue_and_keeps_the_token_rule(
             await listener.stop()
 
 
-@pytest.mark.slow  # a real `connecthub worker` process
+@pytest.mark.processes  # a real `connecthub worker` process
 def test_the_worker_serves_its_own_metrics_and_sweeps(test_env: TestEnv) -> None:
     port = free_port()
     log_path = test_env.workdir / "worker.log"

@@ -88,7 +88,7 @@ def test_stdlib_lines_and_tracebacks_are_redacted(log_output: io.StringIO) -> No
     assert "ValueError: token rejected: Bearer [redacted]" in failure["exception"]
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(300)
 def test_a_real_server_never_logs_credentials(test_env: Any) -> None:
     server = start_server(test_env, LOG_LEVEL="debug")

@@ -151,7 +151,7 @@ def start_two_workers(test_env: Any, redis_url: str) -> LiveServer:
     raise AssertionError(f"server did not become ready:\n{server.logs()}")
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(600)
 def test_several_workers_report_one_sum(test_env: Any, own_redis: RedisProcess) -> None:
     server = start_two_workers(test_env, own_redis.url)

@@ -89,7 +89,7 @@ def spans(item: Received) -> list[dict[str, Any]]:
     return found
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(300)
 def test_requests_are_traced_to_the_otlp_endpoint(test_env: Any, collector: Collector) -> None:
     server = start_server(
@@ -178,7 +178,7 @@ def run_script(test_env: Any, tmp_path: Path, **environ: str) -> dict[str, Any]:
     return report
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(300)
 def test_tracing_and_error_reporting_are_off_by_default(test_env: Any, tmp_path: Path) -> None:
     report = run_script(test_env, tmp_path)
@@ -187,7 +187,7 @@ def test_tracing_and_error_reporting_are_off_by_default(test_env: Any, tmp_path:
     assert report["tracing"] == "ProxyTracerProvider"
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(300)
 def test_uncaught_errors_are_reported_to_sentry(
     test_env: Any, tmp_path: Path, collector: Collector

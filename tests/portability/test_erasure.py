@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from connecthub.portability import tasks
 from connecthub.portability.models import DataExport, DataImport
 from tests.portability.support import ok, request_export
@@ -13,6 +15,7 @@ from tests.privacy.support import ask_deletion, count, wait_erased, wait_gone
 from tests.social_factories import auth, user_with_token
 
 
+@pytest.mark.slow
 async def test_deleting_an_account_deletes_its_archives(app_factory: Any) -> None:
     async with app_factory(jobs_in_server=True) as (app, client):
         alice, token = await user_with_token(app, "alice")

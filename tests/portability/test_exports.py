@@ -14,6 +14,7 @@ from email.policy import default
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 
 from connecthub.clock import utcnow
@@ -41,6 +42,7 @@ def rows(archive: Any, name: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(archive.read(name).decode())))
 
 
+@pytest.mark.slow
 async def test_an_account_with_every_kind_of_data_exports_it_all(app_factory: Any) -> None:
     async with app_factory(jobs_in_server=False) as (app, client):
         cast = await rich_account(app, client)

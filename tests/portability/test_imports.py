@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -60,6 +61,7 @@ async def holdings(app: FastAPI, account_id: int) -> dict[str, Any]:
         }
 
 
+@pytest.mark.slow
 async def test_the_csv_files_import_back_into_a_fresh_account(app_factory: Any) -> None:
     async with app_factory(jobs_in_server=False) as (app, client):
         cast = await rich_account(app, client)
@@ -121,6 +123,7 @@ async def test_rows_that_fail_are_reported_with_their_line(app_factory: Any) -> 
         assert (await holdings(app, alice.id))["follows"] == [(bob.id, False, True, [])]
 
 
+@pytest.mark.slow
 async def test_bad_imports_are_refused_naming_the_field(app_factory: Any) -> None:
     async with app_factory(jobs_in_server=False) as (app, client):
         _alice, token = await user_with_token(app, "alice")

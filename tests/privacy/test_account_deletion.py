@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyotp
+import pytest
 
 from connecthub.accounts.models import Account, OAuthToken, User
 from connecthub.media.models import MediaAttachment
@@ -175,6 +176,7 @@ async def _social_graph(app: Any, client: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 async def test_a_deleted_account_vanishes_at_once_and_its_data_are_erased(
     app: Any, client: Any
 ) -> None:

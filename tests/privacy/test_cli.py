@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from connecthub.clock import utcnow
 from tests.cli_runner import run_cli
 
 
+@pytest.mark.slow
 async def test_an_operator_writes_and_publishes_documents(
     test_env: Any, app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:

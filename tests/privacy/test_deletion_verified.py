@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -33,6 +34,8 @@ from tests.portability.support import ok, rich_account
 from tests.privacy.support import ask_deletion, wait_erased
 from tests.push.support import Device
 from tests.social_factories import auth, post_status, user_with_token
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
 
 MARK = "qzxv"  # in every text the account writes (texts of the others never hold it)
 # Where the erased account's id may stay, and why (docs/privacy.md "What is kept"): the

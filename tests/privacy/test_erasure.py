@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from connecthub.accounts.models import Account, Role, User
 from connecthub.filters.models import Filter, FilterKeyword
 from connecthub.infra.db import Base
@@ -26,6 +28,7 @@ from tests.privacy.support import (
 from tests.social_factories import auth, post_status, user_with_token
 
 
+@pytest.mark.slow
 async def test_an_interrupted_erasure_finishes_without_doubling(app_factory: Any) -> None:
     # No job runs by itself here: the test plays the worker, and its deaths.
     async with app_factory(jobs_in_server=False) as (app, client):
@@ -98,6 +101,7 @@ async def test_a_job_for_an_unknown_account_does_nothing(app: Any) -> None:
     assert outcome.finished
 
 
+@pytest.mark.slow
 async def test_admins_delete_through_the_admin_api(app: Any, client: Any) -> None:
     admin, _ = await create_user(app, "olga", role=Role.ADMIN)
     moderator, _ = await create_user(app, "milo", role=Role.MODERATOR)
@@ -129,6 +133,7 @@ async def test_admins_delete_through_the_admin_api(app: Any, client: Any) -> Non
     assert again.json()["email"] == ""
 
 
+@pytest.mark.slow
 async def test_the_admin_command_deletes_and_erases(test_env: Any, app: Any) -> None:
     frank, _ = await create_user(app, "frank")
     result = await asyncio.to_thread(

@@ -129,6 +129,7 @@ async def test_policy_followed_drops_strangers(app_factory: Any) -> None:
         assert service.none_waiting()
 
 
+@pytest.mark.slow
 async def test_alerts_choose_the_types(app_factory: Any) -> None:
     async with pushing(app_factory) as (app, client, service):
         alice, token = await user_with_token(app, "alice")
@@ -172,6 +173,7 @@ async def test_gone_removes_the_subscription(app_factory: Any) -> None:
         assert service.none_waiting()
 
 
+@pytest.mark.slow
 async def test_server_errors_are_retried(app_factory: Any) -> None:
     async with pushing(app_factory) as (app, client, service):
         _alice, token = await user_with_token(app, "alice")

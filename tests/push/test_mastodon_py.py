@@ -15,6 +15,8 @@ from tests.push.support import WAIT_SECONDS, PushService, vapid_claims
 from tests.servers import InProcessServer, start_inprocess_server
 from tests.social_factories import user_with_token
 
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
 

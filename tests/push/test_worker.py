@@ -23,7 +23,7 @@ QUEUE_REDIS_URL = redis_url() or "redis://127.0.0.1:6379/0"
 TEST_HOSTS = "127.0.0.1"
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 async def test_a_worker_process_sends_the_push(test_env: TestEnv, app_factory: Any) -> None:
     log_path = test_env.workdir / "push-worker.log"
     with PushService() as service:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
@@ -96,6 +97,7 @@ async def test_mute_options_and_the_mutes_list(app: FastAPI, client: AsyncClient
     assert [a["id"] for a in listed] == [str(carol.id)]
 
 
+@pytest.mark.slow
 async def test_a_mute_with_a_duration_expires(app: FastAPI, client: AsyncClient) -> None:
     _alice, alice_token = await user_with_token(app, "alice")
     bob, _ = await user_with_token(app, "bob")

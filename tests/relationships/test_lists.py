@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
@@ -10,6 +11,7 @@ from tests.social_factories import auth, follow, user_with_token
 from tests.support.queries import counting_queries
 
 
+@pytest.mark.slow
 async def test_followers_paginate_over_more_than_a_page_with_next_first(
     app: FastAPI, client: AsyncClient
 ) -> None:

@@ -60,7 +60,7 @@ from tests.support.server_processes import server_processes
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.processes,
     pytest.mark.skipif(
         postgres_server_url() is None, reason="the ledger runs on PostgreSQL (TEST_DATABASE_URL)"
     ),

@@ -33,7 +33,7 @@ from tests.social_factories import user_with_token
 from tests.support.forked_command import ForkedCommand
 
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.processes,
     pytest.mark.skipif(
         postgres_server_url() is None or redis_url() is None,
         reason="worker processes run on PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)",

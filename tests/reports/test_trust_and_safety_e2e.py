@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon
 
@@ -26,6 +27,8 @@ from tests.audit.support import audit_rows, tamper
 from tests.cli_runner import run_cli
 from tests.relationships.support import set_account
 from tests.social_factories import follow, user_with_token
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer, TestEnv

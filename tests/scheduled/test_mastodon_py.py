@@ -8,11 +8,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from mastodon import Mastodon
 
 from tests.media import files
 from tests.servers import start_inprocess_server
 from tests.social_factories import user_with_token
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
 
 PUBLISH_DEADLINE_SECONDS = 60.0  # the job queue's, on a busy machine; not a timing
 

@@ -9,6 +9,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from connecthub.clock import utcnow
@@ -38,6 +39,7 @@ async def _home_ids(client: Any, token: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 async def test_published_by_the_queue_at_its_time(app_factory: Any) -> None:
     # A one-second lead instead of Mastodon's five minutes: the real queue's delay runs out
     # within the test (the rule itself is tested with the default in test_api.py).

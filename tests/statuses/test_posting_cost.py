@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from connecthub.accounts.models import Account
@@ -29,6 +30,7 @@ async def _accounts(app: FastAPI, prefix: str, count: int) -> list[tuple[Account
     return [await user_with_token(app, f"{prefix}{n}") for n in range(count)]
 
 
+@pytest.mark.slow
 async def test_posting_costs_the_same_with_0_5_or_20_subscribers(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -4,6 +4,7 @@ blocks hide both ways; a suspended author's statuses vanish."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.social_factories import auth, follow, post_status, user_with_token
@@ -104,6 +105,7 @@ async def test_boost_of_a_blocker_is_hidden(app: FastAPI, client: httpx.AsyncCli
     ).status_code == 404
 
 
+@pytest.mark.slow
 async def test_account_statuses_query_count_is_constant(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

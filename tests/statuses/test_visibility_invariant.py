@@ -885,6 +885,7 @@ def examples_in(part: int) -> int:
     return EXAMPLES // PARTS + (1 if part < EXAMPLES % PARTS else 0)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("part", range(PARTS))
 def test_visibility_invariant(databases: engines.TestDatabases, tmp_path: Any, part: int) -> None:

@@ -132,7 +132,7 @@ async def test_close_account_streams_closes_the_accounts_connections(
     await hub.close_session(bob_session)
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 async def test_sigterm_closes_sockets_with_1001_and_exits(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:
@@ -154,6 +154,7 @@ async def test_sigterm_closes_sockets_with_1001_and_exits(
     assert "Traceback" not in server.logs()
 
 
+@pytest.mark.slow
 async def test_slow_consumer_is_disconnected(test_env: TestEnv, factory_app: FastAPI) -> None:
     _alice, alice_token = await user_with_token(factory_app, "alice")
     _bob, bob_token = await user_with_token(factory_app, "bob")
@@ -176,7 +177,7 @@ async def test_slow_consumer_is_disconnected(test_env: TestEnv, factory_app: Fas
     assert received < posted * 4
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 async def test_tokens_never_appear_in_logs(test_env: TestEnv, factory_app: FastAPI) -> None:
     _alice, alice_token = await user_with_token(factory_app, "alice")
     with servers(test_env, 1, process=True, LOG_LEVEL="debug") as (server,):

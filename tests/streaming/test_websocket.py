@@ -235,7 +235,7 @@ async def test_a_web_session_cookie_opens_no_socket(
     assert refused.value.response.status_code == 401
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 async def test_an_origin_allow_list_refuses_other_browsers_quietly(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:

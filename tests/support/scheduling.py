@@ -10,10 +10,11 @@ test the cache does not know counts as long (new tests are often the slow kind);
 cache at all (a fresh clone, as in CI) the tests marked `slow` come first, as every worker
 collects them first.
 
-Tests marked `slow` start real processes (each imports the app: seconds of CPU) and wait for
-them with deadlines, so no more of them run at once than there are cores: while that many
-are out, a worker gets the longest other test instead. (The first worker writes their ids to
-the cache, `connecthub/slow`, as it collects: the controller sees no marks.)
+Tests marked `processes` start real processes (each imports the app: seconds of CPU) and
+wait for them with deadlines, so no more of them run at once than there are cores: while
+that many are out, a worker gets the longest other test instead. (The first worker writes
+their ids to the cache, `connecthub/processes`, as it collects: the controller sees no
+marks.)
 
 Another `--dist` mode given on the command line is left alone.
 """
@@ -30,7 +31,7 @@ from xdist.scheduler import LoadScheduling
 from tests.engines import engine_label
 
 CACHE_KEY = "connecthub/durations"
-SLOW_KEY = "connecthub/slow"
+PROCESSES_KEY = "connecthub/processes"
 UNKNOWN_SECONDS = 5.0  # a test run for the first time: assume one of the long ones
 
 
@@ -39,8 +40,8 @@ class LongestFirstScheduling(LoadScheduling):
         super().__init__(config, log)
         self.maxschedchunk = 1
         self.expected = expected
-        self.slow: set[int] = set()
-        self.slow_at_once = os.cpu_count() or 1
+        self.processes: set[int] = set()
+        self.processes_at_once = os.cpu_count() or 1
 
     def schedule(self) -> None:
         if self.collection is not None or not self._check_nodes_have_same_collection():
@@ -53,8 +54,8 @@ class LongestFirstScheduling(LoadScheduling):
             range(len(collection)), key=lambda index: -self.expected.get(collection[index], default)
         )
         assert self.config.cache is not None
-        slow_ids = set(self.config.cache.get(SLOW_KEY, []))
-        self.slow = {index for index, nodeid in enumerate(collection) if nodeid in slow_ids}
+        ids = set(self.config.cache.get(PROCESSES_KEY, []))
+        self.processes = {index for index, nodeid in enumerate(collection) if nodeid in ids}
         if not collection:
             return
         for _ in range(2):  # round robin: the two longest go to different workers
@@ -73,12 +74,14 @@ class LongestFirstScheduling(LoadScheduling):
             node.send_runtest_some(chosen)
 
     def _take(self) -> int:
-        """The longest pending test, unless it is slow and enough slow ones are out: then
-        the longest other one (or the slow one after all, when nothing else is left)."""
-        out = sum(index in self.slow for pending in self.node2pending.values() for index in pending)
-        if out >= self.slow_at_once:
+        """The longest pending test, unless it starts processes and enough such are out:
+        then the longest other one (or that one after all, when nothing else is left)."""
+        out = sum(
+            index in self.processes for pending in self.node2pending.values() for index in pending
+        )
+        if out >= self.processes_at_once:
             for position, index in enumerate(self.pending):
-                if index not in self.slow:
+                if index not in self.processes:
                     return self.pending.pop(position)
         return self.pending.pop(0)
 
@@ -124,10 +127,10 @@ def register(config: pytest.Config) -> None:
 
 def slow_first(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `slow` first, in every worker alike (xdist needs the same order); the
-    first worker tells the controller which they are."""
+    first worker tells the controller which start processes."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     worker = getattr(config, "workerinput", {}).get("workerid")
     cache = getattr(config, "cache", None)
     if worker == "gw0" and cache is not None:
-        slow = [item.nodeid for item in items if item.get_closest_marker("slow") is not None]
-        cache.set(SLOW_KEY, slow)
+        ids = [item.nodeid for item in items if item.get_closest_marker("processes") is not None]
+        cache.set(PROCESSES_KEY, ids)

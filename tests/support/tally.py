@@ -70,7 +70,10 @@ class Tally:
         yield
         wall, used = time.time() - start, _cpu_seconds() - cpu
         waited = _queued_seconds() - queued
-        self._write(kind="test", id=item.nodeid, start=start, wall=wall, cpu=used, queued=waited)
+        slow = item.get_closest_marker("slow") is not None
+        self._write(
+            kind="test", id=item.nodeid, start=start, wall=wall, cpu=used, queued=waited, slow=slow
+        )
 
     def pytest_sessionfinish(self) -> None:
         self._write(

@@ -84,6 +84,7 @@ async def test_a_cold_feed_is_rebuilt_from_the_followed_accounts_alone(
     assert read < 100, f"the cold read touched {read} rows of statuses ({STATUSES} by others)"
 
 
+@pytest.mark.slow
 async def test_pages_older_than_a_truncated_feed_move_on_from_their_cursor(
     app_factory: Any,
 ) -> None:

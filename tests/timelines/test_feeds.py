@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 
 from connecthub.infra.jobs import HANDLERS, JobContext
@@ -89,6 +90,7 @@ async def test_deleted_and_unfollowed_posts_leave_the_feed(app: FastAPI, client:
         assert await feed_members(app, alice.id) == sorted([int(kept["id"]), int(from_carol["id"])])
 
 
+@pytest.mark.slow
 async def test_a_feed_keeps_its_cap_and_older_pages_come_from_the_database(
     app_factory: Any,
 ) -> None:

@@ -3,6 +3,7 @@ private posts for followers only, direct never; keyset pagination; constant quer
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
@@ -86,6 +87,7 @@ async def test_boosts_hidden_when_the_follow_hides_reblogs(
     assert await home_ids(app, client, alice_token) == [own["id"]]
 
 
+@pytest.mark.slow
 async def test_home_paginates_with_link_headers(app: FastAPI, client: AsyncClient) -> None:
     alice, alice_token = await user_with_token(app, "alice")
     bob, bob_token = await user_with_token(app, "bob")
@@ -130,6 +132,7 @@ async def test_home_paginates_with_link_headers(app: FastAPI, client: AsyncClien
     assert (await client.get("/api/v1/timelines/home")).status_code == 401
 
 
+@pytest.mark.slow
 async def test_home_runs_a_constant_number_of_queries(app: FastAPI, client: AsyncClient) -> None:
     _alice, alice_token = await user_with_token(app, "alice")
     bob, bob_token = await user_with_token(app, "bob")
@@ -155,6 +158,7 @@ async def test_home_runs_a_constant_number_of_queries(app: FastAPI, client: Asyn
     assert warm[0] < cold[0]  # accounts and status parts came from the entity cache
 
 
+@pytest.mark.slow
 async def test_home_passes_over_long_runs_of_hidden_posts(
     app: FastAPI, client: AsyncClient
 ) -> None:

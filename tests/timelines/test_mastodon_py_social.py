@@ -17,6 +17,8 @@ from mastodon import Mastodon
 from tests.conftest import LiveServer
 from tests.social_factories import user_with_token
 
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+
 T = TypeVar("T")
 
 POSTS = 7

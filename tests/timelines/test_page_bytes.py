@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -19,6 +20,8 @@ from tests.media.files import png
 from tests.media.support import upload
 from tests.social_factories import auth, post_status, user_with_token
 from tests.timelines.support import settle
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
 
 
 async def _converted(

@@ -3,11 +3,14 @@ a page of 40, with a cold entity cache and with a warm one (home: test_home.py).
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
 from tests.social_factories import auth, post_status, user_with_token
 from tests.timelines.support import read_costs
+
+pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
 
 
 async def _mixed_posts(client: AsyncClient, tokens: list[str], count: int) -> None:

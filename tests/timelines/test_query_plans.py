@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import event, func, insert, select, text
@@ -180,6 +181,7 @@ async def _plan_problems(app: FastAPI, statement: str, parameters: Any) -> tuple
         return _pg_problems(document[0]["Plan"]), json.dumps(document, indent=1)
 
 
+@pytest.mark.slow
 async def test_timeline_and_notification_reads_follow_their_index(
     app: FastAPI, client: AsyncClient
 ) -> None:
@@ -250,6 +252,7 @@ def _statuses_rows_read(node: dict[str, Any]) -> int:
     return own + sum(_statuses_rows_read(child) for child in node.get("Plans", []))
 
 
+@pytest.mark.slow
 async def test_a_rare_tags_page_reads_only_its_own_statuses(
     app: FastAPI, client: AsyncClient
 ) -> None:

@@ -105,7 +105,7 @@ def _session(toot: Toot, url: str, alice_token: str, bob_token: str) -> dict[str
     return seen
 
 
-@pytest.mark.slow
+@pytest.mark.processes
 @pytest.mark.timeout(600)  # each `toot` start imports its whole UI stack
 async def test_toot_cli_post_follow_timeline(
     app: FastAPI, live_server: LiveServer, tmp_path: Path
