@@ -67,7 +67,8 @@ bytecode: setup
 	$(VENV)/bin/python -m compileall -q src tests
 
 # The whole suite: pytest, and beside it the web app's checks (catalogs, types, Vitest), its
-# build and, with Debian's chromium present, its browser tests (CI installs it: .ci/run).
+# build and, with Debian's chromium present (its headless shell preferred: web/playwright.config.ts),
+# its browser tests (CI installs it: .ci/run).
 # The web part is a separate process tree (its own server on its own SQLite file and
 # port) that spends most of its ~40-70 s waiting on the server and the browser: run after
 # pytest it added that much to the wall time, run beside it ~20 CPU-s. Its output is
@@ -76,8 +77,9 @@ bytecode: setup
 test: bytecode
 	@log=$$(mktemp); \
 	( $(MAKE) --no-print-directory web-check && \
-	  if [ -x /usr/bin/chromium ]; then $(MAKE) --no-print-directory web-e2e; \
-	  else echo "web-e2e: /usr/bin/chromium is missing (apt-get install chromium); browser tests not run"; fi \
+	  if [ -x /usr/bin/chromium-headless-shell ] || [ -x /usr/bin/chromium ]; then \
+	    $(MAKE) --no-print-directory web-e2e; \
+	  else echo "web-e2e: Debian's chromium is missing (apt-get install chromium-headless-shell); browser tests not run"; fi \
 	) >"$$log" 2>&1 & web=$$!; \
 	echo "web app's checks and browser tests started beside pytest (output at the end)"; \
 	$(VENV)/bin/pytest -n $(TEST_WORKERS); python=$$?; \

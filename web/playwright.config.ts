@@ -1,8 +1,15 @@
-// Browser tests: Playwright drives Debian's chromium (/usr/bin/chromium; Playwright's own
-// browser downloads are not used) against a real ConnectHub server that the run starts on
-// a fresh SQLite database, serving the built app (`make web-e2e` builds it first).
-// E2E_BASE_URL points the tests at a server already running instead.
-import { mkdtempSync } from "node:fs";
+// Browser tests: Playwright drives Debian's chromium (Playwright's own browser downloads are
+// not used) against a real ConnectHub server that the run starts on a fresh SQLite database,
+// serving the built app (`make web-e2e` builds it first). E2E_BASE_URL points the tests at a
+// server already running instead.
+//
+// Debian's headless shell (`chromium-headless-shell`, the same engine without the browser's
+// UI) when installed, as CI does: the specs took 87-93 CPU-s with it against 121-129 with
+// /usr/bin/chromium (settings + app specs, two runs each; docs/benchmarks.md). CHROME_PATH
+// chooses another.
+const HEADLESS_SHELL = "/usr/bin/chromium-headless-shell";
+const browserPath = process.env.CHROME_PATH ?? (existsSync(HEADLESS_SHELL) ? HEADLESS_SHELL : "/usr/bin/chromium");
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,7 +33,7 @@ export default defineConfig({
   outputDir: "test-results",
   use: {
     baseURL: external ?? `http://127.0.0.1:${PORT}`,
-    launchOptions: { executablePath: process.env.CHROME_PATH ?? "/usr/bin/chromium" },
+    launchOptions: { executablePath: browserPath },
     trace: "retain-on-failure",
   },
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],

@@ -2,11 +2,10 @@
 // authorize page (PKCE); one posts, the other sees it arrive live; the app switches to
 // Indonesian; a post written offline is sent exactly once when the connection returns.
 // Screenshots of each screen go to web/screenshots/ (not committed).
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { shoot } from "./screens";
 
 const run = Date.now().toString(36);
-const SHOTS = "screenshots";
 
 async function signUpAndSignIn(browser: Browser, username: string): Promise<Page> {
   const context = await browser.newContext({ locale: "en-US" });
@@ -31,19 +30,6 @@ async function signUpAndSignIn(browser: Browser, username: string): Promise<Page
   await page.waitForURL(/\/$/);
   await expect(page.getByRole("link", { name: `@${username}` })).toBeVisible();
   return page;
-}
-
-/** Screenshots at desktop and mobile width, and axe-core's check: no serious or critical
- * violation of WCAG 2.x A/AA on the screen. */
-async function shoot(page: Page, name: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), name).toEqual([]);
-  for (const [label, width, height] of [["desktop", 1280, 900], ["mobile", 390, 844]] as const) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
 }
 
 test("sign in with PKCE, live delivery, Indonesian, offline post sent once", async ({ browser, request }) => {

@@ -3,22 +3,10 @@
 // post's page without JavaScript (OpenGraph meta), a followers-only post's page a 404; a
 // signed-in person opening a public address gets the app there; web push subscribed from
 // settings reaches the server. Screenshots go to web/screenshots/ (not committed).
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { SHOTS, shoot } from "./screens";
 
 const run = `p${Date.now().toString(36)}`;
-const SHOTS = "screenshots";
-
-async function shoot(page: Page, name: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), name).toEqual([]);
-  for (const [label, width, height] of [["desktop", 1280, 900], ["mobile", 390, 844]] as const) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
 
 /** Signs up on the server's page, then signs in to the app from the front door's
  * "Open the web app" (`/login`: straight to the authorize page). */

@@ -3,25 +3,10 @@ import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import AxeBuilder from "@axe-core/playwright";
 import { expect, type Browser, type Page } from "@playwright/test";
 
 export const PASSWORD = "a long and strong passphrase 42";
-const SHOTS = "screenshots";
 const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "../..");
-
-/** Screenshots at desktop and mobile width, and axe-core's check (no serious or critical
- * WCAG 2.x A/AA violation), as app.spec.ts does. */
-export async function shoot(page: Page, name: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), name).toEqual([]);
-  for (const [label, width, height] of [["desktop", 1280, 900], ["mobile", 390, 844]] as const) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
 
 /** Through the app's Sign in button and the server's authorize page (already signed in to
  * the server's pages, or signing in there with e-mail and password). */

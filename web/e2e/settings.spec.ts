@@ -3,7 +3,8 @@
 // a real browser against the real server. Every screen is checked with axe-core and
 // screenshotted (web/screenshots/<screen>-<en|id>-<desktop|mobile>.png, not committed).
 import { expect, test, type Page } from "@playwright/test";
-import { approve, cli, PASSWORD, png, shoot, signInToApp, signUp, tokenOf, totp } from "./settings-helpers";
+import { shoot } from "./screens";
+import { approve, cli, PASSWORD, png, signInToApp, signUp, tokenOf, totp } from "./settings-helpers";
 
 const run = `s${Date.now().toString(36)}`;
 

@@ -1,9 +1,6 @@
 // Helpers of the social browser tests (social.spec.ts): signing up and in as app.spec.ts
-// does, the screenshots with axe-core's check, and the API as a signed-in person.
-import AxeBuilder from "@axe-core/playwright";
+// does, and the API as a signed-in person.
 import { expect, type APIRequestContext, type Browser, type Page } from "@playwright/test";
-
-export const SHOTS = "screenshots";
 
 export async function signUpAndSignIn(browser: Browser, username: string): Promise<Page> {
   const context = await browser.newContext({ locale: "en-US" });
@@ -25,19 +22,6 @@ export async function signUpAndSignIn(browser: Browser, username: string): Promi
   await page.waitForURL(/\/$/);
   await expect(page.getByRole("link", { name: `@${username}` })).toBeVisible();
   return page;
-}
-
-/** Screenshots at desktop and mobile width, after axe-core's check: no serious or critical
- * violation of WCAG 2.x A/AA on the screen. */
-export async function shoot(page: Page, name: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), name).toEqual([]);
-  for (const [label, width, height] of [["desktop", 1280, 900], ["mobile", 390, 844]] as const) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
 }
 
 /** The app's token, read from its IndexedDB (to set up what the app's other screens own). */

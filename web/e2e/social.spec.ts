@@ -6,7 +6,8 @@
 // screen in Indonesian. axe-core checks each screen; screenshots go to web/screenshots/.
 import { fileURLToPath } from "node:url";
 import { expect, test } from "@playwright/test";
-import { apiAs, shoot, signUpAndSignIn, tokenOf } from "./social-helpers";
+import { shoot } from "./screens";
+import { apiAs, signUpAndSignIn, tokenOf } from "./social-helpers";
 
 const run = `s${Date.now().toString(36)}`;
 const IMAGE = fileURLToPath(new URL("./fixtures/kopi.png", import.meta.url));
