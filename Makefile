@@ -89,8 +89,8 @@ test: bytecode
 	echo "make test: pytest exit $$python, web app exit $$web_status"; \
 	[ $$python -eq 0 ] && [ $$web_status -eq 0 ]
 
-# The edit-test loop: everything but the tests marked `slow` (real processes, or over 0.25
-# CPU-s or 0.5 s of waiting: tests/conftest.py).
+# The edit-test loop: everything but the tests marked `slow` (real processes, or over 0.2
+# CPU-s or 0.4 s of waiting: tests/conftest.py).
 test-fast: bytecode
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not slow"
 

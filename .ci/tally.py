@@ -76,7 +76,7 @@ def by_file(tests: list[dict[str, Any]], top: int) -> None:
 
 
 # The fast loop's bar (tests/conftest.py): a test over it is marked `slow`.
-SLOW_CPU, SLOW_IDLE = 0.25, 0.5
+SLOW_CPU, SLOW_IDLE = 0.2, 0.4
 
 
 def over_the_bar(tests: list[dict[str, Any]]) -> None:

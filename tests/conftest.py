@@ -110,7 +110,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[object]:
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by mark
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that starts processes is slow too. `slow` marks what `make test-fast` (the
-    edit-test loop) leaves out: the tests measured at over 0.25 CPU-s or 0.5 s of waiting
+    edit-test loop) leaves out: the tests measured at over 0.2 CPU-s or 0.4 s of waiting
     (`TEST_TALLY=<dir> make test`, then `.ci/tally.py <dir>` lists the unmarked ones)."""
     for item in items:
         if item.get_closest_marker("processes") is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "connecthub"
 
@@ -76,6 +76,7 @@ def imported_top_level_modules() -> set[str]:
     return modules - {"connecthub"} - set(sys.stdlib_module_names)
 
 
+@pytest.mark.slow
 def test_every_imported_package_is_a_runtime_dependency() -> None:
     providers = metadata.packages_distributions()
     closure = runtime_closure()

@@ -87,6 +87,7 @@ def test_headers_that_never_end_and_silent_connections_are_closed(test_env: Test
         assert response.status_code == 200
 
 
+@pytest.mark.slow
 def test_a_body_that_stops_arriving_is_dropped_and_frees_its_slot(test_env: TestEnv) -> None:
     with slow_client_server(test_env, HTTP_BODY_TIMEOUT_SECONDS="0.3") as server:
         admission = server.server.config.app.state.admission

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pyotp
+import pytest
 
 from tests.accounts.support import (
     STRONG_PASSWORD,
@@ -146,6 +147,7 @@ async def test_deleting_the_account_is_throttled(app_factory) -> None:
         await _locked_out_within(GUESSES, guess)
 
 
+@pytest.mark.slow
 async def test_the_oauth_password_grant(app_factory) -> None:
     async with app_factory(rate_limit_sign_in_email=SIGN_IN_EMAIL_LIMIT) as (app, client):
         _token, secret, _codes = await enrol_two_factor(app, client)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon
 
 from tests.conftest import LiveServer
 from tests.social_factories import user_with_token
+
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 
 def _session(url: str, alice_token: str, bob_token: str) -> dict[str, Any]:

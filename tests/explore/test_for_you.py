@@ -145,6 +145,7 @@ async def test_public_posts_with_a_followed_hashtag_are_candidates(
     assert feed[0]["for_you"]["sources"] == ["followed_tags"]
 
 
+@pytest.mark.slow
 async def test_pages_follow_the_ranking_and_one_author_never_runs(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -19,7 +19,7 @@ from tests.media.files import png
 from tests.media.support import upload
 from tests.social_factories import auth, user_with_token
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 
 def _untyped(schema: dict[str, Any], schemas: dict[str, Any], seen: frozenset[str]) -> bool:
@@ -41,6 +41,7 @@ def _untyped(schema: dict[str, Any], schemas: dict[str, Any], seen: frozenset[st
     return kind is None
 
 
+@pytest.mark.slow
 async def test_every_api_json_answer_has_a_typed_schema(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     schemas = document["components"]["schemas"]
@@ -93,6 +94,7 @@ class Answers:
         return body
 
 
+@pytest.mark.slow
 async def test_real_answers_match_their_declared_entities(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from tests.http.test_entity_schemas import Answers
 from tests.social_factories import auth, post_status, user_with_token
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 
+@pytest.mark.slow
 async def test_account_route_answers_match_their_declared_entities(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

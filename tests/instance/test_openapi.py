@@ -38,6 +38,7 @@ async def test_openapi_lists_the_instance_routes(client: httpx.AsyncClient) -> N
     assert "/api/v2/instance/" not in paths
 
 
+@pytest.mark.slow
 async def test_openapi_lists_the_pages(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
 

@@ -118,6 +118,7 @@ async def test_deleting_a_status_deletes_its_media(media_app: Any) -> None:
         assert (await fetch(client, media["url"])).status_code in (403, 404)
 
 
+@pytest.mark.slow
 async def test_avatar_and_header(media_app: Any) -> None:
     async with media_app() as (app, client):
         _alice, token = await user_with_token(app, "alice")

@@ -15,7 +15,7 @@ from tests.media import files
 from tests.servers import start_inprocess_server
 from tests.social_factories import user_with_token
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 
 def _client_session(url: str, token: str) -> dict[str, Any]:
@@ -36,6 +36,7 @@ def _absolute(server_url: str, media_url: str) -> str:
     return media_url
 
 
+@pytest.mark.slow
 async def test_mastodon_py_media(app_factory: Any, test_env: Any, store: Any) -> None:
     async with app_factory(**store.overrides) as (app, _client):
         _alice, token = await user_with_token(app, "alice")

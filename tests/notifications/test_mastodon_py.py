@@ -17,7 +17,7 @@ from mastodon import Mastodon
 from tests.conftest import LiveServer
 from tests.social_factories import user_with_token
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 
 def _session(url: str, alice_token: str, fan_tokens: list[str]) -> dict[str, Any]:
@@ -47,6 +47,7 @@ def _session(url: str, alice_token: str, fan_tokens: list[str]) -> dict[str, Any
     return result
 
 
+@pytest.mark.slow
 async def test_mastodon_py_grouped_notifications(app: FastAPI, live_server: LiveServer) -> None:
     _alice, alice_token = await user_with_token(app, "alice")
     fan_tokens = [(await user_with_token(app, f"fan{i}"))[1] for i in range(3)]

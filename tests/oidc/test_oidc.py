@@ -612,6 +612,7 @@ async def test_linking_goes_through_while_the_rate_limiter_is_down(
         limiter_redis.stop()
 
 
+@pytest.mark.slow
 async def test_a_no_access_ip_block_refuses_the_sign_in_as_it_refuses_a_password(
     site: tuple[FastAPI, httpx.AsyncClient], oidc_provider: RunningProvider
 ) -> None:

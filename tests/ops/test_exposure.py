@@ -47,6 +47,7 @@ async def test_production_metrics_need_the_scrape_token(app_factory: AppFactory)
     assert "connecthub_http_requests_total" in scraped.text
 
 
+@pytest.mark.slow
 async def test_production_docs_when_asked_for(app_factory: AppFactory) -> None:
     async with app_factory(**PRODUCTION, api_docs_enabled=True) as (_, client):
         for path in DOC_PATHS:

@@ -35,7 +35,7 @@ from tests.privacy.support import ask_deletion, wait_erased
 from tests.push.support import Device
 from tests.social_factories import auth, post_status, user_with_token
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 MARK = "qzxv"  # in every text the account writes (texts of the others never hold it)
 # Where the erased account's id may stay, and why (docs/privacy.md "What is kept"): the
@@ -233,6 +233,7 @@ async def _wait_store(app: FastAPI, expected: set[str], seconds: float = 60) -> 
     return await all_stored_keys(app)
 
 
+@pytest.mark.slow
 async def test_nothing_of_an_erased_account_is_left_anywhere(
     test_env: Env,
     store: Store,  # noqa: F811

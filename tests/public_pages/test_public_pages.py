@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 
@@ -151,6 +152,7 @@ async def test_a_status_under_another_name_or_id_is_404(app, client) -> None:
     assert bad.status_code == 422
 
 
+@pytest.mark.slow
 async def test_profile_page_meta_and_pagination(app, client) -> None:
     _alice, token = await user_with_token(app, "alice")
     updated = await client.patch(

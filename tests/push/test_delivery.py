@@ -59,6 +59,7 @@ async def notifications(client: httpx.AsyncClient, token: str) -> list[dict[str,
     return result
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("standard", [True, False], ids=["aes128gcm", "aesgcm"])
 async def test_a_mention_arrives_encrypted_and_signed(app_factory: Any, standard: bool) -> None:
     async with pushing(app_factory) as (app, client, service):
@@ -99,6 +100,7 @@ async def test_a_mention_arrives_encrypted_and_signed(app_factory: Any, standard
         assert service.none_waiting()
 
 
+@pytest.mark.slow
 async def test_policy_followed_drops_strangers(app_factory: Any) -> None:
     async with pushing(app_factory) as (app, client, service):
         _alice, token = await user_with_token(app, "alice")
@@ -157,6 +159,7 @@ async def test_alerts_choose_the_types(app_factory: Any) -> None:
         assert payload["title"] == "bob followed you"
 
 
+@pytest.mark.slow
 async def test_gone_removes_the_subscription(app_factory: Any) -> None:
     async with pushing(app_factory) as (app, client, service):
         _alice, token = await user_with_token(app, "alice")
@@ -214,6 +217,7 @@ async def test_a_revoked_token_gets_no_push(app_factory: Any) -> None:
         assert left == 0
 
 
+@pytest.mark.slow
 async def test_private_addresses_are_refused_on_the_way_out() -> None:
     """Without the test-host setting, a name that resolves to loopback is never called,
     and neither is a private literal (checked again at send time)."""

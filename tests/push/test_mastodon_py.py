@@ -15,7 +15,7 @@ from tests.push.support import WAIT_SECONDS, PushService, vapid_claims
 from tests.servers import InProcessServer, start_inprocess_server
 from tests.social_factories import user_with_token
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -62,6 +62,7 @@ def _session(url: str, alice_token: str, bob_token: str, service: PushService) -
     return result
 
 
+@pytest.mark.slow
 async def test_mastodon_py_push(app_factory: Any, push_server: InProcessServer) -> None:
     # With Redis this app's job worker takes jobs from the same queue as the server's: it
     # must be configured as the server is (the push service allowed, the same domain).

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.push.support import Device
 from tests.push.test_delivery import pushing, subscribe
 from tests.social_factories import post_status, user_with_token
 from tests.timelines.support import settle
+
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 
 async def test_filtered_notifications_are_not_pushed(app_factory: Any) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from connecthub.media.tasks import purge_keys
 from connecthub.privacy.erasure import erase
 from tests.media import files
@@ -93,6 +95,7 @@ async def test_an_edit_leaves_the_evidence_as_reported(app: Any, client: Any) ->
     assert "nasty" in shown["statuses"][0]["content"]
 
 
+@pytest.mark.slow
 async def test_erasing_an_account_takes_its_reports_and_their_held_media(
     app: Any, client: Any
 ) -> None:

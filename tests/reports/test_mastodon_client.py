@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon
 
 from tests.reports.support import moderator
 from tests.social_factories import user_with_token
 from tests.streaming.support import post_status
+
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
+
 from connecthub.accounts.models import Role
 from connecthub.ops.logging import AUDIT_LOGGER
 from tests.admin.support import audit_lines
@@ -174,6 +176,7 @@ async def test_filters_and_pages(app: Any, client: Any) -> None:
     assert missing.status_code == 404
 
 
+@pytest.mark.slow
 async def test_a_page_costs_the_same_whatever_its_size(app: Any, client: Any) -> None:
     target, target_token = await user_with_token(app, "target")
     _, mod_token = await moderator(app, "moddy")

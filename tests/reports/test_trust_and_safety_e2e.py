@@ -28,7 +28,7 @@ from tests.cli_runner import run_cli
 from tests.relationships.support import set_account
 from tests.social_factories import follow, user_with_token
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer, TestEnv
@@ -113,6 +113,7 @@ def _verify(test_env: TestEnv) -> Any:
     return run_cli(test_env.environ(), "admin", "verify-audit")
 
 
+@pytest.mark.slow
 async def test_report_limit_resolve_appeal_and_an_intact_audit_chain(
     test_env: TestEnv, live_server: LiveServer, factory_app: FastAPI
 ) -> None:

@@ -15,7 +15,7 @@ from tests.media import files
 from tests.servers import start_inprocess_server
 from tests.social_factories import user_with_token
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 PUBLISH_DEADLINE_SECONDS = 60.0  # the job queue's, on a busy machine; not a timing
 
@@ -49,6 +49,7 @@ def _session(url: str, token: str, account_id: int) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 async def test_mastodon_py_scheduled_statuses(app: Any, test_env: Any) -> None:
     alice, token = await user_with_token(app, "alice")
     # A few seconds' wait instead of Mastodon's five minutes (the rule: test_api.py).

@@ -53,6 +53,7 @@ async def openapi(client: httpx.AsyncClient) -> dict[str, Any]:
     return (await client.get("/openapi.json")).json()
 
 
+@pytest.mark.slow
 async def test_the_known_gap_only_shrinks(openapi: dict[str, Any]) -> None:
     result = compare(served_routes(openapi), MASTODON_API_COMPAT)
     missing = {route.key for route in result.missing}
@@ -62,6 +63,7 @@ async def test_the_known_gap_only_shrinks(openapi: dict[str, Any]) -> None:
     assert not newly_missing, f"Mastodon routes no longer (or not yet) served: {newly_missing}"
 
 
+@pytest.mark.slow
 async def test_federation_only_routes_are_mastodon_routes_not_served(
     openapi: dict[str, Any],
 ) -> None:
@@ -70,6 +72,7 @@ async def test_federation_only_routes_are_mastodon_routes_not_served(
     assert not set(federation_only) & served_routes(openapi)
 
 
+@pytest.mark.slow
 async def test_every_served_mastodon_route_has_its_answer_checked(
     openapi: dict[str, Any],
 ) -> None:
@@ -94,6 +97,7 @@ def test_every_answer_names_a_schema_that_compiles() -> None:
         assert schema["$id"] == file.name
 
 
+@pytest.mark.slow
 async def test_the_advertised_api_level_matches_the_grouped_notifications(
     openapi: dict[str, Any],
 ) -> None:

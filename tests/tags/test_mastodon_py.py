@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon
 
 from tests.conftest import LiveServer
 from tests.social_factories import user_with_token
 from tests.timelines.test_mastodon_py_social import eventually, ids
+
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 
 def _scenario(url: str, reader_token: str, author_token: str) -> dict[str, Any]:

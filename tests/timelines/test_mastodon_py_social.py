@@ -17,7 +17,7 @@ from mastodon import Mastodon
 from tests.conftest import LiveServer
 from tests.social_factories import user_with_token
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 T = TypeVar("T")
 
@@ -107,6 +107,7 @@ def _scenario(url: str, alice_token: str, bob_token: str) -> dict[str, Any]:
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)  # a live server, and a loaded machine
 async def test_mastodon_py_social_scenario(app: FastAPI, live_server: LiveServer) -> None:
     _alice, alice_token = await user_with_token(app, "alice")

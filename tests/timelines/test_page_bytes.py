@@ -21,7 +21,7 @@ from tests.media.support import upload
 from tests.social_factories import auth, post_status, user_with_token
 from tests.timelines.support import settle
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 
 async def _converted(
@@ -134,6 +134,7 @@ async def _varied_home(app: FastAPI, client: httpx.AsyncClient) -> tuple[int, st
     return reader.id, reader_token
 
 
+@pytest.mark.slow
 async def test_home_bytes_equal_the_converter(app: FastAPI, client: httpx.AsyncClient) -> None:
     reader_id, reader_token = await _varied_home(app, client)
     await settle(app)
@@ -154,6 +155,7 @@ async def test_home_bytes_equal_the_converter(app: FastAPI, client: httpx.AsyncC
     assert any(s["reblog"] and s["reblog"]["application"] for s in page)
 
 
+@pytest.mark.slow
 async def test_public_bytes_equal_the_converter(app: FastAPI, client: httpx.AsyncClient) -> None:
     reader_id, reader_token = await _varied_home(app, client)
     for viewer_id, headers in ((reader_id, auth(reader_token)), (None, {})):

@@ -10,7 +10,7 @@ from httpx import AsyncClient
 from tests.social_factories import auth, post_status, user_with_token
 from tests.timelines.support import read_costs
 
-pytestmark = pytest.mark.slow  # the fast loop leaves it out (tests/README.md)
+pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
 
 async def _mixed_posts(client: AsyncClient, tokens: list[str], count: int) -> None:
@@ -26,6 +26,7 @@ def _assert_constant(cold: list[int], warm: list[int]) -> None:
     assert warm[0] < cold[0]
 
 
+@pytest.mark.slow
 async def test_public_and_hashtag_query_counts(app: FastAPI, client: AsyncClient) -> None:
     _alice, alice_token = await user_with_token(app, "alice")
     _bob, bob_token = await user_with_token(app, "bob")
@@ -36,6 +37,7 @@ async def test_public_and_hashtag_query_counts(app: FastAPI, client: AsyncClient
             _assert_constant(*await read_costs(app, client, url, token, [5, 40]))
 
 
+@pytest.mark.slow
 async def test_list_timeline_query_counts(app: FastAPI, client: AsyncClient) -> None:
     _alice, alice_token = await user_with_token(app, "alice")
     bob, bob_token = await user_with_token(app, "bob")
