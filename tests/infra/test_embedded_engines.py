@@ -4,6 +4,7 @@ bounds, and SQLite readers (run on the event loop, no thread each) never wait fo
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 
 import pytest
@@ -66,5 +67,50 @@ async def test_readers_see_the_last_commit_while_a_writer_holds_its_transaction(
             # SQLite readers run on the event loop: reading started no thread (one may have
             # ended meanwhile: a model load an earlier test's server left, classifier.py).
             assert threading.active_count() <= threads
+    finally:
+        await engines.stop()
+
+
+# A statement long enough to be cut short (SQLite counts to three million: ~0.3 s).
+_LONG_STATEMENT = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+@pytest.mark.slow
+async def test_a_writer_cancelled_mid_statement_leaves_no_write_lock(test_env) -> None:
+    """A task cancelled while its write transaction's statement ran (a server stopping, a
+    client gone) used to leave the SQLite connection closed with the statement unfinished,
+    its transaction, and the write lock, open until collected: the next writer waited the
+    busy timeout (30 s), in 19 of 20 tries."""
+    if postgres_server_url() is not None:
+        pytest.skip("SQLite's write lock")
+    engines = Engines.from_settings(test_env.settings())
+    try:
+        async with engines.db.transaction() as session:
+            await session.execute(text("CREATE TABLE emb_notes (id INTEGER PRIMARY KEY)"))
+
+        async def write() -> None:
+            async with engines.db.transaction() as session:
+                await session.execute(text("INSERT INTO emb_notes DEFAULT VALUES"))
+                await session.execute(text(_LONG_STATEMENT))
+
+        for _ in range(3):
+            writing = asyncio.create_task(write())
+            await asyncio.sleep(0.05)  # inside the long statement
+            writing.cancel()
+            await asyncio.gather(writing, return_exceptions=True)
+            await asyncio.sleep(0.5)  # the statement has ended in its thread
+            path = test_env.database_url.removeprefix("sqlite:///")
+            other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # "database is locked" when it was left
+                other.execute("ROLLBACK")
+            finally:
+                other.close()
+        async with engines.db.session(readonly=True) as reader:
+            rows = (await reader.execute(text("SELECT count(*) FROM emb_notes"))).scalar()
+            assert rows == 0  # every cancelled insert rolled back
     finally:
         await engines.stop()

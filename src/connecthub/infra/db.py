@@ -4,6 +4,7 @@ read replicas distributed. Every SQLite/PostgreSQL difference lives in this modu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import sqlite3
@@ -211,6 +212,23 @@ class _RunAtOnce:
     put = put_nowait
 
 
+class _SqliteConnection(sqlite3.Connection):
+    """A SQLite connection that rolls back what is still open before it closes.
+
+    A task cancelled while its statement ran (a server stopping, a client gone) has its
+    connection closed with the statement unfinished; SQLite then keeps the connection, and
+    its transaction, open until that statement is collected (`sqlite3_close_v2`), and a
+    write transaction (`BEGIN IMMEDIATE`) holds the write lock meanwhile: every other
+    writer waited out the busy timeout (30 s; a test app's stop during a flags reload,
+    ~1 in 150)."""
+
+    def close(self) -> None:
+        if self.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.rollback()
+        super().close()
+
+
 class _InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection without its thread: every sqlite3 call runs on the loop.
     For reads, which in WAL mode never wait for a lock: a home page is ~17 calls, and
@@ -231,16 +249,22 @@ def _sqlite_engine(
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     busy_timeout = settings.sqlite_busy_timeout_seconds
     options: dict[str, Any] = {}
-    if inline and url.database and url.database != ":memory:":
-        # A WAL reader waits for a lock only in rare moments (recovery after a crash, another
-        # process in exclusive mode), but waiting here stops the whole loop: a short wait,
-        # then a 503 busy.
-        busy_timeout = min(busy_timeout, _INLINE_BUSY_TIMEOUT_SECONDS)
+    if url.database and url.database != ":memory:":
+        if inline:
+            # A WAL reader waits for a lock only in rare moments (recovery after a crash,
+            # another process in exclusive mode), but waiting here stops the whole loop: a
+            # short wait, then a 503 busy.
+            busy_timeout = min(busy_timeout, _INLINE_BUSY_TIMEOUT_SECONDS)
         args, kwargs = aiosqlite_dialect().create_connect_args(url)
-        kwargs.update(timeout=busy_timeout, check_same_thread=False)
+        kwargs.update(timeout=busy_timeout, check_same_thread=False, factory=_SqliteConnection)
+        connector = functools.partial(sqlite3.connect, *args, **kwargs)
 
         async def connect() -> aiosqlite.Connection:
-            return await _InlineConnection(functools.partial(sqlite3.connect, *args, **kwargs))
+            if inline:
+                return await _InlineConnection(connector)
+            connection = aiosqlite.Connection(connector, iter_chunk_size=64)
+            connection._thread.daemon = True  # as SQLAlchemy's own connect does
+            return await connection
 
         options["async_creator"] = connect
     engine = create_async_engine(
