@@ -249,29 +249,23 @@ def _sqlite_engine(
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     busy_timeout = settings.sqlite_busy_timeout_seconds
     options: dict[str, Any] = {}
-    if url.database and url.database != ":memory:":
-        if inline:
-            # A WAL reader waits for a lock only in rare moments (recovery after a crash,
-            # another process in exclusive mode), but waiting here stops the whole loop: a
-            # short wait, then a 503 busy.
-            busy_timeout = min(busy_timeout, _INLINE_BUSY_TIMEOUT_SECONDS)
+    if inline and url.database and url.database != ":memory:":
+        # A WAL reader waits for a lock only in rare moments (recovery after a crash, another
+        # process in exclusive mode), but waiting here stops the whole loop: a short wait,
+        # then a 503 busy.
+        busy_timeout = min(busy_timeout, _INLINE_BUSY_TIMEOUT_SECONDS)
         args, kwargs = aiosqlite_dialect().create_connect_args(url)
         kwargs.update(timeout=busy_timeout, check_same_thread=False, factory=_SqliteConnection)
-        connector = functools.partial(sqlite3.connect, *args, **kwargs)
 
         async def connect() -> aiosqlite.Connection:
-            if inline:
-                return await _InlineConnection(connector)
-            connection = aiosqlite.Connection(connector, iter_chunk_size=64)
-            connection._thread.daemon = True  # as SQLAlchemy's own connect does
-            return await connection
+            return await _InlineConnection(functools.partial(sqlite3.connect, *args, **kwargs))
 
         options["async_creator"] = connect
     engine = create_async_engine(
         url,
         echo=settings.database_echo,
         pool_timeout=settings.database_pool_timeout_seconds,
-        connect_args={"timeout": busy_timeout},
+        connect_args={"timeout": busy_timeout, "factory": _SqliteConnection},
         **options,
     )
 
