@@ -93,16 +93,31 @@ def _serve(workdir: Path, source: str | None) -> subprocess.Popen[bytes]:
     raise SystemExit(f"the server did not start: {workdir / 'serve.log'}")
 
 
-def run(label: str, source: str | None, paths: list[str], seconds: int) -> None:
+def _py_spy(pid: int, seconds: int, output: Path) -> subprocess.Popen[bytes]:
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250"]
+    command += ["--format", "raw", "--output", str(output)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run(
+    label: str, source: str | None, paths: list[str], seconds: int, spy: str | None = None
+) -> None:
     with tempfile.TemporaryDirectory(prefix="route-load-") as directory:
         workdir = Path(directory)
         server = _serve(workdir, source)
         try:
             for path in paths:
                 _wrk(path, 3, KEPT / "tokens.txt")  # warm: caches, compiled statements
+                recorder = None
+                if spy:
+                    name = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_")
+                    recorder = _py_spy(server.pid, seconds, Path(f"{spy}-{label}-{name}.txt"))
                 before = _ticks(server.pid)
                 output = _wrk(path, seconds, KEPT / "tokens.txt")
                 spent = _ticks(server.pid) - before
+                if recorder is not None:
+                    recorder.wait(timeout=seconds + 30)
                 answered = _number(r"(\d+) requests in", output)
                 rate = _number(r"Requests/sec:\s+([\d.]+)", output)
                 failed = _number(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -123,6 +138,13 @@ def main() -> None:
     parser.add_argument("--before", help="a source tree (its src/) to measure first")
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--py-spy",
+        dest="spy",
+        metavar="PREFIX",
+        help="record the server during each measured path (py-spy, collapsed stacks in"
+        " PREFIX-<label>-<path>.txt; bench/collapsed.py sums them up)",
+    )
     args = parser.parse_args()
     if not (KEPT / "tokens.txt").exists():
         raise SystemExit(f"no seeded community in {KEPT}: run bench/compare.py --keep first")
@@ -130,8 +152,8 @@ def main() -> None:
     paths = [path.format(**values) for path in args.paths]
     for _ in range(args.rounds):
         if args.before:
-            run("before", args.before, paths, args.seconds)
-        run("after" if args.before else "now", None, paths, args.seconds)
+            run("before", args.before, paths, args.seconds, args.spy)
+        run("after" if args.before else "now", None, paths, args.seconds, args.spy)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,6 +34,7 @@ from connecthub.http.route_index import install_route_index
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
 from connecthub.infra.engines import Engines
 from connecthub.infra.sweeper import run_sweeper
+from connecthub.oauth import tokens
 from connecthub.ops import metrics
 from connecthub.ops.setup import configure_observability, instrument_app
 from connecthub.privacy.service import record_terms_consent
@@ -135,6 +137,11 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         )
         await ip_gate_loader.start()
         app.state.readiness_notes = {"flags": app.state.flags.readiness_note}
+        # Embedded mode: a `connecthub admin` command's writes reach this process's memory.
+        await app.state.engines.watch_outside_writes(
+            functools.partial(tokens.forget_all_cached, app.state.engines),
+            app.state.streaming.close_dead_tokens,
+        )
         background: list[asyncio.Task[None]] = []
         if settings.runs_jobs_in_server:
             background.append(

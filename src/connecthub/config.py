@@ -333,6 +333,10 @@ class Settings(BaseSettings):
     # rules) a process keeps its own copy of, for `near_cache_seconds`, so a timeline read
     # needs no round trip for them (infra/entity_cache.py, ADR 0042); 0: none.
     entity_near_cache_entries: int = Field(default=10_000, ge=0, le=1_000_000)
+    # Embedded mode: how often the server looks whether another process (a `connecthub
+    # admin` command) wrote the database, to forget what it holds from before
+    # (infra/outside_writes.py); 0: never (copies then last until they expire).
+    outside_writes_poll_seconds: float = Field(default=1.0, ge=0, le=60)
 
     # Rate limits (count/seconds); defaults follow Mastodon's.
     rate_limit_enabled: bool = True

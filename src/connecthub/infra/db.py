@@ -42,7 +42,7 @@ from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, make_transien
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from connecthub.config import Settings
-from connecthub.infra import entity_cache
+from connecthub.infra import entity_cache, outside_writes
 from connecthub.infra.compiled import RAW_READS
 from connecthub.infra.entity_cache import EntityCache
 from connecthub.infra.replicas import (
@@ -376,6 +376,12 @@ class Database:
             )
         # Set by Engines: sessions carry it so their commits drop cached entities.
         self.entity_cache: EntityCache | None = None
+        # Embedded mode: a process that committed tells a running server when it closes
+        # the database (infra/outside_writes.py); the server watches instead.
+        self.outside_marker = outside_writes.marker_path(settings)
+        self._committed = False
+        if self.outside_marker is not None:
+            event.listen(self.primary.sync_engine, "commit", self._on_commit)
         self._writer = async_sessionmaker(self.primary, expire_on_commit=False)
         self._primary_reader = async_sessionmaker(
             _reader(self.primary, sqlite=self.is_sqlite), expire_on_commit=False
@@ -453,7 +459,21 @@ class Database:
                 total += int(checked_out())
         return total
 
+    def _on_commit(self, _connection: object) -> None:
+        self._committed = True
+
+    def watch_outside_writes(self) -> outside_writes.OutsideWrites | None:
+        """This process serves: it watches for other processes' commits rather than
+        announcing its own (None when no other process can write the same data)."""
+        marker, self.outside_marker = self.outside_marker, None
+        if marker is None or self.settings.outside_writes_poll_seconds <= 0:
+            return None
+        return outside_writes.OutsideWrites(marker, self.settings.outside_writes_poll_seconds)
+
     async def dispose(self) -> None:
+        if self._committed and self.outside_marker is not None:
+            outside_writes.announce(self.outside_marker)
+            self._committed = False
         if self.replica_set is not None:
             await self.replica_set.dispose()
         for engine in [self.primary, *self.replicas]:

@@ -16,6 +16,7 @@ from connecthub.infra.events import EventBus, InProcessEventBus, RedisEventBus
 from connecthub.infra.job_outbox import Outbox
 from connecthub.infra.jobs import JobQueue
 from connecthub.infra.near_cache import NearCache
+from connecthub.infra.outside_writes import Listener, OutsideWrites
 from connecthub.infra.ratelimit import RateLimiter
 from connecthub.infra.redis import KeySpace, connect_redis
 from connecthub.infra.storage import MediaStorage, storage_from_settings
@@ -40,6 +41,8 @@ class Engines:
     windows: WindowCounter = field(default_factory=MemoryWindowCounter)
     # The jobs units of work queue, as rows of their transactions (infra/job_outbox.py).
     outbox: Outbox = field(init=False)
+    # Embedded mode, serving: the watch on other processes' commits (`watch_outside_writes`).
+    outside_writes: OutsideWrites | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -104,6 +107,28 @@ class Engines:
             if near is not None:
                 await near.start()
 
+    async def watch_outside_writes(self, *listeners: Listener) -> None:
+        """This process serves: when another process commits to the same embedded database
+        (a `connecthub admin` command), forget what is held from before, then call
+        `listeners` (infra/outside_writes.py). Nothing to watch in distributed mode, where
+        every process drops what it changes through Redis."""
+        watch = self.db.watch_outside_writes()
+        if watch is None:
+            return
+        watch.add_listener(self.forget_what_was_read)
+        for listener in listeners:
+            watch.add_listener(listener)
+        await watch.start()
+        self.outside_writes = watch
+
+    async def forget_what_was_read(self) -> None:
+        """Every copy held near and every entity kind's entries: read again when asked."""
+        for near in (self.near, self.entity_near):
+            if near is not None:
+                near.forget_all()
+        if self.db.entity_cache is not None:
+            await self.db.entity_cache.retire_all()
+
     async def run_jobs(self, concurrency: int) -> None:
         """A job worker and, beside it, the outbox's relay loop, until cancelled (the
         server's in-process worker, `connecthub worker`)."""
@@ -119,6 +144,8 @@ class Engines:
             await asyncio.gather(relay, return_exceptions=True)
 
     async def stop(self) -> None:
+        if self.outside_writes is not None:
+            await self.outside_writes.stop()
         await self.outbox.close()
         for near in (self.near, self.entity_near):
             if near is not None:

@@ -393,6 +393,12 @@ class EntityCache:
         """Drop every entry of `kind` (a new generation)."""
         await self.invalidate([(kind, _EVERY)])
 
+    async def retire_all(self) -> None:
+        """Drop every entry of every tracked kind (another process changed rows without
+        telling this cache: infra/outside_writes.py)."""
+        kinds = {tracked.kind for kinds in _TRACKED.values() for tracked in kinds}
+        await self.invalidate([(kind, _EVERY) for kind in sorted(kinds)])
+
     async def after_commit(self, session: Session) -> None:
         """Drop what `session`'s last commit changed (idempotent: each change once), now
         and, with read replicas, again a moment later. Never raises: a failed invalidation

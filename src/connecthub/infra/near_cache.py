@@ -306,6 +306,17 @@ class NearCache:
         read here fetches it)."""
         self._drop(keys)
 
+    def forget_all(self) -> None:
+        """Drop every copy in this process only, and refuse every fill whose ticket was
+        taken before: another process changed what any of them may have been made from
+        without a word on the bus (infra/outside_writes.py)."""
+        self._invalidations += 1
+        self._drops_known_since = self._invalidations
+        self._entries.clear()
+        self._stale.clear()
+        self._drops.clear()
+        self._due.clear()
+
     def _drop(self, keys: list[str], *, keep_stale: bool = False) -> None:
         self._invalidations += 1
         count = self._invalidations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,26 +128,47 @@ async def live_sessions(
     return [(row[0], row[1]) for row in result.all()]
 
 
-async def find_live_token(session: AsyncSession, token_hash: str) -> TokenInfo | None:
-    row = (
-        await session.execute(
-            select(
-                OAuthToken,
-                User.role,
-                User.disabled,
-                Account.suspended_at,
-                User.confirmed_at,
-                User.approved,
-            )
-            .outerjoin(Account, Account.id == OAuthToken.account_id)
-            .outerjoin(User, User.account_id == OAuthToken.account_id)
-            .where(OAuthToken.token_hash == token_hash, OAuthToken.revoked_at.is_(None))
+# A token, its user's role, disabled flag, confirmation and approval, its account's suspension.
+_LiveTokenRows = Select[OAuthToken, str, bool, datetime | None, datetime | None, bool]
+
+
+def _live_token_rows() -> _LiveTokenRows:
+    """Unrevoked tokens with what decides whether they still let anyone in (`_lives`)."""
+    return (
+        select(
+            OAuthToken,
+            User.role,
+            User.disabled,
+            Account.suspended_at,
+            User.confirmed_at,
+            User.approved,
         )
-    ).first()
+        .outerjoin(Account, Account.id == OAuthToken.account_id)
+        .outerjoin(User, User.account_id == OAuthToken.account_id)
+        .where(OAuthToken.revoked_at.is_(None))
+    )
+
+
+def _lives(token: OAuthToken, disabled: bool | None, suspended_at: datetime | None) -> bool:
+    """A user's token lets no one in once its user is disabled or its account suspended."""
+    return token.account_id is None or not (disabled or suspended_at is not None)
+
+
+async def live_token_ids(session: AsyncSession, token_ids: Sequence[int]) -> set[int]:
+    """Which of `token_ids` still let someone in (`find_live_token`'s rule; expiry aside)."""
+    if not token_ids:
+        return set()
+    rows = await session.execute(_live_token_rows().where(OAuthToken.id.in_(token_ids)))
+    return {row[0].id for row in rows if _lives(row[0], row[2], row[3])}
+
+
+async def find_live_token(session: AsyncSession, token_hash: str) -> TokenInfo | None:
+    query = _live_token_rows().where(OAuthToken.token_hash == token_hash)
+    row = (await session.execute(query)).first()
     if row is None:
         return None
     token, role, disabled, suspended_at, confirmed_at, approved = row
-    if token.account_id is not None and (disabled or suspended_at is not None):
+    if not _lives(token, disabled, suspended_at):
         return None
     pending = None
     if token.account_id is not None and role is not None:

@@ -17,6 +17,7 @@ from connecthub import channels
 from connecthub.accounts.models import OAuthToken
 from connecthub.clock import utcnow
 from connecthub.ids import new_id
+from connecthub.infra.cache import MemoryCache
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
 from connecthub.oauth import repository as oauth_repository
@@ -102,6 +103,20 @@ async def refresh_cached_tokens(engines: Engines, session: AsyncSession, account
     await engines.cache.delete(*keys)
     if engines.near is not None:
         await engines.near.invalidate(keys)
+
+
+async def forget_all_cached(engines: Engines) -> None:
+    """Every token this process's own cache holds (embedded mode, after another process
+    wrote the database: infra/outside_writes.py; the near copies went with the rest)."""
+    if isinstance(engines.cache, MemoryCache):
+        await engines.cache.delete_matching(lambda key: key.startswith(_cache_key("")))
+
+
+async def live_token_ids(engines: Engines, token_ids: Sequence[int]) -> set[int]:
+    """Which of `token_ids` still let someone in (not revoked; user neither disabled nor
+    suspended), read from the database."""
+    async with engines.db.session(readonly=True) as session:
+        return await oauth_repository.live_token_ids(session, token_ids)
 
 
 def close_account_connections(uow: UnitOfWork, account_id: int) -> None:

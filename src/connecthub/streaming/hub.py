@@ -29,6 +29,7 @@ import uvicorn
 from connecthub import channels
 from connecthub.infra.engines import Engines
 from connecthub.infra.redis import unavailable_reason
+from connecthub.oauth import tokens
 from connecthub.oauth.identity import TokenInfo
 from connecthub.ops.metrics import STREAMING_CONNECTIONS
 from connecthub.streaming.connection_limits import Lease, connection_counter
@@ -36,6 +37,7 @@ from connecthub.streaming.filters import AudienceFilter
 from connecthub.streaming.presence import PresenceService
 from connecthub.streaming.session import (
     CLOSE_GOING_AWAY,
+    CLOSE_REVOKED,
     CLOSE_SERVICE_RESTART,
     StreamSession,
 )
@@ -120,6 +122,18 @@ class StreamingHub:
             await self.presence.connection_closed(session.account_id)
         except Exception as exc:
             _best_effort_failed("streaming.presence_close_failed", exc)
+
+    async def close_dead_tokens(self) -> None:
+        """Close, as a revocation does, the connections whose token no longer lets anyone
+        in: another process changed it (embedded mode, infra/outside_writes.py), and its
+        revocation event never reached this process's bus."""
+        if not self.sessions:
+            return
+        token_ids = sorted({session.token.token_id for session in self.sessions})
+        live = await tokens.live_token_ids(self.engines, token_ids)
+        for session in list(self.sessions):
+            if session.token.token_id not in live:
+                session.close(CLOSE_REVOKED)
 
     def _bus_connection_lost(self) -> None:
         """Called by the event bus the moment its upstream connection is lost: whatever is
