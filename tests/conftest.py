@@ -162,6 +162,7 @@ class TestEnv:
             "OUTBOX_DIR": str(self.workdir / "outbox"),
             "LOG_LEVEL": "warning",
             "JOBS_IN_SERVER": "true",
+            "OUTSIDE_WRITES_POLL_SECONDS": "0",  # as build_settings: heard by the next request
             **{name.upper(): value for name, value in GENEROUS_LIMITS.items()},
             **{name.upper(): value for name, value in pooler_settings(self.database_url).items()},
         }

@@ -448,6 +448,9 @@ def build_settings(database_url: str, key_prefix: str, **overrides: object) -> S
         # Repeated cache invalidations land at once, so they never fall between the reads
         # a query-count test compares (test_entity_cache.py checks the delayed repeat).
         "entity_cache_repeat_seconds": 0,
+        # Embedded: a command's writes (tests run them with run_cli, in this process) are
+        # heard by the very next request, as the tests read right after them.
+        "outside_writes_poll_seconds": 0,
         **GENEROUS_LIMITS,
     }
     # Settings fields are lower-case; accept the environment spelling too.

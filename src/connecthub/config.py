@@ -333,9 +333,9 @@ class Settings(BaseSettings):
     # rules) a process keeps its own copy of, for `near_cache_seconds`, so a timeline read
     # needs no round trip for them (infra/entity_cache.py, ADR 0042); 0: none.
     entity_near_cache_entries: int = Field(default=10_000, ge=0, le=1_000_000)
-    # Embedded mode: how often the server looks whether another process (a `connecthub
-    # admin` command) wrote the database, to forget what it holds from before
-    # (infra/outside_writes.py); 0: never (copies then last until they expire).
+    # Embedded mode: how long the server answers from what it holds before it looks again
+    # whether another process (a `connecthub admin` command) wrote the database, to forget
+    # what it holds from before (infra/outside_writes.py); 0: before every request.
     outside_writes_poll_seconds: float = Field(default=1.0, ge=0, le=60)
 
     # Rate limits (count/seconds); defaults follow Mastodon's.

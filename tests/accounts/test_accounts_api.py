@@ -8,8 +8,11 @@ import re
 
 from mastodon import Mastodon
 from mastodon.errors import MastodonNotFoundError
+from sqlalchemy import update
 
-from tests.accounts.support import bearer, execute
+from connecthub.accounts.models import Account
+from connecthub.clock import utcnow
+from tests.accounts.support import bearer
 from tests.factories import create_token, create_user
 
 ME = "/api/v1/accounts/verify_credentials"
@@ -167,7 +170,10 @@ async def test_lookup_and_show(app, client):
         assert missing.json() == {"error": "Record not found"}
     assert (await client.get("/api/v1/accounts/lookup")).status_code == 422
 
-    await execute(app, "UPDATE accounts SET suspended_at = created_at")
+    async with app.state.engines.db.transaction() as session:  # as suspensions write it
+        await session.execute(
+            update(Account).where(Account.id == account.id).values(suspended_at=utcnow())
+        )
     assert (await client.get(f"/api/v1/accounts/{account.id}")).status_code == 404
     assert (await client.get("/api/v1/accounts/lookup?acct=dora")).status_code == 404
 

@@ -241,14 +241,14 @@ async def lookup(acct: str, uow: UowDep, settings: SettingsDep) -> entities.Acco
     return account_entity(settings, account, role, found)
 
 
-@router.get("/api/v1/accounts/{account_id:id}", summary="An account by id")
-async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -> entities.Account:
-    account = await service.visible_account(uow.session, account_id)
-    if account is None:
-        raise NotFound()
-    role = await service.role_of_account(uow.session, account.id)
-    found = await service.profile_emojis(uow.session, settings, account)
-    return account_entity(settings, account, role, found)
+@router.get(
+    "/api/v1/accounts/{account_id:id}",
+    response_model=entities.Account,
+    summary="An account by id",
+)
+async def show_account(account_id: PathId, uow: UowDep, settings: SettingsDep) -> Response:
+    body = await service.profile_bytes(uow, settings, account_id)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

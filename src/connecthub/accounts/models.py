@@ -190,3 +190,6 @@ track("users", "account", "account_id")  # the role badge
 # The caller's own account (verify_credentials): the account row and its user's settings.
 track("accounts", "credential_account")
 track("users", "credential_account", "account_id")
+# An account anyone may see, as GET /api/v1/accounts/:id answers it (accounts/service.py).
+track("accounts", "profile")
+track("users", "profile", "account_id")

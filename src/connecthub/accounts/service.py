@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 import orjson
@@ -14,7 +14,7 @@ from connecthub import entities
 from connecthub.accounts import repository
 from connecthub.accounts.models import Account, Role, User
 from connecthub.accounts.passwords import hash_password
-from connecthub.accounts.serializers import credential_account_entity
+from connecthub.accounts.serializers import account_entity, credential_account_entity
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.i18n import N_
@@ -174,41 +174,64 @@ async def account_with_user(session: AsyncSession, account_id: int) -> tuple[Acc
 
 
 CREDENTIAL_ACCOUNT = "credential_account"  # entity cache kind (accounts/models.py tracks it)
+# Entity cache kind: an account anyone may see (not suspended), as its own route answers it
+# (accounts/models.py tracks it). Not the statuses' `account` kind: that one also holds the
+# authors of statuses a moderator reads, suspended or not.
+PROFILE = "profile"
 
 
 def held_credential_account(engines: Engines, account_id: int) -> bytes | None:
     """`credential_account_bytes` when this process holds the answer near (no await, no
     session); None otherwise."""
     cache = engines.db.entity_cache
-    if cache is None or not cache.shared:
-        return None
-    return cache.get_raw_near(CREDENTIAL_ACCOUNT, account_id)
+    return None if cache is None else cache.get_raw_near(CREDENTIAL_ACCOUNT, account_id)
 
 
 async def credential_account_bytes(uow: UnitOfWork, settings: Settings, account_id: int) -> bytes:
-    """The caller's CredentialAccount as JSON bytes, from the entity cache when it holds it
-    (dropped with any change to the account's or its user's row): a cached answer costs one
-    cache read and no database session. 404 when the account has no local user."""
-    # Only a shared cache (Redis): embedded mode's is in the server's memory, where the
-    # `connecthub admin` commands (another process: a role granted) cannot drop entries.
+    """The caller's CredentialAccount as JSON bytes. 404 when the account has no local
+    user."""
+
+    async def render() -> bytes:
+        pair = await repository.account_with_user(uow.session, account_id)
+        if pair is None:
+            raise NotFound()
+        account, user = pair
+        used = await profile_emojis(uow.session, settings, account)
+        return orjson.dumps(credential_account_entity(settings, account, user, used))
+
+    return await _cached_bytes(uow, CREDENTIAL_ACCOUNT, account_id, render)
+
+
+async def profile_bytes(uow: UnitOfWork, settings: Settings, account_id: int) -> bytes:
+    """An account anyone may see as JSON bytes (its Account entity); 404 when there is
+    none or it is suspended."""
+
+    async def render() -> bytes:
+        account = await repository.visible_account(uow.session, account_id)
+        if account is None:
+            raise NotFound()
+        role = await repository.role_of_account(uow.session, account.id)
+        used = await profile_emojis(uow.session, settings, account)
+        return orjson.dumps(account_entity(settings, account, role, used))
+
+    return await _cached_bytes(uow, PROFILE, account_id, render)
+
+
+async def _cached_bytes(
+    uow: UnitOfWork, kind: str, account_id: int, render: Callable[[], Awaitable[bytes]]
+) -> bytes:
+    """The account's entity of `kind` from the entity cache when it holds it (dropped with
+    any change to the account's or its user's row, and in embedded mode with any write of
+    another process: infra/outside_writes.py): one cache read (none when held near) and no
+    database session; else rendered and kept."""
     cache = uow.entity_cache()
-    if cache is not None and not cache.shared:
-        cache = None
-    generation = b"0"
-    if cache is not None:
-        found, generation = (await cache.get_raw_many({CREDENTIAL_ACCOUNT: [account_id]}))[
-            CREDENTIAL_ACCOUNT
-        ]
-        if account_id in found:
-            return found[account_id]
-    pair = await repository.account_with_user(uow.session, account_id)
-    if pair is None:
-        raise NotFound()
-    account, user = pair
-    used = await profile_emojis(uow.session, settings, account)
-    body = orjson.dumps(credential_account_entity(settings, account, user, used))
-    if cache is not None:
-        await cache.put_raw_many(CREDENTIAL_ACCOUNT, {account_id: body}, generation)
+    if cache is None:
+        return await render()
+    found, generation = (await cache.get_raw_many({kind: [account_id]}))[kind]
+    if account_id in found:
+        return found[account_id]
+    body = await render()
+    await cache.put_raw_many(kind, {account_id: body}, generation)
     return body
 
 

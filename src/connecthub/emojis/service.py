@@ -32,7 +32,7 @@ from connecthub.ops import audit
 AUDIT_EVENT = "admin.custom_emoji"
 CATEGORY_LIMIT = 64
 # The cached kinds whose renderings show emojis (statuses/serializers, accounts/service).
-RENDERED_KINDS = ("status", "account", "credential_account")
+RENDERED_KINDS = ("status", "account", "credential_account", "profile")
 
 
 def require_manager(role: str | None) -> None:

@@ -237,6 +237,7 @@ class EdgeMiddleware:
                 if self.ip_gate.refuses(client_ip):
                     await refuse_websocket(receive, send)
                     return
+                await _hear_outside_writes(self.state)
             await self.app(scope, receive, send)
             return
         request_id, client_ip = bind_request_context(scope, self.resolver)
@@ -263,6 +264,7 @@ class EdgeMiddleware:
             record_access(scope, status, time.perf_counter() - started, client_ip)
 
     async def _serve(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
+        await _hear_outside_writes(self.state)
         prebuilt = self.prebuilt.get(exchange.path)
         if (
             prebuilt is not None
@@ -362,6 +364,9 @@ class EdgeMiddleware:
         engines = getattr(self.state, "engines", None)
         if engines is None:
             return None
+        outside = engines.outside_writes
+        if outside is not None and not outside.nothing_new():
+            return None  # the usual way forgets what it held first (infra/outside_writes.py)
         token = resolve_token_near(scope, engines)
         if token is NOT_NEAR:
             return None
@@ -394,6 +399,15 @@ class EdgeMiddleware:
             return 200, lines, body
         finally:
             REQUEST_ID.set(previous)
+
+
+async def _hear_outside_writes(state: Any) -> None:
+    """Embedded mode: what another process committed since the last look, forgotten before
+    this request is answered from what the server holds (infra/outside_writes.py)."""
+    engines = getattr(state, "engines", None)
+    outside = None if engines is None else engines.outside_writes
+    if outside is not None and outside.due():
+        await outside.check()
 
 
 def _one_vary(lines: bytes) -> bytes:

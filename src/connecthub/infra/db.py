@@ -466,7 +466,7 @@ class Database:
         """This process serves: it watches for other processes' commits rather than
         announcing its own (None when no other process can write the same data)."""
         marker, self.outside_marker = self.outside_marker, None
-        if marker is None or self.settings.outside_writes_poll_seconds <= 0:
+        if marker is None:
             return None
         return outside_writes.OutsideWrites(marker, self.settings.outside_writes_poll_seconds)
 

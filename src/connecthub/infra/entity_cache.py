@@ -63,7 +63,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
 from connecthub.ids import new_id
-from connecthub.infra.cache import Cache, MemoryCache
+from connecthub.infra.cache import Cache
 from connecthub.infra.near_cache import Held, NearCache
 
 log = structlog.get_logger(__name__)
@@ -169,13 +169,6 @@ class EntityCache:
         self.refreshing: set[tuple[str, int, Any]] = set()
         if near is not None:
             near.renew_from(cache.get_many)  # a generation not set is None on both sides
-
-    @property
-    def shared(self) -> bool:
-        """True when every process's commits reach this cache (Redis); False for the
-        in-process cache of embedded mode, which a `connecthub admin` command (another
-        process) writing the same database cannot drop entries from."""
-        return not isinstance(self.cache, MemoryCache)
 
     def get_raw_near(self, kind: str, entity_id: int) -> bytes | None:
         """`get_raw_many` for one entity when this process holds its near copy and its

@@ -9,13 +9,15 @@ erased account's posts in home pages, its token still let in — until each copy
 
 So a process that committed to the file says so when it closes its database (`announce`,
 from `Database.dispose`): it writes a new random marker next to the database file
-(`<file>-outside-writes`). The server watches that marker (`OutsideWrites`, a stat and a
-read of a few bytes every `OUTSIDE_WRITES_POLL_SECONDS`) instead of announcing, and when it
-changes calls its listeners, which forget everything held that came from the database (near
-copies, every entity kind's generation, cached tokens) and close streaming connections whose
-token no longer lives. What they forget is read again on the next request: about a second
-instead of the TTLs. A command killed before it closes its database announces nothing; the
-TTLs still bound what it changed.
+(`<file>-outside-writes`). The server watches that marker (`OutsideWrites`) instead of
+announcing: a read of a few bytes, before a request once `OUTSIDE_WRITES_POLL_SECONDS` have
+passed since the last look (the edge layer asks; an answer given at once looks without an
+await, and goes the usual way when something changed), and in the background for a server
+nobody asks. When the marker changed it calls
+its listeners, which forget everything held that came from the database (near copies, every
+entity kind's generation, cached tokens) and close streaming connections whose token no
+longer lives. What they forget is read again on the next request. A command killed before it
+closes its database announces nothing; the TTLs still bound what it changed.
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ from pathlib import Path
 import structlog
 from sqlalchemy.engine import make_url
 
+from connecthub.clock import monotonic
 from connecthub.config import Settings
 
 log = structlog.get_logger(__name__)
 
 MARKER_SUFFIX = "-outside-writes"
+# The background look's period when the requests' is shorter (a server nobody asks only
+# needs it for its streaming connections).
+BACKGROUND_SECONDS = 0.5
 
 Listener = Callable[[], Awaitable[None]]
 
@@ -77,6 +83,7 @@ class OutsideWrites:
         self.poll_seconds = poll_seconds
         self._listeners: list[Listener] = []
         self._seen = b""
+        self._checked_at = monotonic()
         self._task: asyncio.Task[None] | None = None
 
     def add_listener(self, listener: Listener) -> None:
@@ -95,11 +102,27 @@ class OutsideWrites:
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(self.poll_seconds)
-            await self.check()
+            await asyncio.sleep(max(self.poll_seconds, BACKGROUND_SECONDS))
+            if self.due():
+                await self.check()
+
+    def due(self) -> bool:
+        """Whether it is time to look again (`check`) before answering from what is held."""
+        return monotonic() - self._checked_at >= self.poll_seconds
+
+    def nothing_new(self) -> bool:
+        """No await: True when nothing was announced since the last look (looking now if
+        it is due); False when the listeners must run first (`check`)."""
+        if not self.due():
+            return True
+        if _read(self.path) != self._seen:
+            return False
+        self._checked_at = monotonic()
+        return True
 
     async def check(self) -> bool:
         """Whether the marker changed since the last look (the listeners then ran)."""
+        self._checked_at = monotonic()
         current = _read(self.path)
         if current == self._seen:
             return False
