@@ -18,6 +18,7 @@ rate limits, the token resolution inside them, the request context with the acce
 metrics; what each saves is what it costs. The rest is the edge layer, the fast path and the
 handler.
 
+`{account}` and `{status}` in a path stand for the followed user and their newest status.
 Paths marked `auth:` are sent with a bearer token of a user created for the run (it follows
 one other user who has posted a few statuses, so the home timeline is not empty). Rate
 limiting stays on (the default), as a client meets it; the limits are raised so the loop
@@ -111,8 +112,9 @@ async def _cpu_per_request(
     return cost, status
 
 
-async def _seed(app: Any) -> str:
-    """A user following another who posted a few statuses; returns the follower's token."""
+async def _seed(app: Any) -> tuple[str, dict[str, str]]:
+    """A user following another who posted a few statuses: the follower's token, and the
+    paths' placeholders (`{account}`, the other user; `{status}`, their newest status)."""
     from connecthub.accounts import service as accounts
     from connecthub.oauth.tokens import issue_token
 
@@ -135,9 +137,10 @@ async def _seed(app: Any) -> str:
             tokens.append((account.id, issued.access_token))
     (_, reader), (writer_id, writer) = tokens
     await _post(app, f"/api/v1/accounts/{writer_id}/follow", reader, {})
+    posted: dict[str, Any] = {}
     for n in range(20):
-        await _post(app, "/api/v1/statuses", writer, {"status": f"note {n}"})
-    return reader
+        posted = await _post(app, "/api/v1/statuses", writer, {"status": f"note {n}"})
+    return reader, {"account": str(writer_id), "status": str(posted["id"])}
 
 
 async def _ip_blocks(app: Any, count: int) -> None:
@@ -157,13 +160,14 @@ async def _ip_blocks(app: Any, count: int) -> None:
     print(f"{len(app.state.ip_gate.networks)} no_access IP blocks in the edge's gate")
 
 
-async def _post(app: Any, path: str, token: str, body: dict[str, Any]) -> None:
+async def _post(app: Any, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         response = await client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
         response.raise_for_status()
+        return dict(response.json())
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -185,7 +189,7 @@ async def run(args: argparse.Namespace) -> None:
     await migrations.upgrade(settings)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        token = await _seed(app)
+        token, placeholders = await _seed(app)
         if args.ip_blocks:
             await _ip_blocks(app, args.ip_blocks)
         await asyncio.sleep(0.5)  # the fan-out jobs of the seeded statuses
@@ -193,7 +197,7 @@ async def run(args: argparse.Namespace) -> None:
         print(f"{'bare ASGI app':44s} {bare:8.1f} µs CPU per request")
         for target in args.paths or DEFAULT_PATHS:
             authed = target.startswith("auth:")
-            path = target.removeprefix("auth:")
+            path = target.removeprefix("auth:").format(**placeholders)
             cost, status = await _cpu_per_request(
                 app, path, token if authed else None, args.requests, args.profile
             )

@@ -28,7 +28,7 @@ from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.edge import EdgeMiddleware
 from connecthub.http.entity_route import document_entities
 from connecthub.http.errors import install_error_handlers
-from connecthub.http.fast_routes import FastRoutes, first_match
+from connecthub.http.fast_routes import FastRoutes, first_match, plans_by_route
 from connecthub.http.ip_gate import IpGate
 from connecthub.http.route_index import install_route_index
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
@@ -201,7 +201,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     if settings.serves_api_docs:
         install_api_docs(app)
     install_trailing_slash_redirect(app)
-    install_route_index(app.router)  # a request tries the few routes its path can match
+    # A request tries the few routes its path can match, and a planned route is served
+    # without FastAPI's dependency solving (http/fast_routes.py).
+    install_route_index(app.router).plans = plans_by_route(app)
 
     # Added inner to outer: the last one added sees the request first. Request context,
     # CORS, body limit, rate limits, unhandled errors and the input check are one layer.

@@ -1,6 +1,7 @@
-"""The hot routes served ahead of FastAPI's router (http/fast_routes.py) answer exactly as
-FastAPI's own path does: each request here is sent twice, with the fast path on and off,
-and the two answers compared (status, body, headers but the per-request ones)."""
+"""The hot routes served ahead of FastAPI's router, and the routes the route index serves
+by their plans (http/fast_routes.py), answer exactly as FastAPI's own path does: each
+request here is sent twice, with the plans on and off, and the two answers compared
+(status, body, headers but the per-request ones)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from connecthub.http.fast_routes import FastRoutes
+from connecthub.http.route_index import RouteIndex
 from connecthub.routes import HOT_ROUTES
 from tests.social_factories import auth, post_status, user_with_token
 
@@ -28,16 +30,20 @@ def _fast_routes(app: FastAPI) -> FastRoutes:
 
 
 async def _both_ways(
-    app: FastAPI, client: httpx.AsyncClient, path: str, **request: Any
+    app: FastAPI, client: httpx.AsyncClient, path: str, method: str = "GET", **request: Any
 ) -> httpx.Response:
-    """GET `path` through the fast path and through FastAPI's; assert they agree."""
+    """`path` through the plans and through FastAPI's path; assert they agree."""
     fast = _fast_routes(app)
-    answered_fast = await client.get(path, **request)
+    index = app.router.middleware_stack
+    assert isinstance(index, RouteIndex)
+    answered_fast = await client.request(method, path, **request)
     plans, fast.plans = fast.plans, {}
+    by_route, index.plans = index.plans, {}
     try:
-        answered_slow = await client.get(path, **request)
+        answered_slow = await client.request(method, path, **request)
     finally:
         fast.plans = plans
+        index.plans = by_route
     assert answered_fast.status_code == answered_slow.status_code
     assert answered_fast.content == answered_slow.content
     headers_fast = [(k, v) for k, v in answered_fast.headers.multi_items() if k not in _PER_REQUEST]
@@ -85,6 +91,39 @@ async def test_answers_match_fastapi(app: FastAPI, client: httpx.AsyncClient) ->
     assert 'rel="next"' in home.headers.get("link", "")
     await _both_ways(app, client, "/api/v1/timelines/home?limit=", headers=auth(reader_token))
     await _both_ways(app, client, "/api/v1/notifications?limit=1", headers=auth(writer_token))
+
+
+async def test_routes_with_an_id_in_their_path_answer_as_fastapi_does(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    index = app.router.middleware_stack
+    assert isinstance(index, RouteIndex)
+    planned = {plan.route.path for plan in index.plans.values()}
+    for path in (
+        "/api/v1/accounts/{account_id:id}",
+        "/api/v1/accounts/{account_id:id}/statuses",
+        "/api/v1/statuses/{status_id}/favourite",
+    ):
+        assert path in planned
+    writer, writer_token = await user_with_token(app, "writer")
+    _reader, reader_token = await user_with_token(app, "reader")
+    first = await post_status(client, writer_token, "first")
+    await post_status(client, writer_token, "second")
+    for path in (
+        f"/api/v1/accounts/{writer.id}",
+        "/api/v1/accounts/123456789",  # none: 404
+        "/api/v1/accounts/99999999999999999999999",  # past the id type: 404, not a 500
+        f"/api/v1/accounts/{writer.id}/statuses?limit=1",  # a Link header
+        f"/api/v1/statuses/{first['id']}",
+        f"/api/v1/statuses/{first['id']}/context",
+    ):
+        for headers in ({}, auth(reader_token), {"Authorization": "Bearer nope"}):
+            await _both_ways(app, client, path, headers=headers)
+    # A write: the second time is the same answer (already favourited).
+    favourite = f"/api/v1/statuses/{first['id']}/favourite"
+    liked = await _both_ways(app, client, favourite, method="POST", headers=auth(reader_token))
+    assert liked.json()["favourited"] is True
+    await _both_ways(app, client, favourite, method="POST", headers={})  # 401
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,16 @@ exception handlers, and a returned entity is written with orjson.
 
 A route is planned only if everything it depends on can be called this way: `async`
 functions taking the `Request` (or async generators doing so), or taking only optional
-text query parameters; anything else (path parameters, bodies, headers, a response model
-that converts) leaves the route to FastAPI, and `fast_paths` says which were taken.
+text query parameters; path parameters that are text or an id (`PathId`, converted by its
+own validator as pydantic would, after the dependencies as FastAPI does); anything else
+(bodies, headers, a response model that converts) leaves the route to FastAPI, and
+`fast_paths` says which were taken.
+
+The plans serve in two places: the hot paths above, ahead of the middleware stack, by
+exact path; and every other planned route once the route index (http/route_index.py) has
+matched it, in place of FastAPI's route handler (`plans_by_route`): there FastAPI's
+dependency solving, response serialisation and exit stacks were half or more of the CPU of
+a route whose work is a cached read (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import orjson
@@ -33,6 +41,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_typed_return_annotation
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BeforeValidator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -48,15 +57,21 @@ class _Step:
     enters: bool = False  # a context (a dependency with `yield`): needs the exit stack
 
 
-class _Plan:
+# A path parameter: its name in the endpoint, in the path, and what makes its value.
+_Convert = Callable[[str], Any]
+_PathParam = tuple[str, str, _Convert]
+
+
+class Plan:
     """Each dependency is called once per request, in declaration order (FastAPI's cache)."""
 
-    def __init__(self, route: APIRoute, steps: list[_Step]) -> None:
+    def __init__(self, route: APIRoute, steps: list[_Step], path: list[_PathParam]) -> None:
         self.route = route
         self.endpoint = route.endpoint
         self.request_param = route.dependant.request_param_name
         self.response_param = route.dependant.response_param_name
         self.steps = steps
+        self.path = path
         self.status_code = route.status_code or 200
         self.needs_stack = any(step.enters for step in steps)
 
@@ -76,6 +91,10 @@ class _Plan:
 
     async def _call(self, request: Request, stack: contextlib.AsyncExitStack | None) -> Response:
         values = {step.name: await step.resolve(request, stack) for step in self.steps}
+        if self.path:
+            given = request.scope["path_params"]
+            for name, alias, convert in self.path:
+                values[name] = convert(given[alias])
         if self.request_param:
             values[self.request_param] = request
         sub_response = None
@@ -186,11 +205,32 @@ def _converts_its_result(route: APIRoute) -> bool:
     return route.response_model not in (None, Any)
 
 
-def _plan(route: APIRoute) -> _Plan | None:
+def _path_params(dependant: Dependant) -> list[_PathParam] | None:
+    """How to make each path parameter's value, or None when one needs pydantic: text as it
+    is, or an int made by the one `BeforeValidator` it declares (`PathId`)."""
+    made: list[_PathParam] = []
+    for field in dependant.path_params:
+        info = field.field_info
+        if info.annotation is str and not info.metadata:
+            made.append((field.name, field.alias, str))
+        elif (
+            info.annotation is int
+            and len(info.metadata) == 1
+            and isinstance(info.metadata[0], BeforeValidator)
+            and len(inspect.signature(info.metadata[0].func).parameters) == 1
+        ):
+            made.append((field.name, field.alias, cast(_Convert, info.metadata[0].func)))
+        else:
+            return None
+    return made
+
+
+def _plan(route: APIRoute) -> Plan | None:
     dependant = route.dependant
+    path = _path_params(dependant)
     if (
         not inspect.iscoroutinefunction(route.endpoint)
-        or dependant.path_params
+        or path is None
         or dependant.query_params
         or dependant.header_params
         or dependant.cookie_params
@@ -205,7 +245,18 @@ def _plan(route: APIRoute) -> _Plan | None:
     steps = [_step(sub) for sub in dependant.dependencies]
     if any(step is None for step in steps):
         return None
-    return _Plan(route, [step for step in steps if step is not None])
+    return Plan(route, [step for step in steps if step is not None], path)
+
+
+def plans_by_route(app: FastAPI) -> dict[int, Plan]:
+    """A plan for every route of `app` that can be planned, by the route's `id()` (routes
+    are not hashable; they live as long as the app): the route index serves them."""
+    plans: dict[int, Plan] = {}
+    for route in _flattened(app.routes):
+        plan = _plan(route) if isinstance(route, APIRoute) else None
+        if plan is not None:
+            plans[id(route)] = plan
+    return plans
 
 
 def _flattened(routes: Iterable[BaseRoute]) -> Iterable[BaseRoute]:
@@ -239,7 +290,7 @@ class FastRoutes:
     def __init__(self, app: ASGIApp, fastapi_app: FastAPI, hot: Iterable[tuple[str, str]]) -> None:
         self.app = app
         self.fastapi_app = fastapi_app
-        self.plans: dict[tuple[str, str], _Plan] = {}
+        self.plans: dict[tuple[str, str], Plan] = {}
         for method, path in hot:
             route = first_match(fastapi_app.routes, method, path)
             plan = _plan(route) if route is not None else None

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.routing import (
     _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
     _FASTAPI_INCLUDED_ROUTER_KEY,
@@ -45,6 +46,8 @@ from fastapi.routing import (
 from fastapi.telemetry._api import _route_selected
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from connecthub.http.fast_routes import Plan
 
 # Routes are listed under at most this many leading literal segments: enough to tell the
 # API's resources apart (`/api/v1/statuses`, `/api/v1/admin`), few enough to look up.
@@ -128,6 +131,9 @@ class RouteIndex:
         self._listed: dict[tuple[str, ...], list[_Listed]] = {}
         self._candidates: dict[tuple[str, ...], list[_Listed]] = {}
         self._misses_go_to_default = False
+        # Routes served by a plan instead of FastAPI's handler, by the route's id()
+        # (http/fast_routes.py).
+        self.plans: dict[int, Plan] = {}
 
     def _build(self) -> None:
         listed: dict[tuple[str, ...], list[_Listed]] = {}
@@ -205,6 +211,11 @@ class RouteIndex:
         _route_selected(scope=scope, path=_path_format(entry))
         routing[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = entry.context
         scope["route"] = entry.route
+        plan = self.plans.get(id(entry.route))
+        app = scope.get("app")
+        if plan is not None and isinstance(app, FastAPI) and not app.dependency_overrides:
+            await plan.serve(app, scope, receive, send)
+            return
         await entry.route.handle(scope, receive, send)
 
 
