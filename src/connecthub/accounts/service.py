@@ -217,6 +217,12 @@ async def profile_bytes(uow: UnitOfWork, settings: Settings, account_id: int) ->
     return await _cached_bytes(uow, PROFILE, account_id, render)
 
 
+async def check_visible(uow: UnitOfWork, settings: Settings, account_id: int) -> None:
+    """404 unless anyone may see the account (not suspended): its profile held in the
+    cache answers that without a query."""
+    await profile_bytes(uow, settings, account_id)
+
+
 async def _cached_bytes(
     uow: UnitOfWork, kind: str, account_id: int, render: Callable[[], Awaitable[bytes]]
 ) -> bytes:

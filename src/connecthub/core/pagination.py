@@ -11,6 +11,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
+# Beyond every id (ids are positive 63-bit integers): an open cursor's upper bound.
+NO_ID_ABOVE = 2**63 - 1
 
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 IdColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
@@ -27,6 +29,16 @@ class Page:
     def ascending(self) -> bool:
         """`min_id` asks for the page just after it, so rows are read oldest first."""
         return self.min_id is not None
+
+    @property
+    def below(self) -> int:
+        """The ids a statement built once reads are below this (`max_id`, or none)."""
+        return NO_ID_ABOVE if self.max_id is None else self.max_id
+
+    @property
+    def above(self) -> int:
+        """…and above this (`since_id` or `min_id`, or none)."""
+        return max(self.since_id or 0, self.min_id or 0)
 
     def apply(self, statement: SelectT, column: IdColumn) -> SelectT:
         """Bound `statement` by the cursor on `column` (a time-ordered id) and order it."""

@@ -38,7 +38,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
-from connecthub.core.pagination import Page
+from connecthub.core.pagination import NO_ID_ABOVE, Page
 from connecthub.infra import db
 from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType
@@ -429,7 +429,6 @@ def _among_texts(
 
 
 # Beyond every id (ids are positive 63-bit integers): an open cursor's bound.
-NO_ID_ABOVE = 2**63 - 1
 
 
 class NotificationView(NamedTuple):
@@ -485,8 +484,8 @@ def _page_params(viewer_id: int, filters: Filters, page: Page) -> dict[str, Any]
     return {
         "viewer_id": viewer_id,
         "now": utcnow(),
-        "below": NO_ID_ABOVE if page.max_id is None else page.max_id,
-        "above": max(page.since_id or 0, page.min_id or 0),
+        "below": page.below,
+        "above": page.above,
         "limit": page.limit,
         "types": list(filters.types),
         "exclude_types": list(filters.exclude_types),

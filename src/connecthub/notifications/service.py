@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from connecthub import channels, entities
 from connecthub.clock import utcnow
-from connecthub.core.pagination import Page
+from connecthub.core.pagination import NO_ID_ABOVE, Page
 from connecthub.errors import NotFound
 from connecthub.ids import new_id
 from connecthub.infra.uow import UnitOfWork
@@ -246,7 +246,7 @@ def _page_range(views: list[NotificationView], page: Page) -> tuple[int, int]:
     begin, end = views[-1].id, views[0].id
     if len(views) < page.limit:
         if page.ascending:
-            end = repository.NO_ID_ABOVE if page.max_id is None else page.max_id - 1
+            end = NO_ID_ABOVE if page.max_id is None else page.max_id - 1
         else:
             begin = 0 if page.since_id is None else page.since_id + 1
     return begin, end

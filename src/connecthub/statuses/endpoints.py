@@ -416,9 +416,7 @@ async def account_statuses(
     settings: SettingsDep,
 ) -> list[entities.Status]:
     viewer_id = viewer(token)
-    account = await uow.session.get(Account, account_id)
-    if account is None or account.suspended_at is not None:
-        raise NotFound()
+    await accounts_service.check_visible(uow, settings, account_id)
     params = await read_params(request)
     tagged = text(params, "tagged").lstrip("#").strip() or None
     statuses = await service.account_statuses(

@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account
 from connecthub.clock import epoch_ms, utcnow
-from connecthub.core.pagination import Page
+from connecthub.core.pagination import NO_ID_ABOVE, Page
 from connecthub.ids import id_for_time, id_to_ms
 from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType, dialect_of, id_list_rows, in_id_list
@@ -207,7 +207,7 @@ async def home_ids(
     found: list[int] = []
     lowest = 0 if above is None else above + 1
     top_ms = epoch_ms() if below is None else id_to_ms(below)
-    below = _NO_ID_ABOVE if below is None else below
+    below = NO_ID_ABOVE if below is None else below
     span = _FIRST_SLICE_MS
     for _slice in range(_MAX_SLICES):
         floor_ms = max(id_to_ms(lowest), top_ms - span)
@@ -350,10 +350,6 @@ async def home_among(
     ]
 
 
-# Beyond every id (ids are positive 63-bit integers): an open cursor's bounds.
-_NO_ID_ABOVE = 2**63 - 1
-
-
 @functools.cache
 def _home_candidates_statement(ascending: bool) -> Select[int]:
     """The page's newest (or oldest) ids by the home's authors or with a hashtag the viewer
@@ -383,11 +379,10 @@ async def home_candidates(
     with a hashtag the viewer follows, newest first (oldest first when the page is
     ascending), WITHOUT any other home rule: what a home feed would hold. `home_among` then
     keeps those home may show (embedded mode, timelines/feeds.py)."""
-    above = max(page.since_id or 0, page.min_id or 0)
     params = {
         "viewer_id": viewer_id,
-        "below": _NO_ID_ABOVE if page.max_id is None else page.max_id,
-        "above": above,
+        "below": page.below,
+        "above": page.above,
         "limit": limit,
     }
     statement = _home_candidates_statement(page.ascending)
