@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         await app.state.engines.watch_outside_writes(
             functools.partial(tokens.forget_all_cached, app.state.engines),
             app.state.streaming.close_dead_tokens,
+            app.state.flags.store.reload,
         )
         background: list[asyncio.Task[None]] = []
         if settings.runs_jobs_in_server:
