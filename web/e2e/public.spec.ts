@@ -28,6 +28,12 @@ async function signUpFromTheFrontDoor(browser: Browser, username: string, locale
   await page.click("button[value=approve]");
   await page.waitForURL((url) => url.pathname === "/");
   await expect(page.getByRole("link", { name: `@${username}` })).toBeVisible();
+  // The app sets its cookie from script (lib/paths.ts) just before it shows the session;
+  // the browser's cookie store may take a moment more, and a navigation before it landed
+  // goes without it (the front door: seen once on a loaded machine).
+  await expect
+    .poll(async () => (await context.cookies()).some((c) => c.name === "connecthub_app" && c.value === "1"))
+    .toBe(true);
   return page;
 }
 
