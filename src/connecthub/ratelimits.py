@@ -164,12 +164,8 @@ async def hit(
     `ratelimit.unavailable` warning is logged, and this process stops asking that limiter
     for OUTAGE_PAUSE_SECONDS. Rate limiting must never take the API down with it."""
     limiter = engines.ratelimiter
-    if _paused_until:  # (empty, the usual case, it is not looked up: a weak reference each)
-        until = _paused_until.get(limiter)
-        if until is not None:
-            if monotonic() < until:
-                return None
-            del _paused_until[limiter]
+    if _paused(limiter):
+        return None
     try:
         return await limiter.hit(bucket, key, limit)
     except Exception:
@@ -178,18 +174,32 @@ async def hit(
         return None
 
 
+def _paused(limiter: RateLimiter) -> bool:
+    """Whether this process stopped asking `limiter` after its failure (only that one: a
+    pause of another engines' limiter in the same process, the tests', is not its own)."""
+    if not _paused_until:  # (empty, the usual case, it is not looked up: a weak reference each)
+        return False
+    until = _paused_until.get(limiter)
+    if until is None:
+        return False
+    if monotonic() < until:
+        return True
+    del _paused_until[limiter]
+    return False
+
+
 def hit_near(engines: Engines, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
     """`hit` when the limiter decides it in the process (a key far from its limit): no
     await, no round trip. None means "call `hit`", which counts the hit and applies the
     failure policy (so does a limiter paused after an outage)."""
-    if _paused_until:
-        return None
-    return engines.ratelimiter.hit_near(bucket, key, limit)
+    limiter = engines.ratelimiter
+    return None if _paused(limiter) else limiter.hit_near(bucket, key, limit)
 
 
 def ready_near(engines: Engines, bucket: str, key: str, limit: RateLimit) -> bool:
     """Whether `hit_near` would decide this hit now (nothing counted)."""
-    return not _paused_until and engines.ratelimiter.ready_near(bucket, key, limit)
+    limiter = engines.ratelimiter
+    return not _paused(limiter) and limiter.ready_near(bucket, key, limit)
 
 
 async def enforce(engines: Engines, bucket: str, key: str, limit: RateLimit) -> None:

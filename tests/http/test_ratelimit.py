@@ -15,16 +15,19 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
+from connecthub.config import RateLimit
 from connecthub.errors import TooManyRequests
-from connecthub.infra.rate_limiters import RedisRateLimiter
+from connecthub.infra.rate_limiters import MemoryRateLimiter, RedisRateLimiter
+from connecthub.infra.ratelimit import RateLimitDecision
 from connecthub.infra.redis import KeySpace, connect_redis
-from connecthub.ratelimits import check_sign_in_email
+from connecthub.ratelimits import check_sign_in_email, hit, hit_near, ready_near
 from tests.factories import create_token, create_user
 
 API_PATH = "/api/v1/instance"
@@ -304,3 +307,27 @@ async def test_limiter_outage_fails_open(app_factory) -> None:
         finally:
             app.state.engines.ratelimiter = healthy
             await broken.aclose()
+
+
+class _FailingLimiter(MemoryRateLimiter):
+    """A limiter whose store is gone: every round trip fails (as Redis down)."""
+
+    async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
+        raise ConnectionError("the limiter's store is unreachable")
+
+
+async def test_an_outage_pauses_only_the_limiter_that_failed(app_factory) -> None:
+    """After one limiter's failure this process stops asking that limiter, not another:
+    the near decisions (requests answered with no await) of a healthy one go on."""
+    async with app_factory() as (app, _client):
+        engines = app.state.engines
+        settings = app.state.settings
+        limit = settings.rate_limit_ip
+        failing = _FailingLimiter(settings)
+        assert await hit(SimpleNamespace(ratelimiter=failing), "ip", "192.0.2.1", limit) is None
+        assert not ready_near(SimpleNamespace(ratelimiter=failing), "ip", "192.0.2.1", limit)
+        assert await hit(engines, "ip", "192.0.2.2", limit) is not None  # counted: near now
+        assert ready_near(engines, "ip", "192.0.2.2", limit)
+        decided = hit_near(engines, "ip", "192.0.2.2", limit)
+        assert decided is not None
+        assert decided.allowed

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -248,14 +249,27 @@ def _plan(route: APIRoute) -> Plan | None:
     return Plan(route, [step for step in steps if step is not None], path)
 
 
+# Each route's plan (or None), made once per route object: the routers are module-level, so
+# every app of the process (the tests make one per test) shares their routes, and planning
+# all of them cost ~40 ms of CPU per app. An entry goes with its route (the few routes an
+# app adds for itself die with it), so an id() is never reused while its entry stands.
+_PLANNED: dict[int, Plan | None] = {}
+
+
 def plans_by_route(app: FastAPI) -> dict[int, Plan]:
     """A plan for every route of `app` that can be planned, by the route's `id()` (routes
-    are not hashable; they live as long as the app): the route index serves them."""
+    are not hashable): the route index serves them."""
     plans: dict[int, Plan] = {}
     for route in _flattened(app.routes):
-        plan = _plan(route) if isinstance(route, APIRoute) else None
+        if not isinstance(route, APIRoute):
+            continue
+        key = id(route)
+        if key not in _PLANNED:
+            _PLANNED[key] = _plan(route)
+            weakref.finalize(route, _PLANNED.pop, key, None)
+        plan = _PLANNED[key]
         if plan is not None:
-            plans[id(route)] = plan
+            plans[key] = plan
     return plans
 
 
