@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -26,7 +30,25 @@ def connect_redis(url: str, *, max_connections: int = 100) -> Redis:
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+    pool.connection_class = _packed_by_hiredis(pool.connection_class)
     return Redis(connection_pool=pool)
+
+
+class _HiredisPacking:
+    """Commands packed by hiredis (C), as redis-py's synchronous client packs them: its
+    asyncio connections pack each argument in Python, and a post's fan-out sends ~250
+    commands (docs/benchmarks.md, "Redis commands packed by hiredis")."""
+
+    _serializer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        packed: list[bytes] = self._serializer.pack(*args)
+        return packed
+
+
+def _packed_by_hiredis(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
+    """The connection class the URL chose (TCP, TLS or a Unix socket), packing with hiredis."""
+    return type(connection_class.__name__, (_HiredisPacking, connection_class), {})
 
 
 class KeySpace:
@@ -36,7 +58,7 @@ class KeySpace:
         self.prefix = prefix
 
     def __call__(self, *parts: str | int) -> str:
-        return self.prefix + ":".join(str(part) for part in parts)
+        return self.prefix + ":".join(map(str, parts))
 
 
 def unavailable_reason(exc: BaseException) -> str | None:
