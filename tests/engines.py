@@ -31,7 +31,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from connecthub.config import Settings
@@ -128,9 +128,11 @@ class TestDatabases:
 
     SQLite: a copy of the template file per test (a few milliseconds). PostgreSQL: the
     worker's databases are cloned from the template once and reused; a returned one is
-    emptied (DELETE and sequence restarts, ~20 ms) before the next test gets it. Cloning
-    and dropping a database per test cost ~2 s each on a busy machine, and TRUNCATE ~1.5 s
-    (it makes new files for every table)."""
+    emptied (DELETE and sequence restarts) before the next test gets it, on a connection
+    held open for it (`_Emptiers`). Cloning and dropping a database per test cost ~2 s each
+    on a busy machine, and TRUNCATE ~1.5 s (it makes new files for every table)."""
+
+    __test__ = False  # not a test class, despite its name
 
     workdir: Path
     cache_dir: Path | None = None  # where the SQLite template is kept between runs
@@ -139,6 +141,7 @@ class TestDatabases:
     free: list[str] = field(default_factory=list)
     counter: int = 0
     reset_sql: str = ""
+    emptiers: _Emptiers | None = None
 
     async def prepare(self) -> None:
         server = postgres_server_url()
@@ -218,26 +221,18 @@ class TestDatabases:
     async def drop_databases(self) -> None:
         """The worker's databases go; the template stays for the next run."""
         stop_pgbouncer()
+        if self.emptiers is not None:
+            self.emptiers.close()
         if postgres_server_url() is not None:
             for name in self.created:
                 await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     async def _empty(self, server: str, name: str) -> None:
         """Back to the template's state: every row but the schema version gone, every
-        sequence at its start. Connections a test left behind (a killed server's) are ended
-        first, as DROP DATABASE ... WITH (FORCE) would, so none holds a lock."""
-        import asyncpg
-
-        connection = await asyncpg.connect(_asyncpg_dsn(server, name))
-        try:
-            await connection.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            async with connection.transaction():
-                await connection.execute(self.reset_sql)
-        finally:
-            await connection.close()
+        sequence at its start."""
+        if self.emptiers is None:
+            self.emptiers = _Emptiers()
+        await self.emptiers.empty(_asyncpg_dsn(server, name), self.reset_sql)
 
     @staticmethod
     async def _reset_statements(dsn: str) -> str:
@@ -479,3 +474,66 @@ async def delete_redis_prefix(prefix: str) -> None:
 
 def run(coroutine: object) -> object:
     return asyncio.run(coroutine)  # type: ignore[arg-type]
+
+
+class _Emptiers:
+    """One connection per database of the worker, held open to empty it between tests.
+
+    A new server backend builds its catalog caches for every table it touches: emptying a
+    database on a fresh connection cost ~21 ms of PostgreSQL's CPU and ~2.5 ms of the
+    worker's, on a held one ~2.4 ms and ~0.4 ms (docs/benchmarks.md, "A held connection
+    empties each test's database"). The connections live on a thread and event loop of
+    their own: each test runs on a loop of its own, and a connection belongs to the loop
+    that opened it. A connection a test ended (tests that terminate every backend of
+    their database) is opened again."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="test-database-emptier", daemon=True
+        )
+        self.thread.start()
+        self.connections: dict[str, Any] = {}
+
+    async def empty(self, dsn: str, reset_sql: str) -> None:
+        done = asyncio.run_coroutine_threadsafe(self._empty(dsn, reset_sql), self.loop)
+        await asyncio.wrap_future(done)
+
+    async def _empty(self, dsn: str, reset_sql: str) -> None:
+        import asyncpg
+
+        for attempt in (1, 2):
+            connection = self.connections.get(dsn)
+            if connection is None or connection.is_closed():
+                connection = self.connections[dsn] = await asyncpg.connect(dsn)
+            try:
+                # Connections a test left behind (a killed server's) end first, as DROP
+                # DATABASE ... WITH (FORCE) would end them, so none holds a lock.
+                await connection.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                async with connection.transaction():
+                    await connection.execute(reset_sql)
+                return
+            except Exception:
+                # Ended by a test (or the server), which shows on its next statement or
+                # in the middle of one: nothing was committed; again on a new connection.
+                # A reset that fails twice is the harness's error, raised.
+                del self.connections[dsn]
+                connection.terminate()
+                if attempt == 2:
+                    raise
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            for connection in self.connections.values():
+                if not connection.is_closed():
+                    await connection.close()
+
+        asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+        self.loop.close()

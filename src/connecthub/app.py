@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from connecthub import __version__
 from connecthub.accounts import passwords, sign_in, signup_hooks
 from connecthub.config import Settings, get_settings
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.denylists import service as denylists
 from connecthub.denylists.gate import IpGateLoader
 from connecthub.detection.service import on_sign_up as count_sign_up
@@ -173,9 +174,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
             await app.state.flags.stop()
             await ip_gate_loader.stop()
             for task in background:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
             await app.state.engines.stop()
 
     app = _ConnectHubApp(

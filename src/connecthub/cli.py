@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import os
 import secrets
@@ -20,6 +19,7 @@ import typer
 
 from connecthub.accounts import passwords
 from connecthub.config import ConfigurationError, Settings, get_settings
+from connecthub.core.tasks import cancel_and_wait
 
 T = TypeVar("T")
 
@@ -270,9 +270,7 @@ async def _run_worker(
     except asyncio.CancelledError:
         pass
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        await cancel_and_wait(sweeper)
         if listener is not None:
             await listener.stop()
         await engines.stop()
@@ -608,9 +606,7 @@ async def _run_queued_jobs(engines: Any) -> None:
             if stats.ready == 0 and stats.running == 0:
                 return
     finally:
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        await cancel_and_wait(worker)
 
 
 # --- connecthub jobs ----------------------------------------------------------------------

@@ -37,6 +37,7 @@ from connecthub.core.i18n import N_
 from connecthub.core.i18n import gettext as _
 from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
+from connecthub.ids import MAX_ID
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
 from connecthub.privacy import service as privacy
@@ -45,7 +46,6 @@ from connecthub.strikes import service as strikes
 
 AUDIT_EVENT = "admin.account_action"
 
-_MAX_ID = 2**63 - 1
 NOT_ALLOWED = "This action is not allowed"
 
 
@@ -92,7 +92,7 @@ async def _found(
     session: AsyncSession, account_id: int, *, for_update: bool
 ) -> repository.AccountRow:
     row = None
-    if 0 < account_id <= _MAX_ID:
+    if 0 < account_id <= MAX_ID:
         row = await repository.account_with_user(session, account_id, for_update=for_update)
     if row is None:
         raise NotFound()

@@ -9,10 +9,12 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from connecthub.ids import MAX_ID
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
-# Beyond every id (ids are positive 63-bit integers): an open cursor's upper bound.
-NO_ID_ABOVE = 2**63 - 1
+# Beyond every id: an open cursor's upper bound.
+NO_ID_ABOVE = MAX_ID
 
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 IdColumn = ColumnElement[Any] | InstrumentedAttribute[Any]

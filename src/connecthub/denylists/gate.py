@@ -16,6 +16,7 @@ import contextlib
 import structlog
 
 from connecthub.clock import utcnow
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.denylists import repository
 from connecthub.denylists.rules import Severity
 from connecthub.http.ip_gate import IpGate, Network
@@ -67,10 +68,7 @@ class IpGateLoader:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks = []
         if self._subscription is not None:
             await self._subscription.close()

@@ -30,6 +30,7 @@ from connecthub.denylists import gate, mx, repository, rules
 from connecthub.denylists.models import CanonicalEmailBlock, EmailDomainBlock, IpBlock
 from connecthub.denylists.rules import Severity
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
+from connecthub.ids import MAX_ID
 from connecthub.infra.uow import UnitOfWork
 from connecthub.ops import audit
 
@@ -37,7 +38,6 @@ AUDIT_EVENT = "denylists.changed"
 NOT_ALLOWED = "This action is not allowed"
 SIGN_UP_REFUSED = "This action is not allowed"  # Mastodon's words for a blocked sign-up
 MAX_COMMENT = 1000
-_MAX_ID = 2**63 - 1
 
 
 def require_manager(account_id: int, role: str | None, action: str, target: str) -> None:
@@ -71,7 +71,7 @@ def _changed(
 
 
 async def _found(session: AsyncSession, model: Any, block_id: int) -> Any:
-    found = await repository.get(session, model, block_id) if 0 < block_id <= _MAX_ID else None
+    found = await repository.get(session, model, block_id) if 0 < block_id <= MAX_ID else None
     if found is None:
         raise NotFound()
     return found

@@ -10,7 +10,6 @@ not recorded (repository.record_exposures)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections import OrderedDict
 from datetime import datetime
@@ -18,6 +17,7 @@ from datetime import datetime
 import structlog
 
 from connecthub.clock import utcnow
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.flags import repository
 from connecthub.infra.db import Database
 
@@ -79,9 +79,7 @@ class ExposureRecorder:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         await self.flush_all()
 

@@ -23,6 +23,7 @@ from types import MappingProxyType
 import structlog
 
 from connecthub.clock import monotonic
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.flags import repository
 from connecthub.flags.models import FeatureFlag
 from connecthub.flags.rules import CompiledFlag, compile_flag
@@ -108,10 +109,7 @@ class FlagStore:
     async def stop(self) -> None:
         self._events.remove_loss_listener(self._lost)
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks = []
         if self._subscription is not None:
             await self._subscription.close()

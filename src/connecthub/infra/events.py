@@ -19,6 +19,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.infra.redis import KeySpace
 
 log = structlog.get_logger(__name__)
@@ -313,9 +314,7 @@ class RedisEventBus(EventBusBase):
             try:
                 await asyncio.wait_for(asyncio.shield(task), READ_TIMEOUT_SECONDS * 3)
             except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         await self._close_pubsub()
         self._listeners.clear()
         self._release_waiters()

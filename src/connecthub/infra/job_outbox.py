@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from connecthub.clock import epoch_ms
 from connecthub.config import Settings
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.ids import id_for_time, id_to_ms, new_id
 from connecthub.infra.db import Base, Database, IdType, dialect_of, in_id_list
 from connecthub.infra.jobs import JobQueue, JobRequest
@@ -304,9 +305,7 @@ class Outbox:
         try:
             await asyncio.wait_for(asyncio.shield(self._deleter), CLOSE_FLUSH_SECONDS)
         except TimeoutError:
-            self._deleter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._deleter
+            await cancel_and_wait(self._deleter)
         self._deleter = None
 
 

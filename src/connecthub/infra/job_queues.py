@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 
 from connecthub.clock import epoch_ms
 from connecthub.config import Settings
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.infra import job_scripts
 from connecthub.infra.jobs import (
     HANDLERS,
@@ -165,9 +166,7 @@ class QueueWorker(ABC):
             await self._drain(running)
             raise
         finally:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
+            await cancel_and_wait(upkeep)
             await self._stopped()
 
     async def _stopped(self) -> None:

@@ -37,7 +37,6 @@ every read used to wait for a rendering (home's p99 at 64 connections 100-160 ms
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import secrets
 from collections import OrderedDict
@@ -47,6 +46,7 @@ from typing import Any, NamedTuple
 import structlog
 
 from connecthub.clock import monotonic
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.infra.events import EventBus, Subscription
 
 log = structlog.get_logger(__name__)
@@ -357,9 +357,7 @@ class NearCache:
     async def stop(self) -> None:
         for task in (self._renewer, self._listener):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         if self._subscription is not None:
             await self._subscription.close()
         self._entries.clear()

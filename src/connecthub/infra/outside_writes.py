@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from connecthub.clock import monotonic
 from connecthub.config import Settings
+from connecthub.core.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -95,9 +96,7 @@ class OutsideWrites:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def _watch(self) -> None:

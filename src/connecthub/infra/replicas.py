@@ -23,7 +23,6 @@ replica whose last probed replay position is at or past it, else the primary.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
 from collections import deque
@@ -39,6 +38,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from connecthub.config import Settings
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.infra.cache import Cache
 from connecthub.ops import metrics
 
@@ -198,9 +198,7 @@ class ReplicaSet:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def dispose(self) -> None:

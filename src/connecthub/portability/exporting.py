@@ -27,6 +27,7 @@ from connecthub.accounts.models import Account, User
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
 from connecthub.core.pagination import Page
+from connecthub.ids import MAX_ID
 from connecthub.infra.engines import Engines
 from connecthub.infra.storage import StorageError
 from connecthub.infra.uow import UnitOfWork
@@ -40,7 +41,7 @@ log = structlog.get_logger(__name__)
 
 BATCH = 500
 # Where a newest-first read starts (above every id).
-NEWEST = 2**63 - 1
+NEWEST = MAX_ID
 FILE_CHUNK = 1024 * 1024
 
 

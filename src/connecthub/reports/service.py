@@ -28,7 +28,7 @@ from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.pagination import Page
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
-from connecthub.ids import new_id
+from connecthub.ids import MAX_ID, new_id
 from connecthub.infra.uow import UnitOfWork
 from connecthub.instance import service as instance_service
 from connecthub.media import service as media_service
@@ -53,7 +53,6 @@ from connecthub.statuses.serializers import status_entities
 
 AUDIT_EVENT = "admin.report_action"
 NOT_ALLOWED = "This action is not allowed"
-_MAX_ID = 2**63 - 1
 CATEGORIES = frozenset(c.value for c in Category)
 
 
@@ -348,7 +347,7 @@ def _require_manage_reports(moderator: Moderator, action: str, report_id: int | 
 
 async def _report(uow: UnitOfWork, report_id: int, *, for_update: bool = False) -> Report:
     report = None
-    if 0 < report_id <= _MAX_ID:
+    if 0 < report_id <= MAX_ID:
         report = await repository.by_id(uow.session, report_id, for_update=for_update)
     if report is None:
         raise NotFound()
@@ -534,7 +533,7 @@ async def add_note(
 async def delete_note(uow: UnitOfWork, moderator: Moderator, report_id: int, note_id: int) -> None:
     """A moderator deletes their own note; an admin any note (as Mastodon's policy)."""
     report = await _changing(uow, moderator, report_id, "delete_note")
-    note = await repository.note(uow.session, report.id, note_id) if note_id <= _MAX_ID else None
+    note = await repository.note(uow.session, report.id, note_id) if note_id <= MAX_ID else None
     if note is None:
         raise NotFound()
     mine = note.account_id == moderator.account_id

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from connecthub import clock
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.infra.engines import Engines
 from connecthub.infra.redis import KeySpace
 from connecthub.streaming.streams import StreamError
@@ -170,9 +171,7 @@ class RedisConnections:
 
     async def stop(self) -> None:
         if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+            await cancel_and_wait(self._refresher)
         # Give the slots back now rather than after the TTL.
         with contextlib.suppress(RedisError, OSError):
             async with self._redis.pipeline(transaction=False) as pipe:

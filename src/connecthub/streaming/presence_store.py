@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from connecthub import clock
+from connecthub.core.tasks import cancel_and_wait
 from connecthub.infra.engines import Engines
 from connecthub.infra.redis import KeySpace
 
@@ -172,9 +173,7 @@ class RedisPresence:
 
     async def stop(self) -> None:
         if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+            await cancel_and_wait(self._refresher)
         # Leave cleanly rather than wait for the TTL.
         with contextlib.suppress(RedisError, OSError):
             async with self._redis.pipeline(transaction=False) as pipe:
