@@ -96,9 +96,10 @@ test-fast: bytecode
 
 # The visibility machine's long run: VISIBILITY_EXAMPLES more examples (300 unless set) from
 # a random VISIBILITY_SEED, printed so a failure can be run again with the same seed. Its
-# parts run 20-60 s each on PostgreSQL, so the suite's 20 s stack dump (faulthandler_timeout)
-# fired on every run; dumping a thread while it runs once crashed a worker ("node down",
-# a frame read as `File ???`): here the dump waits until just before the 120 s timeout.
+# parts run 20-60 s each on PostgreSQL (up to ~100 s on a loaded machine); dumping a thread
+# while it runs once crashed a worker ("node down", a frame read as `File ???`): here the
+# stack dump (faulthandler_timeout, 90 s for the suite) waits until just before the 120 s
+# timeout.
 test-visibility-long: bytecode
 	@seed=$${VISIBILITY_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "visibility machine: VISIBILITY_SEED=$$seed"; \
