@@ -480,7 +480,7 @@ class _Emptiers:
     """One connection per database of the worker, held open to empty it between tests.
 
     A new server backend builds its catalog caches for every table it touches: emptying a
-    database on a fresh connection cost ~21 ms of PostgreSQL's CPU and ~2.5 ms of the
+    database on a fresh connection cost 15-21 ms of PostgreSQL's CPU and ~2 ms of the
     worker's, on a held one ~2.4 ms and ~0.4 ms (docs/benchmarks.md, "A held connection
     empties each test's database"). The connections live on a thread and event loop of
     their own: each test runs on a loop of its own, and a connection belongs to the loop

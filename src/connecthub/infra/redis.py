@@ -36,8 +36,8 @@ def connect_redis(url: str, *, max_connections: int = 100) -> Redis:
 
 class _HiredisPacking:
     """Commands packed by hiredis (C), as redis-py's synchronous client packs them: its
-    asyncio connections pack each argument in Python, and a post's fan-out sends ~250
-    commands (docs/benchmarks.md, "Redis commands packed by hiredis")."""
+    asyncio connections pack each argument in Python, and a post and its fan-out send ~100
+    (docs/benchmarks.md, "Redis commands packed by hiredis")."""
 
     _serializer = HiredisRespSerializer()
 
