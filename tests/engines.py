@@ -481,11 +481,11 @@ class _Emptiers:
 
     A new server backend builds its catalog caches for every table it touches: emptying a
     database on a fresh connection cost 15-21 ms of PostgreSQL's CPU and ~2 ms of the
-    worker's, on a held one ~2.4 ms and ~0.4 ms (docs/benchmarks.md, "A held connection
-    empties each test's database"). The connections live on a thread and event loop of
-    their own: each test runs on a loop of its own, and a connection belongs to the loop
-    that opened it. A connection a test ended (tests that terminate every backend of
-    their database) is opened again."""
+    worker's, on a held one 1.6-2.4 ms and 0.2-0.4 ms (docs/benchmarks.md, "The PostgreSQL
+    pass: each test's database emptied on a held connection"). The connections live on a
+    thread and event loop of their own: each test runs on a loop of its own, and a
+    connection belongs to the loop that opened it. A connection a test ended (tests that
+    terminate every backend of their database) is opened again."""
 
     def __init__(self) -> None:
         import threading
