@@ -261,16 +261,19 @@ def plans_by_route(app: FastAPI) -> dict[int, Plan]:
     are not hashable): the route index serves them."""
     plans: dict[int, Plan] = {}
     for route in _flattened(app.routes):
-        if not isinstance(route, APIRoute):
-            continue
-        key = id(route)
-        if key not in _PLANNED:
-            _PLANNED[key] = _plan(route)
-            weakref.finalize(route, _PLANNED.pop, key, None)
-        plan = _PLANNED[key]
+        plan = _planned(route) if isinstance(route, APIRoute) else None
         if plan is not None:
-            plans[key] = plan
+            plans[id(route)] = plan
     return plans
+
+
+def _planned(route: APIRoute) -> Plan | None:
+    """`route`'s plan (or None), made on first asking."""
+    key = id(route)
+    if key not in _PLANNED:
+        _PLANNED[key] = _plan(route)
+        weakref.finalize(route, _PLANNED.pop, key, None)
+    return _PLANNED[key]
 
 
 def _flattened(routes: Iterable[BaseRoute]) -> Iterable[BaseRoute]:
@@ -307,7 +310,7 @@ class FastRoutes:
         self.plans: dict[tuple[str, str], Plan] = {}
         for method, path in hot:
             route = first_match(fastapi_app.routes, method, path)
-            plan = _plan(route) if route is not None else None
+            plan = _planned(route) if route is not None else None
             if plan is not None:
                 self.plans[(method, path)] = plan
 
