@@ -22,12 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.engines import TestDatabases, _asyncpg_dsn, postgres_server_url
-
-TERMINATE = (
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-)
+from tests.engines import END_OTHER_BACKENDS, TestDatabases, _asyncpg_dsn, postgres_server_url
 
 
 def server_cpu_seconds() -> float:
@@ -69,7 +64,7 @@ async def main() -> None:
                 started = time.perf_counter()
                 for _ in range(args.resets):
                     connection = held or await asyncpg.connect(dsn)
-                    await connection.execute(TERMINATE)
+                    await connection.execute(END_OTHER_BACKENDS)
                     async with connection.transaction():
                         await connection.execute(store.reset_sql)
                     if held is None:

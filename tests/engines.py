@@ -476,6 +476,13 @@ def run(coroutine: object) -> object:
     return asyncio.run(coroutine)  # type: ignore[arg-type]
 
 
+# Every other backend of the connection's database ends (as DROP DATABASE ... WITH (FORCE)).
+END_OTHER_BACKENDS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
 class _Emptiers:
     """One connection per database of the worker, held open to empty it between tests.
 
@@ -511,10 +518,7 @@ class _Emptiers:
             try:
                 # Connections a test left behind (a killed server's) end first, as DROP
                 # DATABASE ... WITH (FORCE) would end them, so none holds a lock.
-                await connection.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+                await connection.execute(END_OTHER_BACKENDS)
                 async with connection.transaction():
                     await connection.execute(reset_sql)
                 return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engines import TestDatabases, _asyncpg_dsn, postgres_server_url
+from tests.engines import END_OTHER_BACKENDS, TestDatabases, _asyncpg_dsn, postgres_server_url
 
 
 @pytest.mark.skipif(
@@ -29,10 +29,7 @@ async def test_a_reused_database_is_emptied_even_after_a_test_ended_every_connec
                 " RETURNING id"
             )
             # As tests/timelines/test_compiled_read.py does: every other backend ends.
-            await connection.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+            await connection.execute(END_OTHER_BACKENDS)
             return tag_id
         finally:
             await connection.close()

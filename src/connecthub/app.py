@@ -173,8 +173,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
             await app.state.streaming.stop()
             await app.state.flags.stop()
             await ip_gate_loader.stop()
-            for task in background:
-                await cancel_and_wait(task)
+            await cancel_and_wait(*background)
             await app.state.engines.stop()
 
     app = _ConnectHubApp(

@@ -83,3 +83,26 @@ async def test_a_cancelled_tasks_clean_up_stops_its_helpers_and_goes_on() -> Non
     with pytest.raises(asyncio.CancelledError):
         await task
     assert steps == ["accounted"]
+
+
+async def test_several_tasks_are_cancelled_together() -> None:
+    """Every task is cancelled before the first is waited for: none goes on working while
+    another's clean-up runs."""
+    order: list[str] = []
+
+    async def slow_clean_up(name: str) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            order.append(f"{name} cancelled")
+            await asyncio.sleep(0.01)
+            order.append(f"{name} done")
+            raise
+
+    first = asyncio.create_task(slow_clean_up("first"))
+    second = asyncio.create_task(slow_clean_up("second"))
+    await asyncio.sleep(0)
+    await cancel_and_wait(first, None, second)
+    assert first.cancelled()
+    assert second.cancelled()
+    assert order.index("second cancelled") < order.index("first done")

@@ -67,8 +67,7 @@ class IpGateLoader:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            await cancel_and_wait(task)
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         if self._subscription is not None:
             await self._subscription.close()

@@ -108,8 +108,7 @@ class FlagStore:
 
     async def stop(self) -> None:
         self._events.remove_loss_listener(self._lost)
-        for task in self._tasks:
-            await cancel_and_wait(task)
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         if self._subscription is not None:
             await self._subscription.close()

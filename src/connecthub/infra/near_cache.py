@@ -355,9 +355,7 @@ class NearCache:
         return subscription
 
     async def stop(self) -> None:
-        for task in (self._renewer, self._listener):
-            if task is not None:
-                await cancel_and_wait(task)
+        await cancel_and_wait(self._renewer, self._listener)
         if self._subscription is not None:
             await self._subscription.close()
         self._entries.clear()
