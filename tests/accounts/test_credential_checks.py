@@ -20,6 +20,9 @@ from tests.accounts.support import (
 )
 from tests.factories import create_token, create_user, password_grant, register_oauth_app
 
+# Counts up to lockouts in fixed windows (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("clear_of_rate_window_edges")
+
 # The default per-address limit; every other bucket stays generous in tests, so a 429
 # below can only come from the per-account (e-mail) sign-in throttle.
 SIGN_IN_EMAIL_LIMIT = "25/3600"

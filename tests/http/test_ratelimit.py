@@ -30,6 +30,9 @@ from connecthub.infra.redis import KeySpace, connect_redis
 from connecthub.ratelimits import check_sign_in_email, hit, hit_near, ready_near
 from tests.factories import create_token, create_user
 
+# Counts up to lockouts in fixed windows (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("clear_of_rate_window_edges")
+
 API_PATH = "/api/v1/instance"
 
 

@@ -5,6 +5,7 @@ lockout, identical whether or not the account exists."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from connecthub.accounts.models import WebSession
@@ -177,6 +178,7 @@ async def test_cookies_are_secure_behind_tls(app_factory):
             assert "Secure" in response.headers["set-cookie"]
 
 
+@pytest.mark.usefixtures("clear_of_rate_window_edges")
 async def test_brute_force_lockout_answers_the_same_for_existing_and_unknown_accounts(
     app_factory,
 ):
