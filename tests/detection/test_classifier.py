@@ -4,10 +4,12 @@ of concurrent jobs (one model call for several texts)."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 
-from connecthub.detection import classifier, indonesian
+from connecthub.detection import classifier, indonesian, packaged_model
 from tests.detection.support import settle_model_load
 
 
@@ -121,27 +123,89 @@ def test_the_probabilities_are_the_models_own() -> None:
     assert max(got) > 0.9 > min(got)  # both kinds of text are in the corpus
 
 
-def test_the_direct_scores_are_the_packaged_models_own() -> None:
-    """TF-IDF weights read from the vectorizer's vocabulary and IDF, then the linear sum
-    (`direct_scores`), give what the packaged vectorizer and model give, text by text."""
+def _scores_as_the_packaged_model(scores: classifier.Model) -> None:
+    """`scores` gives what the packaged vectorizer and model give, text by text."""
     import random
 
     from profanity_check import profanity_check as packaged
 
-    direct = classifier.direct_scores(packaged.vectorizer, packaged.model)
-    assert direct is not None
     words = ["You", "are", "a", "stupid", "IDIOT", "lovely", "day", "the", "cat", "moron"]
     words += ["shut", "up", "thanks", "kind", "worthless", "hello", "friends", "it's", "don't"]
+    words += ["Ünïcode", "straße", "ça", "va", "and", "they", "were", "very", "fucking", "rude"]
     chosen = random.Random(27)
     texts = [
         " ".join(chosen.choice(words) for _ in range(chosen.randint(1, 40))) for _ in range(300)
     ]
     texts += ["", "!!!", "#tag https://example.com/x", "ok " * 500, "idiot idiot idiot cat"]
+    texts += ["a_b c1 x y2k THE The the", "don't,stop!believing...idiot\tmoron\nok"]
     expected = packaged.model.predict_proba(packaged.vectorizer.transform(texts))[:, 1]
-    got = direct(texts)
+    got = scores(texts)
     assert len(got) == len(texts)
     assert max(abs(a - b) for a, b in zip(expected, got, strict=True)) < 1e-12
     assert max(got) > 0.9 > min(got)
+
+
+def test_the_direct_scores_are_the_packaged_models_own() -> None:
+    """TF-IDF weights read from the vectorizer's vocabulary and IDF, then the linear sum
+    (`direct_scores`), give what the packaged vectorizer and model give."""
+    from profanity_check import profanity_check as packaged
+
+    direct = classifier.direct_scores(packaged.vectorizer, packaged.model)
+    assert direct is not None
+    _scores_as_the_packaged_model(direct)
+
+
+def test_the_parameters_read_without_scikit_learn_score_as_the_packaged_model() -> None:
+    """The model the classifier loads: the package's files read with stand-ins for
+    scikit-learn's classes (detection/packaged_model.py)."""
+    vectorizer, model = packaged_model.read_packaged()
+    assert type(vectorizer).__module__.startswith("sklearn.")
+    assert not hasattr(vectorizer, "transform")  # a stand-in, not scikit-learn's object
+    plain = classifier.direct_scores(vectorizer, model)
+    assert plain is not None
+    _scores_as_the_packaged_model(plain)
+
+
+def test_loading_the_model_imports_neither_scikit_learn_nor_scipy() -> None:
+    probe = (
+        "import sys\n"
+        "from connecthub.detection import classifier\n"
+        "assert classifier.score_texts(['you stupid idiot'])[0] > 0.9\n"
+        "print(sorted({'sklearn', 'scipy', 'profanity_check'} & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("ngram_range", (1, 2)),
+        ("analyzer", "char"),
+        ("lowercase", False),
+        ("strip_accents", "unicode"),
+        ("token_pattern", r"(\w+)"),
+    ],
+)
+def test_vectorizer_settings_the_stand_in_cannot_follow_are_refused(
+    setting: str, value: object
+) -> None:
+    vectorizer, _model = packaged_model.read_packaged()
+    setattr(vectorizer, setting, value)
+    with pytest.raises(packaged_model.Unsupported):
+        classifier.tfidf_weights(vectorizer)
+
+
+def test_the_package_itself_is_loaded_when_its_files_need_scikit_learn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unsupported() -> tuple[object, object]:
+        raise packaged_model.Unsupported("a future model")
+
+    monkeypatch.setattr(packaged_model, "read_packaged", unsupported)
+    _scores_as_the_packaged_model(classifier._load())
 
 
 def test_another_kind_of_model_is_asked_for_its_probabilities() -> None:

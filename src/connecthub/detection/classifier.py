@@ -2,10 +2,11 @@
 in batches.
 
 The model is alt-profanity-check's (a linear SVM over a TF-IDF vectorizer, shipped inside
-the package). Importing it loads both from disk and pulls in scikit-learn (~1 s and ~60 MB),
-so nothing imports it until a job scores its first text: the web process never does in
-distributed mode. Each text's score is the higher of the model's probability and the
-Indonesian word list's (detection/indonesian.py), as the model only knows English.
+the package). Its parameters are read from the package's files on a job's first text
+(detection/packaged_model.py: ~0.4 s, without scikit-learn, which importing the package
+pulls in: ~2 s and ~60 MB); the web process never does in distributed mode. Each text's
+score is the higher of the model's probability and the Indonesian word list's
+(detection/indonesian.py), as the model only knows English.
 
 `BatchScorer` gathers the texts of the jobs running at once in a process: the first to
 arrive waits `DETECTION_BATCH_WAIT_MS` (or until `DETECTION_BATCH_SIZE` texts are in) and
@@ -27,10 +28,14 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import structlog
+
 from connecthub.detection import indonesian
 from connecthub.infra.jobs import interruptible
 
 Model = Callable[[Sequence[str]], list[float]]
+
+log = structlog.get_logger(__name__)
 
 _model: Model | None = None
 _model_lock = threading.Lock()
@@ -42,6 +47,9 @@ _NOISE = re.compile(r"https?://\S+|@[\w.-]+(?:@[\w.-]+)?")
 
 
 def _load() -> Model:
+    plain = _plain_model()
+    if plain is not None:
+        return plain
     # Imported here: the package reads its model files when imported.
     from profanity_check import profanity_check as packaged
 
@@ -59,6 +67,18 @@ def _load() -> Model:
         return [float(p) for p in model.predict_proba(features)[:, 1]]
 
     return predict
+
+
+def _plain_model() -> Model | None:
+    """`direct_scores` over the packaged files' parameters, read without scikit-learn
+    (detection/packaged_model.py); None when they need scikit-learn's code."""
+    from connecthub.detection import packaged_model
+
+    try:
+        return direct_scores(*packaged_model.read_packaged())
+    except packaged_model.Unsupported as exc:
+        log.info("detection.model_needs_scikit_learn", reason=str(exc))
+        return None
 
 
 def tfidf_weights(vectorizer: Any) -> Callable[[str], tuple[Any, Any]] | None:
