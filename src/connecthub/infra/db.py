@@ -8,7 +8,8 @@ import contextlib
 import functools
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -229,7 +230,92 @@ class _SqliteConnection(sqlite3.Connection):
         super().close()
 
 
-class _InlineConnection(aiosqlite.Connection):
+class _OneCallCursor(aiosqlite.Cursor):
+    """A statement, its rows and its cursor's close in one call on the connection's thread.
+
+    aiosqlite's cursor makes a call for each (the cursor, `execute`, `fetchall`, `close`,
+    as SQLAlchemy's adapter asks them), and on the writer's thread each call is two
+    wake-ups and two hand-overs of the interpreter lock: a post was ~90 context switches.
+    The rows are fetched with the statement, as the adapter fetches them all at once
+    anyway (ConnectHub streams no result from SQLite)."""
+
+    arraysize = 1  # sqlite3's default; SQLAlchemy's `fetchmany()` reads it
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.iter_chunk_size = connection._iter_chunk_size
+        self._conn = connection
+        self._rows: deque[Any] = deque()
+        self._ran: tuple[Any, int, int | None] = (None, -1, None)
+
+    def __await__(self) -> Generator[Any, None, _OneCallCursor]:
+        """`await connection.cursor()`, as aiosqlite's own cursor allows."""
+        return self._self().__await__()
+
+    async def _self(self) -> _OneCallCursor:
+        return self
+
+    def _run(
+        self, call: Callable[[sqlite3.Cursor], object]
+    ) -> tuple[list[Any], tuple[Any, int, int | None]]:
+        cursor = self._conn._conn.cursor()
+        try:
+            call(cursor)
+            rows = cursor.fetchall() if cursor.description else []
+            return rows, (cursor.description, cursor.rowcount, cursor.lastrowid)
+        finally:
+            cursor.close()
+
+    async def _call(self, call: Callable[[sqlite3.Cursor], object]) -> _OneCallCursor:
+        run: Callable[..., Awaitable[Any]] = self._conn._execute
+        rows, self._ran = await run(self._run, call)
+        self._rows = deque(rows)
+        return self
+
+    async def execute(self, sql: str, parameters: Any = None) -> _OneCallCursor:
+        return await self._call(lambda cursor: cursor.execute(sql, parameters or ()))
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> _OneCallCursor:
+        return await self._call(lambda cursor: cursor.executemany(sql, parameters))
+
+    async def executescript(self, sql_script: str) -> _OneCallCursor:
+        return await self._call(lambda cursor: cursor.executescript(sql_script))
+
+    async def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = min(self.arraysize if size is None else size, len(self._rows))
+        return [self._rows.popleft() for _ in range(count)]
+
+    async def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    async def close(self) -> None:
+        self._rows.clear()
+
+    @property
+    def description(self) -> Any:
+        return self._ran[0]
+
+    @property
+    def rowcount(self) -> int:
+        return self._ran[1]
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._ran[2]
+
+
+class _OneCallConnection(aiosqlite.Connection):
+    """aiosqlite's connection, its calls on a thread of its own, with `_OneCallCursor`s."""
+
+    def cursor(self) -> _OneCallCursor:  # type: ignore[override]
+        return _OneCallCursor(self)
+
+
+class _InlineConnection(_OneCallConnection):
     """An aiosqlite connection without its thread: every sqlite3 call runs on the loop.
     For reads, which in WAL mode never wait for a lock: a home page is ~17 calls, and
     each hop to a worker thread and back cost more than the call."""
@@ -248,25 +334,28 @@ def _sqlite_engine(
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     busy_timeout = settings.sqlite_busy_timeout_seconds
-    options: dict[str, Any] = {}
-    if inline and url.database and url.database != ":memory:":
+    on_file = bool(url.database) and url.database != ":memory:"
+    if inline and on_file:
         # A WAL reader waits for a lock only in rare moments (recovery after a crash, another
         # process in exclusive mode), but waiting here stops the whole loop: a short wait,
         # then a 503 busy.
         busy_timeout = min(busy_timeout, _INLINE_BUSY_TIMEOUT_SECONDS)
-        args, kwargs = aiosqlite_dialect().create_connect_args(url)
-        kwargs.update(timeout=busy_timeout, check_same_thread=False, factory=_SqliteConnection)
+    args, kwargs = aiosqlite_dialect().create_connect_args(url)
+    kwargs.update(timeout=busy_timeout, factory=_SqliteConnection)
+    connector = functools.partial(sqlite3.connect, *args, **kwargs)
 
-        async def connect() -> aiosqlite.Connection:
-            return await _InlineConnection(functools.partial(sqlite3.connect, *args, **kwargs))
+    async def connect() -> aiosqlite.Connection:
+        if inline and on_file:
+            return await _InlineConnection(connector)
+        connection = _OneCallConnection(connector, iter_chunk_size=64)
+        connection._thread.daemon = True  # as SQLAlchemy's own aiosqlite connect sets it
+        return await connection
 
-        options["async_creator"] = connect
     engine = create_async_engine(
         url,
         echo=settings.database_echo,
         pool_timeout=settings.database_pool_timeout_seconds,
-        connect_args={"timeout": busy_timeout, "factory": _SqliteConnection},
-        **options,
+        async_creator=connect,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
