@@ -314,6 +314,16 @@ class _OneCallConnection(aiosqlite.Connection):
     def cursor(self) -> _OneCallCursor:  # type: ignore[override]
         return _OneCallCursor(self)
 
+    async def rollback(self) -> None:
+        """No call on the thread when there is nothing to roll back: SQLAlchemy's pool rolls
+        back every connection it takes back, after a commit too."""
+        try:
+            idle = not self._conn.in_transaction
+        except sqlite3.ProgrammingError:  # bound to its own thread (`:memory:`): ask there
+            idle = False
+        if not idle:
+            await super().rollback()
+
 
 class _InlineConnection(_OneCallConnection):
     """An aiosqlite connection without its thread: every sqlite3 call runs on the loop.
