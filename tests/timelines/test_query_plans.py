@@ -24,6 +24,7 @@ from connecthub.relationships.models import Follow
 from connecthub.statuses.models import Status, StatusTag, Tag, Visibility
 from connecthub.timelines.models import HOME_KIND
 from tests.social_factories import auth, user_with_token
+from tests.support.bulk import insert_rows
 from tests.timelines.support import settle
 
 AUTHORS = 60
@@ -66,10 +67,10 @@ async def _seed(app: FastAPI, viewer_id: int) -> list[int]:
                     "conversation_id": status_id,
                 }
             )
-        for start in range(0, len(rows), 5000):
-            await session.execute(insert(Status), rows[start : start + 5000])
-        await session.execute(
-            insert(Notification),
+        await insert_rows(session, Status, rows)
+        await insert_rows(
+            session,
+            Notification,
             [
                 {
                     "id": new_id(),
