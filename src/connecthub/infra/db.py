@@ -257,16 +257,24 @@ class _OneCallCursor(aiosqlite.Cursor):
     def _run(
         self, call: Callable[[sqlite3.Cursor], object]
     ) -> tuple[list[Any], tuple[Any, int, int | None]]:
-        cursor = self._conn._conn.cursor()
+        connection = self._conn
         try:
-            call(cursor)
-            rows = cursor.fetchall() if cursor.description else []
-            return rows, (cursor.description, cursor.rowcount, cursor.lastrowid)
+            cursor = connection._conn.cursor()
+            try:
+                call(cursor)
+                rows = cursor.fetchall() if cursor.description else []
+                return rows, (cursor.description, cursor.rowcount, cursor.lastrowid)
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            if isinstance(connection, _OneCallConnection):
+                connection.statements_run += 1
 
     async def _call(self, call: Callable[[sqlite3.Cursor], object]) -> _OneCallCursor:
-        run: Callable[..., Awaitable[Any]] = self._conn._execute
+        connection = self._conn
+        run: Callable[..., Awaitable[Any]] = connection._execute
+        if isinstance(connection, _OneCallConnection):
+            connection.statements_queued += 1
         rows, self._ran = await run(self._run, call)
         self._rows = deque(rows)
         return self
@@ -311,12 +319,22 @@ class _OneCallCursor(aiosqlite.Cursor):
 class _OneCallConnection(aiosqlite.Connection):
     """aiosqlite's connection, its calls on a thread of its own, with `_OneCallCursor`s."""
 
+    # Statements handed to the thread (counted on the event loop's thread) and run there
+    # (counted on the connection's): equal when none is waiting or running.
+    statements_queued = 0
+    statements_run = 0
+
     def cursor(self) -> _OneCallCursor:  # type: ignore[override]
         return _OneCallCursor(self)
 
     async def rollback(self) -> None:
         """No call on the thread when there is nothing to roll back: SQLAlchemy's pool rolls
-        back every connection it takes back, after a commit too."""
+        back every connection it takes back, after a commit too. Only when no statement is
+        still to run there: a `BEGIN` handed over by a task cancelled since would open a
+        transaction after the look (and its write lock would outlive the connection's use)."""
+        if self.statements_queued != self.statements_run:
+            await super().rollback()
+            return
         try:
             idle = not self._conn.in_transaction
         except sqlite3.ProgrammingError:  # bound to its own thread (`:memory:`): ask there
