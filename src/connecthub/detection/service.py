@@ -52,17 +52,22 @@ def _scored(settings: Settings, visibility: int) -> bool:
     return settings.detection_enabled and visibility <= Visibility.UNLISTED
 
 
-def queue_status(uow: UnitOfWork, settings: Settings, status: Status, *, edit: bool) -> None:
+def queue_status(
+    uow: UnitOfWork, settings: Settings, status: Status, *, edit: bool, new_account: bool = True
+) -> None:
     """After the commit, judge a new or edited public/unlisted status (an edit is scored
-    again, but its links and text are not counted twice by the spam heuristics)."""
+    again, but its links and text are not counted twice by the spam heuristics).
+
+    The text rides with the job when a score is all it may need (a published status, and
+    no spam heuristics to run: an edit, or an account past its first hours): the job then
+    reads the status only for a score over a threshold (`score_status`)."""
     if not _scored(settings, status.visibility):
         return
     version = _digest(status.spoiler_text, status.text)
-    uow.enqueue(
-        STATUS_JOB,
-        {"status_id": status.id, "edit": edit},
-        job_id=f"detect:status:{status.id}:{version}",
-    )
+    payload: dict[str, object] = {"status_id": status.id, "edit": edit}
+    if status.held_reason is None and (edit or not new_account):
+        payload["text"] = _scored_text(status.spoiler_text, status.text)
+    uow.enqueue(STATUS_JOB, payload, job_id=f"detect:status:{status.id}:{version}")
 
 
 def queue_profile(uow: UnitOfWork, settings: Settings, account_id: int, *texts: str) -> None:
@@ -163,16 +168,33 @@ def _from_trip(account_id: int, trip: spam.Trip, status_ids: Sequence[int] = ())
     )
 
 
+def _scored_text(spoiler_text: str, text: str) -> str:
+    return f"{spoiler_text}\n{text}".strip()
+
+
 async def _score(settings: Settings, text: str) -> float:
     batch = classifier.scorer(settings.detection_batch_size, settings.detection_batch_wait_ms)
     return await batch.score(text)
 
 
-async def score_status(engines: Engines, status_id: int, *, edit: bool) -> None:
+async def score_status(
+    engines: Engines, status_id: int, *, edit: bool, queued_text: str | None = None
+) -> None:
     """The status job: the spam heuristics (a new account's new status), then the model.
     A status held for its score (DETECTION_HOLD_THRESHOLD) is settled in the decisions'
-    transaction: published below the threshold, held for a moderator at or above it."""
+    transaction: published below the threshold, held for a moderator at or above it.
+
+    With the text it was queued with (`queue_status`), a score under both thresholds ends
+    the job before any read: the status, deleted or edited since or not, would lead to no
+    decision (an edit has a job of its own)."""
     settings = engines.settings
+    queued_score = None
+    if queued_text is not None:
+        queued_score = await _score(settings, queued_text)
+        if queued_score < settings.detection_report_threshold and not _over_hold(
+            settings, queued_score
+        ):
+            return
     async with engines.db.session(readonly=True) as session:
         found = await repository.status_text(session, status_id)
     if found is None or not _scored(settings, found.visibility):
@@ -181,8 +203,11 @@ async def score_status(engines: Engines, status_id: int, *, edit: bool) -> None:
     if not edit and spam.is_new(settings, found.account_created_at):
         trips = await spam.status_trips(engines.windows, settings, found.account_id, found.text)
         decisions += [_from_trip(found.account_id, trip, (status_id,)) for trip in trips]
-    text = f"{found.spoiler_text}\n{found.text}".strip()
-    score = await _score(settings, text)
+    text = _scored_text(found.spoiler_text, found.text)
+    if queued_score is not None and text == queued_text:
+        score = queued_score
+    else:
+        score = await _score(settings, text)
     offensive = _offensive(settings, SUBJECT_STATUS, status_id, found.account_id, text, score)
     if offensive is not None:
         decisions.append(offensive)

@@ -1,4 +1,5 @@
-"""Detection's jobs: `detection.score_status` {"status_id", "edit"},
+"""Detection's jobs: `detection.score_status` {"status_id", "edit", "text" when a score may
+be all it needs},
 `detection.score_profile` {"account_id"}, `detection.account_spam` {"account_id", the trip}."""
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from connecthub.infra.jobs import JobContext, Payload, job
 
 @job(service.STATUS_JOB)
 async def score_status(ctx: JobContext, payload: Payload) -> None:
+    text = payload.get("text")
     await service.score_status(
-        ctx.engines, int(payload["status_id"]), edit=bool(payload.get("edit"))
+        ctx.engines,
+        int(payload["status_id"]),
+        edit=bool(payload.get("edit")),
+        queued_text=text if isinstance(text, str) else None,
     )
 
 

@@ -297,7 +297,13 @@ async def _insert_status(
     cards_service.queue_fetch(
         uow, settings, status.id, text.preview_link(draft.text, settings.local_domain)
     )
-    detection_service.queue_status(uow, settings, status, edit=False)
+    detection_service.queue_status(
+        uow,
+        settings,
+        status,
+        edit=False,
+        new_account=is_new_account(settings, poster.account.created_at),
+    )
     return status
 
 
