@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 
 from connecthub.infra.engines import Engines
 from connecthub.infra.jobs import JobRequest, QueueStats
-from tests.conftest import connecthub_command, free_port, start_connecthub, stop_process
+from tests.conftest import free_port, start_connecthub, stop_process
 from tests.engines import redis_url
 from tests.infra.sample_tasks import FIXED, RUNS, sample_keys
 
@@ -514,13 +514,12 @@ async def test_the_worker_carries_on_after_a_redis_restart(test_env: TestEnv) ->
 
 @pytest.mark.processes
 async def test_a_worker_refuses_a_task_module_it_cannot_import(test_env: TestEnv) -> None:
-    result = subprocess.run(
-        connecthub_command("worker"),
+    output = test_env.workdir / "worker.out"
+    worker = start_connecthub(
+        "worker",
         env=test_env.environ(REDIS_URL=JOB_REDIS_URL, TASK_MODULES="tests.infra.no_such_tasks"),
+        output=output,
         cwd=REPO_ROOT,
-        capture_output=True,
-        timeout=60,
-        check=False,
     )
-    assert result.returncode == 2
-    assert b"TASK_MODULES" in result.stderr
+    assert worker.wait(60) == 2
+    assert "TASK_MODULES" in output.read_text()

@@ -26,11 +26,14 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 _PRELOAD = ["connecthub.app", "connecthub.cli", "connecthub.serving"]
 
 
-def _run(args: list[str], environ: dict[str, str], output: str, cwd: str | None) -> None:
+def _run(
+    args: list[str], environ: dict[str, str], output: str, cwd: str | None, script: str | None
+) -> None:
     """In the forked process: the command's stdout and stderr, working directory,
     environment (its PYTHONPATH on sys.path, as the interpreter would put it) and arguments,
-    then its main."""
+    then its main (or the script's body, as `python script` would run it)."""
     import atexit
+    import runpy
 
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -42,11 +45,14 @@ def _run(args: list[str], environ: dict[str, str], output: str, cwd: str | None)
     os.environ.update(environ)
     extra = [entry for entry in environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
     sys.path[:0] = [entry for entry in extra if entry not in sys.path]
-    sys.argv = ["connecthub", *args]
-    from connecthub.cli import main
-
+    sys.argv = [script or "connecthub", *args]
     try:
-        main()
+        if script is not None:
+            runpy.run_path(script, run_name="__main__")
+        else:
+            from connecthub.cli import main
+
+            main()
     finally:
         atexit._run_exitfuncs()  # multiprocessing ends its processes with os._exit
 
@@ -59,13 +65,17 @@ class ForkedCommand:
         env: Mapping[str, str],
         output: Path,
         cwd: Path | None = None,
+        script: Path | None = None,
     ) -> None:
+        """`connecthub <args>`; with `script`, `python <script> <args>` instead (a script
+        that imports the app: the fork server has imported it, and configured nothing)."""
         _CONTEXT.set_forkserver_preload(_PRELOAD)
         output.touch()  # there at once, as a Popen's output file is
         self.args = list(args)
+        where = str(cwd) if cwd else None
         self._process = _CONTEXT.Process(
             target=_run,
-            args=(self.args, dict(env), str(output), str(cwd) if cwd else None),
+            args=(self.args, dict(env), str(output), where, str(script) if script else None),
             name="connecthub",
         )
         _started.append(self)
