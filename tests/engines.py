@@ -454,7 +454,38 @@ def build_settings(database_url: str, key_prefix: str, **overrides: object) -> S
     if values.get("environment", "test") == "test":
         # Argon2 at full cost is ~40 ms of CPU per user; test_passwords.py checks full cost.
         values.setdefault("fast_password_hashing_for_tests", True)
-    return _settings_for(database_url, **values)
+    return _settings_like(database_url, values)
+
+
+# Fields that differ from one test to the next (its database file, key prefix and working
+# directory) and that no validator reads beyond the URL's scheme.
+_PER_TEST_FIELDS = ("redis_key_prefix", "media_storage_url", "outbox_dir")
+_BUILT: dict[str, Settings] = {}
+
+
+def _plain(value: object) -> bool:
+    """Whether `repr` tells the value apart from every other (a key for `_BUILT`)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    return False
+
+
+def _settings_like(database_url: str, values: dict[str, object]) -> Settings:
+    """Settings validated once for each set of the other values (the environment's among
+    them), then copied with this test's own: validating ~300 fields was ~2.4 ms of every
+    test's CPU. `tests/test_harness.py` holds a copy equal to a fresh build."""
+    per_test = {name: values.pop(name) for name in _PER_TEST_FIELDS if name in values}
+    if not all(_plain(value) for value in (*values.values(), *per_test.values())):
+        return _settings_for(database_url, **values, **per_test)  # no key of its own
+    scheme = database_url.split(":", 1)[0]
+    # Which per-test fields are given is part of the key: a copy keeps the base's others.
+    key = repr((scheme, id(_environment_values()), sorted(values.items()), sorted(per_test)))
+    base = _BUILT.get(key)
+    if base is None:
+        base = _BUILT[key] = _settings_for(database_url, **values, **per_test)
+    return base.model_copy(update={"database_url": database_url, **per_test})
 
 
 async def delete_redis_prefix(prefix: str) -> None:

@@ -49,3 +49,42 @@ async def test_a_reused_database_is_emptied_even_after_a_test_ended_every_connec
         assert await tags(name) == 0
         assert await add_tag(name) == 1  # the sequence started over
         await databases.drop(url)
+
+
+def _comparable(settings: object) -> dict[str, object]:
+    """A settings' values, a RateLimit (no equality of its own) as its two numbers."""
+    from connecthub.config import RateLimit, Settings
+
+    assert isinstance(settings, Settings)
+    return {
+        name: (value.count, value.period) if isinstance(value, RateLimit) else value
+        for name, value in settings.model_dump().items()
+    }
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"rate_limit_ip": "3/86400", "media_storage_url": "file:///tmp/elsewhere"},
+        {"environment": "production", "secret_key": "s" * 40, "outbox_dir": "/tmp/o"},
+        {"trusted_proxies": ["10.0.0.0/8"], "database_pool_size": 3},
+    ],
+)
+def test_settings_copied_for_a_test_equal_a_fresh_build(overrides: dict[str, object]) -> None:
+    """build_settings validates once per set of values and copies in each test's own
+    (its database, key prefix and directories): the copy is what a fresh build gives."""
+    from tests.engines import _BUILT, build_settings
+
+    # A base kept from a test that gave its own directories is not one for a call without.
+    build_settings("sqlite:////tmp/zero/z.db", "test:zero:", outbox_dir="/tmp/zero/outbox")
+    first = build_settings("sqlite:////tmp/one/a.db", "test:one:", **overrides)
+    copied = build_settings("sqlite:////tmp/two/b.db", "test:two:", **overrides)
+    _BUILT.clear()
+    fresh = build_settings("sqlite:////tmp/two/b.db", "test:two:", **overrides)
+    assert _comparable(copied) == _comparable(fresh)
+    assert (copied.database_url, copied.redis_key_prefix) == (
+        "sqlite:////tmp/two/b.db",
+        "test:two:",
+    )
+    assert first.database_url == "sqlite:////tmp/one/a.db"

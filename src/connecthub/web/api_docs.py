@@ -16,7 +16,7 @@ import importlib.resources
 import re
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
@@ -62,52 +62,62 @@ def _page(response: HTMLResponse) -> HTMLResponse:
     return HTMLResponse(body, headers={"Content-Security-Policy": _policy(body)})
 
 
+# Built once: an app includes it whole (FastAPI then adds no routes of its own per app).
+router = APIRouter(include_in_schema=False)
+
+
+def _openapi_url(request: Request) -> str:
+    url = request.app.openapi_url
+    assert url is not None, "the docs pages need the OpenAPI document"
+    return str(url)
+
+
+@router.get(DOCS_PATH)
+async def swagger_ui(request: Request) -> HTMLResponse:
+    return _page(
+        get_swagger_ui_html(
+            openapi_url=_openapi_url(request),
+            title=f"{request.app.title} - Swagger UI",
+            oauth2_redirect_url=OAUTH2_REDIRECT_PATH,
+            swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+            swagger_favicon_url=FAVICON_PATH,
+            # No badge fetched from the public validator service.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+    )
+
+
+@router.get(OAUTH2_REDIRECT_PATH)
+async def swagger_ui_oauth2_redirect() -> HTMLResponse:
+    return _page(get_swagger_ui_oauth2_redirect_html())
+
+
+@router.get(REDOC_PATH)
+async def redoc(request: Request) -> HTMLResponse:
+    return _page(
+        get_redoc_html(
+            openapi_url=_openapi_url(request),
+            title=f"{request.app.title} - ReDoc",
+            redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
+            redoc_favicon_url=FAVICON_PATH,
+            with_google_fonts=False,
+        )
+    )
+
+
+@router.get(ASSETS_PATH + "/{name}")
+async def asset(name: str) -> FileResponse:
+    media_type = _ASSETS.get(name)
+    if media_type is None:
+        raise NotFound("No such file")
+    return FileResponse(
+        _ASSETS_DIR / name, media_type=media_type, headers={"Cache-Control": _ASSET_CACHE}
+    )
+
+
 def install_api_docs(app: FastAPI) -> None:
     """Adds the two documentation pages and their assets to `app` (which must serve its
     OpenAPI document)."""
-    openapi_url = app.openapi_url
-    assert openapi_url is not None, "the docs pages need the OpenAPI document"
-    title = app.title
-    router = APIRouter(include_in_schema=False)
-
-    @router.get(DOCS_PATH)
-    async def swagger_ui() -> HTMLResponse:
-        return _page(
-            get_swagger_ui_html(
-                openapi_url=openapi_url,
-                title=f"{title} - Swagger UI",
-                oauth2_redirect_url=OAUTH2_REDIRECT_PATH,
-                swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
-                swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
-                swagger_favicon_url=FAVICON_PATH,
-                # No badge fetched from the public validator service.
-                swagger_ui_parameters={"validatorUrl": None},
-            )
-        )
-
-    @router.get(OAUTH2_REDIRECT_PATH)
-    async def swagger_ui_oauth2_redirect() -> HTMLResponse:
-        return _page(get_swagger_ui_oauth2_redirect_html())
-
-    @router.get(REDOC_PATH)
-    async def redoc() -> HTMLResponse:
-        return _page(
-            get_redoc_html(
-                openapi_url=openapi_url,
-                title=f"{title} - ReDoc",
-                redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
-                redoc_favicon_url=FAVICON_PATH,
-                with_google_fonts=False,
-            )
-        )
-
-    @router.get(ASSETS_PATH + "/{name}")
-    async def asset(name: str) -> FileResponse:
-        media_type = _ASSETS.get(name)
-        if media_type is None:
-            raise NotFound("No such file")
-        return FileResponse(
-            _ASSETS_DIR / name, media_type=media_type, headers={"Cache-Control": _ASSET_CACHE}
-        )
-
+    assert app.openapi_url is not None, "the docs pages need the OpenAPI document"
     app.include_router(router)
