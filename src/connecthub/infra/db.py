@@ -241,9 +241,10 @@ class _OneCallCursor(aiosqlite.Cursor):
 
     arraysize = 1  # sqlite3's default; SQLAlchemy's `fetchmany()` reads it
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: _OneCallConnection) -> None:
         self.iter_chunk_size = connection._iter_chunk_size
         self._conn = connection
+        self._owner = connection  # typed as ours (aiosqlite's `_conn` is its base class)
         self._rows: deque[Any] = deque()
         self._ran: tuple[Any, int, int | None] = (None, -1, None)
 
@@ -257,7 +258,7 @@ class _OneCallCursor(aiosqlite.Cursor):
     def _run(
         self, call: Callable[[sqlite3.Cursor], object]
     ) -> tuple[list[Any], tuple[Any, int, int | None]]:
-        connection = self._conn
+        connection = self._owner
         try:
             cursor = connection._conn.cursor()
             try:
@@ -267,14 +268,12 @@ class _OneCallCursor(aiosqlite.Cursor):
             finally:
                 cursor.close()
         finally:
-            if isinstance(connection, _OneCallConnection):
-                connection.statements_run += 1
+            connection.statements_run += 1
 
     async def _call(self, call: Callable[[sqlite3.Cursor], object]) -> _OneCallCursor:
-        connection = self._conn
+        connection = self._owner
         run: Callable[..., Awaitable[Any]] = connection._execute
-        if isinstance(connection, _OneCallConnection):
-            connection.statements_queued += 1
+        connection.statements_queued += 1
         rows, self._ran = await run(self._run, call)
         self._rows = deque(rows)
         return self
