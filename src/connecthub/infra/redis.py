@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -9,6 +10,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.connection import HiredisRespSerializer
+from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -29,9 +31,18 @@ def connect_redis(url: str, *, max_connections: int = 100) -> Redis:
         socket_timeout=5,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        driver_info=_driver_info(),
     )
     pool.connection_class = _packed_by_hiredis(pool.connection_class)
     return Redis(connection_pool=pool)
+
+
+@functools.cache
+def _driver_info() -> DriverInfo:
+    """What each connection tells the server (CLIENT SETINFO), made once: made per
+    connection, redis-py reads its own version from the installed package's metadata
+    each time, ~2 ms of CPU per new connection."""
+    return DriverInfo()
 
 
 class _HiredisPacking:
