@@ -29,8 +29,9 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   // A failed test runs once more, traced (`on-first-retry`), and the run fails all the
-  // same (`failOnFlakyTests`): a green run records no trace. Recording one for every test
-  // and keeping it only on failure cost ~17 of the specs' ~130 CPU-s (docs/benchmarks.md).
+  // same (`failOnFlakyTests`): a green run records no trace. Recording one for every test to
+  // keep it only on failure cost 6-17 of the settings spec's 50-68 CPU-s (without and with
+  // its screencast frames; docs/benchmarks.md).
   retries: 1,
   failOnFlakyTests: true,
   reporter: [["list"]],

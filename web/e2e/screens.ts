@@ -4,7 +4,7 @@
 //
 // axe runs in the page itself (the builder's legacy mode: our pages have no cross-origin
 // frames to reach). Its default mode opens a blank page per check to merge the frames'
-// results and loads axe into it again: ~0.4 CPU-s per screen, 26 of the settings spec's
+// results and loads axe into it again: ~0.35 CPU-s per check, 28 of the settings spec's
 // 78 CPU-s (docs/benchmarks.md).
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";

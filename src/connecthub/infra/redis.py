@@ -41,7 +41,7 @@ def connect_redis(url: str, *, max_connections: int = 100) -> Redis:
 def _driver_info() -> DriverInfo:
     """What each connection tells the server (CLIENT SETINFO), made once: made per
     connection, redis-py reads its own version from the installed package's metadata
-    each time, ~2 ms of CPU per new connection."""
+    each time (~0.35 ms of CPU per new connection)."""
     return DriverInfo()
 
 
