@@ -24,8 +24,8 @@ from fastapi.openapi.docs import (
 )
 from fastapi.responses import FileResponse, HTMLResponse
 
-from connecthub.errors import NotFound
 from connecthub.http.security import CONTENT_SECURITY_POLICY
+from connecthub.web.files import ListedFiles
 
 DOCS_PATH = "/docs"
 REDOC_PATH = "/redoc"
@@ -33,14 +33,14 @@ OAUTH2_REDIRECT_PATH = "/docs/oauth2-redirect"
 ASSETS_PATH = "/docs/assets"
 FAVICON_PATH = "/favicon.ico"
 
-_ASSETS_DIR = Path(str(importlib.resources.files("fastapi_offline") / "static"))
-# Only these files are served; nothing a client sends becomes a file path.
-_ASSETS = {
-    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "swagger-ui.css": "text/css; charset=utf-8",
-    "redoc.standalone.js": "text/javascript; charset=utf-8",
-}
-_ASSET_CACHE = "public, max-age=86400"
+_ASSETS = ListedFiles(
+    Path(str(importlib.resources.files("fastapi_offline") / "static")),
+    {
+        "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+        "swagger-ui.css": "text/css; charset=utf-8",
+        "redoc.standalone.js": "text/javascript; charset=utf-8",
+    },
+)
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -108,12 +108,7 @@ async def redoc(request: Request) -> HTMLResponse:
 
 @router.get(ASSETS_PATH + "/{name}")
 async def asset(name: str) -> FileResponse:
-    media_type = _ASSETS.get(name)
-    if media_type is None:
-        raise NotFound("No such file")
-    return FileResponse(
-        _ASSETS_DIR / name, media_type=media_type, headers={"Cache-Control": _ASSET_CACHE}
-    )
+    return _ASSETS.response(name)
 
 
 def install_api_docs(app: FastAPI) -> None:

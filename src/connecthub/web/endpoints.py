@@ -15,27 +15,27 @@ from fastapi.responses import FileResponse, HTMLResponse
 from connecthub import __version__
 from connecthub.config import Settings
 from connecthub.core.i18n import N_
-from connecthub.errors import NotFound
 from connecthub.http import pages
 from connecthub.http.deps import SettingsDep, UowDep
 from connecthub.instance import service as instance
 from connecthub.privacy import documents
 from connecthub.web import app_shell
+from connecthub.web.files import ListedFiles
 
 router = APIRouter(tags=["web"])
 
 _HERE = Path(__file__).parent
 
-# Only these files are served; nothing a client sends becomes a file path.
-_STATIC_DIR = _HERE / "static"
-_STATIC_FILES = {
-    "site.css": "text/css; charset=utf-8",
-    "preview.png": "image/png",
-    "icon-192.png": "image/png",
-    "icon-512.png": "image/png",
-    "favicon.ico": "image/x-icon",
-}
-_STATIC_CACHE = "public, max-age=86400"
+_STATIC_FILES = ListedFiles(
+    _HERE / "static",
+    {
+        "site.css": "text/css; charset=utf-8",
+        "preview.png": "image/png",
+        "icon-192.png": "image/png",
+        "icon-512.png": "image/png",
+        "favicon.ico": "image/x-icon",
+    },
+)
 
 
 def _page_context(settings: Settings) -> dict[str, Any]:
@@ -119,12 +119,7 @@ async def terms_of_service(request: Request, settings: SettingsDep, uow: UowDep)
     responses={200: {"content": {"image/png": {}, "text/css": {}}}, 404: {}},
 )
 async def static_file(name: str) -> FileResponse:
-    media_type = _STATIC_FILES.get(name)
-    if media_type is None:
-        raise NotFound("No such file")
-    return FileResponse(
-        _STATIC_DIR / name, media_type=media_type, headers={"Cache-Control": _STATIC_CACHE}
-    )
+    return _STATIC_FILES.response(name)
 
 
 @router.get(
