@@ -32,7 +32,7 @@ from tests.engines import (
 )
 from tests.schemas.checking import CheckedApp, take_violations
 from tests.servers import InProcessServer, free_port, start_inprocess_server
-from tests.support import compiled_statements, scheduling, tally
+from tests.support import compiled_statements, scheduling, tally, zygote
 from tests.support.forked_command import ForkedCommand, kill_left_running
 from tests.support.redis_server import RedisProcess
 
@@ -61,6 +61,17 @@ def pytest_configure(config: pytest.Config) -> None:
     _temporary_files_in_memory()
     tally.register(config)  # TEST_TALLY=<dir>: per test wall/CPU (tests/support/tally.py)
     scheduling.register(config)  # longest tests first (tests/support/scheduling.py)
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
+        zygote.start()  # the workers are forked from it (tests/support/zygote.py)
+
+
+def pytest_xdist_setupnodes(specs: list[Any]) -> None:
+    """Each worker a fork of the run's preloaded process (tests/support/zygote.py) rather
+    than a new interpreter that imports the app and pytest again."""
+    started = zygote.current()
+    for spec in specs:
+        if started is not None and spec.popen and not spec.python and not spec.via:
+            spec.python = started.worker_python()
 
 
 @pytest.hookimpl(trylast=True)
@@ -68,6 +79,7 @@ def pytest_unconfigure() -> None:
     """Everything left is frozen out of the collector: the interpreter's exit collects once
     more, over a heap of millions of objects, and each pytest process took 2.6-3 s to exit
     after its last test (0.1 s frozen; `tests/statuses tests/timelines tests/accounts`)."""
+    zygote.stop()
     gc.freeze()
 
 
