@@ -179,21 +179,30 @@ class StatusCriteria:
     scope: str = "all"
 
 
+# Aliases made once, at import: an alias made per call proxies its table's columns again
+# for every statement built with it (~3 ms of CPU for a statement with three of `Status`).
+_SEARCHABLE_AUTHOR = aliased(Account)
+
+
 def searchable_author(viewer_id: int, account_id: Any) -> ColumnElement[bool]:
     """SQL predicate: the posts of `account_id` (a column) may appear in the viewer's
     search at all. THE place for account-level rules of search: the author is not
     suspended (readable_by says so too), and a silenced author's posts are found only by
     the author and their followers (Mastodon's StatusFilter)."""
-    author = aliased(Account)
     hidden = or_(
-        author.suspended_at.is_not(None),
+        _SEARCHABLE_AUTHOR.suspended_at.is_not(None),
         and_(
-            author.silenced_at.is_not(None),
-            author.id != viewer_id,
-            ~exists().where(Follow.account_id == viewer_id, Follow.target_account_id == author.id),
+            _SEARCHABLE_AUTHOR.silenced_at.is_not(None),
+            _SEARCHABLE_AUTHOR.id != viewer_id,
+            ~exists().where(
+                Follow.account_id == viewer_id, Follow.target_account_id == _SEARCHABLE_AUTHOR.id
+            ),
         ),
     )
-    return ~exists().where(author.id == account_id, hidden)
+    return ~exists().where(_SEARCHABLE_AUTHOR.id == account_id, hidden)
+
+
+_LIBRARY_THEIRS = aliased(Status)
 
 
 def _library(viewer_id: int) -> ColumnElement[bool]:
@@ -201,17 +210,16 @@ def _library(viewer_id: int) -> ColumnElement[bool]:
     in or is mentioned in (Mastodon's `searchable_by`): findable by oneself. One set of ids
     read from the viewer's own rows by index, so a search of the library is driven by it
     (bounded by the viewer's activity) rather than by every status matching the words."""
-    theirs = aliased(Status)
     library: CompoundSelect[Any] = union(
-        select(theirs.id).where(theirs.account_id == viewer_id),
+        select(_LIBRARY_THEIRS.id).where(_LIBRARY_THEIRS.account_id == viewer_id),
         select(Favourite.status_id).where(Favourite.account_id == viewer_id),
         select(Bookmark.status_id).where(Bookmark.account_id == viewer_id),
         select(Mention.status_id).where(Mention.account_id == viewer_id),
-        select(theirs.reblog_of_id).where(
-            theirs.account_id == viewer_id, theirs.reblog_of_id.is_not(None)
+        select(_LIBRARY_THEIRS.reblog_of_id).where(
+            _LIBRARY_THEIRS.account_id == viewer_id, _LIBRARY_THEIRS.reblog_of_id.is_not(None)
         ),
-        select(theirs.in_reply_to_id).where(
-            theirs.account_id == viewer_id, theirs.in_reply_to_id.is_not(None)
+        select(_LIBRARY_THEIRS.in_reply_to_id).where(
+            _LIBRARY_THEIRS.account_id == viewer_id, _LIBRARY_THEIRS.in_reply_to_id.is_not(None)
         ),
         select(Poll.status_id)
         .join(PollVote, PollVote.poll_id == Poll.id)
@@ -220,12 +228,14 @@ def _library(viewer_id: int) -> ColumnElement[bool]:
     return Status.id.in_(library)
 
 
+_PUBLIC_AUTHOR = aliased(Account)
+
+
 def _public() -> ColumnElement[bool]:
     """Public posts of accounts that opted in (`indexable`): findable by anyone."""
-    author = aliased(Account)
     return and_(
         Status.visibility == Visibility.PUBLIC,
-        exists().where(author.id == Status.account_id, author.indexable.is_(True)),
+        exists().where(_PUBLIC_AUTHOR.id == Status.account_id, _PUBLIC_AUTHOR.indexable.is_(True)),
     )
 
 
@@ -281,13 +291,15 @@ def _operators(criteria: StatusCriteria) -> list[ColumnElement[bool]]:
     return conditions
 
 
+_BY_AUTHOR_THEIRS = aliased(Status)
+
+
 def _by_author(criteria: StatusCriteria) -> Select[Any] | None:
     """The ids of the `from:` author's statuses, when the query names one."""
     authors = [account_id for account_id, negated in criteria.authors if not negated]
     if not authors:
         return None
-    theirs = aliased(Status)
-    return select(theirs.id).where(theirs.account_id == authors[0])
+    return select(_BY_AUTHOR_THEIRS.id).where(_BY_AUTHOR_THEIRS.account_id == authors[0])
 
 
 async def search_statuses(

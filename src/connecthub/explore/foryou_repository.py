@@ -126,17 +126,21 @@ async def from_followed(
     )
 
 
+# Aliases made once, at import: an alias made per call proxies its table's columns again
+# for every statement built with it (~3 ms of CPU for a statement with three of `Status`).
+_FOF_MINE = aliased(Follow)
+_FOF_THEIRS = aliased(Follow)
+
+
 async def from_follows_of_follows(
     session: AsyncSession, viewer_id: int, now: datetime, since_id: int, limit: int
 ) -> list[Post]:
     """The newest eligible public posts of accounts the viewer's follows follow (and the
     viewer does not), by discoverable authors."""
-    mine = aliased(Follow)
-    theirs = aliased(Follow)
     reached = (
-        select(theirs.target_account_id)
-        .join(mine, mine.target_account_id == theirs.account_id)
-        .where(mine.account_id == viewer_id)
+        select(_FOF_THEIRS.target_account_id)
+        .join(_FOF_MINE, _FOF_MINE.target_account_id == _FOF_THEIRS.account_id)
+        .where(_FOF_MINE.account_id == viewer_id)
     )
     return await _newest(
         session,
@@ -254,21 +258,31 @@ async def follows_of(session: AsyncSession, account_ids: Sequence[int]) -> dict[
     return found
 
 
+_FOF_COUNTS_MINE = aliased(Follow)
+_FOF_COUNTS_THEIRS = aliased(Follow)
+
+
 async def follows_of_follows_counts(
     session: AsyncSession, viewer_id: int, author_ids: Sequence[int]
 ) -> dict[int, int]:
     """{author: how many of the accounts the viewer follows follow them}."""
     if not author_ids:
         return {}
-    mine = aliased(Follow)
-    theirs = aliased(Follow)
     query = (
-        select(theirs.target_account_id, func.count())
-        .join(mine, mine.target_account_id == theirs.account_id)
-        .where(mine.account_id == viewer_id, theirs.target_account_id.in_(author_ids))
-        .group_by(theirs.target_account_id)
+        select(_FOF_COUNTS_THEIRS.target_account_id, func.count())
+        .join(_FOF_COUNTS_MINE, _FOF_COUNTS_MINE.target_account_id == _FOF_COUNTS_THEIRS.account_id)
+        .where(
+            _FOF_COUNTS_MINE.account_id == viewer_id,
+            _FOF_COUNTS_THEIRS.target_account_id.in_(author_ids),
+        )
+        .group_by(_FOF_COUNTS_THEIRS.target_account_id)
     )
     return {int(author): int(count) for author, count in (await session.execute(query)).all()}
+
+
+_ENGAGEMENTS_ENGAGED = aliased(Status)
+_ENGAGEMENTS_BOOST = aliased(Status)
+_ENGAGEMENTS_REPLY = aliased(Status)
 
 
 async def engagements(
@@ -276,9 +290,6 @@ async def engagements(
 ) -> list[Engagement]:
     """The newest favourites, boosts and replies since `since_id` (of one account, or of
     everyone), of posts by someone else, newest first."""
-    engaged = aliased(Status)
-    boost = aliased(Status)
-    reply = aliased(Status)
     favourites = select(
         Favourite.account_id.label("actor"),
         Favourite.status_id.label("status_id"),
@@ -286,26 +297,26 @@ async def engagements(
         Favourite.id.label("key"),
     ).where(Favourite.id >= since_id)
     boosts = select(
-        boost.account_id.label("actor"),
-        boost.reblog_of_id.label("status_id"),
-        boost.created_at.label("at"),
-        boost.id.label("key"),
-    ).where(boost.reblog_of_id.is_not(None), boost.id >= since_id)
+        _ENGAGEMENTS_BOOST.account_id.label("actor"),
+        _ENGAGEMENTS_BOOST.reblog_of_id.label("status_id"),
+        _ENGAGEMENTS_BOOST.created_at.label("at"),
+        _ENGAGEMENTS_BOOST.id.label("key"),
+    ).where(_ENGAGEMENTS_BOOST.reblog_of_id.is_not(None), _ENGAGEMENTS_BOOST.id >= since_id)
     replies = select(
-        reply.account_id.label("actor"),
-        reply.in_reply_to_id.label("status_id"),
-        reply.created_at.label("at"),
-        reply.id.label("key"),
-    ).where(reply.in_reply_to_id.is_not(None), reply.id >= since_id)
+        _ENGAGEMENTS_REPLY.account_id.label("actor"),
+        _ENGAGEMENTS_REPLY.in_reply_to_id.label("status_id"),
+        _ENGAGEMENTS_REPLY.created_at.label("at"),
+        _ENGAGEMENTS_REPLY.id.label("key"),
+    ).where(_ENGAGEMENTS_REPLY.in_reply_to_id.is_not(None), _ENGAGEMENTS_REPLY.id >= since_id)
     if account_id is not None:
         favourites = favourites.where(Favourite.account_id == account_id)
-        boosts = boosts.where(boost.account_id == account_id)
-        replies = replies.where(reply.account_id == account_id)
+        boosts = boosts.where(_ENGAGEMENTS_BOOST.account_id == account_id)
+        replies = replies.where(_ENGAGEMENTS_REPLY.account_id == account_id)
     acts = union_all(favourites, boosts, replies).subquery()
     query = (
-        select(acts.c.actor, acts.c.status_id, engaged.account_id, acts.c.at)
-        .join(engaged, engaged.id == acts.c.status_id)
-        .where(engaged.account_id != acts.c.actor)
+        select(acts.c.actor, acts.c.status_id, _ENGAGEMENTS_ENGAGED.account_id, acts.c.at)
+        .join(_ENGAGEMENTS_ENGAGED, _ENGAGEMENTS_ENGAGED.id == acts.c.status_id)
+        .where(_ENGAGEMENTS_ENGAGED.account_id != acts.c.actor)
         .order_by(acts.c.key.desc())
         .limit(limit)
     )

@@ -59,20 +59,25 @@ async def accounts_per_window(
     return {(int(item_id), int(index)): int(count) for item_id, index, count in rows}
 
 
+# Aliases made once, at import: an alias made per call proxies its table's columns again
+# for every statement built with it (~3 ms of CPU for a statement with three of `Status`).
+_INTERACTIONS_BOOST = aliased(Status)
+
+
 async def status_interactions(
     session: AsyncSession, since_id: int
 ) -> list[tuple[int, datetime, int]]:
     """(status id, created at, distinct accounts that favourited or boosted it, the author
     aside) for trend-worthy original posts since `since_id`, with no content warning and
     not marked sensitive, that are not replies."""
-    boost = aliased(Status)
     actors = union_all(
         select(Favourite.status_id.label("status_id"), Favourite.account_id.label("actor")).where(
             Favourite.status_id >= since_id
         ),
-        select(boost.reblog_of_id.label("status_id"), boost.account_id.label("actor")).where(
-            boost.reblog_of_id >= since_id
-        ),
+        select(
+            _INTERACTIONS_BOOST.reblog_of_id.label("status_id"),
+            _INTERACTIONS_BOOST.account_id.label("actor"),
+        ).where(_INTERACTIONS_BOOST.reblog_of_id >= since_id),
     ).subquery()
     query = (
         select(Status.id, Status.created_at, func.count(func.distinct(actors.c.actor)))
@@ -237,18 +242,26 @@ def _candidate(viewer_id: int, now: datetime) -> Any:
     )
 
 
+_FRIENDS_MINE = aliased(Follow)
+_FRIENDS_THEIRS = aliased(Follow)
+
+
 async def friends_of_friends(
     session: AsyncSession, viewer_id: int, now: datetime, limit: int
 ) -> list[tuple[Account, int]]:
     """Accounts followed by the accounts the viewer follows, with how many of those follow
     each (the weight), most first."""
-    mine = aliased(Follow)
-    theirs = aliased(Follow)
     weight = func.count().label("weight")
     query = (
         select(Account, weight)
-        .join(theirs, theirs.target_account_id == Account.id)
-        .join(mine, and_(mine.target_account_id == theirs.account_id, mine.account_id == viewer_id))
+        .join(_FRIENDS_THEIRS, _FRIENDS_THEIRS.target_account_id == Account.id)
+        .join(
+            _FRIENDS_MINE,
+            and_(
+                _FRIENDS_MINE.target_account_id == _FRIENDS_THEIRS.account_id,
+                _FRIENDS_MINE.account_id == viewer_id,
+            ),
+        )
         .where(_candidate(viewer_id, now))
         .group_by(Account.id)
         .order_by(weight.desc(), Account.followers_count.desc(), Account.id.desc())

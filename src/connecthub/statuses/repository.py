@@ -503,15 +503,23 @@ async def accounts_who(
     return page.newest_first(rows)
 
 
+# Aliases made once, at import: an alias made per call proxies its table's columns again
+# for every statement built with it (~3 ms of CPU for a statement with three of `Status`).
+_BOOSTERS_BOOSTS = aliased(Status)
+
+
 async def boosters(
     session: AsyncSession, viewer_id: int | None, status_id: int, page: Page
 ) -> list[tuple[int, Account]]:
     """Accounts that boosted a status, paginated by the boost's id. A boost is a status of
     its own: one the viewer may not read (a followers-only boost, seen by a non-follower)
     must not be revealed here either."""
-    boosts = aliased(Status)
-    condition = and_(boosts.reblog_of_id == status_id, access.readable_by(viewer_id, boosts))
-    return await accounts_who(session, viewer_id, boosts.id, boosts.account_id, condition, page)
+    condition = and_(
+        _BOOSTERS_BOOSTS.reblog_of_id == status_id, access.readable_by(viewer_id, _BOOSTERS_BOOSTS)
+    )
+    return await accounts_who(
+        session, viewer_id, _BOOSTERS_BOOSTS.id, _BOOSTERS_BOOSTS.account_id, condition, page
+    )
 
 
 async def drop_interactions_by(session: AsyncSession, account_id: int, limit: int) -> int:

@@ -44,6 +44,12 @@ async def blocked_either_way(session: AsyncSession, viewer_id: int) -> set[int]:
 _VIEWERS_PER_QUERY = 2000
 
 
+# Aliases made once, at import: an alias made per call proxies its table's columns again
+# for every statement built with it (~3 ms of CPU for a statement with three of `Status`).
+_STREAM_VIEWER = aliased(Account)
+_STREAM_BOOSTED = aliased(Status)
+
+
 async def stream_readers(
     session: AsyncSession,
     status_id: int,
@@ -54,29 +60,27 @@ async def stream_readers(
     status and what it boosts (THE rule, `statuses.access`, evaluated for every viewer in
     one query), and they neither mute nor have a block with any account it involves
     (author, boosted author, mentions) — Mastodon's stream filter."""
-    viewer = aliased(Account)
-    boosted = aliased(Status)
     # access.py's predicates take the viewer as a value; here it is the column of the
     # candidate viewers, so the rule is evaluated for all of them in one statement. The
     # status and what it boosts are joined at the top level (rather than through
     # `readable_with_boosted`'s nested EXISTS) because SQL correlates a subquery with its
     # immediately enclosing query only: every predicate here sees the viewer column.
-    viewer_id = cast(int, viewer.id)
+    viewer_id = cast(int, _STREAM_VIEWER.id)
     involved = [literal(a, BigInteger) for a in sorted(involved_ids)]
     conditions = [
         access.readable_by(viewer_id, Status),
-        or_(Status.reblog_of_id.is_(None), access.readable_by(viewer_id, boosted)),
+        or_(Status.reblog_of_id.is_(None), access.readable_by(viewer_id, _STREAM_BOOSTED)),
         *(access.not_muted_by(viewer_id, a) for a in involved),
         *(~access.blocked_between(viewer_id, a) for a in involved),
     ]
     base = (
-        select(viewer.id)
+        select(_STREAM_VIEWER.id)
         .join(Status, Status.id == status_id)
-        .outerjoin(boosted, boosted.id == Status.reblog_of_id)
+        .outerjoin(_STREAM_BOOSTED, _STREAM_BOOSTED.id == Status.reblog_of_id)
     )
     # One array parameter on PostgreSQL: rendering 2,000 expanded placeholders cost more
     # CPU than the query.
-    viewer_in = in_id_list(viewer.id, "viewers", dialect_of(session))
+    viewer_in = in_id_list(_STREAM_VIEWER.id, "viewers", dialect_of(session))
     readers: set[int] = set()
     for start in range(0, len(viewer_ids), _VIEWERS_PER_QUERY):
         chunk = viewer_ids[start : start + _VIEWERS_PER_QUERY]
