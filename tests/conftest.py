@@ -154,6 +154,8 @@ def databases(
 
 @dataclass
 class TestEnv:
+    __test__ = False  # a fixture's value, not a test class (modules import it by name)
+
     database_url: str
     key_prefix: str
     workdir: Path
