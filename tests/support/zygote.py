@@ -152,7 +152,7 @@ class Fork:
         self._connection.connect(os.environ[SOCKET_ENV])
         payload = json.dumps(request).encode()
         self._connection.sendall(struct.pack("!I", len(payload)) + payload)
-        (self.pid,) = struct.unpack("!i", _read_exactly(self._connection, 4))
+        (self.pid,) = struct.unpack("!i", read_exactly(self._connection, 4))
         self.exit_status: int | None = None
 
     def wait(self, timeout: float | None) -> int | None:
@@ -161,7 +161,7 @@ class Fork:
             ready, _, _ = select.select([self._connection], [], [], timeout)
             if not ready:
                 return None
-            (self.exit_status,) = struct.unpack("!i", _read_exactly(self._connection, 4))
+            (self.exit_status,) = struct.unpack("!i", read_exactly(self._connection, 4))
             self._connection.close()
         return self.exit_status
 
@@ -174,7 +174,7 @@ def fork_command(
     return Fork({**request, "cwd": cwd, "script": script})
 
 
-def _read_exactly(connection: socket.socket, size: int) -> bytes:
+def read_exactly(connection: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
         chunk = connection.recv(size - len(data))
@@ -255,9 +255,9 @@ def _kill(pid: int) -> None:
 
 def _fork(connection: socket.socket, inherited: list[Any]) -> int:
     header, fds, _, _ = socket.recv_fds(connection, 4, 3)
-    header += _read_exactly(connection, 4 - len(header))
+    header += read_exactly(connection, 4 - len(header))
     (size,) = struct.unpack("!I", header)
-    request = json.loads(_read_exactly(connection, size))
+    request = json.loads(read_exactly(connection, size))
     parent = os.getpid()
     pid = os.fork()
     if pid:

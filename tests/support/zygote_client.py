@@ -6,7 +6,8 @@ it would see an interpreter.
 
 Run as `python -S zygote_client.py <socket> <interpreter arguments>`: the standard library
 only, no site packages (its start costs ~10 ms of CPU; an interpreter importing the app and
-pytest cost seconds)."""
+pytest cost seconds). Its directory is first on `sys.path`, so `zygote` is its neighbour
+module, which imports only the standard library."""
 
 import json
 import os
@@ -15,15 +16,7 @@ import socket
 import struct
 import sys
 
-
-def _read_exactly(connection: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = connection.recv(size - len(data))
-        if not chunk:
-            raise EOFError("the preloaded process went away")
-        data += chunk
-    return data
+from zygote import read_exactly
 
 
 def main() -> None:
@@ -39,10 +32,10 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.close(devnull)
-    (pid,) = struct.unpack("!i", _read_exactly(connection, 4))
+    (pid,) = struct.unpack("!i", read_exactly(connection, 4))
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(number, lambda received, _frame: os.kill(pid, received))
-    (code,) = struct.unpack("!i", _read_exactly(connection, 4))
+    (code,) = struct.unpack("!i", read_exactly(connection, 4))
     if code < 0:  # ended by a signal: end the same way
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
