@@ -12,6 +12,7 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -196,10 +197,13 @@ def hit_near(engines: Engines, bucket: str, key: str, limit: RateLimit) -> RateL
     return None if _paused(limiter) else limiter.hit_near(bucket, key, limit)
 
 
-def ready_near(engines: Engines, bucket: str, key: str, limit: RateLimit) -> bool:
-    """Whether `hit_near` would decide this hit now (nothing counted)."""
+def hit_all_near(
+    engines: Engines, hits: Sequence[tuple[str, str, RateLimit]]
+) -> list[RateLimitDecision] | None:
+    """`hit_near` for each of `hits` (bucket, key, limit) when the limiter decides them
+    all in the process; None, with nothing counted, when any needs `hit`."""
     limiter = engines.ratelimiter
-    return not _paused(limiter) and limiter.ready_near(bucket, key, limit)
+    return None if _paused(limiter) else limiter.hit_all_near(hits)
 
 
 async def enforce(engines: Engines, bucket: str, key: str, limit: RateLimit) -> None:

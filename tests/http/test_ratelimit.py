@@ -27,7 +27,7 @@ from connecthub.errors import TooManyRequests
 from connecthub.infra.rate_limiters import MemoryRateLimiter, RedisRateLimiter
 from connecthub.infra.ratelimit import RateLimitDecision
 from connecthub.infra.redis import KeySpace, connect_redis
-from connecthub.ratelimits import check_sign_in_email, hit, hit_near, ready_near
+from connecthub.ratelimits import check_sign_in_email, hit, hit_all_near, hit_near
 from tests.factories import create_token, create_user
 
 # Counts up to lockouts in fixed windows (tests/conftest.py).
@@ -328,9 +328,10 @@ async def test_an_outage_pauses_only_the_limiter_that_failed(app_factory) -> Non
         limit = settings.rate_limit_ip
         failing = _FailingLimiter(settings)
         assert await hit(SimpleNamespace(ratelimiter=failing), "ip", "192.0.2.1", limit) is None
-        assert not ready_near(SimpleNamespace(ratelimiter=failing), "ip", "192.0.2.1", limit)
+        failed = SimpleNamespace(ratelimiter=failing)
+        assert hit_all_near(failed, [("ip", "192.0.2.1", limit)]) is None
         assert await hit(engines, "ip", "192.0.2.2", limit) is not None  # counted: near now
-        assert ready_near(engines, "ip", "192.0.2.2", limit)
+        assert hit_all_near(engines, [("ip", "192.0.2.2", limit)]) is not None
         decided = hit_near(engines, "ip", "192.0.2.2", limit)
         assert decided is not None
         assert decided.allowed

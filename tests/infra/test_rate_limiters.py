@@ -130,6 +130,21 @@ async def test_buckets_and_keys_are_counted_apart(engine: Engine) -> None:
     assert (await limiter.hit("sign_up", "a", limit)).allowed
 
 
+async def test_hits_decided_near_are_all_counted_or_none(engine: Engine) -> None:
+    """A request's buckets decided in the process together (`hit_all_near`): when one of
+    them needs a round trip (a key not seen yet in this window), none is counted."""
+    limiter = engine.limiter()
+    limit = RateLimit(1000, 60)
+    assert (await limiter.hit("token", "t", limit)).remaining == 999
+    assert limiter.hit_all_near([("token", "t", limit), ("account", "a", limit)]) is None
+    assert (await limiter.hit("account", "a", limit)).remaining == 999
+    decided = limiter.hit_all_near([("token", "t", limit), ("account", "a", limit)])
+    assert decided is not None
+    assert [d.allowed for d in decided] == [True, True]
+    assert [d.remaining for d in decided] == [998, 998]  # the refused pair counted nothing
+    assert all(d.reset_at == (engine.clock.now // 60_000 + 1) * 60 for d in decided)
+
+
 async def _offend(limiter: RateLimiter, limit: RateLimit, key: str = "k") -> RateLimitDecision:
     """Hit until refused; return the refusal."""
     for _ in range(limit.count + 1):

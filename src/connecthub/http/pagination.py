@@ -4,6 +4,7 @@ as some clients expect)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlencode
@@ -93,13 +94,16 @@ def link_value(base: str, kept_query: str, newest_id: int, oldest_id: int) -> st
 _PAGE_KEYS = frozenset({b"max_id", b"since_id", b"min_id", b"limit"})
 
 
+# Clients ask for the same few query strings again and again (`limit=20`, a poll's
+# `min_id=…`): each is parsed once. Bounded, so odd queries only push out older entries.
+@functools.lru_cache(maxsize=1024)
 def plain_page(
     query: bytes, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT
 ) -> tuple[Page, bytes] | None:
     """The page a query string of nothing but Mastodon's page parameters asks for, each
     given once as a number (read as `page_params` reads them), and the query's `limit=…`
     as given (the `Link` header keeps it); None for any other query (the route then reads
-    it, with its 422s)."""
+    it, with its 422s). Answers are shared: `Page` is frozen."""
     numbers: dict[bytes, int] = {}
     kept = b""
     if query:

@@ -30,9 +30,9 @@ from connecthub.ratelimits import (
     decision_headers,
     decision_lines,
     hit,
+    hit_all_near,
     hit_near,
     is_general_path,
-    ready_near,
     rule_limit,
     strict_rules,
 )
@@ -135,15 +135,10 @@ class EdgeRateLimits:
             return NOT_NEAR
         assert token is None or isinstance(token, TokenInfo)
         hits = self._hits_of(scope, token)
-        if not all(ready_near(engines, bucket, key, limit) for bucket, key, limit in hits):
+        decided = hit_all_near(engines, hits)
+        if decided is None:
             return NOT_NEAR
-        decisions = []
-        for bucket, key, limit in hits:
-            decision = hit_near(engines, bucket, key, limit)
-            if decision is None:  # (ready a moment ago: not reached)
-                return NOT_NEAR
-            decisions.append((bucket, decision))
-        bucket, decision = _reported(decisions)
+        bucket, decision = _reported([(hit[0], d) for hit, d in zip(hits, decided, strict=True)])
         return Verdict(bucket, decision, with_headers=True)
 
     async def _general_hits(self, scope: Scope, engines: Engines) -> list[Hit]:

@@ -9,7 +9,7 @@ way on both engines and tests can drive time without sleeping.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
 
@@ -76,35 +76,37 @@ class MemoryRateLimiter:
             del self._entries[k]
         return len(doomed)
 
-    def ready_near(self, bucket: str, key: str, limit: RateLimit) -> bool:
-        """Whether `hit_near` would decide this hit now (nothing counted)."""
+    def hit_all_near(
+        self, hits: Sequence[tuple[str, str, RateLimit]]
+    ) -> list[RateLimitDecision] | None:
         now = self._clock()
-        entry = self._entries.get((bucket, key))
-        start = now // 1000 // limit.period * limit.period
-        return not (
-            entry is None
-            or entry.window != start
-            or entry.count >= limit.count
-            or entry.locked_until > now
-        )
+        found = []
+        for bucket, key, limit in hits:
+            entry = self._entries.get((bucket, key))
+            start = now // 1000 // limit.period * limit.period
+            if (
+                entry is None
+                or entry.window != start
+                or entry.count >= limit.count
+                or entry.locked_until > now
+            ):
+                return None
+            found.append((entry, limit, start))
+        decisions = []
+        for entry, limit, start in found:
+            entry.count += 1  # allowed, no offence, the expiry as it was
+            reset_at = start + limit.period
+            decisions.append(
+                RateLimitDecision(True, limit.count, limit.count - entry.count, reset_at, 0)
+            )
+        self._hits += len(found)
+        if self._hits % self.SWEEP_EVERY < len(found):
+            self._sweep(now)
+        return decisions
 
     def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
-        now = self._clock()
-        entry = self._entries.get((bucket, key))
-        period = limit.period
-        start = now // 1000 // period * period
-        if (
-            entry is None
-            or entry.window != start
-            or entry.count >= limit.count
-            or entry.locked_until > now
-        ):
-            return None
-        self._hits += 1
-        if not self._hits % self.SWEEP_EVERY:
-            self._sweep(now)
-        entry.count += 1  # allowed, no offence, the expiry as it was
-        return RateLimitDecision(True, limit.count, limit.count - entry.count, start + period, 0)
+        decided = self.hit_all_near(((bucket, key, limit),))
+        return None if decided is None else decided[0]
 
     async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
         near = self.hit_near(bucket, key, limit)
@@ -257,26 +259,30 @@ class RedisRateLimiter:
         self._near: dict[tuple[str, str], _Near] = {}
         self._max_keys = max_keys
 
-    def ready_near(self, bucket: str, key: str, limit: RateLimit) -> bool:
-        """Whether `hit_near` would decide this hit now (nothing counted)."""
+    def hit_all_near(
+        self, hits: Sequence[tuple[str, str, RateLimit]]
+    ) -> list[RateLimitDecision] | None:
         now = self._clock()
-        near = self._near.get((bucket, key))
-        if near is None or near.allowance <= 0 or now - near.synced_at >= SYNC_EVERY_MS:
-            return False
-        return near.window == _window(now, limit.period)[0]
+        found = []
+        for bucket, key, limit in hits:
+            near = self._near.get((bucket, key))
+            if near is None or near.allowance <= 0 or now - near.synced_at >= SYNC_EVERY_MS:
+                return None
+            start, window_end = _window(now, limit.period)
+            if near.window != start:
+                return None
+            found.append((near, limit, window_end))
+        decisions = []
+        for near, limit, window_end in found:
+            near.allowance -= 1
+            near.pending += 1
+            remaining = max(limit.count - near.count - near.pending, 0)
+            decisions.append(RateLimitDecision(True, limit.count, remaining, window_end // 1000, 0))
+        return decisions
 
     def hit_near(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision | None:
-        now = self._clock()
-        near = self._near.get((bucket, key))
-        if near is None or near.allowance <= 0 or now - near.synced_at >= SYNC_EVERY_MS:
-            return None
-        start, window_end = _window(now, limit.period)
-        if near.window != start:
-            return None
-        near.allowance -= 1
-        near.pending += 1
-        remaining = max(limit.count - near.count - near.pending, 0)
-        return RateLimitDecision(True, limit.count, remaining, window_end // 1000, 0)
+        decided = self.hit_all_near(((bucket, key, limit),))
+        return None if decided is None else decided[0]
 
     async def hit(self, bucket: str, key: str, limit: RateLimit) -> RateLimitDecision:
         decided = self.hit_near(bucket, key, limit)

@@ -14,6 +14,7 @@ progressive penalties. Both engines implement exactly these rules (docs/rate-lim
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -40,9 +41,12 @@ class RateLimiter(Protocol):
         from its limit: most hits); None when it needs `hit` (which then counts it)."""
         ...
 
-    def ready_near(self, bucket: str, key: str, limit: RateLimit) -> bool:
-        """Whether `hit_near` would decide this hit now; counts nothing (a request whose
-        every bucket is decided near is answered without an await: http/edge.py)."""
+    def hit_all_near(
+        self, hits: Sequence[tuple[str, str, RateLimit]]
+    ) -> list[RateLimitDecision] | None:
+        """Every one of `hits` (bucket, key, limit; distinct keys) decided in the process,
+        or none of them counted (None) when any needs `hit`: a request whose every bucket
+        is decided near is answered without an await (http/edge.py)."""
         ...
 
 
