@@ -86,7 +86,11 @@ def covers(granted: frozenset[str], required: str) -> bool:
 
 
 def covers_any(granted: frozenset[str], required: tuple[str, ...]) -> bool:
-    return any(covers(granted, scope) for scope in required)
+    # A loop, not `any()` over a generator: asked on every authenticated request.
+    for scope in required:
+        if covers(granted, scope):
+            return True
+    return False
 
 
 def is_subset(requested: frozenset[str], allowed: frozenset[str]) -> bool:
