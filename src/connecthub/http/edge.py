@@ -94,6 +94,16 @@ def _fixed_block(cors: bool, origin: bool, opener_policy: bytes, https: bool) ->
     return block
 
 
+def _edge_lines(
+    path: str, cors: bool, origin: bool, https: bool, rate: Verdict | None, request_id: bytes
+) -> bytes:
+    """This layer's headers as the lines of one block: the rate limits', then CORS and
+    security headers, then the request id."""
+    block = _fixed_block(cors, origin, security.opener_policy(path), https)
+    lines = rate.lines if rate is not None else b""
+    return lines + block + b"x-request-id: " + request_id + b"\r\n"
+
+
 class _Exchange:
     """One request's state, and the two `send`s the layer hands on."""
 
@@ -126,11 +136,8 @@ class _Exchange:
         self.status = message["status"]
         own = message.get("headers", ())
         if self.block and not any(name.lower() in _ADDED_NAMES for name, _ in own):
-            block = _fixed_block(
-                self.cors, self.origin is not None, security.opener_policy(self.path), self.https
-            )
-            lines = rate.lines if rate is not None else b""
-            lines += block + b"x-request-id: " + self.request_id + b"\r\n"
+            origin = self.origin is not None
+            lines = _edge_lines(self.path, self.cors, origin, self.https, rate, self.request_id)
             return {**message, HEADER_BLOCK: lines}
         headers = list(own)
         if rate is not None:
@@ -384,18 +391,19 @@ class EdgeMiddleware:
                 return None
             assert verdict is None or isinstance(verdict, Verdict)
             https = self.behind_tls or scope.get("scheme") == "https"
-            exchange = _Exchange(_no_send, path, https, request_id.encode(), block=True)
-            # No header of the route's own among this layer's: they come as one block.
-            start = exchange._decorate({"status": 200, "headers": ()}, verdict)
+            # No header of the route's own among this layer's (nor an `Origin`: not plain),
+            # so they come as one block, as `_Exchange._decorate` gives them.
+            cors = security.is_cors_path(path)
+            block = _edge_lines(path, cors, False, https, verdict, request_id.encode())
             scope["route"] = route
             scope["endpoint"] = route.endpoint
             record_access(scope, 200, time.perf_counter() - started, client_ip)
             head, body = answer
-            lines = head + start[HEADER_BLOCK]
+            lines = head + block
             if encoding := compression.encoding_for(scope):
                 head, packed = compression.compressed_answer(head, body, encoding)
                 if packed is not body:  # `Vary: Accept-Encoding` beside this layer's `Origin`
-                    lines, body = _one_vary(head + start[HEADER_BLOCK]), packed
+                    lines, body = _one_vary(head + block), packed
             return 200, lines, body
         finally:
             REQUEST_ID.set(previous)
@@ -422,7 +430,3 @@ def _one_vary(lines: bytes) -> bytes:
     if varied:
         kept.append(b"vary: " + b", ".join(varied))
     return b"".join(line + b"\r\n" for line in kept)
-
-
-async def _no_send(message: Message) -> None:
-    raise RuntimeError("answer_now sends nothing")
