@@ -23,15 +23,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-KEPT = Path.home() / ".cache/connecthub-bench/compare/embedded"
-PORT = 18520
+from route_load import KEPT, PORT, kept_community
+
 PATHS = ["/api/v1/timelines/home?limit=20", "/api/v1/instance"]
 
 
@@ -70,23 +69,11 @@ class CountingTransport(asyncio.Transport):
 
 
 def _environment(workdir: Path) -> None:
-    for name in ("connecthub.db", "connecthub.db-wal", "connecthub.db-shm"):
-        if (KEPT / name).exists():
-            shutil.copy(KEPT / name, workdir / name)
     os.environ.pop("REDIS_URL", None)
-    os.environ.update(
-        ENVIRONMENT="development",
-        LOG_LEVEL="warning",
-        MAX_REQUESTS_IN_FLIGHT="0",
-        # Requests are fed back to back with no turn of the loop between them: a look at
-        # other processes' writes falls due only once a minute (nothing else writes here).
-        OUTSIDE_WRITES_POLL_SECONDS="60",
-        LOCAL_DOMAIN=f"127.0.0.1:{PORT}",
-        MEDIA_STORAGE_URL=f"file://{workdir}/media",
-        OUTBOX_DIR=str(workdir / "outbox"),
-        DATABASE_URL=f"sqlite:///{workdir}/connecthub.db",
-        **{f"RATE_LIMIT_{bucket}": "1000000000/300" for bucket in ("IP", "TOKEN", "ACCOUNT")},
-    )
+    os.environ.update(kept_community(workdir))
+    # Requests are fed back to back with no turn of the loop between them: a look at other
+    # processes' writes falls due only once a minute (nothing else writes here).
+    os.environ["OUTSIDE_WRITES_POLL_SECONDS"] = "60"
 
 
 async def _measure(paths: list[str], requests: int, rounds: int) -> None:

@@ -60,22 +60,27 @@ def _wrk(path: str, seconds: int, tokens: Path) -> str:
     return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
 
 
-def _serve(workdir: Path, source: str | None) -> subprocess.Popen[bytes]:
+def kept_community(workdir: Path) -> dict[str, str]:
+    """A copy of the kept embedded database in `workdir`, and the settings of an embedded
+    server on it (no Redis: remove `REDIS_URL` from the environment)."""
     for name in ("connecthub.db", "connecthub.db-wal", "connecthub.db-shm"):
         if (KEPT / name).exists():
             shutil.copy(KEPT / name, workdir / name)
-    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    env.update(
-        ENVIRONMENT="development",
-        LOG_LEVEL="warning",
-        MAX_REQUESTS_IN_FLIGHT="0",
-        LOCAL_DOMAIN=f"127.0.0.1:{PORT}",
-        MEDIA_STORAGE_URL=f"file://{workdir}/media",
-        OUTBOX_DIR=str(workdir / "outbox"),
-        DATABASE_URL=f"sqlite:///{workdir}/connecthub.db",
-        PYTHONPATH=source or "",
+    return {
+        "ENVIRONMENT": "development",
+        "LOG_LEVEL": "warning",
+        "MAX_REQUESTS_IN_FLIGHT": "0",
+        "LOCAL_DOMAIN": f"127.0.0.1:{PORT}",
+        "MEDIA_STORAGE_URL": f"file://{workdir}/media",
+        "OUTBOX_DIR": str(workdir / "outbox"),
+        "DATABASE_URL": f"sqlite:///{workdir}/connecthub.db",
         **{f"RATE_LIMIT_{bucket}": ROOMY for bucket in ("IP", "TOKEN", "ACCOUNT")},
-    )
+    }
+
+
+def _serve(workdir: Path, source: str | None) -> subprocess.Popen[bytes]:
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env.update(kept_community(workdir), PYTHONPATH=source or "")
     server = subprocess.Popen(
         [sys.executable, "-m", "connecthub", "serve", "--port", str(PORT)],
         env=env,

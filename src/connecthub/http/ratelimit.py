@@ -138,7 +138,8 @@ class EdgeRateLimits:
         decided = hit_all_near(engines, hits)
         if decided is None:
             return NOT_NEAR
-        bucket, decision = _reported([(hit[0], d) for hit, d in zip(hits, decided, strict=True)])
+        named = [(name, each) for (name, _, _), each in zip(hits, decided, strict=True)]
+        bucket, decision = _reported(named)
         return Verdict(bucket, decision, with_headers=True)
 
     async def _general_hits(self, scope: Scope, engines: Engines) -> list[Hit]:
