@@ -9,8 +9,10 @@ import asyncio
 import pytest
 
 from connecthub.infra import near_cache
+from connecthub.infra.entity_cache import ENTITY_INVALIDATIONS_CHANNEL
 from connecthub.infra.events import InProcessEventBus
 from connecthub.infra.near_cache import NearCache
+from tests.factories import create_token, create_user
 
 KEY = "e:home:7"
 STATUS = "e:status:1"
@@ -139,3 +141,55 @@ async def test_a_value_made_here_that_expired_is_set_aside(
         assert near.stale(STATUS) is None  # a copy is read again from the shared cache
     finally:
         await near.stop()
+
+
+async def test_drops_and_marks_of_one_change_reach_other_processes_as_one_message() -> None:
+    bus = InProcessEventBus()
+    here, there = await _started(bus), await _started(bus)
+    watch = await bus.subscribe(near_cache.INVALIDATIONS_CHANNEL)
+    try:
+        for near in (here, there):
+            near.put(STATUS, "status", near.ticket())
+            near.put(KEY, "page", near.ticket())
+        await here.change([STATUS], [KEY])
+        for _ in range(50):
+            if there.get(KEY) is None:
+                break
+            await asyncio.sleep(0.01)
+        assert there.get(STATUS) is None
+        assert there.stale(STATUS) is None  # dropped
+        assert there.get(KEY) is None
+        assert there.stale(KEY) == "page"  # only behind
+        assert watch.queue.qsize() == 1
+    finally:
+        await watch.close()
+        await here.stop()
+        await there.stop()
+
+
+async def test_a_posts_commit_tells_other_processes_once(app_factory) -> None:
+    """A new post is a new status (dropped everywhere) and its author's count (marked
+    stale): one invalidation to the shared cache and one message on the bus, not two."""
+    async with app_factory() as (app, client):
+        account, _ = await create_user(app, "poster")
+        headers = {"Authorization": f"Bearer {await create_token(app, account.id)}"}
+        first = await client.post("/api/v1/statuses", json={"status": "one"}, headers=headers)
+        assert first.status_code == 200
+        watch = await app.state.engines.events.subscribe(ENTITY_INVALIDATIONS_CHANNEL)
+        try:
+            second = await client.post("/api/v1/statuses", json={"status": "two"}, headers=headers)
+            assert second.status_code == 200
+            await asyncio.sleep(0.05)  # the bus delivers after the publish returns
+            messages = [watch.queue.get_nowait() for _ in range(watch.queue.qsize())]
+        finally:
+            await watch.close()
+        status_key = f"entity:status:{second.json()['id']}"
+        account_key = f"entity:account:{account.id}"
+        about_the_post = [
+            message
+            for message in messages
+            if {status_key, account_key} & {*message.get("keys", ()), *message.get("stale", ())}
+        ]  # (the fan-out's marks of homes the post reached come on their own)
+        [message] = about_the_post
+        assert status_key in message["keys"]
+        assert account_key in message["stale"]

@@ -364,6 +364,39 @@ class EntityCache:
         """Drop the entries `changes` name: marked (see above), or deleted outright when
         `forget` (an erasure's, whose keys must not outlive the rows they name); with
         `counts_only` their near copies are marked stale instead of dropped."""
+        if counts_only:
+            await self._invalidate((), changes, forget=forget)
+        else:
+            await self._invalidate(changes, (), forget=forget)
+
+    async def _invalidate(
+        self,
+        changes: Iterable[tuple[str, int | str]],
+        counts: Iterable[tuple[str, int | str]],
+        *,
+        forget: bool,
+    ) -> None:
+        """`invalidate` of `changes`, and with `counts_only` of `counts`, in one round trip
+        to the shared cache and one message to the other processes (a commit has both: a
+        new post is a new status and its author's count)."""
+        dropped = await self._keys(changes)
+        counted = await self._keys(counts)
+        keys = dropped[0] + counted[0]
+        if keys and forget:
+            await self.cache.delete(*keys)
+        elif keys:
+            await self.cache.invalidate(keys, TTL_SECONDS)
+        if self.near is None:
+            return
+        # A count's generation bump (every entry of its kind) drops its keys' copies too.
+        stale = counted[0] if not counted[1] else []
+        drop = dropped[0] + dropped[1] + counted[1] + (counted[0] if counted[1] else [])
+        if drop or stale:
+            await self.near.change(drop, stale)
+
+    async def _keys(self, changes: Iterable[tuple[str, int | str]]) -> tuple[list[str], list[str]]:
+        """The entry keys `changes` name, and the generation keys of the kinds they retire
+        whole (a new generation written for each)."""
         keys: list[str] = []
         generations: list[str] = []
         for kind, entity_id in set(changes):
@@ -373,14 +406,7 @@ class EntityCache:
                 generations.append(_key(kind, "gen"))
             else:
                 keys.append(_key(kind, entity_id))
-        if keys and forget:
-            await self.cache.delete(*keys)
-        elif keys:
-            await self.cache.invalidate(keys, TTL_SECONDS)
-        if self.near is not None and counts_only and keys and not generations:
-            await self.near.mark_stale(keys)
-        elif self.near is not None and (keys or generations):
-            await self.near.invalidate(keys + generations)
+        return keys, generations
 
     async def retire(self, kind: str) -> None:
         """Drop every entry of `kind` (a new generation)."""
@@ -402,10 +428,7 @@ class EntityCache:
             return
         forget = bool(session.info.get(_FORGET))
         try:
-            if changes:
-                await self.invalidate(changes, forget=forget)
-            if counts:
-                await self.invalidate(counts, forget=forget, counts_only=True)
+            await self._invalidate(changes, counts, forget=forget)
         except Exception as exc:
             everything = changes | counts
             log.warning("entity_cache.invalidation_failed", keys=len(everything), error=str(exc))

@@ -292,14 +292,23 @@ class NearCache:
         change the shared value first, so a copy read here after this drop is fresh: the
         message's echo back to this process is not applied again (it would refuse fills
         made since, such as a home page kept right after a post)."""
-        self._drop(keys)
-        await self._events.publish(self._channel, {"keys": keys, "from": self._origin})
+        await self.change(keys, [])
 
     async def mark_stale(self, keys: list[str]) -> None:
         """As `invalidate`, but each key's copy (if any) is set aside as stale rather than
         dropped, here and in every other process (see above)."""
-        self._drop(keys, keep_stale=True)
-        await self._events.publish(self._channel, {"stale": keys, "from": self._origin})
+        await self.change([], keys)
+
+    async def change(self, dropped: list[str], stale: list[str]) -> None:
+        """`invalidate` of `dropped` and `mark_stale` of `stale`, in one message."""
+        message: dict[str, Any] = {"from": self._origin}
+        if dropped:
+            self._drop(dropped)
+            message["keys"] = dropped
+        if stale:
+            self._drop(stale, keep_stale=True)
+            message["stale"] = stale
+        await self._events.publish(self._channel, message)
 
     def forget(self, keys: list[str]) -> None:
         """Drop `keys` in this process only (a newer value went to the shared cache: the next
