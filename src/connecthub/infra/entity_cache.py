@@ -379,18 +379,18 @@ class EntityCache:
         """`invalidate` of `changes`, and with `counts_only` of `counts`, in one round trip
         to the shared cache and one message to the other processes (a commit has both: a
         new post is a new status and its author's count)."""
-        dropped = await self._keys(changes)
-        counted = await self._keys(counts)
-        keys = dropped[0] + counted[0]
+        changed, changed_kinds = await self._keys(changes)
+        counted, counted_kinds = await self._keys(counts)
+        keys = changed + counted
         if keys and forget:
             await self.cache.delete(*keys)
         elif keys:
             await self.cache.invalidate(keys, TTL_SECONDS)
         if self.near is None:
             return
-        # A count's generation bump (every entry of its kind) drops its keys' copies too.
-        stale = counted[0] if not counted[1] else []
-        drop = dropped[0] + dropped[1] + counted[1] + (counted[0] if counted[1] else [])
+        drop, stale = changed + changed_kinds + counted_kinds, counted
+        if counted_kinds:  # a kind retired whole among the counts: its keys' copies go too
+            drop, stale = drop + counted, []
         if drop or stale:
             await self.near.change(drop, stale)
 

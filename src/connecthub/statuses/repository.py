@@ -503,10 +503,8 @@ async def accounts_who(
     return page.newest_first(rows)
 
 
-# Aliases made once, at import: an alias made per call proxies its table's columns again
-# for every statement built with it (~3 ms of CPU for a statement with three of `Status`).
-# Sharing one is safe as statuses/access.py explains: each belongs to one function, and
-# no subquery using it is ever nested in a query whose own FROM has it.
+# Aliases made once, at import (a fresh one rebuilds its columns per statement); sharing
+# them is safe for the reason statuses/access.py gives: each belongs to one function.
 _BOOSTERS_BOOSTS = aliased(Status)
 
 
