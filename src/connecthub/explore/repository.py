@@ -3,12 +3,25 @@ and the accounts the directory and suggestions list."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -139,6 +152,27 @@ def _allowed(require_review: bool) -> Any:
     return approved if require_review else or_(approved, TrendReview.approved.is_(None))
 
 
+@functools.cache
+def _trending(allowed_only: bool, require_review: bool) -> Select[int, float, bool]:
+    """Built once per variant (the trends routes and every "For you" page run it), with the
+    kind, offset and limit bound at execution."""
+    query = (
+        select(TrendScore.item_id, TrendScore.score, TrendReview.approved)
+        .outerjoin(
+            TrendReview,
+            and_(TrendReview.kind == TrendScore.kind, TrendReview.item_id == TrendScore.item_id),
+        )
+        .where(TrendScore.kind == bindparam("kind"), TrendScore.score > 0)
+    )
+    if allowed_only:
+        query = query.where(_allowed(require_review))
+    return (
+        query.order_by(TrendScore.score.desc(), TrendScore.item_id.desc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
 async def trending(
     session: AsyncSession,
     kind: str,
@@ -151,18 +185,9 @@ async def trending(
     """(item id, score, review: approved / rejected / None) of trending items, highest
     first; `allowed_only`: those the public may see (approved, or not rejected when review
     is not required)."""
-    query = (
-        select(TrendScore.item_id, TrendScore.score, TrendReview.approved)
-        .outerjoin(
-            TrendReview,
-            and_(TrendReview.kind == TrendScore.kind, TrendReview.item_id == TrendScore.item_id),
-        )
-        .where(TrendScore.kind == kind, TrendScore.score > 0)
-    )
-    if allowed_only:
-        query = query.where(_allowed(require_review))
-    query = query.order_by(TrendScore.score.desc(), TrendScore.item_id.desc())
-    rows = (await session.execute(query.offset(offset).limit(limit))).all()
+    query = _trending(allowed_only, allowed_only and require_review)
+    values = {"kind": kind, "offset": offset, "limit": limit}
+    rows = (await session.execute(query, values)).all()
     return [(int(item), float(score), approved) for item, score, approved in rows]
 
 
