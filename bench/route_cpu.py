@@ -9,6 +9,9 @@ what ConnectHub's own stack and handlers cost, independent of how busy the machi
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/mydb REDIS_URL=redis://127.0.0.1:6379/0 \
       REDIS_KEY_PREFIX=mine: .venv/bin/python bench/route_cpu.py   # distributed engines
 
+`--flag KEY` turns a boolean feature flag on for everyone first (`--flag for_you` for
+`auth:/api/v1/timelines/for_you`).
+
 `--ip-blocks N` stores N `no_access` IP blocks (none covering the client) before measuring,
 as an operator's list would be: what the edge's per-request check costs with a list.
 
@@ -160,6 +163,22 @@ async def _ip_blocks(app: Any, count: int) -> None:
     print(f"{len(app.state.ip_gate.networks)} no_access IP blocks in the edge's gate")
 
 
+async def _flag_on(app: Any, key: str) -> None:
+    """A boolean flag, on for everyone, in the app's store before the measured requests."""
+    from connecthub.flags import service as flags
+    from connecthub.infra.uow import UnitOfWork
+    from connecthub.ops import audit
+
+    store = app.state.flags.store
+    async with app.state.engines.db.session() as session:
+        uow = UnitOfWork(app.state.engines, session)
+        document = {"key": key, "kind": "boolean", "default_value": True}
+        with audit.collecting(uow):  # the audit row goes in with the flag, as the CLI's
+            await flags.create_flag(uow, store, flags.Actor.cli(), document)
+        await uow.commit()
+    await store.reload()
+
+
 async def _post(app: Any, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
@@ -192,6 +211,8 @@ async def run(args: argparse.Namespace) -> None:
         token, placeholders = await _seed(app)
         if args.ip_blocks:
             await _ip_blocks(app, args.ip_blocks)
+        for key in args.flag:
+            await _flag_on(app, key)
         await asyncio.sleep(0.5)  # the fan-out jobs of the seeded statuses
         bare, _ = await _cpu_per_request(bare_app, "/", None, args.requests, 0)
         print(f"{'bare ASGI app':44s} {bare:8.1f} µs CPU per request")
@@ -270,6 +291,7 @@ def main() -> None:
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--parts", action="store_true", help="the cost of each stack part")
     parser.add_argument("--ip-blocks", type=int, default=0, help="no_access IP blocks stored")
+    parser.add_argument("--flag", action="append", default=[], help="a boolean flag turned on")
     args = parser.parse_args()
     if args.loop == "uvloop":  # as `connecthub serve` runs
         import uvloop
