@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 
 from connecthub.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from connecthub.errors import ValidationFailed
@@ -82,6 +82,16 @@ def link_header(request: Request, newest_id: int | None, oldest_id: int | None) 
     # The configured origin, never the Host header: a forged Host must not steer clients.
     base = request.app.state.settings.base_url + request.url.path
     return link_value(base, urlencode(kept), newest_id, oldest_id)
+
+
+def paged_json(
+    request: Request, body: bytes, newest_id: int | None, oldest_id: int | None
+) -> Response:
+    """A page already written as JSON bytes, with the `Link` header of its cursor ids (none
+    for an empty page): the answer of every list of statuses rendered by
+    `statuses.entity_bytes.status_page`."""
+    link = link_header(request, newest_id, oldest_id)
+    return Response(body, media_type="application/json", headers={"Link": link} if link else None)
 
 
 def link_value(base: str, kept_query: str, newest_id: int, oldest_id: int) -> str:

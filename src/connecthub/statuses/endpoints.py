@@ -17,7 +17,7 @@ from connecthub.errors import Forbidden, NotFound, ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id, path_id
 from connecthub.http.entity_route import EntityRoute
-from connecthub.http.pagination import PageDep, link_header
+from connecthub.http.pagination import PageDep, link_header, paged_json
 from connecthub.http.params import read_params
 from connecthub.ids import parse_id
 from connecthub.infra.uow import UnitOfWork
@@ -26,6 +26,7 @@ from connecthub.scheduled import service as scheduled_service
 from connecthub.scheduled.schemas import scheduled_at
 from connecthub.scheduled.serializers import scheduled_status_entity
 from connecthub.statuses import featured_tags, interactions, service
+from connecthub.statuses.entity_bytes import status_page
 from connecthub.statuses.models import Bookmark, Favourite, Poll, Status
 from connecthub.statuses.schemas import status_draft, string_list, visibility
 from connecthub.statuses.serializers import (
@@ -330,44 +331,42 @@ async def reblogged_by(
 
 async def _marked(
     request: Request,
-    response: Response,
     page: PageDep,
     caller: Caller,
     uow: UowDep,
     settings: SettingsDep,
     model: type[Bookmark] | type[Favourite],
-) -> list[entities.Status]:
+) -> Response:
     rows = await service.marked_statuses(uow, caller.account_id, model, page)
-    if rows:
-        link = link_header(request, rows[0][0], rows[-1][0])
-        if link:
-            response.headers["Link"] = link
     statuses = [status for _, status in rows]
-    return await status_entities(uow.session, statuses, caller.account_id, settings)
+    # No filter context, as Mastodon's lists of one's marks: filters mark, none hides.
+    body = await status_page(uow.session, statuses, caller.account_id, settings, context=None)
+    if not rows:
+        return paged_json(request, body, None, None)
+    # The cursor is the bookmark's or favourite's own id, as Mastodon pages them.
+    return paged_json(request, body, rows[0][0], rows[-1][0])
 
 
-@router.get("/api/v1/bookmarks", summary="The caller's bookmarked statuses")
+@router.get(
+    "/api/v1/bookmarks",
+    response_model=list[entities.Status],
+    summary="The caller's bookmarked statuses",
+)
 async def bookmarks(
-    request: Request,
-    response: Response,
-    page: PageDep,
-    caller: ReadBookmarks,
-    uow: UowDep,
-    settings: SettingsDep,
-) -> list[entities.Status]:
-    return await _marked(request, response, page, caller, uow, settings, Bookmark)
+    request: Request, page: PageDep, caller: ReadBookmarks, uow: UowDep, settings: SettingsDep
+) -> Response:
+    return await _marked(request, page, caller, uow, settings, Bookmark)
 
 
-@router.get("/api/v1/favourites", summary="The caller's favourited statuses")
+@router.get(
+    "/api/v1/favourites",
+    response_model=list[entities.Status],
+    summary="The caller's favourited statuses",
+)
 async def favourites(
-    request: Request,
-    response: Response,
-    page: PageDep,
-    caller: ReadFavourites,
-    uow: UowDep,
-    settings: SettingsDep,
-) -> list[entities.Status]:
-    return await _marked(request, response, page, caller, uow, settings, Favourite)
+    request: Request, page: PageDep, caller: ReadFavourites, uow: UowDep, settings: SettingsDep
+) -> Response:
+    return await _marked(request, page, caller, uow, settings, Favourite)
 
 
 async def _poll(
@@ -405,16 +404,19 @@ async def vote(
     return _present(await _poll(uow, settings, poll, caller.account_id))
 
 
-@router.get("/api/v1/accounts/{account_id:id}/statuses", summary="An account's statuses")
+@router.get(
+    "/api/v1/accounts/{account_id:id}/statuses",
+    response_model=list[entities.Status],
+    summary="An account's statuses",
+)
 async def account_statuses(
     account_id: PathId,
     request: Request,
-    response: Response,
     page: PageDep,
     token: OptionalToken,
     uow: UowDep,
     settings: SettingsDep,
-) -> list[entities.Status]:
+) -> Response:
     viewer_id = viewer(token)
     await accounts_service.check_visible(uow, settings, account_id)
     params = await read_params(request)
@@ -430,11 +432,10 @@ async def account_statuses(
         pinned=bool(boolean(params, "pinned", default=False)),
         tagged=tagged,
     )
-    if statuses:
-        link = link_header(request, statuses[0].id, statuses[-1].id)
-        if link:
-            response.headers["Link"] = link
-    return await status_entities(uow.session, statuses, viewer_id, settings, context="account")
+    body = await status_page(uow.session, statuses, viewer_id, settings, context="account")
+    if not statuses:
+        return paged_json(request, body, None, None)
+    return paged_json(request, body, statuses[0].id, statuses[-1].id)
 
 
 # --- featured tags ---------------------------------------------------------------------------

@@ -116,7 +116,7 @@ async def status_page(
     viewer_id: int | None,
     settings: Settings,
     *,
-    context: str,
+    context: str | None,
     flags: ViewerFlags | None = None,
 ) -> bytes:
     """The JSON array of `statuses` as `status_entities(..., context=context)` renders them
@@ -164,7 +164,7 @@ async def status_bytes(
     viewer_id: int | None,
     settings: Settings,
     *,
-    context: str,
+    context: str | None,
     flags: ViewerFlags | None = None,
     accounts_too: Sequence[int] = (),
 ) -> Written | None:

@@ -13,7 +13,7 @@ from connecthub.errors import ValidationFailed
 from connecthub.http.auth import Caller, OptionalToken, admitted_account, require
 from connecthub.http.deps import PathId, SettingsDep, UowDep, param_id
 from connecthub.http.entity_route import EntityRoute
-from connecthub.http.pagination import PageDep, link_header, link_value, plain_page
+from connecthub.http.pagination import PageDep, link_value, paged_json, plain_page
 from connecthub.http.params import query_flag, read_params
 from connecthub.http.responses import EntityResponse
 from connecthub.infra.engines import Engines
@@ -50,8 +50,9 @@ async def _render(
 def _answer(request: Request, body: bytes, statuses: Sequence[StatusRef]) -> Response:
     # The Link header follows the rows read, so a page that filters left short still leads
     # on to the next one.
-    link = link_header(request, statuses[0].id, statuses[-1].id) if statuses else None
-    return Response(body, media_type="application/json", headers={"Link": link} if link else None)
+    if not statuses:
+        return paged_json(request, body, None, None)
+    return paged_json(request, body, statuses[0].id, statuses[-1].id)
 
 
 @router.get(
