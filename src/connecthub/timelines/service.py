@@ -12,6 +12,7 @@ from connecthub.errors import NotFound, ValidationFailed
 from connecthub.ids import new_id
 from connecthub.infra.engines import Engines
 from connecthub.infra.uow import UnitOfWork
+from connecthub.statuses.entity_bytes import Ref
 from connecthub.statuses.models import Status
 from connecthub.statuses.serializers import StatusRef
 from connecthub.timelines import home_pages, repository
@@ -45,7 +46,7 @@ def held_home_page(
 
 async def public(
     uow: UnitOfWork, viewer_id: int | None, page: Page, *, only_media: bool
-) -> list[Status]:
+) -> list[Ref]:
     return await repository.public(uow.session, viewer_id, page, only_media=only_media)
 
 
