@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -472,15 +473,35 @@ async def marked_statuses(
     session: AsyncSession, viewer_id: int, model: type[Bookmark] | type[Favourite], page: Page
 ) -> list[tuple[int, Status]]:
     """The viewer's bookmarks or favourites, paginated by the mark's own id."""
-    query = (
+    statement = _marked_statement(model, page.ascending)
+    values = {
+        **access.viewer_values(viewer_id),
+        "below": page.below,
+        "above": page.above,
+        "limit": page.limit,
+    }
+    rows = [(row[0], row[1]) for row in (await session.execute(statement, values)).all()]
+    return page.newest_first(rows)
+
+
+@functools.cache
+def _marked_statement(
+    model: type[Bookmark] | type[Favourite], ascending: bool
+) -> Select[int, Status]:
+    """Built once per kind of mark and direction, the cursor (the mark's id) bound."""
+    order = model.id.asc() if ascending else model.id.desc()
+    return (
         select(model.id, Status)
         .join(Status, Status.id == model.status_id)
-        .where(model.account_id == viewer_id, access.READABLE[True])
+        .where(
+            model.account_id == access.VIEWER,
+            access.READABLE[True],
+            model.id < bindparam("below", type_=IdType),
+            model.id > bindparam("above", type_=IdType),
+        )
+        .order_by(order)
+        .limit(bindparam("limit", type_=Integer))
     )
-    paged = page.apply(query, model.id)
-    values = access.viewer_values(viewer_id)
-    rows = [(row[0], row[1]) for row in (await session.execute(paged, values)).all()]
-    return page.newest_first(rows)
 
 
 async def accounts_who(
