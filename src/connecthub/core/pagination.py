@@ -42,6 +42,12 @@ class Page:
         """…and above this (`since_id` or `min_id`, or none)."""
         return max(self.since_id or 0, self.min_id or 0)
 
+    @property
+    def bound(self) -> dict[str, int]:
+        """What a statement built once runs the page with: its `below`, `above` and `limit`
+        parameters."""
+        return {"below": self.below, "above": self.above, "limit": self.limit}
+
     def apply(self, statement: SelectT, column: IdColumn) -> SelectT:
         """Bound `statement` by the cursor on `column` (a time-ordered id) and order it."""
         if self.max_id is not None:

@@ -5,7 +5,7 @@ as some clients expect)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -84,13 +84,11 @@ def link_header(request: Request, newest_id: int | None, oldest_id: int | None) 
     return link_value(base, urlencode(kept), newest_id, oldest_id)
 
 
-def paged_json(
-    request: Request, body: bytes, newest_id: int | None, oldest_id: int | None
-) -> Response:
-    """A page already written as JSON bytes, with the `Link` header of its cursor ids (none
-    for an empty page): the answer of every list of statuses rendered by
-    `statuses.entity_bytes.status_page`."""
-    link = link_header(request, newest_id, oldest_id)
+def paged_json(request: Request, body: bytes, cursors: Sequence[int]) -> Response:
+    """A page already written as JSON bytes, with the `Link` header of its rows' cursor ids,
+    newest first (none for an empty page): the answer of every list of statuses rendered
+    by `statuses.entity_bytes.status_page`."""
+    link = link_header(request, cursors[0], cursors[-1]) if cursors else None
     return Response(body, media_type="application/json", headers={"Link": link} if link else None)
 
 

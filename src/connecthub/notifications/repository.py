@@ -488,9 +488,7 @@ def _page_params(viewer_id: int, filters: Filters, page: Page) -> dict[str, Any]
     return {
         "viewer_id": viewer_id,
         "now": utcnow(),
-        "below": page.below,
-        "above": page.above,
-        "limit": page.limit,
+        **page.bound,
         "types": list(filters.types),
         "exclude_types": list(filters.exclude_types),
         "account_id": filters.account_id,

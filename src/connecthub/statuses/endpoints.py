@@ -341,10 +341,8 @@ async def _marked(
     statuses = [status for _, status in rows]
     # No filter context, as Mastodon's lists of one's marks: filters mark, none hides.
     body = await status_page(uow.session, statuses, caller.account_id, settings, context=None)
-    if not rows:
-        return paged_json(request, body, None, None)
     # The cursor is the bookmark's or favourite's own id, as Mastodon pages them.
-    return paged_json(request, body, rows[0][0], rows[-1][0])
+    return paged_json(request, body, [mark_id for mark_id, _ in rows])
 
 
 @router.get(
@@ -433,9 +431,7 @@ async def account_statuses(
         tagged=tagged,
     )
     body = await status_page(uow.session, statuses, viewer_id, settings, context="account")
-    if not statuses:
-        return paged_json(request, body, None, None)
-    return paged_json(request, body, statuses[0].id, statuses[-1].id)
+    return paged_json(request, body, [status.id for status in statuses])
 
 
 # --- featured tags ---------------------------------------------------------------------------

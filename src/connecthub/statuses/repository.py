@@ -419,10 +419,8 @@ async def account_statuses(
     )
     values = {
         **access.viewer_values(viewer_id),
+        **page.bound,
         "account_id": account_id,
-        "below": page.below,
-        "above": page.above,
-        "limit": page.limit,
         "tag": (tagged or "").lower(),
     }
     rows = list((await session.scalars(statement, values)).all())
@@ -474,12 +472,7 @@ async def marked_statuses(
 ) -> list[tuple[int, Status]]:
     """The viewer's bookmarks or favourites, paginated by the mark's own id."""
     statement = _marked_statement(model, page.ascending)
-    values = {
-        **access.viewer_values(viewer_id),
-        "below": page.below,
-        "above": page.above,
-        "limit": page.limit,
-    }
+    values = {**access.viewer_values(viewer_id), **page.bound}
     rows = [(row[0], row[1]) for row in (await session.execute(statement, values)).all()]
     return page.newest_first(rows)
 

@@ -50,9 +50,7 @@ async def _render(
 def _answer(request: Request, body: bytes, statuses: Sequence[StatusRef]) -> Response:
     # The Link header follows the rows read, so a page that filters left short still leads
     # on to the next one.
-    if not statuses:
-        return paged_json(request, body, None, None)
-    return paged_json(request, body, statuses[0].id, statuses[-1].id)
+    return paged_json(request, body, [status.id for status in statuses])
 
 
 @router.get(

@@ -648,12 +648,7 @@ async def public(
 ) -> list[Ref]:
     signed_in = viewer_id is not None
     statement = _public_page(signed_in, only_media, page.ascending)
-    values = {
-        **_public_values(viewer_id),
-        "below": page.below,
-        "above": page.above,
-        "limit": page.limit,
-    }
+    values = {**_public_values(viewer_id), **page.bound}
     rows = (await session.execute(statement, values)).all()
     refs = [
         Ref(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6:]) if signed_in else None)
