@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
+    Select,
     and_,
     bindparam,
     delete,
@@ -194,16 +197,32 @@ async def accounts_page(
     owner_column: Any,
     listed_column: Any,
     owner_id: int,
-    extra: Sequence[Any] = (),
 ) -> list[tuple[int, Account]]:
     """(edge id, account) pairs of one page, newest edge first; suspended accounts left out."""
-    query = (
+    statement = _accounts_page(model, owner_column, listed_column, page.ascending)
+    rows = (await session.execute(statement, {"owner": owner_id, **page.bound})).all()
+    return [(row[0], row[1]) for row in page.newest_first(list(rows))]
+
+
+@functools.cache
+def _accounts_page(
+    model: Any, owner_column: Any, listed_column: Any, ascending: bool
+) -> Select[int, Account]:
+    """Built once per edge (the model's class attributes, the same objects every call) and
+    direction, the owner and the page's cursor bound."""
+    order = model.id.asc() if ascending else model.id.desc()
+    return (
         select(model.id, Account)
         .join(Account, Account.id == listed_column)
-        .where(owner_column == owner_id, Account.suspended_at.is_(None), *extra)
+        .where(
+            owner_column == bindparam("owner", type_=IdType),
+            Account.suspended_at.is_(None),
+            model.id < bindparam("below", type_=IdType),
+            model.id > bindparam("above", type_=IdType),
+        )
+        .order_by(order)
+        .limit(bindparam("limit", type_=Integer))
     )
-    rows = (await session.execute(page.apply(query, model.id))).all()
-    return [(row[0], row[1]) for row in page.newest_first(list(rows))]
 
 
 async def familiar_followers(
