@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Select, and_, bindparam, delete, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, User
@@ -15,7 +15,7 @@ from connecthub.core.pagination import Page
 from connecthub.ids import new_id
 from connecthub.infra.db import IdType, dialect_of, in_id_list, insert_once
 from connecthub.relationships.models import Block
-from connecthub.statuses.access import readable_by
+from connecthub.statuses.access import VIEWER, readable_by
 from connecthub.statuses.models import Status, Visibility
 
 
@@ -109,13 +109,28 @@ async def page_of(
     """The viewer's conversations by last status, newest first, each with that status;
     a conversation whose last status the viewer may not read (deleted, blocked) is left
     out."""
-    query = (
-        select(AccountConversation, Status)
-        .join(Status, Status.id == AccountConversation.last_status_id)
-        .where(AccountConversation.account_id == viewer_id, readable_by(viewer_id, Status))
-    )
-    rows = (await session.execute(page.apply(query, AccountConversation.last_status_id))).all()
+    statement = _page_statement(page.ascending)
+    rows = (await session.execute(statement, {"viewer_id": viewer_id, **page.bound})).all()
     return page.newest_first([(row, status) for row, status in rows])
+
+
+@functools.cache
+def _page_statement(ascending: bool) -> Select[AccountConversation, Status]:
+    """Built once per direction (THE visibility rule's tree and its cache key cost more than
+    the query), the viewer and the cursor (the last status' id) bound."""
+    cursor = AccountConversation.last_status_id
+    return (
+        select(AccountConversation, Status)
+        .join(Status, Status.id == cursor)
+        .where(
+            AccountConversation.account_id == VIEWER,
+            readable_by(VIEWER, Status),
+            cursor < bindparam("below", type_=IdType),
+            cursor > bindparam("above", type_=IdType),
+        )
+        .order_by(cursor.asc() if ascending else cursor.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 async def own(
