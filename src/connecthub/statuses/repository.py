@@ -497,43 +497,52 @@ def _marked_statement(
     )
 
 
-async def accounts_who(
-    session: AsyncSession,
-    viewer_id: int | None,
-    cursor: ColumnElement[int] | InstrumentedAttribute[int],
-    account_column: ColumnElement[int] | InstrumentedAttribute[int],
-    condition: ColumnElement[bool],
-    page: Page,
-) -> list[tuple[int, Account]]:
-    """Accounts that favourited or boosted a status, paginated by the row id."""
-    query = (
-        select(cursor, Account)
-        .join(Account, Account.id == account_column)
-        .where(condition, Account.suspended_at.is_(None))
-    )
-    if viewer_id is not None:
-        query = query.where(~access.blocked_between(viewer_id, Account.id))
-    rows = [(row[0], row[1]) for row in (await session.execute(page.apply(query, cursor))).all()]
-    return page.newest_first(rows)
-
-
 # Aliases made once, at import (a fresh one rebuilds its columns per statement); sharing
 # them is safe for the reason statuses/access.py gives: each belongs to one function.
 _BOOSTERS_BOOSTS = aliased(Status)
+WHO_FAVOURITED, WHO_BOOSTED = "favourited", "boosted"
 
 
-async def boosters(
-    session: AsyncSession, viewer_id: int | None, status_id: int, page: Page
+async def accounts_who(
+    session: AsyncSession, acted: str, viewer_id: int | None, status_id: int, page: Page
 ) -> list[tuple[int, Account]]:
-    """Accounts that boosted a status, paginated by the boost's id. A boost is a status of
-    its own: one the viewer may not read (a followers-only boost, seen by a non-follower)
-    must not be revealed here either."""
-    condition = and_(
-        _BOOSTERS_BOOSTS.reblog_of_id == status_id, access.readable_by(viewer_id, _BOOSTERS_BOOSTS)
+    """(row id, account) of the accounts that favourited (`WHO_FAVOURITED`) or boosted
+    (`WHO_BOOSTED`) a status, paginated by the favourite's or the boost's id."""
+    statement = _accounts_who(acted, viewer_id is not None, page.ascending)
+    values = {**access.viewer_values(viewer_id), **page.bound, "status_id": status_id}
+    rows = [(row[0], row[1]) for row in (await session.execute(statement, values)).all()]
+    return page.newest_first(rows)
+
+
+@functools.cache
+def _accounts_who(acted: str, signed_in: bool, ascending: bool) -> Select[int, Account]:
+    """Built once per act, viewer kind and direction, the status and the cursor bound. A
+    boost is a status of its own: one the viewer may not read (a followers-only boost, seen
+    by a non-follower) must not be revealed here either."""
+    status_id = bindparam("status_id", type_=IdType)
+    viewer = access.VIEWER if signed_in else None
+    cursor: Any
+    if acted == WHO_FAVOURITED:
+        cursor, account_column = Favourite.id, Favourite.account_id
+        condition = Favourite.status_id == status_id
+    else:
+        boost = _BOOSTERS_BOOSTS
+        cursor, account_column = boost.id, boost.account_id
+        condition = and_(boost.reblog_of_id == status_id, access.readable_by(viewer, boost))
+    query = (
+        select(cursor, Account)
+        .join(Account, Account.id == account_column)
+        .where(
+            condition,
+            Account.suspended_at.is_(None),
+            cursor < bindparam("below", type_=IdType),
+            cursor > bindparam("above", type_=IdType),
+        )
     )
-    return await accounts_who(
-        session, viewer_id, _BOOSTERS_BOOSTS.id, _BOOSTERS_BOOSTS.account_id, condition, page
-    )
+    if viewer is not None:
+        query = query.where(~access.blocked_between(viewer, Account.id))
+    order = cursor.asc() if ascending else cursor.desc()
+    return query.order_by(order).limit(bindparam("limit", type_=Integer))
 
 
 async def drop_interactions_by(session: AsyncSession, account_id: int, limit: int) -> int:

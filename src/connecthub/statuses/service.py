@@ -830,19 +830,17 @@ async def favouriters(
 ) -> list[tuple[int, Account]]:
     """A page of (favourite id, account) of who favourited `status`."""
     return await repository.accounts_who(
-        uow.session,
-        viewer_id,
-        Favourite.id,
-        Favourite.account_id,
-        Favourite.status_id == status.id,
-        page,
+        uow.session, repository.WHO_FAVOURITED, viewer_id, status.id, page
     )
 
 
 async def boosters(
     uow: UnitOfWork, viewer_id: int | None, status: Status, page: Page
 ) -> list[tuple[int, Account]]:
-    return await repository.boosters(uow.session, viewer_id, status.id, page)
+    """A page of (boost id, account) of who boosted `status` (boosts the viewer may read)."""
+    return await repository.accounts_who(
+        uow.session, repository.WHO_BOOSTED, viewer_id, status.id, page
+    )
 
 
 async def marked_statuses(
