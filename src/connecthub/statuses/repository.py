@@ -341,6 +341,12 @@ CONTEXT_LIMIT = 1024
 ANCESTORS_LIMIT = 40
 
 
+# The context's statements, built once (a thread is opened far more often than posted to).
+_PARENT = select(Status.id, Status.in_reply_to_id).where(
+    Status.id == bindparam("status_id", type_=IdType)
+)
+
+
 async def ancestors(session: AsyncSession, viewer_id: int | None, status: Status) -> list[Status]:
     """Walk up the reply chain (one query per level, bounded), keeping what the viewer may
     read; oldest first."""
@@ -349,11 +355,7 @@ async def ancestors(session: AsyncSession, viewer_id: int | None, status: Status
     seen = {status.id}
     while parent_id is not None and parent_id not in seen and len(chain) < ANCESTORS_LIMIT:
         seen.add(parent_id)
-        row = (
-            await session.execute(
-                select(Status.id, Status.in_reply_to_id).where(Status.id == parent_id)
-            )
-        ).first()
+        row = (await session.execute(_PARENT, {"status_id": parent_id})).first()
         if row is None:
             break
         chain.append(row[0])
@@ -368,18 +370,12 @@ async def descendants(session: AsyncSession, viewer_id: int | None, status: Stat
     is hidden from the viewer hides its own subtree too."""
     if status.conversation_id is None:
         return []
-    query = (
-        select(Status)
-        .where(
-            Status.conversation_id == status.conversation_id,
-            Status.id > status.id,
-            Status.reblog_of_id.is_(None),
-            access.READABLE_OWN[viewer_id is not None],
-        )
-        .order_by(Status.id)
-        .limit(CONTEXT_LIMIT)
-    )
-    rows = list((await session.scalars(query, access.viewer_values(viewer_id))).all())
+    values = {
+        **access.viewer_values(viewer_id),
+        "conversation_id": status.conversation_id,
+        "status_id": status.id,
+    }
+    rows = list((await session.scalars(_DESCENDANTS[viewer_id is not None], values)).all())
     children: dict[int, list[Status]] = {}
     for row in rows:
         if row.in_reply_to_id is not None:
@@ -391,6 +387,20 @@ async def descendants(session: AsyncSession, viewer_id: int | None, status: Stat
         ordered.append(current)
         stack.extend(reversed(children.get(current.id, [])))
     return ordered
+
+
+_DESCENDANTS = {
+    signed_in: select(Status)
+    .where(
+        Status.conversation_id == bindparam("conversation_id", type_=IdType),
+        Status.id > bindparam("status_id", type_=IdType),
+        Status.reblog_of_id.is_(None),
+        readable,
+    )
+    .order_by(Status.id)
+    .limit(CONTEXT_LIMIT)
+    for signed_in, readable in access.READABLE_OWN.items()
+}
 
 
 # Lists -----------------------------------------------------------------------------------
