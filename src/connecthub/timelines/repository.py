@@ -776,23 +776,27 @@ async def drop_from_lists(session: AsyncSession, owner_id: int, member_id: int) 
     )
 
 
-def _reply_allowed(lst: List) -> ColumnElement[bool]:
+_LIST = bindparam("list_id", type_=IdType)
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+
+
+def _reply_allowed(replies_policy: str) -> ColumnElement[bool]:
     """Mastodon's `replies_policy`: a self-reply or a reply to the owner always shows;
     otherwise `followed` shows replies to accounts the owner follows, `list` replies to list
     members, `none` no other replies."""
     always = or_(
         Status.in_reply_to_id.is_(None),
         Status.in_reply_to_account_id == Status.account_id,
-        Status.in_reply_to_account_id == lst.account_id,
+        Status.in_reply_to_account_id == VIEWER,
     )
-    if lst.replies_policy == "followed":
+    if replies_policy == "followed":
         extra: ColumnElement[bool] = exists().where(
-            Follow.account_id == lst.account_id,
+            Follow.account_id == VIEWER,
             Follow.target_account_id == Status.in_reply_to_account_id,
         )
-    elif lst.replies_policy == "list":
+    elif replies_policy == "list":
         extra = exists().where(
-            ListAccount.list_id == lst.id,
+            ListAccount.list_id == _LIST,
             ListAccount.account_id == Status.in_reply_to_account_id,
         )
     else:
@@ -800,19 +804,34 @@ def _reply_allowed(lst: List) -> ColumnElement[bool]:
     return or_(always, extra)
 
 
+@functools.cache
+def _list_page(replies_policy: str, ascending: bool) -> Select[Status]:
+    """A page of a list, built once per replies policy and direction: the list, its owner
+    (the viewer) and the cursor bound."""
+    members = select(ListAccount.account_id).where(ListAccount.list_id == _LIST)
+    return (
+        select(Status)
+        .where(
+            Status.account_id.in_(members),
+            Status.visibility != Visibility.DIRECT,
+            _reply_allowed(replies_policy),
+            readable_with_boosted(VIEWER),
+            not_muted_by(VIEWER, Status.account_id, _NOW),
+            _boosted_author_not_muted(VIEWER, _NOW),
+            Status.id < bindparam("below", type_=IdType),
+            Status.id > bindparam("above", type_=IdType),
+        )
+        .order_by(Status.id.asc() if ascending else Status.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
 async def list_timeline(session: AsyncSession, lst: List, page: Page) -> list[Status]:
     """Posts and boosts by the list's members, as home would filter them for its owner."""
-    viewer_id = lst.account_id
-    members = select(ListAccount.account_id).where(ListAccount.list_id == lst.id)
-    query = select(Status).where(
-        Status.account_id.in_(members),
-        Status.visibility != Visibility.DIRECT,
-        _reply_allowed(lst),
-        readable_with_boosted(viewer_id),
-        not_muted_by(viewer_id, Status.account_id),
-        _boosted_author_not_muted(viewer_id),
-    )
-    return await _page(session, query, page)
+    statement = _list_page(lst.replies_policy, page.ascending)
+    values = {"list_id": lst.id, "viewer_id": lst.account_id, "now": utcnow(), **page.bound}
+    rows = list((await session.scalars(statement, values)).all())
+    return page.newest_first(rows)
 
 
 # Markers
