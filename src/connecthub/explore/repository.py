@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    DateTime,
     Integer,
     Select,
     and_,
@@ -220,7 +221,14 @@ def _listable() -> Any:
     )
 
 
-def _not_excluded_by(viewer_id: int, now: datetime) -> Any:
+# What the directory's and the suggestions' statements, built once, are executed with.
+_VIEWER = access.VIEWER
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+_OFFSET = bindparam("offset", type_=Integer)
+_LIMIT = bindparam("limit", type_=Integer)
+
+
+def _not_excluded_by(viewer_id: Any, now: Any) -> Any:
     """Not blocked either way, and not muted by the viewer (Mastodon's exclusions)."""
     muted = exists().where(
         Mute.account_id == viewer_id,
@@ -228,6 +236,18 @@ def _not_excluded_by(viewer_id: int, now: datetime) -> Any:
         or_(Mute.expires_at.is_(None), Mute.expires_at > now),
     )
     return and_(~access.blocked_between(viewer_id, Account.id), ~muted)
+
+
+@functools.cache
+def _directory(signed_in: bool, order: str) -> Select[Account]:
+    query = select(Account).where(_listable())
+    if signed_in:
+        query = query.where(_not_excluded_by(_VIEWER, _NOW))
+    if order == "new":
+        query = query.order_by(Account.id.desc())
+    else:  # active: the most recent post first, accounts that never posted last
+        query = query.order_by(Account.last_status_at.desc().nulls_last(), Account.id.desc())
+    return query.offset(_OFFSET).limit(_LIMIT)
 
 
 async def directory(
@@ -239,36 +259,58 @@ async def directory(
     limit: int,
     now: datetime,
 ) -> list[Account]:
-    query = select(Account).where(_listable())
-    if viewer_id is not None:
-        query = query.where(_not_excluded_by(viewer_id, now))
-    if order == "new":
-        query = query.order_by(Account.id.desc())
-    else:  # active: the most recent post first, accounts that never posted last
-        query = query.order_by(Account.last_status_at.desc().nulls_last(), Account.id.desc())
-    return list(await session.scalars(query.offset(offset).limit(limit)))
+    statement = _directory(viewer_id is not None, "new" if order == "new" else "active")
+    values = {"viewer_id": viewer_id, "now": now, "offset": offset, "limit": limit}
+    return list(await session.scalars(statement, values))
 
 
-def _candidate(viewer_id: int, now: datetime) -> Any:
+def _candidate() -> Any:
     """An account the viewer may be suggested: listable, not themself, not followed or
     requested already, not excluded, not dismissed."""
     return and_(
         _listable(),
-        Account.id != viewer_id,
-        ~exists().where(Follow.account_id == viewer_id, Follow.target_account_id == Account.id),
+        Account.id != _VIEWER,
+        ~exists().where(Follow.account_id == _VIEWER, Follow.target_account_id == Account.id),
         ~exists().where(
-            FollowRequest.account_id == viewer_id, FollowRequest.target_account_id == Account.id
+            FollowRequest.account_id == _VIEWER, FollowRequest.target_account_id == Account.id
         ),
         ~exists().where(
-            SuggestionDismissal.account_id == viewer_id,
+            SuggestionDismissal.account_id == _VIEWER,
             SuggestionDismissal.target_account_id == Account.id,
         ),
-        _not_excluded_by(viewer_id, now),
+        _not_excluded_by(_VIEWER, _NOW),
     )
 
 
 _FRIENDS_MINE = aliased(Follow)
 _FRIENDS_THEIRS = aliased(Follow)
+_WEIGHT = func.count().label("weight")
+# Built once: the viewer, the moment and the limit bound.
+_FRIENDS_OF_FRIENDS = (
+    select(Account, _WEIGHT)
+    .join(_FRIENDS_THEIRS, _FRIENDS_THEIRS.target_account_id == Account.id)
+    .join(
+        _FRIENDS_MINE,
+        and_(
+            _FRIENDS_MINE.target_account_id == _FRIENDS_THEIRS.account_id,
+            _FRIENDS_MINE.account_id == _VIEWER,
+        ),
+    )
+    .where(_candidate())
+    .group_by(Account.id)
+    .order_by(_WEIGHT.desc(), Account.followers_count.desc(), Account.id.desc())
+    .limit(_LIMIT)
+)
+_MOST_FOLLOWED = (
+    select(Account)
+    .where(
+        _candidate(),
+        Account.last_status_at >= bindparam("active_since", type_=DateTime(timezone=True)),
+        Account.followers_count > 0,
+    )
+    .order_by(Account.followers_count.desc(), Account.id.desc())
+    .limit(_LIMIT)
+)
 
 
 async def friends_of_friends(
@@ -276,40 +318,17 @@ async def friends_of_friends(
 ) -> list[tuple[Account, int]]:
     """Accounts followed by the accounts the viewer follows, with how many of those follow
     each (the weight), most first."""
-    weight = func.count().label("weight")
-    query = (
-        select(Account, weight)
-        .join(_FRIENDS_THEIRS, _FRIENDS_THEIRS.target_account_id == Account.id)
-        .join(
-            _FRIENDS_MINE,
-            and_(
-                _FRIENDS_MINE.target_account_id == _FRIENDS_THEIRS.account_id,
-                _FRIENDS_MINE.account_id == viewer_id,
-            ),
-        )
-        .where(_candidate(viewer_id, now))
-        .group_by(Account.id)
-        .order_by(weight.desc(), Account.followers_count.desc(), Account.id.desc())
-        .limit(limit)
-    )
-    return [(account, int(count)) for account, count in (await session.execute(query)).all()]
+    values = {"viewer_id": viewer_id, "now": now, "limit": limit}
+    rows = (await session.execute(_FRIENDS_OF_FRIENDS, values)).all()
+    return [(account, int(count)) for account, count in rows]
 
 
 async def most_followed(
     session: AsyncSession, viewer_id: int, now: datetime, active_since: datetime, limit: int
 ) -> list[Account]:
     """The most followed candidates among accounts that posted since `active_since`."""
-    query = (
-        select(Account)
-        .where(
-            _candidate(viewer_id, now),
-            Account.last_status_at >= active_since,
-            Account.followers_count > 0,
-        )
-        .order_by(Account.followers_count.desc(), Account.id.desc())
-        .limit(limit)
-    )
-    return list(await session.scalars(query))
+    values = {"viewer_id": viewer_id, "now": now, "active_since": active_since, "limit": limit}
+    return list(await session.scalars(_MOST_FOLLOWED, values))
 
 
 async def dismiss(session: AsyncSession, viewer_id: int, account_id: int) -> None:
@@ -437,11 +456,15 @@ async def candidate_vectors(
     session: AsyncSession, viewer_id: int, now: datetime, limit: int
 ) -> list[tuple[Account, bytes]]:
     """Candidates (as for every suggestion) that have a vector, most recently active first."""
-    query = (
-        select(Account, AccountVector.vector)
-        .join(AccountVector, AccountVector.account_id == Account.id)
-        .where(_candidate(viewer_id, now), AccountVector.statuses > 0)
-        .order_by(Account.last_status_at.desc().nulls_last(), Account.id.desc())
-        .limit(limit)
-    )
-    return [(account, vector) for account, vector in (await session.execute(query)).all()]
+    values = {"viewer_id": viewer_id, "now": now, "limit": limit}
+    rows = (await session.execute(_CANDIDATE_VECTORS, values)).all()
+    return [(account, vector) for account, vector in rows]
+
+
+_CANDIDATE_VECTORS = (
+    select(Account, AccountVector.vector)
+    .join(AccountVector, AccountVector.account_id == Account.id)
+    .where(_candidate(), AccountVector.statuses > 0)
+    .order_by(Account.last_status_at.desc().nulls_last(), Account.id.desc())
+    .limit(_LIMIT)
+)
