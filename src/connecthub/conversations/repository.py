@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Integer, Select, and_, bindparam, delete, or_, select
+from sqlalchemy import Select, and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
 from connecthub.conversations.models import AccountConversation, Conversation
-from connecthub.core.pagination import Page
+from connecthub.core.pagination import Page, bounded
 from connecthub.ids import new_id
 from connecthub.infra.db import IdType, dialect_of, in_id_list, insert_once
 from connecthub.relationships.models import Block
@@ -119,18 +119,12 @@ def _page_statement(ascending: bool) -> Select[AccountConversation, Status]:
     """Built once per direction (THE visibility rule's tree and its cache key cost more than
     the query), the viewer and the cursor (the last status' id) bound."""
     cursor = AccountConversation.last_status_id
-    return (
+    statement = (
         select(AccountConversation, Status)
         .join(Status, Status.id == cursor)
-        .where(
-            AccountConversation.account_id == VIEWER,
-            readable_by(VIEWER, Status),
-            cursor < bindparam("below", type_=IdType),
-            cursor > bindparam("above", type_=IdType),
-        )
-        .order_by(cursor.asc() if ascending else cursor.desc())
-        .limit(bindparam("limit", type_=Integer))
+        .where(AccountConversation.account_id == VIEWER, readable_by(VIEWER, Status))
     )
+    return bounded(statement, cursor, ascending=ascending)
 
 
 async def own(

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     and_,
     bindparam,
@@ -29,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.accounts.models import Account
 from connecthub.clock import utcnow
-from connecthub.core.pagination import Page
+from connecthub.core.pagination import Page, bounded
 from connecthub.ids import new_id
 from connecthub.infra import entity_cache
 from connecthub.infra.db import IdType, insert_once
@@ -210,19 +209,12 @@ def _accounts_page(
 ) -> Select[int, Account]:
     """Built once per edge (the model's class attributes, the same objects every call) and
     direction, the owner and the page's cursor bound."""
-    order = model.id.asc() if ascending else model.id.desc()
-    return (
+    statement = (
         select(model.id, Account)
         .join(Account, Account.id == listed_column)
-        .where(
-            owner_column == bindparam("owner", type_=IdType),
-            Account.suspended_at.is_(None),
-            model.id < bindparam("below", type_=IdType),
-            model.id > bindparam("above", type_=IdType),
-        )
-        .order_by(order)
-        .limit(bindparam("limit", type_=Integer))
+        .where(owner_column == bindparam("owner", type_=IdType), Account.suspended_at.is_(None))
     )
+    return bounded(statement, model.id, ascending=ascending)
 
 
 async def familiar_followers(

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     and_,
     bindparam,
@@ -30,7 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from connecthub.accounts.models import Account, User
 from connecthub.clock import utcnow
-from connecthub.core.pagination import Page
+from connecthub.core.pagination import Page, bounded
 from connecthub.ids import id_for_time, new_id
 from connecthub.infra import entity_cache
 from connecthub.infra.compiled import CompiledRead
@@ -451,12 +450,7 @@ def _account_statuses_statement(
     """A page of an account's statuses, built once per shape of the request (building the
     visibility rule's tree and its cache key cost more CPU than running it)."""
     account = bindparam("account_id", type_=IdType)
-    query = select(Status).where(
-        Status.account_id == account,
-        access.READABLE[signed_in],
-        Status.id < bindparam("below", type_=IdType),
-        Status.id > bindparam("above", type_=IdType),
-    )
+    query = select(Status).where(Status.account_id == account, access.READABLE[signed_in])
     if pinned:
         query = query.join(
             StatusPin, (StatusPin.status_id == Status.id) & (StatusPin.account_id == account)
@@ -473,8 +467,7 @@ def _account_statuses_statement(
         query = query.join(StatusTag, StatusTag.status_id == Status.id).join(
             Tag, (Tag.id == StatusTag.tag_id) & (Tag.name_key == bindparam("tag"))
         )
-    order = Status.id.asc() if ascending else Status.id.desc()
-    return query.order_by(order).limit(bindparam("limit"))
+    return bounded(query, Status.id, ascending=ascending)
 
 
 async def marked_statuses(
@@ -492,19 +485,12 @@ def _marked_statement(
     model: type[Bookmark] | type[Favourite], ascending: bool
 ) -> Select[int, Status]:
     """Built once per kind of mark and direction, the cursor (the mark's id) bound."""
-    order = model.id.asc() if ascending else model.id.desc()
-    return (
+    statement = (
         select(model.id, Status)
         .join(Status, Status.id == model.status_id)
-        .where(
-            model.account_id == access.VIEWER,
-            access.READABLE[True],
-            model.id < bindparam("below", type_=IdType),
-            model.id > bindparam("above", type_=IdType),
-        )
-        .order_by(order)
-        .limit(bindparam("limit", type_=Integer))
+        .where(model.account_id == access.VIEWER, access.READABLE[True])
     )
+    return bounded(statement, model.id, ascending=ascending)
 
 
 # Aliases made once, at import (a fresh one rebuilds its columns per statement); sharing
@@ -542,17 +528,11 @@ def _accounts_who(acted: str, signed_in: bool, ascending: bool) -> Select[int, A
     query = (
         select(cursor, Account)
         .join(Account, Account.id == account_column)
-        .where(
-            condition,
-            Account.suspended_at.is_(None),
-            cursor < bindparam("below", type_=IdType),
-            cursor > bindparam("above", type_=IdType),
-        )
+        .where(condition, Account.suspended_at.is_(None))
     )
     if viewer is not None:
         query = query.where(~access.blocked_between(viewer, Account.id))
-    order = cursor.asc() if ascending else cursor.desc()
-    return query.order_by(order).limit(bindparam("limit", type_=Integer))
+    return bounded(query, cursor, ascending=ascending)
 
 
 async def drop_interactions_by(session: AsyncSession, account_id: int, limit: int) -> int:

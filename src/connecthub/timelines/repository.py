@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 
 from connecthub.accounts.models import Account
 from connecthub.clock import epoch_ms, utcnow
-from connecthub.core.pagination import NO_ID_ABOVE, Page
+from connecthub.core.pagination import NO_ID_ABOVE, Page, bounded
 from connecthub.ids import id_for_time, id_to_ms
 from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType, dialect_of, id_list_rows, in_id_list
@@ -630,17 +630,8 @@ def _public_page(signed_in: bool, only_media: bool, ascending: bool) -> Select[A
     columns: list[Any] = [*REF_COLUMNS]
     if signed_in:
         columns += flag_columns(VIEWER, Status.id)
-    order = Status.id.asc() if ascending else Status.id.desc()
-    return (
-        select(*columns)
-        .where(
-            *_public_filters(signed_in, only_media),
-            Status.id < bindparam("below", type_=IdType),
-            Status.id > bindparam("above", type_=IdType),
-        )
-        .order_by(order)
-        .limit(bindparam("limit", type_=Integer))
-    )
+    statement = select(*columns).where(*_public_filters(signed_in, only_media))
+    return bounded(statement, Status.id, ascending=ascending)
 
 
 async def public(
@@ -809,21 +800,15 @@ def _list_page(replies_policy: str, ascending: bool) -> Select[Status]:
     """A page of a list, built once per replies policy and direction: the list, its owner
     (the viewer) and the cursor bound."""
     members = select(ListAccount.account_id).where(ListAccount.list_id == _LIST)
-    return (
-        select(Status)
-        .where(
-            Status.account_id.in_(members),
-            Status.visibility != Visibility.DIRECT,
-            _reply_allowed(replies_policy),
-            readable_with_boosted(VIEWER),
-            not_muted_by(VIEWER, Status.account_id, _NOW),
-            _boosted_author_not_muted(VIEWER, _NOW),
-            Status.id < bindparam("below", type_=IdType),
-            Status.id > bindparam("above", type_=IdType),
-        )
-        .order_by(Status.id.asc() if ascending else Status.id.desc())
-        .limit(bindparam("limit", type_=Integer))
+    statement = select(Status).where(
+        Status.account_id.in_(members),
+        Status.visibility != Visibility.DIRECT,
+        _reply_allowed(replies_policy),
+        readable_with_boosted(VIEWER),
+        not_muted_by(VIEWER, Status.account_id, _NOW),
+        _boosted_author_not_muted(VIEWER, _NOW),
     )
+    return bounded(statement, Status.id, ascending=ascending)
 
 
 async def list_timeline(session: AsyncSession, lst: List, page: Page) -> list[Status]:
