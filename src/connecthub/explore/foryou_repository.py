@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     Integer,
     Select,
     and_,
@@ -77,7 +76,7 @@ def _post(row: Any) -> Post:
 
 # What a page's statements are executed with.
 _VIEWER = access.VIEWER
-_NOW = bindparam("now", type_=DateTime(timezone=True))
+_NOW = access.NOW
 _SINCE = bindparam("since_id", type_=IdType)
 _LIMIT = bindparam("limit", type_=Integer)
 

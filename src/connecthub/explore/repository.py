@@ -223,7 +223,7 @@ def _listable() -> Any:
 
 # What the directory's and the suggestions' statements, built once, are executed with.
 _VIEWER = access.VIEWER
-_NOW = bindparam("now", type_=DateTime(timezone=True))
+_NOW = access.NOW
 _OFFSET = bindparam("offset", type_=Integer)
 _LIMIT = bindparam("limit", type_=Integer)
 

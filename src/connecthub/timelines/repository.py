@@ -36,6 +36,7 @@ from connecthub.infra.compiled import CompiledRead
 from connecthub.infra.db import IdType, dialect_of, id_list_rows, in_id_list
 from connecthub.relationships.models import Block, Follow, Mute
 from connecthub.statuses.access import (
+    NOW,
     READABLE,
     VIEWER,
     Moment,
@@ -768,7 +769,6 @@ async def drop_from_lists(session: AsyncSession, owner_id: int, member_id: int) 
 
 
 _LIST = bindparam("list_id", type_=IdType)
-_NOW = bindparam("now", type_=DateTime(timezone=True))
 
 
 def _reply_allowed(replies_policy: str) -> ColumnElement[bool]:
@@ -805,8 +805,8 @@ def _list_page(replies_policy: str, ascending: bool) -> Select[Status]:
         Status.visibility != Visibility.DIRECT,
         _reply_allowed(replies_policy),
         readable_with_boosted(VIEWER),
-        not_muted_by(VIEWER, Status.account_id, _NOW),
-        _boosted_author_not_muted(VIEWER, _NOW),
+        not_muted_by(VIEWER, Status.account_id, NOW),
+        _boosted_author_not_muted(VIEWER, NOW),
     )
     return bounded(statement, Status.id, ascending=ascending)
 
