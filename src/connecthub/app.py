@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import structlog
@@ -29,7 +29,7 @@ from connecthub.http.client_ip import ClientIpResolver
 from connecthub.http.edge import EdgeMiddleware
 from connecthub.http.entity_route import document_entities
 from connecthub.http.errors import install_error_handlers
-from connecthub.http.fast_routes import FastRoutes, first_match, plans_by_route
+from connecthub.http.fast_routes import FastRoutes, first_match, flattened, plans_by_route
 from connecthub.http.ip_gate import IpGate
 from connecthub.http.route_index import install_route_index
 from connecthub.http.trailing_slash import install_trailing_slash_redirect
@@ -78,10 +78,13 @@ class _ConnectHubApp(FastAPI):
             await Starlette.__call__(self, scope, receive, send)
 
     def openapi(self) -> dict[str, Any]:
-        kept = self.openapi_schema
+        if self.openapi_schema is None:
+            self.openapi_schema = _shared_document(self, self._make_openapi)
+        return self.openapi_schema
+
+    def _make_openapi(self) -> dict[str, Any]:
         document = super().openapi()
-        if document is not kept:  # made now: the entity types go in (http/entity_route.py)
-            document_entities(document, self.routes)
+        document_entities(document, self.routes)  # the entity types (http/entity_route.py)
         return document
 
     def build_middleware_stack(self) -> ASGIApp:
@@ -93,6 +96,21 @@ class _ConnectHubApp(FastAPI):
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
         return WebSocketShortcut(app, self.state.client_ips, self.state.ip_gate)
+
+
+# Documents already made in this process, by what they are made of: the routers are
+# module-level, so every app of a process (the tests make one per test) lists the same route
+# objects, and making the document took ~0.4 s of CPU. The routes are kept with it, so no
+# route's id() is reused while its entry stands.
+_DOCUMENTS: dict[tuple[Any, ...], tuple[list[Any], dict[str, Any]]] = {}
+
+
+def _shared_document(app: FastAPI, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    listed = [r for r in flattened(app.routes) if getattr(r, "include_in_schema", False)]
+    key = (app.title, app.version, app.description, *(id(route) for route in listed))
+    if key not in _DOCUMENTS:
+        _DOCUMENTS[key] = (listed, make())
+    return _DOCUMENTS[key][1]
 
 
 # CPython's default (700, 10, 10) runs a full collection whenever the long-lived heap has

@@ -260,7 +260,7 @@ def plans_by_route(app: FastAPI) -> dict[int, Plan]:
     """A plan for every route of `app` that can be planned, by the route's `id()` (routes
     are not hashable): the route index serves them."""
     plans: dict[int, Plan] = {}
-    for route in _flattened(app.routes):
+    for route in flattened(app.routes):
         plan = _planned(route) if isinstance(route, APIRoute) else None
         if plan is not None:
             plans[id(route)] = plan
@@ -276,13 +276,13 @@ def _planned(route: APIRoute) -> Plan | None:
     return _PLANNED[key]
 
 
-def _flattened(routes: Iterable[BaseRoute]) -> Iterable[BaseRoute]:
+def flattened(routes: Iterable[BaseRoute]) -> Iterable[BaseRoute]:
     """The app's routes in routing order, included routers opened up (FastAPI keeps an
     included router whole and routes into it)."""
     for route in routes:
         inner = getattr(route, "original_router", None)
         if inner is not None:
-            yield from _flattened(inner.routes)
+            yield from flattened(inner.routes)
         else:
             yield route
 
@@ -290,7 +290,7 @@ def _flattened(routes: Iterable[BaseRoute]) -> Iterable[BaseRoute]:
 def first_match(routes: Iterable[BaseRoute], method: str, path: str) -> APIRoute | None:
     """The route FastAPI would pick for `method path`: the first whose pattern matches with
     that method; None when that is not a plain APIRoute (a mount, a prefixed route …)."""
-    for route in _flattened(routes):
+    for route in flattened(routes):
         pattern = getattr(route, "path_regex", None)
         if pattern is None or not pattern.match(path):
             continue

@@ -342,6 +342,41 @@ class _OneCallConnection(aiosqlite.Connection):
             await super().rollback()
 
 
+class _WriterConnection(_OneCallConnection):
+    """A writer: taking the write lock (`BEGIN IMMEDIATE`) and `COMMIT` on its thread, the
+    statements between them on the event loop's thread.
+
+    Taking the lock may wait for another process's writer (the busy timeout) and a commit
+    waits for the disk (`synchronous=FULL`): the loop must not. Between them a statement
+    waits on no lock (WAL mode, the lock held), and its hop to the thread and back cost
+    more CPU than most statements (~50 µs inline against ~210 µs through the thread for a
+    one-row read; docs/benchmarks.md). The calls stay one at a time, as SQLAlchemy awaits
+    each before the next, so the loop's thread and the connection's never use the sqlite3
+    connection at once (made with `check_same_thread=False`)."""
+
+    holds_write_lock = False
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.holds_write_lock and self._connection is not None:
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)
+
+    async def commit(self) -> None:
+        self.holds_write_lock = False
+        await super().commit()
+
+    async def rollback(self) -> None:
+        # No disk wait: on the loop when the transaction is ours.
+        try:
+            await super().rollback()
+        finally:
+            self.holds_write_lock = False
+
+    async def close(self) -> None:
+        self.holds_write_lock = False
+        await super().close()
+
+
 class _InlineConnection(_OneCallConnection):
     """An aiosqlite connection without its thread: every sqlite3 call runs on the loop.
     For reads, which in WAL mode never wait for a lock: a home page is ~17 calls, and
@@ -371,10 +406,11 @@ def _sqlite_engine(
     kwargs.update(timeout=busy_timeout, factory=_SqliteConnection)
     connect_sqlite = functools.partial(sqlite3.connect, *args, **kwargs)
 
-    def connector() -> sqlite3.Connection:
+    def connector(*, any_thread: bool = False) -> sqlite3.Connection:
         """A connection set up where it is made (on its own thread for a writer): one hop
-        instead of one per setting (~7 for a writer's first connection)."""
-        connection = connect_sqlite()
+        instead of one per setting (~7 for a writer's first connection). `any_thread`:
+        usable from another thread than its own (`_WriterConnection`)."""
+        connection = connect_sqlite(check_same_thread=not any_thread)
         # Take over transaction control from the driver so we can choose BEGIN IMMEDIATE.
         connection.isolation_level = None
         connection.execute("PRAGMA journal_mode=WAL")
@@ -387,7 +423,11 @@ def _sqlite_engine(
     async def connect() -> aiosqlite.Connection:
         if inline and on_file:
             return await _InlineConnection(connector)
-        connection = _OneCallConnection(connector, iter_chunk_size=64)
+        connection = (
+            _WriterConnection(functools.partial(connector, any_thread=True), iter_chunk_size=64)
+            if immediate and on_file
+            else _OneCallConnection(connector, iter_chunk_size=64)
+        )
         connection._thread.daemon = True  # as SQLAlchemy's own aiosqlite connect sets it
         return await connection
 
@@ -419,6 +459,9 @@ def _sqlite_engine(
             ) from exc
         finally:
             cursor.close()
+        driver = connection.connection.driver_connection
+        if isinstance(driver, _WriterConnection):
+            driver.holds_write_lock = True
 
     return engine
 
