@@ -359,7 +359,8 @@ class _WriterConnection(_OneCallConnection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.holds_write_lock and self._connection is not None:
             return fn(*args, **kwargs)
-        return await super()._execute(fn, *args, **kwargs)
+        on_thread: Callable[..., Awaitable[Any]] = super()._execute  # untyped in aiosqlite
+        return await on_thread(fn, *args, **kwargs)
 
     async def commit(self) -> None:
         self.holds_write_lock = False
