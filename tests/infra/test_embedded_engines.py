@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.infra.cache import MemoryCache
 from connecthub.infra.engines import Engines
@@ -129,24 +131,43 @@ async def test_a_cancelled_writer_leaves_no_write_lock_and_no_write(test_env) ->
 async def test_a_writers_statements_run_on_the_loop_and_its_commit_on_its_thread(
     test_env,
 ) -> None:
-    """Between `BEGIN IMMEDIATE` and `COMMIT` a writer's statements run on the event loop's
-    thread (each hop to the connection's thread and back cost ~160 µs of CPU); taking the
-    lock and committing (which waits for the disk) run on the connection's thread."""
+    """A writer's `BEGIN IMMEDIATE` (when the lock is free) and its statements run on the
+    event loop's thread (each hop to the connection's thread and back cost ~160 µs of
+    CPU); its `COMMIT` (which waits for the disk), and a `BEGIN IMMEDIATE` that must wait
+    behind another writer, run on the connection's thread."""
     if postgres_server_url() is not None:
         pytest.skip("SQLite's writer")
     engines = Engines.from_settings(test_env.settings())
+    path = test_env.database_url.removeprefix("sqlite:///")
+    loop_thread = threading.get_ident()
+    ran: list[tuple[str, bool]] = []  # (statement, on the loop's thread)
+
+    def trace(sql: str) -> None:
+        if sql in ("BEGIN IMMEDIATE", "COMMIT"):
+            ran.append((sql, threading.get_ident() == loop_thread))
+
+    async def driver_of(session: AsyncSession) -> Any:
+        return (await (await session.connection()).get_raw_connection()).driver_connection
+
     try:
         async with engines.db.transaction() as session:
-            raw = await (await session.connection()).get_raw_connection()
-            driver = raw.driver_connection
+            driver = await driver_of(session)
             driver._conn.create_function("thread_id", 0, threading.get_ident)
-            committed_on: list[int] = []
-            driver._conn.set_trace_callback(
-                lambda sql: committed_on.append(threading.get_ident()) if sql == "COMMIT" else None
-            )
-            ran_on = (await session.execute(text("SELECT thread_id()"))).scalar()
-        assert ran_on == threading.get_ident()
-        assert committed_on
-        assert committed_on[0] != threading.get_ident()
+            driver._conn.set_trace_callback(trace)
+        ran.clear()
+        async with engines.db.transaction() as session:
+            assert await driver_of(session) is driver  # the pool's one connection again
+            assert (await session.execute(text("SELECT thread_id()"))).scalar() == loop_thread
+        assert ran == [("BEGIN IMMEDIATE", True), ("COMMIT", False)]
+
+        ran.clear()
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a moment
+        asyncio.get_running_loop().call_later(0.2, holder.execute, "ROLLBACK")
+        async with engines.db.transaction() as session:
+            assert (await session.execute(text("SELECT thread_id()"))).scalar() == loop_thread
+        holder.close()
+        # Tried on the loop (refused at once, not waited for), then waited for on the thread.
+        assert ran == [("BEGIN IMMEDIATE", True), ("BEGIN IMMEDIATE", False), ("COMMIT", False)]
     finally:
         await engines.stop()

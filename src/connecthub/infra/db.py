@@ -343,18 +343,41 @@ class _OneCallConnection(aiosqlite.Connection):
 
 
 class _WriterConnection(_OneCallConnection):
-    """A writer: taking the write lock (`BEGIN IMMEDIATE`) and `COMMIT` on its thread, the
-    statements between them on the event loop's thread.
+    """A writer: its statements on the event loop's thread while it holds the write lock,
+    `COMMIT` and a wait for the lock on its own thread.
 
-    Taking the lock may wait for another process's writer (the busy timeout) and a commit
-    waits for the disk (`synchronous=FULL`): the loop must not. Between them a statement
-    waits on no lock (WAL mode, the lock held), and its hop to the thread and back cost
-    more CPU than most statements (~50 µs inline against ~210 µs through the thread for a
-    one-row read; docs/benchmarks.md). The calls stay one at a time, as SQLAlchemy awaits
-    each before the next, so the loop's thread and the connection's never use the sqlite3
-    connection at once (made with `check_same_thread=False`)."""
+    Taking the lock may wait for another writer (the busy timeout) and a commit waits for
+    the disk (`synchronous=FULL`): the loop must not. So `BEGIN IMMEDIATE` is tried on the
+    loop without waiting, and handed to the thread only when another writer holds the
+    lock. With the lock held a statement waits on no lock (WAL mode), and its hop to the
+    thread and back cost more CPU than most statements (a one-row read: ~45 µs inline,
+    ~210 µs through the thread; docs/benchmarks.md). The calls stay one at a time, as
+    SQLAlchemy awaits each before the next, so the loop's thread and the connection's never
+    use the sqlite3 connection at once (made with `check_same_thread=False`)."""
 
     holds_write_lock = False
+    busy_timeout_ms = 0  # the connection's own (`PRAGMA busy_timeout`)
+
+    def take_lock_at_once(self, begin: str) -> bool:
+        """`begin` on the loop's thread when the write lock is free this moment: the usual
+        case, and a hop less. False, having done nothing, when another writer holds it (or
+        anything else fails): then `begin` goes to the thread, to wait there."""
+        connection = self._connection
+        if connection is None or self.statements_queued != self.statements_run:
+            return False  # a call still runs on the thread (its task was cancelled)
+        try:
+            connection.execute("PRAGMA busy_timeout=0")
+        except sqlite3.Error:
+            return False
+        try:
+            connection.execute(begin)
+        except sqlite3.Error:
+            return False
+        else:
+            self.holds_write_lock = True
+            return True
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.holds_write_lock and self._connection is not None:
@@ -424,11 +447,14 @@ def _sqlite_engine(
     async def connect() -> aiosqlite.Connection:
         if inline and on_file:
             return await _InlineConnection(connector)
-        connection = (
-            _WriterConnection(functools.partial(connector, any_thread=True), iter_chunk_size=64)
-            if immediate and on_file
-            else _OneCallConnection(connector, iter_chunk_size=64)
-        )
+        connection: _OneCallConnection
+        if immediate and on_file:
+            connection = _WriterConnection(
+                functools.partial(connector, any_thread=True), iter_chunk_size=64
+            )
+            connection.busy_timeout_ms = round(busy_timeout * 1000)
+        else:
+            connection = _OneCallConnection(connector, iter_chunk_size=64)
         connection._thread.daemon = True  # as SQLAlchemy's own aiosqlite connect sets it
         return await connection
 
@@ -450,6 +476,9 @@ def _sqlite_engine(
         # 500-600 µs). Statement hooks still see it (the tests' statement counts), and a
         # driver error is raised as SQLAlchemy raises it (a busy writer is a 503).
         connection.dispatch.before_cursor_execute(connection, None, begin, (), None, False)
+        driver = connection.connection.driver_connection
+        if isinstance(driver, _WriterConnection) and driver.take_lock_at_once(begin):
+            return
         driver_error = connection.dialect.loaded_dbapi.Error
         cursor = connection.connection.dbapi_connection.cursor()
         try:
@@ -460,7 +489,6 @@ def _sqlite_engine(
             ) from exc
         finally:
             cursor.close()
-        driver = connection.connection.driver_connection
         if isinstance(driver, _WriterConnection):
             driver.holds_write_lock = True
 
