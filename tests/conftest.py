@@ -27,6 +27,7 @@ from tests.engines import (
     delete_redis_prefix,
     engine_label,
     pooler_settings,
+    postgres_server_url,
     redis_url,
     through_pooler,
 )
@@ -136,8 +137,13 @@ def pytest_report_header() -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def _shared_compiled_statements() -> None:
-    """The apps of this process share their compiled SQL (tests/support/compiled_statements.py)."""
+    """The apps of this process share their compiled SQL (tests/support/compiled_statements.py)
+    and, on PostgreSQL, their connections (tests/support/kept_connections.py)."""
+    from tests.support import kept_connections  # asyncpg: imported where used
+
     compiled_statements.install()
+    if postgres_server_url() is not None:
+        kept_connections.install()
 
 
 @pytest.fixture(scope="session")

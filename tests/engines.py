@@ -508,9 +508,11 @@ def run(coroutine: object) -> object:
 
 
 # Every other backend of the connection's database ends (as DROP DATABASE ... WITH (FORCE)).
+# Spared: the connections the tests' apps keep idle between tests (they hold no lock;
+# tests/support/kept_connections.py).
 END_OTHER_BACKENDS = (
     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> ALL($1::int[])"
 )
 
 
@@ -536,10 +538,13 @@ class _Emptiers:
         self.connections: dict[str, Any] = {}
 
     async def empty(self, dsn: str, reset_sql: str) -> None:
-        done = asyncio.run_coroutine_threadsafe(self._empty(dsn, reset_sql), self.loop)
+        from tests.support.kept_connections import idle_pids
+
+        spared = idle_pids()
+        done = asyncio.run_coroutine_threadsafe(self._empty(dsn, reset_sql, spared), self.loop)
         await asyncio.wrap_future(done)
 
-    async def _empty(self, dsn: str, reset_sql: str) -> None:
+    async def _empty(self, dsn: str, reset_sql: str, spared: list[int]) -> None:
         import asyncpg
 
         for attempt in (1, 2):
@@ -549,7 +554,7 @@ class _Emptiers:
             try:
                 # Connections a test left behind (a killed server's) end first, as DROP
                 # DATABASE ... WITH (FORCE) would end them, so none holds a lock.
-                await connection.execute(END_OTHER_BACKENDS)
+                await connection.execute(END_OTHER_BACKENDS, spared)
                 async with connection.transaction():
                     await connection.execute(reset_sql)
                 return

@@ -29,7 +29,7 @@ async def test_a_reused_database_is_emptied_even_after_a_test_ended_every_connec
                 " RETURNING id"
             )
             # As tests/timelines/test_compiled_read.py does: every other backend ends.
-            await connection.execute(END_OTHER_BACKENDS)
+            await connection.execute(END_OTHER_BACKENDS, [])
             return tag_id
         finally:
             await connection.close()
