@@ -523,9 +523,9 @@ class _Emptiers:
     database on a fresh connection cost 15-21 ms of PostgreSQL's CPU and ~2 ms of the
     worker's, on a held one 1.6-2.4 ms and 0.2-0.4 ms (docs/benchmarks.md, "The PostgreSQL
     pass: each test's database emptied on a held connection"). The connections live on a
-    thread and event loop of their own: each test runs on a loop of its own, and a
-    connection belongs to the loop that opened it. A connection a test ended (tests that
-    terminate every backend of their database) is opened again."""
+    thread and event loop of their own, as a connection belongs to the loop that opened it:
+    the session's teardown closes them from another loop than the tests'. A connection a
+    test ended (tests that terminate every backend of their database) is opened again."""
 
     def __init__(self) -> None:
         import threading
