@@ -351,7 +351,7 @@ class _WriterConnection(_OneCallConnection):
     loop without waiting, and handed to the thread only when another writer holds the
     lock. With the lock held a statement waits on no lock (WAL mode), and its hop to the
     thread and back cost more CPU than most statements (a one-row read: ~45 µs inline,
-    ~210 µs through the thread; docs/benchmarks.md). The calls stay one at a time, as
+    ~210 µs through the thread; ADR 0058). The calls stay one at a time, as
     SQLAlchemy awaits each before the next, so the loop's thread and the connection's never
     use the sqlite3 connection at once (made with `check_same_thread=False`)."""
 
