@@ -224,10 +224,11 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
 
     # Added inner to outer: the last one added sees the request first. Request context,
     # CORS, body limit, rate limits, unhandled errors and the input check are one layer.
+    routes = list(flattened(app.routes))
     routed = {
         path: route
         for path in {*PREBUILT_ROUTES, *AT_ONCE_ROUTES}
-        if (route := first_match(app.routes, "GET", path)) is not None
+        if (route := first_match(routes, "GET", path)) is not None
     }
     prebuilt = {path: (routed[path], source) for path, source in PREBUILT_ROUTES.items()}
     at_once = {path: (routed[path], source) for path, source in AT_ONCE_ROUTES.items()}

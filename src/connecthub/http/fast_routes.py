@@ -288,9 +288,10 @@ def flattened(routes: Iterable[BaseRoute]) -> Iterable[BaseRoute]:
 
 
 def first_match(routes: Iterable[BaseRoute], method: str, path: str) -> APIRoute | None:
-    """The route FastAPI would pick for `method path`: the first whose pattern matches with
-    that method; None when that is not a plain APIRoute (a mount, a prefixed route …)."""
-    for route in flattened(routes):
+    """The route FastAPI would pick for `method path` among `routes` in routing order
+    (`flattened`): the first whose pattern matches with that method; None when that is not
+    a plain APIRoute (a mount, a prefixed route …)."""
+    for route in routes:
         pattern = getattr(route, "path_regex", None)
         if pattern is None or not pattern.match(path):
             continue
@@ -308,8 +309,9 @@ class FastRoutes:
         self.app = app
         self.fastapi_app = fastapi_app
         self.plans: dict[tuple[str, str], Plan] = {}
+        routes = list(flattened(fastapi_app.routes))
         for method, path in hot:
-            route = first_match(fastapi_app.routes, method, path)
+            route = first_match(routes, method, path)
             plan = _planned(route) if route is not None else None
             if plan is not None:
                 self.plans[(method, path)] = plan
