@@ -39,6 +39,18 @@ class KeptConnection(asyncpg.Connection):  # type: ignore[misc]
 
     keeper_key = ""
 
+    async def set_type_codec(
+        self, typename: str, *, schema: str = "public", format: str = "text", **codec: Any
+    ) -> None:
+        """Once per connection: every engine of the tests sets the same JSON codecs on each
+        connection it gets (SQLAlchemy's `on_connect`), each time a catalog query and a
+        dropped statement cache."""
+        done: set[tuple[str, str, str]] = self.__dict__.setdefault("codecs_set", set())
+        if (typename, schema, format) in done:
+            return
+        await super().set_type_codec(typename, schema=schema, format=format, **codec)
+        done.add((typename, schema, format))
+
     async def close(self, *, timeout: float | None = None) -> None:
         idle = _idle.setdefault(self.keeper_key, [])
         if (
