@@ -237,10 +237,12 @@ export function App() {
         markSignedIn(true);
         if (location.pathname === "/login") history.replaceState(null, "", "/");
         setSession(loaded);
-      } catch {
-        // Offline with a kept session: show what is cached, with the last known session.
+      } catch (error) {
+        // The token refused signs out. Anything else (offline, the server busy or failing
+        // for a moment) shows what is cached, with the last known session: a 503 while a
+        // screen loaded once signed a person out (a browser test caught it).
         const kept = await store.get<Session>("session");
-        if (kept && !navigator.onLine) setSession(kept);
+        if (kept && !state.signInRefused(error)) setSession(kept);
         else {
           await auth.logout(null);
           signedOut();
