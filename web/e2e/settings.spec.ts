@@ -19,9 +19,9 @@ async function post(page: Page, text: string): Promise<void> {
 async function tour(page: Page, lang: "en" | "id", screens: [string, string][]): Promise<void> {
   for (const [name, path] of screens) {
     await page.goto(path);
-    // Still signed in: the welcome screen has a `main h1` too, but not the app's menu.
-    await expect(page.locator("main.welcome")).toHaveCount(0);
     await expect(page.locator("main h1").first()).toBeVisible();
+    // Still signed in: the welcome screen has a `main h1` too.
+    await expect(page.locator("main.welcome")).toHaveCount(0);
     await expect(page.locator("main")).not.toContainText(lang === "en" ? "Memuat" : "Loading…");
     await page.waitForLoadState("networkidle");
     await shoot(page, `${name}-${lang}`);
