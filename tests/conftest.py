@@ -136,7 +136,7 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _shared_compiled_statements() -> None:
+def _shared_between_apps() -> None:
     """The apps of this process share their compiled SQL (tests/support/compiled_statements.py)
     and, on PostgreSQL, their connections (tests/support/kept_connections.py)."""
     from tests.support import kept_connections  # asyncpg: imported where used
