@@ -27,7 +27,8 @@ async def _connection(path: Path) -> _OneCallConnection:
 
 
 def _counting(connection: _OneCallConnection) -> list[str]:
-    """The names of the calls the connection hands to its thread from now on."""
+    """The names of the calls the connection makes from now on, one each on its thread (or,
+    a writer holding the lock, on the loop: infra/db._WriterConnection)."""
     calls: list[str] = []
     handed = connection._execute
 
@@ -111,6 +112,6 @@ async def test_the_engines_connections_make_one_call_per_statement(tmp_path: Pat
             await connection.execute(text("INSERT INTO t (id) VALUES (1), (2)"))
             rows = (await connection.execute(text("SELECT id FROM t ORDER BY id"))).all()
             assert [row[0] for row in rows] == [1, 2]
-        assert calls == ["_run", "_run", "commit"]
+        assert calls == ["_run", "_run", "_counted_commit"]
     finally:
         await engine.dispose()

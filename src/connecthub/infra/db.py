@@ -386,8 +386,17 @@ class _WriterConnection(_OneCallConnection):
         return await on_thread(fn, *args, **kwargs)
 
     async def commit(self) -> None:
+        # Counted as a statement: a task cancelled while it runs on the thread leaves the
+        # connection marked busy there, so nothing runs on it from the loop meanwhile.
         self.holds_write_lock = False
-        await super().commit()
+        self.statements_queued += 1
+        await self._execute(self._counted_commit)
+
+    def _counted_commit(self) -> None:
+        try:
+            self._conn.commit()
+        finally:
+            self.statements_run += 1
 
     async def rollback(self) -> None:
         # No disk wait: on the loop when the transaction is ours.
