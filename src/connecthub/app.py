@@ -220,11 +220,11 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
     install_trailing_slash_redirect(app)
     # A request tries the few routes its path can match, and a planned route is served
     # without FastAPI's dependency solving (http/fast_routes.py).
-    install_route_index(app.router).plans = plans_by_route(app)
+    routes = list(flattened(app.routes))
+    install_route_index(app.router).plans = plans_by_route(routes)
 
     # Added inner to outer: the last one added sees the request first. Request context,
     # CORS, body limit, rate limits, unhandled errors and the input check are one layer.
-    routes = list(flattened(app.routes))
     routed = {
         path: route
         for path in {*PREBUILT_ROUTES, *AT_ONCE_ROUTES}

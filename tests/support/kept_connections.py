@@ -52,7 +52,7 @@ class KeptConnection(asyncpg.Connection):  # type: ignore[misc]
         done.add((typename, schema, format))
 
     async def close(self, *, timeout: float | None = None) -> None:
-        idle = _idle.setdefault(self.keeper_key, [])
+        idle = _idle.setdefault(self.keeper_key, []) if self.keeper_key else []
         if (
             self.keeper_key
             and not self.is_closed()

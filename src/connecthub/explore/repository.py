@@ -452,15 +452,6 @@ async def own_vector(session: AsyncSession, account_id: int) -> bytes | None:
     )
 
 
-async def candidate_vectors(
-    session: AsyncSession, viewer_id: int, now: datetime, limit: int
-) -> list[tuple[Account, bytes]]:
-    """Candidates (as for every suggestion) that have a vector, most recently active first."""
-    values = {"viewer_id": viewer_id, "now": now, "limit": limit}
-    rows = (await session.execute(_CANDIDATE_VECTORS, values)).all()
-    return [(account, vector) for account, vector in rows]
-
-
 _CANDIDATE_VECTORS = (
     select(Account, AccountVector.vector)
     .join(AccountVector, AccountVector.account_id == Account.id)
@@ -468,3 +459,12 @@ _CANDIDATE_VECTORS = (
     .order_by(Account.last_status_at.desc().nulls_last(), Account.id.desc())
     .limit(_LIMIT)
 )
+
+
+async def candidate_vectors(
+    session: AsyncSession, viewer_id: int, now: datetime, limit: int
+) -> list[tuple[Account, bytes]]:
+    """Candidates (as for every suggestion) that have a vector, most recently active first."""
+    values = {"viewer_id": viewer_id, "now": now, "limit": limit}
+    rows = (await session.execute(_CANDIDATE_VECTORS, values)).all()
+    return [(account, vector) for account, vector in rows]

@@ -256,11 +256,11 @@ def _plan(route: APIRoute) -> Plan | None:
 _PLANNED: dict[int, Plan | None] = {}
 
 
-def plans_by_route(app: FastAPI) -> dict[int, Plan]:
-    """A plan for every route of `app` that can be planned, by the route's `id()` (routes
-    are not hashable): the route index serves them."""
+def plans_by_route(routes: Iterable[BaseRoute]) -> dict[int, Plan]:
+    """A plan for every one of an app's routes (`flattened`) that can be planned, by the
+    route's `id()` (routes are not hashable): the route index serves them."""
     plans: dict[int, Plan] = {}
-    for route in flattened(app.routes):
+    for route in routes:
         plan = _planned(route) if isinstance(route, APIRoute) else None
         if plan is not None:
             plans[id(route)] = plan
