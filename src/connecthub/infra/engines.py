@@ -144,6 +144,8 @@ class Engines:
             await asyncio.gather(relay, return_exceptions=True)
 
     async def stop(self) -> None:
+        if self.db.entity_cache is not None:
+            await self.db.entity_cache.stop()
         if self.outside_writes is not None:
             await self.outside_writes.stop()
         await self.outbox.close()

@@ -109,7 +109,6 @@ class _Tracked:
 
 _TRACKED: dict[str, tuple[_Tracked, ...]] = {}
 _NOT_RENDERED: set[str] = set()  # kinds tracked with `rendering=False`
-_background: set[asyncio.Task[None]] = set()
 
 
 def track(
@@ -167,6 +166,12 @@ class EntityCache:
         self.making: dict[tuple[str, int, Any], asyncio.Event] = {}
         # Those of them made in the background, no reader waiting (timelines/home_pages.py).
         self.refreshing: set[tuple[str, int, Any]] = set()
+        # Invalidations under way without a caller awaiting them (after commits nobody
+        # settles, retries, repeats), and the repeats not yet started (`stop`).
+        self.background: set[asyncio.Task[None]] = set()
+        self._retries: set[asyncio.Task[None]] = set()
+        self._repeats: set[asyncio.TimerHandle] = set()
+        self._stopping = False
         if near is not None:
             near.renew_from(cache.get_many)  # a generation not set is None on both sides
 
@@ -432,18 +437,50 @@ class EntityCache:
         except Exception as exc:
             everything = changes | counts
             log.warning("entity_cache.invalidation_failed", keys=len(everything), error=str(exc))
-            _in_background(self._retry(list(everything), forget))
+            if not self._stopping:
+                self._retries.add(self.in_background(self._retry(list(everything), forget)))
             return
         self._repeat_later(changes | counts, forget)
 
     def _repeat_later(self, changes: Iterable[tuple[str, int | str]], forget: bool) -> None:
-        if self.repeat_seconds is None:  # no replicas: the marks suffice
+        if self.repeat_seconds is None or self._stopping:  # no replicas: the marks suffice
             return
         keys = [change for change in changes if change[1] != _EVERY]
         if keys:
-            asyncio.get_running_loop().call_later(
-                self.repeat_seconds, lambda: _in_background(self._repeat(keys, forget))
+            handle = asyncio.get_running_loop().call_later(
+                self.repeat_seconds, lambda: self._start_repeat(handle, keys, forget)
             )
+            self._repeats.add(handle)
+
+    def _start_repeat(
+        self, handle: asyncio.TimerHandle, keys: list[tuple[str, int | str]], forget: bool
+    ) -> None:
+        self._repeats.discard(handle)
+        self.in_background(self._repeat(keys, forget))
+
+    def in_background(
+        self, work: Coroutine[Any, Any, None], loop: Any = None
+    ) -> asyncio.Task[None]:
+        """Run `work` without awaiting it, keeping a reference until it ends."""
+        task = (loop or asyncio.get_running_loop()).create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        task.add_done_callback(self._retries.discard)
+        return task
+
+    async def stop(self) -> None:
+        """Before the engines close: the invalidations under way finish, while the retries
+        waiting for Redis to come back and the repeats not yet due are cancelled, and none
+        start from here (they would run on closed engines, a test's on the event loop the
+        next tests share; the TTL bounds what they would have dropped, as when a process
+        ends)."""
+        self._stopping = True
+        for task in self._retries:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        for handle in self._repeats:
+            handle.cancel()
+        self._repeats.clear()
 
     async def _retry(self, changes: list[tuple[str, int | str]], forget: bool) -> None:
         for delay in RETRY_DELAYS:
@@ -686,14 +723,7 @@ def _on_commit(session: Session) -> None:
     except RuntimeError:
         return
     # For commits nobody awaits `settle` after; a settled commit leaves nothing to do.
-    _in_background(cache.after_commit(session), loop)
-
-
-def _in_background(work: Coroutine[Any, Any, None], loop: Any = None) -> None:
-    """Run `work` without awaiting it, keeping a reference until it ends."""
-    task = (loop or asyncio.get_running_loop()).create_task(work)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    cache.in_background(cache.after_commit(session), loop)
 
 
 @event.listens_for(Session, "after_rollback")
