@@ -40,6 +40,10 @@ export default defineConfig({
     baseURL: external ?? `http://127.0.0.1:${PORT}`,
     launchOptions: { executablePath: browserPath },
     trace: "on-first-retry",
+    // A step waits at most a minute (the default is the test's whole timeout, ten minutes
+    // for the settings spec): a step that cannot succeed fails, and its retry starts, soon.
+    actionTimeout: 60_000,
+    navigationTimeout: 60_000,
   },
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
   webServer: external

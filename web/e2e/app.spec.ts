@@ -2,7 +2,8 @@
 // authorize page (PKCE); one posts, the other sees it arrive live; the app switches to
 // Indonesian; a post written offline is sent exactly once when the connection returns.
 // Screenshots of each screen go to web/screenshots/ (not committed).
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import type { Browser, Page } from "@playwright/test";
+import { expect, test } from "./diagnostics";
 import { shoot } from "./screens";
 
 const run = Date.now().toString(36);

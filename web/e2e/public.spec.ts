@@ -3,7 +3,8 @@
 // post's page without JavaScript (OpenGraph meta), a followers-only post's page a 404; a
 // signed-in person opening a public address gets the app there; web push subscribed from
 // settings reaches the server. Screenshots go to web/screenshots/ (not committed).
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import type { Browser, Page } from "@playwright/test";
+import { expect, test } from "./diagnostics";
 import { SHOTS, shoot } from "./screens";
 
 const run = `p${Date.now().toString(36)}`;

@@ -2,7 +2,8 @@
 // avatar, two-factor enrolment, sessions, account deletion) and the moderation screens, in
 // a real browser against the real server. Every screen is checked with axe-core and
 // screenshotted (web/screenshots/<screen>-<en|id>-<desktop|mobile>.png, not committed).
-import { expect, test, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
+import { expect, test } from "./diagnostics";
 import { shoot } from "./screens";
 import { approve, cli, PASSWORD, png, signInToApp, signUp, tokenOf, totp } from "./settings-helpers";
 

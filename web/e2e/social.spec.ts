@@ -5,7 +5,7 @@
 // delivery, profile tabs, mute and block, the list and public timelines, and every new
 // screen in Indonesian. axe-core checks each screen; screenshots go to web/screenshots/.
 import { fileURLToPath } from "node:url";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./diagnostics";
 import { shoot } from "./screens";
 import { apiAs, signUpAndSignIn, tokenOf } from "./social-helpers";
 

@@ -244,6 +244,7 @@ export function App() {
         const kept = await store.get<Session>("session");
         if (kept && !state.signInRefused(error)) setSession(kept);
         else {
+          console.warn("Signed out: the session could not be loaded", error);
           await auth.logout(null);
           signedOut();
         }
