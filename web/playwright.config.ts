@@ -49,13 +49,15 @@ export default defineConfig({
   webServer: external
     ? undefined
     : {
-        command: `${root}/.venv/bin/connecthub serve`,
+        // Its log kept in the data directory: a failed test prints its warnings and errors
+        // (e2e/diagnostics.ts).
+        command: `${root}/.venv/bin/connecthub serve > ${data}/server.log 2>&1`,
         cwd: root,
         url: `http://127.0.0.1:${PORT}/health/live`,
         timeout: 180_000,
         reuseExistingServer: false,
         stdout: "ignore",
-        stderr: "pipe",
+        stderr: "ignore",
         env: {
           HOST: "127.0.0.1",
           PORT: String(PORT),

@@ -1,8 +1,27 @@
 // What the browsers saw, printed when a test fails: every answer of 400 or more from the
 // server, every request that failed, and the pages' console warnings and errors, in order
-// and by page. A flaky step (a screen showing the welcome screen mid-test) left nothing to
-// read but its snapshot; with this its cause is in the failed run's output.
+// and by page; then the server's warnings and errors from its log (the test server writes
+// it to its data directory: playwright.config.ts). A flaky step (a screen showing the
+// welcome screen mid-test) left nothing to read but its snapshot; with this its cause is in
+// the failed run's output.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test as base, type BrowserContextOptions, type BrowserContext } from "@playwright/test";
+
+/** The server log's lines at warning level or above, from the byte offset `from`. */
+function serverTrouble(from: number): string[] {
+  const dir = process.env.E2E_DATA_DIR;
+  const path = dir ? join(dir, "server.log") : "";
+  if (!path || !existsSync(path)) return [];
+  return readFileSync(path).subarray(from).toString("utf8").split("\n")
+    .filter((line) => /"level": ?"(warning|error|critical)"|Traceback|Error/.test(line));
+}
+
+function serverLogSize(): number {
+  const dir = process.env.E2E_DATA_DIR;
+  const path = dir ? join(dir, "server.log") : "";
+  return path && existsSync(path) ? readFileSync(path).length : 0;
+}
 
 export { expect } from "@playwright/test";
 
@@ -10,6 +29,7 @@ export const test = base.extend<{ browserLog: void }>({
   browserLog: [
     async ({ browser }, use, testInfo) => {
       const started = Date.now();
+      const logFrom = serverLogSize();
       const lines: string[] = [];
       const note = (context: number, text: string) =>
         lines.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  #${context}  ${text}`);
@@ -19,7 +39,8 @@ export const test = base.extend<{ browserLog: void }>({
         const context = await original(options);
         const number = ++contexts;
         context.on("response", (response) => {
-          if (response.status() >= 400) note(number, `${response.status()} ${response.request().method()} ${response.url()}`);
+          // 202 and 206: work the server has not finished (media being processed).
+          if (response.status() >= 400 || response.status() === 202 || response.status() === 206) note(number, `${response.status()} ${response.request().method()} ${response.url()}`);
         });
         context.on("requestfailed", (request) => note(number, `failed ${request.method()} ${request.url()}: ${request.failure()?.errorText}`));
         context.on("console", (message) => {
@@ -29,8 +50,9 @@ export const test = base.extend<{ browserLog: void }>({
       };
       await use();
       browser.newContext = original;
-      if (testInfo.status !== testInfo.expectedStatus && lines.length) {
-        const log = lines.join("\n");
+      if (testInfo.status !== testInfo.expectedStatus) {
+        const trouble = serverTrouble(logFrom);
+        const log = [...lines, "", `The server's warnings and errors (${trouble.length}):`, ...trouble.slice(-80)].join("\n");
         console.log(`\nWhat the browsers saw (${testInfo.title}):\n${log}\n`);
         await testInfo.attach("browser-log", { body: log, contentType: "text/plain" });
       }
