@@ -6,7 +6,7 @@
 // the failed run's output.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { test as base, type BrowserContextOptions, type BrowserContext } from "@playwright/test";
+import { test as base, type BrowserContext, type BrowserContextOptions, type Request } from "@playwright/test";
 
 /** The server log's lines at warning level or above, from the byte offset `from`. */
 function serverTrouble(from: number): string[] {
@@ -35,14 +35,18 @@ export const test = base.extend<{ browserLog: void }>({
         lines.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  #${context}  ${text}`);
       const original = browser.newContext.bind(browser);
       let contexts = 0;
+      // Requests not answered yet, with when they were sent and from which context.
+      const pending = new Map<Request, [number, number]>();
       browser.newContext = async (options?: BrowserContextOptions): Promise<BrowserContext> => {
         const context = await original(options);
         const number = ++contexts;
+        context.on("request", (request) => pending.set(request, [number, Date.now()]));
+        context.on("requestfinished", (request) => pending.delete(request));
         context.on("response", (response) => {
           // 202 and 206: work the server has not finished (media being processed).
           if (response.status() >= 400 || response.status() === 202 || response.status() === 206) note(number, `${response.status()} ${response.request().method()} ${response.url()}`);
         });
-        context.on("requestfailed", (request) => note(number, `failed ${request.method()} ${request.url()}: ${request.failure()?.errorText}`));
+        context.on("requestfailed", (request) => pending.delete(request) && note(number, `failed ${request.method()} ${request.url()}: ${request.failure()?.errorText}`));
         context.on("console", (message) => {
           if (message.type() === "warning" || message.type() === "error") note(number, `console ${message.type()}: ${message.text()}`);
         });
@@ -52,7 +56,10 @@ export const test = base.extend<{ browserLog: void }>({
       browser.newContext = original;
       if (testInfo.status !== testInfo.expectedStatus) {
         const trouble = serverTrouble(logFrom);
-        const log = [...lines, "", `The server's warnings and errors (${trouble.length}):`, ...trouble.slice(-80)].join("\n");
+        const unanswered = [...pending].map(
+          ([request, [number, sent]]) => `#${number}  ${request.method()} ${request.url()}, sent ${((Date.now() - sent) / 1000).toFixed(1)} s ago`,
+        );
+        const log = [...lines, "", `Requests still unanswered (${unanswered.length}):`, ...unanswered, "", `The server's warnings and errors (${trouble.length}):`, ...trouble.slice(-80)].join("\n");
         console.log(`\nWhat the browsers saw (${testInfo.title}):\n${log}\n`);
         await testInfo.attach("browser-log", { body: log, contentType: "text/plain" });
       }
