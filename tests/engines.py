@@ -173,6 +173,7 @@ class TestDatabases:
         import asyncpg
 
         from connecthub.infra import migrations
+        from tests.support import kept_connections
 
         template = f"ch_tpl_{template_digest()}"
         if await self._admin_value("SELECT 1 FROM pg_database WHERE datname = $1", template):
@@ -181,6 +182,8 @@ class TestDatabases:
         await self._admin(f'CREATE DATABASE "{building}"')
         await migrations.upgrade(_settings_for(_asyncpg_dsn(server, building)))
         await _seed_template(_asyncpg_dsn(server, building))
+        # The keeper (installed for the session) holds the connections the build closed.
+        await kept_connections.close_idle()
         try:
             await self._admin(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
         except asyncpg.DuplicateDatabaseError:  # another worker finished first: use theirs

@@ -2,9 +2,48 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 import pytest
 
 from tests.engines import END_OTHER_BACKENDS, TestDatabases, _asyncpg_dsn, postgres_server_url
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    postgres_server_url() is None, reason="PostgreSQL's template (CI's second pass)"
+)
+async def test_the_template_is_built_while_the_keeper_holds_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's keeper (tests/support/kept_connections.py) is installed before the
+    template is built, so it holds the connections the build closed; PostgreSQL refuses to
+    rename a database anyone is connected to (a machine without the template failed every
+    test of the pass)."""
+    import asyncpg
+
+    from tests import engines
+
+    server = postgres_server_url()
+    assert server is not None
+    digest = f"harness_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(engines, "template_digest", lambda: digest)
+    store = TestDatabases(workdir=tmp_path, cache_dir=None)
+    template = await store._postgres_template(server)
+    admin = await asyncpg.connect(_asyncpg_dsn(server, "postgres"))
+    try:
+        assert template == f"ch_tpl_{digest}"
+        names = await admin.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"%{digest}%"
+        )
+        assert [row["datname"] for row in names] == [template]  # the building one renamed
+    finally:
+        for row in await admin.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"%{digest}%"
+        ):
+            await admin.execute(f'DROP DATABASE "{row["datname"]}" WITH (FORCE)')
+        await admin.close()
 
 
 @pytest.mark.skipif(

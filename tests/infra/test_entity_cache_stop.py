@@ -52,7 +52,8 @@ async def test_stopping_lets_an_invalidation_under_way_finish_and_cancels_the_re
     _commit_a_change(cache)
     assert cache.background
     await asyncio.sleep(0.05)  # the invalidation done: its repeat is due in a minute
-    assert cache._repeats and not cache.background
+    assert cache._repeats
+    assert not cache.background
     await memory.set(entity_cache._key("account", 1), b"rendered again", ttl_seconds=600)
     _commit_a_change(cache)  # its invalidation under way as the engines stop
     await cache.stop()

@@ -86,6 +86,17 @@ async def connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
     return connection
 
 
+async def close_idle() -> None:
+    """Close every connection kept idle: before a database they are connected to is renamed
+    or copied (the template, built before the tests on an event loop of its own:
+    tests/engines.py), which PostgreSQL refuses while any session is connected to it."""
+    kept = [connection for idle in _idle.values() for connection in idle]
+    _idle.clear()
+    for connection in kept:
+        if not connection.is_closed():
+            await asyncpg.Connection.close(connection)
+
+
 def idle_pids() -> list[int]:
     """The server processes of the connections kept idle: what emptying a test's database
     spares when it ends the other connections to it (tests/engines.py)."""

@@ -446,17 +446,16 @@ class EntityCache:
         if self.repeat_seconds is None or self._stopping:  # no replicas: the marks suffice
             return
         keys = [change for change in changes if change[1] != _EVERY]
-        if keys:
-            handle = asyncio.get_running_loop().call_later(
-                self.repeat_seconds, lambda: self._start_repeat(handle, keys, forget)
-            )
-            self._repeats.add(handle)
+        if not keys:
+            return
+        handle: asyncio.TimerHandle
 
-    def _start_repeat(
-        self, handle: asyncio.TimerHandle, keys: list[tuple[str, int | str]], forget: bool
-    ) -> None:
-        self._repeats.discard(handle)
-        self.in_background(self._repeat(keys, forget))
+        def start() -> None:
+            self._repeats.discard(handle)
+            self.in_background(self._repeat(keys, forget))
+
+        handle = asyncio.get_running_loop().call_later(self.repeat_seconds, start)
+        self._repeats.add(handle)
 
     def in_background(
         self, work: Coroutine[Any, Any, None], loop: Any = None
