@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -43,6 +44,43 @@ async def test_the_template_is_built_while_the_keeper_holds_connections(
             "SELECT datname FROM pg_database WHERE datname LIKE $1", f"%{digest}%"
         ):
             await admin.execute(f'DROP DATABASE "{row["datname"]}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.mark.skipif(postgres_server_url() is None, reason="PostgreSQL's connections")
+async def test_closing_the_kept_connections_ends_those_of_loops_that_ended_too() -> None:
+    """A connection kept by a test that ran its own event loop (`asyncio.run`, as the CLI's
+    tests do) belongs to a loop that is closed: `close_idle` ends its session all the same
+    (it raised "Event loop is closed" in CI, failing the template's test above)."""
+    import asyncpg
+
+    from tests.support import kept_connections
+
+    server = postgres_server_url()
+    assert server is not None
+    dsn = _asyncpg_dsn(server, "postgres")
+
+    async def keep_one() -> int:
+        connection = await kept_connections.connect(dsn)
+        pid: int = connection.get_server_pid()
+        await connection.close()  # kept, on this loop
+        return pid
+
+    pid = await asyncio.to_thread(asyncio.run, keep_one())
+    assert pid in kept_connections.idle_pids()
+    await kept_connections.close_idle()
+    assert pid not in kept_connections.idle_pids()
+    admin = await asyncpg.connect(dsn)
+    try:
+        for _ in range(100):  # the server ends the session once its socket closes
+            alive = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+            )
+            if not alive:
+                break
+            await asyncio.sleep(0.02)
+        assert not alive
+    finally:
         await admin.close()
 
 

@@ -74,6 +74,7 @@ async def test_a_failed_batch_fails_every_waiting_job(monkeypatch: pytest.Monkey
     assert all(isinstance(r, RuntimeError) for r in results)
 
 
+@pytest.mark.slow
 def test_the_probabilities_are_the_models_own() -> None:
     """The linear sum read from the model's parameters (`calibrated_linear`) gives what
     its `predict_proba` gives, on insults, plain text, mixtures and empty texts."""
@@ -145,6 +146,7 @@ def _scores_as_the_packaged_model(scores: classifier.Model) -> None:
     assert max(got) > 0.9 > min(got)
 
 
+@pytest.mark.slow
 def test_the_direct_scores_are_the_packaged_models_own() -> None:
     """TF-IDF weights read from the vectorizer's vocabulary and IDF, then the linear sum
     (`direct_scores`), give what the packaged vectorizer and model give."""
@@ -155,6 +157,7 @@ def test_the_direct_scores_are_the_packaged_models_own() -> None:
     _scores_as_the_packaged_model(direct)
 
 
+@pytest.mark.slow
 def test_the_parameters_read_without_scikit_learn_score_as_the_packaged_model() -> None:
     """The model the classifier loads: the package's files read with stand-ins for
     scikit-learn's classes (detection/packaged_model.py)."""
@@ -166,6 +169,7 @@ def test_the_parameters_read_without_scikit_learn_score_as_the_packaged_model() 
     _scores_as_the_packaged_model(plain)
 
 
+@pytest.mark.slow
 def test_loading_the_model_imports_neither_scikit_learn_nor_scipy() -> None:
     probe = (
         "import sys\n"
@@ -198,6 +202,7 @@ def test_vectorizer_settings_the_stand_in_cannot_follow_are_refused(
         classifier.tfidf_weights(vectorizer)
 
 
+@pytest.mark.slow
 def test_the_package_itself_is_loaded_when_its_files_need_scikit_learn(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

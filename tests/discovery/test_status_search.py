@@ -74,6 +74,7 @@ async def test_finds_public_posts_of_indexable_accounts_in_english_and_indonesia
         assert set(await _found(client, token, "makanan")) == {food["id"], eat["id"]}
 
 
+@pytest.mark.slow
 async def test_who_finds_what(app: FastAPI, client: httpx.AsyncClient) -> None:
     author, author_token = await _indexable_user(app, "author")
     shy, shy_token = await user_with_token(app, "shy")  # not indexable

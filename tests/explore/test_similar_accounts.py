@@ -5,6 +5,7 @@ person follows, with no tie in the follow graph."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -30,6 +31,7 @@ async def _vectors(app: FastAPI) -> dict[int, int]:
         return {row.account_id: row.statuses for row in rows}
 
 
+@pytest.mark.slow
 async def test_suggestions_bring_accounts_that_write_alike(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -56,6 +56,7 @@ async def test_a_change_through_one_process_reaches_another_within_a_second(
         assert await seconds_until(other, "wide", False) < 1.0
 
 
+@pytest.mark.slow
 async def test_a_change_made_with_the_command_reaches_a_running_server(
     test_env: Any,
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,7 @@ def _commit_a_change(cache: EntityCache) -> None:
         session.commit()
 
 
+@pytest.mark.slow
 async def test_a_retry_waiting_for_redis_is_cancelled_when_the_engines_stop() -> None:
     redis = connect_redis("redis://127.0.0.1:1/0")  # nothing listens: every command fails
     cache = EntityCache(RedisCache(redis, KeySpace("stop-test:")))

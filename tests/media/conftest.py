@@ -252,7 +252,9 @@ class Store:
         return {name.upper(): str(value) for name, value in self.overrides.items()}
 
 
-@pytest.fixture(params=["local", "s3"])
+# The object store's variant is `slow` (left out of `make test-fast`): it needs SeaweedFS
+# started in the worker, and the local variant runs the same rules.
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
 async def store(request: pytest.FixtureRequest, test_env: TestEnv) -> AsyncIterator[Store]:
     if request.param == "local":
         yield Store("local", {"media_storage_url": f"file://{test_env.workdir / 'media'}"})

@@ -63,6 +63,7 @@ async def test_processing_media_cannot_be_attached(media_app: Any) -> None:
         assert "processing" in response.json()["error"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("use_ffmpeg", [True, False], ids=["ffmpeg", "no-ffmpeg"])
 async def test_audio_formats(media_app: Any, use_ffmpeg: bool) -> None:
     async with media_app(media_ffmpeg=use_ffmpeg) as (app, client):

@@ -431,6 +431,7 @@ async def test_two_factor_is_asked_of_a_linked_account(
         ("deny", "was cancelled or refused"),
     ],
 )
+@pytest.mark.slow
 async def test_bad_answers_from_the_provider_are_refused(
     site: tuple[FastAPI, httpx.AsyncClient], oidc_provider: RunningProvider, mode: str, message: str
 ) -> None:
@@ -525,6 +526,7 @@ async def test_registration_modes_apply(app_factory: Any, oidc_provider: Running
         assert "pending review" in pending.text
 
 
+@pytest.mark.slow
 async def test_unknown_provider_and_unsafe_return_to(
     site: tuple[FastAPI, httpx.AsyncClient], oidc_provider: RunningProvider
 ) -> None:
@@ -567,6 +569,7 @@ def test_google_shortcut_and_provider_links(monkeypatch: pytest.MonkeyPatch) -> 
     assert corp.client_secret.get_secret_value() == "s"
 
 
+@pytest.mark.slow
 async def test_linking_goes_through_while_the_rate_limiter_is_down(
     app_factory: Any, oidc_provider: RunningProvider
 ) -> None:

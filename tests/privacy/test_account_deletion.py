@@ -73,6 +73,7 @@ async def test_deletion_needs_the_write_accounts_scope(app: Any, client: Any) ->
     assert (await ask_deletion(client, scoped)).status_code == 202
 
 
+@pytest.mark.slow
 async def test_with_two_factor_a_code_is_needed_too(app: Any, client: Any) -> None:
     alice, token = await user_with_token(app, "alice")
     begun = await _ok(await client.post("/api/v1/connecthub/two_factor", headers=auth(token)))

@@ -103,6 +103,7 @@ async def test_etag_answers_304_and_changes_with_the_page(app, client) -> None:
     assert changed.headers["etag"] != etag
 
 
+@pytest.mark.slow
 async def test_only_what_the_visitor_may_read_has_a_page(app, client) -> None:
     alice, token = await user_with_token(app, "alice")
     public = await post_status(client, token, "for everyone", visibility="public")

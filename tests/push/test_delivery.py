@@ -193,6 +193,7 @@ async def test_server_errors_are_retried(app_factory: Any) -> None:
         assert shown.status_code == 200
 
 
+@pytest.mark.slow
 async def test_a_revoked_token_gets_no_push(app_factory: Any) -> None:
     from sqlalchemy import func, select, update
 

@@ -16,6 +16,7 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from fastapi import FastAPI
 from mastodon import Mastodon, StreamListener
 
@@ -54,6 +55,7 @@ def _wait_for(collector: Collector, kind: str, status_id: str | None = None) -> 
             return item
 
 
+@pytest.mark.slow
 async def test_stream_user_receives_events_made_through_another_process(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.social_factories import user_with_token
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from tests.conftest import TestEnv
 
 
+@pytest.mark.slow
 async def test_hashtag_stream_over_sse_with_heartbeats(
     test_env: TestEnv, factory_app: FastAPI
 ) -> None:

@@ -92,9 +92,15 @@ async def close_idle() -> None:
     tests/engines.py), which PostgreSQL refuses while any session is connected to it."""
     kept = [connection for idle in _idle.values() for connection in idle]
     _idle.clear()
+    loop = asyncio.get_running_loop()
     for connection in kept:
-        if not connection.is_closed():
+        if connection.is_closed():
+            continue
+        if connection._loop is loop:
             await asyncpg.Connection.close(connection)
+        else:  # kept on a loop that ended (a test's own `asyncio.run`): no goodbye possible
+            with contextlib.suppress(Exception):
+                connection.terminate()
 
 
 def idle_pids() -> list[int]:

@@ -38,6 +38,7 @@ def store_of(app: Any) -> RedisFeedStore:
     return store
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("persistence", ["stale-snapshot", "none"])
 async def test_a_warm_feed_that_redis_lost_posts_from_is_rebuilt_on_its_next_read(
     persistence: str, app_factory: AppFactory, own_redis: RedisProcess
