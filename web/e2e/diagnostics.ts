@@ -4,23 +4,23 @@
 // it to its data directory: playwright.config.ts). A flaky step (a screen showing the
 // welcome screen mid-test) left nothing to read but its snapshot; with this its cause is in
 // the failed run's output.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test as base, type BrowserContext, type BrowserContextOptions, type Request } from "@playwright/test";
 
-/** The server log's lines at warning level or above, from the byte offset `from`. */
-function serverTrouble(from: number): string[] {
+/** The test server's log (playwright.config.ts), when this run started one. */
+function serverLog(): string | null {
   const dir = process.env.E2E_DATA_DIR;
   const path = dir ? join(dir, "server.log") : "";
-  if (!path || !existsSync(path)) return [];
-  return readFileSync(path).subarray(from).toString("utf8").split("\n")
-    .filter((line) => /"level": ?"(warning|error|critical)"|Traceback|Error/.test(line));
+  return path && existsSync(path) ? path : null;
 }
 
-function serverLogSize(): number {
-  const dir = process.env.E2E_DATA_DIR;
-  const path = dir ? join(dir, "server.log") : "";
-  return path && existsSync(path) ? readFileSync(path).length : 0;
+/** The server log's lines at warning level or above, from the byte offset `from`. */
+function serverTrouble(from: number): string[] {
+  const path = serverLog();
+  if (!path) return [];
+  return readFileSync(path).subarray(from).toString("utf8").split("\n")
+    .filter((line) => /"level": ?"(warning|error|critical)"|Traceback|Error/.test(line));
 }
 
 export { expect } from "@playwright/test";
@@ -29,7 +29,8 @@ export const test = base.extend<{ browserLog: void }>({
   browserLog: [
     async ({ browser }, use, testInfo) => {
       const started = Date.now();
-      const logFrom = serverLogSize();
+      const log = serverLog();
+      const logFrom = log ? statSync(log).size : 0;
       const lines: string[] = [];
       const note = (context: number, text: string) =>
         lines.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  #${context}  ${text}`);
@@ -59,9 +60,9 @@ export const test = base.extend<{ browserLog: void }>({
         const unanswered = [...pending].map(
           ([request, [number, sent]]) => `#${number}  ${request.method()} ${request.url()}, sent ${((Date.now() - sent) / 1000).toFixed(1)} s ago`,
         );
-        const log = [...lines, "", `Requests still unanswered (${unanswered.length}):`, ...unanswered, "", `The server's warnings and errors (${trouble.length}):`, ...trouble.slice(-80)].join("\n");
-        console.log(`\nWhat the browsers saw (${testInfo.title}):\n${log}\n`);
-        await testInfo.attach("browser-log", { body: log, contentType: "text/plain" });
+        const report = [...lines, "", `Requests still unanswered (${unanswered.length}):`, ...unanswered, "", `The server's warnings and errors (${trouble.length}):`, ...trouble.slice(-80)].join("\n");
+        console.log(`\nWhat the browsers saw (${testInfo.title}):\n${report}\n`);
+        await testInfo.attach("browser-log", { body: report, contentType: "text/plain" });
       }
     },
     { auto: true },
