@@ -31,9 +31,9 @@ async def test_the_template_is_built_while_the_keeper_holds_connections(
     digest = f"harness_{uuid.uuid4().hex[:8]}"
     monkeypatch.setattr(engines, "template_digest", lambda: digest)
     store = TestDatabases(workdir=tmp_path, cache_dir=None)
-    template = await store._postgres_template(server)
     admin = await asyncpg.connect(_asyncpg_dsn(server, "postgres"))
-    try:
+    try:  # the databases of this digest go, the building one too when the build fails
+        template = await store._postgres_template(server)
         assert template == f"ch_tpl_{digest}"
         names = await admin.fetch(
             "SELECT datname FROM pg_database WHERE datname LIKE $1", f"%{digest}%"
