@@ -438,7 +438,9 @@ class EntityCache:
             everything = changes | counts
             log.warning("entity_cache.invalidation_failed", keys=len(everything), error=str(exc))
             if not self._stopping:
-                self._retries.add(self.in_background(self._retry(list(everything), forget)))
+                retry = self.in_background(self._retry(list(everything), forget))
+                self._retries.add(retry)
+                retry.add_done_callback(self._retries.discard)
             return
         self._repeat_later(changes | counts, forget)
 
@@ -464,7 +466,6 @@ class EntityCache:
         task = (loop or asyncio.get_running_loop()).create_task(work)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
-        task.add_done_callback(self._retries.discard)
         return task
 
     async def stop(self) -> None:
