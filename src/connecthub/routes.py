@@ -17,6 +17,7 @@ from connecthub.emojis.endpoints import router as emojis_router
 from connecthub.explore.endpoints import router as explore_router
 from connecthub.filters.endpoints import router as filters_router
 from connecthub.flags.endpoints import router as flags_router
+from connecthub.http.route_index import compile_routes
 from connecthub.instance.endpoints import PREBUILT_DOCUMENTS
 from connecthub.instance.endpoints import router as instance_router
 from connecthub.media.endpoints import router as media_router
@@ -148,6 +149,12 @@ AT_ONCE_ROUTES = {
     "/api/v1/accounts/verify_credentials": credentials_at_once,
     HOME_PATH: home_at_once,
 }
+
+
+def compile_included_routes() -> None:
+    """The compilation above, done now rather than on the first request: a process that
+    forks servers does it once for all of them (connecthub/preforked.py)."""
+    compile_routes(_INCLUDED)
 
 
 def include_routers(app: FastAPI) -> None:

@@ -4,15 +4,24 @@ FastAPI's own dispatch picks, with the same path parameters and routing context.
 from __future__ import annotations
 
 import re
+from multiprocessing import forkserver
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import _FASTAPI_SCOPE_KEY, APIRoute
+from fastapi.routing import (
+    _FASTAPI_SCOPE_KEY,
+    APIRoute,
+    _EffectiveRouteContext,
+    _IncludedRouter,
+)
 from starlette.exceptions import HTTPException
 
+import connecthub.serving  # noqa: F401  (sets the fork server's preload)
 from connecthub.http.route_index import RouteIndex, _listed, _path_format
+from connecthub.routes import _INCLUDED, compile_included_routes
+from tests.conftest import TestEnv, running_app
 
 _PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 
@@ -112,3 +121,32 @@ async def test_a_route_added_after_the_first_request_is_found(
     assert "/{path:path}" in candidates()
     response = await client.get("/test/added")
     assert response.json() == {"added": "yes"}
+
+
+async def test_routes_compiled_before_the_fork_leave_nothing_for_a_first_request(
+    test_env: TestEnv,
+) -> None:
+    """`serve --workers` forks its server processes from a fork server that preloads
+    `connecthub.preforked`, which compiles the included routes there: a forked process's
+    first request finds them compiled (it compiled them itself before, ~0.3 s of CPU). Only
+    each app's own documentation routes (FastAPI's, four) are left for it."""
+    assert "connecthub.preforked" in forkserver._forkserver._preload_modules  # type: ignore[attr-defined]
+    for branch in _INCLUDED.routes:  # as a process that has not compiled them yet
+        assert isinstance(branch, _IncludedRouter)
+        branch._effective_candidates_version = None
+        branch._effective_low_priority_routes_version = None
+    compile_included_routes()
+    build = _EffectiveRouteContext.from_api_route.__func__  # type: ignore[attr-defined]
+    compiled: list[str] = []
+
+    def compiling(cls: type, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(kwargs["original_route"].path)
+        return build(cls, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_EffectiveRouteContext, "from_api_route", classmethod(compiling))
+        async with running_app(test_env) as (_app, client):
+            assert (await client.get("/api/v1/statuses/1")).status_code == 404
+            assert (await client.get("/api/v1/accounts/lookup?acct=nobody")).status_code == 404
+    assert compiled, "the app's own documentation routes are compiled on its first request"
+    assert {path.split("/")[1] for path in compiled} <= {"docs", "redoc"}, compiled

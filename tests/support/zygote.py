@@ -60,6 +60,7 @@ PRELOAD = [
     "connecthub.media.tasks",
     "connecthub.ops.metrics_server",
     "connecthub.portability.tasks",
+    "connecthub.preforked",  # the routes compiled once, for every fork
     "connecthub.privacy.tasks",
     "httpx",
     "hypothesis",

@@ -121,6 +121,15 @@ def _listed(routes: list[BaseRoute]) -> list[_Listed]:
     return found
 
 
+def compile_routes(router: APIRouter) -> None:
+    """What FastAPI does to the router's included routes on a process's first request
+    (their parameter models, response fields and routing contexts, built lazily and kept
+    on the included branches), done now."""
+    _listed(router.routes)
+    for _ in router._iter_low_priority_routes():
+        pass
+
+
 class RouteIndex:
     """ASGI: the router's dispatch with the search narrowed to a request's candidates."""
 
