@@ -2,23 +2,37 @@
 // or critical WCAG 2.x A/AA violation), then screenshots at desktop and mobile width for a
 // reviewer, in web/screenshots/<name>-<desktop|mobile>.png (not committed).
 //
-// axe runs in the page itself (the builder's legacy mode: our pages have no cross-origin
-// frames to reach). Its default mode opens a blank page per check to merge the frames'
-// results and loads axe into it again: ~0.35 CPU-s per check, 28 of the settings spec's
-// 78 CPU-s (docs/benchmarks.md). Only violations are gathered in full (`resultTypes`):
-// every rule still runs, but axe no longer builds a selector for each passing node, which
-// the check never reads.
-import AxeBuilder from "@axe-core/playwright";
+// axe-core is put into each document once and run there with `axe.run`, as
+// @axe-core/playwright's legacy mode does, without its cost: the builder sent axe's 0.5 MB
+// source to the page twice per check (once to test for `runPartial`, once per frame) and
+// compiled it twice, ~210 ms of renderer time per check on the about page against ~110 for
+// the run alone (docs/benchmarks.md). Our pages have no frames, and the app is one document
+// across its screens, so most checks find axe already there. Only violations are gathered
+// in full (`resultTypes`): every rule still runs, but axe builds no selector for each
+// passing node, which the check never reads.
+import axe from "axe-core";
 import { expect, type Page } from "@playwright/test";
 
 export const SHOTS = "screenshots";
+const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+type WithAxe = Window & { axe?: typeof axe };
+
+async function violations(page: Page): Promise<axe.Result[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axe.source);
+  const results = await page.evaluate(
+    (tags) =>
+      (window as WithAxe).axe!.run(document, {
+        runOnly: { type: "tag", values: tags },
+        resultTypes: ["violations"],
+      }),
+    WCAG_TAGS,
+  );
+  return results.violations;
+}
 
 export async function shoot(page: Page, name: string): Promise<void> {
-  const results = await new AxeBuilder({ page })
-    .setLegacyMode()
-    .options({ resultTypes: ["violations"] })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const serious = (await violations(page)).filter((v) => v.impact === "serious" || v.impact === "critical");
   expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), name).toEqual([]);
   for (const [label, width, height] of [["desktop", 1280, 900], ["mobile", 390, 844]] as const) {
     await page.setViewportSize({ width, height });
