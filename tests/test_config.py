@@ -10,6 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from connecthub.config import (
@@ -21,7 +22,7 @@ from connecthub.config import (
     load_settings,
 )
 from tests.cli_runner import CliResult, run_cli
-from tests.conftest import connecthub_command
+from tests.conftest import TestEnv, connecthub_command, start_server, stop_process
 
 # Variables a developer's shell might carry that would change what these tests see.
 OURS = {name.upper() for name in Settings.model_fields}
@@ -205,3 +206,31 @@ def test_rate_limit_text() -> None:
     for bad in ("5", "a/b", "0/10", "5/-1", "1/2/3"):
         with pytest.raises(ValueError, match="count"):
             RateLimit.parse(bad)
+
+
+@pytest.mark.usefixtures("no_settings_in_environ")
+def test_without_local_domain_the_instance_is_this_machine_at_its_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings(_env_file=None).local_domain == "localhost:8000"
+    monkeypatch.setenv("PORT", "9000")
+    assert load_settings(_env_file=None).local_domain == "localhost:9000"
+    monkeypatch.setenv("LOCAL_DOMAIN", "")  # set but empty: as if unset
+    assert load_settings(_env_file=None).local_domain == "localhost:9000"
+    monkeypatch.setenv("LOCAL_DOMAIN", "social.example")
+    assert load_settings(_env_file=None).local_domain == "social.example"
+
+
+@pytest.mark.processes
+def test_serve_on_another_port_emits_links_to_that_port(test_env: TestEnv) -> None:
+    """`connecthub serve --port P` without LOCAL_DOMAIN: the server's processes read their
+    settings again, and see P as well (links, media URLs and OAuth redirects reach it)."""
+    server = start_server(test_env, LOCAL_DOMAIN="")
+    try:
+        port = server.url.rsplit(":", 1)[1]
+        instance = httpx.get(f"{server.url}/api/v1/instance", timeout=30).json()
+        assert instance["uri"] == f"localhost:{port}"
+        metadata = httpx.get(f"{server.url}/.well-known/oauth-authorization-server", timeout=30)
+        assert metadata.json()["issuer"] == f"http://localhost:{port}/"
+    finally:
+        stop_process(server.process)

@@ -157,6 +157,11 @@ def serve(
     # process: the collector is paused until the app is loaded (serving.ServeConfig.load),
     # or until a supervisor of several server processes starts (serving.run).
     gc.disable()
+    if port is not None:
+        # The server processes read their settings again: they see this port as PORT, so
+        # LOCAL_DOMAIN's default follows it as it follows PORT.
+        os.environ["PORT"] = str(port)
+        get_settings.cache_clear()
     settings = _settings()
     host = host or settings.host
     port = port or settings.port

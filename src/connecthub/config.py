@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     environment: Environment = Environment.DEVELOPMENT
     secret_key: str = DEFAULT_SECRET
 
-    # Instance identity
+    # Instance identity. Without LOCAL_DOMAIN: `localhost:<PORT>` (`_local_domain_follows_port`).
     local_domain: str = "localhost:8000"
     instance_title: str = "ConnectHub"
     instance_description: str = "A ConnectHub community."
@@ -491,6 +491,16 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis:// or rediss:// URL")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_domain_follows_port(cls, data: object) -> object:
+        """Without LOCAL_DOMAIN the instance is this machine's server at its own port: the
+        links, media URLs and OAuth redirects it emits point where it listens
+        (`PORT=9000 make run`), not at the default port."""
+        if isinstance(data, dict) and not data.get("local_domain") and "port" in data:
+            return {**data, "local_domain": f"localhost:{data['port']}"}
+        return data
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
