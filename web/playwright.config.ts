@@ -18,8 +18,12 @@ import { defineConfig, devices } from "@playwright/test";
 const PORT = Number(process.env.E2E_PORT ?? 8188);
 const external = process.env.E2E_BASE_URL;
 // Made once by the runner and inherited by its workers (whose specs may run the server's
-// CLI on the same database, e.g. to make a moderator).
-const data = (process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), "connecthub-e2e-")));
+// CLI on the same database, e.g. to make a moderator); removed at the end of a run that made
+// it (e2e/teardown.ts), kept when E2E_DATA_DIR was given.
+if (!process.env.E2E_DATA_DIR) {
+  process.env.E2E_DATA_DIR = process.env.E2E_MADE_DATA_DIR = mkdtempSync(join(tmpdir(), "connecthub-e2e-"));
+}
+const data = process.env.E2E_DATA_DIR;
 const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 
 export default defineConfig({
@@ -33,6 +37,7 @@ export default defineConfig({
   // keep it only on failure cost 6-17 of the settings spec's 50-68 CPU-s (without and with
   // its screencast frames; docs/benchmarks.md).
   retries: 1,
+  globalTeardown: "./e2e/teardown.ts",
   failOnFlakyTests: true,
   reporter: [["list"]],
   outputDir: "test-results",
