@@ -39,6 +39,7 @@ from connecthub.http.responses import HEADER_BLOCK
 from connecthub.ops import metrics
 from connecthub.ops.liveness import Heartbeat, LivenessListener, loop_verdict
 from connecthub.ops.logging import configure_logging
+from connecthub.routes import compile_included_routes
 
 log = structlog.get_logger(__name__)
 
@@ -62,10 +63,14 @@ class ServeConfig(uvicorn.Config):
         long as the process, and the collector's passes over them while they were made
         were ~15 % of its CPU (`import connecthub.app`: 1.34 -> 1.14 CPU-s). No cycle is
         garbage yet; the lifespan freezes what exists once the app has started (app.py).
-        `serve` pauses the collector from its own start (cli.py)."""
+        `serve` pauses the collector from its own start (cli.py).
+
+        The routes are compiled here too, before the first request rather than on it (a
+        single server process; forked ones find them compiled by the fork server)."""
         gc.disable()
         try:
             super().load()
+            compile_included_routes()
         finally:
             gc.enable()
 
