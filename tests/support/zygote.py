@@ -197,7 +197,6 @@ def _serve(path: str) -> None:
     listener.listen(64)
     for name in PRELOAD:
         importlib.import_module(name)
-    _make_the_api_document()
     gc.collect()
     gc.freeze()  # inherited by every fork: never walked by its collector
     waker_read, waker_write = socket.socketpair()
@@ -230,16 +229,6 @@ def _serve(path: str) -> None:
             else:  # a requester's connection: it said nothing more, so it went away
                 _kill(key.data)
         _reap(forks, selector)
-
-
-def _make_the_api_document() -> None:
-    """The OpenAPI document, which every app of a process shares (app.py,
-    `_shared_document`): made here, not again in each worker and each server forked from
-    this process that serves `/openapi.json` (~0.45 CPU-s each; docs/benchmarks.md)."""
-    from connecthub.app import create_app
-    from connecthub.config import Settings
-
-    create_app(Settings(_env_file=None, environment="test")).openapi()
 
 
 def _reap(forks: dict[int, socket.socket], selector: selectors.BaseSelector) -> None:
