@@ -10,7 +10,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 
 from connecthub.config import (
@@ -23,6 +22,7 @@ from connecthub.config import (
 )
 from tests.cli_runner import CliResult, run_cli
 from tests.conftest import TestEnv, connecthub_command, start_server, stop_process
+from tests.support import probe
 
 # Variables a developer's shell might carry that would change what these tests see.
 OURS = {name.upper() for name in Settings.model_fields}
@@ -228,9 +228,9 @@ def test_serve_on_another_port_emits_links_to_that_port(test_env: TestEnv) -> No
     server = start_server(test_env, LOCAL_DOMAIN="")
     try:
         port = server.url.rsplit(":", 1)[1]
-        instance = httpx.get(f"{server.url}/api/v1/instance", timeout=30).json()
+        instance = probe.get(f"{server.url}/api/v1/instance", timeout=30).json()
         assert instance["uri"] == f"localhost:{port}"
-        metadata = httpx.get(f"{server.url}/.well-known/oauth-authorization-server", timeout=30)
+        metadata = probe.get(f"{server.url}/.well-known/oauth-authorization-server", timeout=30)
         assert metadata.json()["issuer"] == f"http://localhost:{port}/"
     finally:
         stop_process(server.process)

@@ -67,7 +67,7 @@ def closed_by_server(sock: socket.socket) -> bytes:
 
 
 def timeouts(server: InProcessServer, phase: str) -> float:
-    scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+    scrape = probe.get(f"{server.url}/metrics", timeout=30).text
     return sample(scrape, "connecthub_http_client_timeouts_total", phase=phase) or 0
 
 
@@ -83,7 +83,7 @@ def test_headers_that_never_end_and_silent_connections_are_closed(test_env: Test
             assert closed_by_server(sock) == b""
         assert timeouts(server, "headers") >= 2
         # A client that sends its request in one go is served as always.
-        response = httpx.get(f"{server.url}/health/live", timeout=30)
+        response = probe.get(f"{server.url}/health/live", timeout=30)
         assert response.status_code == 200
 
 
@@ -119,7 +119,7 @@ def test_an_idle_keep_alive_connection_is_closed(test_env: TestEnv) -> None:
 
 def liveness(server: InProcessServer) -> httpx.Response:
     assert server.liveness is not None
-    return httpx.get(f"http://127.0.0.1:{server.liveness.port}/health/live", timeout=30)
+    return probe.get(f"http://127.0.0.1:{server.liveness.port}/health/live", timeout=30)
 
 
 def add_blocking_route(app: FastAPI) -> None:
@@ -142,7 +142,7 @@ def test_the_liveness_port_reports_an_event_loop_that_stopped_turning(
     ) as server:
         assert liveness(server).json() == {"status": "ok"}
         blocked = threading.Thread(
-            target=httpx.get, args=(f"{server.url}/test/block?seconds=5",), kwargs={"timeout": 30}
+            target=probe.get, args=(f"{server.url}/test/block?seconds=5",), kwargs={"timeout": 30}
         )
         blocked.start()
         # The main port cannot answer now; the liveness port says why.
@@ -152,14 +152,14 @@ def test_the_liveness_port_reports_an_event_loop_that_stopped_turning(
         )
         assert stalled.json()["error"].startswith("Not live: event loop stalled for ")
         with pytest.raises(httpx.TimeoutException):
-            httpx.get(f"{server.url}/health/live", timeout=0.5)
+            probe.get(f"{server.url}/health/live", timeout=0.5)
         blocked.join(30)
         # The loop turns again: live again.
         wait_until(lambda: liveness(server).status_code == 200, "not live after the stall")
-        assert httpx.get(f"{server.url}/health/live", timeout=30).status_code == 200
+        assert probe.get(f"{server.url}/health/live", timeout=30).status_code == 200
         # Only the probe lives there.
         assert server.liveness is not None
-        other = httpx.get(f"http://127.0.0.1:{server.liveness.port}/metrics", timeout=30)
+        other = probe.get(f"http://127.0.0.1:{server.liveness.port}/metrics", timeout=30)
         assert other.status_code == 404
 
 
@@ -301,7 +301,7 @@ def test_a_killed_or_silent_server_process_is_replaced_and_logged(
         os.kill(second, signal.SIGSTOP)
         stopped = second
         for _ in range(5):
-            response = httpx.get(
+            response = probe.get(
                 f"{server.url}/api/v1/timelines/public", headers={"Connection": "close"}, timeout=30
             )
             assert response.status_code == 200
@@ -346,7 +346,7 @@ def test_a_killed_fork_server_leaves_its_processes_serving_and_supervised(
         assert log_events(server, "server.process_exited") == []
         assert all(Path(f"/proc/{pid}").exists() for pid in originals)
         for _ in range(4):
-            response = httpx.get(
+            response = probe.get(
                 f"{server.url}/api/v1/instance", headers={"Connection": "close"}, timeout=30
             )
             assert response.status_code == 200
@@ -402,7 +402,7 @@ def test_processes_paused_with_their_supervisor_are_not_killed_on_resuming(
         time.sleep(5)  # past the grace: a process still silent now would be killed
         assert log_events(server, "server.process_exited") == []
         assert sorted(server_processes(supervisor)) == children
-        response = httpx.get(f"{server.url}/api/v1/instance", timeout=30)
+        response = probe.get(f"{server.url}/api/v1/instance", timeout=30)
         assert response.status_code == 200
     finally:
         for pid in paused:
@@ -450,7 +450,10 @@ def test_answers_under_the_server_carry_every_header_once(test_env: TestEnv) -> 
     and a keep-alive connection that carries the next answer whole."""
     from tests.http.test_security import assert_security_headers
 
-    with slow_client_server(test_env) as server, httpx.Client(base_url=server.url) as client:
+    with (
+        slow_client_server(test_env) as server,
+        httpx.Client(base_url=server.url, verify=probe.ssl_context()) as client,
+    ):
         for _ in range(2):  # the second on the same connection
             headers = {
                 "Origin": "https://app.example",

@@ -17,6 +17,7 @@ from tests.emojis.support import admin
 from tests.media.files import png
 from tests.social_factories import auth, user_with_token
 from tests.streaming.support import WAIT_SECONDS, servers
+from tests.support import probe
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -66,7 +67,7 @@ async def test_mastodon_py_reads_and_reacts_to_announcements(
     _alice, alice = await user_with_token(factory_app, "alice")
     # The broadcast of announcement events is a job: run here in every mode.
     with servers(test_env, 1, STREAMING_HEARTBEAT_SECONDS="0.2", JOBS_IN_SERVER="true") as [server]:
-        async with httpx.AsyncClient(base_url=server.url) as http:
+        async with httpx.AsyncClient(base_url=server.url, verify=probe.ssl_context()) as http:
             emoji = await http.post(
                 "/api/v1/admin/custom_emojis",
                 headers=auth(boss),

@@ -13,6 +13,7 @@ from tests.emojis.support import admin
 from tests.factories import create_token
 from tests.social_factories import auth, user_with_token
 from tests.streaming.support import servers, subscribed, wait_for_message, websocket
+from tests.support import probe
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -25,7 +26,7 @@ async def test_user_streams_hear_of_announcements(test_env: TestEnv, factory_app
     with servers(test_env, 1, JOBS_IN_SERVER="true") as [server]:
         async with (
             websocket(server, statuses_only) as socket,
-            httpx.AsyncClient(base_url=server.url) as http,
+            httpx.AsyncClient(base_url=server.url, verify=probe.ssl_context()) as http,
         ):
             await socket.send(json.dumps({"type": "subscribe", "stream": "user"}))
             await subscribed(socket, server, statuses_only)

@@ -23,6 +23,7 @@ from tests.admin.support import staff
 from tests.conftest import running_app
 from tests.social_factories import user_with_token
 from tests.streaming.support import api, multi_process, servers, websocket
+from tests.support import probe
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -74,7 +75,9 @@ async def _from(server: Any, address: str, path: str, token: str | None = None) 
     headers = {"X-Forwarded-For": address}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    async with httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=WAIT_SECONDS, verify=probe.ssl_context()
+    ) as client:
         return await client.get(path, headers=headers)
 
 
@@ -136,7 +139,9 @@ async def test_a_no_access_block_refuses_every_request_on_every_process(
 
 
 async def _post_from(server: Any, address: str, token: str) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=WAIT_SECONDS, verify=probe.ssl_context()
+    ) as client:
         return await client.post(
             "/api/v1/statuses",
             json={"status": "let me in"},

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -13,6 +12,7 @@ from tests.conftest import running_app, start_server, stop_process
 from tests.flags.support import admin_token, create_flag
 from tests.ops.test_observability import Collector, Received, collector
 from tests.social_factories import auth, user_with_token
+from tests.support import probe
 
 __all__ = ["collector"]  # the fixture
 
@@ -48,7 +48,7 @@ async def test_evaluations_are_events_on_the_request_span(
     try:
         # A generous timeout: the server's first request builds FastAPI's route state, and
         # at load ~10 it took more than httpx's default 5 s (ReadTimeout, 2026-12-05).
-        response = httpx.get(f"{server.url}/api/v2/search?q=cat", headers=auth(token), timeout=60)
+        response = probe.get(f"{server.url}/api/v2/search?q=cat", headers=auth(token), timeout=60)
         assert response.status_code == 200, response.text
         item = collector.wait_for(lambda item: bool(evaluation_events(item)))
     finally:

@@ -30,6 +30,7 @@ from tests.http.test_errors import assert_error_response
 from tests.http.test_request_context import captured_root_log, json_lines
 from tests.ops.test_metrics import sample
 from tests.servers import start_inprocess_server
+from tests.support import probe
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -160,7 +161,7 @@ def test_the_server_refuses_on_its_own_what_the_middleware_would(test_env: TestE
         app.add_api_route("/test/held", held)
 
     def hold(url: str) -> None:
-        assert httpx.get(url, timeout=120).status_code == 200
+        assert probe.get(url, timeout=120).status_code == 200
 
     server = start_inprocess_server(test_env, prepare=add_routes, MAX_REQUESTS_IN_FLIGHT="1")
     admission = server.server.config.app.state.admission
@@ -168,7 +169,7 @@ def test_the_server_refuses_on_its_own_what_the_middleware_would(test_env: TestE
     holder = threading.Thread(target=hold, args=(f"{server.url}/test/held",))
 
     def shed() -> float:
-        scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+        scrape = probe.get(f"{server.url}/metrics", timeout=30).text
         return sample(scrape, "connecthub_http_requests_shed_total") or 0
 
     shed_before = shed()  # the counter is the test process', shared by its servers
@@ -273,7 +274,7 @@ def test_the_limit_shrinks_while_admitted_requests_are_slow_and_grows_back() -> 
 
 
 @dataclass
-class Probe:
+class HandlerSignals:
     """What a handler on the in-process server's thread tells the test's thread."""
 
     entered: threading.Event = field(default_factory=threading.Event)
@@ -281,26 +282,26 @@ class Probe:
     finished: threading.Event = field(default_factory=threading.Event)
 
 
-def add_waiting_routes(app: FastAPI, probe: Probe) -> None:
+def add_waiting_routes(app: FastAPI, signals: HandlerSignals) -> None:
     async def holding_a_connection(uow: UowDep) -> dict[str, str]:
         await uow.session.execute(text("SELECT 1"))  # the session now holds a connection
-        probe.entered.set()
+        signals.entered.set()
         try:
             await asyncio.sleep(300)
         except asyncio.CancelledError:
-            probe.cancelled.set()
+            signals.cancelled.set()
             raise
-        probe.finished.set()
+        signals.finished.set()
         return {"status": "finished"}
 
     async def sleeping_in_postgresql(uow: UowDep) -> dict[str, str]:
-        probe.entered.set()
+        signals.entered.set()
         try:
             await uow.session.execute(text("SELECT pg_sleep(300) AS held_for_the_test"))
         except asyncio.CancelledError:
-            probe.cancelled.set()
+            signals.cancelled.set()
             raise
-        probe.finished.set()
+        signals.finished.set()
         return {"status": "finished"}
 
     app.add_api_route("/test/holding", holding_a_connection)
@@ -308,12 +309,12 @@ def add_waiting_routes(app: FastAPI, probe: Probe) -> None:
 
 
 @contextlib.contextmanager
-def request_then_leave(url: str, path: str, probe: Probe) -> Iterator[None]:
+def request_then_leave(url: str, path: str, signals: HandlerSignals) -> Iterator[None]:
     """Sends a request on a raw socket, waits until its handler runs, then disconnects."""
     address = url.removeprefix("http://").split(":")
     with socket.create_connection((address[0], int(address[1])), timeout=30) as sock:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
-        assert probe.entered.wait(30), "the handler never started"
+        assert signals.entered.wait(30), "the handler never started"
     yield
 
 
@@ -327,28 +328,28 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
 def test_a_request_whose_client_left_is_cancelled_and_gives_back_its_connection(
     test_env: TestEnv,
 ) -> None:
-    probe = Probe()
+    signals = HandlerSignals()
     server = start_inprocess_server(
         test_env,
-        prepare=lambda app: add_waiting_routes(app, probe),
+        prepare=lambda app: add_waiting_routes(app, signals),
         DATABASE_POOL_SIZE="1",
         DATABASE_MAX_OVERFLOW="0",
     )
     app = server.server.config.app
     try:
-        with request_then_leave(server.url, "/test/holding", probe):
+        with request_then_leave(server.url, "/test/holding", signals):
             pass
-        assert probe.cancelled.wait(30), "the request was not cancelled"
-        assert not probe.finished.is_set()
+        assert signals.cancelled.wait(30), "the request was not cancelled"
+        assert not signals.finished.is_set()
         engines = app.state.engines
         wait_until(lambda: engines.db.pool_in_use() == 0, "the connection was not returned")
         # The unit of work hands its connection back while the cancelled request unwinds
         # (its rollback runs then, http/deps.py): the admission slot follows a moment later.
         wait_until(lambda: app.state.admission.in_flight == 0, "the request slot was kept")
         # The only pooled connection serves the next request.
-        response = httpx.get(f"{server.url}/api/v1/timelines/public", timeout=30)
+        response = probe.get(f"{server.url}/api/v1/timelines/public", timeout=30)
         assert response.status_code == 200
-        scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+        scrape = probe.get(f"{server.url}/metrics", timeout=30).text
         assert (sample(scrape, "connecthub_http_requests_cancelled_total") or 0) >= 1
     finally:
         server.stop()
@@ -357,12 +358,12 @@ def test_a_request_whose_client_left_is_cancelled_and_gives_back_its_connection(
 def test_a_cancelled_request_stops_its_postgresql_statement(test_env: TestEnv) -> None:
     if not test_env.database_url.startswith("postgresql"):
         pytest.skip("pg_sleep is PostgreSQL's")
-    probe = Probe()
-    server = start_inprocess_server(test_env, prepare=lambda app: add_waiting_routes(app, probe))
+    signals = HandlerSignals()
+    server = start_inprocess_server(test_env, prepare=lambda app: add_waiting_routes(app, signals))
     try:
-        with request_then_leave(server.url, "/test/pg-sleep", probe):
+        with request_then_leave(server.url, "/test/pg-sleep", signals):
             pass
-        assert probe.cancelled.wait(30), "the request was not cancelled"
+        assert signals.cancelled.wait(30), "the request was not cancelled"
 
         async def sleeping_statements() -> int:
             connection = await asyncpg.connect(test_env.database_url)
@@ -378,11 +379,11 @@ def test_a_cancelled_request_stops_its_postgresql_statement(test_env: TestEnv) -
 
         # PostgreSQL was told to cancel the statement: it stops sleeping.
         wait_until(lambda: asyncio.run(sleeping_statements()) == 0, "the statement still runs")
-        response = httpx.get(f"{server.url}/api/v1/timelines/public", timeout=30)
+        response = probe.get(f"{server.url}/api/v1/timelines/public", timeout=30)
         assert response.status_code == 200
     finally:
         server.stop()
-    assert not probe.finished.is_set()
+    assert not signals.finished.is_set()
 
 
 # --- exhausted pools ----------------------------------------------------------------------
@@ -437,7 +438,7 @@ def test_requests_whose_clients_left_while_they_waited_to_be_read_never_start(
 
     server = start_inprocess_server(test_env, prepare=add_routes)
     try:
-        staller = threading.Thread(target=httpx.get, args=(f"{server.url}/test/stall",))
+        staller = threading.Thread(target=probe.get, args=(f"{server.url}/test/stall",))
         staller.start()
         assert stalled.wait(30)
         # Meanwhile clients connect, ask and give up: their requests wait in the accept
@@ -449,7 +450,7 @@ def test_requests_whose_clients_left_while_they_waited_to_be_read_never_start(
         staller.join(30)
 
         def dropped() -> float:
-            scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+            scrape = probe.get(f"{server.url}/metrics", timeout=30).text
             return sample(scrape, "connecthub_http_requests_cancelled_total") or 0
 
         wait_until(lambda: dropped() >= 20, "the requests were not dropped")

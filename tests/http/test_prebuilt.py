@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from connecthub.http.edge import EdgeMiddleware
 from tests.ops.test_metrics import sample
 from tests.servers import start_inprocess_server
+from tests.support import probe
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -312,7 +313,7 @@ def test_the_server_answers_a_plain_get_at_once_as_the_route_does(test_env: Test
     try:
         app = apps[0]
         host, port = server.url.removeprefix("http://").split(":")
-        with httpx.Client(base_url=server.url) as client:
+        with httpx.Client(base_url=server.url, verify=probe.ssl_context()) as client:
             routed = client.get("/api/v1/instance", headers={"Accept-Encoding": "identity"})
             assert routed.status_code == 200
             client.get("/api/v1/instance", headers={"Accept-Encoding": "identity"})
@@ -326,7 +327,7 @@ def test_the_server_answers_a_plain_get_at_once_as_the_route_does(test_env: Test
             queries.append(scope["query_string"])
             return answer
 
-        scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+        scrape = probe.get(f"{server.url}/metrics", timeout=30).text
         labels = {"route": "/api/v1/instance", "method": "GET", "status": "200"}
         before = sample(scrape, "connecthub_http_requests_total", **labels) or 0
         app.state.answer_now = spying  # read by each new connection
@@ -359,10 +360,10 @@ def test_the_server_answers_a_plain_get_at_once_as_the_route_does(test_env: Test
             assert old[0] == b"HTTP/1.1 200 OK"
             assert old[1]["connection"] == "close"
             assert sock.recv(1) == b""
-        scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
+        scrape = probe.get(f"{server.url}/metrics", timeout=30).text
         assert (sample(scrape, "connecthub_http_requests_total", **labels) or 0) == before + 4
         # Anything else goes the usual way: with a query, a body, another method.
-        with httpx.Client(base_url=server.url) as client:
+        with httpx.Client(base_url=server.url, verify=probe.ssl_context()) as client:
             calls.clear()
             queries.clear()
             assert client.get("/api/v1/instance?x=1").content == routed.content

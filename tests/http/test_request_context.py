@@ -18,6 +18,7 @@ import structlog
 from fastapi import FastAPI, Request
 
 from tests.conftest import start_server, stop_process
+from tests.support import probe
 
 AppFactory = Callable[..., Any]
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -162,11 +163,11 @@ async def test_server_access_log_is_json_with_the_request_id(test_env: Any) -> N
         # Generous timeouts: a server process on a loaded machine (load 20-26) once took
         # more than httpx's default 5 s to answer its first 404.
         for request_id in ("live-1", "live-2"):
-            response = httpx.get(
+            response = probe.get(
                 f"{server.url}/health/live", headers={"X-Request-Id": request_id}, timeout=60
             )
             assert response.headers["x-request-id"] == request_id
-        generated = httpx.get(f"{server.url}/api/no/such/page", timeout=60).headers["x-request-id"]
+        generated = probe.get(f"{server.url}/api/no/such/page", timeout=60).headers["x-request-id"]
     finally:
         stop_process(server.process)
     output = server.logs()

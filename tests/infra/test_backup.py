@@ -19,6 +19,7 @@ from tests import conftest
 from tests.cli_runner import run_cli
 from tests.media import files
 from tests.servers import start_inprocess_server
+from tests.support import probe
 
 PASSWORD = "correct horse battery staple"
 TIMEOUT = 120  # a loaded machine; never a measure
@@ -63,7 +64,7 @@ def _bearer(env: EmbeddedEnv, url: str, username: str) -> dict[str, str]:
         PASSWORD,
     )
     assert created.returncode == 0, created.stderr
-    oauth_app = httpx.post(
+    oauth_app = probe.post(
         f"{url}/api/v1/apps",
         timeout=TIMEOUT,
         json={
@@ -72,7 +73,7 @@ def _bearer(env: EmbeddedEnv, url: str, username: str) -> dict[str, str]:
             "scopes": "read write",
         },
     ).json()
-    token = httpx.post(
+    token = probe.post(
         f"{url}/oauth/token",
         data={
             "grant_type": "password",
@@ -94,7 +95,9 @@ class Writer(threading.Thread):
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         super().__init__(daemon=True)
-        self.client = httpx.Client(base_url=url, headers=headers, timeout=TIMEOUT)
+        self.client = httpx.Client(
+            base_url=url, headers=headers, timeout=TIMEOUT, verify=probe.ssl_context()
+        )
         self.acked: list[tuple[str, float]] = []
         self.failures: list[str] = []
         self.stopping = threading.Event()
@@ -122,7 +125,7 @@ def test_a_backup_taken_under_writes_restores_and_serves(tmp_path: Path) -> None
     writer: Writer | None = None
     try:
         headers = _bearer(live, server.url, "alice")
-        upload = httpx.post(
+        upload = probe.post(
             f"{server.url}/api/v2/media",
             headers=headers,
             files={"file": ("a.png", files.png())},
@@ -130,7 +133,7 @@ def test_a_backup_taken_under_writes_restores_and_serves(tmp_path: Path) -> None
         )
         assert upload.status_code in (200, 202), upload.text
         media = upload.json()
-        with_media = httpx.post(
+        with_media = probe.post(
             f"{server.url}/api/v1/statuses",
             headers=headers,
             json={"status": "with a picture", "media_ids": [media["id"]]},
@@ -184,7 +187,12 @@ def test_a_backup_taken_under_writes_restores_and_serves(tmp_path: Path) -> None
     )
     restored_server = start_inprocess_server(again, MEDIA_STORAGE_URL=values["MEDIA_STORAGE_URL"])
     try:
-        with httpx.Client(base_url=restored_server.url, headers=headers, timeout=TIMEOUT) as client:
+        with httpx.Client(
+            base_url=restored_server.url,
+            headers=headers,
+            timeout=TIMEOUT,
+            verify=probe.ssl_context(),
+        ) as client:
             # The token was made before the backup: the restored instance still knows it.
             me = client.get("/api/v1/accounts/verify_credentials")
             assert me.status_code == 200, me.text

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from connecthub.infra.storage import LocalStorage, S3Storage
 from tests.social_factories import auth
+from tests.support import probe
 
 ALLOWED_SERVED_TYPES = {
     "image/jpeg", "image/png", "image/gif", "image/webp", "image/avif",
@@ -46,7 +47,7 @@ async def fetch(
     parts = urlsplit(url)
     if parts.path.startswith("/system/media/"):
         return await client.get(parts.path, headers=headers or {})
-    async with httpx.AsyncClient() as outside:
+    async with httpx.AsyncClient(verify=probe.ssl_context()) as outside:
         return await outside.get(url, headers=headers or {})
 
 

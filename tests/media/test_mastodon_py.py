@@ -14,6 +14,7 @@ from mastodon import Mastodon
 from tests.media import files
 from tests.servers import start_inprocess_server
 from tests.social_factories import user_with_token
+from tests.support import probe
 
 pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
@@ -51,7 +52,7 @@ async def test_mastodon_py_media(app_factory: Any, test_env: Any, store: Any) ->
         assert attachment["description"] == "A photo"
 
         audio_url = _absolute(server.url, result["audio"]["url"])
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(verify=probe.ssl_context()) as http:
             whole = await http.get(audio_url)
             part = await http.get(audio_url, headers={"Range": "bytes=0-99"})
         assert whole.status_code == 200

@@ -16,6 +16,7 @@ from tests.cli_runner import run_cli
 from tests.engines import postgres_server_url
 from tests.infra.migrate_data_support import drop_progress, make_embedded, seed, serving
 from tests.social_factories import auth
+from tests.support import probe
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -67,7 +68,7 @@ async def test_media_move_into_the_object_store(test_env: TestEnv, seaweedfs: Se
             assert new[field].startswith(store), new[field]
             assert new[field].removeprefix(store) == old[field].split("/system/media/", 1)[1]
         key = new["url"].removeprefix(store)
-        async with httpx.AsyncClient() as fetcher:
+        async with httpx.AsyncClient(verify=probe.ssl_context()) as fetcher:
             served = await fetcher.get(new["url"])
         assert served.status_code == 200
         assert served.content == (media_dir / key).read_bytes()

@@ -16,6 +16,7 @@ from mastodon import Mastodon, MastodonIllegalArgumentError
 
 from tests.factories import DEFAULT_PASSWORD, create_user
 from tests.oauth.test_code_flow import pkce_pair, read_form
+from tests.support import probe
 
 
 def _password_login(base_url: str, email: str) -> Mastodon:
@@ -37,7 +38,7 @@ async def test_mastodon_py_password_login(app, live_server):
 
     # Revocation through the library takes effect at once.
     await asyncio.to_thread(api.revoke_access_token, allow_http=True)
-    response = httpx.get(
+    response = probe.get(
         f"{live_server.url}/api/v1/apps/verify_credentials",
         headers={"Authorization": f"Bearer {api.access_token}"},
     )
@@ -55,7 +56,7 @@ def _code_flow(base_url: str, email: str) -> Mastodon:
         redirect_uris=redirect, scopes=["read", "write"], state="s1", allow_http=True
     )
     url += f"&code_challenge={challenge}&code_challenge_method=S256"
-    with httpx.Client() as browser:
+    with httpx.Client(verify=probe.ssl_context()) as browser:
         page = browser.get(url)
         assert page.status_code == 200, page.text
         form = read_form(page.text)

@@ -5,6 +5,7 @@ another to the provider, and the redirects between them are followed by hand."""
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from connecthub.accounts.models import Account, User, WebSession
 from connecthub.clock import utcnow
 from connecthub.config import load_settings
 from connecthub.http import forms
+from connecthub.infra import tls
 from connecthub.infra.rate_limiters import RedisRateLimiter
 from connecthub.infra.redis import KeySpace, connect_redis
 from connecthub.oauth.tokens import hash_secret
@@ -48,7 +50,7 @@ class RunningProvider:
 
     async def next_login(self, **claims: Any) -> None:
         claims.setdefault("mode", "ok")
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=probe.ssl_context()) as client:
             response = await client.post(f"{self.url}/test/next-login", json=claims)
             response.raise_for_status()
 
@@ -118,7 +120,7 @@ async def through_provider(
     """Start at the app, let the provider approve, and land on the app's callback."""
     started = await client.get(start)
     assert started.status_code == 302, started.text
-    async with httpx.AsyncClient() as browser_at_provider:
+    async with httpx.AsyncClient(verify=probe.ssl_context()) as browser_at_provider:
         approved = await browser_at_provider.get(started.headers["location"])
     assert approved.status_code == 302, approved.text
     callback = approved.headers["location"]
@@ -241,6 +243,35 @@ async def test_returning_person_is_signed_in_at_once(
     assert again.headers["location"] == "/settings"
     await assert_signed_in(app, again, user.id)
     assert len(await rows(app, Identity)) == 1
+
+
+async def test_a_sign_in_loads_no_certificate_bundle(
+    site: tuple[FastAPI, httpx.AsyncClient],
+    oidc_provider: RunningProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every client the relying party makes (discovery, keys, the token exchange) shares the
+    process's TLS context: building one loads the CA bundle, ~27 CPU-ms a sign-in."""
+    _app, client = site
+    await oidc_provider.next_login(sub="tls-1", email="tls@example.org", email_verified=True)
+    tls.client_context(trust_env=True)  # the one shared context, built before counting
+    loads: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counted(context: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        real(context, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    started = await client.get("/auth/oidc/testid")
+    monkeypatch.undo()  # the provider's browser below is the test's own client
+    async with httpx.AsyncClient(verify=probe.ssl_context()) as browser_at_provider:
+        approved = await browser_at_provider.get(started.headers["location"])
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    page = await client.get(approved.headers["location"])
+    assert page.status_code == 200, page.text  # the sign-up form: the token was exchanged
+    assert 'name="username"' in page.text
+    assert loads == []
 
 
 @pytest.mark.slow
@@ -455,7 +486,7 @@ async def test_tampered_or_missing_state_is_refused(
     app, client = site
     await oidc_provider.next_login(sub="eve", email="eve@example.org", email_verified=True)
     started = await client.get("/auth/oidc/testid")
-    async with httpx.AsyncClient() as browser_at_provider:
+    async with httpx.AsyncClient(verify=probe.ssl_context()) as browser_at_provider:
         approved = await browser_at_provider.get(started.headers["location"])
     callback = httpx.URL(approved.headers["location"])
     tampered = callback.copy_set_param("state", "forged-state")

@@ -81,7 +81,9 @@ async def test_the_metrics_listener_reads_the_queue_and_keeps_the_token_rule(
         await listener.start()
         try:
             await engines.jobs.enqueue("sample.anything", {}, delay_seconds=3600)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", verify=probe.ssl_context()
+            ) as client:
                 refused = await client.get("/metrics")
                 assert refused.status_code == 401
                 assert refused.json() == {"error": "The metrics token is missing or wrong"}

@@ -8,12 +8,12 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import structlog
 
 from connecthub.ops.logging import configure_logging
 from tests.conftest import start_server, stop_process
+from tests.support import probe
 
 SECRETS = (
     "hunter2-password",
@@ -99,9 +99,9 @@ def test_a_real_server_never_logs_credentials(test_env: Any) -> None:
             "/api/v1/timelines/home?access_token=tok-abc.DEF_123",
             "/health/ready?email=alice.secret@example.com",
         ):
-            response = httpx.get(f"{server.url}{path}", headers=secret_headers)
+            response = probe.get(f"{server.url}{path}", headers=secret_headers)
             assert response.status_code < 500
-        httpx.post(
+        probe.post(
             f"{server.url}/oauth/token",
             data={
                 "grant_type": "password",

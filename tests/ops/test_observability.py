@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import brotli  # type: ignore[import-untyped]
-import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.conftest import free_port, start_server, stop_process
+from tests.support import probe
 from tests.support.forked_command import ForkedCommand
 
 SECRET = "tok-never-in-a-span"
@@ -100,7 +100,7 @@ def test_requests_are_traced_to_the_otlp_endpoint(test_env: Any, collector: Coll
     try:
         # A generous timeout: on a loaded machine the server's first 404 once took more
         # than httpx's default 5 s.
-        response = httpx.get(f"{server.url}/api/v1/traced-path?access_token={SECRET}", timeout=60)
+        response = probe.get(f"{server.url}/api/v1/traced-path?access_token={SECRET}", timeout=60)
         assert response.status_code == 404
 
         def traced(item: Received) -> bool:

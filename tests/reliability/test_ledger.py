@@ -54,6 +54,7 @@ from connecthub.statuses.models import Status
 from tests import conftest
 from tests.conftest import LiveServer, free_port, start_connecthub, stop_process
 from tests.engines import postgres_server_url
+from tests.support import probe
 from tests.support.forked_command import ForkedCommand
 from tests.support.redis_server import RedisProcess
 from tests.support.server_processes import server_processes
@@ -145,7 +146,9 @@ class Cluster:
 
     async def wait_ready(self) -> None:
         deadline = time.monotonic() + START_SECONDS
-        async with httpx.AsyncClient(base_url=self.server.url, timeout=2) as client:
+        async with httpx.AsyncClient(
+            base_url=self.server.url, timeout=2, verify=probe.ssl_context()
+        ) as client:
             while time.monotonic() < deadline:
                 assert self.server.process.poll() is None, self.logs()
                 if len(self.server_workers()) == 2:
@@ -247,7 +250,7 @@ def fresh_connections(url: str) -> httpx.AsyncClient:
     """A client that opens a connection per request, so requests spread over both server
     workers (the kernel hands each new connection to one of them)."""
     limits = httpx.Limits(max_keepalive_connections=0)
-    return httpx.AsyncClient(base_url=url, timeout=8, limits=limits)
+    return httpx.AsyncClient(base_url=url, timeout=8, limits=limits, verify=probe.ssl_context())
 
 
 async def post_until(
@@ -504,7 +507,9 @@ async def test_every_acknowledged_post_reaches_every_home_once_through_crashes(
         await running.wait_ready()
         ready = time.monotonic()
         url = running.server.url
-        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        async with httpx.AsyncClient(
+            base_url=url, timeout=10, verify=probe.ssl_context()
+        ) as client:
             await follow_everyone(client, authors, followers)
             for account in [*authors, *followers]:  # every home warm before the faults
                 assert await whole_home(client, account) == []

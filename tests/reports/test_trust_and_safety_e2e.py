@@ -27,6 +27,7 @@ from tests.audit.support import audit_rows, tamper
 from tests.cli_runner import run_cli
 from tests.relationships.support import set_account
 from tests.social_factories import follow, user_with_token
+from tests.support import probe
 
 pytestmark = pytest.mark.slow  # over the fast loop's bar (tests/conftest.py)
 
@@ -59,7 +60,7 @@ def _story(server: LiveServer, tokens: dict[str, str], target_id: int) -> dict[s
     reporter, mod = _client(server, tokens["reporter"]), _client(server, tokens["mod"])
     target, fan = _client(server, tokens["target"]), _client(server, tokens["fan"])
     stranger = _client(server, tokens["stranger"])
-    http = httpx.Client(base_url=server.url, timeout=WAIT_SECONDS)
+    http = httpx.Client(base_url=server.url, timeout=WAIT_SECONDS, verify=probe.ssl_context())
     seen: dict[str, Any] = {}
 
     rude = target.status_post("buy my pills, you idiots")

@@ -30,6 +30,7 @@ from tests.streaming.support import (
     websocket,
     ws_url,
 )
+from tests.support import probe
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -187,7 +188,9 @@ async def test_tokens_never_appear_in_logs(test_env: TestEnv, factory_app: FastA
             async with websocket(server, alice_token, via=via) as ws:
                 await subscribed(ws, server, alice_token)
         async with (
-            httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client,
+            httpx.AsyncClient(
+                base_url=server.url, timeout=WAIT_SECONDS, verify=probe.ssl_context()
+            ) as client,
             client.stream(
                 "GET", f"/api/v1/streaming/public?access_token={alice_token}"
             ) as response,

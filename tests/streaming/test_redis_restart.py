@@ -49,6 +49,7 @@ from tests.streaming.support import (
     wait_for_message,
     websocket,
 )
+from tests.support import probe
 from tests.support.redis_server import RedisProcess
 
 if TYPE_CHECKING:
@@ -261,7 +262,7 @@ async def open_one_sse(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_SECONDS * 2
     client = await stack.enter_async_context(
-        httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS)
+        httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS, verify=probe.ssl_context())
     )
     headers = {"Authorization": f"Bearer {token}"}
     while True:

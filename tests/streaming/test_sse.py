@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from tests.social_factories import user_with_token
 from tests.streaming.support import WAIT_SECONDS, SseEvent, api, post_status, servers, sse_events
+from tests.support import probe
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnv
@@ -25,7 +26,9 @@ async def test_hashtag_stream_over_sse_with_heartbeats(
     with servers(test_env, 1, STREAMING_HEARTBEAT_SECONDS="0.2") as (server,):
         headers = {"Authorization": f"Bearer {alice_token}"}
         async with (
-            httpx.AsyncClient(base_url=server.url, timeout=WAIT_SECONDS) as client,
+            httpx.AsyncClient(
+                base_url=server.url, timeout=WAIT_SECONDS, verify=probe.ssl_context()
+            ) as client,
             client.stream(
                 "GET", "/api/v1/streaming/hashtag", params={"tag": "Python"}, headers=headers
             ) as response,

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from tests.conftest import LiveServer
 from tests.social_factories import auth, user_with_token
+from tests.support import probe
 
 TOOT = str(Path(sys.executable).parent / "toot")
 COMMAND_SECONDS = 60.0
@@ -82,7 +83,9 @@ def _home_has(api: httpx.Client, status_id: str) -> bool:
 
 def _session(toot: Toot, url: str, alice_token: str, bob_token: str) -> dict[str, Any]:
     seen: dict[str, Any] = {}
-    with httpx.Client(base_url=url, headers=auth(alice_token), timeout=30) as api:
+    with httpx.Client(
+        base_url=url, headers=auth(alice_token), timeout=30, verify=probe.ssl_context()
+    ) as api:
         seen["post"] = json.loads(toot.run("alice", "post", "--json", "Alice toots from a CLI"))
         seen["status"] = api.get(f"/api/v1/statuses/{seen['post']['id']}").json()
 

@@ -25,8 +25,9 @@ from connecthub.config import OidcProvider, Settings
 from connecthub.infra import tls
 
 with warnings.catch_warnings():
-    # Authlib would rather run on the `httpx2` fork and warns when it falls back to httpx,
-    # which is what we install; the warning is about Authlib's future, not about our use.
+    # Authlib would rather run on the `httpx2` fork and warns when it falls back to httpx;
+    # the warning is about Authlib's future, not about our use. (httpx2 is installed today,
+    # by huggingface-hub, so Authlib's client runs on it.)
     warnings.simplefilter("ignore", DeprecationWarning)
     from authlib.integrations.httpx_client import (  # type: ignore[import-untyped]
         AsyncOAuth2Client,
@@ -185,6 +186,7 @@ def _client(provider: OidcProvider, redirect_uri: str, document: dict[str, Any])
         code_challenge_method="S256",
         token_endpoint_auth_method=auth_method,
         timeout=HTTP_TIMEOUT_SECONDS,
+        verify=tls.client_context(trust_env=True),  # not a CA bundle loaded per sign-in
     )
 
 
