@@ -14,6 +14,13 @@ no lock: a connection in a transaction is closed, not kept). The tests share one
 per worker (pyproject.toml's `asyncio_default_test_loop_scope`), which asyncpg's
 connections are bound to.
 
+SQLAlchemy's asyncpg adapter prepares each statement once per adapter, and a new engine
+makes a new adapter around the kept connection: each test prepared its ~50 statements again
+(a round trip and a parse each). The adapter's cache of prepared statements now stays with
+the connection (`_keep_prepared_statements`): the statements stay prepared on the server
+through asyncpg's `reset()` (which closes cursors, not statements), for the same database
+and schema (the keeper's key names the database; emptying it changes no table).
+
 What the app runs on them is unchanged; engines given a connection function of their own
 (read replicas' fallback, infra/replicas.py) keep it. `TEST_KEPT_CONNECTIONS=0` turns it off.
 """
@@ -26,6 +33,8 @@ import os
 from typing import Any
 
 import asyncpg
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
 
 # Idle connections kept per database, user and options: a test's app uses up to ~4 at once.
 _MOST_KEPT = 4
@@ -127,3 +136,17 @@ def install() -> None:
 
     postgres_connect_args.keeps_connections = True  # type: ignore[attr-defined]
     db.postgres_connect_args = postgres_connect_args  # type: ignore[assignment]
+    event.listen(Pool, "connect", _keep_prepared_statements)
+
+
+def _keep_prepared_statements(adapted: Any, _record: Any) -> None:
+    """A new SQLAlchemy adapter around a kept connection takes over the statements earlier
+    adapters prepared on it (none when the engine keeps none: through PgBouncer)."""
+    connection = getattr(adapted, "_connection", None)
+    cache = getattr(adapted, "_prepared_statement_cache", None)
+    # Not `isinstance`: asyncpg's metaclass counts every asyncpg connection as an instance
+    # of every Connection class (the replicas' connections are not kept).
+    if not issubclass(type(connection), KeptConnection) or cache is None:
+        return
+    kept = connection.__dict__.setdefault("prepared_by_sqlalchemy", cache)
+    adapted._prepared_statement_cache = kept
