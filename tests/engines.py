@@ -497,16 +497,7 @@ async def delete_redis_prefix(prefix: str) -> None:
     url = redis_url()
     if url is None:
         return
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    try:
-        await _delete_matching(_cleaner(url), prefix)
-    except RedisConnectionError:  # a Redis restarted since: a new client, once
-        _cleaners.pop(asyncio.get_running_loop(), None)
-        await _delete_matching(_cleaner(url), prefix)
-
-
-async def _delete_matching(redis: Redis, prefix: str) -> None:
+    redis = _cleaner(url)
     batch = [key async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
     for start in range(0, len(batch), 500):
         await redis.delete(*batch[start : start + 500])
@@ -518,15 +509,18 @@ _cleaners: dict[asyncio.AbstractEventLoop, Redis] = {}
 def _cleaner(url: str) -> Redis:
     """One client per event loop for the tests' clean-ups: a client per test opened a
     connection (and told the server who it is) each time. The tests of a worker share one
-    loop (pyproject.toml); a client of a loop that ended is dropped with it."""
+    loop (pyproject.toml); a client of a loop that ended is dropped with it. A command that
+    finds its connection gone (a Redis restarted since) reconnects and runs once more."""
     from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
 
     loop = asyncio.get_running_loop()
     for ended in [other for other in _cleaners if other.is_closed()]:
         del _cleaners[ended]
     client = _cleaners.get(loop)
     if client is None:
-        client = _cleaners[loop] = Redis.from_url(url)
+        client = _cleaners[loop] = Redis.from_url(url, retry=Retry(NoBackoff(), retries=1))
     return client
 
 
