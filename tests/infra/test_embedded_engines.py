@@ -171,3 +171,27 @@ async def test_a_writers_statements_run_on_the_loop_and_its_commit_on_its_thread
         assert ran == [("BEGIN IMMEDIATE", True), ("BEGIN IMMEDIATE", False), ("COMMIT", False)]
     finally:
         await engines.stop()
+
+
+def _pooled_connections(engine: Any) -> int:
+    pool = engine.sync_engine.pool
+    return int(pool.checkedin()) + int(pool.checkedout())
+
+
+async def test_a_start_and_a_read_open_one_sqlite_connection(test_env) -> None:
+    """The start's reads (the VAPID key, the flags, the IP blocks) go through the reader
+    connection, the outbox relay's first sweep waits one interval, and a read request then
+    finds that connection free: one connection (each reads the schema, ~1 ms), where a start
+    opened the writer's and two readers' before. A fresh read on SQLite is a plain read: a
+    reader sees every commit."""
+    if postgres_server_url() is not None:
+        pytest.skip("SQLite's connections")
+    from tests.conftest import running_app
+
+    async with running_app(test_env) as (app, client):
+        assert (await client.get("/api/v1/instance")).status_code == 200
+        db = app.state.engines.db
+        async with db.session(readonly=True, fresh=True) as session:
+            assert (await session.execute(text("SELECT 1"))).scalar() == 1
+        assert _pooled_connections(db.primary) == 0
+        assert sum(_pooled_connections(engine) for engine in db.replicas) == 1

@@ -120,7 +120,8 @@ class FlagStore:
         epoch = self._events.connection_epoch
         live = self._events.is_live((CHANGES_CHANNEL,), epoch)
         try:
-            async with self._db.session() as session:
+            # The primary's rows (a change just heard of must be in them), on a reader.
+            async with self._db.session(readonly=True, fresh=True) as session:
                 rows = await repository.all_flags(session)
                 compiled = {row.key: compiled_row(row) for row in rows}
         except Exception as exc:

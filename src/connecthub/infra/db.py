@@ -642,6 +642,8 @@ class Database:
         if not readonly:
             factory = self._writer
         elif self.replica_set is None:
+            # A SQLite reader sees every commit: `fresh` needs no writer connection there.
+            fresh = fresh and not self.is_sqlite
             factory = self._primary_reader if fresh else next(self._reader_cycle)
         else:
             replica = None if fresh else self.replica_set.pick(after_lsn)

@@ -169,15 +169,21 @@ class Outbox:
         until `stop_relay`. Runs beside every job worker."""
         interval = min(max(self.relay_after_ms / 2000, 0.05), 5.0)
         stop = self._relay_stop
+        relayed = 0
         while not stop.is_set():
+            # A wait first: a row is left behind only `relay_after_ms` after its commit, so a
+            # sweep at start finds nothing a sweep one interval later would miss, and would
+            # hold a connection while the first requests arrive.
+            if relayed < BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval * random.uniform(0.9, 1.1))
+                if stop.is_set():
+                    return
             try:
                 relayed = await self.sweep()
             except Exception as exc:  # the database or the queue is down: try again later
                 log.warning("outbox.sweep_failed", error=f"{type(exc).__name__}: {exc}")
                 relayed = 0
-            if relayed < BATCH:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval * random.uniform(0.9, 1.1))
 
     def stop_relay(self) -> None:
         """Let `run_relay` return after the sweep under way (never cut one short)."""

@@ -44,9 +44,11 @@ async def vapid_keys(engines: Engines) -> VapidKeys:
     known = _KEYS.get(engines.db)
     if known is not None:
         return known
-    # A read first: only the instance's very first start writes (a request that already
-    # holds SQLite's write lock must not wait for a second writer).
-    async with engines.db.session() as session:
+    # A read first, on a reader: only the instance's very first start writes (a request that
+    # already holds SQLite's write lock must not wait for a second writer), and a start that
+    # only reads opens no writer connection. A replica behind the primary only costs a write
+    # that keeps the row already there (`insert_vapid_row`).
+    async with engines.db.session(readonly=True) as session:
         row = await repository.vapid_row(session)
     if row is None:
         async with engines.db.transaction() as session:
