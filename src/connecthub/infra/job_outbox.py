@@ -170,15 +170,15 @@ class Outbox:
         interval = min(max(self.relay_after_ms / 2000, 0.05), 5.0)
         stop = self._relay_stop
         relayed = 0
-        while not stop.is_set():
-            # A wait first: a row is left behind only `relay_after_ms` after its commit, so a
-            # sweep at start finds nothing a sweep one interval later would miss, and would
-            # hold a connection while the first requests arrive.
+        while True:
+            # A wait first, as after every batch that was not full: rows a stopped process
+            # left behind wait one interval more, and a sweep does not hold a database
+            # connection while the first requests arrive (ADR 0007).
             if relayed < BATCH:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval * random.uniform(0.9, 1.1))
-                if stop.is_set():
-                    return
+            if stop.is_set():
+                return
             try:
                 relayed = await self.sweep()
             except Exception as exc:  # the database or the queue is down: try again later
