@@ -3,7 +3,9 @@
 // and by page; then the server's warnings and errors from its log (the test server writes
 // it to its data directory: playwright.config.ts). A flaky step (a screen showing the
 // welcome screen mid-test) left nothing to read but its snapshot; with this its cause is in
-// the failed run's output.
+// the failed run's output. Last, each open page's storage: the keys of the app's IndexedDB
+// store and the origin's quota and usage (a page once showed the welcome screen with no 401
+// and no sign-out: its token was no longer in IndexedDB, all keys gone or the token alone?).
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test as base, type BrowserContext, type BrowserContextOptions, type Request } from "@playwright/test";
@@ -36,11 +38,13 @@ export const test = base.extend<{ browserLog: void }>({
         lines.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  #${context}  ${text}`);
       const original = browser.newContext.bind(browser);
       let contexts = 0;
+      const opened: [number, BrowserContext][] = [];
       // Requests not answered yet, with when they were sent and from which context.
       const pending = new Map<Request, [number, number]>();
       browser.newContext = async (options?: BrowserContextOptions): Promise<BrowserContext> => {
         const context = await original(options);
         const number = ++contexts;
+        opened.push([number, context]);
         context.on("request", (request) => pending.set(request, [number, Date.now()]));
         context.on("requestfinished", (request) => pending.delete(request));
         context.on("response", (response) => {
@@ -60,7 +64,12 @@ export const test = base.extend<{ browserLog: void }>({
         const unanswered = [...pending].map(
           ([request, [number, sent]]) => `#${number}  ${request.method()} ${request.url()}, sent ${((Date.now() - sent) / 1000).toFixed(1)} s ago`,
         );
-        const report = [...lines, "", `Requests still unanswered (${unanswered.length}):`, ...unanswered, "", `The server's warnings and errors (${trouble.length}):`, ...trouble.slice(-80)].join("\n");
+        const storage = await storageOf(opened);
+        const report = [
+          ...lines, "", `Requests still unanswered (${unanswered.length}):`, ...unanswered,
+          "", `The server's warnings and errors (${trouble.length}):`, ...trouble.slice(-80),
+          "", "The pages' storage:", ...storage,
+        ].join("\n");
         console.log(`\nWhat the browsers saw (${testInfo.title}):\n${report}\n`);
         await testInfo.attach("browser-log", { body: report, contentType: "text/plain" });
       }
@@ -68,3 +77,33 @@ export const test = base.extend<{ browserLog: void }>({
     { auto: true },
   ],
 });
+
+/** Each open page's address, the keys in the app's IndexedDB store (web/src/lib/store.ts)
+ * and the origin's quota and usage; at most a few seconds a page. */
+async function storageOf(opened: [number, BrowserContext][]): Promise<string[]> {
+  const found: string[] = [];
+  for (const [number, context] of opened) {
+    for (const page of context.pages()) {
+      const read = page.evaluate(async () => {
+        const keys = await new Promise<string[]>((resolve) => {
+          const request = indexedDB.open("connecthub");
+          request.onerror = () => resolve(["(IndexedDB not opened)"]);
+          request.onsuccess = () => {
+            const db = request.result;
+            if (!db.objectStoreNames.contains("kv")) return resolve(["(no store)"]);
+            const all = db.transaction("kv", "readonly").objectStore("kv").getAllKeys();
+            all.onsuccess = () => resolve(all.result.map(String));
+            all.onerror = () => resolve(["(keys not read)"]);
+          };
+        });
+        const { quota, usage } = await navigator.storage.estimate();
+        return { keys, quota, usage, persisted: await navigator.storage.persisted() };
+      });
+      const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 5_000));
+      const seen = await Promise.race([read, timeout]).catch((error: Error) => error);
+      const text = seen === null ? "not read within 5 s" : seen instanceof Error ? seen.message : JSON.stringify(seen);
+      found.push(`#${number}  ${page.url()}: ${text}`);
+    }
+  }
+  return found;
+}
