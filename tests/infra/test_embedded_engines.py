@@ -178,7 +178,7 @@ def _pooled_connections(engine: Any) -> int:
     return int(pool.checkedin()) + int(pool.checkedout())
 
 
-async def test_a_start_and_a_read_open_one_sqlite_connection(test_env) -> None:
+async def test_a_start_and_a_read_open_one_sqlite_connection(app_factory) -> None:
     """The start's reads (the VAPID key, the flags, the IP blocks) go through the reader
     connection, the outbox relay's first sweep waits one interval, and a read request then
     finds that connection free: one connection (each reads the schema, ~1 ms), where a start
@@ -186,9 +186,7 @@ async def test_a_start_and_a_read_open_one_sqlite_connection(test_env) -> None:
     reader sees every commit."""
     if postgres_server_url() is not None:
         pytest.skip("SQLite's connections")
-    from tests.conftest import running_app
-
-    async with running_app(test_env) as (app, client):
+    async with app_factory() as (app, client):
         assert (await client.get("/api/v1/instance")).status_code == 200
         db = app.state.engines.db
         async with db.session(readonly=True, fresh=True) as session:
