@@ -4,6 +4,7 @@
 // screenshotted (web/screenshots/<screen>-<en|id>-<desktop|mobile>.png, not committed).
 import type { Page } from "@playwright/test";
 import { expect, test } from "./diagnostics";
+import { openInApp } from "./navigation";
 import { shoot } from "./screens";
 import { approve, cli, PASSWORD, png, signInToApp, signUp, tokenOf, totp } from "./settings-helpers";
 
@@ -16,21 +17,21 @@ async function post(page: Page, text: string): Promise<void> {
   await expect(page.locator(".status", { hasText: text }).first()).toBeVisible();
 }
 
-/** Opens each screen and checks and shoots it, under `<name>-<lang>`. */
+/** Opens each screen (inside the app: e2e/navigation.ts) and checks and shoots it, under
+ * `<name>-<lang>`. */
 async function tour(page: Page, lang: "en" | "id", screens: [string, string][]): Promise<void> {
   for (const [name, path] of screens) {
-    await page.goto(path);
+    await openInApp(page, path);
     await expect(page.locator("main h1").first()).toBeVisible();
     // Still signed in: the welcome screen has a `main h1` too.
     await expect(page.locator("main.welcome")).toHaveCount(0);
     await expect(page.locator("main")).not.toContainText(lang === "en" ? "Memuat" : "Loading…");
-    await page.waitForLoadState("networkidle");
     await shoot(page, `${name}-${lang}`);
   }
 }
 
 async function chooseLanguage(page: Page, lang: "en" | "id"): Promise<void> {
-  await page.goto("/settings");
+  await openInApp(page, "/settings");
   await page.locator("select").first().selectOption(lang);
   await expect(page.locator("html")).toHaveAttribute("lang", lang);
 }

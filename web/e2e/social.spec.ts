@@ -3,9 +3,11 @@
 // voted on, edit with its history, delete-and-redraft, a locked account followed and the
 // request approved, a direct-message chat with presence, the typing indicator and live
 // delivery, profile tabs, mute and block, the list and public timelines, and every new
-// screen in Indonesian. axe-core checks each screen; screenshots go to web/screenshots/.
+// screen in Indonesian. axe-core checks each screen; screenshots go to web/screenshots/. The
+// screens are opened inside the app (e2e/navigation.ts), as its links do.
 import { fileURLToPath } from "node:url";
 import { expect, test } from "./diagnostics";
+import { openInApp } from "./navigation";
 import { shoot } from "./screens";
 import { apiAs, signUpAndSignIn, tokenOf } from "./social-helpers";
 
@@ -24,10 +26,10 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   await apiAs(request, aliceToken, "PATCH", "/api/v1/accounts/update_credentials", { locked: true });
 
   // Bob asks to follow; Alice approves on the follow requests screen.
-  await bob.goto(`/@alice${run}`);
+  await openInApp(bob, `/@alice${run}`);
   await bob.getByRole("button", { name: "Follow", exact: true }).click();
   await expect(bob.getByRole("button", { name: "Cancel request" })).toBeVisible();
-  await alice.goto(`/@alice${run}`);
+  await openInApp(alice, `/@alice${run}`);
   await alice.getByRole("link", { name: "Follow requests" }).click();
   await expect(alice.getByRole("heading", { name: "Follow requests" })).toBeVisible();
   await expect(alice.getByText(`@bob${run}`)).toBeVisible();
@@ -37,7 +39,7 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   await bob.reload();
   await expect(bob.getByRole("button", { name: "Unfollow" })).toBeVisible();
   // Alice follows Bob back (presence is shown for the accounts one follows).
-  await alice.goto(`/@bob${run}`);
+  await openInApp(alice, `/@bob${run}`);
   await alice.getByRole("button", { name: "Follow", exact: true }).click();
   await expect(alice.getByRole("button", { name: "Unfollow" })).toBeVisible();
   // The mute dialog (its choice is tried in Indonesian below); Escape leaves it unchanged.
@@ -48,9 +50,9 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   await expect(alice.getByRole("button", { name: "Mute", exact: true })).toBeFocused();
 
   // Alice posts with an image: upload progress, then the alt-text prompt, then the post.
-  await bob.goto("/");
+  await openInApp(bob, "/");
   await expect(bob.getByLabel("Text of your post")).toBeVisible();
-  await alice.goto("/");
+  await openInApp(alice, "/");
   const text = `A gradient ${run}`;
   await alice.getByLabel("Text of your post").fill(text);
   await alice.locator(".compose input[type=file]").setInputFiles(IMAGE);
@@ -149,7 +151,7 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   // A direct-message chat: Bob writes first from Alice's profile.
   await alice.getByRole("link", { name: "Messages" }).click();
   await expect(alice.getByRole("heading", { name: "Messages" })).toBeVisible();
-  await bob.goto(`/@alice${run}`);
+  await openInApp(bob, `/@alice${run}`);
   await bob.getByRole("link", { name: "Message", exact: true }).click();
   await expect(bob.getByRole("heading", { name: `alice${run}` })).toBeVisible();
   await bob.getByLabel("Your message").fill(`Hi Alice, kopi later? ${run}`);
@@ -202,7 +204,7 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   expect(all.filter((c) => c.includes("Hi Alice"))).toHaveLength(1);
 
   // Profile tabs: the media tab shows the post with the image, not the poll.
-  await bob.goto(`/@alice${run}`);
+  await openInApp(bob, `/@alice${run}`);
   await bob.getByRole("tab", { name: "Media" }).click();
   await expect(bob.locator(".status", { hasText: text })).toBeVisible();
   await expect(bob.locator(".status", { hasText: "Kopi or teh?" })).toHaveCount(0);
@@ -214,10 +216,10 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   // A list of Bob's with Alice in it: its timeline gets her next post live.
   const list = (await apiAs(request, bobToken, "POST", "/api/v1/lists", { title: `Kopi people ${run}` })) as { id: string };
   await apiAs(request, bobToken, "POST", `/api/v1/lists/${list.id}/accounts`, { account_ids: [mine.id] });
-  await bob.goto(`/lists/${list.id}`);
+  await openInApp(bob, `/lists/${list.id}`);
   await expect(bob.getByRole("heading", { name: `Kopi people ${run}` })).toBeVisible();
   await expect(bob.locator(".status", { hasText: text })).toBeVisible();
-  await alice.goto("/");
+  await openInApp(alice, "/");
   await alice.getByLabel("Text of your post").fill(`For the list ${run}`);
   await alice.getByRole("button", { name: "Post", exact: true }).click();
   await bob.getByRole("button", { name: "1 new post" }).click();
@@ -251,10 +253,10 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   await bob.keyboard.press("Escape");
   await bob.getByRole("link", { name: "Semua server" }).click();
   await shoot(bob, "social-public-id");
-  await bob.goto(`/lists/${list.id}`);
+  await openInApp(bob, `/lists/${list.id}`);
   await expect(bob.getByRole("heading", { name: `Kopi people ${run}` })).toBeVisible();
   await shoot(bob, "social-list-id");
-  await bob.goto(`/@alice${run}`);
+  await openInApp(bob, `/@alice${run}`);
   await expect(bob.getByRole("tab", { name: "Kiriman dan balasan" })).toBeVisible();
   await shoot(bob, "social-profile-id");
   await bob.getByRole("tab", { name: "Foto & video" }).click();
@@ -262,10 +264,10 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   await expect(bob.getByRole("dialog", { name: "Media 1 dari 1" })).toBeVisible();
   await shoot(bob, "social-viewer-id");
   await bob.keyboard.press("Escape");
-  await bob.goto("/follow_requests");
+  await openInApp(bob, "/follow_requests");
   await expect(bob.getByText("Tidak ada yang menunggu persetujuanmu.")).toBeVisible();
   await shoot(bob, "social-follow-requests-id");
-  await bob.goto("/");
+  await openInApp(bob, "/");
   await bob.getByRole("button", { name: "Buat jajak pendapat" }).click();
   await expect(bob.getByRole("button", { name: "Tambah media" })).toBeDisabled(); // not both
   await expect(bob.getByLabel("Pilihan 1", { exact: true })).toBeVisible();
@@ -276,7 +278,7 @@ test("media, polls, edits, locked follow, direct-message chat, profiles, lists",
   await shoot(bob, "social-compose-media-id");
 
   // Mute for an hour, then block: the profile says so, and the buttons turn around.
-  await bob.goto(`/@alice${run}`);
+  await openInApp(bob, `/@alice${run}`);
   await bob.getByRole("button", { name: "Bisukan" }).click();
   const mute = bob.getByRole("dialog", { name: `Bisukan @alice${run}?` });
   await mute.getByLabel("Berapa lama").selectOption("3600");

@@ -6,6 +6,12 @@ import { api, type Poll } from "../lib/api";
  * results with their shares. */
 export function PollView({ poll: given, mine }: { poll: Poll; mine: boolean }) {
   const [poll, setPoll] = useState(given);
+  const [seen, setSeen] = useState(given);
+  // A newer version from the server (the timeline fetched again) replaces what is shown.
+  if (given !== seen) {
+    setSeen(given);
+    setPoll(given);
+  }
   const [chosen, setChosen] = useState<number[]>([]);
   const [showResults, setShowResults] = useState(false);
   const [error, setError] = useState<string | null>(null);

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { t } from "../i18n";
 import { page, type Status } from "../lib/api";
 import * as cache from "../lib/cache";
+import { comingBack, swapEdited } from "../lib/timeline";
 import { onEvent } from "../live";
 import { StatusCard } from "./StatusCard";
 
@@ -27,11 +28,6 @@ interface Kept {
   scrollY: number;
 }
 const kept = new Map<string, Kept>();
-
-/** A status replaced by its edited version wherever it is shown (itself or boosted). */
-function swapEdited(list: Status[], status: Status): Status[] {
-  return list.map((s) => (s.id === status.id ? status : s.reblog?.id === status.id ? { ...s, reblog: status } : s));
-}
 
 // Edits and deletions that arrive while a timeline is not on screen still reach what it
 // kept, so coming back never shows a deleted post or an edit's older text.
@@ -73,9 +69,14 @@ export function Timeline({ path, cacheName, stream, tag, prepend = [], onReply }
       setNext(back.next);
       setState("ready");
       requestAnimationFrame(() => window.scrollTo({ top: back.scrollY }));
-      // What arrived while the reader was away waits behind the bar.
+      // What arrived while the reader was away waits behind the bar; what was shown is
+      // brought up to date where it stands.
       page<Status>(path)
-        .then((first) => setIncoming(first.items.filter((s) => !back.items.some((o) => o.id === s.id))))
+        .then((first) => {
+          const now = comingBack(back.items, first.items);
+          setItems(now.items);
+          setIncoming(now.incoming);
+        })
         .catch(() => undefined);
       return;
     }

@@ -13,10 +13,15 @@ import { follow, onEvent } from "../live";
 import * as state from "../state";
 import { MediaGallery } from "../components/MediaGallery";
 
-/** Re-renders when presence or typing changes. */
+/** Re-renders when presence or typing changes. The snapshot is read again as the screen
+ * opens: the stream's `presence` events tell only of changes, and an account followed since
+ * the app started (whose connection opened before) would show offline until it reconnects. */
 function usePresence(): void {
   const [, tick] = useState(0);
-  useEffect(() => presence.subscribe(() => tick((n) => n + 1)), []);
+  useEffect(() => {
+    void presence.load().catch(() => undefined);
+    return presence.subscribe(() => tick((n) => n + 1));
+  }, []);
 }
 
 /** Conversations (and this screen's live `conversation` events from the `direct` stream). */
