@@ -5,7 +5,10 @@
 // welcome screen mid-test) left nothing to read but its snapshot; with this its cause is in
 // the failed run's output. Last, each open page's storage: the keys of the app's IndexedDB
 // store and the origin's quota and usage (a page once showed the welcome screen with no 401
-// and no sign-out: its token was no longer in IndexedDB, all keys gone or the token alone?).
+// and no sign-out: its token was no longer in IndexedDB, all keys gone or the token alone?
+// It was there: the social spec's alice showed the welcome screen with her token, session
+// and caches all in the store, no 401, no warning. So every load of a page's document is
+// noted too, with renderer crashes).
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test as base, type BrowserContext, type BrowserContextOptions, type Request } from "@playwright/test";
@@ -52,6 +55,13 @@ export const test = base.extend<{ browserLog: void }>({
           if (response.status() >= 400 || response.status() === 202 || response.status() === 206) note(number, `${response.status()} ${response.request().method()} ${response.url()}`);
         });
         context.on("requestfailed", (request) => pending.delete(request) && note(number, `failed ${request.method()} ${request.url()}: ${request.failure()?.errorText}`));
+        // Where each page went (a load, or a move inside the app), and a renderer gone.
+        context.on("page", (page) => {
+          page.on("framenavigated", (frame) => {
+            if (frame === page.mainFrame()) note(number, `at ${frame.url()}`);
+          });
+          page.on("crash", () => note(number, "the page's renderer crashed"));
+        });
         context.on("console", (message) => {
           if (message.type() === "warning" || message.type() === "error") note(number, `console ${message.type()}: ${message.text()}`);
         });

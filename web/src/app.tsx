@@ -225,6 +225,8 @@ export function App() {
         await auth.completeSignIn(params);
       }
       if (!(await auth.restore())) {
+        // The cookie says this browser signed in here; without a token that is worth telling.
+        if (hasAppCookie()) console.warn("Signed out: no token in this browser's storage");
         signedOut();
         return;
       }
