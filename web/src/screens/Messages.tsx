@@ -278,18 +278,23 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
     const last = messages?.[messages.length - 1];
     const draft: outbox.Draft = { status: messageText(conversation.accounts, text.trim()), visibility: "direct" };
     if (last) draft.in_reply_to_id = last.id;
-    if (attachment?.media) {
-      draft.media_ids = [attachment.media.id];
-      if (attachment.description.trim()) await describe(attachment.media.id, attachment.description.trim()).catch(() => undefined);
-    }
-    const key = outbox.newKey();
+    // The box is free for the next message at once: the message often shows (from the
+    // stream) before its own answer arrives, and a picture attached or text typed in that
+    // moment was wiped when the answer came.
+    const written = { text, attachment };
+    setText("");
+    setAttachment(null);
     setBusy(true);
     setError(null);
+    const key = outbox.newKey();
     try {
+      if (written.attachment?.media) {
+        const { media, description } = written.attachment;
+        draft.media_ids = [media.id];
+        if (description.trim()) await describe(media.id, description.trim()).catch(() => undefined);
+      }
       if (!navigator.onLine) throw new TypeError("offline");
       const sent = await outbox.post(draft, key);
-      setText("");
-      setAttachment(null);
       setMessages((shown) => orderMessages([...(shown ?? []), sent]));
       if (!id) {
         // A new conversation: its id is known once the server has it.
@@ -301,10 +306,11 @@ export function Chat({ id, to }: { id?: string; to?: string }) {
       if (failure instanceof TypeError && id) {
         const item = await outbox.enqueue(draft, key, id);
         setPending((shown) => [...shown, { key: item.key, text: draft.status, created_at: item.created_at }]);
-        setText("");
-        setAttachment(null);
       } else {
         setError(failure instanceof Error ? failure.message : String(failure));
+        // Not sent: what was written comes back, unless the next message is begun already.
+        setText((now) => now || written.text);
+        setAttachment((now) => now ?? written.attachment);
       }
     } finally {
       setBusy(false);
