@@ -4,11 +4,12 @@
 // it to its data directory: playwright.config.ts). A flaky step (a screen showing the
 // welcome screen mid-test) left nothing to read but its snapshot; with this its cause is in
 // the failed run's output. Last, each open page's storage: the keys of the app's IndexedDB
-// store and the origin's quota and usage (a page once showed the welcome screen with no 401
-// and no sign-out: its token was no longer in IndexedDB, all keys gone or the token alone?
-// It was there: the social spec's alice showed the welcome screen with her token, session
-// and caches all in the store, no 401, no warning. So every load of a page's document is
-// noted too, with renderer crashes).
+// store and the origin's quota and usage, and where each page went (loads and moves inside
+// the app) with any renderer crash. Read the failed step's page from these, not from the
+// "Page snapshot" of Playwright's error context: after an action's timeout that shows the
+// first page the test opened, whichever failed (a welcome screen there sent two flakes'
+// hunts after a lost sign-in; the social spec's was a chat's picture wiped by the answer
+// of the message before it).
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test as base, type BrowserContext, type BrowserContextOptions, type Request } from "@playwright/test";
