@@ -4,7 +4,7 @@
 // A load starts the whole app again (its scripts, the token read back from IndexedDB, the
 // account and instance fetched, the stream opened) and drops axe-core, which the next
 // check puts in again (e2e/screens.ts). The settings spec toured ~40 screens with a load
-// each: 48.8 CPU-s and 53 s; moving inside the app, 37.2 CPU-s and 28 s (docs/benchmarks.md).
+// each: 48.8 CPU-s and 53 s; moving inside the app, 37.9 CPU-s and 38 s (docs/benchmarks.md).
 import type { Page } from "@playwright/test";
 
 // Like Playwright's `networkidle` (no request for 500 ms) for what a move inside the app
