@@ -7,9 +7,10 @@
 // store and the origin's quota and usage, and where each page went (loads and moves inside
 // the app) with any renderer crash. Read the failed step's page from these, not from the
 // "Page snapshot" of Playwright's error context: after an action's timeout that shows the
-// first page the test opened, whichever failed (a welcome screen there sent two flakes'
-// hunts after a lost sign-in; the social spec's was a chat's picture wiped by the answer
-// of the message before it).
+// first page open in the worker's browser, whichever failed (an earlier spec's page on the
+// welcome screen sent two flakes' hunts after a lost sign-in; the social spec's was a
+// chat's picture wiped by the answer of the message before it). The contexts a test opens
+// are closed when it ends (below).
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test as base, type BrowserContext, type BrowserContextOptions, type Request } from "@playwright/test";
@@ -84,6 +85,10 @@ export const test = base.extend<{ browserLog: void }>({
         console.log(`\nWhat the browsers saw (${testInfo.title}):\n${report}\n`);
         await testInfo.attach("browser-log", { body: report, contentType: "text/plain" });
       }
+      // The test's browsers end with it. Playwright closes only the contexts of its own
+      // fixtures: these stayed open to the end of the run, their apps still streaming, each
+      // post of the specs after them rendered in every one.
+      await Promise.all(opened.map(([, context]) => context.close()));
     },
     { auto: true },
   ],
