@@ -109,7 +109,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(bob.locator(".status", { hasText: listed })).toBeVisible();
 
   // A filter that warns: Alice's matching post is folded behind its title in Bob's home.
-  await bob.goto("/filters");
+  await openInApp(bob, "/filters");
   await bob.getByRole("link", { name: "New filter" }).click();
   await bob.getByLabel("Title", { exact: true }).fill("No spoilers");
   await bob.getByLabel("Word or phrase 1").fill(`spoiler${run}`);
@@ -124,7 +124,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await warned.getByRole("button", { name: "Show anyway" }).click();
   await expect(bob.locator(".status", { hasText: spoiler })).toBeVisible();
   // Set to hide, the post is gone.
-  await bob.goto("/filters");
+  await openInApp(bob, "/filters");
   await bob.getByRole("link", { name: "No spoilers" }).click();
   await bob.getByLabel(/^Hide/).check();
   await bob.getByRole("button", { name: "Save" }).click();
@@ -135,7 +135,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(bob.locator(".status.filtered")).toHaveCount(0);
 
   // Profile: a new name and an avatar; the profile shows the name.
-  await bob.goto("/settings");
+  await openInApp(bob, "/settings");
   await bob.getByRole("link", { name: "Profile" }).click();
   await bob.getByLabel("Display name").fill(`Bobby ${run}`);
   await bob.getByLabel("About you (bio)").fill("Tea and trains.");
@@ -148,12 +148,12 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   const avatar = bob.getByRole("img", { name: "Your avatar" });
   await expect(avatar).not.toHaveAttribute("src", /missing\.png|^blob:/);
   await expect.poll(() => avatar.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0))).toBeGreaterThan(0);
-  await bob.goto(`/@bob${run}`);
+  await openInApp(bob, `/@bob${run}`);
   await expect(bob.getByRole("heading", { name: `Bobby ${run}` })).toBeVisible();
   await expect(bob.locator(".fields")).toContainText("Bandung");
 
   // Two-factor: the QR code and the key, confirmed with a code; the recovery codes once.
-  await bob.goto("/settings/security");
+  await openInApp(bob, "/settings/security");
   await bob.getByRole("button", { name: "Set up two-factor sign-in" }).click();
   await expect(bob.getByRole("img", { name: "QR code for your authenticator app" })).toHaveAttribute("src", /^data:image\/svg\+xml/);
   const secret = (await bob.locator("code.secret").innerText()).replace(/\s/g, "");
@@ -184,7 +184,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(second.getByRole("link", { name: `@bob${run}` })).toBeVisible();
 
   // Sessions: the other one is signed out from here; that browser is back at the welcome screen.
-  await bob.goto("/settings/sessions");
+  await openInApp(bob, "/settings/sessions");
   await expect(bob.getByText("(this one)")).toBeVisible();
   const revoke = bob.getByRole("button", { name: /^Sign out the session of ConnectHub Web/ });
   await expect(revoke).toHaveCount(1);
@@ -231,12 +231,12 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await expect(mod.getByText("The account is suspended.")).toBeVisible();
   await expect(mod.getByRole("button", { name: "Lift the suspension" })).toBeVisible();
   expect((await request.get(`/api/v1/accounts/lookup?acct=alice${run}`)).status()).toBe(404);
-  await mod.goto(`/admin/reports/${report.id}`);
+  await openInApp(mod, `/admin/reports/${report.id}`);
   await mod.getByRole("button", { name: "Mark as resolved" }).click();
   await expect(mod.getByText("The report is resolved; the reporter is told.")).toBeVisible();
-  await mod.goto("/admin/reports");
+  await openInApp(mod, "/admin/reports");
   await expect(mod.getByRole("link", { name: `Report #${report.id} about @alice${run}` })).toHaveCount(0);
-  await mod.goto("/admin/accounts?status=suspended");
+  await openInApp(mod, "/admin/accounts?status=suspended");
   await expect(mod.getByRole("link", { name: `@alice${run}` })).toBeVisible();
 
   // Every screen in both languages, checked and shot.
@@ -275,7 +275,7 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   await chooseLanguage(bob, "en");
 
   // Privacy: hiding presence is kept.
-  await bob.goto("/settings/privacy");
+  await openInApp(bob, "/settings/privacy");
   await bob.getByLabel("Hide when I am online").check();
   await bob.getByRole("button", { name: "Save" }).click();
   await expect(bob.getByText("Saved.")).toBeVisible();
@@ -283,14 +283,14 @@ test("search, bookmarks, lists, filters, profile, two-factor, sessions, moderati
   expect(await presence.json()).toEqual({ hide_presence: true });
 
   // Data export: requested, listed.
-  await bob.goto("/settings/export");
+  await openInApp(bob, "/settings/export");
   await bob.getByRole("button", { name: "Request an archive" }).click();
   await expect(bob.locator(".session-row").first()).toBeVisible();
 
   // Account deletion needs the password (and a code, with two-factor on), then signs out.
   const carol = await signUp(browser, `carol${run}`);
   const carolToken = await tokenOf(carol);
-  await carol.goto("/settings/delete");
+  await openInApp(carol, "/settings/delete");
   await carol.getByLabel("Your password").fill("not the password at all");
   await carol.getByLabel("I understand that this is permanent").check();
   await carol.getByRole("button", { name: "Delete my account" }).click();
