@@ -1,16 +1,18 @@
-// What the browsers saw, printed when a test fails: every answer of 400 or more from the
-// server, every request that failed, and the pages' console warnings and errors, in order
-// and by page; then the server's warnings and errors from its log (the test server writes
-// it to its data directory: playwright.config.ts). A flaky step (a screen showing the
-// welcome screen mid-test) left nothing to read but its snapshot; with this its cause is in
-// the failed run's output. Last, each open page's storage: the keys of the app's IndexedDB
-// store and the origin's quota and usage, and where each page went (loads and moves inside
-// the app) with any renderer crash. Read the failed step's page from these, not from the
-// "Page snapshot" of Playwright's error context: after an action's timeout that shows the
-// first page open in the worker's browser, whichever failed (an earlier spec's page on the
-// welcome screen sent two flakes' hunts after a lost sign-in; the social spec's was a
-// chat's picture wiped by the answer of the message before it). The contexts a test opens
-// are closed when it ends (below).
+// The browser contexts a test opens (`browser.newContext()`, one per person), watched while
+// it runs and closed when it ends: Playwright closes only its own fixtures' contexts, and
+// these stayed open to the end of the run, their apps streaming and rendering every later
+// spec's posts.
+//
+// When a test fails, what the browsers saw is printed, in order and by context: each answer
+// of 400 or more (and 202, 206), failed requests, where each page went (loads and moves
+// inside the app), renderer crashes, console warnings and errors; then requests still
+// unanswered, the test server's warnings and errors from its log (in its data directory:
+// playwright.config.ts), and each open page's IndexedDB keys with the origin's quota.
+// Read the failed page from these, not from the "Page snapshot" of Playwright's error
+// context: after an action's timeout that is the first page open in the worker's browser,
+// whichever failed (an earlier spec's page on the welcome screen sent two flakes' hunts
+// after a lost sign-in; the social spec's was a chat's picture wiped by the answer of the
+// message before it).
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test as base, type BrowserContext, type BrowserContextOptions, type Request } from "@playwright/test";
@@ -32,8 +34,8 @@ function serverTrouble(from: number): string[] {
 
 export { expect } from "@playwright/test";
 
-export const test = base.extend<{ browserLog: void }>({
-  browserLog: [
+export const test = base.extend<{ browserContexts: void }>({
+  browserContexts: [
     async ({ browser }, use, testInfo) => {
       const started = Date.now();
       const log = serverLog();
@@ -85,9 +87,6 @@ export const test = base.extend<{ browserLog: void }>({
         console.log(`\nWhat the browsers saw (${testInfo.title}):\n${report}\n`);
         await testInfo.attach("browser-log", { body: report, contentType: "text/plain" });
       }
-      // The test's browsers end with it. Playwright closes only the contexts of its own
-      // fixtures: these stayed open to the end of the run, their apps still streaming, each
-      // post of the specs after them rendered in every one.
       await Promise.all(opened.map(([, context]) => context.close()));
     },
     { auto: true },
