@@ -5,7 +5,7 @@
 // settings reaches the server. Screenshots go to web/screenshots/ (not committed).
 import type { Browser, Page } from "@playwright/test";
 import { expect, test } from "./diagnostics";
-import { SHOTS, shoot } from "./screens";
+import { SHOT_FORMAT, SHOTS, shoot } from "./screens";
 
 const run = `p${Date.now().toString(36)}`;
 
@@ -115,7 +115,7 @@ test("the front door, the app at the root, public pages and their hand-off", asy
   expect(await reader.locator('meta[property="og:url"]').getAttribute("content")).toContain(`/@alice${run}/${publicId}`);
   expect(await reader.locator('meta[name="twitter:card"]').getAttribute("content")).toBeTruthy();
   expect(await reader.locator('link[rel="canonical"]').getAttribute("href")).toContain(`/@alice${run}/${publicId}`);
-  await reader.screenshot({ path: `${SHOTS}/public-status-nojs-desktop.png`, fullPage: true });
+  await reader.screenshot({ path: `${SHOTS}/public-status-nojs-desktop.jpg`, fullPage: true, ...SHOT_FORMAT });
   // A followers-only post's page is a 404, and shows nothing of it.
   const missing = await reader.goto(`/@alice${run}/${privateId}`);
   expect(missing!.status()).toBe(404);

@@ -1,7 +1,7 @@
 // Search, bookmarks and favourites, lists and filters management, settings (profile with an
 // avatar, two-factor enrolment, sessions, account deletion) and the moderation screens, in
 // a real browser against the real server. Every screen is checked with axe-core and
-// screenshotted (web/screenshots/<screen>-<en|id>-<desktop|mobile>.png, not committed).
+// screenshotted (web/screenshots/<screen>-<en|id>-<desktop|mobile>.jpg, not committed).
 import type { Page } from "@playwright/test";
 import { expect, test } from "./diagnostics";
 import { openInApp } from "./navigation";
