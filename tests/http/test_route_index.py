@@ -3,6 +3,7 @@ FastAPI's own dispatch picks, with the same path parameters and routing context.
 
 from __future__ import annotations
 
+import gc
 import re
 from multiprocessing import forkserver
 from typing import Any
@@ -150,3 +151,28 @@ async def test_routes_compiled_before_the_fork_leave_nothing_for_a_first_request
             assert (await client.get("/api/v1/accounts/lookup?acct=nobody")).status_code == 404
     assert compiled, "the app's own documentation routes are compiled on its first request"
     assert {path.split("/")[1] for path in compiled} <= {"docs", "redoc"}, compiled
+
+
+def test_the_fork_servers_preload_runs_with_the_collector_paused_and_freezes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fork server's preload (`connecthub.preforked`) imports the app and compiles the
+    routes with the collector off (its passes over the objects the import makes were ~20 %
+    of a fresh fork server's start), then freezes what exists and turns the collector on."""
+    import importlib
+
+    import connecthub.preforked
+    import connecthub.routes
+
+    seen: list[bool] = []
+    monkeypatch.setattr(
+        connecthub.routes, "compile_included_routes", lambda: seen.append(gc.isenabled())
+    )
+    gc.unfreeze()
+    try:
+        importlib.reload(connecthub.preforked)
+        assert seen == [False], "the routes are compiled with the collector paused"
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -195,10 +195,15 @@ def _serve(path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
+    # What it imports lives as long as the run: the collector is paused meanwhile (as in
+    # connecthub/preforked.py), then what exists is frozen, inherited by every fork and never
+    # walked by its collector.
+    gc.disable()
     for name in PRELOAD:
         importlib.import_module(name)
     gc.collect()
-    gc.freeze()  # inherited by every fork: never walked by its collector
+    gc.freeze()
+    gc.enable()
     waker_read, waker_write = socket.socketpair()
     waker_read.setblocking(False)
     waker_write.setblocking(False)
