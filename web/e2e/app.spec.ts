@@ -47,11 +47,26 @@ test("sign in with PKCE, live delivery, Indonesian, offline post sent once", asy
   await bob.getByRole("link", { name: "Home" }).click();
   await expect(bob.getByText("Nothing here yet.")).toBeVisible();
 
-  // Alice posts; Bob's home gets it live, behind the "new posts" bar.
+  // Alice posts; Bob's home gets it live, behind the "new posts" bar. Her post is held on
+  // its way: meanwhile her compose box takes nothing (the answer clears the draft, and what
+  // she typed would go with it); answered, it is empty and hers again, her cursor in it.
   const text = `Hello from Alice ${run} #kopi${run}`;
-  await alice.getByLabel("Text of your post").fill(text);
+  const box = alice.getByLabel("Text of your post");
+  let answer = () => {};
+  const held = new Promise<void>((resolve) => (answer = resolve));
+  await alice.route("**/api/v1/statuses", async (route) => {
+    if (route.request().method() === "POST") await held;
+    await route.continue();
+  });
+  await box.fill(text);
   await alice.getByRole("button", { name: "Post", exact: true }).click();
+  await expect(box).toBeDisabled();
+  answer();
   await expect(alice.locator(".status", { hasText: text })).toBeVisible();
+  await expect(box).toBeEnabled();
+  await expect(box).toHaveValue("");
+  await expect(box).toBeFocused();
+  await alice.unroute("**/api/v1/statuses");
   const bar = bob.getByRole("button", { name: "1 new post" });
   await expect(bar).toBeVisible();
   await bar.click();

@@ -69,6 +69,9 @@ export function Compose(props: Props) {
   const [altPrompt, setAltPrompt] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Where the focus goes back once a post is answered: the text, if it was in the form.
+  const [refocus, setRefocus] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const textArea = useRef<HTMLTextAreaElement>(null);
   const left = remaining(text, warn ? spoiler : "", limit);
@@ -80,6 +83,12 @@ export function Compose(props: Props) {
   useEffect(() => {
     if (request) textArea.current?.focus();
   }, [request]);
+
+  useEffect(() => {
+    if (busy || !refocus) return;
+    setRefocus(false);
+    textArea.current?.focus();
+  }, [busy, refocus]);
 
   const patch = (local: string, change: Partial<Upload>) =>
     setUploads((all) => all.map((u) => (u.local === local ? { ...u, ...change } : u)));
@@ -128,6 +137,9 @@ export function Compose(props: Props) {
     }
     if (poll) draft.poll = { options: poll.options.filter((o) => o.trim()), expires_in: poll.expires_in, multiple: poll.multiple };
     const key = outbox.newKey();
+    // The form is disabled while its post is on its way: what was typed meanwhile would be
+    // lost when the answer clears the draft.
+    setRefocus(!!form.current?.contains(document.activeElement));
     setBusy(true);
     setError(null);
     try {
@@ -176,152 +188,155 @@ export function Compose(props: Props) {
   const durations: number[] = poll && !offered.includes(poll.expires_in as never) ? [poll.expires_in, ...offered] : offered;
 
   return (
-    <form class="compose" onSubmit={(e) => void submit(e)} aria-label={editing ? t("compose.edit.label") : t("compose.label")}>
-      {replyTo && (
-        <p class="replying">
-          {t("compose.replyingTo", { acct: replyTo.account.acct })}{" "}
-          <button type="button" onClick={onCancelReply}>{t("compose.cancel")}</button>
-        </p>
-      )}
-      {request && (
-        <p class="replying">
-          {editing ? t("compose.edit.notice") : t("compose.redraft.notice")}{" "}
-          <button type="button" onClick={props.onCancelRequest}>{t("compose.cancel")}</button>
-        </p>
-      )}
-      {warn && (
+    <form ref={form} class="compose" onSubmit={(e) => void submit(e)} aria-busy={busy}
+      aria-label={editing ? t("compose.edit.label") : t("compose.label")}>
+      <fieldset class="compose-fields" disabled={busy}>
+        {replyTo && (
+          <p class="replying">
+            {t("compose.replyingTo", { acct: replyTo.account.acct })}{" "}
+            <button type="button" onClick={onCancelReply}>{t("compose.cancel")}</button>
+          </p>
+        )}
+        {request && (
+          <p class="replying">
+            {editing ? t("compose.edit.notice") : t("compose.redraft.notice")}{" "}
+            <button type="button" onClick={props.onCancelRequest}>{t("compose.cancel")}</button>
+          </p>
+        )}
+        {warn && (
+          <label class="field">
+            <span>{t("compose.warning")}</span>
+            <input value={spoiler} onInput={(e) => setSpoiler(e.currentTarget.value)} />
+          </label>
+        )}
         <label class="field">
-          <span>{t("compose.warning")}</span>
-          <input value={spoiler} onInput={(e) => setSpoiler(e.currentTarget.value)} />
+          <span class="visually-hidden">{t("compose.text")}</span>
+          <textarea ref={textArea} rows={3} value={text} placeholder={t("compose.placeholder")} onInput={(e) => setText(e.currentTarget.value)} />
         </label>
-      )}
-      <label class="field">
-        <span class="visually-hidden">{t("compose.text")}</span>
-        <textarea ref={textArea} rows={3} value={text} placeholder={t("compose.placeholder")} onInput={(e) => setText(e.currentTarget.value)} />
-      </label>
-      {uploads.length > 0 && (
-        <ul class="uploads" aria-label={t("compose.media.list")}>
-          {uploads.map((u, index) => (
-            <li key={u.local} class="upload">
-              {u.media?.preview_url ? (
-                <img src={u.media.preview_url} alt="" width="80" height="80" />
-              ) : (
-                <span class="upload-thumb" aria-hidden="true" />
-              )}
-              <div class="upload-body">
-                {!u.media && !u.error && (
-                  <label class="progress">
-                    <span>{t("compose.media.uploading", { name: u.name })}</span>
-                    <progress max={1} value={u.progress} />
-                  </label>
+        {uploads.length > 0 && (
+          <ul class="uploads" aria-label={t("compose.media.list")}>
+            {uploads.map((u, index) => (
+              <li key={u.local} class="upload">
+                {u.media?.preview_url ? (
+                  <img src={u.media.preview_url} alt="" width="80" height="80" />
+                ) : (
+                  <span class="upload-thumb" aria-hidden="true" />
                 )}
-                {u.error && <p class="error" role="alert">{u.error}</p>}
-                {u.media && (
-                  <label class="field">
-                    <span>{t("compose.media.alt", { index: index + 1 })}</span>
-                    <textarea rows={2} value={u.description} class={altPrompt && !u.description.trim() ? "missing" : undefined}
-                      onInput={(e) => patch(u.local, { description: e.currentTarget.value })} />
-                  </label>
+                <div class="upload-body">
+                  {!u.media && !u.error && (
+                    <label class="progress">
+                      <span>{t("compose.media.uploading", { name: u.name })}</span>
+                      <progress max={1} value={u.progress} />
+                    </label>
+                  )}
+                  {u.error && <p class="error" role="alert">{u.error}</p>}
+                  {u.media && (
+                    <label class="field">
+                      <span>{t("compose.media.alt", { index: index + 1 })}</span>
+                      <textarea rows={2} value={u.description} class={altPrompt && !u.description.trim() ? "missing" : undefined}
+                        onInput={(e) => patch(u.local, { description: e.currentTarget.value })} />
+                    </label>
+                  )}
+                  <button type="button" class="secondary" onClick={() => setUploads((all) => all.filter((o) => o.local !== u.local))}>
+                    {t("compose.media.remove", { index: index + 1 })}
+                  </button>
+                </div>
+              </li>
+            ))}
+          </ul>
+        )}
+        {altPrompt && (
+          <div class="alt-prompt" role="alert">
+            <p>{t("compose.media.altMissing")}</p>
+            <button type="button" class="secondary" onClick={() => {
+              setAltPrompt(false);
+              document.querySelector<HTMLTextAreaElement>(".compose textarea.missing")?.focus();
+            }}>{t("compose.media.altAdd")}</button>{" "}
+            <button type="button" onClick={(e) => void submit(e, true)}>{t("compose.media.altSkip")}</button>
+          </div>
+        )}
+        {poll && (
+          <fieldset class="poll-editor">
+            <legend>{t("compose.poll.legend")}</legend>
+            {poll.options.map((option, index) => (
+              <div class="poll-option" key={index}>
+                <label class="field">
+                  <span>{t("compose.poll.option", { index: index + 1 })}</span>
+                  <input value={option} maxLength={pollLimits.max_characters_per_option} onInput={(e) => setOption(index, e.currentTarget.value)} />
+                </label>
+                {poll.options.length > 2 && (
+                  <button type="button" class="secondary" onClick={() => setPoll({ ...poll, options: poll.options.filter((_, i) => i !== index) })}>
+                    {t("compose.poll.removeOption", { index: index + 1 })}
+                  </button>
                 )}
-                <button type="button" class="secondary" onClick={() => setUploads((all) => all.filter((o) => o.local !== u.local))}>
-                  {t("compose.media.remove", { index: index + 1 })}
-                </button>
               </div>
-            </li>
-          ))}
-        </ul>
-      )}
-      {altPrompt && (
-        <div class="alt-prompt" role="alert">
-          <p>{t("compose.media.altMissing")}</p>
-          <button type="button" class="secondary" onClick={() => {
-            setAltPrompt(false);
-            document.querySelector<HTMLTextAreaElement>(".compose textarea.missing")?.focus();
-          }}>{t("compose.media.altAdd")}</button>{" "}
-          <button type="button" onClick={(e) => void submit(e, true)}>{t("compose.media.altSkip")}</button>
-        </div>
-      )}
-      {poll && (
-        <fieldset class="poll-editor">
-          <legend>{t("compose.poll.legend")}</legend>
-          {poll.options.map((option, index) => (
-            <div class="poll-option" key={index}>
-              <label class="field">
-                <span>{t("compose.poll.option", { index: index + 1 })}</span>
-                <input value={option} maxLength={pollLimits.max_characters_per_option} onInput={(e) => setOption(index, e.currentTarget.value)} />
-              </label>
-              {poll.options.length > 2 && (
-                <button type="button" class="secondary" onClick={() => setPoll({ ...poll, options: poll.options.filter((_, i) => i !== index) })}>
-                  {t("compose.poll.removeOption", { index: index + 1 })}
+            ))}
+            <div class="compose-bar">
+              {poll.options.length < maxOptions && (
+                <button type="button" class="secondary" onClick={() => setPoll({ ...poll, options: [...poll.options, ""] })}>
+                  {t("compose.poll.addOption")}
                 </button>
               )}
+              <label>
+                <span>{t("compose.poll.duration")} </span>
+                <select value={String(poll.expires_in)} onChange={(e) => setPoll({ ...poll, expires_in: Number(e.currentTarget.value) })}>
+                  {durations.map((seconds) => (
+                    <option key={seconds} value={String(seconds)}>{durationLabel(seconds)}</option>
+                  ))}
+                </select>
+              </label>
+              <label class="check">
+                <input type="checkbox" checked={poll.multiple} onChange={(e) => setPoll({ ...poll, multiple: e.currentTarget.checked })} />{" "}
+                {t("compose.poll.multiple")}
+              </label>
             </div>
-          ))}
-          <div class="compose-bar">
-            {poll.options.length < maxOptions && (
-              <button type="button" class="secondary" onClick={() => setPoll({ ...poll, options: [...poll.options, ""] })}>
-                {t("compose.poll.addOption")}
-              </button>
-            )}
+          </fieldset>
+        )}
+        <div class="compose-bar">
+          <input ref={fileInput} class="visually-hidden" type="file" multiple tabIndex={-1} aria-hidden="true"
+            accept="image/*,video/*,audio/*" onChange={(e) => addFiles(e.currentTarget.files)}
+            disabled={!!poll || uploads.length >= maxMedia} />
+          <button type="button" class="secondary" onClick={() => fileInput.current?.click()} disabled={!!poll || uploads.length >= maxMedia}>
+            {t("compose.media.add")}
+          </button>
+          <button type="button" class="secondary" aria-pressed={!!poll} disabled={uploads.length > 0}
+            onClick={() => setPoll(poll ? null : { options: ["", ""], expires_in: 86400, multiple: false })}>
+            {poll ? t("compose.poll.remove") : t("compose.poll.add")}
+          </button>
+          <label class="check">
+            <input type="checkbox" checked={warn} onChange={(e) => setWarn(e.currentTarget.checked)} /> {t("compose.addWarning")}
+          </label>
+          {ready.length > 0 && (
+            <label class="check">
+              <input type="checkbox" checked={sensitive} onChange={(e) => setSensitive(e.currentTarget.checked)} /> {t("compose.media.sensitive")}
+            </label>
+          )}
+          {!editing && (
             <label>
-              <span>{t("compose.poll.duration")} </span>
-              <select value={String(poll.expires_in)} onChange={(e) => setPoll({ ...poll, expires_in: Number(e.currentTarget.value) })}>
-                {durations.map((seconds) => (
-                  <option key={seconds} value={String(seconds)}>{durationLabel(seconds)}</option>
-                ))}
+              <span class="visually-hidden">{t("compose.visibility")}</span>
+              <select value={visibility} onChange={(e) => setVisibility(e.currentTarget.value as Visibility)}>
+                <option value="public">{t("visibility.public")}</option>
+                <option value="unlisted">{t("visibility.unlisted")}</option>
+                <option value="private">{t("visibility.private")}</option>
+                <option value="direct">{t("visibility.direct")}</option>
               </select>
             </label>
-            <label class="check">
-              <input type="checkbox" checked={poll.multiple} onChange={(e) => setPoll({ ...poll, multiple: e.currentTarget.checked })} />{" "}
-              {t("compose.poll.multiple")}
-            </label>
-          </div>
-        </fieldset>
-      )}
-      <div class="compose-bar">
-        <input ref={fileInput} class="visually-hidden" type="file" multiple tabIndex={-1} aria-hidden="true"
-          accept="image/*,video/*,audio/*" onChange={(e) => addFiles(e.currentTarget.files)}
-          disabled={!!poll || uploads.length >= maxMedia} />
-        <button type="button" class="secondary" onClick={() => fileInput.current?.click()} disabled={!!poll || uploads.length >= maxMedia}>
-          {t("compose.media.add")}
-        </button>
-        <button type="button" class="secondary" aria-pressed={!!poll} disabled={uploads.length > 0}
-          onClick={() => setPoll(poll ? null : { options: ["", ""], expires_in: 86400, multiple: false })}>
-          {poll ? t("compose.poll.remove") : t("compose.poll.add")}
-        </button>
-        <label class="check">
-          <input type="checkbox" checked={warn} onChange={(e) => setWarn(e.currentTarget.checked)} /> {t("compose.addWarning")}
-        </label>
-        {ready.length > 0 && (
-          <label class="check">
-            <input type="checkbox" checked={sensitive} onChange={(e) => setSensitive(e.currentTarget.checked)} /> {t("compose.media.sensitive")}
-          </label>
-        )}
-        {!editing && (
+          )}
           <label>
-            <span class="visually-hidden">{t("compose.visibility")}</span>
-            <select value={visibility} onChange={(e) => setVisibility(e.currentTarget.value as Visibility)}>
-              <option value="public">{t("visibility.public")}</option>
-              <option value="unlisted">{t("visibility.unlisted")}</option>
-              <option value="private">{t("visibility.private")}</option>
-              <option value="direct">{t("visibility.direct")}</option>
+            <span class="visually-hidden">{t("compose.language")}</span>
+            <select value={language} onChange={(e) => setLanguage(e.currentTarget.value)}>
+              {[...new Set([language, ...LANGUAGES])].map((code) => (
+                <option key={code} value={code} lang={code}>{languageName(code, code)}</option>
+              ))}
             </select>
           </label>
-        )}
-        <label>
-          <span class="visually-hidden">{t("compose.language")}</span>
-          <select value={language} onChange={(e) => setLanguage(e.currentTarget.value)}>
-            {[...new Set([language, ...LANGUAGES])].map((code) => (
-              <option key={code} value={code} lang={code}>{languageName(code, code)}</option>
-            ))}
-          </select>
-        </label>
-        <span class={`counter${left < 0 ? " over" : ""}`} aria-live="polite" aria-label={t("compose.remaining", { count: left })}>
-          {left}
-        </span>
-        <button type="submit" disabled={!canPost}>{editing ? t("compose.edit.save") : t("compose.post")}</button>
-      </div>
-      {error && <p class="error" role="alert">{error}</p>}
+          <span class={`counter${left < 0 ? " over" : ""}`} aria-live="polite" aria-label={t("compose.remaining", { count: left })}>
+            {left}
+          </span>
+          <button type="submit" disabled={!canPost}>{editing ? t("compose.edit.save") : t("compose.post")}</button>
+        </div>
+        {error && <p class="error" role="alert">{error}</p>}
+      </fieldset>
     </form>
   );
 }
