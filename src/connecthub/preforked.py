@@ -1,6 +1,7 @@
 """Imported, for its effect, by the processes that fork servers: the fork server of `serve
 --workers` (serving.py, its preload) and the test suite's preloaded process
-(tests/support/zygote.py). It imports the app and the server's modules, and:
+(tests/support/zygote.py). It imports the app (the fork server preloads `connecthub.serving`
+after it), and:
 
 - compiles the included routes. FastAPI builds each one's state (parameter models,
   response fields, routing contexts) on a process's first request: 0.3-0.45 s of CPU for
@@ -19,7 +20,6 @@ import gc
 gc.disable()
 try:
     import connecthub.app
-    import connecthub.serving
     from connecthub.routes import compile_included_routes
 
     compile_included_routes()

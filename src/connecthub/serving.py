@@ -602,11 +602,11 @@ def exit_reason(exit_code: int | None) -> str:
 # imported the app again (~2.5 CPU-s, seconds of wall), at start and for every replacement
 # of one that died or hung. A fork copies no thread, socket or open connection of the
 # supervisor: the fork server is a fresh interpreter started by the supervisor, with its
-# environment, before the first server process (ADR 0056). What it preloads imports the app
-# and this module with the collector paused and compiles the routes before forking
-# (connecthub/preforked.py), so no process compiles them on its first request.
+# environment, before the first server process (ADR 0056). It preloads the app with the
+# collector paused and compiles the routes before forking (connecthub/preforked.py), so no
+# process compiles them on its first request; then this module, for the processes' target.
 _FORK_SERVER = multiprocessing.get_context("forkserver")
-_FORK_SERVER.set_forkserver_preload(["connecthub.preforked"])
+_FORK_SERVER.set_forkserver_preload(["connecthub.preforked", "connecthub.serving"])
 
 
 class ServerProcess(Process):
