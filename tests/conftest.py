@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from connecthub.core import collector
 from tests.engines import (
     GENEROUS_LIMITS,
     RUN_ID,
@@ -54,11 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from _pytest.unraisableexception import gc_collect_iterations_key
 
     config.stash[gc_collect_iterations_key] = 0
-    # The collector's thresholds the server runs with (app.py, `_GC_THRESHOLDS`) for the
-    # whole session, not only while a test's app runs: with CPython's defaults its passes
-    # between and around the apps were ~2 % of the tests' CPU (gc.callbacks over
-    # tests/accounts, tests/oauth and tests/statuses: 0.58 -> 0.21 CPU-s of 17).
-    gc.set_threshold(10_000, 50, 100)
+    # The collector's thresholds the server runs with (core/collector.py) for the whole
+    # session, not only while a test's app runs: with CPython's defaults its passes between
+    # and around the apps were ~2 % of the tests' CPU (gc.callbacks over tests/accounts,
+    # tests/oauth and tests/statuses: 0.58 -> 0.21 CPU-s of 17).
+    collector.use_long_lived_thresholds()
     _temporary_files_in_memory()
     tally.register(config)  # TEST_TALLY=<dir>: per test wall/CPU (tests/support/tally.py)
     scheduling.register(config)  # longest tests first (tests/support/scheduling.py)

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from connecthub import __version__
 from connecthub.accounts import passwords, sign_in, signup_hooks
 from connecthub.config import Settings, get_settings
+from connecthub.core import collector
 from connecthub.core.tasks import cancel_and_wait
 from connecthub.denylists import service as denylists
 from connecthub.denylists.gate import IpGateLoader
@@ -113,14 +114,6 @@ def _shared_document(app: FastAPI, make: Callable[[], dict[str, Any]]) -> dict[s
     return _DOCUMENTS[key][1]
 
 
-# CPython's default (700, 10, 10) runs a full collection whenever the long-lived heap has
-# grown by a quarter, and ten thousand open sockets are over a million tracked objects: each
-# full pass stopped the event loop for 200-600 ms (measured with gc.callbacks while 5,000
-# sockets opened and took a fan-out). Young collections every 10,000 allocations and full
-# ones after 50 x 100 of them keep those passes rare; garbage cycles still get collected.
-_GC_THRESHOLDS = (10_000, 50, 100)
-
-
 def create_app(settings: Settings | None = None, engines: Engines | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_observability(settings)
@@ -180,8 +173,7 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None)
         # app: the collector need not scan it again on every full collection. Unfrozen at
         # shutdown, so an app that stops (tests start many) can be collected.
         gc.freeze()
-        previous_thresholds = gc.get_threshold()
-        gc.set_threshold(*_GC_THRESHOLDS)
+        previous_thresholds = collector.use_long_lived_thresholds()
         try:
             yield
         finally:
