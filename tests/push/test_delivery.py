@@ -224,7 +224,7 @@ async def test_private_addresses_are_refused_on_the_way_out() -> None:
     and neither is a private literal (checked again at send time)."""
     import aiohttp
 
-    from connecthub.push import delivery
+    from connecthub.push import delivery, sending
     from connecthub.push.keys import VapidKeys
 
     device = Device()
@@ -237,5 +237,5 @@ async def test_private_addresses_are_refused_on_the_way_out() -> None:
         ]:
             message = delivery.Message(endpoint, device.p256dh, device.keys()["auth"], True, b"{}")
             with pytest.raises(error):
-                await delivery.send(message, keys, "mailto:ops@example.net", frozenset())
+                await sending.send(message, keys, "mailto:ops@example.net", frozenset())
         assert service.none_waiting()

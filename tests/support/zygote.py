@@ -49,11 +49,14 @@ from pathlib import Path
 from typing import Any
 
 # What the test workers import as they collect, and the commands as they start: the app and
-# its modules the tests import beyond it, the test tools. (A module that reads the
+# its modules the tests import beyond it (those the app loads where first used among them:
+# cards.page, denylists.mx, push.sending), the test tools. (A module that reads the
 # environment as it is imported must not be here: the forks' environments differ.)
 PRELOAD = [
     "connecthub.app",
+    "connecthub.cards.page",
     "connecthub.cli",
+    "connecthub.denylists.mx",
     "connecthub.serving",
     "connecthub.detection.packaged_model",
     "connecthub.infra.migrations",
@@ -62,6 +65,7 @@ PRELOAD = [
     "connecthub.portability.tasks",
     "connecthub.preforked",  # the routes compiled once, for every fork
     "connecthub.privacy.tasks",
+    "connecthub.push.sending",
     "httpx",
     "hypothesis",
     "mastodon",

@@ -17,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connecthub.cards import repository
 from connecthub.cards.models import URL_LENGTH, PreviewCard
-from connecthub.cards.page import PageDetails, parse_page
 from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.ids import new_id
@@ -33,6 +32,9 @@ from connecthub.infra.public_fetch import FetchPolicy, FetchRefused, fetch
 from connecthub.infra.uow import UnitOfWork
 from connecthub.media import service as media_service
 from connecthub.statuses.text import preview_link
+
+if TYPE_CHECKING:
+    from connecthub.cards.page import PageDetails
 
 FETCH_JOB = "cards.fetch"
 IMAGE_ROLE = "card"
@@ -146,6 +148,10 @@ async def fetch_for_status(engines: Engines, status_id: int, url: str) -> None:
         except FetchRefused as exc:
             log.info("cards.page_refused", url=url, reason=exc.reason)
             return
+        # Loaded by the job that reads a page, not with the app (BeautifulSoup and its CSS
+        # selectors were ~50 ms of every process's start).
+        from connecthub.cards.page import parse_page
+
         # CPU-bound on up to PREVIEW_CARD_MAX_PAGE_BYTES: off the event loop.
         details = await asyncio.to_thread(parse_page, page.body, page.url, page.charset)
         if not details.title or len(details.url.encode()) > URL_LENGTH:

@@ -26,7 +26,7 @@ from connecthub.clock import utcnow
 from connecthub.config import Settings
 from connecthub.core.datetimes import iso
 from connecthub.core.pagination import Page
-from connecthub.denylists import gate, mx, repository, rules
+from connecthub.denylists import gate, repository, rules
 from connecthub.denylists.models import CanonicalEmailBlock, EmailDomainBlock, IpBlock
 from connecthub.denylists.rules import Severity
 from connecthub.errors import Forbidden, NotFound, ValidationFailed
@@ -275,6 +275,9 @@ async def email_blocked(session: AsyncSession, email: str, *, mx_check: bool) ->
         return False  # the address itself is checked (and refused) by the sign-up
     candidates = rules.covering_domains(domain)
     if mx_check:
+        # The resolver (dnspython, ~25 ms of a process's start) loads with the first check.
+        from connecthub.denylists import mx
+
         for host in await mx.exchangers(domain):
             candidates += rules.covering_domains(host)
     if await repository.email_domain_blocks_among(session, candidates):

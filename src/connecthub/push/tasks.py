@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import aiohttp
 import structlog
 
 from connecthub.infra.jobs import JobContext, Payload, job
@@ -56,10 +55,15 @@ async def deliver(ctx: JobContext, payload: Payload) -> None:
             message = await service.message(uow, subscription_id, row.notification, row.sender)
     if message is None:
         return
+    # Only a job that sends loads the HTTP client and the encryption (push/sending.py).
+    import aiohttp
+
+    from connecthub.push import sending
+
     keys = await service.vapid_keys(engines)
     subject = service.vapid_subject(engines.settings)
     try:
-        status = await delivery.send(message, keys, subject, service.test_hosts(engines))
+        status = await sending.send(message, keys, subject, service.test_hosts(engines))
     except delivery.EndpointRefused as refused:
         log.warning("push.endpoint_refused", reason=str(refused), **fields)
         return
