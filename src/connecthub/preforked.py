@@ -8,23 +8,21 @@ after it), and:
   ours on this machine, paid again by every server process forked before it, on the first
   request it served, and by every replacement of one. Built here before the forks, they
   all inherit it (docs/benchmarks.md, "Routes compiled before the fork");
-- pauses the collector while it imports: the import makes over a million objects that
-  live as long as the process, and the collector's passes over them as they were made
-  were ~20 % of a fresh fork server's start (0.66 of 3.2 CPU-s). Then it freezes them, as
-  Python's documentation advises before forking: a forked process's collections never
-  walk them, nor write to their pages (serving.ServeConfig.load does the same for a
-  single server process)."""
+- pauses the collector while it imports and compiles: that makes over a million objects
+  that live as long as the process, and with the collector's passes over them as they were
+  made a fresh fork server's preload took 3.0-3.2 CPU-s, without 1.8-1.9. Then it freezes
+  them, as Python's documentation advises before forking: a forked process's collections
+  never walk them, nor write to their pages (serving.ServeConfig.load pauses the collector
+  the same way for a single server process)."""
 
 import gc
 
 gc.disable()
 try:
-    import connecthub.app
+    import connecthub.app  # noqa: F401  (for its effect: the app, imported once for the forks)
     from connecthub.routes import compile_included_routes
 
     compile_included_routes()
 finally:
     gc.freeze()
     gc.enable()
-
-__all__ = ["connecthub"]

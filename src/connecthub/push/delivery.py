@@ -16,12 +16,6 @@ from urllib.parse import urlsplit
 
 from connecthub.infra.public_fetch import refusal
 
-# As Mastodon: a message waits up to two days for an offline device, at normal urgency.
-TTL_SECONDS = 48 * 3600
-URGENCY = "normal"
-TIMEOUT_SECONDS = 15.0
-JWT_LIFETIME_SECONDS = 12 * 3600
-
 
 class EndpointRefused(Exception):
     """The endpoint is not one the server may call (scheme, or a non-public address)."""

@@ -19,16 +19,14 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from pywebpush import WebPusher
 
-from connecthub.push.delivery import (
-    JWT_LIFETIME_SECONDS,
-    TIMEOUT_SECONDS,
-    TTL_SECONDS,
-    URGENCY,
-    Message,
-    check_endpoint,
-    is_public,
-)
+from connecthub.push.delivery import Message, check_endpoint, is_public
 from connecthub.push.keys import VapidKeys
+
+# As Mastodon: a message waits up to two days for an offline device, at normal urgency.
+TTL_SECONDS = 48 * 3600
+URGENCY = "normal"
+TIMEOUT_SECONDS = 15.0
+JWT_LIFETIME_SECONDS = 12 * 3600
 
 
 class PublicResolver(AbstractResolver):
