@@ -11,12 +11,13 @@ after it), and:
 - pauses the collector while it imports and compiles: that makes over a million objects
   that live as long as the process, and with the collector's passes over them as they were
   made a fresh fork server's preload took 3.0-3.2 CPU-s, without 1.8-1.9. Then it freezes
-  them, as Python's documentation advises before forking: a forked process's collections
-  never walk them, nor write to their pages (serving.ServeConfig.load pauses the collector
-  the same way for a single server process)."""
+  them, as Python's documentation advises before forking (a forked process's collections
+  never walk them, nor write to their pages), and turns the collector on again if it paused
+  it (serving.ServeConfig.load pauses it the same way for a single server process)."""
 
 import gc
 
+paused_here = gc.isenabled()  # the suite's preloaded process has paused it already
 gc.disable()
 try:
     import connecthub.app  # noqa: F401  (for its effect: the app, imported once for the forks)
@@ -25,4 +26,5 @@ try:
     compile_included_routes()
 finally:
     gc.freeze()
-    gc.enable()
+    if paused_here:
+        gc.enable()

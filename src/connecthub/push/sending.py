@@ -27,6 +27,8 @@ TTL_SECONDS = 48 * 3600
 URGENCY = "normal"
 TIMEOUT_SECONDS = 15.0
 JWT_LIFETIME_SECONDS = 12 * 3600
+# What `send` raises when the push service cannot be reached (a retry may succeed).
+UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError)
 
 
 class PublicResolver(AbstractResolver):
@@ -84,8 +86,8 @@ def request_parts(message: Message, keys: VapidKeys, subject: str) -> tuple[dict
 
 
 async def send(message: Message, keys: VapidKeys, subject: str, test_hosts: frozenset[str]) -> int:
-    """POST the message; the push service's status code. Raises `EndpointRefused`, or
-    `aiohttp.ClientError` / `OSError` / `TimeoutError` when the service cannot be reached."""
+    """POST the message; the push service's status code. Raises `EndpointRefused`, or one of
+    UNREACHABLE when the service cannot be reached."""
     check_endpoint(message.endpoint, test_hosts)
     headers, body = request_parts(message, keys, subject)
     connector = aiohttp.TCPConnector(resolver=PublicResolver(test_hosts), force_close=True)

@@ -56,8 +56,6 @@ async def deliver(ctx: JobContext, payload: Payload) -> None:
     if message is None:
         return
     # Only a job that sends loads the HTTP client and the encryption (push/sending.py).
-    import aiohttp
-
     from connecthub.push import sending
 
     keys = await service.vapid_keys(engines)
@@ -67,7 +65,7 @@ async def deliver(ctx: JobContext, payload: Payload) -> None:
     except delivery.EndpointRefused as refused:
         log.warning("push.endpoint_refused", reason=str(refused), **fields)
         return
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+    except sending.UNREACHABLE as exc:
         _retry_or_give_up(ctx, f"{type(exc).__name__}: {exc}", fields)
         return
     if status in GONE:
